@@ -1,0 +1,211 @@
+package dev.lethe.core.memory;
+
+import dev.lethe.core.spi.AppendRules;
+import dev.lethe.core.spi.AppendRules.StoredEvent;
+import dev.lethe.core.spi.HeadSignal;
+import dev.lethe.core.store.AppendResult;
+import dev.lethe.core.store.Direction;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StorageException;
+import dev.lethe.core.store.StreamId;
+import dev.lethe.core.store.StreamInfo;
+import dev.lethe.core.store.WrongExpectedVersionException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * An event store held in memory: for tests and for trying things out. It keeps every guarantee of
+ * {@link EventStore} except durability: nothing survives the process.
+ */
+public final class InMemoryEventStore implements EventStore {
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final List<RecordedEvent> log = new ArrayList<>();
+    private final Map<StreamId, List<RecordedEvent>> streams = new HashMap<>();
+    private final Map<UUID, RecordedEvent> byId = new HashMap<>();
+    private final HeadSignal head = new HeadSignal(-1);
+    private final Clock clock;
+    private Instant lastRecordedAt = Instant.EPOCH;
+    private volatile boolean closed;
+
+    public InMemoryEventStore() {
+        this(Clock.systemUTC());
+    }
+
+    /** A store that stamps events with {@code clock} (never going backwards). */
+    public InMemoryEventStore(Clock clock) {
+        this.clock = clock;
+    }
+
+    @Override
+    public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
+        AppendRules.checkBatch(streamId, events);
+        lock.writeLock().lock();
+        try {
+            checkOpen();
+            Optional<AppendResult> retry = AppendRules.retryOf(streamId, events, stored(events));
+            if (retry.isPresent()) {
+                return retry.get();
+            }
+            List<RecordedEvent> stream = streams.getOrDefault(streamId, List.of());
+            long current = stream.size() - 1;
+            if (!expected.isSatisfiedBy(current)) {
+                throw WrongExpectedVersionException.of(streamId, expected, current);
+            }
+            Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+            lastRecordedAt = now.isAfter(lastRecordedAt) ? now : lastRecordedAt;
+            List<RecordedEvent> target = streams.computeIfAbsent(streamId, s -> new ArrayList<>());
+            long firstPosition = log.size();
+            for (EventData data : events) {
+                UUID id = data.id() != null ? data.id() : UUID.randomUUID();
+                RecordedEvent event = new RecordedEvent(
+                        id, streamId, target.size(), log.size(), data.type(), data.data(), data.metadata(),
+                        lastRecordedAt);
+                log.add(event);
+                target.add(event);
+                byId.put(id, event);
+            }
+            head.advance(log.size() - 1);
+            return new AppendResult(streamId, current + 1, current + events.size(), firstPosition, log.size() - 1);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    private Map<UUID, StoredEvent> stored(List<EventData> events) {
+        Map<UUID, StoredEvent> found = new HashMap<>();
+        for (EventData data : events) {
+            RecordedEvent event = data.id() == null ? null : byId.get(data.id());
+            if (event != null) {
+                found.put(event.id(), new StoredEvent(event.streamId(), event.version(), event.position()));
+            }
+        }
+        return found;
+    }
+
+    @Override
+    public List<RecordedEvent> readStream(StreamId streamId, long fromVersion, Direction direction, int limit) {
+        AppendRules.checkRead("from version", fromVersion, limit);
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            List<RecordedEvent> stream = streams.getOrDefault(streamId, List.of());
+            List<RecordedEvent> out = new ArrayList<>();
+            if (direction == Direction.FORWARD) {
+                for (long v = fromVersion; v < stream.size() && out.size() < limit; v++) {
+                    out.add(stream.get((int) v));
+                }
+            } else {
+                for (long v = Math.min(fromVersion, stream.size() - 1L); v >= 0 && out.size() < limit; v--) {
+                    out.add(stream.get((int) v));
+                }
+            }
+            return out;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public List<RecordedEvent> readStreamAsOf(StreamId streamId, Instant asOf, long fromVersion, int limit) {
+        AppendRules.checkRead("from version", fromVersion, limit);
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            List<RecordedEvent> out = new ArrayList<>();
+            for (RecordedEvent event : streams.getOrDefault(streamId, List.of())) {
+                if (out.size() == limit || event.recordedAt().isAfter(asOf)) {
+                    break;
+                }
+                if (event.version() >= fromVersion) {
+                    out.add(event);
+                }
+            }
+            return out;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public List<RecordedEvent> readAll(long fromPosition, int limit) {
+        AppendRules.checkRead("from position", fromPosition, limit);
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            int from = (int) Math.min(fromPosition, log.size());
+            return new ArrayList<>(log.subList(from, Math.min(log.size(), from + limit)));
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public List<RecordedEvent> readCategory(String category, long fromPosition, int limit) {
+        AppendRules.checkCategory(category);
+        AppendRules.checkRead("from position", fromPosition, limit);
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            List<RecordedEvent> out = new ArrayList<>();
+            for (int p = (int) Math.min(fromPosition, log.size()); p < log.size() && out.size() < limit; p++) {
+                RecordedEvent event = log.get(p);
+                if (event.category().equals(category)) {
+                    out.add(event);
+                }
+            }
+            return out;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public StreamInfo streamInfo(StreamId streamId) {
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            List<RecordedEvent> stream = streams.get(streamId);
+            if (stream == null) {
+                return StreamInfo.absent(streamId);
+            }
+            return new StreamInfo(
+                    streamId, stream.size() - 1, stream.get(0).recordedAt(), stream.get(stream.size() - 1).recordedAt());
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public long headPosition() {
+        return head.head();
+    }
+
+    @Override
+    public boolean awaitHeadBeyond(long position, Duration timeout) throws InterruptedException {
+        return head.awaitBeyond(position, timeout);
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw StorageException.permanent("the event store is closed", null);
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        head.close();
+    }
+}

@@ -1,0 +1,191 @@
+package dev.lethe.core.projection;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lethe.core.projection.ProjectionStatus.Phase;
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.subscription.BatchListener;
+import dev.lethe.core.subscription.Subscription;
+import dev.lethe.core.subscription.SubscriptionRequest;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * One projection's subscription and fold. States being folded live in a bounded cache; changed ones
+ * are committed with the checkpoint after every page once live, and every {@value #CATCH_UP_COMMIT_EVENTS}
+ * events or {@value #CATCH_UP_COMMIT_MILLIS} ms while catching up (fewer, larger transactions make a
+ * rebuild fast; a crash only costs a refold since the last commit).
+ */
+final class RunningProjection<S> implements BatchListener {
+    static final int CATCH_UP_COMMIT_EVENTS = 50_000;
+    static final long CATCH_UP_COMMIT_MILLIS = 1_000;
+    private static final int CACHE_ENTRIES = 100_000;
+    private static final int PAGE_SIZE = 2_000;
+
+    private final Projection<S> projection;
+    private final EventStore store;
+    private final ProjectionStore states;
+    private final ObjectMapper json;
+    private final Map<String, S> cache = new LinkedHashMap<>(1024, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, S> eldest) {
+            return size() > CACHE_ENTRIES && !dirty.containsKey(eldest.getKey());
+        }
+    };
+    private final Map<String, S> dirty = new HashMap<>();
+    private final Object committedMonitor = new Object();
+    private volatile long committedNext;
+    private volatile boolean live;
+    private volatile String failure;
+    private volatile boolean stopped;
+    private long pendingNext;
+    private int pendingEvents;
+    private long lastCommitNanos = System.nanoTime();
+    private Subscription subscription;
+
+    RunningProjection(Projection<S> projection, EventStore store, ProjectionStore states, ObjectMapper json) {
+        this.projection = projection;
+        this.store = store;
+        this.states = states;
+        this.json = json;
+    }
+
+    Projection<S> projection() {
+        return projection;
+    }
+
+    void start() {
+        long from = states.checkpoint(projection.name()).orElse(0);
+        committedNext = from;
+        pendingNext = from;
+        SubscriptionRequest request = projection.category()
+                .map(SubscriptionRequest::categoryFromStart)
+                .orElse(SubscriptionRequest.allFromStart())
+                .from(from)
+                .pageSize(PAGE_SIZE);
+        subscription = store.subscribeBatches(request, this);
+    }
+
+    @Override
+    public void onBatch(List<RecordedEvent> events) {
+        for (RecordedEvent event : events) {
+            if (projection.handles(event)) {
+                fold(event);
+            }
+        }
+        pendingNext = events.get(events.size() - 1).position() + 1;
+        pendingEvents += events.size();
+        boolean due = pendingEvents >= CATCH_UP_COMMIT_EVENTS
+                || System.nanoTime() - lastCommitNanos > CATCH_UP_COMMIT_MILLIS * 1_000_000;
+        if (live || due) {
+            commit();
+        }
+    }
+
+    private void fold(RecordedEvent event) {
+        Optional<String> key = projection.keyOf(event);
+        if (key.isEmpty()) {
+            return;
+        }
+        S state = cache.get(key.get());
+        if (state == null) {
+            state = states.loadState(projection.name(), key.get())
+                    .map(this::decode)
+                    .orElse(projection.initialState());
+        }
+        S next = projection.apply(state, event);
+        cache.put(key.get(), next);
+        dirty.put(key.get(), next);
+    }
+
+    @Override
+    public void onCaughtUp(long lastPosition) {
+        // The subscription may have skipped past events of other categories: record that too.
+        pendingNext = Math.max(pendingNext, lastPosition + 1);
+        live = true;
+        commit();
+    }
+
+    @Override
+    public void onError(Throwable error) {
+        failure = error.getClass().getSimpleName() + ": " + error.getMessage();
+        // Uncommitted folds are dropped; a restart refolds them from the committed checkpoint.
+        cache.clear();
+        dirty.clear();
+        synchronized (committedMonitor) {
+            committedMonitor.notifyAll();
+        }
+    }
+
+    private void commit() {
+        if (pendingNext == committedNext && dirty.isEmpty()) {
+            return;
+        }
+        Map<String, String> encoded = new HashMap<>(dirty.size() * 2);
+        dirty.forEach((key, state) -> encoded.put(key, encode(state)));
+        states.commit(projection.name(), encoded, pendingNext);
+        dirty.clear();
+        pendingEvents = 0;
+        lastCommitNanos = System.nanoTime();
+        synchronized (committedMonitor) {
+            committedNext = pendingNext;
+            committedMonitor.notifyAll();
+        }
+    }
+
+    boolean awaitCommitted(long position, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (committedMonitor) {
+            while (committedNext <= position && failure == null && !stopped) {
+                long remaining = deadline - System.nanoTime();
+                if (remaining <= 0) {
+                    return false;
+                }
+                committedMonitor.wait(Math.max(1, remaining / 1_000_000));
+            }
+            return committedNext > position;
+        }
+    }
+
+    ProjectionStatus status() {
+        Phase phase = failure != null ? Phase.FAILED : stopped ? Phase.STOPPED : live ? Phase.LIVE : Phase.CATCHING_UP;
+        return new ProjectionStatus(
+                projection.name(), phase, committedNext, store.headPosition(), Optional.ofNullable(failure));
+    }
+
+    void stop() {
+        stopped = true;
+        if (subscription != null) {
+            subscription.close();
+        }
+        synchronized (committedMonitor) {
+            committedMonitor.notifyAll();
+        }
+    }
+
+    private String encode(S state) {
+        try {
+            return json.writeValueAsString(state);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(
+                    "projection '" + projection.name() + "': state cannot be written as JSON: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    private S decode(String text) {
+        try {
+            return json.readValue(text, projection.stateType());
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "projection '" + projection.name() + "': stored state does not read as "
+                            + projection.stateType().getSimpleName(), e);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package dev.lethe.core.spi;
+
+import dev.lethe.core.store.AppendResult;
+import dev.lethe.core.store.DuplicateEventException;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.StreamId;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * The rules every engine applies to an append before it writes, shared so that engines cannot
+ * disagree: batch shape, and what a reused event id means.
+ */
+public final class AppendRules {
+    private AppendRules() {}
+
+    /** Where an already stored event is. */
+    public record StoredEvent(StreamId streamId, long version, long position) {}
+
+    /** Checks the batch's shape: not null, not empty, not too large, no id twice. */
+    public static void checkBatch(StreamId streamId, List<EventData> events) {
+        if (streamId == null) {
+            throw InvalidEventException.of("stream id", "is missing");
+        }
+        if (events == null || events.isEmpty()) {
+            throw InvalidEventException.of("events", "the batch is empty: an append needs at least one event");
+        }
+        if (events.size() > EventStore.MAX_BATCH_EVENTS) {
+            throw InvalidEventException.of(
+                    "events",
+                    "the batch holds " + events.size() + " events, the limit is " + EventStore.MAX_BATCH_EVENTS);
+        }
+        Set<UUID> seen = new HashSet<>();
+        for (int i = 0; i < events.size(); i++) {
+            EventData event = events.get(i);
+            if (event == null) {
+                throw InvalidEventException.of("events[" + i + "]", "is null");
+            }
+            if (event.id() != null && !seen.add(event.id())) {
+                throw InvalidEventException.of("events[" + i + "].id", event.id() + " appears twice in the batch");
+            }
+        }
+    }
+
+    /** Whether any event of the batch carries a client-chosen id (only those need a lookup). */
+    public static boolean hasClientIds(List<EventData> events) {
+        for (EventData event : events) {
+            if (event.id() != null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Decides what stored ids mean for a batch: nothing stored, an exact retry (the original result),
+     * or a conflict.
+     *
+     * @param stored the already stored events among the batch's client ids
+     * @return the original result for an exact retry, empty when none of the ids is stored
+     * @throws DuplicateEventException when some ids are stored but the batch is not an exact retry
+     */
+    public static Optional<AppendResult> retryOf(
+            StreamId streamId, List<EventData> events, Map<UUID, StoredEvent> stored) {
+        if (stored.isEmpty()) {
+            return Optional.empty();
+        }
+        StoredEvent first = null;
+        for (int i = 0; i < events.size(); i++) {
+            UUID id = events.get(i).id();
+            StoredEvent found = id == null ? null : stored.get(id);
+            if (found == null) {
+                UUID storedId = stored.keySet().iterator().next();
+                throw DuplicateEventException.of(storedId, "but the batch also holds events that are not");
+            }
+            if (!found.streamId().equals(streamId)) {
+                throw DuplicateEventException.of(id, "in stream '" + found.streamId() + "', not '" + streamId + "'");
+            }
+            if (first == null) {
+                first = found;
+            } else if (found.version() != first.version() + i || found.position() != first.position() + i) {
+                throw DuplicateEventException.of(id, "at another place in the stream than this batch implies");
+            }
+        }
+        StoredEvent last = stored.get(events.get(events.size() - 1).id());
+        return Optional.of(new AppendResult(streamId, first.version(), last.version(), first.position(), last.position()));
+    }
+
+    /** Checks a read's bounds. */
+    public static void checkRead(String what, long from, int limit) {
+        if (from < 0) {
+            throw InvalidEventException.of(what, "starts at " + from + ", which is negative");
+        }
+        if (limit < 1 || limit > EventStore.MAX_READ_LIMIT) {
+            throw InvalidEventException.of(
+                    "limit", limit + " is outside 1.." + EventStore.MAX_READ_LIMIT);
+        }
+    }
+
+    /** Checks a category name: the same characters as a stream id, without a dash. */
+    public static void checkCategory(String category) {
+        if (category == null || category.isEmpty()) {
+            throw InvalidEventException.of("category", "must not be empty");
+        }
+        StreamId asStream = StreamId.of(category);
+        if (!asStream.category().equals(category)) {
+            throw InvalidEventException.of("category", "'" + category + "' must not contain '-'");
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package dev.lethe.core.store;
+
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * An event to append: an optional client-chosen id, a type, data and metadata as JSON.
+ *
+ * <p>Without an id, the store generates a random one; with an id, re-appending the same batch is
+ * idempotent (see {@link EventStore#append}). Data must be a JSON object or any JSON value; metadata,
+ * when given, must be a JSON object. Data and metadata together may not exceed {@link #MAX_SIZE}
+ * bytes.
+ */
+public record EventData(UUID id, String type, Json data, Json metadata) {
+    /** The largest event, data and metadata together, in bytes: 1 MiB. */
+    public static final int MAX_SIZE = 1 << 20;
+
+    public static final int MAX_TYPE_LENGTH = 200;
+    private static final Pattern VALID_TYPE = Pattern.compile("[A-Za-z][A-Za-z0-9_.$\\-]*");
+
+    public EventData {
+        validateType(type);
+        if (data == null) {
+            throw InvalidEventException.of("data", "is missing");
+        }
+        if (metadata == null) {
+            metadata = Json.EMPTY_OBJECT;
+        } else if (!metadata.isObject()) {
+            throw InvalidEventException.of("metadata", "must be a JSON object, got " + abbreviate(metadata));
+        }
+        long size = (long) data.size() + metadata.size();
+        if (size > MAX_SIZE) {
+            throw InvalidEventException.of(
+                    "event", "is " + size + " bytes (data and metadata), the limit is " + MAX_SIZE + " (1 MiB)");
+        }
+    }
+
+    /** An event with a generated id and no metadata. */
+    public static EventData of(String type, Json data) {
+        return new EventData(null, type, data, null);
+    }
+
+    /** An event with a generated id and no metadata, data given as JSON text. */
+    public static EventData of(String type, String jsonData) {
+        return new EventData(null, type, Json.parse(jsonData), null);
+    }
+
+    /** This event with a client-chosen id, which makes appending it idempotent. */
+    public EventData withId(UUID newId) {
+        return new EventData(Objects.requireNonNull(newId, "id"), type, data, metadata);
+    }
+
+    /** This event with the given metadata (a JSON object). */
+    public EventData withMetadata(Json newMetadata) {
+        return new EventData(id, type, data, newMetadata);
+    }
+
+    /** The client-chosen id, if any. */
+    public Optional<UUID> clientId() {
+        return Optional.ofNullable(id);
+    }
+
+    private static void validateType(String type) {
+        if (type == null || type.isEmpty()) {
+            throw InvalidEventException.of("type", "must not be empty");
+        }
+        if (type.length() > MAX_TYPE_LENGTH) {
+            throw InvalidEventException.of(
+                    "type", "is " + type.length() + " characters long, the limit is " + MAX_TYPE_LENGTH);
+        }
+        if (!VALID_TYPE.matcher(type).matches()) {
+            throw InvalidEventException.of(
+                    "type",
+                    "'" + StreamId.printable(type)
+                            + "' must start with a letter and hold only letters, digits and _ . $ -");
+        }
+    }
+
+    private static String abbreviate(Json json) {
+        String text = json.toString();
+        return text.length() > 40 ? text.substring(0, 40) + "…" : text;
+    }
+}

@@ -1,0 +1,111 @@
+package dev.lethe.core.store;
+
+import dev.lethe.core.subscription.BatchListener;
+import dev.lethe.core.subscription.EventListener;
+import dev.lethe.core.subscription.Subscription;
+import dev.lethe.core.subscription.SubscriptionRequest;
+import dev.lethe.core.subscription.internal.CatchUpSubscription;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * An append-only log of events, grouped in streams. Thread-safe.
+ *
+ * <h2>Guarantees</h2>
+ *
+ * <ul>
+ *   <li><b>Atomic batches.</b> An append writes all of its events to one stream or none of them.
+ *   <li><b>Dense order.</b> Each stream's versions are 0, 1, 2, … without gaps; the global positions
+ *       of the whole log are 0, 1, 2, … without gaps, in commit order. A reader that sees position N
+ *       also sees every position below N.
+ *   <li><b>Optimistic concurrency.</b> An {@link ExpectedVersion} is checked atomically with the
+ *       append; a mismatch throws {@link WrongExpectedVersionException} naming both versions.
+ *   <li><b>Idempotency.</b> Re-appending a batch whose events carry client-chosen ids that are all
+ *       already stored, as the same batch in the same stream, returns the original {@link
+ *       AppendResult} and writes nothing, whatever the expected version says.
+ *   <li><b>Durability</b> depends on the engine: the embedded SQLite engine acknowledges an append
+ *       only once it is on disk (fsync); the in-memory engine keeps nothing across restarts.
+ * </ul>
+ *
+ * <p>Not guaranteed: a total order between {@code recordedAt} clocks of different machines (there is
+ * one clock, the store's); the ordering of two appends that race each other (both are ordered, in
+ * whichever order they reached the store).
+ */
+public interface EventStore extends AutoCloseable {
+    /** The largest number of events in one append. */
+    int MAX_BATCH_EVENTS = 10_000;
+    /** The largest number of events one read returns. */
+    int MAX_READ_LIMIT = 10_000;
+
+    /**
+     * Appends a batch of events to one stream, atomically, if {@code expected} holds.
+     *
+     * @return where the events were written (for an exact retry: where they were first written)
+     * @throws WrongExpectedVersionException if the stream's version does not match {@code expected}
+     * @throws DuplicateEventException if an event id is already stored by another batch
+     * @throws InvalidEventException if the batch is empty, too large or holds the same id twice
+     * @throws StorageException if the engine failed; the batch was then not written
+     */
+    AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events);
+
+    /** Reads up to {@code limit} events of a stream, starting at {@code fromVersion} (inclusive). */
+    List<RecordedEvent> readStream(StreamId streamId, long fromVersion, Direction direction, int limit);
+
+    /**
+     * Reads the stream as it was at {@code asOf}: its events recorded at or before that instant,
+     * forward from {@code fromVersion}, at most {@code limit}. Because {@code recordedAt} never
+     * decreases along the log, this is exactly what a reader at {@code asOf} could have read.
+     */
+    List<RecordedEvent> readStreamAsOf(StreamId streamId, Instant asOf, long fromVersion, int limit);
+
+    /**
+     * Reads the stream as it was at version {@code version}: its events from version 0 up to and
+     * including {@code version}, at most {@code limit}.
+     */
+    default List<RecordedEvent> readStreamAsOfVersion(StreamId streamId, long version, int limit) {
+        if (version < 0) {
+            throw InvalidEventException.of("as-of version", version + " is negative");
+        }
+        return readStream(streamId, 0, Direction.FORWARD, (int) Math.min(limit, version + 1));
+    }
+
+    /** Reads up to {@code limit} events of the whole log, from {@code fromPosition} (inclusive). */
+    List<RecordedEvent> readAll(long fromPosition, int limit);
+
+    /** Reads up to {@code limit} events of one category, from {@code fromPosition} (inclusive). */
+    List<RecordedEvent> readCategory(String category, long fromPosition, int limit);
+
+    /** What is known of a stream; {@link StreamInfo#exists()} is false for a stream with no event. */
+    StreamInfo streamInfo(StreamId streamId);
+
+    /** The position of the last committed event, or -1 when the log is empty. */
+    long headPosition();
+
+    /**
+     * Waits until an event beyond {@code position} is committed, or the timeout passes, or the store
+     * closes.
+     *
+     * @return whether the head is now beyond {@code position}
+     */
+    boolean awaitHeadBeyond(long position, Duration timeout) throws InterruptedException;
+
+    /**
+     * Subscribes to the log or one category: delivers the stored events from the request's start,
+     * then follows new events live, with no gap and no duplicate at the switch. Each subscription
+     * runs on its own thread and pulls events at its own pace, so a slow listener never slows
+     * writers and never buffers more than one page of events.
+     */
+    default Subscription subscribe(SubscriptionRequest request, EventListener listener) {
+        return CatchUpSubscription.start(this, request, BatchListener.of(listener));
+    }
+
+    /** Like {@link #subscribe(SubscriptionRequest, EventListener)}, one page of events at a time. */
+    default Subscription subscribeBatches(SubscriptionRequest request, BatchListener listener) {
+        return CatchUpSubscription.start(this, request, listener);
+    }
+
+    /** Stops accepting appends, waits for those in flight, and releases the engine's resources. */
+    @Override
+    void close();
+}

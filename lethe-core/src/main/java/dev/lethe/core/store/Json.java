@@ -1,0 +1,151 @@
+package dev.lethe.core.store;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * An immutable, validated JSON document held as UTF-8 bytes.
+ *
+ * <p>Events carry their data and metadata as {@code Json}: the bytes are checked once, on the way
+ * in, to be exactly one well-formed JSON value, and are then stored and returned as they are, so a
+ * replay never pays for parsing that the reader does not ask for. {@link #asTree()} parses on demand.
+ *
+ * <p>Two {@code Json} values are equal when their bytes are equal; no normalisation is applied, so
+ * {@code {"a":1}} and {@code { "a": 1 }} are different values.
+ */
+public final class Json {
+    static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final JsonFactory FACTORY = MAPPER.getFactory();
+
+    /** The empty JSON object, {@code {}}. */
+    public static final Json EMPTY_OBJECT = new Json("{}".getBytes(StandardCharsets.UTF_8));
+
+    private final byte[] utf8;
+
+    private Json(byte[] utf8) {
+        this.utf8 = utf8;
+    }
+
+    /**
+     * Parses text as JSON.
+     *
+     * @throws InvalidEventException if the text is not exactly one well-formed JSON value
+     */
+    public static Json parse(String text) {
+        if (text == null) {
+            throw InvalidEventException.of("json", "JSON text is missing (null)");
+        }
+        return ofBytes(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Takes UTF-8 encoded JSON bytes, checking that they hold exactly one well-formed JSON value.
+     * The array is copied.
+     *
+     * @throws InvalidEventException if the bytes are not well-formed JSON
+     */
+    public static Json ofBytes(byte[] utf8) {
+        if (utf8 == null) {
+            throw InvalidEventException.of("json", "JSON bytes are missing (null)");
+        }
+        byte[] copy = utf8.clone();
+        validate(copy);
+        return new Json(copy);
+    }
+
+    /** Serialises a Jackson tree (or any value Jackson can write) as JSON. */
+    public static Json of(Object value) {
+        try {
+            return new Json(MAPPER.writeValueAsBytes(value));
+        } catch (JsonProcessingException e) {
+            throw InvalidEventException.of("json", "value cannot be written as JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    /**
+     * Wraps bytes that a storage engine wrote itself after validating them; not for user input.
+     * The array is not copied and must not be modified afterwards.
+     */
+    public static Json trusted(byte[] utf8) {
+        return new Json(utf8);
+    }
+
+    private static void validate(byte[] utf8) {
+        try (JsonParser parser = FACTORY.createParser(utf8)) {
+            if (parser.nextToken() == null) {
+                throw InvalidEventException.of("json", "JSON is empty");
+            }
+            parser.skipChildren();
+            JsonToken trailing = parser.nextToken();
+            if (trailing != null) {
+                throw InvalidEventException.of(
+                        "json",
+                        "JSON has content after its first value at "
+                                + parser.currentLocation().offsetDescription());
+            }
+        } catch (JsonProcessingException e) {
+            throw InvalidEventException.of("json", "invalid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The UTF-8 bytes; a copy. */
+    public byte[] toBytes() {
+        return utf8.clone();
+    }
+
+    /** The UTF-8 bytes, not copied: callers must not modify them. For storage engines. */
+    public byte[] unsafeBytes() {
+        return utf8;
+    }
+
+    /** The number of UTF-8 bytes. */
+    public int size() {
+        return utf8.length;
+    }
+
+    /** Parses the JSON into a Jackson tree. */
+    public JsonNode asTree() {
+        try {
+            return MAPPER.readTree(utf8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("stored JSON no longer parses", e);
+        }
+    }
+
+    /** Whether the value is a JSON object. */
+    public boolean isObject() {
+        for (byte b : utf8) {
+            if (b == ' ' || b == '\t' || b == '\n' || b == '\r') {
+                continue;
+            }
+            return b == '{';
+        }
+        return false;
+    }
+
+    /** The JSON text. */
+    @Override
+    public String toString() {
+        return new String(utf8, StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public boolean equals(Object other) {
+        return other instanceof Json json && Arrays.equals(utf8, json.utf8);
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(utf8);
+    }
+}

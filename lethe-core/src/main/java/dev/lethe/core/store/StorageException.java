@@ -1,0 +1,29 @@
+package dev.lethe.core.store;
+
+/**
+ * The storage engine failed (I/O error, disk full, database locked). When thrown by an append, the
+ * batch was not acknowledged and, thanks to the transaction, not partly written: it may be retried.
+ */
+public final class StorageException extends LetheException {
+    private final boolean transientFailure;
+
+    private StorageException(String message, Throwable cause, boolean transientFailure) {
+        super(message, cause);
+        this.transientFailure = transientFailure;
+    }
+
+    /** A failure that may pass (I/O, lock contention). */
+    public static StorageException transientFailure(String message, Throwable cause) {
+        return new StorageException(message, cause, true);
+    }
+
+    /** A failure that will not pass by retrying (corrupt file, store closed, directory in use). */
+    public static StorageException permanent(String message, Throwable cause) {
+        return new StorageException(message, cause, false);
+    }
+
+    @Override
+    public boolean isTransient() {
+        return transientFailure;
+    }
+}

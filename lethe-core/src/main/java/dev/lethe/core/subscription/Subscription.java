@@ -1,0 +1,26 @@
+package dev.lethe.core.subscription;
+
+import java.time.Duration;
+import java.util.Optional;
+
+/** A running subscription. Closing it stops delivery after the page in hand. */
+public interface Subscription extends AutoCloseable {
+    /** The position of the next event to deliver. */
+    long nextPosition();
+
+    /** Whether every stored event has been delivered and the subscription follows live. */
+    boolean isLive();
+
+    /** Waits until the subscription is live (or has failed or closed); returns {@link #isLive()}. */
+    boolean awaitLive(Duration timeout) throws InterruptedException;
+
+    /** Waits until every event up to {@code position} has been handled; false on timeout or failure. */
+    boolean awaitPosition(long position, Duration timeout) throws InterruptedException;
+
+    /** Why the subscription stopped, if it failed. */
+    Optional<Throwable> failure();
+
+    /** Stops the subscription and waits for its thread to end. */
+    @Override
+    void close();
+}

@@ -1,0 +1,180 @@
+package dev.lethe.core.subscription.internal;
+
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.subscription.BatchListener;
+import dev.lethe.core.subscription.Subscription;
+import dev.lethe.core.subscription.SubscriptionRequest;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One thread that reads a page, hands it to the listener, and repeats; when a read comes back short
+ * the subscription is caught up, and it sleeps on the store's head signal until a commit moves the
+ * head past what it has read.
+ *
+ * <p>Why there is no gap and no duplicate at the switch to live: there is no switch. Live delivery is
+ * the same read from the same next position; the head snapshot taken <em>before</em> each read tells
+ * whether a later commit may have been missed, and a commit after the snapshot always wakes the wait.
+ */
+public final class CatchUpSubscription implements Subscription, Runnable {
+    private static final AtomicInteger THREADS = new AtomicInteger();
+    private static final Duration IDLE_WAIT = Duration.ofMillis(500);
+
+    private final EventStore store;
+    private final SubscriptionRequest request;
+    private final BatchListener listener;
+    private final CountDownLatch live = new CountDownLatch(1);
+    private final Object progress = new Object();
+    private final Thread thread;
+    private volatile long next;
+    private volatile boolean isLive;
+    private volatile boolean closed;
+    private volatile boolean waiting;
+    private volatile Throwable failure;
+
+    private CatchUpSubscription(EventStore store, SubscriptionRequest request, BatchListener listener) {
+        this.store = store;
+        this.request = request;
+        this.listener = listener;
+        this.next = startPosition(store, request);
+        this.thread = new Thread(this, "lethe-subscription-" + request.name() + "-" + THREADS.incrementAndGet());
+        this.thread.setDaemon(true);
+    }
+
+    public static Subscription start(EventStore store, SubscriptionRequest request, BatchListener listener) {
+        CatchUpSubscription subscription = new CatchUpSubscription(store, request, listener);
+        subscription.thread.start();
+        return subscription;
+    }
+
+    private static long startPosition(EventStore store, SubscriptionRequest request) {
+        if (request.checkpoints().isPresent()) {
+            var stored = request.checkpoints().get().load(request.name());
+            if (stored.isPresent()) {
+                return stored.getAsLong();
+            }
+        }
+        return request.from() == SubscriptionRequest.FROM_END ? store.headPosition() + 1 : request.from();
+    }
+
+    @Override
+    public void run() {
+        try {
+            while (!closed) {
+                long headBefore = store.headPosition();
+                List<RecordedEvent> page = read();
+                if (!page.isEmpty()) {
+                    listener.onBatch(page);
+                    advanceTo(page.get(page.size() - 1).position() + 1);
+                }
+                if (page.size() < request.pageSize()) {
+                    // Everything committed up to headBefore has now been seen.
+                    if (next <= headBefore) {
+                        advanceTo(headBefore + 1);
+                    }
+                    becomeLive();
+                    waiting = true;
+                    if (!closed) {
+                        store.awaitHeadBeyond(headBefore, IDLE_WAIT);
+                    }
+                    waiting = false;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Throwable e) {
+            if (!closed) {
+                failure = e;
+                listener.onError(e);
+            }
+        } finally {
+            live.countDown();
+            synchronized (progress) {
+                progress.notifyAll();
+            }
+        }
+    }
+
+    private List<RecordedEvent> read() {
+        return request.category().isPresent()
+                ? store.readCategory(request.category().get(), next, request.pageSize())
+                : store.readAll(next, request.pageSize());
+    }
+
+    private void advanceTo(long position) {
+        if (position <= next) {
+            return;
+        }
+        request.checkpoints().ifPresent(store -> store.save(request.name(), position));
+        synchronized (progress) {
+            next = position;
+            progress.notifyAll();
+        }
+    }
+
+    private void becomeLive() {
+        if (!isLive) {
+            isLive = true;
+            listener.onCaughtUp(next - 1);
+            live.countDown();
+        }
+    }
+
+    @Override
+    public long nextPosition() {
+        return next;
+    }
+
+    @Override
+    public boolean isLive() {
+        return isLive && failure == null && !closed;
+    }
+
+    @Override
+    public boolean awaitLive(Duration timeout) throws InterruptedException {
+        live.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        return isLive();
+    }
+
+    @Override
+    public boolean awaitPosition(long position, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (progress) {
+            while (next <= position && failure == null && thread.isAlive()) {
+                long remaining = deadline - System.nanoTime();
+                if (remaining <= 0) {
+                    return false;
+                }
+                progress.wait(Math.max(1, remaining / 1_000_000));
+            }
+            return next > position;
+        }
+    }
+
+    @Override
+    public Optional<Throwable> failure() {
+        return Optional.ofNullable(failure);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        if (Thread.currentThread() != thread) {
+            // Only a thread asleep on the head signal is interrupted; one busy reading or in its
+            // listener sees `closed` when it finishes the page in hand.
+            if (waiting) {
+                thread.interrupt();
+            }
+            try {
+                thread.join(TimeUnit.SECONDS.toMillis(10));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/** The pull loop behind every subscription; not API. */
+package dev.lethe.core.subscription.internal;

@@ -1,0 +1,177 @@
+package dev.lethe.core.tck;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lethe.core.projection.Projection;
+import dev.lethe.core.projection.ProjectionRuntime;
+import dev.lethe.core.projection.ProjectionStatus;
+import dev.lethe.core.projection.ProjectionStore;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.StreamId;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Projections on any engine and projection store: fold, checkpoint, restart, rebuild, as-of. */
+public abstract class ProjectionTck extends SubscriptionTck {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    protected ProjectionStore projectionStore;
+    private ProjectionRuntime runtime;
+
+    /** A fresh, empty projection store, to go with {@link #openEmptyStore()}. */
+    protected abstract ProjectionStore openEmptyProjectionStore() throws Exception;
+
+    public record CustomerView(String name, String city, int purchases) {}
+
+    public record Sales(Map<String, Integer> byProduct) {}
+
+    static final Projection<CustomerView> CUSTOMERS = Projection.perStream(
+                    "customers", CustomerView.class, new CustomerView(null, null, 0))
+            .category("customer")
+            .on("CustomerRegistered", (s, e) -> new CustomerView(
+                    e.data().asTree().get("name").asText(), e.data().asTree().get("city").asText(), s.purchases()))
+            .on("AddressChanged", (s, e) -> new CustomerView(s.name(), e.data().asTree().get("city").asText(), s.purchases()))
+            .on("ProductBought", (s, e) -> new CustomerView(s.name(), s.city(), s.purchases() + 1))
+            .build();
+
+    static final Projection<Sales> SALES = Projection.global("sales", Sales.class, new Sales(Map.of()))
+            .on("ProductBought", (s, e) -> {
+                Map<String, Integer> next = new TreeMap<>(s.byProduct());
+                next.merge(e.data().asTree().get("product").asText(), 1, Integer::sum);
+                return new Sales(next);
+            })
+            .build();
+
+    static final Projection<Sales> SALES_BY_REASON = Projection.keyed(
+                    "sales-by-reason",
+                    Sales.class,
+                    new Sales(Map.of()),
+                    e -> Optional.ofNullable(e.data().asTree().get("reason")).map(r -> r.asText()))
+            .on("ProductBought", (s, e) -> {
+                Map<String, Integer> next = new TreeMap<>(s.byProduct());
+                next.merge(e.data().asTree().get("product").asText(), 1, Integer::sum);
+                return new Sales(next);
+            })
+            .build();
+
+    @BeforeEach
+    void openProjections() throws Exception {
+        projectionStore = openEmptyProjectionStore();
+        runtime = new ProjectionRuntime(store, projectionStore);
+    }
+
+    @AfterEach
+    void closeProjections() {
+        runtime.close();
+        projectionStore.close();
+    }
+
+    private long given(String stream, String type, String json) {
+        return store.append(StreamId.of(stream), ExpectedVersion.any(), List.of(event(type, json))).lastPosition();
+    }
+
+    private long givenStory() {
+        given("customer-1", "CustomerRegistered", "{\"name\":\"Ada\",\"city\":\"Lisbon\"}");
+        given("customer-2", "CustomerRegistered", "{\"name\":\"Bob\",\"city\":\"Oslo\"}");
+        given("order-1", "Unrelated", "{}");
+        given("customer-1", "ProductBought", "{\"product\":\"fund-a\",\"reason\":\"retirement\"}");
+        given("customer-2", "ProductBought", "{\"product\":\"fund-a\",\"reason\":\"education\"}");
+        return given("customer-1", "ProductBought", "{\"product\":\"fund-b\",\"reason\":\"retirement\"}");
+    }
+
+    @Test
+    void a_per_stream_projection_folds_each_streams_events_into_its_state() throws Exception {
+        long last = givenStory();
+        runtime.start(CUSTOMERS);
+        assertThat(runtime.awaitPosition("customers", last, WAIT)).isTrue();
+
+        assertThat(runtime.state(CUSTOMERS, "customer-1")).contains(new CustomerView("Ada", "Lisbon", 2));
+        assertThat(runtime.state(CUSTOMERS, "customer-2")).contains(new CustomerView("Bob", "Oslo", 1));
+        assertThat(runtime.state(CUSTOMERS, "order-1")).isEmpty();
+    }
+
+    @Test
+    void global_and_derived_key_projections_follow_live_appends() throws Exception {
+        givenStory();
+        runtime.start(SALES);
+        runtime.start(SALES_BY_REASON);
+        long last = given("customer-3", "ProductBought", "{\"product\":\"fund-c\",\"reason\":\"education\"}");
+        assertThat(runtime.awaitPosition("sales", last, WAIT)).isTrue();
+        assertThat(runtime.awaitPosition("sales-by-reason", last, WAIT)).isTrue();
+
+        assertThat(runtime.state(SALES, Projection.GLOBAL_KEY).orElseThrow().byProduct())
+                .containsExactly(Map.entry("fund-a", 2), Map.entry("fund-b", 1), Map.entry("fund-c", 1));
+        assertThat(runtime.state(SALES_BY_REASON, "education").orElseThrow().byProduct())
+                .containsExactly(Map.entry("fund-a", 1), Map.entry("fund-c", 1));
+        assertThat(runtime.status("sales").phase()).isEqualTo(ProjectionStatus.Phase.LIVE);
+        assertThat(runtime.status("sales").lag()).isZero();
+    }
+
+    @Test
+    void a_restarted_projection_resumes_from_its_checkpoint_without_refolding() throws Exception {
+        long last = givenStory();
+        runtime.start(SALES);
+        assertThat(runtime.awaitPosition("sales", last, WAIT)).isTrue();
+        runtime.close();
+
+        long next = given("customer-2", "ProductBought", "{\"product\":\"fund-b\",\"reason\":\"gift\"}");
+        ProjectionRuntime again = new ProjectionRuntime(store, projectionStore);
+        again.start(SALES);
+        assertThat(again.awaitPosition("sales", next, WAIT)).isTrue();
+        assertThat(again.state(SALES, Projection.GLOBAL_KEY).orElseThrow().byProduct())
+                .containsExactly(Map.entry("fund-a", 2), Map.entry("fund-b", 2));
+        again.close();
+    }
+
+    @Test
+    void a_rebuild_starts_from_zero_and_reaches_the_same_states() throws Exception {
+        long last = givenStory();
+        runtime.start(CUSTOMERS);
+        assertThat(runtime.awaitPosition("customers", last, WAIT)).isTrue();
+        Optional<CustomerView> before = runtime.state(CUSTOMERS, "customer-1");
+
+        runtime.rebuild("customers");
+        assertThat(runtime.awaitPosition("customers", last, WAIT)).isTrue();
+
+        assertThat(runtime.state(CUSTOMERS, "customer-1")).isEqualTo(before);
+        assertThat(projectionStore.list())
+                .singleElement()
+                .satisfies(info -> assertThat(info.keyCount()).isEqualTo(2));
+    }
+
+    @Test
+    void the_state_of_a_stream_as_of_an_instant_is_folded_from_what_was_recorded_by_then() throws Exception {
+        given("customer-1", "CustomerRegistered", "{\"name\":\"Ada\",\"city\":\"Lisbon\"}");
+        Instant beforeMove = pauseAndMark();
+        given("customer-1", "AddressChanged", "{\"city\":\"Porto\"}");
+
+        assertThat(runtime.stateAsOf(CUSTOMERS, StreamId.of("customer-1"), beforeMove))
+                .isEqualTo(new CustomerView("Ada", "Lisbon", 0));
+        assertThat(runtime.stateAsOf(CUSTOMERS, StreamId.of("customer-1"), Instant.now()))
+                .isEqualTo(new CustomerView("Ada", "Porto", 0));
+        assertThat(runtime.stateAsOfVersion(CUSTOMERS, StreamId.of("customer-1"), 0))
+                .isEqualTo(new CustomerView("Ada", "Lisbon", 0));
+    }
+
+    @Test
+    void a_failing_fold_marks_the_projection_failed_and_keeps_the_last_good_checkpoint() throws Exception {
+        given("customer-1", "CustomerRegistered", "{\"name\":\"Ada\",\"city\":\"Lisbon\"}");
+        long broken = given("customer-1", "AddressChanged", "{\"street\":\"no city here\"}");
+        runtime.start(CUSTOMERS);
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (runtime.status("customers").phase() != ProjectionStatus.Phase.FAILED && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        ProjectionStatus status = runtime.status("customers");
+        assertThat(status.phase()).isEqualTo(ProjectionStatus.Phase.FAILED);
+        assertThat(status.failure()).get().asString().contains("NullPointerException");
+        assertThat(status.nextPosition()).isLessThanOrEqualTo(broken);
+    }
+}

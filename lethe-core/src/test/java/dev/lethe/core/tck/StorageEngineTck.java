@@ -1,0 +1,7 @@
+package dev.lethe.core.tck;
+
+/**
+ * The whole conformance suite: {@link EventStoreTck}, {@link SubscriptionTck} and {@link ProjectionTck}.
+ * An engine's test class extends this one and implements the two factory methods.
+ */
+public abstract class StorageEngineTck extends ProjectionTck {}

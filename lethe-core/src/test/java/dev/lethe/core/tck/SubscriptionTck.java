@@ -1,0 +1,222 @@
+package dev.lethe.core.tck;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StreamId;
+import dev.lethe.core.subscription.CheckpointStore;
+import dev.lethe.core.subscription.EventListener;
+import dev.lethe.core.subscription.Subscription;
+import dev.lethe.core.subscription.SubscriptionRequest;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.Test;
+
+/** Subscriptions across the catch-up/live switch, on any engine. */
+public abstract class SubscriptionTck extends EventStoreTck {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    @Test
+    void a_subscription_catches_up_then_follows_live_with_no_gap_and_no_duplicate() throws Exception {
+        for (int i = 0; i < 100; i++) {
+            store.append(StreamId.of("s-" + (i % 10)), ExpectedVersion.any(), events(10));
+        }
+        List<Long> seen = new CopyOnWriteArrayList<>();
+        Thread writer = new Thread(() -> {
+            for (int i = 0; i < 200; i++) {
+                store.append(StreamId.of("w-" + (i % 5)), ExpectedVersion.any(), events(5));
+            }
+        });
+        // A small page makes the catch-up take many reads while the writer is appending.
+        try (Subscription subscription = store.subscribe(
+                SubscriptionRequest.allFromStart().pageSize(7), event -> seen.add(event.position()))) {
+            writer.start();
+            writer.join();
+            assertThat(subscription.awaitPosition(1999, WAIT)).isTrue();
+            assertThat(subscription.awaitLive(WAIT)).isTrue();
+        }
+        assertThat(seen).containsExactlyElementsOf(range(0, 2000));
+    }
+
+    @Test
+    void a_category_subscription_sees_only_its_category_in_order() throws Exception {
+        List<String> seen = new CopyOnWriteArrayList<>();
+        store.append(StreamId.of("customer-1"), ExpectedVersion.any(), events(2));
+        store.append(StreamId.of("order-1"), ExpectedVersion.any(), events(2));
+        try (Subscription subscription = store.subscribe(
+                SubscriptionRequest.categoryFromStart("customer"),
+                event -> seen.add(event.streamId() + "@" + event.version()))) {
+            assertThat(subscription.awaitLive(WAIT)).isTrue();
+            store.append(StreamId.of("order-2"), ExpectedVersion.any(), events(3));
+            long last = store.append(StreamId.of("customer-2"), ExpectedVersion.any(), events(1)).lastPosition();
+            assertThat(subscription.awaitPosition(last, WAIT)).isTrue();
+        }
+        assertThat(seen).containsExactly("customer-1@0", "customer-1@1", "customer-2@0");
+    }
+
+    @Test
+    void a_subscription_from_the_end_sees_only_new_events() throws Exception {
+        store.append(StreamId.of("old-1"), ExpectedVersion.any(), events(5));
+        List<RecordedEvent> seen = new CopyOnWriteArrayList<>();
+        try (Subscription subscription =
+                store.subscribe(SubscriptionRequest.allFromStart().from(SubscriptionRequest.FROM_END), seen::add)) {
+            assertThat(subscription.awaitLive(WAIT)).isTrue();
+            long last = store.append(StreamId.of("new-1"), ExpectedVersion.any(), events(2)).lastPosition();
+            assertThat(subscription.awaitPosition(last, WAIT)).isTrue();
+        }
+        assertThat(seen).extracting(RecordedEvent::position).containsExactly(5L, 6L);
+    }
+
+    @Test
+    void a_checkpointed_subscription_resumes_after_the_last_handled_page() throws Exception {
+        CheckpointStore checkpoints = new MapCheckpoints();
+        store.append(StreamId.of("a-1"), ExpectedVersion.any(), events(10));
+        List<Long> first = new CopyOnWriteArrayList<>();
+        SubscriptionRequest request = SubscriptionRequest.allFromStart().checkpointed("reporter", checkpoints);
+        try (Subscription subscription = store.subscribe(request, e -> first.add(e.position()))) {
+            assertThat(subscription.awaitPosition(9, WAIT)).isTrue();
+        }
+        store.append(StreamId.of("a-1"), ExpectedVersion.any(), events(5));
+        List<Long> second = new CopyOnWriteArrayList<>();
+        try (Subscription subscription = store.subscribe(request, e -> second.add(e.position()))) {
+            assertThat(subscription.awaitPosition(14, WAIT)).isTrue();
+        }
+        assertThat(first).containsExactlyElementsOf(range(0, 10));
+        assertThat(second).containsExactlyElementsOf(range(10, 15));
+    }
+
+    @Test
+    void a_failing_listener_stops_its_subscription_and_reports_why() throws Exception {
+        store.append(StreamId.of("a-1"), ExpectedVersion.any(), events(3));
+        CountDownLatch failed = new CountDownLatch(1);
+        EventListener listener = new EventListener() {
+            @Override
+            public void onEvent(RecordedEvent event) {
+                if (event.position() == 1) {
+                    throw new IllegalStateException("cannot handle " + event.position());
+                }
+            }
+
+            @Override
+            public void onError(Throwable error) {
+                failed.countDown();
+            }
+        };
+        try (Subscription subscription = store.subscribe(SubscriptionRequest.allFromStart(), listener)) {
+            assertThat(failed.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(subscription.failure()).get().extracting(Throwable::getMessage).isEqualTo("cannot handle 1");
+            assertThat(subscription.isLive()).isFalse();
+        }
+        // Writers are unaffected.
+        store.append(StreamId.of("a-1"), ExpectedVersion.any(), events(1));
+    }
+
+    @Test
+    void a_stalled_subscriber_does_not_block_writers() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        try (Subscription subscription = store.subscribe(SubscriptionRequest.allFromStart().pageSize(10), e -> {
+            release.await();
+        })) {
+            for (int i = 0; i < 200; i++) {
+                store.append(StreamId.of("busy-1"), ExpectedVersion.any(), events(5));
+            }
+            assertThat(store.headPosition()).isEqualTo(999);
+            release.countDown();
+            assertThat(subscription.awaitPosition(999, WAIT)).isTrue();
+        }
+    }
+
+    @Test
+    void concurrent_writers_lose_no_event_and_keep_positions_and_versions_dense() throws Exception {
+        int writers = 8;
+        int appendsEach = 1_000;
+        Thread[] threads = new Thread[writers];
+        for (int w = 0; w < writers; w++) {
+            int writer = w;
+            threads[w] = new Thread(() -> {
+                for (int i = 0; i < appendsEach; i++) {
+                    // Half to the writer's own stream, half to one stream shared by all.
+                    StreamId stream = StreamId.of(i % 2 == 0 ? "own-" + writer : "shared-1");
+                    store.append(stream, ExpectedVersion.any(), events(1));
+                }
+            });
+            threads[w].start();
+        }
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        int total = writers * appendsEach;
+        List<RecordedEvent> log = readWholeLog(store);
+        assertThat(log).extracting(RecordedEvent::position).containsExactlyElementsOf(range(0, total));
+        Map<StreamId, Long> nextVersion = new ConcurrentHashMap<>();
+        for (RecordedEvent event : log) {
+            long expected = nextVersion.getOrDefault(event.streamId(), 0L);
+            assertThat(event.version()).as("version in %s", event.streamId()).isEqualTo(expected);
+            nextVersion.put(event.streamId(), expected + 1);
+        }
+        assertThat(nextVersion.get(StreamId.of("shared-1"))).isEqualTo(total / 2);
+    }
+
+    @Test
+    void concurrent_writers_at_the_same_expected_version_have_exactly_one_winner() throws Exception {
+        StreamId stream = StreamId.of("contended-1");
+        store.append(stream, ExpectedVersion.any(), events(1));
+        int writers = 8;
+        CountDownLatch start = new CountDownLatch(1);
+        List<Boolean> outcomes = new CopyOnWriteArrayList<>();
+        Thread[] threads = new Thread[writers];
+        for (int w = 0; w < writers; w++) {
+            threads[w] = new Thread(() -> {
+                try {
+                    start.await();
+                    store.append(stream, ExpectedVersion.exactly(0), events(1));
+                    outcomes.add(true);
+                } catch (dev.lethe.core.store.WrongExpectedVersionException e) {
+                    outcomes.add(false);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            threads[w].start();
+        }
+        start.countDown();
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        assertThat(outcomes).hasSize(writers).containsOnlyOnce(true);
+        assertThat(store.streamInfo(stream).currentVersion()).isEqualTo(1);
+    }
+
+    protected static List<RecordedEvent> readWholeLog(EventStore store) {
+        List<RecordedEvent> all = new java.util.ArrayList<>();
+        while (true) {
+            List<RecordedEvent> page = store.readAll(all.size(), EventStore.MAX_READ_LIMIT);
+            all.addAll(page);
+            if (page.size() < EventStore.MAX_READ_LIMIT) {
+                return all;
+            }
+        }
+    }
+
+    private static final class MapCheckpoints implements CheckpointStore {
+        private final Map<String, Long> positions = new ConcurrentHashMap<>();
+
+        @Override
+        public OptionalLong load(String name) {
+            Long next = positions.get(name);
+            return next == null ? OptionalLong.empty() : OptionalLong.of(next);
+        }
+
+        @Override
+        public void save(String name, long nextPosition) {
+            positions.put(name, nextPosition);
+        }
+    }
+}
