@@ -1,0 +1,267 @@
+package dev.lethe.sqlite;
+
+import dev.lethe.core.spi.AppendRules;
+import dev.lethe.core.spi.HeadSignal;
+import dev.lethe.core.store.AppendResult;
+import dev.lethe.core.store.Direction;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.LetheException;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StorageException;
+import dev.lethe.core.store.StreamId;
+import dev.lethe.core.store.StreamInfo;
+import dev.lethe.sqlite.internal.DirectoryLock;
+import dev.lethe.sqlite.internal.EventSchema;
+import dev.lethe.sqlite.internal.Readers;
+import dev.lethe.sqlite.internal.Sequencer;
+import dev.lethe.sqlite.internal.Sql;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * The embedded engine: the log in {@code events.db} in a data directory, SQLite in WAL mode with
+ * {@code synchronous=FULL}. An append returns once its transaction is on disk; concurrent appends are
+ * committed together by one sequencer thread (group commit), which also makes positions gap-free.
+ * Reopening after a crash needs no manual step: SQLite replays or discards its WAL, and the store
+ * resumes after the last committed position.
+ *
+ * <p>One process at a time may open a data directory: a second {@link #open} fails with a clear error.
+ */
+public final class SqliteEventStore implements EventStore {
+    public static final String FILE_NAME = "events.db";
+
+    private static final String BY_STREAM_FORWARD = "SELECT " + Readers.COLUMNS
+            + " FROM events WHERE stream_id = ? AND version >= ? ORDER BY version LIMIT ?";
+    private static final String BY_STREAM_BACKWARD = "SELECT " + Readers.COLUMNS
+            + " FROM events WHERE stream_id = ? AND version <= ? ORDER BY version DESC LIMIT ?";
+    private static final String BY_STREAM_AS_OF = "SELECT " + Readers.COLUMNS
+            + " FROM events WHERE stream_id = ? AND version >= ? AND recorded_at <= ? ORDER BY version LIMIT ?";
+    private static final String ALL = "SELECT " + Readers.COLUMNS + " FROM events WHERE position >= ? ORDER BY position LIMIT ?";
+    private static final String BY_CATEGORY = "SELECT " + Readers.COLUMNS
+            + " FROM events WHERE category = ? AND position >= ? ORDER BY position LIMIT ?";
+    private static final String STREAM_END =
+            "SELECT version, recorded_at FROM events WHERE stream_id = ? ORDER BY version %s LIMIT 1";
+
+    private final Path directory;
+    private final DirectoryLock lock;
+    private final Connection writer;
+    private final Sequencer sequencer;
+    private final Thread sequencerThread;
+    private final Readers readers;
+    private final HeadSignal head;
+    private volatile boolean closed;
+
+    private SqliteEventStore(Path directory, DirectoryLock lock, Connection writer, Sequencer sequencer,
+            HeadSignal head, Readers readers) {
+        this.directory = directory;
+        this.lock = lock;
+        this.writer = writer;
+        this.sequencer = sequencer;
+        this.head = head;
+        this.readers = readers;
+        this.sequencerThread = new Thread(sequencer, "lethe-sequencer");
+        this.sequencerThread.setDaemon(true);
+        this.sequencerThread.start();
+    }
+
+    /** Opens (or creates) the store in {@code directory} with the default options. */
+    public static SqliteEventStore open(Path directory) {
+        return open(directory, SqliteOptions.DEFAULT);
+    }
+
+    public static SqliteEventStore open(Path directory, SqliteOptions options) {
+        DirectoryLock.ensureDirectory(directory);
+        DirectoryLock lock = DirectoryLock.acquire(directory);
+        Connection writer = null;
+        try {
+            Path file = directory.resolve(FILE_NAME);
+            writer = Sql.open(file,
+                    "journal_mode = WAL",
+                    "synchronous = FULL",
+                    "busy_timeout = 10000",
+                    "cache_size = -" + (options.cacheMebibytes() * 1024),
+                    "temp_store = MEMORY");
+            EventSchema.create(writer);
+            HeadSignal head = new HeadSignal(-1);
+            Sequencer sequencer = new Sequencer(
+                    writer, head, options.clock(), options.maxGroupRequests(), options.queueCapacity());
+            head.advance(sequencer.nextPosition() - 1);
+            Readers readers = new Readers(file, options.readerConnections(), options.cacheMebibytes());
+            return new SqliteEventStore(directory, lock, writer, sequencer, head, readers);
+        } catch (SQLException | RuntimeException e) {
+            closeQuietly(writer);
+            lock.close();
+            if (e instanceof LetheException lethe) {
+                throw lethe;
+            }
+            throw e instanceof SQLException sql
+                    ? Sql.translate("cannot open the event store in " + directory, sql)
+                    : StorageException.permanent("cannot open the event store in " + directory + ": " + e, e);
+        }
+    }
+
+    /** The data directory. */
+    public Path directory() {
+        return directory;
+    }
+
+    @Override
+    public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
+        AppendRules.checkBatch(streamId, events);
+        if (expected == null) {
+            throw dev.lethe.core.store.InvalidEventException.of("expected version", "is missing");
+        }
+        checkOpen();
+        try {
+            return sequencer.submit(streamId, expected, List.copyOf(events)).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw StorageException.transientFailure(
+                    "interrupted while waiting for the append to commit; it may or may not be stored", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof LetheException lethe) {
+                throw lethe;
+            }
+            throw StorageException.transientFailure("append failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    @Override
+    public List<RecordedEvent> readStream(StreamId streamId, long fromVersion, Direction direction, int limit) {
+        AppendRules.checkRead("from version", fromVersion, limit);
+        checkOpen();
+        String sql = direction == Direction.FORWARD ? BY_STREAM_FORWARD : BY_STREAM_BACKWARD;
+        return readers.read("read stream " + streamId, reader -> {
+            PreparedStatement statement = reader.prepare(sql);
+            statement.setString(1, streamId.value());
+            statement.setLong(2, fromVersion);
+            statement.setInt(3, limit);
+            return reader.events(statement, limit);
+        });
+    }
+
+    @Override
+    public List<RecordedEvent> readStreamAsOf(StreamId streamId, Instant asOf, long fromVersion, int limit) {
+        AppendRules.checkRead("from version", fromVersion, limit);
+        checkOpen();
+        long micros = Sql.microsSaturated(asOf);
+        return readers.read("read stream " + streamId + " as of " + asOf, reader -> {
+            PreparedStatement statement = reader.prepare(BY_STREAM_AS_OF);
+            statement.setString(1, streamId.value());
+            statement.setLong(2, fromVersion);
+            statement.setLong(3, micros);
+            statement.setInt(4, limit);
+            return reader.events(statement, limit);
+        });
+    }
+
+    @Override
+    public List<RecordedEvent> readAll(long fromPosition, int limit) {
+        AppendRules.checkRead("from position", fromPosition, limit);
+        checkOpen();
+        return readers.read("read the log", reader -> {
+            PreparedStatement statement = reader.prepare(ALL);
+            statement.setLong(1, fromPosition);
+            statement.setInt(2, limit);
+            return reader.events(statement, limit);
+        });
+    }
+
+    @Override
+    public List<RecordedEvent> readCategory(String category, long fromPosition, int limit) {
+        AppendRules.checkCategory(category);
+        AppendRules.checkRead("from position", fromPosition, limit);
+        checkOpen();
+        return readers.read("read category " + category, reader -> {
+            PreparedStatement statement = reader.prepare(BY_CATEGORY);
+            statement.setString(1, category);
+            statement.setLong(2, fromPosition);
+            statement.setInt(3, limit);
+            return reader.events(statement, limit);
+        });
+    }
+
+    @Override
+    public StreamInfo streamInfo(StreamId streamId) {
+        checkOpen();
+        return readers.read("stream info " + streamId, reader -> {
+            long[] last = streamEnd(reader, streamId, "DESC");
+            if (last == null) {
+                return StreamInfo.absent(streamId);
+            }
+            long[] first = streamEnd(reader, streamId, "ASC");
+            return new StreamInfo(streamId, last[0], Sql.instant(first[1]), Sql.instant(last[1]));
+        });
+    }
+
+    private static long[] streamEnd(Readers.Reader reader, StreamId streamId, String order) throws SQLException {
+        PreparedStatement statement = reader.prepare(String.format(STREAM_END, order));
+        statement.setString(1, streamId.value());
+        try (ResultSet rs = statement.executeQuery()) {
+            return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2)} : null;
+        }
+    }
+
+    /** Counts streams and events; a full index scan, for the command line's statistics. */
+    public long streamCount() {
+        checkOpen();
+        return readers.read("count streams", reader -> {
+            try (ResultSet rs = reader.prepare("SELECT count(DISTINCT stream_id) FROM events").executeQuery()) {
+                return rs.next() ? rs.getLong(1) : 0L;
+            }
+        });
+    }
+
+    @Override
+    public long headPosition() {
+        return head.head();
+    }
+
+    @Override
+    public boolean awaitHeadBeyond(long position, Duration timeout) throws InterruptedException {
+        return head.awaitBeyond(position, timeout);
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw StorageException.permanent("the event store is closed", null);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        sequencer.close();
+        try {
+            sequencerThread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        head.close();
+        readers.close();
+        closeQuietly(writer);
+        lock.close();
+    }
+
+    private static void closeQuietly(Connection connection) {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException e) {
+                // Everything acknowledged is already committed; closing cannot lose it.
+            }
+        }
+    }
+}

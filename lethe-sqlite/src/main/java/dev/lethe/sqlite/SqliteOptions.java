@@ -1,0 +1,56 @@
+package dev.lethe.sqlite;
+
+import java.time.Clock;
+
+/**
+ * How the embedded engine is tuned. Every default is a named constant; {@link #DEFAULT} is what
+ * {@code SqliteEventStore.open(dir)} uses.
+ *
+ * @param readerConnections connections kept open for reads (each read borrows one)
+ * @param maxGroupRequests the most appends the sequencer commits in one transaction
+ * @param queueCapacity appends waiting for the sequencer before writers are held back
+ * @param cacheMebibytes SQLite page cache per connection
+ * @param clock the source of {@code recordedAt}
+ */
+public record SqliteOptions(
+        int readerConnections, int maxGroupRequests, int queueCapacity, int cacheMebibytes, Clock clock) {
+    public static final int DEFAULT_READER_CONNECTIONS = 4;
+    public static final int DEFAULT_MAX_GROUP_REQUESTS = 1_024;
+    public static final int DEFAULT_QUEUE_CAPACITY = 16_384;
+    public static final int DEFAULT_CACHE_MEBIBYTES = 64;
+
+    public static final SqliteOptions DEFAULT = new SqliteOptions(
+            DEFAULT_READER_CONNECTIONS,
+            DEFAULT_MAX_GROUP_REQUESTS,
+            DEFAULT_QUEUE_CAPACITY,
+            DEFAULT_CACHE_MEBIBYTES,
+            Clock.systemUTC());
+
+    public SqliteOptions {
+        requirePositive("readerConnections", readerConnections);
+        requirePositive("maxGroupRequests", maxGroupRequests);
+        requirePositive("queueCapacity", queueCapacity);
+        requirePositive("cacheMebibytes", cacheMebibytes);
+        if (clock == null) {
+            throw new IllegalArgumentException("clock must not be null");
+        }
+    }
+
+    public SqliteOptions withReaderConnections(int count) {
+        return new SqliteOptions(count, maxGroupRequests, queueCapacity, cacheMebibytes, clock);
+    }
+
+    public SqliteOptions withMaxGroupRequests(int count) {
+        return new SqliteOptions(readerConnections, count, queueCapacity, cacheMebibytes, clock);
+    }
+
+    public SqliteOptions withClock(Clock newClock) {
+        return new SqliteOptions(readerConnections, maxGroupRequests, queueCapacity, cacheMebibytes, newClock);
+    }
+
+    private static void requirePositive(String name, int value) {
+        if (value < 1) {
+            throw new IllegalArgumentException(name + " must be at least 1, was " + value);
+        }
+    }
+}

@@ -1,0 +1,271 @@
+package dev.lethe.sqlite.internal;
+
+import dev.lethe.core.spi.AppendRules;
+import dev.lethe.core.spi.AppendRules.StoredEvent;
+import dev.lethe.core.spi.HeadSignal;
+import dev.lethe.core.store.AppendResult;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.LetheException;
+import dev.lethe.core.store.StorageException;
+import dev.lethe.core.store.StreamId;
+import dev.lethe.core.store.WrongExpectedVersionException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The one thread that writes the log. It takes every append waiting in its queue, checks each against
+ * the stream versions and ids as they will be after the appends before it in the same group, inserts
+ * them, and commits the whole group in one transaction (one fsync). Only then does it acknowledge the
+ * appends and publish the new head, so positions are gap-free and never visible out of order.
+ *
+ * <p>An append rejected by its own checks (a version conflict, a duplicate id) fails alone; the rest
+ * of its group is committed. A failed commit fails the whole group, and none of it is visible.
+ */
+public final class Sequencer implements Runnable {
+    private static final int VERSION_CACHE_ENTRIES = 100_000;
+
+    private final Connection connection;
+    private final HeadSignal head;
+    private final Clock clock;
+    private final int maxGroupRequests;
+    private final BlockingQueue<PendingAppend> queue;
+    private final PreparedStatement insert;
+    private final PreparedStatement findById;
+    private final PreparedStatement lastVersion;
+    private final Map<StreamId, Long> versions = new LinkedHashMap<>(1024, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<StreamId, Long> eldest) {
+            return size() > VERSION_CACHE_ENTRIES;
+        }
+    };
+    private long nextPosition;
+    private long lastRecordedMicros;
+    private volatile boolean closing;
+
+    public Sequencer(Connection connection, HeadSignal head, Clock clock, int maxGroupRequests, int queueCapacity)
+            throws SQLException {
+        this.connection = connection;
+        this.head = head;
+        this.clock = clock;
+        this.maxGroupRequests = maxGroupRequests;
+        this.queue = new ArrayBlockingQueue<>(queueCapacity);
+        this.insert = connection.prepareStatement(
+                "INSERT INTO events (position, id, stream_id, version, category, type, data, metadata, recorded_at)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        this.findById = connection.prepareStatement("SELECT stream_id, version, position FROM events WHERE id = ?");
+        this.lastVersion = connection.prepareStatement(
+                "SELECT version FROM events WHERE stream_id = ? ORDER BY version DESC LIMIT 1");
+        try (var statement = connection.createStatement();
+                ResultSet rs = statement.executeQuery("SELECT max(position), max(recorded_at) FROM events")) {
+            rs.next();
+            long maxPosition = rs.getLong(1);
+            nextPosition = rs.wasNull() ? 0 : maxPosition + 1;
+            lastRecordedMicros = rs.getLong(2);
+        }
+        connection.setAutoCommit(false);
+    }
+
+    /** The position the next appended event will get. */
+    public long nextPosition() {
+        return nextPosition;
+    }
+
+    /** Queues an append; the future completes once it is durable, or fails. */
+    public CompletableFuture<AppendResult> submit(StreamId streamId, ExpectedVersion expected, List<EventData> events)
+            throws InterruptedException {
+        PendingAppend pending = new PendingAppend(streamId, expected, events, new CompletableFuture<>());
+        if (closing) {
+            throw closed();
+        }
+        queue.put(pending);
+        if (closing && queue.remove(pending)) {
+            throw closed();
+        }
+        return pending.result();
+    }
+
+    private static StorageException closed() {
+        return StorageException.permanent("the event store is closed", null);
+    }
+
+    /** Stops taking appends; the run loop finishes those already queued, then returns. */
+    public void close() {
+        closing = true;
+    }
+
+    @Override
+    public void run() {
+        List<PendingAppend> group = new ArrayList<>(maxGroupRequests);
+        try {
+            while (true) {
+                PendingAppend first = queue.poll(50, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    if (closing && queue.isEmpty()) {
+                        return;
+                    }
+                    continue;
+                }
+                group.add(first);
+                queue.drainTo(group, maxGroupRequests - 1);
+                commitGroup(group);
+                group.clear();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            for (PendingAppend left; (left = queue.poll()) != null; ) {
+                left.result().completeExceptionally(closed());
+            }
+            group.forEach(p -> p.result().completeExceptionally(closed()));
+        }
+    }
+
+    private void commitGroup(List<PendingAppend> group) {
+        long micros = Math.max(Sql.micros(clock.instant()), lastRecordedMicros);
+        Map<StreamId, Long> groupVersions = new HashMap<>();
+        Map<UUID, StoredEvent> groupIds = new HashMap<>();
+        List<Object> outcomes = new ArrayList<>(group.size());
+        long position = nextPosition;
+        try {
+            for (PendingAppend append : group) {
+                try {
+                    AppendResult result = plan(append, position, micros, groupVersions, groupIds);
+                    if (result.firstPosition() == position) {
+                        position = result.lastPosition() + 1;
+                    }
+                    outcomes.add(result);
+                } catch (LetheException rejected) {
+                    outcomes.add(rejected);
+                }
+            }
+            if (position > nextPosition) {
+                insert.executeBatch();
+                connection.commit();
+            }
+        } catch (SQLException | RuntimeException e) {
+            rollback();
+            StorageException failure = e instanceof SQLException sql
+                    ? Sql.translate("append not committed", sql)
+                    : StorageException.transientFailure("append not committed: " + e, e);
+            group.forEach(p -> p.result().completeExceptionally(failure));
+            return;
+        }
+        nextPosition = position;
+        lastRecordedMicros = micros;
+        versions.putAll(groupVersions);
+        head.advance(position - 1);
+        for (int i = 0; i < group.size(); i++) {
+            Object outcome = outcomes.get(i);
+            if (outcome instanceof AppendResult result) {
+                group.get(i).result().complete(result);
+            } else {
+                group.get(i).result().completeExceptionally((Throwable) outcome);
+            }
+        }
+    }
+
+    private AppendResult plan(
+            PendingAppend append,
+            long position,
+            long micros,
+            Map<StreamId, Long> groupVersions,
+            Map<UUID, StoredEvent> groupIds)
+            throws SQLException {
+        List<EventData> events = append.events();
+        StreamId streamId = append.streamId();
+        if (AppendRules.hasClientIds(events)) {
+            Optional<AppendResult> retry = AppendRules.retryOf(streamId, events, stored(events, groupIds));
+            if (retry.isPresent()) {
+                return retry.get();
+            }
+        }
+        long current = groupVersions.containsKey(streamId) ? groupVersions.get(streamId) : committedVersion(streamId);
+        if (!append.expected().isSatisfiedBy(current)) {
+            throw WrongExpectedVersionException.of(streamId, append.expected(), current);
+        }
+        String category = streamId.category();
+        long version = current;
+        long at = position;
+        for (EventData event : events) {
+            UUID id = event.id() != null ? event.id() : UUID.randomUUID();
+            version++;
+            insert.setLong(1, at);
+            insert.setBytes(2, Sql.uuidBytes(id));
+            insert.setString(3, streamId.value());
+            insert.setLong(4, version);
+            insert.setString(5, category);
+            insert.setString(6, event.type());
+            insert.setBytes(7, event.data().unsafeBytes());
+            insert.setBytes(8, event.metadata().unsafeBytes());
+            insert.setLong(9, micros);
+            insert.addBatch();
+            if (event.id() != null) {
+                groupIds.put(id, new StoredEvent(streamId, version, at));
+            }
+            at++;
+        }
+        groupVersions.put(streamId, version);
+        return new AppendResult(streamId, current + 1, version, position, at - 1);
+    }
+
+    private Map<UUID, StoredEvent> stored(List<EventData> events, Map<UUID, StoredEvent> groupIds) throws SQLException {
+        Map<UUID, StoredEvent> found = new HashMap<>();
+        for (EventData event : events) {
+            if (event.id() == null) {
+                continue;
+            }
+            StoredEvent inGroup = groupIds.get(event.id());
+            if (inGroup != null) {
+                found.put(event.id(), inGroup);
+                continue;
+            }
+            findById.setBytes(1, Sql.uuidBytes(event.id()));
+            try (ResultSet rs = findById.executeQuery()) {
+                if (rs.next()) {
+                    found.put(event.id(), new StoredEvent(StreamId.of(rs.getString(1)), rs.getLong(2), rs.getLong(3)));
+                }
+            }
+        }
+        return found;
+    }
+
+    private long committedVersion(StreamId streamId) throws SQLException {
+        Long cached = versions.get(streamId);
+        if (cached != null) {
+            return cached;
+        }
+        lastVersion.setString(1, streamId.value());
+        try (ResultSet rs = lastVersion.executeQuery()) {
+            long version = rs.next() ? rs.getLong(1) : -1;
+            versions.put(streamId, version);
+            return version;
+        }
+    }
+
+    private void rollback() {
+        try {
+            insert.clearBatch();
+            connection.rollback();
+        } catch (SQLException e) {
+            // The transaction is gone with the failure; nothing was committed.
+        }
+    }
+
+    private record PendingAppend(
+            StreamId streamId, ExpectedVersion expected, List<EventData> events, CompletableFuture<AppendResult> result) {}
+}

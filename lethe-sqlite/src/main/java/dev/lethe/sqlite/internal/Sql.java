@@ -1,0 +1,78 @@
+package dev.lethe.sqlite.internal;
+
+import dev.lethe.core.store.StorageException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.UUID;
+import org.sqlite.SQLiteErrorCode;
+import org.sqlite.SQLiteException;
+
+/** Small helpers shared by the SQLite files: connections, encodings, error translation. */
+public final class Sql {
+    private Sql() {}
+
+    /** Opens a connection and applies the pragmas, in order. */
+    public static Connection open(Path file, String... pragmas) {
+        try {
+            Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
+            try (Statement statement = connection.createStatement()) {
+                for (String pragma : pragmas) {
+                    statement.execute("PRAGMA " + pragma);
+                }
+            }
+            return connection;
+        } catch (SQLException e) {
+            throw translate("cannot open " + file, e);
+        }
+    }
+
+    /** A storage failure with the SQLite reason; disk full and busy are transient. */
+    public static StorageException translate(String what, SQLException e) {
+        String message = what + ": " + e.getMessage();
+        if (e instanceof SQLiteException sqlite) {
+            SQLiteErrorCode code = sqlite.getResultCode();
+            boolean transientFailure = code == SQLiteErrorCode.SQLITE_FULL
+                    || code == SQLiteErrorCode.SQLITE_BUSY
+                    || code == SQLiteErrorCode.SQLITE_LOCKED
+                    || code == SQLiteErrorCode.SQLITE_IOERR;
+            return transientFailure
+                    ? StorageException.transientFailure(message, e)
+                    : StorageException.permanent(message, e);
+        }
+        return StorageException.transientFailure(message, e);
+    }
+
+    public static byte[] uuidBytes(UUID id) {
+        return ByteBuffer.allocate(16)
+                .putLong(id.getMostSignificantBits())
+                .putLong(id.getLeastSignificantBits())
+                .array();
+    }
+
+    public static UUID uuid(byte[] bytes) {
+        ByteBuffer buffer = ByteBuffer.wrap(bytes);
+        return new UUID(buffer.getLong(), buffer.getLong());
+    }
+
+    public static long micros(Instant instant) {
+        return Math.addExact(Math.multiplyExact(instant.getEpochSecond(), 1_000_000L), instant.getNano() / 1_000);
+    }
+
+    /** Microseconds since the epoch, clamped to the range of a long instead of overflowing. */
+    public static long microsSaturated(Instant instant) {
+        try {
+            return micros(instant);
+        } catch (ArithmeticException e) {
+            return instant.isBefore(Instant.EPOCH) ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
+    }
+
+    public static Instant instant(long micros) {
+        return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1_000L);
+    }
+}
