@@ -1,0 +1,79 @@
+package dev.lethe.sqlite;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lethe.core.store.AppendResult;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.StorageException;
+import dev.lethe.core.store.StreamId;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SqliteEventStoreTest {
+    @TempDir
+    Path directory;
+
+    @Test
+    void a_reopened_store_keeps_its_events_and_continues_positions_and_versions() {
+        UUID id = UUID.randomUUID();
+        try (SqliteEventStore store = SqliteEventStore.open(directory)) {
+            store.append(StreamId.of("order-1"), ExpectedVersion.any(), List.of(EventData.of("A", "{}").withId(id)));
+            store.append(StreamId.of("order-2"), ExpectedVersion.any(), List.of(EventData.of("B", "{}")));
+        }
+        try (SqliteEventStore store = SqliteEventStore.open(directory)) {
+            assertThat(store.headPosition()).isEqualTo(1);
+            AppendResult next = store.append(StreamId.of("order-1"), ExpectedVersion.exactly(0), List.of(EventData.of("C", "{}")));
+            assertThat(next).isEqualTo(new AppendResult(StreamId.of("order-1"), 1, 1, 2, 2));
+            // Idempotency survives the restart too.
+            AppendResult retry = store.append(
+                    StreamId.of("order-1"), ExpectedVersion.noStream(), List.of(EventData.of("A", "{}").withId(id)));
+            assertThat(retry.firstPosition()).isZero();
+        }
+    }
+
+    @Test
+    void a_second_store_on_the_same_directory_is_refused_with_a_clear_error() {
+        try (SqliteEventStore first = SqliteEventStore.open(directory)) {
+            assertThatThrownBy(() -> SqliteEventStore.open(directory))
+                    .isInstanceOf(StorageException.class)
+                    .hasMessageContaining("in use by another Lethe process");
+        }
+        SqliteEventStore.open(directory).close();
+    }
+
+    @Test
+    void a_closed_store_refuses_appends_and_reads() {
+        SqliteEventStore store = SqliteEventStore.open(directory);
+        store.close();
+        assertThatThrownBy(() -> store.append(StreamId.of("a-1"), ExpectedVersion.any(), List.of(EventData.of("A", "{}"))))
+                .hasMessageContaining("closed");
+        assertThatThrownBy(() -> store.readAll(0, 10)).hasMessageContaining("closed");
+    }
+
+    @Test
+    void a_data_directory_that_is_a_file_is_named_in_the_error() throws Exception {
+        Path file = Files.writeString(directory.resolve("not-a-directory"), "x");
+        assertThatThrownBy(() -> SqliteEventStore.open(file))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("not-a-directory");
+    }
+
+    @Test
+    void the_event_log_file_is_in_wal_mode_with_full_synchronous_commits() throws Exception {
+        try (SqliteEventStore store = SqliteEventStore.open(directory)) {
+            store.append(StreamId.of("a-1"), ExpectedVersion.any(), List.of(EventData.of("A", "{}")));
+            assertThat(directory.resolve("events.db-wal")).exists();
+        }
+        try (var connection = java.sql.DriverManager.getConnection("jdbc:sqlite:" + directory.resolve("events.db"));
+                var rs = connection.createStatement().executeQuery("PRAGMA journal_mode")) {
+            rs.next();
+            assertThat(rs.getString(1)).isEqualTo("wal");
+        }
+    }
+}
