@@ -39,38 +39,100 @@ import java.util.concurrent.ExecutionException;
 public final class SqliteEventStore implements EventStore {
     public static final String FILE_NAME = "events.db";
 
-    private static final String BY_STREAM_FORWARD = "SELECT " + Readers.COLUMNS
-            + " FROM events WHERE stream_id = ? AND version >= ? ORDER BY version LIMIT ?";
+    private static final String BY_STREAM_FORWARD =
+            "SELECT " + Readers.COLUMNS + " FROM events WHERE stream_id = ? AND version >= ? ORDER BY version LIMIT ?";
     private static final String BY_STREAM_BACKWARD = "SELECT " + Readers.COLUMNS
             + " FROM events WHERE stream_id = ? AND version <= ? ORDER BY version DESC LIMIT ?";
     private static final String BY_STREAM_AS_OF = "SELECT " + Readers.COLUMNS
             + " FROM events WHERE stream_id = ? AND version >= ? AND recorded_at <= ? ORDER BY version LIMIT ?";
-    private static final String ALL = "SELECT " + Readers.COLUMNS + " FROM events WHERE position >= ? ORDER BY position LIMIT ?";
-    private static final String BY_CATEGORY = "SELECT " + Readers.COLUMNS
-            + " FROM events WHERE category = ? AND position >= ? ORDER BY position LIMIT ?";
+    private static final String ALL =
+            "SELECT " + Readers.COLUMNS + " FROM events WHERE position >= ? ORDER BY position LIMIT ?";
+    private static final String BY_CATEGORY =
+            "SELECT " + Readers.COLUMNS + " FROM events WHERE category = ? AND position >= ? ORDER BY position LIMIT ?";
     private static final String STREAM_END =
             "SELECT version, recorded_at FROM events WHERE stream_id = ? ORDER BY version %s LIMIT 1";
+
+    /** How often a read-only store looks for appends made by the process that writes. */
+    public static final Duration READ_ONLY_POLL_INTERVAL = Duration.ofMillis(100);
 
     private final Path directory;
     private final DirectoryLock lock;
     private final Connection writer;
     private final Sequencer sequencer;
-    private final Thread sequencerThread;
+    private final Thread worker;
     private final Readers readers;
     private final HeadSignal head;
     private volatile boolean closed;
 
-    private SqliteEventStore(Path directory, DirectoryLock lock, Connection writer, Sequencer sequencer,
-            HeadSignal head, Readers readers) {
+    private SqliteEventStore(
+            Path directory,
+            DirectoryLock lock,
+            Connection writer,
+            Sequencer sequencer,
+            HeadSignal head,
+            Readers readers) {
         this.directory = directory;
         this.lock = lock;
         this.writer = writer;
         this.sequencer = sequencer;
         this.head = head;
         this.readers = readers;
-        this.sequencerThread = new Thread(sequencer, "lethe-sequencer");
-        this.sequencerThread.setDaemon(true);
-        this.sequencerThread.start();
+        this.worker = sequencer != null
+                ? new Thread(sequencer, "lethe-sequencer")
+                : new Thread(this::followHead, "lethe-head-poller");
+        this.worker.setDaemon(true);
+        this.worker.start();
+    }
+
+    /**
+     * Opens an existing store for reading only, beside the process that writes it (e.g. a running
+     * server): no lock is taken, appends are refused, and live subscriptions see new events within
+     * {@link #READ_ONLY_POLL_INTERVAL}.
+     *
+     * @throws StorageException if the directory holds no event store
+     */
+    public static SqliteEventStore openReadOnly(Path directory) {
+        Path file = directory.resolve(FILE_NAME);
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            throw StorageException.permanent(
+                    "no Lethe event store in " + directory.toAbsolutePath() + " (" + FILE_NAME + " not found)", null);
+        }
+        Readers readers =
+                new Readers(file, SqliteOptions.DEFAULT_READER_CONNECTIONS, SqliteOptions.DEFAULT_CACHE_MEBIBYTES);
+        HeadSignal head = new HeadSignal(-1);
+        SqliteEventStore store = new SqliteEventStore(directory, null, null, null, head, readers);
+        head.advance(store.readHead());
+        return store;
+    }
+
+    private long readHead() {
+        return readers.read("read the head position", reader -> {
+            try (ResultSet rs =
+                    reader.prepare("SELECT max(position) FROM events").executeQuery()) {
+                long max = rs.getLong(1);
+                return rs.wasNull() ? -1L : max;
+            }
+        });
+    }
+
+    private void followHead() {
+        while (!closed) {
+            try {
+                Thread.sleep(READ_ONLY_POLL_INTERVAL.toMillis());
+                if (!closed) {
+                    head.advance(readHead());
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (StorageException e) {
+                // A busy or briefly unreadable file: try again at the next tick.
+            }
+        }
+    }
+
+    /** Whether this store was opened with {@link #openReadOnly}. */
+    public boolean isReadOnly() {
+        return sequencer == null;
     }
 
     /** Opens (or creates) the store in {@code directory} with the default options. */
@@ -84,7 +146,8 @@ public final class SqliteEventStore implements EventStore {
         Connection writer = null;
         try {
             Path file = directory.resolve(FILE_NAME);
-            writer = Sql.open(file,
+            writer = Sql.open(
+                    file,
                     "journal_mode = WAL",
                     "synchronous = FULL",
                     "busy_timeout = 10000",
@@ -92,8 +155,8 @@ public final class SqliteEventStore implements EventStore {
                     "temp_store = MEMORY");
             EventSchema.create(writer);
             HeadSignal head = new HeadSignal(-1);
-            Sequencer sequencer = new Sequencer(
-                    writer, head, options.clock(), options.maxGroupRequests(), options.queueCapacity());
+            Sequencer sequencer =
+                    new Sequencer(writer, head, options.clock(), options.maxGroupRequests(), options.queueCapacity());
             head.advance(sequencer.nextPosition() - 1);
             Readers readers = new Readers(file, options.readerConnections(), options.cacheMebibytes());
             return new SqliteEventStore(directory, lock, writer, sequencer, head, readers);
@@ -121,6 +184,12 @@ public final class SqliteEventStore implements EventStore {
             throw dev.lethe.core.store.InvalidEventException.of("expected version", "is missing");
         }
         checkOpen();
+        if (sequencer == null) {
+            throw StorageException.permanent(
+                    "this event store was opened read-only; appends go through the process that holds "
+                            + directory.resolve("lethe.lock"),
+                    null);
+        }
         try {
             return sequencer.submit(streamId, expected, List.copyOf(events)).get();
         } catch (InterruptedException e) {
@@ -215,7 +284,8 @@ public final class SqliteEventStore implements EventStore {
     public long streamCount() {
         checkOpen();
         return readers.read("count streams", reader -> {
-            try (ResultSet rs = reader.prepare("SELECT count(DISTINCT stream_id) FROM events").executeQuery()) {
+            try (ResultSet rs = reader.prepare("SELECT count(DISTINCT stream_id) FROM events")
+                    .executeQuery()) {
                 return rs.next() ? rs.getLong(1) : 0L;
             }
         });
@@ -243,16 +313,22 @@ public final class SqliteEventStore implements EventStore {
             return;
         }
         closed = true;
-        sequencer.close();
+        if (sequencer != null) {
+            sequencer.close();
+        } else {
+            worker.interrupt();
+        }
         try {
-            sequencerThread.join();
+            worker.join();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         head.close();
         readers.close();
         closeQuietly(writer);
-        lock.close();
+        if (lock != null) {
+            lock.close();
+        }
     }
 
     private static void closeQuietly(Connection connection) {

@@ -46,7 +46,8 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
         }
         upsertState = connection.prepareStatement(
                 "INSERT INTO projection_state VALUES (?, ?, ?) ON CONFLICT (projection, key) DO UPDATE SET state = excluded.state");
-        selectState = connection.prepareStatement("SELECT state FROM projection_state WHERE projection = ? AND key = ?");
+        selectState =
+                connection.prepareStatement("SELECT state FROM projection_state WHERE projection = ? AND key = ?");
         upsertCheckpoint = connection.prepareStatement("INSERT INTO checkpoint VALUES (?, ?, ?) ON CONFLICT (name)"
                 + " DO UPDATE SET next_position = excluded.next_position, updated_at = excluded.updated_at");
         selectCheckpoint = connection.prepareStatement("SELECT next_position FROM checkpoint WHERE name = ?");
@@ -55,8 +56,12 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
     /** Opens (or creates) {@code projections.db} in the data directory. */
     public static SqliteProjectionStore open(Path directory) {
         DirectoryLock.ensureDirectory(directory);
-        Connection connection = Sql.open(directory.resolve(FILE_NAME),
-                "journal_mode = WAL", "synchronous = NORMAL", "busy_timeout = 10000", "cache_size = -65536");
+        Connection connection = Sql.open(
+                directory.resolve(FILE_NAME),
+                "journal_mode = WAL",
+                "synchronous = NORMAL",
+                "busy_timeout = 10000",
+                "cache_size = -65536");
         try {
             return new SqliteProjectionStore(connection);
         } catch (SQLException e) {
@@ -89,7 +94,9 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
 
     @Override
     public synchronized void save(String subscriptionName, long nextPosition) {
-        transaction("save checkpoint " + subscriptionName, () -> saveCheckpoint(subscriptionCheckpoint(subscriptionName), nextPosition));
+        transaction(
+                "save checkpoint " + subscriptionName,
+                () -> saveCheckpoint(subscriptionCheckpoint(subscriptionName), nextPosition));
     }
 
     private OptionalLong loadCheckpoint(String name) {
@@ -140,8 +147,10 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
     @Override
     public synchronized void reset(String projection) {
         transaction("reset projection " + projection, () -> {
-            try (PreparedStatement states = connection.prepareStatement("DELETE FROM projection_state WHERE projection = ?");
-                    PreparedStatement checkpoint = connection.prepareStatement("DELETE FROM checkpoint WHERE name = ?")) {
+            try (PreparedStatement states =
+                            connection.prepareStatement("DELETE FROM projection_state WHERE projection = ?");
+                    PreparedStatement checkpoint =
+                            connection.prepareStatement("DELETE FROM checkpoint WHERE name = ?")) {
                 states.setString(1, projection);
                 states.executeUpdate();
                 checkpoint.setString(1, projectionCheckpoint(projection));
@@ -155,7 +164,8 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
         String sql = "SELECT substr(c.name, 12), c.next_position, c.updated_at,"
                 + " (SELECT count(*) FROM projection_state s WHERE s.projection = substr(c.name, 12))"
                 + " FROM checkpoint c WHERE c.name LIKE 'projection:%' ORDER BY c.name";
-        try (Statement statement = connection.createStatement(); ResultSet rs = statement.executeQuery(sql)) {
+        try (Statement statement = connection.createStatement();
+                ResultSet rs = statement.executeQuery(sql)) {
             List<ProjectionInfo> out = new ArrayList<>();
             while (rs.next()) {
                 out.add(new ProjectionInfo(rs.getString(1), rs.getLong(2), rs.getLong(4), Sql.instant(rs.getLong(3))));

@@ -37,7 +37,8 @@ public final class CrashChild {
                     List<EventData> events = new ArrayList<>(size);
                     for (int i = 0; i < size; i++) {
                         events.add(EventData.of(
-                                "Crashed", "{\"batch\":\"" + batch + "\",\"size\":" + size + ",\"index\":" + i + "}")
+                                        "Crashed",
+                                        "{\"batch\":\"" + batch + "\",\"size\":" + size + ",\"index\":" + i + "}")
                                 .withId(UUID.randomUUID()));
                     }
                     AppendResult result = store.append(stream, ExpectedVersion.any(), events);

@@ -41,7 +41,9 @@ class SqliteCrashIT {
         for (int trial = 0; trial < TRIALS; trial++) {
             int before = acknowledged.size();
             runAndKill("t" + trial, acknowledged);
-            assertThat(acknowledged.size()).as("trial %d acknowledged appends", trial).isGreaterThan(before);
+            assertThat(acknowledged.size())
+                    .as("trial %d acknowledged appends", trial)
+                    .isGreaterThan(before);
             verify(acknowledged);
         }
     }
@@ -51,19 +53,25 @@ class SqliteCrashIT {
     private void runAndKill(String run, Map<String, Ack> acknowledged) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process child = new ProcessBuilder(
-                        java, "-cp", System.getProperty("java.class.path"), CrashChild.class.getName(),
-                        directory.toString(), run)
+                        java,
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        CrashChild.class.getName(),
+                        directory.toString(),
+                        run)
                 .redirectError(ProcessBuilder.Redirect.INHERIT)
                 .start();
         CountDownLatch firstAck = new CountDownLatch(1);
         Thread reader = new Thread(() -> {
-            try (BufferedReader lines = new BufferedReader(
-                    new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+            try (BufferedReader lines =
+                    new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = lines.readLine()) != null; ) {
                     String[] parts = line.split(" ");
                     // A line cut by the kill has no END: that append was not reported, so not counted.
                     if (parts.length == 6 && parts[0].equals("ACK") && parts[5].equals("END")) {
-                        acknowledged.put(parts[1], new Ack(parts[1], parts[2], Integer.parseInt(parts[3]), Long.parseLong(parts[4])));
+                        acknowledged.put(
+                                parts[1],
+                                new Ack(parts[1], parts[2], Integer.parseInt(parts[3]), Long.parseLong(parts[4])));
                         firstAck.countDown();
                     }
                 }
@@ -72,7 +80,9 @@ class SqliteCrashIT {
             }
         });
         reader.start();
-        assertThat(firstAck.await(60, TimeUnit.SECONDS)).as("child acknowledged an append").isTrue();
+        assertThat(firstAck.await(60, TimeUnit.SECONDS))
+                .as("child acknowledged an append")
+                .isTrue();
         Thread.sleep(ThreadLocalRandom.current().nextInt(50, 800));
         child.destroyForcibly(); // SIGKILL on Linux
         assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
@@ -92,21 +102,30 @@ class SqliteCrashIT {
                 RecordedEvent event = log.get(p);
                 assertThat(event.position()).as("dense positions").isEqualTo(p);
                 long expected = nextVersion.getOrDefault(event.streamId().value(), 0L);
-                assertThat(event.version()).as("dense versions in %s", event.streamId()).isEqualTo(expected);
+                assertThat(event.version())
+                        .as("dense versions in %s", event.streamId())
+                        .isEqualTo(expected);
                 nextVersion.put(event.streamId().value(), expected + 1);
-                batches.computeIfAbsent(event.data().asTree().get("batch").asText(), b -> new ArrayList<>()).add(event);
+                batches.computeIfAbsent(event.data().asTree().get("batch").asText(), b -> new ArrayList<>())
+                        .add(event);
             }
             for (List<RecordedEvent> batch : batches.values()) {
                 JsonNode first = batch.get(0).data().asTree();
-                assertThat(batch).as("batch %s is whole", first.get("batch").asText()).hasSize(first.get("size").asInt());
+                assertThat(batch)
+                        .as("batch %s is whole", first.get("batch").asText())
+                        .hasSize(first.get("size").asInt());
                 for (int i = 0; i < batch.size(); i++) {
                     assertThat(batch.get(i).position()).isEqualTo(batch.get(0).position() + i);
-                    assertThat(batch.get(i).data().asTree().get("index").asInt()).isEqualTo(i);
+                    assertThat(batch.get(i).data().asTree().get("index").asInt())
+                            .isEqualTo(i);
                 }
             }
             for (Ack ack : acknowledged.values()) {
                 List<RecordedEvent> stored = batches.get(ack.batch());
-                assertThat(stored).as("acknowledged batch %s", ack.batch()).isNotNull().hasSize(ack.size());
+                assertThat(stored)
+                        .as("acknowledged batch %s", ack.batch())
+                        .isNotNull()
+                        .hasSize(ack.size());
                 assertThat(stored.get(0).position()).isEqualTo(ack.firstPosition());
                 assertThat(stored.get(0).streamId().value()).isEqualTo(ack.stream());
             }

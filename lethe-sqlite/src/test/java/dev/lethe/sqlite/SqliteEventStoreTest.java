@@ -23,16 +23,22 @@ class SqliteEventStoreTest {
     void a_reopened_store_keeps_its_events_and_continues_positions_and_versions() {
         UUID id = UUID.randomUUID();
         try (SqliteEventStore store = SqliteEventStore.open(directory)) {
-            store.append(StreamId.of("order-1"), ExpectedVersion.any(), List.of(EventData.of("A", "{}").withId(id)));
+            store.append(
+                    StreamId.of("order-1"),
+                    ExpectedVersion.any(),
+                    List.of(EventData.of("A", "{}").withId(id)));
             store.append(StreamId.of("order-2"), ExpectedVersion.any(), List.of(EventData.of("B", "{}")));
         }
         try (SqliteEventStore store = SqliteEventStore.open(directory)) {
             assertThat(store.headPosition()).isEqualTo(1);
-            AppendResult next = store.append(StreamId.of("order-1"), ExpectedVersion.exactly(0), List.of(EventData.of("C", "{}")));
+            AppendResult next =
+                    store.append(StreamId.of("order-1"), ExpectedVersion.exactly(0), List.of(EventData.of("C", "{}")));
             assertThat(next).isEqualTo(new AppendResult(StreamId.of("order-1"), 1, 1, 2, 2));
             // Idempotency survives the restart too.
             AppendResult retry = store.append(
-                    StreamId.of("order-1"), ExpectedVersion.noStream(), List.of(EventData.of("A", "{}").withId(id)));
+                    StreamId.of("order-1"),
+                    ExpectedVersion.noStream(),
+                    List.of(EventData.of("A", "{}").withId(id)));
             assertThat(retry.firstPosition()).isZero();
         }
     }
@@ -51,7 +57,8 @@ class SqliteEventStoreTest {
     void a_closed_store_refuses_appends_and_reads() {
         SqliteEventStore store = SqliteEventStore.open(directory);
         store.close();
-        assertThatThrownBy(() -> store.append(StreamId.of("a-1"), ExpectedVersion.any(), List.of(EventData.of("A", "{}"))))
+        assertThatThrownBy(
+                        () -> store.append(StreamId.of("a-1"), ExpectedVersion.any(), List.of(EventData.of("A", "{}"))))
                 .hasMessageContaining("closed");
         assertThatThrownBy(() -> store.readAll(0, 10)).hasMessageContaining("closed");
     }
@@ -75,5 +82,26 @@ class SqliteEventStoreTest {
             rs.next();
             assertThat(rs.getString(1)).isEqualTo("wal");
         }
+    }
+
+    @Test
+    void a_read_only_store_reads_beside_the_writer_and_follows_its_appends() throws Exception {
+        try (SqliteEventStore writer = SqliteEventStore.open(directory);
+                SqliteEventStore reader = SqliteEventStore.openReadOnly(directory)) {
+            writer.append(StreamId.of("a-1"), ExpectedVersion.any(), List.of(EventData.of("A", "{}")));
+            java.util.List<Long> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+            try (var subscription = reader.subscribe(
+                    dev.lethe.core.subscription.SubscriptionRequest.allFromStart(), e -> seen.add(e.position()))) {
+                writer.append(StreamId.of("a-1"), ExpectedVersion.any(), List.of(EventData.of("B", "{}")));
+                assertThat(subscription.awaitPosition(1, java.time.Duration.ofSeconds(10)))
+                        .isTrue();
+            }
+            assertThat(seen).containsExactly(0L, 1L);
+            assertThatThrownBy(() ->
+                            reader.append(StreamId.of("a-1"), ExpectedVersion.any(), List.of(EventData.of("C", "{}"))))
+                    .hasMessageContaining("read-only");
+        }
+        assertThatThrownBy(() -> SqliteEventStore.openReadOnly(directory.resolve("empty")))
+                .hasMessageContaining("no Lethe event store");
     }
 }

@@ -70,7 +70,13 @@ public final class InMemoryEventStore implements EventStore {
             for (EventData data : events) {
                 UUID id = data.id() != null ? data.id() : UUID.randomUUID();
                 RecordedEvent event = new RecordedEvent(
-                        id, streamId, target.size(), log.size(), data.type(), data.data(), data.metadata(),
+                        id,
+                        streamId,
+                        target.size(),
+                        log.size(),
+                        data.type(),
+                        data.data(),
+                        data.metadata(),
                         lastRecordedAt);
                 log.add(event);
                 target.add(event);
@@ -181,7 +187,10 @@ public final class InMemoryEventStore implements EventStore {
                 return StreamInfo.absent(streamId);
             }
             return new StreamInfo(
-                    streamId, stream.size() - 1, stream.get(0).recordedAt(), stream.get(stream.size() - 1).recordedAt());
+                    streamId,
+                    stream.size() - 1,
+                    stream.get(0).recordedAt(),
+                    stream.get(stream.size() - 1).recordedAt());
         } finally {
             lock.readLock().unlock();
         }

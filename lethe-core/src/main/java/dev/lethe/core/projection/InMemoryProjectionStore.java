@@ -22,7 +22,8 @@ public final class InMemoryProjectionStore implements ProjectionStore {
 
     @Override
     public synchronized Optional<String> loadState(String projection, String key) {
-        return Optional.ofNullable(states.getOrDefault(projection, new TreeMap<>()).get(key));
+        return Optional.ofNullable(
+                states.getOrDefault(projection, new TreeMap<>()).get(key));
     }
 
     @Override

@@ -45,12 +45,19 @@ public interface Projection<S> {
 
     /** A projection with one state per stream. */
     static <S> ProjectionBuilder<S> perStream(String name, Class<S> stateType, S initialState) {
-        return new ProjectionBuilder<>(name, stateType, initialState, event -> Optional.of(event.streamId().value()));
+        return new ProjectionBuilder<>(
+                name,
+                stateType,
+                initialState,
+                event -> Optional.of(event.streamId().value()));
     }
 
     /** A projection with one state per key that {@code keyOf} derives from each event. */
     static <S> ProjectionBuilder<S> keyed(
-            String name, Class<S> stateType, S initialState, java.util.function.Function<RecordedEvent, Optional<String>> keyOf) {
+            String name,
+            Class<S> stateType,
+            S initialState,
+            java.util.function.Function<RecordedEvent, Optional<String>> keyOf) {
         return new ProjectionBuilder<>(name, stateType, initialState, keyOf);
     }
 

@@ -21,10 +21,12 @@ public final class ProjectionBuilder<S> {
     private final Map<String, BiFunction<S, RecordedEvent, S>> handlers = new LinkedHashMap<>();
     private String category;
 
-    ProjectionBuilder(String name, Class<S> stateType, S initialState, Function<RecordedEvent, Optional<String>> keyOf) {
+    ProjectionBuilder(
+            String name, Class<S> stateType, S initialState, Function<RecordedEvent, Optional<String>> keyOf) {
         if (name == null || !VALID_NAME.matcher(name).matches()) {
             throw InvalidEventException.of(
-                    "projection name", "'" + name + "' must be 1-100 letters, digits, - _ . starting with a letter or digit");
+                    "projection name",
+                    "'" + name + "' must be 1-100 letters, digits, - _ . starting with a letter or digit");
         }
         this.name = name;
         this.stateType = stateType;
@@ -48,9 +50,11 @@ public final class ProjectionBuilder<S> {
 
     public Projection<S> build() {
         if (handlers.isEmpty()) {
-            throw new IllegalStateException("projection '" + name + "' folds no event type; add one with on(type, fold)");
+            throw new IllegalStateException(
+                    "projection '" + name + "' folds no event type; add one with on(type, fold)");
         }
-        return new Definition<>(name, stateType, initialState, Optional.ofNullable(category), Map.copyOf(handlers), keyOf);
+        return new Definition<>(
+                name, stateType, initialState, Optional.ofNullable(category), Map.copyOf(handlers), keyOf);
     }
 
     private record Definition<S>(

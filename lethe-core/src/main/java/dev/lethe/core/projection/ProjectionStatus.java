@@ -6,7 +6,8 @@ import java.util.Optional;
  * Where a running projection is: its committed checkpoint (the next position to fold), the log's head
  * when asked, its phase, and why it failed, if it did.
  */
-public record ProjectionStatus(String name, Phase phase, long nextPosition, long headPosition, Optional<String> failure) {
+public record ProjectionStatus(
+        String name, Phase phase, long nextPosition, long headPosition, Optional<String> failure) {
     public enum Phase {
         CATCHING_UP,
         LIVE,

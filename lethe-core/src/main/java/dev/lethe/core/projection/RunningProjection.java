@@ -65,7 +65,8 @@ final class RunningProjection<S> implements BatchListener {
         long from = states.checkpoint(projection.name()).orElse(0);
         committedNext = from;
         pendingNext = from;
-        SubscriptionRequest request = projection.category()
+        SubscriptionRequest request = projection
+                .category()
                 .map(SubscriptionRequest::categoryFromStart)
                 .orElse(SubscriptionRequest.allFromStart())
                 .from(from)
@@ -175,7 +176,9 @@ final class RunningProjection<S> implements BatchListener {
             return json.writeValueAsString(state);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(
-                    "projection '" + projection.name() + "': state cannot be written as JSON: " + e.getOriginalMessage(), e);
+                    "projection '" + projection.name() + "': state cannot be written as JSON: "
+                            + e.getOriginalMessage(),
+                    e);
         }
     }
 
@@ -185,7 +188,8 @@ final class RunningProjection<S> implements BatchListener {
         } catch (IOException e) {
             throw new UncheckedIOException(
                     "projection '" + projection.name() + "': stored state does not read as "
-                            + projection.stateType().getSimpleName(), e);
+                            + projection.stateType().getSimpleName(),
+                    e);
         }
     }
 }

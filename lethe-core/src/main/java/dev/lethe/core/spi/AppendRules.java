@@ -89,7 +89,8 @@ public final class AppendRules {
             }
         }
         StoredEvent last = stored.get(events.get(events.size() - 1).id());
-        return Optional.of(new AppendResult(streamId, first.version(), last.version(), first.position(), last.position()));
+        return Optional.of(
+                new AppendResult(streamId, first.version(), last.version(), first.position(), last.position()));
     }
 
     /** Checks a read's bounds. */
@@ -98,8 +99,7 @@ public final class AppendRules {
             throw InvalidEventException.of(what, "starts at " + from + ", which is negative");
         }
         if (limit < 1 || limit > EventStore.MAX_READ_LIMIT) {
-            throw InvalidEventException.of(
-                    "limit", limit + " is outside 1.." + EventStore.MAX_READ_LIMIT);
+            throw InvalidEventException.of("limit", limit + " is outside 1.." + EventStore.MAX_READ_LIMIT);
         }
     }
 

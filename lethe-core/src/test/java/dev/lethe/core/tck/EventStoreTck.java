@@ -53,7 +53,9 @@ public abstract class EventStoreTck {
     }
 
     protected static List<EventData> events(int count) {
-        return IntStream.range(0, count).mapToObj(i -> event("Counted", "{\"n\":" + i + "}")).toList();
+        return IntStream.range(0, count)
+                .mapToObj(i -> event("Counted", "{\"n\":" + i + "}"))
+                .toList();
     }
 
     @Test
@@ -75,7 +77,8 @@ public abstract class EventStoreTck {
                 .withMetadata(Json.parse("{\"correlationId\":\"abc\"}"));
         store.append(StreamId.of("customer-1"), ExpectedVersion.any(), List.of(data));
 
-        RecordedEvent read = store.readStream(StreamId.of("customer-1"), 0, Direction.FORWARD, 10).get(0);
+        RecordedEvent read = store.readStream(StreamId.of("customer-1"), 0, Direction.FORWARD, 10)
+                .get(0);
         assertThat(read.id()).isEqualTo(id);
         assertThat(read.type()).isEqualTo("CustomerRegistered");
         assertThat(read.data().asTree().get("tier").asText()).isEqualTo("gold");
@@ -108,15 +111,17 @@ public abstract class EventStoreTck {
         assertThatThrownBy(() -> store.append(stream, ExpectedVersion.exactly(1), events(1)))
                 .isInstanceOf(WrongExpectedVersionException.class)
                 .hasMessageContaining("expected version 1, actual version 2");
-        assertThat(store.append(stream, ExpectedVersion.exactly(2), events(1)).lastVersion()).isEqualTo(3);
+        assertThat(store.append(stream, ExpectedVersion.exactly(2), events(1)).lastVersion())
+                .isEqualTo(3);
     }
 
     @Test
     void stream_exists_requires_an_event_and_any_always_appends() {
         StreamId stream = StreamId.of("order-9");
         assertThatThrownBy(() -> store.append(stream, ExpectedVersion.streamExists(), events(1)))
-                .isInstanceOfSatisfying(WrongExpectedVersionException.class, e -> assertThat(e.actual())
-                        .isEqualTo(StreamInfo.NO_VERSION))
+                .isInstanceOfSatisfying(
+                        WrongExpectedVersionException.class,
+                        e -> assertThat(e.actual()).isEqualTo(StreamInfo.NO_VERSION))
                 .hasMessageContaining("actual no stream");
         store.append(stream, ExpectedVersion.any(), events(1));
         store.append(stream, ExpectedVersion.streamExists(), events(1));
@@ -158,8 +163,9 @@ public abstract class EventStoreTck {
                         StreamId.of("order-1"),
                         ExpectedVersion.any(),
                         List.of(event("B", "{}").withId(UUID.randomUUID()), stored)))
-                .isInstanceOfSatisfying(DuplicateEventException.class, e -> assertThat(e.eventId())
-                        .isEqualTo(stored.id()));
+                .isInstanceOfSatisfying(
+                        DuplicateEventException.class,
+                        e -> assertThat(e.eventId()).isEqualTo(stored.id()));
         assertThatThrownBy(() -> store.append(StreamId.of("order-2"), ExpectedVersion.any(), List.of(stored)))
                 .isInstanceOf(DuplicateEventException.class)
                 .hasMessageContaining("order-1");
@@ -232,9 +238,12 @@ public abstract class EventStoreTck {
                 .extracting(RecordedEvent::version)
                 .containsExactly(9L, 8L);
         assertThat(store.readStream(stream, 10, Direction.FORWARD, 5)).isEmpty();
-        assertThat(store.readStream(StreamId.of("nothing-here"), 0, Direction.FORWARD, 5)).isEmpty();
-        assertThatThrownBy(() -> store.readStream(stream, -1, Direction.FORWARD, 5)).hasMessageContaining("negative");
-        assertThatThrownBy(() -> store.readStream(stream, 0, Direction.FORWARD, 0)).hasMessageContaining("limit");
+        assertThat(store.readStream(StreamId.of("nothing-here"), 0, Direction.FORWARD, 5))
+                .isEmpty();
+        assertThatThrownBy(() -> store.readStream(stream, -1, Direction.FORWARD, 5))
+                .hasMessageContaining("negative");
+        assertThatThrownBy(() -> store.readStream(stream, 0, Direction.FORWARD, 0))
+                .hasMessageContaining("limit");
     }
 
     @Test
@@ -265,7 +274,9 @@ public abstract class EventStoreTck {
         assertThat(then).extracting(RecordedEvent::version).containsExactly(0L);
         assertThat(store.readStreamAsOf(stream, Instant.now(), 0, 100)).hasSize(2);
         assertThat(store.readStreamAsOf(stream, Instant.EPOCH, 0, 100)).isEmpty();
-        assertThat(store.readStreamAsOfVersion(stream, 0, 100)).extracting(RecordedEvent::version).containsExactly(0L);
+        assertThat(store.readStreamAsOfVersion(stream, 0, 100))
+                .extracting(RecordedEvent::version)
+                .containsExactly(0L);
     }
 
     @Test

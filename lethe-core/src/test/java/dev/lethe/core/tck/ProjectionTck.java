@@ -35,9 +35,16 @@ public abstract class ProjectionTck extends SubscriptionTck {
     static final Projection<CustomerView> CUSTOMERS = Projection.perStream(
                     "customers", CustomerView.class, new CustomerView(null, null, 0))
             .category("customer")
-            .on("CustomerRegistered", (s, e) -> new CustomerView(
-                    e.data().asTree().get("name").asText(), e.data().asTree().get("city").asText(), s.purchases()))
-            .on("AddressChanged", (s, e) -> new CustomerView(s.name(), e.data().asTree().get("city").asText(), s.purchases()))
+            .on(
+                    "CustomerRegistered",
+                    (s, e) -> new CustomerView(
+                            e.data().asTree().get("name").asText(),
+                            e.data().asTree().get("city").asText(),
+                            s.purchases()))
+            .on(
+                    "AddressChanged",
+                    (s, e) -> new CustomerView(
+                            s.name(), e.data().asTree().get("city").asText(), s.purchases()))
             .on("ProductBought", (s, e) -> new CustomerView(s.name(), s.city(), s.purchases() + 1))
             .build();
 
@@ -74,7 +81,8 @@ public abstract class ProjectionTck extends SubscriptionTck {
     }
 
     private long given(String stream, String type, String json) {
-        return store.append(StreamId.of(stream), ExpectedVersion.any(), List.of(event(type, json))).lastPosition();
+        return store.append(StreamId.of(stream), ExpectedVersion.any(), List.of(event(type, json)))
+                .lastPosition();
     }
 
     private long givenStory() {

@@ -35,8 +35,8 @@ public abstract class SubscriptionTck extends EventStoreTck {
             }
         });
         // A small page makes the catch-up take many reads while the writer is appending.
-        try (Subscription subscription = store.subscribe(
-                SubscriptionRequest.allFromStart().pageSize(7), event -> seen.add(event.position()))) {
+        try (Subscription subscription =
+                store.subscribe(SubscriptionRequest.allFromStart().pageSize(7), event -> seen.add(event.position()))) {
             writer.start();
             writer.join();
             assertThat(subscription.awaitPosition(1999, WAIT)).isTrue();
@@ -55,7 +55,8 @@ public abstract class SubscriptionTck extends EventStoreTck {
                 event -> seen.add(event.streamId() + "@" + event.version()))) {
             assertThat(subscription.awaitLive(WAIT)).isTrue();
             store.append(StreamId.of("order-2"), ExpectedVersion.any(), events(3));
-            long last = store.append(StreamId.of("customer-2"), ExpectedVersion.any(), events(1)).lastPosition();
+            long last = store.append(StreamId.of("customer-2"), ExpectedVersion.any(), events(1))
+                    .lastPosition();
             assertThat(subscription.awaitPosition(last, WAIT)).isTrue();
         }
         assertThat(seen).containsExactly("customer-1@0", "customer-1@1", "customer-2@0");
@@ -68,7 +69,8 @@ public abstract class SubscriptionTck extends EventStoreTck {
         try (Subscription subscription =
                 store.subscribe(SubscriptionRequest.allFromStart().from(SubscriptionRequest.FROM_END), seen::add)) {
             assertThat(subscription.awaitLive(WAIT)).isTrue();
-            long last = store.append(StreamId.of("new-1"), ExpectedVersion.any(), events(2)).lastPosition();
+            long last = store.append(StreamId.of("new-1"), ExpectedVersion.any(), events(2))
+                    .lastPosition();
             assertThat(subscription.awaitPosition(last, WAIT)).isTrue();
         }
         assertThat(seen).extracting(RecordedEvent::position).containsExactly(5L, 6L);
@@ -111,7 +113,10 @@ public abstract class SubscriptionTck extends EventStoreTck {
         };
         try (Subscription subscription = store.subscribe(SubscriptionRequest.allFromStart(), listener)) {
             assertThat(failed.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-            assertThat(subscription.failure()).get().extracting(Throwable::getMessage).isEqualTo("cannot handle 1");
+            assertThat(subscription.failure())
+                    .get()
+                    .extracting(Throwable::getMessage)
+                    .isEqualTo("cannot handle 1");
             assertThat(subscription.isLive()).isFalse();
         }
         // Writers are unaffected.
@@ -121,9 +126,10 @@ public abstract class SubscriptionTck extends EventStoreTck {
     @Test
     void a_stalled_subscriber_does_not_block_writers() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
-        try (Subscription subscription = store.subscribe(SubscriptionRequest.allFromStart().pageSize(10), e -> {
-            release.await();
-        })) {
+        try (Subscription subscription =
+                store.subscribe(SubscriptionRequest.allFromStart().pageSize(10), e -> {
+                    release.await();
+                })) {
             for (int i = 0; i < 200; i++) {
                 store.append(StreamId.of("busy-1"), ExpectedVersion.any(), events(5));
             }

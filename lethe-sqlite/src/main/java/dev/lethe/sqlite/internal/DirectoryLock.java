@@ -51,7 +51,8 @@ public final class DirectoryLock implements AutoCloseable {
         try {
             Files.createDirectories(directory);
         } catch (IOException e) {
-            throw StorageException.permanent("cannot create data directory " + directory.toAbsolutePath() + ": " + e, e);
+            throw StorageException.permanent(
+                    "cannot create data directory " + directory.toAbsolutePath() + ": " + e, e);
         }
         if (!Files.isWritable(directory)) {
             throw StorageException.permanent("data directory " + directory.toAbsolutePath() + " is not writable", null);

@@ -267,5 +267,8 @@ public final class Sequencer implements Runnable {
     }
 
     private record PendingAppend(
-            StreamId streamId, ExpectedVersion expected, List<EventData> events, CompletableFuture<AppendResult> result) {}
+            StreamId streamId,
+            ExpectedVersion expected,
+            List<EventData> events,
+            CompletableFuture<AppendResult> result) {}
 }

@@ -1,0 +1,149 @@
+package dev.lethe.server.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lethe.core.store.AppendResult;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.Json;
+import dev.lethe.core.store.StreamId;
+import dev.lethe.sqlite.SqliteEventStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+@Command(
+        name = "append",
+        description = {
+            "Append events to one stream, atomically.",
+            "One event:  lethe append customer-1 CustomerRegistered '{\"name\":\"Ada\"}'",
+            "A batch:    lethe append customer-1 --file events.jsonl   (one {\"type\",\"data\",\"metadata\"?,\"id\"?} per line)"
+        })
+final class AppendCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @ParentCommand
+    LetheCli parent;
+
+    @Parameters(index = "0", paramLabel = "STREAM", description = "Stream id, e.g. customer-7f3c.")
+    String stream;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "TYPE", description = "Event type (one event).")
+    String type;
+
+    @Parameters(index = "2", arity = "0..1", paramLabel = "JSON", description = "Event data as JSON (one event).")
+    String data;
+
+    @Option(names = "--metadata", paramLabel = "JSON", description = "Metadata of the event, a JSON object.")
+    String metadata;
+
+    @Option(names = "--id", paramLabel = "UUID", description = "Event id; makes a retry idempotent.")
+    UUID id;
+
+    @Option(names = "--file", paramLabel = "FILE", description = "JSON lines, one event each, appended as one batch.")
+    Path file;
+
+    @Option(
+            names = "--expected-version",
+            paramLabel = "V",
+            defaultValue = "any",
+            description = "any, no-stream, stream-exists or a version number (default: any).")
+    String expectedVersion;
+
+    @Override
+    public Integer call() {
+        StreamId streamId = StreamId.of(stream);
+        ExpectedVersion expected = ExpectedVersion.parse(expectedVersion);
+        List<EventData> events = file != null ? fromFile() : List.of(single());
+        try (SqliteEventStore store = parent.store.openForWriting()) {
+            AppendResult result = store.append(streamId, expected, events);
+            parent.spec
+                    .commandLine()
+                    .getOut()
+                    .printf(
+                            "appended %d event(s) to %s: versions %d..%d, positions %d..%d%n",
+                            result.count(),
+                            streamId,
+                            result.firstVersion(),
+                            result.lastVersion(),
+                            result.firstPosition(),
+                            result.lastPosition());
+        }
+        return 0;
+    }
+
+    private EventData single() {
+        if (type == null || data == null) {
+            throw InvalidEventException.of("append", "give TYPE and JSON, or --file FILE");
+        }
+        Json parsedData;
+        Json parsedMetadata = null;
+        try {
+            parsedData = Json.parse(data);
+        } catch (InvalidEventException e) {
+            throw e.at("JSON data");
+        }
+        if (metadata != null) {
+            try {
+                parsedMetadata = Json.parse(metadata);
+            } catch (InvalidEventException e) {
+                throw e.at("--metadata");
+            }
+        }
+        return new EventData(id, type, parsedData, parsedMetadata);
+    }
+
+    private List<EventData> fromFile() {
+        if (type != null || data != null || id != null || metadata != null) {
+            throw InvalidEventException.of("append", "--file cannot be combined with TYPE, JSON, --id or --metadata");
+        }
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file);
+        } catch (IOException e) {
+            throw InvalidEventException.of("--file", "cannot read " + file + ": " + e.getMessage());
+        }
+        List<EventData> events = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            if (!lines.get(i).isBlank()) {
+                events.add(parseLine(lines.get(i), i + 1));
+            }
+        }
+        return events;
+    }
+
+    private EventData parseLine(String line, int number) {
+        String where = file + " line " + number;
+        try {
+            JsonNode node = JSON.readTree(line);
+            if (!node.isObject()) {
+                throw InvalidEventException.of(where, "must be a JSON object with type and data");
+            }
+            JsonNode typeNode = node.get("type");
+            JsonNode dataNode = node.get("data");
+            if (typeNode == null || !typeNode.isTextual() || dataNode == null) {
+                throw InvalidEventException.of(where, "needs \"type\" (a string) and \"data\"");
+            }
+            UUID eventId =
+                    node.hasNonNull("id") ? UUID.fromString(node.get("id").asText()) : null;
+            Json meta = node.hasNonNull("metadata") ? Json.of(node.get("metadata")) : null;
+            return new EventData(eventId, typeNode.asText(), Json.of(dataNode), meta);
+        } catch (InvalidEventException e) {
+            throw e.subject().equals(where) ? e : e.at(where + ": " + e.subject());
+        } catch (IOException e) {
+            throw InvalidEventException.of(
+                    where, "invalid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+        } catch (IllegalArgumentException e) {
+            throw InvalidEventException.of(where, "invalid id: " + e.getMessage());
+        }
+    }
+}

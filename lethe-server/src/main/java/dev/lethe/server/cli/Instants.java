@@ -1,0 +1,41 @@
+package dev.lethe.server.cli;
+
+import dev.lethe.core.store.InvalidEventException;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+
+/** Parses the instants the command line accepts for {@code --as-of}. */
+final class Instants {
+    private Instants() {}
+
+    /**
+     * An ISO-8601 instant ({@code 2026-11-26T10:15:30Z}), a date-time with an offset
+     * ({@code 2026-11-26T11:15:30+01:00}), or a date ({@code 2026-10-31}), which means the end of that
+     * day in UTC: everything recorded on that day is included.
+     */
+    static Instant parse(String option, String text) {
+        try {
+            return Instant.parse(text);
+        } catch (DateTimeParseException notInstant) {
+            try {
+                return OffsetDateTime.parse(text).toInstant();
+            } catch (DateTimeParseException notOffset) {
+                try {
+                    return LocalDate.parse(text)
+                            .plusDays(1)
+                            .atStartOfDay()
+                            .toInstant(ZoneOffset.UTC)
+                            .minusNanos(1);
+                } catch (DateTimeParseException notDate) {
+                    throw InvalidEventException.of(
+                            option,
+                            "'" + text + "' is not an instant (2026-11-26T10:15:30Z), a date-time with offset"
+                                    + " (2026-11-26T11:15:30+01:00) or a date (2026-10-31)");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package dev.lethe.server.cli;
+
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.LetheException;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** The {@code lethe} command. */
+@Command(
+        name = "lethe",
+        mixinStandardHelpOptions = true,
+        versionProvider = LetheCli.Version.class,
+        description = "Lethe: an event store that can forget.",
+        subcommands = {
+            DemoCommand.class,
+            AppendCommand.class,
+            ReadCommand.class,
+            TailCommand.class,
+            ProjectionsCommand.class,
+            StatsCommand.class,
+            CommandLine.HelpCommand.class
+        })
+public final class LetheCli implements Runnable {
+    @Mixin
+    Store store;
+
+    @Spec
+    CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the command line with the given streams; returns the exit code. For tests and main. */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine commandLine = new CommandLine(new LetheCli());
+        commandLine.setOut(out);
+        commandLine.setErr(err);
+        commandLine.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println(cmd.getColorScheme().errorText("error: " + describe(e)));
+            if (!(e instanceof LetheException) && !(e instanceof IllegalArgumentException)) {
+                e.printStackTrace(cmd.getErr());
+            }
+            cmd.getErr().flush();
+            return e instanceof InvalidEventException || e instanceof IllegalArgumentException ? 2 : 1;
+        });
+        return commandLine.execute(args);
+    }
+
+    private static String describe(Exception e) {
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = LetheCli.class.getPackage().getImplementationVersion();
+            return new String[] {"lethe " + (version == null ? "development build" : version)};
+        }
+    }
+}

@@ -1,0 +1,213 @@
+package dev.lethe.server.cli;
+
+import dev.lethe.core.projection.Projection;
+import dev.lethe.core.projection.ProjectionRuntime;
+import dev.lethe.core.projection.ProjectionStatus;
+import dev.lethe.core.projection.ProjectionStore;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.Json;
+import dev.lethe.core.store.StreamId;
+import dev.lethe.server.demo.DemoProjections;
+import dev.lethe.sqlite.SqliteEventStore;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+@Command(
+        name = "projections",
+        description = "List projections, show their states, rebuild them.",
+        subcommands = {
+            ProjectionsCommand.ListCommand.class,
+            ProjectionsCommand.ShowCommand.class,
+            ProjectionsCommand.RebuildCommand.class
+        })
+final class ProjectionsCommand implements Runnable {
+    @ParentCommand
+    LetheCli parent;
+
+    @Override
+    public void run() {
+        parent.spec
+                .commandLine()
+                .getSubcommands()
+                .get("projections")
+                .usage(parent.spec.commandLine().getOut());
+    }
+
+    static Projection<?> known(String name) {
+        return DemoProjections.byName(name)
+                .orElseThrow(() -> InvalidEventException.of(
+                        "projection",
+                        "'" + name + "' is not defined in this build; known: "
+                                + DemoProjections.ALL.stream()
+                                        .map(Projection::name)
+                                        .collect(Collectors.joining(", "))));
+    }
+
+    @Command(name = "list", description = "Each stored projection with its checkpoint, lag and number of keys.")
+    static final class ListCommand implements Callable<Integer> {
+        @ParentCommand
+        ProjectionsCommand projections;
+
+        @Override
+        public Integer call() {
+            LetheCli cli = projections.parent;
+            PrintWriter out = cli.spec.commandLine().getOut();
+            try (SqliteEventStore store = cli.store.openForReading();
+                    ProjectionStore states = cli.store.openProjections()) {
+                long head = store.headPosition();
+                List<ProjectionStore.ProjectionInfo> stored = states.list();
+                out.printf("%-24s %12s %10s %8s  %s%n", "PROJECTION", "CHECKPOINT", "LAG", "KEYS", "LAST COMMIT");
+                for (ProjectionStore.ProjectionInfo info : stored) {
+                    out.printf(
+                            "%-24s %12d %10d %8d  %s%n",
+                            info.name(),
+                            info.nextPosition(),
+                            Math.max(0, head + 1 - info.nextPosition()),
+                            info.keyCount(),
+                            info.updatedAt());
+                }
+                for (Projection<?> projection : DemoProjections.ALL) {
+                    if (stored.stream().noneMatch(info -> info.name().equals(projection.name()))) {
+                        out.printf(
+                                "%-24s %12s %10d %8d  never run (lethe projections rebuild %s)%n",
+                                projection.name(), "-", head + 1, 0, projection.name());
+                    }
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "show",
+            description = {
+                "Show the state of one key of a projection, or list its keys.",
+                "  lethe projections show customer-summary customer-1 --as-of 2026-10-31"
+            })
+    static final class ShowCommand implements Callable<Integer> {
+        @ParentCommand
+        ProjectionsCommand projections;
+
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+
+        @Parameters(index = "1", arity = "0..1", paramLabel = "KEY", description = "Without KEY: list the keys.")
+        String key;
+
+        @Option(
+                names = "--as-of",
+                paramLabel = "INSTANT",
+                description =
+                        "The state of a per-stream projection for stream KEY as of an instant or date, folded from the log.")
+        String asOf;
+
+        @Option(names = "--limit", paramLabel = "N", defaultValue = "100", description = "Keys to list (default 100).")
+        int limit;
+
+        @Override
+        public Integer call() {
+            LetheCli cli = projections.parent;
+            PrintWriter out = cli.spec.commandLine().getOut();
+            if (asOf != null) {
+                return showAsOf(cli, out);
+            }
+            try (ProjectionStore states = cli.store.openProjections()) {
+                if (key == null) {
+                    List<String> keys = states.keys(name, null, Math.max(1, limit));
+                    if (keys.isEmpty()) {
+                        cli.spec.commandLine().getErr().println("projection '" + name + "' has no stored state");
+                        return 1;
+                    }
+                    keys.forEach(out::println);
+                    return 0;
+                }
+                Optional<String> state = states.loadState(name, key);
+                if (state.isEmpty()) {
+                    cli.spec
+                            .commandLine()
+                            .getErr()
+                            .println("projection '" + name + "' has no state for key '" + key + "'");
+                    return 1;
+                }
+                out.println(pretty(state.get()));
+                return 0;
+            }
+        }
+
+        private int showAsOf(LetheCli cli, PrintWriter out) {
+            if (key == null) {
+                throw InvalidEventException.of("--as-of", "needs a KEY (the stream id)");
+            }
+            Projection<?> projection = known(name);
+            try (SqliteEventStore store = cli.store.openForReading();
+                    ProjectionStore states = cli.store.openProjections();
+                    ProjectionRuntime runtime = new ProjectionRuntime(store, states)) {
+                Object state = runtime.stateAsOf(projection, StreamId.of(key), Instants.parse("--as-of", asOf));
+                out.println(pretty(Json.of(state).toString()));
+            }
+            return 0;
+        }
+
+        private static String pretty(String json) {
+            return Json.parse(json).asTree().toPrettyString();
+        }
+    }
+
+    @Command(name = "rebuild", description = "Delete a projection's states and fold it again from the first event.")
+    static final class RebuildCommand implements Callable<Integer> {
+        @ParentCommand
+        ProjectionsCommand projections;
+
+        @Parameters(index = "0", paramLabel = "NAME")
+        String name;
+
+        @Override
+        public Integer call() throws Exception {
+            LetheCli cli = projections.parent;
+            Projection<?> projection = known(name);
+            PrintWriter err = cli.spec.commandLine().getErr();
+            try (SqliteEventStore store = cli.store.openForWriting();
+                    ProjectionStore states = cli.store.openProjections();
+                    ProjectionRuntime runtime = new ProjectionRuntime(store, states)) {
+                long head = store.headPosition();
+                long started = System.nanoTime();
+                states.reset(name);
+                runtime.start(projection);
+                ProjectionStatus status;
+                while (!(status = runtime.status(name)).phase().equals(ProjectionStatus.Phase.LIVE)
+                        && status.failure().isEmpty()) {
+                    Progress.print(err, "rebuilding " + name, status.nextPosition(), head + 1, started);
+                    runtime.awaitPosition(name, head, Duration.ofMillis(500));
+                }
+                if (status.failure().isPresent()) {
+                    throw new IllegalStateException("projection '" + name + "' failed at position "
+                            + status.nextPosition() + ": " + status.failure().get());
+                }
+                Progress.print(err, "rebuilding " + name, head + 1, head + 1, started);
+                err.println();
+                cli.spec
+                        .commandLine()
+                        .getOut()
+                        .printf(
+                                "rebuilt %s: %d events in %.1f s, %d keys%n",
+                                name,
+                                head + 1,
+                                (System.nanoTime() - started) / 1e9,
+                                states.list().stream()
+                                        .filter(i -> i.name().equals(name))
+                                        .findFirst()
+                                        .map(i -> i.keyCount())
+                                        .orElse(0L));
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,140 @@
+package dev.lethe.server.cli;
+
+import dev.lethe.core.store.Direction;
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StreamId;
+import dev.lethe.sqlite.SqliteEventStore;
+import java.io.PrintWriter;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+@Command(
+        name = "read",
+        description = {
+            "Read one stream, or the whole log (--all), or one category (--all --category C).",
+            "  lethe read customer-1 --as-of 2026-10-31      the stream as it was at the end of that day (UTC)",
+            "  lethe read --all --category customer --from 100 --limit 50"
+        })
+final class ReadCommand implements Callable<Integer> {
+    @ParentCommand
+    LetheCli parent;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "STREAM", description = "The stream to read.")
+    String stream;
+
+    @Option(names = "--all", description = "Read the whole log (or one category) by position.")
+    boolean all;
+
+    @Option(names = "--category", paramLabel = "C", description = "With --all: only streams of this category.")
+    String category;
+
+    @Option(names = "--from", paramLabel = "N", description = "First version (stream) or position (--all) to read.")
+    Long from;
+
+    @Option(names = "--backward", description = "Read the stream from its end (or --from) towards its start.")
+    boolean backward;
+
+    @Option(names = "--limit", paramLabel = "N", defaultValue = "100", description = "At most N events (default 100).")
+    long limit;
+
+    @Option(names = "--as-of", paramLabel = "INSTANT", description = "The stream as it was at an instant or date.")
+    String asOf;
+
+    @Option(names = "--as-of-version", paramLabel = "V", description = "The stream as it was at its version V.")
+    Long asOfVersion;
+
+    @Option(names = "--json", description = "One JSON object per line, with data and metadata in full.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        validate();
+        PrintWriter out = parent.spec.commandLine().getOut();
+        EventPrinter printer = new EventPrinter(out, json);
+        try (SqliteEventStore store = parent.store.openForReading()) {
+            long start = from != null ? from : (backward ? Long.MAX_VALUE : 0);
+            long printed = 0;
+            while (printed < limit) {
+                int page = (int) Math.min(EventStore.MAX_READ_LIMIT, limit - printed);
+                List<RecordedEvent> events = readPage(store, start, page);
+                events.forEach(printer::print);
+                printed += events.size();
+                if (events.size() < page) {
+                    break;
+                }
+                RecordedEvent last = events.get(events.size() - 1);
+                start = all ? last.position() + 1 : backward ? last.version() - 1 : last.version() + 1;
+                if (start < 0) {
+                    break;
+                }
+            }
+            if (printed == 0 && !json) {
+                parent.spec.commandLine().getErr().println(nothingFound(store));
+            }
+        }
+        return 0;
+    }
+
+    private List<RecordedEvent> readPage(SqliteEventStore store, long start, int page) {
+        if (all) {
+            return category == null ? store.readAll(start, page) : store.readCategory(category, start, page);
+        }
+        StreamId streamId = StreamId.of(stream);
+        if (asOf != null) {
+            Instant instant = Instants.parse("--as-of", asOf);
+            return store.readStreamAsOf(streamId, instant, start, page);
+        }
+        if (asOfVersion != null) {
+            if (start > asOfVersion) {
+                return List.of();
+            }
+            return store.readStream(streamId, start, Direction.FORWARD, (int) Math.min(page, asOfVersion - start + 1));
+        }
+        return store.readStream(streamId, start, backward ? Direction.BACKWARD : Direction.FORWARD, page);
+    }
+
+    private String nothingFound(SqliteEventStore store) {
+        if (all) {
+            return "no events" + (category == null ? "" : " in category " + category) + " from position "
+                    + (from == null ? 0 : from) + " (head position: " + store.headPosition() + ")";
+        }
+        var info = store.streamInfo(StreamId.of(stream));
+        return info.exists()
+                ? "no events in " + stream + " for this read (current version: " + info.currentVersion() + ")"
+                : "stream " + stream + " does not exist";
+    }
+
+    private void validate() {
+        if (all == (stream != null)) {
+            throw InvalidEventException.of("read", "give a STREAM, or --all (with --category to read one category)");
+        }
+        if (category != null && !all) {
+            throw InvalidEventException.of("--category", "only goes with --all");
+        }
+        if (all && (asOf != null || asOfVersion != null || backward)) {
+            throw InvalidEventException.of("read --all", "--as-of, --as-of-version and --backward apply to a stream");
+        }
+        if (asOf != null && asOfVersion != null) {
+            throw InvalidEventException.of("read", "give --as-of or --as-of-version, not both");
+        }
+        if (backward && (asOf != null || asOfVersion != null)) {
+            throw InvalidEventException.of("--backward", "does not go with --as-of or --as-of-version");
+        }
+        if (limit < 1) {
+            throw InvalidEventException.of("--limit", limit + " must be at least 1");
+        }
+        if (from != null && from < 0) {
+            throw InvalidEventException.of("--from", from + " is negative");
+        }
+        if (asOfVersion != null && asOfVersion < 0) {
+            throw InvalidEventException.of("--as-of-version", asOfVersion + " is negative");
+        }
+    }
+}

@@ -1,0 +1,43 @@
+package dev.lethe.server.cli;
+
+import dev.lethe.core.projection.ProjectionStore;
+import dev.lethe.sqlite.SqliteEventStore;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
+
+@Command(name = "stats", description = "Events, streams, projections and file sizes of the data directory.")
+final class StatsCommand implements Callable<Integer> {
+    @ParentCommand
+    LetheCli parent;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = parent.spec.commandLine().getOut();
+        Path directory = parent.store.directory;
+        try (SqliteEventStore store = parent.store.openForReading();
+                ProjectionStore states = parent.store.openProjections()) {
+            out.printf("data directory   %s%n", directory.toAbsolutePath().normalize());
+            out.printf("events           %,d (head position %d)%n", store.headPosition() + 1, store.headPosition());
+            out.printf("streams          %,d%n", store.streamCount());
+            out.printf("projections      %d%n", states.list().size());
+            try (Stream<Path> files = Files.list(directory)) {
+                files.sorted().forEach(file -> out.printf("  %-32s %,14d bytes%n", file.getFileName(), size(file)));
+            }
+        }
+        return 0;
+    }
+
+    private static long size(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+}

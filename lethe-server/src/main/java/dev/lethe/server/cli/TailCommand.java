@@ -1,0 +1,91 @@
+package dev.lethe.server.cli;
+
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.subscription.Subscription;
+import dev.lethe.core.subscription.SubscriptionRequest;
+import dev.lethe.sqlite.SqliteEventStore;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+@Command(
+        name = "tail",
+        description = {
+            "Subscribe to the log (or a category): print stored events from a position, then follow new ones live.",
+            "Runs beside a process that writes to the same data directory. Stop with Ctrl-C, or --count N."
+        })
+final class TailCommand implements Callable<Integer> {
+    @ParentCommand
+    LetheCli parent;
+
+    @Option(names = "--category", paramLabel = "C", description = "Only streams of this category.")
+    String category;
+
+    @Option(names = "--from", paramLabel = "P", description = "First position (default: only new events).")
+    Long from;
+
+    @Option(names = "--count", paramLabel = "N", description = "Stop after N events.")
+    Long count;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", description = "Stop after this many seconds.")
+    Long timeoutSeconds;
+
+    @Option(names = "--json", description = "One JSON object per line.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (from != null && from < 0) {
+            throw InvalidEventException.of("--from", from + " is negative");
+        }
+        if (count != null && count < 1) {
+            throw InvalidEventException.of("--count", count + " must be at least 1");
+        }
+        EventPrinter printer = new EventPrinter(parent.spec.commandLine().getOut(), json);
+        CountDownLatch done = new CountDownLatch(1);
+        AtomicLong delivered = new AtomicLong();
+        SubscriptionRequest request = (category == null
+                        ? SubscriptionRequest.allFromStart()
+                        : SubscriptionRequest.categoryFromStart(category))
+                .from(from == null ? SubscriptionRequest.FROM_END : from);
+        try (SqliteEventStore store = parent.store.openForReading();
+                Subscription subscription = store.subscribe(request, event -> {
+                    if (count == null || delivered.get() < count) {
+                        printer.print(event);
+                        if (delivered.incrementAndGet() == (count == null ? -1 : count)) {
+                            done.countDown();
+                        }
+                    }
+                })) {
+            parent.spec
+                    .commandLine()
+                    .getErr()
+                    .printf(
+                            "following %s from position %d (head %d); Ctrl-C to stop%n",
+                            category == null ? "the log" : "category " + category,
+                            from == null ? store.headPosition() + 1 : from,
+                            store.headPosition());
+            boolean finished = timeoutSeconds == null
+                    ? awaitForever(done, subscription)
+                    : done.await(timeoutSeconds, TimeUnit.SECONDS);
+            if (subscription.failure().isPresent()) {
+                throw new IllegalStateException(
+                        "subscription stopped: " + subscription.failure().get().getMessage());
+            }
+            return finished || timeoutSeconds != null ? 0 : 1;
+        }
+    }
+
+    private static boolean awaitForever(CountDownLatch done, Subscription subscription) throws InterruptedException {
+        while (!done.await(1, TimeUnit.SECONDS)) {
+            if (subscription.failure().isPresent()) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,90 @@
+package dev.lethe.server.demo;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.projection.Projection;
+import dev.lethe.core.store.RecordedEvent;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * The projections of the demo story, also the ones the command line can rebuild: a summary per
+ * customer, and sales per product and reason.
+ */
+public final class DemoProjections {
+    private DemoProjections() {}
+
+    /** One customer as the advisor sees them. */
+    public record CustomerSummary(String name, String city, List<String> products, double invested) {
+        static final CustomerSummary EMPTY = new CustomerSummary(null, null, List.of(), 0);
+    }
+
+    /** Sales per product, and per reason within each product. */
+    public record SalesByProduct(Map<String, Map<String, Integer>> sales) {
+        static final SalesByProduct EMPTY = new SalesByProduct(Map.of());
+
+        public int total(String product) {
+            return sales.getOrDefault(product, Map.of()).values().stream()
+                    .mapToInt(Integer::intValue)
+                    .sum();
+        }
+    }
+
+    public static final Projection<CustomerSummary> CUSTOMER_SUMMARY = Projection.perStream(
+                    "customer-summary", CustomerSummary.class, CustomerSummary.EMPTY)
+            .category("customer")
+            .on(
+                    "CustomerRegistered",
+                    (s, e) -> new CustomerSummary(
+                            text(e, "name"),
+                            e.data().asTree().path("address").path("city").asText(null),
+                            s.products(),
+                            s.invested()))
+            .on(
+                    "AddressChanged",
+                    (s, e) -> new CustomerSummary(
+                            s.name(),
+                            e.data().asTree().path("address").path("city").asText(null),
+                            s.products(),
+                            s.invested()))
+            .on("ProductSold", (s, e) -> {
+                List<String> products = new ArrayList<>(s.products());
+                products.add(text(e, "product"));
+                return new CustomerSummary(
+                        s.name(),
+                        s.city(),
+                        products,
+                        s.invested() + e.data().asTree().path("amount").asDouble());
+            })
+            .build();
+
+    public static final Projection<SalesByProduct> SALES_BY_PRODUCT = Projection.global(
+                    "sales-by-product", SalesByProduct.class, SalesByProduct.EMPTY)
+            .category("customer")
+            .on("ProductSold", (s, e) -> {
+                Map<String, Map<String, Integer>> next = new TreeMap<>();
+                s.sales().forEach((product, reasons) -> next.put(product, new TreeMap<>(reasons)));
+                next.computeIfAbsent(text(e, "product"), p -> new TreeMap<>())
+                        .merge(text(e, "reason"), 1, Integer::sum);
+                return new SalesByProduct(next);
+            })
+            .build();
+
+    /** Every projection the command line knows, by name. */
+    public static final List<Projection<?>> ALL = List.of(CUSTOMER_SUMMARY, SALES_BY_PRODUCT);
+
+    public static Optional<Projection<?>> byName(String name) {
+        return ALL.stream().filter(p -> p.name().equals(name)).findFirst();
+    }
+
+    private static String text(RecordedEvent event, String field) {
+        JsonNode value = event.data().asTree().get(field);
+        if (value == null || value.isNull()) {
+            throw new IllegalArgumentException(
+                    event.type() + " at position " + event.position() + " has no '" + field + "'");
+        }
+        return value.asText();
+    }
+}

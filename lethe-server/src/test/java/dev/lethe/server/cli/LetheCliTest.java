@@ -1,0 +1,163 @@
+package dev.lethe.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.StreamId;
+import dev.lethe.sqlite.SqliteEventStore;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LetheCliTest {
+    @TempDir
+    Path data;
+
+    private record Run(int exitCode, String out, String err) {}
+
+    private Run lethe(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        String[] withData = new String[args.length + 2];
+        withData[0] = "--data";
+        withData[1] = data.toString();
+        System.arraycopy(args, 0, withData, 2, args.length);
+        int code = LetheCli.run(withData, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void demo_tells_the_story_and_leaves_a_store_the_other_commands_read() {
+        Run demo = lethe("demo");
+        assertThat(demo.exitCode()).as(demo.err()).isZero();
+        assertThat(demo.out())
+                .contains("CustomerRegistered", "ProductSold", "AddressChanged")
+                .contains("her summary as of T: Lisbon, now: Porto")
+                .contains("Global Equity Fund   3 sold");
+
+        Run list = lethe("projections", "list");
+        assertThat(list.out()).contains("customer-summary", "sales-by-product");
+        Run stats = lethe("stats");
+        assertThat(stats.out()).contains("events           9 (head position 8)", "streams          3");
+        Run all = lethe("read", "--all", "--category", "customer", "--json");
+        assertThat(all.out().lines()).hasSize(9);
+    }
+
+    @Test
+    void append_then_read_round_trips_and_a_retry_with_the_same_id_is_idempotent() {
+        String id = "5f0e8b9a-0a43-4c55-9d3b-1f2a3b4c5d6e";
+        assertThat(lethe(
+                                "append",
+                                "order-1",
+                                "OrderPlaced",
+                                "{\"total\":3}",
+                                "--id",
+                                id,
+                                "--expected-version",
+                                "no-stream")
+                        .out())
+                .contains("versions 0..0, positions 0..0");
+        assertThat(lethe(
+                                "append",
+                                "order-1",
+                                "OrderPlaced",
+                                "{\"total\":3}",
+                                "--id",
+                                id,
+                                "--expected-version",
+                                "no-stream")
+                        .exitCode())
+                .isZero();
+        Run read = lethe("read", "order-1", "--json");
+        assertThat(read.out().lines()).hasSize(1);
+        assertThat(read.out()).contains("\"id\":\"" + id + "\"", "\"total\":3");
+    }
+
+    @Test
+    void a_batch_file_is_appended_atomically_and_a_bad_line_writes_nothing() throws Exception {
+        Path good = Files.writeString(
+                data.resolve("good.jsonl"),
+                "{\"type\":\"A\",\"data\":{\"n\":1}}\n{\"type\":\"B\",\"data\":{\"n\":2},\"metadata\":{\"by\":\"cli\"}}\n");
+        assertThat(lethe("append", "batch-1", "--file", good.toString()).out()).contains("appended 2 event(s)");
+
+        Path bad = Files.writeString(data.resolve("bad.jsonl"), "{\"type\":\"A\",\"data\":{}}\n{\"type\":\"B\"}\n");
+        Run rejected = lethe("append", "batch-2", "--file", bad.toString());
+        assertThat(rejected.exitCode()).isEqualTo(2);
+        assertThat(rejected.err()).contains("bad.jsonl line 2", "needs \"type\"");
+        assertThat(lethe("read", "batch-2").err()).contains("stream batch-2 does not exist");
+    }
+
+    @Test
+    void bad_input_gets_a_clear_error_naming_the_problem_and_writes_nothing() {
+        lethe("append", "order-1", "A", "{}");
+        assertThat(lethe("append", "bad stream", "A", "{}").err()).contains("stream id", "'bad stream'");
+        assertThat(lethe("append", "order-1", "A", "{oops").err()).contains("JSON data: invalid JSON");
+        assertThat(lethe("append", "order-1", "A", "{}", "--metadata", "[1]").err())
+                .contains("metadata", "JSON object");
+        assertThat(lethe("append", "order-1", "A", "{}", "--expected-version", "-2")
+                        .err())
+                .contains("-2 is below -1");
+        assertThat(lethe("append", "order-1", "A", "{}", "--expected-version", "soon")
+                        .err())
+                .contains("'soon'");
+        Run conflict = lethe("append", "order-1", "A", "{}", "--expected-version", "no-stream");
+        assertThat(conflict.exitCode()).isEqualTo(1);
+        assertThat(conflict.err()).contains("order-1", "expected no stream, actual version 0");
+        assertThat(lethe("append", "order-1", "A", "\"" + "x".repeat(1 << 20) + "\"")
+                        .err())
+                .contains("1 MiB");
+        assertThat(lethe("frobnicate").exitCode()).isEqualTo(2);
+        assertThat(lethe("frobnicate").err()).contains("frobnicate");
+        assertThat(lethe("read", "--bogus").err()).contains("Unknown option: '--bogus'");
+        assertThat(lethe("read", "order-1", "--as-of", "last tuesday").err())
+                .contains("'last tuesday' is not an instant");
+        assertThat(lethe("read").err()).contains("give a STREAM, or --all");
+
+        try (SqliteEventStore store = SqliteEventStore.open(data)) {
+            assertThat(store.headPosition()).isZero();
+            assertThat(store.streamInfo(StreamId.of("order-1")).currentVersion())
+                    .isZero();
+        }
+    }
+
+    @Test
+    void reads_as_of_a_version_or_an_instant_and_backward() {
+        try (SqliteEventStore store = SqliteEventStore.open(data)) {
+            for (int i = 0; i < 5; i++) {
+                store.append(
+                        StreamId.of("s-1"),
+                        ExpectedVersion.any(),
+                        java.util.List.of(dev.lethe.core.store.EventData.of("E", "{\"i\":" + i + "}")));
+            }
+        }
+        assertThat(lethe("read", "s-1", "--as-of-version", "2").out().lines()).hasSize(3);
+        assertThat(lethe("read", "s-1", "--as-of", "2000-01-01").err()).contains("no events in s-1");
+        assertThat(lethe("read", "s-1", "--as-of", "2999-01-01T00:00:00Z").out().lines())
+                .hasSize(5);
+        assertThat(lethe("read", "s-1", "--backward", "--limit", "2").out().lines())
+                .first()
+                .asString()
+                .contains("v4");
+    }
+
+    @Test
+    void projections_rebuild_shows_progress_and_unknown_projections_are_named() {
+        lethe("demo");
+        Run rebuild = lethe("projections", "rebuild", "customer-summary");
+        assertThat(rebuild.exitCode()).as(rebuild.err()).isZero();
+        assertThat(rebuild.err()).contains("rebuilding customer-summary", "(100%)");
+        assertThat(rebuild.out()).contains("rebuilt customer-summary: 9 events", "3 keys");
+        assertThat(lethe("projections", "rebuild", "nope").err()).contains("'nope' is not defined", "customer-summary");
+    }
+
+    @Test
+    void tail_prints_stored_events_from_a_position_and_stops_after_count() {
+        lethe("demo");
+        Run tail = lethe("tail", "--from", "2", "--count", "3");
+        assertThat(tail.exitCode()).isZero();
+        assertThat(tail.out().lines()).hasSize(3).first().asString().startsWith("#2 ");
+    }
+}
