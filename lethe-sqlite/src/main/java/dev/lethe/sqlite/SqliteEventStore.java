@@ -12,6 +12,7 @@ import dev.lethe.core.store.RecordedEvent;
 import dev.lethe.core.store.StorageException;
 import dev.lethe.core.store.StreamId;
 import dev.lethe.core.store.StreamInfo;
+import dev.lethe.sqlite.internal.CheckpointThread;
 import dev.lethe.sqlite.internal.DirectoryLock;
 import dev.lethe.sqlite.internal.EventSchema;
 import dev.lethe.sqlite.internal.Readers;
@@ -62,6 +63,7 @@ public final class SqliteEventStore implements EventStore {
     private final Thread worker;
     private final Readers readers;
     private final HeadSignal head;
+    private final CheckpointThread checkpoints;
     private volatile boolean closed;
 
     private SqliteEventStore(
@@ -77,6 +79,7 @@ public final class SqliteEventStore implements EventStore {
         this.sequencer = sequencer;
         this.head = head;
         this.readers = readers;
+        this.checkpoints = sequencer == null ? null : new CheckpointThread(directory.resolve(FILE_NAME), head);
         this.worker = sequencer != null
                 ? new Thread(sequencer, "lethe-sequencer")
                 : new Thread(this::followHead, "lethe-head-poller");
@@ -146,13 +149,14 @@ public final class SqliteEventStore implements EventStore {
         Connection writer = null;
         try {
             Path file = directory.resolve(FILE_NAME);
-            writer = Sql.open(
+            writer = Sql.openWriter(
                     file,
                     "journal_mode = WAL",
                     "synchronous = FULL",
                     "busy_timeout = 10000",
                     "cache_size = -" + (options.cacheMebibytes() * 1024),
-                    "temp_store = MEMORY");
+                    "temp_store = MEMORY",
+                    "wal_autocheckpoint = 0");
             EventSchema.create(writer);
             HeadSignal head = new HeadSignal(-1);
             Sequencer sequencer =
@@ -315,6 +319,7 @@ public final class SqliteEventStore implements EventStore {
         closed = true;
         if (sequencer != null) {
             sequencer.close();
+            checkpoints.close();
         } else {
             worker.interrupt();
         }
@@ -325,9 +330,22 @@ public final class SqliteEventStore implements EventStore {
         }
         head.close();
         readers.close();
+        truncateWal();
         closeQuietly(writer);
         if (lock != null) {
             lock.close();
+        }
+    }
+
+    private void truncateWal() {
+        if (writer == null) {
+            return;
+        }
+        try (var statement = writer.createStatement()) {
+            writer.setAutoCommit(true);
+            statement.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+        } catch (SQLException e) {
+            // The WAL stays; the next open checkpoints it. Nothing is lost.
         }
     }
 

@@ -53,6 +53,7 @@ public final class Sequencer implements Runnable {
             return size() > VERSION_CACHE_ENTRIES;
         }
     };
+    private final EventIds ids = new EventIds();
     private long nextPosition;
     private long lastRecordedMicros;
     private volatile boolean closing;
@@ -202,7 +203,7 @@ public final class Sequencer implements Runnable {
         long version = current;
         long at = position;
         for (EventData event : events) {
-            UUID id = event.id() != null ? event.id() : UUID.randomUUID();
+            UUID id = event.id() != null ? event.id() : ids.next(micros / 1_000);
             version++;
             insert.setLong(1, at);
             insert.setBytes(2, Sql.uuidBytes(id));

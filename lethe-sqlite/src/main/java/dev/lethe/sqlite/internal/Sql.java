@@ -18,8 +18,23 @@ public final class Sql {
 
     /** Opens a connection and applies the pragmas, in order. */
     public static Connection open(Path file, String... pragmas) {
+        return open(file, new java.util.Properties(), pragmas);
+    }
+
+    /**
+     * Opens the write connection: its transactions begin with {@code BEGIN IMMEDIATE}, taking the write
+     * lock first, so that waiting for a checkpoint goes through the busy timeout instead of failing
+     * with SQLITE_BUSY when a read would be upgraded to a write.
+     */
+    public static Connection openWriter(Path file, String... pragmas) {
+        java.util.Properties properties = new java.util.Properties();
+        properties.setProperty(org.sqlite.SQLiteConfig.Pragma.TRANSACTION_MODE.pragmaName, "IMMEDIATE");
+        return open(file, properties, pragmas);
+    }
+
+    private static Connection open(Path file, java.util.Properties properties, String... pragmas) {
         try {
-            Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
+            Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath(), properties);
             try (Statement statement = connection.createStatement()) {
                 for (String pragma : pragmas) {
                     statement.execute("PRAGMA " + pragma);

@@ -1,0 +1,58 @@
+package dev.lethe.bench;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The physical reference: how many times per second this disk can make a small append durable
+ * (write 4 KiB at the end of a file, then fdatasync). One durable commit costs at least one of these,
+ * so without group commit a single writer cannot append more events per second than this.
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 2, time = 5)
+@Measurement(iterations = 3, time = 5)
+@Fork(1)
+@State(Scope.Benchmark)
+public class FsyncBenchmark {
+    private Path directory;
+    private FileChannel channel;
+    private final ByteBuffer page = ByteBuffer.allocateDirect(4096);
+    private long offset;
+
+    @Setup(Level.Trial)
+    public void open() throws IOException {
+        directory = BenchEvents.freshDirectory("fsync");
+        channel = FileChannel.open(directory.resolve("fsync.bin"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    }
+
+    @TearDown(Level.Trial)
+    public void close() throws IOException {
+        channel.close();
+        BenchEvents.deleteRecursively(directory);
+    }
+
+    @Benchmark
+    public void write4KibAndFdatasync() throws IOException {
+        page.clear();
+        channel.write(page, offset);
+        offset += 4096;
+        channel.force(false);
+    }
+}

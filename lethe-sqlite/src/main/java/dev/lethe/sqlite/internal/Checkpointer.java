@@ -1,0 +1,70 @@
+package dev.lethe.sqlite.internal;
+
+import dev.lethe.core.spi.HeadSignal;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+
+/**
+ * Copies committed transactions from the write-ahead log into the database file on its own thread and
+ * connection, so the sequencer's commits never pay for it (SQLite's automatic checkpoint is turned off
+ * on the write connection). A passive checkpoint runs after new commits; when the WAL has grown past
+ * {@link #RESTART_WAL_BYTES}, a restarting checkpoint briefly holds writers back so that the next
+ * transaction starts the WAL from its beginning again, keeping it bounded under constant load.
+ */
+final class Checkpointer implements Runnable {
+    static final long RESTART_WAL_BYTES = 64L << 20;
+    private static final Duration INTERVAL = Duration.ofMillis(200);
+
+    private final Connection connection;
+    private final Path wal;
+    private final HeadSignal head;
+    private volatile boolean closed;
+    private long checkpointedHead = Long.MIN_VALUE;
+
+    Checkpointer(Connection connection, Path wal, HeadSignal head) {
+        this.connection = connection;
+        this.wal = wal;
+        this.head = head;
+    }
+
+    @Override
+    public void run() {
+        while (!closed) {
+            try {
+                head.awaitBeyond(checkpointedHead, INTERVAL);
+                Thread.sleep(INTERVAL.toMillis());
+                long current = head.head();
+                if (current != checkpointedHead && !closed) {
+                    checkpoint(walBytes() > RESTART_WAL_BYTES ? "RESTART" : "PASSIVE");
+                    checkpointedHead = current;
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (SQLException e) {
+                // A checkpoint that cannot run now loses nothing: the WAL keeps every transaction.
+            }
+        }
+    }
+
+    private void checkpoint(String mode) throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute("PRAGMA wal_checkpoint(" + mode + ")");
+        }
+    }
+
+    private long walBytes() {
+        try {
+            return Files.size(wal);
+        } catch (java.io.IOException e) {
+            return 0;
+        }
+    }
+
+    void close() {
+        closed = true;
+    }
+}

@@ -1,0 +1,31 @@
+package dev.lethe.sqlite.internal;
+
+import java.security.SecureRandom;
+import java.util.SplittableRandom;
+import java.util.UUID;
+
+/**
+ * Ids for events appended without a client-chosen id: time-ordered UUIDs (version 7, RFC 9562), so
+ * the unique index on ids grows at its right edge instead of at random pages. 48 bits of Unix
+ * milliseconds, then a 12-bit counter that keeps ids increasing within a millisecond, then 62 random
+ * bits from a generator seeded by {@link SecureRandom}. Used by the sequencer thread only.
+ */
+final class EventIds {
+    private final SplittableRandom random = new SplittableRandom(new SecureRandom().nextLong());
+    private long lastMillis;
+    private int counter;
+
+    UUID next(long nowMillis) {
+        if (nowMillis > lastMillis) {
+            lastMillis = nowMillis;
+            counter = 0;
+        } else if (++counter > 0xFFF) {
+            // More than 4,096 ids in one millisecond: borrow the next millisecond.
+            lastMillis++;
+            counter = 0;
+        }
+        long high = (lastMillis << 16) | 0x7000L | counter;
+        long low = (random.nextLong() & 0x3FFF_FFFF_FFFF_FFFFL) | 0x8000_0000_0000_0000L;
+        return new UUID(high, low);
+    }
+}
