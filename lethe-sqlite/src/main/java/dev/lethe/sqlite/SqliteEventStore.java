@@ -183,10 +183,7 @@ public final class SqliteEventStore implements EventStore {
 
     @Override
     public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
-        AppendRules.checkBatch(streamId, events);
-        if (expected == null) {
-            throw dev.lethe.core.store.InvalidEventException.of("expected version", "is missing");
-        }
+        AppendRules.checkAppend(streamId, expected, events);
         checkOpen();
         if (sequencer == null) {
             throw StorageException.permanent(
@@ -210,6 +207,8 @@ public final class SqliteEventStore implements EventStore {
 
     @Override
     public List<RecordedEvent> readStream(StreamId streamId, long fromVersion, Direction direction, int limit) {
+        AppendRules.require(streamId, "stream id");
+        AppendRules.require(direction, "direction");
         AppendRules.checkRead("from version", fromVersion, limit);
         checkOpen();
         String sql = direction == Direction.FORWARD ? BY_STREAM_FORWARD : BY_STREAM_BACKWARD;
@@ -224,6 +223,8 @@ public final class SqliteEventStore implements EventStore {
 
     @Override
     public List<RecordedEvent> readStreamAsOf(StreamId streamId, Instant asOf, long fromVersion, int limit) {
+        AppendRules.require(streamId, "stream id");
+        AppendRules.require(asOf, "as-of instant");
         AppendRules.checkRead("from version", fromVersion, limit);
         checkOpen();
         long micros = Sql.microsSaturated(asOf);
@@ -265,6 +266,7 @@ public final class SqliteEventStore implements EventStore {
 
     @Override
     public StreamInfo streamInfo(StreamId streamId) {
+        AppendRules.require(streamId, "stream id");
         checkOpen();
         return readers.read("stream info " + streamId, reader -> {
             long[] last = streamEnd(reader, streamId, "DESC");

@@ -178,6 +178,9 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
 
     @Override
     public synchronized List<String> keys(String projection, String afterKey, int limit) {
+        if (limit < 1) {
+            throw dev.lethe.core.store.InvalidEventException.of("limit", limit + " must be at least 1");
+        }
         String sql = "SELECT key FROM projection_state WHERE projection = ? AND key > ? ORDER BY key LIMIT ?";
         try (PreparedStatement statement = connection.prepareStatement(sql)) {
             statement.setString(1, projection);
@@ -207,7 +210,11 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
                 work.run();
                 connection.commit();
             } catch (SQLException | RuntimeException e) {
-                connection.rollback();
+                try {
+                    connection.rollback();
+                } catch (SQLException rollbackFailure) {
+                    e.addSuppressed(rollbackFailure);
+                }
                 throw e;
             } finally {
                 connection.setAutoCommit(true);

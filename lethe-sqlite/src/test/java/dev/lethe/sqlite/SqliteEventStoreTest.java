@@ -104,4 +104,25 @@ class SqliteEventStoreTest {
         assertThatThrownBy(() -> SqliteEventStore.openReadOnly(directory.resolve("empty")))
                 .hasMessageContaining("no Lethe event store");
     }
+
+    @Test
+    void the_write_ahead_log_is_checkpointed_and_reused_while_the_store_is_open() throws Exception {
+        String padding = "x".repeat(250);
+        try (SqliteEventStore store = SqliteEventStore.open(directory)) {
+            for (int round = 0; round < 5; round++) {
+                for (int batch = 0; batch < 50; batch++) {
+                    List<EventData> events = new java.util.ArrayList<>();
+                    for (int i = 0; i < 100; i++) {
+                        events.add(EventData.of("Padded", "{\"p\":\"" + padding + "\"}"));
+                    }
+                    store.append(StreamId.of("wal-" + batch), ExpectedVersion.any(), events);
+                }
+                Thread.sleep(700);
+            }
+            long wal = Files.size(directory.resolve("events.db-wal"));
+            long database = Files.size(directory.resolve("events.db"));
+            // A log that was never reset would hold every page ever written: more than the database.
+            assertThat(wal).as("WAL bytes vs database bytes %d", database).isLessThan(database);
+        }
+    }
 }

@@ -50,7 +50,7 @@ public final class InMemoryEventStore implements EventStore {
 
     @Override
     public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
-        AppendRules.checkBatch(streamId, events);
+        AppendRules.checkAppend(streamId, expected, events);
         lock.writeLock().lock();
         try {
             checkOpen();
@@ -102,6 +102,8 @@ public final class InMemoryEventStore implements EventStore {
 
     @Override
     public List<RecordedEvent> readStream(StreamId streamId, long fromVersion, Direction direction, int limit) {
+        AppendRules.require(streamId, "stream id");
+        AppendRules.require(direction, "direction");
         AppendRules.checkRead("from version", fromVersion, limit);
         lock.readLock().lock();
         try {
@@ -125,6 +127,8 @@ public final class InMemoryEventStore implements EventStore {
 
     @Override
     public List<RecordedEvent> readStreamAsOf(StreamId streamId, Instant asOf, long fromVersion, int limit) {
+        AppendRules.require(streamId, "stream id");
+        AppendRules.require(asOf, "as-of instant");
         AppendRules.checkRead("from version", fromVersion, limit);
         lock.readLock().lock();
         try {
@@ -179,6 +183,7 @@ public final class InMemoryEventStore implements EventStore {
 
     @Override
     public StreamInfo streamInfo(StreamId streamId) {
+        AppendRules.require(streamId, "stream id");
         lock.readLock().lock();
         try {
             checkOpen();

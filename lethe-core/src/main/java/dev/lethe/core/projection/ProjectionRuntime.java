@@ -35,14 +35,22 @@ public final class ProjectionRuntime implements AutoCloseable {
         this.json = new ObjectMapper().registerModule(new JavaTimeModule());
     }
 
-    /** Starts a projection from its checkpoint. */
+    /**
+     * Starts a projection from its checkpoint. A projection that failed (or was stopped) may be
+     * started again: it resumes from its last committed checkpoint.
+     */
     public synchronized void start(Projection<?> projection) {
-        if (running.containsKey(projection.name())) {
-            throw new IllegalStateException("projection '" + projection.name() + "' is already running");
+        RunningProjection<?> existing = running.get(projection.name());
+        if (existing != null) {
+            ProjectionStatus.Phase phase = existing.status().phase();
+            if (phase != ProjectionStatus.Phase.FAILED && phase != ProjectionStatus.Phase.STOPPED) {
+                throw new IllegalStateException("projection '" + projection.name() + "' is already running");
+            }
+            existing.stop();
         }
         RunningProjection<?> runner = new RunningProjection<>(projection, store, states, json);
-        running.put(projection.name(), runner);
         runner.start();
+        running.put(projection.name(), runner);
     }
 
     /**
@@ -93,7 +101,8 @@ public final class ProjectionRuntime implements AutoCloseable {
     public <S> S stateAsOfVersion(Projection<S> projection, StreamId streamId, long version) {
         S state = projection.initialState();
         for (long from = 0; from <= version; ) {
-            int limit = (int) Math.min(EventStore.MAX_READ_LIMIT, version - from + 1);
+            long remaining = version - from;
+            int limit = remaining >= EventStore.MAX_READ_LIMIT ? EventStore.MAX_READ_LIMIT : (int) remaining + 1;
             List<RecordedEvent> page = store.readStream(streamId, from, Direction.FORWARD, limit);
             for (RecordedEvent event : page) {
                 if (projection.handles(event)) {

@@ -42,6 +42,9 @@ final class RunningProjection<S> implements BatchListener {
     private final Map<String, S> dirty = new HashMap<>();
     private final Object committedMonitor = new Object();
     private volatile long committedNext;
+    /** Committed, or skipped as irrelevant since the last commit: what queries can rely on. */
+    private volatile long reachedNext;
+
     private volatile boolean live;
     private volatile String failure;
     private volatile boolean stopped;
@@ -64,6 +67,7 @@ final class RunningProjection<S> implements BatchListener {
     void start() {
         long from = states.checkpoint(projection.name()).orElse(0);
         committedNext = from;
+        reachedNext = from;
         pendingNext = from;
         SubscriptionRequest request = projection
                 .category()
@@ -115,6 +119,23 @@ final class RunningProjection<S> implements BatchListener {
     }
 
     @Override
+    public void onProgress(long nextPosition) {
+        pendingNext = Math.max(pendingNext, nextPosition);
+        if (!dirty.isEmpty() || !live) {
+            return;
+        }
+        // Nothing folded since the last commit: the skipped events do not concern this projection.
+        if (System.nanoTime() - lastCommitNanos > CATCH_UP_COMMIT_MILLIS * 1_000_000) {
+            commit();
+        } else {
+            synchronized (committedMonitor) {
+                reachedNext = pendingNext;
+                committedMonitor.notifyAll();
+            }
+        }
+    }
+
+    @Override
     public void onError(Throwable error) {
         failure = error.getClass().getSimpleName() + ": " + error.getMessage();
         // Uncommitted folds are dropped; a restart refolds them from the committed checkpoint.
@@ -137,6 +158,7 @@ final class RunningProjection<S> implements BatchListener {
         lastCommitNanos = System.nanoTime();
         synchronized (committedMonitor) {
             committedNext = pendingNext;
+            reachedNext = pendingNext;
             committedMonitor.notifyAll();
         }
     }
@@ -144,21 +166,21 @@ final class RunningProjection<S> implements BatchListener {
     boolean awaitCommitted(long position, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (committedMonitor) {
-            while (committedNext <= position && failure == null && !stopped) {
+            while (reachedNext <= position && failure == null && !stopped) {
                 long remaining = deadline - System.nanoTime();
                 if (remaining <= 0) {
                     return false;
                 }
                 committedMonitor.wait(Math.max(1, remaining / 1_000_000));
             }
-            return committedNext > position;
+            return reachedNext > position;
         }
     }
 
     ProjectionStatus status() {
         Phase phase = failure != null ? Phase.FAILED : stopped ? Phase.STOPPED : live ? Phase.LIVE : Phase.CATCHING_UP;
         return new ProjectionStatus(
-                projection.name(), phase, committedNext, store.headPosition(), Optional.ofNullable(failure));
+                projection.name(), phase, reachedNext, store.headPosition(), Optional.ofNullable(failure));
     }
 
     void stop() {

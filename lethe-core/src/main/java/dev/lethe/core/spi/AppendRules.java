@@ -4,6 +4,7 @@ import dev.lethe.core.store.AppendResult;
 import dev.lethe.core.store.DuplicateEventException;
 import dev.lethe.core.store.EventData;
 import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.StreamId;
 import java.util.HashSet;
@@ -46,6 +47,20 @@ public final class AppendRules {
                 throw InvalidEventException.of("events[" + i + "].id", event.id() + " appears twice in the batch");
             }
         }
+    }
+
+    /** Checks an append's arguments: the batch's shape, and that an expected version is given. */
+    public static void checkAppend(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
+        checkBatch(streamId, events);
+        require(expected, "expected version");
+    }
+
+    /** Rejects a missing argument as bad input naming it. */
+    public static <T> T require(T value, String what) {
+        if (value == null) {
+            throw InvalidEventException.of(what, "is missing");
+        }
+        return value;
     }
 
     /** Whether any event of the batch carries a client-chosen id (only those need a lookup). */

@@ -67,7 +67,7 @@ public interface EventStore extends AutoCloseable {
         if (version < 0) {
             throw InvalidEventException.of("as-of version", version + " is negative");
         }
-        return readStream(streamId, 0, Direction.FORWARD, (int) Math.min(limit, version + 1));
+        return readStream(streamId, 0, Direction.FORWARD, version >= limit ? limit : (int) version + 1);
     }
 
     /** Reads up to {@code limit} events of the whole log, from {@code fromPosition} (inclusive). */

@@ -10,6 +10,12 @@ public interface BatchListener {
     /** The subscription has delivered every event stored when it started and now follows live. */
     default void onCaughtUp(long lastPosition) {}
 
+    /**
+     * The subscription has moved to {@code nextPosition} past events it does not deliver (other
+     * categories'): everything before it has been handled or does not concern this listener.
+     */
+    default void onProgress(long nextPosition) {}
+
     /** The subscription stopped because of {@code error}. */
     default void onError(Throwable error) {}
 

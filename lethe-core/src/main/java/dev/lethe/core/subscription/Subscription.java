@@ -20,7 +20,10 @@ public interface Subscription extends AutoCloseable {
     /** Why the subscription stopped, if it failed. */
     Optional<Throwable> failure();
 
-    /** Stops the subscription and waits for its thread to end. */
+    /**
+     * Stops the subscription and waits for its thread to finish the page in hand; once this returns,
+     * the listener is never called again.
+     */
     @Override
     void close();
 }

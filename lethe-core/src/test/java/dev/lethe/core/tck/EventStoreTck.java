@@ -209,6 +209,21 @@ public abstract class EventStoreTck {
     }
 
     @Test
+    void missing_arguments_are_named_not_thrown_as_null_pointers() {
+        StreamId stream = StreamId.of("order-1");
+        assertThatThrownBy(() -> store.append(null, ExpectedVersion.any(), events(1)))
+                .hasMessageContaining("stream id");
+        assertThatThrownBy(() -> store.append(stream, null, events(1))).hasMessageContaining("expected version");
+        assertThatThrownBy(() -> store.readStream(null, 0, Direction.FORWARD, 1))
+                .hasMessageContaining("stream id");
+        assertThatThrownBy(() -> store.readStream(stream, 0, null, 1)).hasMessageContaining("direction");
+        assertThatThrownBy(() -> store.readStreamAsOf(stream, null, 0, 1)).hasMessageContaining("as-of");
+        assertThatThrownBy(() -> store.streamInfo(null)).hasMessageContaining("stream id");
+        assertThat(store.readStreamAsOfVersion(stream, Long.MAX_VALUE, 10)).isEmpty();
+        assertThat(store.headPosition()).isEqualTo(-1);
+    }
+
+    @Test
     void an_event_of_almost_one_mebibyte_is_stored_whole() {
         String almost = "{\"blob\":\"" + "y".repeat(EventData.MAX_SIZE - 100) + "\"}";
         store.append(StreamId.of("big-1"), ExpectedVersion.any(), List.of(event("Big", almost)));

@@ -123,6 +123,29 @@ public abstract class ProjectionTck extends SubscriptionTck {
     }
 
     @Test
+    void a_live_category_projection_reaches_positions_of_other_categories_without_folding_them() throws Exception {
+        long last = givenStory();
+        runtime.start(CUSTOMERS);
+        assertThat(runtime.awaitPosition("customers", last, WAIT)).isTrue();
+        long other = given("order-7", "Unrelated", "{}");
+        assertThat(runtime.awaitPosition("customers", other, WAIT)).isTrue();
+        assertThat(runtime.status("customers").lag()).isZero();
+    }
+
+    @Test
+    void a_failed_projection_can_be_started_again_from_its_checkpoint() throws Exception {
+        given("customer-1", "CustomerRegistered", "{\"name\":\"Ada\",\"city\":\"Lisbon\"}");
+        given("customer-1", "AddressChanged", "{\"street\":\"no city here\"}");
+        runtime.start(CUSTOMERS);
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (runtime.status("customers").phase() != ProjectionStatus.Phase.FAILED && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        runtime.start(CUSTOMERS);
+        assertThat(runtime.status("customers").phase()).isNotEqualTo(ProjectionStatus.Phase.LIVE);
+    }
+
+    @Test
     void a_restarted_projection_resumes_from_its_checkpoint_without_refolding() throws Exception {
         long last = givenStory();
         runtime.start(SALES);

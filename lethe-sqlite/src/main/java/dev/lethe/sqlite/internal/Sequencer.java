@@ -14,6 +14,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -54,9 +55,12 @@ public final class Sequencer implements Runnable {
         }
     };
     private final EventIds ids = new EventIds();
+    static final long COMMIT_DELAY_NANOS = Long.getLong("lethe.commitDelayMicros", 100) * 1_000;
+    private int lastGroupSize;
     private long nextPosition;
     private long lastRecordedMicros;
     private volatile boolean closing;
+    private volatile Throwable death;
 
     public Sequencer(Connection connection, HeadSignal head, Clock clock, int maxGroupRequests, int queueCapacity)
             throws SQLException {
@@ -78,7 +82,6 @@ public final class Sequencer implements Runnable {
             nextPosition = rs.wasNull() ? 0 : maxPosition + 1;
             lastRecordedMicros = rs.getLong(2);
         }
-        connection.setAutoCommit(false);
     }
 
     /** The position the next appended event will get. */
@@ -100,8 +103,11 @@ public final class Sequencer implements Runnable {
         return pending.result();
     }
 
-    private static StorageException closed() {
-        return StorageException.permanent("the event store is closed", null);
+    private StorageException closed() {
+        Throwable cause = death;
+        return cause == null
+                ? StorageException.permanent("the event store is closed", null)
+                : StorageException.permanent("the event store stopped after an internal error: " + cause, cause);
     }
 
     /** Stops taking appends; the run loop finishes those already queued, then returns. */
@@ -123,12 +129,23 @@ public final class Sequencer implements Runnable {
                 }
                 group.add(first);
                 queue.drainTo(group, maxGroupRequests - 1);
+                if (group.size() < lastGroupSize && COMMIT_DELAY_NANOS > 0) {
+                    // Writers acknowledged by the last commit are still coming back: give them a
+                    // moment to join this commit rather than paying a whole fsync for a few.
+                    java.util.concurrent.locks.LockSupport.parkNanos(COMMIT_DELAY_NANOS);
+                    queue.drainTo(group, maxGroupRequests - group.size());
+                }
+                lastGroupSize = group.size();
                 commitGroup(group);
                 group.clear();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (Throwable e) {
+            death = e;
+            throw e;
         } finally {
+            closing = true;
             for (PendingAppend left; (left = queue.poll()) != null; ) {
                 left.result().completeExceptionally(closed());
             }
@@ -143,6 +160,7 @@ public final class Sequencer implements Runnable {
         List<Object> outcomes = new ArrayList<>(group.size());
         long position = nextPosition;
         try {
+            execute("BEGIN IMMEDIATE");
             for (PendingAppend append : group) {
                 try {
                     AppendResult result = plan(append, position, micros, groupVersions, groupIds);
@@ -156,15 +174,19 @@ public final class Sequencer implements Runnable {
             }
             if (position > nextPosition) {
                 insert.executeBatch();
-                connection.commit();
             }
+            execute("COMMIT");
         } catch (SQLException | RuntimeException e) {
-            rollback();
-            StorageException failure = e instanceof SQLException sql
-                    ? Sql.translate("append not committed", sql)
-                    : StorageException.transientFailure("append not committed: " + e, e);
-            group.forEach(p -> p.result().completeExceptionally(failure));
-            return;
+            clearInsertBatch();
+            if (!(position > nextPosition && committedDespite(position))) {
+                rollbackQuietly();
+                resynchronise();
+                StorageException failure = e instanceof SQLException sql
+                        ? Sql.translate("append not committed", sql)
+                        : StorageException.transientFailure("append not committed: " + e, e);
+                group.forEach(p -> p.result().completeExceptionally(failure));
+                return;
+            }
         }
         nextPosition = position;
         lastRecordedMicros = micros;
@@ -177,6 +199,43 @@ public final class Sequencer implements Runnable {
             } else {
                 group.get(i).result().completeExceptionally((Throwable) outcome);
             }
+        }
+    }
+
+    private void execute(String sql) throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute(sql);
+        }
+    }
+
+    /**
+     * After an error from COMMIT, whether the transaction is nevertheless durable: it is if the log
+     * now ends exactly where the group would have ended it.
+     */
+    private boolean committedDespite(long groupEnd) {
+        try {
+            return storedNextPosition() == groupEnd;
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    /** After a failed group, forgets cached versions and re-reads where the log ends. */
+    private void resynchronise() {
+        versions.clear();
+        try {
+            nextPosition = storedNextPosition();
+        } catch (SQLException e) {
+            // Keep the old value: nothing of the failed group was committed.
+        }
+    }
+
+    private long storedNextPosition() throws SQLException {
+        try (Statement statement = connection.createStatement();
+                ResultSet rs = statement.executeQuery("SELECT max(position) FROM events")) {
+            rs.next();
+            long max = rs.getLong(1);
+            return rs.wasNull() ? 0 : max + 1;
         }
     }
 
@@ -258,12 +317,19 @@ public final class Sequencer implements Runnable {
         }
     }
 
-    private void rollback() {
+    private void clearInsertBatch() {
         try {
             insert.clearBatch();
-            connection.rollback();
         } catch (SQLException e) {
-            // The transaction is gone with the failure; nothing was committed.
+            // The batch dies with the statement's next use.
+        }
+    }
+
+    private void rollbackQuietly() {
+        try {
+            execute("ROLLBACK");
+        } catch (SQLException e) {
+            // No transaction left to roll back (SQLite may already have rolled it back itself).
         }
     }
 

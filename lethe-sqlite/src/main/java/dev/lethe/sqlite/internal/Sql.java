@@ -50,11 +50,12 @@ public final class Sql {
     public static StorageException translate(String what, SQLException e) {
         String message = what + ": " + e.getMessage();
         if (e instanceof SQLiteException sqlite) {
-            SQLiteErrorCode code = sqlite.getResultCode();
-            boolean transientFailure = code == SQLiteErrorCode.SQLITE_FULL
-                    || code == SQLiteErrorCode.SQLITE_BUSY
-                    || code == SQLiteErrorCode.SQLITE_LOCKED
-                    || code == SQLiteErrorCode.SQLITE_IOERR;
+            // Extended result codes (SQLITE_IOERR_FSYNC, SQLITE_BUSY_SNAPSHOT…) carry the base code in their low byte.
+            int base = sqlite.getResultCode().code & 0xFF;
+            boolean transientFailure = base == SQLiteErrorCode.SQLITE_FULL.code
+                    || base == SQLiteErrorCode.SQLITE_BUSY.code
+                    || base == SQLiteErrorCode.SQLITE_LOCKED.code
+                    || base == SQLiteErrorCode.SQLITE_IOERR.code;
             return transientFailure
                     ? StorageException.transientFailure(message, e)
                     : StorageException.permanent(message, e);

@@ -1,6 +1,7 @@
 package dev.lethe.core.subscription.internal;
 
 import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.LetheException;
 import dev.lethe.core.store.RecordedEvent;
 import dev.lethe.core.subscription.BatchListener;
 import dev.lethe.core.subscription.Subscription;
@@ -24,6 +25,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class CatchUpSubscription implements Subscription, Runnable {
     private static final AtomicInteger THREADS = new AtomicInteger();
     private static final Duration IDLE_WAIT = Duration.ofMillis(500);
+    private static final long MAX_BACKOFF_MILLIS = 5_000;
 
     private final EventStore store;
     private final SubscriptionRequest request;
@@ -67,7 +69,10 @@ public final class CatchUpSubscription implements Subscription, Runnable {
         try {
             while (!closed) {
                 long headBefore = store.headPosition();
-                List<RecordedEvent> page = read();
+                List<RecordedEvent> page = readRetryingTransientFailures();
+                if (page == null) {
+                    return;
+                }
                 if (!page.isEmpty()) {
                     listener.onBatch(page);
                     advanceTo(page.get(page.size() - 1).position() + 1);
@@ -76,6 +81,7 @@ public final class CatchUpSubscription implements Subscription, Runnable {
                     // Everything committed up to headBefore has now been seen.
                     if (next <= headBefore) {
                         advanceTo(headBefore + 1);
+                        listener.onProgress(next);
                     }
                     becomeLive();
                     waiting = true;
@@ -98,6 +104,23 @@ public final class CatchUpSubscription implements Subscription, Runnable {
                 progress.notifyAll();
             }
         }
+    }
+
+    /** Reads the next page; waits and retries while the store reports a transient failure. */
+    private List<RecordedEvent> readRetryingTransientFailures() throws InterruptedException {
+        long backoffMillis = 50;
+        while (!closed) {
+            try {
+                return read();
+            } catch (LetheException e) {
+                if (!e.isTransient()) {
+                    throw e;
+                }
+                Thread.sleep(backoffMillis);
+                backoffMillis = Math.min(MAX_BACKOFF_MILLIS, backoffMillis * 2);
+            }
+        }
+        return null;
     }
 
     private List<RecordedEvent> read() {
@@ -171,7 +194,8 @@ public final class CatchUpSubscription implements Subscription, Runnable {
                 thread.interrupt();
             }
             try {
-                thread.join(TimeUnit.SECONDS.toMillis(10));
+                // Waits for the page in hand: after close() returns, the listener is never called again.
+                thread.join();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
