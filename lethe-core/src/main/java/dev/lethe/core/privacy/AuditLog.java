@@ -1,0 +1,59 @@
+package dev.lethe.core.privacy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.Json;
+import dev.lethe.core.store.StreamId;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The audit trail: forgets, exports, key rotations, retention runs, policy changes and key releases,
+ * appended to the system stream {@value #STREAM_NAME}. Entries name principals, roles, groups and
+ * pseudonyms — never personal data. Key releases are recorded per principal and data group, at most
+ * once per {@link #KEY_RELEASE_WINDOW}, not per event.
+ */
+public final class AuditLog {
+    public static final String STREAM_NAME = "$audit";
+    public static final StreamId STREAM = StreamId.of(STREAM_NAME);
+    public static final Duration KEY_RELEASE_WINDOW = Duration.ofHours(1);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final EventStore store;
+    private final Clock clock;
+    private final Map<String, Instant> lastRelease = new ConcurrentHashMap<>();
+
+    public AuditLog(EventStore store, Clock clock) {
+        this.store = store;
+        this.clock = clock;
+    }
+
+    /** Records an entry of the given type; {@code details} are string or number values. */
+    public void record(String type, Principal principal, Map<String, ?> details) {
+        ObjectNode entry = JSON.createObjectNode();
+        entry.put("principal", principal.name());
+        entry.put("role", principal.role());
+        entry.put("at", clock.instant().toString());
+        details.forEach((key, value) -> entry.set(key, JSON.valueToTree(value)));
+        store.append(STREAM, ExpectedVersion.any(), List.of(EventData.of(type, Json.of(entry))));
+    }
+
+    /** Notes that {@code principal} was given keys of {@code group}; records it once per window. */
+    public void keysReleased(Principal principal, DataGroup group) {
+        String key = principal.name() + "\0" + principal.role() + "\0" + group.name();
+        Instant now = clock.instant();
+        Instant last = lastRelease.get(key);
+        if (last != null && last.plus(KEY_RELEASE_WINDOW).isAfter(now)) {
+            return;
+        }
+        lastRelease.put(key, now);
+        record("KeysReleased", principal, Map.of("dataGroup", group.name()));
+    }
+}

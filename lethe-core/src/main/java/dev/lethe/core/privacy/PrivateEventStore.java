@@ -1,0 +1,313 @@
+package dev.lethe.core.privacy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lethe.core.privacy.keys.ErasureReceipt;
+import dev.lethe.core.privacy.keys.KeyService;
+import dev.lethe.core.privacy.keys.KeyStore;
+import dev.lethe.core.privacy.policy.DataPolicy.Permission;
+import dev.lethe.core.privacy.policy.PolicyLinter;
+import dev.lethe.core.store.AppendResult;
+import dev.lethe.core.store.Direction;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.Json;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StreamId;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * An event store that can forget: appends go through the schema check and the privacy codec, so every
+ * personal field is encrypted before it is stored; reads reveal personal fields for a principal's
+ * role; forgetting, export, retention and master key rotation are here, each checked against the
+ * policy and written to the audit trail.
+ *
+ * <p>Plaintext personal data exists only in memory: on the way in, and on the way out to a reader
+ * allowed to see it.
+ */
+public final class PrivateEventStore implements AutoCloseable {
+    public static final StreamId ERASURES = StreamId.of("$erasures");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final EventStore store;
+    private final KeyService keys;
+    private final Clock clock;
+    private final PrivacyCodec codec;
+    private final SchemaRegistry schemas;
+    private final AuditLog audit;
+
+    public PrivateEventStore(EventStore store, KeyService keys, Clock clock) {
+        this.store = store;
+        this.keys = keys;
+        this.clock = clock;
+        this.codec = new PrivacyCodec(keys);
+        this.schemas = new SchemaRegistry(store);
+        this.audit = new AuditLog(store, clock);
+    }
+
+    public EventStore store() {
+        return store;
+    }
+
+    public KeyService keys() {
+        return keys;
+    }
+
+    public SchemaRegistry schemas() {
+        return schemas;
+    }
+
+    public AuditLog audit() {
+        return audit;
+    }
+
+    /**
+     * Appends events, sealing the personal fields of every event type with a registered schema. In
+     * strict mode, an unregistered type, invalid data or a stream id that looks personal is rejected.
+     * Nothing is written if any event of the batch is rejected.
+     */
+    public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
+        boolean strict = keys.policy().strict();
+        if (strict && !streamId.value().startsWith("$")) {
+            PolicyLinter.personalDataIn(streamId.value()).ifPresent(why -> {
+                throw InvalidEventException.of("stream id", "'" + streamId + "' " + why + "; use a pseudonym");
+            });
+        }
+        Instant now = clock.instant();
+        List<EventData> sealed = new ArrayList<>(events.size());
+        for (int i = 0; i < events.size(); i++) {
+            EventData event = events.get(i);
+            try {
+                sealed.add(seal(event, now, strict));
+            } catch (InvalidEventException e) {
+                throw e.at("events[" + i + "] " + e.subject());
+            }
+        }
+        return store.append(streamId, expected, sealed);
+    }
+
+    private EventData seal(EventData event, Instant now, boolean strict) {
+        if (event.metadata().asTree().has(PrivacyCodec.METADATA_KEY)) {
+            throw InvalidEventException.of(
+                    "metadata", "the key '" + PrivacyCodec.METADATA_KEY + "' is reserved for Lethe");
+        }
+        Optional<SchemaRegistry.Registered> schema = schemas.latest(event.type());
+        if (schema.isEmpty()) {
+            if (strict) {
+                throw InvalidEventException.of("type", "'" + event.type() + "' has no registered schema (strict mode)");
+            }
+            return event;
+        }
+        if (strict) {
+            schemas.validate(schema.get(), event.data());
+        }
+        UUID id = event.id() != null ? event.id() : UUID.randomUUID();
+        PrivacyCodec.Sealed result = codec.seal(id, schema.get().schema(), event.data(), now);
+        ObjectNode metadata = (ObjectNode) event.metadata().asTree();
+        result.privacyMetadata().put("schemaVersion", schema.get().version());
+        metadata.set(PrivacyCodec.METADATA_KEY, result.privacyMetadata());
+        return new EventData(id, event.type(), result.data(), Json.of(metadata));
+    }
+
+    /** An event as {@code principal} may see it; records the key release in the audit trail. */
+    public RevealedEvent reveal(RecordedEvent event, Principal principal) {
+        RevealedEvent revealed = codec.reveal(event, principal);
+        if (!PrivacyCodec.subjectsOf(event.metadata()).isEmpty()) {
+            auditReleases(event, principal);
+        }
+        return revealed;
+    }
+
+    private void auditReleases(RecordedEvent event, Principal principal) {
+        JsonNode data = event.data().asTree();
+        for (JsonNode path :
+                event.metadata().asTree().path(PrivacyCodec.METADATA_KEY).path("sealed")) {
+            JsonNode value = PrivacyCodec.at(data, path.asText());
+            if (value != null && value.isTextual() && Envelope.isEnvelope(value.asText())) {
+                DataGroup group = Envelope.parse(value.asText()).group();
+                if (keys.policy().mayRead(principal, group)) {
+                    audit.keysReleased(principal, group);
+                }
+            }
+        }
+    }
+
+    /** Every event of a stream, revealed for {@code principal}. */
+    public List<RevealedEvent> readStream(StreamId streamId, Principal principal) {
+        List<RevealedEvent> out = new ArrayList<>();
+        for (long from = 0; ; ) {
+            List<RecordedEvent> page = store.readStream(streamId, from, Direction.FORWARD, EventStore.MAX_READ_LIMIT);
+            page.forEach(e -> out.add(reveal(e, principal)));
+            if (page.size() < EventStore.MAX_READ_LIMIT) {
+                return out;
+            }
+            from += page.size();
+        }
+    }
+
+    /** The subject a natural key names, created on first use. */
+    public SubjectId subjectFor(String naturalKey) {
+        return keys.resolve(naturalKey);
+    }
+
+    /**
+     * Forgets a data subject (Art. 17): destroys their key and blind-index entries in one transaction,
+     * raises the erasure fence, appends {@code SubjectForgotten} (no personal data) to
+     * {@code $erasures}, and returns the stored receipt. Cost does not depend on how many events the
+     * subject has.
+     */
+    public ErasureReceipt forget(SubjectId subject, String legalBasis, String reason, Principal actor) {
+        require(actor, Permission.FORGET);
+        ErasureReceipt receipt = keys.forget(subject, actor.name(), legalBasis, reason);
+        ObjectNode data = JSON.createObjectNode();
+        data.put("subject", subject.toString());
+        data.put("receipt", receipt.id().toString());
+        data.put("legalBasis", legalBasis);
+        data.put("at", receipt.at().toString());
+        store.append(ERASURES, ExpectedVersion.any(), List.of(EventData.of("SubjectForgotten", Json.of(data))));
+        audit.record(
+                "SubjectForgotten",
+                actor,
+                Map.of("subject", subject.toString(), "receipt", receipt.id().toString(), "legalBasis", legalBasis));
+        return receipt;
+    }
+
+    /** Schedules a forget for a later date; {@link #runScheduledForgets} carries it out. */
+    public void scheduleForget(SubjectId subject, Instant at, String legalBasis, Principal actor) {
+        require(actor, Permission.FORGET);
+        if (legalBasis == null || legalBasis.isBlank()) {
+            throw InvalidEventException.of("legal basis", "is required to forget a subject");
+        }
+        ObjectNode data = JSON.createObjectNode();
+        data.put("subject", subject.toString())
+                .put("at", at.toString())
+                .put("legalBasis", legalBasis)
+                .put("actor", actor.name());
+        store.append(ERASURES, ExpectedVersion.any(), List.of(EventData.of("ForgetScheduled", Json.of(data))));
+        audit.record("ForgetScheduled", actor, Map.of("subject", subject.toString(), "at", at.toString()));
+    }
+
+    /** Carries out every scheduled forget due at {@code now}; returns the receipts. */
+    public List<ErasureReceipt> runScheduledForgets(Instant now, Principal actor) {
+        List<ErasureReceipt> done = new ArrayList<>();
+        for (RecordedEvent event : readAll(ERASURES)) {
+            JsonNode data = event.data().asTree();
+            if (event.type().equals("ForgetScheduled")
+                    && !Instant.parse(data.get("at").asText()).isAfter(now)) {
+                SubjectId subject = SubjectId.parse(data.get("subject").asText());
+                if (!keys.isForgotten(subject)) {
+                    done.add(forget(
+                            subject,
+                            data.get("legalBasis").asText(),
+                            "scheduled by " + data.get("actor").asText(),
+                            actor));
+                }
+            }
+        }
+        return done;
+    }
+
+    /**
+     * Exports (Art. 15/20) every event that names the subject, personal data decrypted, as JSON. Scans
+     * the log: its cost grows with the log, not with the subject.
+     */
+    public Json export(SubjectId subject, Principal actor) {
+        require(actor, Permission.EXPORT);
+        ObjectNode out = JSON.createObjectNode();
+        out.put("subject", subject.toString());
+        out.put("exportedAt", clock.instant().toString());
+        out.put("forgotten", keys.isForgotten(subject));
+        ArrayNode events = out.putArray("events");
+        for (long from = 0; ; ) {
+            List<RecordedEvent> page = store.readAll(from, EventStore.MAX_READ_LIMIT);
+            for (RecordedEvent event : page) {
+                if (PrivacyCodec.subjectsOf(event.metadata()).containsValue(subject)) {
+                    RevealedEvent revealed = codec.revealForExport(event);
+                    ObjectNode entry = events.addObject();
+                    entry.put("stream", event.streamId().value())
+                            .put("version", event.version())
+                            .put("type", event.type());
+                    entry.put("recordedAt", event.recordedAt().toString());
+                    entry.set("data", revealed.data().asTree());
+                    ArrayNode redacted = entry.putArray("redacted");
+                    revealed.redactions()
+                            .forEach(r -> redacted.addObject()
+                                    .put("path", r.path())
+                                    .put("reason", r.reason().label()));
+                }
+            }
+            if (page.size() < EventStore.MAX_READ_LIMIT) {
+                break;
+            }
+            from += page.size();
+        }
+        audit.record("SubjectExported", actor, Map.of("subject", subject.toString(), "events", events.size()));
+        return Json.of(out);
+    }
+
+    /** Destroys every period key whose retention has ended at {@code now}, and runs scheduled forgets. */
+    public List<KeyStore.PeriodRef> runRetention(Instant now, Principal actor) {
+        List<KeyStore.PeriodRef> expired = keys.expire(now);
+        List<ErasureReceipt> forgotten = runScheduledForgets(now, actor);
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("now", now.toString());
+        details.put(
+                "expiredPeriods",
+                expired.stream().map(p -> p.group() + "/" + p.period()).toList());
+        details.put("scheduledForgets", forgotten.size());
+        audit.record("RetentionRun", actor, details);
+        return expired;
+    }
+
+    /** Re-wraps every live key under a new master epoch and destroys the old master. */
+    public KeyService.Rotation rotateMasterKey(Principal actor) {
+        require(actor, Permission.ROTATE_KEYS);
+        KeyService.Rotation rotation = keys.rotateMaster();
+        audit.record(
+                "MasterKeyRotated",
+                actor,
+                Map.of(
+                        "epoch",
+                        rotation.newEpoch(),
+                        "rewrapped",
+                        rotation.rewrapped(),
+                        "destroyedEpochs",
+                        rotation.destroyedEpochs().toString()));
+        return rotation;
+    }
+
+    private List<RecordedEvent> readAll(StreamId stream) {
+        List<RecordedEvent> out = new ArrayList<>();
+        for (long from = 0; ; ) {
+            List<RecordedEvent> page = store.readStream(stream, from, Direction.FORWARD, EventStore.MAX_READ_LIMIT);
+            out.addAll(page);
+            if (page.size() < EventStore.MAX_READ_LIMIT) {
+                return out;
+            }
+            from += page.size();
+        }
+    }
+
+    private void require(Principal actor, Permission permission) {
+        if (!keys.policy().may(actor, permission)) {
+            throw new AccessDeniedException(actor, permission.label());
+        }
+    }
+
+    @Override
+    public void close() {
+        keys.close();
+        store.close();
+    }
+}

@@ -1,0 +1,19 @@
+package dev.lethe.core.privacy;
+
+import dev.lethe.core.store.Json;
+import dev.lethe.core.store.RecordedEvent;
+import java.util.List;
+
+/**
+ * An event as one principal may see it: its data with every personal field decrypted, or set to
+ * {@code null} and listed in {@link #redactions()} with the reason.
+ */
+public record RevealedEvent(RecordedEvent event, Json data, List<Redaction> redactions) {
+    public RevealedEvent {
+        redactions = List.copyOf(redactions);
+    }
+
+    public boolean isRedacted(String path) {
+        return redactions.stream().anyMatch(r -> r.path().equals(path));
+    }
+}

@@ -1,0 +1,226 @@
+package dev.lethe.core.privacy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lethe.core.store.Direction;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.Json;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StreamId;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The event types whose schemas are registered, versioned, kept in the store itself (system stream
+ * {@value #STREAM_NAME}, one {@code SchemaRegistered} event per version) so that they travel with the
+ * log. Registering a schema equal to the latest version is a no-op.
+ */
+public final class SchemaRegistry {
+    public static final String STREAM_NAME = "$schemas";
+    public static final StreamId STREAM = StreamId.of(STREAM_NAME);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public enum Notation {
+        JSON_SCHEMA,
+        ANNOTATIONS,
+        PROTOBUF
+    }
+
+    /**
+     * One registered version.
+     *
+     * @param allFields the path of every field the schema declares, classified or not (for the linter)
+     * @param source the schema as given: a JSON Schema, or a description of the class or descriptor set
+     */
+    public record Registered(
+            String eventType,
+            int version,
+            Notation notation,
+            PrivacySchema schema,
+            List<String> allFields,
+            Json source,
+            Instant registeredAt) {}
+
+    private final EventStore store;
+    private final Map<String, List<Registered>> byType = new ConcurrentHashMap<>();
+
+    public SchemaRegistry(EventStore store) {
+        this.store = store;
+        for (long from = 0; ; ) {
+            List<RecordedEvent> page = store.readStream(STREAM, from, Direction.FORWARD, EventStore.MAX_READ_LIMIT);
+            page.forEach(this::load);
+            if (page.size() < EventStore.MAX_READ_LIMIT) {
+                break;
+            }
+            from += page.size();
+        }
+    }
+
+    /** Registers a schema version; returns it (or the latest, if equal). */
+    public synchronized Registered register(
+            PrivacySchema schema, Notation notation, List<String> allFields, Json source) {
+        Optional<Registered> latest = latest(schema.eventType());
+        if (latest.isPresent()
+                && latest.get().schema().canonical().equals(schema.canonical())
+                && latest.get().source().equals(source)) {
+            return latest.get();
+        }
+        int version = latest.map(r -> r.version() + 1).orElse(1);
+        ObjectNode data = JSON.createObjectNode();
+        data.put("eventType", schema.eventType());
+        data.put("version", version);
+        data.put("notation", notation.name());
+        ArrayNode fields = data.putArray("fields");
+        for (FieldRule rule : schema.fields()) {
+            ObjectNode field = fields.addObject();
+            field.put("path", rule.path()).put("pii", rule.personal()).put("key", rule.subjectKey());
+            rule.group().ifPresent(g -> field.put("dataGroup", g.name()));
+            rule.subjectField().ifPresent(s -> field.put("subject", s));
+        }
+        allFields.forEach(data.putArray("allFields")::add);
+        data.set("source", source.asTree());
+        RecordedEvent stored = store.readStream(
+                        STREAM,
+                        store.append(
+                                        STREAM,
+                                        ExpectedVersion.any(),
+                                        List.of(EventData.of("SchemaRegistered", Json.of(data))))
+                                .firstVersion(),
+                        Direction.FORWARD,
+                        1)
+                .get(0);
+        return load(stored);
+    }
+
+    private Registered load(RecordedEvent event) {
+        JsonNode data = event.data().asTree();
+        List<FieldRule> rules = new ArrayList<>();
+        for (JsonNode field : data.path("fields")) {
+            rules.add(new FieldRule(
+                    field.get("path").asText(),
+                    field.path("pii").asBoolean(),
+                    field.path("key").asBoolean(),
+                    Optional.ofNullable(field.path("dataGroup").asText(null)).map(DataGroup::of),
+                    Optional.ofNullable(field.path("subject").asText(null))));
+        }
+        List<String> all = new ArrayList<>();
+        data.path("allFields").forEach(f -> all.add(f.asText()));
+        String type = data.get("eventType").asText();
+        Registered registered = new Registered(
+                type,
+                data.get("version").asInt(),
+                Notation.valueOf(data.get("notation").asText()),
+                new PrivacySchema(type, rules),
+                all,
+                Json.of(data.get("source")),
+                event.recordedAt());
+        byType.computeIfAbsent(type, t -> new java.util.concurrent.CopyOnWriteArrayList<>())
+                .add(registered);
+        return registered;
+    }
+
+    public Optional<Registered> latest(String eventType) {
+        List<Registered> versions = byType.get(eventType);
+        return versions == null || versions.isEmpty()
+                ? Optional.empty()
+                : Optional.of(versions.get(versions.size() - 1));
+    }
+
+    /** The latest version of every registered type. */
+    public List<Registered> all() {
+        List<Registered> out = new ArrayList<>();
+        byType.keySet().stream().sorted().forEach(type -> latest(type).ifPresent(out::add));
+        return out;
+    }
+
+    /**
+     * Checks data against a JSON Schema's {@code required} properties and the {@code type} of each
+     * declared property (top level and nested objects). A subset of JSON Schema, stated as such.
+     */
+    public void validate(Registered registered, Json data) {
+        if (registered.notation() != Notation.JSON_SCHEMA) {
+            return;
+        }
+        check(registered.eventType(), registered.source().asTree(), data.asTree(), "");
+    }
+
+    private static void check(String type, JsonNode schema, JsonNode value, String path) {
+        String where = type + (path.isEmpty() ? " data" : "." + path);
+        String expected = schema.path("type").asText(null);
+        if (expected != null && !hasType(value, expected)) {
+            throw InvalidEventException.of(
+                    where,
+                    "must be of type " + expected + ", got "
+                            + value.getNodeType().name().toLowerCase());
+        }
+        if (!value.isObject()) {
+            return;
+        }
+        for (JsonNode required : schema.path("required")) {
+            if (!value.has(required.asText())) {
+                throw InvalidEventException.of(where, "lacks required property '" + required.asText() + "'");
+            }
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it =
+                        schema.path("properties").fields();
+                it.hasNext(); ) {
+            Map.Entry<String, JsonNode> property = it.next();
+            JsonNode child = value.get(property.getKey());
+            if (child != null && !child.isNull()) {
+                check(
+                        type,
+                        property.getValue(),
+                        child,
+                        path.isEmpty() ? property.getKey() : path + "." + property.getKey());
+            }
+        }
+    }
+
+    private static boolean hasType(JsonNode value, String type) {
+        switch (type) {
+            case "object":
+                return value.isObject();
+            case "array":
+                return value.isArray();
+            case "string":
+                return value.isTextual();
+            case "integer":
+                return value.isIntegralNumber();
+            case "number":
+                return value.isNumber();
+            case "boolean":
+                return value.isBoolean();
+            case "null":
+                return value.isNull();
+            default:
+                return true;
+        }
+    }
+
+    /** Every property path a JSON Schema declares, nested objects included. */
+    public static List<String> propertyPaths(JsonNode schema) {
+        List<String> out = new ArrayList<>();
+        collectPaths(schema, "", out);
+        return out;
+    }
+
+    private static void collectPaths(JsonNode schema, String prefix, List<String> out) {
+        for (Iterator<Map.Entry<String, JsonNode>> it =
+                        schema.path("properties").fields();
+                it.hasNext(); ) {
+            Map.Entry<String, JsonNode> property = it.next();
+            out.add(prefix + property.getKey());
+            collectPaths(property.getValue(), prefix + property.getKey() + ".", out);
+        }
+    }
+}

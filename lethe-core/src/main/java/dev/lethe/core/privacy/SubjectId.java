@@ -1,0 +1,48 @@
+package dev.lethe.core.privacy;
+
+import dev.lethe.core.store.InvalidEventException;
+import java.util.UUID;
+
+/**
+ * The pseudonymous id of a data subject: a random UUID given by the key service. It carries no
+ * personal data; once the subject is forgotten, it points at nothing.
+ */
+public record SubjectId(UUID value) {
+    public SubjectId {
+        if (value == null) {
+            throw InvalidEventException.of("subject id", "is missing");
+        }
+    }
+
+    public static SubjectId random() {
+        return new SubjectId(UUID.randomUUID());
+    }
+
+    /** Parses a UUID; anything else is bad input naming the text. */
+    public static SubjectId parse(String text) {
+        try {
+            return new SubjectId(UUID.fromString(text));
+        } catch (IllegalArgumentException | NullPointerException e) {
+            throw InvalidEventException.of("subject id", "'" + text + "' is not a UUID");
+        }
+    }
+
+    /** Whether the text is a UUID (and so may name a subject). */
+    public static boolean looksLikeOne(String text) {
+        return text != null && text.length() == 36 && text.charAt(8) == '-' && parsesAsUuid(text);
+    }
+
+    private static boolean parsesAsUuid(String text) {
+        try {
+            UUID.fromString(text);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return value.toString();
+    }
+}

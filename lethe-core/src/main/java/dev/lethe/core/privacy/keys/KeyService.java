@@ -1,0 +1,338 @@
+package dev.lethe.core.privacy.keys;
+
+import com.google.crypto.tink.Aead;
+import com.google.crypto.tink.subtle.AesGcmJce;
+import com.google.crypto.tink.subtle.Hkdf;
+import dev.lethe.core.privacy.DataGroup;
+import dev.lethe.core.privacy.ErasureFenceException;
+import dev.lethe.core.privacy.Redaction.Reason;
+import dev.lethe.core.privacy.SubjectId;
+import dev.lethe.core.privacy.policy.DataPolicy;
+import dev.lethe.core.store.InvalidEventException;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * The key service: subjects and their keys, period keys, data keys, forgetting, expiry and master key
+ * rotation.
+ *
+ * <pre>
+ * master key (epoch e)
+ *   ├─ wraps subject key K_s  (32 random bytes per data subject; destroyed on forget)
+ *   └─ wraps period key  K_p  (32 random bytes per data group and period; destroyed at expiry)
+ * data key DEK(s, g, p) = HKDF-SHA256(ikm = K_s ‖ K_p, salt = none, info = "lethe/v1" 0x00 g 0x00 p), 32 bytes
+ * </pre>
+ *
+ * <p>Data keys are cached (at most {@value #CACHE_ENTRIES}, each for {@value #CACHE_TTL_SECONDS} s); a
+ * forget or an expiry evicts the affected entries before it returns.
+ */
+public final class KeyService implements AutoCloseable {
+    public static final int CACHE_ENTRIES = 10_000;
+    public static final long CACHE_TTL_SECONDS = 600;
+    static final String BLIND_INDEX_SECRET = "blind-index";
+    private static final int KEY_BYTES = 32;
+
+    private final KeyStore store;
+    private final MasterKey master;
+    private final DataPolicy policy;
+    private final Clock clock;
+    private final SecureRandom random = new SecureRandom();
+    private final Map<DataKeyId, CachedKey> cache = new LinkedHashMap<>(1024, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<DataKeyId, CachedKey> eldest) {
+            return size() > CACHE_ENTRIES;
+        }
+    };
+    private volatile byte[] blindIndexKey;
+    private long hits;
+    private long misses;
+
+    public KeyService(KeyStore store, MasterKey master, DataPolicy policy, Clock clock) {
+        this.store = store;
+        this.master = master;
+        this.policy = policy;
+        this.clock = clock;
+    }
+
+    public DataPolicy policy() {
+        return policy;
+    }
+
+    public MasterKey master() {
+        return master;
+    }
+
+    record DataKeyId(SubjectId subject, DataGroup group, String period) {}
+
+    private record CachedKey(Aead aead, long expiresNanos) {}
+
+    /** The outcome of asking for a data key to read with: the key, or why there is none. */
+    public sealed interface Lookup permits Found, Missing {}
+
+    public record Found(Aead aead) implements Lookup {}
+
+    public record Missing(Reason reason) implements Lookup {}
+
+    /** A new data subject with a fresh key. */
+    public SubjectId newSubject() {
+        SubjectId subject = SubjectId.random();
+        store.createSubject(subject, wrapNew(KeyRefs.subject(subject)), Optional.empty());
+        return subject;
+    }
+
+    /**
+     * The subject a key field names: a subject id the key service knows is used as is; anything else
+     * is a natural key, looked up in the blind index and given a new subject on first use.
+     */
+    public synchronized SubjectId resolve(String keyValue) {
+        if (keyValue == null || keyValue.isEmpty()) {
+            throw InvalidEventException.of("data subject key", "is empty");
+        }
+        if (SubjectId.looksLikeOne(keyValue)) {
+            SubjectId subject = SubjectId.parse(keyValue);
+            if (store.isForgotten(subject) || store.subjectKey(subject).isPresent()) {
+                return subject;
+            }
+        }
+        byte[] index = blindIndex(keyValue);
+        Optional<SubjectId> known = store.subjectByBlindIndex(index);
+        if (known.isPresent()) {
+            return known.get();
+        }
+        SubjectId subject = SubjectId.random();
+        store.createSubject(subject, wrapNew(KeyRefs.subject(subject)), Optional.of(index));
+        return subject;
+    }
+
+    /** The subject a natural key maps to, without creating one. */
+    public Optional<SubjectId> lookup(String naturalKey) {
+        return store.subjectByBlindIndex(blindIndex(naturalKey));
+    }
+
+    /** The keyed HMAC-SHA256 of a natural key under the blind-index secret. */
+    byte[] blindIndex(String naturalKey) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(blindIndexKey(), "HmacSHA256"));
+            return mac.doFinal(naturalKey.getBytes(StandardCharsets.UTF_8));
+        } catch (GeneralSecurityException e) {
+            throw new KeyUnavailableException("blind index: " + e.getMessage(), e);
+        }
+    }
+
+    private byte[] blindIndexKey() {
+        byte[] key = blindIndexKey;
+        if (key == null) {
+            synchronized (this) {
+                String ref = KeyRefs.secret(BLIND_INDEX_SECRET);
+                byte[] wrapped = store.secret(BLIND_INDEX_SECRET)
+                        .orElseGet(() -> store.createSecret(BLIND_INDEX_SECRET, wrapNew(ref)));
+                key = master.unwrap(wrapped, KeyRefs.context(ref));
+                blindIndexKey = key;
+            }
+        }
+        return key;
+    }
+
+    /** The data key to encrypt with; creates the period key if needed. */
+    public Aead sealer(SubjectId subject, DataGroup group, String period) {
+        DataKeyId id = new DataKeyId(subject, group, period);
+        Aead cached = cached(id);
+        if (cached != null) {
+            return cached;
+        }
+        if (store.isForgotten(subject)) {
+            throw new ErasureFenceException(subject);
+        }
+        if (store.isPeriodDestroyed(group, period)) {
+            throw InvalidEventException.of(
+                    "data group " + group, "period " + period + " has expired; it takes no new data");
+        }
+        byte[] subjectKey = store.subjectKey(subject)
+                .orElseThrow(() -> InvalidEventException.of("subject " + subject, "is unknown to the key service"));
+        String periodRef = KeyRefs.period(group, period);
+        byte[] periodKey = store.periodKey(group, period)
+                .orElseGet(() -> store.createPeriodKey(group, period, wrapNew(periodRef)));
+        return remember(id, derive(subject, subjectKey, group, period, periodKey));
+    }
+
+    /** The data key to decrypt with, or why there is none. */
+    public Lookup opener(SubjectId subject, DataGroup group, String period) {
+        DataKeyId id = new DataKeyId(subject, group, period);
+        Aead cached = cached(id);
+        if (cached != null) {
+            return new Found(cached);
+        }
+        try {
+            Optional<byte[]> subjectKey = store.subjectKey(subject);
+            if (subjectKey.isEmpty()) {
+                return new Missing(Reason.FORGOTTEN);
+            }
+            Optional<byte[]> periodKey = store.periodKey(group, period);
+            if (periodKey.isEmpty()) {
+                return new Missing(store.isPeriodDestroyed(group, period) ? Reason.EXPIRED : Reason.UNAVAILABLE);
+            }
+            return new Found(remember(id, derive(subject, subjectKey.get(), group, period, periodKey.get())));
+        } catch (KeyUnavailableException e) {
+            return new Missing(Reason.UNAVAILABLE);
+        }
+    }
+
+    private Aead derive(
+            SubjectId subject, byte[] wrappedSubjectKey, DataGroup group, String period, byte[] wrappedPeriodKey) {
+        byte[] ks = master.unwrap(wrappedSubjectKey, KeyRefs.context(KeyRefs.subject(subject)));
+        byte[] kp = master.unwrap(wrappedPeriodKey, KeyRefs.context(KeyRefs.period(group, period)));
+        return dataKey(ks, kp, group, period);
+    }
+
+    /** DEK(s, g, p) as documented above; public for known-answer tests. */
+    public static Aead dataKey(byte[] subjectKey, byte[] periodKey, DataGroup group, String period) {
+        byte[] ikm = new byte[subjectKey.length + periodKey.length];
+        System.arraycopy(subjectKey, 0, ikm, 0, subjectKey.length);
+        System.arraycopy(periodKey, 0, ikm, subjectKey.length, periodKey.length);
+        try {
+            return new AesGcmJce(
+                    Hkdf.computeHkdf("HMACSHA256", ikm, new byte[0], dataKeyInfo(group, period), KEY_BYTES));
+        } catch (GeneralSecurityException e) {
+            throw new KeyUnavailableException("cannot derive a data key: " + e.getMessage(), e);
+        } finally {
+            java.util.Arrays.fill(ikm, (byte) 0);
+        }
+    }
+
+    static byte[] dataKeyInfo(DataGroup group, String period) {
+        return ("lethe/v1\0" + group.name() + "\0" + period).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private synchronized Aead cached(DataKeyId id) {
+        CachedKey entry = cache.get(id);
+        if (entry == null || entry.expiresNanos() < System.nanoTime()) {
+            misses++;
+            return null;
+        }
+        hits++;
+        return entry.aead();
+    }
+
+    private synchronized Aead remember(DataKeyId id, Aead aead) {
+        cache.put(id, new CachedKey(aead, System.nanoTime() + CACHE_TTL_SECONDS * 1_000_000_000L));
+        return aead;
+    }
+
+    /** Data-key cache hits and misses since start, for metrics. */
+    public synchronized long[] cacheCounters() {
+        return new long[] {hits, misses};
+    }
+
+    /**
+     * Forgets a subject: deletes its key and blind-index entries and raises its fence, in one
+     * transaction, then evicts its cached data keys. Costs the same whatever the number of its events.
+     *
+     * @throws InvalidEventException if the subject is unknown or already forgotten
+     */
+    public ErasureReceipt forget(SubjectId subject, String actor, String legalBasis, String reason) {
+        if (legalBasis == null || legalBasis.isBlank()) {
+            throw InvalidEventException.of(
+                    "legal basis", "is required to forget a subject (e.g. 'GDPR Art. 17(1)(a)')");
+        }
+        ErasureReceipt draft = new ErasureReceipt(
+                UUID.randomUUID(),
+                subject,
+                actor,
+                clock.instant(),
+                legalBasis,
+                reason == null ? "" : reason,
+                List.of("subject key", "blind-index entries", "cached data keys"));
+        int entries;
+        synchronized (this) {
+            entries = store.forget(subject, draft);
+            if (entries < 0) {
+                throw InvalidEventException.of(
+                        "subject " + subject,
+                        store.isForgotten(subject) ? "was already forgotten" : "is unknown to the key service");
+            }
+            cache.keySet().removeIf(id -> id.subject().equals(subject));
+        }
+        return new ErasureReceipt(
+                draft.id(),
+                subject,
+                actor,
+                draft.at(),
+                legalBasis,
+                draft.reason(),
+                List.of(
+                        "subject key",
+                        entries + " blind-index entr" + (entries == 1 ? "y" : "ies"),
+                        "cached data keys"));
+    }
+
+    public boolean isForgotten(SubjectId subject) {
+        return store.isForgotten(subject);
+    }
+
+    public List<ErasureReceipt> receipts() {
+        return store.receipts();
+    }
+
+    /** Destroys every period key whose retention has ended at {@code now}; returns them. */
+    public List<KeyStore.PeriodRef> expire(Instant now) {
+        List<KeyStore.PeriodRef> expired = new ArrayList<>();
+        for (KeyStore.PeriodRef ref : store.livePeriods()) {
+            if (policy.knows(ref.group()) && policy.hasExpired(ref.group(), ref.period(), now)) {
+                store.destroyPeriod(ref.group(), ref.period(), now);
+                synchronized (this) {
+                    cache.keySet()
+                            .removeIf(id -> id.group().equals(ref.group())
+                                    && id.period().equals(ref.period()));
+                }
+                expired.add(ref);
+            }
+        }
+        return expired;
+    }
+
+    /** What a master key rotation did. */
+    public record Rotation(int newEpoch, int rewrapped, List<Integer> destroyedEpochs) {}
+
+    /** Re-wraps every live key under a new master epoch, then destroys the older epochs. */
+    public synchronized Rotation rotateMaster() {
+        int epoch = master.beginRotation();
+        Map<String, byte[]> rewrapped = new LinkedHashMap<>();
+        for (Map.Entry<String, byte[]> entry : store.allWrappedKeys().entrySet()) {
+            byte[] context = KeyRefs.context(entry.getKey());
+            byte[] key = master.unwrap(entry.getValue(), context);
+            rewrapped.put(entry.getKey(), master.wrap(key, context));
+            java.util.Arrays.fill(key, (byte) 0);
+        }
+        store.rewrap(rewrapped);
+        List<Integer> destroyed = master.finishRotation();
+        return new Rotation(epoch, rewrapped.size(), destroyed);
+    }
+
+    private byte[] wrapNew(String ref) {
+        byte[] key = new byte[KEY_BYTES];
+        random.nextBytes(key);
+        try {
+            return master.wrap(key, KeyRefs.context(ref));
+        } finally {
+            java.util.Arrays.fill(key, (byte) 0);
+        }
+    }
+
+    @Override
+    public void close() {
+        store.close();
+        master.close();
+    }
+}

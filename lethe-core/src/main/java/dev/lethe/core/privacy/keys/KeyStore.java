@@ -1,0 +1,66 @@
+package dev.lethe.core.privacy.keys;
+
+import dev.lethe.core.privacy.DataGroup;
+import dev.lethe.core.privacy.SubjectId;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Where the key service keeps wrapped keys, the blind index, erasure fences and receipts, and destroyed
+ * periods. Every method is atomic. Deleting must not leave the deleted bytes in the store's own files
+ * (SQLite: {@code secure_delete}, and the WAL truncated after each deletion).
+ */
+public interface KeyStore extends AutoCloseable {
+    Optional<byte[]> subjectKey(SubjectId subject);
+
+    /** Stores a new subject's wrapped key and, if given, its blind-index entry. */
+    void createSubject(SubjectId subject, byte[] wrappedKey, Optional<byte[]> blindIndex);
+
+    Optional<SubjectId> subjectByBlindIndex(byte[] blindIndex);
+
+    /** Adds a blind-index entry for an existing subject; false if the entry already names another. */
+    boolean addBlindIndex(SubjectId subject, byte[] blindIndex);
+
+    /** Whether the subject was forgotten (its fence stands). */
+    boolean isForgotten(SubjectId subject);
+
+    /**
+     * Deletes the subject key and every blind-index entry of the subject, raises its erasure fence and
+     * stores the receipt, all in one transaction. Returns how many blind-index entries were deleted,
+     * or -1 if the subject had no key (unknown, or already forgotten).
+     */
+    int forget(SubjectId subject, ErasureReceipt receipt);
+
+    List<ErasureReceipt> receipts();
+
+    Optional<byte[]> periodKey(DataGroup group, String period);
+
+    /** Stores a period key unless one exists; returns the one stored. */
+    byte[] createPeriodKey(DataGroup group, String period, byte[] wrappedKey);
+
+    boolean isPeriodDestroyed(DataGroup group, String period);
+
+    /** Live period keys, for the retention scheduler. */
+    List<PeriodRef> livePeriods();
+
+    /** Deletes a period key and records its destruction. */
+    void destroyPeriod(DataGroup group, String period, Instant at);
+
+    /** A named secret (the blind-index key), wrapped. */
+    Optional<byte[]> secret(String name);
+
+    byte[] createSecret(String name, byte[] wrapped);
+
+    /** Every wrapped key, by an opaque reference, for re-wrapping under a new master epoch. */
+    Map<String, byte[]> allWrappedKeys();
+
+    /** Replaces wrapped keys by reference, in one transaction. */
+    void rewrap(Map<String, byte[]> rewrapped);
+
+    @Override
+    void close();
+
+    record PeriodRef(DataGroup group, String period) {}
+}

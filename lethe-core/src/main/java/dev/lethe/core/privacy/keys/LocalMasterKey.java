@@ -1,0 +1,161 @@
+package dev.lethe.core.privacy.keys;
+
+import com.google.crypto.tink.Aead;
+import com.google.crypto.tink.InsecureSecretKeyAccess;
+import com.google.crypto.tink.KeyTemplates;
+import com.google.crypto.tink.KeysetHandle;
+import com.google.crypto.tink.KeysetManager;
+import com.google.crypto.tink.RegistryConfiguration;
+import com.google.crypto.tink.TinkJsonProtoKeysetFormat;
+import com.google.crypto.tink.aead.AeadConfig;
+import dev.lethe.core.store.StorageException;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A master key kept in a local Tink keyset file (AES-256-GCM), created on first use with permissions
+ * 0600. Each epoch is one key of the keyset; the primary key wraps. Suitable for one machine; an HSM
+ * ({@code Pkcs11MasterKey}) keeps the key out of the process entirely.
+ *
+ * <p>The file is rewritten atomically (temporary file, fsync, rename) on every rotation step.
+ */
+public final class LocalMasterKey implements MasterKey {
+    public static final String FILE_NAME = "master.keyset.json";
+
+    static {
+        try {
+            AeadConfig.register();
+        } catch (GeneralSecurityException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final Path file;
+    private KeysetHandle keyset;
+    private Aead aead;
+
+    private LocalMasterKey(Path file, KeysetHandle keyset) throws GeneralSecurityException {
+        this.file = file;
+        use(keyset);
+    }
+
+    /** Opens the keyset file in {@code directory}, creating it (0600) if missing. */
+    public static LocalMasterKey openOrCreate(Path directory) {
+        Path file = directory.resolve(FILE_NAME);
+        try {
+            if (Files.exists(file)) {
+                String json = Files.readString(file, StandardCharsets.UTF_8);
+                return new LocalMasterKey(
+                        file, TinkJsonProtoKeysetFormat.parseKeyset(json, InsecureSecretKeyAccess.get()));
+            }
+            Files.createDirectories(directory);
+            LocalMasterKey created = new LocalMasterKey(file, KeysetHandle.generateNew(KeyTemplates.get("AES256_GCM")));
+            created.save();
+            return created;
+        } catch (IOException e) {
+            throw StorageException.permanent(
+                    "cannot read or create the master keyset " + file + ": " + e.getMessage(), e);
+        } catch (GeneralSecurityException e) {
+            throw StorageException.permanent(
+                    "the master keyset " + file + " is not a valid Tink keyset: " + e.getMessage(), e);
+        }
+    }
+
+    private void use(KeysetHandle handle) throws GeneralSecurityException {
+        this.keyset = handle;
+        this.aead = handle.getPrimitive(RegistryConfiguration.get(), Aead.class);
+    }
+
+    private void save() throws IOException, GeneralSecurityException {
+        String json = TinkJsonProtoKeysetFormat.serializeKeyset(keyset, InsecureSecretKeyAccess.get());
+        Path temporary = file.resolveSibling(FILE_NAME + ".tmp");
+        Files.deleteIfExists(temporary);
+        Files.createFile(temporary, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE)) {
+            channel.write(java.nio.ByteBuffer.wrap(json.getBytes(StandardCharsets.UTF_8)));
+            channel.force(true);
+        }
+        Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try (FileChannel directory = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
+            directory.force(true);
+        } catch (IOException e) {
+            // Not every file system lets a directory be synced; the rename is still atomic.
+        }
+    }
+
+    @Override
+    public synchronized int epoch() {
+        return keyset.getPrimary().getId();
+    }
+
+    @Override
+    public byte[] wrap(byte[] key, byte[] context) {
+        try {
+            return currentAead().encrypt(key, context);
+        } catch (GeneralSecurityException e) {
+            throw new KeyUnavailableException("master key cannot wrap: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public byte[] unwrap(byte[] wrapped, byte[] context) {
+        try {
+            return currentAead().decrypt(wrapped, context);
+        } catch (GeneralSecurityException e) {
+            throw new KeyUnavailableException("no live master key epoch unwraps this key", e);
+        }
+    }
+
+    private synchronized Aead currentAead() {
+        return aead;
+    }
+
+    @Override
+    public synchronized int beginRotation() {
+        try {
+            KeysetManager manager = KeysetManager.withKeysetHandle(keyset).add(KeyTemplates.get("AES256_GCM"));
+            KeysetHandle grown = manager.getKeysetHandle();
+            int newest = grown.getAt(grown.size() - 1).getId();
+            use(manager.setPrimary(newest).getKeysetHandle());
+            save();
+            return newest;
+        } catch (GeneralSecurityException | IOException e) {
+            throw StorageException.permanent("cannot start a master key rotation: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public synchronized List<Integer> finishRotation() {
+        try {
+            int primary = keyset.getPrimary().getId();
+            KeysetManager manager = KeysetManager.withKeysetHandle(keyset);
+            List<Integer> destroyed = new ArrayList<>();
+            for (int i = 0; i < keyset.size(); i++) {
+                int id = keyset.getAt(i).getId();
+                if (id != primary) {
+                    manager.delete(id);
+                    destroyed.add(id);
+                }
+            }
+            use(manager.getKeysetHandle());
+            save();
+            return destroyed;
+        } catch (GeneralSecurityException | IOException e) {
+            throw StorageException.permanent("cannot finish the master key rotation: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String describe() {
+        return "local keyset " + file.getFileName() + ", epoch " + epoch();
+    }
+}

@@ -1,0 +1,190 @@
+package dev.lethe.core.privacy.policy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.lethe.core.privacy.DataGroup;
+import dev.lethe.core.privacy.Principal;
+import dev.lethe.core.store.InvalidEventException;
+import java.io.IOException;
+import java.time.Instant;
+import java.time.Period;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The data policy, read from YAML: the data groups with their retention and key period, the roles with
+ * the groups each may read and what else each may do, and whether appends are checked strictly.
+ *
+ * <pre>
+ * strict: true
+ * groups:
+ *   identity: { retention: P10Y, period: P1Y }
+ *   contact:  { retention: P2Y,  period: P1M }
+ * roles:
+ *   dpo:     { read: [identity, contact], may: [forget, export, rotate-keys, change-policy] }
+ *   advisor: { read: [identity, contact] }
+ *   analyst: { read: [] }
+ * </pre>
+ */
+public record DataPolicy(Map<DataGroup, GroupRule> groups, Map<String, RoleRule> roles, boolean strict) {
+    /** What a role may do besides reading. */
+    public enum Permission {
+        FORGET("forget"),
+        EXPORT("export"),
+        ROTATE_KEYS("rotate-keys"),
+        CHANGE_POLICY("change-policy");
+
+        private final String label;
+
+        Permission(String label) {
+            this.label = label;
+        }
+
+        public String label() {
+            return label;
+        }
+
+        static Permission parse(String text, String where) {
+            for (Permission permission : values()) {
+                if (permission.label.equals(text)) {
+                    return permission;
+                }
+            }
+            throw InvalidEventException.of(
+                    where, "unknown permission '" + text + "' (forget, export, rotate-keys, change-policy)");
+        }
+    }
+
+    /** A group's retention and key period ({@code P1D}, {@code P1M} or {@code P1Y}). */
+    public record GroupRule(Period retention, RetentionPeriods periods) {}
+
+    public record RoleRule(Set<DataGroup> readable, Set<Permission> permissions) {}
+
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+    public DataPolicy {
+        groups = Map.copyOf(groups);
+        roles = Map.copyOf(roles);
+        for (Map.Entry<String, RoleRule> role : roles.entrySet()) {
+            for (DataGroup group : role.getValue().readable()) {
+                if (!groups.containsKey(group)) {
+                    throw InvalidEventException.of(
+                            "policy role " + role.getKey(), "reads unknown data group '" + group + "'");
+                }
+            }
+        }
+    }
+
+    /** Parses a policy from YAML text; every problem names where it is. */
+    public static DataPolicy parse(String yaml) {
+        JsonNode root;
+        try {
+            root = YAML.readTree(yaml);
+        } catch (IOException e) {
+            throw InvalidEventException.of(
+                    "policy",
+                    "is not valid YAML: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+        if (root == null || !root.isObject()) {
+            throw InvalidEventException.of("policy", "must be a YAML mapping with 'groups' and 'roles'");
+        }
+        Map<DataGroup, GroupRule> groups = new LinkedHashMap<>();
+        JsonNode groupNodes = root.path("groups");
+        if (!groupNodes.isObject() || groupNodes.isEmpty()) {
+            throw InvalidEventException.of("policy", "needs 'groups': a mapping of data group to {retention, period}");
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = groupNodes.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> entry = it.next();
+            String where = "policy group " + entry.getKey();
+            DataGroup group;
+            try {
+                group = DataGroup.of(entry.getKey());
+            } catch (InvalidEventException e) {
+                throw e.at(where);
+            }
+            groups.put(
+                    group,
+                    new GroupRule(
+                            period(entry.getValue().path("retention"), where + ".retention"),
+                            RetentionPeriods.parse(
+                                    entry.getValue().path("period").asText("P1M"), where + ".period")));
+        }
+        Map<String, RoleRule> roles = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.path("roles").fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> entry = it.next();
+            String where = "policy role " + entry.getKey();
+            Set<DataGroup> readable = new TreeSet<>(java.util.Comparator.comparing(DataGroup::name));
+            for (JsonNode name : entry.getValue().path("read")) {
+                readable.add(DataGroup.of(name.asText()));
+            }
+            Set<Permission> permissions = java.util.EnumSet.noneOf(Permission.class);
+            for (JsonNode name : entry.getValue().path("may")) {
+                permissions.add(Permission.parse(name.asText(), where));
+            }
+            roles.put(entry.getKey(), new RoleRule(readable, permissions));
+        }
+        return new DataPolicy(groups, roles, root.path("strict").asBoolean(false));
+    }
+
+    private static Period period(JsonNode node, String where) {
+        if (node.isMissingNode() || node.isNull()) {
+            throw InvalidEventException.of(where, "is missing (an ISO-8601 period such as P2Y or P90D)");
+        }
+        try {
+            Period period = Period.parse(node.asText());
+            if (period.isNegative()) {
+                throw InvalidEventException.of(where, "'" + node.asText() + "' is negative");
+            }
+            return period;
+        } catch (DateTimeParseException e) {
+            throw InvalidEventException.of(
+                    where, "'" + node.asText() + "' is not an ISO-8601 period such as P2Y or P90D");
+        }
+    }
+
+    public boolean knows(DataGroup group) {
+        return groups.containsKey(group);
+    }
+
+    public GroupRule rule(DataGroup group) {
+        GroupRule rule = groups.get(group);
+        if (rule == null) {
+            throw InvalidEventException.of(
+                    "data group", "'" + group + "' is not declared in the data policy; declared: " + groups.keySet());
+        }
+        return rule;
+    }
+
+    /** Whether the principal's role may read personal data of the group. */
+    public boolean mayRead(Principal principal, DataGroup group) {
+        RoleRule role = roles.get(principal.role());
+        return role != null && role.readable().contains(group);
+    }
+
+    public boolean may(Principal principal, Permission permission) {
+        RoleRule role = roles.get(principal.role());
+        return role != null && role.permissions().contains(permission);
+    }
+
+    /** The key period a value of the group written at {@code at} belongs to. */
+    public String periodOf(DataGroup group, Instant at) {
+        return rule(group).periods().idOf(at.atZone(ZoneOffset.UTC).toLocalDate());
+    }
+
+    /** Whether the retention of the group's period has ended at {@code now}. */
+    public boolean hasExpired(DataGroup group, String period, Instant now) {
+        GroupRule rule = rule(group);
+        Instant end = rule.periods()
+                .endOf(period)
+                .plus(rule.retention())
+                .atStartOfDay()
+                .toInstant(ZoneOffset.UTC);
+        return !now.isBefore(end);
+    }
+}

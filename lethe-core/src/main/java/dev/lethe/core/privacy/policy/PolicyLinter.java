@@ -1,0 +1,110 @@
+package dev.lethe.core.privacy.policy;
+
+import dev.lethe.core.privacy.FieldRule;
+import dev.lethe.core.privacy.SchemaRegistry.Registered;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Governance checks of schemas against the policy: a field whose name looks personal but is not
+ * classified, a personal field in a group the policy does not declare; and of stream ids: one that
+ * looks like it holds personal data (an e-mail address, a phone number, an IBAN).
+ */
+public final class PolicyLinter {
+    /** Field names (compared without case, {@code _} and {@code -}) that usually hold personal data. */
+    static final Set<String> PERSONAL_NAMES = Set.of(
+            "email",
+            "emailaddress",
+            "mail",
+            "phone",
+            "phonenumber",
+            "mobile",
+            "telephone",
+            "name",
+            "firstname",
+            "lastname",
+            "surname",
+            "fullname",
+            "givenname",
+            "familyname",
+            "address",
+            "street",
+            "streetaddress",
+            "postcode",
+            "zipcode",
+            "iban",
+            "accountnumber",
+            "dateofbirth",
+            "birthdate",
+            "dob",
+            "ssn",
+            "nationalid",
+            "taxid",
+            "passport",
+            "passportnumber",
+            "ipaddress",
+            "location");
+
+    private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[A-Za-z]{2,}");
+    private static final Pattern PHONE = Pattern.compile(".*\\+?\\d[\\d .()-]{7,}\\d.*");
+    private static final Pattern IBAN = Pattern.compile(".*[A-Z]{2}\\d{2}[A-Z0-9]{11,30}.*");
+
+    public record Finding(String subject, String problem) {
+        @Override
+        public String toString() {
+            return subject + ": " + problem;
+        }
+    }
+
+    private PolicyLinter() {}
+
+    public static List<Finding> check(DataPolicy policy, List<Registered> schemas) {
+        List<Finding> findings = new ArrayList<>();
+        for (Registered schema : schemas) {
+            for (String path : schema.allFields()) {
+                String leaf = path.substring(path.lastIndexOf('.') + 1);
+                boolean classified = schema.schema()
+                                .field(path)
+                                .map(f -> f.personal() || f.subjectKey())
+                                .orElse(false)
+                        || schema.schema().fields().stream().anyMatch(f -> path.startsWith(f.path() + "."));
+                if (!classified && looksPersonal(leaf)) {
+                    findings.add(new Finding(
+                            schema.eventType() + "." + path,
+                            "looks like personal data but is not classified (pii/key)"));
+                }
+            }
+            for (FieldRule field : schema.schema().personalFields()) {
+                if (!policy.knows(field.group().orElseThrow())) {
+                    findings.add(new Finding(
+                            schema.eventType() + "." + field.path(),
+                            "data group '" + field.group().get() + "' is not declared in the policy"));
+                }
+            }
+        }
+        return findings;
+    }
+
+    static boolean looksPersonal(String fieldName) {
+        return PERSONAL_NAMES.contains(
+                fieldName.toLowerCase(Locale.ROOT).replace("_", "").replace("-", ""));
+    }
+
+    /** Why a stream id looks like it holds personal data, if it does. */
+    public static java.util.Optional<String> personalDataIn(String streamId) {
+        String rest = streamId.contains("-") ? streamId.substring(streamId.indexOf('-') + 1) : streamId;
+        if (EMAIL.matcher(rest).matches() || rest.contains("@")) {
+            return java.util.Optional.of("looks like an e-mail address");
+        }
+        if (IBAN.matcher(rest).matches()) {
+            return java.util.Optional.of("looks like an IBAN");
+        }
+        if (PHONE.matcher(rest).matches() && rest.replaceAll("\\D", "").length() >= 9 && !rest.matches(".*[a-f].*")) {
+            return java.util.Optional.of("looks like a phone number");
+        }
+        return java.util.Optional.empty();
+    }
+}

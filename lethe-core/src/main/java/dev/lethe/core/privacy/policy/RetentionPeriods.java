@@ -1,0 +1,57 @@
+package dev.lethe.core.privacy.policy;
+
+import dev.lethe.core.store.InvalidEventException;
+import java.time.LocalDate;
+import java.time.YearMonth;
+import java.time.format.DateTimeParseException;
+
+/**
+ * How a data group's time is cut into key periods: one key per day ({@code P1D}, periods like
+ * {@code 2026-11-26}), per month ({@code P1M}, {@code 2026-11}) or per year ({@code P1Y}, {@code 2026}).
+ */
+public enum RetentionPeriods {
+    DAY,
+    MONTH,
+    YEAR;
+
+    static RetentionPeriods parse(String text, String where) {
+        switch (text) {
+            case "P1D":
+                return DAY;
+            case "P1M":
+                return MONTH;
+            case "P1Y":
+                return YEAR;
+            default:
+                throw InvalidEventException.of(
+                        where, "'" + text + "' must be P1D, P1M or P1Y (one key per day, month or year)");
+        }
+    }
+
+    public String idOf(LocalDate date) {
+        switch (this) {
+            case DAY:
+                return date.toString();
+            case MONTH:
+                return YearMonth.from(date).toString();
+            default:
+                return Integer.toString(date.getYear());
+        }
+    }
+
+    /** The first day after the period. */
+    public LocalDate endOf(String period) {
+        try {
+            switch (this) {
+                case DAY:
+                    return LocalDate.parse(period).plusDays(1);
+                case MONTH:
+                    return YearMonth.parse(period).plusMonths(1).atDay(1);
+                default:
+                    return LocalDate.of(Integer.parseInt(period) + 1, 1, 1);
+            }
+        } catch (DateTimeParseException | NumberFormatException e) {
+            throw InvalidEventException.of("period", "'" + period + "' is not a " + name().toLowerCase() + " period");
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package dev.lethe.core.privacy.schema;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.privacy.DataGroup;
+import dev.lethe.core.privacy.FieldRule;
+import dev.lethe.core.privacy.PrivacySchema;
+import dev.lethe.core.store.InvalidEventException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Reads the privacy model from a JSON Schema: on a property, {@code "x-gdpr": {"pii": true,
+ * "key": false, "dataGroup": "contact", "subject": "ownerEmail"}}; and {@code "contentMediaType":
+ * "aes256gcm"} (the HashiCorp Vault convention) marks a property as personal data of the default group.
+ * Nested {@code "type": "object"} properties are read too, their fields named {@code outer.inner}.
+ */
+public final class JsonSchemaNotation {
+    public static final String KEYWORD = "x-gdpr";
+    public static final String ENCRYPTED_MEDIA_TYPE = "aes256gcm";
+
+    private JsonSchemaNotation() {}
+
+    public static PrivacySchema read(String eventType, JsonNode schema) {
+        if (schema == null || !schema.isObject()) {
+            throw InvalidEventException.of("schema " + eventType, "a JSON Schema must be a JSON object");
+        }
+        List<FieldRule> rules = new ArrayList<>();
+        collect(eventType, schema, "", rules);
+        return new PrivacySchema(eventType, rules);
+    }
+
+    private static void collect(String eventType, JsonNode schema, String prefix, List<FieldRule> rules) {
+        JsonNode properties = schema.get("properties");
+        if (properties == null) {
+            return;
+        }
+        if (!properties.isObject()) {
+            throw InvalidEventException.of("schema " + eventType, "'properties' at '" + prefix + "' must be an object");
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = properties.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> property = it.next();
+            String path = prefix + property.getKey();
+            JsonNode definition = property.getValue();
+            Optional<FieldRule> rule = ruleOf(eventType, path, definition);
+            if (rule.isPresent()) {
+                rules.add(rule.get());
+            } else if (definition.has("properties")) {
+                collect(eventType, definition, path + ".", rules);
+            }
+        }
+    }
+
+    private static Optional<FieldRule> ruleOf(String eventType, String path, JsonNode definition) {
+        JsonNode gdpr = definition.get(KEYWORD);
+        boolean encryptedMediaType =
+                ENCRYPTED_MEDIA_TYPE.equals(definition.path("contentMediaType").asText(null));
+        if (gdpr == null && !encryptedMediaType) {
+            return Optional.empty();
+        }
+        if (gdpr != null && !gdpr.isObject()) {
+            throw InvalidEventException.of(
+                    "schema " + eventType, "'" + KEYWORD + "' of " + path + " must be an object");
+        }
+        boolean pii = encryptedMediaType || bool(eventType, path, gdpr, "pii");
+        boolean key = bool(eventType, path, gdpr, "key");
+        String group = gdpr == null ? null : gdpr.path("dataGroup").asText(null);
+        String subject = gdpr == null ? null : gdpr.path("subject").asText(null);
+        return Optional.of(new FieldRule(
+                path, pii, key, Optional.ofNullable(group).map(DataGroup::of), Optional.ofNullable(subject)));
+    }
+
+    private static boolean bool(String eventType, String path, JsonNode gdpr, String name) {
+        if (gdpr == null || !gdpr.has(name)) {
+            return false;
+        }
+        if (!gdpr.get(name).isBoolean()) {
+            throw InvalidEventException.of(
+                    "schema " + eventType, "'" + KEYWORD + "." + name + "' of " + path + " must be true or false");
+        }
+        return gdpr.get(name).asBoolean();
+    }
+}

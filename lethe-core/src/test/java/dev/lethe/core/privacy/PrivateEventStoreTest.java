@@ -1,0 +1,287 @@
+package dev.lethe.core.privacy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lethe.core.memory.InMemoryEventStore;
+import dev.lethe.core.privacy.keys.ErasureReceipt;
+import dev.lethe.core.privacy.keys.InMemoryKeyStore;
+import dev.lethe.core.privacy.keys.KeyService;
+import dev.lethe.core.privacy.keys.LocalMasterKey;
+import dev.lethe.core.privacy.policy.DataPolicy;
+import dev.lethe.core.privacy.schema.JsonSchemaNotation;
+import dev.lethe.core.store.Direction;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.Json;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StreamId;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PrivateEventStoreTest {
+    static final String POLICY = """
+            strict: true
+            groups:
+              identity: { retention: P10Y, period: P1Y }
+              contact:  { retention: P2Y,  period: P1M }
+            roles:
+              dpo:     { read: [identity, contact], may: [forget, export, rotate-keys, change-policy] }
+              advisor: { read: [identity, contact] }
+              analyst: { read: [] }
+            """;
+    static final String SCHEMA = """
+            {"type":"object","required":["email","product"],
+             "properties":{
+               "email":{"type":"string","x-gdpr":{"pii":true,"key":true,"dataGroup":"contact"}},
+               "name":{"type":"string","x-gdpr":{"pii":true,"dataGroup":"identity"}},
+               "address":{"type":"object","properties":{
+                   "street":{"type":"string","x-gdpr":{"pii":true,"dataGroup":"contact"}},
+                   "city":{"type":"string"}}},
+               "product":{"type":"string"},
+               "amount":{"type":"number"}}}
+            """;
+    static final Principal DPO = new Principal("dora", "dpo");
+    static final Principal ADVISOR = new Principal("ann", "advisor");
+    static final Principal ANALYST = new Principal("al", "analyst");
+
+    @TempDir
+    Path keysDirectory;
+
+    PrivateEventStore lethe;
+    final Instant writtenAt = Instant.parse("2026-11-26T10:00:00Z");
+
+    @BeforeEach
+    void open() {
+        Clock clock = Clock.fixed(writtenAt, ZoneOffset.UTC);
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
+        lethe = new PrivateEventStore(new InMemoryEventStore(), keys, clock);
+        JsonNode schema = Json.parse(SCHEMA).asTree();
+        lethe.schemas()
+                .register(
+                        JsonSchemaNotation.read("ProductSold", schema),
+                        SchemaRegistry.Notation.JSON_SCHEMA,
+                        SchemaRegistry.propertyPaths(schema),
+                        Json.of(schema));
+    }
+
+    RecordedEvent sell(String email, String name) {
+        String data = "{\"email\":\"" + email + "\",\"name\":\"" + name
+                + "\",\"address\":{\"street\":\"Rua Augusta 12\",\"city\":\"Lisbon\"},\"product\":\"fund-a\",\"amount\":100}";
+        long version = lethe.append(
+                        StreamId.of("customer-1"), ExpectedVersion.any(), List.of(EventData.of("ProductSold", data)))
+                .lastVersion();
+        return lethe.store()
+                .readStream(StreamId.of("customer-1"), version, Direction.FORWARD, 1)
+                .get(0);
+    }
+
+    @Test
+    void personal_fields_are_stored_encrypted_and_non_personal_fields_stay_plain() {
+        RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
+
+        String raw = stored.data().toString();
+        assertThat(raw)
+                .doesNotContain("ada@example.com", "Ada Lovelace", "Rua Augusta")
+                .contains("Lisbon", "fund-a");
+        JsonNode data = stored.data().asTree();
+        assertThat(data.get("email").asText()).startsWith(Envelope.PREFIX);
+        assertThat(data.path("address").get("street").asText()).startsWith(Envelope.PREFIX);
+        assertThat(PrivacyCodec.subjectsOf(stored.metadata())).containsKey("email");
+        assertThat(stored.metadata().toString()).doesNotContain("ada@example.com");
+    }
+
+    @Test
+    void a_role_reads_the_groups_it_may_and_gets_restricted_for_the_others() {
+        RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
+
+        RevealedEvent advisor = lethe.reveal(stored, ADVISOR);
+        assertThat(advisor.redactions()).isEmpty();
+        assertThat(advisor.data().asTree().get("name").asText()).isEqualTo("Ada Lovelace");
+        assertThat(advisor.data().asTree().path("address").get("street").asText())
+                .isEqualTo("Rua Augusta 12");
+
+        RevealedEvent analyst = lethe.reveal(stored, ANALYST);
+        assertThat(analyst.redactions()).extracting(Redaction::reason).containsOnly(Redaction.Reason.RESTRICTED);
+        assertThat(analyst.redactions())
+                .extracting(Redaction::path)
+                .containsExactlyInAnyOrder("email", "name", "address.street");
+        assertThat(analyst.data().asTree().get("name").isNull()).isTrue();
+        assertThat(analyst.data().asTree().get("product").asText()).isEqualTo("fund-a");
+    }
+
+    @Test
+    void forgetting_a_subject_redacts_every_event_as_forgotten_and_returns_a_receipt() {
+        RecordedEvent first = sell("ada@example.com", "Ada Lovelace");
+        RecordedEvent second = sell("ada@example.com", "Ada L.");
+        RecordedEvent other = sell("alan@example.com", "Alan Turing");
+        SubjectId ada = PrivacyCodec.subjectsOf(first.metadata()).get("email");
+
+        ErasureReceipt receipt = lethe.forget(ada, "GDPR Art. 17(1)(a)", "customer request", DPO);
+
+        assertThat(receipt.subject()).isEqualTo(ada);
+        assertThat(receipt.actor()).isEqualTo("dora");
+        assertThat(receipt.destroyed()).contains("subject key", "1 blind-index entry");
+        for (RecordedEvent event : List.of(first, second)) {
+            RevealedEvent revealed = lethe.reveal(event, DPO);
+            assertThat(revealed.redactions()).extracting(Redaction::reason).containsOnly(Redaction.Reason.FORGOTTEN);
+            assertThat(revealed.data().asTree().get("amount").asInt()).isEqualTo(100);
+        }
+        assertThat(lethe.reveal(other, DPO).data().asTree().get("name").asText())
+                .isEqualTo("Alan Turing");
+        assertThat(lethe.store().readStream(PrivateEventStore.ERASURES, 0, Direction.FORWARD, 10))
+                .extracting(RecordedEvent::type)
+                .containsExactly("SubjectForgotten");
+        assertThat(lethe.keys().receipts()).extracting(ErasureReceipt::id).containsExactly(receipt.id());
+    }
+
+    @Test
+    void a_forgotten_subject_is_never_resurrected() {
+        RecordedEvent first = sell("ada@example.com", "Ada Lovelace");
+        SubjectId ada = PrivacyCodec.subjectsOf(first.metadata()).get("email");
+        lethe.forget(ada, "GDPR Art. 17", null, DPO);
+
+        ObjectNode byPseudonym =
+                (ObjectNode) Json.parse("{\"email\":\"" + ada + "\",\"name\":\"Ada\",\"product\":\"p\"}")
+                        .asTree();
+        assertThatThrownBy(() -> lethe.append(
+                        StreamId.of("customer-1"),
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("ProductSold", Json.of(byPseudonym)))))
+                .isInstanceOf(ErasureFenceException.class)
+                .hasMessageContaining(ada.toString());
+        assertThatThrownBy(() -> lethe.forget(ada, "again", null, DPO)).hasMessageContaining("already forgotten");
+        // The natural key now maps to a new, unrelated subject: the old events stay unreadable.
+        RecordedEvent again = sell("ada@example.com", "Ada Lovelace");
+        assertThat(PrivacyCodec.subjectsOf(again.metadata()).get("email")).isNotEqualTo(ada);
+        assertThat(lethe.reveal(first, DPO).redactions()).isNotEmpty();
+    }
+
+    @Test
+    void only_roles_with_the_permission_may_forget_export_or_rotate() {
+        RecordedEvent first = sell("ada@example.com", "Ada Lovelace");
+        SubjectId ada = PrivacyCodec.subjectsOf(first.metadata()).get("email");
+        assertThatThrownBy(() -> lethe.forget(ada, "basis", null, ADVISOR))
+                .isInstanceOf(AccessDeniedException.class)
+                .hasMessageContaining("may not forget");
+        assertThatThrownBy(() -> lethe.export(ada, ANALYST)).hasMessageContaining("may not export");
+        assertThatThrownBy(() -> lethe.rotateMasterKey(ADVISOR)).hasMessageContaining("may not rotate-keys");
+        assertThatThrownBy(() -> lethe.forget(ada, " ", null, DPO)).hasMessageContaining("legal basis");
+    }
+
+    @Test
+    void export_returns_every_event_of_the_subject_decrypted() {
+        sell("ada@example.com", "Ada Lovelace");
+        sell("alan@example.com", "Alan Turing");
+        RecordedEvent last = sell("ada@example.com", "Ada L.");
+        SubjectId ada = PrivacyCodec.subjectsOf(last.metadata()).get("email");
+
+        JsonNode export = lethe.export(ada, DPO).asTree();
+
+        assertThat(export.get("events")).hasSize(2);
+        assertThat(export.get("events").get(0).path("data").get("name").asText())
+                .isEqualTo("Ada Lovelace");
+        assertThat(export.toString()).doesNotContain("Alan Turing");
+        assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100))
+                .extracting(RecordedEvent::type)
+                .contains("SubjectExported");
+    }
+
+    @Test
+    void after_retention_the_expired_period_reads_as_expired_and_other_groups_are_unaffected() {
+        RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
+        // contact: monthly keys kept 2 years; identity: yearly keys kept 10 years.
+        lethe.runRetention(Instant.parse("2028-11-30T00:00:00Z"), DPO);
+        assertThat(lethe.reveal(stored, DPO).redactions()).isEmpty();
+
+        lethe.runRetention(Instant.parse("2028-12-01T00:00:00Z"), DPO);
+        RevealedEvent revealed = lethe.reveal(stored, DPO);
+        assertThat(revealed.redactions())
+                .containsExactlyInAnyOrder(
+                        new Redaction("email", Redaction.Reason.EXPIRED),
+                        new Redaction("address.street", Redaction.Reason.EXPIRED));
+        assertThat(revealed.data().asTree().get("name").asText()).isEqualTo("Ada Lovelace");
+    }
+
+    @Test
+    void a_ciphertext_moved_to_another_event_or_field_or_tampered_with_does_not_decrypt() {
+        RecordedEvent first = sell("ada@example.com", "Ada Lovelace");
+        RecordedEvent second = sell("ada@example.com", "Ada L.");
+        String nameOfFirst = first.data().asTree().get("name").asText();
+
+        ObjectNode moved = (ObjectNode) second.data().asTree();
+        moved.put("name", nameOfFirst);
+        assertThatThrownBy(() -> lethe.reveal(copyWith(second, moved), DPO)).isInstanceOf(TamperedDataException.class);
+
+        ObjectNode otherField = (ObjectNode) first.data().asTree();
+        ((ObjectNode) otherField.get("address")).put("street", nameOfFirst);
+        assertThatThrownBy(() -> lethe.reveal(copyWith(first, otherField), DPO))
+                .isInstanceOf(TamperedDataException.class);
+
+        char[] chars = nameOfFirst.toCharArray();
+        chars[chars.length - 3] = chars[chars.length - 3] == 'A' ? 'B' : 'A';
+        ObjectNode flipped = (ObjectNode) first.data().asTree();
+        flipped.put("name", new String(chars));
+        assertThatThrownBy(() -> lethe.reveal(copyWith(first, flipped), DPO))
+                .isInstanceOf(TamperedDataException.class)
+                .hasMessageContaining("name");
+    }
+
+    @Test
+    void strict_mode_rejects_unknown_types_invalid_data_and_reserved_metadata_and_writes_nothing() {
+        StreamId stream = StreamId.of("customer-9");
+        assertThatThrownBy(() -> lethe.append(stream, ExpectedVersion.any(), List.of(EventData.of("Unknown", "{}"))))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("no registered schema");
+        assertThatThrownBy(() -> lethe.append(
+                        stream,
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("ProductSold", "{\"email\":\"x@example.com\"}"))))
+                .hasMessageContaining("required property 'product'");
+        assertThatThrownBy(() -> lethe.append(
+                        stream,
+                        ExpectedVersion.any(),
+                        List.of(EventData.of(
+                                "ProductSold", "{\"email\":\"x@example.com\",\"product\":\"p\",\"amount\":\"ten\"}"))))
+                .hasMessageContaining("amount", "number");
+        assertThatThrownBy(() -> lethe.append(
+                        stream,
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("ProductSold", "{\"email\":\"x@example.com\",\"product\":\"p\"}")
+                                .withMetadata(Json.parse("{\"lethe\":{}}")))))
+                .hasMessageContaining("reserved");
+        assertThat(lethe.store().streamInfo(stream).exists()).isFalse();
+    }
+
+    @Test
+    void rotating_the_master_key_keeps_every_live_key_readable() {
+        RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
+        KeyService.Rotation rotation = lethe.rotateMasterKey(DPO);
+        assertThat(rotation.rewrapped()).isGreaterThanOrEqualTo(3);
+        assertThat(rotation.destroyedEpochs()).hasSize(1);
+        assertThat(lethe.reveal(stored, DPO).data().asTree().get("name").asText())
+                .isEqualTo("Ada Lovelace");
+    }
+
+    private static RecordedEvent copyWith(RecordedEvent event, ObjectNode data) {
+        return new RecordedEvent(
+                event.id(),
+                event.streamId(),
+                event.version(),
+                event.position(),
+                event.type(),
+                Json.of(data),
+                event.metadata(),
+                event.recordedAt());
+    }
+}

@@ -1,0 +1,144 @@
+package dev.lethe.protobuf;
+
+import com.google.protobuf.DescriptorProtos;
+import com.google.protobuf.DescriptorProtos.DescriptorProto;
+import com.google.protobuf.DescriptorProtos.FileDescriptorProto;
+import com.google.protobuf.DescriptorProtos.FileDescriptorSet;
+import com.google.protobuf.Descriptors.Descriptor;
+import com.google.protobuf.Descriptors.DescriptorValidationException;
+import com.google.protobuf.Descriptors.FileDescriptor;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.lethe.core.store.InvalidEventException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Registers the files of a descriptor set ({@code protoc --descriptor_set_out --include_imports}) at
+ * run time and finds one message in them. Only the file declaring the message and its imports are
+ * built, so unrelated files of the set may be incomplete.
+ */
+final class DescriptorSets {
+    /**
+     * Always the generated copy (DEPENDENCIES.md): every field's options are parsed as the generated
+     * {@code FieldOptions}, so the gdpr extension must extend that very type; against a copy rebuilt
+     * from the set, it extends a type no option has and the options read as empty.
+     */
+    private static final String DESCRIPTOR_PROTO = "google/protobuf/descriptor.proto";
+
+    private static final int NAMES_SHOWN = 10;
+
+    private final String subject;
+    private final Map<String, FileDescriptorProto> files = new LinkedHashMap<>();
+    private final Map<String, FileDescriptor> built = new HashMap<>();
+    private final Set<String> building = new HashSet<>();
+
+    private DescriptorSets(String subject, FileDescriptorSet set) {
+        this.subject = subject;
+        set.getFileList().forEach(file -> files.putIfAbsent(file.getName(), file));
+    }
+
+    static Descriptor findMessage(String subject, byte[] fileDescriptorSet, String messageFullName) {
+        if (messageFullName == null || messageFullName.isBlank()) {
+            throw InvalidEventException.of(subject, "no message name given");
+        }
+        String name = messageFullName.startsWith(".") ? messageFullName.substring(1) : messageFullName;
+        return new DescriptorSets(subject, parse(subject, fileDescriptorSet)).find(name);
+    }
+
+    private static FileDescriptorSet parse(String subject, byte[] bytes) {
+        if (bytes == null) {
+            throw InvalidEventException.of(subject, "no descriptor set given");
+        }
+        FileDescriptorSet set;
+        try {
+            set = FileDescriptorSet.parseFrom(bytes);
+        } catch (InvalidProtocolBufferException e) {
+            throw InvalidEventException.of(
+                    subject,
+                    "the bytes are not a Protobuf descriptor set (protoc --descriptor_set_out): " + e.getMessage());
+        }
+        if (set.getFileCount() == 0) {
+            throw InvalidEventException.of(
+                    subject, "the descriptor set holds no files (or the bytes are not a descriptor set)");
+        }
+        return set;
+    }
+
+    private Descriptor find(String name) {
+        for (FileDescriptorProto file : files.values()) {
+            if (messageNames(file).contains(name)) {
+                return locate(build(file.getName(), null), name);
+            }
+        }
+        List<String> known = files.values().stream()
+                .filter(file -> !file.getName().equals(DESCRIPTOR_PROTO))
+                .flatMap(file -> messageNames(file).stream())
+                .toList();
+        String shown = String.join(", ", known.subList(0, Math.min(NAMES_SHOWN, known.size())))
+                + (known.size() > NAMES_SHOWN ? ", …" : "");
+        throw InvalidEventException.of(
+                subject, "message " + name + " is not in the descriptor set, which declares [" + shown + "]");
+    }
+
+    private FileDescriptor build(String fileName, String importedBy) {
+        if (fileName.equals(DESCRIPTOR_PROTO)) {
+            return DescriptorProtos.getDescriptor();
+        }
+        FileDescriptor done = built.get(fileName);
+        if (done != null) {
+            return done;
+        }
+        FileDescriptorProto proto = files.get(fileName);
+        if (proto == null) {
+            throw InvalidEventException.of(
+                    subject,
+                    importedBy + " imports " + fileName
+                            + ", which the descriptor set does not hold (write it with protoc --include_imports)");
+        }
+        if (!building.add(fileName)) {
+            throw InvalidEventException.of(subject, fileName + " imports itself through " + importedBy);
+        }
+        FileDescriptor[] dependencies = proto.getDependencyList().stream()
+                .map(dependency -> build(dependency, fileName))
+                .toArray(FileDescriptor[]::new);
+        try {
+            FileDescriptor file = FileDescriptor.buildFrom(proto, dependencies);
+            built.put(fileName, file);
+            return file;
+        } catch (DescriptorValidationException e) {
+            throw InvalidEventException.of(subject, fileName + " is not a valid descriptor: " + e.getMessage());
+        } finally {
+            building.remove(fileName);
+        }
+    }
+
+    private static Descriptor locate(FileDescriptor file, String fullName) {
+        String relative = file.getPackage().isEmpty()
+                ? fullName
+                : fullName.substring(file.getPackage().length() + 1);
+        String[] names = relative.split("\\.");
+        Descriptor message = file.findMessageTypeByName(names[0]);
+        for (int i = 1; i < names.length; i++) {
+            message = message.findNestedTypeByName(names[i]);
+        }
+        return message;
+    }
+
+    private static List<String> messageNames(FileDescriptorProto file) {
+        List<String> names = new ArrayList<>();
+        String prefix = file.getPackage().isEmpty() ? "" : file.getPackage() + ".";
+        file.getMessageTypeList().forEach(message -> collectNames(message, prefix, names));
+        return names;
+    }
+
+    private static void collectNames(DescriptorProto message, String prefix, List<String> names) {
+        String name = prefix + message.getName();
+        names.add(name);
+        message.getNestedTypeList().forEach(nested -> collectNames(nested, name + ".", names));
+    }
+}

@@ -1,0 +1,162 @@
+package dev.lethe.protobuf;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.DescriptorProtos.FieldOptions;
+import com.google.protobuf.Descriptors.Descriptor;
+import com.google.protobuf.Descriptors.FieldDescriptor;
+import com.google.protobuf.Descriptors.FieldDescriptor.JavaType;
+import com.google.protobuf.Descriptors.FileDescriptor;
+import com.google.protobuf.DynamicMessage;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnknownFieldSet;
+import dev.lethe.core.store.InvalidEventException;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * The {@code gdpr} option as the message's own imports declare it: the extension number 51234 of
+ * {@code google.protobuf.FieldOptions}, in whatever package and under whatever name.
+ *
+ * <p>A field's option is read from the serialized {@code FieldOptions}: there it is field 51234
+ * whether protobuf-java knew the extension (generated classes) or kept it as an unknown field (a
+ * descriptor set registered at run time), and it is decoded as a {@code DynamicMessage} of the
+ * extension's own message type.
+ */
+final class GdprOptions {
+    static final int FIELD_NUMBER = 51234;
+
+    private static final String FIELD_OPTIONS = FieldOptions.getDescriptor().getFullName();
+    private static final Map<String, JavaType> MEMBERS =
+            Map.of("key", JavaType.BOOLEAN, "pii", JavaType.BOOLEAN, "dataGrouping", JavaType.STRING);
+
+    /** One field's option; an empty {@code dataGrouping} is proto3's "not set". */
+    record Gdpr(boolean key, boolean pii, Optional<String> dataGrouping) {}
+
+    private final String subject;
+    private final Optional<Descriptor> complianceType;
+
+    private GdprOptions(String subject, Optional<Descriptor> complianceType) {
+        this.subject = subject;
+        this.complianceType = complianceType;
+    }
+
+    static GdprOptions declaredFor(String subject, Descriptor message) {
+        Optional<FieldDescriptor> extension = importsOf(message.getFile())
+                .flatMap(GdprOptions::extensionsOf)
+                .filter(e -> e.getNumber() == FIELD_NUMBER
+                        && e.getContainingType().getFullName().equals(FIELD_OPTIONS))
+                .findFirst();
+        extension.ifPresent(e -> checkShape(subject, e));
+        return new GdprOptions(subject, extension.map(FieldDescriptor::getMessageType));
+    }
+
+    Optional<Gdpr> of(FieldDescriptor field) {
+        List<ByteString> values = raw(field);
+        if (values.isEmpty()) {
+            return Optional.empty();
+        }
+        Descriptor type = complianceType.orElseThrow(() -> InvalidEventException.of(
+                subject,
+                "field " + field.getFullName() + " carries option " + FIELD_NUMBER
+                        + ", but no file it imports declares it"));
+        try {
+            // Repeated occurrences of a message option merge, as concatenated encodings do.
+            DynamicMessage gdpr = DynamicMessage.parseFrom(type, ByteString.copyFrom(values));
+            String group = (String) gdpr.getField(type.findFieldByName("dataGrouping"));
+            return Optional.of(new Gdpr(
+                    (Boolean) gdpr.getField(type.findFieldByName("key")),
+                    (Boolean) gdpr.getField(type.findFieldByName("pii")),
+                    group.isEmpty() ? Optional.empty() : Optional.of(group)));
+        } catch (InvalidProtocolBufferException e) {
+            throw InvalidEventException.of(
+                    subject,
+                    "the gdpr option of " + field.getFullName() + " is not a valid " + type.getFullName() + ": "
+                            + e.getMessage());
+        }
+    }
+
+    /** Whether the message, or one nested in it at any depth, gives any field the option. */
+    boolean classifiesAnything(Descriptor message) {
+        Set<Descriptor> seen = new HashSet<>();
+        Deque<Descriptor> pending = new ArrayDeque<>(List.of(message));
+        while (!pending.isEmpty()) {
+            Descriptor next = pending.pop();
+            if (seen.add(next)) {
+                for (FieldDescriptor field : next.getFields()) {
+                    if (!raw(field).isEmpty()) {
+                        return true;
+                    }
+                    if (field.getJavaType() == JavaType.MESSAGE) {
+                        pending.push(field.getMessageType());
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    private List<ByteString> raw(FieldDescriptor field) {
+        try {
+            UnknownFieldSet options =
+                    UnknownFieldSet.parseFrom(field.getOptions().toByteString());
+            if (!options.hasField(FIELD_NUMBER)) {
+                return List.of();
+            }
+            List<ByteString> values = options.getField(FIELD_NUMBER).getLengthDelimitedList();
+            if (values.isEmpty()) {
+                throw InvalidEventException.of(
+                        subject,
+                        "option " + FIELD_NUMBER + " of " + field.getFullName()
+                                + " is not a message; the gdpr option is a GDPRCompliance message");
+            }
+            return values;
+        } catch (InvalidProtocolBufferException e) {
+            throw InvalidEventException.of(
+                    subject, "the options of " + field.getFullName() + " do not parse: " + e.getMessage());
+        }
+    }
+
+    private static void checkShape(String subject, FieldDescriptor extension) {
+        boolean fits = extension.getJavaType() == JavaType.MESSAGE
+                && !extension.isRepeated()
+                && MEMBERS.entrySet().stream().allMatch(member -> {
+                    FieldDescriptor field = extension.getMessageType().findFieldByName(member.getKey());
+                    return field != null && !field.isRepeated() && field.getJavaType() == member.getValue();
+                });
+        if (!fits) {
+            throw InvalidEventException.of(
+                    subject,
+                    "option " + extension.getFullName() + " (" + FIELD_NUMBER + " on " + FIELD_OPTIONS
+                            + ") must be a message {bool key; bool pii; string dataGrouping}");
+        }
+    }
+
+    private static Stream<FileDescriptor> importsOf(FileDescriptor file) {
+        Set<FileDescriptor> seen = new HashSet<>();
+        Deque<FileDescriptor> pending = new ArrayDeque<>(List.of(file));
+        while (!pending.isEmpty()) {
+            FileDescriptor next = pending.pop();
+            if (seen.add(next)) {
+                pending.addAll(next.getDependencies());
+            }
+        }
+        return seen.stream();
+    }
+
+    private static Stream<FieldDescriptor> extensionsOf(FileDescriptor file) {
+        return Stream.concat(
+                file.getExtensions().stream(), file.getMessageTypes().stream().flatMap(GdprOptions::extensionsOf));
+    }
+
+    private static Stream<FieldDescriptor> extensionsOf(Descriptor message) {
+        return Stream.concat(
+                message.getExtensions().stream(),
+                message.getNestedTypes().stream().flatMap(GdprOptions::extensionsOf));
+    }
+}
