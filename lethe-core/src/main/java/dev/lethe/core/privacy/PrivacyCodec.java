@@ -140,6 +140,75 @@ public final class PrivacyCodec {
         return new RevealedEvent(event, Json.of(root), redactions);
     }
 
+    /**
+     * A read model's state with every {@link PersonalValue} opened for {@code principal}: replaced by
+     * its plaintext value, or by {@code null} with a redaction whose path is the value's place in the
+     * state.
+     */
+    public RevealedState revealState(Json state, Principal principal) {
+        JsonNode root = state.asTree();
+        List<Redaction> redactions = new ArrayList<>();
+        JsonNode revealed = revealNode(root, "", principal, redactions);
+        return new RevealedState(Json.of(revealed), redactions);
+    }
+
+    /** A revealed read-model state. */
+    public record RevealedState(Json state, List<Redaction> redactions) {}
+
+    private JsonNode revealNode(JsonNode node, String where, Principal principal, List<Redaction> redactions) {
+        if (PersonalValue.looksLikeOne(node)) {
+            return openValue(node, where, principal, redactions);
+        }
+        if (node.isObject()) {
+            ObjectNode copy = JSON.createObjectNode();
+            node.fields()
+                    .forEachRemaining(e -> copy.set(
+                            e.getKey(),
+                            revealNode(
+                                    e.getValue(),
+                                    where.isEmpty() ? e.getKey() : where + "." + e.getKey(),
+                                    principal,
+                                    redactions)));
+            return copy;
+        }
+        if (node.isArray()) {
+            com.fasterxml.jackson.databind.node.ArrayNode copy = JSON.createArrayNode();
+            for (int i = 0; i < node.size(); i++) {
+                copy.add(revealNode(node.get(i), where + "[" + i + "]", principal, redactions));
+            }
+            return copy;
+        }
+        return node;
+    }
+
+    private JsonNode openValue(JsonNode node, String where, Principal principal, List<Redaction> redactions) {
+        String sealed = node.get("sealed").asText();
+        if (!Envelope.isEnvelope(sealed)) {
+            try {
+                return JSON.readTree(sealed);
+            } catch (IOException e) {
+                return TextNode.valueOf(sealed);
+            }
+        }
+        UUID event = UUID.fromString(node.get("event").asText());
+        String path = node.get("path").asText();
+        Envelope.Header header = Envelope.parse(sealed);
+        if (!keys.policy().mayRead(principal, header.group())) {
+            redactions.add(new Redaction(where, Redaction.Reason.RESTRICTED));
+            return NullNode.getInstance();
+        }
+        KeyService.Lookup lookup = keys.opener(header.subject(), header.group(), header.period());
+        if (lookup instanceof KeyService.Missing missing) {
+            redactions.add(new Redaction(where, missing.reason()));
+            return NullNode.getInstance();
+        }
+        try {
+            return JSON.readTree(Envelope.open(((KeyService.Found) lookup).aead(), event, path, header));
+        } catch (GeneralSecurityException | IOException e) {
+            throw new TamperedDataException(event, path, "in a read model at " + where);
+        }
+    }
+
     /** The subjects an event names, from its metadata. */
     public static Map<String, SubjectId> subjectsOf(Json metadata) {
         Map<String, SubjectId> out = new LinkedHashMap<>();

@@ -8,7 +8,7 @@ import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.Json;
 import dev.lethe.core.store.StreamId;
-import dev.lethe.sqlite.SqliteEventStore;
+import dev.lethe.sqlite.SqliteLethe;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,8 +64,8 @@ final class AppendCommand implements Callable<Integer> {
         StreamId streamId = StreamId.of(stream);
         ExpectedVersion expected = ExpectedVersion.parse(expectedVersion);
         List<EventData> events = file != null ? fromFile() : List.of(single());
-        try (SqliteEventStore store = parent.store.openForWriting()) {
-            AppendResult result = store.append(streamId, expected, events);
+        try (SqliteLethe lethe = parent.store.openForWriting()) {
+            AppendResult result = lethe.privacy().append(streamId, expected, events);
             parent.spec
                     .commandLine()
                     .getOut()

@@ -1,8 +1,8 @@
 package dev.lethe.server.cli;
 
-import dev.lethe.core.projection.ProjectionStore;
 import dev.lethe.server.demo.DemoStory;
 import dev.lethe.sqlite.SqliteEventStore;
+import dev.lethe.sqlite.SqliteLethe;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -14,17 +14,18 @@ final class DemoCommand implements Callable<Integer> {
     LetheCli parent;
 
     @Override
-    public Integer call() throws InterruptedException {
+    public Integer call() throws InterruptedException, java.io.IOException {
         PrintWriter out = parent.spec.commandLine().getOut();
-        try (SqliteEventStore store = parent.store.openForWriting();
-                ProjectionStore states = parent.store.openProjections()) {
+        java.time.Clock clock = DemoStory.storyClock();
+        try (SqliteLethe lethe = parent.store.openForWriting(clock)) {
+            SqliteEventStore store = lethe.store();
             out.printf(
                     "Lethe demo: a wealth manager's customers, on the embedded store in %s%n",
                     parent.store.directory.toAbsolutePath().normalize());
             out.printf(
                     "(SQLite, WAL, synchronous=FULL: an append returns once it is on disk; %d events already stored)%n",
                     store.headPosition() + 1);
-            new DemoStory(store, states, out).run();
+            new DemoStory(lethe.privacy(), lethe.projections(), clock, parent.store.directory, out).run();
         }
         return 0;
     }

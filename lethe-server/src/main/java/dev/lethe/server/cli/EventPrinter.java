@@ -1,11 +1,18 @@
 package dev.lethe.server.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lethe.core.privacy.Redaction;
+import dev.lethe.core.privacy.RevealedEvent;
 import dev.lethe.core.store.RecordedEvent;
 import java.io.PrintWriter;
+import java.util.stream.Collectors;
 
-/** Prints events for people (one aligned line each) or for programs (one JSON object per line). */
+/**
+ * Prints events for people (one aligned line each) or for programs (one JSON object per line), with
+ * personal fields as the reader's role may see them and the redacted ones listed with their reason.
+ */
 final class EventPrinter {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int DATA_WIDTH = 100;
@@ -18,22 +25,30 @@ final class EventPrinter {
         this.json = json;
     }
 
-    void print(RecordedEvent event) {
+    void print(RevealedEvent event) {
         out.println(json ? asJson(event) : asLine(event));
         out.flush();
     }
 
-    static String asLine(RecordedEvent event) {
-        String data = event.data().toString();
+    static String asLine(RevealedEvent revealed) {
+        RecordedEvent event = revealed.event();
+        String data = revealed.data().toString();
         if (data.length() > DATA_WIDTH) {
             data = data.substring(0, DATA_WIDTH - 1) + "…";
         }
+        String redacted = revealed.redactions().isEmpty()
+                ? ""
+                : "  redacted: "
+                        + revealed.redactions().stream()
+                                .map(r -> r.path() + " (" + r.reason().label() + ")")
+                                .collect(Collectors.joining(", "));
         return String.format(
-                "#%-6d %-28s v%-4d %-20s %s  %s",
-                event.position(), event.streamId(), event.version(), event.type(), event.recordedAt(), data);
+                "#%-6d %-28s v%-4d %-20s %s  %s%s",
+                event.position(), event.streamId(), event.version(), event.type(), event.recordedAt(), data, redacted);
     }
 
-    static String asJson(RecordedEvent event) {
+    static String asJson(RevealedEvent revealed) {
+        RecordedEvent event = revealed.event();
         ObjectNode node = JSON.createObjectNode();
         node.put("position", event.position());
         node.put("stream", event.streamId().value());
@@ -41,8 +56,14 @@ final class EventPrinter {
         node.put("id", event.id().toString());
         node.put("type", event.type());
         node.put("recordedAt", event.recordedAt().toString());
-        node.set("data", event.data().asTree());
+        node.set("data", revealed.data().asTree());
         node.set("metadata", event.metadata().asTree());
+        ArrayNode redacted = node.putArray("redacted");
+        for (Redaction redaction : revealed.redactions()) {
+            redacted.addObject()
+                    .put("path", redaction.path())
+                    .put("reason", redaction.reason().label());
+        }
         return node.toString();
     }
 }

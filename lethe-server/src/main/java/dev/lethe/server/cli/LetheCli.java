@@ -22,6 +22,11 @@ import picocli.CommandLine.Spec;
             TailCommand.class,
             ProjectionsCommand.class,
             StatsCommand.class,
+            SubjectCommand.class,
+            GovernanceCommands.Retention.class,
+            GovernanceCommands.Keys.class,
+            GovernanceCommands.Policy.class,
+            GovernanceCommands.Schemas.class,
             CommandLine.HelpCommand.class
         })
 public final class LetheCli implements Runnable {
@@ -46,6 +51,9 @@ public final class LetheCli implements Runnable {
                 e.printStackTrace(cmd.getErr());
             }
             cmd.getErr().flush();
+            if (e instanceof dev.lethe.core.privacy.AccessDeniedException) {
+                return 3;
+            }
             return e instanceof InvalidEventException || e instanceof IllegalArgumentException ? 2 : 1;
         });
         return commandLine.execute(args);

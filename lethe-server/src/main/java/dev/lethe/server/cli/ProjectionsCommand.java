@@ -1,5 +1,6 @@
 package dev.lethe.server.cli;
 
+import dev.lethe.core.privacy.PrivacyCodec;
 import dev.lethe.core.projection.Projection;
 import dev.lethe.core.projection.ProjectionRuntime;
 import dev.lethe.core.projection.ProjectionStatus;
@@ -9,6 +10,7 @@ import dev.lethe.core.store.Json;
 import dev.lethe.core.store.StreamId;
 import dev.lethe.server.demo.DemoProjections;
 import dev.lethe.sqlite.SqliteEventStore;
+import dev.lethe.sqlite.SqliteLethe;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
@@ -60,9 +62,10 @@ final class ProjectionsCommand implements Runnable {
         public Integer call() {
             LetheCli cli = projections.parent;
             PrintWriter out = cli.spec.commandLine().getOut();
-            try (SqliteEventStore store = cli.store.openForReading();
-                    ProjectionStore states = cli.store.openProjections()) {
-                long head = store.headPosition();
+            try (Store.Opened opened =
+                    cli.store.openForReading(cli.spec.commandLine().getErr())) {
+                ProjectionStore states = opened.lethe().projections();
+                long head = opened.lethe().store().headPosition();
                 List<ProjectionStore.ProjectionInfo> stored = states.list();
                 out.printf("%-24s %12s %10s %8s  %s%n", "PROJECTION", "CHECKPOINT", "LAG", "KEYS", "LAST COMMIT");
                 for (ProjectionStore.ProjectionInfo info : stored) {
@@ -119,7 +122,9 @@ final class ProjectionsCommand implements Runnable {
             if (asOf != null) {
                 return showAsOf(cli, out);
             }
-            try (ProjectionStore states = cli.store.openProjections()) {
+            try (Store.Opened opened =
+                    cli.store.openForReading(cli.spec.commandLine().getErr())) {
+                ProjectionStore states = opened.lethe().projections();
                 if (key == null) {
                     List<String> keys = states.keys(name, null, Math.max(1, limit));
                     if (keys.isEmpty()) {
@@ -137,7 +142,7 @@ final class ProjectionsCommand implements Runnable {
                             .println("projection '" + name + "' has no state for key '" + key + "'");
                     return 1;
                 }
-                out.println(pretty(state.get()));
+                out.println(revealed(opened, state.get()));
                 return 0;
             }
         }
@@ -147,17 +152,28 @@ final class ProjectionsCommand implements Runnable {
                 throw InvalidEventException.of("--as-of", "needs a KEY (the stream id)");
             }
             Projection<?> projection = known(name);
-            try (SqliteEventStore store = cli.store.openForReading();
-                    ProjectionStore states = cli.store.openProjections();
-                    ProjectionRuntime runtime = new ProjectionRuntime(store, states)) {
+            try (Store.Opened opened =
+                            cli.store.openForReading(cli.spec.commandLine().getErr());
+                    ProjectionRuntime runtime = new ProjectionRuntime(
+                            opened.lethe().store(), opened.lethe().projections())) {
                 Object state = runtime.stateAsOf(projection, StreamId.of(key), Instants.parse("--as-of", asOf));
-                out.println(pretty(Json.of(state).toString()));
+                out.println(revealed(opened, Json.of(state).toString()));
             }
             return 0;
         }
 
-        private static String pretty(String json) {
-            return Json.parse(json).asTree().toPrettyString();
+        /** The state with its personal values opened for the reader's role; redactions listed after it. */
+        private static String revealed(Store.Opened opened, String json) {
+            PrivacyCodec.RevealedState state =
+                    new PrivacyCodec(opened.lethe().privacy().keys()).revealState(Json.parse(json), opened.principal());
+            String text = state.state().asTree().toPrettyString();
+            if (state.redactions().isEmpty()) {
+                return text;
+            }
+            return text + "\nredacted: "
+                    + state.redactions().stream()
+                            .map(r -> r.path() + " (" + r.reason().label() + ")")
+                            .collect(Collectors.joining(", "));
         }
     }
 
@@ -174,9 +190,10 @@ final class ProjectionsCommand implements Runnable {
             LetheCli cli = projections.parent;
             Projection<?> projection = known(name);
             PrintWriter err = cli.spec.commandLine().getErr();
-            try (SqliteEventStore store = cli.store.openForWriting();
-                    ProjectionStore states = cli.store.openProjections();
-                    ProjectionRuntime runtime = new ProjectionRuntime(store, states)) {
+            try (SqliteLethe lethe = cli.store.openForWriting();
+                    ProjectionRuntime runtime = new ProjectionRuntime(lethe.store(), lethe.projections())) {
+                SqliteEventStore store = lethe.store();
+                ProjectionStore states = lethe.projections();
                 long head = store.headPosition();
                 long started = System.nanoTime();
                 states.reset(name);

@@ -58,13 +58,15 @@ final class ReadCommand implements Callable<Integer> {
         validate();
         PrintWriter out = parent.spec.commandLine().getOut();
         EventPrinter printer = new EventPrinter(out, json);
-        try (SqliteEventStore store = parent.store.openForReading()) {
+        try (Store.Opened opened =
+                parent.store.openForReading(parent.spec.commandLine().getErr())) {
+            SqliteEventStore store = opened.lethe().store();
             long start = from != null ? from : (backward ? Long.MAX_VALUE : 0);
             long printed = 0;
             while (printed < limit) {
                 int page = (int) Math.min(EventStore.MAX_READ_LIMIT, limit - printed);
                 List<RecordedEvent> events = readPage(store, start, page);
-                events.forEach(printer::print);
+                events.forEach(e -> printer.print(opened.lethe().privacy().reveal(e, opened.principal())));
                 printed += events.size();
                 if (events.size() < page) {
                     break;

@@ -20,12 +20,20 @@ final class StatsCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = parent.spec.commandLine().getOut();
         Path directory = parent.store.directory;
-        try (SqliteEventStore store = parent.store.openForReading();
-                ProjectionStore states = parent.store.openProjections()) {
+        try (Store.Opened opened =
+                parent.store.openForReading(parent.spec.commandLine().getErr())) {
+            SqliteEventStore store = opened.lethe().store();
+            ProjectionStore states = opened.lethe().projections();
             out.printf("data directory   %s%n", directory.toAbsolutePath().normalize());
             out.printf("events           %,d (head position %d)%n", store.headPosition() + 1, store.headPosition());
             out.printf("streams          %,d%n", store.streamCount());
             out.printf("projections      %d%n", states.list().size());
+            out.printf(
+                    "schemas          %d%n",
+                    opened.lethe().privacy().schemas().all().size());
+            out.printf(
+                    "forgotten        %d subjects%n",
+                    opened.lethe().privacy().keys().receipts().size());
             try (Stream<Path> files = Files.list(directory)) {
                 files.sorted().forEach(file -> out.printf("  %-32s %,14d bytes%n", file.getFileName(), size(file)));
             }

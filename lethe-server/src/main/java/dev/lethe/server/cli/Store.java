@@ -1,14 +1,21 @@
 package dev.lethe.server.cli;
 
-import dev.lethe.core.projection.ProjectionStore;
+import dev.lethe.core.privacy.Principal;
+import dev.lethe.core.store.StorageException;
 import dev.lethe.sqlite.SqliteEventStore;
-import dev.lethe.sqlite.SqliteProjectionStore;
+import dev.lethe.sqlite.SqliteLethe;
+import dev.lethe.sqlite.SqliteOptions;
+import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
-/** The {@code --data} option every command shares, and how commands open what lives there. */
+/** The options every command shares ({@code --data}, {@code --role}, {@code --user}), and how commands open a data directory. */
 final class Store {
+    /** The role of a reader who named none: it reads no personal data group. */
+    static final String NO_ROLE = "none";
+
     @Option(
             names = "--data",
             scope = ScopeType.INHERIT,
@@ -17,17 +24,67 @@ final class Store {
             description = "Data directory (default: $LETHE_DATA or ./lethe-data).")
     Path directory;
 
-    /** For commands that write: takes the directory's lock. */
-    SqliteEventStore openForWriting() {
-        return SqliteEventStore.open(directory);
+    @Option(
+            names = "--role",
+            scope = ScopeType.INHERIT,
+            paramLabel = "ROLE",
+            defaultValue = "${env:LETHE_ROLE:-none}",
+            description =
+                    "Your role in the data policy, which decides the personal data you may read and what you may do"
+                            + " (default: $LETHE_ROLE, else none: personal fields read as restricted).")
+    String role;
+
+    @Option(
+            names = "--user",
+            scope = ScopeType.INHERIT,
+            paramLabel = "NAME",
+            defaultValue = "${env:USER:-cli}",
+            description = "Your name for the audit trail (default: $USER).")
+    String user;
+
+    Principal principal() {
+        return new Principal(user, role);
     }
 
-    /** For commands that only read: works beside a running writer. */
-    SqliteEventStore openForReading() {
-        return SqliteEventStore.openReadOnly(directory);
+    /** For commands that write: takes the directory's lock; creates the directory and its files on first use. */
+    SqliteLethe openForWriting() {
+        return SqliteLethe.open(directory);
     }
 
-    ProjectionStore openProjections() {
-        return SqliteProjectionStore.open(directory);
+    /** For the demo: the store and key service run on the story's clock. */
+    SqliteLethe openForWriting(java.time.Clock clock) {
+        return SqliteLethe.open(directory, SqliteOptions.DEFAULT.withClock(clock));
+    }
+
+    /**
+     * For commands that read: the writing view when the directory is free (so key releases are
+     * audited); beside another process that writes, a read-only view in which personal data stays
+     * restricted, because only the writing process can audit releasing it.
+     */
+    Opened openForReading(PrintWriter err) {
+        if (!Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {
+            throw StorageException.permanent(
+                    "no Lethe event store in " + directory.toAbsolutePath().normalize()
+                            + " (run ./lethe demo, or append first)",
+                    null);
+        }
+        try {
+            return new Opened(SqliteLethe.open(directory), principal());
+        } catch (StorageException e) {
+            if (!e.getMessage().contains("in use by another")) {
+                throw e;
+            }
+            err.println("note: the data directory is in use by another process; reading it read-only, with personal"
+                    + " fields restricted (key releases must be audited by the writing process: use its API)");
+            return new Opened(SqliteLethe.openReadOnly(directory), new Principal(user, NO_ROLE));
+        }
+    }
+
+    /** A data directory opened for reading, and who reads it. */
+    record Opened(SqliteLethe lethe, Principal principal) implements AutoCloseable {
+        @Override
+        public void close() {
+            lethe.close();
+        }
     }
 }

@@ -3,7 +3,6 @@ package dev.lethe.server.cli;
 import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.subscription.Subscription;
 import dev.lethe.core.subscription.SubscriptionRequest;
-import dev.lethe.sqlite.SqliteEventStore;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -52,10 +51,11 @@ final class TailCommand implements Callable<Integer> {
                         ? SubscriptionRequest.allFromStart()
                         : SubscriptionRequest.categoryFromStart(category))
                 .from(from == null ? SubscriptionRequest.FROM_END : from);
-        try (SqliteEventStore store = parent.store.openForReading();
-                Subscription subscription = store.subscribe(request, event -> {
+        try (Store.Opened opened =
+                        parent.store.openForReading(parent.spec.commandLine().getErr());
+                Subscription subscription = opened.lethe().store().subscribe(request, event -> {
                     if (count == null || delivered.get() < count) {
-                        printer.print(event);
+                        printer.print(opened.lethe().privacy().reveal(event, opened.principal()));
                         if (delivered.incrementAndGet() == (count == null ? -1 : count)) {
                             done.countDown();
                         }
@@ -67,8 +67,8 @@ final class TailCommand implements Callable<Integer> {
                     .printf(
                             "following %s from position %d (head %d); Ctrl-C to stop%n",
                             category == null ? "the log" : "category " + category,
-                            from == null ? store.headPosition() + 1 : from,
-                            store.headPosition());
+                            from == null ? opened.lethe().store().headPosition() + 1 : from,
+                            opened.lethe().store().headPosition());
             boolean finished = timeoutSeconds == null
                     ? awaitForever(done, subscription)
                     : done.await(timeoutSeconds, TimeUnit.SECONDS);

@@ -1,6 +1,7 @@
 package dev.lethe.server.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.privacy.PersonalValue;
 import dev.lethe.core.projection.Projection;
 import dev.lethe.core.store.RecordedEvent;
 import java.util.ArrayList;
@@ -16,8 +17,11 @@ import java.util.TreeMap;
 public final class DemoProjections {
     private DemoProjections() {}
 
-    /** One customer as the advisor sees them. */
-    public record CustomerSummary(String name, String city, List<String> products, double invested) {
+    /**
+     * One customer: the name stays sealed in the state ({@link PersonalValue}) and is opened at query
+     * time for the caller's role, so a forget reaches this read model at once.
+     */
+    public record CustomerSummary(PersonalValue name, String city, List<String> products, double invested) {
         static final CustomerSummary EMPTY = new CustomerSummary(null, null, List.of(), 0);
     }
 
@@ -38,7 +42,7 @@ public final class DemoProjections {
             .on(
                     "CustomerRegistered",
                     (s, e) -> new CustomerSummary(
-                            text(e, "name"),
+                            PersonalValue.of(e, "name"),
                             e.data().asTree().path("address").path("city").asText(null),
                             s.products(),
                             s.invested()))

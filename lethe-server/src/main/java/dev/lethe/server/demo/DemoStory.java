@@ -1,59 +1,120 @@
 package dev.lethe.server.demo;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.privacy.Principal;
+import dev.lethe.core.privacy.PrivacyCodec;
+import dev.lethe.core.privacy.PrivateEventStore;
+import dev.lethe.core.privacy.RevealedEvent;
+import dev.lethe.core.privacy.SchemaRegistry;
+import dev.lethe.core.privacy.SubjectId;
+import dev.lethe.core.privacy.keys.ErasureReceipt;
+import dev.lethe.core.privacy.schema.JsonSchemaNotation;
 import dev.lethe.core.projection.ProjectionRuntime;
 import dev.lethe.core.projection.ProjectionStore;
 import dev.lethe.core.store.AppendResult;
 import dev.lethe.core.store.EventData;
-import dev.lethe.core.store.EventStore;
 import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.Json;
 import dev.lethe.core.store.RecordedEvent;
 import dev.lethe.core.store.StreamId;
 import dev.lethe.server.demo.DemoProjections.CustomerSummary;
 import dev.lethe.server.demo.DemoProjections.SalesByProduct;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 
 /**
- * The demo: customers of a wealth manager register, buy products for a reason, one moves house; a
- * projection per customer and one of sales per product and reason follow live; a temporal query shows
- * a customer as they were before the move. Runs on any {@link EventStore}.
+ * The demo: a wealth manager's customers register with name, e-mail and address, buy products for a
+ * reason, one moves house; projections follow live; a query shows a customer as of last month; the
+ * customer is forgotten — her personal data redacted everywhere while sales per product and reason
+ * still add up; a byte scan of the data directory finds none of the personal values written.
  */
 public final class DemoStory {
     private static final Duration WAIT = Duration.ofSeconds(30);
+    static final Principal DPO = new Principal("demo-dpo", "dpo");
+    static final Principal ADVISOR = new Principal("demo-advisor", "advisor");
+    static final Principal ANALYST = new Principal("demo-analyst", "analyst");
+    private static final List<String> SCHEMAS = List.of("CustomerRegistered", "ProductSold", "AddressChanged");
 
-    private final EventStore store;
+    private final PrivateEventStore lethe;
     private final ProjectionStore states;
+    private final StoryClock clock;
+    private final Path dataDirectory;
     private final PrintWriter out;
+    private final String run = UUID.randomUUID().toString().substring(0, 6);
+    private final List<String> personalValues = new ArrayList<>();
     private int appends;
 
-    public DemoStory(EventStore store, ProjectionStore states, PrintWriter out) {
-        this.store = store;
+    /**
+     * @param clock the clock the store and key service were opened with (the story moves it)
+     * @param dataDirectory scanned for plaintext at the end; null to skip the scan
+     */
+    public DemoStory(
+            PrivateEventStore lethe,
+            ProjectionStore states,
+            java.time.Clock clock,
+            Path dataDirectory,
+            PrintWriter out) {
+        this.lethe = lethe;
         this.states = states;
+        this.clock = clock instanceof StoryClock story ? story : null;
+        this.dataDirectory = dataDirectory;
         this.out = out;
+    }
+
+    /** A clock for {@link #DemoStory}: pass it to the store and the key service. */
+    public static java.time.Clock storyClock() {
+        return new StoryClock();
     }
 
     /** What the story left behind, for tests and for the closing hints. */
     public record Outcome(
             StreamId ada,
-            Instant beforeMove,
-            CustomerSummary adaThen,
-            CustomerSummary adaNow,
-            SalesByProduct sales,
-            long headPosition) {}
+            SubjectId adaSubject,
+            Instant lastMonth,
+            String adaCityThen,
+            String adaCityNow,
+            SalesByProduct salesBefore,
+            SalesByProduct salesAfter,
+            ErasureReceipt receipt,
+            PlaintextScan.Result scanBefore,
+            PlaintextScan.Result scanAfter,
+            List<String> personalValues) {}
 
-    public Outcome run() throws InterruptedException {
-        try (ProjectionRuntime runtime = new ProjectionRuntime(store, states)) {
+    public Outcome run() throws InterruptedException, IOException {
+        // On an empty store the story starts last month: the store records its first chapter then.
+        boolean fresh = lethe.store().headPosition() < 0 && clock != null;
+        if (fresh) {
+            clock.shiftBack(Duration.ofDays(35));
+        }
+        registerSchemas();
+        try (ProjectionRuntime runtime = new ProjectionRuntime(lethe.store(), states)) {
             DemoProjections.ALL.forEach(runtime::start);
 
-            step(1, "Three customers register (one stream each; the stream id is a pseudonym, never a name)");
-            StreamId ada = register("Ada Lovelace", "ada.lovelace@example.com", "Rua Augusta 12", "Lisbon");
-            StreamId alan = register("Alan Turing", "alan.turing@example.com", "Hampton Road 8", "Teddington");
-            StreamId grace = register("Grace Hopper", "grace.hopper@example.com", "Arlington Ave 3", "Arlington");
+            if (fresh) {
+                step(
+                        1,
+                        "Last month: three customers register (stream ids are pseudonyms; name, e-mail, street are sealed)");
+            } else {
+                step(1, "Three customers register (stream ids are pseudonyms; name, e-mail, street are sealed)");
+            }
+            StreamId ada =
+                    register("Ada Lovelace", "ada.lovelace." + run + "@example.com", "Rua Augusta 12", "Lisbon", "PT");
+            StreamId alan = register(
+                    "Alan Turing", "alan.turing." + run + "@example.com", "Hampton Road 8", "Teddington", "UK");
+            StreamId grace = register(
+                    "Grace Hopper", "grace.hopper." + run + "@example.com", "Arlington Ave 3", "Arlington", "US");
 
             step(2, "They buy products, each for a reason");
             sell(ada, "Global Equity Fund", "retirement", 25_000);
@@ -63,101 +124,252 @@ public final class DemoStory {
             sell(grace, "Global Equity Fund", "retirement", 5_000);
 
             Thread.sleep(20);
-            Instant beforeMove = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+            Instant lastMonth = fresh
+                    ? Instant.now().minus(Duration.ofDays(20)).truncatedTo(ChronoUnit.SECONDS)
+                    : Instant.now().truncatedTo(ChronoUnit.MILLIS);
             Thread.sleep(20);
-            step(3, "Time T = " + beforeMove + " is noted. Then Ada moves from Lisbon to Porto");
-            append(
-                    ada,
-                    "AddressChanged",
-                    "{\"address\":{\"street\":\"Rua das Flores 7\",\"city\":\"Porto\",\"country\":\"PT\"}}");
-
-            long head = store.headPosition();
-            for (var projection : DemoProjections.ALL) {
-                if (!runtime.awaitPosition(projection.name(), head, WAIT)) {
-                    throw new IllegalStateException("projection " + projection.name() + " did not catch up: "
-                            + runtime.status(projection.name()));
-                }
+            if (clock != null) {
+                clock.backToNow();
             }
-            CustomerSummary adaNow =
-                    runtime.state(DemoProjections.CUSTOMER_SUMMARY, ada.value()).orElseThrow();
-            step(4, "Projection customer-summary, one state per customer, followed the log live");
+            step(3, "Today: Ada moves from Lisbon to Porto");
+            move(ada, "Rua das Flores 7", "Porto", "PT");
+            awaitProjections(runtime);
+
+            step(4, "Projection customer-summary (names stay sealed in it, opened for the reader's role)");
             for (StreamId customer : List.of(ada, alan, grace)) {
-                CustomerSummary summary = runtime.state(DemoProjections.CUSTOMER_SUMMARY, customer.value())
-                        .orElseThrow();
                 out.printf(
                         Locale.ROOT,
-                        "     %-20s %-14s %-10s invested %,9.0f in %s%n",
+                        "     %-18s advisor sees %-14s analyst sees %-22s %-10s invested %,7.0f%n",
                         customer,
-                        summary.name(),
-                        summary.city(),
-                        summary.invested(),
-                        summary.products());
+                        summaryName(runtime, customer, ADVISOR),
+                        summaryName(runtime, customer, ANALYST),
+                        summary(runtime, customer).city(),
+                        summary(runtime, customer).invested());
             }
 
-            step(5, "Temporal query: Ada as of T, before the move");
-            List<RecordedEvent> then = store.readStreamAsOf(ada, beforeMove, 0, 100);
-            CustomerSummary adaThen = runtime.stateAsOf(DemoProjections.CUSTOMER_SUMMARY, ada, beforeMove);
+            step(5, "Temporal query: Ada as of " + lastMonth + (fresh ? " (last month)" : ""));
+            CustomerSummary then = runtime.stateAsOf(DemoProjections.CUSTOMER_SUMMARY, ada, lastMonth);
+            String cityNow = summary(runtime, ada).city();
             out.printf(
-                    "     her stream as of T holds %d of %d events; her summary as of T: %s, now: %s%n",
-                    then.size(), store.streamInfo(ada).eventCount(), adaThen.city(), adaNow.city());
+                    "     her stream then held %d of %d events; she lived in %s then, in %s now%n",
+                    lethe.store().readStreamAsOf(ada, lastMonth, 0, 100).size(),
+                    lethe.store().streamInfo(ada).eventCount(),
+                    then.city(),
+                    cityNow);
 
-            step(6, "Projection sales-by-product: sales per product and reason");
-            SalesByProduct sales =
-                    runtime.state(DemoProjections.SALES_BY_PRODUCT, "global").orElseThrow();
-            for (Map.Entry<String, Map<String, Integer>> product : sales.sales().entrySet()) {
+            step(6, "Projection sales-by-product: sales per product and reason (no personal data needed)");
+            SalesByProduct before = sales(runtime);
+            printSales(before);
+
+            PlaintextScan.Result scanBefore = scan();
+            step(7, "Ada asks to be forgotten. The DPO forgets her: one key deletion, whatever her number of events");
+            SubjectId subject = PrivacyCodec.subjectsOf(lethe.store()
+                            .readStream(ada, 0, dev.lethe.core.store.Direction.FORWARD, 1)
+                            .get(0)
+                            .metadata())
+                    .get("customerNumber");
+            ErasureReceipt receipt = lethe.forget(subject, "GDPR Art. 17(1)(a)", "customer request", DPO);
+            out.printf(
+                    "     receipt %s: subject %s forgotten by %s at %s on %s; destroyed: %s%n",
+                    receipt.id(),
+                    subject,
+                    receipt.actor(),
+                    receipt.at(),
+                    receipt.legalBasis(),
+                    String.join(", ", receipt.destroyed()));
+            awaitProjections(runtime);
+
+            step(8, "After the forget, the advisor reads Ada's stream and the read model again");
+            for (RecordedEvent event : lethe.store().readStream(ada, 0, dev.lethe.core.store.Direction.FORWARD, 100)) {
+                RevealedEvent revealed = lethe.reveal(event, ADVISOR);
                 out.printf(
-                        "     %-20s %d sold  %s%n",
-                        product.getKey(), sales.total(product.getKey()), product.getValue());
+                        "     v%d %-18s redacted %s; kept %s%n",
+                        event.version(),
+                        event.type(),
+                        revealed.redactions().stream()
+                                .map(r -> r.path() + " (" + r.reason().label() + ")")
+                                .toList(),
+                        plainPart(revealed.data().asTree()));
             }
+            out.printf("     customer-summary for Ada: name %s%n", summaryName(runtime, ada, ADVISOR));
+            SalesByProduct after = sales(runtime);
+            out.printf("     sales still add up: %d sold before, %d after%n", total(before), total(after));
 
-            out.printf("%nDone: %d appends committed durably; the log's head is at position %d.%n", appends, head);
+            PlaintextScan.Result scanAfter = scan();
+            step(9, "Proof: a byte scan of every file under the data directory");
+            printScan("before the forget", scanBefore);
+            printScan("after the forget ", scanAfter);
+
+            long head = lethe.store().headPosition();
+            out.printf(
+                    "%nDone: %d appends, sealed and committed durably; the log's head is at position %d.%n",
+                    appends, head);
             out.println("Next, try:");
-            out.println("  ./lethe read " + ada + "                     Ada's stream");
-            out.println("  ./lethe read " + ada + " --as-of " + beforeMove + "   as it was at T");
-            out.println("  ./lethe projections show customer-summary " + ada);
-            out.println("  ./lethe read --all --category customer --limit 20");
-            out.println("  ./lethe tail --from 0 --count 5");
-            out.println("  ./lethe projections list   |   ./lethe stats");
+            out.println("  ./lethe read " + ada + " --role advisor        Ada's stream, as the advisor sees it now");
+            out.println("  ./lethe read " + alan + " --role analyst       no personal group: restricted");
+            out.println("  ./lethe read " + alan + " --as-of " + lastMonth + " --role advisor");
+            out.println("  ./lethe projections show customer-summary " + grace + " --role advisor");
+            out.println("  ./lethe read '$audit'       the audit trail;  ./lethe policy check;  ./lethe stats");
             out.flush();
-            return new Outcome(ada, beforeMove, adaThen, adaNow, sales, head);
+            return new Outcome(
+                    ada,
+                    subject,
+                    lastMonth,
+                    then.city(),
+                    cityNow,
+                    before,
+                    after,
+                    receipt,
+                    scanBefore,
+                    scanAfter,
+                    List.copyOf(personalValues));
         }
+    }
+
+    private void registerSchemas() {
+        for (String type : SCHEMAS) {
+            JsonNode schema = Json.parse(resource(type + ".schema.json")).asTree();
+            lethe.schemas()
+                    .register(
+                            JsonSchemaNotation.read(type, schema),
+                            SchemaRegistry.Notation.JSON_SCHEMA,
+                            SchemaRegistry.propertyPaths(schema),
+                            Json.of(schema));
+        }
+    }
+
+    static String resource(String name) {
+        try (InputStream in = DemoStory.class.getResourceAsStream(name)) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException | NullPointerException e) {
+            throw new UncheckedIOException(new IOException("demo resource " + name + " is missing", e));
+        }
+    }
+
+    private void awaitProjections(ProjectionRuntime runtime) throws InterruptedException {
+        long head = lethe.store().headPosition();
+        for (var projection : DemoProjections.ALL) {
+            if (!runtime.awaitPosition(projection.name(), head, WAIT)) {
+                throw new IllegalStateException(
+                        "projection " + projection.name() + " did not catch up: " + runtime.status(projection.name()));
+            }
+        }
+    }
+
+    private CustomerSummary summary(ProjectionRuntime runtime, StreamId customer) {
+        return runtime.state(DemoProjections.CUSTOMER_SUMMARY, customer.value()).orElseThrow();
+    }
+
+    private String summaryName(ProjectionRuntime runtime, StreamId customer, Principal reader) {
+        String state = runtime.stateJson(DemoProjections.CUSTOMER_SUMMARY.name(), customer.value())
+                .orElseThrow();
+        PrivacyCodec.RevealedState revealed = new PrivacyCodec(lethe.keys()).revealState(Json.parse(state), reader);
+        JsonNode name = revealed.state().asTree().get("name");
+        return name.isNull()
+                ? "["
+                        + revealed.redactions().stream()
+                                .filter(r -> r.path().equals("name"))
+                                .findFirst()
+                                .map(r -> r.reason().label())
+                                .orElse("redacted")
+                        + "]"
+                : name.asText();
+    }
+
+    private static SalesByProduct sales(ProjectionRuntime runtime) {
+        return runtime.state(DemoProjections.SALES_BY_PRODUCT, "global").orElseThrow();
+    }
+
+    private static int total(SalesByProduct sales) {
+        return sales.sales().keySet().stream().mapToInt(sales::total).sum();
+    }
+
+    private void printSales(SalesByProduct sales) {
+        for (Map.Entry<String, Map<String, Integer>> product : sales.sales().entrySet()) {
+            out.printf("     %-20s %d sold  %s%n", product.getKey(), sales.total(product.getKey()), product.getValue());
+        }
+    }
+
+    private PlaintextScan.Result scan() throws IOException {
+        return dataDirectory == null
+                ? new PlaintextScan.Result(0, 0, List.of())
+                : PlaintextScan.scan(dataDirectory, personalValues);
+    }
+
+    private void printScan(String when, PlaintextScan.Result result) {
+        if (dataDirectory == null) {
+            out.println("     (no data directory to scan: in-memory store)");
+            return;
+        }
+        out.printf(
+                "     %s: %d files, %,d bytes, %d personal values looked for: %s%n",
+                when,
+                result.files(),
+                result.bytes(),
+                personalValues.size(),
+                result.hits().isEmpty() ? "none found" : "FOUND " + result.hits());
+    }
+
+    private static String plainPart(JsonNode data) {
+        com.fasterxml.jackson.databind.node.ObjectNode copy = data.deepCopy();
+        copy.remove("customerNumber");
+        copy.remove("name");
+        copy.remove("email");
+        if (copy.has("address")) {
+            ((com.fasterxml.jackson.databind.node.ObjectNode) copy.get("address")).remove("street");
+        }
+        return copy.toString();
+    }
+
+    private StreamId register(String name, String email, String street, String city, String country) {
+        StreamId customer =
+                StreamId.of("customer-" + UUID.randomUUID().toString().substring(0, 8));
+        String number = "C-" + run + "-" + customer.value().substring(9, 13);
+        personalValues.addAll(List.of(name, email, street, number));
+        String data = String.format(
+                "{\"customerNumber\":\"%s\",\"name\":\"%s\",\"email\":\"%s\",\"address\":{\"street\":\"%s\",\"city\":\"%s\",\"country\":\"%s\"}}",
+                number, name, email, street, city, country);
+        AppendResult result = append(customer, ExpectedVersion.noStream(), "CustomerRegistered", data);
+        print(result, "CustomerRegistered", "[sealed name, e-mail, street], " + city);
+        customerNumbers.put(customer, number);
+        return customer;
+    }
+
+    private final Map<StreamId, String> customerNumbers = new java.util.HashMap<>();
+
+    private void sell(StreamId customer, String product, String reason, double amount) {
+        String data = String.format(
+                Locale.ROOT,
+                "{\"customerNumber\":\"%s\",\"product\":\"%s\",\"reason\":\"%s\",\"amount\":%.2f,\"currency\":\"EUR\"}",
+                customerNumbers.get(customer),
+                product,
+                reason,
+                amount);
+        print(
+                append(customer, ExpectedVersion.streamExists(), "ProductSold", data),
+                "ProductSold",
+                String.format(Locale.ROOT, "%s for %s, EUR %,.0f", product, reason, amount));
+    }
+
+    private void move(StreamId customer, String street, String city, String country) {
+        personalValues.add(street);
+        String data = String.format(
+                "{\"customerNumber\":\"%s\",\"address\":{\"street\":\"%s\",\"city\":\"%s\",\"country\":\"%s\"}}",
+                customerNumbers.get(customer), street, city, country);
+        print(
+                append(customer, ExpectedVersion.streamExists(), "AddressChanged", data),
+                "AddressChanged",
+                "[sealed street], " + city);
+    }
+
+    private AppendResult append(StreamId stream, ExpectedVersion expected, String type, String data) {
+        appends++;
+        return lethe.append(stream, expected, List.of(EventData.of(type, data)));
     }
 
     private void step(int number, String title) {
         out.printf("%n%d. %s%n", number, title);
         out.flush();
-    }
-
-    private StreamId register(String name, String email, String street, String city) {
-        StreamId customer =
-                StreamId.of("customer-" + UUID.randomUUID().toString().substring(0, 8));
-        String data = String.format(
-                "{\"name\":\"%s\",\"email\":\"%s\",\"address\":{\"street\":\"%s\",\"city\":\"%s\"}}",
-                name, email, street, city);
-        AppendResult result =
-                store.append(customer, ExpectedVersion.noStream(), List.of(EventData.of("CustomerRegistered", data)));
-        appends++;
-        print(result, "CustomerRegistered", name + ", " + city);
-        return customer;
-    }
-
-    private void sell(StreamId customer, String product, String reason, double amount) {
-        String data = String.format(
-                Locale.ROOT,
-                "{\"product\":\"%s\",\"reason\":\"%s\",\"amount\":%.2f,\"currency\":\"EUR\"}",
-                product,
-                reason,
-                amount);
-        AppendResult result =
-                store.append(customer, ExpectedVersion.streamExists(), List.of(EventData.of("ProductSold", data)));
-        appends++;
-        print(result, "ProductSold", String.format(Locale.ROOT, "%s for %s, EUR %,.0f", product, reason, amount));
-    }
-
-    private void append(StreamId customer, String type, String data) {
-        AppendResult result = store.append(customer, ExpectedVersion.streamExists(), List.of(EventData.of(type, data)));
-        appends++;
-        print(result, type, "Rua das Flores 7, Porto");
     }
 
     private void print(AppendResult result, String type, String summary) {

@@ -253,10 +253,9 @@ public final class KeyService implements AutoCloseable {
                 clock.instant(),
                 legalBasis,
                 reason == null ? "" : reason,
-                List.of("subject key", "blind-index entries", "cached data keys"));
-        int entries;
+                List.of("subject key", "every blind-index entry of the subject", "cached data keys"));
         synchronized (this) {
-            entries = store.forget(subject, draft);
+            int entries = store.forget(subject, draft);
             if (entries < 0) {
                 throw InvalidEventException.of(
                         "subject " + subject,
@@ -264,17 +263,7 @@ public final class KeyService implements AutoCloseable {
             }
             cache.keySet().removeIf(id -> id.subject().equals(subject));
         }
-        return new ErasureReceipt(
-                draft.id(),
-                subject,
-                actor,
-                draft.at(),
-                legalBasis,
-                draft.reason(),
-                List.of(
-                        "subject key",
-                        entries + " blind-index entr" + (entries == 1 ? "y" : "ies"),
-                        "cached data keys"));
+        return draft;
     }
 
     public boolean isForgotten(SubjectId subject) {

@@ -81,6 +81,15 @@ public record DataPolicy(Map<DataGroup, GroupRule> groups, Map<String, RoleRule>
         }
     }
 
+    /** The text of the default policy: groups identity, contact, financial, clientaggregate; roles dpo, advisor, analyst. */
+    public static String defaultYaml() {
+        try (var in = DataPolicy.class.getResourceAsStream("default-policy.yaml")) {
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException | NullPointerException e) {
+            throw new IllegalStateException("default-policy.yaml is missing from lethe-core", e);
+        }
+    }
+
     /** Parses a policy from YAML text; every problem names where it is. */
     public static DataPolicy parse(String yaml) {
         JsonNode root;

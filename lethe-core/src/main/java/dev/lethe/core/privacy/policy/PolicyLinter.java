@@ -70,7 +70,9 @@ public final class PolicyLinter {
                                 .field(path)
                                 .map(f -> f.personal() || f.subjectKey())
                                 .orElse(false)
-                        || schema.schema().fields().stream().anyMatch(f -> path.startsWith(f.path() + "."));
+                        || schema.schema().fields().stream()
+                                .anyMatch(f -> path.startsWith(f.path() + ".")
+                                        || f.path().startsWith(path + "."));
                 if (!classified && looksPersonal(leaf)) {
                     findings.add(new Finding(
                             schema.eventType() + "." + path,

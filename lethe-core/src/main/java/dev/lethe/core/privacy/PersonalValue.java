@@ -1,0 +1,27 @@
+package dev.lethe.core.privacy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.store.RecordedEvent;
+import java.util.UUID;
+
+/**
+ * A personal field kept in a read model as it is in the log: sealed, with the event id and path its
+ * ciphertext is bound to. {@link PrivacyCodec#revealState} opens it at query time for the caller's
+ * role, so forgetting a subject reaches read models at once, without a rebuild.
+ *
+ * <p>Store it in a projection's state instead of the plaintext: {@code PersonalValue.of(event, "name")}.
+ */
+public record PersonalValue(UUID event, String path, String sealed) {
+    /** The value of {@code path} in the event, as stored; null if the event has none. */
+    public static PersonalValue of(RecordedEvent event, String path) {
+        JsonNode value = PrivacyCodec.at(event.data().asTree(), path);
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        return new PersonalValue(event.id(), path, value.isTextual() ? value.asText() : value.toString());
+    }
+
+    static boolean looksLikeOne(JsonNode node) {
+        return node.isObject() && node.size() == 3 && node.has("event") && node.has("path") && node.has("sealed");
+    }
+}

@@ -1,0 +1,230 @@
+package dev.lethe.core.privacy.keys;
+
+import dev.lethe.core.store.StorageException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.Key;
+import java.security.KeyStore;
+import java.security.Provider;
+import java.security.ProviderException;
+import java.security.SecureRandom;
+import java.security.Security;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.crypto.Cipher;
+import javax.crypto.KeyGenerator;
+import javax.crypto.SecretKey;
+import javax.crypto.spec.GCMParameterSpec;
+
+/**
+ * A master key held in a PKCS#11 token (an HSM, or SoftHSM2 in tests), reached through the JDK's
+ * SunPKCS11 provider. Each epoch is one AES-256 key generated inside the token as a private,
+ * sensitive, non-extractable token object labelled {@value #LABEL_PREFIX}{@code <epoch>}; the newest
+ * epoch wraps. The first {@link #open} of a token without such a key creates epoch 1.
+ *
+ * <p>Wrapped layout (all inside the HSM: AES-256-GCM, 128-bit tag, {@code context} as the AAD):
+ *
+ * <pre>
+ * epoch (4 bytes, big-endian) ‖ IV (12 random bytes) ‖ ciphertext (as long as the key) ‖ tag (16 bytes)
+ * </pre>
+ *
+ * <p>Security guarantees: the key material never leaves the token; {@link #finishRotation()} deletes
+ * the older epochs' token objects, after which nothing they wrapped, in any backup, can be unwrapped.
+ * Deliberately not guaranteed: the epoch is not authenticated by itself (a changed epoch selects
+ * another key, under which the tag fails); the IV is random, so one epoch should wrap well under
+ * 2<sup>32</sup> keys; two instances on the same token do not see each other's rotations until
+ * reopened. The PIN is used to log in and is not kept; {@link #close()} does not log out, as a
+ * PKCS#11 login is shared by every session of the process. {@link GeneralSecurityException} does not
+ * leave this class: wrap and unwrap failures are {@link KeyUnavailableException}s, failures to open
+ * or rotate are permanent {@link StorageException}s.
+ */
+public final class Pkcs11MasterKey implements MasterKey {
+    public static final String LABEL_PREFIX = "lethe-master-";
+    public static final int KEY_BITS = 256;
+    public static final int IV_BYTES = 12;
+    public static final int TAG_BITS = 128;
+    private static final int EPOCH_BYTES = 4;
+    private static final String TRANSFORMATION = "AES/GCM/NoPadding";
+    private static final Pattern LABEL = Pattern.compile(Pattern.quote(LABEL_PREFIX) + "([1-9][0-9]{0,8})");
+
+    private final Path library;
+    private final long slot;
+    private final Provider provider;
+    private final KeyStore token;
+    private final SecureRandom random = new SecureRandom();
+    private volatile NavigableMap<Integer, SecretKey> epochs;
+
+    private Pkcs11MasterKey(Path library, long slot, Provider provider, KeyStore token) {
+        this.library = library;
+        this.slot = slot;
+        this.provider = provider;
+        this.token = token;
+    }
+
+    /**
+     * Logs in to the token in {@code slot} (the PKCS#11 slot id, as {@code softhsm2-util --show-slots}
+     * prints it) of the PKCS#11 {@code library} and finds its epochs; creates epoch 1 if there is none.
+     */
+    public static Pkcs11MasterKey open(Path library, long slot, char[] pin) {
+        if (!Files.isRegularFile(library)) {
+            throw StorageException.permanent("no PKCS#11 library at " + library, null);
+        }
+        Provider sunPkcs11 = Security.getProvider("SunPKCS11");
+        if (sunPkcs11 == null) {
+            throw StorageException.permanent("this JDK has no SunPKCS11 provider (module jdk.crypto.cryptoki)", null);
+        }
+        try {
+            Provider provider = sunPkcs11.configure(config(library, slot));
+            KeyStore token = KeyStore.getInstance("PKCS11", provider);
+            token.load(null, pin);
+            Pkcs11MasterKey master = new Pkcs11MasterKey(library, slot, provider, token);
+            master.epochs = Collections.unmodifiableNavigableMap(master.findEpochs());
+            if (master.epochs.isEmpty()) {
+                master.beginRotation();
+            }
+            return master;
+        } catch (GeneralSecurityException | IOException | ProviderException | IllegalArgumentException e) {
+            throw StorageException.permanent(
+                    "cannot open the PKCS#11 token in slot " + slot + " of " + library + ": " + rootMessage(e), e);
+        }
+    }
+
+    /** SunPKCS11's inline configuration; keys it generates are sensitive and never extractable. */
+    static String config(Path library, long slot) {
+        return "--name = lethe-" + slot + "\n"
+                + "library = " + library.toAbsolutePath() + "\n"
+                + "slot = " + slot + "\n"
+                + "attributes(generate, CKO_SECRET_KEY, CKK_AES) = {\n"
+                + "  CKA_SENSITIVE = true\n"
+                + "  CKA_EXTRACTABLE = false\n"
+                + "}\n";
+    }
+
+    private TreeMap<Integer, SecretKey> findEpochs() throws GeneralSecurityException {
+        TreeMap<Integer, SecretKey> found = new TreeMap<>();
+        for (String alias : Collections.list(token.aliases())) {
+            Matcher label = LABEL.matcher(alias);
+            Key key = label.matches() ? token.getKey(alias, null) : null;
+            if (key instanceof SecretKey secret) {
+                found.put(Integer.parseInt(label.group(1)), secret);
+            }
+        }
+        return found;
+    }
+
+    @Override
+    public int epoch() {
+        return epochs.lastKey();
+    }
+
+    @Override
+    public byte[] wrap(byte[] key, byte[] context) {
+        var newest = epochs.lastEntry();
+        byte[] iv = new byte[IV_BYTES];
+        random.nextBytes(iv);
+        try {
+            Cipher gcm = cipher(Cipher.ENCRYPT_MODE, newest.getValue(), iv, context);
+            return ByteBuffer.allocate(EPOCH_BYTES + IV_BYTES + gcm.getOutputSize(key.length))
+                    .putInt(newest.getKey())
+                    .put(iv)
+                    .put(gcm.doFinal(key))
+                    .array();
+        } catch (GeneralSecurityException | ProviderException e) {
+            throw new KeyUnavailableException(
+                    "master key epoch " + newest.getKey() + " cannot wrap: " + rootMessage(e), e);
+        }
+    }
+
+    @Override
+    public byte[] unwrap(byte[] wrapped, byte[] context) {
+        if (wrapped.length < EPOCH_BYTES + IV_BYTES + TAG_BITS / 8) {
+            throw new KeyUnavailableException(
+                    "a wrapped key is at least 32 bytes; this one has " + wrapped.length, null);
+        }
+        int epoch = ByteBuffer.wrap(wrapped).getInt();
+        SecretKey key = epochs.get(epoch);
+        if (key == null) {
+            throw new KeyUnavailableException("master key epoch " + epoch + " was destroyed or never existed", null);
+        }
+        try {
+            byte[] iv = Arrays.copyOfRange(wrapped, EPOCH_BYTES, EPOCH_BYTES + IV_BYTES);
+            return cipher(Cipher.DECRYPT_MODE, key, iv, context)
+                    .doFinal(wrapped, EPOCH_BYTES + IV_BYTES, wrapped.length - EPOCH_BYTES - IV_BYTES);
+        } catch (GeneralSecurityException | ProviderException e) {
+            throw new KeyUnavailableException(
+                    "master key epoch " + epoch + " does not unwrap this key with this "
+                            + "context (tampered, or wrapped for another context): " + rootMessage(e),
+                    e);
+        }
+    }
+
+    // A Cipher per call: SunPKCS11 GCM ciphers refuse to reuse an IV and are not thread-safe.
+    private Cipher cipher(int mode, SecretKey key, byte[] iv, byte[] context) throws GeneralSecurityException {
+        Cipher gcm = Cipher.getInstance(TRANSFORMATION, provider);
+        gcm.init(mode, key, new GCMParameterSpec(TAG_BITS, iv));
+        gcm.updateAAD(context);
+        return gcm;
+    }
+
+    @Override
+    public synchronized int beginRotation() {
+        int next = epochs.isEmpty() ? 1 : epochs.lastKey() + 1;
+        try {
+            KeyGenerator generator = KeyGenerator.getInstance("AES", provider);
+            generator.init(KEY_BITS);
+            // Generated as a session object, then copied by the key store into a labelled, private
+            // token object; the session copy disappears with its session.
+            token.setEntry(LABEL_PREFIX + next, new KeyStore.SecretKeyEntry(generator.generateKey()), null);
+            TreeMap<Integer, SecretKey> grown = new TreeMap<>(epochs);
+            grown.put(next, (SecretKey) token.getKey(LABEL_PREFIX + next, null));
+            epochs = Collections.unmodifiableNavigableMap(grown);
+            return next;
+        } catch (GeneralSecurityException | ProviderException e) {
+            throw StorageException.permanent(
+                    "cannot create master key epoch " + next + " in " + describe() + ": " + rootMessage(e), e);
+        }
+    }
+
+    @Override
+    public synchronized List<Integer> finishRotation() {
+        TreeMap<Integer, SecretKey> remaining = new TreeMap<>(epochs);
+        List<Integer> destroyed = new ArrayList<>();
+        try {
+            for (int old : epochs.headMap(epochs.lastKey()).keySet()) {
+                token.deleteEntry(LABEL_PREFIX + old);
+                remaining.remove(old);
+                destroyed.add(old);
+            }
+            return destroyed;
+        } catch (GeneralSecurityException | ProviderException e) {
+            throw StorageException.permanent(
+                    "cannot destroy old master key epochs in " + describe() + ": " + rootMessage(e), e);
+        } finally {
+            epochs = Collections.unmodifiableNavigableMap(remaining);
+        }
+    }
+
+    @Override
+    public String describe() {
+        NavigableMap<Integer, SecretKey> current = epochs;
+        return "PKCS#11 token in slot " + slot + " of " + library
+                + (current.isEmpty() ? "" : ", epoch " + current.lastKey());
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root == e ? String.valueOf(e.getMessage()) : e.getMessage() + " (" + root + ")";
+    }
+}

@@ -1,0 +1,262 @@
+package dev.lethe.core.privacy.keys;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.fail;
+
+import com.google.crypto.tink.Aead;
+import dev.lethe.core.privacy.DataGroup;
+import dev.lethe.core.privacy.SubjectId;
+import dev.lethe.core.privacy.policy.DataPolicy;
+import java.io.File;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.Key;
+import java.security.Provider;
+import java.security.Security;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link Pkcs11MasterKey} against real SoftHSM2 tokens in a private token directory. SoftHSM2 reads
+ * {@code SOFTHSM2_CONF} from the environment of the JVM that loads it, so failsafe sets that variable
+ * (see this module's pom) and this class writes the file there before the library is first loaded.
+ *
+ * <p>Without SoftHSM2 the class is skipped with a warning, or fails when {@code LETHE_REQUIRE_ALL=1}.
+ * The tests share one token, so they assert epochs relative to the one they find, never absolute ones
+ * (except on a second token that only one test uses).
+ */
+class Pkcs11MasterKeyIT {
+    private static final String PIN = "1234";
+    private static final String SHARED_TOKEN = "lethe-test";
+    private static final String EMPTY_TOKEN = "lethe-empty";
+    private static final List<Path> LIBRARIES = List.of(
+            Path.of("/usr/lib/softhsm/libsofthsm2.so"),
+            Path.of("/usr/lib64/pkcs11/libsofthsm2.so"),
+            Path.of("/usr/local/lib/softhsm/libsofthsm2.so"));
+    private static final String POLICY = "groups:\n  contact: {retention: P1Y, period: P1M}\n"
+            + "roles:\n  dpo: {read: [contact], may: [forget, export, rotate-keys]}\n";
+    private static final byte[] KEY = "0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CONTEXT = "lethe/subject/s-1".getBytes(StandardCharsets.UTF_8);
+
+    @TempDir
+    static Path tokens;
+
+    private static Path library;
+    private static Path conf;
+    private static long sharedSlot;
+    private static long emptySlot;
+
+    @BeforeAll
+    static void initialise_two_private_tokens() throws Exception {
+        library = LIBRARIES.stream().filter(Files::isRegularFile).findFirst().orElse(null);
+        if (library == null || !onPath("softhsm2-util")) {
+            unavailable("SoftHSM2 is not installed (softhsm2-util or " + LIBRARIES.get(0) + " is missing): "
+                    + "install it with `apt-get install softhsm2`");
+        }
+        String variable = System.getenv("SOFTHSM2_CONF");
+        if (variable == null) {
+            unavailable("SOFTHSM2_CONF is not set: run this test through failsafe (`./mvnw verify`), which sets it");
+        }
+        conf = Path.of(variable);
+        Files.createDirectories(conf.getParent());
+        Files.writeString(
+                conf,
+                "directories.tokendir = " + tokens + "\nobjectstore.backend = file\n"
+                        + "log.level = ERROR\nslots.removable = false\n");
+        for (String label : List.of(SHARED_TOKEN, EMPTY_TOKEN)) {
+            softhsm("--init-token", "--free", "--label", label, "--pin", PIN, "--so-pin", "5678");
+        }
+        String slots = softhsm("--show-slots");
+        sharedSlot = slotOf(slots, SHARED_TOKEN);
+        emptySlot = slotOf(slots, EMPTY_TOKEN);
+    }
+
+    @Test
+    void a_wrapped_key_unwraps_with_its_context_and_with_no_other() {
+        try (Pkcs11MasterKey master = open(sharedSlot)) {
+            byte[] wrapped = master.wrap(KEY, CONTEXT);
+
+            assertThat(wrapped).hasSize(4 + 12 + KEY.length + 16);
+            assertThat(epochOf(wrapped)).isEqualTo(master.epoch());
+            assertThat(master.unwrap(wrapped, CONTEXT)).isEqualTo(KEY);
+            assertThat(master.wrap(KEY, CONTEXT)).as("a fresh IV every time").isNotEqualTo(wrapped);
+            assertThatThrownBy(() -> master.unwrap(wrapped, "lethe/subject/s-2".getBytes(StandardCharsets.UTF_8)))
+                    .isInstanceOf(KeyUnavailableException.class);
+        }
+    }
+
+    @Test
+    void a_tampered_or_truncated_wrapped_key_does_not_unwrap() {
+        try (Pkcs11MasterKey master = open(sharedSlot)) {
+            byte[] tampered = master.wrap(KEY, CONTEXT);
+            tampered[20] ^= 1;
+
+            assertThatThrownBy(() -> master.unwrap(tampered, CONTEXT)).isInstanceOf(KeyUnavailableException.class);
+            assertThatThrownBy(() -> master.unwrap(new byte[31], CONTEXT)).isInstanceOf(KeyUnavailableException.class);
+        }
+    }
+
+    @Test
+    void opening_an_empty_token_creates_epoch_1_as_a_sensitive_unextractable_token_key() throws Exception {
+        try (Pkcs11MasterKey master = open(emptySlot)) {
+            assertThat(master.epoch()).isEqualTo(1);
+        }
+        java.security.KeyStore token = tokenKeyStore(emptySlot);
+        assertThat(Collections.list(token.aliases())).containsExactly("lethe-master-1");
+        Key key = token.getKey("lethe-master-1", null);
+        assertThat(key.getEncoded()).as("key material read out of the token").isNull();
+        assertThat(key.toString()).contains("token object", ", sensitive", ", unextractable");
+    }
+
+    @Test
+    void during_a_rotation_old_keys_unwrap_and_after_it_a_backup_from_before_is_useless() {
+        byte[] backup;
+        int old;
+        try (Pkcs11MasterKey master = open(sharedSlot)) {
+            backup = master.wrap(KEY, CONTEXT);
+            old = master.epoch();
+
+            int next = master.beginRotation();
+            assertThat(next).isEqualTo(old + 1).isEqualTo(master.epoch());
+            byte[] rewrapped = master.wrap(master.unwrap(backup, CONTEXT), CONTEXT);
+            assertThat(epochOf(rewrapped)).isEqualTo(next);
+
+            assertThat(master.finishRotation()).containsExactly(old);
+            assertThat(master.unwrap(rewrapped, CONTEXT)).isEqualTo(KEY);
+            assertThatThrownBy(() -> master.unwrap(backup, CONTEXT))
+                    .isInstanceOf(KeyUnavailableException.class)
+                    .hasMessageContaining("epoch " + old);
+        }
+        try (Pkcs11MasterKey reopened = open(sharedSlot)) {
+            assertThatThrownBy(() -> reopened.unwrap(backup, CONTEXT)).isInstanceOf(KeyUnavailableException.class);
+        }
+    }
+
+    @Test
+    void a_reopened_master_key_finds_every_epoch_in_the_token() {
+        try (Pkcs11MasterKey first = open(sharedSlot)) {
+            byte[] underOld = first.wrap(KEY, CONTEXT);
+            int next = first.beginRotation();
+            byte[] underNew = first.wrap(KEY, CONTEXT);
+
+            try (Pkcs11MasterKey reopened = open(sharedSlot)) {
+                assertThat(reopened.epoch()).isEqualTo(next);
+                assertThat(reopened.unwrap(underOld, CONTEXT)).isEqualTo(KEY);
+                assertThat(reopened.unwrap(underNew, CONTEXT)).isEqualTo(KEY);
+            }
+            first.finishRotation();
+        }
+    }
+
+    @Test
+    void describe_names_the_library_and_the_slot_but_never_the_pin() {
+        try (Pkcs11MasterKey master = open(sharedSlot)) {
+            assertThat(master.describe())
+                    .contains(library.toString(), "slot " + sharedSlot)
+                    .doesNotContain(PIN);
+        }
+    }
+
+    @Test
+    void the_key_service_seals_and_opens_data_and_rotates_its_master_key_in_the_hsm() throws Exception {
+        InMemoryKeyStore store = new InMemoryKeyStore();
+        DataGroup contact = DataGroup.of("contact");
+        byte[] plaintext = "anna@example.org".getBytes(StandardCharsets.UTF_8);
+        byte[] aad = "event-1/email".getBytes(StandardCharsets.UTF_8);
+        SubjectId subject;
+        byte[] ciphertext;
+        try (KeyService keys = new KeyService(store, open(sharedSlot), policy(), Clock.systemUTC())) {
+            int before = keys.master().epoch();
+            subject = keys.newSubject();
+            ciphertext = keys.sealer(subject, contact, "2026-11").encrypt(plaintext, aad);
+
+            KeyService.Rotation rotation = keys.rotateMaster();
+
+            assertThat(rotation.newEpoch()).isEqualTo(before + 1);
+            assertThat(rotation.rewrapped()).isGreaterThanOrEqualTo(2);
+            assertThat(rotation.destroyedEpochs()).containsExactly(before);
+        }
+        // A new service, so the data key comes from the re-wrapped keys and the HSM, not from a cache.
+        try (KeyService keys = new KeyService(store, open(sharedSlot), policy(), Clock.systemUTC())) {
+            KeyService.Lookup lookup = keys.opener(subject, contact, "2026-11");
+
+            assertThat(lookup).isInstanceOf(KeyService.Found.class);
+            Aead opener = ((KeyService.Found) lookup).aead();
+            assertThat(opener.decrypt(ciphertext, aad)).isEqualTo(plaintext);
+        }
+    }
+
+    private static Pkcs11MasterKey open(long slot) {
+        return Pkcs11MasterKey.open(library, slot, PIN.toCharArray());
+    }
+
+    private static DataPolicy policy() {
+        return DataPolicy.parse(POLICY);
+    }
+
+    private static int epochOf(byte[] wrapped) {
+        return ByteBuffer.wrap(wrapped).getInt();
+    }
+
+    private static java.security.KeyStore tokenKeyStore(long slot) throws Exception {
+        Provider provider = Security.getProvider("SunPKCS11").configure(Pkcs11MasterKey.config(library, slot));
+        java.security.KeyStore token = java.security.KeyStore.getInstance("PKCS11", provider);
+        token.load(null, PIN.toCharArray());
+        return token;
+    }
+
+    private static void unavailable(String problem) {
+        if ("1".equals(System.getenv("LETHE_REQUIRE_ALL"))) {
+            fail("LETHE_REQUIRE_ALL=1 and " + problem);
+        }
+        System.err.println("WARNING: Pkcs11MasterKeyIT SKIPPED: " + problem);
+        Assumptions.abort(problem);
+    }
+
+    private static boolean onPath(String command) {
+        return Stream.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
+                .anyMatch(directory -> Files.isExecutable(Path.of(directory, command)));
+    }
+
+    private static String softhsm(String... arguments) throws Exception {
+        List<String> command = new ArrayList<>(List.of("softhsm2-util"));
+        command.addAll(List.of(arguments));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().put("SOFTHSM2_CONF", conf.toString());
+        Process process = builder.start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!process.waitFor(30, TimeUnit.SECONDS) || process.exitValue() != 0) {
+            fail("softhsm2-util " + String.join(" ", arguments) + " failed:\n" + output);
+        }
+        return output;
+    }
+
+    /** The slot id of the token labelled {@code label} in {@code softhsm2-util --show-slots} output. */
+    private static long slotOf(String showSlots, String label) {
+        Pattern slotLine = Pattern.compile("^Slot (\\d+)$");
+        Pattern labelLine = Pattern.compile("^\\s*Label:\\s+" + Pattern.quote(label) + "\\s*$");
+        long slot = -1;
+        for (String line : showSlots.split("\\R")) {
+            Matcher matcher = slotLine.matcher(line);
+            if (matcher.matches()) {
+                slot = Long.parseLong(matcher.group(1));
+            } else if (labelLine.matcher(line).matches()) {
+                return slot;
+            }
+        }
+        return fail("no token labelled " + label + " in:\n" + showSlots);
+    }
+}

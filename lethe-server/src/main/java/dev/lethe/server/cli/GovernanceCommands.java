@@ -1,0 +1,335 @@
+package dev.lethe.server.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.privacy.SchemaRegistry;
+import dev.lethe.core.privacy.keys.KeyService;
+import dev.lethe.core.privacy.keys.KeyStore;
+import dev.lethe.core.privacy.policy.DataPolicy;
+import dev.lethe.core.privacy.policy.PolicyLinter;
+import dev.lethe.core.privacy.schema.JsonSchemaNotation;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.Json;
+import dev.lethe.sqlite.SqliteLethe;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/** Retention, keys, policy and schemas on the command line. */
+final class GovernanceCommands {
+    private GovernanceCommands() {}
+
+    @Command(name = "retention", description = "Retention of personal data.", subcommands = RetentionRun.class)
+    static final class Retention implements Runnable {
+        @ParentCommand
+        LetheCli parent;
+
+        @Override
+        public void run() {
+            parent.spec
+                    .commandLine()
+                    .getSubcommands()
+                    .get("retention")
+                    .usage(parent.spec.commandLine().getOut());
+        }
+    }
+
+    @Command(
+            name = "run",
+            description = {
+                "Destroy every period key whose retention has ended, and carry out scheduled forgets.",
+                "  lethe retention run --now 2029-01-01T00:00:00Z     to see what a date would expire (destroys for real)"
+            })
+    static final class RetentionRun implements Callable<Integer> {
+        @ParentCommand
+        Retention retention;
+
+        @Option(names = "--now", paramLabel = "INSTANT", description = "Run as if it were this instant (default: now).")
+        String now;
+
+        @Override
+        public Integer call() {
+            LetheCli cli = retention.parent;
+            Instant at = now == null ? Instant.now() : Instants.parse("--now", now);
+            try (SqliteLethe lethe = cli.store.openForWriting()) {
+                List<KeyStore.PeriodRef> expired = lethe.privacy().runRetention(at, cli.store.principal());
+                PrintWriter out = cli.spec.commandLine().getOut();
+                out.printf("retention run as of %s: %d period key(s) destroyed%n", at, expired.size());
+                expired.forEach(
+                        p -> out.printf("  %s/%s: its personal data now reads as expired%n", p.group(), p.period()));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "keys", description = "The key service.", subcommands = KeysRotate.class)
+    static final class Keys implements Runnable {
+        @ParentCommand
+        LetheCli parent;
+
+        @Override
+        public void run() {
+            parent.spec
+                    .commandLine()
+                    .getSubcommands()
+                    .get("keys")
+                    .usage(parent.spec.commandLine().getOut());
+        }
+    }
+
+    @Command(
+            name = "rotate",
+            description = {
+                "Re-wrap every live key under a new master key epoch and destroy the old master key: copies of the",
+                "key store taken before (backups) can no longer unwrap anything. Needs the rotate-keys permission."
+            })
+    static final class KeysRotate implements Callable<Integer> {
+        @ParentCommand
+        Keys keys;
+
+        @Override
+        public Integer call() {
+            LetheCli cli = keys.parent;
+            try (SqliteLethe lethe = cli.store.openForWriting()) {
+                KeyService.Rotation rotation = lethe.privacy().rotateMasterKey(cli.store.principal());
+                cli.spec
+                        .commandLine()
+                        .getOut()
+                        .printf(
+                                "master key rotated: new epoch %d, %d keys re-wrapped, destroyed epochs %s%n",
+                                rotation.newEpoch(), rotation.rewrapped(), rotation.destroyedEpochs());
+            }
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "policy",
+            description = "The data policy.",
+            subcommands = {PolicyShow.class, PolicyCheck.class, PolicySet.class})
+    static final class Policy implements Runnable {
+        @ParentCommand
+        LetheCli parent;
+
+        @Override
+        public void run() {
+            parent.spec
+                    .commandLine()
+                    .getSubcommands()
+                    .get("policy")
+                    .usage(parent.spec.commandLine().getOut());
+        }
+    }
+
+    @Command(name = "show", description = "Print the data directory's policy (policy.yaml).")
+    static final class PolicyShow implements Callable<Integer> {
+        @ParentCommand
+        Policy policy;
+
+        @Override
+        public Integer call() throws IOException {
+            LetheCli cli = policy.parent;
+            SqliteLethe.readPolicy(cli.store.directory);
+            cli.spec
+                    .commandLine()
+                    .getOut()
+                    .print(Files.readString(cli.store.directory.resolve(SqliteLethe.POLICY_FILE)));
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "check",
+            description = {
+                "Lint the registered schemas against the policy: fields that look personal but are not classified,",
+                "personal fields in groups the policy does not declare. Exit code 1 when there are findings."
+            })
+    static final class PolicyCheck implements Callable<Integer> {
+        @ParentCommand
+        Policy policy;
+
+        @Override
+        public Integer call() {
+            LetheCli cli = policy.parent;
+            try (Store.Opened opened =
+                    cli.store.openForReading(cli.spec.commandLine().getErr())) {
+                List<PolicyLinter.Finding> findings = PolicyLinter.check(
+                        opened.lethe().policy(),
+                        opened.lethe().privacy().schemas().all());
+                PrintWriter out = cli.spec.commandLine().getOut();
+                findings.forEach(f -> out.println("finding: " + f));
+                out.printf(
+                        "%d schema(s) checked, %d finding(s)%s%n",
+                        opened.lethe().privacy().schemas().all().size(),
+                        findings.size(),
+                        opened.lethe().policy().strict() ? " (strict mode)" : "");
+                return findings.isEmpty() ? 0 : 1;
+            }
+        }
+    }
+
+    @Command(
+            name = "set",
+            description = "Replace the data policy with FILE (validated first; audited). Needs change-policy.")
+    static final class PolicySet implements Callable<Integer> {
+        @ParentCommand
+        Policy policy;
+
+        @Parameters(paramLabel = "FILE")
+        Path file;
+
+        @Override
+        public Integer call() throws IOException {
+            LetheCli cli = policy.parent;
+            String yaml;
+            try {
+                yaml = Files.readString(file);
+            } catch (IOException e) {
+                throw InvalidEventException.of("policy file", "cannot read " + file + ": " + e.getMessage());
+            }
+            DataPolicy parsed;
+            try {
+                parsed = DataPolicy.parse(yaml);
+            } catch (InvalidEventException e) {
+                throw e.at(file + ": " + e.subject());
+            }
+            try (SqliteLethe lethe = cli.store.openForWriting()) {
+                if (!lethe.policy().may(cli.store.principal(), DataPolicy.Permission.CHANGE_POLICY)) {
+                    throw new dev.lethe.core.privacy.AccessDeniedException(cli.store.principal(), "change-policy");
+                }
+                Path target = cli.store.directory.resolve(SqliteLethe.POLICY_FILE);
+                Path temporary = target.resolveSibling(SqliteLethe.POLICY_FILE + ".tmp");
+                Files.writeString(temporary, yaml);
+                Files.move(
+                        temporary,
+                        target,
+                        java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                lethe.privacy()
+                        .audit()
+                        .record(
+                                "PolicyChanged",
+                                cli.store.principal(),
+                                Map.of(
+                                        "groups",
+                                        parsed.groups().size(),
+                                        "roles",
+                                        parsed.roles().size(),
+                                        "strict",
+                                        parsed.strict()));
+            }
+            cli.spec
+                    .commandLine()
+                    .getOut()
+                    .println("policy replaced; it applies from the next command or server start");
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "schemas",
+            description = "Event type schemas and their privacy classification.",
+            subcommands = {SchemasList.class, SchemasRegister.class})
+    static final class Schemas implements Runnable {
+        @ParentCommand
+        LetheCli parent;
+
+        @Override
+        public void run() {
+            parent.spec
+                    .commandLine()
+                    .getSubcommands()
+                    .get("schemas")
+                    .usage(parent.spec.commandLine().getOut());
+        }
+    }
+
+    @Command(name = "list", description = "Each registered event type with its version and classified fields.")
+    static final class SchemasList implements Callable<Integer> {
+        @ParentCommand
+        Schemas schemas;
+
+        @Override
+        public Integer call() {
+            LetheCli cli = schemas.parent;
+            try (Store.Opened opened =
+                    cli.store.openForReading(cli.spec.commandLine().getErr())) {
+                PrintWriter out = cli.spec.commandLine().getOut();
+                for (SchemaRegistry.Registered registered :
+                        opened.lethe().privacy().schemas().all()) {
+                    out.printf("%s v%d (%s)%n", registered.eventType(), registered.version(), registered.notation());
+                    registered
+                            .schema()
+                            .fields()
+                            .forEach(f -> out.printf(
+                                    "  %-24s %s%s%s%n",
+                                    f.path(),
+                                    f.personal() ? "pii " : "",
+                                    f.subjectKey() ? "key " : "",
+                                    f.group().map(g -> "group " + g).orElse("")));
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "register",
+            description = {
+                "Register a JSON Schema for an event type (properties marked with \"x-gdpr\": {\"pii\", \"key\", \"dataGroup\"}).",
+                "  lethe schemas register CustomerRegistered customer-registered.schema.json"
+            })
+    static final class SchemasRegister implements Callable<Integer> {
+        @ParentCommand
+        Schemas schemas;
+
+        @Parameters(index = "0", paramLabel = "TYPE")
+        String type;
+
+        @Parameters(index = "1", paramLabel = "FILE")
+        Path file;
+
+        @Override
+        public Integer call() {
+            LetheCli cli = schemas.parent;
+            JsonNode schema;
+            try {
+                schema = Json.parse(Files.readString(file)).asTree();
+            } catch (IOException e) {
+                throw InvalidEventException.of("schema file", "cannot read " + file + ": " + e.getMessage());
+            } catch (InvalidEventException e) {
+                throw e.at(file.toString());
+            }
+            dev.lethe.core.store.EventData.of(type, Json.EMPTY_OBJECT); // rejects an invalid type name first
+            try (SqliteLethe lethe = cli.store.openForWriting()) {
+                SchemaRegistry.Registered registered = lethe.privacy()
+                        .schemas()
+                        .register(
+                                JsonSchemaNotation.read(type, schema),
+                                SchemaRegistry.Notation.JSON_SCHEMA,
+                                SchemaRegistry.propertyPaths(schema),
+                                Json.of(schema));
+                List<PolicyLinter.Finding> findings = PolicyLinter.check(lethe.policy(), List.of(registered));
+                cli.spec
+                        .commandLine()
+                        .getOut()
+                        .printf(
+                                "registered %s v%d: %d personal field(s), %d key field(s)%n",
+                                type,
+                                registered.version(),
+                                registered.schema().personalFields().size(),
+                                registered.schema().keyFields().size());
+                findings.forEach(f -> cli.spec.commandLine().getErr().println("finding: " + f));
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package dev.lethe.server.cli;
+
+import dev.lethe.core.privacy.SubjectId;
+import dev.lethe.core.privacy.keys.ErasureReceipt;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.sqlite.SqliteLethe;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+@Command(
+        name = "subject",
+        description = "Data subjects: forget one (Art. 17), export one's data (Art. 15/20), look one up.",
+        subcommands = {SubjectCommand.Forget.class, SubjectCommand.Export.class, SubjectCommand.Lookup.class})
+final class SubjectCommand implements Runnable {
+    @ParentCommand
+    LetheCli parent;
+
+    @Override
+    public void run() {
+        parent.spec
+                .commandLine()
+                .getSubcommands()
+                .get("subject")
+                .usage(parent.spec.commandLine().getOut());
+    }
+
+    @Command(
+            name = "forget",
+            description = {
+                "Forget a data subject: destroy their key and blind-index entries, so every personal field of",
+                "theirs reads as forgotten everywhere. Needs a role with the forget permission.",
+                "  lethe subject forget 3f25… --legal-basis 'GDPR Art. 17(1)(a)' --role dpo",
+                "  lethe subject forget 3f25… --legal-basis '…' --at 2027-01-01T00:00:00Z --role dpo   (scheduled)"
+            })
+    static final class Forget implements Callable<Integer> {
+        @ParentCommand
+        SubjectCommand subject;
+
+        @Parameters(paramLabel = "SUBJECT", description = "The subject id (a UUID).")
+        String id;
+
+        @Option(names = "--legal-basis", required = true, paramLabel = "TEXT", description = "Why the law requires it.")
+        String legalBasis;
+
+        @Option(names = "--reason", paramLabel = "TEXT", description = "A note for the receipt (no personal data).")
+        String reason;
+
+        @Option(names = "--at", paramLabel = "INSTANT", description = "Forget at this instant instead of now.")
+        String at;
+
+        @Override
+        public Integer call() {
+            LetheCli cli = subject.parent;
+            PrintWriter out = cli.spec.commandLine().getOut();
+            SubjectId subjectId = SubjectId.parse(id);
+            try (SqliteLethe lethe = cli.store.openForWriting()) {
+                if (at != null) {
+                    Instant when = Instants.parse("--at", at);
+                    lethe.privacy().scheduleForget(subjectId, when, legalBasis, cli.store.principal());
+                    out.printf(
+                            "forget of %s scheduled for %s; `lethe retention run` (or a running server) carries it out%n",
+                            subjectId, when);
+                    return 0;
+                }
+                ErasureReceipt receipt = lethe.privacy().forget(subjectId, legalBasis, reason, cli.store.principal());
+                out.printf(
+                        "forgotten: subject %s%n  receipt     %s%n  by          %s%n  at          %s%n  legal basis %s%n"
+                                + "  destroyed   %s%n",
+                        subjectId,
+                        receipt.id(),
+                        receipt.actor(),
+                        receipt.at(),
+                        receipt.legalBasis(),
+                        String.join(", ", receipt.destroyed()));
+            }
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "export",
+            description = "Every event of a subject with its personal data decrypted, as JSON (Art. 15/20).")
+    static final class Export implements Callable<Integer> {
+        @ParentCommand
+        SubjectCommand subject;
+
+        @Parameters(paramLabel = "SUBJECT", description = "The subject id (a UUID).")
+        String id;
+
+        @Option(names = "--output", paramLabel = "FILE", description = "Write to FILE instead of standard output.")
+        Path output;
+
+        @Override
+        public Integer call() throws java.io.IOException {
+            LetheCli cli = subject.parent;
+            try (SqliteLethe lethe = cli.store.openForWriting()) {
+                String json = lethe.privacy()
+                        .export(SubjectId.parse(id), cli.store.principal())
+                        .asTree()
+                        .toPrettyString();
+                if (output == null) {
+                    cli.spec.commandLine().getOut().println(json);
+                } else {
+                    Files.writeString(output, json);
+                    cli.spec
+                            .commandLine()
+                            .getErr()
+                            .println("wrote " + output + " (it holds personal data: protect it)");
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "lookup",
+            description = "The subject id a natural key (e-mail, customer number) maps to, without creating one.")
+    static final class Lookup implements Callable<Integer> {
+        @ParentCommand
+        SubjectCommand subject;
+
+        @Parameters(paramLabel = "NATURAL-KEY")
+        String naturalKey;
+
+        @Override
+        public Integer call() {
+            LetheCli cli = subject.parent;
+            try (SqliteLethe lethe = cli.store.openForWriting()) {
+                var found = lethe.privacy().keys().lookup(naturalKey);
+                if (found.isEmpty()) {
+                    throw InvalidEventException.of("natural key", "maps to no subject (never seen, or forgotten)");
+                }
+                cli.spec.commandLine().getOut().println(found.get());
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,400 @@
+package dev.lethe.sqlite;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lethe.core.privacy.DataGroup;
+import dev.lethe.core.privacy.SubjectId;
+import dev.lethe.core.privacy.keys.ErasureReceipt;
+import dev.lethe.core.privacy.keys.KeyRefs;
+import dev.lethe.core.privacy.keys.KeyStore;
+import dev.lethe.core.store.StorageException;
+import dev.lethe.sqlite.internal.DirectoryLock;
+import dev.lethe.sqlite.internal.Sql;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * The key store in its own SQLite file, {@code keys.db}, beside the log: wrapped subject and period
+ * keys, the blind index, erasure fences and receipts, destroyed periods. Every operation is one
+ * transaction with {@code synchronous=FULL}.
+ *
+ * <p>Deleted keys do not survive in this file: {@code secure_delete} overwrites freed content with
+ * zeros, and every transaction that deletes or replaces a key is followed by a checkpoint that
+ * truncates the write-ahead log, which held the older page images. (Residue outside the file — old
+ * file-system blocks, backups — is what master key rotation defeats.)
+ */
+public final class SqliteKeyStore implements KeyStore {
+    public static final String FILE_NAME = "keys.db";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Connection connection;
+
+    private SqliteKeyStore(Connection connection) throws SQLException {
+        this.connection = connection;
+        try (Statement statement = connection.createStatement()) {
+            statement.execute(
+                    "CREATE TABLE IF NOT EXISTS subject_key (subject TEXT PRIMARY KEY, wrapped BLOB NOT NULL)");
+            statement.execute("CREATE TABLE IF NOT EXISTS blind_index (hmac BLOB PRIMARY KEY, subject TEXT NOT NULL)");
+            statement.execute("CREATE INDEX IF NOT EXISTS blind_index_by_subject ON blind_index (subject)");
+            statement.execute(
+                    "CREATE TABLE IF NOT EXISTS erasure_fence (subject TEXT PRIMARY KEY, receipt TEXT NOT NULL)");
+            statement.execute(
+                    "CREATE TABLE IF NOT EXISTS erasure_receipt (id TEXT PRIMARY KEY, receipt TEXT NOT NULL)");
+            statement.execute("CREATE TABLE IF NOT EXISTS period_key (grp TEXT NOT NULL, period TEXT NOT NULL,"
+                    + " wrapped BLOB NOT NULL, PRIMARY KEY (grp, period))");
+            statement.execute("CREATE TABLE IF NOT EXISTS destroyed_period (grp TEXT NOT NULL, period TEXT NOT NULL,"
+                    + " destroyed_at TEXT NOT NULL, PRIMARY KEY (grp, period))");
+            statement.execute("CREATE TABLE IF NOT EXISTS secret (name TEXT PRIMARY KEY, wrapped BLOB NOT NULL)");
+        }
+    }
+
+    /** Opens (or creates) {@code keys.db} in the data directory. */
+    public static SqliteKeyStore open(Path directory) {
+        DirectoryLock.ensureDirectory(directory);
+        Path file = directory.resolve(FILE_NAME);
+        Connection connection = Sql.open(
+                file, "journal_mode = WAL", "synchronous = FULL", "secure_delete = ON", "busy_timeout = 10000");
+        try {
+            SqliteKeyStore store = new SqliteKeyStore(connection);
+            restrictPermissions(file);
+            return store;
+        } catch (SQLException e) {
+            try {
+                connection.close();
+            } catch (SQLException ignored) {
+                // The first failure is the one to report.
+            }
+            throw Sql.translate("cannot open the key store " + file, e);
+        }
+    }
+
+    private static void restrictPermissions(Path file) {
+        try {
+            java.nio.file.Files.setPosixFilePermissions(
+                    file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        } catch (IOException | UnsupportedOperationException e) {
+            // Not a POSIX file system: the directory's permissions are what protects it.
+        }
+    }
+
+    @FunctionalInterface
+    private interface Work<T> {
+        T run() throws SQLException;
+    }
+
+    private synchronized <T> T transaction(String what, boolean deletes, Work<T> work) {
+        try {
+            execute("BEGIN IMMEDIATE");
+            T result;
+            try {
+                result = work.run();
+                execute("COMMIT");
+            } catch (SQLException | RuntimeException e) {
+                try {
+                    execute("ROLLBACK");
+                } catch (SQLException rollback) {
+                    e.addSuppressed(rollback);
+                }
+                throw e;
+            }
+            if (deletes) {
+                execute("PRAGMA wal_checkpoint(TRUNCATE)");
+            }
+            return result;
+        } catch (SQLException e) {
+            throw Sql.translate("key store: " + what, e);
+        }
+    }
+
+    private synchronized <T> T query(String what, Work<T> work) {
+        try {
+            return work.run();
+        } catch (SQLException e) {
+            throw Sql.translate("key store: " + what, e);
+        }
+    }
+
+    private void execute(String sql) throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute(sql);
+        }
+    }
+
+    private Optional<byte[]> blob(String sql, Object... args) throws SQLException {
+        try (PreparedStatement statement = prepare(sql, args);
+                ResultSet rs = statement.executeQuery()) {
+            return rs.next() ? Optional.of(rs.getBytes(1)) : Optional.empty();
+        }
+    }
+
+    private boolean exists(String sql, Object... args) throws SQLException {
+        try (PreparedStatement statement = prepare(sql, args);
+                ResultSet rs = statement.executeQuery()) {
+            return rs.next();
+        }
+    }
+
+    private int update(String sql, Object... args) throws SQLException {
+        try (PreparedStatement statement = prepare(sql, args)) {
+            return statement.executeUpdate();
+        }
+    }
+
+    private PreparedStatement prepare(String sql, Object... args) throws SQLException {
+        PreparedStatement statement = connection.prepareStatement(sql);
+        for (int i = 0; i < args.length; i++) {
+            statement.setObject(i + 1, args[i]);
+        }
+        return statement;
+    }
+
+    @Override
+    public Optional<byte[]> subjectKey(SubjectId subject) {
+        return query(
+                "read subject key",
+                () -> blob("SELECT wrapped FROM subject_key WHERE subject = ?", subject.toString()));
+    }
+
+    @Override
+    public void createSubject(SubjectId subject, byte[] wrappedKey, Optional<byte[]> blindIndex) {
+        transaction("create subject", false, () -> {
+            update("INSERT INTO subject_key VALUES (?, ?)", subject.toString(), wrappedKey);
+            if (blindIndex.isPresent()) {
+                update("INSERT INTO blind_index VALUES (?, ?)", blindIndex.get(), subject.toString());
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<SubjectId> subjectByBlindIndex(byte[] blindIndex) {
+        return query("read blind index", () -> {
+            try (PreparedStatement statement =
+                            prepare("SELECT subject FROM blind_index WHERE hmac = ?", (Object) blindIndex);
+                    ResultSet rs = statement.executeQuery()) {
+                return rs.next() ? Optional.of(SubjectId.parse(rs.getString(1))) : Optional.empty();
+            }
+        });
+    }
+
+    @Override
+    public boolean addBlindIndex(SubjectId subject, byte[] blindIndex) {
+        return transaction("add blind index", false, () -> {
+            Optional<SubjectId> existing = Optional.empty();
+            try (PreparedStatement statement =
+                            prepare("SELECT subject FROM blind_index WHERE hmac = ?", (Object) blindIndex);
+                    ResultSet rs = statement.executeQuery()) {
+                if (rs.next()) {
+                    existing = Optional.of(SubjectId.parse(rs.getString(1)));
+                }
+            }
+            if (existing.isPresent()) {
+                return existing.get().equals(subject);
+            }
+            update("INSERT INTO blind_index VALUES (?, ?)", blindIndex, subject.toString());
+            return true;
+        });
+    }
+
+    @Override
+    public boolean isForgotten(SubjectId subject) {
+        return query(
+                "read erasure fence",
+                () -> exists("SELECT 1 FROM erasure_fence WHERE subject = ?", subject.toString()));
+    }
+
+    @Override
+    public int forget(SubjectId subject, ErasureReceipt receipt) {
+        return transaction("forget subject", true, () -> {
+            if (update("DELETE FROM subject_key WHERE subject = ?", subject.toString()) == 0) {
+                return -1;
+            }
+            int entries = update("DELETE FROM blind_index WHERE subject = ?", subject.toString());
+            update(
+                    "INSERT INTO erasure_fence VALUES (?, ?)",
+                    subject.toString(),
+                    receipt.id().toString());
+            update("INSERT INTO erasure_receipt VALUES (?, ?)", receipt.id().toString(), toJson(receipt));
+            return entries;
+        });
+    }
+
+    @Override
+    public List<ErasureReceipt> receipts() {
+        return query("read receipts", () -> {
+            List<ErasureReceipt> out = new ArrayList<>();
+            try (Statement statement = connection.createStatement();
+                    ResultSet rs = statement.executeQuery("SELECT receipt FROM erasure_receipt ORDER BY rowid")) {
+                while (rs.next()) {
+                    out.add(fromJson(rs.getString(1)));
+                }
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public Optional<byte[]> periodKey(DataGroup group, String period) {
+        return query(
+                "read period key",
+                () -> blob("SELECT wrapped FROM period_key WHERE grp = ? AND period = ?", group.name(), period));
+    }
+
+    @Override
+    public byte[] createPeriodKey(DataGroup group, String period, byte[] wrappedKey) {
+        return transaction("create period key", false, () -> {
+            update("INSERT OR IGNORE INTO period_key VALUES (?, ?, ?)", group.name(), period, wrappedKey);
+            return blob("SELECT wrapped FROM period_key WHERE grp = ? AND period = ?", group.name(), period)
+                    .orElseThrow();
+        });
+    }
+
+    @Override
+    public boolean isPeriodDestroyed(DataGroup group, String period) {
+        return query(
+                "read destroyed periods",
+                () -> exists("SELECT 1 FROM destroyed_period WHERE grp = ? AND period = ?", group.name(), period));
+    }
+
+    @Override
+    public List<PeriodRef> livePeriods() {
+        return query("list period keys", () -> {
+            List<PeriodRef> out = new ArrayList<>();
+            try (Statement statement = connection.createStatement();
+                    ResultSet rs = statement.executeQuery("SELECT grp, period FROM period_key ORDER BY grp, period")) {
+                while (rs.next()) {
+                    out.add(new PeriodRef(DataGroup.of(rs.getString(1)), rs.getString(2)));
+                }
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public void destroyPeriod(DataGroup group, String period, Instant at) {
+        transaction("destroy period key", true, () -> {
+            update("DELETE FROM period_key WHERE grp = ? AND period = ?", group.name(), period);
+            update("INSERT OR IGNORE INTO destroyed_period VALUES (?, ?, ?)", group.name(), period, at.toString());
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<byte[]> secret(String name) {
+        return query("read secret", () -> blob("SELECT wrapped FROM secret WHERE name = ?", name));
+    }
+
+    @Override
+    public byte[] createSecret(String name, byte[] wrapped) {
+        return transaction("create secret", false, () -> {
+            update("INSERT OR IGNORE INTO secret VALUES (?, ?)", name, wrapped);
+            return blob("SELECT wrapped FROM secret WHERE name = ?", name).orElseThrow();
+        });
+    }
+
+    @Override
+    public Map<String, byte[]> allWrappedKeys() {
+        return query("list wrapped keys", () -> {
+            Map<String, byte[]> out = new LinkedHashMap<>();
+            try (Statement statement = connection.createStatement()) {
+                try (ResultSet rs = statement.executeQuery("SELECT subject, wrapped FROM subject_key")) {
+                    while (rs.next()) {
+                        out.put(KeyRefs.subject(SubjectId.parse(rs.getString(1))), rs.getBytes(2));
+                    }
+                }
+                try (ResultSet rs = statement.executeQuery("SELECT grp, period, wrapped FROM period_key")) {
+                    while (rs.next()) {
+                        out.put(KeyRefs.period(DataGroup.of(rs.getString(1)), rs.getString(2)), rs.getBytes(3));
+                    }
+                }
+                try (ResultSet rs = statement.executeQuery("SELECT name, wrapped FROM secret")) {
+                    while (rs.next()) {
+                        out.put(KeyRefs.secret(rs.getString(1)), rs.getBytes(2));
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public void rewrap(Map<String, byte[]> rewrapped) {
+        transaction("re-wrap keys", true, () -> {
+            for (Map.Entry<String, byte[]> entry : rewrapped.entrySet()) {
+                KeyRefs.Parsed ref = KeyRefs.parse(entry.getKey());
+                switch (ref.kind()) {
+                    case "subject" ->
+                        update("UPDATE subject_key SET wrapped = ? WHERE subject = ?", entry.getValue(), ref.a());
+                    case "period" ->
+                        update(
+                                "UPDATE period_key SET wrapped = ? WHERE grp = ? AND period = ?",
+                                entry.getValue(),
+                                ref.a(),
+                                ref.b());
+                    default -> update("UPDATE secret SET wrapped = ? WHERE name = ?", entry.getValue(), ref.a());
+                }
+            }
+            return null;
+        });
+    }
+
+    private static String toJson(ErasureReceipt receipt) {
+        try {
+            return JSON.writeValueAsString(Map.of(
+                    "id",
+                    receipt.id().toString(),
+                    "subject",
+                    receipt.subject().toString(),
+                    "actor",
+                    receipt.actor(),
+                    "at",
+                    receipt.at().toString(),
+                    "legalBasis",
+                    receipt.legalBasis(),
+                    "reason",
+                    receipt.reason(),
+                    "destroyed",
+                    receipt.destroyed()));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static ErasureReceipt fromJson(String text) {
+        try {
+            var node = JSON.readTree(text);
+            List<String> destroyed = new ArrayList<>();
+            node.path("destroyed").forEach(d -> destroyed.add(d.asText()));
+            return new ErasureReceipt(
+                    UUID.fromString(node.get("id").asText()),
+                    SubjectId.parse(node.get("subject").asText()),
+                    node.get("actor").asText(),
+                    Instant.parse(node.get("at").asText()),
+                    node.get("legalBasis").asText(),
+                    node.path("reason").asText(""),
+                    destroyed);
+        } catch (IOException e) {
+            throw StorageException.permanent("a stored erasure receipt is not JSON: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        try {
+            connection.close();
+        } catch (SQLException e) {
+            // Every transaction is committed or rolled back; closing loses nothing.
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package dev.lethe.sqlite;
+
+import dev.lethe.core.privacy.PrivateEventStore;
+import dev.lethe.core.privacy.keys.KeyService;
+import dev.lethe.core.privacy.keys.LocalMasterKey;
+import dev.lethe.core.privacy.policy.DataPolicy;
+import dev.lethe.core.projection.ProjectionStore;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.StorageException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+
+/**
+ * Everything Lethe keeps in one data directory, opened together:
+ *
+ * <pre>
+ * events.db            the log (encrypted personal fields, plain non-personal ones)
+ * projections.db       projection states (personal values still sealed) and checkpoints
+ * keys.db              wrapped subject and period keys, blind index, erasure fences and receipts
+ * master.keyset.json   the local master key (0600), unless an HSM holds it
+ * policy.yaml          the data policy (written with the default policy on first use)
+ * </pre>
+ */
+public final class SqliteLethe implements AutoCloseable {
+    public static final String POLICY_FILE = "policy.yaml";
+
+    private final SqliteEventStore store;
+    private final SqliteProjectionStore projections;
+    private final PrivateEventStore privacy;
+    private final DataPolicy policy;
+
+    private SqliteLethe(
+            SqliteEventStore store, SqliteProjectionStore projections, PrivateEventStore privacy, DataPolicy policy) {
+        this.store = store;
+        this.projections = projections;
+        this.privacy = privacy;
+        this.policy = policy;
+    }
+
+    /** Opens the data directory for writing, with its policy file (created from the default if missing). */
+    public static SqliteLethe open(Path directory) {
+        return open(directory, SqliteOptions.DEFAULT);
+    }
+
+    public static SqliteLethe open(Path directory, SqliteOptions options) {
+        SqliteEventStore store = SqliteEventStore.open(directory, options);
+        return assemble(directory, store, options.clock());
+    }
+
+    /**
+     * Opens the data directory beside a writer in another process: reads only. Key releases cannot be
+     * audited from here, so callers should reveal personal data only through the writing process.
+     */
+    public static SqliteLethe openReadOnly(Path directory) {
+        return assemble(directory, SqliteEventStore.openReadOnly(directory), Clock.systemUTC());
+    }
+
+    private static SqliteLethe assemble(Path directory, SqliteEventStore store, Clock clock) {
+        SqliteProjectionStore projections = null;
+        SqliteKeyStore keys = null;
+        try {
+            DataPolicy policy = readPolicy(directory);
+            projections = SqliteProjectionStore.open(directory);
+            keys = SqliteKeyStore.open(directory);
+            KeyService keyService = new KeyService(keys, LocalMasterKey.openOrCreate(directory), policy, clock);
+            return new SqliteLethe(store, projections, new PrivateEventStore(store, keyService, clock), policy);
+        } catch (RuntimeException e) {
+            if (keys != null) {
+                keys.close();
+            }
+            if (projections != null) {
+                projections.close();
+            }
+            store.close();
+            throw e;
+        }
+    }
+
+    /** The policy in {@code directory/policy.yaml}, written from the default when missing. */
+    public static DataPolicy readPolicy(Path directory) {
+        Path file = directory.resolve(POLICY_FILE);
+        try {
+            if (!Files.exists(file)) {
+                Files.writeString(file, DataPolicy.defaultYaml());
+            }
+            String yaml = Files.readString(file);
+            try {
+                return DataPolicy.parse(yaml);
+            } catch (InvalidEventException e) {
+                throw e.at(file + ": " + e.subject());
+            }
+        } catch (IOException e) {
+            throw StorageException.permanent("cannot read the data policy " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    public SqliteEventStore store() {
+        return store;
+    }
+
+    public ProjectionStore projections() {
+        return projections;
+    }
+
+    public PrivateEventStore privacy() {
+        return privacy;
+    }
+
+    public DataPolicy policy() {
+        return policy;
+    }
+
+    @Override
+    public void close() {
+        projections.close();
+        privacy.close();
+    }
+}

@@ -1,0 +1,221 @@
+package dev.lethe.sqlite;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.privacy.Principal;
+import dev.lethe.core.privacy.PrivacyCodec;
+import dev.lethe.core.privacy.Redaction;
+import dev.lethe.core.privacy.RevealedEvent;
+import dev.lethe.core.privacy.SchemaRegistry;
+import dev.lethe.core.privacy.SubjectId;
+import dev.lethe.core.privacy.schema.JsonSchemaNotation;
+import dev.lethe.core.projection.Projection;
+import dev.lethe.core.projection.ProjectionRuntime;
+import dev.lethe.core.store.Direction;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.Json;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StreamId;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The erasure proof on the embedded engine: personal values are unique marker strings, and every file
+ * under the data directory — event log and its WAL, projections, key store, master keyset — is scanned
+ * for them, before and after a forget. And a copy of the key store taken before a forget and a master
+ * key rotation, restored afterwards, cannot decrypt the forgotten subject.
+ */
+class ErasureProofTest {
+    static final String SCHEMA = """
+            {"type":"object","properties":{
+               "email":{"type":"string","x-gdpr":{"pii":true,"key":true,"dataGroup":"contact"}},
+               "name":{"type":"string","x-gdpr":{"pii":true,"dataGroup":"identity"}},
+               "product":{"type":"string"}}}
+            """;
+    static final Principal DPO = new Principal("dora", "dpo");
+
+    public record Names(dev.lethe.core.privacy.PersonalValue name, int purchases) {}
+
+    static final Projection<Names> NAMES = Projection.perStream("names", Names.class, new Names(null, 0))
+            .on("Bought", (s, e) -> new Names(dev.lethe.core.privacy.PersonalValue.of(e, "name"), s.purchases() + 1))
+            .build();
+
+    @TempDir
+    Path data;
+
+    private final List<String> markers = new ArrayList<>();
+
+    private String marker(String what) {
+        String marker = what + "-" + UUID.randomUUID().toString().replace("-", "");
+        markers.add(marker);
+        return marker;
+    }
+
+    private void register(SqliteLethe lethe) {
+        JsonNode schema = Json.parse(SCHEMA).asTree();
+        lethe.privacy()
+                .schemas()
+                .register(
+                        JsonSchemaNotation.read("Bought", schema),
+                        SchemaRegistry.Notation.JSON_SCHEMA,
+                        SchemaRegistry.propertyPaths(schema),
+                        Json.of(schema));
+    }
+
+    private RecordedEvent buy(SqliteLethe lethe, String stream, String email, String name) {
+        String json = "{\"email\":\"" + email + "\",\"name\":\"" + name + "\",\"product\":\"fund-a\"}";
+        long position = lethe.privacy()
+                .append(StreamId.of(stream), ExpectedVersion.any(), List.of(EventData.of("Bought", json)))
+                .lastPosition();
+        return lethe.store().readAll(position, 1).get(0);
+    }
+
+    @Test
+    void no_personal_value_ever_reaches_a_file_and_forget_reaches_the_log_and_the_read_model() throws Exception {
+        SubjectId ada;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            register(lethe);
+            String email = marker("email");
+            RecordedEvent first = buy(lethe, "customer-1", email, marker("name"));
+            for (int i = 1; i < 20; i++) {
+                buy(lethe, "customer-1", email, marker("name"));
+            }
+            buy(lethe, "customer-2", marker("email"), marker("name"));
+            ada = PrivacyCodec.subjectsOf(first.metadata()).get("email");
+            try (ProjectionRuntime runtime = new ProjectionRuntime(lethe.store(), lethe.projections())) {
+                runtime.start(NAMES);
+                assertThat(runtime.awaitPosition("names", lethe.store().headPosition(), Duration.ofSeconds(30)))
+                        .isTrue();
+            }
+            assertThat(scan()).as("before the forget").isEmpty();
+
+            lethe.privacy().forget(ada, "GDPR Art. 17(1)(a)", null, DPO);
+
+            for (RecordedEvent event : lethe.store().readStream(StreamId.of("customer-1"), 0, Direction.FORWARD, 100)) {
+                RevealedEvent revealed = lethe.privacy().reveal(event, DPO);
+                assertThat(revealed.redactions())
+                        .extracting(Redaction::reason)
+                        .containsOnly(Redaction.Reason.FORGOTTEN);
+            }
+            String state = lethe.projections().loadState("names", "customer-1").orElseThrow();
+            PrivacyCodec.RevealedState revealed =
+                    new PrivacyCodec(lethe.privacy().keys()).revealState(Json.parse(state), DPO);
+            assertThat(revealed.redactions()).containsExactly(new Redaction("name", Redaction.Reason.FORGOTTEN));
+            assertThat(lethe.privacy().reveal(buyless(lethe, "customer-2"), DPO).redactions())
+                    .isEmpty();
+        }
+        assertThat(scan()).as("after the forget").isEmpty();
+    }
+
+    private static RecordedEvent buyless(SqliteLethe lethe, String stream) {
+        return lethe.store()
+                .readStream(StreamId.of(stream), 0, Direction.FORWARD, 1)
+                .get(0);
+    }
+
+    @Test
+    void the_deleted_subject_key_does_not_survive_in_the_key_store_files() throws Exception {
+        SubjectId ada;
+        byte[] wrappedKey;
+        try (SqliteLethe lethe = SqliteLethe.open(data);
+                SqliteKeyStore peek = SqliteKeyStore.open(data)) {
+            register(lethe);
+            RecordedEvent event = buy(lethe, "customer-1", marker("email"), marker("name"));
+            ada = PrivacyCodec.subjectsOf(event.metadata()).get("email");
+            wrappedKey = peek.subjectKey(ada).orElseThrow();
+            lethe.privacy().forget(ada, "GDPR Art. 17", null, DPO);
+        }
+        String hex = HexFormat.of().formatHex(wrappedKey);
+        for (Path file : files()) {
+            byte[] content = Files.readAllBytes(file);
+            assertThat(indexOf(content, wrappedKey))
+                    .as("wrapped key %s… in %s", hex.substring(0, 16), file.getFileName())
+                    .isNegative();
+        }
+    }
+
+    @Test
+    void a_key_store_backup_restored_after_forget_and_rotation_cannot_decrypt_the_forgotten_subject() throws Exception {
+        Path backup = Files.createTempDirectory("keys-backup");
+        RecordedEvent event;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            register(lethe);
+            event = buy(lethe, "customer-1", marker("email"), marker("name"));
+        }
+        // The backup: the key store and the master keyset as they were before the forget.
+        for (String name : List.of(SqliteKeyStore.FILE_NAME, "master.keyset.json")) {
+            Files.copy(data.resolve(name), backup.resolve(name));
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            SubjectId ada = PrivacyCodec.subjectsOf(event.metadata()).get("email");
+            lethe.privacy().forget(ada, "GDPR Art. 17", null, DPO);
+            lethe.privacy().rotateMasterKey(DPO);
+        }
+        // An attacker restores the old key store, beside the current (rotated) master key.
+        Files.copy(
+                backup.resolve(SqliteKeyStore.FILE_NAME),
+                data.resolve(SqliteKeyStore.FILE_NAME),
+                StandardCopyOption.REPLACE_EXISTING);
+        Files.deleteIfExists(data.resolve(SqliteKeyStore.FILE_NAME + "-wal"));
+        Files.deleteIfExists(data.resolve(SqliteKeyStore.FILE_NAME + "-shm"));
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            RevealedEvent revealed = lethe.privacy().reveal(event, DPO);
+            assertThat(revealed.redactions()).isNotEmpty();
+            assertThat(revealed.redactions()).extracting(Redaction::reason).doesNotContain(Redaction.Reason.RESTRICTED);
+            assertThat(revealed.data().toString()).doesNotContain(markers.get(0), markers.get(1));
+        }
+        // Without the rotation, that backup would have been enough: the old master keyset still unwraps it.
+        Files.copy(
+                backup.resolve("master.keyset.json"),
+                data.resolve("master.keyset.json"),
+                StandardCopyOption.REPLACE_EXISTING);
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.privacy().reveal(event, DPO).data().toString()).contains(markers.get(1));
+        }
+    }
+
+    private List<String> scan() throws IOException {
+        List<String> hits = new ArrayList<>();
+        for (Path file : files()) {
+            byte[] content = Files.readAllBytes(file);
+            for (String marker : markers) {
+                if (indexOf(content, marker.getBytes(StandardCharsets.UTF_8)) >= 0) {
+                    hits.add(marker + " in " + file.getFileName());
+                }
+            }
+        }
+        return hits;
+    }
+
+    private List<Path> files() throws IOException {
+        try (Stream<Path> paths = Files.walk(data)) {
+            return paths.filter(Files::isRegularFile).toList();
+        }
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i <= haystack.length - needle.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+}
