@@ -75,6 +75,33 @@ public final class ProtobufNotation {
         return new PrivacySchema(eventType, reader.rules);
     }
 
+    /**
+     * Every field path of a message in a descriptor set, classified or not, nested messages included
+     * (not lists, maps or recursive messages): the fields the policy linter looks at.
+     */
+    public static List<String> allPaths(String eventType, byte[] fileDescriptorSet, String messageFullName) {
+        List<String> out = new ArrayList<>();
+        paths(
+                DescriptorSets.findMessage(subject(eventType), fileDescriptorSet, messageFullName),
+                "",
+                new HashSet<>(),
+                out);
+        return out;
+    }
+
+    private static void paths(Descriptor message, String prefix, Set<Descriptor> enclosing, List<String> out) {
+        enclosing.add(message);
+        for (FieldDescriptor field : message.getFields()) {
+            out.add(prefix + field.getName());
+            if (field.getJavaType() == JavaType.MESSAGE
+                    && !field.isRepeated()
+                    && !enclosing.contains(field.getMessageType())) {
+                paths(field.getMessageType(), prefix + field.getName() + ".", enclosing, out);
+            }
+        }
+        enclosing.remove(message);
+    }
+
     private static String subject(String eventType) {
         return "schema " + eventType;
     }

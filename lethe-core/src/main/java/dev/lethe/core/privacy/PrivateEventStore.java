@@ -169,6 +169,10 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public ErasureReceipt forget(SubjectId subject, String legalBasis, String reason, Principal actor) {
         require(actor, Permission.FORGET);
+        return forgetAuthorized(subject, legalBasis, reason, actor);
+    }
+
+    private ErasureReceipt forgetAuthorized(SubjectId subject, String legalBasis, String reason, Principal actor) {
         ErasureReceipt receipt = keys.forget(subject, actor.name(), legalBasis, reason);
         ObjectNode data = JSON.createObjectNode();
         data.put("subject", subject.toString());
@@ -198,7 +202,10 @@ public final class PrivateEventStore implements AutoCloseable {
         audit.record("ForgetScheduled", actor, Map.of("subject", subject.toString(), "at", at.toString()));
     }
 
-    /** Carries out every scheduled forget due at {@code now}; returns the receipts. */
+    /**
+     * Carries out every scheduled forget due at {@code now}; returns the receipts. The permission was
+     * checked when each forget was scheduled; {@code actor} (e.g. the retention scheduler) only runs them.
+     */
     public List<ErasureReceipt> runScheduledForgets(Instant now, Principal actor) {
         List<ErasureReceipt> done = new ArrayList<>();
         for (RecordedEvent event : readAll(ERASURES)) {
@@ -207,7 +214,7 @@ public final class PrivateEventStore implements AutoCloseable {
                     && !Instant.parse(data.get("at").asText()).isAfter(now)) {
                 SubjectId subject = SubjectId.parse(data.get("subject").asText());
                 if (!keys.isForgotten(subject)) {
-                    done.add(forget(
+                    done.add(forgetAuthorized(
                             subject,
                             data.get("legalBasis").asText(),
                             "scheduled by " + data.get("actor").asText(),

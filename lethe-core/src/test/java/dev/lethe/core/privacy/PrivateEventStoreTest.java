@@ -284,4 +284,75 @@ class PrivateEventStoreTest {
                 event.metadata(),
                 event.recordedAt());
     }
+
+    /** A transfer names two subjects; each personal field says whose it is. */
+    public record TransferMade(
+            @dev.lethe.core.privacy.schema.DataSubject @dev.lethe.core.privacy.schema.PersonalData(group = "contact")
+            String fromEmail,
+
+            @dev.lethe.core.privacy.schema.PersonalData(group = "identity", subject = "fromEmail")
+            String fromName,
+
+            @dev.lethe.core.privacy.schema.DataSubject @dev.lethe.core.privacy.schema.PersonalData(group = "contact")
+            String toEmail,
+
+            @dev.lethe.core.privacy.schema.PersonalData(group = "identity", subject = "toEmail")
+            String toName,
+
+            double amount) {}
+
+    @Test
+    void an_event_naming_two_subjects_forgets_only_the_one_forgotten() {
+        Class<TransferMade> type = TransferMade.class;
+        lethe.schemas()
+                .register(
+                        dev.lethe.core.privacy.schema.AnnotationNotation.read("TransferMade", type),
+                        SchemaRegistry.Notation.ANNOTATIONS,
+                        dev.lethe.core.privacy.schema.AnnotationNotation.allPaths(type),
+                        Json.of(java.util.Map.of("class", type.getName())));
+        String data = "{\"fromEmail\":\"ada@example.com\",\"fromName\":\"Ada\",\"toEmail\":\"alan@example.com\","
+                + "\"toName\":\"Alan\",\"amount\":10}";
+        long position = lethe.append(
+                        StreamId.of("transfer-1"), ExpectedVersion.any(), List.of(EventData.of("TransferMade", data)))
+                .lastPosition();
+        RecordedEvent stored = lethe.store().readAll(position, 1).get(0);
+        var subjects = PrivacyCodec.subjectsOf(stored.metadata());
+        assertThat(subjects).containsOnlyKeys("fromEmail", "toEmail");
+
+        lethe.forget(subjects.get("fromEmail"), "GDPR Art. 17", null, DPO);
+
+        RevealedEvent revealed = lethe.reveal(stored, DPO);
+        assertThat(revealed.redactions())
+                .extracting(Redaction::path)
+                .containsExactlyInAnyOrder("fromEmail", "fromName");
+        assertThat(revealed.data().asTree().get("toName").asText()).isEqualTo("Alan");
+        assertThat(revealed.data().asTree().get("amount").asInt()).isEqualTo(10);
+    }
+
+    @Test
+    void a_scheduled_forget_is_carried_out_by_the_retention_scheduler_once_due() throws Exception {
+        RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
+        SubjectId ada = PrivacyCodec.subjectsOf(stored.metadata()).get("email");
+        assertThatThrownBy(() -> lethe.scheduleForget(ada, writtenAt, "basis", ADVISOR))
+                .isInstanceOf(AccessDeniedException.class);
+        lethe.scheduleForget(ada, writtenAt.plusSeconds(3600), "GDPR Art. 17(1)(a)", DPO);
+
+        assertThat(lethe.runScheduledForgets(writtenAt, DPO)).isEmpty();
+        assertThat(lethe.reveal(stored, DPO).redactions()).isEmpty();
+
+        Clock later = Clock.fixed(writtenAt.plusSeconds(7200), ZoneOffset.UTC);
+        try (RetentionScheduler scheduler = new RetentionScheduler(lethe, later, java.time.Duration.ofMillis(50))) {
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (scheduler.runs() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(scheduler.lastFailure()).isEmpty();
+        }
+        assertThat(lethe.reveal(stored, DPO).redactions())
+                .extracting(Redaction::reason)
+                .containsOnly(Redaction.Reason.FORGOTTEN);
+        assertThat(lethe.keys().receipts())
+                .singleElement()
+                .satisfies(r -> assertThat(r.reason()).contains("scheduled by dora"));
+    }
 }

@@ -284,8 +284,11 @@ final class GovernanceCommands {
     @Command(
             name = "register",
             description = {
-                "Register a JSON Schema for an event type (properties marked with \"x-gdpr\": {\"pii\", \"key\", \"dataGroup\"}).",
-                "  lethe schemas register CustomerRegistered customer-registered.schema.json"
+                "Register a schema for an event type. JSON Schema (properties marked \"x-gdpr\": {\"pii\", \"key\", \"dataGroup\"},",
+                "or \"contentMediaType\": \"aes256gcm\"), or a Protobuf descriptor set (protoc --descriptor_set_out=F",
+                "--include_imports) whose fields carry the (gdpr) option, with --protobuf-message.",
+                "  lethe schemas register CustomerRegistered customer-registered.schema.json",
+                "  lethe schemas register Purchase my_message.desc --protobuf-message lethe.example.MyMessage"
             })
     static final class SchemasRegister implements Callable<Integer> {
         @ParentCommand
@@ -297,34 +300,59 @@ final class GovernanceCommands {
         @Parameters(index = "1", paramLabel = "FILE")
         Path file;
 
+        @Option(
+                names = "--protobuf-message",
+                paramLabel = "NAME",
+                description = "FILE is a descriptor set; NAME the message.")
+        String protobufMessage;
+
         @Override
         public Integer call() {
             LetheCli cli = schemas.parent;
-            JsonNode schema;
+            dev.lethe.core.store.EventData.of(type, Json.EMPTY_OBJECT); // rejects an invalid type name first
+            byte[] bytes;
             try {
-                schema = Json.parse(Files.readString(file)).asTree();
+                bytes = Files.readAllBytes(file);
             } catch (IOException e) {
                 throw InvalidEventException.of("schema file", "cannot read " + file + ": " + e.getMessage());
-            } catch (InvalidEventException e) {
-                throw e.at(file.toString());
             }
-            dev.lethe.core.store.EventData.of(type, Json.EMPTY_OBJECT); // rejects an invalid type name first
+            dev.lethe.core.privacy.PrivacySchema schema;
+            SchemaRegistry.Notation notation;
+            List<String> allPaths;
+            Json source;
+            if (protobufMessage != null) {
+                schema = dev.lethe.protobuf.ProtobufNotation.read(type, bytes, protobufMessage);
+                allPaths = dev.lethe.protobuf.ProtobufNotation.allPaths(type, bytes, protobufMessage);
+                notation = SchemaRegistry.Notation.PROTOBUF;
+                source = Json.of(Map.of(
+                        "message",
+                        protobufMessage,
+                        "descriptorSet",
+                        java.util.Base64.getEncoder().encodeToString(bytes)));
+            } else {
+                JsonNode node;
+                try {
+                    node = Json.ofBytes(bytes).asTree();
+                } catch (InvalidEventException e) {
+                    throw e.at(file.toString());
+                }
+                schema = JsonSchemaNotation.read(type, node);
+                allPaths = SchemaRegistry.propertyPaths(node);
+                notation = SchemaRegistry.Notation.JSON_SCHEMA;
+                source = Json.of(node);
+            }
             try (SqliteLethe lethe = cli.store.openForWriting()) {
-                SchemaRegistry.Registered registered = lethe.privacy()
-                        .schemas()
-                        .register(
-                                JsonSchemaNotation.read(type, schema),
-                                SchemaRegistry.Notation.JSON_SCHEMA,
-                                SchemaRegistry.propertyPaths(schema),
-                                Json.of(schema));
+                SchemaRegistry.Registered registered =
+                        lethe.privacy().schemas().register(schema, notation, allPaths, source);
                 List<PolicyLinter.Finding> findings = PolicyLinter.check(lethe.policy(), List.of(registered));
                 cli.spec
                         .commandLine()
                         .getOut()
                         .printf(
-                                "registered %s v%d: %d personal field(s), %d key field(s)%n",
+                                "registered %s v%d (%s): %d personal field(s), %d key field(s)%n",
                                 type,
                                 registered.version(),
+                                notation,
                                 registered.schema().personalFields().size(),
                                 registered.schema().keyFields().size());
                 findings.forEach(f -> cli.spec.commandLine().getErr().println("finding: " + f));

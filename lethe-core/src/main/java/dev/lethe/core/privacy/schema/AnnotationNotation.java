@@ -22,6 +22,22 @@ public final class AnnotationNotation {
         return new PrivacySchema(eventType, rules);
     }
 
+    /** Every component path of the record, nested records included: the fields the linter looks at. */
+    public static List<String> allPaths(Class<? extends Record> type) {
+        List<String> out = new ArrayList<>();
+        paths(type, "", out);
+        return out;
+    }
+
+    private static void paths(Class<?> type, String prefix, List<String> out) {
+        for (RecordComponent component : type.getRecordComponents()) {
+            out.add(prefix + component.getName());
+            if (component.getType().isRecord()) {
+                paths(component.getType(), prefix + component.getName() + ".", out);
+            }
+        }
+    }
+
     private static void collect(Class<?> type, String prefix, List<FieldRule> rules) {
         if (!type.isRecord()) {
             throw InvalidEventException.of("schema", type.getName() + " is not a record");

@@ -1,0 +1,76 @@
+package dev.lethe.core.privacy;
+
+import dev.lethe.core.privacy.keys.KeyStore;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs retention in the running process: every {@code interval} (and once at start) it destroys the
+ * period keys whose retention has ended and carries out the forgets scheduled until then. A failed run
+ * is kept ({@link #lastFailure()}) and retried at the next tick; nothing is skipped, since each run
+ * looks at every live period key.
+ */
+public final class RetentionScheduler implements AutoCloseable {
+    public static final Duration DEFAULT_INTERVAL = Duration.ofHours(1);
+    public static final Principal SCHEDULER = new Principal("retention-scheduler", "system");
+
+    private final PrivateEventStore lethe;
+    private final Clock clock;
+    private final ScheduledExecutorService executor;
+    private volatile Optional<Throwable> lastFailure = Optional.empty();
+    private volatile long runs;
+    private volatile List<KeyStore.PeriodRef> lastExpired = List.of();
+
+    public RetentionScheduler(PrivateEventStore lethe, Clock clock, Duration interval) {
+        if (interval.isNegative() || interval.isZero()) {
+            throw new IllegalArgumentException("retention interval must be positive, was " + interval);
+        }
+        this.lethe = lethe;
+        this.clock = clock;
+        this.executor = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "lethe-retention");
+            thread.setDaemon(true);
+            return thread;
+        });
+        executor.scheduleWithFixedDelay(this::runOnce, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void runOnce() {
+        try {
+            lastExpired = lethe.runRetention(clock.instant(), SCHEDULER);
+            lastFailure = Optional.empty();
+        } catch (RuntimeException e) {
+            lastFailure = Optional.of(e);
+        } finally {
+            runs++;
+        }
+    }
+
+    /** How many runs have finished, failed or not. */
+    public long runs() {
+        return runs;
+    }
+
+    public List<KeyStore.PeriodRef> lastExpired() {
+        return lastExpired;
+    }
+
+    public Optional<Throwable> lastFailure() {
+        return lastFailure;
+    }
+
+    @Override
+    public void close() {
+        executor.shutdown();
+        try {
+            executor.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
