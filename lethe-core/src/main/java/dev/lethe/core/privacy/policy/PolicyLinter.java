@@ -66,17 +66,16 @@ public final class PolicyLinter {
         for (Registered schema : schemas) {
             for (String path : schema.allFields()) {
                 String leaf = path.substring(path.lastIndexOf('.') + 1);
-                boolean classified = schema.schema()
-                                .field(path)
-                                .map(f -> f.personal() || f.subjectKey())
-                                .orElse(false)
+                // A field with any rule, even pii: false, carries a recorded decision.
+                boolean classified = schema.schema().field(path).isPresent()
                         || schema.schema().fields().stream()
                                 .anyMatch(f -> path.startsWith(f.path() + ".")
                                         || f.path().startsWith(path + "."));
                 if (!classified && looksPersonal(leaf)) {
-                    findings.add(new Finding(
-                            schema.eventType() + "." + path,
-                            "looks like personal data but is not classified (pii/key)"));
+                    findings.add(
+                            new Finding(
+                                    schema.eventType() + "." + path,
+                                    "looks like personal data but is not classified (mark it pii, or pii: false to record the decision)"));
                 }
             }
             for (FieldRule field : schema.schema().personalFields()) {

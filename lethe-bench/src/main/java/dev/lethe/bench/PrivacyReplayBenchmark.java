@@ -1,0 +1,112 @@
+package dev.lethe.bench;
+
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.sqlite.SqliteLethe;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+
+/**
+ * A full replay of a log of 200,000 sealed events (1,000 customers, two personal fields per event),
+ * pages of 10,000, in events per second: {@code revealWholeLog} decrypts every event for a DPO,
+ * {@code replayWholeLog} reads the same log without revealing, the reference.
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 1, time = 5)
+@Measurement(iterations = 3, time = 10)
+@Fork(1)
+@State(Scope.Benchmark)
+public class PrivacyReplayBenchmark {
+    static final int EVENTS = 200_000;
+    private static final int CUSTOMERS = 1_000;
+
+    private SqliteLethe lethe;
+
+    @Setup(Level.Trial)
+    public void open() {
+        lethe = SqliteLethe.open(populated());
+    }
+
+    @TearDown(Level.Trial)
+    public void close() {
+        lethe.close();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(EVENTS)
+    public long revealWholeLog(Blackhole sink) {
+        return replay(event -> sink.consume(lethe.privacy().reveal(event, PrivateBenchEvents.DPO)));
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(EVENTS)
+    public long replayWholeLog(Blackhole sink) {
+        return replay(sink::consume);
+    }
+
+    /**
+     * Reads the whole log. Besides the sealed events it holds the schema registrations and the audit
+     * entries of earlier runs (two key releases per run): a few events beside 200,000.
+     */
+    private long replay(Consumer<RecordedEvent> reader) {
+        long count = 0;
+        for (long next = 0; ; ) {
+            List<RecordedEvent> page = lethe.store().readAll(next, EventStore.MAX_READ_LIMIT);
+            page.forEach(reader);
+            count += page.size();
+            if (page.size() < EventStore.MAX_READ_LIMIT) {
+                if (count < EVENTS) {
+                    throw new IllegalStateException("replayed " + count + " events, expected " + EVENTS);
+                }
+                return count;
+            }
+            next = page.get(page.size() - 1).position() + 1;
+        }
+    }
+
+    /** The sealed log under {@code target/bench-data}, written once and reused by later runs. */
+    static Path populated() {
+        Path directory = Path.of("target", "bench-data", "privacy-log-" + EVENTS);
+        Path marker = directory.resolve("complete");
+        if (Files.exists(marker)) {
+            return directory;
+        }
+        BenchEvents.deleteRecursively(directory);
+        try (SqliteLethe lethe = SqliteLethe.open(directory)) {
+            PrivateBenchEvents.register(lethe);
+            int batch = 1_000;
+            for (long n = 0; n < EVENTS; n += batch) {
+                lethe.privacy()
+                        .append(
+                                PrivateBenchEvents.stream(n / batch),
+                                ExpectedVersion.any(),
+                                PrivateBenchEvents.batch(PrivateBenchEvents.NOTICE, n, batch, CUSTOMERS));
+            }
+            Files.writeString(marker, Integer.toString(EVENTS));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return directory;
+    }
+}
