@@ -1,0 +1,102 @@
+package dev.lethe.server.cli;
+
+import dev.lethe.server.demo.DataJourney;
+import dev.lethe.server.demo.DemoStory;
+import dev.lethe.server.http.LetheServer;
+import dev.lethe.server.http.ServerConfig;
+import dev.lethe.sqlite.SqliteLethe;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+@Command(
+        name = "serve",
+        description = {
+            "Serve the data directory over HTTP: REST, GraphQL (/graphql, /graphiql), server-sent events, admin.",
+            "Settings: flags, then environment (LETHE_HOST, LETHE_PORT, LETHE_DATA), then --config FILE (YAML), then defaults.",
+            "  lethe serve --demo      loads the demo story once, and accepts the documented demo tokens"
+        })
+final class ServeCommand implements Callable<Integer> {
+    @ParentCommand
+    LetheCli parent;
+
+    @Option(names = "--host", paramLabel = "HOST", description = "Interface to bind (default 127.0.0.1).")
+    String host;
+
+    @Option(names = "--port", paramLabel = "PORT", description = "Port (default 8080; 0 picks a free one).")
+    Integer port;
+
+    @Option(
+            names = "--config",
+            paramLabel = "FILE",
+            description = "A YAML config file (host, port, data, maxBodyBytes, tokens).")
+    Path config;
+
+    @Option(
+            names = "--demo",
+            description = "Load the demo story into the data directory the first time; accept the demo tokens.")
+    boolean demo;
+
+    @Override
+    public Integer call() throws Exception {
+        // Jetty and Javalin log through SLF4J: only their warnings; the server's own log is structured JSON.
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        ServerConfig settings = ServerConfig.load(config, System.getenv());
+        if (parent.spec.commandLine().getParseResult().hasMatchedOption("--data")
+                || System.getenv("LETHE_DATA") == null) {
+            settings = settings.withData(parent.store.directory);
+        }
+        if (host != null) {
+            settings = settings.withHost(host);
+        }
+        if (port != null) {
+            settings = settings.withPort(port);
+        }
+        if (demo) {
+            settings = settings.withDemo();
+            loadDemoOnce(settings.data());
+        }
+        if (settings.tokens().isEmpty()) {
+            parent.spec
+                    .commandLine()
+                    .getErr()
+                    .println(
+                            "warning: no bearer tokens are configured (--config FILE with 'tokens:'), so every /v1 request gets 401");
+        }
+        LetheServer server = LetheServer.start(settings, new LetheServer.JsonLogTarget(System.err));
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            server.close();
+                            stopped.countDown();
+                        },
+                        "lethe-shutdown"));
+        parent.spec
+                .commandLine()
+                .getOut()
+                .printf(
+                        "Lethe is serving %s on http://%s:%d  (GraphiQL: /graphiql, API: /openapi.json)%n",
+                        settings.data().toAbsolutePath().normalize(), settings.host(), server.port());
+        parent.spec.commandLine().getOut().flush();
+        stopped.await();
+        return 0;
+    }
+
+    /** Runs the demo story into the directory unless it was loaded before (the data journey marks it). */
+    static void loadDemoOnce(Path data) throws Exception {
+        java.time.Clock clock = DemoStory.storyClock();
+        try (SqliteLethe lethe = SqliteLethe.open(data, dev.lethe.sqlite.SqliteOptions.DEFAULT.withClock(clock))) {
+            if (lethe.store().streamInfo(DataJourney.STREAM).exists()) {
+                return;
+            }
+            new DemoStory(lethe.privacy(), lethe.projections(), clock, null, new PrintWriter(new StringWriter())).run();
+            DataJourney.load(lethe.store());
+        }
+    }
+}

@@ -1,0 +1,313 @@
+package dev.lethe.server.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lethe.core.privacy.Principal;
+import dev.lethe.core.privacy.RevealedEvent;
+import dev.lethe.core.privacy.SubjectId;
+import dev.lethe.core.privacy.keys.ErasureReceipt;
+import dev.lethe.core.store.AppendResult;
+import dev.lethe.core.store.Direction;
+import dev.lethe.server.demo.DataJourney;
+import graphql.ExecutionInput;
+import graphql.ExecutionResult;
+import graphql.GraphQL;
+import graphql.GraphQLContext;
+import graphql.analysis.MaxQueryComplexityInstrumentation;
+import graphql.analysis.MaxQueryDepthInstrumentation;
+import graphql.execution.CoercedVariables;
+import graphql.execution.instrumentation.ChainedInstrumentation;
+import graphql.language.IntValue;
+import graphql.language.StringValue;
+import graphql.language.Value;
+import graphql.schema.Coercing;
+import graphql.schema.CoercingParseLiteralException;
+import graphql.schema.DataFetchingEnvironment;
+import graphql.schema.GraphQLScalarType;
+import graphql.schema.GraphQLSchema;
+import graphql.schema.idl.RuntimeWiring;
+import graphql.schema.idl.SchemaGenerator;
+import graphql.schema.idl.SchemaParser;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The GraphQL data hub at {@code /graphql}: the schema in {@code schema.graphqls}, resolved through the
+ * same {@link Hub} as REST, with the caller's principal from the request. Queries deeper than
+ * {@value #MAX_DEPTH} or more complex than {@value #MAX_COMPLEXITY} fields are refused before execution.
+ */
+final class GraphQlApi {
+    static final int MAX_DEPTH = 10;
+    static final int MAX_COMPLEXITY = 400;
+    static final String PRINCIPAL = "principal";
+
+    private final Hub hub;
+    private final GraphQL graphQl;
+    private final String sdl;
+
+    GraphQlApi(Hub hub) {
+        this.hub = hub;
+        this.sdl = resource("schema.graphqls");
+        GraphQLSchema schema = new SchemaGenerator().makeExecutableSchema(new SchemaParser().parse(sdl), wiring());
+        this.graphQl = GraphQL.newGraphQL(schema)
+                .instrumentation(new ChainedInstrumentation(List.of(
+                        new MaxQueryDepthInstrumentation(MAX_DEPTH),
+                        new MaxQueryComplexityInstrumentation(MAX_COMPLEXITY))))
+                .build();
+    }
+
+    String sdl() {
+        return sdl;
+    }
+
+    ExecutionResult execute(String query, String operationName, Map<String, Object> variables, Principal principal) {
+        ExecutionInput input = ExecutionInput.newExecutionInput()
+                .query(query)
+                .operationName(operationName)
+                .variables(variables == null ? Map.of() : variables)
+                .graphQLContext(Map.of(PRINCIPAL, principal))
+                .build();
+        return graphQl.execute(input);
+    }
+
+    private static Principal principal(DataFetchingEnvironment env) {
+        return env.getGraphQlContext().get(PRINCIPAL);
+    }
+
+    private RuntimeWiring wiring() {
+        return RuntimeWiring.newRuntimeWiring()
+                .scalar(LONG)
+                .scalar(JSON_SCALAR)
+                .type(
+                        "Query",
+                        type -> type.dataFetcher("events", this::events)
+                                .dataFetcher("eventTypes", env -> hub.schemasJson())
+                                .dataFetcher(
+                                        "subject",
+                                        env -> hub.lethe
+                                                .privacy()
+                                                .keys()
+                                                .lookup(env.getArgument("naturalKey"))
+                                                .map(s -> Map.of(
+                                                        "id",
+                                                        s.toString(),
+                                                        "forgotten",
+                                                        hub.lethe
+                                                                .privacy()
+                                                                .keys()
+                                                                .isForgotten(s)))
+                                                .orElse(null))
+                                .dataFetcher(
+                                        "projections",
+                                        env -> hub.lethe.projections().list().stream()
+                                                .map(p -> Map.of(
+                                                        "name",
+                                                        p.name(),
+                                                        "checkpoint",
+                                                        p.nextPosition(),
+                                                        "keys",
+                                                        p.keyCount()))
+                                                .toList())
+                                .dataFetcher(
+                                        "projection",
+                                        env -> hub.projectionState(
+                                                env.getArgument("name"), env.getArgument("key"), principal(env)))
+                                .dataFetcher(
+                                        "audit",
+                                        env -> events(hub.audit(Hub.limit(env.getArgument("limit")), principal(env))))
+                                .dataFetcher(
+                                        "dataJourney",
+                                        env -> hub.projections
+                                                .state(DataJourney.PROJECTION, "global")
+                                                .orElse(new DataJourney.State(
+                                                        List.of(), List.of(), List.of(), List.of()))))
+                .type(
+                        "Mutation",
+                        type -> type.dataFetcher("append", env -> {
+                                    AppendResult result = hub.append(
+                                            env.getArgument("stream"),
+                                            Hub.JSON.valueToTree(env.getArgument("expectedVersion")),
+                                            Hub.JSON.valueToTree(env.getArgument("events")));
+                                    return Hub.JSON.convertValue(Hub.appendJson(result), Map.class);
+                                })
+                                .dataFetcher("forget", env -> {
+                                    ErasureReceipt receipt = hub.lethe
+                                            .privacy()
+                                            .forget(
+                                                    SubjectId.parse(env.getArgument("subject")),
+                                                    env.getArgument("legalBasis"),
+                                                    env.getArgument("reason"),
+                                                    principal(env));
+                                    hub.metrics.count("forgets", 1);
+                                    return Map.of(
+                                            "id",
+                                            receipt.id().toString(),
+                                            "subject",
+                                            receipt.subject().toString(),
+                                            "actor",
+                                            receipt.actor(),
+                                            "at",
+                                            receipt.at().toString(),
+                                            "legalBasis",
+                                            receipt.legalBasis(),
+                                            "destroyed",
+                                            receipt.destroyed());
+                                }))
+                .type(
+                        "DataJourney",
+                        type -> type.dataFetcher(
+                                        "events",
+                                        env -> ((DataJourney.State) env.getSource())
+                                                .events().stream()
+                                                        .filter(e -> matches(env.getArgument("period"), e.period()))
+                                                        .filter(e ->
+                                                                matches(env.getArgument("itemTypes"), e.itemType()))
+                                                        .toList())
+                                .dataFetcher(
+                                        "items",
+                                        env -> ((DataJourney.State) env.getSource())
+                                                .items().stream()
+                                                        .filter(i ->
+                                                                matches(env.getArgument("itemTypes"), i.itemType()))
+                                                        .toList()))
+                .type(
+                        "JourneyEvent",
+                        type -> type.dataFetcher("sourceInfo", env -> {
+                            DataJourney.JourneyEvent event = env.getSource();
+                            return Map.of(
+                                    "by",
+                                    String.valueOf(event.by()),
+                                    "lastUpdated",
+                                    event.lastUpdated(),
+                                    "version",
+                                    event.version());
+                        }))
+                .build();
+    }
+
+    private static boolean matches(Object wanted, String actual) {
+        return wanted == null || Objects.equals(wanted.toString(), actual);
+    }
+
+    private Object events(DataFetchingEnvironment env) {
+        String stream = env.getArgument("stream");
+        String category = env.getArgument("category");
+        String type = env.getArgument("type");
+        String asOf = env.getArgument("asOf");
+        Object fromArgument = env.getArgument("from");
+        long from = fromArgument == null ? 0 : ((Number) fromArgument).longValue();
+        int limit = Hub.limit(env.getArgument("limit"));
+        if (stream != null && category != null) {
+            throw dev.lethe.core.store.InvalidEventException.of("events", "give stream or category, not both");
+        }
+        List<RevealedEvent> events;
+        if (stream != null) {
+            events = hub.readStream(stream, from, limit, Direction.FORWARD, asOf, principal(env));
+        } else {
+            if (asOf != null) {
+                throw dev.lethe.core.store.InvalidEventException.of("asOf", "applies to one stream: give stream too");
+            }
+            events = hub.readLog(category, from, limit, principal(env));
+        }
+        if (type != null) {
+            events = events.stream().filter(e -> e.event().type().equals(type)).toList();
+        }
+        return events(events);
+    }
+
+    private static List<Object> events(List<RevealedEvent> events) {
+        List<Object> out = new java.util.ArrayList<>(events.size());
+        events.forEach(e -> out.add(Hub.JSON.convertValue(Hub.eventJson(e), Map.class)));
+        return out;
+    }
+
+    private static String resource(String name) {
+        try (InputStream in = GraphQlApi.class.getResourceAsStream(name)) {
+            return new String(Objects.requireNonNull(in, name).readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read " + name, e);
+        }
+    }
+
+    static final GraphQLScalarType LONG = GraphQLScalarType.newScalar()
+            .name("Long")
+            .description("A 64-bit integer")
+            .coercing(new Coercing<Long, Long>() {
+                @Override
+                public Long serialize(Object value, GraphQLContext context, Locale locale) {
+                    return ((Number) value).longValue();
+                }
+
+                @Override
+                public Long parseValue(Object input, GraphQLContext context, Locale locale) {
+                    if (input instanceof Number number) {
+                        return number.longValue();
+                    }
+                    throw new graphql.schema.CoercingParseValueException("expected a whole number, got " + input);
+                }
+
+                @Override
+                public Long parseLiteral(
+                        Value<?> input, CoercedVariables variables, GraphQLContext context, Locale locale) {
+                    if (input instanceof IntValue value) {
+                        return value.getValue().longValueExact();
+                    }
+                    throw new CoercingParseLiteralException("expected a whole number");
+                }
+            })
+            .build();
+
+    static final GraphQLScalarType JSON_SCALAR = GraphQLScalarType.newScalar()
+            .name("JSON")
+            .description("Any JSON value")
+            .coercing(new Coercing<Object, Object>() {
+                @Override
+                public Object serialize(Object value, GraphQLContext context, Locale locale) {
+                    return value instanceof JsonNode node ? Hub.JSON.convertValue(node, Object.class) : value;
+                }
+
+                @Override
+                public Object parseValue(Object input, GraphQLContext context, Locale locale) {
+                    return input;
+                }
+
+                @Override
+                public Object parseLiteral(
+                        Value<?> input, CoercedVariables variables, GraphQLContext context, Locale locale) {
+                    return literal(input);
+                }
+            })
+            .build();
+
+    private static Object literal(Value<?> value) {
+        if (value instanceof StringValue s) {
+            return s.getValue();
+        }
+        if (value instanceof IntValue i) {
+            return i.getValue();
+        }
+        if (value instanceof graphql.language.FloatValue f) {
+            return f.getValue();
+        }
+        if (value instanceof graphql.language.BooleanValue b) {
+            return b.isValue();
+        }
+        if (value instanceof graphql.language.NullValue) {
+            return null;
+        }
+        if (value instanceof graphql.language.ArrayValue a) {
+            return a.getValues().stream().map(GraphQlApi::literal).toList();
+        }
+        if (value instanceof graphql.language.ObjectValue o) {
+            ObjectNode node = Hub.JSON.createObjectNode();
+            o.getObjectFields().forEach(f -> node.set(f.getName(), Hub.JSON.valueToTree(literal(f.getValue()))));
+            return Hub.JSON.convertValue(node, Map.class);
+        }
+        throw new CoercingParseLiteralException("unsupported JSON literal " + value);
+    }
+}

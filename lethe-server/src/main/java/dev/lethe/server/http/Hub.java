@@ -1,0 +1,231 @@
+package dev.lethe.server.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lethe.core.privacy.Principal;
+import dev.lethe.core.privacy.PrivacyCodec;
+import dev.lethe.core.privacy.Redaction;
+import dev.lethe.core.privacy.RevealedEvent;
+import dev.lethe.core.privacy.SchemaRegistry;
+import dev.lethe.core.projection.ProjectionRuntime;
+import dev.lethe.core.store.AppendResult;
+import dev.lethe.core.store.Direction;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.Json;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StreamId;
+import dev.lethe.sqlite.SqliteLethe;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * What REST and GraphQL share: reading and appending with the caller's principal, and the JSON form of
+ * events, so that redaction and roles apply identically through both.
+ */
+final class Hub {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final int DEFAULT_LIMIT = 100;
+
+    final SqliteLethe lethe;
+    final ProjectionRuntime projections;
+    final Metrics metrics;
+
+    Hub(SqliteLethe lethe, ProjectionRuntime projections, Metrics metrics) {
+        this.lethe = lethe;
+        this.projections = projections;
+        this.metrics = metrics;
+    }
+
+    EventStore store() {
+        return lethe.store();
+    }
+
+    /** Appends {@code [{"id"?, "type", "data", "metadata"?}]}. */
+    AppendResult append(String stream, JsonNode expectedVersion, JsonNode events) {
+        StreamId streamId = StreamId.of(stream);
+        ExpectedVersion expected = expectedVersion == null || expectedVersion.isNull()
+                ? ExpectedVersion.any()
+                : ExpectedVersion.parse(expectedVersion.asText());
+        if (events == null || !events.isArray()) {
+            throw InvalidEventException.of("events", "must be an array of {type, data, metadata?, id?}");
+        }
+        List<EventData> batch = new ArrayList<>();
+        for (int i = 0; i < events.size(); i++) {
+            batch.add(eventData(events.get(i), "events[" + i + "]"));
+        }
+        AppendResult result = lethe.privacy().append(streamId, expected, batch);
+        metrics.count("appended_events", batch.size());
+        metrics.count("appends", 1);
+        return result;
+    }
+
+    private static EventData eventData(JsonNode node, String where) {
+        if (node == null || !node.isObject()) {
+            throw InvalidEventException.of(where, "must be an object with type and data");
+        }
+        JsonNode type = node.get("type");
+        if (type == null || !type.isTextual()) {
+            throw InvalidEventException.of(where + ".type", "is missing or not a string");
+        }
+        if (!node.has("data")) {
+            throw InvalidEventException.of(where + ".data", "is missing");
+        }
+        UUID id = null;
+        if (node.hasNonNull("id")) {
+            try {
+                id = UUID.fromString(node.get("id").asText());
+            } catch (IllegalArgumentException e) {
+                throw InvalidEventException.of(
+                        where + ".id", "'" + node.get("id").asText() + "' is not a UUID");
+            }
+        }
+        try {
+            return new EventData(
+                    id,
+                    type.asText(),
+                    Json.of(node.get("data")),
+                    node.hasNonNull("metadata") ? Json.of(node.get("metadata")) : null);
+        } catch (InvalidEventException e) {
+            throw e.at(where + "." + e.subject());
+        }
+    }
+
+    List<RevealedEvent> readStream(
+            String stream, long from, int limit, Direction direction, String asOf, Principal who) {
+        StreamId streamId = StreamId.of(stream);
+        List<RecordedEvent> events = asOf == null
+                ? lethe.store().readStream(streamId, from, direction, limit)
+                : lethe.store().readStreamAsOf(streamId, parseInstant("asOf", asOf), from, limit);
+        return reveal(events, who);
+    }
+
+    List<RevealedEvent> readLog(String category, long from, int limit, Principal who) {
+        List<RecordedEvent> events = category == null
+                ? lethe.store().readAll(from, limit)
+                : lethe.store().readCategory(category, from, limit);
+        return reveal(events, who);
+    }
+
+    List<RevealedEvent> reveal(List<RecordedEvent> events, Principal who) {
+        metrics.count("read_events", events.size());
+        List<RevealedEvent> out = new ArrayList<>(events.size());
+        for (RecordedEvent event : events) {
+            out.add(lethe.privacy().reveal(event, who));
+        }
+        return out;
+    }
+
+    static ObjectNode eventJson(RevealedEvent revealed) {
+        RecordedEvent event = revealed.event();
+        ObjectNode node = JSON.createObjectNode();
+        node.put("position", event.position());
+        node.put("stream", event.streamId().value());
+        node.put("version", event.version());
+        node.put("id", event.id().toString());
+        node.put("type", event.type());
+        node.put("recordedAt", event.recordedAt().toString());
+        node.set("data", revealed.data().asTree());
+        node.set("metadata", event.metadata().asTree());
+        node.set("redacted", redactions(revealed.redactions()));
+        return node;
+    }
+
+    static ArrayNode redactions(List<Redaction> redactions) {
+        ArrayNode array = JSON.createArrayNode();
+        redactions.forEach(r ->
+                array.addObject().put("path", r.path()).put("reason", r.reason().label()));
+        return array;
+    }
+
+    static ObjectNode appendJson(AppendResult result) {
+        ObjectNode node = JSON.createObjectNode();
+        node.put("stream", result.streamId().value());
+        node.put("firstVersion", result.firstVersion());
+        node.put("lastVersion", result.lastVersion());
+        node.put("firstPosition", result.firstPosition());
+        node.put("lastPosition", result.lastPosition());
+        return node;
+    }
+
+    ArrayNode schemasJson() {
+        ArrayNode array = JSON.createArrayNode();
+        for (SchemaRegistry.Registered registered : lethe.privacy().schemas().all()) {
+            ObjectNode node = array.addObject();
+            node.put("name", registered.eventType());
+            node.put("version", registered.version());
+            node.put("notation", registered.notation().name());
+            ArrayNode fields = node.putArray("fields");
+            registered.schema().fields().forEach(f -> {
+                ObjectNode field = fields.addObject()
+                        .put("path", f.path())
+                        .put("pii", f.personal())
+                        .put("key", f.subjectKey());
+                f.group().ifPresentOrElse(g -> field.put("dataGroup", g.name()), () -> field.putNull("dataGroup"));
+            });
+            node.set("source", registered.source().asTree());
+        }
+        return array;
+    }
+
+    /** A projection's state of one key, with personal values opened for the caller. */
+    ObjectNode projectionState(String name, String key, Principal who) {
+        String state = lethe.projections()
+                .loadState(name, key)
+                .orElseThrow(
+                        () -> ApiException.notFound("projection '" + name + "' has no state for key '" + key + "'"));
+        PrivacyCodec.RevealedState revealed =
+                new PrivacyCodec(lethe.privacy().keys()).revealState(Json.parse(state), who);
+        ObjectNode node = JSON.createObjectNode();
+        node.put("name", name);
+        node.put("key", key);
+        node.set("state", revealed.state().asTree());
+        node.set("redacted", redactions(revealed.redactions()));
+        return node;
+    }
+
+    List<RevealedEvent> audit(int limit, Principal who) {
+        long count =
+                lethe.store().streamInfo(dev.lethe.core.privacy.AuditLog.STREAM).eventCount();
+        long from = Math.max(0, count - limit);
+        return reveal(
+                lethe.store().readStream(dev.lethe.core.privacy.AuditLog.STREAM, from, Direction.FORWARD, limit), who);
+    }
+
+    static int limit(Integer limit) {
+        if (limit == null) {
+            return DEFAULT_LIMIT;
+        }
+        if (limit < 1 || limit > EventStore.MAX_READ_LIMIT) {
+            throw InvalidEventException.of("limit", limit + " is outside 1.." + EventStore.MAX_READ_LIMIT);
+        }
+        return limit;
+    }
+
+    /** An ISO-8601 instant, or a date meaning the end of that day (UTC). */
+    static Instant parseInstant(String name, String text) {
+        try {
+            return Instant.parse(text);
+        } catch (DateTimeParseException notInstant) {
+            try {
+                return LocalDate.parse(text)
+                        .plusDays(1)
+                        .atStartOfDay()
+                        .toInstant(ZoneOffset.UTC)
+                        .minusNanos(1);
+            } catch (DateTimeParseException notDate) {
+                throw InvalidEventException.of(
+                        name, "'" + text + "' is not an ISO-8601 instant (2026-11-26T10:15:30Z) or date");
+            }
+        }
+    }
+}

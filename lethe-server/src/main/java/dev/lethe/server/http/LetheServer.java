@@ -1,0 +1,613 @@
+package dev.lethe.server.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lethe.core.privacy.AccessDeniedException;
+import dev.lethe.core.privacy.ErasureFenceException;
+import dev.lethe.core.privacy.Principal;
+import dev.lethe.core.privacy.RetentionScheduler;
+import dev.lethe.core.privacy.SubjectId;
+import dev.lethe.core.privacy.keys.ErasureReceipt;
+import dev.lethe.core.privacy.policy.PolicyLinter;
+import dev.lethe.core.projection.Projection;
+import dev.lethe.core.projection.ProjectionRuntime;
+import dev.lethe.core.store.AppendResult;
+import dev.lethe.core.store.Direction;
+import dev.lethe.core.store.DuplicateEventException;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.LetheException;
+import dev.lethe.core.store.WrongExpectedVersionException;
+import dev.lethe.core.subscription.Subscription;
+import dev.lethe.core.subscription.SubscriptionRequest;
+import dev.lethe.server.demo.DataJourney;
+import dev.lethe.server.demo.DemoProjections;
+import dev.lethe.sqlite.SqliteLethe;
+import graphql.ExecutionResult;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.sse.SseClient;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The HTTP server: REST per resource and projection, the GraphQL hub, server-sent events, GraphiQL,
+ * health and metrics, on the embedded store of one data directory. Binds to {@link ServerConfig#host()}
+ * (127.0.0.1 by default).
+ */
+public final class LetheServer implements AutoCloseable {
+    public static final String PROBLEM_JSON = "application/problem+json";
+
+    private final ServerConfig config;
+    private final SqliteLethe lethe;
+    private final ProjectionRuntime projections;
+    private final RetentionScheduler retention;
+    private final Metrics metrics = new Metrics();
+    private final JsonLog log;
+    private final Hub hub;
+    private final GraphQlApi graphQl;
+    private final AtomicLong openSubscriptions = new AtomicLong();
+    private final Javalin app;
+
+    private LetheServer(ServerConfig config, SqliteLethe lethe, JsonLog log) {
+        this.config = config;
+        this.lethe = lethe;
+        this.log = log;
+        this.projections = new ProjectionRuntime(lethe.store(), lethe.projections());
+        for (Projection<?> projection : projections()) {
+            projections.start(projection);
+        }
+        this.retention =
+                new RetentionScheduler(lethe.privacy(), Clock.systemUTC(), RetentionScheduler.DEFAULT_INTERVAL);
+        this.hub = new Hub(lethe, projections, metrics);
+        this.graphQl = new GraphQlApi(hub);
+        long[] cache = new long[2];
+        metrics.gauge("subscriptions_open", openSubscriptions::get);
+        metrics.gauge("key_cache_hits", () -> lethe.privacy().keys().cacheCounters()[0]);
+        metrics.gauge("key_cache_misses", () -> lethe.privacy().keys().cacheCounters()[1]);
+        metrics.gauge("log_head_position", () -> lethe.store().headPosition());
+        this.app = Javalin.create(javalin -> {
+            javalin.jetty.host = config.host();
+            javalin.jetty.port = config.port();
+            javalin.http.maxRequestSize = config.maxBodyBytes();
+            javalin.startup.showJavalinBanner = false;
+            routes(javalin.routes);
+        });
+    }
+
+    static List<Projection<?>> projections() {
+        List<Projection<?>> all = new ArrayList<>(DemoProjections.ALL);
+        all.add(DataJourney.PROJECTION);
+        return all;
+    }
+
+    /** Opens the data directory and starts serving; returns once the port is bound. */
+    public static LetheServer start(ServerConfig config, JsonLogTarget logTarget) {
+        JsonLog log = new JsonLog(logTarget.stream());
+        SqliteLethe lethe = SqliteLethe.open(config.data());
+        try {
+            LetheServer server = new LetheServer(config, lethe, log);
+            server.app.start();
+            log.info(
+                    "listening",
+                    Map.of(
+                            "host",
+                            config.host(),
+                            "port",
+                            server.port(),
+                            "data",
+                            config.data().toAbsolutePath().normalize().toString(),
+                            "demo",
+                            config.demo()));
+            return server;
+        } catch (RuntimeException e) {
+            lethe.close();
+            throw e;
+        }
+    }
+
+    /** Where structured logs go. */
+    public record JsonLogTarget(java.io.PrintStream stream) {}
+
+    public int port() {
+        return app.port();
+    }
+
+    public SqliteLethe lethe() {
+        return lethe;
+    }
+
+    public ProjectionRuntime projectionRuntime() {
+        return projections;
+    }
+
+    private void routes(io.javalin.config.RoutesConfig routes) {
+        routes.before(this::authenticate);
+        routes.after(ctx -> {
+            Long started = ctx.attribute("started");
+            String route = ctx.endpoint() == null ? "unmatched" : ctx.endpoint().path;
+            long nanos = started == null ? 0 : System.nanoTime() - started;
+            metrics.time(ctx.method().name() + " " + route, nanos);
+            Principal who = ctx.attribute("principal");
+            log.info(
+                    "request",
+                    Map.of(
+                            "method",
+                            ctx.method().name(),
+                            "route",
+                            route,
+                            "status",
+                            ctx.statusCode(),
+                            "ms",
+                            nanos / 1_000_000.0,
+                            "principal",
+                            who == null ? "-" : who.name()));
+        });
+        routes.exception(Exception.class, (e, ctx) -> problem(ctx, e));
+        routes.error(404, ctx -> {
+            if (!ctx.res().isCommitted() && !PROBLEM_JSON.equals(ctx.res().getContentType())) {
+                writeProblem(
+                        ctx,
+                        404,
+                        "Not found",
+                        "no route " + ctx.method() + " " + ctx.path() + "; see /openapi.json for the API");
+            }
+        });
+
+        routes.get(
+                "/health",
+                ctx -> ctx.json(Map.of(
+                        "status",
+                        "up",
+                        "live",
+                        true,
+                        "ready",
+                        true,
+                        "headPosition",
+                        lethe.store().headPosition())));
+        routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up")));
+        routes.get(
+                "/health/ready",
+                ctx -> ctx.json(
+                        Map.of("status", "up", "headPosition", lethe.store().headPosition())));
+        routes.get(
+                "/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.prometheus()));
+        routes.get("/openapi.json", ctx -> ctx.contentType("application/json").result(resource("openapi.json")));
+        routes.get("/graphiql", ctx -> ctx.html(resource("graphiql.html")));
+        routes.get("/graphiql/{asset}", this::graphiqlAsset);
+
+        routes.post("/v1/streams/{stream}/events", this::append);
+        routes.get("/v1/streams/{stream}", this::readStream);
+        routes.get("/v1/events", this::readLog);
+        routes.get("/v1/schemas", ctx -> ctx.json(hub.schemasJson()));
+        routes.post("/v1/schemas", this::registerSchema);
+        routes.post("/v1/subjects", this::createSubject);
+        routes.post("/v1/subjects/{id}/forget", this::forget);
+        routes.get("/v1/subjects/{id}/export", this::export);
+        routes.get("/v1/projections", this::listProjections);
+        routes.get(
+                "/v1/projections/{name}/{key}",
+                ctx -> ctx.json(hub.projectionState(ctx.pathParam("name"), ctx.pathParam("key"), principal(ctx))));
+        routes.get(
+                "/v1/audit",
+                ctx -> ctx.json(events(hub.audit(intParam(ctx, "limit", Hub.DEFAULT_LIMIT), principal(ctx)))));
+        routes.get(
+                "/v1/policy",
+                ctx -> ctx.contentType("application/yaml")
+                        .result(java.nio.file.Files.readString(config.data().resolve(SqliteLethe.POLICY_FILE))));
+        routes.post("/v1/policy/check", ctx -> {
+            List<PolicyLinter.Finding> findings =
+                    PolicyLinter.check(lethe.policy(), lethe.privacy().schemas().all());
+            ctx.json(Map.of(
+                    "findings",
+                    findings.stream()
+                            .map(f -> Map.of("subject", f.subject(), "problem", f.problem()))
+                            .toList(),
+                    "strict",
+                    lethe.policy().strict()));
+        });
+        routes.post("/graphql", this::graphql);
+        routes.get("/graphql", ctx -> ctx.contentType("text/plain").result(graphQl.sdl()));
+        routes.sse("/v1/subscribe", this::subscribe);
+    }
+
+    private void authenticate(Context ctx) {
+        ctx.attribute("started", System.nanoTime());
+        String path = ctx.path();
+        if (path.equals("/health")
+                || path.startsWith("/health/")
+                || path.equals("/metrics")
+                || path.equals("/openapi.json")
+                || path.startsWith("/graphiql")
+                || (path.equals("/graphql") && ctx.method().name().equals("GET"))) {
+            return;
+        }
+        String header = ctx.header("Authorization");
+        if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            ctx.header("WWW-Authenticate", "Bearer");
+            throw ApiException.unauthorized("send 'Authorization: Bearer <token>'");
+        }
+        Principal principal = config.tokens().get(header.substring(7).trim());
+        if (principal == null) {
+            ctx.header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+            throw ApiException.unauthorized("unknown token");
+        }
+        ctx.attribute("principal", principal);
+    }
+
+    private static Principal principal(Context ctx) {
+        return Objects.requireNonNull(ctx.attribute("principal"));
+    }
+
+    private JsonNode body(Context ctx) {
+        String contentType = ctx.contentType();
+        if (contentType == null || !contentType.toLowerCase().startsWith("application/json")) {
+            throw new ApiException(415, "Unsupported media type", "send the body as application/json");
+        }
+        try {
+            JsonNode node = Hub.JSON.readTree(ctx.bodyAsBytes());
+            if (node == null || !node.isObject()) {
+                throw ApiException.badRequest("the body must be a JSON object");
+            }
+            return node;
+        } catch (JsonProcessingException e) {
+            throw ApiException.badRequest("malformed JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw ApiException.badRequest("cannot read the body: " + e.getMessage());
+        }
+    }
+
+    private void append(Context ctx) {
+        JsonNode body = body(ctx);
+        AppendResult result = hub.append(ctx.pathParam("stream"), body.get("expectedVersion"), body.get("events"));
+        ctx.status(201).json(Hub.appendJson(result));
+    }
+
+    private void readStream(Context ctx) {
+        String direction = ctx.queryParam("direction");
+        Direction dir;
+        if (direction == null || direction.equalsIgnoreCase("forward")) {
+            dir = Direction.FORWARD;
+        } else if (direction.equalsIgnoreCase("backward")) {
+            dir = Direction.BACKWARD;
+        } else {
+            throw ApiException.badRequest("direction '" + direction + "' must be forward or backward");
+        }
+        long from = longParam(ctx, "from", dir == Direction.FORWARD ? 0 : Long.MAX_VALUE);
+        int limit = intParam(ctx, "limit", Hub.DEFAULT_LIMIT);
+        String asOf = ctx.queryParam("asOf");
+        if (asOf != null && dir == Direction.BACKWARD) {
+            throw ApiException.badRequest("asOf reads forward");
+        }
+        ctx.json(Map.of(
+                "stream",
+                ctx.pathParam("stream"),
+                "events",
+                events(hub.readStream(
+                        ctx.pathParam("stream"),
+                        asOf != null && from == Long.MAX_VALUE ? 0 : from,
+                        Hub.limit(limit),
+                        dir,
+                        asOf,
+                        principal(ctx)))));
+    }
+
+    private void readLog(Context ctx) {
+        ctx.json(Map.of(
+                "events",
+                events(hub.readLog(
+                        ctx.queryParam("category"),
+                        longParam(ctx, "from", 0),
+                        Hub.limit(intParam(ctx, "limit", Hub.DEFAULT_LIMIT)),
+                        principal(ctx)))));
+    }
+
+    private static ArrayNode events(List<dev.lethe.core.privacy.RevealedEvent> events) {
+        ArrayNode array = Hub.JSON.createArrayNode();
+        events.forEach(e -> array.add(Hub.eventJson(e)));
+        return array;
+    }
+
+    private void registerSchema(Context ctx) {
+        require(ctx, dev.lethe.core.privacy.policy.DataPolicy.Permission.CHANGE_POLICY);
+        JsonNode body = body(ctx);
+        String type = text(body, "eventType");
+        String notation = body.path("notation").asText("json-schema");
+        dev.lethe.core.privacy.SchemaRegistry.Registered registered;
+        dev.lethe.core.store.EventData.of(type, dev.lethe.core.store.Json.EMPTY_OBJECT);
+        switch (notation) {
+            case "json-schema" -> {
+                JsonNode schema = body.get("schema");
+                registered = lethe.privacy()
+                        .schemas()
+                        .register(
+                                dev.lethe.core.privacy.schema.JsonSchemaNotation.read(type, schema),
+                                dev.lethe.core.privacy.SchemaRegistry.Notation.JSON_SCHEMA,
+                                dev.lethe.core.privacy.SchemaRegistry.propertyPaths(schema),
+                                dev.lethe.core.store.Json.of(schema));
+            }
+            case "protobuf" -> {
+                byte[] set;
+                try {
+                    set = java.util.Base64.getDecoder().decode(text(body, "descriptorSet"));
+                } catch (IllegalArgumentException e) {
+                    throw ApiException.badRequest("descriptorSet must be base64: " + e.getMessage());
+                }
+                String message = text(body, "message");
+                registered = lethe.privacy()
+                        .schemas()
+                        .register(
+                                dev.lethe.protobuf.ProtobufNotation.read(type, set, message),
+                                dev.lethe.core.privacy.SchemaRegistry.Notation.PROTOBUF,
+                                dev.lethe.protobuf.ProtobufNotation.allPaths(type, set, message),
+                                dev.lethe.core.store.Json.of(
+                                        Map.of("message", message, "descriptorSet", text(body, "descriptorSet"))));
+            }
+            default -> throw ApiException.badRequest("notation '" + notation + "' must be json-schema or protobuf");
+        }
+        lethe.privacy()
+                .audit()
+                .record("SchemaRegistered", principal(ctx), Map.of("eventType", type, "version", registered.version()));
+        ctx.status(201)
+                .json(Map.of(
+                        "eventType",
+                        type,
+                        "version",
+                        registered.version(),
+                        "findings",
+                        PolicyLinter.check(lethe.policy(), List.of(registered)).stream()
+                                .map(Object::toString)
+                                .toList()));
+    }
+
+    private void createSubject(Context ctx) {
+        require(ctx, dev.lethe.core.privacy.policy.DataPolicy.Permission.EXPORT);
+        String naturalKey = text(body(ctx), "naturalKey");
+        ctx.status(201)
+                .json(Map.of("subject", lethe.privacy().subjectFor(naturalKey).toString()));
+    }
+
+    private void forget(Context ctx) {
+        JsonNode body = body(ctx);
+        ErasureReceipt receipt = lethe.privacy()
+                .forget(
+                        SubjectId.parse(ctx.pathParam("id")),
+                        text(body, "legalBasis"),
+                        body.path("reason").asText(null),
+                        principal(ctx));
+        metrics.count("forgets", 1);
+        log.info(
+                "subject forgotten",
+                Map.of(
+                        "subject",
+                        receipt.subject().toString(),
+                        "receipt",
+                        receipt.id().toString()));
+        ctx.json(Map.of(
+                "id",
+                receipt.id().toString(),
+                "subject",
+                receipt.subject().toString(),
+                "actor",
+                receipt.actor(),
+                "at",
+                receipt.at().toString(),
+                "legalBasis",
+                receipt.legalBasis(),
+                "reason",
+                receipt.reason(),
+                "destroyed",
+                receipt.destroyed()));
+    }
+
+    private void export(Context ctx) {
+        ctx.contentType("application/json")
+                .result(lethe.privacy()
+                        .export(SubjectId.parse(ctx.pathParam("id")), principal(ctx))
+                        .toString());
+    }
+
+    private void listProjections(Context ctx) {
+        long head = lethe.store().headPosition();
+        ctx.json(lethe.projections().list().stream()
+                .map(p -> Map.of(
+                        "name",
+                        p.name(),
+                        "checkpoint",
+                        p.nextPosition(),
+                        "lag",
+                        Math.max(0, head + 1 - p.nextPosition()),
+                        "keys",
+                        p.keyCount(),
+                        "updatedAt",
+                        p.updatedAt().toString(),
+                        "href",
+                        "/v1/projections/" + p.name() + "/{key}"))
+                .toList());
+    }
+
+    private void graphql(Context ctx) {
+        JsonNode body = body(ctx);
+        JsonNode query = body.get("query");
+        if (query == null || !query.isTextual()) {
+            throw ApiException.badRequest("the body needs a 'query' string");
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> variables =
+                body.hasNonNull("variables") ? Hub.JSON.convertValue(body.get("variables"), Map.class) : Map.of();
+        ExecutionResult result =
+                graphQl.execute(query.asText(), body.path("operationName").asText(null), variables, principal(ctx));
+        metrics.count("graphql_queries", 1);
+        boolean invalid = result.getData() == null && !result.getErrors().isEmpty();
+        ctx.status(invalid ? 400 : 200).json(result.toSpecification());
+    }
+
+    private void subscribe(SseClient client) {
+        Context ctx = client.ctx();
+        Principal principal = principal(ctx);
+        String lastEventId = ctx.header("Last-Event-ID");
+        long from;
+        if (lastEventId != null) {
+            from = parseLong("Last-Event-ID", lastEventId) + 1;
+        } else {
+            from = longParam(ctx, "from", SubscriptionRequest.FROM_END);
+        }
+        String category = ctx.queryParam("category");
+        SubscriptionRequest request = (category == null
+                        ? SubscriptionRequest.allFromStart()
+                        : SubscriptionRequest.categoryFromStart(category))
+                .from(from);
+        CountDownLatch closed = new CountDownLatch(1);
+        client.keepAlive();
+        openSubscriptions.incrementAndGet();
+        metrics.count("subscriptions", 1);
+        Subscription subscription = lethe.store().subscribe(request, event -> {
+            if (client.terminated()) {
+                closed.countDown();
+                return;
+            }
+            String data =
+                    Hub.eventJson(lethe.privacy().reveal(event, principal)).toString();
+            client.sendEvent(event.type(), data, Long.toString(event.position()));
+        });
+        client.onClose(closed::countDown);
+        try {
+            while (!closed.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
+                if (subscription.failure().isPresent() || client.terminated()) {
+                    break;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            subscription.close();
+            openSubscriptions.decrementAndGet();
+            client.close();
+        }
+    }
+
+    private void graphiqlAsset(Context ctx) {
+        String asset = ctx.pathParam("asset");
+        if (!asset.matches("[a-z0-9.\\-]+\\.(js|css)")) {
+            throw ApiException.notFound("no asset " + asset);
+        }
+        InputStream in = LetheServer.class.getResourceAsStream("graphiql/" + asset);
+        if (in == null) {
+            throw ApiException.notFound("no asset " + asset);
+        }
+        ctx.contentType(asset.endsWith(".js") ? "text/javascript" : "text/css")
+                .header("Cache-Control", "max-age=86400")
+                .result(in);
+    }
+
+    private void require(Context ctx, dev.lethe.core.privacy.policy.DataPolicy.Permission permission) {
+        if (!lethe.policy().may(principal(ctx), permission)) {
+            throw new AccessDeniedException(principal(ctx), permission.label());
+        }
+    }
+
+    private static String text(JsonNode body, String field) {
+        JsonNode value = body.get(field);
+        if (value == null || !value.isTextual() || value.asText().isBlank()) {
+            throw ApiException.badRequest("'" + field + "' is required (a string)");
+        }
+        return value.asText();
+    }
+
+    private static long longParam(Context ctx, String name, long defaultValue) {
+        String text = ctx.queryParam(name);
+        return text == null ? defaultValue : parseLong(name, text);
+    }
+
+    private static long parseLong(String name, String text) {
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest(name + " '" + text + "' is not a whole number");
+        }
+    }
+
+    private static int intParam(Context ctx, String name, int defaultValue) {
+        String text = ctx.queryParam(name);
+        if (text == null) {
+            return defaultValue;
+        }
+        try {
+            return Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest(name + " '" + text + "' is not a whole number");
+        }
+    }
+
+    private void problem(Context ctx, Exception e) {
+        if (e instanceof ApiException api) {
+            writeProblem(ctx, api.status(), api.title(), api.getMessage());
+        } else if (e instanceof WrongExpectedVersionException conflict) {
+            ObjectNode extra = Hub.JSON.createObjectNode();
+            extra.put("stream", conflict.streamId().value());
+            extra.put("expectedVersion", conflict.expected().toString());
+            extra.put("actualVersion", conflict.actual());
+            writeProblem(ctx, 409, "Wrong expected version", conflict.getMessage(), extra);
+        } else if (e instanceof DuplicateEventException || e instanceof ErasureFenceException) {
+            writeProblem(ctx, 409, "Conflict", e.getMessage());
+        } else if (e instanceof AccessDeniedException) {
+            writeProblem(ctx, 403, "Forbidden", e.getMessage());
+        } else if (e instanceof InvalidEventException) {
+            writeProblem(ctx, 400, "Bad request", e.getMessage());
+        } else if (e instanceof io.javalin.http.HttpResponseException http) {
+            writeProblem(ctx, http.getStatus(), "HTTP " + http.getStatus(), http.getMessage());
+        } else if (e instanceof LetheException lethe && lethe.isTransient()) {
+            writeProblem(ctx, 503, "Service unavailable", e.getMessage());
+        } else {
+            log.warn("unexpected error", Map.of("error", e.getClass().getName(), "route", ctx.path()));
+            writeProblem(
+                    ctx,
+                    500,
+                    "Internal error",
+                    "the server failed; see its log (" + e.getClass().getSimpleName() + ")");
+        }
+    }
+
+    private static void writeProblem(Context ctx, int status, String title, String detail) {
+        writeProblem(ctx, status, title, detail, null);
+    }
+
+    private static void writeProblem(Context ctx, int status, String title, String detail, ObjectNode extra) {
+        ObjectNode problem = Hub.JSON.createObjectNode();
+        problem.put("type", "about:blank");
+        problem.put("title", title);
+        problem.put("status", status);
+        problem.put("detail", detail);
+        problem.put("instance", ctx.path());
+        if (extra != null) {
+            problem.setAll(extra);
+        }
+        ctx.status(status).contentType(PROBLEM_JSON).result(problem.toString());
+    }
+
+    static String resource(String name) {
+        try (InputStream in = LetheServer.class.getResourceAsStream(name)) {
+            return new String(Objects.requireNonNull(in, name).readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read " + name, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+        retention.close();
+        projections.close();
+        lethe.close();
+        log.info("stopped", Map.of());
+    }
+}

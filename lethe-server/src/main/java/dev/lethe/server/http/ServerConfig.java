@@ -1,0 +1,117 @@
+package dev.lethe.server.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.lethe.core.privacy.Principal;
+import dev.lethe.core.store.InvalidEventException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * How {@code lethe serve} runs. Every setting has a default, may be set in a YAML config file, and is
+ * overridden by an environment variable, then by a command-line flag:
+ *
+ * <pre>
+ * host: 127.0.0.1          # LETHE_HOST       --host
+ * port: 8080               # LETHE_PORT       --port
+ * data: ./lethe-data       # LETHE_DATA       --data
+ * maxBodyBytes: 16777216   # LETHE_MAX_BODY_BYTES
+ * tokens:                  # bearer token -> principal and role of the data policy
+ *   s3cret-token: { principal: ops, role: dpo }
+ * </pre>
+ */
+public record ServerConfig(
+        String host, int port, Path data, long maxBodyBytes, Map<String, Principal> tokens, boolean demo) {
+    public static final String DEFAULT_HOST = "127.0.0.1";
+    public static final int DEFAULT_PORT = 8080;
+    public static final long DEFAULT_MAX_BODY_BYTES = 16L << 20;
+
+    /** The three principals of {@code lethe serve --demo}, documented in docs/api.md. */
+    public static final Map<String, Principal> DEMO_TOKENS = Map.of(
+            "demo-admin-token", new Principal("demo-admin", "dpo"),
+            "demo-advisor-token", new Principal("demo-advisor", "advisor"),
+            "demo-analyst-token", new Principal("demo-analyst", "analyst"));
+
+    public ServerConfig {
+        if (port < 0 || port > 65535) {
+            throw InvalidEventException.of("port", port + " is outside 0..65535");
+        }
+        if (maxBodyBytes < 1024) {
+            throw InvalidEventException.of("maxBodyBytes", maxBodyBytes + " is below 1024");
+        }
+        tokens = Map.copyOf(tokens);
+    }
+
+    /** Reads the config file (if any) and the environment; flags are applied by the caller with withers. */
+    public static ServerConfig load(Path file, Map<String, String> env) {
+        JsonNode root = null;
+        if (file != null) {
+            try {
+                root = new ObjectMapper(new YAMLFactory()).readTree(Files.readString(file));
+            } catch (IOException e) {
+                throw InvalidEventException.of(
+                        "config file",
+                        "cannot read " + file + ": "
+                                + e.getMessage().lines().findFirst().orElse(""));
+            }
+        }
+        JsonNode config = root == null ? new ObjectMapper().createObjectNode() : root;
+        String host = env.getOrDefault("LETHE_HOST", config.path("host").asText(DEFAULT_HOST));
+        int port = parseInt(
+                "port", env.getOrDefault("LETHE_PORT", config.path("port").asText(String.valueOf(DEFAULT_PORT))));
+        Path data = Path.of(env.getOrDefault("LETHE_DATA", config.path("data").asText("./lethe-data")));
+        long maxBody = parseLong(
+                "maxBodyBytes",
+                env.getOrDefault(
+                        "LETHE_MAX_BODY_BYTES",
+                        config.path("maxBodyBytes").asText(String.valueOf(DEFAULT_MAX_BODY_BYTES))));
+        Map<String, Principal> tokens = new LinkedHashMap<>();
+        config.path("tokens")
+                .fields()
+                .forEachRemaining(e -> tokens.put(
+                        e.getKey(),
+                        new Principal(
+                                e.getValue().path("principal").asText(null),
+                                e.getValue().path("role").asText(null))));
+        return new ServerConfig(host, port, data, maxBody, tokens, false);
+    }
+
+    private static int parseInt(String name, String text) {
+        try {
+            return Integer.parseInt(text.trim());
+        } catch (NumberFormatException e) {
+            throw InvalidEventException.of(name, "'" + text + "' is not a number");
+        }
+    }
+
+    private static long parseLong(String name, String text) {
+        try {
+            return Long.parseLong(text.trim());
+        } catch (NumberFormatException e) {
+            throw InvalidEventException.of(name, "'" + text + "' is not a number");
+        }
+    }
+
+    public ServerConfig withHost(String newHost) {
+        return new ServerConfig(newHost, port, data, maxBodyBytes, tokens, demo);
+    }
+
+    public ServerConfig withPort(int newPort) {
+        return new ServerConfig(host, newPort, data, maxBodyBytes, tokens, demo);
+    }
+
+    public ServerConfig withData(Path newData) {
+        return new ServerConfig(host, port, newData, maxBodyBytes, tokens, demo);
+    }
+
+    /** Demo mode: the demo tokens are added to the configured ones. */
+    public ServerConfig withDemo() {
+        Map<String, Principal> all = new LinkedHashMap<>(tokens);
+        all.putAll(DEMO_TOKENS);
+        return new ServerConfig(host, port, data, maxBodyBytes, all, true);
+    }
+}
