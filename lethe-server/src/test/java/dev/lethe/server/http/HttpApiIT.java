@@ -1,0 +1,301 @@
+package dev.lethe.server.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The HTTP API with a real client against a real server on 127.0.0.1: every endpoint, roles and
+ * redaction, problems for bad input, SSE resume, and a log that never holds a personal value.
+ */
+class HttpApiIT {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String ADMIN = "demo-admin-token";
+    static final String ADVISOR = "demo-advisor-token";
+    static final String ANALYST = "demo-analyst-token";
+    static final String MARKER_NAME = "Marker-" + UUID.randomUUID();
+    static final String MARKER_EMAIL = "marker-" + UUID.randomUUID() + "@example.com";
+
+    @TempDir
+    static Path data;
+
+    static LetheServer server;
+    static final ByteArrayOutputStream logs = new ByteArrayOutputStream();
+    static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    static String base;
+
+    record Response(int status, String contentType, String body) {
+        JsonNode json() throws Exception {
+            return JSON.readTree(body);
+        }
+    }
+
+    @BeforeAll
+    static void start() throws Exception {
+        dev.lethe.server.cli.DemoLoader.load(data);
+        ServerConfig config = ServerConfig.load(null, Map.of()).withData(data).withPort(0).withDemo();
+        server = LetheServer.start(config, new LetheServer.JsonLogTarget(new PrintStream(logs, true, StandardCharsets.UTF_8)));
+        base = "http://127.0.0.1:" + server.port();
+        String schema = """
+                {"eventType":"ContactAdded","notation":"json-schema","schema":{"type":"object","required":["email"],
+                 "properties":{"email":{"type":"string","x-gdpr":{"pii":true,"key":true,"dataGroup":"contact"}},
+                               "name":{"type":"string","x-gdpr":{"pii":true,"dataGroup":"identity"}},
+                               "channel":{"type":"string"}}}}""";
+        assertThat(post("/v1/schemas", ADMIN, schema).status()).isEqualTo(201);
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    static Response send(HttpRequest.Builder request) throws Exception {
+        HttpResponse<String> response = http.send(request.timeout(Duration.ofSeconds(30)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        return new Response(response.statusCode(), response.headers().firstValue("Content-Type").orElse(""), response.body());
+    }
+
+    static Response get(String path, String token) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).GET();
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        return send(request);
+    }
+
+    static Response post(String path, String token, String body) throws Exception {
+        return send(HttpRequest.newBuilder(URI.create(base + path))
+                .header("Authorization", "Bearer " + token)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)));
+    }
+
+    static String addContact(String stream, String email, String name) throws Exception {
+        Response response = post("/v1/streams/" + stream + "/events", ADVISOR, "{\"events\":[{\"type\":\"ContactAdded\","
+                + "\"data\":{\"email\":\"" + email + "\",\"name\":\"" + name + "\",\"channel\":\"web\"}}]}");
+        assertThat(response.status()).as(response.body()).isEqualTo(201);
+        return stream;
+    }
+
+    @Test
+    void requests_without_a_known_token_get_401_and_missing_permissions_403() throws Exception {
+        assertThat(get("/v1/events", null).status()).isEqualTo(401);
+        Response unknown = get("/v1/events", "nope");
+        assertThat(unknown.status()).isEqualTo(401);
+        assertThat(unknown.contentType()).startsWith(LetheServer.PROBLEM_JSON);
+        Response forbidden = post("/v1/subjects/" + UUID.randomUUID() + "/forget", ADVISOR, "{\"legalBasis\":\"x\"}");
+        assertThat(forbidden.status()).isEqualTo(403);
+        assertThat(forbidden.json().get("detail").asText()).contains("may not forget");
+    }
+
+    @Test
+    void append_returns_201_and_a_conflict_409_names_both_versions() throws Exception {
+        String stream = "order-" + UUID.randomUUID().toString().substring(0, 8);
+        Response created = post("/v1/streams/" + stream + "/events", ADVISOR,
+                "{\"expectedVersion\":\"no_stream\",\"events\":[{\"type\":\"OrderPlaced\",\"data\":{\"n\":1}},{\"type\":\"OrderPaid\",\"data\":{}}]}");
+        assertThat(created.status()).isEqualTo(201);
+        assertThat(created.json().get("lastVersion").asInt()).isEqualTo(1);
+        Response conflict = post("/v1/streams/" + stream + "/events", ADVISOR,
+                "{\"expectedVersion\":0,\"events\":[{\"type\":\"OrderShipped\",\"data\":{}}]}");
+        assertThat(conflict.status()).isEqualTo(409);
+        assertThat(conflict.json().get("expectedVersion").asText()).isEqualTo("version 0");
+        assertThat(conflict.json().get("actualVersion").asInt()).isEqualTo(1);
+        Response read = get("/v1/streams/" + stream + "?direction=backward&limit=1", ANALYST);
+        assertThat(read.json().get("events")).hasSize(1);
+        assertThat(read.json().get("events").get(0).get("type").asText()).isEqualTo("OrderPaid");
+    }
+
+    @Test
+    void bad_input_gets_a_problem_and_stores_nothing() throws Exception {
+        String stream = "bad-" + UUID.randomUUID().toString().substring(0, 8);
+        long head = server.lethe().store().headPosition();
+        Response malformed = post("/v1/streams/" + stream + "/events", ADVISOR, "{\"events\": [");
+        assertThat(malformed.status()).isEqualTo(400);
+        assertThat(malformed.contentType()).startsWith(LetheServer.PROBLEM_JSON);
+        assertThat(malformed.json().get("detail").asText()).contains("malformed JSON");
+        Response wrongType = send(HttpRequest.newBuilder(URI.create(base + "/v1/streams/" + stream + "/events"))
+                .header("Authorization", "Bearer " + ADVISOR).header("Content-Type", "text/plain")
+                .POST(HttpRequest.BodyPublishers.ofString("{}")));
+        assertThat(wrongType.status()).isEqualTo(415);
+        Response tooBig = post("/v1/streams/" + stream + "/events", ADVISOR,
+                "{\"events\":[{\"type\":\"Big\",\"data\":\"" + "x".repeat((int) ServerConfig.DEFAULT_MAX_BODY_BYTES + 10) + "\"}]}");
+        assertThat(tooBig.status()).isEqualTo(413);
+        assertThat(post("/v1/streams/bad%20stream/events", ADVISOR, "{\"events\":[{\"type\":\"A\",\"data\":{}}]}").json()
+                        .get("detail").asText())
+                .contains("stream id");
+        assertThat(post("/v1/streams/" + stream + "/events", ADVISOR, "{\"events\":[]}").json().get("detail").asText())
+                .contains("empty");
+        assertThat(post("/v1/streams/" + stream + "/events", ADVISOR, "{\"expectedVersion\":-3,\"events\":[{\"type\":\"A\",\"data\":{}}]}")
+                        .json().get("detail").asText())
+                .contains("below -1");
+        Response asOf = get("/v1/streams/" + stream + "?asOf=yesterday", ADVISOR);
+        assertThat(asOf.status()).isEqualTo(400);
+        assertThat(asOf.json().get("detail").asText()).contains("'yesterday'");
+        Response unknown = get("/v1/nothing-here", ADVISOR);
+        assertThat(unknown.status()).isEqualTo(404);
+        assertThat(unknown.contentType()).startsWith(LetheServer.PROBLEM_JSON);
+        assertThat(server.lethe().store().headPosition()).isEqualTo(head);
+        assertThat(get("/health", null).status()).isEqualTo(200);
+    }
+
+    @Test
+    void personal_fields_are_shown_per_role_and_forgotten_for_everyone_after_a_forget() throws Exception {
+        String stream = addContact("contact-" + UUID.randomUUID().toString().substring(0, 8), MARKER_EMAIL, MARKER_NAME);
+
+        JsonNode advisor = get("/v1/streams/" + stream, ADVISOR).json().get("events").get(0);
+        assertThat(advisor.path("data").get("name").asText()).isEqualTo(MARKER_NAME);
+        assertThat(advisor.get("redacted")).isEmpty();
+        JsonNode analyst = get("/v1/streams/" + stream, ANALYST).json().get("events").get(0);
+        assertThat(analyst.path("data").get("name").isNull()).isTrue();
+        assertThat(analyst.get("redacted").toString()).contains("restricted");
+        assertThat(analyst.path("data").get("channel").asText()).isEqualTo("web");
+
+        String subject = advisor.path("metadata").path("lethe").path("subjects").get("email").asText();
+        Response export = get("/v1/subjects/" + subject + "/export", ADMIN);
+        assertThat(export.body()).contains(MARKER_NAME);
+        Response receipt = post("/v1/subjects/" + subject + "/forget", ADMIN, "{\"legalBasis\":\"GDPR Art. 17(1)(a)\"}");
+        assertThat(receipt.status()).isEqualTo(200);
+        assertThat(receipt.json().get("subject").asText()).isEqualTo(subject);
+
+        String query = "{\"query\":\"{ events(stream: \\\"" + stream + "\\\") { data redacted { path reason } } }\"}";
+        for (String token : List.of(ADMIN, ADVISOR)) {
+            JsonNode after = post("/graphql", token, query).json().path("data").path("events").get(0);
+            assertThat(after.get("redacted").toString()).contains("forgotten").doesNotContain("restricted");
+            assertThat(after.path("data").get("channel").asText()).isEqualTo("web");
+            assertThat(after.toString()).doesNotContain(MARKER_NAME);
+        }
+        assertThat(get("/v1/audit?limit=50", ADMIN).body()).contains("SubjectForgotten", "SubjectExported");
+        assertThat(logs.toString(StandardCharsets.UTF_8)).doesNotContain(MARKER_NAME, MARKER_EMAIL).contains("\"route\"");
+    }
+
+    @Test
+    void the_seeds_graphql_queries_work_verbatim() throws Exception {
+        String queries = """
+                query eventJourney{
+                  dataJourney{
+                    events(period:"2021-04-30",itemTypes:ShareClass){
+                      code leg eventType eventTypeDescription itemType
+                      sourceInfo{ by lastUpdated version }
+                    }
+                  }
+                }
+                query commitmentsForCurrentPeriod{
+                  dataJourney{
+                    items(itemTypes:SubFund) { code }
+                    commitmentStatus{ commitmentDeadline dateFulfilled fulfilmentStatus commitmentType period }
+                    commitments{ businessDayDeadline startEffectiveDate endEffectiveDate }
+                  }
+                }""";
+        for (String operation : List.of("eventJourney", "commitmentsForCurrentPeriod")) {
+            String body = JSON.writeValueAsString(Map.of("query", queries, "operationName", operation));
+            Response response = post("/graphql", ANALYST, body);
+            assertThat(response.status()).as(response.body()).isEqualTo(200);
+            JsonNode journey = response.json().path("data").path("dataJourney");
+            if (operation.equals("eventJourney")) {
+                assertThat(journey.get("events")).hasSizeGreaterThanOrEqualTo(3);
+                JsonNode first = journey.get("events").get(0);
+                assertThat(first.get("code").asText()).isEqualTo("AMER_GBP_A_ACC");
+                assertThat(first.get("eventType").asText()).isEqualTo("PerformancePublishedProvisional");
+                assertThat(first.get("eventTypeDescription").asText()).isEqualTo("Performance Published as Provisional - awaiting signoff");
+                assertThat(first.path("sourceInfo").get("by").asText()).isEqualTo("Performance Platform");
+            } else {
+                assertThat(journey.get("items").toString()).contains("AMER");
+                assertThat(journey.get("commitmentStatus").get(0).get("fulfilmentStatus").asText()).isNotBlank();
+                assertThat(journey.get("commitments").get(0).get("businessDayDeadline").asText()).isNotBlank();
+            }
+        }
+    }
+
+    @Test
+    void graphql_refuses_invalid_and_too_complex_queries_with_400() throws Exception {
+        Response invalid = post("/graphql", ADVISOR, "{\"query\":\"{ nope }\"}");
+        assertThat(invalid.status()).isEqualTo(400);
+        assertThat(invalid.json().get("errors").toString()).contains("nope");
+        String aliases = "{ " + Stream.iterate(0, i -> i + 1).limit(120)
+                .map(i -> "a" + i + ": events(limit: 1) { position type recordedAt stream }")
+                .reduce("", (a, b) -> a + " " + b) + " }";
+        Response complex = post("/graphql", ADVISOR, JSON.writeValueAsString(Map.of("query", aliases)));
+        assertThat(complex.status()).isEqualTo(400);
+        assertThat(complex.body()).containsIgnoringCase("complexity");
+    }
+
+    @Test
+    void schemas_subjects_projections_policy_health_metrics_and_openapi_answer() throws Exception {
+        assertThat(get("/v1/schemas", ANALYST).body()).contains("CustomerRegistered", "\"pii\":true", "ContactAdded");
+        Response subject = post("/v1/subjects", ADMIN, "{\"naturalKey\":\"someone-" + UUID.randomUUID() + "\"}");
+        assertThat(subject.status()).isEqualTo(201);
+        assertThat(subject.json().get("subject").asText()).hasSize(36);
+        assertThat(post("/v1/subjects", ADVISOR, "{\"naturalKey\":\"x\"}").status()).isEqualTo(403);
+        JsonNode projections = get("/v1/projections", ANALYST).json();
+        assertThat(projections.toString()).contains("customer-summary", "sales-by-product", "data-journey");
+        JsonNode sales = get("/v1/projections/sales-by-product/global", ANALYST).json();
+        assertThat(sales.path("state").path("sales").toString()).contains("Global Equity Fund");
+        assertThat(get("/v1/projections/sales-by-product/none", ANALYST).status()).isEqualTo(404);
+        assertThat(get("/v1/policy", ANALYST).body()).contains("groups:");
+        assertThat(post("/v1/policy/check", ANALYST, "{}").json().has("findings")).isTrue();
+        assertThat(get("/health", null).json().get("ready").asBoolean()).isTrue();
+        assertThat(get("/metrics", null).body()).contains("lethe_appends_total", "lethe_key_cache_hits", "lethe_http_request_seconds_count");
+        assertThat(get("/openapi.json", null).json().path("paths").has("/v1/streams/{stream}/events")).isTrue();
+        assertThat(get("/graphql", null).body()).contains("type Query");
+    }
+
+    @Test
+    void sse_delivers_events_with_their_position_as_id_and_resumes_after_last_event_id_with_no_gap() throws Exception {
+        String stream = "sse-" + UUID.randomUUID().toString().substring(0, 8);
+        for (int i = 0; i < 6; i++) {
+            post("/v1/streams/" + stream + "/events", ADVISOR, "{\"events\":[{\"type\":\"Tick\",\"data\":{\"i\":" + i + "}}]}");
+        }
+        long first = server.lethe().store().streamInfo(dev.lethe.core.store.StreamId.of(stream)).eventCount();
+        List<Long> firstIds = readSse("/v1/subscribe?category=sse&from=0", null, 3);
+        List<Long> resumed = readSse("/v1/subscribe?category=sse", Long.toString(firstIds.get(2)), 3);
+        assertThat(first).isEqualTo(6);
+        List<Long> all = new ArrayList<>(firstIds);
+        all.addAll(resumed);
+        List<Long> positions = server.lethe().store().readCategory("sse", 0, 100).stream()
+                .map(dev.lethe.core.store.RecordedEvent::position).toList();
+        assertThat(all).containsExactlyElementsOf(positions.subList(0, 6));
+    }
+
+    private List<Long> readSse(String path, String lastEventId, int count) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path))
+                .header("Authorization", "Bearer " + ADVISOR)
+                .header("Accept", "text/event-stream")
+                .timeout(Duration.ofSeconds(30));
+        if (lastEventId != null) {
+            request.header("Last-Event-ID", lastEventId);
+        }
+        HttpResponse<Stream<String>> response = http.send(request.build(), HttpResponse.BodyHandlers.ofLines());
+        assertThat(response.statusCode()).isEqualTo(200);
+        List<Long> ids = new ArrayList<>();
+        try (Stream<String> lines = response.body()) {
+            Iterator<String> it = lines.iterator();
+            while (ids.size() < count && it.hasNext()) {
+                String line = it.next();
+                if (line.startsWith("id:")) {
+                    ids.add(Long.parseLong(line.substring(3).trim()));
+                }
+            }
+        }
+        return ids;
+    }
+}
