@@ -56,7 +56,9 @@ final class PrivateBenchEvents {
         String personal = type.equals(NOTICE)
                 ? "\"customerNumber\":\"%1$s\",\"email\":\"%1$s@example.pt\""
                 : "\"customerNumber\":\"%1$s\",\"name\":\"Maria Fernandes %1$s\",\"email\":\"%1$s@example.pt\"";
-        String note = type.equals(NOTICE) ? "Quarterly rebalancing of the model portfolio, as agreed" : "Rebalancing";
+        String note = type.equals(NOTICE)
+                ? "Quarterly rebalancing of the model portfolio as agreed with the customer"
+                : "Quarterly rebalancing of the portfolio";
         String json = String.format(
                 Locale.ROOT,
                 "{" + personal + ",\"product\":\"%2$s\",\"reason\":\"%3$s\",\"amount\":%4$d.00,"

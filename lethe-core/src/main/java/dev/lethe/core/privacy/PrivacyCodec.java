@@ -90,18 +90,22 @@ public final class PrivacyCodec {
 
     /** The event as {@code principal} may see it. */
     public RevealedEvent reveal(RecordedEvent event, Principal principal) {
-        return reveal(event, principal, false);
+        return reveal(event, principal, null);
     }
 
     /**
      * The event with every group decrypted whatever the role: for an export, where the permission to
      * export is the permission to read it all.
      */
-    public RevealedEvent revealForExport(RecordedEvent event) {
-        return reveal(event, Principal.SYSTEM, true);
+    public RevealedEvent revealForExport(RecordedEvent event, SubjectId subject) {
+        return reveal(event, Principal.SYSTEM, subject);
     }
 
-    private RevealedEvent reveal(RecordedEvent event, Principal principal, boolean everyGroup) {
+    /**
+     * @param exportOf when given, every group is opened (an export) but only this subject's fields;
+     *     other subjects' fields of the same event read as restricted
+     */
+    private RevealedEvent reveal(RecordedEvent event, Principal principal, SubjectId exportOf) {
         List<String> sealedPaths = sealedPaths(event.metadata());
         if (sealedPaths.isEmpty()) {
             return new RevealedEvent(event, event.data(), List.of());
@@ -119,7 +123,10 @@ public final class PrivacyCodec {
             } catch (IllegalArgumentException e) {
                 throw new TamperedDataException(event.id(), path, e.getMessage());
             }
-            if (!everyGroup && !keys.policy().mayRead(principal, header.group())) {
+            boolean allowed = exportOf != null
+                    ? header.subject().equals(exportOf)
+                    : keys.policy().mayRead(principal, header.group());
+            if (!allowed) {
                 redact(root, path, Redaction.Reason.RESTRICTED, redactions);
                 continue;
             }
@@ -192,7 +199,12 @@ public final class PrivacyCodec {
         }
         UUID event = UUID.fromString(node.get("event").asText());
         String path = node.get("path").asText();
-        Envelope.Header header = Envelope.parse(sealed);
+        Envelope.Header header;
+        try {
+            header = Envelope.parse(sealed);
+        } catch (IllegalArgumentException e) {
+            throw new TamperedDataException(event, path, "in a read model at " + where + ": " + e.getMessage());
+        }
         if (!keys.policy().mayRead(principal, header.group())) {
             redactions.add(new Redaction(where, Redaction.Reason.RESTRICTED));
             return NullNode.getInstance();

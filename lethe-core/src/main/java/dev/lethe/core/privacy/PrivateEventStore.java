@@ -193,6 +193,12 @@ public final class PrivateEventStore implements AutoCloseable {
         if (legalBasis == null || legalBasis.isBlank()) {
             throw InvalidEventException.of("legal basis", "is required to forget a subject");
         }
+        if (keys.isForgotten(subject)) {
+            throw InvalidEventException.of("subject " + subject, "was already forgotten");
+        }
+        if (!keys.isKnown(subject)) {
+            throw InvalidEventException.of("subject " + subject, "is unknown to the key service");
+        }
         ObjectNode data = JSON.createObjectNode();
         data.put("subject", subject.toString())
                 .put("at", at.toString())
@@ -213,7 +219,7 @@ public final class PrivateEventStore implements AutoCloseable {
             if (event.type().equals("ForgetScheduled")
                     && !Instant.parse(data.get("at").asText()).isAfter(now)) {
                 SubjectId subject = SubjectId.parse(data.get("subject").asText());
-                if (!keys.isForgotten(subject)) {
+                if (keys.isKnown(subject) && !keys.isForgotten(subject)) {
                     done.add(forgetAuthorized(
                             subject,
                             data.get("legalBasis").asText(),
@@ -240,7 +246,7 @@ public final class PrivateEventStore implements AutoCloseable {
             List<RecordedEvent> page = store.readAll(from, EventStore.MAX_READ_LIMIT);
             for (RecordedEvent event : page) {
                 if (PrivacyCodec.subjectsOf(event.metadata()).containsValue(subject)) {
-                    RevealedEvent revealed = codec.revealForExport(event);
+                    RevealedEvent revealed = codec.revealForExport(event, subject);
                     ObjectNode entry = events.addObject();
                     entry.put("stream", event.streamId().value())
                             .put("version", event.version())

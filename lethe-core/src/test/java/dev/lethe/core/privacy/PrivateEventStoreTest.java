@@ -319,6 +319,9 @@ class PrivateEventStoreTest {
         var subjects = PrivacyCodec.subjectsOf(stored.metadata());
         assertThat(subjects).containsOnlyKeys("fromEmail", "toEmail");
 
+        String alansExport = lethe.export(subjects.get("toEmail"), DPO).toString();
+        assertThat(alansExport).contains("Alan", "alan@example.com").doesNotContain("ada@example.com", "\"Ada\"");
+
         lethe.forget(subjects.get("fromEmail"), "GDPR Art. 17", null, DPO);
 
         RevealedEvent revealed = lethe.reveal(stored, DPO);

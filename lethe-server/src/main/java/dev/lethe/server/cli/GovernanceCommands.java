@@ -60,6 +60,11 @@ final class GovernanceCommands {
             LetheCli cli = retention.parent;
             Instant at = now == null ? Instant.now() : Instants.parse("--now", now);
             try (SqliteLethe lethe = cli.store.openForWriting()) {
+                // Running retention destroys keys: it takes the key-management permission.
+                if (!lethe.policy().may(cli.store.principal(), DataPolicy.Permission.ROTATE_KEYS)) {
+                    throw new dev.lethe.core.privacy.AccessDeniedException(
+                            cli.store.principal(), "rotate-keys (run retention)");
+                }
                 List<KeyStore.PeriodRef> expired = lethe.privacy().runRetention(at, cli.store.principal());
                 PrintWriter out = cli.spec.commandLine().getOut();
                 out.printf("retention run as of %s: %d period key(s) destroyed%n", at, expired.size());

@@ -133,6 +133,12 @@ final class SubjectCommand implements Runnable {
         public Integer call() {
             LetheCli cli = subject.parent;
             try (SqliteLethe lethe = cli.store.openForWriting()) {
+                // Whether a person is a customer is itself personal data: the lookup takes the export permission.
+                if (!lethe.policy()
+                        .may(cli.store.principal(), dev.lethe.core.privacy.policy.DataPolicy.Permission.EXPORT)) {
+                    throw new dev.lethe.core.privacy.AccessDeniedException(
+                            cli.store.principal(), "export (look up a subject)");
+                }
                 var found = lethe.privacy().keys().lookup(naturalKey);
                 if (found.isEmpty()) {
                     throw InvalidEventException.of("natural key", "maps to no subject (never seen, or forgotten)");

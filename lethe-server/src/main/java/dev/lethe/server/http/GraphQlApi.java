@@ -89,7 +89,8 @@ final class GraphQlApi {
                                 .dataFetcher("eventTypes", env -> hub.schemasJson())
                                 .dataFetcher(
                                         "subject",
-                                        env -> hub.lethe
+                                        env -> hub.requireExport(principal(env))
+                                                .lethe
                                                 .privacy()
                                                 .keys()
                                                 .lookup(env.getArgument("naturalKey"))

@@ -50,6 +50,14 @@ final class Hub {
         return lethe.store();
     }
 
+    /** Checks that the principal may export (and so look up) subjects; returns this hub. */
+    Hub requireExport(Principal principal) {
+        if (!lethe.policy().may(principal, dev.lethe.core.privacy.policy.DataPolicy.Permission.EXPORT)) {
+            throw new dev.lethe.core.privacy.AccessDeniedException(principal, "export (look up a subject)");
+        }
+        return this;
+    }
+
     /** Appends {@code [{"id"?, "type", "data", "metadata"?}]}. */
     AppendResult append(String stream, JsonNode expectedVersion, JsonNode events) {
         StreamId streamId = StreamId.of(stream);

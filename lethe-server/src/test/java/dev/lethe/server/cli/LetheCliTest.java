@@ -212,6 +212,7 @@ class LetheCliTest {
     @Test
     void retention_key_rotation_and_the_policy_linter_work_from_the_command_line() throws Exception {
         lethe("demo");
+        assertThat(lethe("retention", "run", "--role", "advisor").exitCode()).isEqualTo(3);
         Run retention = lethe("retention", "run", "--now", "2099-01-01T00:00:00Z", "--role", "dpo");
         assertThat(retention.exitCode()).as(retention.err()).isZero();
         assertThat(retention.out()).contains("period key(s) destroyed", "contact/");

@@ -41,7 +41,8 @@ class HttpApiIT {
 
     static LetheServer server;
     static final ByteArrayOutputStream logs = new ByteArrayOutputStream();
-    static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    static final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     static String base;
 
     record Response(int status, String contentType, String body) {
@@ -53,8 +54,10 @@ class HttpApiIT {
     @BeforeAll
     static void start() throws Exception {
         dev.lethe.server.cli.DemoLoader.load(data);
-        ServerConfig config = ServerConfig.load(null, Map.of()).withData(data).withPort(0).withDemo();
-        server = LetheServer.start(config, new LetheServer.JsonLogTarget(new PrintStream(logs, true, StandardCharsets.UTF_8)));
+        ServerConfig config =
+                ServerConfig.load(null, Map.of()).withData(data).withPort(0).withDemo();
+        server = LetheServer.start(
+                config, new LetheServer.JsonLogTarget(new PrintStream(logs, true, StandardCharsets.UTF_8)));
         base = "http://127.0.0.1:" + server.port();
         String schema = """
                 {"eventType":"ContactAdded","notation":"json-schema","schema":{"type":"object","required":["email"],
@@ -70,13 +73,17 @@ class HttpApiIT {
     }
 
     static Response send(HttpRequest.Builder request) throws Exception {
-        HttpResponse<String> response = http.send(request.timeout(Duration.ofSeconds(30)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        return new Response(response.statusCode(), response.headers().firstValue("Content-Type").orElse(""), response.body());
+        HttpResponse<String> response =
+                http.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+        return new Response(
+                response.statusCode(),
+                response.headers().firstValue("Content-Type").orElse(""),
+                response.body());
     }
 
     static Response get(String path, String token) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).GET();
+        HttpRequest.Builder request =
+                HttpRequest.newBuilder(URI.create(base + path)).GET();
         if (token != null) {
             request.header("Authorization", "Bearer " + token);
         }
@@ -91,8 +98,11 @@ class HttpApiIT {
     }
 
     static String addContact(String stream, String email, String name) throws Exception {
-        Response response = post("/v1/streams/" + stream + "/events", ADVISOR, "{\"events\":[{\"type\":\"ContactAdded\","
-                + "\"data\":{\"email\":\"" + email + "\",\"name\":\"" + name + "\",\"channel\":\"web\"}}]}");
+        Response response = post(
+                "/v1/streams/" + stream + "/events",
+                ADVISOR,
+                "{\"events\":[{\"type\":\"ContactAdded\"," + "\"data\":{\"email\":\"" + email + "\",\"name\":\"" + name
+                        + "\",\"channel\":\"web\"}}]}");
         assertThat(response.status()).as(response.body()).isEqualTo(201);
         return stream;
     }
@@ -111,11 +121,15 @@ class HttpApiIT {
     @Test
     void append_returns_201_and_a_conflict_409_names_both_versions() throws Exception {
         String stream = "order-" + UUID.randomUUID().toString().substring(0, 8);
-        Response created = post("/v1/streams/" + stream + "/events", ADVISOR,
+        Response created = post(
+                "/v1/streams/" + stream + "/events",
+                ADVISOR,
                 "{\"expectedVersion\":\"no_stream\",\"events\":[{\"type\":\"OrderPlaced\",\"data\":{\"n\":1}},{\"type\":\"OrderPaid\",\"data\":{}}]}");
         assertThat(created.status()).isEqualTo(201);
         assertThat(created.json().get("lastVersion").asInt()).isEqualTo(1);
-        Response conflict = post("/v1/streams/" + stream + "/events", ADVISOR,
+        Response conflict = post(
+                "/v1/streams/" + stream + "/events",
+                ADVISOR,
                 "{\"expectedVersion\":0,\"events\":[{\"type\":\"OrderShipped\",\"data\":{}}]}");
         assertThat(conflict.status()).isEqualTo(409);
         assertThat(conflict.json().get("expectedVersion").asText()).isEqualTo("version 0");
@@ -134,19 +148,33 @@ class HttpApiIT {
         assertThat(malformed.contentType()).startsWith(LetheServer.PROBLEM_JSON);
         assertThat(malformed.json().get("detail").asText()).contains("malformed JSON");
         Response wrongType = send(HttpRequest.newBuilder(URI.create(base + "/v1/streams/" + stream + "/events"))
-                .header("Authorization", "Bearer " + ADVISOR).header("Content-Type", "text/plain")
+                .header("Authorization", "Bearer " + ADVISOR)
+                .header("Content-Type", "text/plain")
                 .POST(HttpRequest.BodyPublishers.ofString("{}")));
         assertThat(wrongType.status()).isEqualTo(415);
-        Response tooBig = post("/v1/streams/" + stream + "/events", ADVISOR,
-                "{\"events\":[{\"type\":\"Big\",\"data\":\"" + "x".repeat((int) ServerConfig.DEFAULT_MAX_BODY_BYTES + 10) + "\"}]}");
+        Response tooBig = post(
+                "/v1/streams/" + stream + "/events",
+                ADVISOR,
+                "{\"events\":[{\"type\":\"Big\",\"data\":\""
+                        + "x".repeat((int) ServerConfig.DEFAULT_MAX_BODY_BYTES + 10) + "\"}]}");
         assertThat(tooBig.status()).isEqualTo(413);
-        assertThat(post("/v1/streams/bad%20stream/events", ADVISOR, "{\"events\":[{\"type\":\"A\",\"data\":{}}]}").json()
-                        .get("detail").asText())
+        assertThat(post("/v1/streams/bad%20stream/events", ADVISOR, "{\"events\":[{\"type\":\"A\",\"data\":{}}]}")
+                        .json()
+                        .get("detail")
+                        .asText())
                 .contains("stream id");
-        assertThat(post("/v1/streams/" + stream + "/events", ADVISOR, "{\"events\":[]}").json().get("detail").asText())
+        assertThat(post("/v1/streams/" + stream + "/events", ADVISOR, "{\"events\":[]}")
+                        .json()
+                        .get("detail")
+                        .asText())
                 .contains("empty");
-        assertThat(post("/v1/streams/" + stream + "/events", ADVISOR, "{\"expectedVersion\":-3,\"events\":[{\"type\":\"A\",\"data\":{}}]}")
-                        .json().get("detail").asText())
+        assertThat(post(
+                                "/v1/streams/" + stream + "/events",
+                                ADVISOR,
+                                "{\"expectedVersion\":-3,\"events\":[{\"type\":\"A\",\"data\":{}}]}")
+                        .json()
+                        .get("detail")
+                        .asText())
                 .contains("below -1");
         Response asOf = get("/v1/streams/" + stream + "?asOf=yesterday", ADVISOR);
         assertThat(asOf.status()).isEqualTo(400);
@@ -160,32 +188,46 @@ class HttpApiIT {
 
     @Test
     void personal_fields_are_shown_per_role_and_forgotten_for_everyone_after_a_forget() throws Exception {
-        String stream = addContact("contact-" + UUID.randomUUID().toString().substring(0, 8), MARKER_EMAIL, MARKER_NAME);
+        String stream =
+                addContact("contact-" + UUID.randomUUID().toString().substring(0, 8), MARKER_EMAIL, MARKER_NAME);
 
-        JsonNode advisor = get("/v1/streams/" + stream, ADVISOR).json().get("events").get(0);
+        JsonNode advisor =
+                get("/v1/streams/" + stream, ADVISOR).json().get("events").get(0);
         assertThat(advisor.path("data").get("name").asText()).isEqualTo(MARKER_NAME);
         assertThat(advisor.get("redacted")).isEmpty();
-        JsonNode analyst = get("/v1/streams/" + stream, ANALYST).json().get("events").get(0);
+        JsonNode analyst =
+                get("/v1/streams/" + stream, ANALYST).json().get("events").get(0);
         assertThat(analyst.path("data").get("name").isNull()).isTrue();
         assertThat(analyst.get("redacted").toString()).contains("restricted");
         assertThat(analyst.path("data").get("channel").asText()).isEqualTo("web");
 
-        String subject = advisor.path("metadata").path("lethe").path("subjects").get("email").asText();
+        String subject = advisor.path("metadata")
+                .path("lethe")
+                .path("subjects")
+                .get("email")
+                .asText();
         Response export = get("/v1/subjects/" + subject + "/export", ADMIN);
         assertThat(export.body()).contains(MARKER_NAME);
-        Response receipt = post("/v1/subjects/" + subject + "/forget", ADMIN, "{\"legalBasis\":\"GDPR Art. 17(1)(a)\"}");
+        Response receipt =
+                post("/v1/subjects/" + subject + "/forget", ADMIN, "{\"legalBasis\":\"GDPR Art. 17(1)(a)\"}");
         assertThat(receipt.status()).isEqualTo(200);
         assertThat(receipt.json().get("subject").asText()).isEqualTo(subject);
 
         String query = "{\"query\":\"{ events(stream: \\\"" + stream + "\\\") { data redacted { path reason } } }\"}";
         for (String token : List.of(ADMIN, ADVISOR)) {
-            JsonNode after = post("/graphql", token, query).json().path("data").path("events").get(0);
+            JsonNode after = post("/graphql", token, query)
+                    .json()
+                    .path("data")
+                    .path("events")
+                    .get(0);
             assertThat(after.get("redacted").toString()).contains("forgotten").doesNotContain("restricted");
             assertThat(after.path("data").get("channel").asText()).isEqualTo("web");
             assertThat(after.toString()).doesNotContain(MARKER_NAME);
         }
         assertThat(get("/v1/audit?limit=50", ADMIN).body()).contains("SubjectForgotten", "SubjectExported");
-        assertThat(logs.toString(StandardCharsets.UTF_8)).doesNotContain(MARKER_NAME, MARKER_EMAIL).contains("\"route\"");
+        assertThat(logs.toString(StandardCharsets.UTF_8))
+                .doesNotContain(MARKER_NAME, MARKER_EMAIL)
+                .contains("\"route\"");
     }
 
     @Test
@@ -216,12 +258,21 @@ class HttpApiIT {
                 JsonNode first = journey.get("events").get(0);
                 assertThat(first.get("code").asText()).isEqualTo("AMER_GBP_A_ACC");
                 assertThat(first.get("eventType").asText()).isEqualTo("PerformancePublishedProvisional");
-                assertThat(first.get("eventTypeDescription").asText()).isEqualTo("Performance Published as Provisional - awaiting signoff");
+                assertThat(first.get("eventTypeDescription").asText())
+                        .isEqualTo("Performance Published as Provisional - awaiting signoff");
                 assertThat(first.path("sourceInfo").get("by").asText()).isEqualTo("Performance Platform");
             } else {
                 assertThat(journey.get("items").toString()).contains("AMER");
-                assertThat(journey.get("commitmentStatus").get(0).get("fulfilmentStatus").asText()).isNotBlank();
-                assertThat(journey.get("commitments").get(0).get("businessDayDeadline").asText()).isNotBlank();
+                assertThat(journey.get("commitmentStatus")
+                                .get(0)
+                                .get("fulfilmentStatus")
+                                .asText())
+                        .isNotBlank();
+                assertThat(journey.get("commitments")
+                                .get(0)
+                                .get("businessDayDeadline")
+                                .asText())
+                        .isNotBlank();
             }
         }
     }
@@ -231,9 +282,12 @@ class HttpApiIT {
         Response invalid = post("/graphql", ADVISOR, "{\"query\":\"{ nope }\"}");
         assertThat(invalid.status()).isEqualTo(400);
         assertThat(invalid.json().get("errors").toString()).contains("nope");
-        String aliases = "{ " + Stream.iterate(0, i -> i + 1).limit(120)
-                .map(i -> "a" + i + ": events(limit: 1) { position type recordedAt stream }")
-                .reduce("", (a, b) -> a + " " + b) + " }";
+        String aliases = "{ "
+                + Stream.iterate(0, i -> i + 1)
+                        .limit(120)
+                        .map(i -> "a" + i + ": events(limit: 1) { position type recordedAt stream }")
+                        .reduce("", (a, b) -> a + " " + b)
+                + " }";
         Response complex = post("/graphql", ADVISOR, JSON.writeValueAsString(Map.of("query", aliases)));
         assertThat(complex.status()).isEqualTo(400);
         assertThat(complex.body()).containsIgnoringCase("complexity");
@@ -245,17 +299,22 @@ class HttpApiIT {
         Response subject = post("/v1/subjects", ADMIN, "{\"naturalKey\":\"someone-" + UUID.randomUUID() + "\"}");
         assertThat(subject.status()).isEqualTo(201);
         assertThat(subject.json().get("subject").asText()).hasSize(36);
-        assertThat(post("/v1/subjects", ADVISOR, "{\"naturalKey\":\"x\"}").status()).isEqualTo(403);
+        assertThat(post("/v1/subjects", ADVISOR, "{\"naturalKey\":\"x\"}").status())
+                .isEqualTo(403);
         JsonNode projections = get("/v1/projections", ANALYST).json();
         assertThat(projections.toString()).contains("customer-summary", "sales-by-product", "data-journey");
         JsonNode sales = get("/v1/projections/sales-by-product/global", ANALYST).json();
         assertThat(sales.path("state").path("sales").toString()).contains("Global Equity Fund");
-        assertThat(get("/v1/projections/sales-by-product/none", ANALYST).status()).isEqualTo(404);
+        assertThat(get("/v1/projections/sales-by-product/none", ANALYST).status())
+                .isEqualTo(404);
         assertThat(get("/v1/policy", ANALYST).body()).contains("groups:");
-        assertThat(post("/v1/policy/check", ANALYST, "{}").json().has("findings")).isTrue();
+        assertThat(post("/v1/policy/check", ANALYST, "{}").json().has("findings"))
+                .isTrue();
         assertThat(get("/health", null).json().get("ready").asBoolean()).isTrue();
-        assertThat(get("/metrics", null).body()).contains("lethe_appends_total", "lethe_key_cache_hits", "lethe_http_request_seconds_count");
-        assertThat(get("/openapi.json", null).json().path("paths").has("/v1/streams/{stream}/events")).isTrue();
+        assertThat(get("/metrics", null).body())
+                .contains("lethe_appends_total", "lethe_key_cache_hits", "lethe_http_request_seconds_count");
+        assertThat(get("/openapi.json", null).json().path("paths").has("/v1/streams/{stream}/events"))
+                .isTrue();
         assertThat(get("/graphql", null).body()).contains("type Query");
     }
 
@@ -263,16 +322,23 @@ class HttpApiIT {
     void sse_delivers_events_with_their_position_as_id_and_resumes_after_last_event_id_with_no_gap() throws Exception {
         String stream = "sse-" + UUID.randomUUID().toString().substring(0, 8);
         for (int i = 0; i < 6; i++) {
-            post("/v1/streams/" + stream + "/events", ADVISOR, "{\"events\":[{\"type\":\"Tick\",\"data\":{\"i\":" + i + "}}]}");
+            post(
+                    "/v1/streams/" + stream + "/events",
+                    ADVISOR,
+                    "{\"events\":[{\"type\":\"Tick\",\"data\":{\"i\":" + i + "}}]}");
         }
-        long first = server.lethe().store().streamInfo(dev.lethe.core.store.StreamId.of(stream)).eventCount();
+        long first = server.lethe()
+                .store()
+                .streamInfo(dev.lethe.core.store.StreamId.of(stream))
+                .eventCount();
         List<Long> firstIds = readSse("/v1/subscribe?category=sse&from=0", null, 3);
         List<Long> resumed = readSse("/v1/subscribe?category=sse", Long.toString(firstIds.get(2)), 3);
         assertThat(first).isEqualTo(6);
         List<Long> all = new ArrayList<>(firstIds);
         all.addAll(resumed);
         List<Long> positions = server.lethe().store().readCategory("sse", 0, 100).stream()
-                .map(dev.lethe.core.store.RecordedEvent::position).toList();
+                .map(dev.lethe.core.store.RecordedEvent::position)
+                .toList();
         assertThat(all).containsExactlyElementsOf(positions.subList(0, 6));
     }
 

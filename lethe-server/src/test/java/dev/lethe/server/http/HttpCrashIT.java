@@ -95,7 +95,9 @@ class HttpCrashIT {
             verify(http, base, acknowledged);
             int before = acknowledged.size();
             Outcome outcome = loadAndKill(http, base, "t" + trial, acknowledged);
-            assertThat(outcome.unexpected).as("answers other than 201 in trial %d", trial).isEmpty();
+            assertThat(outcome.unexpected)
+                    .as("answers other than 201 in trial %d", trial)
+                    .isEmpty();
             assertThat(acknowledged.size())
                     .as("trial %d acknowledged appends", trial)
                     .isGreaterThan(before);
@@ -172,8 +174,7 @@ class HttpCrashIT {
      * Four clients append until the server dies; the kill comes 300–1500 ms after the load starts (and
      * not before the first acknowledgement, so that every trial has some).
      */
-    private Outcome loadAndKill(HttpClient http, URI base, String run, Map<String, Ack> acknowledged)
-            throws Exception {
+    private Outcome loadAndKill(HttpClient http, URI base, String run, Map<String, Ack> acknowledged) throws Exception {
         Outcome outcome = new Outcome();
         AtomicBoolean stop = new AtomicBoolean();
         CountDownLatch firstAck = new CountDownLatch(1);
@@ -225,7 +226,8 @@ class HttpCrashIT {
             assertThat(firstAck.await(30, TimeUnit.SECONDS))
                     .as("the server acknowledged an append; its log:%n%s", logTail())
                     .isTrue();
-            long killAt = started + TimeUnit.MILLISECONDS.toNanos(ThreadLocalRandom.current().nextInt(300, 1501));
+            long killAt = started
+                    + TimeUnit.MILLISECONDS.toNanos(ThreadLocalRandom.current().nextInt(300, 1501));
             long wait = killAt - System.nanoTime();
             if (wait > 0) {
                 TimeUnit.NANOSECONDS.sleep(wait);
@@ -233,7 +235,9 @@ class HttpCrashIT {
         } finally {
             child.destroyForcibly(); // SIGKILL on Linux
             stop.set(true);
-            assertThat(child.waitFor(30, TimeUnit.SECONDS)).as("killed server exits").isTrue();
+            assertThat(child.waitFor(30, TimeUnit.SECONDS))
+                    .as("killed server exits")
+                    .isTrue();
             for (Thread client : clients) {
                 client.join(REQUEST_TIMEOUT.toMillis() + 5_000);
                 assertThat(client.isAlive()).as("%s stopped", client.getName()).isFalse();
@@ -265,8 +269,7 @@ class HttpCrashIT {
     private long verify(HttpClient http, URI base, Map<String, Ack> acknowledged) throws Exception {
         List<JsonNode> log = new ArrayList<>();
         while (true) {
-            HttpRequest read = HttpRequest.newBuilder(
-                            base.resolve("/v1/events?from=" + log.size() + "&limit=" + PAGE))
+            HttpRequest read = HttpRequest.newBuilder(base.resolve("/v1/events?from=" + log.size() + "&limit=" + PAGE))
                     .timeout(Duration.ofSeconds(60))
                     .header("Authorization", "Bearer " + TOKEN)
                     .build();
@@ -314,7 +317,8 @@ class HttpCrashIT {
                 assertThat(event.get("position").asLong())
                         .as("batch %s is contiguous", entry.getKey())
                         .isEqualTo(first.get("position").asLong() + i);
-                assertThat(event.get("stream").asText()).isEqualTo(first.get("stream").asText());
+                assertThat(event.get("stream").asText())
+                        .isEqualTo(first.get("stream").asText());
                 assertThat(event.get("data").get("index").asInt()).isEqualTo(i);
             }
         }

@@ -193,7 +193,12 @@ public final class KeyService implements AutoCloseable {
             SubjectId subject, byte[] wrappedSubjectKey, DataGroup group, String period, byte[] wrappedPeriodKey) {
         byte[] ks = master.unwrap(wrappedSubjectKey, KeyRefs.context(KeyRefs.subject(subject)));
         byte[] kp = master.unwrap(wrappedPeriodKey, KeyRefs.context(KeyRefs.period(group, period)));
-        return dataKey(ks, kp, group, period);
+        try {
+            return dataKey(ks, kp, group, period);
+        } finally {
+            java.util.Arrays.fill(ks, (byte) 0);
+            java.util.Arrays.fill(kp, (byte) 0);
+        }
     }
 
     /** DEK(s, g, p) as documented above; public for known-answer tests. */
@@ -264,6 +269,11 @@ public final class KeyService implements AutoCloseable {
             cache.keySet().removeIf(id -> id.subject().equals(subject));
         }
         return draft;
+    }
+
+    /** Whether the subject has a live key (known and not forgotten). */
+    public boolean isKnown(SubjectId subject) {
+        return store.subjectKey(subject).isPresent();
     }
 
     public boolean isForgotten(SubjectId subject) {
