@@ -134,7 +134,8 @@ public final class LetheServer implements AutoCloseable {
         routes.before(this::authenticate);
         routes.after(ctx -> {
             Long started = ctx.attribute("started");
-            String route = ctx.endpoint() == null ? "unmatched" : ctx.endpoint().path;
+            io.javalin.router.Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
+            String route = matched == null ? "unmatched" : matched.path;
             long nanos = started == null ? 0 : System.nanoTime() - started;
             metrics.time(ctx.method().name() + " " + route, nanos);
             Principal who = ctx.attribute("principal");
