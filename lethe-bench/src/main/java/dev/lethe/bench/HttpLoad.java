@@ -98,7 +98,8 @@ public final class HttpLoad {
                     .build();
             checkQuery(http, base);
 
-            System.err.printf("HTTP appends: %d connections, batches of %d, %d s%n", APPEND_CONNECTIONS, BATCH, seconds);
+            System.err.printf(
+                    "HTTP appends: %d connections, batches of %d, %d s%n", APPEND_CONNECTIONS, BATCH, seconds);
             List<String> bodies = appendBodies();
             Rate httpAppends = httpAppends(http, base, bodies, seconds);
 
@@ -130,7 +131,8 @@ public final class HttpLoad {
         if (response.statusCode() != 200
                 || !response.body().contains("\"position\"")
                 || response.body().contains("\"errors\"")) {
-            throw new IllegalStateException("the GraphQL query fails: " + response.statusCode() + " " + response.body());
+            throw new IllegalStateException(
+                    "the GraphQL query fails: " + response.statusCode() + " " + response.body());
         }
     }
 
@@ -172,7 +174,8 @@ public final class HttpLoad {
     private static List<EventData> inProcessBatch(int b) {
         List<EventData> events = new ArrayList<>(BATCH);
         for (int i = 0; i < BATCH; i++) {
-            events.add(EventData.of(EVENT_TYPE, BenchEvents.sale((long) b * BATCH + i).data()));
+            events.add(EventData.of(
+                    EVENT_TYPE, BenchEvents.sale((long) b * BATCH + i).data()));
         }
         return events;
     }
@@ -322,11 +325,8 @@ public final class HttpLoad {
             while (phase.running()) {
                 long n = sequence.getAndIncrement();
                 try {
-                    lethe.privacy()
-                            .append(
-                                    StreamId.of(stream(n)),
-                                    ExpectedVersion.any(),
-                                    batches.get((int) (n % batches.size())));
+                    lethe.privacy().append(StreamId.of(stream(n)), ExpectedVersion.any(), batches.get((int)
+                            (n % batches.size())));
                     if (phase.measuring(System.nanoTime())) {
                         events.add(BATCH);
                     }
@@ -358,7 +358,9 @@ public final class HttpLoad {
         out.println("|---|---|---|");
         out.printf(
                 "| %s | %s | %s %s |%n",
-                ZonedDateTime.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME),
+                ZonedDateTime.now()
+                        .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                        .format(DateTimeFormatter.ISO_OFFSET_DATE_TIME),
                 machine(),
                 System.getProperty("java.vm.name"),
                 System.getProperty("java.runtime.version"));
@@ -431,7 +433,9 @@ public final class HttpLoad {
         }
         String uname;
         try {
-            Process process = new ProcessBuilder("uname", "-srm").redirectErrorStream(true).start();
+            Process process = new ProcessBuilder("uname", "-srm")
+                    .redirectErrorStream(true)
+                    .start();
             uname = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
             process.waitFor(5, TimeUnit.SECONDS);
         } catch (IOException | InterruptedException e) {

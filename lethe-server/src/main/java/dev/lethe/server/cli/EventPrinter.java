@@ -1,9 +1,6 @@
 package dev.lethe.server.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.lethe.core.privacy.Redaction;
 import dev.lethe.core.privacy.RevealedEvent;
 import dev.lethe.core.store.RecordedEvent;
 import java.io.PrintWriter;
@@ -48,22 +45,6 @@ final class EventPrinter {
     }
 
     static String asJson(RevealedEvent revealed) {
-        RecordedEvent event = revealed.event();
-        ObjectNode node = JSON.createObjectNode();
-        node.put("position", event.position());
-        node.put("stream", event.streamId().value());
-        node.put("version", event.version());
-        node.put("id", event.id().toString());
-        node.put("type", event.type());
-        node.put("recordedAt", event.recordedAt().toString());
-        node.set("data", revealed.data().asTree());
-        node.set("metadata", event.metadata().asTree());
-        ArrayNode redacted = node.putArray("redacted");
-        for (Redaction redaction : revealed.redactions()) {
-            redacted.addObject()
-                    .put("path", redaction.path())
-                    .put("reason", redaction.reason().label());
-        }
-        return node.toString();
+        return dev.lethe.server.EventJson.of(revealed).toString();
     }
 }

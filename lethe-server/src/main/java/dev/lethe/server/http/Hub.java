@@ -134,25 +134,11 @@ final class Hub {
     }
 
     static ObjectNode eventJson(RevealedEvent revealed) {
-        RecordedEvent event = revealed.event();
-        ObjectNode node = JSON.createObjectNode();
-        node.put("position", event.position());
-        node.put("stream", event.streamId().value());
-        node.put("version", event.version());
-        node.put("id", event.id().toString());
-        node.put("type", event.type());
-        node.put("recordedAt", event.recordedAt().toString());
-        node.set("data", revealed.data().asTree());
-        node.set("metadata", event.metadata().asTree());
-        node.set("redacted", redactions(revealed.redactions()));
-        return node;
+        return dev.lethe.server.EventJson.of(revealed);
     }
 
     static ArrayNode redactions(List<Redaction> redactions) {
-        ArrayNode array = JSON.createArrayNode();
-        redactions.forEach(r ->
-                array.addObject().put("path", r.path()).put("reason", r.reason().label()));
-        return array;
+        return dev.lethe.server.EventJson.redactions(redactions);
     }
 
     static ObjectNode appendJson(AppendResult result) {
