@@ -112,6 +112,7 @@ public final class PrivacyCodec {
         }
         ObjectNode root = (ObjectNode) event.data().asTree();
         List<Redaction> redactions = new ArrayList<>();
+        java.util.Set<DataGroup> opened = new java.util.HashSet<>();
         for (String path : sealedPaths) {
             JsonNode value = at(root, path);
             if (value == null || !value.isTextual() || !Envelope.isEnvelope(value.asText())) {
@@ -138,13 +139,14 @@ public final class PrivacyCodec {
             try {
                 byte[] plaintext = Envelope.open(((KeyService.Found) lookup).aead(), event.id(), path, header);
                 replace(root, path, JSON.readTree(plaintext));
+                opened.add(header.group());
             } catch (GeneralSecurityException e) {
                 throw new TamperedDataException(event.id(), path, "AES-GCM tag mismatch");
             } catch (IOException e) {
                 throw new TamperedDataException(event.id(), path, "plaintext is not JSON");
             }
         }
-        return new RevealedEvent(event, Json.of(root), redactions);
+        return new RevealedEvent(event, Json.of(root), redactions, opened);
     }
 
     /**

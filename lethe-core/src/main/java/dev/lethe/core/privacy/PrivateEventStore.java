@@ -123,24 +123,10 @@ public final class PrivateEventStore implements AutoCloseable {
     /** An event as {@code principal} may see it; records the key release in the audit trail. */
     public RevealedEvent reveal(RecordedEvent event, Principal principal) {
         RevealedEvent revealed = codec.reveal(event, principal);
-        if (!PrivacyCodec.subjectsOf(event.metadata()).isEmpty()) {
-            auditReleases(event, principal);
+        for (DataGroup group : revealed.opened()) {
+            audit.keysReleased(principal, group);
         }
         return revealed;
-    }
-
-    private void auditReleases(RecordedEvent event, Principal principal) {
-        JsonNode data = event.data().asTree();
-        for (JsonNode path :
-                event.metadata().asTree().path(PrivacyCodec.METADATA_KEY).path("sealed")) {
-            JsonNode value = PrivacyCodec.at(data, path.asText());
-            if (value != null && value.isTextual() && Envelope.isEnvelope(value.asText())) {
-                DataGroup group = Envelope.parse(value.asText()).group();
-                if (keys.policy().mayRead(principal, group)) {
-                    audit.keysReleased(principal, group);
-                }
-            }
-        }
     }
 
     /** Every event of a stream, revealed for {@code principal}. */
