@@ -219,6 +219,16 @@ final class GraphQlApi {
         if (type != null) {
             events = events.stream().filter(e -> e.event().type().equals(type)).toList();
         }
+        String period = env.getArgument("period");
+        if (period != null) {
+            if (!period.matches("\\d{4}(-\\d{2}(-\\d{2})?)?")) {
+                throw dev.lethe.core.store.InvalidEventException.of(
+                        "period", "'" + period + "' must be a year (2026), month (2026-11) or day (2026-11-26)");
+            }
+            events = events.stream()
+                    .filter(e -> e.event().recordedAt().toString().startsWith(period))
+                    .toList();
+        }
         return events(events);
     }
 

@@ -225,6 +225,14 @@ class HttpApiIT {
             assertThat(after.toString()).doesNotContain(MARKER_NAME);
         }
         assertThat(get("/v1/audit?limit=50", ADMIN).body()).contains("SubjectForgotten", "SubjectExported");
+        String today = java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString();
+        String byPeriod =
+                "{\"query\":\"{ events(stream: \\\"" + stream + "\\\", period: \\\"" + today + "\\\") { type } }\"}";
+        assertThat(post("/graphql", ADVISOR, byPeriod).json().path("data").path("events"))
+                .hasSize(1);
+        String badPeriod =
+                "{\"query\":\"{ events(stream: \\\"" + stream + "\\\", period: \\\"last week\\\") { type } }\"}";
+        assertThat(post("/graphql", ADVISOR, badPeriod).body()).contains("'last week'");
         assertThat(logs.toString(StandardCharsets.UTF_8))
                 .doesNotContain(MARKER_NAME, MARKER_EMAIL)
                 .contains("\"route\"");
