@@ -21,8 +21,19 @@ public record DataGroup(String name) {
         }
     }
 
+    private static final java.util.Map<String, DataGroup> KNOWN = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The group of that name; names already seen are not validated again (reads parse one per field). */
     public static DataGroup of(String name) {
-        return new DataGroup(name);
+        DataGroup known = name == null ? null : KNOWN.get(name);
+        if (known != null) {
+            return known;
+        }
+        DataGroup group = new DataGroup(name);
+        if (KNOWN.size() < 10_000) {
+            KNOWN.put(name, group);
+        }
+        return group;
     }
 
     @Override

@@ -38,6 +38,12 @@ import java.util.UUID;
  */
 public final class PrivateEventStore implements AutoCloseable {
     public static final StreamId ERASURES = StreamId.of("$erasures");
+    private static final java.util.concurrent.Executor APPENDERS =
+            java.util.concurrent.Executors.newCachedThreadPool(r -> {
+                Thread thread = new Thread(r, "lethe-erasure-append");
+                thread.setDaemon(true);
+                return thread;
+            });
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final EventStore store;
@@ -46,6 +52,7 @@ public final class PrivateEventStore implements AutoCloseable {
     private final PrivacyCodec codec;
     private final SchemaRegistry schemas;
     private final AuditLog audit;
+    private final dev.lethe.core.spi.TimeOrderedIds ids = new dev.lethe.core.spi.TimeOrderedIds();
 
     public PrivateEventStore(EventStore store, KeyService keys, Clock clock) {
         this.store = store;
@@ -112,7 +119,8 @@ public final class PrivateEventStore implements AutoCloseable {
         if (strict) {
             schemas.validate(schema.get(), event.data());
         }
-        UUID id = event.id() != null ? event.id() : UUID.randomUUID();
+        // Time-ordered ids keep the log's id index growing at its right edge.
+        UUID id = event.id() != null ? event.id() : ids.next();
         PrivacyCodec.Sealed result = codec.seal(id, schema.get().schema(), event.data(), now);
         ObjectNode metadata = (ObjectNode) event.metadata().asTree();
         result.privacyMetadata().put("schemaVersion", schema.get().version());
@@ -165,11 +173,20 @@ public final class PrivateEventStore implements AutoCloseable {
         data.put("receipt", receipt.id().toString());
         data.put("legalBasis", legalBasis);
         data.put("at", receipt.at().toString());
-        store.append(ERASURES, ExpectedVersion.any(), List.of(EventData.of("SubjectForgotten", Json.of(data))));
+        // The two appends go to the store together, so that group commit makes them one fsync.
+        java.util.concurrent.CompletableFuture<?> erasure = java.util.concurrent.CompletableFuture.runAsync(
+                () -> store.append(
+                        ERASURES, ExpectedVersion.any(), List.of(EventData.of("SubjectForgotten", Json.of(data)))),
+                APPENDERS);
         audit.record(
                 "SubjectForgotten",
                 actor,
                 Map.of("subject", subject.toString(), "receipt", receipt.id().toString(), "legalBasis", legalBasis));
+        try {
+            erasure.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof RuntimeException cause ? cause : e;
+        }
         return receipt;
     }
 

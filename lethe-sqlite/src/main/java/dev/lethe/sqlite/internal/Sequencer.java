@@ -54,7 +54,7 @@ public final class Sequencer implements Runnable {
             return size() > VERSION_CACHE_ENTRIES;
         }
     };
-    private final EventIds ids = new EventIds();
+    private final dev.lethe.core.spi.TimeOrderedIds ids = new dev.lethe.core.spi.TimeOrderedIds();
     static final long COMMIT_DELAY_NANOS = Long.getLong("lethe.commitDelayMicros", 100) * 1_000;
     private int lastGroupSize;
     private long nextPosition;

@@ -1,7 +1,6 @@
 package dev.lethe.core.privacy.keys;
 
 import com.google.crypto.tink.Aead;
-import com.google.crypto.tink.subtle.AesGcmJce;
 import com.google.crypto.tink.subtle.Hkdf;
 import dev.lethe.core.privacy.DataGroup;
 import dev.lethe.core.privacy.ErasureFenceException;
@@ -55,6 +54,15 @@ public final class KeyService implements AutoCloseable {
         }
     };
     private volatile byte[] blindIndexKey;
+    /** Blind index (never the natural key) to subject, for subjects seen recently; emptied of a subject on forget. */
+    private final Map<java.nio.ByteBuffer, SubjectId> subjectsByIndex = new LinkedHashMap<>(1024, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<java.nio.ByteBuffer, SubjectId> eldest) {
+            return size() > CACHE_ENTRIES;
+        }
+    };
+
+    private final ThreadLocal<Mac> blindIndexMac = ThreadLocal.withInitial(this::newBlindIndexMac);
     private long hits;
     private long misses;
 
@@ -106,12 +114,17 @@ public final class KeyService implements AutoCloseable {
             }
         }
         byte[] index = blindIndex(keyValue);
-        Optional<SubjectId> known = store.subjectByBlindIndex(index);
-        if (known.isPresent()) {
-            return known.get();
+        java.nio.ByteBuffer indexKey = java.nio.ByteBuffer.wrap(index);
+        SubjectId cached = subjectsByIndex.get(indexKey);
+        if (cached != null) {
+            return cached;
         }
-        SubjectId subject = SubjectId.random();
-        store.createSubject(subject, wrapNew(KeyRefs.subject(subject)), Optional.of(index));
+        Optional<SubjectId> known = store.subjectByBlindIndex(index);
+        SubjectId subject = known.orElseGet(SubjectId::random);
+        if (known.isEmpty()) {
+            store.createSubject(subject, wrapNew(KeyRefs.subject(subject)), Optional.of(index));
+        }
+        subjectsByIndex.put(indexKey, subject);
         return subject;
     }
 
@@ -122,10 +135,14 @@ public final class KeyService implements AutoCloseable {
 
     /** The keyed HMAC-SHA256 of a natural key under the blind-index secret. */
     byte[] blindIndex(String naturalKey) {
+        return blindIndexMac.get().doFinal(naturalKey.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private Mac newBlindIndexMac() {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(new SecretKeySpec(blindIndexKey(), "HmacSHA256"));
-            return mac.doFinal(naturalKey.getBytes(StandardCharsets.UTF_8));
+            return mac;
         } catch (GeneralSecurityException e) {
             throw new KeyUnavailableException("blind index: " + e.getMessage(), e);
         }
@@ -207,7 +224,7 @@ public final class KeyService implements AutoCloseable {
         System.arraycopy(subjectKey, 0, ikm, 0, subjectKey.length);
         System.arraycopy(periodKey, 0, ikm, subjectKey.length, periodKey.length);
         try {
-            return new AesGcmJce(
+            return new DataKeyAead(
                     Hkdf.computeHkdf("HMACSHA256", ikm, new byte[0], dataKeyInfo(group, period), KEY_BYTES));
         } catch (GeneralSecurityException e) {
             throw new KeyUnavailableException("cannot derive a data key: " + e.getMessage(), e);
@@ -267,6 +284,7 @@ public final class KeyService implements AutoCloseable {
                         store.isForgotten(subject) ? "was already forgotten" : "is unknown to the key service");
             }
             cache.keySet().removeIf(id -> id.subject().equals(subject));
+            subjectsByIndex.values().removeIf(subject::equals);
         }
         return draft;
     }

@@ -1,4 +1,4 @@
-package dev.lethe.sqlite.internal;
+package dev.lethe.core.spi;
 
 import java.security.SecureRandom;
 import java.util.SplittableRandom;
@@ -8,14 +8,20 @@ import java.util.UUID;
  * Ids for events appended without a client-chosen id: time-ordered UUIDs (version 7, RFC 9562), so
  * the unique index on ids grows at its right edge instead of at random pages. 48 bits of Unix
  * milliseconds, then a 12-bit counter that keeps ids increasing within a millisecond, then 62 random
- * bits from a generator seeded by {@link SecureRandom}. Used by the sequencer thread only.
+ * bits from a generator seeded by {@link SecureRandom}. Thread-safe; ids from one instance increase.
  */
-final class EventIds {
+public final class TimeOrderedIds {
     private final SplittableRandom random = new SplittableRandom(new SecureRandom().nextLong());
     private long lastMillis;
     private int counter;
 
-    UUID next(long nowMillis) {
+    /** The next id, for an event recorded now. */
+    public UUID next() {
+        return next(System.currentTimeMillis());
+    }
+
+    /** The next id, at {@code nowMillis} or, if the clock went back, just after the last one. */
+    public synchronized UUID next(long nowMillis) {
         if (nowMillis > lastMillis) {
             lastMillis = nowMillis;
             counter = 0;
