@@ -38,12 +38,6 @@ import java.util.UUID;
  */
 public final class PrivateEventStore implements AutoCloseable {
     public static final StreamId ERASURES = StreamId.of("$erasures");
-    private static final java.util.concurrent.Executor APPENDERS =
-            java.util.concurrent.Executors.newCachedThreadPool(r -> {
-                Thread thread = new Thread(r, "lethe-erasure-append");
-                thread.setDaemon(true);
-                return thread;
-            });
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final EventStore store;
@@ -173,20 +167,11 @@ public final class PrivateEventStore implements AutoCloseable {
         data.put("receipt", receipt.id().toString());
         data.put("legalBasis", legalBasis);
         data.put("at", receipt.at().toString());
-        // The two appends go to the store together, so that group commit makes them one fsync.
-        java.util.concurrent.CompletableFuture<?> erasure = java.util.concurrent.CompletableFuture.runAsync(
-                () -> store.append(
-                        ERASURES, ExpectedVersion.any(), List.of(EventData.of("SubjectForgotten", Json.of(data)))),
-                APPENDERS);
+        store.append(ERASURES, ExpectedVersion.any(), List.of(EventData.of("SubjectForgotten", Json.of(data))));
         audit.record(
                 "SubjectForgotten",
                 actor,
                 Map.of("subject", subject.toString(), "receipt", receipt.id().toString(), "legalBasis", legalBasis));
-        try {
-            erasure.join();
-        } catch (java.util.concurrent.CompletionException e) {
-            throw e.getCause() instanceof RuntimeException cause ? cause : e;
-        }
         return receipt;
     }
 
