@@ -151,8 +151,8 @@ public final class PrivateEventStore implements AutoCloseable {
 
     /**
      * Forgets a data subject (Art. 17): destroys their key and blind-index entries in one transaction,
-     * raises the erasure fence, appends {@code SubjectForgotten} (no personal data) to
-     * {@code $erasures}, and returns the stored receipt. Cost does not depend on how many events the
+     * raises the erasure fence, appends {@code SubjectForgotten} (no personal data) to the audit
+     * stream {@code $audit}, and returns the stored receipt. Cost does not depend on how many events the
      * subject has.
      */
     public ErasureReceipt forget(SubjectId subject, String legalBasis, String reason, Principal actor) {
@@ -162,12 +162,7 @@ public final class PrivateEventStore implements AutoCloseable {
 
     private ErasureReceipt forgetAuthorized(SubjectId subject, String legalBasis, String reason, Principal actor) {
         ErasureReceipt receipt = keys.forget(subject, actor.name(), legalBasis, reason);
-        ObjectNode data = JSON.createObjectNode();
-        data.put("subject", subject.toString());
-        data.put("receipt", receipt.id().toString());
-        data.put("legalBasis", legalBasis);
-        data.put("at", receipt.at().toString());
-        store.append(ERASURES, ExpectedVersion.any(), List.of(EventData.of("SubjectForgotten", Json.of(data))));
+        // One durable append: the SubjectForgotten event is the audit entry (no personal data).
         audit.record(
                 "SubjectForgotten",
                 actor,

@@ -139,9 +139,12 @@ class PrivateEventStoreTest {
         }
         assertThat(lethe.reveal(other, DPO).data().asTree().get("name").asText())
                 .isEqualTo("Alan Turing");
-        assertThat(lethe.store().readStream(PrivateEventStore.ERASURES, 0, Direction.FORWARD, 10))
-                .extracting(RecordedEvent::type)
-                .containsExactly("SubjectForgotten");
+        assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100))
+                .filteredOn(e -> e.type().equals("SubjectForgotten"))
+                .singleElement()
+                .satisfies(e -> assertThat(e.data().toString())
+                        .contains(ada.toString(), "GDPR Art. 17(1)(a)")
+                        .doesNotContain("ada@example.com", "Ada Lovelace"));
         assertThat(lethe.keys().receipts()).extracting(ErasureReceipt::id).containsExactly(receipt.id());
     }
 

@@ -46,7 +46,7 @@ class LetheCliTest {
         Run list = lethe("projections", "list");
         assertThat(list.out()).contains("customer-summary", "sales-by-product");
         Run stats = lethe("stats");
-        assertThat(stats.out()).contains("streams          6", "schemas          3", "forgotten        1 subjects");
+        assertThat(stats.out()).contains("streams          5", "schemas          3", "forgotten        1 subjects");
         Run all = lethe("read", "--all", "--category", "customer", "--json");
         assertThat(all.out().lines()).hasSize(9);
     }
