@@ -109,12 +109,38 @@ public final class SqliteKeyStore implements KeyStore {
                 throw e;
             }
             if (deletes) {
-                execute("PRAGMA wal_checkpoint(TRUNCATE)");
+                truncateWal(what);
             }
             return result;
         } catch (SQLException e) {
             throw Sql.translate("key store: " + what, e);
         }
+    }
+
+    /**
+     * Copies every page into the database file and empties the WAL, which held the deleted keys' older
+     * page images. A reader in another process can hold it up: retried for up to 10 s, then an error,
+     * so a forget never reports success while a deleted key's bytes remain in this store's files.
+     */
+    private void truncateWal(String what) throws SQLException {
+        for (int attempt = 0; attempt < 500; attempt++) {
+            try (Statement statement = connection.createStatement();
+                    ResultSet rs = statement.executeQuery("PRAGMA wal_checkpoint(TRUNCATE)")) {
+                if (rs.next() && rs.getInt(1) == 0) {
+                    return;
+                }
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        throw StorageException.transientFailure(
+                "key store: " + what + " committed, but another process kept the WAL from being emptied; the deleted"
+                        + " key's older page images remain in keys.db-wal until the next checkpoint",
+                null);
     }
 
     private synchronized <T> T query(String what, Work<T> work) {
@@ -254,6 +280,10 @@ public final class SqliteKeyStore implements KeyStore {
     @Override
     public byte[] createPeriodKey(DataGroup group, String period, byte[] wrappedKey) {
         return transaction("create period key", false, () -> {
+            if (exists("SELECT 1 FROM destroyed_period WHERE grp = ? AND period = ?", group.name(), period)) {
+                throw dev.lethe.core.store.InvalidEventException.of(
+                        "data group " + group, "period " + period + " has expired; it takes no new data");
+            }
             update("INSERT OR IGNORE INTO period_key VALUES (?, ?, ?)", group.name(), period, wrappedKey);
             return blob("SELECT wrapped FROM period_key WHERE grp = ? AND period = ?", group.name(), period)
                     .orElseThrow();

@@ -79,18 +79,34 @@ public final class PrivateEventStore implements AutoCloseable {
      * Nothing is written if any event of the batch is rejected.
      */
     public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
+        if (streamId != null && streamId.value().startsWith("$")) {
+            throw InvalidEventException.of(
+                    "stream id",
+                    "'" + streamId + "' is a system stream: only Lethe itself writes streams starting with $");
+        }
+        if (events == null || events.isEmpty()) {
+            return store.append(streamId, expected, events);
+        }
         boolean strict = keys.policy().strict();
         if (strict && !streamId.value().startsWith("$")) {
             PolicyLinter.personalDataIn(streamId.value()).ifPresent(why -> {
                 throw InvalidEventException.of("stream id", "'" + streamId + "' " + why + "; use a pseudonym");
             });
         }
+        // Check every event before sealing any, so that a rejected batch creates no subject or key.
+        for (int i = 0; events != null && i < events.size(); i++) {
+            try {
+                check(events.get(i), strict);
+            } catch (InvalidEventException e) {
+                throw e.at("events[" + i + "] " + e.subject());
+            }
+        }
         Instant now = clock.instant();
-        List<EventData> sealed = new ArrayList<>(events.size());
+        List<EventData> sealed = new ArrayList<>(events == null ? 0 : events.size());
         for (int i = 0; i < events.size(); i++) {
             EventData event = events.get(i);
             try {
-                sealed.add(seal(event, now, strict));
+                sealed.add(seal(event, now));
             } catch (InvalidEventException e) {
                 throw e.at("events[" + i + "] " + e.subject());
             }
@@ -98,20 +114,27 @@ public final class PrivateEventStore implements AutoCloseable {
         return store.append(streamId, expected, sealed);
     }
 
-    private EventData seal(EventData event, Instant now, boolean strict) {
+    private void check(EventData event, boolean strict) {
+        if (event == null) {
+            throw InvalidEventException.of("event", "is null");
+        }
         if (event.metadata().asTree().has(PrivacyCodec.METADATA_KEY)) {
             throw InvalidEventException.of(
                     "metadata", "the key '" + PrivacyCodec.METADATA_KEY + "' is reserved for Lethe");
         }
         Optional<SchemaRegistry.Registered> schema = schemas.latest(event.type());
-        if (schema.isEmpty()) {
-            if (strict) {
-                throw InvalidEventException.of("type", "'" + event.type() + "' has no registered schema (strict mode)");
-            }
-            return event;
+        if (schema.isEmpty() && strict) {
+            throw InvalidEventException.of("type", "'" + event.type() + "' has no registered schema (strict mode)");
         }
-        if (strict) {
+        if (schema.isPresent() && strict) {
             schemas.validate(schema.get(), event.data());
+        }
+    }
+
+    private EventData seal(EventData event, Instant now) {
+        Optional<SchemaRegistry.Registered> schema = schemas.latest(event.type());
+        if (schema.isEmpty()) {
+            return event;
         }
         // Time-ordered ids keep the log's id index growing at its right edge.
         UUID id = event.id() != null ? event.id() : ids.next();
@@ -199,14 +222,16 @@ public final class PrivateEventStore implements AutoCloseable {
         List<ErasureReceipt> done = new ArrayList<>();
         for (RecordedEvent event : readAll(ERASURES)) {
             JsonNode data = event.data().asTree();
+            boolean wellFormed = data.hasNonNull("at") && data.hasNonNull("subject") && data.hasNonNull("legalBasis");
             if (event.type().equals("ForgetScheduled")
+                    && wellFormed
                     && !Instant.parse(data.get("at").asText()).isAfter(now)) {
                 SubjectId subject = SubjectId.parse(data.get("subject").asText());
                 if (keys.isKnown(subject) && !keys.isForgotten(subject)) {
                     done.add(forgetAuthorized(
                             subject,
                             data.get("legalBasis").asText(),
-                            "scheduled by " + data.get("actor").asText(),
+                            "scheduled by " + data.path("actor").asText("?"),
                             actor));
                 }
             }

@@ -58,7 +58,16 @@ public final class SchemaRegistry {
         this.store = store;
         for (long from = 0; ; ) {
             List<RecordedEvent> page = store.readStream(STREAM, from, Direction.FORWARD, EventStore.MAX_READ_LIMIT);
-            page.forEach(this::load);
+            for (RecordedEvent event : page) {
+                // Only Lethe writes this stream; anything else in it is skipped rather than trusted.
+                if (event.type().equals("SchemaRegistered")) {
+                    try {
+                        load(event);
+                    } catch (RuntimeException malformed) {
+                        // A malformed entry must not make the store unopenable.
+                    }
+                }
+            }
             if (page.size() < EventStore.MAX_READ_LIMIT) {
                 break;
             }

@@ -361,4 +361,36 @@ class PrivateEventStoreTest {
                 .singleElement()
                 .satisfies(r -> assertThat(r.reason()).contains("scheduled by dora"));
     }
+
+    @Test
+    void a_classified_field_inside_a_non_personal_object_is_sealed_and_one_inside_a_personal_object_is_refused() {
+        var nested = Json.parse("""
+                {"type":"object","properties":{
+                  "email":{"type":"string","x-gdpr":{"pii":true,"key":true,"dataGroup":"contact"}},
+                  "address":{"type":"object","x-gdpr":{"pii":false,"dataGroup":"contact"},
+                             "properties":{"street":{"type":"string","x-gdpr":{"pii":true,"dataGroup":"contact"}}}}}}
+                """).asTree();
+        assertThat(JsonSchemaNotation.read("Moved", nested).field("address.street"))
+                .get()
+                .satisfies(f -> assertThat(f.personal()).isTrue());
+        var contradictory = Json.parse("""
+                {"type":"object","properties":{
+                  "email":{"type":"string","x-gdpr":{"pii":true,"key":true,"dataGroup":"contact"}},
+                  "address":{"type":"object","x-gdpr":{"pii":true,"dataGroup":"contact"},
+                             "properties":{"street":{"type":"string","x-gdpr":{"pii":true,"dataGroup":"identity"}}}}}}
+                """).asTree();
+        assertThatThrownBy(() -> JsonSchemaNotation.read("Moved", contradictory))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("address.street is classified inside address");
+    }
+
+    @Test
+    void system_streams_are_written_by_lethe_only() {
+        assertThatThrownBy(() -> lethe.append(
+                        StreamId.of("$erasures"),
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("ForgetScheduled", "{}"))))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("system stream");
+    }
 }

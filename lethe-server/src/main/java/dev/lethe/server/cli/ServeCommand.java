@@ -47,8 +47,11 @@ final class ServeCommand implements Callable<Integer> {
         // Jetty and Javalin log through SLF4J: only their warnings; the server's own log is structured JSON.
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         ServerConfig settings = ServerConfig.load(config, System.getenv());
-        if (parent.spec.commandLine().getParseResult().hasMatchedOption("--data")
-                || System.getenv("LETHE_DATA") == null) {
+        // --data overrides LETHE_DATA and the config file; without it their value (or ./lethe-data) stands.
+        picocli.CommandLine.ParseResult parsed = parent.spec.commandLine().getParseResult();
+        boolean dataFlag = parsed.hasMatchedOption("--data")
+                || (parsed.hasSubcommand() && parsed.subcommand().hasMatchedOption("--data"));
+        if (dataFlag) {
             settings = settings.withData(parent.store.directory);
         }
         if (host != null) {

@@ -267,7 +267,11 @@ final class GraphQlApi {
                 public Long parseLiteral(
                         Value<?> input, CoercedVariables variables, GraphQLContext context, Locale locale) {
                     if (input instanceof IntValue value) {
-                        return value.getValue().longValueExact();
+                        try {
+                            return value.getValue().longValueExact();
+                        } catch (ArithmeticException e) {
+                            throw new CoercingParseLiteralException("a Long is at most " + Long.MAX_VALUE);
+                        }
                     }
                     throw new CoercingParseLiteralException("expected a whole number");
                 }

@@ -56,6 +56,8 @@ public final class LetheServer implements AutoCloseable {
     private final Hub hub;
     private final GraphQlApi graphQl;
     private final AtomicLong openSubscriptions = new AtomicLong();
+    private final java.util.Set<SseClient> sseClients = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final long KEEP_ALIVE_SECONDS = 15;
     private final Javalin app;
 
     private LetheServer(ServerConfig config, SqliteLethe lethe, JsonLog log) {
@@ -94,8 +96,9 @@ public final class LetheServer implements AutoCloseable {
     public static LetheServer start(ServerConfig config, JsonLogTarget logTarget) {
         JsonLog log = new JsonLog(logTarget.stream());
         SqliteLethe lethe = SqliteLethe.open(config.data());
+        LetheServer server = null;
         try {
-            LetheServer server = new LetheServer(config, lethe, log);
+            server = new LetheServer(config, lethe, log);
             server.app.start();
             log.info(
                     "listening",
@@ -110,6 +113,10 @@ public final class LetheServer implements AutoCloseable {
                             config.demo()));
             return server;
         } catch (RuntimeException e) {
+            if (server != null) {
+                server.retention.close();
+                server.projections.close();
+            }
             lethe.close();
             throw e;
         }
@@ -218,6 +225,7 @@ public final class LetheServer implements AutoCloseable {
         });
         routes.post("/graphql", this::graphql);
         routes.get("/graphql", ctx -> ctx.contentType("text/plain").result(graphQl.sdl()));
+        routes.before("/v1/subscribe", this::checkSubscription);
         routes.sse("/v1/subscribe", this::subscribe);
     }
 
@@ -442,6 +450,9 @@ public final class LetheServer implements AutoCloseable {
         if (query == null || !query.isTextual()) {
             throw ApiException.badRequest("the body needs a 'query' string");
         }
+        if (body.hasNonNull("variables") && !body.get("variables").isObject()) {
+            throw ApiException.badRequest("'variables' must be a JSON object");
+        }
         @SuppressWarnings("unchecked")
         Map<String, Object> variables =
                 body.hasNonNull("variables") ? Hub.JSON.convertValue(body.get("variables"), Map.class) : Map.of();
@@ -452,45 +463,63 @@ public final class LetheServer implements AutoCloseable {
         ctx.status(invalid ? 400 : 200).json(result.toSpecification());
     }
 
-    private void subscribe(SseClient client) {
-        Context ctx = client.ctx();
-        Principal principal = principal(ctx);
+    /** Checks the subscription's parameters before the event stream starts: afterwards only a 200 is possible. */
+    private void checkSubscription(Context ctx) {
+        subscriptionRequest(ctx);
+    }
+
+    private SubscriptionRequest subscriptionRequest(Context ctx) {
         String lastEventId = ctx.header("Last-Event-ID");
         long from;
         if (lastEventId != null) {
-            from = parseLong("Last-Event-ID", lastEventId) + 1;
+            long last = parseLong("Last-Event-ID", lastEventId);
+            if (last < -1 || last == Long.MAX_VALUE) {
+                throw ApiException.badRequest("Last-Event-ID " + last + " is not a position");
+            }
+            from = last + 1;
         } else {
             from = longParam(ctx, "from", SubscriptionRequest.FROM_END);
         }
         String category = ctx.queryParam("category");
-        SubscriptionRequest request = (category == null
-                        ? SubscriptionRequest.allFromStart()
-                        : SubscriptionRequest.categoryFromStart(category))
+        return (category == null ? SubscriptionRequest.allFromStart() : SubscriptionRequest.categoryFromStart(category))
                 .from(from);
+    }
+
+    private void subscribe(SseClient client) {
+        Context ctx = client.ctx();
+        Principal principal = principal(ctx);
+        SubscriptionRequest request = subscriptionRequest(ctx);
         CountDownLatch closed = new CountDownLatch(1);
-        client.keepAlive();
+        Subscription subscription = null;
         openSubscriptions.incrementAndGet();
-        metrics.count("subscriptions", 1);
-        Subscription subscription = lethe.store().subscribe(request, event -> {
-            if (client.terminated()) {
-                closed.countDown();
-                return;
-            }
-            String data =
-                    Hub.eventJson(lethe.privacy().reveal(event, principal)).toString();
-            client.sendEvent(event.type(), data, Long.toString(event.position()));
-        });
-        client.onClose(closed::countDown);
+        sseClients.add(client);
         try {
-            while (!closed.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
+            client.keepAlive();
+            metrics.count("subscriptions", 1);
+            subscription = lethe.store().subscribe(request, event -> {
+                if (client.terminated()) {
+                    closed.countDown();
+                    return;
+                }
+                String data =
+                        Hub.eventJson(lethe.privacy().reveal(event, principal)).toString();
+                client.sendEvent(event.type(), data, Long.toString(event.position()));
+            });
+            client.onClose(closed::countDown);
+            while (!closed.await(KEEP_ALIVE_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
                 if (subscription.failure().isPresent() || client.terminated()) {
                     break;
                 }
+                // A comment line: it finds a client that went away while no event was due.
+                client.sendComment("keep-alive");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            subscription.close();
+            if (subscription != null) {
+                subscription.close();
+            }
+            sseClients.remove(client);
             openSubscriptions.decrementAndGet();
             client.close();
         }
@@ -569,7 +598,10 @@ public final class LetheServer implements AutoCloseable {
         } else if (e instanceof LetheException lethe && lethe.isTransient()) {
             writeProblem(ctx, 503, "Service unavailable", e.getMessage());
         } else {
-            log.warn("unexpected error", Map.of("error", e.getClass().getName(), "route", ctx.path()));
+            io.javalin.router.Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
+            log.warn(
+                    "unexpected error",
+                    Map.of("error", e.getClass().getName(), "route", matched == null ? "unmatched" : matched.path));
             writeProblem(
                     ctx,
                     500,
@@ -605,10 +637,17 @@ public final class LetheServer implements AutoCloseable {
 
     @Override
     public void close() {
-        app.stop();
-        retention.close();
-        projections.close();
-        lethe.close();
-        log.info("stopped", Map.of());
+        try {
+            sseClients.forEach(SseClient::close);
+            app.stop();
+        } finally {
+            try {
+                retention.close();
+                projections.close();
+            } finally {
+                lethe.close();
+                log.info("stopped", Map.of());
+            }
+        }
     }
 }

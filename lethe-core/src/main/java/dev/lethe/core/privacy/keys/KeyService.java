@@ -54,6 +54,8 @@ public final class KeyService implements AutoCloseable {
         }
     };
     private volatile byte[] blindIndexKey;
+    /** Raised by every forget and expiry: a data key looked up before one of them is not cached after it. */
+    private long generation;
     /** Blind index (never the natural key) to subject, for subjects seen recently; emptied of a subject on forget. */
     private final Map<java.nio.ByteBuffer, SubjectId> subjectsByIndex = new LinkedHashMap<>(1024, 0.75f, true) {
         @Override
@@ -169,6 +171,7 @@ public final class KeyService implements AutoCloseable {
         if (cached != null) {
             return cached;
         }
+        long seen = generation();
         if (store.isForgotten(subject)) {
             throw new ErasureFenceException(subject);
         }
@@ -181,7 +184,7 @@ public final class KeyService implements AutoCloseable {
         String periodRef = KeyRefs.period(group, period);
         byte[] periodKey = store.periodKey(group, period)
                 .orElseGet(() -> store.createPeriodKey(group, period, wrapNew(periodRef)));
-        return remember(id, derive(subject, subjectKey, group, period, periodKey));
+        return remember(id, seen, derive(subject, subjectKey, group, period, periodKey));
     }
 
     /** The data key to decrypt with, or why there is none. */
@@ -191,6 +194,7 @@ public final class KeyService implements AutoCloseable {
         if (cached != null) {
             return new Found(cached);
         }
+        long seen = generation();
         try {
             Optional<byte[]> subjectKey = store.subjectKey(subject);
             if (subjectKey.isEmpty()) {
@@ -200,7 +204,7 @@ public final class KeyService implements AutoCloseable {
             if (periodKey.isEmpty()) {
                 return new Missing(store.isPeriodDestroyed(group, period) ? Reason.EXPIRED : Reason.UNAVAILABLE);
             }
-            return new Found(remember(id, derive(subject, subjectKey.get(), group, period, periodKey.get())));
+            return new Found(remember(id, seen, derive(subject, subjectKey.get(), group, period, periodKey.get())));
         } catch (KeyUnavailableException e) {
             return new Missing(Reason.UNAVAILABLE);
         }
@@ -209,12 +213,15 @@ public final class KeyService implements AutoCloseable {
     private Aead derive(
             SubjectId subject, byte[] wrappedSubjectKey, DataGroup group, String period, byte[] wrappedPeriodKey) {
         byte[] ks = master.unwrap(wrappedSubjectKey, KeyRefs.context(KeyRefs.subject(subject)));
-        byte[] kp = master.unwrap(wrappedPeriodKey, KeyRefs.context(KeyRefs.period(group, period)));
+        byte[] kp = null;
         try {
+            kp = master.unwrap(wrappedPeriodKey, KeyRefs.context(KeyRefs.period(group, period)));
             return dataKey(ks, kp, group, period);
         } finally {
             java.util.Arrays.fill(ks, (byte) 0);
-            java.util.Arrays.fill(kp, (byte) 0);
+            if (kp != null) {
+                java.util.Arrays.fill(kp, (byte) 0);
+            }
         }
     }
 
@@ -247,8 +254,15 @@ public final class KeyService implements AutoCloseable {
         return entry.aead();
     }
 
-    private synchronized Aead remember(DataKeyId id, Aead aead) {
-        cache.put(id, new CachedKey(aead, System.nanoTime() + CACHE_TTL_SECONDS * 1_000_000_000L));
+    private synchronized long generation() {
+        return generation;
+    }
+
+    /** Caches the key only if no forget or expiry happened since the lookup began. */
+    private synchronized Aead remember(DataKeyId id, long seenGeneration, Aead aead) {
+        if (generation == seenGeneration) {
+            cache.put(id, new CachedKey(aead, System.nanoTime() + CACHE_TTL_SECONDS * 1_000_000_000L));
+        }
         return aead;
     }
 
@@ -277,14 +291,20 @@ public final class KeyService implements AutoCloseable {
                 reason == null ? "" : reason,
                 List.of("subject key", "every blind-index entry of the subject", "cached data keys"));
         synchronized (this) {
-            int entries = store.forget(subject, draft);
+            int entries;
+            try {
+                entries = store.forget(subject, draft);
+            } finally {
+                // Even if the store failed after its commit, nothing of the subject stays cached.
+                generation++;
+                cache.keySet().removeIf(id -> id.subject().equals(subject));
+                subjectsByIndex.values().removeIf(subject::equals);
+            }
             if (entries < 0) {
                 throw InvalidEventException.of(
                         "subject " + subject,
                         store.isForgotten(subject) ? "was already forgotten" : "is unknown to the key service");
             }
-            cache.keySet().removeIf(id -> id.subject().equals(subject));
-            subjectsByIndex.values().removeIf(subject::equals);
         }
         return draft;
     }
@@ -309,6 +329,7 @@ public final class KeyService implements AutoCloseable {
             if (policy.knows(ref.group()) && policy.hasExpired(ref.group(), ref.period(), now)) {
                 store.destroyPeriod(ref.group(), ref.period(), now);
                 synchronized (this) {
+                    generation++;
                     cache.keySet()
                             .removeIf(id -> id.group().equals(ref.group())
                                     && id.period().equals(ref.period()));

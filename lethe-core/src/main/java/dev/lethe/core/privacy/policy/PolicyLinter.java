@@ -69,7 +69,7 @@ public final class PolicyLinter {
                 // A field with any rule, even pii: false, carries a recorded decision.
                 boolean classified = schema.schema().field(path).isPresent()
                         || schema.schema().fields().stream()
-                                .anyMatch(f -> path.startsWith(f.path() + ".")
+                                .anyMatch(f -> (f.personal() && path.startsWith(f.path() + "."))
                                         || f.path().startsWith(path + "."));
                 if (!classified && looksPersonal(leaf)) {
                     findings.add(

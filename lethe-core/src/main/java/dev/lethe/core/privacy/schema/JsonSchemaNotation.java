@@ -45,12 +45,36 @@ public final class JsonSchemaNotation {
             String path = prefix + property.getKey();
             JsonNode definition = property.getValue();
             Optional<FieldRule> rule = ruleOf(eventType, path, definition);
-            if (rule.isPresent()) {
-                rules.add(rule.get());
-            } else if (definition.has("properties")) {
-                collect(eventType, definition, path + ".", rules);
+            rule.ifPresent(rules::add);
+            if (definition.has("properties")) {
+                if (rule.isPresent() && rule.get().personal()) {
+                    // A personal object is sealed whole: rules inside it would never apply.
+                    List<FieldRule> inside = new ArrayList<>();
+                    collect(eventType, definition, path + ".", inside);
+                    if (!inside.isEmpty()) {
+                        throw InvalidEventException.of(
+                                "schema " + eventType,
+                                "field " + inside.get(0).path()
+                                        + " is classified inside " + path + ", which is personal and sealed whole;"
+                                        + " classify either " + path + " or its fields");
+                    }
+                } else {
+                    collect(eventType, definition, path + ".", rules);
+                }
+            }
+            if (definition.path("items").has("properties") && hasRules(definition.path("items"))) {
+                throw InvalidEventException.of(
+                        "schema " + eventType,
+                        "the items of array " + path + " classify fields, which no path can name; classify " + path
+                                + " itself");
             }
         }
+    }
+
+    private static boolean hasRules(JsonNode schema) {
+        List<FieldRule> inside = new ArrayList<>();
+        collect("items", schema, "", inside);
+        return !inside.isEmpty();
     }
 
     private static Optional<FieldRule> ruleOf(String eventType, String path, JsonNode definition) {
