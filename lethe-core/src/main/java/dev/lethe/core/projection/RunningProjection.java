@@ -114,8 +114,9 @@ final class RunningProjection<S> implements BatchListener {
     public void onCaughtUp(long lastPosition) {
         // The subscription may have skipped past events of other categories: record that too.
         pendingNext = Math.max(pendingNext, lastPosition + 1);
-        live = true;
+        // Committed first: whoever sees LIVE finds every state folded so far stored.
         commit();
+        live = true;
     }
 
     @Override
