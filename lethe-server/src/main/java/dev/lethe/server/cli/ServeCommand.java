@@ -64,12 +64,12 @@ final class ServeCommand implements Callable<Integer> {
             settings = settings.withDemo();
             loadDemoOnce(settings.data());
         }
-        if (settings.tokens().isEmpty()) {
+        if (settings.tokens().isEmpty() && !settings.jwt().enabled()) {
             parent.spec
                     .commandLine()
                     .getErr()
                     .println(
-                            "warning: no bearer tokens are configured (--config FILE with 'tokens:'), so every /v1 request gets 401");
+                            "warning: no bearer tokens or JWT keys are configured (--config FILE with tokens: or jwt:), so every /v1 request gets 401");
         }
         LetheServer server = LetheServer.start(settings, new LetheServer.JsonLogTarget(System.err));
         CountDownLatch stopped = new CountDownLatch(1);

@@ -59,6 +59,7 @@ public final class LetheServer implements AutoCloseable {
     private final java.util.Set<SseClient> sseClients = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private static final long KEEP_ALIVE_SECONDS = 15;
     private final Javalin app;
+    private final JwtVerifier jwt;
 
     private LetheServer(ServerConfig config, SqliteLethe lethe, JsonLog log) {
         this.config = config;
@@ -71,6 +72,7 @@ public final class LetheServer implements AutoCloseable {
         this.retention =
                 new RetentionScheduler(lethe.privacy(), Clock.systemUTC(), RetentionScheduler.DEFAULT_INTERVAL);
         this.hub = new Hub(lethe, projections, metrics);
+        this.jwt = config.jwt().enabled() ? new JwtVerifier(config.jwt(), Clock.systemUTC()) : null;
         this.graphQl = new GraphQlApi(hub);
         long[] cache = new long[2];
         metrics.gauge("subscriptions_open", openSubscriptions::get);
@@ -245,7 +247,11 @@ public final class LetheServer implements AutoCloseable {
             ctx.header("WWW-Authenticate", "Bearer");
             throw ApiException.unauthorized("send 'Authorization: Bearer <token>'");
         }
-        Principal principal = config.tokens().get(header.substring(7).trim());
+        String token = header.substring(7).trim();
+        Principal principal = config.tokens().get(token);
+        if (principal == null && jwt != null && JwtVerifier.looksLikeJwt(token)) {
+            principal = jwt.verify(token);
+        }
         if (principal == null) {
             ctx.header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
             throw ApiException.unauthorized("unknown token");

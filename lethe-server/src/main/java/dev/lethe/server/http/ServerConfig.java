@@ -22,10 +22,28 @@ import java.util.Map;
  * maxBodyBytes: 16777216   # LETHE_MAX_BODY_BYTES
  * tokens:                  # bearer token -> principal and role of the data policy
  *   s3cret-token: { principal: ops, role: dpo }
+ * jwt:                     # optional: JWT bearer tokens (sub = principal, roles[0] = role)
+ *   hs256Secret: …         # LETHE_JWT_SECRET; at least 32 characters
+ *   rs256PublicKey: |      # PEM
+ *     -----BEGIN PUBLIC KEY----- …
+ *   issuer: https://idp.example.com   # checked when given
+ *   rolesClaim: roles
  * </pre>
  */
 public record ServerConfig(
-        String host, int port, Path data, long maxBodyBytes, Map<String, Principal> tokens, boolean demo) {
+        String host, int port, Path data, long maxBodyBytes, Map<String, Principal> tokens, boolean demo, Jwt jwt) {
+    /**
+     * JWT settings: an HS256 secret and/or an RS256 public key (PEM), an optional issuer, the claim
+     * holding the roles (default {@code roles}). Empty: JWTs are not accepted.
+     */
+    public record Jwt(String hs256Secret, String rs256PublicKeyPem, String issuer, String rolesClaim) {
+        public static final Jwt NONE = new Jwt(null, null, null, "roles");
+
+        public boolean enabled() {
+            return hs256Secret != null || rs256PublicKeyPem != null;
+        }
+    }
+
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8080;
     public static final long DEFAULT_MAX_BODY_BYTES = 16L << 20;
@@ -44,6 +62,7 @@ public record ServerConfig(
             throw InvalidEventException.of("maxBodyBytes", maxBodyBytes + " is below 1024");
         }
         tokens = Map.copyOf(tokens);
+        jwt = jwt == null ? Jwt.NONE : jwt;
     }
 
     /** Reads the config file (if any) and the environment; flags are applied by the caller with withers. */
@@ -77,7 +96,18 @@ public record ServerConfig(
                         new Principal(
                                 e.getValue().path("principal").asText(null),
                                 e.getValue().path("role").asText(null))));
-        return new ServerConfig(host, port, data, maxBody, tokens, false);
+        JsonNode jwtNode = config.path("jwt");
+        String secret =
+                env.getOrDefault("LETHE_JWT_SECRET", jwtNode.path("hs256Secret").asText(null));
+        if (secret != null && secret.length() < 32) {
+            throw InvalidEventException.of("jwt.hs256Secret", "must be at least 32 characters");
+        }
+        Jwt jwt = new Jwt(
+                secret,
+                jwtNode.path("rs256PublicKey").asText(null),
+                jwtNode.path("issuer").asText(null),
+                jwtNode.path("rolesClaim").asText("roles"));
+        return new ServerConfig(host, port, data, maxBody, tokens, false, jwt);
     }
 
     private static int parseInt(String name, String text) {
@@ -96,22 +126,26 @@ public record ServerConfig(
         }
     }
 
+    public ServerConfig withJwt(Jwt newJwt) {
+        return new ServerConfig(host, port, data, maxBodyBytes, tokens, demo, newJwt);
+    }
+
     public ServerConfig withHost(String newHost) {
-        return new ServerConfig(newHost, port, data, maxBodyBytes, tokens, demo);
+        return new ServerConfig(newHost, port, data, maxBodyBytes, tokens, demo, jwt);
     }
 
     public ServerConfig withPort(int newPort) {
-        return new ServerConfig(host, newPort, data, maxBodyBytes, tokens, demo);
+        return new ServerConfig(host, newPort, data, maxBodyBytes, tokens, demo, jwt);
     }
 
     public ServerConfig withData(Path newData) {
-        return new ServerConfig(host, port, newData, maxBodyBytes, tokens, demo);
+        return new ServerConfig(host, port, newData, maxBodyBytes, tokens, demo, jwt);
     }
 
     /** Demo mode: the demo tokens are added to the configured ones. */
     public ServerConfig withDemo() {
         Map<String, Principal> all = new LinkedHashMap<>(tokens);
         all.putAll(DEMO_TOKENS);
-        return new ServerConfig(host, port, data, maxBodyBytes, all, true);
+        return new ServerConfig(host, port, data, maxBodyBytes, all, true, jwt);
     }
 }

@@ -54,8 +54,11 @@ class HttpApiIT {
     @BeforeAll
     static void start() throws Exception {
         dev.lethe.server.cli.DemoLoader.load(data);
-        ServerConfig config =
-                ServerConfig.load(null, Map.of()).withData(data).withPort(0).withDemo();
+        ServerConfig config = ServerConfig.load(null, Map.of())
+                .withData(data)
+                .withPort(0)
+                .withDemo()
+                .withJwt(new ServerConfig.Jwt(JwtVerifierTest.SECRET, null, null, "roles"));
         server = LetheServer.start(
                 config, new LetheServer.JsonLogTarget(new PrintStream(logs, true, StandardCharsets.UTF_8)));
         base = "http://127.0.0.1:" + server.port();
@@ -371,5 +374,19 @@ class HttpApiIT {
             }
         }
         return ids;
+    }
+
+    @Test
+    void a_signed_jwt_authenticates_with_its_roles_claim_and_a_bad_one_gets_401() throws Exception {
+        String token =
+                JwtVerifierTest.hs256("{\"sub\":\"jwt-analyst\",\"roles\":[\"analyst\"]}", JwtVerifierTest.SECRET);
+        assertThat(get("/v1/schemas", token).status()).isEqualTo(200);
+        Response forbidden = post("/v1/subjects", token, "{\"naturalKey\":\"x\"}");
+        assertThat(forbidden.status()).isEqualTo(403);
+        assertThat(forbidden.json().get("detail").asText()).contains("jwt-analyst");
+        String forged = JwtVerifierTest.hs256("{\"sub\":\"x\",\"roles\":[\"dpo\"]}", JwtVerifierTest.SECRET + "!");
+        Response refused = get("/v1/schemas", forged);
+        assertThat(refused.status()).isEqualTo(401);
+        assertThat(refused.json().get("detail").asText()).contains("signature");
     }
 }

@@ -1,0 +1,125 @@
+package dev.lethe.server.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.privacy.Principal;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.MessageDigest;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.security.spec.X509EncodedKeySpec;
+import java.time.Clock;
+import java.util.Base64;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * Verifies JSON Web Tokens signed with HS256 (a shared secret) or RS256 (an RSA public key) and maps
+ * them to a principal: {@code sub} is the name, the first entry of the roles claim (an array or a
+ * string) the role. {@code exp} and {@code nbf} are enforced when present; {@code iss} when configured.
+ * Only the algorithm configured for a token's {@code alg} is accepted (never {@code none}).
+ */
+final class JwtVerifier {
+    private static final Base64.Decoder URL = Base64.getUrlDecoder();
+
+    private final byte[] hs256Secret;
+    private final PublicKey rs256Key;
+    private final String issuer;
+    private final String rolesClaim;
+    private final Clock clock;
+
+    JwtVerifier(ServerConfig.Jwt config, Clock clock) {
+        this.hs256Secret =
+                config.hs256Secret() == null ? null : config.hs256Secret().getBytes(StandardCharsets.UTF_8);
+        this.rs256Key = config.rs256PublicKeyPem() == null ? null : publicKey(config.rs256PublicKeyPem());
+        this.issuer = config.issuer();
+        this.rolesClaim = config.rolesClaim();
+        this.clock = clock;
+    }
+
+    static boolean looksLikeJwt(String token) {
+        return token.chars().filter(c -> c == '.').count() == 2;
+    }
+
+    Principal verify(String token) {
+        String[] parts = token.split("\\.", -1);
+        if (parts.length != 3) {
+            throw ApiException.unauthorized("malformed JWT");
+        }
+        JsonNode header = json(parts[0], "header");
+        JsonNode claims = json(parts[1], "claims");
+        byte[] signed = (parts[0] + "." + parts[1]).getBytes(StandardCharsets.US_ASCII);
+        byte[] signature = decode(parts[2], "signature");
+        String alg = header.path("alg").asText("");
+        boolean valid;
+        try {
+            if (alg.equals("HS256") && hs256Secret != null) {
+                Mac mac = Mac.getInstance("HmacSHA256");
+                mac.init(new SecretKeySpec(hs256Secret, "HmacSHA256"));
+                valid = MessageDigest.isEqual(mac.doFinal(signed), signature);
+            } else if (alg.equals("RS256") && rs256Key != null) {
+                Signature rsa = Signature.getInstance("SHA256withRSA");
+                rsa.initVerify(rs256Key);
+                rsa.update(signed);
+                valid = rsa.verify(signature);
+            } else {
+                throw ApiException.unauthorized("JWT algorithm '" + alg + "' is not accepted by this server");
+            }
+        } catch (GeneralSecurityException e) {
+            valid = false;
+        }
+        if (!valid) {
+            throw ApiException.unauthorized("JWT signature does not verify");
+        }
+        long now = clock.instant().getEpochSecond();
+        if (claims.has("exp") && claims.get("exp").asLong() <= now) {
+            throw ApiException.unauthorized("JWT has expired");
+        }
+        if (claims.has("nbf") && claims.get("nbf").asLong() > now) {
+            throw ApiException.unauthorized("JWT is not valid yet");
+        }
+        if (issuer != null && !issuer.equals(claims.path("iss").asText(null))) {
+            throw ApiException.unauthorized("JWT issuer is not " + issuer);
+        }
+        JsonNode roles = claims.path(rolesClaim);
+        String role =
+                roles.isArray() && roles.size() > 0 ? roles.get(0).asText() : roles.isTextual() ? roles.asText() : null;
+        String subject = claims.path("sub").asText(null);
+        if (role == null || role.isBlank() || subject == null || subject.isBlank()) {
+            throw ApiException.unauthorized("JWT needs 'sub' and a '" + rolesClaim + "' claim");
+        }
+        return new Principal(subject, role);
+    }
+
+    private static JsonNode json(String part, String what) {
+        try {
+            JsonNode node = Hub.JSON.readTree(decode(part, what));
+            if (node == null || !node.isObject()) {
+                throw ApiException.unauthorized("JWT " + what + " is not a JSON object");
+            }
+            return node;
+        } catch (java.io.IOException e) {
+            throw ApiException.unauthorized("JWT " + what + " is not JSON");
+        }
+    }
+
+    private static byte[] decode(String part, String what) {
+        try {
+            return URL.decode(part);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.unauthorized("JWT " + what + " is not base64url");
+        }
+    }
+
+    private static PublicKey publicKey(String pem) {
+        String base64 = pem.replaceAll("-----(BEGIN|END) PUBLIC KEY-----", "").replaceAll("\\s", "");
+        try {
+            return KeyFactory.getInstance("RSA")
+                    .generatePublic(new X509EncodedKeySpec(Base64.getDecoder().decode(base64)));
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
+            throw dev.lethe.core.store.InvalidEventException.of(
+                    "jwt.rs256PublicKey", "is not a PEM RSA public key: " + e.getMessage());
+        }
+    }
+}

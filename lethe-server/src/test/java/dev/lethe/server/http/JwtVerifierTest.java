@@ -1,0 +1,80 @@
+package dev.lethe.server.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lethe.core.privacy.Principal;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.Signature;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Base64;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.junit.jupiter.api.Test;
+
+class JwtVerifierTest {
+    static final String SECRET = "a-shared-secret-of-at-least-32-characters";
+    static final Clock NOW = Clock.fixed(Instant.ofEpochSecond(1_800_000_000L), ZoneOffset.UTC);
+    static final Base64.Encoder URL = Base64.getUrlEncoder().withoutPadding();
+
+    static String hs256(String claims, String secret) throws Exception {
+        String signed = URL.encodeToString("{\"alg\":\"HS256\",\"typ\":\"JWT\"}".getBytes(StandardCharsets.UTF_8)) + "."
+                + URL.encodeToString(claims.getBytes(StandardCharsets.UTF_8));
+        Mac mac = Mac.getInstance("HmacSHA256");
+        mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+        return signed + "." + URL.encodeToString(mac.doFinal(signed.getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    @Test
+    void an_hs256_token_maps_sub_and_the_first_role_to_a_principal() throws Exception {
+        JwtVerifier verifier = new JwtVerifier(new ServerConfig.Jwt(SECRET, null, "https://idp", "roles"), NOW);
+        String token = hs256(
+                "{\"sub\":\"dora\",\"roles\":[\"dpo\",\"x\"],\"iss\":\"https://idp\",\"exp\":1800000600}", SECRET);
+        assertThat(JwtVerifier.looksLikeJwt(token)).isTrue();
+        assertThat(verifier.verify(token)).isEqualTo(new Principal("dora", "dpo"));
+    }
+
+    @Test
+    void wrong_signatures_expired_tokens_other_issuers_and_alg_none_are_refused() throws Exception {
+        JwtVerifier verifier = new JwtVerifier(new ServerConfig.Jwt(SECRET, null, "https://idp", "roles"), NOW);
+        assertThatThrownBy(() -> verifier.verify(
+                        hs256("{\"sub\":\"a\",\"roles\":\"dpo\",\"iss\":\"https://idp\"}", SECRET + "x")))
+                .hasMessageContaining("signature");
+        assertThatThrownBy(() -> verifier.verify(
+                        hs256("{\"sub\":\"a\",\"roles\":\"dpo\",\"iss\":\"https://idp\",\"exp\":1}", SECRET)))
+                .hasMessageContaining("expired");
+        assertThatThrownBy(() ->
+                        verifier.verify(hs256("{\"sub\":\"a\",\"roles\":\"dpo\",\"iss\":\"https://evil\"}", SECRET)))
+                .hasMessageContaining("issuer");
+        assertThatThrownBy(() -> verifier.verify(hs256("{\"sub\":\"a\",\"iss\":\"https://idp\"}", SECRET)))
+                .hasMessageContaining("roles");
+        String none = URL.encodeToString("{\"alg\":\"none\"}".getBytes(StandardCharsets.UTF_8)) + "."
+                + URL.encodeToString("{\"sub\":\"a\",\"roles\":\"dpo\"}".getBytes(StandardCharsets.UTF_8)) + ".";
+        assertThatThrownBy(() -> verifier.verify(none)).hasMessageContaining("'none' is not accepted");
+        assertThatThrownBy(() -> verifier.verify("a.b.c")).isInstanceOf(ApiException.class);
+    }
+
+    @Test
+    void an_rs256_token_verifies_with_the_configured_public_key() throws Exception {
+        KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
+        generator.initialize(2048);
+        KeyPair pair = generator.generateKeyPair();
+        String pem = "-----BEGIN PUBLIC KEY-----\n"
+                + Base64.getMimeEncoder().encodeToString(pair.getPublic().getEncoded()) + "\n-----END PUBLIC KEY-----";
+        JwtVerifier verifier = new JwtVerifier(new ServerConfig.Jwt(null, pem, null, "roles"), NOW);
+        String signed = URL.encodeToString("{\"alg\":\"RS256\"}".getBytes(StandardCharsets.UTF_8)) + "."
+                + URL.encodeToString("{\"sub\":\"ann\",\"roles\":[\"advisor\"]}".getBytes(StandardCharsets.UTF_8));
+        Signature rsa = Signature.getInstance("SHA256withRSA");
+        rsa.initSign(pair.getPrivate());
+        rsa.update(signed.getBytes(StandardCharsets.US_ASCII));
+        String token = signed + "." + URL.encodeToString(rsa.sign());
+        assertThat(verifier.verify(token)).isEqualTo(new Principal("ann", "advisor"));
+        // An HS256 token is refused when only RS256 is configured (no algorithm confusion).
+        assertThatThrownBy(() -> verifier.verify(hs256("{\"sub\":\"a\",\"roles\":\"dpo\"}", pem)))
+                .hasMessageContaining("'HS256' is not accepted");
+    }
+}
