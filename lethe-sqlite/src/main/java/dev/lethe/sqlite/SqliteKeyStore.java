@@ -381,21 +381,7 @@ public final class SqliteKeyStore implements KeyStore {
 
     private static String toJson(ErasureReceipt receipt) {
         try {
-            return JSON.writeValueAsString(Map.of(
-                    "id",
-                    receipt.id().toString(),
-                    "subject",
-                    receipt.subject().toString(),
-                    "actor",
-                    receipt.actor(),
-                    "at",
-                    receipt.at().toString(),
-                    "legalBasis",
-                    receipt.legalBasis(),
-                    "reason",
-                    receipt.reason(),
-                    "destroyed",
-                    receipt.destroyed()));
+            return JSON.writeValueAsString(receipt.asMap());
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }

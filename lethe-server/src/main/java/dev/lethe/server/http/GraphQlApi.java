@@ -146,19 +146,7 @@ final class GraphQlApi {
                                                     env.getArgument("reason"),
                                                     principal(env));
                                     hub.metrics.count("forgets", 1);
-                                    return Map.of(
-                                            "id",
-                                            receipt.id().toString(),
-                                            "subject",
-                                            receipt.subject().toString(),
-                                            "actor",
-                                            receipt.actor(),
-                                            "at",
-                                            receipt.at().toString(),
-                                            "legalBasis",
-                                            receipt.legalBasis(),
-                                            "destroyed",
-                                            receipt.destroyed());
+                                    return receipt.asMap();
                                 }))
                 .type(
                         "DataJourney",

@@ -407,21 +407,7 @@ public final class LetheServer implements AutoCloseable {
                         receipt.subject().toString(),
                         "receipt",
                         receipt.id().toString()));
-        ctx.json(Map.of(
-                "id",
-                receipt.id().toString(),
-                "subject",
-                receipt.subject().toString(),
-                "actor",
-                receipt.actor(),
-                "at",
-                receipt.at().toString(),
-                "legalBasis",
-                receipt.legalBasis(),
-                "reason",
-                receipt.reason(),
-                "destroyed",
-                receipt.destroyed()));
+        ctx.json(receipt.asMap());
     }
 
     private void export(Context ctx) {

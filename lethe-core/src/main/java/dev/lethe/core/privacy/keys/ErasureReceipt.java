@@ -18,4 +18,17 @@ public record ErasureReceipt(
         Instant at,
         String legalBasis,
         String reason,
-        List<String> destroyed) {}
+        List<String> destroyed) {
+    /** The receipt as plain values (strings and a list), in a stable order: for JSON and GraphQL. */
+    public java.util.Map<String, Object> asMap() {
+        java.util.Map<String, Object> map = new java.util.LinkedHashMap<>();
+        map.put("id", id.toString());
+        map.put("subject", subject.toString());
+        map.put("actor", actor);
+        map.put("at", at.toString());
+        map.put("legalBasis", legalBasis);
+        map.put("reason", reason);
+        map.put("destroyed", destroyed);
+        return map;
+    }
+}
