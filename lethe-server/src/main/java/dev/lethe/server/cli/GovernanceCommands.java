@@ -34,11 +34,7 @@ final class GovernanceCommands {
 
         @Override
         public void run() {
-            parent.spec
-                    .commandLine()
-                    .getSubcommands()
-                    .get("retention")
-                    .usage(parent.spec.commandLine().getOut());
+            parent.printUsageOf("retention");
         }
     }
 
@@ -82,11 +78,7 @@ final class GovernanceCommands {
 
         @Override
         public void run() {
-            parent.spec
-                    .commandLine()
-                    .getSubcommands()
-                    .get("keys")
-                    .usage(parent.spec.commandLine().getOut());
+            parent.printUsageOf("keys");
         }
     }
 
@@ -126,11 +118,7 @@ final class GovernanceCommands {
 
         @Override
         public void run() {
-            parent.spec
-                    .commandLine()
-                    .getSubcommands()
-                    .get("policy")
-                    .usage(parent.spec.commandLine().getOut());
+            parent.printUsageOf("policy");
         }
     }
 
@@ -249,11 +237,7 @@ final class GovernanceCommands {
 
         @Override
         public void run() {
-            parent.spec
-                    .commandLine()
-                    .getSubcommands()
-                    .get("schemas")
-                    .usage(parent.spec.commandLine().getOut());
+            parent.printUsageOf("schemas");
         }
     }
 

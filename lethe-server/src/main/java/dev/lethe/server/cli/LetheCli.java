@@ -64,6 +64,14 @@ public final class LetheCli implements Runnable {
         return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 
+    /** Prints a command group's usage: what {@code lethe policy} alone does. */
+    void printUsageOf(String subcommand) {
+        spec.commandLine()
+                .getSubcommands()
+                .get(subcommand)
+                .usage(spec.commandLine().getOut());
+    }
+
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());

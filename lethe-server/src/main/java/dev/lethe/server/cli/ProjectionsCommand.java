@@ -36,11 +36,7 @@ final class ProjectionsCommand implements Runnable {
 
     @Override
     public void run() {
-        parent.spec
-                .commandLine()
-                .getSubcommands()
-                .get("projections")
-                .usage(parent.spec.commandLine().getOut());
+        parent.printUsageOf("projections");
     }
 
     static Projection<?> known(String name) {

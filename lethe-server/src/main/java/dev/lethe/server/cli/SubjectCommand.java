@@ -24,11 +24,7 @@ final class SubjectCommand implements Runnable {
 
     @Override
     public void run() {
-        parent.spec
-                .commandLine()
-                .getSubcommands()
-                .get("subject")
-                .usage(parent.spec.commandLine().getOut());
+        parent.printUsageOf("subject");
     }
 
     @Command(
