@@ -38,13 +38,27 @@ import java.util.Set;
  *   <li>A field with the option gets a rule: personal if {@code pii}, the subject's key if
  *       {@code key}, of group {@code dataGrouping}; a personal field without one is of
  *       {@link DataGroup#DEFAULT}. A field without the option is not personal.
- *   <li>Paths use the proto field names as written ({@code purchase_value}), joined by {@code .}
- *       through singular message fields without the option ({@code customer.shipping_address.city}).
- *       Events must be stored as JSON with those names, e.g. by
- *       {@code JsonFormat.printer().preservingProtoFieldNames()}, not the default lowerCamelCase.
+ *   <li>Paths use the proto field names as written ({@code purchase_value}), at every depth, joined by
+ *       {@code .} through singular message fields ({@code customer.shipping_address.city}), as
+ *       {@link dev.lethe.core.privacy.schema.JsonSchemaNotation} joins nested properties. Events must be
+ *       stored as JSON with those names, e.g. by {@code JsonFormat.printer().preservingProtoFieldNames()},
+ *       not the default lowerCamelCase. The reader goes into a message field only if its type, at some
+ *       depth, gives a field the option; a type used by several fields is read once for each.
+ *   <li>A message, list or map field whose option says {@code pii} is one rule: its whole JSON value is
+ *       sealed, and the rules its type declares do not apply inside it (the field's option governs, and
+ *       the event's own key field owns it). An option without {@code pii} on a message field is only a
+ *       label, and the reader still goes inside.
+ *   <li>A {@code key} must be a string or number in JSON: a scalar field, or a well-known type that
+ *       prints as one ({@code google.protobuf.StringValue}, {@code Timestamp}, …); a key on a message,
+ *       list or map field is refused. A key nested in a message field is a path like any other
+ *       ({@code customer.customer_id}).
  *   <li>Bad input is an {@link InvalidEventException} naming the problem: bytes that are not a
- *       descriptor set, an unknown message, a file whose imports the set lacks, a malformed option, and
- *       classified fields inside a repeated or map field or a recursive message, which no path can name.
+ *       descriptor set, an unknown message, a file whose imports the set lacks, a malformed option, a key
+ *       that is not a scalar, and classified fields inside a repeated or map field, which no path can
+ *       name. A message type that contains itself (directly or through others) is not entered when
+ *       nothing in it is classified; when something is, its paths would have no end, so it is refused
+ *       (rather than cut at an arbitrary depth) naming the field that closes the cycle. Classifying
+ *       that field {@code pii} seals it whole and breaks the cycle.
  * </ul>
  *
  * <p>Deliberately not: the seed's option has no {@code subject}, so an event naming several data
@@ -77,7 +91,8 @@ public final class ProtobufNotation {
 
     /**
      * Every field path of a message in a descriptor set, classified or not, nested messages included
-     * (not lists, maps or recursive messages): the fields the policy linter looks at.
+     * (not lists, maps or recursive messages, nor well-known types such as {@code Timestamp}, whose JSON
+     * is not an object of their fields): the fields the policy linter looks at.
      */
     public static List<String> allPaths(String eventType, byte[] fileDescriptorSet, String messageFullName) {
         List<String> out = new ArrayList<>();
@@ -95,6 +110,7 @@ public final class ProtobufNotation {
             out.add(prefix + field.getName());
             if (field.getJavaType() == JavaType.MESSAGE
                     && !field.isRepeated()
+                    && !WellKnownTypes.hasOwnJson(field.getMessageType())
                     && !enclosing.contains(field.getMessageType())) {
                 paths(field.getMessageType(), prefix + field.getName() + ".", enclosing, out);
             }
@@ -122,9 +138,12 @@ public final class ProtobufNotation {
             for (FieldDescriptor field : message.getFields()) {
                 String path = prefix + field.getName();
                 Optional<Gdpr> gdpr = options.of(field);
-                if (gdpr.isPresent()) {
-                    rules.add(rule(path, gdpr.get()));
-                } else if (field.getJavaType() == JavaType.MESSAGE
+                gdpr.ifPresent(g -> rules.add(rule(field, path, g)));
+                // A personal field is sealed whole, so its type's own rules cannot apply inside it;
+                // an option that only labels the field leaves them in force.
+                boolean sealedWhole = gdpr.map(Gdpr::pii).orElse(false);
+                if (!sealedWhole
+                        && field.getJavaType() == JavaType.MESSAGE
                         && options.classifiesAnything(field.getMessageType())) {
                     descend(field, path);
                 }
@@ -135,10 +154,13 @@ public final class ProtobufNotation {
         private void descend(FieldDescriptor field, String path) {
             Descriptor inner = field.getMessageType();
             if (field.isRepeated()) {
+                // A map is a list of generated entry messages; name the value type the user wrote.
+                Descriptor element =
+                        field.isMapField() ? inner.findFieldByName("value").getMessageType() : inner;
                 throw InvalidEventException.of(
                         subject(eventType),
-                        "field " + path + " is a list or map of "
-                                + inner.getFullName() + ", whose classified fields no path can name; classify "
+                        "field " + path + " is a " + (field.isMapField() ? "map" : "list") + " of "
+                                + element.getFullName() + ", whose classified fields no path can name; classify "
                                 + path + " itself");
             }
             if (enclosing.contains(inner)) {
@@ -152,7 +174,16 @@ public final class ProtobufNotation {
             collect(inner, path + ".");
         }
 
-        private FieldRule rule(String path, Gdpr gdpr) {
+        private FieldRule rule(FieldDescriptor field, String path, Gdpr gdpr) {
+            if (gdpr.key() && !WellKnownTypes.isJsonScalar(field)) {
+                throw InvalidEventException.of(
+                        subject(eventType) + " field " + path,
+                        "is a key but its JSON is "
+                                + (field.isRepeated()
+                                        ? "an array, which cannot name one subject"
+                                        : "an object; mark a field inside it as the key")
+                                + " (a data subject key must be a string or number)");
+            }
             try {
                 return new FieldRule(
                         path, gdpr.pii(), gdpr.key(), gdpr.dataGrouping().map(DataGroup::of), Optional.empty());

@@ -29,6 +29,7 @@ class ProtobufNotationTest {
             System.getProperty("lethe.protobuf.testDescriptorSet", "target/test-descriptor-sets/test-protos.desc"));
 
     private static final String MY_MESSAGE = "lethe.example.MyMessage";
+    private static final String NESTED = "lethe.example.nested.";
     private static final Optional<DataGroup> CLIENT_AGGREGATE = Optional.of(DataGroup.of("clientaggregate"));
 
     private static byte[] descriptorSet;
@@ -101,7 +102,129 @@ class ProtobufNotationTest {
         assertThatThrownBy(() -> ProtobufNotation.read("GiftOrder", descriptorSet, "lethe.example.GiftOrder"))
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining("schema GiftOrder")
-                .hasMessageContaining("field lines is a list or map of lethe.example.GiftLine");
+                .hasMessageContaining("field lines is a list of lethe.example.GiftLine");
+    }
+
+    @Test
+    void a_key_and_personal_fields_one_message_down_are_named_by_proto_names_joined_by_dots() {
+        PrivacySchema schema = read("CustomerRegistered");
+
+        assertThat(schema.fields())
+                .containsExactly(
+                        new FieldRule("account.account_id", false, true, Optional.empty(), Optional.empty()),
+                        FieldRule.personal("contact.email", "contact"),
+                        FieldRule.personal("contact.phone_number", "contact"),
+                        FieldRule.personal("billing_contact.email", "contact"),
+                        FieldRule.personal("billing_contact.phone_number", "contact"));
+        assertThat(schema.ownerOf(schema.field("billing_contact.email").orElseThrow())
+                        .path())
+                .isEqualTo("account.account_id");
+    }
+
+    @Test
+    void nested_messages_give_the_model_of_the_json_schema_with_the_same_nested_properties() throws IOException {
+        PrivacySchema jsonSchema =
+                JsonSchemaNotation.read(NESTED + "CustomerRegistered", new ObjectMapper().readTree("""
+                {
+                  "type": "object",
+                  "properties": {
+                    "account": {"type": "object", "properties": {
+                      "account_id": {"type": "string", "x-gdpr": {"key": true}}}},
+                    "contact": {"type": "object", "properties": {
+                      "email": {"type": "string", "x-gdpr": {"pii": true, "dataGroup": "contact"}},
+                      "phone_number": {"type": "string", "x-gdpr": {"pii": true, "dataGroup": "contact"}},
+                      "preferred_language": {"type": "string"}}},
+                    "billing_contact": {"type": "object", "properties": {
+                      "email": {"type": "string", "x-gdpr": {"pii": true, "dataGroup": "contact"}},
+                      "phone_number": {"type": "string", "x-gdpr": {"pii": true, "dataGroup": "contact"}},
+                      "preferred_language": {"type": "string"}}},
+                    "registered_at": {"type": "string"}
+                  }
+                }
+                """));
+
+        assertThat(read("CustomerRegistered").canonical()).isEqualTo(jsonSchema.canonical());
+    }
+
+    @Test
+    void a_personal_message_or_list_field_is_one_rule_sealed_whole_and_its_type_is_not_read_inside_it() {
+        assertThat(read("ParcelSent").fields())
+                .containsExactly(
+                        new FieldRule("sender_id", false, true, Optional.empty(), Optional.empty()),
+                        FieldRule.personal("recipient", "recipients"),
+                        FieldRule.personal("sender_contact.email", "contact"),
+                        FieldRule.personal("sender_contact.phone_number", "contact"),
+                        FieldRule.personal("cc", DataGroup.DEFAULT.name()));
+    }
+
+    @Test
+    void an_option_without_pii_on_a_message_field_labels_it_and_its_fields_are_still_read() {
+        assertThat(read("ContactChanged").fields())
+                .containsExactly(
+                        new FieldRule("customer_id", false, true, Optional.empty(), Optional.empty()),
+                        new FieldRule("contact", false, false, Optional.of(DataGroup.of("contact")), Optional.empty()),
+                        FieldRule.personal("contact.email", "contact"),
+                        FieldRule.personal("contact.phone_number", "contact"));
+    }
+
+    @Test
+    void a_key_must_print_as_a_json_string_or_number_so_objects_and_lists_are_refused() {
+        assertThat(read("WrappedKey").keyFields()).extracting(FieldRule::path).containsExactly("customer_id");
+        assertThatThrownBy(() -> read("KeyOnMessage"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("schema " + NESTED + "KeyOnMessage field account")
+                .hasMessageContaining("is a key but its JSON is an object");
+        assertThatThrownBy(() -> read("KeyOnList"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("field emails")
+                .hasMessageContaining("is a key but its JSON is an array");
+    }
+
+    @Test
+    void classified_fields_in_a_list_or_map_below_a_nested_message_are_refused_naming_the_field() {
+        assertThatThrownBy(() -> read("Party"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("field guests.invited is a list of " + NESTED + "Contact")
+                .hasMessageContaining("classify guests.invited itself");
+        assertThatThrownBy(() -> read("Directory"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("field contacts_by_role is a map of " + NESTED + "Contact");
+    }
+
+    @Test
+    void a_message_that_contains_itself_and_classifies_a_field_is_refused_naming_the_field_closing_the_cycle() {
+        assertThatThrownBy(() -> read("ThreadStarted"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("field first.next nests " + NESTED + "Reply in itself");
+        assertThatThrownBy(() -> read("PersonMoved"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("field person.household.head nests " + NESTED + "Person in itself");
+    }
+
+    @Test
+    void sealing_the_recursive_field_whole_ends_the_cycle() {
+        assertThat(read("QuotePosted").fields())
+                .containsExactly(
+                        new FieldRule("author_id", false, true, Optional.empty(), Optional.empty()),
+                        FieldRule.personal("quote.text", DataGroup.DEFAULT.name()),
+                        FieldRule.personal("quote.quoted", DataGroup.DEFAULT.name()));
+    }
+
+    @Test
+    void all_paths_go_into_nested_messages_but_not_into_well_known_types_printed_as_strings() {
+        assertThat(ProtobufNotation.allPaths("CustomerRegistered", descriptorSet, NESTED + "CustomerRegistered"))
+                .containsExactly(
+                        "account",
+                        "account.account_id",
+                        "contact",
+                        "contact.email",
+                        "contact.phone_number",
+                        "contact.preferred_language",
+                        "billing_contact",
+                        "billing_contact.email",
+                        "billing_contact.phone_number",
+                        "billing_contact.preferred_language",
+                        "registered_at");
     }
 
     @Test
@@ -136,6 +259,11 @@ class ProtobufNotationTest {
         assertThatThrownBy(() -> ProtobufNotation.read("MyMessage", withoutGdpr, MY_MESSAGE))
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining("my_message.proto imports gdpr.proto, which the descriptor set does not hold");
+    }
+
+    /** A message of nested_messages.proto, read as an event type of its full name. */
+    private static PrivacySchema read(String nestedMessage) {
+        return ProtobufNotation.read(NESTED + nestedMessage, descriptorSet, NESTED + nestedMessage);
     }
 
     /** The seed's MyMessage in the annotation notation; component names match the proto field names. */
