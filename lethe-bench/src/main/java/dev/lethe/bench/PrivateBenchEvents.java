@@ -42,8 +42,8 @@ final class PrivateBenchEvents {
         JsonNode schema = Json.parse(SCHEMA).asTree();
         for (String type : List.of(SALE, NOTICE)) {
             lethe.privacy()
-                    .schemas()
-                    .register(
+                    .registerSchema(
+                            DPO,
                             JsonSchemaNotation.read(type, schema),
                             SchemaRegistry.Notation.JSON_SCHEMA,
                             SchemaRegistry.propertyPaths(schema),

@@ -25,6 +25,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 
@@ -50,6 +51,15 @@ public final class SqliteEventStore implements EventStore {
             "SELECT " + Readers.COLUMNS + " FROM events WHERE position >= ? ORDER BY position LIMIT ?";
     private static final String BY_CATEGORY =
             "SELECT " + Readers.COLUMNS + " FROM events WHERE category = ? AND position >= ? ORDER BY position LIMIT ?";
+    // A loose index scan: one seek of events_by_stream per stream, so a page costs its streams, not
+    // their events (SELECT DISTINCT would walk every event of every stream on the page).
+    private static final String STREAM_IDS = """
+            WITH RECURSIVE ids(id) AS (
+              SELECT (SELECT min(stream_id) FROM events WHERE stream_id > ?)
+              UNION ALL
+              SELECT (SELECT min(stream_id) FROM events WHERE stream_id > ids.id) FROM ids WHERE ids.id IS NOT NULL
+              LIMIT ?)
+            SELECT id FROM ids WHERE id IS NOT NULL""";
     private static final String STREAM_END =
             "SELECT version, recorded_at FROM events WHERE stream_id = ? ORDER BY version %s LIMIT 1";
 
@@ -261,6 +271,25 @@ public final class SqliteEventStore implements EventStore {
             statement.setLong(2, fromPosition);
             statement.setInt(3, limit);
             return reader.events(statement, limit);
+        });
+    }
+
+    @Override
+    public List<StreamId> readStreamIds(StreamId afterExclusive, int limit) {
+        AppendRules.checkLimit(limit);
+        checkOpen();
+        return readers.read("list stream ids", reader -> {
+            PreparedStatement statement = reader.prepare(STREAM_IDS);
+            // The empty string sorts before every stream id.
+            statement.setString(1, afterExclusive == null ? "" : afterExclusive.value());
+            statement.setInt(2, limit);
+            List<StreamId> ids = new ArrayList<>();
+            try (ResultSet rs = statement.executeQuery()) {
+                while (rs.next()) {
+                    ids.add(StreamId.of(rs.getString(1)));
+                }
+            }
+            return ids;
         });
     }
 

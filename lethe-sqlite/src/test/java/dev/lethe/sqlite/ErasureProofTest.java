@@ -67,8 +67,8 @@ class ErasureProofTest {
     private void register(SqliteLethe lethe) {
         JsonNode schema = Json.parse(SCHEMA).asTree();
         lethe.privacy()
-                .schemas()
-                .register(
+                .registerSchema(
+                        new Principal("test-dpo", "dpo"),
                         JsonSchemaNotation.read("Bought", schema),
                         SchemaRegistry.Notation.JSON_SCHEMA,
                         SchemaRegistry.propertyPaths(schema),

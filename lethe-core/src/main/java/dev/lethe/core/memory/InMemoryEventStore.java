@@ -21,7 +21,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -32,7 +34,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 public final class InMemoryEventStore implements EventStore {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final List<RecordedEvent> log = new ArrayList<>();
-    private final Map<StreamId, List<RecordedEvent>> streams = new HashMap<>();
+    private final NavigableMap<StreamId, List<RecordedEvent>> streams = new TreeMap<>();
     private final Map<UUID, RecordedEvent> byId = new HashMap<>();
     private final HeadSignal head = new HeadSignal(-1);
     private final Clock clock;
@@ -176,6 +178,19 @@ public final class InMemoryEventStore implements EventStore {
                 }
             }
             return out;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public List<StreamId> readStreamIds(StreamId afterExclusive, int limit) {
+        AppendRules.checkLimit(limit);
+        lock.readLock().lock();
+        try {
+            checkOpen();
+            var after = afterExclusive == null ? streams : streams.tailMap(afterExclusive, false);
+            return after.keySet().stream().limit(limit).toList();
         } finally {
             lock.readLock().unlock();
         }

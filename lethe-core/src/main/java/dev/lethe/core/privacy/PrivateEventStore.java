@@ -69,6 +69,43 @@ public final class PrivateEventStore implements AutoCloseable {
         return schemas;
     }
 
+    /**
+     * Registers a schema version for its event type, as {@code actor}, who needs the {@code
+     * change-policy} permission: a schema decides which fields are encrypted. A new version is recorded
+     * in the audit trail as {@code SchemaRegistered} (event type, version, notation; no personal data);
+     * a schema equal to the latest version writes nothing and returns that version.
+     *
+     * @param allFields the path of every field the schema declares, classified or not (for the linter)
+     * @param source the schema as given, kept with the version
+     * @throws AccessDeniedException if the actor's role lacks {@code change-policy}; nothing is written
+     */
+    public SchemaRegistry.Registered registerSchema(
+            Principal actor,
+            PrivacySchema schema,
+            SchemaRegistry.Notation notation,
+            List<String> allFields,
+            Json source) {
+        require(actor, Permission.CHANGE_POLICY);
+        // Under the registry's lock, so that of two equal registrations racing, one is audited.
+        synchronized (schemas) {
+            Optional<SchemaRegistry.Registered> before = schemas.latest(schema.eventType());
+            SchemaRegistry.Registered registered = schemas.register(schema, notation, allFields, source);
+            if (before.isEmpty() || before.get().version() != registered.version()) {
+                audit.record(
+                        "SchemaRegistered",
+                        actor,
+                        Map.of(
+                                "eventType",
+                                registered.eventType(),
+                                "version",
+                                registered.version(),
+                                "notation",
+                                registered.notation().name()));
+            }
+            return registered;
+        }
+    }
+
     public AuditLog audit() {
         return audit;
     }

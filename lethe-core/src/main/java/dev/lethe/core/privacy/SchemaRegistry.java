@@ -23,7 +23,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The event types whose schemas are registered, versioned, kept in the store itself (system stream
  * {@value #STREAM_NAME}, one {@code SchemaRegistered} event per version) so that they travel with the
- * log. Registering a schema equal to the latest version is a no-op.
+ * log. Registering a schema equal to the latest version is a no-op. Registration goes through {@link
+ * PrivateEventStore#registerSchema}, which checks the {@code change-policy} permission and audits it.
  */
 public final class SchemaRegistry {
     public static final String STREAM_NAME = "$schemas";
@@ -75,9 +76,11 @@ public final class SchemaRegistry {
         }
     }
 
-    /** Registers a schema version; returns it (or the latest, if equal). */
-    public synchronized Registered register(
-            PrivacySchema schema, Notation notation, List<String> allFields, Json source) {
+    /**
+     * Registers a schema version; returns it (or the latest, if equal). Unchecked and unaudited: callers
+     * go through {@link PrivateEventStore#registerSchema}, which checks {@code change-policy}.
+     */
+    synchronized Registered register(PrivacySchema schema, Notation notation, List<String> allFields, Json source) {
         Optional<Registered> latest = latest(schema.eventType());
         if (latest.isPresent()
                 && latest.get().schema().canonical().equals(schema.canonical())

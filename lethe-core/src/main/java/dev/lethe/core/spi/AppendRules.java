@@ -113,6 +113,11 @@ public final class AppendRules {
         if (from < 0) {
             throw InvalidEventException.of(what, "starts at " + from + ", which is negative");
         }
+        checkLimit(limit);
+    }
+
+    /** Checks a read's page size: 1..{@link EventStore#MAX_READ_LIMIT}. */
+    public static void checkLimit(int limit) {
         if (limit < 1 || limit > EventStore.MAX_READ_LIMIT) {
             throw InvalidEventException.of("limit", limit + " is outside 1.." + EventStore.MAX_READ_LIMIT);
         }

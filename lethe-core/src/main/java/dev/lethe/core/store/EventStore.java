@@ -76,6 +76,18 @@ public interface EventStore extends AutoCloseable {
     /** Reads up to {@code limit} events of one category, from {@code fromPosition} (inclusive). */
     List<RecordedEvent> readCategory(String category, long fromPosition, int limit);
 
+    /**
+     * Lists the ids of the streams that hold at least one event, system streams ({@code $…}) included,
+     * in ascending order of {@link StreamId#compareTo} (stream ids are ASCII, so this is also byte
+     * order): up to {@code limit} ids after {@code afterExclusive}, or from the first when it is null.
+     * Page through a store by passing the last id of one page as {@code afterExclusive} of the next;
+     * a page shorter than {@code limit} is the last. Streams created while paging appear if they sort
+     * after the current page.
+     *
+     * @throws InvalidEventException if {@code limit} is outside 1..{@value #MAX_READ_LIMIT}
+     */
+    List<StreamId> readStreamIds(StreamId afterExclusive, int limit);
+
     /** What is known of a stream; {@link StreamInfo#exists()} is false for a stream with no event. */
     StreamInfo streamInfo(StreamId streamId);
 

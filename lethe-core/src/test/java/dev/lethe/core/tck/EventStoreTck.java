@@ -322,6 +322,37 @@ public abstract class EventStoreTck {
         assertThat(info.lastRecordedAt()).isAfter(info.firstRecordedAt());
     }
 
+    @Test
+    void stream_ids_are_listed_once_each_in_order_page_by_page() {
+        assertThat(store.readStreamIds(null, 10)).isEmpty();
+        for (String id : List.of("order-2", "customer-b", "$audit", "order-10", "customer-a")) {
+            store.append(StreamId.of(id), ExpectedVersion.any(), events(3));
+        }
+        store.append(StreamId.of("customer-b"), ExpectedVersion.any(), events(2));
+
+        List<StreamId> first = store.readStreamIds(null, 2);
+        List<StreamId> second = store.readStreamIds(first.get(1), 2);
+        List<StreamId> last = store.readStreamIds(second.get(1), 2);
+
+        assertThat(first).extracting(StreamId::value).containsExactly("$audit", "customer-a");
+        assertThat(second).extracting(StreamId::value).containsExactly("customer-b", "order-10");
+        assertThat(last).extracting(StreamId::value).containsExactly("order-2");
+        assertThat(store.readStreamIds(StreamId.of("order-2"), 2)).isEmpty();
+        assertThat(store.readStreamIds(StreamId.of("customer-ab"), 10))
+                .extracting(StreamId::value)
+                .containsExactly("customer-b", "order-10", "order-2");
+    }
+
+    @Test
+    void a_stream_id_page_is_bounded_by_the_read_limit() {
+        assertThatThrownBy(() -> store.readStreamIds(null, 0))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("limit");
+        assertThatThrownBy(() -> store.readStreamIds(null, EventStore.MAX_READ_LIMIT + 1))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("limit");
+    }
+
     /** Waits a few milliseconds on both sides of the returned instant, so the clock has moved past it. */
     protected static Instant pauseAndMark() throws InterruptedException {
         Thread.sleep(5);

@@ -142,29 +142,62 @@ final class GovernanceCommands {
     @Command(
             name = "check",
             description = {
-                "Lint the registered schemas against the policy: fields that look personal but are not classified,",
-                "personal fields in groups the policy does not declare. Exit code 1 when there are findings."
+                "Lint the registered schemas against the policy (fields that look personal",
+                "but are not classified, personal fields in undeclared groups), and scan",
+                "every stream id of the store, a page at a time, for the personal data",
+                "strict mode rejects at append (a phone number or an IBAN after the first",
+                "'-'; $ system streams are skipped). Exit code 1 when there are findings.",
+                "A stream id finding prints the id in full, on standard output only, so that",
+                "you can find the stream; it is never logged or written to the audit trail.",
+                "Progress goes to standard error."
             })
     static final class PolicyCheck implements Callable<Integer> {
         @ParentCommand
         Policy policy;
 
+        @Option(
+                names = "--progress-every",
+                paramLabel = "N",
+                defaultValue = "100000",
+                description = "Report progress on standard error about every N stream ids (default: ${DEFAULT-VALUE}).")
+        long progressEvery;
+
         @Override
         public Integer call() {
             LetheCli cli = policy.parent;
+            if (progressEvery < 1) {
+                throw InvalidEventException.of("--progress-every", progressEvery + " must be at least 1");
+            }
             try (Store.Opened opened =
                     cli.store.openForReading(cli.spec.commandLine().getErr())) {
-                List<PolicyLinter.Finding> findings = PolicyLinter.check(
-                        opened.lethe().policy(),
-                        opened.lethe().privacy().schemas().all());
                 PrintWriter out = cli.spec.commandLine().getOut();
+                PrintWriter err = cli.spec.commandLine().getErr();
+                List<SchemaRegistry.Registered> schemas =
+                        opened.lethe().privacy().schemas().all();
+                List<PolicyLinter.Finding> findings =
+                        PolicyLinter.check(opened.lethe().policy(), schemas);
                 findings.forEach(f -> out.println("finding: " + f));
+                long[] streamFindings = {0};
+                long[] reported = {0};
+                long streams = PolicyLinter.checkStreamIds(
+                        opened.lethe().store(),
+                        f -> {
+                            streamFindings[0]++;
+                            out.println("finding: " + f);
+                        },
+                        scanned -> {
+                            if (scanned / progressEvery > reported[0]) {
+                                reported[0] = scanned / progressEvery;
+                                out.flush();
+                                err.printf(
+                                        "%,d stream ids scanned, %,d finding(s) so far%n", scanned, streamFindings[0]);
+                            }
+                        });
+                long total = findings.size() + streamFindings[0];
                 out.printf(
-                        "%d schema(s) checked, %d finding(s)%s%n",
-                        opened.lethe().privacy().schemas().all().size(),
-                        findings.size(),
-                        opened.lethe().policy().strict() ? " (strict mode)" : "");
-                return findings.isEmpty() ? 0 : 1;
+                        "%d schema(s) and %d stream id(s) checked, %d finding(s)%s%n",
+                        schemas.size(), streams, total, opened.lethe().policy().strict() ? " (strict mode)" : "");
+                return total == 0 ? 0 : 1;
             }
         }
     }
@@ -276,8 +309,9 @@ final class GovernanceCommands {
                 "Register a schema for an event type. JSON Schema (properties marked \"x-gdpr\": {\"pii\", \"key\", \"dataGroup\"},",
                 "or \"contentMediaType\": \"aes256gcm\"), or a Protobuf descriptor set (protoc --descriptor_set_out=F",
                 "--include_imports) whose fields carry the (gdpr) option, with --protobuf-message.",
-                "  lethe schemas register CustomerRegistered customer-registered.schema.json",
-                "  lethe schemas register Purchase my_message.desc --protobuf-message lethe.example.MyMessage"
+                "Needs change-policy (--role); a new version is audited as SchemaRegistered.",
+                "  lethe schemas register CustomerRegistered customer-registered.schema.json --role dpo",
+                "  lethe schemas register Purchase my_message.desc --protobuf-message lethe.example.MyMessage --role dpo"
             })
     static final class SchemasRegister implements Callable<Integer> {
         @ParentCommand
@@ -332,7 +366,7 @@ final class GovernanceCommands {
             }
             try (SqliteLethe lethe = cli.store.openForWriting()) {
                 SchemaRegistry.Registered registered =
-                        lethe.privacy().schemas().register(schema, notation, allPaths, source);
+                        lethe.privacy().registerSchema(cli.store.principal(), schema, notation, allPaths, source);
                 List<PolicyLinter.Finding> findings = PolicyLinter.check(lethe.policy(), List.of(registered));
                 cli.spec
                         .commandLine()

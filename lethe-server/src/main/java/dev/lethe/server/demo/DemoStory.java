@@ -229,12 +229,12 @@ public final class DemoStory {
     private void registerSchemas() {
         for (String type : SCHEMAS) {
             JsonNode schema = Json.parse(resource(type + ".schema.json")).asTree();
-            lethe.schemas()
-                    .register(
-                            JsonSchemaNotation.read(type, schema),
-                            SchemaRegistry.Notation.JSON_SCHEMA,
-                            SchemaRegistry.propertyPaths(schema),
-                            Json.of(schema));
+            lethe.registerSchema(
+                    DPO,
+                    JsonSchemaNotation.read(type, schema),
+                    SchemaRegistry.Notation.JSON_SCHEMA,
+                    SchemaRegistry.propertyPaths(schema),
+                    Json.of(schema));
         }
     }
 

@@ -333,6 +333,7 @@ public final class LetheServer implements AutoCloseable {
     }
 
     private void registerSchema(Context ctx) {
+        // Checked again by registerSchema; checked first so that a refused caller learns nothing of the body.
         require(ctx, dev.lethe.core.privacy.policy.DataPolicy.Permission.CHANGE_POLICY);
         JsonNode body = body(ctx);
         String type = text(body, "eventType");
@@ -343,8 +344,8 @@ public final class LetheServer implements AutoCloseable {
             case "json-schema" -> {
                 JsonNode schema = body.get("schema");
                 registered = lethe.privacy()
-                        .schemas()
-                        .register(
+                        .registerSchema(
+                                principal(ctx),
                                 dev.lethe.core.privacy.schema.JsonSchemaNotation.read(type, schema),
                                 dev.lethe.core.privacy.SchemaRegistry.Notation.JSON_SCHEMA,
                                 dev.lethe.core.privacy.SchemaRegistry.propertyPaths(schema),
@@ -359,8 +360,8 @@ public final class LetheServer implements AutoCloseable {
                 }
                 String message = text(body, "message");
                 registered = lethe.privacy()
-                        .schemas()
-                        .register(
+                        .registerSchema(
+                                principal(ctx),
                                 dev.lethe.protobuf.ProtobufNotation.read(type, set, message),
                                 dev.lethe.core.privacy.SchemaRegistry.Notation.PROTOBUF,
                                 dev.lethe.protobuf.ProtobufNotation.allPaths(type, set, message),
@@ -369,9 +370,6 @@ public final class LetheServer implements AutoCloseable {
             }
             default -> throw ApiException.badRequest("notation '" + notation + "' must be json-schema or protobuf");
         }
-        lethe.privacy()
-                .audit()
-                .record("SchemaRegistered", principal(ctx), Map.of("eventType", type, "version", registered.version()));
         ctx.status(201)
                 .json(Map.of(
                         "eventType",

@@ -307,6 +307,15 @@ class HttpApiIT {
     @Test
     void schemas_subjects_projections_policy_health_metrics_and_openapi_answer() throws Exception {
         assertThat(get("/v1/schemas", ANALYST).body()).contains("CustomerRegistered", "\"pii\":true", "ContactAdded");
+        Response refusedSchema = post(
+                "/v1/schemas",
+                ADVISOR,
+                "{\"eventType\":\"Refused\",\"notation\":\"json-schema\",\"schema\":{\"type\":\"object\"}}");
+        assertThat(refusedSchema.status()).isEqualTo(403);
+        assertThat(refusedSchema.json().get("detail").asText()).contains("may not change-policy");
+        assertThat(get("/v1/schemas", ANALYST).body()).doesNotContain("Refused");
+        assertThat(get("/v1/audit?limit=1000", ADMIN).body())
+                .contains("SchemaRegistered", "\"eventType\":\"ContactAdded\"", "\"notation\":\"JSON_SCHEMA\"");
         Response subject = post("/v1/subjects", ADMIN, "{\"naturalKey\":\"someone-" + UUID.randomUUID() + "\"}");
         assertThat(subject.status()).isEqualTo(201);
         assertThat(subject.json().get("subject").asText()).hasSize(36);

@@ -2,10 +2,14 @@ package dev.lethe.core.privacy.policy;
 
 import dev.lethe.core.privacy.FieldRule;
 import dev.lethe.core.privacy.SchemaRegistry.Registered;
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.StreamId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 import java.util.regex.Pattern;
 
 /**
@@ -87,6 +91,34 @@ public final class PolicyLinter {
             }
         }
         return findings;
+    }
+
+    /**
+     * Checks every stream id of {@code store}, one page of {@link EventStore#MAX_READ_LIMIT} at a time,
+     * and hands each that {@link #personalDataIn looks personal} to {@code findings} as it is found
+     * (its subject holds the stream id in full). System streams ({@code $…}) are skipped, as strict
+     * mode skips them. After each page, {@code scanned} gets the number of stream ids seen so far.
+     *
+     * @return the number of stream ids checked
+     */
+    public static long checkStreamIds(EventStore store, Consumer<Finding> findings, LongConsumer scanned) {
+        long seen = 0;
+        for (StreamId after = null; ; ) {
+            List<StreamId> page = store.readStreamIds(after, EventStore.MAX_READ_LIMIT);
+            for (StreamId id : page) {
+                if (!id.value().startsWith("$")) {
+                    personalDataIn(id.value())
+                            .ifPresent(why ->
+                                    findings.accept(new Finding("stream id '" + id + "'", why + "; use a pseudonym")));
+                }
+            }
+            seen += page.size();
+            scanned.accept(seen);
+            if (page.size() < EventStore.MAX_READ_LIMIT) {
+                return seen;
+            }
+            after = page.get(page.size() - 1);
+        }
     }
 
     static boolean looksPersonal(String fieldName) {

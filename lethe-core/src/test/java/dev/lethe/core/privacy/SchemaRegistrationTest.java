@@ -1,0 +1,98 @@
+package dev.lethe.core.privacy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.memory.InMemoryEventStore;
+import dev.lethe.core.privacy.keys.InMemoryKeyStore;
+import dev.lethe.core.privacy.keys.KeyService;
+import dev.lethe.core.privacy.keys.LocalMasterKey;
+import dev.lethe.core.privacy.policy.DataPolicy;
+import dev.lethe.core.privacy.schema.JsonSchemaNotation;
+import dev.lethe.core.store.Direction;
+import dev.lethe.core.store.Json;
+import dev.lethe.core.store.RecordedEvent;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SchemaRegistrationTest {
+    static final String SCHEMA = """
+            {"type":"object","properties":{
+               "email":{"type":"string","x-gdpr":{"pii":true,"key":true,"dataGroup":"contact"}},
+               "product":{"type":"string"}}}
+            """;
+
+    @TempDir
+    Path keysDirectory;
+
+    PrivateEventStore lethe;
+
+    @BeforeEach
+    void open() {
+        Clock clock = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(),
+                LocalMasterKey.openOrCreate(keysDirectory),
+                DataPolicy.parse(PrivateEventStoreTest.POLICY),
+                clock);
+        lethe = new PrivateEventStore(new InMemoryEventStore(), keys, clock);
+    }
+
+    @AfterEach
+    void close() {
+        lethe.close();
+    }
+
+    private SchemaRegistry.Registered register(Principal actor, String schemaJson) {
+        JsonNode schema = Json.parse(schemaJson).asTree();
+        return lethe.registerSchema(
+                actor,
+                JsonSchemaNotation.read("ProductSold", schema),
+                SchemaRegistry.Notation.JSON_SCHEMA,
+                SchemaRegistry.propertyPaths(schema),
+                Json.of(schema));
+    }
+
+    private List<RecordedEvent> audit() {
+        return lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100);
+    }
+
+    @Test
+    void a_role_without_change_policy_is_refused_naming_the_permission_and_nothing_is_registered() {
+        assertThatThrownBy(() -> register(PrivateEventStoreTest.ADVISOR, SCHEMA))
+                .isInstanceOf(AccessDeniedException.class)
+                .hasMessageContainingAll("ann", "role advisor", "change-policy");
+
+        assertThat(lethe.schemas().latest("ProductSold")).isEmpty();
+        assertThat(lethe.store().streamInfo(SchemaRegistry.STREAM).exists()).isFalse();
+        assertThat(audit()).isEmpty();
+    }
+
+    @Test
+    void a_new_version_is_registered_and_audited_with_no_personal_data_and_an_equal_one_is_neither() {
+        SchemaRegistry.Registered first = register(PrivateEventStoreTest.DPO, SCHEMA);
+        SchemaRegistry.Registered again = register(PrivateEventStoreTest.DPO, SCHEMA);
+        SchemaRegistry.Registered second =
+                register(PrivateEventStoreTest.DPO, SCHEMA.replace("\"product\"", "\"productName\""));
+
+        assertThat(first.version()).isEqualTo(1);
+        assertThat(again.version()).isEqualTo(1);
+        assertThat(second.version()).isEqualTo(2);
+        assertThat(audit()).extracting(RecordedEvent::type).containsExactly("SchemaRegistered", "SchemaRegistered");
+        JsonNode entry = audit().get(0).data().asTree();
+        assertThat(entry.get("principal").asText()).isEqualTo("dora");
+        assertThat(entry.get("role").asText()).isEqualTo("dpo");
+        assertThat(entry.get("eventType").asText()).isEqualTo("ProductSold");
+        assertThat(entry.get("version").asInt()).isEqualTo(1);
+        assertThat(entry.get("notation").asText()).isEqualTo("JSON_SCHEMA");
+        assertThat(audit().get(1).data().asTree().get("version").asInt()).isEqualTo(2);
+    }
+}

@@ -1,0 +1,43 @@
+package dev.lethe.core.privacy.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lethe.core.memory.InMemoryEventStore;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.StreamId;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class PolicyLinterStreamIdsTest {
+    private static void append(EventStore store, String stream) {
+        store.append(StreamId.of(stream), ExpectedVersion.any(), List.of(EventData.of("Happened", "{}")));
+    }
+
+    @Test
+    void every_page_of_stream_ids_is_scanned_and_personal_looking_ones_are_reported_but_system_streams_are_not() {
+        try (EventStore store = new InMemoryEventStore()) {
+            int pseudonymous = EventStore.MAX_READ_LIMIT + 5;
+            for (int i = 0; i < pseudonymous; i++) {
+                append(store, "customer-" + String.format("%08x", i * 7919));
+            }
+            append(store, "caller-00351912345678");
+            append(store, "payee-PT50000201231234567890154");
+            append(store, "$audit");
+            List<PolicyLinter.Finding> findings = new ArrayList<>();
+            List<Long> progress = new ArrayList<>();
+
+            long scanned = PolicyLinter.checkStreamIds(store, findings::add, progress::add);
+
+            assertThat(scanned).isEqualTo(pseudonymous + 3L);
+            assertThat(progress).containsExactly((long) EventStore.MAX_READ_LIMIT, pseudonymous + 3L);
+            assertThat(findings)
+                    .extracting(PolicyLinter.Finding::toString)
+                    .containsExactly(
+                            "stream id 'caller-00351912345678': looks like a phone number; use a pseudonym",
+                            "stream id 'payee-PT50000201231234567890154': looks like an IBAN; use a pseudonym");
+        }
+    }
+}
