@@ -27,6 +27,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 
 /**
@@ -193,16 +194,8 @@ public final class SqliteEventStore implements EventStore {
 
     @Override
     public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
-        AppendRules.checkAppend(streamId, expected, events);
-        checkOpen();
-        if (sequencer == null) {
-            throw StorageException.permanent(
-                    "this event store was opened read-only; appends go through the process that holds "
-                            + directory.resolve("lethe.lock"),
-                    null);
-        }
         try {
-            return sequencer.submit(streamId, expected, List.copyOf(events)).get();
+            return submit(streamId, expected, events).get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw StorageException.transientFailure(
@@ -213,6 +206,35 @@ public final class SqliteEventStore implements EventStore {
             }
             throw StorageException.transientFailure("append failed: " + e.getCause(), e.getCause());
         }
+    }
+
+    @Override
+    public CompletableFuture<AppendResult> appendAsync(
+            StreamId streamId, ExpectedVersion expected, List<EventData> events) {
+        try {
+            // Completed on the common pool, never on the writer thread: a caller's callback that
+            // blocks, or appends and waits, must not stall the writer.
+            return submit(streamId, expected, events).whenCompleteAsync((result, failure) -> {});
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return CompletableFuture.failedFuture(
+                    StorageException.transientFailure("interrupted while queueing the append; it was not stored", e));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private CompletableFuture<AppendResult> submit(StreamId streamId, ExpectedVersion expected, List<EventData> events)
+            throws InterruptedException {
+        AppendRules.checkAppend(streamId, expected, events);
+        checkOpen();
+        if (sequencer == null) {
+            throw StorageException.permanent(
+                    "this event store was opened read-only; appends go through the process that holds "
+                            + directory.resolve("lethe.lock"),
+                    null);
+        }
+        return sequencer.submit(streamId, expected, List.copyOf(events));
     }
 
     @Override

@@ -28,7 +28,9 @@ public final class AuditLog {
 
     private final EventStore store;
     private final Clock clock;
-    private final Map<String, Instant> lastRelease = new ConcurrentHashMap<>();
+    private final Map<Release, Instant> lastRelease = new ConcurrentHashMap<>();
+
+    private record Release(Principal principal, DataGroup group) {}
 
     public AuditLog(EventStore store, Clock clock) {
         this.store = store;
@@ -47,7 +49,7 @@ public final class AuditLog {
 
     /** Notes that {@code principal} was given keys of {@code group}; records it once per window. */
     public void keysReleased(Principal principal, DataGroup group) {
-        String key = principal.name() + "\0" + principal.role() + "\0" + group.name();
+        Release key = new Release(principal, group);
         Instant now = clock.instant();
         Instant last = lastRelease.get(key);
         if (last != null && last.plus(KEY_RELEASE_WINDOW).isAfter(now)) {

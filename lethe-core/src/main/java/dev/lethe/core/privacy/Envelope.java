@@ -1,6 +1,7 @@
 package dev.lethe.core.privacy;
 
 import com.google.crypto.tink.Aead;
+import dev.lethe.core.privacy.keys.DataKeyAead;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -35,6 +36,7 @@ public final class Envelope {
     public static final String PREFIX = "lethe:v1:";
     public static final byte VERSION = 1;
     private static final byte[] AAD_LABEL = "lethe/v1\0".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] PREFIX_BYTES = PREFIX.getBytes(StandardCharsets.US_ASCII);
 
     /** The readable header of an envelope; the ciphertext stays sealed. */
     public record Header(SubjectId subject, DataGroup group, String period, byte[] sealed) {}
@@ -48,19 +50,109 @@ public final class Envelope {
     /** Encrypts a field's JSON value and returns the envelope string. */
     public static String seal(
             Aead dek, UUID eventId, String path, SubjectId subject, DataGroup group, String period, byte[] plaintext) {
+        byte[] header = header(subject, group, period);
+        if (dek instanceof DataKeyAead key) {
+            return new String(
+                    seal(key, eventId, path, header, plaintext, 0, plaintext.length), StandardCharsets.US_ASCII);
+        }
         try {
-            byte[] sealed = dek.encrypt(plaintext, aad(eventId, path, subject, group, period));
-            byte[] g = group.name().getBytes(StandardCharsets.UTF_8);
-            byte[] p = period.getBytes(StandardCharsets.UTF_8);
-            ByteBuffer out = ByteBuffer.allocate(1 + 16 + 1 + g.length + 1 + p.length + sealed.length);
-            out.put(VERSION)
-                    .putLong(subject.value().getMostSignificantBits())
-                    .putLong(subject.value().getLeastSignificantBits());
-            out.put((byte) g.length).put(g).put((byte) p.length).put(p).put(sealed);
-            return PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(out.array());
+            byte[] sealed = dek.encrypt(plaintext, aad(eventId, path, header));
+            byte[] raw = new byte[header.length + sealed.length];
+            System.arraycopy(header, 0, raw, 0, header.length);
+            System.arraycopy(sealed, 0, raw, header.length, sealed.length);
+            return PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("AES-GCM encryption failed", e);
         }
+    }
+
+    /**
+     * The envelope's readable header, bytes {@code 0 … 18+G+P} of the layout above: the same for every
+     * field sealed under one data key.
+     */
+    public static byte[] header(SubjectId subject, DataGroup group, String period) {
+        byte[] g = group.name().getBytes(StandardCharsets.UTF_8);
+        byte[] p = period.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(1 + 16 + 1 + g.length + 1 + p.length)
+                .put(VERSION)
+                .putLong(subject.value().getMostSignificantBits())
+                .putLong(subject.value().getLeastSignificantBits())
+                .put((byte) g.length)
+                .put(g)
+                .put((byte) p.length)
+                .put(p)
+                .array();
+    }
+
+    /**
+     * Encrypts {@code plaintext[offset, offset + length)} and returns the envelope text as ASCII bytes
+     * ({@value #PREFIX} and the base64url payload, no quotes).
+     */
+    static byte[] seal(
+            DataKeyAead dek, UUID eventId, String path, byte[] header, byte[] plaintext, int offset, int length) {
+        byte[] raw = new byte[header.length + DataKeyAead.NONCE_BYTES + length + DataKeyAead.TAG_BYTES];
+        System.arraycopy(header, 0, raw, 0, header.length);
+        try {
+            dek.encrypt(plaintext, offset, length, aad(eventId, path, header), raw, header.length);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-GCM encryption failed", e);
+        }
+        byte[] payload = Base64.getUrlEncoder().withoutPadding().encode(raw);
+        byte[] text = new byte[PREFIX_BYTES.length + payload.length];
+        System.arraycopy(PREFIX_BYTES, 0, text, 0, PREFIX_BYTES.length);
+        System.arraycopy(payload, 0, text, PREFIX_BYTES.length, payload.length);
+        return text;
+    }
+
+    /** An envelope decoded from its text: the raw bytes, where the header ends, and what it names. */
+    record Decoded(byte[] raw, int headerEnd, SubjectId subject, DataGroup group, String period) {}
+
+    /** Whether {@code text[offset, end)} starts with {@value #PREFIX}. */
+    static boolean isEnvelope(byte[] text, int offset, int end) {
+        if (end - offset < PREFIX_BYTES.length) {
+            return false;
+        }
+        for (int i = 0; i < PREFIX_BYTES.length; i++) {
+            if (text[offset + i] != PREFIX_BYTES[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Decodes the envelope text at {@code text[offset, end)}.
+     *
+     * @throws IllegalArgumentException if it is not a well-formed version 1 envelope
+     */
+    static Decoded decode(byte[] text, int offset, int end) {
+        if (!isEnvelope(text, offset, end)) {
+            throw new IllegalArgumentException("not a Lethe envelope");
+        }
+        ByteBuffer payload = ByteBuffer.wrap(text, offset + PREFIX_BYTES.length, end - offset - PREFIX_BYTES.length);
+        byte[] raw = Base64.getUrlDecoder().decode(payload).array();
+        return decode(raw);
+    }
+
+    private static Decoded decode(byte[] raw) {
+        ByteBuffer in = ByteBuffer.wrap(raw);
+        if (in.remaining() < 1 + 16 + 2 + DataKeyAead.NONCE_BYTES + DataKeyAead.TAG_BYTES || in.get() != VERSION) {
+            throw new IllegalArgumentException("unknown envelope version or truncated envelope");
+        }
+        SubjectId subject = new SubjectId(new UUID(in.getLong(), in.getLong()));
+        DataGroup group = DataGroup.of(string(in));
+        String period = string(in);
+        if (in.remaining() < DataKeyAead.NONCE_BYTES + DataKeyAead.TAG_BYTES) {
+            throw new IllegalArgumentException("truncated envelope");
+        }
+        return new Decoded(raw, in.position(), subject, group, period);
+    }
+
+    /** Decrypts a decoded envelope; throws {@link GeneralSecurityException} if authentication fails. */
+    static byte[] open(DataKeyAead dek, UUID eventId, String path, Decoded envelope) throws GeneralSecurityException {
+        byte[] raw = envelope.raw();
+        int headerEnd = envelope.headerEnd();
+        return dek.decrypt(raw, headerEnd, raw.length - headerEnd, aad(eventId, path, raw, headerEnd));
     }
 
     /**
@@ -72,19 +164,10 @@ public final class Envelope {
         if (!isEnvelope(envelope)) {
             throw new IllegalArgumentException("not a Lethe envelope");
         }
-        ByteBuffer in = ByteBuffer.wrap(Base64.getUrlDecoder().decode(envelope.substring(PREFIX.length())));
-        if (in.remaining() < 1 + 16 + 2 + 12 + 16 || in.get() != VERSION) {
-            throw new IllegalArgumentException("unknown envelope version or truncated envelope");
-        }
-        SubjectId subject = new SubjectId(new UUID(in.getLong(), in.getLong()));
-        DataGroup group = DataGroup.of(string(in));
-        String period = string(in);
-        byte[] sealed = new byte[in.remaining()];
-        in.get(sealed);
-        if (sealed.length < 12 + 16) {
-            throw new IllegalArgumentException("truncated envelope");
-        }
-        return new Header(subject, group, period, sealed);
+        Decoded decoded = decode(Base64.getUrlDecoder().decode(envelope.substring(PREFIX.length())));
+        byte[] raw = decoded.raw();
+        byte[] sealed = java.util.Arrays.copyOfRange(raw, decoded.headerEnd(), raw.length);
+        return new Header(decoded.subject(), decoded.group(), decoded.period(), sealed);
     }
 
     private static String string(ByteBuffer in) {
@@ -103,22 +186,24 @@ public final class Envelope {
     }
 
     static byte[] aad(UUID eventId, String path, SubjectId subject, DataGroup group, String period) {
+        return aad(eventId, path, header(subject, group, period));
+    }
+
+    private static byte[] aad(UUID eventId, String path, byte[] header) {
+        return aad(eventId, path, header, header.length);
+    }
+
+    /** The associated data: the label, then {@code header[0]}, the event id and path, then {@code header[1, end)}. */
+    private static byte[] aad(UUID eventId, String path, byte[] header, int headerEnd) {
         byte[] f = path.getBytes(StandardCharsets.UTF_8);
-        byte[] g = group.name().getBytes(StandardCharsets.UTF_8);
-        byte[] p = period.getBytes(StandardCharsets.UTF_8);
-        return ByteBuffer.allocate(AAD_LABEL.length + 1 + 16 + 2 + f.length + 16 + 1 + g.length + 1 + p.length)
+        return ByteBuffer.allocate(AAD_LABEL.length + 1 + 16 + 2 + f.length + headerEnd - 1)
                 .put(AAD_LABEL)
-                .put(VERSION)
+                .put(header[0])
                 .putLong(eventId.getMostSignificantBits())
                 .putLong(eventId.getLeastSignificantBits())
                 .putShort((short) f.length)
                 .put(f)
-                .putLong(subject.value().getMostSignificantBits())
-                .putLong(subject.value().getLeastSignificantBits())
-                .put((byte) g.length)
-                .put(g)
-                .put((byte) p.length)
-                .put(p)
+                .put(header, 1, headerEnd - 1)
                 .array();
     }
 }

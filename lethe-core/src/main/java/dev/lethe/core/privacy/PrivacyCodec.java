@@ -1,23 +1,28 @@
 package dev.lethe.core.privacy;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-import com.google.crypto.tink.Aead;
 import dev.lethe.core.privacy.keys.KeyService;
 import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.Json;
 import dev.lethe.core.store.RecordedEvent;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Encrypts an event's personal fields before it is stored, and decrypts them for a principal on the
@@ -31,39 +36,85 @@ public final class PrivacyCodec {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final KeyService keys;
+    /** What to look for in an event type's data, by event type; rebuilt when its schema changes. */
+    private final Map<String, SealPlan> plans = new ConcurrentHashMap<>();
+    /** Scanners for the lists of sealed paths events carry (a handful per event type), by the list's JSON. */
+    private final Map<String, JsonFields> openers = new ConcurrentHashMap<>();
+
+    private static final JsonFields SEALED_LIST = new JsonFields(Set.of(METADATA_KEY + ".sealed"));
+    /** The key periods of the last write time seen: every event of a batch shares it. */
+    private volatile Periods periods = new Periods(Instant.EPOCH, new ConcurrentHashMap<>());
 
     public PrivacyCodec(KeyService keys) {
         this.keys = keys;
     }
 
-    /** An event's data with personal fields sealed, and what to record in its metadata. */
-    public record Sealed(Json data, ObjectNode privacyMetadata, Map<String, SubjectId> subjects) {}
+    /**
+     * An event's data with personal fields sealed, its metadata with the privacy record added under
+     * {@value #METADATA_KEY}, and the subjects it names by key field.
+     */
+    public record Sealed(Json data, Json metadata, Map<String, SubjectId> subjects) {}
+
+    private record SealPlan(PrivacySchema schema, JsonFields fields, Map<String, FieldRule> rules) {
+        static SealPlan of(PrivacySchema schema) {
+            Map<String, FieldRule> rules = new HashMap<>();
+            schema.fields().stream().filter(f -> f.personal() || f.subjectKey()).forEach(f -> rules.put(f.path(), f));
+            return new SealPlan(schema, new JsonFields(rules.keySet()), rules);
+        }
+    }
+
+    private record Periods(Instant at, Map<DataGroup, String> byGroup) {}
 
     /**
      * Seals the personal fields of {@code data} (a JSON object) for the event {@code eventId}, written at
-     * {@code at} (which picks each group's key period).
+     * {@code at} (which picks each group's key period), and records what it did in {@code metadata}
+     * (a JSON object without the key {@value #METADATA_KEY}). Bytes outside the personal values are
+     * kept exactly as given.
      *
      * @throws ErasureFenceException if a personal field belongs to a forgotten subject
      */
-    public Sealed seal(UUID eventId, PrivacySchema schema, Json data, Instant at) {
-        ObjectNode root = objectOf(schema.eventType(), data);
+    public Sealed seal(UUID eventId, PrivacySchema schema, int schemaVersion, Json data, Json metadata, Instant at) {
+        SealPlan plan = plans.get(schema.eventType());
+        if (plan == null || plan.schema() != schema) {
+            plan = SealPlan.of(schema);
+            plans.put(schema.eventType(), plan);
+        }
+        byte[] in = data.unsafeBytes();
+        List<JsonFields.Hit> hits = new ArrayList<>(4);
+        Map<String, String> keyValues = new HashMap<>(4);
+        Map<String, FieldRule> rules = plan.rules();
+        boolean isObject = plan.fields().scan(in, hit -> {
+            hits.add(hit);
+            if (rules.get(hit.path()).subjectKey()) {
+                if (!hit.isScalar()) {
+                    throw InvalidEventException.of(
+                            schema.eventType() + "." + hit.path(), "a data subject key must be a string or number");
+                }
+                keyValues.put(hit.path(), hit.isNull() ? null : hit.text(in));
+            }
+        });
+        if (!isObject) {
+            throw InvalidEventException.of(
+                    schema.eventType() + " data", "must be a JSON object for its schema to apply");
+        }
         Map<String, SubjectId> subjects = new LinkedHashMap<>();
         for (FieldRule key : schema.keyFields()) {
-            JsonNode value = at(root, key.path());
-            if (value != null && !value.isNull()) {
-                if (!value.isValueNode()) {
-                    throw InvalidEventException.of(
-                            schema.eventType() + "." + key.path(), "a data subject key must be a string or number");
-                }
-                subjects.put(key.path(), keys.resolve(value.asText()));
+            String value = keyValues.get(key.path());
+            if (value != null) {
+                subjects.put(key.path(), keys.resolve(value));
             }
         }
-        List<String> sealed = new ArrayList<>();
-        for (FieldRule field : schema.personalFields()) {
-            JsonNode value = at(root, field.path());
-            if (value == null || value.isNull()) {
+        Splice out = new Splice(in);
+        List<String> sealed = new ArrayList<>(hits.size());
+        // A personal object is sealed whole, with any classified field inside it: sort containers first.
+        hits.sort(java.util.Comparator.comparingInt(JsonFields.Hit::start));
+        int sealedUpTo = 0;
+        for (JsonFields.Hit hit : hits) {
+            FieldRule field = rules.get(hit.path());
+            if (!field.personal() || hit.isNull() || hit.start() < sealedUpTo) {
                 continue;
             }
+            sealedUpTo = hit.end();
             SubjectId subject = subjects.get(schema.ownerOf(field).path());
             if (subject == null) {
                 throw InvalidEventException.of(
@@ -72,20 +123,136 @@ public final class PrivacyCodec {
                                 + schema.ownerOf(field).path());
             }
             DataGroup group = field.group().orElseThrow();
-            String period = keys.policy().periodOf(group, at);
-            Aead dek = keys.sealer(subject, group, period);
-            byte[] plaintext = value.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            replace(
-                    root,
+            String period = periodOf(group, at);
+            byte[] header = Envelope.header(subject, group, period);
+            byte[] envelope = Envelope.seal(
+                    keys.sealer(subject, group, period),
+                    eventId,
                     field.path(),
-                    TextNode.valueOf(Envelope.seal(dek, eventId, field.path(), subject, group, period, plaintext)));
-            sealed.add(field.path());
+                    header,
+                    in,
+                    hit.start(),
+                    hit.end() - hit.start());
+            out.replace(hit.start(), hit.end(), '"', envelope, '"');
+            if (!sealed.contains(field.path())) {
+                sealed.add(field.path());
+            }
         }
-        ObjectNode metadata = JSON.createObjectNode();
-        ObjectNode subjectNode = metadata.putObject("subjects");
-        subjects.forEach((path, subject) -> subjectNode.put(path, subject.toString()));
-        sealed.forEach(metadata.putArray("sealed")::add);
-        return new Sealed(Json.of(root), metadata, subjects);
+        return new Sealed(
+                Json.trusted(out.finish()), withRecord(metadata, record(subjects, sealed, schemaVersion)), subjects);
+    }
+
+    private String periodOf(DataGroup group, Instant at) {
+        Periods current = periods;
+        if (!current.at().equals(at)) {
+            current = new Periods(at, new ConcurrentHashMap<>());
+            periods = current;
+        }
+        return current.byGroup().computeIfAbsent(group, g -> keys.policy().periodOf(g, at));
+    }
+
+    /** {@code {"subjects":{…},"sealed":[…],"schemaVersion":n}}: paths and ids need no escaping. */
+    private static String record(Map<String, SubjectId> subjects, List<String> sealed, int schemaVersion) {
+        StringBuilder json = new StringBuilder(64 + 60 * subjects.size() + 20 * sealed.size());
+        json.append("{\"subjects\":{");
+        subjects.forEach((path, subject) -> json.append(json.charAt(json.length() - 1) == '{' ? "" : ",")
+                .append('"')
+                .append(path)
+                .append("\":\"")
+                .append(subject)
+                .append('"'));
+        json.append("},\"sealed\":[");
+        for (int i = 0; i < sealed.size(); i++) {
+            json.append(i == 0 ? "\"" : ",\"").append(sealed.get(i)).append('"');
+        }
+        return json.append("],\"schemaVersion\":")
+                .append(schemaVersion)
+                .append('}')
+                .toString();
+    }
+
+    /** The metadata object with {@code "lethe": record} added as its last member. */
+    private static Json withRecord(Json metadata, String record) {
+        byte[] in = metadata.unsafeBytes();
+        int close = in.length - 1;
+        while (in[close] != '}') {
+            close--;
+        }
+        int open = 0;
+        while (in[open] != '{') {
+            open++;
+        }
+        int first = open + 1;
+        while (first < close && Character.isWhitespace(in[first])) {
+            first++;
+        }
+        byte[] member = ((first == close ? "" : ",") + "\"" + METADATA_KEY + "\":" + record)
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] out = new byte[in.length + member.length];
+        System.arraycopy(in, 0, out, 0, close);
+        System.arraycopy(member, 0, out, close, member.length);
+        System.arraycopy(in, close, out, close + member.length, in.length - close);
+        return Json.trusted(out);
+    }
+
+    /** Builds a copy of a byte array with some ranges replaced, in increasing order. */
+    private static final class Splice {
+        private final byte[] in;
+        private byte[] out;
+        private int size;
+        private int copied;
+
+        Splice(byte[] in) {
+            this.in = in;
+        }
+
+        void replace(int start, int end, char before, byte[] value, char after) {
+            copy(start);
+            ensure(value.length + 2);
+            out[size++] = (byte) before;
+            write(value);
+            out[size++] = (byte) after;
+            copied = end;
+        }
+
+        void replace(int start, int end, byte[] value) {
+            copy(start);
+            ensure(value.length);
+            write(value);
+            copied = end;
+        }
+
+        private void copy(int upTo) {
+            if (out == null) {
+                out = new byte[in.length * 2 + 64];
+            }
+            ensure(upTo - copied);
+            System.arraycopy(in, copied, out, size, upTo - copied);
+            size += upTo - copied;
+        }
+
+        private void write(byte[] value) {
+            System.arraycopy(value, 0, out, size, value.length);
+            size += value.length;
+        }
+
+        private void ensure(int more) {
+            if (size + more > out.length) {
+                out = java.util.Arrays.copyOf(out, Math.max(out.length * 2, size + more));
+            }
+        }
+
+        boolean changed() {
+            return out != null;
+        }
+
+        byte[] finish() {
+            if (out == null) {
+                return in;
+            }
+            copy(in.length);
+            return size == out.length ? out : java.util.Arrays.copyOf(out, size);
+        }
     }
 
     /** The event as {@code principal} may see it. */
@@ -101,52 +268,60 @@ public final class PrivacyCodec {
         return reveal(event, Principal.SYSTEM, subject);
     }
 
+    private static final byte[] NULL = {'n', 'u', 'l', 'l'};
+
     /**
      * @param exportOf when given, every group is opened (an export) but only this subject's fields;
      *     other subjects' fields of the same event read as restricted
      */
     private RevealedEvent reveal(RecordedEvent event, Principal principal, SubjectId exportOf) {
-        List<String> sealedPaths = sealedPaths(event.metadata());
-        if (sealedPaths.isEmpty()) {
+        JsonFields fields = openerFor(event.metadata());
+        if (fields == null) {
             return new RevealedEvent(event, event.data(), List.of());
         }
-        ObjectNode root = (ObjectNode) event.data().asTree();
-        List<Redaction> redactions = new ArrayList<>();
-        java.util.Set<DataGroup> opened = new java.util.HashSet<>();
-        for (String path : sealedPaths) {
-            JsonNode value = at(root, path);
-            if (value == null || !value.isTextual() || !Envelope.isEnvelope(value.asText())) {
-                continue;
+        byte[] in = event.data().unsafeBytes();
+        Splice out = new Splice(in);
+        List<Redaction> redactions = new ArrayList<>(0);
+        List<DataGroup> opened = new ArrayList<>(2);
+        fields.scan(in, hit -> {
+            // An envelope is plain ASCII: one written with escapes fails to decode, as tampered.
+            if (hit.kind() != JsonFields.Kind.STRING || !Envelope.isEnvelope(in, hit.start() + 1, hit.end() - 1)) {
+                return;
             }
-            Envelope.Header header;
+            Envelope.Decoded envelope;
             try {
-                header = Envelope.parse(value.asText());
+                envelope = Envelope.decode(in, hit.start() + 1, hit.end() - 1);
             } catch (IllegalArgumentException e) {
-                throw new TamperedDataException(event.id(), path, e.getMessage());
+                throw new TamperedDataException(event.id(), hit.path(), e.getMessage());
             }
             boolean allowed = exportOf != null
-                    ? header.subject().equals(exportOf)
-                    : keys.policy().mayRead(principal, header.group());
-            if (!allowed) {
-                redact(root, path, Redaction.Reason.RESTRICTED, redactions);
-                continue;
+                    ? envelope.subject().equals(exportOf)
+                    : keys.policy().mayRead(principal, envelope.group());
+            Redaction.Reason missing = allowed ? null : Redaction.Reason.RESTRICTED;
+            KeyService.Lookup lookup =
+                    allowed ? keys.opener(envelope.subject(), envelope.group(), envelope.period()) : null;
+            if (lookup instanceof KeyService.Missing why) {
+                missing = why.reason();
             }
-            KeyService.Lookup lookup = keys.opener(header.subject(), header.group(), header.period());
-            if (lookup instanceof KeyService.Missing missing) {
-                redact(root, path, missing.reason(), redactions);
-                continue;
+            if (missing != null) {
+                out.replace(hit.start(), hit.end(), NULL);
+                redactions.add(new Redaction(hit.path(), missing));
+                return;
             }
             try {
-                byte[] plaintext = Envelope.open(((KeyService.Found) lookup).aead(), event.id(), path, header);
-                replace(root, path, JSON.readTree(plaintext));
-                opened.add(header.group());
+                out.replace(
+                        hit.start(),
+                        hit.end(),
+                        Envelope.open(((KeyService.Found) lookup).aead(), event.id(), hit.path(), envelope));
             } catch (GeneralSecurityException e) {
-                throw new TamperedDataException(event.id(), path, "AES-GCM tag mismatch");
-            } catch (IOException e) {
-                throw new TamperedDataException(event.id(), path, "plaintext is not JSON");
+                throw new TamperedDataException(event.id(), hit.path(), "AES-GCM tag mismatch");
             }
-        }
-        return new RevealedEvent(event, Json.of(root), redactions, opened);
+            if (!opened.contains(envelope.group())) {
+                opened.add(envelope.group());
+            }
+        });
+        Json data = out.changed() ? Json.trusted(out.finish()) : event.data();
+        return new RevealedEvent(event, data, redactions, java.util.Set.copyOf(opened));
     }
 
     /**
@@ -157,16 +332,23 @@ public final class PrivacyCodec {
     public RevealedState revealState(Json state, Principal principal) {
         JsonNode root = state.asTree();
         List<Redaction> redactions = new ArrayList<>();
-        JsonNode revealed = revealNode(root, "", principal, redactions);
-        return new RevealedState(Json.of(revealed), redactions);
+        Set<DataGroup> opened = new java.util.HashSet<>();
+        JsonNode revealed = revealNode(root, "", principal, redactions, opened);
+        return new RevealedState(Json.of(revealed), redactions, opened);
     }
 
-    /** A revealed read-model state. */
-    public record RevealedState(Json state, List<Redaction> redactions) {}
+    /** A revealed read-model state, and the data groups whose keys were used to open it. */
+    public record RevealedState(Json state, List<Redaction> redactions, Set<DataGroup> opened) {
+        public RevealedState {
+            redactions = List.copyOf(redactions);
+            opened = Set.copyOf(opened);
+        }
+    }
 
-    private JsonNode revealNode(JsonNode node, String where, Principal principal, List<Redaction> redactions) {
+    private JsonNode revealNode(
+            JsonNode node, String where, Principal principal, List<Redaction> redactions, Set<DataGroup> opened) {
         if (PersonalValue.looksLikeOne(node)) {
-            return openValue(node, where, principal, redactions);
+            return openValue(node, where, principal, redactions, opened);
         }
         if (node.isObject()) {
             ObjectNode copy = JSON.createObjectNode();
@@ -177,20 +359,22 @@ public final class PrivacyCodec {
                                     e.getValue(),
                                     where.isEmpty() ? e.getKey() : where + "." + e.getKey(),
                                     principal,
-                                    redactions)));
+                                    redactions,
+                                    opened)));
             return copy;
         }
         if (node.isArray()) {
             com.fasterxml.jackson.databind.node.ArrayNode copy = JSON.createArrayNode();
             for (int i = 0; i < node.size(); i++) {
-                copy.add(revealNode(node.get(i), where + "[" + i + "]", principal, redactions));
+                copy.add(revealNode(node.get(i), where + "[" + i + "]", principal, redactions, opened));
             }
             return copy;
         }
         return node;
     }
 
-    private JsonNode openValue(JsonNode node, String where, Principal principal, List<Redaction> redactions) {
+    private JsonNode openValue(
+            JsonNode node, String where, Principal principal, List<Redaction> redactions, Set<DataGroup> opened) {
         String sealed = node.get("sealed").asText();
         if (!Envelope.isEnvelope(sealed)) {
             try {
@@ -201,23 +385,26 @@ public final class PrivacyCodec {
         }
         UUID event = UUID.fromString(node.get("event").asText());
         String path = node.get("path").asText();
-        Envelope.Header header;
+        Envelope.Decoded envelope;
         try {
-            header = Envelope.parse(sealed);
+            byte[] text = sealed.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            envelope = Envelope.decode(text, 0, text.length);
         } catch (IllegalArgumentException e) {
             throw new TamperedDataException(event, path, "in a read model at " + where + ": " + e.getMessage());
         }
-        if (!keys.policy().mayRead(principal, header.group())) {
+        if (!keys.policy().mayRead(principal, envelope.group())) {
             redactions.add(new Redaction(where, Redaction.Reason.RESTRICTED));
             return NullNode.getInstance();
         }
-        KeyService.Lookup lookup = keys.opener(header.subject(), header.group(), header.period());
+        KeyService.Lookup lookup = keys.opener(envelope.subject(), envelope.group(), envelope.period());
         if (lookup instanceof KeyService.Missing missing) {
             redactions.add(new Redaction(where, missing.reason()));
             return NullNode.getInstance();
         }
         try {
-            return JSON.readTree(Envelope.open(((KeyService.Found) lookup).aead(), event, path, header));
+            JsonNode value = JSON.readTree(Envelope.open(((KeyService.Found) lookup).aead(), event, path, envelope));
+            opened.add(envelope.group());
+            return value;
         } catch (GeneralSecurityException | IOException e) {
             throw new TamperedDataException(event, path, "in a read model at " + where);
         }
@@ -233,27 +420,84 @@ public final class PrivacyCodec {
         return out;
     }
 
-    private static List<String> sealedPaths(Json metadata) {
-        List<String> out = new ArrayList<>();
+    private static final byte[] RECORD_NAME =
+            ("\"" + METADATA_KEY + "\"").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+    /** Whether metadata has the member {@value #METADATA_KEY}, which only the codec may write. */
+    static boolean hasRecord(Json metadata) {
+        byte[] bytes = metadata.unsafeBytes();
+        for (int i = 0; i + RECORD_NAME.length <= bytes.length; i++) {
+            if (java.util.Arrays.equals(bytes, i, i + RECORD_NAME.length, RECORD_NAME, 0, RECORD_NAME.length)) {
+                // Perhaps only a value or a nested name: ask the parser.
+                return metadata.asTree().has(METADATA_KEY);
+            }
+        }
+        return false;
+    }
+
+    /** A scanner for the sealed paths the metadata lists, or null if it lists none. */
+    private JsonFields openerFor(Json metadata) {
         byte[] bytes = metadata.unsafeBytes();
         if (bytes.length < 10) {
-            return out;
+            return null;
         }
-        metadata.asTree().path(METADATA_KEY).path("sealed").forEach(p -> out.add(p.asText()));
-        return out;
+        JsonFields.Hit[] list = new JsonFields.Hit[1];
+        SEALED_LIST.scan(bytes, hit -> list[0] = hit);
+        if (list[0] == null || list[0].kind() != JsonFields.Kind.ARRAY) {
+            return null;
+        }
+        String json = new String(bytes, list[0].start(), list[0].end() - list[0].start(), StandardCharsets.UTF_8);
+        JsonFields fields = openers.get(json);
+        if (fields == null) {
+            List<String> paths = sealedPaths(metadata);
+            if (paths.isEmpty()) {
+                return null;
+            }
+            fields = new JsonFields(new java.util.HashSet<>(paths));
+            if (openers.size() > 10_000) {
+                openers.clear();
+            }
+            openers.put(json, fields);
+        }
+        return fields;
     }
 
-    private static void redact(ObjectNode root, String path, Redaction.Reason reason, List<Redaction> redactions) {
-        replace(root, path, NullNode.getInstance());
-        redactions.add(new Redaction(path, reason));
+    /** The paths listed in the metadata's privacy record, read without building a tree. */
+    static List<String> sealedPaths(Json metadata) {
+        byte[] bytes = metadata.unsafeBytes();
+        if (bytes.length < 10) {
+            return List.of();
+        }
+        try (JsonParser parser = JSON.getFactory().createParser(bytes)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                return List.of();
+            }
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                boolean ours = METADATA_KEY.equals(parser.currentName());
+                if (parser.nextToken() == JsonToken.START_OBJECT && ours) {
+                    return sealedPathsOf(parser);
+                }
+                parser.skipChildren();
+            }
+            return List.of();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("stored metadata no longer parses", e);
+        }
     }
 
-    private static ObjectNode objectOf(String type, Json data) {
-        JsonNode tree = data.asTree();
-        if (!tree.isObject()) {
-            throw InvalidEventException.of(type + " data", "must be a JSON object for its schema to apply");
+    private static List<String> sealedPathsOf(JsonParser parser) throws IOException {
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+            boolean sealed = "sealed".equals(parser.currentName());
+            if (parser.nextToken() == JsonToken.START_ARRAY && sealed) {
+                List<String> out = new ArrayList<>(4);
+                while (parser.nextToken() == JsonToken.VALUE_STRING) {
+                    out.add(parser.getText());
+                }
+                return out;
+            }
+            parser.skipChildren();
         }
-        return (ObjectNode) tree;
+        return List.of();
     }
 
     static JsonNode at(JsonNode root, String path) {
@@ -265,11 +509,5 @@ public final class PrivacyCodec {
             node = node.get(part);
         }
         return node;
-    }
-
-    private static void replace(ObjectNode root, String path, JsonNode value) {
-        int dot = path.lastIndexOf('.');
-        JsonNode parent = dot < 0 ? root : at(root, path.substring(0, dot));
-        ((ObjectNode) parent).set(path.substring(dot + 1), value);
     }
 }

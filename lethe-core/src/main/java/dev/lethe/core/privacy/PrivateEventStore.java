@@ -26,6 +26,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Consumer;
 
 /**
  * An event store that can forget: appends go through the schema check and the privacy codec, so every
@@ -47,6 +51,7 @@ public final class PrivateEventStore implements AutoCloseable {
     private final SchemaRegistry schemas;
     private final AuditLog audit;
     private final dev.lethe.core.spi.TimeOrderedIds ids = new dev.lethe.core.spi.TimeOrderedIds();
+    private ExecutorService replayThreads;
 
     public PrivateEventStore(EventStore store, KeyService keys, Clock clock) {
         this.store = store;
@@ -116,13 +121,34 @@ public final class PrivateEventStore implements AutoCloseable {
      * Nothing is written if any event of the batch is rejected.
      */
     public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
+        return store.append(streamId, expected, sealAll(streamId, events));
+    }
+
+    /**
+     * Like {@link #append}, without waiting for the commit (see {@link EventStore#appendAsync}): the
+     * personal fields are sealed in the calling thread before this returns, so the next batch can be
+     * sealed while this one commits. Every error, a rejected batch included, fails the future.
+     */
+    public java.util.concurrent.CompletableFuture<AppendResult> appendAsync(
+            StreamId streamId, ExpectedVersion expected, List<EventData> events) {
+        List<EventData> sealed;
+        try {
+            sealed = sealAll(streamId, events);
+        } catch (RuntimeException e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+        return store.appendAsync(streamId, expected, sealed);
+    }
+
+    /** Checks a batch and seals its personal fields; nothing is created if any event is rejected. */
+    private List<EventData> sealAll(StreamId streamId, List<EventData> events) {
         if (streamId != null && streamId.value().startsWith("$")) {
             throw InvalidEventException.of(
                     "stream id",
                     "'" + streamId + "' is a system stream: only Lethe itself writes streams starting with $");
         }
         if (events == null || events.isEmpty()) {
-            return store.append(streamId, expected, events);
+            return events; // the store names the problem
         }
         boolean strict = keys.policy().strict();
         if (strict && !streamId.value().startsWith("$")) {
@@ -148,14 +174,14 @@ public final class PrivateEventStore implements AutoCloseable {
                 throw e.at("events[" + i + "] " + e.subject());
             }
         }
-        return store.append(streamId, expected, sealed);
+        return sealed;
     }
 
     private void check(EventData event, boolean strict) {
         if (event == null) {
             throw InvalidEventException.of("event", "is null");
         }
-        if (event.metadata().asTree().has(PrivacyCodec.METADATA_KEY)) {
+        if (PrivacyCodec.hasRecord(event.metadata())) {
             throw InvalidEventException.of(
                     "metadata", "the key '" + PrivacyCodec.METADATA_KEY + "' is reserved for Lethe");
         }
@@ -175,11 +201,10 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         // Time-ordered ids keep the log's id index growing at its right edge.
         UUID id = event.id() != null ? event.id() : ids.next();
-        PrivacyCodec.Sealed result = codec.seal(id, schema.get().schema(), event.data(), now);
-        ObjectNode metadata = (ObjectNode) event.metadata().asTree();
-        result.privacyMetadata().put("schemaVersion", schema.get().version());
-        metadata.set(PrivacyCodec.METADATA_KEY, result.privacyMetadata());
-        return new EventData(id, event.type(), result.data(), Json.of(metadata));
+        SchemaRegistry.Registered registered = schema.get();
+        PrivacyCodec.Sealed result =
+                codec.seal(id, registered.schema(), registered.version(), event.data(), event.metadata(), now);
+        return new EventData(id, event.type(), result.data(), result.metadata());
     }
 
     /** An event as {@code principal} may see it; records the key release in the audit trail. */
@@ -189,6 +214,131 @@ public final class PrivateEventStore implements AutoCloseable {
             audit.keysReleased(principal, group);
         }
         return revealed;
+    }
+
+    /**
+     * A read model's state with its {@link PersonalValue}s opened for {@code principal}; records the key
+     * releases in the audit trail, as {@link #reveal} does.
+     */
+    public PrivacyCodec.RevealedState revealState(Json state, Principal principal) {
+        PrivacyCodec.RevealedState revealed = codec.revealState(state, principal);
+        for (DataGroup group : revealed.opened()) {
+            audit.keysReleased(principal, group);
+        }
+        return revealed;
+    }
+
+    /**
+     * Replays the log: every event from {@code fromPosition} to the head (as the last page read finds
+     * it), revealed for {@code principal}, handed to {@code reader} in log order on the calling thread.
+     * The next page is read, and each page's events are decrypted, on background threads while the
+     * caller consumes the previous page, so a replay uses every core. Key releases are audited as by
+     * {@link #reveal}.
+     *
+     * @return the number of events replayed
+     */
+    public long readAllRevealed(long fromPosition, Principal principal, Consumer<RevealedEvent> reader) {
+        ExecutorService pool = replayThreads();
+        CompletableFuture<List<RecordedEvent>> next =
+                CompletableFuture.supplyAsync(() -> store.readAll(fromPosition, REPLAY_PAGE), pool);
+        long count = 0;
+        while (true) {
+            List<RecordedEvent> page = joined(next);
+            boolean last = page.size() < REPLAY_PAGE;
+            PageReveal work = new PageReveal(page, principal);
+            if (!last) {
+                long after = page.get(page.size() - 1).position() + 1;
+                // The reader thread reads the next page, then helps decrypt this one.
+                next = CompletableFuture.supplyAsync(
+                        () -> {
+                            List<RecordedEvent> read = store.readAll(after, REPLAY_PAGE);
+                            work.help();
+                            return read;
+                        },
+                        pool);
+            }
+            work.help();
+            for (RevealedEvent event : work.finished()) {
+                reader.accept(event);
+            }
+            count += page.size();
+            if (last) {
+                return count;
+            }
+        }
+    }
+
+    private static final int REPLAY_PAGE = 5_000;
+    private static final int REPLAY_CHUNK = 250;
+
+    /** One page to decrypt, in chunks that any thread may take. */
+    private final class PageReveal {
+        private final List<RecordedEvent> page;
+        private final Principal principal;
+        private final RevealedEvent[] revealed;
+        private final int chunks;
+        private final java.util.concurrent.atomic.AtomicInteger nextChunk =
+                new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.concurrent.CountDownLatch done;
+        private volatile RuntimeException failure;
+
+        PageReveal(List<RecordedEvent> page, Principal principal) {
+            this.page = page;
+            this.principal = principal;
+            this.revealed = new RevealedEvent[page.size()];
+            this.chunks = (page.size() + REPLAY_CHUNK - 1) / REPLAY_CHUNK;
+            this.done = new java.util.concurrent.CountDownLatch(chunks);
+        }
+
+        void help() {
+            for (int chunk = nextChunk.getAndIncrement(); chunk < chunks; chunk = nextChunk.getAndIncrement()) {
+                try {
+                    for (int i = chunk * REPLAY_CHUNK; i < Math.min(page.size(), (chunk + 1) * REPLAY_CHUNK); i++) {
+                        revealed[i] = reveal(page.get(i), principal);
+                    }
+                } catch (RuntimeException e) {
+                    failure = e;
+                } finally {
+                    done.countDown();
+                }
+            }
+        }
+
+        RevealedEvent[] finished() {
+            try {
+                done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw dev.lethe.core.store.StorageException.transientFailure("interrupted during a replay", e);
+            }
+            if (failure != null) {
+                throw failure;
+            }
+            return revealed;
+        }
+    }
+
+    private static <T> T joined(CompletableFuture<T> future) {
+        try {
+            return future.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException failure) {
+                throw failure;
+            }
+            throw e;
+        }
+    }
+
+    private synchronized ExecutorService replayThreads() {
+        if (replayThreads == null) {
+            java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+            replayThreads = Executors.newCachedThreadPool(task -> {
+                Thread thread = new Thread(task, "lethe-replay-" + n.incrementAndGet());
+                thread.setDaemon(true);
+                return thread;
+            });
+        }
+        return replayThreads;
     }
 
     /** Every event of a stream, revealed for {@code principal}. */
@@ -365,6 +515,11 @@ public final class PrivateEventStore implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (this) {
+            if (replayThreads != null) {
+                replayThreads.shutdownNow();
+            }
+        }
         keys.close();
         store.close();
     }

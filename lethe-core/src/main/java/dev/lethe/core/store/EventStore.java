@@ -49,6 +49,25 @@ public interface EventStore extends AutoCloseable {
      */
     AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events);
 
+    /**
+     * Appends like {@link #append} without waiting for the commit: the future completes when the batch
+     * is as durable as {@code append} would have made it, or fails with the exception {@code append}
+     * would have thrown. Batches submitted one after another by one thread are committed in that order.
+     * A caller that keeps a few batches in flight lets the engine commit one while it prepares the next
+     * (the privacy layer seals the next batch's personal fields meanwhile).
+     *
+     * <p>Invalid arguments fail the future, as every other error does. The default implementation
+     * appends synchronously and returns a completed future.
+     */
+    default java.util.concurrent.CompletableFuture<AppendResult> appendAsync(
+            StreamId streamId, ExpectedVersion expected, List<EventData> events) {
+        try {
+            return java.util.concurrent.CompletableFuture.completedFuture(append(streamId, expected, events));
+        } catch (RuntimeException e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+    }
+
     /** Reads up to {@code limit} events of a stream, starting at {@code fromVersion} (inclusive). */
     List<RecordedEvent> readStream(StreamId streamId, long fromVersion, Direction direction, int limit);
 

@@ -161,7 +161,7 @@ final class ProjectionsCommand implements Runnable {
         /** The state with its personal values opened for the reader's role; redactions listed after it. */
         private static String revealed(Store.Opened opened, String json) {
             PrivacyCodec.RevealedState state =
-                    new PrivacyCodec(opened.lethe().privacy().keys()).revealState(Json.parse(json), opened.principal());
+                    opened.lethe().privacy().revealState(Json.parse(json), opened.principal());
             String text = state.state().asTree().toPrettyString();
             if (state.redactions().isEmpty()) {
                 return text;

@@ -263,7 +263,7 @@ public final class DemoStory {
     private String summaryName(ProjectionRuntime runtime, StreamId customer, Principal reader) {
         String state = runtime.stateJson(DemoProjections.CUSTOMER_SUMMARY.name(), customer.value())
                 .orElseThrow();
-        PrivacyCodec.RevealedState revealed = new PrivacyCodec(lethe.keys()).revealState(Json.parse(state), reader);
+        PrivacyCodec.RevealedState revealed = lethe.revealState(Json.parse(state), reader);
         JsonNode name = revealed.state().asTree().get("name");
         return name.isNull()
                 ? "["

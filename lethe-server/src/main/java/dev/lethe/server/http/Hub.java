@@ -177,8 +177,7 @@ final class Hub {
                 .loadState(name, key)
                 .orElseThrow(
                         () -> ApiException.notFound("projection '" + name + "' has no state for key '" + key + "'"));
-        PrivacyCodec.RevealedState revealed =
-                new PrivacyCodec(lethe.privacy().keys()).revealState(Json.parse(state), who);
+        PrivacyCodec.RevealedState revealed = lethe.privacy().revealState(Json.parse(state), who);
         ObjectNode node = JSON.createObjectNode();
         node.put("name", name);
         node.put("key", key);

@@ -1,7 +1,6 @@
 package dev.lethe.core.privacy.keys;
 
 import com.google.crypto.tink.Aead;
-import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import javax.crypto.Cipher;
@@ -12,13 +11,17 @@ import javax.crypto.spec.SecretKeySpec;
  * AES-256-GCM under one data key, with the output format of Tink's {@code AesGcmJce}: a random
  * 12-byte nonce, then the ciphertext and the 16-byte tag. Unlike {@code AesGcmJce}, whose cipher is
  * shared by every key of a thread, each data key keeps its own cipher per thread: the JDK then keeps the
- * expanded AES key between calls, instead of redoing it whenever consecutive fields use different keys
- * (measured: about a third of the time of a replay with decryption).
+ * expanded AES key between calls, instead of redoing it whenever consecutive fields use different keys.
+ * Besides {@link Aead}'s two calls it encrypts into and decrypts from a slice of a larger array, which
+ * spares the codec a copy per field.
+ *
+ * <p>Nonces are 96 random bits from a per-thread buffer refilled from {@link SecureRandom}: as random as
+ * drawing them one by one, without a system call per field.
  */
-final class DataKeyAead implements Aead {
-    private static final int NONCE_BYTES = 12;
-    private static final int TAG_BITS = 128;
-    private static final SecureRandom RANDOM = new SecureRandom();
+public final class DataKeyAead implements Aead {
+    public static final int NONCE_BYTES = 12;
+    public static final int TAG_BYTES = 16;
+    private static final ThreadLocal<NonceSource> NONCES = ThreadLocal.withInitial(NonceSource::new);
 
     private final SecretKeySpec key;
     private final ThreadLocal<Cipher> ciphers = ThreadLocal.withInitial(DataKeyAead::newCipher);
@@ -40,25 +43,56 @@ final class DataKeyAead implements Aead {
 
     @Override
     public byte[] encrypt(byte[] plaintext, byte[] associatedData) throws GeneralSecurityException {
-        byte[] nonce = new byte[NONCE_BYTES];
-        RANDOM.nextBytes(nonce);
+        byte[] out = new byte[NONCE_BYTES + plaintext.length + TAG_BYTES];
+        encrypt(plaintext, 0, plaintext.length, associatedData, out, 0);
+        return out;
+    }
+
+    /**
+     * Encrypts {@code plaintext[offset, offset + length)} into {@code out} at {@code outOffset}: nonce,
+     * ciphertext, tag ({@code length + 28} bytes).
+     */
+    public void encrypt(byte[] plaintext, int offset, int length, byte[] associatedData, byte[] out, int outOffset)
+            throws GeneralSecurityException {
+        NONCES.get().next(out, outOffset);
         Cipher cipher = ciphers.get();
-        cipher.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(TAG_BITS, nonce));
+        cipher.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(TAG_BYTES * 8, out, outOffset, NONCE_BYTES));
         cipher.updateAAD(associatedData);
-        ByteBuffer out = ByteBuffer.allocate(NONCE_BYTES + cipher.getOutputSize(plaintext.length));
-        out.put(nonce);
-        cipher.doFinal(ByteBuffer.wrap(plaintext), out);
-        return out.array();
+        cipher.doFinal(plaintext, offset, length, out, outOffset + NONCE_BYTES);
     }
 
     @Override
     public byte[] decrypt(byte[] ciphertext, byte[] associatedData) throws GeneralSecurityException {
-        if (ciphertext.length < NONCE_BYTES + TAG_BITS / 8) {
+        return decrypt(ciphertext, 0, ciphertext.length, associatedData);
+    }
+
+    /** Decrypts nonce, ciphertext and tag at {@code sealed[offset, offset + length)}. */
+    public byte[] decrypt(byte[] sealed, int offset, int length, byte[] associatedData)
+            throws GeneralSecurityException {
+        if (length < NONCE_BYTES + TAG_BYTES) {
             throw new GeneralSecurityException("ciphertext too short");
         }
         Cipher cipher = ciphers.get();
-        cipher.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(TAG_BITS, ciphertext, 0, NONCE_BYTES));
+        cipher.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(TAG_BYTES * 8, sealed, offset, NONCE_BYTES));
         cipher.updateAAD(associatedData);
-        return cipher.doFinal(ciphertext, NONCE_BYTES, ciphertext.length - NONCE_BYTES);
+        return cipher.doFinal(sealed, offset + NONCE_BYTES, length - NONCE_BYTES);
+    }
+
+    /** Random nonces, drawn from {@link SecureRandom} a few hundred at a time. */
+    private static final class NonceSource {
+        private final SecureRandom random = new SecureRandom();
+        private final byte[] buffer = new byte[NONCE_BYTES * 256];
+        private int used = buffer.length;
+
+        void next(byte[] out, int offset) {
+            if (used == buffer.length) {
+                random.nextBytes(buffer);
+                used = 0;
+            }
+            System.arraycopy(buffer, used, out, offset, NONCE_BYTES);
+            // A nonce is handed out once: wipe it from the buffer.
+            java.util.Arrays.fill(buffer, used, used + NONCE_BYTES, (byte) 0);
+            used += NONCE_BYTES;
+        }
     }
 }

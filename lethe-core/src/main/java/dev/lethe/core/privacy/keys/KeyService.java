@@ -1,6 +1,5 @@
 package dev.lethe.core.privacy.keys;
 
-import com.google.crypto.tink.Aead;
 import com.google.crypto.tink.subtle.Hkdf;
 import dev.lethe.core.privacy.DataGroup;
 import dev.lethe.core.privacy.ErasureFenceException;
@@ -19,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -47,12 +48,9 @@ public final class KeyService implements AutoCloseable {
     private final DataPolicy policy;
     private final Clock clock;
     private final SecureRandom random = new SecureRandom();
-    private final Map<DataKeyId, CachedKey> cache = new LinkedHashMap<>(1024, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<DataKeyId, CachedKey> eldest) {
-            return size() > CACHE_ENTRIES;
-        }
-    };
+    /** Read without a lock; written under this service's lock, so that eviction and generation agree. */
+    private final Map<DataKeyId, CachedKey> cache = new ConcurrentHashMap<>(1024);
+
     private volatile byte[] blindIndexKey;
     /** Raised by every forget and expiry: a data key looked up before one of them is not cached after it. */
     private long generation;
@@ -65,8 +63,8 @@ public final class KeyService implements AutoCloseable {
     };
 
     private final ThreadLocal<Mac> blindIndexMac = ThreadLocal.withInitial(this::newBlindIndexMac);
-    private long hits;
-    private long misses;
+    private final LongAdder hits = new LongAdder();
+    private final LongAdder misses = new LongAdder();
 
     public KeyService(KeyStore store, MasterKey master, DataPolicy policy, Clock clock) {
         this.store = store;
@@ -85,12 +83,12 @@ public final class KeyService implements AutoCloseable {
 
     record DataKeyId(SubjectId subject, DataGroup group, String period) {}
 
-    private record CachedKey(Aead aead, long expiresNanos) {}
+    private record CachedKey(DataKeyAead aead, long expiresNanos) {}
 
     /** The outcome of asking for a data key to read with: the key, or why there is none. */
     public sealed interface Lookup permits Found, Missing {}
 
-    public record Found(Aead aead) implements Lookup {}
+    public record Found(DataKeyAead aead) implements Lookup {}
 
     public record Missing(Reason reason) implements Lookup {}
 
@@ -165,9 +163,9 @@ public final class KeyService implements AutoCloseable {
     }
 
     /** The data key to encrypt with; creates the period key if needed. */
-    public Aead sealer(SubjectId subject, DataGroup group, String period) {
+    public DataKeyAead sealer(SubjectId subject, DataGroup group, String period) {
         DataKeyId id = new DataKeyId(subject, group, period);
-        Aead cached = cached(id);
+        DataKeyAead cached = cached(id);
         if (cached != null) {
             return cached;
         }
@@ -190,7 +188,7 @@ public final class KeyService implements AutoCloseable {
     /** The data key to decrypt with, or why there is none. */
     public Lookup opener(SubjectId subject, DataGroup group, String period) {
         DataKeyId id = new DataKeyId(subject, group, period);
-        Aead cached = cached(id);
+        DataKeyAead cached = cached(id);
         if (cached != null) {
             return new Found(cached);
         }
@@ -210,7 +208,7 @@ public final class KeyService implements AutoCloseable {
         }
     }
 
-    private Aead derive(
+    private DataKeyAead derive(
             SubjectId subject, byte[] wrappedSubjectKey, DataGroup group, String period, byte[] wrappedPeriodKey) {
         byte[] ks = master.unwrap(wrappedSubjectKey, KeyRefs.context(KeyRefs.subject(subject)));
         byte[] kp = null;
@@ -226,7 +224,7 @@ public final class KeyService implements AutoCloseable {
     }
 
     /** DEK(s, g, p) as documented above; public for known-answer tests. */
-    public static Aead dataKey(byte[] subjectKey, byte[] periodKey, DataGroup group, String period) {
+    public static DataKeyAead dataKey(byte[] subjectKey, byte[] periodKey, DataGroup group, String period) {
         byte[] ikm = new byte[subjectKey.length + periodKey.length];
         System.arraycopy(subjectKey, 0, ikm, 0, subjectKey.length);
         System.arraycopy(periodKey, 0, ikm, subjectKey.length, periodKey.length);
@@ -244,13 +242,13 @@ public final class KeyService implements AutoCloseable {
         return ("lethe/v1\0" + group.name() + "\0" + period).getBytes(StandardCharsets.UTF_8);
     }
 
-    private synchronized Aead cached(DataKeyId id) {
+    private DataKeyAead cached(DataKeyId id) {
         CachedKey entry = cache.get(id);
-        if (entry == null || entry.expiresNanos() < System.nanoTime()) {
-            misses++;
+        if (entry == null || entry.expiresNanos() - System.nanoTime() < 0) {
+            misses.increment();
             return null;
         }
-        hits++;
+        hits.increment();
         return entry.aead();
     }
 
@@ -259,16 +257,28 @@ public final class KeyService implements AutoCloseable {
     }
 
     /** Caches the key only if no forget or expiry happened since the lookup began. */
-    private synchronized Aead remember(DataKeyId id, long seenGeneration, Aead aead) {
+    private synchronized DataKeyAead remember(DataKeyId id, long seenGeneration, DataKeyAead aead) {
         if (generation == seenGeneration) {
-            cache.put(id, new CachedKey(aead, System.nanoTime() + CACHE_TTL_SECONDS * 1_000_000_000L));
+            long now = System.nanoTime();
+            if (cache.size() >= CACHE_ENTRIES) {
+                // Bounded: drop what has expired, and if that is not enough, an arbitrary tenth.
+                cache.values().removeIf(entry -> entry.expiresNanos() - now < 0);
+                if (cache.size() >= CACHE_ENTRIES) {
+                    java.util.Iterator<DataKeyId> it = cache.keySet().iterator();
+                    for (int i = 0; i < CACHE_ENTRIES / 10 && it.hasNext(); i++) {
+                        it.next();
+                        it.remove();
+                    }
+                }
+            }
+            cache.put(id, new CachedKey(aead, now + CACHE_TTL_SECONDS * 1_000_000_000L));
         }
         return aead;
     }
 
     /** Data-key cache hits and misses since start, for metrics. */
-    public synchronized long[] cacheCounters() {
-        return new long[] {hits, misses};
+    public long[] cacheCounters() {
+        return new long[] {hits.sum(), misses.sum()};
     }
 
     /**

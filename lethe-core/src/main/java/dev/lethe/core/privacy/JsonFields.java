@@ -1,0 +1,262 @@
+package dev.lethe.core.privacy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Finds the values at a few dotted paths of a JSON object held as UTF-8 bytes, with their exact byte
+ * ranges, without building a tree or a token stream. The codec seals and opens personal fields by
+ * splicing those ranges, so every byte outside them is stored and returned exactly as written.
+ *
+ * <p>The input must be well-formed JSON (every {@code Json} is checked when it is made); this class
+ * does not validate it again. Only objects are walked: a path never enters an array (as {@link
+ * PrivacyCodec#at} does not). A name written with escapes ({@code "\u0065mail"}) is decoded before it
+ * is compared, so it cannot hide a personal field. A name that appears twice in one object yields two
+ * hits, in document order.
+ */
+final class JsonFields {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What a value is, from its first byte. */
+    enum Kind {
+        STRING,
+        NUMBER,
+        OBJECT,
+        ARRAY,
+        TRUE,
+        FALSE,
+        NULL
+    }
+
+    /** A value found at one of the paths: its kind and its bytes {@code [start, end)}. */
+    record Hit(String path, Kind kind, int start, int end) {
+        boolean isNull() {
+            return kind == Kind.NULL;
+        }
+
+        boolean isScalar() {
+            return kind != Kind.OBJECT && kind != Kind.ARRAY;
+        }
+
+        /** A scalar's text: a string's decoded value, or a number's or literal's JSON text. */
+        String text(byte[] json) {
+            if (kind != Kind.STRING) {
+                return new String(json, start, end - start, StandardCharsets.UTF_8);
+            }
+            if (isPlainString(json, start, end)) {
+                return new String(json, start + 1, end - start - 2, StandardCharsets.UTF_8);
+            }
+            return decodeString(json, start, end);
+        }
+    }
+
+    /** Receives the hits in document order. */
+    @FunctionalInterface
+    interface Visitor {
+        void hit(Hit hit);
+    }
+
+    /**
+     * The names to look for in one object, as UTF-8 bytes (compared without decoding, since there are
+     * only a few), each with its full path if a value is wanted there, and its level if the walk goes on
+     * below it.
+     */
+    private record Level(byte[][] names, String[] paths, Level[] children) {
+        int indexOf(byte[] json, int start, int end) {
+            for (int i = 0; i < names.length; i++) {
+                byte[] name = names[i];
+                if (name.length == end - start && Arrays.equals(json, start, end, name, 0, name.length)) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        int indexOf(String decoded) {
+            byte[] bytes = decoded.getBytes(StandardCharsets.UTF_8);
+            return indexOf(bytes, 0, bytes.length);
+        }
+    }
+
+    private final Level root;
+
+    JsonFields(Set<String> paths) {
+        this.root = level(paths, "");
+    }
+
+    private static Level level(Set<String> paths, String prefix) {
+        Map<String, String> leaves = new TreeMap<>();
+        Map<String, Set<String>> deeper = new TreeMap<>();
+        for (String path : paths) {
+            if (!path.startsWith(prefix)) {
+                continue;
+            }
+            String rest = path.substring(prefix.length());
+            int dot = rest.indexOf('.');
+            if (dot < 0) {
+                leaves.put(rest, path);
+            } else {
+                deeper.computeIfAbsent(rest.substring(0, dot), n -> new HashSet<>())
+                        .add(path);
+            }
+        }
+        Set<String> names = new TreeSet<>(leaves.keySet());
+        names.addAll(deeper.keySet());
+        byte[][] bytes = new byte[names.size()][];
+        String[] leafPaths = new String[names.size()];
+        Level[] children = new Level[names.size()];
+        int i = 0;
+        for (String name : names) {
+            bytes[i] = name.getBytes(StandardCharsets.UTF_8);
+            leafPaths[i] = leaves.get(name);
+            children[i] = deeper.containsKey(name) ? level(deeper.get(name), prefix + name + ".") : null;
+            i++;
+        }
+        return new Level(bytes, leafPaths, children);
+    }
+
+    /** Visits the values at the paths; returns false if the JSON is not an object (nothing visited). */
+    boolean scan(byte[] json, Visitor visitor) {
+        int i = whitespace(json, 0);
+        if (i >= json.length || json[i] != '{') {
+            return false;
+        }
+        walk(json, i, root, visitor);
+        return true;
+    }
+
+    /** Walks the object starting at {@code json[i] == '{'}; returns the offset just past it. */
+    private static int walk(byte[] json, int i, Level level, Visitor visitor) {
+        i = whitespace(json, i + 1);
+        if (json[i] == '}') {
+            return i + 1;
+        }
+        while (true) {
+            int nameEnd = stringEnd(json, i);
+            int index = isPlainString(json, i, nameEnd)
+                    ? level.indexOf(json, i + 1, nameEnd - 1)
+                    : level.indexOf(decodeString(json, i, nameEnd));
+            int start = whitespace(json, whitespace(json, nameEnd) + 1);
+            Level child = index < 0 ? null : level.children()[index];
+            int end = child != null && json[start] == '{' ? walk(json, start, child, visitor) : valueEnd(json, start);
+            if (index >= 0 && level.paths()[index] != null) {
+                visitor.hit(new Hit(level.paths()[index], kind(json[start]), start, end));
+            }
+            i = whitespace(json, end);
+            if (json[i] == '}') {
+                return i + 1;
+            }
+            i = whitespace(json, i + 1); // past the comma
+        }
+    }
+
+    private static Kind kind(byte first) {
+        return switch (first) {
+            case '"' -> Kind.STRING;
+            case '{' -> Kind.OBJECT;
+            case '[' -> Kind.ARRAY;
+            case 't' -> Kind.TRUE;
+            case 'f' -> Kind.FALSE;
+            case 'n' -> Kind.NULL;
+            default -> Kind.NUMBER;
+        };
+    }
+
+    /** The offset just past the value starting at {@code start}. */
+    private static int valueEnd(byte[] json, int start) {
+        byte first = json[start];
+        if (first == '"') {
+            return stringEnd(json, start);
+        }
+        if (first == '{' || first == '[') {
+            int depth = 0;
+            for (int i = start; ; ) {
+                byte b = json[i];
+                if (b == '"') {
+                    i = stringEnd(json, i);
+                    continue;
+                }
+                if (b == '{' || b == '[') {
+                    depth++;
+                } else if ((b == '}' || b == ']') && --depth == 0) {
+                    return i + 1;
+                }
+                i++;
+            }
+        }
+        int i = start;
+        while (i < json.length && !isDelimiter(json[i])) {
+            i++;
+        }
+        return i;
+    }
+
+    /** The offset just past the string whose opening quote is at {@code start}. */
+    private static int stringEnd(byte[] json, int start) {
+        int i = start + 1;
+        // Eight bytes at a time while none of them is a quote or a backslash (envelopes are long).
+        while (i + Long.BYTES <= json.length) {
+            long word = (long) LONGS.get(json, i);
+            if (hasByte(word, QUOTES) || hasByte(word, BACKSLASHES)) {
+                break;
+            }
+            i += Long.BYTES;
+        }
+        while (json[i] != '"') {
+            i += json[i] == '\\' ? 2 : 1;
+        }
+        return i + 1;
+    }
+
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGHS = 0x8080808080808080L;
+    private static final long QUOTES = ONES * '"';
+    private static final long BACKSLASHES = ONES * '\\';
+
+    /** Whether any byte of {@code word} equals the byte repeated in {@code pattern}. */
+    private static boolean hasByte(long word, long pattern) {
+        long x = word ^ pattern;
+        return ((x - ONES) & ~x & HIGHS) != 0;
+    }
+
+    private static int whitespace(byte[] json, int i) {
+        while (i < json.length && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' || json[i] == '\r')) {
+            i++;
+        }
+        return i;
+    }
+
+    private static boolean isDelimiter(byte b) {
+        return b == ',' || b == '}' || b == ']' || b == ' ' || b == '\t' || b == '\n' || b == '\r';
+    }
+
+    /** Whether the string value at {@code [start, end)} (quotes included) has no escape sequence. */
+    static boolean isPlainString(byte[] json, int start, int end) {
+        for (int i = start + 1; i < end - 1; i++) {
+            if (json[i] == '\\') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String decodeString(byte[] json, int start, int end) {
+        try {
+            return JSON.readValue(json, start, end - start, String.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException("a JSON string that was valid when stored no longer parses", e);
+        }
+    }
+}
