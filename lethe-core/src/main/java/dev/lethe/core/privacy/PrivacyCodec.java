@@ -285,7 +285,14 @@ public final class PrivacyCodec {
         List<DataGroup> opened = new ArrayList<>(2);
         fields.scan(in, hit -> {
             // An envelope is plain ASCII: one written with escapes fails to decode, as tampered.
-            if (hit.kind() != JsonFields.Kind.STRING || !Envelope.isEnvelope(in, hit.start() + 1, hit.end() - 1)) {
+            if (hit.kind() != JsonFields.Kind.STRING) {
+                return;
+            }
+            if (!Envelope.isEnvelope(in, hit.start() + 1, hit.end() - 1)) {
+                // An escape inside the prefix hides it from the byte check, not from a JSON reader.
+                if (!JsonFields.isPlainString(in, hit.start(), hit.end()) && Envelope.isEnvelope(hit.text(in))) {
+                    throw new TamperedDataException(event.id(), hit.path(), "an envelope written with JSON escapes");
+                }
                 return;
             }
             Envelope.Decoded envelope;
@@ -426,8 +433,12 @@ public final class PrivacyCodec {
     /** Whether metadata has the member {@value #METADATA_KEY}, which only the codec may write. */
     static boolean hasRecord(Json metadata) {
         byte[] bytes = metadata.unsafeBytes();
-        for (int i = 0; i + RECORD_NAME.length <= bytes.length; i++) {
-            if (java.util.Arrays.equals(bytes, i, i + RECORD_NAME.length, RECORD_NAME, 0, RECORD_NAME.length)) {
+        for (int i = 0; i < bytes.length; i++) {
+            // A backslash may start an escape in a name that decodes to the reserved one: ask then too.
+            if (bytes[i] == '\\'
+                    || (i + RECORD_NAME.length <= bytes.length
+                            && java.util.Arrays.equals(
+                                    bytes, i, i + RECORD_NAME.length, RECORD_NAME, 0, RECORD_NAME.length))) {
                 // Perhaps only a value or a nested name: ask the parser.
                 return metadata.asTree().has(METADATA_KEY);
             }

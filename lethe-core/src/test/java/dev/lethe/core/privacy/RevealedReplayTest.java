@@ -1,0 +1,269 @@
+package dev.lethe.core.privacy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.memory.InMemoryEventStore;
+import dev.lethe.core.privacy.keys.InMemoryKeyStore;
+import dev.lethe.core.privacy.keys.KeyService;
+import dev.lethe.core.privacy.keys.LocalMasterKey;
+import dev.lethe.core.privacy.policy.DataPolicy;
+import dev.lethe.core.privacy.schema.JsonSchemaNotation;
+import dev.lethe.core.store.AppendResult;
+import dev.lethe.core.store.Direction;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.Json;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StreamId;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The parallel replay ({@link PrivateEventStore#readAllRevealed}) against sequential {@link
+ * PrivateEventStore#reveal} over the same log, across its 5,000-event pages; the asynchronous append
+ * of the privacy layer; and the audit of read-model reveals.
+ */
+class RevealedReplayTest {
+    static final Principal ADVISOR = PrivateEventStoreTest.ADVISOR;
+    static final Principal ANALYST = PrivateEventStoreTest.ANALYST;
+    static final Duration WAIT = Duration.ofSeconds(30);
+
+    @TempDir
+    Path keysDirectory;
+
+    PrivateEventStore lethe;
+
+    /** A privacy store over {@code engine} with the policy and schema of {@link PrivateEventStoreTest}. */
+    static PrivateEventStore open(EventStore engine, Path keysDirectory) {
+        Clock clock = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(),
+                LocalMasterKey.openOrCreate(keysDirectory),
+                DataPolicy.parse(PrivateEventStoreTest.POLICY),
+                clock);
+        PrivateEventStore lethe = new PrivateEventStore(engine, keys, clock);
+        JsonNode schema = Json.parse(PrivateEventStoreTest.SCHEMA).asTree();
+        lethe.schemas()
+                .register(
+                        JsonSchemaNotation.read("ProductSold", schema),
+                        SchemaRegistry.Notation.JSON_SCHEMA,
+                        SchemaRegistry.propertyPaths(schema),
+                        Json.of(schema));
+        return lethe;
+    }
+
+    /** Appends {@code count} sales by a handful of customers, in batches, some events without schema. */
+    static void sell(PrivateEventStore lethe, int count) {
+        for (int done = 0; done < count; ) {
+            List<EventData> batch = new ArrayList<>();
+            for (int i = done; i < Math.min(count, done + 1_000); i++) {
+                batch.add(EventData.of(
+                        "ProductSold",
+                        "{\"email\":\"c" + (i % 7) + "@example.com\",\"name\":\"Customer " + i + "\",\"product\":\"p-"
+                                + i + "\",\"amount\":" + i + "}"));
+            }
+            lethe.append(StreamId.of("customer-" + (done % 3)), ExpectedVersion.any(), batch);
+            done += batch.size();
+        }
+    }
+
+    /** What a reveal says of an event, in a form that compares by value. */
+    record Seen(long position, String data, List<Redaction> redactions) {
+        static Seen of(RevealedEvent revealed) {
+            return new Seen(revealed.event().position(), revealed.data().toString(), revealed.redactions());
+        }
+    }
+
+    /** Sequential reveal of the whole log from {@code from}, page by page. */
+    static List<Seen> sequential(PrivateEventStore lethe, long from, Principal principal) {
+        List<Seen> out = new ArrayList<>();
+        for (long position = from; ; ) {
+            List<RecordedEvent> page = lethe.store().readAll(position, EventStore.MAX_READ_LIMIT);
+            page.forEach(e -> out.add(Seen.of(lethe.reveal(e, principal))));
+            if (page.isEmpty()) {
+                return out;
+            }
+            position = page.get(page.size() - 1).position() + 1;
+        }
+    }
+
+    static List<Seen> replayed(PrivateEventStore lethe, long from, Principal principal) {
+        List<Seen> out = new ArrayList<>();
+        long count =
+                assertTimeoutPreemptively(WAIT, () -> lethe.readAllRevealed(from, principal, e -> out.add(Seen.of(e))));
+        assertThat(count).isEqualTo(out.size());
+        return out;
+    }
+
+    @BeforeEach
+    void openStore() {
+        lethe = open(new InMemoryEventStore(), keysDirectory);
+    }
+
+    @AfterEach
+    void close() {
+        lethe.close();
+    }
+
+    @Test
+    void a_replay_delivers_what_sequential_reveal_does_in_log_order_across_pages() {
+        sell(lethe, 12_345);
+        List<Seen> expected = sequential(lethe, 0, ADVISOR); // also audits the key releases, once
+
+        List<Seen> replayed = replayed(lethe, 0, ADVISOR);
+
+        assertThat(replayed).hasSize(expected.size()).hasSizeGreaterThan(12_345);
+        assertThat(replayed).extracting(Seen::position).isSorted().doesNotHaveDuplicates();
+        assertThat(replayed).containsExactlyElementsOf(expected);
+        assertThat(replayed)
+                .filteredOn(s -> s.data().contains("\"name\":\"Customer 12344\""))
+                .hasSize(1);
+    }
+
+    @Test
+    void a_replay_starts_at_the_position_asked_for() {
+        sell(lethe, 12_345);
+        sequential(lethe, 0, ADVISOR); // audits the key releases first, so the head stays put
+        long head = lethe.store().headPosition();
+
+        for (long from : List.of(1L, 4_999L, 5_000L, 7_001L, head)) {
+            List<Seen> replayed = replayed(lethe, from, ADVISOR);
+            assertThat(replayed).as("from %d", from).containsExactlyElementsOf(sequential(lethe, from, ADVISOR));
+            assertThat(replayed.get(0).position()).isEqualTo(from);
+            assertThat(replayed).hasSize((int) (head - from + 1));
+        }
+        assertThat(replayed(lethe, head + 1, ADVISOR)).isEmpty();
+    }
+
+    @Test
+    void a_replay_for_a_role_without_the_groups_reports_every_personal_field_as_restricted() {
+        sell(lethe, 6_000);
+
+        List<Seen> replayed = replayed(lethe, 0, ANALYST);
+
+        List<Seen> sales = replayed.stream()
+                .filter(s -> s.data().contains("\"product\":\"p-"))
+                .toList();
+        assertThat(sales).hasSize(6_000);
+        assertThat(sales).allSatisfy(s -> {
+            assertThat(s.redactions())
+                    .containsExactlyInAnyOrder(
+                            new Redaction("email", Redaction.Reason.RESTRICTED),
+                            new Redaction("name", Redaction.Reason.RESTRICTED));
+            assertThat(s.data()).contains("\"email\":null", "\"name\":null");
+        });
+        assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100))
+                .noneMatch(e -> e.type().equals("KeysReleased"));
+    }
+
+    @Test
+    void a_tampered_event_anywhere_in_the_log_fails_the_replay() {
+        sell(lethe, 2_000);
+        appendForged("lethe:v1:AAAA");
+        sell(lethe, 4_000);
+        appendForged("lethe:v1:" + "A".repeat(80));
+        sell(lethe, 10);
+
+        assertThatThrownBy(() -> replayed(lethe, 0, ADVISOR)).isInstanceOf(TamperedDataException.class);
+        assertThatThrownBy(() -> replayed(lethe, 2_500, ADVISOR))
+                .isInstanceOf(TamperedDataException.class)
+                .hasMessageContaining("email");
+    }
+
+    /** An event that claims, through the engine itself, a sealed email that is no envelope Lethe wrote. */
+    private void appendForged(String envelope) {
+        lethe.store()
+                .append(
+                        StreamId.of("customer-9"),
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("ProductSold", "{\"email\":\"" + envelope + "\",\"product\":\"p\"}")
+                                .withMetadata(Json.parse("{\"lethe\":{\"subjects\":{},\"sealed\":[\"email\"]}}"))));
+    }
+
+    @Test
+    void a_rejected_async_append_fails_the_future_and_writes_and_creates_nothing() throws Exception {
+        StreamId stream = StreamId.of("customer-5");
+        List<EventData> batch = List.of(
+                EventData.of("ProductSold", "{\"email\":\"new@example.com\",\"name\":\"New\",\"product\":\"p\"}"),
+                EventData.of("Unknown", "{}"));
+
+        CompletableFuture<AppendResult> future = lethe.appendAsync(stream, ExpectedVersion.any(), batch);
+
+        assertThatThrownBy(() -> future.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class)
+                .cause()
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("no registered schema");
+        assertThatThrownBy(() ->
+                        lethe.appendAsync(null, ExpectedVersion.any(), batch).get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class);
+        assertThatThrownBy(() -> lethe.appendAsync(stream, ExpectedVersion.any(), List.of())
+                        .get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class)
+                .cause()
+                .isInstanceOf(InvalidEventException.class);
+        assertThat(lethe.store().streamInfo(stream).exists()).isFalse();
+        assertThat(lethe.keys().lookup("new@example.com")).isEmpty();
+    }
+
+    @Test
+    void an_async_append_seals_like_a_synchronous_one() throws Exception {
+        AppendResult result = lethe.appendAsync(
+                        StreamId.of("customer-5"),
+                        ExpectedVersion.noStream(),
+                        List.of(EventData.of("ProductSold", "{\"email\":\"ada@example.com\",\"product\":\"p\"}")))
+                .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+        RecordedEvent stored = lethe.store().readAll(result.lastPosition(), 1).get(0);
+        assertThat(stored.data().toString()).doesNotContain("ada@example.com");
+        assertThat(lethe.reveal(stored, ADVISOR).data().toString())
+                .isEqualTo("{\"email\":\"ada@example.com\",\"product\":\"p\"}");
+    }
+
+    @Test
+    void opening_a_read_model_state_audits_the_key_release_and_a_restricted_role_releases_nothing() {
+        sell(lethe, 1);
+        RecordedEvent sale = lethe.store()
+                .readStream(StreamId.of("customer-0"), 0, Direction.FORWARD, 1)
+                .get(0);
+        Json state = Json.of(Map.of("customer", Map.of("name", PersonalValue.of(sale, "name"), "purchases", 1)));
+        Principal viv = new Principal("viv", "advisor");
+
+        PrivacyCodec.RevealedState opened = lethe.revealState(state, viv);
+        PrivacyCodec.RevealedState restricted = lethe.revealState(state, ANALYST);
+
+        assertThat(opened.state().asTree().path("customer").path("name").asText())
+                .isEqualTo("Customer 0");
+        assertThat(opened.opened()).containsExactly(DataGroup.of("identity"));
+        assertThat(restricted.redactions())
+                .containsExactly(new Redaction("customer.name", Redaction.Reason.RESTRICTED));
+        assertThat(restricted.opened()).isEmpty();
+        List<JsonNode> releases = lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100).stream()
+                .filter(e -> e.type().equals("KeysReleased"))
+                .map(e -> e.data().asTree())
+                .toList();
+        assertThat(releases).singleElement().satisfies(entry -> {
+            assertThat(entry.get("principal").asText()).isEqualTo("viv");
+            assertThat(entry.get("role").asText()).isEqualTo("advisor");
+            assertThat(entry.get("dataGroup").asText()).isEqualTo("identity");
+        });
+    }
+}

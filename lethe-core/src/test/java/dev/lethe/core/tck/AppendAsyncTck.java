@@ -1,0 +1,127 @@
+package dev.lethe.core.tck;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lethe.core.store.AppendResult;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StreamId;
+import dev.lethe.core.store.WrongExpectedVersionException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link dev.lethe.core.store.EventStore#appendAsync} on any engine: submission order is commit order,
+ * every failure (a conflict, an invalid batch) arrives through the future, and a callback on the future
+ * may append synchronously without stalling the engine. Every wait is bounded.
+ */
+public abstract class AppendAsyncTck extends ProjectionTck {
+    private static final long WAIT_SECONDS = 20;
+
+    private static <T> T await(CompletableFuture<T> future) throws Exception {
+        try {
+            return future.get(WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            throw new AssertionError("the future did not complete within " + WAIT_SECONDS + " s", e);
+        }
+    }
+
+    /** The exception a failed future carries, unwrapped from its completion wrappers. */
+    private static Throwable failureOf(CompletableFuture<?> future) throws Exception {
+        try {
+            future.get(WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            while (cause instanceof CompletionException || cause instanceof ExecutionException) {
+                cause = cause.getCause();
+            }
+            return cause;
+        } catch (TimeoutException e) {
+            throw new AssertionError("the future did not complete within " + WAIT_SECONDS + " s", e);
+        }
+        throw new AssertionError("the future completed normally; a failure was expected");
+    }
+
+    @Test
+    void batches_submitted_one_after_another_by_one_thread_commit_in_that_order() throws Exception {
+        StreamId stream = StreamId.of("order-1");
+        List<CompletableFuture<AppendResult>> futures = new ArrayList<>();
+        // Each batch expects the version the previous one leaves: only submission order satisfies all.
+        for (int i = 0; i < 40; i++) {
+            StreamId target = i % 4 == 3 ? StreamId.of("other-1") : stream;
+            ExpectedVersion expected =
+                    target.equals(stream) ? ExpectedVersion.exactly(3L * (i - i / 4) - 1) : ExpectedVersion.any();
+            futures.add(store.appendAsync(target, expected, events(3)));
+        }
+
+        for (int i = 0; i < futures.size(); i++) {
+            AppendResult result = await(futures.get(i));
+            assertThat(result.firstPosition()).as("batch %d", i).isEqualTo(3L * i);
+            assertThat(result.lastPosition()).as("batch %d", i).isEqualTo(3L * i + 2);
+        }
+        assertThat(store.streamInfo(stream).currentVersion()).isEqualTo(3L * 30 - 1);
+        assertThat(store.readAll(0, 1000)).extracting(RecordedEvent::position).containsExactlyElementsOf(range(0, 120));
+    }
+
+    @Test
+    void a_wrong_expected_version_fails_the_future_and_writes_nothing() throws Exception {
+        StreamId stream = StreamId.of("order-1");
+        store.append(stream, ExpectedVersion.any(), events(1));
+
+        CompletableFuture<AppendResult> conflict = store.appendAsync(stream, ExpectedVersion.exactly(5), events(2));
+        CompletableFuture<AppendResult> noStream = store.appendAsync(stream, ExpectedVersion.noStream(), events(2));
+
+        assertThat(failureOf(conflict)).isInstanceOfSatisfying(WrongExpectedVersionException.class, e -> {
+            assertThat(e.streamId()).isEqualTo(stream);
+            assertThat(e.actual()).isEqualTo(0);
+        });
+        assertThat(failureOf(noStream)).isInstanceOf(WrongExpectedVersionException.class);
+        assertThat(store.headPosition()).isZero();
+    }
+
+    @Test
+    void an_invalid_batch_fails_the_future_instead_of_throwing() throws Exception {
+        StreamId stream = StreamId.of("order-1");
+        List<CompletableFuture<AppendResult>> invalid = List.of(
+                store.appendAsync(stream, ExpectedVersion.any(), List.of()),
+                store.appendAsync(null, ExpectedVersion.any(), events(1)),
+                store.appendAsync(stream, null, events(1)),
+                store.appendAsync(stream, ExpectedVersion.any(), null),
+                store.appendAsync(
+                        stream, ExpectedVersion.any(), events(dev.lethe.core.store.EventStore.MAX_BATCH_EVENTS + 1)));
+
+        for (CompletableFuture<AppendResult> future : invalid) {
+            assertThat(failureOf(future)).isInstanceOf(InvalidEventException.class);
+        }
+        assertThat(store.headPosition()).isEqualTo(-1);
+        assertThat(await(store.appendAsync(stream, ExpectedVersion.noStream(), events(1)))
+                        .lastVersion())
+                .isZero();
+    }
+
+    @Test
+    void a_callback_on_the_future_may_append_synchronously_without_deadlock() throws Exception {
+        List<CompletableFuture<AppendResult>> chained = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            // Chained at once, while the batch is (on an engine with a writer thread) still in flight.
+            chained.add(store.appendAsync(StreamId.of("order-" + i), ExpectedVersion.noStream(), events(2))
+                    .thenApply(first -> store.append(
+                            StreamId.of("order-" + first.streamId().value().substring(6)),
+                            ExpectedVersion.exactly(first.lastVersion()),
+                            List.of(EventData.of("Followed", "{}")))));
+        }
+
+        for (CompletableFuture<AppendResult> future : chained) {
+            assertThat(await(future).lastVersion()).isEqualTo(2);
+        }
+        assertThat(store.headPosition()).isEqualTo(59);
+    }
+}
