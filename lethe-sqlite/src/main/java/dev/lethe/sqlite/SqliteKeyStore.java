@@ -18,6 +18,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,14 +50,27 @@ public final class SqliteKeyStore implements KeyStore {
             statement.execute("CREATE INDEX IF NOT EXISTS blind_index_by_subject ON blind_index (subject)");
             statement.execute(
                     "CREATE TABLE IF NOT EXISTS erasure_fence (subject TEXT PRIMARY KEY, receipt TEXT NOT NULL)");
-            statement.execute(
-                    "CREATE TABLE IF NOT EXISTS erasure_receipt (id TEXT PRIMARY KEY, receipt TEXT NOT NULL)");
+            statement.execute("CREATE TABLE IF NOT EXISTS erasure_receipt (id TEXT PRIMARY KEY, receipt TEXT NOT NULL,"
+                    + " audited INTEGER NOT NULL DEFAULT 0)");
+            addAuditedColumn(statement);
             statement.execute("CREATE TABLE IF NOT EXISTS period_key (grp TEXT NOT NULL, period TEXT NOT NULL,"
                     + " wrapped BLOB NOT NULL, PRIMARY KEY (grp, period))");
             statement.execute("CREATE TABLE IF NOT EXISTS destroyed_period (grp TEXT NOT NULL, period TEXT NOT NULL,"
                     + " destroyed_at TEXT NOT NULL, PRIMARY KEY (grp, period))");
             statement.execute("CREATE TABLE IF NOT EXISTS secret (name TEXT PRIMARY KEY, wrapped BLOB NOT NULL)");
         }
+    }
+
+    /** Key stores written before receipts were marked audited get the column; their receipts are checked once. */
+    private static void addAuditedColumn(Statement statement) throws SQLException {
+        try (ResultSet columns = statement.executeQuery("PRAGMA table_info(erasure_receipt)")) {
+            while (columns.next()) {
+                if (columns.getString("name").equals("audited")) {
+                    return;
+                }
+            }
+        }
+        statement.execute("ALTER TABLE erasure_receipt ADD COLUMN audited INTEGER NOT NULL DEFAULT 0");
     }
 
     /** Opens (or creates) {@code keys.db} in the data directory. */
@@ -241,8 +255,9 @@ public final class SqliteKeyStore implements KeyStore {
     }
 
     @Override
-    public int forget(SubjectId subject, ErasureReceipt receipt) {
-        return transaction("forget subject", true, () -> {
+    public int forget(SubjectId subject, ErasureReceipt receipt, Collection<UUID> audited) {
+        return transaction("forget subject", false, () -> {
+            markAuditedIn(audited);
             if (update("DELETE FROM subject_key WHERE subject = ?", subject.toString()) == 0) {
                 return -1;
             }
@@ -251,23 +266,62 @@ public final class SqliteKeyStore implements KeyStore {
                     "INSERT INTO erasure_fence VALUES (?, ?)",
                     subject.toString(),
                     receipt.id().toString());
-            update("INSERT INTO erasure_receipt VALUES (?, ?)", receipt.id().toString(), toJson(receipt));
+            update(
+                    "INSERT INTO erasure_receipt (id, receipt) VALUES (?, ?)",
+                    receipt.id().toString(),
+                    toJson(receipt));
             return entries;
         });
     }
 
     @Override
+    public void scrub() {
+        synchronized (this) {
+            try {
+                truncateWal("forget subject");
+            } catch (SQLException e) {
+                throw Sql.translate("key store: empty the WAL", e);
+            }
+        }
+    }
+
+    @Override
     public List<ErasureReceipt> receipts() {
+        return receipts("SELECT receipt FROM erasure_receipt ORDER BY rowid");
+    }
+
+    @Override
+    public List<ErasureReceipt> unauditedReceipts() {
+        return receipts("SELECT receipt FROM erasure_receipt WHERE audited = 0 ORDER BY rowid");
+    }
+
+    private List<ErasureReceipt> receipts(String sql) {
         return query("read receipts", () -> {
             List<ErasureReceipt> out = new ArrayList<>();
             try (Statement statement = connection.createStatement();
-                    ResultSet rs = statement.executeQuery("SELECT receipt FROM erasure_receipt ORDER BY rowid")) {
+                    ResultSet rs = statement.executeQuery(sql)) {
                 while (rs.next()) {
                     out.add(fromJson(rs.getString(1)));
                 }
             }
             return out;
         });
+    }
+
+    @Override
+    public void markAudited(Collection<UUID> receipts) {
+        if (!receipts.isEmpty()) {
+            transaction("mark receipts audited", false, () -> {
+                markAuditedIn(receipts);
+                return null;
+            });
+        }
+    }
+
+    private void markAuditedIn(Collection<UUID> receipts) throws SQLException {
+        for (UUID receipt : receipts) {
+            update("UPDATE erasure_receipt SET audited = 1 WHERE id = ?", receipt.toString());
+        }
     }
 
     @Override

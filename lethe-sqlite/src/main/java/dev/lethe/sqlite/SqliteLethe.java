@@ -65,7 +65,12 @@ public final class SqliteLethe implements AutoCloseable {
             projections = SqliteProjectionStore.open(directory);
             keys = SqliteKeyStore.open(directory);
             KeyService keyService = new KeyService(keys, LocalMasterKey.openOrCreate(directory), policy, clock);
-            return new SqliteLethe(store, projections, new PrivateEventStore(store, keyService, clock), policy);
+            PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock);
+            if (!store.isReadOnly()) {
+                // A forget that a crash interrupted before its audit entry was written gets it now.
+                privacy.auditInterruptedForgets();
+            }
+            return new SqliteLethe(store, projections, privacy, policy);
         } catch (RuntimeException e) {
             if (keys != null) {
                 keys.close();

@@ -2,6 +2,7 @@ package dev.lethe.core.privacy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lethe.core.store.AppendResult;
 import dev.lethe.core.store.EventData;
 import dev.lethe.core.store.EventStore;
 import dev.lethe.core.store.ExpectedVersion;
@@ -12,6 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -39,23 +41,40 @@ public final class AuditLog {
 
     /** Records an entry of the given type; {@code details} are string or number values. */
     public void record(String type, Principal principal, Map<String, ?> details) {
+        store.append(STREAM, ExpectedVersion.any(), List.of(entry(type, principal, details)));
+    }
+
+    /** Records an entry without waiting for it to be durable; the future says when it is. */
+    public CompletableFuture<AppendResult> recordAsync(String type, Principal principal, Map<String, ?> details) {
+        return store.appendAsync(STREAM, ExpectedVersion.any(), List.of(entry(type, principal, details)));
+    }
+
+    private EventData entry(String type, Principal principal, Map<String, ?> details) {
         ObjectNode entry = JSON.createObjectNode();
         entry.put("principal", principal.name());
         entry.put("role", principal.role());
         entry.put("at", clock.instant().toString());
         details.forEach((key, value) -> entry.set(key, JSON.valueToTree(value)));
-        store.append(STREAM, ExpectedVersion.any(), List.of(EventData.of(type, Json.of(entry))));
+        return EventData.of(type, Json.of(entry));
     }
 
     /** Notes that {@code principal} was given keys of {@code group}; records it once per window. */
     public void keysReleased(Principal principal, DataGroup group) {
         Release key = new Release(principal, group);
         Instant now = clock.instant();
-        Instant last = lastRelease.get(key);
-        if (last != null && last.plus(KEY_RELEASE_WINDOW).isAfter(now)) {
+        Instant seen = lastRelease.get(key);
+        if (seen != null && seen.plus(KEY_RELEASE_WINDOW).isAfter(now)) {
             return;
         }
-        lastRelease.put(key, now);
+        boolean[] due = new boolean[1];
+        // Atomically, so that threads of a parallel replay record one release, not one each.
+        lastRelease.compute(key, (k, last) -> {
+            due[0] = last == null || !last.plus(KEY_RELEASE_WINDOW).isAfter(now);
+            return due[0] ? now : last;
+        });
+        if (!due[0]) {
+            return;
+        }
         record("KeysReleased", principal, Map.of("dataGroup", group.name()));
     }
 }

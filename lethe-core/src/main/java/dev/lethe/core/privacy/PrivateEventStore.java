@@ -151,7 +151,7 @@ public final class PrivateEventStore implements AutoCloseable {
             return events; // the store names the problem
         }
         boolean strict = keys.policy().strict();
-        if (strict && !streamId.value().startsWith("$")) {
+        if (strict && streamId != null && !streamId.value().startsWith("$")) {
             PolicyLinter.personalDataIn(streamId.value()).ifPresent(why -> {
                 throw InvalidEventException.of("stream id", "'" + streamId + "' " + why + "; use a pseudonym");
             });
@@ -371,13 +371,86 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     private ErasureReceipt forgetAuthorized(SubjectId subject, String legalBasis, String reason, Principal actor) {
-        ErasureReceipt receipt = keys.forget(subject, actor.name(), legalBasis, reason);
-        // One durable append: the SubjectForgotten event is the audit entry (no personal data).
-        audit.record(
-                "SubjectForgotten",
-                actor,
-                Map.of("subject", subject.toString(), "receipt", receipt.id().toString(), "legalBasis", legalBasis));
+        // One durable append, the SubjectForgotten event, which is the audit entry (no personal data). It
+        // starts as soon as the key's deletion is committed and is written while the key store scrubs
+        // its files; a crash before it is written is repaired by auditInterruptedForgets on the next open.
+        java.util.concurrent.atomic.AtomicReference<ErasureReceipt> committed =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<CompletableFuture<AppendResult>> entry =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        ErasureReceipt receipt;
+        try {
+            receipt = keys.forget(subject, actor.name(), legalBasis, reason, stored -> {
+                committed.set(stored);
+                entry.set(audit.recordAsync("SubjectForgotten", actor, forgottenEntry(stored)));
+            });
+        } catch (RuntimeException e) {
+            awaitAudit(committed.get(), entry.get(), e);
+            throw e;
+        }
+        awaitAudit(receipt, entry.get(), null);
         return receipt;
+    }
+
+    private static Map<String, Object> forgottenEntry(ErasureReceipt receipt) {
+        return Map.of(
+                "subject", receipt.subject().toString(),
+                "receipt", receipt.id().toString(),
+                "legalBasis", receipt.legalBasis());
+    }
+
+    private void awaitAudit(ErasureReceipt receipt, CompletableFuture<AppendResult> entry, RuntimeException primary) {
+        if (entry == null) {
+            return;
+        }
+        try {
+            joined(entry);
+            keys.audited(receipt.id());
+        } catch (RuntimeException e) {
+            if (primary == null) {
+                throw e;
+            }
+            primary.addSuppressed(e);
+        }
+    }
+
+    /**
+     * Writes the {@code SubjectForgotten} audit entry of every forget that a crash interrupted after the
+     * key's deletion was committed and before its entry was written (the receipt, stored with the
+     * deletion, says what happened); returns how many were missing. The SQLite engine calls it on
+     * open. Reads the audit stream only when some receipt is not marked audited.
+     */
+    public int auditInterruptedForgets() {
+        List<ErasureReceipt> pending = keys.unauditedReceipts();
+        if (pending.isEmpty()) {
+            return 0;
+        }
+        java.util.Set<String> missing = new java.util.HashSet<>();
+        pending.forEach(r -> missing.add(r.id().toString()));
+        for (long from = 0; !missing.isEmpty(); ) {
+            List<RecordedEvent> page =
+                    store.readStream(AuditLog.STREAM, from, Direction.FORWARD, EventStore.MAX_READ_LIMIT);
+            for (RecordedEvent event : page) {
+                if (event.type().equals("SubjectForgotten")) {
+                    missing.remove(event.data().asTree().path("receipt").asText());
+                }
+            }
+            if (page.size() < EventStore.MAX_READ_LIMIT) {
+                break;
+            }
+            from += page.size();
+        }
+        for (ErasureReceipt receipt : pending) {
+            if (missing.contains(receipt.id().toString())) {
+                Map<String, Object> details = new LinkedHashMap<>(forgottenEntry(receipt));
+                details.put("actor", receipt.actor());
+                details.put("forgottenAt", receipt.at().toString());
+                details.put("recovered", true);
+                audit.record("SubjectForgotten", Principal.SYSTEM, details);
+            }
+            keys.audited(receipt.id());
+        }
+        return missing.size();
     }
 
     /** Schedules a forget for a later date; {@link #runScheduledForgets} carries it out. */

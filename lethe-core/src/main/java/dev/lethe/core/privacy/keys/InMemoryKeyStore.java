@@ -19,6 +19,7 @@ public final class InMemoryKeyStore implements KeyStore {
     private final Map<ByteBuffer, SubjectId> blindIndex = new HashMap<>();
     private final Set<SubjectId> fences = new HashSet<>();
     private final List<ErasureReceipt> receipts = new ArrayList<>();
+    private final java.util.Set<java.util.UUID> unaudited = new java.util.HashSet<>();
     private final Map<PeriodRef, byte[]> periods = new LinkedHashMap<>();
     private final Set<PeriodRef> destroyed = new HashSet<>();
     private final Map<String, byte[]> secrets = new HashMap<>();
@@ -51,10 +52,13 @@ public final class InMemoryKeyStore implements KeyStore {
     }
 
     @Override
-    public synchronized int forget(SubjectId subject, ErasureReceipt receipt) {
+    public synchronized int forget(
+            SubjectId subject, ErasureReceipt receipt, java.util.Collection<java.util.UUID> audited) {
+        unaudited.removeAll(audited);
         if (subjects.remove(subject) == null) {
             return -1;
         }
+        unaudited.add(receipt.id());
         int before = blindIndex.size();
         blindIndex.values().removeIf(subject::equals);
         fences.add(subject);
@@ -65,6 +69,16 @@ public final class InMemoryKeyStore implements KeyStore {
     @Override
     public synchronized List<ErasureReceipt> receipts() {
         return List.copyOf(receipts);
+    }
+
+    @Override
+    public synchronized List<ErasureReceipt> unauditedReceipts() {
+        return receipts.stream().filter(r -> unaudited.contains(r.id())).toList();
+    }
+
+    @Override
+    public synchronized void markAudited(java.util.Collection<java.util.UUID> ids) {
+        unaudited.removeAll(ids);
     }
 
     @Override

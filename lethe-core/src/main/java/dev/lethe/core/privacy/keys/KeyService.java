@@ -63,6 +63,7 @@ public final class KeyService implements AutoCloseable {
     };
 
     private final ThreadLocal<Mac> blindIndexMac = ThreadLocal.withInitial(this::newBlindIndexMac);
+    private final java.util.Set<UUID> auditedNotMarked = ConcurrentHashMap.newKeySet();
     private final LongAdder hits = new LongAdder();
     private final LongAdder misses = new LongAdder();
 
@@ -283,11 +284,27 @@ public final class KeyService implements AutoCloseable {
 
     /**
      * Forgets a subject: deletes its key and blind-index entries and raises its fence, in one
-     * transaction, then evicts its cached data keys. Costs the same whatever the number of its events.
+     * transaction, then evicts its cached data keys and scrubs the key store's files of the deleted
+     * key's older images. Costs the same whatever the number of its events.
      *
      * @throws InvalidEventException if the subject is unknown or already forgotten
      */
     public ErasureReceipt forget(SubjectId subject, String actor, String legalBasis, String reason) {
+        return forget(subject, actor, legalBasis, reason, receipt -> {});
+    }
+
+    /**
+     * Forgets a subject as {@link #forget(SubjectId, String, String, String)} does, calling {@code
+     * committed} with the stored receipt as soon as the deletion is durable, before the key store's
+     * files are scrubbed: work that needs the receipt (the audit entry) can start then and run
+     * alongside.
+     */
+    public ErasureReceipt forget(
+            SubjectId subject,
+            String actor,
+            String legalBasis,
+            String reason,
+            java.util.function.Consumer<ErasureReceipt> committed) {
         if (legalBasis == null || legalBasis.isBlank()) {
             throw InvalidEventException.of(
                     "legal basis", "is required to forget a subject (e.g. 'GDPR Art. 17(1)(a)')");
@@ -301,9 +318,13 @@ public final class KeyService implements AutoCloseable {
                 reason == null ? "" : reason,
                 List.of("subject key", "every blind-index entry of the subject", "cached data keys"));
         synchronized (this) {
+            List<UUID> audited = drainAudited();
             int entries;
             try {
-                entries = store.forget(subject, draft);
+                entries = store.forget(subject, draft, audited);
+            } catch (RuntimeException e) {
+                auditedNotMarked.addAll(audited);
+                throw e;
             } finally {
                 // Even if the store failed after its commit, nothing of the subject stays cached.
                 generation++;
@@ -316,7 +337,30 @@ public final class KeyService implements AutoCloseable {
                         store.isForgotten(subject) ? "was already forgotten" : "is unknown to the key service");
             }
         }
+        committed.accept(draft);
+        store.scrub();
         return draft;
+    }
+
+    /**
+     * Notes that a receipt's audit entry is written; the mark is stored with the next forget (no
+     * write of its own on the forget's path) or when the service closes.
+     */
+    public void audited(UUID receipt) {
+        auditedNotMarked.add(receipt);
+    }
+
+    /** Receipts whose audit entry may be missing: those of forgets a crash interrupted. */
+    public List<ErasureReceipt> unauditedReceipts() {
+        List<ErasureReceipt> out = new ArrayList<>(store.unauditedReceipts());
+        out.removeIf(r -> auditedNotMarked.contains(r.id()));
+        return out;
+    }
+
+    private List<UUID> drainAudited() {
+        List<UUID> out = new ArrayList<>(auditedNotMarked);
+        auditedNotMarked.removeAll(out);
+        return out;
     }
 
     /** Whether the subject has a live key (known and not forgotten). */
@@ -380,7 +424,14 @@ public final class KeyService implements AutoCloseable {
 
     @Override
     public void close() {
-        store.close();
-        master.close();
+        try {
+            List<UUID> audited = drainAudited();
+            if (!audited.isEmpty()) {
+                store.markAudited(audited);
+            }
+        } finally {
+            store.close();
+            master.close();
+        }
     }
 }

@@ -27,13 +27,27 @@ public interface KeyStore extends AutoCloseable {
     boolean isForgotten(SubjectId subject);
 
     /**
-     * Deletes the subject key and every blind-index entry of the subject, raises its erasure fence and
-     * stores the receipt, all in one transaction. Returns how many blind-index entries were deleted,
-     * or -1 if the subject had no key (unknown, or already forgotten).
+     * Deletes the subject key and every blind-index entry of the subject, raises its erasure fence,
+     * stores the receipt (not yet audited) and marks the receipts {@code audited} as audited, all in one
+     * transaction. Returns how many blind-index entries were deleted, or -1 if the subject had no key
+     * (unknown, or already forgotten). Older images of the deleted rows may remain in the store's files
+     * until {@link #scrub()}.
      */
-    int forget(SubjectId subject, ErasureReceipt receipt);
+    int forget(SubjectId subject, ErasureReceipt receipt, java.util.Collection<java.util.UUID> audited);
+
+    /**
+     * Removes from the store's files whatever older images of deleted keys remain (SQLite: copies the
+     * WAL into the database and empties it). Called after every forget, expiry and re-wrap.
+     */
+    default void scrub() {}
 
     List<ErasureReceipt> receipts();
+
+    /** Receipts whose audit entry is not yet known to be written (after a crash, say). */
+    List<ErasureReceipt> unauditedReceipts();
+
+    /** Marks receipts as audited. */
+    void markAudited(java.util.Collection<java.util.UUID> receipts);
 
     Optional<byte[]> periodKey(DataGroup group, String period);
 

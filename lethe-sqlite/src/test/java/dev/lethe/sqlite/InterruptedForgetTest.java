@@ -1,0 +1,98 @@
+package dev.lethe.sqlite;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.privacy.AuditLog;
+import dev.lethe.core.privacy.Principal;
+import dev.lethe.core.privacy.SchemaRegistry;
+import dev.lethe.core.privacy.SubjectId;
+import dev.lethe.core.privacy.keys.ErasureReceipt;
+import dev.lethe.core.privacy.schema.JsonSchemaNotation;
+import dev.lethe.core.store.Direction;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.Json;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StreamId;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A forget is committed in the key store first and audited second. A process that stops in between
+ * leaves a receipt without its {@code SubjectForgotten} entry; the next open writes the entry, once.
+ */
+class InterruptedForgetTest {
+    private static final Principal DPO = new Principal("dora", "dpo");
+
+    @TempDir
+    Path data;
+
+    @Test
+    void a_forget_interrupted_before_its_audit_entry_is_audited_when_the_store_is_opened_again() {
+        ErasureReceipt receipt;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            SubjectId subject = customer(lethe, "ada@example.com");
+            // What a crash right after the key store's commit leaves: the deletion and its receipt, no entry.
+            receipt = lethe.privacy().keys().forget(subject, "dora", "GDPR Art. 17(1)(a)", "customer asked");
+            assertThat(forgottenEntries(lethe)).isEmpty();
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            List<RecordedEvent> entries = forgottenEntries(lethe);
+            assertThat(entries).hasSize(1);
+            JsonNode entry = entries.get(0).data().asTree();
+            assertThat(entry.path("receipt").asText()).isEqualTo(receipt.id().toString());
+            assertThat(entry.path("subject").asText())
+                    .isEqualTo(receipt.subject().toString());
+            assertThat(entry.path("actor").asText()).isEqualTo("dora");
+            assertThat(entry.path("recovered").asBoolean()).isTrue();
+            assertThat(lethe.privacy().auditInterruptedForgets()).isZero();
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(forgottenEntries(lethe)).hasSize(1);
+        }
+    }
+
+    @Test
+    void a_completed_forget_is_audited_once_and_not_again_on_the_next_open() {
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            SubjectId first = customer(lethe, "ada@example.com");
+            SubjectId second = customer(lethe, "grace@example.com");
+            lethe.privacy().forget(first, "GDPR Art. 17(1)(a)", "asked", DPO);
+            lethe.privacy().forget(second, "GDPR Art. 17(1)(a)", "asked", DPO);
+            assertThat(forgottenEntries(lethe)).hasSize(2);
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(forgottenEntries(lethe)).hasSize(2);
+            assertThat(lethe.privacy().keys().unauditedReceipts()).isEmpty();
+        }
+    }
+
+    private static SubjectId customer(SqliteLethe lethe, String email) {
+        JsonNode schema = Json.parse("""
+                        {"type":"object","properties":{
+                          "email":{"type":"string","x-gdpr":{"pii":true,"key":true,"dataGroup":"contact"}}}}
+                        """).asTree();
+        lethe.privacy()
+                .registerSchema(
+                        DPO,
+                        JsonSchemaNotation.read("Registered", schema),
+                        SchemaRegistry.Notation.JSON_SCHEMA,
+                        SchemaRegistry.propertyPaths(schema),
+                        Json.of(schema));
+        lethe.privacy()
+                .append(
+                        StreamId.of("customer-" + Math.abs(email.hashCode())),
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("Registered", "{\"email\":\"" + email + "\"}")));
+        return lethe.privacy().subjectFor(email);
+    }
+
+    private static List<RecordedEvent> forgottenEntries(SqliteLethe lethe) {
+        return lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 1_000).stream()
+                .filter(e -> e.type().equals("SubjectForgotten"))
+                .toList();
+    }
+}
