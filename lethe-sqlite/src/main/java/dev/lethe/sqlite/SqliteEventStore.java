@@ -29,6 +29,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * The embedded engine: the log in {@code events.db} in a data directory, SQLite in WAL mode with
@@ -76,6 +78,15 @@ public final class SqliteEventStore implements EventStore {
     private final HeadSignal head;
     private final CheckpointThread checkpoints;
     private volatile boolean closed;
+    /**
+     * Completes {@link #appendAsync}'s futures, off the writer thread. Not the common pool: with fewer
+     * than three cores it has no threads, and CompletableFuture would start one per completion.
+     */
+    private final ExecutorService completions = Executors.newSingleThreadExecutor(task -> {
+        Thread thread = new Thread(task, "lethe-completions");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     private SqliteEventStore(
             Path directory,
@@ -212,9 +223,9 @@ public final class SqliteEventStore implements EventStore {
     public CompletableFuture<AppendResult> appendAsync(
             StreamId streamId, ExpectedVersion expected, List<EventData> events) {
         try {
-            // Completed on the common pool, never on the writer thread: a caller's callback that
-            // blocks, or appends and waits, must not stall the writer.
-            return submit(streamId, expected, events).whenCompleteAsync((result, failure) -> {});
+            // Completed on another thread, never on the writer: a caller's callback that blocks, or
+            // appends and waits, must not stall the writer.
+            return submit(streamId, expected, events).whenCompleteAsync((result, failure) -> {}, completions);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return CompletableFuture.failedFuture(
@@ -381,6 +392,7 @@ public final class SqliteEventStore implements EventStore {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        completions.shutdown();
         head.close();
         readers.close();
         truncateWal();

@@ -55,11 +55,25 @@ public final class PrivacyCodec {
      */
     public record Sealed(Json data, Json metadata, Map<String, SubjectId> subjects) {}
 
-    private record SealPlan(PrivacySchema schema, JsonFields fields, Map<String, FieldRule> rules) {
+    /** An event type's rules by path, its key fields, and the key field owning each personal field. */
+    private record SealPlan(
+            PrivacySchema schema,
+            JsonFields fields,
+            Map<String, FieldRule> rules,
+            List<FieldRule> keyFields,
+            Map<String, String> owners) {
         static SealPlan of(PrivacySchema schema) {
             Map<String, FieldRule> rules = new HashMap<>();
-            schema.fields().stream().filter(f -> f.personal() || f.subjectKey()).forEach(f -> rules.put(f.path(), f));
-            return new SealPlan(schema, new JsonFields(rules.keySet()), rules);
+            Map<String, String> owners = new HashMap<>();
+            for (FieldRule field : schema.fields()) {
+                if (field.personal() || field.subjectKey()) {
+                    rules.put(field.path(), field);
+                }
+                if (field.personal()) {
+                    owners.put(field.path(), schema.ownerOf(field).path());
+                }
+            }
+            return new SealPlan(schema, new JsonFields(rules.keySet()), rules, schema.keyFields(), owners);
         }
     }
 
@@ -98,7 +112,7 @@ public final class PrivacyCodec {
                     schema.eventType() + " data", "must be a JSON object for its schema to apply");
         }
         Map<String, SubjectId> subjects = new LinkedHashMap<>();
-        for (FieldRule key : schema.keyFields()) {
+        for (FieldRule key : plan.keyFields()) {
             String value = keyValues.get(key.path());
             if (value != null) {
                 subjects.put(key.path(), keys.resolve(value));
@@ -115,12 +129,12 @@ public final class PrivacyCodec {
                 continue;
             }
             sealedUpTo = hit.end();
-            SubjectId subject = subjects.get(schema.ownerOf(field).path());
+            String owner = plan.owners().get(field.path());
+            SubjectId subject = subjects.get(owner);
             if (subject == null) {
                 throw InvalidEventException.of(
                         schema.eventType() + "." + field.path(),
-                        "is personal data but the event names no data subject in "
-                                + schema.ownerOf(field).path());
+                        "is personal data but the event names no data subject in " + owner);
             }
             DataGroup group = field.group().orElseThrow();
             String period = periodOf(group, at);

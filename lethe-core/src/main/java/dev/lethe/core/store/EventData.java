@@ -62,7 +62,13 @@ public record EventData(UUID id, String type, Json data, Json metadata) {
         return Optional.ofNullable(id);
     }
 
+    /** Types already validated (a store sees few); bounded, so odd inputs cannot grow it without end. */
+    private static final java.util.Set<String> VALID_TYPES = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private static void validateType(String type) {
+        if (type != null && VALID_TYPES.contains(type)) {
+            return;
+        }
         if (type == null || type.isEmpty()) {
             throw InvalidEventException.of("type", "must not be empty");
         }
@@ -75,6 +81,9 @@ public record EventData(UUID id, String type, Json data, Json metadata) {
                     "type",
                     "'" + StreamId.printable(type)
                             + "' must start with a letter and hold only letters, digits and _ . $ -");
+        }
+        if (VALID_TYPES.size() < 10_000) {
+            VALID_TYPES.add(type);
         }
     }
 

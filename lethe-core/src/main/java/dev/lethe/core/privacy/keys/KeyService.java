@@ -54,13 +54,11 @@ public final class KeyService implements AutoCloseable {
     private volatile byte[] blindIndexKey;
     /** Raised by every forget and expiry: a data key looked up before one of them is not cached after it. */
     private long generation;
-    /** Blind index (never the natural key) to subject, for subjects seen recently; emptied of a subject on forget. */
-    private final Map<java.nio.ByteBuffer, SubjectId> subjectsByIndex = new LinkedHashMap<>(1024, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<java.nio.ByteBuffer, SubjectId> eldest) {
-            return size() > CACHE_ENTRIES;
-        }
-    };
+    /**
+     * Blind index (never the natural key) to subject, for subjects seen recently; emptied of a subject on
+     * forget. Read without a lock; written under this service's lock.
+     */
+    private final Map<java.nio.ByteBuffer, SubjectId> subjectsByIndex = new ConcurrentHashMap<>(1024);
 
     private final ThreadLocal<Mac> blindIndexMac = ThreadLocal.withInitial(this::newBlindIndexMac);
     private final java.util.Set<UUID> auditedNotMarked = ConcurrentHashMap.newKeySet();
@@ -104,10 +102,20 @@ public final class KeyService implements AutoCloseable {
      * The subject a key field names: a subject id the key service knows is used as is; anything else
      * is a natural key, looked up in the blind index and given a new subject on first use.
      */
-    public synchronized SubjectId resolve(String keyValue) {
+    public SubjectId resolve(String keyValue) {
         if (keyValue == null || keyValue.isEmpty()) {
             throw InvalidEventException.of("data subject key", "is empty");
         }
+        if (!SubjectId.looksLikeOne(keyValue)) {
+            SubjectId cached = subjectsByIndex.get(java.nio.ByteBuffer.wrap(blindIndex(keyValue)));
+            if (cached != null) {
+                return cached;
+            }
+        }
+        return resolveSlowly(keyValue);
+    }
+
+    private synchronized SubjectId resolveSlowly(String keyValue) {
         if (SubjectId.looksLikeOne(keyValue)) {
             SubjectId subject = SubjectId.parse(keyValue);
             if (store.isForgotten(subject) || store.subjectKey(subject).isPresent()) {
@@ -124,6 +132,9 @@ public final class KeyService implements AutoCloseable {
         SubjectId subject = known.orElseGet(SubjectId::random);
         if (known.isEmpty()) {
             store.createSubject(subject, wrapNew(KeyRefs.subject(subject)), Optional.of(index));
+        }
+        if (subjectsByIndex.size() >= CACHE_ENTRIES) {
+            subjectsByIndex.clear();
         }
         subjectsByIndex.put(indexKey, subject);
         return subject;
