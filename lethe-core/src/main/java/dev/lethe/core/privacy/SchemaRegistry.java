@@ -54,6 +54,10 @@ public final class SchemaRegistry {
 
     private final EventStore store;
     private final Map<String, List<Registered>> byType = new ConcurrentHashMap<>();
+    /** JSON Schemas as trees, by event type and version. */
+    private final Map<Version, JsonNode> parsedSources = new ConcurrentHashMap<>();
+
+    private record Version(String eventType, int version) {}
 
     public SchemaRegistry(EventStore store) {
         this.store = store;
@@ -163,7 +167,11 @@ public final class SchemaRegistry {
         if (registered.notation() != Notation.JSON_SCHEMA) {
             return;
         }
-        check(registered.eventType(), registered.source().asTree(), data.asTree(), "");
+        // The schema is parsed once per registered version, not once per event.
+        JsonNode schema = parsedSources.computeIfAbsent(
+                new Version(registered.eventType(), registered.version()),
+                v -> registered.source().asTree());
+        check(registered.eventType(), schema, data.asTree(), "");
     }
 
     private static void check(String type, JsonNode schema, JsonNode value, String path) {
