@@ -80,9 +80,11 @@ public final class SqliteEventStore implements EventStore {
     private volatile boolean closed;
     /**
      * Completes {@link #appendAsync}'s futures, off the writer thread. Not the common pool: with fewer
-     * than three cores it has no threads, and CompletableFuture would start one per completion.
+     * than three cores it has no threads, and CompletableFuture would start one per completion. Not a
+     * single thread either: a callback that waits for another append's future would wait for itself.
+     * Idle threads are reused, so one thread usually does it all.
      */
-    private final ExecutorService completions = Executors.newSingleThreadExecutor(task -> {
+    private final ExecutorService completions = Executors.newCachedThreadPool(task -> {
         Thread thread = new Thread(task, "lethe-completions");
         thread.setDaemon(true);
         return thread;

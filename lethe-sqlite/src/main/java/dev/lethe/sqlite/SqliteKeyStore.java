@@ -41,8 +41,12 @@ public final class SqliteKeyStore implements KeyStore {
 
     private final Connection connection;
 
-    private SqliteKeyStore(Connection connection) throws SQLException {
+    private SqliteKeyStore(Connection connection, boolean readOnly) throws SQLException {
         this.connection = connection;
+        if (readOnly) {
+            // Beside a writer (perhaps an older version): change nothing, not even the schema.
+            return;
+        }
         try (Statement statement = connection.createStatement()) {
             statement.execute(
                     "CREATE TABLE IF NOT EXISTS subject_key (subject TEXT PRIMARY KEY, wrapped BLOB NOT NULL)");
@@ -75,12 +79,20 @@ public final class SqliteKeyStore implements KeyStore {
 
     /** Opens (or creates) {@code keys.db} in the data directory. */
     public static SqliteKeyStore open(Path directory) {
+        return open(directory, false);
+    }
+
+    /**
+     * Opens {@code keys.db}; {@code readOnly}: for a process that reads beside the writer, which creates
+     * and migrates nothing.
+     */
+    public static SqliteKeyStore open(Path directory, boolean readOnly) {
         DirectoryLock.ensureDirectory(directory);
         Path file = directory.resolve(FILE_NAME);
         Connection connection = Sql.open(
                 file, "journal_mode = WAL", "synchronous = FULL", "secure_delete = ON", "busy_timeout = 10000");
         try {
-            SqliteKeyStore store = new SqliteKeyStore(connection);
+            SqliteKeyStore store = new SqliteKeyStore(connection, readOnly);
             restrictPermissions(file);
             return store;
         } catch (SQLException e) {

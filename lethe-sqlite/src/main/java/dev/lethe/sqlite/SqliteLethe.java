@@ -63,7 +63,7 @@ public final class SqliteLethe implements AutoCloseable {
         try {
             DataPolicy policy = readPolicy(directory);
             projections = SqliteProjectionStore.open(directory);
-            keys = SqliteKeyStore.open(directory);
+            keys = SqliteKeyStore.open(directory, store.isReadOnly());
             KeyService keyService = new KeyService(keys, LocalMasterKey.openOrCreate(directory), policy, clock);
             PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock);
             if (!store.isReadOnly()) {

@@ -98,13 +98,22 @@ public final class PrivacyCodec {
         Map<String, String> keyValues = new HashMap<>(4);
         Map<String, FieldRule> rules = plan.rules();
         boolean isObject = plan.fields().scan(in, hit -> {
+            for (JsonFields.Hit earlier : hits) {
+                if (earlier.path().equals(hit.path())) {
+                    // Which value would be whose? Sealing both under one subject's key would let the
+                    // other's survive that subject's forget.
+                    throw InvalidEventException.of(
+                            schema.eventType() + "." + hit.path(),
+                            "appears twice in the event; a classified field must be unique");
+                }
+            }
             hits.add(hit);
             if (rules.get(hit.path()).subjectKey()) {
                 if (!hit.isScalar()) {
                     throw InvalidEventException.of(
                             schema.eventType() + "." + hit.path(), "a data subject key must be a string or number");
                 }
-                keyValues.put(hit.path(), hit.isNull() ? null : hit.text(in));
+                keyValues.put(hit.path(), hit.isNull() ? null : keyText(in, hit));
             }
         });
         if (!isObject) {
@@ -154,6 +163,22 @@ public final class PrivacyCodec {
         }
         return new Sealed(
                 Json.trusted(out.finish()), withRecord(metadata, record(subjects, sealed, schemaVersion)), subjects);
+    }
+
+    /**
+     * A key field's value as the blind index sees it: a string's text; a number as Jackson prints the
+     * parsed number ({@code 1.50} and {@code 1.5} name the same subject, as they did when events were
+     * sealed from a tree).
+     */
+    private static String keyText(byte[] in, JsonFields.Hit hit) {
+        if (hit.kind() != JsonFields.Kind.NUMBER) {
+            return hit.text(in);
+        }
+        try {
+            return JSON.readTree(in, hit.start(), hit.end() - hit.start()).asText();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("a number that was valid JSON no longer parses", e);
+        }
     }
 
     private String periodOf(DataGroup group, Instant at) {

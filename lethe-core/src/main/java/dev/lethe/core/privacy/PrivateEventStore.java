@@ -52,6 +52,7 @@ public final class PrivateEventStore implements AutoCloseable {
     private final AuditLog audit;
     private final dev.lethe.core.spi.TimeOrderedIds ids = new dev.lethe.core.spi.TimeOrderedIds();
     private ExecutorService replayThreads;
+    private boolean closed;
 
     public PrivateEventStore(EventStore store, KeyService keys, Clock clock) {
         this.store = store;
@@ -239,19 +240,22 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public long readAllRevealed(long fromPosition, Principal principal, Consumer<RevealedEvent> reader) {
         ExecutorService pool = replayThreads();
+        int[] limit = {REPLAY_PAGE};
         CompletableFuture<List<RecordedEvent>> next =
-                CompletableFuture.supplyAsync(() -> store.readAll(fromPosition, REPLAY_PAGE), pool);
+                CompletableFuture.supplyAsync(() -> store.readAll(fromPosition, limit[0]), pool);
         long count = 0;
         while (true) {
             List<RecordedEvent> page = joined(next);
-            boolean last = page.size() < REPLAY_PAGE;
+            boolean last = page.size() < limit[0];
             PageReveal work = new PageReveal(page, principal);
             if (!last) {
                 long after = page.get(page.size() - 1).position() + 1;
+                int pageLimit = nextPageLimit(page);
+                limit[0] = pageLimit;
                 // The reader thread reads the next page, then helps decrypt this one.
                 next = CompletableFuture.supplyAsync(
                         () -> {
-                            List<RecordedEvent> read = store.readAll(after, REPLAY_PAGE);
+                            List<RecordedEvent> read = store.readAll(after, pageLimit);
                             work.help();
                             return read;
                         },
@@ -269,6 +273,18 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     private static final int REPLAY_PAGE = 5_000;
+    /** About what a page may hold, read ahead and revealed: pages of large events hold fewer. */
+    private static final long REPLAY_PAGE_BYTES = 32L << 20;
+
+    private static int nextPageLimit(List<RecordedEvent> page) {
+        long bytes = 0;
+        for (RecordedEvent event : page) {
+            bytes += event.data().size() + event.metadata().size();
+        }
+        long perEvent = Math.max(1, bytes / page.size());
+        return (int) Math.max(REPLAY_CHUNK, Math.min(REPLAY_PAGE, REPLAY_PAGE_BYTES / perEvent));
+    }
+
     private static final int REPLAY_CHUNK = 250;
 
     /** One page to decrypt, in chunks that any thread may take. */
@@ -280,7 +296,7 @@ public final class PrivateEventStore implements AutoCloseable {
         private final java.util.concurrent.atomic.AtomicInteger nextChunk =
                 new java.util.concurrent.atomic.AtomicInteger();
         private final java.util.concurrent.CountDownLatch done;
-        private volatile RuntimeException failure;
+        private volatile Throwable failure;
 
         PageReveal(List<RecordedEvent> page, Principal principal) {
             this.page = page;
@@ -296,7 +312,7 @@ public final class PrivateEventStore implements AutoCloseable {
                     for (int i = chunk * REPLAY_CHUNK; i < Math.min(page.size(), (chunk + 1) * REPLAY_CHUNK); i++) {
                         revealed[i] = reveal(page.get(i), principal);
                     }
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | Error e) {
                     failure = e;
                 } finally {
                     done.countDown();
@@ -311,8 +327,11 @@ public final class PrivateEventStore implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 throw dev.lethe.core.store.StorageException.transientFailure("interrupted during a replay", e);
             }
+            if (failure instanceof RuntimeException e) {
+                throw e;
+            }
             if (failure != null) {
-                throw failure;
+                throw (Error) failure;
             }
             return revealed;
         }
@@ -330,6 +349,9 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     private synchronized ExecutorService replayThreads() {
+        if (closed) {
+            throw dev.lethe.core.store.StorageException.permanent("the store is closed", null);
+        }
         if (replayThreads == null) {
             java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
             replayThreads = Executors.newCachedThreadPool(task -> {
@@ -589,6 +611,7 @@ public final class PrivateEventStore implements AutoCloseable {
     @Override
     public void close() {
         synchronized (this) {
+            closed = true;
             if (replayThreads != null) {
                 replayThreads.shutdownNow();
             }

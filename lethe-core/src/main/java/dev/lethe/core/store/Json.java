@@ -79,6 +79,7 @@ public final class Json {
     }
 
     private static void validate(byte[] utf8) {
+        requireUtf8(utf8);
         try (JsonParser parser = FACTORY.createParser(utf8)) {
             if (parser.nextToken() == null) {
                 throw InvalidEventException.of("json", "JSON is empty");
@@ -95,6 +96,26 @@ public final class Json {
             throw InvalidEventException.of("json", "invalid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Refuses what Jackson would accept but is not UTF-8 JSON: a byte order mark, or a NUL byte, which
+     * valid UTF-8 JSON never holds (a control character must be escaped) and UTF-16 or UTF-32 text
+     * always does. Everything downstream (the privacy codec's byte scanner, the storage) reads UTF-8.
+     */
+    private static void requireUtf8(byte[] bytes) {
+        if (bytes.length >= 2
+                && ((bytes[0] == (byte) 0xEF && bytes[1] == (byte) 0xBB)
+                        || (bytes[0] == (byte) 0xFE && bytes[1] == (byte) 0xFF)
+                        || (bytes[0] == (byte) 0xFF && bytes[1] == (byte) 0xFE))) {
+            throw InvalidEventException.of("json", "starts with a byte order mark; JSON must be UTF-8 without one");
+        }
+        for (int i = 0; i < bytes.length; i++) {
+            if (bytes[i] == 0) {
+                throw InvalidEventException.of(
+                        "json", "holds a NUL byte at offset " + i + "; JSON must be UTF-8 (not UTF-16 or UTF-32)");
+            }
         }
     }
 

@@ -1,0 +1,141 @@
+package dev.lethe.core.privacy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.memory.InMemoryEventStore;
+import dev.lethe.core.privacy.keys.InMemoryKeyStore;
+import dev.lethe.core.privacy.keys.KeyService;
+import dev.lethe.core.privacy.keys.LocalMasterKey;
+import dev.lethe.core.privacy.policy.DataPolicy;
+import dev.lethe.core.privacy.schema.JsonSchemaNotation;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.Json;
+import dev.lethe.core.store.RecordedEvent;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Inputs a review found the byte-splicing codec mishandling (UTF-16 text, repeated classified fields,
+ * number formats of a key): each is refused, or treated as the tree-based codec treated it.
+ */
+class CodecInputEdgesTest {
+    static final Principal DPO = ByteExactSealingTest.DPO;
+
+    @TempDir
+    Path keysDirectory;
+
+    PrivateEventStore lethe;
+
+    @BeforeEach
+    void open() {
+        Clock clock = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(),
+                LocalMasterKey.openOrCreate(keysDirectory),
+                DataPolicy.parse(PrivateEventStoreTest.POLICY),
+                clock);
+        lethe = new PrivateEventStore(new InMemoryEventStore(), keys, clock);
+        JsonNode schema = Json.parse(ByteExactSealingTest.SCHEMA).asTree();
+        lethe.schemas()
+                .register(
+                        JsonSchemaNotation.read("ProductSold", schema),
+                        SchemaRegistry.Notation.JSON_SCHEMA,
+                        SchemaRegistry.propertyPaths(schema),
+                        Json.of(schema));
+    }
+
+    @AfterEach
+    void close() {
+        lethe.close();
+    }
+
+    RecordedEvent append(Json data, Json metadata) {
+        long position = lethe.append(
+                        ByteExactSealingTest.STREAM,
+                        ExpectedVersion.any(),
+                        List.of(new EventData(null, "ProductSold", data, metadata)))
+                .lastPosition();
+        return lethe.store().readAll(position, 1).get(0);
+    }
+
+    @Test
+    void json_that_is_not_utf8_is_refused_before_anything_can_store_it() {
+        String text = "{\"email\":\"ada@example.com\",\"name\":\"Ada Lovelace\",\"product\":\"fund-a\"}";
+        for (java.nio.charset.Charset charset : List.of(
+                StandardCharsets.UTF_16LE,
+                StandardCharsets.UTF_16BE,
+                StandardCharsets.UTF_16,
+                java.nio.charset.Charset.forName("UTF-32LE"))) {
+            assertThatThrownBy(() -> Json.ofBytes(text.getBytes(charset)))
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("UTF-8");
+        }
+        byte[] withBom = ("\uFEFF" + text).getBytes(StandardCharsets.UTF_8);
+        assertThatThrownBy(() -> Json.ofBytes(withBom))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("byte order mark");
+        assertThat(Json.ofBytes(text.getBytes(StandardCharsets.UTF_8))
+                        .asTree()
+                        .path("name")
+                        .asText())
+                .isEqualTo("Ada Lovelace");
+    }
+
+    @Test
+    void a_classified_field_written_twice_is_refused_and_nothing_is_written() {
+        long head = lethe.store().headPosition();
+        for (String json : List.of(
+                "{\"email\":\"alice@example.com\",\"email\":\"bob@example.com\",\"product\":\"p\"}",
+                "{\"email\":\"alice@example.com\",\"name\":\"A\",\"name\":\"B\",\"product\":\"p\"}",
+                "{\"email\":\"alice@example.com\",\"\\u0065mail\":\"bob@example.com\",\"product\":\"p\"}")) {
+            assertThatThrownBy(() -> append(Json.parse(json), null))
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("appears twice");
+        }
+        assertThat(lethe.store().headPosition()).isEqualTo(head);
+        assertThat(lethe.keys().lookup("bob@example.com")).isEmpty();
+        // A non-classified field may repeat, as JSON allows.
+        append(Json.parse("{\"email\":\"carol@example.com\",\"product\":\"p\",\"product\":\"q\"}"), null);
+    }
+
+    @Test
+    void a_numeric_key_names_one_subject_however_the_number_is_written() {
+        JsonNode schema = Json.parse("""
+                        {"type":"object","properties":{
+                          "customer":{"type":"number","x-gdpr":{"key":true}},
+                          "name":{"type":"string","x-gdpr":{"pii":true,"dataGroup":"identity"}}}}
+                        """).asTree();
+        lethe.schemas()
+                .register(
+                        JsonSchemaNotation.read("Visited", schema),
+                        SchemaRegistry.Notation.JSON_SCHEMA,
+                        SchemaRegistry.propertyPaths(schema),
+                        Json.of(schema));
+        List<SubjectId> subjects = new java.util.ArrayList<>();
+        for (String number : List.of("1.50", "1.5", "15e-1")) {
+            long position = lethe.append(
+                            ByteExactSealingTest.STREAM,
+                            ExpectedVersion.any(),
+                            List.of(EventData.of("Visited", "{\"customer\":" + number + ",\"name\":\"Ada\"}")))
+                    .lastPosition();
+            subjects.add(PrivacyCodec.subjectsOf(
+                            lethe.store().readAll(position, 1).get(0).metadata())
+                    .get("customer"));
+        }
+        assertThat(subjects).containsOnly(subjects.get(0));
+        // As the tree-based codec did: Jackson's text of the parsed number.
+        assertThat(lethe.keys().lookup("1.5")).contains(subjects.get(0));
+    }
+}

@@ -1,0 +1,88 @@
+package dev.lethe.sqlite;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lethe.core.privacy.Principal;
+import dev.lethe.core.store.AppendResult;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.StreamId;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Callbacks on {@code appendAsync}'s futures may block on other appends (even forget), and a read-only
+ * open changes nothing in the key store: cases a review found failing.
+ */
+class AsyncCallbacksAndReadOnlyKeysTest {
+    @TempDir
+    Path data;
+
+    @Test
+    void a_callback_may_wait_for_another_async_append_and_later_appends_still_complete() throws Exception {
+        try (SqliteEventStore store = SqliteEventStore.open(data, SqliteOptions.DEFAULT)) {
+            StreamId a = StreamId.of("a");
+            CompletableFuture<AppendResult> inner = new CompletableFuture<>();
+            CompletableFuture<Void> outer = store.appendAsync(
+                            a, ExpectedVersion.any(), List.of(EventData.of("E", "{}")))
+                    .thenAccept(r ->
+                            inner.complete(store.appendAsync(a, ExpectedVersion.any(), List.of(EventData.of("E", "{}")))
+                                    .join()));
+            outer.get(10, TimeUnit.SECONDS);
+            assertThat(inner.get(10, TimeUnit.SECONDS).firstPosition()).isEqualTo(1);
+            CompletableFuture<AppendResult> later =
+                    store.appendAsync(a, ExpectedVersion.any(), List.of(EventData.of("E", "{}")));
+            assertThat(later.get(10, TimeUnit.SECONDS).firstPosition()).isEqualTo(2);
+            assertThat(store.readAll(0, 10)).hasSize(3);
+        }
+    }
+
+    @Test
+    void forget_called_from_an_append_callback_returns_its_receipt() throws Exception {
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            var subject = lethe.privacy().subjectFor("ada@example.com");
+            CompletableFuture<Object> forgot = lethe.privacy()
+                    .appendAsync(StreamId.of("s"), ExpectedVersion.any(), List.of(EventData.of("E", "{}")))
+                    .thenApply(r ->
+                            lethe.privacy().forget(subject, "GDPR Art. 17(1)(a)", "x", new Principal("dora", "dpo")));
+            assertThat(forgot.get(10, TimeUnit.SECONDS)).isInstanceOf(dev.lethe.core.privacy.keys.ErasureReceipt.class);
+            assertThat(lethe.privacy().keys().isForgotten(subject)).isTrue();
+        }
+    }
+
+    @Test
+    void a_read_only_open_leaves_an_older_key_store_schema_alone_and_the_writer_migrates_it() throws Exception {
+        SqliteLethe.open(data).close();
+        String url = "jdbc:sqlite:" + data.resolve(SqliteKeyStore.FILE_NAME);
+        try (Connection c = DriverManager.getConnection(url);
+                Statement s = c.createStatement()) {
+            s.execute("ALTER TABLE erasure_receipt DROP COLUMN audited"); // a keys.db of the previous release
+        }
+        SqliteLethe.openReadOnly(data).close();
+        try (Connection c = DriverManager.getConnection(url);
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("PRAGMA table_info(erasure_receipt)")) {
+            int columns = 0;
+            while (rs.next()) {
+                columns++;
+            }
+            assertThat(columns).isEqualTo(2); // the previous release's writer keeps working
+            s.execute("INSERT INTO erasure_receipt VALUES ('x', '{}')");
+            s.execute("DELETE FROM erasure_receipt WHERE id = 'x'");
+        }
+        SqliteLethe.open(data).close();
+        try (Connection c = DriverManager.getConnection(url);
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT count(*) FROM pragma_table_info('erasure_receipt')")) {
+            assertThat(rs.getInt(1)).isEqualTo(3);
+        }
+    }
+}
