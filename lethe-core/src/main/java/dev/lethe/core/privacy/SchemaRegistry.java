@@ -164,6 +164,10 @@ public final class SchemaRegistry {
      * declared property (top level and nested objects). A subset of JSON Schema, stated as such.
      */
     public void validate(Registered registered, Json data) {
+        if (registered.notation() == Notation.PROTOBUF) {
+            checkProtoNames(registered, data.asTree());
+            return;
+        }
         if (registered.notation() != Notation.JSON_SCHEMA) {
             return;
         }
@@ -172,6 +176,48 @@ public final class SchemaRegistry {
                 new Version(registered.eventType(), registered.version()),
                 v -> registered.source().asTree());
         check(registered.eventType(), schema, data.asTree(), "");
+    }
+
+    /**
+     * Protobuf events must name their fields as the descriptor does (proto names): the classified paths
+     * are proto names, so a field printed under its JSON name ({@code emailAddress} for {@code
+     * email_address}, Protobuf's default) would not be recognised, and a personal one would be stored in
+     * plaintext. Strict mode refuses any name the message type does not declare, at any depth the
+     * descriptor describes (not inside lists).
+     */
+    private static void checkProtoNames(Registered registered, JsonNode data) {
+        java.util.Set<String> declared = new java.util.HashSet<>(registered.allFields());
+        java.util.Set<String> prefixes = new java.util.HashSet<>();
+        for (String path : declared) {
+            for (int dot = path.indexOf('.'); dot > 0; dot = path.indexOf('.', dot + 1)) {
+                prefixes.add(path.substring(0, dot));
+            }
+        }
+        checkProtoNames(registered, data, "", declared, prefixes);
+    }
+
+    private static void checkProtoNames(
+            Registered registered,
+            JsonNode node,
+            String prefix,
+            java.util.Set<String> declared,
+            java.util.Set<String> prefixes) {
+        if (!node.isObject()) {
+            return;
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> field = it.next();
+            String path = prefix.isEmpty() ? field.getKey() : prefix + "." + field.getKey();
+            if (prefixes.contains(path)) {
+                checkProtoNames(registered, field.getValue(), path, declared, prefixes);
+            } else if (!declared.contains(path)) {
+                throw InvalidEventException.of(
+                        registered.eventType() + "." + path,
+                        "is not a field of the registered Protobuf message (version " + registered.version()
+                                + "); Lethe reads Protobuf JSON by proto field names: print events with"
+                                + " JsonFormat.printer().preservingProtoFieldNames() (strict mode)");
+            }
+        }
     }
 
     private static void check(String type, JsonNode schema, JsonNode value, String path) {

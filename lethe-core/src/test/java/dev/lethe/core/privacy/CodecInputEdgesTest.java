@@ -138,4 +138,44 @@ class CodecInputEdgesTest {
         // As the tree-based codec did: Jackson's text of the parsed number.
         assertThat(lethe.keys().lookup("1.5")).contains(subjects.get(0));
     }
+
+    @Test
+    void strict_mode_refuses_protobuf_events_printed_with_json_names_which_would_escape_sealing() {
+        PrivacySchema model = new PrivacySchema(
+                "CustomerCreated",
+                List.of(
+                        FieldRule.subjectKey("customer_id", false, null),
+                        FieldRule.personal("email_address", "contact"),
+                        FieldRule.personal("shipping.street_line", "contact")));
+        lethe.schemas()
+                .register(
+                        model,
+                        SchemaRegistry.Notation.PROTOBUF,
+                        List.of("customer_id", "email_address", "amount", "shipping.street_line", "shipping.city"),
+                        Json.parse("{\"message\":\"shop.CustomerCreated\"}"));
+        long head = lethe.store().headPosition();
+
+        for (String json : List.of(
+                "{\"customerId\":\"C1\",\"emailAddress\":\"ada@example.com\"}",
+                "{\"customer_id\":\"C1\",\"shipping\":{\"streetLine\":\"1 Rua Augusta\"}}")) {
+            assertThatThrownBy(() -> lethe.append(
+                            ByteExactSealingTest.STREAM,
+                            ExpectedVersion.any(),
+                            List.of(EventData.of("CustomerCreated", json))))
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("preservingProtoFieldNames");
+        }
+        assertThat(lethe.store().headPosition()).isEqualTo(head);
+
+        long position = lethe.append(
+                        ByteExactSealingTest.STREAM,
+                        ExpectedVersion.any(),
+                        List.of(EventData.of(
+                                "CustomerCreated",
+                                "{\"customer_id\":\"C1\",\"email_address\":\"ada@example.com\",\"amount\":3,"
+                                        + "\"shipping\":{\"street_line\":\"1 Rua Augusta\",\"city\":\"Lisbon\"}}")))
+                .lastPosition();
+        String stored = lethe.store().readAll(position, 1).get(0).data().toString();
+        assertThat(stored).doesNotContain("ada@example.com", "Rua Augusta").contains("Lisbon");
+    }
 }
