@@ -215,13 +215,20 @@ public final class LetheServer implements AutoCloseable {
                 ctx -> ctx.contentType("application/yaml")
                         .result(java.nio.file.Files.readString(config.data().resolve(SqliteLethe.POLICY_FILE))));
         routes.post("/v1/policy/check", ctx -> {
-            List<PolicyLinter.Finding> findings =
-                    PolicyLinter.check(lethe.policy(), lethe.privacy().schemas().all());
+            // Its findings may quote stream ids that hold personal data: for those who govern the policy.
+            require(ctx, dev.lethe.core.privacy.policy.DataPolicy.Permission.CHANGE_POLICY);
+            List<PolicyLinter.Finding> findings = new java.util.ArrayList<>(
+                    PolicyLinter.check(lethe.policy(), lethe.privacy().schemas().all()));
+            long streams = PolicyLinter.checkStreamIds(lethe.store(), findings::add, scanned -> {});
             ctx.json(Map.of(
                     "findings",
                     findings.stream()
                             .map(f -> Map.of("subject", f.subject(), "problem", f.problem()))
                             .toList(),
+                    "schemasChecked",
+                    lethe.privacy().schemas().all().size(),
+                    "streamsChecked",
+                    streams,
                     "strict",
                     lethe.policy().strict()));
         });

@@ -328,8 +328,10 @@ class HttpApiIT {
         assertThat(get("/v1/projections/sales-by-product/none", ANALYST).status())
                 .isEqualTo(404);
         assertThat(get("/v1/policy", ANALYST).body()).contains("groups:");
-        assertThat(post("/v1/policy/check", ANALYST, "{}").json().has("findings"))
-                .isTrue();
+        assertThat(post("/v1/policy/check", ANALYST, "{}").status()).isEqualTo(403);
+        JsonNode check = post("/v1/policy/check", ADMIN, "{}").json();
+        assertThat(check.has("findings")).isTrue();
+        assertThat(check.path("streamsChecked").asLong()).isPositive();
         assertThat(get("/health", null).json().get("ready").asBoolean()).isTrue();
         assertThat(get("/metrics", null).body())
                 .contains("lethe_appends_total", "lethe_key_cache_hits", "lethe_http_request_seconds_count");
