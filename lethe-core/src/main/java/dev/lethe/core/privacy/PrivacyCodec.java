@@ -127,7 +127,7 @@ public final class PrivacyCodec {
                 subjects.put(key.path(), keys.resolve(value));
             }
         }
-        Splice out = new Splice(in);
+        ByteSplice out = new ByteSplice(in);
         List<String> sealed = new ArrayList<>(hits.size());
         // A personal object is sealed whole, with any classified field inside it: sort containers first.
         hits.sort(java.util.Comparator.comparingInt(JsonFields.Hit::start));
@@ -234,66 +234,6 @@ public final class PrivacyCodec {
         return Json.trusted(out);
     }
 
-    /** Builds a copy of a byte array with some ranges replaced, in increasing order. */
-    private static final class Splice {
-        private final byte[] in;
-        private byte[] out;
-        private int size;
-        private int copied;
-
-        Splice(byte[] in) {
-            this.in = in;
-        }
-
-        void replace(int start, int end, char before, byte[] value, char after) {
-            copy(start);
-            ensure(value.length + 2);
-            out[size++] = (byte) before;
-            write(value);
-            out[size++] = (byte) after;
-            copied = end;
-        }
-
-        void replace(int start, int end, byte[] value) {
-            copy(start);
-            ensure(value.length);
-            write(value);
-            copied = end;
-        }
-
-        private void copy(int upTo) {
-            if (out == null) {
-                out = new byte[in.length * 2 + 64];
-            }
-            ensure(upTo - copied);
-            System.arraycopy(in, copied, out, size, upTo - copied);
-            size += upTo - copied;
-        }
-
-        private void write(byte[] value) {
-            System.arraycopy(value, 0, out, size, value.length);
-            size += value.length;
-        }
-
-        private void ensure(int more) {
-            if (size + more > out.length) {
-                out = java.util.Arrays.copyOf(out, Math.max(out.length * 2, size + more));
-            }
-        }
-
-        boolean changed() {
-            return out != null;
-        }
-
-        byte[] finish() {
-            if (out == null) {
-                return in;
-            }
-            copy(in.length);
-            return size == out.length ? out : java.util.Arrays.copyOf(out, size);
-        }
-    }
-
     /** The event as {@code principal} may see it. */
     public RevealedEvent reveal(RecordedEvent event, Principal principal) {
         return reveal(event, principal, null);
@@ -319,7 +259,7 @@ public final class PrivacyCodec {
             return new RevealedEvent(event, event.data(), List.of());
         }
         byte[] in = event.data().unsafeBytes();
-        Splice out = new Splice(in);
+        ByteSplice out = new ByteSplice(in);
         List<Redaction> redactions = new ArrayList<>(0);
         List<DataGroup> opened = new ArrayList<>(2);
         fields.scan(in, hit -> {

@@ -27,8 +27,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.function.Consumer;
 
 /**
@@ -51,8 +49,7 @@ public final class PrivateEventStore implements AutoCloseable {
     private final SchemaRegistry schemas;
     private final AuditLog audit;
     private final dev.lethe.core.spi.TimeOrderedIds ids = new dev.lethe.core.spi.TimeOrderedIds();
-    private ExecutorService replayThreads;
-    private boolean closed;
+    private final RevealedReplay replay;
 
     public PrivateEventStore(EventStore store, KeyService keys, Clock clock) {
         this.store = store;
@@ -61,6 +58,7 @@ public final class PrivateEventStore implements AutoCloseable {
         this.codec = new PrivacyCodec(keys);
         this.schemas = new SchemaRegistry(store);
         this.audit = new AuditLog(store, clock);
+        this.replay = new RevealedReplay(store, this::reveal);
     }
 
     public EventStore store() {
@@ -239,102 +237,7 @@ public final class PrivateEventStore implements AutoCloseable {
      * @return the number of events replayed
      */
     public long readAllRevealed(long fromPosition, Principal principal, Consumer<RevealedEvent> reader) {
-        ExecutorService pool = replayThreads();
-        int[] limit = {REPLAY_PAGE};
-        CompletableFuture<List<RecordedEvent>> next =
-                CompletableFuture.supplyAsync(() -> store.readAll(fromPosition, limit[0]), pool);
-        long count = 0;
-        while (true) {
-            List<RecordedEvent> page = joined(next);
-            boolean last = page.size() < limit[0];
-            PageReveal work = new PageReveal(page, principal);
-            if (!last) {
-                long after = page.get(page.size() - 1).position() + 1;
-                int pageLimit = nextPageLimit(page);
-                limit[0] = pageLimit;
-                // The reader thread reads the next page, then helps decrypt this one.
-                next = CompletableFuture.supplyAsync(
-                        () -> {
-                            List<RecordedEvent> read = store.readAll(after, pageLimit);
-                            work.help();
-                            return read;
-                        },
-                        pool);
-            }
-            work.help();
-            for (RevealedEvent event : work.finished()) {
-                reader.accept(event);
-            }
-            count += page.size();
-            if (last) {
-                return count;
-            }
-        }
-    }
-
-    private static final int REPLAY_PAGE = 5_000;
-    /** About what a page may hold, read ahead and revealed: pages of large events hold fewer. */
-    private static final long REPLAY_PAGE_BYTES = 32L << 20;
-
-    private static int nextPageLimit(List<RecordedEvent> page) {
-        long bytes = 0;
-        for (RecordedEvent event : page) {
-            bytes += event.data().size() + event.metadata().size();
-        }
-        long perEvent = Math.max(1, bytes / page.size());
-        return (int) Math.max(REPLAY_CHUNK, Math.min(REPLAY_PAGE, REPLAY_PAGE_BYTES / perEvent));
-    }
-
-    private static final int REPLAY_CHUNK = 250;
-
-    /** One page to decrypt, in chunks that any thread may take. */
-    private final class PageReveal {
-        private final List<RecordedEvent> page;
-        private final Principal principal;
-        private final RevealedEvent[] revealed;
-        private final int chunks;
-        private final java.util.concurrent.atomic.AtomicInteger nextChunk =
-                new java.util.concurrent.atomic.AtomicInteger();
-        private final java.util.concurrent.CountDownLatch done;
-        private volatile Throwable failure;
-
-        PageReveal(List<RecordedEvent> page, Principal principal) {
-            this.page = page;
-            this.principal = principal;
-            this.revealed = new RevealedEvent[page.size()];
-            this.chunks = (page.size() + REPLAY_CHUNK - 1) / REPLAY_CHUNK;
-            this.done = new java.util.concurrent.CountDownLatch(chunks);
-        }
-
-        void help() {
-            for (int chunk = nextChunk.getAndIncrement(); chunk < chunks; chunk = nextChunk.getAndIncrement()) {
-                try {
-                    for (int i = chunk * REPLAY_CHUNK; i < Math.min(page.size(), (chunk + 1) * REPLAY_CHUNK); i++) {
-                        revealed[i] = reveal(page.get(i), principal);
-                    }
-                } catch (RuntimeException | Error e) {
-                    failure = e;
-                } finally {
-                    done.countDown();
-                }
-            }
-        }
-
-        RevealedEvent[] finished() {
-            try {
-                done.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw dev.lethe.core.store.StorageException.transientFailure("interrupted during a replay", e);
-            }
-            if (failure instanceof RuntimeException e) {
-                throw e;
-            }
-            if (failure != null) {
-                throw (Error) failure;
-            }
-            return revealed;
-        }
+        return replay.run(fromPosition, principal, reader);
     }
 
     private static <T> T joined(CompletableFuture<T> future) {
@@ -346,21 +249,6 @@ public final class PrivateEventStore implements AutoCloseable {
             }
             throw e;
         }
-    }
-
-    private synchronized ExecutorService replayThreads() {
-        if (closed) {
-            throw dev.lethe.core.store.StorageException.permanent("the store is closed", null);
-        }
-        if (replayThreads == null) {
-            java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
-            replayThreads = Executors.newCachedThreadPool(task -> {
-                Thread thread = new Thread(task, "lethe-replay-" + n.incrementAndGet());
-                thread.setDaemon(true);
-                return thread;
-            });
-        }
-        return replayThreads;
     }
 
     /** Every event of a stream, revealed for {@code principal}. */
@@ -610,12 +498,7 @@ public final class PrivateEventStore implements AutoCloseable {
 
     @Override
     public void close() {
-        synchronized (this) {
-            closed = true;
-            if (replayThreads != null) {
-                replayThreads.shutdownNow();
-            }
-        }
+        replay.close();
         keys.close();
         store.close();
     }

@@ -1,0 +1,162 @@
+package dev.lethe.core.privacy;
+
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StorageException;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiFunction;
+import java.util.function.Consumer;
+
+/**
+ * {@link PrivateEventStore#readAllRevealed}: reads the log page by page and reveals every event, the
+ * next page read (and the current one decrypted) on background threads while the caller consumes, so
+ * a replay uses every core; events reach the caller in log order, on its own thread.
+ */
+final class RevealedReplay implements AutoCloseable {
+    private final EventStore store;
+    private final BiFunction<RecordedEvent, Principal, RevealedEvent> reveal;
+    private ExecutorService threads;
+    private boolean closed;
+
+    RevealedReplay(EventStore store, BiFunction<RecordedEvent, Principal, RevealedEvent> reveal) {
+        this.store = store;
+        this.reveal = reveal;
+    }
+
+    long run(long fromPosition, Principal principal, Consumer<RevealedEvent> reader) {
+        ExecutorService pool = threads();
+        int[] limit = {REPLAY_PAGE};
+        CompletableFuture<List<RecordedEvent>> next =
+                CompletableFuture.supplyAsync(() -> store.readAll(fromPosition, limit[0]), pool);
+        long count = 0;
+        while (true) {
+            List<RecordedEvent> page = joined(next);
+            boolean last = page.size() < limit[0];
+            PageReveal work = new PageReveal(page, principal);
+            if (!last) {
+                long after = page.get(page.size() - 1).position() + 1;
+                int pageLimit = nextPageLimit(page);
+                limit[0] = pageLimit;
+                // The reader thread reads the next page, then helps decrypt this one.
+                next = CompletableFuture.supplyAsync(
+                        () -> {
+                            List<RecordedEvent> read = store.readAll(after, pageLimit);
+                            work.help();
+                            return read;
+                        },
+                        pool);
+            }
+            work.help();
+            for (RevealedEvent event : work.finished()) {
+                reader.accept(event);
+            }
+            count += page.size();
+            if (last) {
+                return count;
+            }
+        }
+    }
+
+    private static final int REPLAY_PAGE = 5_000;
+    /** About what a page may hold, read ahead and revealed: pages of large events hold fewer. */
+    private static final long REPLAY_PAGE_BYTES = 32L << 20;
+
+    private static int nextPageLimit(List<RecordedEvent> page) {
+        long bytes = 0;
+        for (RecordedEvent event : page) {
+            bytes += event.data().size() + event.metadata().size();
+        }
+        long perEvent = Math.max(1, bytes / page.size());
+        return (int) Math.max(REPLAY_CHUNK, Math.min(REPLAY_PAGE, REPLAY_PAGE_BYTES / perEvent));
+    }
+
+    private static final int REPLAY_CHUNK = 250;
+
+    /** One page to decrypt, in chunks that any thread may take. */
+    private final class PageReveal {
+        private final List<RecordedEvent> page;
+        private final Principal principal;
+        private final RevealedEvent[] revealed;
+        private final int chunks;
+        private final AtomicInteger nextChunk = new AtomicInteger();
+        private final CountDownLatch done;
+        private volatile Throwable failure;
+
+        PageReveal(List<RecordedEvent> page, Principal principal) {
+            this.page = page;
+            this.principal = principal;
+            this.revealed = new RevealedEvent[page.size()];
+            this.chunks = (page.size() + REPLAY_CHUNK - 1) / REPLAY_CHUNK;
+            this.done = new CountDownLatch(chunks);
+        }
+
+        void help() {
+            for (int chunk = nextChunk.getAndIncrement(); chunk < chunks; chunk = nextChunk.getAndIncrement()) {
+                try {
+                    for (int i = chunk * REPLAY_CHUNK; i < Math.min(page.size(), (chunk + 1) * REPLAY_CHUNK); i++) {
+                        revealed[i] = reveal.apply(page.get(i), principal);
+                    }
+                } catch (RuntimeException | Error e) {
+                    failure = e;
+                } finally {
+                    done.countDown();
+                }
+            }
+        }
+
+        RevealedEvent[] finished() {
+            try {
+                done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw StorageException.transientFailure("interrupted during a replay", e);
+            }
+            if (failure instanceof RuntimeException e) {
+                throw e;
+            }
+            if (failure != null) {
+                throw (Error) failure;
+            }
+            return revealed;
+        }
+    }
+
+    private static <T> T joined(CompletableFuture<T> future) {
+        try {
+            return future.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException failure) {
+                throw failure;
+            }
+            throw e;
+        }
+    }
+
+    private synchronized ExecutorService threads() {
+        if (closed) {
+            throw StorageException.permanent("the store is closed", null);
+        }
+        if (threads == null) {
+            AtomicInteger n = new AtomicInteger();
+            threads = Executors.newCachedThreadPool(task -> {
+                Thread thread = new Thread(task, "lethe-replay-" + n.incrementAndGet());
+                thread.setDaemon(true);
+                return thread;
+            });
+        }
+        return threads;
+    }
+
+    @Override
+    public synchronized void close() {
+        closed = true;
+        if (threads != null) {
+            threads.shutdownNow();
+        }
+    }
+}
