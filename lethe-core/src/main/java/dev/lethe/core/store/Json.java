@@ -114,7 +114,9 @@ public final class Json {
         for (int i = 0; i < bytes.length; i++) {
             if (bytes[i] == 0) {
                 throw InvalidEventException.of(
-                        "json", "holds a NUL byte at offset " + i + "; JSON must be UTF-8 (not UTF-16 or UTF-32)");
+                        "json",
+                        "holds a NUL byte at offset " + i
+                                + "; JSON must be UTF-8 (not UTF-16 or UTF-32), with control characters escaped");
             }
         }
     }
