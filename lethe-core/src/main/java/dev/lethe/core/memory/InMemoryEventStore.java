@@ -5,6 +5,7 @@ import dev.lethe.core.spi.AppendRules.StoredEvent;
 import dev.lethe.core.spi.HeadSignal;
 import dev.lethe.core.store.AppendResult;
 import dev.lethe.core.store.Direction;
+import dev.lethe.core.store.DuplicateEventException;
 import dev.lethe.core.store.EventData;
 import dev.lethe.core.store.EventStore;
 import dev.lethe.core.store.ExpectedVersion;
@@ -60,6 +61,11 @@ public final class InMemoryEventStore implements EventStore {
             if (retry.isPresent()) {
                 return retry.get();
             }
+            for (EventData data : events) {
+                if (data.generatedId() && byId.containsKey(data.id())) {
+                    throw DuplicateEventException.of(data.id(), "although it was generated as a fresh id");
+                }
+            }
             List<RecordedEvent> stream = streams.getOrDefault(streamId, List.of());
             long current = stream.size() - 1;
             if (!expected.isSatisfiedBy(current)) {
@@ -94,7 +100,7 @@ public final class InMemoryEventStore implements EventStore {
     private Map<UUID, StoredEvent> stored(List<EventData> events) {
         Map<UUID, StoredEvent> found = new HashMap<>();
         for (EventData data : events) {
-            RecordedEvent event = data.id() == null ? null : byId.get(data.id());
+            RecordedEvent event = data.clientId().isEmpty() ? null : byId.get(data.id());
             if (event != null) {
                 found.put(event.id(), new StoredEvent(event.streamId(), event.version(), event.position()));
             }

@@ -203,7 +203,8 @@ public final class PrivateEventStore implements AutoCloseable {
         SchemaRegistry.Registered registered = schema.get();
         PrivacyCodec.Sealed result =
                 codec.seal(id, registered.schema(), registered.version(), event.data(), event.metadata(), now);
-        return new EventData(id, event.type(), result.data(), result.metadata());
+        EventData sealed = new EventData(id, event.type(), result.data(), result.metadata());
+        return event.clientId().isPresent() ? sealed : sealed.withGeneratedId(id);
     }
 
     /** An event as {@code principal} may see it; records the key release in the audit trail. */

@@ -66,7 +66,7 @@ public final class AppendRules {
     /** Whether any event of the batch carries a client-chosen id (only those need a lookup). */
     public static boolean hasClientIds(List<EventData> events) {
         for (EventData event : events) {
-            if (event.id() != null) {
+            if (event.clientId().isPresent()) {
                 return true;
             }
         }

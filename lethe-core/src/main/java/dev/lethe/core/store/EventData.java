@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
  * when given, must be a JSON object. Data and metadata together may not exceed {@link #MAX_SIZE}
  * bytes.
  */
-public record EventData(UUID id, String type, Json data, Json metadata) {
+public record EventData(UUID id, String type, Json data, Json metadata, boolean generatedId) {
     /** The largest event, data and metadata together, in bytes: 1 MiB. */
     public static final int MAX_SIZE = 1 << 20;
 
@@ -37,6 +37,11 @@ public record EventData(UUID id, String type, Json data, Json metadata) {
         }
     }
 
+    /** An event; a non-null {@code id} is a client-chosen id, which makes appending it idempotent. */
+    public EventData(UUID id, String type, Json data, Json metadata) {
+        this(id, type, data, metadata, false);
+    }
+
     /** An event with a generated id and no metadata. */
     public static EventData of(String type, Json data) {
         return new EventData(null, type, data, null);
@@ -49,17 +54,26 @@ public record EventData(UUID id, String type, Json data, Json metadata) {
 
     /** This event with a client-chosen id, which makes appending it idempotent. */
     public EventData withId(UUID newId) {
-        return new EventData(Objects.requireNonNull(newId, "id"), type, data, metadata);
+        return new EventData(Objects.requireNonNull(newId, "id"), type, data, metadata, false);
+    }
+
+    /**
+     * This event with an id generated for it before the append, as the privacy layer does (an
+     * envelope is bound to its event's id): not a client's id, so appending it is not a retry of
+     * anything and engines need not look the id up; a fresh random id does not collide.
+     */
+    public EventData withGeneratedId(UUID newId) {
+        return new EventData(Objects.requireNonNull(newId, "id"), type, data, metadata, true);
     }
 
     /** This event with the given metadata (a JSON object). */
     public EventData withMetadata(Json newMetadata) {
-        return new EventData(id, type, data, newMetadata);
+        return new EventData(id, type, data, newMetadata, generatedId);
     }
 
     /** The client-chosen id, if any. */
     public Optional<UUID> clientId() {
-        return Optional.ofNullable(id);
+        return generatedId ? Optional.empty() : Optional.ofNullable(id);
     }
 
     /** Types already validated (a store sees few); bounded, so odd inputs cannot grow it without end. */

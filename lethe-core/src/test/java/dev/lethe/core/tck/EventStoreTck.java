@@ -368,4 +368,25 @@ public abstract class EventStoreTck {
         }
         return out;
     }
+
+    @Test
+    void an_event_with_a_generated_id_keeps_it_is_no_retry_and_a_second_use_of_the_id_writes_nothing() {
+        UUID id = UUID.randomUUID();
+        StreamId stream = StreamId.of("generated-1");
+        EventData event = EventData.of("Generated", "{\"n\":1}").withGeneratedId(id);
+        assertThat(event.clientId()).isEmpty();
+
+        store.append(stream, ExpectedVersion.noStream(), List.of(event));
+        assertThat(store.readStream(stream, 0, Direction.FORWARD, 10))
+                .extracting(RecordedEvent::id)
+                .containsExactly(id);
+
+        // Not a client's retry: the same generated id again is refused, whatever the expected version.
+        assertThatThrownBy(() -> store.append(stream, ExpectedVersion.any(), List.of(event)))
+                .isInstanceOf(dev.lethe.core.store.LetheException.class);
+        assertThat(store.readStream(stream, 0, Direction.FORWARD, 10)).hasSize(1);
+        assertThat(store.append(stream, ExpectedVersion.exactly(0), List.of(EventData.of("Generated", "{}")))
+                        .firstVersion())
+                .isEqualTo(1);
+    }
 }

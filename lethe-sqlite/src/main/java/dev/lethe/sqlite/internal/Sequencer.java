@@ -274,7 +274,7 @@ public final class Sequencer implements Runnable {
             insert.setBytes(8, event.metadata().unsafeBytes());
             insert.setLong(9, micros);
             insert.addBatch();
-            if (event.id() != null) {
+            if (event.clientId().isPresent()) {
                 groupIds.put(id, new StoredEvent(streamId, version, at));
             }
             at++;
@@ -286,8 +286,8 @@ public final class Sequencer implements Runnable {
     private Map<UUID, StoredEvent> stored(List<EventData> events, Map<UUID, StoredEvent> groupIds) throws SQLException {
         Map<UUID, StoredEvent> found = new HashMap<>();
         for (EventData event : events) {
-            if (event.id() == null) {
-                continue;
+            if (event.clientId().isEmpty()) {
+                continue; // generated ids are fresh: the unique index guards them, no lookup needed
             }
             StoredEvent inGroup = groupIds.get(event.id());
             if (inGroup != null) {
