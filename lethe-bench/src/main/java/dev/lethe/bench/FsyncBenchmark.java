@@ -48,6 +48,17 @@ public class FsyncBenchmark {
         BenchEvents.deleteRecursively(directory);
     }
 
+    /**
+     * The same, as a latency distribution (microseconds, JMH sample mode): a forget waits for several
+     * of these in a row, so its tail follows this one's.
+     */
+    @Benchmark
+    @BenchmarkMode(Mode.SampleTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public void write4KibAndFdatasyncLatency() throws IOException {
+        write4KibAndFdatasync();
+    }
+
     @Benchmark
     public void write4KibAndFdatasync() throws IOException {
         page.clear();
