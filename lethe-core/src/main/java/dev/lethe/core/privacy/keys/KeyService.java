@@ -349,7 +349,15 @@ public final class KeyService implements AutoCloseable {
             }
         }
         committed.accept(draft);
-        store.scrub();
+        try {
+            store.scrub();
+        } catch (dev.lethe.core.store.StorageException e) {
+            // The forget is done and its receipt stored; say so, and which receipt, with the failure.
+            throw dev.lethe.core.store.StorageException.transientFailure(
+                    "subject " + subject + " is forgotten (receipt " + draft.id() + ", listed by receipts()), but "
+                            + e.getMessage() + " (the next forget or closing the store scrubs it again)",
+                    e);
+        }
         return draft;
     }
 
