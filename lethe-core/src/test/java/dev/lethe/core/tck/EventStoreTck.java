@@ -383,7 +383,7 @@ public abstract class EventStoreTck {
 
         // Not a client's retry: the same generated id again is refused, whatever the expected version.
         assertThatThrownBy(() -> store.append(stream, ExpectedVersion.any(), List.of(event)))
-                .isInstanceOf(dev.lethe.core.store.LetheException.class);
+                .isInstanceOf(DuplicateEventException.class);
         assertThat(store.readStream(stream, 0, Direction.FORWARD, 10)).hasSize(1);
         assertThat(store.append(stream, ExpectedVersion.exactly(0), List.of(EventData.of("Generated", "{}")))
                         .firstVersion())

@@ -4,6 +4,7 @@ import dev.lethe.core.spi.AppendRules;
 import dev.lethe.core.spi.AppendRules.StoredEvent;
 import dev.lethe.core.spi.HeadSignal;
 import dev.lethe.core.store.AppendResult;
+import dev.lethe.core.store.DuplicateEventException;
 import dev.lethe.core.store.EventData;
 import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.LetheException;
@@ -154,6 +155,15 @@ public final class Sequencer implements Runnable {
     }
 
     private void commitGroup(List<PendingAppend> group) {
+        commitGroup(group, false);
+    }
+
+    /**
+     * @param lookUpGeneratedIds whether generated ids are looked up too: normally they are not (they are
+     *     fresh), and only a group that failed with one of them in it is run again this way, so that a
+     *     reused generated id fails its own append, not the group
+     */
+    private void commitGroup(List<PendingAppend> group, boolean lookUpGeneratedIds) {
         long micros = Math.max(Sql.micros(clock.instant()), lastRecordedMicros);
         Map<StreamId, Long> groupVersions = new HashMap<>();
         Map<UUID, StoredEvent> groupIds = new HashMap<>();
@@ -163,7 +173,7 @@ public final class Sequencer implements Runnable {
             execute("BEGIN IMMEDIATE");
             for (PendingAppend append : group) {
                 try {
-                    AppendResult result = plan(append, position, micros, groupVersions, groupIds);
+                    AppendResult result = plan(append, position, micros, groupVersions, groupIds, lookUpGeneratedIds);
                     if (result.firstPosition() == position) {
                         position = result.lastPosition() + 1;
                     }
@@ -181,6 +191,10 @@ public final class Sequencer implements Runnable {
             if (!(position > nextPosition && committedDespite(position))) {
                 rollbackQuietly();
                 resynchronise();
+                if (!lookUpGeneratedIds && e instanceof SQLException && hasGeneratedIds(group)) {
+                    commitGroup(group, true);
+                    return;
+                }
                 StorageException failure = e instanceof SQLException sql
                         ? Sql.translate("append not committed", sql)
                         : StorageException.transientFailure("append not committed: " + e, e);
@@ -239,15 +253,27 @@ public final class Sequencer implements Runnable {
         }
     }
 
+    private static boolean hasGeneratedIds(List<PendingAppend> group) {
+        return group.stream().flatMap(p -> p.events().stream()).anyMatch(EventData::generatedId);
+    }
+
     private AppendResult plan(
             PendingAppend append,
             long position,
             long micros,
             Map<StreamId, Long> groupVersions,
-            Map<UUID, StoredEvent> groupIds)
+            Map<UUID, StoredEvent> groupIds,
+            boolean lookUpGeneratedIds)
             throws SQLException {
         List<EventData> events = append.events();
         StreamId streamId = append.streamId();
+        if (lookUpGeneratedIds) {
+            for (EventData event : events) {
+                if (event.generatedId() && (groupIds.containsKey(event.id()) || isStored(event.id()))) {
+                    throw DuplicateEventException.of(event.id(), "although it was generated as a fresh id");
+                }
+            }
+        }
         if (AppendRules.hasClientIds(events)) {
             Optional<AppendResult> retry = AppendRules.retryOf(streamId, events, stored(events, groupIds));
             if (retry.isPresent()) {
@@ -274,13 +300,20 @@ public final class Sequencer implements Runnable {
             insert.setBytes(8, event.metadata().unsafeBytes());
             insert.setLong(9, micros);
             insert.addBatch();
-            if (event.clientId().isPresent()) {
+            if (event.clientId().isPresent() || (lookUpGeneratedIds && event.generatedId())) {
                 groupIds.put(id, new StoredEvent(streamId, version, at));
             }
             at++;
         }
         groupVersions.put(streamId, version);
         return new AppendResult(streamId, current + 1, version, position, at - 1);
+    }
+
+    private boolean isStored(UUID id) throws SQLException {
+        findById.setBytes(1, Sql.uuidBytes(id));
+        try (ResultSet rs = findById.executeQuery()) {
+            return rs.next();
+        }
     }
 
     private Map<UUID, StoredEvent> stored(List<EventData> events, Map<UUID, StoredEvent> groupIds) throws SQLException {
