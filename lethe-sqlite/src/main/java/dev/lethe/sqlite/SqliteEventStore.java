@@ -103,7 +103,9 @@ public final class SqliteEventStore implements EventStore {
         this.sequencer = sequencer;
         this.head = head;
         this.readers = readers;
-        this.checkpoints = sequencer == null ? null : new CheckpointThread(directory.resolve(FILE_NAME), head);
+        this.checkpoints = sequencer == null
+                ? null
+                : new CheckpointThread(directory.resolve(FILE_NAME), head, sequencer::committedBytes);
         this.worker = sequencer != null
                 ? new Thread(sequencer, "lethe-sequencer")
                 : new Thread(this::followHead, "lethe-head-poller");

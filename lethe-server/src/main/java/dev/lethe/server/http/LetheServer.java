@@ -45,6 +45,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * (127.0.0.1 by default).
  */
 public final class LetheServer implements AutoCloseable {
+    /** The most findings {@code POST /v1/policy/check} returns; {@code findingsTotal} counts them all. */
+    static final int MAX_POLICY_FINDINGS = 1_000;
+
     public static final String PROBLEM_JSON = "application/problem+json";
 
     private final ServerConfig config;
@@ -219,12 +222,27 @@ public final class LetheServer implements AutoCloseable {
             require(ctx, dev.lethe.core.privacy.policy.DataPolicy.Permission.CHANGE_POLICY);
             List<PolicyLinter.Finding> findings = new java.util.ArrayList<>(
                     PolicyLinter.check(lethe.policy(), lethe.privacy().schemas().all()));
-            long streams = PolicyLinter.checkStreamIds(lethe.store(), findings::add, scanned -> {});
+            long[] total = {findings.size()};
+            long streams = 0;
+            if (!"false".equals(ctx.queryParam("streams"))) {
+                streams = PolicyLinter.checkStreamIds(
+                        lethe.store(),
+                        finding -> {
+                            total[0]++;
+                            if (findings.size() < MAX_POLICY_FINDINGS) {
+                                findings.add(finding);
+                            }
+                        },
+                        scanned -> {});
+            }
             ctx.json(Map.of(
                     "findings",
                     findings.stream()
+                            .limit(MAX_POLICY_FINDINGS)
                             .map(f -> Map.of("subject", f.subject(), "problem", f.problem()))
                             .toList(),
+                    "findingsTotal",
+                    total[0],
                     "schemasChecked",
                     lethe.privacy().schemas().all().size(),
                     "streamsChecked",

@@ -332,6 +332,13 @@ class HttpApiIT {
         JsonNode check = post("/v1/policy/check", ADMIN, "{}").json();
         assertThat(check.has("findings")).isTrue();
         assertThat(check.path("streamsChecked").asLong()).isPositive();
+        assertThat(check.path("findingsTotal").asLong())
+                .isEqualTo(check.path("findings").size());
+        assertThat(post("/v1/policy/check?streams=false", ADMIN, "{}")
+                        .json()
+                        .path("streamsChecked")
+                        .asLong())
+                .isZero();
         assertThat(get("/health", null).json().get("ready").asBoolean()).isTrue();
         assertThat(get("/metrics", null).body())
                 .contains("lethe_appends_total", "lethe_key_cache_hits", "lethe_http_request_seconds_count");

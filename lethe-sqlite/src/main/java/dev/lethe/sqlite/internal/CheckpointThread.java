@@ -11,9 +11,9 @@ public final class CheckpointThread implements AutoCloseable {
     private final Checkpointer checkpointer;
     private final Thread thread;
 
-    public CheckpointThread(Path database, HeadSignal head) {
+    public CheckpointThread(Path database, HeadSignal head, java.util.function.LongSupplier committedBytes) {
         this.connection = Sql.open(database, "synchronous = FULL", "busy_timeout = 10000");
-        this.checkpointer = new Checkpointer(connection, Path.of(database + "-wal"), head);
+        this.checkpointer = new Checkpointer(connection, Path.of(database + "-wal"), head, committedBytes);
         this.thread = new Thread(checkpointer, "lethe-checkpointer");
         this.thread.setDaemon(true);
         this.thread.start();

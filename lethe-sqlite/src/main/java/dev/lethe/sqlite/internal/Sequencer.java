@@ -58,6 +58,9 @@ public final class Sequencer implements Runnable {
     private final dev.lethe.core.spi.TimeOrderedIds ids = new dev.lethe.core.spi.TimeOrderedIds();
     static final long COMMIT_DELAY_NANOS = Long.getLong("lethe.commitDelayMicros", 100) * 1_000;
     private int lastGroupSize;
+    /** Data and metadata bytes committed since the store opened (rejected appends included: an estimate). */
+    private volatile long committedBytes;
+
     private long nextPosition;
     private long lastRecordedMicros;
     private volatile boolean closing;
@@ -202,6 +205,11 @@ public final class Sequencer implements Runnable {
                 return;
             }
         }
+        for (PendingAppend append : group) {
+            for (EventData event : append.events()) {
+                committedBytes += event.data().size() + event.metadata().size();
+            }
+        }
         nextPosition = position;
         lastRecordedMicros = micros;
         versions.putAll(groupVersions);
@@ -251,6 +259,11 @@ public final class Sequencer implements Runnable {
             long max = rs.getLong(1);
             return rs.wasNull() ? 0 : max + 1;
         }
+    }
+
+    /** About how many bytes of events were committed since the store opened: what the WAL grew by. */
+    public long committedBytes() {
+        return committedBytes;
     }
 
     private static boolean hasGeneratedIds(List<PendingAppend> group) {
