@@ -95,12 +95,19 @@ public final class ProtobufNotation {
      * is not an object of their fields): the fields the policy linter looks at.
      */
     public static List<String> allPaths(String eventType, byte[] fileDescriptorSet, String messageFullName) {
+        return allPaths(DescriptorSets.findMessage(subject(eventType), fileDescriptorSet, messageFullName));
+    }
+
+    /**
+     * The path of every field a message declares, as {@link #allPaths(String, byte[], String)}, from a
+     * descriptor at hand (the companion of {@link #read(String, Descriptor)}).
+     */
+    public static List<String> allPaths(Descriptor message) {
+        if (message == null) {
+            throw InvalidEventException.of("Protobuf message", "no message descriptor given");
+        }
         List<String> out = new ArrayList<>();
-        paths(
-                DescriptorSets.findMessage(subject(eventType), fileDescriptorSet, messageFullName),
-                "",
-                new HashSet<>(),
-                out);
+        paths(message, "", new HashSet<>(), out);
         return out;
     }
 

@@ -85,6 +85,12 @@ public final class SchemaRegistry {
      * go through {@link PrivateEventStore#registerSchema}, which checks {@code change-policy}.
      */
     synchronized Registered register(PrivacySchema schema, Notation notation, List<String> allFields, Json source) {
+        if (notation == Notation.PROTOBUF && (allFields == null || allFields.isEmpty())) {
+            // Strict mode checks Protobuf events' names against these: without them it refuses everything.
+            throw InvalidEventException.of(
+                    "schema " + schema.eventType(),
+                    "a Protobuf registration needs the message's field paths (ProtobufNotation.allPaths)");
+        }
         Optional<Registered> latest = latest(schema.eventType());
         if (latest.isPresent()
                 && latest.get().schema().canonical().equals(schema.canonical())
@@ -207,6 +213,13 @@ public final class SchemaRegistry {
         }
         for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> field = it.next();
+            if (field.getKey().indexOf('.') >= 0) {
+                // A proto field name has no dot; a literal "contact.email" would read as a path here
+                // but not to the codec, which would leave its value unsealed.
+                throw InvalidEventException.of(
+                        registered.eventType() + "." + prefix + (prefix.isEmpty() ? "" : ".") + field.getKey(),
+                        "is not a Protobuf field name (names hold no '.'; nest objects instead) (strict mode)");
+            }
             String path = prefix.isEmpty() ? field.getKey() : prefix + "." + field.getKey();
             if (prefixes.contains(path)) {
                 checkProtoNames(registered, field.getValue(), path, declared, prefixes);

@@ -41,8 +41,12 @@ class HttpApiIT {
 
     static LetheServer server;
     static final ByteArrayOutputStream logs = new ByteArrayOutputStream();
-    static final HttpClient http =
-            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    /** HTTP/1.1, as the server speaks: no h2c upgrade attempt on a pooled connection. */
+    static final HttpClient http = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+
     static String base;
 
     record Response(int status, String contentType, String body) {
