@@ -241,17 +241,6 @@ public final class PrivateEventStore implements AutoCloseable {
         return replay.run(fromPosition, principal, reader);
     }
 
-    private static <T> T joined(CompletableFuture<T> future) {
-        try {
-            return future.join();
-        } catch (java.util.concurrent.CompletionException e) {
-            if (e.getCause() instanceof RuntimeException failure) {
-                throw failure;
-            }
-            throw e;
-        }
-    }
-
     /** Every event of a stream, revealed for {@code principal}. */
     public List<RevealedEvent> readStream(StreamId streamId, Principal principal) {
         List<RevealedEvent> out = new ArrayList<>();
@@ -315,7 +304,7 @@ public final class PrivateEventStore implements AutoCloseable {
             return;
         }
         try {
-            joined(entry);
+            RevealedReplay.joined(entry);
             keys.audited(receipt.id());
         } catch (RuntimeException e) {
             if (primary == null) {

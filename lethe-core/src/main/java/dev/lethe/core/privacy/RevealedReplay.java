@@ -1,5 +1,6 @@
 package dev.lethe.core.privacy;
 
+import dev.lethe.core.spi.AppendRules;
 import dev.lethe.core.store.EventStore;
 import dev.lethe.core.store.RecordedEvent;
 import dev.lethe.core.store.StorageException;
@@ -29,6 +30,9 @@ final class RevealedReplay implements AutoCloseable {
     }
 
     long run(long fromPosition, Principal principal, Consumer<RevealedEvent> reader) {
+        AppendRules.require(principal, "principal");
+        AppendRules.require(reader, "reader");
+        AppendRules.checkRead("from position", fromPosition, REPLAY_PAGE);
         ExecutorService pool = threads();
         int[] limit = {REPLAY_PAGE};
         CompletableFuture<List<RecordedEvent>> next =
@@ -126,7 +130,8 @@ final class RevealedReplay implements AutoCloseable {
         }
     }
 
-    private static <T> T joined(CompletableFuture<T> future) {
+    /** The future's value; its failure rethrown as it was, not wrapped. */
+    static <T> T joined(CompletableFuture<T> future) {
         try {
             return future.join();
         } catch (java.util.concurrent.CompletionException e) {

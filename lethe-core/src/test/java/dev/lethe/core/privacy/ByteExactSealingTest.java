@@ -59,20 +59,26 @@ class ByteExactSealingTest {
 
     @BeforeEach
     void open() {
+        lethe = openStore(keysDirectory);
+    }
+
+    /** An in-memory store with the strict test policy and {@link #SCHEMA} registered for ProductSold. */
+    static PrivateEventStore openStore(Path keysDirectory) {
         Clock clock = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
         KeyService keys = new KeyService(
                 new InMemoryKeyStore(),
                 LocalMasterKey.openOrCreate(keysDirectory),
                 DataPolicy.parse(PrivateEventStoreTest.POLICY),
                 clock);
-        lethe = new PrivateEventStore(new InMemoryEventStore(), keys, clock);
+        PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(), keys, clock);
         JsonNode schema = Json.parse(SCHEMA).asTree();
-        lethe.schemas()
+        store.schemas()
                 .register(
                         JsonSchemaNotation.read("ProductSold", schema),
                         SchemaRegistry.Notation.JSON_SCHEMA,
                         SchemaRegistry.propertyPaths(schema),
                         Json.of(schema));
+        return store;
     }
 
     @AfterEach

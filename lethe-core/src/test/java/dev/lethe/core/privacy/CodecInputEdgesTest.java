@@ -4,11 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.lethe.core.memory.InMemoryEventStore;
-import dev.lethe.core.privacy.keys.InMemoryKeyStore;
-import dev.lethe.core.privacy.keys.KeyService;
-import dev.lethe.core.privacy.keys.LocalMasterKey;
-import dev.lethe.core.privacy.policy.DataPolicy;
 import dev.lethe.core.privacy.schema.JsonSchemaNotation;
 import dev.lethe.core.store.EventData;
 import dev.lethe.core.store.ExpectedVersion;
@@ -17,9 +12,6 @@ import dev.lethe.core.store.Json;
 import dev.lethe.core.store.RecordedEvent;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Clock;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -40,20 +32,7 @@ class CodecInputEdgesTest {
 
     @BeforeEach
     void open() {
-        Clock clock = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
-        KeyService keys = new KeyService(
-                new InMemoryKeyStore(),
-                LocalMasterKey.openOrCreate(keysDirectory),
-                DataPolicy.parse(PrivateEventStoreTest.POLICY),
-                clock);
-        lethe = new PrivateEventStore(new InMemoryEventStore(), keys, clock);
-        JsonNode schema = Json.parse(ByteExactSealingTest.SCHEMA).asTree();
-        lethe.schemas()
-                .register(
-                        JsonSchemaNotation.read("ProductSold", schema),
-                        SchemaRegistry.Notation.JSON_SCHEMA,
-                        SchemaRegistry.propertyPaths(schema),
-                        Json.of(schema));
+        lethe = ByteExactSealingTest.openStore(keysDirectory);
     }
 
     @AfterEach
@@ -177,5 +156,18 @@ class CodecInputEdgesTest {
                 .lastPosition();
         String stored = lethe.store().readAll(position, 1).get(0).data().toString();
         assertThat(stored).doesNotContain("ada@example.com", "Rua Augusta").contains("Lisbon");
+    }
+
+    @Test
+    void a_replay_names_a_missing_principal_or_reader_and_a_negative_position() {
+        assertThatThrownBy(() -> lethe.readAllRevealed(0, null, e -> {}))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("principal");
+        assertThatThrownBy(() -> lethe.readAllRevealed(0, DPO, null))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("reader");
+        assertThatThrownBy(() -> lethe.readAllRevealed(-1, DPO, e -> {}))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("negative");
     }
 }
