@@ -1,6 +1,7 @@
 package dev.lethe.bench;
 
 import dev.lethe.core.privacy.SubjectId;
+import dev.lethe.core.store.AppendResult;
 import dev.lethe.core.store.EventData;
 import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.StreamId;
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -19,7 +21,6 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -29,34 +30,35 @@ import org.openjdk.jmh.infra.BenchmarkParams;
 
 /**
  * The latency of {@code privacy().forget} (key and blind index deleted, fence raised, WAL truncated,
- * {@code SubjectForgotten} and an audit entry appended, all durable) for a subject with 10 and with
- * 100,000 events, in milliseconds.
+ * the {@code SubjectForgotten} audit entry appended, all durable) for subjects with 10 events, in
+ * milliseconds. {@link ForgetLatency}, a load tool, measures the same call for subjects with 10 and with
+ * 100,000 events without JMH's per-shot overhead.
  *
  * <p>Every forget needs a subject not yet forgotten, so the run is single-shot: each measured iteration
  * forgets exactly one subject from a pool written in the setup, and JMH's percentiles are over those
- * iterations (with the default 20, p99 is the slowest one; ask for more with {@code -i}). Sample-time
- * mode would call forget as often as an iteration's time allows, which no finite pool can serve. The
- * pool's size follows the iteration counts and batch sizes. Warm-up forgets (500: the JIT needs about
- * that many before the latency settles) take subjects with 10 events in both cases, since writing
- * 100,000 events per subject (about 6 s each) is the setup's whole cost; only measured forgets take
- * subjects with {@code events} events.
+ * iterations: 500 shots, so that p99 is about the fifth slowest, not the maximum, after 2,000 warm-up
+ * forgets (the JIT needs a couple of thousand before the latency settles). The store is reopened after
+ * the pool is written, so forgets are measured on a store at rest, not beside the setup's checkpoint.
+ * Between shots JMH reports each one to its parent process, on the same two cores: that noise is in
+ * these figures.
  */
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 10, batchSize = 50)
-@Measurement(iterations = 20, batchSize = 1)
+@Warmup(iterations = 20, batchSize = 100)
+@Measurement(iterations = 500, batchSize = 1)
 @Fork(1)
 @State(Scope.Benchmark)
 public class ForgetBenchmark {
-    private static final int WARM_UP_EVENTS = 10;
+    static final int WARM_UP_EVENTS = 10;
     private static final int BATCH = 1_000;
-
-    @Param({"10", "100000"})
-    public int events;
+    private static final int IN_FLIGHT = 4;
 
     private final Queue<SubjectId> pool = new ArrayDeque<>();
     private Path directory;
     private SqliteLethe lethe;
+
+    /** How many events each measured subject has. */
+    static final int EVENTS = 10;
 
     @Setup(Level.Trial)
     public void open(BenchmarkParams params) {
@@ -68,10 +70,8 @@ public class ForgetBenchmark {
         int measured =
                 params.getMeasurement().getCount() * params.getMeasurement().getBatchSize();
         for (int i = 0; i < warmUp + measured; i++) {
-            pool.add(subjectWith(i < warmUp ? WARM_UP_EVENTS : events, i));
+            pool.add(subjectWith(lethe, i < warmUp ? WARM_UP_EVENTS : EVENTS, i));
         }
-        // Measure forgets on a store at rest, not beside the setup's background checkpoint: reopening
-        // empties the WAL the pool was written to.
         lethe.close();
         lethe = SqliteLethe.open(directory);
         System.out.printf(
@@ -80,20 +80,26 @@ public class ForgetBenchmark {
                 warmUp,
                 WARM_UP_EVENTS,
                 measured,
-                events,
+                EVENTS,
                 (System.nanoTime() - started) / 1e9);
     }
 
-    private SubjectId subjectWith(int count, int index) {
+    /** A subject with {@code count} events in a stream of its own, written with a few batches in flight. */
+    static SubjectId subjectWith(SqliteLethe lethe, int count, int index) {
         String customer = String.format(Locale.ROOT, "F%07d", index);
         StreamId stream = StreamId.of("forget-" + customer);
+        ArrayDeque<CompletableFuture<AppendResult>> inFlight = new ArrayDeque<>();
         for (int from = 0; from < count; from += BATCH) {
             List<EventData> batch = new ArrayList<>(BATCH);
             for (int n = from; n < Math.min(count, from + BATCH); n++) {
                 batch.add(PrivateBenchEvents.event(PrivateBenchEvents.SALE, n, customer));
             }
-            lethe.privacy().append(stream, ExpectedVersion.any(), batch);
+            inFlight.add(lethe.privacy().appendAsync(stream, ExpectedVersion.any(), batch));
+            while (inFlight.size() > IN_FLIGHT) {
+                inFlight.poll().join();
+            }
         }
+        inFlight.forEach(CompletableFuture::join);
         return lethe.privacy().subjectFor(customer);
     }
 

@@ -1,7 +1,7 @@
 package dev.lethe.bench;
 
 import dev.lethe.core.privacy.SubjectId;
-import dev.lethe.core.store.AppendResult;
+import dev.lethe.core.privacy.keys.ErasureReceipt;
 import dev.lethe.core.store.EventData;
 import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.StreamId;
@@ -12,26 +12,30 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * Where a forget's time goes, phase by phase, as {@code PrivateEventStore.forget} runs them: the key
- * store's commit (deletion, fence, receipt), its scrub (checkpoint and WAL truncation, while the audit
- * entry is appended), and what is left of the audit append after the scrub. A plain main, not JMH (JMH
- * measures the whole call in {@link ForgetBenchmark}); prints a markdown table:
+ * store's commit (deletion, fence, receipt), its scrub (checkpoint and WAL truncation), then the
+ * durable append of the audit entry. A plain main, not JMH (JMH measures the whole call in {@link
+ * ForgetBenchmark}); prints a markdown table:
  *
- * <pre>java -cp lethe-bench/target/benchmarks.jar dev.lethe.bench.ForgetPhases [forgets, default 700]</pre>
+ * <pre>java [-Dwarmup=2000] [-Dpause=5] -cp lethe-bench/target/benchmarks.jar dev.lethe.bench.ForgetPhases [forgets]</pre>
  *
- * The first 200 forgets warm up and are not counted. Subjects have 10 events each; the store is
- * reopened after they are written, so forgets run on a store at rest.
+ * {@code forgets} (default 2,600) includes the warm-up, {@code warmup} forgets (default 2,000: the JIT
+ * needs well over 200 before the latency settles), which are not counted; {@code pause} is an idle time
+ * in milliseconds after each forget (default 5), as forgets arrive in a running system and as between
+ * the shots of a JMH single-shot run; 0 runs them back to back. Subjects have 10 events each; the store
+ * is reopened after they are written, so forgets run on a store at rest.
  */
 public final class ForgetPhases {
-    private static final int WARM_UP = 200;
+    private static final int WARM_UP = Integer.getInteger("warmup", 2_000);
+    /** Idle time between forgets, as between the shots of a JMH single-shot run. */
+    private static final int PAUSE_MILLIS = Integer.getInteger("pause", 5);
 
     private ForgetPhases() {}
 
     public static void main(String[] args) {
-        int forgets = args.length > 0 ? Integer.parseInt(args[0]) : 700;
+        int forgets = args.length > 0 ? Integer.parseInt(args[0]) : 2_600;
         if (forgets <= WARM_UP) {
             throw new IllegalArgumentException("give more than " + WARM_UP + " forgets (the warm-up)");
         }
@@ -54,18 +58,21 @@ public final class ForgetPhases {
             for (int i = 0; i < forgets; i++) {
                 long started = System.nanoTime();
                 long[] committed = new long[1];
-                List<CompletableFuture<AppendResult>> audit = new ArrayList<>(1);
-                lethe.privacy().keys().forget(subjects.get(i), "bench", "GDPR Art. 17(1)(a)", "phases", receipt -> {
-                    committed[0] = System.nanoTime();
-                    audit.add(lethe.privacy()
-                            .audit()
-                            .recordAsync(
-                                    "SubjectForgotten",
-                                    PrivateBenchEvents.DPO,
-                                    Map.of("receipt", receipt.id().toString())));
-                });
+                ErasureReceipt receipt = lethe.privacy()
+                        .keys()
+                        .forget(
+                                subjects.get(i),
+                                "bench",
+                                "GDPR Art. 17(1)(a)",
+                                "phases",
+                                stored -> committed[0] = System.nanoTime());
                 long scrubbed = System.nanoTime();
-                audit.get(0).join();
+                lethe.privacy()
+                        .audit()
+                        .record(
+                                "SubjectForgotten",
+                                PrivateBenchEvents.DPO,
+                                Map.of("receipt", receipt.id().toString()));
                 long done = System.nanoTime();
                 if (i >= WARM_UP) {
                     int k = i - WARM_UP;
@@ -74,12 +81,18 @@ public final class ForgetPhases {
                     phases[2][k] = done - scrubbed;
                     phases[3][k] = done - started;
                 }
+                if (PAUSE_MILLIS > 0) {
+                    try {
+                        Thread.sleep(PAUSE_MILLIS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
             }
         }
         BenchEvents.deleteRecursively(directory);
-        String[] names = {
-            "key store commit", "scrub (audit append alongside)", "audit wait after the scrub", "whole forget"
-        };
+        String[] names = {"key store commit", "scrub: checkpoint and WAL truncation", "audit append", "whole forget"};
         System.out.printf(Locale.ROOT, "%d forgets measured (after %d warm-up), ms%n%n", forgets - WARM_UP, WARM_UP);
         System.out.println("| phase | p50 | p95 | p99 | max |");
         System.out.println("|---|---|---|---|---|");

@@ -59,6 +59,20 @@ public class FsyncBenchmark {
         write4KibAndFdatasync();
     }
 
+    /**
+     * The same again, one per JMH single shot, as {@link ForgetBenchmark} runs: the control for that
+     * mode's own overhead (between shots JMH reports each one to its parent process, on the same cores).
+     * Compare its percentiles with {@link #write4KibAndFdatasyncLatency}'s.
+     */
+    @Benchmark
+    @BenchmarkMode(Mode.SingleShotTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    @Warmup(iterations = 20, batchSize = 100)
+    @Measurement(iterations = 500, batchSize = 1)
+    public void write4KibAndFdatasyncSingleShot() throws IOException {
+        write4KibAndFdatasync();
+    }
+
     @Benchmark
     public void write4KibAndFdatasync() throws IOException {
         page.clear();

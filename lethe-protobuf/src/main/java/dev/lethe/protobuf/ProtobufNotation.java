@@ -42,7 +42,8 @@ import java.util.Set;
  *       {@code .} through singular message fields ({@code customer.shipping_address.city}), as
  *       {@link dev.lethe.core.privacy.schema.JsonSchemaNotation} joins nested properties. Events must be
  *       stored as JSON with those names, e.g. by {@code JsonFormat.printer().preservingProtoFieldNames()},
- *       not the default lowerCamelCase. The reader goes into a message field only if its type, at some
+ *       not the default lowerCamelCase (an append naming a classified field by its lowerCamelCase JSON
+ *       name is refused, strict mode or not). The reader goes into a message field only if its type, at some
  *       depth, gives a field the option; a type used by several fields is read once for each.
  *   <li>A message, list or map field whose option says {@code pii} is one rule: its whole JSON value is
  *       sealed, and the rules its type declares do not apply inside it (the field's option governs, and

@@ -26,7 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
 /**
@@ -201,6 +200,7 @@ public final class PrivateEventStore implements AutoCloseable {
         // Time-ordered ids keep the log's id index growing at its right edge.
         UUID id = event.id() != null ? event.id() : ids.next();
         SchemaRegistry.Registered registered = schema.get();
+        schemas.refuseJsonNames(registered, event.data());
         PrivacyCodec.Sealed result =
                 codec.seal(id, registered.schema(), registered.version(), event.data(), event.metadata(), now);
         EventData sealed = new EventData(id, event.type(), result.data(), result.metadata());
@@ -271,24 +271,22 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     private ErasureReceipt forgetAuthorized(SubjectId subject, String legalBasis, String reason, Principal actor) {
-        // One durable append, the SubjectForgotten event, which is the audit entry (no personal data). It
-        // starts as soon as the key's deletion is committed and is written while the key store scrubs
-        // its files; a crash before it is written is repaired by auditInterruptedForgets on the next open.
+        // One durable append, the SubjectForgotten event, which is the audit entry (no personal data),
+        // written once the key's deletion is committed and the key store's files are scrubbed; a crash
+        // before it is written is repaired by auditInterruptedForgets on the next open. Not alongside the
+        // scrub: measured, two syncs at once on one disk made the slowest forgets slower (docs/benchmarks.md).
         java.util.concurrent.atomic.AtomicReference<ErasureReceipt> committed =
-                new java.util.concurrent.atomic.AtomicReference<>();
-        java.util.concurrent.atomic.AtomicReference<CompletableFuture<AppendResult>> entry =
                 new java.util.concurrent.atomic.AtomicReference<>();
         ErasureReceipt receipt;
         try {
-            receipt = keys.forget(subject, actor.name(), legalBasis, reason, stored -> {
-                committed.set(stored);
-                entry.set(audit.recordAsync("SubjectForgotten", actor, forgottenEntry(stored)));
-            });
+            receipt = keys.forget(subject, actor.name(), legalBasis, reason, committed::set);
         } catch (RuntimeException e) {
-            awaitAudit(committed.get(), entry.get(), e);
+            if (committed.get() != null) {
+                auditForget(committed.get(), actor, e);
+            }
             throw e;
         }
-        awaitAudit(receipt, entry.get(), null);
+        auditForget(receipt, actor, null);
         return receipt;
     }
 
@@ -299,12 +297,10 @@ public final class PrivateEventStore implements AutoCloseable {
                 "legalBasis", receipt.legalBasis());
     }
 
-    private void awaitAudit(ErasureReceipt receipt, CompletableFuture<AppendResult> entry, RuntimeException primary) {
-        if (entry == null) {
-            return;
-        }
+    /** Appends a committed forget's audit entry; a failure is added to {@code primary} when there is one. */
+    private void auditForget(ErasureReceipt receipt, Principal actor, RuntimeException primary) {
         try {
-            RevealedReplay.joined(entry);
+            audit.record("SubjectForgotten", actor, forgottenEntry(receipt));
             keys.audited(receipt.id());
         } catch (RuntimeException e) {
             if (primary == null) {

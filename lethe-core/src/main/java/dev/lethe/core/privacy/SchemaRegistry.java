@@ -56,6 +56,8 @@ public final class SchemaRegistry {
     private final Map<String, List<Registered>> byType = new ConcurrentHashMap<>();
     /** JSON Schemas as trees, by event type and version. */
     private final Map<Version, JsonNode> parsedSources = new ConcurrentHashMap<>();
+    /** Per Protobuf type version: a scanner for the JSON names of its classified fields, by JSON name path. */
+    private final Map<Version, Map.Entry<JsonFields, Map<String, String>>> jsonNames = new ConcurrentHashMap<>();
 
     private record Version(String eventType, int version) {}
 
@@ -182,6 +184,75 @@ public final class SchemaRegistry {
                 new Version(registered.eventType(), registered.version()),
                 v -> registered.source().asTree());
         check(registered.eventType(), schema, data.asTree(), "");
+    }
+
+    /**
+     * Refuses a Protobuf event that names a classified field by its JSON name ({@code emailAddress} for
+     * {@code email_address}, what {@code JsonFormat.printer()} writes by default), strict mode or not:
+     * the codec finds personal fields by their proto names, so such a value would be stored unencrypted.
+     * JSON names are protoc's default lowerCamelCase; a custom {@code json_name} option is not known here.
+     */
+    public void refuseJsonNames(Registered registered, Json data) {
+        if (registered.notation() != Notation.PROTOBUF) {
+            return;
+        }
+        Map.Entry<JsonFields, Map<String, String>> aliases = jsonNames.computeIfAbsent(
+                new Version(registered.eventType(), registered.version()), v -> jsonNameScanner(registered));
+        if (aliases.getValue().isEmpty()) {
+            return;
+        }
+        aliases.getKey().scan(data.unsafeBytes(), hit -> {
+            throw InvalidEventException.of(
+                    registered.eventType() + "." + hit.path(),
+                    "is the JSON name of the classified Protobuf field '"
+                            + aliases.getValue().get(hit.path())
+                            + "', which Lethe would not encrypt under this name; Lethe reads Protobuf JSON by"
+                            + " proto field names: print events with JsonFormat.printer().preservingProtoFieldNames()");
+        });
+    }
+
+    private static Map.Entry<JsonFields, Map<String, String>> jsonNameScanner(Registered registered) {
+        Map<String, String> byAlias = new java.util.HashMap<>();
+        for (FieldRule rule : registered.schema().fields()) {
+            for (String alias : jsonNamePaths(rule.path())) {
+                byAlias.putIfAbsent(alias, rule.path());
+            }
+        }
+        return Map.entry(new JsonFields(byAlias.keySet()), byAlias);
+    }
+
+    /** Every spelling of {@code path} with at least one segment in its JSON name and differing from it. */
+    static List<String> jsonNamePaths(String path) {
+        List<String> spellings = List.of("");
+        for (String segment : path.split("\\.")) {
+            String json = jsonName(segment);
+            List<String> next = new ArrayList<>();
+            for (String prefix : spellings) {
+                String joined = prefix.isEmpty() ? "" : prefix + ".";
+                next.add(joined + segment);
+                if (!json.equals(segment)) {
+                    next.add(joined + json);
+                }
+            }
+            spellings = next;
+        }
+        return spellings.stream().filter(s -> !s.equals(path)).toList();
+    }
+
+    /** protoc's default JSON name: each '_' dropped and the letter after it upper-cased. */
+    static String jsonName(String protoName) {
+        StringBuilder out = new StringBuilder(protoName.length());
+        boolean upper = false;
+        for (int i = 0; i < protoName.length(); i++) {
+            char c = protoName.charAt(i);
+            if (c == '_') {
+                upper = true;
+            } else {
+                out.append(upper ? Character.toUpperCase(c) : c);
+                upper = false;
+            }
+        }
+        return out.toString();
     }
 
     /**

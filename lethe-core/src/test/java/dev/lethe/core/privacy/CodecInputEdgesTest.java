@@ -4,6 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.memory.InMemoryEventStore;
+import dev.lethe.core.privacy.keys.InMemoryKeyStore;
+import dev.lethe.core.privacy.keys.KeyService;
+import dev.lethe.core.privacy.keys.LocalMasterKey;
+import dev.lethe.core.privacy.policy.DataPolicy;
 import dev.lethe.core.privacy.schema.JsonSchemaNotation;
 import dev.lethe.core.store.EventData;
 import dev.lethe.core.store.ExpectedVersion;
@@ -12,6 +17,9 @@ import dev.lethe.core.store.Json;
 import dev.lethe.core.store.RecordedEvent;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -156,6 +164,68 @@ class CodecInputEdgesTest {
                 .lastPosition();
         String stored = lethe.store().readAll(position, 1).get(0).data().toString();
         assertThat(stored).doesNotContain("ada@example.com", "Rua Augusta").contains("Lisbon");
+    }
+
+    @Test
+    void without_strict_mode_a_protobuf_event_naming_a_classified_field_by_its_json_name_is_refused() {
+        Clock clock = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(),
+                LocalMasterKey.openOrCreate(keysDirectory),
+                DataPolicy.parse(PrivateEventStoreTest.POLICY.replace("strict: true", "strict: false")),
+                clock);
+        try (PrivateEventStore lenient = new PrivateEventStore(new InMemoryEventStore(), keys, clock)) {
+            assertThat(keys.policy().strict()).isFalse();
+            lenient.schemas()
+                    .register(
+                            new PrivacySchema(
+                                    "CustomerCreated",
+                                    List.of(
+                                            FieldRule.subjectKey("customer_id", false, null),
+                                            FieldRule.personal("email_address", "contact"),
+                                            FieldRule.personal("shipping.street_line", "contact"))),
+                            SchemaRegistry.Notation.PROTOBUF,
+                            List.of("customer_id", "email_address", "shipping.street_line"),
+                            Json.parse("{\"message\":\"shop.CustomerCreated\"}"));
+            long head = lenient.store().headPosition();
+
+            for (String json : List.of(
+                    "{\"customer_id\":\"C1\",\"emailAddress\":\"ada@example.com\"}",
+                    "{\"customerId\":\"C1\",\"email_address\":\"ada@example.com\"}",
+                    "{\"customer_id\":\"C1\",\"shipping\":{\"streetLine\":\"1 Rua Augusta\"}}")) {
+                assertThatThrownBy(() -> lenient.append(
+                                ByteExactSealingTest.STREAM,
+                                ExpectedVersion.any(),
+                                List.of(EventData.of("CustomerCreated", json))))
+                        .isInstanceOf(InvalidEventException.class)
+                        .hasMessageContaining("is the JSON name of the classified Protobuf field")
+                        .hasMessageContaining("preservingProtoFieldNames");
+            }
+            assertThat(lenient.store().headPosition()).isEqualTo(head);
+
+            // Unclassified fields under JSON names are not personal: without strict mode they pass.
+            long position = lenient.append(
+                            ByteExactSealingTest.STREAM,
+                            ExpectedVersion.any(),
+                            List.of(EventData.of(
+                                    "CustomerCreated",
+                                    "{\"customer_id\":\"C1\",\"email_address\":\"ada@example.com\","
+                                            + "\"orderTotal\":3}")))
+                    .lastPosition();
+            assertThat(lenient.store().readAll(position, 1).get(0).data().toString())
+                    .doesNotContain("ada@example.com")
+                    .contains("\"orderTotal\":3");
+        }
+    }
+
+    @Test
+    void json_name_spellings_follow_protoc_and_leave_the_proto_name_out() {
+        assertThat(SchemaRegistry.jsonName("email_address")).isEqualTo("emailAddress");
+        assertThat(SchemaRegistry.jsonName("line_1")).isEqualTo("line1");
+        assertThat(SchemaRegistry.jsonNamePaths("email")).isEmpty();
+        assertThat(SchemaRegistry.jsonNamePaths("home_address.street_line"))
+                .containsExactlyInAnyOrder(
+                        "home_address.streetLine", "homeAddress.street_line", "homeAddress.streetLine");
     }
 
     @Test

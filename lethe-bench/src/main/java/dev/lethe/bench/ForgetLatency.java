@@ -1,0 +1,85 @@
+package dev.lethe.bench;
+
+import dev.lethe.core.privacy.SubjectId;
+import dev.lethe.sqlite.SqliteLethe;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The latency of {@code privacy().forget}, the public call, as a load tool: forgets arrive one at a
+ * time with an idle pause after each, as they do in a running system, and every one is timed. A plain
+ * main, not JMH: JMH's single-shot mode (in {@link ForgetBenchmark}) reports each shot to its parent
+ * process between forgets, which on two cores adds its own noise to a millisecond-scale latency. Prints
+ * a markdown row:
+ *
+ * <pre>java [-Dwarmup=2000] [-Dpause=5] -cp lethe-bench/target/benchmarks.jar dev.lethe.bench.ForgetLatency [events per subject, default 10] [measured forgets, default 2000]</pre>
+ *
+ * Warm-up forgets take subjects with 10 events; measured ones take subjects with the given number of
+ * events (100,000 × 100 subjects writes 10M sealed events first: several minutes and ~7 GB). The store
+ * is reopened after the pool is written, so forgets run on a store at rest.
+ */
+public final class ForgetLatency {
+    private ForgetLatency() {}
+
+    public static void main(String[] args) throws InterruptedException {
+        int events = args.length > 0 ? Integer.parseInt(args[0]) : 10;
+        int measured = args.length > 1 ? Integer.parseInt(args[1]) : 2_000;
+        int warmUp = Integer.getInteger("warmup", 2_000);
+        int pauseMillis = Integer.getInteger("pause", 5);
+        if (events < 1 || measured < 1 || warmUp < 0 || pauseMillis < 0) {
+            throw new IllegalArgumentException("give events ≥ 1, measured forgets ≥ 1, warmup ≥ 0 and pause ≥ 0");
+        }
+        Path directory = BenchEvents.freshDirectory("forget-latency");
+        List<SubjectId> subjects = new ArrayList<>(warmUp + measured);
+        long started = System.nanoTime();
+        try (SqliteLethe lethe = SqliteLethe.open(directory)) {
+            PrivateBenchEvents.register(lethe);
+            for (int i = 0; i < warmUp + measured; i++) {
+                subjects.add(
+                        ForgetBenchmark.subjectWith(lethe, i < warmUp ? ForgetBenchmark.WARM_UP_EVENTS : events, i));
+                if (i >= warmUp && (i - warmUp + 1) % 10 == 0 && events >= 10_000) {
+                    System.err.printf(Locale.ROOT, "pool: %d of %d subjects written%n", i - warmUp + 1, measured);
+                }
+            }
+        }
+        System.err.printf(Locale.ROOT, "pool written in %.1f s%n", (System.nanoTime() - started) / 1e9);
+        long[] latency = new long[measured];
+        try (SqliteLethe lethe = SqliteLethe.open(directory)) {
+            for (int i = 0; i < warmUp + measured; i++) {
+                long start = System.nanoTime();
+                lethe.privacy().forget(subjects.get(i), "GDPR Art. 17(1)(a)", "latency", PrivateBenchEvents.DPO);
+                long took = System.nanoTime() - start;
+                if (i >= warmUp) {
+                    latency[i - warmUp] = took;
+                }
+                Thread.sleep(pauseMillis);
+            }
+        } finally {
+            BenchEvents.deleteRecursively(directory);
+        }
+        Arrays.sort(latency);
+        System.out.println("| events per subject | forgets measured | p50 ms | p95 | p99 | p99.9 | max |");
+        System.out.println("|---|---|---|---|---|---|---|");
+        System.out.printf(
+                Locale.ROOT,
+                "| %,d | %,d (after %,d warm-up, %d ms apart) | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
+                events,
+                measured,
+                warmUp,
+                pauseMillis,
+                percentile(latency, 0.50),
+                percentile(latency, 0.95),
+                percentile(latency, 0.99),
+                percentile(latency, 0.999),
+                latency[measured - 1] / 1e6);
+    }
+
+    /** The nearest-rank percentile, in milliseconds. */
+    private static double percentile(long[] sorted, double p) {
+        int rank = (int) Math.ceil(p * sorted.length);
+        return sorted[Math.max(0, rank - 1)] / 1e6;
+    }
+}
