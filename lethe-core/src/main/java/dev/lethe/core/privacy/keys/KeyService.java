@@ -106,23 +106,24 @@ public final class KeyService implements AutoCloseable {
         if (keyValue == null || keyValue.isEmpty()) {
             throw InvalidEventException.of("data subject key", "is empty");
         }
-        if (!SubjectId.looksLikeOne(keyValue)) {
-            SubjectId cached = subjectsByIndex.get(java.nio.ByteBuffer.wrap(blindIndex(keyValue)));
-            if (cached != null) {
-                return cached;
-            }
-        }
-        return resolveSlowly(keyValue);
-    }
-
-    private synchronized SubjectId resolveSlowly(String keyValue) {
         if (SubjectId.looksLikeOne(keyValue)) {
-            SubjectId subject = SubjectId.parse(keyValue);
-            if (store.isForgotten(subject) || store.subjectKey(subject).isPresent()) {
+            SubjectId subject = knownPseudonym(SubjectId.parse(keyValue));
+            if (subject != null) {
                 return subject;
             }
         }
         byte[] index = blindIndex(keyValue);
+        SubjectId cached = subjectsByIndex.get(java.nio.ByteBuffer.wrap(index));
+        return cached != null ? cached : resolveSlowly(index);
+    }
+
+    /** {@code subject} if the key store knows it (live or forgotten), else null. */
+    private synchronized SubjectId knownPseudonym(SubjectId subject) {
+        return store.isForgotten(subject) || store.subjectKey(subject).isPresent() ? subject : null;
+    }
+
+    /** The subject of a blind index the cache did not hold: looked up, or created with its key. */
+    private synchronized SubjectId resolveSlowly(byte[] index) {
         java.nio.ByteBuffer indexKey = java.nio.ByteBuffer.wrap(index);
         SubjectId cached = subjectsByIndex.get(indexKey);
         if (cached != null) {
