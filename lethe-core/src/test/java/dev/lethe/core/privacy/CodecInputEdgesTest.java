@@ -126,43 +126,61 @@ class CodecInputEdgesTest {
         assertThat(lethe.keys().lookup("1.5")).contains(subjects.get(0));
     }
 
-    @Test
-    void strict_mode_refuses_protobuf_events_printed_with_json_names_which_would_escape_sealing() {
-        PrivacySchema model = new PrivacySchema(
-                "CustomerCreated",
-                List.of(
-                        FieldRule.subjectKey("customer_id", false, null),
-                        FieldRule.personal("email_address", "contact"),
-                        FieldRule.personal("shipping.street_line", "contact")));
-        lethe.schemas()
+    /** The Protobuf type CustomerCreated, registered in {@code store} with its field paths. */
+    private static void registerCustomerCreated(PrivateEventStore store) {
+        store.schemas()
                 .register(
-                        model,
+                        new PrivacySchema(
+                                "CustomerCreated",
+                                List.of(
+                                        FieldRule.subjectKey("customer_id", false, null),
+                                        FieldRule.personal("email_address", "contact"),
+                                        FieldRule.personal("shipping.street_line", "contact"))),
                         SchemaRegistry.Notation.PROTOBUF,
                         List.of("customer_id", "email_address", "amount", "shipping.street_line", "shipping.city"),
                         Json.parse("{\"message\":\"shop.CustomerCreated\"}"));
-        long head = lethe.store().headPosition();
+    }
 
-        for (String json : List.of(
-                "{\"customerId\":\"C1\",\"emailAddress\":\"ada@example.com\"}",
-                "{\"customer_id\":\"C1\",\"shipping\":{\"streetLine\":\"1 Rua Augusta\"}}")) {
-            assertThatThrownBy(() -> lethe.append(
+    /** Appends each event to {@code store}, expects each refused with {@code message}, and nothing stored. */
+    private static void assertRefused(PrivateEventStore store, String message, String... events) {
+        long head = store.store().headPosition();
+        for (String json : events) {
+            assertThatThrownBy(() -> store.append(
                             ByteExactSealingTest.STREAM,
                             ExpectedVersion.any(),
                             List.of(EventData.of("CustomerCreated", json))))
                     .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining(message)
                     .hasMessageContaining("preservingProtoFieldNames");
         }
-        assertThat(lethe.store().headPosition()).isEqualTo(head);
+        assertThat(store.store().headPosition()).isEqualTo(head);
+    }
 
-        long position = lethe.append(
+    /** The stored data of the event {@code json}, appended to {@code store}. */
+    private static String storedData(PrivateEventStore store, String json) {
+        long position = store.append(
                         ByteExactSealingTest.STREAM,
                         ExpectedVersion.any(),
-                        List.of(EventData.of(
-                                "CustomerCreated",
-                                "{\"customer_id\":\"C1\",\"email_address\":\"ada@example.com\",\"amount\":3,"
-                                        + "\"shipping\":{\"street_line\":\"1 Rua Augusta\",\"city\":\"Lisbon\"}}")))
+                        List.of(EventData.of("CustomerCreated", json)))
                 .lastPosition();
-        String stored = lethe.store().readAll(position, 1).get(0).data().toString();
+        return store.store().readAll(position, 1).get(0).data().toString();
+    }
+
+    @Test
+    void strict_mode_refuses_protobuf_events_printed_with_json_names_which_would_escape_sealing() {
+        registerCustomerCreated(lethe);
+        assertRefused(
+                lethe,
+                "",
+                "{\"customerId\":\"C1\",\"emailAddress\":\"ada@example.com\"}",
+                "{\"customer_id\":\"C1\",\"shipping\":{\"streetLine\":\"1 Rua Augusta\"}}",
+                // Unclassified, but strict mode refuses every undeclared name.
+                "{\"customer_id\":\"C1\",\"orderTotal\":3}");
+
+        String stored = storedData(
+                lethe,
+                "{\"customer_id\":\"C1\",\"email_address\":\"ada@example.com\",\"amount\":3,"
+                        + "\"shipping\":{\"street_line\":\"1 Rua Augusta\",\"city\":\"Lisbon\"}}");
         assertThat(stored).doesNotContain("ada@example.com", "Rua Augusta").contains("Lisbon");
     }
 
@@ -176,43 +194,17 @@ class CodecInputEdgesTest {
                 clock);
         try (PrivateEventStore lenient = new PrivateEventStore(new InMemoryEventStore(), keys, clock)) {
             assertThat(keys.policy().strict()).isFalse();
-            lenient.schemas()
-                    .register(
-                            new PrivacySchema(
-                                    "CustomerCreated",
-                                    List.of(
-                                            FieldRule.subjectKey("customer_id", false, null),
-                                            FieldRule.personal("email_address", "contact"),
-                                            FieldRule.personal("shipping.street_line", "contact"))),
-                            SchemaRegistry.Notation.PROTOBUF,
-                            List.of("customer_id", "email_address", "shipping.street_line"),
-                            Json.parse("{\"message\":\"shop.CustomerCreated\"}"));
-            long head = lenient.store().headPosition();
-
-            for (String json : List.of(
+            registerCustomerCreated(lenient);
+            assertRefused(
+                    lenient,
+                    "is the JSON name of the classified Protobuf field",
                     "{\"customer_id\":\"C1\",\"emailAddress\":\"ada@example.com\"}",
                     "{\"customerId\":\"C1\",\"email_address\":\"ada@example.com\"}",
-                    "{\"customer_id\":\"C1\",\"shipping\":{\"streetLine\":\"1 Rua Augusta\"}}")) {
-                assertThatThrownBy(() -> lenient.append(
-                                ByteExactSealingTest.STREAM,
-                                ExpectedVersion.any(),
-                                List.of(EventData.of("CustomerCreated", json))))
-                        .isInstanceOf(InvalidEventException.class)
-                        .hasMessageContaining("is the JSON name of the classified Protobuf field")
-                        .hasMessageContaining("preservingProtoFieldNames");
-            }
-            assertThat(lenient.store().headPosition()).isEqualTo(head);
+                    "{\"customer_id\":\"C1\",\"shipping\":{\"streetLine\":\"1 Rua Augusta\"}}");
 
             // Unclassified fields under JSON names are not personal: without strict mode they pass.
-            long position = lenient.append(
-                            ByteExactSealingTest.STREAM,
-                            ExpectedVersion.any(),
-                            List.of(EventData.of(
-                                    "CustomerCreated",
-                                    "{\"customer_id\":\"C1\",\"email_address\":\"ada@example.com\","
-                                            + "\"orderTotal\":3}")))
-                    .lastPosition();
-            assertThat(lenient.store().readAll(position, 1).get(0).data().toString())
+            assertThat(storedData(
+                            lenient, "{\"customer_id\":\"C1\",\"email_address\":\"ada@example.com\",\"orderTotal\":3}"))
                     .doesNotContain("ada@example.com")
                     .contains("\"orderTotal\":3");
         }
