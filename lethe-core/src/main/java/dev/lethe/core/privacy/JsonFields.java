@@ -36,7 +36,9 @@ final class JsonFields {
         ARRAY,
         TRUE,
         FALSE,
-        NULL
+        NULL,
+        /** Not a value: a member name holding a {@code .} whose first part is a name looked for here. */
+        DOTTED_NAME
     }
 
     /** A value found at one of the paths: its kind and its bytes {@code [start, end)}. */
@@ -90,9 +92,20 @@ final class JsonFields {
     }
 
     private final Level root;
+    private final boolean reportDottedNames;
 
     JsonFields(Set<String> paths) {
+        this(paths, false);
+    }
+
+    /**
+     * @param reportDottedNames whether a member name such as {@code "contact.email"}, whose part before
+     *     the first {@code .} is a name looked for in that object, is reported as a {@link
+     *     Kind#DOTTED_NAME} hit (path: the name): it reads like a path to a classified field, but is not one
+     */
+    JsonFields(Set<String> paths, boolean reportDottedNames) {
         this.root = level(paths, "");
+        this.reportDottedNames = reportDottedNames;
     }
 
     private static Level level(Set<String> paths, String prefix) {
@@ -132,12 +145,12 @@ final class JsonFields {
         if (i >= json.length || json[i] != '{') {
             return false;
         }
-        walk(json, i, root, visitor);
+        walk(json, i, root, visitor, reportDottedNames);
         return true;
     }
 
     /** Walks the object starting at {@code json[i] == '{'}; returns the offset just past it. */
-    private static int walk(byte[] json, int i, Level level, Visitor visitor) {
+    private static int walk(byte[] json, int i, Level level, Visitor visitor, boolean reportDottedNames) {
         i = whitespace(json, i + 1);
         if (json[i] == '}') {
             return i + 1;
@@ -147,9 +160,17 @@ final class JsonFields {
             int index = isPlainString(json, i, nameEnd)
                     ? level.indexOf(json, i + 1, nameEnd - 1)
                     : level.indexOf(decodeString(json, i, nameEnd));
+            if (index < 0 && reportDottedNames) {
+                String dotted = dottedName(json, i, nameEnd, level);
+                if (dotted != null) {
+                    visitor.hit(new Hit(dotted, Kind.DOTTED_NAME, i, nameEnd));
+                }
+            }
             int start = whitespace(json, whitespace(json, nameEnd) + 1);
             Level child = index < 0 ? null : level.children()[index];
-            int end = child != null && json[start] == '{' ? walk(json, start, child, visitor) : valueEnd(json, start);
+            int end = child != null && json[start] == '{'
+                    ? walk(json, start, child, visitor, reportDottedNames)
+                    : valueEnd(json, start);
             if (index >= 0 && level.paths()[index] != null) {
                 visitor.hit(new Hit(level.paths()[index], kind(json[start]), start, end));
             }
@@ -159,6 +180,22 @@ final class JsonFields {
             }
             i = whitespace(json, i + 1); // past the comma
         }
+    }
+
+    /** The member name at {@code [start, end)} if it holds a '.' after a name {@code level} looks for. */
+    private static String dottedName(byte[] json, int start, int end, Level level) {
+        boolean suspect = false;
+        for (int i = start + 1; i < end - 1 && !suspect; i++) {
+            suspect = json[i] == '.' || json[i] == '\\';
+        }
+        if (!suspect) {
+            return null;
+        }
+        String name = isPlainString(json, start, end)
+                ? new String(json, start + 1, end - start - 2, StandardCharsets.UTF_8)
+                : decodeString(json, start, end);
+        int dot = name.indexOf('.');
+        return dot >= 0 && level.indexOf(name.substring(0, dot)) >= 0 ? name : null;
     }
 
     private static Kind kind(byte first) {

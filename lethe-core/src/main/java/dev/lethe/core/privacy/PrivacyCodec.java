@@ -73,21 +73,39 @@ public final class PrivacyCodec {
                     owners.put(field.path(), schema.ownerOf(field).path());
                 }
             }
-            return new SealPlan(schema, new JsonFields(rules.keySet()), rules, schema.keyFields(), owners);
+            return new SealPlan(schema, new JsonFields(rules.keySet(), true), rules, schema.keyFields(), owners);
         }
     }
 
     private record Periods(Instant at, Map<DataGroup, String> byGroup) {}
 
     /**
-     * Seals the personal fields of {@code data} (a JSON object) for the event {@code eventId}, written at
-     * {@code at} (which picks each group's key period), and records what it did in {@code metadata}
-     * (a JSON object without the key {@value #METADATA_KEY}). Bytes outside the personal values are
-     * kept exactly as given.
-     *
-     * @throws ErasureFenceException if a personal field belongs to a forgotten subject
+     * An event's classified fields, found and checked against its schema before any subject is
+     * resolved: the first half of {@link #seal}, so that a batch can be checked whole before anything is
+     * created in the key store.
      */
-    public Sealed seal(UUID eventId, PrivacySchema schema, int schemaVersion, Json data, Json metadata, Instant at) {
+    public static final class Prepared {
+        private final SealPlan plan;
+        private final byte[] in;
+        private final List<JsonFields.Hit> hits;
+        private final Map<String, String> keyValues;
+
+        private Prepared(SealPlan plan, byte[] in, List<JsonFields.Hit> hits, Map<String, String> keyValues) {
+            this.plan = plan;
+            this.in = in;
+            this.hits = hits;
+            this.keyValues = keyValues;
+        }
+    }
+
+    /**
+     * Finds and checks the classified fields of {@code data} (a JSON object): each at most once, keys
+     * scalar, every personal value with a subject to own it, no member name that reads as a classified
+     * path without being one. Creates nothing.
+     *
+     * @throws InvalidEventException naming the field and the problem
+     */
+    public Prepared prepare(PrivacySchema schema, Json data) {
         SealPlan plan = plans.get(schema.eventType());
         if (plan == null || plan.schema() != schema) {
             plan = SealPlan.of(schema);
@@ -98,6 +116,12 @@ public final class PrivacyCodec {
         Map<String, String> keyValues = new HashMap<>(4);
         Map<String, FieldRule> rules = plan.rules();
         boolean isObject = plan.fields().scan(in, hit -> {
+            if (hit.kind() == JsonFields.Kind.DOTTED_NAME) {
+                throw InvalidEventException.of(
+                        schema.eventType() + " data",
+                        "has a member name holding a '.' where a classified field's path begins; it would not be"
+                                + " sealed: nest objects instead (" + hit.path().length() + "-character name)");
+            }
             for (JsonFields.Hit earlier : hits) {
                 if (earlier.path().equals(hit.path())) {
                     // Which value would be whose? Sealing both under one subject's key would let the
@@ -120,6 +144,38 @@ public final class PrivacyCodec {
             throw InvalidEventException.of(
                     schema.eventType() + " data", "must be a JSON object for its schema to apply");
         }
+        for (JsonFields.Hit hit : hits) {
+            FieldRule field = rules.get(hit.path());
+            String owner = plan.owners().get(field.path());
+            if (field.personal() && !hit.isNull() && keyValues.get(owner) == null) {
+                throw InvalidEventException.of(
+                        schema.eventType() + "." + field.path(),
+                        "is personal data but the event names no data subject in " + owner);
+            }
+        }
+        return new Prepared(plan, in, hits, keyValues);
+    }
+
+    /**
+     * Seals the personal fields of {@code data} (a JSON object) for the event {@code eventId}, written at
+     * {@code at} (which picks each group's key period), and records what it did in {@code metadata}
+     * (a JSON object without the key {@value #METADATA_KEY}). Bytes outside the personal values are
+     * kept exactly as given.
+     *
+     * @throws ErasureFenceException if a personal field belongs to a forgotten subject
+     */
+    public Sealed seal(UUID eventId, PrivacySchema schema, int schemaVersion, Json data, Json metadata, Instant at) {
+        return seal(eventId, prepare(schema, data), schemaVersion, metadata, at);
+    }
+
+    /** Seals a prepared event: resolves its subjects (creating those seen for the first time), then seals. */
+    public Sealed seal(UUID eventId, Prepared prepared, int schemaVersion, Json metadata, Instant at) {
+        SealPlan plan = prepared.plan;
+        PrivacySchema schema = plan.schema();
+        byte[] in = prepared.in;
+        List<JsonFields.Hit> hits = prepared.hits;
+        Map<String, String> keyValues = prepared.keyValues;
+        Map<String, FieldRule> rules = plan.rules();
         Map<String, SubjectId> subjects = new LinkedHashMap<>();
         for (FieldRule key : plan.keyFields()) {
             String value = keyValues.get(key.path());

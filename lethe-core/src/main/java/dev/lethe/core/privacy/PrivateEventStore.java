@@ -151,23 +151,24 @@ public final class PrivateEventStore implements AutoCloseable {
         boolean strict = keys.policy().strict();
         if (strict && streamId != null && !streamId.value().startsWith("$")) {
             PolicyLinter.personalDataIn(streamId.value()).ifPresent(why -> {
-                throw InvalidEventException.of("stream id", "'" + streamId + "' " + why + "; use a pseudonym");
+                // The id is not repeated: it may be the personal data in question.
+                throw InvalidEventException.of("stream id", why + "; use a pseudonym (strict mode)");
             });
         }
         // Check every event before sealing any, so that a rejected batch creates no subject or key.
-        for (int i = 0; events != null && i < events.size(); i++) {
+        List<Checked> checked = new ArrayList<>(events.size());
+        for (int i = 0; i < events.size(); i++) {
             try {
-                check(events.get(i), strict);
+                checked.add(check(events.get(i), strict));
             } catch (InvalidEventException e) {
                 throw e.at("events[" + i + "] " + e.subject());
             }
         }
         Instant now = clock.instant();
-        List<EventData> sealed = new ArrayList<>(events == null ? 0 : events.size());
+        List<EventData> sealed = new ArrayList<>(events.size());
         for (int i = 0; i < events.size(); i++) {
-            EventData event = events.get(i);
             try {
-                sealed.add(seal(event, now));
+                sealed.add(seal(events.get(i), checked.get(i), now));
             } catch (InvalidEventException e) {
                 throw e.at("events[" + i + "] " + e.subject());
             }
@@ -175,7 +176,10 @@ public final class PrivateEventStore implements AutoCloseable {
         return sealed;
     }
 
-    private void check(EventData event, boolean strict) {
+    /** An event's schema (null if its type has none) and its classified fields, found and checked. */
+    private record Checked(SchemaRegistry.Registered registered, PrivacyCodec.Prepared prepared) {}
+
+    private Checked check(EventData event, boolean strict) {
         if (event == null) {
             throw InvalidEventException.of("event", "is null");
         }
@@ -184,25 +188,28 @@ public final class PrivateEventStore implements AutoCloseable {
                     "metadata", "the key '" + PrivacyCodec.METADATA_KEY + "' is reserved for Lethe");
         }
         Optional<SchemaRegistry.Registered> schema = schemas.latest(event.type());
-        if (schema.isEmpty() && strict) {
-            throw InvalidEventException.of("type", "'" + event.type() + "' has no registered schema (strict mode)");
+        if (schema.isEmpty()) {
+            if (strict) {
+                throw InvalidEventException.of("type", "'" + event.type() + "' has no registered schema (strict mode)");
+            }
+            return new Checked(null, null);
         }
-        if (schema.isPresent() && strict) {
-            schemas.validate(schema.get(), event.data());
+        SchemaRegistry.Registered registered = schema.get();
+        if (strict) {
+            schemas.validate(registered, event.data());
         }
+        schemas.refuseJsonNames(registered, event.data());
+        return new Checked(registered, codec.prepare(registered.schema(), event.data()));
     }
 
-    private EventData seal(EventData event, Instant now) {
-        Optional<SchemaRegistry.Registered> schema = schemas.latest(event.type());
-        if (schema.isEmpty()) {
+    private EventData seal(EventData event, Checked checked, Instant now) {
+        if (checked.registered() == null) {
             return event;
         }
         // Time-ordered ids keep the log's id index growing at its right edge.
         UUID id = event.id() != null ? event.id() : ids.next();
-        SchemaRegistry.Registered registered = schema.get();
-        schemas.refuseJsonNames(registered, event.data());
         PrivacyCodec.Sealed result =
-                codec.seal(id, registered.schema(), registered.version(), event.data(), event.metadata(), now);
+                codec.seal(id, checked.prepared(), checked.registered().version(), event.metadata(), now);
         EventData sealed = new EventData(id, event.type(), result.data(), result.metadata());
         return event.clientId().isPresent() ? sealed : sealed.withGeneratedId(id);
     }

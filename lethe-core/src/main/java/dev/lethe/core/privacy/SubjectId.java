@@ -18,12 +18,21 @@ public record SubjectId(UUID value) {
         return new SubjectId(UUID.randomUUID());
     }
 
-    /** Parses a UUID; anything else is bad input naming the text. */
+    /**
+     * Parses a UUID; anything else is bad input. The text is not repeated in the error: where a
+     * subject id is expected, callers sometimes pass the natural key (an e-mail address).
+     */
     public static SubjectId parse(String text) {
         try {
             return new SubjectId(UUID.fromString(text));
         } catch (IllegalArgumentException | NullPointerException e) {
-            throw InvalidEventException.of("subject id", "'" + text + "' is not a UUID");
+            throw InvalidEventException.of(
+                    "subject id",
+                    text == null
+                            ? "is missing"
+                            : "is not a UUID (" + text.length() + " characters given; a subject id looks like"
+                                    + " 3f2504e0-4f89-41d3-9a0c-0305e82c3301; natural keys are looked up with"
+                                    + " 'subject lookup')");
         }
     }
 

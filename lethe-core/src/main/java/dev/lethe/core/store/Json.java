@@ -93,10 +93,26 @@ public final class Json {
                                 + parser.currentLocation().offsetDescription());
             }
         } catch (JsonProcessingException e) {
-            throw InvalidEventException.of("json", "invalid JSON: " + e.getOriginalMessage());
+            throw InvalidEventException.of("json", "invalid JSON: " + describeError(e));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static final java.util.regex.Pattern QUOTED = java.util.regex.Pattern.compile("'[^']*'");
+    private static final java.util.Set<String> KEYWORDS = java.util.Set.of("'null'", "'true'", "'false'");
+
+    /**
+     * What is wrong with a JSON text, for an error message: Jackson's reason with its location, and
+     * without the input it quotes ({@code Unrecognized token 'ada': …}), which may be personal data.
+     */
+    public static String describeError(JsonProcessingException e) {
+        String reason = QUOTED.matcher(String.valueOf(e.getOriginalMessage()))
+                .replaceAll(quoted -> KEYWORDS.contains(quoted.group()) ? quoted.group() : "'…'");
+        com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+        return at == null || at.getLineNr() < 0
+                ? reason
+                : reason + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
     }
 
     /**

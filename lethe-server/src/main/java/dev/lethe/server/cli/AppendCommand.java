@@ -139,9 +139,11 @@ final class AppendCommand implements Callable<Integer> {
             return new EventData(eventId, typeNode.asText(), Json.of(dataNode), meta);
         } catch (InvalidEventException e) {
             throw e.subject().equals(where) ? e : e.at(where + ": " + e.subject());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw InvalidEventException.of(where, "invalid JSON: " + Json.describeError(e));
         } catch (IOException e) {
             throw InvalidEventException.of(
-                    where, "invalid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+                    where, "cannot read: " + e.getMessage().lines().findFirst().orElse(""));
         } catch (IllegalArgumentException e) {
             throw InvalidEventException.of(where, "invalid id: " + e.getMessage());
         }

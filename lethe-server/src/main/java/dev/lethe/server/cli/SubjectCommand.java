@@ -90,7 +90,10 @@ final class SubjectCommand implements Runnable {
         @Parameters(paramLabel = "SUBJECT", description = "The subject id (a UUID).")
         String id;
 
-        @Option(names = "--output", paramLabel = "FILE", description = "Write to FILE instead of standard output.")
+        @Option(
+                names = "--output",
+                paramLabel = "FILE",
+                description = "Write to FILE (mode 0600, owner only) instead of standard output.")
         Path output;
 
         @Override
@@ -104,15 +107,34 @@ final class SubjectCommand implements Runnable {
                 if (output == null) {
                     cli.spec.commandLine().getOut().println(json);
                 } else {
-                    Files.writeString(output, json);
+                    writeOwnerOnly(output, json);
                     cli.spec
                             .commandLine()
                             .getErr()
-                            .println("wrote " + output + " (it holds personal data: protect it)");
+                            .println("wrote " + output + " (mode 0600: it holds personal data in plaintext; protect"
+                                    + " it, and delete it when it has been handed over)");
                 }
             }
             return 0;
         }
+    }
+
+    /** Writes {@code text} to {@code file}, readable and writable by its owner only (on POSIX systems). */
+    static void writeOwnerOnly(java.nio.file.Path file, String text) throws java.io.IOException {
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> ownerOnly =
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------");
+        boolean posix = file.toAbsolutePath()
+                .getFileSystem()
+                .supportedFileAttributeViews()
+                .contains("posix");
+        if (posix) {
+            if (Files.exists(file)) {
+                Files.setPosixFilePermissions(file, ownerOnly);
+            } else {
+                Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(ownerOnly));
+            }
+        }
+        Files.writeString(file, text);
     }
 
     @Command(

@@ -312,6 +312,10 @@ final class GraphQlApi {
             o.getObjectFields().forEach(f -> node.set(f.getName(), Hub.JSON.valueToTree(literal(f.getValue()))));
             return Hub.JSON.convertValue(node, Map.class);
         }
-        throw new CoercingParseLiteralException("unsupported JSON literal " + value);
+        // Not the value itself: error messages reach the caller, and it may hold personal data.
+        throw new CoercingParseLiteralException("unsupported JSON literal: a "
+                + value.getClass().getSimpleName().replace("Value", "").toLowerCase(java.util.Locale.ROOT)
+                + " is not JSON (write true, false or null in lower case, quote strings, and pass variables"
+                + " as whole arguments)");
     }
 }

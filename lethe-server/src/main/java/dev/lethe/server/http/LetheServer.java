@@ -17,6 +17,7 @@ import dev.lethe.core.store.AppendResult;
 import dev.lethe.core.store.Direction;
 import dev.lethe.core.store.DuplicateEventException;
 import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.Json;
 import dev.lethe.core.store.LetheException;
 import dev.lethe.core.store.WrongExpectedVersionException;
 import dev.lethe.core.subscription.Subscription;
@@ -300,7 +301,7 @@ public final class LetheServer implements AutoCloseable {
             }
             return node;
         } catch (JsonProcessingException e) {
-            throw ApiException.badRequest("malformed JSON: " + e.getOriginalMessage());
+            throw ApiException.badRequest("malformed JSON: " + Json.describeError(e));
         } catch (IOException e) {
             throw ApiException.badRequest("cannot read the body: " + e.getMessage());
         }
@@ -475,7 +476,7 @@ public final class LetheServer implements AutoCloseable {
                 graphQl.execute(query.asText(), body.path("operationName").asText(null), variables, principal(ctx));
         metrics.count("graphql_queries", 1);
         boolean invalid = result.getData() == null && !result.getErrors().isEmpty();
-        ctx.status(invalid ? 400 : 200).json(result.toSpecification());
+        ctx.status(invalid ? 400 : 200).json(GraphQlErrors.withoutInputValues(result.toSpecification()));
     }
 
     /** Checks the subscription's parameters before the event stream starts: afterwards only a 200 is possible. */

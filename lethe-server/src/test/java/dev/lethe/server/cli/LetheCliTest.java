@@ -100,6 +100,11 @@ class LetheCliTest {
         lethe("append", "order-1", "A", "{}");
         assertThat(lethe("append", "bad stream", "A", "{}").err()).contains("stream id", "'bad stream'");
         assertThat(lethe("append", "order-1", "A", "{oops").err()).contains("JSON data: invalid JSON");
+        // Jackson quotes the token it could not read; it may be personal data, so it is not repeated.
+        Run unquoted = lethe("append", "order-1", "A", "{\"email\": ada@example.com}");
+        assertThat(unquoted.err())
+                .contains("invalid JSON", "Unrecognized token '…'", "line 1, column")
+                .doesNotContain("ada");
         assertThat(lethe("append", "order-1", "A", "{}", "--metadata", "[1]").err())
                 .contains("metadata", "JSON object");
         assertThat(lethe("append", "order-1", "A", "{}", "--expected-version", "-2")
@@ -195,6 +200,18 @@ class LetheCliTest {
         assertThat(denied.err()).contains("may not export");
         assertThat(lethe("subject", "export", subject, "--role", "dpo").out())
                 .contains("Alan Turing", "\"forgotten\" : false");
+        Path exported = data.resolveSibling(data.getFileName() + "-export.json");
+        java.nio.file.Files.writeString(exported, "an older file, readable by all");
+        java.nio.file.Files.setPosixFilePermissions(
+                exported, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        Run export = lethe("subject", "export", subject, "--role", "dpo", "--output", exported.toString());
+        assertThat(export.exitCode()).as(export.err()).isZero();
+        assertThat(export.err()).contains("mode 0600");
+        assertThat(java.nio.file.Files.readString(exported)).contains("Alan Turing");
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(
+                        java.nio.file.Files.getPosixFilePermissions(exported)))
+                .isEqualTo("rw-------");
+        java.nio.file.Files.delete(exported);
 
         Run forget = lethe("subject", "forget", subject, "--legal-basis", "GDPR Art. 17(1)(a)", "--role", "dpo");
         assertThat(forget.exitCode()).as(forget.err()).isZero();

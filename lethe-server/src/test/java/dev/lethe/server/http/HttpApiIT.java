@@ -154,6 +154,14 @@ class HttpApiIT {
         assertThat(malformed.status()).isEqualTo(400);
         assertThat(malformed.contentType()).startsWith(LetheServer.PROBLEM_JSON);
         assertThat(malformed.json().get("detail").asText()).contains("malformed JSON");
+        Response quoting = post(
+                "/v1/streams/" + stream + "/events",
+                ADVISOR,
+                "{\"events\":[{\"type\":\"A\",\"data\":{\"email\": ada@example.com}}]}");
+        assertThat(quoting.status()).isEqualTo(400);
+        assertThat(quoting.json().get("detail").asText())
+                .contains("malformed JSON", "line 1")
+                .doesNotContain("ada");
         Response wrongType = send(HttpRequest.newBuilder(URI.create(base + "/v1/streams/" + stream + "/events"))
                 .header("Authorization", "Bearer " + ADVISOR)
                 .header("Content-Type", "text/plain")
@@ -297,6 +305,20 @@ class HttpApiIT {
         Response invalid = post("/graphql", ADVISOR, "{\"query\":\"{ nope }\"}");
         assertThat(invalid.status()).isEqualTo(400);
         assertThat(invalid.json().get("errors").toString()).contains("nope");
+        // graphql-java quotes the input it could not read; personal values must not come back in errors.
+        String literal = "mutation { append(stream: \"c-2\", events: [{type: \"Customer\", data: "
+                + "{email: \"ada@example.com\", name: \"Ada Lovelace\", vip: TRUE}}]) { firstPosition } }";
+        Response wrongLiteral = post("/graphql", ADVISOR, JSON.writeValueAsString(Map.of("query", literal)));
+        assertThat(wrongLiteral.status()).isEqualTo(400);
+        assertThat(wrongLiteral.body())
+                .contains("events[0].data", "not shown")
+                .doesNotContain("ada@example.com", "Ada Lovelace");
+        Response unterminated = post(
+                "/graphql",
+                ADVISOR,
+                JSON.writeValueAsString(Map.of("query", "{ events(stream: \"Ada Lovelace) { type } }")));
+        assertThat(unterminated.status()).isEqualTo(400);
+        assertThat(unterminated.body()).contains("line 1").doesNotContain("Lovelace");
         String aliases = "{ "
                 + Stream.iterate(0, i -> i + 1)
                         .limit(120)

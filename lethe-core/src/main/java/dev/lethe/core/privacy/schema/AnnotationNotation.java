@@ -55,7 +55,62 @@ public final class AnnotationNotation {
                 rules.add(new FieldRule(path, personal != null, subject != null, group, owner));
             } else if (component.getType().isRecord()) {
                 collect(component.getType(), path + ".", rules);
+            } else {
+                Optional<Class<?>> inside = markedRecordIn(component.getGenericType(), new java.util.HashSet<>());
+                if (inside.isPresent()) {
+                    // A list, array, map or Optional of them: no path names the values, so the marked
+                    // fields would be stored unencrypted.
+                    throw InvalidEventException.of(
+                            "schema",
+                            "component " + path + " holds " + inside.get().getSimpleName()
+                                    + " records whose components are marked personal, inside a "
+                                    + component.getType().getSimpleName()
+                                    + ": no path names them; mark " + path + " itself @PersonalData");
+                }
             }
         }
+    }
+
+    /** A record type inside {@code type} (type arguments, array elements) that marks a component, if any. */
+    private static Optional<Class<?>> markedRecordIn(java.lang.reflect.Type type, java.util.Set<Class<?>> seen) {
+        if (type instanceof Class<?> c) {
+            if (c.isArray()) {
+                return markedRecordIn(c.getComponentType(), seen);
+            }
+            return c.isRecord() && marks(c, seen) ? Optional.of(c) : Optional.empty();
+        }
+        if (type instanceof java.lang.reflect.ParameterizedType parameterized) {
+            for (java.lang.reflect.Type argument : parameterized.getActualTypeArguments()) {
+                Optional<Class<?>> found = markedRecordIn(argument, seen);
+                if (found.isPresent()) {
+                    return found;
+                }
+            }
+        } else if (type instanceof java.lang.reflect.GenericArrayType array) {
+            return markedRecordIn(array.getGenericComponentType(), seen);
+        } else if (type instanceof java.lang.reflect.WildcardType wildcard) {
+            for (java.lang.reflect.Type bound : wildcard.getUpperBounds()) {
+                Optional<Class<?>> found = markedRecordIn(bound, seen);
+                if (found.isPresent()) {
+                    return found;
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Whether a record marks any component, at any depth. */
+    private static boolean marks(Class<?> record, java.util.Set<Class<?>> seen) {
+        if (!seen.add(record)) {
+            return false;
+        }
+        for (RecordComponent component : record.getRecordComponents()) {
+            if (component.isAnnotationPresent(PersonalData.class)
+                    || component.isAnnotationPresent(DataSubject.class)
+                    || markedRecordIn(component.getGenericType(), seen).isPresent()) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -6,10 +6,13 @@ import dev.lethe.core.privacy.FieldRule;
 import dev.lethe.core.privacy.PrivacySchema;
 import dev.lethe.core.store.InvalidEventException;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Reads the privacy model from a JSON Schema: on a property, {@code "x-gdpr": {"pii": true,
@@ -28,11 +31,68 @@ public final class JsonSchemaNotation {
             throw InvalidEventException.of("schema " + eventType, "a JSON Schema must be a JSON object");
         }
         List<FieldRule> rules = new ArrayList<>();
-        collect(eventType, schema, "", rules);
+        Set<JsonNode> read = identitySet();
+        Set<JsonNode> sealedWhole = identitySet();
+        collect(eventType, schema, "", rules, read, sealedWhole);
+        refuseUnreadMarkings(eventType, schema, "", read, sealedWhole);
         return new PrivacySchema(eventType, rules);
     }
 
-    private static void collect(String eventType, JsonNode schema, String prefix, List<FieldRule> rules) {
+    /** Keywords whose values are data, not schemas: a marking inside them is not one. */
+    private static final Set<String> DATA_KEYWORDS = Set.of(KEYWORD, "default", "const", "enum", "examples");
+
+    /**
+     * Refuses a marking ({@code x-gdpr}, or {@code contentMediaType: aes256gcm}) that {@link #collect}
+     * did not read: under {@code items}, {@code $defs} reached by {@code $ref}, {@code allOf},
+     * {@code additionalProperties}… No path names such a value, so it would be stored unencrypted.
+     */
+    private static void refuseUnreadMarkings(
+            String eventType, JsonNode node, String pointer, Set<JsonNode> read, Set<JsonNode> sealedWhole) {
+        if (sealedWhole.contains(node)) {
+            return; // a personal value is sealed whole: whatever its schema says inside it is covered
+        }
+        if (node.isObject()) {
+            boolean marked = node.has(KEYWORD)
+                    || ENCRYPTED_MEDIA_TYPE.equals(node.path("contentMediaType").asText(null));
+            if (marked && !read.contains(node)) {
+                throw InvalidEventException.of(
+                        "schema " + eventType,
+                        "the marking at " + (pointer.isEmpty() ? "the root" : pointer)
+                                + " is not on a property Lethe can name by a path (it reads 'properties', nested"
+                                + " through objects; not items, $ref/$defs, allOf/anyOf/oneOf, additionalProperties"
+                                + " or patternProperties), so its value would be stored unencrypted; classify the"
+                                + " enclosing property itself");
+            }
+            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> member = it.next();
+                if (!DATA_KEYWORDS.contains(member.getKey())) {
+                    refuseUnreadMarkings(
+                            eventType, member.getValue(), pointer + "/" + escape(member.getKey()), read, sealedWhole);
+                }
+            }
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                refuseUnreadMarkings(eventType, node.get(i), pointer + "/" + i, read, sealedWhole);
+            }
+        }
+    }
+
+    private static Set<JsonNode> identitySet() {
+        return Collections.newSetFromMap(new IdentityHashMap<>());
+    }
+
+    /** A JSON Pointer reference token (RFC 6901). */
+    private static String escape(String name) {
+        return name.replace("~", "~0").replace("/", "~1");
+    }
+
+    private static void collect(
+            String eventType,
+            JsonNode schema,
+            String prefix,
+            List<FieldRule> rules,
+            Set<JsonNode> read,
+            Set<JsonNode> sealedWhole) {
         JsonNode properties = schema.get("properties");
         if (properties == null) {
             return;
@@ -45,12 +105,24 @@ public final class JsonSchemaNotation {
             String path = prefix + property.getKey();
             JsonNode definition = property.getValue();
             Optional<FieldRule> rule = ruleOf(eventType, path, definition);
+            read.add(definition);
+            if (rule.isPresent() && rule.get().personal()) {
+                sealedWhole.add(definition);
+            }
+            if (property.getKey().indexOf('.') >= 0 && (rule.isPresent() || hasRules(definition))) {
+                // Lethe reads a '.' in a path as nesting: "contact.email" would be looked for inside
+                // "contact", never found, and stored unencrypted.
+                throw InvalidEventException.of(
+                        "schema " + eventType,
+                        "property '" + path + "' holds a '.', which Lethe reads as nesting; name it without one"
+                                + " (nest an object instead)");
+            }
             rule.ifPresent(rules::add);
             if (definition.has("properties")) {
                 if (rule.isPresent() && rule.get().personal()) {
                     // A personal object is sealed whole: rules inside it would never apply.
                     List<FieldRule> inside = new ArrayList<>();
-                    collect(eventType, definition, path + ".", inside);
+                    collect(eventType, definition, path + ".", inside, read, sealedWhole);
                     if (!inside.isEmpty()) {
                         throw InvalidEventException.of(
                                 "schema " + eventType,
@@ -59,7 +131,7 @@ public final class JsonSchemaNotation {
                                         + " classify either " + path + " or its fields");
                     }
                 } else {
-                    collect(eventType, definition, path + ".", rules);
+                    collect(eventType, definition, path + ".", rules, read, sealedWhole);
                 }
             }
             if (definition.path("items").has("properties") && hasRules(definition.path("items"))) {
@@ -73,7 +145,7 @@ public final class JsonSchemaNotation {
 
     private static boolean hasRules(JsonNode schema) {
         List<FieldRule> inside = new ArrayList<>();
-        collect("items", schema, "", inside);
+        collect("items", schema, "", inside, identitySet(), identitySet());
         return !inside.isEmpty();
     }
 

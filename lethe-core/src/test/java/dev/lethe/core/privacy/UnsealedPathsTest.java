@@ -1,0 +1,163 @@
+package dev.lethe.core.privacy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.privacy.schema.AnnotationNotation;
+import dev.lethe.core.privacy.schema.DataSubject;
+import dev.lethe.core.privacy.schema.JsonSchemaNotation;
+import dev.lethe.core.privacy.schema.PersonalData;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.Json;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Ways a value marked personal could be stored unencrypted because no path of the privacy model named
+ * it: each is refused, at registration or at append, with an error that says why and does not repeat
+ * the value. A rejected batch leaves nothing in the key store.
+ */
+class UnsealedPathsTest {
+    @TempDir
+    Path keysDirectory;
+
+    private PrivateEventStore lethe;
+
+    @BeforeEach
+    void open() {
+        lethe = ByteExactSealingTest.openStore(keysDirectory);
+    }
+
+    @AfterEach
+    void close() {
+        lethe.close();
+    }
+
+    private static JsonNode schema(String properties) {
+        return Json.parse("{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true}},"
+                        + properties + "}}")
+                .asTree();
+    }
+
+    @Test
+    void a_json_schema_marking_no_path_can_name_is_refused_at_registration() {
+        Map<String, String> unreadable = Map.of(
+                "array items",
+                "\"phones\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true}}}",
+                "$ref",
+                "\"spouse\":{\"$ref\":\"#/$defs/person\"}},\"$defs\":{\"person\":{\"type\":\"object\","
+                        + "\"properties\":{\"fullName\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true}}}}",
+                "allOf",
+                "\"alias\":{\"allOf\":[{\"x-gdpr\":{\"pii\":true}}]}",
+                "additionalProperties",
+                "\"tags\":{\"type\":\"object\",\"additionalProperties\":" + "{\"contentMediaType\":\"aes256gcm\"}}");
+        unreadable.forEach(
+                (where, properties) -> assertThatThrownBy(() -> JsonSchemaNotation.read("Person", schema(properties)))
+                        .as(where)
+                        .isInstanceOf(InvalidEventException.class)
+                        .hasMessageContaining("is not on a property Lethe can name by a path"));
+    }
+
+    @Test
+    void markings_inside_a_value_sealed_whole_and_in_data_keywords_are_accepted() {
+        PrivacySchema model = JsonSchemaNotation.read(
+                "Person",
+                schema("\"phones\":{\"type\":\"array\",\"x-gdpr\":{\"pii\":true},"
+                        + "\"items\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true}}},"
+                        + "\"note\":{\"type\":\"object\",\"default\":{\"x-gdpr\":\"not a marking: data\"}}"));
+        assertThat(model.fields()).extracting(FieldRule::path).containsExactlyInAnyOrder("id", "phones");
+    }
+
+    @Test
+    void a_json_schema_property_name_holding_a_dot_is_refused_when_it_is_classified() {
+        assertThatThrownBy(() -> JsonSchemaNotation.read(
+                        "Person", schema("\"contact.email\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true}}")))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("'contact.email' holds a '.'");
+        // An unclassified one names nothing personal: allowed.
+        assertThat(JsonSchemaNotation.read("Person", schema("\"version.major\":{\"type\":\"integer\"}"))
+                        .fields())
+                .hasSize(1);
+    }
+
+    @Test
+    void a_member_name_holding_a_dot_where_a_classified_path_begins_is_refused_at_append() {
+        JsonNode nested = schema("\"contact\":{\"type\":\"object\",\"properties\":{"
+                + "\"email\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\"}}}}");
+        lethe.schemas()
+                .register(
+                        JsonSchemaNotation.read("Visited", nested),
+                        SchemaRegistry.Notation.JSON_SCHEMA,
+                        SchemaRegistry.propertyPaths(nested),
+                        Json.of(nested));
+        long head = lethe.store().headPosition();
+        for (String data : List.of(
+                "{\"id\":\"c1\",\"contact.email\":\"grace@example.com\"}",
+                "{\"id\":\"c1\",\"contact\\u002eemail\":\"grace@example.com\"}",
+                "{\"id\":\"c1\",\"contact\":{\"email.work\":\"grace@example.com\"}}")) {
+            assertThatThrownBy(() -> lethe.append(
+                            ByteExactSealingTest.STREAM, ExpectedVersion.any(), List.of(EventData.of("Visited", data))))
+                    .as(data)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("holding a '.'")
+                    .hasMessageNotContaining("grace");
+        }
+        assertThat(lethe.store().headPosition()).isEqualTo(head);
+
+        // A dotted name elsewhere is no path to anything classified.
+        lethe.append(
+                ByteExactSealingTest.STREAM,
+                ExpectedVersion.any(),
+                List.of(EventData.of(
+                        "Visited", "{\"id\":\"c1\",\"app.version\":\"1.2\",\"contact\":{\"email\":\"g@x\"}}")));
+        assertThat(lethe.store().headPosition()).isEqualTo(head + 1);
+    }
+
+    record Address(@PersonalData(group = "contact") String street, String city) {}
+
+    record Moved(@DataSubject String customerId, List<Address> previous) {}
+
+    record MovedOnce(@DataSubject String customerId, Optional<Address> previous) {}
+
+    record Plain(String street) {}
+
+    record Listed(@DataSubject String customerId, List<Plain> previous, Map<String, Plain> byYear) {}
+
+    @Test
+    void an_annotated_record_inside_a_list_or_optional_is_refused() {
+        for (Class<? extends Record> type : List.of(Moved.class, MovedOnce.class)) {
+            assertThatThrownBy(() -> AnnotationNotation.read("Moved", type))
+                    .as(type.getSimpleName())
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("component previous holds Address records")
+                    .hasMessageContaining("mark previous itself @PersonalData");
+        }
+        assertThat(AnnotationNotation.read("Listed", Listed.class).fields()).hasSize(1);
+    }
+
+    @Test
+    void a_rejected_batch_creates_no_subject_even_when_its_first_events_are_valid() {
+        String first = "{\"email\":\"judy@example.com\",\"product\":\"fund\",\"name\":\"Judy\"}";
+        // Valid to strict mode's schema check (a parsed tree keeps the last duplicate); refused by the codec.
+        String invalid = "{\"email\":\"other@example.com\",\"email\":\"judy2@example.com\",\"product\":\"fund\"}";
+        long head = lethe.store().headPosition();
+        assertThatThrownBy(() -> lethe.append(
+                        ByteExactSealingTest.STREAM,
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("ProductSold", first), EventData.of("ProductSold", invalid))))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("events[1]")
+                .hasMessageContaining("appears twice");
+        assertThat(lethe.store().headPosition()).isEqualTo(head);
+        assertThat(lethe.keys().lookup("judy@example.com")).isEmpty();
+    }
+}

@@ -1,0 +1,66 @@
+package dev.lethe.server.http;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Takes the caller's input out of GraphQL error messages before they are sent. graphql-java quotes what
+ * it could not read: a syntax error its offending token, a validation error the whole argument literal
+ * ({@code argument 'events[0].data' with value 'ObjectValue{… StringValue{value='ada@example.com'} …}'
+ * is not a valid 'JSON'}), which may hold personal data meant to be sealed. The message keeps what is
+ * wrong and where (argument, line, column); the value is not repeated.
+ */
+final class GraphQlErrors {
+    private static final Pattern ARGUMENT_VALUE =
+            Pattern.compile("(?s)with value '.*' (is not|is missing|contains|must)");
+    private static final Pattern LOCATION = Pattern.compile("at line (\\d+) column (\\d+)\\s*$");
+
+    private GraphQlErrors() {}
+
+    /** The result's specification map, its error messages without the input values they quote. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> withoutInputValues(Map<String, Object> specification) {
+        Object errors = specification.get("errors");
+        if (!(errors instanceof List<?> list) || list.isEmpty()) {
+            return specification;
+        }
+        List<Object> cleaned = new ArrayList<>(list.size());
+        for (Object error : list) {
+            if (error instanceof Map<?, ?> map && map.get("message") instanceof String message) {
+                Map<String, Object> copy = new LinkedHashMap<>((Map<String, Object>) map);
+                copy.put("message", redact(message, classification(map)));
+                cleaned.add(copy);
+            } else {
+                cleaned.add(error);
+            }
+        }
+        Map<String, Object> out = new LinkedHashMap<>(specification);
+        out.put("errors", cleaned);
+        return out;
+    }
+
+    private static String classification(Map<?, ?> error) {
+        return error.get("extensions") instanceof Map<?, ?> extensions
+                ? String.valueOf(extensions.get("classification"))
+                : "";
+    }
+
+    static String redact(String message, String classification) {
+        if (classification.equals("InvalidSyntax")) {
+            // Its quotes nest ("ANTLR error 'token recognition error at: '"Ada…''"): keep the place only.
+            java.util.regex.Matcher at = LOCATION.matcher(message);
+            return "Invalid syntax" + (at.find() ? " at line " + at.group(1) + " column " + at.group(2) : "")
+                    + " (the offending text is not repeated)";
+        }
+        String out = ARGUMENT_VALUE.matcher(message).replaceAll("with a value (not shown) $1");
+        if (out.contains("Value{")) {
+            // A literal this class does not know how to cut out: say what kind of error, not the value.
+            return "Validation error: an argument's value is not valid; it is not repeated, since it may hold"
+                    + " personal data";
+        }
+        return out;
+    }
+}
