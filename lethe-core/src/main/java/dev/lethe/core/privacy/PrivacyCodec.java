@@ -105,7 +105,7 @@ public final class PrivacyCodec {
      *
      * @throws InvalidEventException naming the field and the problem
      */
-    public Prepared prepare(PrivacySchema schema, Json data) {
+    public Prepared prepare(PrivacySchema schema, Json data, Instant at) {
         SealPlan plan = plans.get(schema.eventType());
         if (plan == null || plan.schema() != schema) {
             plan = SealPlan.of(schema);
@@ -147,11 +147,16 @@ public final class PrivacyCodec {
         for (JsonFields.Hit hit : hits) {
             FieldRule field = rules.get(hit.path());
             String owner = plan.owners().get(field.path());
-            if (field.personal() && !hit.isNull() && keyValues.get(owner) == null) {
+            if (!field.personal() || hit.isNull()) {
+                continue;
+            }
+            if (keyValues.get(owner) == null) {
                 throw InvalidEventException.of(
                         schema.eventType() + "." + field.path(),
                         "is personal data but the event names no data subject in " + owner);
             }
+            DataGroup group = field.group().orElseThrow();
+            keys.requireOpenPeriod(group, periodOf(group, at)); // an undeclared group fails in periodOf
         }
         return new Prepared(plan, in, hits, keyValues);
     }
@@ -165,7 +170,7 @@ public final class PrivacyCodec {
      * @throws ErasureFenceException if a personal field belongs to a forgotten subject
      */
     public Sealed seal(UUID eventId, PrivacySchema schema, int schemaVersion, Json data, Json metadata, Instant at) {
-        return seal(eventId, prepare(schema, data), schemaVersion, metadata, at);
+        return seal(eventId, prepare(schema, data, at), schemaVersion, metadata, at);
     }
 
     /** Seals a prepared event: resolves its subjects (creating those seen for the first time), then seals. */

@@ -156,15 +156,15 @@ public final class PrivateEventStore implements AutoCloseable {
             });
         }
         // Check every event before sealing any, so that a rejected batch creates no subject or key.
+        Instant now = clock.instant();
         List<Checked> checked = new ArrayList<>(events.size());
         for (int i = 0; i < events.size(); i++) {
             try {
-                checked.add(check(events.get(i), strict));
+                checked.add(check(events.get(i), strict, now));
             } catch (InvalidEventException e) {
                 throw e.at("events[" + i + "] " + e.subject());
             }
         }
-        Instant now = clock.instant();
         List<EventData> sealed = new ArrayList<>(events.size());
         for (int i = 0; i < events.size(); i++) {
             try {
@@ -179,7 +179,7 @@ public final class PrivateEventStore implements AutoCloseable {
     /** An event's schema (null if its type has none) and its classified fields, found and checked. */
     private record Checked(SchemaRegistry.Registered registered, PrivacyCodec.Prepared prepared) {}
 
-    private Checked check(EventData event, boolean strict) {
+    private Checked check(EventData event, boolean strict, Instant now) {
         if (event == null) {
             throw InvalidEventException.of("event", "is null");
         }
@@ -199,7 +199,7 @@ public final class PrivateEventStore implements AutoCloseable {
             schemas.validate(registered, event.data());
         }
         schemas.refuseJsonNames(registered, event.data());
-        return new Checked(registered, codec.prepare(registered.schema(), event.data()));
+        return new Checked(registered, codec.prepare(registered.schema(), event.data(), now));
     }
 
     private EventData seal(EventData event, Checked checked, Instant now) {
@@ -408,6 +408,11 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public Json export(SubjectId subject, Principal actor) {
         require(actor, Permission.EXPORT);
+        if (!keys.isKnown(subject) && !keys.isForgotten(subject)) {
+            // "No data" would read as an answer to an access request; an id this store never issued is an error.
+            throw InvalidEventException.of(
+                    "subject " + subject, "is unknown to the key service (never created here, nor forgotten)");
+        }
         ObjectNode out = JSON.createObjectNode();
         out.put("subject", subject.toString());
         out.put("exportedAt", clock.instant().toString());
@@ -442,16 +447,35 @@ public final class PrivateEventStore implements AutoCloseable {
 
     /** Destroys every period key whose retention has ended at {@code now}, and runs scheduled forgets. */
     public List<KeyStore.PeriodRef> runRetention(Instant now, Principal actor) {
-        List<KeyStore.PeriodRef> expired = keys.expire(now);
+        return retention(now, actor).expired();
+    }
+
+    /** What a retention run did: the period keys it destroyed and the scheduled forgets it carried out. */
+    public record RetentionReport(List<KeyStore.PeriodRef> expired, List<ErasureReceipt> forgotten) {}
+
+    /**
+     * Runs retention as of {@code now}: first the scheduled forgets that are due (erasure deadlines,
+     * which a failing period key must not hold up), then the expiry of every period key whose retention
+     * has ended. Audited as {@code RetentionRun}, a failed expiry included.
+     */
+    public RetentionReport retention(Instant now, Principal actor) {
         List<ErasureReceipt> forgotten = runScheduledForgets(now, actor);
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("now", now.toString());
+        details.put("scheduledForgets", forgotten.size());
+        List<KeyStore.PeriodRef> expired;
+        try {
+            expired = keys.expire(now);
+        } catch (RuntimeException e) {
+            details.put("expiryFailed", e.getMessage());
+            audit.record("RetentionRun", actor, details);
+            throw e;
+        }
         details.put(
                 "expiredPeriods",
                 expired.stream().map(p -> p.group() + "/" + p.period()).toList());
-        details.put("scheduledForgets", forgotten.size());
         audit.record("RetentionRun", actor, details);
-        return expired;
+        return new RetentionReport(expired, forgotten);
     }
 
     /** Re-wraps every live key under a new master epoch and destroys the old master. */

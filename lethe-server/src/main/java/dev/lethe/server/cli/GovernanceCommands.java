@@ -1,9 +1,9 @@
 package dev.lethe.server.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.privacy.PrivateEventStore;
 import dev.lethe.core.privacy.SchemaRegistry;
 import dev.lethe.core.privacy.keys.KeyService;
-import dev.lethe.core.privacy.keys.KeyStore;
 import dev.lethe.core.privacy.policy.DataPolicy;
 import dev.lethe.core.privacy.policy.PolicyLinter;
 import dev.lethe.core.privacy.schema.JsonSchemaNotation;
@@ -42,13 +42,17 @@ final class GovernanceCommands {
             name = "run",
             description = {
                 "Destroy every period key whose retention has ended, and carry out scheduled forgets.",
-                "  lethe retention run --now 2029-01-01T00:00:00Z     to see what a date would expire (destroys for real)"
+                "  lethe retention run --now 2029-01-01T00:00:00Z     run as of that date: it destroys for real, there is"
+                        + " no preview"
             })
     static final class RetentionRun implements Callable<Integer> {
         @ParentCommand
         Retention retention;
 
-        @Option(names = "--now", paramLabel = "INSTANT", description = "Run as if it were this instant (default: now).")
+        @Option(
+                names = "--now",
+                paramLabel = "INSTANT",
+                description = "Run as if it were this instant (default: now); keys are destroyed for real.")
         String now;
 
         @Override
@@ -61,11 +65,17 @@ final class GovernanceCommands {
                     throw new dev.lethe.core.privacy.AccessDeniedException(
                             cli.store.principal(), "rotate-keys (run retention)");
                 }
-                List<KeyStore.PeriodRef> expired = lethe.privacy().runRetention(at, cli.store.principal());
+                PrivateEventStore.RetentionReport report = lethe.privacy().retention(at, cli.store.principal());
                 PrintWriter out = cli.spec.commandLine().getOut();
-                out.printf("retention run as of %s: %d period key(s) destroyed%n", at, expired.size());
-                expired.forEach(
-                        p -> out.printf("  %s/%s: its personal data now reads as expired%n", p.group(), p.period()));
+                out.printf(
+                        "retention run as of %s: %d scheduled forget(s) carried out, %d period key(s) destroyed%n",
+                        at, report.forgotten().size(), report.expired().size());
+                report.forgotten()
+                        .forEach(r ->
+                                out.printf("  subject %s forgotten (scheduled; receipt %s)%n", r.subject(), r.id()));
+                report.expired()
+                        .forEach(p ->
+                                out.printf("  %s/%s: its personal data now reads as expired%n", p.group(), p.period()));
             }
             return 0;
         }
@@ -131,10 +141,10 @@ final class GovernanceCommands {
         public Integer call() throws IOException {
             LetheCli cli = policy.parent;
             SqliteLethe.readPolicy(cli.store.directory);
-            cli.spec
-                    .commandLine()
-                    .getOut()
-                    .print(Files.readString(cli.store.directory.resolve(SqliteLethe.POLICY_FILE)));
+            String yaml = Files.readString(cli.store.directory.resolve(SqliteLethe.POLICY_FILE));
+            PrintWriter out = cli.spec.commandLine().getOut();
+            out.print(yaml.endsWith("\n") ? yaml : yaml + "\n");
+            out.flush();
             return 0;
         }
     }
@@ -231,6 +241,7 @@ final class GovernanceCommands {
                 if (!lethe.policy().may(cli.store.principal(), DataPolicy.Permission.CHANGE_POLICY)) {
                     throw new dev.lethe.core.privacy.AccessDeniedException(cli.store.principal(), "change-policy");
                 }
+                refuseBreaking(parsed, lethe, file);
                 Path target = cli.store.directory.resolve(SqliteLethe.POLICY_FILE);
                 Path temporary = target.resolveSibling(SqliteLethe.POLICY_FILE + ".tmp");
                 Files.writeString(temporary, yaml);
@@ -257,6 +268,33 @@ final class GovernanceCommands {
                     .getOut()
                     .println("policy replaced; it applies from the next command or server start");
             return 0;
+        }
+    }
+
+    /**
+     * Refuses a new policy that would lock everyone out of changing it, or leave a registered schema's
+     * data group undeclared (every append of that type would then fail).
+     */
+    static void refuseBreaking(DataPolicy parsed, SqliteLethe lethe, Path file) {
+        if (parsed.roles().values().stream()
+                .noneMatch(role -> role.permissions().contains(DataPolicy.Permission.CHANGE_POLICY))) {
+            throw InvalidEventException.of(
+                    file.toString(),
+                    "gives no role 'change-policy': nobody could change the policy again from Lethe (edit"
+                            + " policy.yaml in the data directory by hand to do that deliberately)");
+        }
+        for (SchemaRegistry.Registered schema : lethe.privacy().schemas().all()) {
+            for (dev.lethe.core.privacy.FieldRule field : schema.schema().fields()) {
+                if (field.personal()
+                        && field.group().isPresent()
+                        && !parsed.knows(field.group().get())) {
+                    throw InvalidEventException.of(
+                            file.toString(),
+                            "does not declare data group '" + field.group().get() + "', which schema "
+                                    + schema.eventType() + " v" + schema.version() + " uses for "
+                                    + field.path() + "; every append of that type would fail");
+                }
+            }
         }
     }
 

@@ -16,6 +16,18 @@ final class Instants {
      * ({@code 2026-11-26T11:15:30+01:00}), or a date ({@code 2026-10-31}), which means the end of that
      * day in UTC: everything recorded on that day is included.
      */
+    /**
+     * Like {@link #parse}, but a date means the start of that day in UTC: a deadline ("forget on
+     * 2027-01-01") is met at the day's first instant, not at its last.
+     */
+    static Instant parseDeadline(String option, String text) {
+        try {
+            return LocalDate.parse(text).atStartOfDay().toInstant(ZoneOffset.UTC);
+        } catch (DateTimeParseException notDate) {
+            return parse(option, text);
+        }
+    }
+
     static Instant parse(String option, String text) {
         try {
             return Instant.parse(text);

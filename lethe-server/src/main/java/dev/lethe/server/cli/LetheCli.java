@@ -44,11 +44,15 @@ public final class LetheCli implements Runnable {
     /** Runs the command line with the given streams; returns the exit code. For tests and main. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine commandLine = new CommandLine(new LetheCli());
+        addHelpOptions(commandLine);
         commandLine.setOut(out);
         commandLine.setErr(err);
         commandLine.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println(cmd.getColorScheme().errorText("error: " + describe(e)));
-            if (!(e instanceof LetheException) && !(e instanceof IllegalArgumentException)) {
+            if (!(e instanceof LetheException)
+                    && !(e instanceof IllegalArgumentException)
+                    && !(e instanceof java.io.IOException)
+                    && !(e instanceof java.io.UncheckedIOException)) {
                 e.printStackTrace(cmd.getErr());
             }
             cmd.getErr().flush();
@@ -58,6 +62,16 @@ public final class LetheCli implements Runnable {
             return e instanceof InvalidEventException || e instanceof IllegalArgumentException ? 2 : 1;
         });
         return commandLine.execute(args);
+    }
+
+    /** {@code -h}/{@code --help} on every subcommand too, as on {@code lethe} itself. */
+    private static void addHelpOptions(CommandLine commandLine) {
+        for (CommandLine sub : commandLine.getSubcommands().values()) {
+            if (!sub.getCommandSpec().mixins().containsKey("mixinStandardHelpOptions")) {
+                sub.getCommandSpec().mixinStandardHelpOptions(true);
+            }
+            addHelpOptions(sub);
+        }
     }
 
     private static String describe(Exception e) {

@@ -42,7 +42,20 @@ final class Store {
             description = "Your name for the audit trail (default: $USER).")
     String user;
 
+    /**
+     * The caller as the policy knows them. A role the policy does not declare is refused (a typo such as
+     * "dop" would otherwise read everything as restricted, or be told it "may not" do what it asked);
+     * "none", the default, is the role without any.
+     */
     Principal principal() {
+        if (!"none".equals(role) && Files.isRegularFile(directory.resolve(SqliteLethe.POLICY_FILE))) {
+            java.util.Set<String> roles =
+                    SqliteLethe.readPolicy(directory).roles().keySet();
+            if (!roles.contains(role)) {
+                throw dev.lethe.core.store.InvalidEventException.of(
+                        "--role", "'" + role + "' is not a role of the data policy; its roles: " + roles);
+            }
+        }
         return new Principal(user, role);
     }
 

@@ -48,7 +48,10 @@ final class SubjectCommand implements Runnable {
         @Option(names = "--reason", paramLabel = "TEXT", description = "A note for the receipt (no personal data).")
         String reason;
 
-        @Option(names = "--at", paramLabel = "INSTANT", description = "Forget at this instant instead of now.")
+        @Option(
+                names = "--at",
+                paramLabel = "INSTANT",
+                description = "Forget at this instant instead of now (a date means the start of that day, UTC).")
         String at;
 
         @Override
@@ -58,22 +61,38 @@ final class SubjectCommand implements Runnable {
             SubjectId subjectId = SubjectId.parse(id);
             try (SqliteLethe lethe = cli.store.openForWriting()) {
                 if (at != null) {
-                    Instant when = Instants.parse("--at", at);
+                    if (reason != null) {
+                        throw InvalidEventException.of(
+                                "--reason",
+                                "is not kept for a scheduled forget (its receipt says who scheduled it); leave it out"
+                                        + " with --at");
+                    }
+                    Instant when = Instants.parseDeadline("--at", at);
                     lethe.privacy().scheduleForget(subjectId, when, legalBasis, cli.store.principal());
                     out.printf(
                             "forget of %s scheduled for %s; `lethe retention run` (or a running server) carries it out%n",
                             subjectId, when);
+                    if (when.isBefore(Instant.now())) {
+                        cli.spec
+                                .commandLine()
+                                .getErr()
+                                .printf(
+                                        "warning: %s is in the past: the forget happens at the next retention run;"
+                                                + " leave out --at to forget now%n",
+                                        when);
+                    }
                     return 0;
                 }
                 ErasureReceipt receipt = lethe.privacy().forget(subjectId, legalBasis, reason, cli.store.principal());
                 out.printf(
                         "forgotten: subject %s%n  receipt     %s%n  by          %s%n  at          %s%n  legal basis %s%n"
-                                + "  destroyed   %s%n",
+                                + "%s  destroyed   %s%n",
                         subjectId,
                         receipt.id(),
                         receipt.actor(),
                         receipt.at(),
                         receipt.legalBasis(),
+                        receipt.reason().isEmpty() ? "" : "  reason      " + receipt.reason() + "\n",
                         String.join(", ", receipt.destroyed()));
             }
             return 0;
@@ -99,6 +118,17 @@ final class SubjectCommand implements Runnable {
         @Override
         public Integer call() throws java.io.IOException {
             LetheCli cli = subject.parent;
+            if (output != null) {
+                // Checked before the export, which is audited: a failed write should not read as a hand-over.
+                Path parent = output.toAbsolutePath().getParent();
+                if (parent == null || !Files.isDirectory(parent) || !Files.isWritable(parent)) {
+                    throw InvalidEventException.of(
+                            "--output", "cannot write " + output + ": its directory does not exist or is not writable");
+                }
+                if (Files.isDirectory(output)) {
+                    throw InvalidEventException.of("--output", output + " is a directory; give a file name");
+                }
+            }
             try (SqliteLethe lethe = cli.store.openForWriting()) {
                 String json = lethe.privacy()
                         .export(SubjectId.parse(id), cli.store.principal())

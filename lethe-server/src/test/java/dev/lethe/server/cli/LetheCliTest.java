@@ -213,9 +213,24 @@ class LetheCliTest {
                 .isEqualTo("rw-------");
         java.nio.file.Files.delete(exported);
 
-        Run forget = lethe("subject", "forget", subject, "--legal-basis", "GDPR Art. 17(1)(a)", "--role", "dpo");
+        Run typo = lethe("subject", "export", subject, "--role", "dop");
+        assertThat(typo.exitCode()).isEqualTo(2);
+        assertThat(typo.err()).contains("'dop' is not a role of the data policy", "dpo");
+        assertThat(lethe("subject", "export", "00000000-0000-0000-0000-000000000000", "--role", "dpo")
+                        .err())
+                .contains("is unknown to the key service");
+        Run forget = lethe(
+                "subject",
+                "forget",
+                subject,
+                "--legal-basis",
+                "GDPR Art. 17(1)(a)",
+                "--reason",
+                "customer request",
+                "--role",
+                "dpo");
         assertThat(forget.exitCode()).as(forget.err()).isZero();
-        assertThat(forget.out()).contains("receipt", "GDPR Art. 17(1)(a)");
+        assertThat(forget.out()).contains("receipt", "GDPR Art. 17(1)(a)", "reason      customer request");
         assertThat(lethe("read", stream, "--role", "advisor").out())
                 .doesNotContain("Alan Turing")
                 .contains("name (forgotten)");

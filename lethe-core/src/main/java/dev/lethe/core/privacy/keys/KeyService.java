@@ -176,6 +176,28 @@ public final class KeyService implements AutoCloseable {
     }
 
     /** The data key to encrypt with; creates the period key if needed. */
+    /** Periods known to take data (their key not destroyed), as "group/period"; cleared by expiry. */
+    private final Map<String, Boolean> openPeriods = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Refuses new data for a period whose key was destroyed: checked for a whole batch before any
+     * subject is created. (The sealer checks again.)
+     */
+    public void requireOpenPeriod(DataGroup group, String period) {
+        String ref = group.name() + "/" + period;
+        if (openPeriods.containsKey(ref)) {
+            return;
+        }
+        if (store.isPeriodDestroyed(group, period)) {
+            throw InvalidEventException.of(
+                    "data group " + group, "period " + period + " has expired; it takes no new data");
+        }
+        if (openPeriods.size() >= CACHE_ENTRIES) {
+            openPeriods.clear();
+        }
+        openPeriods.put(ref, Boolean.TRUE);
+    }
+
     public DataKeyAead sealer(SubjectId subject, DataGroup group, String period) {
         DataKeyId id = new DataKeyId(subject, group, period);
         DataKeyAead cached = cached(id);
@@ -402,6 +424,7 @@ public final class KeyService implements AutoCloseable {
         for (KeyStore.PeriodRef ref : store.livePeriods()) {
             if (policy.knows(ref.group()) && policy.hasExpired(ref.group(), ref.period(), now)) {
                 store.destroyPeriod(ref.group(), ref.period(), now);
+                openPeriods.remove(ref.group().name() + "/" + ref.period());
                 synchronized (this) {
                     generation++;
                     cache.keySet()

@@ -66,7 +66,9 @@ public record DataPolicy(Map<DataGroup, GroupRule> groups, Map<String, RoleRule>
 
     public record RoleRule(Set<DataGroup> readable, Set<Permission> permissions) {}
 
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+            // A key written twice (two 'dpo:' roles) is a mistake, not "the last one wins".
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     public DataPolicy {
         groups = Map.copyOf(groups);
@@ -95,14 +97,30 @@ public record DataPolicy(Map<DataGroup, GroupRule> groups, Map<String, RoleRule>
         JsonNode root;
         try {
             root = YAML.readTree(yaml);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+            String reason =
+                    String.valueOf(e.getOriginalMessage()).lines().findFirst().orElse("");
+            String where = at == null || at.getLineNr() < 0
+                    ? ""
+                    : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
+            if (yaml.indexOf('\t') >= 0 && reason.contains("scanning for the next token")) {
+                int line = (int) yaml.substring(0, yaml.indexOf('\t'))
+                                .chars()
+                                .filter(c -> c == '\n')
+                                .count()
+                        + 1;
+                reason = "a tab character; YAML indents with spaces only";
+                where = " (line " + line + ")";
+            }
+            throw InvalidEventException.of("policy", "is not valid YAML: " + reason + where);
         } catch (IOException e) {
-            throw InvalidEventException.of(
-                    "policy",
-                    "is not valid YAML: " + e.getMessage().lines().findFirst().orElse(""));
+            throw InvalidEventException.of("policy", "cannot be read: " + e.getMessage());
         }
         if (root == null || !root.isObject()) {
             throw InvalidEventException.of("policy", "must be a YAML mapping with 'groups' and 'roles'");
         }
+        onlyKeys(root, "policy", "strict", "groups", "roles");
         Map<DataGroup, GroupRule> groups = new LinkedHashMap<>();
         JsonNode groupNodes = root.path("groups");
         if (!groupNodes.isObject() || groupNodes.isEmpty()) {
@@ -117,6 +135,10 @@ public record DataPolicy(Map<DataGroup, GroupRule> groups, Map<String, RoleRule>
             } catch (InvalidEventException e) {
                 throw e.at(where);
             }
+            if (!entry.getValue().isObject()) {
+                throw InvalidEventException.of(where, "must be a mapping {retention: …, period: …}");
+            }
+            onlyKeys(entry.getValue(), where, "retention", "period");
             groups.put(
                     group,
                     new GroupRule(
@@ -125,20 +147,60 @@ public record DataPolicy(Map<DataGroup, GroupRule> groups, Map<String, RoleRule>
                                     entry.getValue().path("period").asText("P1M"), where + ".period")));
         }
         Map<String, RoleRule> roles = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.path("roles").fields(); it.hasNext(); ) {
+        JsonNode roleNodes = root.path("roles");
+        if (!roleNodes.isObject() || roleNodes.isEmpty()) {
+            throw InvalidEventException.of("policy", "needs 'roles': a mapping of role to {read: […], may: […]}");
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = roleNodes.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> entry = it.next();
             String where = "policy role " + entry.getKey();
+            if (!entry.getValue().isObject()) {
+                throw InvalidEventException.of(where, "must be a mapping {read: […], may: […]}");
+            }
+            onlyKeys(entry.getValue(), where, "read", "may");
             Set<DataGroup> readable = new TreeSet<>(java.util.Comparator.comparing(DataGroup::name));
-            for (JsonNode name : entry.getValue().path("read")) {
-                readable.add(DataGroup.of(name.asText()));
+            for (JsonNode name : list(entry.getValue().path("read"), where + ".read")) {
+                DataGroup group = DataGroup.of(name.asText());
+                if (!groups.containsKey(group)) {
+                    throw InvalidEventException.of(
+                            where + ".read", "names group '" + group + "', which 'groups' does not declare");
+                }
+                readable.add(group);
             }
             Set<Permission> permissions = java.util.EnumSet.noneOf(Permission.class);
-            for (JsonNode name : entry.getValue().path("may")) {
+            for (JsonNode name : list(entry.getValue().path("may"), where + ".may")) {
                 permissions.add(Permission.parse(name.asText(), where));
             }
             roles.put(entry.getKey(), new RoleRule(readable, permissions));
         }
-        return new DataPolicy(groups, roles, root.path("strict").asBoolean(false));
+        JsonNode strict = root.path("strict");
+        if (!strict.isMissingNode() && !strict.isNull() && !strict.isBoolean()) {
+            throw InvalidEventException.of("policy strict", "must be true or false, got '" + strict.asText() + "'");
+        }
+        return new DataPolicy(groups, roles, strict.asBoolean(false));
+    }
+
+    /** Refuses a key of {@code node} other than {@code allowed}: a misspelt one would be ignored silently. */
+    private static void onlyKeys(JsonNode node, String where, String... allowed) {
+        Set<String> known = Set.of(allowed);
+        for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!known.contains(name)) {
+                throw InvalidEventException.of(
+                        where, "has an unknown key '" + name + "'; the keys are " + String.join(", ", allowed));
+            }
+        }
+    }
+
+    /** A YAML list (absent: empty); a single value written without brackets is refused, not ignored. */
+    private static JsonNode list(JsonNode node, String where) {
+        if (node.isMissingNode() || node.isNull()) {
+            return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
+        }
+        if (!node.isArray()) {
+            throw InvalidEventException.of(where, "must be a list, e.g. [" + node.asText() + "]");
+        }
+        return node;
     }
 
     private static Period period(JsonNode node, String where) {

@@ -39,19 +39,23 @@ public enum RetentionPeriods {
         }
     }
 
-    /** The first day after the period. */
+    /**
+     * The first day after the period, read from the period id's own form ({@code 2026}, {@code 2026-11},
+     * {@code 2026-11-26}), not from this granularity: a key made before the group's period changed (say
+     * from P1M to P1Y) still expires when its own month's retention ends.
+     */
     public LocalDate endOf(String period) {
         try {
-            switch (this) {
-                case DAY:
-                    return LocalDate.parse(period).plusDays(1);
-                case MONTH:
-                    return YearMonth.parse(period).plusMonths(1).atDay(1);
-                default:
-                    return LocalDate.of(Integer.parseInt(period) + 1, 1, 1);
+            if (period.matches("\\d{4}")) {
+                return LocalDate.of(Integer.parseInt(period) + 1, 1, 1);
             }
+            if (period.matches("\\d{4}-\\d{2}")) {
+                return YearMonth.parse(period).plusMonths(1).atDay(1);
+            }
+            return LocalDate.parse(period).plusDays(1);
         } catch (DateTimeParseException | NumberFormatException e) {
-            throw InvalidEventException.of("period", "'" + period + "' is not a " + name().toLowerCase() + " period");
+            throw InvalidEventException.of(
+                    "period", "'" + period + "' is not a period id (2026, 2026-11 or 2026-11-26)");
         }
     }
 }

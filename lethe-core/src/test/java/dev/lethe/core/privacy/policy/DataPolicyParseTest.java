@@ -1,0 +1,60 @@
+package dev.lethe.core.privacy.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lethe.core.store.InvalidEventException;
+import java.time.LocalDate;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** A policy with a mistake is refused, naming the mistake, rather than read in some other way. */
+class DataPolicyParseTest {
+    private static final String GROUPS = "groups:\n  identity: {retention: P10Y, period: P1Y}\n";
+    private static final String DPO = "  dpo: {read: [identity], may: [change-policy]}\n";
+
+    @Test
+    void mistakes_that_used_to_be_read_silently_are_refused() {
+        Map<String, String> mistakes = Map.of(
+                GROUPS + "roles:\n" + DPO + "  dpo: {read: []}\n",
+                "Duplicate field 'dpo'",
+                "stritc: true\n" + GROUPS + "roles:\n" + DPO,
+                "unknown key 'stritc'",
+                GROUPS.replace("period", "perod") + "roles:\n" + DPO,
+                "unknown key 'perod'",
+                GROUPS + "roles:\n  dpo: {reads: [identity], may: [change-policy]}\n",
+                "unknown key 'reads'",
+                "strict: yes please\n" + GROUPS + "roles:\n" + DPO,
+                "must be true or false",
+                GROUPS + "roles:\n  dpo: {read: identity, may: [change-policy]}\n",
+                "must be a list",
+                GROUPS + "roles:\n  dpo: {read: [contact], may: [change-policy]}\n",
+                "names group 'contact'",
+                GROUPS,
+                "needs 'roles'",
+                "groups:\n\tidentity: {retention: P10Y}\n",
+                "a tab character");
+        mistakes.forEach((yaml, problem) -> assertThatThrownBy(() -> DataPolicy.parse(yaml))
+                .as(problem)
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining(problem));
+    }
+
+    @Test
+    void the_default_policy_still_parses() {
+        DataPolicy policy = DataPolicy.parse(DataPolicy.defaultYaml());
+        assertThat(policy.roles()).containsKeys("dpo", "advisor", "analyst");
+        assertThat(policy.strict()).isFalse();
+    }
+
+    @Test
+    void a_period_ends_by_its_own_form_whatever_the_groups_granularity_is_now() {
+        // A month key made before the group moved to yearly keys still ends with its month.
+        assertThat(RetentionPeriods.YEAR.endOf("2026-11")).isEqualTo(LocalDate.of(2026, 12, 1));
+        assertThat(RetentionPeriods.MONTH.endOf("2026")).isEqualTo(LocalDate.of(2027, 1, 1));
+        assertThat(RetentionPeriods.DAY.endOf("2026-11-26")).isEqualTo(LocalDate.of(2026, 11, 27));
+        assertThatThrownBy(() -> RetentionPeriods.DAY.endOf("Q4"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("is not a period id");
+    }
+}

@@ -1,0 +1,21 @@
+package dev.lethe.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lethe.core.store.InvalidEventException;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+
+class InstantsTest {
+    @Test
+    void a_date_is_the_end_of_its_day_for_reads_and_the_start_of_it_for_deadlines() {
+        assertThat(Instants.parse("--as-of", "2026-10-31")).isEqualTo(Instant.parse("2026-10-31T23:59:59.999999999Z"));
+        assertThat(Instants.parseDeadline("--at", "2027-01-01")).isEqualTo(Instant.parse("2027-01-01T00:00:00Z"));
+        assertThat(Instants.parseDeadline("--at", "2027-01-01T10:00:00+01:00"))
+                .isEqualTo(Instant.parse("2027-01-01T09:00:00Z"));
+        assertThatThrownBy(() -> Instants.parseDeadline("--at", "next week"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("--at");
+    }
+}
