@@ -487,11 +487,13 @@ public final class PrivateEventStore implements AutoCloseable {
                 actor,
                 Map.of(
                         "epoch",
-                        rotation.newEpoch(),
+                        Integer.toUnsignedLong(rotation.newEpoch()),
                         "rewrapped",
                         rotation.rewrapped(),
                         "destroyedEpochs",
-                        rotation.destroyedEpochs().toString()));
+                        rotation.destroyedEpochs().stream()
+                                .map(Integer::toUnsignedLong)
+                                .toList()));
         return rotation;
     }
 

@@ -95,8 +95,9 @@ final class GovernanceCommands {
     @Command(
             name = "rotate",
             description = {
-                "Re-wrap every live key under a new master key epoch and destroy the old master key: copies of the",
-                "key store taken before (backups) can no longer unwrap anything. Needs the rotate-keys permission."
+                "Re-wrap every live key under a new master key epoch and destroy the old master key.",
+                "Copies of the key store taken before (backups) can no longer unwrap anything. Needs the"
+                        + " rotate-keys permission."
             })
     static final class KeysRotate implements Callable<Integer> {
         @ParentCommand
@@ -112,7 +113,12 @@ final class GovernanceCommands {
                         .getOut()
                         .printf(
                                 "master key rotated: new epoch %d, %d keys re-wrapped, destroyed epochs %s%n",
-                                rotation.newEpoch(), rotation.rewrapped(), rotation.destroyedEpochs());
+                                // Tink key ids are unsigned 32-bit numbers.
+                                Integer.toUnsignedLong(rotation.newEpoch()),
+                                rotation.rewrapped(),
+                                rotation.destroyedEpochs().stream()
+                                        .map(Integer::toUnsignedLong)
+                                        .toList());
             }
             return 0;
         }
@@ -152,8 +158,8 @@ final class GovernanceCommands {
     @Command(
             name = "check",
             description = {
-                "Lint the registered schemas against the policy (fields that look personal",
-                "but are not classified, personal fields in undeclared groups), and scan",
+                "Lint the registered schemas and the stored stream ids against the policy.",
+                "Fields that look personal but are not classified, personal fields in undeclared groups; and scan",
                 "every stream id of the store, a page at a time, for the personal data",
                 "strict mode rejects at append (a phone number or an IBAN after the first",
                 "'-'; $ system streams are skipped). Exit code 1 when there are findings.",
@@ -344,8 +350,9 @@ final class GovernanceCommands {
     @Command(
             name = "register",
             description = {
-                "Register a schema for an event type. JSON Schema (properties marked \"x-gdpr\": {\"pii\", \"key\", \"dataGroup\"},",
-                "or \"contentMediaType\": \"aes256gcm\"), or a Protobuf descriptor set (protoc --descriptor_set_out=F",
+                "Register a schema for an event type: a JSON Schema or a Protobuf descriptor set.",
+                "JSON Schema: properties marked \"x-gdpr\": {\"pii\", \"key\", \"dataGroup\"}, or \"contentMediaType\":",
+                "\"aes256gcm\". Protobuf: a descriptor set (protoc --descriptor_set_out=F",
                 "--include_imports) whose fields carry the (gdpr) option, with --protobuf-message.",
                 "Needs change-policy (--role); a new version is audited as SchemaRegistered.",
                 "  lethe schemas register CustomerRegistered customer-registered.schema.json --role dpo",
@@ -403,6 +410,11 @@ final class GovernanceCommands {
                 source = Json.of(node);
             }
             try (SqliteLethe lethe = cli.store.openForWriting()) {
+                int before = lethe.privacy()
+                        .schemas()
+                        .latest(type)
+                        .map(SchemaRegistry.Registered::version)
+                        .orElse(0);
                 SchemaRegistry.Registered registered =
                         lethe.privacy().registerSchema(cli.store.principal(), schema, notation, allPaths, source);
                 List<PolicyLinter.Finding> findings = PolicyLinter.check(lethe.policy(), List.of(registered));
@@ -410,7 +422,8 @@ final class GovernanceCommands {
                         .commandLine()
                         .getOut()
                         .printf(
-                                "registered %s v%d (%s): %d personal field(s), %d key field(s)%n",
+                                "%s %s v%d (%s): %d personal field(s), %d key field(s)%n",
+                                registered.version() == before ? "unchanged, already registered:" : "registered",
                                 type,
                                 registered.version(),
                                 notation,

@@ -30,8 +30,9 @@ final class SubjectCommand implements Runnable {
     @Command(
             name = "forget",
             description = {
-                "Forget a data subject: destroy their key and blind-index entries, so every personal field of",
-                "theirs reads as forgotten everywhere. Needs a role with the forget permission.",
+                "Forget a data subject: destroy their key and blind-index entries.",
+                "Every personal field of theirs then reads as forgotten everywhere. Needs a role with the forget"
+                        + " permission.",
                 "  lethe subject forget 3f25… --legal-basis 'GDPR Art. 17(1)(a)' --role dpo",
                 "  lethe subject forget 3f25… --legal-basis '…' --at 2027-01-01T00:00:00Z --role dpo   (scheduled)"
             })

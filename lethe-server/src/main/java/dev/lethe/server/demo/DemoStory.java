@@ -73,6 +73,17 @@ public final class DemoStory {
         this.out = out;
     }
 
+    /** " --data DIR" when the story ran elsewhere than where a plain ./lethe looks ($LETHE_DATA or ./lethe-data). */
+    private String dataFlag() {
+        if (dataDirectory == null) {
+            return "";
+        }
+        String env = System.getenv("LETHE_DATA");
+        Path implicit = Path.of(env == null || env.isEmpty() ? "lethe-data" : env);
+        Path here = dataDirectory.toAbsolutePath().normalize();
+        return here.equals(implicit.toAbsolutePath().normalize()) ? "" : " --data " + here;
+    }
+
     /** A clock for {@link #DemoStory}: pass it to the store and the key service. */
     public static java.time.Clock storyClock() {
         return new StoryClock();
@@ -204,12 +215,15 @@ public final class DemoStory {
             out.printf(
                     "%nDone: %d appends, sealed and committed durably; the log's head is at position %d.%n",
                     appends, head);
+            String lethe = "./lethe" + dataFlag();
             out.println("Next, try:");
-            out.println("  ./lethe read " + ada + " --role advisor        Ada's stream, as the advisor sees it now");
-            out.println("  ./lethe read " + alan + " --role analyst       no personal group: restricted");
-            out.println("  ./lethe read " + alan + " --as-of " + lastMonth + " --role advisor");
-            out.println("  ./lethe projections show customer-summary " + grace + " --role advisor");
-            out.println("  ./lethe read '$audit'       the audit trail;  ./lethe policy check;  ./lethe stats");
+            out.println(
+                    "  " + lethe + " read " + ada + " --role advisor        Ada's stream, as the advisor sees it now");
+            out.println("  " + lethe + " read " + alan + " --role analyst       no personal group: restricted");
+            out.println("  " + lethe + " read " + alan + " --as-of " + lastMonth + " --role advisor");
+            out.println("  " + lethe + " projections show customer-summary " + grace + " --role advisor");
+            out.println("  " + lethe + " read '$audit'       the audit trail;  " + lethe + " policy check;  " + lethe
+                    + " stats");
             out.flush();
             return new Outcome(
                     ada,

@@ -16,6 +16,7 @@ import java.util.regex.Pattern;
 final class GraphQlErrors {
     private static final Pattern ARGUMENT_VALUE =
             Pattern.compile("(?s)with value '.*' (is not|is missing|contains|must)");
+    private static final Pattern FETCH_PREFIX = Pattern.compile("^Exception while fetching data \\([^)]*\\) : ");
     private static final Pattern LOCATION = Pattern.compile("at line (\\d+) column (\\d+)\\s*$");
 
     private GraphQlErrors() {}
@@ -55,7 +56,9 @@ final class GraphQlErrors {
             return "Invalid syntax" + (at.find() ? " at line " + at.group(1) + " column " + at.group(2) : "")
                     + " (the offending text is not repeated)";
         }
-        String out = ARGUMENT_VALUE.matcher(message).replaceAll("with a value (not shown) $1");
+        // graphql-java's prefix for a resolver's exception; the error's "path" already says where.
+        String out = FETCH_PREFIX.matcher(message).replaceFirst("");
+        out = ARGUMENT_VALUE.matcher(out).replaceAll("with a value (not shown) $1");
         if (out.contains("Value{")) {
             // A literal this class does not know how to cut out: say what kind of error, not the value.
             return "Validation error: an argument's value is not valid; it is not repeated, since it may hold"
