@@ -23,4 +23,15 @@ public record RevealedEvent(
     public boolean isRedacted(String path) {
         return redactions.stream().anyMatch(r -> r.path().equals(path));
     }
+
+    /**
+     * Without the decrypted data: an application that logs a revealed event ({@code log.info("{}",
+     * revealed)}) must not write personal data to its log. {@link #data()} gives it when needed.
+     */
+    @Override
+    public String toString() {
+        return "RevealedEvent[" + event.streamId() + "@" + event.version() + " (position " + event.position() + "), "
+                + event.type() + ", data not printed (" + data.size() + " bytes, personal values decrypted), groups "
+                + "opened " + opened + ", redactions " + redactions + "]";
+    }
 }

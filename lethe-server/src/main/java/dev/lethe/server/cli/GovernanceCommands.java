@@ -59,7 +59,7 @@ final class GovernanceCommands {
         public Integer call() {
             LetheCli cli = retention.parent;
             Instant at = now == null ? Instant.now() : Instants.parse("--now", now);
-            try (SqliteLethe lethe = cli.store.openForWriting()) {
+            try (SqliteLethe lethe = cli.store.openExisting()) {
                 // Running retention destroys keys: it takes the key-management permission.
                 if (!lethe.policy().may(cli.store.principal(), DataPolicy.Permission.ROTATE_KEYS)) {
                     throw new dev.lethe.core.privacy.AccessDeniedException(
@@ -106,7 +106,7 @@ final class GovernanceCommands {
         @Override
         public Integer call() {
             LetheCli cli = keys.parent;
-            try (SqliteLethe lethe = cli.store.openForWriting()) {
+            try (SqliteLethe lethe = cli.store.openExisting()) {
                 KeyService.Rotation rotation = lethe.privacy().rotateMasterKey(cli.store.principal());
                 cli.spec
                         .commandLine()

@@ -64,6 +64,20 @@ final class Store {
         return SqliteLethe.open(directory);
     }
 
+    /**
+     * For commands that act on data already there (forget, export, lookup, retention, rotation, policy
+     * changes): a missing event store is a mistyped --data, not a request to create an empty one.
+     */
+    SqliteLethe openExisting() {
+        if (!Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {
+            throw StorageException.permanent(
+                    "no Lethe event store in " + directory.toAbsolutePath().normalize()
+                            + " (check --data or $LETHE_DATA; run ./lethe demo, or append first)",
+                    null);
+        }
+        return SqliteLethe.open(directory);
+    }
+
     /** For the demo: the store and key service run on the story's clock. */
     SqliteLethe openForWriting(java.time.Clock clock) {
         return SqliteLethe.open(directory, SqliteOptions.DEFAULT.withClock(clock));

@@ -60,7 +60,7 @@ final class SubjectCommand implements Runnable {
             LetheCli cli = subject.parent;
             PrintWriter out = cli.spec.commandLine().getOut();
             SubjectId subjectId = SubjectId.parse(id);
-            try (SqliteLethe lethe = cli.store.openForWriting()) {
+            try (SqliteLethe lethe = cli.store.openExisting()) {
                 if (at != null) {
                     if (reason != null) {
                         throw InvalidEventException.of(
@@ -130,7 +130,7 @@ final class SubjectCommand implements Runnable {
                     throw InvalidEventException.of("--output", output + " is a directory; give a file name");
                 }
             }
-            try (SqliteLethe lethe = cli.store.openForWriting()) {
+            try (SqliteLethe lethe = cli.store.openExisting()) {
                 String json = lethe.privacy()
                         .export(SubjectId.parse(id), cli.store.principal())
                         .asTree()
@@ -181,7 +181,7 @@ final class SubjectCommand implements Runnable {
         @Override
         public Integer call() {
             LetheCli cli = subject.parent;
-            try (SqliteLethe lethe = cli.store.openForWriting()) {
+            try (SqliteLethe lethe = cli.store.openExisting()) {
                 // Whether a person is a customer is itself personal data: the lookup takes the export permission.
                 if (!lethe.policy()
                         .may(cli.store.principal(), dev.lethe.core.privacy.policy.DataPolicy.Permission.EXPORT)) {

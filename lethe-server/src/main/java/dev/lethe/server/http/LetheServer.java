@@ -105,6 +105,15 @@ public final class LetheServer implements AutoCloseable {
         LetheServer server = null;
         try {
             server = new LetheServer(config, lethe, log);
+            // A token whose role the policy does not declare could read nothing and do nothing: say so.
+            java.util.Set<String> roles = lethe.policy().roles().keySet();
+            for (Principal principal : config.tokens().values()) {
+                if (!roles.contains(principal.role())) {
+                    log.warn(
+                            "token role not in the data policy",
+                            Map.of("principal", principal.name(), "role", principal.role(), "roles", roles));
+                }
+            }
             server.app.start();
             log.info(
                     "listening",
