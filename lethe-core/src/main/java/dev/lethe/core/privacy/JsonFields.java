@@ -38,7 +38,12 @@ final class JsonFields {
         FALSE,
         NULL,
         /** Not a value: a member name holding a {@code .} whose first part is a name looked for here. */
-        DOTTED_NAME
+        DOTTED_NAME,
+        /**
+         * Not a value: a name on the way to a path (path: that prefix) whose value is neither an object
+         * nor null, so the walk cannot go on to the paths inside it (an array of objects, say).
+         */
+        NOT_AN_OBJECT
     }
 
     /** A value found at one of the paths: its kind and its bytes {@code [start, end)}. */
@@ -74,7 +79,7 @@ final class JsonFields {
      * only a few), each with its full path if a value is wanted there, and its level if the walk goes on
      * below it.
      */
-    private record Level(byte[][] names, String[] paths, Level[] children) {
+    private record Level(byte[][] names, String[] paths, Level[] children, String prefix) {
         int indexOf(byte[] json, int start, int end) {
             for (int i = 0; i < names.length; i++) {
                 byte[] name = names[i];
@@ -101,7 +106,8 @@ final class JsonFields {
     /**
      * @param reportDottedNames whether a member name such as {@code "contact.email"}, whose part before
      *     the first {@code .} is a name looked for in that object, is reported as a {@link
-     *     Kind#DOTTED_NAME} hit (path: the name): it reads like a path to a classified field, but is not one
+     *     Kind#DOTTED_NAME} hit (path: the name): it reads like a path to a classified field, but is not one;
+     *     and a name on the way to a path whose value is not an object, as a {@link Kind#NOT_AN_OBJECT} hit
      */
     JsonFields(Set<String> paths, boolean reportDottedNames) {
         this.root = level(paths, "");
@@ -136,7 +142,7 @@ final class JsonFields {
             children[i] = deeper.containsKey(name) ? level(deeper.get(name), prefix + name + ".") : null;
             i++;
         }
-        return new Level(bytes, leafPaths, children);
+        return new Level(bytes, leafPaths, children, prefix);
     }
 
     /** Visits the values at the paths; returns false if the JSON is not an object (nothing visited). */
@@ -171,6 +177,14 @@ final class JsonFields {
             int end = child != null && json[start] == '{'
                     ? walk(json, start, child, visitor, reportDottedNames)
                     : valueEnd(json, start);
+            if (child != null
+                    && reportDottedNames
+                    && level.paths()[index] == null // a leaf too (sealed whole): its value is found anyway
+                    && json[start] != '{'
+                    && json[start] != 'n') {
+                String prefix = child.prefix();
+                visitor.hit(new Hit(prefix.substring(0, prefix.length() - 1), Kind.NOT_AN_OBJECT, start, end));
+            }
             if (index >= 0 && level.paths()[index] != null) {
                 visitor.hit(new Hit(level.paths()[index], kind(json[start]), start, end));
             }

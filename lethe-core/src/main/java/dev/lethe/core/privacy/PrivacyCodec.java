@@ -116,6 +116,12 @@ public final class PrivacyCodec {
         Map<String, String> keyValues = new HashMap<>(4);
         Map<String, FieldRule> rules = plan.rules();
         boolean isObject = plan.fields().scan(in, hit -> {
+            if (hit.kind() == JsonFields.Kind.NOT_AN_OBJECT) {
+                throw InvalidEventException.of(
+                        schema.eventType() + "." + hit.path(),
+                        "must be an object (or null): the schema classifies fields inside it, which no path"
+                                + " names inside an array or other value; classify " + hit.path() + " itself");
+            }
             if (hit.kind() == JsonFields.Kind.DOTTED_NAME) {
                 throw InvalidEventException.of(
                         schema.eventType() + " data",
@@ -143,6 +149,11 @@ public final class PrivacyCodec {
         if (!isObject) {
             throw InvalidEventException.of(
                     schema.eventType() + " data", "must be a JSON object for its schema to apply");
+        }
+        for (String value : keyValues.values()) {
+            if (value != null && SubjectId.looksLikeOne(value)) {
+                keys.requireNotForgotten(SubjectId.parse(value)); // the fence, before any subject is created
+            }
         }
         for (JsonFields.Hit hit : hits) {
             FieldRule field = rules.get(hit.path());

@@ -202,6 +202,13 @@ public final class SchemaRegistry {
             return;
         }
         aliases.getKey().scan(data.unsafeBytes(), hit -> {
+            if (hit.kind() == JsonFields.Kind.DOTTED_NAME || hit.kind() == JsonFields.Kind.NOT_AN_OBJECT) {
+                throw InvalidEventException.of(
+                        registered.eventType() + " data",
+                        "names a classified Protobuf field by a JSON name, in a dotted member name or around a value"
+                                + " that is not an object; Lethe reads Protobuf JSON by proto field names: print events"
+                                + " with JsonFormat.printer().preservingProtoFieldNames()");
+            }
             throw InvalidEventException.of(
                     registered.eventType() + "." + hit.path(),
                     "is the JSON name of the classified Protobuf field '"
@@ -218,7 +225,7 @@ public final class SchemaRegistry {
                 byAlias.putIfAbsent(alias, rule.path());
             }
         }
-        return Map.entry(new JsonFields(byAlias.keySet()), byAlias);
+        return Map.entry(new JsonFields(byAlias.keySet(), true), byAlias);
     }
 
     /** Every spelling of {@code path} with at least one segment in its JSON name and differing from it. */

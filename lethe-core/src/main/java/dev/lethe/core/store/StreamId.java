@@ -24,9 +24,16 @@ public record StreamId(String value) implements Comparable<StreamId> {
                     "stream id", "is " + value.length() + " characters long, the limit is " + MAX_LENGTH);
         }
         if (!VALID.matcher(value).matches()) {
+            // The id itself is not repeated: an invalid one is often an e-mail address ('@').
+            int at = firstInvalid(value);
+            int c = value.codePointAt(at);
             throw InvalidEventException.of(
                     "stream id",
-                    "'" + printable(value) + "' may only hold letters, digits and - _ . : "
+                    "has "
+                            + (Character.isISOControl(c) || Character.isWhitespace(c)
+                                    ? String.format("U+%04X", c)
+                                    : "'" + new String(Character.toChars(c)) + "'")
+                            + " at index " + at + ": a stream id may only hold letters, digits and - _ . : "
                             + "(starting with a letter or digit, or $ for a system stream)");
         }
     }
@@ -44,6 +51,19 @@ public record StreamId(String value) implements Comparable<StreamId> {
     public static String categoryOf(String streamId) {
         int dash = streamId.indexOf('-');
         return dash < 0 ? streamId : streamId.substring(0, dash);
+    }
+
+    /** The index of the first character that makes {@code value} invalid. */
+    private static int firstInvalid(String value) {
+        int start = value.startsWith("$") ? 1 : 0;
+        for (int i = start; i < value.length(); i++) {
+            char c = value.charAt(i);
+            boolean letterOrDigit = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+            if (!letterOrDigit && (i == start || (c != '_' && c != '.' && c != ':' && c != '-'))) {
+                return i;
+            }
+        }
+        return 0;
     }
 
     static String printable(String text) {

@@ -201,6 +201,11 @@ class CodecInputEdgesTest {
                     "{\"customer_id\":\"C1\",\"emailAddress\":\"ada@example.com\"}",
                     "{\"customerId\":\"C1\",\"email_address\":\"ada@example.com\"}",
                     "{\"customer_id\":\"C1\",\"shipping\":{\"streetLine\":\"1 Rua Augusta\"}}");
+            // A JSON name inside a dotted member name: only the JSON-name check sees it.
+            assertRefused(
+                    lenient,
+                    "by a JSON name, in a dotted member name",
+                    "{\"customer_id\":\"C1\",\"shipping\":{\"streetLine.x\":\"1 Rua Augusta\"}}");
 
             // Unclassified fields under JSON names are not personal: without strict mode they pass.
             assertThat(storedData(

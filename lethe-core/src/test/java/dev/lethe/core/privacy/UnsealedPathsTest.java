@@ -51,6 +51,11 @@ class UnsealedPathsTest {
     @Test
     void a_json_schema_marking_no_path_can_name_is_refused_at_registration() {
         Map<String, String> unreadable = Map.of(
+                "a property named like a data keyword",
+                "\"enum\":{\"additionalProperties\":{\"x-gdpr\":{\"pii\":true}}}",
+                "$ref to a marked property",
+                "\"email\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true}},"
+                        + "\"backupEmail\":{\"$ref\":\"#/properties/email\"}",
                 "array items",
                 "\"phones\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true}}}",
                 "$ref",
@@ -159,5 +164,74 @@ class UnsealedPathsTest {
                 .hasMessageContaining("appears twice");
         assertThat(lethe.store().headPosition()).isEqualTo(head);
         assertThat(lethe.keys().lookup("judy@example.com")).isEmpty();
+    }
+
+    @Test
+    void a_value_on_a_classified_path_that_is_not_an_object_is_refused_at_append() {
+        JsonNode nested = schema("\"contact\":{\"type\":\"object\",\"properties\":{"
+                + "\"phone\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\"}}}}");
+        lethe.schemas()
+                .register(
+                        JsonSchemaNotation.read("Called", nested),
+                        SchemaRegistry.Notation.JSON_SCHEMA,
+                        SchemaRegistry.propertyPaths(nested),
+                        Json.of(nested));
+        long head = lethe.store().headPosition();
+        for (String data : List.of(
+                "{\"id\":\"c1\",\"contact\":[{\"phone\":\"MARK_ARR\"}]}",
+                // Strict mode's check reads a tree, which keeps the last duplicate; the codec reads both.
+                "{\"id\":\"c1\",\"contact\":[{\"phone\":\"MARK_DUP\"}],\"contact\":{}}",
+                "{\"id\":\"c1\",\"contact\":\"MARK_STRING\"}")) {
+            assertThatThrownBy(() -> lethe.append(
+                            ByteExactSealingTest.STREAM, ExpectedVersion.any(), List.of(EventData.of("Called", data))))
+                    .as(data)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("must be") // strict mode's type check, or the codec's
+                    .hasMessageNotContaining("MARK");
+        }
+        assertThat(lethe.store().headPosition()).isEqualTo(head);
+        lethe.append(
+                ByteExactSealingTest.STREAM,
+                ExpectedVersion.any(),
+                List.of(EventData.of("Called", "{\"id\":\"c1\",\"contact\":null}")));
+        assertThat(lethe.store().headPosition()).isEqualTo(head + 1);
+    }
+
+    record Box<T>(T value) {}
+
+    record Boxed(@DataSubject String customerId, Box<Address> box) {}
+
+    sealed interface Channel permits EmailChannel {}
+
+    record EmailChannel(@PersonalData(group = "contact") String email) implements Channel {}
+
+    record Subscribed(@DataSubject String customerId, Channel channel) {}
+
+    @Test
+    void an_annotated_record_behind_a_generic_record_or_a_sealed_interface_is_refused() {
+        assertThatThrownBy(() -> AnnotationNotation.read("Boxed", Boxed.class))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("component box is a generic Box of Address");
+        assertThatThrownBy(() -> AnnotationNotation.read("Subscribed", Subscribed.class))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("component channel holds EmailChannel records");
+    }
+
+    @Test
+    void a_batch_naming_a_forgotten_subject_creates_no_subject_for_its_other_events() {
+        lethe.append(
+                ByteExactSealingTest.STREAM,
+                ExpectedVersion.any(),
+                List.of(EventData.of("ProductSold", "{\"email\":\"gone@example.com\",\"product\":\"fund\"}")));
+        SubjectId gone = lethe.keys().lookup("gone@example.com").orElseThrow();
+        lethe.forget(gone, "GDPR Art. 17(1)(a)", "test", ByteExactSealingTest.DPO);
+        assertThatThrownBy(() -> lethe.append(
+                        ByteExactSealingTest.STREAM,
+                        ExpectedVersion.any(),
+                        List.of(
+                                EventData.of("ProductSold", "{\"email\":\"fence@example.com\",\"product\":\"fund\"}"),
+                                EventData.of("ProductSold", "{\"email\":\"" + gone + "\",\"product\":\"fund\"}"))))
+                .isInstanceOf(ErasureFenceException.class);
+        assertThat(lethe.keys().lookup("fence@example.com")).isEmpty();
     }
 }

@@ -248,7 +248,8 @@ final class GraphQlApi {
                     if (input instanceof Number number) {
                         return number.longValue();
                     }
-                    throw new graphql.schema.CoercingParseValueException("expected a whole number, got " + input);
+                    throw new graphql.schema.CoercingParseValueException("expected a whole number, got a "
+                            + (input == null ? "null" : input.getClass().getSimpleName()));
                 }
 
                 @Override

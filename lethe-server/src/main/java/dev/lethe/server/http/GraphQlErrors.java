@@ -16,6 +16,7 @@ import java.util.regex.Pattern;
 final class GraphQlErrors {
     private static final Pattern ARGUMENT_VALUE =
             Pattern.compile("(?s)with value '.*' (is not|is missing|contains|must)");
+    private static final Pattern INVALID_VARIABLE = Pattern.compile("^Variable '[^']*' has an invalid value");
     private static final Pattern FETCH_PREFIX = Pattern.compile("^Exception while fetching data \\([^)]*\\) : ");
     private static final Pattern LOCATION = Pattern.compile("at line (\\d+) column (\\d+)\\s*$");
 
@@ -55,6 +56,11 @@ final class GraphQlErrors {
             java.util.regex.Matcher at = LOCATION.matcher(message);
             return "Invalid syntax" + (at.find() ? " at line " + at.group(1) + " column " + at.group(2) : "")
                     + " (the offending text is not repeated)";
+        }
+        java.util.regex.Matcher variable = INVALID_VARIABLE.matcher(message);
+        if (variable.find()) {
+            // "Variable 'f' has an invalid value: <why, quoting the value>".
+            return message.substring(0, variable.end()) + " (the value and the reason quoting it are not repeated)";
         }
         // graphql-java's prefix for a resolver's exception; the error's "path" already says where.
         String out = FETCH_PREFIX.matcher(message).replaceFirst("");

@@ -176,6 +176,26 @@ public final class KeyService implements AutoCloseable {
     }
 
     /** The data key to encrypt with; creates the period key if needed. */
+    /** Subjects known not to be forgotten when last checked; a forget removes its subject. */
+    private final Map<SubjectId, Boolean> notForgotten = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Refuses a subject id that names a forgotten subject (the erasure fence), checked for a whole batch
+     * before any subject is created. (The sealer checks again.)
+     */
+    public void requireNotForgotten(SubjectId subject) {
+        if (notForgotten.containsKey(subject)) {
+            return;
+        }
+        if (store.isForgotten(subject)) {
+            throw new ErasureFenceException(subject);
+        }
+        if (notForgotten.size() >= CACHE_ENTRIES) {
+            notForgotten.clear();
+        }
+        notForgotten.put(subject, Boolean.TRUE);
+    }
+
     /** Periods known to take data (their key not destroyed), as "group/period"; cleared by expiry. */
     private final Map<String, Boolean> openPeriods = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -363,6 +383,7 @@ public final class KeyService implements AutoCloseable {
                 // Even if the store failed after its commit, nothing of the subject stays cached.
                 generation++;
                 cache.keySet().removeIf(id -> id.subject().equals(subject));
+                notForgotten.remove(subject);
                 subjectsByIndex.values().removeIf(subject::equals);
             }
             if (entries < 0) {

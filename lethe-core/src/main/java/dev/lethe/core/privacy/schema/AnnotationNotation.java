@@ -54,12 +54,28 @@ public final class AnnotationNotation {
                         : Optional.of(prefix + personal.subject());
                 rules.add(new FieldRule(path, personal != null, subject != null, group, owner));
             } else if (component.getType().isRecord()) {
+                if (component.getGenericType() instanceof java.lang.reflect.ParameterizedType generic) {
+                    // Box<Contact>: Box's own components are type variables here, so its rules cannot name
+                    // Contact's marked fields.
+                    for (java.lang.reflect.Type argument : generic.getActualTypeArguments()) {
+                        Optional<Class<?>> inside = markedRecordIn(argument, new java.util.HashSet<>());
+                        if (inside.isPresent()) {
+                            throw InvalidEventException.of(
+                                    "schema",
+                                    "component " + path + " is a generic "
+                                            + component.getType().getSimpleName()
+                                            + " of " + inside.get().getSimpleName()
+                                            + ", whose components are marked personal: no path names them;"
+                                            + " mark " + path + " itself @PersonalData");
+                        }
+                    }
+                }
                 collect(component.getType(), path + ".", rules);
             } else {
                 Optional<Class<?>> inside = markedRecordIn(component.getGenericType(), new java.util.HashSet<>());
                 if (inside.isPresent()) {
-                    // A list, array, map or Optional of them: no path names the values, so the marked
-                    // fields would be stored unencrypted.
+                    // A list, array, map, Optional or sealed interface of them: no path names the values,
+                    // so the marked fields would be stored unencrypted.
                     throw InvalidEventException.of(
                             "schema",
                             "component " + path + " holds " + inside.get().getSimpleName()
@@ -76,6 +92,16 @@ public final class AnnotationNotation {
         if (type instanceof Class<?> c) {
             if (c.isArray()) {
                 return markedRecordIn(c.getComponentType(), seen);
+            }
+            if (c.isSealed()) {
+                // A sealed interface or class: any permitted record that marks fields may be the value.
+                for (Class<?> permitted : c.getPermittedSubclasses()) {
+                    Optional<Class<?>> found = markedRecordIn(permitted, seen);
+                    if (found.isPresent()) {
+                        return found;
+                    }
+                }
+                return Optional.empty();
             }
             return c.isRecord() && marks(c, seen) ? Optional.of(c) : Optional.empty();
         }

@@ -34,7 +34,7 @@ public final class JsonSchemaNotation {
         Set<JsonNode> read = identitySet();
         Set<JsonNode> sealedWhole = identitySet();
         collect(eventType, schema, "", rules, read, sealedWhole);
-        refuseUnreadMarkings(eventType, schema, "", read, sealedWhole);
+        refuseUnreadMarkings(eventType, schema, schema, "", false, read, sealedWhole);
         return new PrivacySchema(eventType, rules);
     }
 
@@ -47,34 +47,88 @@ public final class JsonSchemaNotation {
      * {@code additionalProperties}… No path names such a value, so it would be stored unencrypted.
      */
     private static void refuseUnreadMarkings(
-            String eventType, JsonNode node, String pointer, Set<JsonNode> read, Set<JsonNode> sealedWhole) {
+            String eventType,
+            JsonNode root,
+            JsonNode node,
+            String pointer,
+            boolean nameMap,
+            Set<JsonNode> read,
+            Set<JsonNode> sealedWhole) {
         if (sealedWhole.contains(node)) {
             return; // a personal value is sealed whole: whatever its schema says inside it is covered
         }
-        if (node.isObject()) {
+        if (node.isObject() && !nameMap) {
             boolean marked = node.has(KEYWORD)
                     || ENCRYPTED_MEDIA_TYPE.equals(node.path("contentMediaType").asText(null));
             if (marked && !read.contains(node)) {
-                throw InvalidEventException.of(
-                        "schema " + eventType,
-                        "the marking at " + (pointer.isEmpty() ? "the root" : pointer)
-                                + " is not on a property Lethe can name by a path (it reads 'properties', nested"
-                                + " through objects; not items, $ref/$defs, allOf/anyOf/oneOf, additionalProperties"
-                                + " or patternProperties), so its value would be stored unencrypted; classify the"
-                                + " enclosing property itself");
+                throw unread(eventType, pointer);
             }
+            JsonNode ref = node.get("$ref");
+            if (ref != null && ref.isTextual() && ref.asText().startsWith("#")) {
+                // A property that refers to a marked schema gets no rule of its own: its value would be plain.
+                JsonNode target = root.at(ref.asText().substring(1));
+                if (!target.isMissingNode() && hasMarking(target)) {
+                    throw unread(eventType, pointer + "/$ref");
+                }
+            }
+        }
+        if (node.isObject()) {
             for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> member = it.next();
-                if (!DATA_KEYWORDS.contains(member.getKey())) {
+                // In a schema, some keywords hold data, not schemas; in a map of names to schemas
+                // ('properties', '$defs'…), every member is a schema, whatever its name.
+                if (nameMap || !DATA_KEYWORDS.contains(member.getKey())) {
                     refuseUnreadMarkings(
-                            eventType, member.getValue(), pointer + "/" + escape(member.getKey()), read, sealedWhole);
+                            eventType,
+                            root,
+                            member.getValue(),
+                            pointer + "/" + escape(member.getKey()),
+                            !nameMap && NAME_MAPS.contains(member.getKey()),
+                            read,
+                            sealedWhole);
                 }
             }
         } else if (node.isArray()) {
             for (int i = 0; i < node.size(); i++) {
-                refuseUnreadMarkings(eventType, node.get(i), pointer + "/" + i, read, sealedWhole);
+                refuseUnreadMarkings(eventType, root, node.get(i), pointer + "/" + i, false, read, sealedWhole);
             }
         }
+    }
+
+    /** Keywords whose value maps names to schemas. */
+    private static final Set<String> NAME_MAPS =
+            Set.of("properties", "patternProperties", "$defs", "definitions", "dependentSchemas");
+
+    private static InvalidEventException unread(String eventType, String pointer) {
+        return InvalidEventException.of(
+                "schema " + eventType,
+                "the marking at " + (pointer.isEmpty() ? "the root" : pointer)
+                        + " is not on a property Lethe can name by a path (it reads 'properties', nested"
+                        + " through objects; not items, $ref/$defs, allOf/anyOf/oneOf, additionalProperties"
+                        + " or patternProperties), so its value would be stored unencrypted; classify the"
+                        + " enclosing property itself");
+    }
+
+    /** Whether a schema holds a marking anywhere inside it. */
+    private static boolean hasMarking(JsonNode node) {
+        if (node.isObject()) {
+            if (node.has(KEYWORD)
+                    || ENCRYPTED_MEDIA_TYPE.equals(node.path("contentMediaType").asText(null))) {
+                return true;
+            }
+            for (Iterator<JsonNode> it = node.elements(); it.hasNext(); ) {
+                if (hasMarking(it.next())) {
+                    return true;
+                }
+            }
+        } else if (node.isArray()) {
+            for (JsonNode element : node) {
+                if (hasMarking(element)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static Set<JsonNode> identitySet() {
