@@ -97,21 +97,21 @@ final class JsonFields {
     }
 
     private final Level root;
-    private final boolean reportDottedNames;
+    private final boolean reportShapeProblems;
 
     JsonFields(Set<String> paths) {
         this(paths, false);
     }
 
     /**
-     * @param reportDottedNames whether a member name such as {@code "contact.email"}, whose part before
+     * @param reportShapeProblems whether a member name such as {@code "contact.email"}, whose part before
      *     the first {@code .} is a name looked for in that object, is reported as a {@link
      *     Kind#DOTTED_NAME} hit (path: the name): it reads like a path to a classified field, but is not one;
      *     and a name on the way to a path whose value is not an object, as a {@link Kind#NOT_AN_OBJECT} hit
      */
-    JsonFields(Set<String> paths, boolean reportDottedNames) {
+    JsonFields(Set<String> paths, boolean reportShapeProblems) {
         this.root = level(paths, "");
-        this.reportDottedNames = reportDottedNames;
+        this.reportShapeProblems = reportShapeProblems;
     }
 
     private static Level level(Set<String> paths, String prefix) {
@@ -151,12 +151,12 @@ final class JsonFields {
         if (i >= json.length || json[i] != '{') {
             return false;
         }
-        walk(json, i, root, visitor, reportDottedNames);
+        walk(json, i, root, visitor, reportShapeProblems);
         return true;
     }
 
     /** Walks the object starting at {@code json[i] == '{'}; returns the offset just past it. */
-    private static int walk(byte[] json, int i, Level level, Visitor visitor, boolean reportDottedNames) {
+    private static int walk(byte[] json, int i, Level level, Visitor visitor, boolean reportShapeProblems) {
         i = whitespace(json, i + 1);
         if (json[i] == '}') {
             return i + 1;
@@ -166,7 +166,7 @@ final class JsonFields {
             int index = isPlainString(json, i, nameEnd)
                     ? level.indexOf(json, i + 1, nameEnd - 1)
                     : level.indexOf(decodeString(json, i, nameEnd));
-            if (index < 0 && reportDottedNames) {
+            if (index < 0 && reportShapeProblems) {
                 String dotted = dottedName(json, i, nameEnd, level);
                 if (dotted != null) {
                     visitor.hit(new Hit(dotted, Kind.DOTTED_NAME, i, nameEnd));
@@ -175,10 +175,10 @@ final class JsonFields {
             int start = whitespace(json, whitespace(json, nameEnd) + 1);
             Level child = index < 0 ? null : level.children()[index];
             int end = child != null && json[start] == '{'
-                    ? walk(json, start, child, visitor, reportDottedNames)
+                    ? walk(json, start, child, visitor, reportShapeProblems)
                     : valueEnd(json, start);
             if (child != null
-                    && reportDottedNames
+                    && reportShapeProblems
                     && level.paths()[index] == null // a leaf too (sealed whole): its value is found anyway
                     && json[start] != '{'
                     && json[start] != 'n') {
