@@ -69,7 +69,67 @@ class UnsealedPathsTest {
                 (where, properties) -> assertThatThrownBy(() -> JsonSchemaNotation.read("Person", schema(properties)))
                         .as(where)
                         .isInstanceOf(InvalidEventException.class)
-                        .hasMessageContaining("is not on a property Lethe can name by a path"));
+                        .hasMessageContaining("stored unencrypted"));
+    }
+
+    @Test
+    void references_that_lead_or_may_lead_to_a_marking_are_refused_at_registration() {
+        String email = "\"email\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true}},";
+        List<String> schemas = List.of(
+                // percent-encoded pointer
+                "{\"properties\":{" + email + "\"other\":{\"$ref\":\"#/properties/e%6Dail\"}}}",
+                // absolute reference to the schema's own $id
+                "{\"$id\":\"https://ex.com/ev\",\"properties\":{" + email
+                        + "\"other\":{\"$ref\":\"https://ex.com/ev#/properties/email\"}}}",
+                "{\"properties\":{" + email + "\"other\":{\"$dynamicRef\":\"#/properties/email\"}}}",
+                // a chain through a value sealed whole
+                "{\"properties\":{\"email\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true},"
+                        + "\"$defs\":{\"hop\":{\"$ref\":\"#/properties/email\"}}},"
+                        + "\"other\":{\"$ref\":\"#/properties/email/$defs/hop\"}}}",
+                // an $anchor, which Lethe does not follow
+                "{\"properties\":{" + email + "\"other\":{\"$ref\":\"#em\"}}}",
+                // another document
+                "{\"properties\":{" + email + "\"other\":{\"$ref\":\"other.json#/x\"}}}",
+                // a draft-07 'dependencies' branch named like a data keyword
+                "{\"properties\":{\"id\":{\"x-gdpr\":{\"key\":true}},\"default\":{\"type\":\"boolean\"}},"
+                        + "\"dependencies\":{\"default\":{\"properties\":{\"phone\":{\"x-gdpr\":{\"pii\":true}}}}}}");
+        for (String schema : schemas) {
+            assertThatThrownBy(() ->
+                            JsonSchemaNotation.read("Person", Json.parse(schema).asTree()))
+                    .as(schema)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("schema Person");
+        }
+        // A recursive reference in a schema without markings is harmless, and must not loop.
+        assertThat(JsonSchemaNotation.read(
+                                "Tree",
+                                Json.parse("{\"properties\":{\"child\":{\"$ref\":\"#\"}}}")
+                                        .asTree())
+                        .fields())
+                .isEmpty();
+    }
+
+    record Node(@DataSubject String id, Node parent) {}
+
+    record Plain2(String street, Plain2 next) {}
+
+    record Bounded<T extends Address>(@DataSubject String id, List<T> previous) {}
+
+    record LowerBound(@DataSubject String id, List<? super Address> previous) {}
+
+    @Test
+    void records_that_contain_themselves_or_bound_marked_records_are_handled() {
+        assertThatThrownBy(() -> AnnotationNotation.read("Node", Node.class))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("component parent is a Node inside a Node");
+        assertThat(AnnotationNotation.read("Plain2", Plain2.class).fields()).isEmpty();
+        assertThat(AnnotationNotation.allPaths(Plain2.class)).containsExactly("street", "next");
+        for (Class<? extends Record> type : List.of(Bounded.class, LowerBound.class)) {
+            assertThatThrownBy(() -> AnnotationNotation.read("T", type))
+                    .as(type.getSimpleName())
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("holds Address records");
+        }
     }
 
     @Test

@@ -95,8 +95,13 @@ public record DataPolicy(Map<DataGroup, GroupRule> groups, Map<String, RoleRule>
     /** Parses a policy from YAML text; every problem names where it is. */
     public static DataPolicy parse(String yaml) {
         JsonNode root;
-        try {
-            root = YAML.readTree(yaml);
+        try (com.fasterxml.jackson.databind.MappingIterator<JsonNode> documents =
+                YAML.readerFor(JsonNode.class).readValues(yaml)) {
+            root = documents.hasNextValue() ? documents.nextValue() : null;
+            if (documents.hasNextValue()) {
+                // Only one would be read: a second one ("---" then "strict: true") would be ignored.
+                throw InvalidEventException.of("policy", "holds more than one YAML document ('---'); give one");
+            }
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
             String reason =

@@ -30,18 +30,31 @@ public final class AnnotationNotation {
     }
 
     private static void paths(Class<?> type, String prefix, List<String> out) {
+        paths(type, prefix, out, new java.util.HashSet<>());
+    }
+
+    private static void paths(Class<?> type, String prefix, List<String> out, java.util.Set<Class<?>> enclosing) {
+        enclosing.add(type);
         for (RecordComponent component : type.getRecordComponents()) {
             out.add(prefix + component.getName());
-            if (component.getType().isRecord()) {
-                paths(component.getType(), prefix + component.getName() + ".", out);
+            // A record that contains itself (a parent of the same type) has no last path: stop there.
+            if (component.getType().isRecord() && !enclosing.contains(component.getType())) {
+                paths(component.getType(), prefix + component.getName() + ".", out, enclosing);
             }
         }
+        enclosing.remove(type);
     }
 
     private static void collect(Class<?> type, String prefix, List<FieldRule> rules) {
+        collect(type, prefix, rules, new java.util.HashSet<>());
+    }
+
+    private static void collect(
+            Class<?> type, String prefix, List<FieldRule> rules, java.util.Set<Class<?>> enclosing) {
         if (!type.isRecord()) {
             throw InvalidEventException.of("schema", type.getName() + " is not a record");
         }
+        enclosing.add(type);
         for (RecordComponent component : type.getRecordComponents()) {
             String path = prefix + component.getName();
             DataSubject subject = component.getAnnotation(DataSubject.class);
@@ -70,7 +83,20 @@ public final class AnnotationNotation {
                         }
                     }
                 }
-                collect(component.getType(), path + ".", rules);
+                if (enclosing.contains(component.getType())) {
+                    // A record inside itself: its paths never end, so a marked field in it has none.
+                    if (marks(component.getType(), new java.util.HashSet<>())) {
+                        throw InvalidEventException.of(
+                                "schema",
+                                "component " + path + " is a "
+                                        + component.getType().getSimpleName()
+                                        + " inside a " + component.getType().getSimpleName()
+                                        + ", which marks fields personal: no path names them at every depth; mark "
+                                        + path + " itself @PersonalData");
+                    }
+                    continue;
+                }
+                collect(component.getType(), path + ".", rules, enclosing);
             } else {
                 Optional<Class<?>> inside = markedRecordIn(component.getGenericType(), new java.util.HashSet<>());
                 if (inside.isPresent()) {
@@ -85,6 +111,7 @@ public final class AnnotationNotation {
                 }
             }
         }
+        enclosing.remove(type);
     }
 
     /** A record type inside {@code type} (type arguments, array elements) that marks a component, if any. */
@@ -115,7 +142,16 @@ public final class AnnotationNotation {
         } else if (type instanceof java.lang.reflect.GenericArrayType array) {
             return markedRecordIn(array.getGenericComponentType(), seen);
         } else if (type instanceof java.lang.reflect.WildcardType wildcard) {
-            for (java.lang.reflect.Type bound : wildcard.getUpperBounds()) {
+            List<java.lang.reflect.Type> bounds = new ArrayList<>(List.of(wildcard.getUpperBounds()));
+            bounds.addAll(List.of(wildcard.getLowerBounds())); // ? super Address may hold an Address
+            for (java.lang.reflect.Type bound : bounds) {
+                Optional<Class<?>> found = markedRecordIn(bound, seen);
+                if (found.isPresent()) {
+                    return found;
+                }
+            }
+        } else if (type instanceof java.lang.reflect.TypeVariable<?> variable) {
+            for (java.lang.reflect.Type bound : variable.getBounds()) { // T extends Address
                 Optional<Class<?>> found = markedRecordIn(bound, seen);
                 if (found.isPresent()) {
                     return found;

@@ -63,12 +63,24 @@ public final class JsonSchemaNotation {
             if (marked && !read.contains(node)) {
                 throw unread(eventType, pointer);
             }
-            JsonNode ref = node.get("$ref");
-            if (ref != null && ref.isTextual() && ref.asText().startsWith("#")) {
+            for (String keyword : REFERENCES) {
+                JsonNode ref = node.get(keyword);
+                if (ref == null) {
+                    continue;
+                }
                 // A property that refers to a marked schema gets no rule of its own: its value would be plain.
-                JsonNode target = root.at(ref.asText().substring(1));
-                if (!target.isMissingNode() && hasMarking(target)) {
-                    throw unread(eventType, pointer + "/$ref");
+                // A reference Lethe cannot follow (another document, an $anchor) is refused while the schema
+                // marks anything, since it might lead to a marking.
+                JsonNode target = resolve(root, ref);
+                if (target == null ? hasMarkingAnywhere(root) : hasMarking(target, root, identitySet())) {
+                    throw InvalidEventException.of(
+                            "schema " + eventType,
+                            "the " + keyword + " at " + (pointer.isEmpty() ? "the root" : pointer)
+                                    + (target == null
+                                            ? " cannot be followed by Lethe (only local '#/…' pointers can)"
+                                            : " leads to a marked schema")
+                                    + ", so a value it describes could be stored unencrypted; inline the schema and"
+                                    + " classify the property itself");
                 }
             }
         }
@@ -97,7 +109,7 @@ public final class JsonSchemaNotation {
 
     /** Keywords whose value maps names to schemas. */
     private static final Set<String> NAME_MAPS =
-            Set.of("properties", "patternProperties", "$defs", "definitions", "dependentSchemas");
+            Set.of("properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies");
 
     private static InvalidEventException unread(String eventType, String pointer) {
         return InvalidEventException.of(
@@ -109,23 +121,87 @@ public final class JsonSchemaNotation {
                         + " enclosing property itself");
     }
 
-    /** Whether a schema holds a marking anywhere inside it. */
-    private static boolean hasMarking(JsonNode node) {
+    /** Keywords that refer to another schema. */
+    private static final List<String> REFERENCES = List.of("$ref", "$dynamicRef", "$recursiveRef");
+
+    /**
+     * The schema a reference names, if it is a local JSON Pointer ({@code #/…}, percent-encoding allowed,
+     * or the same after the root's own {@code $id}); null for anything else.
+     */
+    private static JsonNode resolve(JsonNode root, JsonNode ref) {
+        if (!ref.isTextual()) {
+            return null;
+        }
+        String text = ref.asText();
+        String id = root.path("$id").asText("");
+        if (!id.isEmpty() && text.startsWith(id.replaceFirst("#.*$", "") + "#")) {
+            text = text.substring(text.indexOf('#'));
+        }
+        if (!text.startsWith("#")) {
+            return null;
+        }
+        String fragment = java.net.URLDecoder.decode(
+                text.substring(1).replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);
+        if (fragment.isEmpty()) {
+            return root;
+        }
+        if (!fragment.startsWith("/")) {
+            return null; // an $anchor
+        }
+        try {
+            JsonNode target = root.at(com.fasterxml.jackson.core.JsonPointer.compile(fragment));
+            return target.isMissingNode() ? null : target;
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /** Whether a schema holds a marking anywhere inside it, following references ({@code seen}: no loops). */
+    private static boolean hasMarking(JsonNode node, JsonNode root, Set<JsonNode> seen) {
+        if (!seen.add(node)) {
+            return false;
+        }
         if (node.isObject()) {
             if (node.has(KEYWORD)
                     || ENCRYPTED_MEDIA_TYPE.equals(node.path("contentMediaType").asText(null))) {
                 return true;
             }
+            for (String keyword : REFERENCES) {
+                JsonNode ref = node.get(keyword);
+                if (ref != null) {
+                    JsonNode target = resolve(root, ref);
+                    // Unfollowable: it might lead anywhere in the schema.
+                    if (target == null ? hasMarkingAnywhere(root) : hasMarking(target, root, seen)) {
+                        return true;
+                    }
+                }
+            }
             for (Iterator<JsonNode> it = node.elements(); it.hasNext(); ) {
-                if (hasMarking(it.next())) {
+                if (hasMarking(it.next(), root, seen)) {
                     return true;
                 }
             }
         } else if (node.isArray()) {
             for (JsonNode element : node) {
-                if (hasMarking(element)) {
+                if (hasMarking(element, root, seen)) {
                     return true;
                 }
+            }
+        }
+        return false;
+    }
+
+    /** Whether any marking occurs in the schema, references not followed. */
+    private static boolean hasMarkingAnywhere(JsonNode node) {
+        if (node.isObject()) {
+            if (node.has(KEYWORD)
+                    || ENCRYPTED_MEDIA_TYPE.equals(node.path("contentMediaType").asText(null))) {
+                return true;
+            }
+        }
+        for (Iterator<JsonNode> it = node.elements(); it.hasNext(); ) {
+            if (hasMarkingAnywhere(it.next())) {
+                return true;
             }
         }
         return false;

@@ -33,7 +33,9 @@ class DataPolicyParseTest {
                 GROUPS,
                 "needs 'roles'",
                 "groups:\n\tidentity: {retention: P10Y}\n",
-                "a tab character");
+                "a tab character",
+                GROUPS + "roles:\n" + DPO + "---\nstrict: true\n",
+                "more than one YAML document");
         mistakes.forEach((yaml, problem) -> assertThatThrownBy(() -> DataPolicy.parse(yaml))
                 .as(problem)
                 .isInstanceOf(InvalidEventException.class)
