@@ -119,7 +119,7 @@ public final class PrivateEventStore implements AutoCloseable {
      * Nothing is written if any event of the batch is rejected.
      */
     public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
-        return store.append(streamId, expected, sealAll(streamId, events));
+        return store.append(streamId, expected, sealAll(streamId, expected, events));
     }
 
     /**
@@ -131,7 +131,7 @@ public final class PrivateEventStore implements AutoCloseable {
             StreamId streamId, ExpectedVersion expected, List<EventData> events) {
         List<EventData> sealed;
         try {
-            sealed = sealAll(streamId, events);
+            sealed = sealAll(streamId, expected, events);
         } catch (RuntimeException e) {
             return java.util.concurrent.CompletableFuture.failedFuture(e);
         }
@@ -139,7 +139,7 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /** Checks a batch and seals its personal fields; nothing is created if any event is rejected. */
-    private List<EventData> sealAll(StreamId streamId, List<EventData> events) {
+    private List<EventData> sealAll(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
         if (streamId != null && streamId.value().startsWith("$")) {
             throw InvalidEventException.of(
                     "stream id",
@@ -165,6 +165,7 @@ public final class PrivateEventStore implements AutoCloseable {
                 throw e.at("events[" + i + "] " + e.subject());
             }
         }
+        refuseStaleVersion(streamId, expected, events, checked);
         List<EventData> sealed = new ArrayList<>(events.size());
         for (int i = 0; i < events.size(); i++) {
             try {
@@ -174,6 +175,27 @@ public final class PrivateEventStore implements AutoCloseable {
             }
         }
         return sealed;
+    }
+
+    /**
+     * Refuses a batch whose expected version the stream already contradicts, before sealing creates
+     * subjects for it: a stale writer's rejected append then leaves no trace in the key store. (The store
+     * checks again atomically; a writer racing this check can still leave a subject behind.) Skipped for
+     * retries (client-chosen ids, which the store answers idempotently) and for batches with nothing to seal.
+     */
+    private void refuseStaleVersion(
+            StreamId streamId, ExpectedVersion expected, List<EventData> events, List<Checked> checked) {
+        if (streamId == null
+                || expected == null
+                || expected.equals(ExpectedVersion.any())
+                || dev.lethe.core.spi.AppendRules.hasClientIds(events)
+                || checked.stream().allMatch(c -> c.registered() == null)) {
+            return;
+        }
+        long current = store.streamInfo(streamId).currentVersion();
+        if (!expected.isSatisfiedBy(current)) {
+            throw dev.lethe.core.store.WrongExpectedVersionException.of(streamId, expected, current);
+        }
     }
 
     /** An event's schema (null if its type has none) and its classified fields, found and checked. */

@@ -294,4 +294,18 @@ class UnsealedPathsTest {
                 .isInstanceOf(ErasureFenceException.class);
         assertThat(lethe.keys().lookup("fence@example.com")).isEmpty();
     }
+
+    @Test
+    void a_stale_expected_version_fails_before_any_subject_is_created() {
+        lethe.append(
+                ByteExactSealingTest.STREAM,
+                ExpectedVersion.any(),
+                List.of(EventData.of("ProductSold", "{\"email\":\"first@example.com\",\"product\":\"fund\"}")));
+        assertThatThrownBy(() -> lethe.append(
+                        ByteExactSealingTest.STREAM,
+                        ExpectedVersion.noStream(),
+                        List.of(EventData.of("ProductSold", "{\"email\":\"stale@example.com\",\"product\":\"fund\"}"))))
+                .isInstanceOf(dev.lethe.core.store.WrongExpectedVersionException.class);
+        assertThat(lethe.keys().lookup("stale@example.com")).isEmpty();
+    }
 }
