@@ -94,7 +94,12 @@ public final class SqliteLethe implements AutoCloseable {
             try {
                 return DataPolicy.parse(yaml);
             } catch (InvalidEventException e) {
-                throw e.at(file + ": " + e.subject());
+                // Refused rather than read in part (a misspelt 'strict' would silently stay off); the
+                // policy commands read it too, so the fix is an edit of the file itself.
+                throw InvalidEventException.of(
+                        file + ": " + e.subject(),
+                        e.getMessage().substring(e.subject().length() + 2)
+                                + " (edit the file to fix it: nothing runs on a policy read in part)");
             }
         } catch (IOException e) {
             throw StorageException.permanent("cannot read the data policy " + file + ": " + e.getMessage(), e);

@@ -196,7 +196,11 @@ final class JsonFields {
         }
     }
 
-    /** The member name at {@code [start, end)} if it holds a '.' after a name {@code level} looks for. */
+    /**
+     * The member name at {@code [start, end)} if it holds a '.' and, read as a path from {@code level},
+     * names a path looked for or the way to one ({@code "contact.email"}); null otherwise ({@code
+     * "email.verified"} beside a leaf {@code email} names nothing classified).
+     */
     private static String dottedName(byte[] json, int start, int end, Level level) {
         boolean suspect = false;
         for (int i = start + 1; i < end - 1 && !suspect; i++) {
@@ -208,8 +212,25 @@ final class JsonFields {
         String name = isPlainString(json, start, end)
                 ? new String(json, start + 1, end - start - 2, StandardCharsets.UTF_8)
                 : decodeString(json, start, end);
-        int dot = name.indexOf('.');
-        return dot >= 0 && level.indexOf(name.substring(0, dot)) >= 0 ? name : null;
+        if (name.indexOf('.') < 0) {
+            return null;
+        }
+        String[] segments = name.split("\\.", -1);
+        Level current = level;
+        for (int i = 0; i < segments.length; i++) {
+            int index = current.indexOf(segments[i]);
+            if (index < 0) {
+                return null;
+            }
+            if (i == segments.length - 1) {
+                return name;
+            }
+            current = current.children()[index];
+            if (current == null) {
+                return null;
+            }
+        }
+        return null;
     }
 
     private static Kind kind(byte first) {

@@ -211,12 +211,7 @@ public final class PrivacyCodec {
             }
             sealedUpTo = hit.end();
             String owner = plan.owners().get(field.path());
-            SubjectId subject = subjects.get(owner);
-            if (subject == null) {
-                throw InvalidEventException.of(
-                        schema.eventType() + "." + field.path(),
-                        "is personal data but the event names no data subject in " + owner);
-            }
+            SubjectId subject = subjects.get(owner); // prepare checked that the owner's key is there
             DataGroup group = field.group().orElseThrow();
             String period = periodOf(group, at);
             byte[] header = Envelope.header(subject, group, period);

@@ -18,6 +18,7 @@ import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.Json;
 import dev.lethe.core.store.RecordedEvent;
 import dev.lethe.core.store.StreamId;
+import dev.lethe.core.store.StreamInfo;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -178,22 +179,27 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * Refuses a batch whose expected version the stream already contradicts, before sealing creates
-     * subjects for it: a stale writer's rejected append then leaves no trace in the key store. (The store
+     * Refuses a batch whose expected version the stream already contradicts for good, before sealing
+     * creates subjects for it: a stale writer's rejected append then leaves no trace in the key store. (The store
      * checks again atomically; a writer racing this check can still leave a subject behind.) Skipped for
      * retries (client-chosen ids, which the store answers idempotently) and for batches with nothing to seal.
      */
     private void refuseStaleVersion(
             StreamId streamId, ExpectedVersion expected, List<EventData> events, List<Checked> checked) {
         if (streamId == null
-                || expected == null
-                || expected.equals(ExpectedVersion.any())
+                || !(expected instanceof ExpectedVersion.Exactly || expected.equals(ExpectedVersion.noStream()))
                 || dev.lethe.core.spi.AppendRules.hasClientIds(events)
                 || checked.stream().allMatch(c -> c.registered() == null)) {
             return;
         }
         long current = store.streamInfo(streamId).currentVersion();
-        if (!expected.isSatisfiedBy(current)) {
+        // Only what committed appends can never undo: a stream already past the expected version, or one
+        // that exists where none was expected. A stream still short of it may be waiting for batches this
+        // writer has in flight (appendAsync commits them in order).
+        boolean stale = expected instanceof ExpectedVersion.Exactly exactly
+                ? current > exactly.version()
+                : expected.equals(ExpectedVersion.noStream()) && current != StreamInfo.NO_VERSION;
+        if (stale) {
             throw dev.lethe.core.store.WrongExpectedVersionException.of(streamId, expected, current);
         }
     }

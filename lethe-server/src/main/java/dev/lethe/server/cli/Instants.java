@@ -12,11 +12,6 @@ final class Instants {
     private Instants() {}
 
     /**
-     * An ISO-8601 instant ({@code 2026-11-26T10:15:30Z}), a date-time with an offset
-     * ({@code 2026-11-26T11:15:30+01:00}), or a date ({@code 2026-10-31}), which means the end of that
-     * day in UTC: everything recorded on that day is included.
-     */
-    /**
      * Like {@link #parse}, but a date means the start of that day in UTC: a deadline ("forget on
      * 2027-01-01") is met at the day's first instant, not at its last.
      */
@@ -28,6 +23,11 @@ final class Instants {
         }
     }
 
+    /**
+     * An ISO-8601 instant ({@code 2026-11-26T10:15:30Z}), a date-time with an offset
+     * ({@code 2026-11-26T11:15:30+01:00}), or a date ({@code 2026-10-31}), which means the end of that
+     * day in UTC: everything recorded on that day is included.
+     */
     static Instant parse(String option, String text) {
         try {
             return Instant.parse(text);

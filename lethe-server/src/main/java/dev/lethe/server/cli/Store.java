@@ -49,11 +49,13 @@ final class Store {
      */
     Principal principal() {
         if (!"none".equals(role) && Files.isRegularFile(directory.resolve(SqliteLethe.POLICY_FILE))) {
-            java.util.Set<String> roles =
-                    SqliteLethe.readPolicy(directory).roles().keySet();
+            java.util.Set<String> roles = new java.util.TreeSet<>(
+                    SqliteLethe.readPolicy(directory).roles().keySet());
             if (!roles.contains(role)) {
                 throw dev.lethe.core.store.InvalidEventException.of(
-                        "--role", "'" + role + "' is not a role of the data policy; its roles: " + roles);
+                        "--role",
+                        "'" + role + "' (from --role or $LETHE_ROLE) is not a role of the data policy; its roles: "
+                                + roles);
             }
         }
         return new Principal(user, role);
@@ -65,8 +67,8 @@ final class Store {
     }
 
     /**
-     * For commands that act on data already there (forget, export, lookup, retention, rotation, policy
-     * changes): a missing event store is a mistyped --data, not a request to create an empty one.
+     * For commands that act on data already there (forget, export, lookup, retention, key rotation): a
+     * missing event store is a mistyped --data, not a request to create an empty one.
      */
     SqliteLethe openExisting() {
         if (!Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {

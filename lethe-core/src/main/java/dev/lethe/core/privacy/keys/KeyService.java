@@ -175,7 +175,6 @@ public final class KeyService implements AutoCloseable {
         return key;
     }
 
-    /** The data key to encrypt with; creates the period key if needed. */
     /** Subjects known not to be forgotten when last checked; a forget removes its subject. */
     private final Map<SubjectId, Boolean> notForgotten = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -187,13 +186,19 @@ public final class KeyService implements AutoCloseable {
         if (notForgotten.containsKey(subject)) {
             return;
         }
+        long seen = generation();
         if (store.isForgotten(subject)) {
             throw new ErasureFenceException(subject);
         }
-        if (notForgotten.size() >= CACHE_ENTRIES) {
-            notForgotten.clear();
+        synchronized (this) {
+            // Not if a forget or an expiry ran meanwhile: its eviction must not be undone.
+            if (generation == seen) {
+                if (notForgotten.size() >= CACHE_ENTRIES) {
+                    notForgotten.clear();
+                }
+                notForgotten.put(subject, Boolean.TRUE);
+            }
         }
-        notForgotten.put(subject, Boolean.TRUE);
     }
 
     /** Periods known to take data (their key not destroyed), as "group/period"; cleared by expiry. */
@@ -208,16 +213,22 @@ public final class KeyService implements AutoCloseable {
         if (openPeriods.containsKey(ref)) {
             return;
         }
+        long seen = generation();
         if (store.isPeriodDestroyed(group, period)) {
             throw InvalidEventException.of(
                     "data group " + group, "period " + period + " has expired; it takes no new data");
         }
-        if (openPeriods.size() >= CACHE_ENTRIES) {
-            openPeriods.clear();
+        synchronized (this) {
+            if (generation == seen) {
+                if (openPeriods.size() >= CACHE_ENTRIES) {
+                    openPeriods.clear();
+                }
+                openPeriods.put(ref, Boolean.TRUE);
+            }
         }
-        openPeriods.put(ref, Boolean.TRUE);
     }
 
+    /** The data key to encrypt with; creates the period key if needed. */
     public DataKeyAead sealer(SubjectId subject, DataGroup group, String period) {
         DataKeyId id = new DataKeyId(subject, group, period);
         DataKeyAead cached = cached(id);
@@ -350,8 +361,8 @@ public final class KeyService implements AutoCloseable {
     /**
      * Forgets a subject as {@link #forget(SubjectId, String, String, String)} does, calling {@code
      * committed} with the stored receipt as soon as the deletion is durable, before the key store's
-     * files are scrubbed: work that needs the receipt (the audit entry) can start then and run
-     * alongside.
+     * files are scrubbed: a caller learns the receipt even if the scrub then fails (and writes the
+     * audit entry anyway, as {@code PrivateEventStore.forget} does).
      */
     public ErasureReceipt forget(
             SubjectId subject,
