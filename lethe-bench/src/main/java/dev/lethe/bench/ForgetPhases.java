@@ -36,8 +36,9 @@ public final class ForgetPhases {
 
     public static void main(String[] args) {
         int forgets = args.length > 0 ? Integer.parseInt(args[0]) : 2_600;
-        if (forgets <= WARM_UP) {
-            throw new IllegalArgumentException("give more than " + WARM_UP + " forgets (the warm-up)");
+        if (forgets <= WARM_UP || WARM_UP < 0 || PAUSE_MILLIS < 0) {
+            throw new IllegalArgumentException(
+                    "give more forgets than the warm-up (" + WARM_UP + "), and a warm-up and a pause of 0 or more");
         }
         Path directory = BenchEvents.freshDirectory("forget-phases");
         List<SubjectId> subjects = new ArrayList<>(forgets);

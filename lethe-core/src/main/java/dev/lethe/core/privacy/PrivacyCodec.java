@@ -167,7 +167,7 @@ public final class PrivacyCodec {
                         "is personal data but the event names no data subject in " + owner);
             }
             DataGroup group = field.group().orElseThrow();
-            keys.requireOpenPeriod(group, periodOf(group, at)); // an undeclared group fails in periodOf
+            periodOf(group, at); // refuses an undeclared group, or a period whose key has expired
         }
         return new Prepared(plan, in, hits, keyValues);
     }
@@ -254,7 +254,13 @@ public final class PrivacyCodec {
             current = new Periods(at, new ConcurrentHashMap<>());
             periods = current;
         }
-        return current.byGroup().computeIfAbsent(group, g -> keys.policy().periodOf(g, at));
+        // Checked once per group and write time (a batch shares one), not once per field: a refusal
+        // throws out of computeIfAbsent and is not remembered.
+        return current.byGroup().computeIfAbsent(group, g -> {
+            String period = keys.policy().periodOf(g, at);
+            keys.requireOpenPeriod(g, period);
+            return period;
+        });
     }
 
     /** {@code {"subjects":{…},"sealed":[…],"schemaVersion":n}}: paths and ids need no escaping. */

@@ -9,6 +9,7 @@ import dev.lethe.core.privacy.keys.KeyService;
 import dev.lethe.core.privacy.keys.KeyStore;
 import dev.lethe.core.privacy.policy.DataPolicy.Permission;
 import dev.lethe.core.privacy.policy.PolicyLinter;
+import dev.lethe.core.spi.AppendRules;
 import dev.lethe.core.store.AppendResult;
 import dev.lethe.core.store.Direction;
 import dev.lethe.core.store.EventData;
@@ -19,6 +20,7 @@ import dev.lethe.core.store.Json;
 import dev.lethe.core.store.RecordedEvent;
 import dev.lethe.core.store.StreamId;
 import dev.lethe.core.store.StreamInfo;
+import dev.lethe.core.store.WrongExpectedVersionException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -188,7 +190,7 @@ public final class PrivateEventStore implements AutoCloseable {
             StreamId streamId, ExpectedVersion expected, List<EventData> events, List<Checked> checked) {
         if (streamId == null
                 || !(expected instanceof ExpectedVersion.Exactly || expected.equals(ExpectedVersion.noStream()))
-                || dev.lethe.core.spi.AppendRules.hasClientIds(events)
+                || AppendRules.hasClientIds(events)
                 || checked.stream().allMatch(c -> c.registered() == null)) {
             return;
         }
@@ -200,7 +202,7 @@ public final class PrivateEventStore implements AutoCloseable {
                 ? current > exactly.version()
                 : expected.equals(ExpectedVersion.noStream()) && current != StreamInfo.NO_VERSION;
         if (stale) {
-            throw dev.lethe.core.store.WrongExpectedVersionException.of(streamId, expected, current);
+            throw WrongExpectedVersionException.of(streamId, expected, current);
         }
     }
 

@@ -56,8 +56,11 @@ public final class SchemaRegistry {
     private final Map<String, List<Registered>> byType = new ConcurrentHashMap<>();
     /** JSON Schemas as trees, by event type and version. */
     private final Map<Version, JsonNode> parsedSources = new ConcurrentHashMap<>();
-    /** Per Protobuf type version: a scanner for the JSON names of its classified fields, by JSON name path. */
-    private final Map<Version, Map.Entry<JsonFields, Map<String, String>>> jsonNames = new ConcurrentHashMap<>();
+    /** The JSON-name spellings of a Protobuf type version's classified paths, and a scanner for them. */
+    private record JsonNames(JsonFields scanner, Map<String, String> protoPathByAlias) {}
+
+    /** Per Protobuf type version. */
+    private final Map<Version, JsonNames> jsonNames = new ConcurrentHashMap<>();
 
     private record Version(String eventType, int version) {}
 
@@ -196,12 +199,12 @@ public final class SchemaRegistry {
         if (registered.notation() != Notation.PROTOBUF) {
             return;
         }
-        Map.Entry<JsonFields, Map<String, String>> aliases = jsonNames.computeIfAbsent(
+        JsonNames aliases = jsonNames.computeIfAbsent(
                 new Version(registered.eventType(), registered.version()), v -> jsonNameScanner(registered));
-        if (aliases.getValue().isEmpty()) {
+        if (aliases.protoPathByAlias().isEmpty()) {
             return;
         }
-        aliases.getKey().scan(data.unsafeBytes(), hit -> {
+        aliases.scanner().scan(data.unsafeBytes(), hit -> {
             if (hit.kind() == JsonFields.Kind.DOTTED_NAME || hit.kind() == JsonFields.Kind.NOT_AN_OBJECT) {
                 throw InvalidEventException.of(
                         registered.eventType() + " data",
@@ -212,20 +215,20 @@ public final class SchemaRegistry {
             throw InvalidEventException.of(
                     registered.eventType() + "." + hit.path(),
                     "is the JSON name of the classified Protobuf field '"
-                            + aliases.getValue().get(hit.path())
+                            + aliases.protoPathByAlias().get(hit.path())
                             + "', which Lethe would not encrypt under this name; Lethe reads Protobuf JSON by"
                             + " proto field names: print events with JsonFormat.printer().preservingProtoFieldNames()");
         });
     }
 
-    private static Map.Entry<JsonFields, Map<String, String>> jsonNameScanner(Registered registered) {
+    private static JsonNames jsonNameScanner(Registered registered) {
         Map<String, String> byAlias = new java.util.HashMap<>();
         for (FieldRule rule : registered.schema().fields()) {
             for (String alias : jsonNamePaths(rule.path())) {
                 byAlias.putIfAbsent(alias, rule.path());
             }
         }
-        return Map.entry(new JsonFields(byAlias.keySet(), true), byAlias);
+        return new JsonNames(new JsonFields(byAlias.keySet(), true), byAlias);
     }
 
     /** Every spelling of {@code path} with at least one segment in its JSON name and differing from it. */

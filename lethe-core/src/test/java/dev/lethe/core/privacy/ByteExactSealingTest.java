@@ -64,12 +64,14 @@ class ByteExactSealingTest {
 
     /** An in-memory store with the strict test policy and {@link #SCHEMA} registered for ProductSold. */
     static PrivateEventStore openStore(Path keysDirectory) {
+        return openStore(keysDirectory, PrivateEventStoreTest.POLICY);
+    }
+
+    /** The same with another policy. */
+    static PrivateEventStore openStore(Path keysDirectory, String policy) {
         Clock clock = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
         KeyService keys = new KeyService(
-                new InMemoryKeyStore(),
-                LocalMasterKey.openOrCreate(keysDirectory),
-                DataPolicy.parse(PrivateEventStoreTest.POLICY),
-                clock);
+                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(policy), clock);
         PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(), keys, clock);
         JsonNode schema = Json.parse(SCHEMA).asTree();
         store.schemas()

@@ -4,11 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.lethe.core.memory.InMemoryEventStore;
-import dev.lethe.core.privacy.keys.InMemoryKeyStore;
-import dev.lethe.core.privacy.keys.KeyService;
-import dev.lethe.core.privacy.keys.LocalMasterKey;
-import dev.lethe.core.privacy.policy.DataPolicy;
 import dev.lethe.core.privacy.schema.JsonSchemaNotation;
 import dev.lethe.core.store.EventData;
 import dev.lethe.core.store.ExpectedVersion;
@@ -17,9 +12,6 @@ import dev.lethe.core.store.Json;
 import dev.lethe.core.store.RecordedEvent;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Clock;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -186,14 +178,9 @@ class CodecInputEdgesTest {
 
     @Test
     void without_strict_mode_a_protobuf_event_naming_a_classified_field_by_its_json_name_is_refused() {
-        Clock clock = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
-        KeyService keys = new KeyService(
-                new InMemoryKeyStore(),
-                LocalMasterKey.openOrCreate(keysDirectory),
-                DataPolicy.parse(PrivateEventStoreTest.POLICY.replace("strict: true", "strict: false")),
-                clock);
-        try (PrivateEventStore lenient = new PrivateEventStore(new InMemoryEventStore(), keys, clock)) {
-            assertThat(keys.policy().strict()).isFalse();
+        try (PrivateEventStore lenient = ByteExactSealingTest.openStore(
+                keysDirectory, PrivateEventStoreTest.POLICY.replace("strict: true", "strict: false"))) {
+            assertThat(lenient.keys().policy().strict()).isFalse();
             registerCustomerCreated(lenient);
             assertRefused(
                     lenient,

@@ -4,10 +4,17 @@ import dev.lethe.core.privacy.DataGroup;
 import dev.lethe.core.privacy.FieldRule;
 import dev.lethe.core.privacy.PrivacySchema;
 import dev.lethe.core.store.InvalidEventException;
+import java.lang.reflect.GenericArrayType;
+import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.RecordComponent;
+import java.lang.reflect.Type;
+import java.lang.reflect.TypeVariable;
+import java.lang.reflect.WildcardType;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Reads the privacy model from a record's annotations: {@link DataSubject} and {@link PersonalData}
@@ -30,10 +37,10 @@ public final class AnnotationNotation {
     }
 
     private static void paths(Class<?> type, String prefix, List<String> out) {
-        paths(type, prefix, out, new java.util.HashSet<>());
+        paths(type, prefix, out, new HashSet<>());
     }
 
-    private static void paths(Class<?> type, String prefix, List<String> out, java.util.Set<Class<?>> enclosing) {
+    private static void paths(Class<?> type, String prefix, List<String> out, Set<Class<?>> enclosing) {
         enclosing.add(type);
         for (RecordComponent component : type.getRecordComponents()) {
             out.add(prefix + component.getName());
@@ -46,11 +53,10 @@ public final class AnnotationNotation {
     }
 
     private static void collect(Class<?> type, String prefix, List<FieldRule> rules) {
-        collect(type, prefix, rules, new java.util.HashSet<>());
+        collect(type, prefix, rules, new HashSet<>());
     }
 
-    private static void collect(
-            Class<?> type, String prefix, List<FieldRule> rules, java.util.Set<Class<?>> enclosing) {
+    private static void collect(Class<?> type, String prefix, List<FieldRule> rules, Set<Class<?>> enclosing) {
         if (!type.isRecord()) {
             throw InvalidEventException.of("schema", type.getName() + " is not a record");
         }
@@ -67,25 +73,23 @@ public final class AnnotationNotation {
                         : Optional.of(prefix + personal.subject());
                 rules.add(new FieldRule(path, personal != null, subject != null, group, owner));
             } else if (component.getType().isRecord()) {
-                if (component.getGenericType() instanceof java.lang.reflect.ParameterizedType generic) {
-                    // Box<Contact>: Box's own components are type variables here, so its rules cannot name
-                    // Contact's marked fields.
-                    for (java.lang.reflect.Type argument : generic.getActualTypeArguments()) {
-                        Optional<Class<?>> inside = markedRecordIn(argument, new java.util.HashSet<>());
-                        if (inside.isPresent()) {
-                            throw InvalidEventException.of(
-                                    "schema",
-                                    "component " + path + " is a generic "
-                                            + component.getType().getSimpleName()
-                                            + " of " + inside.get().getSimpleName()
-                                            + ", whose components are marked personal: no path names them;"
-                                            + " mark " + path + " itself @PersonalData");
-                        }
-                    }
+                // Box<Contact>: Box's own components are type variables here, so its rules cannot name
+                // Contact's marked fields.
+                Optional<Class<?>> argument = component.getGenericType() instanceof ParameterizedType generic
+                        ? markedRecordIn(generic, new HashSet<>())
+                        : Optional.empty();
+                if (argument.isPresent()) {
+                    throw InvalidEventException.of(
+                            "schema",
+                            "component " + path + " is a generic "
+                                    + component.getType().getSimpleName() + " of "
+                                    + argument.get().getSimpleName()
+                                    + ", whose components are marked personal: no path names them; mark " + path
+                                    + " itself @PersonalData");
                 }
                 if (enclosing.contains(component.getType())) {
                     // A record inside itself: its paths never end, so a marked field in it has none.
-                    if (marks(component.getType(), new java.util.HashSet<>())) {
+                    if (marks(component.getType(), new HashSet<>())) {
                         throw InvalidEventException.of(
                                 "schema",
                                 "component " + path + " is a "
@@ -98,7 +102,7 @@ public final class AnnotationNotation {
                 }
                 collect(component.getType(), path + ".", rules, enclosing);
             } else {
-                Optional<Class<?>> inside = markedRecordIn(component.getGenericType(), new java.util.HashSet<>());
+                Optional<Class<?>> inside = markedRecordIn(component.getGenericType(), new HashSet<>());
                 if (inside.isPresent()) {
                     // A list, array, map, Optional or sealed interface of them: no path names the values,
                     // so the marked fields would be stored unencrypted.
@@ -114,55 +118,49 @@ public final class AnnotationNotation {
         enclosing.remove(type);
     }
 
-    /** A record type inside {@code type} (type arguments, array elements) that marks a component, if any. */
-    private static Optional<Class<?>> markedRecordIn(java.lang.reflect.Type type, java.util.Set<Class<?>> seen) {
+    /**
+     * A record type inside {@code type} that marks a component, if any: through type arguments, array
+     * elements, wildcard and type-variable bounds (lower ones too: {@code ? super Address}), and the
+     * permitted subclasses of a sealed type.
+     */
+    private static Optional<Class<?>> markedRecordIn(Type type, Set<Class<?>> seen) {
         if (type instanceof Class<?> c) {
             if (c.isArray()) {
                 return markedRecordIn(c.getComponentType(), seen);
             }
             if (c.isSealed()) {
-                // A sealed interface or class: any permitted record that marks fields may be the value.
-                for (Class<?> permitted : c.getPermittedSubclasses()) {
-                    Optional<Class<?>> found = markedRecordIn(permitted, seen);
-                    if (found.isPresent()) {
-                        return found;
-                    }
-                }
-                return Optional.empty();
+                return firstMarked(c.getPermittedSubclasses(), seen);
             }
             return c.isRecord() && marks(c, seen) ? Optional.of(c) : Optional.empty();
         }
-        if (type instanceof java.lang.reflect.ParameterizedType parameterized) {
-            for (java.lang.reflect.Type argument : parameterized.getActualTypeArguments()) {
-                Optional<Class<?>> found = markedRecordIn(argument, seen);
-                if (found.isPresent()) {
-                    return found;
-                }
-            }
-        } else if (type instanceof java.lang.reflect.GenericArrayType array) {
+        if (type instanceof ParameterizedType parameterized) {
+            return firstMarked(parameterized.getActualTypeArguments(), seen);
+        }
+        if (type instanceof GenericArrayType array) {
             return markedRecordIn(array.getGenericComponentType(), seen);
-        } else if (type instanceof java.lang.reflect.WildcardType wildcard) {
-            List<java.lang.reflect.Type> bounds = new ArrayList<>(List.of(wildcard.getUpperBounds()));
-            bounds.addAll(List.of(wildcard.getLowerBounds())); // ? super Address may hold an Address
-            for (java.lang.reflect.Type bound : bounds) {
-                Optional<Class<?>> found = markedRecordIn(bound, seen);
-                if (found.isPresent()) {
-                    return found;
-                }
-            }
-        } else if (type instanceof java.lang.reflect.TypeVariable<?> variable) {
-            for (java.lang.reflect.Type bound : variable.getBounds()) { // T extends Address
-                Optional<Class<?>> found = markedRecordIn(bound, seen);
-                if (found.isPresent()) {
-                    return found;
-                }
+        }
+        if (type instanceof WildcardType wildcard) {
+            Optional<Class<?>> upper = firstMarked(wildcard.getUpperBounds(), seen);
+            return upper.isPresent() ? upper : firstMarked(wildcard.getLowerBounds(), seen);
+        }
+        if (type instanceof TypeVariable<?> variable) {
+            return firstMarked(variable.getBounds(), seen);
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<Class<?>> firstMarked(Type[] types, Set<Class<?>> seen) {
+        for (Type type : types) {
+            Optional<Class<?>> found = markedRecordIn(type, seen);
+            if (found.isPresent()) {
+                return found;
             }
         }
         return Optional.empty();
     }
 
     /** Whether a record marks any component, at any depth. */
-    private static boolean marks(Class<?> record, java.util.Set<Class<?>> seen) {
+    private static boolean marks(Class<?> record, Set<Class<?>> seen) {
         if (!seen.add(record)) {
             return false;
         }
