@@ -6,13 +6,19 @@ import com.google.protobuf.Descriptors.FieldDescriptor.JavaType;
 import dev.lethe.core.privacy.DataGroup;
 import dev.lethe.core.privacy.FieldRule;
 import dev.lethe.core.privacy.PrivacySchema;
+import dev.lethe.core.privacy.SchemaRegistry;
 import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.Json;
 import dev.lethe.protobuf.GdprOptions.Gdpr;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Reads the privacy model from Protobuf custom field options, the third notation beside
@@ -42,8 +48,9 @@ import java.util.Set;
  *       {@code .} through singular message fields ({@code customer.shipping_address.city}), as
  *       {@link dev.lethe.core.privacy.schema.JsonSchemaNotation} joins nested properties. Events must be
  *       stored as JSON with those names, e.g. by {@code JsonFormat.printer().preservingProtoFieldNames()},
- *       not the default lowerCamelCase (an append naming a classified field by its lowerCamelCase JSON
- *       name is refused, strict mode or not). The reader goes into a message field only if its type, at some
+ *       not JSON names (an append naming a classified field by its JSON name, lowerCamelCase or a
+ *       {@code json_name} option, is refused, strict mode or not, when the registration's source is
+ *       {@link #source}). The reader goes into a message field only if its type, at some
  *       depth, gives a field the option; a type used by several fields is read once for each.
  *   <li>A message, list or map field whose option says {@code pii} is one rule: its whole JSON value is
  *       sealed, and the rules its type declares do not apply inside it (the field's option governs, and
@@ -112,15 +119,54 @@ public final class ProtobufNotation {
         return out;
     }
 
+    /**
+     * What a Protobuf registration stores as its source: the message's name, the descriptor set (base64)
+     * and the JSON names that differ from protoc's default lowerCamelCase (custom {@code json_name}
+     * options), by proto path. {@link dev.lethe.core.privacy.SchemaRegistry} refuses an append that
+     * names a classified field by its JSON name, default or custom, and needs the custom ones from here.
+     */
+    public static Json source(String eventType, byte[] fileDescriptorSet, String messageFullName) {
+        Descriptor message = DescriptorSets.findMessage(subject(eventType), fileDescriptorSet, messageFullName);
+        Map<String, Object> source = new LinkedHashMap<>();
+        source.put("message", messageFullName);
+        source.put("descriptorSet", Base64.getEncoder().encodeToString(fileDescriptorSet));
+        source.put("jsonNames", customJsonNames(message));
+        return Json.of(source);
+    }
+
+    /**
+     * The fields, at the paths of {@link #allPaths(Descriptor)}, whose JSON name is not protoc's default
+     * lowerCamelCase of their name: proto path to JSON name ({@code "contact.email_address"} to
+     * {@code "mail"} for {@code string email_address = 1 [json_name = "mail"]}).
+     */
+    public static Map<String, String> customJsonNames(Descriptor message) {
+        Map<String, String> out = new TreeMap<>();
+        walk(message, "", new HashSet<>(), (path, field) -> {
+            if (!field.getJsonName().equals(SchemaRegistry.jsonName(field.getName()))) {
+                out.put(path, field.getJsonName());
+            }
+        });
+        return out;
+    }
+
     private static void paths(Descriptor message, String prefix, Set<Descriptor> enclosing, List<String> out) {
+        walk(message, prefix, enclosing, (path, field) -> out.add(path));
+    }
+
+    /** Visits every field at the paths {@link #allPaths(Descriptor)} describes. */
+    private static void walk(
+            Descriptor message,
+            String prefix,
+            Set<Descriptor> enclosing,
+            java.util.function.BiConsumer<String, FieldDescriptor> visitor) {
         enclosing.add(message);
         for (FieldDescriptor field : message.getFields()) {
-            out.add(prefix + field.getName());
+            visitor.accept(prefix + field.getName(), field);
             if (field.getJavaType() == JavaType.MESSAGE
                     && !field.isRepeated()
                     && !WellKnownTypes.hasOwnJson(field.getMessageType())
                     && !enclosing.contains(field.getMessageType())) {
-                paths(field.getMessageType(), prefix + field.getName() + ".", enclosing, out);
+                walk(field.getMessageType(), prefix + field.getName() + ".", enclosing, visitor);
             }
         }
         enclosing.remove(message);

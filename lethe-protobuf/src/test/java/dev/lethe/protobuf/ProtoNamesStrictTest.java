@@ -163,7 +163,7 @@ class ProtoNamesStrictTest {
                 new PrivacySchema("Order", List.of(FieldRule.subjectKey("order_id", false, null))),
                 SchemaRegistry.Notation.PROTOBUF,
                 paths,
-                Json.parse("{\"message\":\"review.Order\"}"));
+                Json.parse("{\"message\":\"review.Order\",\"jsonNames\":{}}"));
         lethe.append(STREAM, ExpectedVersion.any(), List.of(EventData.of("Order", VALID_PROTO_JSON)));
         // JSON name in a nested message is refused, as intended
         assertThatThrownBy(() -> lethe.append(
@@ -183,7 +183,7 @@ class ProtoNamesStrictTest {
                                 FieldRule.personal("contact.email", "contact"))),
                 SchemaRegistry.Notation.PROTOBUF,
                 ProtobufNotation.allPaths("Order", set, "review.Order"),
-                Json.parse("{\"message\":\"review.Order\"}"));
+                Json.parse("{\"message\":\"review.Order\",\"jsonNames\":{}}"));
         long head = lethe.store().headPosition();
         assertThatThrownBy(() -> lethe.append(
                         STREAM,
@@ -201,7 +201,7 @@ class ProtoNamesStrictTest {
                         new PrivacySchema("Order", List.of(FieldRule.subjectKey("order_id", false, null))),
                         SchemaRegistry.Notation.PROTOBUF,
                         List.of(),
-                        Json.parse("{\"message\":\"review.Order\"}")))
+                        Json.parse("{\"message\":\"review.Order\",\"jsonNames\":{}}")))
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining("ProtobufNotation.allPaths");
         byte[] set = descriptorSet();

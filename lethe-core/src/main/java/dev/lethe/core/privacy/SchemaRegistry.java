@@ -96,6 +96,13 @@ public final class SchemaRegistry {
                     "schema " + schema.eventType(),
                     "a Protobuf registration needs the message's field paths (ProtobufNotation.allPaths)");
         }
+        if (notation == Notation.PROTOBUF && !customJsonNamesOf(source).isPresent()) {
+            // Without them, a field printed under a custom json_name would slip past refuseJsonNames.
+            throw InvalidEventException.of(
+                    "schema " + schema.eventType(),
+                    "a Protobuf registration's source needs the message's custom JSON names, an object of"
+                            + " strings 'jsonNames' (ProtobufNotation.source)");
+        }
         Optional<Registered> latest = latest(schema.eventType());
         if (latest.isPresent()
                 && latest.get().schema().canonical().equals(schema.canonical())
@@ -193,7 +200,9 @@ public final class SchemaRegistry {
      * Refuses a Protobuf event that names a classified field by its JSON name ({@code emailAddress} for
      * {@code email_address}, what {@code JsonFormat.printer()} writes by default), strict mode or not:
      * the codec finds personal fields by their proto names, so such a value would be stored unencrypted.
-     * JSON names are protoc's default lowerCamelCase; a custom {@code json_name} option is not known here.
+     * JSON names are protoc's default lowerCamelCase, or a field's {@code json_name} option as the
+     * registration's source lists it ({@code ProtobufNotation.source}; registrations stored before it
+     * listed them know only the default).
      */
     public void refuseJsonNames(Registered registered, Json data) {
         if (registered.notation() != Notation.PROTOBUF) {
@@ -222,27 +231,55 @@ public final class SchemaRegistry {
     }
 
     private static JsonNames jsonNameScanner(Registered registered) {
+        Map<String, String> custom = customJsonNamesOf(registered.source()).orElse(Map.of());
         Map<String, String> byAlias = new java.util.HashMap<>();
         for (FieldRule rule : registered.schema().fields()) {
-            for (String alias : jsonNamePaths(rule.path())) {
+            for (String alias : jsonNamePaths(rule.path(), custom)) {
                 byAlias.putIfAbsent(alias, rule.path());
             }
         }
         return new JsonNames(new JsonFields(byAlias.keySet(), true), byAlias);
     }
 
-    /** Every spelling of {@code path} with at least one segment in its JSON name and differing from it. */
+    /** A Protobuf source's {@code jsonNames} (proto path to custom JSON name), if it is an object of strings. */
+    private static Optional<Map<String, String>> customJsonNamesOf(Json source) {
+        JsonNode names = source == null ? null : source.asTree().get("jsonNames");
+        if (names == null || !names.isObject()) {
+            return Optional.empty();
+        }
+        Map<String, String> out = new java.util.HashMap<>();
+        for (Map.Entry<String, JsonNode> name : names.properties()) {
+            if (!name.getValue().isTextual()) {
+                return Optional.empty();
+            }
+            out.put(name.getKey(), name.getValue().asText());
+        }
+        return Optional.of(out);
+    }
+
+    /** {@link #jsonNamePaths(String, Map)} with protoc's default JSON names only. */
     static List<String> jsonNamePaths(String path) {
+        return jsonNamePaths(path, Map.of());
+    }
+
+    /**
+     * Every spelling of {@code path} with at least one segment in a JSON name (default or custom) and
+     * differing from it; {@code custom} gives the JSON name of the segment ending at a proto path, when not
+     * the default.
+     */
+    static List<String> jsonNamePaths(String path, Map<String, String> custom) {
         List<String> spellings = List.of("");
+        String protoPrefix = "";
         for (String segment : path.split("\\.")) {
-            String json = jsonName(segment);
+            protoPrefix = protoPrefix.isEmpty() ? segment : protoPrefix + "." + segment;
+            // The proto name, protoc's default JSON name and a custom one: JsonFormat's parser reads the
+            // first and the JSON name; the default is refused too, since a printer may have used it.
+            java.util.Set<String> names = new java.util.LinkedHashSet<>(List.of(segment, jsonName(segment)));
+            Optional.ofNullable(custom.get(protoPrefix)).ifPresent(names::add);
             List<String> next = new ArrayList<>();
             for (String prefix : spellings) {
                 String joined = prefix.isEmpty() ? "" : prefix + ".";
-                next.add(joined + segment);
-                if (!json.equals(segment)) {
-                    next.add(joined + json);
-                }
+                names.forEach(name -> next.add(joined + name));
             }
             spellings = next;
         }
@@ -250,7 +287,7 @@ public final class SchemaRegistry {
     }
 
     /** protoc's default JSON name: each '_' dropped and the letter after it upper-cased. */
-    static String jsonName(String protoName) {
+    public static String jsonName(String protoName) {
         StringBuilder out = new StringBuilder(protoName.length());
         boolean upper = false;
         for (int i = 0; i < protoName.length(); i++) {

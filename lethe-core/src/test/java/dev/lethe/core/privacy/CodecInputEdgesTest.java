@@ -13,6 +13,7 @@ import dev.lethe.core.store.RecordedEvent;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -130,7 +131,7 @@ class CodecInputEdgesTest {
                                         FieldRule.personal("shipping.street_line", "contact"))),
                         SchemaRegistry.Notation.PROTOBUF,
                         List.of("customer_id", "email_address", "amount", "shipping.street_line", "shipping.city"),
-                        Json.parse("{\"message\":\"shop.CustomerCreated\"}"));
+                        Json.parse("{\"message\":\"shop.CustomerCreated\",\"jsonNames\":{}}"));
     }
 
     /** Appends each event to {@code store}, expects each refused with {@code message}, and nothing stored. */
@@ -210,6 +211,14 @@ class CodecInputEdgesTest {
         assertThat(SchemaRegistry.jsonNamePaths("home_address.street_line"))
                 .containsExactlyInAnyOrder(
                         "home_address.streetLine", "homeAddress.street_line", "homeAddress.streetLine");
+        // A custom json_name is a third spelling of its segment; the default stays refused beside it.
+        assertThat(SchemaRegistry.jsonNamePaths("home_address.street_line", Map.of("home_address.street_line", "st")))
+                .containsExactlyInAnyOrder(
+                        "home_address.streetLine",
+                        "home_address.st",
+                        "homeAddress.street_line",
+                        "homeAddress.streetLine",
+                        "homeAddress.st");
     }
 
     @Test

@@ -392,11 +392,7 @@ final class GovernanceCommands {
                 schema = dev.lethe.protobuf.ProtobufNotation.read(type, bytes, protobufMessage);
                 allPaths = dev.lethe.protobuf.ProtobufNotation.allPaths(type, bytes, protobufMessage);
                 notation = SchemaRegistry.Notation.PROTOBUF;
-                source = Json.of(Map.of(
-                        "message",
-                        protobufMessage,
-                        "descriptorSet",
-                        java.util.Base64.getEncoder().encodeToString(bytes)));
+                source = dev.lethe.protobuf.ProtobufNotation.source(type, bytes, protobufMessage);
             } else {
                 JsonNode node;
                 try {

@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
             GovernanceCommands.Keys.class,
             GovernanceCommands.Policy.class,
             GovernanceCommands.Schemas.class,
-            CommandLine.HelpCommand.class
+            HelpCommand.class
         })
 public final class LetheCli implements Runnable {
     @Mixin

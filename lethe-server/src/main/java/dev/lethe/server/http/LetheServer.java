@@ -400,8 +400,7 @@ public final class LetheServer implements AutoCloseable {
                                 dev.lethe.protobuf.ProtobufNotation.read(type, set, message),
                                 dev.lethe.core.privacy.SchemaRegistry.Notation.PROTOBUF,
                                 dev.lethe.protobuf.ProtobufNotation.allPaths(type, set, message),
-                                dev.lethe.core.store.Json.of(
-                                        Map.of("message", message, "descriptorSet", text(body, "descriptorSet"))));
+                                dev.lethe.protobuf.ProtobufNotation.source(type, set, message));
             }
             default -> throw ApiException.badRequest("notation '" + notation + "' must be json-schema or protobuf");
         }

@@ -136,6 +136,20 @@ class LetheCliTest {
     }
 
     @Test
+    void help_reaches_commands_at_any_depth_and_names_an_unknown_one() {
+        Run nested = lethe("help", "subject", "forget");
+        assertThat(nested.exitCode()).isZero();
+        assertThat(nested.out()).startsWith("Usage: lethe subject forget").contains("--legal-basis");
+        assertThat(lethe("subject", "forget", "--help").out()).isEqualTo(nested.out());
+        assertThat(lethe("help", "subject").out()).startsWith("Usage: lethe subject [");
+        assertThat(lethe("help").out()).startsWith("Usage: lethe [");
+
+        Run unknown = lethe("help", "subject", "erase");
+        assertThat(unknown.exitCode()).isEqualTo(2);
+        assertThat(unknown.err()).contains("'erase' is not a command of 'lethe subject'", "forget", "export");
+    }
+
+    @Test
     void reads_as_of_a_version_or_an_instant_and_backward() {
         try (SqliteEventStore store = SqliteEventStore.open(data)) {
             for (int i = 0; i < 5; i++) {
