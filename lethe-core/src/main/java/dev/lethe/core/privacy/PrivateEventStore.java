@@ -41,7 +41,8 @@ import java.util.function.Consumer;
  * allowed to see it.
  */
 public final class PrivateEventStore implements AutoCloseable {
-    public static final StreamId ERASURES = StreamId.of("$erasures");
+    public static final String ERASURES_NAME = "$erasures";
+    public static final StreamId ERASURES = StreamId.of(ERASURES_NAME);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final EventStore store;
@@ -408,28 +409,57 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * Carries out every scheduled forget due at {@code now}; returns the receipts. The permission was
-     * checked when each forget was scheduled; {@code actor} (e.g. the retention scheduler) only runs them.
+     * Carries out every scheduled forget due at {@code now}; returns the receipts. The {@code forget}
+     * permission was checked when each forget was scheduled; running them takes the permission to run
+     * retention (see {@link #retention}). An entry of {@value #ERASURES_NAME} that Lethe could not have
+     * written (a bad instant or subject id) is skipped, so that it cannot stop every later run.
      */
     public List<ErasureReceipt> runScheduledForgets(Instant now, Principal actor) {
+        requireRetention(actor, now);
+        return scheduledForgets(now, actor, new ArrayList<>());
+    }
+
+    private List<ErasureReceipt> scheduledForgets(Instant now, Principal actor, List<Long> malformed) {
         List<ErasureReceipt> done = new ArrayList<>();
         for (RecordedEvent event : readAll(ERASURES)) {
+            if (!event.type().equals("ForgetScheduled")) {
+                continue;
+            }
             JsonNode data = event.data().asTree();
-            boolean wellFormed = data.hasNonNull("at") && data.hasNonNull("subject") && data.hasNonNull("legalBasis");
-            if (event.type().equals("ForgetScheduled")
-                    && wellFormed
-                    && !Instant.parse(data.get("at").asText()).isAfter(now)) {
-                SubjectId subject = SubjectId.parse(data.get("subject").asText());
-                if (keys.isKnown(subject) && !keys.isForgotten(subject)) {
-                    done.add(forgetAuthorized(
-                            subject,
-                            data.get("legalBasis").asText(),
-                            "scheduled by " + data.path("actor").asText("?"),
-                            actor));
+            Instant at;
+            SubjectId subject;
+            try {
+                at = Instant.parse(data.path("at").asText(""));
+                subject = SubjectId.parse(data.path("subject").asText(""));
+                if (!data.path("legalBasis").isTextual()) {
+                    throw new IllegalArgumentException("no legal basis");
                 }
+            } catch (RuntimeException notWrittenByLethe) {
+                malformed.add(event.version());
+                continue;
+            }
+            if (!at.isAfter(now) && keys.isKnown(subject) && !keys.isForgotten(subject)) {
+                done.add(forgetAuthorized(
+                        subject,
+                        data.get("legalBasis").asText(),
+                        "scheduled by " + data.path("actor").asText("?"),
+                        actor));
             }
         }
         return done;
+    }
+
+    /**
+     * Running retention destroys keys: it takes the {@code rotate-keys} permission, except for the
+     * in-process {@link RetentionScheduler#SCHEDULER}, which runs it as of its clock.
+     */
+    private void requireRetention(Principal actor, Instant now) {
+        if (now == null) {
+            throw InvalidEventException.of("retention instant", "is missing");
+        }
+        if (!RetentionScheduler.SCHEDULER.equals(actor)) {
+            require(actor, Permission.ROTATE_KEYS, "rotate-keys (run retention)");
+        }
     }
 
     /**
@@ -486,13 +516,21 @@ public final class PrivateEventStore implements AutoCloseable {
     /**
      * Runs retention as of {@code now}: first the scheduled forgets that are due (erasure deadlines,
      * which a failing period key must not hold up), then the expiry of every period key whose retention
-     * has ended. Audited as {@code RetentionRun}, a failed expiry included.
+     * has ended. Audited as {@code RetentionRun}, a failed expiry included. Needs {@code rotate-keys}
+     * (the in-process {@link RetentionScheduler} excepted): a {@code now} ahead of the clock destroys
+     * keys early.
      */
     public RetentionReport retention(Instant now, Principal actor) {
-        List<ErasureReceipt> forgotten = runScheduledForgets(now, actor);
+        requireRetention(actor, now);
+        List<Long> malformed = new ArrayList<>();
+        List<ErasureReceipt> forgotten = scheduledForgets(now, actor, malformed);
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("now", now.toString());
         details.put("scheduledForgets", forgotten.size());
+        if (!malformed.isEmpty()) {
+            // Versions in $erasures of entries that were skipped: a DPO should look at them.
+            details.put("malformedSchedules", malformed);
+        }
         List<KeyStore.PeriodRef> expired;
         try {
             expired = keys.expire(now);
@@ -540,8 +578,15 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     private void require(Principal actor, Permission permission) {
+        require(actor, permission, permission.label());
+    }
+
+    private void require(Principal actor, Permission permission, String what) {
+        if (actor == null) {
+            throw InvalidEventException.of("actor", "is missing: every governed call names its principal");
+        }
         if (!keys.policy().may(actor, permission)) {
-            throw new AccessDeniedException(actor, permission.label());
+            throw new AccessDeniedException(actor, what);
         }
     }
 

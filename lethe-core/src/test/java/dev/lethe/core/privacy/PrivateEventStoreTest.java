@@ -217,6 +217,39 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void running_retention_takes_rotate_keys_and_a_malformed_schedule_does_not_stop_it() {
+        RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
+        Instant late = Instant.parse("2100-01-01T00:00:00Z");
+        for (Principal notAllowed : List.of(ANALYST, ADVISOR)) {
+            assertThatThrownBy(() -> lethe.retention(late, notAllowed))
+                    .isInstanceOf(AccessDeniedException.class)
+                    .hasMessageContaining("may not rotate-keys (run retention)");
+            assertThatThrownBy(() -> lethe.runScheduledForgets(late, notAllowed))
+                    .isInstanceOf(AccessDeniedException.class);
+        }
+        assertThatThrownBy(() -> lethe.retention(late, null))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("actor");
+        assertThat(lethe.reveal(stored, DPO).redactions()).isEmpty();
+
+        // An entry Lethe could not have written (in-process code can append to any stream) is skipped
+        // and named in the audit, not allowed to stop this run and every later one.
+        lethe.store()
+                .append(
+                        PrivateEventStore.ERASURES,
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("ForgetScheduled", "{\"subject\":\"x\",\"at\":\"tomorrow\"}")));
+        PrivateEventStore.RetentionReport report = lethe.retention(late, RetentionScheduler.SCHEDULER);
+        assertThat(report.expired()).isNotEmpty();
+        assertThat(lethe.reveal(stored, DPO).redactions()).isNotEmpty();
+        assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100))
+                .filteredOn(e -> e.type().equals("RetentionRun"))
+                .singleElement()
+                .satisfies(run -> assertThat(run.data().asTree().path("malformedSchedules"))
+                        .hasSize(1));
+    }
+
+    @Test
     void a_ciphertext_moved_to_another_event_or_field_or_tampered_with_does_not_decrypt() {
         RecordedEvent first = sell("ada@example.com", "Ada Lovelace");
         RecordedEvent second = sell("ada@example.com", "Ada L.");
