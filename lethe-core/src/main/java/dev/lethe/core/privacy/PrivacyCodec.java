@@ -139,7 +139,8 @@ public final class PrivacyCodec {
             }
             hits.add(hit);
             if (rules.get(hit.path()).subjectKey()) {
-                if (!hit.isScalar()) {
+                if (!hit.isScalar() || hit.kind() == JsonFields.Kind.TRUE || hit.kind() == JsonFields.Kind.FALSE) {
+                    // true and false would each be one natural key: every event saying so, one person.
                     throw InvalidEventException.of(
                             schema.eventType() + "." + hit.path(), "a data subject key must be a string or number");
                 }
@@ -401,6 +402,14 @@ public final class PrivacyCodec {
         public RevealedState {
             redactions = List.copyOf(redactions);
             opened = Set.copyOf(opened);
+        }
+
+        /** Without the state, which holds decrypted personal data: a log line must not show it. */
+        @Override
+        public String toString() {
+            return "RevealedState[state not printed (" + state.size()
+                    + " bytes, personal values decrypted), redactions " + redactions + ", groups opened " + opened
+                    + "]";
         }
     }
 

@@ -117,6 +117,32 @@ class CodecInputEdgesTest {
         assertThat(subjects).containsOnly(subjects.get(0));
         // As the tree-based codec did: Jackson's text of the parsed number.
         assertThat(lethe.keys().lookup("1.5")).contains(subjects.get(0));
+
+        // true and false are not keys: each would make every event saying so one person's. (A property
+        // with no JSON Schema type, so that the codec, not the type check, meets them.)
+        JsonNode untyped = Json.parse("""
+                        {"type":"object","properties":{
+                          "customer":{"x-gdpr":{"key":true}},
+                          "name":{"type":"string","x-gdpr":{"pii":true,"dataGroup":"identity"}}}}
+                        """).asTree();
+        lethe.schemas()
+                .register(
+                        JsonSchemaNotation.read("Tagged", untyped),
+                        SchemaRegistry.Notation.JSON_SCHEMA,
+                        SchemaRegistry.propertyPaths(untyped),
+                        Json.of(untyped));
+        long head = lethe.store().headPosition();
+        for (String literal : List.of("true", "false", "[1]", "{\"id\":1}")) {
+            assertThatThrownBy(() -> lethe.append(
+                            ByteExactSealingTest.STREAM,
+                            ExpectedVersion.any(),
+                            List.of(EventData.of("Tagged", "{\"customer\":" + literal + ",\"name\":\"Ada\"}"))))
+                    .as(literal)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("Tagged.customer: a data subject key must be a string or number");
+        }
+        assertThat(lethe.store().headPosition()).isEqualTo(head);
+        assertThat(lethe.keys().lookup("true")).isEmpty();
     }
 
     /** The Protobuf type CustomerCreated, registered in {@code store} with its field paths. */

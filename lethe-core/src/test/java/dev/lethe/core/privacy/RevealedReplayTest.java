@@ -253,6 +253,7 @@ class RevealedReplayTest {
         assertThat(opened.state().asTree().path("customer").path("name").asText())
                 .isEqualTo("Customer 0");
         assertThat(opened.opened()).containsExactly(DataGroup.of("identity"));
+        assertThat(opened.toString()).doesNotContain("Customer 0").contains("not printed");
         assertThat(restricted.redactions())
                 .containsExactly(new Redaction("customer.name", Redaction.Reason.RESTRICTED));
         assertThat(restricted.opened()).isEmpty();

@@ -154,6 +154,29 @@ class UnsealedPathsTest {
                 .hasSize(1);
     }
 
+    @Test
+    void a_misspelt_or_mistyped_x_gdpr_key_is_refused_rather_than_leaving_the_field_unsealed() {
+        Map.of(
+                        "{\"PII\":true,\"dataGroup\":\"financial\"}", "unknown key 'PII'",
+                        "{\"pii\":true,\"datagroup\":\"contact\"}", "unknown key 'datagroup'",
+                        "{\"piii\":true,\"key\":true}", "unknown key 'piii'",
+                        "{\"pii\":true,\"dataGroup\":7}", "'x-gdpr.dataGroup' of iban must be a string",
+                        "{\"pii\":true,\"subject\":true}", "'x-gdpr.subject' of iban must be a string")
+                .forEach((marking, message) -> assertThatThrownBy(() -> JsonSchemaNotation.read(
+                                "Account", schema("\"iban\":{\"type\":\"string\",\"x-gdpr\":" + marking + "}")))
+                        .as(marking)
+                        .isInstanceOf(InvalidEventException.class)
+                        .hasMessageContaining(message)
+                        .hasMessageContaining("of iban"));
+        assertThat(JsonSchemaNotation.read(
+                                "Account",
+                                schema(
+                                        "\"iban\":{\"type\":\"string\",\"x-gdpr\":"
+                                                + "{\"pii\":true,\"key\":false,\"dataGroup\":\"financial\",\"subject\":\"id\"}}"))
+                        .fields())
+                .hasSize(2);
+    }
+
     /** Registers {@code type} with a nested object {@code contact} whose field {@code field} is personal. */
     private void registerWithPersonalContact(String type, String field) {
         JsonNode nested = schema("\"contact\":{\"type\":\"object\",\"properties\":{\"" + field

@@ -290,12 +290,37 @@ public final class JsonSchemaNotation {
             throw InvalidEventException.of(
                     "schema " + eventType, "'" + KEYWORD + "' of " + path + " must be an object");
         }
+        if (gdpr != null) {
+            // A misspelt "PII" or "datagroup" would silently leave a field unsealed or in the wrong group.
+            for (String name : (Iterable<String>) gdpr::fieldNames) {
+                if (!MARKING_KEYS.contains(name)) {
+                    throw InvalidEventException.of(
+                            "schema " + eventType,
+                            "'" + KEYWORD + "' of " + path + " has the unknown key '" + name + "'; its keys are "
+                                    + String.join(", ", MARKING_KEYS));
+                }
+            }
+        }
         boolean pii = encryptedMediaType || bool(eventType, path, gdpr, "pii");
         boolean key = bool(eventType, path, gdpr, "key");
-        String group = gdpr == null ? null : gdpr.path("dataGroup").asText(null);
-        String subject = gdpr == null ? null : gdpr.path("subject").asText(null);
+        String group = text(eventType, path, gdpr, "dataGroup");
+        String subject = text(eventType, path, gdpr, "subject");
         return Optional.of(new FieldRule(
                 path, pii, key, Optional.ofNullable(group).map(DataGroup::of), Optional.ofNullable(subject)));
+    }
+
+    /** The keys an {@code x-gdpr} object may have. */
+    private static final List<String> MARKING_KEYS = List.of("pii", "key", "dataGroup", "subject");
+
+    private static String text(String eventType, String path, JsonNode gdpr, String name) {
+        if (gdpr == null || !gdpr.has(name)) {
+            return null;
+        }
+        if (!gdpr.get(name).isTextual()) {
+            throw InvalidEventException.of(
+                    "schema " + eventType, "'" + KEYWORD + "." + name + "' of " + path + " must be a string");
+        }
+        return gdpr.get(name).asText();
     }
 
     private static boolean bool(String eventType, String path, JsonNode gdpr, String name) {
