@@ -43,7 +43,7 @@ public final class PrivacyCodec {
 
     private static final JsonFields SEALED_LIST = new JsonFields(Set.of(METADATA_KEY + ".sealed"));
     /** The key periods of the last write time seen: every event of a batch shares it. */
-    private volatile Periods periods = new Periods(Instant.EPOCH, new ConcurrentHashMap<>());
+    private volatile Periods periods = new Periods(Instant.EPOCH, -1, new ConcurrentHashMap<>());
 
     public PrivacyCodec(KeyService keys) {
         this.keys = keys;
@@ -77,7 +77,7 @@ public final class PrivacyCodec {
         }
     }
 
-    private record Periods(Instant at, Map<DataGroup, String> byGroup) {}
+    private record Periods(Instant at, long generation, Map<DataGroup, String> byGroup) {}
 
     /**
      * An event's classified fields, found and checked against its schema before any subject is
@@ -96,7 +96,39 @@ public final class PrivacyCodec {
             this.hits = hits;
             this.keyValues = keyValues;
         }
+
+        /**
+         * An upper bound, within a few bytes, of the sealed event's size (data and the metadata given
+         * here with Lethe's record added), so that an event sealing would push past {@link
+         * EventData#MAX_SIZE} is refused before any subject is created for it.
+         */
+        long sealedSizeBound(int metadataBytes) {
+            long size = in.length;
+            List<JsonFields.Hit> sorted = new ArrayList<>(hits);
+            sorted.sort(java.util.Comparator.comparingInt(JsonFields.Hit::start));
+            int sealedUpTo = 0;
+            long record = 64 + 12; // {"subjects":{},"sealed":[],"schemaVersion":n}, and ,"lethe":
+            for (JsonFields.Hit hit : sorted) {
+                FieldRule field = plan.rules().get(hit.path());
+                if (field.subjectKey()) {
+                    record += hit.path().length() + 6 + 36 + 1;
+                }
+                if (!field.personal() || hit.isNull() || hit.start() < sealedUpTo) {
+                    continue;
+                }
+                sealedUpTo = hit.end();
+                DataGroup group = field.group().orElseThrow();
+                int headerAndTag = 1 + 16 + 2 + group.name().length() + PERIOD_ID_BOUND + 12 + 16;
+                long raw = headerAndTag + (long) (hit.end() - hit.start());
+                size += 2 + Envelope.PREFIX.length() + (raw * 4 + 2) / 3 - (hit.end() - hit.start());
+                record += hit.path().length() + 3;
+            }
+            return size + metadataBytes + record;
+        }
     }
+
+    /** Longer than any period id a policy gives ({@code 2026-11-27} for daily keys; years past 9999 too). */
+    private static final int PERIOD_ID_BOUND = 16;
 
     /**
      * Finds and checks the classified fields of {@code data} (a JSON object): each at most once, keys
@@ -251,8 +283,10 @@ public final class PrivacyCodec {
 
     private String periodOf(DataGroup group, Instant at) {
         Periods current = periods;
-        if (!current.at().equals(at)) {
-            current = new Periods(at, new ConcurrentHashMap<>());
+        long generation = keys.generation();
+        // A new write time, or an expiry since (a fixed clock keeps the write time): checked afresh.
+        if (!current.at().equals(at) || current.generation() != generation) {
+            current = new Periods(at, generation, new ConcurrentHashMap<>());
             periods = current;
         }
         // Checked once per group and write time (a batch shares one), not once per field: a refusal

@@ -149,9 +149,9 @@ public final class PrivateEventStore implements AutoCloseable {
                     "stream id",
                     "'" + streamId + "' is a system stream: only Lethe itself writes streams starting with $");
         }
-        if (events == null || events.isEmpty()) {
-            return events; // the store names the problem
-        }
+        // The batch's shape (size, null events, an id twice, a missing expected version) before any
+        // subject is created for it; the store checks it again.
+        AppendRules.checkAppend(streamId, expected, events);
         boolean strict = keys.policy().strict();
         if (strict && streamId != null && !streamId.value().startsWith("$")) {
             PolicyLinter.personalDataIn(streamId.value()).ifPresent(why -> {
@@ -230,7 +230,19 @@ public final class PrivateEventStore implements AutoCloseable {
             schemas.validate(registered, event.data());
         }
         schemas.refuseJsonNames(registered, event.data());
-        return new Checked(registered, codec.prepare(registered.schema(), event.data(), now));
+        PrivacyCodec.Prepared prepared = codec.prepare(registered.schema(), event.data(), now);
+        long sealedSize = prepared.sealedSizeBound(event.metadata().size());
+        if (sealedSize > EventData.MAX_SIZE) {
+            // Refused here, before a subject is created for it, rather than by EventData once sealed.
+            throw InvalidEventException.of(
+                    "event",
+                    "would be about " + sealedSize + " bytes once its personal fields are sealed (data and"
+                            + " metadata; given: "
+                            + (event.data().size() + event.metadata().size())
+                            + "), the limit is " + EventData.MAX_SIZE + " (1 MiB): sealing a value makes it about a"
+                            + " third larger, plus ~90 bytes");
+        }
+        return new Checked(registered, prepared);
     }
 
     private EventData seal(EventData event, Checked checked, Instant now) {

@@ -242,6 +242,12 @@ class PrivateEventStoreTest {
         PrivateEventStore.RetentionReport report = lethe.retention(late, RetentionScheduler.SCHEDULER);
         assertThat(report.expired()).isNotEmpty();
         assertThat(lethe.reveal(stored, DPO).redactions()).isNotEmpty();
+        // The clock is fixed, so the write time is the one whose periods were seen open before: the
+        // expiry must still be seen before a subject is created for a new customer.
+        assertThatThrownBy(() -> sell("eve@example.com", "Eve"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("has expired");
+        assertThat(lethe.keys().lookup("eve@example.com")).isEmpty();
         assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100))
                 .filteredOn(e -> e.type().equals("RetentionRun"))
                 .singleElement()

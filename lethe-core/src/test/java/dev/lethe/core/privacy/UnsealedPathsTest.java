@@ -9,6 +9,7 @@ import dev.lethe.core.privacy.schema.DataSubject;
 import dev.lethe.core.privacy.schema.JsonSchemaNotation;
 import dev.lethe.core.privacy.schema.PersonalData;
 import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.EventStore;
 import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.Json;
@@ -16,6 +17,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -266,6 +268,41 @@ class UnsealedPathsTest {
                 .hasMessageContaining("appears twice");
         assertThat(lethe.store().headPosition()).isEqualTo(head);
         assertThat(lethe.keys().lookup("judy@example.com")).isEmpty();
+    }
+
+    @Test
+    void a_batch_the_store_would_refuse_for_its_shape_or_its_sealed_size_creates_no_subject() {
+        EventData judy = EventData.of("ProductSold", "{\"email\":\"judy@example.com\",\"product\":\"fund\"}");
+        // ~900 KB of name: under 1 MiB as given, over it once sealed (base64 adds a third).
+        EventData big = EventData.of(
+                "ProductSold",
+                "{\"email\":\"judy@example.com\",\"product\":\"fund\",\"name\":\"" + "x".repeat(900_000) + "\"}");
+        UUID id = UUID.randomUUID();
+        EventData withId = new EventData(id, judy.type(), judy.data(), judy.metadata());
+        List<EventData> tooMany = java.util.Collections.nCopies(EventStore.MAX_BATCH_EVENTS + 1, judy);
+        Map.of(
+                        List.of(judy, big),
+                        "would be about",
+                        List.of(withId, withId),
+                        "appears twice in the batch",
+                        tooMany,
+                        "the limit is " + EventStore.MAX_BATCH_EVENTS)
+                .forEach((batch, message) -> assertThatThrownBy(
+                                () -> lethe.append(ByteExactSealingTest.STREAM, ExpectedVersion.any(), batch))
+                        .as(message)
+                        .isInstanceOf(InvalidEventException.class)
+                        .hasMessageContaining(message));
+        assertThatThrownBy(() -> lethe.append(ByteExactSealingTest.STREAM, null, List.of(judy)))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("expected version: is missing");
+        assertThat(lethe.keys().lookup("judy@example.com")).isEmpty();
+
+        // The bound is close: a value that still fits once sealed is taken.
+        EventData fits = EventData.of(
+                "ProductSold",
+                "{\"email\":\"judy@example.com\",\"product\":\"fund\",\"name\":\"" + "x".repeat(780_000) + "\"}");
+        lethe.append(ByteExactSealingTest.STREAM, ExpectedVersion.any(), List.of(fits));
+        assertThat(lethe.keys().lookup("judy@example.com")).isPresent();
     }
 
     @Test

@@ -52,8 +52,11 @@ public final class KeyService implements AutoCloseable {
     private final Map<DataKeyId, CachedKey> cache = new ConcurrentHashMap<>(1024);
 
     private volatile byte[] blindIndexKey;
-    /** Raised by every forget and expiry: a data key looked up before one of them is not cached after it. */
-    private long generation;
+    /**
+     * Raised (under this service's lock) by every forget and expiry: a data key looked up before one of
+     * them is not cached after it.
+     */
+    private volatile long generation;
     /**
      * Blind index (never the natural key) to subject, for subjects seen recently; emptied of a subject on
      * forget. Read without a lock; written under this service's lock.
@@ -318,7 +321,11 @@ public final class KeyService implements AutoCloseable {
         return entry.aead();
     }
 
-    private synchronized long generation() {
+    /**
+     * Raised by every forget and expiry: a cache of what this service answered (open periods, say) that
+     * was filled under another generation may be stale.
+     */
+    public long generation() {
         return generation;
     }
 
