@@ -93,6 +93,11 @@ public final class PrivateEventStore implements AutoCloseable {
             List<String> allFields,
             Json source) {
         require(actor, Permission.CHANGE_POLICY);
+        AppendRules.require(schema, "schema");
+        AppendRules.require(notation, "notation");
+        AppendRules.require(allFields, "field paths");
+        AppendRules.require(source, "schema source");
+        EventData.of(schema.eventType(), Json.EMPTY_OBJECT); // refuses a type no event could have, naming it
         // Under the registry's lock, so that of two equal registrations racing, one is audited.
         synchronized (schemas) {
             Optional<SchemaRegistry.Registered> before = schemas.latest(schema.eventType());
@@ -259,6 +264,8 @@ public final class PrivateEventStore implements AutoCloseable {
 
     /** An event as {@code principal} may see it; records the key release in the audit trail. */
     public RevealedEvent reveal(RecordedEvent event, Principal principal) {
+        AppendRules.require(event, "event");
+        AppendRules.require(principal, "principal");
         RevealedEvent revealed = codec.reveal(event, principal);
         for (DataGroup group : revealed.opened()) {
             audit.keysReleased(principal, group);
@@ -271,6 +278,8 @@ public final class PrivateEventStore implements AutoCloseable {
      * releases in the audit trail, as {@link #reveal} does.
      */
     public PrivacyCodec.RevealedState revealState(Json state, Principal principal) {
+        AppendRules.require(state, "state");
+        AppendRules.require(principal, "principal");
         PrivacyCodec.RevealedState revealed = codec.revealState(state, principal);
         for (DataGroup group : revealed.opened()) {
             audit.keysReleased(principal, group);
@@ -317,6 +326,7 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public ErasureReceipt forget(SubjectId subject, String legalBasis, String reason, Principal actor) {
         require(actor, Permission.FORGET);
+        AppendRules.require(subject, "subject");
         return forgetAuthorized(subject, legalBasis, reason, actor);
     }
 
@@ -402,6 +412,8 @@ public final class PrivateEventStore implements AutoCloseable {
     /** Schedules a forget for a later date; {@link #runScheduledForgets} carries it out. */
     public void scheduleForget(SubjectId subject, Instant at, String legalBasis, Principal actor) {
         require(actor, Permission.FORGET);
+        AppendRules.require(subject, "subject");
+        AppendRules.require(at, "forget instant");
         if (legalBasis == null || legalBasis.isBlank()) {
             throw InvalidEventException.of("legal basis", "is required to forget a subject");
         }
@@ -480,6 +492,7 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public Json export(SubjectId subject, Principal actor) {
         require(actor, Permission.EXPORT);
+        AppendRules.require(subject, "subject");
         if (!keys.isKnown(subject) && !keys.isForgotten(subject)) {
             // "No data" would read as an answer to an access request; an id this store never issued is an error.
             throw InvalidEventException.of(

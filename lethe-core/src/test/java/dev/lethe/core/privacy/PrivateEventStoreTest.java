@@ -24,6 +24,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -253,6 +254,37 @@ class PrivateEventStoreTest {
                 .singleElement()
                 .satisfies(run -> assertThat(run.data().asTree().path("malformedSchedules"))
                         .hasSize(1));
+    }
+
+    @Test
+    void a_missing_argument_is_an_error_naming_it_not_a_null_pointer() {
+        RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
+        SubjectId ada = PrivacyCodec.subjectsOf(stored.metadata()).get("email");
+        Map.<String, org.assertj.core.api.ThrowableAssert.ThrowingCallable>of(
+                        "subject: is missing", () -> lethe.forget(null, "Art. 17", "r", DPO),
+                        "forget instant: is missing", () -> lethe.scheduleForget(ada, null, "Art. 17", DPO),
+                        "event: is missing", () -> lethe.reveal(null, DPO),
+                        "principal: is missing", () -> lethe.reveal(stored, null),
+                        "state: is missing", () -> lethe.revealState(null, DPO),
+                        "expected version: is missing",
+                                () -> lethe.append(StreamId.of("customer-1"), null, List.of(EventData.of("A", "{}"))),
+                        "schema: is missing",
+                                () -> lethe.registerSchema(
+                                        DPO, null, SchemaRegistry.Notation.JSON_SCHEMA, List.of(), Json.EMPTY_OBJECT),
+                        "actor: is missing", () -> lethe.export(ada, null))
+                .forEach((message, call) -> assertThatThrownBy(call)
+                        .as(message)
+                        .isInstanceOf(InvalidEventException.class)
+                        .hasMessageContaining(message));
+        assertThatThrownBy(() -> lethe.registerSchema(
+                        DPO,
+                        new PrivacySchema("bad type!", List.of()),
+                        SchemaRegistry.Notation.JSON_SCHEMA,
+                        List.of(),
+                        Json.EMPTY_OBJECT))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("type");
+        assertThat(lethe.schemas().latest("bad type!")).isEmpty();
     }
 
     @Test
