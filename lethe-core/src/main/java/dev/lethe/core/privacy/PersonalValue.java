@@ -10,6 +10,8 @@ import java.util.UUID;
  * role, so forgetting a subject reaches read models at once, without a rebuild.
  *
  * <p>Store it in a projection's state instead of the plaintext: {@code PersonalValue.of(event, "name")}.
+ * The value is kept as stored: a field the log holds in plaintext (no registered schema, or not
+ * classified) stays plaintext here, and {@link PrivacyCodec#revealState} returns it unchanged.
  */
 public record PersonalValue(UUID event, String path, String sealed) {
     /** The value of {@code path} in the event, as stored; null if the event has none. */

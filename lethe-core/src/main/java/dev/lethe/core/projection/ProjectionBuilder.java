@@ -28,6 +28,10 @@ public final class ProjectionBuilder<S> {
                     "projection name",
                     "'" + name + "' must be 1-100 letters, digits, - _ . starting with a letter or digit");
         }
+        if (stateType == null) {
+            throw InvalidEventException.of(
+                    "projection " + name, "needs its state's type (the class states are stored as)");
+        }
         this.name = name;
         this.stateType = stateType;
         this.initialState = initialState;
@@ -36,12 +40,18 @@ public final class ProjectionBuilder<S> {
 
     /** Reads only this category's events. */
     public ProjectionBuilder<S> category(String onlyCategory) {
+        dev.lethe.core.spi.AppendRules.checkCategory(onlyCategory);
         this.category = onlyCategory;
         return this;
     }
 
     /** Folds events of {@code type} with {@code fold}. */
     public ProjectionBuilder<S> on(String type, BiFunction<S, RecordedEvent, S> fold) {
+        if (type == null || fold == null) {
+            throw InvalidEventException.of(
+                    "projection " + name,
+                    "on(type, fold) needs both; " + (type == null ? "the type" : "the fold") + " is missing");
+        }
         if (handlers.putIfAbsent(type, fold) != null) {
             throw new IllegalArgumentException("projection '" + name + "' already folds events of type " + type);
         }

@@ -128,7 +128,12 @@ public final class AppendRules {
         if (category == null || category.isEmpty()) {
             throw InvalidEventException.of("category", "must not be empty");
         }
-        StreamId asStream = StreamId.of(category);
+        StreamId asStream;
+        try {
+            asStream = StreamId.of(category);
+        } catch (InvalidEventException e) {
+            throw e.at("category"); // a category has a stream id's characters; say which was given
+        }
         if (!asStream.category().equals(category)) {
             throw InvalidEventException.of("category", "'" + category + "' must not contain '-'");
         }

@@ -1,0 +1,36 @@
+package dev.lethe.core.projection;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lethe.core.store.InvalidEventException;
+import org.junit.jupiter.api.Test;
+
+/** A projection built wrong is refused when it is built, naming the part, not when it first runs. */
+class ProjectionBuilderTest {
+    @Test
+    void a_bad_category_a_missing_state_type_or_fold_is_refused_naming_it() {
+        assertThatThrownBy(() -> Projection.perStream("p", Integer.class, 0).category("bad cat!"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageStartingWith("category:")
+                .hasMessageContaining("U+0020 at index 3");
+        assertThatThrownBy(() -> Projection.perStream("p", Integer.class, 0).category("order-lines"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("must not contain '-'");
+        assertThatThrownBy(() -> Projection.perStream("p", null, 0))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("projection p: needs its state's type");
+        assertThatThrownBy(() -> Projection.perStream("p", Integer.class, 0).on(null, (s, e) -> s))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("the type is missing");
+        assertThatThrownBy(() -> Projection.perStream("p", Integer.class, 0).on("A", null))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("the fold is missing");
+        assertThat(Projection.perStream("p", Integer.class, 0)
+                        .category("order")
+                        .on("A", (s, e) -> s + 1)
+                        .build()
+                        .category())
+                .contains("order");
+    }
+}
