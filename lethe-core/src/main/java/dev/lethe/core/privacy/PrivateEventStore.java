@@ -101,7 +101,7 @@ public final class PrivateEventStore implements AutoCloseable {
         // Under the registry's lock, so that of two equal registrations racing, one is audited.
         synchronized (schemas) {
             Optional<SchemaRegistry.Registered> before = schemas.latest(schema.eventType());
-            SchemaRegistry.Registered registered = schemas.register(schema, notation, allFields, source);
+            SchemaRegistry.Registered registered = schemas.register(schema, notation, allFields, source, actor);
             if (before.isEmpty() || before.get().version() != registered.version()) {
                 audit.record(
                         "SchemaRegistered",

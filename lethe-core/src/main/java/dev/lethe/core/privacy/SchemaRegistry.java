@@ -90,6 +90,16 @@ public final class SchemaRegistry {
      * go through {@link PrivateEventStore#registerSchema}, which checks {@code change-policy}.
      */
     synchronized Registered register(PrivacySchema schema, Notation notation, List<String> allFields, Json source) {
+        return register(schema, notation, allFields, source, null);
+    }
+
+    /**
+     * As {@link #register(PrivacySchema, Notation, List, Json)}, recording {@code actor} in the version's
+     * own {@code SchemaRegistered} event (as {@code registeredBy}), so that who decided what is encrypted
+     * is known even if the process stops before the audit entry that follows it is written.
+     */
+    synchronized Registered register(
+            PrivacySchema schema, Notation notation, List<String> allFields, Json source, Principal actor) {
         if (notation == Notation.PROTOBUF && (allFields == null || allFields.isEmpty())) {
             // Strict mode checks Protobuf events' names against these: without them it refuses everything.
             throw InvalidEventException.of(
@@ -123,6 +133,9 @@ public final class SchemaRegistry {
         }
         allFields.forEach(data.putArray("allFields")::add);
         data.set("source", source.asTree());
+        if (actor != null) {
+            data.putObject("registeredBy").put("principal", actor.name()).put("role", actor.role());
+        }
         RecordedEvent stored = store.readStream(
                         STREAM,
                         store.append(

@@ -94,5 +94,14 @@ class SchemaRegistrationTest {
         assertThat(entry.get("version").asInt()).isEqualTo(1);
         assertThat(entry.get("notation").asText()).isEqualTo("JSON_SCHEMA");
         assertThat(audit().get(1).data().asTree().get("version").asInt()).isEqualTo(2);
+        // The version's own event names its actor too: a stop between it and the audit entry loses no one.
+        assertThat(lethe.store()
+                        .readStream(SchemaRegistry.STREAM, 0, Direction.FORWARD, 10)
+                        .get(0)
+                        .data()
+                        .asTree()
+                        .get("registeredBy")
+                        .toString())
+                .isEqualTo("{\"principal\":\"dora\",\"role\":\"dpo\"}");
     }
 }
