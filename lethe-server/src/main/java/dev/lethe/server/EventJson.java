@@ -10,7 +10,7 @@ import java.util.List;
 
 /** The one JSON form of an event that the command line, REST, SSE and GraphQL all print. */
 public final class EventJson {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = dev.lethe.core.store.Json.exactMapper();
 
     private EventJson() {}
 

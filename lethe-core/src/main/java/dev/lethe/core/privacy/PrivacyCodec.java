@@ -272,13 +272,46 @@ public final class PrivacyCodec {
      */
     private static String keyText(byte[] in, JsonFields.Hit hit) {
         if (hit.kind() != JsonFields.Kind.NUMBER) {
-            return hit.text(in);
+            String text = hit.text(in);
+            if (hasLoneSurrogate(text)) {
+                // Encoded as UTF-8 for the blind index, it would become '?': two keys, one person.
+                throw InvalidEventException.of(
+                        "data subject key", "holds a lone UTF-16 surrogate (an invalid \\u escape), not text");
+            }
+            return text;
         }
+        String written = new String(in, hit.start(), hit.end() - hit.start(), StandardCharsets.US_ASCII);
+        java.math.BigDecimal exact = new java.math.BigDecimal(written);
+        String asDouble;
         try {
-            return JSON.readTree(in, hit.start(), hit.end() - hit.start()).asText();
+            asDouble = JSON.readTree(in, hit.start(), hit.end() - hit.start()).asText();
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("a number that was valid JSON no longer parses", e);
         }
+        // A double's text where it is the exact value (so keys named so far resolve as before); the exact
+        // value where a double would round (0.1000000000000000000001, 1e400): two numbers, two subjects.
+        boolean roundTrips;
+        try {
+            roundTrips = new java.math.BigDecimal(asDouble).compareTo(exact) == 0;
+        } catch (NumberFormatException infinite) {
+            roundTrips = false;
+        }
+        return roundTrips ? asDouble : exact.stripTrailingZeros().toString();
+    }
+
+    private static boolean hasLoneSurrogate(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c)) {
+                if (i + 1 == text.length() || !Character.isLowSurrogate(text.charAt(i + 1))) {
+                    return true;
+                }
+                i++;
+            } else if (Character.isLowSurrogate(c)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private String periodOf(DataGroup group, Instant at) {

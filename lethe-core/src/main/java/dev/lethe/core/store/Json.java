@@ -22,8 +22,20 @@ import java.util.Arrays;
  * {@code {"a":1}} and {@code { "a": 1 }} are different values.
  */
 public final class Json {
-    static final ObjectMapper MAPPER = new ObjectMapper();
+    static final ObjectMapper MAPPER = exactMapper();
     private static final JsonFactory FACTORY = MAPPER.getFactory();
+
+    /**
+     * A mapper whose trees keep numbers exactly as written: decimals as {@code BigDecimal} with their
+     * scale ({@code 1.50} stays {@code 1.50}, {@code 1e400} does not become {@code Infinity}), as the
+     * bytes of an event are kept. Every tree Lethe reads events into, and prints them from, uses one.
+     */
+    public static ObjectMapper exactMapper() {
+        return com.fasterxml.jackson.databind.json.JsonMapper.builder()
+                .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+                .configure(com.fasterxml.jackson.databind.cfg.JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false)
+                .build();
+    }
 
     /** The empty JSON object, {@code {}}. */
     public static final Json EMPTY_OBJECT = new Json("{}".getBytes(StandardCharsets.UTF_8));

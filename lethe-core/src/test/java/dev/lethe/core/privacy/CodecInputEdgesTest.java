@@ -143,6 +143,30 @@ class CodecInputEdgesTest {
         }
         assertThat(lethe.store().headPosition()).isEqualTo(head);
         assertThat(lethe.keys().lookup("true")).isEmpty();
+
+        // Numbers a double would round name different subjects; so do keys a lone surrogate would turn
+        // into '?' (refused).
+        List<SubjectId> precise = new java.util.ArrayList<>();
+        for (String number : List.of("0.1000000000000000000001", "0.1000000000000000000002", "1e400", "2e400")) {
+            long position = lethe.append(
+                            ByteExactSealingTest.STREAM,
+                            ExpectedVersion.any(),
+                            List.of(EventData.of("Tagged", "{\"customer\":" + number + ",\"name\":\"Ada\"}")))
+                    .lastPosition();
+            precise.add(PrivacyCodec.subjectsOf(
+                            lethe.store().readAll(position, 1).get(0).metadata())
+                    .get("customer"));
+        }
+        assertThat(precise).doesNotHaveDuplicates();
+        assertThat(lethe.keys().lookup("0.1000000000000000000001")).contains(precise.get(0));
+        assertThat(lethe.keys().lookup("1E+400")).contains(precise.get(2));
+        assertThatThrownBy(() -> lethe.append(
+                        ByteExactSealingTest.STREAM,
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("Tagged", "{\"customer\":\"KEY\\udbff\",\"name\":\"Ada\"}"))))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("lone UTF-16 surrogate");
+        assertThat(lethe.keys().lookup("KEY?")).isEmpty();
     }
 
     /** The Protobuf type CustomerCreated, registered in {@code store} with its field paths. */

@@ -137,6 +137,11 @@ class PrivacyCodecPropertiesTest {
         }
     }
 
+    /** The tree as Lethe reads JSON back: decimals exact, as BigDecimal (Json.exactMapper). */
+    private static JsonNode exact(JsonNode tree) {
+        return Json.of(tree).asTree();
+    }
+
     @Property(tries = TRIES)
     void sealing_changes_only_personal_fields_and_a_reader_of_every_group_gets_the_data_back(
             @ForAll("orders") Order order) {
@@ -149,10 +154,11 @@ class PrivacyCodecPropertiesTest {
                     .as(path)
                     .isTrue();
         }
-        assertThat(replaced(sealed, path -> PrivacyCodec.at(original, path))).isEqualTo(original);
+        assertThat(replaced(sealed, path -> PrivacyCodec.at(exact(original), path)))
+                .isEqualTo(exact(original));
         RevealedEvent revealed = lethe.reveal(stored, READER);
         assertThat(revealed.redactions()).isEmpty();
-        assertThat(revealed.data().asTree()).isEqualTo(original);
+        assertThat(revealed.data().asTree()).isEqualTo(exact(original));
     }
 
     @Property(tries = TRIES)
@@ -166,7 +172,7 @@ class PrivacyCodecPropertiesTest {
                 .containsExactlyInAnyOrderElementsOf(PERSONAL_PATHS.stream()
                         .map(path -> new Redaction(path, Redaction.Reason.RESTRICTED))
                         .toList());
-        assertThat(revealed.data().asTree()).isEqualTo(replaced(original, path -> NullNode.getInstance()));
+        assertThat(revealed.data().asTree()).isEqualTo(exact(replaced(original, path -> NullNode.getInstance())));
     }
 
     @Property(tries = TRIES)

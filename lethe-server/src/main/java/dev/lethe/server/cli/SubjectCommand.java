@@ -129,6 +129,18 @@ final class SubjectCommand implements Runnable {
                 if (Files.isDirectory(output)) {
                     throw InvalidEventException.of("--output", output + " is a directory; give a file name");
                 }
+                if (Files.exists(output, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    // Never over another file: pointed at events.db, an export would destroy the log.
+                    throw InvalidEventException.of(
+                            "--output", output + " already exists; give a new file name (an export never overwrites)");
+                }
+                Path data = cli.store.directory.toAbsolutePath().normalize();
+                if (output.toAbsolutePath().normalize().startsWith(data)) {
+                    throw InvalidEventException.of(
+                            "--output",
+                            output + " is inside the data directory " + data
+                                    + "; write exports elsewhere (they hold personal data in plaintext)");
+                }
             }
             try (SqliteLethe lethe = cli.store.openExisting()) {
                 String json = lethe.privacy()
@@ -150,22 +162,24 @@ final class SubjectCommand implements Runnable {
         }
     }
 
-    /** Writes {@code text} to {@code file}, readable and writable by its owner only (on POSIX systems). */
+    /**
+     * Writes {@code text} to the new file {@code file}, readable and writable by its owner only (on POSIX
+     * systems); fails if the file exists (a link included), which a check before could not rule out.
+     */
     static void writeOwnerOnly(java.nio.file.Path file, String text) throws java.io.IOException {
-        java.util.Set<java.nio.file.attribute.PosixFilePermission> ownerOnly =
-                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------");
         boolean posix = file.toAbsolutePath()
                 .getFileSystem()
                 .supportedFileAttributeViews()
                 .contains("posix");
         if (posix) {
-            if (Files.exists(file)) {
-                Files.setPosixFilePermissions(file, ownerOnly);
-            } else {
-                Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(ownerOnly));
-            }
+            Files.createFile(
+                    file,
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            Files.writeString(file, text, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING);
+        } else {
+            Files.writeString(file, text, java.nio.file.StandardOpenOption.CREATE_NEW);
         }
-        Files.writeString(file, text);
     }
 
     @Command(

@@ -132,6 +132,7 @@ final class GraphQlApi {
                         "Mutation",
                         type -> type.dataFetcher("append", env -> {
                                     AppendResult result = hub.append(
+                                            principal(env),
                                             env.getArgument("stream"),
                                             Hub.JSON.valueToTree(env.getArgument("expectedVersion")),
                                             Hub.JSON.valueToTree(env.getArgument("events")));

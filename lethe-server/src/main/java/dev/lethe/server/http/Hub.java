@@ -33,7 +33,10 @@ import java.util.UUID;
  * events, so that redaction and roles apply identically through both.
  */
 final class Hub {
-    static final ObjectMapper JSON = new ObjectMapper();
+    /** Request bodies: numbers kept exactly (see {@link Json#exactMapper}), a member name twice refused. */
+    static final ObjectMapper JSON =
+            Json.exactMapper().enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
     static final int DEFAULT_LIMIT = 100;
 
     final SqliteLethe lethe;
@@ -58,8 +61,16 @@ final class Hub {
         return this;
     }
 
-    /** Appends {@code [{"id"?, "type", "data", "metadata"?}]}. */
-    AppendResult append(String stream, JsonNode expectedVersion, JsonNode events) {
+    /**
+     * Appends {@code [{"id"?, "type", "data", "metadata"?}]} for {@code principal}, whose role must be
+     * one the data policy declares: a token or JWT role the policy does not know may neither read
+     * personal data nor write.
+     */
+    AppendResult append(Principal principal, String stream, JsonNode expectedVersion, JsonNode events) {
+        if (!lethe.policy().roles().containsKey(principal.role())) {
+            throw new dev.lethe.core.privacy.AccessDeniedException(
+                    principal, "append (role '" + principal.role() + "' is not declared in the data policy)");
+        }
         StreamId streamId = StreamId.of(stream);
         ExpectedVersion expected = expectedVersion == null || expectedVersion.isNull()
                 ? ExpectedVersion.any()

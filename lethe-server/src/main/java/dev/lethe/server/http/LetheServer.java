@@ -318,7 +318,8 @@ public final class LetheServer implements AutoCloseable {
 
     private void append(Context ctx) {
         JsonNode body = body(ctx);
-        AppendResult result = hub.append(ctx.pathParam("stream"), body.get("expectedVersion"), body.get("events"));
+        AppendResult result =
+                hub.append(principal(ctx), ctx.pathParam("stream"), body.get("expectedVersion"), body.get("events"));
         ctx.status(201).json(Hub.appendJson(result));
     }
 

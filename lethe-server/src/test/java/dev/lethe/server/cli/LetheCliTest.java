@@ -217,9 +217,33 @@ class LetheCliTest {
         assertThat(lethe("subject", "export", subject, "--role", "dpo").out())
                 .contains("Alan Turing", "\"forgotten\" : false");
         Path exported = data.resolveSibling(data.getFileName() + "-export.json");
-        java.nio.file.Files.writeString(exported, "an older file, readable by all");
-        java.nio.file.Files.setPosixFilePermissions(
-                exported, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        java.nio.file.Files.writeString(exported, "an older file");
+        // An existing file is never overwritten: pointed at events.db, an export would destroy the log.
+        Run over = lethe("subject", "export", subject, "--role", "dpo", "--output", exported.toString());
+        assertThat(over.exitCode()).isEqualTo(2);
+        assertThat(over.err()).contains("already exists", "never overwrites");
+        assertThat(java.nio.file.Files.readString(exported)).isEqualTo("an older file");
+        Run intoStore = lethe(
+                "subject",
+                "export",
+                subject,
+                "--role",
+                "dpo",
+                "--output",
+                data.resolve("events.db").toString());
+        assertThat(intoStore.err()).contains("already exists");
+        assertThat(lethe(
+                                "subject",
+                                "export",
+                                subject,
+                                "--role",
+                                "dpo",
+                                "--output",
+                                data.resolve("x.json").toString())
+                        .err())
+                .contains("inside the data directory");
+        assertThat(lethe("stats").exitCode()).isZero();
+        java.nio.file.Files.delete(exported);
         Run export = lethe("subject", "export", subject, "--role", "dpo", "--output", exported.toString());
         assertThat(export.exitCode()).as(export.err()).isZero();
         assertThat(export.err()).contains("mode 0600");

@@ -202,6 +202,39 @@ class HttpApiIT {
     }
 
     @Test
+    void numbers_are_kept_exactly_and_a_member_name_twice_is_refused() throws Exception {
+        String stream = "num-" + UUID.randomUUID().toString().substring(0, 8);
+        String data = "{\"a\":1.50,\"prec\":3.141592653589793238462643383279,\"huge\":1e400,\"tiny\":1e-400,\"n\":7}";
+        Response appended = post(
+                "/v1/streams/" + stream + "/events",
+                ADVISOR,
+                "{\"events\":[{\"type\":\"Num\",\"data\":" + data + "}]}");
+        assertThat(appended.status()).as(appended.body()).isEqualTo(201);
+        String stored = server.lethe()
+                .store()
+                .readStream(dev.lethe.core.store.StreamId.of(stream), 0, dev.lethe.core.store.Direction.FORWARD, 1)
+                .get(0)
+                .data()
+                .toString();
+        assertThat(stored).contains("1.50", "3.141592653589793238462643383279", "1E+400", "1E-400", "\"n\":7");
+        String read = get("/v1/streams/" + stream, ADVISOR).body();
+        assertThat(read)
+                .contains("1.50", "3.141592653589793238462643383279", "1E+400")
+                .doesNotContain("Infinity");
+
+        long head = server.lethe().store().headPosition();
+        Response twice = post(
+                "/v1/streams/" + stream + "/events",
+                ADVISOR,
+                "{\"events\":[{\"type\":\"ContactAdded\",\"data\":{\"email\":\"a@example.com\",\"email\":\"b@example.com\"}}]}");
+        assertThat(twice.status()).isEqualTo(400);
+        assertThat(twice.json().get("detail").asText())
+                .contains("Duplicate field")
+                .doesNotContain("a@example.com", "b@example.com");
+        assertThat(server.lethe().store().headPosition()).isEqualTo(head);
+    }
+
+    @Test
     void personal_fields_are_shown_per_role_and_forgotten_for_everyone_after_a_forget() throws Exception {
         String stream =
                 addContact("contact-" + UUID.randomUUID().toString().substring(0, 8), MARKER_EMAIL, MARKER_NAME);
@@ -428,6 +461,24 @@ class HttpApiIT {
         Response forbidden = post("/v1/subjects", token, "{\"naturalKey\":\"x\"}");
         assertThat(forbidden.status()).isEqualTo(403);
         assertThat(forbidden.json().get("detail").asText()).contains("jwt-analyst");
+        // A role the data policy does not declare may read (personal fields restricted) but not write.
+        String stranger =
+                JwtVerifierTest.hs256("{\"sub\":\"jwt-stranger\",\"roles\":[\"superuser\"]}", JwtVerifierTest.SECRET);
+        long head = server.lethe().store().headPosition();
+        Response write = post(
+                "/v1/streams/stranger-1/events",
+                stranger,
+                "{\"events\":[{\"type\":\"ContactAdded\",\"data\":{\"email\":\"s@example.com\"}}]}");
+        assertThat(write.status()).isEqualTo(403);
+        assertThat(write.json().get("detail").asText()).contains("role 'superuser' is not declared");
+        Response graphQlWrite = post(
+                "/graphql",
+                stranger,
+                "{\"query\":\"mutation { append(stream: \\\"stranger-1\\\", events: [{type: \\\"A\\\", data: {}}])"
+                        + " { firstPosition } }\"}");
+        assertThat(graphQlWrite.body()).contains("is not declared in the data policy");
+        assertThat(server.lethe().store().headPosition()).isEqualTo(head);
+        assertThat(server.lethe().privacy().keys().lookup("s@example.com")).isEmpty();
         String forged = JwtVerifierTest.hs256("{\"sub\":\"x\",\"roles\":[\"dpo\"]}", JwtVerifierTest.SECRET + "!");
         Response refused = get("/v1/schemas", forged);
         assertThat(refused.status()).isEqualTo(401);
