@@ -117,8 +117,13 @@ final class GraphQlApi {
                                                 .toList())
                                 .dataFetcher(
                                         "projection",
-                                        env -> hub.projectionState(
-                                                env.getArgument("name"), env.getArgument("key"), principal(env)))
+                                        // A Map, which graphql-java reads fields from; an ObjectNode gave nulls.
+                                        env -> Hub.JSON.convertValue(
+                                                hub.projectionState(
+                                                        env.getArgument("name"),
+                                                        env.getArgument("key"),
+                                                        principal(env)),
+                                                Map.class))
                                 .dataFetcher(
                                         "audit",
                                         env -> events(hub.audit(Hub.limit(env.getArgument("limit")), principal(env))))

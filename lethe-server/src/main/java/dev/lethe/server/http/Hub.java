@@ -184,6 +184,9 @@ final class Hub {
 
     /** A projection's state of one key, with personal values opened for the caller. */
     ObjectNode projectionState(String name, String key, Principal who) {
+        if (lethe.projections().list().stream().noneMatch(p -> p.name().equals(name))) {
+            throw ApiException.notFound("projection '" + name + "' does not exist (GET /v1/projections lists them)");
+        }
         String state = lethe.projections()
                 .loadState(name, key)
                 .orElseThrow(

@@ -386,6 +386,21 @@ class HttpApiIT {
         assertThat(sales.path("state").path("sales").toString()).contains("Global Equity Fund");
         assertThat(get("/v1/projections/sales-by-product/none", ANALYST).status())
                 .isEqualTo(404);
+        assertThat(get("/v1/projections/no-such-projection/global", ANALYST).body())
+                .contains("projection 'no-such-projection' does not exist");
+        JsonNode viaGraphQl = post(
+                        "/graphql",
+                        ANALYST,
+                        "{\"query\":\"{ projection(name: \\\"sales-by-product\\\", key: \\\"global\\\")"
+                                + " { name key state redacted { path reason } } }\"}")
+                .json();
+        assertThat(viaGraphQl.path("errors").isMissingNode())
+                .as(viaGraphQl.toString())
+                .isTrue();
+        assertThat(viaGraphQl.path("data").path("projection").path("name").asText())
+                .isEqualTo("sales-by-product");
+        assertThat(viaGraphQl.path("data").path("projection").path("state").toString())
+                .contains("Global Equity Fund");
         assertThat(get("/v1/policy", ANALYST).body()).contains("groups:");
         assertThat(post("/v1/policy/check", ANALYST, "{}").status()).isEqualTo(403);
         JsonNode check = post("/v1/policy/check", ADMIN, "{}").json();
