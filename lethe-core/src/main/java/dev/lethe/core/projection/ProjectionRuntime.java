@@ -28,6 +28,7 @@ public final class ProjectionRuntime implements AutoCloseable {
     private final ProjectionStore states;
     private final ObjectMapper json;
     private final Map<String, RunningProjection<?>> running = new ConcurrentHashMap<>();
+    private volatile java.util.function.Consumer<ProjectionStatus> failureListener = status -> {};
 
     public ProjectionRuntime(EventStore store, ProjectionStore states) {
         this.store = store;
@@ -48,7 +49,7 @@ public final class ProjectionRuntime implements AutoCloseable {
             }
             existing.stop();
         }
-        RunningProjection<?> runner = new RunningProjection<>(projection, store, states, json);
+        RunningProjection<?> runner = new RunningProjection<>(projection, store, states, json, this::failed);
         runner.start();
         running.put(projection.name(), runner);
     }
@@ -61,9 +62,25 @@ public final class ProjectionRuntime implements AutoCloseable {
         RunningProjection<?> old = runner(name);
         old.stop();
         states.reset(name);
-        RunningProjection<?> fresh = new RunningProjection<>(old.projection(), store, states, json);
+        RunningProjection<?> fresh = new RunningProjection<>(old.projection(), store, states, json, this::failed);
         running.put(name, fresh);
         fresh.start();
+    }
+
+    /**
+     * Called, on the projection's thread, with the status of every projection that fails from now on
+     * (a fold that throws): for a log line or an alert. A failing listener is ignored.
+     */
+    public void onFailure(java.util.function.Consumer<ProjectionStatus> listener) {
+        this.failureListener = java.util.Objects.requireNonNull(listener, "listener");
+    }
+
+    private void failed(ProjectionStatus status) {
+        try {
+            failureListener.accept(status);
+        } catch (RuntimeException ignored) {
+            // The projection has failed either way; a listener must not hide it.
+        }
     }
 
     /** The committed state of one key, if the projection has folded any event for it. */

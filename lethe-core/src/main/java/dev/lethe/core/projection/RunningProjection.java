@@ -47,13 +47,20 @@ final class RunningProjection<S> implements BatchListener {
 
     private volatile boolean live;
     private volatile String failure;
+    private final java.util.function.Consumer<ProjectionStatus> onFailure;
     private volatile boolean stopped;
     private long pendingNext;
     private int pendingEvents;
     private long lastCommitNanos = System.nanoTime();
     private Subscription subscription;
 
-    RunningProjection(Projection<S> projection, EventStore store, ProjectionStore states, ObjectMapper json) {
+    RunningProjection(
+            Projection<S> projection,
+            EventStore store,
+            ProjectionStore states,
+            ObjectMapper json,
+            java.util.function.Consumer<ProjectionStatus> onFailure) {
+        this.onFailure = onFailure;
         this.projection = projection;
         this.store = store;
         this.states = states;
@@ -94,6 +101,16 @@ final class RunningProjection<S> implements BatchListener {
         }
     }
 
+    /** A fold that threw, with the event it was folding: the failure an operator needs to see. */
+    private static final class FoldFailed extends RuntimeException {
+        FoldFailed(RecordedEvent event, RuntimeException cause) {
+            super(
+                    "folding " + event.type() + " at position " + event.position() + " threw "
+                            + cause.getClass().getSimpleName() + ": " + cause.getMessage(),
+                    cause);
+        }
+    }
+
     private void fold(RecordedEvent event) {
         Optional<String> key = projection.keyOf(event);
         if (key.isEmpty()) {
@@ -105,7 +122,12 @@ final class RunningProjection<S> implements BatchListener {
                     .map(this::decode)
                     .orElse(projection.initialState());
         }
-        S next = projection.apply(state, event);
+        S next;
+        try {
+            next = projection.apply(state, event);
+        } catch (RuntimeException e) {
+            throw new FoldFailed(event, e);
+        }
         cache.put(key.get(), next);
         dirty.put(key.get(), next);
     }
@@ -138,13 +160,16 @@ final class RunningProjection<S> implements BatchListener {
 
     @Override
     public void onError(Throwable error) {
-        failure = error.getClass().getSimpleName() + ": " + error.getMessage();
+        failure = error instanceof FoldFailed
+                ? error.getMessage()
+                : error.getClass().getSimpleName() + ": " + error.getMessage();
         // Uncommitted folds are dropped; a restart refolds them from the committed checkpoint.
         cache.clear();
         dirty.clear();
         synchronized (committedMonitor) {
             committedMonitor.notifyAll();
         }
+        onFailure.accept(status());
     }
 
     private void commit() {

@@ -202,7 +202,22 @@ public abstract class ProjectionTck extends SubscriptionTck {
         }
         ProjectionStatus status = runtime.status("customers");
         assertThat(status.phase()).isEqualTo(ProjectionStatus.Phase.FAILED);
-        assertThat(status.failure()).get().asString().contains("NullPointerException");
+        assertThat(status.failure())
+                .get()
+                .asString()
+                .contains("NullPointerException", "folding AddressChanged at position " + broken);
         assertThat(status.nextPosition()).isLessThanOrEqualTo(broken);
+    }
+
+    @Test
+    void a_failure_reaches_the_runtimes_listener() throws Exception {
+        given("customer-1", "CustomerRegistered", "{\"name\":\"Ada\",\"city\":\"Lisbon\"}");
+        given("customer-1", "AddressChanged", "{\"street\":\"no city here\"}");
+        java.util.concurrent.CompletableFuture<ProjectionStatus> heard = new java.util.concurrent.CompletableFuture<>();
+        runtime.onFailure(heard::complete);
+        runtime.start(CUSTOMERS);
+        ProjectionStatus status = heard.get(WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        assertThat(status.name()).isEqualTo("customers");
+        assertThat(status.phase()).isEqualTo(ProjectionStatus.Phase.FAILED);
     }
 }

@@ -201,8 +201,14 @@ final class ProjectionsCommand implements Runnable {
                     runtime.awaitPosition(name, head, Duration.ofMillis(500));
                 }
                 if (status.failure().isPresent()) {
-                    throw new IllegalStateException("projection '" + name + "' failed at position "
-                            + status.nextPosition() + ": " + status.failure().get());
+                    // The failure names the event (its fold's message); nextPosition is only the last
+                    // checkpoint the states were committed at. Not a bug in Lethe: no stack trace.
+                    err.println();
+                    err.println("error: projection '" + name + "' failed: "
+                            + status.failure().get()
+                            + " (its states are kept as committed up to position " + status.nextPosition()
+                            + "; fix the fold or the data, then rebuild)");
+                    return 1;
                 }
                 Progress.print(err, "rebuilding " + name, head + 1, head + 1, started);
                 err.println();

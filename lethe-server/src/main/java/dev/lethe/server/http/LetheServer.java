@@ -70,6 +70,12 @@ public final class LetheServer implements AutoCloseable {
         this.lethe = lethe;
         this.log = log;
         this.projections = new ProjectionRuntime(lethe.store(), lethe.projections());
+        projections.onFailure(status -> log.warn(
+                "projection failed; its states stay at its last checkpoint until it is fixed and rebuilt",
+                Map.of(
+                        "projection", status.name(),
+                        "nextPosition", status.nextPosition(),
+                        "failure", status.failure().orElse("?"))));
         for (Projection<?> projection : projections()) {
             projections.start(projection);
         }
@@ -198,10 +204,20 @@ public final class LetheServer implements AutoCloseable {
                         "headPosition",
                         lethe.store().headPosition())));
         routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up")));
-        routes.get(
-                "/health/ready",
-                ctx -> ctx.json(
-                        Map.of("status", "up", "headPosition", lethe.store().headPosition())));
+        routes.get("/health/ready", ctx -> {
+            List<String> failed = projections.statuses().stream()
+                    .filter(p -> p.phase() == dev.lethe.core.projection.ProjectionStatus.Phase.FAILED)
+                    .map(dev.lethe.core.projection.ProjectionStatus::name)
+                    .toList();
+            // Still serving the log; read models that failed are stale, which a monitor should see.
+            ctx.json(Map.of(
+                    "status",
+                    failed.isEmpty() ? "up" : "degraded",
+                    "failedProjections",
+                    failed,
+                    "headPosition",
+                    lethe.store().headPosition()));
+        });
         routes.get(
                 "/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.prometheus()));
         routes.get("/openapi.json", ctx -> ctx.contentType("application/json").result(resource("openapi.json")));
@@ -452,20 +468,26 @@ public final class LetheServer implements AutoCloseable {
 
     private void listProjections(Context ctx) {
         long head = lethe.store().headPosition();
+        Map<String, dev.lethe.core.projection.ProjectionStatus> running = new java.util.HashMap<>();
+        projections.statuses().forEach(status -> running.put(status.name(), status));
         ctx.json(lethe.projections().list().stream()
-                .map(p -> Map.of(
-                        "name",
-                        p.name(),
-                        "checkpoint",
-                        p.nextPosition(),
-                        "lag",
-                        Math.max(0, head + 1 - p.nextPosition()),
-                        "keys",
-                        p.keyCount(),
-                        "updatedAt",
-                        p.updatedAt().toString(),
-                        "href",
-                        "/v1/projections/" + p.name() + "/{key}"))
+                .map(p -> {
+                    Map<String, Object> entry = new java.util.LinkedHashMap<>();
+                    entry.put("name", p.name());
+                    dev.lethe.core.projection.ProjectionStatus status = running.get(p.name());
+                    // "stored" when this server does not run it: its states are what an earlier run left.
+                    entry.put(
+                            "phase", status == null ? "stored" : status.phase().name());
+                    if (status != null) {
+                        status.failure().ifPresent(failure -> entry.put("failure", failure));
+                    }
+                    entry.put("checkpoint", p.nextPosition());
+                    entry.put("lag", Math.max(0, head + 1 - p.nextPosition()));
+                    entry.put("keys", p.keyCount());
+                    entry.put("updatedAt", p.updatedAt().toString());
+                    entry.put("href", "/v1/projections/" + p.name() + "/{key}");
+                    return entry;
+                })
                 .toList());
     }
 

@@ -388,6 +388,23 @@ class HttpApiIT {
                 .isEqualTo(404);
         assertThat(get("/v1/projections/no-such-projection/global", ANALYST).body())
                 .contains("projection 'no-such-projection' does not exist");
+        assertThat(projections.toString()).contains("\"phase\"");
+        // A sale with no product or reason (no strict mode here) is counted, not a poison event that
+        // stops the read model for every later one.
+        long partial = server.lethe()
+                .privacy()
+                .append(
+                        dev.lethe.core.store.StreamId.of("customer-partial"),
+                        dev.lethe.core.store.ExpectedVersion.any(),
+                        java.util.List.of(dev.lethe.core.store.EventData.of("ProductSold", "{\"amount\":1}")))
+                .lastPosition();
+        assertThat(server.projectionRuntime().awaitPosition("sales-by-product", partial, Duration.ofSeconds(10)))
+                .isTrue();
+        assertThat(get("/v1/projections/sales-by-product/global", ANALYST).body())
+                .contains("(not given)");
+        JsonNode ready = get("/health/ready", null).json();
+        assertThat(ready.get("status").asText()).isEqualTo("up");
+        assertThat(ready.get("failedProjections")).isEmpty();
         JsonNode viaGraphQl = post(
                         "/graphql",
                         ANALYST,
