@@ -45,6 +45,19 @@ final class GraphQlApi {
     // Deep enough for GraphiQL's introspection query (depth 13); the schema itself has no recursion.
     static final int MAX_DEPTH = 20;
     static final int MAX_COMPLEXITY = 400;
+
+    /**
+     * A field's cost: 1, plus its children's, and for a list with a {@code limit} (events, audit) its
+     * children's once per {@value Hub#DEFAULT_LIMIT} items asked for, so that aliases of
+     * {@code events(limit: 10000)} cannot make one request decrypt millions of events.
+     */
+    static int complexity(graphql.analysis.FieldComplexityEnvironment env, int childComplexity) {
+        Object limit = env.getArguments().get("limit");
+        int pages =
+                limit instanceof Number n ? Math.max(1, (n.intValue() + Hub.DEFAULT_LIMIT - 1) / Hub.DEFAULT_LIMIT) : 1;
+        return 1 + childComplexity * pages;
+    }
+
     static final String PRINCIPAL = "principal";
 
     private final Hub hub;
@@ -58,7 +71,7 @@ final class GraphQlApi {
         this.graphQl = GraphQL.newGraphQL(schema)
                 .instrumentation(new ChainedInstrumentation(List.of(
                         new MaxQueryDepthInstrumentation(MAX_DEPTH),
-                        new MaxQueryComplexityInstrumentation(MAX_COMPLEXITY))))
+                        new MaxQueryComplexityInstrumentation(MAX_COMPLEXITY, GraphQlApi::complexity))))
                 .build();
     }
 

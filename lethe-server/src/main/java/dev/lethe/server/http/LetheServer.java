@@ -284,7 +284,28 @@ public final class LetheServer implements AutoCloseable {
 
     private void authenticate(Context ctx) {
         ctx.attribute("started", System.nanoTime());
+        String declared = ctx.header("Content-Length");
+        if (declared != null) {
+            long length;
+            try {
+                length = Long.parseLong(declared.trim());
+            } catch (NumberFormatException e) {
+                throw ApiException.badRequest("Content-Length is not a number of bytes");
+            }
+            if (length > config.maxBodyBytes()) {
+                // At once, rather than after waiting for a body that will be refused (or never comes).
+                throw new ApiException(
+                        413,
+                        "Content too large",
+                        "the body is " + length + " bytes; the limit is " + config.maxBodyBytes()
+                                + " (maxBodyBytes in the server config)");
+            }
+        }
         String path = ctx.path();
+        if (path.startsWith("/v1/") || path.equals("/graphql")) {
+            // Answers may hold decrypted personal data: no cache keeps a copy.
+            ctx.header("Cache-Control", "no-store");
+        }
         if (path.equals("/health")
                 || path.startsWith("/health/")
                 || path.equals("/metrics")
@@ -301,7 +322,12 @@ public final class LetheServer implements AutoCloseable {
         String token = header.substring(7).trim();
         Principal principal = config.tokens().get(token);
         if (principal == null && jwt != null && JwtVerifier.looksLikeJwt(token)) {
-            principal = jwt.verify(token);
+            try {
+                principal = jwt.verify(token);
+            } catch (RuntimeException refused) {
+                ctx.header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+                throw refused;
+            }
         }
         if (principal == null) {
             ctx.header("WWW-Authenticate", "Bearer error=\"invalid_token\"");

@@ -173,6 +173,17 @@ class HttpApiIT {
                 "{\"events\":[{\"type\":\"Big\",\"data\":\""
                         + "x".repeat((int) ServerConfig.DEFAULT_MAX_BODY_BYTES + 10) + "\"}]}");
         assertThat(tooBig.status()).isEqualTo(413);
+        // A declared length over the limit is refused at once, as a problem, without waiting for the body.
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.port())) {
+            socket.setSoTimeout(5_000);
+            socket.getOutputStream()
+                    .write(("POST /v1/streams/" + stream + "/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                    + "Authorization: Bearer " + ADVISOR + "\r\nContent-Type: application/json\r\n"
+                                    + "Content-Length: 999999999\r\nConnection: close\r\n\r\n{}")
+                            .getBytes(StandardCharsets.US_ASCII));
+            String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(answer).startsWith("HTTP/1.1 413").contains(LetheServer.PROBLEM_JSON, "the limit is");
+        }
         assertThat(post("/v1/streams/bad%20stream/events", ADVISOR, "{\"events\":[{\"type\":\"A\",\"data\":{}}]}")
                         .json()
                         .get("detail")
@@ -242,6 +253,12 @@ class HttpApiIT {
         JsonNode advisor =
                 get("/v1/streams/" + stream, ADVISOR).json().get("events").get(0);
         assertThat(advisor.path("data").get("name").asText()).isEqualTo(MARKER_NAME);
+        HttpResponse<String> plain = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/v1/streams/" + stream))
+                        .header("Authorization", "Bearer " + ADVISOR)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(plain.headers().firstValue("Cache-Control")).contains("no-store");
         assertThat(advisor.get("redacted")).isEmpty();
         JsonNode analyst =
                 get("/v1/streams/" + stream, ANALYST).json().get("events").get(0);
@@ -361,6 +378,23 @@ class HttpApiIT {
         Response complex = post("/graphql", ADVISOR, JSON.writeValueAsString(Map.of("query", aliases)));
         assertThat(complex.status()).isEqualTo(400);
         assertThat(complex.body()).containsIgnoringCase("complexity");
+        // The limit counts: three aliases of 10,000 events each are too much, one is not.
+        String big = "a%d: events(limit: 10000) { data metadata }";
+        Response threeBig = post(
+                "/graphql",
+                ADVISOR,
+                JSON.writeValueAsString(Map.of(
+                        "query",
+                        "{ " + String.format(big, 1) + " " + String.format(big, 2) + " " + String.format(big, 3)
+                                + " }")));
+        assertThat(threeBig.status()).isEqualTo(400);
+        assertThat(threeBig.body()).containsIgnoringCase("complexity");
+        assertThat(post(
+                                "/graphql",
+                                ADVISOR,
+                                JSON.writeValueAsString(Map.of("query", "{ " + String.format(big, 1) + " }")))
+                        .status())
+                .isEqualTo(200);
     }
 
     @Test
@@ -511,6 +545,14 @@ class HttpApiIT {
         assertThat(graphQlWrite.body()).contains("is not declared in the data policy");
         assertThat(server.lethe().store().headPosition()).isEqualTo(head);
         assertThat(server.lethe().privacy().keys().lookup("s@example.com")).isEmpty();
+        String expired = JwtVerifierTest.hs256("{\"sub\":\"x\",\"roles\":[\"dpo\"],\"exp\":1}", JwtVerifierTest.SECRET);
+        HttpResponse<String> expiredAnswer = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/v1/schemas"))
+                        .header("Authorization", "Bearer " + expired)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(expiredAnswer.statusCode()).isEqualTo(401);
+        assertThat(expiredAnswer.headers().firstValue("WWW-Authenticate")).contains("Bearer error=\"invalid_token\"");
         String forged = JwtVerifierTest.hs256("{\"sub\":\"x\",\"roles\":[\"dpo\"]}", JwtVerifierTest.SECRET + "!");
         Response refused = get("/v1/schemas", forged);
         assertThat(refused.status()).isEqualTo(401);
