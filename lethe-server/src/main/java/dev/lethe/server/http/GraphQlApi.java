@@ -228,9 +228,9 @@ final class GraphQlApi {
         }
         String period = env.getArgument("period");
         if (period != null) {
-            if (!period.matches("\\d{4}(-\\d{2}(-\\d{2})?)?")) {
+            if (!isPeriod(period)) {
                 throw dev.lethe.core.store.InvalidEventException.of(
-                        "period", "'" + period + "' must be a year (2026), month (2026-11) or day (2026-11-26)");
+                        "period", "is not a year (2026), month (2026-11) or day (2026-11-26) of the calendar");
             }
             events = events.stream()
                     .filter(e -> e.event().recordedAt().toString().startsWith(period))
@@ -337,5 +337,22 @@ final class GraphQlApi {
                 + value.getClass().getSimpleName().replace("Value", "").toLowerCase(java.util.Locale.ROOT)
                 + " is not JSON (write true, false or null in lower case, quote strings, and pass variables"
                 + " as whole arguments)");
+    }
+
+    /** A year (2026), month (2026-11) or day (2026-11-26) that exists: 2026-13 and 2026-02-30 do not. */
+    static boolean isPeriod(String period) {
+        try {
+            switch (period.length()) {
+                case 4 -> java.time.Year.parse(period);
+                case 7 -> java.time.YearMonth.parse(period);
+                case 10 -> java.time.LocalDate.parse(period);
+                default -> {
+                    return false;
+                }
+            }
+            return period.chars().allMatch(c -> c == '-' || Character.isDigit(c));
+        } catch (java.time.format.DateTimeParseException e) {
+            return false;
+        }
     }
 }
