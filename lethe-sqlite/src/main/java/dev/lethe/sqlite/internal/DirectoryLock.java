@@ -46,10 +46,33 @@ public final class DirectoryLock implements AutoCloseable {
         }
     }
 
-    /** Creates the directory (and parents) if missing, with a clear error if that is impossible. */
+    /**
+     * Creates the directory (and parents) if missing, with a clear error if that is impossible. A
+     * directory Lethe creates is its owner's only ({@code rwx------} on POSIX file systems): it will hold
+     * the key store, the master key and the log.
+     */
     public static void ensureDirectory(Path directory) {
+        if (Files.exists(directory) && !Files.isDirectory(directory)) {
+            throw StorageException.permanent(
+                    "data directory " + directory.toAbsolutePath() + " is a file, not a directory", null);
+        }
         try {
-            Files.createDirectories(directory);
+            if (!Files.isDirectory(directory)) {
+                Path parent = directory.toAbsolutePath().getParent();
+                if (parent != null) {
+                    Files.createDirectories(parent);
+                }
+                try {
+                    Files.createDirectory(
+                            directory,
+                            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+                } catch (UnsupportedOperationException notPosix) {
+                    Files.createDirectory(directory);
+                } catch (java.nio.file.FileAlreadyExistsException raced) {
+                    // Created by another process meanwhile: use it as it is.
+                }
+            }
         } catch (IOException e) {
             throw StorageException.permanent(
                     "cannot create data directory " + directory.toAbsolutePath() + ": " + e, e);

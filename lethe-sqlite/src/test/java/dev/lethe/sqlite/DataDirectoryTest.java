@@ -1,0 +1,30 @@
+package dev.lethe.sqlite;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lethe.core.store.StorageException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DataDirectoryTest {
+    @TempDir
+    Path parent;
+
+    @Test
+    void a_directory_lethe_creates_is_its_owners_only_and_a_file_is_named_as_not_a_directory() throws Exception {
+        Path data = parent.resolve("nested").resolve("lethe-data");
+        SqliteLethe.open(data).close();
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(data)))
+                .isEqualTo("rwx------");
+
+        Path file = Files.writeString(parent.resolve("not-a-directory"), "x");
+        assertThatThrownBy(() -> SqliteLethe.open(file))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("is a file, not a directory");
+        assertThat(Files.readString(file)).isEqualTo("x");
+    }
+}
