@@ -533,7 +533,12 @@ public final class LetheServer implements AutoCloseable {
                 graphQl.execute(query.asText(), body.path("operationName").asText(null), variables, principal(ctx));
         metrics.count("graphql_queries", 1);
         boolean invalid = result.getData() == null && !result.getErrors().isEmpty();
-        ctx.status(invalid ? 400 : 200).json(GraphQlErrors.withoutInputValues(result.toSpecification()));
+        // Refused for want of a permission, as REST answers it: 403, not "bad request".
+        boolean denied = invalid
+                && result.getErrors().stream()
+                        .allMatch(error -> error instanceof graphql.ExceptionWhileDataFetching fetching
+                                && fetching.getException() instanceof AccessDeniedException);
+        ctx.status(denied ? 403 : invalid ? 400 : 200).json(GraphQlErrors.withoutInputValues(result.toSpecification()));
     }
 
     /** Checks the subscription's parameters before the event stream starts: afterwards only a 200 is possible. */

@@ -545,6 +545,7 @@ class HttpApiIT {
                 "{\"query\":\"mutation { append(stream: \\\"stranger-1\\\", events: [{type: \\\"A\\\", data: {}}])"
                         + " { firstPosition } }\"}");
         assertThat(graphQlWrite.body()).contains("is not declared in the data policy");
+        assertThat(graphQlWrite.status()).isEqualTo(403);
         assertThat(server.lethe().store().headPosition()).isEqualTo(head);
         assertThat(server.lethe().privacy().keys().lookup("s@example.com")).isEmpty();
         String expired = JwtVerifierTest.hs256("{\"sub\":\"x\",\"roles\":[\"dpo\"],\"exp\":1}", JwtVerifierTest.SECRET);
