@@ -110,8 +110,9 @@ public final class PrivacyCodec {
             long record = 64 + 12; // {"subjects":{},"sealed":[],"schemaVersion":n}, and ,"lethe":
             for (JsonFields.Hit hit : sorted) {
                 FieldRule field = plan.rules().get(hit.path());
+                long pathBytes = hit.path().getBytes(StandardCharsets.UTF_8).length;
                 if (field.subjectKey()) {
-                    record += hit.path().length() + 6 + 36 + 1;
+                    record += pathBytes + 6 + 36 + 1;
                 }
                 if (!field.personal() || hit.isNull() || hit.start() < sealedUpTo) {
                     continue;
@@ -121,7 +122,7 @@ public final class PrivacyCodec {
                 int headerAndTag = 1 + 16 + 2 + group.name().length() + PERIOD_ID_BOUND + 12 + 16;
                 long raw = headerAndTag + (long) (hit.end() - hit.start());
                 size += 2 + Envelope.PREFIX.length() + (raw * 4 + 2) / 3 - (hit.end() - hit.start());
-                record += hit.path().length() + 3;
+                record += pathBytes + 3;
             }
             return size + metadataBytes + record;
         }
