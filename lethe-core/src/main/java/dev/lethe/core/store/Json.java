@@ -92,6 +92,7 @@ public final class Json {
 
     private static void validate(byte[] utf8) {
         requireUtf8(utf8);
+        refuseLoneSurrogates(utf8);
         try (JsonParser parser = FACTORY.createParser(utf8)) {
             if (parser.nextToken() == null) {
                 throw InvalidEventException.of("json", "JSON is empty");
@@ -109,6 +110,61 @@ public final class Json {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Refuses a {@code \\u} escape of half a surrogate pair with no other half ({@code "\\udbff"}): it
+     * is no character, every reader that decodes it makes it {@code ?} or refuses it, so two different
+     * values would read the same (I-JSON, RFC 7493, forbids it too). Raw UTF-8 cannot hold one.
+     */
+    private static void refuseLoneSurrogates(byte[] utf8) {
+        boolean wantLow = false;
+        for (int i = 0; i < utf8.length; i++) {
+            if (utf8[i] != '\\') {
+                if (wantLow) {
+                    break;
+                }
+                continue;
+            }
+            if (i + 1 < utf8.length && utf8[i + 1] == 'u' && i + 5 < utf8.length) {
+                int unit = hex4(utf8, i + 2);
+                boolean high = unit >= 0xD800 && unit <= 0xDBFF;
+                boolean low = unit >= 0xDC00 && unit <= 0xDFFF;
+                if ((low && !wantLow) || (wantLow && !low)) {
+                    throw loneSurrogate(i);
+                }
+                wantLow = high;
+                i += 5;
+            } else {
+                if (wantLow) {
+                    break;
+                }
+                i++; // an escaped character: \\, \", \n…
+            }
+        }
+        if (wantLow) {
+            throw loneSurrogate(utf8.length);
+        }
+    }
+
+    private static InvalidEventException loneSurrogate(int offset) {
+        return InvalidEventException.of(
+                "json",
+                "invalid JSON: a \\u escape of half a UTF-16 surrogate pair, without its other half, is no"
+                        + " character (near byte " + offset + ")");
+    }
+
+    /** The value of 4 hex digits at {@code at}, or -1 if they are not (the parser then names the problem). */
+    private static int hex4(byte[] utf8, int at) {
+        int value = 0;
+        for (int k = 0; k < 4; k++) {
+            int digit = Character.digit(utf8[at + k], 16);
+            if (digit < 0) {
+                return -1;
+            }
+            value = value * 16 + digit;
+        }
+        return value;
     }
 
     private static final java.util.regex.Pattern QUOTED = java.util.regex.Pattern.compile("'[^']*'");

@@ -71,6 +71,18 @@ class CodecInputEdgesTest {
                         .path("name")
                         .asText())
                 .isEqualTo("Ada Lovelace");
+
+        // Half a surrogate pair is no character: it would read back as '?', so two values would be one.
+        for (String lone : List.of(
+                "\"KEY\\udbff\"", "\"\\udc00x\"", "\"\\ud83d\\u0041\"", "{\"n\\ud800\":1}", "\"\\ud83d\\\\\"")) {
+            assertThatThrownBy(() -> Json.parse(lone))
+                    .as(lone)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("half a UTF-16 surrogate pair");
+        }
+        for (String fine : List.of("\"\\ud83d\\ude00\"", "\"\\\\udbff\"", "\"\\u00e9\\n\"", "\"😀\"")) {
+            assertThat(Json.parse(fine).asTree().isTextual()).as(fine).isTrue();
+        }
     }
 
     @Test
@@ -165,7 +177,7 @@ class CodecInputEdgesTest {
                         ExpectedVersion.any(),
                         List.of(EventData.of("Tagged", "{\"customer\":\"KEY\\udbff\",\"name\":\"Ada\"}"))))
                 .isInstanceOf(InvalidEventException.class)
-                .hasMessageContaining("lone UTF-16 surrogate");
+                .hasMessageContaining("half a UTF-16 surrogate pair");
         assertThat(lethe.keys().lookup("KEY?")).isEmpty();
     }
 
