@@ -135,6 +135,34 @@ public final class ProtobufNotation {
     }
 
     /**
+     * {@link #source(String, byte[], String)} from a descriptor at hand ({@code MyMessage.getDescriptor()}
+     * of a generated class): the descriptor set holds its file and every file it imports.
+     */
+    public static Json source(String eventType, Descriptor message) {
+        if (message == null) {
+            throw InvalidEventException.of(subject(eventType), "no message descriptor given");
+        }
+        com.google.protobuf.DescriptorProtos.FileDescriptorSet.Builder set =
+                com.google.protobuf.DescriptorProtos.FileDescriptorSet.newBuilder();
+        addWithImports(message.getFile(), new HashSet<>(), set);
+        return source(eventType, set.build().toByteArray(), message.getFullName());
+    }
+
+    /** Imports first, each file once, as protoc --include_imports writes them. */
+    private static void addWithImports(
+            com.google.protobuf.Descriptors.FileDescriptor file,
+            Set<String> added,
+            com.google.protobuf.DescriptorProtos.FileDescriptorSet.Builder set) {
+        if (!added.add(file.getName())) {
+            return;
+        }
+        for (com.google.protobuf.Descriptors.FileDescriptor dependency : file.getDependencies()) {
+            addWithImports(dependency, added, set);
+        }
+        set.addFile(file.toProto());
+    }
+
+    /**
      * The fields, at the paths of {@link #allPaths(Descriptor)}, whose JSON name is not protoc's default
      * lowerCamelCase of their name: proto path to JSON name ({@code "contact.email_address"} to
      * {@code "mail"} for {@code string email_address = 1 [json_name = "mail"]}).

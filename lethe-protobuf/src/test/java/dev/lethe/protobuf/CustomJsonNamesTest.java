@@ -84,6 +84,19 @@ class CustomJsonNamesTest {
                         .asTree()
                         .get("jsonNames"))
                 .hasSize(4);
+        // From a generated class's descriptor: the same names, and a descriptor set that reads back.
+        com.fasterxml.jackson.databind.JsonNode fromDescriptor =
+                ProtobufNotation.source("SignedUp", SignedUp.getDescriptor()).asTree();
+        assertThat(fromDescriptor.get("jsonNames"))
+                .isEqualTo(ProtobufNotation.source("SignedUp", descriptorSet, MESSAGE)
+                        .asTree()
+                        .get("jsonNames"));
+        assertThat(ProtobufNotation.read(
+                        "SignedUp",
+                        java.util.Base64.getDecoder()
+                                .decode(fromDescriptor.get("descriptorSet").asText()),
+                        MESSAGE))
+                .isEqualTo(ProtobufNotation.read("SignedUp", SignedUp.getDescriptor()));
     }
 
     @Test

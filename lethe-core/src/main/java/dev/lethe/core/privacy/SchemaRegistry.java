@@ -116,7 +116,8 @@ public final class SchemaRegistry {
         Optional<Registered> latest = latest(schema.eventType());
         if (latest.isPresent()
                 && latest.get().schema().canonical().equals(schema.canonical())
-                && latest.get().source().equals(source)) {
+                // As trees: the stored source went through a tree and may spell numbers otherwise.
+                && latest.get().source().asTree().equals(source.asTree())) {
             return latest.get();
         }
         int version = latest.map(r -> r.version() + 1).orElse(1);

@@ -104,9 +104,10 @@ final class RunningProjection<S> implements BatchListener {
     /** A fold that threw, with the event it was folding: the failure an operator needs to see. */
     private static final class FoldFailed extends RuntimeException {
         FoldFailed(RecordedEvent event, RuntimeException cause) {
+            // Not the cause's message: it may quote the event's data, and this is logged and listed.
             super(
                     "folding " + event.type() + " at position " + event.position() + " threw "
-                            + cause.getClass().getSimpleName() + ": " + cause.getMessage(),
+                            + cause.getClass().getName(),
                     cause);
         }
     }

@@ -94,10 +94,23 @@ public final class Json {
         requireUtf8(utf8);
         refuseLoneSurrogates(utf8);
         try (JsonParser parser = FACTORY.createParser(utf8)) {
-            if (parser.nextToken() == null) {
+            JsonToken token = parser.nextToken();
+            if (token == null) {
                 throw InvalidEventException.of("json", "JSON is empty");
             }
-            parser.skipChildren();
+            // Every token, not skipChildren: a decimal must be one a reader can hold exactly.
+            for (int depth = 0; ; token = parser.nextToken()) {
+                if (token == JsonToken.START_OBJECT || token == JsonToken.START_ARRAY) {
+                    depth++;
+                } else if (token == JsonToken.END_OBJECT || token == JsonToken.END_ARRAY) {
+                    depth--;
+                } else if (token == JsonToken.VALUE_NUMBER_FLOAT || token == JsonToken.VALUE_NUMBER_INT) {
+                    checkNumber(parser);
+                }
+                if (depth == 0) {
+                    break;
+                }
+            }
             JsonToken trailing = parser.nextToken();
             if (trailing != null) {
                 throw InvalidEventException.of(
@@ -109,6 +122,43 @@ public final class Json {
             throw InvalidEventException.of("json", "invalid JSON: " + describeError(e));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Longer numbers than this are refused, as Jackson's readers refuse them (StreamReadConstraints). */
+    static final int MAX_NUMBER_LENGTH = 1_000;
+
+    /**
+     * Refuses a number no reader could hold exactly: longer than {@value #MAX_NUMBER_LENGTH} characters,
+     * or with an exponent outside ±999,999,999 ({@code 1e9999999999}, which would stop every read of it).
+     */
+    private static void checkNumber(JsonParser parser) throws IOException {
+        char[] text = parser.getTextCharacters();
+        int offset = parser.getTextOffset();
+        int length = parser.getTextLength();
+        if (length > MAX_NUMBER_LENGTH) {
+            throw InvalidEventException.of(
+                    "json",
+                    "a number of " + length + " characters at "
+                            + parser.currentTokenLocation().offsetDescription() + " is longer than "
+                            + MAX_NUMBER_LENGTH);
+        }
+        for (int i = offset; i < offset + length; i++) {
+            if (text[i] == 'e' || text[i] == 'E') {
+                int digits = 0;
+                for (int k = i + 1; k < offset + length; k++) {
+                    if (Character.isDigit(text[k]) && (digits > 0 || text[k] != '0')) {
+                        digits++;
+                    }
+                }
+                if (digits > 9) {
+                    throw InvalidEventException.of(
+                            "json",
+                            "a number at " + parser.currentTokenLocation().offsetDescription()
+                                    + " has an exponent beyond ±999,999,999");
+                }
+                return;
+            }
         }
     }
 
@@ -224,10 +274,18 @@ public final class Json {
     public JsonNode asTree() {
         try {
             return MAPPER.readTree(utf8);
-        } catch (IOException e) {
-            throw new UncheckedIOException("stored JSON no longer parses", e);
+        } catch (IOException | RuntimeException exactly) {
+            // A number stored before such numbers were refused (1e9999999999) has no exact form: read
+            // it as a double, as Lethe did then, rather than fail every read of the event.
+            try {
+                return LENIENT.readTree(utf8);
+            } catch (IOException e) {
+                throw new UncheckedIOException("stored JSON no longer parses", e);
+            }
         }
     }
+
+    private static final ObjectMapper LENIENT = new ObjectMapper();
 
     /** Whether the value is a JSON object. */
     public boolean isObject() {

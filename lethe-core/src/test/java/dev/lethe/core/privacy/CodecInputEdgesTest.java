@@ -80,6 +80,12 @@ class CodecInputEdgesTest {
                     .isInstanceOf(InvalidEventException.class)
                     .hasMessageContaining("half a UTF-16 surrogate pair");
         }
+        // A number no reader could hold exactly would stop every read of its event: refused on the way in.
+        assertThatThrownBy(() -> Json.parse("{\"amt\":1e9999999999}"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("exponent beyond");
+        assertThat(Json.parse("[1e999999999,-0.0,1.50,2e-400]").asTree().toString())
+                .isEqualTo("[1E+999999999,0.0,1.50,2E-400]");
         for (String fine : List.of("\"\\ud83d\\ude00\"", "\"\\\\udbff\"", "\"\\u00e9\\n\"", "\"😀\"")) {
             assertThat(Json.parse(fine).asTree().isTextual()).as(fine).isTrue();
         }

@@ -61,6 +61,26 @@ class SchemaRegistrationTest {
                 Json.of(schema));
     }
 
+    @Test
+    void a_schema_with_decimals_registered_again_is_the_same_version() throws Exception {
+        // Read by an application's own ObjectMapper (doubles: written back as 1.0E-4 and 1.0E20).
+        JsonNode schema = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(
+                        SCHEMA.replace(
+                                "\"product\":{\"type\":\"string\"}",
+                                "\"product\":{\"type\":\"string\"},\"amount\":{\"type\":\"number\",\"minimum\":0.0001,\"maximum\":1e20}"));
+        assertThat(schema.toString()).contains("1.0E-4");
+        java.util.function.Supplier<SchemaRegistry.Registered> registerIt = () -> lethe.registerSchema(
+                PrivateEventStoreTest.DPO,
+                JsonSchemaNotation.read("ProductSold", schema),
+                SchemaRegistry.Notation.JSON_SCHEMA,
+                SchemaRegistry.propertyPaths(schema),
+                Json.of(schema));
+        assertThat(registerIt.get().version()).isEqualTo(1);
+        assertThat(registerIt.get().version()).isEqualTo(1);
+        assertThat(audit()).hasSize(1);
+    }
+
     private List<RecordedEvent> audit() {
         return lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100);
     }

@@ -134,8 +134,9 @@ final class SubjectCommand implements Runnable {
                     throw InvalidEventException.of(
                             "--output", output + " already exists; give a new file name (an export never overwrites)");
                 }
-                Path data = cli.store.directory.toAbsolutePath().normalize();
-                if (output.toAbsolutePath().normalize().startsWith(data)) {
+                // Through links too: the directories as the file system resolves them.
+                Path data = realOrNormal(cli.store.directory);
+                if (realOrNormal(parent).resolve(output.getFileName()).startsWith(data)) {
                     throw InvalidEventException.of(
                             "--output",
                             output + " is inside the data directory " + data
@@ -159,6 +160,14 @@ final class SubjectCommand implements Runnable {
                 }
             }
             return 0;
+        }
+    }
+
+    private static Path realOrNormal(Path path) {
+        try {
+            return path.toRealPath();
+        } catch (java.io.IOException e) {
+            return path.toAbsolutePath().normalize();
         }
     }
 

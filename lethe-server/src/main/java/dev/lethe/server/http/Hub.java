@@ -20,12 +20,14 @@ import dev.lethe.core.store.Json;
 import dev.lethe.core.store.RecordedEvent;
 import dev.lethe.core.store.StreamId;
 import dev.lethe.sqlite.SqliteLethe;
+import java.io.IOException;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -67,6 +69,20 @@ final class Hub {
      * personal data nor write.
      */
     AppendResult append(Principal principal, String stream, JsonNode expectedVersion, JsonNode events) {
+        return append(principal, stream, expectedVersion, events, null);
+    }
+
+    /**
+     * As {@link #append(Principal, String, JsonNode, JsonNode)}; {@code raw}, when given, holds each
+     * event's {@code data} and {@code metadata} as the request wrote them ({@link #rawMembers}), which
+     * are stored instead of the tree's serialisation: byte for byte, {@code -0.0} and {@code 1e2} too.
+     */
+    AppendResult append(
+            Principal principal,
+            String stream,
+            JsonNode expectedVersion,
+            JsonNode events,
+            List<Map<String, byte[]>> raw) {
         if (!lethe.policy().roles().containsKey(principal.role())) {
             throw new dev.lethe.core.privacy.AccessDeniedException(
                     principal, "append (role '" + principal.role() + "' is not declared in the data policy)");
@@ -79,8 +95,9 @@ final class Hub {
             throw InvalidEventException.of("events", "must be an array of {type, data, metadata?, id?}");
         }
         List<EventData> batch = new ArrayList<>();
+        boolean aligned = raw != null && raw.size() == events.size();
         for (int i = 0; i < events.size(); i++) {
-            batch.add(eventData(events.get(i), "events[" + i + "]"));
+            batch.add(eventData(events.get(i), "events[" + i + "]", aligned ? raw.get(i) : Map.of()));
         }
         AppendResult result = lethe.privacy().append(streamId, expected, batch);
         metrics.count("appended_events", batch.size());
@@ -88,7 +105,64 @@ final class Hub {
         return result;
     }
 
-    private static EventData eventData(JsonNode node, String where) {
+    /** A member as the request wrote it, when known, else as the tree serialises it. */
+    private static Json member(JsonNode node, String name, Map<String, byte[]> raw, String where) {
+        byte[] written = raw.get(name);
+        if (written == null) {
+            return Json.of(node.get(name));
+        }
+        try {
+            return Json.ofBytes(written);
+        } catch (InvalidEventException e) {
+            throw e.at(where + "." + name);
+        }
+    }
+
+    /**
+     * The {@code data} and {@code metadata} of each element of a body's {@code events} array, as
+     * written; null when the body is not shaped so (the tree, then, names the problem).
+     */
+    static List<Map<String, byte[]>> rawMembers(byte[] body) {
+        try (com.fasterxml.jackson.core.JsonParser parser = JSON.getFactory().createParser(body)) {
+            if (parser.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                return null;
+            }
+            List<Map<String, byte[]>> out = null;
+            while (parser.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                String name = parser.currentName();
+                com.fasterxml.jackson.core.JsonToken value = parser.nextToken();
+                if (!name.equals("events") || value != com.fasterxml.jackson.core.JsonToken.START_ARRAY) {
+                    parser.skipChildren();
+                    continue;
+                }
+                out = new ArrayList<>();
+                com.fasterxml.jackson.core.JsonToken element;
+                while ((element = parser.nextToken()) == com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                    Map<String, byte[]> members = new java.util.HashMap<>();
+                    while (parser.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                        String member = parser.currentName();
+                        parser.nextToken();
+                        long start = parser.currentTokenLocation().getByteOffset();
+                        parser.skipChildren();
+                        parser.finishToken();
+                        long end = parser.currentLocation().getByteOffset();
+                        if (member.equals("data") || member.equals("metadata")) {
+                            members.put(member, java.util.Arrays.copyOfRange(body, (int) start, (int) end));
+                        }
+                    }
+                    out.add(members);
+                }
+                if (element != com.fasterxml.jackson.core.JsonToken.END_ARRAY) {
+                    return null;
+                }
+            }
+            return out;
+        } catch (IOException | RuntimeException unreadable) {
+            return null; // the tree's reading names what is wrong
+        }
+    }
+
+    private static EventData eventData(JsonNode node, String where, Map<String, byte[]> raw) {
         if (node == null || !node.isObject()) {
             throw InvalidEventException.of(where, "must be an object with type and data");
         }
@@ -108,12 +182,10 @@ final class Hub {
                         where + ".id", "'" + node.get("id").asText() + "' is not a UUID");
             }
         }
+        Json data = member(node, "data", raw, where);
+        Json metadata = node.hasNonNull("metadata") ? member(node, "metadata", raw, where) : null;
         try {
-            return new EventData(
-                    id,
-                    type.asText(),
-                    Json.of(node.get("data")),
-                    node.hasNonNull("metadata") ? Json.of(node.get("metadata")) : null);
+            return new EventData(id, type.asText(), data, metadata);
         } catch (InvalidEventException e) {
             throw e.at(where + "." + e.subject());
         }
@@ -184,7 +256,8 @@ final class Hub {
 
     /** A projection's state of one key, with personal values opened for the caller. */
     ObjectNode projectionState(String name, String key, Principal who) {
-        if (lethe.projections().list().stream().noneMatch(p -> p.name().equals(name))) {
+        if (lethe.projections().list().stream().noneMatch(p -> p.name().equals(name))
+                && projections.statuses().stream().noneMatch(p -> p.name().equals(name))) {
             throw ApiException.notFound("projection '" + name + "' does not exist (GET /v1/projections lists them)");
         }
         String state = lethe.projections()

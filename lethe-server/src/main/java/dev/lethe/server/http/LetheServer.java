@@ -360,8 +360,12 @@ public final class LetheServer implements AutoCloseable {
 
     private void append(Context ctx) {
         JsonNode body = body(ctx);
-        AppendResult result =
-                hub.append(principal(ctx), ctx.pathParam("stream"), body.get("expectedVersion"), body.get("events"));
+        AppendResult result = hub.append(
+                principal(ctx),
+                ctx.pathParam("stream"),
+                body.get("expectedVersion"),
+                body.get("events"),
+                Hub.rawMembers(ctx.bodyAsBytes()));
         ctx.status(201).json(Hub.appendJson(result));
     }
 
@@ -496,7 +500,7 @@ public final class LetheServer implements AutoCloseable {
         long head = lethe.store().headPosition();
         Map<String, dev.lethe.core.projection.ProjectionStatus> running = new java.util.HashMap<>();
         projections.statuses().forEach(status -> running.put(status.name(), status));
-        ctx.json(lethe.projections().list().stream()
+        List<Map<String, Object>> listed = lethe.projections().list().stream()
                 .map(p -> {
                     Map<String, Object> entry = new java.util.LinkedHashMap<>();
                     entry.put("name", p.name());
@@ -514,7 +518,23 @@ public final class LetheServer implements AutoCloseable {
                     entry.put("href", "/v1/projections/" + p.name() + "/{key}");
                     return entry;
                 })
-                .toList());
+                .collect(java.util.stream.Collectors.toCollection(ArrayList::new));
+        // One that failed before its first commit has no stored row: listed from its status.
+        running.values().stream()
+                .filter(status ->
+                        listed.stream().noneMatch(entry -> entry.get("name").equals(status.name())))
+                .forEach(status -> {
+                    Map<String, Object> entry = new java.util.LinkedHashMap<>();
+                    entry.put("name", status.name());
+                    entry.put("phase", status.phase().name());
+                    status.failure().ifPresent(failure -> entry.put("failure", failure));
+                    entry.put("checkpoint", status.nextPosition());
+                    entry.put("lag", Math.max(0, head + 1 - status.nextPosition()));
+                    entry.put("keys", 0);
+                    entry.put("href", "/v1/projections/" + status.name() + "/{key}");
+                    listed.add(entry);
+                });
+        ctx.json(listed);
     }
 
     private void graphql(Context ctx) {

@@ -242,6 +242,18 @@ class LetheCliTest {
                                 data.resolve("x.json").toString())
                         .err())
                 .contains("inside the data directory");
+        Path link = java.nio.file.Files.createSymbolicLink(data.resolveSibling(data.getFileName() + "-link"), data);
+        assertThat(lethe(
+                                "subject",
+                                "export",
+                                subject,
+                                "--role",
+                                "dpo",
+                                "--output",
+                                link.resolve("x.json").toString())
+                        .err())
+                .contains("inside the data directory");
+        java.nio.file.Files.delete(link);
         assertThat(lethe("stats").exitCode()).isZero();
         java.nio.file.Files.delete(exported);
         Run export = lethe("subject", "export", subject, "--role", "dpo", "--output", exported.toString());

@@ -215,7 +215,8 @@ class HttpApiIT {
     @Test
     void numbers_are_kept_exactly_and_a_member_name_twice_is_refused() throws Exception {
         String stream = "num-" + UUID.randomUUID().toString().substring(0, 8);
-        String data = "{\"a\":1.50,\"prec\":3.141592653589793238462643383279,\"huge\":1e400,\"tiny\":1e-400,\"n\":7}";
+        String data =
+                "{\"a\":1.50, \"prec\":3.141592653589793238462643383279,\"huge\":1e400,\"tiny\":1e-400,\"z\":-0.0,\"n\":7}";
         Response appended = post(
                 "/v1/streams/" + stream + "/events",
                 ADVISOR,
@@ -227,7 +228,7 @@ class HttpApiIT {
                 .get(0)
                 .data()
                 .toString();
-        assertThat(stored).contains("1.50", "3.141592653589793238462643383279", "1E+400", "1E-400", "\"n\":7");
+        assertThat(stored).isEqualTo(data); // byte for byte, as the request wrote it
         String read = get("/v1/streams/" + stream, ADVISOR).body();
         assertThat(read)
                 .contains("1.50", "3.141592653589793238462643383279", "1E+400")
