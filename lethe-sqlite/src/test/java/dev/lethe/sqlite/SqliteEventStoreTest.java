@@ -125,4 +125,42 @@ class SqliteEventStoreTest {
             assertThat(wal).as("WAL bytes vs database bytes %d", database).isLessThan(database);
         }
     }
+
+    @Test
+    void a_clock_beyond_what_a_timestamp_holds_or_one_that_fails_does_not_stop_the_store() {
+        java.util.concurrent.atomic.AtomicReference<java.time.Instant> now =
+                new java.util.concurrent.atomic.AtomicReference<>(java.time.Instant.MAX);
+        java.util.concurrent.atomic.AtomicBoolean failing = new java.util.concurrent.atomic.AtomicBoolean();
+        java.time.Clock clock = new java.time.Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            @Override
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public java.time.Instant instant() {
+                if (failing.get()) {
+                    throw new IllegalStateException("clock unavailable");
+                }
+                return now.get();
+            }
+        };
+        try (SqliteEventStore store = SqliteEventStore.open(directory, SqliteOptions.DEFAULT.withClock(clock))) {
+            StreamId stream = StreamId.of("clock-1");
+            store.append(stream, ExpectedVersion.any(), List.of(EventData.of("A", "{}")));
+            failing.set(true);
+            assertThatThrownBy(() -> store.append(stream, ExpectedVersion.any(), List.of(EventData.of("A", "{}"))))
+                    .isInstanceOf(StorageException.class)
+                    .hasMessageContaining("the clock failed");
+            failing.set(false);
+            now.set(java.time.Instant.parse("2026-11-27T00:00:00Z"));
+            AppendResult after = store.append(stream, ExpectedVersion.any(), List.of(EventData.of("A", "{}")));
+            assertThat(after.lastVersion()).isEqualTo(1);
+        }
+    }
 }

@@ -20,7 +20,10 @@ public record PersonalValue(UUID event, String path, String sealed) {
         if (value == null || value.isNull()) {
             return null;
         }
-        return new PersonalValue(event.id(), path, value.isTextual() ? value.asText() : value.toString());
+        // An envelope as its text; anything else (stored in plaintext) as its JSON text, so that the
+        // string "42" and the number 42 stay apart when revealState reads it back.
+        boolean sealed = value.isTextual() && Envelope.isEnvelope(value.asText());
+        return new PersonalValue(event.id(), path, sealed ? value.asText() : value.toString());
     }
 
     static boolean looksLikeOne(JsonNode node) {

@@ -513,8 +513,12 @@ public final class PrivacyCodec {
             JsonNode node, String where, Principal principal, List<Redaction> redactions, Set<DataGroup> opened) {
         String sealed = node.get("sealed").asText();
         if (!Envelope.isEnvelope(sealed)) {
+            // A value stored in plaintext, as JSON text; states kept before it was held so hold the
+            // bare text of a string, which is returned as a string unless it is exactly one JSON value.
             try {
-                return JSON.readTree(sealed);
+                return JSON.readerFor(JsonNode.class)
+                        .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                        .readValue(sealed);
             } catch (IOException e) {
                 return TextNode.valueOf(sealed);
             }

@@ -481,7 +481,7 @@ public final class PrivateEventStore implements AutoCloseable {
         if (now == null) {
             throw InvalidEventException.of("retention instant", "is missing");
         }
-        if (!RetentionScheduler.SCHEDULER.equals(actor)) {
+        if (actor != RetentionScheduler.SCHEDULER) { // the instance itself, not any principal so named
             require(actor, Permission.ROTATE_KEYS, "rotate-keys (run retention)");
         }
     }

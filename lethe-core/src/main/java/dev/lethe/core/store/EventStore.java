@@ -128,7 +128,7 @@ public interface EventStore extends AutoCloseable {
      * writers and never buffers more than one page of events.
      */
     default Subscription subscribe(SubscriptionRequest request, EventListener listener) {
-        return CatchUpSubscription.start(this, request, BatchListener.of(listener));
+        return CatchUpSubscription.start(this, request, listener);
     }
 
     /** Like {@link #subscribe(SubscriptionRequest, EventListener)}, one page of events at a time. */

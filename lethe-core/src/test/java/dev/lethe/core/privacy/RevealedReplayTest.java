@@ -239,6 +239,27 @@ class RevealedReplayTest {
     }
 
     @Test
+    void a_plaintext_value_kept_in_a_read_model_reads_back_as_it_was() {
+        // No schema for Note (appended to the plain store: the policy here is strict): its fields are
+        // stored, and kept in states, in plaintext.
+        Map<String, Object> values = new java.util.LinkedHashMap<>();
+        values.put("address", "123 Main Street");
+        values.put("story", "true story");
+        values.put("answer", "42");
+        values.put("word", "null");
+        values.put("number", 42);
+        values.put("list", List.of(1, "apples"));
+        long position = lethe.store()
+                .append(StreamId.of("note-1"), ExpectedVersion.any(), List.of(EventData.of("Note", Json.of(values))))
+                .firstPosition();
+        RecordedEvent note = lethe.store().readAll(position, 1).get(0);
+        Map<String, Object> state = new java.util.LinkedHashMap<>();
+        values.keySet().forEach(name -> state.put(name, PersonalValue.of(note, name)));
+        JsonNode shown = lethe.revealState(Json.of(state), ANALYST).state().asTree();
+        assertThat(shown).isEqualTo(Json.of(values).asTree());
+    }
+
+    @Test
     void opening_a_read_model_state_audits_the_key_release_and_a_restricted_role_releases_nothing() {
         sell(lethe, 1);
         RecordedEvent sale = lethe.store()

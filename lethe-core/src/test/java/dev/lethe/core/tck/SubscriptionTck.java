@@ -95,6 +95,37 @@ public abstract class SubscriptionTck extends EventStoreTck {
     }
 
     @Test
+    void a_listener_that_closes_its_subscription_gets_no_later_event_and_resumes_after_its_last() throws Exception {
+        CheckpointStore checkpoints = new MapCheckpoints();
+        store.append(StreamId.of("a-1"), ExpectedVersion.any(), events(10));
+        SubscriptionRequest request = SubscriptionRequest.allFromStart().checkpointed("until-3", checkpoints);
+        List<Long> first = new CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<Subscription> self =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        CountDownLatch closed = new CountDownLatch(1);
+        self.set(store.subscribe(request, e -> {
+            first.add(e.position());
+            if (e.position() == 3) {
+                while (self.get() == null) {
+                    Thread.onSpinWait();
+                }
+                self.get().close();
+                closed.countDown();
+            }
+        }));
+        assertThat(closed.await(WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS))
+                .isTrue();
+        Thread.sleep(50);
+        self.get().close();
+        assertThat(first).containsExactlyElementsOf(range(0, 4));
+        List<Long> second = new CopyOnWriteArrayList<>();
+        try (Subscription again = store.subscribe(request, e -> second.add(e.position()))) {
+            assertThat(again.awaitPosition(9, WAIT)).isTrue();
+        }
+        assertThat(second).containsExactlyElementsOf(range(4, 10));
+    }
+
+    @Test
     void a_failing_listener_stops_its_subscription_and_reports_why() throws Exception {
         store.append(StreamId.of("a-1"), ExpectedVersion.any(), events(3));
         CountDownLatch failed = new CountDownLatch(1);

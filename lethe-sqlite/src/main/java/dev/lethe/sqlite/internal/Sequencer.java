@@ -167,7 +167,16 @@ public final class Sequencer implements Runnable {
      *     reused generated id fails its own append, not the group
      */
     private void commitGroup(List<PendingAppend> group, boolean lookUpGeneratedIds) {
-        long micros = Math.max(Sql.micros(clock.instant()), lastRecordedMicros);
+        long micros;
+        try {
+            // Saturated: a clock past what microseconds since 1970 can hold must not stop the sequencer.
+            micros = Math.max(Sql.microsSaturated(clock.instant()), lastRecordedMicros);
+        } catch (RuntimeException clockFailed) {
+            StorageException failure = StorageException.transientFailure(
+                    "append not committed: the clock failed: " + clockFailed, clockFailed);
+            group.forEach(p -> p.result().completeExceptionally(failure));
+            return;
+        }
         Map<StreamId, Long> groupVersions = new HashMap<>();
         Map<UUID, StoredEvent> groupIds = new HashMap<>();
         List<Object> outcomes = new ArrayList<>(group.size());

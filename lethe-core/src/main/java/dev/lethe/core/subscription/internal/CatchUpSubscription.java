@@ -39,19 +39,54 @@ public final class CatchUpSubscription implements Subscription, Runnable {
     private volatile boolean waiting;
     private volatile Throwable failure;
 
-    private CatchUpSubscription(EventStore store, SubscriptionRequest request, BatchListener listener) {
+    /** For a per-event listener: delivered one by one, so that close() from inside it stops the page. */
+    private final dev.lethe.core.subscription.EventListener perEvent;
+
+    private CatchUpSubscription(
+            EventStore store,
+            SubscriptionRequest request,
+            BatchListener listener,
+            dev.lethe.core.subscription.EventListener perEvent) {
         this.store = store;
         this.request = request;
         this.listener = listener;
+        this.perEvent = perEvent;
         this.next = startPosition(store, request);
         this.thread = new Thread(this, "lethe-subscription-" + request.name() + "-" + THREADS.incrementAndGet());
         this.thread.setDaemon(true);
     }
 
     public static Subscription start(EventStore store, SubscriptionRequest request, BatchListener listener) {
-        CatchUpSubscription subscription = new CatchUpSubscription(store, request, listener);
+        CatchUpSubscription subscription = new CatchUpSubscription(store, request, listener, null);
         subscription.thread.start();
         return subscription;
+    }
+
+    /**
+     * Starts a subscription for a per-event listener: if the listener closes the subscription, no
+     * later event of the page is delivered, and the checkpoint stops after the last one that was.
+     */
+    public static Subscription start(
+            EventStore store, SubscriptionRequest request, dev.lethe.core.subscription.EventListener listener) {
+        CatchUpSubscription subscription =
+                new CatchUpSubscription(store, request, BatchListener.of(listener), listener);
+        subscription.thread.start();
+        return subscription;
+    }
+
+    /** Hands the page to the listener; returns the position after the last event delivered. */
+    private long deliver(List<RecordedEvent> page) throws Exception {
+        if (perEvent == null) {
+            listener.onBatch(page);
+            return page.get(page.size() - 1).position() + 1;
+        }
+        for (RecordedEvent event : page) {
+            if (closed) {
+                return event.position();
+            }
+            perEvent.onEvent(event);
+        }
+        return page.get(page.size() - 1).position() + 1;
     }
 
     private static long startPosition(EventStore store, SubscriptionRequest request) {
@@ -74,8 +109,10 @@ public final class CatchUpSubscription implements Subscription, Runnable {
                     return;
                 }
                 if (!page.isEmpty()) {
-                    listener.onBatch(page);
-                    advanceTo(page.get(page.size() - 1).position() + 1);
+                    advanceTo(deliver(page));
+                }
+                if (closed) {
+                    return; // closed by the listener: what it did not get is not marked as seen
                 }
                 if (page.size() < request.pageSize()) {
                     // Everything committed up to headBefore has now been seen.
