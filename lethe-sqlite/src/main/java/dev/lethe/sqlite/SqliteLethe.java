@@ -64,6 +64,15 @@ public final class SqliteLethe implements AutoCloseable {
             DataPolicy policy = readPolicy(directory);
             projections = SqliteProjectionStore.open(directory);
             keys = SqliteKeyStore.open(directory, store.isReadOnly());
+            if (!Files.exists(directory.resolve(LocalMasterKey.FILE_NAME))
+                    && !keys.allWrappedKeys().isEmpty()) {
+                // A new master key would unwrap none of them: every field would read "unavailable" and
+                // every append of personal data would fail. Refused, naming the file to restore.
+                throw StorageException.permanent(
+                        directory.resolve(LocalMasterKey.FILE_NAME) + " is missing, but keys.db holds keys"
+                                + " wrapped by it: restore it from where it is kept (a new one would unwrap none)",
+                        null);
+            }
             KeyService keyService = new KeyService(keys, LocalMasterKey.openOrCreate(directory), policy, clock);
             PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock);
             if (!store.isReadOnly()) {

@@ -27,4 +27,17 @@ class DataDirectoryTest {
                 .hasMessageContaining("is a file, not a directory");
         assertThat(Files.readString(file)).isEqualTo("x");
     }
+
+    @Test
+    void a_missing_master_keyset_is_not_silently_replaced_while_keys_db_holds_keys() throws Exception {
+        Path data = parent.resolve("keys");
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            lethe.privacy().subjectFor("ada@example.com");
+        }
+        Files.delete(data.resolve("master.keyset.json"));
+        assertThatThrownBy(() -> SqliteLethe.open(data))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("master.keyset.json is missing, but keys.db holds keys");
+        assertThat(data.resolve("master.keyset.json")).doesNotExist();
+    }
 }

@@ -428,8 +428,9 @@ public final class PrivateEventStore implements AutoCloseable {
                 .put("at", at.toString())
                 .put("legalBasis", legalBasis)
                 .put("actor", actor.name());
-        store.append(ERASURES, ExpectedVersion.any(), List.of(EventData.of("ForgetScheduled", Json.of(data))));
+        // Audited first: a forget scheduled (and later carried out) must never lack its audit entry.
         audit.record("ForgetScheduled", actor, Map.of("subject", subject.toString(), "at", at.toString()));
+        store.append(ERASURES, ExpectedVersion.any(), List.of(EventData.of("ForgetScheduled", Json.of(data))));
     }
 
     /**
@@ -558,6 +559,20 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         List<KeyStore.PeriodRef> expired;
         try {
+            List<KeyStore.PeriodRef> due = keys.duePeriods(now);
+            if (!due.isEmpty()) {
+                // Intent first: a run stopped after destroying keys must still have named them.
+                audit.record(
+                        "RetentionStarted",
+                        actor,
+                        Map.of(
+                                "now",
+                                now.toString(),
+                                "duePeriods",
+                                due.stream()
+                                        .map(p -> p.group() + "/" + p.period())
+                                        .toList()));
+            }
             expired = keys.expire(now);
         } catch (RuntimeException e) {
             details.put("expiryFailed", e.getMessage());
@@ -574,6 +589,8 @@ public final class PrivateEventStore implements AutoCloseable {
     /** Re-wraps every live key under a new master epoch and destroys the old master. */
     public KeyService.Rotation rotateMasterKey(Principal actor) {
         require(actor, Permission.ROTATE_KEYS);
+        // Intent first: a rotation stopped half-way has destroyed nothing yet, or has, and is audited.
+        audit.record("MasterKeyRotationStarted", actor, Map.of());
         KeyService.Rotation rotation = keys.rotateMaster();
         audit.record(
                 "MasterKeyRotated",

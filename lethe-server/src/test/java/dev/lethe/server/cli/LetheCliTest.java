@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -330,6 +331,30 @@ class LetheCliTest {
         Path badPolicy = Files.writeString(data.resolve("bad.yaml"), "groups:\n  contact: {retention: soon}\n");
         assertThat(lethe("policy", "set", badPolicy.toString(), "--role", "dpo").err())
                 .contains("bad.yaml", "'soon' is not an ISO-8601 period");
+        Path samePolicy = Files.writeString(
+                data.resolve("same.yaml"), lethe("policy", "show").out());
+        Run set = lethe("policy", "set", samePolicy.toString(), "--role", "dpo");
+        assertThat(set.exitCode()).as(set.err()).isZero();
+
+        // Each key-destroying or permission-changing run is audited before it acts, then when done, so a
+        // process stopped in between still leaves its intent in the trail.
+        List<String> types = lethe("read", "$audit", "--json")
+                .out()
+                .lines()
+                .map(l -> {
+                    try {
+                        return new com.fasterxml.jackson.databind.ObjectMapper()
+                                .readTree(l)
+                                .get("type")
+                                .asText();
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                })
+                .toList();
+        assertThat(types).containsSubsequence("RetentionStarted", "RetentionRun");
+        assertThat(types).containsSubsequence("MasterKeyRotationStarted", "MasterKeyRotated");
+        assertThat(types).containsSubsequence("PolicyChangeRequested", "PolicyChanged");
     }
 
     @Test

@@ -458,6 +458,17 @@ public final class KeyService implements AutoCloseable {
     }
 
     /** Destroys every period key whose retention has ended at {@code now}; returns them. */
+    /** The live period keys whose retention has ended at {@code now}: what {@link #expire} would destroy. */
+    public List<KeyStore.PeriodRef> duePeriods(Instant now) {
+        List<KeyStore.PeriodRef> due = new ArrayList<>();
+        for (KeyStore.PeriodRef ref : store.livePeriods()) {
+            if (policy.knows(ref.group()) && policy.hasExpired(ref.group(), ref.period(), now)) {
+                due.add(ref);
+            }
+        }
+        return due;
+    }
+
     public List<KeyStore.PeriodRef> expire(Instant now) {
         List<KeyStore.PeriodRef> expired = new ArrayList<>();
         for (KeyStore.PeriodRef ref : store.livePeriods()) {
