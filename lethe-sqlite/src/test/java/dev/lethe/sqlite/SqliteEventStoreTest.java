@@ -152,6 +152,10 @@ class SqliteEventStoreTest {
         };
         try (SqliteEventStore store = SqliteEventStore.open(directory, SqliteOptions.DEFAULT.withClock(clock))) {
             StreamId stream = StreamId.of("clock-1");
+            assertThatThrownBy(() -> store.append(stream, ExpectedVersion.any(), List.of(EventData.of("A", "{}"))))
+                    .isInstanceOf(StorageException.class)
+                    .hasMessageContaining("the clock failed");
+            now.set(java.time.Instant.parse("2026-11-26T00:00:00Z"));
             store.append(stream, ExpectedVersion.any(), List.of(EventData.of("A", "{}")));
             failing.set(true);
             assertThatThrownBy(() -> store.append(stream, ExpectedVersion.any(), List.of(EventData.of("A", "{}"))))
@@ -161,6 +165,12 @@ class SqliteEventStoreTest {
             now.set(java.time.Instant.parse("2026-11-27T00:00:00Z"));
             AppendResult after = store.append(stream, ExpectedVersion.any(), List.of(EventData.of("A", "{}")));
             assertThat(after.lastVersion()).isEqualTo(1);
+            // No reading that failed left its mark: the events carry the clock's good readings.
+            assertThat(store.readStream(stream, 0, dev.lethe.core.store.Direction.FORWARD, 10))
+                    .extracting(dev.lethe.core.store.RecordedEvent::recordedAt)
+                    .containsExactly(
+                            java.time.Instant.parse("2026-11-26T00:00:00Z"),
+                            java.time.Instant.parse("2026-11-27T00:00:00Z"));
         }
     }
 }

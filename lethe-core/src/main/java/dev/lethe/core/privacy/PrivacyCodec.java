@@ -33,7 +33,10 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class PrivacyCodec {
     public static final String METADATA_KEY = "lethe";
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Values read back into trees keep their numbers exactly (1.50, 1e400), as the log holds them. */
+    private static final ObjectMapper JSON = Json.exactMapper();
+    /** Only for a numeric key's text as it has always been computed: the double Jackson parses. */
+    private static final ObjectMapper DOUBLES = new ObjectMapper();
 
     private final KeyService keys;
     /** What to look for in an event type's data, by event type; rebuilt when its schema changes. */
@@ -285,7 +288,8 @@ public final class PrivacyCodec {
         java.math.BigDecimal exact = new java.math.BigDecimal(written);
         String asDouble;
         try {
-            asDouble = JSON.readTree(in, hit.start(), hit.end() - hit.start()).asText();
+            asDouble =
+                    DOUBLES.readTree(in, hit.start(), hit.end() - hit.start()).asText();
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("a number that was valid JSON no longer parses", e);
         }

@@ -248,6 +248,8 @@ class RevealedReplayTest {
         values.put("answer", "42");
         values.put("word", "null");
         values.put("number", 42);
+        values.put("price", new java.math.BigDecimal("1.50"));
+        values.put("huge", new java.math.BigDecimal("1E+400"));
         values.put("list", List.of(1, "apples"));
         long position = lethe.store()
                 .append(StreamId.of("note-1"), ExpectedVersion.any(), List.of(EventData.of("Note", Json.of(values))))
@@ -257,6 +259,7 @@ class RevealedReplayTest {
         values.keySet().forEach(name -> state.put(name, PersonalValue.of(note, name)));
         JsonNode shown = lethe.revealState(Json.of(state), ANALYST).state().asTree();
         assertThat(shown).isEqualTo(Json.of(values).asTree());
+        assertThat(shown.toString()).contains("\"price\":1.50", "\"huge\":1E+400");
     }
 
     @Test

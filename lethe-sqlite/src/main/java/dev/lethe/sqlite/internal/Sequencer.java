@@ -169,8 +169,9 @@ public final class Sequencer implements Runnable {
     private void commitGroup(List<PendingAppend> group, boolean lookUpGeneratedIds) {
         long micros;
         try {
-            // Saturated: a clock past what microseconds since 1970 can hold must not stop the sequencer.
-            micros = Math.max(Sql.microsSaturated(clock.instant()), lastRecordedMicros);
+            // A clock that fails, or reads past what microseconds since 1970 hold (ArithmeticException),
+            // fails this group only: it must neither stop the sequencer nor stamp every later event.
+            micros = Math.max(Sql.micros(clock.instant()), lastRecordedMicros);
         } catch (RuntimeException clockFailed) {
             StorageException failure = StorageException.transientFailure(
                     "append not committed: the clock failed: " + clockFailed, clockFailed);

@@ -457,7 +457,6 @@ public final class KeyService implements AutoCloseable {
         return store.receipts();
     }
 
-    /** Destroys every period key whose retention has ended at {@code now}; returns them. */
     /** The live period keys whose retention has ended at {@code now}: what {@link #expire} would destroy. */
     public List<KeyStore.PeriodRef> duePeriods(Instant now) {
         List<KeyStore.PeriodRef> due = new ArrayList<>();
@@ -469,6 +468,7 @@ public final class KeyService implements AutoCloseable {
         return due;
     }
 
+    /** Destroys every period key whose retention has ended at {@code now}; returns them. */
     public List<KeyStore.PeriodRef> expire(Instant now) {
         List<KeyStore.PeriodRef> expired = new ArrayList<>();
         for (KeyStore.PeriodRef ref : store.livePeriods()) {

@@ -36,6 +36,9 @@ public final class CatchUpSubscription implements Subscription, Runnable {
     private volatile long next;
     private volatile boolean isLive;
     private volatile boolean closed;
+    /** Set when the thread's loop has ended, under {@code progress}, before waiters are woken. */
+    private boolean finished;
+
     private volatile boolean waiting;
     private volatile Throwable failure;
 
@@ -138,6 +141,7 @@ public final class CatchUpSubscription implements Subscription, Runnable {
         } finally {
             live.countDown();
             synchronized (progress) {
+                finished = true; // before the wake-up: a waiter must not see a thread still alive
                 progress.notifyAll();
             }
         }
@@ -205,7 +209,7 @@ public final class CatchUpSubscription implements Subscription, Runnable {
     public boolean awaitPosition(long position, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (progress) {
-            while (next <= position && failure == null && thread.isAlive()) {
+            while (next <= position && failure == null && !finished) {
                 long remaining = deadline - System.nanoTime();
                 if (remaining <= 0) {
                     return false;
@@ -226,12 +230,12 @@ public final class CatchUpSubscription implements Subscription, Runnable {
         closed = true;
         if (Thread.currentThread() != thread) {
             // Only a thread asleep on the head signal is interrupted; one busy reading or in its
-            // listener sees `closed` when it finishes the page in hand.
+            // listener sees `closed` when it finishes the event (or page) in hand.
             if (waiting) {
                 thread.interrupt();
             }
             try {
-                // Waits for the page in hand: after close() returns, the listener is never called again.
+                // Waits for what is in hand: after close() returns, the listener is never called again.
                 thread.join();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
