@@ -113,7 +113,9 @@ final class SubjectCommand implements Runnable {
         @Option(
                 names = "--output",
                 paramLabel = "FILE",
-                description = "Write to FILE (mode 0600, owner only) instead of standard output.")
+                description =
+                        "Write to FILE instead of standard output: a new file (never one that exists), outside the"
+                                + " data directory, mode 0600 (owner only).")
         Path output;
 
         @Override
