@@ -257,6 +257,17 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_second_forget_names_the_first_ones_receipt() {
+        RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
+        SubjectId ada = PrivacyCodec.subjectsOf(stored.metadata()).get("email");
+        ErasureReceipt first = lethe.forget(ada, "Art. 17", "request", DPO);
+        // The caller of the first may never have seen it (its process stopped before answering).
+        assertThatThrownBy(() -> lethe.forget(ada, "Art. 17", "again", DPO))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("was already forgotten (receipt " + first.id());
+    }
+
+    @Test
     void a_missing_argument_is_an_error_naming_it_not_a_null_pointer() {
         RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
         SubjectId ada = PrivacyCodec.subjectsOf(stored.metadata()).get("email");

@@ -407,7 +407,7 @@ public final class KeyService implements AutoCloseable {
             if (entries < 0) {
                 throw InvalidEventException.of(
                         "subject " + subject,
-                        store.isForgotten(subject) ? "was already forgotten" : "is unknown to the key service");
+                        store.isForgotten(subject) ? alreadyForgotten(subject) : "is unknown to the key service");
             }
         }
         committed.accept(draft);
@@ -455,6 +455,18 @@ public final class KeyService implements AutoCloseable {
 
     public List<ErasureReceipt> receipts() {
         return store.receipts();
+    }
+
+    /**
+     * "was already forgotten", with the earlier receipt: a forget whose process was stopped before it
+     * answered has a receipt its caller never saw.
+     */
+    private String alreadyForgotten(SubjectId subject) {
+        return store.receipts().stream()
+                .filter(r -> r.subject().equals(subject))
+                .findFirst()
+                .map(r -> "was already forgotten (receipt " + r.id() + ", at " + r.at() + ")")
+                .orElse("was already forgotten");
     }
 
     /** The live period keys whose retention has ended at {@code now}: what {@link #expire} would destroy. */
