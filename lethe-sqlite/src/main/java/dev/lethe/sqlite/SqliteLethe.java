@@ -73,6 +73,17 @@ public final class SqliteLethe implements AutoCloseable {
                                 + " wrapped by it: restore it from where it is kept (a new one would unwrap none)",
                         null);
             }
+            if (!store.isReadOnly()) {
+                // The writer (it holds the directory's lock): a copy of the keyset that a stopped rotation
+                // left before its rename is not authoritative, but holds key material (a live epoch,
+                // perhaps one the next rotation destroys), which must not outlive that.
+                Path stale = directory.resolve(LocalMasterKey.FILE_NAME + ".tmp");
+                try {
+                    Files.deleteIfExists(stale);
+                } catch (IOException e) {
+                    throw StorageException.permanent("cannot delete the stale keyset copy " + stale + ": " + e, e);
+                }
+            }
             KeyService keyService = new KeyService(keys, LocalMasterKey.openOrCreate(directory), policy, clock);
             PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock);
             if (!store.isReadOnly()) {

@@ -40,4 +40,13 @@ class DataDirectoryTest {
                 .hasMessageContaining("master.keyset.json is missing, but keys.db holds keys");
         assertThat(data.resolve("master.keyset.json")).doesNotExist();
     }
+
+    @Test
+    void a_keyset_copy_a_stopped_rotation_left_is_deleted_when_the_writer_opens() throws Exception {
+        Path data = parent.resolve("rotation");
+        SqliteLethe.open(data).close();
+        Path stale = Files.writeString(data.resolve("master.keyset.json.tmp"), "{\"key material\":1}");
+        SqliteLethe.open(data).close();
+        assertThat(stale).doesNotExist();
+    }
 }

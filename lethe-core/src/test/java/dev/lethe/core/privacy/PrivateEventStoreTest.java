@@ -354,6 +354,7 @@ class PrivateEventStoreTest {
         KeyService.Rotation rotation = lethe.rotateMasterKey(DPO);
         assertThat(rotation.rewrapped()).isGreaterThanOrEqualTo(3);
         assertThat(rotation.destroyedEpochs()).hasSize(1);
+        assertThat(lethe.keys().masterEpochs()).containsExactly(rotation.newEpoch());
         assertThat(lethe.reveal(stored, DPO).data().asTree().get("name").asText())
                 .isEqualTo("Ada Lovelace");
     }

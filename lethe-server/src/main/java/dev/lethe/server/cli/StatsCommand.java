@@ -34,6 +34,13 @@ final class StatsCommand implements Callable<Integer> {
             out.printf(
                     "forgotten        %d subjects%n",
                     opened.lethe().privacy().keys().receipts().size());
+            java.util.List<Integer> epochs = opened.lethe().privacy().keys().masterEpochs();
+            out.printf(
+                    "master key       %s%n",
+                    epochs.size() == 1
+                            ? "epoch " + Integer.toUnsignedLong(epochs.get(0))
+                            : epochs.size() + " epochs still unwrap (a rotation is incomplete: run 'lethe keys rotate'"
+                                    + " to finish it; until then a key-store backup is not yet cut off)");
             try (Stream<Path> files = Files.list(directory)) {
                 files.sorted().forEach(file -> out.printf("  %-32s %,14d bytes%n", file.getFileName(), size(file)));
             }

@@ -47,7 +47,12 @@ class LetheCliTest {
         Run list = lethe("projections", "list");
         assertThat(list.out()).contains("customer-summary", "sales-by-product");
         Run stats = lethe("stats");
-        assertThat(stats.out()).contains("streams          5", "schemas          3", "forgotten        1 subjects");
+        assertThat(stats.out())
+                .contains(
+                        "streams          5",
+                        "schemas          3",
+                        "forgotten        1 subjects",
+                        "master key       epoch ");
         Run all = lethe("read", "--all", "--category", "customer", "--json");
         assertThat(all.out().lines()).hasSize(9);
     }

@@ -499,6 +499,11 @@ public final class KeyService implements AutoCloseable {
         return expired;
     }
 
+    /** The master key's epochs that still unwrap: more than one while a rotation is incomplete. */
+    public List<Integer> masterEpochs() {
+        return master.liveEpochs();
+    }
+
     /** What a master key rotation did. */
     public record Rotation(int newEpoch, int rewrapped, List<Integer> destroyedEpochs) {}
 

@@ -98,6 +98,15 @@ public final class LocalMasterKey implements MasterKey {
     }
 
     @Override
+    public synchronized java.util.List<Integer> liveEpochs() {
+        java.util.List<Integer> live = new java.util.ArrayList<>();
+        for (int i = 0; i < keyset.size(); i++) {
+            live.add(keyset.getAt(i).getId());
+        }
+        return live;
+    }
+
+    @Override
     public byte[] wrap(byte[] key, byte[] context) {
         try {
             return currentAead().encrypt(key, context);

@@ -18,6 +18,12 @@ public interface MasterKey extends AutoCloseable {
     /** Decrypts a key wrapped by a live epoch; throws {@link KeyUnavailableException} otherwise. */
     byte[] unwrap(byte[] wrapped, byte[] context);
 
+    /**
+     * The epochs that still unwrap, oldest first: one once a rotation is complete, more while one is
+     * under way or was stopped half-way (the older still unwrap any backup of the key store).
+     */
+    java.util.List<Integer> liveEpochs();
+
     /** Starts a new epoch; returns it. */
     int beginRotation();
 

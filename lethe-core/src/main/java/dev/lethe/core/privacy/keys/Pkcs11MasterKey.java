@@ -122,6 +122,11 @@ public final class Pkcs11MasterKey implements MasterKey {
     }
 
     @Override
+    public java.util.List<Integer> liveEpochs() {
+        return java.util.List.copyOf(epochs.keySet());
+    }
+
+    @Override
     public int epoch() {
         return epochs.lastKey();
     }

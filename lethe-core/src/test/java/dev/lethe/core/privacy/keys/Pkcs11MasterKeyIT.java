@@ -134,7 +134,9 @@ class Pkcs11MasterKeyIT {
             byte[] rewrapped = master.wrap(master.unwrap(backup, CONTEXT), CONTEXT);
             assertThat(epochOf(rewrapped)).isEqualTo(next);
 
+            assertThat(master.liveEpochs()).containsExactly(old, next);
             assertThat(master.finishRotation()).containsExactly(old);
+            assertThat(master.liveEpochs()).containsExactly(next);
             assertThat(master.unwrap(rewrapped, CONTEXT)).isEqualTo(KEY);
             assertThatThrownBy(() -> master.unwrap(backup, CONTEXT))
                     .isInstanceOf(KeyUnavailableException.class)
