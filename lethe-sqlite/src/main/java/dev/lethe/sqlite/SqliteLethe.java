@@ -46,7 +46,7 @@ public final class SqliteLethe implements AutoCloseable {
 
     public static SqliteLethe open(Path directory, SqliteOptions options) {
         SqliteEventStore store = SqliteEventStore.open(directory, options);
-        return assemble(directory, store, options.clock());
+        return assemble(directory, store, options.clock(), options.markForgets());
     }
 
     /**
@@ -54,10 +54,10 @@ public final class SqliteLethe implements AutoCloseable {
      * audited from here, so callers should reveal personal data only through the writing process.
      */
     public static SqliteLethe openReadOnly(Path directory) {
-        return assemble(directory, SqliteEventStore.openReadOnly(directory), Clock.systemUTC());
+        return assemble(directory, SqliteEventStore.openReadOnly(directory), Clock.systemUTC(), false);
     }
 
-    private static SqliteLethe assemble(Path directory, SqliteEventStore store, Clock clock) {
+    private static SqliteLethe assemble(Path directory, SqliteEventStore store, Clock clock, boolean markForgets) {
         SqliteProjectionStore projections = null;
         SqliteKeyStore keys = null;
         try {
@@ -86,9 +86,12 @@ public final class SqliteLethe implements AutoCloseable {
             }
             KeyService keyService = new KeyService(keys, LocalMasterKey.openOrCreate(directory), policy, clock);
             PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock);
+            privacy.markForgets(markForgets);
             if (!store.isReadOnly()) {
                 // A forget that a crash interrupted before its audit entry was written gets it now.
                 privacy.auditInterruptedForgets();
+                // A key store restored from before some forgets must not decrypt those subjects again.
+                privacy.reapplyForgetsMissingFromKeys();
             }
             return new SqliteLethe(store, projections, privacy, policy);
         } catch (RuntimeException e) {

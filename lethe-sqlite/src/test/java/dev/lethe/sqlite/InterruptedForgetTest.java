@@ -26,6 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class InterruptedForgetTest {
     private static final Principal DPO = new Principal("dora", "dpo");
+    /** Forget markers on: what a restored key store is noticed by. */
+    private static final SqliteOptions MARKING = SqliteOptions.DEFAULT.withForgetMarkers(true);
 
     @TempDir
     Path data;
@@ -67,6 +69,61 @@ class InterruptedForgetTest {
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             assertThat(forgottenEntries(lethe)).hasSize(2);
             assertThat(lethe.privacy().keys().unauditedReceipts()).isEmpty();
+        }
+    }
+
+    @Test
+    void a_key_store_restored_from_before_a_forget_does_not_bring_the_subject_back() throws Exception {
+        SubjectId ada;
+        SubjectId grace;
+        try (SqliteLethe lethe = SqliteLethe.open(data, MARKING)) {
+            ada = customer(lethe, "ada@example.com");
+            grace = customer(lethe, "grace@example.com");
+        }
+        Path backup = data.resolveSibling(data.getFileName() + "-keys-backup");
+        java.nio.file.Files.createDirectories(backup);
+        java.nio.file.Files.copy(data.resolve("keys.db"), backup.resolve("keys.db"));
+        ErasureReceipt receipt;
+        try (SqliteLethe lethe = SqliteLethe.open(data, MARKING)) {
+            receipt = lethe.privacy().forget(ada, "GDPR Art. 17(1)(a)", "asked", DPO);
+        }
+        // The operator restores the key store from the backup (no rotation since): it holds Ada's key.
+        for (String file : List.of("keys.db", "keys.db-wal", "keys.db-shm")) {
+            java.nio.file.Files.deleteIfExists(data.resolve(file));
+        }
+        java.nio.file.Files.copy(backup.resolve("keys.db"), data.resolve("keys.db"));
+
+        try (SqliteLethe lethe = SqliteLethe.open(data, MARKING)) {
+            assertThat(lethe.privacy().keys().isForgotten(ada)).isTrue();
+            assertThat(lethe.privacy().keys().isForgotten(grace)).isFalse();
+            List<RecordedEvent> entries = forgottenEntries(lethe);
+            assertThat(entries).hasSize(2);
+            JsonNode again = entries.get(1).data().asTree();
+            assertThat(again.path("reapplied").asBoolean()).isTrue();
+            assertThat(again.path("originalReceipt").asText())
+                    .isEqualTo(receipt.id().toString());
+            RecordedEvent sale = lethe.store()
+                    .readStream(
+                            StreamId.of("customer-" + Math.abs("ada@example.com".hashCode())), 0, Direction.FORWARD, 1)
+                    .get(0);
+            assertThat(lethe.privacy().reveal(sale, DPO).redactions())
+                    .extracting(r -> r.reason())
+                    .containsOnly(dev.lethe.core.privacy.Redaction.Reason.FORGOTTEN);
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data, MARKING)) {
+            assertThat(forgottenEntries(lethe)).hasSize(2); // not again
+            assertThat(lethe.privacy().reapplyForgetsMissingFromKeys()).isZero();
+        }
+    }
+
+    @Test
+    void without_markers_a_forget_leaves_none() {
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            lethe.privacy().forget(customer(lethe, "ada@example.com"), "GDPR Art. 17(1)(a)", "asked", DPO);
+            assertThat(lethe.store()
+                            .streamInfo(dev.lethe.core.privacy.PrivateEventStore.FORGOTTEN)
+                            .exists())
+                    .isFalse();
         }
     }
 
