@@ -390,7 +390,9 @@ public final class PrivateEventStore implements AutoCloseable {
      * it on open; returns how many were forgotten again.
      */
     public int reapplyForgetsMissingFromKeys() {
-        if (store.streamInfo(FORGOTTEN).eventCount() <= keys.receipts().size()) {
+        StreamInfo markers = store.streamInfo(FORGOTTEN);
+        // No markers (the default): nothing to compare, and the receipts are not even read.
+        if (!markers.exists() || markers.eventCount() <= keys.receipts().size()) {
             return 0;
         }
         int reapplied = 0;
