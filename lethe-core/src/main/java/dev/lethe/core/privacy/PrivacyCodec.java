@@ -107,11 +107,9 @@ public final class PrivacyCodec {
          */
         long sealedSizeBound(int metadataBytes) {
             long size = in.length;
-            List<JsonFields.Hit> sorted = new ArrayList<>(hits);
-            sorted.sort(java.util.Comparator.comparingInt(JsonFields.Hit::start));
             int sealedUpTo = 0;
             long record = 64 + 12; // {"subjects":{},"sealed":[],"schemaVersion":n}, and ,"lethe":
-            for (JsonFields.Hit hit : sorted) {
+            for (JsonFields.Hit hit : hits) { // in document order (prepare sorts them)
                 FieldRule field = plan.rules().get(hit.path());
                 long pathBytes = hit.path().getBytes(StandardCharsets.UTF_8).length;
                 if (field.subjectKey()) {
@@ -206,6 +204,9 @@ public final class PrivacyCodec {
             DataGroup group = field.group().orElseThrow();
             periodOf(group, at); // refuses an undeclared group, or a period whose key has expired
         }
+        // Document order, once: a personal object is sealed whole with any classified field inside it,
+        // so containers come first, for the size bound and for sealing.
+        hits.sort(java.util.Comparator.comparingInt(JsonFields.Hit::start));
         return new Prepared(plan, in, hits, keyValues);
     }
 
@@ -238,8 +239,6 @@ public final class PrivacyCodec {
         }
         ByteSplice out = new ByteSplice(in);
         List<String> sealed = new ArrayList<>(hits.size());
-        // A personal object is sealed whole, with any classified field inside it: sort containers first.
-        hits.sort(java.util.Comparator.comparingInt(JsonFields.Hit::start));
         int sealedUpTo = 0;
         for (JsonFields.Hit hit : hits) {
             FieldRule field = rules.get(hit.path());
