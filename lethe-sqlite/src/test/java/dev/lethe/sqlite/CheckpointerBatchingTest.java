@@ -14,10 +14,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Review of d5b4282: the "4 MiB" trigger reads the WAL file's size, which a passive checkpoint does not
- * shrink; once the WAL has held 4 MiB, every commit is checkpointed ~200 ms later again, as before.
- */
-/**
  * The checkpointer batches: a small commit waits for 1 MiB of events or 5 s, also after a burst has
  * left the WAL file large (a checkpoint does not shrink the file).
  */

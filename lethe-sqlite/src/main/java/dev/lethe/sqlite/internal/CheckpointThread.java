@@ -12,7 +12,8 @@ public final class CheckpointThread implements AutoCloseable {
     private final Thread thread;
 
     public CheckpointThread(Path database, HeadSignal head, java.util.function.LongSupplier committedBytes) {
-        this.connection = Sql.open(database, "synchronous = FULL", "busy_timeout = 10000");
+        this.connection =
+                Sql.open(database, "synchronous = FULL", "busy_timeout = " + Checkpointer.BUSY_TIMEOUT_MILLIS);
         this.checkpointer = new Checkpointer(connection, Path.of(database + "-wal"), head, committedBytes);
         this.thread = new Thread(checkpointer, "lethe-checkpointer");
         this.thread.setDaemon(true);

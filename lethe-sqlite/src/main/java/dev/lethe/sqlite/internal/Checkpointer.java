@@ -15,7 +15,10 @@ import java.util.function.LongSupplier;
  * on the write connection). A passive checkpoint runs after new commits once
  * {@link #PASSIVE_BYTES} of events were committed since the last one or the last one is {@link #MAX_DELAY} old; when the WAL has grown past
  * {@link #RESTART_WAL_BYTES}, a restarting checkpoint briefly holds writers back so that the next
- * transaction starts the WAL from its beginning again, keeping it bounded under constant load.
+ * transaction starts the WAL from its beginning again, keeping it bounded under constant load. Once
+ * nothing was committed for {@link #MAX_DELAY} and a burst has left the WAL file larger than
+ * {@link #IDLE_TRUNCATE_BYTES}, a truncating checkpoint gives that space back to the file system: SQLite
+ * reuses a WAL file from its start but never shrinks it by itself.
  */
 final class Checkpointer implements Runnable {
     static final long RESTART_WAL_BYTES = 64L << 20;
@@ -25,6 +28,10 @@ final class Checkpointer implements Runnable {
      * not shrink it, so after one burst it would stay above any threshold.)
      */
     static final long PASSIVE_BYTES = 1L << 20;
+    /** An idle store's WAL file larger than this is truncated. */
+    static final long IDLE_TRUNCATE_BYTES = 4L << 20;
+    /** The checkpoint connection's busy timeout. */
+    static final int BUSY_TIMEOUT_MILLIS = 10_000;
 
     private static final Duration INTERVAL = Duration.ofMillis(200);
     private static final Duration MAX_DELAY = Duration.ofSeconds(5);
@@ -35,6 +42,8 @@ final class Checkpointer implements Runnable {
     private volatile boolean closed;
     private long checkpointedHead = Long.MIN_VALUE;
     private long lastCheckpointNanos = System.nanoTime();
+    private long seenHead = Long.MIN_VALUE;
+    private long seenHeadNanos = System.nanoTime();
     private final LongSupplier committedBytes;
     private long checkpointedBytes;
 
@@ -52,6 +61,11 @@ final class Checkpointer implements Runnable {
                 head.awaitBeyond(checkpointedHead, INTERVAL);
                 Thread.sleep(INTERVAL.toMillis());
                 long current = head.head();
+                long now = System.nanoTime();
+                if (current != seenHead) {
+                    seenHead = current;
+                    seenHeadNanos = now;
+                }
                 long bytes = committedBytes.getAsLong();
                 // Each checkpoint syncs the database file, which delays the commits' own fsyncs on the
                 // same disk: under light load (an audit entry per forget) checkpoint now and then, not
@@ -60,6 +74,14 @@ final class Checkpointer implements Runnable {
                         || System.nanoTime() - lastCheckpointNanos >= MAX_DELAY.toNanos();
                 if (current != checkpointedHead && due && !closed) {
                     checkpoint(walBytes() > RESTART_WAL_BYTES ? "RESTART" : "PASSIVE");
+                    checkpointedHead = current;
+                    checkpointedBytes = bytes;
+                    lastCheckpointNanos = System.nanoTime();
+                } else if (now - seenHeadNanos >= MAX_DELAY.toNanos()
+                        && now - lastCheckpointNanos >= MAX_DELAY.toNanos()
+                        && walBytes() > IDLE_TRUNCATE_BYTES
+                        && !closed) {
+                    truncate();
                     checkpointedHead = current;
                     checkpointedBytes = bytes;
                     lastCheckpointNanos = System.nanoTime();
@@ -75,6 +97,21 @@ final class Checkpointer implements Runnable {
     private void checkpoint(String mode) throws SQLException {
         try (Statement statement = connection.createStatement()) {
             statement.execute("PRAGMA wal_checkpoint(" + mode + ")");
+        }
+    }
+
+    /**
+     * Copies what is left and truncates the WAL, without waiting: a reader still on an older snapshot
+     * makes it return at once (tried again {@link #MAX_DELAY} later) instead of holding back writers.
+     */
+    private void truncate() throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute("PRAGMA busy_timeout = 0");
+            try {
+                statement.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+            } finally {
+                statement.execute("PRAGMA busy_timeout = " + BUSY_TIMEOUT_MILLIS);
+            }
         }
     }
 
