@@ -2,6 +2,7 @@ package dev.lethe.bench;
 
 import dev.lethe.core.privacy.SubjectId;
 import dev.lethe.sqlite.SqliteLethe;
+import dev.lethe.sqlite.SqliteOptions;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -15,11 +16,12 @@ import java.util.Locale;
  * process between forgets, which on two cores adds its own noise to a millisecond-scale latency. Prints
  * a markdown row:
  *
- * <pre>java [-Dwarmup=2000] [-Dpause=5] -cp lethe-bench/target/benchmarks.jar dev.lethe.bench.ForgetLatency [events per subject, default 10] [measured forgets, default 2000]</pre>
+ * <pre>java [-Dwarmup=2000] [-Dpause=5] [-Dmarkers=default|on|off] -cp lethe-bench/target/benchmarks.jar dev.lethe.bench.ForgetLatency [events per subject, default 10] [measured forgets, default 2000]</pre>
  *
  * Warm-up forgets take subjects with 10 events; measured ones take subjects with the given number of
  * events (100,000 × 100 subjects writes 10M sealed events first: several minutes and ~7 GB). The store
- * is reopened after the pool is written, so forgets run on a store at rest.
+ * is reopened after the pool is written, so forgets run on a store at rest. {@code -Dmarkers} turns
+ * forget markers ({@code SqliteOptions.markForgets}) on or off; by default the engine's default holds.
  */
 public final class ForgetLatency {
     private ForgetLatency() {}
@@ -32,10 +34,17 @@ public final class ForgetLatency {
         if (events < 1 || measured < 1 || warmUp < 0 || pauseMillis < 0) {
             throw new IllegalArgumentException("give events ≥ 1, measured forgets ≥ 1, warmup ≥ 0 and pause ≥ 0");
         }
+        String markers = System.getProperty("markers", "default");
+        SqliteOptions options = switch (markers) {
+            case "default" -> SqliteOptions.DEFAULT;
+            case "on" -> SqliteOptions.DEFAULT.withForgetMarkers(true);
+            case "off" -> SqliteOptions.DEFAULT.withForgetMarkers(false);
+            default -> throw new IllegalArgumentException("-Dmarkers takes default, on or off, not " + markers);
+        };
         Path directory = BenchEvents.freshDirectory("forget-latency");
         List<SubjectId> subjects = new ArrayList<>(warmUp + measured);
         long started = System.nanoTime();
-        try (SqliteLethe lethe = SqliteLethe.open(directory)) {
+        try (SqliteLethe lethe = SqliteLethe.open(directory, options)) {
             PrivateBenchEvents.register(lethe);
             for (int i = 0; i < warmUp + measured; i++) {
                 subjects.add(
@@ -47,7 +56,7 @@ public final class ForgetLatency {
         }
         System.err.printf(Locale.ROOT, "pool written in %.1f s%n", (System.nanoTime() - started) / 1e9);
         long[] latency = new long[measured];
-        try (SqliteLethe lethe = SqliteLethe.open(directory)) {
+        try (SqliteLethe lethe = SqliteLethe.open(directory, options)) {
             for (int i = 0; i < warmUp + measured; i++) {
                 long start = System.nanoTime();
                 lethe.privacy().forget(subjects.get(i), "GDPR Art. 17(1)(a)", "latency", PrivateBenchEvents.DPO);
@@ -61,12 +70,14 @@ public final class ForgetLatency {
             BenchEvents.deleteRecursively(directory);
         }
         Arrays.sort(latency);
-        System.out.println("| events per subject | forgets measured | p50 ms | p95 | p99 | p99.9 | max |");
-        System.out.println("|---|---|---|---|---|---|---|");
+        System.out.println(
+                "| events per subject | forget markers | forgets measured | p50 ms | p95 | p99 | p99.9 | max |");
+        System.out.println("|---|---|---|---|---|---|---|---|");
         System.out.printf(
                 Locale.ROOT,
-                "| %,d | %,d (after %,d warm-up, %d ms apart) | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
+                "| %,d | %s | %,d (after %,d warm-up, %d ms apart) | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
                 events,
+                options.markForgets() ? "on" : "off",
                 measured,
                 warmUp,
                 pauseMillis,

@@ -10,6 +10,7 @@ import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.LetheException;
 import dev.lethe.core.store.RecordedEvent;
 import dev.lethe.core.store.StorageException;
+import dev.lethe.core.store.StreamAppend;
 import dev.lethe.core.store.StreamId;
 import dev.lethe.core.store.StreamInfo;
 import dev.lethe.sqlite.internal.CheckpointThread;
@@ -242,6 +243,47 @@ public final class SqliteEventStore implements EventStore {
     private CompletableFuture<AppendResult> submit(StreamId streamId, ExpectedVersion expected, List<EventData> events)
             throws InterruptedException {
         AppendRules.checkAppend(streamId, expected, events);
+        checkWritable();
+        return sequencer.submit(streamId, expected, List.copyOf(events));
+    }
+
+    /** One transaction for all of them, in this order; see {@link EventStore#appendTogether}. */
+    @Override
+    public List<CompletableFuture<AppendResult>> appendTogether(List<StreamAppend> appends) {
+        List<StreamAppend> checked = new ArrayList<>();
+        List<CompletableFuture<AppendResult>> results = new ArrayList<>();
+        List<Integer> queued = new ArrayList<>();
+        for (StreamAppend append : AppendRules.checkTogether(appends)) {
+            try {
+                AppendRules.checkAppend(append.streamId(), append.expected(), append.events());
+                queued.add(results.size());
+                checked.add(new StreamAppend(append.streamId(), append.expected(), List.copyOf(append.events())));
+                results.add(null);
+            } catch (RuntimeException invalid) {
+                results.add(CompletableFuture.failedFuture(invalid));
+            }
+        }
+        if (checked.isEmpty()) {
+            return List.copyOf(results);
+        }
+        try {
+            checkWritable();
+            List<CompletableFuture<AppendResult>> submitted = sequencer.submitTogether(checked);
+            for (int i = 0; i < queued.size(); i++) {
+                results.set(queued.get(i), submitted.get(i).whenCompleteAsync((result, failure) -> {}, completions));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            StorageException failure =
+                    StorageException.transientFailure("interrupted while queueing the appends; none was stored", e);
+            queued.forEach(i -> results.set(i, CompletableFuture.failedFuture(failure)));
+        } catch (RuntimeException e) {
+            queued.forEach(i -> results.set(i, CompletableFuture.failedFuture(e)));
+        }
+        return List.copyOf(results);
+    }
+
+    private void checkWritable() {
         checkOpen();
         if (sequencer == null) {
             throw StorageException.permanent(
@@ -249,7 +291,6 @@ public final class SqliteEventStore implements EventStore {
                             + directory.resolve("lethe.lock"),
                     null);
         }
-        return sequencer.submit(streamId, expected, List.copyOf(events));
     }
 
     @Override

@@ -13,7 +13,7 @@ import java.time.Clock;
  * @param clock the source of {@code recordedAt}
  * @param markForgets whether each forget also leaves a marker in {@code $forgotten}, so that opening a
  *     key store restored from before some forget forgets those subjects again (off by default: it costs
- *     each forget a second append, ~0.3 ms at the median; see docs/privacy.md §9)
+ *     each forget a second row in its audit commit, ~0.3 ms at the median, ~1 ms at the p99; see docs/privacy.md §9)
  */
 public record SqliteOptions(
         int readerConnections,

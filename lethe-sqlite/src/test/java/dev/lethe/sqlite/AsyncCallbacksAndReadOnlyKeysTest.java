@@ -36,11 +36,11 @@ class AsyncCallbacksAndReadOnlyKeysTest {
                     .thenAccept(r ->
                             inner.complete(store.appendAsync(a, ExpectedVersion.any(), List.of(EventData.of("E", "{}")))
                                     .join()));
-            outer.get(10, TimeUnit.SECONDS);
-            assertThat(inner.get(10, TimeUnit.SECONDS).firstPosition()).isEqualTo(1);
+            outer.get(30, TimeUnit.SECONDS);
+            assertThat(inner.get(30, TimeUnit.SECONDS).firstPosition()).isEqualTo(1);
             CompletableFuture<AppendResult> later =
                     store.appendAsync(a, ExpectedVersion.any(), List.of(EventData.of("E", "{}")));
-            assertThat(later.get(10, TimeUnit.SECONDS).firstPosition()).isEqualTo(2);
+            assertThat(later.get(30, TimeUnit.SECONDS).firstPosition()).isEqualTo(2);
             assertThat(store.readAll(0, 10)).hasSize(3);
         }
     }
@@ -53,7 +53,7 @@ class AsyncCallbacksAndReadOnlyKeysTest {
                     .appendAsync(StreamId.of("s"), ExpectedVersion.any(), List.of(EventData.of("E", "{}")))
                     .thenApply(r ->
                             lethe.privacy().forget(subject, "GDPR Art. 17(1)(a)", "x", new Principal("dora", "dpo")));
-            assertThat(forgot.get(10, TimeUnit.SECONDS)).isInstanceOf(dev.lethe.core.privacy.keys.ErasureReceipt.class);
+            assertThat(forgot.get(30, TimeUnit.SECONDS)).isInstanceOf(dev.lethe.core.privacy.keys.ErasureReceipt.class);
             assertThat(lethe.privacy().keys().isForgotten(subject)).isTrue();
         }
     }

@@ -93,7 +93,7 @@ class SqliteEventStoreTest {
             try (var subscription = reader.subscribe(
                     dev.lethe.core.subscription.SubscriptionRequest.allFromStart(), e -> seen.add(e.position()))) {
                 writer.append(StreamId.of("a-1"), ExpectedVersion.any(), List.of(EventData.of("B", "{}")));
-                assertThat(subscription.awaitPosition(1, java.time.Duration.ofSeconds(10)))
+                assertThat(subscription.awaitPosition(1, java.time.Duration.ofSeconds(30)))
                         .isTrue();
             }
             assertThat(seen).containsExactly(0L, 1L);

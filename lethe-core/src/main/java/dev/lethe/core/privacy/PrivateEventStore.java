@@ -18,6 +18,7 @@ import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.Json;
 import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StreamAppend;
 import dev.lethe.core.store.StreamId;
 import dev.lethe.core.store.StreamInfo;
 import dev.lethe.core.store.WrongExpectedVersionException;
@@ -363,14 +364,14 @@ public final class PrivateEventStore implements AutoCloseable {
     /**
      * Whether each forget also leaves its marker in {@value #FORGOTTEN_NAME} (off by default), which
      * {@link #reapplyForgetsMissingFromKeys} needs to notice a restored key store. It costs each forget
-     * a second append, made without waiting for it.
+     * a second row in the commit of its audit entry.
      */
     public void markForgets(boolean enabled) {
         this.markForgets = enabled;
     }
 
-    private java.util.concurrent.CompletableFuture<AppendResult> appendMarker(ErasureReceipt receipt) {
-        return store.appendAsync(
+    private static StreamAppend marker(ErasureReceipt receipt) {
+        return new StreamAppend(
                 FORGOTTEN,
                 ExpectedVersion.any(),
                 List.of(EventData.of(
@@ -380,6 +381,11 @@ public final class PrivateEventStore implements AutoCloseable {
                                 receipt.subject().toString(),
                                 "receipt",
                                 receipt.id().toString())))));
+    }
+
+    private void appendMarker(ErasureReceipt receipt) {
+        StreamAppend marker = marker(receipt);
+        store.append(marker.streamId(), marker.expected(), marker.events());
     }
 
     /**
@@ -430,28 +436,23 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * Appends a committed forget's audit entry, then its marker in {@value #FORGOTTEN_NAME} without
-     * waiting for it (measured: waiting for both pushed the forget's p99 over 5 ms). The receipt is
-     * marked audited once the marker is durable too; until then, a crash leaves it pending, and the
-     * next open writes whichever of the two is missing. A failure is added to {@code primary} when
-     * there is one.
+     * Appends a committed forget's audit entry and, with markers on, its marker in
+     * {@value #FORGOTTEN_NAME}, both in one commit ({@link EventStore#appendTogether}): one sync, as
+     * without the marker. The receipt is marked audited once both are durable; until then, a crash
+     * leaves it pending, and the next open writes whichever of the two is missing. A failure is added
+     * to {@code primary} when there is one.
      */
     private void auditForget(ErasureReceipt receipt, Principal actor, RuntimeException primary) {
         try {
-            audit.record("SubjectForgotten", actor, forgottenEntry(receipt));
             if (!markForgets) {
-                keys.audited(receipt.id());
-                return;
+                audit.record("SubjectForgotten", actor, forgottenEntry(receipt));
+            } else {
+                List<java.util.concurrent.CompletableFuture<AppendResult>> written = store.appendTogether(List.of(
+                        audit.entryAppend("SubjectForgotten", actor, forgottenEntry(receipt)), marker(receipt)));
+                RevealedReplay.joined(written.get(0));
+                RevealedReplay.joined(written.get(1));
             }
-            appendMarker(receipt).whenComplete((stored, failed) -> {
-                if (failed == null) {
-                    try {
-                        keys.audited(receipt.id());
-                    } catch (RuntimeException closedMeanwhile) {
-                        // Still pending: the next open finds both entries and marks it then.
-                    }
-                }
-            });
+            keys.audited(receipt.id());
         } catch (RuntimeException e) {
             if (primary == null) {
                 throw e;
@@ -500,7 +501,7 @@ public final class PrivateEventStore implements AutoCloseable {
                 audit.record("SubjectForgotten", Principal.SYSTEM, details);
             }
             if (markForgets && !marked.contains(receipt.id().toString())) {
-                appendMarker(receipt).join();
+                appendMarker(receipt);
             }
             keys.audited(receipt.id());
         }

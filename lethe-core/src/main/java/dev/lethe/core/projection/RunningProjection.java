@@ -137,9 +137,9 @@ final class RunningProjection<S> implements BatchListener {
     public void onCaughtUp(long lastPosition) {
         // The subscription may have skipped past events of other categories: record that too.
         pendingNext = Math.max(pendingNext, lastPosition + 1);
-        // Committed first: whoever sees LIVE finds every state folded so far stored.
-        commit();
-        live = true;
+        // LIVE is set with the commit, before waiters wake: whoever sees LIVE finds every state folded
+        // so far stored, and whoever waited for this position sees LIVE.
+        commit(true);
     }
 
     @Override
@@ -174,7 +174,14 @@ final class RunningProjection<S> implements BatchListener {
     }
 
     private void commit() {
+        commit(false);
+    }
+
+    private void commit(boolean caughtUp) {
         if (pendingNext == committedNext && dirty.isEmpty()) {
+            if (caughtUp) {
+                live = true;
+            }
             return;
         }
         Map<String, String> encoded = new HashMap<>(dirty.size() * 2);
@@ -186,6 +193,9 @@ final class RunningProjection<S> implements BatchListener {
         synchronized (committedMonitor) {
             committedNext = pendingNext;
             reachedNext = pendingNext;
+            if (caughtUp) {
+                live = true;
+            }
             committedMonitor.notifyAll();
         }
     }

@@ -6,6 +6,7 @@ import dev.lethe.core.store.EventData;
 import dev.lethe.core.store.EventStore;
 import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.StreamAppend;
 import dev.lethe.core.store.StreamId;
 import java.util.HashSet;
 import java.util.List;
@@ -47,6 +48,17 @@ public final class AppendRules {
                 throw InvalidEventException.of("events[" + i + "].id", event.id() + " appears twice in the batch");
             }
         }
+    }
+
+    /** Checks {@link EventStore#appendTogether}'s list: given, not empty, no null batch. */
+    public static List<StreamAppend> checkTogether(List<StreamAppend> appends) {
+        if (appends == null || appends.isEmpty()) {
+            throw InvalidEventException.of("batches to append together", "none were given");
+        }
+        if (appends.stream().anyMatch(java.util.Objects::isNull)) {
+            throw InvalidEventException.of("batches to append together", "one of them is null");
+        }
+        return appends;
     }
 
     /** Checks an append's arguments: the batch's shape, and that an expected version is given. */

@@ -68,6 +68,22 @@ public interface EventStore extends AutoCloseable {
         }
     }
 
+    /**
+     * Appends batches to several streams without waiting, each checked and stored exactly as by
+     * {@link #appendAsync}, so that they can share one durable commit: for writes that belong together
+     * and should cost one sync, such as an audit entry and its marker. The SQLite engine commits them
+     * in one transaction, in this order, and no other append comes between them. This is not a
+     * multi-stream transaction: a batch that is refused (a wrong expected version, say) fails its own
+     * future and the others are stored. The default implementation calls {@link #appendAsync} for each.
+     *
+     * @return one future per batch, in the order given
+     */
+    default List<java.util.concurrent.CompletableFuture<AppendResult>> appendTogether(List<StreamAppend> appends) {
+        return dev.lethe.core.spi.AppendRules.checkTogether(appends).stream()
+                .map(a -> appendAsync(a.streamId(), a.expected(), a.events()))
+                .toList();
+    }
+
     /** Reads up to {@code limit} events of a stream, starting at {@code fromVersion} (inclusive). */
     List<RecordedEvent> readStream(StreamId streamId, long fromVersion, Direction direction, int limit);
 

@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class GraphiqlBrowserIT {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final long BROWSER_TIMEOUT_SECONDS = 60;
+    private static final long BROWSER_TIMEOUT_SECONDS = 150;
 
     @TempDir
     static Path temp;

@@ -72,6 +72,37 @@ class HttpApiIT {
                                "name":{"type":"string","x-gdpr":{"pii":true,"dataGroup":"identity"}},
                                "channel":{"type":"string"}}}}""";
         assertThat(post("/v1/schemas", ADMIN, schema).status()).isEqualTo(201);
+        // The server's first retention run appends to $audit, and the projections catch up, on threads
+        // of their own: tests that compare the head before and after, or read a projection, start once
+        // both are done.
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!auditHolds("RetentionRun") && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(auditHolds("RetentionRun")).as("the startup retention run").isTrue();
+        long head = server.lethe().store().headPosition();
+        for (var status : server.projectionRuntime().statuses()) {
+            assertThat(server.projectionRuntime().awaitPosition(status.name(), head, Duration.ofSeconds(30)))
+                    .as("projection %s caught up", status.name())
+                    .isTrue();
+        }
+    }
+
+    private static boolean auditHolds(String type) {
+        var store = server.lethe().store();
+        for (long from = 0; ; from += dev.lethe.core.store.EventStore.MAX_READ_LIMIT) {
+            var page = store.readStream(
+                    dev.lethe.core.privacy.AuditLog.STREAM,
+                    from,
+                    dev.lethe.core.store.Direction.FORWARD,
+                    dev.lethe.core.store.EventStore.MAX_READ_LIMIT);
+            if (page.stream().anyMatch(e -> e.type().equals(type))) {
+                return true;
+            }
+            if (page.size() < dev.lethe.core.store.EventStore.MAX_READ_LIMIT) {
+                return false;
+            }
+        }
     }
 
     @AfterAll
@@ -167,15 +198,25 @@ class HttpApiIT {
                 .header("Content-Type", "text/plain")
                 .POST(HttpRequest.BodyPublishers.ofString("{}")));
         assertThat(wrongType.status()).isEqualTo(415);
-        Response tooBig = post(
-                "/v1/streams/" + stream + "/events",
-                ADVISOR,
-                "{\"events\":[{\"type\":\"Big\",\"data\":\""
-                        + "x".repeat((int) ServerConfig.DEFAULT_MAX_BODY_BYTES + 10) + "\"}]}");
-        assertThat(tooBig.status()).isEqualTo(413);
+        // A body of undeclared length (chunked) over the limit: the server reads up to the limit, answers
+        // 413 and closes the connection, which may cut the client while it is still sending. Either way
+        // nothing is stored (the head is checked below). (Expect: 100-continue would avoid the cut, but
+        // JDK 17's client then waits forever for a 100 that a refusal never sends.)
+        byte[] big = ("{\"events\":[{\"type\":\"Big\",\"data\":\""
+                        + "x".repeat((int) ServerConfig.DEFAULT_MAX_BODY_BYTES + 10) + "\"}]}")
+                .getBytes(StandardCharsets.UTF_8);
+        try {
+            Response tooBig = send(HttpRequest.newBuilder(URI.create(base + "/v1/streams/" + stream + "/events"))
+                    .header("Authorization", "Bearer " + ADVISOR)
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big))));
+            assertThat(tooBig.status()).isEqualTo(413);
+        } catch (java.io.IOException cutWhileSending) {
+            // Refused too: the connection was closed before the whole body was sent.
+        }
         // A declared length over the limit is refused at once, as a problem, without waiting for the body.
         try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.port())) {
-            socket.setSoTimeout(5_000);
+            socket.setSoTimeout(30_000);
             socket.getOutputStream()
                     .write(("POST /v1/streams/" + stream + "/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                     + "Authorization: Bearer " + ADVISOR + "\r\nContent-Type: application/json\r\n"
@@ -291,7 +332,8 @@ class HttpApiIT {
             assertThat(after.toString()).doesNotContain(MARKER_NAME);
         }
         assertThat(get("/v1/audit?limit=50", ADMIN).body()).contains("SubjectForgotten", "SubjectExported");
-        String today = java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString();
+        // The event's own day (UTC), not the clock's: the test may run across midnight.
+        String today = advisor.get("recordedAt").asText().substring(0, 10);
         String byPeriod =
                 "{\"query\":\"{ events(stream: \\\"" + stream + "\\\", period: \\\"" + today + "\\\") { type } }\"}";
         assertThat(post("/graphql", ADVISOR, byPeriod).json().path("data").path("events"))
@@ -435,7 +477,7 @@ class HttpApiIT {
                         dev.lethe.core.store.ExpectedVersion.any(),
                         java.util.List.of(dev.lethe.core.store.EventData.of("ProductSold", "{\"amount\":1}")))
                 .lastPosition();
-        assertThat(server.projectionRuntime().awaitPosition("sales-by-product", partial, Duration.ofSeconds(10)))
+        assertThat(server.projectionRuntime().awaitPosition("sales-by-product", partial, Duration.ofSeconds(30)))
                 .isTrue();
         assertThat(get("/v1/projections/sales-by-product/global", ANALYST).body())
                 .contains("(not given)");

@@ -34,24 +34,47 @@ final class Checkpointer implements Runnable {
     static final int BUSY_TIMEOUT_MILLIS = 10_000;
 
     private static final Duration INTERVAL = Duration.ofMillis(200);
-    private static final Duration MAX_DELAY = Duration.ofSeconds(5);
+    static final Duration MAX_DELAY = Duration.ofSeconds(5);
+
+    /** What one step did. */
+    enum Action {
+        NOTHING,
+        PASSIVE,
+        RESTART,
+        TRUNCATE
+    }
 
     private final Connection connection;
-    private final Path wal;
     private final HeadSignal head;
-    private volatile boolean closed;
-    private long checkpointedHead = Long.MIN_VALUE;
-    private long lastCheckpointNanos = System.nanoTime();
-    private long seenHead = Long.MIN_VALUE;
-    private long seenHeadNanos = System.nanoTime();
     private final LongSupplier committedBytes;
+    private final LongSupplier walBytes;
+    private final LongSupplier nanoTime;
+    private volatile boolean closed;
+    private long checkpointedHead;
     private long checkpointedBytes;
+    private long lastCheckpointNanos;
+    private long seenHead = Long.MIN_VALUE;
+    private long seenHeadNanos;
 
     Checkpointer(Connection connection, Path wal, HeadSignal head, LongSupplier committedBytes) {
+        this(connection, head, committedBytes, () -> sizeOf(wal), System::nanoTime);
+    }
+
+    /** With the WAL's size and the time read from the given suppliers: the tests' clock. */
+    Checkpointer(
+            Connection connection,
+            HeadSignal head,
+            LongSupplier committedBytes,
+            LongSupplier walBytes,
+            LongSupplier nanoTime) {
         this.connection = connection;
-        this.committedBytes = committedBytes;
-        this.wal = wal;
         this.head = head;
+        this.committedBytes = committedBytes;
+        this.walBytes = walBytes;
+        this.nanoTime = nanoTime;
+        this.checkpointedHead = head.head(); // what a previous process left is copied with the next commits
+        this.lastCheckpointNanos = nanoTime.getAsLong();
+        this.seenHeadNanos = lastCheckpointNanos;
     }
 
     @Override
@@ -60,38 +83,47 @@ final class Checkpointer implements Runnable {
             try {
                 head.awaitBeyond(checkpointedHead, INTERVAL);
                 Thread.sleep(INTERVAL.toMillis());
-                long current = head.head();
-                long now = System.nanoTime();
-                if (current != seenHead) {
-                    seenHead = current;
-                    seenHeadNanos = now;
-                }
-                long bytes = committedBytes.getAsLong();
-                // Each checkpoint syncs the database file, which delays the commits' own fsyncs on the
-                // same disk: under light load (an audit entry per forget) checkpoint now and then, not
-                // after every commit.
-                boolean due = bytes - checkpointedBytes >= PASSIVE_BYTES
-                        || System.nanoTime() - lastCheckpointNanos >= MAX_DELAY.toNanos();
-                if (current != checkpointedHead && due && !closed) {
-                    checkpoint(walBytes() > RESTART_WAL_BYTES ? "RESTART" : "PASSIVE");
-                    checkpointedHead = current;
-                    checkpointedBytes = bytes;
-                    lastCheckpointNanos = System.nanoTime();
-                } else if (now - seenHeadNanos >= MAX_DELAY.toNanos()
-                        && now - lastCheckpointNanos >= MAX_DELAY.toNanos()
-                        && walBytes() > IDLE_TRUNCATE_BYTES
-                        && !closed) {
-                    truncate();
-                    checkpointedHead = current;
-                    checkpointedBytes = bytes;
-                    lastCheckpointNanos = System.nanoTime();
-                }
+                step();
             } catch (InterruptedException e) {
                 return;
             } catch (SQLException e) {
                 // A checkpoint that cannot run now loses nothing: the WAL keeps every transaction.
             }
         }
+    }
+
+    /** Looks at the head, the bytes committed, the WAL's size and the time, and checkpoints if due. */
+    Action step() throws SQLException {
+        long current = head.head();
+        long now = nanoTime.getAsLong();
+        if (current != seenHead) {
+            seenHead = current;
+            seenHeadNanos = now;
+        }
+        long bytes = committedBytes.getAsLong();
+        // Each checkpoint syncs the database file, which delays the commits' own fsyncs on the same
+        // disk: under light load (an audit entry per forget) checkpoint now and then, not after every
+        // commit.
+        boolean due = bytes - checkpointedBytes >= PASSIVE_BYTES || now - lastCheckpointNanos >= MAX_DELAY.toNanos();
+        Action action = Action.NOTHING;
+        if (closed) {
+            return action;
+        }
+        if (current != checkpointedHead && due) {
+            action = walBytes.getAsLong() > RESTART_WAL_BYTES ? Action.RESTART : Action.PASSIVE;
+            checkpoint(action.name());
+        } else if (now - seenHeadNanos >= MAX_DELAY.toNanos()
+                && now - lastCheckpointNanos >= MAX_DELAY.toNanos()
+                && walBytes.getAsLong() > IDLE_TRUNCATE_BYTES) {
+            action = Action.TRUNCATE;
+            truncate();
+        }
+        if (action != Action.NOTHING) {
+            checkpointedHead = current;
+            checkpointedBytes = bytes;
+            lastCheckpointNanos = nanoTime.getAsLong();
+        }
+        return action;
     }
 
     private void checkpoint(String mode) throws SQLException {
@@ -115,7 +147,7 @@ final class Checkpointer implements Runnable {
         }
     }
 
-    private long walBytes() {
+    private static long sizeOf(Path wal) {
         try {
             return Files.size(wal);
         } catch (java.io.IOException e) {

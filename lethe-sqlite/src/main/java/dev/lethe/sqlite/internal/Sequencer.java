@@ -9,6 +9,7 @@ import dev.lethe.core.store.EventData;
 import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.LetheException;
 import dev.lethe.core.store.StorageException;
+import dev.lethe.core.store.StreamAppend;
 import dev.lethe.core.store.StreamId;
 import dev.lethe.core.store.WrongExpectedVersionException;
 import java.sql.Connection;
@@ -45,7 +46,9 @@ public final class Sequencer implements Runnable {
     private final HeadSignal head;
     private final Clock clock;
     private final int maxGroupRequests;
-    private final BlockingQueue<PendingAppend> queue;
+    /** Each element is one request: one append, or several made {@linkplain #submitTogether together}. */
+    private final BlockingQueue<List<PendingAppend>> queue;
+
     private final PreparedStatement insert;
     private final PreparedStatement findById;
     private final PreparedStatement lastVersion;
@@ -96,15 +99,29 @@ public final class Sequencer implements Runnable {
     /** Queues an append; the future completes once it is durable, or fails. */
     public CompletableFuture<AppendResult> submit(StreamId streamId, ExpectedVersion expected, List<EventData> events)
             throws InterruptedException {
-        PendingAppend pending = new PendingAppend(streamId, expected, events, new CompletableFuture<>());
+        return submitTogether(List.of(new StreamAppend(streamId, expected, events)))
+                .get(0);
+    }
+
+    /**
+     * Queues appends that are committed in one transaction, in this order, with no other append
+     * between them; each is checked on its own and fails its own future only.
+     */
+    public List<CompletableFuture<AppendResult>> submitTogether(List<StreamAppend> appends)
+            throws InterruptedException {
+        List<PendingAppend> request = new ArrayList<>(appends.size());
+        for (StreamAppend append : appends) {
+            request.add(new PendingAppend(
+                    append.streamId(), append.expected(), append.events(), new CompletableFuture<>()));
+        }
         if (closing) {
             throw closed();
         }
-        queue.put(pending);
-        if (closing && queue.remove(pending)) {
+        queue.put(request);
+        if (closing && queue.remove(request)) {
             throw closed();
         }
-        return pending.result();
+        return request.stream().map(PendingAppend::result).toList();
     }
 
     private StorageException closed() {
@@ -121,25 +138,28 @@ public final class Sequencer implements Runnable {
 
     @Override
     public void run() {
+        List<List<PendingAppend>> requests = new ArrayList<>(maxGroupRequests);
         List<PendingAppend> group = new ArrayList<>(maxGroupRequests);
         try {
             while (true) {
-                PendingAppend first = queue.poll(50, TimeUnit.MILLISECONDS);
+                List<PendingAppend> first = queue.poll(50, TimeUnit.MILLISECONDS);
                 if (first == null) {
                     if (closing && queue.isEmpty()) {
                         return;
                     }
                     continue;
                 }
-                group.add(first);
-                queue.drainTo(group, maxGroupRequests - 1);
-                if (group.size() < lastGroupSize && COMMIT_DELAY_NANOS > 0) {
+                requests.add(first);
+                queue.drainTo(requests, maxGroupRequests - 1);
+                if (requests.size() < lastGroupSize && COMMIT_DELAY_NANOS > 0) {
                     // Writers acknowledged by the last commit are still coming back: give them a
                     // moment to join this commit rather than paying a whole fsync for a few.
                     java.util.concurrent.locks.LockSupport.parkNanos(COMMIT_DELAY_NANOS);
-                    queue.drainTo(group, maxGroupRequests - group.size());
+                    queue.drainTo(requests, maxGroupRequests - requests.size());
                 }
-                lastGroupSize = group.size();
+                lastGroupSize = requests.size();
+                requests.forEach(group::addAll);
+                requests.clear();
                 commitGroup(group);
                 group.clear();
             }
@@ -150,9 +170,10 @@ public final class Sequencer implements Runnable {
             throw e;
         } finally {
             closing = true;
-            for (PendingAppend left; (left = queue.poll()) != null; ) {
-                left.result().completeExceptionally(closed());
+            for (List<PendingAppend> left; (left = queue.poll()) != null; ) {
+                left.forEach(p -> p.result().completeExceptionally(closed()));
             }
+            requests.forEach(r -> r.forEach(p -> p.result().completeExceptionally(closed())));
             group.forEach(p -> p.result().completeExceptionally(closed()));
         }
     }
