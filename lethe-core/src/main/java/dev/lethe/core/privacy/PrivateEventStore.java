@@ -520,7 +520,7 @@ public final class PrivateEventStore implements AutoCloseable {
             throw InvalidEventException.of("subject " + subject, "was already forgotten");
         }
         if (!keys.isKnown(subject)) {
-            throw InvalidEventException.of("subject " + subject, "is unknown to the key service");
+            throw new UnknownSubjectException(subject, "is unknown to the key service");
         }
         ObjectNode data = JSON.createObjectNode();
         data.put("subject", subject.toString())
@@ -595,8 +595,8 @@ public final class PrivateEventStore implements AutoCloseable {
         AppendRules.require(subject, "subject");
         if (!keys.isKnown(subject) && !keys.isForgotten(subject)) {
             // "No data" would read as an answer to an access request; an id this store never issued is an error.
-            throw InvalidEventException.of(
-                    "subject " + subject, "is unknown to the key service (never created here, nor forgotten)");
+            throw new UnknownSubjectException(
+                    subject, "is unknown to the key service (never created here, nor forgotten)");
         }
         ObjectNode out = JSON.createObjectNode();
         out.put("subject", subject.toString());

@@ -245,20 +245,14 @@ final class GovernanceCommands {
                 }
                 refuseBreaking(parsed, lethe, file);
                 Path target = cli.store.directory.resolve(SqliteLethe.POLICY_FILE);
-                Path temporary = target.resolveSibling(SqliteLethe.POLICY_FILE + ".tmp");
                 String sha256 = sha256(yaml);
                 // Intent first: a process stopped after the file is replaced must not leave a change of
                 // who may read what without an audit entry. The request is durable before the change.
                 lethe.privacy()
                         .audit()
                         .record("PolicyChangeRequested", cli.store.principal(), Map.of("sha256", sha256));
-                writeDurably(temporary, yaml);
-                Files.move(
-                        temporary,
-                        target,
-                        java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                syncDirectory(target.getParent());
+                dev.lethe.core.spi.DurableFiles.replace(
+                        target, yaml.getBytes(java.nio.charset.StandardCharsets.UTF_8), null);
                 lethe.privacy()
                         .audit()
                         .record(
@@ -444,32 +438,6 @@ final class GovernanceCommands {
                             .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is missing from this JDK", e);
-        }
-    }
-
-    /** Writes the file and forces it to disk before it is renamed over the old one. */
-    static void writeDurably(Path file, String text) throws java.io.IOException {
-        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(
-                file,
-                java.nio.file.StandardOpenOption.CREATE,
-                java.nio.file.StandardOpenOption.WRITE,
-                java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
-            java.nio.ByteBuffer bytes =
-                    java.nio.ByteBuffer.wrap(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            while (bytes.hasRemaining()) {
-                channel.write(bytes);
-            }
-            channel.force(true);
-        }
-    }
-
-    /** Makes a rename in the directory durable; a file system that cannot sync a directory is skipped. */
-    static void syncDirectory(Path directory) {
-        try (java.nio.channels.FileChannel channel =
-                java.nio.channels.FileChannel.open(directory, java.nio.file.StandardOpenOption.READ)) {
-            channel.force(true);
-        } catch (java.io.IOException | UnsupportedOperationException e) {
-            // Not supported here (some file systems): the rename is still atomic.
         }
     }
 }

@@ -59,7 +59,11 @@ public final class LetheCli implements Runnable {
             if (e instanceof dev.lethe.core.privacy.AccessDeniedException) {
                 return 3;
             }
-            return e instanceof InvalidEventException || e instanceof IllegalArgumentException ? 2 : 1;
+            return e instanceof InvalidEventException
+                            || e instanceof dev.lethe.core.privacy.UnknownSubjectException
+                            || e instanceof IllegalArgumentException
+                    ? 2
+                    : 1;
         });
         return commandLine.execute(args);
     }

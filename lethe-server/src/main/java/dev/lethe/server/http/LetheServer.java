@@ -689,6 +689,8 @@ public final class LetheServer implements AutoCloseable {
             writeProblem(ctx, 409, "Conflict", e.getMessage());
         } else if (e instanceof AccessDeniedException) {
             writeProblem(ctx, 403, "Forbidden", e.getMessage());
+        } else if (e instanceof dev.lethe.core.privacy.UnknownSubjectException) {
+            writeProblem(ctx, 404, "Not found", e.getMessage());
         } else if (e instanceof InvalidEventException) {
             writeProblem(ctx, 400, "Bad request", e.getMessage());
         } else if (e instanceof io.javalin.http.HttpResponseException http) {

@@ -274,9 +274,9 @@ class LetheCliTest {
         Run typo = lethe("subject", "export", subject, "--role", "dop");
         assertThat(typo.exitCode()).isEqualTo(2);
         assertThat(typo.err()).contains("'dop' (from --role or $LETHE_ROLE) is not a role of the data policy", "dpo");
-        assertThat(lethe("subject", "export", "00000000-0000-0000-0000-000000000000", "--role", "dpo")
-                        .err())
-                .contains("is unknown to the key service");
+        Run unknown = lethe("subject", "export", "00000000-0000-0000-0000-000000000000", "--role", "dpo");
+        assertThat(unknown.err()).contains("is unknown to the key service");
+        assertThat(unknown.exitCode()).isEqualTo(2);
         Run forget = lethe(
                 "subject",
                 "forget",

@@ -319,6 +319,15 @@ class HttpApiIT {
                 post("/v1/subjects/" + subject + "/forget", ADMIN, "{\"legalBasis\":\"GDPR Art. 17(1)(a)\"}");
         assertThat(receipt.status()).isEqualTo(200);
         assertThat(receipt.json().get("subject").asText()).isEqualTo(subject);
+        Response again = post("/v1/subjects/" + subject + "/forget", ADMIN, "{\"legalBasis\":\"GDPR Art. 17(1)(a)\"}");
+        assertThat(again.status()).isEqualTo(400);
+        assertThat(again.json().get("detail").asText()).contains("already forgotten");
+        String stranger = UUID.randomUUID().toString();
+        Response unknownForget =
+                post("/v1/subjects/" + stranger + "/forget", ADMIN, "{\"legalBasis\":\"GDPR Art. 17(1)(a)\"}");
+        assertThat(unknownForget.status()).isEqualTo(404);
+        assertThat(unknownForget.json().get("detail").asText()).contains("unknown to the key service");
+        assertThat(get("/v1/subjects/" + stranger + "/export", ADMIN).status()).isEqualTo(404);
 
         String query = "{\"query\":\"{ events(stream: \\\"" + stream + "\\\") { data redacted { path reason } } }\"}";
         for (String token : List.of(ADMIN, ADVISOR)) {

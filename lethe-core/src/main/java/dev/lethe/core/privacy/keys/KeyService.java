@@ -359,7 +359,8 @@ public final class KeyService implements AutoCloseable {
      * transaction, then evicts its cached data keys and scrubs the key store's files of the deleted
      * key's older images. Costs the same whatever the number of its events.
      *
-     * @throws InvalidEventException if the subject is unknown or already forgotten
+     * @throws InvalidEventException if the subject was already forgotten
+     * @throws dev.lethe.core.privacy.UnknownSubjectException if the subject is unknown
      */
     public ErasureReceipt forget(SubjectId subject, String actor, String legalBasis, String reason) {
         return forget(subject, actor, legalBasis, reason, receipt -> {});
@@ -405,9 +406,10 @@ public final class KeyService implements AutoCloseable {
                 subjectsByIndex.values().removeIf(subject::equals);
             }
             if (entries < 0) {
-                throw InvalidEventException.of(
-                        "subject " + subject,
-                        store.isForgotten(subject) ? alreadyForgotten(subject) : "is unknown to the key service");
+                if (store.isForgotten(subject)) {
+                    throw InvalidEventException.of("subject " + subject, alreadyForgotten(subject));
+                }
+                throw new dev.lethe.core.privacy.UnknownSubjectException(subject, "is unknown to the key service");
             }
         }
         committed.accept(draft);
