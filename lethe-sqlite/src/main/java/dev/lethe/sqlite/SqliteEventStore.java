@@ -29,7 +29,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -210,18 +209,14 @@ public final class SqliteEventStore implements EventStore {
 
     @Override
     public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
+        CompletableFuture<AppendResult> submitted;
         try {
-            return submit(streamId, expected, events).get();
+            submitted = submit(streamId, expected, events);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw StorageException.transientFailure(
-                    "interrupted while waiting for the append to commit; it may or may not be stored", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof LetheException lethe) {
-                throw lethe;
-            }
-            throw StorageException.transientFailure("append failed: " + e.getCause(), e.getCause());
+            throw StorageException.transientFailure("interrupted while queueing the append; it was not stored", e);
         }
+        return AppendRules.await(submitted);
     }
 
     @Override

@@ -7,8 +7,9 @@ import java.time.Clock;
  * {@code SqliteEventStore.open(dir)} uses.
  *
  * @param readerConnections connections kept open for reads (each read borrows one)
- * @param maxGroupRequests the most appends the sequencer commits in one transaction
- * @param queueCapacity appends waiting for the sequencer before writers are held back
+ * @param maxGroupRequests the most appends the sequencer commits in one transaction (the batches of one
+ *     {@code appendTogether} call count as one; they hold at most as many events as one batch)
+ * @param queueCapacity appends waiting for the sequencer before writers are held back (counted the same way)
  * @param cacheMebibytes SQLite page cache per connection
  * @param clock the source of {@code recordedAt}
  * @param markForgets whether each forget also leaves a marker in {@code $forgotten}, so that opening a

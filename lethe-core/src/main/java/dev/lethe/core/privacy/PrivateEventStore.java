@@ -449,8 +449,8 @@ public final class PrivateEventStore implements AutoCloseable {
             } else {
                 List<java.util.concurrent.CompletableFuture<AppendResult>> written = store.appendTogether(List.of(
                         audit.entryAppend("SubjectForgotten", actor, forgottenEntry(receipt)), marker(receipt)));
-                RevealedReplay.joined(written.get(0));
-                RevealedReplay.joined(written.get(1));
+                AppendRules.await(written.get(0));
+                AppendRules.await(written.get(1));
             }
             keys.audited(receipt.id());
         } catch (RuntimeException e) {

@@ -137,8 +137,9 @@ final class RunningProjection<S> implements BatchListener {
     public void onCaughtUp(long lastPosition) {
         // The subscription may have skipped past events of other categories: record that too.
         pendingNext = Math.max(pendingNext, lastPosition + 1);
-        // LIVE is set with the commit, before waiters wake: whoever sees LIVE finds every state folded
-        // so far stored, and whoever waited for this position sees LIVE.
+        // LIVE is set with the commit, before the waiters it wakes: whoever sees LIVE finds every state
+        // folded so far stored. (A waiter woken earlier, by a commit made while catching up, may still
+        // read CATCHING_UP: awaitPosition promises the states, not the phase.)
         commit(true);
     }
 

@@ -6,6 +6,8 @@ import dev.lethe.core.store.EventData;
 import dev.lethe.core.store.EventStore;
 import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.LetheException;
+import dev.lethe.core.store.StorageException;
 import dev.lethe.core.store.StreamAppend;
 import dev.lethe.core.store.StreamId;
 import java.util.HashSet;
@@ -50,15 +52,46 @@ public final class AppendRules {
         }
     }
 
-    /** Checks {@link EventStore#appendTogether}'s list: given, not empty, no null batch. */
+    /**
+     * Checks {@link EventStore#appendTogether}'s list: given, not empty, no null batch, at most
+     * {@value EventStore#MAX_BATCH_EVENTS} events in all. Each batch is checked on its own later.
+     */
     public static List<StreamAppend> checkTogether(List<StreamAppend> appends) {
         if (appends == null || appends.isEmpty()) {
             throw InvalidEventException.of("batches to append together", "none were given");
         }
-        if (appends.stream().anyMatch(java.util.Objects::isNull)) {
-            throw InvalidEventException.of("batches to append together", "one of them is null");
+        long events = 0;
+        for (StreamAppend append : appends) {
+            if (append == null) {
+                throw InvalidEventException.of("batches to append together", "one of them is null");
+            }
+            events += append.events() == null ? 0 : append.events().size();
+        }
+        if (events > EventStore.MAX_BATCH_EVENTS) {
+            throw InvalidEventException.of(
+                    "batches to append together",
+                    "they hold " + events + " events in all, the limit is " + EventStore.MAX_BATCH_EVENTS);
         }
         return appends;
+    }
+
+    /**
+     * Waits for an append's future as {@code append} does: its own failure rethrown as it was, anything
+     * else and an interruption as a transient {@link StorageException}.
+     */
+    public static AppendResult await(java.util.concurrent.CompletableFuture<AppendResult> future) {
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw StorageException.transientFailure(
+                    "interrupted while waiting for the append to commit; it may or may not be stored", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof LetheException lethe) {
+                throw lethe;
+            }
+            throw StorageException.transientFailure("append failed: " + e.getCause(), e.getCause());
+        }
     }
 
     /** Checks an append's arguments: the batch's shape, and that an expected version is given. */

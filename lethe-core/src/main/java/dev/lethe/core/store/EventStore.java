@@ -72,15 +72,26 @@ public interface EventStore extends AutoCloseable {
      * Appends batches to several streams without waiting, each checked and stored exactly as by
      * {@link #appendAsync}, so that they can share one durable commit: for writes that belong together
      * and should cost one sync, such as an audit entry and its marker. The SQLite engine commits them
-     * in one transaction, in this order, and no other append comes between them. This is not a
-     * multi-stream transaction: a batch that is refused (a wrong expected version, say) fails its own
-     * future and the others are stored. The default implementation calls {@link #appendAsync} for each.
+     * in one transaction, in this order, and no other append comes between them (a batch that is an
+     * exact retry of one stored earlier reports where it was first written, as with {@code append}).
+     * This is not a multi-stream transaction: a batch that is refused (a wrong expected version, an
+     * empty batch) fails its own future and the others are stored. Together they may hold at most
+     * {@value #MAX_BATCH_EVENTS} events, as one batch may. The default implementation calls
+     * {@link #appendAsync} for each.
      *
      * @return one future per batch, in the order given
+     * @throws InvalidEventException if the list is null or empty, holds a null batch, or more than
+     *     {@value #MAX_BATCH_EVENTS} events in all; then no batch is appended
      */
     default List<java.util.concurrent.CompletableFuture<AppendResult>> appendTogether(List<StreamAppend> appends) {
         return dev.lethe.core.spi.AppendRules.checkTogether(appends).stream()
-                .map(a -> appendAsync(a.streamId(), a.expected(), a.events()))
+                .map(a -> {
+                    try {
+                        return appendAsync(a.streamId(), a.expected(), a.events());
+                    } catch (RuntimeException e) { // an engine's appendAsync that throws after all
+                        return java.util.concurrent.CompletableFuture.<AppendResult>failedFuture(e);
+                    }
+                })
                 .toList();
     }
 

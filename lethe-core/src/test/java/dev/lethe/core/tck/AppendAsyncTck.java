@@ -1,12 +1,15 @@
 package dev.lethe.core.tck;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lethe.core.store.AppendResult;
 import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.EventStore;
 import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StreamAppend;
 import dev.lethe.core.store.StreamId;
 import dev.lethe.core.store.WrongExpectedVersionException;
 import java.util.ArrayList;
@@ -69,6 +72,45 @@ public abstract class AppendAsyncTck extends ProjectionTck {
         }
         assertThat(store.streamInfo(stream).currentVersion()).isEqualTo(3L * 30 - 1);
         assertThat(store.readAll(0, 1000)).extracting(RecordedEvent::position).containsExactlyElementsOf(range(0, 120));
+    }
+
+    @Test
+    void batches_appended_together_are_each_stored_or_refused_on_their_own() throws Exception {
+        store.append(StreamId.of("taken-1"), ExpectedVersion.any(), events(1));
+        List<CompletableFuture<AppendResult>> results = store.appendTogether(List.of(
+                new StreamAppend(StreamId.of("fresh-1"), ExpectedVersion.noStream(), events(2)),
+                new StreamAppend(StreamId.of("taken-1"), ExpectedVersion.noStream(), events(1)),
+                new StreamAppend(StreamId.of("fresh-2"), ExpectedVersion.any(), List.of()),
+                new StreamAppend(StreamId.of("fresh-3"), ExpectedVersion.any(), events(1))));
+        assertThat(results).hasSize(4);
+        assertThat(await(results.get(0)).count()).isEqualTo(2);
+        assertThat(failureOf(results.get(1))).isInstanceOf(WrongExpectedVersionException.class);
+        assertThat(failureOf(results.get(2)))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("empty");
+        assertThat(await(results.get(3)).streamId()).isEqualTo(StreamId.of("fresh-3"));
+        assertThat(store.streamInfo(StreamId.of("taken-1")).eventCount()).isEqualTo(1);
+        assertThat(store.streamInfo(StreamId.of("fresh-2")).exists()).isFalse();
+        assertThat(store.headPosition()).isEqualTo(3);
+    }
+
+    @Test
+    void a_list_of_batches_that_is_empty_holds_null_or_too_many_events_is_refused_whole() {
+        assertThatThrownBy(() -> store.appendTogether(null)).hasMessageContaining("none were given");
+        assertThatThrownBy(() -> store.appendTogether(List.of()))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("none were given");
+        List<StreamAppend> withNull = new ArrayList<>();
+        withNull.add(new StreamAppend(StreamId.of("fine-1"), ExpectedVersion.any(), events(1)));
+        withNull.add(null);
+        assertThatThrownBy(() -> store.appendTogether(withNull)).hasMessageContaining("one of them is null");
+        int half = EventStore.MAX_BATCH_EVENTS / 2 + 1;
+        assertThatThrownBy(() -> store.appendTogether(List.of(
+                        new StreamAppend(StreamId.of("big-1"), ExpectedVersion.any(), events(half)),
+                        new StreamAppend(StreamId.of("big-2"), ExpectedVersion.any(), events(half)))))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("the limit is " + EventStore.MAX_BATCH_EVENTS);
+        assertThat(store.headPosition()).isEqualTo(-1);
     }
 
     @Test

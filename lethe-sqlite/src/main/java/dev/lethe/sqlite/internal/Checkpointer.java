@@ -4,6 +4,7 @@ import dev.lethe.core.spi.HeadSignal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -14,8 +15,10 @@ import java.util.function.LongSupplier;
  * connection, so the sequencer's commits never pay for it (SQLite's automatic checkpoint is turned off
  * on the write connection). A passive checkpoint runs after new commits once
  * {@link #PASSIVE_BYTES} of events were committed since the last one or the last one is {@link #MAX_DELAY} old; when the WAL has grown past
- * {@link #RESTART_WAL_BYTES}, a restarting checkpoint briefly holds writers back so that the next
- * transaction starts the WAL from its beginning again, keeping it bounded under constant load. Once
+ * {@link #RESTART_WAL_BYTES}, a restarting checkpoint holds writers back for at most
+ * {@link #RESTART_WAIT_MILLIS} so that the next transaction starts the WAL from its beginning again,
+ * keeping it bounded under constant load (a reader that keeps it from finishing lets the WAL grow until
+ * a later one succeeds). Once
  * nothing was committed for {@link #MAX_DELAY} and a burst has left the WAL file larger than
  * {@link #IDLE_TRUNCATE_BYTES}, a truncating checkpoint gives that space back to the file system: SQLite
  * reuses a WAL file from its start but never shrinks it by itself.
@@ -32,6 +35,8 @@ final class Checkpointer implements Runnable {
     static final long IDLE_TRUNCATE_BYTES = 4L << 20;
     /** The checkpoint connection's busy timeout. */
     static final int BUSY_TIMEOUT_MILLIS = 10_000;
+    /** How long a restarting checkpoint waits for readers, holding writers back meanwhile. */
+    static final int RESTART_WAIT_MILLIS = 100;
 
     private static final Duration INTERVAL = Duration.ofMillis(200);
     static final Duration MAX_DELAY = Duration.ofSeconds(5);
@@ -41,7 +46,9 @@ final class Checkpointer implements Runnable {
         NOTHING,
         PASSIVE,
         RESTART,
-        TRUNCATE
+        TRUNCATE,
+        /** A checkpoint ran, but a reader kept it from finishing; tried again at a later step. */
+        BUSY
     }
 
     private final Connection connection;
@@ -110,13 +117,13 @@ final class Checkpointer implements Runnable {
             return action;
         }
         if (current != checkpointedHead && due) {
-            action = walBytes.getAsLong() > RESTART_WAL_BYTES ? Action.RESTART : Action.PASSIVE;
-            checkpoint(action.name());
+            action = walBytes.getAsLong() > RESTART_WAL_BYTES
+                    ? (checkpoint("RESTART", RESTART_WAIT_MILLIS) ? Action.RESTART : Action.BUSY)
+                    : (checkpoint("PASSIVE", BUSY_TIMEOUT_MILLIS) ? Action.PASSIVE : Action.BUSY);
         } else if (now - seenHeadNanos >= MAX_DELAY.toNanos()
                 && now - lastCheckpointNanos >= MAX_DELAY.toNanos()
                 && walBytes.getAsLong() > IDLE_TRUNCATE_BYTES) {
-            action = Action.TRUNCATE;
-            truncate();
+            action = checkpoint("TRUNCATE", 0) ? Action.TRUNCATE : Action.BUSY;
         }
         if (action != Action.NOTHING) {
             checkpointedHead = current;
@@ -126,23 +133,22 @@ final class Checkpointer implements Runnable {
         return action;
     }
 
-    private void checkpoint(String mode) throws SQLException {
-        try (Statement statement = connection.createStatement()) {
-            statement.execute("PRAGMA wal_checkpoint(" + mode + ")");
-        }
-    }
-
     /**
-     * Copies what is left and truncates the WAL, without waiting: a reader still on an older snapshot
-     * makes it return at once (tried again {@link #MAX_DELAY} later) instead of holding back writers.
+     * Runs a checkpoint; returns false when SQLite reports it busy (a reader on an older snapshot kept a
+     * restart or truncation from finishing). RESTART and TRUNCATE hold back writers while they wait for
+     * readers, so they wait at most {@code waitMillis}, and are tried again at a later step.
      */
-    private void truncate() throws SQLException {
+    private boolean checkpoint(String mode, int waitMillis) throws SQLException {
         try (Statement statement = connection.createStatement()) {
-            statement.execute("PRAGMA busy_timeout = 0");
-            try {
-                statement.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+            if (waitMillis != BUSY_TIMEOUT_MILLIS) {
+                statement.execute("PRAGMA busy_timeout = " + waitMillis);
+            }
+            try (ResultSet result = statement.executeQuery("PRAGMA wal_checkpoint(" + mode + ")")) {
+                return !result.next() || result.getInt(1) == 0;
             } finally {
-                statement.execute("PRAGMA busy_timeout = " + BUSY_TIMEOUT_MILLIS);
+                if (waitMillis != BUSY_TIMEOUT_MILLIS) {
+                    statement.execute("PRAGMA busy_timeout = " + BUSY_TIMEOUT_MILLIS);
+                }
             }
         }
     }

@@ -46,8 +46,7 @@ public final class Sequencer implements Runnable {
     private final HeadSignal head;
     private final Clock clock;
     private final int maxGroupRequests;
-    /** Each element is one request: one append, or several made {@linkplain #submitTogether together}. */
-    private final BlockingQueue<List<PendingAppend>> queue;
+    private final BlockingQueue<Request> queue;
 
     private final PreparedStatement insert;
     private final PreparedStatement findById;
@@ -109,11 +108,15 @@ public final class Sequencer implements Runnable {
      */
     public List<CompletableFuture<AppendResult>> submitTogether(List<StreamAppend> appends)
             throws InterruptedException {
-        List<PendingAppend> request = new ArrayList<>(appends.size());
+        if (appends.isEmpty()) {
+            throw new IllegalArgumentException("no appends to submit");
+        }
+        List<PendingAppend> pending = new ArrayList<>(appends.size());
         for (StreamAppend append : appends) {
-            request.add(new PendingAppend(
+            pending.add(new PendingAppend(
                     append.streamId(), append.expected(), append.events(), new CompletableFuture<>()));
         }
+        Request request = new Request(pending);
         if (closing) {
             throw closed();
         }
@@ -121,7 +124,7 @@ public final class Sequencer implements Runnable {
         if (closing && queue.remove(request)) {
             throw closed();
         }
-        return request.stream().map(PendingAppend::result).toList();
+        return pending.stream().map(PendingAppend::result).toList();
     }
 
     private StorageException closed() {
@@ -138,11 +141,11 @@ public final class Sequencer implements Runnable {
 
     @Override
     public void run() {
-        List<List<PendingAppend>> requests = new ArrayList<>(maxGroupRequests);
+        List<Request> requests = new ArrayList<>(maxGroupRequests);
         List<PendingAppend> group = new ArrayList<>(maxGroupRequests);
         try {
             while (true) {
-                List<PendingAppend> first = queue.poll(50, TimeUnit.MILLISECONDS);
+                Request first = queue.poll(50, TimeUnit.MILLISECONDS);
                 if (first == null) {
                     if (closing && queue.isEmpty()) {
                         return;
@@ -158,7 +161,7 @@ public final class Sequencer implements Runnable {
                     queue.drainTo(requests, maxGroupRequests - requests.size());
                 }
                 lastGroupSize = requests.size();
-                requests.forEach(group::addAll);
+                requests.forEach(r -> group.addAll(r.appends()));
                 requests.clear();
                 commitGroup(group);
                 group.clear();
@@ -170,10 +173,10 @@ public final class Sequencer implements Runnable {
             throw e;
         } finally {
             closing = true;
-            for (List<PendingAppend> left; (left = queue.poll()) != null; ) {
-                left.forEach(p -> p.result().completeExceptionally(closed()));
+            for (Request left; (left = queue.poll()) != null; ) {
+                left.appends().forEach(p -> p.result().completeExceptionally(closed()));
             }
-            requests.forEach(r -> r.forEach(p -> p.result().completeExceptionally(closed())));
+            requests.forEach(r -> r.appends().forEach(p -> p.result().completeExceptionally(closed())));
             group.forEach(p -> p.result().completeExceptionally(closed()));
         }
     }
@@ -407,6 +410,22 @@ public final class Sequencer implements Runnable {
             execute("ROLLBACK");
         } catch (SQLException e) {
             // No transaction left to roll back (SQLite may already have rolled it back itself).
+        }
+    }
+
+    /**
+     * What one queue slot holds: one append, or several {@linkplain #submitTogether submitted together}.
+     * Compared by identity (not a record), so that removing one from the queue removes exactly it.
+     */
+    private static final class Request {
+        private final List<PendingAppend> appends;
+
+        Request(List<PendingAppend> appends) {
+            this.appends = appends;
+        }
+
+        List<PendingAppend> appends() {
+            return appends;
         }
     }
 

@@ -131,6 +131,45 @@ class CheckpointerTest {
     }
 
     @Test
+    void a_reader_on_an_older_snapshot_makes_a_truncation_report_busy_at_once_and_it_is_tried_again_later()
+            throws Exception {
+        try (var statement = connection.createStatement()) {
+            statement.execute("CREATE TABLE t (v INTEGER)");
+            statement.execute("INSERT INTO t VALUES (1)");
+        }
+        try (Connection reader = Sql.open(directory.resolve("events.db"))) {
+            reader.setAutoCommit(false);
+            try (var read = reader.createStatement();
+                    var rows = read.executeQuery("SELECT count(*) FROM t")) {
+                rows.next(); // the reader's snapshot is now the one before the next insert
+            }
+            try (var statement = connection.createStatement()) {
+                statement.execute("INSERT INTO t VALUES (2)");
+            }
+            at(1);
+            commit(8 * MIB);
+            assertThat(checkpointer.step()).isEqualTo(Action.PASSIVE);
+            at(6);
+            long started = System.nanoTime();
+            assertThat(checkpointer.step()).isEqualTo(Action.BUSY);
+            assertThat(System.nanoTime() - started).as("nanoseconds waited").isLessThan(TimeUnit.SECONDS.toNanos(2));
+            at(8);
+            assertThat(checkpointer.step())
+                    .as("not before 5 s after the last try")
+                    .isEqualTo(Action.NOTHING);
+            reader.rollback();
+        }
+        at(11);
+        assertThat(checkpointer.step()).isEqualTo(Action.TRUNCATE);
+        try (var statement = connection.createStatement();
+                var timeout = statement.executeQuery("PRAGMA busy_timeout")) {
+            timeout.next();
+            assertThat(timeout.getInt(1)).as("busy timeout restored").isEqualTo(Checkpointer.BUSY_TIMEOUT_MILLIS);
+        }
+        assertThat(java.nio.file.Files.size(directory.resolve("events.db-wal"))).isZero();
+    }
+
+    @Test
     void a_closed_checkpointer_does_nothing() throws Exception {
         at(1);
         commit(2 * MIB);
