@@ -86,7 +86,7 @@ public final class SqliteLethe implements AutoCloseable {
             }
             KeyService keyService = new KeyService(keys, LocalMasterKey.openOrCreate(directory), policy, clock);
             PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock);
-            privacy.markForgets(markForgets);
+            privacy.markForgets(markForgets || policy.forgetMarkers());
             if (!store.isReadOnly()) {
                 // A forget that a crash interrupted before its audit entry was written gets it now.
                 privacy.auditInterruptedForgets();

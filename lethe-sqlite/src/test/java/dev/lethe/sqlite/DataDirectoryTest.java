@@ -29,6 +29,27 @@ class DataDirectoryTest {
     }
 
     @Test
+    void its_database_files_are_its_owners_only_also_in_a_directory_others_may_read() throws Exception {
+        Path data = Files.createDirectory(
+                parent.resolve("shared"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            lethe.privacy().subjectFor("ada@example.com");
+            lethe.store()
+                    .append(
+                            dev.lethe.core.store.StreamId.of("order-1"),
+                            dev.lethe.core.store.ExpectedVersion.any(),
+                            java.util.List.of(dev.lethe.core.store.EventData.of("OrderPlaced", "{}")));
+            for (String name : java.util.List.of(
+                    "events.db", "events.db-wal", "events.db-shm", "keys.db", "keys.db-wal", "projections.db")) {
+                assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve(name))))
+                        .as(name)
+                        .isEqualTo("rw-------");
+            }
+        }
+    }
+
+    @Test
     void a_missing_master_keyset_is_not_silently_replaced_while_keys_db_holds_keys() throws Exception {
         Path data = parent.resolve("keys");
         try (SqliteLethe lethe = SqliteLethe.open(data)) {

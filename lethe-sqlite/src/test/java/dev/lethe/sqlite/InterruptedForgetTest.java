@@ -1,6 +1,7 @@
 package dev.lethe.sqlite;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lethe.core.privacy.AuditLog;
@@ -114,6 +115,25 @@ class InterruptedForgetTest {
             assertThat(forgottenEntries(lethe)).hasSize(2); // not again
             assertThat(lethe.privacy().reapplyForgetsMissingFromKeys()).isZero();
         }
+    }
+
+    @Test
+    void the_data_policy_can_turn_markers_on_for_every_process_that_opens_the_directory() throws Exception {
+        SqliteLethe.open(data).close(); // writes the default policy, markers off
+        java.nio.file.Path policy = data.resolve(SqliteLethe.POLICY_FILE);
+        String text = java.nio.file.Files.readString(policy);
+        assertThat(text).contains("forgetMarkers: false");
+        java.nio.file.Files.writeString(policy, text.replace("forgetMarkers: false", "forgetMarkers: true"));
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.policy().forgetMarkers()).isTrue();
+            lethe.privacy().forget(customer(lethe, "ada@example.com"), "GDPR Art. 17(1)(a)", "asked", DPO);
+            assertThat(lethe.store()
+                            .streamInfo(dev.lethe.core.privacy.PrivateEventStore.FORGOTTEN)
+                            .eventCount())
+                    .isEqualTo(1);
+        }
+        java.nio.file.Files.writeString(policy, text.replace("forgetMarkers: false", "forgetMarkers: yes please"));
+        assertThatThrownBy(() -> SqliteLethe.open(data)).hasMessageContaining("forgetMarkers", "true or false");
     }
 
     @Test

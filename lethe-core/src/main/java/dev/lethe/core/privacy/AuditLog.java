@@ -63,7 +63,12 @@ public final class AuditLog {
         entry.put("principal", principal.name());
         entry.put("role", principal.role());
         entry.put("at", clock.instant().toString());
-        details.forEach((key, value) -> entry.set(key, JSON.valueToTree(value)));
+        details.forEach((key, value) -> {
+            if (entry.has(key)) { // a detail must not overwrite who acted, or when
+                throw new IllegalArgumentException("audit detail '" + key + "' is a reserved name");
+            }
+            entry.set(key, JSON.valueToTree(value));
+        });
         return EventData.of(type, Json.of(entry));
     }
 

@@ -104,16 +104,20 @@ public final class PrivateEventStore implements AutoCloseable {
             Optional<SchemaRegistry.Registered> before = schemas.latest(schema.eventType());
             SchemaRegistry.Registered registered = schemas.register(schema, notation, allFields, source, actor);
             if (before.isEmpty() || before.get().version() != registered.version()) {
-                audit.record(
-                        "SchemaRegistered",
-                        actor,
-                        Map.of(
-                                "eventType",
-                                registered.eventType(),
-                                "version",
-                                registered.version(),
-                                "notation",
-                                registered.notation().name()));
+                Map<String, Object> details = new LinkedHashMap<>();
+                details.put("eventType", registered.eventType());
+                details.put("version", registered.version());
+                details.put("notation", registered.notation().name());
+                List<String> personal = personalPaths(registered);
+                details.put("personalFields", personal);
+                // A field no longer encrypted is the change a DPO must be able to find in the trail.
+                before.map(PrivateEventStore::personalPaths)
+                        .map(earlier -> earlier.stream()
+                                .filter(path -> !personal.contains(path))
+                                .toList())
+                        .filter(dropped -> !dropped.isEmpty())
+                        .ifPresent(dropped -> details.put("noLongerPersonal", dropped));
+                audit.record("SchemaRegistered", actor, details);
             }
             return registered;
         }
@@ -428,6 +432,14 @@ public final class PrivateEventStore implements AutoCloseable {
         return reapplied;
     }
 
+    private static List<String> personalPaths(SchemaRegistry.Registered registered) {
+        return registered.schema().fields().stream()
+                .filter(FieldRule::personal)
+                .map(FieldRule::path)
+                .sorted()
+                .toList();
+    }
+
     private static Map<String, Object> forgottenEntry(ErasureReceipt receipt) {
         return Map.of(
                 "subject", receipt.subject().toString(),
@@ -528,7 +540,7 @@ public final class PrivateEventStore implements AutoCloseable {
                 .put("legalBasis", legalBasis)
                 .put("actor", actor.name());
         // Audited first: a forget scheduled (and later carried out) must never lack its audit entry.
-        audit.record("ForgetScheduled", actor, Map.of("subject", subject.toString(), "at", at.toString()));
+        audit.record("ForgetScheduled", actor, Map.of("subject", subject.toString(), "forgetAt", at.toString()));
         store.append(ERASURES, ExpectedVersion.any(), List.of(EventData.of("ForgetScheduled", Json.of(data))));
     }
 

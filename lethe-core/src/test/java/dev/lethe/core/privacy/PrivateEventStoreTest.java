@@ -419,12 +419,44 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_schema_version_that_stops_encrypting_a_field_says_so_in_the_audit_trail() {
+        JsonNode declassified = Json.parse(SCHEMA.replace(
+                        "\"name\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"identity\"}}",
+                        "\"name\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":false}}"))
+                .asTree();
+        lethe.registerSchema(
+                new Principal("mallory", "dpo"),
+                JsonSchemaNotation.read("ProductSold", declassified),
+                SchemaRegistry.Notation.JSON_SCHEMA,
+                SchemaRegistry.propertyPaths(declassified),
+                Json.of(declassified));
+        assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100))
+                .filteredOn(e -> e.type().equals("SchemaRegistered"))
+                .singleElement()
+                .satisfies(e -> {
+                    JsonNode entry = e.data().asTree();
+                    assertThat(entry.get("principal").asText()).isEqualTo("mallory");
+                    assertThat(entry.get("version").asInt()).isEqualTo(2);
+                    assertThat(entry.get("personalFields").toString()).isEqualTo("[\"address.street\",\"email\"]");
+                    assertThat(entry.get("noLongerPersonal").toString()).isEqualTo("[\"name\"]");
+                });
+    }
+
+    @Test
     void a_scheduled_forget_is_carried_out_by_the_retention_scheduler_once_due() throws Exception {
         RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
         SubjectId ada = PrivacyCodec.subjectsOf(stored.metadata()).get("email");
         assertThatThrownBy(() -> lethe.scheduleForget(ada, writtenAt, "basis", ADVISOR))
                 .isInstanceOf(AccessDeniedException.class);
         lethe.scheduleForget(ada, writtenAt.plusSeconds(3600), "GDPR Art. 17(1)(a)", DPO);
+        assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100))
+                .filteredOn(e -> e.type().equals("ForgetScheduled"))
+                .singleElement()
+                .satisfies(e -> {
+                    assertThat(e.data().asTree().get("at").asText()).isEqualTo(writtenAt.toString());
+                    assertThat(e.data().asTree().get("forgetAt").asText())
+                            .isEqualTo(writtenAt.plusSeconds(3600).toString());
+                });
 
         assertThat(lethe.runScheduledForgets(writtenAt, DPO)).isEmpty();
         assertThat(lethe.reveal(stored, DPO).redactions()).isEmpty();

@@ -265,6 +265,8 @@ final class GovernanceCommands {
                                         parsed.roles().size(),
                                         "strict",
                                         parsed.strict(),
+                                        "forgetMarkers",
+                                        parsed.forgetMarkers(),
                                         "sha256",
                                         sha256));
             }
@@ -277,8 +279,10 @@ final class GovernanceCommands {
     }
 
     /**
-     * Refuses a new policy that would lock everyone out of changing it, or leave a registered schema's
-     * data group undeclared (every append of that type would then fail).
+     * Refuses a new policy that would lock everyone out of changing it, leave a data group undeclared that
+     * a registered schema (any version: events were stored under each) uses, or that still holds live
+     * period keys: retention only destroys keys of groups the policy declares, so that data would be
+     * kept for ever.
      */
     static void refuseBreaking(DataPolicy parsed, SqliteLethe lethe, Path file) {
         if (parsed.roles().values().stream()
@@ -288,7 +292,26 @@ final class GovernanceCommands {
                     "gives no role 'change-policy': nobody could change the policy again from Lethe (edit"
                             + " policy.yaml in the data directory by hand to do that deliberately)");
         }
-        for (SchemaRegistry.Registered schema : lethe.privacy().schemas().all()) {
+        java.util.Map<String, java.util.List<String>> liveByGroup = new java.util.TreeMap<>();
+        for (dev.lethe.core.privacy.keys.KeyStore.PeriodRef live :
+                lethe.privacy().keys().livePeriods()) {
+            liveByGroup
+                    .computeIfAbsent(live.group().name(), g -> new java.util.ArrayList<>())
+                    .add(live.period());
+        }
+        liveByGroup.forEach((group, periods) -> {
+            if (!parsed.knows(new dev.lethe.core.privacy.DataGroup(group))) {
+                throw InvalidEventException.of(
+                        file.toString(),
+                        "does not declare data group '" + group + "', which still holds personal data under "
+                                + periods.size() + " live period key(s) ("
+                                + String.join(", ", periods.subList(0, Math.min(3, periods.size())))
+                                + (periods.size() > 3 ? ", …" : "") + "); retention only expires declared groups, so"
+                                + " that data would be kept for ever. Keep the group until its periods have expired"
+                                + " (lethe retention run)");
+            }
+        });
+        for (SchemaRegistry.Registered schema : lethe.privacy().schemas().allVersions()) {
             for (dev.lethe.core.privacy.FieldRule field : schema.schema().fields()) {
                 if (field.personal()
                         && field.group().isPresent()

@@ -363,6 +363,39 @@ class LetheCliTest {
     }
 
     @Test
+    void a_policy_that_drops_a_group_still_holding_data_is_refused_even_when_no_latest_schema_uses_it()
+            throws Exception {
+        assertThat(lethe("demo").exitCode()).isZero();
+        Path v1 = Files.writeString(
+                data.resolve("iban-v1.json"),
+                "{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,"
+                        + "\"key\":true,\"dataGroup\":\"contact\"}},\"iban\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,"
+                        + "\"dataGroup\":\"financial\"}}}}");
+        assertThat(lethe("schemas", "register", "IbanAdded", v1.toString(), "--role", "dpo")
+                        .exitCode())
+                .isZero();
+        Run appended = lethe("append", "bank-1", "IbanAdded", "{\"email\":\"hal@example.org\",\"iban\":\"PT50 0002\"}");
+        assertThat(appended.exitCode()).as(appended.err()).isZero();
+        Path v2 = Files.writeString(
+                data.resolve("iban-v2.json"), Files.readString(v1).replace("financial", "identity"));
+        assertThat(lethe("schemas", "register", "IbanAdded", v2.toString(), "--role", "dpo")
+                        .exitCode())
+                .isZero();
+
+        String policy = lethe("policy", "show").out();
+        Path withoutFinancial = Files.writeString(
+                data.resolve("no-financial.yaml"),
+                policy.lines()
+                        .filter(line -> !line.trim().startsWith("financial:"))
+                        .map(line -> line.replace("contact, financial,", "contact,"))
+                        .collect(java.util.stream.Collectors.joining("\n")));
+        Run refused = lethe("policy", "set", withoutFinancial.toString(), "--role", "dpo");
+        assertThat(refused.exitCode()).isEqualTo(2);
+        assertThat(refused.err()).contains("data group 'financial'", "live period key", "kept for ever");
+        assertThat(lethe("policy", "show").out()).isEqualTo(policy);
+    }
+
+    @Test
     void registering_a_schema_needs_change_policy_and_is_audited() throws Exception {
         lethe("append", "order-1", "OrderPlaced", "{}");
         Path schema = Files.writeString(

@@ -33,6 +33,7 @@ public final class Sql {
     }
 
     private static Connection open(Path file, java.util.Properties properties, String... pragmas) {
+        createPrivately(file);
         try {
             Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath(), properties);
             try (Statement statement = connection.createStatement()) {
@@ -43,6 +44,29 @@ public final class Sql {
             return connection;
         } catch (SQLException e) {
             throw translate("cannot open " + file, e);
+        }
+    }
+
+    /**
+     * Creates a database file that does not exist yet as {@code rw-------}, before SQLite creates it with
+     * the process's umask (often world-readable): its WAL and shared-memory files take the same mode.
+     * The log holds the non-personal facts, metadata and the audit trail; keys.db holds keys. An
+     * existing file keeps the mode an operator gave it.
+     */
+    private static void createPrivately(Path file) {
+        if (java.nio.file.Files.exists(file)
+                || !java.nio.file.Files.isDirectory(file.toAbsolutePath().getParent())) {
+            return; // a missing directory is SQLite's error to report, with its path
+        }
+        try {
+            java.nio.file.Files.createFile(
+                    file,
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+        } catch (java.nio.file.FileAlreadyExistsException | UnsupportedOperationException raceOrNotPosix) {
+            // Created meanwhile, or a file system without POSIX modes: SQLite opens or creates it.
+        } catch (java.io.IOException e) {
+            throw StorageException.permanent("cannot create " + file + ": " + e.getMessage(), e);
         }
     }
 

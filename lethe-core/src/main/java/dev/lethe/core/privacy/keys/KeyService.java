@@ -471,6 +471,11 @@ public final class KeyService implements AutoCloseable {
                 .orElse("was already forgotten");
     }
 
+    /** Every period key not destroyed yet. */
+    public List<KeyStore.PeriodRef> livePeriods() {
+        return store.livePeriods();
+    }
+
     /** The live period keys whose retention has ended at {@code now}: what {@link #expire} would destroy. */
     public List<KeyStore.PeriodRef> duePeriods(Instant now) {
         List<KeyStore.PeriodRef> due = new ArrayList<>();

@@ -19,7 +19,9 @@ import java.util.TreeSet;
 
 /**
  * The data policy, read from YAML: the data groups with their retention and key period, the roles with
- * the groups each may read and what else each may do, and whether appends are checked strictly.
+ * the groups each may read and what else each may do, whether appends are checked strictly, and
+ * whether each forget leaves a marker in the log ({@code forgetMarkers}), by which opening a directory
+ * notices a key store restored from before some forget and forgets those subjects again.
  *
  * <pre>
  * strict: true
@@ -32,7 +34,8 @@ import java.util.TreeSet;
  *   analyst: { read: [] }
  * </pre>
  */
-public record DataPolicy(Map<DataGroup, GroupRule> groups, Map<String, RoleRule> roles, boolean strict) {
+public record DataPolicy(
+        Map<DataGroup, GroupRule> groups, Map<String, RoleRule> roles, boolean strict, boolean forgetMarkers) {
     /** What a role may do besides reading. */
     public enum Permission {
         FORGET("forget"),
@@ -125,7 +128,7 @@ public record DataPolicy(Map<DataGroup, GroupRule> groups, Map<String, RoleRule>
         if (root == null || !root.isObject()) {
             throw InvalidEventException.of("policy", "must be a YAML mapping with 'groups' and 'roles'");
         }
-        onlyKeys(root, "policy", "strict", "groups", "roles");
+        onlyKeys(root, "policy", "strict", "forgetMarkers", "groups", "roles");
         Map<DataGroup, GroupRule> groups = new LinkedHashMap<>();
         JsonNode groupNodes = root.path("groups");
         if (!groupNodes.isObject() || groupNodes.isEmpty()) {
@@ -178,11 +181,15 @@ public record DataPolicy(Map<DataGroup, GroupRule> groups, Map<String, RoleRule>
             }
             roles.put(entry.getKey(), new RoleRule(readable, permissions));
         }
-        JsonNode strict = root.path("strict");
-        if (!strict.isMissingNode() && !strict.isNull() && !strict.isBoolean()) {
-            throw InvalidEventException.of("policy strict", "must be true or false, got '" + strict.asText() + "'");
+        return new DataPolicy(groups, roles, flag(root, "strict"), flag(root, "forgetMarkers"));
+    }
+
+    private static boolean flag(JsonNode root, String name) {
+        JsonNode value = root.path(name);
+        if (!value.isMissingNode() && !value.isNull() && !value.isBoolean()) {
+            throw InvalidEventException.of("policy " + name, "must be true or false, got '" + value.asText() + "'");
         }
-        return new DataPolicy(groups, roles, strict.asBoolean(false));
+        return value.asBoolean(false);
     }
 
     /** Refuses a key of {@code node} other than {@code allowed}: a misspelt one would be ignored silently. */
