@@ -324,6 +324,27 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
+     * The subject a natural key names, created if it has none: then audited as {@code SubjectCreated}
+     * {@code {subject}} (the pseudonym only), so that a subject made for someone who never became a
+     * customer is in the trail.
+     *
+     * @return the subject, and whether this call created it
+     */
+    public Resolved subjectFor(String naturalKey, Principal actor) {
+        AppendRules.require(actor, "actor");
+        Optional<SubjectId> known = keys.lookup(naturalKey);
+        if (known.isPresent()) {
+            return new Resolved(known.get(), false);
+        }
+        SubjectId created = keys.resolve(naturalKey);
+        audit.record("SubjectCreated", actor, Map.of("subject", created.toString()));
+        return new Resolved(created, true);
+    }
+
+    /** A natural key's subject, and whether resolving it created it. */
+    public record Resolved(SubjectId subject, boolean created) {}
+
+    /**
      * Forgets a data subject (Art. 17): destroys their key and blind-index entries in one transaction,
      * raises the erasure fence, appends {@code SubjectForgotten} (no personal data) to the audit
      * stream {@code $audit}, and returns the stored receipt. Cost does not depend on how many events the
@@ -626,6 +647,9 @@ public final class PrivateEventStore implements AutoCloseable {
                             .put("type", event.type());
                     entry.put("recordedAt", event.recordedAt().toString());
                     entry.set("data", revealed.data().asTree());
+                    // Metadata is never sealed and may hold what a client put there (an IP address, a
+                    // user agent): the data held about this event, so part of the export.
+                    entry.set("metadata", event.metadata().asTree());
                     ArrayNode redacted = entry.putArray("redacted");
                     revealed.redactions()
                             .forEach(r -> redacted.addObject()

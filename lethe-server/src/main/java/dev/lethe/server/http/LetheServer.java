@@ -463,11 +463,31 @@ public final class LetheServer implements AutoCloseable {
                                 .toList()));
     }
 
+    /**
+     * Looks a natural key's subject up (404 when it has none); with {@code "create": true}, creates it
+     * when it has none (201, audited as {@code SubjectCreated}).
+     */
     private void createSubject(Context ctx) {
         require(ctx, dev.lethe.core.privacy.policy.DataPolicy.Permission.EXPORT);
-        String naturalKey = text(body(ctx), "naturalKey");
-        ctx.status(201)
-                .json(Map.of("subject", lethe.privacy().subjectFor(naturalKey).toString()));
+        JsonNode body = body(ctx);
+        String naturalKey = text(body, "naturalKey");
+        JsonNode create = body.path("create");
+        if (!create.isMissingNode() && !create.isBoolean()) {
+            throw ApiException.badRequest("'create' must be true or false");
+        }
+        if (create.asBoolean(false)) {
+            var resolved = lethe.privacy().subjectFor(naturalKey, principal(ctx));
+            ctx.status(resolved.created() ? 201 : 200)
+                    .json(Map.of("subject", resolved.subject().toString(), "created", resolved.created()));
+            return;
+        }
+        SubjectId found = lethe.privacy()
+                .keys()
+                .lookup(naturalKey)
+                .orElseThrow(
+                        () -> ApiException.notFound(
+                                "no subject has this natural key (never used, or forgotten); send \"create\": true to create one"));
+        ctx.json(Map.of("subject", found.toString(), "created", false));
     }
 
     private void forget(Context ctx) {

@@ -463,9 +463,25 @@ class HttpApiIT {
         assertThat(get("/v1/schemas", ANALYST).body()).doesNotContain("Refused");
         assertThat(get("/v1/audit?limit=1000", ADMIN).body())
                 .contains("SchemaRegistered", "\"eventType\":\"ContactAdded\"", "\"notation\":\"JSON_SCHEMA\"");
-        Response subject = post("/v1/subjects", ADMIN, "{\"naturalKey\":\"someone-" + UUID.randomUUID() + "\"}");
+        String someone = "someone-" + UUID.randomUUID();
+        Response unknown = post("/v1/subjects", ADMIN, "{\"naturalKey\":\"" + someone + "\"}");
+        assertThat(unknown.status()).as("a lookup creates nothing").isEqualTo(404);
+        Response subject = post("/v1/subjects", ADMIN, "{\"naturalKey\":\"" + someone + "\",\"create\":true}");
         assertThat(subject.status()).isEqualTo(201);
         assertThat(subject.json().get("subject").asText()).hasSize(36);
+        Response again = post("/v1/subjects", ADMIN, "{\"naturalKey\":\"" + someone + "\",\"create\":true}");
+        assertThat(again.status()).isEqualTo(200);
+        assertThat(again.json().get("subject")).isEqualTo(subject.json().get("subject"));
+        assertThat(post("/v1/subjects", ADMIN, "{\"naturalKey\":\"" + someone + "\"}")
+                        .json()
+                        .get("subject"))
+                .isEqualTo(subject.json().get("subject"));
+        assertThat(post("/v1/subjects", ADMIN, "{\"naturalKey\":\"x\",\"create\":\"yes\"}")
+                        .status())
+                .isEqualTo(400);
+        assertThat(get("/v1/audit?limit=1000", ADMIN).body())
+                .contains("SubjectCreated", subject.json().get("subject").asText())
+                .doesNotContain(someone);
         assertThat(post("/v1/subjects", ADVISOR, "{\"naturalKey\":\"x\"}").status())
                 .isEqualTo(403);
         JsonNode projections = get("/v1/projections", ANALYST).json();

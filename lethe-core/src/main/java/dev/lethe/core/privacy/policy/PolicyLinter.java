@@ -54,6 +54,8 @@ public final class PolicyLinter {
 
     private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[A-Za-z]{2,}");
     private static final Pattern PHONE = Pattern.compile(".*\\+?\\d[\\d .()-]{7,}\\d.*");
+    private static final Pattern UUID_TEXT =
+            Pattern.compile("[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}");
     private static final Pattern IBAN = Pattern.compile(".*[A-Z]{2}\\d{2}[A-Z0-9]{11,30}.*");
 
     public record Finding(String subject, String problem) {
@@ -137,6 +139,14 @@ public final class PolicyLinter {
         }
         if (PHONE.matcher(rest).matches() && rest.replaceAll("\\D", "").length() >= 9 && !rest.matches(".*[a-f].*")) {
             return java.util.Optional.of("looks like a phone number");
+        }
+        // A run of 9 to 15 digits among words ("frank-351912345678"), once UUIDs (whose last group may be
+        // all digits) are taken out.
+        for (String token : UUID_TEXT.matcher(rest).replaceAll(" ").split("[^0-9+]+")) {
+            String digits = token.startsWith("+") ? token.substring(1) : token;
+            if (digits.length() >= 9 && digits.length() <= 15 && digits.chars().allMatch(Character::isDigit)) {
+                return java.util.Optional.of("looks like a phone number");
+            }
         }
         return java.util.Optional.empty();
     }

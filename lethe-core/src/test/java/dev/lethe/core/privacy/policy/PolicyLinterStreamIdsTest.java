@@ -17,6 +17,15 @@ class PolicyLinterStreamIdsTest {
     }
 
     @Test
+    void a_phone_number_among_words_is_found_but_a_uuid_or_a_short_number_is_not() {
+        assertThat(PolicyLinter.personalDataIn("person-frank-351912345678")).contains("looks like a phone number");
+        assertThat(PolicyLinter.personalDataIn("lead-call_+351912345678_back")).contains("looks like a phone number");
+        assertThat(PolicyLinter.personalDataIn("order-6f1c2e4a-1b2c-4d3e-8f9a-123456789012"))
+                .isEmpty();
+        assertThat(PolicyLinter.personalDataIn("invoice-000123")).isEmpty();
+    }
+
+    @Test
     void every_page_of_stream_ids_is_scanned_and_personal_looking_ones_are_reported_but_system_streams_are_not() {
         try (EventStore store = new InMemoryEventStore()) {
             int pseudonymous = EventStore.MAX_READ_LIMIT + 5;
