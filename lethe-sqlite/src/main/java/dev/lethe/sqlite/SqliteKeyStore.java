@@ -62,6 +62,7 @@ public final class SqliteKeyStore implements KeyStore {
             statement.execute("CREATE TABLE IF NOT EXISTS destroyed_period (grp TEXT NOT NULL, period TEXT NOT NULL,"
                     + " destroyed_at TEXT NOT NULL, PRIMARY KEY (grp, period))");
             statement.execute("CREATE TABLE IF NOT EXISTS secret (name TEXT PRIMARY KEY, wrapped BLOB NOT NULL)");
+            statement.execute("CREATE TABLE IF NOT EXISTS note (name TEXT PRIMARY KEY, value TEXT NOT NULL)");
         }
     }
 
@@ -382,6 +383,27 @@ public final class SqliteKeyStore implements KeyStore {
         transaction("destroy period key", true, () -> {
             update("DELETE FROM period_key WHERE grp = ? AND period = ?", group.name(), period);
             update("INSERT OR IGNORE INTO destroyed_period VALUES (?, ?, ?)", group.name(), period, at.toString());
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<String> note(String name) {
+        return query("read note", () -> {
+            try (PreparedStatement statement = prepare("SELECT value FROM note WHERE name = ?", name);
+                    ResultSet rs = statement.executeQuery()) {
+                return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
+            }
+        });
+    }
+
+    @Override
+    public void setNote(String name, String value) {
+        transaction("set note", false, () -> {
+            update(
+                    "INSERT INTO note VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    name,
+                    value);
             return null;
         });
     }

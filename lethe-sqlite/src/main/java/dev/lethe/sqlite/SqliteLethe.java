@@ -92,6 +92,8 @@ public final class SqliteLethe implements AutoCloseable {
                 privacy.auditInterruptedForgets();
                 // A key store restored from before some forgets must not decrypt those subjects again.
                 privacy.reapplyForgetsMissingFromKeys();
+                // A policy file edited by hand changes who may read what: the trail must show it.
+                privacy.notePolicy(policySha256(directory), false);
             }
             return new SqliteLethe(store, projections, privacy, policy);
         } catch (RuntimeException e) {
@@ -107,6 +109,20 @@ public final class SqliteLethe implements AutoCloseable {
     }
 
     /** The policy in {@code directory/policy.yaml}, written from the default when missing. */
+    /** The SHA-256 of {@code policy.yaml}'s bytes, hex: what audit entries name a policy by. */
+    public static String policySha256(Path directory) {
+        Path file = directory.resolve(POLICY_FILE);
+        try {
+            return java.util.HexFormat.of()
+                    .formatHex(
+                            java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+        } catch (IOException e) {
+            throw StorageException.permanent("cannot read the data policy " + file + ": " + e.getMessage(), e);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JDK", e);
+        }
+    }
+
     public static DataPolicy readPolicy(Path directory) {
         Path file = directory.resolve(POLICY_FILE);
         try {

@@ -341,6 +341,33 @@ public final class PrivateEventStore implements AutoCloseable {
         return new Resolved(created, true);
     }
 
+    /** The key-store note that holds the SHA-256 of the last policy file a writer ran under. */
+    public static final String POLICY_NOTE = "policy-sha256";
+
+    /**
+     * Notes the SHA-256 of the policy file a writer runs under, in the key store (not the log: opening a
+     * directory appends nothing). The first one is the baseline; when it differs from the one noted —
+     * the file was edited outside {@code lethe policy set}, a {@code policy set} stopped before noting
+     * it, or {@code keys.db} was restored from a backup taken under another policy — it is audited as
+     * {@code PolicyFileChanged} {@code {sha256, previousSha256}}.
+     *
+     * @param viaPolicySet whether {@code lethe policy set} wrote it (its own audit entries name it)
+     * @return whether the hash differs from the one noted before
+     */
+    public boolean notePolicy(String sha256, boolean viaPolicySet) {
+        AppendRules.require(sha256, "policy sha256");
+        Optional<String> previous = keys.note(POLICY_NOTE);
+        if (previous.isPresent() && previous.get().equals(sha256)) {
+            return false;
+        }
+        if (previous.isPresent() && !viaPolicySet) {
+            audit.record(
+                    "PolicyFileChanged", Principal.SYSTEM, Map.of("sha256", sha256, "previousSha256", previous.get()));
+        }
+        keys.setNote(POLICY_NOTE, sha256);
+        return previous.isPresent();
+    }
+
     /** A natural key's subject, and whether resolving it created it. */
     public record Resolved(SubjectId subject, boolean created) {}
 

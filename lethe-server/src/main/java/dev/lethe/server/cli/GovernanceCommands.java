@@ -269,6 +269,7 @@ final class GovernanceCommands {
                                         parsed.forgetMarkers(),
                                         "sha256",
                                         sha256));
+                lethe.privacy().notePolicy(sha256, true);
             }
             cli.spec
                     .commandLine()

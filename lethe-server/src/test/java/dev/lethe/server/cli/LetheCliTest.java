@@ -360,6 +360,7 @@ class LetheCliTest {
         assertThat(types).containsSubsequence("RetentionStarted", "RetentionRun");
         assertThat(types).containsSubsequence("MasterKeyRotationStarted", "MasterKeyRotated");
         assertThat(types).containsSubsequence("PolicyChangeRequested", "PolicyChanged");
+        assertThat(types).as("a policy set through Lethe is not a hand edit").doesNotContain("PolicyFileChanged");
     }
 
     @Test

@@ -23,6 +23,7 @@ public final class InMemoryKeyStore implements KeyStore {
     private final Map<PeriodRef, byte[]> periods = new LinkedHashMap<>();
     private final Set<PeriodRef> destroyed = new HashSet<>();
     private final Map<String, byte[]> secrets = new HashMap<>();
+    private final Map<String, String> notes = new HashMap<>();
 
     @Override
     public synchronized Optional<byte[]> subjectKey(SubjectId subject) {
@@ -106,6 +107,16 @@ public final class InMemoryKeyStore implements KeyStore {
         PeriodRef ref = new PeriodRef(group, period);
         periods.remove(ref);
         destroyed.add(ref);
+    }
+
+    @Override
+    public synchronized Optional<String> note(String name) {
+        return Optional.ofNullable(notes.get(name));
+    }
+
+    @Override
+    public synchronized void setNote(String name, String value) {
+        notes.put(name, value);
     }
 
     @Override

@@ -471,6 +471,15 @@ public final class KeyService implements AutoCloseable {
                 .orElse("was already forgotten");
     }
 
+    /** A named note in the key store (not a key); see {@link KeyStore#note}. */
+    public Optional<String> note(String name) {
+        return store.note(name);
+    }
+
+    public void setNote(String name, String value) {
+        store.setNote(name, value);
+    }
+
     /** Every period key not destroyed yet. */
     public List<KeyStore.PeriodRef> livePeriods() {
         return store.livePeriods();

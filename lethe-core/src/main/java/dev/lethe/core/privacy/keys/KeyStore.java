@@ -67,6 +67,12 @@ public interface KeyStore extends AutoCloseable {
 
     byte[] createSecret(String name, byte[] wrapped);
 
+    /** A named note that is not a key (the hash of the last policy file seen), or empty. */
+    Optional<String> note(String name);
+
+    /** Sets a named note, replacing its value. */
+    void setNote(String name, String value);
+
     /** Every wrapped key, by an opaque reference, for re-wrapping under a new master epoch. */
     Map<String, byte[]> allWrappedKeys();
 

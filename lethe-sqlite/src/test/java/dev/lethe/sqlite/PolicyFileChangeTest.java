@@ -1,0 +1,51 @@
+package dev.lethe.sqlite;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lethe.core.privacy.AuditLog;
+import dev.lethe.core.store.Direction;
+import dev.lethe.core.store.RecordedEvent;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A policy.yaml edited by hand, outside lethe policy set, is audited when a writer next opens the directory. */
+class PolicyFileChangeTest {
+    @TempDir
+    Path data;
+
+    private List<RecordedEvent> changes() {
+        try (SqliteLethe lethe = SqliteLethe.openReadOnly(data)) {
+            return lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 1000).stream()
+                    .filter(e -> e.type().equals("PolicyFileChanged"))
+                    .toList();
+        }
+    }
+
+    @Test
+    void a_hand_edit_is_audited_once_with_both_hashes_and_an_unchanged_file_is_not() throws Exception {
+        SqliteLethe.open(data).close();
+        String before = SqliteLethe.policySha256(data);
+        SqliteLethe.open(data).close();
+        assertThat(changes()).isEmpty();
+
+        Path policy = data.resolve(SqliteLethe.POLICY_FILE);
+        Files.writeString(
+                policy,
+                Files.readString(policy).replace("analyst: { read: [] }", "analyst: { read: [identity, contact] }"));
+        String after = SqliteLethe.policySha256(data);
+        assertThat(after).isNotEqualTo(before);
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.policy().roles().get("analyst").toString()).contains("identity");
+        }
+        SqliteLethe.open(data).close();
+
+        assertThat(changes()).singleElement().satisfies(entry -> {
+            assertThat(entry.data().asTree().get("sha256").asText()).isEqualTo(after);
+            assertThat(entry.data().asTree().get("previousSha256").asText()).isEqualTo(before);
+            assertThat(entry.data().asTree().get("principal").asText()).isEqualTo("lethe");
+        });
+    }
+}
