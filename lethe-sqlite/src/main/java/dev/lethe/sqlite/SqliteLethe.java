@@ -46,7 +46,7 @@ public final class SqliteLethe implements AutoCloseable {
 
     public static SqliteLethe open(Path directory, SqliteOptions options) {
         SqliteEventStore store = SqliteEventStore.open(directory, options);
-        return assemble(directory, store, options.clock(), options.markForgets());
+        return assemble(directory, store, options);
     }
 
     /**
@@ -54,22 +54,32 @@ public final class SqliteLethe implements AutoCloseable {
      * audited from here, so callers should reveal personal data only through the writing process.
      */
     public static SqliteLethe openReadOnly(Path directory) {
-        return assemble(directory, SqliteEventStore.openReadOnly(directory), Clock.systemUTC(), false);
+        return openReadOnly(directory, SqliteOptions.DEFAULT);
     }
 
-    private static SqliteLethe assemble(Path directory, SqliteEventStore store, Clock clock, boolean markForgets) {
+    /** Read-only, with the master keyset where {@code options} say (its clock and markers do not apply). */
+    public static SqliteLethe openReadOnly(Path directory, SqliteOptions options) {
+        return assemble(
+                directory,
+                SqliteEventStore.openReadOnly(directory),
+                options.withClock(Clock.systemUTC()).withForgetMarkers(false));
+    }
+
+    private static SqliteLethe assemble(Path directory, SqliteEventStore store, SqliteOptions options) {
+        Clock clock = options.clock();
+        Path keysetDirectory = options.masterKeyDirectoryFor(directory);
         SqliteProjectionStore projections = null;
         SqliteKeyStore keys = null;
         try {
             DataPolicy policy = readPolicy(directory);
             projections = SqliteProjectionStore.open(directory);
             keys = SqliteKeyStore.open(directory, store.isReadOnly());
-            if (!Files.exists(directory.resolve(LocalMasterKey.FILE_NAME))
+            if (!Files.exists(keysetDirectory.resolve(LocalMasterKey.FILE_NAME))
                     && !keys.allWrappedKeys().isEmpty()) {
                 // A new master key would unwrap none of them: every field would read "unavailable" and
                 // every append of personal data would fail. Refused, naming the file to restore.
                 throw StorageException.permanent(
-                        directory.resolve(LocalMasterKey.FILE_NAME) + " is missing, but keys.db holds keys"
+                        keysetDirectory.resolve(LocalMasterKey.FILE_NAME) + " is missing, but keys.db holds keys"
                                 + " wrapped by it: restore it from where it is kept (a new one would unwrap none)",
                         null);
             }
@@ -77,16 +87,16 @@ public final class SqliteLethe implements AutoCloseable {
                 // The writer (it holds the directory's lock): a copy of the keyset that a stopped rotation
                 // left before its rename is not authoritative, but holds key material (a live epoch,
                 // perhaps one the next rotation destroys), which must not outlive that.
-                Path stale = directory.resolve(LocalMasterKey.FILE_NAME + ".tmp");
+                Path stale = keysetDirectory.resolve(LocalMasterKey.FILE_NAME + ".tmp");
                 try {
                     Files.deleteIfExists(stale);
                 } catch (IOException e) {
                     throw StorageException.permanent("cannot delete the stale keyset copy " + stale + ": " + e, e);
                 }
             }
-            KeyService keyService = new KeyService(keys, LocalMasterKey.openOrCreate(directory), policy, clock);
+            KeyService keyService = new KeyService(keys, LocalMasterKey.openOrCreate(keysetDirectory), policy, clock);
             PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock);
-            privacy.markForgets(markForgets || policy.forgetMarkers());
+            privacy.markForgets(options.markForgets() || policy.forgetMarkers());
             if (!store.isReadOnly()) {
                 // A forget that a crash interrupted before its audit entry was written gets it now.
                 privacy.auditInterruptedForgets();

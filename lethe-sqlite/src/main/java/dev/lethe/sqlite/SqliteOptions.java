@@ -15,6 +15,9 @@ import java.time.Clock;
  * @param markForgets whether each forget also leaves a marker in {@code $forgotten}, so that opening a
  *     key store restored from before some forget forgets those subjects again (off by default: it costs
  *     each forget a second row in its audit commit, ~0.3 ms at the median, ~1 ms at the p99; see docs/privacy.md §9)
+ * @param masterKeyDirectory where the local master keyset ({@code master.keyset.json}) lives; null for
+ *     the data directory. Elsewhere (a mounted secret, a directory outside backups), a backup of the data
+ *     directory alone holds no key that unwraps its key store
  */
 public record SqliteOptions(
         int readerConnections,
@@ -22,7 +25,8 @@ public record SqliteOptions(
         int queueCapacity,
         int cacheMebibytes,
         Clock clock,
-        boolean markForgets) {
+        boolean markForgets,
+        java.nio.file.Path masterKeyDirectory) {
     public static final int DEFAULT_READER_CONNECTIONS = 4;
     public static final int DEFAULT_MAX_GROUP_REQUESTS = 1_024;
     public static final int DEFAULT_QUEUE_CAPACITY = 16_384;
@@ -34,7 +38,8 @@ public record SqliteOptions(
             DEFAULT_QUEUE_CAPACITY,
             DEFAULT_CACHE_MEBIBYTES,
             Clock.systemUTC(),
-            false);
+            false,
+            null);
 
     public SqliteOptions {
         requirePositive("readerConnections", readerConnections);
@@ -47,21 +52,41 @@ public record SqliteOptions(
     }
 
     public SqliteOptions withReaderConnections(int count) {
-        return new SqliteOptions(count, maxGroupRequests, queueCapacity, cacheMebibytes, clock, markForgets);
+        return new SqliteOptions(
+                count, maxGroupRequests, queueCapacity, cacheMebibytes, clock, markForgets, masterKeyDirectory);
     }
 
     public SqliteOptions withMaxGroupRequests(int count) {
-        return new SqliteOptions(readerConnections, count, queueCapacity, cacheMebibytes, clock, markForgets);
+        return new SqliteOptions(
+                readerConnections, count, queueCapacity, cacheMebibytes, clock, markForgets, masterKeyDirectory);
     }
 
     public SqliteOptions withClock(Clock newClock) {
         return new SqliteOptions(
-                readerConnections, maxGroupRequests, queueCapacity, cacheMebibytes, newClock, markForgets);
+                readerConnections,
+                maxGroupRequests,
+                queueCapacity,
+                cacheMebibytes,
+                newClock,
+                markForgets,
+                masterKeyDirectory);
     }
 
     /** With forget markers on or off (see {@code markForgets}). */
     public SqliteOptions withForgetMarkers(boolean on) {
-        return new SqliteOptions(readerConnections, maxGroupRequests, queueCapacity, cacheMebibytes, clock, on);
+        return new SqliteOptions(
+                readerConnections, maxGroupRequests, queueCapacity, cacheMebibytes, clock, on, masterKeyDirectory);
+    }
+
+    /** With the master keyset in {@code directory} (null: the data directory). */
+    public SqliteOptions withMasterKeyDirectory(java.nio.file.Path directory) {
+        return new SqliteOptions(
+                readerConnections, maxGroupRequests, queueCapacity, cacheMebibytes, clock, markForgets, directory);
+    }
+
+    /** Where the master keyset of the data directory {@code data} lives under these options. */
+    public java.nio.file.Path masterKeyDirectoryFor(java.nio.file.Path data) {
+        return masterKeyDirectory == null ? data : masterKeyDirectory;
     }
 
     private static void requirePositive(String name, int value) {

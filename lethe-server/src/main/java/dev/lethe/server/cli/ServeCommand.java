@@ -54,6 +54,11 @@ final class ServeCommand implements Callable<Integer> {
         if (dataFlag) {
             settings = settings.withData(parent.store.directory);
         }
+        boolean keyDirFlag = parsed.hasMatchedOption("--master-key-dir")
+                || (parsed.hasSubcommand() && parsed.subcommand().hasMatchedOption("--master-key-dir"));
+        if (keyDirFlag) {
+            settings = settings.withMasterKeyDir(parent.store.masterKeyDirectory);
+        }
         if (host != null) {
             settings = settings.withHost(host);
         }
@@ -62,7 +67,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (demo) {
             settings = settings.withDemo();
-            loadDemoOnce(settings.data());
+            loadDemoOnce(settings.data(), settings.masterKeyDir());
         }
         if (settings.tokens().isEmpty() && !settings.jwt().enabled()) {
             parent.spec
@@ -92,9 +97,10 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** Runs the demo story into the directory unless it was loaded before (the data journey marks it). */
-    static void loadDemoOnce(Path data) throws Exception {
+    static void loadDemoOnce(Path data, Path masterKeyDir) throws Exception {
         java.time.Clock clock = DemoStory.storyClock();
-        try (SqliteLethe lethe = SqliteLethe.open(data, dev.lethe.sqlite.SqliteOptions.DEFAULT.withClock(clock))) {
+        try (SqliteLethe lethe = SqliteLethe.open(
+                data, dev.lethe.sqlite.SqliteOptions.DEFAULT.withClock(clock).withMasterKeyDirectory(masterKeyDir))) {
             if (lethe.store().streamInfo(DataJourney.STREAM).exists()) {
                 return;
             }

@@ -25,6 +25,15 @@ final class Store {
     Path directory;
 
     @Option(
+            names = "--master-key-dir",
+            scope = ScopeType.INHERIT,
+            paramLabel = "DIR",
+            defaultValue = "${env:LETHE_MASTER_KEY_DIR}",
+            description = "Where master.keyset.json lives (default: $LETHE_MASTER_KEY_DIR, else the data directory)."
+                    + " Outside the data directory, a backup of it alone cannot unwrap its keys.")
+    Path masterKeyDirectory;
+
+    @Option(
             names = "--role",
             scope = ScopeType.INHERIT,
             paramLabel = "ROLE",
@@ -61,9 +70,14 @@ final class Store {
         return new Principal(user, role);
     }
 
+    /** The engine's options: the default, with the master keyset where --master-key-dir says. */
+    SqliteOptions options() {
+        return SqliteOptions.DEFAULT.withMasterKeyDirectory(masterKeyDirectory);
+    }
+
     /** For commands that write: takes the directory's lock; creates the directory and its files on first use. */
     SqliteLethe openForWriting() {
-        return SqliteLethe.open(directory);
+        return SqliteLethe.open(directory, options());
     }
 
     /**
@@ -77,12 +91,12 @@ final class Store {
                             + " (check --data or $LETHE_DATA; run ./lethe demo, or append first)",
                     null);
         }
-        return SqliteLethe.open(directory);
+        return SqliteLethe.open(directory, options());
     }
 
     /** For the demo: the store and key service run on the story's clock. */
     SqliteLethe openForWriting(java.time.Clock clock) {
-        return SqliteLethe.open(directory, SqliteOptions.DEFAULT.withClock(clock));
+        return SqliteLethe.open(directory, options().withClock(clock));
     }
 
     /**
@@ -98,14 +112,14 @@ final class Store {
                     null);
         }
         try {
-            return new Opened(SqliteLethe.open(directory), principal());
+            return new Opened(SqliteLethe.open(directory, options()), principal());
         } catch (StorageException e) {
             if (!e.getMessage().contains("in use by another")) {
                 throw e;
             }
             err.println("note: the data directory is in use by another process; reading it read-only, with personal"
                     + " fields restricted (key releases must be audited by the writing process: use its API)");
-            return new Opened(SqliteLethe.openReadOnly(directory), new Principal(user, NO_ROLE));
+            return new Opened(SqliteLethe.openReadOnly(directory, options()), new Principal(user, NO_ROLE));
         }
     }
 

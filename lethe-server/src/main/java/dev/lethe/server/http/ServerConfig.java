@@ -19,6 +19,7 @@ import java.util.Map;
  * host: 127.0.0.1          # LETHE_HOST       --host
  * port: 8080               # LETHE_PORT       --port
  * data: ./lethe-data       # LETHE_DATA       --data
+ * masterKeyDir: /run/keys  # LETHE_MASTER_KEY_DIR  --master-key-dir  (default: the data directory)
  * maxBodyBytes: 16777216   # LETHE_MAX_BODY_BYTES
  * tokens:                  # bearer token -> principal and role of the data policy
  *   s3cret-token: { principal: ops, role: dpo }
@@ -31,7 +32,14 @@ import java.util.Map;
  * </pre>
  */
 public record ServerConfig(
-        String host, int port, Path data, long maxBodyBytes, Map<String, Principal> tokens, boolean demo, Jwt jwt) {
+        String host,
+        int port,
+        Path data,
+        long maxBodyBytes,
+        Map<String, Principal> tokens,
+        boolean demo,
+        Jwt jwt,
+        Path masterKeyDir) {
     /**
      * JWT settings: an HS256 secret and/or an RS256 public key (PEM), an optional issuer, the claim
      * holding the roles (default {@code roles}). Empty: JWTs are not accepted.
@@ -107,7 +115,17 @@ public record ServerConfig(
                 jwtNode.path("rs256PublicKey").asText(null),
                 jwtNode.path("issuer").asText(null),
                 jwtNode.path("rolesClaim").asText("roles"));
-        return new ServerConfig(host, port, data, maxBody, tokens, false, jwt);
+        String keyDir = env.getOrDefault(
+                "LETHE_MASTER_KEY_DIR", config.path("masterKeyDir").asText(null));
+        return new ServerConfig(
+                host,
+                port,
+                data,
+                maxBody,
+                tokens,
+                false,
+                jwt,
+                keyDir == null || keyDir.isBlank() ? null : Path.of(keyDir));
     }
 
     private static int parseInt(String name, String text) {
@@ -127,25 +145,29 @@ public record ServerConfig(
     }
 
     public ServerConfig withJwt(Jwt newJwt) {
-        return new ServerConfig(host, port, data, maxBodyBytes, tokens, demo, newJwt);
+        return new ServerConfig(host, port, data, maxBodyBytes, tokens, demo, newJwt, masterKeyDir);
     }
 
     public ServerConfig withHost(String newHost) {
-        return new ServerConfig(newHost, port, data, maxBodyBytes, tokens, demo, jwt);
+        return new ServerConfig(newHost, port, data, maxBodyBytes, tokens, demo, jwt, masterKeyDir);
     }
 
     public ServerConfig withPort(int newPort) {
-        return new ServerConfig(host, newPort, data, maxBodyBytes, tokens, demo, jwt);
+        return new ServerConfig(host, newPort, data, maxBodyBytes, tokens, demo, jwt, masterKeyDir);
+    }
+
+    public ServerConfig withMasterKeyDir(Path directory) {
+        return new ServerConfig(host, port, data, maxBodyBytes, tokens, demo, jwt, directory);
     }
 
     public ServerConfig withData(Path newData) {
-        return new ServerConfig(host, port, newData, maxBodyBytes, tokens, demo, jwt);
+        return new ServerConfig(host, port, newData, maxBodyBytes, tokens, demo, jwt, masterKeyDir);
     }
 
     /** Demo mode: the demo tokens are added to the configured ones. */
     public ServerConfig withDemo() {
         Map<String, Principal> all = new LinkedHashMap<>(tokens);
         all.putAll(DEMO_TOKENS);
-        return new ServerConfig(host, port, data, maxBodyBytes, all, true, jwt);
+        return new ServerConfig(host, port, data, maxBodyBytes, all, true, jwt, masterKeyDir);
     }
 }

@@ -397,6 +397,29 @@ class LetheCliTest {
     }
 
     @Test
+    void the_master_keyset_can_live_outside_the_data_directory() throws Exception {
+        Path keys = data.resolveSibling(data.getFileName() + "-keys");
+        Run demo = lethe("demo", "--master-key-dir", keys.toString());
+        assertThat(demo.exitCode()).as(demo.err()).isZero();
+        assertThat(keys.resolve("master.keyset.json")).exists();
+        assertThat(data.resolve("master.keyset.json")).doesNotExist();
+        String customer = lethe("read", "--all", "--json", "--master-key-dir", keys.toString())
+                .out()
+                .lines()
+                .filter(l -> l.contains("\"CustomerRegistered\""))
+                .map(l -> l.replaceAll(".*\"stream\":\"([^\"]+)\".*", "$1"))
+                .findFirst()
+                .orElseThrow();
+        assertThat(lethe("read", customer, "--role", "advisor", "--master-key-dir", keys.toString())
+                        .out())
+                .doesNotContain("(restricted)", "(unavailable)");
+        Run without = lethe("read", customer, "--role", "advisor");
+        assertThat(without.exitCode()).isEqualTo(1);
+        assertThat(without.err()).contains("master.keyset.json is missing, but keys.db holds keys");
+        assertThat(data.resolve("master.keyset.json")).doesNotExist();
+    }
+
+    @Test
     void registering_a_schema_needs_change_policy_and_is_audited() throws Exception {
         lethe("append", "order-1", "OrderPlaced", "{}");
         Path schema = Files.writeString(
