@@ -49,7 +49,11 @@ final class AppendCommand implements Callable<Integer> {
     @Option(names = "--id", paramLabel = "UUID", description = "Event id; makes a retry idempotent.")
     UUID id;
 
-    @Option(names = "--file", paramLabel = "FILE", description = "JSON lines, one event each, appended as one batch.")
+    @Option(
+            names = "--file",
+            paramLabel = "FILE",
+            description = "JSON lines, one event each, appended as one batch; - reads them from standard input"
+                    + " (personal data then stays out of the process list and the shell history).")
     Path file;
 
     @Option(
@@ -108,7 +112,12 @@ final class AppendCommand implements Callable<Integer> {
         }
         List<String> lines;
         try {
-            lines = Files.readAllLines(file);
+            lines = "-".equals(file.toString())
+                    ? new java.io.BufferedReader(
+                                    new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8))
+                            .lines()
+                            .toList()
+                    : Files.readAllLines(file);
         } catch (IOException e) {
             throw InvalidEventException.of("--file", "cannot read " + file + ": " + e.getMessage());
         }

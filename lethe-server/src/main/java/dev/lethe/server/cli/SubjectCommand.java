@@ -200,7 +200,11 @@ final class SubjectCommand implements Runnable {
         @ParentCommand
         SubjectCommand subject;
 
-        @Parameters(paramLabel = "NATURAL-KEY")
+        @Parameters(
+                paramLabel = "NATURAL-KEY",
+                description =
+                        "The natural key (an e-mail address, a customer number), or - to read it from the"
+                                + " first line of standard input, which keeps it out of the process list and the shell history.")
         String naturalKey;
 
         @Override
@@ -213,7 +217,20 @@ final class SubjectCommand implements Runnable {
                     throw new dev.lethe.core.privacy.AccessDeniedException(
                             cli.store.principal(), "export (look up a subject)");
                 }
-                var found = lethe.privacy().keys().lookup(naturalKey);
+                String key = naturalKey;
+                if ("-".equals(key)) {
+                    try {
+                        key = new java.io.BufferedReader(new java.io.InputStreamReader(
+                                        System.in, java.nio.charset.StandardCharsets.UTF_8))
+                                .readLine();
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException("cannot read the natural key from standard input", e);
+                    }
+                    if (key == null || key.isEmpty()) {
+                        throw InvalidEventException.of("natural key", "standard input held none");
+                    }
+                }
+                var found = lethe.privacy().keys().lookup(key);
                 if (found.isEmpty()) {
                     throw InvalidEventException.of("natural key", "maps to no subject (never seen, or forgotten)");
                 }

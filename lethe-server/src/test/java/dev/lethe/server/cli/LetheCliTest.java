@@ -397,6 +397,48 @@ class LetheCliTest {
     }
 
     @Test
+    void a_subject_key_that_looks_personal_but_is_not_marked_pii_is_a_finding() throws Exception {
+        Path schema = Files.writeString(
+                data.resolve("login.json"),
+                "{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true}},"
+                        + "\"customerNumber\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true}}}}");
+        Run registered = lethe("schemas", "register", "LoggedIn", schema.toString(), "--role", "dpo");
+        assertThat(registered.exitCode()).as(registered.err()).isZero();
+        assertThat(registered.err())
+                .contains("LoggedIn.email: names the data subject but is not personal")
+                .doesNotContain("LoggedIn.customerNumber");
+        assertThat(lethe("policy", "check").out()).contains("LoggedIn.email: names the data subject");
+    }
+
+    @Test
+    void personal_data_can_come_from_standard_input_instead_of_the_command_line() throws Exception {
+        Path schema = Files.writeString(
+                data.resolve("signup.json"),
+                "{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,"
+                        + "\"key\":true,\"dataGroup\":\"contact\"}}}}");
+        assertThat(lethe("schemas", "register", "SignedUp", schema.toString(), "--role", "dpo")
+                        .exitCode())
+                .isZero();
+        java.io.InputStream stdin = System.in;
+        try {
+            System.setIn(new java.io.ByteArrayInputStream(
+                    "{\"type\":\"SignedUp\",\"data\":{\"email\":\"eve@example.org\"}}\n"
+                            .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            Run appended = lethe("append", "signup-1", "--file", "-");
+            assertThat(appended.exitCode()).as(appended.err()).isZero();
+            System.setIn(new java.io.ByteArrayInputStream(
+                    "eve@example.org\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            Run found = lethe("subject", "lookup", "-", "--role", "dpo");
+            assertThat(found.exitCode()).as(found.err()).isZero();
+            assertThat(found.out().trim()).matches("[0-9a-f-]{36}");
+            System.setIn(new java.io.ByteArrayInputStream(new byte[0]));
+            assertThat(lethe("subject", "lookup", "-", "--role", "dpo").err()).contains("standard input held none");
+        } finally {
+            System.setIn(stdin);
+        }
+    }
+
+    @Test
     void the_master_keyset_can_live_outside_the_data_directory() throws Exception {
         Path keys = data.resolveSibling(data.getFileName() + "-keys");
         Run demo = lethe("demo", "--master-key-dir", keys.toString());

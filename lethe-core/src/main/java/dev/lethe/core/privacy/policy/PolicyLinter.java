@@ -84,6 +84,15 @@ public final class PolicyLinter {
                                     "looks like personal data but is not classified (mark it pii, or pii: false to record the decision)"));
                 }
             }
+            for (FieldRule field : schema.schema().fields()) {
+                String leaf = field.path().substring(field.path().lastIndexOf('.') + 1);
+                if (field.subjectKey() && !field.personal() && looksPersonal(leaf)) {
+                    findings.add(new Finding(
+                            schema.eventType() + "." + field.path(),
+                            "names the data subject but is not personal: its values (an e-mail address, say) are"
+                                    + " stored in plaintext and survive a forget (mark it pii too)"));
+                }
+            }
             for (FieldRule field : schema.schema().personalFields()) {
                 if (!policy.knows(field.group().orElseThrow())) {
                     findings.add(new Finding(
