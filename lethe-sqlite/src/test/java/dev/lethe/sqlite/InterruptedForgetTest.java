@@ -118,6 +118,34 @@ class InterruptedForgetTest {
     }
 
     @Test
+    void a_forget_made_while_markers_were_off_does_not_hide_a_later_one_from_a_restored_key_store() throws Exception {
+        SubjectId alice;
+        SubjectId bob;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            alice = customer(lethe, "alice@example.com");
+            bob = customer(lethe, "bob@example.com");
+            lethe.privacy().forget(alice, "GDPR Art. 17(1)(a)", "asked", DPO); // no marker: markers off
+        }
+        SqliteLethe.open(data, MARKING).close(); // markers on: Alice's is written now
+        Path backup = data.resolveSibling(data.getFileName() + "-keys-backup-2");
+        java.nio.file.Files.createDirectories(backup);
+        java.nio.file.Files.copy(data.resolve("keys.db"), backup.resolve("keys.db"));
+        try (SqliteLethe lethe = SqliteLethe.open(data, MARKING)) {
+            lethe.privacy().forget(bob, "GDPR Art. 17(1)(a)", "asked", DPO);
+        }
+        for (String file : List.of("keys.db", "keys.db-wal", "keys.db-shm")) {
+            java.nio.file.Files.deleteIfExists(data.resolve(file));
+        }
+        java.nio.file.Files.copy(backup.resolve("keys.db"), data.resolve("keys.db"));
+        try (SqliteLethe lethe = SqliteLethe.open(data, MARKING)) {
+            assertThat(lethe.privacy().keys().isForgotten(bob))
+                    .as("Bob, forgotten after the backup")
+                    .isTrue();
+            assertThat(lethe.privacy().keys().isForgotten(alice)).isTrue();
+        }
+    }
+
+    @Test
     void the_data_policy_can_turn_markers_on_for_every_process_that_opens_the_directory() throws Exception {
         SqliteLethe.open(data).close(); // writes the default policy, markers off
         java.nio.file.Path policy = data.resolve(SqliteLethe.POLICY_FILE);

@@ -449,8 +449,26 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public int reapplyForgetsMissingFromKeys() {
         StreamInfo markers = store.streamInfo(FORGOTTEN);
+        long markerCount = markers.exists() ? markers.eventCount() : 0;
+        if (markForgets) {
+            List<ErasureReceipt> receipts = keys.receipts();
+            if (markerCount < receipts.size()) {
+                // Forgets made while markers were off left none; each would hide a later forget from the
+                // count below. Their markers are written now, before this process forgets anything.
+                java.util.Set<String> marked = new java.util.HashSet<>();
+                readAll(FORGOTTEN)
+                        .forEach(m ->
+                                marked.add(m.data().asTree().path("receipt").asText("")));
+                for (ErasureReceipt receipt : receipts) {
+                    if (!marked.contains(receipt.id().toString())) {
+                        appendMarker(receipt);
+                    }
+                }
+                return 0;
+            }
+        }
         // No markers (the default): nothing to compare, and the receipts are not even read.
-        if (!markers.exists() || markers.eventCount() <= keys.receipts().size()) {
+        if (markerCount == 0 || markerCount <= keys.receipts().size()) {
             return 0;
         }
         int reapplied = 0;

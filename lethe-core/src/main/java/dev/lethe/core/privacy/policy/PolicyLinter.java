@@ -55,7 +55,7 @@ public final class PolicyLinter {
     private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[A-Za-z]{2,}");
     private static final Pattern PHONE = Pattern.compile(".*\\+?\\d[\\d .()-]{7,}\\d.*");
     private static final Pattern UUID_TEXT =
-            Pattern.compile("[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}");
+            Pattern.compile("[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}");
     private static final Pattern IBAN = Pattern.compile(".*[A-Z]{2}\\d{2}[A-Z0-9]{11,30}.*");
 
     public record Finding(String subject, String problem) {
@@ -137,6 +137,16 @@ public final class PolicyLinter {
                 fieldName.toLowerCase(Locale.ROOT).replace("_", "").replace("-", ""));
     }
 
+    private static boolean looksLikeEpoch(String digits) {
+        if (!digits.chars().allMatch(Character::isDigit)) {
+            return false;
+        }
+        long seconds = digits.length() == 10
+                ? Long.parseLong(digits)
+                : digits.length() == 13 ? Long.parseLong(digits) / 1000 : -1;
+        return seconds >= 946_684_800L && seconds < 4_102_444_800L; // 2000-01-01 .. 2100-01-01
+    }
+
     /** Why a stream id looks like it holds personal data, if it does. */
     public static java.util.Optional<String> personalDataIn(String streamId) {
         String rest = streamId.contains("-") ? streamId.substring(streamId.indexOf('-') + 1) : streamId;
@@ -146,14 +156,21 @@ public final class PolicyLinter {
         if (IBAN.matcher(rest).matches()) {
             return java.util.Optional.of("looks like an IBAN");
         }
-        if (PHONE.matcher(rest).matches() && rest.replaceAll("\\D", "").length() >= 9 && !rest.matches(".*[a-f].*")) {
+        if (PHONE.matcher(rest).matches()
+                && rest.replaceAll("\\D", "").length() >= 9
+                && !rest.matches("(?i).*[a-f].*")
+                && !looksLikeEpoch(rest)) {
             return java.util.Optional.of("looks like a phone number");
         }
-        // A run of 9 to 15 digits among words ("frank-351912345678"), once UUIDs (whose last group may be
-        // all digits) are taken out.
-        for (String token : UUID_TEXT.matcher(rest).replaceAll(" ").split("[^0-9+]+")) {
-            String digits = token.startsWith("+") ? token.substring(1) : token;
-            if (digits.length() >= 9 && digits.length() <= 15 && digits.chars().allMatch(Character::isDigit)) {
+        // A part of 9 to 15 digits between separators ("frank-351912345678"), once UUIDs (whose last group
+        // may be all digits) are taken out; a part with letters is an id, not a number, and a 10- or
+        // 13-digit part that reads as a time this century in seconds or milliseconds is a timestamp.
+        for (String part : UUID_TEXT.matcher(rest).replaceAll("-").split("[-_.:]+")) {
+            String digits = part.startsWith("+") ? part.substring(1) : part;
+            if (digits.length() >= 9
+                    && digits.length() <= 15
+                    && digits.chars().allMatch(Character::isDigit)
+                    && !looksLikeEpoch(digits)) {
                 return java.util.Optional.of("looks like a phone number");
             }
         }

@@ -23,6 +23,22 @@ class PolicyLinterStreamIdsTest {
         assertThat(PolicyLinter.personalDataIn("order-6f1c2e4a-1b2c-4d3e-8f9a-123456789012"))
                 .isEmpty();
         assertThat(PolicyLinter.personalDataIn("invoice-000123")).isEmpty();
+        assertThat(PolicyLinter.personalDataIn("order-dcd8f20e21e7487889240384b50df2b4"))
+                .isEmpty();
+        assertThat(PolicyLinter.personalDataIn("order-9F1E2C34-1234-4567-9ABC-DEF012345678"))
+                .isEmpty();
+        assertThat(PolicyLinter.personalDataIn("upload-1795756443519-abc")).isEmpty();
+        assertThat(PolicyLinter.personalDataIn("backup-1700000000")).isEmpty();
+        java.util.Random random = new java.util.Random(42);
+        for (int i = 0; i < 20_000; i++) {
+            java.util.UUID id = new java.util.UUID(random.nextLong(), random.nextLong());
+            for (String form : java.util.List.of(
+                    id.toString(), id.toString().replace("-", ""), id.toString().toUpperCase(java.util.Locale.ROOT))) {
+                assertThat(PolicyLinter.personalDataIn("order-" + form))
+                        .as(form)
+                        .isEmpty();
+            }
+        }
     }
 
     @Test
