@@ -390,6 +390,9 @@ public final class SqliteKeyStore implements KeyStore {
     @Override
     public Optional<String> note(String name) {
         return query("read note", () -> {
+            if (!exists("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'note'")) {
+                return Optional.empty(); // a key store from before notes, opened read-only
+            }
             try (PreparedStatement statement = prepare("SELECT value FROM note WHERE name = ?", name);
                     ResultSet rs = statement.executeQuery()) {
                 return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();

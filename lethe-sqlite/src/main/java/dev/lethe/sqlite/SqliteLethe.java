@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Optional;
 
 /**
  * Everything Lethe keeps in one data directory, opened together:
@@ -67,34 +68,39 @@ public final class SqliteLethe implements AutoCloseable {
 
     private static SqliteLethe assemble(Path directory, SqliteEventStore store, SqliteOptions options) {
         Clock clock = options.clock();
-        Path keysetDirectory = options.masterKeyDirectoryFor(directory);
         SqliteProjectionStore projections = null;
         SqliteKeyStore keys = null;
         try {
             DataPolicy policy = readPolicy(directory);
             projections = SqliteProjectionStore.open(directory);
             keys = SqliteKeyStore.open(directory, store.isReadOnly());
-            if (!Files.exists(keysetDirectory.resolve(LocalMasterKey.FILE_NAME))
-                    && !keys.allWrappedKeys().isEmpty()) {
+            Path keyset = keysetFile(directory, options, keys, store.isReadOnly());
+            if (!Files.exists(keyset)
+                    && (store.isReadOnly() || !keys.allWrappedKeys().isEmpty())) {
                 // A new master key would unwrap none of them: every field would read "unavailable" and
-                // every append of personal data would fail. Refused, naming the file to restore.
+                // every append of personal data would fail. Refused, naming the file to restore. A reader
+                // never creates one.
                 throw StorageException.permanent(
-                        keysetDirectory.resolve(LocalMasterKey.FILE_NAME) + " is missing, but keys.db holds keys"
-                                + " wrapped by it: restore it from where it is kept (a new one would unwrap none)",
+                        keyset + " is missing, but "
+                                + (store.isReadOnly()
+                                        ? "this read-only open needs it"
+                                        : "keys.db holds keys wrapped by it")
+                                + ": restore it from where it is kept (a new one would unwrap none), or, if it is kept"
+                                + " elsewhere, give --master-key-dir DIR (LETHE_MASTER_KEY_DIR)",
                         null);
             }
             if (!store.isReadOnly()) {
                 // The writer (it holds the directory's lock): a copy of the keyset that a stopped rotation
                 // left before its rename is not authoritative, but holds key material (a live epoch,
                 // perhaps one the next rotation destroys), which must not outlive that.
-                Path stale = keysetDirectory.resolve(LocalMasterKey.FILE_NAME + ".tmp");
+                Path stale = keyset.resolveSibling(keyset.getFileName() + ".tmp");
                 try {
                     Files.deleteIfExists(stale);
                 } catch (IOException e) {
                     throw StorageException.permanent("cannot delete the stale keyset copy " + stale + ": " + e, e);
                 }
             }
-            KeyService keyService = new KeyService(keys, LocalMasterKey.openOrCreate(keysetDirectory), policy, clock);
+            KeyService keyService = new KeyService(keys, LocalMasterKey.openOrCreateFile(keyset), policy, clock);
             PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock);
             privacy.markForgets(options.markForgets() || policy.forgetMarkers());
             if (!store.isReadOnly()) {
@@ -119,6 +125,63 @@ public final class SqliteLethe implements AutoCloseable {
     }
 
     /** The policy in {@code directory/policy.yaml}, written from the default when missing. */
+    /** The key-store note holding this store's id, which names its keyset outside the data directory. */
+    static final String STORE_ID_NOTE = "store-id";
+    /** The key-store note holding where the keyset is: {@value #IN_DATA_DIRECTORY} or an absolute path. */
+    static final String KEYSET_NOTE = "master-keyset";
+
+    static final String IN_DATA_DIRECTORY = "data-directory";
+
+    /**
+     * Where this store's master keyset is: {@code master.keyset.json} in the data directory, or, with a
+     * master key directory, {@code master-STOREID.keyset.json} there (one directory may serve several
+     * stores; each rotation then destroys only its own store's old keys). {@code keys.db} notes the
+     * place, so that a later command without the directory (or with another) is refused instead of
+     * creating a keyset that unwraps nothing; a keyset moved deliberately (found at the new place and no
+     * longer at the noted one) is accepted, and the note follows it.
+     */
+    private static Path keysetFile(Path directory, SqliteOptions options, SqliteKeyStore keys, boolean readOnly) {
+        Optional<String> storeId = keys.note(STORE_ID_NOTE);
+        if (storeId.isEmpty() && !readOnly) {
+            storeId = Optional.of(java.util.UUID.randomUUID().toString());
+            keys.setNote(STORE_ID_NOTE, storeId.get());
+        }
+        Path inData = directory.resolve(LocalMasterKey.FILE_NAME);
+        Path chosen;
+        if (options.masterKeyDirectory() == null) {
+            chosen = inData;
+        } else if (storeId.isEmpty()) {
+            throw StorageException.permanent(
+                    "this data directory has no store id yet; open it for writing once with --master-key-dir", null);
+        } else {
+            chosen = options.masterKeyDirectory()
+                    .toAbsolutePath()
+                    .normalize()
+                    .resolve("master-" + storeId.get() + ".keyset.json");
+        }
+        String place = chosen.equals(inData) ? IN_DATA_DIRECTORY : chosen.toString();
+        Optional<String> noted = keys.note(KEYSET_NOTE);
+        if (noted.isPresent() && !noted.get().equals(place)) {
+            Path notedFile = noted.get().equals(IN_DATA_DIRECTORY) ? inData : Path.of(noted.get());
+            boolean moved = Files.exists(chosen) && !Files.exists(notedFile);
+            if (!moved) {
+                throw StorageException.permanent(
+                        "this store's master keyset is " + notedFile + ", not " + chosen + ": "
+                                + (noted.get().equals(IN_DATA_DIRECTORY)
+                                        ? "open it without --master-key-dir (and LETHE_MASTER_KEY_DIR), or move that file to "
+                                                + chosen + " first"
+                                        : "give --master-key-dir " + notedFile.getParent()
+                                                + " (or LETHE_MASTER_KEY_DIR), or move that file to " + chosen
+                                                + " first"),
+                        null);
+            }
+        }
+        if (!readOnly && (noted.isEmpty() || !noted.get().equals(place))) {
+            keys.setNote(KEYSET_NOTE, place);
+        }
+        return chosen;
+    }
+
     /** The SHA-256 of {@code policy.yaml}'s bytes, hex: what audit entries name a policy by. */
     public static String policySha256(Path directory) {
         Path file = directory.resolve(POLICY_FILE);

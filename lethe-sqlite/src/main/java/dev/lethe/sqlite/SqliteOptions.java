@@ -15,9 +15,10 @@ import java.time.Clock;
  * @param markForgets whether each forget also leaves a marker in {@code $forgotten}, so that opening a
  *     key store restored from before some forget forgets those subjects again (off by default: it costs
  *     each forget a second row in its audit commit, ~0.3 ms at the median, ~1 ms at the p99; see docs/privacy.md §9)
- * @param masterKeyDirectory where the local master keyset ({@code master.keyset.json}) lives; null for
- *     the data directory. Elsewhere (a mounted secret, a directory outside backups), a backup of the data
- *     directory alone holds no key that unwraps its key store
+ * @param masterKeyDirectory where the local master keyset lives: null for {@code master.keyset.json} in
+ *     the data directory; otherwise {@code master-STOREID.keyset.json} in this directory (a mounted secret,
+ *     a directory outside backups, shared by several stores), so that a backup of the data directory
+ *     alone holds no key that unwraps its key store
  */
 public record SqliteOptions(
         int readerConnections,
@@ -82,11 +83,6 @@ public record SqliteOptions(
     public SqliteOptions withMasterKeyDirectory(java.nio.file.Path directory) {
         return new SqliteOptions(
                 readerConnections, maxGroupRequests, queueCapacity, cacheMebibytes, clock, markForgets, directory);
-    }
-
-    /** Where the master keyset of the data directory {@code data} lives under these options. */
-    public java.nio.file.Path masterKeyDirectoryFor(java.nio.file.Path data) {
-        return masterKeyDirectory == null ? data : masterKeyDirectory;
     }
 
     private static void requirePositive(String name, int value) {

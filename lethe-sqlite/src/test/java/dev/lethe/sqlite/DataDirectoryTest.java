@@ -63,6 +63,61 @@ class DataDirectoryTest {
     }
 
     @Test
+    void a_key_directory_shared_by_two_stores_keeps_a_keyset_per_store_and_a_missing_flag_is_refused()
+            throws Exception {
+        Path keys = parent.resolve("shared-keys");
+        SqliteOptions elsewhere = SqliteOptions.DEFAULT.withMasterKeyDirectory(keys);
+        Path a = parent.resolve("a");
+        Path b = parent.resolve("b");
+        dev.lethe.core.privacy.SubjectId inB;
+        try (SqliteLethe lethe = SqliteLethe.open(a, elsewhere)) {
+            lethe.privacy().subjectFor("ada@example.com");
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(b, elsewhere)) {
+            inB = lethe.privacy().subjectFor("bob@example.com");
+        }
+        try (var files = Files.list(keys)) {
+            assertThat(files.map(f -> f.getFileName().toString()))
+                    .hasSize(2)
+                    .allMatch(name -> name.matches("master-[0-9a-f-]{36}\\.keyset\\.json"));
+        }
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(keys)))
+                .isEqualTo("rwx------");
+        assertThat(a.resolve("master.keyset.json")).doesNotExist();
+
+        try (SqliteLethe lethe = SqliteLethe.open(a, elsewhere)) {
+            lethe.privacy().rotateMasterKey(new dev.lethe.core.privacy.Principal("dora", "dpo"));
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(b, elsewhere)) {
+            assertThat(lethe.privacy().keys().lookup("bob@example.com"))
+                    .as("B after A rotated")
+                    .contains(inB);
+        }
+
+        assertThatThrownBy(() -> SqliteLethe.open(b))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining(
+                        "give --master-key-dir " + keys.toAbsolutePath().normalize());
+        assertThat(b.resolve("master.keyset.json")).doesNotExist();
+        Path other = parent.resolve("other-keys");
+        assertThatThrownBy(() -> SqliteLethe.open(b, SqliteOptions.DEFAULT.withMasterKeyDirectory(other)))
+                .hasMessageContaining(
+                        "this store's master keyset is " + keys.toAbsolutePath().normalize());
+        assertThat(other).doesNotExist();
+
+        // Moved deliberately: found at the new place and gone from the old one, it is accepted.
+        Files.createDirectories(other);
+        try (var files = Files.list(keys)) {
+            for (Path file : files.toList()) {
+                Files.move(file, other.resolve(file.getFileName()));
+            }
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(b, SqliteOptions.DEFAULT.withMasterKeyDirectory(other))) {
+            assertThat(lethe.privacy().keys().lookup("bob@example.com")).contains(inB);
+        }
+    }
+
+    @Test
     void a_keyset_copy_a_stopped_rotation_left_is_deleted_when_the_writer_opens() throws Exception {
         Path data = parent.resolve("rotation");
         SqliteLethe.open(data).close();

@@ -113,7 +113,9 @@ public final class PrivateEventStore implements AutoCloseable {
                 // A field no longer encrypted is the change a DPO must be able to find in the trail.
                 before.map(PrivateEventStore::personalPaths)
                         .map(earlier -> earlier.stream()
-                                .filter(path -> !personal.contains(path))
+                                // still sealed if the path, or an object it is in, is personal now
+                                .filter(path -> personal.stream()
+                                        .noneMatch(now -> now.equals(path) || path.startsWith(now + ".")))
                                 .toList())
                         .filter(dropped -> !dropped.isEmpty())
                         .ifPresent(dropped -> details.put("noLongerPersonal", dropped));
@@ -694,7 +696,13 @@ public final class PrivateEventStore implements AutoCloseable {
                     entry.set("data", revealed.data().asTree());
                     // Metadata is never sealed and may hold what a client put there (an IP address, a
                     // user agent): the data held about this event, so part of the export.
-                    entry.set("metadata", event.metadata().asTree());
+                    // Without Lethe's own section: it names the other subjects of the event (their
+                    // pseudonyms are their personal data, not this subject's).
+                    JsonNode metadata = event.metadata().asTree().deepCopy();
+                    if (metadata instanceof ObjectNode object) {
+                        object.remove(PrivacyCodec.METADATA_KEY);
+                    }
+                    entry.set("metadata", metadata);
                     ArrayNode redacted = entry.putArray("redacted");
                     revealed.redactions()
                             .forEach(r -> redacted.addObject()

@@ -191,13 +191,6 @@ public final class SchemaRegistry {
         return out;
     }
 
-    /** Every version of every registered type, by type then version: what stored events were written under. */
-    public List<Registered> allVersions() {
-        List<Registered> out = new ArrayList<>();
-        byType.keySet().stream().sorted().forEach(type -> out.addAll(byType.get(type)));
-        return out;
-    }
-
     /**
      * Checks data against a JSON Schema's {@code required} properties and the {@code type} of each
      * declared property (top level and nested objects). A subset of JSON Schema, stated as such.

@@ -281,9 +281,10 @@ final class GovernanceCommands {
 
     /**
      * Refuses a new policy that would lock everyone out of changing it, leave a data group undeclared that
-     * a registered schema (any version: events were stored under each) uses, or that still holds live
-     * period keys: retention only destroys keys of groups the policy declares, so that data would be
-     * kept for ever.
+     * the latest version of a registered schema uses (every append of that type would fail), or that
+     * still holds live period keys, whatever schema version wrote them: retention only destroys keys of
+     * groups the policy declares, so that data would be kept for ever. A group only older versions used
+     * may go once its periods have expired.
      */
     static void refuseBreaking(DataPolicy parsed, SqliteLethe lethe, Path file) {
         if (parsed.roles().values().stream()
@@ -312,7 +313,7 @@ final class GovernanceCommands {
                                 + " (lethe retention run)");
             }
         });
-        for (SchemaRegistry.Registered schema : lethe.privacy().schemas().allVersions()) {
+        for (SchemaRegistry.Registered schema : lethe.privacy().schemas().all()) {
             for (dev.lethe.core.privacy.FieldRule field : schema.schema().fields()) {
                 if (field.personal()
                         && field.group().isPresent()

@@ -44,6 +44,8 @@ public final class LetheCli implements Runnable {
     /** Runs the command line with the given streams; returns the exit code. For tests and main. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine commandLine = new CommandLine(new LetheCli());
+        // "--master-key-dir keys" or "--data read": a directory may be named like a command.
+        commandLine.setAllowSubcommandsAsOptionParameters(true);
         addHelpOptions(commandLine);
         commandLine.setOut(out);
         commandLine.setErr(err);

@@ -72,7 +72,10 @@ final class Store {
 
     /** The engine's options: the default, with the master keyset where --master-key-dir says. */
     SqliteOptions options() {
-        return SqliteOptions.DEFAULT.withMasterKeyDirectory(masterKeyDirectory);
+        // An empty or blank LETHE_MASTER_KEY_DIR means unset, as in lethe serve's config.
+        boolean unset =
+                masterKeyDirectory == null || masterKeyDirectory.toString().isBlank();
+        return SqliteOptions.DEFAULT.withMasterKeyDirectory(unset ? null : masterKeyDirectory);
     }
 
     /** For commands that write: takes the directory's lock; creates the directory and its files on first use. */

@@ -184,7 +184,10 @@ public final class LetheServer implements AutoCloseable {
         });
         routes.exception(Exception.class, (e, ctx) -> problem(ctx, e));
         routes.error(404, ctx -> {
-            if (!ctx.res().isCommitted() && !PROBLEM_JSON.equals(ctx.res().getContentType())) {
+            // A handler's own 404 (an unknown subject or projection) is a problem already: kept. Its
+            // content type may carry a charset, and a handler may have set another type before failing.
+            String type = ctx.res().getContentType();
+            if (!ctx.res().isCommitted() && (type == null || !type.startsWith(PROBLEM_JSON))) {
                 writeProblem(
                         ctx,
                         404,
@@ -511,10 +514,10 @@ public final class LetheServer implements AutoCloseable {
     }
 
     private void export(Context ctx) {
-        ctx.contentType("application/json")
-                .result(lethe.privacy()
-                        .export(SubjectId.parse(ctx.pathParam("id")), principal(ctx))
-                        .toString());
+        String exported = lethe.privacy()
+                .export(SubjectId.parse(ctx.pathParam("id")), principal(ctx))
+                .toString();
+        ctx.contentType("application/json").result(exported);
     }
 
     private void listProjections(Context ctx) {

@@ -327,7 +327,9 @@ class HttpApiIT {
                 post("/v1/subjects/" + stranger + "/forget", ADMIN, "{\"legalBasis\":\"GDPR Art. 17(1)(a)\"}");
         assertThat(unknownForget.status()).isEqualTo(404);
         assertThat(unknownForget.json().get("detail").asText()).contains("unknown to the key service");
-        assertThat(get("/v1/subjects/" + stranger + "/export", ADMIN).status()).isEqualTo(404);
+        Response unknownExport = get("/v1/subjects/" + stranger + "/export", ADMIN);
+        assertThat(unknownExport.status()).isEqualTo(404);
+        assertThat(unknownExport.json().get("detail").asText()).contains("unknown to the key service");
 
         String query = "{\"query\":\"{ events(stream: \\\"" + stream + "\\\") { data redacted { path reason } } }\"}";
         for (String token : List.of(ADMIN, ADVISOR)) {

@@ -48,14 +48,26 @@ public final class LocalMasterKey implements MasterKey {
 
     /** Opens the keyset file in {@code directory}, creating it (0600) if missing. */
     public static LocalMasterKey openOrCreate(Path directory) {
-        Path file = directory.resolve(FILE_NAME);
+        return openOrCreateFile(directory.resolve(FILE_NAME));
+    }
+
+    /**
+     * Opens the keyset {@code file}, creating it (0600, its directory 0700 when created) if missing.
+     */
+    public static LocalMasterKey openOrCreateFile(Path file) {
+        Path directory = file.toAbsolutePath().getParent();
         try {
             if (Files.exists(file)) {
                 String json = Files.readString(file, StandardCharsets.UTF_8);
                 return new LocalMasterKey(
                         file, TinkJsonProtoKeysetFormat.parseKeyset(json, InsecureSecretKeyAccess.get()));
             }
-            Files.createDirectories(directory);
+            if (!Files.isDirectory(directory)) {
+                Files.createDirectories(
+                        directory,
+                        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                                PosixFilePermissions.fromString("rwx------")));
+            }
             LocalMasterKey created = new LocalMasterKey(file, KeysetHandle.generateNew(KeyTemplates.get("AES256_GCM")));
             created.save();
             return created;
