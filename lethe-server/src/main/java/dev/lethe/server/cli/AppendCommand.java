@@ -118,6 +118,10 @@ final class AppendCommand implements Callable<Integer> {
                             .lines()
                             .toList()
                     : Files.readAllLines(file);
+            if (!lines.isEmpty() && lines.get(0).startsWith("\uFEFF")) { // a byte-order mark some editors write
+                lines = new ArrayList<>(lines);
+                lines.set(0, lines.get(0).substring(1));
+            }
         } catch (IOException e) {
             throw InvalidEventException.of("--file", "cannot read " + file + ": " + e.getMessage());
         }

@@ -226,6 +226,9 @@ final class SubjectCommand implements Runnable {
                     } catch (java.io.IOException e) {
                         throw new java.io.UncheckedIOException("cannot read the natural key from standard input", e);
                     }
+                    if (key != null && key.startsWith("\uFEFF")) {
+                        key = key.substring(1); // a byte-order mark some editors write
+                    }
                     if (key == null || key.isEmpty()) {
                         throw InvalidEventException.of("natural key", "standard input held none");
                     }

@@ -427,7 +427,7 @@ class LetheCliTest {
             Run appended = lethe("append", "signup-1", "--file", "-");
             assertThat(appended.exitCode()).as(appended.err()).isZero();
             System.setIn(new java.io.ByteArrayInputStream(
-                    "eve@example.org\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                    "\uFEFFeve@example.org\r\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
             Run found = lethe("subject", "lookup", "-", "--role", "dpo");
             assertThat(found.exitCode()).as(found.err()).isZero();
             assertThat(found.out().trim()).matches("[0-9a-f-]{36}");
