@@ -147,6 +147,25 @@ public final class PolicyLinter {
         return seconds >= 946_684_800L && seconds < 4_102_444_800L; // 2000-01-01 .. 2100-01-01
     }
 
+    /**
+     * Whether digits with separators are grouped as a phone number is written: an international prefix
+     * ({@code +}, {@code 00}), an area code in brackets, one block, or three blocks or more; not an
+     * id that starts with a date ({@code 2026-11-27-0001}, {@code 20261127.1}) or a year and a sequence
+     * number ({@code 2026-000123}).
+     */
+    /** A date at the start of an id: {@code 2026-11-27}, {@code 20261127}. */
+    private static final String DATE_FIRST = "^(19|20)\\d{2}-?\\d{2}-?\\d{2}";
+
+    private static boolean phoneShaped(String text) {
+        if (text.matches(DATE_FIRST + ".*")) {
+            return false;
+        }
+        long blocks = java.util.Arrays.stream(text.split("[^0-9]+"))
+                .filter(block -> !block.isEmpty())
+                .count();
+        return text.startsWith("+") || text.startsWith("00") || text.startsWith("(") || blocks == 1 || blocks >= 3;
+    }
+
     /** Why a stream id looks like it holds personal data, if it does. */
     public static java.util.Optional<String> personalDataIn(String streamId) {
         String rest = streamId.contains("-") ? streamId.substring(streamId.indexOf('-') + 1) : streamId;
@@ -159,19 +178,32 @@ public final class PolicyLinter {
         if (PHONE.matcher(rest).matches()
                 && rest.replaceAll("\\D", "").length() >= 9
                 && !rest.matches("(?i).*[a-f].*")
-                && !looksLikeEpoch(rest)) {
+                && !looksLikeEpoch(rest)
+                && phoneShaped(rest)) {
             return java.util.Optional.of("looks like a phone number");
         }
         // A part of 9 to 15 digits between separators ("frank-351912345678"), once UUIDs (whose last group
         // may be all digits) are taken out; a part with letters is an id, not a number, and a 10- or
         // 13-digit part that reads as a time this century in seconds or milliseconds is a timestamp.
-        for (String part : UUID_TEXT.matcher(rest).replaceAll("-").split("[-_.:]+")) {
+        // Also 3 or more such parts in a row that together hold 9 to 15 digits ("frank.351.912.345.678").
+        int runParts = 0;
+        StringBuilder run = new StringBuilder();
+        String scanned = UUID_TEXT.matcher(rest).replaceAll("-").replaceFirst(DATE_FIRST, "-");
+        for (String part : scanned.split("[-_.:]+")) {
             String digits = part.startsWith("+") ? part.substring(1) : part;
-            if (digits.length() >= 9
-                    && digits.length() <= 15
-                    && digits.chars().allMatch(Character::isDigit)
-                    && !looksLikeEpoch(digits)) {
+            boolean number = !digits.isEmpty() && digits.chars().allMatch(Character::isDigit);
+            if (number && digits.length() >= 9 && digits.length() <= 15 && !looksLikeEpoch(digits)) {
                 return java.util.Optional.of("looks like a phone number");
+            }
+            if (number && digits.length() <= 4) {
+                runParts++;
+                run.append(digits);
+                if (runParts >= 3 && run.length() >= 9 && run.length() <= 15) {
+                    return java.util.Optional.of("looks like a phone number");
+                }
+            } else {
+                runParts = 0;
+                run.setLength(0);
             }
         }
         return java.util.Optional.empty();

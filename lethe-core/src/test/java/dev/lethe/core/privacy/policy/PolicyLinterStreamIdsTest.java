@@ -23,6 +23,12 @@ class PolicyLinterStreamIdsTest {
         assertThat(PolicyLinter.personalDataIn("order-6f1c2e4a-1b2c-4d3e-8f9a-123456789012"))
                 .isEmpty();
         assertThat(PolicyLinter.personalDataIn("invoice-000123")).isEmpty();
+        assertThat(PolicyLinter.personalDataIn("invoice-2026-000123")).isEmpty();
+        assertThat(PolicyLinter.personalDataIn("batch-20261127.1")).isEmpty();
+        assertThat(PolicyLinter.personalDataIn("day-2026-11-27-0001")).isEmpty();
+        assertThat(PolicyLinter.personalDataIn("caller-351-912-345-678")).contains("looks like a phone number");
+        assertThat(PolicyLinter.personalDataIn("lead-frank.351.912.345.678")).contains("looks like a phone number");
+        assertThat(PolicyLinter.personalDataIn("caller-+351912345678")).contains("looks like a phone number");
         assertThat(PolicyLinter.personalDataIn("order-dcd8f20e21e7487889240384b50df2b4"))
                 .isEmpty();
         assertThat(PolicyLinter.personalDataIn("order-9F1E2C34-1234-4567-9ABC-DEF012345678"))
