@@ -124,7 +124,6 @@ public final class SqliteLethe implements AutoCloseable {
         }
     }
 
-    /** The policy in {@code directory/policy.yaml}, written from the default when missing. */
     /** The key-store note holding this store's id, which names its keyset outside the data directory. */
     static final String STORE_ID_NOTE = "store-id";
     /** The key-store note holding where the keyset is: {@value #IN_DATA_DIRECTORY} or an absolute path. */
@@ -196,6 +195,7 @@ public final class SqliteLethe implements AutoCloseable {
         }
     }
 
+    /** The policy in {@code directory/policy.yaml}, written from the default when missing. */
     public static DataPolicy readPolicy(Path directory) {
         Path file = directory.resolve(POLICY_FILE);
         try {
