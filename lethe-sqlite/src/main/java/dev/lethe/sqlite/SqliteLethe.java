@@ -31,9 +31,15 @@ public final class SqliteLethe implements AutoCloseable {
     private final SqliteProjectionStore projections;
     private final PrivateEventStore privacy;
     private final DataPolicy policy;
+    private final String policyText;
 
     private SqliteLethe(
-            SqliteEventStore store, SqliteProjectionStore projections, PrivateEventStore privacy, DataPolicy policy) {
+            SqliteEventStore store,
+            SqliteProjectionStore projections,
+            PrivateEventStore privacy,
+            DataPolicy policy,
+            String policyText) {
+        this.policyText = policyText;
         this.store = store;
         this.projections = projections;
         this.privacy = privacy;
@@ -71,7 +77,8 @@ public final class SqliteLethe implements AutoCloseable {
         SqliteProjectionStore projections = null;
         SqliteKeyStore keys = null;
         try {
-            DataPolicy policy = readPolicy(directory);
+            PolicyFile policyFile = readPolicyFile(directory);
+            DataPolicy policy = policyFile.policy();
             projections = SqliteProjectionStore.open(directory);
             keys = SqliteKeyStore.open(directory, store.isReadOnly());
             Path keyset = keysetFile(directory, options, keys, store.isReadOnly());
@@ -109,9 +116,9 @@ public final class SqliteLethe implements AutoCloseable {
                 // A key store restored from before some forgets must not decrypt those subjects again.
                 privacy.reapplyForgetsMissingFromKeys();
                 // A policy file edited by hand changes who may read what: the trail must show it.
-                privacy.notePolicy(policySha256(directory), false);
+                privacy.notePolicy(sha256(policyFile.text()), false);
             }
-            return new SqliteLethe(store, projections, privacy, policy);
+            return new SqliteLethe(store, projections, privacy, policy, policyFile.text());
         } catch (RuntimeException e) {
             if (keys != null) {
                 keys.close();
@@ -181,15 +188,16 @@ public final class SqliteLethe implements AutoCloseable {
         return chosen;
     }
 
-    /** The SHA-256 of {@code policy.yaml}'s bytes, hex: what audit entries name a policy by. */
+    /** The SHA-256 of {@code policy.yaml}'s text (UTF-8), hex: what audit entries name a policy by. */
     public static String policySha256(Path directory) {
-        Path file = directory.resolve(POLICY_FILE);
+        return sha256(readPolicyFile(directory).text());
+    }
+
+    private static String sha256(String text) {
         try {
             return java.util.HexFormat.of()
-                    .formatHex(
-                            java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
-        } catch (IOException e) {
-            throw StorageException.permanent("cannot read the data policy " + file + ": " + e.getMessage(), e);
+                    .formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                            .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is missing from this JDK", e);
         }
@@ -197,14 +205,28 @@ public final class SqliteLethe implements AutoCloseable {
 
     /** The policy in {@code directory/policy.yaml}, written from the default when missing. */
     public static DataPolicy readPolicy(Path directory) {
+        return readPolicyFile(directory).policy();
+    }
+
+    /** The policy file's text and what it says, read once. */
+    private record PolicyFile(String text, DataPolicy policy) {}
+
+    /**
+     * Reads {@code policy.yaml}; writes the default first when it is missing, {@code rw-r--r--}: anyone
+     * who could write it could give a role more to read.
+     */
+    private static PolicyFile readPolicyFile(Path directory) {
         Path file = directory.resolve(POLICY_FILE);
         try {
             if (!Files.exists(file)) {
-                Files.writeString(file, DataPolicy.defaultYaml());
+                dev.lethe.core.spi.DurableFiles.replace(
+                        file,
+                        DataPolicy.defaultYaml().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
             }
             String yaml = Files.readString(file);
             try {
-                return DataPolicy.parse(yaml);
+                return new PolicyFile(yaml, DataPolicy.parse(yaml));
             } catch (InvalidEventException e) {
                 // Refused rather than read in part (a misspelt 'strict' would silently stay off); the
                 // policy commands read it too, so the fix is an edit of the file itself.
@@ -232,6 +254,11 @@ public final class SqliteLethe implements AutoCloseable {
 
     public DataPolicy policy() {
         return policy;
+    }
+
+    /** The text of the policy this store runs under, as read when it was opened. */
+    public String policyText() {
+        return policyText;
     }
 
     @Override

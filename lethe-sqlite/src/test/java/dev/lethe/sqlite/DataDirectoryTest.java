@@ -46,6 +46,10 @@ class DataDirectoryTest {
                         .as(name)
                         .isEqualTo("rw-------");
             }
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve("policy.yaml"))))
+                    .as("policy.yaml: only its owner may give a role more to read")
+                    .isEqualTo("rw-r--r--");
+            assertThat(lethe.policyText()).isEqualTo(Files.readString(data.resolve("policy.yaml")));
         }
     }
 

@@ -251,8 +251,11 @@ final class GovernanceCommands {
                 lethe.privacy()
                         .audit()
                         .record("PolicyChangeRequested", cli.store.principal(), Map.of("sha256", sha256));
+                // rw-r--r--: whoever could write it could give a role more to read.
                 dev.lethe.core.spi.DurableFiles.replace(
-                        target, yaml.getBytes(java.nio.charset.StandardCharsets.UTF_8), null);
+                        target,
+                        yaml.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
                 lethe.privacy()
                         .audit()
                         .record(

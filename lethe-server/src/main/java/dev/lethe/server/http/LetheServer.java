@@ -245,8 +245,8 @@ public final class LetheServer implements AutoCloseable {
                 ctx -> ctx.json(events(hub.audit(intParam(ctx, "limit", Hub.DEFAULT_LIMIT), principal(ctx)))));
         routes.get(
                 "/v1/policy",
-                ctx -> ctx.contentType("application/yaml")
-                        .result(java.nio.file.Files.readString(config.data().resolve(SqliteLethe.POLICY_FILE))));
+                // The policy this server runs under, not the file as edited since.
+                ctx -> ctx.contentType("application/yaml").result(lethe.policyText()));
         routes.post("/v1/policy/check", ctx -> {
             // Its findings may quote stream ids that hold personal data: for those who govern the policy.
             require(ctx, dev.lethe.core.privacy.policy.DataPolicy.Permission.CHANGE_POLICY);
