@@ -116,7 +116,7 @@ public final class SqliteLethe implements AutoCloseable {
                 // A key store restored from before some forgets must not decrypt those subjects again.
                 privacy.reapplyForgetsMissingFromKeys();
                 // A policy file edited by hand changes who may read what: the trail must show it.
-                privacy.notePolicy(sha256(policyFile.text()), false);
+                privacy.notePolicy(policySha256(policyFile.text()), false);
             }
             return new SqliteLethe(store, projections, privacy, policy, policyFile.text());
         } catch (RuntimeException e) {
@@ -159,6 +159,11 @@ public final class SqliteLethe implements AutoCloseable {
         } else if (storeId.isEmpty()) {
             throw StorageException.permanent(
                     "this data directory has no store id yet; open it for writing once with --master-key-dir", null);
+        } else if (Files.exists(options.masterKeyDirectory()) && !Files.isDirectory(options.masterKeyDirectory())) {
+            throw StorageException.permanent(
+                    "the master key directory " + options.masterKeyDirectory()
+                            + " (--master-key-dir or LETHE_MASTER_KEY_DIR) is a file, not a directory",
+                    null);
         } else {
             chosen = options.masterKeyDirectory()
                     .toAbsolutePath()
@@ -190,10 +195,11 @@ public final class SqliteLethe implements AutoCloseable {
 
     /** The SHA-256 of {@code policy.yaml}'s text (UTF-8), hex: what audit entries name a policy by. */
     public static String policySha256(Path directory) {
-        return sha256(readPolicyFile(directory).text());
+        return policySha256(readPolicyFile(directory).text());
     }
 
-    private static String sha256(String text) {
+    /** The SHA-256 of a policy's text (UTF-8), hex: the one hash every policy audit entry uses. */
+    public static String policySha256(String text) {
         try {
             return java.util.HexFormat.of()
                     .formatHex(java.security.MessageDigest.getInstance("SHA-256")

@@ -119,6 +119,10 @@ class DataDirectoryTest {
         try (SqliteLethe lethe = SqliteLethe.open(b, SqliteOptions.DEFAULT.withMasterKeyDirectory(other))) {
             assertThat(lethe.privacy().keys().lookup("bob@example.com")).contains(inB);
         }
+        Path aFile = Files.writeString(parent.resolve("not-a-key-directory"), "x");
+        assertThatThrownBy(() ->
+                        SqliteLethe.open(parent.resolve("c"), SqliteOptions.DEFAULT.withMasterKeyDirectory(aFile)))
+                .hasMessageContaining("is a file, not a directory");
     }
 
     @Test

@@ -452,8 +452,9 @@ public final class PrivateEventStore implements AutoCloseable {
     public int reapplyForgetsMissingFromKeys() {
         StreamInfo markers = store.streamInfo(FORGOTTEN);
         long markerCount = markers.exists() ? markers.eventCount() : 0;
+        // Receipts are read only when there is something to compare them with.
+        List<ErasureReceipt> receipts = markForgets || markerCount > 0 ? keys.receipts() : List.of();
         if (markForgets) {
-            List<ErasureReceipt> receipts = keys.receipts();
             if (markerCount < receipts.size()) {
                 // Forgets made while markers were off left none; each would hide a later forget from the
                 // count below. Their markers are written now, before this process forgets anything.
@@ -470,7 +471,7 @@ public final class PrivateEventStore implements AutoCloseable {
             }
         }
         // No markers (the default): nothing to compare, and the receipts are not even read.
-        if (markerCount == 0 || markerCount <= keys.receipts().size()) {
+        if (markerCount == 0 || markerCount <= receipts.size()) {
             return 0;
         }
         int reapplied = 0;

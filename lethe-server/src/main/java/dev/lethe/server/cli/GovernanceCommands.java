@@ -245,7 +245,7 @@ final class GovernanceCommands {
                 }
                 refuseBreaking(parsed, lethe, file);
                 Path target = cli.store.directory.resolve(SqliteLethe.POLICY_FILE);
-                String sha256 = sha256(yaml);
+                String sha256 = SqliteLethe.policySha256(yaml);
                 // Intent first: a process stopped after the file is replaced must not leave a change of
                 // who may read what without an audit entry. The request is durable before the change.
                 lethe.privacy()
@@ -455,17 +455,6 @@ final class GovernanceCommands {
                 findings.forEach(f -> cli.spec.commandLine().getErr().println("finding: " + f));
             }
             return 0;
-        }
-    }
-
-    /** The SHA-256 of a policy's text, hex: what the audit entries name it by. */
-    static String sha256(String text) {
-        try {
-            return java.util.HexFormat.of()
-                    .formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                            .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JDK", e);
         }
     }
 }
