@@ -3,6 +3,8 @@ package dev.lethe.sqlite;
 import dev.lethe.core.privacy.PrivateEventStore;
 import dev.lethe.core.privacy.keys.KeyService;
 import dev.lethe.core.privacy.keys.LocalMasterKey;
+import dev.lethe.core.privacy.keys.MasterKey;
+import dev.lethe.core.privacy.keys.Pkcs11MasterKey;
 import dev.lethe.core.privacy.policy.DataPolicy;
 import dev.lethe.core.projection.ProjectionStore;
 import dev.lethe.core.store.InvalidEventException;
@@ -20,7 +22,7 @@ import java.util.Optional;
  * events.db            the log (encrypted personal fields, plain non-personal ones)
  * projections.db       projection states (personal values still sealed) and checkpoints
  * keys.db              wrapped subject and period keys, blind index, erasure fences and receipts
- * master.keyset.json   the local master key (0600), unless an HSM holds it
+ * master.keyset.json   the local master key (0600), unless another directory or a PKCS#11 token holds it
  * policy.yaml          the data policy (written with the default policy on first use)
  * </pre>
  */
@@ -81,33 +83,10 @@ public final class SqliteLethe implements AutoCloseable {
             DataPolicy policy = policyFile.policy();
             projections = SqliteProjectionStore.open(directory);
             keys = SqliteKeyStore.open(directory, store.isReadOnly());
-            Path keyset = keysetFile(directory, options, keys, store.isReadOnly());
-            if (!Files.exists(keyset)
-                    && (store.isReadOnly() || !keys.allWrappedKeys().isEmpty())) {
-                // A new master key would unwrap none of them: every field would read "unavailable" and
-                // every append of personal data would fail. Refused, naming the file to restore. A reader
-                // never creates one.
-                throw StorageException.permanent(
-                        keyset + " is missing, but "
-                                + (store.isReadOnly()
-                                        ? "this read-only open needs it"
-                                        : "keys.db holds keys wrapped by it")
-                                + ": restore it from where it is kept (a new one would unwrap none), or, if it is kept"
-                                + " elsewhere, give --master-key-dir DIR (LETHE_MASTER_KEY_DIR)",
-                        null);
-            }
-            if (!store.isReadOnly()) {
-                // The writer (it holds the directory's lock): a copy of the keyset that a stopped rotation
-                // left before its rename is not authoritative, but holds key material (a live epoch,
-                // perhaps one the next rotation destroys), which must not outlive that.
-                Path stale = keyset.resolveSibling(keyset.getFileName() + ".tmp");
-                try {
-                    Files.deleteIfExists(stale);
-                } catch (IOException e) {
-                    throw StorageException.permanent("cannot delete the stale keyset copy " + stale + ": " + e, e);
-                }
-            }
-            KeyService keyService = new KeyService(keys, LocalMasterKey.openOrCreateFile(keyset), policy, clock);
+            MasterKey master = options.pkcs11() != null
+                    ? tokenMasterKey(options.pkcs11(), keys, store.isReadOnly())
+                    : localMasterKey(directory, options, keys, store.isReadOnly());
+            KeyService keyService = new KeyService(keys, master, policy, clock);
             PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock);
             privacy.markForgets(options.markForgets() || policy.forgetMarkers());
             if (!store.isReadOnly()) {
@@ -131,12 +110,106 @@ public final class SqliteLethe implements AutoCloseable {
         }
     }
 
+    /** The master keyset file of {@link #keysetFile}, refused when missing but needed. */
+    private static MasterKey localMasterKey(
+            Path directory, SqliteOptions options, SqliteKeyStore keys, boolean readOnly) {
+        Path keyset = keysetFile(directory, options, keys, readOnly);
+        if (!Files.exists(keyset) && (readOnly || !keys.allWrappedKeys().isEmpty())) {
+            // A new master key would unwrap none of them: every field would read "unavailable" and
+            // every append of personal data would fail. Refused, naming the file to restore. A reader
+            // never creates one.
+            throw StorageException.permanent(
+                    keyset + " is missing, but "
+                            + (readOnly ? "this read-only open needs it" : "keys.db holds keys wrapped by it")
+                            + ": restore it from where it is kept (a new one would unwrap none), or, if it is kept"
+                            + " elsewhere, give --master-key-dir DIR (LETHE_MASTER_KEY_DIR)",
+                    null);
+        }
+        if (!readOnly) {
+            // The writer (it holds the directory's lock): a copy of the keyset that a stopped rotation
+            // left before its rename is not authoritative, but holds key material (a live epoch,
+            // perhaps one the next rotation destroys), which must not outlive that.
+            Path stale = keyset.resolveSibling(keyset.getFileName() + ".tmp");
+            try {
+                Files.deleteIfExists(stale);
+            } catch (IOException e) {
+                throw StorageException.permanent("cannot delete the stale keyset copy " + stale + ": " + e, e);
+            }
+        }
+        return LocalMasterKey.openOrCreateFile(keyset);
+    }
+
+    /**
+     * The master key in a PKCS#11 token: this store's epochs are the token's keys labelled
+     * {@code lethe-master-STOREID-<epoch>}. A writer creates epoch 1 only while {@code keys.db} holds no
+     * wrapped key; otherwise a token without this store's keys is the wrong one, refused as such. A store
+     * whose keys are wrapped by a keyset file is refused too: moving them into a token is not supported.
+     */
+    private static MasterKey tokenMasterKey(SqliteOptions.Pkcs11 token, SqliteKeyStore keys, boolean readOnly) {
+        Optional<String> storeId = storeId(keys, readOnly);
+        if (storeId.isEmpty()) {
+            throw StorageException.permanent(
+                    "this data directory has no store id yet; open it for writing once with its PKCS#11 token", null);
+        }
+        Optional<String> noted = keys.note(KEYSET_NOTE);
+        if (noted.isPresent()
+                && !noted.get().equals(IN_PKCS11_TOKEN)
+                && !keys.allWrappedKeys().isEmpty()) {
+            throw StorageException.permanent(
+                    "this store's master key is the keyset "
+                            + (noted.get().equals(IN_DATA_DIRECTORY)
+                                    ? LocalMasterKey.FILE_NAME + " in the data directory"
+                                    : noted.get())
+                            + ", not a PKCS#11 token: keys.db holds keys wrapped by it, and moving them into a token is"
+                            + " not supported; open the store without --pkcs11-library (and LETHE_PKCS11_LIBRARY)",
+                    null);
+        }
+        String prefix = Pkcs11MasterKey.LABEL_PREFIX + storeId.get() + "-";
+        boolean[] noKeyInToken = {false};
+        MasterKey master;
+        try {
+            master = Pkcs11MasterKey.open(token.library(), token.slot(), token.pin(), prefix, () -> {
+                noKeyInToken[0] = true;
+                return !readOnly && keys.allWrappedKeys().isEmpty();
+            });
+        } catch (StorageException e) {
+            if (!noKeyInToken[0]) {
+                throw e;
+            }
+            throw StorageException.permanent(
+                    "the PKCS#11 token in " + token + " holds no key labelled " + prefix + "<epoch>, this store's"
+                            + " master key: "
+                            + (readOnly
+                                    ? "a read-only open never creates it"
+                                    : "keys.db holds keys wrapped by it, so this is not its token (check --pkcs11-slot"
+                                            + " and --pkcs11-library)"),
+                    e);
+        }
+        if (!readOnly && !noted.equals(Optional.of(IN_PKCS11_TOKEN))) {
+            keys.setNote(KEYSET_NOTE, IN_PKCS11_TOKEN);
+        }
+        return master;
+    }
+
+    /** This store's id, created by a writer on first open; empty for a reader of a store without one. */
+    private static Optional<String> storeId(SqliteKeyStore keys, boolean readOnly) {
+        Optional<String> storeId = keys.note(STORE_ID_NOTE);
+        if (storeId.isEmpty() && !readOnly) {
+            storeId = Optional.of(java.util.UUID.randomUUID().toString());
+            keys.setNote(STORE_ID_NOTE, storeId.get());
+        }
+        return storeId;
+    }
+
     /** The key-store note holding this store's id, which names its keyset outside the data directory. */
     static final String STORE_ID_NOTE = "store-id";
     /** The key-store note holding where the keyset is: {@value #IN_DATA_DIRECTORY} or an absolute path. */
     static final String KEYSET_NOTE = "master-keyset";
 
     static final String IN_DATA_DIRECTORY = "data-directory";
+
+    /** The {@value #KEYSET_NOTE} note of a store whose master key is in a PKCS#11 token. */
+    static final String IN_PKCS11_TOKEN = "pkcs11-token";
 
     /**
      * Where this store's master keyset is: {@code master.keyset.json} in the data directory, or, with a
@@ -147,11 +220,7 @@ public final class SqliteLethe implements AutoCloseable {
      * longer at the noted one) is accepted, and the note follows it.
      */
     private static Path keysetFile(Path directory, SqliteOptions options, SqliteKeyStore keys, boolean readOnly) {
-        Optional<String> storeId = keys.note(STORE_ID_NOTE);
-        if (storeId.isEmpty() && !readOnly) {
-            storeId = Optional.of(java.util.UUID.randomUUID().toString());
-            keys.setNote(STORE_ID_NOTE, storeId.get());
-        }
+        Optional<String> storeId = storeId(keys, readOnly);
         Path inData = directory.resolve(LocalMasterKey.FILE_NAME);
         Path chosen;
         if (options.masterKeyDirectory() == null) {
@@ -172,7 +241,15 @@ public final class SqliteLethe implements AutoCloseable {
         }
         String place = chosen.equals(inData) ? IN_DATA_DIRECTORY : chosen.toString();
         Optional<String> noted = keys.note(KEYSET_NOTE);
-        if (noted.isPresent() && !noted.get().equals(place)) {
+        if (noted.equals(Optional.of(IN_PKCS11_TOKEN)) && !keys.allWrappedKeys().isEmpty()) {
+            throw StorageException.permanent(
+                    "this store's master key is in a PKCS#11 token (its keys labelled " + Pkcs11MasterKey.LABEL_PREFIX
+                            + storeId.orElse("?") + "-<epoch>): give --pkcs11-library, --pkcs11-slot and the PIN"
+                            + " (--pkcs11-pin-file or LETHE_PKCS11_PIN)",
+                    null);
+        } else if (noted.isPresent()
+                && !noted.get().equals(place)
+                && !noted.get().equals(IN_PKCS11_TOKEN)) {
             Path notedFile = noted.get().equals(IN_DATA_DIRECTORY) ? inData : Path.of(noted.get());
             boolean moved = Files.exists(chosen) && !Files.exists(notedFile);
             if (!moved) {

@@ -19,6 +19,8 @@ import java.time.Clock;
  *     the data directory; otherwise {@code master-STOREID.keyset.json} in this directory (a mounted secret,
  *     a directory outside backups, shared by several stores), so that a backup of the data directory
  *     alone holds no key that unwraps its key store
+ * @param pkcs11 the PKCS#11 token (an HSM) that holds the master key instead of a keyset file, or null;
+ *     not together with {@code masterKeyDirectory}
  */
 public record SqliteOptions(
         int readerConnections,
@@ -27,7 +29,8 @@ public record SqliteOptions(
         int cacheMebibytes,
         Clock clock,
         boolean markForgets,
-        java.nio.file.Path masterKeyDirectory) {
+        java.nio.file.Path masterKeyDirectory,
+        Pkcs11 pkcs11) {
     public static final int DEFAULT_READER_CONNECTIONS = 4;
     public static final int DEFAULT_MAX_GROUP_REQUESTS = 1_024;
     public static final int DEFAULT_QUEUE_CAPACITY = 16_384;
@@ -40,7 +43,34 @@ public record SqliteOptions(
             DEFAULT_CACHE_MEBIBYTES,
             Clock.systemUTC(),
             false,
+            null,
             null);
+
+    /**
+     * A PKCS#11 token holding the master key: the module {@code library} (e.g. SoftHSM2's
+     * {@code libsofthsm2.so}), the token's {@code slot} id, and the user {@code pin} (which
+     * {@link #toString} leaves out). The store's epochs are the token's secret keys labelled
+     * {@code lethe-master-STOREID-<epoch>}, so one token can serve several stores.
+     */
+    public record Pkcs11(java.nio.file.Path library, long slot, char[] pin) {
+        public Pkcs11 {
+            if (library == null) {
+                throw new IllegalArgumentException("a PKCS#11 library must be named");
+            }
+            if (slot < 0) {
+                throw new IllegalArgumentException("a PKCS#11 slot id is 0 or more, was " + slot);
+            }
+            if (pin == null || pin.length == 0) {
+                throw new IllegalArgumentException("a PKCS#11 token needs its user PIN");
+            }
+        }
+
+        /** {@code slot N of LIBRARY}: never the PIN. */
+        @Override
+        public String toString() {
+            return "slot " + slot + " of " + library;
+        }
+    }
 
     public SqliteOptions {
         requirePositive("readerConnections", readerConnections);
@@ -50,16 +80,27 @@ public record SqliteOptions(
         if (clock == null) {
             throw new IllegalArgumentException("clock must not be null");
         }
+        if (masterKeyDirectory != null && pkcs11 != null) {
+            throw new IllegalArgumentException(
+                    "a store has one master key: a master key directory or a PKCS#11 token, not both");
+        }
     }
 
     public SqliteOptions withReaderConnections(int count) {
         return new SqliteOptions(
-                count, maxGroupRequests, queueCapacity, cacheMebibytes, clock, markForgets, masterKeyDirectory);
+                count, maxGroupRequests, queueCapacity, cacheMebibytes, clock, markForgets, masterKeyDirectory, pkcs11);
     }
 
     public SqliteOptions withMaxGroupRequests(int count) {
         return new SqliteOptions(
-                readerConnections, count, queueCapacity, cacheMebibytes, clock, markForgets, masterKeyDirectory);
+                readerConnections,
+                count,
+                queueCapacity,
+                cacheMebibytes,
+                clock,
+                markForgets,
+                masterKeyDirectory,
+                pkcs11);
     }
 
     public SqliteOptions withClock(Clock newClock) {
@@ -70,19 +111,47 @@ public record SqliteOptions(
                 cacheMebibytes,
                 newClock,
                 markForgets,
-                masterKeyDirectory);
+                masterKeyDirectory,
+                pkcs11);
     }
 
     /** With forget markers on or off (see {@code markForgets}). */
     public SqliteOptions withForgetMarkers(boolean on) {
         return new SqliteOptions(
-                readerConnections, maxGroupRequests, queueCapacity, cacheMebibytes, clock, on, masterKeyDirectory);
+                readerConnections,
+                maxGroupRequests,
+                queueCapacity,
+                cacheMebibytes,
+                clock,
+                on,
+                masterKeyDirectory,
+                pkcs11);
     }
 
     /** With the master keyset in {@code directory} (null: the data directory). */
     public SqliteOptions withMasterKeyDirectory(java.nio.file.Path directory) {
         return new SqliteOptions(
-                readerConnections, maxGroupRequests, queueCapacity, cacheMebibytes, clock, markForgets, directory);
+                readerConnections,
+                maxGroupRequests,
+                queueCapacity,
+                cacheMebibytes,
+                clock,
+                markForgets,
+                directory,
+                pkcs11);
+    }
+
+    /** With the master key in a PKCS#11 token (null: a keyset file, see {@code masterKeyDirectory}). */
+    public SqliteOptions withPkcs11(Pkcs11 token) {
+        return new SqliteOptions(
+                readerConnections,
+                maxGroupRequests,
+                queueCapacity,
+                cacheMebibytes,
+                clock,
+                markForgets,
+                masterKeyDirectory,
+                token);
     }
 
     private static void requirePositive(String name, int value) {

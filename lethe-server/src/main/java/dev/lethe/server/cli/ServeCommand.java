@@ -49,16 +49,18 @@ final class ServeCommand implements Callable<Integer> {
         ServerConfig settings = ServerConfig.load(config, System.getenv());
         // --data overrides LETHE_DATA and the config file; without it their value (or ./lethe-data) stands.
         picocli.CommandLine.ParseResult parsed = parent.spec.commandLine().getParseResult();
-        boolean dataFlag = parsed.hasMatchedOption("--data")
-                || (parsed.hasSubcommand() && parsed.subcommand().hasMatchedOption("--data"));
-        if (dataFlag) {
+        if (matched(parsed, "--data")) {
             settings = settings.withData(parent.store.directory);
         }
-        boolean keyDirFlag = parsed.hasMatchedOption("--master-key-dir")
-                || (parsed.hasSubcommand() && parsed.subcommand().hasMatchedOption("--master-key-dir"));
-        if (keyDirFlag) {
+        if (matched(parsed, "--master-key-dir")) {
             settings = settings.withMasterKeyDir(parent.store.masterKeyDirectory);
         }
+        // Each PKCS#11 flag given overrides its setting from the environment or the config file.
+        settings = settings.withPkcs11(new dev.lethe.server.http.Pkcs11Settings(
+                matched(parsed, "--pkcs11-library") ? parent.store.pkcs11Library : null,
+                matched(parsed, "--pkcs11-slot") ? parent.store.pkcs11Slot : null,
+                matched(parsed, "--pkcs11-pin-file") ? parent.store.pkcs11PinFile : null,
+                null));
         if (host != null) {
             settings = settings.withHost(host);
         }
@@ -67,7 +69,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (demo) {
             settings = settings.withDemo();
-            loadDemoOnce(settings.data(), settings.masterKeyDir());
+            loadDemoOnce(settings.data(), settings.storeOptions());
         }
         if (settings.tokens().isEmpty() && !settings.jwt().enabled()) {
             parent.spec
@@ -96,11 +98,16 @@ final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Whether {@code option} was given on the command line, before or after {@code serve}. */
+    private static boolean matched(picocli.CommandLine.ParseResult parsed, String option) {
+        return parsed.hasMatchedOption(option)
+                || (parsed.hasSubcommand() && parsed.subcommand().hasMatchedOption(option));
+    }
+
     /** Runs the demo story into the directory unless it was loaded before (the data journey marks it). */
-    static void loadDemoOnce(Path data, Path masterKeyDir) throws Exception {
+    static void loadDemoOnce(Path data, dev.lethe.sqlite.SqliteOptions options) throws Exception {
         java.time.Clock clock = DemoStory.storyClock();
-        try (SqliteLethe lethe = SqliteLethe.open(
-                data, dev.lethe.sqlite.SqliteOptions.DEFAULT.withClock(clock).withMasterKeyDirectory(masterKeyDir))) {
+        try (SqliteLethe lethe = SqliteLethe.open(data, options.withClock(clock))) {
             if (lethe.store().streamInfo(DataJourney.STREAM).exists()) {
                 return;
             }

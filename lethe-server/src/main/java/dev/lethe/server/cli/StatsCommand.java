@@ -41,6 +41,9 @@ final class StatsCommand implements Callable<Integer> {
                             ? "epoch " + Integer.toUnsignedLong(epochs.get(0))
                             : epochs.size() + " epochs still unwrap (a rotation is incomplete: run 'lethe keys rotate'"
                                     + " to finish it; until then a key-store backup is not yet cut off)");
+            out.printf(
+                    "  held in        %s%n",
+                    opened.lethe().privacy().keys().master().describe());
             try (Stream<Path> files = Files.list(directory)) {
                 files.sorted().forEach(file -> out.printf("  %-32s %,14d bytes%n", file.getFileName(), size(file)));
             }

@@ -2,6 +2,8 @@ package dev.lethe.server.cli;
 
 import dev.lethe.core.privacy.Principal;
 import dev.lethe.core.store.StorageException;
+import dev.lethe.server.http.Pkcs11Settings;
+import dev.lethe.server.http.ServerConfig;
 import dev.lethe.sqlite.SqliteEventStore;
 import dev.lethe.sqlite.SqliteLethe;
 import dev.lethe.sqlite.SqliteOptions;
@@ -32,6 +34,34 @@ final class Store {
             description = "Where master.keyset.json lives (default: $LETHE_MASTER_KEY_DIR, else the data directory)."
                     + " Outside the data directory, a backup of it alone cannot unwrap its keys.")
     Path masterKeyDirectory;
+
+    @Option(
+            names = "--pkcs11-library",
+            scope = ScopeType.INHERIT,
+            paramLabel = "FILE",
+            defaultValue = "${env:LETHE_PKCS11_LIBRARY}",
+            description = "Keep the master key in a PKCS#11 token (an HSM) instead of a keyset file: the token's"
+                    + " PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so (default: $LETHE_PKCS11_LIBRARY)."
+                    + " Needs --pkcs11-slot and the PIN.")
+    String pkcs11Library;
+
+    @Option(
+            names = "--pkcs11-slot",
+            scope = ScopeType.INHERIT,
+            paramLabel = "ID",
+            defaultValue = "${env:LETHE_PKCS11_SLOT}",
+            description = "The token's slot id, as softhsm2-util --show-slots or pkcs11-tool -L lists it"
+                    + " (default: $LETHE_PKCS11_SLOT).")
+    String pkcs11Slot;
+
+    @Option(
+            names = "--pkcs11-pin-file",
+            scope = ScopeType.INHERIT,
+            paramLabel = "FILE",
+            defaultValue = "${env:LETHE_PKCS11_PIN_FILE}",
+            description = "A file holding the token's user PIN (default: $LETHE_PKCS11_PIN_FILE, else the PIN"
+                    + " itself in $LETHE_PKCS11_PIN; never on the command line).")
+    String pkcs11PinFile;
 
     @Option(
             names = "--role",
@@ -70,12 +100,17 @@ final class Store {
         return new Principal(user, role);
     }
 
-    /** The engine's options: the default, with the master keyset where --master-key-dir says. */
+    /**
+     * The engine's options: the default, with the master key where --master-key-dir or the PKCS#11
+     * flags say; checked as {@code lethe serve} checks its config.
+     */
     SqliteOptions options() {
         // An empty or blank LETHE_MASTER_KEY_DIR means unset, as in lethe serve's config.
         boolean unset =
                 masterKeyDirectory == null || masterKeyDirectory.toString().isBlank();
-        return SqliteOptions.DEFAULT.withMasterKeyDirectory(unset ? null : masterKeyDirectory);
+        Pkcs11Settings pkcs11 =
+                new Pkcs11Settings(pkcs11Library, pkcs11Slot, pkcs11PinFile, System.getenv("LETHE_PKCS11_PIN"));
+        return ServerConfig.storeOptions(unset ? null : masterKeyDirectory, pkcs11);
     }
 
     /** For commands that write: takes the directory's lock; creates the directory and its files on first use. */

@@ -107,8 +107,7 @@ public final class LetheServer implements AutoCloseable {
     /** Opens the data directory and starts serving; returns once the port is bound. */
     public static LetheServer start(ServerConfig config, JsonLogTarget logTarget) {
         JsonLog log = new JsonLog(logTarget.stream());
-        SqliteLethe lethe = SqliteLethe.open(
-                config.data(), dev.lethe.sqlite.SqliteOptions.DEFAULT.withMasterKeyDirectory(config.masterKeyDir()));
+        SqliteLethe lethe = SqliteLethe.open(config.data(), config.storeOptions());
         LetheServer server = null;
         try {
             server = new LetheServer(config, lethe, log);

@@ -20,6 +20,11 @@ import java.util.Map;
  * port: 8080               # LETHE_PORT       --port
  * data: ./lethe-data       # LETHE_DATA       --data
  * masterKeyDir: /run/keys  # LETHE_MASTER_KEY_DIR  --master-key-dir  (default: the data directory)
+ * pkcs11:                  # or the master key in a PKCS#11 token (an HSM), not in a keyset file
+ *   library: /usr/lib/softhsm/libsofthsm2.so  # LETHE_PKCS11_LIBRARY   --pkcs11-library
+ *   slot: 0                                   # LETHE_PKCS11_SLOT      --pkcs11-slot
+ *   pinFile: /run/secrets/hsm-pin             # LETHE_PKCS11_PIN_FILE  --pkcs11-pin-file
+ *                                             # (or the PIN itself in LETHE_PKCS11_PIN)
  * maxBodyBytes: 16777216   # LETHE_MAX_BODY_BYTES
  * tokens:                  # bearer token -> principal and role of the data policy
  *   s3cret-token: { principal: ops, role: dpo }
@@ -39,7 +44,8 @@ public record ServerConfig(
         Map<String, Principal> tokens,
         boolean demo,
         Jwt jwt,
-        Path masterKeyDir) {
+        Path masterKeyDir,
+        Pkcs11Settings pkcs11) {
     /**
      * JWT settings: an HS256 secret and/or an RS256 public key (PEM), an optional issuer, the claim
      * holding the roles (default {@code roles}). Empty: JWTs are not accepted.
@@ -71,6 +77,29 @@ public record ServerConfig(
         }
         tokens = Map.copyOf(tokens);
         jwt = jwt == null ? Jwt.NONE : jwt;
+        pkcs11 = pkcs11 == null ? Pkcs11Settings.NONE : pkcs11;
+    }
+
+    /**
+     * The engine's options for this config: the master key in {@code masterKeyDir} or in the PKCS#11
+     * token, checked (a missing PIN, a bad slot, or both places named are refused here).
+     */
+    public dev.lethe.sqlite.SqliteOptions storeOptions() {
+        return storeOptions(masterKeyDir, pkcs11);
+    }
+
+    /** The engine's options with the master key in {@code masterKeyDir} (or null) or the token; checked. */
+    public static dev.lethe.sqlite.SqliteOptions storeOptions(Path masterKeyDir, Pkcs11Settings pkcs11) {
+        dev.lethe.sqlite.SqliteOptions.Pkcs11 token = pkcs11.resolve();
+        if (token != null && masterKeyDir != null) {
+            throw InvalidEventException.of(
+                    "--pkcs11-library",
+                    "and --master-key-dir (or LETHE_MASTER_KEY_DIR) both name a master key; a store has one:"
+                            + " give one of them");
+        }
+        return dev.lethe.sqlite.SqliteOptions.DEFAULT
+                .withMasterKeyDirectory(masterKeyDir)
+                .withPkcs11(token);
     }
 
     /** Reads the config file (if any) and the environment; flags are applied by the caller with withers. */
@@ -117,6 +146,13 @@ public record ServerConfig(
                 jwtNode.path("rolesClaim").asText("roles"));
         String keyDir = env.getOrDefault(
                 "LETHE_MASTER_KEY_DIR", config.path("masterKeyDir").asText(null));
+        JsonNode hsm = config.path("pkcs11");
+        Pkcs11Settings pkcs11 = new Pkcs11Settings(
+                        hsm.path("library").asText(null),
+                        hsm.path("slot").asText(null),
+                        hsm.path("pinFile").asText(null),
+                        null)
+                .overriddenBy(Pkcs11Settings.fromEnvironment(env));
         return new ServerConfig(
                 host,
                 port,
@@ -125,7 +161,8 @@ public record ServerConfig(
                 tokens,
                 false,
                 jwt,
-                keyDir == null || keyDir.isBlank() ? null : Path.of(keyDir));
+                keyDir == null || keyDir.isBlank() ? null : Path.of(keyDir),
+                pkcs11);
     }
 
     private static int parseInt(String name, String text) {
@@ -145,29 +182,35 @@ public record ServerConfig(
     }
 
     public ServerConfig withJwt(Jwt newJwt) {
-        return new ServerConfig(host, port, data, maxBodyBytes, tokens, demo, newJwt, masterKeyDir);
+        return new ServerConfig(host, port, data, maxBodyBytes, tokens, demo, newJwt, masterKeyDir, pkcs11);
     }
 
     public ServerConfig withHost(String newHost) {
-        return new ServerConfig(newHost, port, data, maxBodyBytes, tokens, demo, jwt, masterKeyDir);
+        return new ServerConfig(newHost, port, data, maxBodyBytes, tokens, demo, jwt, masterKeyDir, pkcs11);
     }
 
     public ServerConfig withPort(int newPort) {
-        return new ServerConfig(host, newPort, data, maxBodyBytes, tokens, demo, jwt, masterKeyDir);
+        return new ServerConfig(host, newPort, data, maxBodyBytes, tokens, demo, jwt, masterKeyDir, pkcs11);
     }
 
     public ServerConfig withMasterKeyDir(Path directory) {
-        return new ServerConfig(host, port, data, maxBodyBytes, tokens, demo, jwt, directory);
+        return new ServerConfig(host, port, data, maxBodyBytes, tokens, demo, jwt, directory, pkcs11);
+    }
+
+    /** With these PKCS#11 settings replacing the ones given (command-line flags over the file and environment). */
+    public ServerConfig withPkcs11(Pkcs11Settings flags) {
+        return new ServerConfig(
+                host, port, data, maxBodyBytes, tokens, demo, jwt, masterKeyDir, pkcs11.overriddenBy(flags));
     }
 
     public ServerConfig withData(Path newData) {
-        return new ServerConfig(host, port, newData, maxBodyBytes, tokens, demo, jwt, masterKeyDir);
+        return new ServerConfig(host, port, newData, maxBodyBytes, tokens, demo, jwt, masterKeyDir, pkcs11);
     }
 
     /** Demo mode: the demo tokens are added to the configured ones. */
     public ServerConfig withDemo() {
         Map<String, Principal> all = new LinkedHashMap<>(tokens);
         all.putAll(DEMO_TOKENS);
-        return new ServerConfig(host, port, data, maxBodyBytes, all, true, jwt, masterKeyDir);
+        return new ServerConfig(host, port, data, maxBodyBytes, all, true, jwt, masterKeyDir, pkcs11);
     }
 }

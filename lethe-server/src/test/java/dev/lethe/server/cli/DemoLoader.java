@@ -7,6 +7,6 @@ public final class DemoLoader {
     private DemoLoader() {}
 
     public static void load(Path data) throws Exception {
-        ServeCommand.loadDemoOnce(data, null);
+        ServeCommand.loadDemoOnce(data, dev.lethe.sqlite.SqliteOptions.DEFAULT);
     }
 }

@@ -18,6 +18,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.NavigableMap;
 import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.crypto.Cipher;
@@ -28,8 +29,9 @@ import javax.crypto.spec.GCMParameterSpec;
 /**
  * A master key held in a PKCS#11 token (an HSM, or SoftHSM2 in tests), reached through the JDK's
  * SunPKCS11 provider. Each epoch is one AES-256 key generated inside the token as a private,
- * sensitive, non-extractable token object labelled {@value #LABEL_PREFIX}{@code <epoch>}; the newest
- * epoch wraps. The first {@link #open} of a token without such a key creates epoch 1.
+ * sensitive, non-extractable token object labelled {@value #LABEL_PREFIX}{@code <epoch>} (or under a
+ * prefix of the caller's: one per store, so that stores sharing a token rotate apart); the newest epoch
+ * wraps. The first {@link #open} of a token without such a key creates epoch 1, where allowed.
  *
  * <p>Wrapped layout (all inside the HSM: AES-256-GCM, 128-bit tag, {@code context} as the AAD):
  *
@@ -54,27 +56,49 @@ public final class Pkcs11MasterKey implements MasterKey {
     public static final int TAG_BITS = 128;
     private static final int EPOCH_BYTES = 4;
     private static final String TRANSFORMATION = "AES/GCM/NoPadding";
-    private static final Pattern LABEL = Pattern.compile(Pattern.quote(LABEL_PREFIX) + "([1-9][0-9]{0,8})");
+    /** What a label prefix may hold: PKCS#11 labels are free text, but these survive every tool. */
+    private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9._-]{1,100}");
 
     private final Path library;
     private final long slot;
+    private final String labelPrefix;
+    private final Pattern label;
     private final Provider provider;
     private final KeyStore token;
     private final SecureRandom random = new SecureRandom();
     private volatile NavigableMap<Integer, SecretKey> epochs;
 
-    private Pkcs11MasterKey(Path library, long slot, Provider provider, KeyStore token) {
+    private Pkcs11MasterKey(Path library, long slot, String labelPrefix, Provider provider, KeyStore token) {
         this.library = library;
         this.slot = slot;
+        this.labelPrefix = labelPrefix;
+        this.label = Pattern.compile(Pattern.quote(labelPrefix) + "([1-9][0-9]{0,8})");
         this.provider = provider;
         this.token = token;
     }
 
     /**
      * Logs in to the token in {@code slot} (the PKCS#11 slot id, as {@code softhsm2-util --show-slots}
-     * prints it) of the PKCS#11 {@code library} and finds its epochs; creates epoch 1 if there is none.
+     * prints it) of the PKCS#11 {@code library} and finds its epochs, labelled {@value #LABEL_PREFIX}
+     * {@code <epoch>}; creates epoch 1 if there is none.
      */
     public static Pkcs11MasterKey open(Path library, long slot, char[] pin) {
+        return open(library, slot, pin, LABEL_PREFIX, () -> true);
+    }
+
+    /**
+     * Like {@link #open(Path, long, char[])}, with the epochs labelled {@code labelPrefix<epoch>}, so that
+     * one token can hold the master keys of several stores, each rotated (and its old epochs destroyed)
+     * on its own. When the token holds no epoch under that prefix, {@code mayCreateFirstEpoch} is asked
+     * whether to create epoch 1; if not, opening fails, naming the label it looked for (a wrong slot or
+     * token, or a reader that must not create key material).
+     */
+    public static Pkcs11MasterKey open(
+            Path library, long slot, char[] pin, String labelPrefix, BooleanSupplier mayCreateFirstEpoch) {
+        if (!PREFIX.matcher(labelPrefix).matches()) {
+            throw new IllegalArgumentException(
+                    "a label prefix is 1 to 100 of A-Z a-z 0-9 . _ -, not '" + labelPrefix + "'");
+        }
         if (!Files.isRegularFile(library)) {
             throw StorageException.permanent("no PKCS#11 library at " + library, null);
         }
@@ -82,20 +106,27 @@ public final class Pkcs11MasterKey implements MasterKey {
         if (sunPkcs11 == null) {
             throw StorageException.permanent("this JDK has no SunPKCS11 provider (module jdk.crypto.cryptoki)", null);
         }
+        Pkcs11MasterKey master;
         try {
             Provider provider = sunPkcs11.configure(config(library, slot));
             KeyStore token = KeyStore.getInstance("PKCS11", provider);
             token.load(null, pin);
-            Pkcs11MasterKey master = new Pkcs11MasterKey(library, slot, provider, token);
+            master = new Pkcs11MasterKey(library, slot, labelPrefix, provider, token);
             master.epochs = Collections.unmodifiableNavigableMap(master.findEpochs());
-            if (master.epochs.isEmpty()) {
-                master.beginRotation();
-            }
-            return master;
         } catch (GeneralSecurityException | IOException | ProviderException | IllegalArgumentException e) {
             throw StorageException.permanent(
                     "cannot open the PKCS#11 token in slot " + slot + " of " + library + ": " + rootMessage(e), e);
         }
+        if (master.epochs.isEmpty()) {
+            if (!mayCreateFirstEpoch.getAsBoolean()) {
+                throw StorageException.permanent(
+                        "the PKCS#11 token in slot " + slot + " of " + library + " holds no key labelled " + labelPrefix
+                                + "<epoch>, and none may be created here",
+                        null);
+            }
+            master.beginRotation();
+        }
+        return master;
     }
 
     /** SunPKCS11's inline configuration; keys it generates are sensitive and never extractable. */
@@ -112,10 +143,10 @@ public final class Pkcs11MasterKey implements MasterKey {
     private TreeMap<Integer, SecretKey> findEpochs() throws GeneralSecurityException {
         TreeMap<Integer, SecretKey> found = new TreeMap<>();
         for (String alias : Collections.list(token.aliases())) {
-            Matcher label = LABEL.matcher(alias);
-            Key key = label.matches() ? token.getKey(alias, null) : null;
+            Matcher labelled = label.matcher(alias);
+            Key key = labelled.matches() ? token.getKey(alias, null) : null;
             if (key instanceof SecretKey secret) {
-                found.put(Integer.parseInt(label.group(1)), secret);
+                found.put(Integer.parseInt(labelled.group(1)), secret);
             }
         }
         return found;
@@ -188,9 +219,9 @@ public final class Pkcs11MasterKey implements MasterKey {
             generator.init(KEY_BITS);
             // Generated as a session object, then copied by the key store into a labelled, private
             // token object; the session copy disappears with its session.
-            token.setEntry(LABEL_PREFIX + next, new KeyStore.SecretKeyEntry(generator.generateKey()), null);
+            token.setEntry(labelPrefix + next, new KeyStore.SecretKeyEntry(generator.generateKey()), null);
             TreeMap<Integer, SecretKey> grown = new TreeMap<>(epochs);
-            grown.put(next, (SecretKey) token.getKey(LABEL_PREFIX + next, null));
+            grown.put(next, (SecretKey) token.getKey(labelPrefix + next, null));
             epochs = Collections.unmodifiableNavigableMap(grown);
             return next;
         } catch (GeneralSecurityException | ProviderException e) {
@@ -205,7 +236,7 @@ public final class Pkcs11MasterKey implements MasterKey {
         List<Integer> destroyed = new ArrayList<>();
         try {
             for (int old : epochs.headMap(epochs.lastKey()).keySet()) {
-                token.deleteEntry(LABEL_PREFIX + old);
+                token.deleteEntry(labelPrefix + old);
                 remaining.remove(old);
                 destroyed.add(old);
             }
@@ -221,7 +252,7 @@ public final class Pkcs11MasterKey implements MasterKey {
     @Override
     public String describe() {
         NavigableMap<Integer, SecretKey> current = epochs;
-        return "PKCS#11 token in slot " + slot + " of " + library
+        return "PKCS#11 token in slot " + slot + " of " + library + ", keys " + labelPrefix + "<epoch>"
                 + (current.isEmpty() ? "" : ", epoch " + current.lastKey());
     }
 

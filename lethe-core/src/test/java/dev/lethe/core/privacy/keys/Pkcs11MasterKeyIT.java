@@ -2,86 +2,48 @@ package dev.lethe.core.privacy.keys;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.fail;
 
 import com.google.crypto.tink.Aead;
 import dev.lethe.core.privacy.DataGroup;
 import dev.lethe.core.privacy.SubjectId;
 import dev.lethe.core.privacy.policy.DataPolicy;
-import java.io.File;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.Key;
 import java.security.Provider;
 import java.security.Security;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.Collections;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@link Pkcs11MasterKey} against real SoftHSM2 tokens in a private token directory. SoftHSM2 reads
- * {@code SOFTHSM2_CONF} from the environment of the JVM that loads it, so failsafe sets that variable
- * (see this module's pom) and this class writes the file there before the library is first loaded.
+ * {@link Pkcs11MasterKey} against real SoftHSM2 tokens in a private token directory ({@link SoftHsm}).
  *
  * <p>Without SoftHSM2 the class is skipped with a warning, or fails when {@code LETHE_REQUIRE_ALL=1}.
  * The tests share one token, so they assert epochs relative to the one they find, never absolute ones
  * (except on a second token that only one test uses).
  */
 class Pkcs11MasterKeyIT {
-    private static final String PIN = "1234";
+    private static final String PIN = SoftHsm.PIN;
     private static final String SHARED_TOKEN = "lethe-test";
     private static final String EMPTY_TOKEN = "lethe-empty";
-    private static final List<Path> LIBRARIES = List.of(
-            Path.of("/usr/lib/softhsm/libsofthsm2.so"),
-            Path.of("/usr/lib64/pkcs11/libsofthsm2.so"),
-            Path.of("/usr/local/lib/softhsm/libsofthsm2.so"));
     private static final String POLICY = "groups:\n  contact: {retention: P1Y, period: P1M}\n"
             + "roles:\n  dpo: {read: [contact], may: [forget, export, rotate-keys]}\n";
     private static final byte[] KEY = "0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CONTEXT = "lethe/subject/s-1".getBytes(StandardCharsets.UTF_8);
 
-    @TempDir
-    static Path tokens;
-
     private static Path library;
-    private static Path conf;
     private static long sharedSlot;
     private static long emptySlot;
 
     @BeforeAll
     static void initialise_two_private_tokens() throws Exception {
-        library = LIBRARIES.stream().filter(Files::isRegularFile).findFirst().orElse(null);
-        if (library == null || !onPath("softhsm2-util")) {
-            unavailable("SoftHSM2 is not installed (softhsm2-util or " + LIBRARIES.get(0) + " is missing): "
-                    + "install it with `apt-get install softhsm2`");
-        }
-        String variable = System.getenv("SOFTHSM2_CONF");
-        if (variable == null) {
-            unavailable("SOFTHSM2_CONF is not set: run this test through failsafe (`./mvnw verify`), which sets it");
-        }
-        conf = Path.of(variable);
-        Files.createDirectories(conf.getParent());
-        Files.writeString(
-                conf,
-                "directories.tokendir = " + tokens + "\nobjectstore.backend = file\n"
-                        + "log.level = ERROR\nslots.removable = false\n");
-        for (String label : List.of(SHARED_TOKEN, EMPTY_TOKEN)) {
-            softhsm("--init-token", "--free", "--label", label, "--pin", PIN, "--so-pin", "5678");
-        }
-        String slots = softhsm("--show-slots");
-        sharedSlot = slotOf(slots, SHARED_TOKEN);
-        emptySlot = slotOf(slots, EMPTY_TOKEN);
+        SoftHsm hsm = SoftHsm.tokens("Pkcs11MasterKeyIT", SHARED_TOKEN, EMPTY_TOKEN);
+        library = hsm.library();
+        sharedSlot = hsm.slot(SHARED_TOKEN);
+        emptySlot = hsm.slot(EMPTY_TOKEN);
     }
 
     @Test
@@ -201,6 +163,44 @@ class Pkcs11MasterKeyIT {
         }
     }
 
+    @Test
+    void stores_sharing_a_token_under_their_own_prefixes_rotate_apart() {
+        String a = "lethe-master-" + java.util.UUID.randomUUID() + "-";
+        String b = "lethe-master-" + java.util.UUID.randomUUID() + "-";
+        try (Pkcs11MasterKey first = Pkcs11MasterKey.open(library, sharedSlot, PIN.toCharArray(), a, () -> true);
+                Pkcs11MasterKey second = Pkcs11MasterKey.open(library, sharedSlot, PIN.toCharArray(), b, () -> true)) {
+            assertThat(first.epoch()).isEqualTo(1);
+            assertThat(second.epoch()).isEqualTo(1);
+            byte[] underB = second.wrap(KEY, CONTEXT);
+            assertThatThrownBy(() -> first.unwrap(underB, CONTEXT))
+                    .as("epoch 1 of another prefix is another key")
+                    .isInstanceOf(KeyUnavailableException.class);
+
+            first.beginRotation();
+            assertThat(first.finishRotation()).containsExactly(1);
+
+            assertThat(second.unwrap(underB, CONTEXT)).isEqualTo(KEY);
+            assertThat(first.describe()).contains("keys " + a + "<epoch>");
+        }
+        try (Pkcs11MasterKey reopened = Pkcs11MasterKey.open(library, sharedSlot, PIN.toCharArray(), b, () -> false)) {
+            assertThat(reopened.liveEpochs()).containsExactly(1);
+        }
+    }
+
+    @Test
+    void a_prefix_with_no_key_in_the_token_is_refused_when_none_may_be_created() throws Exception {
+        String prefix = "lethe-master-" + java.util.UUID.randomUUID() + "-";
+
+        assertThatThrownBy(() -> Pkcs11MasterKey.open(library, sharedSlot, PIN.toCharArray(), prefix, () -> false))
+                .isInstanceOf(dev.lethe.core.store.StorageException.class)
+                .hasMessageContaining("slot " + sharedSlot)
+                .hasMessageContaining("holds no key labelled " + prefix + "<epoch>");
+        assertThat(Collections.list(tokenKeyStore(sharedSlot).aliases())).noneMatch(alias -> alias.startsWith(prefix));
+        assertThatThrownBy(() -> Pkcs11MasterKey.open(library, sharedSlot, PIN.toCharArray(), "a b", () -> true))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'a b'");
+    }
+
     private static Pkcs11MasterKey open(long slot) {
         return Pkcs11MasterKey.open(library, slot, PIN.toCharArray());
     }
@@ -218,47 +218,5 @@ class Pkcs11MasterKeyIT {
         java.security.KeyStore token = java.security.KeyStore.getInstance("PKCS11", provider);
         token.load(null, PIN.toCharArray());
         return token;
-    }
-
-    private static void unavailable(String problem) {
-        if ("1".equals(System.getenv("LETHE_REQUIRE_ALL"))) {
-            fail("LETHE_REQUIRE_ALL=1 and " + problem);
-        }
-        System.err.println("WARNING: Pkcs11MasterKeyIT SKIPPED: " + problem);
-        Assumptions.abort(problem);
-    }
-
-    private static boolean onPath(String command) {
-        return Stream.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
-                .anyMatch(directory -> Files.isExecutable(Path.of(directory, command)));
-    }
-
-    private static String softhsm(String... arguments) throws Exception {
-        List<String> command = new ArrayList<>(List.of("softhsm2-util"));
-        command.addAll(List.of(arguments));
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
-        builder.environment().put("SOFTHSM2_CONF", conf.toString());
-        Process process = builder.start();
-        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!process.waitFor(30, TimeUnit.SECONDS) || process.exitValue() != 0) {
-            fail("softhsm2-util " + String.join(" ", arguments) + " failed:\n" + output);
-        }
-        return output;
-    }
-
-    /** The slot id of the token labelled {@code label} in {@code softhsm2-util --show-slots} output. */
-    private static long slotOf(String showSlots, String label) {
-        Pattern slotLine = Pattern.compile("^Slot (\\d+)$");
-        Pattern labelLine = Pattern.compile("^\\s*Label:\\s+" + Pattern.quote(label) + "\\s*$");
-        long slot = -1;
-        for (String line : showSlots.split("\\R")) {
-            Matcher matcher = slotLine.matcher(line);
-            if (matcher.matches()) {
-                slot = Long.parseLong(matcher.group(1));
-            } else if (labelLine.matcher(line).matches()) {
-                return slot;
-            }
-        }
-        return fail("no token labelled " + label + " in:\n" + showSlots);
     }
 }

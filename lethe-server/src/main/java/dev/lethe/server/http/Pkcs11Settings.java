@@ -1,0 +1,111 @@
+package dev.lethe.server.http;
+
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.sqlite.SqliteOptions;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Where the master key is when a PKCS#11 token (an HSM) holds it, as the command line, the environment
+ * and {@code lethe serve}'s config file give it, before it is checked: the module {@code library}, the
+ * token's {@code slot} id, and its user PIN, read from {@code pinFile} or else given by the environment
+ * ({@code LETHE_PKCS11_PIN}). Never from a flag: a command line is visible to every user of the machine.
+ *
+ * @param pinFromEnvironment the value of {@code LETHE_PKCS11_PIN}, or null
+ */
+public record Pkcs11Settings(String library, String slot, String pinFile, String pinFromEnvironment) {
+    public static final Pkcs11Settings NONE = new Pkcs11Settings(null, null, null, null);
+
+    /** The settings the environment gives ({@code LETHE_PKCS11_LIBRARY}, {@code _SLOT}, {@code _PIN_FILE}, {@code _PIN}). */
+    public static Pkcs11Settings fromEnvironment(Map<String, String> env) {
+        return new Pkcs11Settings(
+                env.get("LETHE_PKCS11_LIBRARY"),
+                env.get("LETHE_PKCS11_SLOT"),
+                env.get("LETHE_PKCS11_PIN_FILE"),
+                env.get("LETHE_PKCS11_PIN"));
+    }
+
+    /** These settings, each replaced by {@code other}'s where {@code other} has one. */
+    public Pkcs11Settings overriddenBy(Pkcs11Settings other) {
+        return new Pkcs11Settings(
+                given(other.library) ? other.library : library,
+                given(other.slot) ? other.slot : slot,
+                given(other.pinFile) ? other.pinFile : pinFile,
+                given(other.pinFromEnvironment) ? other.pinFromEnvironment : pinFromEnvironment);
+    }
+
+    /**
+     * The token to open, or null when no library is named (the master key is then a keyset file). A
+     * slot or PIN file without a library, a slot that is not a number, or a missing PIN is refused,
+     * naming the setting.
+     */
+    public SqliteOptions.Pkcs11 resolve() {
+        if (!given(library)) {
+            if (given(slot) || given(pinFile)) {
+                throw InvalidEventException.of(
+                        "--pkcs11-library",
+                        "is missing: a PKCS#11 slot or PIN file is given, but no PKCS#11 library"
+                                + " (--pkcs11-library, LETHE_PKCS11_LIBRARY, or pkcs11.library in the config file)");
+            }
+            return null;
+        }
+        if (!given(slot)) {
+            throw InvalidEventException.of(
+                    "--pkcs11-slot",
+                    "is missing: the token's slot id is needed with --pkcs11-library (--pkcs11-slot,"
+                            + " LETHE_PKCS11_SLOT, or pkcs11.slot in the config file; softhsm2-util --show-slots or"
+                            + " pkcs11-tool -L lists them)");
+        }
+        long slotId;
+        try {
+            slotId = Long.parseLong(slot.trim());
+        } catch (NumberFormatException e) {
+            slotId = -1;
+        }
+        if (slotId < 0) {
+            throw InvalidEventException.of("--pkcs11-slot", "'" + slot + "' is not a slot id (a number, 0 or more)");
+        }
+        return new SqliteOptions.Pkcs11(Path.of(library), slotId, pin());
+    }
+
+    private char[] pin() {
+        if (given(pinFile)) {
+            String text;
+            try {
+                text = Files.readString(Path.of(pinFile), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw InvalidEventException.of(
+                        "--pkcs11-pin-file",
+                        "cannot read " + pinFile + ": " + e.getClass().getSimpleName());
+            }
+            // One line: the newline an editor or `echo` adds is not part of the PIN.
+            String pin = text.endsWith("\r\n")
+                    ? text.substring(0, text.length() - 2)
+                    : text.endsWith("\n") ? text.substring(0, text.length() - 1) : text;
+            if (pin.isEmpty()) {
+                throw InvalidEventException.of("--pkcs11-pin-file", pinFile + " is empty");
+            }
+            return pin.toCharArray();
+        }
+        if (given(pinFromEnvironment)) {
+            return pinFromEnvironment.toCharArray();
+        }
+        throw InvalidEventException.of(
+                "PKCS#11 PIN",
+                "is missing: put the token's user PIN in a file named by --pkcs11-pin-file (LETHE_PKCS11_PIN_FILE,"
+                        + " or pkcs11.pinFile in the config file), or in LETHE_PKCS11_PIN; never on the command line");
+    }
+
+    private static boolean given(String value) {
+        return value != null && !value.isBlank();
+    }
+
+    /** Never the PIN. */
+    @Override
+    public String toString() {
+        return "Pkcs11Settings[library=" + library + ", slot=" + slot + ", pinFile=" + pinFile + "]";
+    }
+}

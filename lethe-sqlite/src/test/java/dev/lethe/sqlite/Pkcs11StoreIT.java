@@ -1,0 +1,155 @@
+package dev.lethe.sqlite;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lethe.core.privacy.Principal;
+import dev.lethe.core.privacy.SubjectId;
+import dev.lethe.core.privacy.keys.Pkcs11MasterKey;
+import dev.lethe.core.privacy.keys.SoftHsm;
+import dev.lethe.core.store.StorageException;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A data directory whose master key is in a PKCS#11 token (SoftHSM2): opened, reopened, rotated, shared
+ * by two stores, and refused without its token or with another. Skipped with a warning without SoftHSM2,
+ * failed with {@code LETHE_REQUIRE_ALL=1}.
+ */
+class Pkcs11StoreIT {
+    private static final Principal DPO = new Principal("dora", "dpo");
+    private static SoftHsm hsm;
+    private static SqliteOptions.Pkcs11 token;
+    private static SqliteOptions.Pkcs11 emptyToken;
+
+    @TempDir
+    Path parent;
+
+    @BeforeAll
+    static void tokens() throws Exception {
+        hsm = SoftHsm.tokens("Pkcs11StoreIT", "stores", "empty", "never-logged-in");
+        token = new SqliteOptions.Pkcs11(hsm.library(), hsm.slot("stores"), SoftHsm.PIN.toCharArray());
+        emptyToken = new SqliteOptions.Pkcs11(hsm.library(), hsm.slot("empty"), SoftHsm.PIN.toCharArray());
+    }
+
+    private static SqliteOptions in(SqliteOptions.Pkcs11 where) {
+        return SqliteOptions.DEFAULT.withPkcs11(where);
+    }
+
+    @Test
+    void a_store_keeps_its_master_key_in_the_token_under_its_own_labels_and_reopens_with_it() throws Exception {
+        Path data = parent.resolve("a");
+        SubjectId ada;
+        String storeId;
+        try (SqliteLethe lethe = SqliteLethe.open(data, in(token))) {
+            ada = lethe.privacy().subjectFor("ada@example.com");
+            try (SqliteKeyStore keys = SqliteKeyStore.open(data, true)) {
+                storeId = keys.note(SqliteLethe.STORE_ID_NOTE).orElseThrow();
+            }
+            assertThat(lethe.privacy().keys().master().describe())
+                    .contains(
+                            "PKCS#11 token in slot " + token.slot(), "lethe-master-" + storeId + "-<epoch>", "epoch 1")
+                    .doesNotContain(SoftHsm.PIN);
+        }
+        assertThat(data.resolve("master.keyset.json")).doesNotExist();
+        assertThat(hsm.labels(token.slot())).contains(Pkcs11MasterKey.LABEL_PREFIX + storeId + "-1");
+
+        try (SqliteLethe lethe = SqliteLethe.open(data, in(token))) {
+            assertThat(lethe.privacy().keys().lookup("ada@example.com")).contains(ada);
+        }
+        try (SqliteLethe lethe = SqliteLethe.openReadOnly(data, in(token))) {
+            assertThat(lethe.privacy().keys().lookup("ada@example.com")).contains(ada);
+        }
+    }
+
+    @Test
+    void two_stores_share_a_token_and_a_rotation_destroys_only_its_own_stores_old_key() throws Exception {
+        Path a = parent.resolve("a");
+        Path b = parent.resolve("b");
+        SubjectId ada;
+        SubjectId bob;
+        try (SqliteLethe lethe = SqliteLethe.open(a, in(token))) {
+            ada = lethe.privacy().subjectFor("ada@example.com");
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(b, in(token))) {
+            bob = lethe.privacy().subjectFor("bob@example.com");
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(a, in(token))) {
+            lethe.privacy().rotateMasterKey(DPO);
+            assertThat(lethe.privacy().keys().masterEpochs()).containsExactly(2);
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(b, in(token))) {
+            assertThat(lethe.privacy().keys().lookup("bob@example.com"))
+                    .as("B after A rotated")
+                    .contains(bob);
+            assertThat(lethe.privacy().keys().masterEpochs()).containsExactly(1);
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(a, in(token))) {
+            assertThat(lethe.privacy().keys().lookup("ada@example.com"))
+                    .as("A after its rotation")
+                    .contains(ada);
+        }
+    }
+
+    @Test
+    void a_store_opened_without_its_token_or_with_another_is_refused_and_no_key_is_created() throws Exception {
+        Path data = parent.resolve("a");
+        try (SqliteLethe lethe = SqliteLethe.open(data, in(token))) {
+            lethe.privacy().subjectFor("ada@example.com");
+        }
+
+        assertThatThrownBy(() -> SqliteLethe.open(data))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("this store's master key is in a PKCS#11 token")
+                .hasMessageContaining("give --pkcs11-library, --pkcs11-slot and the PIN");
+        assertThat(data.resolve("master.keyset.json")).doesNotExist();
+
+        assertThatThrownBy(() -> SqliteLethe.open(data, in(emptyToken)))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("the PKCS#11 token in slot " + emptyToken.slot())
+                .hasMessageContaining("keys.db holds keys wrapped by it, so this is not its token");
+        assertThatThrownBy(() -> SqliteLethe.openReadOnly(data, in(emptyToken)))
+                .hasMessageContaining("a read-only open never creates it");
+        assertThat(hsm.labels(emptyToken.slot())).isEmpty();
+
+        // A PKCS#11 login is shared by the whole process, so a wrong PIN is tried on a token no test logged in to.
+        long locked = hsm.slot("never-logged-in");
+        SqliteOptions.Pkcs11 wrongPin = new SqliteOptions.Pkcs11(token.library(), locked, "0000".toCharArray());
+        assertThatThrownBy(() -> SqliteLethe.open(data, in(wrongPin)))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("cannot open the PKCS#11 token in slot " + locked)
+                .hasMessageContaining("CKR_PIN_INCORRECT")
+                .hasMessageNotContaining("0000");
+
+        try (SqliteLethe lethe = SqliteLethe.open(data, in(token))) {
+            assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
+        }
+    }
+
+    @Test
+    void a_store_whose_keys_a_keyset_file_wraps_is_not_moved_into_a_token() throws Exception {
+        Path data = parent.resolve("local");
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            lethe.privacy().subjectFor("ada@example.com");
+        }
+
+        assertThatThrownBy(() -> SqliteLethe.open(data, in(token)))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("this store's master key is the keyset master.keyset.json in the data directory")
+                .hasMessageContaining("moving them into a token is not supported");
+
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
+        }
+        assertThatThrownBy(() -> SqliteOptions.DEFAULT.withPkcs11(token).withMasterKeyDirectory(parent))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("not both");
+    }
+
+    @Test
+    void the_pin_is_not_in_the_options_text() {
+        assertThat(in(token).toString()).contains("slot " + token.slot()).doesNotContain(SoftHsm.PIN);
+    }
+}
