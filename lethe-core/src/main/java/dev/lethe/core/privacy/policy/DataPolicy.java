@@ -186,7 +186,11 @@ public record DataPolicy(
 
     private static boolean flag(JsonNode root, String name) {
         JsonNode value = root.path(name);
-        if (!value.isMissingNode() && !value.isNull() && !value.isBoolean()) {
+        if (value.isNull()) {
+            // "strict:" with nothing after it: refused rather than read as false, which it may not mean.
+            throw InvalidEventException.of("policy " + name, "must be true or false, got nothing");
+        }
+        if (!value.isMissingNode() && !value.isBoolean()) {
             throw InvalidEventException.of("policy " + name, "must be true or false, got '" + value.asText() + "'");
         }
         return value.asBoolean(false);

@@ -18,39 +18,92 @@ import java.util.regex.Pattern;
  * looks like it holds personal data (an e-mail address, a phone number, an IBAN).
  */
 public final class PolicyLinter {
-    /** Field names (compared without case, {@code _} and {@code -}) that usually hold personal data. */
+    /**
+     * Words that name personal data wherever they end a field name ({@code email},
+     * {@code customerEmail}, {@code home_phone_number}, {@code billingAddress}); compared without case,
+     * the name split into words at {@code _}, {@code -}, digits and camel-case humps, and the last one to
+     * three words joined.
+     */
     static final Set<String> PERSONAL_NAMES = Set.of(
             "email",
             "emailaddress",
-            "mail",
             "phone",
             "phonenumber",
             "mobile",
+            "mobilenumber",
+            "cellphone",
             "telephone",
-            "name",
+            "msisdn",
+            "imei",
             "firstname",
             "lastname",
             "surname",
             "fullname",
             "givenname",
             "familyname",
+            "middlename",
+            "maidenname",
+            "nickname",
+            "username",
             "address",
             "street",
             "streetaddress",
             "postcode",
+            "postalcode",
             "zipcode",
             "iban",
             "accountnumber",
             "dateofbirth",
             "birthdate",
+            "birthday",
             "dob",
             "ssn",
             "nationalid",
             "taxid",
             "passport",
             "passportnumber",
+            "ip",
             "ipaddress",
-            "location");
+            "gender",
+            "nationality",
+            "religion",
+            "ethnicity");
+
+    /**
+     * Words that name personal data alone ({@code name}, {@code location}) or after a word for a person
+     * ({@code customerName}, {@code clientLocation}), but not after anything else ({@code productName},
+     * {@code branchLocation}).
+     */
+    static final Set<String> PERSONAL_AFTER_A_PERSON = Set.of("name", "location", "mail");
+
+    /** Words for a person, before {@link #PERSONAL_AFTER_A_PERSON}. */
+    static final Set<String> PERSON_WORDS = Set.of(
+            "customer",
+            "client",
+            "user",
+            "person",
+            "holder",
+            "owner",
+            "contact",
+            "employee",
+            "beneficiary",
+            "member",
+            "patient",
+            "subscriber",
+            "investor",
+            "applicant",
+            "buyer",
+            "seller",
+            "payer",
+            "payee",
+            "recipient",
+            "sender",
+            "guardian",
+            "spouse",
+            "display",
+            "legal",
+            "home",
+            "current");
 
     private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[A-Za-z]{2,}");
     private static final Pattern PHONE = Pattern.compile(".*\\+?\\d[\\d .()-]{7,}\\d.*");
@@ -133,8 +186,39 @@ public final class PolicyLinter {
     }
 
     static boolean looksPersonal(String fieldName) {
-        return PERSONAL_NAMES.contains(
-                fieldName.toLowerCase(Locale.ROOT).replace("_", "").replace("-", ""));
+        List<String> words = words(fieldName);
+        if (words.isEmpty()) {
+            return false;
+        }
+        String last = words.get(words.size() - 1);
+        if (PERSONAL_AFTER_A_PERSON.contains(last)
+                && (words.size() == 1 || PERSON_WORDS.contains(words.get(words.size() - 2)))) {
+            return true;
+        }
+        StringBuilder suffix = new StringBuilder();
+        for (int i = words.size() - 1; i >= Math.max(0, words.size() - 3); i--) {
+            suffix.insert(0, words.get(i));
+            if (PERSONAL_NAMES.contains(suffix.toString())) {
+                return true;
+            }
+        }
+        // Written as one word: "emailaddress", "dateofbirth".
+        return PERSONAL_NAMES.contains(String.join("", words));
+    }
+
+    /** {@code homePhoneNumber}, {@code home_phone-number2}, {@code IBANCode}: lower-case words. */
+    static List<String> words(String fieldName) {
+        List<String> words = new ArrayList<>();
+        for (String part : fieldName.split("[^A-Za-z]+")) {
+            // Split before an upper-case letter that follows a lower-case one, and before the last of a
+            // run of capitals followed by a lower-case letter ("IBANCode" -> IBAN, Code).
+            for (String word : part.split("(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")) {
+                if (!word.isEmpty()) {
+                    words.add(word.toLowerCase(Locale.ROOT));
+                }
+            }
+        }
+        return words;
     }
 
     private static boolean looksLikeEpoch(String digits) {
@@ -168,7 +252,19 @@ public final class PolicyLinter {
 
     /** Why a stream id looks like it holds personal data, if it does. */
     public static java.util.Optional<String> personalDataIn(String streamId) {
-        String rest = streamId.contains("-") ? streamId.substring(streamId.indexOf('-') + 1) : streamId;
+        // UUIDs first, in any form: a bare one would otherwise be split at its first dash into a
+        // "category" and a rest whose all-digit last group reads as a phone number.
+        String id = UUID_TEXT.matcher(streamId).replaceAll("-");
+        int dash = id.indexOf('-');
+        if (dash < 0) {
+            return personalDataInPart(id);
+        }
+        // The id after the category, then the category itself ("351912345678-orders").
+        java.util.Optional<String> inId = personalDataInPart(id.substring(dash + 1));
+        return inId.isPresent() ? inId : personalDataInPart(id.substring(0, dash));
+    }
+
+    private static java.util.Optional<String> personalDataInPart(String rest) {
         if (EMAIL.matcher(rest).matches() || rest.contains("@")) {
             return java.util.Optional.of("looks like an e-mail address");
         }

@@ -43,6 +43,16 @@ class DataPolicyParseTest {
     }
 
     @Test
+    void a_flag_with_nothing_after_it_is_refused_not_read_as_false() {
+        for (String flag : new String[] {"strict", "forgetMarkers"}) {
+            assertThatThrownBy(() -> DataPolicy.parse(flag + ":\n" + GROUPS + "roles:\n" + DPO))
+                    .as(flag)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("policy " + flag + ": must be true or false, got nothing");
+        }
+    }
+
+    @Test
     void the_default_policy_still_parses() {
         DataPolicy policy = DataPolicy.parse(DataPolicy.defaultYaml());
         assertThat(policy.roles()).containsKeys("dpo", "advisor", "analyst");

@@ -35,6 +35,13 @@ class PolicyLinterStreamIdsTest {
                 .isEmpty();
         assertThat(PolicyLinter.personalDataIn("upload-1795756443519-abc")).isEmpty();
         assertThat(PolicyLinter.personalDataIn("backup-1700000000")).isEmpty();
+        assertThat(PolicyLinter.personalDataIn("351912345678-orders"))
+                .as("in the category")
+                .contains("looks like a phone number");
+        assertThat(PolicyLinter.personalDataIn("PT50000201231234567890154-payments"))
+                .as("in the category")
+                .contains("looks like an IBAN");
+        assertThat(PolicyLinter.personalDataIn("orders2026-1")).isEmpty();
         java.util.Random random = new java.util.Random(42);
         for (int i = 0; i < 20_000; i++) {
             java.util.UUID id = new java.util.UUID(random.nextLong(), random.nextLong());
@@ -43,6 +50,7 @@ class PolicyLinterStreamIdsTest {
                 assertThat(PolicyLinter.personalDataIn("order-" + form))
                         .as(form)
                         .isEmpty();
+                assertThat(PolicyLinter.personalDataIn(form)).as("bare " + form).isEmpty();
             }
         }
     }

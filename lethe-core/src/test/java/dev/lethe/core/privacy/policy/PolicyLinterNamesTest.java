@@ -1,0 +1,94 @@
+package dev.lethe.core.privacy.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Which field names {@link PolicyLinter} takes for personal data when no rule classifies them. */
+class PolicyLinterNamesTest {
+    @ParameterizedTest
+    @ValueSource(
+            strings = {
+                "email",
+                "Email",
+                "e_mail",
+                "eMail",
+                "emailAddress",
+                "customerEmail",
+                "customer_email",
+                "billing-email",
+                "email2",
+                "phone",
+                "homePhoneNumber",
+                "home_phone_number",
+                "mobile",
+                "msisdn",
+                "MSISDN",
+                "name",
+                "firstName",
+                "first_name",
+                "lastname",
+                "customerName",
+                "accountHolderName",
+                "legalName",
+                "displayName",
+                "address",
+                "billingAddress",
+                "shipping_address",
+                "ipAddress",
+                "clientIp",
+                "postalCode",
+                "zip_code",
+                "iban",
+                "IBAN",
+                "payeeIban",
+                "bankAccountNumber",
+                "dateOfBirth",
+                "date_of_birth",
+                "dateofbirth",
+                "birthDate",
+                "dob",
+                "passportNumber",
+                "location",
+                "customerLocation",
+                "gender",
+                "nationality"
+            })
+    void personal_looking_names_are_found(String name) {
+        assertThat(PolicyLinter.looksPersonal(name)).as(name).isTrue();
+    }
+
+    @ParameterizedTest
+    @ValueSource(
+            strings = {
+                "productName",
+                "fund_name",
+                "shareClassName",
+                "branchLocation",
+                "storageLocation",
+                "emailVerified",
+                "phoneCount",
+                "amount",
+                "purchase_value",
+                "reason",
+                "ship",
+                "zip",
+                "mailingList",
+                "nameLength",
+                "customerId",
+                "",
+                "_",
+                "42"
+            })
+    void other_names_are_not(String name) {
+        assertThat(PolicyLinter.looksPersonal(name)).as(name).isFalse();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"IBANCode:iban,code", "homePhoneNumber2:home,phone,number", "x_y-Z:x,y,z"})
+    void names_split_into_words_at_humps_digits_and_separators(String example) {
+        String[] parts = example.split(":");
+        assertThat(PolicyLinter.words(parts[0])).containsExactly(parts[1].split(","));
+    }
+}
