@@ -16,12 +16,14 @@ import java.util.Locale;
  * process between forgets, which on two cores adds its own noise to a millisecond-scale latency. Prints
  * a markdown row:
  *
- * <pre>java [-Dwarmup=2000] [-Dpause=5] [-Dmarkers=default|on|off] -cp lethe-bench/target/benchmarks.jar dev.lethe.bench.ForgetLatency [events per subject, default 10] [measured forgets, default 2000]</pre>
+ * <pre>java [-Dwarmup=2000] [-Dpause=5] -cp lethe-bench/target/benchmarks.jar dev.lethe.bench.ForgetLatency [events per subject, default 10] [measured forgets, default 2000]</pre>
  *
  * Warm-up forgets take subjects with 10 events; measured ones take subjects with the given number of
  * events (100,000 × 100 subjects writes 10M sealed events first: several minutes and ~7 GB). The store
- * is reopened after the pool is written, so forgets run on a store at rest. {@code -Dmarkers} turns
- * forget markers ({@code SqliteOptions.markForgets}) on or off; by default the engine's default holds.
+ * is reopened after the pool is written, so forgets run on a store at rest. Last, the store is opened
+ * twice more and both opens are timed: the first checks every {@code SubjectForgotten} entry written
+ * since the previous open against the key store (a restored {@code keys.db} would lack those forgets),
+ * the second has nothing new to check.
  */
 public final class ForgetLatency {
     private ForgetLatency() {}
@@ -34,13 +36,7 @@ public final class ForgetLatency {
         if (events < 1 || measured < 1 || warmUp < 0 || pauseMillis < 0) {
             throw new IllegalArgumentException("give events ≥ 1, measured forgets ≥ 1, warmup ≥ 0 and pause ≥ 0");
         }
-        String markers = System.getProperty("markers", "default");
-        SqliteOptions options = switch (markers) {
-            case "default" -> SqliteOptions.DEFAULT;
-            case "on" -> SqliteOptions.DEFAULT.withForgetMarkers(true);
-            case "off" -> SqliteOptions.DEFAULT.withForgetMarkers(false);
-            default -> throw new IllegalArgumentException("-Dmarkers takes default, on or off, not " + markers);
-        };
+        SqliteOptions options = SqliteOptions.DEFAULT;
         Path directory = BenchEvents.freshDirectory("forget-latency");
         List<SubjectId> subjects = new ArrayList<>(warmUp + measured);
         long started = System.nanoTime();
@@ -66,18 +62,24 @@ public final class ForgetLatency {
                 }
                 Thread.sleep(pauseMillis);
             }
+        }
+        double[] opens = new double[2];
+        try {
+            for (int i = 0; i < opens.length; i++) {
+                long start = System.nanoTime();
+                SqliteLethe.open(directory, options).close();
+                opens[i] = (System.nanoTime() - start) / 1e6;
+            }
         } finally {
             BenchEvents.deleteRecursively(directory);
         }
         Arrays.sort(latency);
-        System.out.println(
-                "| events per subject | forget markers | forgets measured | p50 ms | p95 | p99 | p99.9 | max |");
-        System.out.println("|---|---|---|---|---|---|---|---|");
+        System.out.println("| events per subject | forgets measured | p50 ms | p95 | p99 | p99.9 | max |");
+        System.out.println("|---|---|---|---|---|---|---|");
         System.out.printf(
                 Locale.ROOT,
-                "| %,d | %s | %,d (after %,d warm-up, %d ms apart) | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
+                "| %,d | %,d (after %,d warm-up, %d ms apart) | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
                 events,
-                options.markForgets() ? "on" : "off",
                 measured,
                 warmUp,
                 pauseMillis,
@@ -86,6 +88,14 @@ public final class ForgetLatency {
                 percentile(latency, 0.99),
                 percentile(latency, 0.999),
                 latency[measured - 1] / 1e6);
+        System.out.printf(
+                Locale.ROOT,
+                "open and close after the %,d forgets (checks their %,d SubjectForgotten entries): %.1f ms;"
+                        + " then with nothing new to check: %.1f ms%n",
+                warmUp + measured,
+                warmUp + measured,
+                opens[0],
+                opens[1]);
     }
 
     /** The nearest-rank percentile, in milliseconds. */

@@ -66,12 +66,9 @@ public final class SqliteLethe implements AutoCloseable {
         return openReadOnly(directory, SqliteOptions.DEFAULT);
     }
 
-    /** Read-only, with the master keyset where {@code options} say (its clock and markers do not apply). */
+    /** Read-only, with the master key where {@code options} say (its clock does not apply). */
     public static SqliteLethe openReadOnly(Path directory, SqliteOptions options) {
-        return assemble(
-                directory,
-                SqliteEventStore.openReadOnly(directory),
-                options.withClock(Clock.systemUTC()).withForgetMarkers(false));
+        return assemble(directory, SqliteEventStore.openReadOnly(directory), options.withClock(Clock.systemUTC()));
     }
 
     private static SqliteLethe assemble(Path directory, SqliteEventStore store, SqliteOptions options) {
@@ -88,7 +85,6 @@ public final class SqliteLethe implements AutoCloseable {
                     : localMasterKey(directory, options, keys, store.isReadOnly());
             KeyService keyService = new KeyService(keys, master, policy, clock);
             PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock);
-            privacy.markForgets(options.markForgets() || policy.forgetMarkers());
             if (!store.isReadOnly()) {
                 // A forget that a crash interrupted before its audit entry was written gets it now.
                 privacy.auditInterruptedForgets();

@@ -12,9 +12,6 @@ import java.time.Clock;
  * @param queueCapacity appends waiting for the sequencer before writers are held back (counted the same way)
  * @param cacheMebibytes SQLite page cache per connection
  * @param clock the source of {@code recordedAt}
- * @param markForgets whether each forget also leaves a marker in {@code $forgotten}, so that opening a
- *     key store restored from before some forget forgets those subjects again (off by default: it costs
- *     each forget a second row in its audit commit, ~0.3 ms at the median, ~1 ms at the p99; see docs/privacy.md §9)
  * @param masterKeyDirectory where the local master keyset lives: null for {@code master.keyset.json} in
  *     the data directory; otherwise {@code master-STOREID.keyset.json} in this directory (a mounted secret,
  *     a directory outside backups, shared by several stores), so that a backup of the data directory
@@ -28,7 +25,6 @@ public record SqliteOptions(
         int queueCapacity,
         int cacheMebibytes,
         Clock clock,
-        boolean markForgets,
         java.nio.file.Path masterKeyDirectory,
         Pkcs11 pkcs11) {
     public static final int DEFAULT_READER_CONNECTIONS = 4;
@@ -42,7 +38,6 @@ public record SqliteOptions(
             DEFAULT_QUEUE_CAPACITY,
             DEFAULT_CACHE_MEBIBYTES,
             Clock.systemUTC(),
-            false,
             null,
             null);
 
@@ -88,19 +83,12 @@ public record SqliteOptions(
 
     public SqliteOptions withReaderConnections(int count) {
         return new SqliteOptions(
-                count, maxGroupRequests, queueCapacity, cacheMebibytes, clock, markForgets, masterKeyDirectory, pkcs11);
+                count, maxGroupRequests, queueCapacity, cacheMebibytes, clock, masterKeyDirectory, pkcs11);
     }
 
     public SqliteOptions withMaxGroupRequests(int count) {
         return new SqliteOptions(
-                readerConnections,
-                count,
-                queueCapacity,
-                cacheMebibytes,
-                clock,
-                markForgets,
-                masterKeyDirectory,
-                pkcs11);
+                readerConnections, count, queueCapacity, cacheMebibytes, clock, masterKeyDirectory, pkcs11);
     }
 
     public SqliteOptions withClock(Clock newClock) {
@@ -110,20 +98,6 @@ public record SqliteOptions(
                 queueCapacity,
                 cacheMebibytes,
                 newClock,
-                markForgets,
-                masterKeyDirectory,
-                pkcs11);
-    }
-
-    /** With forget markers on or off (see {@code markForgets}). */
-    public SqliteOptions withForgetMarkers(boolean on) {
-        return new SqliteOptions(
-                readerConnections,
-                maxGroupRequests,
-                queueCapacity,
-                cacheMebibytes,
-                clock,
-                on,
                 masterKeyDirectory,
                 pkcs11);
     }
@@ -131,27 +105,13 @@ public record SqliteOptions(
     /** With the master keyset in {@code directory} (null: the data directory). */
     public SqliteOptions withMasterKeyDirectory(java.nio.file.Path directory) {
         return new SqliteOptions(
-                readerConnections,
-                maxGroupRequests,
-                queueCapacity,
-                cacheMebibytes,
-                clock,
-                markForgets,
-                directory,
-                pkcs11);
+                readerConnections, maxGroupRequests, queueCapacity, cacheMebibytes, clock, directory, pkcs11);
     }
 
     /** With the master key in a PKCS#11 token (null: a keyset file, see {@code masterKeyDirectory}). */
     public SqliteOptions withPkcs11(Pkcs11 token) {
         return new SqliteOptions(
-                readerConnections,
-                maxGroupRequests,
-                queueCapacity,
-                cacheMebibytes,
-                clock,
-                markForgets,
-                masterKeyDirectory,
-                token);
+                readerConnections, maxGroupRequests, queueCapacity, cacheMebibytes, clock, masterKeyDirectory, token);
     }
 
     private static void requirePositive(String name, int value) {

@@ -177,13 +177,29 @@ class ErasureProofTest {
             assertThat(revealed.redactions()).extracting(Redaction::reason).doesNotContain(Redaction.Reason.RESTRICTED);
             assertThat(revealed.data().toString()).doesNotContain(markers.get(0), markers.get(1));
         }
-        // Without the rotation, that backup would have been enough: the old master keyset still unwraps it.
-        Files.copy(
-                backup.resolve("master.keyset.json"),
-                data.resolve("master.keyset.json"),
-                StandardCopyOption.REPLACE_EXISTING);
+        // Without the rotation, that backup would have been enough for whoever reads it with the old master
+        // keyset outside SqliteLethe (the open above has forgotten the subject again in the restored copy).
+        for (String name : List.of(SqliteKeyStore.FILE_NAME, "master.keyset.json")) {
+            Files.copy(backup.resolve(name), data.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+        }
+        Files.deleteIfExists(data.resolve(SqliteKeyStore.FILE_NAME + "-wal"));
+        Files.deleteIfExists(data.resolve(SqliteKeyStore.FILE_NAME + "-shm"));
+        java.time.Clock clock = java.time.Clock.systemUTC();
+        try (dev.lethe.core.privacy.PrivateEventStore byHand = new dev.lethe.core.privacy.PrivateEventStore(
+                SqliteEventStore.open(data),
+                new dev.lethe.core.privacy.keys.KeyService(
+                        SqliteKeyStore.open(data),
+                        dev.lethe.core.privacy.keys.LocalMasterKey.openOrCreate(data),
+                        SqliteLethe.readPolicy(data),
+                        clock),
+                clock)) {
+            assertThat(byHand.reveal(event, DPO).data().toString()).contains(markers.get(1));
+        }
+        // SqliteLethe itself forgets the subject again as it opens: the audit trail records the forget.
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
-            assertThat(lethe.privacy().reveal(event, DPO).data().toString()).contains(markers.get(1));
+            RevealedEvent revealed = lethe.privacy().reveal(event, DPO);
+            assertThat(revealed.data().toString()).doesNotContain(markers.get(0), markers.get(1));
+            assertThat(revealed.redactions()).extracting(Redaction::reason).containsOnly(Redaction.Reason.FORGOTTEN);
         }
     }
 

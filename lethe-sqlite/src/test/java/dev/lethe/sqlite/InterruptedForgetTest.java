@@ -23,12 +23,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A forget is committed in the key store first and audited second. A process that stops in between
- * leaves a receipt without its {@code SubjectForgotten} entry; the next open writes the entry, once.
+ * leaves a receipt without its {@code SubjectForgotten} entry; the next open writes the entry, once. And
+ * a key store restored from before some forgets: the next open forgets those subjects again.
  */
 class InterruptedForgetTest {
     private static final Principal DPO = new Principal("dora", "dpo");
-    /** Forget markers on: what a restored key store is noticed by. */
-    private static final SqliteOptions MARKING = SqliteOptions.DEFAULT.withForgetMarkers(true);
 
     @TempDir
     Path data;
@@ -77,24 +76,18 @@ class InterruptedForgetTest {
     void a_key_store_restored_from_before_a_forget_does_not_bring_the_subject_back() throws Exception {
         SubjectId ada;
         SubjectId grace;
-        try (SqliteLethe lethe = SqliteLethe.open(data, MARKING)) {
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
             ada = customer(lethe, "ada@example.com");
             grace = customer(lethe, "grace@example.com");
         }
-        Path backup = data.resolveSibling(data.getFileName() + "-keys-backup");
-        java.nio.file.Files.createDirectories(backup);
-        java.nio.file.Files.copy(data.resolve("keys.db"), backup.resolve("keys.db"));
+        Path backup = restorable("keys-backup");
         ErasureReceipt receipt;
-        try (SqliteLethe lethe = SqliteLethe.open(data, MARKING)) {
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
             receipt = lethe.privacy().forget(ada, "GDPR Art. 17(1)(a)", "asked", DPO);
         }
-        // The operator restores the key store from the backup (no rotation since): it holds Ada's key.
-        for (String file : List.of("keys.db", "keys.db-wal", "keys.db-shm")) {
-            java.nio.file.Files.deleteIfExists(data.resolve(file));
-        }
-        java.nio.file.Files.copy(backup.resolve("keys.db"), data.resolve("keys.db"));
+        restore(backup); // it holds Ada's key
 
-        try (SqliteLethe lethe = SqliteLethe.open(data, MARKING)) {
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
             assertThat(lethe.privacy().keys().isForgotten(ada)).isTrue();
             assertThat(lethe.privacy().keys().isForgotten(grace)).isFalse();
             List<RecordedEvent> entries = forgottenEntries(lethe);
@@ -111,33 +104,28 @@ class InterruptedForgetTest {
                     .extracting(r -> r.reason())
                     .containsOnly(dev.lethe.core.privacy.Redaction.Reason.FORGOTTEN);
         }
-        try (SqliteLethe lethe = SqliteLethe.open(data, MARKING)) {
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
             assertThat(forgottenEntries(lethe)).hasSize(2); // not again
             assertThat(lethe.privacy().reapplyForgetsMissingFromKeys()).isZero();
         }
     }
 
     @Test
-    void a_forget_made_while_markers_were_off_does_not_hide_a_later_one_from_a_restored_key_store() throws Exception {
+    void a_key_store_backup_taken_between_two_forgets_brings_back_neither() throws Exception {
         SubjectId alice;
         SubjectId bob;
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             alice = customer(lethe, "alice@example.com");
             bob = customer(lethe, "bob@example.com");
-            lethe.privacy().forget(alice, "GDPR Art. 17(1)(a)", "asked", DPO); // no marker: markers off
+            lethe.privacy().forget(alice, "GDPR Art. 17(1)(a)", "asked", DPO);
         }
-        SqliteLethe.open(data, MARKING).close(); // markers on: Alice's is written now
-        Path backup = data.resolveSibling(data.getFileName() + "-keys-backup-2");
-        java.nio.file.Files.createDirectories(backup);
-        java.nio.file.Files.copy(data.resolve("keys.db"), backup.resolve("keys.db"));
-        try (SqliteLethe lethe = SqliteLethe.open(data, MARKING)) {
+        SqliteLethe.open(data).close(); // checks Alice's entry: the note moves past it
+        Path backup = restorable("between");
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
             lethe.privacy().forget(bob, "GDPR Art. 17(1)(a)", "asked", DPO);
         }
-        for (String file : List.of("keys.db", "keys.db-wal", "keys.db-shm")) {
-            java.nio.file.Files.deleteIfExists(data.resolve(file));
-        }
-        java.nio.file.Files.copy(backup.resolve("keys.db"), data.resolve("keys.db"));
-        try (SqliteLethe lethe = SqliteLethe.open(data, MARKING)) {
+        restore(backup);
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
             assertThat(lethe.privacy().keys().isForgotten(bob))
                     .as("Bob, forgotten after the backup")
                     .isTrue();
@@ -146,33 +134,75 @@ class InterruptedForgetTest {
     }
 
     @Test
-    void the_data_policy_can_turn_markers_on_for_every_process_that_opens_the_directory() throws Exception {
-        SqliteLethe.open(data).close(); // writes the default policy, markers off
-        java.nio.file.Path policy = data.resolve(SqliteLethe.POLICY_FILE);
-        String text = java.nio.file.Files.readString(policy);
-        assertThat(text).contains("forgetMarkers: false");
-        java.nio.file.Files.writeString(policy, text.replace("forgetMarkers: false", "forgetMarkers: true"));
+    void each_open_checks_only_the_audit_entries_written_since_the_previous_one() throws Exception {
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
-            assertThat(lethe.policy().forgetMarkers()).isTrue();
             lethe.privacy().forget(customer(lethe, "ada@example.com"), "GDPR Art. 17(1)(a)", "asked", DPO);
-            assertThat(lethe.store()
-                            .streamInfo(dev.lethe.core.privacy.PrivateEventStore.FORGOTTEN)
-                            .eventCount())
-                    .isEqualTo(1);
         }
-        java.nio.file.Files.writeString(policy, text.replace("forgetMarkers: false", "forgetMarkers: yes please"));
-        assertThatThrownBy(() -> SqliteLethe.open(data)).hasMessageContaining("forgetMarkers", "true or false");
+        long trail;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            trail = lethe.store().streamInfo(AuditLog.STREAM).eventCount();
+            assertThat(lethe.store().streamInfo(StreamId.of("$forgotten")).exists())
+                    .as("no marker stream: the audit entry is what the check reads")
+                    .isFalse();
+        }
+        try (SqliteKeyStore keys = SqliteKeyStore.open(data, true)) {
+            assertThat(keys.note(dev.lethe.core.privacy.PrivateEventStore.FORGETS_CHECKED_NOTE))
+                    .contains(Long.toString(trail));
+        }
     }
 
     @Test
-    void without_markers_a_forget_leaves_none() {
+    void a_log_shorter_than_the_key_stores_note_is_checked_from_its_start() throws Exception {
+        SubjectId ada;
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
-            lethe.privacy().forget(customer(lethe, "ada@example.com"), "GDPR Art. 17(1)(a)", "asked", DPO);
-            assertThat(lethe.store()
-                            .streamInfo(dev.lethe.core.privacy.PrivateEventStore.FORGOTTEN)
-                            .exists())
-                    .isFalse();
+            ada = customer(lethe, "ada@example.com");
         }
+        Path backup = restorable("noted-far");
+        try (SqliteKeyStore keys = SqliteKeyStore.open(backup)) {
+            // As if this keys.db had been checked against a longer log (events.db restored from older).
+            keys.setNote(dev.lethe.core.privacy.PrivateEventStore.FORGETS_CHECKED_NOTE, "1000000");
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            lethe.privacy().forget(ada, "GDPR Art. 17(1)(a)", "asked", DPO);
+        }
+        restore(backup);
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.privacy().keys().isForgotten(ada)).isTrue();
+        }
+    }
+
+    @Test
+    void a_policy_file_that_still_sets_forget_markers_opens_and_the_check_reports_the_line() throws Exception {
+        SqliteLethe.open(data).close(); // writes the default policy
+        java.nio.file.Path policy = data.resolve(SqliteLethe.POLICY_FILE);
+        String text = java.nio.file.Files.readString(policy);
+        assertThat(text).doesNotContain("forgetMarkers");
+        java.nio.file.Files.writeString(policy, "forgetMarkers: true\n" + text);
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(dev.lethe.core.privacy.policy.PolicyLinter.check(lethe.policy(), List.of()))
+                    .extracting(Object::toString)
+                    .containsExactly(
+                            "policy: forgetMarkers has no effect any more: every writer open now checks the"
+                                    + " audit trail for forgets a restored keys.db lacks (docs/privacy.md §9); remove the line");
+        }
+        java.nio.file.Files.writeString(policy, "forgetMarkers: yes please\n" + text);
+        assertThatThrownBy(() -> SqliteLethe.open(data)).hasMessageContaining("forgetMarkers", "true or false");
+    }
+
+    /** A copy of {@code keys.db} as a backup would hold it (the store is closed). */
+    private Path restorable(String name) throws Exception {
+        Path backup = data.resolveSibling(data.getFileName() + "-" + name);
+        java.nio.file.Files.createDirectories(backup);
+        java.nio.file.Files.copy(data.resolve("keys.db"), backup.resolve("keys.db"));
+        return backup;
+    }
+
+    /** The operator restores {@code keys.db} from the backup (no rotation since). */
+    private void restore(Path backup) throws Exception {
+        for (String file : List.of("keys.db", "keys.db-wal", "keys.db-shm")) {
+            java.nio.file.Files.deleteIfExists(data.resolve(file));
+        }
+        java.nio.file.Files.copy(backup.resolve("keys.db"), data.resolve("keys.db"));
     }
 
     private static SubjectId customer(SqliteLethe lethe, String email) {

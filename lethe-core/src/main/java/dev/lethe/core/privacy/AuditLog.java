@@ -7,7 +7,6 @@ import dev.lethe.core.store.EventData;
 import dev.lethe.core.store.EventStore;
 import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.Json;
-import dev.lethe.core.store.StreamAppend;
 import dev.lethe.core.store.StreamId;
 import java.time.Clock;
 import java.time.Duration;
@@ -48,14 +47,6 @@ public final class AuditLog {
     /** Records an entry without waiting for it to be durable; the future says when it is. */
     public CompletableFuture<AppendResult> recordAsync(String type, Principal principal, Map<String, ?> details) {
         return store.appendAsync(STREAM, ExpectedVersion.any(), List.of(entry(type, principal, details)));
-    }
-
-    /**
-     * An entry as a batch for {@link dev.lethe.core.store.EventStore#appendTogether}, to be committed
-     * with other writes that belong to it.
-     */
-    public StreamAppend entryAppend(String type, Principal principal, Map<String, ?> details) {
-        return new StreamAppend(STREAM, ExpectedVersion.any(), List.of(entry(type, principal, details)));
     }
 
     private EventData entry(String type, Principal principal, Map<String, ?> details) {

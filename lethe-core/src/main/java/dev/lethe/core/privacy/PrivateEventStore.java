@@ -18,7 +18,6 @@ import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.Json;
 import dev.lethe.core.store.RecordedEvent;
-import dev.lethe.core.store.StreamAppend;
 import dev.lethe.core.store.StreamId;
 import dev.lethe.core.store.StreamInfo;
 import dev.lethe.core.store.WrongExpectedVersionException;
@@ -406,99 +405,81 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * One event per forget, {@code {subject, receipt}}, in a stream of its own: its length, against the
-     * key store's receipts, tells in O(1) whether the key store was restored from before some forget.
+     * The key-store note holding the version of {@code $audit} up to which {@link
+     * #reapplyForgetsMissingFromKeys} has checked forgets against the key store. A key store restored
+     * from a backup carries the note back to the time of that backup, so the next check reads every
+     * forget made since.
      */
-    public static final String FORGOTTEN_NAME = "$forgotten";
-
-    public static final StreamId FORGOTTEN = StreamId.of(FORGOTTEN_NAME);
-
-    private volatile boolean markForgets;
+    public static final String FORGETS_CHECKED_NOTE = "audit-forgets-checked-to";
 
     /**
-     * Whether each forget also leaves its marker in {@value #FORGOTTEN_NAME} (off by default), which
-     * {@link #reapplyForgetsMissingFromKeys} needs to notice a restored key store. It costs each forget
-     * a second row in the commit of its audit entry.
-     */
-    public void markForgets(boolean enabled) {
-        this.markForgets = enabled;
-    }
-
-    private static StreamAppend marker(ErasureReceipt receipt) {
-        return new StreamAppend(
-                FORGOTTEN,
-                ExpectedVersion.any(),
-                List.of(EventData.of(
-                        "Forgotten",
-                        Json.of(Map.of(
-                                "subject",
-                                receipt.subject().toString(),
-                                "receipt",
-                                receipt.id().toString())))));
-    }
-
-    private void appendMarker(ErasureReceipt receipt) {
-        StreamAppend marker = marker(receipt);
-        store.append(marker.streamId(), marker.expected(), marker.events());
-    }
-
-    /**
-     * Forgets again every subject the log says was forgotten but the key store does not: a key store
-     * restored from a backup taken before those forgets holds their keys again, and without this would
-     * decrypt them. Costs one count when nothing is missing; reads {@value #FORGOTTEN_NAME} otherwise.
-     * Each is audited as {@code SubjectForgotten} with {@code reapplied: true}. The SQLite engine calls
-     * it on open; returns how many were forgotten again.
+     * Forgets again every subject the audit trail says was forgotten but the key store still holds a key
+     * for: a key store restored from a backup taken before those forgets holds their keys again, and
+     * without this would decrypt them. Reads {@code $audit} from where the previous check ended (a note
+     * in the key store) to its end, then notes the end: on an open after an open, only the entries
+     * written in between. Each subject forgotten again is audited as {@code SubjectForgotten} with
+     * {@code reapplied: true}. The SQLite engine calls it on every writer open; returns how many were
+     * forgotten again.
      */
     public int reapplyForgetsMissingFromKeys() {
-        StreamInfo markers = store.streamInfo(FORGOTTEN);
-        long markerCount = markers.exists() ? markers.eventCount() : 0;
-        // Receipts are read only when there is something to compare them with.
-        List<ErasureReceipt> receipts = markForgets || markerCount > 0 ? keys.receipts() : List.of();
-        if (markForgets) {
-            if (markerCount < receipts.size()) {
-                // Forgets made while markers were off left none; each would hide a later forget from the
-                // count below. Their markers are written now, before this process forgets anything.
-                java.util.Set<String> marked = new java.util.HashSet<>();
-                readAll(FORGOTTEN)
-                        .forEach(m ->
-                                marked.add(m.data().asTree().path("receipt").asText("")));
-                for (ErasureReceipt receipt : receipts) {
-                    if (!marked.contains(receipt.id().toString())) {
-                        appendMarker(receipt);
-                    }
-                }
-                return 0;
-            }
-        }
-        // No markers (the default): nothing to compare, and the receipts are not even read.
-        if (markerCount == 0 || markerCount <= receipts.size()) {
-            return 0;
-        }
+        long checked =
+                keys.note(FORGETS_CHECKED_NOTE).map(PrivateEventStore::version).orElse(0L);
+        StreamInfo trail = store.streamInfo(AuditLog.STREAM);
+        long end = trail.exists() ? trail.eventCount() : 0;
         int reapplied = 0;
-        for (RecordedEvent marker : readAll(FORGOTTEN)) {
-            SubjectId subject;
-            try {
-                subject = SubjectId.parse(marker.data().asTree().path("subject").asText(""));
-            } catch (RuntimeException notWrittenByLethe) {
-                continue;
+        // From the note, or from the start when the log is shorter than the note says (events.db restored
+        // from a backup older than keys.db: its later entries will get the versions the note skipped).
+        long from = checked <= end ? checked : 0;
+        while (true) {
+            List<RecordedEvent> page =
+                    store.readStream(AuditLog.STREAM, from, Direction.FORWARD, EventStore.MAX_READ_LIMIT);
+            for (RecordedEvent entry : page) {
+                if (entry.type().equals("SubjectForgotten") && reapply(entry)) {
+                    reapplied++;
+                }
             }
-            if (keys.isForgotten(subject) || !keys.isKnown(subject)) {
-                continue; // forgotten here too, or the backup predates the subject: no key to destroy
+            from += page.size();
+            if (page.size() < EventStore.MAX_READ_LIMIT) {
+                break;
             }
-            String original = marker.data().asTree().path("receipt").asText("?");
-            ErasureReceipt receipt = keys.forget(
-                    subject,
-                    Principal.SYSTEM.name(),
-                    "as forgotten before (receipt " + original + ")",
-                    "re-applied: the key store was restored from before this forget");
-            Map<String, Object> details = new LinkedHashMap<>(forgottenEntry(receipt));
-            details.put("reapplied", true);
-            details.put("originalReceipt", original);
-            audit.record("SubjectForgotten", Principal.SYSTEM, details);
-            keys.audited(receipt.id());
-            reapplied++;
+        }
+        if (from != checked) {
+            keys.setNote(FORGETS_CHECKED_NOTE, Long.toString(from));
         }
         return reapplied;
+    }
+
+    private static long version(String note) {
+        try {
+            return Math.max(0, Long.parseLong(note));
+        } catch (NumberFormatException notWrittenByLethe) {
+            return 0;
+        }
+    }
+
+    /** Forgets again the subject of a {@code SubjectForgotten} entry if the key store still has its key. */
+    private boolean reapply(RecordedEvent entry) {
+        SubjectId subject;
+        try {
+            subject = SubjectId.parse(entry.data().asTree().path("subject").asText(""));
+        } catch (RuntimeException notWrittenByLethe) {
+            return false;
+        }
+        if (keys.isForgotten(subject) || !keys.isKnown(subject)) {
+            return false; // forgotten here too, or the backup predates the subject: no key to destroy
+        }
+        String original = entry.data().asTree().path("receipt").asText("?");
+        ErasureReceipt receipt = keys.forget(
+                subject,
+                Principal.SYSTEM.name(),
+                "as forgotten before (receipt " + original + ")",
+                "re-applied: the key store was restored from before this forget");
+        Map<String, Object> details = new LinkedHashMap<>(forgottenEntry(receipt));
+        details.put("reapplied", true);
+        details.put("originalReceipt", original);
+        audit.record("SubjectForgotten", Principal.SYSTEM, details);
+        keys.audited(receipt.id());
+        return true;
     }
 
     private static List<String> personalPaths(SchemaRegistry.Registered registered) {
@@ -517,22 +498,13 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * Appends a committed forget's audit entry and, with markers on, its marker in
-     * {@value #FORGOTTEN_NAME}, both in one commit ({@link EventStore#appendTogether}): one sync, as
-     * without the marker. The receipt is marked audited once both are durable; until then, a crash
-     * leaves it pending, and the next open writes whichever of the two is missing. A failure is added
-     * to {@code primary} when there is one.
+     * Appends a committed forget's audit entry. The receipt is marked audited once it is durable; until
+     * then, a crash leaves it pending, and the next open writes it. A failure is added to {@code primary}
+     * when there is one.
      */
     private void auditForget(ErasureReceipt receipt, Principal actor, RuntimeException primary) {
         try {
-            if (!markForgets) {
-                audit.record("SubjectForgotten", actor, forgottenEntry(receipt));
-            } else {
-                List<java.util.concurrent.CompletableFuture<AppendResult>> written = store.appendTogether(List.of(
-                        audit.entryAppend("SubjectForgotten", actor, forgottenEntry(receipt)), marker(receipt)));
-                AppendRules.await(written.get(0));
-                AppendRules.await(written.get(1));
-            }
+            audit.record("SubjectForgotten", actor, forgottenEntry(receipt));
             keys.audited(receipt.id());
         } catch (RuntimeException e) {
             if (primary == null) {
@@ -568,11 +540,6 @@ public final class PrivateEventStore implements AutoCloseable {
             }
             from += page.size();
         }
-        java.util.Set<String> marked = new java.util.HashSet<>();
-        if (markForgets) {
-            readAll(FORGOTTEN)
-                    .forEach(m -> marked.add(m.data().asTree().path("receipt").asText("")));
-        }
         for (ErasureReceipt receipt : pending) {
             if (missing.contains(receipt.id().toString())) {
                 Map<String, Object> details = new LinkedHashMap<>(forgottenEntry(receipt));
@@ -580,9 +547,6 @@ public final class PrivateEventStore implements AutoCloseable {
                 details.put("forgottenAt", receipt.at().toString());
                 details.put("recovered", true);
                 audit.record("SubjectForgotten", Principal.SYSTEM, details);
-            }
-            if (markForgets && !marked.contains(receipt.id().toString())) {
-                appendMarker(receipt);
             }
             keys.audited(receipt.id());
         }
@@ -824,8 +788,7 @@ public final class PrivateEventStore implements AutoCloseable {
     @Override
     public void close() {
         replay.close();
-        // The store first: it drains appends in flight, whose completions (a forget's marker) still
-        // write to the key store.
+        // The store first: it drains appends in flight, whose completions may still use the key store.
         store.close();
         keys.close();
     }

@@ -71,7 +71,7 @@ public interface EventStore extends AutoCloseable {
     /**
      * Appends batches to several streams without waiting, each checked and stored exactly as by
      * {@link #appendAsync}, so that they can share one durable commit: for writes that belong together
-     * and should cost one sync, such as an audit entry and its marker. The SQLite engine commits them
+     * and should cost one sync (an event and the entries that index it elsewhere, say). The SQLite engine commits them
      * in one transaction, in this order, and no other append comes between them (a batch that is an
      * exact retry of one stored earlier reports where it was first written, as with {@code append}).
      * This is not a multi-stream transaction: a batch that is refused (a wrong expected version, an

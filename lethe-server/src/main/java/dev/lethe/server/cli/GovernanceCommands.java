@@ -268,8 +268,6 @@ final class GovernanceCommands {
                                         parsed.roles().size(),
                                         "strict",
                                         parsed.strict(),
-                                        "forgetMarkers",
-                                        parsed.forgetMarkers(),
                                         "sha256",
                                         sha256));
                 lethe.privacy().notePolicy(sha256, true);

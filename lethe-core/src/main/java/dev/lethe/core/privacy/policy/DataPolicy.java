@@ -13,15 +13,16 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
 /**
  * The data policy, read from YAML: the data groups with their retention and key period, the roles with
- * the groups each may read and what else each may do, whether appends are checked strictly, and
- * whether each forget leaves a marker in the log ({@code forgetMarkers}), by which opening a directory
- * notices a key store restored from before some forget and forgets those subjects again.
+ * the groups each may read and what else each may do, and whether appends are checked strictly.
+ * {@code notices} name keys of the file that have no effect any more ({@code forgetMarkers}), which
+ * {@code lethe policy check} reports; they are accepted so that older files still parse.
  *
  * <pre>
  * strict: true
@@ -35,7 +36,7 @@ import java.util.TreeSet;
  * </pre>
  */
 public record DataPolicy(
-        Map<DataGroup, GroupRule> groups, Map<String, RoleRule> roles, boolean strict, boolean forgetMarkers) {
+        Map<DataGroup, GroupRule> groups, Map<String, RoleRule> roles, boolean strict, List<String> notices) {
     /** What a role may do besides reading. */
     public enum Permission {
         FORGET("forget"),
@@ -181,7 +182,13 @@ public record DataPolicy(
             }
             roles.put(entry.getKey(), new RoleRule(readable, permissions));
         }
-        return new DataPolicy(groups, roles, flag(root, "strict"), flag(root, "forgetMarkers"));
+        List<String> notices = new java.util.ArrayList<>();
+        if (root.has("forgetMarkers")) {
+            flag(root, "forgetMarkers");
+            notices.add("forgetMarkers has no effect any more: every writer open now checks the audit trail for"
+                    + " forgets a restored keys.db lacks (docs/privacy.md §9); remove the line");
+        }
+        return new DataPolicy(groups, roles, flag(root, "strict"), List.copyOf(notices));
     }
 
     private static boolean flag(JsonNode root, String name) {

@@ -122,6 +122,7 @@ public final class PolicyLinter {
 
     public static List<Finding> check(DataPolicy policy, List<Registered> schemas) {
         List<Finding> findings = new ArrayList<>();
+        policy.notices().forEach(notice -> findings.add(new Finding("policy", notice)));
         for (Registered schema : schemas) {
             for (String path : schema.allFields()) {
                 String leaf = path.substring(path.lastIndexOf('.') + 1);
