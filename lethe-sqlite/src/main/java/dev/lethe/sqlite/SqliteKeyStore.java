@@ -450,8 +450,14 @@ public final class SqliteKeyStore implements KeyStore {
     }
 
     @Override
-    public void rewrap(Map<String, byte[]> rewrapped) {
+    public void rewrap(Map<String, byte[]> rewrapped, Map<String, String> notes) {
         transaction("re-wrap keys", true, () -> {
+            for (Map.Entry<String, String> note : notes.entrySet()) {
+                update(
+                        "INSERT INTO note VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                        note.getKey(),
+                        note.getValue());
+            }
             for (Map.Entry<String, byte[]> entry : rewrapped.entrySet()) {
                 KeyRefs.Parsed ref = KeyRefs.parse(entry.getKey());
                 switch (ref.kind()) {

@@ -156,8 +156,9 @@ public final class SqliteLethe implements AutoCloseable {
                             + (noted.get().equals(IN_DATA_DIRECTORY)
                                     ? LocalMasterKey.FILE_NAME + " in the data directory"
                                     : noted.get())
-                            + ", not a PKCS#11 token: keys.db holds keys wrapped by it, and moving them into a token is"
-                            + " not supported; open the store without --pkcs11-library (and LETHE_PKCS11_LIBRARY)",
+                            + ", not a PKCS#11 token: keys.db holds keys wrapped by it; open the store without"
+                            + " --pkcs11-library (and LETHE_PKCS11_LIBRARY), or move them into the token first with"
+                            + " lethe keys move-to-pkcs11",
                     null);
         }
         String prefix = Pkcs11MasterKey.LABEL_PREFIX + storeId.get() + "-";
@@ -184,7 +185,83 @@ public final class SqliteLethe implements AutoCloseable {
         if (!readOnly && !noted.equals(Optional.of(IN_PKCS11_TOKEN))) {
             keys.setNote(KEYSET_NOTE, IN_PKCS11_TOKEN);
         }
+        if (!readOnly) {
+            deleteMovedKeyset(keys); // a move into this token stopped before it deleted the old file
+        }
         return master;
+    }
+
+    /** The key-store note naming a keyset file whose keys moved into a token, until the file is deleted. */
+    static final String MOVED_KEYSET_NOTE = "moved-keyset";
+
+    /** What moving a store's master key into a PKCS#11 token did. */
+    public record MasterKeyMove(int rewrapped, String from, String to, Path deletedKeyset) {}
+
+    /**
+     * Moves the master key of the store in {@code directory} out of its keyset file (where
+     * {@code options} say it is) into the PKCS#11 {@code token}: every live key is re-wrapped under the
+     * token's key for this store (created if missing), and {@code keys.db} notes the token, in one
+     * transaction; then the keyset file is deleted. Needs the {@code rotate-keys} permission; audited as
+     * {@code MasterKeyMoveStarted} and {@code MasterKeyMoved}. From then on the store opens only with the
+     * token. A stop after the commit leaves the file, which the next writer open deletes (the note
+     * {@value #MOVED_KEYSET_NOTE} names it). Copies of the keyset kept elsewhere still unwrap backups of
+     * {@code keys.db} taken before: rotate (in the token) after the move to cut those off.
+     */
+    public static MasterKeyMove moveMasterKeyToToken(
+            Path directory, SqliteOptions options, SqliteOptions.Pkcs11 token, dev.lethe.core.privacy.Principal actor) {
+        if (token == null) {
+            throw new IllegalArgumentException("name the PKCS#11 token to move the master key into");
+        }
+        if (options.pkcs11() != null) {
+            throw new IllegalArgumentException("options name where the master key is now: a keyset file, not a token");
+        }
+        Path keyset;
+        String from;
+        String to;
+        int moved;
+        try (SqliteLethe lethe = open(directory, options)) {
+            KeyService keys = lethe.privacy().keys();
+            String storeId = keys.note(STORE_ID_NOTE).orElseThrow();
+            String noted = keys.note(KEYSET_NOTE).orElse(IN_DATA_DIRECTORY);
+            keyset = noted.equals(IN_DATA_DIRECTORY) ? directory.resolve(LocalMasterKey.FILE_NAME) : Path.of(noted);
+            from = keys.master().describe();
+            try (MasterKey target = Pkcs11MasterKey.open(
+                    token.library(),
+                    token.slot(),
+                    token.pin(),
+                    Pkcs11MasterKey.LABEL_PREFIX + storeId + "-",
+                    () -> true)) {
+                to = target.describe();
+                moved = lethe.privacy()
+                        .moveMasterKey(
+                                target,
+                                java.util.Map.of(KEYSET_NOTE, IN_PKCS11_TOKEN, MOVED_KEYSET_NOTE, keyset.toString()),
+                                actor);
+            }
+        }
+        try (SqliteKeyStore keys = SqliteKeyStore.open(directory, false)) {
+            deleteMovedKeyset(keys);
+        }
+        return new MasterKeyMove(moved, from, to, keyset);
+    }
+
+    /** Deletes the keyset file a finished move left, if the note names one, then the note. */
+    private static void deleteMovedKeyset(SqliteKeyStore keys) {
+        Optional<String> moved = keys.note(MOVED_KEYSET_NOTE);
+        if (moved.isEmpty() || moved.get().isEmpty()) {
+            return;
+        }
+        Path file = Path.of(moved.get());
+        try {
+            Files.deleteIfExists(file);
+            Files.deleteIfExists(file.resolveSibling(file.getFileName() + ".tmp"));
+        } catch (IOException e) {
+            throw StorageException.permanent(
+                    "the master key moved into the token, but its old keyset " + file + " cannot be deleted: " + e
+                            + "; delete it by hand",
+                    e);
+        }
+        keys.setNote(MOVED_KEYSET_NOTE, "");
     }
 
     /** This store's id, created by a writer on first open; empty for a reader of a store without one. */

@@ -138,7 +138,7 @@ class Pkcs11StoreIT {
         assertThatThrownBy(() -> SqliteLethe.open(data, in(token)))
                 .isInstanceOf(StorageException.class)
                 .hasMessageContaining("this store's master key is the keyset master.keyset.json in the data directory")
-                .hasMessageContaining("moving them into a token is not supported");
+                .hasMessageContaining("move them into the token first with lethe keys move-to-pkcs11");
 
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
@@ -146,6 +146,78 @@ class Pkcs11StoreIT {
         assertThatThrownBy(() -> SqliteOptions.DEFAULT.withPkcs11(token).withMasterKeyDirectory(parent))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("not both");
+    }
+
+    @Test
+    void a_store_whose_keys_a_keyset_file_wraps_moves_into_a_token_and_the_keyset_file_is_deleted() throws Exception {
+        Path data = parent.resolve("moving");
+        SubjectId ada;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            ada = lethe.privacy().subjectFor("ada@example.com");
+        }
+        Path keyset = data.resolve("master.keyset.json");
+
+        SqliteLethe.MasterKeyMove move = SqliteLethe.moveMasterKeyToToken(data, SqliteOptions.DEFAULT, token, DPO);
+
+        assertThat(move.rewrapped()).isGreaterThanOrEqualTo(2); // Ada's key and the blind-index secret
+        assertThat(move.from()).contains("local keyset");
+        assertThat(move.to()).contains("PKCS#11 token in slot " + token.slot());
+        assertThat(move.deletedKeyset()).isEqualTo(keyset);
+        assertThat(keyset).doesNotExist();
+        assertThatThrownBy(() -> SqliteLethe.open(data)).hasMessageContaining("is in a PKCS#11 token");
+        try (SqliteLethe lethe = SqliteLethe.open(data, in(token))) {
+            assertThat(lethe.privacy().keys().lookup("ada@example.com")).contains(ada);
+            assertThat(lethe
+                            .store()
+                            .readStream(
+                                    dev.lethe.core.privacy.AuditLog.STREAM,
+                                    0,
+                                    dev.lethe.core.store.Direction.FORWARD,
+                                    100)
+                            .stream()
+                            .map(dev.lethe.core.store.RecordedEvent::type))
+                    .containsSubsequence("MasterKeyMoveStarted", "MasterKeyMoved");
+        }
+        assertThatThrownBy(() -> SqliteLethe.moveMasterKeyToToken(data, SqliteOptions.DEFAULT, token, DPO))
+                .as("moved already")
+                .hasMessageContaining("is in a PKCS#11 token");
+    }
+
+    @Test
+    void a_move_stopped_before_it_deleted_the_keyset_file_is_finished_by_the_next_open() throws Exception {
+        Path data = parent.resolve("stopped");
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            lethe.privacy().subjectFor("ada@example.com");
+        }
+        Path keyset = data.resolve("master.keyset.json");
+        String storeId;
+        try (SqliteKeyStore keys = SqliteKeyStore.open(data, true)) {
+            storeId = keys.note(SqliteLethe.STORE_ID_NOTE).orElseThrow();
+        }
+        // The move's commit, without the deletion that follows it.
+        try (SqliteLethe lethe = SqliteLethe.open(data);
+                Pkcs11MasterKey target = Pkcs11MasterKey.open(
+                        token.library(), token.slot(), token.pin(), "lethe-master-" + storeId + "-", () -> true)) {
+            lethe.privacy()
+                    .moveMasterKey(
+                            target,
+                            java.util.Map.of(
+                                    SqliteLethe.KEYSET_NOTE,
+                                    SqliteLethe.IN_PKCS11_TOKEN,
+                                    SqliteLethe.MOVED_KEYSET_NOTE,
+                                    keyset.toString()),
+                            DPO);
+        }
+        assertThat(keyset).exists();
+
+        try (SqliteLethe lethe = SqliteLethe.openReadOnly(data, in(token))) {
+            assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
+        }
+        assertThat(keyset).as("a reader leaves it").exists();
+        try (SqliteLethe lethe = SqliteLethe.open(data, in(token))) {
+            assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
+        }
+        assertThat(keyset).doesNotExist();
     }
 
     @Test

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lethe.core.privacy.keys.ErasureReceipt;
 import dev.lethe.core.privacy.keys.KeyService;
 import dev.lethe.core.privacy.keys.KeyStore;
+import dev.lethe.core.privacy.keys.MasterKey;
 import dev.lethe.core.privacy.policy.DataPolicy.Permission;
 import dev.lethe.core.privacy.policy.PolicyLinter;
 import dev.lethe.core.spi.AppendRules;
@@ -758,6 +759,21 @@ public final class PrivateEventStore implements AutoCloseable {
                                 .map(Integer::toUnsignedLong)
                                 .toList()));
         return rotation;
+    }
+
+    /**
+     * Moves the master key: re-wraps every live key under {@code target} and sets {@code notes} in the
+     * same key-store transaction (see {@link KeyService#rewrapUnder}); needs the {@code rotate-keys}
+     * permission. Audited as {@code MasterKeyMoveStarted}, then {@code MasterKeyMoved} with where from,
+     * where to and how many keys. Close this store afterwards: its own master key unwraps nothing.
+     */
+    public int moveMasterKey(MasterKey target, Map<String, String> notes, Principal actor) {
+        require(actor, Permission.ROTATE_KEYS);
+        String from = keys.master().describe();
+        audit.record("MasterKeyMoveStarted", actor, Map.of("from", from, "to", target.describe()));
+        int moved = keys.rewrapUnder(target, notes);
+        audit.record("MasterKeyMoved", actor, Map.of("from", from, "to", target.describe(), "rewrapped", moved));
+        return moved;
     }
 
     private List<RecordedEvent> readAll(StreamId stream) {

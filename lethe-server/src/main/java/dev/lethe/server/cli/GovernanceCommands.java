@@ -77,7 +77,10 @@ final class GovernanceCommands {
         }
     }
 
-    @Command(name = "keys", description = "The key service.", subcommands = KeysRotate.class)
+    @Command(
+            name = "keys",
+            description = "The key service.",
+            subcommands = {KeysRotate.class, KeysMoveToPkcs11.class})
     static final class Keys implements Runnable {
         @ParentCommand
         LetheCli parent;
@@ -116,6 +119,37 @@ final class GovernanceCommands {
                                         .map(Integer::toUnsignedLong)
                                         .toList());
             }
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "move-to-pkcs11",
+            description = {
+                "Move the master key out of its keyset file into the PKCS#11 token that --pkcs11-library,"
+                        + " --pkcs11-slot and the PIN (--pkcs11-pin-file or $LETHE_PKCS11_PIN) name: every live key"
+                        + " is re-wrapped under the token's key for this store, then the keyset file is deleted.",
+                "From then on every command needs the PKCS#11 settings. Copies of the keyset kept elsewhere still"
+                        + " unwrap backups of keys.db made before: run 'lethe keys rotate' afterwards to cut those"
+                        + " off. Needs the rotate-keys permission."
+            })
+    static final class KeysMoveToPkcs11 implements Callable<Integer> {
+        @ParentCommand
+        Keys keys;
+
+        @Override
+        public Integer call() {
+            LetheCli cli = keys.parent;
+            cli.store.requireExisting();
+            SqliteLethe.MasterKeyMove move = SqliteLethe.moveMasterKeyToToken(
+                    cli.store.directory, cli.store.keysetOptions(), cli.store.pkcs11Token(), cli.store.principal());
+            PrintWriter out = cli.spec.commandLine().getOut();
+            out.printf(
+                    "master key moved: %d keys re-wrapped%n  from  %s%n  into  %s%n  deleted %s%n",
+                    move.rewrapped(), move.from(), move.to(), move.deletedKeyset());
+            out.println("From now on give every command --pkcs11-library, --pkcs11-slot and the PIN. Copies of the old"
+                    + " keyset still unwrap backups of keys.db made before the move: run 'lethe keys rotate' (with the"
+                    + " PKCS#11 settings) to cut them off.");
             return 0;
         }
     }

@@ -113,6 +113,37 @@ final class Store {
         return ServerConfig.storeOptions(unset ? null : masterKeyDirectory, pkcs11);
     }
 
+    /** For {@code keys move-to-pkcs11}: where the master keyset is now (--master-key-dir), without the token. */
+    SqliteOptions keysetOptions() {
+        boolean unset =
+                masterKeyDirectory == null || masterKeyDirectory.toString().isBlank();
+        return ServerConfig.storeOptions(unset ? null : masterKeyDirectory, Pkcs11Settings.NONE);
+    }
+
+    /** For {@code keys move-to-pkcs11}: the token the PKCS#11 flags name; refused when they name none. */
+    SqliteOptions.Pkcs11 pkcs11Token() {
+        SqliteOptions.Pkcs11 token = new Pkcs11Settings(
+                        pkcs11Library, pkcs11Slot, pkcs11PinFile, System.getenv("LETHE_PKCS11_PIN"))
+                .resolve();
+        if (token == null) {
+            throw dev.lethe.core.store.InvalidEventException.of(
+                    "--pkcs11-library",
+                    "is missing: name the token to move the master key into (--pkcs11-library, --pkcs11-slot and"
+                            + " the PIN: --pkcs11-pin-file or LETHE_PKCS11_PIN)");
+        }
+        return token;
+    }
+
+    /** Refuses a directory without an event store: a mistyped --data, not a request to create one. */
+    void requireExisting() {
+        if (!Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {
+            throw StorageException.permanent(
+                    "no Lethe event store in " + directory.toAbsolutePath().normalize()
+                            + " (check --data or $LETHE_DATA; run ./lethe demo, or append first)",
+                    null);
+        }
+    }
+
     /** For commands that write: takes the directory's lock; creates the directory and its files on first use. */
     SqliteLethe openForWriting() {
         return SqliteLethe.open(directory, options());
@@ -123,12 +154,7 @@ final class Store {
      * missing event store is a mistyped --data, not a request to create an empty one.
      */
     SqliteLethe openExisting() {
-        if (!Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {
-            throw StorageException.permanent(
-                    "no Lethe event store in " + directory.toAbsolutePath().normalize()
-                            + " (check --data or $LETHE_DATA; run ./lethe demo, or append first)",
-                    null);
-        }
+        requireExisting();
         return SqliteLethe.open(directory, options());
     }
 

@@ -94,6 +94,32 @@ class Pkcs11CliIT {
     }
 
     @Test
+    void a_store_made_with_a_keyset_file_moves_into_the_token() throws Exception {
+        String data = dir.resolve("data").toString();
+        Run demo = lethe("--data", data, "demo");
+        assertThat(demo.exitCode()).as(demo.err()).isZero();
+
+        Run noToken = lethe("--data", data, "keys", "move-to-pkcs11", "--role", "dpo");
+        assertThat(noToken.exitCode()).isEqualTo(2);
+        assertThat(noToken.err()).contains("--pkcs11-library: is missing: name the token");
+        Run advisor = withToken("cli", "keys", "move-to-pkcs11", "--role", "advisor");
+        assertThat(advisor.exitCode()).isEqualTo(3);
+        assertThat(dir.resolve("data/master.keyset.json")).exists();
+
+        Run move = withToken("cli", "keys", "move-to-pkcs11", "--role", "dpo");
+        assertThat(move.exitCode()).as(move.err()).isZero();
+        assertThat(move.out()).contains("master key moved", "into  PKCS#11 token in slot " + hsm.slot("cli"));
+        assertThat(dir.resolve("data/master.keyset.json")).doesNotExist();
+
+        Run read = withToken("cli", "read", "--all", "--category", "customer", "--role", "advisor");
+        assertThat(read.exitCode()).as(read.err()).isZero();
+        assertThat(read.out()).contains("Grace Hopper");
+        Run without = lethe("--data", data, "read", "--all", "--category", "customer", "--role", "advisor");
+        assertThat(without.exitCode()).isEqualTo(1);
+        assertThat(without.err()).contains("this store's master key is in a PKCS#11 token");
+    }
+
+    @Test
     void bad_pkcs11_settings_are_refused_naming_the_setting() throws Exception {
         String data = dir.resolve("data").toString();
         String library = hsm.library().toString();

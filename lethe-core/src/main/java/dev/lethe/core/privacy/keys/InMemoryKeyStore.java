@@ -139,7 +139,8 @@ public final class InMemoryKeyStore implements KeyStore {
     }
 
     @Override
-    public synchronized void rewrap(Map<String, byte[]> rewrapped) {
+    public synchronized void rewrap(Map<String, byte[]> rewrapped, Map<String, String> newNotes) {
+        notes.putAll(newNotes);
         rewrapped.forEach((ref, key) -> {
             KeyRefs.Parsed parsed = KeyRefs.parse(ref);
             switch (parsed.kind()) {

@@ -526,16 +526,34 @@ public final class KeyService implements AutoCloseable {
     /** Re-wraps every live key under a new master epoch, then destroys the older epochs. */
     public synchronized Rotation rotateMaster() {
         int epoch = master.beginRotation();
+        Map<String, byte[]> rewrapped = rewrapAll(master);
+        store.rewrap(rewrapped);
+        List<Integer> destroyed = master.finishRotation();
+        return new Rotation(epoch, rewrapped.size(), destroyed);
+    }
+
+    /**
+     * Re-wraps every live key under {@code target}, another master key (a keyset file's keys moved into
+     * an HSM), and sets {@code notes}, in one key-store transaction; returns how many keys. Afterwards
+     * this service's own master key unwraps none of them: close the service and open one on
+     * {@code target}. Nothing else may create keys meanwhile (the caller holds the store alone).
+     */
+    public synchronized int rewrapUnder(MasterKey target, Map<String, String> notes) {
+        Map<String, byte[]> rewrapped = rewrapAll(target);
+        store.rewrap(rewrapped, notes);
+        return rewrapped.size();
+    }
+
+    /** Every live key, unwrapped by this service's master key and wrapped by {@code target}, by reference. */
+    private Map<String, byte[]> rewrapAll(MasterKey target) {
         Map<String, byte[]> rewrapped = new LinkedHashMap<>();
         for (Map.Entry<String, byte[]> entry : store.allWrappedKeys().entrySet()) {
             byte[] context = KeyRefs.context(entry.getKey());
             byte[] key = master.unwrap(entry.getValue(), context);
-            rewrapped.put(entry.getKey(), master.wrap(key, context));
+            rewrapped.put(entry.getKey(), target.wrap(key, context));
             java.util.Arrays.fill(key, (byte) 0);
         }
-        store.rewrap(rewrapped);
-        List<Integer> destroyed = master.finishRotation();
-        return new Rotation(epoch, rewrapped.size(), destroyed);
+        return rewrapped;
     }
 
     private byte[] wrapNew(String ref) {

@@ -77,7 +77,15 @@ public interface KeyStore extends AutoCloseable {
     Map<String, byte[]> allWrappedKeys();
 
     /** Replaces wrapped keys by reference, in one transaction. */
-    void rewrap(Map<String, byte[]> rewrapped);
+    default void rewrap(Map<String, byte[]> rewrapped) {
+        rewrap(rewrapped, Map.of());
+    }
+
+    /**
+     * Replaces wrapped keys by reference and sets {@code notes} (see {@link #setNote}), in one
+     * transaction: a note that says which master key wraps them changes with them.
+     */
+    void rewrap(Map<String, byte[]> rewrapped, Map<String, String> notes);
 
     @Override
     void close();
