@@ -177,7 +177,8 @@ public final class SqliteLethe implements AutoCloseable {
                     "the PKCS#11 token in " + token + " holds no key labelled " + prefix + "<epoch>, this store's"
                             + " master key: "
                             + (readOnly
-                                    ? "a read-only open never creates it"
+                                    ? "a wrong slot or token (--pkcs11-slot, --pkcs11-library)? A read-only open never"
+                                            + " creates one"
                                     : "keys.db holds keys wrapped by it, so this is not its token (check --pkcs11-slot"
                                             + " and --pkcs11-library)"),
                     e);
@@ -314,7 +315,9 @@ public final class SqliteLethe implements AutoCloseable {
         }
         String place = chosen.equals(inData) ? IN_DATA_DIRECTORY : chosen.toString();
         Optional<String> noted = keys.note(KEYSET_NOTE);
-        if (noted.equals(Optional.of(IN_PKCS11_TOKEN)) && !keys.allWrappedKeys().isEmpty()) {
+        if (noted.equals(Optional.of(IN_PKCS11_TOKEN))) {
+            // Even while keys.db holds no key yet: a command that lacks the PKCS#11 settings (a job without
+            // the environment) must not quietly put the store on a keyset file for good.
             throw StorageException.permanent(
                     "this store's master key is in a PKCS#11 token (its keys labelled " + Pkcs11MasterKey.LABEL_PREFIX
                             + storeId.orElse("?") + "-<epoch>): give --pkcs11-library, --pkcs11-slot and the PIN"
@@ -419,6 +422,13 @@ public final class SqliteLethe implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!store.isReadOnly()) {
+            try {
+                privacy.noteForgetsChecked();
+            } catch (RuntimeException e) {
+                // The next open reads those audit entries again: slower, not wrong.
+            }
+        }
         projections.close();
         privacy.close();
     }

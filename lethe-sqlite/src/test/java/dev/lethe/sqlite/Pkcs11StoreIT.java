@@ -111,7 +111,7 @@ class Pkcs11StoreIT {
                 .hasMessageContaining("the PKCS#11 token in slot " + emptyToken.slot())
                 .hasMessageContaining("keys.db holds keys wrapped by it, so this is not its token");
         assertThatThrownBy(() -> SqliteLethe.openReadOnly(data, in(emptyToken)))
-                .hasMessageContaining("a read-only open never creates it");
+                .hasMessageContaining("A read-only open never creates one");
         assertThat(hsm.labels(emptyToken.slot())).isEmpty();
 
         // A PKCS#11 login is shared by the whole process, so a wrong PIN is tried on a token no test logged in to.
@@ -218,6 +218,17 @@ class Pkcs11StoreIT {
             assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
         }
         assertThat(keyset).doesNotExist();
+    }
+
+    @Test
+    void a_token_store_without_keys_yet_is_not_switched_to_a_keyset_file_by_a_command_without_the_token() {
+        Path data = parent.resolve("empty-store");
+        SqliteLethe.open(data, in(token)).close(); // no personal data yet: keys.db holds no wrapped key
+
+        assertThatThrownBy(() -> SqliteLethe.open(data))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("this store's master key is in a PKCS#11 token");
+        assertThat(data.resolve("master.keyset.json")).doesNotExist();
     }
 
     @Test

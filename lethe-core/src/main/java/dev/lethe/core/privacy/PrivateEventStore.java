@@ -801,6 +801,18 @@ public final class PrivateEventStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Notes the audit trail's end as checked, without reading it: every {@code SubjectForgotten} entry
+     * this process wrote follows a forget committed in this key store. The SQLite engine calls it as a
+     * writer closes, so that the next open reads only what was written after.
+     */
+    public void noteForgetsChecked() {
+        StreamInfo trail = store.streamInfo(AuditLog.STREAM);
+        if (trail.exists()) {
+            keys.setNote(FORGETS_CHECKED_NOTE, Long.toString(trail.eventCount()));
+        }
+    }
+
     @Override
     public void close() {
         replay.close();

@@ -131,7 +131,9 @@ public final class LetheServer implements AutoCloseable {
                             "data",
                             config.data().toAbsolutePath().normalize().toString(),
                             "demo",
-                            config.demo()));
+                            config.demo(),
+                            "masterKey",
+                            lethe.privacy().keys().master().describe()));
             return server;
         } catch (RuntimeException e) {
             if (server != null) {

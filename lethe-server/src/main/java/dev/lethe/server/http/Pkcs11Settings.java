@@ -28,13 +28,17 @@ public record Pkcs11Settings(String library, String slot, String pinFile, String
                 env.get("LETHE_PKCS11_PIN"));
     }
 
-    /** These settings, each replaced by {@code other}'s where {@code other} has one. */
+    /**
+     * These settings, each replaced by {@code other}'s where {@code other} has one. The PIN's source is
+     * one setting: a PIN file or a PIN in {@code other} replaces both of these.
+     */
     public Pkcs11Settings overriddenBy(Pkcs11Settings other) {
+        boolean otherGivesPin = given(other.pinFile) || given(other.pinFromEnvironment);
         return new Pkcs11Settings(
                 given(other.library) ? other.library : library,
                 given(other.slot) ? other.slot : slot,
-                given(other.pinFile) ? other.pinFile : pinFile,
-                given(other.pinFromEnvironment) ? other.pinFromEnvironment : pinFromEnvironment);
+                otherGivesPin ? other.pinFile : pinFile,
+                otherGivesPin ? other.pinFromEnvironment : pinFromEnvironment);
     }
 
     /**
@@ -87,6 +91,13 @@ public record Pkcs11Settings(String library, String slot, String pinFile, String
                     : text.endsWith("\n") ? text.substring(0, text.length() - 1) : text;
             if (pin.isEmpty()) {
                 throw InvalidEventException.of("--pkcs11-pin-file", pinFile + " is empty");
+            }
+            if (!pin.equals(pin.strip()) || pin.chars().anyMatch(c -> Character.isISOControl(c) || c == '\uFEFF')) {
+                // Sent as written, such a PIN would most likely fail, and a token locks after a few failures.
+                throw InvalidEventException.of(
+                        "--pkcs11-pin-file",
+                        pinFile + " holds white space around the PIN, a second line, a control character or a byte"
+                                + " order mark: write the PIN alone, followed by at most one line break");
             }
             return pin.toCharArray();
         }

@@ -147,6 +147,23 @@ public record ServerConfig(
         String keyDir = env.getOrDefault(
                 "LETHE_MASTER_KEY_DIR", config.path("masterKeyDir").asText(null));
         JsonNode hsm = config.path("pkcs11");
+        if (!hsm.isMissingNode() && !hsm.isNull()) {
+            // A misspelt key would leave the store on a keyset file without a word: refused instead.
+            if (!hsm.isObject()) {
+                throw InvalidEventException.of("pkcs11", "must be a mapping with library, slot and pinFile");
+            }
+            for (java.util.Iterator<String> names = hsm.fieldNames(); names.hasNext(); ) {
+                String name = names.next();
+                if (name.equals("pin")) {
+                    throw InvalidEventException.of(
+                            "pkcs11.pin", "a PIN is never written in the config file: use pinFile or LETHE_PKCS11_PIN");
+                }
+                if (!java.util.Set.of("library", "slot", "pinFile").contains(name)) {
+                    throw InvalidEventException.of(
+                            "pkcs11", "has an unknown key '" + name + "'; the keys are library, slot, pinFile");
+                }
+            }
+        }
         Pkcs11Settings pkcs11 = new Pkcs11Settings(
                         hsm.path("library").asText(null),
                         hsm.path("slot").asText(null),

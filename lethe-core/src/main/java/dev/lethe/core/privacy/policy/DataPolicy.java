@@ -183,8 +183,14 @@ public record DataPolicy(
             roles.put(entry.getKey(), new RoleRule(readable, permissions));
         }
         List<String> notices = new java.util.ArrayList<>();
-        if (root.has("forgetMarkers")) {
-            flag(root, "forgetMarkers");
+        // Obsolete: parsed as before (empty or false: off; refused if not a boolean), so that older files
+        // open. "true" asked for a protection that now always runs: policy check says so.
+        JsonNode markers = root.path("forgetMarkers");
+        if (!markers.isMissingNode() && !markers.isNull() && !markers.isBoolean()) {
+            throw InvalidEventException.of(
+                    "policy forgetMarkers", "must be true or false, got '" + markers.asText() + "'");
+        }
+        if (markers.asBoolean(false)) {
             notices.add("forgetMarkers has no effect any more: every writer open now checks the audit trail for"
                     + " forgets a restored keys.db lacks (docs/privacy.md §9); remove the line");
         }

@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -64,6 +65,12 @@ public final class PolicyLinter {
             "passportnumber",
             "ip",
             "ipaddress",
+            "addr",
+            "zip",
+            "socialsecurity",
+            "creditcard",
+            "cardnumber",
+            "pan",
             "gender",
             "nationality",
             "religion",
@@ -109,7 +116,8 @@ public final class PolicyLinter {
     private static final Pattern PHONE = Pattern.compile(".*\\+?\\d[\\d .()-]{7,}\\d.*");
     private static final Pattern UUID_TEXT =
             Pattern.compile("[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}");
-    private static final Pattern IBAN = Pattern.compile(".*[A-Z]{2}\\d{2}[A-Z0-9]{11,30}.*");
+    /** Where an IBAN may start: a country code and two check digits; {@link #holdsIban} checks the rest. */
+    private static final Pattern IBAN_START = Pattern.compile("(?=([A-Z]{2}\\d{2}[A-Z0-9]{11,30}))");
 
     public record Finding(String subject, String problem) {
         @Override
@@ -172,7 +180,7 @@ public final class PolicyLinter {
             List<StreamId> page = store.readStreamIds(after, EventStore.MAX_READ_LIMIT);
             for (StreamId id : page) {
                 if (!id.value().startsWith("$")) {
-                    personalDataIn(id.value())
+                    personalDataIn(id.value(), true)
                             .ifPresent(why ->
                                     findings.accept(new Finding("stream id '" + id + "'", why + "; use a pseudonym")));
                 }
@@ -186,9 +194,64 @@ public final class PolicyLinter {
         }
     }
 
+    /**
+     * Words that, after a personal word, still name it ({@code addressLine1}, {@code phoneNo},
+     * {@code socialSecurityNumber}): dropped from the end before matching.
+     */
+    static final Set<String> QUALIFIERS = Set.of("line", "no", "nr", "num", "number", "text", "value", "hash");
+
+    /**
+     * Words for machines, before {@code address} or {@code ip}: {@code macAddress}, {@code serverIp},
+     * {@code contractAddress} name no person.
+     */
+    static final Set<String> MACHINE_WORDS = Set.of(
+            "mac",
+            "server",
+            "host",
+            "bind",
+            "listen",
+            "memory",
+            "contract",
+            "node",
+            "broker",
+            "gateway",
+            "base",
+            "return",
+            "network",
+            "loopback",
+            "multicast",
+            "broadcast",
+            "proxy",
+            "cluster",
+            "service",
+            "endpoint");
+
     static boolean looksPersonal(String fieldName) {
-        List<String> words = words(fieldName);
-        if (words.isEmpty()) {
+        List<String> words = new ArrayList<>(words(fieldName));
+        // As written ("accountNumber"), then without qualifiers at the end ("addressLine1", "phoneNo").
+        while (!words.isEmpty()) {
+            if (endsPersonal(new ArrayList<>(words))) {
+                return true;
+            }
+            if (words.size() < 2 || !QUALIFIERS.contains(words.get(words.size() - 1))) {
+                return false;
+            }
+            words.remove(words.size() - 1);
+        }
+        return false;
+    }
+
+    private static boolean endsPersonal(List<String> words) {
+        // Plurals: emails, phoneNumbers, addresses.
+        String lastWord = words.get(words.size() - 1);
+        if (lastWord.endsWith("sses")) {
+            words.set(words.size() - 1, lastWord.substring(0, lastWord.length() - 2));
+        } else if (lastWord.length() > 3 && lastWord.endsWith("s") && !lastWord.endsWith("ss")) {
+            words.set(words.size() - 1, lastWord.substring(0, lastWord.length() - 1));
+        }
+        if (words.size() > 1
+                && MACHINE_WORDS.contains(words.get(words.size() - 2))
+                && Set.of("address", "addr", "ip", "ipaddress").contains(words.get(words.size() - 1))) {
             return false;
         }
         String last = words.get(words.size() - 1);
@@ -210,10 +273,11 @@ public final class PolicyLinter {
     /** {@code homePhoneNumber}, {@code home_phone-number2}, {@code IBANCode}: lower-case words. */
     static List<String> words(String fieldName) {
         List<String> words = new ArrayList<>();
-        for (String part : fieldName.split("[^A-Za-z]+")) {
+        // Letters of any script ("prénom" stays one word, and no fragment of it matches by accident).
+        for (String part : fieldName.split("[^\\p{L}]+")) {
             // Split before an upper-case letter that follows a lower-case one, and before the last of a
             // run of capitals followed by a lower-case letter ("IBANCode" -> IBAN, Code).
-            for (String word : part.split("(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")) {
+            for (String word : part.split("(?<=\\p{Ll})(?=\\p{Lu})|(?<=\\p{Lu})(?=\\p{Lu}\\p{Ll})")) {
                 if (!word.isEmpty()) {
                     words.add(word.toLowerCase(Locale.ROOT));
                 }
@@ -252,7 +316,21 @@ public final class PolicyLinter {
     }
 
     /** Why a stream id looks like it holds personal data, if it does. */
+    /**
+     * Why the part of a stream id after its category (after the first {@code -}) looks like it holds
+     * personal data, if it does: the rule strict mode applies to every append.
+     */
     public static java.util.Optional<String> personalDataIn(String streamId) {
+        return personalDataIn(streamId, false);
+    }
+
+    /**
+     * Why a stream id looks like it holds personal data, if it does, in the part after its category or,
+     * with {@code categoryToo}, in the category itself ({@code 351912345678-orders}): what {@code lethe
+     * policy check} reports. Strict mode leaves the category out, so that ids it accepted before this
+     * check existed are not refused now.
+     */
+    public static java.util.Optional<String> personalDataIn(String streamId, boolean categoryToo) {
         // UUIDs first, in any form: a bare one would otherwise be split at its first dash into a
         // "category" and a rest whose all-digit last group reads as a phone number.
         String id = UUID_TEXT.matcher(streamId).replaceAll("-");
@@ -260,20 +338,47 @@ public final class PolicyLinter {
         if (dash < 0) {
             return personalDataInPart(id);
         }
-        // The id after the category, then the category itself ("351912345678-orders").
         java.util.Optional<String> inId = personalDataInPart(id.substring(dash + 1));
-        return inId.isPresent() ? inId : personalDataInPart(id.substring(0, dash));
+        return inId.isPresent() || !categoryToo ? inId : personalDataInPart(id.substring(0, dash));
+    }
+
+    /**
+     * Whether {@code text} holds an IBAN: a country code, two check digits and 11 to 30 letters or
+     * digits whose ISO 13616 checksum (mod 97) holds, for some length from 15 to 34 characters.
+     */
+    static boolean holdsIban(String text) {
+        Matcher start = IBAN_START.matcher(text);
+        while (start.find()) {
+            String candidate = start.group(1);
+            for (int length = 15; length <= candidate.length(); length++) {
+                if (ibanChecksumHolds(candidate.substring(0, length))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static boolean ibanChecksumHolds(String iban) {
+        String rearranged = iban.substring(4) + iban.substring(0, 4);
+        int remainder = 0;
+        for (int i = 0; i < rearranged.length(); i++) {
+            int value = Character.digit(rearranged.charAt(i), 36);
+            remainder = value < 10 ? (remainder * 10 + value) % 97 : (remainder * 100 + value) % 97;
+        }
+        return remainder == 1;
     }
 
     private static java.util.Optional<String> personalDataInPart(String rest) {
         if (EMAIL.matcher(rest).matches() || rest.contains("@")) {
             return java.util.Optional.of("looks like an e-mail address");
         }
-        if (IBAN.matcher(rest).matches()) {
+        if (holdsIban(rest)) {
             return java.util.Optional.of("looks like an IBAN");
         }
         if (PHONE.matcher(rest).matches()
                 && rest.replaceAll("\\D", "").length() >= 9
+                && rest.replaceAll("\\D", "").length() <= 15 // E.164: at most 15 digits
                 && !rest.matches("(?i).*[a-f].*")
                 && !looksLikeEpoch(rest)
                 && phoneShaped(rest)) {

@@ -44,12 +44,22 @@ class DataPolicyParseTest {
 
     @Test
     void a_flag_with_nothing_after_it_is_refused_not_read_as_false() {
-        for (String flag : new String[] {"strict", "forgetMarkers"}) {
+        for (String flag : new String[] {"strict"}) {
             assertThatThrownBy(() -> DataPolicy.parse(flag + ":\n" + GROUPS + "roles:\n" + DPO))
                     .as(flag)
                     .isInstanceOf(InvalidEventException.class)
                     .hasMessageContaining("policy " + flag + ": must be true or false, got nothing");
         }
+    }
+
+    @Test
+    void the_obsolete_forget_markers_key_still_parses_and_only_true_is_reported() {
+        String rest = GROUPS + "roles:\n" + DPO;
+        assertThat(DataPolicy.parse("forgetMarkers:\n" + rest).notices()).isEmpty();
+        assertThat(DataPolicy.parse("forgetMarkers: false\n" + rest).notices()).isEmpty();
+        assertThat(DataPolicy.parse("forgetMarkers: true\n" + rest).notices())
+                .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                .contains("no effect any more");
     }
 
     @Test

@@ -53,7 +53,20 @@ class PolicyLinterNamesTest {
                 "location",
                 "customerLocation",
                 "gender",
-                "nationality"
+                "nationality",
+                "emails",
+                "phoneNumbers",
+                "addresses",
+                "givenNames",
+                "addressLine1",
+                "phoneNo",
+                "passportNo",
+                "socialSecurityNumber",
+                "nationalIdNumber",
+                "creditCardNumber",
+                "zip",
+                "remoteAddr",
+                "sourceIp"
             })
     void personal_looking_names_are_found(String name) {
         assertThat(PolicyLinter.looksPersonal(name)).as(name).isTrue();
@@ -73,10 +86,17 @@ class PolicyLinterNamesTest {
                 "purchase_value",
                 "reason",
                 "ship",
-                "zip",
                 "mailingList",
                 "nameLength",
                 "customerId",
+                "macAddress",
+                "serverAddress",
+                "bindAddress",
+                "contractAddress",
+                "serverIp",
+                "status",
+                "address_verified",
+                "émailé",
                 "",
                 "_",
                 "42"
@@ -86,7 +106,13 @@ class PolicyLinterNamesTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"IBANCode:iban,code", "homePhoneNumber2:home,phone,number", "x_y-Z:x,y,z"})
+    @ValueSource(
+            strings = {
+                "IBANCode:iban,code",
+                "homePhoneNumber2:home,phone,number",
+                "x_y-Z:x,y,z",
+                "prénomClient:prénom,client"
+            })
     void names_split_into_words_at_humps_digits_and_separators(String example) {
         String[] parts = example.split(":");
         assertThat(PolicyLinter.words(parts[0])).containsExactly(parts[1].split(","));

@@ -35,13 +35,26 @@ class PolicyLinterStreamIdsTest {
                 .isEmpty();
         assertThat(PolicyLinter.personalDataIn("upload-1795756443519-abc")).isEmpty();
         assertThat(PolicyLinter.personalDataIn("backup-1700000000")).isEmpty();
-        assertThat(PolicyLinter.personalDataIn("351912345678-orders"))
-                .as("in the category")
+        assertThat(PolicyLinter.personalDataIn("351912345678-orders", true))
+                .as("in the category, for policy check")
                 .contains("looks like a phone number");
-        assertThat(PolicyLinter.personalDataIn("PT50000201231234567890154-payments"))
-                .as("in the category")
+        assertThat(PolicyLinter.personalDataIn("PT50000201231234567890154-payments", true))
+                .as("in the category, for policy check")
                 .contains("looks like an IBAN");
-        assertThat(PolicyLinter.personalDataIn("orders2026-1")).isEmpty();
+        assertThat(PolicyLinter.personalDataIn("351912345678-orders"))
+                .as("strict mode leaves the category alone: ids it accepted before stay accepted")
+                .isEmpty();
+        assertThat(PolicyLinter.personalDataIn("orders2026-1", true)).isEmpty();
+        assertThat(PolicyLinter.personalDataIn("ACME2024INVOICES01-x", true))
+                .as("IBAN-shaped, but its checksum fails")
+                .isEmpty();
+        assertThat(PolicyLinter.personalDataIn("payee-GB82WEST12345698765432")).contains("looks like an IBAN");
+        assertThat(PolicyLinter.personalDataIn("payee-GB82WEST12345698765433"))
+                .as("one digit off")
+                .isEmpty();
+        assertThat(PolicyLinter.personalDataIn("order-1541815603606036480"))
+                .as("19 digits: a snowflake id, longer than any phone number")
+                .isEmpty();
         java.util.Random random = new java.util.Random(42);
         for (int i = 0; i < 20_000; i++) {
             java.util.UUID id = new java.util.UUID(random.nextLong(), random.nextLong());
