@@ -86,6 +86,7 @@ public final class SqliteLethe implements AutoCloseable {
             KeyService keyService = new KeyService(keys, master, policy, clock);
             PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock);
             if (!store.isReadOnly()) {
+                guardCopies(directory, options, keys, privacy);
                 // A forget that a crash interrupted before its audit entry was written gets it now.
                 privacy.auditInterruptedForgets();
                 // A key store restored from before some forgets must not decrypt those subjects again.
@@ -273,6 +274,56 @@ public final class SqliteLethe implements AutoCloseable {
             keys.setNote(STORE_ID_NOTE, storeId.get());
         }
         return storeId;
+    }
+
+    /** The key-store note holding the data directory this store was last opened in, as an absolute path. */
+    static final String HOME_NOTE = "data-directory";
+
+    /**
+     * Notices a copy of a data directory whose master key it shares with its original (a PKCS#11 token,
+     * or a keyset in a master key directory: both are found by the store id, which a copy keeps). The
+     * directory a writer last opened is noted in {@code keys.db}; a writer in another directory whose
+     * noted one still holds {@code keys.db} with the same store id is a copy, and rotation is refused in it:
+     * destroying the older epochs would cut the original off from its data. Once the noted directory is
+     * gone (the store was moved), the note follows.
+     */
+    private static void guardCopies(
+            Path directory, SqliteOptions options, SqliteKeyStore keys, PrivateEventStore privacy) {
+        Path here;
+        try {
+            here = directory.toRealPath(); // one directory reached by two paths is not a copy of itself
+        } catch (IOException e) {
+            here = directory.toAbsolutePath().normalize();
+        }
+        Optional<String> home = keys.note(HOME_NOTE);
+        Optional<String> storeId = keys.note(STORE_ID_NOTE);
+        if (home.isPresent() && !home.get().equals(here.toString()) && storeId.isPresent()) {
+            Path original = Path.of(home.get());
+            if (holdsStore(original, storeId.get())) {
+                if (options.pkcs11() != null || options.masterKeyDirectory() != null) {
+                    privacy.refuseRotation("this data directory is a copy of " + original + " (same store id "
+                            + storeId.get() + "), which still exists and shares its master key ("
+                            + privacy.keys().master().describe() + "): rotating here would destroy the epochs "
+                            + original + " needs. Rotate there; once it is gone, this copy may rotate");
+                }
+                return; // the original keeps the note
+            }
+        }
+        if (home.isEmpty() || !home.get().equals(here.toString())) {
+            keys.setNote(HOME_NOTE, here.toString());
+        }
+    }
+
+    /** Whether {@code directory} holds a key store with this store id (read without disturbing a writer). */
+    private static boolean holdsStore(Path directory, String storeId) {
+        if (!Files.isRegularFile(directory.resolve(SqliteKeyStore.FILE_NAME))) {
+            return false;
+        }
+        try (SqliteKeyStore other = SqliteKeyStore.open(directory, true)) {
+            return other.note(STORE_ID_NOTE).map(storeId::equals).orElse(false);
+        } catch (RuntimeException unreadable) {
+            return false;
+        }
     }
 
     /** The key-store note holding this store's id, which names its keyset outside the data directory. */

@@ -126,6 +126,67 @@ class DataDirectoryTest {
     }
 
     @Test
+    void a_copy_that_shares_its_originals_master_key_may_not_rotate_while_the_original_exists() throws Exception {
+        SqliteOptions elsewhere = SqliteOptions.DEFAULT.withMasterKeyDirectory(parent.resolve("keys"));
+        Path original = parent.resolve("original");
+        try (SqliteLethe lethe = SqliteLethe.open(original, elsewhere)) {
+            lethe.privacy().subjectFor("ada@example.com");
+        }
+        Path copy = copyTree(original, parent.resolve("copy"));
+        dev.lethe.core.privacy.Principal dpo = new dev.lethe.core.privacy.Principal("dora", "dpo");
+
+        try (SqliteLethe lethe = SqliteLethe.open(copy, elsewhere)) {
+            assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
+            assertThatThrownBy(() -> lethe.privacy().rotateMasterKey(dpo))
+                    .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                    .hasMessageContaining("is a copy of " + original.toRealPath())
+                    .hasMessageContaining("Rotate there");
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(original, elsewhere)) {
+            lethe.privacy().rotateMasterKey(dpo);
+            assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
+        }
+        // Moved: the old directory is gone, so the note follows and rotation is allowed again.
+        Path moved = parent.resolve("moved");
+        java.nio.file.Files.move(original, moved);
+        try (SqliteLethe lethe = SqliteLethe.open(moved, elsewhere)) {
+            lethe.privacy().rotateMasterKey(dpo);
+        }
+    }
+
+    @Test
+    void a_copy_with_its_own_keyset_file_rotates_freely() throws Exception {
+        Path original = parent.resolve("original");
+        try (SqliteLethe lethe = SqliteLethe.open(original)) {
+            lethe.privacy().subjectFor("ada@example.com");
+        }
+        Path copy = copyTree(original, parent.resolve("copy"));
+        dev.lethe.core.privacy.Principal dpo = new dev.lethe.core.privacy.Principal("dora", "dpo");
+        try (SqliteLethe lethe = SqliteLethe.open(copy)) {
+            lethe.privacy().rotateMasterKey(dpo);
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(original)) {
+            assertThat(lethe.privacy().keys().lookup("ada@example.com"))
+                    .as("the original keeps its own keyset")
+                    .isPresent();
+        }
+    }
+
+    private static Path copyTree(Path from, Path to) throws Exception {
+        try (var paths = Files.walk(from)) {
+            for (Path path : paths.toList()) {
+                Path target = to.resolve(from.relativize(path).toString());
+                if (Files.isDirectory(path)) {
+                    Files.createDirectories(target);
+                } else if (!path.getFileName().toString().equals("lethe.lock")) {
+                    Files.copy(path, target);
+                }
+            }
+        }
+        return to;
+    }
+
+    @Test
     void a_keyset_copy_a_stopped_rotation_left_is_deleted_when_the_writer_opens() throws Exception {
         Path data = parent.resolve("rotation");
         SqliteLethe.open(data).close();

@@ -740,9 +740,22 @@ public final class PrivateEventStore implements AutoCloseable {
         return new RetentionReport(expired, forgotten);
     }
 
+    private volatile String rotationRefused;
+
+    /**
+     * Refuses every later {@link #rotateMasterKey} with {@code why}: the engine found that destroying
+     * this master key's older epochs would cut off another store that shares them (a copy of this one).
+     */
+    public void refuseRotation(String why) {
+        this.rotationRefused = why;
+    }
+
     /** Re-wraps every live key under a new master epoch and destroys the old master. */
     public KeyService.Rotation rotateMasterKey(Principal actor) {
         require(actor, Permission.ROTATE_KEYS);
+        if (rotationRefused != null) {
+            throw InvalidEventException.of("master key rotation", rotationRefused);
+        }
         // Intent first: a rotation stopped half-way has destroyed nothing yet, or has, and is audited.
         audit.record("MasterKeyRotationStarted", actor, Map.of());
         KeyService.Rotation rotation = keys.rotateMaster();
