@@ -140,7 +140,7 @@ public final class SqliteLethe implements AutoCloseable {
      * The master key in a PKCS#11 token: this store's epochs are the token's keys labelled
      * {@code lethe-master-STOREID-<epoch>}. A writer creates epoch 1 only while {@code keys.db} holds no
      * wrapped key; otherwise a token without this store's keys is the wrong one, refused as such. A store
-     * whose keys are wrapped by a keyset file is refused too: moving them into a token is not supported.
+     * whose keys a keyset file wraps is refused too: {@link #moveMasterKeyToToken} moves them first.
      */
     private static MasterKey tokenMasterKey(SqliteOptions.Pkcs11 token, SqliteKeyStore keys, boolean readOnly) {
         Optional<String> storeId = storeId(keys, readOnly);
@@ -277,7 +277,7 @@ public final class SqliteLethe implements AutoCloseable {
     }
 
     /** The key-store note holding the data directory this store was last opened in, as an absolute path. */
-    static final String HOME_NOTE = "data-directory";
+    static final String HOME_NOTE = "home-directory";
 
     /**
      * Notices a copy of a data directory whose master key it shares with its original (a PKCS#11 token,
@@ -374,9 +374,7 @@ public final class SqliteLethe implements AutoCloseable {
                             + storeId.orElse("?") + "-<epoch>): give --pkcs11-library, --pkcs11-slot and the PIN"
                             + " (--pkcs11-pin-file or LETHE_PKCS11_PIN)",
                     null);
-        } else if (noted.isPresent()
-                && !noted.get().equals(place)
-                && !noted.get().equals(IN_PKCS11_TOKEN)) {
+        } else if (noted.isPresent() && !noted.get().equals(place)) {
             Path notedFile = noted.get().equals(IN_DATA_DIRECTORY) ? inData : Path.of(noted.get());
             boolean moved = Files.exists(chosen) && !Files.exists(notedFile);
             if (!moved) {
