@@ -206,8 +206,9 @@ public final class SqliteLethe implements AutoCloseable {
      * transaction; then the keyset file is deleted. Needs the {@code rotate-keys} permission; audited as
      * {@code MasterKeyMoveStarted} and {@code MasterKeyMoved}. From then on the store opens only with the
      * token. A stop after the commit leaves the file, which the next writer open deletes (the note
-     * {@value #MOVED_KEYSET_NOTE} names it). Copies of the keyset kept elsewhere still unwrap backups of
-     * {@code keys.db} taken before: rotate (in the token) after the move to cut those off.
+     * {@value #MOVED_KEYSET_NOTE} names it). Copies of the keyset kept elsewhere, with backups of
+     * {@code keys.db} taken before the move, still unwrap the subject and period keys of that time:
+     * destroy those copies. A rotation cannot reach them (it re-wraps keys; it does not replace them).
      */
     public static MasterKeyMove moveMasterKeyToToken(
             Path directory, SqliteOptions options, SqliteOptions.Pkcs11 token, dev.lethe.core.privacy.Principal actor) {

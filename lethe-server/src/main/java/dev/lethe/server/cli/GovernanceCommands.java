@@ -129,9 +129,9 @@ final class GovernanceCommands {
                 "Move the master key out of its keyset file into the PKCS#11 token that --pkcs11-library,"
                         + " --pkcs11-slot and the PIN (--pkcs11-pin-file or $LETHE_PKCS11_PIN) name: every live key"
                         + " is re-wrapped under the token's key for this store, then the keyset file is deleted.",
-                "From then on every command needs the PKCS#11 settings. Copies of the keyset kept elsewhere still"
-                        + " unwrap backups of keys.db made before: run 'lethe keys rotate' afterwards to cut those"
-                        + " off. Needs the rotate-keys permission."
+                "From then on every command needs the PKCS#11 settings. Copies of the keyset kept elsewhere, with"
+                        + " backups of keys.db made before the move, still unwrap the keys of that time: destroy"
+                        + " those copies (a rotation cannot reach them). Needs the rotate-keys permission."
             })
     static final class KeysMoveToPkcs11 implements Callable<Integer> {
         @ParentCommand
@@ -148,8 +148,8 @@ final class GovernanceCommands {
                     "master key moved: %d keys re-wrapped%n  from  %s%n  into  %s%n  deleted %s%n",
                     move.rewrapped(), move.from(), move.to(), move.deletedKeyset());
             out.println("From now on give every command --pkcs11-library, --pkcs11-slot and the PIN. Copies of the old"
-                    + " keyset still unwrap backups of keys.db made before the move: run 'lethe keys rotate' (with the"
-                    + " PKCS#11 settings) to cut them off.");
+                    + " keyset (in backups, say), with backups of keys.db made before the move, still unwrap the keys"
+                    + " of that time: destroy those copies; a rotation cannot reach them.");
             return 0;
         }
     }
