@@ -86,7 +86,7 @@ public final class SqliteLethe implements AutoCloseable {
             KeyService keyService = new KeyService(keys, master, policy, clock);
             PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock);
             if (!store.isReadOnly()) {
-                guardCopies(directory, options, keys, privacy);
+                guardCopies(directory, keys, privacy);
                 // A forget that a crash interrupted before its audit entry was written gets it now.
                 privacy.auditInterruptedForgets();
                 // A key store restored from before some forgets must not decrypt those subjects again.
@@ -188,7 +188,7 @@ public final class SqliteLethe implements AutoCloseable {
             keys.setNote(KEYSET_NOTE, IN_PKCS11_TOKEN);
         }
         if (!readOnly) {
-            deleteMovedKeyset(keys); // a move into this token stopped before it deleted the old file
+            deleteMovedKeyset(keys); // a move into this token stopped (or failed) before it deleted the old file
         }
         return master;
     }
@@ -197,7 +197,7 @@ public final class SqliteLethe implements AutoCloseable {
     static final String MOVED_KEYSET_NOTE = "moved-keyset";
 
     /** What moving a store's master key into a PKCS#11 token did. */
-    public record MasterKeyMove(int rewrapped, String from, String to, Path deletedKeyset) {}
+    public record MasterKeyMove(int rewrapped, String from, String to, Path keyset, boolean keysetDeleted) {}
 
     /**
      * Moves the master key of the store in {@code directory} out of its keyset file (where
@@ -218,53 +218,94 @@ public final class SqliteLethe implements AutoCloseable {
         if (options.pkcs11() != null) {
             throw new IllegalArgumentException("options name where the master key is now: a keyset file, not a token");
         }
+        if (Files.isRegularFile(directory.resolve(SqliteKeyStore.FILE_NAME))) {
+            try (SqliteKeyStore keys = SqliteKeyStore.open(directory, true)) {
+                if (keys.note(KEYSET_NOTE).equals(Optional.of(IN_PKCS11_TOKEN))) {
+                    throw StorageException.permanent(
+                            "this store's master key is already in a PKCS#11 token: there is nothing to move", null);
+                }
+            }
+        }
         Path keyset;
         String from;
         String to;
         int moved;
         try (SqliteLethe lethe = open(directory, options)) {
+            // Before anything reaches the token: who may, and whether this is a copy sharing its keyset.
+            lethe.privacy().checkMasterKeyChange(actor);
             KeyService keys = lethe.privacy().keys();
             String storeId = keys.note(STORE_ID_NOTE).orElseThrow();
             String noted = keys.note(KEYSET_NOTE).orElse(IN_DATA_DIRECTORY);
-            keyset = noted.equals(IN_DATA_DIRECTORY) ? directory.resolve(LocalMasterKey.FILE_NAME) : Path.of(noted);
+            keyset = (noted.equals(IN_DATA_DIRECTORY) ? directory.resolve(LocalMasterKey.FILE_NAME) : Path.of(noted))
+                    .toAbsolutePath()
+                    .normalize();
             from = keys.master().describe();
-            try (MasterKey target = Pkcs11MasterKey.open(
-                    token.library(),
-                    token.slot(),
-                    token.pin(),
-                    Pkcs11MasterKey.LABEL_PREFIX + storeId + "-",
-                    () -> true)) {
+            // A move stopped after it created the token's key may reuse it; any other key of this store id in
+            // the token belongs to a copy (or the original) of this store, which this one must not share.
+            boolean resuming = keys.note(MOVE_PENDING_NOTE).equals(Optional.of("true"));
+            boolean[] created = {false};
+            String prefix = Pkcs11MasterKey.LABEL_PREFIX + storeId + "-";
+            try (MasterKey target = Pkcs11MasterKey.open(token.library(), token.slot(), token.pin(), prefix, () -> {
+                keys.setNote(MOVE_PENDING_NOTE, "true");
+                created[0] = true;
+                return true;
+            })) {
+                if (!created[0] && !resuming) {
+                    throw StorageException.permanent(
+                            "the PKCS#11 token in " + token + " already holds keys labelled " + prefix + "<epoch>: "
+                                    + "another store with this store id (a copy of this one, or its original) uses"
+                                    + " them, and a store that shared them would lose its data to the other's next"
+                                    + " rotation. Nothing was moved",
+                            null);
+                }
                 to = target.describe();
                 moved = lethe.privacy()
                         .moveMasterKey(
                                 target,
-                                java.util.Map.of(KEYSET_NOTE, IN_PKCS11_TOKEN, MOVED_KEYSET_NOTE, keyset.toString()),
+                                java.util.Map.of(
+                                        KEYSET_NOTE,
+                                        IN_PKCS11_TOKEN,
+                                        MOVED_KEYSET_NOTE,
+                                        keyset.toString(),
+                                        MOVE_PENDING_NOTE,
+                                        ""),
                                 actor);
             }
         }
+        Path deleted;
         try (SqliteKeyStore keys = SqliteKeyStore.open(directory, false)) {
-            deleteMovedKeyset(keys);
+            deleted = deleteMovedKeyset(keys);
         }
-        return new MasterKeyMove(moved, from, to, keyset);
+        return new MasterKeyMove(moved, from, to, keyset, deleted != null);
     }
 
-    /** Deletes the keyset file a finished move left, if the note names one, then the note. */
-    private static void deleteMovedKeyset(SqliteKeyStore keys) {
+    /** The key-store note of a move that created the token's key and has not committed yet. */
+    static final String MOVE_PENDING_NOTE = "move-pending";
+
+    /**
+     * Deletes the keyset file a finished move left, if the note names one, then clears the note; returns
+     * the file, or null when it could not be deleted (the note stays, and the next writer open tries
+     * again). Only an absolute path to a file named as Lethe names keysets is deleted.
+     */
+    private static Path deleteMovedKeyset(SqliteKeyStore keys) {
         Optional<String> moved = keys.note(MOVED_KEYSET_NOTE);
         if (moved.isEmpty() || moved.get().isEmpty()) {
-            return;
+            return null;
         }
         Path file = Path.of(moved.get());
-        try {
-            Files.deleteIfExists(file);
-            Files.deleteIfExists(file.resolveSibling(file.getFileName() + ".tmp"));
-        } catch (IOException e) {
-            throw StorageException.permanent(
-                    "the master key moved into the token, but its old keyset " + file + " cannot be deleted: " + e
-                            + "; delete it by hand",
-                    e);
+        String name = file.getFileName() == null ? "" : file.getFileName().toString();
+        boolean ours = file.isAbsolute()
+                && (name.equals(LocalMasterKey.FILE_NAME) || name.matches("master-[0-9a-f-]{36}\\.keyset\\.json"));
+        if (ours) {
+            try {
+                Files.deleteIfExists(file);
+                Files.deleteIfExists(file.resolveSibling(name + ".tmp"));
+            } catch (IOException e) {
+                return null;
+            }
         }
         keys.setNote(MOVED_KEYSET_NOTE, "");
+        return ours ? file : null;
     }
 
     /** This store's id, created by a writer on first open; empty for a reader of a store without one. */
@@ -281,15 +322,16 @@ public final class SqliteLethe implements AutoCloseable {
     static final String HOME_NOTE = "home-directory";
 
     /**
-     * Notices a copy of a data directory whose master key it shares with its original (a PKCS#11 token,
-     * or a keyset in a master key directory: both are found by the store id, which a copy keeps). The
-     * directory a writer last opened is noted in {@code keys.db}; a writer in another directory whose
-     * noted one still holds {@code keys.db} with the same store id is a copy, and rotation is refused in it:
-     * destroying the older epochs would cut the original off from its data. Once the noted directory is
-     * gone (the store was moved), the note follows.
+     * Notices a copy of a data directory that shares its original's master key (the same PKCS#11 token
+     * keys, or the same keyset file in a master key directory: both are found by the store id, which a
+     * copy keeps). The directory a writer last opened is noted in {@code keys.db}; a writer in another
+     * directory whose noted one still holds a {@code keys.db} with the same store id and the same master
+     * key is a copy, and changing the master key (a rotation, a move) is refused in it: that would cut the
+     * original off from its data. An original that cannot be read counts as sharing (the guard fails
+     * closed). Once the noted directory is gone (the store was moved), the note follows. Not seen: an
+     * original renamed before the copy is first opened, or one on another machine.
      */
-    private static void guardCopies(
-            Path directory, SqliteOptions options, SqliteKeyStore keys, PrivateEventStore privacy) {
+    private static void guardCopies(Path directory, SqliteKeyStore keys, PrivateEventStore privacy) {
         Path here;
         try {
             here = directory.toRealPath(); // one directory reached by two paths is not a copy of itself
@@ -298,14 +340,20 @@ public final class SqliteLethe implements AutoCloseable {
         }
         Optional<String> home = keys.note(HOME_NOTE);
         Optional<String> storeId = keys.note(STORE_ID_NOTE);
+        String ours = keys.note(KEYSET_NOTE).orElse(IN_DATA_DIRECTORY);
         if (home.isPresent() && !home.get().equals(here.toString()) && storeId.isPresent()) {
             Path original = Path.of(home.get());
-            if (holdsStore(original, storeId.get())) {
-                if (options.pkcs11() != null || options.masterKeyDirectory() != null) {
+            Optional<String> theirs = masterKeyOf(original, storeId.get());
+            if (theirs.isPresent()) {
+                // Each keyset in a data directory is its own file; a token, or a file elsewhere, is shared.
+                boolean shared = !ours.equals(IN_DATA_DIRECTORY)
+                        && (theirs.get().equals(ours) || theirs.get().equals(UNREADABLE));
+                if (shared) {
                     privacy.refuseRotation("this data directory is a copy of " + original + " (same store id "
                             + storeId.get() + "), which still exists and shares its master key ("
-                            + privacy.keys().master().describe() + "): rotating here would destroy the epochs "
-                            + original + " needs. Rotate there; once it is gone, this copy may rotate");
+                            + privacy.keys().master().describe() + "): rotating or moving it here would cut "
+                            + original + " off from its data. Change it there; once that directory is gone, this"
+                            + " copy may");
                 }
                 return; // the original keeps the note
             }
@@ -315,15 +363,27 @@ public final class SqliteLethe implements AutoCloseable {
         }
     }
 
-    /** Whether {@code directory} holds a key store with this store id (read without disturbing a writer). */
-    private static boolean holdsStore(Path directory, String storeId) {
-        if (!Files.isRegularFile(directory.resolve(SqliteKeyStore.FILE_NAME))) {
-            return false;
+    private static final String UNREADABLE = "";
+
+    /**
+     * Where the store in {@code directory} keeps its master key (its {@value #KEYSET_NOTE} note) if it is
+     * the store with this id; {@link #UNREADABLE} if its key store exists but cannot be read; empty if it
+     * is gone or another store.
+     */
+    private static Optional<String> masterKeyOf(Path directory, String storeId) {
+        Path file = directory.resolve(SqliteKeyStore.FILE_NAME);
+        if (Files.notExists(directory) || Files.notExists(file)) {
+            return Optional.empty(); // known to be gone
+        }
+        if (!Files.isRegularFile(file)) {
+            return Optional.of(UNREADABLE); // there, or not known to be gone: a directory we may not read
         }
         try (SqliteKeyStore other = SqliteKeyStore.open(directory, true)) {
-            return other.note(STORE_ID_NOTE).map(storeId::equals).orElse(false);
+            return other.note(STORE_ID_NOTE)
+                    .filter(storeId::equals)
+                    .map(same -> other.note(KEYSET_NOTE).orElse(IN_DATA_DIRECTORY));
         } catch (RuntimeException unreadable) {
-            return false;
+            return Optional.of(UNREADABLE);
         }
     }
 

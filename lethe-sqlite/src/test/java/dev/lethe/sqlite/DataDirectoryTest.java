@@ -140,7 +140,15 @@ class DataDirectoryTest {
             assertThatThrownBy(() -> lethe.privacy().rotateMasterKey(dpo))
                     .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
                     .hasMessageContaining("is a copy of " + original.toRealPath())
-                    .hasMessageContaining("Rotate there");
+                    .hasMessageContaining("Change it there");
+        }
+        SqliteOptions.Pkcs11 anyToken =
+                new SqliteOptions.Pkcs11(parent.resolve("no-such-module.so"), 0, "0000".toCharArray());
+        assertThatThrownBy(() -> SqliteLethe.moveMasterKeyToToken(copy, elsewhere, anyToken, dpo))
+                .as("a move would delete the keyset the original needs")
+                .hasMessageContaining("is a copy of " + original.toRealPath());
+        try (var files = Files.list(parent.resolve("keys"))) {
+            assertThat(files.toList()).as("the shared keyset is still there").hasSize(1);
         }
         try (SqliteLethe lethe = SqliteLethe.open(original, elsewhere)) {
             lethe.privacy().rotateMasterKey(dpo);

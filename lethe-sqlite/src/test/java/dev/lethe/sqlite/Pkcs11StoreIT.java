@@ -8,6 +8,7 @@ import dev.lethe.core.privacy.SubjectId;
 import dev.lethe.core.privacy.keys.Pkcs11MasterKey;
 import dev.lethe.core.privacy.keys.SoftHsm;
 import dev.lethe.core.store.StorageException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -162,7 +163,8 @@ class Pkcs11StoreIT {
         assertThat(move.rewrapped()).isGreaterThanOrEqualTo(2); // Ada's key and the blind-index secret
         assertThat(move.from()).contains("local keyset");
         assertThat(move.to()).contains("PKCS#11 token in slot " + token.slot());
-        assertThat(move.deletedKeyset()).isEqualTo(keyset);
+        assertThat(move.keyset()).isEqualTo(keyset.toAbsolutePath().normalize());
+        assertThat(move.keysetDeleted()).isTrue();
         assertThat(keyset).doesNotExist();
         assertThatThrownBy(() -> SqliteLethe.open(data)).hasMessageContaining("is in a PKCS#11 token");
         try (SqliteLethe lethe = SqliteLethe.open(data, in(token))) {
@@ -180,7 +182,7 @@ class Pkcs11StoreIT {
         }
         assertThatThrownBy(() -> SqliteLethe.moveMasterKeyToToken(data, SqliteOptions.DEFAULT, token, DPO))
                 .as("moved already")
-                .hasMessageContaining("is in a PKCS#11 token");
+                .hasMessageContaining("already in a PKCS#11 token: there is nothing to move");
     }
 
     @Test
@@ -229,6 +231,54 @@ class Pkcs11StoreIT {
                 .isInstanceOf(StorageException.class)
                 .hasMessageContaining("this store's master key is in a PKCS#11 token");
         assertThat(data.resolve("master.keyset.json")).doesNotExist();
+    }
+
+    @Test
+    void a_copy_with_its_own_keyset_may_not_move_into_a_token_its_original_already_uses() throws Exception {
+        Path original = parent.resolve("original");
+        try (SqliteLethe lethe = SqliteLethe.open(original)) {
+            lethe.privacy().subjectFor("ada@example.com");
+        }
+        Path copy = parent.resolve("copy");
+        try (var paths = Files.walk(original)) {
+            for (Path path : paths.toList()) {
+                Path target = copy.resolve(original.relativize(path).toString());
+                if (Files.isDirectory(path)) {
+                    Files.createDirectories(target);
+                } else if (!path.getFileName().toString().equals("lethe.lock")) {
+                    Files.copy(path, target);
+                }
+            }
+        }
+        SqliteLethe.moveMasterKeyToToken(original, SqliteOptions.DEFAULT, token, DPO);
+
+        assertThatThrownBy(() -> SqliteLethe.moveMasterKeyToToken(copy, SqliteOptions.DEFAULT, token, DPO))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("already holds keys labelled")
+                .hasMessageContaining("Nothing was moved");
+        assertThat(copy.resolve("master.keyset.json"))
+                .as("the copy keeps its keyset")
+                .exists();
+        try (SqliteLethe lethe = SqliteLethe.open(copy)) {
+            assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
+        }
+    }
+
+    @Test
+    void a_moved_keyset_note_deletes_only_an_absolute_path_to_a_keyset_file() throws Exception {
+        Path data = parent.resolve("notes");
+        SqliteLethe.open(data, in(token)).close();
+        Path victim = Files.writeString(parent.resolve("victim.txt"), "not a keyset");
+        for (String note : new String[] {victim.toString(), "lethe-data/master.keyset.json"}) {
+            try (SqliteKeyStore keys = SqliteKeyStore.open(data)) {
+                keys.setNote(SqliteLethe.MOVED_KEYSET_NOTE, note);
+            }
+            SqliteLethe.open(data, in(token)).close();
+            try (SqliteKeyStore keys = SqliteKeyStore.open(data, true)) {
+                assertThat(keys.note(SqliteLethe.MOVED_KEYSET_NOTE)).as(note).contains("");
+            }
+        }
+        assertThat(victim).exists();
     }
 
     @Test

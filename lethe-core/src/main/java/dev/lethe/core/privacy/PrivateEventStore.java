@@ -743,19 +743,27 @@ public final class PrivateEventStore implements AutoCloseable {
     private volatile String rotationRefused;
 
     /**
-     * Refuses every later {@link #rotateMasterKey} with {@code why}: the engine found that destroying
-     * this master key's older epochs would cut off another store that shares them (a copy of this one).
+     * Refuses every later {@link #rotateMasterKey} and {@link #moveMasterKey} with {@code why}: the engine
+     * found that changing this master key would cut off another store that shares it (a copy of this one).
      */
     public void refuseRotation(String why) {
         this.rotationRefused = why;
     }
 
-    /** Re-wraps every live key under a new master epoch and destroys the old master. */
-    public KeyService.Rotation rotateMasterKey(Principal actor) {
+    /**
+     * Refuses {@code actor} a change of the master key (a rotation or a move) without the
+     * {@code rotate-keys} permission, or in a store where the engine refused it ({@link #refuseRotation}).
+     */
+    public void checkMasterKeyChange(Principal actor) {
         require(actor, Permission.ROTATE_KEYS);
         if (rotationRefused != null) {
-            throw InvalidEventException.of("master key rotation", rotationRefused);
+            throw InvalidEventException.of("master key change", rotationRefused);
         }
+    }
+
+    /** Re-wraps every live key under a new master epoch and destroys the old master. */
+    public KeyService.Rotation rotateMasterKey(Principal actor) {
+        checkMasterKeyChange(actor);
         // Intent first: a rotation stopped half-way has destroyed nothing yet, or has, and is audited.
         audit.record("MasterKeyRotationStarted", actor, Map.of());
         KeyService.Rotation rotation = keys.rotateMaster();
@@ -781,7 +789,7 @@ public final class PrivateEventStore implements AutoCloseable {
      * where to and how many keys. Close this store afterwards: its own master key unwraps nothing.
      */
     public int moveMasterKey(MasterKey target, Map<String, String> notes, Principal actor) {
-        require(actor, Permission.ROTATE_KEYS);
+        checkMasterKeyChange(actor);
         String from = keys.master().describe();
         audit.record("MasterKeyMoveStarted", actor, Map.of("from", from, "to", target.describe()));
         int moved = keys.rewrapUnder(target, notes);

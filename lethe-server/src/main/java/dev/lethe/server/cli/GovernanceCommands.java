@@ -145,8 +145,19 @@ final class GovernanceCommands {
                     cli.store.directory, cli.store.keysetOptions(), cli.store.pkcs11Token(), cli.store.principal());
             PrintWriter out = cli.spec.commandLine().getOut();
             out.printf(
-                    "master key moved: %d keys re-wrapped%n  from  %s%n  into  %s%n  deleted %s%n",
-                    move.rewrapped(), move.from(), move.to(), move.deletedKeyset());
+                    "master key moved: %d keys re-wrapped%n  from  %s%n  into  %s%n",
+                    move.rewrapped(), move.from(), move.to());
+            if (move.keysetDeleted()) {
+                out.printf("  deleted %s%n", move.keyset());
+            } else {
+                cli.spec
+                        .commandLine()
+                        .getErr()
+                        .printf(
+                                "warning: the old keyset %s could not be deleted; it still holds the old master key:"
+                                        + " delete it by hand (each writer open with the token tries again)%n",
+                                move.keyset());
+            }
             out.println("From now on give every command --pkcs11-library, --pkcs11-slot and the PIN. Copies of the old"
                     + " keyset (in backups, say), with backups of keys.db made before the move, still unwrap the keys"
                     + " of that time: destroy those copies; a rotation cannot reach them.");

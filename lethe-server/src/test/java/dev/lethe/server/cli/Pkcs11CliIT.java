@@ -102,13 +102,18 @@ class Pkcs11CliIT {
         Run noToken = lethe("--data", data, "keys", "move-to-pkcs11", "--role", "dpo");
         assertThat(noToken.exitCode()).isEqualTo(2);
         assertThat(noToken.err()).contains("--pkcs11-library: is missing: name the token");
+        List<String> labelsBefore = hsm.labels(hsm.slot("cli"));
         Run advisor = withToken("cli", "keys", "move-to-pkcs11", "--role", "advisor");
         assertThat(advisor.exitCode()).isEqualTo(3);
+        assertThat(hsm.labels(hsm.slot("cli")))
+                .as("refused before the token is touched")
+                .hasSameElementsAs(labelsBefore);
         assertThat(dir.resolve("data/master.keyset.json")).exists();
 
         Run move = withToken("cli", "keys", "move-to-pkcs11", "--role", "dpo");
         assertThat(move.exitCode()).as(move.err()).isZero();
-        assertThat(move.out()).contains("master key moved", "into  PKCS#11 token in slot " + hsm.slot("cli"));
+        assertThat(move.out())
+                .contains("master key moved", "into  PKCS#11 token in slot " + hsm.slot("cli"), "deleted ");
         assertThat(dir.resolve("data/master.keyset.json")).doesNotExist();
 
         Run read = withToken("cli", "read", "--all", "--category", "customer", "--role", "advisor");
