@@ -123,15 +123,38 @@ public final class Pkcs11MasterKey implements MasterKey {
                     "cannot open the PKCS#11 token in slot " + slot + " of " + library + ": " + rootMessage(e), e);
         }
         if (master.epochs.isEmpty()) {
-            if (!mayCreateFirstEpoch.getAsBoolean()) {
-                throw StorageException.permanent(
-                        "the PKCS#11 token in slot " + slot + " of " + library + " holds no key labelled " + labelPrefix
-                                + "<epoch>, and none may be created here",
-                        null);
+            synchronized (master.lock()) {
+                // Looked at again under the lock: two opens at once would each create epoch 1, and a token
+                // holding two keys with one label can no longer load either.
+                master.refreshEpochs();
+                if (master.epochs.isEmpty()) {
+                    if (!mayCreateFirstEpoch.getAsBoolean()) {
+                        throw StorageException.permanent(
+                                "the PKCS#11 token in slot " + slot + " of " + library + " holds no key labelled "
+                                        + labelPrefix + "<epoch>, and none may be created here",
+                                null);
+                    }
+                    master.beginRotation();
+                }
             }
-            master.beginRotation();
         }
         return master;
+    }
+
+    /** One lock per token and label prefix in this JVM, held while epochs are created or destroyed. */
+    private static final java.util.concurrent.ConcurrentMap<String, Object> LOCKS =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private Object lock() {
+        return LOCKS.computeIfAbsent(config(library, slot) + labelPrefix, k -> new Object());
+    }
+
+    private void refreshEpochs() {
+        try {
+            epochs = Collections.unmodifiableNavigableMap(findEpochs());
+        } catch (GeneralSecurityException | ProviderException e) {
+            throw StorageException.permanent("cannot list the keys of " + describe() + ": " + rootMessage(e), e);
+        }
     }
 
     /** SunPKCS11's inline configuration; keys it generates are sensitive and never extractable. */
@@ -222,7 +245,14 @@ public final class Pkcs11MasterKey implements MasterKey {
     }
 
     @Override
-    public synchronized int beginRotation() {
+    public int beginRotation() {
+        synchronized (lock()) {
+            refreshEpochs(); // another instance in this JVM may have added an epoch since this one looked
+            return createNextEpoch();
+        }
+    }
+
+    private int createNextEpoch() {
         int next = epochs.isEmpty() ? 1 : epochs.lastKey() + 1;
         try {
             KeyGenerator generator = KeyGenerator.getInstance("AES", provider);
@@ -241,7 +271,13 @@ public final class Pkcs11MasterKey implements MasterKey {
     }
 
     @Override
-    public synchronized List<Integer> finishRotation() {
+    public List<Integer> finishRotation() {
+        synchronized (lock()) {
+            return destroyOlderEpochs();
+        }
+    }
+
+    private List<Integer> destroyOlderEpochs() {
         TreeMap<Integer, SecretKey> remaining = new TreeMap<>(epochs);
         List<Integer> destroyed = new ArrayList<>();
         try {

@@ -15,6 +15,7 @@ import java.security.Provider;
 import java.security.Security;
 import java.time.Clock;
 import java.util.Collections;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -134,6 +135,34 @@ class Pkcs11MasterKeyIT {
             assertThat(second.provider()).isSameAs(first.provider());
             assertThat(other.provider()).isNotSameAs(first.provider());
         }
+    }
+
+    @Test
+    void opens_at_once_of_a_prefix_with_no_key_create_one_epoch_not_one_each() throws Exception {
+        String prefix = "lethe-master-" + java.util.UUID.randomUUID() + "-";
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+            List<java.util.concurrent.Future<Integer>> epochs = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                epochs.add(pool.submit(() -> {
+                    start.await();
+                    try (Pkcs11MasterKey master =
+                            Pkcs11MasterKey.open(library, sharedSlot, PIN.toCharArray(), prefix, () -> true)) {
+                        return master.epoch();
+                    }
+                }));
+            }
+            start.countDown();
+            for (java.util.concurrent.Future<Integer> epoch : epochs) {
+                assertThat(epoch.get(30, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(1);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(Collections.list(tokenKeyStore(sharedSlot).aliases()))
+                .filteredOn(alias -> alias.startsWith(prefix))
+                .containsExactly(prefix + "1");
     }
 
     @Test
