@@ -279,6 +279,17 @@ public final class SqliteLethe implements AutoCloseable {
         return new MasterKeyMove(moved, from, to, keyset, deleted != null);
     }
 
+    /**
+     * The old keyset file a move into a token could not delete yet (each writer open tries again), if
+     * there is one: it still holds the old master key.
+     */
+    public Optional<Path> keysetLeftByMove() {
+        return privacy.keys()
+                .note(MOVED_KEYSET_NOTE)
+                .filter(note -> !note.isEmpty())
+                .map(Path::of);
+    }
+
     /** The key-store note of a move that created the token's key and has not committed yet. */
     static final String MOVE_PENDING_NOTE = "move-pending";
 

@@ -137,6 +137,8 @@ class DataDirectoryTest {
 
         try (SqliteLethe lethe = SqliteLethe.open(copy, elsewhere)) {
             assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
+            assertThat(lethe.privacy().masterKeyChangeRefusal())
+                    .hasValueSatisfying(why -> assertThat(why).contains("is a copy of"));
             assertThatThrownBy(() -> lethe.privacy().rotateMasterKey(dpo))
                     .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
                     .hasMessageContaining("is a copy of " + original.toRealPath())

@@ -214,10 +214,14 @@ class Pkcs11StoreIT {
 
         try (SqliteLethe lethe = SqliteLethe.openReadOnly(data, in(token))) {
             assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
+            assertThat(lethe.keysetLeftByMove()).as("a reader reports it").contains(keyset);
         }
         assertThat(keyset).as("a reader leaves it").exists();
         try (SqliteLethe lethe = SqliteLethe.open(data, in(token))) {
             assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
+            assertThat(lethe.keysetLeftByMove())
+                    .as("deleted as the writer opened")
+                    .isEmpty();
         }
         assertThat(keyset).doesNotExist();
     }

@@ -750,6 +750,11 @@ public final class PrivateEventStore implements AutoCloseable {
         this.rotationRefused = why;
     }
 
+    /** Why a change of the master key is refused in this store ({@link #refuseRotation}), if it is. */
+    public Optional<String> masterKeyChangeRefusal() {
+        return Optional.ofNullable(rotationRefused);
+    }
+
     /**
      * Refuses {@code actor} a change of the master key (a rotation or a move) without the
      * {@code rotate-keys} permission, or in a store where the engine refused it ({@link #refuseRotation}).

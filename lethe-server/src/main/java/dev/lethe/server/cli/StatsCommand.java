@@ -44,6 +44,16 @@ final class StatsCommand implements Callable<Integer> {
             out.printf(
                     "  held in        %s%n",
                     opened.lethe().privacy().keys().master().describe());
+            opened.lethe()
+                    .keysetLeftByMove()
+                    .ifPresent(file -> out.printf(
+                            "  WARNING        the old keyset %s, left by a move into the token, still holds the old"
+                                    + " master key: delete it%n",
+                            file));
+            opened.lethe()
+                    .privacy()
+                    .masterKeyChangeRefusal()
+                    .ifPresent(why -> out.printf("  no rotation    %s%n", why));
             try (Stream<Path> files = Files.list(directory)) {
                 files.sorted().forEach(file -> out.printf("  %-32s %,14d bytes%n", file.getFileName(), size(file)));
             }
