@@ -34,7 +34,8 @@ final class ServeCommand implements Callable<Integer> {
     @Option(
             names = "--config",
             paramLabel = "FILE",
-            description = "A YAML config file (host, port, data, maxBodyBytes, tokens).")
+            description = "A YAML config file (host, port, data, masterKeyDir, pkcs11, maxBodyBytes, tokens, jwt;"
+                    + " see docs/api.md).")
     Path config;
 
     @Option(
