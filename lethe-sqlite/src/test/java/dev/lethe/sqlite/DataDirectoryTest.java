@@ -182,7 +182,8 @@ class DataDirectoryTest {
         }
     }
 
-    private static Path copyTree(Path from, Path to) throws Exception {
+    /** A copy of a closed data directory, as an operator's {@code cp -r} makes it (without the lock file). */
+    static Path copyTree(Path from, Path to) throws Exception {
         try (var paths = Files.walk(from)) {
             for (Path path : paths.toList()) {
                 Path target = to.resolve(from.relativize(path).toString());

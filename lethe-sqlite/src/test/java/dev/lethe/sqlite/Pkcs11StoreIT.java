@@ -243,17 +243,7 @@ class Pkcs11StoreIT {
         try (SqliteLethe lethe = SqliteLethe.open(original)) {
             lethe.privacy().subjectFor("ada@example.com");
         }
-        Path copy = parent.resolve("copy");
-        try (var paths = Files.walk(original)) {
-            for (Path path : paths.toList()) {
-                Path target = copy.resolve(original.relativize(path).toString());
-                if (Files.isDirectory(path)) {
-                    Files.createDirectories(target);
-                } else if (!path.getFileName().toString().equals("lethe.lock")) {
-                    Files.copy(path, target);
-                }
-            }
-        }
+        Path copy = DataDirectoryTest.copyTree(original, parent.resolve("copy"));
         SqliteLethe.moveMasterKeyToToken(original, SqliteOptions.DEFAULT, token, DPO);
 
         assertThatThrownBy(() -> SqliteLethe.moveMasterKeyToToken(copy, SqliteOptions.DEFAULT, token, DPO))

@@ -226,6 +226,9 @@ public final class PolicyLinter {
             "service",
             "endpoint");
 
+    /** The personal words that {@link #MACHINE_WORDS} before them turn into a machine's. */
+    private static final Set<String> MACHINE_NAMED = Set.of("address", "addr", "ip", "ipaddress");
+
     static boolean looksPersonal(String fieldName) {
         List<String> words = new ArrayList<>(words(fieldName));
         // As written ("accountNumber"), then without qualifiers at the end ("addressLine1", "phoneNo").
@@ -251,7 +254,7 @@ public final class PolicyLinter {
         }
         if (words.size() > 1
                 && MACHINE_WORDS.contains(words.get(words.size() - 2))
-                && Set.of("address", "addr", "ip", "ipaddress").contains(words.get(words.size() - 1))) {
+                && MACHINE_NAMED.contains(words.get(words.size() - 1))) {
             return false;
         }
         String last = words.get(words.size() - 1);
@@ -376,9 +379,10 @@ public final class PolicyLinter {
         if (holdsIban(rest)) {
             return java.util.Optional.of("looks like an IBAN");
         }
-        if (PHONE.matcher(rest).matches()
-                && rest.replaceAll("\\D", "").length() >= 9
-                && rest.replaceAll("\\D", "").length() <= 15 // E.164: at most 15 digits
+        long digitCount = rest.chars().filter(c -> c >= '0' && c <= '9').count();
+        if (digitCount >= 9
+                && digitCount <= 15 // E.164: at most 15 digits
+                && PHONE.matcher(rest).matches()
                 && !rest.matches("(?i).*[a-f].*")
                 && !looksLikeEpoch(rest)
                 && phoneShaped(rest)) {
