@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -40,6 +41,12 @@ public final class SqliteKeyStore implements KeyStore {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Connection connection;
+
+    /**
+     * Subjects this open treats as forgotten although the file still holds their keys: see {@link
+     * #treatAsForgotten}.
+     */
+    private volatile Set<SubjectId> forgottenElsewhere = Set.of();
 
     private SqliteKeyStore(Connection connection, boolean readOnly) throws SQLException {
         this.connection = connection;
@@ -212,8 +219,20 @@ public final class SqliteKeyStore implements KeyStore {
         return statement;
     }
 
+    /**
+     * Makes this open read {@code subjects} as forgotten, their keys as absent, without changing the
+     * file: for a read-only open of a key store restored from before the audit trail's latest forgets,
+     * which the next writer open forgets again for good.
+     */
+    public void treatAsForgotten(Set<SubjectId> subjects) {
+        forgottenElsewhere = Set.copyOf(subjects);
+    }
+
     @Override
     public Optional<byte[]> subjectKey(SubjectId subject) {
+        if (forgottenElsewhere.contains(subject)) {
+            return Optional.empty();
+        }
         return query(
                 "read subject key",
                 () -> blob("SELECT wrapped FROM subject_key WHERE subject = ?", subject.toString()));
@@ -262,6 +281,9 @@ public final class SqliteKeyStore implements KeyStore {
 
     @Override
     public boolean isForgotten(SubjectId subject) {
+        if (forgottenElsewhere.contains(subject)) {
+            return true;
+        }
         return query(
                 "read erasure fence",
                 () -> exists("SELECT 1 FROM erasure_fence WHERE subject = ?", subject.toString()));

@@ -1,6 +1,7 @@
 package dev.lethe.sqlite;
 
 import dev.lethe.core.privacy.PrivateEventStore;
+import dev.lethe.core.privacy.SubjectId;
 import dev.lethe.core.privacy.keys.KeyService;
 import dev.lethe.core.privacy.keys.LocalMasterKey;
 import dev.lethe.core.privacy.keys.MasterKey;
@@ -14,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Everything Lethe keeps in one data directory, opened together:
@@ -34,14 +36,17 @@ public final class SqliteLethe implements AutoCloseable {
     private final PrivateEventStore privacy;
     private final DataPolicy policy;
     private final String policyText;
+    private final int forgottenOnlyInTrail;
 
     private SqliteLethe(
             SqliteEventStore store,
             SqliteProjectionStore projections,
             PrivateEventStore privacy,
             DataPolicy policy,
-            String policyText) {
+            String policyText,
+            int forgottenOnlyInTrail) {
         this.policyText = policyText;
+        this.forgottenOnlyInTrail = forgottenOnlyInTrail;
         this.store = store;
         this.projections = projections;
         this.privacy = privacy;
@@ -85,6 +90,7 @@ public final class SqliteLethe implements AutoCloseable {
                     : localMasterKey(directory, options, keys, store.isReadOnly());
             KeyService keyService = new KeyService(keys, master, policy, clock);
             PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock);
+            int forgottenOnlyInTrail = 0;
             if (!store.isReadOnly()) {
                 guardCopies(directory, keys, privacy);
                 // A forget that a crash interrupted before its audit entry was written gets it now.
@@ -93,8 +99,13 @@ public final class SqliteLethe implements AutoCloseable {
                 privacy.reapplyForgetsMissingFromKeys();
                 // A policy file edited by hand changes who may read what: the trail must show it.
                 privacy.notePolicy(policySha256(policyFile.text()), false);
+            } else {
+                // Nor may a reader beside the writer (or before it next opens) decrypt them.
+                Set<SubjectId> missing = privacy.forgetsMissingFromKeys();
+                keys.treatAsForgotten(missing);
+                forgottenOnlyInTrail = missing.size();
             }
-            return new SqliteLethe(store, projections, privacy, policy, policyFile.text());
+            return new SqliteLethe(store, projections, privacy, policy, policyFile.text(), forgottenOnlyInTrail);
         } catch (RuntimeException e) {
             if (keys != null) {
                 keys.close();
@@ -277,6 +288,16 @@ public final class SqliteLethe implements AutoCloseable {
             deleted = deleteMovedKeyset(keys);
         }
         return new MasterKeyMove(moved, from, to, keyset, deleted != null);
+    }
+
+    /**
+     * How many subjects this open reads as forgotten although {@code keys.db} still holds their keys:
+     * the audit trail records their forgets, so {@code keys.db} was restored from a backup taken before
+     * them. A writer open forgets them again for good; a read-only open only hides them. Zero after a
+     * writer open, which has already forgotten them again.
+     */
+    public int forgottenOnlyInTrail() {
+        return forgottenOnlyInTrail;
     }
 
     /**

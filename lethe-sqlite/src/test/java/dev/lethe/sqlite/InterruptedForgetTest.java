@@ -111,6 +111,57 @@ class InterruptedForgetTest {
     }
 
     @Test
+    void a_read_only_open_of_a_restored_key_store_reads_the_subject_as_forgotten_and_changes_nothing()
+            throws Exception {
+        SubjectId ada;
+        SubjectId grace;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            ada = customer(lethe, "ada@example.com");
+            grace = customer(lethe, "grace@example.com");
+        }
+        Path backup = restorable("read-only");
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            lethe.privacy().forget(ada, "GDPR Art. 17(1)(a)", "asked", DPO);
+        }
+        restore(backup); // it holds Ada's key
+
+        try (SqliteLethe reader = SqliteLethe.openReadOnly(data)) {
+            assertThat(reader.forgottenOnlyInTrail()).isEqualTo(1);
+            assertThat(reader.privacy().keys().isForgotten(ada)).isTrue();
+            assertThat(reader.privacy().keys().isForgotten(grace)).isFalse();
+            assertThat(lookup(reader, "ada@example.com")).isEqualTo("FORGOTTEN");
+            assertThat(lookup(reader, "grace@example.com")).isEqualTo("found");
+        }
+        try (SqliteKeyStore keys = SqliteKeyStore.open(data, true)) {
+            assertThat(keys.subjectKey(ada)).as("the reader wrote nothing").isPresent();
+        }
+        SqliteLethe.open(data).close(); // the writer forgets Ada again, for good
+        try (SqliteKeyStore keys = SqliteKeyStore.open(data, true)) {
+            assertThat(keys.subjectKey(ada)).isEmpty();
+        }
+        try (SqliteLethe reader = SqliteLethe.openReadOnly(data)) {
+            assertThat(reader.forgottenOnlyInTrail()).isZero();
+            assertThat(lookup(reader, "ada@example.com")).isEqualTo("FORGOTTEN");
+        }
+    }
+
+    /**
+     * What the key service hands out for the e-mail in the customer's first event: a read-only open
+     * cannot audit key releases, so {@code reveal} refuses there, but the key service is public.
+     */
+    private static String lookup(SqliteLethe lethe, String email) {
+        RecordedEvent registered = lethe.store()
+                .readStream(StreamId.of("customer-" + Math.abs(email.hashCode())), 0, Direction.FORWARD, 1)
+                .get(0);
+        dev.lethe.core.privacy.Envelope.Header header = dev.lethe.core.privacy.Envelope.parse(
+                registered.data().asTree().path("email").asText());
+        return lethe.privacy().keys().opener(header.subject(), header.group(), header.period())
+                        instanceof dev.lethe.core.privacy.keys.KeyService.Missing missing
+                ? missing.reason().toString()
+                : "found";
+    }
+
+    @Test
     void a_key_store_backup_taken_between_two_forgets_brings_back_neither() throws Exception {
         SubjectId alice;
         SubjectId bob;

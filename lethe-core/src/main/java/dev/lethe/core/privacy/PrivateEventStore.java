@@ -26,10 +26,13 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /**
@@ -423,11 +426,42 @@ public final class PrivateEventStore implements AutoCloseable {
      * forgotten again.
      */
     public int reapplyForgetsMissingFromKeys() {
-        long checked =
-                keys.note(FORGETS_CHECKED_NOTE).map(PrivateEventStore::version).orElse(0L);
+        long checked = forgetsChecked();
+        int[] reapplied = {0};
+        long end = scanForgetsMissingFromKeys(checked, (subject, original) -> {
+            reapply(subject, original);
+            reapplied[0]++;
+        });
+        if (end != checked) {
+            keys.setNote(FORGETS_CHECKED_NOTE, Long.toString(end));
+        }
+        return reapplied[0];
+    }
+
+    /**
+     * The subjects that {@link #reapplyForgetsMissingFromKeys} would forget again, changing nothing: a
+     * read-only open may not write, but must not decrypt them either, so it treats them as forgotten.
+     * Empty unless the key store was restored from before some forgets (or a writer is forgetting them
+     * right now).
+     */
+    public Set<SubjectId> forgetsMissingFromKeys() {
+        Set<SubjectId> missing = new LinkedHashSet<>();
+        scanForgetsMissingFromKeys(forgetsChecked(), (subject, original) -> missing.add(subject));
+        return missing;
+    }
+
+    private long forgetsChecked() {
+        return keys.note(FORGETS_CHECKED_NOTE).map(PrivateEventStore::version).orElse(0L);
+    }
+
+    /**
+     * Reads {@code $audit} from version {@code checked} to its end and passes each {@code SubjectForgotten}
+     * entry whose subject the key store still holds a key for, with the entry's receipt id; returns the
+     * version after the last entry read.
+     */
+    private long scanForgetsMissingFromKeys(long checked, BiConsumer<SubjectId, String> missing) {
         StreamInfo trail = store.streamInfo(AuditLog.STREAM);
         long end = trail.exists() ? trail.eventCount() : 0;
-        int reapplied = 0;
         // From the note, or from the start when the log is shorter than the note says (events.db restored
         // from a backup older than keys.db: its later entries will get the versions the note skipped).
         long from = checked <= end ? checked : 0;
@@ -435,19 +469,20 @@ public final class PrivateEventStore implements AutoCloseable {
             List<RecordedEvent> page =
                     store.readStream(AuditLog.STREAM, from, Direction.FORWARD, EventStore.MAX_READ_LIMIT);
             for (RecordedEvent entry : page) {
-                if (entry.type().equals("SubjectForgotten") && reapply(entry)) {
-                    reapplied++;
+                if (entry.type().equals("SubjectForgotten")) {
+                    SubjectId subject = forgottenSubject(entry);
+                    // Forgotten here too, or the backup predates the subject: no key to destroy.
+                    if (subject != null && !keys.isForgotten(subject) && keys.isKnown(subject)) {
+                        missing.accept(
+                                subject, entry.data().asTree().path("receipt").asText("?"));
+                    }
                 }
             }
             from += page.size();
             if (page.size() < EventStore.MAX_READ_LIMIT) {
-                break;
+                return from;
             }
         }
-        if (from != checked) {
-            keys.setNote(FORGETS_CHECKED_NOTE, Long.toString(from));
-        }
-        return reapplied;
     }
 
     private static long version(String note) {
@@ -458,18 +493,16 @@ public final class PrivateEventStore implements AutoCloseable {
         }
     }
 
-    /** Forgets again the subject of a {@code SubjectForgotten} entry if the key store still has its key. */
-    private boolean reapply(RecordedEvent entry) {
-        SubjectId subject;
+    private static SubjectId forgottenSubject(RecordedEvent entry) {
         try {
-            subject = SubjectId.parse(entry.data().asTree().path("subject").asText(""));
+            return SubjectId.parse(entry.data().asTree().path("subject").asText(""));
         } catch (RuntimeException notWrittenByLethe) {
-            return false;
+            return null;
         }
-        if (keys.isForgotten(subject) || !keys.isKnown(subject)) {
-            return false; // forgotten here too, or the backup predates the subject: no key to destroy
-        }
-        String original = entry.data().asTree().path("receipt").asText("?");
+    }
+
+    /** Forgets again a subject whose {@code SubjectForgotten} entry has receipt id {@code original}. */
+    private void reapply(SubjectId subject, String original) {
         ErasureReceipt receipt = keys.forget(
                 subject,
                 Principal.SYSTEM.name(),
@@ -480,7 +513,6 @@ public final class PrivateEventStore implements AutoCloseable {
         details.put("originalReceipt", original);
         audit.record("SubjectForgotten", Principal.SYSTEM, details);
         keys.audited(receipt.id());
-        return true;
     }
 
     private static List<String> personalPaths(SchemaRegistry.Registered registered) {

@@ -183,7 +183,13 @@ final class Store {
             }
             err.println("note: the data directory is in use by another process; reading it read-only, with personal"
                     + " fields restricted (key releases must be audited by the writing process: use its API)");
-            return new Opened(SqliteLethe.openReadOnly(directory, options()), new Principal(user, NO_ROLE));
+            SqliteLethe lethe = SqliteLethe.openReadOnly(directory, options());
+            if (lethe.forgottenOnlyInTrail() > 0) {
+                err.println("warning: keys.db still holds the keys of " + lethe.forgottenOnlyInTrail()
+                        + " subject(s) the audit trail says were forgotten (was it restored from a backup?);"
+                        + " read as forgotten here, and forgotten again for good by the next writer open");
+            }
+            return new Opened(lethe, new Principal(user, NO_ROLE));
         }
     }
 

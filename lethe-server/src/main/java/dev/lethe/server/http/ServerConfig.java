@@ -56,6 +56,14 @@ public record ServerConfig(
         public boolean enabled() {
             return hs256Secret != null || rs256PublicKeyPem != null;
         }
+
+        /** Without the HS256 secret: says only whether there is one. */
+        @Override
+        public String toString() {
+            return "Jwt[hs256Secret=" + (hs256Secret == null ? "none" : "(set)")
+                    + ", rs256PublicKey=" + (rs256PublicKeyPem == null ? "none" : "(set)")
+                    + ", issuer=" + issuer + ", rolesClaim=" + rolesClaim + "]";
+        }
     }
 
     public static final String DEFAULT_HOST = "127.0.0.1";
@@ -78,6 +86,18 @@ public record ServerConfig(
         tokens = Map.copyOf(tokens);
         jwt = jwt == null ? Jwt.NONE : jwt;
         pkcs11 = pkcs11 == null ? Pkcs11Settings.NONE : pkcs11;
+    }
+
+    /**
+     * Without the bearer tokens (only the principals they stand for) or the JWT secret: a config may be
+     * printed or logged.
+     */
+    @Override
+    public String toString() {
+        return "ServerConfig[host=" + host + ", port=" + port + ", data=" + data + ", maxBodyBytes=" + maxBodyBytes
+                + ", tokens=" + tokens.size() + " for "
+                + tokens.values().stream().map(Principal::name).sorted().toList()
+                + ", demo=" + demo + ", jwt=" + jwt + ", masterKeyDir=" + masterKeyDir + ", pkcs11=" + pkcs11 + "]";
     }
 
     /**

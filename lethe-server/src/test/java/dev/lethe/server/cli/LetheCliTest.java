@@ -300,6 +300,49 @@ class LetheCliTest {
     }
 
     @Test
+    void a_reader_beside_the_writer_warns_of_a_restored_key_store_and_reads_its_forgotten_subject_as_forgotten()
+            throws Exception {
+        lethe("demo");
+        var event = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(lethe("read", "--all", "--category", "customer", "--json", "--limit", "2")
+                        .out()
+                        .lines()
+                        .skip(1)
+                        .findFirst()
+                        .orElseThrow());
+        String stream = event.get("stream").asText();
+        String subject = event.path("metadata")
+                .path("lethe")
+                .path("subjects")
+                .get("customerNumber")
+                .asText();
+        Path backup = Files.copy(data.resolve("keys.db"), data.resolveSibling(data.getFileName() + "-keys.db"));
+        assertThat(lethe("subject", "forget", subject, "--legal-basis", "GDPR Art. 17(1)(a)", "--role", "dpo")
+                        .exitCode())
+                .isZero();
+        for (String file : List.of("keys.db", "keys.db-wal", "keys.db-shm")) {
+            Files.deleteIfExists(data.resolve(file));
+        }
+        Files.copy(backup, data.resolve("keys.db"));
+
+        // A writer holds the directory but has not opened the privacy layer since the restore.
+        try (SqliteEventStore writer = SqliteEventStore.open(data)) {
+            Run read = lethe("read", stream, "--role", "advisor");
+            assertThat(read.exitCode()).as(read.err()).isZero();
+            assertThat(read.err())
+                    .contains("reading it read-only")
+                    .contains("warning: keys.db still holds the keys of 1 subject(s) the audit trail says were"
+                            + " forgotten");
+            assertThat(read.out()).doesNotContain("Alan Turing");
+        }
+        Run after = lethe("read", stream, "--role", "advisor"); // a writer open: forgotten again, for good
+        assertThat(after.err()).doesNotContain("warning");
+        assertThat(after.out()).doesNotContain("Alan Turing").contains("name (forgotten)");
+        assertThat(lethe("read", "$audit").out())
+                .contains("SubjectForgotten", "\"principal\":\"lethe\",\"role\":\"system\"");
+    }
+
+    @Test
     void retention_key_rotation_and_the_policy_linter_work_from_the_command_line() throws Exception {
         lethe("demo");
         assertThat(lethe("retention", "run", "--role", "advisor").exitCode()).isEqualTo(3);
