@@ -95,6 +95,8 @@ public final class SqliteLethe implements AutoCloseable {
                 guardCopies(directory, keys, privacy);
                 // A forget that a crash interrupted before its audit entry was written gets it now.
                 privacy.auditInterruptedForgets();
+                // And a move of the master key into a token stopped between its commit and its entry.
+                privacy.auditInterruptedMove();
                 // A key store restored from before some forgets must not decrypt those subjects again.
                 privacy.reapplyForgetsMissingFromKeys();
                 // A policy file edited by hand changes who may read what: the trail must show it.

@@ -58,6 +58,34 @@ class InterruptedForgetTest {
     }
 
     @Test
+    void a_master_key_move_stopped_before_its_audit_entry_is_audited_by_the_next_open_once() throws Exception {
+        SqliteLethe.open(data).close();
+        try (SqliteKeyStore keys = SqliteKeyStore.open(data)) {
+            // What a stop right after the move's commit leaves (PrivateEventStore.moveMasterKey).
+            keys.setNote(
+                    dev.lethe.core.privacy.PrivateEventStore.MOVE_UNAUDITED_NOTE,
+                    "{\"principal\":\"dora\",\"role\":\"dpo\",\"from\":\"keyset file\",\"to\":\"token\"}");
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            List<RecordedEvent> moved = lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 1_000).stream()
+                    .filter(e -> e.type().equals("MasterKeyMoved"))
+                    .toList();
+            assertThat(moved).hasSize(1);
+            JsonNode entry = moved.get(0).data().asTree();
+            assertThat(entry.path("recovered").asBoolean()).isTrue();
+            assertThat(entry.path("movedBy").asText()).isEqualTo("dora");
+            assertThat(entry.path("from").asText()).isEqualTo("keyset file");
+            assertThat(entry.path("to").asText()).isEqualTo("token");
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 1_000).stream()
+                            .filter(e -> e.type().equals("MasterKeyMoved")))
+                    .as("once")
+                    .hasSize(1);
+        }
+    }
+
+    @Test
     void a_completed_forget_is_audited_once_and_not_again_on_the_next_open() {
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             SubjectId first = customer(lethe, "ada@example.com");

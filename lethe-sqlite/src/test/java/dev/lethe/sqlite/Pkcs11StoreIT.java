@@ -178,7 +178,11 @@ class Pkcs11StoreIT {
                                     100)
                             .stream()
                             .map(dev.lethe.core.store.RecordedEvent::type))
-                    .containsSubsequence("MasterKeyMoveStarted", "MasterKeyMoved");
+                    .containsSubsequence("MasterKeyMoveStarted", "MasterKeyMoved")
+                    .containsOnlyOnce("MasterKeyMoved");
+            assertThat(lethe.privacy().keys().note(dev.lethe.core.privacy.PrivateEventStore.MOVE_UNAUDITED_NOTE))
+                    .as("the move's entry is written: nothing left for the next open")
+                    .contains("");
         }
         assertThatThrownBy(() -> SqliteLethe.moveMasterKeyToToken(data, SqliteOptions.DEFAULT, token, DPO))
                 .as("moved already")

@@ -44,8 +44,9 @@ import javax.crypto.spec.GCMParameterSpec;
  * Deliberately not guaranteed: the epoch is not authenticated by itself (a changed epoch selects
  * another key, under which the tag fails); the IV is random, so one epoch should wrap well under
  * 2<sup>32</sup> keys; two instances on the same token do not see each other's rotations until
- * reopened. The PIN is used to log in and is not kept; {@link #close()} does not log out, as a
- * PKCS#11 login is shared by every session of the process. {@link GeneralSecurityException} does not
+ * reopened. The PIN is used to log in and is not kept (only a salted PBKDF2 hash, so that a later open
+ * with another PIN is refused although the token, already logged in, would accept it); {@link #close()}
+ * does not log out, as a PKCS#11 login is shared by every session of the process. {@link GeneralSecurityException} does not
  * leave this class: wrap and unwrap failures are {@link KeyUnavailableException}s, failures to open
  * or rotate are permanent {@link StorageException}s.
  */
@@ -113,9 +114,11 @@ public final class Pkcs11MasterKey implements MasterKey {
         try {
             // One configured provider per token for the life of the JVM: each holds native state that is
             // never released, so configuring one per open grew the heap by ~75 KB per open.
-            Provider provider = PROVIDERS.computeIfAbsent(config(library, slot), sunPkcs11::configure);
+            String config = config(library, slot);
+            Provider provider = PROVIDERS.computeIfAbsent(config, sunPkcs11::configure);
             KeyStore token = KeyStore.getInstance("PKCS11", provider);
             token.load(null, pin);
+            requireLoginPin(config, pin, slot, library);
             master = new Pkcs11MasterKey(library, slot, labelPrefix, provider, token);
             master.epochs = Collections.unmodifiableNavigableMap(master.findEpochs());
         } catch (GeneralSecurityException | IOException | ProviderException | IllegalArgumentException e) {
@@ -139,6 +142,49 @@ public final class Pkcs11MasterKey implements MasterKey {
             }
         }
         return master;
+    }
+
+    /**
+     * A hash of the PIN that logged in to each token (by provider configuration), salted per process.
+     * A PKCS#11 login is shared by the whole process, so once one open has logged in the token accepts
+     * any PIN; without this check a later open with a wrong PIN (another store's configuration, a typo
+     * in a second config file) would be let in on the first one's login.
+     */
+    private static final java.util.concurrent.ConcurrentMap<String, byte[]> LOGIN_PINS =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static final byte[] PIN_SALT = new SecureRandom().generateSeed(16);
+
+    private static void requireLoginPin(String config, char[] pin, long slot, Path library) {
+        byte[] hash = pinHash(pin);
+        byte[] first = LOGIN_PINS.putIfAbsent(config, hash);
+        if (first != null && !java.security.MessageDigest.isEqual(first, hash)) {
+            throw StorageException.permanent(
+                    "wrong PIN for the PKCS#11 token in slot " + slot + " of " + library
+                            + ": this process is logged in to it with another PIN (a PKCS#11 login is shared by"
+                            + " the whole process, so the token itself no longer checks; if the token's PIN was"
+                            + " changed since, restart the process)",
+                    null);
+        }
+    }
+
+    /**
+     * PBKDF2 (HMAC-SHA256, 100,000 iterations) of the PIN with this process's salt: the PIN itself is not
+     * kept, and a heap dump does not give it away cheaply.
+     */
+    private static byte[] pinHash(char[] pin) {
+        try {
+            javax.crypto.spec.PBEKeySpec spec = new javax.crypto.spec.PBEKeySpec(pin, PIN_SALT, 100_000, 256);
+            try {
+                return javax.crypto.SecretKeyFactory.getInstance("PBKDF2WithHmacSHA256")
+                        .generateSecret(spec)
+                        .getEncoded();
+            } finally {
+                spec.clearPassword();
+            }
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("this JDK lacks PBKDF2WithHmacSHA256", e);
+        }
     }
 
     /** One lock per token and label prefix in this JVM, held while epochs are created or destroyed. */

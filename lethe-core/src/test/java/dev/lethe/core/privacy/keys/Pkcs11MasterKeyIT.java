@@ -166,6 +166,21 @@ class Pkcs11MasterKeyIT {
     }
 
     @Test
+    void a_wrong_pin_is_refused_even_after_another_open_logged_the_process_in() {
+        try (Pkcs11MasterKey loggedIn = open(sharedSlot)) {
+            // The token would accept it: the process is logged in. Lethe remembers which PIN did that.
+            assertThatThrownBy(() -> Pkcs11MasterKey.open(library, sharedSlot, "000000".toCharArray()))
+                    .isInstanceOf(dev.lethe.core.store.StorageException.class)
+                    .hasMessageContaining("wrong PIN for the PKCS#11 token in slot " + sharedSlot)
+                    .hasMessageNotContaining(PIN)
+                    .hasMessageNotContaining("000000");
+            try (Pkcs11MasterKey again = open(sharedSlot)) {
+                assertThat(again.epoch()).isEqualTo(loggedIn.epoch());
+            }
+        }
+    }
+
+    @Test
     void describe_names_the_library_and_the_slot_but_never_the_pin() {
         try (Pkcs11MasterKey master = open(sharedSlot)) {
             assertThat(master.describe())
