@@ -59,13 +59,15 @@ class PrivateEventStoreTest {
     Path keysDirectory;
 
     PrivateEventStore lethe;
+    InMemoryKeyStore keyStore;
     final Instant writtenAt = Instant.parse("2026-11-26T10:00:00Z");
 
     @BeforeEach
     void open() {
         Clock clock = Clock.fixed(writtenAt, ZoneOffset.UTC);
-        KeyService keys = new KeyService(
-                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
+        keyStore = new InMemoryKeyStore();
+        KeyService keys =
+                new KeyService(keyStore, LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
         lethe = new PrivateEventStore(new InMemoryEventStore(), keys, clock);
         JsonNode schema = Json.parse(SCHEMA).asTree();
         lethe.schemas()
@@ -357,6 +359,30 @@ class PrivateEventStoreTest {
         assertThat(lethe.keys().masterEpochs()).containsExactly(rotation.newEpoch());
         assertThat(lethe.reveal(stored, DPO).data().asTree().get("name").asText())
                 .isEqualTo("Ada Lovelace");
+    }
+
+    @Test
+    void checking_the_keys_unwraps_each_and_names_one_wrapped_for_another_reference_with_its_live_epoch() {
+        sell("ada@example.com", "Ada Lovelace");
+        sell("grace@example.com", "Grace Hopper");
+        KeyService.KeyCheck fine = lethe.keys().checkKeys();
+        assertThat(fine.byKind()).containsEntry("subject", 2).containsEntry("secret", 1);
+        assertThat(fine.total())
+                .isEqualTo(fine.byKind().values().stream().mapToInt(i -> i).sum());
+        assertThat(fine.failing()).isZero();
+
+        // Ada's wrapped key copied onto Grace's reference: the context binds it, so it does not unwrap there.
+        java.util.Map<String, byte[]> all = keyStore.allWrappedKeys();
+        String ada = dev.lethe.core.privacy.keys.KeyRefs.subject(lethe.subjectFor("ada@example.com"));
+        String grace = dev.lethe.core.privacy.keys.KeyRefs.subject(lethe.subjectFor("grace@example.com"));
+        keyStore.rewrap(java.util.Map.of(grace, all.get(ada)));
+
+        KeyService.KeyCheck check = lethe.keys().checkKeys();
+        int epoch = lethe.keys().masterEpochs().get(0);
+        assertThat(check.failingByEpoch()).containsExactly(java.util.Map.entry(epoch, 1));
+        assertThat(check.failingExamples()).containsExactly(grace);
+        assertThat(check.liveEpochs()).containsExactly(epoch);
+        assertThat(check.total()).isEqualTo(fine.total());
     }
 
     private static RecordedEvent copyWith(RecordedEvent event, ObjectNode data) {

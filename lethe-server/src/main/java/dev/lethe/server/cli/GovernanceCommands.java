@@ -80,7 +80,7 @@ final class GovernanceCommands {
     @Command(
             name = "keys",
             description = "The key service.",
-            subcommands = {KeysRotate.class, KeysMoveToPkcs11.class})
+            subcommands = {KeysRotate.class, KeysMoveToPkcs11.class, KeysCheck.class})
     static final class Keys implements Runnable {
         @ParentCommand
         LetheCli parent;
@@ -162,6 +162,73 @@ final class GovernanceCommands {
                     + " keyset (in backups, say), with backups of keys.db made before the move, still unwrap the keys"
                     + " of that time: destroy those copies; a rotation cannot reach them.");
             return 0;
+        }
+    }
+
+    @Command(
+            name = "check",
+            description = {
+                "Unwrap every live key in keys.db with the master key, in memory, to see that they belong together:"
+                        + " after restoring keys.db, moving the data directory, or changing the keyset or token.",
+                "Releases no data and changes nothing. Exit code 0 when every key unwraps, 1 when some do not"
+                        + " (their data reads as unavailable), 2 on bad input."
+            })
+    static final class KeysCheck implements Callable<Integer> {
+        @ParentCommand
+        Keys keys;
+
+        @Override
+        public Integer call() {
+            LetheCli cli = keys.parent;
+            PrintWriter out = cli.spec.commandLine().getOut();
+            try (Store.Opened opened =
+                    cli.store.openForReading(cli.spec.commandLine().getErr())) {
+                KeyService service = opened.lethe().privacy().keys();
+                out.printf("checking every live key in keys.db against the master key...%n");
+                KeyService.KeyCheck check = service.checkKeys();
+                out.printf(
+                        "keys.db          %,d live keys (%s)%n",
+                        check.total(),
+                        check.byKind().entrySet().stream()
+                                .map(e -> String.format("%,d %s", e.getValue(), e.getKey()))
+                                .collect(java.util.stream.Collectors.joining(", ")));
+                out.printf(
+                        "master key       %s; live epochs %s%n",
+                        service.master().describe(), unsigned(check.liveEpochs()));
+                if (check.failing() == 0) {
+                    out.printf("result           all %,d unwrap%n", check.total());
+                    return 0;
+                }
+                out.printf(
+                        "result           FAILED: %,d of %,d keys do not unwrap; their data reads as unavailable%n",
+                        check.failing(), check.total());
+                check.failingByEpoch()
+                        .forEach((epoch, count) -> out.printf(
+                                "  %,d wrapped by %s%n",
+                                count,
+                                epoch == -1
+                                        ? "no epoch this master key can name (not its format: another kind of master key?)"
+                                        : "epoch " + Integer.toUnsignedLong(epoch)
+                                                + (check.liveEpochs().contains(epoch)
+                                                        ? " (live: altered, or wrapped for another reference)"
+                                                        : ", which this master key does not hold")));
+                out.printf("  e.g. %s%n", String.join(", ", check.failingExamples()));
+                opened.lethe()
+                        .privacy()
+                        .masterKeyChangeRefusal()
+                        .ifPresent(why -> out.printf(
+                                "  likely cause   a rotation of the store this one shares its master key with destroyed"
+                                        + " the epoch these keys were wrapped by: %s%n",
+                                why));
+                out.printf("  else check     the keyset (--master-key-dir) or token (--pkcs11-slot, --pkcs11-library)"
+                        + " is this store's; a keys.db restored from before a rotation holds keys no master key"
+                        + " unwraps any more (which is what rotation is for): restore a newer one%n");
+                return 1;
+            }
+        }
+
+        private static java.util.List<Long> unsigned(java.util.List<Integer> epochs) {
+            return epochs.stream().map(Integer::toUnsignedLong).toList();
         }
     }
 

@@ -20,11 +20,15 @@ class LetheCliTest {
     private record Run(int exitCode, String out, String err) {}
 
     private Run lethe(String... args) {
+        return letheAt(data, args);
+    }
+
+    private static Run letheAt(Path directory, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         String[] withData = new String[args.length + 2];
         withData[0] = "--data";
-        withData[1] = data.toString();
+        withData[1] = directory.toString();
         System.arraycopy(args, 0, withData, 2, args.length);
         int code = LetheCli.run(withData, new PrintWriter(out, true), new PrintWriter(err, true));
         return new Run(code, out.toString(), err.toString());
@@ -479,6 +483,41 @@ class LetheCliTest {
         } finally {
             System.setIn(stdin);
         }
+    }
+
+    @Test
+    void keys_check_unwraps_every_key_and_explains_keys_a_copys_original_rotated_away() throws Exception {
+        Path keys = data.resolveSibling(data.getFileName() + "-shared-keys");
+        String dir = "--master-key-dir=" + keys;
+        assertThat(lethe("demo", dir).exitCode()).isZero();
+        Run ok = lethe("keys", "check", dir);
+        assertThat(ok.exitCode()).as(ok.err()).isZero();
+        assertThat(ok.out())
+                .contains("checking every live key")
+                .containsPattern("keys.db +\\d+ live keys \\(\\d+ period, 1 secret, \\d+ subject\\)")
+                .containsPattern("result +all \\d+ unwrap");
+
+        // A copy of the directory shares the keyset in --master-key-dir; then the original rotates.
+        Path copy = data.resolveSibling(data.getFileName() + "-copy");
+        try (var files = Files.walk(data)) {
+            for (Path file : files.toList()) {
+                Files.copy(file, copy.resolve(data.relativize(file).toString()));
+            }
+        }
+        assertThat(lethe("keys", "rotate", "--role", "dpo", dir).exitCode()).isZero();
+
+        Run failed = letheAt(copy, "keys", "check", dir);
+        assertThat(failed.exitCode()).as(failed.out() + failed.err()).isEqualTo(1);
+        assertThat(failed.out())
+                .containsPattern("result +FAILED: (\\d+) of \\1 keys do not unwrap")
+                .containsPattern("wrapped by epoch \\d+, which this master key does not hold")
+                .contains("e.g. ")
+                .contains(
+                        "likely cause",
+                        "shares its master key",
+                        data.toRealPath().toString());
+        assertThat(lethe("keys", "check", dir).exitCode()).as("the original").isZero();
+        assertThat(lethe("keys", "check").err()).as("without its keyset").contains("give --master-key-dir");
     }
 
     @Test

@@ -81,6 +81,11 @@ class Pkcs11CliIT {
         Run read = withToken("cli", "read", "--all", "--category", "customer", "--role", "advisor");
         assertThat(read.exitCode()).as(read.err()).isZero();
         assertThat(read.out()).as("decrypted after the rotation").contains("Grace Hopper");
+        Run check = withToken("cli", "keys", "check");
+        assertThat(check.exitCode()).as(check.out() + check.err()).isZero();
+        assertThat(check.out())
+                .contains("PKCS#11 token in slot " + hsm.slot("cli"), "live epochs [2]")
+                .containsPattern("result +all \\d+ unwrap");
 
         Run without = lethe("--data", dir.resolve("data").toString(), "stats");
         assertThat(without.exitCode()).isEqualTo(1);

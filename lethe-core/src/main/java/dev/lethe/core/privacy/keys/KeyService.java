@@ -523,6 +523,59 @@ public final class KeyService implements AutoCloseable {
     /** What a master key rotation did. */
     public record Rotation(int newEpoch, int rewrapped, List<Integer> destroyedEpochs) {}
 
+    /**
+     * What {@link #checkKeys} found: the live keys by kind ({@code subject}, {@code period},
+     * {@code secret}); how many the master key does not unwrap, by the epoch that wrapped them as their
+     * header names it (-1: it names none); the references of the first {@value #CHECK_EXAMPLES} of those;
+     * and the master key's live epochs.
+     */
+    public record KeyCheck(
+            Map<String, Integer> byKind,
+            Map<Integer, Integer> failingByEpoch,
+            List<String> failingExamples,
+            List<Integer> liveEpochs) {
+        public KeyCheck {
+            byKind = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(byKind));
+            failingByEpoch = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(failingByEpoch));
+            failingExamples = List.copyOf(failingExamples);
+            liveEpochs = List.copyOf(liveEpochs);
+        }
+
+        public int total() {
+            return byKind.values().stream().mapToInt(Integer::intValue).sum();
+        }
+
+        public int failing() {
+            return failingByEpoch.values().stream().mapToInt(Integer::intValue).sum();
+        }
+    }
+
+    /** How many failing references a {@link KeyCheck} names. */
+    public static final int CHECK_EXAMPLES = 10;
+
+    /**
+     * Unwraps every live key with the master key, in memory, and forgets the result: whether this key
+     * store and this master key belong together (after a restore, a move, or a change of keyset or
+     * token). Releases no data key and changes nothing.
+     */
+    public KeyCheck checkKeys() {
+        Map<String, Integer> byKind = new LinkedHashMap<>();
+        Map<Integer, Integer> failingByEpoch = new LinkedHashMap<>();
+        List<String> examples = new ArrayList<>();
+        for (Map.Entry<String, byte[]> entry : store.allWrappedKeys().entrySet()) {
+            byKind.merge(KeyRefs.parse(entry.getKey()).kind(), 1, Integer::sum);
+            try {
+                java.util.Arrays.fill(master.unwrap(entry.getValue(), KeyRefs.context(entry.getKey())), (byte) 0);
+            } catch (KeyUnavailableException e) {
+                failingByEpoch.merge(master.epochOf(entry.getValue()).orElse(-1), 1, Integer::sum);
+                if (examples.size() < CHECK_EXAMPLES) {
+                    examples.add(entry.getKey());
+                }
+            }
+        }
+        return new KeyCheck(byKind, failingByEpoch, examples, master.liveEpochs());
+    }
+
     /** Re-wraps every live key under a new master epoch, then destroys the older epochs. */
     public synchronized Rotation rotateMaster() {
         int epoch = master.beginRotation();

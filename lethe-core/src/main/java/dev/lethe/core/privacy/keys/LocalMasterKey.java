@@ -113,6 +113,15 @@ public final class LocalMasterKey implements MasterKey {
         }
     }
 
+    /** Tink's output prefix (AES256_GCM's TINK type): a 0x01 version byte, then the key id, big-endian. */
+    @Override
+    public java.util.OptionalInt epochOf(byte[] wrapped) {
+        if (wrapped == null || wrapped.length < 5 || wrapped[0] != 1) {
+            return java.util.OptionalInt.empty();
+        }
+        return java.util.OptionalInt.of(java.nio.ByteBuffer.wrap(wrapped, 1, 4).getInt());
+    }
+
     @Override
     public byte[] unwrap(byte[] wrapped, byte[] context) {
         try {
@@ -163,6 +172,7 @@ public final class LocalMasterKey implements MasterKey {
 
     @Override
     public String describe() {
-        return "local keyset " + file.getFileName() + ", epoch " + epoch();
+        // Tink key ids are unsigned 32-bit numbers.
+        return "local keyset " + file.getFileName() + ", epoch " + Integer.toUnsignedLong(epoch());
     }
 }

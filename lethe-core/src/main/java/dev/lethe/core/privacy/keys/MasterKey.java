@@ -30,6 +30,14 @@ public interface MasterKey extends AutoCloseable {
     /** Destroys every epoch but the current one; returns the destroyed epochs. */
     java.util.List<Integer> finishRotation();
 
+    /**
+     * The epoch that wrapped {@code wrapped}, as its header names it (whether or not that epoch is still
+     * live), or empty if it names none: for diagnostics, never for a security decision.
+     */
+    default java.util.OptionalInt epochOf(byte[] wrapped) {
+        return java.util.OptionalInt.empty();
+    }
+
     /** A short description for logs and receipts, without key material. */
     String describe();
 

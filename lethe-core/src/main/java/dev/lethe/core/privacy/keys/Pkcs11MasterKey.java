@@ -259,6 +259,15 @@ public final class Pkcs11MasterKey implements MasterKey {
         }
     }
 
+    /** The first four bytes, big-endian. */
+    @Override
+    public java.util.OptionalInt epochOf(byte[] wrapped) {
+        if (wrapped == null || wrapped.length < EPOCH_BYTES) {
+            return java.util.OptionalInt.empty();
+        }
+        return java.util.OptionalInt.of(ByteBuffer.wrap(wrapped).getInt());
+    }
+
     @Override
     public byte[] unwrap(byte[] wrapped, byte[] context) {
         if (wrapped.length < EPOCH_BYTES + IV_BYTES + TAG_BITS / 8) {
