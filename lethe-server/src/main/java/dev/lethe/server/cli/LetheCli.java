@@ -22,6 +22,7 @@ import picocli.CommandLine.Spec;
             TailCommand.class,
             ProjectionsCommand.class,
             StatsCommand.class,
+            BackupCommand.class,
             ServeCommand.class,
             SubjectCommand.class,
             GovernanceCommands.Retention.class,

@@ -521,6 +521,33 @@ class LetheCliTest {
     }
 
     @Test
+    void backup_copies_the_directory_without_the_master_key_and_the_copy_restores_with_it() throws Exception {
+        assertThat(lethe("demo").exitCode()).isZero();
+        Path backup = data.resolveSibling(data.getFileName() + "-backup");
+        Run run = lethe("backup", backup.toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out())
+                .contains("backing up " + data.toAbsolutePath().normalize() + " into " + backup)
+                .containsPattern("events.db +[\\d,]+ bytes")
+                .containsPattern("keys.db +[\\d,]+ bytes")
+                .containsPattern("done in [\\d.]+ s: .* \\(log up to position \\d+\\)")
+                .contains("not in the backup: the master key, "
+                        + data.toAbsolutePath().normalize() + "/master.keyset.json");
+        assertThat(backup.resolve("master.keyset.json")).doesNotExist();
+
+        Run again = lethe("backup", backup.toString());
+        assertThat(again.exitCode()).isEqualTo(2);
+        assertThat(again.err()).contains("already exists");
+
+        Files.copy(data.resolve("master.keyset.json"), backup.resolve("master.keyset.json"));
+        Run check = letheAt(backup, "keys", "check");
+        assertThat(check.exitCode()).as(check.out() + check.err()).isZero();
+        assertThat(letheAt(backup, "read", "--all", "--category", "customer", "--role", "advisor")
+                        .out())
+                .contains("Grace Hopper");
+    }
+
+    @Test
     void the_master_keyset_can_live_outside_the_data_directory() throws Exception {
         Path keys = data.resolveSibling(data.getFileName() + "-keys");
         Run demo = lethe("demo", "--master-key-dir", keys.toString());

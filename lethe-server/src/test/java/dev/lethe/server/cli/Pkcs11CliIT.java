@@ -86,6 +86,11 @@ class Pkcs11CliIT {
         assertThat(check.out())
                 .contains("PKCS#11 token in slot " + hsm.slot("cli"), "live epochs [2]")
                 .containsPattern("result +all \\d+ unwrap");
+        Run backup = withToken("cli", "backup", dir.resolve("backup").toString());
+        assertThat(backup.exitCode()).as(backup.err()).isZero();
+        assertThat(backup.out())
+                .containsPattern("not in the backup: the master key, in the PKCS#11 token's keys labelled"
+                        + " lethe-master-[0-9a-f-]{36}-<epoch>. A restore needs that token");
 
         Run without = lethe("--data", dir.resolve("data").toString(), "stats");
         assertThat(without.exitCode()).isEqualTo(1);

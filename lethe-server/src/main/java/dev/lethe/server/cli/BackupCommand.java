@@ -1,0 +1,55 @@
+package dev.lethe.server.cli;
+
+import dev.lethe.sqlite.SqliteBackup;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+@Command(
+        name = "backup",
+        description = {
+            "Copy the data directory into a new directory, consistently, while writers go on (a running lethe"
+                    + " serve too): events.db first, keys.db last, each a snapshot checked with quick_check.",
+            "The master key is never copied: keep the keyset file apart from the backups (the two together decrypt"
+                    + " everything the backup holds). To restore, stop every process on the data directory, put the"
+                    + " backup's files in its place, then run lethe keys check and lethe retention run"
+                    + " (docs/privacy.md §9)."
+        })
+final class BackupCommand implements Callable<Integer> {
+    @ParentCommand
+    LetheCli parent;
+
+    @Parameters(
+            paramLabel = "DIRECTORY",
+            description = "The backup's directory: a new one (never one that exists), outside the data directory.")
+    Path target;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = parent.spec.commandLine().getOut();
+        Path directory = parent.store.directory;
+        out.printf(
+                "backing up %s into %s%n",
+                directory.toAbsolutePath().normalize(), target.toAbsolutePath().normalize());
+        long started = System.nanoTime();
+        SqliteBackup.Result backup = SqliteBackup.take(directory, target, file -> out.printf("  %-16s ...%n", file));
+        for (SqliteBackup.Copied file : backup.files()) {
+            out.printf("  %-16s %,14d bytes%n", file.file(), file.bytes());
+        }
+        out.printf(
+                "done in %.1f s: %s (log up to position %d)%n",
+                (System.nanoTime() - started) / 1e9, backup.target(), backup.headPosition());
+        if (backup.inToken()) {
+            out.printf("not in the backup: the master key, in %s. A restore needs that token%n", backup.masterKey());
+        } else {
+            out.printf(
+                    "not in the backup: the master key, %s. A restore needs it: keep a copy of it apart from the"
+                            + " backups (the two together decrypt everything the backup holds)%n",
+                    backup.masterKey());
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,213 @@
+package dev.lethe.sqlite;
+
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.StorageException;
+import dev.lethe.sqlite.internal.Sql;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * A consistent copy of a data directory, taken while a writer goes on (a running {@code lethe serve}
+ * included): each database is copied with SQLite's {@code VACUUM INTO}, a snapshot of one read
+ * transaction, through a read-only connection, and checked with {@code PRAGMA quick_check}.
+ *
+ * <p>The files are copied in an order that keeps the privacy guarantees: {@code events.db} first and
+ * {@code keys.db} last. Every event in the copy was appended after its subject's key was committed, so
+ * the later {@code keys.db} holds it, unless the subject was forgotten (or its period expired) in
+ * between, which the copy then shows as forgotten. The copy is written into a sibling directory and
+ * renamed into place at the end: a failed backup leaves nothing under the target name.
+ *
+ * <p>The master key is never copied: a keyset file (in the data directory or in {@code
+ * --master-key-dir}) should be kept apart from the backups, since the two together decrypt everything
+ * the backup holds; a PKCS#11 token stays where it is. {@link Result#masterKey()} says where it is.
+ */
+public final class SqliteBackup {
+    private SqliteBackup() {}
+
+    /** The databases, in the order they are copied (see the class comment). */
+    static final List<String> DATABASES =
+            List.of(SqliteEventStore.FILE_NAME, SqliteProjectionStore.FILE_NAME, SqliteKeyStore.FILE_NAME);
+
+    /** One file of a backup, and its size in the backup. */
+    public record Copied(String file, long bytes) {}
+
+    /**
+     * What a backup holds: its directory, its files, the head position of its log, and where the master
+     * key it needs is (not in the backup): a keyset file's path, or a PKCS#11 token's labels.
+     */
+    public record Result(Path target, List<Copied> files, long headPosition, String masterKey, boolean inToken) {}
+
+    /**
+     * Copies the data directory {@code directory} into the new directory {@code target} (which must not
+     * exist, and must not be inside {@code directory}); reports each file to {@code progress} as it
+     * starts.
+     *
+     * @throws InvalidEventException for a bad target or a directory without an event store
+     * @throws StorageException if a file cannot be read or written (nothing is left at the target)
+     */
+    public static Result take(Path directory, Path target, Consumer<String> progress) {
+        if (!Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {
+            throw InvalidEventException.of(
+                    "data directory",
+                    "no Lethe event store in " + directory.toAbsolutePath().normalize() + " ("
+                            + SqliteEventStore.FILE_NAME + " not found)");
+        }
+        Path to = target.toAbsolutePath().normalize();
+        if (Files.exists(to, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw InvalidEventException.of(
+                    "backup directory", to + " already exists; name a new directory (a backup never overwrites)");
+        }
+        Path parent = to.getParent();
+        if (parent == null || !Files.isDirectory(parent) || !Files.isWritable(parent)) {
+            throw InvalidEventException.of(
+                    "backup directory", "cannot create " + to + ": its parent does not exist or is not writable");
+        }
+        Path data = realPath(directory);
+        if (realPath(parent).resolve(to.getFileName()).startsWith(data)) {
+            throw InvalidEventException.of(
+                    "backup directory", to + " is inside the data directory " + data + "; keep backups elsewhere");
+        }
+        Path partial = parent.resolve("." + to.getFileName() + ".partial-" + UUID.randomUUID());
+        try {
+            dev.lethe.sqlite.internal.DirectoryLock.ensureDirectory(partial); // rwx------
+            List<Copied> files = new ArrayList<>();
+            for (String name : DATABASES) {
+                Path source = directory.resolve(name);
+                if (Files.isRegularFile(source)) {
+                    progress.accept(name);
+                    copyDatabase(source, partial.resolve(name));
+                    files.add(new Copied(name, Files.size(partial.resolve(name))));
+                }
+            }
+            Path policy = directory.resolve(SqliteLethe.POLICY_FILE);
+            if (Files.isRegularFile(policy)) {
+                progress.accept(SqliteLethe.POLICY_FILE);
+                Files.copy(policy, partial.resolve(SqliteLethe.POLICY_FILE));
+                files.add(new Copied(SqliteLethe.POLICY_FILE, Files.size(partial.resolve(SqliteLethe.POLICY_FILE))));
+            }
+            long head = headPosition(partial.resolve(SqliteEventStore.FILE_NAME));
+            String masterKey = masterKey(partial.resolve(SqliteKeyStore.FILE_NAME), directory);
+            Files.move(partial, to, StandardCopyOption.ATOMIC_MOVE);
+            return new Result(to, List.copyOf(files), head, masterKey, masterKey.startsWith(LABELLED_IN_TOKEN));
+        } catch (IOException e) {
+            deleteQuietly(partial);
+            throw StorageException.permanent("cannot write the backup " + to + ": " + e, e);
+        } catch (RuntimeException e) {
+            deleteQuietly(partial);
+            throw e;
+        }
+    }
+
+    /** A snapshot of {@code source} in the new file {@code copy}, checked, owner-only. */
+    private static void copyDatabase(Path source, Path copy) throws IOException {
+        try (Connection connection = readOnly(source);
+                PreparedStatement vacuum = connection.prepareStatement("VACUUM INTO ?")) {
+            vacuum.setString(1, copy.toString());
+            vacuum.execute();
+        } catch (SQLException e) {
+            throw Sql.translate("cannot copy " + source, e);
+        }
+        restrictToOwner(copy);
+        try (Connection connection = readOnly(copy);
+                Statement statement = connection.createStatement();
+                ResultSet rs = statement.executeQuery("PRAGMA quick_check")) {
+            String verdict = rs.next() ? rs.getString(1) : "no answer";
+            if (!"ok".equals(verdict)) {
+                throw StorageException.permanent("the copy of " + source + " failed its check: " + verdict, null);
+            }
+        } catch (SQLException e) {
+            throw Sql.translate("cannot check the copy of " + source, e);
+        }
+    }
+
+    private static Connection readOnly(Path file) throws SQLException {
+        org.sqlite.SQLiteConfig config = new org.sqlite.SQLiteConfig();
+        config.setReadOnly(true);
+        config.setBusyTimeout(10_000);
+        return DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath(), config.toProperties());
+    }
+
+    private static long headPosition(Path events) {
+        try (Connection connection = readOnly(events);
+                Statement statement = connection.createStatement();
+                ResultSet rs = statement.executeQuery("SELECT max(position) FROM events")) {
+            long max = rs.getLong(1);
+            return rs.wasNull() ? -1 : max;
+        } catch (SQLException e) {
+            throw Sql.translate("cannot read the copy of " + events, e);
+        }
+    }
+
+    private static final String LABELLED_IN_TOKEN = "the PKCS#11 token's keys labelled lethe-master-";
+
+    /** Where the master key the backup needs is, from the copy of keys.db's note. */
+    private static String masterKey(Path keys, Path directory) {
+        if (!Files.isRegularFile(keys)) {
+            return "none yet (the store holds no keys)";
+        }
+        Optional<String> noted;
+        Optional<String> storeId;
+        try (SqliteKeyStore store = SqliteKeyStore.open(keys.getParent(), true)) {
+            noted = store.note(SqliteLethe.KEYSET_NOTE);
+            storeId = store.note(SqliteLethe.STORE_ID_NOTE);
+        }
+        String keyset = noted.orElse(SqliteLethe.IN_DATA_DIRECTORY);
+        if (keyset.equals(SqliteLethe.IN_PKCS11_TOKEN)) {
+            return "in a PKCS#11 token"
+                    + storeId.map(id -> " (keys labelled lethe-master-" + id + "-<epoch>)")
+                            .orElse("");
+        }
+        if (keyset.equals(SqliteLethe.IN_DATA_DIRECTORY)) {
+            return directory
+                    .toAbsolutePath()
+                    .normalize()
+                    .resolve(dev.lethe.core.privacy.keys.LocalMasterKey.FILE_NAME)
+                    .toString();
+        }
+        return keyset;
+    }
+
+    private static Path realPath(Path path) {
+        try {
+            return path.toRealPath();
+        } catch (IOException e) {
+            return path.toAbsolutePath().normalize();
+        }
+    }
+
+    private static void restrictToOwner(Path file) throws IOException {
+        try {
+            Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        } catch (UnsupportedOperationException notPosix) {
+            // The owner-only directory is the protection there.
+        }
+    }
+
+    private static void deleteQuietly(Path directory) {
+        if (!Files.exists(directory)) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(directory)) {
+            for (Path file : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(file);
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            // Best effort: the partial directory is hidden and named as such.
+        }
+    }
+}

@@ -1,0 +1,201 @@
+package dev.lethe.sqlite;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.privacy.Principal;
+import dev.lethe.core.privacy.Redaction;
+import dev.lethe.core.privacy.SchemaRegistry;
+import dev.lethe.core.privacy.SubjectId;
+import dev.lethe.core.privacy.keys.LocalMasterKey;
+import dev.lethe.core.privacy.schema.JsonSchemaNotation;
+import dev.lethe.core.store.Direction;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.Json;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StorageException;
+import dev.lethe.core.store.StreamId;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@link SqliteBackup}: a consistent copy taken beside a running writer, without the master key. */
+class SqliteBackupTest {
+    private static final Principal DPO = new Principal("dora", "dpo");
+
+    @TempDir
+    Path parent;
+
+    private final List<String> markers = new ArrayList<>();
+
+    @Test
+    void a_backup_taken_while_the_writer_runs_restores_with_the_master_key_kept_apart() throws Exception {
+        Path data = parent.resolve("data");
+        Path backup = parent.resolve("backup");
+        SubjectId ada;
+        SqliteBackup.Result result;
+        List<String> progress = new ArrayList<>();
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            ada = customer(lethe, "ada");
+            customer(lethe, "grace");
+            // The writer holds the directory and goes on appending after the backup.
+            result = SqliteBackup.take(data, backup, progress::add);
+            customer(lethe, "alan");
+        }
+
+        assertThat(progress).containsExactly("events.db", "projections.db", "keys.db", "policy.yaml");
+        assertThat(result.files())
+                .extracting(SqliteBackup.Copied::file)
+                .containsExactly("events.db", "projections.db", "keys.db", "policy.yaml");
+        assertThat(result.files()).allSatisfy(f -> assertThat(f.bytes()).isPositive());
+        assertThat(result.target()).isEqualTo(backup.toAbsolutePath().normalize());
+        assertThat(result.masterKey())
+                .isEqualTo(data.resolve(LocalMasterKey.FILE_NAME).toString());
+        assertThat(backup.resolve(LocalMasterKey.FILE_NAME))
+                .as("never the master key")
+                .doesNotExist();
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(backup)))
+                .isEqualTo("rwx------");
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(
+                        Files.getPosixFilePermissions(backup.resolve("keys.db"))))
+                .isEqualTo("rw-------");
+        try (Stream<Path> siblings = Files.list(parent)) {
+            assertThat(siblings.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("data", "backup");
+        }
+        assertThat(scan(backup))
+                .as("no personal value in plaintext in the backup")
+                .isEmpty();
+
+        // Restore: the backup's files, and the master key from where it was kept.
+        Files.copy(data.resolve(LocalMasterKey.FILE_NAME), backup.resolve(LocalMasterKey.FILE_NAME));
+        try (SqliteLethe restored = SqliteLethe.open(backup)) {
+            assertThat(restored.store().headPosition()).isEqualTo(result.headPosition());
+            RecordedEvent registered = restored.store()
+                    .readStream(StreamId.of("customer-ada"), 0, Direction.FORWARD, 1)
+                    .get(0);
+            assertThat(restored.privacy().reveal(registered, DPO).data().toString())
+                    .contains(markers.get(0));
+            assertThat(restored.privacy().keys().lookup(markers.get(0))).contains(ada);
+            assertThat(restored.store().streamInfo(StreamId.of("customer-alan")).exists())
+                    .as("appended after the backup")
+                    .isFalse();
+        }
+    }
+
+    @Test
+    void a_subject_forgotten_after_the_backup_comes_back_only_with_the_backups_own_audit_trail() throws Exception {
+        // Documented (docs/privacy.md §11): the backup's trail is as old as its keys.db.
+        Path data = parent.resolve("data");
+        Path backup = parent.resolve("backup");
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            SubjectId ada = customer(lethe, "ada");
+            SqliteBackup.take(data, backup, file -> {});
+            lethe.privacy().forget(ada, "GDPR Art. 17(1)(a)", "asked", DPO);
+        }
+        Files.copy(data.resolve(LocalMasterKey.FILE_NAME), backup.resolve(LocalMasterKey.FILE_NAME));
+        // The newer trail's forgets, brought over, are applied again by the restored store's writer open.
+        try (SqliteLethe current = SqliteLethe.open(data);
+                SqliteLethe restored = SqliteLethe.open(backup)) {
+            for (RecordedEvent entry :
+                    current.store().readStream(dev.lethe.core.privacy.AuditLog.STREAM, 0, Direction.FORWARD, 100)) {
+                if (entry.type().equals("SubjectForgotten")) {
+                    SubjectId subject = SubjectId.parse(
+                            entry.data().asTree().path("subject").asText());
+                    restored.privacy().forget(subject, "GDPR Art. 17(1)(a)", "re-applied after a restore", DPO);
+                }
+            }
+            RecordedEvent registered = restored.store()
+                    .readStream(StreamId.of("customer-ada"), 0, Direction.FORWARD, 1)
+                    .get(0);
+            assertThat(restored.privacy().reveal(registered, DPO).redactions())
+                    .extracting(Redaction::reason)
+                    .containsOnly(Redaction.Reason.FORGOTTEN);
+        }
+    }
+
+    @Test
+    void a_bad_target_is_refused_before_anything_is_written() throws Exception {
+        Path data = parent.resolve("data");
+        SqliteLethe.open(data).close();
+        Path existing = Files.createDirectory(parent.resolve("existing"));
+
+        assertThatThrownBy(() -> SqliteBackup.take(data, existing, f -> {}))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("already exists", "never overwrites");
+        assertThatThrownBy(() -> SqliteBackup.take(data, data.resolve("inside"), f -> {}))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("inside the data directory");
+        assertThatThrownBy(() -> SqliteBackup.take(data, parent.resolve("no/such/parent"), f -> {}))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("its parent does not exist");
+        assertThatThrownBy(() -> SqliteBackup.take(parent.resolve("empty"), parent.resolve("b"), f -> {}))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("no Lethe event store");
+        try (Stream<Path> siblings = Files.list(parent)) {
+            assertThat(siblings.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("data", "existing");
+        }
+        assertThat(data.resolve("inside")).doesNotExist();
+    }
+
+    @Test
+    void a_file_that_cannot_be_copied_fails_the_backup_and_leaves_nothing_at_the_target() throws Exception {
+        Path data = parent.resolve("data");
+        SqliteLethe.open(data).close();
+        Files.write(data.resolve("keys.db"), "not a database, 32 bytes or more".getBytes(StandardCharsets.US_ASCII));
+
+        assertThatThrownBy(() -> SqliteBackup.take(data, parent.resolve("backup"), f -> {}))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("keys.db");
+        try (Stream<Path> siblings = Files.list(parent)) {
+            assertThat(siblings.map(p -> p.getFileName().toString())).containsExactly("data");
+        }
+    }
+
+    /** Registers a customer whose e-mail and name are unique markers, in stream customer-{@code who}. */
+    private SubjectId customer(SqliteLethe lethe, String who) {
+        JsonNode schema = Json.parse("""
+                        {"type":"object","properties":{
+                          "email":{"type":"string","x-gdpr":{"pii":true,"key":true,"dataGroup":"contact"}},
+                          "name":{"type":"string","x-gdpr":{"pii":true,"dataGroup":"identity"}}}}
+                        """).asTree();
+        if (lethe.privacy().schemas().all().isEmpty()) {
+            lethe.privacy()
+                    .registerSchema(
+                            DPO,
+                            JsonSchemaNotation.read("Registered", schema),
+                            SchemaRegistry.Notation.JSON_SCHEMA,
+                            SchemaRegistry.propertyPaths(schema),
+                            Json.of(schema));
+        }
+        String email = who + "-" + UUID.randomUUID() + "@example.com";
+        String name = "name-" + UUID.randomUUID();
+        markers.add(email);
+        markers.add(name);
+        lethe.privacy()
+                .append(
+                        StreamId.of("customer-" + who),
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("Registered", "{\"email\":\"" + email + "\",\"name\":\"" + name + "\"}")));
+        return lethe.privacy().subjectFor(email);
+    }
+
+    private List<String> scan(Path directory) throws Exception {
+        List<String> hits = new ArrayList<>();
+        try (Stream<Path> paths = Files.walk(directory)) {
+            for (Path file : paths.filter(Files::isRegularFile).toList()) {
+                String content = new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1);
+                markers.stream().filter(content::contains).forEach(m -> hits.add(m + " in " + file.getFileName()));
+            }
+        }
+        return hits;
+    }
+}
