@@ -168,9 +168,7 @@ public final class SqliteBackup {
         }
         String keyset = noted.orElse(SqliteLethe.IN_DATA_DIRECTORY);
         if (keyset.equals(SqliteLethe.IN_PKCS11_TOKEN)) {
-            return "in a PKCS#11 token"
-                    + storeId.map(id -> " (keys labelled lethe-master-" + id + "-<epoch>)")
-                            .orElse("");
+            return LABELLED_IN_TOKEN + storeId.orElse("<store id>") + "-<epoch>";
         }
         if (keyset.equals(SqliteLethe.IN_DATA_DIRECTORY)) {
             return directory

@@ -35,7 +35,7 @@ final class BackupCommand implements Callable<Integer> {
                 "backing up %s into %s%n",
                 directory.toAbsolutePath().normalize(), target.toAbsolutePath().normalize());
         long started = System.nanoTime();
-        SqliteBackup.Result backup = SqliteBackup.take(directory, target, file -> out.printf("  %-16s ...%n", file));
+        SqliteBackup.Result backup = SqliteBackup.take(directory, target, file -> out.printf("  copying %s%n", file));
         for (SqliteBackup.Copied file : backup.files()) {
             out.printf("  %-16s %,14d bytes%n", file.file(), file.bytes());
         }
