@@ -45,10 +45,10 @@ import javax.crypto.spec.GCMParameterSpec;
  * another key, under which the tag fails); the IV is random, so one epoch should wrap well under
  * 2<sup>32</sup> keys; two instances on the same token do not see each other's rotations until
  * reopened. The PIN is used to log in and is not kept (only a salted PBKDF2 hash, so that a later open
- * with another PIN is refused although the token, already logged in, would accept it); {@link #close()}
- * does not log out, as a PKCS#11 login is shared by every session of the process. {@link GeneralSecurityException} does not
- * leave this class: wrap and unwrap failures are {@link KeyUnavailableException}s, failures to open
- * or rotate are permanent {@link StorageException}s.
+ * with another PIN is refused although the token, already logged in, would accept it); {@link
+ * #close()} does not log out, as a PKCS#11 login is shared by every session of the process. {@link
+ * GeneralSecurityException} does not leave this class: wrap and unwrap failures are {@link
+ * KeyUnavailableException}s, failures to open or rotate are permanent {@link StorageException}s.
  */
 public final class Pkcs11MasterKey implements MasterKey {
     public static final String LABEL_PREFIX = "lethe-master-";
@@ -153,7 +153,13 @@ public final class Pkcs11MasterKey implements MasterKey {
     private static final java.util.concurrent.ConcurrentMap<String, byte[]> LOGIN_PINS =
             new java.util.concurrent.ConcurrentHashMap<>();
 
-    private static final byte[] PIN_SALT = new SecureRandom().generateSeed(16);
+    private static final byte[] PIN_SALT = salt();
+
+    private static byte[] salt() {
+        byte[] salt = new byte[16];
+        new SecureRandom().nextBytes(salt);
+        return salt;
+    }
 
     private static void requireLoginPin(String config, char[] pin, long slot, Path library) {
         byte[] hash = pinHash(pin);
