@@ -563,6 +563,25 @@ public final class PrivacyCodec {
         return out;
     }
 
+    /**
+     * Whether an event's metadata names {@code subject} in its {@value #METADATA_KEY} record. The codec
+     * writes a subject id as its canonical text, unescaped, so metadata whose bytes do not hold that
+     * text cannot name it: an export tests every event of the log, and most are answered without
+     * parsing.
+     */
+    public static java.util.function.Predicate<Json> naming(SubjectId subject) {
+        byte[] id = ("\"" + subject + "\"").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        return metadata -> {
+            byte[] bytes = metadata.unsafeBytes();
+            for (int i = 0, last = bytes.length - id.length; i <= last; i++) {
+                if (bytes[i] == id[0] && java.util.Arrays.equals(bytes, i, i + id.length, id, 0, id.length)) {
+                    return subjectsOf(metadata).containsValue(subject);
+                }
+            }
+            return false;
+        };
+    }
+
     private static final byte[] RECORD_NAME =
             ("\"" + METADATA_KEY + "\"").getBytes(java.nio.charset.StandardCharsets.UTF_8);
 

@@ -681,10 +681,11 @@ public final class PrivateEventStore implements AutoCloseable {
         out.put("exportedAt", clock.instant().toString());
         out.put("forgotten", keys.isForgotten(subject));
         ArrayNode events = out.putArray("events");
+        java.util.function.Predicate<Json> naming = PrivacyCodec.naming(subject);
         for (long from = 0; ; ) {
             List<RecordedEvent> page = store.readAll(from, EventStore.MAX_READ_LIMIT);
             for (RecordedEvent event : page) {
-                if (PrivacyCodec.subjectsOf(event.metadata()).containsValue(subject)) {
+                if (naming.test(event.metadata())) {
                     RevealedEvent revealed = codec.revealForExport(event, subject);
                     ObjectNode entry = events.addObject();
                     entry.put("stream", event.streamId().value())

@@ -204,6 +204,27 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void an_export_takes_only_events_whose_lethe_record_names_the_subject_not_those_that_mention_its_id() {
+        RecordedEvent adas = sell("ada@example.com", "Ada Lovelace");
+        SubjectId ada = PrivacyCodec.subjectsOf(adas.metadata()).get("email");
+        // Another subject's sale whose client metadata mentions Ada's pseudonym: not Ada's event.
+        lethe.append(
+                StreamId.of("customer-2"),
+                ExpectedVersion.any(),
+                List.of(new EventData(
+                        null,
+                        "ProductSold",
+                        Json.parse("{\"email\":\"alan@example.com\",\"product\":\"fund-b\"}"),
+                        Json.parse("{\"referredBy\":\"" + ada + "\"}"))));
+
+        java.util.function.Predicate<Json> naming = PrivacyCodec.naming(ada);
+        assertThat(naming.test(adas.metadata())).isTrue();
+        assertThat(naming.test(Json.parse("{\"referredBy\":\"" + ada + "\"}"))).isFalse();
+        assertThat(naming.test(Json.EMPTY_OBJECT)).isFalse();
+        assertThat(lethe.export(ada, DPO).asTree().get("events")).hasSize(1);
+    }
+
+    @Test
     void after_retention_the_expired_period_reads_as_expired_and_other_groups_are_unaffected() {
         RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
         // contact: monthly keys kept 2 years; identity: yearly keys kept 10 years.
