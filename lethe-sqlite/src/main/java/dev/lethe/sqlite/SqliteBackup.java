@@ -26,11 +26,14 @@ import java.util.stream.Stream;
  * included): each database is copied with SQLite's {@code VACUUM INTO}, a snapshot of one read
  * transaction, through a read-only connection, and checked with {@code PRAGMA quick_check}.
  *
- * <p>The files are copied in an order that keeps the privacy guarantees: {@code events.db} first and
- * {@code keys.db} last. Every event in the copy was appended after its subject's key was committed, so
- * the later {@code keys.db} holds it, unless the subject was forgotten (or its period expired) in
- * between, which the copy then shows as forgotten. The copy is written into a sibling directory and
- * renamed into place at the end: a failed backup leaves nothing under the target name.
+ * <p>The files are copied in an order that keeps the guarantees: {@code projections.db} first, so that
+ * no read model's checkpoint is ahead of the copied log (it catches up after a restore); then {@code
+ * events.db}; {@code keys.db} last. Every event in the copy was appended after its subject's key was
+ * committed, so the later {@code keys.db} holds it, unless the subject was forgotten (or its period
+ * expired) in between, which the copy then shows as forgotten; the receipts of such forgets are marked
+ * unaudited in the copy, so that its first writer open writes their audit entries. The copy is written
+ * into a hidden sibling directory and renamed into place at the end, the target name claimed from the
+ * start: a failed backup leaves nothing under the target name.
  *
  * <p>The master key is never copied: a keyset file (in the data directory or in {@code
  * --master-key-dir}) should be kept apart from the backups, since the two together decrypt everything
@@ -41,7 +44,7 @@ public final class SqliteBackup {
 
     /** The databases, in the order they are copied (see the class comment). */
     static final List<String> DATABASES =
-            List.of(SqliteEventStore.FILE_NAME, SqliteProjectionStore.FILE_NAME, SqliteKeyStore.FILE_NAME);
+            List.of(SqliteProjectionStore.FILE_NAME, SqliteEventStore.FILE_NAME, SqliteKeyStore.FILE_NAME);
 
     /** One file of a backup, and its size in the backup. */
     public record Copied(String file, long bytes) {}
@@ -55,17 +58,19 @@ public final class SqliteBackup {
     /**
      * Copies the data directory {@code directory} into the new directory {@code target} (which must not
      * exist, and must not be inside {@code directory}); reports each file to {@code progress} as it
-     * starts.
+     * starts. A backup stopped by a signal removes its partial copy; one killed outright leaves it, in
+     * {@code .TARGET.partial-*} beside the target, which the next backup to the same target deletes.
      *
-     * @throws InvalidEventException for a bad target or a directory without an event store
-     * @throws StorageException if a file cannot be read or written (nothing is left at the target)
+     * @throws InvalidEventException for a bad target
+     * @throws StorageException if the directory holds no event store, or a file cannot be read or
+     *     written (nothing is left at the target)
      */
     public static Result take(Path directory, Path target, Consumer<String> progress) {
         if (!Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {
-            throw InvalidEventException.of(
-                    "data directory",
+            throw StorageException.permanent(
                     "no Lethe event store in " + directory.toAbsolutePath().normalize() + " ("
-                            + SqliteEventStore.FILE_NAME + " not found)");
+                            + SqliteEventStore.FILE_NAME + " not found)",
+                    null);
         }
         Path to = target.toAbsolutePath().normalize();
         if (Files.exists(to, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
@@ -82,9 +87,15 @@ public final class SqliteBackup {
             throw InvalidEventException.of(
                     "backup directory", to + " is inside the data directory " + data + "; keep backups elsewhere");
         }
-        Path partial = parent.resolve("." + to.getFileName() + ".partial-" + UUID.randomUUID());
+        String hidden = "." + to.getFileName() + ".partial-";
+        deleteStalePartials(parent, hidden);
+        Path partial = parent.resolve(hidden + UUID.randomUUID());
+        Thread cleanup = new Thread(() -> deleteQuietly(partial), "lethe-backup-cleanup");
         try {
-            dev.lethe.sqlite.internal.DirectoryLock.ensureDirectory(partial); // rwx------
+            // Claimed first: a directory created at the target meanwhile fails the backup, not replaced.
+            dev.lethe.sqlite.internal.DirectoryLock.createOwnerOnly(to);
+            dev.lethe.sqlite.internal.DirectoryLock.createOwnerOnly(partial);
+            Runtime.getRuntime().addShutdownHook(cleanup);
             List<Copied> files = new ArrayList<>();
             for (String name : DATABASES) {
                 Path source = directory.resolve(name);
@@ -98,18 +109,87 @@ public final class SqliteBackup {
             if (Files.isRegularFile(policy)) {
                 progress.accept(SqliteLethe.POLICY_FILE);
                 Files.copy(policy, partial.resolve(SqliteLethe.POLICY_FILE));
+                restrictToOwner(partial.resolve(SqliteLethe.POLICY_FILE));
                 files.add(new Copied(SqliteLethe.POLICY_FILE, Files.size(partial.resolve(SqliteLethe.POLICY_FILE))));
             }
             long head = headPosition(partial.resolve(SqliteEventStore.FILE_NAME));
-            String masterKey = masterKey(partial.resolve(SqliteKeyStore.FILE_NAME), directory);
+            String masterKey = "none yet (the store holds no keys)";
+            if (Files.isRegularFile(partial.resolve(SqliteKeyStore.FILE_NAME))) {
+                auditForgetsMadeDuringTheCopy(partial);
+                masterKey = masterKey(partial, directory);
+            }
+            // Replaces the empty directory claimed above.
             Files.move(partial, to, StandardCopyOption.ATOMIC_MOVE);
             return new Result(to, List.copyOf(files), head, masterKey, masterKey.startsWith(LABELLED_IN_TOKEN));
         } catch (IOException e) {
             deleteQuietly(partial);
+            deleteEmpty(to);
             throw StorageException.permanent("cannot write the backup " + to + ": " + e, e);
         } catch (RuntimeException e) {
             deleteQuietly(partial);
+            deleteEmpty(to);
             throw e;
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            } catch (IllegalStateException | IllegalArgumentException shuttingDownOrNeverAdded) {
+                // The hook runs, or was never added.
+            }
+        }
+    }
+
+    /**
+     * Marks as not yet audited, in the copy of {@code keys.db}, the erasure receipts whose
+     * {@code SubjectForgotten} entry is not in the copy's log: forgets made after {@code events.db} was
+     * copied and before {@code keys.db} was. The copy's first writer open then writes their entries
+     * ({@code recovered: true}), so that its audit trail records every erasure its key store holds.
+     */
+    private static void auditForgetsMadeDuringTheCopy(Path copy) {
+        java.util.Set<String> inTrail = new java.util.HashSet<>();
+        try (SqliteEventStore events = SqliteEventStore.openReadOnly(copy)) {
+            for (long from = 0; ; ) {
+                List<dev.lethe.core.store.RecordedEvent> page = events.readStream(
+                        dev.lethe.core.privacy.AuditLog.STREAM,
+                        from,
+                        dev.lethe.core.store.Direction.FORWARD,
+                        dev.lethe.core.store.EventStore.MAX_READ_LIMIT);
+                for (dev.lethe.core.store.RecordedEvent entry : page) {
+                    if (entry.type().equals("SubjectForgotten")) {
+                        inTrail.add(entry.data().asTree().path("receipt").asText());
+                    }
+                }
+                from += page.size();
+                if (page.size() < dev.lethe.core.store.EventStore.MAX_READ_LIMIT) {
+                    break;
+                }
+            }
+        }
+        try (SqliteKeyStore keys = SqliteKeyStore.open(copy)) {
+            List<UUID> missing = keys.receipts().stream()
+                    .map(dev.lethe.core.privacy.keys.ErasureReceipt::id)
+                    .filter(id -> !inTrail.contains(id.toString()))
+                    .toList();
+            keys.markUnaudited(missing);
+        }
+    }
+
+    /** Deletes what killed backups to the same target left (each holds a whole copy of keys.db). */
+    private static void deleteStalePartials(Path parent, String hidden) {
+        try (Stream<Path> siblings = Files.list(parent)) {
+            for (Path stale : siblings.filter(p -> p.getFileName().toString().startsWith(hidden))
+                    .toList()) {
+                deleteQuietly(stale);
+            }
+        } catch (IOException e) {
+            // Listed only to tidy up: the backup itself goes on.
+        }
+    }
+
+    private static void deleteEmpty(Path directory) {
+        try {
+            Files.deleteIfExists(directory);
+        } catch (IOException notEmptyOrGone) {
+            // Not ours to delete any more.
         }
     }
 
@@ -156,13 +236,10 @@ public final class SqliteBackup {
     private static final String LABELLED_IN_TOKEN = "the PKCS#11 token's keys labelled lethe-master-";
 
     /** Where the master key the backup needs is, from the copy of keys.db's note. */
-    private static String masterKey(Path keys, Path directory) {
-        if (!Files.isRegularFile(keys)) {
-            return "none yet (the store holds no keys)";
-        }
+    private static String masterKey(Path copy, Path directory) {
         Optional<String> noted;
         Optional<String> storeId;
-        try (SqliteKeyStore store = SqliteKeyStore.open(keys.getParent(), true)) {
+        try (SqliteKeyStore store = SqliteKeyStore.open(copy, true)) {
             noted = store.note(SqliteLethe.KEYSET_NOTE);
             storeId = store.note(SqliteLethe.STORE_ID_NOTE);
         }

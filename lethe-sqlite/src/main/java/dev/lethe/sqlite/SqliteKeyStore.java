@@ -95,13 +95,21 @@ public final class SqliteKeyStore implements KeyStore {
      * and migrates nothing.
      */
     public static SqliteKeyStore open(Path directory, boolean readOnly) {
-        DirectoryLock.ensureDirectory(directory);
         Path file = directory.resolve(FILE_NAME);
-        Connection connection = Sql.open(
-                file, "journal_mode = WAL", "synchronous = FULL", "secure_delete = ON", "busy_timeout = 10000");
+        Connection connection;
+        if (readOnly) {
+            // SQLite itself refuses writes: nothing is created, migrated or changed, not even the file's mode.
+            connection = Sql.openReadOnly(file, "busy_timeout = 10000");
+        } else {
+            DirectoryLock.ensureDirectory(directory);
+            connection = Sql.open(
+                    file, "journal_mode = WAL", "synchronous = FULL", "secure_delete = ON", "busy_timeout = 10000");
+        }
         try {
             SqliteKeyStore store = new SqliteKeyStore(connection, readOnly);
-            restrictPermissions(file);
+            if (!readOnly) {
+                restrictPermissions(file);
+            }
             return store;
         } catch (SQLException e) {
             try {
@@ -251,6 +259,10 @@ public final class SqliteKeyStore implements KeyStore {
 
     @Override
     public Optional<SubjectId> subjectByBlindIndex(byte[] blindIndex) {
+        return subjectByBlindIndexInFile(blindIndex).filter(subject -> !forgottenElsewhere.contains(subject));
+    }
+
+    private Optional<SubjectId> subjectByBlindIndexInFile(byte[] blindIndex) {
         return query("read blind index", () -> {
             try (PreparedStatement statement =
                             prepare("SELECT subject FROM blind_index WHERE hmac = ?", (Object) blindIndex);
@@ -348,6 +360,21 @@ public final class SqliteKeyStore implements KeyStore {
         if (!receipts.isEmpty()) {
             transaction("mark receipts audited", false, () -> {
                 markAuditedIn(receipts);
+                return null;
+            });
+        }
+    }
+
+    /**
+     * Marks receipts as not audited: for a backup's copy of this file, whose log lacks their entries
+     * (see {@link SqliteBackup}); the next writer open writes them.
+     */
+    void markUnaudited(Collection<UUID> receipts) {
+        if (!receipts.isEmpty()) {
+            transaction("mark receipts unaudited", false, () -> {
+                for (UUID receipt : receipts) {
+                    update("UPDATE erasure_receipt SET audited = 0 WHERE id = ?", receipt.toString());
+                }
                 return null;
             });
         }
@@ -453,7 +480,10 @@ public final class SqliteKeyStore implements KeyStore {
             try (Statement statement = connection.createStatement()) {
                 try (ResultSet rs = statement.executeQuery("SELECT subject, wrapped FROM subject_key")) {
                     while (rs.next()) {
-                        out.put(KeyRefs.subject(SubjectId.parse(rs.getString(1))), rs.getBytes(2));
+                        SubjectId subject = SubjectId.parse(rs.getString(1));
+                        if (!forgottenElsewhere.contains(subject)) {
+                            out.put(KeyRefs.subject(subject), rs.getBytes(2));
+                        }
                     }
                 }
                 try (ResultSet rs = statement.executeQuery("SELECT grp, period, wrapped FROM period_key")) {

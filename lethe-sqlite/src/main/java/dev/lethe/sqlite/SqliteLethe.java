@@ -84,6 +84,7 @@ public final class SqliteLethe implements AutoCloseable {
             PolicyFile policyFile = readPolicyFile(directory);
             DataPolicy policy = policyFile.policy();
             projections = SqliteProjectionStore.open(directory);
+            requireKeyStoreOrNone(directory, store);
             keys = SqliteKeyStore.open(directory, store.isReadOnly());
             MasterKey master = options.pkcs11() != null
                     ? tokenMasterKey(options.pkcs11(), keys, store.isReadOnly())
@@ -91,8 +92,8 @@ public final class SqliteLethe implements AutoCloseable {
             KeyService keyService = new KeyService(keys, master, policy, clock);
             PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock);
             int forgottenOnlyInTrail = 0;
+            guardCopies(directory, keys, privacy, store.isReadOnly());
             if (!store.isReadOnly()) {
-                guardCopies(directory, keys, privacy);
                 // A forget that a crash interrupted before its audit entry was written gets it now.
                 privacy.auditInterruptedForgets();
                 // And a move of the master key into a token stopped between its commit and its entry.
@@ -365,7 +366,34 @@ public final class SqliteLethe implements AutoCloseable {
      * closed). Once the noted directory is gone (the store was moved), the note follows. Not seen: an
      * original renamed before the copy is first opened, or one on another machine.
      */
-    private static void guardCopies(Path directory, SqliteKeyStore keys, PrivateEventStore privacy) {
+    /**
+     * Refuses to open a log whose {@code keys.db} is missing when a new, empty one would be wrong: in a
+     * read-only open (which creates nothing), and when the log holds event schemas (so perhaps personal
+     * data sealed under the lost keys: an empty key store would read every such field as unavailable,
+     * for good, while looking like a working store).
+     */
+    private static void requireKeyStoreOrNone(Path directory, SqliteEventStore store) {
+        if (Files.isRegularFile(directory.resolve(SqliteKeyStore.FILE_NAME))) {
+            return;
+        }
+        Path where = directory.toAbsolutePath().normalize();
+        if (store.isReadOnly()) {
+            throw StorageException.permanent(
+                    "no " + SqliteKeyStore.FILE_NAME + " in " + where + ": a read-only open creates none (open the"
+                            + " directory for writing once, or restore " + SqliteKeyStore.FILE_NAME + ")",
+                    null);
+        }
+        if (store.streamInfo(dev.lethe.core.privacy.SchemaRegistry.STREAM).exists()) {
+            throw StorageException.permanent(
+                    SqliteKeyStore.FILE_NAME + " is missing from " + where + ", but its log holds event schemas, and"
+                            + " perhaps personal data sealed under the keys it held: restore it from the same backup as"
+                            + " events.db. (A new, empty key store would read every such field as unavailable.)"
+                            + " Nothing was created",
+                    null);
+        }
+    }
+
+    private static void guardCopies(Path directory, SqliteKeyStore keys, PrivateEventStore privacy, boolean readOnly) {
         Path here;
         try {
             here = directory.toRealPath(); // one directory reached by two paths is not a copy of itself
@@ -392,7 +420,7 @@ public final class SqliteLethe implements AutoCloseable {
                 return; // the original keeps the note
             }
         }
-        if (home.isEmpty() || !home.get().equals(here.toString())) {
+        if (!readOnly && (home.isEmpty() || !home.get().equals(here.toString()))) {
             keys.setNote(HOME_NOTE, here.toString());
         }
     }

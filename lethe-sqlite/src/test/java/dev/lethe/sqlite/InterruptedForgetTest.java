@@ -82,6 +82,17 @@ class InterruptedForgetTest {
                             .filter(e -> e.type().equals("MasterKeyMoved")))
                     .as("once")
                     .hasSize(1);
+            // A stop after the entry was written and before the note was cleared: not audited twice.
+            lethe.privacy().audit().record("MasterKeyMoveStarted", DPO, java.util.Map.of("from", "a", "to", "b"));
+            lethe.privacy().audit().record("MasterKeyMoved", DPO, java.util.Map.of("from", "a", "to", "b"));
+            lethe.privacy().keys().setNote(dev.lethe.core.privacy.PrivateEventStore.MOVE_UNAUDITED_NOTE, "{}");
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 1_000).stream()
+                            .filter(e -> e.type().equals("MasterKeyMoved")))
+                    .hasSize(2);
+            assertThat(lethe.privacy().keys().note(dev.lethe.core.privacy.PrivateEventStore.MOVE_UNAUDITED_NOTE))
+                    .contains("");
         }
     }
 

@@ -52,10 +52,10 @@ class SqliteBackupTest {
             customer(lethe, "alan");
         }
 
-        assertThat(progress).containsExactly("events.db", "projections.db", "keys.db", "policy.yaml");
+        assertThat(progress).containsExactly("projections.db", "events.db", "keys.db", "policy.yaml");
         assertThat(result.files())
                 .extracting(SqliteBackup.Copied::file)
-                .containsExactly("events.db", "projections.db", "keys.db", "policy.yaml");
+                .containsExactly("projections.db", "events.db", "keys.db", "policy.yaml");
         assertThat(result.files()).allSatisfy(f -> assertThat(f.bytes()).isPositive());
         assertThat(result.target()).isEqualTo(backup.toAbsolutePath().normalize());
         assertThat(result.masterKey())
@@ -123,6 +123,64 @@ class SqliteBackupTest {
     }
 
     @Test
+    void a_killed_backups_partial_copy_is_deleted_by_the_next_backup_to_the_same_target() throws Exception {
+        Path data = parent.resolve("data");
+        SqliteLethe.open(data).close();
+        Path stale = Files.createDirectories(parent.resolve(".backup.partial-" + UUID.randomUUID()));
+        Files.writeString(stale.resolve("keys.db"), "a whole copy of the key store");
+        Path other = Files.createDirectories(parent.resolve(".elsewhere.partial-" + UUID.randomUUID()));
+
+        SqliteBackup.take(data, parent.resolve("backup"), f -> {});
+
+        assertThat(stale).doesNotExist();
+        assertThat(other).as("another target's: not ours to judge").exists();
+    }
+
+    @Test
+    void forgets_committed_after_the_log_was_copied_are_audited_when_the_copy_is_first_opened() throws Exception {
+        Path data = parent.resolve("data");
+        SubjectId grace;
+        Path early;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            grace = customer(lethe, "grace");
+            early = SqliteBackup.take(data, parent.resolve("early"), f -> {}).target();
+            lethe.privacy().forget(grace, "GDPR Art. 17(1)(a)", "asked", DPO);
+        }
+        // What a forget between the copies of events.db and keys.db leaves, built from two backups: the log
+        // from before the forget, the key store from after it.
+        Path late = SqliteBackup.take(data, parent.resolve("late"), f -> {}).target();
+        Files.copy(
+                early.resolve("events.db"),
+                late.resolve("events.db"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Path mixed = SqliteBackup.take(late, parent.resolve("mixed"), f -> {}).target();
+        try (SqliteKeyStore keys = SqliteKeyStore.open(mixed)) {
+            assertThat(keys.unauditedReceipts()).extracting(r -> r.subject()).containsExactly(grace);
+        }
+        try (SqliteKeyStore keys = SqliteKeyStore.open(late)) {
+            assertThat(keys.unauditedReceipts())
+                    .as("a backup changes only its own copy")
+                    .isEmpty();
+        }
+
+        Files.copy(data.resolve(LocalMasterKey.FILE_NAME), mixed.resolve(LocalMasterKey.FILE_NAME));
+        try (SqliteLethe restored = SqliteLethe.open(mixed)) {
+            List<RecordedEvent> forgotten =
+                    restored
+                            .store()
+                            .readStream(dev.lethe.core.privacy.AuditLog.STREAM, 0, Direction.FORWARD, 100)
+                            .stream()
+                            .filter(e -> e.type().equals("SubjectForgotten"))
+                            .toList();
+            assertThat(forgotten).hasSize(1);
+            assertThat(forgotten.get(0).data().asTree().path("subject").asText())
+                    .isEqualTo(grace.toString());
+            assertThat(forgotten.get(0).data().asTree().path("recovered").asBoolean())
+                    .isTrue();
+        }
+    }
+
+    @Test
     void a_bad_target_is_refused_before_anything_is_written() throws Exception {
         Path data = parent.resolve("data");
         SqliteLethe.open(data).close();
@@ -138,7 +196,7 @@ class SqliteBackupTest {
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining("its parent does not exist");
         assertThatThrownBy(() -> SqliteBackup.take(parent.resolve("empty"), parent.resolve("b"), f -> {}))
-                .isInstanceOf(InvalidEventException.class)
+                .isInstanceOf(StorageException.class)
                 .hasMessageContaining("no Lethe event store");
         try (Stream<Path> siblings = Files.list(parent)) {
             assertThat(siblings.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("data", "existing");

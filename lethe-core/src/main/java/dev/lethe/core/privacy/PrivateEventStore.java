@@ -718,6 +718,52 @@ public final class PrivateEventStore implements AutoCloseable {
         return Json.of(out);
     }
 
+    /**
+     * What {@link #subjectsWithoutKeys} found: how many events were read, how many distinct subjects they
+     * name, and those that have neither a key nor an erasure fence (their personal data cannot be read,
+     * yet nobody forgot them: a key store restored from before they were created, or lost), with up to
+     * {@code examples} of them.
+     */
+    public record LostSubjects(long events, int subjects, int lost, List<SubjectId> examples) {
+        public LostSubjects {
+            examples = List.copyOf(examples);
+        }
+    }
+
+    /**
+     * Reads the whole log and checks every subject its events name against the key store, reporting the
+     * number of events read to {@code progress} after each page. Changes nothing.
+     */
+    public LostSubjects subjectsWithoutKeys(int examples, java.util.function.LongConsumer progress) {
+        Set<SubjectId> named = new java.util.HashSet<>();
+        long events = 0;
+        for (long from = 0; ; ) {
+            List<RecordedEvent> page = store.readAll(from, EventStore.MAX_READ_LIMIT);
+            for (RecordedEvent event : page) {
+                if (PrivacyCodec.hasRecord(event.metadata())) {
+                    named.addAll(PrivacyCodec.subjectsOf(event.metadata()).values());
+                }
+            }
+            events += page.size();
+            progress.accept(events);
+            if (page.size() < EventStore.MAX_READ_LIMIT) {
+                break;
+            }
+            from = page.get(page.size() - 1).position() + 1;
+        }
+        int lost = 0;
+        List<SubjectId> some = new ArrayList<>();
+        for (SubjectId subject : named) {
+            if (!keys.isKnown(subject) && !keys.isForgotten(subject)) {
+                lost++;
+                if (some.size() < examples) {
+                    some.add(subject);
+                }
+            }
+        }
+        return new LostSubjects(events, named.size(), lost, some);
+    }
+
     /** Destroys every period key whose retention has ended at {@code now}, and runs scheduled forgets. */
     public List<KeyStore.PeriodRef> runRetention(Instant now, Principal actor) {
         return retention(now, actor).expired();
@@ -840,8 +886,18 @@ public final class PrivateEventStore implements AutoCloseable {
                 .put("to", to);
         withPending.put(MOVE_UNAUDITED_NOTE, pending.toString());
         int moved = keys.rewrapUnder(target, withPending);
-        audit.record("MasterKeyMoved", actor, Map.of("from", from, "to", to, "rewrapped", moved));
-        keys.setNote(MOVE_UNAUDITED_NOTE, "");
+        try {
+            audit.record("MasterKeyMoved", actor, Map.of("from", from, "to", to, "rewrapped", moved));
+            keys.setNote(MOVE_UNAUDITED_NOTE, "");
+        } catch (RuntimeException e) {
+            // The move is committed: report it as done. The note stays, and the next writer open writes the
+            // entry (auditInterruptedMove), unless this one was written.
+            System.getLogger(PrivateEventStore.class.getName())
+                    .log(
+                            System.Logger.Level.WARNING,
+                            "master key moved, but its MasterKeyMoved audit entry was not confirmed (" + e.getMessage()
+                                    + "); the next writer open writes it");
+        }
         return moved;
     }
 
@@ -865,6 +921,10 @@ public final class PrivateEventStore implements AutoCloseable {
         } catch (java.io.IOException | RuntimeException notWrittenByLethe) {
             pending = JSON.createObjectNode();
         }
+        if (moveAudited()) {
+            keys.setNote(MOVE_UNAUDITED_NOTE, ""); // stopped after the entry, before the note was cleared
+            return false;
+        }
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("from", pending.path("from").asText("?"));
         details.put("to", pending.path("to").asText("?"));
@@ -874,6 +934,31 @@ public final class PrivateEventStore implements AutoCloseable {
         audit.record("MasterKeyMoved", Principal.SYSTEM, details);
         keys.setNote(MOVE_UNAUDITED_NOTE, "");
         return true;
+    }
+
+    /** Whether the audit trail's latest move entry is a {@code MasterKeyMoved} (read from its end). */
+    private boolean moveAudited() {
+        StreamInfo trail = store.streamInfo(AuditLog.STREAM);
+        if (!trail.exists()) {
+            return false;
+        }
+        for (long before = trail.eventCount() - 1; before >= 0; ) {
+            List<RecordedEvent> page =
+                    store.readStream(AuditLog.STREAM, before, Direction.BACKWARD, EventStore.MAX_READ_LIMIT);
+            for (RecordedEvent entry : page) {
+                if (entry.type().equals("MasterKeyMoved")) {
+                    return true;
+                }
+                if (entry.type().equals("MasterKeyMoveStarted")) {
+                    return false;
+                }
+            }
+            if (page.isEmpty()) {
+                return false;
+            }
+            before = page.get(page.size() - 1).version() - 1;
+        }
+        return false;
     }
 
     private List<RecordedEvent> readAll(StreamId stream) {

@@ -73,6 +73,18 @@ final class RunningProjection<S> implements BatchListener {
 
     void start() {
         long from = states.checkpoint(projection.name()).orElse(0);
+        if (from > store.headPosition() + 1) {
+            // Ahead of the log: the read model was restored from a later copy than the log (or the log from
+            // an earlier one). Its states fold events the log does not hold, and new events would get
+            // positions below its checkpoint and never reach it: rebuild it from the log instead.
+            System.getLogger(RunningProjection.class.getName())
+                    .log(
+                            System.Logger.Level.WARNING,
+                            "projection " + projection.name() + " is ahead of the log (checkpoint " + from + ", head "
+                                    + store.headPosition() + "): rebuilding it from the start");
+            states.reset(projection.name());
+            from = 0;
+        }
         committedNext = from;
         reachedNext = from;
         pendingNext = from;

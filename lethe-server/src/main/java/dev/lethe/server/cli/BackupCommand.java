@@ -12,11 +12,14 @@ import picocli.CommandLine.ParentCommand;
         name = "backup",
         description = {
             "Copy the data directory into a new directory, consistently, while writers go on (a running lethe"
-                    + " serve too): events.db first, keys.db last, each a snapshot checked with quick_check.",
+                    + " serve too): projections.db, events.db, then keys.db, each a snapshot checked with"
+                    + " quick_check.",
             "The master key is never copied: keep the keyset file apart from the backups (the two together decrypt"
-                    + " everything the backup holds). To restore, stop every process on the data directory, put the"
-                    + " backup's files in its place, then run lethe keys check and lethe retention run"
-                    + " (docs/privacy.md §9)."
+                    + " everything the backup holds). A rotation cuts off every earlier backup: take a new one after"
+                    + " it. To restore, stop every process on the data directory and move it aside; the backup's"
+                    + " directory, with the master key put back, is a data directory: use it (or a copy of it) in its"
+                    + " place, never by copying its files over another store's, whose -wal and -shm files would"
+                    + " corrupt them; then run lethe keys check and lethe retention run (docs/privacy.md §9)."
         })
 final class BackupCommand implements Callable<Integer> {
     @ParentCommand
@@ -31,11 +34,18 @@ final class BackupCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = parent.spec.commandLine().getOut();
         Path directory = parent.store.directory;
-        out.printf(
-                "backing up %s into %s%n",
-                directory.toAbsolutePath().normalize(), target.toAbsolutePath().normalize());
         long started = System.nanoTime();
-        SqliteBackup.Result backup = SqliteBackup.take(directory, target, file -> out.printf("  copying %s%n", file));
+        boolean[] begun = {false};
+        SqliteBackup.Result backup = SqliteBackup.take(directory, target, file -> {
+            if (!begun[0]) { // once the target is checked and claimed
+                begun[0] = true;
+                out.printf(
+                        "backing up %s into %s%n",
+                        directory.toAbsolutePath().normalize(),
+                        target.toAbsolutePath().normalize());
+            }
+            out.printf("  copying %s%n", file);
+        });
         for (SqliteBackup.Copied file : backup.files()) {
             out.printf("  %-16s %,14d bytes%n", file.file(), file.bytes());
         }

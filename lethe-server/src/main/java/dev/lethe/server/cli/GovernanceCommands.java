@@ -170,8 +170,11 @@ final class GovernanceCommands {
             description = {
                 "Unwrap every live key in keys.db with the master key, in memory, to see that they belong together:"
                         + " after restoring keys.db, moving the data directory, or changing the keyset or token.",
-                "Releases no data and changes nothing. Exit code 0 when every key unwraps, 1 when some do not"
-                        + " (their data reads as unavailable), 2 on bad input."
+                "Then reads the log and checks that every subject it names has a key or was forgotten. Opens the"
+                        + " directory read-only (beside a running server too), releases no data and changes nothing."
+                        + " Exit code 0 when all is well, 1 when some keys do not unwrap or some subjects have lost"
+                        + " their keys (their data reads as unavailable), or when the directory cannot be opened; 2 on"
+                        + " bad input."
             })
     static final class KeysCheck implements Callable<Integer> {
         @ParentCommand
@@ -181,9 +184,10 @@ final class GovernanceCommands {
         public Integer call() {
             LetheCli cli = keys.parent;
             PrintWriter out = cli.spec.commandLine().getOut();
-            try (Store.Opened opened =
-                    cli.store.openForReading(cli.spec.commandLine().getErr())) {
-                KeyService service = opened.lethe().privacy().keys();
+            cli.store.requireExisting();
+            // Read-only, always: a check creates nothing (no keys.db, no keyset) and changes nothing.
+            try (SqliteLethe lethe = SqliteLethe.openReadOnly(cli.store.directory, cli.store.options())) {
+                KeyService service = lethe.privacy().keys();
                 out.printf("checking every live key in keys.db against the master key...%n");
                 KeyService.KeyCheck check = service.checkKeys();
                 out.printf(
@@ -195,36 +199,68 @@ final class GovernanceCommands {
                 out.printf(
                         "master key       %s; live epochs %s%n",
                         service.master().describe(), unsigned(check.liveEpochs()));
+                boolean failed = false;
                 if (check.failing() == 0) {
-                    out.printf("result           all %,d unwrap%n", check.total());
-                    return 0;
+                    out.printf("unwrap           all %,d unwrap%n", check.total());
+                } else {
+                    failed = true;
+                    reportFailing(out, check, lethe);
                 }
-                out.printf(
-                        "result           FAILED: %,d of %,d keys do not unwrap; their data reads as unavailable%n",
-                        check.failing(), check.total());
-                check.failingByEpoch()
-                        .forEach((epoch, count) -> out.printf(
-                                "  %,d wrapped by %s%n",
-                                count,
-                                epoch == -1
-                                        ? "no epoch this master key can name (not its format: another kind of master key?)"
-                                        : "epoch " + Integer.toUnsignedLong(epoch)
-                                                + (check.liveEpochs().contains(epoch)
-                                                        ? " (live: altered, or wrapped for another reference)"
-                                                        : ", which this master key does not hold")));
-                out.printf("  e.g. %s%n", String.join(", ", check.failingExamples()));
-                opened.lethe()
-                        .privacy()
-                        .masterKeyChangeRefusal()
-                        .ifPresent(why -> out.printf(
-                                "  likely cause   a rotation of the store this one shares its master key with destroyed"
-                                        + " the epoch these keys were wrapped by: %s%n",
-                                why));
-                out.printf("  else check     the keyset (--master-key-dir) or token (--pkcs11-slot, --pkcs11-library)"
-                        + " is this store's; a keys.db restored from before a rotation holds keys no master key"
-                        + " unwraps any more (which is what rotation is for): restore a newer one%n");
-                return 1;
+                out.printf("checking the subjects the log names against keys.db...%n");
+                PrivateEventStore.LostSubjects lost = lethe.privacy()
+                        .subjectsWithoutKeys(KeyService.CHECK_EXAMPLES, read -> {
+                            if (read % 1_000_000 < dev.lethe.core.store.EventStore.MAX_READ_LIMIT) {
+                                out.printf("  %,d events read%n", read);
+                            }
+                        });
+                if (lost.lost() == 0) {
+                    out.printf(
+                            "subjects         all %,d the log names (%,d events) have a key or were forgotten%n",
+                            lost.subjects(), lost.events());
+                } else {
+                    failed = true;
+                    out.printf(
+                            "subjects         FAILED: %,d of %,d subjects the log names have neither a key nor an"
+                                    + " erasure fence: their personal data reads as unavailable, though nobody forgot"
+                                    + " them%n",
+                            lost.lost(), lost.subjects());
+                    out.printf(
+                            "  e.g. %s%n",
+                            lost.examples().stream()
+                                    .map(Object::toString)
+                                    .collect(java.util.stream.Collectors.joining(", ")));
+                    out.printf("  likely cause   a keys.db older than events.db (restored from an earlier backup):"
+                            + " restore the keys.db of the same backup as events.db%n");
+                }
+                out.printf("result           %s%n", failed ? "FAILED" : "ok");
+                return failed ? 1 : 0;
             }
+        }
+
+        private static void reportFailing(PrintWriter out, KeyService.KeyCheck check, SqliteLethe lethe) {
+            out.printf(
+                    "unwrap           FAILED: %,d of %,d keys do not unwrap; their data reads as unavailable%n",
+                    check.failing(), check.total());
+            check.failingByEpoch()
+                    .forEach((epoch, count) -> out.printf(
+                            "  %,d wrapped by %s%n",
+                            count,
+                            epoch == -1
+                                    ? "no epoch this master key can name (not its format: another kind of master key?)"
+                                    : "epoch " + Integer.toUnsignedLong(epoch)
+                                            + (check.liveEpochs().contains(epoch)
+                                                    ? " (live: altered, or wrapped for another reference)"
+                                                    : ", which this master key does not hold")));
+            out.printf("  e.g. %s%n", String.join(", ", check.failingExamples()));
+            lethe.privacy()
+                    .masterKeyChangeRefusal()
+                    .ifPresent(why -> out.printf(
+                            "  likely cause   a rotation of the store this one shares its master key with destroyed"
+                                    + " the epoch these keys were wrapped by: %s%n",
+                            why));
+            out.printf("  else check     the keyset (--master-key-dir) or token (--pkcs11-slot, --pkcs11-library)"
+                    + " is this store's; a keys.db restored from before a rotation holds keys no master key"
+                    + " unwraps any more (which is what rotation is for): restore a newer one%n");
         }
 
         private static java.util.List<Long> unsigned(java.util.List<Integer> epochs) {

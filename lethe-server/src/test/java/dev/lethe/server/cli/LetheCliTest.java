@@ -495,7 +495,9 @@ class LetheCliTest {
         assertThat(ok.out())
                 .contains("checking every live key")
                 .containsPattern("keys.db +\\d+ live keys \\(\\d+ period, 1 secret, \\d+ subject\\)")
-                .containsPattern("result +all \\d+ unwrap");
+                .containsPattern("unwrap +all \\d+ unwrap")
+                .containsPattern("subjects +all \\d+ the log names \\(\\d+ events\\) have a key or were forgotten")
+                .containsPattern("result +ok");
 
         // A copy of the directory shares the keyset in --master-key-dir; then the original rotates.
         Path copy = data.resolveSibling(data.getFileName() + "-copy");
@@ -509,7 +511,8 @@ class LetheCliTest {
         Run failed = letheAt(copy, "keys", "check", dir);
         assertThat(failed.exitCode()).as(failed.out() + failed.err()).isEqualTo(1);
         assertThat(failed.out())
-                .containsPattern("result +FAILED: (\\d+) of \\1 keys do not unwrap")
+                .containsPattern("unwrap +FAILED: (\\d+) of \\1 keys do not unwrap")
+                .containsPattern("result +FAILED")
                 .containsPattern("wrapped by epoch \\d+, which this master key does not hold")
                 .contains("e.g. ")
                 .contains(
@@ -518,6 +521,41 @@ class LetheCliTest {
                         data.toRealPath().toString());
         assertThat(lethe("keys", "check", dir).exitCode()).as("the original").isZero();
         assertThat(lethe("keys", "check").err()).as("without its keyset").contains("give --master-key-dir");
+
+        // A keys.db restored from before a customer was registered: the log names a subject it has no key for.
+        Path oldKeys = Files.copy(data.resolve("keys.db"), data.resolveSibling(data.getFileName() + "-old-keys.db"));
+        Run registered = lethe(
+                "append",
+                "customer-late",
+                "CustomerRegistered",
+                "{\"customerNumber\":\"C-late\",\"name\":\"Late Comer\",\"email\":\"late@example.com\","
+                        + "\"address\":{\"street\":\"Rua Nova 1\",\"city\":\"Braga\",\"country\":\"PT\"}}",
+                dir);
+        assertThat(registered.exitCode()).as(registered.err()).isZero();
+        for (String file : List.of("keys.db", "keys.db-wal", "keys.db-shm")) {
+            Files.deleteIfExists(data.resolve(file));
+        }
+        Files.copy(oldKeys, data.resolve("keys.db"));
+        Run lost = lethe("keys", "check", dir);
+        assertThat(lost.exitCode()).as(lost.out() + lost.err()).isEqualTo(1);
+        assertThat(lost.out())
+                .containsPattern("unwrap +all \\d+ unwrap")
+                .containsPattern("subjects +FAILED: 1 of \\d+ subjects the log names have neither a key nor an erasure")
+                .contains("restore the keys.db of the same backup as events.db");
+        assertThat(lethe("read", "customer-late", "--role", "advisor", dir).out())
+                .as("lost, not forgotten")
+                .contains("name (unavailable)")
+                .doesNotContain("(forgotten)");
+
+        Files.delete(data.resolve("keys.db"));
+        Run missing = lethe("keys", "check", dir);
+        assertThat(missing.exitCode()).isEqualTo(1);
+        assertThat(missing.err()).contains("no keys.db in", "a read-only open creates none");
+        assertThat(data.resolve("keys.db")).as("the check created nothing").doesNotExist();
+        Run writer = lethe("stats", dir);
+        assertThat(writer.exitCode()).isEqualTo(1);
+        assertThat(writer.err()).contains("keys.db is missing from", "restore it from the same backup as events.db");
+        assertThat(data.resolve("keys.db")).doesNotExist();
     }
 
     @Test

@@ -85,7 +85,8 @@ class Pkcs11CliIT {
         assertThat(check.exitCode()).as(check.out() + check.err()).isZero();
         assertThat(check.out())
                 .contains("PKCS#11 token in slot " + hsm.slot("cli"), "live epochs [2]")
-                .containsPattern("result +all \\d+ unwrap");
+                .containsPattern("unwrap +all \\d+ unwrap")
+                .containsPattern("result +ok");
         Run backup = withToken("cli", "backup", dir.resolve("backup").toString());
         assertThat(backup.exitCode()).as(backup.err()).isZero();
         assertThat(backup.out())

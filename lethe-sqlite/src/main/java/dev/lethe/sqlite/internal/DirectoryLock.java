@@ -47,6 +47,21 @@ public final class DirectoryLock implements AutoCloseable {
     }
 
     /**
+     * Creates the directory {@code rwx------} (plainly on a file system without POSIX modes); fails if it
+     * exists.
+     */
+    public static void createOwnerOnly(Path directory) throws IOException {
+        try {
+            Files.createDirectory(
+                    directory,
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        } catch (UnsupportedOperationException notPosix) {
+            Files.createDirectory(directory);
+        }
+    }
+
+    /**
      * Creates the directory (and parents) if missing, with a clear error if that is impossible. A
      * directory Lethe creates is its owner's only ({@code rwx------} on POSIX file systems): it will hold
      * the key store, the master key and the log.
@@ -63,12 +78,7 @@ public final class DirectoryLock implements AutoCloseable {
                     Files.createDirectories(parent);
                 }
                 try {
-                    Files.createDirectory(
-                            directory,
-                            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
-                } catch (UnsupportedOperationException notPosix) {
-                    Files.createDirectory(directory);
+                    createOwnerOnly(directory);
                 } catch (java.nio.file.FileAlreadyExistsException raced) {
                     // Created by another process meanwhile: use it as it is.
                 }

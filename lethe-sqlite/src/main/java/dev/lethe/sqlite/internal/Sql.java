@@ -32,8 +32,25 @@ public final class Sql {
         return open(file, properties, pragmas);
     }
 
+    /**
+     * Opens an existing database through a read-only connection (SQLite refuses every write on it), and
+     * applies the pragmas; creates nothing.
+     */
+    public static Connection openReadOnly(Path file, String... pragmas) {
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            throw StorageException.permanent("cannot open " + file + ": it does not exist", null);
+        }
+        org.sqlite.SQLiteConfig config = new org.sqlite.SQLiteConfig();
+        config.setReadOnly(true);
+        return connect(file, config.toProperties(), pragmas);
+    }
+
     private static Connection open(Path file, java.util.Properties properties, String... pragmas) {
         createPrivately(file);
+        return connect(file, properties, pragmas);
+    }
+
+    private static Connection connect(Path file, java.util.Properties properties, String... pragmas) {
         try {
             Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath(), properties);
             try (Statement statement = connection.createStatement()) {

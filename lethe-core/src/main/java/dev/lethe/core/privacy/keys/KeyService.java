@@ -265,7 +265,9 @@ public final class KeyService implements AutoCloseable {
         try {
             Optional<byte[]> subjectKey = store.subjectKey(subject);
             if (subjectKey.isEmpty()) {
-                return new Missing(Reason.FORGOTTEN);
+                // Without its erasure fence, a missing key was lost (a keys.db restored from too far back),
+                // not forgotten: say so, rather than claim an erasure nobody made.
+                return new Missing(store.isForgotten(subject) ? Reason.FORGOTTEN : Reason.UNAVAILABLE);
             }
             Optional<byte[]> periodKey = store.periodKey(group, period);
             if (periodKey.isEmpty()) {

@@ -64,6 +64,9 @@ public final class Pkcs11MasterKey implements MasterKey {
     private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9._-]{1,100}");
 
     private final Path library;
+    /** The library's real path: the token's identity in this JVM's provider, login and lock maps. */
+    private final Path realLibrary;
+
     private final long slot;
     private final String labelPrefix;
     private final Pattern label;
@@ -72,8 +75,10 @@ public final class Pkcs11MasterKey implements MasterKey {
     private final SecureRandom random = new SecureRandom();
     private volatile NavigableMap<Integer, SecretKey> epochs;
 
-    private Pkcs11MasterKey(Path library, long slot, String labelPrefix, Provider provider, KeyStore token) {
+    private Pkcs11MasterKey(
+            Path library, Path realLibrary, long slot, String labelPrefix, Provider provider, KeyStore token) {
         this.library = library;
+        this.realLibrary = realLibrary;
         this.slot = slot;
         this.labelPrefix = labelPrefix;
         this.label = Pattern.compile(Pattern.quote(labelPrefix) + "([1-9][0-9]{0,8})");
@@ -114,12 +119,13 @@ public final class Pkcs11MasterKey implements MasterKey {
         try {
             // One configured provider per token for the life of the JVM: each holds native state that is
             // never released, so configuring one per open grew the heap by ~75 KB per open.
-            String config = config(library, slot);
+            // One token reached through two paths (a link, "./", a distribution's second copy) is one login.
+            Path real = library.toRealPath();
+            String config = config(real, slot);
             Provider provider = PROVIDERS.computeIfAbsent(config, sunPkcs11::configure);
             KeyStore token = KeyStore.getInstance("PKCS11", provider);
-            token.load(null, pin);
-            requireLoginPin(config, pin, slot, library);
-            master = new Pkcs11MasterKey(library, slot, labelPrefix, provider, token);
+            loadWithPin(token, config, pin, slot, library);
+            master = new Pkcs11MasterKey(library, real, slot, labelPrefix, provider, token);
             master.epochs = Collections.unmodifiableNavigableMap(master.findEpochs());
         } catch (GeneralSecurityException | IOException | ProviderException | IllegalArgumentException e) {
             throw StorageException.permanent(
@@ -161,16 +167,26 @@ public final class Pkcs11MasterKey implements MasterKey {
         return salt;
     }
 
-    private static void requireLoginPin(String config, char[] pin, long slot, Path library) {
+    /**
+     * Logs in with {@code pin} ({@code token.load}), or, once this process is logged in to the token,
+     * checks the PIN against the hash of the one that did. Under a lock per token: of two first opens at
+     * once, the one that logs in is the one whose PIN is kept.
+     */
+    private static void loadWithPin(KeyStore token, String config, char[] pin, long slot, Path library)
+            throws GeneralSecurityException, IOException {
         byte[] hash = pinHash(pin);
-        byte[] first = LOGIN_PINS.putIfAbsent(config, hash);
-        if (first != null && !java.security.MessageDigest.isEqual(first, hash)) {
-            throw StorageException.permanent(
-                    "wrong PIN for the PKCS#11 token in slot " + slot + " of " + library
-                            + ": this process is logged in to it with another PIN (a PKCS#11 login is shared by"
-                            + " the whole process, so the token itself no longer checks; if the token's PIN was"
-                            + " changed since, restart the process)",
-                    null);
+        synchronized (LOCKS.computeIfAbsent("login " + config, k -> new Object())) {
+            byte[] first = LOGIN_PINS.get(config);
+            if (first != null && !java.security.MessageDigest.isEqual(first, hash)) {
+                throw StorageException.permanent(
+                        "wrong PIN for the PKCS#11 token in slot " + slot + " of " + library
+                                + ": this process is logged in to it with another PIN (a PKCS#11 login is shared by"
+                                + " the whole process, so the token itself no longer checks; if the token's PIN was"
+                                + " changed since, restart the process)",
+                        null);
+            }
+            token.load(null, pin);
+            LOGIN_PINS.putIfAbsent(config, hash);
         }
     }
 
@@ -198,7 +214,7 @@ public final class Pkcs11MasterKey implements MasterKey {
             new java.util.concurrent.ConcurrentHashMap<>();
 
     private Object lock() {
-        return LOCKS.computeIfAbsent(config(library, slot) + labelPrefix, k -> new Object());
+        return LOCKS.computeIfAbsent(config(realLibrary, slot) + labelPrefix, k -> new Object());
     }
 
     private void refreshEpochs() {

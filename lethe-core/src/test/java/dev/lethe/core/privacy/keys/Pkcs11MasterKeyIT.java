@@ -174,8 +174,14 @@ class Pkcs11MasterKeyIT {
                     .hasMessageContaining("wrong PIN for the PKCS#11 token in slot " + sharedSlot)
                     .hasMessageNotContaining(PIN)
                     .hasMessageNotContaining("000000");
-            try (Pkcs11MasterKey again = open(sharedSlot)) {
+            // The same module named through another path is the same token, and the same login.
+            Path alias = library.getParent().resolve(".").resolve(library.getFileName());
+            assertThatThrownBy(() -> Pkcs11MasterKey.open(alias, sharedSlot, "000000".toCharArray()))
+                    .hasMessageContaining("wrong PIN");
+            try (Pkcs11MasterKey again = open(sharedSlot);
+                    Pkcs11MasterKey viaAlias = Pkcs11MasterKey.open(alias, sharedSlot, PIN.toCharArray())) {
                 assertThat(again.epoch()).isEqualTo(loggedIn.epoch());
+                assertThat(viaAlias.provider()).isSameAs(again.provider());
             }
         }
     }
