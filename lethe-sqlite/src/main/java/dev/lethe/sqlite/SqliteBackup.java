@@ -90,10 +90,12 @@ public final class SqliteBackup {
         String hidden = "." + to.getFileName() + ".partial-";
         deleteStalePartials(parent, hidden);
         Path partial = parent.resolve(hidden + UUID.randomUUID());
-        Thread cleanup = new Thread(() -> deleteQuietly(partial), "lethe-backup-cleanup");
+        boolean[] claimed = {false};
+        Thread cleanup = new Thread(() -> abandon(partial, to, claimed[0]), "lethe-backup-cleanup");
         try {
             // Claimed first: a directory created at the target meanwhile fails the backup, not replaced.
             dev.lethe.sqlite.internal.DirectoryLock.createOwnerOnly(to);
+            claimed[0] = true;
             dev.lethe.sqlite.internal.DirectoryLock.createOwnerOnly(partial);
             Runtime.getRuntime().addShutdownHook(cleanup);
             List<Copied> files = new ArrayList<>();
@@ -121,13 +123,16 @@ public final class SqliteBackup {
             // Replaces the empty directory claimed above.
             Files.move(partial, to, StandardCopyOption.ATOMIC_MOVE);
             return new Result(to, List.copyOf(files), head, masterKey, masterKey.startsWith(LABELLED_IN_TOKEN));
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            abandon(partial, to, claimed[0]);
+            throw InvalidEventException.of(
+                    "backup directory",
+                    e.getFile() + " was created meanwhile; name a new directory (a backup never" + " overwrites)");
         } catch (IOException e) {
-            deleteQuietly(partial);
-            deleteEmpty(to);
+            abandon(partial, to, claimed[0]);
             throw StorageException.permanent("cannot write the backup " + to + ": " + e, e);
         } catch (RuntimeException e) {
-            deleteQuietly(partial);
-            deleteEmpty(to);
+            abandon(partial, to, claimed[0]);
             throw e;
         } finally {
             try {
@@ -182,6 +187,14 @@ public final class SqliteBackup {
             }
         } catch (IOException e) {
             // Listed only to tidy up: the backup itself goes on.
+        }
+    }
+
+    /** Deletes the partial copy, and the target's claim if this backup made it (it is empty). */
+    private static void abandon(Path partial, Path target, boolean claimed) {
+        deleteQuietly(partial);
+        if (claimed) {
+            deleteEmpty(target);
         }
     }
 
