@@ -73,10 +73,6 @@ public final class SqliteBackup {
                     null);
         }
         Path to = target.toAbsolutePath().normalize();
-        if (Files.exists(to, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            throw InvalidEventException.of(
-                    "backup directory", to + " already exists; name a new directory (a backup never overwrites)");
-        }
         Path parent = to.getParent();
         if (parent == null || !Files.isDirectory(parent) || !Files.isWritable(parent)) {
             throw InvalidEventException.of(
@@ -88,15 +84,28 @@ public final class SqliteBackup {
                     "backup directory", to + " is inside the data directory " + data + "; keep backups elsewhere");
         }
         String hidden = "." + to.getFileName() + ".partial-";
-        deleteStalePartials(parent, hidden);
+        boolean leftBehind = deleteStalePartials(parent, hidden);
+        if (leftBehind && isEmptyDirectory(to)) {
+            deleteEmpty(to); // the claim of a backup killed outright, whose partial copy was just deleted
+        }
+        if (Files.exists(to, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw InvalidEventException.of(
+                    "backup directory", to + " already exists; name a new directory (a backup never overwrites)");
+        }
         Path partial = parent.resolve(hidden + UUID.randomUUID());
         boolean[] claimed = {false};
+        java.nio.channels.FileChannel inProgress = null;
         Thread cleanup = new Thread(() -> abandon(partial, to, claimed[0]), "lethe-backup-cleanup");
         try {
             // Claimed first: a directory created at the target meanwhile fails the backup, not replaced.
             dev.lethe.sqlite.internal.DirectoryLock.createOwnerOnly(to);
             claimed[0] = true;
             dev.lethe.sqlite.internal.DirectoryLock.createOwnerOnly(partial);
+            inProgress = java.nio.channels.FileChannel.open(
+                    partial.resolve(IN_PROGRESS),
+                    java.nio.file.StandardOpenOption.CREATE_NEW,
+                    java.nio.file.StandardOpenOption.WRITE);
+            inProgress.lock(); // held while the copy is made: another backup to this target leaves it alone
             Runtime.getRuntime().addShutdownHook(cleanup);
             List<Copied> files = new ArrayList<>();
             for (String name : DATABASES) {
@@ -115,11 +124,14 @@ public final class SqliteBackup {
                 files.add(new Copied(SqliteLethe.POLICY_FILE, Files.size(partial.resolve(SqliteLethe.POLICY_FILE))));
             }
             long head = headPosition(partial.resolve(SqliteEventStore.FILE_NAME));
-            String masterKey = "none yet (the store holds no keys)";
-            if (Files.isRegularFile(partial.resolve(SqliteKeyStore.FILE_NAME))) {
-                auditForgetsMadeDuringTheCopy(partial);
-                masterKey = masterKey(partial, directory);
-            }
+            String masterKey = Files.isRegularFile(partial.resolve(SqliteKeyStore.FILE_NAME))
+                    ? auditForgetsMadeDuringTheCopy(partial, directory)
+                    : hasSchemas(partial)
+                            ? "unknown: keys.db is missing from the data directory, though its log holds event"
+                                    + " schemas; no open accepts this backup (docs/privacy.md §9, Restoring)"
+                            : "none yet (the store holds no keys)";
+            inProgress.close();
+            Files.delete(partial.resolve(IN_PROGRESS));
             // Replaces the empty directory claimed above.
             Files.move(partial, to, StandardCopyOption.ATOMIC_MOVE);
             return new Result(to, List.copyOf(files), head, masterKey, masterKey.startsWith(LABELLED_IN_TOKEN));
@@ -135,6 +147,7 @@ public final class SqliteBackup {
             abandon(partial, to, claimed[0]);
             throw e;
         } finally {
+            closeQuietly(inProgress);
             try {
                 Runtime.getRuntime().removeShutdownHook(cleanup);
             } catch (IllegalStateException | IllegalArgumentException shuttingDownOrNeverAdded) {
@@ -148,8 +161,9 @@ public final class SqliteBackup {
      * {@code SubjectForgotten} entry is not in the copy's log: forgets made after {@code events.db} was
      * copied and before {@code keys.db} was. The copy's first writer open then writes their entries
      * ({@code recovered: true}), so that its audit trail records every erasure its key store holds.
+     * Returns where the master key is ({@link Result#masterKey()}).
      */
-    private static void auditForgetsMadeDuringTheCopy(Path copy) {
+    private static String auditForgetsMadeDuringTheCopy(Path copy, Path directory) {
         java.util.Set<String> inTrail = new java.util.HashSet<>();
         try (SqliteEventStore events = SqliteEventStore.openReadOnly(copy)) {
             for (long from = 0; ; ) {
@@ -175,18 +189,74 @@ public final class SqliteBackup {
                     .filter(id -> !inTrail.contains(id.toString()))
                     .toList();
             keys.markUnaudited(missing);
+            return masterKey(keys, directory);
         }
     }
 
-    /** Deletes what killed backups to the same target left (each holds a whole copy of keys.db). */
-    private static void deleteStalePartials(Path parent, String hidden) {
+    private static boolean hasSchemas(Path copy) {
+        try (SqliteEventStore events = SqliteEventStore.openReadOnly(copy)) {
+            return events.streamInfo(dev.lethe.core.privacy.SchemaRegistry.STREAM)
+                    .exists();
+        }
+    }
+
+    /** The file a running backup holds locked in its partial copy. */
+    private static final String IN_PROGRESS = ".backup-in-progress";
+
+    /**
+     * Deletes what backups to the same target killed outright left (each may hold a whole copy of
+     * keys.db); a partial copy whose {@value #IN_PROGRESS} file is locked belongs to a running backup
+     * and stays. Returns whether it deleted any.
+     */
+    private static boolean deleteStalePartials(Path parent, String hidden) {
+        boolean deleted = false;
         try (Stream<Path> siblings = Files.list(parent)) {
             for (Path stale : siblings.filter(p -> p.getFileName().toString().startsWith(hidden))
                     .toList()) {
-                deleteQuietly(stale);
+                if (!running(stale)) {
+                    deleteQuietly(stale);
+                    deleted = true;
+                }
             }
         } catch (IOException e) {
             // Listed only to tidy up: the backup itself goes on.
+        }
+        return deleted;
+    }
+
+    private static boolean running(Path partial) {
+        Path marker = partial.resolve(IN_PROGRESS);
+        if (!Files.isRegularFile(marker)) {
+            return false;
+        }
+        try (java.nio.channels.FileChannel channel =
+                java.nio.channels.FileChannel.open(marker, java.nio.file.StandardOpenOption.WRITE)) {
+            return channel.tryLock() == null;
+        } catch (java.nio.channels.OverlappingFileLockException inThisProcess) {
+            return true;
+        } catch (IOException e) {
+            return true; // not known to be stale: leave it
+        }
+    }
+
+    private static boolean isEmptyDirectory(Path directory) {
+        if (!Files.isDirectory(directory, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        try (Stream<Path> entries = Files.list(directory)) {
+            return entries.findAny().isEmpty();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static void closeQuietly(java.nio.channels.FileChannel channel) {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // Closing releases the lock; nothing to report.
+            }
         }
     }
 
@@ -249,13 +319,9 @@ public final class SqliteBackup {
     private static final String LABELLED_IN_TOKEN = "the PKCS#11 token's keys labelled lethe-master-";
 
     /** Where the master key the backup needs is, from the copy of keys.db's note. */
-    private static String masterKey(Path copy, Path directory) {
-        Optional<String> noted;
-        Optional<String> storeId;
-        try (SqliteKeyStore store = SqliteKeyStore.open(copy, true)) {
-            noted = store.note(SqliteLethe.KEYSET_NOTE);
-            storeId = store.note(SqliteLethe.STORE_ID_NOTE);
-        }
+    private static String masterKey(SqliteKeyStore copy, Path directory) {
+        Optional<String> noted = copy.note(SqliteLethe.KEYSET_NOTE);
+        Optional<String> storeId = copy.note(SqliteLethe.STORE_ID_NOTE);
         String keyset = noted.orElse(SqliteLethe.IN_DATA_DIRECTORY);
         if (keyset.equals(SqliteLethe.IN_PKCS11_TOKEN)) {
             return LABELLED_IN_TOKEN + storeId.orElse("<store id>") + "-<epoch>";

@@ -41,6 +41,7 @@ public final class SqliteKeyStore implements KeyStore {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Connection connection;
+    private final boolean readOnly;
 
     /**
      * Subjects this open treats as forgotten although the file still holds their keys: see {@link
@@ -50,6 +51,7 @@ public final class SqliteKeyStore implements KeyStore {
 
     private SqliteKeyStore(Connection connection, boolean readOnly) throws SQLException {
         this.connection = connection;
+        this.readOnly = readOnly;
         if (readOnly) {
             // Beside a writer (perhaps an older version): change nothing, not even the schema.
             return;
@@ -136,6 +138,12 @@ public final class SqliteKeyStore implements KeyStore {
     }
 
     private synchronized <T> T transaction(String what, boolean deletes, Work<T> work) {
+        if (readOnly) {
+            throw StorageException.permanent(
+                    "key store: cannot " + what + ": keys.db is open read-only here (beside the process that writes"
+                            + " it); do this through the writing process",
+                    null);
+        }
         try {
             execute("BEGIN IMMEDIATE");
             T result;

@@ -81,10 +81,13 @@ public final class SqliteLethe implements AutoCloseable {
         SqliteProjectionStore projections = null;
         SqliteKeyStore keys = null;
         try {
-            PolicyFile policyFile = readPolicyFile(directory);
+            requireKeyStoreOrNone(directory, store); // before anything is created
+            PolicyFile policyFile = store.isReadOnly() ? readPolicyFileOrDefault(directory) : readPolicyFile(directory);
             DataPolicy policy = policyFile.policy();
-            projections = SqliteProjectionStore.open(directory);
-            requireKeyStoreOrNone(directory, store);
+            // A read-only open creates no file: without projections.db, its read models are empty.
+            projections = store.isReadOnly() && !Files.isRegularFile(directory.resolve(SqliteProjectionStore.FILE_NAME))
+                    ? SqliteProjectionStore.openEmptyInMemory()
+                    : SqliteProjectionStore.open(directory);
             keys = SqliteKeyStore.open(directory, store.isReadOnly());
             MasterKey master = options.pkcs11() != null
                     ? tokenMasterKey(options.pkcs11(), keys, store.isReadOnly())
@@ -92,8 +95,8 @@ public final class SqliteLethe implements AutoCloseable {
             KeyService keyService = new KeyService(keys, master, policy, clock);
             PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock);
             int forgottenOnlyInTrail = 0;
-            guardCopies(directory, keys, privacy, store.isReadOnly());
             if (!store.isReadOnly()) {
+                guardCopies(directory, keys, privacy);
                 // A forget that a crash interrupted before its audit entry was written gets it now.
                 privacy.auditInterruptedForgets();
                 // And a move of the master key into a token stopped between its commit and its entry.
@@ -386,43 +389,76 @@ public final class SqliteLethe implements AutoCloseable {
         if (store.streamInfo(dev.lethe.core.privacy.SchemaRegistry.STREAM).exists()) {
             throw StorageException.permanent(
                     SqliteKeyStore.FILE_NAME + " is missing from " + where + ", but its log holds event schemas, and"
-                            + " perhaps personal data sealed under the keys it held: restore it from the same backup as"
-                            + " events.db. (A new, empty key store would read every such field as unavailable.)"
-                            + " Nothing was created",
+                            + " perhaps personal data sealed under the keys it held: restore the whole data directory"
+                            + " from one backup (docs/privacy.md §9, Restoring). A new, empty key store would read"
+                            + " every such field as unavailable. No key store was created",
                     null);
         }
     }
 
-    private static void guardCopies(Path directory, SqliteKeyStore keys, PrivateEventStore privacy, boolean readOnly) {
-        Path here;
-        try {
-            here = directory.toRealPath(); // one directory reached by two paths is not a copy of itself
-        } catch (IOException e) {
-            here = directory.toAbsolutePath().normalize();
-        }
+    private static void guardCopies(Path directory, SqliteKeyStore keys, PrivateEventStore privacy) {
+        Path here = realOrNormal(directory);
         Optional<String> home = keys.note(HOME_NOTE);
-        Optional<String> storeId = keys.note(STORE_ID_NOTE);
-        String ours = keys.note(KEYSET_NOTE).orElse(IN_DATA_DIRECTORY);
-        if (home.isPresent() && !home.get().equals(here.toString()) && storeId.isPresent()) {
-            Path original = Path.of(home.get());
-            Optional<String> theirs = masterKeyOf(original, storeId.get());
-            if (theirs.isPresent()) {
-                // Each keyset in a data directory is its own file; a token, or a file elsewhere, is shared.
-                boolean shared = !ours.equals(IN_DATA_DIRECTORY)
-                        && (theirs.get().equals(ours) || theirs.get().equals(UNREADABLE));
-                if (shared) {
-                    privacy.refuseRotation("this data directory is a copy of " + original + " (same store id "
-                            + storeId.get() + "), which still exists and shares its master key ("
-                            + privacy.keys().master().describe() + "): rotating or moving it here would cut "
-                            + original + " off from its data. Change it there; once that directory is gone, this"
-                            + " copy may");
-                }
-                return; // the original keeps the note
-            }
+        Optional<Path> original = originalOf(here, privacy.keys());
+        if (original.isPresent()) {
+            copyRefusal(original.get(), privacy.keys()).ifPresent(privacy::refuseRotation);
+            return; // the original keeps the note
         }
-        if (!readOnly && (home.isEmpty() || !home.get().equals(here.toString()))) {
+        if (home.isEmpty() || !home.get().equals(here.toString())) {
             keys.setNote(HOME_NOTE, here.toString());
         }
+    }
+
+    private static Path realOrNormal(Path directory) {
+        try {
+            return directory.toRealPath(); // one directory reached by two paths is not a copy of itself
+        } catch (IOException e) {
+            return directory.toAbsolutePath().normalize();
+        }
+    }
+
+    /**
+     * The directory this store is a copy of: the one its key store notes as the last writer's, when that
+     * is not {@code here} and still holds a store with the same id (or one that cannot be read).
+     */
+    private static Optional<Path> originalOf(Path here, KeyService keys) {
+        Optional<String> home = keys.note(HOME_NOTE);
+        Optional<String> storeId = keys.note(STORE_ID_NOTE);
+        if (home.isEmpty() || home.get().equals(here.toString()) || storeId.isEmpty()) {
+            return Optional.empty();
+        }
+        Path original = Path.of(home.get());
+        return masterKeyOf(original, storeId.get()).map(theirs -> original);
+    }
+
+    /** Why a copy of {@code original} may not change its master key, if they share it. */
+    private static Optional<String> copyRefusal(Path original, KeyService keys) {
+        String storeId = keys.note(STORE_ID_NOTE).orElseThrow();
+        String ours = keys.note(KEYSET_NOTE).orElse(IN_DATA_DIRECTORY);
+        String theirs = masterKeyOf(original, storeId).orElse(IN_DATA_DIRECTORY);
+        // Each keyset in a data directory is its own file; a token, or a file elsewhere, is shared.
+        boolean shared = !ours.equals(IN_DATA_DIRECTORY) && (theirs.equals(ours) || theirs.equals(UNREADABLE));
+        return shared
+                ? Optional.of("this data directory is a copy of " + original + " (same store id " + storeId
+                        + "), which still exists and shares its master key ("
+                        + keys.master().describe()
+                        + "): rotating or moving it here would cut " + original + " off from its data. Change it"
+                        + " there; once that directory is gone, this copy may")
+                : Optional.empty();
+    }
+
+    /**
+     * Why this store may not change its master key: as {@code privacy().masterKeyChangeRefusal()} says
+     * after a writer open; a read-only open works it out on demand (it reads the original's key store,
+     * so it is not done on every open).
+     */
+    public Optional<String> masterKeyChangeRefusal() {
+        Optional<String> known = privacy.masterKeyChangeRefusal();
+        if (known.isPresent() || !store.isReadOnly()) {
+            return known;
+        }
+        return originalOf(realOrNormal(store.directory()), privacy.keys())
+                .flatMap(original -> copyRefusal(original, privacy.keys()));
     }
 
     private static final String UNREADABLE = "";
@@ -546,6 +582,14 @@ public final class SqliteLethe implements AutoCloseable {
      * Reads {@code policy.yaml}; writes the default first when it is missing, {@code rw-r--r--}: anyone
      * who could write it could give a role more to read.
      */
+    /** {@link #readPolicyFile}, but without writing: the default policy when the file is missing. */
+    private static PolicyFile readPolicyFileOrDefault(Path directory) {
+        if (Files.exists(directory.resolve(POLICY_FILE))) {
+            return readPolicyFile(directory);
+        }
+        return new PolicyFile(DataPolicy.defaultYaml(), DataPolicy.parse(DataPolicy.defaultYaml()));
+    }
+
     private static PolicyFile readPolicyFile(Path directory) {
         Path file = directory.resolve(POLICY_FILE);
         try {

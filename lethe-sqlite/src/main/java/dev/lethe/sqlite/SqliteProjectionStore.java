@@ -54,6 +54,18 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
     }
 
     /** Opens (or creates) {@code projections.db} in the data directory. */
+    /**
+     * An empty store in memory, for a read-only open of a data directory without {@code projections.db}
+     * (which creates no file): no read model has a state or a checkpoint.
+     */
+    static SqliteProjectionStore openEmptyInMemory() {
+        try {
+            return new SqliteProjectionStore(java.sql.DriverManager.getConnection("jdbc:sqlite::memory:"));
+        } catch (SQLException e) {
+            throw Sql.translate("cannot open an in-memory projection store", e);
+        }
+    }
+
     public static SqliteProjectionStore open(Path directory) {
         DirectoryLock.ensureDirectory(directory);
         Connection connection = Sql.open(

@@ -129,11 +129,22 @@ class SqliteBackupTest {
         Path stale = Files.createDirectories(parent.resolve(".backup.partial-" + UUID.randomUUID()));
         Files.writeString(stale.resolve("keys.db"), "a whole copy of the key store");
         Path other = Files.createDirectories(parent.resolve(".elsewhere.partial-" + UUID.randomUUID()));
+        Files.createDirectory(parent.resolve("backup")); // the killed backup's claim on its target
 
-        SqliteBackup.take(data, parent.resolve("backup"), f -> {});
+        SqliteBackup.Result result = SqliteBackup.take(data, parent.resolve("backup"), f -> {});
 
         assertThat(stale).doesNotExist();
         assertThat(other).as("another target's: not ours to judge").exists();
+        assertThat(result.target().resolve("events.db")).exists();
+        try (Stream<Path> files = Files.list(result.target())) {
+            assertThat(files.map(p -> p.getFileName().toString()))
+                    .as("no lock, WAL or shared-memory file left in the copy")
+                    .containsExactlyInAnyOrder("projections.db", "events.db", "keys.db", "policy.yaml");
+        }
+        Files.createDirectory(parent.resolve("claimed"));
+        assertThatThrownBy(() -> SqliteBackup.take(data, parent.resolve("claimed"), f -> {}))
+                .as("an empty directory without a partial copy beside it is not a leftover")
+                .hasMessageContaining("already exists");
     }
 
     @Test

@@ -229,8 +229,8 @@ final class GovernanceCommands {
                             lost.examples().stream()
                                     .map(Object::toString)
                                     .collect(java.util.stream.Collectors.joining(", ")));
-                    out.printf("  likely cause   a keys.db older than events.db (restored from an earlier backup):"
-                            + " restore the keys.db of the same backup as events.db%n");
+                    out.printf("  likely cause   a keys.db older than events.db (from an earlier backup): restore the"
+                            + " whole data directory from one backup (docs/privacy.md §9, Restoring)%n");
                 }
                 out.printf("result           %s%n", failed ? "FAILED" : "ok");
                 return failed ? 1 : 0;
@@ -252,8 +252,7 @@ final class GovernanceCommands {
                                                     ? " (live: altered, or wrapped for another reference)"
                                                     : ", which this master key does not hold")));
             out.printf("  e.g. %s%n", String.join(", ", check.failingExamples()));
-            lethe.privacy()
-                    .masterKeyChangeRefusal()
+            lethe.masterKeyChangeRefusal()
                     .ifPresent(why -> out.printf(
                             "  likely cause   a rotation of the store this one shares its master key with destroyed"
                                     + " the epoch these keys were wrapped by: %s%n",

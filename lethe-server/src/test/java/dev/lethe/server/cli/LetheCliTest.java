@@ -541,7 +541,7 @@ class LetheCliTest {
         assertThat(lost.out())
                 .containsPattern("unwrap +all \\d+ unwrap")
                 .containsPattern("subjects +FAILED: 1 of \\d+ subjects the log names have neither a key nor an erasure")
-                .contains("restore the keys.db of the same backup as events.db");
+                .contains("restore the whole data directory from one backup");
         assertThat(lethe("read", "customer-late", "--role", "advisor", dir).out())
                 .as("lost, not forgotten")
                 .contains("name (unavailable)")
@@ -554,8 +554,16 @@ class LetheCliTest {
         assertThat(data.resolve("keys.db")).as("the check created nothing").doesNotExist();
         Run writer = lethe("stats", dir);
         assertThat(writer.exitCode()).isEqualTo(1);
-        assertThat(writer.err()).contains("keys.db is missing from", "restore it from the same backup as events.db");
+        assertThat(writer.err())
+                .contains("keys.db is missing from", "restore the whole data directory from one backup");
         assertThat(data.resolve("keys.db")).doesNotExist();
+        // A read-only check creates nothing at all, not even a default policy or an empty read-model file.
+        Files.delete(data.resolve("policy.yaml"));
+        Files.delete(data.resolve("projections.db"));
+        Files.copy(oldKeys, data.resolve("keys.db"));
+        lethe("keys", "check", dir);
+        assertThat(data.resolve("policy.yaml")).doesNotExist();
+        assertThat(data.resolve("projections.db")).doesNotExist();
     }
 
     @Test

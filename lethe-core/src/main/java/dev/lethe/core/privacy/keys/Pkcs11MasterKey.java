@@ -64,8 +64,8 @@ public final class Pkcs11MasterKey implements MasterKey {
     private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9._-]{1,100}");
 
     private final Path library;
-    /** The library's real path: the token's identity in this JVM's provider, login and lock maps. */
-    private final Path realLibrary;
+    /** The library file's identity and the slot: the token's key in this JVM's provider, login and lock maps. */
+    private final String identity;
 
     private final long slot;
     private final String labelPrefix;
@@ -76,9 +76,9 @@ public final class Pkcs11MasterKey implements MasterKey {
     private volatile NavigableMap<Integer, SecretKey> epochs;
 
     private Pkcs11MasterKey(
-            Path library, Path realLibrary, long slot, String labelPrefix, Provider provider, KeyStore token) {
+            Path library, String identity, long slot, String labelPrefix, Provider provider, KeyStore token) {
         this.library = library;
-        this.realLibrary = realLibrary;
+        this.identity = identity;
         this.slot = slot;
         this.labelPrefix = labelPrefix;
         this.label = Pattern.compile(Pattern.quote(labelPrefix) + "([1-9][0-9]{0,8})");
@@ -119,13 +119,13 @@ public final class Pkcs11MasterKey implements MasterKey {
         try {
             // One configured provider per token for the life of the JVM: each holds native state that is
             // never released, so configuring one per open grew the heap by ~75 KB per open.
-            // One token reached through two paths (a link, "./", a distribution's second copy) is one login.
+            // One module reached through two paths (a symbolic or hard link, "./") is one library, one login.
             Path real = library.toRealPath();
-            String config = config(real, slot);
-            Provider provider = PROVIDERS.computeIfAbsent(config, sunPkcs11::configure);
+            String identity = identity(real) + " slot " + slot;
+            Provider provider = PROVIDERS.computeIfAbsent(identity, k -> sunPkcs11.configure(config(real, slot)));
             KeyStore token = KeyStore.getInstance("PKCS11", provider);
-            loadWithPin(token, config, pin, slot, library);
-            master = new Pkcs11MasterKey(library, real, slot, labelPrefix, provider, token);
+            loadWithPin(token, identity, pin, slot, library);
+            master = new Pkcs11MasterKey(library, identity, slot, labelPrefix, provider, token);
             master.epochs = Collections.unmodifiableNavigableMap(master.findEpochs());
         } catch (GeneralSecurityException | IOException | ProviderException | IllegalArgumentException e) {
             throw StorageException.permanent(
@@ -151,7 +151,7 @@ public final class Pkcs11MasterKey implements MasterKey {
     }
 
     /**
-     * A hash of the PIN that logged in to each token (by provider configuration), salted per process.
+     * A hash of the PIN that logged in to each token (by library file and slot), salted per process.
      * A PKCS#11 login is shared by the whole process, so once one open has logged in the token accepts
      * any PIN; without this check a later open with a wrong PIN (another store's configuration, a typo
      * in a second config file) would be let in on the first one's login.
@@ -167,16 +167,23 @@ public final class Pkcs11MasterKey implements MasterKey {
         return salt;
     }
 
+    /** The file's identity (device and inode where the file system has them), else its real path. */
+    private static String identity(Path real) throws IOException {
+        Object key = Files.readAttributes(real, java.nio.file.attribute.BasicFileAttributes.class)
+                .fileKey();
+        return key != null ? "file " + key : "path " + real;
+    }
+
     /**
      * Logs in with {@code pin} ({@code token.load}), or, once this process is logged in to the token,
      * checks the PIN against the hash of the one that did. Under a lock per token: of two first opens at
      * once, the one that logs in is the one whose PIN is kept.
      */
-    private static void loadWithPin(KeyStore token, String config, char[] pin, long slot, Path library)
+    private static void loadWithPin(KeyStore token, String identity, char[] pin, long slot, Path library)
             throws GeneralSecurityException, IOException {
         byte[] hash = pinHash(pin);
-        synchronized (LOCKS.computeIfAbsent("login " + config, k -> new Object())) {
-            byte[] first = LOGIN_PINS.get(config);
+        synchronized (LOCKS.computeIfAbsent("login " + identity, k -> new Object())) {
+            byte[] first = LOGIN_PINS.get(identity);
             if (first != null && !java.security.MessageDigest.isEqual(first, hash)) {
                 throw StorageException.permanent(
                         "wrong PIN for the PKCS#11 token in slot " + slot + " of " + library
@@ -186,7 +193,7 @@ public final class Pkcs11MasterKey implements MasterKey {
                         null);
             }
             token.load(null, pin);
-            LOGIN_PINS.putIfAbsent(config, hash);
+            LOGIN_PINS.putIfAbsent(identity, hash);
         }
     }
 
@@ -214,7 +221,7 @@ public final class Pkcs11MasterKey implements MasterKey {
             new java.util.concurrent.ConcurrentHashMap<>();
 
     private Object lock() {
-        return LOCKS.computeIfAbsent(config(realLibrary, slot) + labelPrefix, k -> new Object());
+        return LOCKS.computeIfAbsent(identity + " " + labelPrefix, k -> new Object());
     }
 
     private void refreshEpochs() {
