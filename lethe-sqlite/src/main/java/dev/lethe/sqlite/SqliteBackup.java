@@ -51,9 +51,16 @@ public final class SqliteBackup {
 
     /**
      * What a backup holds: its directory, its files, the head position of its log, and where the master
-     * key it needs is (not in the backup): a keyset file's path, or a PKCS#11 token's labels.
+     * key it needs is (not in the backup): a keyset file's path, or a PKCS#11 token's labels; and a
+     * warning when the copy, like its directory, cannot be opened.
      */
-    public record Result(Path target, List<Copied> files, long headPosition, String masterKey, boolean inToken) {}
+    public record Result(
+            Path target,
+            List<Copied> files,
+            long headPosition,
+            String masterKey,
+            boolean inToken,
+            Optional<String> warning) {}
 
     /**
      * Copies the data directory {@code directory} into the new directory {@code target} (which must not
@@ -84,8 +91,8 @@ public final class SqliteBackup {
                     "backup directory", to + " is inside the data directory " + data + "; keep backups elsewhere");
         }
         String hidden = "." + to.getFileName() + ".partial-";
-        boolean leftBehind = deleteStalePartials(parent, hidden);
-        if (leftBehind && isEmptyDirectory(to)) {
+        Partials partials = deleteStalePartials(parent, hidden);
+        if (partials.deleted() && !partials.running() && isEmptyDirectory(to)) {
             deleteEmpty(to); // the claim of a backup killed outright, whose partial copy was just deleted
         }
         if (Files.exists(to, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
@@ -106,6 +113,7 @@ public final class SqliteBackup {
                     java.nio.file.StandardOpenOption.CREATE_NEW,
                     java.nio.file.StandardOpenOption.WRITE);
             inProgress.lock(); // held while the copy is made: another backup to this target leaves it alone
+            RUNNING.add(partial); // a lock is the process's: this process's other backups look here
             Runtime.getRuntime().addShutdownHook(cleanup);
             List<Copied> files = new ArrayList<>();
             for (String name : DATABASES) {
@@ -124,17 +132,29 @@ public final class SqliteBackup {
                 files.add(new Copied(SqliteLethe.POLICY_FILE, Files.size(partial.resolve(SqliteLethe.POLICY_FILE))));
             }
             long head = headPosition(partial.resolve(SqliteEventStore.FILE_NAME));
-            String masterKey = Files.isRegularFile(partial.resolve(SqliteKeyStore.FILE_NAME))
-                    ? auditForgetsMadeDuringTheCopy(partial, directory)
-                    : hasSchemas(partial)
-                            ? "unknown: keys.db is missing from the data directory, though its log holds event"
-                                    + " schemas; no open accepts this backup (docs/privacy.md §9, Restoring)"
-                            : "none yet (the store holds no keys)";
+            boolean keyStore = Files.isRegularFile(partial.resolve(SqliteKeyStore.FILE_NAME));
+            String masterKey =
+                    keyStore ? auditForgetsMadeDuringTheCopy(partial, directory) : "none yet (the store holds no keys)";
+            Optional<String> warning = !keyStore && hasSchemas(partial)
+                    ? Optional.of(SqliteKeyStore.FILE_NAME + " is missing from " + data + ", though its log holds"
+                            + " event schemas: this backup, like the directory, cannot be opened (docs/privacy.md §9,"
+                            + " Restoring)")
+                    : Optional.empty();
             inProgress.close();
             Files.delete(partial.resolve(IN_PROGRESS));
             // Replaces the empty directory claimed above.
-            Files.move(partial, to, StandardCopyOption.ATOMIC_MOVE);
-            return new Result(to, List.copyOf(files), head, masterKey, masterKey.startsWith(LABELLED_IN_TOKEN));
+            try {
+                Files.move(partial, to, StandardCopyOption.ATOMIC_MOVE);
+            } catch (java.nio.file.FileSystemException e) {
+                if (isEmptyDirectory(to) || !Files.exists(to)) {
+                    throw e;
+                }
+                claimed[0] = false; // not ours any more
+                throw InvalidEventException.of(
+                        "backup directory", to + " was filled meanwhile by something else; nothing was written there");
+            }
+            return new Result(
+                    to, List.copyOf(files), head, masterKey, masterKey.startsWith(LABELLED_IN_TOKEN), warning);
         } catch (java.nio.file.FileAlreadyExistsException e) {
             abandon(partial, to, claimed[0]);
             throw InvalidEventException.of(
@@ -147,6 +167,7 @@ public final class SqliteBackup {
             abandon(partial, to, claimed[0]);
             throw e;
         } finally {
+            RUNNING.remove(partial);
             closeQuietly(inProgress);
             try {
                 Runtime.getRuntime().removeShutdownHook(cleanup);
@@ -208,23 +229,35 @@ public final class SqliteBackup {
      * keys.db); a partial copy whose {@value #IN_PROGRESS} file is locked belongs to a running backup
      * and stays. Returns whether it deleted any.
      */
-    private static boolean deleteStalePartials(Path parent, String hidden) {
+    private static Partials deleteStalePartials(Path parent, String hidden) {
         boolean deleted = false;
+        boolean running = false;
         try (Stream<Path> siblings = Files.list(parent)) {
-            for (Path stale : siblings.filter(p -> p.getFileName().toString().startsWith(hidden))
+            for (Path partial : siblings.filter(p -> p.getFileName().toString().startsWith(hidden))
                     .toList()) {
-                if (!running(stale)) {
-                    deleteQuietly(stale);
+                if (running(partial)) {
+                    running = true;
+                } else {
+                    deleteQuietly(partial);
                     deleted = true;
                 }
             }
         } catch (IOException e) {
             // Listed only to tidy up: the backup itself goes on.
         }
-        return deleted;
+        return new Partials(deleted, running);
     }
 
+    /** Whether stale partial copies were deleted, and whether a running backup's was seen. */
+    private record Partials(boolean deleted, boolean running) {}
+
+    /** This process's backups in progress (a lock file's lock is released by any close in the process). */
+    private static final java.util.Set<Path> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private static boolean running(Path partial) {
+        if (RUNNING.contains(partial)) {
+            return true;
+        }
         Path marker = partial.resolve(IN_PROGRESS);
         if (!Files.isRegularFile(marker)) {
             return false;

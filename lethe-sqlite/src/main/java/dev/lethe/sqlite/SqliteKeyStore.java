@@ -10,6 +10,7 @@ import dev.lethe.core.store.StorageException;
 import dev.lethe.sqlite.internal.DirectoryLock;
 import dev.lethe.sqlite.internal.Sql;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -100,8 +101,12 @@ public final class SqliteKeyStore implements KeyStore {
         Path file = directory.resolve(FILE_NAME);
         Connection connection;
         if (readOnly) {
-            // SQLite itself refuses writes: nothing is created, migrated or changed, not even the file's mode.
-            connection = Sql.openReadOnly(file, "busy_timeout = 10000");
+            if (!Files.isRegularFile(file)) {
+                throw StorageException.permanent("cannot open " + file + " for reading: it does not exist", null);
+            }
+            // SQLite itself refuses writes (query_only): nothing is created, migrated or changed, not even the
+            // file's mode; and, unlike a read-only connection, closing it leaves no -wal or -shm file behind.
+            connection = Sql.open(file, "query_only = ON", "busy_timeout = 10000");
         } else {
             DirectoryLock.ensureDirectory(directory);
             connection = Sql.open(

@@ -85,9 +85,11 @@ public final class SqliteLethe implements AutoCloseable {
             PolicyFile policyFile = store.isReadOnly() ? readPolicyFileOrDefault(directory) : readPolicyFile(directory);
             DataPolicy policy = policyFile.policy();
             // A read-only open creates no file: without projections.db, its read models are empty.
-            projections = store.isReadOnly() && !Files.isRegularFile(directory.resolve(SqliteProjectionStore.FILE_NAME))
-                    ? SqliteProjectionStore.openEmptyInMemory()
-                    : SqliteProjectionStore.open(directory);
+            projections = !store.isReadOnly()
+                    ? SqliteProjectionStore.open(directory)
+                    : Files.isRegularFile(directory.resolve(SqliteProjectionStore.FILE_NAME))
+                            ? SqliteProjectionStore.openForReading(directory)
+                            : SqliteProjectionStore.openEmptyInMemory();
             keys = SqliteKeyStore.open(directory, store.isReadOnly());
             MasterKey master = options.pkcs11() != null
                     ? tokenMasterKey(options.pkcs11(), keys, store.isReadOnly())
@@ -380,13 +382,15 @@ public final class SqliteLethe implements AutoCloseable {
             return;
         }
         Path where = directory.toAbsolutePath().normalize();
-        if (store.isReadOnly()) {
+        boolean schemas =
+                store.streamInfo(dev.lethe.core.privacy.SchemaRegistry.STREAM).exists();
+        if (store.isReadOnly() && !schemas) {
             throw StorageException.permanent(
                     "no " + SqliteKeyStore.FILE_NAME + " in " + where + ": a read-only open creates none (open the"
-                            + " directory for writing once, or restore " + SqliteKeyStore.FILE_NAME + ")",
+                            + " directory for writing once)",
                     null);
         }
-        if (store.streamInfo(dev.lethe.core.privacy.SchemaRegistry.STREAM).exists()) {
+        if (schemas) {
             throw StorageException.permanent(
                     SqliteKeyStore.FILE_NAME + " is missing from " + where + ", but its log holds event schemas, and"
                             + " perhaps personal data sealed under the keys it held: restore the whole data directory"
@@ -578,10 +582,6 @@ public final class SqliteLethe implements AutoCloseable {
     /** The policy file's text and what it says, read once. */
     private record PolicyFile(String text, DataPolicy policy) {}
 
-    /**
-     * Reads {@code policy.yaml}; writes the default first when it is missing, {@code rw-r--r--}: anyone
-     * who could write it could give a role more to read.
-     */
     /** {@link #readPolicyFile}, but without writing: the default policy when the file is missing. */
     private static PolicyFile readPolicyFileOrDefault(Path directory) {
         if (Files.exists(directory.resolve(POLICY_FILE))) {
@@ -590,6 +590,10 @@ public final class SqliteLethe implements AutoCloseable {
         return new PolicyFile(DataPolicy.defaultYaml(), DataPolicy.parse(DataPolicy.defaultYaml()));
     }
 
+    /**
+     * Reads {@code policy.yaml}; writes the default first when it is missing, {@code rw-r--r--}: anyone
+     * who could write it could give a role more to read.
+     */
     private static PolicyFile readPolicyFile(Path directory) {
         Path file = directory.resolve(POLICY_FILE);
         try {

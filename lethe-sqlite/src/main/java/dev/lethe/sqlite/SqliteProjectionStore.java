@@ -34,15 +34,14 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
     private final PreparedStatement selectCheckpoint;
 
     private SqliteProjectionStore(Connection connection) throws SQLException {
+        this(connection, true);
+    }
+
+    /** {@code createTables}: false for a connection that only reads a file a writer made. */
+    private SqliteProjectionStore(Connection connection, boolean createTables) throws SQLException {
         this.connection = connection;
-        try (Statement statement = connection.createStatement()) {
-            statement.execute("""
-                    CREATE TABLE IF NOT EXISTS projection_state (
-                      projection TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL,
-                      PRIMARY KEY (projection, key)) WITHOUT ROWID""");
-            statement.execute("""
-                    CREATE TABLE IF NOT EXISTS checkpoint (
-                      name TEXT PRIMARY KEY, next_position INTEGER NOT NULL, updated_at INTEGER NOT NULL)""");
+        if (createTables) {
+            createTables(connection);
         }
         upsertState = connection.prepareStatement(
                 "INSERT INTO projection_state VALUES (?, ?, ?) ON CONFLICT (projection, key) DO UPDATE SET state = excluded.state");
@@ -53,7 +52,18 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
         selectCheckpoint = connection.prepareStatement("SELECT next_position FROM checkpoint WHERE name = ?");
     }
 
-    /** Opens (or creates) {@code projections.db} in the data directory. */
+    private static void createTables(Connection connection) throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute("""
+                    CREATE TABLE IF NOT EXISTS projection_state (
+                      projection TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL,
+                      PRIMARY KEY (projection, key)) WITHOUT ROWID""");
+            statement.execute("""
+                    CREATE TABLE IF NOT EXISTS checkpoint (
+                      name TEXT PRIMARY KEY, next_position INTEGER NOT NULL, updated_at INTEGER NOT NULL)""");
+        }
+    }
+
     /**
      * An empty store in memory, for a read-only open of a data directory without {@code projections.db}
      * (which creates no file): no read model has a state or a checkpoint.
@@ -66,6 +76,26 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
         }
     }
 
+    /**
+     * Opens the existing {@code projections.db} beside the process that writes it: the connection only
+     * reads ({@code query_only}), and the file's journal mode and schema are left as they are.
+     */
+    static SqliteProjectionStore openForReading(Path directory) {
+        Connection connection = Sql.open(
+                directory.resolve(FILE_NAME), "query_only = ON", "busy_timeout = 10000", "cache_size = -65536");
+        try {
+            return new SqliteProjectionStore(connection, false);
+        } catch (SQLException e) {
+            try {
+                connection.close();
+            } catch (SQLException ignored) {
+                // Reporting the first failure matters more.
+            }
+            throw Sql.translate("cannot open " + directory.resolve(FILE_NAME), e);
+        }
+    }
+
+    /** Opens (or creates) {@code projections.db} in the data directory. */
     public static SqliteProjectionStore open(Path directory) {
         DirectoryLock.ensureDirectory(directory);
         Connection connection = Sql.open(

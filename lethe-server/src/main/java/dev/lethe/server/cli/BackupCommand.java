@@ -52,6 +52,13 @@ final class BackupCommand implements Callable<Integer> {
         out.printf(
                 "done in %.1f s: %s (log up to position %d)%n",
                 (System.nanoTime() - started) / 1e9, backup.target(), backup.headPosition());
+        if (backup.warning().isPresent()) {
+            parent.spec
+                    .commandLine()
+                    .getErr()
+                    .printf("WARNING: %s%n", backup.warning().get());
+            return 1;
+        }
         if (backup.inToken()) {
             out.printf("not in the backup: the master key, in %s. A restore needs that token%n", backup.masterKey());
         } else {

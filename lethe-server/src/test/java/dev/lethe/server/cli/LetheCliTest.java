@@ -550,7 +550,8 @@ class LetheCliTest {
         Files.delete(data.resolve("keys.db"));
         Run missing = lethe("keys", "check", dir);
         assertThat(missing.exitCode()).isEqualTo(1);
-        assertThat(missing.err()).contains("no keys.db in", "a read-only open creates none");
+        assertThat(missing.err())
+                .contains("keys.db is missing from", "restore the whole data directory from one backup");
         assertThat(data.resolve("keys.db")).as("the check created nothing").doesNotExist();
         Run writer = lethe("stats", dir);
         assertThat(writer.exitCode()).isEqualTo(1);

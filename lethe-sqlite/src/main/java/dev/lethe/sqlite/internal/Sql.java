@@ -32,19 +32,6 @@ public final class Sql {
         return open(file, properties, pragmas);
     }
 
-    /**
-     * Opens an existing database through a read-only connection (SQLite refuses every write on it), and
-     * applies the pragmas; creates nothing.
-     */
-    public static Connection openReadOnly(Path file, String... pragmas) {
-        if (!java.nio.file.Files.isRegularFile(file)) {
-            throw StorageException.permanent("cannot open " + file + ": it does not exist", null);
-        }
-        org.sqlite.SQLiteConfig config = new org.sqlite.SQLiteConfig();
-        config.setReadOnly(true);
-        return connect(file, config.toProperties(), pragmas);
-    }
-
     private static Connection open(Path file, java.util.Properties properties, String... pragmas) {
         createPrivately(file);
         return connect(file, properties, pragmas);

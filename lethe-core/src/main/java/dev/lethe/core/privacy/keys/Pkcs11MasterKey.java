@@ -119,12 +119,16 @@ public final class Pkcs11MasterKey implements MasterKey {
         try {
             // One configured provider per token for the life of the JVM: each holds native state that is
             // never released, so configuring one per open grew the heap by ~75 KB per open.
-            // One module reached through two paths (a symbolic or hard link, "./") is one library, one login.
+            // SunPKCS11 and the dynamic loader know a module by its path; a login is one per loaded module.
+            // One module reached through two paths (a symbolic or hard link, "./") is one login, and a path
+            // whose file was replaced (an upgrade) still reaches the module loaded before: the PIN is checked
+            // under both the real path and the file's identity.
             Path real = library.toRealPath();
             String identity = identity(real) + " slot " + slot;
-            Provider provider = PROVIDERS.computeIfAbsent(identity, k -> sunPkcs11.configure(config(real, slot)));
+            String config = config(real, slot);
+            Provider provider = PROVIDERS.computeIfAbsent(config, sunPkcs11::configure);
             KeyStore token = KeyStore.getInstance("PKCS11", provider);
-            loadWithPin(token, identity, pin, slot, library);
+            loadWithPin(token, List.of("path " + real + " slot " + slot, identity), pin, slot, library);
             master = new Pkcs11MasterKey(library, identity, slot, labelPrefix, provider, token);
             master.epochs = Collections.unmodifiableNavigableMap(master.findEpochs());
         } catch (GeneralSecurityException | IOException | ProviderException | IllegalArgumentException e) {
@@ -179,23 +183,28 @@ public final class Pkcs11MasterKey implements MasterKey {
      * checks the PIN against the hash of the one that did. Under a lock per token: of two first opens at
      * once, the one that logs in is the one whose PIN is kept.
      */
-    private static void loadWithPin(KeyStore token, String identity, char[] pin, long slot, Path library)
+    private static void loadWithPin(KeyStore token, List<String> keys, char[] pin, long slot, Path library)
             throws GeneralSecurityException, IOException {
         byte[] hash = pinHash(pin);
-        synchronized (LOCKS.computeIfAbsent("login " + identity, k -> new Object())) {
-            byte[] first = LOGIN_PINS.get(identity);
-            if (first != null && !java.security.MessageDigest.isEqual(first, hash)) {
-                throw StorageException.permanent(
-                        "wrong PIN for the PKCS#11 token in slot " + slot + " of " + library
-                                + ": this process is logged in to it with another PIN (a PKCS#11 login is shared by"
-                                + " the whole process, so the token itself no longer checks; if the token's PIN was"
-                                + " changed since, restart the process)",
-                        null);
+        synchronized (LOGIN) {
+            for (String key : keys) {
+                byte[] first = LOGIN_PINS.get(key);
+                if (first != null && !java.security.MessageDigest.isEqual(first, hash)) {
+                    throw StorageException.permanent(
+                            "wrong PIN for the PKCS#11 token in slot " + slot + " of " + library
+                                    + ": this process is logged in to it with another PIN (a PKCS#11 login is shared"
+                                    + " by the whole process, so the token itself no longer checks; if the token's PIN"
+                                    + " was changed since, restart the process)",
+                            null);
+                }
             }
             token.load(null, pin);
-            LOGIN_PINS.putIfAbsent(identity, hash);
+            keys.forEach(key -> LOGIN_PINS.putIfAbsent(key, hash));
         }
     }
+
+    /** Held while logging in: logins are rare, and two at once must not both record a PIN. */
+    private static final Object LOGIN = new Object();
 
     /**
      * PBKDF2 (HMAC-SHA256, 100,000 iterations) of the PIN with this process's salt: the PIN itself is not
