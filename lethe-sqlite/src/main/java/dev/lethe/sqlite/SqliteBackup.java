@@ -24,7 +24,7 @@ import java.util.stream.Stream;
 /**
  * A consistent copy of a data directory, taken while a writer goes on (a running {@code lethe serve}
  * included): each database is copied with SQLite's {@code VACUUM INTO}, a snapshot of one read
- * transaction, through a read-only connection, and checked with {@code PRAGMA quick_check}.
+ * transaction, through a connection that only reads, and checked with {@code PRAGMA quick_check}.
  *
  * <p>The files are copied in an order that keeps the guarantees: {@code projections.db} first, so that
  * no read model's checkpoint is ahead of the copied log (it catches up after a restore); then {@code
@@ -331,9 +331,14 @@ public final class SqliteBackup {
         }
     }
 
+    /**
+     * A connection that only reads ({@code VACUUM INTO}, {@code quick_check}, a {@code SELECT}). Not a
+     * read-only connection: that one cannot remove the {@code -wal} and {@code -shm} files it finds
+     * missing and creates, so a backup of a stopped store would leave them in its directory; and not
+     * {@code query_only}, under which SQLite refuses {@code VACUUM INTO}.
+     */
     private static Connection readOnly(Path file) throws SQLException {
         org.sqlite.SQLiteConfig config = new org.sqlite.SQLiteConfig();
-        config.setReadOnly(true);
         config.setBusyTimeout(10_000);
         return DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath(), config.toProperties());
     }

@@ -558,9 +558,12 @@ public final class SqliteLethe implements AutoCloseable {
         return chosen;
     }
 
-    /** The SHA-256 of {@code policy.yaml}'s text (UTF-8), hex: what audit entries name a policy by. */
+    /**
+     * The SHA-256 of {@code policy.yaml}'s text (UTF-8), hex: what audit entries name a policy by (the
+     * default policy's when the file is missing).
+     */
     public static String policySha256(Path directory) {
-        return policySha256(readPolicyFile(directory).text());
+        return policySha256(readPolicyFileOrDefault(directory).text());
     }
 
     /** The SHA-256 of a policy's text (UTF-8), hex: the one hash every policy audit entry uses. */
@@ -574,9 +577,12 @@ public final class SqliteLethe implements AutoCloseable {
         }
     }
 
-    /** The policy in {@code directory/policy.yaml}, written from the default when missing. */
+    /**
+     * The policy in {@code directory/policy.yaml}, or the default one when the file is missing (which
+     * this does not write: the first writer open does).
+     */
     public static DataPolicy readPolicy(Path directory) {
-        return readPolicyFile(directory).policy();
+        return readPolicyFileOrDefault(directory).policy();
     }
 
     /** The policy file's text and what it says, read once. */

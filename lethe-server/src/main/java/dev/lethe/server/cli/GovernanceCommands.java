@@ -289,8 +289,19 @@ final class GovernanceCommands {
         @Override
         public Integer call() throws IOException {
             LetheCli cli = policy.parent;
-            SqliteLethe.readPolicy(cli.store.directory);
-            String yaml = Files.readString(cli.store.directory.resolve(SqliteLethe.POLICY_FILE));
+            SqliteLethe.readPolicy(cli.store.directory); // refuses a file that does not parse
+            Path file = cli.store.directory.resolve(SqliteLethe.POLICY_FILE);
+            String yaml;
+            if (Files.exists(file)) {
+                yaml = Files.readString(file);
+            } else {
+                yaml = DataPolicy.defaultYaml();
+                cli.spec
+                        .commandLine()
+                        .getErr()
+                        .println("note: no " + file + " yet: this is the default policy, which the first command"
+                                + " that writes the directory puts there");
+            }
             PrintWriter out = cli.spec.commandLine().getOut();
             out.print(yaml.endsWith("\n") ? yaml : yaml + "\n");
             out.flush();
