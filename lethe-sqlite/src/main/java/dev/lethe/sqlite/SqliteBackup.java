@@ -159,7 +159,7 @@ public final class SqliteBackup {
             abandon(partial, to, claimed[0]);
             throw InvalidEventException.of(
                     "backup directory",
-                    e.getFile() + " was created meanwhile; name a new directory (a backup never" + " overwrites)");
+                    e.getFile() + " was created meanwhile; name a new directory (a backup never overwrites)");
         } catch (IOException e) {
             abandon(partial, to, claimed[0]);
             throw StorageException.permanent("cannot write the backup " + to + ": " + e, e);
