@@ -132,14 +132,21 @@ public final class SqliteBackup {
                 files.add(new Copied(SqliteLethe.POLICY_FILE, Files.size(partial.resolve(SqliteLethe.POLICY_FILE))));
             }
             long head = headPosition(partial.resolve(SqliteEventStore.FILE_NAME));
-            boolean keyStore = Files.isRegularFile(partial.resolve(SqliteKeyStore.FILE_NAME));
-            String masterKey =
-                    keyStore ? auditForgetsMadeDuringTheCopy(partial, directory) : "none yet (the store holds no keys)";
-            Optional<String> warning = !keyStore && hasSchemas(partial)
-                    ? Optional.of(SqliteKeyStore.FILE_NAME + " is missing from " + data + ", though its log holds"
-                            + " event schemas: this backup, like the directory, cannot be opened (docs/privacy.md §9,"
-                            + " Restoring)")
-                    : Optional.empty();
+            String masterKey = "none yet (the store holds no keys)";
+            Optional<String> warning = Optional.empty();
+            if (Files.isRegularFile(partial.resolve(SqliteKeyStore.FILE_NAME))) {
+                CopiedKeys keys = auditForgetsMadeDuringTheCopy(partial, directory);
+                masterKey = keys.masterKey();
+                if (keys.changePending() || masterKeyChangedSince(directory, keys.trailEnd())) {
+                    warning = Optional.of("a master-key rotation or move was under way while this backup was taken:"
+                            + " its keys.db may hold keys wrapped by an epoch that the rotation then destroyed. Check"
+                            + " it with lethe keys check (with the master key beside it), or take a new backup now");
+                }
+            } else if (hasSchemas(partial)) {
+                warning = Optional.of(SqliteKeyStore.FILE_NAME + " is missing from " + data + ", though its log"
+                        + " holds event schemas: this backup, like the directory, cannot be opened (docs/privacy.md"
+                        + " §9, Restoring)");
+            }
             inProgress.close();
             Files.delete(partial.resolve(IN_PROGRESS));
             // Replaces the empty directory claimed above.
@@ -184,33 +191,60 @@ public final class SqliteBackup {
      * ({@code recovered: true}), so that its audit trail records every erasure its key store holds.
      * Returns where the master key is ({@link Result#masterKey()}).
      */
-    private static String auditForgetsMadeDuringTheCopy(Path copy, Path directory) {
+    private static CopiedKeys auditForgetsMadeDuringTheCopy(Path copy, Path directory) {
         java.util.Set<String> inTrail = new java.util.HashSet<>();
-        try (SqliteEventStore events = SqliteEventStore.openReadOnly(copy)) {
-            for (long from = 0; ; ) {
-                List<dev.lethe.core.store.RecordedEvent> page = events.readStream(
-                        dev.lethe.core.privacy.AuditLog.STREAM,
-                        from,
-                        dev.lethe.core.store.Direction.FORWARD,
-                        dev.lethe.core.store.EventStore.MAX_READ_LIMIT);
-                for (dev.lethe.core.store.RecordedEvent entry : page) {
-                    if (entry.type().equals("SubjectForgotten")) {
-                        inTrail.add(entry.data().asTree().path("receipt").asText());
-                    }
-                }
-                from += page.size();
-                if (page.size() < dev.lethe.core.store.EventStore.MAX_READ_LIMIT) {
-                    break;
-                }
+        boolean[] changePending = {false};
+        long end = readTrail(copy, 0, entry -> {
+            switch (entry.type()) {
+                case "SubjectForgotten" ->
+                    inTrail.add(entry.data().asTree().path("receipt").asText());
+                case "MasterKeyRotationStarted", "MasterKeyMoveStarted" -> changePending[0] = true;
+                case "MasterKeyRotated", "MasterKeyMoved" -> changePending[0] = false;
+                default -> {}
             }
-        }
+        });
         try (SqliteKeyStore keys = SqliteKeyStore.open(copy)) {
             List<UUID> missing = keys.receipts().stream()
                     .map(dev.lethe.core.privacy.keys.ErasureReceipt::id)
                     .filter(id -> !inTrail.contains(id.toString()))
                     .toList();
             keys.markUnaudited(missing);
-            return masterKey(keys, directory);
+            return new CopiedKeys(masterKey(keys, directory), changePending[0], end);
+        }
+    }
+
+    /** Where the copy's master key is, whether a key change was under way in its log, and its trail's end. */
+    private record CopiedKeys(String masterKey, boolean changePending, long trailEnd) {}
+
+    /**
+     * Whether the source's audit trail, after version {@code from} (the copy's end), shows a master-key
+     * rotation or move started while the copy was being made.
+     */
+    private static boolean masterKeyChangedSince(Path directory, long from) {
+        boolean[] started = {false};
+        readTrail(directory, from, entry -> {
+            if (entry.type().equals("MasterKeyRotationStarted") || entry.type().equals("MasterKeyMoveStarted")) {
+                started[0] = true;
+            }
+        });
+        return started[0];
+    }
+
+    /** Reads the {@code $audit} stream of a data directory, read-only, from a version; returns its end. */
+    private static long readTrail(Path directory, long from, Consumer<dev.lethe.core.store.RecordedEvent> reader) {
+        try (SqliteEventStore events = SqliteEventStore.openReadOnly(directory)) {
+            while (true) {
+                List<dev.lethe.core.store.RecordedEvent> page = events.readStream(
+                        dev.lethe.core.privacy.AuditLog.STREAM,
+                        from,
+                        dev.lethe.core.store.Direction.FORWARD,
+                        dev.lethe.core.store.EventStore.MAX_READ_LIMIT);
+                page.forEach(reader);
+                from += page.size();
+                if (page.size() < dev.lethe.core.store.EventStore.MAX_READ_LIMIT) {
+                    return from;
+                }
+            }
         }
     }
 

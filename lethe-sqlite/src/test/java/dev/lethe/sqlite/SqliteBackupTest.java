@@ -192,6 +192,32 @@ class SqliteBackupTest {
     }
 
     @Test
+    void a_backup_during_a_master_key_rotation_warns_that_its_key_store_may_not_unwrap() throws Exception {
+        Path data = parent.resolve("data");
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            customer(lethe, "ada");
+            assertThat(SqliteBackup.take(data, parent.resolve("quiet"), f -> {}).warning())
+                    .isEmpty();
+
+            // A rotation between the copies of events.db and keys.db.
+            SqliteBackup.Result during = SqliteBackup.take(data, parent.resolve("during"), file -> {
+                if (file.equals("keys.db")) {
+                    lethe.privacy().rotateMasterKey(DPO);
+                }
+            });
+            assertThat(during.warning())
+                    .hasValueSatisfying(w ->
+                            assertThat(w).contains("a master-key rotation or move was under way", "lethe keys check"));
+
+            // A rotation started and not finished before the backup (a process stopped half-way).
+            lethe.privacy().audit().record("MasterKeyRotationStarted", DPO, java.util.Map.of());
+            assertThat(SqliteBackup.take(data, parent.resolve("stopped"), f -> {})
+                            .warning())
+                    .isPresent();
+        }
+    }
+
+    @Test
     void a_bad_target_is_refused_before_anything_is_written() throws Exception {
         Path data = parent.resolve("data");
         SqliteLethe.open(data).close();

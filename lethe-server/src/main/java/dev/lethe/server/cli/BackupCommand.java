@@ -52,13 +52,6 @@ final class BackupCommand implements Callable<Integer> {
         out.printf(
                 "done in %.1f s: %s (log up to position %d)%n",
                 (System.nanoTime() - started) / 1e9, backup.target(), backup.headPosition());
-        if (backup.warning().isPresent()) {
-            parent.spec
-                    .commandLine()
-                    .getErr()
-                    .printf("WARNING: %s%n", backup.warning().get());
-            return 1;
-        }
         if (backup.inToken()) {
             out.printf("not in the backup: the master key, in %s. A restore needs that token%n", backup.masterKey());
         } else {
@@ -66,6 +59,13 @@ final class BackupCommand implements Callable<Integer> {
                     "not in the backup: the master key, %s. A restore needs it: keep a copy of it apart from the"
                             + " backups (the two together decrypt everything the backup holds)%n",
                     backup.masterKey());
+        }
+        if (backup.warning().isPresent()) {
+            parent.spec
+                    .commandLine()
+                    .getErr()
+                    .printf("WARNING: %s%n", backup.warning().get());
+            return 1;
         }
         return 0;
     }
