@@ -403,7 +403,7 @@ public final class SqliteLethe implements AutoCloseable {
     private static void guardCopies(Path directory, SqliteKeyStore keys, PrivateEventStore privacy) {
         Path here = realOrNormal(directory);
         Optional<String> home = keys.note(HOME_NOTE);
-        Optional<Path> original = originalOf(here, privacy.keys());
+        Optional<Original> original = originalOf(here, privacy.keys());
         if (original.isPresent()) {
             copyRefusal(original.get(), privacy.keys()).ifPresent(privacy::refuseRotation);
             return; // the original keeps the note
@@ -425,21 +425,25 @@ public final class SqliteLethe implements AutoCloseable {
      * The directory this store is a copy of: the one its key store notes as the last writer's, when that
      * is not {@code here} and still holds a store with the same id (or one that cannot be read).
      */
-    private static Optional<Path> originalOf(Path here, KeyService keys) {
+    private static Optional<Original> originalOf(Path here, KeyService keys) {
         Optional<String> home = keys.note(HOME_NOTE);
         Optional<String> storeId = keys.note(STORE_ID_NOTE);
         if (home.isEmpty() || home.get().equals(here.toString()) || storeId.isEmpty()) {
             return Optional.empty();
         }
         Path original = Path.of(home.get());
-        return masterKeyOf(original, storeId.get()).map(theirs -> original);
+        return masterKeyOf(original, storeId.get()).map(theirs -> new Original(original, theirs));
     }
 
+    /** The directory a copy was made from, and where that store keeps its master key (its note). */
+    private record Original(Path directory, String masterKey) {}
+
     /** Why a copy of {@code original} may not change its master key, if they share it. */
-    private static Optional<String> copyRefusal(Path original, KeyService keys) {
+    private static Optional<String> copyRefusal(Original copied, KeyService keys) {
+        Path original = copied.directory();
+        String theirs = copied.masterKey();
         String storeId = keys.note(STORE_ID_NOTE).orElseThrow();
         String ours = keys.note(KEYSET_NOTE).orElse(IN_DATA_DIRECTORY);
-        String theirs = masterKeyOf(original, storeId).orElse(IN_DATA_DIRECTORY);
         // Each keyset in a data directory is its own file; a token, or a file elsewhere, is shared.
         boolean shared = !ours.equals(IN_DATA_DIRECTORY) && (theirs.equals(ours) || theirs.equals(UNREADABLE));
         return shared

@@ -34,6 +34,27 @@ class LetheCliTest {
         return new Run(code, out.toString(), err.toString());
     }
 
+    /** A demo customer's stream and subject id. */
+    private record Customer(String stream, String subject) {}
+
+    /** The demo's second customer (Alan Turing), from the log as `read --json` prints it. */
+    private Customer secondDemoCustomer() throws Exception {
+        var event = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(lethe("read", "--all", "--category", "customer", "--json", "--limit", "2")
+                        .out()
+                        .lines()
+                        .skip(1)
+                        .findFirst()
+                        .orElseThrow());
+        return new Customer(
+                event.get("stream").asText(),
+                event.path("metadata")
+                        .path("lethe")
+                        .path("subjects")
+                        .get("customerNumber")
+                        .asText());
+    }
+
     @Test
     void demo_tells_the_story_and_leaves_a_store_the_other_commands_read() {
         Run demo = lethe("demo");
@@ -201,19 +222,9 @@ class LetheCliTest {
     void personal_data_is_read_per_role_and_a_subject_is_forgotten_and_exported_from_the_command_line()
             throws Exception {
         lethe("demo");
-        String line = lethe("read", "--all", "--category", "customer", "--json", "--limit", "2")
-                .out()
-                .lines()
-                .skip(1)
-                .findFirst()
-                .orElseThrow();
-        var event = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
-        String stream = event.get("stream").asText();
-        String subject = event.path("metadata")
-                .path("lethe")
-                .path("subjects")
-                .get("customerNumber")
-                .asText();
+        Customer customer = secondDemoCustomer();
+        String stream = customer.stream();
+        String subject = customer.subject();
 
         assertThat(lethe("read", stream, "--role", "advisor").out()).contains("Alan Turing");
         assertThat(lethe("read", stream, "--role", "analyst").out())
@@ -307,19 +318,9 @@ class LetheCliTest {
     void a_reader_beside_the_writer_warns_of_a_restored_key_store_and_reads_its_forgotten_subject_as_forgotten()
             throws Exception {
         lethe("demo");
-        var event = new com.fasterxml.jackson.databind.ObjectMapper()
-                .readTree(lethe("read", "--all", "--category", "customer", "--json", "--limit", "2")
-                        .out()
-                        .lines()
-                        .skip(1)
-                        .findFirst()
-                        .orElseThrow());
-        String stream = event.get("stream").asText();
-        String subject = event.path("metadata")
-                .path("lethe")
-                .path("subjects")
-                .get("customerNumber")
-                .asText();
+        Customer customer = secondDemoCustomer();
+        String stream = customer.stream();
+        String subject = customer.subject();
         Path backup = Files.copy(data.resolve("keys.db"), data.resolveSibling(data.getFileName() + "-keys.db"));
         assertThat(lethe("subject", "forget", subject, "--legal-basis", "GDPR Art. 17(1)(a)", "--role", "dpo")
                         .exitCode())
