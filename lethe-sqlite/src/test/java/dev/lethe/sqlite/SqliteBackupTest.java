@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lethe.core.privacy.Principal;
+import dev.lethe.core.privacy.PrivateEventStore;
 import dev.lethe.core.privacy.Redaction;
 import dev.lethe.core.privacy.SchemaRegistry;
 import dev.lethe.core.privacy.SubjectId;
+import dev.lethe.core.privacy.keys.ErasureReceipt;
 import dev.lethe.core.privacy.keys.LocalMasterKey;
 import dev.lethe.core.privacy.schema.JsonSchemaNotation;
 import dev.lethe.core.store.Direction;
@@ -96,29 +98,56 @@ class SqliteBackupTest {
         // Documented (docs/privacy.md §11): the backup's trail is as old as its keys.db.
         Path data = parent.resolve("data");
         Path backup = parent.resolve("backup");
+        SubjectId ada;
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
-            SubjectId ada = customer(lethe, "ada");
+            ada = customer(lethe, "ada");
             SqliteBackup.take(data, backup, file -> {});
             lethe.privacy().forget(ada, "GDPR Art. 17(1)(a)", "asked", DPO);
         }
         Files.copy(data.resolve(LocalMasterKey.FILE_NAME), backup.resolve(LocalMasterKey.FILE_NAME));
-        // The newer trail's forgets, brought over, are applied again by the restored store's writer open.
+        // The replaced store's receipts, kept apart from the backup, are applied again (forgetAgain).
         try (SqliteLethe current = SqliteLethe.open(data);
                 SqliteLethe restored = SqliteLethe.open(backup)) {
-            for (RecordedEvent entry :
-                    current.store().readStream(dev.lethe.core.privacy.AuditLog.STREAM, 0, Direction.FORWARD, 100)) {
-                if (entry.type().equals("SubjectForgotten")) {
-                    SubjectId subject = SubjectId.parse(
-                            entry.data().asTree().path("subject").asText());
-                    restored.privacy().forget(subject, "GDPR Art. 17(1)(a)", "re-applied after a restore", DPO);
-                }
-            }
             RecordedEvent registered = restored.store()
                     .readStream(StreamId.of("customer-ada"), 0, Direction.FORWARD, 1)
                     .get(0);
             assertThat(restored.privacy().reveal(registered, DPO).redactions())
+                    .as("the gap")
+                    .isEmpty();
+            ErasureReceipt original = current.privacy().receipts(ada, DPO).get(0);
+            SubjectId stranger = SubjectId.random();
+            List<PrivateEventStore.PriorForget> prior = List.of(
+                    new PrivateEventStore.PriorForget(ada, original.id().toString(), original.legalBasis()),
+                    new PrivateEventStore.PriorForget(ada, original.id().toString(), original.legalBasis()),
+                    new PrivateEventStore.PriorForget(
+                            stranger, UUID.randomUUID().toString(), ""));
+            assertThatThrownBy(() -> restored.privacy().forgetAgain(prior, new Principal("eve", "advisor")))
+                    .isInstanceOf(dev.lethe.core.privacy.AccessDeniedException.class);
+
+            PrivateEventStore.ForgetsReapplied done = restored.privacy().forgetAgain(prior, DPO);
+
+            assertThat(done.forgotten()).extracting(ErasureReceipt::subject).containsExactly(ada);
+            assertThat(done.forgotten().get(0).legalBasis()).isEqualTo("GDPR Art. 17(1)(a)");
+            assertThat(done.withoutKey()).containsExactly(stranger);
+            assertThat(restored.privacy().reveal(registered, DPO).redactions())
                     .extracting(Redaction::reason)
                     .containsOnly(Redaction.Reason.FORGOTTEN);
+            long last = restored.store()
+                            .streamInfo(dev.lethe.core.privacy.AuditLog.STREAM)
+                            .eventCount()
+                    - 1;
+            RecordedEvent entry = restored.store()
+                    .readStream(dev.lethe.core.privacy.AuditLog.STREAM, last, Direction.FORWARD, 1)
+                    .get(0);
+            assertThat(entry.type()).isEqualTo("SubjectForgotten");
+            assertThat(entry.data().asTree().path("reapplied").asBoolean()).isTrue();
+            assertThat(entry.data().asTree().path("originalReceipt").asText())
+                    .isEqualTo(original.id().toString());
+            assertThat(entry.data().asTree().path("principal").asText()).isEqualTo(DPO.name());
+
+            PrivateEventStore.ForgetsReapplied twice = restored.privacy().forgetAgain(prior, DPO);
+            assertThat(twice.forgotten()).isEmpty();
+            assertThat(twice.alreadyForgotten()).containsExactly(ada);
         }
     }
 

@@ -503,16 +503,111 @@ public final class PrivateEventStore implements AutoCloseable {
 
     /** Forgets again a subject whose {@code SubjectForgotten} entry has receipt id {@code original}. */
     private void reapply(SubjectId subject, String original) {
-        ErasureReceipt receipt = keys.forget(
+        reapply(
                 subject,
-                Principal.SYSTEM.name(),
+                original,
                 "as forgotten before (receipt " + original + ")",
-                "re-applied: the key store was restored from before this forget");
+                "re-applied: the key store was restored from before this forget",
+                Principal.SYSTEM);
+    }
+
+    private ErasureReceipt reapply(
+            SubjectId subject, String original, String legalBasis, String reason, Principal actor) {
+        ErasureReceipt receipt = keys.forget(subject, actor.name(), legalBasis, reason);
         Map<String, Object> details = new LinkedHashMap<>(forgottenEntry(receipt));
         details.put("reapplied", true);
         details.put("originalReceipt", original);
-        audit.record("SubjectForgotten", Principal.SYSTEM, details);
+        audit.record("SubjectForgotten", actor, details);
         keys.audited(receipt.id());
+        return receipt;
+    }
+
+    /**
+     * A forget that another copy of this store made: the subject, the id of the erasure receipt and its
+     * legal basis (blank when not known), as {@link #receipts} or a {@code SubjectForgotten} entry of
+     * {@code $audit} give them.
+     */
+    public record PriorForget(SubjectId subject, String receipt, String legalBasis) {
+        public PriorForget {
+            AppendRules.require(subject, "subject");
+            if (receipt == null || receipt.isBlank()) {
+                throw InvalidEventException.of("receipt", "is missing: name the forget being applied again");
+            }
+            legalBasis = legalBasis == null ? "" : legalBasis;
+        }
+    }
+
+    /**
+     * What {@link #forgetAgain} did: the receipts of the subjects it forgot again, the subjects this
+     * store had already forgotten, and those it holds no key for (created after the copy was taken, or
+     * their key is lost: {@link KeyService#checkKeys} tells).
+     */
+    public record ForgetsReapplied(
+            List<ErasureReceipt> forgotten, List<SubjectId> alreadyForgotten, List<SubjectId> withoutKey) {
+        public ForgetsReapplied {
+            forgotten = List.copyOf(forgotten);
+            alreadyForgotten = List.copyOf(alreadyForgotten);
+            withoutKey = List.copyOf(withoutKey);
+        }
+    }
+
+    /**
+     * Forgets again, in this store, the subjects another copy of it forgot: after a whole data directory
+     * is restored from a backup, its audit trail is as old as its keys, and every forget made since is
+     * known only to the receipts or the {@code $audit} of the store it replaced. Each subject that still
+     * has a key here is forgotten as by {@link #forget}, with the prior forget's legal basis, and audited
+     * as {@code SubjectForgotten} with {@code reapplied: true} and the {@code originalReceipt}; subjects
+     * already forgotten here, or without a key, are left as they are and reported. A subject named twice
+     * counts once. Needs the forget permission.
+     */
+    public ForgetsReapplied forgetAgain(List<PriorForget> prior, Principal actor) {
+        require(actor, Permission.FORGET);
+        AppendRules.require(prior, "prior forgets");
+        List<ErasureReceipt> forgotten = new ArrayList<>();
+        List<SubjectId> already = new ArrayList<>();
+        List<SubjectId> withoutKey = new ArrayList<>();
+        Set<SubjectId> seen = new java.util.HashSet<>();
+        for (PriorForget forget : prior) {
+            AppendRules.require(forget, "prior forget");
+            SubjectId subject = forget.subject();
+            if (!seen.add(subject)) {
+                continue;
+            }
+            if (keys.isForgotten(subject)) {
+                already.add(subject);
+            } else if (!keys.isKnown(subject)) {
+                withoutKey.add(subject);
+            } else {
+                String basis = forget.legalBasis().isBlank()
+                        ? "as forgotten before (receipt " + forget.receipt() + ")"
+                        : forget.legalBasis();
+                try {
+                    forgotten.add(reapply(
+                            subject,
+                            forget.receipt(),
+                            basis,
+                            "re-applied: forgotten in another copy of this store (receipt " + forget.receipt() + ")",
+                            actor));
+                } catch (InvalidEventException e) {
+                    if (!keys.isForgotten(subject)) {
+                        throw e;
+                    }
+                    already.add(subject); // forgotten by another process in the meantime
+                }
+            }
+        }
+        return new ForgetsReapplied(forgotten, already, withoutKey);
+    }
+
+    /**
+     * The stored erasure receipts, oldest first; only {@code subject}'s when it is not null. They hold no
+     * personal data, but say who was forgotten and why: needs the forget permission.
+     */
+    public List<ErasureReceipt> receipts(SubjectId subject, Principal actor) {
+        require(actor, Permission.FORGET, "forget (list erasure receipts)");
+        return keys.receipts().stream()
+                .filter(r -> subject == null || r.subject().equals(subject))
+                .toList();
     }
 
     private static List<String> personalPaths(SchemaRegistry.Registered registered) {

@@ -8,6 +8,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -17,7 +18,13 @@ import picocli.CommandLine.ParentCommand;
 @Command(
         name = "subject",
         description = "Data subjects: forget one (Art. 17), export one's data (Art. 15/20), look one up.",
-        subcommands = {SubjectCommand.Forget.class, SubjectCommand.Export.class, SubjectCommand.Lookup.class})
+        subcommands = {
+            SubjectCommand.Forget.class,
+            SubjectCommand.Export.class,
+            SubjectCommand.Lookup.class,
+            SubjectCommand.Receipts.class,
+            SubjectCommand.ForgetAgain.class
+        })
 final class SubjectCommand implements Runnable {
     @ParentCommand
     LetheCli parent;
@@ -160,6 +167,109 @@ final class SubjectCommand implements Runnable {
                             .println("wrote " + output + " (mode 0600: it holds personal data in plaintext; protect"
                                     + " it, and delete it when it has been handed over)");
                 }
+            }
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "receipts",
+            description = {
+                "The stored erasure receipts, oldest first: who forgot which subject, when, and on what legal basis."
+                        + " Needs a role with the forget permission.",
+                "  lethe subject receipts --role dpo",
+                "  lethe subject receipts --json --role dpo > receipts.jsonl   (keep them apart from the backups: after"
+                        + " a restore, `lethe subject forget-again receipts.jsonl` forgets those subjects again)"
+            })
+    static final class Receipts implements Callable<Integer> {
+        @ParentCommand
+        SubjectCommand subject;
+
+        @Option(names = "--subject", paramLabel = "SUBJECT", description = "Only this subject's receipts.")
+        String only;
+
+        @Option(names = "--json", description = "One JSON object per line, every field of the receipt.")
+        boolean json;
+
+        @Override
+        public Integer call() {
+            LetheCli cli = subject.parent;
+            PrintWriter out = cli.spec.commandLine().getOut();
+            SubjectId filter = only == null ? null : SubjectId.parse(only);
+            try (SqliteLethe lethe = cli.store.openExisting()) {
+                List<ErasureReceipt> receipts = lethe.privacy().receipts(filter, cli.store.principal());
+                for (ErasureReceipt receipt : receipts) {
+                    if (json) {
+                        out.println(PriorForgets.JSON.valueToTree(receipt.asMap()));
+                    } else {
+                        out.printf(
+                                "%s  receipt %s  subject %s  by %s  legal basis %s%n",
+                                receipt.at(), receipt.id(), receipt.subject(), receipt.actor(), receipt.legalBasis());
+                    }
+                }
+                if (!json) {
+                    cli.spec
+                            .commandLine()
+                            .getErr()
+                            .printf("%d receipt%s%n", receipts.size(), receipts.size() == 1 ? "" : "s");
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "forget-again",
+            description = {
+                "After a restore: forget again every subject that FILE says another copy of this store forgot.",
+                "A data directory restored from a backup knows none of the forgets made after the backup was taken;"
+                        + " its subjects' keys are back. FILE holds the forgets, one JSON value per line or a JSON"
+                        + " array: the receipts (`lethe subject receipts --json`, GET /v1/receipts) or the audit"
+                        + " trail (`lethe read '$audit' --json`, GET /v1/audit: its SubjectForgotten entries; other"
+                        + " entries are skipped) of the store the backup replaces, or of a newer backup of it. Each"
+                        + " subject that still has a key here is forgotten with the prior forget's legal basis and"
+                        + " audited as SubjectForgotten (reapplied, originalReceipt). The whole file is read and"
+                        + " checked before anything is forgotten. Needs a role with the forget permission.",
+                "  lethe subject forget-again receipts.jsonl --role dpo"
+            })
+    static final class ForgetAgain implements Callable<Integer> {
+        @ParentCommand
+        SubjectCommand subject;
+
+        @Parameters(paramLabel = "FILE", description = "The receipts or audit entries, or - for standard input.")
+        String file;
+
+        @Override
+        public Integer call() throws java.io.IOException {
+            LetheCli cli = subject.parent;
+            PrintWriter out = cli.spec.commandLine().getOut();
+            PriorForgets.Read read;
+            if ("-".equals(file)) {
+                read = PriorForgets.read(
+                        new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8), "stdin");
+            } else {
+                Path path = Path.of(file);
+                if (!Files.isRegularFile(path)) {
+                    throw InvalidEventException.of("FILE", file + " is not a file that can be read");
+                }
+                try (java.io.Reader reader = Files.newBufferedReader(path, java.nio.charset.StandardCharsets.UTF_8)) {
+                    read = PriorForgets.read(reader, file);
+                }
+            }
+            try (SqliteLethe lethe = cli.store.openExisting()) {
+                var done = lethe.privacy().forgetAgain(read.forgets(), cli.store.principal());
+                for (ErasureReceipt receipt : done.forgotten()) {
+                    out.printf("forgotten again: subject %s  receipt %s%n", receipt.subject(), receipt.id());
+                }
+                out.printf(
+                        "%d subject%s forgotten again; %d already forgotten here; %d without a key here (created after"
+                                + " the backup was taken, or lost: `lethe keys check` tells); %d other entr%s skipped%n",
+                        done.forgotten().size(),
+                        done.forgotten().size() == 1 ? "" : "s",
+                        done.alreadyForgotten().size(),
+                        done.withoutKey().size(),
+                        read.skipped(),
+                        read.skipped() == 1 ? "y" : "ies");
             }
             return 0;
         }

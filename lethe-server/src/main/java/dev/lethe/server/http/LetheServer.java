@@ -237,6 +237,7 @@ public final class LetheServer implements AutoCloseable {
         routes.post("/v1/subjects", this::createSubject);
         routes.post("/v1/subjects/{id}/forget", this::forget);
         routes.get("/v1/subjects/{id}/export", this::export);
+        routes.get("/v1/receipts", this::receipts);
         routes.get("/v1/projections", this::listProjections);
         routes.get(
                 "/v1/projections/{name}/{key}",
@@ -512,6 +513,13 @@ public final class LetheServer implements AutoCloseable {
                         "receipt",
                         receipt.id().toString()));
         ctx.json(receipt.asMap());
+    }
+
+    private void receipts(Context ctx) {
+        String subject = ctx.queryParam("subject");
+        ctx.json(lethe.privacy().receipts(subject == null ? null : SubjectId.parse(subject), principal(ctx)).stream()
+                .map(ErasureReceipt::asMap)
+                .toList());
     }
 
     private void export(Context ctx) {

@@ -596,6 +596,71 @@ class LetheCliTest {
     }
 
     @Test
+    void after_a_restore_forget_again_forgets_the_subjects_the_replaced_store_forgot_since_its_backup()
+            throws Exception {
+        assertThat(lethe("demo").exitCode()).isZero();
+        Path backup = data.resolveSibling(data.getFileName() + "-backup");
+        assertThat(lethe("backup", backup.toString()).exitCode()).isZero();
+        Customer alan = secondDemoCustomer();
+        assertThat(lethe("subject", "forget", alan.subject(), "--legal-basis", "GDPR Art. 17(1)(b)", "--role", "dpo")
+                        .exitCode())
+                .isZero();
+
+        Run denied = lethe("subject", "receipts", "--role", "advisor");
+        assertThat(denied.exitCode()).isEqualTo(3);
+        assertThat(denied.err()).contains("may not forget (list erasure receipts)");
+        Run listed = lethe("subject", "receipts", "--role", "dpo");
+        assertThat(listed.out()).contains("subject " + alan.subject(), "legal basis GDPR Art. 17(1)(b)");
+        assertThat(listed.err()).contains("2 receipts"); // the demo's forget, and this one
+        assertThat(lethe("subject", "receipts", "--subject", alan.subject(), "--role", "dpo")
+                        .out()
+                        .lines())
+                .hasSize(1);
+        Path receipts = data.resolveSibling(data.getFileName() + "-receipts.jsonl");
+        Files.writeString(
+                receipts,
+                lethe("subject", "receipts", "--json", "--role", "dpo").out());
+        Path trail = data.resolveSibling(data.getFileName() + "-audit.jsonl");
+        Files.writeString(
+                trail, lethe("read", "$audit", "--json", "--limit", "10000").out());
+
+        // The restored directory knows nothing of the forget made after its backup.
+        Files.copy(data.resolve("master.keyset.json"), backup.resolve("master.keyset.json"));
+        assertThat(letheAt(backup, "read", alan.stream(), "--role", "advisor").out())
+                .contains("Alan Turing");
+
+        Path bad = data.resolveSibling(data.getFileName() + "-bad.jsonl");
+        Files.writeString(bad, Files.readString(receipts) + "{\"subject\": \"not-a-uuid\", \"id\": \"r\"}\n");
+        Run refused = letheAt(backup, "subject", "forget-again", bad.toString(), "--role", "dpo");
+        assertThat(refused.exitCode()).isEqualTo(2);
+        assertThat(refused.err()).contains(bad + " line 3", "not a subject id");
+        assertThat(letheAt(backup, "read", alan.stream(), "--role", "advisor").out())
+                .as("a bad file forgets nothing")
+                .contains("Alan Turing");
+        assertThat(letheAt(backup, "subject", "forget-again", receipts.toString(), "--role", "advisor")
+                        .exitCode())
+                .isEqualTo(3);
+
+        Run again = letheAt(backup, "subject", "forget-again", receipts.toString(), "--role", "dpo");
+        assertThat(again.exitCode()).as(again.err()).isZero();
+        assertThat(again.out())
+                .contains("forgotten again: subject " + alan.subject())
+                .contains("1 subject forgotten again; 1 already forgotten here; 0 without a key here");
+        assertThat(letheAt(backup, "read", alan.stream(), "--role", "advisor").out())
+                .doesNotContain("Alan Turing")
+                .contains("name (forgotten)");
+        assertThat(letheAt(backup, "read", "$audit", "--json", "--limit", "10000")
+                        .out())
+                .contains("\"reapplied\":true", "\"legalBasis\":\"GDPR Art. 17(1)(b)\"");
+
+        // The audit trail works as well, and applying it twice changes nothing.
+        Run fromTrail = letheAt(backup, "subject", "forget-again", trail.toString(), "--role", "dpo");
+        assertThat(fromTrail.out())
+                .containsPattern(
+                        "0 subjects forgotten again; 2 already forgotten here; .* \\d+ other" + " entries skipped");
+    }
+
+    @Test
     void the_master_keyset_can_live_outside_the_data_directory() throws Exception {
         Path keys = data.resolveSibling(data.getFileName() + "-keys");
         Run demo = lethe("demo", "--master-key-dir", keys.toString());

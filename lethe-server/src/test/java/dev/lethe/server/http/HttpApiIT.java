@@ -343,6 +343,14 @@ class HttpApiIT {
             assertThat(after.toString()).doesNotContain(MARKER_NAME);
         }
         assertThat(get("/v1/audit?limit=50", ADMIN).body()).contains("SubjectForgotten", "SubjectExported");
+        Response receipts = get("/v1/receipts?subject=" + subject, ADMIN);
+        assertThat(receipts.status()).isEqualTo(200);
+        assertThat(receipts.json()).hasSize(1);
+        assertThat(receipts.json().get(0).get("id").asText())
+                .isEqualTo(receipt.json().get("id").asText());
+        assertThat(receipts.json().get(0).get("legalBasis").asText()).isEqualTo("GDPR Art. 17(1)(a)");
+        assertThat(get("/v1/receipts", ADVISOR).status()).isEqualTo(403);
+        assertThat(get("/v1/receipts?subject=someone", ADMIN).status()).isEqualTo(400);
         // The event's own day (UTC), not the clock's: the test may run across midnight.
         String today = advisor.get("recordedAt").asText().substring(0, 10);
         String byPeriod =

@@ -1,0 +1,98 @@
+package dev.lethe.server.cli;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lethe.core.privacy.PrivateEventStore.PriorForget;
+import dev.lethe.core.privacy.SubjectId;
+import dev.lethe.core.store.InvalidEventException;
+import java.io.IOException;
+import java.io.Reader;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads the forgets another copy of a store made, for {@code lethe subject forget-again}: erasure
+ * receipts ({@code lethe subject receipts --json}, {@code GET /v1/receipts}) or audit entries ({@code lethe
+ * read '$audit' --json}, {@code GET /v1/audit}), one JSON value per line or in arrays. Entries of other
+ * types are counted and skipped; anything else is refused with its line, before anything is forgotten.
+ */
+final class PriorForgets {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The forgets read, and how many audit entries of other types were skipped. */
+    record Read(List<PriorForget> forgets, int skipped) {}
+
+    private PriorForgets() {}
+
+    static Read read(Reader reader, String source) throws IOException {
+        List<PriorForget> forgets = new ArrayList<>();
+        int[] skipped = {0};
+        try (JsonParser parser = JSON.createParser(reader)) {
+            JsonToken token;
+            while ((token = parser.nextToken()) != null) {
+                long line = parser.currentTokenLocation().getLineNr();
+                JsonNode value = JSON.readTree(parser);
+                if (token == JsonToken.START_ARRAY) {
+                    for (JsonNode element : value) {
+                        add(element, source, line, forgets, skipped);
+                    }
+                } else {
+                    add(value, source, line, forgets, skipped);
+                }
+            }
+        } catch (JsonProcessingException e) {
+            throw InvalidEventException.of(
+                    source,
+                    "is not JSON at line " + e.getLocation().getLineNr() + ": " + e.getOriginalMessage()
+                            + " (expected receipts or $audit entries, one JSON value per line or a JSON array)");
+        }
+        if (forgets.isEmpty()) {
+            throw InvalidEventException.of(
+                    source,
+                    "holds no forget (" + skipped[0] + " other audit entr" + (skipped[0] == 1 ? "y" : "ies")
+                            + "): expected erasure receipts (`lethe subject receipts --json`) or SubjectForgotten"
+                            + " entries (`lethe read '$audit' --json`)");
+        }
+        return new Read(List.copyOf(forgets), skipped[0]);
+    }
+
+    private static void add(JsonNode value, String source, long line, List<PriorForget> forgets, int[] skipped) {
+        String where = source + " line " + line;
+        if (!value.isObject()) {
+            throw InvalidEventException.of(where, "is not a JSON object (an erasure receipt or an $audit entry)");
+        }
+        JsonNode subject;
+        JsonNode receipt;
+        JsonNode legalBasis;
+        if (value.has("type")) { // an $audit entry, as `lethe read --json` and /v1/audit print events
+            if (!"SubjectForgotten".equals(value.path("type").asText())) {
+                skipped[0]++;
+                return;
+            }
+            JsonNode data = value.path("data");
+            subject = data.path("subject");
+            receipt = data.path("receipt");
+            legalBasis = data.path("legalBasis");
+        } else { // an erasure receipt
+            subject = value.path("subject");
+            receipt = value.path("id");
+            legalBasis = value.path("legalBasis");
+        }
+        if (!subject.isTextual() || !receipt.isTextual()) {
+            throw InvalidEventException.of(
+                    where,
+                    "is neither an erasure receipt (with \"id\" and \"subject\") nor an $audit entry (with \"type\""
+                            + " and \"data\")");
+        }
+        SubjectId id;
+        try {
+            id = SubjectId.parse(subject.asText());
+        } catch (RuntimeException e) {
+            throw InvalidEventException.of(where, "names a subject that is not a subject id: " + e.getMessage());
+        }
+        forgets.add(new PriorForget(id, receipt.asText(), legalBasis.asText("")));
+    }
+}
