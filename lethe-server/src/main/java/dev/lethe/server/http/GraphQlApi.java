@@ -140,6 +140,16 @@ final class GraphQlApi {
                                 .dataFetcher(
                                         "audit",
                                         env -> events(hub.audit(Hub.limit(env.getArgument("limit")), principal(env))))
+                                .dataFetcher("receipts", env -> {
+                                    String subject = env.getArgument("subject");
+                                    return hub
+                                            .lethe
+                                            .privacy()
+                                            .receipts(subject == null ? null : SubjectId.parse(subject), principal(env))
+                                            .stream()
+                                            .map(ErasureReceipt::asMap)
+                                            .toList();
+                                })
                                 .dataFetcher(
                                         "dataJourney",
                                         env -> hub.projections

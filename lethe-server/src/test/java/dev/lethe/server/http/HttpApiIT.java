@@ -351,6 +351,16 @@ class HttpApiIT {
         assertThat(receipts.json().get(0).get("legalBasis").asText()).isEqualTo("GDPR Art. 17(1)(a)");
         assertThat(get("/v1/receipts", ADVISOR).status()).isEqualTo(403);
         assertThat(get("/v1/receipts?subject=someone", ADMIN).status()).isEqualTo(400);
+        String byGraphQl = "{\"query\":\"{ receipts(subject: \\\"" + subject + "\\\") { id legalBasis reason } }\"}";
+        assertThat(post("/graphql", ADMIN, byGraphQl)
+                        .json()
+                        .path("data")
+                        .path("receipts")
+                        .get(0)
+                        .get("id")
+                        .asText())
+                .isEqualTo(receipt.json().get("id").asText());
+        assertThat(post("/graphql", ADVISOR, byGraphQl).body()).contains("may not forget");
         // The event's own day (UTC), not the clock's: the test may run across midnight.
         String today = advisor.get("recordedAt").asText().substring(0, 10);
         String byPeriod =
