@@ -172,9 +172,9 @@ final class GovernanceCommands {
                         + " after restoring keys.db, moving the data directory, or changing the keyset or token.",
                 "Then reads the log and checks that every subject it names has a key or was forgotten. Opens the"
                         + " directory read-only (beside a running server too), releases no data and changes nothing."
-                        + " Exit code 0 when all is well, 1 when some keys do not unwrap or some subjects have lost"
-                        + " their keys (their data reads as unavailable), or when the directory cannot be opened; 2 on"
-                        + " bad input."
+                        + " Exit code 0 when all is well; 1 when some keys do not unwrap or some subjects have lost"
+                        + " their keys (their data reads as unavailable); 4 when the check could not run (the"
+                        + " directory cannot be opened or read: the error says why); 2 on bad input."
             })
     static final class KeysCheck implements Callable<Integer> {
         @ParentCommand
@@ -182,6 +182,16 @@ final class GovernanceCommands {
 
         @Override
         public Integer call() {
+            try {
+                return check();
+            } catch (InvalidEventException | dev.lethe.core.privacy.AccessDeniedException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new LetheCli.CouldNotRun(e);
+            }
+        }
+
+        private int check() {
             LetheCli cli = keys.parent;
             PrintWriter out = cli.spec.commandLine().getOut();
             cli.store.requireExisting();

@@ -50,7 +50,8 @@ public final class LetheCli implements Runnable {
         addHelpOptions(commandLine);
         commandLine.setOut(out);
         commandLine.setErr(err);
-        commandLine.setExecutionExceptionHandler((e, cmd, parsed) -> {
+        commandLine.setExecutionExceptionHandler((thrown, cmd, parsed) -> {
+            Exception e = thrown instanceof CouldNotRun notRun ? notRun.cause() : thrown;
             cmd.getErr().println(cmd.getColorScheme().errorText("error: " + describe(e)));
             if (!(e instanceof LetheException)
                     && !(e instanceof IllegalArgumentException)
@@ -62,6 +63,9 @@ public final class LetheCli implements Runnable {
             if (e instanceof dev.lethe.core.privacy.AccessDeniedException) {
                 return 3;
             }
+            if (thrown instanceof CouldNotRun) {
+                return CouldNotRun.EXIT_CODE;
+            }
             return e instanceof InvalidEventException
                             || e instanceof dev.lethe.core.privacy.UnknownSubjectException
                             || e instanceof IllegalArgumentException
@@ -69,6 +73,22 @@ public final class LetheCli implements Runnable {
                     : 1;
         });
         return commandLine.execute(args);
+    }
+
+    /**
+     * A check that could not be made (the directory cannot be opened or read), told apart from one that
+     * ran and found problems (exit code 1): exit code {@value #EXIT_CODE}.
+     */
+    static final class CouldNotRun extends RuntimeException {
+        static final int EXIT_CODE = 4;
+
+        CouldNotRun(RuntimeException cause) {
+            super(cause.getMessage(), cause);
+        }
+
+        RuntimeException cause() {
+            return (RuntimeException) getCause();
+        }
     }
 
     /** {@code -h}/{@code --help} on every subcommand too, as on {@code lethe} itself. */
