@@ -488,17 +488,52 @@ public final class SqliteKeyStore implements KeyStore {
 
     @Override
     public Map<String, byte[]> allWrappedKeys() {
-        return query("list wrapped keys", () -> {
-            Map<String, byte[]> out = new LinkedHashMap<>();
-            try (Statement statement = connection.createStatement()) {
-                try (ResultSet rs = statement.executeQuery("SELECT subject, wrapped FROM subject_key")) {
+        Map<String, byte[]> out = new LinkedHashMap<>();
+        forEachWrappedKey(out::put);
+        return out;
+    }
+
+    /** Subject keys read per query by {@link #forEachWrappedKey}, which holds this store's lock per page only. */
+    private static final int WRAPPED_KEYS_PAGE = 10_000;
+
+    @Override
+    public void forEachWrappedKey(java.util.function.BiConsumer<String, byte[]> each) {
+        forEachWrappedKey(each, WRAPPED_KEYS_PAGE);
+    }
+
+    void forEachWrappedKey(java.util.function.BiConsumer<String, byte[]> each, int pageSize) {
+        // A page at a time, so that a million subjects' keys are never all in memory and other calls on
+        // this store are not kept waiting while the caller unwraps; period keys and secrets are few.
+        long after = Long.MIN_VALUE;
+        while (true) {
+            long from = after;
+            long[] lastRowid = {from};
+            List<Map.Entry<SubjectId, byte[]>> page = query("list wrapped keys", () -> {
+                List<Map.Entry<SubjectId, byte[]>> out = new ArrayList<>();
+                try (PreparedStatement statement = prepare(
+                                "SELECT rowid, subject, wrapped FROM subject_key WHERE rowid > ? ORDER BY rowid"
+                                        + " LIMIT ?",
+                                from,
+                                pageSize);
+                        ResultSet rs = statement.executeQuery()) {
                     while (rs.next()) {
-                        SubjectId subject = SubjectId.parse(rs.getString(1));
-                        if (!forgottenElsewhere.contains(subject)) {
-                            out.put(KeyRefs.subject(subject), rs.getBytes(2));
-                        }
+                        lastRowid[0] = rs.getLong(1);
+                        out.add(Map.entry(SubjectId.parse(rs.getString(2)), rs.getBytes(3)));
                     }
                 }
+                return out;
+            });
+            page.stream()
+                    .filter(entry -> !forgottenElsewhere.contains(entry.getKey()))
+                    .forEach(entry -> each.accept(KeyRefs.subject(entry.getKey()), entry.getValue()));
+            if (page.size() < pageSize) {
+                break;
+            }
+            after = lastRowid[0];
+        }
+        Map<String, byte[]> others = query("list wrapped keys", () -> {
+            Map<String, byte[]> out = new LinkedHashMap<>();
+            try (Statement statement = connection.createStatement()) {
                 try (ResultSet rs = statement.executeQuery("SELECT grp, period, wrapped FROM period_key")) {
                     while (rs.next()) {
                         out.put(KeyRefs.period(DataGroup.of(rs.getString(1)), rs.getString(2)), rs.getBytes(3));
@@ -512,6 +547,7 @@ public final class SqliteKeyStore implements KeyStore {
             }
             return out;
         });
+        others.forEach(each);
     }
 
     @Override

@@ -564,17 +564,17 @@ public final class KeyService implements AutoCloseable {
         Map<String, Integer> byKind = new LinkedHashMap<>();
         Map<Integer, Integer> failingByEpoch = new LinkedHashMap<>();
         List<String> examples = new ArrayList<>();
-        for (Map.Entry<String, byte[]> entry : store.allWrappedKeys().entrySet()) {
-            byKind.merge(KeyRefs.parse(entry.getKey()).kind(), 1, Integer::sum);
+        store.forEachWrappedKey((ref, wrapped) -> {
+            byKind.merge(KeyRefs.parse(ref).kind(), 1, Integer::sum);
             try {
-                java.util.Arrays.fill(master.unwrap(entry.getValue(), KeyRefs.context(entry.getKey())), (byte) 0);
+                java.util.Arrays.fill(master.unwrap(wrapped, KeyRefs.context(ref)), (byte) 0);
             } catch (KeyUnavailableException e) {
-                failingByEpoch.merge(master.epochOf(entry.getValue()).orElse(-1), 1, Integer::sum);
+                failingByEpoch.merge(master.epochOf(wrapped).orElse(-1), 1, Integer::sum);
                 if (examples.size() < CHECK_EXAMPLES) {
-                    examples.add(entry.getKey());
+                    examples.add(ref);
                 }
             }
-        }
+        });
         return new KeyCheck(byKind, failingByEpoch, examples, master.liveEpochs());
     }
 

@@ -76,6 +76,14 @@ public interface KeyStore extends AutoCloseable {
     /** Every wrapped key, by an opaque reference, for re-wrapping under a new master epoch. */
     Map<String, byte[]> allWrappedKeys();
 
+    /**
+     * Passes every wrapped key, by the same reference as {@link #allWrappedKeys}, without holding them all
+     * in memory at once (a store may read them a row at a time): for checks that look at each once.
+     */
+    default void forEachWrappedKey(java.util.function.BiConsumer<String, byte[]> each) {
+        allWrappedKeys().forEach(each);
+    }
+
     /** Replaces wrapped keys by reference, in one transaction. */
     default void rewrap(Map<String, byte[]> rewrapped) {
         rewrap(rewrapped, Map.of());
