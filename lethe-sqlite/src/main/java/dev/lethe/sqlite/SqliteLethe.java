@@ -1,6 +1,7 @@
 package dev.lethe.sqlite;
 
 import dev.lethe.core.privacy.PrivateEventStore;
+import dev.lethe.core.privacy.ReceiptJournal;
 import dev.lethe.core.privacy.SubjectId;
 import dev.lethe.core.privacy.keys.KeyService;
 import dev.lethe.core.privacy.keys.LocalMasterKey;
@@ -95,7 +96,10 @@ public final class SqliteLethe implements AutoCloseable {
                     ? tokenMasterKey(options.pkcs11(), keys, store.isReadOnly())
                     : localMasterKey(directory, options, keys, store.isReadOnly());
             KeyService keyService = new KeyService(keys, master, policy, clock);
-            PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock);
+            ReceiptJournal journal = policy.receiptJournal()
+                    .map(file -> receiptJournal(directory, file))
+                    .orElse(null);
+            PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock, journal);
             int forgottenOnlyInTrail = 0;
             if (!store.isReadOnly()) {
                 guardCopies(directory, keys, privacy);
@@ -105,11 +109,14 @@ public final class SqliteLethe implements AutoCloseable {
                 privacy.auditInterruptedMove();
                 // A key store restored from before some forgets must not decrypt those subjects again.
                 privacy.reapplyForgetsMissingFromKeys();
+                // And a whole data directory restored so: the journal outside it knows those forgets.
+                privacy.reapplyForgetsFromJournal();
                 // A policy file edited by hand changes who may read what: the trail must show it.
                 privacy.notePolicy(policySha256(policyFile.text()), false);
             } else {
                 // Nor may a reader beside the writer (or before it next opens) decrypt them.
-                Set<SubjectId> missing = privacy.forgetsMissingFromKeys();
+                Set<SubjectId> missing = new java.util.LinkedHashSet<>(privacy.forgetsMissingFromKeys());
+                missing.addAll(privacy.forgetsMissingFromJournal());
                 keys.treatAsForgotten(missing);
                 forgottenOnlyInTrail = missing.size();
             }
@@ -124,6 +131,58 @@ public final class SqliteLethe implements AutoCloseable {
             store.close();
             throw e;
         }
+    }
+
+    /**
+     * The policy's receipt journal, refused inside the data directory (a backup of it would hold the
+     * journal, and a restore would roll it back with the rest) and when its directory does not exist (a
+     * journal that cannot be read or written would let a restored directory bring subjects back).
+     */
+    private static ReceiptJournal receiptJournal(Path directory, Path file) {
+        Path parent = file.getParent();
+        if (Files.exists(file)) {
+            try {
+                file = file.toRealPath(); // a link is judged by where it leads
+            } catch (IOException e) {
+                throw StorageException.permanent("cannot resolve the receipt journal " + file + ": " + e, e);
+            }
+            parent = file.getParent();
+        }
+        if (parent == null || !Files.isDirectory(parent)) {
+            throw StorageException.permanent(
+                    "the receipt journal's directory " + parent + " (policy.yaml receiptJournal: " + file + ") does"
+                            + " not exist: create or mount it, or remove receiptJournal from the policy",
+                    null);
+        }
+        Path data;
+        Path real;
+        try {
+            data = directory.toRealPath();
+            real = parent.toRealPath().resolve(file.getFileName());
+        } catch (IOException e) {
+            throw StorageException.permanent("cannot resolve the receipt journal " + file + ": " + e, e);
+        }
+        if (real.startsWith(data)) {
+            throw StorageException.permanent(
+                    "the receipt journal " + file + " (policy.yaml receiptJournal) is inside the data directory "
+                            + data + ": keep it outside, where restoring a backup of the directory does not roll it"
+                            + " back",
+                    null);
+        }
+        if (Files.isDirectory(real)) {
+            throw StorageException.permanent(
+                    "the receipt journal " + file + " (policy.yaml receiptJournal) is a directory; name a file", null);
+        }
+        return ReceiptJournal.at(real);
+    }
+
+    /**
+     * Refuses a policy whose receipt journal this data directory could not use: inside the directory, a
+     * directory itself, or in a directory that does not exist. {@code lethe policy set} checks it before
+     * it replaces the policy, which the next open would otherwise refuse.
+     */
+    public static void checkReceiptJournal(Path directory, DataPolicy policy) {
+        policy.receiptJournal().ifPresent(file -> receiptJournal(directory, file));
     }
 
     /** The master keyset file of {@link #keysetFile}, refused when missing but needed. */

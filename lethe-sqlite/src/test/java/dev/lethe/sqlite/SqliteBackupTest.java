@@ -132,13 +132,7 @@ class SqliteBackupTest {
             assertThat(restored.privacy().reveal(registered, DPO).redactions())
                     .extracting(Redaction::reason)
                     .containsOnly(Redaction.Reason.FORGOTTEN);
-            long last = restored.store()
-                            .streamInfo(dev.lethe.core.privacy.AuditLog.STREAM)
-                            .eventCount()
-                    - 1;
-            RecordedEvent entry = restored.store()
-                    .readStream(dev.lethe.core.privacy.AuditLog.STREAM, last, Direction.FORWARD, 1)
-                    .get(0);
+            RecordedEvent entry = lastAuditEntry(restored);
             assertThat(entry.type()).isEqualTo("SubjectForgotten");
             assertThat(entry.data().asTree().path("reapplied").asBoolean()).isTrue();
             assertThat(entry.data().asTree().path("originalReceipt").asText())
@@ -149,6 +143,170 @@ class SqliteBackupTest {
             assertThat(twice.forgotten()).isEmpty();
             assertThat(twice.alreadyForgotten()).containsExactly(ada);
         }
+    }
+
+    /** Opens {@code data} once (for its default policy), then names {@code journal} in its policy. */
+    private static void useJournal(Path data, Path journal) throws Exception {
+        SqliteLethe.open(data).close();
+        Files.writeString(
+                data.resolve(SqliteLethe.POLICY_FILE),
+                "\nreceiptJournal: " + journal + "\n",
+                java.nio.file.StandardOpenOption.APPEND);
+    }
+
+    private static List<Redaction.Reason> reasons(SqliteLethe lethe, String stream) {
+        RecordedEvent registered = lethe.store()
+                .readStream(StreamId.of(stream), 0, Direction.FORWARD, 1)
+                .get(0);
+        return lethe.privacy().reveal(registered, DPO).redactions().stream()
+                .map(Redaction::reason)
+                .toList();
+    }
+
+    @Test
+    void with_a_receipt_journal_a_restored_directory_forgets_again_as_it_opens_what_was_forgotten_since()
+            throws Exception {
+        Path data = parent.resolve("data");
+        Path backup = parent.resolve("backup");
+        Path journal = Files.createDirectories(parent.resolve("receipts")).resolve("receipts.jsonl");
+        useJournal(data, journal);
+        SubjectId ada;
+        SubjectId grace;
+        String receipt;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            ada = customer(lethe, "ada");
+            grace = customer(lethe, "grace");
+            SqliteBackup.take(data, backup, file -> {});
+            receipt = lethe.privacy()
+                    .forget(ada, "GDPR Art. 17(1)(a)", "asked", DPO)
+                    .id()
+                    .toString();
+        }
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(journal)))
+                .isEqualTo("rw-------");
+        assertThat(Files.readString(journal))
+                .contains(receipt, ada.toString())
+                .doesNotContain(markers.toArray(String[]::new));
+        Files.copy(data.resolve(LocalMasterKey.FILE_NAME), backup.resolve(LocalMasterKey.FILE_NAME));
+
+        // A reader first: it may change nothing, but reads her as forgotten.
+        try (SqliteLethe reader = SqliteLethe.openReadOnly(backup)) {
+            // (A read-only open cannot audit key releases, so reveal refuses there: the key service says it.)
+            assertThat(reader.privacy().keys().isForgotten(ada)).isTrue();
+            assertThat(reader.privacy().keys().isKnown(grace)).isTrue();
+            assertThat(reader.forgottenOnlyInTrail()).isEqualTo(1);
+        }
+        long journalBytes = Files.size(journal);
+        long entries;
+        try (SqliteLethe restored = SqliteLethe.open(backup)) {
+            assertThat(reasons(restored, "customer-ada")).containsOnly(Redaction.Reason.FORGOTTEN);
+            assertThat(reasons(restored, "customer-grace")).isEmpty();
+            assertThat(restored.privacy().keys().isForgotten(ada)).isTrue();
+            RecordedEvent entry =
+                    restored
+                            .store()
+                            .readStream(dev.lethe.core.privacy.AuditLog.STREAM, 0, Direction.FORWARD, 1000)
+                            .stream()
+                            .filter(e -> e.type().equals("SubjectForgotten"))
+                            .reduce((first, second) -> second)
+                            .orElseThrow();
+            assertThat(entry.data().asTree().path("reapplied").asBoolean()).isTrue();
+            assertThat(entry.data().asTree().path("from").asText()).isEqualTo("receiptJournal");
+            assertThat(entry.data().asTree().path("originalReceipt").asText()).isEqualTo(receipt);
+            assertThat(entry.data().asTree().path("legalBasis").asText()).isEqualTo("GDPR Art. 17(1)(a)");
+            entries = restored.store()
+                    .streamInfo(dev.lethe.core.privacy.AuditLog.STREAM)
+                    .eventCount();
+        }
+        assertThat(Files.size(journal))
+                .as("the forget again has its receipt too")
+                .isGreaterThan(journalBytes);
+        try (SqliteLethe again = SqliteLethe.open(backup)) {
+            assertThat(again.store()
+                            .streamInfo(dev.lethe.core.privacy.AuditLog.STREAM)
+                            .eventCount())
+                    .as("an open after an open forgets nothing twice")
+                    .isEqualTo(entries);
+        }
+    }
+
+    private static RecordedEvent lastAuditEntry(SqliteLethe lethe) {
+        long last =
+                lethe.store().streamInfo(dev.lethe.core.privacy.AuditLog.STREAM).eventCount() - 1;
+        return lethe.store()
+                .readStream(dev.lethe.core.privacy.AuditLog.STREAM, last, Direction.FORWARD, 1)
+                .get(0);
+    }
+
+    @Test
+    void a_journal_set_up_later_gets_the_earlier_receipts_and_one_that_failed_is_written_by_the_next_open()
+            throws Exception {
+        Path data = parent.resolve("data");
+        Path receipts = parent.resolve("receipts");
+        Path journal = receipts.resolve("receipts.jsonl");
+        String early;
+        SubjectId late;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            early = lethe.privacy()
+                    .forget(customer(lethe, "ada"), "GDPR Art. 17(1)(a)", null, DPO)
+                    .id()
+                    .toString();
+            late = customer(lethe, "grace");
+        }
+        useJournal(data, journal);
+        assertThatThrownBy(() -> SqliteLethe.open(data))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("the receipt journal's directory " + receipts)
+                .hasMessageContaining("does not exist");
+        Files.createDirectories(receipts);
+        String failed;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(Files.readString(journal)).as("seeded from keys.db").contains(early);
+            Files.delete(journal);
+            Files.delete(receipts);
+            assertThatThrownBy(() -> lethe.privacy().forget(late, "GDPR Art. 17(1)(a)", null, DPO))
+                    .isInstanceOf(StorageException.class)
+                    .hasMessageContaining("subject " + late + " is forgotten (receipt ")
+                    .hasMessageContaining("cannot write the receipt journal");
+            assertThat(lethe.privacy().keys().isForgotten(late))
+                    .as("the forget itself is done")
+                    .isTrue();
+            failed = lethe.privacy().receipts(late, DPO).get(0).id().toString();
+        }
+        Files.createDirectories(receipts);
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(Files.readString(journal)).contains(failed);
+            assertThat(
+                            lethe
+                                    .store()
+                                    .readStream(dev.lethe.core.privacy.AuditLog.STREAM, 0, Direction.FORWARD, 1000)
+                                    .stream()
+                                    .filter(e -> e.type().equals("SubjectForgotten")
+                                            && e.data()
+                                                    .asTree()
+                                                    .path("receipt")
+                                                    .asText()
+                                                    .equals(failed)))
+                    .as("audited once, when it happened")
+                    .hasSize(1);
+        }
+    }
+
+    @Test
+    void a_journal_inside_the_data_directory_or_that_is_a_directory_is_refused() throws Exception {
+        Path data = parent.resolve("data");
+        useJournal(data, data.toAbsolutePath().resolve("receipts.jsonl"));
+        assertThatThrownBy(() -> SqliteLethe.open(data))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("is inside the data directory");
+        Path elsewhere = Files.createDirectories(parent.resolve("elsewhere"));
+        Files.writeString(
+                data.resolve(SqliteLethe.POLICY_FILE),
+                Files.readString(data.resolve(SqliteLethe.POLICY_FILE))
+                        .replace(data.toAbsolutePath().resolve("receipts.jsonl").toString(), elsewhere.toString()));
+        assertThatThrownBy(() -> SqliteLethe.open(data))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("is a directory");
     }
 
     @Test

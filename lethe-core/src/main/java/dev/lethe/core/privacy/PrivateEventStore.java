@@ -57,8 +57,18 @@ public final class PrivateEventStore implements AutoCloseable {
     private final AuditLog audit;
     private final dev.lethe.core.spi.TimeOrderedIds ids = new dev.lethe.core.spi.TimeOrderedIds();
     private final RevealedReplay replay;
+    private final ReceiptJournal journal;
 
     public PrivateEventStore(EventStore store, KeyService keys, Clock clock) {
+        this(store, keys, clock, null);
+    }
+
+    /**
+     * With a {@link ReceiptJournal} (or null for none): every forget's receipt is appended to it once the
+     * forget is committed, and {@link #reapplyForgetsFromJournal} reads it.
+     */
+    public PrivateEventStore(EventStore store, KeyService keys, Clock clock, ReceiptJournal journal) {
+        this.journal = journal;
         this.store = store;
         this.keys = keys;
         this.clock = clock;
@@ -400,11 +410,11 @@ public final class PrivateEventStore implements AutoCloseable {
             receipt = keys.forget(subject, actor.name(), legalBasis, reason, committed::set);
         } catch (RuntimeException e) {
             if (committed.get() != null) {
-                auditForget(committed.get(), actor, e);
+                recordForget(committed.get(), actor, forgottenEntry(committed.get()), e);
             }
             throw e;
         }
-        auditForget(receipt, actor, null);
+        recordForget(receipt, actor, forgottenEntry(receipt), null);
         return receipt;
     }
 
@@ -501,6 +511,93 @@ public final class PrivateEventStore implements AutoCloseable {
         }
     }
 
+    /**
+     * The key-store note saying up to which byte of which receipt journal {@link
+     * #reapplyForgetsFromJournal} has read: {@code OFFSET PATH}. A key store restored from a backup carries
+     * it back to the time of that backup, so the next open reads every receipt written since.
+     */
+    public static final String JOURNAL_CHECKED_NOTE = "receipt-journal-checked-to";
+
+    /**
+     * Forgets again every subject that the receipt journal names and the key store still holds a key
+     * for: after a whole data directory (audit trail included) is restored from a backup, the journal,
+     * kept outside it, is the only record of the forgets made since. Reads the journal from where the
+     * previous check ended (a note in the key store) to its end, then notes the end. The first check of
+     * a journal (none noted, or another file) reads it whole and appends the receipts of {@code keys.db}
+     * it lacks, so that forgets made before the journal was set up are in it too. Each subject forgotten
+     * again is audited as {@code SubjectForgotten} with {@code reapplied: true}, {@code originalReceipt}
+     * and {@code from: receiptJournal}. The SQLite engine calls it on every writer open when the policy
+     * names a journal; returns how many were forgotten again.
+     */
+    public int reapplyForgetsFromJournal() {
+        if (journal == null) {
+            return 0;
+        }
+        Optional<Long> checked = journalChecked();
+        Set<String> journaled = new java.util.HashSet<>();
+        Map<SubjectId, PriorForget> missing = new LinkedHashMap<>();
+        ReceiptJournal.End end = journal.read(checked.orElse(0L), prior -> {
+            journaled.add(prior.receipt());
+            if (!keys.isForgotten(prior.subject()) && keys.isKnown(prior.subject())) {
+                missing.putIfAbsent(prior.subject(), prior);
+            }
+        });
+        if (checked.isEmpty()) {
+            journal.append(keys.receipts().stream()
+                    .filter(r -> !journaled.contains(r.id().toString()))
+                    .toList());
+        }
+        for (PriorForget prior : missing.values()) {
+            reapply(
+                    prior.subject(),
+                    prior.receipt(),
+                    prior.legalBasis().isBlank()
+                            ? "as forgotten before (receipt " + prior.receipt() + ")"
+                            : prior.legalBasis(),
+                    "re-applied from the receipt journal: the data directory was restored from before this forget",
+                    Principal.SYSTEM,
+                    true);
+        }
+        if (checked.isEmpty() || end.offset() != checked.get()) {
+            keys.setNote(JOURNAL_CHECKED_NOTE, end.offset() + " " + journal.file());
+        }
+        return missing.size();
+    }
+
+    /**
+     * The subjects that {@link #reapplyForgetsFromJournal} would forget again, changing nothing: a
+     * read-only open treats them as forgotten.
+     */
+    public Set<SubjectId> forgetsMissingFromJournal() {
+        Set<SubjectId> missing = new LinkedHashSet<>();
+        if (journal != null) {
+            journal.read(journalChecked().orElse(0L), prior -> {
+                if (!keys.isForgotten(prior.subject()) && keys.isKnown(prior.subject())) {
+                    missing.add(prior.subject());
+                }
+            });
+        }
+        return missing;
+    }
+
+    /** The journal this store writes receipts to, if any. */
+    public Optional<ReceiptJournal> receiptJournal() {
+        return Optional.ofNullable(journal);
+    }
+
+    /** The offset noted for this journal's file; empty when none is, or one for another file. */
+    private Optional<Long> journalChecked() {
+        Optional<String> note = keys.note(JOURNAL_CHECKED_NOTE);
+        if (note.isEmpty()) {
+            return Optional.empty();
+        }
+        int space = note.get().indexOf(' ');
+        if (space < 0 || !note.get().substring(space + 1).equals(journal.file().toString())) {
+            return Optional.empty();
+        }
+        return Optional.of(version(note.get().substring(0, space)));
+    }
+
     /** Forgets again a subject whose {@code SubjectForgotten} entry has receipt id {@code original}. */
     private void reapply(SubjectId subject, String original) {
         reapply(
@@ -508,17 +605,25 @@ public final class PrivateEventStore implements AutoCloseable {
                 original,
                 "as forgotten before (receipt " + original + ")",
                 "re-applied: the key store was restored from before this forget",
-                Principal.SYSTEM);
+                Principal.SYSTEM,
+                false);
     }
 
     private ErasureReceipt reapply(
-            SubjectId subject, String original, String legalBasis, String reason, Principal actor) {
+            SubjectId subject,
+            String original,
+            String legalBasis,
+            String reason,
+            Principal actor,
+            boolean fromJournal) {
         ErasureReceipt receipt = keys.forget(subject, actor.name(), legalBasis, reason);
         Map<String, Object> details = new LinkedHashMap<>(forgottenEntry(receipt));
         details.put("reapplied", true);
         details.put("originalReceipt", original);
-        audit.record("SubjectForgotten", actor, details);
-        keys.audited(receipt.id());
+        if (fromJournal) {
+            details.put("from", "receiptJournal");
+        }
+        recordForget(receipt, actor, details, null);
         return receipt;
     }
 
@@ -587,7 +692,8 @@ public final class PrivateEventStore implements AutoCloseable {
                             forget.receipt(),
                             basis,
                             "re-applied: forgotten in another copy of this store (receipt " + forget.receipt() + ")",
-                            actor));
+                            actor,
+                            false));
                 } catch (InvalidEventException e) {
                     if (!keys.isForgotten(subject)) {
                         throw e;
@@ -626,19 +732,44 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * Appends a committed forget's audit entry. The receipt is marked audited once it is durable; until
-     * then, a crash leaves it pending, and the next open writes it. A failure is added to {@code primary}
-     * when there is one.
+     * Records a committed forget: its receipt in the journal (when there is one), then its audit entry
+     * {@code details}. The receipt is marked audited once both are durable; until then, a crash or a
+     * failure leaves it pending, and the next open writes what is missing ({@link
+     * #auditInterruptedForgets}). A failure is added to {@code primary} when there is one, and thrown
+     * otherwise, saying that the forget itself is done.
      */
-    private void auditForget(ErasureReceipt receipt, Principal actor, RuntimeException primary) {
-        try {
-            audit.record("SubjectForgotten", actor, forgottenEntry(receipt));
-            keys.audited(receipt.id());
-        } catch (RuntimeException e) {
-            if (primary == null) {
-                throw e;
+    private void recordForget(
+            ErasureReceipt receipt, Principal actor, Map<String, Object> details, RuntimeException primary) {
+        RuntimeException failure = null;
+        boolean journaled = true;
+        if (journal != null) {
+            try {
+                journal.append(receipt);
+            } catch (RuntimeException e) {
+                journaled = false;
+                failure = dev.lethe.core.store.StorageException.transientFailure(
+                        "subject " + receipt.subject() + " is forgotten (receipt " + receipt.id() + "), but "
+                                + e.getMessage() + " (the next open of the store writes the receipt there)",
+                        e);
             }
-            primary.addSuppressed(e);
+        }
+        try {
+            audit.record("SubjectForgotten", actor, details);
+            if (journaled) {
+                keys.audited(receipt.id());
+            }
+        } catch (RuntimeException e) {
+            if (failure == null) {
+                failure = e;
+            } else {
+                failure.addSuppressed(e);
+            }
+        }
+        if (failure != null) {
+            if (primary == null) {
+                throw failure;
+            }
+            primary.addSuppressed(failure);
         }
     }
 
@@ -667,6 +798,10 @@ public final class PrivateEventStore implements AutoCloseable {
                 break;
             }
             from += page.size();
+        }
+        if (journal != null) {
+            // Receipts whose journal line may be missing too (a line written twice is read as one forget).
+            journal.append(pending);
         }
         for (ErasureReceipt receipt : pending) {
             if (missing.contains(receipt.id().toString())) {

@@ -60,6 +60,17 @@ final class BackupCommand implements Callable<Integer> {
                             + " backups (the two together decrypt everything the backup holds)%n",
                     backup.masterKey());
         }
+        java.util.Optional<Path> journal = receiptJournal(backup.target());
+        if (journal.isPresent()) {
+            out.printf(
+                    "not in the backup: the receipt journal, %s. A restore of this backup reads it as it opens and"
+                            + " forgets again the subjects forgotten since%n",
+                    journal.get());
+        } else {
+            out.printf("no receipt journal: a restore of this backup brings back the subjects forgotten after it,"
+                    + " until `lethe subject forget-again` forgets them again from receipts kept elsewhere; set"
+                    + " receiptJournal in policy.yaml to make it automatic (docs/privacy.md §9)%n");
+        }
         if (backup.warning().isPresent()) {
             parent.spec
                     .commandLine()
@@ -68,5 +79,16 @@ final class BackupCommand implements Callable<Integer> {
             return 1;
         }
         return 0;
+    }
+
+    /** The receipt journal the backup's policy names, if it has a policy that names one. */
+    private static java.util.Optional<Path> receiptJournal(Path backup) {
+        Path policy = backup.resolve(dev.lethe.sqlite.SqliteLethe.POLICY_FILE);
+        try {
+            return dev.lethe.core.privacy.policy.DataPolicy.parse(java.nio.file.Files.readString(policy))
+                    .receiptJournal();
+        } catch (java.io.IOException | RuntimeException noneOrUnreadable) {
+            return java.util.Optional.empty(); // the open that restores it says what is wrong with it
+        }
     }
 }

@@ -413,6 +413,7 @@ final class GovernanceCommands {
                     throw new dev.lethe.core.privacy.AccessDeniedException(cli.store.principal(), "change-policy");
                 }
                 refuseBreaking(parsed, lethe, file);
+                SqliteLethe.checkReceiptJournal(cli.store.directory, parsed);
                 Path target = cli.store.directory.resolve(SqliteLethe.POLICY_FILE);
                 String sha256 = SqliteLethe.policySha256(yaml);
                 // Intent first: a process stopped after the file is replaced must not leave a change of
@@ -438,7 +439,11 @@ final class GovernanceCommands {
                                         "strict",
                                         parsed.strict(),
                                         "sha256",
-                                        sha256));
+                                        sha256,
+                                        "receiptJournal",
+                                        parsed.receiptJournal()
+                                                .map(Path::toString)
+                                                .orElse("")));
                 lethe.privacy().notePolicy(sha256, true);
             }
             cli.spec

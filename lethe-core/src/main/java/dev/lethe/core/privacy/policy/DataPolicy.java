@@ -23,6 +23,9 @@ import java.util.TreeSet;
  * the groups each may read and what else each may do, and whether appends are checked strictly.
  * {@code notices} name keys of the file that have no effect any more ({@code forgetMarkers}), which
  * {@code lethe policy check} reports; they are accepted so that older files still parse.
+ * {@code receiptJournal}, when set, is an absolute path outside the data directory where every erasure
+ * receipt is also written, so that a data directory restored from a backup forgets again, as it opens,
+ * the subjects forgotten since the backup was taken (docs/privacy.md §9).
  *
  * <pre>
  * strict: true
@@ -36,7 +39,11 @@ import java.util.TreeSet;
  * </pre>
  */
 public record DataPolicy(
-        Map<DataGroup, GroupRule> groups, Map<String, RoleRule> roles, boolean strict, List<String> notices) {
+        Map<DataGroup, GroupRule> groups,
+        Map<String, RoleRule> roles,
+        boolean strict,
+        List<String> notices,
+        java.util.Optional<java.nio.file.Path> receiptJournal) {
     /** What a role may do besides reading. */
     public enum Permission {
         FORGET("forget"),
@@ -129,7 +136,7 @@ public record DataPolicy(
         if (root == null || !root.isObject()) {
             throw InvalidEventException.of("policy", "must be a YAML mapping with 'groups' and 'roles'");
         }
-        onlyKeys(root, "policy", "strict", "forgetMarkers", "groups", "roles");
+        onlyKeys(root, "policy", "strict", "forgetMarkers", "receiptJournal", "groups", "roles");
         Map<DataGroup, GroupRule> groups = new LinkedHashMap<>();
         JsonNode groupNodes = root.path("groups");
         if (!groupNodes.isObject() || groupNodes.isEmpty()) {
@@ -194,7 +201,33 @@ public record DataPolicy(
             notices.add("forgetMarkers has no effect any more: every writer open now checks the audit trail for"
                     + " forgets a restored keys.db lacks (docs/privacy.md §9); remove the line");
         }
-        return new DataPolicy(groups, roles, flag(root, "strict"), List.copyOf(notices));
+        return new DataPolicy(groups, roles, flag(root, "strict"), List.copyOf(notices), receiptJournal(root));
+    }
+
+    private static java.util.Optional<java.nio.file.Path> receiptJournal(JsonNode root) {
+        JsonNode value = root.path("receiptJournal");
+        if (value.isMissingNode()) {
+            return java.util.Optional.empty();
+        }
+        if (!value.isTextual() || value.asText().isBlank()) {
+            throw InvalidEventException.of(
+                    "policy receiptJournal",
+                    "must be the absolute path of a file outside the data directory, e.g."
+                            + " /var/lib/lethe-receipts/receipts.jsonl; leave the key out for none");
+        }
+        java.nio.file.Path path;
+        try {
+            path = java.nio.file.Path.of(value.asText());
+        } catch (java.nio.file.InvalidPathException e) {
+            throw InvalidEventException.of("policy receiptJournal", "is not a path: " + e.getReason());
+        }
+        if (!path.isAbsolute()) {
+            throw InvalidEventException.of(
+                    "policy receiptJournal",
+                    "'" + value.asText() + "' is relative; give an absolute path (a relative one would depend on the"
+                            + " directory each process starts in)");
+        }
+        return java.util.Optional.of(path.normalize());
     }
 
     private static boolean flag(JsonNode root, String name) {

@@ -63,6 +63,21 @@ class DataPolicyParseTest {
     }
 
     @Test
+    void a_receipt_journal_is_an_absolute_path_and_none_by_default() {
+        String rest = GROUPS + "roles:\n" + DPO;
+        assertThat(DataPolicy.parse(rest).receiptJournal()).isEmpty();
+        assertThat(DataPolicy.parse("receiptJournal: /var/lib/lethe-receipts/./receipts.jsonl\n" + rest)
+                        .receiptJournal())
+                .contains(java.nio.file.Path.of("/var/lib/lethe-receipts/receipts.jsonl"));
+        for (String bad : new String[] {"receipts.jsonl", "''", "[a, b]", "42"}) {
+            assertThatThrownBy(() -> DataPolicy.parse("receiptJournal: " + bad + "\n" + rest))
+                    .as(bad)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("policy receiptJournal");
+        }
+    }
+
+    @Test
     void the_default_policy_still_parses() {
         DataPolicy policy = DataPolicy.parse(DataPolicy.defaultYaml());
         assertThat(policy.roles()).containsKeys("dpo", "advisor", "analyst");

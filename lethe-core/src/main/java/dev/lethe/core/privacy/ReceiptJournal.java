@@ -1,0 +1,206 @@
+package dev.lethe.core.privacy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lethe.core.privacy.keys.ErasureReceipt;
+import dev.lethe.core.store.StorageException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.function.Consumer;
+
+/**
+ * A file outside the data directory that holds every erasure receipt, one JSON object per line, as
+ * {@link ErasureReceipt#asMap} gives it: the record of forgets that a data directory restored from a
+ * backup does not have. Each receipt is appended and synced once its forget is committed; a store that
+ * opens reads the lines written since it last looked and forgets again the subjects that still have a
+ * key (see {@link PrivateEventStore#reapplyForgetsFromJournal}).
+ *
+ * <p>It holds no personal data: pseudonyms, principals' names, legal bases. The file is created mode 0600.
+ * A line cut short by a crash (no newline at its end) is not read, and the next append removes it.
+ */
+public final class ReceiptJournal {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final java.util.concurrent.ConcurrentMap<Path, Object> LOCKS =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private final Path file;
+
+    private ReceiptJournal(Path file) {
+        this.file = file;
+    }
+
+    /** The journal at {@code file}; nothing is created until the first {@link #append}. */
+    public static ReceiptJournal at(Path file) {
+        if (file == null || !file.isAbsolute()) {
+            throw new IllegalArgumentException("a receipt journal is an absolute path, was " + file);
+        }
+        return new ReceiptJournal(file.normalize());
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    /** Appends the receipt as one line and syncs it to disk before returning. */
+    public void append(ErasureReceipt receipt) {
+        append(java.util.List.of(receipt));
+    }
+
+    /**
+     * Appends the receipts, one line each, and syncs them to disk once before returning. The file is
+     * opened for each append, so that a journal moved aside or replaced is followed by its path.
+     */
+    public synchronized void append(java.util.List<ErasureReceipt> receipts) {
+        if (receipts.isEmpty()) {
+            return;
+        }
+        StringBuilder lines = new StringBuilder();
+        receipts.forEach(
+                r -> lines.append(JSON.valueToTree(r.asMap()).toString()).append('\n'));
+        ByteBuffer buffer = ByteBuffer.wrap(lines.toString().getBytes(StandardCharsets.UTF_8));
+        Path parent = file.getParent();
+        try {
+            if (parent == null || !Files.isDirectory(parent)) {
+                throw new IOException("its directory " + parent + " does not exist");
+            }
+            boolean created = !Files.exists(file);
+            // One appender at a time, in this process and across processes (stores may share a journal):
+            // a line without its newline is then one a crash cut short, never one being written.
+            synchronized (LOCKS.computeIfAbsent(file, f -> new Object())) {
+                try (FileChannel out = open(created);
+                        java.nio.channels.FileLock lock = out.lock()) {
+                    long size = out.size();
+                    long whole = wholeLinesEnd(size);
+                    if (whole < size) {
+                        // Cut short by a crash before its sync: its append never returned, so its receipt is
+                        // still pending in keys.db and is written again. Removed, not left as a bad line.
+                        out.truncate(whole);
+                    }
+                    while (buffer.hasRemaining()) {
+                        out.write(buffer);
+                    }
+                    out.force(created || whole < size);
+                }
+            }
+            if (created) {
+                syncDirectory(parent); // the new file's name must survive a crash too
+            }
+        } catch (IOException e) {
+            throw StorageException.transientFailure(
+                    "cannot write the receipt journal " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private FileChannel open(boolean created) throws IOException {
+        if (created && file.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            return FileChannel.open(
+                    file,
+                    java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND),
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        }
+        return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    }
+
+    /** The offset after the file's last newline (0 when it has none): where its whole lines end. */
+    private long wholeLinesEnd(long size) throws IOException {
+        if (size == 0) {
+            return 0;
+        }
+        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer chunk = ByteBuffer.allocate(4096);
+            long end = size;
+            while (end > 0) {
+                long start = Math.max(0, end - chunk.capacity());
+                chunk.clear().limit((int) (end - start));
+                while (chunk.hasRemaining()) {
+                    if (in.read(chunk, start + chunk.position()) < 0) {
+                        break;
+                    }
+                }
+                for (int i = (int) (end - start) - 1; i >= 0; i--) {
+                    if (chunk.get(i) == '\n') {
+                        return start + i + 1;
+                    }
+                }
+                end = start;
+            }
+            return 0;
+        }
+    }
+
+    private static void syncDirectory(Path directory) {
+        try (FileChannel dir = FileChannel.open(directory, StandardOpenOption.READ)) {
+            dir.force(true);
+        } catch (IOException | UnsupportedOperationException notOnThisSystem) {
+            // Some systems cannot open a directory for syncing; the file's own sync still ran.
+        }
+    }
+
+    /** Where {@link #read} ended: the byte offset after the last whole line, and the file's size. */
+    public record End(long offset, long size) {}
+
+    /**
+     * Passes every receipt from byte offset {@code from} (0 when the file is shorter than that: it was
+     * replaced) to the last whole line; returns where the lines ended. A missing file holds none. A line
+     * that is not a receipt is refused by its line number and offset: the journal is Lethe's alone.
+     */
+    public End read(long from, Consumer<PrivateEventStore.PriorForget> each) {
+        long size;
+        try {
+            size = Files.size(file);
+        } catch (NoSuchFileException e) {
+            return new End(0, 0);
+        } catch (IOException e) {
+            throw StorageException.permanent("cannot read the receipt journal " + file + ": " + e.getMessage(), e);
+        }
+        long start = from <= size ? Math.max(0, from) : 0;
+        long offset = start;
+        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ);
+                InputStream bytes = new java.io.BufferedInputStream(Channels.newInputStream(in.position(start)))) {
+            java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream(256);
+            long read = start;
+            int b;
+            while ((b = bytes.read()) != -1) {
+                read++;
+                if (b != '\n') {
+                    line.write(b);
+                    continue;
+                }
+                String text = line.toString(StandardCharsets.UTF_8).strip();
+                line.reset();
+                if (!text.isEmpty()) {
+                    each.accept(parse(text, offset));
+                }
+                offset = read;
+            }
+        } catch (IOException e) {
+            throw StorageException.permanent("cannot read the receipt journal " + file + ": " + e.getMessage(), e);
+        }
+        return new End(offset, size);
+    }
+
+    private PrivateEventStore.PriorForget parse(String text, long offset) {
+        String where = "receipt journal " + file + ", the line at byte " + offset;
+        try {
+            JsonNode receipt = JSON.readTree(text);
+            return new PrivateEventStore.PriorForget(
+                    SubjectId.parse(receipt.path("subject").asText(null)),
+                    receipt.path("id").asText(null),
+                    receipt.path("legalBasis").asText(""));
+        } catch (IOException | RuntimeException e) {
+            throw StorageException.permanent(
+                    where + ": not an erasure receipt (" + e.getMessage() + "); only Lethe writes this file:"
+                            + " restore it from a copy, or remove the line if you know it names no forget",
+                    e);
+        }
+    }
+}

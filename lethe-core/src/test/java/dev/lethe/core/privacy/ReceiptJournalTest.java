@@ -1,0 +1,115 @@
+package dev.lethe.core.privacy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lethe.core.privacy.keys.ErasureReceipt;
+import dev.lethe.core.store.StorageException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ReceiptJournalTest {
+    @TempDir
+    Path dir;
+
+    private static ErasureReceipt receipt(String legalBasis) {
+        return new ErasureReceipt(
+                UUID.randomUUID(),
+                SubjectId.random(),
+                "dora",
+                Instant.parse("2026-11-27T10:00:00Z"),
+                legalBasis,
+                "",
+                List.of("subject key"));
+    }
+
+    private static List<PrivateEventStore.PriorForget> readFrom(ReceiptJournal journal, long from, long[] end) {
+        List<PrivateEventStore.PriorForget> read = new ArrayList<>();
+        end[0] = journal.read(from, read::add).offset();
+        return read;
+    }
+
+    @Test
+    void receipts_read_back_from_an_offset_and_a_missing_file_holds_none() {
+        ReceiptJournal journal = ReceiptJournal.at(dir.resolve("receipts.jsonl"));
+        long[] end = {-1};
+        assertThat(readFrom(journal, 0, end)).isEmpty();
+        assertThat(end[0]).isZero();
+
+        ErasureReceipt first = receipt("GDPR Art. 17(1)(a)");
+        journal.append(first);
+        long afterFirst = journal.read(0, f -> {}).offset();
+        ErasureReceipt second = receipt("GDPR Art. 17(1)(b) — «withdrawn consent»");
+        ErasureReceipt third = receipt("GDPR Art. 17(1)(d)");
+        journal.append(List.of(second, third));
+
+        List<PrivateEventStore.PriorForget> all = readFrom(journal, 0, end);
+        assertThat(all)
+                .extracting(PrivateEventStore.PriorForget::receipt)
+                .containsExactly(
+                        first.id().toString(),
+                        second.id().toString(),
+                        third.id().toString());
+        assertThat(all.get(1).legalBasis()).isEqualTo(second.legalBasis());
+        assertThat(all.get(1).subject()).isEqualTo(second.subject());
+        assertThat(end[0]).isEqualTo(journal.file().toFile().length());
+
+        assertThat(readFrom(journal, afterFirst, end))
+                .extracting(PrivateEventStore.PriorForget::receipt)
+                .containsExactly(second.id().toString(), third.id().toString());
+        assertThat(readFrom(journal, end[0] + 1_000, end))
+                .as("a file shorter than the offset was replaced: read from its start")
+                .hasSize(3);
+    }
+
+    @Test
+    void a_line_cut_short_is_not_read_and_the_next_receipt_starts_a_line_of_its_own() throws Exception {
+        ReceiptJournal journal = ReceiptJournal.at(dir.resolve("receipts.jsonl"));
+        ErasureReceipt first = receipt("GDPR Art. 17(1)(a)");
+        journal.append(first);
+        Files.writeString(journal.file(), "{\"id\":\"cut-", StandardOpenOption.APPEND);
+        long[] end = {-1};
+        assertThat(readFrom(journal, 0, end)).hasSize(1);
+        long whole = end[0];
+        assertThat(whole).isLessThan(Files.size(journal.file()));
+
+        ErasureReceipt second = receipt("GDPR Art. 17(1)(a)");
+        journal.append(second);
+        assertThat(Files.readString(journal.file(), StandardCharsets.UTF_8))
+                .doesNotContain("cut-")
+                .endsWith("\n");
+        assertThat(readFrom(journal, 0, end))
+                .extracting(PrivateEventStore.PriorForget::receipt)
+                .containsExactly(first.id().toString(), second.id().toString());
+        assertThat(readFrom(journal, whole, end))
+                .extracting(PrivateEventStore.PriorForget::receipt)
+                .containsExactly(second.id().toString());
+
+        Files.writeString(journal.file(), "{\"id\":\"not one\"}\n", StandardOpenOption.APPEND);
+        long bad = Files.size(journal.file()) - "{\"id\":\"not one\"}\n".length();
+        assertThatThrownBy(() -> journal.read(0, f -> {}))
+                .as("a whole line that is no receipt is refused by its offset")
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("the line at byte " + bad)
+                .hasMessageContaining("not an erasure receipt");
+    }
+
+    @Test
+    void an_append_into_a_missing_directory_fails_naming_it() {
+        ReceiptJournal journal = ReceiptJournal.at(dir.resolve("gone/receipts.jsonl"));
+        assertThatThrownBy(() -> journal.append(receipt("x")))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("cannot write the receipt journal " + dir.resolve("gone/receipts.jsonl"))
+                .hasMessageContaining("does not exist");
+        assertThatThrownBy(() -> ReceiptJournal.at(Path.of("relative.jsonl")))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+}
