@@ -16,7 +16,7 @@ import java.util.Locale;
  * process between forgets, which on two cores adds its own noise to a millisecond-scale latency. Prints
  * a markdown row:
  *
- * <pre>java [-Dwarmup=2000] [-Dpause=5] -cp lethe-bench/target/benchmarks.jar dev.lethe.bench.ForgetLatency [events per subject, default 10] [measured forgets, default 2000]</pre>
+ * <pre>java [-Dwarmup=2000] [-Dpause=5] [-Djournal=on] -cp lethe-bench/target/benchmarks.jar dev.lethe.bench.ForgetLatency [events per subject, default 10] [measured forgets, default 2000]</pre>
  *
  * Warm-up forgets take subjects with 10 events; measured ones take subjects with the given number of
  * events (100,000 × 100 subjects writes 10M sealed events first: several minutes and ~7 GB). The store
@@ -24,7 +24,9 @@ import java.util.Locale;
  * twice more and both opens are timed: before the first, the key store's note of how far the audit trail
  * was checked is reset, as in a {@code keys.db} restored from before all those forgets, so that open
  * checks every {@code SubjectForgotten} entry against the key store; the second has nothing new to check
- * (a writer notes the trail's end as it closes).
+ * (a writer notes the trail's end as it closes). With {@code -Djournal=on}, the policy names a receipt
+ * journal (beside the data directory), so each forget also appends and syncs its receipt there, and both
+ * opens read the whole journal too.
  */
 public final class ForgetLatency {
     private ForgetLatency() {}
@@ -39,6 +41,19 @@ public final class ForgetLatency {
         }
         SqliteOptions options = SqliteOptions.DEFAULT;
         Path directory = BenchEvents.freshDirectory("forget-latency");
+        boolean withJournal = "on".equals(System.getProperty("journal", "off"));
+        Path journal = directory.toAbsolutePath().resolveSibling(directory.getFileName() + "-receipts.jsonl");
+        if (withJournal) {
+            SqliteLethe.open(directory, options).close(); // writes the default policy, then names the journal
+            try {
+                java.nio.file.Files.writeString(
+                        directory.resolve(SqliteLethe.POLICY_FILE),
+                        "\nreceiptJournal: " + journal + "\n",
+                        java.nio.file.StandardOpenOption.APPEND);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
         List<SubjectId> subjects = new ArrayList<>(warmUp + measured);
         long started = System.nanoTime();
         try (SqliteLethe lethe = SqliteLethe.open(directory, options)) {
@@ -74,6 +89,9 @@ public final class ForgetLatency {
             }
             try (dev.lethe.sqlite.SqliteKeyStore keys = dev.lethe.sqlite.SqliteKeyStore.open(directory)) {
                 keys.setNote(dev.lethe.core.privacy.PrivateEventStore.FORGETS_CHECKED_NOTE, "0");
+                if (withJournal) {
+                    keys.setNote(dev.lethe.core.privacy.PrivateEventStore.JOURNAL_CHECKED_NOTE, "0 " + journal);
+                }
             }
             for (int i = 0; i < opens.length; i++) {
                 long start = System.nanoTime();
@@ -82,14 +100,21 @@ public final class ForgetLatency {
             }
         } finally {
             BenchEvents.deleteRecursively(directory);
+            try {
+                java.nio.file.Files.deleteIfExists(journal);
+            } catch (java.io.IOException e) {
+                System.err.println("cannot delete " + journal + ": " + e);
+            }
         }
         Arrays.sort(latency);
-        System.out.println("| events per subject | forgets measured | p50 ms | p95 | p99 | p99.9 | max |");
-        System.out.println("|---|---|---|---|---|---|---|");
+        System.out.println(
+                "| events per subject | receipt journal | forgets measured | p50 ms | p95 | p99 | p99.9 | max |");
+        System.out.println("|---|---|---|---|---|---|---|---|");
         System.out.printf(
                 Locale.ROOT,
-                "| %,d | %,d (after %,d warm-up, %d ms apart) | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
+                "| %,d | %s | %,d (after %,d warm-up, %d ms apart) | %.2f | %.2f | %.2f | %.2f | %.2f |%n",
                 events,
+                withJournal ? "on" : "off",
                 measured,
                 warmUp,
                 pauseMillis,
@@ -100,7 +125,9 @@ public final class ForgetLatency {
                 latency[measured - 1] / 1e6);
         System.out.printf(
                 Locale.ROOT,
-                "open and close with the whole audit trail to check (%,d entries, %,d of them SubjectForgotten):"
+                "open and close with the whole audit trail"
+                        + (withJournal ? " and receipt journal" : "")
+                        + " to check (%,d entries, %,d of them SubjectForgotten):"
                         + " %.1f ms; then with nothing new to check: %.1f ms%n",
                 trail,
                 warmUp + measured,

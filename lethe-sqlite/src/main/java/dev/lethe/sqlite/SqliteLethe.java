@@ -714,8 +714,9 @@ public final class SqliteLethe implements AutoCloseable {
         if (!store.isReadOnly()) {
             try {
                 privacy.noteForgetsChecked();
+                privacy.noteJournalChecked();
             } catch (RuntimeException e) {
-                // The next open reads those audit entries again: slower, not wrong.
+                // The next open reads those audit entries (and journal lines) again: slower, not wrong.
             }
         }
         projections.close();

@@ -221,6 +221,11 @@ class SqliteBackupTest {
         assertThat(Files.size(journal))
                 .as("the forget again has its receipt too")
                 .isGreaterThan(journalBytes);
+        try (SqliteKeyStore keys = SqliteKeyStore.open(backup, true)) {
+            assertThat(keys.note(PrivateEventStore.JOURNAL_CHECKED_NOTE))
+                    .as("its own lines count as read: the next open reads nothing")
+                    .contains(Files.size(journal) + " " + journal.toRealPath());
+        }
         try (SqliteLethe again = SqliteLethe.open(backup)) {
             assertThat(again.store()
                             .streamInfo(dev.lethe.core.privacy.AuditLog.STREAM)

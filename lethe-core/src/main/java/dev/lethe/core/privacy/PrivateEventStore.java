@@ -542,6 +542,7 @@ public final class PrivateEventStore implements AutoCloseable {
                 missing.putIfAbsent(prior.subject(), prior);
             }
         });
+        journal.knownUpTo(end.offset());
         if (checked.isEmpty()) {
             journal.append(keys.receipts().stream()
                     .filter(r -> !journaled.contains(r.id().toString()))
@@ -558,10 +559,26 @@ public final class PrivateEventStore implements AutoCloseable {
                     Principal.SYSTEM,
                     true);
         }
-        if (checked.isEmpty() || end.offset() != checked.get()) {
-            keys.setNote(JOURNAL_CHECKED_NOTE, end.offset() + " " + journal.file());
-        }
+        noteJournalChecked(checked, end.offset());
         return missing.size();
+    }
+
+    /**
+     * Notes the receipt journal as checked up to where this process has read or written it with no other
+     * process's line in between (its own lines name subjects it forgot): the SQLite engine calls it as a
+     * writer closes, so that the next open reads only what was written after.
+     */
+    public void noteJournalChecked() {
+        if (journal != null) {
+            journalChecked().ifPresent(checked -> noteJournalChecked(Optional.of(checked), checked));
+        }
+    }
+
+    private void noteJournalChecked(Optional<Long> checked, long read) {
+        long end = journal.knownEnd().orElse(read);
+        if (checked.isEmpty() || end != checked.get()) {
+            keys.setNote(JOURNAL_CHECKED_NOTE, end + " " + journal.file());
+        }
     }
 
     /**

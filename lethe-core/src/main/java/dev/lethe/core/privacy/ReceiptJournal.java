@@ -33,6 +33,8 @@ public final class ReceiptJournal {
             new java.util.concurrent.ConcurrentHashMap<>();
 
     private final Path file;
+    /** Where the lines this process has read or written end, while no other writer came between; or -1. */
+    private long knownEnd = -1;
 
     private ReceiptJournal(Path file) {
         this.file = file;
@@ -85,10 +87,12 @@ public final class ReceiptJournal {
                         // still pending in keys.db and is written again. Removed, not left as a bad line.
                         out.truncate(whole);
                     }
+                    int length = buffer.remaining();
                     while (buffer.hasRemaining()) {
                         out.write(buffer);
                     }
                     out.force(created || whole < size);
+                    knownEnd = knownEnd == whole ? whole + length : -1;
                 }
             }
             if (created) {
@@ -143,6 +147,22 @@ public final class ReceiptJournal {
         } catch (IOException | UnsupportedOperationException notOnThisSystem) {
             // Some systems cannot open a directory for syncing; the file's own sync still ran.
         }
+    }
+
+    /**
+     * Notes that every line before {@code offset} has been read by this process: later appends of its own
+     * extend what it knows, as long as no other process appends in between ({@link #knownEnd}).
+     */
+    public synchronized void knownUpTo(long offset) {
+        knownEnd = offset;
+    }
+
+    /**
+     * The offset up to which every line was read or written by this process, with no other writer's line
+     * in between; empty when another process appended since (or nothing was read).
+     */
+    public synchronized java.util.OptionalLong knownEnd() {
+        return knownEnd < 0 ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(knownEnd);
     }
 
     /** Where {@link #read} ended: the byte offset after the last whole line, and the file's size. */

@@ -413,7 +413,11 @@ final class GovernanceCommands {
                     throw new dev.lethe.core.privacy.AccessDeniedException(cli.store.principal(), "change-policy");
                 }
                 refuseBreaking(parsed, lethe, file);
-                SqliteLethe.checkReceiptJournal(cli.store.directory, parsed);
+                try {
+                    SqliteLethe.checkReceiptJournal(cli.store.directory, parsed);
+                } catch (dev.lethe.core.store.StorageException e) {
+                    throw InvalidEventException.of(file + ": receiptJournal", e.getMessage());
+                }
                 Path target = cli.store.directory.resolve(SqliteLethe.POLICY_FILE);
                 String sha256 = SqliteLethe.policySha256(yaml);
                 // Intent first: a process stopped after the file is replaced must not leave a change of

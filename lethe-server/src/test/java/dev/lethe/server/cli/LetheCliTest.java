@@ -580,7 +580,8 @@ class LetheCliTest {
                 .containsPattern("keys.db +[\\d,]+ bytes")
                 .containsPattern("done in [\\d.]+ s: .* \\(log up to position \\d+\\)")
                 .contains("not in the backup: the master key, "
-                        + data.toAbsolutePath().normalize() + "/master.keyset.json");
+                        + data.toAbsolutePath().normalize() + "/master.keyset.json")
+                .contains("no receipt journal: a restore of this backup brings back the subjects forgotten after it");
         assertThat(backup.resolve("master.keyset.json")).doesNotExist();
 
         Run again = lethe("backup", backup.toString());
@@ -641,6 +642,15 @@ class LetheCliTest {
                         .exitCode())
                 .isEqualTo(3);
 
+        Path inside = data.resolveSibling(data.getFileName() + "-policy.yaml");
+        Files.writeString(
+                inside,
+                Files.readString(data.resolve("policy.yaml")) + "\nreceiptJournal: " + data.toAbsolutePath()
+                        + "/receipts.jsonl\n");
+        Run refusedPolicy = lethe("policy", "set", inside.toString(), "--role", "dpo");
+        assertThat(refusedPolicy.exitCode()).isEqualTo(2);
+        assertThat(refusedPolicy.err()).contains("receiptJournal", "is inside the data directory");
+
         Run again = letheAt(backup, "subject", "forget-again", receipts.toString(), "--role", "dpo");
         assertThat(again.exitCode()).as(again.err()).isZero();
         assertThat(again.out())
@@ -656,8 +666,21 @@ class LetheCliTest {
         // The audit trail works as well, and applying it twice changes nothing.
         Run fromTrail = letheAt(backup, "subject", "forget-again", trail.toString(), "--role", "dpo");
         assertThat(fromTrail.out())
-                .containsPattern(
-                        "0 subjects forgotten again; 2 already forgotten here; .* \\d+ other" + " entries skipped");
+                .containsPattern("0 subjects forgotten again; 2 already forgotten here; .* \\d+ other entries skipped");
+
+        // With a receipt journal, backups say where it is.
+        Path journal = data.toAbsolutePath().resolveSibling(data.getFileName() + "-receipts.jsonl");
+        Path withJournal = data.resolveSibling(data.getFileName() + "-journal-policy.yaml");
+        Files.writeString(
+                withJournal, Files.readString(data.resolve("policy.yaml")) + "\nreceiptJournal: " + journal + "\n");
+        assertThat(lethe("policy", "set", withJournal.toString(), "--role", "dpo")
+                        .exitCode())
+                .isZero();
+        assertThat(lethe("stats").exitCode()).isZero();
+        assertThat(Files.readString(journal)).as("seeded by the first open").contains(alan.subject());
+        Run second = lethe(
+                "backup", data.resolveSibling(data.getFileName() + "-backup2").toString());
+        assertThat(second.out()).contains("not in the backup: the receipt journal, " + journal);
     }
 
     @Test
