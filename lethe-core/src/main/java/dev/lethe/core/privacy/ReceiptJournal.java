@@ -29,6 +29,9 @@ import java.util.function.Consumer;
  */
 public final class ReceiptJournal {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** A receipt's line is well under a kilobyte; a longer one is not a receipt. */
+    static final int MAX_LINE_BYTES = 1 << 20;
+
     private static final java.util.concurrent.ConcurrentMap<Path, Object> LOCKS =
             new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -169,9 +172,10 @@ public final class ReceiptJournal {
     public record End(long offset, long size) {}
 
     /**
-     * Passes every receipt from byte offset {@code from} (0 when the file is shorter than that: it was
-     * replaced) to the last whole line; returns where the lines ended. A missing file holds none. A line
-     * that is not a receipt is refused by its line number and offset: the journal is Lethe's alone.
+     * Passes every receipt from byte offset {@code from} to the last whole line; returns where the lines
+     * ended. It reads from the start instead when {@code from} is not where a line starts in this file
+     * (beyond its end, or inside a line: the file was replaced). A missing file holds none. A line that
+     * is not a receipt is refused by its offset: the journal is Lethe's alone.
      */
     public End read(long from, Consumer<PrivateEventStore.PriorForget> each) {
         long size;
@@ -182,7 +186,7 @@ public final class ReceiptJournal {
         } catch (IOException e) {
             throw StorageException.permanent("cannot read the receipt journal " + file + ": " + e.getMessage(), e);
         }
-        long start = from <= size ? Math.max(0, from) : 0;
+        long start = from <= size && startsLine(Math.max(0, from)) ? Math.max(0, from) : 0;
         long offset = start;
         try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ);
                 InputStream bytes = new java.io.BufferedInputStream(Channels.newInputStream(in.position(start)))) {
@@ -192,6 +196,13 @@ public final class ReceiptJournal {
             while ((b = bytes.read()) != -1) {
                 read++;
                 if (b != '\n') {
+                    if (line.size() == MAX_LINE_BYTES) {
+                        throw StorageException.permanent(
+                                "receipt journal " + file + ", the line at byte " + offset + ": longer than "
+                                        + MAX_LINE_BYTES + " bytes, so not an erasure receipt; only Lethe writes"
+                                        + " this file: restore it from a copy",
+                                null);
+                    }
                     line.write(b);
                     continue;
                 }
@@ -208,19 +219,39 @@ public final class ReceiptJournal {
         return new End(offset, size);
     }
 
+    /** Whether a line starts at {@code offset}: the file's start, or just after a newline. */
+    private boolean startsLine(long offset) {
+        if (offset == 0) {
+            return true;
+        }
+        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer before = ByteBuffer.allocate(1);
+            return in.read(before, offset - 1) == 1 && before.get(0) == '\n';
+        } catch (IOException e) {
+            throw StorageException.permanent("cannot read the receipt journal " + file + ": " + e.getMessage(), e);
+        }
+    }
+
     private PrivateEventStore.PriorForget parse(String text, long offset) {
         String where = "receipt journal " + file + ", the line at byte " + offset;
+        JsonNode receipt;
         try {
-            JsonNode receipt = JSON.readTree(text);
+            receipt = JSON.readTree(text);
+        } catch (IOException e) {
+            // Not Jackson's message: it would quote the line, whatever a stranger wrote there.
+            throw StorageException.permanent(where + ": not JSON, so not an erasure receipt; " + ONLY_LETHE, e);
+        }
+        try {
             return new PrivateEventStore.PriorForget(
                     SubjectId.parse(receipt.path("subject").asText(null)),
                     receipt.path("id").asText(null),
                     receipt.path("legalBasis").asText(""));
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             throw StorageException.permanent(
-                    where + ": not an erasure receipt (" + e.getMessage() + "); only Lethe writes this file:"
-                            + " restore it from a copy, or remove the line if you know it names no forget",
-                    e);
+                    where + ": not an erasure receipt (" + e.getMessage() + "); " + ONLY_LETHE, e);
         }
     }
+
+    private static final String ONLY_LETHE = "only Lethe writes this file: restore it from a copy, or remove the"
+            + " line if you know it names no forget";
 }

@@ -103,6 +103,19 @@ class ReceiptJournalTest {
     }
 
     @Test
+    void an_offset_inside_a_line_means_another_file_and_an_endless_line_is_refused() throws Exception {
+        ReceiptJournal journal = ReceiptJournal.at(dir.resolve("receipts.jsonl"));
+        journal.append(List.of(receipt("a"), receipt("b")));
+        long[] end = {-1};
+        assertThat(readFrom(journal, 7, end)).as("read from the start").hasSize(2);
+
+        Files.writeString(journal.file(), "x".repeat(ReceiptJournal.MAX_LINE_BYTES + 1), StandardOpenOption.APPEND);
+        assertThatThrownBy(() -> journal.read(0, f -> {}))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("longer than " + ReceiptJournal.MAX_LINE_BYTES + " bytes");
+    }
+
+    @Test
     void an_append_into_a_missing_directory_fails_naming_it() {
         ReceiptJournal journal = ReceiptJournal.at(dir.resolve("gone/receipts.jsonl"));
         assertThatThrownBy(() -> journal.append(receipt("x")))
