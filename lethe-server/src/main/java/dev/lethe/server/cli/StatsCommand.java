@@ -34,6 +34,14 @@ final class StatsCommand implements Callable<Integer> {
             out.printf(
                     "forgotten        %d subjects%n",
                     opened.lethe().privacy().keys().receipts().size());
+            out.printf(
+                    "receipt journal  %s%n",
+                    opened.lethe()
+                            .privacy()
+                            .receiptJournal()
+                            .map(journal -> journal.file().toString())
+                            .orElse("none (a restored backup brings back the subjects forgotten after it:"
+                                    + " docs/privacy.md §9)"));
             java.util.List<Integer> epochs = opened.lethe().privacy().keys().masterEpochs();
             out.printf(
                     "master key       %s%n",
