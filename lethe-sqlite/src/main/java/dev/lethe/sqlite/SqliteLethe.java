@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -101,8 +102,13 @@ public final class SqliteLethe implements AutoCloseable {
                     .orElse(null);
             PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock, journal);
             int forgottenOnlyInTrail = 0;
+            Path here = realOrNormal(directory);
             if (!store.isReadOnly()) {
-                guardCopies(directory, keys, privacy);
+                Optional<Original> original = guardCopies(directory, keys, privacy);
+                if (journal != null) {
+                    journal.writtenFrom(new ReceiptJournal.Origin(
+                            storeId(keys, false).orElseThrow(), here.toString(), original.isPresent()));
+                }
                 // A forget that a crash interrupted before its audit entry was written gets it now.
                 privacy.auditInterruptedForgets();
                 // And a move of the master key into a token stopped between its commit and its entry.
@@ -110,13 +116,14 @@ public final class SqliteLethe implements AutoCloseable {
                 // A key store restored from before some forgets must not decrypt those subjects again.
                 privacy.reapplyForgetsMissingFromKeys();
                 // And a whole data directory restored so: the journal outside it knows those forgets.
-                privacy.reapplyForgetsFromJournal();
+                privacy.reapplyForgetsFromJournal(journalLines(here, keys, () -> original));
                 // A policy file edited by hand changes who may read what: the trail must show it.
                 privacy.notePolicy(policySha256(policyFile.text()), false);
             } else {
                 // Nor may a reader beside the writer (or before it next opens) decrypt them.
                 Set<SubjectId> missing = new java.util.LinkedHashSet<>(privacy.forgetsMissingFromKeys());
-                missing.addAll(privacy.forgetsMissingFromJournal());
+                missing.addAll(privacy.forgetsMissingFromJournal(
+                        journalLines(here, keys, () -> originalOf(here, privacy.keys()))));
                 keys.treatAsForgotten(missing);
                 forgottenOnlyInTrail = missing.size();
             }
@@ -140,13 +147,18 @@ public final class SqliteLethe implements AutoCloseable {
      */
     private static ReceiptJournal receiptJournal(Path directory, Path file) {
         Path parent = file.getParent();
-        if (Files.exists(file)) {
-            try {
-                file = file.toRealPath(); // a link is judged by where it leads
-            } catch (IOException e) {
-                throw StorageException.permanent("cannot resolve the receipt journal " + file + ": " + e, e);
-            }
-            parent = file.getParent();
+        if (Files.isSymbolicLink(file)) {
+            // Followed, a link could lead anywhere later (into the data directory, to a device): refused.
+            throw StorageException.permanent(
+                    "the receipt journal " + file + " (policy.yaml receiptJournal) is a symbolic link; name the"
+                            + " file itself",
+                    null);
+        }
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw StorageException.permanent(
+                    "the receipt journal " + file + " (policy.yaml receiptJournal) is not a regular file (a"
+                            + " directory, a device?); name a file",
+                    null);
         }
         if (parent == null || !Files.isDirectory(parent)) {
             throw StorageException.permanent(
@@ -168,10 +180,6 @@ public final class SqliteLethe implements AutoCloseable {
                             + data + ": keep it outside, where restoring a backup of the directory does not roll it"
                             + " back",
                     null);
-        }
-        if (Files.isDirectory(real)) {
-            throw StorageException.permanent(
-                    "the receipt journal " + file + " (policy.yaml receiptJournal) is a directory; name a file", null);
         }
         return ReceiptJournal.at(real);
     }
@@ -459,17 +467,59 @@ public final class SqliteLethe implements AutoCloseable {
         }
     }
 
-    private static void guardCopies(Path directory, SqliteKeyStore keys, PrivateEventStore privacy) {
+    /** Returns the directory this one is a copy of, when it is one (see {@link #originalOf}). */
+    private static Optional<Original> guardCopies(Path directory, SqliteKeyStore keys, PrivateEventStore privacy) {
         Path here = realOrNormal(directory);
         Optional<String> home = keys.note(HOME_NOTE);
         Optional<Original> original = originalOf(here, privacy.keys());
         if (original.isPresent()) {
             copyRefusal(original.get(), privacy.keys()).ifPresent(privacy::refuseRotation);
-            return; // the original keeps the note
+            return original; // the original keeps the note
         }
         if (home.isEmpty() || !home.get().equals(here.toString())) {
             keys.setNote(HOME_NOTE, here.toString());
         }
+        return original;
+    }
+
+    /**
+     * Which receipt-journal lines apply to the store in {@code here}: those of this store (by its id)
+     * written here, or in the directory it is a copy of, or in one that no longer holds this store (a
+     * directory this one replaced); never those a copy wrote (a restore drill's forgets stay in the
+     * drill), nor those of other stores sharing the file. A line that names no origin applies.
+     */
+    private static java.util.function.Predicate<ReceiptJournal.Line> journalLines(
+            Path here, SqliteKeyStore keys, java.util.function.Supplier<Optional<Original>> copyOf) {
+        Optional<String> storeId = keys.note(STORE_ID_NOTE);
+        Map<String, Boolean> holdsThisStore = new java.util.HashMap<>();
+        java.util.concurrent.atomic.AtomicReference<Optional<Original>> original =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        return line -> {
+            if (line.origin().isEmpty()) {
+                return true;
+            }
+            ReceiptJournal.Origin origin = line.origin().get();
+            if (storeId.isPresent() && !storeId.get().equals(origin.store())) {
+                return false;
+            }
+            if (origin.directory().equals(here.toString())) {
+                return true;
+            }
+            if (origin.copy()) {
+                return false;
+            }
+            if (original.get() == null) {
+                original.set(copyOf.get());
+            }
+            if (original.get().isPresent()
+                    && original.get().get().directory().toString().equals(origin.directory())) {
+                return true;
+            }
+            return !holdsThisStore.computeIfAbsent(
+                    origin.directory(),
+                    d -> storeId.isPresent()
+                            && masterKeyOf(Path.of(d), storeId.get()).isPresent());
+        };
     }
 
     private static Path realOrNormal(Path directory) {

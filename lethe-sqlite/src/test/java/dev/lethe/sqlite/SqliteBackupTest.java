@@ -221,10 +221,13 @@ class SqliteBackupTest {
         assertThat(Files.size(journal))
                 .as("the forget again has its receipt too")
                 .isGreaterThan(journalBytes);
+        long size = Files.size(journal);
+        String real = journal.toRealPath().toString();
         try (SqliteKeyStore keys = SqliteKeyStore.open(backup, true)) {
             assertThat(keys.note(PrivateEventStore.JOURNAL_CHECKED_NOTE))
                     .as("its own lines count as read: the next open reads nothing")
-                    .contains(Files.size(journal) + " " + journal.toRealPath());
+                    .hasValueSatisfying(
+                            note -> assertThat(note).startsWith(size + " ").endsWith(" " + real));
         }
         try (SqliteLethe again = SqliteLethe.open(backup)) {
             assertThat(again.store()
@@ -298,6 +301,81 @@ class SqliteBackupTest {
     }
 
     @Test
+    void a_copys_forgets_stay_in_the_copy_while_the_originals_reach_the_copy() throws Exception {
+        Path data = parent.resolve("data");
+        Path drill = parent.resolve("drill");
+        Path journal = Files.createDirectories(parent.resolve("receipts")).resolve("receipts.jsonl");
+        useJournal(data, journal);
+        SubjectId ada;
+        SubjectId grace;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            ada = customer(lethe, "ada");
+            grace = customer(lethe, "grace");
+            SqliteBackup.take(data, drill, file -> {});
+        }
+        Files.copy(data.resolve(LocalMasterKey.FILE_NAME), drill.resolve(LocalMasterKey.FILE_NAME));
+        // A restore drill beside the original, which still exists: the drill forgets Grace.
+        try (SqliteLethe copy = SqliteLethe.open(drill)) {
+            copy.privacy().forget(grace, "a drill", null, DPO);
+        }
+        assertThat(Files.readString(journal)).contains("\"copy\":true");
+        try (SqliteLethe original = SqliteLethe.open(data)) {
+            assertThat(original.privacy().keys().isKnown(grace))
+                    .as("a copy's forget is not the store's")
+                    .isTrue();
+            original.privacy().forget(ada, "GDPR Art. 17(1)(a)", null, DPO);
+        }
+        try (SqliteLethe copy = SqliteLethe.open(drill)) {
+            assertThat(copy.privacy().keys().isForgotten(ada))
+                    .as("the original's forget reaches its copy")
+                    .isTrue();
+        }
+        try (SqliteLethe original = SqliteLethe.open(data)) {
+            assertThat(original.privacy().keys().isKnown(grace)).isTrue();
+        }
+    }
+
+    @Test
+    void a_journal_replaced_at_its_path_is_read_from_its_start_and_a_missing_one_is_refused() throws Exception {
+        Path data = parent.resolve("data");
+        Path journal = Files.createDirectories(parent.resolve("receipts")).resolve("receipts.jsonl");
+        useJournal(data, journal);
+        String first;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            first = lethe.privacy()
+                    .forget(customer(lethe, "ada"), "GDPR Art. 17(1)(a)", null, DPO)
+                    .id()
+                    .toString();
+            customer(lethe, "grace");
+        }
+        // Rotated by hand while the store is closed: a new file at the same path.
+        Files.move(journal, journal.resolveSibling("receipts.jsonl.1"));
+        Files.writeString(
+                journal,
+                Files.readString(journal.resolveSibling("receipts.jsonl.1"))
+                        .replace(first, UUID.randomUUID().toString()));
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(Files.readString(journal))
+                    .as("another file: read whole, and given this store's receipts again")
+                    .contains(first);
+        }
+
+        Files.delete(journal);
+        assertThatThrownBy(() -> SqliteLethe.open(data))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("the receipt journal "
+                        + journal.getParent().toRealPath().resolve("receipts.jsonl")
+                        + " is missing, but this store has read")
+                .hasMessageContaining("create it empty to go on without it");
+        assertThatThrownBy(() -> SqliteLethe.openReadOnly(data)).hasMessageContaining("is missing");
+        Files.createFile(journal);
+        SqliteLethe.open(data).close();
+        assertThat(Files.readString(journal))
+                .as("an empty file is a new journal")
+                .contains(first);
+    }
+
+    @Test
     void a_journal_inside_the_data_directory_or_that_is_a_directory_is_refused() throws Exception {
         Path data = parent.resolve("data");
         useJournal(data, data.toAbsolutePath().resolve("receipts.jsonl"));
@@ -311,7 +389,7 @@ class SqliteBackupTest {
                         .replace(data.toAbsolutePath().resolve("receipts.jsonl").toString(), elsewhere.toString()));
         assertThatThrownBy(() -> SqliteLethe.open(data))
                 .isInstanceOf(StorageException.class)
-                .hasMessageContaining("is a directory");
+                .hasMessageContaining("is not a regular file");
     }
 
     @Test

@@ -513,53 +513,84 @@ public final class PrivateEventStore implements AutoCloseable {
 
     /**
      * The key-store note saying up to which byte of which receipt journal {@link
-     * #reapplyForgetsFromJournal} has read: {@code OFFSET PATH}. A key store restored from a backup carries
-     * it back to the time of that backup, so the next open reads every receipt written since.
+     * #reapplyForgetsFromJournal} has read: {@code OFFSET FIRST PATH}, where {@code FIRST} is the receipt
+     * id of the file's first line (which tells a file replaced at the same path). A key store restored from
+     * a backup carries it back to the time of that backup, so the next open reads every receipt written
+     * since.
      */
     public static final String JOURNAL_CHECKED_NOTE = "receipt-journal-checked-to";
 
+    private static final System.Logger LOG = System.getLogger(PrivateEventStore.class.getName());
+
     /**
-     * Forgets again every subject that the receipt journal names and the key store still holds a key
-     * for: after a whole data directory (audit trail included) is restored from a backup, the journal,
-     * kept outside it, is the only record of the forgets made since. Reads the journal from where the
-     * previous check ended (a note in the key store) to its end, then notes the end. The first check of
-     * a journal (none noted, or another file) reads it whole and appends the receipts of {@code keys.db}
-     * it lacks, so that forgets made before the journal was set up are in it too. Each subject forgotten
-     * again is audited as {@code SubjectForgotten} with {@code reapplied: true}, {@code originalReceipt}
-     * and {@code from: receiptJournal}. The SQLite engine calls it on every writer open when the policy
-     * names a journal; returns how many were forgotten again.
+     * Forgets again every subject that the receipt journal names, in a line that {@code applies} to this
+     * store, and that the key store still holds a key for: after a whole data directory (audit trail
+     * included) is restored from a backup, the journal, kept outside it, is the only record of the
+     * forgets made since. Reads the journal from where the previous check ended (a note in the key store)
+     * to its end, then notes the end. The first check of a journal (none noted, or another file) reads it
+     * whole and appends the receipts of {@code keys.db} that no applying line holds, so that forgets made
+     * before the journal was set up are in it too. Each subject forgotten again is audited as {@code
+     * SubjectForgotten} with {@code reapplied: true}, {@code originalReceipt} and {@code from:
+     * receiptJournal}. The SQLite engine calls it on every writer open when the policy names a journal
+     * (its {@code applies} leaves out lines of copies and of other stores); returns how many were
+     * forgotten again. A journal that cannot be written does not stop it: the receipts stay pending, with
+     * a warning, for the next open.
      */
-    public int reapplyForgetsFromJournal() {
+    public int reapplyForgetsFromJournal(java.util.function.Predicate<ReceiptJournal.Line> applies) {
         if (journal == null) {
             return 0;
         }
         Optional<Long> checked = journalChecked();
         Set<String> journaled = new java.util.HashSet<>();
         Map<SubjectId, PriorForget> missing = new LinkedHashMap<>();
-        ReceiptJournal.End end = journal.read(checked.orElse(0L), prior -> {
+        ReceiptJournal.End end = journal.read(checked.orElse(0L), line -> {
+            if (!applies.test(line)) {
+                return;
+            }
+            PriorForget prior = line.forget();
             journaled.add(prior.receipt());
             if (!keys.isForgotten(prior.subject()) && keys.isKnown(prior.subject())) {
                 missing.putIfAbsent(prior.subject(), prior);
             }
         });
         journal.knownUpTo(end.offset());
+        boolean seeded = true;
         if (checked.isEmpty()) {
-            journal.append(keys.receipts().stream()
-                    .filter(r -> !journaled.contains(r.id().toString()))
-                    .toList());
+            try {
+                journal.append(keys.receipts().stream()
+                        .filter(r -> !journaled.contains(r.id().toString()))
+                        .toList());
+            } catch (RuntimeException e) {
+                seeded = false;
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "the receipt journal could not take this store's earlier receipts (the next open tries"
+                                + " again): " + e.getMessage());
+            }
         }
         for (PriorForget prior : missing.values()) {
-            reapply(
-                    prior.subject(),
-                    prior.receipt(),
-                    prior.legalBasis().isBlank()
-                            ? "as forgotten before (receipt " + prior.receipt() + ")"
-                            : prior.legalBasis(),
-                    "re-applied from the receipt journal: the data directory was restored from before this forget",
-                    Principal.SYSTEM,
-                    true);
+            try {
+                reapply(
+                        prior.subject(),
+                        prior.receipt(),
+                        prior.legalBasis().isBlank()
+                                ? "as forgotten before (receipt " + prior.receipt() + ")"
+                                : prior.legalBasis(),
+                        "re-applied from the receipt journal: the data directory was restored from before this"
+                                + " forget",
+                        Principal.SYSTEM,
+                        true);
+            } catch (dev.lethe.core.store.StorageException e) {
+                if (!keys.isForgotten(prior.subject())) {
+                    throw e;
+                }
+                // Forgotten; only its journal line or audit entry failed, and stays pending for the next open.
+                LOG.log(System.Logger.Level.WARNING, e.getMessage());
+            }
         }
-        noteJournalChecked(checked, end.offset());
+        if (seeded) {
+            noteJournalChecked(checked, end);
+        }
         return missing.size();
     }
 
@@ -569,15 +600,19 @@ public final class PrivateEventStore implements AutoCloseable {
      * writer closes, so that the next open reads only what was written after.
      */
     public void noteJournalChecked() {
-        if (journal != null) {
-            journalChecked().ifPresent(checked -> noteJournalChecked(Optional.of(checked), checked));
+        if (journal == null) {
+            return;
+        }
+        Optional<Long> checked = journalChecked();
+        if (checked.isPresent()) {
+            noteJournalChecked(checked, new ReceiptJournal.End(checked.get(), -1, journal.first()));
         }
     }
 
-    private void noteJournalChecked(Optional<Long> checked, long read) {
-        long end = journal.knownEnd().orElse(read);
+    private void noteJournalChecked(Optional<Long> checked, ReceiptJournal.End read) {
+        long end = journal.knownEnd().orElse(read.offset());
         if (checked.isEmpty() || end != checked.get()) {
-            keys.setNote(JOURNAL_CHECKED_NOTE, end + " " + journal.file());
+            keys.setNote(JOURNAL_CHECKED_NOTE, end + " " + read.first() + " " + journal.file());
         }
     }
 
@@ -585,12 +620,13 @@ public final class PrivateEventStore implements AutoCloseable {
      * The subjects that {@link #reapplyForgetsFromJournal} would forget again, changing nothing: a
      * read-only open treats them as forgotten.
      */
-    public Set<SubjectId> forgetsMissingFromJournal() {
+    public Set<SubjectId> forgetsMissingFromJournal(java.util.function.Predicate<ReceiptJournal.Line> applies) {
         Set<SubjectId> missing = new LinkedHashSet<>();
         if (journal != null) {
-            journal.read(journalChecked().orElse(0L), prior -> {
-                if (!keys.isForgotten(prior.subject()) && keys.isKnown(prior.subject())) {
-                    missing.add(prior.subject());
+            journal.read(journalChecked().orElse(0L), line -> {
+                SubjectId subject = line.forget().subject();
+                if (applies.test(line) && !keys.isForgotten(subject) && keys.isKnown(subject)) {
+                    missing.add(subject);
                 }
             });
         }
@@ -602,17 +638,31 @@ public final class PrivateEventStore implements AutoCloseable {
         return Optional.ofNullable(journal);
     }
 
-    /** The offset noted for this journal's file; empty when none is, or one for another file. */
+    /**
+     * The offset noted for this journal's file; empty when none is, one for another path, or one for
+     * another file at this path (its first line differs). Refuses a journal that is missing although
+     * this store has read some of it: a volume not mounted must not read as "no forgets since".
+     */
     private Optional<Long> journalChecked() {
         Optional<String> note = keys.note(JOURNAL_CHECKED_NOTE);
         if (note.isEmpty()) {
             return Optional.empty();
         }
-        int space = note.get().indexOf(' ');
-        if (space < 0 || !note.get().substring(space + 1).equals(journal.file().toString())) {
+        String[] parts = note.get().split(" ", 3);
+        if (parts.length < 3 || !parts[2].equals(journal.file().toString())) {
             return Optional.empty();
         }
-        return Optional.of(version(note.get().substring(0, space)));
+        long offset = version(parts[0]);
+        if (offset > 0 && !java.nio.file.Files.exists(journal.file(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw dev.lethe.core.store.StorageException.permanent(
+                    "the receipt journal " + journal.file() + " is missing, but this store has read " + offset
+                            + " bytes of it: mount or restore it (a restored data directory needs it to forget again"
+                            + " the subjects forgotten since its backup). If it is lost for good, create it empty to"
+                            + " go on without it, and forget those subjects again from receipts kept elsewhere"
+                            + " (lethe subject forget-again)",
+                    null);
+        }
+        return parts[1].equals(journal.first()) ? Optional.of(offset) : Optional.empty();
     }
 
     /** Forgets again a subject whose {@code SubjectForgotten} entry has receipt id {@code original}. */
@@ -654,6 +704,13 @@ public final class PrivateEventStore implements AutoCloseable {
             AppendRules.require(subject, "subject");
             if (receipt == null || receipt.isBlank()) {
                 throw InvalidEventException.of("receipt", "is missing: name the forget being applied again");
+            }
+            try {
+                receipt = UUID.fromString(receipt).toString();
+            } catch (IllegalArgumentException e) {
+                // Never quoted: whatever stood there lands nowhere.
+                throw InvalidEventException.of(
+                        "receipt", "is not a receipt id (a UUID; " + receipt.length() + " characters given)");
             }
             legalBasis = legalBasis == null ? "" : legalBasis;
         }
@@ -816,9 +873,17 @@ public final class PrivateEventStore implements AutoCloseable {
             }
             from += page.size();
         }
+        boolean journaled = true;
         if (journal != null) {
             // Receipts whose journal line may be missing too (a line written twice is read as one forget).
-            journal.append(pending);
+            try {
+                journal.append(pending);
+            } catch (RuntimeException e) {
+                journaled = false; // pending still, for the next open: the store stays usable meanwhile
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        pending.size() + " receipt(s) still to be written to the receipt journal: " + e.getMessage());
+            }
         }
         for (ErasureReceipt receipt : pending) {
             if (missing.contains(receipt.id().toString())) {
@@ -828,7 +893,9 @@ public final class PrivateEventStore implements AutoCloseable {
                 details.put("recovered", true);
                 audit.record("SubjectForgotten", Principal.SYSTEM, details);
             }
-            keys.audited(receipt.id());
+            if (journaled) {
+                keys.audited(receipt.id());
+            }
         }
         return missing.size();
     }

@@ -24,8 +24,13 @@ import java.util.function.Consumer;
  * opens reads the lines written since it last looked and forgets again the subjects that still have a
  * key (see {@link PrivateEventStore#reapplyForgetsFromJournal}).
  *
- * <p>It holds no personal data: pseudonyms, principals' names, legal bases. The file is created mode 0600.
- * A line cut short by a crash (no newline at its end) is not read, and the next append removes it.
+ * <p>Each line also names where it was written ({@link Origin}): the store's id, its data directory, and
+ * whether that directory was a copy of another that still exists (a restore drill, a staging copy), so
+ * that a reader can leave out the forgets of copies and of other stores sharing the file.
+ *
+ * <p>It holds no personal data: pseudonyms, principals' names, legal bases, reasons, paths. The file is
+ * created mode 0600 and never followed through a symbolic link. A line cut short by a crash (no newline at
+ * its end) is not read, and the next append removes it.
  */
 public final class ReceiptJournal {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -36,6 +41,8 @@ public final class ReceiptJournal {
             new java.util.concurrent.ConcurrentHashMap<>();
 
     private final Path file;
+    /** Written into each line; null until {@link #writtenFrom} (a read-only open never appends). */
+    private Origin origin;
     /** Where the lines this process has read or written end, while no other writer came between; or -1. */
     private long knownEnd = -1;
 
@@ -55,6 +62,20 @@ public final class ReceiptJournal {
         return file;
     }
 
+    /**
+     * Where a line was written: the store's id, its data directory (a real path), and whether that
+     * directory was a copy of another directory of the same store that still existed.
+     */
+    public record Origin(String store, String directory, boolean copy) {}
+
+    /** A receipt read from the journal, with where it was written (empty for a line that does not say). */
+    public record Line(PrivateEventStore.PriorForget forget, java.util.Optional<Origin> origin) {}
+
+    /** Sets what the following appends write as their origin. */
+    public synchronized void writtenFrom(Origin origin) {
+        this.origin = origin;
+    }
+
     /** Appends the receipt as one line and syncs it to disk before returning. */
     public void append(ErasureReceipt receipt) {
         append(java.util.List.of(receipt));
@@ -69,8 +90,15 @@ public final class ReceiptJournal {
             return;
         }
         StringBuilder lines = new StringBuilder();
-        receipts.forEach(
-                r -> lines.append(JSON.valueToTree(r.asMap()).toString()).append('\n'));
+        for (ErasureReceipt receipt : receipts) {
+            java.util.Map<String, Object> line = new java.util.LinkedHashMap<>(receipt.asMap());
+            if (origin != null) {
+                line.put("store", origin.store());
+                line.put("origin", origin.directory());
+                line.put("copy", origin.copy());
+            }
+            lines.append(JSON.valueToTree(line).toString()).append('\n');
+        }
         ByteBuffer buffer = ByteBuffer.wrap(lines.toString().getBytes(StandardCharsets.UTF_8));
         Path parent = file.getParent();
         try {
@@ -102,19 +130,38 @@ public final class ReceiptJournal {
                 syncDirectory(parent); // the new file's name must survive a crash too
             }
         } catch (IOException e) {
-            throw StorageException.transientFailure(
-                    "cannot write the receipt journal " + file + ": " + e.getMessage(), e);
+            throw StorageException.transientFailure("cannot write the receipt journal " + file + ": " + why(e), e);
         }
     }
 
+    /** An I/O failure in words: some exceptions' messages are only the path. */
+    private static String why(IOException e) {
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof NoSuchFileException) {
+            return "no such file or directory";
+        }
+        if (e instanceof java.nio.file.FileSystemException fs && fs.getReason() != null) {
+            return fs.getReason();
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
     private FileChannel open(boolean created) throws IOException {
+        java.util.Set<java.nio.file.OpenOption> options = java.util.Set.of(
+                StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND,
+                java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        if (!created && !Files.isRegularFile(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException("it is not a regular file (a link, a device, a directory?)");
+        }
         if (created && file.getFileSystem().supportedFileAttributeViews().contains("posix")) {
             return FileChannel.open(
-                    file,
-                    java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND),
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                    file, options, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         }
-        return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        return FileChannel.open(file, options);
     }
 
     /** The offset after the file's last newline (0 when it has none): where its whole lines end. */
@@ -168,39 +215,98 @@ public final class ReceiptJournal {
         return knownEnd < 0 ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(knownEnd);
     }
 
-    /** Where {@link #read} ended: the byte offset after the last whole line, and the file's size. */
-    public record End(long offset, long size) {}
+    /**
+     * Where {@link #read} ended: the byte offset after the last whole line, the file's size, and the
+     * receipt id of its first line ({@code "-"} when it has none), which tells this file from another
+     * one at the same path.
+     */
+    public record End(long offset, long size, String first) {}
+
+    /** The receipt id of the file's first whole line, {@code "-"} when it has none (or no file). */
+    public String first() {
+        String[] first = {"-"};
+        try {
+            readLines(0, Long.MAX_VALUE, 1, line -> first[0] = line.forget().receipt());
+        } catch (NoSuchFileException e) {
+            return "-";
+        } catch (IOException e) {
+            throw StorageException.permanent("cannot read the receipt journal " + file + ": " + why(e), e);
+        }
+        return first[0];
+    }
 
     /**
-     * Passes every receipt from byte offset {@code from} to the last whole line; returns where the lines
-     * ended. It reads from the start instead when {@code from} is not where a line starts in this file
-     * (beyond its end, or inside a line: the file was replaced). A missing file holds none. A line that
-     * is not a receipt is refused by its offset: the journal is Lethe's alone.
+     * Passes every receipt from byte offset {@code from} to the last whole line (as the file's size was
+     * when the read began); returns where the lines ended. It reads from the start instead when {@code
+     * from} is not where a line starts in this file (beyond its end, or inside a line: the file was
+     * replaced). A missing file holds none. A line that is not a receipt is refused by its offset: the
+     * journal is Lethe's alone. A read that meets a bad line while the file changed under it (an append
+     * removing a line a crash cut short) is read once more.
      */
-    public End read(long from, Consumer<PrivateEventStore.PriorForget> each) {
+    public End read(long from, Consumer<Line> each) {
+        try {
+            return readOnce(from, each);
+        } catch (StorageException e) {
+            if (!(e.getCause() instanceof ChangedWhileRead)) {
+                throw e;
+            }
+            return readOnce(from, each);
+        }
+    }
+
+    /** Marks a bad line read while the file's size changed: worth reading once more. */
+    private static final class ChangedWhileRead extends IOException {
+        ChangedWhileRead() {
+            super("the file changed while it was read");
+        }
+    }
+
+    private End readOnce(long from, Consumer<Line> each) {
         long size;
         try {
             size = Files.size(file);
         } catch (NoSuchFileException e) {
-            return new End(0, 0);
+            return new End(0, 0, "-");
         } catch (IOException e) {
-            throw StorageException.permanent("cannot read the receipt journal " + file + ": " + e.getMessage(), e);
+            throw StorageException.permanent("cannot read the receipt journal " + file + ": " + why(e), e);
         }
         long start = from <= size && startsLine(Math.max(0, from)) ? Math.max(0, from) : 0;
+        try {
+            String first = start == 0 ? null : first();
+            String[] firstRead = {first};
+            long offset = readLines(start, size, Long.MAX_VALUE, line -> {
+                if (firstRead[0] == null) {
+                    firstRead[0] = line.forget().receipt();
+                }
+                each.accept(line);
+            });
+            return new End(offset, size, firstRead[0] == null ? "-" : firstRead[0]);
+        } catch (NoSuchFileException e) {
+            return new End(0, 0, "-");
+        } catch (IOException e) {
+            throw StorageException.permanent("cannot read the receipt journal " + file + ": " + why(e), e);
+        }
+    }
+
+    /**
+     * Reads at most {@code maxLines} whole lines from {@code start}, up to byte {@code size}; returns the
+     * offset after the last whole line read.
+     */
+    private long readLines(long start, long size, long maxLines, Consumer<Line> each) throws IOException {
         long offset = start;
-        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ);
+        long lines = 0;
+        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ, java.nio.file.LinkOption.NOFOLLOW_LINKS);
                 InputStream bytes = new java.io.BufferedInputStream(Channels.newInputStream(in.position(start)))) {
             java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream(256);
             long read = start;
             int b;
-            while ((b = bytes.read()) != -1) {
+            while (read < size && lines < maxLines && (b = bytes.read()) != -1) {
                 read++;
                 if (b != '\n') {
                     if (line.size() == MAX_LINE_BYTES) {
                         throw StorageException.permanent(
                                 "receipt journal " + file + ", the line at byte " + offset + ": longer than "
-                                        + MAX_LINE_BYTES + " bytes, so not an erasure receipt; only Lethe writes"
-                                        + " this file: restore it from a copy",
+                                        + MAX_LINE_BYTES + " bytes, so not an erasure receipt; " + ONLY_LETHE,
                                 null);
                     }
                     line.write(b);
@@ -209,14 +315,22 @@ public final class ReceiptJournal {
                 String text = line.toString(StandardCharsets.UTF_8).strip();
                 line.reset();
                 if (!text.isEmpty()) {
-                    each.accept(parse(text, offset));
+                    Line parsed;
+                    try {
+                        parsed = parse(text, offset);
+                    } catch (StorageException e) {
+                        if (Files.size(file) != size) {
+                            throw StorageException.permanent(e.getMessage(), new ChangedWhileRead());
+                        }
+                        throw e;
+                    }
+                    each.accept(parsed);
+                    lines++;
                 }
                 offset = read;
             }
-        } catch (IOException e) {
-            throw StorageException.permanent("cannot read the receipt journal " + file + ": " + e.getMessage(), e);
         }
-        return new End(offset, size);
+        return offset;
     }
 
     /** Whether a line starts at {@code offset}: the file's start, or just after a newline. */
@@ -232,20 +346,30 @@ public final class ReceiptJournal {
         }
     }
 
-    private PrivateEventStore.PriorForget parse(String text, long offset) {
+    private Line parse(String text, long offset) {
         String where = "receipt journal " + file + ", the line at byte " + offset;
         JsonNode receipt;
         try {
-            receipt = JSON.readTree(text);
+            receipt = JSON.readerFor(JsonNode.class)
+                    .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                    .readValue(text);
         } catch (IOException e) {
             // Not Jackson's message: it would quote the line, whatever a stranger wrote there.
             throw StorageException.permanent(where + ": not JSON, so not an erasure receipt; " + ONLY_LETHE, e);
         }
         try {
-            return new PrivateEventStore.PriorForget(
+            PrivateEventStore.PriorForget forget = new PrivateEventStore.PriorForget(
                     SubjectId.parse(receipt.path("subject").asText(null)),
                     receipt.path("id").asText(null),
                     receipt.path("legalBasis").asText(""));
+            JsonNode store = receipt.path("store");
+            java.util.Optional<Origin> origin = store.isTextual()
+                    ? java.util.Optional.of(new Origin(
+                            store.asText(),
+                            receipt.path("origin").asText(""),
+                            receipt.path("copy").asBoolean(false)))
+                    : java.util.Optional.empty();
+            return new Line(forget, origin);
         } catch (RuntimeException e) {
             throw StorageException.permanent(
                     where + ": not an erasure receipt (" + e.getMessage() + "); " + ONLY_LETHE, e);

@@ -33,7 +33,7 @@ class ReceiptJournalTest {
 
     private static List<PrivateEventStore.PriorForget> readFrom(ReceiptJournal journal, long from, long[] end) {
         List<PrivateEventStore.PriorForget> read = new ArrayList<>();
-        end[0] = journal.read(from, read::add).offset();
+        end[0] = journal.read(from, line -> read.add(line.forget())).offset();
         return read;
     }
 
@@ -113,6 +113,45 @@ class ReceiptJournalTest {
         assertThatThrownBy(() -> journal.read(0, f -> {}))
                 .isInstanceOf(StorageException.class)
                 .hasMessageContaining("longer than " + ReceiptJournal.MAX_LINE_BYTES + " bytes");
+    }
+
+    @Test
+    void lines_say_where_they_were_written_and_the_first_line_names_the_file() throws Exception {
+        ReceiptJournal journal = ReceiptJournal.at(dir.resolve("receipts.jsonl"));
+        assertThat(journal.first()).isEqualTo("-");
+        ErasureReceipt before = receipt("a");
+        journal.append(before);
+        journal.writtenFrom(new ReceiptJournal.Origin("store-1", "/data/lethe", true));
+        journal.append(receipt("b"));
+        List<ReceiptJournal.Line> lines = new ArrayList<>();
+        ReceiptJournal.End end = journal.read(0, lines::add);
+        assertThat(lines.get(0).origin()).isEmpty();
+        assertThat(lines.get(1).origin()).contains(new ReceiptJournal.Origin("store-1", "/data/lethe", true));
+        assertThat(end.first()).isEqualTo(before.id().toString()).isEqualTo(journal.first());
+        assertThat(journal.read(end.offset(), l -> {}).first())
+                .as("read from the middle, it still names the first line")
+                .isEqualTo(before.id().toString());
+    }
+
+    @Test
+    void trailing_content_on_a_line_and_a_link_in_place_of_the_file_are_refused() throws Exception {
+        ReceiptJournal journal = ReceiptJournal.at(dir.resolve("receipts.jsonl"));
+        ErasureReceipt one = receipt("a");
+        journal.append(one);
+        String line = Files.readString(journal.file()).strip();
+        Files.writeString(journal.file(), line + " {\"more\":1}\n", StandardOpenOption.APPEND);
+        assertThatThrownBy(() -> journal.read(0, l -> {}))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("not JSON, so not an erasure receipt")
+                .hasMessageNotContaining("more");
+
+        Path elsewhere = Files.writeString(dir.resolve("elsewhere.jsonl"), "");
+        Files.delete(journal.file());
+        Files.createSymbolicLink(journal.file(), elsewhere);
+        assertThatThrownBy(() -> journal.append(receipt("b")))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("not a regular file");
+        assertThat(Files.readString(elsewhere)).isEmpty();
     }
 
     @Test

@@ -174,7 +174,8 @@ final class GovernanceCommands {
                         + " directory read-only (beside a running server too), releases no data and changes nothing."
                         + " Exit code 0 when all is well; 1 when some keys do not unwrap or some subjects have lost"
                         + " their keys (their data reads as unavailable); 4 when the check could not run (the"
-                        + " directory cannot be opened or read: the error says why); 2 on bad input."
+                        + " directory, its files or its master key cannot be opened or read: the error says why); 2 on bad"
+                        + " options."
             })
     static final class KeysCheck implements Callable<Integer> {
         @ParentCommand
@@ -184,9 +185,11 @@ final class GovernanceCommands {
         public Integer call() {
             try {
                 return check();
-            } catch (InvalidEventException | dev.lethe.core.privacy.AccessDeniedException e) {
+            } catch (dev.lethe.core.privacy.AccessDeniedException e) {
                 throw e;
             } catch (RuntimeException e) {
+                // A bad data directory, keys.db, policy.yaml or master key: the check could not run (not 2,
+                // which says the command line itself was wrong).
                 throw new LetheCli.CouldNotRun(e);
             }
         }
@@ -408,7 +411,9 @@ final class GovernanceCommands {
             } catch (InvalidEventException e) {
                 throw e.at(file + ": " + e.subject());
             }
+            java.util.Optional<Path> journalBefore;
             try (SqliteLethe lethe = cli.store.openForWriting()) {
+                journalBefore = lethe.policy().receiptJournal();
                 if (!lethe.policy().may(cli.store.principal(), DataPolicy.Permission.CHANGE_POLICY)) {
                     throw new dev.lethe.core.privacy.AccessDeniedException(cli.store.principal(), "change-policy");
                 }
@@ -454,6 +459,16 @@ final class GovernanceCommands {
                     .commandLine()
                     .getOut()
                     .println("policy replaced; it applies from the next command or server start");
+            if (journalBefore.isPresent() && !journalBefore.equals(parsed.receiptJournal())) {
+                cli.spec
+                        .commandLine()
+                        .getErr()
+                        .printf(
+                                "warning: the receipt journal was %s: backups taken before this change know only"
+                                        + " that file; keep it, and after restoring one of them run `lethe subject"
+                                        + " forget-again %s` once (docs/privacy.md §9)%n",
+                                journalBefore.get(), journalBefore.get());
+            }
             return 0;
         }
     }

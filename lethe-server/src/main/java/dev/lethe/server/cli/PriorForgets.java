@@ -22,14 +22,18 @@ import java.util.List;
 final class PriorForgets {
     static final ObjectMapper JSON = new ObjectMapper();
 
-    /** The forgets read, and how many audit entries of other types were skipped. */
-    record Read(List<PriorForget> forgets, int skipped) {}
+    /**
+     * The forgets read, how many audit entries of other types were skipped, and the lowest and highest
+     * {@code $audit} version read (-1 when the file held no audit entries).
+     */
+    record Read(List<PriorForget> forgets, int skipped, long firstVersion, long lastVersion) {}
 
     private PriorForgets() {}
 
     static Read read(Reader reader, String source) throws IOException {
         List<PriorForget> forgets = new ArrayList<>();
         int[] skipped = {0};
+        long[] versions = {Long.MAX_VALUE, -1};
         try (JsonParser parser = JSON.createParser(reader)) {
             JsonToken token;
             while ((token = parser.nextToken()) != null) {
@@ -37,16 +41,22 @@ final class PriorForgets {
                 JsonNode value = JSON.readTree(parser);
                 if (token == JsonToken.START_ARRAY) {
                     for (JsonNode element : value) {
-                        add(element, source, line, forgets, skipped);
+                        add(element, source, line, forgets, skipped, versions);
                     }
                 } else {
-                    add(value, source, line, forgets, skipped);
+                    add(value, source, line, forgets, skipped, versions);
                 }
             }
+        } catch (com.fasterxml.jackson.core.exc.StreamConstraintsException e) {
+            throw InvalidEventException.of(
+                    source, "is not what Lethe writes: " + e.getOriginalMessage() + " (nested too deep, or too long)");
         } catch (JsonProcessingException e) {
             throw InvalidEventException.of(
                     source,
-                    "is not JSON at line " + e.getLocation().getLineNr() + ": " + e.getOriginalMessage()
+                    "is not JSON"
+                            + (e.getLocation() == null
+                                    ? ""
+                                    : " at line " + e.getLocation().getLineNr())
                             + " (expected receipts or $audit entries, one JSON value per line or a JSON array)");
         }
         if (forgets.isEmpty()) {
@@ -56,10 +66,11 @@ final class PriorForgets {
                             + "): expected erasure receipts (`lethe subject receipts --json`) or SubjectForgotten"
                             + " entries (`lethe read '$audit' --json`)");
         }
-        return new Read(List.copyOf(forgets), skipped[0]);
+        return new Read(List.copyOf(forgets), skipped[0], versions[1] < 0 ? -1 : versions[0], versions[1]);
     }
 
-    private static void add(JsonNode value, String source, long line, List<PriorForget> forgets, int[] skipped) {
+    private static void add(
+            JsonNode value, String source, long line, List<PriorForget> forgets, int[] skipped, long[] versions) {
         String where = source + " line " + line;
         if (!value.isObject()) {
             throw InvalidEventException.of(where, "is not a JSON object (an erasure receipt or an $audit entry)");
@@ -68,6 +79,10 @@ final class PriorForgets {
         JsonNode receipt;
         JsonNode legalBasis;
         if (value.has("type")) { // an $audit entry, as `lethe read --json` and /v1/audit print events
+            if (value.path("version").canConvertToLong()) {
+                versions[0] = Math.min(versions[0], value.path("version").asLong());
+                versions[1] = Math.max(versions[1], value.path("version").asLong());
+            }
             if (!"SubjectForgotten".equals(value.path("type").asText())) {
                 skipped[0]++;
                 return;

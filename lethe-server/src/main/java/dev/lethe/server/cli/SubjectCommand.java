@@ -223,10 +223,14 @@ final class SubjectCommand implements Runnable {
             description = {
                 "After a restore: forget again every subject that FILE says another copy of this store forgot.",
                 "A data directory restored from a backup knows none of the forgets made after the backup was taken;"
-                        + " its subjects' keys are back. FILE holds the forgets, one JSON value per line or a JSON"
-                        + " array: the receipts (`lethe subject receipts --json`, GET /v1/receipts) or the audit"
-                        + " trail (`lethe read '$audit' --json`, GET /v1/audit: its SubjectForgotten entries; other"
-                        + " entries are skipped) of the store the backup replaces, or of a newer backup of it. Each"
+                        + " its subjects' keys are back (unless the policy names a receipt journal, which its first"
+                        + " open reads). FILE holds the forgets, one JSON value per line or a JSON array: best, all"
+                        + " the receipts of the store the backup replaces (`lethe subject receipts --json`, GET"
+                        + " /v1/receipts), kept apart from the backups; or its audit trail's entries written since"
+                        + " the backup (`lethe read '$audit' --json --from V --limit 10000`, page by page: without"
+                        + " --limit it reads only 100; GET /v1/audit gives the newest entries only): its"
+                        + " SubjectForgotten entries count, other entries are skipped, and the versions read are"
+                        + " printed. Forgets only scheduled (--at) are in neither: schedule them again. Each"
                         + " subject that still has a key here is forgotten with the prior forget's legal basis and"
                         + " audited as SubjectForgotten (reapplied, originalReceipt). The whole file is read and"
                         + " checked before anything is forgotten. Needs a role with the forget permission.",
@@ -260,6 +264,15 @@ final class SubjectCommand implements Runnable {
                 var done = lethe.privacy().forgetAgain(read.forgets(), cli.store.principal());
                 for (ErasureReceipt receipt : done.forgotten()) {
                     out.printf("forgotten again: subject %s  receipt %s%n", receipt.subject(), receipt.id());
+                }
+                if (read.firstVersion() >= 0) {
+                    cli.spec
+                            .commandLine()
+                            .getErr()
+                            .printf(
+                                    "read $audit entries of versions %d to %d: forgets audited after version %d are"
+                                            + " not in %s%n",
+                                    read.firstVersion(), read.lastVersion(), read.lastVersion(), file);
                 }
                 out.printf(
                         "%d subject%s forgotten again; %d already forgotten here; %d without a key here (created after"
