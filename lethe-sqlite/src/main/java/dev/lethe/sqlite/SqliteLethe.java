@@ -108,6 +108,13 @@ public final class SqliteLethe implements AutoCloseable {
                 if (journal != null) {
                     journal.writtenFrom(new ReceiptJournal.Origin(
                             storeId(keys, false).orElseThrow(), here.toString(), original.isPresent()));
+                    original.ifPresent(copied -> System.getLogger(SqliteLethe.class.getName())
+                            .log(
+                                    System.Logger.Level.WARNING,
+                                    "this data directory is a copy of " + copied.directory() + ", which still holds"
+                                            + " the same store: its forgets are journaled as a copy's, and do not"
+                                            + " reach that directory nor restores made elsewhere. If this directory"
+                                            + " is the store now, move the other one away (docs/privacy.md §9)"));
                 }
                 // A forget that a crash interrupted before its audit entry was written gets it now.
                 privacy.auditInterruptedForgets();
