@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -104,10 +103,23 @@ public final class SqliteLethe implements AutoCloseable {
             int forgottenOnlyInTrail = 0;
             Path here = realOrNormal(directory);
             if (!store.isReadOnly()) {
-                Optional<Original> original = guardCopies(directory, keys, privacy);
+                Guarded guarded = guardCopies(directory, keys, privacy);
+                Optional<Original> original = guarded.copyOf();
                 if (journal != null) {
                     journal.writtenFrom(new ReceiptJournal.Origin(
                             storeId(keys, false).orElseThrow(), here.toString(), original.isPresent()));
+                    if (guarded.replacesAnother()) {
+                        try {
+                            journal.appendPromotion();
+                        } catch (StorageException e) {
+                            System.getLogger(SqliteLethe.class.getName())
+                                    .log(
+                                            System.Logger.Level.WARNING,
+                                            "cannot note in the receipt journal that " + here + " is the store now"
+                                                    + " (the forgets it journaled as a copy count only here until"
+                                                    + " it can): " + e.getMessage());
+                        }
+                    }
                     original.ifPresent(copied -> System.getLogger(SqliteLethe.class.getName())
                             .log(
                                     System.Logger.Level.WARNING,
@@ -123,14 +135,13 @@ public final class SqliteLethe implements AutoCloseable {
                 // A key store restored from before some forgets must not decrypt those subjects again.
                 privacy.reapplyForgetsMissingFromKeys();
                 // And a whole data directory restored so: the journal outside it knows those forgets.
-                privacy.reapplyForgetsFromJournal(journalLines(here, keys, () -> original));
+                privacy.reapplyForgetsFromJournal(journalLines(here, keys));
                 // A policy file edited by hand changes who may read what: the trail must show it.
                 privacy.notePolicy(policySha256(policyFile.text()), false);
             } else {
                 // Nor may a reader beside the writer (or before it next opens) decrypt them.
                 Set<SubjectId> missing = new java.util.LinkedHashSet<>(privacy.forgetsMissingFromKeys());
-                missing.addAll(privacy.forgetsMissingFromJournal(
-                        journalLines(here, keys, () -> originalOf(here, privacy.keys()))));
+                missing.addAll(privacy.forgetsMissingFromJournal(journalLines(here, keys)));
                 keys.treatAsForgotten(missing);
                 forgottenOnlyInTrail = missing.size();
             }
@@ -474,33 +485,38 @@ public final class SqliteLethe implements AutoCloseable {
         }
     }
 
-    /** Returns the directory this one is a copy of, when it is one (see {@link #originalOf}). */
-    private static Optional<Original> guardCopies(Path directory, SqliteKeyStore keys, PrivateEventStore privacy) {
+    /**
+     * What a writer open found: the directory this one is a copy of, when it is one (see {@link
+     * #originalOf}); and whether this directory takes the place of another (the one its key store was
+     * last opened in is gone, or holds another store), which makes the lines it journaled as a copy the
+     * store's.
+     */
+    private record Guarded(Optional<Original> copyOf, boolean replacesAnother) {}
+
+    private static Guarded guardCopies(Path directory, SqliteKeyStore keys, PrivateEventStore privacy) {
         Path here = realOrNormal(directory);
         Optional<String> home = keys.note(HOME_NOTE);
         Optional<Original> original = originalOf(here, privacy.keys());
         if (original.isPresent()) {
             copyRefusal(original.get(), privacy.keys()).ifPresent(privacy::refuseRotation);
-            return original; // the original keeps the note
+            return new Guarded(original, false); // the original keeps the note
         }
-        if (home.isEmpty() || !home.get().equals(here.toString())) {
+        boolean replaces = home.isPresent() && !home.get().equals(here.toString());
+        if (home.isEmpty() || replaces) {
             keys.setNote(HOME_NOTE, here.toString());
         }
-        return original;
+        return new Guarded(original, replaces);
     }
 
     /**
-     * Which receipt-journal lines apply to the store in {@code here}: those of this store (by its id)
-     * written here, or in the directory it is a copy of, or in one that no longer holds this store (a
-     * directory this one replaced); never those a copy wrote (a restore drill's forgets stay in the
-     * drill), nor those of other stores sharing the file. A line that names no origin applies.
+     * Which receipt-journal lines apply to the store in {@code here}: every line of this store (by its
+     * id), except those a copy wrote (a directory whose original still existed, on this machine: a restore
+     * drill's forgets stay in the drill) in another directory than this one — unless that copy was
+     * promoted since (see {@link ReceiptJournal.Line}), which the reader works out. A line that names no
+     * origin applies; so do all when this store has no id yet.
      */
-    private static java.util.function.Predicate<ReceiptJournal.Line> journalLines(
-            Path here, SqliteKeyStore keys, java.util.function.Supplier<Optional<Original>> copyOf) {
+    private static java.util.function.Predicate<ReceiptJournal.Line> journalLines(Path here, SqliteKeyStore keys) {
         Optional<String> storeId = keys.note(STORE_ID_NOTE);
-        Map<String, Boolean> holdsThisStore = new java.util.HashMap<>();
-        java.util.concurrent.atomic.AtomicReference<Optional<Original>> original =
-                new java.util.concurrent.atomic.AtomicReference<>();
         return line -> {
             if (line.origin().isEmpty()) {
                 return true;
@@ -509,23 +525,7 @@ public final class SqliteLethe implements AutoCloseable {
             if (storeId.isPresent() && !storeId.get().equals(origin.store())) {
                 return false;
             }
-            if (origin.directory().equals(here.toString())) {
-                return true;
-            }
-            if (origin.copy()) {
-                return false;
-            }
-            if (original.get() == null) {
-                original.set(copyOf.get());
-            }
-            if (original.get().isPresent()
-                    && original.get().get().directory().toString().equals(origin.directory())) {
-                return true;
-            }
-            return !holdsThisStore.computeIfAbsent(
-                    origin.directory(),
-                    d -> storeId.isPresent()
-                            && masterKeyOf(Path.of(d), storeId.get()).isPresent());
+            return !origin.copy() || origin.directory().equals(here.toString());
         };
     }
 
@@ -759,6 +759,11 @@ public final class SqliteLethe implements AutoCloseable {
 
     public DataPolicy policy() {
         return policy;
+    }
+
+    /** This store's id, which its copies and backups share; empty for a store no writer has opened yet. */
+    public Optional<String> storeId() {
+        return privacy.keys().note(STORE_ID_NOTE);
     }
 
     /** The text of the policy this store runs under, as read when it was opened. */

@@ -308,12 +308,15 @@ class SqliteBackupTest {
         useJournal(data, journal);
         SubjectId ada;
         SubjectId grace;
+        Path spare = parent.resolve("spare");
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             ada = customer(lethe, "ada");
             grace = customer(lethe, "grace");
             SqliteBackup.take(data, drill, file -> {});
+            SqliteBackup.take(data, spare, file -> {});
         }
         Files.copy(data.resolve(LocalMasterKey.FILE_NAME), drill.resolve(LocalMasterKey.FILE_NAME));
+        Files.copy(data.resolve(LocalMasterKey.FILE_NAME), spare.resolve(LocalMasterKey.FILE_NAME));
         // A restore drill beside the original, which still exists: the drill forgets Grace.
         try (SqliteLethe copy = SqliteLethe.open(drill)) {
             copy.privacy().forget(grace, "a drill", null, DPO);
@@ -332,6 +335,26 @@ class SqliteBackupTest {
         }
         try (SqliteLethe original = SqliteLethe.open(data)) {
             assertThat(original.privacy().keys().isKnown(grace)).isTrue();
+        }
+
+        // The original is gone: the drill, opened again, is the store now, and says so in the journal; a
+        // later restore applies what it forgot as a copy too.
+        deleteRecursively(data);
+        SqliteLethe.open(drill).close();
+        assertThat(Files.readString(journal)).contains("\"promoted\":true");
+        try (SqliteLethe restored = SqliteLethe.open(spare)) {
+            assertThat(restored.privacy().keys().isForgotten(ada)).isTrue();
+            assertThat(restored.privacy().keys().isForgotten(grace))
+                    .as("forgotten by a copy that became the store")
+                    .isTrue();
+        }
+    }
+
+    private static void deleteRecursively(Path directory) throws java.io.IOException {
+        try (Stream<Path> paths = Files.walk(directory)) {
+            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
+            }
         }
     }
 
@@ -373,6 +396,19 @@ class SqliteBackupTest {
         assertThat(Files.readString(journal))
                 .as("an empty file is a new journal")
                 .contains(first);
+    }
+
+    @Test
+    void a_journal_set_up_before_any_forget_exists_from_the_first_open_and_missing_it_is_refused() throws Exception {
+        Path data = parent.resolve("data");
+        Path journal = Files.createDirectories(parent.resolve("receipts")).resolve("receipts.jsonl");
+        useJournal(data, journal);
+        SqliteLethe.open(data).close();
+        assertThat(journal).as("created empty: once read, it must be there").exists();
+        Files.delete(journal);
+        assertThatThrownBy(() -> SqliteLethe.openReadOnly(data))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("is missing, but this store has read it before");
     }
 
     @Test

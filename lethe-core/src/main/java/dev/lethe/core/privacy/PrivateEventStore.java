@@ -541,18 +541,16 @@ public final class PrivateEventStore implements AutoCloseable {
             return 0;
         }
         Optional<Long> checked = journalChecked();
+        List<PriorForget> applying = new ArrayList<>();
+        ReceiptJournal.End end = journal.read(checked.orElse(0L), applying(applies, applying));
         Set<String> journaled = new java.util.HashSet<>();
         Map<SubjectId, PriorForget> missing = new LinkedHashMap<>();
-        ReceiptJournal.End end = journal.read(checked.orElse(0L), line -> {
-            if (!applies.test(line)) {
-                return;
-            }
-            PriorForget prior = line.forget();
+        for (PriorForget prior : applying) {
             journaled.add(prior.receipt());
             if (!keys.isForgotten(prior.subject()) && keys.isKnown(prior.subject())) {
                 missing.putIfAbsent(prior.subject(), prior);
             }
-        });
+        }
         journal.knownUpTo(end.offset());
         boolean seeded = true;
         if (checked.isEmpty()) {
@@ -560,6 +558,7 @@ public final class PrivateEventStore implements AutoCloseable {
                 journal.append(keys.receipts().stream()
                         .filter(r -> !journaled.contains(r.id().toString()))
                         .toList());
+                journal.ensureExists(); // read once, it must stay: a missing one then stops every open
             } catch (RuntimeException e) {
                 seeded = false;
                 LOG.log(
@@ -623,14 +622,52 @@ public final class PrivateEventStore implements AutoCloseable {
     public Set<SubjectId> forgetsMissingFromJournal(java.util.function.Predicate<ReceiptJournal.Line> applies) {
         Set<SubjectId> missing = new LinkedHashSet<>();
         if (journal != null) {
-            journal.read(journalChecked().orElse(0L), line -> {
-                SubjectId subject = line.forget().subject();
-                if (applies.test(line) && !keys.isForgotten(subject) && keys.isKnown(subject)) {
-                    missing.add(subject);
+            List<PriorForget> applying = new ArrayList<>();
+            journal.read(journalChecked().orElse(0L), applying(applies, applying));
+            for (PriorForget prior : applying) {
+                if (!keys.isForgotten(prior.subject()) && keys.isKnown(prior.subject())) {
+                    missing.add(prior.subject());
                 }
-            });
+            }
         }
         return missing;
+    }
+
+    /**
+     * Collects the lines read into {@code applying} (the forgets of those that {@code applies} accepts)
+     * once the read is done, since a promotion may follow the lines it promotes: a copy's lines count as
+     * the store's when a promotion of their directory is read too.
+     */
+    private static Consumer<ReceiptJournal.Line> applying(
+            java.util.function.Predicate<ReceiptJournal.Line> applies, List<PriorForget> applying) {
+        List<ReceiptJournal.Line> lines = new ArrayList<>();
+        Set<String> promoted = new java.util.HashSet<>();
+        return new Consumer<>() {
+            @Override
+            public void accept(ReceiptJournal.Line line) {
+                if (line.promotion()) {
+                    if (applies.test(line)) {
+                        promoted.add(line.origin().orElseThrow().directory());
+                        applying.clear();
+                        lines.forEach(this::decide);
+                    }
+                    return;
+                }
+                lines.add(line);
+                decide(line);
+            }
+
+            private void decide(ReceiptJournal.Line line) {
+                ReceiptJournal.Line judged = line.origin()
+                        .filter(o -> o.copy() && promoted.contains(o.directory()))
+                        .map(o -> new ReceiptJournal.Line(
+                                line.forget(), Optional.of(new ReceiptJournal.Origin(o.store(), o.directory(), false))))
+                        .orElse(line);
+                if (applies.test(judged)) {
+                    applying.add(line.forget().orElseThrow());
+                }
+            }
+        };
     }
 
     /** The journal this store writes receipts to, if any. */
@@ -653,10 +690,11 @@ public final class PrivateEventStore implements AutoCloseable {
             return Optional.empty();
         }
         long offset = version(parts[0]);
-        if (offset > 0 && !java.nio.file.Files.exists(journal.file(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        if (!java.nio.file.Files.exists(journal.file(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             throw dev.lethe.core.store.StorageException.permanent(
-                    "the receipt journal " + journal.file() + " is missing, but this store has read " + offset
-                            + " bytes of it: mount or restore it (a restored data directory needs it to forget again"
+                    "the receipt journal " + journal.file() + " is missing, but this store has read it before (up to"
+                            + " byte " + offset
+                            + "): mount or restore it (a restored data directory needs it to forget again"
                             + " the subjects forgotten since its backup). If it is lost for good, create it empty to"
                             + " go on without it, and forget those subjects again from receipts kept elsewhere"
                             + " (lethe subject forget-again)",

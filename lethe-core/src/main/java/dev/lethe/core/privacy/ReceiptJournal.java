@@ -68,8 +68,16 @@ public final class ReceiptJournal {
      */
     public record Origin(String store, String directory, boolean copy) {}
 
-    /** A receipt read from the journal, with where it was written (empty for a line that does not say). */
-    public record Line(PrivateEventStore.PriorForget forget, java.util.Optional<Origin> origin) {}
+    /**
+     * A line of the journal: a receipt, with where it was written (empty for a line that does not say);
+     * or, without a receipt, a promotion: the origin's directory, a copy until then, is the store now (its
+     * original was gone when it opened), so its earlier lines count as the store's.
+     */
+    public record Line(java.util.Optional<PrivateEventStore.PriorForget> forget, java.util.Optional<Origin> origin) {
+        public boolean promotion() {
+            return forget.isEmpty();
+        }
+    }
 
     /** Sets what the following appends write as their origin. */
     public synchronized void writtenFrom(Origin origin) {
@@ -79,6 +87,27 @@ public final class ReceiptJournal {
     /** Appends the receipt as one line and syncs it to disk before returning. */
     public void append(ErasureReceipt receipt) {
         append(java.util.List.of(receipt));
+    }
+
+    /**
+     * Appends a promotion line for {@link #writtenFrom}'s directory: a copy whose original is gone is the
+     * store now, and the lines it wrote as a copy count as the store's.
+     */
+    public synchronized void appendPromotion() {
+        if (origin == null) {
+            throw new IllegalStateException("a promotion names its origin: call writtenFrom first");
+        }
+        java.util.Map<String, Object> line = new java.util.LinkedHashMap<>();
+        line.put("promoted", true);
+        line.put("store", origin.store());
+        line.put("origin", origin.directory());
+        line.put("copy", false);
+        write((JSON.valueToTree(line).toString() + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Creates the journal, empty, if it does not exist: once a store has read it, it must be there. */
+    public synchronized void ensureExists() {
+        write(new byte[0]);
     }
 
     /**
@@ -99,7 +128,11 @@ public final class ReceiptJournal {
             }
             lines.append(JSON.valueToTree(line).toString()).append('\n');
         }
-        ByteBuffer buffer = ByteBuffer.wrap(lines.toString().getBytes(StandardCharsets.UTF_8));
+        write(lines.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void write(byte[] bytes) {
+        ByteBuffer buffer = ByteBuffer.wrap(bytes);
         Path parent = file.getParent();
         try {
             if (parent == null || !Files.isDirectory(parent)) {
@@ -222,17 +255,30 @@ public final class ReceiptJournal {
      */
     public record End(long offset, long size, String first) {}
 
-    /** The receipt id of the file's first whole line, {@code "-"} when it has none (or no file). */
+    /**
+     * What tells this file from another at the same path: a hash of its first whole line (SHA-256,
+     * the first 16 hex digits), {@code "-"} when it has none (or no file).
+     */
     public String first() {
         String[] first = {"-"};
         try {
-            readLines(0, Long.MAX_VALUE, 1, line -> first[0] = line.forget().receipt());
+            readLines(0, Long.MAX_VALUE, 1, (line, text) -> first[0] = fingerprint(text));
         } catch (NoSuchFileException e) {
             return "-";
         } catch (IOException e) {
             throw StorageException.permanent("cannot read the receipt journal " + file + ": " + why(e), e);
         }
         return first[0];
+    }
+
+    private static String fingerprint(String line) {
+        try {
+            byte[] hash =
+                    java.security.MessageDigest.getInstance("SHA-256").digest(line.getBytes(StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(hash, 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
     }
 
     /**
@@ -274,9 +320,9 @@ public final class ReceiptJournal {
         try {
             String first = start == 0 ? null : first();
             String[] firstRead = {first};
-            long offset = readLines(start, size, Long.MAX_VALUE, line -> {
+            long offset = readLines(start, size, Long.MAX_VALUE, (line, text) -> {
                 if (firstRead[0] == null) {
-                    firstRead[0] = line.forget().receipt();
+                    firstRead[0] = fingerprint(text);
                 }
                 each.accept(line);
             });
@@ -292,7 +338,8 @@ public final class ReceiptJournal {
      * Reads at most {@code maxLines} whole lines from {@code start}, up to byte {@code size}; returns the
      * offset after the last whole line read.
      */
-    private long readLines(long start, long size, long maxLines, Consumer<Line> each) throws IOException {
+    private long readLines(long start, long size, long maxLines, java.util.function.BiConsumer<Line, String> each)
+            throws IOException {
         long offset = start;
         long lines = 0;
         try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ, java.nio.file.LinkOption.NOFOLLOW_LINKS);
@@ -324,7 +371,7 @@ public final class ReceiptJournal {
                         }
                         throw e;
                     }
-                    each.accept(parsed);
+                    each.accept(parsed, text);
                     lines++;
                 }
                 offset = read;
@@ -348,9 +395,9 @@ public final class ReceiptJournal {
 
     private Line parse(String text, long offset) {
         String where = "receipt journal " + file + ", the line at byte " + offset;
-        JsonNode receipt;
+        JsonNode line;
         try {
-            receipt = JSON.readerFor(JsonNode.class)
+            line = JSON.readerFor(JsonNode.class)
                     .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
                     .readValue(text);
         } catch (IOException e) {
@@ -358,22 +405,40 @@ public final class ReceiptJournal {
             throw StorageException.permanent(where + ": not JSON, so not an erasure receipt; " + ONLY_LETHE, e);
         }
         try {
-            PrivateEventStore.PriorForget forget = new PrivateEventStore.PriorForget(
-                    SubjectId.parse(receipt.path("subject").asText(null)),
-                    receipt.path("id").asText(null),
-                    receipt.path("legalBasis").asText(""));
-            JsonNode store = receipt.path("store");
-            java.util.Optional<Origin> origin = store.isTextual()
-                    ? java.util.Optional.of(new Origin(
-                            store.asText(),
-                            receipt.path("origin").asText(""),
-                            receipt.path("copy").asBoolean(false)))
-                    : java.util.Optional.empty();
-            return new Line(forget, origin);
+            if (!line.isObject()) {
+                throw new IllegalArgumentException("not a JSON object");
+            }
+            java.util.Optional<Origin> origin = origin(line);
+            if (line.has("promoted")) {
+                if (!line.path("promoted").isBoolean() || !line.path("promoted").asBoolean() || origin.isEmpty()) {
+                    throw new IllegalArgumentException("a promotion names its store and origin");
+                }
+                return new Line(java.util.Optional.empty(), origin);
+            }
+            return new Line(
+                    java.util.Optional.of(new PrivateEventStore.PriorForget(
+                            SubjectId.parse(line.path("subject").asText(null)),
+                            line.path("id").asText(null),
+                            line.path("legalBasis").asText(""))),
+                    origin);
         } catch (RuntimeException e) {
             throw StorageException.permanent(
                     where + ": not an erasure receipt (" + e.getMessage() + "); " + ONLY_LETHE, e);
         }
+    }
+
+    /** A line's origin: none when it names no store; refused when its fields are not of their types. */
+    private static java.util.Optional<Origin> origin(JsonNode line) {
+        if (!line.has("store")) {
+            return java.util.Optional.empty();
+        }
+        JsonNode store = line.path("store");
+        JsonNode directory = line.path("origin");
+        JsonNode copy = line.path("copy");
+        if (!store.isTextual() || !directory.isTextual() || !copy.isBoolean()) {
+            throw new IllegalArgumentException("store and origin are text and copy is true or false");
+        }
+        return java.util.Optional.of(new Origin(store.asText(), directory.asText(), copy.asBoolean()));
     }
 
     private static final String ONLY_LETHE = "only Lethe writes this file: restore it from a copy, or remove the"

@@ -464,10 +464,13 @@ final class GovernanceCommands {
                         .commandLine()
                         .getErr()
                         .printf(
-                                "warning: the receipt journal was %s: backups taken before this change know only"
-                                        + " that file; keep it, and after restoring one of them run `lethe subject"
-                                        + " forget-again %s` once (docs/privacy.md §9)%n",
-                                journalBefore.get(), journalBefore.get());
+                                "warning: the receipt journal was %s; backups taken before this change name that file"
+                                        + " in their policy.yaml, and the forgets from now on are %s. After restoring"
+                                        + " one of them, set its receiptJournal to the current file before its first"
+                                        + " open, or run `lethe subject forget-again` with the current file's"
+                                        + " lines (docs/privacy.md §9)%n",
+                                journalBefore.get(),
+                                parsed.receiptJournal().map(p -> "in " + p).orElse("journaled nowhere"));
             }
             return 0;
         }

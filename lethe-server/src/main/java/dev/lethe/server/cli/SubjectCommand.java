@@ -261,7 +261,18 @@ final class SubjectCommand implements Runnable {
                 }
             }
             try (SqliteLethe lethe = cli.store.openExisting()) {
-                var done = lethe.privacy().forgetAgain(read.forgets(), cli.store.principal());
+                List<dev.lethe.core.privacy.PrivateEventStore.PriorForget> forgets = read.forgetsOf(lethe.storeId());
+                int leftOut = read.entries().size() - forgets.size();
+                if (leftOut > 0) {
+                    cli.spec
+                            .commandLine()
+                            .getErr()
+                            .printf(
+                                    "left out %d receipt-journal line%s made in copies of this store (restore drills)"
+                                            + " or in other stores%n",
+                                    leftOut, leftOut == 1 ? "" : "s");
+                }
+                var done = lethe.privacy().forgetAgain(forgets, cli.store.principal());
                 for (ErasureReceipt receipt : done.forgotten()) {
                     out.printf("forgotten again: subject %s  receipt %s%n", receipt.subject(), receipt.id());
                 }
