@@ -90,7 +90,12 @@ public final class ForgetLatency {
             try (dev.lethe.sqlite.SqliteKeyStore keys = dev.lethe.sqlite.SqliteKeyStore.open(directory)) {
                 keys.setNote(dev.lethe.core.privacy.PrivateEventStore.FORGETS_CHECKED_NOTE, "0");
                 if (withJournal) {
-                    keys.setNote(dev.lethe.core.privacy.PrivateEventStore.JOURNAL_CHECKED_NOTE, "0 " + journal);
+                    // OFFSET FINGERPRINT PATH: from the start of the same file.
+                    String note = keys.note(dev.lethe.core.privacy.PrivateEventStore.JOURNAL_CHECKED_NOTE)
+                            .orElseThrow();
+                    keys.setNote(
+                            dev.lethe.core.privacy.PrivateEventStore.JOURNAL_CHECKED_NOTE,
+                            "0" + note.substring(note.indexOf(' ')));
                 }
             }
             for (int i = 0; i < opens.length; i++) {

@@ -34,6 +34,8 @@ import java.util.function.Consumer;
  */
 public final class ReceiptJournal {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final com.fasterxml.jackson.databind.ObjectReader LINE_READER = JSON.readerFor(JsonNode.class)
+            .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     /** A receipt's line is well under a kilobyte; a longer one is not a receipt. */
     static final int MAX_LINE_BYTES = 1 << 20;
 
@@ -145,7 +147,8 @@ public final class ReceiptJournal {
                 try (FileChannel out = open(created);
                         java.nio.channels.FileLock lock = out.lock()) {
                     long size = out.size();
-                    long whole = wholeLinesEnd(size);
+                    // Ours the last line written, and whole: no need to look for a line cut short.
+                    long whole = knownEnd == size ? size : wholeLinesEnd(size);
                     if (whole < size) {
                         // Cut short by a crash before its sync: its append never returned, so its receipt is
                         // still pending in keys.db and is written again. Removed, not left as a bad line.
@@ -343,41 +346,56 @@ public final class ReceiptJournal {
         long offset = start;
         long lines = 0;
         try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                InputStream bytes = new java.io.BufferedInputStream(Channels.newInputStream(in.position(start)))) {
-            java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream(256);
-            long read = start;
-            int b;
-            while (read < size && lines < maxLines && (b = bytes.read()) != -1) {
-                read++;
-                if (b != '\n') {
-                    if (line.size() == MAX_LINE_BYTES) {
-                        throw StorageException.permanent(
-                                "receipt journal " + file + ", the line at byte " + offset + ": longer than "
-                                        + MAX_LINE_BYTES + " bytes, so not an erasure receipt; " + ONLY_LETHE,
-                                null);
+                InputStream bytes = Channels.newInputStream(in.position(start))) {
+            java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream(512);
+            byte[] chunk = new byte[64 * 1024];
+            long read = start; // bytes consumed so far
+            int n;
+            while (read < size
+                    && lines < maxLines
+                    && (n = bytes.read(chunk, 0, (int) Math.min(chunk.length, size - read))) > 0) {
+                int from = 0;
+                for (int k = 0; k < n && lines < maxLines; k++) {
+                    if (chunk[k] != '\n') {
+                        continue;
                     }
-                    line.write(b);
-                    continue;
-                }
-                String text = line.toString(StandardCharsets.UTF_8).strip();
-                line.reset();
-                if (!text.isEmpty()) {
-                    Line parsed;
-                    try {
-                        parsed = parse(text, offset);
-                    } catch (StorageException e) {
-                        if (Files.size(file) != size) {
-                            throw StorageException.permanent(e.getMessage(), new ChangedWhileRead());
+                    append(line, chunk, from, k - from, offset);
+                    from = k + 1;
+                    String text = line.toString(StandardCharsets.UTF_8).strip();
+                    line.reset();
+                    if (!text.isEmpty()) {
+                        Line parsed;
+                        try {
+                            parsed = parse(text, offset);
+                        } catch (StorageException e) {
+                            if (Files.size(file) != size) {
+                                throw StorageException.permanent(e.getMessage(), new ChangedWhileRead());
+                            }
+                            throw e;
                         }
-                        throw e;
+                        each.accept(parsed, text);
+                        lines++;
                     }
-                    each.accept(parsed, text);
-                    lines++;
+                    offset = read + k + 1;
                 }
-                offset = read;
+                if (lines < maxLines) {
+                    append(line, chunk, from, n - from, offset); // the start of a line the next chunk ends
+                }
+                read += n;
             }
         }
         return offset;
+    }
+
+    /** Adds bytes to the line being read, refusing a line longer than any receipt's. */
+    private void append(java.io.ByteArrayOutputStream line, byte[] chunk, int from, int length, long offset) {
+        if (line.size() + length > MAX_LINE_BYTES) {
+            throw StorageException.permanent(
+                    "receipt journal " + file + ", the line at byte " + offset + ": longer than " + MAX_LINE_BYTES
+                            + " bytes, so not an erasure receipt; " + ONLY_LETHE,
+                    null);
+        }
+        line.write(chunk, from, length);
     }
 
     /** Whether a line starts at {@code offset}: the file's start, or just after a newline. */
@@ -397,9 +415,7 @@ public final class ReceiptJournal {
         String where = "receipt journal " + file + ", the line at byte " + offset;
         JsonNode line;
         try {
-            line = JSON.readerFor(JsonNode.class)
-                    .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-                    .readValue(text);
+            line = LINE_READER.readValue(text);
         } catch (IOException e) {
             // Not Jackson's message: it would quote the line, whatever a stranger wrote there.
             throw StorageException.permanent(where + ": not JSON, so not an erasure receipt; " + ONLY_LETHE, e);
