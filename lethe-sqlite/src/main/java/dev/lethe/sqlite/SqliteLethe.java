@@ -103,30 +103,17 @@ public final class SqliteLethe implements AutoCloseable {
             int forgottenOnlyInTrail = 0;
             Path here = realOrNormal(directory);
             if (!store.isReadOnly()) {
-                Guarded guarded = guardCopies(directory, keys, privacy);
-                Optional<Original> original = guarded.copyOf();
+                Optional<Original> original = guardCopies(directory, keys, privacy);
                 if (journal != null) {
-                    journal.writtenFrom(new ReceiptJournal.Origin(
-                            storeId(keys, false).orElseThrow(), here.toString(), original.isPresent()));
-                    if (guarded.replacesAnother()) {
-                        try {
-                            journal.appendPromotion();
-                        } catch (StorageException e) {
-                            System.getLogger(SqliteLethe.class.getName())
-                                    .log(
-                                            System.Logger.Level.WARNING,
-                                            "cannot note in the receipt journal that " + here + " is the store now"
-                                                    + " (the forgets it journaled as a copy count only here until"
-                                                    + " it can): " + e.getMessage());
-                        }
-                    }
-                    original.ifPresent(copied -> System.getLogger(SqliteLethe.class.getName())
-                            .log(
-                                    System.Logger.Level.WARNING,
-                                    "this data directory is a copy of " + copied.directory() + ", which still holds"
-                                            + " the same store: its forgets are journaled as a copy's, and do not"
-                                            + " reach that directory nor restores made elsewhere. If this directory"
-                                            + " is the store now, move the other one away (docs/privacy.md §9)"));
+                    journal.writtenFrom(
+                            new ReceiptJournal.Origin(storeId(keys, false).orElseThrow(), here.toString()));
+                    Optional<Original> sharing = original.filter(copied -> sharesJournal(copied.directory(), journal));
+                    sharing.ifPresent(copied -> privacy.refuseForgets("this data directory is a copy of "
+                            + copied.directory() + ", which still holds the same store and writes the same receipt"
+                            + " journal " + journal.file() + ": a forget here would be applied there too. For a"
+                            + " restore drill or a staging copy, set this copy's receiptJournal to a copy of that"
+                            + " file; if this directory is the store now, move the other one away and open this"
+                            + " one again (docs/privacy.md §9)"));
                 }
                 // A forget that a crash interrupted before its audit entry was written gets it now.
                 privacy.auditInterruptedForgets();
@@ -135,13 +122,13 @@ public final class SqliteLethe implements AutoCloseable {
                 // A key store restored from before some forgets must not decrypt those subjects again.
                 privacy.reapplyForgetsMissingFromKeys();
                 // And a whole data directory restored so: the journal outside it knows those forgets.
-                privacy.reapplyForgetsFromJournal(journalLines(here, keys));
+                privacy.reapplyForgetsFromJournal(journalLines(keys));
                 // A policy file edited by hand changes who may read what: the trail must show it.
                 privacy.notePolicy(policySha256(policyFile.text()), false);
             } else {
                 // Nor may a reader beside the writer (or before it next opens) decrypt them.
                 Set<SubjectId> missing = new java.util.LinkedHashSet<>(privacy.forgetsMissingFromKeys());
-                missing.addAll(privacy.forgetsMissingFromJournal(journalLines(here, keys)));
+                missing.addAll(privacy.forgetsMissingFromJournal(journalLines(keys)));
                 keys.treatAsForgotten(missing);
                 forgottenOnlyInTrail = missing.size();
             }
@@ -485,48 +472,53 @@ public final class SqliteLethe implements AutoCloseable {
         }
     }
 
-    /**
-     * What a writer open found: the directory this one is a copy of, when it is one (see {@link
-     * #originalOf}); and whether this directory takes the place of another (the one its key store was
-     * last opened in is gone, or holds another store), which makes the lines it journaled as a copy the
-     * store's.
-     */
-    private record Guarded(Optional<Original> copyOf, boolean replacesAnother) {}
-
-    private static Guarded guardCopies(Path directory, SqliteKeyStore keys, PrivateEventStore privacy) {
+    /** Returns the directory this one is a copy of, when it is one (see {@link #originalOf}). */
+    private static Optional<Original> guardCopies(Path directory, SqliteKeyStore keys, PrivateEventStore privacy) {
         Path here = realOrNormal(directory);
         Optional<String> home = keys.note(HOME_NOTE);
         Optional<Original> original = originalOf(here, privacy.keys());
         if (original.isPresent()) {
             copyRefusal(original.get(), privacy.keys()).ifPresent(privacy::refuseRotation);
-            return new Guarded(original, false); // the original keeps the note
+            return original; // the original keeps the note
         }
-        boolean replaces = home.isPresent() && !home.get().equals(here.toString());
-        if (home.isEmpty() || replaces) {
+        if (home.isEmpty() || !home.get().equals(here.toString())) {
             keys.setNote(HOME_NOTE, here.toString());
         }
-        return new Guarded(original, replaces);
+        return original;
     }
 
     /**
-     * Which receipt-journal lines apply to the store in {@code here}: every line of this store (by its
-     * id), except those a copy wrote (a directory whose original still existed, on this machine: a restore
-     * drill's forgets stay in the drill) in another directory than this one — unless that copy was
-     * promoted since (see {@link ReceiptJournal.Line}), which the reader works out. A line that names no
-     * origin applies; so do all when this store has no id yet.
+     * Whether the store in {@code original} writes {@code journal} too (its policy names the same file);
+     * a policy that cannot be read counts as the same, since a forget it would carry cannot be undone.
      */
-    private static java.util.function.Predicate<ReceiptJournal.Line> journalLines(Path here, SqliteKeyStore keys) {
-        Optional<String> storeId = keys.note(STORE_ID_NOTE);
-        return line -> {
-            if (line.origin().isEmpty()) {
-                return true;
-            }
-            ReceiptJournal.Origin origin = line.origin().get();
-            if (storeId.isPresent() && !storeId.get().equals(origin.store())) {
+    private static boolean sharesJournal(Path original, ReceiptJournal journal) {
+        try {
+            Optional<Path> theirs = DataPolicy.parse(Files.readString(original.resolve(POLICY_FILE)))
+                    .receiptJournal();
+            if (theirs.isEmpty()) {
                 return false;
             }
-            return !origin.copy() || origin.directory().equals(here.toString());
-        };
+            Path resolved = theirs.get();
+            Path parent = resolved.getParent();
+            if (parent != null && Files.isDirectory(parent)) {
+                resolved = parent.toRealPath().resolve(resolved.getFileName());
+            }
+            return resolved.equals(journal.file());
+        } catch (IOException | RuntimeException unreadable) {
+            return true;
+        }
+    }
+
+    /**
+     * Which receipt-journal lines apply to this store: those it wrote, in any of its directories (by its
+     * id; a copy that shares the journal may not forget, see {@code refuseForgets}); not other stores'. A
+     * line that names no origin applies; so do all when this store has no id yet.
+     */
+    private static java.util.function.Predicate<ReceiptJournal.Line> journalLines(SqliteKeyStore keys) {
+        Optional<String> storeId = keys.note(STORE_ID_NOTE);
+        return line -> line.origin().isEmpty()
+                || storeId.isEmpty()
+                || storeId.get().equals(line.origin().get().store());
     }
 
     private static Path realOrNormal(Path directory) {

@@ -301,7 +301,7 @@ class SqliteBackupTest {
     }
 
     @Test
-    void a_copys_forgets_stay_in_the_copy_while_the_originals_reach_the_copy() throws Exception {
+    void a_copy_sharing_the_stores_journal_may_not_forget_but_applies_the_stores_forgets() throws Exception {
         Path data = parent.resolve("data");
         Path drill = parent.resolve("drill");
         Path journal = Files.createDirectories(parent.resolve("receipts")).resolve("receipts.jsonl");
@@ -317,36 +317,45 @@ class SqliteBackupTest {
         }
         Files.copy(data.resolve(LocalMasterKey.FILE_NAME), drill.resolve(LocalMasterKey.FILE_NAME));
         Files.copy(data.resolve(LocalMasterKey.FILE_NAME), spare.resolve(LocalMasterKey.FILE_NAME));
-        // A restore drill beside the original, which still exists: the drill forgets Grace.
+        // A restore drill beside the store, which still exists: a forget there would reach the store.
         try (SqliteLethe copy = SqliteLethe.open(drill)) {
-            copy.privacy().forget(grace, "a drill", null, DPO);
+            assertThatThrownBy(() -> copy.privacy().forget(grace, "a drill", null, DPO))
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("this data directory is a copy of " + data.toRealPath())
+                    .hasMessageContaining("set this copy's receiptJournal to a copy of that file");
+            assertThat(copy.privacy().keys().isKnown(grace)).isTrue();
         }
-        assertThat(Files.readString(journal)).contains("\"copy\":true");
         try (SqliteLethe original = SqliteLethe.open(data)) {
-            assertThat(original.privacy().keys().isKnown(grace))
-                    .as("a copy's forget is not the store's")
-                    .isTrue();
             original.privacy().forget(ada, "GDPR Art. 17(1)(a)", null, DPO);
         }
         try (SqliteLethe copy = SqliteLethe.open(drill)) {
             assertThat(copy.privacy().keys().isForgotten(ada))
-                    .as("the original's forget reaches its copy")
+                    .as("the store's forget reaches its copy")
                     .isTrue();
+        }
+
+        // With a journal of its own (a copy of the store's), the drill may forget; the store does not learn.
+        Path drillJournal = journal.resolveSibling("drill-receipts.jsonl");
+        Files.copy(journal, drillJournal);
+        Files.writeString(
+                drill.resolve(SqliteLethe.POLICY_FILE),
+                Files.readString(drill.resolve(SqliteLethe.POLICY_FILE))
+                        .replace(journal.toString(), drillJournal.toString()));
+        try (SqliteLethe copy = SqliteLethe.open(drill)) {
+            copy.privacy().forget(grace, "a drill", null, DPO);
         }
         try (SqliteLethe original = SqliteLethe.open(data)) {
             assertThat(original.privacy().keys().isKnown(grace)).isTrue();
         }
 
-        // The original is gone: the drill, opened again, is the store now, and says so in the journal; a
-        // later restore applies what it forgot as a copy too.
+        // The store is gone: a restore of it elsewhere applies what the store forgot.
         deleteRecursively(data);
-        SqliteLethe.open(drill).close();
-        assertThat(Files.readString(journal)).contains("\"promoted\":true");
         try (SqliteLethe restored = SqliteLethe.open(spare)) {
             assertThat(restored.privacy().keys().isForgotten(ada)).isTrue();
-            assertThat(restored.privacy().keys().isForgotten(grace))
-                    .as("forgotten by a copy that became the store")
+            assertThat(restored.privacy().keys().isKnown(grace))
+                    .as("the drill's forget stayed in its own journal")
                     .isTrue();
+            restored.privacy().forget(grace, "GDPR Art. 17(1)(a)", null, DPO);
         }
     }
 

@@ -399,6 +399,7 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     private ErasureReceipt forgetAuthorized(SubjectId subject, String legalBasis, String reason, Principal actor) {
+        checkForgetAllowed();
         // One durable append, the SubjectForgotten event, which is the audit entry (no personal data),
         // written once the key's deletion is committed and the key store's files are scrubbed; a crash
         // before it is written is repaired by auditInterruptedForgets on the next open. Not alongside the
@@ -532,7 +533,7 @@ public final class PrivateEventStore implements AutoCloseable {
      * before the journal was set up are in it too. Each subject forgotten again is audited as {@code
      * SubjectForgotten} with {@code reapplied: true}, {@code originalReceipt} and {@code from:
      * receiptJournal}. The SQLite engine calls it on every writer open when the policy names a journal
-     * (its {@code applies} leaves out lines of copies and of other stores); returns how many were
+     * (its {@code applies} leaves out other stores' lines); returns how many were
      * forgotten again. A journal that cannot be written does not stop it: the receipts stay pending, with
      * a warning, for the next open.
      */
@@ -611,7 +612,8 @@ public final class PrivateEventStore implements AutoCloseable {
     private void noteJournalChecked(Optional<Long> checked, ReceiptJournal.End read) {
         long end = journal.knownEnd().orElse(read.offset());
         if (checked.isEmpty() || end != checked.get()) {
-            keys.setNote(JOURNAL_CHECKED_NOTE, end + " " + read.first() + " " + journal.file());
+            // The file as it is now: a first check may just have written its first line.
+            keys.setNote(JOURNAL_CHECKED_NOTE, end + " " + journal.first() + " " + journal.file());
         }
     }
 
@@ -633,39 +635,12 @@ public final class PrivateEventStore implements AutoCloseable {
         return missing;
     }
 
-    /**
-     * Collects the lines read into {@code applying} (the forgets of those that {@code applies} accepts)
-     * once the read is done, since a promotion may follow the lines it promotes: a copy's lines count as
-     * the store's when a promotion of their directory is read too.
-     */
+    /** Collects into {@code applying} the forgets of the lines read that {@code applies} accepts. */
     private static Consumer<ReceiptJournal.Line> applying(
             java.util.function.Predicate<ReceiptJournal.Line> applies, List<PriorForget> applying) {
-        List<ReceiptJournal.Line> lines = new ArrayList<>();
-        Set<String> promoted = new java.util.HashSet<>();
-        return new Consumer<>() {
-            @Override
-            public void accept(ReceiptJournal.Line line) {
-                if (line.promotion()) {
-                    if (applies.test(line)) {
-                        promoted.add(line.origin().orElseThrow().directory());
-                        applying.clear();
-                        lines.forEach(this::decide);
-                    }
-                    return;
-                }
-                lines.add(line);
-                decide(line);
-            }
-
-            private void decide(ReceiptJournal.Line line) {
-                ReceiptJournal.Line judged = line.origin()
-                        .filter(o -> o.copy() && promoted.contains(o.directory()))
-                        .map(o -> new ReceiptJournal.Line(
-                                line.forget(), Optional.of(new ReceiptJournal.Origin(o.store(), o.directory(), false))))
-                        .orElse(line);
-                if (applies.test(judged)) {
-                    applying.add(line.forget().orElseThrow());
-                }
+        return line -> {
+            if (applies.test(line)) {
+                applying.add(line.forget());
             }
         };
     }
@@ -779,6 +754,7 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public ForgetsReapplied forgetAgain(List<PriorForget> prior, Principal actor) {
         require(actor, Permission.FORGET);
+        checkForgetAllowed();
         AppendRules.require(prior, "prior forgets");
         List<ErasureReceipt> forgotten = new ArrayList<>();
         List<SubjectId> already = new ArrayList<>();
@@ -941,6 +917,7 @@ public final class PrivateEventStore implements AutoCloseable {
     /** Schedules a forget for a later date; {@link #runScheduledForgets} carries it out. */
     public void scheduleForget(SubjectId subject, Instant at, String legalBasis, Principal actor) {
         require(actor, Permission.FORGET);
+        checkForgetAllowed();
         AppendRules.require(subject, "subject");
         AppendRules.require(at, "forget instant");
         if (legalBasis == null || legalBasis.isBlank()) {
@@ -1179,6 +1156,24 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public void refuseRotation(String why) {
         this.rotationRefused = why;
+    }
+
+    private volatile String forgetRefused;
+
+    /**
+     * Refuses every later forget ({@link #forget}, scheduled forgets when they run, {@link #forgetAgain})
+     * with {@code why}: the engine found this directory to be a copy of a store that still exists and
+     * writes the same receipt journal, which would carry the copy's forgets into that store. Forgets
+     * applied again from the trail or the journal as the store opens are not refused.
+     */
+    public void refuseForgets(String why) {
+        this.forgetRefused = why;
+    }
+
+    private void checkForgetAllowed() {
+        if (forgetRefused != null) {
+            throw InvalidEventException.of("forget", forgetRefused);
+        }
     }
 
     /** Why a change of the master key is refused in this store ({@link #refuseRotation}), if it is. */

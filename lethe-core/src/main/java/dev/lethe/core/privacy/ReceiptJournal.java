@@ -24,9 +24,8 @@ import java.util.function.Consumer;
  * opens reads the lines written since it last looked and forgets again the subjects that still have a
  * key (see {@link PrivateEventStore#reapplyForgetsFromJournal}).
  *
- * <p>Each line also names where it was written ({@link Origin}): the store's id, its data directory, and
- * whether that directory was a copy of another that still exists (a restore drill, a staging copy), so
- * that a reader can leave out the forgets of copies and of other stores sharing the file.
+ * <p>Each line also names where it was written ({@link Origin}): the store's id and its data directory,
+ * so that a reader can leave out the forgets of other stores sharing the file.
  *
  * <p>It holds no personal data: pseudonyms, principals' names, legal bases, reasons, paths. The file is
  * created mode 0600 and never followed through a symbolic link. A line cut short by a crash (no newline at
@@ -64,22 +63,11 @@ public final class ReceiptJournal {
         return file;
     }
 
-    /**
-     * Where a line was written: the store's id, its data directory (a real path), and whether that
-     * directory was a copy of another directory of the same store that still existed.
-     */
-    public record Origin(String store, String directory, boolean copy) {}
+    /** Where a line was written: the store's id and its data directory (a real path). */
+    public record Origin(String store, String directory) {}
 
-    /**
-     * A line of the journal: a receipt, with where it was written (empty for a line that does not say);
-     * or, without a receipt, a promotion: the origin's directory, a copy until then, is the store now (its
-     * original was gone when it opened), so its earlier lines count as the store's.
-     */
-    public record Line(java.util.Optional<PrivateEventStore.PriorForget> forget, java.util.Optional<Origin> origin) {
-        public boolean promotion() {
-            return forget.isEmpty();
-        }
-    }
+    /** A receipt read from the journal, with where it was written (empty for a line that does not say). */
+    public record Line(PrivateEventStore.PriorForget forget, java.util.Optional<Origin> origin) {}
 
     /** Sets what the following appends write as their origin. */
     public synchronized void writtenFrom(Origin origin) {
@@ -89,22 +77,6 @@ public final class ReceiptJournal {
     /** Appends the receipt as one line and syncs it to disk before returning. */
     public void append(ErasureReceipt receipt) {
         append(java.util.List.of(receipt));
-    }
-
-    /**
-     * Appends a promotion line for {@link #writtenFrom}'s directory: a copy whose original is gone is the
-     * store now, and the lines it wrote as a copy count as the store's.
-     */
-    public synchronized void appendPromotion() {
-        if (origin == null) {
-            throw new IllegalStateException("a promotion names its origin: call writtenFrom first");
-        }
-        java.util.Map<String, Object> line = new java.util.LinkedHashMap<>();
-        line.put("promoted", true);
-        line.put("store", origin.store());
-        line.put("origin", origin.directory());
-        line.put("copy", false);
-        write((JSON.valueToTree(line).toString() + "\n").getBytes(StandardCharsets.UTF_8));
     }
 
     /** Creates the journal, empty, if it does not exist: once a store has read it, it must be there. */
@@ -126,7 +98,6 @@ public final class ReceiptJournal {
             if (origin != null) {
                 line.put("store", origin.store());
                 line.put("origin", origin.directory());
-                line.put("copy", origin.copy());
             }
             lines.append(JSON.valueToTree(line).toString()).append('\n');
         }
@@ -424,19 +395,12 @@ public final class ReceiptJournal {
             if (!line.isObject()) {
                 throw new IllegalArgumentException("not a JSON object");
             }
-            java.util.Optional<Origin> origin = origin(line);
-            if (line.has("promoted")) {
-                if (!line.path("promoted").isBoolean() || !line.path("promoted").asBoolean() || origin.isEmpty()) {
-                    throw new IllegalArgumentException("a promotion names its store and origin");
-                }
-                return new Line(java.util.Optional.empty(), origin);
-            }
             return new Line(
-                    java.util.Optional.of(new PrivateEventStore.PriorForget(
+                    new PrivateEventStore.PriorForget(
                             SubjectId.parse(line.path("subject").asText(null)),
                             line.path("id").asText(null),
-                            line.path("legalBasis").asText(""))),
-                    origin);
+                            line.path("legalBasis").asText("")),
+                    origin(line));
         } catch (RuntimeException e) {
             throw StorageException.permanent(
                     where + ": not an erasure receipt (" + e.getMessage() + "); " + ONLY_LETHE, e);
@@ -450,11 +414,10 @@ public final class ReceiptJournal {
         }
         JsonNode store = line.path("store");
         JsonNode directory = line.path("origin");
-        JsonNode copy = line.path("copy");
-        if (!store.isTextual() || !directory.isTextual() || !copy.isBoolean()) {
-            throw new IllegalArgumentException("store and origin are text and copy is true or false");
+        if (!store.isTextual() || !directory.isTextual()) {
+            throw new IllegalArgumentException("store and origin are text");
         }
-        return java.util.Optional.of(new Origin(store.asText(), directory.asText(), copy.asBoolean()));
+        return java.util.Optional.of(new Origin(store.asText(), directory.asText()));
     }
 
     private static final String ONLY_LETHE = "only Lethe writes this file: restore it from a copy, or remove the"

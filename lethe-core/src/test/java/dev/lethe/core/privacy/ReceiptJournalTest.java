@@ -33,7 +33,7 @@ class ReceiptJournalTest {
 
     private static List<PrivateEventStore.PriorForget> readFrom(ReceiptJournal journal, long from, long[] end) {
         List<PrivateEventStore.PriorForget> read = new ArrayList<>();
-        end[0] = journal.read(from, line -> line.forget().ifPresent(read::add)).offset();
+        end[0] = journal.read(from, line -> read.add(line.forget())).offset();
         return read;
     }
 
@@ -121,29 +121,22 @@ class ReceiptJournalTest {
         assertThat(journal.first()).isEqualTo("-");
         ErasureReceipt before = receipt("a");
         journal.append(before);
-        journal.writtenFrom(new ReceiptJournal.Origin("store-1", "/data/lethe", true));
+        journal.writtenFrom(new ReceiptJournal.Origin("store-1", "/data/lethe"));
         journal.append(receipt("b"));
         List<ReceiptJournal.Line> lines = new ArrayList<>();
         ReceiptJournal.End end = journal.read(0, lines::add);
         assertThat(lines.get(0).origin()).isEmpty();
-        assertThat(lines.get(1).origin()).contains(new ReceiptJournal.Origin("store-1", "/data/lethe", true));
+        assertThat(lines.get(1).origin()).contains(new ReceiptJournal.Origin("store-1", "/data/lethe"));
         assertThat(end.first()).isEqualTo(journal.first()).hasSize(16);
         assertThat(journal.read(end.offset(), l -> {}).first())
                 .as("read from the middle, it still names the first line")
                 .isEqualTo(end.first());
 
-        journal.appendPromotion();
-        List<ReceiptJournal.Line> after = new ArrayList<>();
-        journal.read(end.offset(), after::add);
-        assertThat(after).singleElement().satisfies(promotion -> {
-            assertThat(promotion.promotion()).isTrue();
-            assertThat(promotion.origin()).contains(new ReceiptJournal.Origin("store-1", "/data/lethe", false));
-        });
         long whole = Files.size(journal.file());
         Files.writeString(
                 journal.file(),
                 "{\"id\":\"" + UUID.randomUUID() + "\",\"subject\":\"" + SubjectId.random()
-                        + "\",\"store\":5,\"origin\":\"/x\",\"copy\":false}\n",
+                        + "\",\"store\":5,\"origin\":\"/x\"}\n",
                 StandardOpenOption.APPEND);
         assertThatThrownBy(() -> journal.read(whole, l -> {}))
                 .as("an origin not of its types is refused, not read as none")

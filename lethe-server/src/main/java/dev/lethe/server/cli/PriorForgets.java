@@ -22,21 +22,17 @@ import java.util.List;
 final class PriorForgets {
     static final ObjectMapper JSON = new ObjectMapper();
 
-    /**
-     * A forget read, and, for a receipt-journal line, the store it was made in and whether that store's
-     * directory was then a copy not promoted since (in this file): such forgets are left out.
-     */
-    record Entry(PriorForget forget, String store, String origin, boolean copy) {}
+    /** A forget read, and, for a receipt-journal line, the id of the store it was made in (else null). */
+    record Entry(PriorForget forget, String store) {}
 
     /**
      * The forgets read, how many audit entries of other types were skipped, and the lowest and highest
      * {@code $audit} version read (-1 when the file held no audit entries).
      */
     record Read(List<Entry> entries, int skipped, long firstVersion, long lastVersion) {
-        /** The forgets made in {@code storeId} (or not saying where), leaving out a copy's. */
+        /** The forgets made in {@code storeId}'s directories, or not saying where. */
         List<PriorForget> forgetsOf(java.util.Optional<String> storeId) {
             return entries.stream()
-                    .filter(e -> !e.copy())
                     .filter(e -> e.store() == null
                             || storeId.isEmpty()
                             || storeId.get().equals(e.store()))
@@ -49,7 +45,6 @@ final class PriorForgets {
 
     static Read read(Reader reader, String source) throws IOException {
         List<Entry> forgets = new ArrayList<>();
-        java.util.Set<String> promoted = new java.util.HashSet<>();
         int[] skipped = {0};
         long[] versions = {Long.MAX_VALUE, -1};
         try (JsonParser parser = JSON.createParser(reader)) {
@@ -59,10 +54,10 @@ final class PriorForgets {
                 JsonNode value = JSON.readTree(parser);
                 if (token == JsonToken.START_ARRAY) {
                     for (JsonNode element : value) {
-                        add(element, source, line, forgets, skipped, versions, promoted);
+                        add(element, source, line, forgets, skipped, versions);
                     }
                 } else {
-                    add(value, source, line, forgets, skipped, versions, promoted);
+                    add(value, source, line, forgets, skipped, versions);
                 }
             }
         } catch (com.fasterxml.jackson.core.exc.StreamConstraintsException e) {
@@ -84,51 +79,22 @@ final class PriorForgets {
                             + "): expected erasure receipts (`lethe subject receipts --json`) or SubjectForgotten"
                             + " entries (`lethe read '$audit' --json`)");
         }
-        // A copy promoted since (a promotion line later in the file): its forgets count as its store's.
-        List<Entry> judged = forgets.stream()
-                .map(e -> e.copy() && promoted.contains(e.store() + " " + e.origin())
-                        ? new Entry(e.forget(), e.store(), e.origin(), false)
-                        : e)
-                .toList();
-        if (judged.stream().allMatch(Entry::copy)) {
-            throw InvalidEventException.of(
-                    source,
-                    "holds only forgets made in copies of a store (restore drills), which are not applied"
-                            + " elsewhere");
-        }
-        return new Read(judged, skipped[0], versions[1] < 0 ? -1 : versions[0], versions[1]);
+        return new Read(List.copyOf(forgets), skipped[0], versions[1] < 0 ? -1 : versions[0], versions[1]);
     }
 
     private static void add(
-            JsonNode value,
-            String source,
-            long line,
-            List<Entry> forgets,
-            int[] skipped,
-            long[] versions,
-            java.util.Set<String> promoted) {
+            JsonNode value, String source, long line, List<Entry> forgets, int[] skipped, long[] versions) {
         String where = source + " line " + line;
         if (!value.isObject()) {
             throw InvalidEventException.of(where, "is not a JSON object (an erasure receipt or an $audit entry)");
         }
-        // A receipt-journal line names where it was written; a promotion line, a copy that became its store.
+        // A receipt-journal line names the store it was written in.
         String store = null;
-        String origin = null;
-        boolean copy = false;
         if (value.has("store")) {
-            if (!value.path("store").isTextual()
-                    || !value.path("origin").isTextual()
-                    || !value.path("copy").isBoolean()) {
-                throw InvalidEventException.of(
-                        where, "is a receipt-journal line whose store, origin or copy is not of its type");
+            if (!value.path("store").isTextual()) {
+                throw InvalidEventException.of(where, "is a receipt-journal line whose store is not text");
             }
             store = value.path("store").asText();
-            origin = value.path("origin").asText();
-            copy = value.path("copy").asBoolean();
-            if (value.path("promoted").asBoolean(false)) {
-                promoted.add(store + " " + origin);
-                return;
-            }
         }
         JsonNode subject;
         JsonNode receipt;
@@ -164,7 +130,7 @@ final class PriorForgets {
             throw InvalidEventException.of(where, "names a subject that is not a subject id: " + e.getMessage());
         }
         try {
-            forgets.add(new Entry(new PriorForget(id, receipt.asText(), legalBasis.asText("")), store, origin, copy));
+            forgets.add(new Entry(new PriorForget(id, receipt.asText(), legalBasis.asText("")), store));
         } catch (InvalidEventException e) {
             throw e.at(where + ": " + e.subject());
         }

@@ -268,8 +268,7 @@ final class SubjectCommand implements Runnable {
                             .commandLine()
                             .getErr()
                             .printf(
-                                    "left out %d receipt-journal line%s made in copies of this store (restore drills)"
-                                            + " or in other stores%n",
+                                    "left out %d receipt-journal line%s made in other stores%n",
                                     leftOut, leftOut == 1 ? "" : "s");
                 }
                 var done = lethe.privacy().forgetAgain(forgets, cli.store.principal());
