@@ -540,6 +540,13 @@ public final class SqliteLethe implements AutoCloseable {
             return Optional.empty();
         }
         Path original = Path.of(home.get());
+        try {
+            if (Files.isSameFile(original, here)) {
+                return Optional.empty(); // the same directory by another path (a bind mount): not a copy
+            }
+        } catch (IOException | SecurityException notThereOrNotReadable) {
+            // Judged below, as before.
+        }
         return masterKeyOf(original, storeId.get()).map(theirs -> new Original(original, theirs));
     }
 

@@ -703,7 +703,8 @@ public final class PrivateEventStore implements AutoCloseable {
         if (fromJournal) {
             details.put("from", "receiptJournal");
         }
-        recordForget(receipt, actor, details, null);
+        // One applied again from the journal is there already (its original line): not written twice.
+        recordForget(receipt, actor, details, null, !fromJournal);
         return receipt;
     }
 
@@ -828,9 +829,18 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     private void recordForget(
             ErasureReceipt receipt, Principal actor, Map<String, Object> details, RuntimeException primary) {
+        recordForget(receipt, actor, details, primary, true);
+    }
+
+    private void recordForget(
+            ErasureReceipt receipt,
+            Principal actor,
+            Map<String, Object> details,
+            RuntimeException primary,
+            boolean toJournal) {
         RuntimeException failure = null;
         boolean journaled = true;
-        if (journal != null) {
+        if (journal != null && toJournal) {
             try {
                 journal.append(receipt);
             } catch (RuntimeException e) {
@@ -1111,10 +1121,15 @@ public final class PrivateEventStore implements AutoCloseable {
     public RetentionReport retention(Instant now, Principal actor) {
         requireRetention(actor, now);
         List<Long> malformed = new ArrayList<>();
-        List<ErasureReceipt> forgotten = scheduledForgets(now, actor, malformed);
+        // In a copy that may not forget (refuseForgets), the due forgets wait; expiry runs all the same.
+        List<ErasureReceipt> forgotten = forgetRefused == null ? scheduledForgets(now, actor, malformed) : List.of();
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("now", now.toString());
         details.put("scheduledForgets", forgotten.size());
+        if (forgetRefused != null) {
+            details.put("scheduledForgetsSkipped", "this copy may not forget: " + forgetRefused);
+            LOG.log(System.Logger.Level.WARNING, "retention: scheduled forgets not run here: " + forgetRefused);
+        }
         if (!malformed.isEmpty()) {
             // Versions in $erasures of entries that were skipped: a DPO should look at them.
             details.put("malformedSchedules", malformed);
@@ -1170,9 +1185,14 @@ public final class PrivateEventStore implements AutoCloseable {
         this.forgetRefused = why;
     }
 
+    /** Why forgets are refused in this store ({@link #refuseForgets}), if they are. */
+    public Optional<String> forgetRefusal() {
+        return Optional.ofNullable(forgetRefused);
+    }
+
     private void checkForgetAllowed() {
         if (forgetRefused != null) {
-            throw InvalidEventException.of("forget", forgetRefused);
+            throw new ForgetRefusedException(forgetRefused);
         }
     }
 

@@ -46,6 +46,11 @@ public final class RetentionScheduler implements AutoCloseable {
             lastFailure = Optional.empty();
         } catch (RuntimeException e) {
             lastFailure = Optional.of(e);
+            // Retried at the next tick; said now, so that a run failing every time does not go unseen.
+            System.getLogger(RetentionScheduler.class.getName())
+                    .log(
+                            System.Logger.Level.WARNING,
+                            "retention run failed (retried at the next tick): " + e.getMessage());
         } finally {
             runs++;
         }

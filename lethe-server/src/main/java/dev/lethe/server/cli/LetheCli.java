@@ -67,6 +67,7 @@ public final class LetheCli implements Runnable {
                 return CouldNotRun.EXIT_CODE;
             }
             return e instanceof InvalidEventException
+                            || e instanceof dev.lethe.core.privacy.ForgetRefusedException
                             || e instanceof dev.lethe.core.privacy.UnknownSubjectException
                             || e instanceof IllegalArgumentException
                     ? 2

@@ -62,6 +62,7 @@ final class StatsCommand implements Callable<Integer> {
                     .privacy()
                     .masterKeyChangeRefusal()
                     .ifPresent(why -> out.printf("  no rotation    %s%n", why));
+            opened.lethe().privacy().forgetRefusal().ifPresent(why -> out.printf("no forgets       %s%n", why));
             try (Stream<Path> files = Files.list(directory)) {
                 files.sorted().forEach(file -> out.printf("  %-32s %,14d bytes%n", file.getFileName(), size(file)));
             }

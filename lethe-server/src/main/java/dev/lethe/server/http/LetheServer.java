@@ -120,6 +120,9 @@ public final class LetheServer implements AutoCloseable {
                             Map.of("principal", principal.name(), "role", principal.role(), "roles", roles));
                 }
             }
+            lethe.privacy()
+                    .forgetRefusal()
+                    .ifPresent(why -> log.warn("forgets refused in this data directory", Map.of("why", why)));
             server.app.start();
             log.info(
                     "listening",
@@ -718,7 +721,9 @@ public final class LetheServer implements AutoCloseable {
             extra.put("expectedVersion", conflict.expected().toString());
             extra.put("actualVersion", conflict.actual());
             writeProblem(ctx, 409, "Wrong expected version", conflict.getMessage(), extra);
-        } else if (e instanceof DuplicateEventException || e instanceof ErasureFenceException) {
+        } else if (e instanceof DuplicateEventException
+                || e instanceof ErasureFenceException
+                || e instanceof dev.lethe.core.privacy.ForgetRefusedException) {
             writeProblem(ctx, 409, "Conflict", e.getMessage());
         } else if (e instanceof AccessDeniedException) {
             writeProblem(ctx, 403, "Forbidden", e.getMessage());
@@ -757,7 +762,7 @@ public final class LetheServer implements AutoCloseable {
         if (extra != null) {
             problem.setAll(extra);
         }
-        ctx.status(status).contentType(PROBLEM_JSON).result(problem.toString());
+        ctx.status(status).contentType(PROBLEM_JSON + "; charset=utf-8").result(problem.toString());
     }
 
     static String resource(String name) {

@@ -689,6 +689,7 @@ class LetheCliTest {
         assertThat(inDrill.exitCode()).isEqualTo(2);
         assertThat(inDrill.err())
                 .contains("this data directory is a copy of", "set this copy's receiptJournal to a copy of that file");
+        assertThat(letheAt(drill, "stats").out()).contains("no forgets       this data directory is a copy of");
         Run fromJournal = lethe("subject", "forget-again", journal.toString(), "--role", "dpo");
         assertThat(fromJournal.exitCode()).as(fromJournal.err()).isZero();
         assertThat(fromJournal.out()).contains("0 subjects forgotten again");
