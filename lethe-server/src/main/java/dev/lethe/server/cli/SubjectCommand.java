@@ -230,7 +230,8 @@ final class SubjectCommand implements Runnable {
                         + " the backup (`lethe read '$audit' --json --from V --limit 10000`, page by page: without"
                         + " --limit it reads only 100; GET /v1/audit gives the newest entries only): its"
                         + " SubjectForgotten entries count, other entries are skipped, and the versions read are"
-                        + " printed. Forgets only scheduled (--at) are in neither: schedule them again. Each"
+                        + " printed; or a receipt journal (its lines of other stores are left out). Forgets only scheduled"
+                        + " (--at) are in none of these: schedule them again. Each"
                         + " subject that still has a key here is forgotten with the prior forget's legal basis and"
                         + " audited as SubjectForgotten (reapplied, originalReceipt). The whole file is read and"
                         + " checked before anything is forgotten. Needs a role with the forget permission.",
@@ -240,7 +241,9 @@ final class SubjectCommand implements Runnable {
         @ParentCommand
         SubjectCommand subject;
 
-        @Parameters(paramLabel = "FILE", description = "The receipts or audit entries, or - for standard input.")
+        @Parameters(
+                paramLabel = "FILE",
+                description = "The receipts, audit entries or receipt-journal lines, or - for standard input.")
         String file;
 
         @Override
