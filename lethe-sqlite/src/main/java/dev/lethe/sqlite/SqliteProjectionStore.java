@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.UUID;
 
 /**
  * Projection states and checkpoints, and named subscription checkpoints, in {@code projections.db}
@@ -32,6 +33,8 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
     private final PreparedStatement selectState;
     private final PreparedStatement upsertCheckpoint;
     private final PreparedStatement selectCheckpoint;
+    /** The column holding the event before a checkpoint, or {@code NULL} in a file from before it. */
+    private final String eventBefore;
 
     private SqliteProjectionStore(Connection connection) throws SQLException {
         this(connection, true);
@@ -47,9 +50,28 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
                 "INSERT INTO projection_state VALUES (?, ?, ?) ON CONFLICT (projection, key) DO UPDATE SET state = excluded.state");
         selectState =
                 connection.prepareStatement("SELECT state FROM projection_state WHERE projection = ? AND key = ?");
-        upsertCheckpoint = connection.prepareStatement("INSERT INTO checkpoint VALUES (?, ?, ?) ON CONFLICT (name)"
-                + " DO UPDATE SET next_position = excluded.next_position, updated_at = excluded.updated_at");
-        selectCheckpoint = connection.prepareStatement("SELECT next_position FROM checkpoint WHERE name = ?");
+        // A file written by a version of Lethe before event_before, opened only to read: no such column.
+        eventBefore = hasColumn(connection, "checkpoint", "event_before") ? "event_before" : "NULL";
+        // Such a file is only read (its connection is query_only): nothing to prepare for writing it.
+        upsertCheckpoint = eventBefore.equals("NULL")
+                ? null
+                : connection.prepareStatement(
+                        "INSERT INTO checkpoint (name, next_position, updated_at, event_before) VALUES (?, ?, ?, ?)"
+                                + " ON CONFLICT (name) DO UPDATE SET next_position = excluded.next_position,"
+                                + " updated_at = excluded.updated_at, event_before = excluded.event_before");
+        selectCheckpoint =
+                connection.prepareStatement("SELECT next_position, " + eventBefore + " FROM checkpoint WHERE name = ?");
+    }
+
+    private static boolean hasColumn(Connection connection, String table, String column) throws SQLException {
+        try (PreparedStatement statement =
+                connection.prepareStatement("SELECT 1 FROM pragma_table_info(?) WHERE name = ?")) {
+            statement.setString(1, table);
+            statement.setString(2, column);
+            try (ResultSet rs = statement.executeQuery()) {
+                return rs.next();
+            }
+        }
     }
 
     private static void createTables(Connection connection) throws SQLException {
@@ -58,9 +80,14 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
                     CREATE TABLE IF NOT EXISTS projection_state (
                       projection TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL,
                       PRIMARY KEY (projection, key)) WITHOUT ROWID""");
+            // event_before: the id of the log's event just before the checkpoint (CheckpointFit).
             statement.execute("""
                     CREATE TABLE IF NOT EXISTS checkpoint (
-                      name TEXT PRIMARY KEY, next_position INTEGER NOT NULL, updated_at INTEGER NOT NULL)""");
+                      name TEXT PRIMARY KEY, next_position INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+                      event_before TEXT)""");
+            if (!hasColumn(connection, "checkpoint", "event_before")) {
+                statement.execute("ALTER TABLE checkpoint ADD COLUMN event_before TEXT");
+            }
         }
     }
 
@@ -130,6 +157,22 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
     }
 
     @Override
+    public synchronized Optional<UUID> checkpointEvent(String projection) {
+        String name = projectionCheckpoint(projection);
+        try {
+            selectCheckpoint.setString(1, name);
+            try (ResultSet rs = selectCheckpoint.executeQuery()) {
+                String id = rs.next() ? rs.getString(2) : null;
+                return id == null ? Optional.empty() : Optional.of(UUID.fromString(id));
+            }
+        } catch (SQLException e) {
+            throw Sql.translate("read checkpoint " + name, e);
+        } catch (IllegalArgumentException notAnId) {
+            return Optional.empty(); // not written by Lethe: no check, as for a checkpoint without one
+        }
+    }
+
+    @Override
     public synchronized OptionalLong load(String subscriptionName) {
         return loadCheckpoint(subscriptionCheckpoint(subscriptionName));
     }
@@ -138,7 +181,7 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
     public synchronized void save(String subscriptionName, long nextPosition) {
         transaction(
                 "save checkpoint " + subscriptionName,
-                () -> saveCheckpoint(subscriptionCheckpoint(subscriptionName), nextPosition));
+                () -> saveCheckpoint(subscriptionCheckpoint(subscriptionName), nextPosition, null));
     }
 
     private OptionalLong loadCheckpoint(String name) {
@@ -152,10 +195,15 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
         }
     }
 
-    private void saveCheckpoint(String name, long nextPosition) throws SQLException {
+    private void saveCheckpoint(String name, long nextPosition, UUID eventBefore) throws SQLException {
+        if (upsertCheckpoint == null) {
+            throw StorageException.permanent(
+                    "cannot save checkpoint " + name + ": projections.db is open only to read", null);
+        }
         upsertCheckpoint.setString(1, name);
         upsertCheckpoint.setLong(2, nextPosition);
         upsertCheckpoint.setLong(3, Sql.micros(Instant.now()));
+        upsertCheckpoint.setString(4, eventBefore == null ? null : eventBefore.toString());
         upsertCheckpoint.executeUpdate();
     }
 
@@ -173,7 +221,8 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
     }
 
     @Override
-    public synchronized void commit(String projection, Map<String, String> states, long nextPosition) {
+    public synchronized void commit(
+            String projection, Map<String, String> states, long nextPosition, UUID eventBefore) {
         transaction("commit projection " + projection, () -> {
             for (Map.Entry<String, String> state : states.entrySet()) {
                 upsertState.setString(1, projection);
@@ -182,7 +231,7 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
                 upsertState.addBatch();
             }
             upsertState.executeBatch();
-            saveCheckpoint(projectionCheckpoint(projection), nextPosition);
+            saveCheckpoint(projectionCheckpoint(projection), nextPosition, eventBefore);
         });
     }
 
@@ -204,17 +253,31 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
     @Override
     public synchronized List<ProjectionInfo> list() {
         String sql = "SELECT substr(c.name, 12), c.next_position, c.updated_at,"
-                + " (SELECT count(*) FROM projection_state s WHERE s.projection = substr(c.name, 12))"
+                + " (SELECT count(*) FROM projection_state s WHERE s.projection = substr(c.name, 12)), "
+                + eventBefore
                 + " FROM checkpoint c WHERE c.name LIKE 'projection:%' ORDER BY c.name";
         try (Statement statement = connection.createStatement();
                 ResultSet rs = statement.executeQuery(sql)) {
             List<ProjectionInfo> out = new ArrayList<>();
             while (rs.next()) {
-                out.add(new ProjectionInfo(rs.getString(1), rs.getLong(2), rs.getLong(4), Sql.instant(rs.getLong(3))));
+                out.add(new ProjectionInfo(
+                        rs.getString(1),
+                        rs.getLong(2),
+                        rs.getLong(4),
+                        Sql.instant(rs.getLong(3)),
+                        uuidOrNull(rs.getString(5))));
             }
             return out;
         } catch (SQLException e) {
             throw Sql.translate("list projections", e);
+        }
+    }
+
+    private static UUID uuidOrNull(String text) {
+        try {
+            return text == null ? null : UUID.fromString(text);
+        } catch (IllegalArgumentException notAnId) {
+            return null; // not written by Lethe: no check, as for a checkpoint without one
         }
     }
 

@@ -7,11 +7,13 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.TreeMap;
+import java.util.UUID;
 
 /** A projection store in memory, for tests and the in-memory engine. */
 public final class InMemoryProjectionStore implements ProjectionStore {
     private final Map<String, TreeMap<String, String>> states = new TreeMap<>();
     private final Map<String, Long> checkpoints = new TreeMap<>();
+    private final Map<String, UUID> eventsBefore = new TreeMap<>();
     private final Map<String, Instant> updated = new TreeMap<>();
 
     @Override
@@ -21,15 +23,26 @@ public final class InMemoryProjectionStore implements ProjectionStore {
     }
 
     @Override
+    public synchronized Optional<UUID> checkpointEvent(String projection) {
+        return Optional.ofNullable(eventsBefore.get(projection));
+    }
+
+    @Override
     public synchronized Optional<String> loadState(String projection, String key) {
         return Optional.ofNullable(
                 states.getOrDefault(projection, new TreeMap<>()).get(key));
     }
 
     @Override
-    public synchronized void commit(String projection, Map<String, String> changed, long nextPosition) {
+    public synchronized void commit(
+            String projection, Map<String, String> changed, long nextPosition, UUID eventBefore) {
         states.computeIfAbsent(projection, p -> new TreeMap<>()).putAll(changed);
         checkpoints.put(projection, nextPosition);
+        if (eventBefore == null) {
+            eventsBefore.remove(projection);
+        } else {
+            eventsBefore.put(projection, eventBefore);
+        }
         updated.put(projection, Instant.now());
     }
 
@@ -37,6 +50,7 @@ public final class InMemoryProjectionStore implements ProjectionStore {
     public synchronized void reset(String projection) {
         states.remove(projection);
         checkpoints.remove(projection);
+        eventsBefore.remove(projection);
         updated.remove(projection);
     }
 
@@ -44,7 +58,11 @@ public final class InMemoryProjectionStore implements ProjectionStore {
     public synchronized List<ProjectionInfo> list() {
         List<ProjectionInfo> out = new ArrayList<>();
         checkpoints.forEach((name, next) -> out.add(new ProjectionInfo(
-                name, next, states.getOrDefault(name, new TreeMap<>()).size(), updated.get(name))));
+                name,
+                next,
+                states.getOrDefault(name, new TreeMap<>()).size(),
+                updated.get(name),
+                eventsBefore.get(name))));
         return out;
     }
 

@@ -3,6 +3,7 @@ package dev.lethe.core.projection;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.UUID;
 
 /**
  * Where projections keep their states (as JSON) and checkpoints. {@link #commit} stores a set of
@@ -16,8 +17,19 @@ public interface ProjectionStore extends AutoCloseable {
     /** The stored state of one key, as JSON. */
     Optional<String> loadState(String projection, String key);
 
-    /** Stores the given states (key to JSON) and the checkpoint, atomically. */
-    void commit(String projection, java.util.Map<String, String> states, long nextPosition);
+    /**
+     * The id of the event just before the checkpoint (at its position minus one), as last committed;
+     * empty when the checkpoint is 0, or was committed by a version of Lethe that did not record it.
+     */
+    Optional<UUID> checkpointEvent(String projection);
+
+    /**
+     * Stores the given states (key to JSON) and the checkpoint, atomically. {@code eventBefore} is the
+     * id of the log's event at {@code nextPosition - 1} (null when {@code nextPosition} is 0): it lets a
+     * later start tell whether the log still is the one the states were folded from ({@link
+     * CheckpointFit}).
+     */
+    void commit(String projection, java.util.Map<String, String> states, long nextPosition, UUID eventBefore);
 
     /** Deletes every state and the checkpoint of a projection, atomically. */
     void reset(String projection);
@@ -31,6 +43,23 @@ public interface ProjectionStore extends AutoCloseable {
     @Override
     void close();
 
-    /** A stored projection: its name, checkpoint, number of keys, time of its last commit. */
-    record ProjectionInfo(String name, long nextPosition, long keyCount, java.time.Instant updatedAt) {}
+    /**
+     * A stored projection: its name, checkpoint, number of keys, time of its last commit, and the id of
+     * the event just before its checkpoint (null when none is recorded).
+     */
+    record ProjectionInfo(
+            String name, long nextPosition, long keyCount, java.time.Instant updatedAt, UUID eventBefore) {
+        /** How this checkpoint fits {@code log}; reads at most one event. */
+        public CheckpointFit fit(dev.lethe.core.store.EventStore log) {
+            return CheckpointFit.of(nextPosition, eventBefore, log);
+        }
+
+        /**
+         * Events of {@code log} this read model has still to fold; -1 when its checkpoint does not fit
+         * the log (the next start rebuilds it).
+         */
+        public long lag(dev.lethe.core.store.EventStore log) {
+            return fit(log) == CheckpointFit.FITS ? Math.max(0, log.headPosition() + 1 - nextPosition) : -1;
+        }
+    }
 }

@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 
 /**
  * One projection's subscription and fold. States being folded live in a bounded cache; changed ones
@@ -50,6 +51,10 @@ final class RunningProjection<S> implements BatchListener {
     private final java.util.function.Consumer<ProjectionStatus> onFailure;
     private volatile boolean stopped;
     private long pendingNext;
+    /** The last event delivered or read, whose id a commit at the position after it records. */
+    private long lastSeenPosition = -1;
+
+    private UUID lastSeenId;
     private int pendingEvents;
     private long lastCommitNanos = System.nanoTime();
     private Subscription subscription;
@@ -73,18 +78,27 @@ final class RunningProjection<S> implements BatchListener {
 
     void start() {
         long from = states.checkpoint(projection.name()).orElse(0);
-        if (from > store.headPosition() + 1) {
-            // Ahead of the log: the read model was restored from a later copy than the log (or the log from
-            // an earlier one). Its states fold events the log does not hold, and new events would get
-            // positions below its checkpoint and never reach it: rebuild it from the log instead.
+        UUID before = states.checkpointEvent(projection.name()).orElse(null);
+        CheckpointFit fit = CheckpointFit.of(from, before, store);
+        if (fit != CheckpointFit.FITS) {
+            // The read model was restored from another copy than the log (or the log from an older one):
+            // its states fold events the log does not hold, and new events would either get positions
+            // below its checkpoint (ahead) or sit among positions it believes folded (another history),
+            // and never reach it. Rebuild it from the log instead.
+            String why = fit == CheckpointFit.AHEAD
+                    ? "is ahead of the log (checkpoint " + from + ", head " + store.headPosition() + ")"
+                    : "was folded from another history than this log's (the event at position " + (from - 1)
+                            + " is not the one it folded up to)";
             System.getLogger(RunningProjection.class.getName())
                     .log(
                             System.Logger.Level.WARNING,
-                            "projection " + projection.name() + " is ahead of the log (checkpoint " + from + ", head "
-                                    + store.headPosition() + "): rebuilding it from the start");
+                            "projection " + projection.name() + " " + why + ": rebuilding it from the start");
             states.reset(projection.name());
             from = 0;
+            before = null;
         }
+        lastSeenPosition = from - 1;
+        lastSeenId = before;
         committedNext = from;
         reachedNext = from;
         pendingNext = from;
@@ -104,7 +118,10 @@ final class RunningProjection<S> implements BatchListener {
                 fold(event);
             }
         }
-        pendingNext = events.get(events.size() - 1).position() + 1;
+        RecordedEvent last = events.get(events.size() - 1);
+        lastSeenPosition = last.position();
+        lastSeenId = last.id();
+        pendingNext = last.position() + 1;
         pendingEvents += events.size();
         boolean due = pendingEvents >= CATCH_UP_COMMIT_EVENTS
                 || System.nanoTime() - lastCommitNanos > CATCH_UP_COMMIT_MILLIS * 1_000_000;
@@ -199,7 +216,7 @@ final class RunningProjection<S> implements BatchListener {
         }
         Map<String, String> encoded = new HashMap<>(dirty.size() * 2);
         dirty.forEach((key, state) -> encoded.put(key, encode(state)));
-        states.commit(projection.name(), encoded, pendingNext);
+        states.commit(projection.name(), encoded, pendingNext, eventBefore(pendingNext));
         dirty.clear();
         pendingEvents = 0;
         lastCommitNanos = System.nanoTime();
@@ -211,6 +228,26 @@ final class RunningProjection<S> implements BatchListener {
             }
             committedMonitor.notifyAll();
         }
+    }
+
+    /**
+     * The id of the event at {@code next - 1}: the last one delivered, or, when the subscription has
+     * since skipped past events of other categories, read from the log (one event, at most once a
+     * commit).
+     */
+    private UUID eventBefore(long next) {
+        if (next == 0) {
+            return null;
+        }
+        if (lastSeenPosition != next - 1) {
+            List<RecordedEvent> before = store.readAll(next - 1, 1);
+            if (before.isEmpty() || before.get(0).position() != next - 1) {
+                return null; // not readable (the store closing): the next commit records it
+            }
+            lastSeenPosition = next - 1;
+            lastSeenId = before.get(0).id();
+        }
+        return lastSeenId;
     }
 
     boolean awaitCommitted(long position, Duration timeout) throws InterruptedException {

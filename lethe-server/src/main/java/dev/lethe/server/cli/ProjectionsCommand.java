@@ -1,10 +1,12 @@
 package dev.lethe.server.cli;
 
 import dev.lethe.core.privacy.PrivacyCodec;
+import dev.lethe.core.projection.CheckpointFit;
 import dev.lethe.core.projection.Projection;
 import dev.lethe.core.projection.ProjectionRuntime;
 import dev.lethe.core.projection.ProjectionStatus;
 import dev.lethe.core.projection.ProjectionStore;
+import dev.lethe.core.store.EventStore;
 import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.Json;
 import dev.lethe.core.store.StreamId;
@@ -49,7 +51,33 @@ final class ProjectionsCommand implements Runnable {
                                         .collect(Collectors.joining(", "))));
     }
 
-    @Command(name = "list", description = "Each stored projection with its checkpoint, lag and number of keys.")
+    private static final String MISFIT_AHEAD =
+            ": its checkpoint is past the log's head (it was restored from a later copy than the log)";
+    private static final String MISFIT_OTHER =
+            ": the log holds another event before its checkpoint than the one it folded (it was folded from"
+                    + " another history, such as a log since restored from an older backup and appended to)";
+    private static final String REBUILT_AT_START =
+            "; its states are not this log's, and the next start of it (lethe serve, lethe projections rebuild)"
+                    + " rebuilds it from the log.";
+
+    /** Warns, on {@code err}, that a stored read model's states do not come from this log. */
+    private static void warnIfMisfit(PrintWriter err, ProjectionStore states, EventStore log, String name) {
+        states.list().stream()
+                .filter(info -> info.name().equals(name))
+                .findFirst()
+                .map(info -> info.fit(log))
+                .filter(fit -> fit != CheckpointFit.FITS)
+                .ifPresent(fit -> err.println("warning: projection " + name
+                        + (fit == CheckpointFit.AHEAD ? MISFIT_AHEAD : MISFIT_OTHER) + REBUILT_AT_START));
+    }
+
+    @Command(
+            name = "list",
+            description = {
+                "Each stored projection with its checkpoint, lag and number of keys.",
+                "LAG is 'ahead' or 'diverged' for a read model whose states do not come from this log;",
+                "the next start of it rebuilds it."
+            })
     static final class ListCommand implements Callable<Integer> {
         @ParentCommand
         ProjectionsCommand projections;
@@ -61,15 +89,23 @@ final class ProjectionsCommand implements Runnable {
             try (Store.Opened opened =
                     cli.store.openForReading(cli.spec.commandLine().getErr())) {
                 ProjectionStore states = opened.lethe().projections();
-                long head = opened.lethe().store().headPosition();
+                EventStore log = opened.lethe().store();
+                long head = log.headPosition();
                 List<ProjectionStore.ProjectionInfo> stored = states.list();
+                List<String> misfits = new java.util.ArrayList<>();
                 out.printf("%-24s %12s %10s %8s  %s%n", "PROJECTION", "CHECKPOINT", "LAG", "KEYS", "LAST COMMIT");
                 for (ProjectionStore.ProjectionInfo info : stored) {
+                    CheckpointFit fit = info.fit(log);
+                    if (fit != CheckpointFit.FITS) {
+                        misfits.add(info.name() + (fit == CheckpointFit.AHEAD ? MISFIT_AHEAD : MISFIT_OTHER));
+                    }
                     out.printf(
-                            "%-24s %12d %10d %8d  %s%n",
+                            "%-24s %12d %10s %8d  %s%n",
                             info.name(),
                             info.nextPosition(),
-                            Math.max(0, head + 1 - info.nextPosition()),
+                            fit == CheckpointFit.FITS
+                                    ? Long.toString(info.lag(log))
+                                    : fit == CheckpointFit.AHEAD ? "ahead" : "diverged",
                             info.keyCount(),
                             info.updatedAt());
                 }
@@ -80,6 +116,7 @@ final class ProjectionsCommand implements Runnable {
                                 projection.name(), "-", head + 1, 0, projection.name());
                     }
                 }
+                misfits.forEach(line -> out.println(line + REBUILT_AT_START));
             }
             return 0;
         }
@@ -121,6 +158,8 @@ final class ProjectionsCommand implements Runnable {
             try (Store.Opened opened =
                     cli.store.openForReading(cli.spec.commandLine().getErr())) {
                 ProjectionStore states = opened.lethe().projections();
+                warnIfMisfit(
+                        cli.spec.commandLine().getErr(), states, opened.lethe().store(), name);
                 if (key == null) {
                     List<String> keys = states.keys(name, null, Math.max(1, limit));
                     if (keys.isEmpty()) {

@@ -126,7 +126,9 @@ final class GraphQlApi {
                                                         "checkpoint",
                                                         p.nextPosition(),
                                                         "keys",
-                                                        p.keyCount()))
+                                                        p.keyCount(),
+                                                        "fit",
+                                                        p.fit(hub.lethe.store()).name()))
                                                 .toList())
                                 .dataFetcher(
                                         "projection",

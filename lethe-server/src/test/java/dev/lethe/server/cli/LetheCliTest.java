@@ -212,6 +212,41 @@ class LetheCliTest {
     }
 
     @Test
+    void a_read_model_copied_from_another_store_is_named_by_list_and_show_until_rebuilt() throws Exception {
+        assertThat(lethe("demo").exitCode()).isZero();
+        Path other = data.resolveSibling(data.getFileName() + "-other");
+        Path copy = data.resolveSibling(data.getFileName() + "-other-backup");
+        assertThat(letheAt(other, "demo").exitCode()).isZero();
+        assertThat(letheAt(other, "backup", copy.toString()).exitCode()).isZero();
+        // Another store's read models, at the same positions: only the events before them differ.
+        for (String sidecar : List.of("projections.db-wal", "projections.db-shm")) {
+            Files.deleteIfExists(data.resolve(sidecar));
+        }
+        Files.copy(
+                copy.resolve("projections.db"),
+                data.resolve("projections.db"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+
+        Run list = lethe("projections", "list");
+        assertThat(list.exitCode()).as(list.err()).isZero();
+        assertThat(list.out())
+                .containsPattern("customer-summary +\\d+ +diverged")
+                .contains("customer-summary: the log holds another event before its checkpoint than the one it folded")
+                .contains("the next start of it (lethe serve, lethe projections rebuild) rebuilds it from the log.");
+        Run show = lethe("projections", "show", "customer-summary");
+        assertThat(show.err()).contains("warning: projection customer-summary: the log holds another event");
+
+        assertThat(lethe("projections", "rebuild", "customer-summary").exitCode())
+                .isZero();
+        Run after = lethe("projections", "list");
+        assertThat(after.out())
+                .containsPattern("customer-summary +\\d+ +0 ")
+                .doesNotContain("customer-summary: the log holds")
+                .containsPattern("sales-by-product +\\d+ +diverged");
+        assertThat(lethe("projections", "show", "customer-summary").err()).doesNotContain("warning");
+    }
+
+    @Test
     void tail_prints_stored_events_from_a_position_and_stops_after_count() {
         lethe("demo");
         Run tail = lethe("tail", "--from", "2", "--count", "3");

@@ -513,6 +513,17 @@ class HttpApiIT {
         assertThat(get("/v1/projections/no-such-projection/global", ANALYST).body())
                 .contains("projection 'no-such-projection' does not exist");
         assertThat(projections.toString()).contains("\"phase\"");
+        // The demo's read models were folded from this log: each fits it, with a lag.
+        assertThat(projections.findValuesAsText("fit")).isNotEmpty().containsOnly("FITS");
+        assertThat(projections.findValues("lag"))
+                .allSatisfy(lag -> assertThat(lag.isNumber()).isTrue());
+        assertThat(post("/graphql", ANALYST, "{\"query\":\"{ projections { name fit } }\"}")
+                        .json()
+                        .path("data")
+                        .path("projections")
+                        .findValuesAsText("fit"))
+                .isNotEmpty()
+                .containsOnly("FITS");
         // A sale with no product or reason (no strict mode here) is counted, not a poison event that
         // stops the read model for every later one.
         long partial = server.lethe()

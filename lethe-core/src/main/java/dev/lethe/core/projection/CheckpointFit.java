@@ -1,0 +1,44 @@
+package dev.lethe.core.projection;
+
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.RecordedEvent;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * How a read model's checkpoint fits a log. A checkpoint records the position of the next event to
+ * fold and the id of the event just before it; a read model restored from another copy than its log
+ * (or a log restored from an older backup, then appended to) no longer fits, and its states hold folds
+ * of events the log does not have.
+ */
+public enum CheckpointFit {
+    /** The log holds, just before the checkpoint, the event the read model folded up to. */
+    FITS,
+    /** The checkpoint is past the log's head: the read model folded events the log does not hold. */
+    AHEAD,
+    /**
+     * The log holds another event just before the checkpoint than the one the read model folded up to:
+     * the read model was folded from another history (the log was restored from an older copy, then
+     * appended to past the checkpoint).
+     */
+    OTHER_HISTORY;
+
+    /**
+     * How a checkpoint fits {@code log}. {@code eventBefore} is the id of the event at {@code
+     * nextPosition - 1} as the read model committed it; null (a checkpoint at 0, or one committed before
+     * Lethe recorded it) skips that check. Reads at most one event.
+     */
+    public static CheckpointFit of(long nextPosition, UUID eventBefore, EventStore log) {
+        if (nextPosition > log.headPosition() + 1) {
+            return AHEAD;
+        }
+        if (nextPosition == 0 || eventBefore == null) {
+            return FITS;
+        }
+        List<RecordedEvent> before = log.readAll(nextPosition - 1, 1);
+        boolean same = !before.isEmpty()
+                && before.get(0).position() == nextPosition - 1
+                && before.get(0).id().equals(eventBefore);
+        return same ? FITS : OTHER_HISTORY;
+    }
+}
