@@ -23,6 +23,7 @@ import dev.lethe.core.store.StreamId;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -236,6 +237,57 @@ class SqliteBackupTest {
                     .as("an open after an open forgets nothing twice")
                     .isEqualTo(entries);
         }
+    }
+
+    @Test
+    void with_a_receipt_journal_a_restored_directory_schedules_again_the_forgets_scheduled_since() throws Exception {
+        Path data = parent.resolve("data");
+        Path backup = parent.resolve("backup");
+        Path journal = Files.createDirectories(parent.resolve("receipts")).resolve("receipts.jsonl");
+        useJournal(data, journal);
+        Instant due = Instant.parse("2030-01-01T00:00:00Z");
+        SubjectId ada;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            ada = customer(lethe, "ada");
+            SqliteBackup.take(data, backup, file -> {});
+            lethe.privacy().scheduleForget(ada, due, "contract ended", DPO);
+        }
+        String line = Files.readString(journal);
+        assertThat(line).contains("\"kind\":\"schedule\"", ada.toString(), "contract ended");
+        String id = Json.parse(line.strip()).asTree().path("id").asText();
+        Files.copy(data.resolve(LocalMasterKey.FILE_NAME), backup.resolve(LocalMasterKey.FILE_NAME));
+        deleteRecursively(data); // the store lost, its backup restored: not a copy beside it
+
+        try (SqliteLethe restored = SqliteLethe.open(backup)) {
+            List<RecordedEvent> erasures =
+                    restored.store().readStream(PrivateEventStore.ERASURES, 0, Direction.FORWARD, 100);
+            assertThat(erasures).singleElement().satisfies(event -> {
+                assertThat(event.id()).hasToString(id);
+                assertThat(event.data().asTree().path("from").asText()).isEqualTo("receiptJournal");
+            });
+            RecordedEvent entry = lastAuditEntry(restored);
+            assertThat(entry.type()).isEqualTo("ForgetScheduled");
+            assertThat(entry.data().asTree().path("reapplied").asBoolean()).isTrue();
+            assertThat(entry.data().asTree().path("scheduleId").asText()).isEqualTo(id);
+
+            assertThat(restored.privacy().runScheduledForgets(due.minusSeconds(1), DPO))
+                    .isEmpty();
+            assertThat(restored.privacy().runScheduledForgets(due, DPO))
+                    .singleElement()
+                    .satisfies(receipt -> assertThat(receipt.subject()).isEqualTo(ada));
+            assertThat(reasons(restored, "customer-ada")).containsOnly(Redaction.Reason.FORGOTTEN);
+        }
+        // Read again from the start (as by another restore): scheduled once, and moot once forgotten.
+        try (SqliteKeyStore keys = SqliteKeyStore.open(backup, false)) {
+            keys.setNote(PrivateEventStore.JOURNAL_CHECKED_NOTE, "0 - " + journal.toRealPath());
+        }
+        try (SqliteLethe again = SqliteLethe.open(backup)) {
+            assertThat(again.store().readStream(PrivateEventStore.ERASURES, 0, Direction.FORWARD, 100))
+                    .hasSize(1);
+        }
+        assertThat(Files.readString(journal).lines().filter(l -> l.contains("\"kind\":\"schedule\"")))
+                .as("a schedule applied again from the journal is not written to it again")
+                .hasSize(1);
     }
 
     private static RecordedEvent lastAuditEntry(SqliteLethe lethe) {

@@ -543,7 +543,8 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         Optional<Long> checked = journalChecked();
         List<PriorForget> applying = new ArrayList<>();
-        ReceiptJournal.End end = journal.read(checked.orElse(0L), applying(applies, applying));
+        List<ScheduledForget> schedules = new ArrayList<>();
+        ReceiptJournal.End end = journal.read(checked.orElse(0L), applying(applies, applying, schedules));
         Set<String> journaled = new java.util.HashSet<>();
         Map<SubjectId, PriorForget> missing = new LinkedHashMap<>();
         for (PriorForget prior : applying) {
@@ -558,6 +559,11 @@ public final class PrivateEventStore implements AutoCloseable {
             try {
                 journal.append(keys.receipts().stream()
                         .filter(r -> !journaled.contains(r.id().toString()))
+                        .toList());
+                Set<String> scheduled = new java.util.HashSet<>();
+                schedules.forEach(schedule -> scheduled.add(schedule.id()));
+                journal.appendSchedules(schedules().stream()
+                        .filter(schedule -> !scheduled.contains(schedule.id()))
                         .toList());
                 journal.ensureExists(); // read once, it must stay: a missing one then stops every open
             } catch (RuntimeException e) {
@@ -587,6 +593,15 @@ public final class PrivateEventStore implements AutoCloseable {
                 // Forgotten; only its journal line or audit entry failed, and stays pending for the next open.
                 LOG.log(System.Logger.Level.WARNING, e.getMessage());
             }
+        }
+        // Scheduled forgets the restored directory lost: they wait for their date again (a retention run
+        // carries out those already due). A failure stops the open, before the journal is noted as read.
+        List<ScheduledForget> rescheduled = reschedule(schedules, Principal.SYSTEM, "receiptJournal");
+        if (!rescheduled.isEmpty()) {
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    rescheduled.size() + " scheduled forget(s) scheduled again from the receipt journal: the data"
+                            + " directory was restored from before they were scheduled");
         }
         if (seeded) {
             noteJournalChecked(checked, end);
@@ -625,7 +640,7 @@ public final class PrivateEventStore implements AutoCloseable {
         Set<SubjectId> missing = new LinkedHashSet<>();
         if (journal != null) {
             List<PriorForget> applying = new ArrayList<>();
-            journal.read(journalChecked().orElse(0L), applying(applies, applying));
+            journal.read(journalChecked().orElse(0L), applying(applies, applying, new ArrayList<>()));
             for (PriorForget prior : applying) {
                 if (!keys.isForgotten(prior.subject()) && keys.isKnown(prior.subject())) {
                     missing.add(prior.subject());
@@ -635,12 +650,22 @@ public final class PrivateEventStore implements AutoCloseable {
         return missing;
     }
 
-    /** Collects into {@code applying} the forgets of the lines read that {@code applies} accepts. */
+    /**
+     * Collects into {@code applying} the forgets, and into {@code schedules} the scheduled forgets, of the
+     * lines read that {@code applies} accepts.
+     */
     private static Consumer<ReceiptJournal.Line> applying(
-            java.util.function.Predicate<ReceiptJournal.Line> applies, List<PriorForget> applying) {
+            java.util.function.Predicate<ReceiptJournal.Line> applies,
+            List<PriorForget> applying,
+            List<ScheduledForget> schedules) {
         return line -> {
-            if (applies.test(line)) {
+            if (!applies.test(line)) {
+                return;
+            }
+            if (line.forget() != null) {
                 applying.add(line.forget());
+            } else {
+                schedules.add(line.schedule());
             }
         };
     }
@@ -731,16 +756,78 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
+     * A forget scheduled for a later date ({@link #scheduleForget}): its id (a UUID, also the id of its
+     * {@code ForgetScheduled} entry in {@value #ERASURES_NAME}), the subject, when, the legal basis and who
+     * scheduled it. It holds no personal data.
+     */
+    public record ScheduledForget(String id, SubjectId subject, Instant at, String legalBasis, String actor) {
+        /** The {@code kind} of a receipt-journal line that holds one. */
+        public static final String KIND = "schedule";
+
+        public ScheduledForget {
+            try {
+                id = UUID.fromString(id == null ? "" : id).toString();
+            } catch (IllegalArgumentException e) {
+                throw InvalidEventException.of("schedule id", "is not a UUID");
+            }
+            AppendRules.require(subject, "subject");
+            AppendRules.require(at, "forget instant");
+            if (legalBasis == null || legalBasis.isBlank()) {
+                throw InvalidEventException.of("legal basis", "is required to forget a subject");
+            }
+            actor = actor == null || actor.isBlank() ? "?" : actor;
+        }
+
+        /** As a receipt-journal line holds it. */
+        public Map<String, Object> asMap() {
+            Map<String, Object> map = new LinkedHashMap<>();
+            map.put("kind", KIND);
+            map.put("id", id);
+            map.put("subject", subject.toString());
+            map.put("at", at.toString());
+            map.put("legalBasis", legalBasis);
+            map.put("actor", actor);
+            return map;
+        }
+
+        /** Read back from {@link #asMap}'s form; refuses anything else. */
+        public static ScheduledForget of(JsonNode line) {
+            for (String field : List.of("id", "subject", "at", "legalBasis")) {
+                if (!line.path(field).isTextual()) {
+                    throw InvalidEventException.of("scheduled forget", "has no " + field + " (as text)");
+                }
+            }
+            Instant at;
+            try {
+                at = Instant.parse(line.path("at").asText());
+            } catch (java.time.format.DateTimeParseException e) {
+                throw InvalidEventException.of("scheduled forget", "has an 'at' that is not an instant");
+            }
+            return new ScheduledForget(
+                    line.path("id").asText(),
+                    SubjectId.parse(line.path("subject").asText()),
+                    at,
+                    line.path("legalBasis").asText(),
+                    line.path("actor").asText("?"));
+        }
+    }
+
+    /**
      * What {@link #forgetAgain} did: the receipts of the subjects it forgot again, the subjects this
      * store had already forgotten, and those it holds no key for (created after the copy was taken, or
      * their key is lost: {@link KeyService#checkKeys} tells).
      */
     public record ForgetsReapplied(
-            List<ErasureReceipt> forgotten, List<SubjectId> alreadyForgotten, List<SubjectId> withoutKey) {
+            List<ErasureReceipt> forgotten,
+            List<SubjectId> alreadyForgotten,
+            List<SubjectId> withoutKey,
+            List<ScheduledForget> rescheduled,
+            int schedulesLeft) {
         public ForgetsReapplied {
             forgotten = List.copyOf(forgotten);
             alreadyForgotten = List.copyOf(alreadyForgotten);
             withoutKey = List.copyOf(withoutKey);
+            rescheduled = List.copyOf(rescheduled);
         }
     }
 
@@ -754,9 +841,21 @@ public final class PrivateEventStore implements AutoCloseable {
      * counts once. Needs the forget permission.
      */
     public ForgetsReapplied forgetAgain(List<PriorForget> prior, Principal actor) {
+        return forgetAgain(prior, List.of(), actor);
+    }
+
+    /**
+     * As {@link #forgetAgain(List, Principal)}, and schedules again the forgets the other copy scheduled
+     * ({@code schedules}) that this store does not hold, for subjects that still have a key here (audited
+     * as {@code ForgetScheduled} with {@code reapplied: true}); the others are counted in {@code
+     * schedulesLeft}. The subjects are forgotten first, so a schedule for one of them is left.
+     */
+    public ForgetsReapplied forgetAgain(List<PriorForget> prior, List<ScheduledForget> schedules, Principal actor) {
         require(actor, Permission.FORGET);
         checkForgetAllowed();
         AppendRules.require(prior, "prior forgets");
+        AppendRules.require(schedules, "scheduled forgets");
+        schedules.forEach(schedule -> AppendRules.require(schedule, "scheduled forget"));
         List<ErasureReceipt> forgotten = new ArrayList<>();
         List<SubjectId> already = new ArrayList<>();
         List<SubjectId> withoutKey = new ArrayList<>();
@@ -791,7 +890,8 @@ public final class PrivateEventStore implements AutoCloseable {
                 }
             }
         }
-        return new ForgetsReapplied(forgotten, already, withoutKey);
+        List<ScheduledForget> rescheduled = reschedule(schedules, actor, "forgetAgain");
+        return new ForgetsReapplied(forgotten, already, withoutKey, rescheduled, schedules.size() - rescheduled.size());
     }
 
     /**
@@ -939,14 +1039,106 @@ public final class PrivateEventStore implements AutoCloseable {
         if (!keys.isKnown(subject)) {
             throw new UnknownSubjectException(subject, "is unknown to the key service");
         }
+        ScheduledForget schedule =
+                new ScheduledForget(UUID.randomUUID().toString(), subject, at, legalBasis, actor.name());
+        if (journal != null) {
+            // First: a data directory restored from before this schedule finds it there. A journal that
+            // cannot take it leaves nothing scheduled, and says so.
+            try {
+                journal.appendSchedules(List.of(schedule));
+            } catch (dev.lethe.core.store.StorageException e) {
+                throw dev.lethe.core.store.StorageException.transientFailure(
+                        "the forget of subject " + subject + " was not scheduled: " + e.getMessage(), e);
+            }
+        }
+        // Audited before it is stored: a forget scheduled (and later carried out) must never lack its entry.
+        audit.record("ForgetScheduled", actor, scheduledEntry(schedule));
+        store.append(ERASURES, ExpectedVersion.any(), List.of(scheduledEvent(schedule, null)));
+    }
+
+    private static Map<String, Object> scheduledEntry(ScheduledForget schedule) {
+        Map<String, Object> entry = new LinkedHashMap<>();
+        entry.put("subject", schedule.subject().toString());
+        entry.put("forgetAt", schedule.at().toString());
+        entry.put("legalBasis", schedule.legalBasis());
+        entry.put("scheduleId", schedule.id());
+        return entry;
+    }
+
+    /** Its {@value #ERASURES_NAME} entry, whose event id is the schedule's: appending it twice stores one. */
+    private static EventData scheduledEvent(ScheduledForget schedule, String from) {
         ObjectNode data = JSON.createObjectNode();
-        data.put("subject", subject.toString())
-                .put("at", at.toString())
-                .put("legalBasis", legalBasis)
-                .put("actor", actor.name());
-        // Audited first: a forget scheduled (and later carried out) must never lack its audit entry.
-        audit.record("ForgetScheduled", actor, Map.of("subject", subject.toString(), "forgetAt", at.toString()));
-        store.append(ERASURES, ExpectedVersion.any(), List.of(EventData.of("ForgetScheduled", Json.of(data))));
+        data.put("subject", schedule.subject().toString())
+                .put("at", schedule.at().toString())
+                .put("legalBasis", schedule.legalBasis())
+                .put("actor", schedule.actor());
+        if (from != null) {
+            data.put("from", from);
+        }
+        return EventData.of("ForgetScheduled", Json.of(data)).withId(UUID.fromString(schedule.id()));
+    }
+
+    /** The ids of the forgets scheduled in {@value #ERASURES_NAME} (its {@code ForgetScheduled} entries). */
+    private Set<String> scheduledIds() {
+        Set<String> ids = new java.util.HashSet<>();
+        for (RecordedEvent event : readAll(ERASURES)) {
+            if (event.type().equals("ForgetScheduled")) {
+                ids.add(event.id().toString());
+            }
+        }
+        return ids;
+    }
+
+    /**
+     * The forgets scheduled in {@value #ERASURES_NAME}, as the journal holds them; entries Lethe could not
+     * have written are left out.
+     */
+    private List<ScheduledForget> schedules() {
+        List<ScheduledForget> out = new ArrayList<>();
+        for (RecordedEvent event : readAll(ERASURES)) {
+            if (!event.type().equals("ForgetScheduled")) {
+                continue;
+            }
+            ObjectNode line = JSON.createObjectNode();
+            line.put("id", event.id().toString());
+            event.data().asTree().fields().forEachRemaining(field -> {
+                if (!field.getKey().equals("id")) {
+                    line.set(field.getKey(), field.getValue());
+                }
+            });
+            try {
+                out.add(ScheduledForget.of(line));
+            } catch (RuntimeException notWrittenByLethe) {
+                // Skipped, as runScheduledForgets skips it.
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Schedules again the forgets of {@code schedules} that this store does not hold (by id), for subjects
+     * that still have a key; audited as {@code ForgetScheduled} with {@code reapplied: true} and {@code
+     * from}. Returns those scheduled again.
+     */
+    private List<ScheduledForget> reschedule(List<ScheduledForget> schedules, Principal actor, String from) {
+        List<ScheduledForget> done = new ArrayList<>();
+        if (schedules.isEmpty()) {
+            return done;
+        }
+        Set<String> present = scheduledIds();
+        for (ScheduledForget schedule : schedules) {
+            SubjectId subject = schedule.subject();
+            if (!present.add(schedule.id()) || keys.isForgotten(subject) || !keys.isKnown(subject)) {
+                continue;
+            }
+            Map<String, Object> entry = new LinkedHashMap<>(scheduledEntry(schedule));
+            entry.put("reapplied", true);
+            entry.put("from", from);
+            audit.record("ForgetScheduled", actor, entry);
+            store.append(ERASURES, ExpectedVersion.any(), List.of(scheduledEvent(schedule, from)));
+            done.add(schedule);
+        }
+        return done;
     }
 
     /**

@@ -22,7 +22,9 @@ import java.util.function.Consumer;
  * {@link ErasureReceipt#asMap} gives it: the record of forgets that a data directory restored from a
  * backup does not have. Each receipt is appended and synced once its forget is committed; a store that
  * opens reads the lines written since it last looked and forgets again the subjects that still have a
- * key (see {@link PrivateEventStore#reapplyForgetsFromJournal}).
+ * key (see {@link PrivateEventStore#reapplyForgetsFromJournal}). Forgets scheduled for a later date are
+ * written too, before they are stored ({@link PrivateEventStore.ScheduledForget#asMap}), and scheduled
+ * again by such an open.
  *
  * <p>Each line also names where it was written ({@link Origin}): the store's id and its data directory,
  * so that a reader can leave out the forgets of other stores sharing the file.
@@ -66,8 +68,21 @@ public final class ReceiptJournal {
     /** Where a line was written: the store's id and its data directory (a real path). */
     public record Origin(String store, String directory) {}
 
-    /** A receipt read from the journal, with where it was written (empty for a line that does not say). */
-    public record Line(PrivateEventStore.PriorForget forget, java.util.Optional<Origin> origin) {}
+    /**
+     * A line read from the journal: an erasure receipt ({@code forget}) or a forget scheduled for later
+     * ({@code schedule}, a line with {@code "kind": "schedule"}), the other null; with where it was written
+     * (empty for a line that does not say).
+     */
+    public record Line(
+            PrivateEventStore.PriorForget forget,
+            PrivateEventStore.ScheduledForget schedule,
+            java.util.Optional<Origin> origin) {
+        public Line {
+            if ((forget == null) == (schedule == null)) {
+                throw new IllegalArgumentException("a journal line is a receipt or a scheduled forget");
+            }
+        }
+    }
 
     /** Sets what the following appends write as their origin. */
     public synchronized void writtenFrom(Origin origin) {
@@ -89,12 +104,25 @@ public final class ReceiptJournal {
      * opened for each append, so that a journal moved aside or replaced is followed by its path.
      */
     public synchronized void append(java.util.List<ErasureReceipt> receipts) {
-        if (receipts.isEmpty()) {
+        appendLines(receipts.stream().map(ErasureReceipt::asMap).toList());
+    }
+
+    /**
+     * Appends forgets scheduled for later, one line each ({@code "kind": "schedule"}), and syncs them to
+     * disk once before returning: a restored data directory schedules them again.
+     */
+    public synchronized void appendSchedules(java.util.List<PrivateEventStore.ScheduledForget> schedules) {
+        appendLines(
+                schedules.stream().map(PrivateEventStore.ScheduledForget::asMap).toList());
+    }
+
+    private void appendLines(java.util.List<java.util.Map<String, Object>> entries) {
+        if (entries.isEmpty()) {
             return;
         }
         StringBuilder lines = new StringBuilder();
-        for (ErasureReceipt receipt : receipts) {
-            java.util.Map<String, Object> line = new java.util.LinkedHashMap<>(receipt.asMap());
+        for (java.util.Map<String, Object> entry : entries) {
+            java.util.Map<String, Object> line = new java.util.LinkedHashMap<>(entry);
             if (origin != null) {
                 line.put("store", origin.store());
                 line.put("origin", origin.directory());
@@ -395,11 +423,19 @@ public final class ReceiptJournal {
             if (!line.isObject()) {
                 throw new IllegalArgumentException("not a JSON object");
             }
+            if (line.has("kind")) {
+                if (!PrivateEventStore.ScheduledForget.KIND.equals(
+                        line.path("kind").asText())) {
+                    throw new IllegalArgumentException("an unknown kind of line");
+                }
+                return new Line(null, PrivateEventStore.ScheduledForget.of(line), origin(line));
+            }
             return new Line(
                     new PrivateEventStore.PriorForget(
                             SubjectId.parse(line.path("subject").asText(null)),
                             line.path("id").asText(null),
                             line.path("legalBasis").asText("")),
+                    null,
                     origin(line));
         } catch (RuntimeException e) {
             throw StorageException.permanent(

@@ -71,6 +71,46 @@ class ReceiptJournalTest {
     }
 
     @Test
+    void scheduled_forgets_read_back_among_receipts_and_a_line_of_an_unknown_kind_is_refused() throws Exception {
+        ReceiptJournal journal = ReceiptJournal.at(dir.resolve("receipts.jsonl"));
+        journal.writtenFrom(new ReceiptJournal.Origin("store-1", "/data"));
+        PrivateEventStore.ScheduledForget schedule = new PrivateEventStore.ScheduledForget(
+                UUID.randomUUID().toString(),
+                SubjectId.random(),
+                Instant.parse("2030-01-01T00:00:00Z"),
+                "contract ended",
+                "dora");
+        journal.append(receipt("GDPR Art. 17(1)(a)"));
+        journal.appendSchedules(List.of(schedule));
+
+        List<ReceiptJournal.Line> lines = new ArrayList<>();
+        journal.read(0, lines::add);
+        assertThat(lines).hasSize(2);
+        assertThat(lines.get(0).forget()).isNotNull();
+        assertThat(lines.get(0).schedule()).isNull();
+        assertThat(lines.get(1).forget()).isNull();
+        assertThat(lines.get(1).schedule()).isEqualTo(schedule);
+        assertThat(lines.get(1).origin()).contains(new ReceiptJournal.Origin("store-1", "/data"));
+
+        long size = Files.size(journal.file());
+        Files.writeString(journal.file(), "{\"kind\":\"rumour\",\"id\":\"x\"}\n", StandardOpenOption.APPEND);
+        assertThatThrownBy(() -> journal.read(0, line -> {}))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("the line at byte " + size)
+                .hasMessageContaining("an unknown kind of line")
+                .hasMessageNotContaining("rumour");
+        Files.write(journal.file(), java.util.Arrays.copyOf(Files.readAllBytes(journal.file()), (int) size));
+        Files.writeString(
+                journal.file(),
+                "{\"kind\":\"schedule\",\"id\":\"" + UUID.randomUUID() + "\",\"subject\":\"" + SubjectId.random()
+                        + "\",\"at\":\"soon\",\"legalBasis\":\"x\"}\n",
+                StandardOpenOption.APPEND);
+        assertThatThrownBy(() -> journal.read(0, line -> {}))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("not an instant");
+    }
+
+    @Test
     void a_line_cut_short_is_not_read_and_the_next_receipt_starts_a_line_of_its_own() throws Exception {
         ReceiptJournal journal = ReceiptJournal.at(dir.resolve("receipts.jsonl"));
         ErasureReceipt first = receipt("GDPR Art. 17(1)(a)");

@@ -5,7 +5,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lethe.core.privacy.PrivateEventStore.PriorForget;
+import dev.lethe.core.privacy.PrivateEventStore.ScheduledForget;
 import dev.lethe.core.privacy.SubjectId;
 import dev.lethe.core.store.InvalidEventException;
 import java.io.IOException;
@@ -15,28 +17,43 @@ import java.util.List;
 
 /**
  * Reads the forgets another copy of a store made, for {@code lethe subject forget-again}: erasure
- * receipts ({@code lethe subject receipts --json}, {@code GET /v1/receipts}) or audit entries ({@code lethe
- * read '$audit' --json}, {@code GET /v1/audit}), one JSON value per line or in arrays. Entries of other
- * types are counted and skipped; anything else is refused with its line, before anything is forgotten.
+ * receipts ({@code lethe subject receipts --json}, {@code GET /v1/receipts}), audit entries ({@code lethe
+ * read '$audit' --json}, {@code GET /v1/audit}) or receipt-journal lines, one JSON value per line or in
+ * arrays; and the forgets it scheduled for later ({@code ForgetScheduled} audit entries, journal lines of
+ * kind {@code schedule}). Entries of other types are counted and skipped; anything else is refused with
+ * its line, before anything is forgotten.
  */
 final class PriorForgets {
     static final ObjectMapper JSON = new ObjectMapper();
 
-    /** A forget read, and, for a receipt-journal line, the id of the store it was made in (else null). */
-    record Entry(PriorForget forget, String store) {}
+    /**
+     * A forget read, or a forget scheduled (the other null), and, for a receipt-journal line, the id of
+     * the store it was made in (else null).
+     */
+    record Entry(PriorForget forget, ScheduledForget schedule, String store) {
+        boolean madeIn(java.util.Optional<String> storeId) {
+            return store == null || storeId.isEmpty() || storeId.get().equals(store);
+        }
+    }
 
     /**
      * The forgets read, how many audit entries of other types were skipped, and the lowest and highest
      * {@code $audit} version read (-1 when the file held no audit entries).
      */
-    record Read(List<Entry> entries, int skipped, long firstVersion, long lastVersion) {
+    record Read(List<Entry> entries, int skipped, int unscheduled, long firstVersion, long lastVersion) {
         /** The forgets made in {@code storeId}'s directories, or not saying where. */
         List<PriorForget> forgetsOf(java.util.Optional<String> storeId) {
             return entries.stream()
-                    .filter(e -> e.store() == null
-                            || storeId.isEmpty()
-                            || storeId.get().equals(e.store()))
+                    .filter(e -> e.forget() != null && e.madeIn(storeId))
                     .map(Entry::forget)
+                    .toList();
+        }
+
+        /** The forgets scheduled in {@code storeId}'s directories, or not saying where. */
+        List<ScheduledForget> schedulesOf(java.util.Optional<String> storeId) {
+            return entries.stream()
+                    .filter(e -> e.schedule() != null && e.madeIn(storeId))
+                    .map(Entry::schedule)
                     .toList();
         }
     }
@@ -45,7 +62,7 @@ final class PriorForgets {
 
     static Read read(Reader reader, String source) throws IOException {
         List<Entry> forgets = new ArrayList<>();
-        int[] skipped = {0};
+        int[] skipped = {0, 0}; // other entries; ForgetScheduled entries that cannot be scheduled again
         long[] versions = {Long.MAX_VALUE, -1};
         try (JsonParser parser = JSON.createParser(reader)) {
             JsonToken token;
@@ -73,13 +90,14 @@ final class PriorForgets {
                             + " (expected receipts or $audit entries, one JSON value per line or a JSON array)");
         }
         if (forgets.isEmpty()) {
+            int others = skipped[0] + skipped[1];
             throw InvalidEventException.of(
                     source,
-                    "holds no forget (" + skipped[0] + " other audit entr" + (skipped[0] == 1 ? "y" : "ies")
-                            + "): expected erasure receipts (`lethe subject receipts --json`) or SubjectForgotten"
-                            + " entries (`lethe read '$audit' --json`)");
+                    "holds no forget (" + others + " other audit entr" + (others == 1 ? "y" : "ies")
+                            + "): expected erasure receipts (`lethe subject receipts --json`), SubjectForgotten"
+                            + " or ForgetScheduled entries (`lethe read '$audit' --json`), or receipt-journal lines");
         }
-        return new Read(List.copyOf(forgets), skipped[0], versions[1] < 0 ? -1 : versions[0], versions[1]);
+        return new Read(List.copyOf(forgets), skipped[0], skipped[1], versions[1] < 0 ? -1 : versions[0], versions[1]);
     }
 
     private static void add(
@@ -104,6 +122,10 @@ final class PriorForgets {
                 versions[0] = Math.min(versions[0], value.path("version").asLong());
                 versions[1] = Math.max(versions[1], value.path("version").asLong());
             }
+            if ("ForgetScheduled".equals(value.path("type").asText())) {
+                addSchedule(value.path("data"), where, forgets, skipped);
+                return;
+            }
             if (!"SubjectForgotten".equals(value.path("type").asText())) {
                 skipped[0]++;
                 return;
@@ -112,6 +134,16 @@ final class PriorForgets {
             subject = data.path("subject");
             receipt = data.path("receipt");
             legalBasis = data.path("legalBasis");
+        } else if (value.has("kind")) { // a receipt-journal line of a forget scheduled for later
+            if (!ScheduledForget.KIND.equals(value.path("kind").asText())) {
+                throw InvalidEventException.of(where, "is a receipt-journal line of an unknown kind");
+            }
+            try {
+                forgets.add(new Entry(null, ScheduledForget.of(value), store));
+            } catch (RuntimeException e) {
+                throw InvalidEventException.of(where, "is not a scheduled forget: " + e.getMessage());
+            }
+            return;
         } else { // an erasure receipt
             subject = value.path("subject");
             receipt = value.path("id");
@@ -130,9 +162,31 @@ final class PriorForgets {
             throw InvalidEventException.of(where, "names a subject that is not a subject id: " + e.getMessage());
         }
         try {
-            forgets.add(new Entry(new PriorForget(id, receipt.asText(), legalBasis.asText("")), store));
+            forgets.add(new Entry(new PriorForget(id, receipt.asText(), legalBasis.asText("")), null, store));
         } catch (InvalidEventException e) {
             throw e.at(where + ": " + e.subject());
+        }
+    }
+
+    /**
+     * A {@code ForgetScheduled} audit entry's schedule. Entries written before Lethe recorded a schedule's
+     * id and legal basis there cannot be scheduled again: counted, to be scheduled again by hand.
+     */
+    private static void addSchedule(JsonNode data, String where, List<Entry> forgets, int[] skipped) {
+        if (!data.has("scheduleId") || !data.has("legalBasis")) {
+            skipped[1]++;
+            return;
+        }
+        ObjectNode line = JSON.createObjectNode();
+        line.set("id", data.path("scheduleId"));
+        line.set("subject", data.path("subject"));
+        line.set("at", data.path("forgetAt"));
+        line.set("legalBasis", data.path("legalBasis"));
+        line.set("actor", data.path("principal"));
+        try {
+            forgets.add(new Entry(null, ScheduledForget.of(line), null));
+        } catch (RuntimeException e) {
+            throw InvalidEventException.of(where, "is a ForgetScheduled entry that is not one: " + e.getMessage());
         }
     }
 }

@@ -230,10 +230,12 @@ final class SubjectCommand implements Runnable {
                         + " the backup (`lethe read '$audit' --json --from V --limit 10000`, page by page: without"
                         + " --limit it reads only 100; GET /v1/audit gives the newest entries only): its"
                         + " SubjectForgotten entries count, other entries are skipped, and the versions read are"
-                        + " printed; or a receipt journal (its lines of other stores are left out). Forgets only scheduled"
-                        + " (--at) are in none of these: schedule them again. Each"
+                        + " printed; or a receipt journal (its lines of other stores are left out). Each"
                         + " subject that still has a key here is forgotten with the prior forget's legal basis and"
-                        + " audited as SubjectForgotten (reapplied, originalReceipt). The whole file is read and"
+                        + " audited as SubjectForgotten (reapplied, originalReceipt). Forgets scheduled for later"
+                        + " (--at) are scheduled again from the journal's schedule lines and the audit trail's"
+                        + " ForgetScheduled entries (receipts do not hold them), unless this store holds them or the"
+                        + " subject is forgotten or unknown here. The whole file is read and"
                         + " checked before anything is forgotten. Needs a role with the forget permission.",
                 "  lethe subject forget-again receipts.jsonl --role dpo"
             })
@@ -265,7 +267,9 @@ final class SubjectCommand implements Runnable {
             }
             try (SqliteLethe lethe = cli.store.openExisting()) {
                 List<dev.lethe.core.privacy.PrivateEventStore.PriorForget> forgets = read.forgetsOf(lethe.storeId());
-                int leftOut = read.entries().size() - forgets.size();
+                List<dev.lethe.core.privacy.PrivateEventStore.ScheduledForget> schedules =
+                        read.schedulesOf(lethe.storeId());
+                int leftOut = read.entries().size() - forgets.size() - schedules.size();
                 if (leftOut > 0) {
                     cli.spec
                             .commandLine()
@@ -274,9 +278,14 @@ final class SubjectCommand implements Runnable {
                                     "left out %d receipt-journal line%s made in other stores%n",
                                     leftOut, leftOut == 1 ? "" : "s");
                 }
-                var done = lethe.privacy().forgetAgain(forgets, cli.store.principal());
+                var done = lethe.privacy().forgetAgain(forgets, schedules, cli.store.principal());
                 for (ErasureReceipt receipt : done.forgotten()) {
                     out.printf("forgotten again: subject %s  receipt %s%n", receipt.subject(), receipt.id());
+                }
+                for (var schedule : done.rescheduled()) {
+                    out.printf(
+                            "scheduled again: subject %s  forget at %s  schedule %s%n",
+                            schedule.subject(), schedule.at(), schedule.id());
                 }
                 if (read.firstVersion() >= 0) {
                     cli.spec
@@ -296,6 +305,23 @@ final class SubjectCommand implements Runnable {
                         done.withoutKey().size(),
                         read.skipped(),
                         read.skipped() == 1 ? "y" : "ies");
+                if (!schedules.isEmpty() || read.unscheduled() > 0) {
+                    out.printf(
+                            "%d scheduled forget%s scheduled again; %d held here already, or moot (the subject is"
+                                    + " forgotten or unknown here)%n",
+                            done.rescheduled().size(), done.rescheduled().size() == 1 ? "" : "s", done.schedulesLeft());
+                }
+                if (read.unscheduled() > 0) {
+                    cli.spec
+                            .commandLine()
+                            .getErr()
+                            .printf(
+                                    "%d ForgetScheduled entr%s written before Lethe recorded a schedule's id and legal"
+                                            + " basis: schedule %s again by hand (lethe subject forget SUBJECT --at ...)%n",
+                                    read.unscheduled(),
+                                    read.unscheduled() == 1 ? "y" : "ies",
+                                    read.unscheduled() == 1 ? "it" : "them");
+                }
             }
             return 0;
         }

@@ -39,11 +39,16 @@ class LetheCliTest {
 
     /** The demo's second customer (Alan Turing), from the log as `read --json` prints it. */
     private Customer secondDemoCustomer() throws Exception {
+        return demoCustomer(1);
+    }
+
+    /** The demo's customer registered {@code n}-th (from 0), from the log as `read --json` prints it. */
+    private Customer demoCustomer(int n) throws Exception {
         var event = new com.fasterxml.jackson.databind.ObjectMapper()
-                .readTree(lethe("read", "--all", "--category", "customer", "--json", "--limit", "2")
+                .readTree(lethe("read", "--all", "--category", "customer", "--json", "--limit", "3")
                         .out()
                         .lines()
-                        .skip(1)
+                        .skip(n)
                         .findFirst()
                         .orElseThrow());
         return new Customer(
@@ -653,6 +658,18 @@ class LetheCliTest {
                         .out()
                         .lines())
                 .hasSize(1);
+        Customer grace = demoCustomer(2);
+        Run scheduled = lethe(
+                "subject",
+                "forget",
+                grace.subject(),
+                "--legal-basis",
+                "contract ended",
+                "--at",
+                "2030-01-01T00:00:00Z",
+                "--role",
+                "dpo");
+        assertThat(scheduled.exitCode()).as(scheduled.err()).isZero();
         Path receipts = data.resolveSibling(data.getFileName() + "-receipts.jsonl");
         Files.writeString(
                 receipts,
@@ -691,7 +708,9 @@ class LetheCliTest {
         assertThat(again.exitCode()).as(again.err()).isZero();
         assertThat(again.out())
                 .contains("forgotten again: subject " + alan.subject())
-                .contains("1 subject forgotten again; 1 already forgotten here; 0 without a key here");
+                .contains("1 subject forgotten again; 1 already forgotten here; 0 without a key here")
+                .as("receipts hold no scheduled forget")
+                .doesNotContain("scheduled again");
         assertThat(letheAt(backup, "read", alan.stream(), "--role", "advisor").out())
                 .doesNotContain("Alan Turing")
                 .contains("name (forgotten)");
@@ -700,9 +719,23 @@ class LetheCliTest {
                 .contains("\"reapplied\":true", "\"legalBasis\":\"GDPR Art. 17(1)(b)\"");
 
         // The audit trail works as well, and applying it twice changes nothing.
+        // The trail also holds the forget scheduled after the backup: scheduled again, once.
         Run fromTrail = letheAt(backup, "subject", "forget-again", trail.toString(), "--role", "dpo");
+        assertThat(fromTrail.exitCode()).as(fromTrail.err()).isZero();
         assertThat(fromTrail.out())
-                .containsPattern("0 subjects forgotten again; 2 already forgotten here; .* \\d+ other entries skipped");
+                .containsPattern("0 subjects forgotten again; 2 already forgotten here; .* \\d+ other entries skipped")
+                .contains("scheduled again: subject " + grace.subject() + "  forget at 2030-01-01T00:00:00Z")
+                .contains("1 scheduled forget scheduled again; 0 held here already");
+        assertThat(letheAt(backup, "subject", "forget-again", trail.toString(), "--role", "dpo")
+                        .out())
+                .contains("0 scheduled forgets scheduled again; 1 held here already");
+        assertThat(letheAt(backup, "read", grace.stream(), "--role", "advisor").out())
+                .doesNotContain("(forgotten)");
+        Run due = letheAt(backup, "retention", "run", "--now", "2030-01-02T00:00:00Z", "--role", "dpo");
+        assertThat(due.exitCode()).as(due.err()).isZero();
+        assertThat(letheAt(backup, "read", grace.stream(), "--role", "advisor").out())
+                .as("carried out when due, in the restored store")
+                .contains("(forgotten)");
 
         // With a receipt journal, backups say where it is.
         Path journal = data.toAbsolutePath().resolveSibling(data.getFileName() + "-receipts.jsonl");
@@ -713,7 +746,9 @@ class LetheCliTest {
                         .exitCode())
                 .isZero();
         assertThat(lethe("stats").out()).contains("receipt journal  " + journal.toRealPath());
-        assertThat(Files.readString(journal)).as("seeded by the first open").contains(alan.subject());
+        assertThat(Files.readString(journal))
+                .as("seeded by the first open, with the scheduled forget")
+                .contains(alan.subject(), "\"kind\":\"schedule\"", grace.subject());
         Path drill = data.resolveSibling(data.getFileName() + "-backup2");
         Run second = lethe("backup", drill.toString());
         assertThat(second.out()).contains("not in the backup: the receipt journal, " + journal);
