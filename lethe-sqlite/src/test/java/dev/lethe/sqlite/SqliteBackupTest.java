@@ -290,6 +290,47 @@ class SqliteBackupTest {
                 .hasSize(1);
     }
 
+    @Test
+    void with_a_receipt_journal_a_restored_directory_cancels_again_the_schedules_cancelled_since() throws Exception {
+        Path data = parent.resolve("data");
+        Path backup = parent.resolve("backup");
+        Path journal = Files.createDirectories(parent.resolve("receipts")).resolve("receipts.jsonl");
+        useJournal(data, journal);
+        Instant due = Instant.parse("2030-01-01T00:00:00Z");
+        SubjectId ada;
+        SubjectId grace;
+        PrivateEventStore.ScheduledForget before;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            ada = customer(lethe, "ada");
+            grace = customer(lethe, "grace");
+            before = lethe.privacy().scheduleForget(ada, due, "contract ended", DPO);
+            SqliteBackup.take(data, backup, file -> {});
+            lethe.privacy().cancelScheduledForget(before.id(), "contract extended", DPO);
+            PrivateEventStore.ScheduledForget after = lethe.privacy().scheduleForget(grace, due, "contract ended", DPO);
+            lethe.privacy().cancelScheduledForget(after.id(), "scheduled by mistake", DPO);
+        }
+        assertThat(Files.readString(journal).lines().filter(l -> l.contains("\"kind\":\"cancel\"")))
+                .hasSize(2);
+        Files.copy(data.resolve(LocalMasterKey.FILE_NAME), backup.resolve(LocalMasterKey.FILE_NAME));
+        deleteRecursively(data);
+
+        try (SqliteLethe restored = SqliteLethe.open(backup)) {
+            assertThat(restored.privacy().scheduledForgets(null, DPO))
+                    .as("the schedule cancelled since the backup is cancelled again; the other is not scheduled")
+                    .isEmpty();
+            assertThat(restored.store().readStream(PrivateEventStore.ERASURES, 0, Direction.FORWARD, 100))
+                    .extracting(RecordedEvent::type)
+                    .containsExactly("ForgetScheduled", "ForgetCancelled");
+            RecordedEvent entry = lastAuditEntry(restored);
+            assertThat(entry.type()).isEqualTo("ForgetCancelled");
+            assertThat(entry.data().asTree().path("reapplied").asBoolean()).isTrue();
+            assertThat(entry.data().asTree().path("scheduleId").asText()).isEqualTo(before.id());
+            assertThat(restored.privacy().runScheduledForgets(due, DPO)).isEmpty();
+            assertThat(restored.privacy().keys().isForgotten(ada)).isFalse();
+            assertThat(restored.privacy().keys().isForgotten(grace)).isFalse();
+        }
+    }
+
     private static RecordedEvent lastAuditEntry(SqliteLethe lethe) {
         long last =
                 lethe.store().streamInfo(dev.lethe.core.privacy.AuditLog.STREAM).eventCount() - 1;

@@ -544,7 +544,8 @@ public final class PrivateEventStore implements AutoCloseable {
         Optional<Long> checked = journalChecked();
         List<PriorForget> applying = new ArrayList<>();
         List<ScheduledForget> schedules = new ArrayList<>();
-        ReceiptJournal.End end = journal.read(checked.orElse(0L), applying(applies, applying, schedules));
+        List<CancelledForget> cancels = new ArrayList<>();
+        ReceiptJournal.End end = journal.read(checked.orElse(0L), applying(applies, applying, schedules, cancels));
         Set<String> journaled = new java.util.HashSet<>();
         Map<SubjectId, PriorForget> missing = new LinkedHashMap<>();
         for (PriorForget prior : applying) {
@@ -562,8 +563,14 @@ public final class PrivateEventStore implements AutoCloseable {
                         .toList());
                 Set<String> scheduled = new java.util.HashSet<>();
                 schedules.forEach(schedule -> scheduled.add(schedule.id()));
-                journal.appendSchedules(schedules().stream()
+                Set<String> cancelled = new java.util.HashSet<>();
+                cancels.forEach(cancel -> cancelled.add(cancel.scheduleId()));
+                List<RecordedEvent> erasures = readAll(ERASURES);
+                journal.appendSchedules(schedules(erasures).stream()
                         .filter(schedule -> !scheduled.contains(schedule.id()))
+                        .toList());
+                journal.appendCancels(cancels(erasures).stream()
+                        .filter(cancel -> !cancelled.contains(cancel.scheduleId()))
                         .toList());
                 journal.ensureExists(); // read once, it must stay: a missing one then stops every open
             } catch (RuntimeException e) {
@@ -596,12 +603,13 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         // Scheduled forgets the restored directory lost: they wait for their date again (a retention run
         // carries out those already due). A failure stops the open, before the journal is noted as read.
-        List<ScheduledForget> rescheduled = reschedule(schedules, Principal.SYSTEM, "receiptJournal");
-        if (!rescheduled.isEmpty()) {
+        Rescheduled rescheduled = reschedule(schedules, cancels, Principal.SYSTEM, "receiptJournal");
+        if (!rescheduled.scheduled().isEmpty() || !rescheduled.cancelled().isEmpty()) {
             LOG.log(
                     System.Logger.Level.WARNING,
-                    rescheduled.size() + " scheduled forget(s) scheduled again from the receipt journal: the data"
-                            + " directory was restored from before they were scheduled");
+                    rescheduled.scheduled().size() + " scheduled forget(s) scheduled again and "
+                            + rescheduled.cancelled().size() + " cancelled again from the receipt journal: the data"
+                            + " directory was restored from before they were made");
         }
         if (seeded) {
             noteJournalChecked(checked, end);
@@ -640,7 +648,8 @@ public final class PrivateEventStore implements AutoCloseable {
         Set<SubjectId> missing = new LinkedHashSet<>();
         if (journal != null) {
             List<PriorForget> applying = new ArrayList<>();
-            journal.read(journalChecked().orElse(0L), applying(applies, applying, new ArrayList<>()));
+            journal.read(
+                    journalChecked().orElse(0L), applying(applies, applying, new ArrayList<>(), new ArrayList<>()));
             for (PriorForget prior : applying) {
                 if (!keys.isForgotten(prior.subject()) && keys.isKnown(prior.subject())) {
                     missing.add(prior.subject());
@@ -651,21 +660,24 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * Collects into {@code applying} the forgets, and into {@code schedules} the scheduled forgets, of the
-     * lines read that {@code applies} accepts.
+     * Collects into {@code applying} the forgets, into {@code schedules} the scheduled forgets and into
+     * {@code cancels} the cancellations, of the lines read that {@code applies} accepts.
      */
     private static Consumer<ReceiptJournal.Line> applying(
             java.util.function.Predicate<ReceiptJournal.Line> applies,
             List<PriorForget> applying,
-            List<ScheduledForget> schedules) {
+            List<ScheduledForget> schedules,
+            List<CancelledForget> cancels) {
         return line -> {
             if (!applies.test(line)) {
                 return;
             }
             if (line.forget() != null) {
                 applying.add(line.forget());
-            } else {
+            } else if (line.schedule() != null) {
                 schedules.add(line.schedule());
+            } else {
+                cancels.add(line.cancel());
             }
         };
     }
@@ -813,6 +825,59 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
+     * A scheduled forget cancelled ({@link #cancelScheduledForget}): the schedule's id, its subject, why,
+     * and who cancelled it. It holds no personal data.
+     */
+    public record CancelledForget(String scheduleId, SubjectId subject, String reason, String actor) {
+        /** The {@code kind} of a receipt-journal line that holds one. */
+        public static final String KIND = "cancel";
+
+        public CancelledForget {
+            try {
+                scheduleId =
+                        UUID.fromString(scheduleId == null ? "" : scheduleId).toString();
+            } catch (IllegalArgumentException e) {
+                throw InvalidEventException.of("schedule id", "is not a UUID");
+            }
+            AppendRules.require(subject, "subject");
+            if (reason == null || reason.isBlank()) {
+                throw InvalidEventException.of("reason", "is required to cancel a scheduled forget");
+            }
+            actor = actor == null || actor.isBlank() ? "?" : actor;
+        }
+
+        /** As a receipt-journal line holds it ({@code id} is the schedule's). */
+        public Map<String, Object> asMap() {
+            Map<String, Object> map = new LinkedHashMap<>();
+            map.put("kind", KIND);
+            map.put("id", scheduleId);
+            map.put("subject", subject.toString());
+            map.put("reason", reason);
+            map.put("actor", actor);
+            return map;
+        }
+
+        /**
+         * Read back from {@link #asMap}'s form, or from a {@code ForgetCancelled} entry's data ({@code
+         * scheduleId} instead of {@code id}); refuses anything else.
+         */
+        public static CancelledForget of(JsonNode line) {
+            JsonNode id = line.has("scheduleId") ? line.path("scheduleId") : line.path("id");
+            if (!id.isTextual()
+                    || !line.path("subject").isTextual()
+                    || !line.path("reason").isTextual()) {
+                throw InvalidEventException.of("cancelled forget", "needs id, subject and reason (as text)");
+            }
+            JsonNode actor = line.has("actor") ? line.path("actor") : line.path("principal");
+            return new CancelledForget(
+                    id.asText(),
+                    SubjectId.parse(line.path("subject").asText()),
+                    line.path("reason").asText(),
+                    actor.asText("?"));
+        }
+    }
+
+    /**
      * What {@link #forgetAgain} did: the receipts of the subjects it forgot again, the subjects this
      * store had already forgotten, and those it holds no key for (created after the copy was taken, or
      * their key is lost: {@link KeyService#checkKeys} tells).
@@ -822,12 +887,14 @@ public final class PrivateEventStore implements AutoCloseable {
             List<SubjectId> alreadyForgotten,
             List<SubjectId> withoutKey,
             List<ScheduledForget> rescheduled,
-            int schedulesLeft) {
+            int schedulesLeft,
+            List<CancelledForget> cancelledAgain) {
         public ForgetsReapplied {
             forgotten = List.copyOf(forgotten);
             alreadyForgotten = List.copyOf(alreadyForgotten);
             withoutKey = List.copyOf(withoutKey);
             rescheduled = List.copyOf(rescheduled);
+            cancelledAgain = List.copyOf(cancelledAgain);
         }
     }
 
@@ -841,7 +908,7 @@ public final class PrivateEventStore implements AutoCloseable {
      * counts once. Needs the forget permission.
      */
     public ForgetsReapplied forgetAgain(List<PriorForget> prior, Principal actor) {
-        return forgetAgain(prior, List.of(), actor);
+        return forgetAgain(prior, List.of(), List.of(), actor);
     }
 
     /**
@@ -850,12 +917,15 @@ public final class PrivateEventStore implements AutoCloseable {
      * as {@code ForgetScheduled} with {@code reapplied: true}); the others are counted in {@code
      * schedulesLeft}. The subjects are forgotten first, so a schedule for one of them is left.
      */
-    public ForgetsReapplied forgetAgain(List<PriorForget> prior, List<ScheduledForget> schedules, Principal actor) {
+    public ForgetsReapplied forgetAgain(
+            List<PriorForget> prior, List<ScheduledForget> schedules, List<CancelledForget> cancels, Principal actor) {
         require(actor, Permission.FORGET);
         checkForgetAllowed();
         AppendRules.require(prior, "prior forgets");
         AppendRules.require(schedules, "scheduled forgets");
+        AppendRules.require(cancels, "cancelled forgets");
         schedules.forEach(schedule -> AppendRules.require(schedule, "scheduled forget"));
+        cancels.forEach(cancel -> AppendRules.require(cancel, "cancelled forget"));
         List<ErasureReceipt> forgotten = new ArrayList<>();
         List<SubjectId> already = new ArrayList<>();
         List<SubjectId> withoutKey = new ArrayList<>();
@@ -890,8 +960,14 @@ public final class PrivateEventStore implements AutoCloseable {
                 }
             }
         }
-        List<ScheduledForget> rescheduled = reschedule(schedules, actor, "forgetAgain");
-        return new ForgetsReapplied(forgotten, already, withoutKey, rescheduled, schedules.size() - rescheduled.size());
+        Rescheduled rescheduled = reschedule(schedules, cancels, actor, "forgetAgain");
+        return new ForgetsReapplied(
+                forgotten,
+                already,
+                withoutKey,
+                rescheduled.scheduled(),
+                schedules.size() - rescheduled.scheduled().size(),
+                rescheduled.cancelled());
     }
 
     /**
@@ -1024,8 +1100,11 @@ public final class PrivateEventStore implements AutoCloseable {
         return missing.size();
     }
 
-    /** Schedules a forget for a later date; {@link #runScheduledForgets} carries it out. */
-    public void scheduleForget(SubjectId subject, Instant at, String legalBasis, Principal actor) {
+    /**
+     * Schedules a forget for a later date; {@link #runScheduledForgets} carries it out, unless {@link
+     * #cancelScheduledForget} cancels it first. Returns the schedule, with its id.
+     */
+    public ScheduledForget scheduleForget(SubjectId subject, Instant at, String legalBasis, Principal actor) {
         require(actor, Permission.FORGET);
         checkForgetAllowed();
         AppendRules.require(subject, "subject");
@@ -1054,6 +1133,116 @@ public final class PrivateEventStore implements AutoCloseable {
         // Audited before it is stored: a forget scheduled (and later carried out) must never lack its entry.
         audit.record("ForgetScheduled", actor, scheduledEntry(schedule));
         store.append(ERASURES, ExpectedVersion.any(), List.of(scheduledEvent(schedule, null)));
+        return schedule;
+    }
+
+    /**
+     * The forgets scheduled and still to be carried out, oldest first: not cancelled, their subject not
+     * yet forgotten; only {@code subject}'s when it is not null. Needs the forget permission.
+     */
+    public List<ScheduledForget> scheduledForgets(SubjectId subject, Principal actor) {
+        require(actor, Permission.FORGET, "forget (list scheduled forgets)");
+        List<RecordedEvent> erasures = readAll(ERASURES);
+        Set<String> cancelled = cancelledIds(erasures);
+        return schedules(erasures).stream()
+                .filter(schedule -> !cancelled.contains(schedule.id()))
+                .filter(schedule -> subject == null || schedule.subject().equals(subject))
+                .filter(schedule -> !keys.isForgotten(schedule.subject()))
+                .toList();
+    }
+
+    /**
+     * Cancels a scheduled forget before it is carried out (a contract extended, a date given wrong): it is
+     * journaled first when there is a receipt journal (so that a restored directory does not schedule it
+     * again), audited as {@code ForgetCancelled} and noted in {@value #ERASURES_NAME}. Needs the forget
+     * permission, and is refused in a copy that may not forget ({@link ForgetRefusedException}).
+     */
+    public CancelledForget cancelScheduledForget(String scheduleId, String reason, Principal actor) {
+        require(actor, Permission.FORGET);
+        checkForgetAllowed();
+        if (reason == null || reason.isBlank()) {
+            throw InvalidEventException.of("reason", "is required to cancel a scheduled forget");
+        }
+        String id;
+        try {
+            id = UUID.fromString(scheduleId == null ? "" : scheduleId.strip()).toString();
+        } catch (IllegalArgumentException e) {
+            throw InvalidEventException.of("schedule id", "is not a UUID (see `lethe subject scheduled`)");
+        }
+        List<RecordedEvent> erasures = readAll(ERASURES);
+        ScheduledForget schedule = schedules(erasures).stream()
+                .filter(candidate -> candidate.id().equals(id))
+                .findFirst()
+                .orElseThrow(
+                        () -> InvalidEventException.of("schedule " + id, "is not a forget scheduled in this store"));
+        if (cancelledIds(erasures).contains(id)) {
+            throw InvalidEventException.of("schedule " + id, "was already cancelled");
+        }
+        if (keys.isForgotten(schedule.subject())) {
+            throw InvalidEventException.of(
+                    "schedule " + id, "cannot be cancelled: subject " + schedule.subject() + " is already forgotten");
+        }
+        CancelledForget cancel = new CancelledForget(id, schedule.subject(), reason, actor.name());
+        if (journal != null) {
+            try {
+                journal.appendCancels(List.of(cancel));
+            } catch (dev.lethe.core.store.StorageException e) {
+                throw dev.lethe.core.store.StorageException.transientFailure(
+                        "the scheduled forget " + id + " was not cancelled: " + e.getMessage(), e);
+            }
+        }
+        audit.record("ForgetCancelled", actor, cancelledEntry(cancel));
+        store.append(ERASURES, ExpectedVersion.any(), List.of(cancelledEvent(cancel, null)));
+        return cancel;
+    }
+
+    private static Map<String, Object> cancelledEntry(CancelledForget cancel) {
+        Map<String, Object> entry = new LinkedHashMap<>();
+        entry.put("scheduleId", cancel.scheduleId());
+        entry.put("subject", cancel.subject().toString());
+        entry.put("reason", cancel.reason());
+        return entry;
+    }
+
+    /** Its {@value #ERASURES_NAME} entry; its event id follows from the schedule's: appending it twice stores one. */
+    private static EventData cancelledEvent(CancelledForget cancel, String from) {
+        ObjectNode data = JSON.createObjectNode();
+        data.put("scheduleId", cancel.scheduleId())
+                .put("subject", cancel.subject().toString())
+                .put("reason", cancel.reason())
+                .put("actor", cancel.actor());
+        if (from != null) {
+            data.put("from", from);
+        }
+        UUID id = UUID.nameUUIDFromBytes(
+                ("ForgetCancelled " + cancel.scheduleId()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return EventData.of("ForgetCancelled", Json.of(data)).withId(id);
+    }
+
+    /** The ids of the scheduled forgets that {@code erasures} (the stream's events) says were cancelled. */
+    private static Set<String> cancelledIds(List<RecordedEvent> erasures) {
+        Set<String> ids = new java.util.HashSet<>();
+        for (RecordedEvent event : erasures) {
+            if (event.type().equals("ForgetCancelled")) {
+                ids.add(event.data().asTree().path("scheduleId").asText(""));
+            }
+        }
+        return ids;
+    }
+
+    /** The cancellations in {@code erasures}, as the journal holds them; entries Lethe could not have written are left out. */
+    private static List<CancelledForget> cancels(List<RecordedEvent> erasures) {
+        List<CancelledForget> out = new ArrayList<>();
+        for (RecordedEvent event : erasures) {
+            if (event.type().equals("ForgetCancelled")) {
+                try {
+                    out.add(CancelledForget.of(event.data().asTree()));
+                } catch (RuntimeException notWrittenByLethe) {
+                    // Its id still counts in cancelledIds; it is only not copied into a journal.
+                }
+            }
+        }
+        return out;
     }
 
     private static Map<String, Object> scheduledEntry(ScheduledForget schedule) {
@@ -1079,9 +1268,9 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /** The ids of the forgets scheduled in {@value #ERASURES_NAME} (its {@code ForgetScheduled} entries). */
-    private Set<String> scheduledIds() {
+    private static Set<String> scheduledIds(List<RecordedEvent> erasures) {
         Set<String> ids = new java.util.HashSet<>();
-        for (RecordedEvent event : readAll(ERASURES)) {
+        for (RecordedEvent event : erasures) {
             if (event.type().equals("ForgetScheduled")) {
                 ids.add(event.id().toString());
             }
@@ -1093,9 +1282,9 @@ public final class PrivateEventStore implements AutoCloseable {
      * The forgets scheduled in {@value #ERASURES_NAME}, as the journal holds them; entries Lethe could not
      * have written are left out.
      */
-    private List<ScheduledForget> schedules() {
+    private static List<ScheduledForget> schedules(List<RecordedEvent> erasures) {
         List<ScheduledForget> out = new ArrayList<>();
-        for (RecordedEvent event : readAll(ERASURES)) {
+        for (RecordedEvent event : erasures) {
             if (!event.type().equals("ForgetScheduled")) {
                 continue;
             }
@@ -1115,20 +1304,33 @@ public final class PrivateEventStore implements AutoCloseable {
         return out;
     }
 
+    /** What {@link #reschedule} did: the forgets scheduled again, and the cancellations applied again. */
+    private record Rescheduled(List<ScheduledForget> scheduled, List<CancelledForget> cancelled) {}
+
     /**
-     * Schedules again the forgets of {@code schedules} that this store does not hold (by id), for subjects
-     * that still have a key; audited as {@code ForgetScheduled} with {@code reapplied: true} and {@code
-     * from}. Returns those scheduled again.
+     * Schedules again the forgets of {@code schedules} that this store does not hold (by id) and that
+     * {@code cancels} does not cancel, for subjects that still have a key; then cancels the schedules held
+     * here that {@code cancels} names and this store does not know as cancelled. Each is audited ({@code
+     * ForgetScheduled}, {@code ForgetCancelled}) with {@code reapplied: true} and {@code from}.
      */
-    private List<ScheduledForget> reschedule(List<ScheduledForget> schedules, Principal actor, String from) {
-        List<ScheduledForget> done = new ArrayList<>();
-        if (schedules.isEmpty()) {
-            return done;
+    private Rescheduled reschedule(
+            List<ScheduledForget> schedules, List<CancelledForget> cancels, Principal actor, String from) {
+        List<ScheduledForget> scheduled = new ArrayList<>();
+        List<CancelledForget> cancelled = new ArrayList<>();
+        if (schedules.isEmpty() && cancels.isEmpty()) {
+            return new Rescheduled(scheduled, cancelled);
         }
-        Set<String> present = scheduledIds();
+        List<RecordedEvent> erasures = readAll(ERASURES);
+        Set<String> present = scheduledIds(erasures);
+        Set<String> cancelledHere = cancelledIds(erasures);
+        Set<String> cancelling = new java.util.HashSet<>();
+        cancels.forEach(cancel -> cancelling.add(cancel.scheduleId()));
         for (ScheduledForget schedule : schedules) {
             SubjectId subject = schedule.subject();
-            if (!present.add(schedule.id()) || keys.isForgotten(subject) || !keys.isKnown(subject)) {
+            if (cancelling.contains(schedule.id())
+                    || !present.add(schedule.id())
+                    || keys.isForgotten(subject)
+                    || !keys.isKnown(subject)) {
                 continue;
             }
             Map<String, Object> entry = new LinkedHashMap<>(scheduledEntry(schedule));
@@ -1136,9 +1338,20 @@ public final class PrivateEventStore implements AutoCloseable {
             entry.put("from", from);
             audit.record("ForgetScheduled", actor, entry);
             store.append(ERASURES, ExpectedVersion.any(), List.of(scheduledEvent(schedule, from)));
-            done.add(schedule);
+            scheduled.add(schedule);
         }
-        return done;
+        for (CancelledForget cancel : cancels) {
+            if (!present.contains(cancel.scheduleId()) || !cancelledHere.add(cancel.scheduleId())) {
+                continue; // not held here (so not scheduled again above), or cancelled already
+            }
+            Map<String, Object> entry = new LinkedHashMap<>(cancelledEntry(cancel));
+            entry.put("reapplied", true);
+            entry.put("from", from);
+            audit.record("ForgetCancelled", actor, entry);
+            store.append(ERASURES, ExpectedVersion.any(), List.of(cancelledEvent(cancel, from)));
+            cancelled.add(cancel);
+        }
+        return new Rescheduled(scheduled, cancelled);
     }
 
     /**
@@ -1154,8 +1367,11 @@ public final class PrivateEventStore implements AutoCloseable {
 
     private List<ErasureReceipt> scheduledForgets(Instant now, Principal actor, List<Long> malformed) {
         List<ErasureReceipt> done = new ArrayList<>();
-        for (RecordedEvent event : readAll(ERASURES)) {
-            if (!event.type().equals("ForgetScheduled")) {
+        List<RecordedEvent> erasures = readAll(ERASURES);
+        Set<String> cancelled = cancelledIds(erasures);
+        for (RecordedEvent event : erasures) {
+            if (!event.type().equals("ForgetScheduled")
+                    || cancelled.contains(event.id().toString())) {
                 continue;
             }
             JsonNode data = event.data().asTree();

@@ -69,17 +69,19 @@ public final class ReceiptJournal {
     public record Origin(String store, String directory) {}
 
     /**
-     * A line read from the journal: an erasure receipt ({@code forget}) or a forget scheduled for later
-     * ({@code schedule}, a line with {@code "kind": "schedule"}), the other null; with where it was written
-     * (empty for a line that does not say).
+     * A line read from the journal: an erasure receipt ({@code forget}), a forget scheduled for later
+     * ({@code schedule}, a line with {@code "kind": "schedule"}) or its cancellation ({@code cancel}, {@code
+     * "kind": "cancel"}), the others null; with where it was written (empty for a line that does not say).
      */
     public record Line(
             PrivateEventStore.PriorForget forget,
             PrivateEventStore.ScheduledForget schedule,
+            PrivateEventStore.CancelledForget cancel,
             java.util.Optional<Origin> origin) {
         public Line {
-            if ((forget == null) == (schedule == null)) {
-                throw new IllegalArgumentException("a journal line is a receipt or a scheduled forget");
+            int kinds = (forget == null ? 0 : 1) + (schedule == null ? 0 : 1) + (cancel == null ? 0 : 1);
+            if (kinds != 1) {
+                throw new IllegalArgumentException("a journal line is a receipt, a scheduled forget or a cancellation");
             }
         }
     }
@@ -114,6 +116,12 @@ public final class ReceiptJournal {
     public synchronized void appendSchedules(java.util.List<PrivateEventStore.ScheduledForget> schedules) {
         appendLines(
                 schedules.stream().map(PrivateEventStore.ScheduledForget::asMap).toList());
+    }
+
+    /** Appends cancellations of scheduled forgets ({@code "kind": "cancel"}), synced before returning. */
+    public synchronized void appendCancels(java.util.List<PrivateEventStore.CancelledForget> cancels) {
+        appendLines(
+                cancels.stream().map(PrivateEventStore.CancelledForget::asMap).toList());
     }
 
     private void appendLines(java.util.List<java.util.Map<String, Object>> entries) {
@@ -424,17 +432,21 @@ public final class ReceiptJournal {
                 throw new IllegalArgumentException("not a JSON object");
             }
             if (line.has("kind")) {
-                if (!PrivateEventStore.ScheduledForget.KIND.equals(
-                        line.path("kind").asText())) {
-                    throw new IllegalArgumentException("an unknown kind of line");
+                String kind = line.path("kind").asText();
+                if (PrivateEventStore.ScheduledForget.KIND.equals(kind)) {
+                    return new Line(null, PrivateEventStore.ScheduledForget.of(line), null, origin(line));
                 }
-                return new Line(null, PrivateEventStore.ScheduledForget.of(line), origin(line));
+                if (PrivateEventStore.CancelledForget.KIND.equals(kind) && !line.has("scheduleId")) {
+                    return new Line(null, null, PrivateEventStore.CancelledForget.of(line), origin(line));
+                }
+                throw new IllegalArgumentException("an unknown kind of line");
             }
             return new Line(
                     new PrivateEventStore.PriorForget(
                             SubjectId.parse(line.path("subject").asText(null)),
                             line.path("id").asText(null),
                             line.path("legalBasis").asText("")),
+                    null,
                     null,
                     origin(line));
         } catch (RuntimeException e) {

@@ -25,6 +25,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -523,6 +524,54 @@ class PrivateEventStoreTest {
         assertThat(lethe.keys().receipts())
                 .singleElement()
                 .satisfies(r -> assertThat(r.reason()).contains("scheduled by dora"));
+    }
+
+    @Test
+    void a_scheduled_forget_is_listed_and_a_cancelled_one_is_never_carried_out() {
+        RecordedEvent adaSale = sell("ada@example.com", "Ada Lovelace");
+        RecordedEvent graceSale = sell("grace@example.com", "Grace Hopper");
+        SubjectId ada = PrivacyCodec.subjectsOf(adaSale.metadata()).get("email");
+        SubjectId grace = PrivacyCodec.subjectsOf(graceSale.metadata()).get("email");
+        Instant due = writtenAt.plusSeconds(3600);
+        PrivateEventStore.ScheduledForget adas = lethe.scheduleForget(ada, due, "GDPR Art. 17(1)(a)", DPO);
+        PrivateEventStore.ScheduledForget graces = lethe.scheduleForget(grace, due, "contract ended", DPO);
+        assertThat(lethe.scheduledForgets(null, DPO)).containsExactly(adas, graces);
+        assertThat(lethe.scheduledForgets(grace, DPO)).containsExactly(graces);
+        assertThatThrownBy(() -> lethe.scheduledForgets(null, ADVISOR)).isInstanceOf(AccessDeniedException.class);
+
+        assertThatThrownBy(() -> lethe.cancelScheduledForget(graces.id(), "extended", ADVISOR))
+                .isInstanceOf(AccessDeniedException.class);
+        assertThatThrownBy(() -> lethe.cancelScheduledForget(graces.id(), " ", DPO))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("reason");
+        assertThatThrownBy(() -> lethe.cancelScheduledForget("tomorrow", "extended", DPO))
+                .hasMessageContaining("is not a UUID");
+        String stranger = UUID.randomUUID().toString();
+        assertThatThrownBy(() -> lethe.cancelScheduledForget(stranger, "extended", DPO))
+                .hasMessageContaining("schedule " + stranger + ": is not a forget scheduled in this store");
+
+        PrivateEventStore.CancelledForget cancel = lethe.cancelScheduledForget(graces.id(), "contract extended", DPO);
+        assertThat(cancel.subject()).isEqualTo(grace);
+        assertThatThrownBy(() -> lethe.cancelScheduledForget(graces.id(), "again", DPO))
+                .hasMessageContaining("was already cancelled");
+        assertThat(lethe.scheduledForgets(null, DPO)).containsExactly(adas);
+        assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100))
+                .filteredOn(e -> e.type().equals("ForgetCancelled"))
+                .singleElement()
+                .satisfies(e -> {
+                    assertThat(e.data().asTree().get("scheduleId").asText()).isEqualTo(graces.id());
+                    assertThat(e.data().asTree().get("reason").asText()).isEqualTo("contract extended");
+                });
+
+        assertThat(lethe.runScheduledForgets(due, DPO))
+                .singleElement()
+                .satisfies(receipt -> assertThat(receipt.subject()).isEqualTo(ada));
+        assertThat(lethe.keys().isForgotten(grace))
+                .as("cancelled: never carried out")
+                .isFalse();
+        assertThat(lethe.scheduledForgets(null, DPO)).as("done or cancelled").isEmpty();
+        assertThatThrownBy(() -> lethe.cancelScheduledForget(adas.id(), "too late", DPO))
+                .hasMessageContaining("is already forgotten");
     }
 
     @Test

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lethe.core.privacy.PrivateEventStore.CancelledForget;
 import dev.lethe.core.privacy.PrivateEventStore.PriorForget;
 import dev.lethe.core.privacy.PrivateEventStore.ScheduledForget;
 import dev.lethe.core.privacy.SubjectId;
@@ -30,7 +31,7 @@ final class PriorForgets {
      * A forget read, or a forget scheduled (the other null), and, for a receipt-journal line, the id of
      * the store it was made in (else null).
      */
-    record Entry(PriorForget forget, ScheduledForget schedule, String store) {
+    record Entry(PriorForget forget, ScheduledForget schedule, CancelledForget cancel, String store) {
         boolean madeIn(java.util.Optional<String> storeId) {
             return store == null || storeId.isEmpty() || storeId.get().equals(store);
         }
@@ -46,6 +47,14 @@ final class PriorForgets {
             return entries.stream()
                     .filter(e -> e.forget() != null && e.madeIn(storeId))
                     .map(Entry::forget)
+                    .toList();
+        }
+
+        /** The cancellations of scheduled forgets made in {@code storeId}'s directories, or not saying where. */
+        List<CancelledForget> cancelsOf(java.util.Optional<String> storeId) {
+            return entries.stream()
+                    .filter(e -> e.cancel() != null && e.madeIn(storeId))
+                    .map(Entry::cancel)
                     .toList();
         }
 
@@ -126,6 +135,15 @@ final class PriorForgets {
                 addSchedule(value.path("data"), where, forgets, skipped);
                 return;
             }
+            if ("ForgetCancelled".equals(value.path("type").asText())) {
+                try {
+                    forgets.add(new Entry(null, null, CancelledForget.of(value.path("data")), null));
+                } catch (RuntimeException e) {
+                    throw InvalidEventException.of(
+                            where, "is a ForgetCancelled entry that is not one: " + e.getMessage());
+                }
+                return;
+            }
             if (!"SubjectForgotten".equals(value.path("type").asText())) {
                 skipped[0]++;
                 return;
@@ -134,14 +152,19 @@ final class PriorForgets {
             subject = data.path("subject");
             receipt = data.path("receipt");
             legalBasis = data.path("legalBasis");
-        } else if (value.has("kind")) { // a receipt-journal line of a forget scheduled for later
-            if (!ScheduledForget.KIND.equals(value.path("kind").asText())) {
+        } else if (value.has("kind")) { // a receipt-journal line of a forget scheduled, or of its cancellation
+            String kind = value.path("kind").asText();
+            boolean schedule = ScheduledForget.KIND.equals(kind);
+            if (!schedule && !(CancelledForget.KIND.equals(kind) && !value.has("scheduleId"))) {
                 throw InvalidEventException.of(where, "is a receipt-journal line of an unknown kind");
             }
             try {
-                forgets.add(new Entry(null, ScheduledForget.of(value), store));
+                forgets.add(
+                        schedule
+                                ? new Entry(null, ScheduledForget.of(value), null, store)
+                                : new Entry(null, null, CancelledForget.of(value), store));
             } catch (RuntimeException e) {
-                throw InvalidEventException.of(where, "is not a scheduled forget: " + e.getMessage());
+                throw InvalidEventException.of(where, "is not a " + kind + " line: " + e.getMessage());
             }
             return;
         } else { // an erasure receipt
@@ -162,7 +185,7 @@ final class PriorForgets {
             throw InvalidEventException.of(where, "names a subject that is not a subject id: " + e.getMessage());
         }
         try {
-            forgets.add(new Entry(new PriorForget(id, receipt.asText(), legalBasis.asText("")), null, store));
+            forgets.add(new Entry(new PriorForget(id, receipt.asText(), legalBasis.asText("")), null, null, store));
         } catch (InvalidEventException e) {
             throw e.at(where + ": " + e.subject());
         }
@@ -184,7 +207,7 @@ final class PriorForgets {
         line.set("legalBasis", data.path("legalBasis"));
         line.set("actor", data.path("principal"));
         try {
-            forgets.add(new Entry(null, ScheduledForget.of(line), null));
+            forgets.add(new Entry(null, ScheduledForget.of(line), null, null));
         } catch (RuntimeException e) {
             throw InvalidEventException.of(where, "is a ForgetScheduled entry that is not one: " + e.getMessage());
         }

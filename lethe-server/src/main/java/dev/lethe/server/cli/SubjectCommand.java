@@ -23,6 +23,8 @@ import picocli.CommandLine.ParentCommand;
             SubjectCommand.Export.class,
             SubjectCommand.Lookup.class,
             SubjectCommand.Receipts.class,
+            SubjectCommand.Scheduled.class,
+            SubjectCommand.CancelForget.class,
             SubjectCommand.ForgetAgain.class
         })
 final class SubjectCommand implements Runnable {
@@ -76,10 +78,11 @@ final class SubjectCommand implements Runnable {
                                         + " with --at");
                     }
                     Instant when = Instants.parseDeadline("--at", at);
-                    lethe.privacy().scheduleForget(subjectId, when, legalBasis, cli.store.principal());
+                    var schedule = lethe.privacy().scheduleForget(subjectId, when, legalBasis, cli.store.principal());
                     out.printf(
-                            "forget of %s scheduled for %s; `lethe retention run` (or a running server) carries it out%n",
-                            subjectId, when);
+                            "forget of %s scheduled for %s (schedule %s); `lethe retention run` (or a running server)"
+                                    + " carries it out; `lethe subject cancel-forget %s --reason ...` cancels it%n",
+                            subjectId, when, schedule.id(), schedule.id());
                     if (when.isBefore(Instant.now())) {
                         cli.spec
                                 .commandLine()
@@ -219,6 +222,89 @@ final class SubjectCommand implements Runnable {
     }
 
     @Command(
+            name = "scheduled",
+            description = {
+                "The forgets scheduled (--at) and still to be carried out, oldest first: not cancelled, their subject"
+                        + " not yet forgotten. Needs a role with the forget permission.",
+                "  lethe subject scheduled --role dpo"
+            })
+    static final class Scheduled implements Callable<Integer> {
+        @ParentCommand
+        SubjectCommand subject;
+
+        @Option(names = "--subject", paramLabel = "SUBJECT", description = "Only this subject's scheduled forgets.")
+        String only;
+
+        @Option(names = "--json", description = "One JSON object per line, every field of the schedule.")
+        boolean json;
+
+        @Override
+        public Integer call() {
+            LetheCli cli = subject.parent;
+            PrintWriter out = cli.spec.commandLine().getOut();
+            SubjectId filter = only == null ? null : SubjectId.parse(only);
+            try (SqliteLethe lethe = cli.store.openExisting()) {
+                var schedules = lethe.privacy().scheduledForgets(filter, cli.store.principal());
+                for (var schedule : schedules) {
+                    if (json) {
+                        out.println(PriorForgets.JSON.valueToTree(schedule.asMap()));
+                    } else {
+                        out.printf(
+                                "forget at %s  schedule %s  subject %s  by %s  legal basis %s%n",
+                                schedule.at(),
+                                schedule.id(),
+                                schedule.subject(),
+                                schedule.actor(),
+                                schedule.legalBasis());
+                    }
+                }
+                if (!json) {
+                    cli.spec
+                            .commandLine()
+                            .getErr()
+                            .printf("%d scheduled forget%s%n", schedules.size(), schedules.size() == 1 ? "" : "s");
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "cancel-forget",
+            description = {
+                "Cancel a scheduled forget before it is carried out (the schedule id is printed by `subject forget"
+                        + " --at` and listed by `subject scheduled`). Audited as ForgetCancelled; with a receipt"
+                        + " journal, journaled too, so that a restored data directory does not schedule it again."
+                        + " Needs a role with the forget permission.",
+                "  lethe subject cancel-forget 7c1e… --reason 'contract extended' --role dpo"
+            })
+    static final class CancelForget implements Callable<Integer> {
+        @ParentCommand
+        SubjectCommand subject;
+
+        @Parameters(paramLabel = "SCHEDULE", description = "The schedule id (a UUID).")
+        String id;
+
+        @Option(names = "--reason", required = true, paramLabel = "TEXT", description = "Why (no personal data).")
+        String reason;
+
+        @Override
+        public Integer call() {
+            LetheCli cli = subject.parent;
+            try (SqliteLethe lethe = cli.store.openExisting()) {
+                var cancel = lethe.privacy().cancelScheduledForget(id, reason, cli.store.principal());
+                cli.spec
+                        .commandLine()
+                        .getOut()
+                        .printf(
+                                "cancelled: the forget of subject %s (schedule %s)%n",
+                                cancel.subject(), cancel.scheduleId());
+            }
+            return 0;
+        }
+    }
+
+    @Command(
             name = "forget-again",
             description = {
                 "After a restore: forget again every subject that FILE says another copy of this store forgot.",
@@ -234,8 +320,9 @@ final class SubjectCommand implements Runnable {
                         + " subject that still has a key here is forgotten with the prior forget's legal basis and"
                         + " audited as SubjectForgotten (reapplied, originalReceipt). Forgets scheduled for later"
                         + " (--at) are scheduled again from the journal's schedule lines and the audit trail's"
-                        + " ForgetScheduled entries (receipts do not hold them), unless this store holds them or the"
-                        + " subject is forgotten or unknown here. The whole file is read and"
+                        + " ForgetScheduled entries (receipts do not hold them), unless this store holds them, the"
+                        + " subject is forgotten or unknown here, or the file cancels them (cancel lines,"
+                        + " ForgetCancelled entries, which also cancel schedules held here). The whole file is read and"
                         + " checked before anything is forgotten. Needs a role with the forget permission.",
                 "  lethe subject forget-again receipts.jsonl --role dpo"
             })
@@ -269,7 +356,9 @@ final class SubjectCommand implements Runnable {
                 List<dev.lethe.core.privacy.PrivateEventStore.PriorForget> forgets = read.forgetsOf(lethe.storeId());
                 List<dev.lethe.core.privacy.PrivateEventStore.ScheduledForget> schedules =
                         read.schedulesOf(lethe.storeId());
-                int leftOut = read.entries().size() - forgets.size() - schedules.size();
+                List<dev.lethe.core.privacy.PrivateEventStore.CancelledForget> cancels =
+                        read.cancelsOf(lethe.storeId());
+                int leftOut = read.entries().size() - forgets.size() - schedules.size() - cancels.size();
                 if (leftOut > 0) {
                     cli.spec
                             .commandLine()
@@ -278,7 +367,7 @@ final class SubjectCommand implements Runnable {
                                     "left out %d receipt-journal line%s made in other stores%n",
                                     leftOut, leftOut == 1 ? "" : "s");
                 }
-                var done = lethe.privacy().forgetAgain(forgets, schedules, cli.store.principal());
+                var done = lethe.privacy().forgetAgain(forgets, schedules, cancels, cli.store.principal());
                 for (ErasureReceipt receipt : done.forgotten()) {
                     out.printf("forgotten again: subject %s  receipt %s%n", receipt.subject(), receipt.id());
                 }
@@ -286,6 +375,9 @@ final class SubjectCommand implements Runnable {
                     out.printf(
                             "scheduled again: subject %s  forget at %s  schedule %s%n",
                             schedule.subject(), schedule.at(), schedule.id());
+                }
+                for (var cancel : done.cancelledAgain()) {
+                    out.printf("cancelled again: schedule %s  subject %s%n", cancel.scheduleId(), cancel.subject());
                 }
                 if (read.firstVersion() >= 0) {
                     cli.spec
@@ -307,9 +399,17 @@ final class SubjectCommand implements Runnable {
                         read.skipped() == 1 ? "y" : "ies");
                 if (!schedules.isEmpty() || read.unscheduled() > 0) {
                     out.printf(
-                            "%d scheduled forget%s scheduled again; %d held here already, or moot (the subject is"
-                                    + " forgotten or unknown here)%n",
+                            "%d scheduled forget%s scheduled again; %d left: held here already, cancelled, or moot (the"
+                                    + " subject is forgotten or unknown here)%n",
                             done.rescheduled().size(), done.rescheduled().size() == 1 ? "" : "s", done.schedulesLeft());
+                }
+                if (!cancels.isEmpty()) {
+                    out.printf(
+                            "%d cancellation%s of a scheduled forget applied again; %d held here already or not"
+                                    + " applicable%n",
+                            done.cancelledAgain().size(),
+                            done.cancelledAgain().size() == 1 ? "" : "s",
+                            cancels.size() - done.cancelledAgain().size());
                 }
                 if (read.unscheduled() > 0) {
                     cli.spec

@@ -670,6 +670,21 @@ class LetheCliTest {
                 "--role",
                 "dpo");
         assertThat(scheduled.exitCode()).as(scheduled.err()).isZero();
+        assertThat(scheduled.out()).contains("scheduled for 2030-01-01T00:00:00Z (schedule ", "cancel-forget");
+        Run mistaken = lethe(
+                "subject", "forget", grace.subject(), "--legal-basis", "typo", "--at", "2031-01-01", "--role", "dpo");
+        String mistake = mistaken.out().replaceAll("(?s).*\\(schedule ([0-9a-f-]{36})\\).*", "$1");
+        assertThat(lethe("subject", "scheduled", "--role", "dpo").out())
+                .contains("forget at 2030-01-01T00:00:00Z", "forget at 2031-01-01T00:00:00Z  schedule " + mistake);
+        assertThat(lethe("subject", "cancel-forget", mistake, "--reason", "x", "--role", "advisor")
+                        .exitCode())
+                .isEqualTo(3);
+        Run cancelled = lethe("subject", "cancel-forget", mistake, "--reason", "scheduled by mistake", "--role", "dpo");
+        assertThat(cancelled.exitCode()).as(cancelled.err()).isZero();
+        assertThat(cancelled.out()).contains("cancelled: the forget of subject " + grace.subject());
+        Run listedAfter = lethe("subject", "scheduled", "--role", "dpo");
+        assertThat(listedAfter.out()).doesNotContain(mistake).contains("forget at 2030-01-01T00:00:00Z");
+        assertThat(listedAfter.err()).contains("1 scheduled forget");
         Path receipts = data.resolveSibling(data.getFileName() + "-receipts.jsonl");
         Files.writeString(
                 receipts,
@@ -725,10 +740,16 @@ class LetheCliTest {
         assertThat(fromTrail.out())
                 .containsPattern("0 subjects forgotten again; 2 already forgotten here; .* \\d+ other entries skipped")
                 .contains("scheduled again: subject " + grace.subject() + "  forget at 2030-01-01T00:00:00Z")
-                .contains("1 scheduled forget scheduled again; 0 held here already");
+                .contains("1 scheduled forget scheduled again; 1 left: held here already, cancelled")
+                .as("the cancelled one is not scheduled again")
+                .doesNotContain(mistake)
+                .contains("0 cancellations of a scheduled forget applied again; 1 held here already or not applicable");
+        assertThat(letheAt(backup, "subject", "scheduled", "--role", "dpo").out())
+                .contains("forget at 2030-01-01T00:00:00Z")
+                .doesNotContain(mistake);
         assertThat(letheAt(backup, "subject", "forget-again", trail.toString(), "--role", "dpo")
                         .out())
-                .contains("0 scheduled forgets scheduled again; 1 held here already");
+                .contains("0 scheduled forgets scheduled again; 2 left: held here already");
         assertThat(letheAt(backup, "read", grace.stream(), "--role", "advisor").out())
                 .doesNotContain("(forgotten)");
         Run due = letheAt(backup, "retention", "run", "--now", "2030-01-02T00:00:00Z", "--role", "dpo");
