@@ -262,7 +262,7 @@ class SqliteBackupTest {
             List<RecordedEvent> erasures =
                     restored.store().readStream(PrivateEventStore.ERASURES, 0, Direction.FORWARD, 100);
             assertThat(erasures).singleElement().satisfies(event -> {
-                assertThat(event.id()).hasToString(id);
+                assertThat(event.data().asTree().path("scheduleId").asText()).isEqualTo(id);
                 assertThat(event.data().asTree().path("from").asText()).isEqualTo("receiptJournal");
             });
             RecordedEvent entry = lastAuditEntry(restored);
@@ -329,6 +329,44 @@ class SqliteBackupTest {
             assertThat(restored.privacy().keys().isForgotten(ada)).isFalse();
             assertThat(restored.privacy().keys().isForgotten(grace)).isFalse();
         }
+    }
+
+    @Test
+    void a_schedule_id_that_is_another_events_id_is_scheduled_and_forget_again_journals_what_it_schedules()
+            throws Exception {
+        Path data = parent.resolve("data");
+        Path journal = Files.createDirectories(parent.resolve("receipts")).resolve("receipts.jsonl");
+        useJournal(data, journal);
+        SubjectId ada;
+        String taken;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            ada = customer(lethe, "ada");
+            taken = lastAuditEntry(lethe).id().toString();
+        }
+        // A line naming, as its schedule id, the id of an event the store holds: still a schedule of its own.
+        Files.writeString(
+                journal,
+                "{\"kind\":\"schedule\",\"id\":\"" + taken + "\",\"subject\":\"" + ada
+                        + "\",\"at\":\"2030-01-01T00:00:00Z\",\"legalBasis\":\"contract ended\"}\n",
+                java.nio.file.StandardOpenOption.APPEND);
+        SubjectId grace;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.privacy().scheduledForgets(null, DPO))
+                    .singleElement()
+                    .satisfies(schedule -> assertThat(schedule.id()).isEqualTo(taken));
+            grace = customer(lethe, "grace");
+            PrivateEventStore.ScheduledForget fromElsewhere = new PrivateEventStore.ScheduledForget(
+                    UUID.randomUUID().toString(), grace, Instant.parse("2031-01-01T00:00:00Z"), "basis", "dora");
+            PrivateEventStore.ForgetsReapplied done =
+                    lethe.privacy().forgetAgain(List.of(), List.of(fromElsewhere), List.of(), DPO);
+            assertThat(done.rescheduled()).containsExactly(fromElsewhere);
+            assertThat(Files.readString(journal))
+                    .as("scheduled again by forget-again: journaled, so that the next restore finds it")
+                    .contains("\"id\":\"" + fromElsewhere.id() + "\"");
+        }
+        assertThatThrownBy(() -> new PrivateEventStore.ScheduledForget(
+                        "1-2-3-4-5", grace, Instant.parse("2031-01-01T00:00:00Z"), "basis", "dora"))
+                .hasMessageContaining("is not a UUID");
     }
 
     private static RecordedEvent lastAuditEntry(SqliteLethe lethe) {

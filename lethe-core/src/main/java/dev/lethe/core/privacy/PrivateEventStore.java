@@ -603,13 +603,14 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         // Scheduled forgets the restored directory lost: they wait for their date again (a retention run
         // carries out those already due). A failure stops the open, before the journal is noted as read.
-        Rescheduled rescheduled = reschedule(schedules, cancels, Principal.SYSTEM, "receiptJournal");
+        Rescheduled rescheduled = reschedule(schedules, cancels, Principal.SYSTEM, FROM_JOURNAL);
         if (!rescheduled.scheduled().isEmpty() || !rescheduled.cancelled().isEmpty()) {
             LOG.log(
                     System.Logger.Level.WARNING,
                     rescheduled.scheduled().size() + " scheduled forget(s) scheduled again and "
                             + rescheduled.cancelled().size() + " cancelled again from the receipt journal: the data"
-                            + " directory was restored from before they were made");
+                            + " directory was restored from before they were made, or is a copy of the store that"
+                            + " made them");
         }
         if (seeded) {
             noteJournalChecked(checked, end);
@@ -777,11 +778,7 @@ public final class PrivateEventStore implements AutoCloseable {
         public static final String KIND = "schedule";
 
         public ScheduledForget {
-            try {
-                id = UUID.fromString(id == null ? "" : id).toString();
-            } catch (IllegalArgumentException e) {
-                throw InvalidEventException.of("schedule id", "is not a UUID");
-            }
+            id = canonicalUuid(id, "schedule id");
             AppendRules.require(subject, "subject");
             AppendRules.require(at, "forget instant");
             if (legalBasis == null || legalBasis.isBlank()) {
@@ -824,6 +821,19 @@ public final class PrivateEventStore implements AutoCloseable {
         }
     }
 
+    /** {@code text} as a UUID in its canonical form (36 characters); refuses anything else. */
+    private static String canonicalUuid(String text, String what) {
+        try {
+            String id = UUID.fromString(text == null ? "" : text).toString();
+            if (id.equalsIgnoreCase(text)) {
+                return id;
+            }
+        } catch (IllegalArgumentException e) {
+            // refused below
+        }
+        throw InvalidEventException.of(what, "is not a UUID (8-4-4-4-12 hexadecimal digits)");
+    }
+
     /**
      * A scheduled forget cancelled ({@link #cancelScheduledForget}): the schedule's id, its subject, why,
      * and who cancelled it. It holds no personal data.
@@ -833,12 +843,7 @@ public final class PrivateEventStore implements AutoCloseable {
         public static final String KIND = "cancel";
 
         public CancelledForget {
-            try {
-                scheduleId =
-                        UUID.fromString(scheduleId == null ? "" : scheduleId).toString();
-            } catch (IllegalArgumentException e) {
-                throw InvalidEventException.of("schedule id", "is not a UUID");
-            }
+            scheduleId = canonicalUuid(scheduleId, "schedule id");
             AppendRules.require(subject, "subject");
             if (reason == null || reason.isBlank()) {
                 throw InvalidEventException.of("reason", "is required to cancel a scheduled forget");
@@ -1214,9 +1219,7 @@ public final class PrivateEventStore implements AutoCloseable {
         if (from != null) {
             data.put("from", from);
         }
-        UUID id = UUID.nameUUIDFromBytes(
-                ("ForgetCancelled " + cancel.scheduleId()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        return EventData.of("ForgetCancelled", Json.of(data)).withId(id);
+        return EventData.of("ForgetCancelled", Json.of(data)).withId(eventId("ForgetCancelled", cancel.scheduleId()));
     }
 
     /** The ids of the scheduled forgets that {@code erasures} (the stream's events) says were cancelled. */
@@ -1254,17 +1257,35 @@ public final class PrivateEventStore implements AutoCloseable {
         return entry;
     }
 
-    /** Its {@value #ERASURES_NAME} entry, whose event id is the schedule's: appending it twice stores one. */
+    /**
+     * Its {@value #ERASURES_NAME} entry. Its event id follows from the schedule's (appending it twice stores
+     * one), and is never the schedule's own: a schedule id read from a file can be any event's id.
+     */
     private static EventData scheduledEvent(ScheduledForget schedule, String from) {
         ObjectNode data = JSON.createObjectNode();
-        data.put("subject", schedule.subject().toString())
+        data.put("scheduleId", schedule.id())
+                .put("subject", schedule.subject().toString())
                 .put("at", schedule.at().toString())
                 .put("legalBasis", schedule.legalBasis())
                 .put("actor", schedule.actor());
         if (from != null) {
             data.put("from", from);
         }
-        return EventData.of("ForgetScheduled", Json.of(data)).withId(UUID.fromString(schedule.id()));
+        return EventData.of("ForgetScheduled", Json.of(data)).withId(eventId("ForgetScheduled", schedule.id()));
+    }
+
+    /** The event id of a {@value #ERASURES_NAME} entry of {@code type} for a schedule: a name-based UUID. */
+    private static UUID eventId(String type, String scheduleId) {
+        return UUID.nameUUIDFromBytes((type + " " + scheduleId).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /**
+     * A {@code ForgetScheduled} entry's schedule id: its {@code scheduleId}, or, for an entry written before
+     * Lethe recorded one, its event id.
+     */
+    private static String scheduleIdOf(RecordedEvent event) {
+        JsonNode id = event.data().asTree().path("scheduleId");
+        return id.isTextual() ? id.asText() : event.id().toString();
     }
 
     /** The ids of the forgets scheduled in {@value #ERASURES_NAME} (its {@code ForgetScheduled} entries). */
@@ -1272,7 +1293,7 @@ public final class PrivateEventStore implements AutoCloseable {
         Set<String> ids = new java.util.HashSet<>();
         for (RecordedEvent event : erasures) {
             if (event.type().equals("ForgetScheduled")) {
-                ids.add(event.id().toString());
+                ids.add(scheduleIdOf(event));
             }
         }
         return ids;
@@ -1289,12 +1310,8 @@ public final class PrivateEventStore implements AutoCloseable {
                 continue;
             }
             ObjectNode line = JSON.createObjectNode();
-            line.put("id", event.id().toString());
-            event.data().asTree().fields().forEachRemaining(field -> {
-                if (!field.getKey().equals("id")) {
-                    line.set(field.getKey(), field.getValue());
-                }
-            });
+            event.data().asTree().fields().forEachRemaining(field -> line.set(field.getKey(), field.getValue()));
+            line.put("id", scheduleIdOf(event));
             try {
                 out.add(ScheduledForget.of(line));
             } catch (RuntimeException notWrittenByLethe) {
@@ -1304,6 +1321,9 @@ public final class PrivateEventStore implements AutoCloseable {
         return out;
     }
 
+    /** The {@code from} of what a writer open applies again from the receipt journal. */
+    private static final String FROM_JOURNAL = "receiptJournal";
+
     /** What {@link #reschedule} did: the forgets scheduled again, and the cancellations applied again. */
     private record Rescheduled(List<ScheduledForget> scheduled, List<CancelledForget> cancelled) {}
 
@@ -1311,7 +1331,9 @@ public final class PrivateEventStore implements AutoCloseable {
      * Schedules again the forgets of {@code schedules} that this store does not hold (by id) and that
      * {@code cancels} does not cancel, for subjects that still have a key; then cancels the schedules held
      * here that {@code cancels} names and this store does not know as cancelled. Each is audited ({@code
-     * ForgetScheduled}, {@code ForgetCancelled}) with {@code reapplied: true} and {@code from}.
+     * ForgetScheduled}, {@code ForgetCancelled}) with {@code reapplied: true} and {@code from}; unless it
+     * comes from the receipt journal, it is written to the journal first, as by {@link #scheduleForget}, so
+     * that the next restore finds it there too.
      */
     private Rescheduled reschedule(
             List<ScheduledForget> schedules, List<CancelledForget> cancels, Principal actor, String from) {
@@ -1333,6 +1355,9 @@ public final class PrivateEventStore implements AutoCloseable {
                     || !keys.isKnown(subject)) {
                 continue;
             }
+            if (journal != null && !from.equals(FROM_JOURNAL)) {
+                journal.appendSchedules(List.of(schedule));
+            }
             Map<String, Object> entry = new LinkedHashMap<>(scheduledEntry(schedule));
             entry.put("reapplied", true);
             entry.put("from", from);
@@ -1343,6 +1368,9 @@ public final class PrivateEventStore implements AutoCloseable {
         for (CancelledForget cancel : cancels) {
             if (!present.contains(cancel.scheduleId()) || !cancelledHere.add(cancel.scheduleId())) {
                 continue; // not held here (so not scheduled again above), or cancelled already
+            }
+            if (journal != null && !from.equals(FROM_JOURNAL)) {
+                journal.appendCancels(List.of(cancel));
             }
             Map<String, Object> entry = new LinkedHashMap<>(cancelledEntry(cancel));
             entry.put("reapplied", true);
@@ -1370,8 +1398,7 @@ public final class PrivateEventStore implements AutoCloseable {
         List<RecordedEvent> erasures = readAll(ERASURES);
         Set<String> cancelled = cancelledIds(erasures);
         for (RecordedEvent event : erasures) {
-            if (!event.type().equals("ForgetScheduled")
-                    || cancelled.contains(event.id().toString())) {
+            if (!event.type().equals("ForgetScheduled") || cancelled.contains(scheduleIdOf(event))) {
                 continue;
             }
             JsonNode data = event.data().asTree();

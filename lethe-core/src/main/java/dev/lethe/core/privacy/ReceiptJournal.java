@@ -451,7 +451,9 @@ public final class ReceiptJournal {
                     origin(line));
         } catch (RuntimeException e) {
             throw StorageException.permanent(
-                    where + ": not an erasure receipt (" + e.getMessage() + "); " + ONLY_LETHE, e);
+                    where + ": not an erasure receipt, scheduled forget or cancellation (" + e.getMessage() + "); "
+                            + ONLY_LETHE,
+                    e);
         }
     }
 

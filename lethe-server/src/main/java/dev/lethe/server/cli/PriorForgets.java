@@ -98,6 +98,13 @@ final class PriorForgets {
                                     : " at line " + e.getLocation().getLineNr())
                             + " (expected receipts or $audit entries, one JSON value per line or a JSON array)");
         }
+        if (forgets.isEmpty() && skipped[1] > 0) {
+            throw InvalidEventException.of(
+                    source,
+                    "holds only ForgetScheduled entries written before Lethe recorded a schedule's id and legal"
+                            + " basis in them (" + skipped[1] + "): schedule those forgets again by hand (lethe"
+                            + " subject forget SUBJECT --legal-basis ... --at ...)");
+        }
         if (forgets.isEmpty()) {
             int others = skipped[0] + skipped[1];
             throw InvalidEventException.of(
@@ -132,7 +139,7 @@ final class PriorForgets {
                 versions[1] = Math.max(versions[1], value.path("version").asLong());
             }
             if ("ForgetScheduled".equals(value.path("type").asText())) {
-                addSchedule(value.path("data"), where, forgets, skipped);
+                addSchedule(value, where, forgets, skipped);
                 return;
             }
             if ("ForgetCancelled".equals(value.path("type").asText())) {
@@ -195,17 +202,22 @@ final class PriorForgets {
      * A {@code ForgetScheduled} audit entry's schedule. Entries written before Lethe recorded a schedule's
      * id and legal basis there cannot be scheduled again: counted, to be scheduled again by hand.
      */
-    private static void addSchedule(JsonNode data, String where, List<Entry> forgets, int[] skipped) {
-        if (!data.has("scheduleId") || !data.has("legalBasis")) {
+    private static void addSchedule(JsonNode value, String where, List<Entry> forgets, int[] skipped) {
+        JsonNode data = value.path("data");
+        // An entry of $erasures (`lethe read '$erasures' --json`) says when in "at", and holds its
+        // schedule id in "scheduleId" or, when written before Lethe recorded one, as its event id.
+        boolean erasures = "$erasures".equals(value.path("stream").asText()) && !data.has("forgetAt");
+        JsonNode id = erasures && !data.has("scheduleId") ? value.path("id") : data.path("scheduleId");
+        if (id.isMissingNode() || !data.has("legalBasis")) {
             skipped[1]++;
             return;
         }
         ObjectNode line = JSON.createObjectNode();
-        line.set("id", data.path("scheduleId"));
+        line.set("id", id);
         line.set("subject", data.path("subject"));
-        line.set("at", data.path("forgetAt"));
+        line.set("at", erasures ? data.path("at") : data.path("forgetAt"));
         line.set("legalBasis", data.path("legalBasis"));
-        line.set("actor", data.path("principal"));
+        line.set("actor", erasures ? data.path("actor") : data.path("principal"));
         try {
             forgets.add(new Entry(null, ScheduledForget.of(line), null, null));
         } catch (RuntimeException e) {

@@ -56,9 +56,14 @@ final class ProjectionsCommand implements Runnable {
     private static final String MISFIT_OTHER =
             ": the log holds another event before its checkpoint than the one it folded (it was folded from"
                     + " another history, such as a log since restored from an older backup and appended to)";
-    private static final String REBUILT_AT_START =
-            "; its states are not this log's, and the next start of it (lethe serve, lethe projections rebuild)"
-                    + " rebuilds it from the log.";
+    /** What rebuilds a read model whose states are not the log's: the next start of it, where it is defined. */
+    private static String rebuiltBy(String name) {
+        return DemoProjections.byName(name).isPresent()
+                ? "; its states are not this log's, and the next start of it (lethe serve, lethe projections"
+                        + " rebuild) rebuilds it from the log."
+                : "; its states are not this log's; this build does not define it, so the next start of it in the"
+                        + " application that does (ProjectionRuntime) rebuilds it from the log.";
+    }
 
     /** Warns, on {@code err}, that a stored read model's states do not come from this log. */
     private static void warnIfMisfit(PrintWriter err, ProjectionStore states, EventStore log, String name) {
@@ -68,7 +73,7 @@ final class ProjectionsCommand implements Runnable {
                 .map(info -> info.fit(log))
                 .filter(fit -> fit != CheckpointFit.FITS)
                 .ifPresent(fit -> err.println("warning: projection " + name
-                        + (fit == CheckpointFit.AHEAD ? MISFIT_AHEAD : MISFIT_OTHER) + REBUILT_AT_START));
+                        + (fit == CheckpointFit.AHEAD ? MISFIT_AHEAD : MISFIT_OTHER) + rebuiltBy(name)));
     }
 
     @Command(
@@ -97,7 +102,9 @@ final class ProjectionsCommand implements Runnable {
                 for (ProjectionStore.ProjectionInfo info : stored) {
                     CheckpointFit fit = info.fit(log);
                     if (fit != CheckpointFit.FITS) {
-                        misfits.add(info.name() + (fit == CheckpointFit.AHEAD ? MISFIT_AHEAD : MISFIT_OTHER));
+                        misfits.add(info.name()
+                                + (fit == CheckpointFit.AHEAD ? MISFIT_AHEAD : MISFIT_OTHER)
+                                + rebuiltBy(info.name()));
                     }
                     out.printf(
                             "%-24s %12d %10s %8d  %s%n",
@@ -116,7 +123,7 @@ final class ProjectionsCommand implements Runnable {
                                 projection.name(), "-", head + 1, 0, projection.name());
                     }
                 }
-                misfits.forEach(line -> out.println(line + REBUILT_AT_START));
+                misfits.forEach(out::println);
             }
             return 0;
         }

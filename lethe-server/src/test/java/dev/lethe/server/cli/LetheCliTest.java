@@ -747,6 +747,14 @@ class LetheCliTest {
         assertThat(letheAt(backup, "subject", "scheduled", "--role", "dpo").out())
                 .contains("forget at 2030-01-01T00:00:00Z")
                 .doesNotContain(mistake);
+        // $erasures itself, as `read --json` prints it, works as well.
+        Path erasures = data.resolveSibling(data.getFileName() + "-erasures.jsonl");
+        Files.writeString(erasures, lethe("read", "$erasures", "--json").out());
+        Run fromErasures = letheAt(backup, "subject", "forget-again", erasures.toString(), "--role", "dpo");
+        assertThat(fromErasures.exitCode()).as(fromErasures.err()).isZero();
+        assertThat(fromErasures.out())
+                .contains("0 scheduled forgets scheduled again; 2 left")
+                .contains("0 cancellations of a scheduled forget applied again; 1 held here already");
         assertThat(letheAt(backup, "subject", "forget-again", trail.toString(), "--role", "dpo")
                         .out())
                 .contains("0 scheduled forgets scheduled again; 2 left: held here already");
