@@ -158,7 +158,10 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
 
     @Override
     public synchronized Optional<UUID> checkpointEvent(String projection) {
-        String name = projectionCheckpoint(projection);
+        return eventBeforeOf(projectionCheckpoint(projection));
+    }
+
+    private Optional<UUID> eventBeforeOf(String name) {
         try {
             selectCheckpoint.setString(1, name);
             try (ResultSet rs = selectCheckpoint.executeQuery()) {
@@ -179,9 +182,19 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
 
     @Override
     public synchronized void save(String subscriptionName, long nextPosition) {
+        save(subscriptionName, nextPosition, null);
+    }
+
+    @Override
+    public synchronized void save(String subscriptionName, long nextPosition, UUID eventBefore) {
         transaction(
                 "save checkpoint " + subscriptionName,
-                () -> saveCheckpoint(subscriptionCheckpoint(subscriptionName), nextPosition, null));
+                () -> saveCheckpoint(subscriptionCheckpoint(subscriptionName), nextPosition, eventBefore));
+    }
+
+    @Override
+    public synchronized Optional<UUID> loadEventBefore(String subscriptionName) {
+        return eventBeforeOf(subscriptionCheckpoint(subscriptionName));
     }
 
     private OptionalLong loadCheckpoint(String name) {

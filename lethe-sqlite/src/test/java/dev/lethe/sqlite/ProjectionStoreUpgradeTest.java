@@ -60,5 +60,14 @@ class ProjectionStoreUpgradeTest {
                     .satisfies(info -> assertThat(info.eventBefore()).isEqualTo(before));
             assertThat(reader.loadState("sales", "global")).contains("{\"n\":1}");
         }
+        try (SqliteProjectionStore writer = SqliteProjectionStore.open(data)) {
+            writer.save("feed", 7, before);
+            assertThat(writer.load("feed")).hasValue(7);
+            assertThat(writer.loadEventBefore("feed")).contains(before);
+            writer.save("feed", 8);
+            assertThat(writer.loadEventBefore("feed"))
+                    .as("a position saved alone keeps no id")
+                    .isEmpty();
+        }
     }
 }

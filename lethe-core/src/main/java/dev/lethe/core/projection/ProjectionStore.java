@@ -1,5 +1,6 @@
 package dev.lethe.core.projection;
 
+import dev.lethe.core.subscription.CheckpointFit;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;

@@ -6,6 +6,7 @@ import dev.lethe.core.projection.ProjectionStatus.Phase;
 import dev.lethe.core.store.EventStore;
 import dev.lethe.core.store.RecordedEvent;
 import dev.lethe.core.subscription.BatchListener;
+import dev.lethe.core.subscription.CheckpointFit;
 import dev.lethe.core.subscription.Subscription;
 import dev.lethe.core.subscription.SubscriptionRequest;
 import java.io.IOException;

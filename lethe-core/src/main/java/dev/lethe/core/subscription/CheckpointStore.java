@@ -1,10 +1,26 @@
 package dev.lethe.core.subscription;
 
+import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.UUID;
 
 /** Where named subscriptions keep the position of the next event to deliver. */
 public interface CheckpointStore {
     OptionalLong load(String subscriptionName);
 
     void save(String subscriptionName, long nextPosition);
+
+    /**
+     * Saves the position with the id of the log's event just before it ({@code null} at 0). With it, a
+     * later subscription checks that the log is still the one the subscriber read ({@link CheckpointFit}).
+     * A store that cannot keep the id saves the position alone.
+     */
+    default void save(String subscriptionName, long nextPosition, UUID eventBefore) {
+        save(subscriptionName, nextPosition);
+    }
+
+    /** The id saved with the position by {@link #save(String, long, UUID)}; empty when none was. */
+    default Optional<UUID> loadEventBefore(String subscriptionName) {
+        return Optional.empty();
+    }
 }

@@ -2,13 +2,13 @@ package dev.lethe.core.tck;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.lethe.core.projection.CheckpointFit;
 import dev.lethe.core.projection.Projection;
 import dev.lethe.core.projection.ProjectionRuntime;
 import dev.lethe.core.projection.ProjectionStatus;
 import dev.lethe.core.projection.ProjectionStore;
 import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.StreamId;
+import dev.lethe.core.subscription.CheckpointFit;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;

@@ -77,6 +77,56 @@ public abstract class SubscriptionTck extends EventStoreTck {
     }
 
     @Test
+    void a_checkpoint_that_does_not_fit_the_log_is_refused_rather_than_skipping_events() throws Exception {
+        MapCheckpoints checkpoints = new MapCheckpoints();
+        store.append(StreamId.of("a-1"), ExpectedVersion.any(), events(10));
+        SubscriptionRequest request = SubscriptionRequest.allFromStart().checkpointed("feed", checkpoints);
+        try (Subscription subscription = store.subscribe(request, e -> {})) {
+            assertThat(subscription.awaitPosition(9, WAIT)).isTrue();
+        }
+        assertThat(checkpoints.loadEventBefore("feed"))
+                .as("saved with the id of the event before it")
+                .contains(store.readAll(9, 1).get(0).id());
+
+        // As a log restored from an older copy and appended to since leaves it: another event before it.
+        checkpoints.save("feed", 10, java.util.UUID.randomUUID());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> store.subscribe(request, e -> {}))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessageContaining("subscription feed")
+                .hasMessageContaining("follows another event than the log holds at position 9");
+        checkpoints.save("feed", 50, java.util.UUID.randomUUID());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> store.subscribe(request, e -> {}))
+                .hasMessageContaining("is past the log's head (9)");
+
+        // The subscriber chooses where to resume: it saves that position.
+        checkpoints.save("feed", 0);
+        List<Long> again = new CopyOnWriteArrayList<>();
+        try (Subscription subscription = store.subscribe(request, e -> again.add(e.position()))) {
+            assertThat(subscription.awaitPosition(9, WAIT)).isTrue();
+        }
+        assertThat(again).containsExactlyElementsOf(range(0, 10));
+    }
+
+    @Test
+    void a_checkpointed_category_subscription_saves_the_event_before_it_past_other_categories() throws Exception {
+        MapCheckpoints checkpoints = new MapCheckpoints();
+        store.append(StreamId.of("a-1"), ExpectedVersion.any(), events(3));
+        long other = store.append(StreamId.of("b-1"), ExpectedVersion.any(), events(2))
+                .lastPosition();
+        SubscriptionRequest request = SubscriptionRequest.categoryFromStart("a").checkpointed("a-feed", checkpoints);
+        try (Subscription subscription = store.subscribe(request, e -> {})) {
+            assertThat(subscription.awaitPosition(other, WAIT)).isTrue();
+        }
+        long next = checkpoints.load("a-feed").orElseThrow();
+        assertThat(next).isEqualTo(other + 1);
+        assertThat(checkpoints.loadEventBefore("a-feed"))
+                .contains(store.readAll(other, 1).get(0).id());
+        try (Subscription subscription = store.subscribe(request, e -> {})) {
+            assertThat(subscription.nextPosition()).isEqualTo(next);
+        }
+    }
+
+    @Test
     void a_checkpointed_subscription_resumes_after_the_last_handled_page() throws Exception {
         CheckpointStore checkpoints = new MapCheckpoints();
         store.append(StreamId.of("a-1"), ExpectedVersion.any(), events(10));
@@ -244,6 +294,22 @@ public abstract class SubscriptionTck extends EventStoreTck {
 
     private static final class MapCheckpoints implements CheckpointStore {
         private final Map<String, Long> positions = new ConcurrentHashMap<>();
+        private final Map<String, java.util.UUID> before = new ConcurrentHashMap<>();
+
+        @Override
+        public void save(String name, long nextPosition, java.util.UUID eventBefore) {
+            positions.put(name, nextPosition);
+            if (eventBefore == null) {
+                before.remove(name);
+            } else {
+                before.put(name, eventBefore);
+            }
+        }
+
+        @Override
+        public java.util.Optional<java.util.UUID> loadEventBefore(String name) {
+            return java.util.Optional.ofNullable(before.get(name));
+        }
 
         @Override
         public OptionalLong load(String name) {

@@ -1,7 +1,6 @@
 package dev.lethe.server.cli;
 
 import dev.lethe.core.privacy.PrivacyCodec;
-import dev.lethe.core.projection.CheckpointFit;
 import dev.lethe.core.projection.Projection;
 import dev.lethe.core.projection.ProjectionRuntime;
 import dev.lethe.core.projection.ProjectionStatus;
@@ -10,6 +9,7 @@ import dev.lethe.core.store.EventStore;
 import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.Json;
 import dev.lethe.core.store.StreamId;
+import dev.lethe.core.subscription.CheckpointFit;
 import dev.lethe.server.demo.DemoProjections;
 import dev.lethe.sqlite.SqliteEventStore;
 import dev.lethe.sqlite.SqliteLethe;

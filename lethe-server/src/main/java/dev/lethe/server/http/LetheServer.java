@@ -549,9 +549,10 @@ public final class LetheServer implements AutoCloseable {
                     }
                     entry.put("checkpoint", p.nextPosition());
                     // Not this log's states (a read model restored from another copy): no lag to give.
-                    dev.lethe.core.projection.CheckpointFit fit = p.fit(lethe.store());
+                    dev.lethe.core.subscription.CheckpointFit fit = p.fit(lethe.store());
                     entry.put("fit", fit.name());
-                    entry.put("lag", fit == dev.lethe.core.projection.CheckpointFit.FITS ? p.lag(lethe.store()) : null);
+                    entry.put(
+                            "lag", fit == dev.lethe.core.subscription.CheckpointFit.FITS ? p.lag(lethe.store()) : null);
                     entry.put("keys", p.keyCount());
                     entry.put("updatedAt", p.updatedAt().toString());
                     entry.put("href", "/v1/projections/" + p.name() + "/{key}");
@@ -568,7 +569,7 @@ public final class LetheServer implements AutoCloseable {
                     entry.put("phase", status.phase().name());
                     status.failure().ifPresent(failure -> entry.put("failure", failure));
                     entry.put("checkpoint", status.nextPosition());
-                    entry.put("fit", dev.lethe.core.projection.CheckpointFit.FITS.name());
+                    entry.put("fit", dev.lethe.core.subscription.CheckpointFit.FITS.name());
                     entry.put("lag", Math.max(0, head + 1 - status.nextPosition()));
                     entry.put("keys", 0);
                     entry.put("href", "/v1/projections/" + status.name() + "/{key}");

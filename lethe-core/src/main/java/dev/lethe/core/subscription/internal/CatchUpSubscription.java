@@ -1,9 +1,11 @@
 package dev.lethe.core.subscription.internal;
 
 import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.LetheException;
 import dev.lethe.core.store.RecordedEvent;
 import dev.lethe.core.subscription.BatchListener;
+import dev.lethe.core.subscription.CheckpointFit;
 import dev.lethe.core.subscription.Subscription;
 import dev.lethe.core.subscription.SubscriptionRequest;
 import java.time.Duration;
@@ -40,6 +42,10 @@ public final class CatchUpSubscription implements Subscription, Runnable {
     private boolean finished;
 
     private volatile boolean waiting;
+    /** The last event delivered or read on this thread, whose id a checkpoint after it saves. */
+    private long lastSeenPosition = -1;
+
+    private java.util.UUID lastSeenId;
     private volatile Throwable failure;
 
     /** For a per-event listener: delivered one by one, so that close() from inside it stops the page. */
@@ -81,6 +87,7 @@ public final class CatchUpSubscription implements Subscription, Runnable {
     private long deliver(List<RecordedEvent> page) throws Exception {
         if (perEvent == null) {
             listener.onBatch(page);
+            seen(page.get(page.size() - 1));
             return page.get(page.size() - 1).position() + 1;
         }
         for (RecordedEvent event : page) {
@@ -88,18 +95,65 @@ public final class CatchUpSubscription implements Subscription, Runnable {
                 return event.position();
             }
             perEvent.onEvent(event);
+            seen(event);
         }
         return page.get(page.size() - 1).position() + 1;
     }
 
+    private void seen(RecordedEvent event) {
+        lastSeenPosition = event.position();
+        lastSeenId = event.id();
+    }
+
+    /**
+     * The id of the event at {@code next - 1}, saved with a checkpoint: the last one delivered, or, past
+     * events of other categories, read from the log (one event). Null when the checkpoint keeps none.
+     */
+    private java.util.UUID eventBefore(long next) {
+        if (next == 0 || request.checkpoints().isEmpty()) {
+            return null;
+        }
+        if (lastSeenPosition != next - 1) {
+            List<RecordedEvent> before = store.readAll(next - 1, 1);
+            if (before.isEmpty() || before.get(0).position() != next - 1) {
+                return null;
+            }
+            seen(before.get(0));
+        }
+        return lastSeenId;
+    }
+
     private static long startPosition(EventStore store, SubscriptionRequest request) {
         if (request.checkpoints().isPresent()) {
-            var stored = request.checkpoints().get().load(request.name());
+            var checkpoints = request.checkpoints().get();
+            var stored = checkpoints.load(request.name());
             if (stored.isPresent()) {
-                return stored.getAsLong();
+                long next = stored.getAsLong();
+                CheckpointFit fit = CheckpointFit.of(
+                        next, checkpoints.loadEventBefore(request.name()).orElse(null), store);
+                if (fit != CheckpointFit.FITS) {
+                    throw misfit(request.name(), next, fit, store);
+                }
+                return next;
             }
         }
         return request.from() == SubscriptionRequest.FROM_END ? store.headPosition() + 1 : request.from();
+    }
+
+    /**
+     * A checkpoint that does not fit the log: resuming from it would skip events (new ones would take
+     * positions it has passed). What to do depends on the subscriber, so the subscription is refused.
+     */
+    private static InvalidEventException misfit(String name, long next, CheckpointFit fit, EventStore store) {
+        String why = fit == CheckpointFit.AHEAD
+                ? "is past the log's head (" + store.headPosition() + "): the log was restored from an older copy"
+                        + " than the checkpoint"
+                : "follows another event than the log holds at position " + (next - 1) + ": the log was restored"
+                        + " from an older copy and appended to since, or the checkpoint was taken on another store";
+        return InvalidEventException.of(
+                "subscription " + name,
+                "its checkpoint (position " + next + ") " + why + "; resuming would skip events. Save the position"
+                        + " to resume from (CheckpointStore.save; 0 reads the log again) and subscribe again");
     }
 
     @Override
@@ -174,7 +228,8 @@ public final class CatchUpSubscription implements Subscription, Runnable {
         if (position <= next) {
             return;
         }
-        request.checkpoints().ifPresent(store -> store.save(request.name(), position));
+        request.checkpoints()
+                .ifPresent(checkpoints -> checkpoints.save(request.name(), position, eventBefore(position)));
         synchronized (progress) {
             next = position;
             progress.notifyAll();

@@ -1,4 +1,4 @@
-package dev.lethe.core.projection;
+package dev.lethe.core.subscription;
 
 import dev.lethe.core.store.EventStore;
 import dev.lethe.core.store.RecordedEvent;
