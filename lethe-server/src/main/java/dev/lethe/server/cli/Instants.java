@@ -8,14 +8,14 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 
 /** Parses the instants the command line accepts for {@code --as-of}. */
-final class Instants {
+public final class Instants {
     private Instants() {}
 
     /**
      * Like {@link #parse}, but a date means the start of that day in UTC: a deadline ("forget on
      * 2027-01-01") is met at the day's first instant, not at its last.
      */
-    static Instant parseDeadline(String option, String text) {
+    public static Instant parseDeadline(String option, String text) {
         try {
             return LocalDate.parse(text).atStartOfDay().toInstant(ZoneOffset.UTC);
         } catch (DateTimeParseException notDate) {

@@ -142,6 +142,17 @@ final class GraphQlApi {
                                 .dataFetcher(
                                         "audit",
                                         env -> events(hub.audit(Hub.limit(env.getArgument("limit")), principal(env))))
+                                .dataFetcher("scheduledForgets", env -> {
+                                    String subject = env.getArgument("subject");
+                                    return hub
+                                            .lethe
+                                            .privacy()
+                                            .scheduledForgets(
+                                                    subject == null ? null : SubjectId.parse(subject), principal(env))
+                                            .stream()
+                                            .map(dev.lethe.core.privacy.PrivateEventStore.ScheduledForget::asMap)
+                                            .toList();
+                                })
                                 .dataFetcher("receipts", env -> {
                                     String subject = env.getArgument("subject");
                                     return hub
@@ -178,7 +189,27 @@ final class GraphQlApi {
                                                     principal(env));
                                     hub.metrics.count("forgets", 1);
                                     return receipt.asMap();
-                                }))
+                                })
+                                .dataFetcher(
+                                        "scheduleForget",
+                                        env -> hub.lethe
+                                                .privacy()
+                                                .scheduleForget(
+                                                        SubjectId.parse(env.getArgument("subject")),
+                                                        dev.lethe.server.cli.Instants.parseDeadline(
+                                                                "at", env.getArgument("at")),
+                                                        env.getArgument("legalBasis"),
+                                                        principal(env))
+                                                .asMap())
+                                .dataFetcher(
+                                        "cancelScheduledForget",
+                                        env -> hub.lethe
+                                                .privacy()
+                                                .cancelScheduledForget(
+                                                        env.getArgument("schedule"),
+                                                        env.getArgument("reason"),
+                                                        principal(env))
+                                                .asMap()))
                 .type(
                         "DataJourney",
                         type -> type.dataFetcher(

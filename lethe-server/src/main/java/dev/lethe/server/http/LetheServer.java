@@ -241,6 +241,8 @@ public final class LetheServer implements AutoCloseable {
         routes.post("/v1/subjects/{id}/forget", this::forget);
         routes.get("/v1/subjects/{id}/export", this::export);
         routes.get("/v1/receipts", this::receipts);
+        routes.get("/v1/scheduled-forgets", this::scheduledForgets);
+        routes.post("/v1/scheduled-forgets/{id}/cancel", this::cancelScheduledForget);
         routes.get("/v1/projections", this::listProjections);
         routes.get(
                 "/v1/projections/{name}/{key}",
@@ -501,6 +503,10 @@ public final class LetheServer implements AutoCloseable {
 
     private void forget(Context ctx) {
         JsonNode body = body(ctx);
+        if (body.has("at")) {
+            scheduleForget(ctx, body);
+            return;
+        }
         ErasureReceipt receipt = lethe.privacy()
                 .forget(
                         SubjectId.parse(ctx.pathParam("id")),
@@ -516,6 +522,54 @@ public final class LetheServer implements AutoCloseable {
                         "receipt",
                         receipt.id().toString()));
         ctx.json(receipt.asMap());
+    }
+
+    /** A forget at a date ({@code at}): 202 with the schedule, which a retention run carries out when due. */
+    private void scheduleForget(Context ctx, JsonNode body) {
+        if (body.has("reason")) {
+            throw ApiException.badRequest(
+                    "'reason' is not kept for a scheduled forget (its receipt says who scheduled it); leave it out with 'at'");
+        }
+        var schedule = lethe.privacy()
+                .scheduleForget(
+                        SubjectId.parse(ctx.pathParam("id")),
+                        dev.lethe.server.cli.Instants.parseDeadline("at", text(body, "at")),
+                        text(body, "legalBasis"),
+                        principal(ctx));
+        log.info(
+                "forget scheduled",
+                Map.of(
+                        "subject",
+                        schedule.subject().toString(),
+                        "schedule",
+                        schedule.id(),
+                        "at",
+                        schedule.at().toString()));
+        ctx.status(202).json(schedule.asMap());
+    }
+
+    private void scheduledForgets(Context ctx) {
+        String subject = ctx.queryParam("subject");
+        ctx.json(
+                lethe
+                        .privacy()
+                        .scheduledForgets(subject == null ? null : SubjectId.parse(subject), principal(ctx))
+                        .stream()
+                        .map(dev.lethe.core.privacy.PrivateEventStore.ScheduledForget::asMap)
+                        .toList());
+    }
+
+    private void cancelScheduledForget(Context ctx) {
+        JsonNode body = body(ctx);
+        var cancel = lethe.privacy().cancelScheduledForget(ctx.pathParam("id"), text(body, "reason"), principal(ctx));
+        log.info(
+                "scheduled forget cancelled",
+                Map.of(
+                        "schedule",
+                        cancel.scheduleId(),
+                        "subject",
+                        cancel.subject().toString()));
+        ctx.json(cancel.asMap());
     }
 
     private void receipts(Context ctx) {

@@ -288,6 +288,79 @@ class HttpApiIT {
     }
 
     @Test
+    void forgets_can_be_scheduled_listed_and_cancelled_over_http_and_graphql() throws Exception {
+        String stream =
+                addContact("contact-" + UUID.randomUUID().toString().substring(0, 8), MARKER_EMAIL, MARKER_NAME);
+        String subject = get("/v1/streams/" + stream, ADVISOR)
+                .json()
+                .get("events")
+                .get(0)
+                .path("metadata")
+                .path("lethe")
+                .path("subjects")
+                .get("email")
+                .asText();
+        String forget = "/v1/subjects/" + subject + "/forget";
+
+        Response withReason =
+                post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"at\":\"2030-01-01\",\"reason\":\"x\"}");
+        assertThat(withReason.status()).isEqualTo(400);
+        assertThat(withReason.json().get("detail").asText()).contains("'reason' is not kept for a scheduled forget");
+        Response notAnInstant = post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"at\":\"soon\"}");
+        assertThat(notAnInstant.status()).isEqualTo(400);
+        assertThat(notAnInstant.json().get("detail").asText()).contains("at", "soon");
+        assertThat(post(forget, ADVISOR, "{\"legalBasis\":\"contract ended\",\"at\":\"2030-01-01\"}")
+                        .status())
+                .isEqualTo(403);
+        Response scheduled = post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"at\":\"2030-01-01\"}");
+        assertThat(scheduled.status()).isEqualTo(202);
+        assertThat(scheduled.json().get("at").asText()).isEqualTo("2030-01-01T00:00:00Z");
+        String id = scheduled.json().get("id").asText();
+
+        assertThat(get("/v1/scheduled-forgets?subject=" + subject, ADMIN).json())
+                .singleElement()
+                .satisfies(entry -> assertThat(entry.get("id").asText()).isEqualTo(id));
+        assertThat(get("/v1/scheduled-forgets", ADVISOR).status()).isEqualTo(403);
+        String byGraphQl =
+                "{\"query\":\"{ scheduledForgets(subject: \\\"" + subject + "\\\") { id at legalBasis } }\"}";
+        assertThat(post("/graphql", ADMIN, byGraphQl)
+                        .json()
+                        .path("data")
+                        .path("scheduledForgets")
+                        .toString())
+                .contains(id, "contract ended");
+
+        Response cancelled =
+                post("/v1/scheduled-forgets/" + id + "/cancel", ADMIN, "{\"reason\":\"contract extended\"}");
+        assertThat(cancelled.status()).as(cancelled.body()).isEqualTo(200);
+        assertThat(cancelled.json().get("subject").asText()).isEqualTo(subject);
+        Response twice = post("/v1/scheduled-forgets/" + id + "/cancel", ADMIN, "{\"reason\":\"again\"}");
+        assertThat(twice.status()).isEqualTo(400);
+        assertThat(twice.json().get("detail").asText()).contains("was already cancelled");
+        assertThat(get("/v1/scheduled-forgets?subject=" + subject, ADMIN).json())
+                .isEmpty();
+
+        // The same through GraphQL: schedule, then cancel.
+        String schedule = "{\"query\":\"mutation { scheduleForget(subject: \\\"" + subject
+                + "\\\", legalBasis: \\\"contract ended\\\", at: \\\"2031-01-01\\\") { id at } }\"}";
+        JsonNode viaGraphQl =
+                post("/graphql", ADMIN, schedule).json().path("data").path("scheduleForget");
+        assertThat(viaGraphQl.path("at").asText()).isEqualTo("2031-01-01T00:00:00Z");
+        String cancel = "{\"query\":\"mutation { cancelScheduledForget(schedule: \\\""
+                + viaGraphQl.path("id").asText() + "\\\", reason: \\\"extended\\\") { id subject } }\"}";
+        assertThat(post("/graphql", ADMIN, cancel)
+                        .json()
+                        .path("data")
+                        .path("cancelScheduledForget")
+                        .path("subject")
+                        .asText())
+                .isEqualTo(subject);
+        assertThat(get("/v1/scheduled-forgets?subject=" + subject, ADMIN).json())
+                .isEmpty();
+        assertThat(get("/v1/audit?limit=1000", ADMIN).body()).contains("ForgetScheduled", "ForgetCancelled");
+    }
+
+    @Test
     void personal_fields_are_shown_per_role_and_forgotten_for_everyone_after_a_forget() throws Exception {
         String stream =
                 addContact("contact-" + UUID.randomUUID().toString().substring(0, 8), MARKER_EMAIL, MARKER_NAME);
