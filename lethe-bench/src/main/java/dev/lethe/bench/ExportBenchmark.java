@@ -24,9 +24,11 @@ import org.openjdk.jmh.infra.Blackhole;
 /**
  * A subject access export (Art. 15) from the log of {@link PrivacyReplayBenchmark} (200,000 sealed
  * events, 1,000 customers, so 200 events each), in milliseconds per export: {@code exportOneSubject}
- * is {@code privacy().export} for one customer, audit entry included; {@code scanWholeLog} reads the
- * same log page by page without looking into any event, the reference an export that scans the log
- * cannot beat.
+ * is {@code privacy().export} for one customer, audit entry included, with the subject index ({@code
+ * index=true}: the subject's 200 events read from {@code projections.db}, after bringing the index up to
+ * date) or without it ({@code index=false}: the whole log scanned, as before the index); {@code
+ * scanWholeLog} reads the same log page by page without looking into any event, the reference an export
+ * that scans the log cannot beat.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -35,6 +37,9 @@ import org.openjdk.jmh.infra.Blackhole;
 @Fork(1)
 @State(Scope.Benchmark)
 public class ExportBenchmark {
+    @org.openjdk.jmh.annotations.Param({"true", "false"})
+    public boolean index;
+
     private SqliteLethe lethe;
     private SubjectId subject;
 
@@ -42,6 +47,9 @@ public class ExportBenchmark {
     public void open() {
         lethe = SqliteLethe.open(PrivacyReplayBenchmark.populated());
         subject = lethe.privacy().keys().lookup(PrivateBenchEvents.customer(42)).orElseThrow();
+        if (!index) {
+            lethe.privacy().useSubjectIndex(null);
+        }
     }
 
     @TearDown(Level.Trial)

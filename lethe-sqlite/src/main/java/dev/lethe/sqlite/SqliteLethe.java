@@ -125,6 +125,8 @@ public final class SqliteLethe implements AutoCloseable {
                 privacy.reapplyForgetsFromJournal(journalLines(keys));
                 // A policy file edited by hand changes who may read what: the trail must show it.
                 privacy.notePolicy(policySha256(policyFile.text()), false);
+                // Exports read a subject's events from the index in projections.db, brought up to date first.
+                privacy.useSubjectIndex(projections);
             } else {
                 // Nor may a reader beside the writer (or before it next opens) decrypt them.
                 Set<SubjectId> missing = new java.util.LinkedHashSet<>(privacy.forgetsMissingFromKeys());
@@ -749,6 +751,15 @@ public final class SqliteLethe implements AutoCloseable {
     }
 
     public ProjectionStore projections() {
+        return projections;
+    }
+
+    /**
+     * The subject index in {@code projections.db}, which exports read ({@link
+     * PrivateEventStore#useSubjectIndex}); a long-running process keeps it up to date with {@link
+     * dev.lethe.core.privacy.SubjectIndexer#follow}. Written only by a writer open.
+     */
+    public dev.lethe.core.privacy.SubjectIndex subjectIndex() {
         return projections;
     }
 

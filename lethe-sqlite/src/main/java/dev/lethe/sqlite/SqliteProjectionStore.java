@@ -1,5 +1,6 @@
 package dev.lethe.sqlite;
 
+import dev.lethe.core.privacy.SubjectIndex;
 import dev.lethe.core.projection.ProjectionStore;
 import dev.lethe.core.store.StorageException;
 import dev.lethe.core.subscription.CheckpointStore;
@@ -25,7 +26,10 @@ import java.util.UUID;
  * runs with {@code synchronous=NORMAL}: a crash may lose its last commits, never its consistency, and
  * a projection then refolds from its older checkpoint — everything here can be rebuilt from the log.
  */
-public final class SqliteProjectionStore implements ProjectionStore, CheckpointStore {
+public final class SqliteProjectionStore implements ProjectionStore, CheckpointStore, SubjectIndex {
+    /** The checkpoint row of the subject index (not a projection's, nor a subscription's). */
+    private static final String SUBJECT_INDEX = "index:subjects";
+
     public static final String FILE_NAME = "projections.db";
 
     private final Connection connection;
@@ -80,6 +84,11 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
                     CREATE TABLE IF NOT EXISTS projection_state (
                       projection TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL,
                       PRIMARY KEY (projection, key)) WITHOUT ROWID""");
+            // The subject index: where each subject's events are, for exports (SubjectIndexer).
+            statement.execute("""
+                    CREATE TABLE IF NOT EXISTS subject_event (
+                      subject TEXT NOT NULL, position INTEGER NOT NULL,
+                      PRIMARY KEY (subject, position)) WITHOUT ROWID""");
             // event_before: the id of the log's event just before the checkpoint (CheckpointFit).
             statement.execute("""
                     CREATE TABLE IF NOT EXISTS checkpoint (
@@ -340,6 +349,62 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
         } catch (SQLException e) {
             throw Sql.translate(what, e);
         }
+    }
+
+    @Override
+    public synchronized SubjectIndex.Checkpoint subjectIndexCheckpoint() {
+        return new SubjectIndex.Checkpoint(
+                loadCheckpoint(SUBJECT_INDEX).orElse(0),
+                eventBeforeOf(SUBJECT_INDEX).orElse(null));
+    }
+
+    @Override
+    public synchronized void addToSubjectIndex(
+            Map<dev.lethe.core.privacy.SubjectId, List<Long>> positions, long next, UUID eventBefore) {
+        transaction("add to the subject index", () -> {
+            try (PreparedStatement insert =
+                    connection.prepareStatement("INSERT OR IGNORE INTO subject_event VALUES (?, ?)")) {
+                for (var subject : positions.entrySet()) {
+                    for (long position : subject.getValue()) {
+                        insert.setString(1, subject.getKey().toString());
+                        insert.setLong(2, position);
+                        insert.addBatch();
+                    }
+                }
+                insert.executeBatch();
+            }
+            // Never back: two indexers (a server's, an export's catch-up) may commit out of order.
+            if (next > loadCheckpoint(SUBJECT_INDEX).orElse(-1)) {
+                saveCheckpoint(SUBJECT_INDEX, next, eventBefore);
+            }
+        });
+    }
+
+    @Override
+    public synchronized List<Long> subjectPositions(dev.lethe.core.privacy.SubjectId subject) {
+        try (PreparedStatement select =
+                connection.prepareStatement("SELECT position FROM subject_event WHERE subject = ? ORDER BY position")) {
+            select.setString(1, subject.toString());
+            List<Long> out = new ArrayList<>();
+            try (ResultSet rs = select.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getLong(1));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw Sql.translate("read the subject index", e);
+        }
+    }
+
+    @Override
+    public synchronized void resetSubjectIndex() {
+        transaction("reset the subject index", () -> {
+            try (Statement statement = connection.createStatement()) {
+                statement.executeUpdate("DELETE FROM subject_event");
+                statement.executeUpdate("DELETE FROM checkpoint WHERE name = '" + SUBJECT_INDEX + "'");
+            }
+        });
     }
 
     @Override

@@ -582,6 +582,25 @@ public final class PrivacyCodec {
         };
     }
 
+    private static final byte[] SUBJECTS_NAME = "\"subjects\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /**
+     * Whether an event's metadata may name a subject: the codec writes its record's {@code subjects}
+     * member unescaped, so metadata whose bytes do not hold that name names none (most events are then
+     * answered without parsing).
+     */
+    static boolean mayName(Json metadata) {
+        byte[] bytes = metadata.unsafeBytes();
+        for (int i = 0, last = bytes.length - SUBJECTS_NAME.length; i <= last; i++) {
+            if (bytes[i] == '"'
+                    && java.util.Arrays.equals(
+                            bytes, i, i + SUBJECTS_NAME.length, SUBJECTS_NAME, 0, SUBJECTS_NAME.length)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static final byte[] RECORD_NAME =
             ("\"" + METADATA_KEY + "\"").getBytes(java.nio.charset.StandardCharsets.UTF_8);
 

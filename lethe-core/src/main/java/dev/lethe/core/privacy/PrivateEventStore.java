@@ -58,6 +58,8 @@ public final class PrivateEventStore implements AutoCloseable {
     private final dev.lethe.core.spi.TimeOrderedIds ids = new dev.lethe.core.spi.TimeOrderedIds();
     private final RevealedReplay replay;
     private final ReceiptJournal journal;
+    /** Read by exports when set ({@link #useSubjectIndex}). */
+    private volatile SubjectIndex subjectIndex;
 
     public PrivateEventStore(EventStore store, KeyService keys, Clock clock) {
         this(store, keys, clock, null);
@@ -1439,10 +1441,29 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * Exports (Art. 15/20) every event that names the subject, personal data decrypted, as JSON. Scans
-     * the log: its cost grows with the log, not with the subject.
+     * Exports use {@code index} from now on: {@link #export} brings it up to the head first ({@link
+     * SubjectIndexer#catchUp}), then reads the subject's events from it, so that its cost grows with the
+     * subject's events (and with what the index had not yet seen), not with the log. Without one (or
+     * with {@code null}), an export scans the whole log.
+     */
+    public void useSubjectIndex(SubjectIndex index) {
+        this.subjectIndex = index;
+    }
+
+    /**
+     * Exports (Art. 15/20) every event that names the subject, personal data decrypted, as JSON, in log
+     * order. With a {@link #useSubjectIndex subject index}, reads the subject's events from it; else scans
+     * the log, whose cost grows with the log, not with the subject.
      */
     public Json export(SubjectId subject, Principal actor) {
+        return export(subject, actor, (reached, end) -> {});
+    }
+
+    /**
+     * As {@link #export(SubjectId, Principal)}; {@code indexing} hears (position reached, head + 1) while
+     * the subject index is brought up to date (the first export of a large log indexes all of it).
+     */
+    public Json export(SubjectId subject, Principal actor, java.util.function.BiConsumer<Long, Long> indexing) {
         require(actor, Permission.EXPORT);
         AppendRules.require(subject, "subject");
         if (!keys.isKnown(subject) && !keys.isForgotten(subject)) {
@@ -1456,33 +1477,28 @@ public final class PrivateEventStore implements AutoCloseable {
         out.put("forgotten", keys.isForgotten(subject));
         ArrayNode events = out.putArray("events");
         java.util.function.Predicate<Json> naming = PrivacyCodec.naming(subject);
-        for (long from = 0; ; ) {
-            List<RecordedEvent> page = store.readAll(from, EventStore.MAX_READ_LIMIT);
-            for (RecordedEvent event : page) {
-                if (naming.test(event.metadata())) {
-                    RevealedEvent revealed = codec.revealForExport(event, subject);
-                    ObjectNode entry = events.addObject();
-                    entry.put("stream", event.streamId().value())
-                            .put("version", event.version())
-                            .put("type", event.type());
-                    entry.put("recordedAt", event.recordedAt().toString());
-                    entry.set("data", revealed.data().asTree());
-                    // Metadata is never sealed and may hold what a client put there (an IP address, a
-                    // user agent): the data held about this event, so part of the export.
-                    // Without Lethe's own section: it names the other subjects of the event (their
-                    // pseudonyms are their personal data, not this subject's).
-                    JsonNode metadata = event.metadata().asTree().deepCopy();
-                    if (metadata instanceof ObjectNode object) {
-                        object.remove(PrivacyCodec.METADATA_KEY);
-                    }
-                    entry.set("metadata", metadata);
-                    ArrayNode redacted = entry.putArray("redacted");
-                    revealed.redactions()
-                            .forEach(r -> redacted.addObject()
-                                    .put("path", r.path())
-                                    .put("reason", r.reason().label()));
+        Consumer<RecordedEvent> exported = event -> {
+            if (naming.test(event.metadata())) {
+                addExported(events, event, subject);
+            }
+        };
+        long from = 0;
+        SubjectIndex index = subjectIndex;
+        if (index != null) {
+            from = SubjectIndexer.catchUp(store, index, indexing);
+            for (long position : index.subjectPositions(subject)) {
+                if (position < from) {
+                    // Checked again: what the index says is only where to look.
+                    store.readAll(position, 1).stream()
+                            .filter(event -> event.position() == position)
+                            .forEach(exported);
                 }
             }
+        }
+        // Without an index, the whole log; with one, what was appended since it was brought up to date.
+        for (; ; ) {
+            List<RecordedEvent> page = store.readAll(from, EventStore.MAX_READ_LIMIT);
+            page.forEach(exported);
             if (page.size() < EventStore.MAX_READ_LIMIT) {
                 break;
             }
@@ -1490,6 +1506,29 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         audit.record("SubjectExported", actor, Map.of("subject", subject.toString(), "events", events.size()));
         return Json.of(out);
+    }
+
+    private void addExported(ArrayNode events, RecordedEvent event, SubjectId subject) {
+        RevealedEvent revealed = codec.revealForExport(event, subject);
+        ObjectNode entry = events.addObject();
+        entry.put("stream", event.streamId().value())
+                .put("version", event.version())
+                .put("type", event.type());
+        entry.put("recordedAt", event.recordedAt().toString());
+        entry.set("data", revealed.data().asTree());
+        // Metadata is never sealed and may hold what a client put there (an IP address, a user agent):
+        // the data held about this event, so part of the export. Without Lethe's own section: it names
+        // the other subjects of the event (their pseudonyms are their personal data, not this subject's).
+        JsonNode metadata = event.metadata().asTree().deepCopy();
+        if (metadata instanceof ObjectNode object) {
+            object.remove(PrivacyCodec.METADATA_KEY);
+        }
+        entry.set("metadata", metadata);
+        ArrayNode redacted = entry.putArray("redacted");
+        revealed.redactions()
+                .forEach(r -> redacted.addObject()
+                        .put("path", r.path())
+                        .put("reason", r.reason().label()));
     }
 
     /**

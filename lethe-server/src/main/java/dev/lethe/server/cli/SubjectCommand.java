@@ -156,10 +156,19 @@ final class SubjectCommand implements Runnable {
                 }
             }
             try (SqliteLethe lethe = cli.store.openExisting()) {
+                PrintWriter err = cli.spec.commandLine().getErr();
+                long started = System.nanoTime();
+                boolean[] indexed = {false};
                 String json = lethe.privacy()
-                        .export(SubjectId.parse(id), cli.store.principal())
+                        .export(SubjectId.parse(id), cli.store.principal(), (reached, end) -> {
+                            indexed[0] = true;
+                            Progress.print(err, "indexing subjects for exports (once)", reached, end, started);
+                        })
                         .asTree()
                         .toPrettyString();
+                if (indexed[0]) {
+                    err.println();
+                }
                 if (output == null) {
                     cli.spec.commandLine().getOut().println(json);
                 } else {

@@ -64,6 +64,7 @@ public final class LetheServer implements AutoCloseable {
     private static final long KEEP_ALIVE_SECONDS = 15;
     private final Javalin app;
     private final JwtVerifier jwt;
+    private final dev.lethe.core.subscription.Subscription subjectIndexer;
 
     private LetheServer(ServerConfig config, SqliteLethe lethe, JsonLog log) {
         this.config = config;
@@ -81,6 +82,8 @@ public final class LetheServer implements AutoCloseable {
         }
         this.retention =
                 new RetentionScheduler(lethe.privacy(), Clock.systemUTC(), RetentionScheduler.DEFAULT_INTERVAL);
+        // Exports then read a subject's events from the index instead of scanning the log.
+        this.subjectIndexer = dev.lethe.core.privacy.SubjectIndexer.follow(lethe.store(), lethe.subjectIndex());
         this.hub = new Hub(lethe, projections, metrics);
         this.jwt = config.jwt().enabled() ? new JwtVerifier(config.jwt(), Clock.systemUTC()) : null;
         this.graphQl = new GraphQlApi(hub);
@@ -840,6 +843,7 @@ public final class LetheServer implements AutoCloseable {
         } finally {
             try {
                 retention.close();
+                subjectIndexer.close();
                 projections.close();
             } finally {
                 lethe.close();

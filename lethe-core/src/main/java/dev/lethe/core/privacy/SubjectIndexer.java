@@ -1,0 +1,128 @@
+package dev.lethe.core.privacy;
+
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.subscription.BatchListener;
+import dev.lethe.core.subscription.CheckpointFit;
+import dev.lethe.core.subscription.Subscription;
+import dev.lethe.core.subscription.SubscriptionRequest;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+
+/**
+ * Builds a {@link SubjectIndex} from the log: {@link #catchUp} up to the head as it is now (an export
+ * calls it first, so that what it reads from the index is complete), {@link #follow} live on a
+ * subscription of its own (a server runs one). An index whose checkpoint does not fit the log ({@link
+ * CheckpointFit}: a log restored from another copy) is emptied and built again.
+ */
+public final class SubjectIndexer {
+    private static final System.Logger LOG = System.getLogger(SubjectIndexer.class.getName());
+    private static final int PAGE = EventStore.MAX_READ_LIMIT;
+    /** Events per transaction while catching up: fewer, larger commits, and little lost to a crash. */
+    static final int COMMIT_EVENTS = 50_000;
+
+    private SubjectIndexer() {}
+
+    /**
+     * Indexes the log from the index's checkpoint to the head as read now; returns the position it
+     * reached (the head's, plus one, or further). {@code progress} hears (position reached, head + 1)
+     * after each commit of a long catch-up (one of more than {@value #COMMIT_EVENTS} events), the last
+     * one included; a short one says nothing.
+     */
+    public static long catchUp(EventStore log, SubjectIndex index, BiConsumer<Long, Long> progress) {
+        long next = fittingCheckpoint(log, index);
+        long end = log.headPosition() + 1;
+        Map<SubjectId, List<Long>> pending = new HashMap<>();
+        int pendingEvents = 0;
+        RecordedEvent last = null;
+        boolean reported = false;
+        while (next < end) {
+            List<RecordedEvent> page = log.readAll(next, PAGE);
+            if (page.isEmpty()) {
+                break;
+            }
+            collect(page, pending);
+            last = page.get(page.size() - 1);
+            next = last.position() + 1;
+            pendingEvents += page.size();
+            if (pendingEvents >= COMMIT_EVENTS) {
+                index.addToSubjectIndex(pending, next, last.id());
+                pending.clear();
+                pendingEvents = 0;
+                progress.accept(next, end);
+                reported = true;
+            }
+        }
+        if (pendingEvents > 0) {
+            index.addToSubjectIndex(pending, next, last.id());
+            if (reported) {
+                progress.accept(next, end);
+            }
+        }
+        return next;
+    }
+
+    /**
+     * Keeps the index up to date on a subscription of its own (catching up first), committing each page
+     * read; close the subscription to stop. A failure stops it (the subscription's {@code failure()}
+     * says why) and leaves the index at its last commit: exports catch up themselves.
+     */
+    public static Subscription follow(EventStore log, SubjectIndex index) {
+        long from = fittingCheckpoint(log, index);
+        SubscriptionRequest request =
+                SubscriptionRequest.allFromStart().from(from).pageSize(PAGE);
+        return log.subscribeBatches(request, new BatchListener() {
+            @Override
+            public void onBatch(List<RecordedEvent> events) {
+                Map<SubjectId, List<Long>> positions = new HashMap<>();
+                collect(events, positions);
+                RecordedEvent last = events.get(events.size() - 1);
+                index.addToSubjectIndex(positions, last.position() + 1, last.id());
+            }
+
+            @Override
+            public void onError(Throwable error) {
+                LOG.log(System.Logger.Level.WARNING, "the subject index stopped following the log: " + error);
+            }
+        });
+    }
+
+    /** The index's checkpoint when it fits the log; else the index is emptied, and 0. */
+    private static long fittingCheckpoint(EventStore log, SubjectIndex index) {
+        SubjectIndex.Checkpoint checkpoint = index.subjectIndexCheckpoint();
+        CheckpointFit fit = CheckpointFit.of(checkpoint.next(), checkpoint.eventBefore(), log);
+        if (fit == CheckpointFit.FITS) {
+            return checkpoint.next();
+        }
+        LOG.log(
+                System.Logger.Level.WARNING,
+                "the subject index was built from another log (" + fit + " at position " + checkpoint.next()
+                        + "): building it again");
+        index.resetSubjectIndex();
+        return 0;
+    }
+
+    private static void collect(List<RecordedEvent> events, Map<SubjectId, List<Long>> positions) {
+        for (RecordedEvent event : events) {
+            for (SubjectId subject : subjectsOf(event)) {
+                positions.computeIfAbsent(subject, s -> new ArrayList<>()).add(event.position());
+            }
+        }
+    }
+
+    /** The distinct subjects an event's metadata names; none for metadata Lethe did not write. */
+    private static java.util.Collection<SubjectId> subjectsOf(RecordedEvent event) {
+        if (!PrivacyCodec.mayName(event.metadata())) {
+            return List.of();
+        }
+        try {
+            return new java.util.LinkedHashSet<>(
+                    PrivacyCodec.subjectsOf(event.metadata()).values());
+        } catch (RuntimeException notLethes) {
+            return List.of(); // a subject that is not an id: no export could ask for it
+        }
+    }
+}
