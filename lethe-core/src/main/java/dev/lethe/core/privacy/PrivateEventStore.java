@@ -611,8 +611,8 @@ public final class PrivateEventStore implements AutoCloseable {
                     System.Logger.Level.WARNING,
                     rescheduled.scheduled().size() + " scheduled forget(s) scheduled again and "
                             + rescheduled.cancelled().size() + " cancelled again from the receipt journal: the data"
-                            + " directory was restored from before they were made, or is a copy of the store that"
-                            + " made them");
+                            + " directory was restored from before they were made, is a copy of the store that made"
+                            + " them, or an earlier process of this store could not store them");
         }
         if (seeded) {
             noteJournalChecked(checked, end);
@@ -1139,8 +1139,27 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         // Audited before it is stored: a forget scheduled (and later carried out) must never lack its entry.
         audit.record("ForgetScheduled", actor, scheduledEntry(schedule));
-        store.append(ERASURES, ExpectedVersion.any(), List.of(scheduledEvent(schedule, null)));
+        storeInErasures(scheduledEvent(schedule, null), "the forget of subject " + subject + " was not scheduled");
         return schedule;
+    }
+
+    /**
+     * Appends an entry to {@value #ERASURES_NAME}. When that fails after its journal line was written,
+     * the journal is no longer known as read up to its end, so that the next open applies the line (the
+     * caller is told that it failed, and may retry).
+     */
+    private void storeInErasures(EventData entry, String failed) {
+        try {
+            store.append(ERASURES, ExpectedVersion.any(), List.of(entry));
+        } catch (RuntimeException e) {
+            if (journal != null) {
+                journal.forgetKnownEnd();
+            }
+            throw dev.lethe.core.store.StorageException.transientFailure(
+                    failed + " in this store: " + e.getMessage()
+                            + (journal != null ? " (the receipt journal has it: the next open applies it)" : ""),
+                    e);
+        }
     }
 
     /**
@@ -1170,12 +1189,7 @@ public final class PrivateEventStore implements AutoCloseable {
         if (reason == null || reason.isBlank()) {
             throw InvalidEventException.of("reason", "is required to cancel a scheduled forget");
         }
-        String id;
-        try {
-            id = UUID.fromString(scheduleId == null ? "" : scheduleId.strip()).toString();
-        } catch (IllegalArgumentException e) {
-            throw InvalidEventException.of("schedule id", "is not a UUID (see `lethe subject scheduled`)");
-        }
+        String id = canonicalUuid(scheduleId == null ? null : scheduleId.strip(), "schedule id");
         List<RecordedEvent> erasures = readAll(ERASURES);
         ScheduledForget schedule = schedules(erasures).stream()
                 .filter(candidate -> candidate.id().equals(id))
@@ -1198,8 +1212,9 @@ public final class PrivateEventStore implements AutoCloseable {
                         "the scheduled forget " + id + " was not cancelled: " + e.getMessage(), e);
             }
         }
+        // Stored before it is audited: the trail never says cancelled what scheduled runs would still do.
+        storeInErasures(cancelledEvent(cancel, null), "the scheduled forget " + id + " was not cancelled");
         audit.record("ForgetCancelled", actor, cancelledEntry(cancel));
-        store.append(ERASURES, ExpectedVersion.any(), List.of(cancelledEvent(cancel, null)));
         return cancel;
     }
 
@@ -1211,7 +1226,7 @@ public final class PrivateEventStore implements AutoCloseable {
         return entry;
     }
 
-    /** Its {@value #ERASURES_NAME} entry; its event id follows from the schedule's: appending it twice stores one. */
+    /** Its {@value #ERASURES_NAME} entry (its event id the store's, as for {@link #scheduledEvent}). */
     private static EventData cancelledEvent(CancelledForget cancel, String from) {
         ObjectNode data = JSON.createObjectNode();
         data.put("scheduleId", cancel.scheduleId())
@@ -1221,7 +1236,7 @@ public final class PrivateEventStore implements AutoCloseable {
         if (from != null) {
             data.put("from", from);
         }
-        return EventData.of("ForgetCancelled", Json.of(data)).withId(eventId("ForgetCancelled", cancel.scheduleId()));
+        return EventData.of("ForgetCancelled", Json.of(data));
     }
 
     /** The ids of the scheduled forgets that {@code erasures} (the stream's events) says were cancelled. */
@@ -1260,8 +1275,8 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * Its {@value #ERASURES_NAME} entry. Its event id follows from the schedule's (appending it twice stores
-     * one), and is never the schedule's own: a schedule id read from a file can be any event's id.
+     * Its {@value #ERASURES_NAME} entry, with the schedule's id in {@code scheduleId}. Its event id is the
+     * store's (random): no id a client could choose, or compute, for another event can clash with it.
      */
     private static EventData scheduledEvent(ScheduledForget schedule, String from) {
         ObjectNode data = JSON.createObjectNode();
@@ -1273,12 +1288,7 @@ public final class PrivateEventStore implements AutoCloseable {
         if (from != null) {
             data.put("from", from);
         }
-        return EventData.of("ForgetScheduled", Json.of(data)).withId(eventId("ForgetScheduled", schedule.id()));
-    }
-
-    /** The event id of a {@value #ERASURES_NAME} entry of {@code type} for a schedule: a name-based UUID. */
-    private static UUID eventId(String type, String scheduleId) {
-        return UUID.nameUUIDFromBytes((type + " " + scheduleId).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return EventData.of("ForgetScheduled", Json.of(data));
     }
 
     /**
@@ -1352,6 +1362,7 @@ public final class PrivateEventStore implements AutoCloseable {
         for (ScheduledForget schedule : schedules) {
             SubjectId subject = schedule.subject();
             if (cancelling.contains(schedule.id())
+                    || cancelledHere.contains(schedule.id())
                     || !present.add(schedule.id())
                     || keys.isForgotten(subject)
                     || !keys.isKnown(subject)) {
@@ -1367,18 +1378,32 @@ public final class PrivateEventStore implements AutoCloseable {
             store.append(ERASURES, ExpectedVersion.any(), List.of(scheduledEvent(schedule, from)));
             scheduled.add(schedule);
         }
+        Map<String, SubjectId> held = new java.util.HashMap<>();
+        schedules(erasures).forEach(schedule -> held.putIfAbsent(schedule.id(), schedule.subject()));
+        scheduled.forEach(schedule -> held.putIfAbsent(schedule.id(), schedule.subject()));
         for (CancelledForget cancel : cancels) {
-            if (!present.contains(cancel.scheduleId()) || !cancelledHere.add(cancel.scheduleId())) {
-                continue; // not held here (so not scheduled again above), or cancelled already
+            if (cancelledHere.contains(cancel.scheduleId())) {
+                continue;
             }
+            SubjectId subject = held.get(cancel.scheduleId());
+            if (subject != null && !subject.equals(cancel.subject())) {
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "a cancellation of schedule " + cancel.scheduleId() + " names another subject than the"
+                                + " schedule: not applied");
+                continue;
+            }
+            // Recorded even for a schedule not held here, so that no older copy of it (a dump given to
+            // forget-again later) can schedule it again.
             if (journal != null && !from.equals(FROM_JOURNAL)) {
                 journal.appendCancels(List.of(cancel));
             }
+            store.append(ERASURES, ExpectedVersion.any(), List.of(cancelledEvent(cancel, from)));
             Map<String, Object> entry = new LinkedHashMap<>(cancelledEntry(cancel));
             entry.put("reapplied", true);
             entry.put("from", from);
             audit.record("ForgetCancelled", actor, entry);
-            store.append(ERASURES, ExpectedVersion.any(), List.of(cancelledEvent(cancel, from)));
+            cancelledHere.add(cancel.scheduleId());
             cancelled.add(cancel);
         }
         return new Rescheduled(scheduled, cancelled);

@@ -251,6 +251,14 @@ public final class ReceiptJournal {
     }
 
     /**
+     * Forgets where this process's known lines end: a line it wrote was not applied to its store, and the
+     * next open must read it (see {@link #knownEnd}).
+     */
+    public synchronized void forgetKnownEnd() {
+        knownEnd = -1;
+    }
+
+    /**
      * The offset up to which every line was read or written by this process, with no other writer's line
      * in between; empty when another process appended since (or nothing was read).
      */

@@ -550,6 +550,20 @@ class PrivateEventStoreTest {
         assertThatThrownBy(() -> lethe.cancelScheduledForget(stranger, "extended", DPO))
                 .hasMessageContaining("schedule " + stranger + ": is not a forget scheduled in this store");
 
+        // Ids a client could choose for its own events, guessing those of the cancellation: no clash.
+        for (String taken : List.of(graces.id(), "ForgetCancelled " + graces.id(), "ForgetScheduled " + graces.id())) {
+            UUID id = taken.length() == 36
+                    ? UUID.fromString(taken)
+                    : UUID.nameUUIDFromBytes(taken.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            lethe.store()
+                    .append(
+                            dev.lethe.core.store.StreamId.of("notes-1"),
+                            dev.lethe.core.store.ExpectedVersion.any(),
+                            List.of(dev.lethe.core.store.EventData.of("Note", "{}")
+                                    .withId(id)));
+        }
+        assertThatThrownBy(() -> lethe.cancelScheduledForget("1-1-1-1-1", "extended", DPO))
+                .hasMessageContaining("is not a UUID");
         PrivateEventStore.CancelledForget cancel = lethe.cancelScheduledForget(graces.id(), "contract extended", DPO);
         assertThat(cancel.subject()).isEqualTo(grace);
         assertThatThrownBy(() -> lethe.cancelScheduledForget(graces.id(), "again", DPO))

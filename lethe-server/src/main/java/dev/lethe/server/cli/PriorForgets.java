@@ -134,7 +134,10 @@ final class PriorForgets {
         JsonNode receipt;
         JsonNode legalBasis;
         if (value.has("type")) { // an $audit entry, as `lethe read --json` and /v1/audit print events
-            if (value.path("version").canConvertToLong()) {
+            // Versions of $audit only: they say which part of the trail the file holds.
+            boolean trail =
+                    !value.has("stream") || "$audit".equals(value.path("stream").asText());
+            if (trail && value.path("version").canConvertToLong()) {
                 versions[0] = Math.min(versions[0], value.path("version").asLong());
                 versions[1] = Math.max(versions[1], value.path("version").asLong());
             }
