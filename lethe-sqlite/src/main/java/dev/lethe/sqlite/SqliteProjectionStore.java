@@ -87,7 +87,7 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
             // The subject index: where each subject's events are, for exports (SubjectIndexer).
             statement.execute("""
                     CREATE TABLE IF NOT EXISTS subject_event (
-                      subject TEXT NOT NULL, position INTEGER NOT NULL,
+                      subject BLOB NOT NULL, position INTEGER NOT NULL,
                       PRIMARY KEY (subject, position)) WITHOUT ROWID""");
             // event_before: the id of the log's event just before the checkpoint (CheckpointFit).
             statement.execute("""
@@ -366,7 +366,7 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
                     connection.prepareStatement("INSERT OR IGNORE INTO subject_event VALUES (?, ?)")) {
                 for (var subject : positions.entrySet()) {
                     for (long position : subject.getValue()) {
-                        insert.setString(1, subject.getKey().toString());
+                        insert.setBytes(1, bytes(subject.getKey()));
                         insert.setLong(2, position);
                         insert.addBatch();
                     }
@@ -384,7 +384,7 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
     public synchronized List<Long> subjectPositions(dev.lethe.core.privacy.SubjectId subject) {
         try (PreparedStatement select =
                 connection.prepareStatement("SELECT position FROM subject_event WHERE subject = ? ORDER BY position")) {
-            select.setString(1, subject.toString());
+            select.setBytes(1, bytes(subject));
             List<Long> out = new ArrayList<>();
             try (ResultSet rs = select.executeQuery()) {
                 while (rs.next()) {
@@ -395,6 +395,14 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
         } catch (SQLException e) {
             throw Sql.translate("read the subject index", e);
         }
+    }
+
+    /** A subject id as its 16 bytes: half the size of its text, in a table with a row per event. */
+    private static byte[] bytes(dev.lethe.core.privacy.SubjectId subject) {
+        return java.nio.ByteBuffer.allocate(16)
+                .putLong(subject.value().getMostSignificantBits())
+                .putLong(subject.value().getLeastSignificantBits())
+                .array();
     }
 
     @Override
