@@ -767,6 +767,10 @@ public final class PrivateEventStore implements AutoCloseable {
                         "receipt", "is not a receipt id (a UUID; " + receipt.length() + " characters given)");
             }
             legalBasis = legalBasis == null ? "" : legalBasis;
+            if (legalBasis.length() > Notes.MAX_CHARS) {
+                // Written before legal bases were bounded: kept, shortened, rather than refused.
+                legalBasis = legalBasis.substring(0, Notes.MAX_CHARS - 1) + "…";
+            }
         }
     }
 
@@ -786,6 +790,7 @@ public final class PrivateEventStore implements AutoCloseable {
             if (legalBasis == null || legalBasis.isBlank()) {
                 throw InvalidEventException.of("legal basis", "is required to forget a subject");
             }
+            Notes.bounded("legal basis", legalBasis);
             actor = actor == null || actor.isBlank() ? "?" : actor;
         }
 
@@ -850,6 +855,7 @@ public final class PrivateEventStore implements AutoCloseable {
             if (reason == null || reason.isBlank()) {
                 throw InvalidEventException.of("reason", "is required to cancel a scheduled forget");
             }
+            Notes.bounded("reason", reason);
             actor = actor == null || actor.isBlank() ? "?" : actor;
         }
 
@@ -1359,8 +1365,18 @@ public final class PrivateEventStore implements AutoCloseable {
         Set<String> cancelledHere = cancelledIds(erasures);
         Set<String> cancelling = new java.util.HashSet<>();
         cancels.forEach(cancel -> cancelling.add(cancel.scheduleId()));
+        Map<String, SubjectId> held = new java.util.HashMap<>();
+        schedules(erasures).forEach(schedule -> held.putIfAbsent(schedule.id(), schedule.subject()));
         for (ScheduledForget schedule : schedules) {
             SubjectId subject = schedule.subject();
+            SubjectId before = held.putIfAbsent(schedule.id(), subject);
+            if (before != null && !before.equals(subject)) {
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "two scheduled forgets have the id " + schedule.id() + " but different subjects: the one"
+                                + " for subject " + subject + " is not scheduled again");
+                continue;
+            }
             if (cancelling.contains(schedule.id())
                     || cancelledHere.contains(schedule.id())
                     || !present.add(schedule.id())
@@ -1378,9 +1394,6 @@ public final class PrivateEventStore implements AutoCloseable {
             store.append(ERASURES, ExpectedVersion.any(), List.of(scheduledEvent(schedule, from)));
             scheduled.add(schedule);
         }
-        Map<String, SubjectId> held = new java.util.HashMap<>();
-        schedules(erasures).forEach(schedule -> held.putIfAbsent(schedule.id(), schedule.subject()));
-        scheduled.forEach(schedule -> held.putIfAbsent(schedule.id(), schedule.subject()));
         for (CancelledForget cancel : cancels) {
             if (cancelledHere.contains(cancel.scheduleId())) {
                 continue;

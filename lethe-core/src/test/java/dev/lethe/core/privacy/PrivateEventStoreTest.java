@@ -564,6 +564,14 @@ class PrivateEventStoreTest {
         }
         assertThatThrownBy(() -> lethe.cancelScheduledForget("1-1-1-1-1", "extended", DPO))
                 .hasMessageContaining("is not a UUID");
+        String long_ = "x".repeat(Notes.MAX_CHARS + 1);
+        assertThatThrownBy(() -> lethe.cancelScheduledForget(graces.id(), long_, DPO))
+                .hasMessageContaining("reason: is 2001 characters long; at most 2000 are kept");
+        assertThatThrownBy(() -> lethe.scheduleForget(grace, due, long_, DPO))
+                .hasMessageContaining("legal basis: is 2001 characters long");
+        assertThatThrownBy(() -> lethe.forget(grace, long_, null, DPO)).hasMessageContaining("legal basis: is 2001");
+        assertThatThrownBy(() -> lethe.forget(grace, "basis", long_, DPO)).hasMessageContaining("reason: is 2001");
+        assertThat(lethe.keys().isForgotten(grace)).as("nothing done").isFalse();
         PrivateEventStore.CancelledForget cancel = lethe.cancelScheduledForget(graces.id(), "contract extended", DPO);
         assertThat(cancel.subject()).isEqualTo(grace);
         assertThatThrownBy(() -> lethe.cancelScheduledForget(graces.id(), "again", DPO))

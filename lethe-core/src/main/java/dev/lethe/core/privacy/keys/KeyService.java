@@ -384,6 +384,8 @@ public final class KeyService implements AutoCloseable {
             throw InvalidEventException.of(
                     "legal basis", "is required to forget a subject (e.g. 'GDPR Art. 17(1)(a)')");
         }
+        dev.lethe.core.privacy.Notes.bounded("legal basis", legalBasis);
+        dev.lethe.core.privacy.Notes.bounded("reason", reason);
         ErasureReceipt draft = new ErasureReceipt(
                 UUID.randomUUID(),
                 subject,

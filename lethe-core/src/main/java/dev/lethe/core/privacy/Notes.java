@@ -1,0 +1,24 @@
+package dev.lethe.core.privacy;
+
+import dev.lethe.core.store.InvalidEventException;
+
+/**
+ * The free text of forgets, schedules and cancellations (a legal basis, a reason): bounded, since it is
+ * kept in the key store, the audit trail, {@code $erasures} and the receipt journal, whose lines must
+ * stay far under the journal's line limit.
+ */
+public final class Notes {
+    /** The longest legal basis or reason, in characters. */
+    public static final int MAX_CHARS = 2_000;
+
+    private Notes() {}
+
+    /** Refuses {@code text} longer than {@value #MAX_CHARS} characters, naming {@code what}. */
+    public static String bounded(String what, String text) {
+        if (text != null && text.length() > MAX_CHARS) {
+            throw InvalidEventException.of(
+                    what, "is " + text.length() + " characters long; at most " + MAX_CHARS + " are kept");
+        }
+        return text;
+    }
+}
