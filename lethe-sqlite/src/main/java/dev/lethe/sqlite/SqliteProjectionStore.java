@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.UUID;
 
 /**
  * Projection states and checkpoints, and named subscription checkpoints, in {@code projections.db}
@@ -89,7 +88,8 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
                     CREATE TABLE IF NOT EXISTS subject_event (
                       subject BLOB NOT NULL, position INTEGER NOT NULL,
                       PRIMARY KEY (subject, position)) WITHOUT ROWID""");
-            // event_before: the id of the log's event just before the checkpoint (CheckpointFit).
+            // event_before: the witness (id and recorded instant) of the log's event just before the
+            // checkpoint (CheckpointFit).
             statement.execute("""
                     CREATE TABLE IF NOT EXISTS checkpoint (
                       name TEXT PRIMARY KEY, next_position INTEGER NOT NULL, updated_at INTEGER NOT NULL,
@@ -166,21 +166,19 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
     }
 
     @Override
-    public synchronized Optional<UUID> checkpointEvent(String projection) {
+    public synchronized Optional<String> checkpointEvent(String projection) {
         return eventBeforeOf(projectionCheckpoint(projection));
     }
 
-    private Optional<UUID> eventBeforeOf(String name) {
+    /** The witness of the event before a checkpoint; whatever else stands there fits no event. */
+    private Optional<String> eventBeforeOf(String name) {
         try {
             selectCheckpoint.setString(1, name);
             try (ResultSet rs = selectCheckpoint.executeQuery()) {
-                String id = rs.next() ? rs.getString(2) : null;
-                return id == null ? Optional.empty() : Optional.of(UUID.fromString(id));
+                return Optional.ofNullable(rs.next() ? rs.getString(2) : null);
             }
         } catch (SQLException e) {
             throw Sql.translate("read checkpoint " + name, e);
-        } catch (IllegalArgumentException notAnId) {
-            return Optional.empty(); // not written by Lethe: no check, as for a checkpoint without one
         }
     }
 
@@ -195,14 +193,14 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
     }
 
     @Override
-    public synchronized void save(String subscriptionName, long nextPosition, UUID eventBefore) {
+    public synchronized void save(String subscriptionName, long nextPosition, String eventBefore) {
         transaction(
                 "save checkpoint " + subscriptionName,
                 () -> saveCheckpoint(subscriptionCheckpoint(subscriptionName), nextPosition, eventBefore));
     }
 
     @Override
-    public synchronized Optional<UUID> loadEventBefore(String subscriptionName) {
+    public synchronized Optional<String> loadEventBefore(String subscriptionName) {
         return eventBeforeOf(subscriptionCheckpoint(subscriptionName));
     }
 
@@ -217,7 +215,7 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
         }
     }
 
-    private void saveCheckpoint(String name, long nextPosition, UUID eventBefore) throws SQLException {
+    private void saveCheckpoint(String name, long nextPosition, String eventBefore) throws SQLException {
         if (upsertCheckpoint == null) {
             throw StorageException.permanent(
                     "cannot save checkpoint " + name + ": projections.db is open only to read", null);
@@ -225,7 +223,7 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
         upsertCheckpoint.setString(1, name);
         upsertCheckpoint.setLong(2, nextPosition);
         upsertCheckpoint.setLong(3, Sql.micros(Instant.now()));
-        upsertCheckpoint.setString(4, eventBefore == null ? null : eventBefore.toString());
+        upsertCheckpoint.setString(4, eventBefore);
         upsertCheckpoint.executeUpdate();
     }
 
@@ -244,7 +242,7 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
 
     @Override
     public synchronized void commit(
-            String projection, Map<String, String> states, long nextPosition, UUID eventBefore) {
+            String projection, Map<String, String> states, long nextPosition, String eventBefore) {
         transaction("commit projection " + projection, () -> {
             for (Map.Entry<String, String> state : states.entrySet()) {
                 upsertState.setString(1, projection);
@@ -283,23 +281,11 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
             List<ProjectionInfo> out = new ArrayList<>();
             while (rs.next()) {
                 out.add(new ProjectionInfo(
-                        rs.getString(1),
-                        rs.getLong(2),
-                        rs.getLong(4),
-                        Sql.instant(rs.getLong(3)),
-                        uuidOrNull(rs.getString(5))));
+                        rs.getString(1), rs.getLong(2), rs.getLong(4), Sql.instant(rs.getLong(3)), rs.getString(5)));
             }
             return out;
         } catch (SQLException e) {
             throw Sql.translate("list projections", e);
-        }
-    }
-
-    private static UUID uuidOrNull(String text) {
-        try {
-            return text == null ? null : UUID.fromString(text);
-        } catch (IllegalArgumentException notAnId) {
-            return null; // not written by Lethe: no check, as for a checkpoint without one
         }
     }
 
@@ -360,7 +346,7 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
 
     @Override
     public synchronized void addToSubjectIndex(
-            Map<dev.lethe.core.privacy.SubjectId, List<Long>> positions, long next, UUID eventBefore) {
+            Map<dev.lethe.core.privacy.SubjectId, List<Long>> positions, long next, String eventBefore) {
         transaction("add to the subject index", () -> {
             try (PreparedStatement insert =
                     connection.prepareStatement("INSERT OR IGNORE INTO subject_event VALUES (?, ?)")) {

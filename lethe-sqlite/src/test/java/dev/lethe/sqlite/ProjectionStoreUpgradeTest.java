@@ -41,12 +41,12 @@ class ProjectionStoreUpgradeTest {
             assertThat(reader.list())
                     .singleElement()
                     .satisfies(info -> assertThat(info.eventBefore()).isNull());
-            assertThatThrownBy(() -> reader.commit("sales", Map.of(), 43, UUID.randomUUID()))
+            assertThatThrownBy(() -> reader.commit("sales", Map.of(), 43, "x"))
                     .isInstanceOf(StorageException.class)
                     .hasMessageContaining("open only to read");
         }
 
-        UUID before = UUID.randomUUID();
+        String before = UUID.randomUUID() + "@2026-11-27T00:00:00Z";
         try (SqliteProjectionStore writer = SqliteProjectionStore.open(data)) {
             assertThat(writer.checkpoint("sales")).hasValue(42);
             assertThat(writer.checkpointEvent("sales")).isEmpty();

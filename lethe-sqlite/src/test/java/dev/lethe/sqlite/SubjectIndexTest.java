@@ -99,9 +99,11 @@ class SubjectIndexTest {
                     .get("email");
             note(lethe, "ada@example.com", "ada-2");
             SubjectIndex index = lethe.subjectIndex();
-            // As another store's projections.db leaves it: a checkpoint at the head, after another event,
-            // and nothing indexed for her.
-            index.addToSubjectIndex(Map.of(), lethe.store().headPosition() + 1, UUID.randomUUID());
+            // As another store's projections.db leaves it: a checkpoint at the head, after an event with the
+            // same id (a client's, appended in both) recorded at another instant, and nothing indexed for her.
+            long head = lethe.store().headPosition();
+            RecordedEvent last = lethe.store().readAll(head, 1).get(0);
+            index.addToSubjectIndex(Map.of(), head + 1, last.id() + "@2000-01-01T00:00:00Z");
 
             assertThat(exportedNotes(lethe, ada)).containsExactly("ada-1", "ada-2");
             assertThat(index.subjectPositions(ada)).hasSize(2);

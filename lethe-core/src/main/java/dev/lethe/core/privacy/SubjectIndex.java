@@ -2,7 +2,6 @@ package dev.lethe.core.privacy;
 
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 
 /**
  * Where the positions of the events that name each subject are kept, so that an export reads one
@@ -11,8 +10,11 @@ import java.util.UUID;
  * pseudonyms and positions, which the log's metadata holds too: no personal data.
  */
 public interface SubjectIndex {
-    /** Where indexing resumes: the position of the next event to index (0 for none), with the id of the event before it. */
-    record Checkpoint(long next, UUID eventBefore) {}
+    /**
+     * Where indexing resumes: the position of the next event to index (0 for none), with the {@link
+     * dev.lethe.core.subscription.CheckpointFit#witness} of the event before it.
+     */
+    record Checkpoint(long next, String eventBefore) {}
 
     Checkpoint subjectIndexCheckpoint();
 
@@ -20,7 +22,7 @@ public interface SubjectIndex {
      * Adds the positions of the events that name each subject, and moves the checkpoint to {@code next}
      * (never back: a checkpoint already further stays), atomically. Adding a position twice keeps one.
      */
-    void addToSubjectIndex(Map<SubjectId, List<Long>> positions, long next, UUID eventBefore);
+    void addToSubjectIndex(Map<SubjectId, List<Long>> positions, long next, String eventBefore);
 
     /** The positions indexed for {@code subject}, ascending. */
     List<Long> subjectPositions(SubjectId subject);

@@ -7,13 +7,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.TreeMap;
-import java.util.UUID;
 
 /** A projection store in memory, for tests and the in-memory engine. */
 public final class InMemoryProjectionStore implements ProjectionStore {
     private final Map<String, TreeMap<String, String>> states = new TreeMap<>();
     private final Map<String, Long> checkpoints = new TreeMap<>();
-    private final Map<String, UUID> eventsBefore = new TreeMap<>();
+    private final Map<String, String> eventsBefore = new TreeMap<>();
     private final Map<String, Instant> updated = new TreeMap<>();
 
     @Override
@@ -23,7 +22,7 @@ public final class InMemoryProjectionStore implements ProjectionStore {
     }
 
     @Override
-    public synchronized Optional<UUID> checkpointEvent(String projection) {
+    public synchronized Optional<String> checkpointEvent(String projection) {
         return Optional.ofNullable(eventsBefore.get(projection));
     }
 
@@ -35,7 +34,7 @@ public final class InMemoryProjectionStore implements ProjectionStore {
 
     @Override
     public synchronized void commit(
-            String projection, Map<String, String> changed, long nextPosition, UUID eventBefore) {
+            String projection, Map<String, String> changed, long nextPosition, String eventBefore) {
         states.computeIfAbsent(projection, p -> new TreeMap<>()).putAll(changed);
         checkpoints.put(projection, nextPosition);
         if (eventBefore == null) {

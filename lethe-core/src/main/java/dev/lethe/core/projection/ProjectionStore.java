@@ -4,7 +4,6 @@ import dev.lethe.core.subscription.CheckpointFit;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.UUID;
 
 /**
  * Where projections keep their states (as JSON) and checkpoints. {@link #commit} stores a set of
@@ -19,18 +18,19 @@ public interface ProjectionStore extends AutoCloseable {
     Optional<String> loadState(String projection, String key);
 
     /**
-     * The id of the event just before the checkpoint (at its position minus one), as last committed;
-     * empty when the checkpoint is 0, or was committed by a version of Lethe that did not record it.
+     * The {@link CheckpointFit#witness} of the event just before the checkpoint (at its position minus
+     * one), as last committed; empty when the checkpoint is 0, or was committed by a version of Lethe that
+     * did not record it.
      */
-    Optional<UUID> checkpointEvent(String projection);
+    Optional<String> checkpointEvent(String projection);
 
     /**
      * Stores the given states (key to JSON) and the checkpoint, atomically. {@code eventBefore} is the
-     * id of the log's event at {@code nextPosition - 1} (null when {@code nextPosition} is 0): it lets a
+     * witness of the log's event at {@code nextPosition - 1} (null when {@code nextPosition} is 0): it lets a
      * later start tell whether the log still is the one the states were folded from ({@link
      * CheckpointFit}).
      */
-    void commit(String projection, java.util.Map<String, String> states, long nextPosition, UUID eventBefore);
+    void commit(String projection, java.util.Map<String, String> states, long nextPosition, String eventBefore);
 
     /** Deletes every state and the checkpoint of a projection, atomically. */
     void reset(String projection);
@@ -46,10 +46,10 @@ public interface ProjectionStore extends AutoCloseable {
 
     /**
      * A stored projection: its name, checkpoint, number of keys, time of its last commit, and the id of
-     * the event just before its checkpoint (null when none is recorded).
+     * the event just before its checkpoint (its witness; null when none is recorded).
      */
     record ProjectionInfo(
-            String name, long nextPosition, long keyCount, java.time.Instant updatedAt, UUID eventBefore) {
+            String name, long nextPosition, long keyCount, java.time.Instant updatedAt, String eventBefore) {
         /** How this checkpoint fits {@code log}; reads at most one event. */
         public CheckpointFit fit(dev.lethe.core.store.EventStore log) {
             return CheckpointFit.of(nextPosition, eventBefore, log);

@@ -17,7 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 
 /**
  * One projection's subscription and fold. States being folded live in a bounded cache; changed ones
@@ -55,7 +54,7 @@ final class RunningProjection<S> implements BatchListener {
     /** The last event delivered or read, whose id a commit at the position after it records. */
     private long lastSeenPosition = -1;
 
-    private UUID lastSeenId;
+    private String lastSeenWitness;
     private int pendingEvents;
     private long lastCommitNanos = System.nanoTime();
     private Subscription subscription;
@@ -79,7 +78,7 @@ final class RunningProjection<S> implements BatchListener {
 
     void start() {
         long from = states.checkpoint(projection.name()).orElse(0);
-        UUID before = states.checkpointEvent(projection.name()).orElse(null);
+        String before = states.checkpointEvent(projection.name()).orElse(null);
         CheckpointFit fit = CheckpointFit.of(from, before, store);
         if (fit != CheckpointFit.FITS) {
             // The read model was restored from another copy than the log (or the log from an older one):
@@ -99,7 +98,7 @@ final class RunningProjection<S> implements BatchListener {
             before = null;
         }
         lastSeenPosition = from - 1;
-        lastSeenId = before;
+        lastSeenWitness = before;
         committedNext = from;
         reachedNext = from;
         pendingNext = from;
@@ -121,7 +120,7 @@ final class RunningProjection<S> implements BatchListener {
         }
         RecordedEvent last = events.get(events.size() - 1);
         lastSeenPosition = last.position();
-        lastSeenId = last.id();
+        lastSeenWitness = CheckpointFit.witness(last);
         pendingNext = last.position() + 1;
         pendingEvents += events.size();
         boolean due = pendingEvents >= CATCH_UP_COMMIT_EVENTS
@@ -236,7 +235,7 @@ final class RunningProjection<S> implements BatchListener {
      * since skipped past events of other categories, read from the log (one event, at most once a
      * commit).
      */
-    private UUID eventBefore(long next) {
+    private String eventBefore(long next) {
         if (next == 0) {
             return null;
         }
@@ -246,9 +245,9 @@ final class RunningProjection<S> implements BatchListener {
                 return null; // not readable (the store closing): the next commit records it
             }
             lastSeenPosition = next - 1;
-            lastSeenId = before.get(0).id();
+            lastSeenWitness = CheckpointFit.witness(before.get(0));
         }
-        return lastSeenId;
+        return lastSeenWitness;
     }
 
     boolean awaitCommitted(long position, Duration timeout) throws InterruptedException {

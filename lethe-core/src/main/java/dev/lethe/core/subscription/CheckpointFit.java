@@ -3,11 +3,10 @@ package dev.lethe.core.subscription;
 import dev.lethe.core.store.EventStore;
 import dev.lethe.core.store.RecordedEvent;
 import java.util.List;
-import java.util.UUID;
 
 /**
  * How a read model's checkpoint fits a log. A checkpoint records the position of the next event to
- * fold and the id of the event just before it; a read model restored from another copy than its log
+ * fold and the {@link #witness} of the event just before it; a read model restored from another copy than its log
  * (or a log restored from an older backup, then appended to) no longer fits, and its states hold folds
  * of events the log does not have.
  */
@@ -24,11 +23,11 @@ public enum CheckpointFit {
     OTHER_HISTORY;
 
     /**
-     * How a checkpoint fits {@code log}. {@code eventBefore} is the id of the event at {@code
-     * nextPosition - 1} as the read model committed it; null (a checkpoint at 0, or one committed before
-     * Lethe recorded it) skips that check. Reads at most one event.
+     * How a checkpoint fits {@code log}. {@code eventBefore} is the {@link #witness} of the event at
+     * {@code nextPosition - 1} as the checkpoint recorded it; null (a checkpoint at 0, or one committed
+     * before Lethe recorded it) skips that check. Reads at most one event.
      */
-    public static CheckpointFit of(long nextPosition, UUID eventBefore, EventStore log) {
+    public static CheckpointFit of(long nextPosition, String eventBefore, EventStore log) {
         if (nextPosition > log.headPosition() + 1) {
             return AHEAD;
         }
@@ -38,7 +37,16 @@ public enum CheckpointFit {
         List<RecordedEvent> before = log.readAll(nextPosition - 1, 1);
         boolean same = !before.isEmpty()
                 && before.get(0).position() == nextPosition - 1
-                && before.get(0).id().equals(eventBefore);
+                && witness(before.get(0)).equals(eventBefore);
         return same ? FITS : OTHER_HISTORY;
+    }
+
+    /**
+     * What a checkpoint records of the event before it: its id and the instant the store recorded it. The
+     * id alone would not do: a client may choose it, and append an event with the same id at the same
+     * position of another log (a retry after a restore); the store's clock does not repeat.
+     */
+    public static String witness(RecordedEvent event) {
+        return event.id() + "@" + event.recordedAt();
     }
 }

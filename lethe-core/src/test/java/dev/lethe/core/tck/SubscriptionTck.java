@@ -85,16 +85,18 @@ public abstract class SubscriptionTck extends EventStoreTck {
             assertThat(subscription.awaitPosition(9, WAIT)).isTrue();
         }
         assertThat(checkpoints.loadEventBefore("feed"))
-                .as("saved with the id of the event before it")
-                .contains(store.readAll(9, 1).get(0).id());
+                .as("saved with the witness (id and recorded instant) of the event before it")
+                .contains(dev.lethe.core.subscription.CheckpointFit.witness(
+                        store.readAll(9, 1).get(0)));
 
-        // As a log restored from an older copy and appended to since leaves it: another event before it.
-        checkpoints.save("feed", 10, java.util.UUID.randomUUID());
+        // As a log restored from an older copy and appended to since leaves it: another event before it,
+        // even one a client appended again with the same id (the store's clock tells them apart).
+        checkpoints.save("feed", 10, store.readAll(9, 1).get(0).id() + "@2000-01-01T00:00:00Z");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> store.subscribe(request, e -> {}))
                 .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
                 .hasMessageContaining("subscription feed")
                 .hasMessageContaining("follows another event than the log holds at position 9");
-        checkpoints.save("feed", 50, java.util.UUID.randomUUID());
+        checkpoints.save("feed", 50, java.util.UUID.randomUUID() + "@" + java.time.Instant.now());
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> store.subscribe(request, e -> {}))
                 .hasMessageContaining("is past the log's head (9)");
 
@@ -120,7 +122,8 @@ public abstract class SubscriptionTck extends EventStoreTck {
         long next = checkpoints.load("a-feed").orElseThrow();
         assertThat(next).isEqualTo(other + 1);
         assertThat(checkpoints.loadEventBefore("a-feed"))
-                .contains(store.readAll(other, 1).get(0).id());
+                .contains(dev.lethe.core.subscription.CheckpointFit.witness(
+                        store.readAll(other, 1).get(0)));
         try (Subscription subscription = store.subscribe(request, e -> {})) {
             assertThat(subscription.nextPosition()).isEqualTo(next);
         }
@@ -294,10 +297,10 @@ public abstract class SubscriptionTck extends EventStoreTck {
 
     private static final class MapCheckpoints implements CheckpointStore {
         private final Map<String, Long> positions = new ConcurrentHashMap<>();
-        private final Map<String, java.util.UUID> before = new ConcurrentHashMap<>();
+        private final Map<String, String> before = new ConcurrentHashMap<>();
 
         @Override
-        public void save(String name, long nextPosition, java.util.UUID eventBefore) {
+        public void save(String name, long nextPosition, String eventBefore) {
             positions.put(name, nextPosition);
             if (eventBefore == null) {
                 before.remove(name);
@@ -307,7 +310,7 @@ public abstract class SubscriptionTck extends EventStoreTck {
         }
 
         @Override
-        public java.util.Optional<java.util.UUID> loadEventBefore(String name) {
+        public java.util.Optional<String> loadEventBefore(String name) {
             return java.util.Optional.ofNullable(before.get(name));
         }
 

@@ -45,7 +45,7 @@ public final class CatchUpSubscription implements Subscription, Runnable {
     /** The last event delivered or read on this thread, whose id a checkpoint after it saves. */
     private long lastSeenPosition = -1;
 
-    private java.util.UUID lastSeenId;
+    private String lastSeenWitness;
     private volatile Throwable failure;
 
     /** For a per-event listener: delivered one by one, so that close() from inside it stops the page. */
@@ -102,14 +102,14 @@ public final class CatchUpSubscription implements Subscription, Runnable {
 
     private void seen(RecordedEvent event) {
         lastSeenPosition = event.position();
-        lastSeenId = event.id();
+        lastSeenWitness = CheckpointFit.witness(event);
     }
 
     /**
      * The id of the event at {@code next - 1}, saved with a checkpoint: the last one delivered, or, past
      * events of other categories, read from the log (one event). Null when the checkpoint keeps none.
      */
-    private java.util.UUID eventBefore(long next) {
+    private String eventBefore(long next) {
         if (next == 0 || request.checkpoints().isEmpty()) {
             return null;
         }
@@ -120,7 +120,7 @@ public final class CatchUpSubscription implements Subscription, Runnable {
             }
             seen(before.get(0));
         }
-        return lastSeenId;
+        return lastSeenWitness;
     }
 
     private static long startPosition(EventStore store, SubscriptionRequest request) {
