@@ -113,16 +113,27 @@ public final class SubjectIndexer {
         }
     }
 
-    /** The distinct subjects an event's metadata names; none for metadata Lethe did not write. */
+    /**
+     * The distinct subjects an event's metadata names. A value that is not a subject id (metadata Lethe
+     * did not write) is left out alone: no export could ask for it, and the others still count.
+     */
     private static java.util.Collection<SubjectId> subjectsOf(RecordedEvent event) {
         if (!PrivacyCodec.mayName(event.metadata())) {
             return List.of();
         }
-        try {
-            return new java.util.LinkedHashSet<>(
-                    PrivacyCodec.subjectsOf(event.metadata()).values());
-        } catch (RuntimeException notLethes) {
-            return List.of(); // a subject that is not an id: no export could ask for it
-        }
+        java.util.Set<SubjectId> subjects = new java.util.LinkedHashSet<>();
+        event.metadata()
+                .asTree()
+                .path(PrivacyCodec.METADATA_KEY)
+                .path("subjects")
+                .fields()
+                .forEachRemaining(field -> {
+                    try {
+                        subjects.add(SubjectId.parse(field.getValue().asText()));
+                    } catch (RuntimeException notAnId) {
+                        // left out
+                    }
+                });
+        return subjects;
     }
 }
