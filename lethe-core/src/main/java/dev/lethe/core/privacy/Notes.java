@@ -13,6 +13,14 @@ public final class Notes {
 
     private Notes() {}
 
+    /**
+     * {@code text} cut to {@value #MAX_CHARS} characters (ending with an ellipsis when cut): for text read
+     * back from what an earlier version of Lethe stored without this bound, which must not be refused.
+     */
+    public static String shortened(String text) {
+        return text == null || text.length() <= MAX_CHARS ? text : text.substring(0, MAX_CHARS - 1) + "…";
+    }
+
     /** Refuses {@code text} longer than {@value #MAX_CHARS} characters, naming {@code what}. */
     public static String bounded(String what, String text) {
         if (text != null && text.length() > MAX_CHARS) {

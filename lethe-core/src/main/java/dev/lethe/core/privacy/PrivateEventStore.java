@@ -767,10 +767,8 @@ public final class PrivateEventStore implements AutoCloseable {
                         "receipt", "is not a receipt id (a UUID; " + receipt.length() + " characters given)");
             }
             legalBasis = legalBasis == null ? "" : legalBasis;
-            if (legalBasis.length() > Notes.MAX_CHARS) {
-                // Written before legal bases were bounded: kept, shortened, rather than refused.
-                legalBasis = legalBasis.substring(0, Notes.MAX_CHARS - 1) + "…";
-            }
+            // Written before legal bases were bounded: kept, shortened, rather than refused.
+            legalBasis = Notes.shortened(legalBasis);
         }
     }
 
@@ -790,7 +788,9 @@ public final class PrivateEventStore implements AutoCloseable {
             if (legalBasis == null || legalBasis.isBlank()) {
                 throw InvalidEventException.of("legal basis", "is required to forget a subject");
             }
-            Notes.bounded("legal basis", legalBasis);
+            // Read back from what was stored before legal bases were bounded: shortened, not refused (new
+            // ones are bounded where they come in, by scheduleForget).
+            legalBasis = Notes.shortened(legalBasis);
             actor = actor == null || actor.isBlank() ? "?" : actor;
         }
 
@@ -855,7 +855,7 @@ public final class PrivateEventStore implements AutoCloseable {
             if (reason == null || reason.isBlank()) {
                 throw InvalidEventException.of("reason", "is required to cancel a scheduled forget");
             }
-            Notes.bounded("reason", reason);
+            reason = Notes.shortened(reason); // bounded where it comes in, by cancelScheduledForget
             actor = actor == null || actor.isBlank() ? "?" : actor;
         }
 
@@ -1125,6 +1125,7 @@ public final class PrivateEventStore implements AutoCloseable {
         if (legalBasis == null || legalBasis.isBlank()) {
             throw InvalidEventException.of("legal basis", "is required to forget a subject");
         }
+        Notes.bounded("legal basis", legalBasis);
         if (keys.isForgotten(subject)) {
             throw InvalidEventException.of("subject " + subject, "was already forgotten");
         }
@@ -1195,6 +1196,7 @@ public final class PrivateEventStore implements AutoCloseable {
         if (reason == null || reason.isBlank()) {
             throw InvalidEventException.of("reason", "is required to cancel a scheduled forget");
         }
+        Notes.bounded("reason", reason);
         String id = canonicalUuid(scheduleId == null ? null : scheduleId.strip(), "schedule id");
         List<RecordedEvent> erasures = readAll(ERASURES);
         ScheduledForget schedule = schedules(erasures).stream()
@@ -1457,7 +1459,8 @@ public final class PrivateEventStore implements AutoCloseable {
             if (!at.isAfter(now) && keys.isKnown(subject) && !keys.isForgotten(subject)) {
                 done.add(forgetAuthorized(
                         subject,
-                        data.get("legalBasis").asText(),
+                        // Stored before legal bases were bounded: shortened, so that it cannot stop the run.
+                        Notes.shortened(data.get("legalBasis").asText()),
                         "scheduled by " + data.path("actor").asText("?"),
                         actor));
             }

@@ -527,6 +527,30 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_schedule_stored_before_legal_bases_were_bounded_is_listed_and_carried_out_shortened() {
+        RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
+        SubjectId ada = PrivacyCodec.subjectsOf(stored.metadata()).get("email");
+        String long_ = "A".repeat(Notes.MAX_CHARS + 500);
+        // As an earlier version wrote it: no schedule id, a legal basis of any length.
+        lethe.store()
+                .append(
+                        PrivateEventStore.ERASURES,
+                        dev.lethe.core.store.ExpectedVersion.any(),
+                        List.of(dev.lethe.core.store.EventData.of(
+                                "ForgetScheduled",
+                                "{\"subject\":\"" + ada + "\",\"at\":\"" + writtenAt + "\",\"legalBasis\":\"" + long_
+                                        + "\",\"actor\":\"dora\"}")));
+        assertThat(lethe.scheduledForgets(null, DPO))
+                .singleElement()
+                .satisfies(schedule -> assertThat(schedule.legalBasis()).hasSize(Notes.MAX_CHARS));
+        assertThat(lethe.runScheduledForgets(writtenAt, DPO))
+                .singleElement()
+                .satisfies(receipt -> assertThat(receipt.legalBasis())
+                        .hasSize(Notes.MAX_CHARS)
+                        .endsWith("…"));
+    }
+
+    @Test
     void a_scheduled_forget_is_listed_and_a_cancelled_one_is_never_carried_out() {
         RecordedEvent adaSale = sell("ada@example.com", "Ada Lovelace");
         RecordedEvent graceSale = sell("grace@example.com", "Grace Hopper");

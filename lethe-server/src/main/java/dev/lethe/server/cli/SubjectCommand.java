@@ -216,7 +216,11 @@ final class SubjectCommand implements Runnable {
                     } else {
                         out.printf(
                                 "%s  receipt %s  subject %s  by %s  legal basis %s%n",
-                                receipt.at(), receipt.id(), receipt.subject(), receipt.actor(), receipt.legalBasis());
+                                receipt.at(),
+                                receipt.id(),
+                                receipt.subject(),
+                                printable(receipt.actor()),
+                                printable(receipt.legalBasis()));
                     }
                 }
                 if (!json) {
@@ -263,8 +267,8 @@ final class SubjectCommand implements Runnable {
                                 schedule.at(),
                                 schedule.id(),
                                 schedule.subject(),
-                                schedule.actor(),
-                                schedule.legalBasis());
+                                printable(schedule.actor()),
+                                printable(schedule.legalBasis()));
                     }
                 }
                 if (!json) {
@@ -434,6 +438,22 @@ final class SubjectCommand implements Runnable {
             }
             return 0;
         }
+    }
+
+    /**
+     * Free text (a legal basis, an actor) as one line of a listing: control characters and line or
+     * paragraph separators escaped, so that no value can print as a line of its own.
+     */
+    static String printable(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        text.codePoints().forEach(c -> {
+            if (Character.isISOControl(c) || c == 0x2028 || c == 0x2029) {
+                out.append(String.format("\\u%04x", c));
+            } else {
+                out.appendCodePoint(c);
+            }
+        });
+        return out.toString();
     }
 
     private static Path realOrNormal(Path path) {

@@ -252,6 +252,35 @@ class LetheCliTest {
     }
 
     @Test
+    void listings_escape_control_characters_so_that_no_value_prints_as_a_line_of_its_own() throws Exception {
+        assertThat(lethe("demo").exitCode()).isZero();
+        Customer alan = secondDemoCustomer();
+        Customer grace = demoCustomer(2);
+        String forged = "GDPR Art. 17\n2026-11-27  receipt forged";
+        assertThat(lethe("subject", "forget", alan.subject(), "--legal-basis", forged, "--role", "dpo")
+                        .exitCode())
+                .isZero();
+        assertThat(lethe(
+                                "subject",
+                                "forget",
+                                grace.subject(),
+                                "--legal-basis",
+                                forged + "\u2028x",
+                                "--at",
+                                "2032-01-01",
+                                "--role",
+                                "dpo")
+                        .exitCode())
+                .isZero();
+        assertThat(lethe("subject", "receipts", "--role", "dpo").out())
+                .contains("GDPR Art. 17\\u000a2026-11-27  receipt forged")
+                .doesNotContain("17\n");
+        assertThat(lethe("subject", "scheduled", "--role", "dpo").out())
+                .contains("receipt forged\\u2028x")
+                .hasLineCount(1);
+    }
+
+    @Test
     void tail_prints_stored_events_from_a_position_and_stops_after_count() {
         lethe("demo");
         Run tail = lethe("tail", "--from", "2", "--count", "3");
