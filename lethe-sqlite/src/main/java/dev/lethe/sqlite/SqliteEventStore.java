@@ -184,6 +184,7 @@ public final class SqliteEventStore implements EventStore {
                     "temp_store = MEMORY",
                     "wal_autocheckpoint = 0");
             EventSchema.create(writer);
+            EventSchema.startWriterSession(writer);
             HeadSignal head = new HeadSignal(-1);
             Sequencer sequencer =
                     new Sequencer(writer, head, options.clock(), options.maxGroupRequests(), options.queueCapacity());
@@ -318,6 +319,27 @@ public final class SqliteEventStore implements EventStore {
             statement.setLong(3, micros);
             statement.setInt(4, limit);
             return reader.events(statement, limit);
+        });
+    }
+
+    @Override
+    public String writerSession(long position) {
+        checkOpen();
+        return readers.read("read the writer session of position " + position, reader -> {
+            PreparedStatement statement;
+            try {
+                statement = reader.prepare("SELECT nonce FROM writer_session WHERE first_position <= ?"
+                        + " ORDER BY first_position DESC LIMIT 1");
+            } catch (SQLException e) {
+                if (String.valueOf(e.getMessage()).contains("no such table")) {
+                    return ""; // a file no writer of this version has opened yet, read only
+                }
+                throw e;
+            }
+            statement.setLong(1, position);
+            try (java.sql.ResultSet rs = statement.executeQuery()) {
+                return rs.next() ? rs.getString(1) : ""; // appended before Lethe kept sessions
+            }
         });
     }
 

@@ -103,10 +103,76 @@ class SubjectIndexTest {
             // same id (a client's, appended in both) recorded at another instant, and nothing indexed for her.
             long head = lethe.store().headPosition();
             RecordedEvent last = lethe.store().readAll(head, 1).get(0);
-            index.addToSubjectIndex(Map.of(), head + 1, last.id() + "@2000-01-01T00:00:00Z");
+            index.addToSubjectIndex(Map.of(), head + 1, last.id() + "@" + last.recordedAt() + "#another-session");
+            assertThat(dev.lethe.core.subscription.CheckpointFit.witness(lethe.store(), last))
+                    .as("the store's own session")
+                    .startsWith(last.id() + "@" + last.recordedAt() + "#")
+                    .isNotEqualTo(last.id() + "@" + last.recordedAt() + "#another-session");
 
             assertThat(exportedNotes(lethe, ada)).containsExactly("ada-1", "ada-2");
             assertThat(index.subjectPositions(ada)).hasSize(2);
+        }
+    }
+
+    @Test
+    void two_logs_that_parted_differ_in_the_witness_of_an_event_a_client_gave_the_same_id() throws Exception {
+        Path original = data.resolve("original");
+        Path restored = data.resolve("restored");
+        try (SqliteEventStore store = SqliteEventStore.open(original)) {
+            store.append(StreamId.of("a-1"), ExpectedVersion.any(), List.of(EventData.of("Plain", "{}")));
+        }
+        java.nio.file.Files.createDirectories(restored);
+        for (String file : List.of("events.db", "events.db-wal")) {
+            if (java.nio.file.Files.exists(original.resolve(file))) {
+                java.nio.file.Files.copy(original.resolve(file), restored.resolve(file));
+            }
+        }
+        UUID chosen = UUID.randomUUID();
+        List<String> witnesses = new ArrayList<>();
+        List<String> sessions = new ArrayList<>();
+        for (Path directory : List.of(original, restored)) {
+            try (SqliteEventStore store = SqliteEventStore.open(directory)) {
+                long position = store.append(
+                                StreamId.of("orders-1"),
+                                ExpectedVersion.any(),
+                                List.of(EventData.of("Note", "{\"n\":1}").withId(chosen)))
+                        .lastPosition();
+                RecordedEvent event = store.readAll(position, 1).get(0);
+                assertThat(event.id()).isEqualTo(chosen);
+                assertThat(position).isEqualTo(1);
+                witnesses.add(dev.lethe.core.subscription.CheckpointFit.witness(store, event));
+                sessions.add(store.writerSession(0));
+                sessions.add(store.writerSession(1));
+            }
+        }
+        assertThat(witnesses.get(0)).isNotEqualTo(witnesses.get(1));
+        assertThat(sessions.get(0))
+                .as("the shared prefix: one session")
+                .isNotEmpty()
+                .isEqualTo(sessions.get(2));
+        assertThat(sessions.get(1)).as("after they parted: one each").isNotEqualTo(sessions.get(3));
+        assertThat(witnesses.get(1)).endsWith("#" + sessions.get(3));
+    }
+
+    @Test
+    void a_log_no_writer_of_this_version_opened_yet_reads_with_no_sessions() throws Exception {
+        Path older = data.resolve("older");
+        try (SqliteEventStore store = SqliteEventStore.open(older)) {
+            store.append(StreamId.of("a-1"), ExpectedVersion.any(), List.of(EventData.of("Plain", "{}")));
+        }
+        try (java.sql.Connection connection =
+                        java.sql.DriverManager.getConnection("jdbc:sqlite:" + older.resolve("events.db"));
+                java.sql.Statement statement = connection.createStatement()) {
+            statement.execute("DROP TABLE writer_session");
+        }
+        try (SqliteEventStore reader = SqliteEventStore.openReadOnly(older)) {
+            assertThat(reader.writerSession(0)).isEmpty();
+        }
+        try (SqliteEventStore writer = SqliteEventStore.open(older)) {
+            assertThat(writer.writerSession(0)).as("before sessions were kept").isEmpty();
+            long next = writer.append(StreamId.of("a-1"), ExpectedVersion.any(), List.of(EventData.of("Plain", "{}")))
+                    .lastPosition();
+            assertThat(writer.writerSession(next)).isNotEmpty();
         }
     }
 

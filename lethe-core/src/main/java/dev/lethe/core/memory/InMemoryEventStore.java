@@ -33,6 +33,14 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * {@link EventStore} except durability: nothing survives the process.
  */
 public final class InMemoryEventStore implements EventStore {
+    /** This store's one writer session: it lives as long as the instance. */
+    private final String session = java.util.UUID.randomUUID().toString();
+
+    @Override
+    public String writerSession(long position) {
+        return session;
+    }
+
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final List<RecordedEvent> log = new ArrayList<>();
     private final NavigableMap<StreamId, List<RecordedEvent>> streams = new TreeMap<>();

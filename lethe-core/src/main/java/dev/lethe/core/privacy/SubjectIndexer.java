@@ -49,7 +49,7 @@ public final class SubjectIndexer {
             next = last.position() + 1;
             pendingEvents += page.size();
             if (pendingEvents >= COMMIT_EVENTS) {
-                index.addToSubjectIndex(pending, next, CheckpointFit.witness(last));
+                index.addToSubjectIndex(pending, next, CheckpointFit.witness(log, last));
                 pending.clear();
                 pendingEvents = 0;
                 progress.accept(next, end);
@@ -57,7 +57,7 @@ public final class SubjectIndexer {
             }
         }
         if (pendingEvents > 0) {
-            index.addToSubjectIndex(pending, next, CheckpointFit.witness(last));
+            index.addToSubjectIndex(pending, next, CheckpointFit.witness(log, last));
             if (reported) {
                 progress.accept(next, end);
             }
@@ -80,7 +80,7 @@ public final class SubjectIndexer {
                 Map<SubjectId, List<Long>> positions = new HashMap<>();
                 collect(events, positions);
                 RecordedEvent last = events.get(events.size() - 1);
-                index.addToSubjectIndex(positions, last.position() + 1, CheckpointFit.witness(last));
+                index.addToSubjectIndex(positions, last.position() + 1, CheckpointFit.witness(log, last));
             }
 
             @Override

@@ -54,7 +54,10 @@ final class RunningProjection<S> implements BatchListener {
     /** The last event delivered or read, whose id a commit at the position after it records. */
     private long lastSeenPosition = -1;
 
+    /** Its witness, worked out when a commit needs it (null until then, or when it is read from the log). */
     private String lastSeenWitness;
+
+    private RecordedEvent lastSeenEvent;
     private int pendingEvents;
     private long lastCommitNanos = System.nanoTime();
     private Subscription subscription;
@@ -120,7 +123,8 @@ final class RunningProjection<S> implements BatchListener {
         }
         RecordedEvent last = events.get(events.size() - 1);
         lastSeenPosition = last.position();
-        lastSeenWitness = CheckpointFit.witness(last);
+        lastSeenEvent = last;
+        lastSeenWitness = null;
         pendingNext = last.position() + 1;
         pendingEvents += events.size();
         boolean due = pendingEvents >= CATCH_UP_COMMIT_EVENTS
@@ -245,7 +249,11 @@ final class RunningProjection<S> implements BatchListener {
                 return null; // not readable (the store closing): the next commit records it
             }
             lastSeenPosition = next - 1;
-            lastSeenWitness = CheckpointFit.witness(before.get(0));
+            lastSeenEvent = before.get(0);
+            lastSeenWitness = null;
+        }
+        if (lastSeenWitness == null) {
+            lastSeenWitness = CheckpointFit.witness(store, lastSeenEvent);
         }
         return lastSeenWitness;
     }

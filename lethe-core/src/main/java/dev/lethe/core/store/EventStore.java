@@ -137,6 +137,16 @@ public interface EventStore extends AutoCloseable {
     /** What is known of a stream; {@link StreamInfo#exists()} is false for a stream with no event. */
     StreamInfo streamInfo(StreamId streamId);
 
+    /**
+     * An opaque value naming the writer session (one open of the store for writing) that appended the
+     * event at {@code position}: random per session, so that two logs sharing a prefix (a copy restored
+     * from a backup, then appended to) differ in it for every event appended after they parted, whatever
+     * ids clients chose. Checkpoints record it ({@code CheckpointFit}). Empty when the engine keeps none.
+     */
+    default String writerSession(long position) {
+        return "";
+    }
+
     /** The position of the last committed event, or -1 when the log is empty. */
     long headPosition();
 

@@ -37,16 +37,18 @@ public enum CheckpointFit {
         List<RecordedEvent> before = log.readAll(nextPosition - 1, 1);
         boolean same = !before.isEmpty()
                 && before.get(0).position() == nextPosition - 1
-                && witness(before.get(0)).equals(eventBefore);
+                && witness(log, before.get(0)).equals(eventBefore);
         return same ? FITS : OTHER_HISTORY;
     }
 
     /**
-     * What a checkpoint records of the event before it: its id and the instant the store recorded it. The
-     * id alone would not do: a client may choose it, and append an event with the same id at the same
-     * position of another log (a retry after a restore); the store's clock does not repeat.
+     * What a checkpoint records of the event before it: its id, the instant the store recorded it, and the
+     * writer session that appended it ({@link EventStore#writerSession}). The id alone would not do: a
+     * client may choose it, and append an event with the same id at the same position of another log (a
+     * retry after a restore); nor would the instant, which repeats while the clock is behind the log's
+     * last one. The session is random per writer open, and two logs that parted have different ones.
      */
-    public static String witness(RecordedEvent event) {
-        return event.id() + "@" + event.recordedAt();
+    public static String witness(EventStore log, RecordedEvent event) {
+        return event.id() + "@" + event.recordedAt() + "#" + log.writerSession(event.position());
     }
 }

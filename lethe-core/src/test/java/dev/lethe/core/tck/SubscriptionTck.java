@@ -87,11 +87,12 @@ public abstract class SubscriptionTck extends EventStoreTck {
         assertThat(checkpoints.loadEventBefore("feed"))
                 .as("saved with the witness (id and recorded instant) of the event before it")
                 .contains(dev.lethe.core.subscription.CheckpointFit.witness(
-                        store.readAll(9, 1).get(0)));
+                        store, store.readAll(9, 1).get(0)));
 
         // As a log restored from an older copy and appended to since leaves it: another event before it,
         // even one a client appended again with the same id (the store's clock tells them apart).
-        checkpoints.save("feed", 10, store.readAll(9, 1).get(0).id() + "@2000-01-01T00:00:00Z");
+        RecordedEvent ninth = store.readAll(9, 1).get(0);
+        checkpoints.save("feed", 10, ninth.id() + "@" + ninth.recordedAt() + "#another-session");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> store.subscribe(request, e -> {}))
                 .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
                 .hasMessageContaining("subscription feed")
@@ -123,7 +124,7 @@ public abstract class SubscriptionTck extends EventStoreTck {
         assertThat(next).isEqualTo(other + 1);
         assertThat(checkpoints.loadEventBefore("a-feed"))
                 .contains(dev.lethe.core.subscription.CheckpointFit.witness(
-                        store.readAll(other, 1).get(0)));
+                        store, store.readAll(other, 1).get(0)));
         try (Subscription subscription = store.subscribe(request, e -> {})) {
             assertThat(subscription.nextPosition()).isEqualTo(next);
         }

@@ -16,6 +16,20 @@ public final class EventSchema {
 
     private EventSchema() {}
 
+    /**
+     * Starts a writer session: a random nonce for the events appended from the log's next position on,
+     * committed (and synced) before any of them. A session that appended nothing is replaced.
+     */
+    public static String startWriterSession(Connection connection) throws SQLException {
+        String nonce = java.util.UUID.randomUUID().toString();
+        try (java.sql.PreparedStatement insert = connection.prepareStatement(
+                "INSERT OR REPLACE INTO writer_session VALUES ((SELECT coalesce(max(position), -1) + 1 FROM events), ?)")) {
+            insert.setString(1, nonce);
+            insert.executeUpdate();
+        }
+        return nonce;
+    }
+
     public static void create(Connection connection) throws SQLException {
         try (Statement statement = connection.createStatement()) {
             statement.execute("CREATE TABLE IF NOT EXISTS lethe_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
@@ -34,6 +48,9 @@ public final class EventSchema {
             statement.execute("CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events (id)");
             statement.execute("CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream ON events (stream_id, version)");
             statement.execute("CREATE INDEX IF NOT EXISTS events_by_category ON events (category, position)");
+            // Each writer open, from the first position it appends: see EventStore.writerSession.
+            statement.execute("CREATE TABLE IF NOT EXISTS writer_session (first_position INTEGER PRIMARY KEY,"
+                    + " nonce TEXT NOT NULL)");
             statement.execute("INSERT OR IGNORE INTO lethe_meta VALUES ('schema_version', '" + VERSION + "')");
             try (ResultSet rs = statement.executeQuery("SELECT value FROM lethe_meta WHERE key = 'schema_version'")) {
                 rs.next();

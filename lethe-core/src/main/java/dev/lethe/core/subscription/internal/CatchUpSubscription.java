@@ -45,7 +45,7 @@ public final class CatchUpSubscription implements Subscription, Runnable {
     /** The last event delivered or read on this thread, whose id a checkpoint after it saves. */
     private long lastSeenPosition = -1;
 
-    private String lastSeenWitness;
+    private RecordedEvent lastSeenEvent;
     private volatile Throwable failure;
 
     /** For a per-event listener: delivered one by one, so that close() from inside it stops the page. */
@@ -102,7 +102,7 @@ public final class CatchUpSubscription implements Subscription, Runnable {
 
     private void seen(RecordedEvent event) {
         lastSeenPosition = event.position();
-        lastSeenWitness = CheckpointFit.witness(event);
+        lastSeenEvent = event;
     }
 
     /**
@@ -120,7 +120,8 @@ public final class CatchUpSubscription implements Subscription, Runnable {
             }
             seen(before.get(0));
         }
-        return lastSeenWitness;
+        // Worked out here, once a page: the writer session is a query.
+        return CheckpointFit.witness(store, lastSeenEvent);
     }
 
     private static long startPosition(EventStore store, SubscriptionRequest request) {
