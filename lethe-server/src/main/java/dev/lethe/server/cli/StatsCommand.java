@@ -28,6 +28,16 @@ final class StatsCommand implements Callable<Integer> {
             out.printf("events           %,d (head position %d)%n", store.headPosition() + 1, store.headPosition());
             out.printf("streams          %,d%n", store.streamCount());
             out.printf("projections      %d%n", states.list().size());
+            dev.lethe.core.privacy.SubjectIndex.Checkpoint index =
+                    opened.lethe().subjectIndex().subjectIndexCheckpoint();
+            out.printf(
+                    "subject index    %s%n",
+                    index.next() == 0
+                            ? "not built yet (the first export builds it)"
+                            : dev.lethe.core.subscription.CheckpointFit.of(index.next(), index.eventBefore(), store)
+                                            == dev.lethe.core.subscription.CheckpointFit.FITS
+                                    ? "up to position " + (index.next() - 1) + " (exports read the rest of the log)"
+                                    : "built from another log: the next export builds it again");
             out.printf(
                     "schemas          %d%n",
                     opened.lethe().privacy().schemas().all().size());

@@ -83,6 +83,7 @@ class LetheCliTest {
                         "schemas          3",
                         "forgotten        1 subjects",
                         "receipt journal  none",
+                        "subject index    ",
                         "master key       epoch ");
         Run all = lethe("read", "--all", "--category", "customer", "--json");
         assertThat(all.out().lines()).hasSize(9);
