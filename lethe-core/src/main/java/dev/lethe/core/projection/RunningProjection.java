@@ -51,7 +51,7 @@ final class RunningProjection<S> implements BatchListener {
     private final java.util.function.Consumer<ProjectionStatus> onFailure;
     private volatile boolean stopped;
     private long pendingNext;
-    /** The last event delivered or read, whose id a commit at the position after it records. */
+    /** The last event delivered or read, whose witness a commit at the position after it records. */
     private long lastSeenPosition = -1;
 
     /** Its witness, worked out when a commit needs it (null until then, or when it is read from the log). */
@@ -235,7 +235,7 @@ final class RunningProjection<S> implements BatchListener {
     }
 
     /**
-     * The id of the event at {@code next - 1}: the last one delivered, or, when the subscription has
+     * The witness of the event at {@code next - 1} ({@link CheckpointFit#witness}): the last one delivered, or, when the subscription has
      * since skipped past events of other categories, read from the log (one event, at most once a
      * commit).
      */

@@ -42,7 +42,7 @@ public final class CatchUpSubscription implements Subscription, Runnable {
     private boolean finished;
 
     private volatile boolean waiting;
-    /** The last event delivered or read on this thread, whose id a checkpoint after it saves. */
+    /** The last event delivered or read on this thread, whose witness a checkpoint after it saves. */
     private long lastSeenPosition = -1;
 
     private RecordedEvent lastSeenEvent;
@@ -106,7 +106,7 @@ public final class CatchUpSubscription implements Subscription, Runnable {
     }
 
     /**
-     * The id of the event at {@code next - 1}, saved with a checkpoint: the last one delivered, or, past
+     * The witness of the event at {@code next - 1} ({@link CheckpointFit#witness}), saved with a checkpoint: the last one delivered, or, past
      * events of other categories, read from the log (one event). Null when the checkpoint keeps none.
      */
     private String eventBefore(long next) {
