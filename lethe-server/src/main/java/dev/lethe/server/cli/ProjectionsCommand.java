@@ -111,7 +111,7 @@ final class ProjectionsCommand implements Runnable {
                             info.name(),
                             info.nextPosition(),
                             fit == CheckpointFit.FITS
-                                    ? Long.toString(info.lag(log))
+                                    ? Long.toString(Math.max(0, head + 1 - info.nextPosition()))
                                     : fit == CheckpointFit.AHEAD ? "ahead" : "diverged",
                             info.keyCount(),
                             info.updatedAt());

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -206,31 +207,43 @@ final class SubjectCommand implements Runnable {
         @Override
         public Integer call() {
             LetheCli cli = subject.parent;
-            PrintWriter out = cli.spec.commandLine().getOut();
             SubjectId filter = only == null ? null : SubjectId.parse(only);
             try (SqliteLethe lethe = cli.store.openExisting()) {
-                List<ErasureReceipt> receipts = lethe.privacy().receipts(filter, cli.store.principal());
-                for (ErasureReceipt receipt : receipts) {
-                    if (json) {
-                        out.println(PriorForgets.JSON.valueToTree(receipt.asMap()));
-                    } else {
-                        out.printf(
-                                "%s  receipt %s  subject %s  by %s  legal basis %s%n",
+                list(
+                        cli,
+                        lethe.privacy().receipts(filter, cli.store.principal()),
+                        json,
+                        ErasureReceipt::asMap,
+                        receipt -> String.format(
+                                "%s  receipt %s  subject %s  by %s  legal basis %s",
                                 receipt.at(),
                                 receipt.id(),
                                 receipt.subject(),
                                 printable(receipt.actor()),
-                                printable(receipt.legalBasis()));
-                    }
-                }
-                if (!json) {
-                    cli.spec
-                            .commandLine()
-                            .getErr()
-                            .printf("%d receipt%s%n", receipts.size(), receipts.size() == 1 ? "" : "s");
-                }
+                                printable(receipt.legalBasis())),
+                        "receipt");
             }
             return 0;
+        }
+    }
+
+    /**
+     * Prints a listing: one JSON object per line with {@code json}, else one line each on standard output
+     * and their count, as "N {@code noun}s", on standard error.
+     */
+    private static <T> void list(
+            LetheCli cli,
+            List<T> items,
+            boolean json,
+            java.util.function.Function<T, Map<String, Object>> asMap,
+            java.util.function.Function<T, String> line,
+            String noun) {
+        PrintWriter out = cli.spec.commandLine().getOut();
+        for (T item : items) {
+            out.println(json ? PriorForgets.JSON.valueToTree(asMap.apply(item)).toString() : line.apply(item));
+        }
+        if (!json) {
+            cli.spec.commandLine().getErr().printf("%d %s%s%n", items.size(), noun, items.size() == 1 ? "" : "s");
         }
     }
 
@@ -254,29 +267,21 @@ final class SubjectCommand implements Runnable {
         @Override
         public Integer call() {
             LetheCli cli = subject.parent;
-            PrintWriter out = cli.spec.commandLine().getOut();
             SubjectId filter = only == null ? null : SubjectId.parse(only);
             try (SqliteLethe lethe = cli.store.openExisting()) {
-                var schedules = lethe.privacy().scheduledForgets(filter, cli.store.principal());
-                for (var schedule : schedules) {
-                    if (json) {
-                        out.println(PriorForgets.JSON.valueToTree(schedule.asMap()));
-                    } else {
-                        out.printf(
-                                "forget at %s  schedule %s  subject %s  by %s  legal basis %s%n",
+                list(
+                        cli,
+                        lethe.privacy().scheduledForgets(filter, cli.store.principal()),
+                        json,
+                        dev.lethe.core.privacy.PrivateEventStore.ScheduledForget::asMap,
+                        schedule -> String.format(
+                                "forget at %s  schedule %s  subject %s  by %s  legal basis %s",
                                 schedule.at(),
                                 schedule.id(),
                                 schedule.subject(),
                                 printable(schedule.actor()),
-                                printable(schedule.legalBasis()));
-                    }
-                }
-                if (!json) {
-                    cli.spec
-                            .commandLine()
-                            .getErr()
-                            .printf("%d scheduled forget%s%n", schedules.size(), schedules.size() == 1 ? "" : "s");
-                }
+                                printable(schedule.legalBasis())),
+                        "scheduled forget");
             }
             return 0;
         }

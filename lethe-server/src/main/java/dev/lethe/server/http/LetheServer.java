@@ -609,7 +609,10 @@ public final class LetheServer implements AutoCloseable {
                     dev.lethe.core.subscription.CheckpointFit fit = p.fit(lethe.store());
                     entry.put("fit", fit.name());
                     entry.put(
-                            "lag", fit == dev.lethe.core.subscription.CheckpointFit.FITS ? p.lag(lethe.store()) : null);
+                            "lag",
+                            fit == dev.lethe.core.subscription.CheckpointFit.FITS
+                                    ? Math.max(0, head + 1 - p.nextPosition())
+                                    : null);
                     entry.put("keys", p.keyCount());
                     entry.put("updatedAt", p.updatedAt().toString());
                     entry.put("href", "/v1/projections/" + p.name() + "/{key}");
