@@ -2,11 +2,26 @@ package dev.lethe.core.privacy;
 
 import dev.lethe.core.store.InvalidEventException;
 
-/** Who is asking: a name for the audit trail and a role of the data policy. */
+/**
+ * Who is asking: a name for the audit trail and a role of the data policy. The name is kept in audit
+ * entries, erasure receipts and receipt-journal lines, so it is one printable line of at most {@value
+ * #MAX_NAME_CHARS} characters.
+ */
 public record Principal(String name, String role) {
+    /** The longest name, in characters. */
+    public static final int MAX_NAME_CHARS = 256;
+
     public Principal {
         if (name == null || name.isBlank()) {
             throw InvalidEventException.of("principal", "needs a name");
+        }
+        if (name.length() > MAX_NAME_CHARS) {
+            throw InvalidEventException.of(
+                    "principal",
+                    "name is " + name.length() + " characters long; at most " + MAX_NAME_CHARS + " are allowed");
+        }
+        if (name.chars().anyMatch(c -> Character.isISOControl(c) || c == '\u2028' || c == '\u2029')) {
+            throw InvalidEventException.of("principal", "name contains a control character or line separator");
         }
         if (role == null || role.isBlank()) {
             throw InvalidEventException.of("principal " + name, "needs a role");

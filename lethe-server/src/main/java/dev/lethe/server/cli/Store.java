@@ -97,7 +97,16 @@ final class Store {
                                 + roles);
             }
         }
-        return new Principal(user, role);
+        return as(role);
+    }
+
+    /** The user of {@code --user} in {@code role}; a name the audit trail cannot keep is refused, naming the option. */
+    private Principal as(String role) {
+        try {
+            return new Principal(user, role);
+        } catch (dev.lethe.core.store.InvalidEventException e) {
+            throw e.at("--user");
+        }
     }
 
     /**
@@ -189,7 +198,7 @@ final class Store {
                         + " subject(s) the audit trail says were forgotten (was it restored from a backup?);"
                         + " read as forgotten here, and forgotten again for good by the next writer open");
             }
-            return new Opened(lethe, new Principal(user, NO_ROLE));
+            return new Opened(lethe, as(NO_ROLE));
         }
     }
 

@@ -89,7 +89,11 @@ final class JwtVerifier {
         if (role == null || role.isBlank() || subject == null || subject.isBlank()) {
             throw ApiException.unauthorized("JWT needs 'sub' and a '" + rolesClaim + "' claim");
         }
-        return new Principal(subject, role);
+        try {
+            return new Principal(subject, role);
+        } catch (dev.lethe.core.store.InvalidEventException e) {
+            throw ApiException.unauthorized("JWT 'sub' is not a usable principal: " + e.getMessage());
+        }
     }
 
     private static JsonNode json(String part, String what) {

@@ -874,6 +874,12 @@ class LetheCliTest {
                 .contains(
                         "SchemaRegistered", "\"principal\":\"dora\"", "\"role\":\"dpo\"", "\"eventType\":\"SignedUp\"")
                 .doesNotContain("advisor");
+
+        // The audit trail keeps the user's name as one line: a forged second line is refused, naming --user.
+        Run forged = lethe("schemas", "register", "Other", schema.toString(), "--role", "dpo", "--user", "dora\nroot");
+        assertThat(forged.exitCode()).isEqualTo(2);
+        assertThat(forged.err()).contains("--user: name contains a control character or line separator");
+        assertThat(lethe("schemas", "list").out()).doesNotContain("Other");
     }
 
     @Test
