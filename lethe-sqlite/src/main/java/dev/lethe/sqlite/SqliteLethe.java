@@ -61,7 +61,18 @@ public final class SqliteLethe implements AutoCloseable {
 
     public static SqliteLethe open(Path directory, SqliteOptions options) {
         SqliteEventStore store = SqliteEventStore.open(directory, options);
-        return assemble(directory, store, options);
+        return assemble(directory, store, options, true);
+    }
+
+    /**
+     * Opens the data directory for writing without its policy's receipt journal: nothing is read from it
+     * or written to it. Only for replacing a policy whose journal cannot be used (its directory gone, a
+     * volume not mounted), which would otherwise stop every open, the policy change included: the forgets
+     * journaled since this store last read the journal are not applied by this open.
+     */
+    public static SqliteLethe openWithoutReceiptJournal(Path directory, SqliteOptions options) {
+        SqliteEventStore store = SqliteEventStore.open(directory, options);
+        return assemble(directory, store, options, false);
     }
 
     /**
@@ -74,10 +85,12 @@ public final class SqliteLethe implements AutoCloseable {
 
     /** Read-only, with the master key where {@code options} say (its clock does not apply). */
     public static SqliteLethe openReadOnly(Path directory, SqliteOptions options) {
-        return assemble(directory, SqliteEventStore.openReadOnly(directory), options.withClock(Clock.systemUTC()));
+        return assemble(
+                directory, SqliteEventStore.openReadOnly(directory), options.withClock(Clock.systemUTC()), true);
     }
 
-    private static SqliteLethe assemble(Path directory, SqliteEventStore store, SqliteOptions options) {
+    private static SqliteLethe assemble(
+            Path directory, SqliteEventStore store, SqliteOptions options, boolean withJournal) {
         Clock clock = options.clock();
         SqliteProjectionStore projections = null;
         SqliteKeyStore keys = null;
@@ -97,6 +110,7 @@ public final class SqliteLethe implements AutoCloseable {
                     : localMasterKey(directory, options, keys, store.isReadOnly());
             KeyService keyService = new KeyService(keys, master, policy, clock);
             ReceiptJournal journal = policy.receiptJournal()
+                    .filter(file -> withJournal)
                     .map(file -> receiptJournal(directory, file))
                     .orElse(null);
             PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock, journal);

@@ -412,7 +412,37 @@ final class GovernanceCommands {
                 throw e.at(file + ": " + e.subject());
             }
             java.util.Optional<Path> journalBefore;
-            try (SqliteLethe lethe = cli.store.openForWriting()) {
+            String journalNotRead = null;
+            SqliteLethe opened;
+            try {
+                opened = cli.store.openForWriting();
+            } catch (dev.lethe.core.store.StorageException e) {
+                // A journal that stops every open (its directory gone, a volume not mounted) must not stop
+                // the change that replaces it: opened once more without it, when the new policy names
+                // another journal or none, and when that open succeeds (the failure was the journal's).
+                java.util.Optional<Path> current = currentJournal(cli);
+                if (current.isEmpty() || current.equals(parsed.receiptJournal())) {
+                    throw e;
+                }
+                try {
+                    opened = SqliteLethe.openWithoutReceiptJournal(cli.store.directory, cli.store.options());
+                } catch (RuntimeException again) {
+                    throw e;
+                }
+                journalNotRead = current.get().toString();
+                cli.spec
+                        .commandLine()
+                        .getErr()
+                        .printf(
+                                "warning: the store cannot be opened with its receipt journal %s (%s). Opened without"
+                                        + " it to replace the policy: forgets journaled there since this store last"
+                                        + " read it are not applied here. If its volume is only unmounted, stop,"
+                                        + " mount it and open the store once before changing the policy; otherwise"
+                                        + " forget those subjects again from receipts kept elsewhere (lethe subject"
+                                        + " forget-again, docs/privacy.md §9)%n",
+                                current.get(), e.getMessage());
+            }
+            try (SqliteLethe lethe = opened) {
                 journalBefore = lethe.policy().receiptJournal();
                 if (!lethe.policy().may(cli.store.principal(), DataPolicy.Permission.CHANGE_POLICY)) {
                     throw new dev.lethe.core.privacy.AccessDeniedException(cli.store.principal(), "change-policy");
@@ -435,24 +465,18 @@ final class GovernanceCommands {
                         target,
                         yaml.getBytes(java.nio.charset.StandardCharsets.UTF_8),
                         java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-                lethe.privacy()
-                        .audit()
-                        .record(
-                                "PolicyChanged",
-                                cli.store.principal(),
-                                Map.of(
-                                        "groups",
-                                        parsed.groups().size(),
-                                        "roles",
-                                        parsed.roles().size(),
-                                        "strict",
-                                        parsed.strict(),
-                                        "sha256",
-                                        sha256,
-                                        "receiptJournal",
-                                        parsed.receiptJournal()
-                                                .map(Path::toString)
-                                                .orElse("")));
+                Map<String, Object> changed = new java.util.LinkedHashMap<>();
+                changed.put("groups", parsed.groups().size());
+                changed.put("roles", parsed.roles().size());
+                changed.put("strict", parsed.strict());
+                changed.put("sha256", sha256);
+                changed.put(
+                        "receiptJournal",
+                        parsed.receiptJournal().map(Path::toString).orElse(""));
+                if (journalNotRead != null) {
+                    changed.put("journalNotRead", journalNotRead);
+                }
+                lethe.privacy().audit().record("PolicyChanged", cli.store.principal(), changed);
                 lethe.privacy().notePolicy(sha256, true);
             }
             cli.spec
@@ -473,6 +497,15 @@ final class GovernanceCommands {
                                 parsed.receiptJournal().map(p -> "in " + p).orElse("journaled nowhere"));
             }
             return 0;
+        }
+    }
+
+    /** The receipt journal of the policy in force, or none when that policy cannot be read either. */
+    private static java.util.Optional<Path> currentJournal(LetheCli cli) {
+        try {
+            return SqliteLethe.readPolicy(cli.store.directory).receiptJournal();
+        } catch (RuntimeException unreadable) {
+            return java.util.Optional.empty();
         }
     }
 

@@ -827,6 +827,46 @@ class LetheCliTest {
     }
 
     @Test
+    void a_policy_whose_receipt_journal_directory_is_gone_can_still_be_replaced() throws Exception {
+        assertThat(lethe("append", "order-1", "OrderPlaced", "{}").exitCode()).isZero();
+        Path journals = Files.createDirectories(data.resolveSibling(data.getFileName() + "-journals"));
+        Path journal = journals.toAbsolutePath().resolve("receipts.jsonl");
+        String policy = Files.readString(data.resolve("policy.yaml"));
+        Path withJournal = Files.writeString(
+                data.resolveSibling(data.getFileName() + "-with-journal.yaml"),
+                policy + "\nreceiptJournal: " + journal + "\n");
+        Path elsewhere = Files.writeString(
+                data.resolveSibling(data.getFileName() + "-journal-elsewhere.yaml"),
+                policy + "\nreceiptJournal: " + data.toAbsolutePath().resolveSibling(data.getFileName() + "-r.jsonl")
+                        + "\n");
+        assertThat(lethe("policy", "set", withJournal.toString(), "--role", "dpo")
+                        .exitCode())
+                .isZero();
+        assertThat(lethe("stats").exitCode()).isZero();
+        Files.delete(journal);
+        Files.delete(journals);
+
+        Run stopped = lethe("stats");
+        assertThat(stopped.exitCode()).isNotZero();
+        assertThat(stopped.err()).contains("the receipt journal's directory " + journals, "does not exist");
+        Run same = lethe("policy", "set", withJournal.toString(), "--role", "dpo");
+        assertThat(same.exitCode()).as("the same journal: the failure stands").isNotZero();
+        assertThat(same.err()).contains("does not exist").doesNotContain("Opened without it");
+        Run denied = lethe("policy", "set", elsewhere.toString(), "--role", "advisor");
+        assertThat(denied.exitCode()).as("still needs change-policy").isEqualTo(3);
+
+        Run replaced = lethe("policy", "set", elsewhere.toString(), "--role", "dpo", "--user", "dora");
+        assertThat(replaced.exitCode()).as(replaced.err()).isZero();
+        assertThat(replaced.err())
+                .contains("warning: the store cannot be opened with its receipt journal " + journal)
+                .contains("forgets journaled there since this store last read it are not applied here");
+        assertThat(lethe("stats").exitCode()).isZero();
+        assertThat(lethe("read", "$audit", "--json").out())
+                .contains("\"PolicyChanged\"", "\"journalNotRead\":\"" + journal + "\"", "\"principal\":\"dora\"");
+        Files.deleteIfExists(data.toAbsolutePath().resolveSibling(data.getFileName() + "-r.jsonl"));
+    }
+
+    @Test
     void the_master_keyset_can_live_outside_the_data_directory() throws Exception {
         Path keys = data.resolveSibling(data.getFileName() + "-keys");
         Run demo = lethe("demo", "--master-key-dir", keys.toString());
