@@ -421,7 +421,7 @@ final class GovernanceCommands {
                 // the change that replaces it: opened once more without it, when the new policy names
                 // another journal or none, and when that open succeeds (the failure was the journal's).
                 java.util.Optional<Path> current = currentJournal(cli);
-                if (current.isEmpty() || current.equals(parsed.receiptJournal())) {
+                if (current.isEmpty() || current.equals(parsed.receiptJournal()) || usable(cli, current.get())) {
                     throw e;
                 }
                 try {
@@ -498,6 +498,19 @@ final class GovernanceCommands {
             }
             return 0;
         }
+    }
+
+    /**
+     * Whether {@code journal} is a file this data directory could use: then an open that failed did not fail
+     * because of it, and must not be retried without it.
+     */
+    private static boolean usable(LetheCli cli, Path journal) {
+        try {
+            SqliteLethe.checkReceiptJournal(cli.store.directory, SqliteLethe.readPolicy(cli.store.directory));
+        } catch (RuntimeException unusable) {
+            return false;
+        }
+        return Files.isRegularFile(journal, java.nio.file.LinkOption.NOFOLLOW_LINKS);
     }
 
     /** The receipt journal of the policy in force, or none when that policy cannot be read either. */
