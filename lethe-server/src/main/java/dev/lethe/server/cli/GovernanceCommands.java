@@ -27,7 +27,10 @@ import picocli.CommandLine.ParentCommand;
 final class GovernanceCommands {
     private GovernanceCommands() {}
 
-    @Command(name = "retention", description = "Retention of personal data.", subcommands = RetentionRun.class)
+    @Command(
+            name = "retention",
+            description = "Retention of personal data.",
+            subcommands = {RetentionRun.class, RetentionPlan.class})
     static final class Retention implements Runnable {
         @ParentCommand
         LetheCli parent;
@@ -72,6 +75,105 @@ final class GovernanceCommands {
                 report.expired()
                         .forEach(p ->
                                 out.printf("  %s/%s: its personal data now reads as expired%n", p.group(), p.period()));
+            }
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "plan",
+            description = {
+                "What retention runs will destroy, and when: every live period key with the end of its retention,"
+                        + " soonest first, and the scheduled forgets due. Destroys nothing; beside a running server"
+                        + " too.",
+                "  lethe retention plan --now 2029-01-01T00:00:00Z     what a run as of that date would destroy"
+            })
+    static final class RetentionPlan implements Callable<Integer> {
+        @ParentCommand
+        Retention retention;
+
+        @Option(
+                names = "--now",
+                paramLabel = "INSTANT",
+                description = "Plan as of this instant (default: now): what is due by then.")
+        String now;
+
+        @Option(
+                names = "--json",
+                description = "One JSON object per line: each period key, then each due scheduled forget.")
+        boolean json;
+
+        @Override
+        public Integer call() {
+            LetheCli cli = retention.parent;
+            Instant at = now == null ? Instant.now() : Instants.parse("--now", now);
+            PrintWriter out = cli.spec.commandLine().getOut();
+            PrintWriter err = cli.spec.commandLine().getErr();
+            cli.store.requireExisting();
+            try (Store.Opened opened = cli.store.openForReading(err)) {
+                PrivateEventStore privacy = opened.lethe().privacy();
+                List<KeyService.PeriodExpiry> keys = privacy.keys().periodExpiries();
+                boolean mayForget = opened.lethe().policy().may(opened.principal(), DataPolicy.Permission.FORGET);
+                List<PrivateEventStore.ScheduledForget> scheduled =
+                        mayForget ? privacy.scheduledForgets(null, opened.principal()) : List.of();
+                List<PrivateEventStore.ScheduledForget> due = scheduled.stream()
+                        .filter(schedule -> !schedule.at().isAfter(at))
+                        .toList();
+                long keysDue = keys.stream().filter(key -> key.dueAt(at)).count();
+                if (json) {
+                    for (KeyService.PeriodExpiry key : keys) {
+                        Map<String, Object> line = new java.util.LinkedHashMap<>();
+                        line.put("kind", "periodKey");
+                        line.put("group", key.key().group().name());
+                        line.put("period", key.key().period());
+                        line.put(
+                                "expiresAt",
+                                key.expiresAt().map(Instant::toString).orElse(null));
+                        line.put("due", key.dueAt(at));
+                        out.println(PriorForgets.JSON.valueToTree(line));
+                    }
+                    for (PrivateEventStore.ScheduledForget schedule : due) {
+                        Map<String, Object> line = new java.util.LinkedHashMap<>(schedule.asMap());
+                        line.put("kind", "scheduledForget");
+                        out.println(PriorForgets.JSON.valueToTree(line));
+                    }
+                } else {
+                    out.printf(
+                            "retention plan as of %s (nothing destroyed; lethe retention run does it)%n"
+                                    + "period keys: %d live, %d due%n",
+                            at, keys.size(), keysDue);
+                    for (KeyService.PeriodExpiry key : keys) {
+                        out.printf(
+                                "  %-28s %s%n",
+                                key.key().group() + "/" + key.key().period(),
+                                key.expiresAt()
+                                        .map(end -> "expires " + end + (key.dueAt(at) ? "  due" : ""))
+                                        .orElse("never: its group is not in the data policy, and retention only"
+                                                + " expires declared groups"));
+                    }
+                    if (mayForget) {
+                        out.printf(
+                                "scheduled forgets: %d due, %d later (lethe subject scheduled lists them all)%n",
+                                due.size(), scheduled.size() - due.size());
+                        due.forEach(schedule -> out.printf(
+                                "  subject %s  forget at %s  schedule %s  due%n",
+                                schedule.subject(), schedule.at(), schedule.id()));
+                    } else {
+                        out.println("scheduled forgets: not listed (they need a role with the forget permission"
+                                + (opened.lethe().store().isReadOnly()
+                                        ? ", and the writing process's API beside a running one"
+                                        : "")
+                                + ")");
+                    }
+                    keys.stream()
+                            .filter(key -> key.expiresAt().isPresent() && !key.dueAt(at))
+                            .findFirst()
+                            .ifPresent(next -> out.printf(
+                                    "next expiry: %s/%s at %s%n",
+                                    next.key().group(),
+                                    next.key().period(),
+                                    next.expiresAt().get()));
+                }
             }
             return 0;
         }

@@ -421,10 +421,56 @@ class LetheCliTest {
     @Test
     void retention_key_rotation_and_the_policy_linter_work_from_the_command_line() throws Exception {
         lethe("demo");
+        Customer grace = demoCustomer(2);
+        String scheduleLine = lethe(
+                        "subject",
+                        "forget",
+                        grace.subject(),
+                        "--legal-basis",
+                        "contract ended",
+                        "--at",
+                        "2098-01-01",
+                        "--role",
+                        "dpo")
+                .out();
+        assertThat(scheduleLine).contains("scheduled for 2098-01-01T00:00:00Z");
+
+        // The plan destroys nothing, and says what a run as of the same instant destroys.
+        Run plan = lethe("retention", "plan", "--now", "2099-01-01T00:00:00Z", "--role", "dpo");
+        assertThat(plan.exitCode()).as(plan.err()).isZero();
+        assertThat(plan.out())
+                .contains("retention plan as of 2099-01-01T00:00:00Z (nothing destroyed")
+                .containsPattern("period keys: (\\d+) live, \\1 due")
+                .containsPattern("  contact/\\d{4}-\\d{2} +expires \\d{4}-\\d{2}-01T00:00:00Z  due")
+                .contains("scheduled forgets: 1 due, 0 later")
+                .contains("subject " + grace.subject() + "  forget at 2098-01-01T00:00:00Z");
+        java.util.regex.Matcher planned =
+                java.util.regex.Pattern.compile("period keys: (\\d+) live").matcher(plan.out());
+        assertThat(planned.find()).isTrue();
+        Run today = lethe("retention", "plan", "--role", "advisor");
+        assertThat(today.out())
+                .contains(", 0 due", "next expiry: ")
+                .as("an advisor may not list scheduled forgets")
+                .contains("scheduled forgets: not listed");
+        List<String> jsonPlan = lethe("retention", "plan", "--json", "--now", "2099-01-01T00:00:00Z", "--role", "dpo")
+                .out()
+                .lines()
+                .toList();
+        assertThat(jsonPlan).hasSize(Integer.parseInt(planned.group(1)) + 1);
+        assertThat(jsonPlan.get(0)).contains("\"kind\":\"periodKey\"", "\"due\":true", "\"expiresAt\":\"");
+        assertThat(jsonPlan.get(jsonPlan.size() - 1)).contains("\"kind\":\"scheduledForget\"", grace.subject());
+        assertThat(lethe("read", grace.stream(), "--role", "advisor").out()).contains("Grace Hopper");
+
         assertThat(lethe("retention", "run", "--role", "advisor").exitCode()).isEqualTo(3);
         Run retention = lethe("retention", "run", "--now", "2099-01-01T00:00:00Z", "--role", "dpo");
         assertThat(retention.exitCode()).as(retention.err()).isZero();
-        assertThat(retention.out()).contains("period key(s) destroyed", "contact/");
+        assertThat(retention.out())
+                .contains(
+                        "1 scheduled forget(s) carried out, " + planned.group(1) + " period key(s) destroyed",
+                        "contact/");
+        assertThat(lethe("retention", "plan", "--role", "dpo").out())
+                .contains("period keys: 0 live, 0 due", "scheduled forgets: 0 due, 0 later")
+                .doesNotContain("next expiry");
         String line = lethe("read", "--all", "--category", "customer", "--json", "--limit", "2")
                 .out()
                 .lines()

@@ -489,6 +489,37 @@ public final class KeyService implements AutoCloseable {
         return store.livePeriods();
     }
 
+    /**
+     * A live period key and when its retention ends ({@link DataPolicy#expiresAt}); empty when the policy
+     * does not declare its group, whose keys retention never destroys.
+     */
+    public record PeriodExpiry(KeyStore.PeriodRef key, Optional<Instant> expiresAt) {
+        /** Whether a retention run at {@code now} would destroy it. */
+        public boolean dueAt(Instant now) {
+            return expiresAt.isPresent() && !now.isBefore(expiresAt.get());
+        }
+    }
+
+    /**
+     * Every live period key with the end of its retention, soonest first (those of groups the policy does
+     * not declare last): what retention runs will destroy, and when. Destroys nothing.
+     */
+    public List<PeriodExpiry> periodExpiries() {
+        List<PeriodExpiry> expiries = new ArrayList<>();
+        for (KeyStore.PeriodRef ref : store.livePeriods()) {
+            expiries.add(new PeriodExpiry(
+                    ref,
+                    policy.knows(ref.group())
+                            ? Optional.of(policy.expiresAt(ref.group(), ref.period()))
+                            : Optional.empty()));
+        }
+        expiries.sort(
+                java.util.Comparator.comparing((PeriodExpiry e) -> e.expiresAt().orElse(Instant.MAX))
+                        .thenComparing(e -> e.key().group().name())
+                        .thenComparing(e -> e.key().period()));
+        return expiries;
+    }
+
     /** The live period keys whose retention has ended at {@code now}: what {@link #expire} would destroy. */
     public List<KeyStore.PeriodRef> duePeriods(Instant now) {
         List<KeyStore.PeriodRef> due = new ArrayList<>();

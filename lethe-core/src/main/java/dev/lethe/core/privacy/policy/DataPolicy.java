@@ -312,12 +312,16 @@ public record DataPolicy(
 
     /** Whether the retention of the group's period has ended at {@code now}. */
     public boolean hasExpired(DataGroup group, String period, Instant now) {
+        return !now.isBefore(expiresAt(group, period));
+    }
+
+    /** When the retention of the group's period ends: the end of the period plus the group's retention. */
+    public Instant expiresAt(DataGroup group, String period) {
         GroupRule rule = rule(group);
-        Instant end = rule.periods()
+        return rule.periods()
                 .endOf(period)
                 .plus(rule.retention())
                 .atStartOfDay()
                 .toInstant(ZoneOffset.UTC);
-        return !now.isBefore(end);
     }
 }
