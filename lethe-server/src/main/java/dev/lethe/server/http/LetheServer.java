@@ -33,6 +33,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -246,6 +247,7 @@ public final class LetheServer implements AutoCloseable {
         routes.get("/v1/receipts", this::receipts);
         routes.get("/v1/scheduled-forgets", this::scheduledForgets);
         routes.post("/v1/scheduled-forgets/{id}/cancel", this::cancelScheduledForget);
+        routes.get("/v1/retention/plan", this::retentionPlan);
         routes.get("/v1/projections", this::listProjections);
         routes.get(
                 "/v1/projections/{name}/{key}",
@@ -573,6 +575,42 @@ public final class LetheServer implements AutoCloseable {
                         "subject",
                         cancel.subject().toString()));
         ctx.json(cancel.asMap());
+    }
+
+    /**
+     * What retention runs will destroy, and when (as {@code lethe retention plan}): every live period key
+     * with the end of its retention and whether a run as of {@code now} (default: now) destroys it; the
+     * scheduled forgets due by then, for a role with the forget permission (else absent). Destroys nothing.
+     */
+    private void retentionPlan(Context ctx) {
+        Principal who = principal(ctx);
+        String nowParam = ctx.queryParam("now");
+        Instant now = nowParam == null ? Instant.now() : Hub.parseInstant("now", nowParam);
+        Map<String, Object> plan = new java.util.LinkedHashMap<>();
+        plan.put("now", now.toString());
+        plan.put(
+                "periodKeys",
+                lethe.privacy().keys().periodExpiries().stream()
+                        .map(key -> {
+                            Map<String, Object> entry = new java.util.LinkedHashMap<>();
+                            entry.put("group", key.key().group().name());
+                            entry.put("period", key.key().period());
+                            entry.put(
+                                    "expiresAt",
+                                    key.expiresAt().map(Instant::toString).orElse(null));
+                            entry.put("due", key.dueAt(now));
+                            return entry;
+                        })
+                        .toList());
+        if (lethe.policy().may(who, dev.lethe.core.privacy.policy.DataPolicy.Permission.FORGET)) {
+            plan.put(
+                    "scheduledForgetsDue",
+                    lethe.privacy().scheduledForgets(null, who).stream()
+                            .filter(schedule -> !schedule.at().isAfter(now))
+                            .map(dev.lethe.core.privacy.PrivateEventStore.ScheduledForget::asMap)
+                            .toList());
+        }
+        ctx.json(plan);
     }
 
     private void receipts(Context ctx) {

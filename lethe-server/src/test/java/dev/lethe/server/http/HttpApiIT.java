@@ -321,6 +321,21 @@ class HttpApiIT {
                 .singleElement()
                 .satisfies(entry -> assertThat(entry.get("id").asText()).isEqualTo(id));
         assertThat(get("/v1/scheduled-forgets", ADVISOR).status()).isEqualTo(403);
+
+        // The retention plan: the period keys for any role, the scheduled forgets due for those who may forget.
+        JsonNode plan =
+                get("/v1/retention/plan?now=2099-01-01T00:00:00Z", ADMIN).json();
+        assertThat(plan.path("now").asText()).isEqualTo("2099-01-01T00:00:00Z");
+        assertThat(plan.path("periodKeys")).isNotEmpty().allSatisfy(key -> {
+            assertThat(key.path("due").asBoolean()).isTrue();
+            assertThat(key.path("expiresAt").asText()).endsWith("T00:00:00Z");
+        });
+        assertThat(plan.path("scheduledForgetsDue").toString()).contains(id);
+        JsonNode advisorsPlan = get("/v1/retention/plan", ADVISOR).json();
+        assertThat(advisorsPlan.has("scheduledForgetsDue")).isFalse();
+        assertThat(advisorsPlan.path("periodKeys"))
+                .noneSatisfy(key -> assertThat(key.path("due").asBoolean()).isTrue());
+        assertThat(get("/v1/retention/plan?now=soon", ADMIN).status()).isEqualTo(400);
         String byGraphQl =
                 "{\"query\":\"{ scheduledForgets(subject: \\\"" + subject + "\\\") { id at legalBasis } }\"}";
         assertThat(post("/graphql", ADMIN, byGraphQl)
