@@ -130,6 +130,7 @@ final class GovernanceCommands {
                                 "expiresAt",
                                 key.expiresAt().map(Instant::toString).orElse(null));
                         line.put("due", key.dueAt(at));
+                        line.put("declared", key.declared());
                         out.println(PriorForgets.JSON.valueToTree(line));
                     }
                     for (PrivateEventStore.ScheduledForget schedule : due) {
@@ -148,8 +149,11 @@ final class GovernanceCommands {
                                 key.key().group() + "/" + key.key().period(),
                                 key.expiresAt()
                                         .map(end -> "expires " + end + (key.dueAt(at) ? "  due" : ""))
-                                        .orElse("never: its group is not in the data policy, and retention only"
-                                                + " expires declared groups"));
+                                        .orElse(
+                                                key.declared()
+                                                        ? "never: its retention ends past the calendar"
+                                                        : "never: its group is not in the data policy, and"
+                                                                + " retention only expires declared groups"));
                     }
                     if (mayForget) {
                         out.printf(
@@ -546,8 +550,11 @@ final class GovernanceCommands {
             }
             try (SqliteLethe lethe = opened) {
                 journalBefore = lethe.policy().receiptJournal();
-                if (!lethe.policy().may(cli.store.principal(), DataPolicy.Permission.CHANGE_POLICY)) {
-                    throw new dev.lethe.core.privacy.AccessDeniedException(cli.store.principal(), "change-policy");
+                // Once: the new file may rename or drop the caller's role, which must not fail the change after
+                // the file is replaced (the principal is checked against the policy file as it is read).
+                dev.lethe.core.privacy.Principal who = cli.store.principal();
+                if (!lethe.policy().may(who, DataPolicy.Permission.CHANGE_POLICY)) {
+                    throw new dev.lethe.core.privacy.AccessDeniedException(who, "change-policy");
                 }
                 refuseBreaking(parsed, lethe, file);
                 try {
@@ -559,9 +566,7 @@ final class GovernanceCommands {
                 String sha256 = SqliteLethe.policySha256(yaml);
                 // Intent first: a process stopped after the file is replaced must not leave a change of
                 // who may read what without an audit entry. The request is durable before the change.
-                lethe.privacy()
-                        .audit()
-                        .record("PolicyChangeRequested", cli.store.principal(), Map.of("sha256", sha256));
+                lethe.privacy().audit().record("PolicyChangeRequested", who, Map.of("sha256", sha256));
                 // rw-r--r--: whoever could write it could give a role more to read.
                 dev.lethe.core.spi.DurableFiles.replace(
                         target,
@@ -578,7 +583,7 @@ final class GovernanceCommands {
                 if (journalNotRead != null) {
                     changed.put("journalNotRead", journalNotRead);
                 }
-                lethe.privacy().audit().record("PolicyChanged", cli.store.principal(), changed);
+                lethe.privacy().audit().record("PolicyChanged", who, changed);
                 lethe.privacy().notePolicy(sha256, true);
             }
             cli.spec

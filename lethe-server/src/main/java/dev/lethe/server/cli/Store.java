@@ -16,7 +16,7 @@ import picocli.CommandLine.ScopeType;
 /** The options every command shares ({@code --data}, {@code --role}, {@code --user}), and how commands open a data directory. */
 final class Store {
     /** The role of a reader who named none: it reads no personal data group. */
-    static final String NO_ROLE = "none";
+    static final String NO_ROLE = dev.lethe.core.privacy.policy.DataPolicy.NO_ROLE;
 
     @Option(
             names = "--data",

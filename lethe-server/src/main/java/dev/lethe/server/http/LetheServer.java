@@ -599,6 +599,7 @@ public final class LetheServer implements AutoCloseable {
                                     "expiresAt",
                                     key.expiresAt().map(Instant::toString).orElse(null));
                             entry.put("due", key.dueAt(now));
+                            entry.put("declared", key.declared());
                             return entry;
                         })
                         .toList());

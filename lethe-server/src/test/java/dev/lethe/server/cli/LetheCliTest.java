@@ -526,6 +526,22 @@ class LetheCliTest {
         assertThat(types).containsSubsequence("MasterKeyRotationStarted", "MasterKeyRotated");
         assertThat(types).containsSubsequence("PolicyChangeRequested", "PolicyChanged");
         assertThat(types).as("a policy set through Lethe is not a hand edit").doesNotContain("PolicyFileChanged");
+
+        // A policy that renames the caller's own role is still changed and audited as a change, not a hand edit.
+        Path renamed = Files.writeString(
+                data.resolve("renamed.yaml"), lethe("policy", "show").out().replace("  dpo: ", "  officer: "));
+        Run rename = lethe("policy", "set", renamed.toString(), "--role", "dpo", "--user", "dora");
+        assertThat(rename.exitCode()).as(rename.err()).isZero();
+        String trail = lethe("read", "$audit", "--json", "--limit", "10000", "--role", "officer")
+                .out();
+        assertThat(trail.lines()
+                        .filter(l -> l.contains("\"PolicyChanged\""))
+                        .reduce((a, b) -> b)
+                        .orElseThrow())
+                .contains("\"principal\":\"dora\"", "\"role\":\"dpo\"");
+        assertThat(trail).doesNotContain("PolicyFileChanged");
+        assertThat(lethe("retention", "plan", "--role", "dpo").err())
+                .contains("'dpo'", "is not a role of the data policy");
     }
 
     @Test

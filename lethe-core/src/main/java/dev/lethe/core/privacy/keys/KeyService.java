@@ -490,10 +490,11 @@ public final class KeyService implements AutoCloseable {
     }
 
     /**
-     * A live period key and when its retention ends ({@link DataPolicy#expiresAt}); empty when the policy
-     * does not declare its group, whose keys retention never destroys.
+     * A live period key and when its retention ends ({@link DataPolicy#expiresAt}); empty when it never
+     * does: its group is not {@code declared} in the policy (retention only destroys keys of declared
+     * groups), or its retention ends past the calendar.
      */
-    public record PeriodExpiry(KeyStore.PeriodRef key, Optional<Instant> expiresAt) {
+    public record PeriodExpiry(KeyStore.PeriodRef key, Optional<Instant> expiresAt, boolean declared) {
         /** Whether a retention run at {@code now} would destroy it. */
         public boolean dueAt(Instant now) {
             return expiresAt.isPresent() && !now.isBefore(expiresAt.get());
@@ -507,11 +508,9 @@ public final class KeyService implements AutoCloseable {
     public List<PeriodExpiry> periodExpiries() {
         List<PeriodExpiry> expiries = new ArrayList<>();
         for (KeyStore.PeriodRef ref : store.livePeriods()) {
+            boolean declared = policy.knows(ref.group());
             expiries.add(new PeriodExpiry(
-                    ref,
-                    policy.knows(ref.group())
-                            ? Optional.of(policy.expiresAt(ref.group(), ref.period()))
-                            : Optional.empty()));
+                    ref, declared ? policy.expiresAt(ref.group(), ref.period()) : Optional.empty(), declared));
         }
         expiries.sort(
                 java.util.Comparator.comparing((PeriodExpiry e) -> e.expiresAt().orElse(Instant.MAX))

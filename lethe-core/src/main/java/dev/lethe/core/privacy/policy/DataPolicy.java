@@ -15,6 +15,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -73,6 +74,9 @@ public record DataPolicy(
     }
 
     /** A group's retention and key period ({@code P1D}, {@code P1M} or {@code P1Y}). */
+    /** The role of a caller who names none: reserved, never declared, so it reads nothing and may nothing. */
+    public static final String NO_ROLE = "none";
+
     public record GroupRule(Period retention, RetentionPeriods periods) {}
 
     public record RoleRule(Set<DataGroup> readable, Set<Permission> permissions) {}
@@ -172,6 +176,13 @@ public record DataPolicy(
             String where = "policy role " + entry.getKey();
             if (!entry.getValue().isObject()) {
                 throw InvalidEventException.of(where, "must be a mapping {read: […], may: […]}");
+            }
+            if (NO_ROLE.equals(entry.getKey())) {
+                // Declared, it would give its groups and permissions to every caller who names no role.
+                throw InvalidEventException.of(
+                        where,
+                        "'" + NO_ROLE + "' is reserved: it is the role of callers who give none, who read every"
+                                + " personal field as restricted; give the role another name");
             }
             onlyKeys(entry.getValue(), where, "read", "may");
             Set<DataGroup> readable = new TreeSet<>(java.util.Comparator.comparing(DataGroup::name));
@@ -312,16 +323,24 @@ public record DataPolicy(
 
     /** Whether the retention of the group's period has ended at {@code now}. */
     public boolean hasExpired(DataGroup group, String period, Instant now) {
-        return !now.isBefore(expiresAt(group, period));
+        return expiresAt(group, period).map(end -> !now.isBefore(end)).orElse(false);
     }
 
-    /** When the retention of the group's period ends: the end of the period plus the group's retention. */
-    public Instant expiresAt(DataGroup group, String period) {
+    /**
+     * When the retention of the group's period ends: the end of the period plus the group's retention.
+     * Empty for a retention that ends past the calendar (year 999,999,999: {@code P999999999Y}, "keep for
+     * ever"), which never expires; it must not stop the expiry of the other groups.
+     */
+    public Optional<Instant> expiresAt(DataGroup group, String period) {
         GroupRule rule = rule(group);
-        return rule.periods()
-                .endOf(period)
-                .plus(rule.retention())
-                .atStartOfDay()
-                .toInstant(ZoneOffset.UTC);
+        try {
+            return Optional.of(rule.periods()
+                    .endOf(period)
+                    .plus(rule.retention())
+                    .atStartOfDay()
+                    .toInstant(ZoneOffset.UTC));
+        } catch (java.time.DateTimeException | ArithmeticException pastTheCalendar) {
+            return Optional.empty();
+        }
     }
 }

@@ -14,6 +14,19 @@ class DataPolicyParseTest {
     private static final String DPO = "  dpo: {read: [identity], may: [change-policy]}\n";
 
     @Test
+    void a_retention_past_the_calendar_never_expires_and_holds_up_no_other_group() {
+        DataPolicy policy = DataPolicy.parse("groups:\n  archive: {retention: P999999999Y, period: P1Y}\n"
+                + "  contact: {retention: P0D, period: P1D}\nroles:\n  dpo: {read: [archive], may: [change-policy]}\n");
+        dev.lethe.core.privacy.DataGroup archive = dev.lethe.core.privacy.DataGroup.of("archive");
+        dev.lethe.core.privacy.DataGroup contact = dev.lethe.core.privacy.DataGroup.of("contact");
+        java.time.Instant late = java.time.Instant.parse("2099-01-01T00:00:00Z");
+        assertThat(policy.expiresAt(archive, "2026")).isEmpty();
+        assertThat(policy.hasExpired(archive, "2026", late)).isFalse();
+        assertThat(policy.expiresAt(contact, "2026-11-26")).contains(java.time.Instant.parse("2026-11-27T00:00:00Z"));
+        assertThat(policy.hasExpired(contact, "2026-11-26", late)).isTrue();
+    }
+
+    @Test
     void mistakes_that_used_to_be_read_silently_are_refused() {
         Map<String, String> mistakes = Map.of(
                 GROUPS + "roles:\n" + DPO + "  dpo: {read: []}\n",
@@ -36,6 +49,10 @@ class DataPolicyParseTest {
                 "a tab character",
                 GROUPS + "roles:\n" + DPO + "---\nstrict: true\n",
                 "more than one YAML document");
+        assertThatThrownBy(() -> DataPolicy.parse(GROUPS + "roles:\n" + DPO + "  none: {read: [identity]}\n"))
+                .as("declared, 'none' would give every caller who names no role its groups")
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("'none' is reserved");
         mistakes.forEach((yaml, problem) -> assertThatThrownBy(() -> DataPolicy.parse(yaml))
                 .as(problem)
                 .isInstanceOf(InvalidEventException.class)
