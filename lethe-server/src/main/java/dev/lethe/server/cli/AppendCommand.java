@@ -134,22 +134,41 @@ final class AppendCommand implements Callable<Integer> {
         return events;
     }
 
+    /**
+     * One line of {@code --file}: its {@code data} and {@code metadata} are stored as the line writes them,
+     * byte for byte ({@code 1.50} stays {@code 1.50}), and checked as a positional JSON argument is (a
+     * member written twice is refused); anything after the object is refused.
+     */
     private EventData parseLine(String line, int number) {
         String where = file + " line " + number;
-        try {
-            JsonNode node = JSON.readTree(line);
-            if (!node.isObject()) {
+        byte[] bytes = line.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        try (com.fasterxml.jackson.core.JsonParser parser = LINE.createParser(bytes)) {
+            if (parser.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
                 throw InvalidEventException.of(where, "must be a JSON object with type and data");
             }
-            JsonNode typeNode = node.get("type");
-            JsonNode dataNode = node.get("data");
-            if (typeNode == null || !typeNode.isTextual() || dataNode == null) {
+            java.util.Map<String, byte[]> members = new java.util.HashMap<>();
+            while (parser.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                String name = parser.currentName();
+                parser.nextToken();
+                long start = parser.currentTokenLocation().getByteOffset();
+                parser.skipChildren();
+                parser.finishToken();
+                long end = parser.currentLocation().getByteOffset();
+                members.put(name, java.util.Arrays.copyOfRange(bytes, (int) start, (int) end));
+            }
+            if (parser.nextToken() != null) {
+                throw InvalidEventException.of(where, "has more after its JSON object; give one event per line");
+            }
+            byte[] typeBytes = members.get("type");
+            JsonNode typeNode = typeBytes == null ? null : JSON.readTree(typeBytes);
+            if (typeNode == null || !typeNode.isTextual() || !members.containsKey("data")) {
                 throw InvalidEventException.of(where, "needs \"type\" (a string) and \"data\"");
             }
-            UUID eventId =
-                    node.hasNonNull("id") ? UUID.fromString(node.get("id").asText()) : null;
-            Json meta = node.hasNonNull("metadata") ? Json.of(node.get("metadata")) : null;
-            return new EventData(eventId, typeNode.asText(), Json.of(dataNode), meta);
+            JsonNode idNode = members.containsKey("id") ? JSON.readTree(members.get("id")) : null;
+            UUID eventId = idNode != null && !idNode.isNull() ? UUID.fromString(idNode.asText()) : null;
+            byte[] metaBytes = members.get("metadata");
+            Json meta = metaBytes == null || JSON.readTree(metaBytes).isNull() ? null : member("metadata", metaBytes);
+            return new EventData(eventId, typeNode.asText(), member("data", members.get("data")), meta);
         } catch (InvalidEventException e) {
             throw e.subject().equals(where) ? e : e.at(where + ": " + e.subject());
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
@@ -161,4 +180,18 @@ final class AppendCommand implements Callable<Integer> {
             throw InvalidEventException.of(where, "invalid id: " + e.getMessage());
         }
     }
+
+    /** A member's bytes as JSON, checked as a positional argument is; a problem names the member. */
+    private static Json member(String name, byte[] written) {
+        try {
+            return Json.ofBytes(written);
+        } catch (InvalidEventException e) {
+            throw e.at(name);
+        }
+    }
+
+    /** Reads a line's members in order; a member written twice at the top is refused. */
+    private static final com.fasterxml.jackson.core.JsonFactory LINE = com.fasterxml.jackson.core.JsonFactory.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build();
 }

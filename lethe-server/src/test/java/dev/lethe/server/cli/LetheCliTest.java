@@ -131,6 +131,31 @@ class LetheCliTest {
         assertThat(rejected.exitCode()).isEqualTo(2);
         assertThat(rejected.err()).contains("bad.jsonl line 2", "needs \"type\"");
         assertThat(lethe("read", "batch-2").err()).contains("stream batch-2 does not exist");
+
+        // Data and metadata are kept as the line writes them, and checked as a positional argument is.
+        Path exact = Files.writeString(
+                data.resolve("exact.jsonl"),
+                "{\"type\":\"A\",\"data\":{\"amount\":1.50,\"x\":1e2, \"s\":\"é\"},\"metadata\":{\"m\":-0.0}}\n");
+        assertThat(lethe("append", "batch-3", "--file", exact.toString()).exitCode())
+                .isZero();
+        try (SqliteEventStore store = SqliteEventStore.open(data)) {
+            var stored = store.readStream(StreamId.of("batch-3"), 0, dev.lethe.core.store.Direction.FORWARD, 10)
+                    .get(0);
+            assertThat(stored.data().toString()).isEqualTo("{\"amount\":1.50,\"x\":1e2, \"s\":\"é\"}");
+            assertThat(stored.metadata().toString()).contains("\"m\":-0.0");
+        }
+        for (String line : new String[] {
+            "{\"type\":\"A\",\"data\":{\"amount\":1e99999999999}}",
+            "{\"type\":\"A\",\"data\":{\"email\":\"a@x\",\"email\":\"b@x\"}}",
+            "{\"type\":\"A\",\"data\":{}} {\"type\":\"B\",\"data\":{}}",
+            "{\"type\":\"A\",\"type\":\"B\",\"data\":{}}"
+        }) {
+            Path one = Files.writeString(data.resolve("one.jsonl"), line + "\n");
+            Run refused = lethe("append", "batch-4", "--file", one.toString());
+            assertThat(refused.exitCode()).as(line + ": " + refused.err()).isEqualTo(2);
+            assertThat(refused.err()).as(line).contains("one.jsonl line 1");
+        }
+        assertThat(lethe("read", "batch-4").err()).contains("stream batch-4 does not exist");
     }
 
     @Test
