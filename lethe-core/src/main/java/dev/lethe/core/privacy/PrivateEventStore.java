@@ -1623,8 +1623,13 @@ public final class PrivateEventStore implements AutoCloseable {
         return retention(now, actor).expired();
     }
 
-    /** What a retention run did: the period keys it destroyed and the scheduled forgets it carried out. */
-    public record RetentionReport(List<KeyStore.PeriodRef> expired, List<ErasureReceipt> forgotten) {}
+    /**
+     * What a retention run did: the period keys it destroyed, the scheduled forgets it carried out, and the
+     * live period keys of groups the policy does not declare ({@code undeclared}), which no run destroys
+     * (a group removed from the policy by hand): a DPO must hear of them.
+     */
+    public record RetentionReport(
+            List<KeyStore.PeriodRef> expired, List<ErasureReceipt> forgotten, List<KeyStore.PeriodRef> undeclared) {}
 
     /**
      * Runs retention as of {@code now}: first the scheduled forgets that are due (erasure deadlines,
@@ -1674,8 +1679,17 @@ public final class PrivateEventStore implements AutoCloseable {
         details.put(
                 "expiredPeriods",
                 expired.stream().map(p -> p.group() + "/" + p.period()).toList());
+        List<KeyStore.PeriodRef> undeclared = keys.periodExpiries().stream()
+                .filter(key -> !key.declared())
+                .map(KeyService.PeriodExpiry::key)
+                .toList();
+        if (!undeclared.isEmpty()) {
+            List<String> names =
+                    undeclared.stream().map(p -> p.group() + "/" + p.period()).toList();
+            details.put("undeclaredPeriods", names);
+        }
         audit.record("RetentionRun", actor, details);
-        return new RetentionReport(expired, forgotten);
+        return new RetentionReport(expired, forgotten, undeclared);
     }
 
     private volatile String rotationRefused;

@@ -42,8 +42,22 @@ public final class RetentionScheduler implements AutoCloseable {
 
     private void runOnce() {
         try {
-            lastExpired = lethe.runRetention(clock.instant(), SCHEDULER);
+            PrivateEventStore.RetentionReport report = lethe.retention(clock.instant(), SCHEDULER);
+            lastExpired = report.expired();
             lastFailure = Optional.empty();
+            if (!report.undeclared().isEmpty()) {
+                List<String> names = report.undeclared().stream()
+                        .map(p -> p.group() + "/" + p.period())
+                        .toList();
+                System.getLogger(RetentionScheduler.class.getName())
+                        .log(
+                                System.Logger.Level.WARNING,
+                                "retention: " + names.size() + " live period key(s) of data groups the policy does not"
+                                        + " declare are never destroyed: "
+                                        + String.join(", ", names.subList(0, Math.min(5, names.size())))
+                                        + (names.size() > 5 ? ", …" : "")
+                                        + "; declare those groups again to expire them");
+            }
         } catch (RuntimeException e) {
             lastFailure = Optional.of(e);
             // Retried at the next tick; said now, so that a run failing every time does not go unseen.

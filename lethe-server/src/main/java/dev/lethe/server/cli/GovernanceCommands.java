@@ -45,8 +45,8 @@ final class GovernanceCommands {
             name = "run",
             description = {
                 "Destroy every period key whose retention has ended, and carry out scheduled forgets.",
-                "  lethe retention run --now 2029-01-01T00:00:00Z     run as of that date: it destroys for real, there is"
-                        + " no preview"
+                "  lethe retention run --now 2029-01-01T00:00:00Z     run as of that date: it destroys for real (lethe"
+                        + " retention plan --now … shows what it would destroy)"
             })
     static final class RetentionRun implements Callable<Integer> {
         @ParentCommand
@@ -55,7 +55,8 @@ final class GovernanceCommands {
         @Option(
                 names = "--now",
                 paramLabel = "INSTANT",
-                description = "Run as if it were this instant (default: now); keys are destroyed for real.")
+                description = "Run as if it were this instant (default: now; a date alone means the end of that"
+                        + " day, UTC); keys are destroyed for real.")
         String now;
 
         @Override
@@ -75,6 +76,19 @@ final class GovernanceCommands {
                 report.expired()
                         .forEach(p ->
                                 out.printf("  %s/%s: its personal data now reads as expired%n", p.group(), p.period()));
+                if (!report.undeclared().isEmpty()) {
+                    cli.spec
+                            .commandLine()
+                            .getErr()
+                            .printf(
+                                    "warning: %d live period key(s) of data groups the policy does not declare are never"
+                                            + " destroyed by retention: %s. Declare those groups again (lethe policy"
+                                            + " set) to expire them%n",
+                                    report.undeclared().size(),
+                                    report.undeclared().stream()
+                                            .map(p -> p.group() + "/" + p.period())
+                                            .collect(java.util.stream.Collectors.joining(", ")));
+                }
             }
             return 0;
         }
@@ -95,7 +109,8 @@ final class GovernanceCommands {
         @Option(
                 names = "--now",
                 paramLabel = "INSTANT",
-                description = "Plan as of this instant (default: now): what is due by then.")
+                description = "Plan as of this instant (default: now; a date alone means the end of that day, UTC):"
+                        + " what is due by then.")
         String now;
 
         @Option(

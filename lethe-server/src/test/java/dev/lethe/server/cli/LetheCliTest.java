@@ -914,6 +914,27 @@ class LetheCliTest {
     }
 
     @Test
+    void a_group_removed_from_the_policy_by_hand_is_named_by_every_retention_run() throws Exception {
+        assertThat(lethe("demo").exitCode()).isZero();
+        Path policy = data.resolve("policy.yaml");
+        Files.writeString(
+                policy,
+                Files.readString(policy)
+                        .replaceAll("(?m)^  identity: .*\\n", "")
+                        .replace("[identity, ", "[")
+                        .replace("read: [identity]", "read: []"));
+        Run run = lethe("retention", "run", "--role", "dpo");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.err())
+                .containsPattern(
+                        "warning: 1 live period key\\(s\\) of data groups the policy does not declare are never"
+                                + " destroyed by retention: identity/\\d{4}\\.");
+        assertThat(lethe("read", "$audit", "--json", "--limit", "10000").out())
+                .containsPattern("\"undeclaredPeriods\":\\[\"identity/\\d{4}\"\\]");
+        assertThat(lethe("retention", "plan").out()).contains("never: its group is not in the data policy");
+    }
+
+    @Test
     void a_policy_whose_receipt_journal_directory_is_gone_can_still_be_replaced() throws Exception {
         assertThat(lethe("append", "order-1", "OrderPlaced", "{}").exitCode()).isZero();
         Path journals = Files.createDirectories(data.resolveSibling(data.getFileName() + "-journals"));
