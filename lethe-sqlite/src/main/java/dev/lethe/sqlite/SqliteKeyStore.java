@@ -50,6 +50,9 @@ public final class SqliteKeyStore implements KeyStore {
      */
     private volatile Set<SubjectId> forgottenElsewhere = Set.of();
 
+    /** Period keys this open treats as destroyed although the file still holds them: see {@link #treatAsExpired}. */
+    private volatile Set<PeriodRef> expiredElsewhere = Set.of();
+
     private SqliteKeyStore(Connection connection, boolean readOnly) throws SQLException {
         this.connection = connection;
         this.readOnly = readOnly;
@@ -249,6 +252,15 @@ public final class SqliteKeyStore implements KeyStore {
         forgottenElsewhere = Set.copyOf(subjects);
     }
 
+    /**
+     * Makes this open read {@code periods} as expired, their keys as destroyed, without changing the file:
+     * for a read-only open of a key store restored from before the audit trail's latest retention runs,
+     * which the next writer open destroys again for good.
+     */
+    public void treatAsExpired(Set<PeriodRef> periods) {
+        expiredElsewhere = Set.copyOf(periods);
+    }
+
     @Override
     public Optional<byte[]> subjectKey(SubjectId subject) {
         if (forgottenElsewhere.contains(subject)) {
@@ -401,6 +413,9 @@ public final class SqliteKeyStore implements KeyStore {
 
     @Override
     public Optional<byte[]> periodKey(DataGroup group, String period) {
+        if (expiredElsewhere.contains(new PeriodRef(group, period))) {
+            return Optional.empty();
+        }
         return query(
                 "read period key",
                 () -> blob("SELECT wrapped FROM period_key WHERE grp = ? AND period = ?", group.name(), period));
@@ -421,6 +436,9 @@ public final class SqliteKeyStore implements KeyStore {
 
     @Override
     public boolean isPeriodDestroyed(DataGroup group, String period) {
+        if (expiredElsewhere.contains(new PeriodRef(group, period))) {
+            return true;
+        }
         return query(
                 "read destroyed periods",
                 () -> exists("SELECT 1 FROM destroyed_period WHERE grp = ? AND period = ?", group.name(), period));
@@ -433,7 +451,10 @@ public final class SqliteKeyStore implements KeyStore {
             try (Statement statement = connection.createStatement();
                     ResultSet rs = statement.executeQuery("SELECT grp, period FROM period_key ORDER BY grp, period")) {
                 while (rs.next()) {
-                    out.add(new PeriodRef(DataGroup.of(rs.getString(1)), rs.getString(2)));
+                    PeriodRef ref = new PeriodRef(DataGroup.of(rs.getString(1)), rs.getString(2));
+                    if (!expiredElsewhere.contains(ref)) {
+                        out.add(ref);
+                    }
                 }
             }
             return out;

@@ -147,6 +147,8 @@ public final class SqliteLethe implements AutoCloseable {
                 missing.addAll(privacy.forgetsMissingFromJournal(journalLines(keys)));
                 keys.treatAsForgotten(missing);
                 forgottenOnlyInTrail = missing.size();
+                // And periods that retention destroyed after the key store's backup: expired here too.
+                keys.treatAsExpired(privacy.expiriesMissingFromKeys());
             }
             return new SqliteLethe(store, projections, privacy, policy, policyFile.text(), forgottenOnlyInTrail);
         } catch (RuntimeException e) {

@@ -146,6 +146,65 @@ class SqliteBackupTest {
         }
     }
 
+    @Test
+    void a_key_store_restored_from_before_an_early_retention_run_does_not_bring_its_periods_back() throws Exception {
+        Path data = parent.resolve("data");
+        Path backup = parent.resolve("backup");
+        SubjectId ada;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            ada = customer(lethe, "ada");
+            SqliteBackup.take(data, backup, file -> {});
+            // Run early, as of a later instant: not due at the clock's time, so no later run would destroy it.
+            PrivateEventStore.RetentionReport run =
+                    lethe.privacy().retention(Instant.now().plus(java.time.Duration.ofDays(800)), DPO);
+            assertThat(run.expired()).extracting(p -> p.group().name()).containsExactly("contact");
+        }
+        for (String name : new String[] {"keys.db", "keys.db-wal", "keys.db-shm"}) {
+            Files.deleteIfExists(data.resolve(name));
+        }
+        Files.copy(backup.resolve("keys.db"), data.resolve("keys.db"));
+
+        try (SqliteLethe reader = SqliteLethe.openReadOnly(data)) {
+            assertThat(reader.privacy().keys().livePeriods())
+                    .as("a reader beside (or before) the writer treats the period as expired")
+                    .extracting(p -> p.group().name())
+                    .containsExactly("identity");
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            RecordedEvent entry = lastAuditEntry(lethe);
+            assertThat(entry.type()).isEqualTo("RetentionRun");
+            assertThat(entry.data().asTree().path("reapplied").asBoolean()).isTrue();
+            assertThat(entry.data().asTree().path("expiredPeriods").toString()).contains("contact/");
+            assertThat(lethe.privacy().keys().livePeriods())
+                    .extracting(p -> p.group().name())
+                    .containsExactly("identity");
+            assertThat(redactionsOfAda(lethe)).containsOnly(Redaction.Reason.EXPIRED);
+        }
+        long entries = auditCount(data);
+        try (SqliteLethe again = SqliteLethe.open(data)) {
+            assertThat(again.privacy().keys().livePeriods()).hasSize(1);
+        }
+        assertThat(auditCount(data))
+                .as("destroyed once: nothing to write at the next open")
+                .isEqualTo(entries);
+        assertThat(ada).isNotNull();
+    }
+
+    private static long auditCount(Path data) {
+        try (SqliteLethe reader = SqliteLethe.openReadOnly(data)) {
+            return reader.store().streamInfo(StreamId.of("$audit")).eventCount();
+        }
+    }
+
+    private static List<Redaction.Reason> redactionsOfAda(SqliteLethe lethe) {
+        RecordedEvent registered = lethe.store()
+                .readStream(StreamId.of("customer-ada"), 0, Direction.FORWARD, 1)
+                .get(0);
+        return lethe.privacy().reveal(registered, DPO).redactions().stream()
+                .map(Redaction::reason)
+                .toList();
+    }
+
     /** Opens {@code data} once (for its default policy), then names {@code journal} in its policy. */
     private static void useJournal(Path data, Path journal) throws Exception {
         SqliteLethe.open(data).close();

@@ -441,10 +441,28 @@ public final class PrivateEventStore implements AutoCloseable {
     public int reapplyForgetsMissingFromKeys() {
         long checked = forgetsChecked();
         int[] reapplied = {0};
-        long end = scanForgetsMissingFromKeys(checked, (subject, original) -> {
-            reapply(subject, original);
-            reapplied[0]++;
-        });
+        Set<KeyStore.PeriodRef> expired = new LinkedHashSet<>();
+        long end = scanForgetsMissingFromKeys(
+                checked,
+                (subject, original) -> {
+                    reapply(subject, original);
+                    reapplied[0]++;
+                },
+                expired::add);
+        if (!expired.isEmpty()) {
+            // Expiries too: a period a retention run destroyed (perhaps early, with --now) stays destroyed.
+            List<KeyStore.PeriodRef> again = keys.expireAgain(expired, clock.instant());
+            if (!again.isEmpty()) {
+                Map<String, Object> details = new LinkedHashMap<>();
+                details.put("now", clock.instant().toString());
+                details.put("scheduledForgets", 0);
+                details.put(
+                        "expiredPeriods",
+                        again.stream().map(p -> p.group() + "/" + p.period()).toList());
+                details.put("reapplied", true);
+                audit.record("RetentionRun", Principal.SYSTEM, details);
+            }
+        }
         if (end != checked) {
             keys.setNote(FORGETS_CHECKED_NOTE, Long.toString(end));
         }
@@ -459,7 +477,18 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public Set<SubjectId> forgetsMissingFromKeys() {
         Set<SubjectId> missing = new LinkedHashSet<>();
-        scanForgetsMissingFromKeys(forgetsChecked(), (subject, original) -> missing.add(subject));
+        scanForgetsMissingFromKeys(forgetsChecked(), (subject, original) -> missing.add(subject), period -> {});
+        return missing;
+    }
+
+    /**
+     * The period keys that the audit trail says retention destroyed but the key store still holds, which
+     * {@link #reapplyForgetsMissingFromKeys} destroys again, changing nothing: a read-only open treats them
+     * as expired.
+     */
+    public Set<KeyStore.PeriodRef> expiriesMissingFromKeys() {
+        Set<KeyStore.PeriodRef> missing = new LinkedHashSet<>();
+        scanForgetsMissingFromKeys(forgetsChecked(), (subject, original) -> {}, missing::add);
         return missing;
     }
 
@@ -472,9 +501,13 @@ public final class PrivateEventStore implements AutoCloseable {
      * entry whose subject the key store still holds a key for, with the entry's receipt id; returns the
      * version after the last entry read.
      */
-    private long scanForgetsMissingFromKeys(long checked, BiConsumer<SubjectId, String> missing) {
+    private long scanForgetsMissingFromKeys(
+            long checked,
+            BiConsumer<SubjectId, String> missing,
+            java.util.function.Consumer<KeyStore.PeriodRef> expiredMissing) {
         StreamInfo trail = store.streamInfo(AuditLog.STREAM);
         long end = trail.exists() ? trail.eventCount() : 0;
+        Set<KeyStore.PeriodRef> live = null;
         // From the note, or from the start when the log is shorter than the note says (events.db restored
         // from a backup older than keys.db: its later entries will get the versions the note skipped).
         long from = checked <= end ? checked : 0;
@@ -488,6 +521,22 @@ public final class PrivateEventStore implements AutoCloseable {
                     if (subject != null && !keys.isForgotten(subject) && keys.isKnown(subject)) {
                         missing.accept(
                                 subject, entry.data().asTree().path("receipt").asText("?"));
+                    }
+                } else if (entry.type().equals("RetentionRun") || entry.type().equals("RetentionStarted")) {
+                    // What it destroyed, or was about to (a run stopped in between): due as of its instant.
+                    JsonNode periods = entry.data()
+                            .asTree()
+                            .path(entry.type().equals("RetentionRun") ? "expiredPeriods" : "duePeriods");
+                    for (JsonNode named : periods) {
+                        KeyStore.PeriodRef ref = periodRef(named.asText(""));
+                        if (ref != null) {
+                            if (live == null) {
+                                live = new java.util.HashSet<>(keys.livePeriods());
+                            }
+                            if (live.contains(ref)) {
+                                expiredMissing.accept(ref);
+                            }
+                        }
                     }
                 }
             }
@@ -503,6 +552,19 @@ public final class PrivateEventStore implements AutoCloseable {
             return Math.max(0, Long.parseLong(note));
         } catch (NumberFormatException notWrittenByLethe) {
             return 0;
+        }
+    }
+
+    /** {@code group/period} as the audit trail names a period key; null for anything Lethe did not write. */
+    private static KeyStore.PeriodRef periodRef(String named) {
+        int slash = named.indexOf('/');
+        if (slash <= 0 || slash == named.length() - 1) {
+            return null;
+        }
+        try {
+            return new KeyStore.PeriodRef(DataGroup.of(named.substring(0, slash)), named.substring(slash + 1));
+        } catch (RuntimeException notWrittenByLethe) {
+            return null;
         }
     }
 

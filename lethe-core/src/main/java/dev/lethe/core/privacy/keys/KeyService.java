@@ -535,18 +535,39 @@ public final class KeyService implements AutoCloseable {
         List<KeyStore.PeriodRef> expired = new ArrayList<>();
         for (KeyStore.PeriodRef ref : store.livePeriods()) {
             if (policy.knows(ref.group()) && policy.hasExpired(ref.group(), ref.period(), now)) {
-                store.destroyPeriod(ref.group(), ref.period(), now);
-                openPeriods.remove(ref.group().name() + "/" + ref.period());
-                synchronized (this) {
-                    generation++;
-                    cache.keySet()
-                            .removeIf(id -> id.group().equals(ref.group())
-                                    && id.period().equals(ref.period()));
-                }
+                destroy(ref, now);
                 expired.add(ref);
             }
         }
         return expired;
+    }
+
+    /**
+     * Destroys the period keys among {@code periods} that the key store still holds, whatever the policy
+     * says now: expiries that a retention run recorded, in a key store restored from before them. Returns
+     * those it destroyed.
+     */
+    public List<KeyStore.PeriodRef> expireAgain(java.util.Collection<KeyStore.PeriodRef> periods, Instant at) {
+        java.util.Set<KeyStore.PeriodRef> live = new java.util.HashSet<>(store.livePeriods());
+        List<KeyStore.PeriodRef> destroyed = new ArrayList<>();
+        for (KeyStore.PeriodRef ref : new java.util.LinkedHashSet<>(periods)) {
+            if (live.contains(ref)) {
+                destroy(ref, at);
+                destroyed.add(ref);
+            }
+        }
+        return destroyed;
+    }
+
+    private void destroy(KeyStore.PeriodRef ref, Instant at) {
+        store.destroyPeriod(ref.group(), ref.period(), at);
+        openPeriods.remove(ref.group().name() + "/" + ref.period());
+        synchronized (this) {
+            generation++;
+            cache.keySet()
+                    .removeIf(
+                            id -> id.group().equals(ref.group()) && id.period().equals(ref.period()));
+        }
     }
 
     /** The master key's epochs that still unwrap: more than one while a rotation is incomplete. */
