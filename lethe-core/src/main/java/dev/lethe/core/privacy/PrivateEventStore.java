@@ -114,6 +114,19 @@ public final class PrivateEventStore implements AutoCloseable {
         AppendRules.require(allFields, "field paths");
         AppendRules.require(source, "schema source");
         EventData.of(schema.eventType(), Json.EMPTY_OBJECT); // refuses a type no event could have, naming it
+        for (FieldRule field : schema.personalFields()) {
+            // Every append of the type would fail, and every later policy change that keeps it undeclared.
+            DataGroup group = field.group().orElseThrow();
+            if (!keys.policy().knows(group)) {
+                throw InvalidEventException.of(
+                        schema.eventType() + "." + field.path(),
+                        "data group '" + group + "' is not declared in the data policy; declared: "
+                                + keys.policy().groups().keySet().stream()
+                                        .map(DataGroup::name)
+                                        .sorted()
+                                        .toList());
+            }
+        }
         // Under the registry's lock, so that of two equal registrations racing, one is audited.
         synchronized (schemas) {
             Optional<SchemaRegistry.Registered> before = schemas.latest(schema.eventType());

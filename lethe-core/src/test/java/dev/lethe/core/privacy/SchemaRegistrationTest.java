@@ -62,6 +62,41 @@ class SchemaRegistrationTest {
     }
 
     @Test
+    void a_misspelt_data_group_is_refused_when_registered_and_a_group_without_pii_is_a_finding() {
+        assertThatThrownBy(() -> register(PrivateEventStoreTest.DPO, SCHEMA.replace("\"contact\"", "\"contcat\"")))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessageContaining(
+                        "ProductSold.email: data group 'contcat' is not declared in the data policy;" + " declared: [");
+        assertThat(lethe.schemas().all()).as("nothing registered").isEmpty();
+
+        // A group without pii: a label, stored in plaintext, which the linter names.
+        register(
+                PrivateEventStoreTest.DPO,
+                SCHEMA.replace(
+                        "\"product\":{\"type\":\"string\"}", "\"email2\":{\"x-gdpr\":{\"dataGroup\":\"contact\"}}"));
+        assertThat(dev.lethe.core.privacy.policy.PolicyLinter.check(
+                                DataPolicy.parse(PrivateEventStoreTest.POLICY),
+                                lethe.schemas().all())
+                        .stream()
+                        .map(Object::toString))
+                .containsExactly("ProductSold.email2: names data group 'contact' but is not personal (pii is not"
+                        + " true): its values are stored in plaintext and survive a forget (mark it pii, or drop the"
+                        + " group to record the decision)");
+    }
+
+    @Test
+    void a_blank_data_subject_key_is_refused() {
+        register(PrivateEventStoreTest.DPO, SCHEMA);
+        assertThatThrownBy(() -> lethe.append(
+                        dev.lethe.core.store.StreamId.of("sale-1"),
+                        dev.lethe.core.store.ExpectedVersion.any(),
+                        List.of(dev.lethe.core.store.EventData.of(
+                                "ProductSold", "{\"email\":\"   \",\"product\":\"x\"}"))))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessageContaining("is blank");
+    }
+
+    @Test
     void a_schema_with_decimals_registered_again_is_the_same_version() throws Exception {
         // Read by an application's own ObjectMapper (doubles: written back as 1.0E-4 and 1.0E20).
         JsonNode schema = new com.fasterxml.jackson.databind.ObjectMapper()

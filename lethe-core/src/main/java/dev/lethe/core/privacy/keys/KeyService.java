@@ -106,8 +106,10 @@ public final class KeyService implements AutoCloseable {
      * is a natural key, looked up in the blind index and given a new subject on first use.
      */
     public SubjectId resolve(String keyValue) {
-        if (keyValue == null || keyValue.isEmpty()) {
-            throw InvalidEventException.of("data subject key", "is empty");
+        if (keyValue == null || keyValue.isBlank()) {
+            // Blank keys would all be one natural key: every event with one, one person.
+            throw InvalidEventException.of(
+                    "data subject key", keyValue == null || keyValue.isEmpty() ? "is empty" : "is blank (only spaces)");
         }
         if (SubjectId.looksLikeOne(keyValue)) {
             SubjectId subject = knownPseudonym(SubjectId.parse(keyValue));

@@ -74,7 +74,43 @@ public final class PolicyLinter {
             "gender",
             "nationality",
             "religion",
-            "ethnicity");
+            "ethnicity",
+            // Special categories (GDPR Art. 9) and the like.
+            "sex",
+            "race",
+            "healthcondition",
+            "diagnosis",
+            "bloodtype",
+            "biometric",
+            "biometrics",
+            "fingerprint",
+            "age",
+            "birthplace",
+            "placeofbirth",
+            "tel",
+            "telno",
+            "fax",
+            "faxnumber",
+            "initials",
+            "ips",
+            "ibancode",
+            "cvv",
+            "nif",
+            "cpf",
+            "nino",
+            "nhsnumber",
+            "licenseplate",
+            "licenceplate",
+            "numberplate",
+            "vin",
+            "driverlicense",
+            "driverslicense",
+            "drivinglicence",
+            "deviceid",
+            "useragent",
+            "latitude",
+            "longitude",
+            "geolocation");
 
     /**
      * Words that name personal data alone ({@code name}, {@code location}) or after a word for a person
@@ -110,7 +146,20 @@ public final class PolicyLinter {
             "display",
             "legal",
             "home",
-            "current");
+            "current",
+            "passenger",
+            "guest",
+            "driver",
+            "tenant",
+            "debtor",
+            "creditor",
+            "father",
+            "mother",
+            "student",
+            "visitor",
+            "traveller",
+            "traveler",
+            "cardholder");
 
     private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[A-Za-z]{2,}");
     private static final Pattern PHONE = Pattern.compile(".*\\+?\\d[\\d .()-]{7,}\\d.*");
@@ -153,6 +202,15 @@ public final class PolicyLinter {
                             schema.eventType() + "." + field.path(),
                             "names the data subject but is not personal: its values (an e-mail address, say) are"
                                     + " stored in plaintext and survive a forget (mark it pii too)"));
+                }
+            }
+            for (FieldRule field : schema.schema().fields()) {
+                if (!field.personal() && field.group().isPresent()) {
+                    findings.add(new Finding(
+                            schema.eventType() + "." + field.path(),
+                            "names data group '" + field.group().get() + "' but is not personal (pii is not true):"
+                                    + " its values are stored in plaintext and survive a forget (mark it pii, or drop"
+                                    + " the group to record the decision)"));
                 }
             }
             for (FieldRule field : schema.schema().personalFields()) {

@@ -66,7 +66,22 @@ class PolicyLinterNamesTest {
                 "creditCardNumber",
                 "zip",
                 "remoteAddr",
-                "sourceIp"
+                "sourceIp",
+                "sex",
+                "bloodType",
+                "healthCondition",
+                "placeOfBirth",
+                "age",
+                "telNo",
+                "passengerName",
+                "guestName",
+                "cardholderName",
+                "ibanCode",
+                "licensePlate",
+                "deviceId",
+                "userAgent",
+                "latitude",
+                "clientIps"
             })
     void personal_looking_names_are_found(String name) {
         assertThat(PolicyLinter.looksPersonal(name)).as(name).isTrue();
@@ -96,6 +111,11 @@ class PolicyLinterNamesTest {
                 "serverIp",
                 "status",
                 "address_verified",
+                "page",
+                "package",
+                "productId",
+                "healthCheck",
+                "raceId",
                 "émailé",
                 "",
                 "_",
