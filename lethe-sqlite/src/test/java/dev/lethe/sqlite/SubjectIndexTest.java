@@ -35,7 +35,7 @@ class SubjectIndexTest {
         JsonNode schema = Json.parse("""
                         {"type":"object","properties":{
                           "email":{"type":"string","x-gdpr":{"pii":true,"key":true,"dataGroup":"contact"}},
-                          "advisor":{"type":"string","x-gdpr":{"key":true,"dataGroup":"contact"}},
+                          "advisor":{"type":"string","x-gdpr":{"key":true}},
                           "note":{"type":"string","x-gdpr":{"pii":true,"dataGroup":"contact"}}}}
                         """).asTree();
         lethe.privacy()

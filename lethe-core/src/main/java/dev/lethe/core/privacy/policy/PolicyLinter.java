@@ -204,15 +204,6 @@ public final class PolicyLinter {
                                     + " stored in plaintext and survive a forget (mark it pii too)"));
                 }
             }
-            for (FieldRule field : schema.schema().fields()) {
-                if (!field.personal() && field.group().isPresent()) {
-                    findings.add(new Finding(
-                            schema.eventType() + "." + field.path(),
-                            "names data group '" + field.group().get() + "' but is not personal (pii is not true):"
-                                    + " its values are stored in plaintext and survive a forget (mark it pii, or drop"
-                                    + " the group to record the decision)"));
-                }
-            }
             for (FieldRule field : schema.schema().personalFields()) {
                 if (!policy.knows(field.group().orElseThrow())) {
                     findings.add(new Finding(

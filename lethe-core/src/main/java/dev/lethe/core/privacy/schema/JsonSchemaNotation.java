@@ -301,6 +301,15 @@ public final class JsonSchemaNotation {
                 }
             }
         }
+        if (gdpr != null && !encryptedMediaType && !gdpr.has("pii") && (gdpr.isEmpty() || gdpr.has("dataGroup"))) {
+            // {"dataGroup": "contact"} alone reads as "personal, in contact", but would be stored in plaintext.
+            throw InvalidEventException.of(
+                    "schema " + eventType,
+                    "'" + KEYWORD + "' of " + path
+                            + (gdpr.isEmpty() ? " is empty" : " names a data group but not 'pii'")
+                            + ": say \"pii\": true to encrypt it as personal data, or \"pii\": false to keep it in"
+                            + " plaintext");
+        }
         boolean pii = encryptedMediaType || bool(eventType, path, gdpr, "pii");
         boolean key = bool(eventType, path, gdpr, "key");
         String group = text(eventType, path, gdpr, "dataGroup");
