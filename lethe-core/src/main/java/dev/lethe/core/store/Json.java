@@ -221,6 +221,41 @@ public final class Json {
     private static final java.util.Set<String> KEYWORDS = java.util.Set.of("'null'", "'true'", "'false'");
 
     /**
+     * Refuses JSON in which an object has a member twice, naming it: for documents whose every member is
+     * a decision (a schema: the second {@code "email"} would silently drop the first one's marking).
+     * Event data is not held to it (its bytes are kept as written).
+     */
+    public static void requireUniqueMembers(byte[] utf8, String what) {
+        try (com.fasterxml.jackson.core.JsonParser parser = UNIQUE.createParser(utf8)) {
+            while (parser.nextToken() != null) {
+                // reading is the check
+            }
+        } catch (com.fasterxml.jackson.core.JsonParseException e) {
+            if (String.valueOf(e.getOriginalMessage()).startsWith("Duplicate field")) {
+                String name;
+                try {
+                    name = e.getProcessor() == null ? null : e.getProcessor().currentName();
+                } catch (java.io.IOException unnamed) {
+                    name = null;
+                }
+                com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+                throw InvalidEventException.of(
+                        what,
+                        "has a member twice" + (name == null ? "" : ": '" + name + "'")
+                                + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")")
+                                + "; the second would replace the first");
+            }
+            // Not well-formed: the caller's own parse names that.
+        } catch (java.io.IOException e) {
+            // likewise
+        }
+    }
+
+    private static final JsonFactory UNIQUE = JsonFactory.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build();
+
+    /**
      * What is wrong with a JSON text, for an error message: Jackson's reason with its location, and
      * without the input it quotes ({@code Unrecognized token 'ada': …}), which may be personal data.
      */

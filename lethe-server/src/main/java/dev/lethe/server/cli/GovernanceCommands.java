@@ -789,6 +789,7 @@ final class GovernanceCommands {
                 } catch (InvalidEventException e) {
                     throw e.at(file.toString());
                 }
+                Json.requireUniqueMembers(bytes, file.toString());
                 schema = JsonSchemaNotation.read(type, node);
                 allPaths = SchemaRegistry.propertyPaths(node);
                 notation = SchemaRegistry.Notation.JSON_SCHEMA;

@@ -146,7 +146,6 @@ class LetheCliTest {
         }
         for (String line : new String[] {
             "{\"type\":\"A\",\"data\":{\"amount\":1e99999999999}}",
-            "{\"type\":\"A\",\"data\":{\"email\":\"a@x\",\"email\":\"b@x\"}}",
             "{\"type\":\"A\",\"data\":{}} {\"type\":\"B\",\"data\":{}}",
             "{\"type\":\"A\",\"type\":\"B\",\"data\":{}}"
         }) {
@@ -1028,6 +1027,15 @@ class LetheCliTest {
         assertThat(forged.exitCode()).isEqualTo(2);
         assertThat(forged.err()).contains("--user: name contains a control character or line separator");
         assertThat(lethe("schemas", "list").out()).doesNotContain("Other");
+
+        // A member written twice would drop the first one's marking: refused, naming it.
+        Path twice = Files.writeString(
+                data.resolve("twice.json"),
+                "{\"type\":\"object\",\"properties\":{\"email\":{\"x-gdpr\":{\"pii\":true,\"key\":true}},"
+                        + "\"email\":{\"type\":\"string\"}}}");
+        Run refusedTwice = lethe("schemas", "register", "Twice", twice.toString(), "--role", "dpo");
+        assertThat(refusedTwice.exitCode()).isEqualTo(2);
+        assertThat(refusedTwice.err()).contains("twice.json: has a member twice", "'email'");
     }
 
     @Test

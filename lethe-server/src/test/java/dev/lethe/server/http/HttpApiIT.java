@@ -569,6 +569,14 @@ class HttpApiIT {
         assertThat(refusedSchema.status()).isEqualTo(403);
         assertThat(refusedSchema.json().get("detail").asText()).contains("may not change-policy");
         assertThat(get("/v1/schemas", ANALYST).body()).doesNotContain("Refused");
+        Response twice = post(
+                "/v1/schemas",
+                ADMIN,
+                "{\"eventType\":\"Twice\",\"notation\":\"json-schema\",\"schema\":{\"type\":\"object\",\"properties\":"
+                        + "{\"email\":{\"x-gdpr\":{\"pii\":true,\"key\":true}},\"email\":{\"type\":\"string\"}}}}");
+        assertThat(twice.status()).isEqualTo(400);
+        assertThat(twice.json().get("detail").asText()).contains("Duplicate field");
+        assertThat(get("/v1/schemas", ANALYST).body()).doesNotContain("Twice");
         assertThat(get("/v1/audit?limit=1000", ADMIN).body())
                 .contains("SchemaRegistered", "\"eventType\":\"ContactAdded\"", "\"notation\":\"JSON_SCHEMA\"");
         String someone = "someone-" + UUID.randomUUID();
