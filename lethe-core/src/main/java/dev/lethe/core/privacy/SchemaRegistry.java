@@ -365,6 +365,10 @@ public final class SchemaRegistry {
         }
     }
 
+    /** A member name shown in an error: a plain identifier, which names a field, not a value. */
+    private static final java.util.regex.Pattern IDENTIFIER =
+            java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,63}");
+
     private static void check(String type, JsonNode schema, JsonNode value, String path) {
         String where = type + (path.isEmpty() ? " data" : "." + path);
         String expected = schema.path("type").asText(null);
@@ -380,6 +384,22 @@ public final class SchemaRegistry {
         for (JsonNode required : schema.path("required")) {
             if (!value.has(required.asText())) {
                 throw InvalidEventException.of(where, "lacks required property '" + required.asText() + "'");
+            }
+        }
+        if (schema.path("additionalProperties").isBoolean()
+                && !schema.path("additionalProperties").asBoolean()) {
+            // A misspelt personal field ("eMail" for "email") would be stored in plaintext.
+            for (Iterator<String> names = value.fieldNames(); names.hasNext(); ) {
+                String name = names.next();
+                if (!schema.path("properties").has(name)) {
+                    throw InvalidEventException.of(
+                            where,
+                            "has "
+                                    + (IDENTIFIER.matcher(name).matches()
+                                            ? "the property '" + name + "', which"
+                                            : "a property (its name not shown) that")
+                                    + " the schema does not declare (additionalProperties: false)");
+                }
             }
         }
         for (Iterator<Map.Entry<String, JsonNode>> it =

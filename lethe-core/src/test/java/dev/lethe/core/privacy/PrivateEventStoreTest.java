@@ -370,6 +370,35 @@ class PrivateEventStoreTest {
                                 .withMetadata(Json.parse("{\"lethe\":{}}")))))
                 .hasMessageContaining("reserved");
         assertThat(lethe.store().streamInfo(stream).exists()).isFalse();
+
+        // additionalProperties: false refuses a misspelt personal field, which would be stored in plaintext.
+        JsonNode closed = Json.parse(
+                        "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
+                                + "\"email\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"key\":true,\"dataGroup\":\"contact\"}},"
+                                + "\"address\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"city\":{}}}}}")
+                .asTree();
+        lethe.schemas()
+                .register(
+                        JsonSchemaNotation.read("SignedUp", closed),
+                        SchemaRegistry.Notation.JSON_SCHEMA,
+                        SchemaRegistry.propertyPaths(closed),
+                        Json.of(closed));
+        assertThatThrownBy(() -> lethe.append(
+                        stream,
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("SignedUp", "{\"eMail\":\"x@example.com\"}"))))
+                .hasMessage("events[0] SignedUp data: has the property 'eMail', which the schema does not declare"
+                        + " (additionalProperties: false)");
+        assertThatThrownBy(() -> lethe.append(
+                        stream,
+                        ExpectedVersion.any(),
+                        List.of(EventData.of(
+                                "SignedUp", "{\"email\":\"x@example.com\",\"address\":{\"x@example.com\":1}}"))))
+                .hasMessage(
+                        "events[0] SignedUp.address: has a property (its name not shown) that the schema does not declare"
+                                + " (additionalProperties: false)");
+        assertThat(lethe.store().streamInfo(stream).exists()).isFalse();
+        lethe.append(stream, ExpectedVersion.any(), List.of(EventData.of("SignedUp", "{\"email\":\"x@example.com\"}")));
     }
 
     @Test
