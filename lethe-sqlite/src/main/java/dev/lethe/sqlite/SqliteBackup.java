@@ -345,6 +345,10 @@ public final class SqliteBackup {
 
     /** A snapshot of {@code source} in the new file {@code copy}, checked, owner-only. */
     private static void copyDatabase(Path source, Path copy) throws IOException {
+        // Owner-only from its first byte (VACUUM INTO writes into an empty file): a backup killed during the
+        // copy leaves a partial keys.db that no one else may read.
+        Files.createFile(copy);
+        restrictToOwner(copy);
         try (Connection connection = readOnly(source);
                 PreparedStatement vacuum = connection.prepareStatement("VACUUM INTO ?")) {
             vacuum.setString(1, copy.toString());

@@ -333,6 +333,14 @@ final class GovernanceCommands {
                 out.printf(
                         "master key       %s; live epochs %s%n",
                         service.master().describe(), unsigned(check.liveEpochs()));
+                if (check.liveEpochs().size() > 1) {
+                    // Not a failure (every key still unwraps), but the older epochs outlive what rotation promises.
+                    out.printf(
+                            "  note           %d live epochs: a rotation was stopped before it destroyed the older"
+                                    + " one(s), which still unwrap copies of keys.db taken before it; run lethe keys"
+                                    + " rotate to finish%n",
+                            check.liveEpochs().size());
+                }
                 boolean failed = false;
                 if (check.failing() == 0) {
                     out.printf("unwrap           all %,d unwrap%n", check.total());

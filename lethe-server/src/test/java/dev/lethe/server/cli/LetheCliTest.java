@@ -913,6 +913,21 @@ class LetheCliTest {
     }
 
     @Test
+    void keys_check_notes_a_rotation_stopped_before_it_destroyed_the_older_epoch() {
+        assertThat(lethe("demo").exitCode()).isZero();
+        try (dev.lethe.sqlite.SqliteLethe stopped = dev.lethe.sqlite.SqliteLethe.open(data)) {
+            stopped.privacy().keys().master().beginRotation(); // and nothing more: as if killed there
+        }
+        Run check = lethe("keys", "check");
+        assertThat(check.exitCode()).as(check.out()).isZero();
+        assertThat(check.out())
+                .contains("note           2 live epochs: a rotation was stopped", "run lethe keys rotate to finish")
+                .contains("result           ok");
+        assertThat(lethe("keys", "rotate", "--role", "dpo").exitCode()).isZero();
+        assertThat(lethe("keys", "check").out()).doesNotContain("a rotation was stopped");
+    }
+
+    @Test
     void a_group_removed_from_the_policy_by_hand_is_named_by_every_retention_run() throws Exception {
         assertThat(lethe("demo").exitCode()).isZero();
         Path policy = data.resolve("policy.yaml");

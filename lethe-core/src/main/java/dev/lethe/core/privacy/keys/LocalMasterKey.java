@@ -127,7 +127,10 @@ public final class LocalMasterKey implements MasterKey {
         try {
             return currentAead().decrypt(wrapped, context);
         } catch (GeneralSecurityException e) {
-            throw new KeyUnavailableException("no live master key epoch unwraps this key", e);
+            throw new KeyUnavailableException(
+                    "no live master key epoch unwraps this key (a keys.db restored from before a master key rotation,"
+                            + " or another store's keyset? lethe keys check tells)",
+                    e);
         }
     }
 
