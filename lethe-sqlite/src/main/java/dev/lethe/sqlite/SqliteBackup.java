@@ -138,9 +138,10 @@ public final class SqliteBackup {
                 CopiedKeys keys = auditForgetsMadeDuringTheCopy(partial, directory);
                 masterKey = keys.masterKey();
                 if (keys.changePending() || masterKeyChangedSince(directory, keys.trailEnd())) {
-                    warning = Optional.of("a master-key rotation or move was under way while this backup was taken:"
-                            + " its keys.db may hold keys wrapped by an epoch that the rotation then destroyed. Check"
-                            + " it with lethe keys check (with the master key beside it), or take a new backup now");
+                    warning = Optional.of("a master-key rotation or move was under way while this backup was taken,"
+                            + " or had been stopped before it finished (lethe keys rotate finishes it): its keys.db may"
+                            + " hold keys wrapped by an epoch that the rotation destroys. Check it with lethe keys check"
+                            + " (with the master key beside it), or take a new backup once the rotation is done");
                 }
             } else if (hasSchemas(partial)) {
                 warning = Optional.of(SqliteKeyStore.FILE_NAME + " is missing from " + data + ", though its log"
