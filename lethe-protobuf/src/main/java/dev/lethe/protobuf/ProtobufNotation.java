@@ -266,6 +266,13 @@ public final class ProtobufNotation {
                                         : "an object; mark a field inside it as the key")
                                 + " (a data subject key must be a string or number)");
             }
+            if (gdpr.key() && !field.isRepeated() && field.getJavaType() == JavaType.BOOLEAN) {
+                // true and false would each be one natural key: every event saying so, one person.
+                throw InvalidEventException.of(
+                        subject(eventType) + " field " + path,
+                        "is a key but a bool, whose two values cannot each name one subject (a data subject key must"
+                                + " be a string or number)");
+            }
             try {
                 return new FieldRule(
                         path, gdpr.pii(), gdpr.key(), gdpr.dataGrouping().map(DataGroup::of), Optional.empty());

@@ -178,6 +178,10 @@ class ProtobufNotationTest {
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining("field emails")
                 .hasMessageContaining("is a key but its JSON is an array");
+        assertThatThrownBy(() -> read("KeyOnBool"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("field consented")
+                .hasMessageContaining("is a key but a bool");
     }
 
     @Test

@@ -26,7 +26,11 @@ public record FieldRule(
 
     public FieldRule {
         if (path == null || !PATH.matcher(path).matches()) {
-            throw InvalidEventException.of("field path", "'" + path + "' must be property names joined by '.'");
+            throw InvalidEventException.of(
+                    "field path",
+                    "'" + path + "' cannot be classified: a classified field's path is property names of ASCII"
+                            + " letters, digits and '_' (not starting with a digit), joined by '.'; rename the"
+                            + " property (e.g. e_mail for e-mail)");
         }
         if (personal && group.isEmpty()) {
             group = Optional.of(DataGroup.DEFAULT);

@@ -88,6 +88,23 @@ class SchemaRegistrationTest {
     }
 
     @Test
+    void a_key_that_cannot_print_as_a_string_or_number_is_refused_when_registered() {
+        for (String type : new String[] {"object", "array", "boolean"}) {
+            assertThatThrownBy(() -> register(
+                            PrivateEventStoreTest.DPO,
+                            SCHEMA.replace("\"email\":{\"type\":\"string\"", "\"email\":{\"type\":\"" + type + "\"")))
+                    .as(type)
+                    .hasMessageContaining("email is a key but of type " + type);
+        }
+        assertThatThrownBy(() -> register(
+                        PrivateEventStoreTest.DPO,
+                        SCHEMA.replace("\"product\":", "\"e-mail\":{\"x-gdpr\":{\"pii\":true}},\"product\":")))
+                .hasMessageContaining("'e-mail' cannot be classified")
+                .hasMessageContaining("rename the property");
+        assertThat(lethe.schemas().all()).isEmpty();
+    }
+
+    @Test
     void a_blank_data_subject_key_is_refused() {
         register(PrivateEventStoreTest.DPO, SCHEMA);
         assertThatThrownBy(() -> lethe.append(

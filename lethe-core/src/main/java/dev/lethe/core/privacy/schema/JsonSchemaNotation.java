@@ -312,6 +312,14 @@ public final class JsonSchemaNotation {
         }
         boolean pii = encryptedMediaType || bool(eventType, path, gdpr, "pii");
         boolean key = bool(eventType, path, gdpr, "key");
+        String type = definition.path("type").asText("");
+        if (key && List.of("object", "array", "boolean").contains(type)) {
+            // Refused here, not at the first append: a data subject key must print as a string or number.
+            throw InvalidEventException.of(
+                    "schema " + eventType,
+                    path + " is a key but of type " + type + "; a data subject key must be a string or number"
+                            + (type.equals("object") ? " (mark a property inside it as the key)" : ""));
+        }
         String group = text(eventType, path, gdpr, "dataGroup");
         String subject = text(eventType, path, gdpr, "subject");
         return Optional.of(new FieldRule(
