@@ -209,11 +209,17 @@ final class SubjectCommand implements Runnable {
             LetheCli cli = subject.parent;
             SubjectId filter = only == null ? null : SubjectId.parse(only);
             try (SqliteLethe lethe = cli.store.openExisting()) {
+                java.util.Optional<String> store = lethe.storeId();
                 list(
                         cli,
                         lethe.privacy().receipts(filter, cli.store.principal()),
                         json,
-                        ErasureReceipt::asMap,
+                        receipt -> {
+                            // Named as a receipt-journal line names it: forget-again in another store skips it.
+                            Map<String, Object> line = new java.util.LinkedHashMap<>(receipt.asMap());
+                            store.ifPresent(id -> line.put("store", id));
+                            return line;
+                        },
                         receipt -> String.format(
                                 "%s  receipt %s  subject %s  by %s  legal basis %s",
                                 receipt.at(),
@@ -382,7 +388,7 @@ final class SubjectCommand implements Runnable {
                             .commandLine()
                             .getErr()
                             .printf(
-                                    "left out %d receipt-journal line%s made in other stores%n",
+                                    "left out %d line%s (receipts, receipt-journal lines) made in other stores%n",
                                     leftOut, leftOut == 1 ? "" : "s");
                 }
                 var done = lethe.privacy().forgetAgain(forgets, schedules, cancels, cli.store.principal());

@@ -825,6 +825,14 @@ class LetheCliTest {
         assertThat(letheAt(backup, "subject", "forget-again", receipts.toString(), "--role", "advisor")
                         .exitCode())
                 .isEqualTo(3);
+        // Receipts name their store: another store's forget-again leaves them out, and says so.
+        assertThat(Files.readString(receipts)).contains("\"store\":\"");
+        Path otherStore = data.resolveSibling(data.getFileName() + "-other");
+        assertThat(letheAt(otherStore, "demo").exitCode()).isZero();
+        Run elsewhere = letheAt(otherStore, "subject", "forget-again", receipts.toString(), "--role", "dpo");
+        assertThat(elsewhere.exitCode()).as(elsewhere.err()).isZero();
+        assertThat(elsewhere.err()).contains("left out 2 lines (receipts, receipt-journal lines) made in other stores");
+        assertThat(elsewhere.out()).contains("0 subjects forgotten again");
 
         Path inside = data.resolveSibling(data.getFileName() + "-policy.yaml");
         Files.writeString(
@@ -885,14 +893,17 @@ class LetheCliTest {
                 .contains("(forgotten)");
 
         // With a receipt journal, backups say where it is.
-        Path journal = data.toAbsolutePath().resolveSibling(data.getFileName() + "-receipts.jsonl");
+        Path journal = data.toAbsolutePath().resolveSibling(data.getFileName() + "-journal.jsonl");
         Path withJournal = data.resolveSibling(data.getFileName() + "-journal-policy.yaml");
         Files.writeString(
                 withJournal, Files.readString(data.resolve("policy.yaml")) + "\nreceiptJournal: " + journal + "\n");
         assertThat(lethe("policy", "set", withJournal.toString(), "--role", "dpo")
                         .exitCode())
                 .isZero();
-        assertThat(lethe("stats").out()).contains("receipt journal  " + journal.toRealPath());
+        Run statsWithJournal = lethe("stats");
+        assertThat(statsWithJournal.out())
+                .as(statsWithJournal.err())
+                .contains("receipt journal  " + journal.toRealPath());
         assertThat(Files.readString(journal))
                 .as("seeded by the first open, with the scheduled forget")
                 .contains(alan.subject(), "\"kind\":\"schedule\"", grace.subject());
