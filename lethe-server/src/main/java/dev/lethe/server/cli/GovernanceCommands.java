@@ -139,13 +139,7 @@ final class GovernanceCommands {
                     for (KeyService.PeriodExpiry key : keys) {
                         Map<String, Object> line = new java.util.LinkedHashMap<>();
                         line.put("kind", "periodKey");
-                        line.put("group", key.key().group().name());
-                        line.put("period", key.key().period());
-                        line.put(
-                                "expiresAt",
-                                key.expiresAt().map(Instant::toString).orElse(null));
-                        line.put("due", key.dueAt(at));
-                        line.put("declared", key.declared());
+                        line.putAll(key.asMap(at));
                         out.println(PriorForgets.JSON.valueToTree(line));
                     }
                     for (PrivateEventStore.ScheduledForget schedule : due) {

@@ -591,17 +591,7 @@ public final class LetheServer implements AutoCloseable {
         plan.put(
                 "periodKeys",
                 lethe.privacy().keys().periodExpiries().stream()
-                        .map(key -> {
-                            Map<String, Object> entry = new java.util.LinkedHashMap<>();
-                            entry.put("group", key.key().group().name());
-                            entry.put("period", key.key().period());
-                            entry.put(
-                                    "expiresAt",
-                                    key.expiresAt().map(Instant::toString).orElse(null));
-                            entry.put("due", key.dueAt(now));
-                            entry.put("declared", key.declared());
-                            return entry;
-                        })
+                        .map(key -> key.asMap(now))
                         .toList());
         if (lethe.policy().may(who, dev.lethe.core.privacy.policy.DataPolicy.Permission.FORGET)) {
             plan.put(

@@ -501,6 +501,17 @@ public final class KeyService implements AutoCloseable {
         public boolean dueAt(Instant now) {
             return expiresAt.isPresent() && !now.isBefore(expiresAt.get());
         }
+
+        /** As JSON shows it: {@code group}, {@code period}, {@code expiresAt} (null: never), {@code due}, {@code declared}. */
+        public Map<String, Object> asMap(Instant now) {
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("group", key.group().name());
+            entry.put("period", key.period());
+            entry.put("expiresAt", expiresAt.map(Instant::toString).orElse(null));
+            entry.put("due", dueAt(now));
+            entry.put("declared", declared);
+            return entry;
+        }
     }
 
     /**
