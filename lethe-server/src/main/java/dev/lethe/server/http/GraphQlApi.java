@@ -142,6 +142,9 @@ final class GraphQlApi {
                                 .dataFetcher(
                                         "audit",
                                         env -> events(hub.audit(Hub.limit(env.getArgument("limit")), principal(env))))
+                                .dataFetcher(
+                                        "retentionPlan",
+                                        env -> hub.retentionPlan(env.getArgument("now"), principal(env)))
                                 .dataFetcher("scheduledForgets", env -> {
                                     String subject = env.getArgument("subject");
                                     return hub

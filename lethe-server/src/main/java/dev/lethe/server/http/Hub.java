@@ -292,6 +292,31 @@ final class Hub {
     }
 
     /** An ISO-8601 instant, or a date meaning the end of that day (UTC). */
+    /**
+     * What retention runs will destroy, and when (as {@code lethe retention plan}): every live period key
+     * with the end of its retention and whether a run as of {@code now} (default: now) destroys it; the
+     * scheduled forgets due by then, for a role with the forget permission (else absent). Destroys nothing.
+     */
+    Map<String, Object> retentionPlan(String nowText, Principal who) {
+        Instant now = nowText == null ? Instant.now() : parseInstant("now", nowText);
+        Map<String, Object> plan = new java.util.LinkedHashMap<>();
+        plan.put("now", now.toString());
+        plan.put(
+                "periodKeys",
+                lethe.privacy().keys().periodExpiries().stream()
+                        .map(key -> key.asMap(now))
+                        .toList());
+        if (lethe.policy().may(who, dev.lethe.core.privacy.policy.DataPolicy.Permission.FORGET)) {
+            plan.put(
+                    "scheduledForgetsDue",
+                    lethe.privacy().scheduledForgets(null, who).stream()
+                            .filter(schedule -> !schedule.at().isAfter(now))
+                            .map(dev.lethe.core.privacy.PrivateEventStore.ScheduledForget::asMap)
+                            .toList());
+        }
+        return plan;
+    }
+
     static Instant parseInstant(String name, String text) {
         try {
             return Instant.parse(text);

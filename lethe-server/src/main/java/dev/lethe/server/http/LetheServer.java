@@ -33,7 +33,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -583,25 +582,7 @@ public final class LetheServer implements AutoCloseable {
      * scheduled forgets due by then, for a role with the forget permission (else absent). Destroys nothing.
      */
     private void retentionPlan(Context ctx) {
-        Principal who = principal(ctx);
-        String nowParam = ctx.queryParam("now");
-        Instant now = nowParam == null ? Instant.now() : Hub.parseInstant("now", nowParam);
-        Map<String, Object> plan = new java.util.LinkedHashMap<>();
-        plan.put("now", now.toString());
-        plan.put(
-                "periodKeys",
-                lethe.privacy().keys().periodExpiries().stream()
-                        .map(key -> key.asMap(now))
-                        .toList());
-        if (lethe.policy().may(who, dev.lethe.core.privacy.policy.DataPolicy.Permission.FORGET)) {
-            plan.put(
-                    "scheduledForgetsDue",
-                    lethe.privacy().scheduledForgets(null, who).stream()
-                            .filter(schedule -> !schedule.at().isAfter(now))
-                            .map(dev.lethe.core.privacy.PrivateEventStore.ScheduledForget::asMap)
-                            .toList());
-        }
-        ctx.json(plan);
+        ctx.json(hub.retentionPlan(ctx.queryParam("now"), principal(ctx)));
     }
 
     private void receipts(Context ctx) {

@@ -336,6 +336,16 @@ class HttpApiIT {
         assertThat(advisorsPlan.path("periodKeys"))
                 .noneSatisfy(key -> assertThat(key.path("due").asBoolean()).isTrue());
         assertThat(get("/v1/retention/plan?now=soon", ADMIN).status()).isEqualTo(400);
+        JsonNode graphQlPlan = post(
+                        "/graphql",
+                        ADMIN,
+                        "{\"query\":\"{ retentionPlan(now: \\\"2099-01-01\\\") { now periodKeys { group period due }"
+                                + " scheduledForgetsDue { id } } }\"}")
+                .json()
+                .path("data")
+                .path("retentionPlan");
+        assertThat(graphQlPlan.path("periodKeys")).isNotEmpty();
+        assertThat(graphQlPlan.path("scheduledForgetsDue").toString()).contains(id);
         String byGraphQl =
                 "{\"query\":\"{ scheduledForgets(subject: \\\"" + subject + "\\\") { id at legalBasis } }\"}";
         assertThat(post("/graphql", ADMIN, byGraphQl)
