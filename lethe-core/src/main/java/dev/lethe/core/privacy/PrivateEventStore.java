@@ -194,10 +194,11 @@ public final class PrivateEventStore implements AutoCloseable {
         AppendRules.checkAppend(streamId, expected, events);
         boolean strict = keys.policy().strict();
         if (strict && streamId != null && !streamId.value().startsWith("$")) {
-            PolicyLinter.personalDataIn(streamId.value()).ifPresent(why -> {
-                // The id is not repeated: it may be the personal data in question.
-                throw InvalidEventException.of("stream id", why + "; use a pseudonym (strict mode)");
-            });
+            PolicyLinter.personalDataIn(streamId.value(), keys.policy().numericIdCategories())
+                    .ifPresent(why -> {
+                        // The id is not repeated: it may be the personal data in question.
+                        throw InvalidEventException.of("stream id", why + "; use a pseudonym (strict mode)");
+                    });
         }
         // Check every event before sealing any, so that a rejected batch creates no subject or key.
         Instant now = clock.instant();

@@ -488,6 +488,7 @@ final class GovernanceCommands {
                 long[] reported = {0};
                 long streams = PolicyLinter.checkStreamIds(
                         opened.lethe().store(),
+                        opened.lethe().policy().numericIdCategories(),
                         f -> {
                             streamFindings[0]++;
                             out.println("finding: " + f);

@@ -268,6 +268,7 @@ public final class LetheServer implements AutoCloseable {
             if (!"false".equals(ctx.queryParam("streams"))) {
                 streams = PolicyLinter.checkStreamIds(
                         lethe.store(),
+                        lethe.policy().numericIdCategories(),
                         finding -> {
                             total[0]++;
                             if (findings.size() < MAX_POLICY_FINDINGS) {

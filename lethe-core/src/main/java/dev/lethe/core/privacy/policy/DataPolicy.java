@@ -26,7 +26,9 @@ import java.util.TreeSet;
  * {@code lethe policy check} reports; they are accepted so that older files still parse.
  * {@code receiptJournal}, when set, is an absolute path outside the data directory where every erasure
  * receipt is also written, so that a data directory restored from a backup forgets again, as it opens,
- * the subjects forgotten since the backup was taken (docs/privacy.md §9).
+ * the subjects forgotten since the backup was taken (docs/privacy.md §9). {@code numericIdCategories}
+ * names stream categories whose ids are numbers that are not personal data ({@code order-123456789}):
+ * strict mode and {@code lethe policy check} do not read their digits as phone numbers.
  *
  * <pre>
  * strict: true
@@ -44,7 +46,8 @@ public record DataPolicy(
         Map<String, RoleRule> roles,
         boolean strict,
         List<String> notices,
-        java.util.Optional<java.nio.file.Path> receiptJournal) {
+        java.util.Optional<java.nio.file.Path> receiptJournal,
+        Set<String> numericIdCategories) {
     /** What a role may do besides reading. */
     public enum Permission {
         FORGET("forget"),
@@ -140,7 +143,7 @@ public record DataPolicy(
         if (root == null || !root.isObject()) {
             throw InvalidEventException.of("policy", "must be a YAML mapping with 'groups' and 'roles'");
         }
-        onlyKeys(root, "policy", "strict", "forgetMarkers", "receiptJournal", "groups", "roles");
+        onlyKeys(root, "policy", "strict", "forgetMarkers", "receiptJournal", "numericIdCategories", "groups", "roles");
         Map<DataGroup, GroupRule> groups = new LinkedHashMap<>();
         JsonNode groupNodes = root.path("groups");
         if (!groupNodes.isObject() || groupNodes.isEmpty()) {
@@ -212,7 +215,30 @@ public record DataPolicy(
             notices.add("forgetMarkers has no effect any more: every writer open now checks the audit trail for"
                     + " forgets a restored keys.db lacks (docs/privacy.md §9); remove the line");
         }
-        return new DataPolicy(groups, roles, flag(root, "strict"), List.copyOf(notices), receiptJournal(root));
+        return new DataPolicy(
+                groups,
+                roles,
+                flag(root, "strict"),
+                List.copyOf(notices),
+                receiptJournal(root),
+                numericIdCategories(root));
+    }
+
+    /** A stream category: what comes before the first '-' of a stream id. */
+    private static final java.util.regex.Pattern CATEGORY = java.util.regex.Pattern.compile("[^\\s$@-][^\\s@-]{0,99}");
+
+    private static Set<String> numericIdCategories(JsonNode root) {
+        Set<String> categories = new TreeSet<>();
+        for (JsonNode name : list(root.path("numericIdCategories"), "policy numericIdCategories")) {
+            if (!name.isTextual() || !CATEGORY.matcher(name.asText()).matches()) {
+                throw InvalidEventException.of(
+                        "policy numericIdCategories",
+                        "'" + name.asText() + "' is not a stream category (what comes before the first '-' of a"
+                                + " stream id: order for order-123456789; no spaces, '@' or '$' first)");
+            }
+            categories.add(name.asText());
+        }
+        return Set.copyOf(categories);
     }
 
     private static java.util.Optional<java.nio.file.Path> receiptJournal(JsonNode root) {

@@ -224,12 +224,21 @@ public final class PolicyLinter {
      * @return the number of stream ids checked
      */
     public static long checkStreamIds(EventStore store, Consumer<Finding> findings, LongConsumer scanned) {
+        return checkStreamIds(store, Set.of(), findings, scanned);
+    }
+
+    /**
+     * As {@link #checkStreamIds(EventStore, Consumer, LongConsumer)}, without reading the digits of ids in
+     * {@code numericIdCategories} (the policy's) as phone numbers.
+     */
+    public static long checkStreamIds(
+            EventStore store, Set<String> numericIdCategories, Consumer<Finding> findings, LongConsumer scanned) {
         long seen = 0;
         for (StreamId after = null; ; ) {
             List<StreamId> page = store.readStreamIds(after, EventStore.MAX_READ_LIMIT);
             for (StreamId id : page) {
                 if (!id.value().startsWith("$")) {
-                    personalDataIn(id.value(), true)
+                    personalDataIn(id.value(), true, numericIdCategories)
                             .ifPresent(why ->
                                     findings.accept(new Finding("stream id '" + id + "'", why + "; use a pseudonym")));
                 }
@@ -373,7 +382,12 @@ public final class PolicyLinter {
      * personal data, if it does: the rule strict mode applies to every append.
      */
     public static java.util.Optional<String> personalDataIn(String streamId) {
-        return personalDataIn(streamId, false);
+        return personalDataIn(streamId, false, Set.of());
+    }
+
+    /** As {@link #personalDataIn(String)}, without reading numbers as phone numbers in {@code numericIdCategories}. */
+    public static java.util.Optional<String> personalDataIn(String streamId, Set<String> numericIdCategories) {
+        return personalDataIn(streamId, false, numericIdCategories);
     }
 
     /**
@@ -383,15 +397,26 @@ public final class PolicyLinter {
      * check existed are not refused now.
      */
     public static java.util.Optional<String> personalDataIn(String streamId, boolean categoryToo) {
+        return personalDataIn(streamId, categoryToo, Set.of());
+    }
+
+    /**
+     * As {@link #personalDataIn(String, boolean)}; in a stream of a category in {@code numericIdCategories}
+     * (the policy's: ids that are numbers, {@code order-123456789}), digits are not read as a phone number.
+     */
+    public static java.util.Optional<String> personalDataIn(
+            String streamId, boolean categoryToo, Set<String> numericIdCategories) {
+        int firstDash = streamId.indexOf('-');
+        boolean numbers = firstDash > 0 && numericIdCategories.contains(streamId.substring(0, firstDash));
         // UUIDs first, in any form: a bare one would otherwise be split at its first dash into a
         // "category" and a rest whose all-digit last group reads as a phone number.
         String id = UUID_TEXT.matcher(streamId).replaceAll("-");
         int dash = id.indexOf('-');
         if (dash < 0) {
-            return personalDataInPart(id);
+            return personalDataInPart(id, false);
         }
-        java.util.Optional<String> inId = personalDataInPart(id.substring(dash + 1));
-        return inId.isPresent() || !categoryToo ? inId : personalDataInPart(id.substring(0, dash));
+        java.util.Optional<String> inId = personalDataInPart(id.substring(dash + 1), numbers);
+        return inId.isPresent() || !categoryToo ? inId : personalDataInPart(id.substring(0, dash), false);
     }
 
     /**
@@ -421,12 +446,15 @@ public final class PolicyLinter {
         return remainder == 1;
     }
 
-    private static java.util.Optional<String> personalDataInPart(String rest) {
+    private static java.util.Optional<String> personalDataInPart(String rest, boolean numbersAreIds) {
         if (EMAIL.matcher(rest).matches() || rest.contains("@")) {
             return java.util.Optional.of("looks like an e-mail address");
         }
         if (holdsIban(rest)) {
             return java.util.Optional.of("looks like an IBAN");
+        }
+        if (numbersAreIds) {
+            return java.util.Optional.empty();
         }
         long digitCount = rest.chars().filter(c -> c >= '0' && c <= '9').count();
         if (digitCount >= 9

@@ -17,6 +17,37 @@ class PolicyLinterStreamIdsTest {
     }
 
     @Test
+    void categories_the_policy_says_are_numbered_are_not_read_as_phone_numbers_but_ibans_still_are() {
+        DataPolicy policy = DataPolicy.parse("groups:\n  identity: {retention: P10Y}\nroles:\n"
+                + "  dpo: {read: [identity], may: [change-policy]}\nnumericIdCategories: [order, product]\n");
+        assertThat(policy.numericIdCategories()).containsExactlyInAnyOrder("order", "product");
+        assertThat(PolicyLinter.personalDataIn("order-123456789")).contains("looks like a phone number");
+        assertThat(PolicyLinter.personalDataIn("order-123456789", policy.numericIdCategories()))
+                .isEmpty();
+        assertThat(PolicyLinter.personalDataIn("product-5901234123457", policy.numericIdCategories()))
+                .isEmpty();
+        assertThat(PolicyLinter.personalDataIn("caller-351912345678", policy.numericIdCategories()))
+                .contains("looks like a phone number");
+        assertThat(PolicyLinter.personalDataIn("order-PT50000201231234567890154", policy.numericIdCategories()))
+                .contains("looks like an IBAN");
+        for (String bad : new String[] {"[or der]", "['-x']", "[$audit]", "order"}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> DataPolicy.parse(
+                            "groups:\n  identity: {retention: P10Y}\nroles:\n  dpo: {read: [identity], may: [change-policy]}\n"
+                                    + "numericIdCategories: " + bad + "\n"))
+                    .as(bad)
+                    .hasMessageContaining("policy numericIdCategories");
+        }
+        InMemoryEventStore store = new InMemoryEventStore();
+        append(store, "order-123456789");
+        append(store, "caller-351912345678");
+        List<PolicyLinter.Finding> findings = new ArrayList<>();
+        PolicyLinter.checkStreamIds(store, policy.numericIdCategories(), findings::add, seen -> {});
+        assertThat(findings)
+                .extracting(PolicyLinter.Finding::subject)
+                .containsExactly("stream id 'caller-351912345678'");
+    }
+
+    @Test
     void a_phone_number_among_words_is_found_but_a_uuid_or_a_short_number_is_not() {
         assertThat(PolicyLinter.personalDataIn("person-frank-351912345678")).contains("looks like a phone number");
         assertThat(PolicyLinter.personalDataIn("lead-call_+351912345678_back")).contains("looks like a phone number");
