@@ -190,6 +190,27 @@ class SqliteBackupTest {
         assertThat(ada).isNotNull();
     }
 
+    @Test
+    void a_key_store_restored_from_before_the_period_key_was_made_still_refuses_that_period() throws Exception {
+        Path data = parent.resolve("data");
+        Path backup = parent.resolve("backup");
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            SqliteBackup.take(data, backup, file -> {}); // before any period key
+            customer(lethe, "ada");
+            lethe.privacy().retention(Instant.now().plus(java.time.Duration.ofDays(800)), DPO);
+        }
+        for (String name : new String[] {"keys.db", "keys.db-wal", "keys.db-shm"}) {
+            Files.deleteIfExists(data.resolve(name));
+        }
+        Files.copy(backup.resolve("keys.db"), data.resolve("keys.db"));
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThatThrownBy(() -> customer(lethe, "grace"))
+                    .as("the expired periods are recorded again: no key is made for them")
+                    .hasMessageContaining("has expired; it takes no new data");
+            assertThat(lethe.privacy().keys().livePeriods()).isEmpty();
+        }
+    }
+
     private static long auditCount(Path data) {
         try (SqliteLethe reader = SqliteLethe.openReadOnly(data)) {
             return reader.store().streamInfo(StreamId.of("$audit")).eventCount();

@@ -547,7 +547,9 @@ public final class PrivateEventStore implements AutoCloseable {
                             if (live == null) {
                                 live = new java.util.HashSet<>(keys.livePeriods());
                             }
-                            if (live.contains(ref)) {
+                            // Held again, or not even recorded as destroyed (a key store from before the
+                            // period's key was made, which would make it again for a new value).
+                            if (live.contains(ref) || !keys.isPeriodDestroyed(ref)) {
                                 expiredMissing.accept(ref);
                             }
                         }

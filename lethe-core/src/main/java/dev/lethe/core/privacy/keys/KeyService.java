@@ -555,16 +555,22 @@ public final class KeyService implements AutoCloseable {
         return expired;
     }
 
+    /** Whether retention destroyed the period's key (it takes no new values). */
+    public boolean isPeriodDestroyed(KeyStore.PeriodRef ref) {
+        return store.isPeriodDestroyed(ref.group(), ref.period());
+    }
+
     /**
-     * Destroys the period keys among {@code periods} that the key store still holds, whatever the policy
-     * says now: expiries that a retention run recorded, in a key store restored from before them. Returns
-     * those it destroyed.
+     * Destroys the period keys among {@code periods} that the key store still holds, and records as
+     * destroyed those it does not hold either, whatever the policy says now: expiries that a retention run
+     * recorded, in a key store restored from before them (perhaps from before the key was made, which a
+     * new value would make again). Returns those it destroyed or recorded.
      */
     public List<KeyStore.PeriodRef> expireAgain(java.util.Collection<KeyStore.PeriodRef> periods, Instant at) {
         java.util.Set<KeyStore.PeriodRef> live = new java.util.HashSet<>(store.livePeriods());
         List<KeyStore.PeriodRef> destroyed = new ArrayList<>();
         for (KeyStore.PeriodRef ref : new java.util.LinkedHashSet<>(periods)) {
-            if (live.contains(ref)) {
+            if (live.contains(ref) || !store.isPeriodDestroyed(ref.group(), ref.period())) {
                 destroy(ref, at);
                 destroyed.add(ref);
             }
