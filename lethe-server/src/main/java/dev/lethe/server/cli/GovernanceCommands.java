@@ -123,14 +123,16 @@ final class GovernanceCommands {
             LetheCli cli = retention.parent;
             Instant at = now == null ? Instant.now() : Instants.parse("--now", now);
             PrintWriter out = cli.spec.commandLine().getOut();
-            PrintWriter err = cli.spec.commandLine().getErr();
             cli.store.requireExisting();
-            try (Store.Opened opened = cli.store.openForReading(err)) {
-                PrivateEventStore privacy = opened.lethe().privacy();
+            dev.lethe.core.privacy.Principal who = cli.store.principal();
+            // Read-only, always, as keys check: a writer open would apply what a restore left to apply (forgets,
+            // expiries) and audit it; a plan changes nothing. The read-only view shows those as done already.
+            try (SqliteLethe lethe = SqliteLethe.openReadOnly(cli.store.directory, cli.store.options())) {
+                PrivateEventStore privacy = lethe.privacy();
                 List<KeyService.PeriodExpiry> keys = privacy.keys().periodExpiries();
-                boolean mayForget = opened.lethe().policy().may(opened.principal(), DataPolicy.Permission.FORGET);
+                boolean mayForget = lethe.policy().may(who, DataPolicy.Permission.FORGET);
                 List<PrivateEventStore.ScheduledForget> scheduled =
-                        mayForget ? privacy.scheduledForgets(null, opened.principal()) : List.of();
+                        mayForget ? privacy.scheduledForgets(null, who) : List.of();
                 List<PrivateEventStore.ScheduledForget> due = scheduled.stream()
                         .filter(schedule -> !schedule.at().isAfter(at))
                         .toList();
@@ -165,18 +167,20 @@ final class GovernanceCommands {
                                                                 + " retention only expires declared groups"));
                     }
                     if (mayForget) {
+                        long subjects = due.stream()
+                                .map(PrivateEventStore.ScheduledForget::subject)
+                                .distinct()
+                                .count();
                         out.printf(
-                                "scheduled forgets: %d due, %d later (lethe subject scheduled lists them all)%n",
-                                due.size(), scheduled.size() - due.size());
+                                "scheduled forgets: %d due%s, %d later (lethe subject scheduled lists them all)%n",
+                                due.size(),
+                                subjects < due.size() ? " (" + subjects + " subjects: each is forgotten once)" : "",
+                                scheduled.size() - due.size());
                         due.forEach(schedule -> out.printf(
                                 "  subject %s  forget at %s  schedule %s  due%n",
                                 schedule.subject(), schedule.at(), schedule.id()));
                     } else {
-                        out.println("scheduled forgets: not listed (they need a role with the forget permission"
-                                + (opened.lethe().store().isReadOnly()
-                                        ? ", and the writing process's API beside a running one"
-                                        : "")
-                                + ")");
+                        out.println("scheduled forgets: not listed (they need a role with the forget permission)");
                     }
                     keys.stream()
                             .filter(key -> key.expiresAt().isPresent() && !key.dueAt(at))

@@ -924,6 +924,34 @@ class LetheCliTest {
     }
 
     @Test
+    void the_retention_plan_changes_nothing_even_where_an_open_would_apply_a_restore() throws Exception {
+        assertThat(lethe("demo").exitCode()).isZero();
+        Path backup = data.resolveSibling(data.getFileName() + "-plan-backup");
+        assertThat(lethe("backup", backup.toString()).exitCode()).isZero();
+        assertThat(lethe("retention", "run", "--now", "2099-01-01T00:00:00Z", "--role", "dpo")
+                        .exitCode())
+                .isZero();
+        for (String name : new String[] {"keys.db", "keys.db-wal", "keys.db-shm"}) {
+            Files.deleteIfExists(data.resolve(name));
+        }
+        Files.copy(backup.resolve("keys.db"), data.resolve("keys.db"));
+        java.util.function.LongSupplier trail = () -> {
+            try (var store = dev.lethe.sqlite.SqliteEventStore.openReadOnly(data)) {
+                return store.streamInfo(StreamId.of("$audit")).eventCount();
+            }
+        };
+        long before = trail.getAsLong();
+        Run plan = lethe("retention", "plan", "--role", "dpo");
+        assertThat(plan.exitCode()).as(plan.err()).isZero();
+        assertThat(plan.out())
+                .as("the restored keys read as destroyed, as the next writer open will make them")
+                .contains("period keys: 0 live");
+        assertThat(trail.getAsLong()).as("nothing audited, nothing applied").isEqualTo(before);
+        assertThat(lethe("read", "$audit").exitCode()).as("a writer open").isZero();
+        assertThat(trail.getAsLong()).as("the writer open applied it").isGreaterThan(before);
+    }
+
+    @Test
     void keys_check_notes_a_rotation_stopped_before_it_destroyed_the_older_epoch() {
         assertThat(lethe("demo").exitCode()).isZero();
         try (dev.lethe.sqlite.SqliteLethe stopped = dev.lethe.sqlite.SqliteLethe.open(data)) {
