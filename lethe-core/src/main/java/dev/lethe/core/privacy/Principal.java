@@ -20,8 +20,14 @@ public record Principal(String name, String role) {
                     "principal",
                     "name is " + name.length() + " characters long; at most " + MAX_NAME_CHARS + " are allowed");
         }
-        if (name.chars().anyMatch(c -> Character.isISOControl(c) || c == '\u2028' || c == '\u2029')) {
-            throw InvalidEventException.of("principal", "name contains a control character or line separator");
+        if (name.codePoints()
+                .anyMatch(c -> Character.isISOControl(c)
+                        || Character.getType(c) == Character.LINE_SEPARATOR
+                        || Character.getType(c) == Character.PARAGRAPH_SEPARATOR
+                        || Character.getType(c) == Character.FORMAT)) {
+            // Format characters too: a right-to-left override would make the name read as another one.
+            throw InvalidEventException.of(
+                    "principal", "name contains a control character, line separator or invisible format character");
         }
         if (role == null || role.isBlank()) {
             throw InvalidEventException.of("principal " + name, "needs a role");

@@ -16,11 +16,12 @@ class PrincipalTest {
         assertThatThrownBy(() -> new Principal("a".repeat(257), "dpo"))
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessage("principal: name is 257 characters long; at most 256 are allowed");
-        for (String forged :
-                new String[] {"dora\nSubjectForgotten", "dora\r", "dora\u0000", "dora\u2028x", "\u001b[2J"}) {
+        for (String forged : new String[] {
+            "dora\nSubjectForgotten", "dora\r", "dora\u0000", "dora\u2028x", "\u001b[2J", "ev\u202Eli", "do\u200Bra"
+        }) {
             assertThatThrownBy(() -> new Principal(forged, "dpo"))
                     .isInstanceOf(InvalidEventException.class)
-                    .hasMessageContaining("control character or line separator");
+                    .hasMessageContaining("control character, line separator or invisible format character");
         }
         assertThatThrownBy(() -> new Principal(" ", "dpo")).hasMessageContaining("needs a name");
         assertThatThrownBy(() -> new Principal("dora", "")).hasMessageContaining("needs a role");

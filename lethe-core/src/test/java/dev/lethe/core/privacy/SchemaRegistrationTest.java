@@ -114,6 +114,15 @@ class SchemaRegistrationTest {
                                 "ProductSold", "{\"email\":\"   \",\"product\":\"x\"}"))))
                 .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
                 .hasMessageContaining("is blank");
+        for (String invisible : new String[] {"\\u00a0", "\\u200b", "\\u2003\\u200b"}) {
+            assertThatThrownBy(() -> lethe.append(
+                            dev.lethe.core.store.StreamId.of("sale-1"),
+                            dev.lethe.core.store.ExpectedVersion.any(),
+                            List.of(dev.lethe.core.store.EventData.of(
+                                    "ProductSold", "{\"email\":\"" + invisible + "\",\"product\":\"x\"}"))))
+                    .as(invisible)
+                    .hasMessageContaining("is blank");
+        }
     }
 
     @Test

@@ -1079,7 +1079,7 @@ class LetheCliTest {
         // The audit trail keeps the user's name as one line: a forged second line is refused, naming --user.
         Run forged = lethe("schemas", "register", "Other", schema.toString(), "--role", "dpo", "--user", "dora\nroot");
         assertThat(forged.exitCode()).isEqualTo(2);
-        assertThat(forged.err()).contains("--user: name contains a control character or line separator");
+        assertThat(forged.err()).contains("--user: name contains a control character, line separator");
         assertThat(lethe("schemas", "list").out()).doesNotContain("Other");
 
         // A member written twice would drop the first one's marking: refused, naming it.

@@ -106,10 +106,13 @@ public final class KeyService implements AutoCloseable {
      * is a natural key, looked up in the blind index and given a new subject on first use.
      */
     public SubjectId resolve(String keyValue) {
-        if (keyValue == null || keyValue.isBlank()) {
+        if (keyValue == null || blank(keyValue)) {
             // Blank keys would all be one natural key: every event with one, one person.
             throw InvalidEventException.of(
-                    "data subject key", keyValue == null || keyValue.isEmpty() ? "is empty" : "is blank (only spaces)");
+                    "data subject key",
+                    keyValue == null || keyValue.isEmpty()
+                            ? "is empty"
+                            : "is blank (only spaces, invisible or control characters)");
         }
         if (SubjectId.looksLikeOne(keyValue)) {
             SubjectId subject = knownPseudonym(SubjectId.parse(keyValue));
@@ -120,6 +123,15 @@ public final class KeyService implements AutoCloseable {
         byte[] index = blindIndex(keyValue);
         SubjectId cached = subjectsByIndex.get(java.nio.ByteBuffer.wrap(index));
         return cached != null ? cached : resolveSlowly(index);
+    }
+
+    /** Whether {@code text} shows nothing: spaces of any kind, format (invisible) and control characters. */
+    static boolean blank(String text) {
+        return text.codePoints()
+                .allMatch(c -> Character.isWhitespace(c)
+                        || Character.isSpaceChar(c)
+                        || Character.getType(c) == Character.FORMAT
+                        || Character.isISOControl(c));
     }
 
     /** {@code subject} if the key store knows it (live or forgotten), else null. */

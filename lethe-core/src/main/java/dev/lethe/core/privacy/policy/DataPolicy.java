@@ -185,7 +185,8 @@ public record DataPolicy(
                 throw InvalidEventException.of(
                         where,
                         "'" + NO_ROLE + "' is reserved: it is the role of callers who give none, who read every"
-                                + " personal field as restricted; give the role another name");
+                                + " personal field as restricted; give the role another name (in policy.yaml, by"
+                                + " hand, if this store's policy declares it)");
             }
             onlyKeys(entry.getValue(), where, "read", "may");
             Set<DataGroup> readable = new TreeSet<>(java.util.Comparator.comparing(DataGroup::name));
