@@ -38,6 +38,7 @@ public final class SqliteLethe implements AutoCloseable {
     private final DataPolicy policy;
     private final String policyText;
     private final int forgottenOnlyInTrail;
+    private final int expiredOnlyInTrail;
 
     private SqliteLethe(
             SqliteEventStore store,
@@ -45,9 +46,11 @@ public final class SqliteLethe implements AutoCloseable {
             PrivateEventStore privacy,
             DataPolicy policy,
             String policyText,
-            int forgottenOnlyInTrail) {
+            int forgottenOnlyInTrail,
+            int expiredOnlyInTrail) {
         this.policyText = policyText;
         this.forgottenOnlyInTrail = forgottenOnlyInTrail;
+        this.expiredOnlyInTrail = expiredOnlyInTrail;
         this.store = store;
         this.projections = projections;
         this.privacy = privacy;
@@ -115,6 +118,7 @@ public final class SqliteLethe implements AutoCloseable {
                     .orElse(null);
             PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock, journal);
             int forgottenOnlyInTrail = 0;
+            int expiredOnlyInTrail = 0;
             Path here = realOrNormal(directory);
             if (!store.isReadOnly()) {
                 Optional<Original> original = guardCopies(directory, keys, privacy);
@@ -148,9 +152,12 @@ public final class SqliteLethe implements AutoCloseable {
                 keys.treatAsForgotten(missing);
                 forgottenOnlyInTrail = missing.size();
                 // And periods that retention destroyed after the key store's backup: expired here too.
-                keys.treatAsExpired(privacy.expiriesMissingFromKeys());
+                Set<dev.lethe.core.privacy.keys.KeyStore.PeriodRef> expired = privacy.expiriesMissingFromKeys();
+                keys.treatAsExpired(expired);
+                expiredOnlyInTrail = expired.size();
             }
-            return new SqliteLethe(store, projections, privacy, policy, policyFile.text(), forgottenOnlyInTrail);
+            return new SqliteLethe(
+                    store, projections, privacy, policy, policyFile.text(), forgottenOnlyInTrail, expiredOnlyInTrail);
         } catch (RuntimeException e) {
             if (keys != null) {
                 keys.close();
@@ -396,6 +403,15 @@ public final class SqliteLethe implements AutoCloseable {
      */
     public int forgottenOnlyInTrail() {
         return forgottenOnlyInTrail;
+    }
+
+    /**
+     * How many period keys this open reads as destroyed although {@code keys.db} still holds them (or
+     * never recorded them as destroyed): retention runs in the audit trail destroyed them after the backup
+     * {@code keys.db} was restored from. A writer open destroys them again; zero after one.
+     */
+    public int expiredOnlyInTrail() {
+        return expiredOnlyInTrail;
     }
 
     /**

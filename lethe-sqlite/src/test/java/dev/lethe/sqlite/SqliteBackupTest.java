@@ -169,6 +169,7 @@ class SqliteBackupTest {
                     .as("a reader beside (or before) the writer treats the period as expired")
                     .extracting(p -> p.group().name())
                     .containsExactly("identity");
+            assertThat(reader.expiredOnlyInTrail()).isEqualTo(1);
         }
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             RecordedEvent entry = lastAuditEntry(lethe);

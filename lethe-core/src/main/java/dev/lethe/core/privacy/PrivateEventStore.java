@@ -120,7 +120,11 @@ public final class PrivateEventStore implements AutoCloseable {
             if (!keys.policy().knows(group)) {
                 throw InvalidEventException.of(
                         schema.eventType() + "." + field.path(),
-                        "data group '" + group + "' is not declared in the data policy; declared: "
+                        "data group '" + group + "'"
+                                + (group.equals(DataGroup.DEFAULT)
+                                        ? " (the group of a personal field that names none)"
+                                        : "")
+                                + " is not declared in the data policy; declared: "
                                 + keys.policy().groups().keySet().stream()
                                         .map(DataGroup::name)
                                         .sorted()

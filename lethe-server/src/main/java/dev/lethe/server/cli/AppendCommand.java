@@ -163,6 +163,15 @@ final class AppendCommand implements Callable<Integer> {
             if (parser.nextToken() != null) {
                 throw InvalidEventException.of(where, "has more after its JSON object; give one event per line");
             }
+            for (String name : members.keySet()) {
+                if (!List.of("type", "data", "metadata", "id").contains(name)) {
+                    // A misspelt "metdata" would otherwise be dropped without a word.
+                    throw InvalidEventException.of(
+                            where,
+                            "has the member \"" + (name.length() > 40 ? name.substring(0, 40) + "…" : name)
+                                    + "\"; a line has only type, data, metadata and id");
+                }
+            }
             byte[] typeBytes = members.get("type");
             JsonNode typeNode = typeBytes == null ? null : JSON.readTree(typeBytes);
             if (typeNode == null || !typeNode.isTextual() || !members.containsKey("data")) {

@@ -198,6 +198,11 @@ final class Store {
                         + " subject(s) the audit trail says were forgotten (was it restored from a backup?);"
                         + " read as forgotten here, and forgotten again for good by the next writer open");
             }
+            if (lethe.expiredOnlyInTrail() > 0) {
+                err.println("warning: keys.db does not record " + lethe.expiredOnlyInTrail() + " period key(s) as"
+                        + " destroyed that the audit trail's retention runs destroyed (was it restored from a"
+                        + " backup?); read as expired here, and destroyed again for good by the next writer open");
+            }
             return new Opened(lethe, as(NO_ROLE));
         }
     }

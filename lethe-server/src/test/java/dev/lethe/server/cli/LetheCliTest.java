@@ -147,7 +147,8 @@ class LetheCliTest {
         for (String line : new String[] {
             "{\"type\":\"A\",\"data\":{\"amount\":1e99999999999}}",
             "{\"type\":\"A\",\"data\":{}} {\"type\":\"B\",\"data\":{}}",
-            "{\"type\":\"A\",\"type\":\"B\",\"data\":{}}"
+            "{\"type\":\"A\",\"type\":\"B\",\"data\":{}}",
+            "{\"type\":\"A\",\"data\":{},\"metdata\":{\"by\":\"cli\"}}"
         }) {
             Path one = Files.writeString(data.resolve("one.jsonl"), line + "\n");
             Run refused = lethe("append", "batch-4", "--file", one.toString());
