@@ -127,11 +127,18 @@ public final class KeyService implements AutoCloseable {
 
     /** Whether {@code text} shows nothing: spaces of any kind, format (invisible) and control characters. */
     static boolean blank(String text) {
-        return text.codePoints()
-                .allMatch(c -> Character.isWhitespace(c)
-                        || Character.isSpaceChar(c)
-                        || Character.getType(c) == Character.FORMAT
-                        || Character.isISOControl(c));
+        // A loop, not a stream: it runs for every key of every append, and stops at the first visible character.
+        for (int i = 0; i < text.length(); ) {
+            int c = text.codePointAt(i);
+            if (!Character.isWhitespace(c)
+                    && !Character.isSpaceChar(c)
+                    && Character.getType(c) != Character.FORMAT
+                    && !Character.isISOControl(c)) {
+                return false;
+            }
+            i += Character.charCount(c);
+        }
+        return true;
     }
 
     /** {@code subject} if the key store knows it (live or forgotten), else null. */

@@ -76,10 +76,10 @@ public record DataPolicy(
         }
     }
 
-    /** A group's retention and key period ({@code P1D}, {@code P1M} or {@code P1Y}). */
     /** The role of a caller who names none: reserved, never declared, so it reads nothing and may nothing. */
     public static final String NO_ROLE = "none";
 
+    /** A group's retention and key period ({@code P1D}, {@code P1M} or {@code P1Y}). */
     public record GroupRule(Period retention, RetentionPeriods periods) {}
 
     public record RoleRule(Set<DataGroup> readable, Set<Permission> permissions) {}
