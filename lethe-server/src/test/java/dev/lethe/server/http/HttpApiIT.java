@@ -447,6 +447,9 @@ class HttpApiIT {
         assertThat(receipts.json().get(0).get("id").asText())
                 .isEqualTo(receipt.json().get("id").asText());
         assertThat(receipts.json().get(0).get("legalBasis").asText()).isEqualTo("GDPR Art. 17(1)(a)");
+        assertThat(receipts.json().get(0).get("store").asText())
+                .as("names its store")
+                .hasSize(36);
         assertThat(get("/v1/receipts", ADVISOR).status()).isEqualTo(403);
         assertThat(get("/v1/receipts?subject=someone", ADMIN).status()).isEqualTo(400);
         String byGraphQl = "{\"query\":\"{ receipts(subject: \\\"" + subject + "\\\") { id legalBasis reason } }\"}";
