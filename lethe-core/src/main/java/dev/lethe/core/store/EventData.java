@@ -40,6 +40,17 @@ public record EventData(UUID id, String type, Json data, Json metadata, boolean 
         }
     }
 
+    /**
+     * The id, type and sizes, not the data or metadata: an event to append holds personal values in
+     * plaintext, before they are sealed, and a log line ({@code log.debug("appending {}", events)}) must
+     * not keep them.
+     */
+    @Override
+    public String toString() {
+        return "EventData[id=" + id + ", type=" + type + ", data not printed (" + data.size() + " bytes), metadata "
+                + metadata.size() + " bytes" + (generatedId ? ", generated id" : "") + "]";
+    }
+
     /** An event; a non-null {@code id} is a client-chosen id, which makes appending it idempotent. */
     public EventData(UUID id, String type, Json data, Json metadata) {
         this(id, type, data, metadata, false);
