@@ -7,7 +7,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 
-/** Parses the instants the command line accepts for {@code --as-of}. */
+/** Parses the instants the command line (and the HTTP API) accept: {@code --as-of}, {@code --now}, {@code --at}. */
 public final class Instants {
     private Instants() {}
 
@@ -16,11 +16,13 @@ public final class Instants {
      * 2027-01-01") is met at the day's first instant, not at its last.
      */
     public static Instant parseDeadline(String option, String text) {
+        LocalDate date;
         try {
-            return LocalDate.parse(text).atStartOfDay().toInstant(ZoneOffset.UTC);
+            date = LocalDate.parse(text);
         } catch (DateTimeParseException notDate) {
             return parse(option, text);
         }
+        return date.atStartOfDay().toInstant(ZoneOffset.UTC);
     }
 
     /**
@@ -28,25 +30,27 @@ public final class Instants {
      * ({@code 2026-11-26T11:15:30+01:00}), or a date ({@code 2026-10-31}), which means the end of that
      * day in UTC: everything recorded on that day is included.
      */
-    static Instant parse(String option, String text) {
+    public static Instant parse(String option, String text) {
         try {
             return Instant.parse(text);
         } catch (DateTimeParseException notInstant) {
             try {
                 return OffsetDateTime.parse(text).toInstant();
             } catch (DateTimeParseException notOffset) {
+                LocalDate date;
                 try {
-                    return LocalDate.parse(text)
-                            .plusDays(1)
-                            .atStartOfDay()
-                            .toInstant(ZoneOffset.UTC)
-                            .minusNanos(1);
+                    date = LocalDate.parse(text);
                 } catch (DateTimeParseException notDate) {
                     throw InvalidEventException.of(
                             option,
                             "'" + text + "' is not an instant (2026-11-26T10:15:30Z), a date-time with offset"
                                     + " (2026-11-26T11:15:30+01:00) or a date (2026-10-31)");
                 }
+                if (date.equals(LocalDate.MAX)) {
+                    // Its end is past the last instant Lethe can name.
+                    return Instant.MAX;
+                }
+                return date.plusDays(1).atStartOfDay().toInstant(ZoneOffset.UTC).minusNanos(1);
             }
         }
     }

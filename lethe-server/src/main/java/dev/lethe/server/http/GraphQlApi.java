@@ -100,7 +100,10 @@ final class GraphQlApi {
                 .type(
                         "Query",
                         type -> type.dataFetcher("events", this::events)
-                                .dataFetcher("eventTypes", env -> hub.schemasJson())
+                                .dataFetcher(
+                                        "eventTypes",
+                                        // Maps, not Jackson nodes, whose fields graphql-java does not read.
+                                        env -> Hub.JSON.convertValue(hub.schemasJson(), List.class))
                                 .dataFetcher(
                                         "subject",
                                         env -> hub.requireExport(principal(env))

@@ -22,9 +22,6 @@ import dev.lethe.core.store.StreamId;
 import dev.lethe.sqlite.SqliteLethe;
 import java.io.IOException;
 import java.time.Instant;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -36,8 +33,10 @@ import java.util.UUID;
  */
 final class Hub {
     /** Request bodies: numbers kept exactly (see {@link Json#exactMapper}), a member name twice refused. */
-    static final ObjectMapper JSON =
-            Json.exactMapper().enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+    static final ObjectMapper JSON = Json.exactMapper()
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            // Text after the body's JSON value is a mistake, not something to ignore.
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     static final int DEFAULT_LIMIT = 100;
 
@@ -165,6 +164,16 @@ final class Hub {
     private static EventData eventData(JsonNode node, String where, Map<String, byte[]> raw) {
         if (node == null || !node.isObject()) {
             throw InvalidEventException.of(where, "must be an object with type and data");
+        }
+        for (java.util.Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!List.of("type", "data", "metadata", "id").contains(name)) {
+                // A misspelt "metdata" would be dropped without a word.
+                throw InvalidEventException.of(
+                        where,
+                        "has the unknown member '" + (name.length() > 40 ? name.substring(0, 40) + "…" : name)
+                                + "'; an event has type, data, metadata and id");
+            }
         }
         JsonNode type = node.get("type");
         if (type == null || !type.isTextual()) {
@@ -318,19 +327,7 @@ final class Hub {
     }
 
     static Instant parseInstant(String name, String text) {
-        try {
-            return Instant.parse(text);
-        } catch (DateTimeParseException notInstant) {
-            try {
-                return LocalDate.parse(text)
-                        .plusDays(1)
-                        .atStartOfDay()
-                        .toInstant(ZoneOffset.UTC)
-                        .minusNanos(1);
-            } catch (DateTimeParseException notDate) {
-                throw InvalidEventException.of(
-                        name, "'" + text + "' is not an ISO-8601 instant (2026-11-26T10:15:30Z) or date");
-            }
-        }
+        // One parser for the command line and HTTP: an instant, a date-time with offset, or a date (its end).
+        return dev.lethe.server.cli.Instants.parse(name, text);
     }
 }

@@ -356,6 +356,20 @@ public final class LetheServer implements AutoCloseable {
         return Objects.requireNonNull(ctx.attribute("principal"));
     }
 
+    /** The body as a JSON object with no members but {@code members}: one misspelt is refused, naming it. */
+    private JsonNode body(Context ctx, String... members) {
+        JsonNode node = body(ctx);
+        for (java.util.Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!List.of(members).contains(name)) {
+                throw ApiException.badRequest("the body has the unknown member '"
+                        + (name.length() > 40 ? name.substring(0, 40) + "…" : name) + "'; its members: "
+                        + String.join(", ", members));
+            }
+        }
+        return node;
+    }
+
     private JsonNode body(Context ctx) {
         String contentType = ctx.contentType();
         if (contentType == null || !contentType.toLowerCase().startsWith("application/json")) {
@@ -375,7 +389,7 @@ public final class LetheServer implements AutoCloseable {
     }
 
     private void append(Context ctx) {
-        JsonNode body = body(ctx);
+        JsonNode body = body(ctx, "expectedVersion", "events");
         AppendResult result = hub.append(
                 principal(ctx),
                 ctx.pathParam("stream"),
@@ -433,7 +447,7 @@ public final class LetheServer implements AutoCloseable {
     private void registerSchema(Context ctx) {
         // Checked again by registerSchema; checked first so that a refused caller learns nothing of the body.
         require(ctx, dev.lethe.core.privacy.policy.DataPolicy.Permission.CHANGE_POLICY);
-        JsonNode body = body(ctx);
+        JsonNode body = body(ctx, "eventType", "notation", "schema", "descriptorSet", "message");
         String type = text(body, "eventType");
         String notation = body.path("notation").asText("json-schema");
         dev.lethe.core.privacy.SchemaRegistry.Registered registered;
@@ -485,7 +499,7 @@ public final class LetheServer implements AutoCloseable {
      */
     private void createSubject(Context ctx) {
         require(ctx, dev.lethe.core.privacy.policy.DataPolicy.Permission.EXPORT);
-        JsonNode body = body(ctx);
+        JsonNode body = body(ctx, "naturalKey", "create");
         String naturalKey = text(body, "naturalKey");
         JsonNode create = body.path("create");
         if (!create.isMissingNode() && !create.isBoolean()) {
@@ -507,7 +521,8 @@ public final class LetheServer implements AutoCloseable {
     }
 
     private void forget(Context ctx) {
-        JsonNode body = body(ctx);
+        // A misspelt "at" must not turn a scheduled forget into an immediate one.
+        JsonNode body = body(ctx, "legalBasis", "reason", "at");
         if (body.has("at")) {
             scheduleForget(ctx, body);
             return;
@@ -565,7 +580,7 @@ public final class LetheServer implements AutoCloseable {
     }
 
     private void cancelScheduledForget(Context ctx) {
-        JsonNode body = body(ctx);
+        JsonNode body = body(ctx, "reason");
         var cancel = lethe.privacy().cancelScheduledForget(ctx.pathParam("id"), text(body, "reason"), principal(ctx));
         log.info(
                 "scheduled forget cancelled",
@@ -656,7 +671,7 @@ public final class LetheServer implements AutoCloseable {
     }
 
     private void graphql(Context ctx) {
-        JsonNode body = body(ctx);
+        JsonNode body = body(ctx, "query", "variables", "operationName", "extensions");
         JsonNode query = body.get("query");
         if (query == null || !query.isTextual()) {
             throw ApiException.badRequest("the body needs a 'query' string");

@@ -14,6 +14,11 @@ class InstantsTest {
         assertThat(Instants.parseDeadline("--at", "2027-01-01")).isEqualTo(Instant.parse("2027-01-01T00:00:00Z"));
         assertThat(Instants.parseDeadline("--at", "2027-01-01T10:00:00+01:00"))
                 .isEqualTo(Instant.parse("2027-01-01T09:00:00Z"));
+        assertThat(Instants.parse("--now", "+999999999-12-31"))
+                .as("its end is past the calendar")
+                .isEqualTo(Instant.MAX);
+        assertThat(Instants.parseDeadline("--at", "+999999999-12-31"))
+                .isEqualTo(Instant.parse("+999999999-12-31T00:00:00Z"));
         assertThatThrownBy(() -> Instants.parseDeadline("--at", "next week"))
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining("--at");

@@ -306,6 +306,30 @@ class HttpApiIT {
                 post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"at\":\"2030-01-01\",\"reason\":\"x\"}");
         assertThat(withReason.status()).isEqualTo(400);
         assertThat(withReason.json().get("detail").asText()).contains("'reason' is not kept for a scheduled forget");
+        // A misspelt "at" must not forget at once; nor may an event's misspelt member or trailing text pass.
+        Response misspelt = post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"scheduledAt\":\"2030-01-01\"}");
+        assertThat(misspelt.status()).isEqualTo(400);
+        assertThat(misspelt.json().get("detail").asText())
+                .contains("unknown member 'scheduledAt'", "legalBasis, reason, at");
+        Response metdata = post(
+                "/v1/streams/note-1/events",
+                ADMIN,
+                "{\"events\":[{\"type\":\"Note\",\"data\":{},\"metdata\":{\"x\":1}}]}");
+        assertThat(metdata.status()).isEqualTo(400);
+        assertThat(metdata.json().get("detail").asText()).contains("unknown member 'metdata'");
+        assertThat(post("/v1/streams/note-1/events", ADMIN, "{\"events\":[{\"type\":\"Note\",\"data\":{}}]} xx")
+                        .status())
+                .isEqualTo(400);
+        assertThat(get("/v1/streams/note-1", ADMIN).json().path("events"))
+                .as("nothing appended")
+                .isEmpty();
+        Response farFuture = get("/v1/retention/plan?now=%2B999999999-12-31", ADMIN);
+        assertThat(farFuture.status()).as(farFuture.body()).isEqualTo(200);
+        JsonNode types = post(
+                        "/graphql", ADMIN, "{\"query\":\"{ eventTypes { name fields { path pii dataGroup } } }\"}")
+                .json();
+        assertThat(types.path("errors").isMissingNode()).as(types.toString()).isTrue();
+        assertThat(types.path("data").path("eventTypes")).isNotEmpty();
         Response notAnInstant = post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"at\":\"soon\"}");
         assertThat(notAnInstant.status()).isEqualTo(400);
         assertThat(notAnInstant.json().get("detail").asText()).contains("at", "soon");
