@@ -18,6 +18,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -219,6 +220,10 @@ public final class SchemaRegistry {
      * listed them know only the default).
      */
     public void refuseJsonNames(Registered registered, Json data) {
+        if (registered.notation() == Notation.ANNOTATIONS) {
+            refuseOtherSpellings(registered, data);
+            return;
+        }
         if (registered.notation() != Notation.PROTOBUF) {
             return;
         }
@@ -242,6 +247,100 @@ public final class SchemaRegistry {
                             + "', which Lethe would not encrypt under this name; Lethe reads Protobuf JSON by"
                             + " proto field names: print events with JsonFormat.printer().preservingProtoFieldNames()");
         });
+    }
+
+    /**
+     * Refuses an event of a type registered from a record's annotations that names a classified field in
+     * another spelling ({@code e_mail}, {@code EMAIL}, {@code Email} for {@code email}), any mode: a mapper
+     * with a naming strategy of its own writes such names, and the codec, which finds personal fields by
+     * the names the schema was registered with, would store the value unencrypted.
+     */
+    private void refuseOtherSpellings(Registered registered, Json data) {
+        JsonNames aliases = jsonNames.computeIfAbsent(
+                new Version(registered.eventType(), registered.version()), v -> spellingScanner(registered));
+        if (aliases.protoPathByAlias().isEmpty()) {
+            return;
+        }
+        aliases.scanner().scan(data.unsafeBytes(), hit -> {
+            String classified = aliases.protoPathByAlias().get(hit.path());
+            throw InvalidEventException.of(
+                    registered.eventType() + (classified == null ? " data" : "." + hit.path()),
+                    (classified == null
+                                    ? "names a classified field in another spelling, in a dotted member name or around a"
+                                            + " value that is not an object"
+                                    : "is another spelling of the classified field '" + classified + "'")
+                            + ", which Lethe would not encrypt under this name: the type was registered from a"
+                            + " record, with its components' names (or their @JsonProperty and @JsonNaming names);"
+                            + " write events with those names (a mapper's own naming strategy writes others)");
+        });
+    }
+
+    private static JsonNames spellingScanner(Registered registered) {
+        Set<String> real = new java.util.HashSet<>(registered.allFields());
+        registered.schema().fields().forEach(rule -> real.add(rule.path()));
+        Map<String, String> byAlias = new java.util.HashMap<>();
+        for (FieldRule rule : registered.schema().fields()) {
+            for (String alias : spellingPaths(rule.path())) {
+                if (!real.contains(alias)) {
+                    byAlias.putIfAbsent(alias, rule.path());
+                }
+            }
+        }
+        return new JsonNames(new JsonFields(byAlias.keySet(), true), byAlias);
+    }
+
+    /**
+     * Every spelling of {@code path} whose segments are each written in one of the usual naming
+     * conventions (camelCase, PascalCase, snake_case, SCREAMING_SNAKE, kebab-case, lowercase, UPPERCASE),
+     * the path itself left out.
+     */
+    static List<String> spellingPaths(String path) {
+        List<String> spellings = List.of("");
+        for (String segment : path.split("\\.")) {
+            List<String> next = new ArrayList<>();
+            for (String prefix : spellings) {
+                for (String spelling : spellings(segment)) {
+                    next.add(prefix.isEmpty() ? spelling : prefix + "." + spelling);
+                }
+            }
+            spellings = next;
+        }
+        return spellings.stream().filter(s -> !s.equals(path)).toList();
+    }
+
+    private static Set<String> spellings(String segment) {
+        List<String> words = new ArrayList<>();
+        for (String part : segment.split("[_\\-]+")) {
+            for (String word : part.split("(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")) {
+                if (!word.isEmpty()) {
+                    words.add(word.toLowerCase(java.util.Locale.ROOT));
+                }
+            }
+        }
+        Set<String> out = new java.util.LinkedHashSet<>();
+        out.add(segment);
+        if (words.isEmpty()) {
+            return out;
+        }
+        StringBuilder camel = new StringBuilder(words.get(0));
+        StringBuilder pascal = new StringBuilder();
+        for (int i = 0; i < words.size(); i++) {
+            String capital =
+                    Character.toUpperCase(words.get(i).charAt(0)) + words.get(i).substring(1);
+            if (i > 0) {
+                camel.append(capital);
+            }
+            pascal.append(capital);
+        }
+        String snake = String.join("_", words);
+        out.add(camel.toString());
+        out.add(pascal.toString());
+        out.add(snake);
+        out.add(snake.toUpperCase(java.util.Locale.ROOT));
+        out.add(String.join("-", words));
+        out.add(String.join("", words));
+        out.add(String.join("", words).toUpperCase(java.util.Locale.ROOT));
+        return out;
     }
 
     private static JsonNames jsonNameScanner(Registered registered) {

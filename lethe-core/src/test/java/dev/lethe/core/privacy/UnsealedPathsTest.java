@@ -241,6 +241,83 @@ class UnsealedPathsTest {
 
     record Listed(@DataSubject String customerId, List<Plain> previous, Map<String, Plain> byYear) {}
 
+    record Renamed(
+            @DataSubject @PersonalData(group = "contact") @com.fasterxml.jackson.annotation.JsonProperty("e_mail")
+            String email,
+
+            @PersonalData @com.fasterxml.jackson.annotation.JsonProperty("fullName")
+            String name) {}
+
+    @com.fasterxml.jackson.databind.annotation.JsonNaming(
+            com.fasterxml.jackson.databind.PropertyNamingStrategies.SnakeCaseStrategy.class)
+    record Snake(
+            @DataSubject @PersonalData(group = "contact") String emailAddress, String productName) {}
+
+    record Camel(
+            @DataSubject @PersonalData(group = "contact") String emailAddress, String productName) {}
+
+    private void registerRecord(String type, Class<? extends Record> record) {
+        lethe.schemas()
+                .register(
+                        AnnotationNotation.read(type, record),
+                        SchemaRegistry.Notation.ANNOTATIONS,
+                        AnnotationNotation.allPaths(record),
+                        Json.of(Map.of("class", record.getName())));
+    }
+
+    private String stored(String type, String data) {
+        StreamIdHolder.next++;
+        dev.lethe.core.store.StreamId stream = dev.lethe.core.store.StreamId.of("renamed-" + StreamIdHolder.next);
+        lethe.append(stream, ExpectedVersion.any(), List.of(EventData.of(type, data)));
+        return lethe.store()
+                .readStream(stream, 0, dev.lethe.core.store.Direction.FORWARD, 1)
+                .get(0)
+                .data()
+                .toString();
+    }
+
+    private static final class StreamIdHolder {
+        static int next;
+    }
+
+    @Test
+    void a_record_is_read_with_the_names_jackson_writes_and_other_spellings_of_a_classified_field_are_refused() {
+        assertThat(AnnotationNotation.read("Renamed", Renamed.class).fields())
+                .extracting(FieldRule::path)
+                .containsExactly("e_mail", "fullName");
+        assertThat(AnnotationNotation.allPaths(Snake.class)).containsExactly("email_address", "product_name");
+        registerRecord("Renamed", Renamed.class);
+        registerRecord("Snake", Snake.class);
+        registerRecord("Camel", Camel.class);
+
+        // As Jackson writes them: sealed.
+        assertThat(stored("Renamed", "{\"e_mail\":\"ada@example.com\",\"fullName\":\"Ada Lovelace\"}"))
+                .doesNotContain("ada@example.com", "Ada Lovelace");
+        assertThat(stored("Snake", "{\"email_address\":\"grace@example.com\",\"product_name\":\"fund\"}"))
+                .doesNotContain("grace@example.com")
+                .contains("fund");
+
+        // Another spelling of a classified field, as a mapper with its own naming strategy writes it: refused.
+        for (String[] wrong : new String[][] {
+            {"Renamed", "{\"email\":\"ada@example.com\",\"fullName\":\"Ada\"}", "email", "e_mail"},
+            {"Snake", "{\"emailAddress\":\"grace@example.com\"}", "emailAddress", "email_address"},
+            {"Camel", "{\"email_address\":\"alan@example.com\"}", "email_address", "emailAddress"},
+            {"Camel", "{\"EmailAddress\":\"alan@example.com\"}", "EmailAddress", "emailAddress"},
+            {"Camel", "{\"EMAIL_ADDRESS\":\"alan@example.com\"}", "EMAIL_ADDRESS", "emailAddress"}
+        }) {
+            assertThatThrownBy(() -> stored(wrong[0], wrong[1]))
+                    .as(wrong[1])
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining(wrong[0] + "." + wrong[2] + ": is another spelling of the classified field '"
+                            + wrong[3] + "'")
+                    .hasMessageNotContaining("example.com");
+        }
+        // Non-classified fields may be spelled any way: they are plain data.
+        assertThat(stored("Camel", "{\"emailAddress\":\"alan@example.com\",\"product_name\":\"fund\"}"))
+                .doesNotContain("alan@example.com")
+                .contains("product_name");
+    }
+
     @Test
     void an_annotated_record_inside_a_list_or_optional_is_refused() {
         for (Class<? extends Record> type : List.of(Moved.class, MovedOnce.class)) {

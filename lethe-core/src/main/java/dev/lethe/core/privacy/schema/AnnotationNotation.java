@@ -18,7 +18,11 @@ import java.util.Set;
 
 /**
  * Reads the privacy model from a record's annotations: {@link DataSubject} and {@link PersonalData}
- * on its components. Nested records are read too, their fields named {@code outer.inner}.
+ * on its components. Nested records are read too, their fields named {@code outer.inner}. A field is named
+ * as Jackson writes it: a component's {@code @JsonProperty} name, else the record's {@code @JsonNaming}
+ * strategy applied to the component's name, else the name itself (a mapper configured with a naming
+ * strategy of its own is not seen here: {@link dev.lethe.core.privacy.SchemaRegistry#refuseJsonNames}
+ * refuses events that spell a classified field another way).
  */
 public final class AnnotationNotation {
     private AnnotationNotation() {}
@@ -43,13 +47,66 @@ public final class AnnotationNotation {
     private static void paths(Class<?> type, String prefix, List<String> out, Set<Class<?>> enclosing) {
         enclosing.add(type);
         for (RecordComponent component : type.getRecordComponents()) {
-            out.add(prefix + component.getName());
+            String name = jsonName(type, component);
+            out.add(prefix + name);
             // A record that contains itself (a parent of the same type) has no last path: stop there.
             if (component.getType().isRecord() && !enclosing.contains(component.getType())) {
-                paths(component.getType(), prefix + component.getName() + ".", out, enclosing);
+                paths(component.getType(), prefix + name + ".", out, enclosing);
             }
         }
         enclosing.remove(type);
+    }
+
+    /**
+     * The name Jackson writes {@code component} under: its {@code @JsonProperty} name (on the component,
+     * which Java puts on its accessor, field and constructor parameter), else the record's {@code
+     * @JsonNaming} strategy applied to its name, else its name.
+     */
+    static String jsonName(Class<?> record, RecordComponent component) {
+        com.fasterxml.jackson.annotation.JsonProperty property =
+                component.getAccessor().getAnnotation(com.fasterxml.jackson.annotation.JsonProperty.class);
+        if (property == null) {
+            try {
+                property = record.getDeclaredField(component.getName())
+                        .getAnnotation(com.fasterxml.jackson.annotation.JsonProperty.class);
+            } catch (NoSuchFieldException notAField) {
+                // a record's components are its fields; nothing to read otherwise
+            }
+        }
+        if (property != null && !property.value().isEmpty()) {
+            return property.value();
+        }
+        com.fasterxml.jackson.databind.annotation.JsonNaming naming =
+                record.getAnnotation(com.fasterxml.jackson.databind.annotation.JsonNaming.class);
+        if (naming != null) {
+            Object strategy;
+            try {
+                strategy = naming.value().getDeclaredConstructor().newInstance();
+            } catch (ReflectiveOperationException e) {
+                throw InvalidEventException.of(
+                        "schema", record.getSimpleName() + "'s @JsonNaming strategy cannot be made: " + e);
+            }
+            if (strategy instanceof com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase base) {
+                return base.translate(component.getName());
+            }
+            throw InvalidEventException.of(
+                    "schema",
+                    record.getSimpleName() + "'s @JsonNaming strategy "
+                            + naming.value().getSimpleName()
+                            + " is not one of Jackson's PropertyNamingStrategies: the names it writes are unknown"
+                            + " here, so no classified field could be found; use @JsonProperty names");
+        }
+        return component.getName();
+    }
+
+    /** The JSON name of {@code record}'s component named {@code javaName}, or that name when there is none. */
+    private static String jsonNameOf(Class<?> record, String javaName) {
+        for (RecordComponent component : record.getRecordComponents()) {
+            if (component.getName().equals(javaName)) {
+                return jsonName(record, component);
+            }
+        }
+        return javaName;
     }
 
     private static void collect(Class<?> type, String prefix, List<FieldRule> rules) {
@@ -62,7 +119,7 @@ public final class AnnotationNotation {
         }
         enclosing.add(type);
         for (RecordComponent component : type.getRecordComponents()) {
-            String path = prefix + component.getName();
+            String path = prefix + jsonName(type, component);
             DataSubject subject = component.getAnnotation(DataSubject.class);
             PersonalData personal = component.getAnnotation(PersonalData.class);
             if (subject != null || personal != null) {
@@ -70,7 +127,7 @@ public final class AnnotationNotation {
                         personal == null ? Optional.empty() : Optional.of(DataGroup.of(personal.group()));
                 Optional<String> owner = personal == null || personal.subject().isEmpty()
                         ? Optional.empty()
-                        : Optional.of(prefix + personal.subject());
+                        : Optional.of(prefix + jsonNameOf(type, personal.subject()));
                 rules.add(new FieldRule(path, personal != null, subject != null, group, owner));
             } else if (component.getType().isRecord()) {
                 // Box<Contact>: Box's own components are type variables here, so its rules cannot name
