@@ -236,9 +236,22 @@ public final class SqliteEventStore implements EventStore {
         }
     }
 
+    /** A check every append runs before it is queued; see {@link #guardAppends}. */
+    private volatile java.util.function.Consumer<List<EventData>> appendGuard = events -> {};
+
+    /**
+     * Runs {@code guard} on every batch before it is queued (one that throws stores nothing): {@link
+     * SqliteLethe} refuses, on this raw log, events of a type whose privacy schema classifies fields,
+     * which only its {@code privacy().append} seals.
+     */
+    public void guardAppends(java.util.function.Consumer<List<EventData>> guard) {
+        this.appendGuard = java.util.Objects.requireNonNull(guard, "guard");
+    }
+
     private CompletableFuture<AppendResult> submit(StreamId streamId, ExpectedVersion expected, List<EventData> events)
             throws InterruptedException {
         AppendRules.checkAppend(streamId, expected, events);
+        appendGuard.accept(events);
         checkWritable();
         return sequencer.submit(streamId, expected, List.copyOf(events));
     }
@@ -252,6 +265,7 @@ public final class SqliteEventStore implements EventStore {
         for (StreamAppend append : AppendRules.checkTogether(appends)) {
             try {
                 AppendRules.checkAppend(append.streamId(), append.expected(), append.events());
+                appendGuard.accept(append.events());
                 queued.add(results.size());
                 checked.add(new StreamAppend(append.streamId(), append.expected(), List.copyOf(append.events())));
                 results.add(null);

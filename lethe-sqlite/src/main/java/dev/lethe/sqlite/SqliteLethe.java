@@ -145,6 +145,8 @@ public final class SqliteLethe implements AutoCloseable {
                 privacy.notePolicy(policySha256(policyFile.text()), false);
                 // Exports read a subject's events from the index in projections.db, brought up to date first.
                 privacy.useSubjectIndex(projections);
+                // The raw log (store()) takes no event whose personal fields privacy().append would have sealed.
+                store.guardAppends(privacy::refuseUnsealed);
             } else {
                 // Nor may a reader beside the writer (or before it next opens) decrypt them.
                 Set<SubjectId> missing = new java.util.LinkedHashSet<>(privacy.forgetsMissingFromKeys());

@@ -161,6 +161,46 @@ public final class PrivateEventStore implements AutoCloseable {
         return audit;
     }
 
+    private static final byte[] SEALED_RECORD =
+            ("\"" + PrivacyCodec.METADATA_KEY + "\":").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+    /**
+     * Refuses, for an append to the raw log ({@code store()}), an event of a type whose privacy schema
+     * classifies fields and that does not carry the metadata record {@link #append} writes: its personal
+     * fields would be kept in plaintext. Engines that hand out their raw log beside this store run it on
+     * every raw append ({@code SqliteLethe} does); appends through {@link #append} pass it.
+     */
+    public void refuseUnsealed(List<EventData> events) {
+        for (int i = 0; i < events.size(); i++) {
+            EventData event = events.get(i);
+            if (event == null) {
+                continue; // the store's own checks name it
+            }
+            Optional<SchemaRegistry.Registered> schema = schemas.latest(event.type());
+            if (schema.isPresent()
+                    && !schema.get().schema().fields().isEmpty()
+                    && indexOf(event.metadata().unsafeBytes(), SEALED_RECORD) < 0) {
+                throw InvalidEventException.of(
+                        "events[" + i + "]",
+                        "type '" + event.type() + "' has a privacy schema: append it through privacy().append, which"
+                                + " encrypts its personal fields; the raw log (store()) would keep them in plaintext");
+            }
+        }
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i <= haystack.length - needle.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
     /**
      * Appends events, sealing the personal fields of every event type with a registered schema. In
      * strict mode, an unregistered type, invalid data or a stream id that looks personal is rejected.

@@ -1,0 +1,75 @@
+package dev.lethe.sqlite;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.privacy.Principal;
+import dev.lethe.core.privacy.SchemaRegistry;
+import dev.lethe.core.privacy.schema.JsonSchemaNotation;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.Json;
+import dev.lethe.core.store.StreamAppend;
+import dev.lethe.core.store.StreamId;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The raw log beside the privacy layer takes no event that the privacy layer would have sealed. */
+class RawLogGuardTest {
+    static final Principal DPO = new Principal("dora", "dpo");
+
+    @TempDir
+    Path data;
+
+    @Test
+    void an_event_of_a_type_with_a_privacy_schema_is_refused_on_the_raw_log_and_nothing_is_stored() throws Exception {
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            JsonNode schema = Json.parse("{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\","
+                            + "\"x-gdpr\":{\"pii\":true,\"key\":true,\"dataGroup\":\"contact\"}}}}")
+                    .asTree();
+            lethe.privacy()
+                    .registerSchema(
+                            DPO,
+                            JsonSchemaNotation.read("SignedUp", schema),
+                            SchemaRegistry.Notation.JSON_SCHEMA,
+                            SchemaRegistry.propertyPaths(schema),
+                            Json.of(schema));
+            EventData raw = EventData.of("SignedUp", "{\"email\":\"raw-marker@example.com\"}");
+
+            assertThatThrownBy(() -> lethe.store().append(StreamId.of("signup-1"), ExpectedVersion.any(), List.of(raw)))
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining(
+                            "events[0]: type 'SignedUp' has a privacy schema: append it through" + " privacy().append")
+                    .hasMessageNotContaining("raw-marker");
+            assertThat(lethe.store()
+                            .appendAsync(StreamId.of("signup-1"), ExpectedVersion.any(), List.of(raw))
+                            .isCompletedExceptionally())
+                    .isTrue();
+            assertThat(lethe.store()
+                            .appendTogether(List.of(
+                                    new StreamAppend(StreamId.of("signup-1"), ExpectedVersion.any(), List.of(raw))))
+                            .get(0)
+                            .isCompletedExceptionally())
+                    .isTrue();
+            // Types without a schema, and appends through the privacy layer, go on as before.
+            lethe.store().append(StreamId.of("note-1"), ExpectedVersion.any(), List.of(EventData.of("Noted", "{}")));
+            lethe.privacy().append(StreamId.of("signup-1"), ExpectedVersion.any(), List.of(raw));
+            assertThat(lethe.store().streamInfo(StreamId.of("signup-1")).eventCount())
+                    .isEqualTo(1);
+        }
+        try (Stream<Path> files = Files.walk(data)) {
+            for (Path file : files.filter(Files::isRegularFile).toList()) {
+                assertThat(new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1))
+                        .as(file.toString())
+                        .doesNotContain("raw-marker@example.com");
+            }
+        }
+    }
+}
