@@ -179,7 +179,7 @@ public final class PrivateEventStore implements AutoCloseable {
             Optional<SchemaRegistry.Registered> schema = schemas.latest(event.type());
             if (schema.isPresent()
                     && !schema.get().schema().fields().isEmpty()
-                    && indexOf(event.metadata().unsafeBytes(), SEALED_RECORD) < 0) {
+                    && lastIndexOf(event.metadata().unsafeBytes(), SEALED_RECORD) < 0) {
                 throw InvalidEventException.of(
                         "events[" + i + "]",
                         "type '" + event.type() + "' has a privacy schema: append it through privacy().append, which"
@@ -188,9 +188,10 @@ public final class PrivateEventStore implements AutoCloseable {
         }
     }
 
-    private static int indexOf(byte[] haystack, byte[] needle) {
+    /** From the end: {@link #append} writes its record as the metadata's last member, so it is found at once. */
+    private static int lastIndexOf(byte[] haystack, byte[] needle) {
         outer:
-        for (int i = 0; i <= haystack.length - needle.length; i++) {
+        for (int i = haystack.length - needle.length; i >= 0; i--) {
             for (int j = 0; j < needle.length; j++) {
                 if (haystack[i + j] != needle[j]) {
                     continue outer;
