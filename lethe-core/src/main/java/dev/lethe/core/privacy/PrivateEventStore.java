@@ -150,7 +150,16 @@ public final class PrivateEventStore implements AutoCloseable {
                                         .noneMatch(now -> now.equals(path) || path.startsWith(now + ".")))
                                 .toList())
                         .filter(dropped -> !dropped.isEmpty())
-                        .ifPresent(dropped -> details.put("noLongerPersonal", dropped));
+                        .ifPresent(dropped -> {
+                            details.put("noLongerPersonal", dropped);
+                            // Said where the registration happens too: a stale class redeployed is enough.
+                            LOG.log(
+                                    System.Logger.Level.WARNING,
+                                    "schema " + registered.eventType() + " v" + registered.version()
+                                            + " no longer classifies as personal " + dropped + ", which v"
+                                            + before.get().version() + " encrypted: new events store them in"
+                                            + " plaintext");
+                        });
                 audit.record("SchemaRegistered", actor, details);
             }
             return registered;

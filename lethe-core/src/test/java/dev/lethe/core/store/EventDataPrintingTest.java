@@ -13,4 +13,13 @@ class EventDataPrintingTest {
                 .contains("type=CustomerRegistered", "data not printed (27 bytes)", "metadata 21 bytes")
                 .doesNotContain("ada@example.com", "Ada Lovelace");
     }
+
+    record Born(String name, java.time.LocalDate dateOfBirth, java.time.Instant at) {}
+
+    @Test
+    void a_record_with_java_time_values_becomes_json_with_iso_text() {
+        assertThat(Json.of(new Born("x", java.time.LocalDate.of(1815, 12, 10), java.time.Instant.EPOCH))
+                        .toString())
+                .isEqualTo("{\"name\":\"x\",\"dateOfBirth\":\"1815-12-10\",\"at\":\"1970-01-01T00:00:00Z\"}");
+    }
 }

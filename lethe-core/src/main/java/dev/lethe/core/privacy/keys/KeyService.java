@@ -382,6 +382,10 @@ public final class KeyService implements AutoCloseable {
      * transaction, then evicts its cached data keys and scrubs the key store's files of the deleted
      * key's older images. Costs the same whatever the number of its events.
      *
+     * <p>The key service's own step, with no permission check and no audit entry (its arguments are
+     * in another order, too): applications call {@code PrivateEventStore.forget(subject, legalBasis,
+     * reason, actor)}, which checks the caller's role, journals and audits the forget.
+     *
      * @throws InvalidEventException if the subject was already forgotten
      * @throws dev.lethe.core.privacy.UnknownSubjectException if the subject is unknown
      */
