@@ -701,8 +701,25 @@ class HttpApiIT {
         assertThat(get("/health", null).json().get("ready").asBoolean()).isTrue();
         assertThat(get("/metrics", null).body())
                 .contains("lethe_appends_total", "lethe_key_cache_hits", "lethe_http_request_seconds_count");
-        assertThat(get("/openapi.json", null).json().path("paths").has("/v1/streams/{stream}/events"))
-                .isTrue();
+        JsonNode openApi = get("/openapi.json", null).json();
+        assertThat(openApi.path("paths").has("/v1/streams/{stream}/events")).isTrue();
+        // Every operation says what it answers; each that needs a token says 401, and is in fact refused without.
+        for (var path : (Iterable<java.util.Map.Entry<String, JsonNode>>)
+                () -> openApi.path("paths").fields()) {
+            for (var op : (Iterable<java.util.Map.Entry<String, JsonNode>>)
+                    () -> path.getValue().fields()) {
+                JsonNode operation = op.getValue();
+                String where = op.getKey() + " " + path.getKey();
+                assertThat(operation.path("responses").size()).as(where).isPositive();
+                boolean open =
+                        operation.has("security") && operation.path("security").isEmpty();
+                assertThat(operation.path("responses").has("401")).as(where).isEqualTo(!open);
+                if (op.getKey().equals("get") && !path.getKey().contains("{")) {
+                    int status = get(path.getKey(), null).status();
+                    assertThat(status == 401).as(where + " answered " + status).isEqualTo(!open);
+                }
+            }
+        }
         assertThat(get("/graphql", null).body()).contains("type Query");
     }
 
