@@ -47,6 +47,8 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         // Jetty and Javalin log through SLF4J: only their warnings; the server's own log is structured JSON.
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        // Javalin warns of every body over the limit, in its own format: the 413 and its JSON request line say it.
+        System.setProperty("org.slf4j.simpleLogger.log.io.javalin.Javalin", "error");
         ServerConfig settings = ServerConfig.load(config, System.getenv());
         // --data overrides LETHE_DATA and the config file; without it their value (or ./lethe-data) stands.
         picocli.CommandLine.ParseResult parsed = parent.spec.commandLine().getParseResult();

@@ -190,6 +190,8 @@ public final class LetheServer implements AutoCloseable {
                             who == null ? "-" : who.name()));
         });
         routes.exception(Exception.class, (e, ctx) -> problem(ctx, e));
+        // Javalin answers its own (a chunked body over the limit: 413) in text/plain unless told otherwise.
+        routes.exception(io.javalin.http.HttpResponseException.class, (e, ctx) -> problem(ctx, e));
         routes.error(404, ctx -> {
             // A handler's own 404 (an unknown subject or projection) is a problem already: kept. Its
             // content type may carry a charset, and a handler may have set another type before failing.
@@ -696,6 +698,12 @@ public final class LetheServer implements AutoCloseable {
 
     /** Checks the subscription's parameters before the event stream starts: afterwards only a 200 is possible. */
     private void checkSubscription(Context ctx) {
+        String accept = ctx.header("Accept");
+        if (accept == null || !accept.contains("text/event-stream")) {
+            // Javalin's SSE route answers anything else with an empty 200: a client would wait for nothing.
+            throw new ApiException(
+                    406, "Not acceptable", "this is a server-sent event stream: send 'Accept: text/event-stream'");
+        }
         subscriptionRequest(ctx);
     }
 
@@ -828,6 +836,12 @@ public final class LetheServer implements AutoCloseable {
             writeProblem(ctx, 404, "Not found", e.getMessage());
         } else if (e instanceof InvalidEventException) {
             writeProblem(ctx, 400, "Bad request", e.getMessage());
+        } else if (e instanceof io.javalin.http.HttpResponseException http && http.getStatus() == 413) {
+            writeProblem(
+                    ctx,
+                    413,
+                    "Content too large",
+                    "the body is over the server's limit of " + config.maxBodyBytes() + " bytes (maxBodyBytes)");
         } else if (e instanceof io.javalin.http.HttpResponseException http) {
             writeProblem(ctx, http.getStatus(), "HTTP " + http.getStatus(), http.getMessage());
         } else if (e instanceof LetheException lethe && lethe.isTransient()) {

@@ -211,6 +211,7 @@ class HttpApiIT {
                     .header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big))));
             assertThat(tooBig.status()).isEqualTo(413);
+            assertThat(tooBig.body()).as("a problem, as every error").contains("\"status\":413");
         } catch (java.io.IOException cutWhileSending) {
             // Refused too: the connection was closed before the whole body was sent.
         }
@@ -736,6 +737,8 @@ class HttpApiIT {
                 .store()
                 .streamInfo(dev.lethe.core.store.StreamId.of(stream))
                 .eventCount();
+        Response notAStream = get("/v1/subscribe?category=sse&from=0", ADVISOR);
+        assertThat(notAStream.status()).as("without Accept: text/event-stream").isEqualTo(406);
         List<Long> firstIds = readSse("/v1/subscribe?category=sse&from=0", null, 3);
         List<Long> resumed = readSse("/v1/subscribe?category=sse", Long.toString(firstIds.get(2)), 3);
         assertThat(first).isEqualTo(6);
