@@ -823,7 +823,19 @@ public final class LetheServer implements AutoCloseable {
         } else if (e instanceof WrongExpectedVersionException conflict) {
             ObjectNode extra = Hub.JSON.createObjectNode();
             extra.put("stream", conflict.streamId().value());
-            extra.put("expectedVersion", conflict.expected().toString());
+            // In the request's own form: a number, or any / no_stream / stream_exists.
+            dev.lethe.core.store.ExpectedVersion expected = conflict.expected();
+            if (expected instanceof dev.lethe.core.store.ExpectedVersion.Exactly exactly) {
+                extra.put("expectedVersion", exactly.version());
+            } else {
+                extra.put(
+                        "expectedVersion",
+                        expected == dev.lethe.core.store.ExpectedVersion.NoStream.INSTANCE
+                                ? "no_stream"
+                                : expected == dev.lethe.core.store.ExpectedVersion.StreamExists.INSTANCE
+                                        ? "stream_exists"
+                                        : "any");
+            }
             extra.put("actualVersion", conflict.actual());
             writeProblem(ctx, 409, "Wrong expected version", conflict.getMessage(), extra);
         } else if (e instanceof DuplicateEventException
