@@ -237,21 +237,21 @@ public final class SqliteEventStore implements EventStore {
     }
 
     /** A check every append runs before it is queued; see {@link #guardAppends}. */
-    private volatile java.util.function.Consumer<List<EventData>> appendGuard = events -> {};
+    private volatile java.util.function.BiConsumer<StreamId, List<EventData>> appendGuard = (stream, events) -> {};
 
     /**
      * Runs {@code guard} on every batch before it is queued (one that throws stores nothing): {@link
      * SqliteLethe} refuses, on this raw log, events of a type whose privacy schema classifies fields,
      * which only its {@code privacy().append} seals.
      */
-    public void guardAppends(java.util.function.Consumer<List<EventData>> guard) {
+    public void guardAppends(java.util.function.BiConsumer<StreamId, List<EventData>> guard) {
         this.appendGuard = java.util.Objects.requireNonNull(guard, "guard");
     }
 
     private CompletableFuture<AppendResult> submit(StreamId streamId, ExpectedVersion expected, List<EventData> events)
             throws InterruptedException {
         AppendRules.checkAppend(streamId, expected, events);
-        appendGuard.accept(events);
+        appendGuard.accept(streamId, events);
         checkWritable();
         return sequencer.submit(streamId, expected, List.copyOf(events));
     }
@@ -265,7 +265,7 @@ public final class SqliteEventStore implements EventStore {
         for (StreamAppend append : AppendRules.checkTogether(appends)) {
             try {
                 AppendRules.checkAppend(append.streamId(), append.expected(), append.events());
-                appendGuard.accept(append.events());
+                appendGuard.accept(append.streamId(), append.events());
                 queued.add(results.size());
                 checked.add(new StreamAppend(append.streamId(), append.expected(), List.copyOf(append.events())));
                 results.add(null);

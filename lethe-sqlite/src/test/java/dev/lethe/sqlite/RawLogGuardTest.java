@@ -58,11 +58,49 @@ class RawLogGuardTest {
                             .get(0)
                             .isCompletedExceptionally())
                     .isTrue();
+            // Nor does a copy of stored events pass, whose metadata says what was sealed: the data is revealed.
+            lethe.privacy().append(StreamId.of("signup-0"), ExpectedVersion.any(), List.of(raw));
+            var revealed =
+                    lethe.privacy().readStream(StreamId.of("signup-0"), DPO).get(0);
+            EventData copy = new EventData(
+                    null,
+                    revealed.event().type(),
+                    revealed.data(),
+                    revealed.event().metadata());
+            assertThatThrownBy(() -> lethe.store().append(StreamId.of("copy-1"), ExpectedVersion.any(), List.of(copy)))
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("has a privacy schema");
             // Types without a schema, and appends through the privacy layer, go on as before.
             lethe.store().append(StreamId.of("note-1"), ExpectedVersion.any(), List.of(EventData.of("Noted", "{}")));
             lethe.privacy().append(StreamId.of("signup-1"), ExpectedVersion.any(), List.of(raw));
             assertThat(lethe.store().streamInfo(StreamId.of("signup-1")).eventCount())
                     .isEqualTo(1);
+
+            // A schema for a type named like one of Lethe's own entries does not stop Lethe writing them.
+            JsonNode named = Json.parse("{\"type\":\"object\",\"properties\":{\"who\":{\"type\":\"string\","
+                            + "\"x-gdpr\":{\"pii\":true,\"key\":true,\"dataGroup\":\"contact\"}}}}")
+                    .asTree();
+            for (String internal : new String[] {"KeysReleased", "SubjectForgotten", "SchemaRegistered"}) {
+                lethe.privacy()
+                        .registerSchema(
+                                DPO,
+                                JsonSchemaNotation.read(internal, named),
+                                SchemaRegistry.Notation.JSON_SCHEMA,
+                                SchemaRegistry.propertyPaths(named),
+                                Json.of(named));
+            }
+            assertThat(lethe.privacy()
+                            .readStream(StreamId.of("signup-1"), DPO)
+                            .get(0)
+                            .data()
+                            .toString())
+                    .as("a read that releases keys audits them")
+                    .contains("raw-marker@example.com");
+            var subject = lethe.privacy().subjectFor("raw-marker@example.com");
+            assertThat(lethe.privacy()
+                            .forget(subject, "GDPR Art. 17", "asked", DPO)
+                            .subject())
+                    .isEqualTo(subject);
         }
         try (Stream<Path> files = Files.walk(data)) {
             for (Path file : files.filter(Files::isRegularFile).toList()) {

@@ -170,25 +170,29 @@ public final class PrivateEventStore implements AutoCloseable {
         return audit;
     }
 
-    private static final byte[] SEALED_RECORD =
-            ("\"" + PrivacyCodec.METADATA_KEY + "\":").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    /** Set while this store hands the batch it has just sealed to the log: {@link #refuseUnsealed} lets it by. */
+    private static final ThreadLocal<Boolean> SEALED_BY_US = new ThreadLocal<>();
 
     /**
      * Refuses, for an append to the raw log ({@code store()}), an event of a type whose privacy schema
-     * classifies fields and that does not carry the metadata record {@link #append} writes: its personal
-     * fields would be kept in plaintext. Engines that hand out their raw log beside this store run it on
-     * every raw append ({@code SqliteLethe} does); appends through {@link #append} pass it.
+     * classifies fields: only {@link #append} and {@link #appendAsync}, which seal it first, may store
+     * one (a copy of revealed events, or events built by hand, would keep their personal fields in
+     * plaintext, whatever their metadata says). Lethe's own streams ({@code $…}), which its code alone
+     * writes, are not checked. Engines that hand out their raw log beside this store run it before every
+     * raw append ({@code SqliteLethe} does).
      */
-    public void refuseUnsealed(List<EventData> events) {
+    public void refuseUnsealed(StreamId stream, List<EventData> events) {
+        if (Boolean.TRUE.equals(SEALED_BY_US.get())
+                || (stream != null && stream.value().startsWith("$"))) {
+            return;
+        }
         for (int i = 0; i < events.size(); i++) {
             EventData event = events.get(i);
             if (event == null) {
                 continue; // the store's own checks name it
             }
             Optional<SchemaRegistry.Registered> schema = schemas.latest(event.type());
-            if (schema.isPresent()
-                    && !schema.get().schema().fields().isEmpty()
-                    && lastIndexOf(event.metadata().unsafeBytes(), SEALED_RECORD) < 0) {
+            if (schema.isPresent() && !schema.get().schema().fields().isEmpty()) {
                 throw InvalidEventException.of(
                         "events[" + i + "]",
                         "type '" + event.type() + "' has a privacy schema: append it through privacy().append, which"
@@ -197,18 +201,14 @@ public final class PrivateEventStore implements AutoCloseable {
         }
     }
 
-    /** From the end: {@link #append} writes its record as the metadata's last member, so it is found at once. */
-    private static int lastIndexOf(byte[] haystack, byte[] needle) {
-        outer:
-        for (int i = haystack.length - needle.length; i >= 0; i--) {
-            for (int j = 0; j < needle.length; j++) {
-                if (haystack[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
+    /** Hands a batch this store has sealed to the log, past {@link #refuseUnsealed}. */
+    private <T> T sealedByUs(java.util.function.Supplier<T> append) {
+        SEALED_BY_US.set(Boolean.TRUE);
+        try {
+            return append.get();
+        } finally {
+            SEALED_BY_US.remove();
         }
-        return -1;
     }
 
     /**
@@ -217,7 +217,8 @@ public final class PrivateEventStore implements AutoCloseable {
      * Nothing is written if any event of the batch is rejected.
      */
     public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
-        return store.append(streamId, expected, sealAll(streamId, expected, events));
+        List<EventData> sealed = sealAll(streamId, expected, events);
+        return sealedByUs(() -> store.append(streamId, expected, sealed));
     }
 
     /**
@@ -233,7 +234,7 @@ public final class PrivateEventStore implements AutoCloseable {
         } catch (RuntimeException e) {
             return java.util.concurrent.CompletableFuture.failedFuture(e);
         }
-        return store.appendAsync(streamId, expected, sealed);
+        return sealedByUs(() -> store.appendAsync(streamId, expected, sealed));
     }
 
     /** Checks a batch and seals its personal fields; nothing is created if any event is rejected. */
