@@ -308,6 +308,22 @@ public final class SchemaRegistry {
         return spellings.stream().filter(s -> !s.equals(path)).toList();
     }
 
+    private static final List<com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase> STRATEGIES = List.of(
+            (com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase)
+                    com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE,
+            (com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase)
+                    com.fasterxml.jackson.databind.PropertyNamingStrategies.UPPER_SNAKE_CASE,
+            (com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase)
+                    com.fasterxml.jackson.databind.PropertyNamingStrategies.UPPER_CAMEL_CASE,
+            (com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase)
+                    com.fasterxml.jackson.databind.PropertyNamingStrategies.LOWER_CAMEL_CASE,
+            (com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase)
+                    com.fasterxml.jackson.databind.PropertyNamingStrategies.KEBAB_CASE,
+            (com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase)
+                    com.fasterxml.jackson.databind.PropertyNamingStrategies.LOWER_CASE,
+            (com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase)
+                    com.fasterxml.jackson.databind.PropertyNamingStrategies.LOWER_DOT_CASE);
+
     private static Set<String> spellings(String segment) {
         List<String> words = new ArrayList<>();
         for (String part : segment.split("[_\\-]+")) {
@@ -331,6 +347,10 @@ public final class SchemaRegistry {
                 camel.append(capital);
             }
             pascal.append(capital);
+        }
+        // What Jackson's own strategies write, too: they keep acronyms whole (userIPAddress: user_ipaddress).
+        for (com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase strategy : STRATEGIES) {
+            out.add(strategy.translate(segment));
         }
         String snake = String.join("_", words);
         out.add(camel.toString());

@@ -318,6 +318,69 @@ class UnsealedPathsTest {
                 .contains("product_name");
     }
 
+    record Contact(@PersonalData(group = "contact") String email, String note) {}
+
+    record Unwrapped(
+            @DataSubject String id,
+            @com.fasterxml.jackson.annotation.JsonUnwrapped Contact contact) {}
+
+    record AnyGetter(
+            @DataSubject String id,
+
+            @PersonalData @com.fasterxml.jackson.annotation.JsonAnyGetter
+            java.util.Map<String, String> attributes) {}
+
+    record Getter(
+            @DataSubject @PersonalData(group = "contact") String email) {
+        @Override
+        @com.fasterxml.jackson.annotation.JsonGetter("mail")
+        public String email() {
+            return email;
+        }
+    }
+
+    @com.fasterxml.jackson.databind.annotation.JsonNaming(
+            com.fasterxml.jackson.databind.PropertyNamingStrategies.LowerDotCaseStrategy.class)
+    record Dotted(
+            @DataSubject @PersonalData(group = "contact") String emailAddress) {}
+
+    record Acronym(
+            @DataSubject String id,
+            @PersonalData(group = "contact") String userIPAddress) {}
+
+    @Test
+    void components_jackson_writes_in_another_shape_or_name_are_refused_or_read_as_written() {
+        for (Class<? extends Record> reshaped : List.of(Unwrapped.class, AnyGetter.class)) {
+            assertThatThrownBy(() -> AnnotationNotation.read("T", reshaped))
+                    .as(reshaped.getSimpleName())
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("Jackson writes what it holds as members of the enclosing object");
+        }
+        assertThat(AnnotationNotation.read("Getter", Getter.class).fields())
+                .extracting(FieldRule::path)
+                .containsExactly("mail");
+        assertThatThrownBy(() -> AnnotationNotation.read("Dotted", Dotted.class))
+                .hasMessageContaining("LowerDotCaseStrategy writes member names with '.'");
+
+        // What Jackson's own strategies write, acronyms kept whole and dots included, is refused too.
+        registerRecord("Acronym", Acronym.class);
+        for (String mapped : new String[] {
+            "{\"id\":\"a1\",\"user_ipaddress\":\"10.0.0.1\"}",
+            "{\"id\":\"a1\",\"UserIPAddress\":\"10.0.0.1\"}",
+            "{\"id\":\"a1\",\"USER_IPADDRESS\":\"10.0.0.1\"}",
+            "{\"id\":\"a1\",\"user.ip.address\":\"10.0.0.1\"}",
+            "{\"id\":\"a1\",\"user-ip-address\":\"10.0.0.1\"}"
+        }) {
+            assertThatThrownBy(() -> stored("Acronym", mapped))
+                    .as(mapped)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("another spelling")
+                    .hasMessageNotContaining("10.0.0.1");
+        }
+        assertThat(stored("Acronym", "{\"id\":\"a1\",\"userIPAddress\":\"10.0.0.1\"}"))
+                .doesNotContain("10.0.0.1");
+    }
+
     @Test
     void an_annotated_record_inside_a_list_or_optional_is_refused() {
         for (Class<? extends Record> type : List.of(Moved.class, MovedOnce.class)) {

@@ -63,6 +63,11 @@ public final class AnnotationNotation {
      * @JsonNaming} strategy applied to its name, else its name.
      */
     static String jsonName(Class<?> record, RecordComponent component) {
+        com.fasterxml.jackson.annotation.JsonGetter getter =
+                component.getAccessor().getAnnotation(com.fasterxml.jackson.annotation.JsonGetter.class);
+        if (getter != null && !getter.value().isEmpty()) {
+            return getter.value();
+        }
         com.fasterxml.jackson.annotation.JsonProperty property =
                 component.getAccessor().getAnnotation(com.fasterxml.jackson.annotation.JsonProperty.class);
         if (property == null) {
@@ -86,6 +91,13 @@ public final class AnnotationNotation {
                 throw InvalidEventException.of(
                         "schema", record.getSimpleName() + "'s @JsonNaming strategy cannot be made: " + e);
             }
+            if (strategy instanceof com.fasterxml.jackson.databind.PropertyNamingStrategies.LowerDotCaseStrategy) {
+                throw InvalidEventException.of(
+                        "schema",
+                        record.getSimpleName() + "'s @JsonNaming strategy LowerDotCaseStrategy writes member names with"
+                                + " '.', which no path can name (a path's '.' nests objects): use another strategy or"
+                                + " @JsonProperty names");
+            }
             if (strategy instanceof com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase base) {
                 return base.translate(component.getName());
             }
@@ -97,6 +109,43 @@ public final class AnnotationNotation {
                             + " here, so no classified field could be found; use @JsonProperty names");
         }
         return component.getName();
+    }
+
+    /**
+     * Refuses a component that Jackson writes in another shape than a member of its own name when it is,
+     * or holds, classified data: {@code @JsonUnwrapped} (its fields written at the enclosing level, with
+     * a prefix) and {@code @JsonAnyGetter} (a map's entries written as members), where no path of the
+     * schema names them and the values would be stored unencrypted.
+     */
+    private static void refuseReshaped(Class<?> record, RecordComponent component, String path) {
+        boolean classified = component.isAnnotationPresent(PersonalData.class)
+                || component.isAnnotationPresent(DataSubject.class)
+                || (component.getType().isRecord() && marks(component.getType(), new HashSet<>()))
+                || markedRecordIn(component.getGenericType(), new HashSet<>()).isPresent();
+        if (!classified) {
+            return;
+        }
+        for (Class<? extends java.lang.annotation.Annotation> reshaping : List.of(
+                com.fasterxml.jackson.annotation.JsonUnwrapped.class,
+                com.fasterxml.jackson.annotation.JsonAnyGetter.class)) {
+            if (component.getAccessor().isAnnotationPresent(reshaping) || fieldHas(record, component, reshaping)) {
+                throw InvalidEventException.of(
+                        "schema",
+                        "component " + path + " is @" + reshaping.getSimpleName() + ": Jackson writes what it holds"
+                                + " as members of the enclosing object, where no path of this schema names them, so its"
+                                + " personal data would be stored unencrypted; remove @" + reshaping.getSimpleName()
+                                + ", or classify the fields it writes as components of their own");
+            }
+        }
+    }
+
+    private static boolean fieldHas(
+            Class<?> record, RecordComponent component, Class<? extends java.lang.annotation.Annotation> annotation) {
+        try {
+            return record.getDeclaredField(component.getName()).isAnnotationPresent(annotation);
+        } catch (NoSuchFieldException notAField) {
+            return false;
+        }
     }
 
     /** The JSON name of {@code record}'s component named {@code javaName}, or that name when there is none. */
@@ -120,6 +169,7 @@ public final class AnnotationNotation {
         enclosing.add(type);
         for (RecordComponent component : type.getRecordComponents()) {
             String path = prefix + jsonName(type, component);
+            refuseReshaped(type, component, path);
             DataSubject subject = component.getAnnotation(DataSubject.class);
             PersonalData personal = component.getAnnotation(PersonalData.class);
             if (subject != null || personal != null) {
