@@ -504,7 +504,7 @@ public final class LetheServer implements AutoCloseable {
         JsonNode body = body(ctx, "naturalKey", "create");
         String naturalKey = text(body, "naturalKey");
         JsonNode create = body.path("create");
-        if (!create.isMissingNode() && !create.isBoolean()) {
+        if (!create.isMissingNode() && !create.isNull() && !create.isBoolean()) {
             throw ApiException.badRequest("'create' must be true or false");
         }
         if (create.asBoolean(false)) {
@@ -525,7 +525,7 @@ public final class LetheServer implements AutoCloseable {
     private void forget(Context ctx) {
         // A misspelt "at" must not turn a scheduled forget into an immediate one.
         JsonNode body = body(ctx, "legalBasis", "reason", "at");
-        if (body.has("at")) {
+        if (body.hasNonNull("at")) { // an explicit null, as typed clients send, is no date
             scheduleForget(ctx, body);
             return;
         }
@@ -548,7 +548,7 @@ public final class LetheServer implements AutoCloseable {
 
     /** A forget at a date ({@code at}): 202 with the schedule, which a retention run carries out when due. */
     private void scheduleForget(Context ctx, JsonNode body) {
-        if (body.has("reason")) {
+        if (body.hasNonNull("reason")) {
             throw ApiException.badRequest(
                     "'reason' is not kept for a scheduled forget (its receipt says who scheduled it); leave it out with 'at'");
         }

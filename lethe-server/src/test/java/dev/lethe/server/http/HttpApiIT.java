@@ -334,6 +334,17 @@ class HttpApiIT {
                 .json();
         assertThat(types.path("errors").isMissingNode()).as(types.toString()).isTrue();
         assertThat(types.path("data").path("eventTypes")).isNotEmpty();
+        // Explicit nulls, as typed clients send every field: a null "at" is no date, a null "reason" none.
+        Response nulls =
+                post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"reason\":null,\"at\":\"2030-01-01\"}");
+        assertThat(nulls.status()).as(nulls.body()).isEqualTo(202);
+        assertThat(post(
+                                "/v1/scheduled-forgets/"
+                                        + nulls.json().get("id").asText() + "/cancel",
+                                ADMIN,
+                                "{\"reason\":\"a test of nulls\"}")
+                        .status())
+                .isEqualTo(200);
         Response notAnInstant = post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"at\":\"soon\"}");
         assertThat(notAnInstant.status()).isEqualTo(400);
         assertThat(notAnInstant.json().get("detail").asText()).contains("at", "soon");
