@@ -484,6 +484,25 @@ public final class SchemaRegistry {
         }
     }
 
+    private static final Map<String, java.util.regex.Pattern> PATTERNS = new ConcurrentHashMap<>();
+
+    /** Whether a {@code patternProperties} regular expression of {@code schema} matches {@code name} (anywhere in it). */
+    private static boolean matchesPatternProperty(JsonNode schema, String name) {
+        for (Iterator<String> patterns = schema.path("patternProperties").fieldNames(); patterns.hasNext(); ) {
+            String pattern = patterns.next();
+            java.util.regex.Pattern compiled;
+            try {
+                compiled = PATTERNS.computeIfAbsent(pattern, java.util.regex.Pattern::compile);
+            } catch (java.util.regex.PatternSyntaxException notJava) {
+                return true; // a pattern this engine cannot read refuses nothing
+            }
+            if (compiled.matcher(name).find()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** A member name shown in an error: a plain identifier, which names a field, not a value. */
     private static final java.util.regex.Pattern IDENTIFIER =
             java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,63}");
@@ -510,7 +529,7 @@ public final class SchemaRegistry {
             // A misspelt personal field ("eMail" for "email") would be stored in plaintext.
             for (Iterator<String> names = value.fieldNames(); names.hasNext(); ) {
                 String name = names.next();
-                if (!schema.path("properties").has(name)) {
+                if (!schema.path("properties").has(name) && !matchesPatternProperty(schema, name)) {
                     throw InvalidEventException.of(
                             where,
                             "has "

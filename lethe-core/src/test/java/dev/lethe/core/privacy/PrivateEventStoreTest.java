@@ -373,8 +373,8 @@ class PrivateEventStoreTest {
 
         // additionalProperties: false refuses a misspelt personal field, which would be stored in plaintext.
         JsonNode closed = Json.parse(
-                        "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
-                                + "\"email\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"key\":true,\"dataGroup\":\"contact\"}},"
+                        "{\"type\":\"object\",\"additionalProperties\":false,\"patternProperties\":{\"^x-\":{}},"
+                                + "\"properties\":{\"email\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"key\":true,\"dataGroup\":\"contact\"}},"
                                 + "\"address\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"city\":{}}}}}")
                 .asTree();
         lethe.schemas()
@@ -398,7 +398,10 @@ class PrivateEventStoreTest {
                         "events[0] SignedUp.address: has a property (its name not shown) that the schema does not declare"
                                 + " (additionalProperties: false)");
         assertThat(lethe.store().streamInfo(stream).exists()).isFalse();
-        lethe.append(stream, ExpectedVersion.any(), List.of(EventData.of("SignedUp", "{\"email\":\"x@example.com\"}")));
+        lethe.append(
+                stream,
+                ExpectedVersion.any(),
+                List.of(EventData.of("SignedUp", "{\"email\":\"x@example.com\",\"x-trace\":\"t1\"}")));
     }
 
     @Test

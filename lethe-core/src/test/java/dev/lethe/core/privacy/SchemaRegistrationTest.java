@@ -101,6 +101,10 @@ class SchemaRegistrationTest {
                         SCHEMA.replace("\"product\":", "\"e-mail\":{\"x-gdpr\":{\"pii\":true}},\"product\":")))
                 .hasMessageContaining("'e-mail' cannot be classified")
                 .hasMessageContaining("rename the property");
+        assertThatThrownBy(() -> register(
+                        PrivateEventStoreTest.DPO,
+                        SCHEMA.replace("\"product\":{\"type\":\"string\"}", "\"phone\":{\"x-GDPR\":{\"pii\":true}}")))
+                .hasMessageContaining("'x-GDPR' of phone is spelt 'x-gdpr' here");
         assertThat(lethe.schemas().all()).isEmpty();
     }
 

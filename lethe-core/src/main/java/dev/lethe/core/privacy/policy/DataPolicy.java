@@ -231,7 +231,9 @@ public record DataPolicy(
     private static Set<String> numericIdCategories(JsonNode root) {
         Set<String> categories = new TreeSet<>();
         for (JsonNode name : list(root.path("numericIdCategories"), "policy numericIdCategories")) {
-            if (!name.isTextual() || !CATEGORY.matcher(name.asText()).matches()) {
+            // YAML reads [123] as a number: a category of digits is a category all the same.
+            if (!(name.isTextual() || name.isIntegralNumber())
+                    || !CATEGORY.matcher(name.asText()).matches()) {
                 throw InvalidEventException.of(
                         "policy numericIdCategories",
                         "'" + name.asText() + "' is not a stream category (what comes before the first '-' of a"

@@ -280,6 +280,14 @@ public final class JsonSchemaNotation {
     }
 
     private static Optional<FieldRule> ruleOf(String eventType, String path, JsonNode definition) {
+        for (Iterator<String> names = definition.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (name.equalsIgnoreCase(KEYWORD) && !name.equals(KEYWORD)) {
+                // "x-GDPR" would be read as an unknown keyword: the field left unclassified, in plaintext.
+                throw InvalidEventException.of(
+                        "schema " + eventType, "'" + name + "' of " + path + " is spelt '" + KEYWORD + "' here");
+            }
+        }
         JsonNode gdpr = definition.get(KEYWORD);
         boolean encryptedMediaType =
                 ENCRYPTED_MEDIA_TYPE.equals(definition.path("contentMediaType").asText(null));

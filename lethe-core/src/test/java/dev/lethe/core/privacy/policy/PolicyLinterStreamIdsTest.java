@@ -21,6 +21,11 @@ class PolicyLinterStreamIdsTest {
         DataPolicy policy = DataPolicy.parse("groups:\n  identity: {retention: P10Y}\nroles:\n"
                 + "  dpo: {read: [identity], may: [change-policy]}\nnumericIdCategories: [order, product]\n");
         assertThat(policy.numericIdCategories()).containsExactlyInAnyOrder("order", "product");
+        assertThat(DataPolicy.parse("groups:\n  identity: {retention: P10Y}\nroles:\n"
+                                + "  dpo: {read: [identity], may: [change-policy]}\nnumericIdCategories: [123]\n")
+                        .numericIdCategories())
+                .as("YAML reads 123 as a number")
+                .containsExactly("123");
         assertThat(PolicyLinter.personalDataIn("order-123456789")).contains("looks like a phone number");
         assertThat(PolicyLinter.personalDataIn("order-123456789", policy.numericIdCategories()))
                 .isEmpty();
