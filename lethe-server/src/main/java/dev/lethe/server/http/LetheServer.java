@@ -267,7 +267,11 @@ public final class LetheServer implements AutoCloseable {
                     PolicyLinter.check(lethe.policy(), lethe.privacy().schemas().all()));
             long[] total = {findings.size()};
             long streams = 0;
-            if (!"false".equals(ctx.queryParam("streams"))) {
+            String streamsParam = ctx.queryParam("streams");
+            if (streamsParam != null && !streamsParam.equals("true") && !streamsParam.equals("false")) {
+                throw ApiException.badRequest("'streams' must be true or false");
+            }
+            if (!"false".equals(streamsParam)) {
                 streams = PolicyLinter.checkStreamIds(
                         lethe.store(),
                         lethe.policy().numericIdCategories(),

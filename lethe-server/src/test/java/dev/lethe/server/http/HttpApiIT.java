@@ -713,6 +713,7 @@ class HttpApiIT {
                         .path("streamsChecked")
                         .asLong())
                 .isZero();
+        assertThat(post("/v1/policy/check?streams=maybe", ADMIN, "{}").status()).isEqualTo(400);
         assertThat(get("/health", null).json().get("ready").asBoolean()).isTrue();
         assertThat(get("/metrics", null).body())
                 .contains("lethe_appends_total", "lethe_key_cache_hits", "lethe_http_request_seconds_count");
