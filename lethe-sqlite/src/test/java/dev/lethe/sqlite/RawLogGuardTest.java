@@ -70,6 +70,10 @@ class RawLogGuardTest {
             assertThatThrownBy(() -> lethe.store().append(StreamId.of("copy-1"), ExpectedVersion.any(), List.of(copy)))
                     .isInstanceOf(InvalidEventException.class)
                     .hasMessageContaining("has a privacy schema");
+            // Nor into a stream named like Lethe's own: only Lethe hands its entries over there.
+            assertThatThrownBy(() -> lethe.store().append(StreamId.of("$mine-1"), ExpectedVersion.any(), List.of(raw)))
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("has a privacy schema");
             // Types without a schema, and appends through the privacy layer, go on as before.
             lethe.store().append(StreamId.of("note-1"), ExpectedVersion.any(), List.of(EventData.of("Noted", "{}")));
             lethe.privacy().append(StreamId.of("signup-1"), ExpectedVersion.any(), List.of(raw));

@@ -41,12 +41,13 @@ public final class AuditLog {
 
     /** Records an entry of the given type; {@code details} are string or number values. */
     public void record(String type, Principal principal, Map<String, ?> details) {
-        store.append(STREAM, ExpectedVersion.any(), List.of(entry(type, principal, details)));
+        RawLog.handOver(() -> store.append(STREAM, ExpectedVersion.any(), List.of(entry(type, principal, details))));
     }
 
     /** Records an entry without waiting for it to be durable; the future says when it is. */
     public CompletableFuture<AppendResult> recordAsync(String type, Principal principal, Map<String, ?> details) {
-        return store.appendAsync(STREAM, ExpectedVersion.any(), List.of(entry(type, principal, details)));
+        return RawLog.handOver(
+                () -> store.appendAsync(STREAM, ExpectedVersion.any(), List.of(entry(type, principal, details))));
     }
 
     private EventData entry(String type, Principal principal, Map<String, ?> details) {

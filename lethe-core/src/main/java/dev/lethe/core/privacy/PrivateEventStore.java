@@ -170,20 +170,16 @@ public final class PrivateEventStore implements AutoCloseable {
         return audit;
     }
 
-    /** Set while this store hands the batch it has just sealed to the log: {@link #refuseUnsealed} lets it by. */
-    private static final ThreadLocal<Boolean> SEALED_BY_US = new ThreadLocal<>();
-
     /**
      * Refuses, for an append to the raw log ({@code store()}), an event of a type whose privacy schema
      * classifies fields: only {@link #append} and {@link #appendAsync}, which seal it first, may store
      * one (a copy of revealed events, or events built by hand, would keep their personal fields in
-     * plaintext, whatever their metadata says). Lethe's own streams ({@code $…}), which its code alone
-     * writes, are not checked. Engines that hand out their raw log beside this store run it before every
-     * raw append ({@code SqliteLethe} does).
+     * plaintext, whatever their metadata says), in any stream, Lethe's own ({@code $…}) included, whose
+     * entries Lethe hands over itself. Engines that hand out their raw log beside this store run it before
+     * every raw append ({@code SqliteLethe} does).
      */
     public void refuseUnsealed(StreamId stream, List<EventData> events) {
-        if (Boolean.TRUE.equals(SEALED_BY_US.get())
-                || (stream != null && stream.value().startsWith("$"))) {
+        if (RawLog.handingOver()) {
             return;
         }
         for (int i = 0; i < events.size(); i++) {
@@ -201,16 +197,6 @@ public final class PrivateEventStore implements AutoCloseable {
         }
     }
 
-    /** Hands a batch this store has sealed to the log, past {@link #refuseUnsealed}. */
-    private <T> T sealedByUs(java.util.function.Supplier<T> append) {
-        SEALED_BY_US.set(Boolean.TRUE);
-        try {
-            return append.get();
-        } finally {
-            SEALED_BY_US.remove();
-        }
-    }
-
     /**
      * Appends events, sealing the personal fields of every event type with a registered schema. In
      * strict mode, an unregistered type, invalid data or a stream id that looks personal is rejected.
@@ -218,7 +204,7 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
         List<EventData> sealed = sealAll(streamId, expected, events);
-        return sealedByUs(() -> store.append(streamId, expected, sealed));
+        return RawLog.handOver(() -> store.append(streamId, expected, sealed));
     }
 
     /**
@@ -234,7 +220,7 @@ public final class PrivateEventStore implements AutoCloseable {
         } catch (RuntimeException e) {
             return java.util.concurrent.CompletableFuture.failedFuture(e);
         }
-        return sealedByUs(() -> store.appendAsync(streamId, expected, sealed));
+        return RawLog.handOver(() -> store.appendAsync(streamId, expected, sealed));
     }
 
     /** Checks a batch and seals its personal fields; nothing is created if any event is rejected. */
@@ -1290,7 +1276,7 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     private void storeInErasures(EventData entry, String failed) {
         try {
-            store.append(ERASURES, ExpectedVersion.any(), List.of(entry));
+            RawLog.handOver(() -> store.append(ERASURES, ExpectedVersion.any(), List.of(entry)));
         } catch (RuntimeException e) {
             if (journal != null) {
                 journal.forgetKnownEnd();
@@ -1526,7 +1512,8 @@ public final class PrivateEventStore implements AutoCloseable {
             entry.put("reapplied", true);
             entry.put("from", from);
             audit.record("ForgetScheduled", actor, entry);
-            store.append(ERASURES, ExpectedVersion.any(), List.of(scheduledEvent(schedule, from)));
+            RawLog.handOver(
+                    () -> store.append(ERASURES, ExpectedVersion.any(), List.of(scheduledEvent(schedule, from))));
             scheduled.add(schedule);
         }
         for (CancelledForget cancel : cancels) {
@@ -1546,7 +1533,7 @@ public final class PrivateEventStore implements AutoCloseable {
             if (journal != null && !from.equals(FROM_JOURNAL)) {
                 journal.appendCancels(List.of(cancel));
             }
-            store.append(ERASURES, ExpectedVersion.any(), List.of(cancelledEvent(cancel, from)));
+            RawLog.handOver(() -> store.append(ERASURES, ExpectedVersion.any(), List.of(cancelledEvent(cancel, from))));
             Map<String, Object> entry = new LinkedHashMap<>(cancelledEntry(cancel));
             entry.put("reapplied", true);
             entry.put("from", from);

@@ -140,10 +140,10 @@ public final class SchemaRegistry {
         }
         RecordedEvent stored = store.readStream(
                         STREAM,
-                        store.append(
+                        RawLog.handOver(() -> store.append(
                                         STREAM,
                                         ExpectedVersion.any(),
-                                        List.of(EventData.of("SchemaRegistered", Json.of(data))))
+                                        List.of(EventData.of("SchemaRegistered", Json.of(data)))))
                                 .firstVersion(),
                         Direction.FORWARD,
                         1)
