@@ -279,10 +279,27 @@ public final class SchemaRegistry {
         Set<String> real = new java.util.HashSet<>(registered.allFields());
         registered.schema().fields().forEach(rule -> real.add(rule.path()));
         Map<String, String> byAlias = new java.util.HashMap<>();
+        // A mapper that wraps the root value (WRAP_ROOT_VALUE) writes {"<root name>": {…}}: the record's simple
+        // name (from the registration's source), or the event type's.
+        Set<String> roots = new java.util.LinkedHashSet<>();
+        roots.add(registered.eventType());
+        String recordClass = registered.source() == null
+                ? ""
+                : registered.source().asTree().path("class").asText("");
+        if (!recordClass.isEmpty()) {
+            roots.add(recordClass.substring(Math.max(recordClass.lastIndexOf('.'), recordClass.lastIndexOf('$')) + 1));
+        }
         for (FieldRule rule : registered.schema().fields()) {
-            for (String alias : spellingPaths(rule.path())) {
+            List<String> spellings = new ArrayList<>(spellingPaths(rule.path()));
+            spellings.add(rule.path());
+            for (String alias : spellings) {
                 if (!real.contains(alias)) {
                     byAlias.putIfAbsent(alias, rule.path());
+                }
+                for (String root : roots) {
+                    if (!root.isEmpty() && !real.contains(root) && !real.contains(root + "." + alias)) {
+                        byAlias.putIfAbsent(root + "." + alias, rule.path());
+                    }
                 }
             }
         }

@@ -348,6 +348,13 @@ class UnsealedPathsTest {
             @DataSubject String id,
             @PersonalData(group = "contact") String userIPAddress) {}
 
+    record BeanGetter(@DataSubject String id, @PersonalData String name) {
+        @com.fasterxml.jackson.annotation.JsonProperty("nm")
+        public String getName() {
+            return name;
+        }
+    }
+
     @Test
     void components_jackson_writes_in_another_shape_or_name_are_refused_or_read_as_written() {
         for (Class<? extends Record> reshaped : List.of(Unwrapped.class, AnyGetter.class)) {
@@ -377,6 +384,13 @@ class UnsealedPathsTest {
                     .hasMessageContaining("another spelling")
                     .hasMessageNotContaining("10.0.0.1");
         }
+        // A bean getter's name, and a root value wrapped in the record's name, as a configured mapper writes.
+        assertThat(AnnotationNotation.read("BeanGetter", BeanGetter.class).fields())
+                .extracting(FieldRule::path)
+                .containsExactly("id", "nm");
+        assertThatThrownBy(() -> stored("Acronym", "{\"Acronym\":{\"id\":\"a1\",\"userIPAddress\":\"10.0.0.1\"}}"))
+                .hasMessageContaining("another spelling")
+                .hasMessageNotContaining("10.0.0.1");
         assertThat(stored("Acronym", "{\"id\":\"a1\",\"userIPAddress\":\"10.0.0.1\"}"))
                 .doesNotContain("10.0.0.1");
     }

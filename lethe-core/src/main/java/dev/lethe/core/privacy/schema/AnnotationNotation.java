@@ -78,6 +78,27 @@ public final class AnnotationNotation {
                 // a record's components are its fields; nothing to read otherwise
             }
         }
+        if (property == null) {
+            // A bean-style getter beside the accessor (getName() for name), which Jackson links to the component.
+            String capital = Character.toUpperCase(component.getName().charAt(0))
+                    + component.getName().substring(1);
+            for (String getterName : List.of("get" + capital, "is" + capital)) {
+                try {
+                    java.lang.reflect.Method bean = record.getMethod(getterName);
+                    com.fasterxml.jackson.annotation.JsonGetter beanGetter =
+                            bean.getAnnotation(com.fasterxml.jackson.annotation.JsonGetter.class);
+                    if (beanGetter != null && !beanGetter.value().isEmpty()) {
+                        return beanGetter.value();
+                    }
+                    property = bean.getAnnotation(com.fasterxml.jackson.annotation.JsonProperty.class);
+                    if (property != null) {
+                        break;
+                    }
+                } catch (NoSuchMethodException none) {
+                    // no such getter: the component's own name stands
+                }
+            }
+        }
         if (property != null && !property.value().isEmpty()) {
             return property.value();
         }
