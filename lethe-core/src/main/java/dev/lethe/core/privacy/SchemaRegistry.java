@@ -325,21 +325,18 @@ public final class SchemaRegistry {
         return spellings.stream().filter(s -> !s.equals(path)).toList();
     }
 
-    private static final List<com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase> STRATEGIES = List.of(
-            (com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase)
-                    com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE,
-            (com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase)
-                    com.fasterxml.jackson.databind.PropertyNamingStrategies.UPPER_SNAKE_CASE,
-            (com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase)
-                    com.fasterxml.jackson.databind.PropertyNamingStrategies.UPPER_CAMEL_CASE,
-            (com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase)
-                    com.fasterxml.jackson.databind.PropertyNamingStrategies.LOWER_CAMEL_CASE,
-            (com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase)
-                    com.fasterxml.jackson.databind.PropertyNamingStrategies.KEBAB_CASE,
-            (com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase)
-                    com.fasterxml.jackson.databind.PropertyNamingStrategies.LOWER_CASE,
-            (com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase)
-                    com.fasterxml.jackson.databind.PropertyNamingStrategies.LOWER_DOT_CASE);
+    /** Jackson's own naming strategies: what a mapper configured with one of them writes. */
+    private static final List<com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase> STRATEGIES =
+            java.util.stream.Stream.of(
+                            com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE,
+                            com.fasterxml.jackson.databind.PropertyNamingStrategies.UPPER_SNAKE_CASE,
+                            com.fasterxml.jackson.databind.PropertyNamingStrategies.UPPER_CAMEL_CASE,
+                            com.fasterxml.jackson.databind.PropertyNamingStrategies.LOWER_CAMEL_CASE,
+                            com.fasterxml.jackson.databind.PropertyNamingStrategies.KEBAB_CASE,
+                            com.fasterxml.jackson.databind.PropertyNamingStrategies.LOWER_CASE,
+                            com.fasterxml.jackson.databind.PropertyNamingStrategies.LOWER_DOT_CASE)
+                    .map(strategy -> (com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase) strategy)
+                    .toList();
 
     private static Set<String> spellings(String segment) {
         List<String> words = new ArrayList<>();
