@@ -39,15 +39,20 @@ public final class AuditLog {
         this.clock = clock;
     }
 
-    /** Records an entry of the given type; {@code details} are string or number values. */
+    /**
+     * Records an entry of the given type; {@code details} are string or number values, and hold no
+     * personal data: the entry is written as given, never sealed (the raw log's guard lets Lethe's own
+     * entries by, whatever schemas exist).
+     */
     public void record(String type, Principal principal, Map<String, ?> details) {
-        RawLog.handOver(() -> store.append(STREAM, ExpectedVersion.any(), List.of(entry(type, principal, details))));
+        List<EventData> entry = List.of(entry(type, principal, details)); // built before the hand-over
+        RawLog.handOver(() -> store.append(STREAM, ExpectedVersion.any(), entry));
     }
 
     /** Records an entry without waiting for it to be durable; the future says when it is. */
     public CompletableFuture<AppendResult> recordAsync(String type, Principal principal, Map<String, ?> details) {
-        return RawLog.handOver(
-                () -> store.appendAsync(STREAM, ExpectedVersion.any(), List.of(entry(type, principal, details))));
+        List<EventData> entry = List.of(entry(type, principal, details));
+        return RawLog.handOver(() -> store.appendAsync(STREAM, ExpectedVersion.any(), entry));
     }
 
     private EventData entry(String type, Principal principal, Map<String, ?> details) {
