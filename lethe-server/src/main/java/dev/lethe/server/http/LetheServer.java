@@ -234,7 +234,15 @@ public final class LetheServer implements AutoCloseable {
         routes.get(
                 "/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.prometheus()));
         routes.get("/openapi.json", ctx -> ctx.contentType("application/json").result(resource("openapi.json")));
-        routes.get("/graphiql", ctx -> ctx.html(resource("graphiql.html")));
+        // Outside demo mode the demo tokens are not accepted: the page does not offer them.
+        String graphiqlPage = config.demo()
+                ? resource("graphiql.html")
+                : resource("graphiql.html")
+                        .replace(
+                                "<input id=\"token\" value=\"demo-advisor-token\">",
+                                "<input id=\"token\" value=\"\" placeholder=\"your bearer token\">")
+                        .replace(" (demo tokens: demo-admin-token, demo-advisor-token, demo-analyst-token)", "");
+        routes.get("/graphiql", ctx -> ctx.html(graphiqlPage));
         routes.get("/graphiql/{asset}", this::graphiqlAsset);
 
         routes.post("/v1/streams/{stream}/events", this::append);
