@@ -61,11 +61,13 @@ final class GraphQlApi {
     static final String PRINCIPAL = "principal";
 
     private final Hub hub;
+    private final JsonLog log;
     private final GraphQL graphQl;
     private final String sdl;
 
-    GraphQlApi(Hub hub) {
+    GraphQlApi(Hub hub, JsonLog log) {
         this.hub = hub;
+        this.log = log;
         this.sdl = resource("schema.graphqls");
         GraphQLSchema schema = new SchemaGenerator().makeExecutableSchema(new SchemaParser().parse(sdl), wiring());
         this.graphQl = GraphQL.newGraphQL(schema)
@@ -194,6 +196,14 @@ final class GraphQlApi {
                                                     env.getArgument("reason"),
                                                     principal(env));
                                     hub.metrics.count("forgets", 1);
+                                    // Logged as the REST forget is: ids only.
+                                    log.info(
+                                            "subject forgotten",
+                                            Map.of(
+                                                    "subject",
+                                                    receipt.subject().toString(),
+                                                    "receipt",
+                                                    receipt.id().toString()));
                                     return receipt.asMap();
                                 })
                                 .dataFetcher(

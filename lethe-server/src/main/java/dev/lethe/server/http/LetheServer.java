@@ -86,7 +86,7 @@ public final class LetheServer implements AutoCloseable {
         this.subjectIndexer = dev.lethe.core.privacy.SubjectIndexer.follow(lethe.store(), lethe.subjectIndex());
         this.hub = new Hub(lethe, projections, metrics);
         this.jwt = config.jwt().enabled() ? new JwtVerifier(config.jwt(), Clock.systemUTC()) : null;
-        this.graphQl = new GraphQlApi(hub);
+        this.graphQl = new GraphQlApi(hub, log);
         long[] cache = new long[2];
         metrics.gauge("subscriptions_open", openSubscriptions::get);
         metrics.gauge("key_cache_hits", () -> lethe.privacy().keys().cacheCounters()[0]);

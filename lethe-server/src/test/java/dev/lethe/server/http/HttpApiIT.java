@@ -292,6 +292,30 @@ class HttpApiIT {
     }
 
     @Test
+    void a_forget_through_graphql_is_logged_as_one_through_rest_is() throws Exception {
+        String stream = addContact(
+                "contact-" + UUID.randomUUID().toString().substring(0, 8),
+                "gq-" + UUID.randomUUID() + "@example.com",
+                "GraphQL Forgotten");
+        String subject = get("/v1/streams/" + stream, ADVISOR)
+                .json()
+                .get("events")
+                .get(0)
+                .path("metadata")
+                .path("lethe")
+                .path("subjects")
+                .get("email")
+                .asText();
+        String forget = "{\"query\":\"mutation { forget(subject: \\\"" + subject
+                + "\\\", legalBasis: \\\"GDPR Art. 17\\\") { id subject } }\"}";
+        JsonNode receipt = post("/graphql", ADMIN, forget).json().path("data").path("forget");
+        assertThat(receipt.path("subject").asText()).isEqualTo(subject);
+        assertThat(logs.toString(StandardCharsets.UTF_8))
+                .contains("\"subject forgotten\"", subject, receipt.path("id").asText())
+                .doesNotContain("GraphQL Forgotten");
+    }
+
+    @Test
     void forgets_can_be_scheduled_listed_and_cancelled_over_http_and_graphql() throws Exception {
         String stream =
                 addContact("contact-" + UUID.randomUUID().toString().substring(0, 8), MARKER_EMAIL, MARKER_NAME);
