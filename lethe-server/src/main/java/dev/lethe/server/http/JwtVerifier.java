@@ -73,6 +73,11 @@ final class JwtVerifier {
             throw ApiException.unauthorized("JWT signature does not verify");
         }
         long now = clock.instant().getEpochSecond();
+        for (String time : new String[] {"exp", "nbf"}) {
+            if (claims.has(time) && !claims.get(time).isNumber()) {
+                throw ApiException.unauthorized("JWT '" + time + "' is not a number of seconds (NumericDate)");
+            }
+        }
         if (claims.has("exp") && claims.get("exp").asLong() <= now) {
             throw ApiException.unauthorized("JWT has expired");
         }

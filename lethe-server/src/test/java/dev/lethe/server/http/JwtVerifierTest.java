@@ -56,6 +56,9 @@ class JwtVerifierTest {
                 + URL.encodeToString("{\"sub\":\"a\",\"roles\":\"dpo\"}".getBytes(StandardCharsets.UTF_8)) + ".";
         assertThatThrownBy(() -> verifier.verify(none)).hasMessageContaining("'none' is not accepted");
         assertThatThrownBy(() -> verifier.verify("a.b.c")).isInstanceOf(ApiException.class);
+        assertThatThrownBy(() -> verifier.verify(
+                        hs256("{\"sub\":\"a\",\"roles\":\"dpo\",\"iss\":\"https://idp\",\"exp\":\"never\"}", SECRET)))
+                .hasMessageContaining("'exp' is not a number");
         // A subject the audit trail could not keep as one line is refused as unauthorized, not as bad input.
         assertThatThrownBy(() -> verifier.verify(
                         hs256("{\"sub\":\"a\\nforged line\",\"roles\":\"dpo\",\"iss\":\"https://idp\"}", SECRET)))
