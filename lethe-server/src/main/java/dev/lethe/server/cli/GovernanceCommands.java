@@ -9,6 +9,7 @@ import dev.lethe.core.privacy.policy.PolicyLinter;
 import dev.lethe.core.privacy.schema.JsonSchemaNotation;
 import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.Json;
+import dev.lethe.server.Instants;
 import dev.lethe.sqlite.SqliteLethe;
 import java.io.IOException;
 import java.io.PrintWriter;

@@ -10,6 +10,7 @@ import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.Json;
 import dev.lethe.core.store.StreamId;
 import dev.lethe.core.subscription.CheckpointFit;
+import dev.lethe.server.Instants;
 import dev.lethe.server.demo.DemoProjections;
 import dev.lethe.sqlite.SqliteEventStore;
 import dev.lethe.sqlite.SqliteLethe;

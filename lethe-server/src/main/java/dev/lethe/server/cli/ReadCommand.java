@@ -5,6 +5,7 @@ import dev.lethe.core.store.EventStore;
 import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.RecordedEvent;
 import dev.lethe.core.store.StreamId;
+import dev.lethe.server.Instants;
 import dev.lethe.sqlite.SqliteEventStore;
 import java.io.PrintWriter;
 import java.time.Instant;

@@ -3,6 +3,7 @@ package dev.lethe.server.cli;
 import dev.lethe.core.privacy.SubjectId;
 import dev.lethe.core.privacy.keys.ErasureReceipt;
 import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.server.Instants;
 import dev.lethe.sqlite.SqliteLethe;
 import java.io.PrintWriter;
 import java.nio.file.Files;

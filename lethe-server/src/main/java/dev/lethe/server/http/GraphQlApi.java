@@ -212,7 +212,7 @@ final class GraphQlApi {
                                                 .privacy()
                                                 .scheduleForget(
                                                         SubjectId.parse(env.getArgument("subject")),
-                                                        dev.lethe.server.cli.Instants.parseDeadline(
+                                                        dev.lethe.server.Instants.parseDeadline(
                                                                 "at", env.getArgument("at")),
                                                         env.getArgument("legalBasis"),
                                                         principal(env))

@@ -328,6 +328,6 @@ final class Hub {
 
     static Instant parseInstant(String name, String text) {
         // One parser for the command line and HTTP: an instant, a date-time with offset, or a date (its end).
-        return dev.lethe.server.cli.Instants.parse(name, text);
+        return dev.lethe.server.Instants.parse(name, text);
     }
 }

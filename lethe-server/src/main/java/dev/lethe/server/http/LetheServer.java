@@ -567,7 +567,7 @@ public final class LetheServer implements AutoCloseable {
         var schedule = lethe.privacy()
                 .scheduleForget(
                         SubjectId.parse(ctx.pathParam("id")),
-                        dev.lethe.server.cli.Instants.parseDeadline("at", text(body, "at")),
+                        dev.lethe.server.Instants.parseDeadline("at", text(body, "at")),
                         text(body, "legalBasis"),
                         principal(ctx));
         log.info(

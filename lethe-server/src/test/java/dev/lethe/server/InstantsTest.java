@@ -1,4 +1,4 @@
-package dev.lethe.server.cli;
+package dev.lethe.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

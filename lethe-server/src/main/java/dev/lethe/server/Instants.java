@@ -1,4 +1,4 @@
-package dev.lethe.server.cli;
+package dev.lethe.server;
 
 import dev.lethe.core.store.InvalidEventException;
 import java.time.Instant;
