@@ -215,12 +215,7 @@ final class SubjectCommand implements Runnable {
                         cli,
                         lethe.privacy().receipts(filter, cli.store.principal()),
                         json,
-                        receipt -> {
-                            // Named as a receipt-journal line names it: forget-again in another store skips it.
-                            Map<String, Object> line = new java.util.LinkedHashMap<>(receipt.asMap());
-                            store.ifPresent(id -> line.put("store", id));
-                            return line;
-                        },
+                        receipt -> receipt.asMap(store),
                         receipt -> String.format(
                                 "%s  receipt %s  subject %s  by %s  legal basis %s",
                                 receipt.at(),

@@ -619,12 +619,7 @@ public final class LetheServer implements AutoCloseable {
         String subject = ctx.queryParam("subject");
         java.util.Optional<String> store = lethe.storeId();
         ctx.json(lethe.privacy().receipts(subject == null ? null : SubjectId.parse(subject), principal(ctx)).stream()
-                .map(receipt -> {
-                    // Named as the command line's receipts: forget-again in another store leaves them out.
-                    Map<String, Object> entry = new java.util.LinkedHashMap<>(receipt.asMap());
-                    store.ifPresent(id -> entry.put("store", id));
-                    return entry;
-                })
+                .map(receipt -> receipt.asMap(store))
                 .toList());
     }
 

@@ -31,4 +31,14 @@ public record ErasureReceipt(
         map.put("destroyed", destroyed);
         return map;
     }
+
+    /**
+     * As {@link #asMap()}, naming the store it was made in (when known), as receipt-journal lines do: {@code
+     * lethe subject forget-again} in another store leaves such a receipt out.
+     */
+    public java.util.Map<String, Object> asMap(java.util.Optional<String> store) {
+        java.util.Map<String, Object> map = asMap();
+        store.ifPresent(id -> map.put("store", id));
+        return map;
+    }
 }
