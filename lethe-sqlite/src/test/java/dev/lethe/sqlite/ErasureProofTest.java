@@ -148,8 +148,8 @@ class ErasureProofTest {
     }
 
     @Test
-    void a_key_store_backup_restored_after_forget_and_rotation_cannot_decrypt_the_forgotten_subject() throws Exception {
-        Path backup = Files.createTempDirectory("keys-backup");
+    void a_key_store_backup_restored_after_forget_and_rotation_cannot_decrypt_the_forgotten_subject(
+            @TempDir Path backup) throws Exception {
         RecordedEvent event;
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             register(lethe);

@@ -16,8 +16,10 @@ import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.Json;
 import dev.lethe.core.store.RecordedEvent;
 import dev.lethe.core.store.StreamId;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,8 +31,16 @@ import org.junit.jupiter.api.io.TempDir;
 class InterruptedForgetTest {
     private static final Principal DPO = new Principal("dora", "dpo");
 
+    /** Holds {@link #data} and the siblings some tests make beside it, so that all are deleted. */
     @TempDir
+    Path root;
+
     Path data;
+
+    @BeforeEach
+    void dataDirectory() throws java.io.IOException {
+        data = Files.createDirectory(root.resolve("data"));
+    }
 
     @Test
     void a_forget_interrupted_before_its_audit_entry_is_audited_when_the_store_is_opened_again() {

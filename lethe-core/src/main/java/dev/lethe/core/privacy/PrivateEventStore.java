@@ -1084,10 +1084,7 @@ public final class PrivateEventStore implements AutoCloseable {
                             "re-applied: forgotten in another copy of this store (receipt " + forget.receipt() + ")",
                             actor,
                             false));
-                } catch (InvalidEventException e) {
-                    if (!keys.isForgotten(subject)) {
-                        throw e;
-                    }
+                } catch (AlreadyForgottenException e) {
                     already.add(subject); // forgotten by another process in the meantime
                 }
             }
@@ -1246,7 +1243,7 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         Notes.bounded("legal basis", legalBasis);
         if (keys.isForgotten(subject)) {
-            throw InvalidEventException.of("subject " + subject, "was already forgotten");
+            throw new AlreadyForgottenException(subject, "was already forgotten");
         }
         if (!keys.isKnown(subject)) {
             throw new UnknownSubjectException(subject, "is unknown to the key service");
@@ -1324,11 +1321,11 @@ public final class PrivateEventStore implements AutoCloseable {
                 .orElseThrow(
                         () -> InvalidEventException.of("schedule " + id, "is not a forget scheduled in this store"));
         if (cancelledIds(erasures).contains(id)) {
-            throw InvalidEventException.of("schedule " + id, "was already cancelled");
+            throw new AlreadyCancelledException(id);
         }
         if (keys.isForgotten(schedule.subject())) {
-            throw InvalidEventException.of(
-                    "schedule " + id, "cannot be cancelled: subject " + schedule.subject() + " is already forgotten");
+            throw new AlreadyForgottenException(
+                    schedule.subject(), "is already forgotten: schedule " + id + " cannot be cancelled");
         }
         CancelledForget cancel = new CancelledForget(id, schedule.subject(), reason, actor.name());
         if (journal != null) {

@@ -4,7 +4,7 @@ import dev.lethe.core.store.LetheException;
 
 /** A request refused because of the state of the data subject it names; retrying it unchanged fails again. */
 public abstract sealed class SubjectException extends LetheException
-        permits UnknownSubjectException, ErasureFenceException {
+        permits UnknownSubjectException, ErasureFenceException, AlreadyForgottenException {
     private final SubjectId subject;
 
     SubjectException(SubjectId subject, String message) {

@@ -287,7 +287,7 @@ class PrivateEventStoreTest {
         ErasureReceipt first = lethe.forget(ada, "Art. 17", "request", DPO);
         // The caller of the first may never have seen it (its process stopped before answering).
         assertThatThrownBy(() -> lethe.forget(ada, "Art. 17", "again", DPO))
-                .isInstanceOf(InvalidEventException.class)
+                .isInstanceOf(AlreadyForgottenException.class)
                 .hasMessageContaining("was already forgotten (receipt " + first.id());
     }
 
@@ -631,6 +631,7 @@ class PrivateEventStoreTest {
         PrivateEventStore.CancelledForget cancel = lethe.cancelScheduledForget(graces.id(), "contract extended", DPO);
         assertThat(cancel.subject()).isEqualTo(grace);
         assertThatThrownBy(() -> lethe.cancelScheduledForget(graces.id(), "again", DPO))
+                .isInstanceOf(AlreadyCancelledException.class)
                 .hasMessageContaining("was already cancelled");
         assertThat(lethe.scheduledForgets(null, DPO)).containsExactly(adas);
         assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100))
@@ -649,6 +650,7 @@ class PrivateEventStoreTest {
                 .isFalse();
         assertThat(lethe.scheduledForgets(null, DPO)).as("done or cancelled").isEmpty();
         assertThatThrownBy(() -> lethe.cancelScheduledForget(adas.id(), "too late", DPO))
+                .isInstanceOf(AlreadyForgottenException.class)
                 .hasMessageContaining("is already forgotten");
     }
 

@@ -68,6 +68,8 @@ public final class LetheCli implements Runnable {
             }
             return e instanceof InvalidEventException
                             || e instanceof dev.lethe.core.privacy.ForgetRefusedException
+                            || e instanceof dev.lethe.core.privacy.AlreadyForgottenException
+                            || e instanceof dev.lethe.core.privacy.AlreadyCancelledException
                             || e instanceof dev.lethe.core.privacy.UnknownSubjectException
                             || e instanceof IllegalArgumentException
                     ? 2

@@ -87,6 +87,12 @@ final class Hub {
                     principal, "append (role '" + principal.role() + "' is not declared in the data policy)");
         }
         StreamId streamId = StreamId.of(stream);
+        if (expectedVersion != null && !expectedVersion.isValueNode()) {
+            throw InvalidEventException.of(
+                    "expectedVersion",
+                    "must be a number or one of any, no_stream, stream_exists, not an "
+                            + (expectedVersion.isArray() ? "array" : "object"));
+        }
         ExpectedVersion expected = expectedVersion == null || expectedVersion.isNull()
                 ? ExpectedVersion.any()
                 : ExpectedVersion.parse(expectedVersion.asText());

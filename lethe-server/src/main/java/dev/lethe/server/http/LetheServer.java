@@ -96,6 +96,8 @@ public final class LetheServer implements AutoCloseable {
             javalin.jetty.host = config.host();
             javalin.jetty.port = config.port();
             javalin.http.maxRequestSize = config.maxBodyBytes();
+            // A known path with another method: 405 naming the methods it has, not "no route".
+            javalin.http.prefer405over404 = true;
             javalin.startup.showJavalinBanner = false;
             routes(javalin.routes);
         });
@@ -847,6 +849,8 @@ public final class LetheServer implements AutoCloseable {
             writeProblem(ctx, 409, "Wrong expected version", conflict.getMessage(), extra);
         } else if (e instanceof DuplicateEventException
                 || e instanceof ErasureFenceException
+                || e instanceof dev.lethe.core.privacy.AlreadyForgottenException
+                || e instanceof dev.lethe.core.privacy.AlreadyCancelledException
                 || e instanceof dev.lethe.core.privacy.ForgetRefusedException) {
             writeProblem(ctx, 409, "Conflict", e.getMessage());
         } else if (e instanceof AccessDeniedException) {
@@ -861,6 +865,15 @@ public final class LetheServer implements AutoCloseable {
                     413,
                     "Content too large",
                     "the body is over the server's limit of " + config.maxBodyBytes() + " bytes (maxBodyBytes)");
+        } else if (e instanceof io.javalin.http.MethodNotAllowedResponse notAllowed) {
+            String allowed = String.join(
+                    ", ", new java.util.TreeSet<>(notAllowed.getDetails().values()));
+            ctx.header("Allow", allowed);
+            writeProblem(
+                    ctx,
+                    405,
+                    "Method not allowed",
+                    ctx.path() + " does not take " + ctx.method() + "; it takes " + allowed);
         } else if (e instanceof io.javalin.http.HttpResponseException http) {
             writeProblem(ctx, http.getStatus(), "HTTP " + http.getStatus(), http.getMessage());
         } else if (e instanceof LetheException lethe && lethe.isTransient()) {

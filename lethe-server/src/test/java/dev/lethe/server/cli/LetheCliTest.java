@@ -10,12 +10,21 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class LetheCliTest {
+    /** Holds {@link #data} and the siblings some tests make beside it, so that all are deleted. */
     @TempDir
+    Path root;
+
     Path data;
+
+    @BeforeEach
+    void dataDirectory() throws java.io.IOException {
+        data = Files.createDirectory(root.resolve("data"));
+    }
 
     private record Run(int exitCode, String out, String err) {}
 

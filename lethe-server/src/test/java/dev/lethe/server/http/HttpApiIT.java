@@ -247,12 +247,32 @@ class HttpApiIT {
                         .get("detail")
                         .asText())
                 .contains("below -1");
+        assertThat(post(
+                                "/v1/streams/" + stream + "/events",
+                                ADVISOR,
+                                "{\"expectedVersion\":{\"v\":1},\"events\":[{\"type\":\"A\",\"data\":{}}]}")
+                        .json()
+                        .get("detail")
+                        .asText())
+                .contains("expectedVersion: must be a number or one of any, no_stream, stream_exists, not an object");
         Response asOf = get("/v1/streams/" + stream + "?asOf=yesterday", ADVISOR);
         assertThat(asOf.status()).isEqualTo(400);
         assertThat(asOf.json().get("detail").asText()).contains("'yesterday'");
         Response unknown = get("/v1/nothing-here", ADVISOR);
         assertThat(unknown.status()).isEqualTo(404);
         assertThat(unknown.contentType()).startsWith(LetheServer.PROBLEM_JSON);
+        // A known path with another method: 405, with the methods it takes.
+        HttpResponse<String> wrongMethod = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/v1/events"))
+                        .header("Authorization", "Bearer " + ADVISOR)
+                        .DELETE()
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(wrongMethod.statusCode()).isEqualTo(405);
+        assertThat(wrongMethod.headers().firstValue("Allow")).hasValue("GET");
+        assertThat(wrongMethod.headers().firstValue("Content-Type").orElse("")).startsWith(LetheServer.PROBLEM_JSON);
+        assertThat(JSON.readTree(wrongMethod.body()).get("detail").asText())
+                .isEqualTo("/v1/events does not take DELETE; it takes GET");
         assertThat(server.lethe().store().headPosition()).isEqualTo(head);
         assertThat(get("/health", null).status()).isEqualTo(200);
     }
@@ -423,7 +443,7 @@ class HttpApiIT {
         assertThat(cancelled.status()).as(cancelled.body()).isEqualTo(200);
         assertThat(cancelled.json().get("subject").asText()).isEqualTo(subject);
         Response twice = post("/v1/scheduled-forgets/" + id + "/cancel", ADMIN, "{\"reason\":\"again\"}");
-        assertThat(twice.status()).isEqualTo(400);
+        assertThat(twice.status()).as("a conflict with the schedule's state").isEqualTo(409);
         assertThat(twice.json().get("detail").asText()).contains("was already cancelled");
         assertThat(get("/v1/scheduled-forgets?subject=" + subject, ADMIN).json())
                 .isEmpty();
@@ -481,7 +501,7 @@ class HttpApiIT {
         assertThat(receipt.status()).isEqualTo(200);
         assertThat(receipt.json().get("subject").asText()).isEqualTo(subject);
         Response again = post("/v1/subjects/" + subject + "/forget", ADMIN, "{\"legalBasis\":\"GDPR Art. 17(1)(a)\"}");
-        assertThat(again.status()).isEqualTo(400);
+        assertThat(again.status()).as("a conflict with the subject's state").isEqualTo(409);
         assertThat(again.json().get("detail").asText()).contains("already forgotten");
         String stranger = UUID.randomUUID().toString();
         Response unknownForget =

@@ -386,7 +386,7 @@ public final class KeyService implements AutoCloseable {
      * in another order, too): applications call {@code PrivateEventStore.forget(subject, legalBasis,
      * reason, actor)}, which checks the caller's role, journals and audits the forget.
      *
-     * @throws InvalidEventException if the subject was already forgotten
+     * @throws dev.lethe.core.privacy.AlreadyForgottenException if the subject was already forgotten
      * @throws dev.lethe.core.privacy.UnknownSubjectException if the subject is unknown
      */
     public ErasureReceipt forget(SubjectId subject, String actor, String legalBasis, String reason) {
@@ -436,7 +436,7 @@ public final class KeyService implements AutoCloseable {
             }
             if (entries < 0) {
                 if (store.isForgotten(subject)) {
-                    throw InvalidEventException.of("subject " + subject, alreadyForgotten(subject));
+                    throw new dev.lethe.core.privacy.AlreadyForgottenException(subject, alreadyForgotten(subject));
                 }
                 throw new dev.lethe.core.privacy.UnknownSubjectException(subject, "is unknown to the key service");
             }
