@@ -1,6 +1,7 @@
 package dev.lethe.core.tck;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lethe.core.store.EventStore;
 import dev.lethe.core.store.ExpectedVersion;
@@ -74,6 +75,20 @@ public abstract class SubscriptionTck extends EventStoreTck {
             assertThat(subscription.awaitPosition(last, WAIT)).isTrue();
         }
         assertThat(seen).extracting(RecordedEvent::position).containsExactly(5L, 6L);
+    }
+
+    @Test
+    void a_start_past_the_head_is_refused_rather_than_skipping_the_events_appended_next() {
+        store.append(StreamId.of("a-1"), ExpectedVersion.any(), events(3));
+        assertThatThrownBy(
+                        () -> store.subscribe(SubscriptionRequest.allFromStart().from(5), e -> {}))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessageContaining("position 5 is past the log's head (2)")
+                .hasMessageContaining("at most 3");
+        try (Subscription next =
+                store.subscribe(SubscriptionRequest.allFromStart().from(3), e -> {})) {
+            assertThat(next.failure()).as("the next position is fine").isEmpty();
+        }
     }
 
     @Test

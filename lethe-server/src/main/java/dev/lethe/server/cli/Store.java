@@ -178,32 +178,47 @@ final class Store {
      * restricted, because only the writing process can audit releasing it.
      */
     Opened openForReading(PrintWriter err) {
-        if (!Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {
-            throw StorageException.permanent(
-                    "no Lethe event store in " + directory.toAbsolutePath().normalize()
-                            + " (run ./lethe demo, or append first)",
-                    null);
-        }
+        requireEventStore();
         try {
             return new Opened(SqliteLethe.open(directory, options()), principal());
         } catch (StorageException e) {
             if (!e.getMessage().contains("in use by another")) {
                 throw e;
             }
-            err.println("note: the data directory is in use by another process; reading it read-only, with personal"
-                    + " fields restricted (key releases must be audited by the writing process: use its API)");
-            SqliteLethe lethe = SqliteLethe.openReadOnly(directory, options());
-            if (lethe.forgottenOnlyInTrail() > 0) {
-                err.println("warning: keys.db still holds the keys of " + lethe.forgottenOnlyInTrail()
-                        + " subject(s) the audit trail says were forgotten (was it restored from a backup?);"
-                        + " read as forgotten here, and forgotten again for good by the next writer open");
-            }
-            if (lethe.expiredOnlyInTrail() > 0) {
-                err.println("warning: keys.db does not record " + lethe.expiredOnlyInTrail() + " period key(s) as"
-                        + " destroyed that the audit trail's retention runs destroyed (was it restored from a"
-                        + " backup?); read as expired here, and destroyed again for good by the next writer open");
-            }
-            return new Opened(lethe, as(NO_ROLE));
+            return openReadOnly(
+                    err,
+                    "note: the data directory is in use by another process; reading it read-only, with personal"
+                            + " fields restricted (key releases must be audited by the writing process: use its API)");
+        }
+    }
+
+    /**
+     * A read-only view, whoever else has the directory open: it never stops a writer, and personal data
+     * stays restricted in it (only a writing process can audit releasing it). Prints {@code note} first.
+     */
+    Opened openReadOnly(PrintWriter err, String note) {
+        requireEventStore();
+        err.println(note);
+        SqliteLethe lethe = SqliteLethe.openReadOnly(directory, options());
+        if (lethe.forgottenOnlyInTrail() > 0) {
+            err.println("warning: keys.db still holds the keys of " + lethe.forgottenOnlyInTrail()
+                    + " subject(s) the audit trail says were forgotten (was it restored from a backup?);"
+                    + " read as forgotten here, and forgotten again for good by the next writer open");
+        }
+        if (lethe.expiredOnlyInTrail() > 0) {
+            err.println("warning: keys.db does not record " + lethe.expiredOnlyInTrail() + " period key(s) as"
+                    + " destroyed that the audit trail's retention runs destroyed (was it restored from a"
+                    + " backup?); read as expired here, and destroyed again for good by the next writer open");
+        }
+        return new Opened(lethe, as(NO_ROLE));
+    }
+
+    private void requireEventStore() {
+        if (!Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {
+            throw StorageException.permanent(
+                    "no Lethe event store in " + directory.toAbsolutePath().normalize()
+                            + " (run ./lethe demo, or append first)",
+                    null);
         }
     }
 

@@ -15,7 +15,9 @@ import picocli.CommandLine.ParentCommand;
         name = "tail",
         description = {
             "Subscribe to the log (or a category): print stored events from a position, then follow new ones live.",
-            "Runs beside a process that writes to the same data directory. Stop with Ctrl-C, or --count N."
+            "Runs beside a process that writes to the same data directory: it reads read-only, so that it never"
+                    + " stops a writer, and personal fields read as restricted (the server's /v1/subscribe reveals"
+                    + " them for a token's role). Stop with Ctrl-C, --count N or --timeout S."
         })
 final class TailCommand implements Callable<Integer> {
     @ParentCommand
@@ -51,8 +53,11 @@ final class TailCommand implements Callable<Integer> {
                         ? SubscriptionRequest.allFromStart()
                         : SubscriptionRequest.categoryFromStart(category))
                 .from(from == null ? SubscriptionRequest.FROM_END : from);
-        try (Store.Opened opened =
-                        parent.store.openForReading(parent.spec.commandLine().getErr());
+        try (Store.Opened opened = parent.store.openReadOnly(
+                        parent.spec.commandLine().getErr(),
+                        "note: tail reads the data directory read-only, so that it never stops a process that"
+                                + " writes to it; personal fields read as restricted (the server's"
+                                + " /v1/subscribe reveals them for a token's role)");
                 Subscription subscription = opened.lethe().store().subscribe(request, event -> {
                     if (count == null || delivered.get() < count) {
                         printer.print(opened.lethe().privacy().reveal(event, opened.principal()));

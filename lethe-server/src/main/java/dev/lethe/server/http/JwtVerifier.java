@@ -101,6 +101,17 @@ final class JwtVerifier {
         }
     }
 
+    /**
+     * When a token {@link #verify} accepted stops being valid: its {@code exp}, or null when it has none. A
+     * stream opened with it (server-sent events) ends then, as a new request would be refused.
+     */
+    static java.time.Instant expiry(String token) {
+        JsonNode claims = json(token.split("\\.", -1)[1], "claims");
+        return claims.has("exp")
+                ? java.time.Instant.ofEpochSecond(claims.get("exp").asLong())
+                : null;
+    }
+
     private static JsonNode json(String part, String what) {
         try {
             JsonNode node = Hub.JSON.readTree(decode(part, what));

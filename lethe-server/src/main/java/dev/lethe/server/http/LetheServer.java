@@ -62,6 +62,9 @@ public final class LetheServer implements AutoCloseable {
     private final AtomicLong openSubscriptions = new AtomicLong();
     private final java.util.Set<SseClient> sseClients = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private static final long KEEP_ALIVE_SECONDS = 15;
+    /** The request attribute holding a JWT's {@code exp} (absent for static tokens and JWTs without one). */
+    private static final String EXPIRES = "expires";
+
     private final Javalin app;
     private final JwtVerifier jwt;
     private final dev.lethe.core.subscription.Subscription subjectIndexer;
@@ -356,6 +359,7 @@ public final class LetheServer implements AutoCloseable {
         if (principal == null && jwt != null && JwtVerifier.looksLikeJwt(token)) {
             try {
                 principal = jwt.verify(token);
+                ctx.attribute(EXPIRES, JwtVerifier.expiry(token));
             } catch (RuntimeException refused) {
                 ctx.header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
                 throw refused;
@@ -728,6 +732,13 @@ public final class LetheServer implements AutoCloseable {
         } else {
             from = longParam(ctx, "from", SubscriptionRequest.FROM_END);
         }
+        long head = lethe.store().headPosition();
+        if (from > head + 1) {
+            throw ApiException.badRequest((lastEventId != null ? "Last-Event-ID " + (from - 1) : "from " + from)
+                    + " is past the log's head (" + head + "): the events appended next would be skipped;"
+                    + " subscribe from at most " + (head + 1) + " (a position kept from before the log was restored"
+                    + " from an older copy?)");
+        }
         String category = ctx.queryParam("category");
         return (category == null ? SubscriptionRequest.allFromStart() : SubscriptionRequest.categoryFromStart(category))
                 .from(from);
@@ -736,6 +747,9 @@ public final class LetheServer implements AutoCloseable {
     private void subscribe(SseClient client) {
         Context ctx = client.ctx();
         Principal principal = principal(ctx);
+        // A JWT's exp ends the stream, as it would refuse a new request; the client reconnects with a new
+        // token and Last-Event-ID, losing nothing.
+        java.time.Instant expires = ctx.attribute(EXPIRES);
         SubscriptionRequest request = subscriptionRequest(ctx);
         CountDownLatch closed = new CountDownLatch(1);
         Subscription subscription = null;
@@ -745,7 +759,7 @@ public final class LetheServer implements AutoCloseable {
             client.keepAlive();
             metrics.count("subscriptions", 1);
             subscription = lethe.store().subscribe(request, event -> {
-                if (client.terminated()) {
+                if (client.terminated() || expired(expires)) {
                     closed.countDown();
                     return;
                 }
@@ -754,12 +768,15 @@ public final class LetheServer implements AutoCloseable {
                 client.sendEvent(event.type(), data, Long.toString(event.position()));
             });
             client.onClose(closed::countDown);
-            while (!closed.await(KEEP_ALIVE_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
-                if (subscription.failure().isPresent() || client.terminated()) {
+            while (!closed.await(untilNextCheck(expires), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                if (subscription.failure().isPresent() || client.terminated() || expired(expires)) {
                     break;
                 }
                 // A comment line: it finds a client that went away while no event was due.
                 client.sendComment("keep-alive");
+            }
+            if (expired(expires) && !client.terminated()) {
+                client.sendComment("the token has expired: reconnect with a new one and Last-Event-ID");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -771,6 +788,24 @@ public final class LetheServer implements AutoCloseable {
             openSubscriptions.decrementAndGet();
             client.close();
         }
+    }
+
+    private static boolean expired(java.time.Instant expires) {
+        return expires != null && !java.time.Instant.now().isBefore(expires);
+    }
+
+    /** Milliseconds to the next keep-alive, or to the token's expiry when that comes first. */
+    private static long untilNextCheck(java.time.Instant expires) {
+        long keepAlive = KEEP_ALIVE_SECONDS * 1000L;
+        return expires == null
+                ? keepAlive
+                : Math.max(
+                        1,
+                        Math.min(
+                                keepAlive,
+                                java.time.Duration.between(java.time.Instant.now(), expires)
+                                                .toMillis()
+                                        + 1));
     }
 
     private void graphiqlAsset(Context ctx) {

@@ -324,6 +324,23 @@ class LetheCliTest {
     }
 
     @Test
+    void tail_never_stops_a_writer_and_follows_what_it_appends() throws Exception {
+        lethe("demo");
+        java.util.concurrent.CompletableFuture<Run> tail = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> lethe("tail", "--category", "ping", "--count", "1", "--timeout", "60"));
+        // Appends until the tail has seen one: each must go through while the tail runs.
+        for (int n = 0; !tail.isDone() && n < 100; n++) {
+            Run append = lethe("append", "ping-1", "Ping", "{\"n\":" + n + "}");
+            assertThat(append.exitCode()).as(append.err()).isZero();
+            Thread.sleep(300);
+        }
+        Run followed = tail.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(followed.exitCode()).as(followed.err()).isZero();
+        assertThat(followed.err()).contains("tail reads the data directory read-only");
+        assertThat(followed.out()).contains("Ping");
+    }
+
+    @Test
     void personal_data_is_read_per_role_and_a_subject_is_forgotten_and_exported_from_the_command_line()
             throws Exception {
         lethe("demo");

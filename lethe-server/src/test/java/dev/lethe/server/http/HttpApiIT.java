@@ -798,6 +798,12 @@ class HttpApiIT {
                 .eventCount();
         Response notAStream = get("/v1/subscribe?category=sse&from=0", ADVISOR);
         assertThat(notAStream.status()).as("without Accept: text/event-stream").isEqualTo(406);
+        long past = server.lethe().store().headPosition() + 10;
+        Response pastTheHead = send(HttpRequest.newBuilder(URI.create(base + "/v1/subscribe?from=" + past))
+                .header("Authorization", "Bearer " + ADVISOR)
+                .header("Accept", "text/event-stream"));
+        assertThat(pastTheHead.status()).isEqualTo(400);
+        assertThat(pastTheHead.json().get("detail").asText()).contains("from " + past + " is past the log's head");
         List<Long> firstIds = readSse("/v1/subscribe?category=sse&from=0", null, 3);
         List<Long> resumed = readSse("/v1/subscribe?category=sse", Long.toString(firstIds.get(2)), 3);
         assertThat(first).isEqualTo(6);
@@ -807,6 +813,37 @@ class HttpApiIT {
                 .map(dev.lethe.core.store.RecordedEvent::position)
                 .toList();
         assertThat(all).containsExactlyElementsOf(positions.subList(0, 6));
+    }
+
+    @Test
+    void an_sse_stream_opened_with_a_jwt_ends_when_the_jwt_expires() throws Exception {
+        String category = "jwtexp" + UUID.randomUUID().toString().substring(0, 8);
+        post("/v1/streams/" + category + "-1/events", ADVISOR, "{\"events\":[{\"type\":\"Tick\",\"data\":{}}]}");
+        long exp = java.time.Instant.now().getEpochSecond() + 3;
+        String token = JwtVerifierTest.hs256(
+                "{\"sub\":\"sse-reader\",\"roles\":[\"advisor\"],\"exp\":" + exp + "}", JwtVerifierTest.SECRET);
+        HttpResponse<Stream<String>> response = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/v1/subscribe?category=" + category + "&from=0"))
+                        .header("Authorization", "Bearer " + token)
+                        .header("Accept", "text/event-stream")
+                        .timeout(Duration.ofSeconds(30))
+                        .build(),
+                HttpResponse.BodyHandlers.ofLines());
+        assertThat(response.statusCode()).isEqualTo(200);
+        List<String> lines = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.CompletableFuture<Void> ended = java.util.concurrent.CompletableFuture.runAsync(() -> {
+            try (Stream<String> body = response.body()) {
+                body.forEach(lines::add);
+            }
+        });
+        // Appended once the token has expired: never delivered on its stream.
+        while (java.time.Instant.now().getEpochSecond() <= exp) {
+            Thread.sleep(100);
+        }
+        post("/v1/streams/" + category + "-2/events", ADVISOR, "{\"events\":[{\"type\":\"Tick\",\"data\":{}}]}");
+        ended.get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(lines).filteredOn(line -> line.startsWith("id:")).hasSize(1);
+        assertThat(lines).anyMatch(line -> line.contains("the token has expired"));
     }
 
     private List<Long> readSse(String path, String lastEventId, int count) throws Exception {

@@ -138,7 +138,16 @@ public final class CatchUpSubscription implements Subscription, Runnable {
                 return next;
             }
         }
-        return request.from() == SubscriptionRequest.FROM_END ? store.headPosition() + 1 : request.from();
+        long head = store.headPosition();
+        if (request.from() > head + 1) {
+            // Positions up to it would be taken by later appends and never delivered.
+            throw InvalidEventException.of(
+                    "from",
+                    "position " + request.from() + " is past the log's head (" + head + "): the events the log"
+                            + " appends next would be skipped. Subscribe from at most " + (head + 1) + " (a"
+                            + " position kept from before the log was restored from an older copy?)");
+        }
+        return request.from() == SubscriptionRequest.FROM_END ? head + 1 : request.from();
     }
 
     /**
