@@ -136,17 +136,22 @@ final class RunningProjection<S> implements BatchListener {
 
     /** A fold that threw, with the event it was folding: the failure an operator needs to see. */
     private static final class FoldFailed extends RuntimeException {
-        FoldFailed(RecordedEvent event, RuntimeException cause) {
+        FoldFailed(String step, RecordedEvent event, RuntimeException cause) {
             // Not the cause's message: it may quote the event's data, and this is logged and listed.
             super(
-                    "folding " + event.type() + " at position " + event.position() + " threw "
+                    step + " " + event.type() + " at position " + event.position() + " threw "
                             + cause.getClass().getName(),
                     cause);
         }
     }
 
     private void fold(RecordedEvent event) {
-        Optional<String> key = projection.keyOf(event);
+        Optional<String> key;
+        try {
+            key = projection.keyOf(event);
+        } catch (RuntimeException e) {
+            throw new FoldFailed("keying", event, e);
+        }
         if (key.isEmpty()) {
             return;
         }
@@ -160,7 +165,7 @@ final class RunningProjection<S> implements BatchListener {
         try {
             next = projection.apply(state, event);
         } catch (RuntimeException e) {
-            throw new FoldFailed(event, e);
+            throw new FoldFailed("folding", event, e);
         }
         cache.put(key.get(), next);
         dirty.put(key.get(), next);

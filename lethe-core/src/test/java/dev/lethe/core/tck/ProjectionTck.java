@@ -281,6 +281,32 @@ public abstract class ProjectionTck extends SubscriptionTck {
     }
 
     @Test
+    void a_key_function_that_throws_fails_the_projection_naming_the_event_not_quoting_its_data() throws Exception {
+        Projection<CustomerView> byAge = Projection.keyed(
+                        "by-age",
+                        CustomerView.class,
+                        new CustomerView(null, null, 0),
+                        e -> Optional.of("age-"
+                                + Integer.parseInt(e.data().asTree().path("age").asText())))
+                .category("customer")
+                .on("CustomerRegistered", (s, e) -> s)
+                .build();
+        long broken = given("customer-1", "CustomerRegistered", "{\"age\":\"forty MARKER-AGE\"}");
+        runtime.start(byAge);
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (runtime.status("by-age").phase() != ProjectionStatus.Phase.FAILED && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        ProjectionStatus status = runtime.status("by-age");
+        assertThat(status.phase()).isEqualTo(ProjectionStatus.Phase.FAILED);
+        assertThat(status.failure())
+                .get()
+                .asString()
+                .contains("keying CustomerRegistered at position " + broken, "NumberFormatException")
+                .doesNotContain("MARKER-AGE");
+    }
+
+    @Test
     void a_failure_reaches_the_runtimes_listener() throws Exception {
         given("customer-1", "CustomerRegistered", "{\"name\":\"Ada\",\"city\":\"Lisbon\"}");
         given("customer-1", "AddressChanged", "{\"street\":\"no city here\"}");

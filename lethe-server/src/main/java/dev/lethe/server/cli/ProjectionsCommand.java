@@ -47,7 +47,7 @@ final class ProjectionsCommand implements Runnable {
                 .orElseThrow(() -> InvalidEventException.of(
                         "projection",
                         "'" + name + "' is not defined in this build; known: "
-                                + DemoProjections.ALL.stream()
+                                + DemoProjections.BUILT_IN.stream()
                                         .map(Projection::name)
                                         .collect(Collectors.joining(", "))));
     }
@@ -117,7 +117,7 @@ final class ProjectionsCommand implements Runnable {
                             info.keyCount(),
                             info.updatedAt());
                 }
-                for (Projection<?> projection : DemoProjections.ALL) {
+                for (Projection<?> projection : DemoProjections.BUILT_IN) {
                     if (stored.stream().noneMatch(info -> info.name().equals(projection.name()))) {
                         out.printf(
                                 "%-24s %12s %10d %8d  never run (lethe projections rebuild %s)%n",

@@ -1,6 +1,5 @@
 package dev.lethe.server.demo;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.lethe.core.projection.Projection;
 import dev.lethe.core.store.EventData;
 import dev.lethe.core.store.EventStore;
@@ -61,8 +60,13 @@ public final class DataJourney {
             .on("PerformancePublishedProvisional", DataJourney::journeyEvent)
             .on("PerformanceSignedOff", DataJourney::journeyEvent)
             .on("ItemRegistered", (s, e) -> {
+                // The seed's API answers every item with its code and type: one without either is left out,
+                // rather than failing every later query of the journey.
+                if (text(e, "code") == null || itemType(e) == null) {
+                    return s;
+                }
                 List<Item> items = new ArrayList<>(s.items());
-                items.add(new Item(text(e, "code"), text(e, "itemType")));
+                items.add(new Item(text(e, "code"), itemType(e)));
                 return new State(s.events(), items, s.commitmentStatus(), s.commitments());
             })
             .on("CommitmentDefined", (s, e) -> {
@@ -84,13 +88,16 @@ public final class DataJourney {
             .build();
 
     private static State journeyEvent(State state, RecordedEvent event) {
+        if (text(event, "code") == null) {
+            return state; // the seed's API answers every journey event with its item's code
+        }
         List<JourneyEvent> events = new ArrayList<>(state.events());
         events.add(new JourneyEvent(
                 text(event, "code"),
                 text(event, "leg"),
                 event.type(),
                 DESCRIPTIONS.getOrDefault(event.type(), event.type()),
-                text(event, "itemType"),
+                itemType(event),
                 text(event, "period"),
                 text(event, "by"),
                 event.recordedAt().toString(),
@@ -99,8 +106,13 @@ public final class DataJourney {
     }
 
     private static String text(RecordedEvent event, String field) {
-        JsonNode value = event.data().asTree().get(field);
-        return value == null || value.isNull() ? null : value.asText();
+        return DemoProjections.copied(event.data().asTree().get(field), null);
+    }
+
+    /** The seed's item types, as its GraphQL enum has them; anything else is kept as no type. */
+    private static String itemType(RecordedEvent event) {
+        String type = text(event, "itemType");
+        return "ShareClass".equals(type) || "SubFund".equals(type) ? type : null;
     }
 
     /** Appends the journey's events, unless the stream already holds them. */

@@ -1,6 +1,7 @@
 package dev.lethe.server.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.privacy.Envelope;
 import dev.lethe.core.privacy.PersonalValue;
 import dev.lethe.core.projection.Projection;
 import dev.lethe.core.store.RecordedEvent;
@@ -43,14 +44,14 @@ public final class DemoProjections {
                     "CustomerRegistered",
                     (s, e) -> new CustomerSummary(
                             PersonalValue.of(e, "name"),
-                            e.data().asTree().path("address").path("city").asText(null),
+                            copied(e.data().asTree().path("address").path("city"), null),
                             s.products(),
                             s.invested()))
             .on(
                     "AddressChanged",
                     (s, e) -> new CustomerSummary(
                             s.name(),
-                            e.data().asTree().path("address").path("city").asText(null),
+                            copied(e.data().asTree().path("address").path("city"), null),
                             s.products(),
                             s.invested()))
             .on("ProductSold", (s, e) -> {
@@ -76,11 +77,15 @@ public final class DemoProjections {
             })
             .build();
 
-    /** Every projection the command line knows, by name. */
+    /** The demo story's projections. */
     public static final List<Projection<?>> ALL = List.of(CUSTOMER_SUMMARY, SALES_BY_PRODUCT);
 
+    /** Every projection {@code lethe serve} runs and the command line knows: the story's and the data journey. */
+    public static final List<Projection<?>> BUILT_IN =
+            List.of(CUSTOMER_SUMMARY, SALES_BY_PRODUCT, DataJourney.PROJECTION);
+
     public static Optional<Projection<?>> byName(String name) {
-        return ALL.stream().filter(p -> p.name().equals(name)).findFirst();
+        return BUILT_IN.stream().filter(p -> p.name().equals(name)).findFirst();
     }
 
     /**
@@ -88,9 +93,22 @@ public final class DemoProjections {
      * and one such event must not stop the read model for every later one.
      */
     private static String text(RecordedEvent event, String field) {
-        JsonNode value = event.data().asTree().get(field);
-        return value == null || value.isNull() ? NOT_GIVEN : value.asText();
+        return copied(event.data().asTree().get(field), NOT_GIVEN);
     }
 
     static final String NOT_GIVEN = "(not given)";
+
+    /**
+     * What these read models keep of a value they copy as text: {@value #NOT_KEPT} for an envelope (a field
+     * a schema classifies as personal: as text, every role would get a ciphertext none can open, which no
+     * forget or expiry would ever change), else its text, or {@code absent} when it is missing.
+     */
+    static String copied(JsonNode value, String absent) {
+        if (value == null || value.isNull() || value.isMissingNode()) {
+            return absent;
+        }
+        return value.isTextual() && Envelope.isEnvelope(value.asText()) ? NOT_KEPT : value.asText();
+    }
+
+    static final String NOT_KEPT = "(personal data: not kept in this read model)";
 }

@@ -273,27 +273,23 @@ final class GraphQlApi {
         if (stream != null && category != null) {
             throw dev.lethe.core.store.InvalidEventException.of("events", "give stream or category, not both");
         }
+        String period = env.getArgument("period");
+        if (period != null && !isPeriod(period)) {
+            throw dev.lethe.core.store.InvalidEventException.of(
+                    "period", "is not a year (2026), month (2026-11) or day (2026-11-26) of the calendar");
+        }
+        // Filtered before they are revealed: the keys of events left out are not released (nor audited).
+        java.util.function.Predicate<dev.lethe.core.store.RecordedEvent> keep =
+                e -> (type == null || e.type().equals(type))
+                        && (period == null || e.recordedAt().toString().startsWith(period));
         List<RevealedEvent> events;
         if (stream != null) {
-            events = hub.readStream(stream, from, limit, Direction.FORWARD, asOf, principal(env));
+            events = hub.readStream(stream, from, limit, Direction.FORWARD, asOf, principal(env), keep);
         } else {
             if (asOf != null) {
                 throw dev.lethe.core.store.InvalidEventException.of("asOf", "applies to one stream: give stream too");
             }
-            events = hub.readLog(category, from, limit, principal(env));
-        }
-        if (type != null) {
-            events = events.stream().filter(e -> e.event().type().equals(type)).toList();
-        }
-        String period = env.getArgument("period");
-        if (period != null) {
-            if (!isPeriod(period)) {
-                throw dev.lethe.core.store.InvalidEventException.of(
-                        "period", "is not a year (2026), month (2026-11) or day (2026-11-26) of the calendar");
-            }
-            events = events.stream()
-                    .filter(e -> e.event().recordedAt().toString().startsWith(period))
-                    .toList();
+            events = hub.readLog(category, from, limit, principal(env), keep);
         }
         return events(events);
     }

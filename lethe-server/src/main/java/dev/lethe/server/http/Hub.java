@@ -208,18 +208,36 @@ final class Hub {
 
     List<RevealedEvent> readStream(
             String stream, long from, int limit, Direction direction, String asOf, Principal who) {
+        return readStream(stream, from, limit, direction, asOf, who, event -> true);
+    }
+
+    /** The page's events that {@code keep} accepts, revealed: the others' keys are not released. */
+    List<RevealedEvent> readStream(
+            String stream,
+            long from,
+            int limit,
+            Direction direction,
+            String asOf,
+            Principal who,
+            java.util.function.Predicate<RecordedEvent> keep) {
         StreamId streamId = StreamId.of(stream);
         List<RecordedEvent> events = asOf == null
                 ? lethe.store().readStream(streamId, from, direction, limit)
                 : lethe.store().readStreamAsOf(streamId, parseInstant("asOf", asOf), from, limit);
-        return reveal(events, who);
+        return reveal(events.stream().filter(keep).toList(), who);
     }
 
     List<RevealedEvent> readLog(String category, long from, int limit, Principal who) {
+        return readLog(category, from, limit, who, event -> true);
+    }
+
+    /** The page's events that {@code keep} accepts, revealed: the others' keys are not released. */
+    List<RevealedEvent> readLog(
+            String category, long from, int limit, Principal who, java.util.function.Predicate<RecordedEvent> keep) {
         List<RecordedEvent> events = category == null
                 ? lethe.store().readAll(from, limit)
                 : lethe.store().readCategory(category, from, limit);
-        return reveal(events, who);
+        return reveal(events.stream().filter(keep).toList(), who);
     }
 
     List<RevealedEvent> reveal(List<RecordedEvent> events, Principal who) {

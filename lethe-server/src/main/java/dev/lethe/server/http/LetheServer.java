@@ -22,7 +22,6 @@ import dev.lethe.core.store.LetheException;
 import dev.lethe.core.store.WrongExpectedVersionException;
 import dev.lethe.core.subscription.Subscription;
 import dev.lethe.core.subscription.SubscriptionRequest;
-import dev.lethe.server.demo.DataJourney;
 import dev.lethe.server.demo.DemoProjections;
 import dev.lethe.sqlite.SqliteLethe;
 import graphql.ExecutionResult;
@@ -107,9 +106,7 @@ public final class LetheServer implements AutoCloseable {
     }
 
     static List<Projection<?>> projections() {
-        List<Projection<?>> all = new ArrayList<>(DemoProjections.ALL);
-        all.add(DataJourney.PROJECTION);
-        return all;
+        return DemoProjections.BUILT_IN;
     }
 
     /** Opens the data directory and starts serving; returns once the port is bound. */
@@ -658,7 +655,15 @@ public final class LetheServer implements AutoCloseable {
                     entry.put(
                             "lag",
                             fit == dev.lethe.core.subscription.CheckpointFit.FITS
-                                    ? Math.max(0, head + 1 - p.nextPosition())
+                                    // Running: where it has read to, events of other categories included,
+                                    // which its stored checkpoint passes only with its next commit.
+                                    ? Math.max(
+                                            0,
+                                            head
+                                                    + 1
+                                                    - Math.max(
+                                                            p.nextPosition(),
+                                                            status == null ? 0 : status.nextPosition()))
                                     : null);
                     entry.put("keys", p.keyCount());
                     entry.put("updatedAt", p.updatedAt().toString());

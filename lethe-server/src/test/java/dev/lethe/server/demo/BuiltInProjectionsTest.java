@@ -1,0 +1,61 @@
+package dev.lethe.server.demo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lethe.core.store.Json;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StreamId;
+import java.time.Instant;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/** The read models {@code lethe serve} runs on every data directory, folded event by event. */
+class BuiltInProjectionsTest {
+    private static final String ENVELOPE = "lethe:v1:AZcSWbpzYWxlLWVudmVsb3BlLW5vdC1yZWFs";
+
+    private static RecordedEvent event(String stream, String type, String data) {
+        return new RecordedEvent(
+                UUID.randomUUID(), StreamId.of(stream), 0, 0, type, Json.parse(data), Json.parse("{}"), Instant.EPOCH);
+    }
+
+    @Test
+    void a_field_a_schema_seals_is_not_copied_as_its_ciphertext() {
+        DataJourney.State journey = DataJourney.PROJECTION.apply(
+                DataJourney.State.EMPTY,
+                event(
+                        "journey-2021-04-30",
+                        "PerformanceSignedOff",
+                        "{\"code\":\"AMER_GBP_A_INC\",\"itemType\":\"ShareClass\",\"by\":\"" + ENVELOPE + "\"}"));
+        assertThat(journey.events())
+                .singleElement()
+                .satisfies(e -> assertThat(e.by()).isEqualTo(DemoProjections.NOT_KEPT));
+        DemoProjections.CustomerSummary summary = DemoProjections.CUSTOMER_SUMMARY.apply(
+                DemoProjections.CustomerSummary.EMPTY,
+                event("customer-1", "AddressChanged", "{\"address\":{\"city\":\"" + ENVELOPE + "\"}}"));
+        assertThat(summary.city()).isEqualTo(DemoProjections.NOT_KEPT);
+        DemoProjections.SalesByProduct sales = DemoProjections.SALES_BY_PRODUCT.apply(
+                DemoProjections.SalesByProduct.EMPTY,
+                event("customer-1", "ProductSold", "{\"product\":\"Euro Bond Fund\",\"reason\":\"" + ENVELOPE + "\"}"));
+        assertThat(sales.sales()).containsOnlyKeys("Euro Bond Fund");
+        assertThat(sales.sales().get("Euro Bond Fund")).containsOnlyKeys(DemoProjections.NOT_KEPT);
+    }
+
+    @Test
+    void journey_events_and_items_the_seeds_api_cannot_answer_are_left_out() {
+        DataJourney.State state = DataJourney.State.EMPTY;
+        state = DataJourney.PROJECTION.apply(
+                state, event("journey-1", "PerformanceSignedOff", "{\"leg\":\"x\",\"period\":\"2021-04-30\"}"));
+        state = DataJourney.PROJECTION.apply(
+                state, event("journey-1", "ItemRegistered", "{\"code\":\"ZZ\",\"itemType\":\"Fund\"}"));
+        state = DataJourney.PROJECTION.apply(
+                state, event("journey-1", "PerformanceSignedOff", "{\"code\":\"ZZ\",\"itemType\":\"Fund\"}"));
+        assertThat(state.items()).as("an item without a known type").isEmpty();
+        assertThat(state.events())
+                .as("an event without a code is left out; an unknown item type is no type")
+                .singleElement()
+                .satisfies(e -> {
+                    assertThat(e.code()).isEqualTo("ZZ");
+                    assertThat(e.itemType()).isNull();
+                });
+    }
+}
