@@ -39,7 +39,16 @@ final class DescriptorSets {
 
     private DescriptorSets(String subject, FileDescriptorSet set) {
         this.subject = subject;
-        set.getFileList().forEach(file -> files.putIfAbsent(file.getName(), file));
+        for (FileDescriptorProto file : set.getFileList()) {
+            FileDescriptorProto first = files.putIfAbsent(file.getName(), file);
+            if (first != null && !first.equals(file)) {
+                // Concatenated sets (cat old.desc new.desc) merge this way: which copy is meant?
+                throw InvalidEventException.of(
+                        subject,
+                        "the descriptor set holds two different copies of " + file.getName()
+                                + " (sets concatenated from builds of different versions?); compile one set again");
+            }
+        }
     }
 
     static Descriptor findMessage(String subject, byte[] fileDescriptorSet, String messageFullName) {

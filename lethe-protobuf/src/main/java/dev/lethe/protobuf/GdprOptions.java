@@ -53,6 +53,22 @@ final class GdprOptions {
                         && e.getContainingType().getFullName().equals(FIELD_OPTIONS))
                 .findFirst();
         extension.ifPresent(e -> checkShape(subject, e));
+        if (extension.isEmpty()) {
+            // The option declared under another number: every field would read as unclassified and be
+            // stored in plaintext, without a word.
+            importsOf(message.getFile())
+                    .flatMap(GdprOptions::extensionsOf)
+                    .filter(e -> e.getContainingType().getFullName().equals(FIELD_OPTIONS) && hasShape(e))
+                    .findFirst()
+                    .ifPresent(e -> {
+                        throw InvalidEventException.of(
+                                subject,
+                                "option " + e.getFullName() + " has the gdpr option's shape but the number "
+                                        + e.getNumber() + "; Lethe reads the seed's number " + FIELD_NUMBER
+                                        + " (extend google.protobuf.FieldOptions { GDPRCompliance gdpr = "
+                                        + FIELD_NUMBER + "; }), so none of its marks would be read");
+                    });
+        }
         return new GdprOptions(subject, extension.map(FieldDescriptor::getMessageType));
     }
 
@@ -69,10 +85,29 @@ final class GdprOptions {
             // Repeated occurrences of a message option merge, as concatenated encodings do.
             DynamicMessage gdpr = DynamicMessage.parseFrom(type, ByteString.copyFrom(values));
             String group = (String) gdpr.getField(type.findFieldByName("dataGrouping"));
+            // A member Lethe does not read (a "subject", say) would be ignored without a word.
+            gdpr.getAllFields().keySet().stream()
+                    .filter(member -> !MEMBERS.containsKey(member.getName()))
+                    .findFirst()
+                    .ifPresent(member -> {
+                        throw InvalidEventException.of(
+                                subject + " field " + field.getFullName(),
+                                "sets the gdpr option's member '" + member.getName() + "', which Lethe does not read"
+                                        + " (it reads key, pii and dataGrouping)");
+                    });
+            FieldDescriptor pii = type.findFieldByName("pii");
+            boolean key = (Boolean) gdpr.getField(type.findFieldByName("key"));
+            if (pii.hasPresence() && !gdpr.hasField(pii) && (!group.isEmpty() || !key)) {
+                // As JSON Schema refuses it: a group without pii reads as personal, and would be stored in
+                // plaintext. (Where pii has no presence, as in the seed's proto3, false and unset are one.)
+                throw InvalidEventException.of(
+                        subject + " field " + field.getFullName(),
+                        "has a gdpr option that "
+                                + (group.isEmpty() ? "is empty" : "names a data group but not pii")
+                                + ": say pii: true (personal, encrypted) or pii: false (stored in plaintext)");
+            }
             return Optional.of(new Gdpr(
-                    (Boolean) gdpr.getField(type.findFieldByName("key")),
-                    (Boolean) gdpr.getField(type.findFieldByName("pii")),
-                    group.isEmpty() ? Optional.empty() : Optional.of(group)));
+                    key, (Boolean) gdpr.getField(pii), group.isEmpty() ? Optional.empty() : Optional.of(group)));
         } catch (InvalidProtocolBufferException e) {
             throw InvalidEventException.of(
                     subject,
@@ -122,14 +157,17 @@ final class GdprOptions {
         }
     }
 
-    private static void checkShape(String subject, FieldDescriptor extension) {
-        boolean fits = extension.getJavaType() == JavaType.MESSAGE
+    private static boolean hasShape(FieldDescriptor extension) {
+        return extension.getJavaType() == JavaType.MESSAGE
                 && !extension.isRepeated()
                 && MEMBERS.entrySet().stream().allMatch(member -> {
                     FieldDescriptor field = extension.getMessageType().findFieldByName(member.getKey());
                     return field != null && !field.isRepeated() && field.getJavaType() == member.getValue();
                 });
-        if (!fits) {
+    }
+
+    private static void checkShape(String subject, FieldDescriptor extension) {
+        if (!hasShape(extension)) {
             throw InvalidEventException.of(
                     subject,
                     "option " + extension.getFullName() + " (" + FIELD_NUMBER + " on " + FIELD_OPTIONS

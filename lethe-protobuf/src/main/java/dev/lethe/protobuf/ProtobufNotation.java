@@ -69,8 +69,9 @@ import java.util.TreeMap;
  *       that field {@code pii} seals it whole and breaks the cycle.
  * </ul>
  *
- * <p>Deliberately not: the seed's option has no {@code subject}, so an event naming several data
- * subjects cannot say which owns a personal field here (the other notations can). Nothing checks event
+ * <p>Deliberately not: the seed's option has no {@code subject}; with several key fields a personal
+ * field's owner is taken from the structure ({@link #read(String, Descriptor)}), and a field the
+ * structure cannot tell is refused (the other notations name it). Nothing checks event
  * data against the message. {@code .proto} text is not read: protobuf-java cannot parse it at run time,
  * so compile it to a descriptor set first.
  */
@@ -94,7 +95,7 @@ public final class ProtobufNotation {
         }
         Reader reader = new Reader(eventType, GdprOptions.declaredFor(subject(eventType), message));
         reader.collect(message, "");
-        return new PrivacySchema(eventType, reader.rules);
+        return new PrivacySchema(eventType, owned(eventType, reader.rules));
     }
 
     /**
@@ -181,23 +182,126 @@ public final class ProtobufNotation {
         walk(message, prefix, enclosing, (path, field) -> out.add(path));
     }
 
+    /**
+     * How many field paths, and how deep, a message may have: a type used twice in each of a chain of
+     * messages doubles its paths at every link (24 links, 16 million paths, in a 15 KB descriptor set).
+     */
+    static final int MAX_PATHS = 10_000;
+
+    static final int MAX_DEPTH = 32;
+
     /** Visits every field at the paths {@link #allPaths(Descriptor)} describes. */
     private static void walk(
             Descriptor message,
             String prefix,
             Set<Descriptor> enclosing,
             java.util.function.BiConsumer<String, FieldDescriptor> visitor) {
+        walk(message, prefix, enclosing, visitor, new Bounds(message.getFullName()));
+    }
+
+    private static void walk(
+            Descriptor message,
+            String prefix,
+            Set<Descriptor> enclosing,
+            java.util.function.BiConsumer<String, FieldDescriptor> visitor,
+            Bounds bounds) {
         enclosing.add(message);
         for (FieldDescriptor field : message.getFields()) {
-            visitor.accept(prefix + field.getName(), field);
+            String path = prefix + field.getName();
+            bounds.count(path);
+            visitor.accept(path, field);
             if (field.getJavaType() == JavaType.MESSAGE
                     && !field.isRepeated()
                     && !WellKnownTypes.hasOwnJson(field.getMessageType())
                     && !enclosing.contains(field.getMessageType())) {
-                walk(field.getMessageType(), prefix + field.getName() + ".", enclosing, visitor);
+                walk(field.getMessageType(), path + ".", enclosing, visitor, bounds);
             }
         }
         enclosing.remove(message);
+    }
+
+    /** Counts the paths of one message as they are walked, and refuses past {@link #MAX_PATHS} or {@link #MAX_DEPTH}. */
+    private static final class Bounds {
+        private final String message;
+        private int paths;
+
+        Bounds(String message) {
+            this.message = message;
+        }
+
+        void count(String path) {
+            if (++paths > MAX_PATHS) {
+                throw InvalidEventException.of(
+                        "Protobuf message " + message,
+                        "has more than " + MAX_PATHS + " field paths (message types used in several fields of"
+                                + " several nested messages multiply them); Lethe does not register it");
+            }
+            if (path.chars().filter(c -> c == '.').count() >= MAX_DEPTH) {
+                throw InvalidEventException.of(
+                        "Protobuf message " + message,
+                        "nests messages more than " + MAX_DEPTH + " deep (at "
+                                + path.substring(0, Math.min(path.length(), 200)) + "…); Lethe does not register it");
+            }
+        }
+    }
+
+    /**
+     * The rules with each personal field's owner made explicit when the message has several key fields.
+     * The seed's option cannot name a field's subject, so it is taken from the structure: the key field of
+     * the field's own message, else of the nearest enclosing one ({@code seller.full_name} is
+     * {@code seller.customer_id}'s). A field with two key fields at that level, or none on its way to the
+     * root, has no owner the message can tell: refused, rather than sealed under the first key field (a
+     * forget of the other subject would leave it readable).
+     */
+    private static List<FieldRule> owned(String eventType, List<FieldRule> rules) {
+        List<String> keys = rules.stream()
+                .filter(FieldRule::subjectKey)
+                .map(FieldRule::path)
+                .toList();
+        if (keys.size() < 2) {
+            return rules; // one key owns everything, as in every notation
+        }
+        List<FieldRule> out = new ArrayList<>(rules.size());
+        for (FieldRule rule : rules) {
+            if (!rule.personal() || rule.subjectKey()) {
+                out.add(rule);
+                continue;
+            }
+            String owner = null;
+            String scope = parentOf(rule.path());
+            while (owner == null) {
+                String level = scope;
+                List<String> here =
+                        keys.stream().filter(key -> parentOf(key).equals(level)).toList();
+                if (here.size() > 1) {
+                    throw ambiguous(eventType, rule.path(), here);
+                }
+                if (here.size() == 1) {
+                    owner = here.get(0);
+                } else if (scope.isEmpty()) {
+                    throw ambiguous(eventType, rule.path(), keys);
+                } else {
+                    scope = parentOf(scope);
+                }
+            }
+            out.add(new FieldRule(rule.path(), true, false, rule.group(), Optional.of(owner)));
+        }
+        return out;
+    }
+
+    private static String parentOf(String path) {
+        int dot = path.lastIndexOf('.');
+        return dot < 0 ? "" : path.substring(0, dot);
+    }
+
+    private static InvalidEventException ambiguous(String eventType, String path, List<String> keys) {
+        return InvalidEventException.of(
+                subject(eventType) + " field " + path,
+                "is personal, but the message has several key fields (" + String.join(", ", keys) + ") and the"
+                        + " gdpr option cannot say whose it is: a forget of the other subjects would leave it"
+                        + " readable. Give each data subject a message of its own holding its key and its personal"
+                        + " fields (Party buyer; Party seller), or register the type from JSON Schema or a record,"
+                        + " which name a field's subject");
     }
 
     private static String subject(String eventType) {
@@ -209,6 +313,7 @@ public final class ProtobufNotation {
         private final GdprOptions options;
         private final List<FieldRule> rules = new ArrayList<>();
         private final Set<Descriptor> enclosing = new HashSet<>();
+        private Bounds bounds;
 
         Reader(String eventType, GdprOptions options) {
             this.eventType = eventType;
@@ -216,9 +321,13 @@ public final class ProtobufNotation {
         }
 
         void collect(Descriptor message, String prefix) {
+            if (bounds == null) {
+                bounds = new Bounds(message.getFullName());
+            }
             enclosing.add(message);
             for (FieldDescriptor field : message.getFields()) {
                 String path = prefix + field.getName();
+                bounds.count(path);
                 Optional<Gdpr> gdpr = options.of(field);
                 gdpr.ifPresent(g -> rules.add(rule(field, path, g)));
                 // A personal field is sealed whole, so its type's own rules cannot apply inside it;
@@ -266,12 +375,23 @@ public final class ProtobufNotation {
                                         : "an object; mark a field inside it as the key")
                                 + " (a data subject key must be a string or number)");
             }
-            if (gdpr.key() && !field.isRepeated() && field.getJavaType() == JavaType.BOOLEAN) {
+            if (gdpr.key()
+                    && !field.isRepeated()
+                    && (field.getJavaType() == JavaType.BOOLEAN
+                            || (field.getJavaType() == JavaType.MESSAGE
+                                    && field.getMessageType().getFullName().equals("google.protobuf.BoolValue")))) {
                 // true and false would each be one natural key: every event saying so, one person.
                 throw InvalidEventException.of(
                         subject(eventType) + " field " + path,
                         "is a key but a bool, whose two values cannot each name one subject (a data subject key must"
                                 + " be a string or number)");
+            }
+            if (gdpr.key() && !field.isRepeated() && field.getJavaType() == JavaType.ENUM) {
+                // Each value would be one natural key: every customer of a tier, one person.
+                throw InvalidEventException.of(
+                        subject(eventType) + " field " + path,
+                        "is a key but an enum (" + field.getEnumType().getFullName() + "), whose few values cannot"
+                                + " each name one subject (a data subject key must be a string or number)");
             }
             try {
                 return new FieldRule(

@@ -137,6 +137,26 @@ class CustomJsonNamesTest {
     }
 
     @Test
+    void other_spellings_of_a_classified_field_are_refused_too_outside_strict_mode() {
+        register();
+        long head = lethe.store().headPosition();
+        for (String written : List.of(
+                "{\"customer_id\":\"c-1\",\"EMAIL_ADDRESS\":\"ada@example.com\"}",
+                "{\"customer_id\":\"c-1\",\"EmailAddress\":\"ada@example.com\"}",
+                "{\"customer_id\":\"c-1\",\"postal\":{\"STREET_LINE\":\"12 Rua Augusta\"}}")) {
+            assertThat(catchThrowable(() ->
+                            lethe.append(STREAM, ExpectedVersion.any(), List.of(EventData.of("SignedUp", written)))))
+                    .as(written)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("another spelling of the classified field")
+                    .hasMessageContaining("registered from a Protobuf message")
+                    .hasMessageNotContaining("ada@example.com")
+                    .hasMessageNotContaining("Rua Augusta");
+        }
+        assertThat(lethe.store().headPosition()).isEqualTo(head);
+    }
+
+    @Test
     void a_protobuf_registration_whose_source_lacks_the_json_names_is_refused() {
         assertThatThrownBy(() -> lethe.registerSchema(
                         DPO,

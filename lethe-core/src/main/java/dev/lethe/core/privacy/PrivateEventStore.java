@@ -143,12 +143,7 @@ public final class PrivateEventStore implements AutoCloseable {
                 List<String> personal = personalPaths(registered);
                 details.put("personalFields", personal);
                 // A field no longer encrypted is the change a DPO must be able to find in the trail.
-                before.map(PrivateEventStore::personalPaths)
-                        .map(earlier -> earlier.stream()
-                                // still sealed if the path, or an object it is in, is personal now
-                                .filter(path -> personal.stream()
-                                        .noneMatch(now -> now.equals(path) || path.startsWith(now + ".")))
-                                .toList())
+                before.map(earlier -> noLongerPersonal(earlier, registered))
                         .filter(dropped -> !dropped.isEmpty())
                         .ifPresent(dropped -> {
                             details.put("noLongerPersonal", dropped);
@@ -164,6 +159,18 @@ public final class PrivateEventStore implements AutoCloseable {
             }
             return registered;
         }
+    }
+
+    /**
+     * The fields {@code before} encrypted that {@code after} no longer does (neither the path nor an object
+     * it is in is personal now): events of the new version store them in plaintext. Registration audits
+     * them as {@code noLongerPersonal}; callers should show them to whoever registered.
+     */
+    public static List<String> noLongerPersonal(SchemaRegistry.Registered before, SchemaRegistry.Registered after) {
+        List<String> personal = personalPaths(after);
+        return personalPaths(before).stream()
+                .filter(path -> personal.stream().noneMatch(now -> now.equals(path) || path.startsWith(now + ".")))
+                .toList();
     }
 
     public AuditLog audit() {

@@ -62,6 +62,8 @@ public final class SchemaRegistry {
 
     /** Per Protobuf type version. */
     private final Map<Version, JsonNames> jsonNames = new ConcurrentHashMap<>();
+    /** Other spellings of a Protobuf type's classified fields ({@code Email}, {@code NAME}), by version. */
+    private final Map<Version, JsonNames> protobufSpellings = new ConcurrentHashMap<>();
 
     private record Version(String eventType, int version) {}
 
@@ -229,9 +231,22 @@ public final class SchemaRegistry {
         }
         JsonNames aliases = jsonNames.computeIfAbsent(
                 new Version(registered.eventType(), registered.version()), v -> jsonNameScanner(registered));
-        if (aliases.protoPathByAlias().isEmpty()) {
-            return;
+        if (!aliases.protoPathByAlias().isEmpty()) {
+            refuseJsonNameAliases(registered, data, aliases);
         }
+        // Then the other usual spellings (Email, NAME, e-mail) that no JSON printer writes but a hand-built
+        // event may: stored under them, the value would stay unencrypted.
+        refuseSpellings(
+                registered,
+                data,
+                protobufSpellings.computeIfAbsent(
+                        new Version(registered.eventType(), registered.version()),
+                        v -> spellingScanner(registered, false)),
+                "the type was registered from a Protobuf message: write events with its proto field names"
+                        + " (JsonFormat.printer().preservingProtoFieldNames())");
+    }
+
+    private void refuseJsonNameAliases(Registered registered, Json data, JsonNames aliases) {
         aliases.scanner().scan(data.unsafeBytes(), hit -> {
             if (hit.kind() == JsonFields.Kind.DOTTED_NAME || hit.kind() == JsonFields.Kind.NOT_AN_OBJECT) {
                 throw InvalidEventException.of(
@@ -256,8 +271,18 @@ public final class SchemaRegistry {
      * the names the schema was registered with, would store the value unencrypted.
      */
     private void refuseOtherSpellings(Registered registered, Json data) {
-        JsonNames aliases = jsonNames.computeIfAbsent(
-                new Version(registered.eventType(), registered.version()), v -> spellingScanner(registered));
+        refuseSpellings(
+                registered,
+                data,
+                jsonNames.computeIfAbsent(
+                        new Version(registered.eventType(), registered.version()),
+                        v -> spellingScanner(registered, true)),
+                "the type was registered from a record, with its components' names (or their @JsonProperty and"
+                        + " @JsonNaming names); write events with those names (a mapper's own naming strategy writes"
+                        + " others)");
+    }
+
+    private static void refuseSpellings(Registered registered, Json data, JsonNames aliases, String how) {
         if (aliases.protoPathByAlias().isEmpty()) {
             return;
         }
@@ -269,24 +294,28 @@ public final class SchemaRegistry {
                                     ? "names a classified field in another spelling, in a dotted member name or around a"
                                             + " value that is not an object"
                                     : "is another spelling of the classified field '" + classified + "'")
-                            + ", which Lethe would not encrypt under this name: the type was registered from a"
-                            + " record, with its components' names (or their @JsonProperty and @JsonNaming names);"
-                            + " write events with those names (a mapper's own naming strategy writes others)");
+                            + ", which Lethe would not encrypt under this name: " + how);
         });
     }
 
-    private static JsonNames spellingScanner(Registered registered) {
+    /**
+     * The other spellings of the classified fields that are not real fields; with {@code wrappedRoot}, also
+     * under the root name a mapper that wraps the root value writes.
+     */
+    private static JsonNames spellingScanner(Registered registered, boolean wrappedRoot) {
         Set<String> real = new java.util.HashSet<>(registered.allFields());
         registered.schema().fields().forEach(rule -> real.add(rule.path()));
         Map<String, String> byAlias = new java.util.HashMap<>();
         // A mapper that wraps the root value (WRAP_ROOT_VALUE) writes {"<root name>": {…}}: the record's simple
         // name (from the registration's source), or the event type's.
         Set<String> roots = new java.util.LinkedHashSet<>();
-        roots.add(registered.eventType());
+        if (wrappedRoot) {
+            roots.add(registered.eventType());
+        }
         String recordClass = registered.source() == null
                 ? ""
                 : registered.source().asTree().path("class").asText("");
-        if (!recordClass.isEmpty()) {
+        if (wrappedRoot && !recordClass.isEmpty()) {
             roots.add(recordClass.substring(Math.max(recordClass.lastIndexOf('.'), recordClass.lastIndexOf('$')) + 1));
         }
         for (FieldRule rule : registered.schema().fields()) {

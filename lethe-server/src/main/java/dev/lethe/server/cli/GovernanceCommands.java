@@ -804,11 +804,9 @@ final class GovernanceCommands {
                 source = Json.of(node);
             }
             try (SqliteLethe lethe = cli.store.openForWriting()) {
-                int before = lethe.privacy()
-                        .schemas()
-                        .latest(type)
-                        .map(SchemaRegistry.Registered::version)
-                        .orElse(0);
+                java.util.Optional<SchemaRegistry.Registered> earlier =
+                        lethe.privacy().schemas().latest(type);
+                int before = earlier.map(SchemaRegistry.Registered::version).orElse(0);
                 SchemaRegistry.Registered registered =
                         lethe.privacy().registerSchema(cli.store.principal(), schema, notation, allPaths, source);
                 List<PolicyLinter.Finding> findings = PolicyLinter.check(lethe.policy(), List.of(registered));
@@ -824,6 +822,15 @@ final class GovernanceCommands {
                                 registered.schema().personalFields().size(),
                                 registered.schema().keyFields().size());
                 findings.forEach(f -> cli.spec.commandLine().getErr().println("finding: " + f));
+                earlier.filter(e -> e.version() != registered.version())
+                        .map(e -> PrivateEventStore.noLongerPersonal(e, registered))
+                        .filter(dropped -> !dropped.isEmpty())
+                        .ifPresent(dropped -> cli.spec
+                                .commandLine()
+                                .getErr()
+                                .println("warning: v" + registered.version() + " no longer classifies as personal "
+                                        + dropped + ", which v" + before + " encrypted: new events store them in"
+                                        + " plaintext"));
             }
             return 0;
         }

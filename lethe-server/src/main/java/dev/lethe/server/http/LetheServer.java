@@ -467,6 +467,8 @@ public final class LetheServer implements AutoCloseable {
         JsonNode body = body(ctx, "eventType", "notation", "schema", "descriptorSet", "message");
         String type = text(body, "eventType");
         String notation = body.path("notation").asText("json-schema");
+        java.util.Optional<dev.lethe.core.privacy.SchemaRegistry.Registered> before =
+                lethe.privacy().schemas().latest(type);
         dev.lethe.core.privacy.SchemaRegistry.Registered registered;
         dev.lethe.core.store.EventData.of(type, dev.lethe.core.store.Json.EMPTY_OBJECT);
         switch (notation) {
@@ -507,7 +509,13 @@ public final class LetheServer implements AutoCloseable {
                         "findings",
                         PolicyLinter.check(lethe.policy(), List.of(registered)).stream()
                                 .map(Object::toString)
-                                .toList()));
+                                .toList(),
+                        // Fields the previous version encrypted that new events store in plaintext.
+                        "noLongerPersonal",
+                        before.filter(earlier -> earlier.version() != registered.version())
+                                .map(earlier ->
+                                        dev.lethe.core.privacy.PrivateEventStore.noLongerPersonal(earlier, registered))
+                                .orElse(List.of())));
     }
 
     /**

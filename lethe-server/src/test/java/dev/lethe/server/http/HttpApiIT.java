@@ -826,6 +826,21 @@ class HttpApiIT {
     }
 
     @Test
+    void a_schema_version_that_stops_encrypting_a_field_says_so_in_its_answer() throws Exception {
+        String v1 = "{\"eventType\":\"Declassified\",\"schema\":{\"type\":\"object\",\"properties\":{"
+                + "\"id\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true,\"pii\":false}},"
+                + "\"remarks\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\"}}}}}";
+        Response first = post("/v1/schemas", ADMIN, v1);
+        assertThat(first.status()).as(first.body()).isEqualTo(201);
+        assertThat(first.json().get("noLongerPersonal")).isEmpty();
+        Response second =
+                post("/v1/schemas", ADMIN, v1.replace(",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\"}", ""));
+        assertThat(second.status()).as(second.body()).isEqualTo(201);
+        assertThat(second.json().get("version").asInt()).isEqualTo(2);
+        assertThat(second.json().get("noLongerPersonal").toString()).isEqualTo("[\"remarks\"]");
+    }
+
+    @Test
     void an_sse_stream_opened_with_a_jwt_ends_when_the_jwt_expires() throws Exception {
         String category = "jwtexp" + UUID.randomUUID().toString().substring(0, 8);
         post("/v1/streams/" + category + "-1/events", ADVISOR, "{\"events\":[{\"type\":\"Tick\",\"data\":{}}]}");

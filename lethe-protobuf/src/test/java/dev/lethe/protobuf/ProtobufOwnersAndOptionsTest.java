@@ -1,0 +1,378 @@
+package dev.lethe.protobuf;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.BoolValue;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.DescriptorProtos.DescriptorProto;
+import com.google.protobuf.DescriptorProtos.EnumDescriptorProto;
+import com.google.protobuf.DescriptorProtos.EnumValueDescriptorProto;
+import com.google.protobuf.DescriptorProtos.FieldDescriptorProto;
+import com.google.protobuf.DescriptorProtos.FieldDescriptorProto.Label;
+import com.google.protobuf.DescriptorProtos.FieldDescriptorProto.Type;
+import com.google.protobuf.DescriptorProtos.FieldOptions;
+import com.google.protobuf.DescriptorProtos.FileDescriptorProto;
+import com.google.protobuf.DescriptorProtos.FileDescriptorSet;
+import com.google.protobuf.UnknownFieldSet;
+import dev.lethe.core.memory.InMemoryEventStore;
+import dev.lethe.core.privacy.FieldRule;
+import dev.lethe.core.privacy.Principal;
+import dev.lethe.core.privacy.PrivacyCodec;
+import dev.lethe.core.privacy.PrivacySchema;
+import dev.lethe.core.privacy.PrivateEventStore;
+import dev.lethe.core.privacy.Redaction;
+import dev.lethe.core.privacy.RevealedEvent;
+import dev.lethe.core.privacy.SchemaRegistry;
+import dev.lethe.core.privacy.keys.InMemoryKeyStore;
+import dev.lethe.core.privacy.keys.KeyService;
+import dev.lethe.core.privacy.keys.LocalMasterKey;
+import dev.lethe.core.privacy.policy.DataPolicy;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StreamId;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What the seed's option cannot say, and shapes of it that would read as "not personal": a field's owner
+ * among several key fields (taken from the message structure, or refused), the option under another
+ * number, a group without {@code pii} where {@code pii} has presence, members Lethe does not read, keys
+ * that cannot name one subject, copies of a file, and message graphs too large to expand.
+ */
+class ProtobufOwnersAndOptionsTest {
+    private static final String POLICY = """
+            groups:
+              contact:  { retention: P2Y,  period: P1M }
+            roles:
+              dpo:     { read: [contact], may: [forget, export, rotate-keys, change-policy] }
+            """;
+    private static final Principal DPO = new Principal("dora", "dpo");
+    private static final Label OPT = Label.LABEL_OPTIONAL;
+
+    @TempDir
+    Path keysDirectory;
+
+    /** The option's message, {@code syntax} proto2 (every member has presence) or proto3, as extension {@code number}. */
+    private static FileDescriptorProto options(int number, String syntax, boolean withSubject) {
+        DescriptorProto.Builder compliance = DescriptorProto.newBuilder()
+                .setName("GDPRCompliance")
+                .addField(field("key", 1, Type.TYPE_BOOL, null))
+                .addField(field("pii", 2, Type.TYPE_BOOL, null))
+                .addField(field("dataGrouping", 3, Type.TYPE_STRING, null));
+        if (withSubject) {
+            compliance.addField(field("subject", 4, Type.TYPE_STRING, null));
+        }
+        return FileDescriptorProto.newBuilder()
+                .setName("opts.proto")
+                .setPackage("opts")
+                .setSyntax(syntax)
+                .addDependency("google/protobuf/descriptor.proto")
+                .addMessageType(compliance)
+                .addExtension(field("gdpr", number, Type.TYPE_MESSAGE, ".opts.GDPRCompliance").toBuilder()
+                        .setExtendee(".google.protobuf.FieldOptions"))
+                .build();
+    }
+
+    private static FieldDescriptorProto field(String name, int number, Type type, String typeName) {
+        FieldDescriptorProto.Builder b = FieldDescriptorProto.newBuilder()
+                .setName(name)
+                .setNumber(number)
+                .setType(type)
+                .setLabel(OPT);
+        if (typeName != null) {
+            b.setTypeName(typeName);
+        }
+        return b.build();
+    }
+
+    /** A field carrying the option (number {@code optionNumber}) with the members given (null: not written). */
+    private static FieldDescriptorProto marked(
+            FieldDescriptorProto field, int optionNumber, Boolean key, Boolean pii, String group, String subject) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        if (key != null) {
+            bytes.write(0x08);
+            bytes.write(key ? 1 : 0);
+        }
+        if (pii != null) {
+            bytes.write(0x10);
+            bytes.write(pii ? 1 : 0);
+        }
+        for (Object[] text : new Object[][] {{0x1a, group}, {0x22, subject}}) {
+            if (text[1] != null) {
+                byte[] utf8 = ((String) text[1]).getBytes(StandardCharsets.UTF_8);
+                bytes.write((Integer) text[0]);
+                bytes.write(utf8.length);
+                bytes.writeBytes(utf8);
+            }
+        }
+        return field.toBuilder()
+                .setOptions(FieldOptions.newBuilder()
+                        .setUnknownFields(UnknownFieldSet.newBuilder()
+                                .addField(
+                                        optionNumber,
+                                        UnknownFieldSet.Field.newBuilder()
+                                                .addLengthDelimited(ByteString.copyFrom(bytes.toByteArray()))
+                                                .build())
+                                .build()))
+                .build();
+    }
+
+    private static FieldDescriptorProto marked(FieldDescriptorProto field, Boolean key, Boolean pii, String group) {
+        return marked(field, GdprOptions.FIELD_NUMBER, key, pii, group, null);
+    }
+
+    private static byte[] set(FileDescriptorProto options, DescriptorProto... messages) {
+        FileDescriptorProto.Builder file = FileDescriptorProto.newBuilder()
+                .setName("events.proto")
+                .setPackage("ev")
+                .setSyntax("proto3")
+                .addDependency("opts.proto")
+                .addDependency("google/protobuf/wrappers.proto")
+                .addEnumType(EnumDescriptorProto.newBuilder()
+                        .setName("Tier")
+                        .addValue(EnumValueDescriptorProto.newBuilder()
+                                .setName("BASIC")
+                                .setNumber(0))
+                        .addValue(EnumValueDescriptorProto.newBuilder()
+                                .setName("GOLD")
+                                .setNumber(1)));
+        for (DescriptorProto message : messages) {
+            file.addMessageType(message);
+        }
+        return FileDescriptorSet.newBuilder()
+                .addFile(com.google.protobuf.DescriptorProtos.getDescriptor().toProto())
+                .addFile(BoolValue.getDescriptor().getFile().toProto())
+                .addFile(options)
+                .addFile(file)
+                .build()
+                .toByteArray();
+    }
+
+    private static DescriptorProto party() {
+        return DescriptorProto.newBuilder()
+                .setName("Party")
+                .addField(marked(field("customer_id", 1, Type.TYPE_STRING, null), true, false, null))
+                .addField(marked(field("full_name", 2, Type.TYPE_STRING, null), false, true, "contact"))
+                .build();
+    }
+
+    @Test
+    void in_a_message_with_two_parties_each_personal_field_belongs_to_its_own_partys_key() {
+        byte[] set = set(
+                options(GdprOptions.FIELD_NUMBER, "proto3", false),
+                party(),
+                DescriptorProto.newBuilder()
+                        .setName("Sale")
+                        .addField(field("buyer", 1, Type.TYPE_MESSAGE, ".ev.Party"))
+                        .addField(field("seller", 2, Type.TYPE_MESSAGE, ".ev.Party"))
+                        .addField(field("price", 3, Type.TYPE_DOUBLE, null))
+                        .build());
+        PrivacySchema schema = ProtobufNotation.read("Sale", set, "ev.Sale");
+        assertThat(schema.field("seller.full_name").flatMap(FieldRule::subjectField))
+                .contains("seller.customer_id");
+        assertThat(schema.field("buyer.full_name").flatMap(FieldRule::subjectField))
+                .contains("buyer.customer_id");
+
+        // And so a forget of the seller reaches the seller's name, not the buyer's.
+        Clock clock = Clock.systemUTC();
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
+        try (PrivateEventStore lethe = new PrivateEventStore(new InMemoryEventStore(), keys, clock)) {
+            lethe.registerSchema(
+                    DPO,
+                    schema,
+                    SchemaRegistry.Notation.PROTOBUF,
+                    ProtobufNotation.allPaths("Sale", set, "ev.Sale"),
+                    ProtobufNotation.source("Sale", set, "ev.Sale"));
+            RecordedEvent sale = lethe.store()
+                    .readAll(
+                            lethe.append(
+                                            StreamId.of("sale-1"),
+                                            ExpectedVersion.any(),
+                                            List.of(EventData.of(
+                                                    "Sale",
+                                                    "{\"buyer\":{\"customer_id\":\"C-1\",\"full_name\":\"Bea Buyer\"},"
+                                                            + "\"seller\":{\"customer_id\":\"C-2\",\"full_name\":\"Sam"
+                                                            + " Seller\"},\"price\":5}")))
+                                    .lastPosition(),
+                            1)
+                    .get(0);
+            lethe.forget(PrivacyCodec.subjectsOf(sale.metadata()).get("seller.customer_id"), "Art. 17", null, DPO);
+            RevealedEvent revealed = lethe.reveal(sale, DPO);
+            assertThat(revealed.data().asTree().path("buyer").path("full_name").asText())
+                    .isEqualTo("Bea Buyer");
+            assertThat(revealed.data().asTree().path("seller").path("full_name").isNull())
+                    .isTrue();
+            assertThat(revealed.redactions())
+                    .extracting(Redaction::path)
+                    .contains("seller.full_name")
+                    .doesNotContain("buyer.full_name");
+        }
+    }
+
+    @Test
+    void a_personal_field_two_key_fields_could_own_is_refused() {
+        byte[] set = set(
+                options(GdprOptions.FIELD_NUMBER, "proto3", false),
+                DescriptorProto.newBuilder()
+                        .setName("Transfer")
+                        .addField(marked(field("from_email", 1, Type.TYPE_STRING, null), true, true, "contact"))
+                        .addField(marked(field("to_email", 2, Type.TYPE_STRING, null), true, true, "contact"))
+                        .addField(marked(field("to_name", 3, Type.TYPE_STRING, null), false, true, "contact"))
+                        .build());
+        assertThatThrownBy(() -> ProtobufNotation.read("Transfer", set, "ev.Transfer"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("field to_name")
+                .hasMessageContaining("several key fields (from_email, to_email)")
+                .hasMessageContaining("Party buyer; Party seller");
+    }
+
+    @Test
+    void keys_that_cannot_name_one_subject_are_refused() {
+        for (FieldDescriptorProto key : List.of(
+                field("tier", 1, Type.TYPE_ENUM, ".ev.Tier"),
+                field("consented", 1, Type.TYPE_MESSAGE, ".google.protobuf.BoolValue"))) {
+            byte[] set = set(
+                    options(GdprOptions.FIELD_NUMBER, "proto3", false),
+                    DescriptorProto.newBuilder()
+                            .setName("Signed")
+                            .addField(marked(key, true, false, null))
+                            .addField(marked(field("name", 2, Type.TYPE_STRING, null), false, true, "contact"))
+                            .build());
+            assertThatThrownBy(() -> ProtobufNotation.read("Signed", set, "ev.Signed"))
+                    .as(key.getName())
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("field " + key.getName())
+                    .hasMessageContaining("cannot each name one subject");
+        }
+    }
+
+    @Test
+    void the_option_under_another_number_is_refused_rather_than_read_as_nothing() {
+        byte[] set = set(
+                options(51235, "proto3", false),
+                DescriptorProto.newBuilder()
+                        .setName("Signed")
+                        .addField(marked(field("email", 1, Type.TYPE_STRING, null), 51235, true, true, null, null))
+                        .build());
+        assertThatThrownBy(() -> ProtobufNotation.read("Signed", set, "ev.Signed"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("opts.gdpr has the gdpr option's shape but the number 51235")
+                .hasMessageContaining("51234");
+    }
+
+    @Test
+    void where_pii_has_presence_a_group_without_it_or_an_empty_option_is_refused() {
+        for (Object[] shape :
+                new Object[][] {{null, "contact", "names a data group but not pii"}, {null, null, "is empty"}}) {
+            byte[] set = set(
+                    options(GdprOptions.FIELD_NUMBER, "proto2", false),
+                    DescriptorProto.newBuilder()
+                            .setName("Signed")
+                            .addField(marked(field("id", 1, Type.TYPE_STRING, null), true, false, null))
+                            .addField(
+                                    marked(field("phone", 2, Type.TYPE_STRING, null), null, (Boolean) shape[0], (String)
+                                            shape[1]))
+                            .build());
+            assertThatThrownBy(() -> ProtobufNotation.read("Signed", set, "ev.Signed"))
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("ev.Signed.phone")
+                    .hasMessageContaining((String) shape[2]);
+        }
+        // Said outright, a label is fine: the seed's location.
+        byte[] labelled = set(
+                options(GdprOptions.FIELD_NUMBER, "proto2", false),
+                DescriptorProto.newBuilder()
+                        .setName("Signed")
+                        .addField(marked(field("id", 1, Type.TYPE_STRING, null), true, false, null))
+                        .addField(marked(field("location", 2, Type.TYPE_STRING, null), null, false, "contact"))
+                        .build());
+        assertThat(ProtobufNotation.read("Signed", labelled, "ev.Signed").personalFields())
+                .isEmpty();
+    }
+
+    @Test
+    void an_option_member_lethe_does_not_read_is_refused() {
+        byte[] set = set(
+                options(GdprOptions.FIELD_NUMBER, "proto3", true),
+                DescriptorProto.newBuilder()
+                        .setName("Sale")
+                        .addField(marked(field("seller_id", 1, Type.TYPE_STRING, null), true, false, null))
+                        .addField(marked(
+                                field("seller_name", 2, Type.TYPE_STRING, null),
+                                GdprOptions.FIELD_NUMBER,
+                                null,
+                                true,
+                                "contact",
+                                "seller_id"))
+                        .build());
+        assertThatThrownBy(() -> ProtobufNotation.read("Sale", set, "ev.Sale"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("member 'subject', which Lethe does not read");
+    }
+
+    @Test
+    void two_different_copies_of_a_file_in_one_set_are_refused() throws Exception {
+        byte[] first = set(options(GdprOptions.FIELD_NUMBER, "proto3", false), party());
+        byte[] second = set(
+                options(GdprOptions.FIELD_NUMBER, "proto3", false),
+                DescriptorProto.newBuilder()
+                        .setName("Party")
+                        .addField(field("customer_id", 1, Type.TYPE_STRING, null))
+                        .build());
+        ByteArrayOutputStream concatenated = new ByteArrayOutputStream();
+        concatenated.writeBytes(second);
+        concatenated.writeBytes(first);
+        assertThatThrownBy(() -> ProtobufNotation.read("Party", concatenated.toByteArray(), "ev.Party"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("two different copies of events.proto");
+    }
+
+    @Test
+    void a_message_graph_too_large_to_expand_is_refused_quickly() {
+        // M0 uses M1 twice, M1 uses M2 twice, …: 2^24 paths in a few KB.
+        DescriptorProto[] chain = new DescriptorProto[25];
+        for (int i = 0; i < 24; i++) {
+            chain[i] = DescriptorProto.newBuilder()
+                    .setName("M" + i)
+                    .addField(field("a", 1, Type.TYPE_MESSAGE, ".ev.M" + (i + 1)))
+                    .addField(field("b", 2, Type.TYPE_MESSAGE, ".ev.M" + (i + 1)))
+                    .build();
+        }
+        chain[24] = DescriptorProto.newBuilder()
+                .setName("M24")
+                .addField(marked(field("id", 1, Type.TYPE_STRING, null), true, false, null))
+                .build();
+        byte[] wide = set(options(GdprOptions.FIELD_NUMBER, "proto3", false), chain);
+        assertThatThrownBy(() -> ProtobufNotation.allPaths("Wide", wide, "ev.M0"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("more than " + ProtobufNotation.MAX_PATHS + " field paths");
+        assertThatThrownBy(() -> ProtobufNotation.read("Wide", wide, "ev.M0"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("more than " + ProtobufNotation.MAX_PATHS + " field paths");
+
+        DescriptorProto[] deep = new DescriptorProto[41];
+        for (int i = 0; i < 40; i++) {
+            deep[i] = DescriptorProto.newBuilder()
+                    .setName("D" + i)
+                    .addField(field("next", 1, Type.TYPE_MESSAGE, ".ev.D" + (i + 1)))
+                    .build();
+        }
+        deep[40] = DescriptorProto.newBuilder()
+                .setName("D40")
+                .addField(marked(field("id", 1, Type.TYPE_STRING, null), true, false, null))
+                .build();
+        byte[] tall = set(options(GdprOptions.FIELD_NUMBER, "proto3", false), deep);
+        assertThatThrownBy(() -> ProtobufNotation.read("Tall", tall, "ev.D0"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("more than " + ProtobufNotation.MAX_DEPTH + " deep");
+    }
+}
