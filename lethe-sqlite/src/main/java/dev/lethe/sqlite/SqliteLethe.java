@@ -99,6 +99,9 @@ public final class SqliteLethe implements AutoCloseable {
         SqliteKeyStore keys = null;
         try {
             requireKeyStoreOrNone(directory, store); // before anything is created
+            if (!store.isReadOnly()) {
+                requirePolicyOrNew(directory);
+            }
             PolicyFile policyFile = store.isReadOnly() ? readPolicyFileOrDefault(directory) : readPolicyFile(directory);
             DataPolicy policy = policyFile.policy();
             // A read-only open creates no file: without projections.db, its read models are empty.
@@ -485,6 +488,31 @@ public final class SqliteLethe implements AutoCloseable {
      * data sealed under the lost keys: an empty key store would read every such field as unavailable,
      * for good, while looking like a working store).
      */
+    /**
+     * A store that has run (its key store exists) never gets the default policy in place of a missing
+     * {@code policy.yaml}: its retention periods may be shorter (the next retention run would destroy
+     * keys early), its roles and strict mode others, its receipt journal gone, all without a word.
+     */
+    private static void requirePolicyOrNew(Path directory) {
+        if (Files.exists(directory.resolve(POLICY_FILE))
+                || !Files.isRegularFile(directory.resolve(SqliteKeyStore.FILE_NAME))) {
+            return;
+        }
+        Path where = directory.toAbsolutePath().normalize();
+        throw StorageException.permanent(
+                POLICY_FILE + " is missing from " + where + ", where the store has run under a policy: put it back"
+                        + " (from configuration management or a backup of the directory). Lethe does not write the"
+                        + " default policy in its place: its retention periods, roles, strict mode and receipt"
+                        + " journal may differ, and a retention run under it could destroy keys early. To adopt the"
+                        + " default on purpose, copy it from a new data directory (lethe --data NEW policy show)",
+                null);
+    }
+
+    /** Whether {@code policy.yaml} is missing, so that a read-only view reads under the default policy. */
+    public static boolean policyFileMissing(Path directory) {
+        return !Files.exists(directory.resolve(POLICY_FILE));
+    }
+
     private static void requireKeyStoreOrNone(Path directory, SqliteEventStore store) {
         if (Files.isRegularFile(directory.resolve(SqliteKeyStore.FILE_NAME))) {
             return;

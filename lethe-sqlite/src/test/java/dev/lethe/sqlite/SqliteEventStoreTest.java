@@ -48,9 +48,43 @@ class SqliteEventStoreTest {
         try (SqliteEventStore first = SqliteEventStore.open(directory)) {
             assertThatThrownBy(() -> SqliteEventStore.open(directory))
                     .isInstanceOf(StorageException.class)
-                    .hasMessageContaining("in use by another Lethe process");
+                    .hasMessageContaining("is in use by")
+                    .hasMessageContaining("(pid " + ProcessHandle.current().pid() + ")");
         }
         SqliteEventStore.open(directory).close();
+    }
+
+    @Test
+    void an_open_waits_for_a_holder_that_holds_the_lock_briefly_and_names_a_long_one() throws Exception {
+        SqliteEventStore brief;
+        dev.lethe.sqlite.internal.DirectoryLock.describeHolder("lethe stats (command line)", true);
+        try {
+            brief = SqliteEventStore.open(directory);
+        } finally {
+            dev.lethe.sqlite.internal.DirectoryLock.describeHolder(
+                    dev.lethe.sqlite.internal.DirectoryLock.DEFAULT_HOLDER, false);
+        }
+        assertThat(Files.readString(directory.resolve("lethe.lock"))).contains("lethe stats (command line)");
+        assertThat(Files.getPosixFilePermissions(directory.resolve("lethe.lock")))
+                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        java.util.concurrent.CompletableFuture<Void> done = java.util.concurrent.CompletableFuture.runAsync(() -> {
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            brief.close();
+        });
+        try (SqliteEventStore waited = SqliteEventStore.open(directory)) {
+            assertThat(done).as("opened once the brief holder let go").isDone();
+            // A holder that keeps it (an application, a server) is named at once.
+            long started = System.nanoTime();
+            assertThatThrownBy(() -> SqliteEventStore.open(directory))
+                    .isInstanceOf(StorageException.class)
+                    .hasMessageContaining("is in use by a Lethe process (pid ");
+            assertThat(System.nanoTime() - started)
+                    .isLessThan(java.time.Duration.ofSeconds(5).toNanos());
+        }
     }
 
     @Test

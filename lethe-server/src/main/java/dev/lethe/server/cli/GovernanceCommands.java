@@ -129,6 +129,7 @@ final class GovernanceCommands {
             // Read-only, always, as keys check: a writer open would apply what a restore left to apply (forgets,
             // expiries) and audit it; a plan changes nothing. The read-only view shows those as done already.
             try (SqliteLethe lethe = SqliteLethe.openReadOnly(cli.store.directory, cli.store.options())) {
+                cli.store.warnIfPolicyMissing(cli.spec.commandLine().getErr());
                 PrivateEventStore privacy = lethe.privacy();
                 List<KeyService.PeriodExpiry> keys = privacy.keys().periodExpiries();
                 boolean mayForget = lethe.policy().may(who, DataPolicy.Permission.FORGET);
@@ -320,6 +321,7 @@ final class GovernanceCommands {
             cli.store.requireExisting();
             // Read-only, always: a check creates nothing (no keys.db, no keyset) and changes nothing.
             try (SqliteLethe lethe = SqliteLethe.openReadOnly(cli.store.directory, cli.store.options())) {
+                cli.store.warnIfPolicyMissing(cli.spec.commandLine().getErr());
                 KeyService service = lethe.privacy().keys();
                 out.printf("checking every live key in keys.db against the master key...%n");
                 KeyService.KeyCheck check = service.checkKeys();

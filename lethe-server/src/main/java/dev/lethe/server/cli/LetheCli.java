@@ -50,6 +50,22 @@ public final class LetheCli implements Runnable {
         addHelpOptions(commandLine);
         commandLine.setOut(out);
         commandLine.setErr(err);
+        commandLine.setExecutionStrategy(parsed -> {
+            // What the lock file says of this process to another one it stops: the command, not its arguments
+            // (which may hold personal data). Every command but serve holds it briefly, and is waited for.
+            String command = parsed.asCommandLineList().stream()
+                    .skip(1)
+                    .map(CommandLine::getCommandName)
+                    .collect(java.util.stream.Collectors.joining(" "));
+            dev.lethe.sqlite.internal.DirectoryLock.describeHolder(
+                    "lethe " + command + " (command line)", !command.equals("serve"));
+            try {
+                return new CommandLine.RunLast().execute(parsed);
+            } finally {
+                dev.lethe.sqlite.internal.DirectoryLock.describeHolder(
+                        dev.lethe.sqlite.internal.DirectoryLock.DEFAULT_HOLDER, false);
+            }
+        });
         commandLine.setExecutionExceptionHandler((thrown, cmd, parsed) -> {
             Exception e = thrown instanceof CouldNotRun notRun ? notRun.cause() : thrown;
             cmd.getErr().println(cmd.getColorScheme().errorText("error: " + describe(e)));

@@ -182,7 +182,7 @@ final class Store {
         try {
             return new Opened(SqliteLethe.open(directory, options()), principal());
         } catch (StorageException e) {
-            if (!e.getMessage().contains("in use by another")) {
+            if (!e.getMessage().contains(" is in use by ")) {
                 throw e;
             }
             return openReadOnly(
@@ -200,6 +200,7 @@ final class Store {
         requireEventStore();
         err.println(note);
         SqliteLethe lethe = SqliteLethe.openReadOnly(directory, options());
+        warnIfPolicyMissing(err);
         if (lethe.forgottenOnlyInTrail() > 0) {
             err.println("warning: keys.db still holds the keys of " + lethe.forgottenOnlyInTrail()
                     + " subject(s) the audit trail says were forgotten (was it restored from a backup?);"
@@ -211,6 +212,15 @@ final class Store {
                     + " backup?); read as expired here, and destroyed again for good by the next writer open");
         }
         return new Opened(lethe, as(NO_ROLE));
+    }
+
+    /** A read-only view of a directory without {@code policy.yaml} reads under the default policy: said. */
+    void warnIfPolicyMissing(PrintWriter err) {
+        if (SqliteLethe.policyFileMissing(directory)) {
+            err.println("warning: " + directory.toAbsolutePath().normalize().resolve(SqliteLethe.POLICY_FILE)
+                    + " is missing: read under the default policy, whose retention periods and roles may not be"
+                    + " this store's (a writing command refuses to open until it is put back)");
+        }
     }
 
     private void requireEventStore() {

@@ -112,6 +112,8 @@ public final class LetheServer implements AutoCloseable {
     /** Opens the data directory and starts serving; returns once the port is bound. */
     public static LetheServer start(ServerConfig config, JsonLogTarget logTarget) {
         JsonLog log = new JsonLog(logTarget.stream());
+        // Held for as long as it serves: another process's open is refused at once, naming the server.
+        dev.lethe.sqlite.internal.DirectoryLock.describeHolder("lethe serve (HTTP server)", false);
         SqliteLethe lethe = SqliteLethe.open(config.data(), config.storeOptions());
         LetheServer server = null;
         try {

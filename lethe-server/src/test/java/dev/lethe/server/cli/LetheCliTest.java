@@ -324,6 +324,20 @@ class LetheCliTest {
     }
 
     @Test
+    void a_missing_policy_file_is_not_replaced_by_the_default_in_a_store_that_has_run() throws Exception {
+        lethe("demo");
+        Files.delete(data.resolve("policy.yaml"));
+        Run writer = lethe("stats");
+        assertThat(writer.exitCode()).isEqualTo(1);
+        assertThat(writer.err()).contains("policy.yaml is missing from", "does not write the default policy");
+        assertThat(data.resolve("policy.yaml")).as("no default written").doesNotExist();
+        Run plan = lethe("retention", "plan");
+        assertThat(plan.exitCode()).as(plan.err()).isZero();
+        assertThat(plan.err()).contains("policy.yaml is missing: read under the default policy");
+        assertThat(data.resolve("policy.yaml")).doesNotExist();
+    }
+
+    @Test
     void tail_never_stops_a_writer_and_follows_what_it_appends() throws Exception {
         lethe("demo");
         java.util.concurrent.CompletableFuture<Run> tail = java.util.concurrent.CompletableFuture.supplyAsync(
