@@ -140,7 +140,13 @@ public final class Envelope {
             throw new IllegalArgumentException("unknown envelope version or truncated envelope");
         }
         SubjectId subject = new SubjectId(new UUID(in.getLong(), in.getLong()));
-        DataGroup group = DataGroup.of(string(in));
+        DataGroup group;
+        try {
+            group = DataGroup.of(string(in));
+        } catch (dev.lethe.core.store.InvalidEventException e) {
+            // A damaged header, not a caller's typo: reported as a malformed envelope, naming event and path.
+            throw new IllegalArgumentException("malformed envelope header (its data group is not a group name)");
+        }
         String period = string(in);
         if (in.remaining() < DataKeyAead.NONCE_BYTES + DataKeyAead.TAG_BYTES) {
             throw new IllegalArgumentException("truncated envelope");

@@ -344,6 +344,18 @@ class PrivateEventStoreTest {
         assertThatThrownBy(() -> lethe.reveal(copyWith(first, flipped), DPO))
                 .isInstanceOf(TamperedDataException.class)
                 .hasMessageContaining("name");
+
+        // A damaged header (its group name no group name) is tampering too, naming the field, not bad input.
+        byte[] raw = java.util.Base64.getUrlDecoder().decode(nameOfFirst.substring(Envelope.PREFIX.length()));
+        raw[1 + 16 + 1] = '@';
+        ObjectNode badHeader = (ObjectNode) first.data().asTree();
+        badHeader.put(
+                "name",
+                Envelope.PREFIX
+                        + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(raw));
+        assertThatThrownBy(() -> lethe.reveal(copyWith(first, badHeader), DPO))
+                .isInstanceOf(TamperedDataException.class)
+                .hasMessageContaining("name");
     }
 
     @Test

@@ -46,8 +46,8 @@ final class GovernanceCommands {
             name = "run",
             description = {
                 "Destroy every period key whose retention has ended, and carry out scheduled forgets.",
-                "  lethe retention run --now 2029-01-01T00:00:00Z     run as of that date: it destroys for real (lethe"
-                        + " retention plan --now … shows what it would destroy)"
+                "  lethe retention run --now 2029-01-01T00:00:00Z --yes     run as of a later date: it destroys for real,"
+                        + " keys whose retention has not ended yet included (lethe retention plan --now … shows which)"
             })
     static final class RetentionRun implements Callable<Integer> {
         @ParentCommand
@@ -60,10 +60,26 @@ final class GovernanceCommands {
                         + " day, UTC); keys are destroyed for real.")
         String now;
 
+        @Option(
+                names = "--yes",
+                description = "Run with a --now later than the clock: it destroys keys whose retention has not"
+                        + " ended yet, which cannot be undone.")
+        boolean yes;
+
         @Override
         public Integer call() {
             LetheCli cli = retention.parent;
-            Instant at = now == null ? Instant.now() : Instants.parse("--now", now);
+            Instant clock = Instant.now();
+            Instant at = now == null ? clock : Instants.parse("--now", now);
+            if (at.isAfter(clock.plus(java.time.Duration.ofMinutes(1))) && !yes) {
+                // One mistyped word (run for plan) or a pasted example must not destroy data for good.
+                throw InvalidEventException.of(
+                        "--now",
+                        at + " is after the current time (" + clock.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                                + "): the run would destroy keys whose retention has not ended yet, and that cannot"
+                                + " be undone. lethe retention plan --now " + now + " lists them; add --yes to run"
+                                + " it");
+            }
             try (SqliteLethe lethe = cli.store.openExisting()) {
                 // retention() checks the rotate-keys permission: running it destroys keys.
                 PrivateEventStore.RetentionReport report = lethe.privacy().retention(at, cli.store.principal());

@@ -50,6 +50,19 @@ public final class LetheCli implements Runnable {
         addHelpOptions(commandLine);
         commandLine.setOut(out);
         commandLine.setErr(err);
+        // A bad option or value: one line naming it, and where the help is, not the whole usage (40 lines).
+        commandLine.setParameterExceptionHandler((ex, arguments) -> {
+            CommandLine failed = ex.getCommandLine();
+            java.io.PrintWriter errors = failed.getErr();
+            String message = ex.getMessage() == null ? "bad arguments" : ex.getMessage();
+            // picocli quotes the converter's exception ("(java.lang.IllegalArgumentException: Invalid UUID …)").
+            message = message.replaceAll(" \\(java\\.[a-zA-Z.]+Exception: [^)]*\\)", "");
+            errors.println(failed.getColorScheme().errorText("error: " + message));
+            errors.println("usage: lethe help "
+                    + failed.getCommandSpec().qualifiedName(" ").replaceFirst("^lethe ?", ""));
+            errors.flush();
+            return CommandLine.ExitCode.USAGE;
+        });
         commandLine.setExecutionStrategy(parsed -> {
             // What the lock file says of this process to another one it stops: the command, not its arguments
             // (which may hold personal data). Every command but serve holds it briefly, and is waited for.
@@ -121,6 +134,10 @@ public final class LetheCli implements Runnable {
     }
 
     private static String describe(Exception e) {
+        if (e instanceof java.io.UncheckedIOException unchecked
+                && unchecked.getCause().getMessage() != null) {
+            return unchecked.getCause().getMessage(); // not "java.net.BindException: …"
+        }
         return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 

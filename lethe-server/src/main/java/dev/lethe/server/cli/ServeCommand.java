@@ -114,7 +114,11 @@ final class ServeCommand implements Callable<Integer> {
             if (lethe.store().streamInfo(DataJourney.STREAM).exists()) {
                 return;
             }
-            new DemoStory(lethe.privacy(), lethe.projections(), clock, null, new PrintWriter(new StringWriter())).run();
+            // A directory `lethe demo` wrote holds the story already: told once, not twice.
+            if (lethe.privacy().schemas().latest("CustomerRegistered").isEmpty()) {
+                new DemoStory(lethe.privacy(), lethe.projections(), clock, null, new PrintWriter(new StringWriter()))
+                        .run();
+            }
             DataJourney.load(lethe.store());
         }
     }

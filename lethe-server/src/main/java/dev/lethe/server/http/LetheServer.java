@@ -148,9 +148,20 @@ public final class LetheServer implements AutoCloseable {
         } catch (RuntimeException e) {
             if (server != null) {
                 server.retention.close();
+                server.subjectIndexer.close();
                 server.projections.close();
             }
             lethe.close();
+            if (e instanceof io.javalin.util.JavalinBindException) {
+                // One line for the operator, not Jetty's stack: the address, and why (in use, not assignable).
+                Throwable cause = e;
+                while (cause.getCause() != null) {
+                    cause = cause.getCause();
+                }
+                throw new java.io.UncheckedIOException(new java.net.BindException("cannot listen on " + config.host()
+                        + ":" + config.port() + ": "
+                        + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage())));
+            }
             throw e;
         }
     }

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -122,6 +123,22 @@ public record ServerConfig(
                 .withPkcs11(token);
     }
 
+    private static final List<String> TOP_LEVEL_KEYS =
+            List.of("host", "port", "data", "maxBodyBytes", "tokens", "jwt", "masterKeyDir", "pkcs11");
+    private static final List<String> JWT_KEYS = List.of("hs256Secret", "rs256PublicKey", "issuer", "rolesClaim");
+
+    private static void requireKnownKeys(JsonNode node, String where, List<String> known) {
+        for (java.util.Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!known.contains(name)) {
+                throw InvalidEventException.of(
+                        where,
+                        "has an unknown key '" + (name.length() > 40 ? name.substring(0, 40) + "…" : name)
+                                + "'; the keys are " + String.join(", ", known));
+            }
+        }
+    }
+
     /** Reads the config file (if any) and the environment; flags are applied by the caller with withers. */
     public static ServerConfig load(Path file, Map<String, String> env) {
         JsonNode root = null;
@@ -135,7 +152,22 @@ public record ServerConfig(
                                 + e.getMessage().lines().findFirst().orElse(""));
             }
         }
-        JsonNode config = root == null ? new ObjectMapper().createObjectNode() : root;
+        JsonNode config = root == null || root.isMissingNode() ? new ObjectMapper().createObjectNode() : root;
+        // A misspelt key would be ignored without a word: a typo in 'data' serves a new, empty store.
+        if (!config.isObject()) {
+            throw InvalidEventException.of(
+                    "config file", file + " must be a mapping of settings (host, port, data, …)");
+        }
+        requireKnownKeys(config, "config file", TOP_LEVEL_KEYS);
+        if (config.has("jwt")) {
+            if (!config.get("jwt").isObject()) {
+                throw InvalidEventException.of("jwt", "must be a mapping with hs256Secret or rs256PublicKey, …");
+            }
+            requireKnownKeys(config.get("jwt"), "jwt", JWT_KEYS);
+        }
+        if (config.has("tokens") && !config.get("tokens").isObject()) {
+            throw InvalidEventException.of("tokens", "must be a mapping of token to {principal, role}");
+        }
         String host = env.getOrDefault("LETHE_HOST", config.path("host").asText(DEFAULT_HOST));
         int port = parseInt(
                 "port", env.getOrDefault("LETHE_PORT", config.path("port").asText(String.valueOf(DEFAULT_PORT))));

@@ -195,7 +195,15 @@ class LetheCliTest {
                 .contains("1 MiB");
         assertThat(lethe("frobnicate").exitCode()).isEqualTo(2);
         assertThat(lethe("frobnicate").err()).contains("frobnicate");
-        assertThat(lethe("read", "--bogus").err()).contains("Unknown option: '--bogus'");
+        Run bogus = lethe("read", "--bogus");
+        assertThat(bogus.exitCode()).isEqualTo(2);
+        assertThat(bogus.err())
+                .contains("error: Unknown option: '--bogus'", "usage: lethe help read")
+                .hasLineCount(2);
+        assertThat(lethe("append", "x-1", "T", "{}", "--id", "not-a-uuid").err())
+                .contains("not-a-uuid")
+                .doesNotContain("java.lang")
+                .hasLineCount(2);
         assertThat(lethe("read", "order-1", "--as-of", "last tuesday").err())
                 .contains("'last tuesday' is not an instant");
         assertThat(lethe("read").err()).contains("give a STREAM, or --all");
@@ -321,6 +329,36 @@ class LetheCliTest {
         Run tail = lethe("tail", "--from", "2", "--count", "3");
         assertThat(tail.exitCode()).isZero();
         assertThat(tail.out().lines()).hasSize(3).first().asString().startsWith("#2 ");
+    }
+
+    @Test
+    void serve_demo_on_a_directory_lethe_demo_wrote_adds_the_journey_but_not_the_story_again() throws Exception {
+        lethe("demo");
+        long customers;
+        try (dev.lethe.sqlite.SqliteLethe lethe = dev.lethe.sqlite.SqliteLethe.open(data)) {
+            customers = lethe.store().readCategory("customer", 0, 1000).size();
+        }
+        ServeCommand.loadDemoOnce(data, dev.lethe.sqlite.SqliteOptions.DEFAULT);
+        try (dev.lethe.sqlite.SqliteLethe lethe = dev.lethe.sqlite.SqliteLethe.open(data)) {
+            assertThat(lethe.store().readCategory("customer", 0, 1000)).hasSize((int) customers);
+            assertThat(lethe.store()
+                            .streamInfo(dev.lethe.server.demo.DataJourney.STREAM)
+                            .exists())
+                    .isTrue();
+        }
+    }
+
+    @Test
+    void serve_on_a_port_in_use_says_so_in_one_line() throws Exception {
+        lethe("demo");
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Run serve = lethe("serve", "--port", Integer.toString(taken.getLocalPort()));
+            assertThat(serve.exitCode()).isEqualTo(1);
+            assertThat(serve.err())
+                    .contains("error: cannot listen on 127.0.0.1:" + taken.getLocalPort() + ": ")
+                    .doesNotContain("\tat ");
+        }
+        assertThat(lethe("stats").exitCode()).as("the store was closed").isZero();
     }
 
     @Test
@@ -527,7 +565,11 @@ class LetheCliTest {
         assertThat(lethe("read", grace.stream(), "--role", "advisor").out()).contains("Grace Hopper");
 
         assertThat(lethe("retention", "run", "--role", "advisor").exitCode()).isEqualTo(3);
-        Run retention = lethe("retention", "run", "--now", "2099-01-01T00:00:00Z", "--role", "dpo");
+        assertThat(lethe("retention", "run", "--now", "2099-01-01T00:00:00Z", "--role", "dpo")
+                        .err())
+                .as("a run ahead of the clock needs --yes")
+                .contains("is after the current time", "add --yes");
+        Run retention = lethe("retention", "run", "--now", "2099-01-01T00:00:00Z", "--role", "dpo", "--yes");
         assertThat(retention.exitCode()).as(retention.err()).isZero();
         assertThat(retention.out())
                 .contains(
@@ -927,7 +969,7 @@ class LetheCliTest {
                 .contains("0 scheduled forgets scheduled again; 2 left: held here already");
         assertThat(letheAt(backup, "read", grace.stream(), "--role", "advisor").out())
                 .doesNotContain("(forgotten)");
-        Run due = letheAt(backup, "retention", "run", "--now", "2030-01-02T00:00:00Z", "--role", "dpo");
+        Run due = letheAt(backup, "retention", "run", "--now", "2030-01-02T00:00:00Z", "--role", "dpo", "--yes");
         assertThat(due.exitCode()).as(due.err()).isZero();
         assertThat(letheAt(backup, "read", grace.stream(), "--role", "advisor").out())
                 .as("carried out when due, in the restored store")
@@ -969,7 +1011,7 @@ class LetheCliTest {
         assertThat(lethe("demo").exitCode()).isZero();
         Path backup = data.resolveSibling(data.getFileName() + "-plan-backup");
         assertThat(lethe("backup", backup.toString()).exitCode()).isZero();
-        assertThat(lethe("retention", "run", "--now", "2099-01-01T00:00:00Z", "--role", "dpo")
+        assertThat(lethe("retention", "run", "--now", "2099-01-01T00:00:00Z", "--role", "dpo", "--yes")
                         .exitCode())
                 .isZero();
         for (String name : new String[] {"keys.db", "keys.db-wal", "keys.db-shm"}) {

@@ -1,6 +1,7 @@
 package dev.lethe.server.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,7 +9,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A loaded config can be printed without giving away its secrets. */
+/** A loaded config can be printed without giving away its secrets; a misspelt key is refused. */
 class ServerConfigTest {
     @TempDir
     Path dir;
@@ -32,5 +33,23 @@ class ServerConfigTest {
                 .doesNotContain("tok-7f3a9c")
                 .doesNotContain("sec-0123");
         assertThat(loaded.withDemo().toString()).doesNotContain("demo-admin-token");
+    }
+
+    @Test
+    void a_misspelt_or_unknown_key_is_refused_naming_it_and_the_known_ones() throws Exception {
+        for (String[] bad : new String[][] {
+            {"host: 127.0.0.1\ndta: /var/lib/lethe\n", "config file: has an unknown key 'dta'"},
+            {"jwt:\n  hs256secret: 0123456789abcdef0123456789abcdef\n", "jwt: has an unknown key 'hs256secret'"},
+            {"- a\n- b\n", "must be a mapping of settings"},
+            {"tokens: [a, b]\n", "tokens: must be a mapping"}
+        }) {
+            Path config = Files.writeString(dir.resolve("bad.yaml"), bad[0]);
+            assertThatThrownBy(() -> ServerConfig.load(config, Map.of()))
+                    .as(bad[0])
+                    .hasMessageContaining(bad[1]);
+        }
+        assertThatThrownBy(
+                        () -> ServerConfig.load(Files.writeString(dir.resolve("bad.yaml"), "prot: 9000\n"), Map.of()))
+                .hasMessageContaining("the keys are host, port, data");
     }
 }
