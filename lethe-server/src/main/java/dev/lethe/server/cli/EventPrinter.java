@@ -25,6 +25,19 @@ final class EventPrinter {
     void print(RevealedEvent event) {
         out.println(json ? asJson(event) : asLine(event));
         out.flush();
+        if (out.checkError()) {
+            // The reader went away (| head): stop reading, and decrypting, for no one.
+            throw new OutputClosed();
+        }
+    }
+
+    /** Standard output was closed by its reader; the command stops quietly, with exit code {@value #EXIT_CODE}. */
+    static final class OutputClosed extends RuntimeException {
+        static final int EXIT_CODE = 141; // as a shell reports a process stopped by SIGPIPE
+
+        OutputClosed() {
+            super("standard output was closed", null, false, false);
+        }
     }
 
     static String asLine(RevealedEvent revealed) {

@@ -80,6 +80,9 @@ public final class LetheCli implements Runnable {
             }
         });
         commandLine.setExecutionExceptionHandler((thrown, cmd, parsed) -> {
+            if (thrown instanceof EventPrinter.OutputClosed) {
+                return EventPrinter.OutputClosed.EXIT_CODE; // the reader has what it wanted: nothing to say
+            }
             Exception e = thrown instanceof CouldNotRun notRun ? notRun.cause() : thrown;
             cmd.getErr().println(cmd.getColorScheme().errorText("error: " + describe(e)));
             if (!(e instanceof LetheException)

@@ -173,6 +173,26 @@ final class Store {
     }
 
     /**
+     * For commands that list what reveals no personal data (receipts, schedules, a lookup): the writing
+     * view when the directory is free, else a read-only one, with the caller's own role (their permission
+     * is checked against the policy either way).
+     */
+    SqliteLethe openForQuerying(PrintWriter err) {
+        requireExisting();
+        try {
+            return SqliteLethe.open(directory, options());
+        } catch (StorageException e) {
+            if (!e.getMessage().contains(" is in use by ")) {
+                throw e;
+            }
+            err.println("note: the data directory is in use by another process; reading it read-only");
+            SqliteLethe lethe = SqliteLethe.openReadOnly(directory, options());
+            warnIfPolicyMissing(err);
+            return lethe;
+        }
+    }
+
+    /**
      * For commands that read: the writing view when the directory is free (so key releases are
      * audited); beside another process that writes, a read-only view in which personal data stays
      * restricted, because only the writing process can audit releasing it.

@@ -209,7 +209,8 @@ final class SubjectCommand implements Runnable {
         public Integer call() {
             LetheCli cli = subject.parent;
             SubjectId filter = only == null ? null : SubjectId.parse(only);
-            try (SqliteLethe lethe = cli.store.openExisting()) {
+            try (SqliteLethe lethe =
+                    cli.store.openForQuerying(cli.spec.commandLine().getErr())) {
                 java.util.Optional<String> store = lethe.storeId();
                 list(
                         cli,
@@ -270,7 +271,8 @@ final class SubjectCommand implements Runnable {
         public Integer call() {
             LetheCli cli = subject.parent;
             SubjectId filter = only == null ? null : SubjectId.parse(only);
-            try (SqliteLethe lethe = cli.store.openExisting()) {
+            try (SqliteLethe lethe =
+                    cli.store.openForQuerying(cli.spec.commandLine().getErr())) {
                 list(
                         cli,
                         lethe.privacy().scheduledForgets(filter, cli.store.principal()),
@@ -508,7 +510,8 @@ final class SubjectCommand implements Runnable {
         @Override
         public Integer call() {
             LetheCli cli = subject.parent;
-            try (SqliteLethe lethe = cli.store.openExisting()) {
+            try (SqliteLethe lethe =
+                    cli.store.openForQuerying(cli.spec.commandLine().getErr())) {
                 // Whether a person is a customer is itself personal data: the lookup takes the export permission.
                 if (!lethe.policy()
                         .may(cli.store.principal(), dev.lethe.core.privacy.policy.DataPolicy.Permission.EXPORT)) {

@@ -46,6 +46,9 @@ final class TailCommand implements Callable<Integer> {
         if (count != null && count < 1) {
             throw InvalidEventException.of("--count", count + " must be at least 1");
         }
+        if (timeoutSeconds != null && timeoutSeconds < 1) {
+            throw InvalidEventException.of("--timeout", timeoutSeconds + " must be at least 1 (seconds)");
+        }
         EventPrinter printer = new EventPrinter(parent.spec.commandLine().getOut(), json);
         CountDownLatch done = new CountDownLatch(1);
         AtomicLong delivered = new AtomicLong();
@@ -74,20 +77,29 @@ final class TailCommand implements Callable<Integer> {
                             category == null ? "the log" : "category " + category,
                             from == null ? opened.lethe().store().headPosition() + 1 : from,
                             opened.lethe().store().headPosition());
-            boolean finished = timeoutSeconds == null
-                    ? awaitForever(done, subscription)
-                    : done.await(timeoutSeconds, TimeUnit.SECONDS);
+            boolean finished = await(done, subscription, timeoutSeconds);
             if (subscription.failure().isPresent()) {
-                throw new IllegalStateException(
-                        "subscription stopped: " + subscription.failure().get().getMessage());
+                Throwable failure = subscription.failure().get();
+                if (failure instanceof EventPrinter.OutputClosed closed) {
+                    throw closed;
+                }
+                if (failure instanceof dev.lethe.core.store.LetheException lethe) {
+                    throw lethe; // one line, and its own exit code (a damaged envelope: tampering)
+                }
+                throw new IllegalStateException("subscription stopped: " + failure.getMessage(), failure);
             }
             return finished || timeoutSeconds != null ? 0 : 1;
         }
     }
 
-    private static boolean awaitForever(CountDownLatch done, Subscription subscription) throws InterruptedException {
-        while (!done.await(1, TimeUnit.SECONDS)) {
-            if (subscription.failure().isPresent()) {
+    /** Until {@code done}, the subscription fails (a closed output too), or the timeout (null: none) passes. */
+    private static boolean await(CountDownLatch done, Subscription subscription, Long timeoutSeconds)
+            throws InterruptedException {
+        long started = System.nanoTime();
+        long timeout = timeoutSeconds == null ? 0 : TimeUnit.SECONDS.toNanos(timeoutSeconds);
+        while (!done.await(200, TimeUnit.MILLISECONDS)) {
+            if (subscription.failure().isPresent()
+                    || (timeoutSeconds != null && System.nanoTime() - started >= timeout)) {
                 return false;
             }
         }

@@ -349,6 +349,22 @@ class LetheCliTest {
     }
 
     @Test
+    void receipts_schedules_and_lookups_are_listed_beside_a_process_that_writes() throws Exception {
+        lethe("demo");
+        try (SqliteEventStore writer = SqliteEventStore.open(data)) {
+            Run receipts = lethe("subject", "receipts", "--role", "dpo", "--json");
+            assertThat(receipts.exitCode()).as(receipts.err()).isZero();
+            assertThat(receipts.err()).contains("reading it read-only");
+            assertThat(receipts.out()).contains("\"legalBasis\"");
+            assertThat(lethe("subject", "scheduled", "--role", "dpo").exitCode())
+                    .isZero();
+            assertThat(lethe("subject", "receipts", "--role", "advisor").exitCode())
+                    .as("the caller's own role, still checked")
+                    .isEqualTo(3);
+        }
+    }
+
+    @Test
     void serve_on_a_port_in_use_says_so_in_one_line() throws Exception {
         lethe("demo");
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
