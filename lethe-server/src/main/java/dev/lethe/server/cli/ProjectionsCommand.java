@@ -233,7 +233,7 @@ final class ProjectionsCommand implements Runnable {
             LetheCli cli = projections.parent;
             Projection<?> projection = known(name);
             PrintWriter err = cli.spec.commandLine().getErr();
-            try (SqliteLethe lethe = cli.store.openForWriting();
+            try (SqliteLethe lethe = cli.store.openExisting();
                     ProjectionRuntime runtime = new ProjectionRuntime(lethe.store(), lethe.projections())) {
                 SqliteEventStore store = lethe.store();
                 ProjectionStore states = lethe.projections();
