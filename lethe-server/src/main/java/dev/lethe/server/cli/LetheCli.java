@@ -72,6 +72,21 @@ public final class LetheCli implements Runnable {
                     .collect(java.util.stream.Collectors.joining(" "));
             dev.lethe.sqlite.internal.DirectoryLock.describeHolder(
                     "lethe " + command + " (command line)", !command.equals("serve"));
+            boolean helpOnly = command.isEmpty()
+                    || command.startsWith("help")
+                    || parsed.asCommandLineList().stream()
+                            .anyMatch(c -> c.isUsageHelpRequested() || c.isVersionHelpRequested());
+            if (!helpOnly && parsed.commandSpec().userObject() instanceof LetheCli cli) {
+                try {
+                    cli.store.principal(); // a --role the policy does not declare: refused by every command
+                } catch (RuntimeException e) {
+                    throw new CommandLine.ExecutionException(
+                            parsed.asCommandLineList()
+                                    .get(parsed.asCommandLineList().size() - 1),
+                            e.getMessage(),
+                            e);
+                }
+            }
             try {
                 return new CommandLine.RunLast().execute(parsed);
             } finally {

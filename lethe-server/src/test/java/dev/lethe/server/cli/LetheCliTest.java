@@ -479,6 +479,21 @@ class LetheCliTest {
         Run typo = lethe("subject", "export", subject, "--role", "dop");
         assertThat(typo.exitCode()).isEqualTo(2);
         assertThat(typo.err()).contains("'dop' (from --role or $LETHE_ROLE) is not a role of the data policy", "dpo");
+        // Every command, not only those that read or govern.
+        for (List<String> command : List.of(
+                List.of("append", "typo-1", "T", "{}"),
+                List.of("keys", "check"),
+                List.of("policy", "show"),
+                List.of("projections", "rebuild", "sales-by-product"))) {
+            List<String> args = new java.util.ArrayList<>(command);
+            args.addAll(List.of("--role", "dop"));
+            Run refused = lethe(args.toArray(String[]::new));
+            assertThat(refused.exitCode()).as(command.toString()).isEqualTo(2);
+            assertThat(refused.err())
+                    .as(command.toString())
+                    .contains("'dop' (from --role or $LETHE_ROLE) is not a role");
+        }
+        assertThat(lethe("read", "typo-1").err()).as("nothing appended").contains("typo-1");
         Run unknown = lethe("subject", "export", "00000000-0000-0000-0000-000000000000", "--role", "dpo");
         assertThat(unknown.err()).contains("is unknown to the key service");
         assertThat(unknown.exitCode()).isEqualTo(2);
