@@ -82,15 +82,7 @@ class ProtobufOwnersAndOptionsTest {
     }
 
     private static FieldDescriptorProto field(String name, int number, Type type, String typeName) {
-        FieldDescriptorProto.Builder b = FieldDescriptorProto.newBuilder()
-                .setName(name)
-                .setNumber(number)
-                .setType(type)
-                .setLabel(OPT);
-        if (typeName != null) {
-            b.setTypeName(typeName);
-        }
-        return b.build();
+        return ProtoNamesStrictTest.field(name, number, type, typeName, OPT);
     }
 
     /** A field carrying the option (number {@code optionNumber}) with the members given (null: not written). */
