@@ -61,6 +61,8 @@ public final class LetheServer implements AutoCloseable {
     private final AtomicLong openSubscriptions = new AtomicLong();
     private final java.util.Set<SseClient> sseClients = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private static final long KEEP_ALIVE_SECONDS = 15;
+    /** Open event streams at most (each holds two threads): more are refused with 503 until some close. */
+    static final int MAX_SUBSCRIPTIONS = 512;
     /** The request attribute holding a JWT's {@code exp} (absent for static tokens and JWTs without one). */
     private static final String EXPIRES = "expires";
 
@@ -744,6 +746,14 @@ public final class LetheServer implements AutoCloseable {
                     406, "Not acceptable", "this is a server-sent event stream: send 'Accept: text/event-stream'");
         }
         subscriptionRequest(ctx);
+        if (openSubscriptions.get() >= MAX_SUBSCRIPTIONS) {
+            ctx.header("Retry-After", Long.toString(KEEP_ALIVE_SECONDS));
+            throw new ApiException(
+                    503,
+                    "Service unavailable",
+                    "this server has " + MAX_SUBSCRIPTIONS + " event streams open, its limit; retry once some have"
+                            + " closed");
+        }
     }
 
     private SubscriptionRequest subscriptionRequest(Context ctx) {
