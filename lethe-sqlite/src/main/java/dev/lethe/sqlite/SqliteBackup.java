@@ -91,6 +91,9 @@ public final class SqliteBackup {
                     "backup directory", to + " is inside the data directory " + data + "; keep backups elsewhere");
         }
         String hidden = "." + to.getFileName() + ".partial-";
+        // Those of earlier backups to other names too (a dated name per run is never used again): each may
+        // hold a whole keys.db, with the keys of subjects forgotten since.
+        deleteAbandonedPartials(parent);
         Partials partials = deleteStalePartials(parent, hidden);
         if (partials.deleted() && !partials.running() && isEmptyDirectory(to)) {
             deleteEmpty(to); // the claim of a backup killed outright, whose partial copy was just deleted
@@ -281,6 +284,41 @@ public final class SqliteBackup {
             // Listed only to tidy up: the backup itself goes on.
         }
         return new Partials(deleted, running);
+    }
+
+    private static final java.util.regex.Pattern PARTIAL = java.util.regex.Pattern.compile(
+            "\\.(.+)\\.partial-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+
+    /**
+     * Deletes every partial copy in {@code parent} that no running backup holds, whatever its target's
+     * name, and the empty claim of its target (what a backup killed outright leaves).
+     */
+    private static void deleteAbandonedPartials(Path parent) {
+        java.util.Set<String> claims = new java.util.HashSet<>();
+        java.util.Set<String> live = new java.util.HashSet<>();
+        try (Stream<Path> siblings = Files.list(parent)) {
+            for (Path partial : siblings.toList()) {
+                java.util.regex.Matcher name =
+                        PARTIAL.matcher(partial.getFileName().toString());
+                if (!name.matches() || !Files.isDirectory(partial, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                if (running(partial)) {
+                    live.add(name.group(1));
+                } else {
+                    deleteQuietly(partial);
+                    claims.add(name.group(1));
+                }
+            }
+        } catch (IOException e) {
+            return; // listed only to tidy up: the backup itself goes on
+        }
+        for (String claim : claims) {
+            Path target = parent.resolve(claim);
+            if (!live.contains(claim) && isEmptyDirectory(target)) {
+                deleteEmpty(target);
+            }
+        }
     }
 
     /** Whether stale partial copies were deleted, and whether a running backup's was seen. */

@@ -144,6 +144,17 @@ public final class SqliteLethe implements AutoCloseable {
                 privacy.reapplyForgetsMissingFromKeys();
                 // And a whole data directory restored so: the journal outside it knows those forgets.
                 privacy.reapplyForgetsFromJournal(journalLines(keys));
+                // A forget or an expiry killed between its commit and its scrub left the deleted key's page
+                // images in keys.db's WAL (and then in keys.db, as checkpoints copy them): emptied now, not at
+                // the next forget or close, which may be days away.
+                try {
+                    keys.scrub();
+                } catch (StorageException busy) {
+                    System.getLogger(SqliteLethe.class.getName())
+                            .log(
+                                    System.Logger.Level.WARNING,
+                                    "keys.db's WAL not emptied at open: " + busy.getMessage());
+                }
                 // A policy file edited by hand changes who may read what: the trail must show it.
                 privacy.notePolicy(policySha256(policyFile.text()), false);
                 // Exports read a subject's events from the index in projections.db, brought up to date first.

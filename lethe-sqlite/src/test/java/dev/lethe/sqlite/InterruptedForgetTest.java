@@ -68,6 +68,60 @@ class InterruptedForgetTest {
     }
 
     @Test
+    void a_forget_killed_between_its_commit_and_its_scrub_is_scrubbed_by_the_next_open() throws Exception {
+        Path crashed = root.resolve("crashed");
+        byte[] wrapped;
+        try (SqliteLethe lethe = SqliteLethe.open(data);
+                SqliteKeyStore keys = SqliteKeyStore.open(data)) {
+            SubjectId ada = customer(lethe, "ada@example.com");
+            wrapped = keys.subjectKey(ada).orElseThrow();
+            // The forget's commit without the scrub that follows it, and the files as a kill then leaves them.
+            keys.forget(
+                    ada,
+                    new ErasureReceipt(
+                            java.util.UUID.randomUUID(),
+                            ada,
+                            "dora",
+                            java.time.Instant.now(),
+                            "GDPR Art. 17(1)(a)",
+                            "",
+                            List.of("subject key")),
+                    List.of());
+            Files.createDirectory(crashed);
+            try (java.util.stream.Stream<Path> files = Files.list(data)) {
+                for (Path file : files.filter(f -> !f.getFileName().toString().equals("lethe.lock"))
+                        .toList()) {
+                    Files.copy(file, crashed.resolve(file.getFileName()));
+                }
+            }
+        }
+        assertThat(keyStoreFilesHolding(crashed, wrapped))
+                .as("what the kill left: the deleted key's page images")
+                .isNotEmpty();
+        try (SqliteLethe reopened = SqliteLethe.open(crashed)) {
+            // While the reopened store runs, not only once it closes.
+            assertThat(keyStoreFilesHolding(crashed, wrapped)).isEmpty();
+        }
+    }
+
+    private static List<String> keyStoreFilesHolding(Path directory, byte[] needle) throws java.io.IOException {
+        List<String> holding = new java.util.ArrayList<>();
+        for (String name : List.of("keys.db", "keys.db-wal")) {
+            Path file = directory.resolve(name);
+            if (Files.exists(file)) {
+                byte[] content = Files.readAllBytes(file);
+                for (int i = 0; i + needle.length <= content.length; i++) {
+                    if (java.util.Arrays.equals(content, i, i + needle.length, needle, 0, needle.length)) {
+                        holding.add(name);
+                        break;
+                    }
+                }
+            }
+        }
+        return holding;
+    }
+
+    @Test
     void a_master_key_move_stopped_before_its_audit_entry_is_audited_by_the_next_open_once() throws Exception {
         SqliteLethe.open(data).close();
         try (SqliteKeyStore keys = SqliteKeyStore.open(data)) {

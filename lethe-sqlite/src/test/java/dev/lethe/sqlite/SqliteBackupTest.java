@@ -671,18 +671,35 @@ class SqliteBackupTest {
     }
 
     @Test
-    void a_killed_backups_partial_copy_is_deleted_by_the_next_backup_to_the_same_target() throws Exception {
+    void a_killed_backups_partial_copy_is_deleted_by_the_next_backup_whatever_its_name() throws Exception {
         Path data = parent.resolve("data");
         SqliteLethe.open(data).close();
         Path stale = Files.createDirectories(parent.resolve(".backup.partial-" + UUID.randomUUID()));
         Files.writeString(stale.resolve("keys.db"), "a whole copy of the key store");
-        Path other = Files.createDirectories(parent.resolve(".elsewhere.partial-" + UUID.randomUUID()));
         Files.createDirectory(parent.resolve("backup")); // the killed backup's claim on its target
-
-        SqliteBackup.Result result = SqliteBackup.take(data, parent.resolve("backup"), f -> {});
+        // A backup to yesterday's dated name, killed: no backup will ever be made to that name again.
+        Path yesterdays = Files.createDirectories(parent.resolve(".backup-2026-11-26.partial-" + UUID.randomUUID()));
+        Files.writeString(yesterdays.resolve("keys.db"), "another whole copy");
+        Files.createDirectory(parent.resolve("backup-2026-11-26"));
+        // One still running (its lock held) is left alone, claim included.
+        Path running = Files.createDirectories(parent.resolve(".elsewhere.partial-" + UUID.randomUUID()));
+        Files.createDirectory(parent.resolve("elsewhere"));
+        SqliteBackup.Result result;
+        try (java.nio.channels.FileChannel marker = java.nio.channels.FileChannel.open(
+                        running.resolve(".backup-in-progress"),
+                        java.nio.file.StandardOpenOption.CREATE_NEW,
+                        java.nio.file.StandardOpenOption.WRITE);
+                java.nio.channels.FileLock held = marker.lock()) {
+            result = SqliteBackup.take(data, parent.resolve("backup"), f -> {});
+        }
 
         assertThat(stale).doesNotExist();
-        assertThat(other).as("another target's: not ours to judge").exists();
+        assertThat(yesterdays).doesNotExist();
+        assertThat(parent.resolve("backup-2026-11-26"))
+                .as("its empty claim too")
+                .doesNotExist();
+        assertThat(running).as("a running backup's").exists();
+        assertThat(parent.resolve("elsewhere")).exists();
         assertThat(result.target().resolve("events.db")).exists();
         try (Stream<Path> files = Files.list(result.target())) {
             assertThat(files.map(p -> p.getFileName().toString()))
