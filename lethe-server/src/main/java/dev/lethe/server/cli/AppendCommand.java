@@ -123,7 +123,8 @@ final class AppendCommand implements Callable<Integer> {
                 lines.set(0, lines.get(0).substring(1));
             }
         } catch (IOException e) {
-            throw InvalidEventException.of("--file", "cannot read " + file + ": " + e.getMessage());
+            throw InvalidEventException.of(
+                    "--file", "cannot read " + file + ": " + dev.lethe.server.IoErrors.describe(e));
         }
         List<EventData> events = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {

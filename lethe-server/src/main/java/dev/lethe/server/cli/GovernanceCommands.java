@@ -550,7 +550,8 @@ final class GovernanceCommands {
             try {
                 yaml = Files.readString(file);
             } catch (IOException e) {
-                throw InvalidEventException.of("policy file", "cannot read " + file + ": " + e.getMessage());
+                throw InvalidEventException.of(
+                        "policy file", "cannot read " + file + ": " + dev.lethe.server.IoErrors.describe(e));
             }
             DataPolicy parsed;
             try {
@@ -797,7 +798,8 @@ final class GovernanceCommands {
             try {
                 bytes = Files.readAllBytes(file);
             } catch (IOException e) {
-                throw InvalidEventException.of("schema file", "cannot read " + file + ": " + e.getMessage());
+                throw InvalidEventException.of(
+                        "schema file", "cannot read " + file + ": " + dev.lethe.server.IoErrors.describe(e));
             }
             dev.lethe.core.privacy.PrivacySchema schema;
             SchemaRegistry.Notation notation;

@@ -147,6 +147,8 @@ public final class LetheCli implements Runnable {
             if (!sub.getCommandSpec().mixins().containsKey("mixinStandardHelpOptions")) {
                 sub.getCommandSpec().mixinStandardHelpOptions(true);
             }
+            // -V on a command prints the version, as on lethe itself (it printed nothing).
+            sub.getCommandSpec().versionProvider(new Version());
             addHelpOptions(sub);
         }
     }

@@ -82,8 +82,7 @@ public record Pkcs11Settings(String library, String slot, String pinFile, String
                 text = Files.readString(Path.of(pinFile), StandardCharsets.UTF_8);
             } catch (IOException e) {
                 throw InvalidEventException.of(
-                        "--pkcs11-pin-file",
-                        "cannot read " + pinFile + ": " + e.getClass().getSimpleName());
+                        "--pkcs11-pin-file", "cannot read " + pinFile + ": " + dev.lethe.server.IoErrors.describe(e));
             }
             // One line: the newline an editor or `echo` adds is not part of the PIN.
             String pin = text.endsWith("\r\n")

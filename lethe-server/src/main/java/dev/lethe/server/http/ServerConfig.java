@@ -147,9 +147,7 @@ public record ServerConfig(
                 root = new ObjectMapper(new YAMLFactory()).readTree(Files.readString(file));
             } catch (IOException e) {
                 throw InvalidEventException.of(
-                        "config file",
-                        "cannot read " + file + ": "
-                                + e.getMessage().lines().findFirst().orElse(""));
+                        "config file", "cannot read " + file + ": " + dev.lethe.server.IoErrors.describe(e));
             }
         }
         JsonNode config = root == null || root.isMissingNode() ? new ObjectMapper().createObjectNode() : root;

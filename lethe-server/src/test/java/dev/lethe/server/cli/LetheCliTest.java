@@ -134,6 +134,17 @@ class LetheCliTest {
                 data.resolve("good.jsonl"),
                 "{\"type\":\"A\",\"data\":{\"n\":1}}\n{\"type\":\"B\",\"data\":{\"n\":2},\"metadata\":{\"by\":\"cli\"}}\n");
         assertThat(lethe("append", "batch-1", "--file", good.toString()).out()).contains("appended 2 event(s)");
+        assertThat(lethe(
+                                "append",
+                                "batch-1",
+                                "--file",
+                                data.resolve("no-such.jsonl").toString())
+                        .err())
+                .endsWith("no-such.jsonl: no such file" + System.lineSeparator());
+        Path notText = Files.write(data.resolve("latin1.jsonl"), new byte[] {(byte) 0xE9, '\n'});
+        assertThat(lethe("append", "batch-1", "--file", notText.toString()).err())
+                .contains("it is not UTF-8 text");
+        assertThat(lethe("subject", "forget", "-V").out()).startsWith("lethe ");
 
         Path bad = Files.writeString(data.resolve("bad.jsonl"), "{\"type\":\"A\",\"data\":{}}\n{\"type\":\"B\"}\n");
         Run rejected = lethe("append", "batch-2", "--file", bad.toString());
