@@ -69,12 +69,19 @@ final class AppendCommand implements Callable<Integer> {
         ExpectedVersion expected = ExpectedVersion.parse(expectedVersion);
         List<EventData> events = file != null ? fromFile() : List.of(single());
         try (SqliteLethe lethe = parent.store.openForWriting()) {
+            long headBefore = lethe.store().headPosition();
             AppendResult result = lethe.privacy().append(streamId, expected, events);
+            // Ids already stored, as this batch: the store answered with the original append (a retry).
+            boolean retry = result.lastPosition() <= headBefore;
             parent.spec
                     .commandLine()
                     .getOut()
                     .printf(
-                            "appended %d event(s) to %s: versions %d..%d, positions %d..%d%n",
+                            (retry
+                                            ? "already stored, nothing written: the %d event(s) with these ids are in %s"
+                                                    + " (a retry of an append by id; their stored data is kept)"
+                                            : "appended %d event(s) to %s")
+                                    + ": versions %d..%d, positions %d..%d%n",
                             result.count(),
                             streamId,
                             result.firstVersion(),
