@@ -116,6 +116,26 @@ final class GdprOptions {
         }
     }
 
+    /** A field of the message, or of one nested in it at any depth, that the option marks as a key. */
+    Optional<String> keyInside(Descriptor message) {
+        Set<Descriptor> seen = new HashSet<>();
+        Deque<Descriptor> pending = new ArrayDeque<>(List.of(message));
+        while (!pending.isEmpty()) {
+            Descriptor next = pending.pop();
+            if (seen.add(next)) {
+                for (FieldDescriptor field : next.getFields()) {
+                    if (of(field).map(Gdpr::key).orElse(false)) {
+                        return Optional.of(field.getFullName());
+                    }
+                    if (field.getJavaType() == JavaType.MESSAGE) {
+                        pending.push(field.getMessageType());
+                    }
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
     /** Whether the message, or one nested in it at any depth, gives any field the option. */
     boolean classifiesAnything(Descriptor message) {
         Set<Descriptor> seen = new HashSet<>();

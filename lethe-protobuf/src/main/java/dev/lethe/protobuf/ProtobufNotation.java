@@ -333,6 +333,17 @@ public final class ProtobufNotation {
                 // A personal field is sealed whole, so its type's own rules cannot apply inside it;
                 // an option that only labels the field leaves them in force.
                 boolean sealedWhole = gdpr.map(Gdpr::pii).orElse(false);
+                if (sealedWhole && field.getJavaType() == JavaType.MESSAGE) {
+                    // Its key would be sealed with it, naming no subject: the whole value would go to another
+                    // party's key (or to none), and a forget of its own subject would never reach it.
+                    options.keyInside(field.getMessageType()).ifPresent(key -> {
+                        throw InvalidEventException.of(
+                                subject(eventType) + " field " + path,
+                                "is personal and sealed whole, but its message holds a key field (" + key
+                                        + "), which sealed with it names no subject: classify the fields inside "
+                                        + path + " instead (its key, its personal fields)");
+                    });
+                }
                 if (!sealedWhole
                         && field.getJavaType() == JavaType.MESSAGE
                         && options.classifiesAnything(field.getMessageType())) {

@@ -228,6 +228,22 @@ class ProtobufOwnersAndOptionsTest {
     }
 
     @Test
+    void a_party_sealed_whole_with_its_key_inside_is_refused() {
+        byte[] set = set(
+                options(GdprOptions.FIELD_NUMBER, "proto3", false),
+                party(),
+                DescriptorProto.newBuilder()
+                        .setName("Sale")
+                        .addField(marked(field("buyer", 1, Type.TYPE_MESSAGE, ".ev.Party"), false, true, "contact"))
+                        .addField(field("seller", 2, Type.TYPE_MESSAGE, ".ev.Party"))
+                        .build());
+        assertThatThrownBy(() -> ProtobufNotation.read("Sale", set, "ev.Sale"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("field buyer")
+                .hasMessageContaining("holds a key field (ev.Party.customer_id)");
+    }
+
+    @Test
     void keys_that_cannot_name_one_subject_are_refused() {
         for (FieldDescriptorProto key : List.of(
                 field("tier", 1, Type.TYPE_ENUM, ".ev.Tier"),

@@ -336,22 +336,36 @@ public final class SchemaRegistry {
     }
 
     /**
-     * Every spelling of {@code path} whose segments are each written in one of the usual naming
-     * conventions (camelCase, PascalCase, snake_case, SCREAMING_SNAKE, kebab-case, lowercase, UPPERCASE),
-     * the path itself left out.
+     * The other spellings of {@code path} a writer produces: every segment written in one of the usual
+     * naming conventions (camelCase, PascalCase, snake_case, SCREAMING_SNAKE, kebab-case, lowercase,
+     * UPPERCASE, each of Jackson's strategies), the same convention for the whole path, as a mapper's
+     * naming strategy writes it; and each segment alone in another spelling, the others as they are (one
+     * renamed member). The path itself is left out. Linear in the path's length: every combination of
+     * spellings across segments would be 14 to the power of its depth (millions at seven levels).
      */
     static List<String> spellingPaths(String path) {
-        List<String> spellings = List.of("");
-        for (String segment : path.split("\\.")) {
-            List<String> next = new ArrayList<>();
-            for (String prefix : spellings) {
-                for (String spelling : spellings(segment)) {
-                    next.add(prefix.isEmpty() ? spelling : prefix + "." + spelling);
-                }
-            }
-            spellings = next;
+        String[] segments = path.split("\\.");
+        List<List<String>> bySegment = new ArrayList<>();
+        for (String segment : segments) {
+            bySegment.add(spellings(segment));
         }
-        return spellings.stream().filter(s -> !s.equals(path)).toList();
+        Set<String> out = new java.util.LinkedHashSet<>();
+        for (int convention = 0; convention < bySegment.get(0).size(); convention++) {
+            StringBuilder uniform = new StringBuilder();
+            for (int i = 0; i < segments.length; i++) {
+                uniform.append(i == 0 ? "" : ".").append(bySegment.get(i).get(convention));
+            }
+            out.add(uniform.toString());
+        }
+        for (int i = 0; i < segments.length; i++) {
+            for (String spelling : bySegment.get(i)) {
+                String[] one = segments.clone();
+                one[i] = spelling;
+                out.add(String.join(".", one));
+            }
+        }
+        out.remove(path);
+        return List.copyOf(out);
     }
 
     /** Jackson's own naming strategies: what a mapper configured with one of them writes. */
@@ -367,7 +381,11 @@ public final class SchemaRegistry {
                     .map(strategy -> (com.fasterxml.jackson.databind.PropertyNamingStrategies.NamingBase) strategy)
                     .toList();
 
-    private static Set<String> spellings(String segment) {
+    /**
+     * The spellings of one segment, one per convention and always in the same order (so that the i-th of
+     * every segment is one convention): the segment itself first.
+     */
+    private static List<String> spellings(String segment) {
         List<String> words = new ArrayList<>();
         for (String part : segment.split("[_\\-]+")) {
             for (String word : part.split("(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")) {
@@ -376,10 +394,10 @@ public final class SchemaRegistry {
                 }
             }
         }
-        Set<String> out = new java.util.LinkedHashSet<>();
+        List<String> out = new ArrayList<>();
         out.add(segment);
         if (words.isEmpty()) {
-            return out;
+            return java.util.Collections.nCopies(CONVENTIONS, segment);
         }
         StringBuilder camel = new StringBuilder(words.get(0));
         StringBuilder pascal = new StringBuilder();
@@ -405,6 +423,9 @@ public final class SchemaRegistry {
         out.add(String.join("", words).toUpperCase(java.util.Locale.ROOT));
         return out;
     }
+
+    /** How many spellings {@link #spellings} gives each segment: itself, Jackson's strategies, seven more. */
+    private static final int CONVENTIONS = 1 + 7 + 7;
 
     private static JsonNames jsonNameScanner(Registered registered) {
         Map<String, String> custom = customJsonNamesOf(registered.source()).orElse(Map.of());

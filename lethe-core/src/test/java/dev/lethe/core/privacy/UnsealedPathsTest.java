@@ -51,6 +51,20 @@ class UnsealedPathsTest {
     }
 
     @Test
+    void the_spellings_of_a_deep_path_grow_with_its_depth_not_exponentially() {
+        List<String> deep = SchemaRegistry.spellingPaths(
+                "home_address.street_line.house_number.flat_letter.floor_code" + ".entry_code.door_code.bell_name");
+        assertThat(deep.size()).isLessThanOrEqualTo(15 + 8 * 15);
+        assertThat(deep)
+                .contains(
+                        "homeAddress.streetLine.houseNumber.flatLetter.floorCode.entryCode.doorCode.bellName",
+                        "HOME_ADDRESS.STREET_LINE.HOUSE_NUMBER.FLAT_LETTER.FLOOR_CODE.ENTRY_CODE.DOOR_CODE.BELL_NAME",
+                        "home_address.street_line.house_number.flat_letter.floor_code.entry_code.door_code.BellName")
+                .doesNotContain("home_address.street_line.house_number.flat_letter.floor_code.entry_code.door_code"
+                        + ".bell_name");
+    }
+
+    @Test
     void a_json_schema_marking_no_path_can_name_is_refused_at_registration() {
         Map<String, String> unreadable = Map.of(
                 "a property named like a data keyword",

@@ -1,6 +1,7 @@
 package dev.lethe.core.privacy.policy;
 
 import dev.lethe.core.privacy.FieldRule;
+import dev.lethe.core.privacy.SchemaRegistry;
 import dev.lethe.core.privacy.SchemaRegistry.Registered;
 import dev.lethe.core.store.EventStore;
 import dev.lethe.core.store.StreamId;
@@ -202,6 +203,20 @@ public final class PolicyLinter {
                             schema.eventType() + "." + field.path(),
                             "names the data subject but is not personal: its values (an e-mail address, say) are"
                                     + " stored in plaintext and survive a forget (mark it pii too)"));
+                }
+            }
+            List<FieldRule> keys = schema.schema().keyFields();
+            if (schema.notation() == SchemaRegistry.Notation.PROTOBUF && keys.size() > 1) {
+                // Registered before owners were taken from the message's structure: the first key owns all.
+                for (FieldRule field : schema.schema().personalFields()) {
+                    if (!field.subjectKey() && field.subjectField().isEmpty()) {
+                        findings.add(new Finding(
+                                schema.eventType() + "." + field.path(),
+                                "belongs to the first key field (" + keys.get(0).path() + ") of a Protobuf registration"
+                                        + " with several: a forget of another subject does not reach it. Register the"
+                                        + " type again, so that each personal field belongs to its own party's key"
+                                        + " (events already stored stay sealed under the first key's subject)"));
+                    }
                 }
             }
             for (FieldRule field : schema.schema().personalFields()) {
