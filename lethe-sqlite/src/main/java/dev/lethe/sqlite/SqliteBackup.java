@@ -303,7 +303,7 @@ public final class SqliteBackup {
                 if (!name.matches() || !Files.isDirectory(partial, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                     continue;
                 }
-                if (running(partial)) {
+                if (running(partial) || young(partial)) {
                     live.add(name.group(1));
                 } else {
                     deleteQuietly(partial);
@@ -318,6 +318,20 @@ public final class SqliteBackup {
             if (!live.contains(claim) && isEmptyDirectory(target)) {
                 deleteEmpty(target);
             }
+        }
+    }
+
+    /**
+     * Made in the last minute: perhaps by a backup that has created it but not yet locked its marker in it
+     * (another backup's own target is checked by its lock alone).
+     */
+    private static boolean young(Path partial) {
+        try {
+            return Files.getLastModifiedTime(partial, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    .toInstant()
+                    .isAfter(java.time.Instant.now().minusSeconds(60));
+        } catch (IOException e) {
+            return true;
         }
     }
 

@@ -681,6 +681,11 @@ class SqliteBackupTest {
         Path yesterdays = Files.createDirectories(parent.resolve(".backup-2026-11-26.partial-" + UUID.randomUUID()));
         Files.writeString(yesterdays.resolve("keys.db"), "another whole copy");
         Files.createDirectory(parent.resolve("backup-2026-11-26"));
+        Files.setLastModifiedTime(
+                yesterdays,
+                java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(3600)));
+        // One made a moment ago, perhaps by a backup that has not locked it yet: left alone.
+        Path justMade = Files.createDirectories(parent.resolve(".backup-now.partial-" + UUID.randomUUID()));
         // One still running (its lock held) is left alone, claim included.
         Path running = Files.createDirectories(parent.resolve(".elsewhere.partial-" + UUID.randomUUID()));
         Files.createDirectory(parent.resolve("elsewhere"));
@@ -699,6 +704,7 @@ class SqliteBackupTest {
                 .as("its empty claim too")
                 .doesNotExist();
         assertThat(running).as("a running backup's").exists();
+        assertThat(justMade).exists();
         assertThat(parent.resolve("elsewhere")).exists();
         assertThat(result.target().resolve("events.db")).exists();
         try (Stream<Path> files = Files.list(result.target())) {

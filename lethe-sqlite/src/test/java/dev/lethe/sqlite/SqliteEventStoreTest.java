@@ -48,42 +48,53 @@ class SqliteEventStoreTest {
         try (SqliteEventStore first = SqliteEventStore.open(directory)) {
             assertThatThrownBy(() -> SqliteEventStore.open(directory))
                     .isInstanceOf(StorageException.class)
-                    .hasMessageContaining("is in use by")
-                    .hasMessageContaining("(pid " + ProcessHandle.current().pid() + ")");
+                    .hasMessageContaining("is in use by this process")
+                    .hasMessageContaining("pid " + ProcessHandle.current().pid());
         }
         SqliteEventStore.open(directory).close();
     }
 
     @Test
-    void an_open_waits_for_a_holder_that_holds_the_lock_briefly_and_names_a_long_one() throws Exception {
-        SqliteEventStore brief;
-        dev.lethe.sqlite.internal.DirectoryLock.describeHolder("lethe stats (command line)", true);
+    void an_open_waits_for_another_process_that_holds_the_lock_briefly_and_names_a_long_one() throws Exception {
+        SqliteEventStore.open(directory).close();
+        Process brief = LockHolder.start(directory, "lethe stats (command line)", true, 1_500);
         try {
-            brief = SqliteEventStore.open(directory);
-        } finally {
-            dev.lethe.sqlite.internal.DirectoryLock.describeHolder(
-                    dev.lethe.sqlite.internal.DirectoryLock.DEFAULT_HOLDER, false);
-        }
-        assertThat(Files.readString(directory.resolve("lethe.lock"))).contains("lethe stats (command line)");
-        assertThat(Files.getPosixFilePermissions(directory.resolve("lethe.lock")))
-                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        java.util.concurrent.CompletableFuture<Void> done = java.util.concurrent.CompletableFuture.runAsync(() -> {
-            try {
-                Thread.sleep(300);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            LockHolder.awaitHolding(directory, "lethe stats (command line)");
+            assertThat(Files.getPosixFilePermissions(directory.resolve("lethe.lock")))
+                    .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            try (SqliteEventStore waited = SqliteEventStore.open(directory)) {
+                assertThat(brief.isAlive())
+                        .as("opened once the brief holder let go")
+                        .isFalse();
             }
-            brief.close();
-        });
-        try (SqliteEventStore waited = SqliteEventStore.open(directory)) {
-            assertThat(done).as("opened once the brief holder let go").isDone();
-            // A holder that keeps it (an application, a server) is named at once.
+        } finally {
+            brief.destroyForcibly();
+        }
+        Process server = LockHolder.start(directory, "lethe serve (HTTP server)", false, 30_000);
+        try {
+            LockHolder.awaitHolding(directory, "lethe serve (HTTP server)");
             long started = System.nanoTime();
             assertThatThrownBy(() -> SqliteEventStore.open(directory))
                     .isInstanceOf(StorageException.class)
-                    .hasMessageContaining("is in use by a Lethe process (pid ");
+                    .hasMessageContaining("is in use by lethe serve (HTTP server) (pid " + server.pid() + ")");
             assertThat(System.nanoTime() - started)
                     .isLessThan(java.time.Duration.ofSeconds(5).toNanos());
+        } finally {
+            server.destroyForcibly();
+            server.waitFor();
+        }
+    }
+
+    @Test
+    void a_refused_second_open_in_this_process_keeps_the_directory_locked_for_other_processes() throws Exception {
+        try (SqliteEventStore first = SqliteEventStore.open(directory)) {
+            assertThatThrownBy(() -> SqliteEventStore.open(directory))
+                    .hasMessageContaining("is in use by this process");
+            // Had the refusal closed a descriptor of lethe.lock, the operating system would have freed it.
+            Process other = LockHolder.start(directory, "another process", false, 0);
+            assertThat(other.waitFor())
+                    .as("another process cannot take the lock")
+                    .isEqualTo(LockHolder.REFUSED);
         }
     }
 

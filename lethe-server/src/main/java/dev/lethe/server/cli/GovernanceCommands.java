@@ -455,11 +455,21 @@ final class GovernanceCommands {
                 yaml = Files.readString(file);
             } else {
                 yaml = DataPolicy.defaultYaml();
+                boolean hasRun = Files.isRegularFile(cli.store.directory.resolve("keys.db"));
                 cli.spec
                         .commandLine()
                         .getErr()
-                        .println("note: no " + file + " yet: this is the default policy, which the first command"
-                                + " that writes the directory puts there");
+                        .println(
+                                hasRun
+                                        ? "warning: " + file + " is missing from a store that has run under a policy:"
+                                                + " this is the default policy, which Lethe does not put back; writing"
+                                                + " commands refuse to open until the store's own policy file is"
+                                                + " copied back"
+                                        : !Files.isDirectory(cli.store.directory)
+                                                ? "note: " + cli.store.directory + " is not a data directory (yet):"
+                                                        + " this is the default policy a new one gets"
+                                                : "note: no " + file + " yet: this is the default policy, which the"
+                                                        + " first command that writes the directory puts there");
             }
             PrintWriter out = cli.spec.commandLine().getOut();
             out.print(yaml.endsWith("\n") ? yaml : yaml + "\n");

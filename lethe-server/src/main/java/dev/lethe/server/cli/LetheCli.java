@@ -58,8 +58,11 @@ public final class LetheCli implements Runnable {
             // picocli quotes the converter's exception ("(java.lang.IllegalArgumentException: Invalid UUID …)").
             message = message.replaceAll(" \\(java\\.[a-zA-Z.]+Exception: [^)]*\\)", "");
             errors.println(failed.getColorScheme().errorText("error: " + message));
-            errors.println("usage: lethe help "
-                    + failed.getCommandSpec().qualifiedName(" ").replaceFirst("^lethe ?", ""));
+            if (ex instanceof CommandLine.UnmatchedArgumentException unmatched) {
+                CommandLine.UnmatchedArgumentException.printSuggestions(unmatched, errors); // "Did you mean …"
+            }
+            String path = failed.getCommandSpec().qualifiedName(" ").replaceFirst("^lethe ?", "");
+            errors.println(path.isEmpty() ? "usage: lethe help" : "usage: lethe help " + path);
             errors.flush();
             return CommandLine.ExitCode.USAGE;
         });
@@ -72,7 +75,9 @@ public final class LetheCli implements Runnable {
                     .collect(java.util.stream.Collectors.joining(" "));
             dev.lethe.sqlite.internal.DirectoryLock.describeHolder(
                     "lethe " + command + " (command line)", !command.equals("serve"));
+            // serve takes its principals from tokens, and may serve another directory (--config): no --role.
             boolean helpOnly = command.isEmpty()
+                    || command.equals("serve")
                     || command.startsWith("help")
                     || parsed.asCommandLineList().stream()
                             .anyMatch(c -> c.isUsageHelpRequested() || c.isVersionHelpRequested());

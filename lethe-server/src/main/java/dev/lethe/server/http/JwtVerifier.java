@@ -107,9 +107,12 @@ final class JwtVerifier {
      */
     static java.time.Instant expiry(String token) {
         JsonNode claims = json(token.split("\\.", -1)[1], "claims");
-        return claims.has("exp")
-                ? java.time.Instant.ofEpochSecond(claims.get("exp").asLong())
-                : null;
+        if (!claims.has("exp")) {
+            return null;
+        }
+        // Past the calendar (a validly signed exp of 1e17): the end of time, not an error on every request.
+        return java.time.Instant.ofEpochSecond(
+                Math.min(claims.get("exp").asLong(), java.time.Instant.MAX.getEpochSecond()));
     }
 
     private static JsonNode json(String part, String what) {

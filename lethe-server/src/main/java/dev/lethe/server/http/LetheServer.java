@@ -833,15 +833,15 @@ public final class LetheServer implements AutoCloseable {
     /** Milliseconds to the next keep-alive, or to the token's expiry when that comes first. */
     private static long untilNextCheck(java.time.Instant expires) {
         long keepAlive = KEEP_ALIVE_SECONDS * 1000L;
-        return expires == null
-                ? keepAlive
-                : Math.max(
-                        1,
-                        Math.min(
-                                keepAlive,
-                                java.time.Duration.between(java.time.Instant.now(), expires)
-                                                .toMillis()
-                                        + 1));
+        return expires == null ? keepAlive : Math.max(1, Math.min(keepAlive, millisUntil(expires)));
+    }
+
+    private static long millisUntil(java.time.Instant instant) {
+        try {
+            return java.time.Duration.between(java.time.Instant.now(), instant).toMillis() + 1;
+        } catch (ArithmeticException centuriesAway) {
+            return Long.MAX_VALUE;
+        }
     }
 
     private void graphiqlAsset(Context ctx) {

@@ -131,10 +131,16 @@ public record ServerConfig(
         for (java.util.Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
             String name = names.next();
             if (!known.contains(name)) {
+                // Named only when it reads like a setting: a bearer token that lost its indentation under
+                // tokens: is a key here too, and this message goes to the service's log.
+                boolean setting = name.matches("[A-Za-z][A-Za-z0-9_]{0,23}");
                 throw InvalidEventException.of(
                         where,
-                        "has an unknown key '" + (name.length() > 40 ? name.substring(0, 40) + "…" : name)
-                                + "'; the keys are " + String.join(", ", known));
+                        (setting
+                                        ? "has an unknown key '" + name + "'"
+                                        : "has an unknown key (not shown: is it a token that lost its indentation"
+                                                + " under tokens:?)")
+                                + "; the keys are " + String.join(", ", known));
             }
         }
     }

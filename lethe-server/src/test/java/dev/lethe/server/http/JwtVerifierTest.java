@@ -30,6 +30,12 @@ class JwtVerifierTest {
     }
 
     @Test
+    void an_exp_past_the_calendar_is_the_end_of_time_not_an_error() throws Exception {
+        String token = hs256("{\"sub\":\"dora\",\"roles\":[\"dpo\"],\"exp\":1e17}", SECRET);
+        assertThat(JwtVerifier.expiry(token).getEpochSecond()).isEqualTo(java.time.Instant.MAX.getEpochSecond());
+    }
+
+    @Test
     void an_hs256_token_maps_sub_and_the_first_role_to_a_principal() throws Exception {
         JwtVerifier verifier = new JwtVerifier(new ServerConfig.Jwt(SECRET, null, "https://idp", "roles"), NOW);
         String token = hs256(

@@ -51,5 +51,13 @@ class ServerConfigTest {
         assertThatThrownBy(
                         () -> ServerConfig.load(Files.writeString(dir.resolve("bad.yaml"), "prot: 9000\n"), Map.of()))
                 .hasMessageContaining("the keys are host, port, data");
+        // A token that lost its indentation under tokens: is not repeated in the error (it goes to a log).
+        assertThatThrownBy(() -> ServerConfig.load(
+                        Files.writeString(
+                                dir.resolve("bad.yaml"),
+                                "tokens:\n\"s3cr3t-0a1b2c3d4e5f6a7b8c9d\": { principal: ops, role: dpo }\n"),
+                        Map.of()))
+                .hasMessageContaining("not shown")
+                .hasMessageNotContaining("s3cr3t");
     }
 }

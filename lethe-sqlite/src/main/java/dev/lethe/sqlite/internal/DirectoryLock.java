@@ -18,9 +18,19 @@ public final class DirectoryLock implements AutoCloseable {
     private final FileChannel channel;
     private final FileLock lock;
 
-    private DirectoryLock(FileChannel channel, FileLock lock) {
+    private final Path file;
+
+    /**
+     * The lock files this JVM holds. A POSIX lock belongs to the process, and closing any descriptor of
+     * the file releases it: a second open in this JVM must not so much as open the file, or its refusal
+     * would free the directory for another process's writer.
+     */
+    private static final java.util.Set<Path> HELD = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    private DirectoryLock(FileChannel channel, FileLock lock, Path file) {
         this.channel = channel;
         this.lock = lock;
+        this.file = file;
     }
 
     /** How long an open waits for a holder that said it holds the lock briefly (a command line's command). */
@@ -47,6 +57,33 @@ public final class DirectoryLock implements AutoCloseable {
     public static DirectoryLock acquire(Path directory) {
         Path file = directory.resolve("lethe.lock");
         long deadline = System.nanoTime() + BRIEF_WAIT.toNanos();
+        Path key = held(file);
+        if (!HELD.add(key)) {
+            throw StorageException.permanent(
+                    "data directory " + directory.toAbsolutePath().normalize() + " is in use by this process ("
+                            + holder + ", pid " + ProcessHandle.current().pid() + "), which holds "
+                            + file.getFileName() + "; close its store first, or use another directory",
+                    null);
+        }
+        try {
+            return acquireHeld(directory, file, deadline);
+        } catch (RuntimeException e) {
+            HELD.remove(key);
+            throw e;
+        }
+    }
+
+    /** The lock file's identity in {@link #HELD}: its real path when it exists (one directory, two spellings). */
+    private static Path held(Path file) {
+        try {
+            Path parent = file.toAbsolutePath().normalize().getParent();
+            return (Files.exists(parent) ? parent.toRealPath() : parent).resolve(file.getFileName());
+        } catch (IOException e) {
+            return file.toAbsolutePath().normalize();
+        }
+    }
+
+    private static DirectoryLock acquireHeld(Path directory, Path file, long deadline) {
         try {
             while (true) {
                 FileChannel channel = open(file);
@@ -61,11 +98,13 @@ public final class DirectoryLock implements AutoCloseable {
                     channel.write(java.nio.ByteBuffer.wrap(
                             (ProcessHandle.current().pid() + "\n" + holder + "\n" + (brief ? BRIEF : "long") + "\n")
                                     .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-                    return new DirectoryLock(channel, lock);
+                    return new DirectoryLock(channel, lock, held(file));
                 }
                 channel.close();
                 List<String> held = heldBy(file);
-                boolean waitable = held.size() == 3 && held.get(2).equals(BRIEF);
+                // Waited for: a brief holder; and one not yet described (it writes its lines just after taking
+                // the lock), or described by a process that is gone (stale lines from before).
+                boolean waitable = held.isEmpty() || held.get(2).equals(BRIEF) || !alive(held.get(0));
                 if (!waitable || System.nanoTime() > deadline) {
                     throw StorageException.permanent(
                             "data directory " + directory.toAbsolutePath().normalize() + " is in use by "
@@ -99,6 +138,16 @@ public final class DirectoryLock implements AutoCloseable {
                             java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
         } catch (UnsupportedOperationException notPosix) {
             return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        }
+    }
+
+    private static boolean alive(String pid) {
+        try {
+            return ProcessHandle.of(Long.parseLong(pid.trim()))
+                    .map(ProcessHandle::isAlive)
+                    .orElse(false);
+        } catch (NumberFormatException e) {
+            return false;
         }
     }
 
@@ -165,6 +214,8 @@ public final class DirectoryLock implements AutoCloseable {
             channel.close();
         } catch (IOException e) {
             // The lock dies with the channel anyway.
+        } finally {
+            HELD.remove(file);
         }
     }
 }
