@@ -19,6 +19,7 @@ import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -27,7 +28,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
 /**
- * A full replay of a log of 200,000 sealed events (1,000 customers, two personal fields per event),
+ * A full replay of a log of 200,000 sealed events (1,000 or 20,000 customers, two personal fields per event),
  * in events per second: {@code revealWholeLog} decrypts every event for a DPO through
  * {@code readAllRevealed} (pages read ahead and decrypted on every core), {@code revealWholeLogOneThread}
  * does the same with {@code reveal} on one thread, pages of 10,000, and {@code replayWholeLog} reads the
@@ -43,11 +44,18 @@ public class PrivacyReplayBenchmark {
     static final int EVENTS = 200_000;
     private static final int CUSTOMERS = 1_000;
 
+    /**
+     * How many customers the events are spread over: 1,000, whose data keys all fit in the key service's
+     * cache, or 20,000 (40,000 data keys, two groups each), which do not.
+     */
+    @Param({"1000", "20000"})
+    public int customers;
+
     private SqliteLethe lethe;
 
     @Setup(Level.Trial)
     public void open() {
-        lethe = SqliteLethe.open(populated());
+        lethe = SqliteLethe.open(populated(customers));
     }
 
     @TearDown(Level.Trial)
@@ -99,7 +107,12 @@ public class PrivacyReplayBenchmark {
 
     /** The sealed log under {@code target/bench-data}, written once and reused by later runs. */
     static Path populated() {
-        Path directory = Path.of("target", "bench-data", "privacy-log-" + EVENTS);
+        return populated(CUSTOMERS);
+    }
+
+    static Path populated(int customers) {
+        Path directory = Path.of(
+                "target", "bench-data", "privacy-log-" + EVENTS + (customers == CUSTOMERS ? "" : "-" + customers));
         Path marker = directory.resolve("complete");
         if (Files.exists(marker)) {
             return directory;
@@ -113,7 +126,7 @@ public class PrivacyReplayBenchmark {
                         .append(
                                 PrivateBenchEvents.stream(n / batch),
                                 ExpectedVersion.any(),
-                                PrivateBenchEvents.batch(PrivateBenchEvents.NOTICE, n, batch, CUSTOMERS));
+                                PrivateBenchEvents.batch(PrivateBenchEvents.NOTICE, n, batch, customers));
             }
             Files.writeString(marker, Integer.toString(EVENTS));
         } catch (IOException e) {
