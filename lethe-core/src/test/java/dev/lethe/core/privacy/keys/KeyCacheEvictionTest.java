@@ -1,0 +1,68 @@
+package dev.lethe.core.privacy.keys;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lethe.core.privacy.DataGroup;
+import dev.lethe.core.privacy.Redaction;
+import dev.lethe.core.privacy.SubjectId;
+import dev.lethe.core.privacy.policy.DataPolicy;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The unwrapped subject and period keys the service keeps besides its data keys: a forget or an expiry
+ * leaves none of them behind, so a data key never derived before either cannot be derived after it.
+ */
+class KeyCacheEvictionTest {
+    private static final Instant NOW = Instant.parse("2026-11-26T10:00:00Z");
+    private static final DataGroup IDENTITY = DataGroup.of("identity");
+    private static final DataGroup CONTACT = DataGroup.of("contact");
+
+    @TempDir
+    Path keysDirectory;
+
+    private KeyService service(Clock clock) {
+        return new KeyService(
+                new InMemoryKeyStore(),
+                LocalMasterKey.openOrCreate(keysDirectory),
+                DataPolicy.parse(DataPolicy.defaultYaml()),
+                clock);
+    }
+
+    @Test
+    void a_forget_reaches_the_data_keys_of_groups_never_opened_before_it() {
+        try (KeyService keys = service(Clock.fixed(NOW, ZoneOffset.UTC))) {
+            SubjectId ada = keys.resolve("ada@example.com");
+            keys.sealer(ada, CONTACT, "2026-11");
+            keys.sealer(ada, IDENTITY, "2026-11");
+            // Opening one group caches the subject's unwrapped key; the other group's data key is not cached.
+            assertThat(keys.opener(ada, IDENTITY, "2026-11")).isInstanceOf(KeyService.Found.class);
+            keys.forget(ada, "dora", "GDPR Art. 17(1)(a)", null);
+            assertThat(keys.opener(ada, CONTACT, "2026-11"))
+                    .isEqualTo(new KeyService.Missing(Redaction.Reason.FORGOTTEN));
+            assertThat(keys.opener(ada, IDENTITY, "2026-11"))
+                    .isEqualTo(new KeyService.Missing(Redaction.Reason.FORGOTTEN));
+        }
+    }
+
+    @Test
+    void an_expiry_reaches_the_data_keys_of_subjects_never_opened_before_it() {
+        try (KeyService keys = service(Clock.fixed(NOW, ZoneOffset.UTC))) {
+            SubjectId ada = keys.resolve("ada@example.com");
+            SubjectId alan = keys.resolve("alan@example.com");
+            keys.sealer(ada, CONTACT, "2026-11");
+            keys.sealer(alan, CONTACT, "2026-11");
+            // Ada's opening caches the period's unwrapped key; Alan's data key is not cached.
+            assertThat(keys.opener(ada, CONTACT, "2026-11")).isInstanceOf(KeyService.Found.class);
+            keys.expire(Instant.parse("2099-01-01T00:00:00Z"));
+            assertThat(keys.opener(alan, CONTACT, "2026-11"))
+                    .isEqualTo(new KeyService.Missing(Redaction.Reason.EXPIRED));
+            assertThat(keys.opener(ada, CONTACT, "2026-11"))
+                    .isEqualTo(new KeyService.Missing(Redaction.Reason.EXPIRED));
+        }
+    }
+}
