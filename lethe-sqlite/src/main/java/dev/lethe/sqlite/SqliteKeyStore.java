@@ -367,6 +367,24 @@ public final class SqliteKeyStore implements KeyStore {
         return receipts("SELECT receipt FROM erasure_receipt WHERE audited = 0 ORDER BY rowid");
     }
 
+    @Override
+    public List<ErasureReceipt> receiptsOf(SubjectId subject) {
+        // Found by SQLite, not by parsing every receipt: a retried forget asks this, under the store's lock.
+        return query("read receipts", () -> {
+            List<ErasureReceipt> out = new ArrayList<>();
+            try (PreparedStatement statement = prepare(
+                            "SELECT receipt FROM erasure_receipt WHERE json_extract(receipt, '$.subject') = ?"
+                                    + " ORDER BY rowid",
+                            subject.toString());
+                    ResultSet rs = statement.executeQuery()) {
+                while (rs.next()) {
+                    out.add(fromJson(rs.getString(1)));
+                }
+            }
+            return out;
+        });
+    }
+
     private List<ErasureReceipt> receipts(String sql) {
         return query("read receipts", () -> {
             List<ErasureReceipt> out = new ArrayList<>();

@@ -61,6 +61,11 @@ class InterruptedForgetTest {
             assertThat(entry.path("actor").asText()).isEqualTo("dora");
             assertThat(entry.path("recovered").asBoolean()).isTrue();
             assertThat(lethe.privacy().auditInterruptedForgets()).isZero();
+            // The key store finds a subject's receipt itself (a retried forget asks, under its lock).
+            assertThat(lethe.privacy().receipts(receipt.subject(), DPO)).containsExactly(receipt);
+            assertThatThrownBy(() -> lethe.privacy().forget(receipt.subject(), "GDPR Art. 17(1)(a)", "again", DPO))
+                    .isInstanceOf(dev.lethe.core.privacy.AlreadyForgottenException.class)
+                    .hasMessageContaining("receipt " + receipt.id());
         }
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             assertThat(forgottenEntries(lethe)).hasSize(1);

@@ -1112,9 +1112,7 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public List<ErasureReceipt> receipts(SubjectId subject, Principal actor) {
         require(actor, Permission.FORGET, "forget (list erasure receipts)");
-        return keys.receipts().stream()
-                .filter(r -> subject == null || r.subject().equals(subject))
-                .toList();
+        return subject == null ? keys.receipts() : keys.receiptsOf(subject);
     }
 
     private static List<String> personalPaths(SchemaRegistry.Registered registered) {

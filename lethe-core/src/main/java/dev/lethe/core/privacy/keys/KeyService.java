@@ -536,13 +536,17 @@ public final class KeyService implements AutoCloseable {
         return store.receipts();
     }
 
+    /** One subject's receipts, found by the key store rather than by reading them all. */
+    public List<ErasureReceipt> receiptsOf(SubjectId subject) {
+        return store.receiptsOf(subject);
+    }
+
     /**
      * "was already forgotten", with the earlier receipt: a forget whose process was stopped before it
      * answered has a receipt its caller never saw.
      */
     private String alreadyForgotten(SubjectId subject) {
-        return store.receipts().stream()
-                .filter(r -> r.subject().equals(subject))
+        return store.receiptsOf(subject).stream()
                 .findFirst()
                 .map(r -> "was already forgotten (receipt " + r.id() + ", at " + r.at() + ")")
                 .orElse("was already forgotten");

@@ -43,6 +43,11 @@ public interface KeyStore extends AutoCloseable {
 
     List<ErasureReceipt> receipts();
 
+    /** The receipts of one subject (one, unless it was forgotten again after a restore), oldest first. */
+    default List<ErasureReceipt> receiptsOf(dev.lethe.core.privacy.SubjectId subject) {
+        return receipts().stream().filter(r -> r.subject().equals(subject)).toList();
+    }
+
     /** Receipts whose audit entry is not yet known to be written (after a crash, say). */
     List<ErasureReceipt> unauditedReceipts();
 
