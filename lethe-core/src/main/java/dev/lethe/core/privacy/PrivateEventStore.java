@@ -1667,8 +1667,10 @@ public final class PrivateEventStore implements AutoCloseable {
             }
             from += page.size();
         }
+        // Built first: an export that fails (out of memory, say) is not audited as handed over.
+        Json export = Json.of(out);
         audit.record("SubjectExported", actor, Map.of("subject", subject.toString(), "events", events.size()));
-        return Json.of(out);
+        return export;
     }
 
     private void addExported(ArrayNode events, RecordedEvent event, SubjectId subject) {
