@@ -347,19 +347,25 @@ public final class KeyService implements AutoCloseable {
     private synchronized <K> byte[] rememberRaw(Map<K, CachedRaw> keys, K ref, long seenGeneration, byte[] key) {
         if (generation == seenGeneration) {
             long now = System.nanoTime();
-            if (keys.size() >= RAW_KEY_ENTRIES) {
-                keys.values().removeIf(entry -> entry.expiresNanos() - now < 0);
-                if (keys.size() >= RAW_KEY_ENTRIES) {
-                    java.util.Iterator<K> it = keys.keySet().iterator();
-                    for (int i = 0; i < RAW_KEY_ENTRIES / 10 && it.hasNext(); i++) {
-                        it.next();
-                        it.remove();
-                    }
-                }
-            }
+            makeRoom(keys, RAW_KEY_ENTRIES, CachedRaw::expiresNanos, now);
             keys.put(ref, new CachedRaw(key, now + CACHE_TTL_SECONDS * 1_000_000_000L));
         }
         return key;
+    }
+
+    /** Bounded caches: when full, drop what has aged out, and if that is not enough, an arbitrary tenth. */
+    private static <K, V> void makeRoom(
+            Map<K, V> entries, int limit, java.util.function.ToLongFunction<V> expiresNanos, long now) {
+        if (entries.size() >= limit) {
+            entries.values().removeIf(entry -> expiresNanos.applyAsLong(entry) - now < 0);
+            if (entries.size() >= limit) {
+                java.util.Iterator<K> it = entries.keySet().iterator();
+                for (int i = 0; i < limit / 10 && it.hasNext(); i++) {
+                    it.next();
+                    it.remove();
+                }
+            }
+        }
     }
 
     /** DEK(s, g, p) as documented above; public for known-answer tests. */
@@ -403,17 +409,7 @@ public final class KeyService implements AutoCloseable {
     private synchronized DataKeyAead remember(DataKeyId id, long seenGeneration, DataKeyAead aead) {
         if (generation == seenGeneration) {
             long now = System.nanoTime();
-            if (cache.size() >= CACHE_ENTRIES) {
-                // Bounded: drop what has expired, and if that is not enough, an arbitrary tenth.
-                cache.values().removeIf(entry -> entry.expiresNanos() - now < 0);
-                if (cache.size() >= CACHE_ENTRIES) {
-                    java.util.Iterator<DataKeyId> it = cache.keySet().iterator();
-                    for (int i = 0; i < CACHE_ENTRIES / 10 && it.hasNext(); i++) {
-                        it.next();
-                        it.remove();
-                    }
-                }
-            }
+            makeRoom(cache, CACHE_ENTRIES, CachedKey::expiresNanos, now);
             cache.put(id, new CachedKey(aead, now + CACHE_TTL_SECONDS * 1_000_000_000L));
         }
         return aead;
