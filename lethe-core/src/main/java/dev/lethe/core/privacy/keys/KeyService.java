@@ -34,8 +34,10 @@ import javax.crypto.spec.SecretKeySpec;
  * data key DEK(s, g, p) = HKDF-SHA256(ikm = K_s ‖ K_p, salt = none, info = "lethe/v1" 0x00 g 0x00 p), 32 bytes
  * </pre>
  *
- * <p>Data keys are cached (at most {@value #CACHE_ENTRIES}, each for {@value #CACHE_TTL_SECONDS} s); a
- * forget or an expiry evicts the affected entries before it returns.
+ * <p>Data keys are cached (at most {@value #CACHE_ENTRIES}, each for {@value #CACHE_TTL_SECONDS} s), and so
+ * are the unwrapped subject and period keys they derive from (at most {@value #RAW_KEY_ENTRIES} each, for
+ * as long); aged-out entries are dropped within a minute. A forget or an expiry evicts the affected
+ * entries before it returns; closing the service drops them all.
  */
 public final class KeyService implements AutoCloseable {
     public static final int CACHE_ENTRIES = 10_000;
@@ -60,8 +62,13 @@ public final class KeyService implements AutoCloseable {
 
     private final Map<String, CachedRaw> periodKeys = new ConcurrentHashMap<>(64);
 
-    /** Unwrapped subject keys kept at most (32 bytes each, with their map entry under 200). */
-    public static final int RAW_KEY_ENTRIES = 200_000;
+    /** Unwrapped subject keys (and, apart, period keys) kept at most: 32 bytes each, with their map entry under 200. */
+    public static final int RAW_KEY_ENTRIES = 50_000;
+
+    /** Aged-out entries of every cache are dropped at least this often, not only when a cache is full. */
+    private static final long SWEEP_NANOS = 60_000_000_000L;
+
+    private long lastSweepNanos = System.nanoTime();
 
     private record CachedRaw(byte[] key, long expiresNanos) {}
 
@@ -347,10 +354,22 @@ public final class KeyService implements AutoCloseable {
     private synchronized <K> byte[] rememberRaw(Map<K, CachedRaw> keys, K ref, long seenGeneration, byte[] key) {
         if (generation == seenGeneration) {
             long now = System.nanoTime();
+            sweep(now);
             makeRoom(keys, RAW_KEY_ENTRIES, CachedRaw::expiresNanos, now);
             keys.put(ref, new CachedRaw(key, now + CACHE_TTL_SECONDS * 1_000_000_000L));
         }
         return key;
+    }
+
+    /** Drops the aged-out entries of every cache, at most once a minute (called under this service's lock). */
+    private void sweep(long now) {
+        if (now - lastSweepNanos < SWEEP_NANOS) {
+            return;
+        }
+        lastSweepNanos = now;
+        cache.values().removeIf(entry -> entry.expiresNanos() - now < 0);
+        subjectKeys.values().removeIf(entry -> entry.expiresNanos() - now < 0);
+        periodKeys.values().removeIf(entry -> entry.expiresNanos() - now < 0);
     }
 
     /** Bounded caches: when full, drop what has aged out, and if that is not enough, an arbitrary tenth. */
@@ -409,6 +428,7 @@ public final class KeyService implements AutoCloseable {
     private synchronized DataKeyAead remember(DataKeyId id, long seenGeneration, DataKeyAead aead) {
         if (generation == seenGeneration) {
             long now = System.nanoTime();
+            sweep(now);
             makeRoom(cache, CACHE_ENTRIES, CachedKey::expiresNanos, now);
             cache.put(id, new CachedKey(aead, now + CACHE_TTL_SECONDS * 1_000_000_000L));
         }
@@ -767,6 +787,13 @@ public final class KeyService implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (this) {
+            // Nothing derived or unwrapped outlives the service, whoever still holds a reference to it.
+            generation++;
+            cache.clear();
+            subjectKeys.clear();
+            periodKeys.clear();
+        }
         try {
             List<UUID> audited = drainAudited();
             if (!audited.isEmpty()) {
