@@ -26,7 +26,22 @@ public final class RetentionScheduler implements AutoCloseable {
     private volatile long runs;
     private volatile List<KeyStore.PeriodRef> lastExpired = List.of();
 
+    private final java.util.function.Consumer<PrivateEventStore.RetentionReport> onRun;
+
     public RetentionScheduler(PrivateEventStore lethe, Clock clock, Duration interval) {
+        this(lethe, clock, interval, report -> {});
+    }
+
+    /**
+     * With {@code onRun} told of every run that carried something out (keys destroyed, forgets done), so that
+     * a server can log it beside the audit trail.
+     */
+    public RetentionScheduler(
+            PrivateEventStore lethe,
+            Clock clock,
+            Duration interval,
+            java.util.function.Consumer<PrivateEventStore.RetentionReport> onRun) {
+        this.onRun = java.util.Objects.requireNonNull(onRun, "onRun");
         if (interval.isNegative() || interval.isZero()) {
             throw new IllegalArgumentException("retention interval must be positive, was " + interval);
         }
@@ -45,6 +60,9 @@ public final class RetentionScheduler implements AutoCloseable {
             PrivateEventStore.RetentionReport report = lethe.retention(clock.instant(), SCHEDULER);
             lastExpired = report.expired();
             lastFailure = Optional.empty();
+            if (!report.expired().isEmpty() || !report.forgotten().isEmpty()) {
+                onRun.accept(report);
+            }
             if (!report.undeclared().isEmpty()) {
                 List<String> names = report.undeclared().stream()
                         .map(p -> p.group() + "/" + p.period())

@@ -554,7 +554,9 @@ class PrivateEventStoreTest {
         assertThat(lethe.reveal(stored, DPO).redactions()).isEmpty();
 
         Clock later = Clock.fixed(writtenAt.plusSeconds(7200), ZoneOffset.UTC);
-        try (RetentionScheduler scheduler = new RetentionScheduler(lethe, later, java.time.Duration.ofMillis(50))) {
+        List<PrivateEventStore.RetentionReport> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (RetentionScheduler scheduler =
+                new RetentionScheduler(lethe, later, java.time.Duration.ofMillis(50), told::add)) {
             long deadline = System.nanoTime() + 30_000_000_000L;
             while (scheduler.runs() == 0 && System.nanoTime() < deadline) {
                 Thread.sleep(10);
@@ -562,6 +564,10 @@ class PrivateEventStoreTest {
             assertThat(scheduler.runs()).as("scheduler runs").isPositive();
             assertThat(scheduler.lastFailure()).isEmpty();
         }
+        assertThat(told)
+                .as("told of the run that forgot, not of those that did nothing")
+                .singleElement()
+                .satisfies(report -> assertThat(report.forgotten()).hasSize(1));
         assertThat(lethe.reveal(stored, DPO).redactions())
                 .extracting(Redaction::reason)
                 .containsOnly(Redaction.Reason.FORGOTTEN);

@@ -84,8 +84,23 @@ public final class LetheServer implements AutoCloseable {
         for (Projection<?> projection : projections()) {
             projections.start(projection);
         }
-        this.retention =
-                new RetentionScheduler(lethe.privacy(), Clock.systemUTC(), RetentionScheduler.DEFAULT_INTERVAL);
+        this.retention = new RetentionScheduler(
+                lethe.privacy(),
+                Clock.systemUTC(),
+                RetentionScheduler.DEFAULT_INTERVAL,
+                // Keys destroyed for good: said in the server's log too, not only in the audit trail.
+                report -> log.info(
+                        "retention run",
+                        Map.of(
+                                "periodKeysDestroyed",
+                                report.expired().size(),
+                                "periods",
+                                report.expired().stream()
+                                        .limit(20)
+                                        .map(p -> p.group() + "/" + p.period())
+                                        .toList(),
+                                "scheduledForgetsDone",
+                                report.forgotten().size())));
         // Exports then read a subject's events from the index instead of scanning the log.
         this.subjectIndexer = dev.lethe.core.privacy.SubjectIndexer.follow(lethe.store(), lethe.subjectIndex());
         this.hub = new Hub(lethe, projections, metrics);
