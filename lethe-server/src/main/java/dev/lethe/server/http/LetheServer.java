@@ -118,6 +118,28 @@ public final class LetheServer implements AutoCloseable {
             // A known path with another method: 405 naming the methods it has, not "no route".
             javalin.http.prefer405over404 = true;
             javalin.startup.showJavalinBanner = false;
+            // An Error (out of memory on a huge export, say): a problem and one JSON log line, not an empty
+            // 500 and Jetty's plain-text stack among the JSON lines.
+            javalin.router.javaLangErrorHandler((response, error) -> {
+                log.warn("fatal error", Map.of("error", error.getClass().getName()));
+                if (!response.isCommitted()) {
+                    try {
+                        response.reset();
+                        response.setStatus(500);
+                        response.setContentType(PROBLEM_JSON + "; charset=utf-8");
+                        ObjectNode problem = Hub.JSON.createObjectNode();
+                        problem.put("type", "about:blank");
+                        problem.put("title", "Internal server error");
+                        problem.put("status", 500);
+                        problem.put(
+                                "detail",
+                                "the server failed (" + error.getClass().getSimpleName() + "); see its log");
+                        response.getWriter().write(problem.toString());
+                    } catch (IOException | IllegalStateException ignored) {
+                        // The client is gone, or the answer began: nothing more to send.
+                    }
+                }
+            });
             routes(javalin.routes);
         });
     }
