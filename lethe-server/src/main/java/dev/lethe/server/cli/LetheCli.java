@@ -39,7 +39,16 @@ public final class LetheCli implements Runnable {
     CommandSpec spec;
 
     public static void main(String[] args) {
-        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+        int exit;
+        try {
+            exit = run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
+        } catch (OutOfMemoryError e) {
+            // An export of a subject with very many events, say: one line and what to do, not a stack.
+            System.err.println("error: the command ran out of memory (Java heap); give it more, e.g."
+                    + " LETHE_JAVA_OPTS=-Xmx4g ./lethe …, or java -Xmx4g -jar lethe.jar …");
+            exit = 1;
+        }
+        System.exit(exit);
     }
 
     /** Runs the command line with the given streams; returns the exit code. For tests and main. */
