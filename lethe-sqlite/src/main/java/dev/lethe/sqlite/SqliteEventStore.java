@@ -468,13 +468,17 @@ public final class SqliteEventStore implements EventStore {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        completions.shutdown();
-        head.close();
-        readers.close();
-        truncateWal();
-        closeQuietly(writer);
-        if (lock != null) {
-            lock.close();
+        try {
+            completions.shutdown();
+            head.close();
+            readers.close();
+            truncateWal();
+            closeQuietly(writer);
+        } finally {
+            // Whatever failed above, the directory is not left locked for the rest of the process.
+            if (lock != null) {
+                lock.close();
+            }
         }
     }
 

@@ -95,6 +95,16 @@ class SqliteEventStoreTest {
             assertThat(other.waitFor())
                     .as("another process cannot take the lock")
                     .isEqualTo(LockHolder.REFUSED);
+            // The same directory by another path (a link here; a bind mount alike): the same lock file.
+            Path link = Files.createSymbolicLink(
+                    directory.resolveSibling(directory.getFileName() + "-link"), directory.toAbsolutePath());
+            try {
+                assertThatThrownBy(() -> SqliteEventStore.open(link)).hasMessageContaining("is in use by this process");
+                Process again = LockHolder.start(directory, "another process", false, 0);
+                assertThat(again.waitFor()).isEqualTo(LockHolder.REFUSED);
+            } finally {
+                Files.delete(link);
+            }
         }
     }
 

@@ -61,7 +61,13 @@ public final class RetentionScheduler implements AutoCloseable {
             lastExpired = report.expired();
             lastFailure = Optional.empty();
             if (!report.expired().isEmpty() || !report.forgotten().isEmpty()) {
-                onRun.accept(report);
+                try {
+                    onRun.accept(report);
+                } catch (RuntimeException listener) {
+                    // The run did what it did: a listener's failure does not make it a failed run.
+                    System.getLogger(RetentionScheduler.class.getName())
+                            .log(System.Logger.Level.WARNING, "retention run listener failed: " + listener);
+                }
             }
             if (!report.undeclared().isEmpty()) {
                 List<String> names = report.undeclared().stream()

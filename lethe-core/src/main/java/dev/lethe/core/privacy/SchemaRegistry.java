@@ -340,9 +340,13 @@ public final class SchemaRegistry {
      * naming conventions (camelCase, PascalCase, snake_case, SCREAMING_SNAKE, kebab-case, lowercase,
      * UPPERCASE, each of Jackson's strategies), the same convention for the whole path, as a mapper's
      * naming strategy writes it; and each segment alone in another spelling, the others as they are (one
-     * renamed member). The path itself is left out. Linear in the path's length: every combination of
-     * spellings across segments would be 14 to the power of its depth (millions at seven levels).
+     * renamed member); for paths of up to two segments, every mix of conventions too. The path itself is
+     * left out. Linear in the length of deeper paths: every mix would be 15 to the power of the depth
+     * (millions at seven levels).
      */
+    /** Paths up to this many segments are checked in every mix of conventions; deeper ones linearly. */
+    private static final int FULL_MIX_DEPTH = 2;
+
     static List<String> spellingPaths(String path) {
         String[] segments = path.split("\\.");
         List<List<String>> bySegment = new ArrayList<>();
@@ -350,6 +354,20 @@ public final class SchemaRegistry {
             bySegment.add(spellings(segment));
         }
         Set<String> out = new java.util.LinkedHashSet<>();
+        if (segments.length <= FULL_MIX_DEPTH) {
+            // Short paths (most): every mix of conventions, at most 15^2 spellings.
+            List<String> mixes = List.of("");
+            for (List<String> spellings : bySegment) {
+                List<String> next = new ArrayList<>();
+                for (String prefix : mixes) {
+                    for (String spelling : new java.util.LinkedHashSet<>(spellings)) {
+                        next.add(prefix.isEmpty() ? spelling : prefix + "." + spelling);
+                    }
+                }
+                mixes = next;
+            }
+            out.addAll(mixes);
+        }
         for (int convention = 0; convention < bySegment.get(0).size(); convention++) {
             StringBuilder uniform = new StringBuilder();
             for (int i = 0; i < segments.length; i++) {

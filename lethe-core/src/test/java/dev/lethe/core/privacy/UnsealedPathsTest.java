@@ -52,6 +52,9 @@ class UnsealedPathsTest {
 
     @Test
     void the_spellings_of_a_deep_path_grow_with_its_depth_not_exponentially() {
+        assertThat(SchemaRegistry.spellingPaths("homeAddress.streetLine"))
+                .as("a short path: every mix of conventions")
+                .contains("HomeAddress.street_line", "home_address.STREET_LINE", "homeaddress.street-line");
         List<String> deep = SchemaRegistry.spellingPaths(
                 "home_address.street_line.house_number.flat_letter.floor_code" + ".entry_code.door_code.bell_name");
         assertThat(deep.size()).isLessThanOrEqualTo(15 + 8 * 15);

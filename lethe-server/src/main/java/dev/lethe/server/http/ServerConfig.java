@@ -127,13 +127,32 @@ public record ServerConfig(
             List.of("host", "port", "data", "maxBodyBytes", "tokens", "jwt", "masterKeyDir", "pkcs11");
     private static final List<String> JWT_KEYS = List.of("hs256Secret", "rs256PublicKey", "issuer", "rolesClaim");
 
+    /** Levenshtein distance: a misspelt key is within 2 of a known one; a token is not. */
+    private static int editDistance(String a, String b) {
+        int[] previous = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            previous[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            int[] current = new int[b.length() + 1];
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int substitution = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                current[j] = Math.min(substitution, Math.min(previous[j] + 1, current[j - 1] + 1));
+            }
+            previous = current;
+        }
+        return previous[b.length()];
+    }
+
     private static void requireKnownKeys(JsonNode node, String where, List<String> known) {
         for (java.util.Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
             String name = names.next();
             if (!known.contains(name)) {
                 // Named only when it reads like a setting: a bearer token that lost its indentation under
                 // tokens: is a key here too, and this message goes to the service's log.
-                boolean setting = name.matches("[A-Za-z][A-Za-z0-9_]{0,23}");
+                boolean setting = name.matches("[A-Za-z][A-Za-z0-9_]{0,23}")
+                        && known.stream().anyMatch(k -> editDistance(k.toLowerCase(), name.toLowerCase()) <= 2);
                 throw InvalidEventException.of(
                         where,
                         (setting

@@ -59,5 +59,11 @@ class ServerConfigTest {
                         Map.of()))
                 .hasMessageContaining("not shown")
                 .hasMessageNotContaining("s3cr3t");
+        assertThatThrownBy(() -> ServerConfig.load(
+                        Files.writeString(
+                                dir.resolve("bad.yaml"), "tokens:\nadminToken2026: { principal: ops, role: dpo }\n"),
+                        Map.of()))
+                .as("short and setting-like, but no misspelling of a setting")
+                .hasMessageNotContaining("adminToken2026");
     }
 }

@@ -18,16 +18,22 @@ public final class DirectoryLock implements AutoCloseable {
     private final FileChannel channel;
     private final FileLock lock;
 
-    private final Path file;
+    private final Object file;
 
     /**
      * The lock files this JVM holds. A POSIX lock belongs to the process, and closing any descriptor of
      * the file releases it: a second open in this JVM must not so much as open the file, or its refusal
      * would free the directory for another process's writer.
      */
-    private static final java.util.Set<Path> HELD = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final java.util.Set<Object> HELD = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    private DirectoryLock(FileChannel channel, FileLock lock, Path file) {
+    /**
+     * Channels of a lock file this JVM already held under another identity (another class loader's copy of
+     * Lethe): kept open, since closing one would release the lock the other holds.
+     */
+    private static final java.util.List<FileChannel> KEPT_OPEN = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    private DirectoryLock(FileChannel channel, FileLock lock, Object file) {
         this.channel = channel;
         this.lock = lock;
         this.file = file;
@@ -57,48 +63,74 @@ public final class DirectoryLock implements AutoCloseable {
     public static DirectoryLock acquire(Path directory) {
         Path file = directory.resolve("lethe.lock");
         long deadline = System.nanoTime() + BRIEF_WAIT.toNanos();
-        Path key = held(file);
+        Object key = held(file);
         if (!HELD.add(key)) {
             throw StorageException.permanent(
-                    "data directory " + directory.toAbsolutePath().normalize() + " is in use by this process ("
-                            + holder + ", pid " + ProcessHandle.current().pid() + "), which holds "
+                    "data directory " + directory.toAbsolutePath().normalize() + " is in use by this process (pid "
+                            + ProcessHandle.current().pid() + "), which holds "
                             + file.getFileName() + "; close its store first, or use another directory",
                     null);
         }
         try {
-            return acquireHeld(directory, file, deadline);
+            return acquireHeld(directory, file, deadline, key);
         } catch (RuntimeException e) {
             HELD.remove(key);
             throw e;
         }
     }
 
-    /** The lock file's identity in {@link #HELD}: its real path when it exists (one directory, two spellings). */
-    private static Path held(Path file) {
+    /**
+     * The lock file's identity in {@link #HELD}: the file system's key for it (device and inode), so that one
+     * directory reached by two paths (a link, a bind mount) is one; created first, owner-only, if missing
+     * (creating it opens no descriptor of a file this JVM could hold: it did not exist). The real path
+     * where the file system gives no key.
+     */
+    private static Object held(Path file) {
         try {
-            Path parent = file.toAbsolutePath().normalize().getParent();
-            return (Files.exists(parent) ? parent.toRealPath() : parent).resolve(file.getFileName());
+            try {
+                Files.createFile(
+                        file,
+                        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            } catch (java.nio.file.FileAlreadyExistsException exists) {
+                // Held or not, it is there.
+            } catch (UnsupportedOperationException notPosix) {
+                try {
+                    Files.createFile(file);
+                } catch (java.nio.file.FileAlreadyExistsException exists) {
+                    // As above.
+                }
+            }
+            Object key = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class)
+                    .fileKey();
+            return key != null ? key : file.toRealPath();
         } catch (IOException e) {
             return file.toAbsolutePath().normalize();
         }
     }
 
-    private static DirectoryLock acquireHeld(Path directory, Path file, long deadline) {
+    private static DirectoryLock acquireHeld(Path directory, Path file, long deadline, Object key) {
         try {
             while (true) {
                 FileChannel channel = open(file);
                 FileLock lock;
                 try {
                     lock = channel.tryLock();
-                } catch (OverlappingFileLockException e) {
-                    lock = null;
+                } catch (OverlappingFileLockException heldHere) {
+                    // Held in this JVM under another identity: closing this channel would release that lock.
+                    KEPT_OPEN.add(channel);
+                    throw StorageException.permanent(
+                            "data directory " + directory.toAbsolutePath().normalize() + " is in use by this process"
+                                    + " (pid " + ProcessHandle.current().pid() + "), which holds "
+                                    + file.getFileName() + "; close its store first, or use another directory",
+                            null);
                 }
                 if (lock != null) {
                     channel.truncate(0);
                     channel.write(java.nio.ByteBuffer.wrap(
                             (ProcessHandle.current().pid() + "\n" + holder + "\n" + (brief ? BRIEF : "long") + "\n")
                                     .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-                    return new DirectoryLock(channel, lock, held(file));
+                    return new DirectoryLock(channel, lock, key);
                 }
                 channel.close();
                 List<String> held = heldBy(file);

@@ -36,7 +36,8 @@ import javax.crypto.spec.SecretKeySpec;
  *
  * <p>Data keys are cached (at most {@value #CACHE_ENTRIES}, each for {@value #CACHE_TTL_SECONDS} s), and so
  * are the unwrapped subject and period keys they derive from (at most {@value #RAW_KEY_ENTRIES} each, for
- * as long); aged-out entries are dropped within a minute. A forget or an expiry evicts the affected
+ * as long); aged-out entries are not used, and are dropped by the next key cached a minute or more after
+ * the last sweep. A forget or an expiry evicts the affected
  * entries before it returns; closing the service drops them all.
  */
 public final class KeyService implements AutoCloseable {
@@ -65,7 +66,7 @@ public final class KeyService implements AutoCloseable {
     /** Unwrapped subject keys (and, apart, period keys) kept at most: 32 bytes each, with their map entry under 200. */
     public static final int RAW_KEY_ENTRIES = 50_000;
 
-    /** Aged-out entries of every cache are dropped at least this often, not only when a cache is full. */
+    /** Aged-out entries of every cache are dropped by the first key cached this long after the last sweep. */
     private static final long SWEEP_NANOS = 60_000_000_000L;
 
     private long lastSweepNanos = System.nanoTime();
