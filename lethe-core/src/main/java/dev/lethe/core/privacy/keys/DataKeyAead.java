@@ -10,8 +10,9 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * AES-256-GCM under one data key, with the output format of Tink's {@code AesGcmJce}: a random
  * 12-byte nonce, then the ciphertext and the 16-byte tag. Unlike {@code AesGcmJce}, whose cipher is
- * shared by every key of a thread, each data key keeps its own cipher per thread: the JDK then keeps the
- * expanded AES key between calls, instead of redoing it whenever consecutive fields use different keys.
+ * shared by every key of a thread, each data key keeps its own cipher per thread (up to {@value
+ * #CIPHERS_PER_THREAD} keys a thread): the JDK then keeps the expanded AES key between calls, instead of
+ * redoing it whenever consecutive fields use different keys.
  * Besides {@link Aead}'s two calls it encrypts into and decrypts from a slice of a larger array, which
  * spares the codec a copy per field.
  *
@@ -24,7 +25,31 @@ public final class DataKeyAead implements Aead {
     private static final ThreadLocal<NonceSource> NONCES = ThreadLocal.withInitial(NonceSource::new);
 
     private final SecretKeySpec key;
-    private final ThreadLocal<Cipher> ciphers = ThreadLocal.withInitial(DataKeyAead::newCipher);
+    /**
+     * Each thread's ciphers, one per data key it used (weakly held: a key the key service dropped takes its
+     * cipher with it at the next collection), at most {@value #CIPHERS_PER_THREAD}; past that, keys share
+     * the thread's spare cipher, initialised with each call's key. So a replay over more keys than that
+     * costs a key schedule per field instead of memory per key and thread.
+     */
+    private static final ThreadLocal<java.util.Map<DataKeyAead, Cipher>> CIPHERS =
+            ThreadLocal.withInitial(java.util.WeakHashMap::new);
+
+    private static final ThreadLocal<Cipher> SPARE = ThreadLocal.withInitial(DataKeyAead::newCipher);
+
+    static final int CIPHERS_PER_THREAD = 4_096;
+
+    private Cipher cipher() {
+        java.util.Map<DataKeyAead, Cipher> ciphers = CIPHERS.get();
+        Cipher cipher = ciphers.get(this);
+        if (cipher == null) {
+            if (ciphers.size() >= CIPHERS_PER_THREAD) {
+                return SPARE.get();
+            }
+            cipher = newCipher();
+            ciphers.put(this, cipher);
+        }
+        return cipher;
+    }
 
     DataKeyAead(byte[] key) {
         if (key.length != 32) {
@@ -55,7 +80,7 @@ public final class DataKeyAead implements Aead {
     public void encrypt(byte[] plaintext, int offset, int length, byte[] associatedData, byte[] out, int outOffset)
             throws GeneralSecurityException {
         NONCES.get().next(out, outOffset);
-        Cipher cipher = ciphers.get();
+        Cipher cipher = cipher();
         cipher.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(TAG_BYTES * 8, out, outOffset, NONCE_BYTES));
         cipher.updateAAD(associatedData);
         cipher.doFinal(plaintext, offset, length, out, outOffset + NONCE_BYTES);
@@ -72,7 +97,7 @@ public final class DataKeyAead implements Aead {
         if (length < NONCE_BYTES + TAG_BYTES) {
             throw new GeneralSecurityException("ciphertext too short");
         }
-        Cipher cipher = ciphers.get();
+        Cipher cipher = cipher();
         cipher.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(TAG_BYTES * 8, sealed, offset, NONCE_BYTES));
         cipher.updateAAD(associatedData);
         return cipher.doFinal(sealed, offset + NONCE_BYTES, length - NONCE_BYTES);

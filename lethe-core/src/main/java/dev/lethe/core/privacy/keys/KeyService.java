@@ -41,7 +41,7 @@ import javax.crypto.spec.SecretKeySpec;
  * entries before it returns; closing the service drops them all.
  */
 public final class KeyService implements AutoCloseable {
-    public static final int CACHE_ENTRIES = 10_000;
+    public static final int CACHE_ENTRIES = 100_000;
     public static final long CACHE_TTL_SECONDS = 600;
     static final String BLIND_INDEX_SECRET = "blind-index";
     private static final int KEY_BYTES = 32;
