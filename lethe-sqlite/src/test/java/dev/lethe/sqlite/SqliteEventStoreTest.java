@@ -62,10 +62,17 @@ class SqliteEventStoreTest {
             LockHolder.awaitHolding(directory, "lethe stats (command line)");
             assertThat(Files.getPosixFilePermissions(directory.resolve("lethe.lock")))
                     .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            long started = System.nanoTime();
             try (SqliteEventStore waited = SqliteEventStore.open(directory)) {
-                assertThat(brief.isAlive())
-                        .as("opened once the brief holder let go")
-                        .isFalse();
+                // Opened once the brief holder let go (it may still be exiting): after waiting, not refused.
+                assertThat(System.nanoTime() - started)
+                        .as("waited for the holder")
+                        .isGreaterThan(java.time.Duration.ofMillis(200).toNanos());
+                assertThat(brief.waitFor(20, java.util.concurrent.TimeUnit.SECONDS))
+                        .isTrue();
+                assertThat(brief.exitValue())
+                        .as("the holder kept it for its whole time")
+                        .isZero();
             }
         } finally {
             brief.destroyForcibly();
