@@ -118,14 +118,26 @@ final class GdprOptions {
 
     /** A field of the message, or of one nested in it at any depth, that the option marks as a key. */
     Optional<String> keyInside(Descriptor message) {
+        return fieldInside(message, field -> of(field).map(Gdpr::key).orElse(false))
+                .map(FieldDescriptor::getFullName);
+    }
+
+    /** Whether the message, or one nested in it at any depth, gives any field the option. */
+    boolean classifiesAnything(Descriptor message) {
+        return fieldInside(message, field -> !raw(field).isEmpty()).isPresent();
+    }
+
+    /** The first field, in the message or one nested in it at any depth (each type once), that {@code test} accepts. */
+    private static Optional<FieldDescriptor> fieldInside(
+            Descriptor message, java.util.function.Predicate<FieldDescriptor> test) {
         Set<Descriptor> seen = new HashSet<>();
         Deque<Descriptor> pending = new ArrayDeque<>(List.of(message));
         while (!pending.isEmpty()) {
             Descriptor next = pending.pop();
             if (seen.add(next)) {
                 for (FieldDescriptor field : next.getFields()) {
-                    if (of(field).map(Gdpr::key).orElse(false)) {
-                        return Optional.of(field.getFullName());
+                    if (test.test(field)) {
+                        return Optional.of(field);
                     }
                     if (field.getJavaType() == JavaType.MESSAGE) {
                         pending.push(field.getMessageType());
@@ -134,26 +146,6 @@ final class GdprOptions {
             }
         }
         return Optional.empty();
-    }
-
-    /** Whether the message, or one nested in it at any depth, gives any field the option. */
-    boolean classifiesAnything(Descriptor message) {
-        Set<Descriptor> seen = new HashSet<>();
-        Deque<Descriptor> pending = new ArrayDeque<>(List.of(message));
-        while (!pending.isEmpty()) {
-            Descriptor next = pending.pop();
-            if (seen.add(next)) {
-                for (FieldDescriptor field : next.getFields()) {
-                    if (!raw(field).isEmpty()) {
-                        return true;
-                    }
-                    if (field.getJavaType() == JavaType.MESSAGE) {
-                        pending.push(field.getMessageType());
-                    }
-                }
-            }
-        }
-        return false;
     }
 
     private List<ByteString> raw(FieldDescriptor field) {

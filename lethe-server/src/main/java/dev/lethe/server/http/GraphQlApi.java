@@ -195,15 +195,7 @@ final class GraphQlApi {
                                                     env.getArgument("legalBasis"),
                                                     env.getArgument("reason"),
                                                     principal(env));
-                                    hub.metrics.count("forgets", 1);
-                                    // Logged as the REST forget is: ids only.
-                                    log.info(
-                                            "subject forgotten",
-                                            Map.of(
-                                                    "subject",
-                                                    receipt.subject().toString(),
-                                                    "receipt",
-                                                    receipt.id().toString()));
+                                    hub.forgotten(receipt, log);
                                     return receipt.asMap();
                                 })
                                 .dataFetcher(

@@ -240,6 +240,18 @@ final class Hub {
         return reveal(events.stream().filter(keep).toList(), who);
     }
 
+    /** Counts a forget done over HTTP or GraphQL, and logs it: ids only, as both answer it. */
+    void forgotten(dev.lethe.core.privacy.keys.ErasureReceipt receipt, JsonLog log) {
+        metrics.count("forgets", 1);
+        log.info(
+                "subject forgotten",
+                Map.of(
+                        "subject",
+                        receipt.subject().toString(),
+                        "receipt",
+                        receipt.id().toString()));
+    }
+
     List<RevealedEvent> reveal(List<RecordedEvent> events, Principal who) {
         metrics.count("read_events", events.size());
         List<RevealedEvent> out = new ArrayList<>(events.size());

@@ -610,14 +610,7 @@ public final class LetheServer implements AutoCloseable {
                         text(body, "legalBasis"),
                         body.path("reason").asText(null),
                         principal(ctx));
-        metrics.count("forgets", 1);
-        log.info(
-                "subject forgotten",
-                Map.of(
-                        "subject",
-                        receipt.subject().toString(),
-                        "receipt",
-                        receipt.id().toString()));
+        hub.forgotten(receipt, log);
         ctx.json(receipt.asMap());
     }
 
