@@ -80,7 +80,9 @@ public final class SqliteLethe implements AutoCloseable {
 
     /**
      * Opens the data directory beside a writer in another process: reads only. Key releases cannot be
-     * audited from here, so callers should reveal personal data only through the writing process.
+     * audited from here, so a reveal that would open personal data throws a {@code StorageException} naming
+     * the group, every time: reveal through the writing process, or as a role that reads no group (its
+     * fields read as {@code restricted}).
      */
     public static SqliteLethe openReadOnly(Path directory) {
         return openReadOnly(directory, SqliteOptions.DEFAULT);

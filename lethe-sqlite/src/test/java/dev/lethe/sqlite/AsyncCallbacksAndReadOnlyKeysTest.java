@@ -85,4 +85,70 @@ class AsyncCallbacksAndReadOnlyKeysTest {
             assertThat(rs.getInt(1)).isEqualTo(3);
         }
     }
+
+    @Test
+    void a_read_only_open_reveals_no_personal_data_since_it_cannot_audit_the_release_however_often_asked()
+            throws Exception {
+        java.nio.file.Files.writeString(data.resolve("policy.yaml"), SqliteRevealedReplayTest.POLICY);
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            com.fasterxml.jackson.databind.JsonNode schema = dev.lethe.core.store.Json.parse(
+                            SqliteRevealedReplayTest.SCHEMA)
+                    .asTree();
+            lethe.privacy()
+                    .registerSchema(
+                            new Principal("dora", "dpo"),
+                            dev.lethe.core.privacy.schema.JsonSchemaNotation.read("Bought", schema),
+                            dev.lethe.core.privacy.SchemaRegistry.Notation.JSON_SCHEMA,
+                            dev.lethe.core.privacy.SchemaRegistry.propertyPaths(schema),
+                            dev.lethe.core.store.Json.of(schema));
+            lethe.privacy()
+                    .append(
+                            StreamId.of("order-1"),
+                            ExpectedVersion.any(),
+                            List.of(EventData.of(
+                                    "Bought", "{\"email\":\"ada@example.com\",\"name\":\"Ada\",\"product\":\"p\"}")));
+        }
+        try (SqliteLethe reader = SqliteLethe.openReadOnly(data)) {
+            var event = reader.store()
+                    .readStream(StreamId.of("order-1"), 0, dev.lethe.core.store.Direction.FORWARD, 10)
+                    .get(0);
+            // Each attempt is refused: a failed audit write must not count as recorded for the hour.
+            for (int attempt = 0; attempt < 3; attempt++) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(
+                                () -> reader.privacy().reveal(event, SqliteRevealedReplayTest.ADVISOR))
+                        .isInstanceOf(dev.lethe.core.store.StorageException.class)
+                        .hasMessageContaining("is not revealed to ann")
+                        .hasMessageContaining("cannot be recorded in $audit")
+                        .hasMessageNotContaining("Ada");
+            }
+            assertThat(reader.privacy()
+                            .reveal(event, new Principal("nobody", "none"))
+                            .data()
+                            .toString())
+                    .doesNotContain("Ada");
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            var event = lethe.store()
+                    .readStream(StreamId.of("order-1"), 0, dev.lethe.core.store.Direction.FORWARD, 10)
+                    .get(0);
+            assertThat(lethe.privacy()
+                            .reveal(event, SqliteRevealedReplayTest.ADVISOR)
+                            .data()
+                            .toString())
+                    .contains("Ada");
+            assertThat(lethe
+                            .store()
+                            .readStream(
+                                    dev.lethe.core.privacy.AuditLog.STREAM,
+                                    0,
+                                    dev.lethe.core.store.Direction.FORWARD,
+                                    100)
+                            .stream()
+                            .filter(e -> e.type().equals("KeysReleased"))
+                            .map(e -> e.data().toString())
+                            .filter(d -> d.contains("\"ann\""))
+                            .count())
+                    .isEqualTo(2);
+        }
+    }
 }

@@ -86,6 +86,12 @@ public final class AuditLog {
         if (!due[0]) {
             return;
         }
-        record("KeysReleased", principal, Map.of("dataGroup", group.name()));
+        try {
+            record("KeysReleased", principal, Map.of("dataGroup", group.name()));
+        } catch (RuntimeException e) {
+            // Not recorded: the next release must try again, not count as recorded for the window.
+            lastRelease.remove(key, now);
+            throw e;
+        }
     }
 }

@@ -19,6 +19,7 @@ import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.Json;
 import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StorageException;
 import dev.lethe.core.store.StreamId;
 import dev.lethe.core.store.StreamInfo;
 import dev.lethe.core.store.WrongExpectedVersionException;
@@ -351,9 +352,7 @@ public final class PrivateEventStore implements AutoCloseable {
         AppendRules.require(event, "event");
         AppendRules.require(principal, "principal");
         RevealedEvent revealed = codec.reveal(event, principal);
-        for (DataGroup group : revealed.opened()) {
-            audit.keysReleased(principal, group);
-        }
+        auditReleases(revealed.opened(), principal);
         return revealed;
     }
 
@@ -365,10 +364,26 @@ public final class PrivateEventStore implements AutoCloseable {
         AppendRules.require(state, "state");
         AppendRules.require(principal, "principal");
         PrivacyCodec.RevealedState revealed = codec.revealState(state, principal);
-        for (DataGroup group : revealed.opened()) {
-            audit.keysReleased(principal, group);
-        }
+        auditReleases(revealed.opened(), principal);
         return revealed;
+    }
+
+    /**
+     * Records the key releases before anything opened is handed out: if the audit trail cannot take them
+     * (a read-only open, a full disk), nothing is revealed.
+     */
+    private void auditReleases(java.util.Collection<DataGroup> opened, Principal principal) {
+        for (DataGroup group : opened) {
+            try {
+                audit.keysReleased(principal, group);
+            } catch (StorageException e) {
+                throw StorageException.permanent(
+                        "personal data of group " + group.name() + " is not revealed to " + principal.name()
+                                + ": its key release cannot be recorded in " + AuditLog.STREAM_NAME + " ("
+                                + e.getMessage() + ")",
+                        e);
+            }
+        }
     }
 
     /**

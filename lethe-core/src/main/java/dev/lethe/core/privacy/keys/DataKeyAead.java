@@ -10,9 +10,11 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * AES-256-GCM under one data key, with the output format of Tink's {@code AesGcmJce}: a random
  * 12-byte nonce, then the ciphertext and the 16-byte tag. Unlike {@code AesGcmJce}, whose cipher is
- * shared by every key of a thread, each data key keeps its own cipher per thread (up to {@value
- * #CIPHERS_PER_THREAD} keys a thread): the JDK then keeps the expanded AES key between calls, instead of
- * redoing it whenever consecutive fields use different keys.
+ * shared by every key of a thread, a data key the key service caches may keep a cipher of its own (the
+ * service bounds how many do): the JDK then keeps the expanded AES key between calls, instead of redoing
+ * it whenever consecutive fields use different keys, which is what a replay over many subjects does. A
+ * thread that finds that cipher in use by another, or a key without one, uses its thread's spare cipher,
+ * keyed for each call.
  * Besides {@link Aead}'s two calls it encrypts into and decrypts from a slice of a larger array, which
  * spares the codec a copy per field.
  *
@@ -25,30 +27,69 @@ public final class DataKeyAead implements Aead {
     private static final ThreadLocal<NonceSource> NONCES = ThreadLocal.withInitial(NonceSource::new);
 
     private final SecretKeySpec key;
-    /**
-     * Each thread's ciphers, one per data key it used (weakly held: a key the key service dropped takes its
-     * cipher with it at the next collection), at most {@value #CIPHERS_PER_THREAD}; past that, keys share
-     * the thread's spare cipher, initialised with each call's key. So a replay over more keys than that
-     * costs a key schedule per field instead of memory per key and thread.
-     */
-    private static final ThreadLocal<java.util.Map<DataKeyAead, Cipher>> CIPHERS =
-            ThreadLocal.withInitial(java.util.WeakHashMap::new);
 
     private static final ThreadLocal<Cipher> SPARE = ThreadLocal.withInitial(DataKeyAead::newCipher);
 
-    static final int CIPHERS_PER_THREAD = 4_096;
+    /**
+     * When the key service's cache stops handing this key out ({@link System#nanoTime()}); set before the key
+     * is cached, which publishes it.
+     */
+    long expiresNanos;
 
-    private Cipher cipher() {
-        java.util.Map<DataKeyAead, Cipher> ciphers = CIPHERS.get();
-        Cipher cipher = ciphers.get(this);
-        if (cipher == null) {
-            if (ciphers.size() >= CIPHERS_PER_THREAD) {
-                return SPARE.get();
-            }
-            cipher = newCipher();
-            ciphers.put(this, cipher);
+    /** Set by the key service while it caches this key and lets it keep a cipher (about 0.8 KB). */
+    private volatile boolean mayKeepCipher;
+    /** Whether this key's own cipher was made: at most one is, whatever the number of threads. */
+    private volatile boolean ownMade;
+    /** This key's own cipher when no thread is using it; null while one is, before it is made, and once dropped. */
+    private volatile Cipher idle;
+
+    private static final java.lang.invoke.VarHandle IDLE;
+    private static final java.lang.invoke.VarHandle OWN_MADE;
+
+    static {
+        try {
+            java.lang.invoke.MethodHandles.Lookup lookup = java.lang.invoke.MethodHandles.lookup();
+            IDLE = lookup.findVarHandle(DataKeyAead.class, "idle", Cipher.class);
+            OWN_MADE = lookup.findVarHandle(DataKeyAead.class, "ownMade", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
         }
-        return cipher;
+    }
+
+    /** Lets this key keep a cipher of its own from its next use on (the key service calls it, bounding how many). */
+    void allowOwnCipher() {
+        mayKeepCipher = true;
+    }
+
+    /**
+     * Drops this key's own cipher (the key service calls it when it stops caching the key); whether the key was
+     * allowed one. A thread using the cipher at that moment drops it when done.
+     */
+    boolean dropOwnCipher() {
+        boolean allowed = mayKeepCipher;
+        mayKeepCipher = false;
+        idle = null;
+        return allowed;
+    }
+
+    /** This key's own cipher, taken from its place (made on first use), or null: use the thread's spare. */
+    private Cipher borrowOwn() {
+        if (!mayKeepCipher) {
+            return null;
+        }
+        Cipher own = (Cipher) IDLE.getAndSet(this, null);
+        if (own == null && !ownMade && OWN_MADE.compareAndSet(this, false, true)) {
+            own = newCipher();
+        }
+        return own;
+    }
+
+    private void giveBack(Cipher own) {
+        idle = own;
+        if (!mayKeepCipher) {
+            // Dropped while in use: dropOwnCipher's write of idle came before ours.
+            idle = null;
+        }
     }
 
     DataKeyAead(byte[] key) {
@@ -80,10 +121,17 @@ public final class DataKeyAead implements Aead {
     public void encrypt(byte[] plaintext, int offset, int length, byte[] associatedData, byte[] out, int outOffset)
             throws GeneralSecurityException {
         NONCES.get().next(out, outOffset);
-        Cipher cipher = cipher();
-        cipher.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(TAG_BYTES * 8, out, outOffset, NONCE_BYTES));
-        cipher.updateAAD(associatedData);
-        cipher.doFinal(plaintext, offset, length, out, outOffset + NONCE_BYTES);
+        Cipher own = borrowOwn();
+        Cipher cipher = own != null ? own : SPARE.get();
+        try {
+            cipher.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(TAG_BYTES * 8, out, outOffset, NONCE_BYTES));
+            cipher.updateAAD(associatedData);
+            cipher.doFinal(plaintext, offset, length, out, outOffset + NONCE_BYTES);
+        } finally {
+            if (own != null) {
+                giveBack(own);
+            }
+        }
     }
 
     @Override
@@ -97,10 +145,17 @@ public final class DataKeyAead implements Aead {
         if (length < NONCE_BYTES + TAG_BYTES) {
             throw new GeneralSecurityException("ciphertext too short");
         }
-        Cipher cipher = cipher();
-        cipher.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(TAG_BYTES * 8, sealed, offset, NONCE_BYTES));
-        cipher.updateAAD(associatedData);
-        return cipher.doFinal(sealed, offset + NONCE_BYTES, length - NONCE_BYTES);
+        Cipher own = borrowOwn();
+        Cipher cipher = own != null ? own : SPARE.get();
+        try {
+            cipher.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(TAG_BYTES * 8, sealed, offset, NONCE_BYTES));
+            cipher.updateAAD(associatedData);
+            return cipher.doFinal(sealed, offset + NONCE_BYTES, length - NONCE_BYTES);
+        } finally {
+            if (own != null) {
+                giveBack(own);
+            }
+        }
     }
 
     /** Random nonces, drawn from {@link SecureRandom} a few hundred at a time. */

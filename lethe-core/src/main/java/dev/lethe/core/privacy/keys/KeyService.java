@@ -52,7 +52,7 @@ public final class KeyService implements AutoCloseable {
     private final Clock clock;
     private final SecureRandom random = new SecureRandom();
     /** Read without a lock; written under this service's lock, so that eviction and generation agree. */
-    private final Map<DataKeyId, CachedKey> cache = new ConcurrentHashMap<>(1024);
+    private final Map<DataKeyId, DataKeyAead> cache = new ConcurrentHashMap<>(1024);
     /**
      * Unwrapped subject and period keys, so that a data key the cache has dropped costs an HKDF, not two
      * key-store queries (under the store's lock) and two unwraps: with more subjects than the data-key
@@ -70,6 +70,16 @@ public final class KeyService implements AutoCloseable {
     private static final long SWEEP_NANOS = 60_000_000_000L;
 
     private long lastSweepNanos = System.nanoTime();
+
+    /**
+     * Cached data keys that may keep an AES-GCM cipher of their own (its expanded key, about 0.8 KB): about
+     * 52 MB at most. Past that, a key is keyed anew into its thread's spare cipher at each use, an AES key
+     * schedule per field (a replay over 40,000 keys spent a quarter of its time on it).
+     */
+    static final int OWN_CIPHERS = 65_536;
+
+    /** How many cached data keys are allowed a cipher of their own; guarded by this service's lock. */
+    private int ownCiphers;
 
     private record CachedRaw(byte[] key, long expiresNanos) {}
 
@@ -105,9 +115,72 @@ public final class KeyService implements AutoCloseable {
         return master;
     }
 
-    record DataKeyId(SubjectId subject, DataGroup group, String period) {}
+    /**
+     * A cached data key's name: subject, group and period, flat (the UUID's two halves inline, its hash
+     * computed once), so that a lookup among 100,000 cached keys reads few cold cache lines. The cached
+     * keys share one copy of each group and period name ({@link #canonical}).
+     */
+    static final class DataKeyId {
+        private final long high;
+        private final long low;
+        private final String group;
+        private final String period;
+        private final int hash;
 
-    private record CachedKey(DataKeyAead aead, long expiresNanos) {}
+        DataKeyId(SubjectId subject, DataGroup group, String period) {
+            this(
+                    subject.value().getMostSignificantBits(),
+                    subject.value().getLeastSignificantBits(),
+                    group.name(),
+                    period);
+        }
+
+        private DataKeyId(long high, long low, String group, String period) {
+            this.high = high;
+            this.low = low;
+            this.group = group;
+            this.period = period;
+            this.hash = (Long.hashCode(high ^ low) * 31 + group.hashCode()) * 31 + period.hashCode();
+        }
+
+        boolean isOf(SubjectId subject) {
+            return subject.value().getMostSignificantBits() == high
+                    && subject.value().getLeastSignificantBits() == low;
+        }
+
+        boolean isIn(DataGroup group, String period) {
+            return this.group.equals(group.name()) && this.period.equals(period);
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof DataKeyId that
+                    && hash == that.hash
+                    && high == that.high
+                    && low == that.low
+                    && group.equals(that.group)
+                    && period.equals(that.period);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+    }
+
+    /** One copy of each group and period name for the cached keys' names; guarded by this service's lock. */
+    private final Map<String, String> names = new java.util.HashMap<>();
+
+    private DataKeyId canonical(DataKeyId id) {
+        if (names.size() > 10_000) {
+            names.clear();
+        }
+        return new DataKeyId(
+                id.high,
+                id.low,
+                names.computeIfAbsent(id.group, name -> name),
+                names.computeIfAbsent(id.period, name -> name));
+    }
 
     /** The outcome of asking for a data key to read with: the key, or why there is none. */
     public sealed interface Lookup permits Found, Missing {}
@@ -356,7 +429,7 @@ public final class KeyService implements AutoCloseable {
         if (generation == seenGeneration) {
             long now = System.nanoTime();
             sweep(now);
-            makeRoom(keys, RAW_KEY_ENTRIES, CachedRaw::expiresNanos, now);
+            makeRoom(keys, RAW_KEY_ENTRIES, CachedRaw::expiresNanos, now, entry -> true);
             keys.put(ref, new CachedRaw(key, now + CACHE_TTL_SECONDS * 1_000_000_000L));
         }
         return key;
@@ -368,24 +441,39 @@ public final class KeyService implements AutoCloseable {
             return;
         }
         lastSweepNanos = now;
-        cache.values().removeIf(entry -> entry.expiresNanos() - now < 0);
+        cache.values().removeIf(entry -> entry.expiresNanos - now < 0 && dropped(entry));
         subjectKeys.values().removeIf(entry -> entry.expiresNanos() - now < 0);
         periodKeys.values().removeIf(entry -> entry.expiresNanos() - now < 0);
     }
 
-    /** Bounded caches: when full, drop what has aged out, and if that is not enough, an arbitrary tenth. */
+    /**
+     * Bounded caches: when full, drop what has aged out, and if that is not enough, an arbitrary tenth;
+     * {@code dropped} is told of each entry removed (and answers true).
+     */
     private static <K, V> void makeRoom(
-            Map<K, V> entries, int limit, java.util.function.ToLongFunction<V> expiresNanos, long now) {
+            Map<K, V> entries,
+            int limit,
+            java.util.function.ToLongFunction<V> expiresNanos,
+            long now,
+            java.util.function.Predicate<V> dropped) {
         if (entries.size() >= limit) {
-            entries.values().removeIf(entry -> expiresNanos.applyAsLong(entry) - now < 0);
+            entries.values().removeIf(entry -> expiresNanos.applyAsLong(entry) - now < 0 && dropped.test(entry));
             if (entries.size() >= limit) {
-                java.util.Iterator<K> it = entries.keySet().iterator();
+                java.util.Iterator<V> it = entries.values().iterator();
                 for (int i = 0; i < limit / 10 && it.hasNext(); i++) {
-                    it.next();
+                    dropped.test(it.next());
                     it.remove();
                 }
             }
         }
+    }
+
+    /** A data key the cache no longer holds gives up its own cipher (called under this service's lock); true. */
+    private boolean dropped(DataKeyAead entry) {
+        if (entry.dropOwnCipher()) {
+            ownCiphers--;
+        }
+        return true;
     }
 
     /** DEK(s, g, p) as documented above; public for known-answer tests. */
@@ -408,13 +496,13 @@ public final class KeyService implements AutoCloseable {
     }
 
     private DataKeyAead cached(DataKeyId id) {
-        CachedKey entry = cache.get(id);
-        if (entry == null || entry.expiresNanos() - System.nanoTime() < 0) {
+        DataKeyAead entry = cache.get(id);
+        if (entry == null || entry.expiresNanos - System.nanoTime() < 0) {
             misses.increment();
             return null;
         }
         hits.increment();
-        return entry.aead();
+        return entry;
     }
 
     /**
@@ -430,10 +518,23 @@ public final class KeyService implements AutoCloseable {
         if (generation == seenGeneration) {
             long now = System.nanoTime();
             sweep(now);
-            makeRoom(cache, CACHE_ENTRIES, CachedKey::expiresNanos, now);
-            cache.put(id, new CachedKey(aead, now + CACHE_TTL_SECONDS * 1_000_000_000L));
+            makeRoom(cache, CACHE_ENTRIES, entry -> entry.expiresNanos, now, this::dropped);
+            aead.expiresNanos = now + CACHE_TTL_SECONDS * 1_000_000_000L;
+            DataKeyAead replaced = cache.put(canonical(id), aead);
+            if (replaced != null) {
+                dropped(replaced);
+            }
+            if (ownCiphers < OWN_CIPHERS) {
+                aead.allowOwnCipher();
+                ownCiphers++;
+            }
         }
         return aead;
+    }
+
+    /** How many cached data keys may keep a cipher of their own, for tests. */
+    synchronized int ownCiphers() {
+        return ownCiphers;
     }
 
     /** Data-key cache hits and misses since start, for metrics. */
@@ -494,7 +595,7 @@ public final class KeyService implements AutoCloseable {
             } finally {
                 // Even if the store failed after its commit, nothing of the subject stays cached.
                 generation++;
-                cache.keySet().removeIf(id -> id.subject().equals(subject));
+                cache.entrySet().removeIf(entry -> entry.getKey().isOf(subject) && dropped(entry.getValue()));
                 subjectKeys.remove(subject);
                 notForgotten.remove(subject);
                 subjectsByIndex.values().removeIf(subject::equals);
@@ -675,9 +776,8 @@ public final class KeyService implements AutoCloseable {
         openPeriods.remove(ref.group().name() + "/" + ref.period());
         synchronized (this) {
             generation++;
-            cache.keySet()
-                    .removeIf(
-                            id -> id.group().equals(ref.group()) && id.period().equals(ref.period()));
+            cache.entrySet()
+                    .removeIf(entry -> entry.getKey().isIn(ref.group(), ref.period()) && dropped(entry.getValue()));
             periodKeys.remove(KeyRefs.period(ref.group(), ref.period()));
         }
     }
@@ -791,6 +891,7 @@ public final class KeyService implements AutoCloseable {
         synchronized (this) {
             // Nothing derived or unwrapped outlives the service, whoever still holds a reference to it.
             generation++;
+            cache.values().forEach(this::dropped);
             cache.clear();
             subjectKeys.clear();
             periodKeys.clear();

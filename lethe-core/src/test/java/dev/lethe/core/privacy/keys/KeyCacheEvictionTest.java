@@ -65,4 +65,43 @@ class KeyCacheEvictionTest {
                     .isEqualTo(new KeyService.Missing(Redaction.Reason.EXPIRED));
         }
     }
+
+    @Test
+    void cached_data_keys_give_up_their_own_ciphers_when_forgotten_expired_or_closed() {
+        KeyService keys = service(Clock.fixed(NOW, ZoneOffset.UTC));
+        SubjectId ada = keys.resolve("ada@example.com");
+        SubjectId alan = keys.resolve("alan@example.com");
+        keys.sealer(ada, CONTACT, "2026-11");
+        keys.sealer(ada, IDENTITY, "2026-11");
+        keys.sealer(alan, CONTACT, "2026-11");
+        keys.sealer(alan, CONTACT, "2026-10");
+        assertThat(keys.ownCiphers()).isEqualTo(4);
+        keys.forget(ada, "dora", "GDPR Art. 17(1)(a)", null);
+        assertThat(keys.ownCiphers()).isEqualTo(2);
+        keys.expire(Instant.parse("2099-01-01T00:00:00Z"));
+        assertThat(keys.ownCiphers()).isZero();
+        SubjectId grace = keys.resolve("grace@example.com");
+        keys.sealer(grace, IDENTITY, "2099-06");
+        assertThat(keys.ownCiphers()).isEqualTo(1);
+        keys.close();
+        assertThat(keys.ownCiphers()).isZero();
+    }
+
+    @Test
+    void past_their_bound_cached_data_keys_share_their_threads_cipher_and_still_open() throws Exception {
+        try (KeyService keys = service(Clock.fixed(NOW, ZoneOffset.UTC))) {
+            SubjectId ada = keys.resolve("ada@example.com");
+            int over = KeyService.OWN_CIPHERS + 10;
+            DataKeyAead first = keys.sealer(ada, CONTACT, "p0");
+            byte[] sealed = first.encrypt(new byte[] {42}, new byte[0]);
+            for (int i = 1; i < over; i++) {
+                keys.sealer(ada, CONTACT, "p" + i);
+            }
+            assertThat(keys.ownCiphers()).isEqualTo(KeyService.OWN_CIPHERS);
+            DataKeyAead last = keys.sealer(ada, CONTACT, "p" + (over - 1));
+            assertThat(last.decrypt(last.encrypt(new byte[] {7}, new byte[0]), new byte[0]))
+                    .containsExactly(7);
+            assertThat(first.decrypt(sealed, new byte[0])).containsExactly(42);
+        }
+    }
 }
