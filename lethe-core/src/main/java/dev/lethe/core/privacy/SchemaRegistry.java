@@ -219,11 +219,25 @@ public final class SchemaRegistry {
      * the codec finds personal fields by their proto names, so such a value would be stored unencrypted.
      * JSON names are protoc's default lowerCamelCase, or a field's {@code json_name} option as the
      * registration's source lists it ({@code ProtobufNotation.source}; registrations stored before it
-     * listed them know only the default).
+     * listed them know only the default). For every notation (records, JSON Schema, Protobuf), refuses the
+     * other usual spellings of a classified field ({@code NAME}, {@code Email}, {@code e_mail}) that are not
+     * fields of the type themselves, strict mode or not.
      */
     public void refuseJsonNames(Registered registered, Json data) {
         if (registered.notation() == Notation.ANNOTATIONS) {
             refuseOtherSpellings(registered, data);
+            return;
+        }
+        if (registered.notation() == Notation.JSON_SCHEMA) {
+            // A hand-built event (or a mapper's naming strategy) writes NAME or Email for a property the schema
+            // classifies as name or email: stored under that name, the value would stay unencrypted.
+            refuseSpellings(
+                    registered,
+                    data,
+                    jsonNames.computeIfAbsent(
+                            new Version(registered.eventType(), registered.version()),
+                            v -> spellingScanner(registered, false)),
+                    "the type was registered from a JSON Schema: write events with its property names");
             return;
         }
         if (registered.notation() != Notation.PROTOBUF) {
@@ -287,6 +301,11 @@ public final class SchemaRegistry {
             return;
         }
         aliases.scanner().scan(data.unsafeBytes(), hit -> {
+            if (hit.kind() == JsonFields.Kind.NOT_AN_OBJECT
+                    && registered.schema().fields().stream()
+                            .anyMatch(rule -> rule.path().startsWith(hit.path() + "."))) {
+                return; // on the way to a classified path as registered: the codec refuses that shape itself
+            }
             String classified = aliases.protoPathByAlias().get(hit.path());
             throw InvalidEventException.of(
                     registered.eventType() + (classified == null ? " data" : "." + hit.path()),

@@ -223,6 +223,33 @@ class UnsealedPathsTest {
     }
 
     @Test
+    void a_json_schema_types_classified_property_in_another_spelling_is_refused_unless_the_schema_declares_it() {
+        registerWithPersonalContact("Called", "email");
+        assertRefused(
+                "Called",
+                "another spelling of the classified field 'contact.email'",
+                "{\"id\":\"c1\",\"contact\":{\"Email\":\"MARK@example.com\"}}",
+                "{\"id\":\"c1\",\"contact\":{\"EMAIL\":\"MARK@example.com\"}}",
+                "{\"id\":\"c1\",\"Contact\":{\"email\":\"MARK@example.com\"}}");
+        // A property the schema declares itself is its own field, whatever it looks like.
+        JsonNode both = schema("\"name\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\"}},"
+                + "\"NAME\":{\"type\":\"string\"}");
+        lethe.schemas()
+                .register(
+                        JsonSchemaNotation.read("Named", both),
+                        SchemaRegistry.Notation.JSON_SCHEMA,
+                        SchemaRegistry.propertyPaths(both),
+                        Json.of(both));
+        assertRefused("Named", "another spelling of the classified field 'name'", "{\"id\":\"c1\",\"Name\":\"MARK\"}");
+        long head = lethe.store().headPosition();
+        lethe.append(
+                ByteExactSealingTest.STREAM,
+                ExpectedVersion.any(),
+                List.of(EventData.of("Named", "{\"id\":\"c1\",\"name\":\"Ada\",\"NAME\":\"a label\"}")));
+        assertThat(lethe.store().headPosition()).isEqualTo(head + 1);
+    }
+
+    @Test
     void a_member_name_holding_a_dot_where_a_classified_path_begins_is_refused_at_append() {
         registerWithPersonalContact("Visited", "email");
         long head = lethe.store().headPosition();
