@@ -420,7 +420,8 @@ public final class PrivateEventStore implements AutoCloseable {
     /**
      * The subject a natural key names, created if it has none: then audited as {@code SubjectCreated}
      * {@code {subject}} (the pseudonym only), so that a subject made for someone who never became a
-     * customer is in the trail.
+     * customer is in the trail. A subject id the key service knows is that subject, created by no one here,
+     * even when forgotten ({@code keys().isForgotten} says so).
      *
      * @return the subject, and whether this call created it
      */
@@ -1127,7 +1128,22 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public List<ErasureReceipt> receipts(SubjectId subject, Principal actor) {
         require(actor, Permission.FORGET, "forget (list erasure receipts)");
-        return subject == null ? keys.receipts() : keys.receiptsOf(subject);
+        if (subject == null) {
+            return keys.receipts();
+        }
+        requireIssued(subject);
+        return keys.receiptsOf(subject);
+    }
+
+    /**
+     * Refuses a subject id this store never issued nor forgot: "no receipts", "nothing scheduled" or "no
+     * data" would read as an answer about a person, when the id was mistyped.
+     */
+    private void requireIssued(SubjectId subject) {
+        if (!keys.isKnown(subject) && !keys.isForgotten(subject)) {
+            throw new UnknownSubjectException(
+                    subject, "is unknown to the key service (never created here, nor forgotten)");
+        }
     }
 
     private static List<String> personalPaths(SchemaRegistry.Registered registered) {
@@ -1311,6 +1327,9 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public List<ScheduledForget> scheduledForgets(SubjectId subject, Principal actor) {
         require(actor, Permission.FORGET, "forget (list scheduled forgets)");
+        if (subject != null) {
+            requireIssued(subject);
+        }
         List<RecordedEvent> erasures = readAll(ERASURES);
         Set<String> cancelled = cancelledIds(erasures);
         return schedules(erasures).stream()
@@ -1644,11 +1663,7 @@ public final class PrivateEventStore implements AutoCloseable {
     public Json export(SubjectId subject, Principal actor, java.util.function.BiConsumer<Long, Long> indexing) {
         require(actor, Permission.EXPORT);
         AppendRules.require(subject, "subject");
-        if (!keys.isKnown(subject) && !keys.isForgotten(subject)) {
-            // "No data" would read as an answer to an access request; an id this store never issued is an error.
-            throw new UnknownSubjectException(
-                    subject, "is unknown to the key service (never created here, nor forgotten)");
-        }
+        requireIssued(subject);
         ObjectNode out = JSON.createObjectNode();
         out.put("subject", subject.toString());
         out.put("exportedAt", clock.instant().toString());

@@ -150,6 +150,13 @@ class PrivateEventStoreTest {
                         .contains(ada.toString(), "GDPR Art. 17(1)(a)")
                         .doesNotContain("ada@example.com", "Ada Lovelace"));
         assertThat(lethe.keys().receipts()).extracting(ErasureReceipt::id).containsExactly(receipt.id());
+        assertThat(lethe.receipts(ada, DPO)).extracting(ErasureReceipt::id).containsExactly(receipt.id());
+        assertThat(lethe.receipts(PrivacyCodec.subjectsOf(other.metadata()).get("email"), DPO))
+                .isEmpty();
+        // A mistyped id is an error, not "no receipts" (nor "nothing scheduled") for someone.
+        SubjectId stranger = SubjectId.random();
+        assertThatThrownBy(() -> lethe.receipts(stranger, DPO)).isInstanceOf(UnknownSubjectException.class);
+        assertThatThrownBy(() -> lethe.scheduledForgets(stranger, DPO)).isInstanceOf(UnknownSubjectException.class);
     }
 
     @Test

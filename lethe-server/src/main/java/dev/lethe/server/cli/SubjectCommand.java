@@ -539,6 +539,13 @@ final class SubjectCommand implements Runnable {
                     throw InvalidEventException.of("natural key", "maps to no subject (never seen, or forgotten)");
                 }
                 cli.spec.commandLine().getOut().println(found.get());
+                if (lethe.privacy().keys().isForgotten(found.get())) {
+                    cli.spec
+                            .commandLine()
+                            .getErr()
+                            .println("note: subject " + found.get() + " was forgotten ('subject receipts --subject "
+                                    + found.get() + "' shows when and why)");
+                }
             }
             return 0;
         }

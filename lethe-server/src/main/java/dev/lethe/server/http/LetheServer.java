@@ -585,7 +585,13 @@ public final class LetheServer implements AutoCloseable {
         if (create.asBoolean(false)) {
             var resolved = lethe.privacy().subjectFor(naturalKey, principal(ctx));
             ctx.status(resolved.created() ? 201 : 200)
-                    .json(Map.of("subject", resolved.subject().toString(), "created", resolved.created()));
+                    .json(Map.of(
+                            "subject",
+                            resolved.subject().toString(),
+                            "created",
+                            resolved.created(),
+                            "forgotten",
+                            lethe.privacy().keys().isForgotten(resolved.subject())));
             return;
         }
         SubjectId found = lethe.privacy()
@@ -594,7 +600,13 @@ public final class LetheServer implements AutoCloseable {
                 .orElseThrow(
                         () -> ApiException.notFound(
                                 "no subject has this natural key (never used, or forgotten); send \"create\": true to create one"));
-        ctx.json(Map.of("subject", found.toString(), "created", false));
+        ctx.json(Map.of(
+                "subject",
+                found.toString(),
+                "created",
+                false,
+                "forgotten",
+                lethe.privacy().keys().isForgotten(found)));
     }
 
     private void forget(Context ctx) {
@@ -611,7 +623,7 @@ public final class LetheServer implements AutoCloseable {
                         body.path("reason").asText(null),
                         principal(ctx));
         hub.forgotten(receipt, log);
-        ctx.json(receipt.asMap());
+        ctx.json(receipt.asMap(lethe.storeId())); // as GET /v1/receipts lists it, with the store it was made in
     }
 
     /** A forget at a date ({@code at}): 202 with the schedule, which a retention run carries out when due. */

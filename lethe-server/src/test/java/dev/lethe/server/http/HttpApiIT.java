@@ -688,6 +688,16 @@ class HttpApiIT {
                         .json()
                         .get("subject"))
                 .isEqualTo(subject.json().get("subject"));
+        // The subject's own id names it: no new subject, no SubjectCreated entry.
+        String id = subject.json().get("subject").asText();
+        Response byId = post("/v1/subjects", ADMIN, "{\"naturalKey\":\"" + id + "\",\"create\":true}");
+        assertThat(byId.status()).isEqualTo(200);
+        assertThat(byId.json().get("subject").asText()).isEqualTo(id);
+        assertThat(byId.json().get("created").asBoolean()).isFalse();
+        assertThat(byId.json().get("forgotten").asBoolean()).isFalse();
+        assertThat(get("/v1/audit?limit=1000", ADMIN).body().split("\"subject\":\"" + id, -1))
+                .as("one SubjectCreated entry names it")
+                .hasSize(2);
         assertThat(post("/v1/subjects", ADMIN, "{\"naturalKey\":\"x\",\"create\":\"yes\"}")
                         .status())
                 .isEqualTo(400);

@@ -260,8 +260,18 @@ public final class KeyService implements AutoCloseable {
         return subject;
     }
 
-    /** The subject a natural key maps to, without creating one. */
+    /**
+     * The subject a key value names, without creating one, as {@link #resolve} reads it: a subject id the
+     * key service knows (live or forgotten: see {@link #isForgotten}) is that subject; anything else is a
+     * natural key, looked up in the blind index (a forgotten subject's natural key maps to none).
+     */
     public Optional<SubjectId> lookup(String naturalKey) {
+        if (SubjectId.looksLikeOne(naturalKey)) {
+            SubjectId subject = knownPseudonym(SubjectId.parse(naturalKey));
+            if (subject != null) {
+                return Optional.of(subject);
+            }
+        }
         return store.subjectByBlindIndex(blindIndex(naturalKey));
     }
 
