@@ -198,11 +198,12 @@ public final class PolicyLinter {
             }
             for (FieldRule field : schema.schema().fields()) {
                 String leaf = field.path().substring(field.path().lastIndexOf('.') + 1);
-                if (field.subjectKey() && !field.personal() && looksPersonal(leaf)) {
+                if (field.subjectKey() && !field.personal() && (looksPersonal(leaf) || namesAPerson(leaf))) {
                     findings.add(new Finding(
                             schema.eventType() + "." + field.path(),
-                            "names the data subject but is not personal: its values (an e-mail address, say) are"
-                                    + " stored in plaintext and survive a forget (mark it pii too)"));
+                            "names the data subject but is not personal: its values (an e-mail address, a customer"
+                                    + " number) are stored in plaintext and survive a forget (mark it pii too; a key"
+                                    + " that only ever holds the subject ids Lethe issues needs not be)"));
                 }
             }
             List<FieldRule> keys = schema.schema().keyFields();
@@ -301,6 +302,22 @@ public final class PolicyLinter {
 
     /** The personal words that {@link #MACHINE_WORDS} before them turn into a machine's. */
     private static final Set<String> MACHINE_NAMED = Set.of("address", "addr", "ip", "ipaddress");
+
+    /** Words after a word for a person that make an identifier of them: {@code customerId}, {@code clientRef}. */
+    static final Set<String> IDENTIFIER_WORDS =
+            Set.of("id", "ids", "ref", "reference", "code", "key", "no", "nr", "num", "number");
+
+    /**
+     * Whether a key field's name says it identifies a person ({@code customerNumber}, {@code userId},
+     * {@code accountHolderRef}): its values then name the subject outside Lethe too.
+     */
+    static boolean namesAPerson(String fieldName) {
+        List<String> words = new ArrayList<>(words(fieldName));
+        while (words.size() > 1 && IDENTIFIER_WORDS.contains(words.get(words.size() - 1))) {
+            words.remove(words.size() - 1);
+        }
+        return !words.isEmpty() && PERSON_WORDS.contains(words.get(words.size() - 1));
+    }
 
     static boolean looksPersonal(String fieldName) {
         List<String> words = new ArrayList<>(words(fieldName));

@@ -137,4 +137,18 @@ class PolicyLinterNamesTest {
         String[] parts = example.split(":");
         assertThat(PolicyLinter.words(parts[0])).containsExactly(parts[1].split(","));
     }
+
+    @ParameterizedTest
+    @ValueSource(
+            strings = {"customerId", "customerNumber", "customer_no", "clientRef", "userId", "accountHolderId", "member"
+            })
+    void a_key_field_named_for_a_person_is_taken_for_their_identifier(String name) {
+        assertThat(PolicyLinter.namesAPerson(name)).isTrue();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"subjectId", "id", "orderId", "productCode", "accountId", "ref"})
+    void a_key_field_named_for_anything_else_is_not(String name) {
+        assertThat(PolicyLinter.namesAPerson(name)).isFalse();
+    }
 }
