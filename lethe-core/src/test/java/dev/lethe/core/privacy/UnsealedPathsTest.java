@@ -275,6 +275,27 @@ class UnsealedPathsTest {
         assertThat(lethe.store().headPosition()).isEqualTo(head + 1);
     }
 
+    record Flagged(
+            @DataSubject boolean vip,
+            @PersonalData(group = "contact") String name) {}
+
+    record Party(@DataSubject String email, String name) {}
+
+    record SaleOfSealedParty(
+            @DataSubject String sellerId,
+            @PersonalData(group = "contact") Party buyer) {}
+
+    @Test
+    void a_data_subject_that_cannot_print_as_a_key_or_sits_inside_a_value_sealed_whole_is_refused_at_registration() {
+        assertThatThrownBy(() -> AnnotationNotation.read("Flagged", Flagged.class))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("vip is a @DataSubject of type boolean");
+        assertThatThrownBy(() -> AnnotationNotation.read("Sale", SaleOfSealedParty.class))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining(
+                        "buyer is sealed whole (@PersonalData) but names a data subject inside (buyer.email)");
+    }
+
     record Address(@PersonalData(group = "contact") String street, String city) {}
 
     record Moved(@DataSubject String customerId, List<Address> previous) {}

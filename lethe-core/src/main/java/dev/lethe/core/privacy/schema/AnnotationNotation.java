@@ -193,6 +193,20 @@ public final class AnnotationNotation {
             refuseReshaped(type, component, path);
             DataSubject subject = component.getAnnotation(DataSubject.class);
             PersonalData personal = component.getAnnotation(PersonalData.class);
+            if (subject != null) {
+                refuseUnprintableKey(component, path);
+            }
+            if (personal != null && subject == null && component.getType().isRecord()) {
+                Optional<String> key = subjectKeyIn(component.getType(), path + ".", new HashSet<>());
+                if (key.isPresent()) {
+                    // Sealed whole, the record's key is never read: its fields would belong to another subject.
+                    throw InvalidEventException.of(
+                            "schema",
+                            "component " + path + " is sealed whole (@PersonalData) but names a data subject inside ("
+                                    + key.get() + "), which Lethe would not read: mark the record's personal"
+                                    + " components instead, or move the @DataSubject out of it");
+                }
+            }
             if (subject != null || personal != null) {
                 Optional<DataGroup> group =
                         personal == null ? Optional.empty() : Optional.of(DataGroup.of(personal.group()));
@@ -288,6 +302,42 @@ public final class AnnotationNotation {
     }
 
     /** Whether a record marks any component, at any depth. */
+    /** A data subject key is written as a string or a number: a boolean, a record or a collection never is. */
+    private static void refuseUnprintableKey(RecordComponent component, String path) {
+        Class<?> type = component.getType();
+        if (type == boolean.class
+                || type == Boolean.class
+                || type.isRecord()
+                || type.isArray()
+                || java.util.Collection.class.isAssignableFrom(type)
+                || java.util.Map.class.isAssignableFrom(type)) {
+            throw InvalidEventException.of(
+                    "schema",
+                    "component " + path + " is a @DataSubject of type " + type.getSimpleName()
+                            + "; a data subject key must be a string or a number");
+        }
+    }
+
+    /** The path of a {@link DataSubject} component in {@code record} or the records it holds, if any. */
+    private static Optional<String> subjectKeyIn(Class<?> record, String prefix, Set<Class<?>> seen) {
+        if (!seen.add(record)) {
+            return Optional.empty();
+        }
+        for (RecordComponent component : record.getRecordComponents()) {
+            String path = prefix + jsonName(record, component);
+            if (component.isAnnotationPresent(DataSubject.class)) {
+                return Optional.of(path);
+            }
+            if (component.getType().isRecord()) {
+                Optional<String> inner = subjectKeyIn(component.getType(), path + ".", seen);
+                if (inner.isPresent()) {
+                    return inner;
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
     private static boolean marks(Class<?> record, Set<Class<?>> seen) {
         if (!seen.add(record)) {
             return false;
