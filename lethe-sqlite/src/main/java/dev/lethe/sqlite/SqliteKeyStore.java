@@ -146,6 +146,7 @@ public final class SqliteKeyStore implements KeyStore {
     }
 
     private synchronized <T> T transaction(String what, boolean deletes, Work<T> work) {
+        requireOpen(what);
         if (readOnly) {
             throw StorageException.permanent(
                     "key store: cannot " + what + ": keys.db is open read-only here (beside the process that writes"
@@ -202,6 +203,7 @@ public final class SqliteKeyStore implements KeyStore {
     }
 
     private synchronized <T> T query(String what, Work<T> work) {
+        requireOpen(what);
         try {
             return work.run();
         } catch (SQLException e) {
@@ -642,8 +644,18 @@ public final class SqliteKeyStore implements KeyStore {
         }
     }
 
+    /** Guarded by this store's lock. */
+    private boolean closed;
+
+    private void requireOpen(String what) {
+        if (closed) {
+            throw StorageException.permanent("key store: cannot " + what + ": the store is closed", null);
+        }
+    }
+
     @Override
     public synchronized void close() {
+        closed = true;
         try {
             connection.close();
         } catch (SQLException e) {

@@ -33,7 +33,8 @@ public record StreamId(String value) implements Comparable<StreamId> {
                             + (Character.isISOControl(c) || Character.isWhitespace(c)
                                     ? String.format("U+%04X", c)
                                     : "'" + new String(Character.toChars(c)) + "'")
-                            + " at index " + at + ": a stream id may only hold letters, digits and - _ . : "
+                            + " at index " + at
+                            + ": a stream id may only hold ASCII letters (a-z, A-Z), digits and - _ . : "
                             + "(starting with a letter or digit, or $ for a system stream)");
         }
     }

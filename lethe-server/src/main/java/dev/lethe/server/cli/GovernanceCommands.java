@@ -47,7 +47,8 @@ final class GovernanceCommands {
             description = {
                 "Destroy every period key whose retention has ended, and carry out scheduled forgets.",
                 "  lethe retention run --now 2029-01-01T00:00:00Z --yes     run as of a later date: it destroys for real,"
-                        + " keys whose retention has not ended yet included (lethe retention plan --now … shows which)"
+                        + " keys whose retention has not ended yet and subjects whose forget is scheduled later"
+                        + " included (lethe retention plan --now … shows which)"
             })
     static final class RetentionRun implements Callable<Integer> {
         @ParentCommand
@@ -63,7 +64,7 @@ final class GovernanceCommands {
         @Option(
                 names = "--yes",
                 description = "Run with a --now later than the clock: it destroys keys whose retention has not"
-                        + " ended yet, which cannot be undone.")
+                        + " ended yet and carries out forgets scheduled up to --now, early; neither can be undone.")
         boolean yes;
 
         @Override
@@ -76,9 +77,9 @@ final class GovernanceCommands {
                 throw InvalidEventException.of(
                         "--now",
                         at + " is after the current time (" + clock.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
-                                + "): the run would destroy keys whose retention has not ended yet, and that cannot"
-                                + " be undone. lethe retention plan --now " + now + " lists them; add --yes to run"
-                                + " it");
+                                + "): the run would destroy keys whose retention has not ended yet and carry out"
+                                + " forgets scheduled up to then, early, and that cannot be undone. lethe retention"
+                                + " plan --now " + now + " lists them; add --yes to run it");
             }
             try (SqliteLethe lethe = cli.store.openExisting()) {
                 // retention() checks the rotate-keys permission: running it destroys keys.

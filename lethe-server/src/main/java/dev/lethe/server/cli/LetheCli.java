@@ -129,9 +129,9 @@ public final class LetheCli implements Runnable {
             }
             return e instanceof InvalidEventException
                             || e instanceof dev.lethe.core.privacy.ForgetRefusedException
-                            || e instanceof dev.lethe.core.privacy.AlreadyForgottenException
+                            // forgotten already, unknown, or fenced (personal data for a forgotten subject)
+                            || e instanceof dev.lethe.core.privacy.SubjectException
                             || e instanceof dev.lethe.core.privacy.AlreadyCancelledException
-                            || e instanceof dev.lethe.core.privacy.UnknownSubjectException
                             || e instanceof IllegalArgumentException
                     ? 2
                     : 1;

@@ -143,7 +143,7 @@ public final class DirectoryLock implements AutoCloseable {
                                     + (held.size() >= 2
                                             ? held.get(1) + " (pid " + held.get(0) + ")"
                                             : "another Lethe process (or store)")
-                                    + ", which holds " + file.getFileName() + "; stop it, or use another --data"
+                                    + ", which holds " + file.getFileName() + "; stop it, or use another data"
                                     + " directory",
                             null);
                 }
