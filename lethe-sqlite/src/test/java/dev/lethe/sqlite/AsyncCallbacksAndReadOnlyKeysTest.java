@@ -121,6 +121,27 @@ class AsyncCallbacksAndReadOnlyKeysTest {
                         .hasMessageContaining("cannot be recorded in $audit")
                         .hasMessageNotContaining("Ada");
             }
+            // Nor when several threads ask at once (a parallel replay): none goes on while another writes.
+            java.util.concurrent.atomic.AtomicInteger revealed = new java.util.concurrent.atomic.AtomicInteger();
+            List<Thread> threads = new java.util.ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                Thread thread = new Thread(() -> {
+                    for (int i = 0; i < 300; i++) {
+                        try {
+                            reader.privacy().reveal(event, SqliteRevealedReplayTest.ADVISOR);
+                            revealed.incrementAndGet();
+                        } catch (dev.lethe.core.store.StorageException expected) {
+                            // refused: its release cannot be audited
+                        }
+                    }
+                });
+                thread.start();
+                threads.add(thread);
+            }
+            for (Thread thread : threads) {
+                thread.join(60_000);
+            }
+            assertThat(revealed).hasValue(0);
             assertThat(reader.privacy()
                             .reveal(event, new Principal("nobody", "none"))
                             .data()

@@ -73,25 +73,23 @@ public final class AuditLog {
     public void keysReleased(Principal principal, DataGroup group) {
         Release key = new Release(principal, group);
         Instant now = clock.instant();
-        Instant seen = lastRelease.get(key);
-        if (seen != null && seen.plus(KEY_RELEASE_WINDOW).isAfter(now)) {
+        if (recordedWithin(key, now)) {
             return;
         }
-        boolean[] due = new boolean[1];
-        // Atomically, so that threads of a parallel replay record one release, not one each.
-        lastRelease.compute(key, (k, last) -> {
-            due[0] = last == null || !last.plus(KEY_RELEASE_WINDOW).isAfter(now);
-            return due[0] ? now : last;
-        });
-        if (!due[0]) {
-            return;
-        }
-        try {
+        // One writer at a time, and a release marked only once its entry is written: threads of a parallel
+        // replay wait for the first one's entry instead of going on unaudited, and if it cannot be written
+        // (a read-only open, a full disk), each tries again, and fails, itself.
+        synchronized (lastRelease) {
+            if (recordedWithin(key, now)) {
+                return;
+            }
             record("KeysReleased", principal, Map.of("dataGroup", group.name()));
-        } catch (RuntimeException e) {
-            // Not recorded: the next release must try again, not count as recorded for the window.
-            lastRelease.remove(key, now);
-            throw e;
+            lastRelease.put(key, now);
         }
+    }
+
+    private boolean recordedWithin(Release key, Instant now) {
+        Instant seen = lastRelease.get(key);
+        return seen != null && seen.plus(KEY_RELEASE_WINDOW).isAfter(now);
     }
 }

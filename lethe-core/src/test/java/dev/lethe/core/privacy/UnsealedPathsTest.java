@@ -293,8 +293,28 @@ class UnsealedPathsTest {
         assertThatThrownBy(() -> AnnotationNotation.read("Sale", SaleOfSealedParty.class))
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining(
-                        "buyer is sealed whole (@PersonalData) but names a data subject inside (buyer.email)");
+                        "buyer is sealed whole (@PersonalData) but names a data subject inside (Party.email)");
+        assertThatThrownBy(() -> AnnotationNotation.read("Sales", SaleOfSealedParties.class))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining(
+                        "buyers is sealed whole (@PersonalData) but names a data subject inside (Party.email)");
+        assertThatThrownBy(() -> AnnotationNotation.read("Maybe", SaleOfMaybeParty.class))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("buyer is sealed whole");
+        assertThatThrownBy(() -> AnnotationNotation.read("Loose", LooseKey.class))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("of type Object");
     }
+
+    record SaleOfSealedParties(
+            @DataSubject String sellerId,
+            @PersonalData(group = "contact") List<Party> buyers) {}
+
+    record SaleOfMaybeParty(
+            @DataSubject String sellerId,
+            @PersonalData(group = "contact") Optional<Party> buyer) {}
+
+    record LooseKey(@DataSubject Object id) {}
 
     record Address(@PersonalData(group = "contact") String street, String city) {}
 

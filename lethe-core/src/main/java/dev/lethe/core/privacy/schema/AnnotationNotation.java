@@ -196,8 +196,8 @@ public final class AnnotationNotation {
             if (subject != null) {
                 refuseUnprintableKey(component, path);
             }
-            if (personal != null && subject == null && component.getType().isRecord()) {
-                Optional<String> key = subjectKeyIn(component.getType(), path + ".", new HashSet<>());
+            if (personal != null && subject == null) {
+                Optional<String> key = subjectKeyIn(component.getGenericType(), new HashSet<>());
                 if (key.isPresent()) {
                     // Sealed whole, the record's key is never read: its fields would belong to another subject.
                     throw InvalidEventException.of(
@@ -301,12 +301,12 @@ public final class AnnotationNotation {
         return Optional.empty();
     }
 
-    /** Whether a record marks any component, at any depth. */
     /** A data subject key is written as a string or a number: a boolean, a record or a collection never is. */
     private static void refuseUnprintableKey(RecordComponent component, String path) {
         Class<?> type = component.getType();
         if (type == boolean.class
                 || type == Boolean.class
+                || type == Object.class
                 || type.isRecord()
                 || type.isArray()
                 || java.util.Collection.class.isAssignableFrom(type)
@@ -318,26 +318,59 @@ public final class AnnotationNotation {
         }
     }
 
-    /** The path of a {@link DataSubject} component in {@code record} or the records it holds, if any. */
-    private static Optional<String> subjectKeyIn(Class<?> record, String prefix, Set<Class<?>> seen) {
-        if (!seen.add(record)) {
-            return Optional.empty();
-        }
-        for (RecordComponent component : record.getRecordComponents()) {
-            String path = prefix + jsonName(record, component);
-            if (component.isAnnotationPresent(DataSubject.class)) {
-                return Optional.of(path);
+    /**
+     * A {@link DataSubject} component ({@code Record.component}) in the records {@code type} is or holds —
+     * through components, arrays, collections, {@code Optional}s and sealed interfaces — if any.
+     */
+    private static Optional<String> subjectKeyIn(Type type, Set<Class<?>> seen) {
+        if (type instanceof Class<?> c) {
+            if (c.isArray()) {
+                return subjectKeyIn(c.getComponentType(), seen);
             }
-            if (component.getType().isRecord()) {
-                Optional<String> inner = subjectKeyIn(component.getType(), path + ".", seen);
+            if (c.isSealed()) {
+                return firstSubjectKey(c.getPermittedSubclasses(), seen);
+            }
+            if (!c.isRecord() || !seen.add(c)) {
+                return Optional.empty();
+            }
+            for (RecordComponent component : c.getRecordComponents()) {
+                if (component.isAnnotationPresent(DataSubject.class)) {
+                    return Optional.of(c.getSimpleName() + "." + component.getName());
+                }
+                Optional<String> inner = subjectKeyIn(component.getGenericType(), seen);
                 if (inner.isPresent()) {
                     return inner;
                 }
+            }
+            return Optional.empty();
+        }
+        if (type instanceof ParameterizedType parameterized) {
+            return firstSubjectKey(parameterized.getActualTypeArguments(), seen);
+        }
+        if (type instanceof GenericArrayType array) {
+            return subjectKeyIn(array.getGenericComponentType(), seen);
+        }
+        if (type instanceof WildcardType wildcard) {
+            Optional<String> upper = firstSubjectKey(wildcard.getUpperBounds(), seen);
+            return upper.isPresent() ? upper : firstSubjectKey(wildcard.getLowerBounds(), seen);
+        }
+        if (type instanceof TypeVariable<?> variable) {
+            return firstSubjectKey(variable.getBounds(), seen);
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<String> firstSubjectKey(Type[] types, Set<Class<?>> seen) {
+        for (Type type : types) {
+            Optional<String> found = subjectKeyIn(type, seen);
+            if (found.isPresent()) {
+                return found;
             }
         }
         return Optional.empty();
     }
 
+    /** Whether a record marks any component, at any depth. */
     private static boolean marks(Class<?> record, Set<Class<?>> seen) {
         if (!seen.add(record)) {
             return false;

@@ -104,4 +104,55 @@ class KeyCacheEvictionTest {
             assertThat(first.decrypt(sealed, new byte[0])).containsExactly(42);
         }
     }
+
+    @Test
+    void a_lookup_racing_a_forget_never_hands_out_or_keeps_the_forgotten_subjects_key() throws Exception {
+        try (KeyService keys = service(Clock.fixed(NOW, ZoneOffset.UTC))) {
+            int count = 3_000;
+            java.util.List<SubjectId> subjects = new java.util.ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                SubjectId subject = keys.newSubject();
+                keys.sealer(subject, CONTACT, "2026-11");
+                subjects.add(subject);
+            }
+            java.util.concurrent.atomic.AtomicInteger frontier = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicInteger handedOut = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.List<Thread> readers = new java.util.ArrayList<>();
+            for (int t = 0; t < 3; t++) {
+                Thread reader = new Thread(() -> {
+                    java.util.Random random = new java.util.Random();
+                    while (!stop.get()) {
+                        // Around the subject being forgotten: the ones already done, and the next.
+                        int done = frontier.get();
+                        int i = Math.max(0, Math.min(count - 1, done - 2 + random.nextInt(4)));
+                        KeyService.Lookup lookup = keys.opener(subjects.get(i), CONTACT, "2026-11");
+                        if (i < done && lookup instanceof KeyService.Found) {
+                            handedOut.incrementAndGet();
+                        }
+                    }
+                });
+                reader.start();
+                readers.add(reader);
+            }
+            try {
+                for (int i = 0; i < count; i++) {
+                    keys.forget(subjects.get(i), "dora", "GDPR Art. 17(1)(a)", null);
+                    frontier.set(i + 1);
+                }
+            } finally {
+                stop.set(true);
+                for (Thread reader : readers) {
+                    reader.join(10_000);
+                }
+            }
+            assertThat(handedOut)
+                    .as("keys handed out after their subject's forget returned")
+                    .hasValue(0);
+            for (SubjectId subject : subjects) {
+                assertThat(keys.opener(subject, CONTACT, "2026-11"))
+                        .isEqualTo(new KeyService.Missing(Redaction.Reason.FORGOTTEN));
+            }
+        }
+    }
 }
