@@ -119,6 +119,25 @@ public class PrivacyAppendBenchmark {
                         sealedPool.subList(from, from + BATCH));
     }
 
+    /** Customer numbers past the pool's, each named by one event only. */
+    private long newCustomers = 10_000_000L;
+
+    /**
+     * Every event names a customer never seen before (a bulk import): each is a new subject, its key
+     * created and stored in the key store, besides the sealing.
+     */
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public void encryptedNewCustomers() {
+        long first = newCustomers;
+        newCustomers += BATCH;
+        lethe.privacy()
+                .append(
+                        PrivateBenchEvents.stream(first / BATCH),
+                        ExpectedVersion.any(),
+                        PrivateBenchEvents.batch(PrivateBenchEvents.SALE, first, BATCH, Integer.MAX_VALUE));
+    }
+
     /** Pipelined: at most {@value #IN_FLIGHT} batches submitted and not yet committed. */
     @Benchmark
     @OperationsPerInvocation(BATCH)

@@ -285,6 +285,25 @@ public final class SqliteKeyStore implements KeyStore {
     }
 
     @Override
+    public void createSubjects(List<NewSubject> subjects) {
+        if (subjects.isEmpty()) {
+            return;
+        }
+        transaction("create " + subjects.size() + " subjects", false, () -> {
+            for (NewSubject s : subjects) {
+                update("INSERT INTO subject_key VALUES (?, ?)", s.subject().toString(), s.wrappedKey());
+                if (s.blindIndex().isPresent()) {
+                    update(
+                            "INSERT INTO blind_index VALUES (?, ?)",
+                            s.blindIndex().get(),
+                            s.subject().toString());
+                }
+            }
+            return null;
+        });
+    }
+
+    @Override
     public Optional<SubjectId> subjectByBlindIndex(byte[] blindIndex) {
         return subjectByBlindIndexInFile(blindIndex).filter(subject -> !forgottenElsewhere.contains(subject));
     }
@@ -351,6 +370,7 @@ public final class SqliteKeyStore implements KeyStore {
     @Override
     public void scrub() {
         synchronized (this) {
+            requireOpen("empty the WAL");
             try {
                 truncateWal("forget subject");
             } catch (SQLException e) {

@@ -100,6 +100,11 @@ public final class PrivacyCodec {
             this.keyValues = keyValues;
         }
 
+        /** The values of the event's key fields, by path: what sealing it resolves to subjects. */
+        java.util.Collection<String> keyValues() {
+            return keyValues.values();
+        }
+
         /**
          * An upper bound, within a few bytes, of the sealed event's size (data and the metadata given
          * here with Lethe's record added), so that an event sealing would push past {@link
@@ -219,11 +224,20 @@ public final class PrivacyCodec {
      * @throws ErasureFenceException if a personal field belongs to a forgotten subject
      */
     public Sealed seal(UUID eventId, PrivacySchema schema, int schemaVersion, Json data, Json metadata, Instant at) {
-        return seal(eventId, prepare(schema, data, at), schemaVersion, metadata, at);
+        return seal(eventId, prepare(schema, data, at), schemaVersion, metadata, at, Map.of());
     }
 
-    /** Seals a prepared event: resolves its subjects (creating those seen for the first time), then seals. */
-    public Sealed seal(UUID eventId, Prepared prepared, int schemaVersion, Json metadata, Instant at) {
+    /**
+     * Seals a prepared event: resolves its subjects (those in {@code resolved}, the key service's {@code
+     * resolveAll} answer for its batch, as given; the others created if seen for the first time), then seals.
+     */
+    public Sealed seal(
+            UUID eventId,
+            Prepared prepared,
+            int schemaVersion,
+            Json metadata,
+            Instant at,
+            Map<String, SubjectId> resolved) {
         SealPlan plan = prepared.plan;
         PrivacySchema schema = plan.schema();
         byte[] in = prepared.in;
@@ -234,7 +248,8 @@ public final class PrivacyCodec {
         for (FieldRule key : plan.keyFields()) {
             String value = keyValues.get(key.path());
             if (value != null) {
-                subjects.put(key.path(), keys.resolve(value));
+                SubjectId subject = resolved.get(value);
+                subjects.put(key.path(), subject != null ? subject : keys.resolve(value));
             }
         }
         ByteSplice out = new ByteSplice(in);

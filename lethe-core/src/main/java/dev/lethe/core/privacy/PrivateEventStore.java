@@ -260,10 +260,18 @@ public final class PrivateEventStore implements AutoCloseable {
             }
         }
         refuseStaleVersion(streamId, expected, events, checked);
+        // The batch's new subjects are created together, in one key-store write, before sealing resolves each.
+        List<String> keyValues = new ArrayList<>();
+        for (Checked each : checked) {
+            if (each.prepared() != null) {
+                keyValues.addAll(each.prepared().keyValues());
+            }
+        }
+        Map<String, SubjectId> subjects = keys.resolveAll(keyValues);
         List<EventData> sealed = new ArrayList<>(events.size());
         for (int i = 0; i < events.size(); i++) {
             try {
-                sealed.add(seal(events.get(i), checked.get(i), now));
+                sealed.add(seal(events.get(i), checked.get(i), now, subjects));
             } catch (InvalidEventException e) {
                 throw e.at("events[" + i + "] " + e.subject());
             }
@@ -335,14 +343,14 @@ public final class PrivateEventStore implements AutoCloseable {
         return new Checked(registered, prepared);
     }
 
-    private EventData seal(EventData event, Checked checked, Instant now) {
+    private EventData seal(EventData event, Checked checked, Instant now, Map<String, SubjectId> subjects) {
         if (checked.registered() == null) {
             return event;
         }
         // Time-ordered ids keep the log's id index growing at its right edge.
         UUID id = event.id() != null ? event.id() : ids.next();
         PrivacyCodec.Sealed result =
-                codec.seal(id, checked.prepared(), checked.registered().version(), event.metadata(), now);
+                codec.seal(id, checked.prepared(), checked.registered().version(), event.metadata(), now, subjects);
         EventData sealed = new EventData(id, event.type(), result.data(), result.metadata());
         return event.clientId().isPresent() ? sealed : sealed.withGeneratedId(id);
     }

@@ -9,6 +9,7 @@ import dev.lethe.core.memory.InMemoryEventStore;
 import dev.lethe.core.privacy.keys.ErasureReceipt;
 import dev.lethe.core.privacy.keys.InMemoryKeyStore;
 import dev.lethe.core.privacy.keys.KeyService;
+import dev.lethe.core.privacy.keys.KeyStore;
 import dev.lethe.core.privacy.keys.LocalMasterKey;
 import dev.lethe.core.privacy.policy.DataPolicy;
 import dev.lethe.core.privacy.schema.JsonSchemaNotation;
@@ -88,6 +89,62 @@ class PrivateEventStoreTest {
         return lethe.store()
                 .readStream(StreamId.of("customer-1"), version, Direction.FORWARD, 1)
                 .get(0);
+    }
+
+    @Test
+    void a_batchs_new_subjects_are_created_in_one_key_store_write_each_once() {
+        java.util.concurrent.atomic.AtomicInteger oneByOne = new java.util.concurrent.atomic.AtomicInteger();
+        List<Integer> together = new java.util.ArrayList<>();
+        InMemoryKeyStore inner = new InMemoryKeyStore();
+        KeyStore counting = (KeyStore) java.lang.reflect.Proxy.newProxyInstance(
+                KeyStore.class.getClassLoader(), new Class<?>[] {KeyStore.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("createSubject")) {
+                        oneByOne.incrementAndGet();
+                    } else if (method.getName().equals("createSubjects")) {
+                        together.add(((List<?>) args[0]).size());
+                    }
+                    try {
+                        return method.invoke(inner, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        Clock clock = Clock.fixed(writtenAt, ZoneOffset.UTC);
+        KeyService keys =
+                new KeyService(counting, LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
+        try (PrivateEventStore batched = new PrivateEventStore(new InMemoryEventStore(), keys, clock)) {
+            JsonNode schema = Json.parse(SCHEMA).asTree();
+            batched.schemas()
+                    .register(
+                            JsonSchemaNotation.read("ProductSold", schema),
+                            SchemaRegistry.Notation.JSON_SCHEMA,
+                            SchemaRegistry.propertyPaths(schema),
+                            Json.of(schema));
+            SubjectId known = keys.resolve("known@example.com");
+            oneByOne.set(0);
+            List<EventData> batch = new java.util.ArrayList<>();
+            for (int i = 0; i < 30; i++) {
+                String email = i % 3 == 0 ? "known@example.com" : "c" + (i % 10) + "@example.com";
+                batch.add(EventData.of("ProductSold", "{\"email\":\"" + email + "\",\"product\":\"p\"}"));
+            }
+            batched.append(StreamId.of("orders"), ExpectedVersion.any(), batch);
+            // c0 … c9, each twice: ten new subjects, created together, each once.
+            assertThat(together).containsExactly(10);
+            assertThat(oneByOne).hasValue(0);
+            List<RecordedEvent> stored = batched.store().readStream(StreamId.of("orders"), 0, Direction.FORWARD, 100);
+            for (int i = 0; i < 30; i++) {
+                String email = i % 3 == 0 ? "known@example.com" : "c" + (i % 10) + "@example.com";
+                assertThat(PrivacyCodec.subjectsOf(stored.get(i).metadata()).get("email"))
+                        .isEqualTo(keys.lookup(email).orElseThrow());
+                assertThat(batched.reveal(stored.get(i), DPO)
+                                .data()
+                                .asTree()
+                                .get("email")
+                                .asText())
+                        .isEqualTo(email);
+            }
+            assertThat(keys.lookup("known@example.com")).contains(known);
+        }
     }
 
     @Test

@@ -89,6 +89,9 @@ public final class KeyService implements AutoCloseable {
      * them is not cached after it.
      */
     private volatile long generation;
+
+    /** Set by {@link #close}: nothing is cached after it. Guarded by this service's lock. */
+    private boolean closed;
     /**
      * Blind index (never the natural key) to subject, for subjects seen recently; emptied of a subject on
      * forget. Read without a lock; written under this service's lock.
@@ -218,6 +221,64 @@ public final class KeyService implements AutoCloseable {
         byte[] index = blindIndex(keyValue);
         SubjectId cached = subjectsByIndex.get(java.nio.ByteBuffer.wrap(index));
         return cached != null ? cached : resolveSlowly(index);
+    }
+
+    /**
+     * Resolves several key values as {@link #resolve} does each, creating the subjects seen for the first
+     * time together, in one key-store write: a batch of events for a hundred new customers costs one durable
+     * write of the key store, not a hundred. Values {@code resolve} reads otherwise (blank ones, which it
+     * refuses; those that look like subject ids) are left out of the answer, for it.
+     *
+     * @return the subject of each natural key resolved here
+     */
+    public Map<String, SubjectId> resolveAll(java.util.Collection<String> keyValues) {
+        Map<String, SubjectId> resolved = new java.util.HashMap<>();
+        Map<String, byte[]> unseen = new LinkedHashMap<>();
+        for (String value : keyValues) {
+            if (value == null
+                    || resolved.containsKey(value)
+                    || unseen.containsKey(value)
+                    || blank(value)
+                    || SubjectId.looksLikeOne(value)) {
+                continue;
+            }
+            byte[] index = blindIndex(value);
+            SubjectId cached = subjectsByIndex.get(java.nio.ByteBuffer.wrap(index));
+            if (cached != null) {
+                resolved.put(value, cached);
+            } else {
+                unseen.put(value, index);
+            }
+        }
+        if (!unseen.isEmpty()) {
+            resolved.putAll(createUnseen(unseen));
+        }
+        return resolved;
+    }
+
+    /** The subjects of natural keys the cache did not hold: looked up, the others created in one write. */
+    private synchronized Map<String, SubjectId> createUnseen(Map<String, byte[]> indexes) {
+        Map<String, SubjectId> found = new LinkedHashMap<>();
+        List<KeyStore.NewSubject> created = new ArrayList<>();
+        for (Map.Entry<String, byte[]> each : indexes.entrySet()) {
+            byte[] index = each.getValue();
+            SubjectId subject = subjectsByIndex.get(java.nio.ByteBuffer.wrap(index));
+            if (subject == null) {
+                Optional<SubjectId> known = store.subjectByBlindIndex(index);
+                subject = known.orElseGet(SubjectId::random);
+                if (known.isEmpty()) {
+                    created.add(
+                            new KeyStore.NewSubject(subject, wrapNew(KeyRefs.subject(subject)), Optional.of(index)));
+                }
+            }
+            found.put(each.getKey(), subject);
+        }
+        store.createSubjects(created);
+        if (subjectsByIndex.size() + indexes.size() >= CACHE_ENTRIES) {
+            subjectsByIndex.clear();
+        }
+        indexes.forEach((value, index) -> subjectsByIndex.put(java.nio.ByteBuffer.wrap(index), found.get(value)));
+        return found;
     }
 
     /** Whether {@code text} shows nothing: spaces of any kind, format (invisible) and control characters. */
@@ -436,7 +497,7 @@ public final class KeyService implements AutoCloseable {
 
     /** Caches an unwrapped key only if no forget or expiry happened since the lookup began; returns it. */
     private synchronized <K> byte[] rememberRaw(Map<K, CachedRaw> keys, K ref, long seenGeneration, byte[] key) {
-        if (generation == seenGeneration) {
+        if (generation == seenGeneration && !closed) {
             long now = System.nanoTime();
             sweep(now);
             makeRoom(keys, RAW_KEY_ENTRIES, CachedRaw::expiresNanos, now, entry -> true);
@@ -525,7 +586,7 @@ public final class KeyService implements AutoCloseable {
 
     /** Caches the key only if no forget or expiry happened since the lookup began. */
     private synchronized DataKeyAead remember(DataKeyId id, long seenGeneration, DataKeyAead aead) {
-        if (generation == seenGeneration) {
+        if (generation == seenGeneration && !closed) {
             long now = System.nanoTime();
             sweep(now);
             makeRoom(cache, CACHE_ENTRIES, entry -> entry.expiresNanos, now, this::dropped);
@@ -603,12 +664,17 @@ public final class KeyService implements AutoCloseable {
                 auditedNotMarked.addAll(audited);
                 throw e;
             } finally {
-                // Even if the store failed after its commit, nothing of the subject stays cached.
-                generation++;
-                cache.entrySet().removeIf(entry -> entry.getKey().isOf(subject) && dropped(entry.getValue()));
-                subjectKeys.remove(subject);
-                notForgotten.remove(subject);
-                subjectsByIndex.values().removeIf(subject::equals);
+                // Even if the store failed after its commit, nothing of the subject stays cached. The generation
+                // is raised last: a lookup that reads the new one sees these evictions, and one that read the
+                // old one does not cache what it derives (remember() compares, under this lock).
+                try {
+                    cache.entrySet().removeIf(entry -> entry.getKey().isOf(subject) && dropped(entry.getValue()));
+                    subjectKeys.remove(subject);
+                    notForgotten.remove(subject);
+                    subjectsByIndex.values().removeIf(subject::equals);
+                } finally {
+                    generation++;
+                }
             }
             if (entries < 0) {
                 if (store.isForgotten(subject)) {
@@ -783,12 +849,15 @@ public final class KeyService implements AutoCloseable {
 
     private void destroy(KeyStore.PeriodRef ref, Instant at) {
         store.destroyPeriod(ref.group(), ref.period(), at);
-        openPeriods.remove(ref.group().name() + "/" + ref.period());
         synchronized (this) {
-            generation++;
-            cache.entrySet()
-                    .removeIf(entry -> entry.getKey().isIn(ref.group(), ref.period()) && dropped(entry.getValue()));
-            periodKeys.remove(KeyRefs.period(ref.group(), ref.period()));
+            try {
+                openPeriods.remove(ref.group().name() + "/" + ref.period());
+                cache.entrySet()
+                        .removeIf(entry -> entry.getKey().isIn(ref.group(), ref.period()) && dropped(entry.getValue()));
+                periodKeys.remove(KeyRefs.period(ref.group(), ref.period()));
+            } finally {
+                generation++; // last, as in forget
+            }
         }
     }
 
@@ -900,11 +969,12 @@ public final class KeyService implements AutoCloseable {
     public void close() {
         synchronized (this) {
             // Nothing derived or unwrapped outlives the service, whoever still holds a reference to it.
-            generation++;
+            closed = true;
             cache.values().forEach(this::dropped);
             cache.clear();
             subjectKeys.clear();
             periodKeys.clear();
+            generation++; // last, as in forget
         }
         try {
             List<UUID> audited = drainAudited();

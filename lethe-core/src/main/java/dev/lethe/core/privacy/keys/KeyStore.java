@@ -18,6 +18,17 @@ public interface KeyStore extends AutoCloseable {
     /** Stores a new subject's wrapped key and, if given, its blind-index entry. */
     void createSubject(SubjectId subject, byte[] wrappedKey, Optional<byte[]> blindIndex);
 
+    /** A subject to create: its wrapped key and, if given, its blind-index entry. */
+    record NewSubject(SubjectId subject, byte[] wrappedKey, Optional<byte[]> blindIndex) {}
+
+    /**
+     * Stores several new subjects; a store with transactions stores all or none, in one write (a batch of
+     * events naming a hundred new customers then costs one durable write of the key store, not a hundred).
+     */
+    default void createSubjects(java.util.List<NewSubject> subjects) {
+        subjects.forEach(s -> createSubject(s.subject(), s.wrappedKey(), s.blindIndex()));
+    }
+
     Optional<SubjectId> subjectByBlindIndex(byte[] blindIndex);
 
     /** Adds a blind-index entry for an existing subject; false if the entry already names another. */
