@@ -79,7 +79,18 @@ final class JsonFields {
      * only a few), each with its full path if a value is wanted there, and its level if the walk goes on
      * below it.
      */
-    private record Level(byte[][] names, String[] paths, Level[] children, String prefix) {
+    /**
+     * One object level: its names, their paths (leaves) and levels (containers). With a {@link
+     * #JsonFields(Set, boolean, Set) fallback}, also its names by {@link #normalized} form, and the names
+     * of the real fields there, which never fall back.
+     */
+    private record Level(
+            byte[][] names,
+            String[] paths,
+            Level[] children,
+            String prefix,
+            Map<String, Integer> byNormalized,
+            Set<String> realNames) {
         int indexOf(byte[] json, int start, int end) {
             for (int i = 0; i < names.length; i++) {
                 byte[] name = names[i];
@@ -94,6 +105,27 @@ final class JsonFields {
             byte[] bytes = decoded.getBytes(StandardCharsets.UTF_8);
             return indexOf(bytes, 0, bytes.length);
         }
+
+        /** The name a member name not found here spells another way, or -1 (also for a real field's name). */
+        int fallback(String name) {
+            if (byNormalized == null || realNames.contains(name)) {
+                return -1;
+            }
+            return byNormalized.getOrDefault(normalized(name), -1);
+        }
+    }
+
+    /** A name without case and without anything but letters and digits: {@code e_Mail}, {@code EMAIL} read email. */
+    static String normalized(String name) {
+        StringBuilder out = new StringBuilder(name.length());
+        for (int i = 0; i < name.length(); ) {
+            int c = name.codePointAt(i);
+            if (Character.isLetterOrDigit(c)) {
+                out.appendCodePoint(Character.toLowerCase(c));
+            }
+            i += Character.charCount(c);
+        }
+        return out.toString();
     }
 
     private final Level root;
@@ -104,17 +136,28 @@ final class JsonFields {
     }
 
     /**
+     * A scanner for spellings: as {@link #JsonFields(Set, boolean)}, and a member name found at no path
+     * that, {@link #normalized}, equals a name looked for at its level (and is not one of the {@code real}
+     * paths' names there, the type's own fields) is read as that name: {@code nAme} and {@code "name "}
+     * as a spelling of {@code name} that a list of conventions would miss.
+     */
+    JsonFields(Set<String> paths, boolean reportShapeProblems, Set<String> real) {
+        this.root = level(paths, "", real);
+        this.reportShapeProblems = reportShapeProblems;
+    }
+
+    /**
      * @param reportShapeProblems whether a member name such as {@code "contact.email"}, whose part before
      *     the first {@code .} is a name looked for in that object, is reported as a {@link
      *     Kind#DOTTED_NAME} hit (path: the name): it reads like a path to a classified field, but is not one;
      *     and a name on the way to a path whose value is not an object, as a {@link Kind#NOT_AN_OBJECT} hit
      */
     JsonFields(Set<String> paths, boolean reportShapeProblems) {
-        this.root = level(paths, "");
+        this.root = level(paths, "", null);
         this.reportShapeProblems = reportShapeProblems;
     }
 
-    private static Level level(Set<String> paths, String prefix) {
+    private static Level level(Set<String> paths, String prefix, Set<String> real) {
         Map<String, String> leaves = new TreeMap<>();
         Map<String, Set<String>> deeper = new TreeMap<>();
         for (String path : paths) {
@@ -136,13 +179,27 @@ final class JsonFields {
         String[] leafPaths = new String[names.size()];
         Level[] children = new Level[names.size()];
         int i = 0;
+        Map<String, Integer> byNormalized = real == null ? null : new java.util.HashMap<>();
+        Set<String> realNames = real == null ? null : new HashSet<>();
+        if (real != null) {
+            for (String path : real) {
+                if (path.startsWith(prefix)) {
+                    String rest = path.substring(prefix.length());
+                    int dot = rest.indexOf('.');
+                    realNames.add(dot < 0 ? rest : rest.substring(0, dot));
+                }
+            }
+        }
         for (String name : names) {
             bytes[i] = name.getBytes(StandardCharsets.UTF_8);
             leafPaths[i] = leaves.get(name);
-            children[i] = deeper.containsKey(name) ? level(deeper.get(name), prefix + name + ".") : null;
+            children[i] = deeper.containsKey(name) ? level(deeper.get(name), prefix + name + ".", real) : null;
+            if (byNormalized != null && !realNames.contains(name)) {
+                byNormalized.putIfAbsent(normalized(name), i);
+            }
             i++;
         }
-        return new Level(bytes, leafPaths, children, prefix);
+        return new Level(bytes, leafPaths, children, prefix, byNormalized, realNames);
     }
 
     /** Visits the values at the paths; returns false if the JSON is not an object (nothing visited). */
@@ -166,6 +223,14 @@ final class JsonFields {
             int index = isPlainString(json, i, nameEnd)
                     ? level.indexOf(json, i + 1, nameEnd - 1)
                     : level.indexOf(decodeString(json, i, nameEnd));
+            if (index < 0
+                    && level.byNormalized() != null
+                    && !level.byNormalized().isEmpty()) {
+                index = level.fallback(
+                        isPlainString(json, i, nameEnd)
+                                ? new String(json, i + 1, nameEnd - i - 2, StandardCharsets.UTF_8)
+                                : decodeString(json, i, nameEnd));
+            }
             if (index < 0 && reportShapeProblems) {
                 String dotted = dottedName(json, i, nameEnd, level);
                 if (dotted != null) {

@@ -351,7 +351,9 @@ public final class SchemaRegistry {
                 }
             }
         }
-        return new JsonNames(new JsonFields(byAlias.keySet(), true), byAlias);
+        // Besides the usual conventions, any spelling that differs from a classified name only in case and
+        // punctuation (nAme, "name ") is read as one, unless it is a field of the type itself.
+        return new JsonNames(new JsonFields(byAlias.keySet(), true, real), byAlias);
     }
 
     /**

@@ -230,7 +230,9 @@ class UnsealedPathsTest {
                 "another spelling of the classified field 'contact.email'",
                 "{\"id\":\"c1\",\"contact\":{\"Email\":\"MARK@example.com\"}}",
                 "{\"id\":\"c1\",\"contact\":{\"EMAIL\":\"MARK@example.com\"}}",
-                "{\"id\":\"c1\",\"Contact\":{\"email\":\"MARK@example.com\"}}");
+                "{\"id\":\"c1\",\"Contact\":{\"email\":\"MARK@example.com\"}}",
+                "{\"id\":\"c1\",\"contact\":{\"eMaIl\":\"MARK@example.com\"}}",
+                "{\"id\":\"c1\",\"cOnTaCt \":{\"email\":\"MARK@example.com\"}}");
         // A property the schema declares itself is its own field, whatever it looks like.
         JsonNode both = schema("\"name\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\"}},"
                 + "\"NAME\":{\"type\":\"string\"}");
@@ -240,7 +242,14 @@ class UnsealedPathsTest {
                         SchemaRegistry.Notation.JSON_SCHEMA,
                         SchemaRegistry.propertyPaths(both),
                         Json.of(both));
-        assertRefused("Named", "another spelling of the classified field 'name'", "{\"id\":\"c1\",\"Name\":\"MARK\"}");
+        assertRefused(
+                "Named",
+                "another spelling of the classified field 'name'",
+                "{\"id\":\"c1\",\"Name\":\"MARK\"}",
+                // Spellings no convention writes: case and punctuation alone.
+                "{\"id\":\"c1\",\"nAme\":\"MARK\"}",
+                "{\"id\":\"c1\",\"name \":\"MARK\"}",
+                "{\"id\":\"c1\",\"N.A.M.E\":\"MARK\"}");
         long head = lethe.store().headPosition();
         lethe.append(
                 ByteExactSealingTest.STREAM,
