@@ -288,6 +288,21 @@ public final class PrivacyCodec {
      * parsed number ({@code 1.50} and {@code 1.5} name the same subject, as they did when events were
      * sealed from a tree).
      */
+    private static final java.util.regex.Pattern JSON_NUMBER =
+            java.util.regex.Pattern.compile("-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?");
+
+    /**
+     * The text a key field holding {@code text} as a JSON number resolves by ({@code 1.5} for {@code 1.50}),
+     * if {@code text} is one: so that a lookup typed as the event wrote the number finds its subject.
+     */
+    public static java.util.Optional<String> numberKeyText(String text) {
+        if (text.length() > 400 || !JSON_NUMBER.matcher(text).matches()) {
+            return java.util.Optional.empty();
+        }
+        byte[] bytes = text.getBytes(StandardCharsets.US_ASCII);
+        return java.util.Optional.of(keyText(bytes, new JsonFields.Hit("", JsonFields.Kind.NUMBER, 0, bytes.length)));
+    }
+
     private static String keyText(byte[] in, JsonFields.Hit hit) {
         if (hit.kind() != JsonFields.Kind.NUMBER) {
             String text = hit.text(in);

@@ -324,7 +324,9 @@ public final class KeyService implements AutoCloseable {
     /**
      * The subject a key value names, without creating one, as {@link #resolve} reads it: a subject id the
      * key service knows (live or forgotten: see {@link #isForgotten}) is that subject; anything else is a
-     * natural key, looked up in the blind index (a forgotten subject's natural key maps to none).
+     * natural key, looked up in the blind index (a forgotten subject's natural key maps to none). Text that
+     * names no subject as written but is a number is looked up as a key field holding that number resolves
+     * it ({@code 1.50} as {@code 1.5}).
      */
     public Optional<SubjectId> lookup(String naturalKey) {
         if (SubjectId.looksLikeOne(naturalKey)) {
@@ -333,7 +335,14 @@ public final class KeyService implements AutoCloseable {
                 return Optional.of(subject);
             }
         }
-        return store.subjectByBlindIndex(blindIndex(naturalKey));
+        Optional<SubjectId> found = store.subjectByBlindIndex(blindIndex(naturalKey));
+        if (found.isPresent()) {
+            return found;
+        }
+        Optional<String> number = dev.lethe.core.privacy.PrivacyCodec.numberKeyText(naturalKey);
+        return number.isPresent() && !number.get().equals(naturalKey)
+                ? store.subjectByBlindIndex(blindIndex(number.get()))
+                : Optional.empty();
     }
 
     /** The keyed HMAC-SHA256 of a natural key under the blind-index secret. */

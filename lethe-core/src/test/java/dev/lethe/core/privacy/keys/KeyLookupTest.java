@@ -31,6 +31,11 @@ class KeyLookupTest {
             assertThat(keys.lookup(ada.toString())).contains(ada);
             assertThat(keys.isForgotten(ada)).isTrue();
             assertThat(keys.lookup("ada@example.com")).isEmpty();
+            // A number, as a key field holding it resolves it: 1.50 and 1.5 name one subject.
+            SubjectId numbered = keys.resolve("1.5");
+            assertThat(keys.lookup("1.50")).contains(numbered);
+            assertThat(keys.lookup("15e-1")).contains(numbered);
+            assertThat(keys.lookup("1.500x")).isEmpty();
             // A UUID the store never issued is a natural key like any other: none, and none created.
             String stranger = SubjectId.random().toString();
             assertThat(keys.lookup(stranger)).isEqualTo(Optional.empty());
