@@ -315,7 +315,7 @@ public final class SqliteLethe implements AutoCloseable {
                                     ? "a wrong slot or token (--pkcs11-slot, --pkcs11-library)? A read-only open never"
                                             + " creates one"
                                     : "keys.db holds keys wrapped by it, so this is not its token (check --pkcs11-slot"
-                                            + " and --pkcs11-library)"),
+                                            + " and --pkcs11-library), or the key was deleted from this token"),
                     e);
         }
         if (!readOnly && !noted.equals(Optional.of(IN_PKCS11_TOKEN))) {
@@ -643,7 +643,7 @@ public final class SqliteLethe implements AutoCloseable {
                         + "), which still exists and shares its master key ("
                         + keys.master().describe()
                         + "): rotating or moving it here would cut " + original + " off from its data. Change it"
-                        + " there; once that directory is gone, this copy may")
+                        + " there; once that directory is gone for good, this copy may change it")
                 : Optional.empty();
     }
 

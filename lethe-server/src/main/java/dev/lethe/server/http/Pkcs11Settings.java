@@ -101,7 +101,15 @@ public record Pkcs11Settings(String library, String slot, String pinFile, String
             return pin.toCharArray();
         }
         if (given(pinFromEnvironment)) {
-            return pinFromEnvironment.toCharArray();
+            String pin = pinFromEnvironment;
+            if (!pin.equals(pin.strip()) || pin.chars().anyMatch(c -> Character.isISOControl(c) || c == '\uFEFF')) {
+                // As for a file: sent as written, it would most likely fail, and use up the token's retries.
+                throw InvalidEventException.of(
+                        "LETHE_PKCS11_PIN",
+                        "holds white space around the PIN, a line break, a control character or a byte order mark:"
+                                + " set the PIN alone");
+            }
+            return pin.toCharArray();
         }
         throw InvalidEventException.of(
                 "PKCS#11 PIN",

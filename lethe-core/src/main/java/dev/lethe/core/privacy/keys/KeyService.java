@@ -192,8 +192,11 @@ public final class KeyService implements AutoCloseable {
 
     public record Missing(Reason reason) implements Lookup {}
 
-    /** A new data subject with a fresh key. */
-    public SubjectId newSubject() {
+    /**
+     * A new data subject with a fresh key. (Key creation holds this service's lock, as {@link #rotateMaster}
+     * does: a key wrapped under the old epoch and stored after the rotation's snapshot would be lost with it.)
+     */
+    public synchronized SubjectId newSubject() {
         SubjectId subject = SubjectId.random();
         store.createSubject(subject, wrapNew(KeyRefs.subject(subject)), Optional.empty());
         return subject;
@@ -452,8 +455,7 @@ public final class KeyService implements AutoCloseable {
         String periodRef = KeyRefs.period(group, period);
         byte[] periodKey = raw(periodKeys, periodRef);
         if (periodKey == null) {
-            byte[] wrapped = store.periodKey(group, period)
-                    .orElseGet(() -> store.createPeriodKey(group, period, wrapNew(periodRef)));
+            byte[] wrapped = store.periodKey(group, period).orElseGet(() -> createPeriodKey(group, period, periodRef));
             periodKey = rememberRaw(periodKeys, periodRef, seen, master.unwrap(wrapped, KeyRefs.context(periodRef)));
         }
         return remember(id, seen, dataKey(subjectKey, periodKey, group, period));
@@ -962,6 +964,11 @@ public final class KeyService implements AutoCloseable {
             java.util.Arrays.fill(key, (byte) 0);
         }
         return rewrapped;
+    }
+
+    /** Creates a period key unless another thread just did; under this service's lock, as newSubject says. */
+    private synchronized byte[] createPeriodKey(DataGroup group, String period, String ref) {
+        return store.periodKey(group, period).orElseGet(() -> store.createPeriodKey(group, period, wrapNew(ref)));
     }
 
     private byte[] wrapNew(String ref) {

@@ -1,0 +1,109 @@
+package dev.lethe.core.privacy.keys;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lethe.core.privacy.DataGroup;
+import dev.lethe.core.privacy.SubjectId;
+import dev.lethe.core.privacy.policy.DataPolicy;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A key created while a rotation runs: wrapped under the old epoch and stored after the rotation's snapshot,
+ * it would be lost with that epoch. Key creation and rotation take turns.
+ */
+class RotationRaceTest {
+    @TempDir
+    Path keysDirectory;
+
+    /** The local master key, whose wraps on the appending thread pause once, after wrapping. */
+    private static final class SlowWraps implements MasterKey {
+        final MasterKey inner;
+        volatile CountDownLatch wrapped = new CountDownLatch(1);
+        volatile Thread slow;
+
+        SlowWraps(MasterKey inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public int epoch() {
+            return inner.epoch();
+        }
+
+        @Override
+        public byte[] wrap(byte[] key, byte[] context) {
+            byte[] out = inner.wrap(key, context);
+            if (Thread.currentThread() == slow) {
+                slow = null;
+                wrapped.countDown();
+                try {
+                    Thread.sleep(400); // the rotation starts meanwhile
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return out;
+        }
+
+        @Override
+        public byte[] unwrap(byte[] wrapped, byte[] context) {
+            return inner.unwrap(wrapped, context);
+        }
+
+        @Override
+        public List<Integer> liveEpochs() {
+            return inner.liveEpochs();
+        }
+
+        @Override
+        public int beginRotation() {
+            return inner.beginRotation();
+        }
+
+        @Override
+        public List<Integer> finishRotation() {
+            return inner.finishRotation();
+        }
+
+        @Override
+        public java.util.OptionalInt epochOf(byte[] wrapped) {
+            return inner.epochOf(wrapped);
+        }
+
+        @Override
+        public String describe() {
+            return inner.describe();
+        }
+    }
+
+    @Test
+    void a_period_key_and_a_subject_created_during_a_rotation_still_unwrap_after_it() throws Exception {
+        SlowWraps master = new SlowWraps(LocalMasterKey.openOrCreate(keysDirectory));
+        try (KeyService keys = new KeyService(
+                new InMemoryKeyStore(), master, DataPolicy.parse(DataPolicy.defaultYaml()), Clock.systemUTC())) {
+            SubjectId ada = keys.resolve("ada@example.com");
+            DataGroup contact = DataGroup.of("contact");
+            for (Runnable create : List.<Runnable>of(
+                    () -> keys.sealer(ada, contact, "2030-01"), // a new period key
+                    keys::newSubject)) {
+                Thread appending = new Thread(create);
+                master.wrapped = new CountDownLatch(1);
+                master.slow = appending;
+                appending.start();
+                assertThat(master.wrapped.await(10, TimeUnit.SECONDS)).isTrue();
+                keys.rotateMaster();
+                appending.join(10_000);
+                KeyService.KeyCheck check = keys.checkKeys();
+                assertThat(check.failing())
+                        .as(check.failingExamples().toString())
+                        .isZero();
+            }
+        }
+    }
+}
