@@ -90,6 +90,7 @@ final class JsonFields {
             Level[] children,
             String prefix,
             Map<String, Integer> byNormalized,
+            int[] normalizedHashes,
             Set<String> realNames) {
         int indexOf(byte[] json, int start, int end) {
             for (int i = 0; i < names.length; i++) {
@@ -113,6 +114,33 @@ final class JsonFields {
             }
             return byNormalized.getOrDefault(normalized(name), -1);
         }
+    }
+
+    /**
+     * Whether the member name at {@code json[start, end)} may be, {@link #normalized}, one of those whose
+     * hashes are given: its normalized hash computed on the bytes, without building a string, for names
+     * in ASCII without escapes (true, to be checked in full, for the others). Most names of an event are
+     * none, and cost no allocation.
+     */
+    private static boolean mayNormalizeToOne(byte[] json, int start, int end, int[] hashes) {
+        int hash = 0;
+        for (int i = start; i < end; i++) {
+            byte b = json[i];
+            if (b < 0 || b == '\\') {
+                return true;
+            }
+            if (b >= 'A' && b <= 'Z') {
+                hash = 31 * hash + (b + ('a' - 'A'));
+            } else if ((b >= 'a' && b <= 'z') || (b >= '0' && b <= '9')) {
+                hash = 31 * hash + b;
+            }
+        }
+        for (int candidate : hashes) {
+            if (candidate == hash) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A name without case and without anything but letters and digits: {@code e_Mail}, {@code EMAIL} read email. */
@@ -199,7 +227,10 @@ final class JsonFields {
             }
             i++;
         }
-        return new Level(bytes, leafPaths, children, prefix, byNormalized, realNames);
+        int[] hashes = byNormalized == null
+                ? null
+                : byNormalized.keySet().stream().mapToInt(String::hashCode).toArray();
+        return new Level(bytes, leafPaths, children, prefix, byNormalized, hashes, realNames);
     }
 
     /** Visits the values at the paths; returns false if the JSON is not an object (nothing visited). */
@@ -225,7 +256,8 @@ final class JsonFields {
                     : level.indexOf(decodeString(json, i, nameEnd));
             if (index < 0
                     && level.byNormalized() != null
-                    && !level.byNormalized().isEmpty()) {
+                    && !level.byNormalized().isEmpty()
+                    && mayNormalizeToOne(json, i + 1, nameEnd - 1, level.normalizedHashes())) {
                 index = level.fallback(
                         isPlainString(json, i, nameEnd)
                                 ? new String(json, i + 1, nameEnd - i - 2, StandardCharsets.UTF_8)
