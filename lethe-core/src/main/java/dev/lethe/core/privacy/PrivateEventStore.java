@@ -305,6 +305,35 @@ public final class PrivateEventStore implements AutoCloseable {
         }
     }
 
+    /** Types without a schema already looked at by {@link #warnIfLooksPersonal}; bounded. */
+    private final Set<String> unschematized = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * The first event of a type without a schema (per process): if any of its top-level names looks personal
+     * ({@code email}, {@code name}; the policy linter's heuristic), a warning says that they are stored in
+     * plaintext. Names only, never values.
+     */
+    private void warnIfLooksPersonal(EventData event) {
+        if (unschematized.size() > 10_000 || !unschematized.add(event.type())) {
+            return;
+        }
+        List<String> personal = new ArrayList<>();
+        event.data().asTree().fieldNames().forEachRemaining(name -> {
+            if (PolicyLinter.looksPersonal(name) && personal.size() < 10) {
+                personal.add(name);
+            }
+        });
+        if (!personal.isEmpty()) {
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "event type ''{0}'' has no registered schema, so nothing in it is encrypted, yet its field(s) {1}"
+                            + " look personal: register a schema that classifies them (or turn on strict mode, which"
+                            + " refuses types without one)",
+                    event.type(),
+                    personal);
+        }
+    }
+
     /** An event's schema (null if its type has none) and its classified fields, found and checked. */
     private record Checked(SchemaRegistry.Registered registered, PrivacyCodec.Prepared prepared) {}
 
@@ -321,6 +350,7 @@ public final class PrivateEventStore implements AutoCloseable {
             if (strict) {
                 throw InvalidEventException.of("type", "'" + event.type() + "' has no registered schema (strict mode)");
             }
+            warnIfLooksPersonal(event);
             return new Checked(null, null);
         }
         SchemaRegistry.Registered registered = schema.get();

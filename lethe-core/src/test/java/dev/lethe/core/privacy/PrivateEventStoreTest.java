@@ -92,6 +92,51 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_type_without_a_schema_whose_fields_look_personal_is_warned_about_once_by_name_never_by_value() {
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(PrivateEventStore.class.getName());
+        List<java.util.logging.LogRecord> records = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord record) {
+                records.add(record);
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        logger.addHandler(handler);
+        Clock clock = Clock.fixed(writtenAt, ZoneOffset.UTC);
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(),
+                LocalMasterKey.openOrCreate(keysDirectory),
+                DataPolicy.parse(POLICY.replace("strict: true", "strict: false")),
+                clock);
+        try (PrivateEventStore lenient = new PrivateEventStore(new InMemoryEventStore(), keys, clock)) {
+            for (int i = 0; i < 3; i++) {
+                lenient.append(
+                        StreamId.of("notes-1"),
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("NoteTaken", "{\"customerEmail\":\"MARK@example.com\",\"text\":\"x\"}")));
+            }
+            lenient.append(
+                    StreamId.of("notes-1"), ExpectedVersion.any(), List.of(EventData.of("Ticked", "{\"count\":1}")));
+        } finally {
+            logger.removeHandler(handler);
+        }
+        List<String> messages = records.stream()
+                .map(r -> java.text.MessageFormat.format(r.getMessage(), r.getParameters()))
+                .filter(m -> m.contains("no registered schema"))
+                .toList();
+        assertThat(messages)
+                .singleElement()
+                .satisfies(m ->
+                        assertThat(m).contains("'NoteTaken'", "[customerEmail]").doesNotContain("MARK"));
+    }
+
+    @Test
     void a_batchs_new_subjects_are_created_in_one_key_store_write_each_once() {
         java.util.concurrent.atomic.AtomicInteger oneByOne = new java.util.concurrent.atomic.AtomicInteger();
         List<Integer> together = new java.util.ArrayList<>();

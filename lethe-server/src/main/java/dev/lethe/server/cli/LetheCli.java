@@ -39,6 +39,11 @@ public final class LetheCli implements Runnable {
     CommandSpec spec;
 
     public static void main(String[] args) {
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            // The library's warnings (a type whose fields look personal, a schema that stops encrypting a field)
+            // as one line each on standard error, not two with a timestamp and a class name.
+            System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s: %5$s%6$s%n");
+        }
         int exit;
         try {
             exit = run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));

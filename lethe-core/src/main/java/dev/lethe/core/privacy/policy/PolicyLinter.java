@@ -319,7 +319,7 @@ public final class PolicyLinter {
         return !words.isEmpty() && PERSON_WORDS.contains(words.get(words.size() - 1));
     }
 
-    static boolean looksPersonal(String fieldName) {
+    public static boolean looksPersonal(String fieldName) {
         List<String> words = new ArrayList<>(words(fieldName));
         // As written ("accountNumber"), then without qualifiers at the end ("addressLine1", "phoneNo").
         while (!words.isEmpty()) {
