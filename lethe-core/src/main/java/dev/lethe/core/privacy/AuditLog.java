@@ -31,6 +31,8 @@ public final class AuditLog {
     private final EventStore store;
     private final Clock clock;
     private final Map<Release, Instant> lastRelease = new ConcurrentHashMap<>();
+    /** One lock per principal and group, held while its release is written (releases of others go on). */
+    private final Map<Release, Object> writing = new ConcurrentHashMap<>();
 
     private record Release(Principal principal, DataGroup group) {}
 
@@ -76,10 +78,11 @@ public final class AuditLog {
         if (recordedWithin(key, now)) {
             return;
         }
-        // One writer at a time, and a release marked only once its entry is written: threads of a parallel
+        // One writer at a time per principal and group, and a release marked only once its entry is written: threads of
+        // a parallel
         // replay wait for the first one's entry instead of going on unaudited, and if it cannot be written
         // (a read-only open, a full disk), each tries again, and fails, itself.
-        synchronized (lastRelease) {
+        synchronized (writing.computeIfAbsent(key, k -> new Object())) {
             if (recordedWithin(key, now)) {
                 return;
             }

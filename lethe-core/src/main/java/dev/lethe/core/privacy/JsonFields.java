@@ -317,6 +317,9 @@ final class JsonFields {
         for (int i = 0; i < segments.length; i++) {
             int index = current.indexOf(segments[i]);
             if (index < 0) {
+                index = current.fallback(segments[i]); // another spelling, in a spelling scanner
+            }
+            if (index < 0) {
                 return null;
             }
             if (i == segments.length - 1) {

@@ -303,6 +303,21 @@ public final class PrivacyCodec {
         return java.util.Optional.of(keyText(bytes, new JsonFields.Hit("", JsonFields.Kind.NUMBER, 0, bytes.length)));
     }
 
+    /**
+     * For a natural key not found as typed that is a number written another way than a key field holding it
+     * resolves it ({@code 1.50}, resolved as {@code 1.5}): a sentence saying which text to look up instead
+     * (starting with "; "); else "".
+     */
+    public static String numberLookupHint(String key) {
+        return numberKeyText(key)
+                .filter(text -> !text.equals(key))
+                // The key is not repeated (it may be personal data, and errors reach logs).
+                .map(text -> "; it is a number: a key field holding it as a JSON number resolved it written as"
+                        + " Java prints the double (1.50 as 1.5, 15e-1 as 1.5): look it up written that way if the"
+                        + " key was a number")
+                .orElse("");
+    }
+
     private static String keyText(byte[] in, JsonFields.Hit hit) {
         if (hit.kind() != JsonFields.Kind.NUMBER) {
             String text = hit.text(in);

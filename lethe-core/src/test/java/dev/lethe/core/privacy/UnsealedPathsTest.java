@@ -233,6 +233,10 @@ class UnsealedPathsTest {
                 "{\"id\":\"c1\",\"Contact\":{\"email\":\"MARK@example.com\"}}",
                 "{\"id\":\"c1\",\"contact\":{\"eMaIl\":\"MARK@example.com\"}}",
                 "{\"id\":\"c1\",\"cOnTaCt \":{\"email\":\"MARK@example.com\"}}");
+        assertRefused(
+                "Called",
+                "in another spelling, in a dotted member name",
+                "{\"id\":\"c1\",\"contact.EmAiL\":\"MARK@example.com\"}");
         // A property the schema declares itself is its own field, whatever it looks like.
         JsonNode both = schema("\"name\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\"}},"
                 + "\"NAME\":{\"type\":\"string\"}");

@@ -536,7 +536,10 @@ final class SubjectCommand implements Runnable {
                 }
                 var found = lethe.privacy().keys().lookup(key);
                 if (found.isEmpty()) {
-                    throw InvalidEventException.of("natural key", "maps to no subject (never seen, or forgotten)");
+                    throw InvalidEventException.of(
+                            "natural key",
+                            "maps to no subject (never seen, or forgotten)"
+                                    + dev.lethe.core.privacy.PrivacyCodec.numberLookupHint(key));
                 }
                 cli.spec.commandLine().getOut().println(found.get());
                 if (lethe.privacy().keys().isForgotten(found.get())) {

@@ -597,9 +597,9 @@ public final class LetheServer implements AutoCloseable {
         SubjectId found = lethe.privacy()
                 .keys()
                 .lookup(naturalKey)
-                .orElseThrow(
-                        () -> ApiException.notFound(
-                                "no subject has this natural key (never used, or forgotten); send \"create\": true to create one"));
+                .orElseThrow(() -> ApiException.notFound(
+                        "no subject has this natural key (never used, or forgotten); send \"create\": true to create one"
+                                + dev.lethe.core.privacy.PrivacyCodec.numberLookupHint(naturalKey)));
         ctx.json(Map.of(
                 "subject",
                 found.toString(),

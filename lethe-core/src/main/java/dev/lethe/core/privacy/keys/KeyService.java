@@ -262,10 +262,14 @@ public final class KeyService implements AutoCloseable {
     /** The subjects of natural keys the cache did not hold: looked up, the others created in one write. */
     private synchronized Map<String, SubjectId> createUnseen(Map<String, byte[]> indexes) {
         Map<String, SubjectId> found = new LinkedHashMap<>();
+        Map<java.nio.ByteBuffer, SubjectId> made = new java.util.HashMap<>(); // two values, one index: one subject
         List<KeyStore.NewSubject> created = new ArrayList<>();
         for (Map.Entry<String, byte[]> each : indexes.entrySet()) {
             byte[] index = each.getValue();
             SubjectId subject = subjectsByIndex.get(java.nio.ByteBuffer.wrap(index));
+            if (subject == null) {
+                subject = made.get(java.nio.ByteBuffer.wrap(index));
+            }
             if (subject == null) {
                 Optional<SubjectId> known = store.subjectByBlindIndex(index);
                 subject = known.orElseGet(SubjectId::random);
@@ -273,6 +277,7 @@ public final class KeyService implements AutoCloseable {
                     created.add(
                             new KeyStore.NewSubject(subject, wrapNew(KeyRefs.subject(subject)), Optional.of(index)));
                 }
+                made.put(java.nio.ByteBuffer.wrap(index), subject);
             }
             found.put(each.getKey(), subject);
         }
@@ -327,9 +332,10 @@ public final class KeyService implements AutoCloseable {
     /**
      * The subject a key value names, without creating one, as {@link #resolve} reads it: a subject id the
      * key service knows (live or forgotten: see {@link #isForgotten}) is that subject; anything else is a
-     * natural key, looked up in the blind index (a forgotten subject's natural key maps to none). Text that
-     * names no subject as written but is a number is looked up as a key field holding that number resolves
-     * it ({@code 1.50} as {@code 1.5}).
+     * natural key, looked up in the blind index (a forgotten subject's natural key maps to none), exactly as
+     * written: a key field that held the JSON number {@code 1.50} resolved it as {@code 1.5} ({@link
+     * dev.lethe.core.privacy.PrivacyCodec#numberKeyText} says how), and the text {@code "1.50"} may be
+     * another person's key.
      */
     public Optional<SubjectId> lookup(String naturalKey) {
         if (SubjectId.looksLikeOne(naturalKey)) {
@@ -338,14 +344,7 @@ public final class KeyService implements AutoCloseable {
                 return Optional.of(subject);
             }
         }
-        Optional<SubjectId> found = store.subjectByBlindIndex(blindIndex(naturalKey));
-        if (found.isPresent()) {
-            return found;
-        }
-        Optional<String> number = dev.lethe.core.privacy.PrivacyCodec.numberKeyText(naturalKey);
-        return number.isPresent() && !number.get().equals(naturalKey)
-                ? store.subjectByBlindIndex(blindIndex(number.get()))
-                : Optional.empty();
+        return store.subjectByBlindIndex(blindIndex(naturalKey));
     }
 
     /** The keyed HMAC-SHA256 of a natural key under the blind-index secret. */
@@ -437,6 +436,16 @@ public final class KeyService implements AutoCloseable {
         if (cached != null) {
             return cached;
         }
+        try {
+            return derive(id, subject, group, period);
+        } catch (KeyUnavailableException e) {
+            synchronized (this) { // once more with rotations held off, as opener does
+                return derive(id, subject, group, period);
+            }
+        }
+    }
+
+    private DataKeyAead derive(DataKeyId id, SubjectId subject, DataGroup group, String period) {
         long seen = generation();
         if (store.isForgotten(subject)) {
             throw new ErasureFenceException(subject);
@@ -468,36 +477,48 @@ public final class KeyService implements AutoCloseable {
         if (cached != null) {
             return new Found(cached);
         }
-        long seen = generation();
         try {
-            byte[] subjectKey = raw(subjectKeys, subject);
-            if (subjectKey == null) {
-                Optional<byte[]> wrapped = store.subjectKey(subject);
-                if (wrapped.isEmpty()) {
-                    // Without its erasure fence, a missing key was lost (a keys.db restored from too far back),
-                    // not forgotten: say so, rather than claim an erasure nobody made.
-                    return new Missing(store.isForgotten(subject) ? Reason.FORGOTTEN : Reason.UNAVAILABLE);
-                }
-                subjectKey = rememberRaw(
-                        subjectKeys,
-                        subject,
-                        seen,
-                        master.unwrap(wrapped.get(), KeyRefs.context(KeyRefs.subject(subject))));
-            }
-            String periodRef = KeyRefs.period(group, period);
-            byte[] periodKey = raw(periodKeys, periodRef);
-            if (periodKey == null) {
-                Optional<byte[]> wrapped = store.periodKey(group, period);
-                if (wrapped.isEmpty()) {
-                    return new Missing(store.isPeriodDestroyed(group, period) ? Reason.EXPIRED : Reason.UNAVAILABLE);
-                }
-                periodKey = rememberRaw(
-                        periodKeys, periodRef, seen, master.unwrap(wrapped.get(), KeyRefs.context(periodRef)));
-            }
-            return new Found(remember(id, seen, dataKey(subjectKey, periodKey, group, period)));
+            return lookUp(id, subject, group, period);
         } catch (KeyUnavailableException e) {
-            return new Missing(Reason.UNAVAILABLE);
+            // A rotation may have re-wrapped the key and destroyed the epoch that wrapped what was read: once
+            // more with rotations held off (they take this lock), before calling the key unavailable.
+            synchronized (this) {
+                try {
+                    return lookUp(id, subject, group, period);
+                } catch (KeyUnavailableException again) {
+                    return new Missing(Reason.UNAVAILABLE);
+                }
+            }
         }
+    }
+
+    private Lookup lookUp(DataKeyId id, SubjectId subject, DataGroup group, String period) {
+        long seen = generation();
+        byte[] subjectKey = raw(subjectKeys, subject);
+        if (subjectKey == null) {
+            Optional<byte[]> wrapped = store.subjectKey(subject);
+            if (wrapped.isEmpty()) {
+                // Without its erasure fence, a missing key was lost (a keys.db restored from too far back),
+                // not forgotten: say so, rather than claim an erasure nobody made.
+                return new Missing(store.isForgotten(subject) ? Reason.FORGOTTEN : Reason.UNAVAILABLE);
+            }
+            subjectKey = rememberRaw(
+                    subjectKeys,
+                    subject,
+                    seen,
+                    master.unwrap(wrapped.get(), KeyRefs.context(KeyRefs.subject(subject))));
+        }
+        String periodRef = KeyRefs.period(group, period);
+        byte[] periodKey = raw(periodKeys, periodRef);
+        if (periodKey == null) {
+            Optional<byte[]> wrapped = store.periodKey(group, period);
+            if (wrapped.isEmpty()) {
+                return new Missing(store.isPeriodDestroyed(group, period) ? Reason.EXPIRED : Reason.UNAVAILABLE);
+            }
+            periodKey =
+                    rememberRaw(periodKeys, periodRef, seen, master.unwrap(wrapped.get(), KeyRefs.context(periodRef)));
+        }
+        return new Found(remember(id, seen, dataKey(subjectKey, periodKey, group, period)));
     }
 
     /** An unwrapped key still cached and not aged out, or null. (Never zeroed: another thread may derive with it.) */
@@ -990,6 +1011,13 @@ public final class KeyService implements AutoCloseable {
             cache.clear();
             subjectKeys.clear();
             periodKeys.clear();
+            byte[] secret = blindIndexKey;
+            if (secret != null) {
+                // Threads' keyed Macs made from it stay with those threads until they end: a closed service
+                // computes no blind index (its key store is closed), but the objects are not wiped.
+                java.util.Arrays.fill(secret, (byte) 0);
+                blindIndexKey = null;
+            }
             generation++; // last, as in forget
         }
         try {

@@ -31,11 +31,27 @@ class KeyLookupTest {
             assertThat(keys.lookup(ada.toString())).contains(ada);
             assertThat(keys.isForgotten(ada)).isTrue();
             assertThat(keys.lookup("ada@example.com")).isEmpty();
-            // A number, as a key field holding it resolves it: 1.50 and 1.5 name one subject.
-            SubjectId numbered = keys.resolve("1.5");
-            assertThat(keys.lookup("1.50")).contains(numbered);
-            assertThat(keys.lookup("15e-1")).contains(numbered);
-            assertThat(keys.lookup("1.500x")).isEmpty();
+            // Two values with one blind index (a lone surrogate is encoded as '?') are one subject, in a batch too.
+            java.util.Map<String, SubjectId> both = keys.resolveAll(java.util.List.of("\ud800x", "?x"));
+            assertThat(both.get("\ud800x"))
+                    .isEqualTo(both.get("?x"))
+                    .isEqualTo(keys.lookup("?x").orElseThrow());
+            // Exactly as written: the text "1.50" may be another person's key than the number 1.5.
+            keys.resolve("1.5");
+            assertThat(keys.lookup("1.50")).isEmpty();
+            assertThat(dev.lethe.core.privacy.PrivacyCodec.numberKeyText("1.50"))
+                    .contains("1.5");
+            assertThat(dev.lethe.core.privacy.PrivacyCodec.numberKeyText("15e-1"))
+                    .contains("1.5");
+            assertThat(dev.lethe.core.privacy.PrivacyCodec.numberKeyText("1.500x"))
+                    .isEmpty();
+            assertThat(dev.lethe.core.privacy.PrivacyCodec.numberLookupHint("7.250"))
+                    .contains("it is a number")
+                    .doesNotContain("7.25");
+            assertThat(dev.lethe.core.privacy.PrivacyCodec.numberLookupHint("1.5"))
+                    .isEmpty();
+            assertThat(dev.lethe.core.privacy.PrivacyCodec.numberLookupHint("ada@example.com"))
+                    .isEmpty();
             // A UUID the store never issued is a natural key like any other: none, and none created.
             String stranger = SubjectId.random().toString();
             assertThat(keys.lookup(stranger)).isEqualTo(Optional.empty());

@@ -26,6 +26,7 @@ class RotationRaceTest {
         final MasterKey inner;
         volatile CountDownLatch wrapped = new CountDownLatch(1);
         volatile Thread slow;
+        volatile Thread slowUnwrap;
 
         SlowWraps(MasterKey inner) {
             this.inner = inner;
@@ -53,6 +54,15 @@ class RotationRaceTest {
 
         @Override
         public byte[] unwrap(byte[] wrapped, byte[] context) {
+            if (Thread.currentThread() == slowUnwrap) {
+                slowUnwrap = null;
+                this.wrapped.countDown();
+                try {
+                    Thread.sleep(400); // read under the old epoch; the rotation destroys it meanwhile
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             return inner.unwrap(wrapped, context);
         }
 
@@ -104,6 +114,17 @@ class RotationRaceTest {
                         .as(check.failingExamples().toString())
                         .isZero();
             }
+            // A read that fetched a key wrapped under the epoch a rotation then destroyed reads it again.
+            SubjectId grace = keys.newSubject();
+            KeyService.Lookup[] lookup = new KeyService.Lookup[1];
+            Thread reading = new Thread(() -> lookup[0] = keys.opener(grace, contact, "2030-01"));
+            master.wrapped = new CountDownLatch(1);
+            master.slowUnwrap = reading;
+            reading.start();
+            assertThat(master.wrapped.await(10, TimeUnit.SECONDS)).isTrue();
+            keys.rotateMaster();
+            reading.join(10_000);
+            assertThat(lookup[0]).isInstanceOf(KeyService.Found.class);
         }
     }
 }
