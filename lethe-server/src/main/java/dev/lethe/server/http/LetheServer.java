@@ -19,6 +19,7 @@ import dev.lethe.core.store.DuplicateEventException;
 import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.Json;
 import dev.lethe.core.store.LetheException;
+import dev.lethe.core.store.RecordedEvent;
 import dev.lethe.core.store.WrongExpectedVersionException;
 import dev.lethe.core.subscription.Subscription;
 import dev.lethe.core.subscription.SubscriptionRequest;
@@ -36,6 +37,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -802,9 +804,14 @@ public final class LetheServer implements AutoCloseable {
         String lastEventId = ctx.header("Last-Event-ID");
         long from;
         if (lastEventId != null) {
-            long last = parseLong("Last-Event-ID", lastEventId);
+            // "position:event id", as this server sends them; a bare position (older clients) is not checked.
+            int colon = lastEventId.indexOf(':');
+            long last = parseLong("Last-Event-ID", colon < 0 ? lastEventId : lastEventId.substring(0, colon));
             if (last < -1 || last == Long.MAX_VALUE) {
                 throw ApiException.badRequest("Last-Event-ID " + last + " is not a position");
+            }
+            if (colon >= 0) {
+                requireWitness(last, lastEventId.substring(colon + 1));
             }
             from = last + 1;
         } else {
@@ -820,6 +827,34 @@ public final class LetheServer implements AutoCloseable {
         String category = ctx.queryParam("category");
         return (category == null ? SubscriptionRequest.allFromStart() : SubscriptionRequest.categoryFromStart(category))
                 .from(from);
+    }
+
+    /**
+     * Refuses a resumption whose last event the log no longer holds at its position: a log restored from
+     * an older copy (and appended to since), or another store. Resumed by position alone, the stream would
+     * skip the events now at the positions in between, and the client would never know.
+     */
+    private void requireWitness(long position, String eventId) {
+        UUID id;
+        try {
+            id = UUID.fromString(eventId);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest("Last-Event-ID: '" + eventId + "' after the ':' is not an event id (a UUID)");
+        }
+        List<RecordedEvent> at = position < 0 ? List.of() : lethe.store().readAll(position, 1);
+        boolean holds = !at.isEmpty()
+                && at.get(0).position() == position
+                && at.get(0).id().equals(id);
+        if (position >= 0 && !holds) {
+            throw new ApiException(
+                    409,
+                    "Conflict",
+                    "Last-Event-ID names event " + id + " at position " + position + ", but this log holds "
+                            + (at.isEmpty() || at.get(0).position() != position ? "no event" : "another event")
+                            + " there: it was restored from an older copy, or is another store. Resuming by"
+                            + " position would skip events; read what this log holds (GET /v1/events?from=) and"
+                            + " subscribe again with ?from=");
+        }
     }
 
     private void subscribe(SseClient client) {
@@ -843,7 +878,8 @@ public final class LetheServer implements AutoCloseable {
                 }
                 String data =
                         Hub.eventJson(lethe.privacy().reveal(event, principal)).toString();
-                client.sendEvent(event.type(), data, Long.toString(event.position()));
+                // The id is the position and, as a witness, the event's id: a reconnect checks both.
+                client.sendEvent(event.type(), data, event.position() + ":" + event.id());
             });
             client.onClose(closed::countDown);
             while (!closed.await(untilNextCheck(expires), java.util.concurrent.TimeUnit.MILLISECONDS)) {

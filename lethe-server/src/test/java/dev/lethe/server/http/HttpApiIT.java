@@ -833,6 +833,24 @@ class HttpApiIT {
                 .map(dev.lethe.core.store.RecordedEvent::position)
                 .toList();
         assertThat(all).containsExactlyElementsOf(positions.subList(0, 6));
+        // The id names the event too: a reconnect with it resumes where a bare position would...
+        List<String> ids = readSseIds("/v1/subscribe?category=sse&from=0", null, 3);
+        assertThat(ids.get(2))
+                .endsWith(":"
+                        + server.lethe()
+                                .store()
+                                .readAll(firstIds.get(2), 1)
+                                .get(0)
+                                .id());
+        assertThat(readSse("/v1/subscribe?category=sse", ids.get(2), 3)).isEqualTo(resumed);
+        // ...unless the log holds another event at that position (restored from an older copy): 409, not a gap.
+        String elsewhere = firstIds.get(2) + ":" + UUID.randomUUID();
+        Response restored = send(HttpRequest.newBuilder(URI.create(base + "/v1/subscribe?category=sse"))
+                .header("Authorization", "Bearer " + ADVISOR)
+                .header("Accept", "text/event-stream")
+                .header("Last-Event-ID", elsewhere));
+        assertThat(restored.status()).isEqualTo(409);
+        assertThat(restored.json().get("detail").asText()).contains("this log holds another event there");
     }
 
     @Test
@@ -882,6 +900,13 @@ class HttpApiIT {
     }
 
     private List<Long> readSse(String path, String lastEventId, int count) throws Exception {
+        return readSseIds(path, lastEventId, count).stream()
+                .map(id -> Long.parseLong(id.substring(0, id.indexOf(':'))))
+                .toList();
+    }
+
+    /** The SSE ids of the first {@code count} events: "position:event id". */
+    private List<String> readSseIds(String path, String lastEventId, int count) throws Exception {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path))
                 .header("Authorization", "Bearer " + ADVISOR)
                 .header("Accept", "text/event-stream")
@@ -891,13 +916,13 @@ class HttpApiIT {
         }
         HttpResponse<Stream<String>> response = http.send(request.build(), HttpResponse.BodyHandlers.ofLines());
         assertThat(response.statusCode()).isEqualTo(200);
-        List<Long> ids = new ArrayList<>();
+        List<String> ids = new ArrayList<>();
         try (Stream<String> lines = response.body()) {
             Iterator<String> it = lines.iterator();
             while (ids.size() < count && it.hasNext()) {
                 String line = it.next();
                 if (line.startsWith("id:")) {
-                    ids.add(Long.parseLong(line.substring(3).trim()));
+                    ids.add(line.substring(3).trim());
                 }
             }
         }
