@@ -64,22 +64,35 @@ final class ReadCommand implements Callable<Integer> {
             SqliteEventStore store = opened.lethe().store();
             long start = from != null ? from : (backward ? Long.MAX_VALUE : 0);
             long printed = 0;
+            boolean ended = false;
             while (printed < limit) {
                 int page = (int) Math.min(EventStore.MAX_READ_LIMIT, limit - printed);
                 List<RecordedEvent> events = readPage(store, start, page);
                 events.forEach(e -> printer.print(opened.lethe().privacy().reveal(e, opened.principal())));
                 printed += events.size();
                 if (events.size() < page) {
+                    ended = true;
                     break;
                 }
                 RecordedEvent last = events.get(events.size() - 1);
                 start = all ? last.position() + 1 : backward ? last.version() - 1 : last.version() + 1;
                 if (start < 0) {
+                    ended = true;
                     break;
                 }
             }
             if (printed == 0 && !json) {
                 parent.spec.commandLine().getErr().println(nothingFound(store));
+            }
+            if (!ended && !readPage(store, start, 1).isEmpty()) {
+                // Stopped by --limit: say so, or a dump (read --all --json > file) looks complete.
+                parent.spec
+                        .commandLine()
+                        .getErr()
+                        .printf(
+                                "stopped after %d event(s) (--limit, default 100); more follow: continue with --from %d,"
+                                        + " or give a larger --limit%n",
+                                printed, start);
             }
         }
         return 0;

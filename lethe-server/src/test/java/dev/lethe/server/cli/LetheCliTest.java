@@ -96,6 +96,15 @@ class LetheCliTest {
                         "master key       epoch ");
         Run all = lethe("read", "--all", "--category", "customer", "--json");
         assertThat(all.out().lines()).hasSize(9);
+        assertThat(all.err()).doesNotContain("stopped after");
+        // Cut by --limit: said on standard error, with where to go on, so that a dump does not look whole.
+        Run cut = lethe("read", "--all", "--category", "customer", "--json", "--limit", "4");
+        assertThat(cut.out().lines()).hasSize(4);
+        assertThat(cut.err()).contains("stopped after 4 event(s)", "more follow: continue with --from ");
+        long next = Long.parseLong(cut.err().replaceAll("(?s).*--from (\\d+).*", "$1"));
+        Run rest = lethe("read", "--all", "--category", "customer", "--json", "--from", Long.toString(next));
+        assertThat(rest.out().lines()).hasSize(5);
+        assertThat(rest.err()).doesNotContain("stopped after");
     }
 
     @Test
