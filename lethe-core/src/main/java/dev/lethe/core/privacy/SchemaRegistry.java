@@ -234,9 +234,7 @@ public final class SchemaRegistry {
             refuseSpellings(
                     registered,
                     data,
-                    jsonNames.computeIfAbsent(
-                            new Version(registered.eventType(), registered.version()),
-                            v -> spellingScanner(registered, false)),
+                    spellings(jsonNames, registered),
                     "the type was registered from a JSON Schema: write events with its property names");
             return;
         }
@@ -253,11 +251,15 @@ public final class SchemaRegistry {
         refuseSpellings(
                 registered,
                 data,
-                protobufSpellings.computeIfAbsent(
-                        new Version(registered.eventType(), registered.version()),
-                        v -> spellingScanner(registered, false)),
+                spellings(protobufSpellings, registered),
                 "the type was registered from a Protobuf message: write events with its proto field names"
                         + " (JsonFormat.printer().preservingProtoFieldNames())");
+    }
+
+    /** The spelling scanner of a registered version, made once and kept in {@code scanners}. */
+    private static JsonNames spellings(Map<Version, JsonNames> scanners, Registered registered) {
+        return scanners.computeIfAbsent(
+                new Version(registered.eventType(), registered.version()), v -> spellingScanner(registered, false));
     }
 
     private void refuseJsonNameAliases(Registered registered, Json data, JsonNames aliases) {
