@@ -319,8 +319,9 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         List<String> personal = new ArrayList<>();
         event.data().asTree().fieldNames().forEachRemaining(name -> {
+            // Names as identifiers only: a name holding spaces or line breaks could be a value, or forge a log line.
             if (PolicyLinter.looksPersonal(name) && personal.size() < 10) {
-                personal.add(name);
+                personal.add(name.matches("[A-Za-z0-9_.$-]{1,64}") ? name : "(a name not shown)");
             }
         });
         if (!personal.isEmpty()) {

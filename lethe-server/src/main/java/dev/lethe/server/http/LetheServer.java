@@ -803,16 +803,16 @@ public final class LetheServer implements AutoCloseable {
     private SubscriptionRequest subscriptionRequest(Context ctx) {
         String lastEventId = ctx.header("Last-Event-ID");
         long from;
+        String witness = null;
         if (lastEventId != null) {
-            // "position:event id", as this server sends them; a bare position (older clients) is not checked.
+            // "position:event id:recorded instant", as this server sends them; a bare position (clients of
+            // earlier releases) is not checked.
             int colon = lastEventId.indexOf(':');
             long last = parseLong("Last-Event-ID", colon < 0 ? lastEventId : lastEventId.substring(0, colon));
             if (last < -1 || last == Long.MAX_VALUE) {
                 throw ApiException.badRequest("Last-Event-ID " + last + " is not a position");
             }
-            if (colon >= 0) {
-                requireWitness(last, lastEventId.substring(colon + 1));
-            }
+            witness = colon < 0 ? null : lastEventId.substring(colon + 1);
             from = last + 1;
         } else {
             from = longParam(ctx, "from", SubscriptionRequest.FROM_END);
@@ -825,6 +825,9 @@ public final class LetheServer implements AutoCloseable {
                     + " from an older copy?)");
         }
         String category = ctx.queryParam("category");
+        if (witness != null) {
+            requireWitness(from - 1, witness, head, category);
+        }
         return (category == null ? SubscriptionRequest.allFromStart() : SubscriptionRequest.categoryFromStart(category))
                 .from(from);
     }
@@ -834,27 +837,42 @@ public final class LetheServer implements AutoCloseable {
      * an older copy (and appended to since), or another store. Resumed by position alone, the stream would
      * skip the events now at the positions in between, and the client would never know.
      */
-    private void requireWitness(long position, String eventId) {
-        UUID id;
-        try {
-            id = UUID.fromString(eventId);
-        } catch (IllegalArgumentException e) {
+    private void requireWitness(long position, String witness, long head, String category) {
+        int colon = witness.indexOf(':');
+        String eventId = colon < 0 ? witness : witness.substring(0, colon);
+        if (!eventId.matches("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")) {
             throw ApiException.badRequest("Last-Event-ID: '" + eventId + "' after the ':' is not an event id (a UUID)");
         }
-        List<RecordedEvent> at = position < 0 ? List.of() : lethe.store().readAll(position, 1);
-        boolean holds = !at.isEmpty()
-                && at.get(0).position() == position
-                && at.get(0).id().equals(id);
-        if (position >= 0 && !holds) {
+        UUID id = UUID.fromString(eventId);
+        if (position < 0) {
+            return;
+        }
+        List<RecordedEvent> at = lethe.store().readAll(position, 1);
+        boolean there = !at.isEmpty() && at.get(0).position() == position;
+        boolean holds = there
+                && at.get(0).id().equals(id)
+                && (colon < 0 || witness.substring(colon + 1).equals(recorded(at.get(0))));
+        if (!holds) {
             throw new ApiException(
                     409,
                     "Conflict",
                     "Last-Event-ID names event " + id + " at position " + position + ", but this log holds "
-                            + (at.isEmpty() || at.get(0).position() != position ? "no event" : "another event")
-                            + " there: it was restored from an older copy, or is another store. Resuming by"
-                            + " position would skip events; read what this log holds (GET /v1/events?from=) and"
-                            + " subscribe again with ?from=");
+                            + (!there
+                                    ? "no event"
+                                    : at.get(0).id().equals(id)
+                                            ? "an event of that id recorded at another instant"
+                                            : "another event")
+                            + " there: it was restored from an older copy (and appended to since), or is another"
+                            + " store. Resuming by position would skip the events now in between. Find where the"
+                            + " two histories part (GET /v1/events?from=…; head position " + head + "), then"
+                            + " subscribe again with ?from=" + (category == null ? "" : " and ?category=" + category));
         }
+    }
+
+    /** The recorded instant in an SSE id: seconds and nanoseconds since the epoch, "1764273600.123456789". */
+    private static String recorded(RecordedEvent event) {
+        return event.recordedAt().getEpochSecond() + "."
+                + String.format("%09d", event.recordedAt().getNano());
     }
 
     private void subscribe(SseClient client) {
@@ -878,8 +896,9 @@ public final class LetheServer implements AutoCloseable {
                 }
                 String data =
                         Hub.eventJson(lethe.privacy().reveal(event, principal)).toString();
-                // The id is the position and, as a witness, the event's id: a reconnect checks both.
-                client.sendEvent(event.type(), data, event.position() + ":" + event.id());
+                // The id is the position and, as a witness, the event's id and recorded instant: a reconnect
+                // checks that the log still holds that event there.
+                client.sendEvent(event.type(), data, event.position() + ":" + event.id() + ":" + recorded(event));
             });
             client.onClose(closed::countDown);
             while (!closed.await(untilNextCheck(expires), java.util.concurrent.TimeUnit.MILLISECONDS)) {

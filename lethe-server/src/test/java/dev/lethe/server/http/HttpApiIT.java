@@ -835,13 +835,11 @@ class HttpApiIT {
         assertThat(all).containsExactlyElementsOf(positions.subList(0, 6));
         // The id names the event too: a reconnect with it resumes where a bare position would...
         List<String> ids = readSseIds("/v1/subscribe?category=sse&from=0", null, 3);
+        dev.lethe.core.store.RecordedEvent third =
+                server.lethe().store().readAll(firstIds.get(2), 1).get(0);
         assertThat(ids.get(2))
-                .endsWith(":"
-                        + server.lethe()
-                                .store()
-                                .readAll(firstIds.get(2), 1)
-                                .get(0)
-                                .id());
+                .startsWith(firstIds.get(2) + ":" + third.id() + ":"
+                        + third.recordedAt().getEpochSecond() + ".");
         assertThat(readSse("/v1/subscribe?category=sse", ids.get(2), 3)).isEqualTo(resumed);
         // ...unless the log holds another event at that position (restored from an older copy): 409, not a gap.
         String elsewhere = firstIds.get(2) + ":" + UUID.randomUUID();
@@ -851,6 +849,14 @@ class HttpApiIT {
                 .header("Last-Event-ID", elsewhere));
         assertThat(restored.status()).isEqualTo(409);
         assertThat(restored.json().get("detail").asText()).contains("this log holds another event there");
+        // The same client-chosen id appended again at that position of a restored log is told apart by its instant.
+        Response retried = send(HttpRequest.newBuilder(URI.create(base + "/v1/subscribe?category=sse"))
+                .header("Authorization", "Bearer " + ADVISOR)
+                .header("Accept", "text/event-stream")
+                .header("Last-Event-ID", firstIds.get(2) + ":" + third.id() + ":1.000000000"));
+        assertThat(retried.status()).isEqualTo(409);
+        assertThat(retried.json().get("detail").asText())
+                .contains("an event of that id recorded at another instant", "and ?category=sse");
     }
 
     @Test

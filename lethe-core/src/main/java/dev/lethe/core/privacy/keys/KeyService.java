@@ -1005,19 +1005,14 @@ public final class KeyService implements AutoCloseable {
     @Override
     public void close() {
         synchronized (this) {
-            // Nothing derived or unwrapped outlives the service, whoever still holds a reference to it.
+            // No data key or unwrapped subject or period key outlives the service, whoever still holds a reference
+            // to it. (The blind-index secret and the threads' keyed Macs are left to the garbage collector: zeroing
+            // the secret here raced with a thread keying its Mac, which then computed indexes under zeros.)
             closed = true;
             cache.values().forEach(this::dropped);
             cache.clear();
             subjectKeys.clear();
             periodKeys.clear();
-            byte[] secret = blindIndexKey;
-            if (secret != null) {
-                // Threads' keyed Macs made from it stay with those threads until they end: a closed service
-                // computes no blind index (its key store is closed), but the objects are not wiped.
-                java.util.Arrays.fill(secret, (byte) 0);
-                blindIndexKey = null;
-            }
             generation++; // last, as in forget
         }
         try {
