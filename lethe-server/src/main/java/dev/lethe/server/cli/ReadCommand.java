@@ -90,9 +90,9 @@ final class ReadCommand implements Callable<Integer> {
                         .commandLine()
                         .getErr()
                         .printf(
-                                "stopped after %d event(s) (--limit, default 100); more follow: continue with --from %d,"
-                                        + " or give a larger --limit%n",
-                                printed, start);
+                                "stopped after %d event(s) (--limit; 100 unless given); more follow: continue with"
+                                        + " --from %d (a %s) and the same other options, or give a larger --limit%n",
+                                printed, start, all ? "position" : "version");
             }
         }
         return 0;
