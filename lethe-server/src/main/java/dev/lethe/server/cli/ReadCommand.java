@@ -111,7 +111,12 @@ final class ReadCommand implements Callable<Integer> {
             if (start > asOfVersion) {
                 return List.of();
             }
-            return store.readStream(streamId, start, Direction.FORWARD, (int) Math.min(page, asOfVersion - start + 1));
+            // asOfVersion - start + 1 overflows for a version near Long.MAX_VALUE: compare before adding.
+            return store.readStream(
+                    streamId,
+                    start,
+                    Direction.FORWARD,
+                    asOfVersion - start >= page ? page : (int) (asOfVersion - start + 1));
         }
         return store.readStream(streamId, start, backward ? Direction.BACKWARD : Direction.FORWARD, page);
     }

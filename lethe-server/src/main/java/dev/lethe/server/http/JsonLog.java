@@ -27,6 +27,58 @@ final class JsonLog {
         write("warn", message, fields);
     }
 
+    /** Held while the library's records are captured: java.util.logging keeps loggers weakly. */
+    private java.util.logging.Logger library;
+
+    private java.util.logging.Handler libraryHandler;
+
+    /**
+     * Writes the library's own log records (java.util.logging under {@code dev.lethe}: a schema that stops
+     * encrypting a field, a type without a schema whose fields look personal) as JSON lines here, instead of
+     * plain lines among them, until {@link #releaseLibraryLogs}.
+     */
+    synchronized void captureLibraryLogs() {
+        if (libraryHandler != null) {
+            return;
+        }
+        java.util.logging.Formatter messages = new java.util.logging.SimpleFormatter();
+        libraryHandler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord record) {
+                int level = record.getLevel().intValue();
+                Map<String, Object> fields = new java.util.LinkedHashMap<>();
+                fields.put("logger", String.valueOf(record.getLoggerName()));
+                if (record.getThrown() != null) {
+                    fields.put("error", record.getThrown().getClass().getName());
+                }
+                write(
+                        level >= java.util.logging.Level.SEVERE.intValue()
+                                ? "error"
+                                : level >= java.util.logging.Level.WARNING.intValue() ? "warn" : "info",
+                        messages.formatMessage(record),
+                        fields);
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        library = java.util.logging.Logger.getLogger("dev.lethe");
+        library.addHandler(libraryHandler);
+        library.setUseParentHandlers(false);
+    }
+
+    synchronized void releaseLibraryLogs() {
+        if (libraryHandler != null) {
+            library.removeHandler(libraryHandler);
+            library.setUseParentHandlers(true);
+            libraryHandler = null;
+            library = null;
+        }
+    }
+
     private void write(String level, String message, Map<String, ?> fields) {
         ObjectNode line = JSON.createObjectNode();
         line.put("ts", Instant.now().toString());

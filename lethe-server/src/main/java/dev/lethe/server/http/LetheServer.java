@@ -153,9 +153,16 @@ public final class LetheServer implements AutoCloseable {
     /** Opens the data directory and starts serving; returns once the port is bound. */
     public static LetheServer start(ServerConfig config, JsonLogTarget logTarget) {
         JsonLog log = new JsonLog(logTarget.stream());
+        log.captureLibraryLogs();
         // Held for as long as it serves: another process's open is refused at once, naming the server.
         dev.lethe.sqlite.internal.DirectoryLock.describeHolder("lethe serve (HTTP server)", false);
-        SqliteLethe lethe = SqliteLethe.open(config.data(), config.storeOptions());
+        SqliteLethe lethe;
+        try {
+            lethe = SqliteLethe.open(config.data(), config.storeOptions());
+        } catch (RuntimeException e) {
+            log.releaseLibraryLogs();
+            throw e;
+        }
         LetheServer server = null;
         try {
             server = new LetheServer(config, lethe, log);
@@ -193,6 +200,7 @@ public final class LetheServer implements AutoCloseable {
                 server.projections.close();
             }
             lethe.close();
+            log.releaseLibraryLogs();
             if (e instanceof io.javalin.util.JavalinBindException) {
                 // One line for the operator, not Jetty's stack: the address, and why (in use, not assignable).
                 Throwable cause = e;
@@ -1097,6 +1105,7 @@ public final class LetheServer implements AutoCloseable {
             } finally {
                 lethe.close();
                 log.info("stopped", Map.of());
+                log.releaseLibraryLogs();
             }
         }
     }

@@ -872,6 +872,16 @@ class HttpApiIT {
         assertThat(second.status()).as(second.body()).isEqualTo(201);
         assertThat(second.json().get("version").asInt()).isEqualTo(2);
         assertThat(second.json().get("noLongerPersonal").toString()).isEqualTo("[\"remarks\"]");
+        // The library's warning is a JSON line of the server's log, not a plain line among them.
+        assertThat(logs.toString(StandardCharsets.UTF_8).lines())
+                .filteredOn(line -> line.contains("no longer classifies as personal [remarks]"))
+                .singleElement()
+                .satisfies(
+                        line -> assertThat(Hub.JSON.readTree(line).get("level").asText())
+                                .isEqualTo("warn"))
+                .satisfies(
+                        line -> assertThat(Hub.JSON.readTree(line).get("logger").asText())
+                                .isEqualTo("dev.lethe.core.privacy.PrivateEventStore"));
     }
 
     @Test
