@@ -78,10 +78,9 @@ public final class AuditLog {
         if (recordedWithin(key, now)) {
             return;
         }
-        // One writer at a time per principal and group, and a release marked only once its entry is written: threads of
-        // a parallel
-        // replay wait for the first one's entry instead of going on unaudited, and if it cannot be written
-        // (a read-only open, a full disk), each tries again, and fails, itself.
+        // One writer at a time per principal and group, and a release marked only once its entry is written:
+        // threads of a parallel replay wait for the first one's entry instead of going on unaudited, and if it
+        // cannot be written (a read-only open, a full disk), each tries again, and fails, itself.
         synchronized (writing.computeIfAbsent(key, k -> new Object())) {
             if (recordedWithin(key, now)) {
                 return;
