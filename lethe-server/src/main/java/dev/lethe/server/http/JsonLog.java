@@ -27,55 +27,79 @@ final class JsonLog {
         write("warn", message, fields);
     }
 
-    /** Held while the library's records are captured: java.util.logging keeps loggers weakly. */
-    private java.util.logging.Logger library;
+    /**
+     * The servers' logs that capture the library's records, newest last: a record goes to the newest one
+     * (several servers run in one JVM in tests). Guarded by {@code CAPTURING}.
+     */
+    private static final java.util.List<JsonLog> CAPTURING = new java.util.ArrayList<>();
 
-    private java.util.logging.Handler libraryHandler;
+    /** Held while captured: java.util.logging keeps loggers weakly. Guarded by {@code CAPTURING}. */
+    private static java.util.logging.Logger library;
+
+    private static java.util.logging.Handler libraryHandler;
+    private static boolean libraryUsedParentHandlers;
 
     /**
      * Writes the library's own log records (java.util.logging under {@code dev.lethe}: a schema that stops
      * encrypting a field, a type without a schema whose fields look personal) as JSON lines here, instead of
-     * plain lines among them, until {@link #releaseLibraryLogs}.
+     * plain lines among them, until {@link #releaseLibraryLogs}. The first capture in a JVM installs one
+     * handler; the last release removes it and puts the logger back as it was.
      */
-    synchronized void captureLibraryLogs() {
-        if (libraryHandler != null) {
-            return;
-        }
-        java.util.logging.Formatter messages = new java.util.logging.SimpleFormatter();
-        libraryHandler = new java.util.logging.Handler() {
-            @Override
-            public void publish(java.util.logging.LogRecord record) {
-                int level = record.getLevel().intValue();
-                Map<String, Object> fields = new java.util.LinkedHashMap<>();
-                fields.put("logger", String.valueOf(record.getLoggerName()));
-                if (record.getThrown() != null) {
-                    fields.put("error", record.getThrown().getClass().getName());
-                }
-                write(
-                        level >= java.util.logging.Level.SEVERE.intValue()
-                                ? "error"
-                                : level >= java.util.logging.Level.WARNING.intValue() ? "warn" : "info",
-                        messages.formatMessage(record),
-                        fields);
+    void captureLibraryLogs() {
+        synchronized (CAPTURING) {
+            if (CAPTURING.contains(this)) {
+                return;
             }
+            CAPTURING.add(this);
+            if (libraryHandler != null) {
+                return;
+            }
+            java.util.logging.Formatter messages = new java.util.logging.SimpleFormatter();
+            libraryHandler = new java.util.logging.Handler() {
+                @Override
+                public void publish(java.util.logging.LogRecord record) {
+                    JsonLog target;
+                    synchronized (CAPTURING) {
+                        target = CAPTURING.isEmpty() ? null : CAPTURING.get(CAPTURING.size() - 1);
+                    }
+                    if (target == null) {
+                        return;
+                    }
+                    int level = record.getLevel().intValue();
+                    Map<String, Object> fields = new java.util.LinkedHashMap<>();
+                    fields.put("logger", String.valueOf(record.getLoggerName()));
+                    if (record.getThrown() != null) {
+                        fields.put("error", record.getThrown().getClass().getName());
+                    }
+                    target.write(
+                            level >= java.util.logging.Level.SEVERE.intValue()
+                                    ? "error"
+                                    : level >= java.util.logging.Level.WARNING.intValue() ? "warn" : "info",
+                            messages.formatMessage(record),
+                            fields);
+                }
 
-            @Override
-            public void flush() {}
+                @Override
+                public void flush() {}
 
-            @Override
-            public void close() {}
-        };
-        library = java.util.logging.Logger.getLogger("dev.lethe");
-        library.addHandler(libraryHandler);
-        library.setUseParentHandlers(false);
+                @Override
+                public void close() {}
+            };
+            library = java.util.logging.Logger.getLogger("dev.lethe");
+            libraryUsedParentHandlers = library.getUseParentHandlers();
+            library.addHandler(libraryHandler);
+            library.setUseParentHandlers(false);
+        }
     }
 
-    synchronized void releaseLibraryLogs() {
-        if (libraryHandler != null) {
-            library.removeHandler(libraryHandler);
-            library.setUseParentHandlers(true);
-            libraryHandler = null;
-            library = null;
+    void releaseLibraryLogs() {
+        synchronized (CAPTURING) {
+            if (CAPTURING.remove(this) && CAPTURING.isEmpty() && libraryHandler != null) {
+                library.removeHandler(libraryHandler);
+                library.setUseParentHandlers(libraryUsedParentHandlers);
+                libraryHandler = null;
+                library = null;
+            }
         }
     }
 

@@ -35,6 +35,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
@@ -159,7 +160,7 @@ public final class LetheServer implements AutoCloseable {
         SqliteLethe lethe;
         try {
             lethe = SqliteLethe.open(config.data(), config.storeOptions());
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             log.releaseLibraryLogs();
             throw e;
         }
@@ -859,7 +860,8 @@ public final class LetheServer implements AutoCloseable {
         boolean there = !at.isEmpty() && at.get(0).position() == position;
         boolean holds = there
                 && at.get(0).id().equals(id)
-                && (colon < 0 || witness.substring(colon + 1).equals(recorded(at.get(0))));
+                && (colon < 0
+                        || sameInstant(witness.substring(colon + 1), at.get(0).recordedAt()));
         if (!holds) {
             throw new ApiException(
                     409,
@@ -879,8 +881,20 @@ public final class LetheServer implements AutoCloseable {
 
     /** The recorded instant in an SSE id: seconds and nanoseconds since the epoch, "1764273600.123456789". */
     private static String recorded(RecordedEvent event) {
+        // Locale.ROOT: a default locale with other digits (fa, ar-EG) would write them into the id.
         return event.recordedAt().getEpochSecond() + "."
-                + String.format("%09d", event.recordedAt().getNano());
+                + String.format(Locale.ROOT, "%09d", event.recordedAt().getNano());
+    }
+
+    /** Whether the recorded instant of an SSE id ("seconds.nanoseconds") is {@code recordedAt}; compared as numbers. */
+    private static boolean sameInstant(String recorded, java.time.Instant recordedAt) {
+        if (!recorded.matches("-?[0-9]{1,18}\\.[0-9]{9}")) {
+            throw ApiException.badRequest(
+                    "Last-Event-ID: '" + recorded + "' after the event id is not seconds.nanoseconds");
+        }
+        int dot = recorded.indexOf('.');
+        return recordedAt.getEpochSecond() == Long.parseLong(recorded.substring(0, dot))
+                && recordedAt.getNano() == Integer.parseInt(recorded.substring(dot + 1));
     }
 
     private void subscribe(SseClient client) {
@@ -1103,9 +1117,12 @@ public final class LetheServer implements AutoCloseable {
                 subjectIndexer.close();
                 projections.close();
             } finally {
-                lethe.close();
-                log.info("stopped", Map.of());
-                log.releaseLibraryLogs();
+                try {
+                    lethe.close();
+                    log.info("stopped", Map.of());
+                } finally {
+                    log.releaseLibraryLogs();
+                }
             }
         }
     }
