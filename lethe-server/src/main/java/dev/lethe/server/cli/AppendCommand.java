@@ -1,6 +1,5 @@
 package dev.lethe.server.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lethe.core.store.AppendResult;
 import dev.lethe.core.store.EventData;
@@ -136,81 +135,10 @@ final class AppendCommand implements Callable<Integer> {
         List<EventData> events = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {
             if (!lines.get(i).isBlank()) {
-                events.add(parseLine(lines.get(i), i + 1));
+                events.add(EventLines.parse(lines.get(i), file + " line " + (i + 1), false)
+                        .event());
             }
         }
         return events;
     }
-
-    /**
-     * One line of {@code --file}: its {@code data} and {@code metadata} are stored as the line writes them,
-     * byte for byte ({@code 1.50} stays {@code 1.50}), and checked as a positional JSON argument is (a
-     * classified field written twice is refused); a line member written twice, or anything after the
-     * object, is refused.
-     */
-    private EventData parseLine(String line, int number) {
-        String where = file + " line " + number;
-        byte[] bytes = line.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        try (com.fasterxml.jackson.core.JsonParser parser = LINE.createParser(bytes)) {
-            if (parser.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
-                throw InvalidEventException.of(where, "must be a JSON object with type and data");
-            }
-            java.util.Map<String, byte[]> members = new java.util.HashMap<>();
-            while (parser.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
-                String name = parser.currentName();
-                if (members.containsKey(name)) {
-                    throw InvalidEventException.of(where, "has \"" + name + "\" twice; which one is meant?");
-                }
-                parser.nextToken();
-                long start = parser.currentTokenLocation().getByteOffset();
-                parser.skipChildren();
-                parser.finishToken();
-                long end = parser.currentLocation().getByteOffset();
-                members.put(name, java.util.Arrays.copyOfRange(bytes, (int) start, (int) end));
-            }
-            if (parser.nextToken() != null) {
-                throw InvalidEventException.of(where, "has more after its JSON object; give one event per line");
-            }
-            for (String name : members.keySet()) {
-                if (!List.of("type", "data", "metadata", "id").contains(name)) {
-                    // A misspelt "metdata" would otherwise be dropped without a word.
-                    throw InvalidEventException.of(
-                            where,
-                            "has the member \"" + (name.length() > 40 ? name.substring(0, 40) + "…" : name)
-                                    + "\"; a line has only type, data, metadata and id");
-                }
-            }
-            byte[] typeBytes = members.get("type");
-            JsonNode typeNode = typeBytes == null ? null : JSON.readTree(typeBytes);
-            if (typeNode == null || !typeNode.isTextual() || !members.containsKey("data")) {
-                throw InvalidEventException.of(where, "needs \"type\" (a string) and \"data\"");
-            }
-            JsonNode idNode = members.containsKey("id") ? JSON.readTree(members.get("id")) : null;
-            UUID eventId = idNode != null && !idNode.isNull() ? UUID.fromString(idNode.asText()) : null;
-            byte[] metaBytes = members.get("metadata");
-            Json meta = metaBytes == null || JSON.readTree(metaBytes).isNull() ? null : member("metadata", metaBytes);
-            return new EventData(eventId, typeNode.asText(), member("data", members.get("data")), meta);
-        } catch (InvalidEventException e) {
-            throw e.subject().equals(where) ? e : e.at(where + ": " + e.subject());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw InvalidEventException.of(where, "invalid JSON: " + Json.describeError(e));
-        } catch (IOException e) {
-            throw InvalidEventException.of(
-                    where, "cannot read: " + e.getMessage().lines().findFirst().orElse(""));
-        } catch (IllegalArgumentException e) {
-            throw InvalidEventException.of(where, "invalid id: " + e.getMessage());
-        }
-    }
-
-    /** A member's bytes as JSON, checked as a positional argument is; a problem names the member. */
-    private static Json member(String name, byte[] written) {
-        try {
-            return Json.ofBytes(written);
-        } catch (InvalidEventException e) {
-            throw e.at(name);
-        }
-    }
-
-    /** Reads a line's members in order (data and metadata are then checked as positional arguments are). */
-    private static final com.fasterxml.jackson.core.JsonFactory LINE = new com.fasterxml.jackson.core.JsonFactory();
 }

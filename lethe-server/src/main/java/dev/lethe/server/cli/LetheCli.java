@@ -18,6 +18,7 @@ import picocli.CommandLine.Spec;
         subcommands = {
             DemoCommand.class,
             AppendCommand.class,
+            ImportCommand.class,
             ReadCommand.class,
             TailCommand.class,
             ProjectionsCommand.class,

@@ -1,0 +1,311 @@
+package dev.lethe.server.cli;
+
+import dev.lethe.core.store.AppendResult;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.EventStore;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.StreamId;
+import dev.lethe.sqlite.SqliteLethe;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * Loads JSON lines that each name their stream, in file order: consecutive lines of one stream are
+ * appended as one batch. The file is read as it goes, never whole. An import is not one transaction: when
+ * a line or a batch is refused, everything before it is stored and nothing after, and the error says the
+ * line to go on from ({@code --from-line}).
+ */
+@Command(
+        name = "import",
+        description = {
+            "Append events to many streams from JSON lines, in file order: one"
+                    + " {\"stream\",\"type\",\"data\",\"metadata\"?,\"id\"?} per line.",
+            "Consecutive lines of one stream are appended as one batch (atomic); the import as a whole is not:"
+                    + " when a line is refused, the lines before it are stored, and the error names the line to"
+                    + " go on from with --from-line. Lines with an id are idempotent: importing them again"
+                    + " stores nothing twice.",
+            "Examples:   lethe import history.jsonl",
+            "            zcat history.jsonl.gz | lethe import -"
+        })
+final class ImportCommand implements Callable<Integer> {
+    /** A longer line cannot be one event: the file is not what it should be. */
+    private static final int MAX_LINE_BYTES = 8 * 1024 * 1024;
+
+    private static final java.nio.charset.Charset UTF8 = StandardCharsets.UTF_8;
+
+    @ParentCommand
+    LetheCli parent;
+
+    @Parameters(
+            index = "0",
+            paramLabel = "FILE",
+            description = "JSON lines, one event each; - reads them from standard input.")
+    Path file;
+
+    @Option(
+            names = "--batch",
+            paramLabel = "N",
+            defaultValue = "1000",
+            description = "Most events in one batch (one durable commit) of a stream: 1 to "
+                    + EventStore.MAX_BATCH_EVENTS + " (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(
+            names = "--from-line",
+            paramLabel = "N",
+            defaultValue = "1",
+            description = "Skip the lines before line N (the first line is 1): to go on after a stopped import.")
+    long fromLine;
+
+    @Override
+    public Integer call() {
+        if (batch < 1 || batch > EventStore.MAX_BATCH_EVENTS) {
+            throw InvalidEventException.of(
+                    "--batch", batch + " is out of range: give 1 to " + EventStore.MAX_BATCH_EVENTS + " events");
+        }
+        if (fromLine < 1) {
+            throw InvalidEventException.of("--from-line", fromLine + " is out of range: the first line is 1");
+        }
+        boolean stdin = "-".equals(file.toString());
+        String name = stdin ? "standard input" : file.toString();
+        if (!stdin && !Files.isRegularFile(file)) {
+            throw InvalidEventException.of(
+                    "FILE", file + (Files.exists(file) ? " is not a regular file" : " does not exist"));
+        }
+        PrintWriter out = parent.spec.commandLine().getOut();
+        PrintWriter err = parent.spec.commandLine().getErr();
+        try (InputStream in = stdin ? System.in : Files.newInputStream(file);
+                SqliteLethe lethe = parent.store.openForWriting()) {
+            Loader loader = new Loader(lethe, name, err);
+            try {
+                loader.load(new BufferedInputStream(in, 1 << 16));
+            } catch (RuntimeException e) {
+                loader.stopped();
+                throw e;
+            }
+            loader.finish(out);
+        } catch (IOException e) { // opening or closing the file
+            throw InvalidEventException.of(
+                    "FILE", "cannot read " + name + ": " + dev.lethe.server.IoErrors.describe(e));
+        }
+        return 0;
+    }
+
+    /** The import's state: the batch being gathered, what is stored, and where to go on from. */
+    private final class Loader {
+        private final SqliteLethe lethe;
+        private final String name;
+        private final PrintWriter err;
+        private final long started = System.nanoTime();
+        private long lastProgress = started;
+
+        private final List<EventData> pending = new ArrayList<>();
+        private StreamId pendingStream;
+        private long pendingFirstLine;
+
+        private final java.io.ByteArrayOutputStream lineBytes = new java.io.ByteArrayOutputStream(4096);
+        private long lineNumber;
+        /** The first line not yet stored (nor skipped as blank): where a stopped import goes on from. */
+        private long resumeLine;
+
+        private long stored;
+        private long retried;
+        private long batches;
+        private long withoutId;
+        private long firstLine = -1;
+        private long lastLine = -1;
+
+        Loader(SqliteLethe lethe, String name, PrintWriter err) {
+            this.lethe = lethe;
+            this.name = name;
+            this.err = err;
+            this.resumeLine = fromLine;
+        }
+
+        void load(InputStream in) {
+            String line;
+            while ((line = next(in)) != null) {
+                if (lineNumber == 1 && line.startsWith("\uFEFF")) { // a byte-order mark some editors write
+                    line = line.substring(1);
+                }
+                if (lineNumber < fromLine) {
+                    continue;
+                }
+                if (line.isBlank()) {
+                    if (pending.isEmpty()) {
+                        resumeLine = lineNumber + 1;
+                    }
+                    continue;
+                }
+                EventLines.Line parsed;
+                try {
+                    parsed = EventLines.parse(line, name + " line " + lineNumber, true);
+                } catch (InvalidEventException e) {
+                    flush(); // the valid lines before this one are stored: go on from this line
+                    throw e;
+                }
+                if (!parsed.stream().equals(pendingStream) || pending.size() == batch) {
+                    flush();
+                    pendingStream = parsed.stream();
+                    pendingFirstLine = lineNumber;
+                }
+                pending.add(parsed.event());
+                if (parsed.event().clientId().isEmpty()) {
+                    withoutId++;
+                }
+                if (firstLine < 0) {
+                    firstLine = lineNumber;
+                }
+                lastLine = lineNumber;
+            }
+            flush();
+        }
+
+        /**
+         * The next line (counted in {@link #lineNumber}), without its line break, or null at the end. A line
+         * that is not UTF-8 (a Latin-1 export, say) is refused, not read with replacement characters.
+         */
+        private String next(InputStream in) {
+            lineBytes.reset();
+            try {
+                int b;
+                while ((b = in.read()) != -1 && b != '\n') {
+                    if (lineBytes.size() == MAX_LINE_BYTES) {
+                        flush();
+                        throw InvalidEventException.of(
+                                name + " line " + (lineNumber + 1),
+                                "is longer than " + MAX_LINE_BYTES / (1024 * 1024) + " MiB (an event holds at most"
+                                        + " 1 MiB); is this a JSON lines file?");
+                    }
+                    lineBytes.write(b);
+                }
+                if (b == -1 && lineBytes.size() == 0) {
+                    return null;
+                }
+            } catch (IOException e) {
+                flush();
+                throw InvalidEventException.of(
+                        name + " line " + (lineNumber + 1), "cannot be read: " + dev.lethe.server.IoErrors.describe(e));
+            }
+            lineNumber++;
+            byte[] bytes = lineBytes.toByteArray();
+            int length = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
+            try {
+                return UTF8.newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT)
+                        .decode(java.nio.ByteBuffer.wrap(bytes, 0, length))
+                        .toString();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                if (lineNumber < fromLine) {
+                    return ""; // skipped anyway
+                }
+                flush();
+                throw InvalidEventException.of(
+                        name + " line " + lineNumber, "is not UTF-8 text (convert the file, e.g. with iconv)");
+            }
+        }
+
+        /** Appends the gathered batch, if any (expected version: any). */
+        private void flush() {
+            if (pending.isEmpty()) {
+                return;
+            }
+            long headBefore = lethe.store().headPosition();
+            AppendResult result;
+            try {
+                result = lethe.privacy().append(pendingStream, ExpectedVersion.any(), List.copyOf(pending));
+            } catch (InvalidEventException e) {
+                throw e.at(name + " lines " + pendingFirstLine + ".." + lastLine + " (stream " + pendingStream + "): "
+                        + e.subject());
+            }
+            // Ids already stored, as this batch: the store answered with the original append (a retry).
+            if (result.lastPosition() <= headBefore) {
+                retried += result.count();
+            } else {
+                stored += result.count();
+            }
+            batches++;
+            pending.clear();
+            pendingStream = null;
+            resumeLine = lastLine + 1;
+            long now = System.nanoTime();
+            if (now - lastProgress > 1_000_000_000L) {
+                lastProgress = now;
+                err.printf(
+                        "\rimporting %s: line %,d, %,d events stored, %,.0f events/s   ",
+                        name, lineNumber, stored, stored / Math.max(1e-3, (now - started) / 1e9));
+                err.flush();
+            }
+        }
+
+        /** Tells where a stopped import stands: what is stored, and the line to go on from. */
+        void stopped() {
+            if (lastProgress != started) {
+                err.println();
+            }
+            if (!pending.isEmpty()) {
+                err.printf(
+                        "import stopped at the batch of %s lines %,d..%,d (stream %s): not stored%n",
+                        name, pendingFirstLine, lastLine, pendingStream);
+            }
+            err.printf(
+                    "import stopped: %,d event(s) of %s stored in %,d batch(es)%s; nothing from line %,d on."
+                            + " Fix the problem below, then go on with: lethe import %s --from-line %d%n",
+                    stored,
+                    name,
+                    batches,
+                    retried > 0 ? " (and " + retried + " found already stored)" : "",
+                    resumeLine,
+                    file,
+                    resumeLine);
+            err.flush();
+        }
+
+        void finish(PrintWriter out) {
+            double seconds = Math.max(1e-3, (System.nanoTime() - started) / 1e9);
+            if (lastProgress != started) {
+                err.println();
+                err.flush();
+            }
+            if (lineNumber < fromLine) {
+                throw InvalidEventException.of(
+                        "--from-line",
+                        fromLine + " is past the end of " + name + ", which has " + lineNumber + " lines");
+            }
+            if (firstLine < 0) {
+                out.printf(
+                        "nothing to import: %s has no events%s%n", name, fromLine > 1 ? " from line " + fromLine : "");
+                return;
+            }
+            out.printf(
+                    "imported %,d event(s) from %s (lines %,d..%,d) in %,d batch(es), %.1f s, %,.0f events/s%n",
+                    stored, name, firstLine, lastLine, batches, seconds, stored / seconds);
+            if (retried > 0) {
+                out.printf(
+                        "%,d event(s) were already stored (their ids were appended before): nothing written for them%n",
+                        retried);
+            }
+            if (withoutId > 0) {
+                out.printf(
+                        "%,d event(s) had no id: importing these lines again would append them again"
+                                + " (give each line an \"id\" to make a re-run safe)%n",
+                        withoutId);
+            }
+        }
+    }
+}

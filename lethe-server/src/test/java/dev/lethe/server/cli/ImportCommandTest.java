@@ -1,0 +1,220 @@
+package dev.lethe.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lethe.core.store.Direction;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StreamId;
+import dev.lethe.sqlite.SqliteLethe;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code lethe import}: JSON lines naming their streams, loaded in file order, resumable by line. */
+class ImportCommandTest {
+    @TempDir
+    Path root;
+
+    private record Run(int exitCode, String out, String err) {}
+
+    private Run lethe(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        List<String> all =
+                new ArrayList<>(List.of("--data", root.resolve("data").toString()));
+        all.addAll(List.of(args));
+        int code = LetheCli.run(all.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    private Path file(String name, String... lines) throws IOException {
+        return Files.writeString(root.resolve(name), String.join("\n", lines) + "\n");
+    }
+
+    private static String line(String stream, int n, String id) {
+        return "{\"stream\":\"" + stream + "\",\"type\":\"Deposited\",\"data\":{\"n\":" + n + "}"
+                + (id == null ? "" : ",\"id\":\"" + id + "\"") + "}";
+    }
+
+    private List<RecordedEvent> stream(String stream) {
+        try (SqliteLethe lethe = SqliteLethe.open(root.resolve("data"))) {
+            return lethe.store().readStream(StreamId.of(stream), 0, Direction.FORWARD, 1000);
+        }
+    }
+
+    private long head() {
+        try (SqliteLethe lethe = SqliteLethe.open(root.resolve("data"))) {
+            return lethe.store().headPosition();
+        }
+    }
+
+    @Test
+    void loads_many_streams_in_file_order_one_batch_per_run_of_a_stream() throws IOException {
+        Path history = file(
+                "history.jsonl",
+                line("acct-1", 1, null),
+                line("acct-1", 2, null),
+                line("acct-2", 3, null),
+                "",
+                line("acct-1", 4, null),
+                line("acct-1", 5, null),
+                line("acct-1", 6, null));
+
+        Run run = lethe("import", history.toString(), "--batch", "2");
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        // acct-1 (2), acct-2 (1), acct-1 (2 + 1: the batch limit splits the second run)
+        assertThat(run.out()).contains("imported 6 event(s)", "lines 1..7", "in 4 batch(es)");
+        assertThat(run.out()).contains("6 event(s) had no id: importing these lines again would append them again");
+        assertThat(stream("acct-1"))
+                .extracting(e -> e.data().toString())
+                .containsExactly("{\"n\":1}", "{\"n\":2}", "{\"n\":4}", "{\"n\":5}", "{\"n\":6}");
+        assertThat(stream("acct-2")).hasSize(1);
+        // One batch is one commit: the events of a batch sit at consecutive positions, the batches in file order.
+        assertThat(stream("acct-2").get(0).position())
+                .isEqualTo(stream("acct-1").get(1).position() + 1);
+    }
+
+    @Test
+    void a_refused_line_stops_the_import_after_storing_the_lines_before_it_and_names_the_line_to_go_on_from()
+            throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (int i = 1; i <= 9; i++) {
+            lines.add(line(
+                    "acct-" + (i % 2),
+                    i,
+                    UUID.nameUUIDFromBytes(("e" + i).getBytes()).toString()));
+        }
+        lines.set(5, "{\"stream\":\"acct-0\",\"type\":\"Deposited\",\"data\":{\"n\":6}"); // line 6: cut short
+        Path history = file("history.jsonl", lines.toArray(String[]::new));
+
+        Run stopped = lethe("import", history.toString());
+
+        assertThat(stopped.exitCode()).isEqualTo(2);
+        assertThat(stopped.err())
+                .contains("import stopped: 5 event(s) of " + history + " stored in 5 batch(es); nothing from line 6 on")
+                .contains("lethe import " + history + " --from-line 6")
+                .contains("error: " + history + " line 6: invalid JSON");
+        assertThat(stream("acct-1")).hasSize(3);
+        assertThat(stream("acct-0")).hasSize(2);
+        assertThat(head()).isEqualTo(4); // positions 0..4
+
+        // Mended, the same file from line 6 on: nothing twice, nothing missing.
+        lines.set(5, line("acct-0", 6, UUID.nameUUIDFromBytes("e6".getBytes()).toString()));
+        Files.write(history, lines);
+        Run resumed = lethe("import", history.toString(), "--from-line", "6");
+        assertThat(resumed.exitCode()).as(resumed.err()).isZero();
+        assertThat(resumed.out()).contains("imported 4 event(s)", "lines 6..9").doesNotContain("had no id");
+        assertThat(stream("acct-1"))
+                .extracting(e -> e.data().toString())
+                .containsExactly("{\"n\":1}", "{\"n\":3}", "{\"n\":5}", "{\"n\":7}", "{\"n\":9}");
+        assertThat(stream("acct-0"))
+                .extracting(e -> e.data().toString())
+                .containsExactly("{\"n\":2}", "{\"n\":4}", "{\"n\":6}", "{\"n\":8}");
+
+        // The whole file again: every line has an id, so nothing is written twice.
+        long head = head();
+        Run again = lethe("import", history.toString());
+        assertThat(again.exitCode()).as(again.err()).isZero();
+        assertThat(again.out()).contains("imported 0 event(s)", "9 event(s) were already stored");
+        assertThat(head()).isEqualTo(head);
+    }
+
+    @Test
+    void a_batch_the_store_refuses_is_named_with_its_lines_and_stream_and_nothing_of_it_is_stored() throws IOException {
+        Path history = file(
+                "history.jsonl",
+                line("acct-1", 1, null),
+                line("acct-2", 2, "5d9c1d3e-4c2a-4f7e-9a51-0b7a2f6c1e01"),
+                line("acct-2", 3, "5d9c1d3e-4c2a-4f7e-9a51-0b7a2f6c1e01"), // one id twice in a batch
+                line("acct-3", 5, null));
+
+        Run run = lethe("import", history.toString());
+
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err())
+                .contains("import stopped at the batch of " + history + " lines 2..3 (stream acct-2): not stored")
+                .contains("go on with: lethe import " + history + " --from-line 2")
+                .contains("error: " + history + " lines 2..3 (stream acct-2): ");
+        assertThat(stream("acct-1")).hasSize(1);
+        assertThat(stream("acct-2")).isEmpty();
+        assertThat(stream("acct-3")).isEmpty();
+    }
+
+    @Test
+    void bad_input_is_refused_with_the_line_and_the_problem() throws IOException {
+        Path noStream = file("no-stream.jsonl", "{\"type\":\"Deposited\",\"data\":{}}");
+        assertThat(lethe("import", noStream.toString()).err())
+                .contains("line 1: needs \"stream\" (a string: the stream to append to)");
+
+        Path badStream = file("bad-stream.jsonl", "{\"stream\":\"\",\"type\":\"Deposited\",\"data\":{}}");
+        assertThat(lethe("import", badStream.toString()).err()).contains("line 1: stream: must not be empty");
+
+        Path system = file("system.jsonl", "{\"stream\":\"$audit\",\"type\":\"Deposited\",\"data\":{}}");
+        assertThat(lethe("import", system.toString()).err()).contains("is a system stream");
+
+        Path unknownMember = file("member.jsonl", "{\"stream\":\"a\",\"type\":\"T\",\"data\":{},\"metdata\":{}}");
+        assertThat(lethe("import", unknownMember.toString()).err())
+                .contains("line 1: has the member \"metdata\"; a line has only stream, type, data, metadata and id");
+
+        Path latin1 = root.resolve("latin1.jsonl");
+        Files.write(
+                latin1,
+                List.of(line("a", 1, null), "{\"stream\":\"a\",\"type\":\"T\",\"data\":{\"city\":\"Mal\u00e9\"}}"),
+                StandardCharsets.ISO_8859_1);
+        Run notUtf8 = lethe("import", latin1.toString());
+        assertThat(notUtf8.exitCode()).isEqualTo(2);
+        assertThat(notUtf8.err()).contains("line 2: is not UTF-8 text", "--from-line 2");
+        assertThat(stream("a")).hasSize(1);
+
+        assertThat(lethe("import", root.resolve("missing.jsonl").toString()).err())
+                .contains("missing.jsonl does not exist");
+        assertThat(lethe("import", noStream.toString(), "--batch", "10001").err())
+                .contains("--batch: 10001 is out of range: give 1 to 10000 events");
+        assertThat(lethe("import", noStream.toString(), "--from-line", "0").err())
+                .contains("--from-line: 0 is out of range");
+        Run past = lethe("import", noStream.toString(), "--from-line", "5");
+        assertThat(past.exitCode()).isEqualTo(2);
+        assertThat(past.err()).contains("--from-line: 5 is past the end of " + noStream + ", which has 1 lines");
+    }
+
+    @Test
+    void personal_fields_are_sealed_as_by_append_and_the_file_order_decides_the_log() throws IOException {
+        assertThat(lethe("demo").exitCode()).isZero();
+        String marker = "imported.person." + UUID.randomUUID() + "@example.com";
+        Path history = file(
+                "customers.jsonl",
+                "{\"stream\":\"customer-import-1\",\"type\":\"CustomerRegistered\",\"data\":{\"customerNumber\":\"C-import-1\","
+                        + "\"name\":\"Imported Person\",\"email\":\"" + marker
+                        + "\",\"address\":{\"street\":\"Long Lane 1\","
+                        + "\"city\":\"Leeds\",\"country\":\"UK\"}}}");
+
+        Run run = lethe("import", history.toString());
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        Files.delete(history);
+        try (Stream<Path> files = Files.walk(root.resolve("data"))) {
+            for (Path stored : files.filter(Files::isRegularFile).toList()) {
+                assertThat(new String(Files.readAllBytes(stored), StandardCharsets.ISO_8859_1))
+                        .as(stored.toString())
+                        .doesNotContain(marker);
+            }
+        }
+        assertThat(lethe("read", "customer-import-1", "--json", "--role", "advisor")
+                        .out())
+                .contains(marker);
+        assertThat(lethe("read", "customer-import-1", "--json", "--role", "analyst")
+                        .out())
+                .doesNotContain(marker)
+                .contains("restricted");
+    }
+}
