@@ -508,14 +508,59 @@ public final class LetheServer implements AutoCloseable {
                         principal(ctx)))));
     }
 
+    /**
+     * A page of the log. {@code after} (the {@code next} of the previous page: "position:event id:recorded
+     * instant") goes on after that event, once it is checked that the log still holds it there; {@code
+     * from} (a bare position) is not checked.
+     */
     private void readLog(Context ctx) {
-        ctx.json(Map.of(
-                "events",
-                events(hub.readLog(
-                        ctx.queryParam("category"),
-                        longParam(ctx, "from", 0),
-                        Hub.limit(intParam(ctx, "limit", Hub.DEFAULT_LIMIT)),
-                        principal(ctx)))));
+        String category = ctx.queryParam("category");
+        String after = ctx.queryParam("after");
+        long from;
+        if (after != null) {
+            if (ctx.queryParam("from") != null) {
+                throw ApiException.badRequest(
+                        "give from or after, not both (after, the next of the page before, is checked against the log)");
+            }
+            int colon = after.indexOf(':');
+            if (colon < 0) {
+                throw ApiException.badRequest("after '" + after + "' is not a cursor (position:event id:recorded"
+                        + " instant, as a page's next gives it); for a bare position, use from");
+            }
+            long last = parseLong("after", after.substring(0, colon));
+            long head = lethe.store().headPosition();
+            if (last < 0 || last > head) {
+                throw new ApiException(
+                        409,
+                        "Conflict",
+                        "after names position " + last + ", which this log (head " + head + ") does not hold: a"
+                                + " cursor from another store, or this log was restored from an older copy; read on"
+                                + " with ?from= at most " + (head + 1) + " once you know where the histories part");
+            }
+            requireWitness(
+                    "after",
+                    last,
+                    after.substring(colon + 1),
+                    head,
+                    "read on with ?from= (after is checked, from is not)");
+            from = last + 1;
+        } else {
+            from = longParam(ctx, "from", 0);
+        }
+        List<dev.lethe.core.privacy.RevealedEvent> page =
+                hub.readLog(category, from, Hub.limit(intParam(ctx, "limit", Hub.DEFAULT_LIMIT)), principal(ctx));
+        Map<String, Object> body = new java.util.LinkedHashMap<>();
+        body.put("events", events(page));
+        if (!page.isEmpty()) {
+            // The next page's ?after=: it checks that the log still holds this page's last event.
+            body.put("next", cursor(page.get(page.size() - 1).event()));
+        }
+        ctx.json(body);
+    }
+
+    /** An event's place as a checked cursor: "position:event id:recorded instant" (the SSE id, too). */
+    private static String cursor(RecordedEvent event) {
+        return event.position() + ":" + event.id() + ":" + recorded(event);
     }
 
     private static ArrayNode events(List<dev.lethe.core.privacy.RevealedEvent> events) {
@@ -835,7 +880,12 @@ public final class LetheServer implements AutoCloseable {
         }
         String category = ctx.queryParam("category");
         if (witness != null) {
-            requireWitness(from - 1, witness, head, category);
+            requireWitness(
+                    "Last-Event-ID",
+                    from - 1,
+                    witness,
+                    head,
+                    "subscribe again with ?from=" + (category == null ? "" : " and ?category=" + category));
         }
         return (category == null ? SubscriptionRequest.allFromStart() : SubscriptionRequest.categoryFromStart(category))
                 .from(from);
@@ -846,11 +896,11 @@ public final class LetheServer implements AutoCloseable {
      * an older copy (and appended to since), or another store. Resumed by position alone, the stream would
      * skip the events now at the positions in between, and the client would never know.
      */
-    private void requireWitness(long position, String witness, long head, String category) {
+    private void requireWitness(String what, long position, String witness, long head, String then) {
         int colon = witness.indexOf(':');
         String eventId = colon < 0 ? witness : witness.substring(0, colon);
         if (!eventId.matches("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")) {
-            throw ApiException.badRequest("Last-Event-ID: '" + eventId + "' after the ':' is not an event id (a UUID)");
+            throw ApiException.badRequest(what + ": '" + eventId + "' after the ':' is not an event id (a UUID)");
         }
         UUID id = UUID.fromString(eventId);
         if (position < 0) {
@@ -861,12 +911,13 @@ public final class LetheServer implements AutoCloseable {
         boolean holds = there
                 && at.get(0).id().equals(id)
                 && (colon < 0
-                        || sameInstant(witness.substring(colon + 1), at.get(0).recordedAt()));
+                        || sameInstant(
+                                what, witness.substring(colon + 1), at.get(0).recordedAt()));
         if (!holds) {
             throw new ApiException(
                     409,
                     "Conflict",
-                    "Last-Event-ID names event " + id + " at position " + position + ", but this log holds "
+                    what + " names event " + id + " at position " + position + ", but this log holds "
                             + (!there
                                     ? "no event"
                                     : at.get(0).id().equals(id)
@@ -875,7 +926,7 @@ public final class LetheServer implements AutoCloseable {
                             + " there: it was restored from an older copy (and appended to since), or is another"
                             + " store. Resuming by position would skip the events now in between. Find where the"
                             + " two histories part (GET /v1/events?from=…; head position " + head + "), then"
-                            + " subscribe again with ?from=" + (category == null ? "" : " and ?category=" + category));
+                            + " " + then);
         }
     }
 
@@ -887,10 +938,9 @@ public final class LetheServer implements AutoCloseable {
     }
 
     /** Whether the recorded instant of an SSE id ("seconds.nanoseconds") is {@code recordedAt}; compared as numbers. */
-    private static boolean sameInstant(String recorded, java.time.Instant recordedAt) {
+    private static boolean sameInstant(String what, String recorded, java.time.Instant recordedAt) {
         if (!recorded.matches("-?[0-9]{1,18}\\.[0-9]{9}")) {
-            throw ApiException.badRequest(
-                    "Last-Event-ID: '" + recorded + "' after the event id is not seconds.nanoseconds");
+            throw ApiException.badRequest(what + ": '" + recorded + "' after the event id is not seconds.nanoseconds");
         }
         int dot = recorded.indexOf('.');
         return recordedAt.getEpochSecond() == Long.parseLong(recorded.substring(0, dot))
@@ -920,7 +970,7 @@ public final class LetheServer implements AutoCloseable {
                         Hub.eventJson(lethe.privacy().reveal(event, principal)).toString();
                 // The id is the position and, as a witness, the event's id and recorded instant: a reconnect
                 // checks that the log still holds that event there.
-                client.sendEvent(event.type(), data, event.position() + ":" + event.id() + ":" + recorded(event));
+                client.sendEvent(event.type(), data, cursor(event));
             });
             client.onClose(closed::countDown);
             while (!closed.await(untilNextCheck(expires), java.util.concurrent.TimeUnit.MILLISECONDS)) {
