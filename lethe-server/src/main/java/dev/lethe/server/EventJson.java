@@ -25,7 +25,8 @@ public final class EventJson {
         node.put("type", event.type());
         node.put("recordedAt", event.recordedAt().toString());
         node.set("data", revealed.data().asTree());
-        node.set("metadata", event.metadata().asTree());
+        // Without the subjects of key fields the reader may not read (RevealedEvent.metadata).
+        node.set("metadata", revealed.metadata().asTree());
         node.set("redacted", redactions(revealed.redactions()));
         return node;
     }

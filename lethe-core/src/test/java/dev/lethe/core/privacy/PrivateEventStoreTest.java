@@ -339,6 +339,50 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_reader_who_may_not_read_a_key_field_does_not_see_whose_it_is_so_an_append_is_no_lookup() {
+        RecordedEvent customer = sell("ada@example.com", "Ada Lovelace");
+        // One who may append but not read contact (nor look subjects up) guesses Ada's e-mail...
+        RecordedEvent guess = sell("ada@example.com", "Guess");
+        String subject = customer.metadata()
+                .asTree()
+                .path("lethe")
+                .path("subjects")
+                .path("email")
+                .asText();
+        assertThat(guess.metadata()
+                        .asTree()
+                        .path("lethe")
+                        .path("subjects")
+                        .path("email")
+                        .asText())
+                .isEqualTo(subject);
+        // ...and reads both back: no pseudonym to compare.
+        for (RecordedEvent event : List.of(customer, guess)) {
+            JsonNode seen = lethe.reveal(event, ANALYST).metadata().asTree().path("lethe");
+            assertThat(seen.path("subjects").has("email")).isFalse();
+            assertThat(seen.path("sealed").toString()).contains("email"); // what is sealed stays told
+        }
+        // A reader of contact reads the e-mail itself, and its subject.
+        assertThat(lethe.reveal(customer, ADVISOR).metadata()).isEqualTo(customer.metadata());
+
+        // Forgotten: its natural keys no longer lead to it, so its pseudonym is no link and stays.
+        RecordedEvent other = sell("grace@example.com", "Grace Hopper");
+        SubjectId grace = PrivacyCodec.subjectsOf(other.metadata()).get("email");
+        lethe.forget(grace, "GDPR Art. 17(1)(a)", "request", DPO);
+        assertThat(lethe.reveal(other, DPO).redactions()).contains(new Redaction("email", Redaction.Reason.FORGOTTEN));
+        assertThat(lethe.reveal(other, DPO).metadata()).isEqualTo(other.metadata());
+        // Expired: the value is gone for every reader, and the pseudonym that would find it again with it.
+        lethe.runRetention(Instant.parse("2028-12-01T00:00:00Z"), DPO);
+        assertThat(lethe.reveal(customer, DPO)
+                        .metadata()
+                        .asTree()
+                        .path("lethe")
+                        .path("subjects")
+                        .has("email"))
+                .isFalse();
+    }
+
+    @Test
     void after_retention_the_expired_period_reads_as_expired_and_other_groups_are_unaffected() {
         RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
         // contact: monthly keys kept 2 years; identity: yearly keys kept 10 years.

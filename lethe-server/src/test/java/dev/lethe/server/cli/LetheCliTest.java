@@ -54,7 +54,7 @@ class LetheCliTest {
     /** The demo's customer registered {@code n}-th (from 0), from the log as `read --json` prints it. */
     private Customer demoCustomer(int n) throws Exception {
         var event = new com.fasterxml.jackson.databind.ObjectMapper()
-                .readTree(lethe("read", "--all", "--category", "customer", "--json", "--limit", "3")
+                .readTree(lethe("read", "--all", "--category", "customer", "--json", "--limit", "3", "--role", "dpo")
                         .out()
                         .lines()
                         .skip(n)

@@ -157,6 +157,61 @@ class HttpApiIT {
     }
 
     @Test
+    void a_role_that_may_append_but_not_read_a_key_field_cannot_use_an_append_to_look_a_natural_key_up()
+            throws Exception {
+        String email = "oracle-" + UUID.randomUUID() + "@example.com";
+        String customer = addContact("contact-" + UUID.randomUUID().toString().substring(0, 8), email, "Known Person");
+        // The analyst (no contact group, no export) appends the guess and reads both events back...
+        String probe = "contact-" + UUID.randomUUID().toString().substring(0, 8);
+        Response appended = post(
+                "/v1/streams/" + probe + "/events",
+                ANALYST,
+                "{\"events\":[{\"type\":\"ContactAdded\",\"data\":{\"email\":\"" + email
+                        + "\",\"name\":\"Guess\",\"channel\":\"web\"}}]}");
+        assertThat(appended.status()).as(appended.body()).isEqualTo(201);
+        for (String stream : List.of(customer, probe)) {
+            JsonNode event =
+                    get("/v1/streams/" + stream, ANALYST).json().get("events").get(0);
+            assertThat(event.path("metadata").path("lethe").path("subjects").has("email"))
+                    .as("REST, " + stream)
+                    .isFalse();
+            JsonNode graphQl = post(
+                            "/graphql",
+                            ANALYST,
+                            "{\"query\":\"{ events(stream: \\\"" + stream + "\\\") { metadata } }\"}")
+                    .json();
+            assertThat(graphQl.path("data")
+                            .path("events")
+                            .get(0)
+                            .path("metadata")
+                            .toString())
+                    .as("GraphQL, " + stream)
+                    .doesNotContain("subjects\":{\"email");
+        }
+        // ...while the advisor, who reads the e-mail itself, sees the one subject both events name.
+        String known = get("/v1/streams/" + customer, ADVISOR)
+                .json()
+                .get("events")
+                .get(0)
+                .path("metadata")
+                .path("lethe")
+                .path("subjects")
+                .path("email")
+                .asText();
+        assertThat(known).isNotEmpty();
+        assertThat(get("/v1/streams/" + probe, ADVISOR)
+                        .json()
+                        .get("events")
+                        .get(0)
+                        .path("metadata")
+                        .path("lethe")
+                        .path("subjects")
+                        .path("email")
+                        .asText())
+                .isEqualTo(known);
+    }
+
+    @Test
     void append_returns_201_and_a_conflict_409_names_both_versions() throws Exception {
         String stream = "order-" + UUID.randomUUID().toString().substring(0, 8);
         Response created = post(
