@@ -17,7 +17,9 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * Verifies JSON Web Tokens signed with HS256 (a shared secret) or RS256 (an RSA public key) and maps
  * them to a principal: {@code sub} is the name, the first entry of the roles claim (an array or a
- * string) the role. {@code exp} and {@code nbf} are enforced when present; {@code iss} when configured.
+ * string) the role. {@code exp} and {@code nbf} are enforced when present; {@code iss} when configured;
+ * {@code aud} must name the configured audience, and a token with an {@code aud} is refused when none is
+ * configured (RFC 7519 §4.1.3: a token meant for another service is not one for this server).
  * Only the algorithm configured for a token's {@code alg} is accepted (never {@code none}).
  */
 final class JwtVerifier {
@@ -26,6 +28,7 @@ final class JwtVerifier {
     private final byte[] hs256Secret;
     private final PublicKey rs256Key;
     private final String issuer;
+    private final String audience;
     private final String rolesClaim;
     private final Clock clock;
 
@@ -34,6 +37,7 @@ final class JwtVerifier {
                 config.hs256Secret() == null ? null : config.hs256Secret().getBytes(StandardCharsets.UTF_8);
         this.rs256Key = config.rs256PublicKeyPem() == null ? null : publicKey(config.rs256PublicKeyPem());
         this.issuer = config.issuer();
+        this.audience = config.audience();
         this.rolesClaim = config.rolesClaim();
         this.clock = clock;
     }
@@ -87,6 +91,7 @@ final class JwtVerifier {
         if (issuer != null && !issuer.equals(claims.path("iss").asText(null))) {
             throw ApiException.unauthorized("JWT issuer is not " + issuer);
         }
+        checkAudience(claims.get("aud"));
         JsonNode roles = claims.path(rolesClaim);
         String role =
                 roles.isArray() && roles.size() > 0 ? roles.get(0).asText() : roles.isTextual() ? roles.asText() : null;
@@ -98,6 +103,30 @@ final class JwtVerifier {
             return new Principal(subject, role);
         } catch (dev.lethe.core.store.InvalidEventException e) {
             throw ApiException.unauthorized("JWT 'sub' is not a usable principal: " + e.getMessage());
+        }
+    }
+
+    /** A string or an array of strings that must name this server's audience; absent only without one. */
+    private void checkAudience(JsonNode aud) {
+        if (aud == null || aud.isNull()) {
+            if (audience != null) {
+                throw ApiException.unauthorized(
+                        "JWT has no 'aud'; this server accepts tokens for audience " + audience);
+            }
+            return;
+        }
+        if (audience == null) {
+            throw ApiException.unauthorized("JWT names an audience ('aud') and this server has none to check it"
+                    + " against: set jwt.audience in its config to the audience its tokens are issued for");
+        }
+        boolean named = aud.isTextual()
+                ? aud.asText().equals(audience)
+                : aud.isArray()
+                        && java.util.stream.StreamSupport.stream(aud.spliterator(), false)
+                                .anyMatch(entry ->
+                                        entry.isTextual() && entry.asText().equals(audience));
+        if (!named) {
+            throw ApiException.unauthorized("JWT is for another audience: its 'aud' does not name " + audience);
         }
     }
 

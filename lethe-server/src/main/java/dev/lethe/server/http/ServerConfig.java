@@ -34,6 +34,7 @@ import java.util.Map;
  *   rs256PublicKey: |      # PEM
  *     -----BEGIN PUBLIC KEY----- …
  *   issuer: https://idp.example.com   # checked when given
+ *   audience: lethe                   # aud must name it; without it, a token with an aud is refused
  *   rolesClaim: roles
  * </pre>
  */
@@ -48,11 +49,13 @@ public record ServerConfig(
         Path masterKeyDir,
         Pkcs11Settings pkcs11) {
     /**
-     * JWT settings: an HS256 secret and/or an RS256 public key (PEM), an optional issuer, the claim
-     * holding the roles (default {@code roles}). Empty: JWTs are not accepted.
+     * JWT settings: an HS256 secret and/or an RS256 public key (PEM), an optional issuer, this server's
+     * audience (a token's {@code aud} must name it; without one, a token that has an {@code aud} is
+     * refused, as RFC 7519 §4.1.3 requires), the claim holding the roles (default {@code roles}). Empty:
+     * JWTs are not accepted.
      */
-    public record Jwt(String hs256Secret, String rs256PublicKeyPem, String issuer, String rolesClaim) {
-        public static final Jwt NONE = new Jwt(null, null, null, "roles");
+    public record Jwt(String hs256Secret, String rs256PublicKeyPem, String issuer, String audience, String rolesClaim) {
+        public static final Jwt NONE = new Jwt(null, null, null, null, "roles");
 
         public boolean enabled() {
             return hs256Secret != null || rs256PublicKeyPem != null;
@@ -63,7 +66,7 @@ public record ServerConfig(
         public String toString() {
             return "Jwt[hs256Secret=" + (hs256Secret == null ? "none" : "(set)")
                     + ", rs256PublicKey=" + (rs256PublicKeyPem == null ? "none" : "(set)")
-                    + ", issuer=" + issuer + ", rolesClaim=" + rolesClaim + "]";
+                    + ", issuer=" + issuer + ", audience=" + audience + ", rolesClaim=" + rolesClaim + "]";
         }
     }
 
@@ -125,7 +128,8 @@ public record ServerConfig(
 
     private static final List<String> TOP_LEVEL_KEYS =
             List.of("host", "port", "data", "maxBodyBytes", "tokens", "jwt", "masterKeyDir", "pkcs11");
-    private static final List<String> JWT_KEYS = List.of("hs256Secret", "rs256PublicKey", "issuer", "rolesClaim");
+    private static final List<String> JWT_KEYS =
+            List.of("hs256Secret", "rs256PublicKey", "issuer", "audience", "rolesClaim");
 
     /** Levenshtein distance: a misspelt key is within 2 of a known one; a token is not. */
     private static int editDistance(String a, String b) {
@@ -218,6 +222,7 @@ public record ServerConfig(
                 secret,
                 jwtNode.path("rs256PublicKey").asText(null),
                 jwtNode.path("issuer").asText(null),
+                jwtNode.path("audience").asText(null),
                 jwtNode.path("rolesClaim").asText("roles"));
         String keyDir = env.getOrDefault(
                 "LETHE_MASTER_KEY_DIR", config.path("masterKeyDir").asText(null));

@@ -62,7 +62,7 @@ class HttpApiIT {
                 .withData(data)
                 .withPort(0)
                 .withDemo()
-                .withJwt(new ServerConfig.Jwt(JwtVerifierTest.SECRET, null, null, "roles"));
+                .withJwt(new ServerConfig.Jwt(JwtVerifierTest.SECRET, null, null, null, "roles"));
         server = LetheServer.start(
                 config, new LetheServer.JsonLogTarget(new PrintStream(logs, true, StandardCharsets.UTF_8)));
         base = "http://127.0.0.1:" + server.port();

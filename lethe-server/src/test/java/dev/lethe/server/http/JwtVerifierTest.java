@@ -37,7 +37,7 @@ class JwtVerifierTest {
 
     @Test
     void an_hs256_token_maps_sub_and_the_first_role_to_a_principal() throws Exception {
-        JwtVerifier verifier = new JwtVerifier(new ServerConfig.Jwt(SECRET, null, "https://idp", "roles"), NOW);
+        JwtVerifier verifier = new JwtVerifier(new ServerConfig.Jwt(SECRET, null, "https://idp", null, "roles"), NOW);
         String token = hs256(
                 "{\"sub\":\"dora\",\"roles\":[\"dpo\",\"x\"],\"iss\":\"https://idp\",\"exp\":1800000600}", SECRET);
         assertThat(JwtVerifier.looksLikeJwt(token)).isTrue();
@@ -46,7 +46,7 @@ class JwtVerifierTest {
 
     @Test
     void wrong_signatures_expired_tokens_other_issuers_and_alg_none_are_refused() throws Exception {
-        JwtVerifier verifier = new JwtVerifier(new ServerConfig.Jwt(SECRET, null, "https://idp", "roles"), NOW);
+        JwtVerifier verifier = new JwtVerifier(new ServerConfig.Jwt(SECRET, null, "https://idp", null, "roles"), NOW);
         assertThatThrownBy(() -> verifier.verify(
                         hs256("{\"sub\":\"a\",\"roles\":\"dpo\",\"iss\":\"https://idp\"}", SECRET + "x")))
                 .hasMessageContaining("signature");
@@ -74,13 +74,37 @@ class JwtVerifierTest {
     }
 
     @Test
+    void a_token_for_another_audience_is_refused_and_an_audience_is_checked_only_when_configured() throws Exception {
+        JwtVerifier lethe = new JwtVerifier(new ServerConfig.Jwt(SECRET, null, null, "lethe", "roles"), NOW);
+        assertThat(lethe.verify(hs256("{\"sub\":\"a\",\"roles\":\"dpo\",\"aud\":\"lethe\"}", SECRET)))
+                .isEqualTo(new Principal("a", "dpo"));
+        assertThat(lethe.verify(hs256("{\"sub\":\"a\",\"roles\":\"dpo\",\"aud\":[\"crm\",\"lethe\"]}", SECRET)))
+                .isEqualTo(new Principal("a", "dpo"));
+        assertThatThrownBy(() -> lethe.verify(hs256("{\"sub\":\"a\",\"roles\":\"dpo\",\"aud\":\"crm\"}", SECRET)))
+                .isInstanceOfSatisfying(
+                        ApiException.class, e -> assertThat(e.status()).isEqualTo(401))
+                .hasMessageContaining("another audience: its 'aud' does not name lethe");
+        assertThatThrownBy(() -> lethe.verify(hs256("{\"sub\":\"a\",\"roles\":\"dpo\",\"aud\":[1]}", SECRET)))
+                .hasMessageContaining("another audience");
+        assertThatThrownBy(() -> lethe.verify(hs256("{\"sub\":\"a\",\"roles\":\"dpo\"}", SECRET)))
+                .hasMessageContaining("has no 'aud'");
+
+        // Without an audience configured, a token that names one was issued for some service, maybe another.
+        JwtVerifier any = new JwtVerifier(new ServerConfig.Jwt(SECRET, null, null, null, "roles"), NOW);
+        assertThat(any.verify(hs256("{\"sub\":\"a\",\"roles\":\"dpo\"}", SECRET)))
+                .isEqualTo(new Principal("a", "dpo"));
+        assertThatThrownBy(() -> any.verify(hs256("{\"sub\":\"a\",\"roles\":\"dpo\",\"aud\":\"crm\"}", SECRET)))
+                .hasMessageContaining("set jwt.audience");
+    }
+
+    @Test
     void an_rs256_token_verifies_with_the_configured_public_key() throws Exception {
         KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
         generator.initialize(2048);
         KeyPair pair = generator.generateKeyPair();
         String pem = "-----BEGIN PUBLIC KEY-----\n"
                 + Base64.getMimeEncoder().encodeToString(pair.getPublic().getEncoded()) + "\n-----END PUBLIC KEY-----";
-        JwtVerifier verifier = new JwtVerifier(new ServerConfig.Jwt(null, pem, null, "roles"), NOW);
+        JwtVerifier verifier = new JwtVerifier(new ServerConfig.Jwt(null, pem, null, null, "roles"), NOW);
         String signed = URL.encodeToString("{\"alg\":\"RS256\"}".getBytes(StandardCharsets.UTF_8)) + "."
                 + URL.encodeToString("{\"sub\":\"ann\",\"roles\":[\"advisor\"]}".getBytes(StandardCharsets.UTF_8));
         Signature rsa = Signature.getInstance("SHA256withRSA");
