@@ -66,6 +66,11 @@ public final class LetheServer implements AutoCloseable {
     private static final long KEEP_ALIVE_SECONDS = 15;
     /** Open event streams at most (each holds two threads): more are refused with 503 until some close. */
     static final int MAX_SUBSCRIPTIONS = 512;
+    /** Open event streams of one principal at most: one token cannot take every stream of the server. */
+    static final int MAX_SUBSCRIPTIONS_PER_PRINCIPAL = 64;
+
+    private final java.util.concurrent.ConcurrentHashMap<String, Integer> subscriptionsByPrincipal =
+            new java.util.concurrent.ConcurrentHashMap<>();
     /** The request attribute holding a JWT's {@code exp} (absent for static tokens and JWTs without one). */
     private static final String EXPIRES = "expires";
 
@@ -397,10 +402,9 @@ public final class LetheServer implements AutoCloseable {
             }
         }
         String path = ctx.path();
-        if (path.startsWith("/v1/") || path.equals("/graphql")) {
-            // Answers may hold decrypted personal data: no cache keeps a copy.
-            ctx.header("Cache-Control", "no-store");
-        }
+        // Answers may hold decrypted personal data: no cache keeps a copy. Every path, not a list of them
+        // (/graphql/ reaches the GraphQL handler too); GraphiQL's static assets set their own max-age.
+        ctx.header("Cache-Control", "no-store");
         if (path.equals("/health")
                 || path.startsWith("/health/")
                 || path.equals("/metrics")
@@ -827,8 +831,13 @@ public final class LetheServer implements AutoCloseable {
                 graphQl.execute(query.asText(), body.path("operationName").asText(null), variables, principal(ctx));
         metrics.count("graphql_queries", 1);
         boolean invalid = result.getData() == null && !result.getErrors().isEmpty();
-        // Refused for want of a permission, as REST answers it: 403, not "bad request".
-        boolean denied = invalid
+        // Refused for want of a permission, as REST answers it: 403, not "bad request" — also when the
+        // refused fields are nullable (subject(naturalKey)), so that data is there with every field null.
+        Object data = result.getData();
+        boolean nothing = data == null
+                || (data instanceof Map<?, ?> fields && fields.values().stream().allMatch(java.util.Objects::isNull));
+        boolean denied = nothing
+                && !result.getErrors().isEmpty()
                 && result.getErrors().stream()
                         .allMatch(error -> error instanceof graphql.ExceptionWhileDataFetching fetching
                                 && fetching.getException() instanceof AccessDeniedException);
@@ -851,6 +860,16 @@ public final class LetheServer implements AutoCloseable {
                     "Service unavailable",
                     "this server has " + MAX_SUBSCRIPTIONS + " event streams open, its limit; retry once some have"
                             + " closed");
+        }
+        String name = principal(ctx).name();
+        if (subscriptionsByPrincipal.getOrDefault(name, 0) >= MAX_SUBSCRIPTIONS_PER_PRINCIPAL) {
+            ctx.header("Retry-After", Long.toString(KEEP_ALIVE_SECONDS));
+            throw new ApiException(
+                    429,
+                    "Too many requests",
+                    "principal " + name + " has " + MAX_SUBSCRIPTIONS_PER_PRINCIPAL + " event streams open, the"
+                            + " limit for one principal; close some (a client that reconnects without closing its"
+                            + " old streams?) or give each consumer its own token");
         }
     }
 
@@ -957,6 +976,7 @@ public final class LetheServer implements AutoCloseable {
         CountDownLatch closed = new CountDownLatch(1);
         Subscription subscription = null;
         openSubscriptions.incrementAndGet();
+        subscriptionsByPrincipal.merge(principal.name(), 1, Integer::sum);
         sseClients.add(client);
         try {
             client.keepAlive();
@@ -991,6 +1011,7 @@ public final class LetheServer implements AutoCloseable {
             }
             sseClients.remove(client);
             openSubscriptions.decrementAndGet();
+            subscriptionsByPrincipal.computeIfPresent(principal.name(), (name, open) -> open == 1 ? null : open - 1);
             client.close();
         }
     }

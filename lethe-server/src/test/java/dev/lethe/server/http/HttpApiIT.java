@@ -537,6 +537,19 @@ class HttpApiIT {
                         .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(plain.headers().firstValue("Cache-Control")).contains("no-store");
+        // So is GraphQL, by any path that reaches it (a trailing slash did without the header).
+        for (String graphQl : List.of("/graphql", "/graphql/")) {
+            HttpResponse<String> answer = http.send(
+                    HttpRequest.newBuilder(URI.create(base + graphQl))
+                            .header("Authorization", "Bearer " + ADVISOR)
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(
+                                    "{\"query\":\"{ events(stream: \\\"" + stream + "\\\") { data } }\"}"))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(answer.body()).as(graphQl).contains(MARKER_NAME);
+            assertThat(answer.headers().firstValue("Cache-Control")).as(graphQl).contains("no-store");
+        }
         assertThat(advisor.get("redacted")).isEmpty();
         JsonNode analyst =
                 get("/v1/streams/" + stream, ANALYST).json().get("events").get(0);
@@ -599,7 +612,14 @@ class HttpApiIT {
                         .get("id")
                         .asText())
                 .isEqualTo(receipt.json().get("id").asText());
-        assertThat(post("/graphql", ADVISOR, byGraphQl).body()).contains("may not forget");
+        Response refused = post("/graphql", ADVISOR, byGraphQl);
+        assertThat(refused.status()).isEqualTo(403);
+        assertThat(refused.body()).contains("may not forget");
+        // A nullable field refused (the lookup takes export): 403 too, as REST answers it, not 200 with null.
+        Response lookup =
+                post("/graphql", ADVISOR, "{\"query\":\"{ subject(naturalKey: \\\"x@example.com\\\") { id } }\"}");
+        assertThat(lookup.status()).as(lookup.body()).isEqualTo(403);
+        assertThat(lookup.body()).contains("may not export");
         // The event's own day (UTC), not the clock's: the test may run across midnight.
         String today = advisor.get("recordedAt").asText().substring(0, 10);
         String byPeriod =
@@ -1028,6 +1048,37 @@ class HttpApiIT {
         ended.get(20, java.util.concurrent.TimeUnit.SECONDS);
         assertThat(lines).filteredOn(line -> line.startsWith("id:")).hasSize(1);
         assertThat(lines).anyMatch(line -> line.contains("the token has expired"));
+    }
+
+    @Test
+    void one_principal_cannot_hold_every_event_stream_of_the_server() throws Exception {
+        String hog = JwtVerifierTest.hs256("{\"sub\":\"sse-hog\",\"roles\":[\"analyst\"]}", JwtVerifierTest.SECRET);
+        List<java.io.InputStream> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < LetheServer.MAX_SUBSCRIPTIONS_PER_PRINCIPAL; i++) {
+                HttpResponse<java.io.InputStream> stream = http.send(
+                        HttpRequest.newBuilder(URI.create(base + "/v1/subscribe"))
+                                .header("Authorization", "Bearer " + hog)
+                                .header("Accept", "text/event-stream")
+                                .build(),
+                        HttpResponse.BodyHandlers.ofInputStream());
+                assertThat(stream.statusCode()).as("stream " + i).isEqualTo(200);
+                open.add(stream.body());
+            }
+            Response refused = send(HttpRequest.newBuilder(URI.create(base + "/v1/subscribe"))
+                    .header("Authorization", "Bearer " + hog)
+                    .header("Accept", "text/event-stream"));
+            assertThat(refused.status()).isEqualTo(429);
+            assertThat(refused.json().get("detail").asText())
+                    .contains("principal sse-hog has " + LetheServer.MAX_SUBSCRIPTIONS_PER_PRINCIPAL
+                            + " event streams open");
+            // Others still get theirs.
+            assertThat(readSseIds("/v1/subscribe?from=0", null, 1)).hasSize(1);
+        } finally {
+            for (java.io.InputStream stream : open) {
+                stream.close();
+            }
+        }
     }
 
     private List<Long> readSse(String path, String lastEventId, int count) throws Exception {
