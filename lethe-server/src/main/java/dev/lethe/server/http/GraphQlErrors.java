@@ -18,6 +18,10 @@ final class GraphQlErrors {
             Pattern.compile("(?s)with value '.*' (is not|is missing|contains|must)");
     private static final Pattern INVALID_VARIABLE = Pattern.compile("^Variable '[^']*' has an invalid value");
     private static final Pattern FETCH_PREFIX = Pattern.compile("^Exception while fetching data \\([^)]*\\) : ");
+    /** "More than 15000 'grammar' tokens have been presented", "More than 1000000 characters have been presented". */
+    private static final Pattern PARSE_LIMIT = Pattern.compile(
+            "More than ([0-9][0-9,.\u00a0\u202f']*) ('[A-Za-z]+' tokens|characters) have been presented");
+
     private static final Pattern LOCATION = Pattern.compile("at line (\\d+) column (\\d+)\\s*$");
 
     private GraphQlErrors() {}
@@ -52,6 +56,13 @@ final class GraphQlErrors {
 
     static String redact(String message, String classification) {
         if (classification.equals("InvalidSyntax")) {
+            java.util.regex.Matcher limit = PARSE_LIMIT.matcher(message);
+            if (limit.find()) {
+                // graphql-java's own limits (tokens, characters): no input quoted, and the reason is the point.
+                return "The query is too large: more than " + limit.group(1).replaceAll("[^0-9]", "") + " "
+                        + limit.group(2)
+                        + " (a limit against denial of service); send a smaller query";
+            }
             // Its quotes nest ("ANTLR error 'token recognition error at: '"Ada…''"): keep the place only.
             java.util.regex.Matcher at = LOCATION.matcher(message);
             return "Invalid syntax" + (at.find() ? " at line " + at.group(1) + " column " + at.group(2) : "")

@@ -27,4 +27,32 @@ class GraphQlErrorsTest {
                 .doesNotContain("'x'")
                 .contains("not repeated");
     }
+
+    @Test
+    void a_query_past_the_parser_limits_is_told_so_not_called_a_syntax_error() {
+        // graphql-java's own messages, as its parser writes them for a query of 16,000 aliases and one of 1M+
+        // characters.
+        StringBuilder aliases = new StringBuilder("{");
+        for (int i = 0; i < 16_000; i++) {
+            aliases.append(" a").append(i).append(": __typename");
+        }
+        String tokens = graphql.GraphQL.newGraphQL(graphql.schema.GraphQLSchema.newSchema()
+                        .query(graphql.schema.GraphQLObjectType.newObject()
+                                .name("Query")
+                                .field(f -> f.name("x").type(graphql.Scalars.GraphQLString)))
+                        .build())
+                .build()
+                .execute(aliases.append("}").toString())
+                .getErrors()
+                .get(0)
+                .getMessage();
+        assertThat(GraphQlErrors.redact(tokens, "InvalidSyntax"))
+                .isEqualTo("The query is too large: more than 15000 'grammar' tokens (a limit against denial of"
+                        + " service); send a smaller query");
+        assertThat(GraphQlErrors.redact(
+                        "More than 1000000 characters have been presented. To prevent Denial Of Service attacks,"
+                                + " parsing has been cancelled.",
+                        "InvalidSyntax"))
+                .startsWith("The query is too large: more than 1000000 characters");
+    }
 }
