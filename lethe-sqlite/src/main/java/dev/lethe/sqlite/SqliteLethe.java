@@ -346,6 +346,19 @@ public final class SqliteLethe implements AutoCloseable {
      */
     public static MasterKeyMove moveMasterKeyToToken(
             Path directory, SqliteOptions options, SqliteOptions.Pkcs11 token, dev.lethe.core.privacy.Principal actor) {
+        return moveMasterKeyToToken(directory, options, token, actor, (done, total) -> {});
+    }
+
+    /**
+     * As {@link #moveMasterKeyToToken(Path, SqliteOptions, SqliteOptions.Pkcs11, dev.lethe.core.privacy.Principal)};
+     * {@code progress} hears (keys re-wrapped, keys in all) as it goes: a token wraps a few hundred a second.
+     */
+    public static MasterKeyMove moveMasterKeyToToken(
+            Path directory,
+            SqliteOptions options,
+            SqliteOptions.Pkcs11 token,
+            dev.lethe.core.privacy.Principal actor,
+            java.util.function.BiConsumer<Long, Long> progress) {
         if (token == null) {
             throw new IllegalArgumentException("name the PKCS#11 token to move the master key into");
         }
@@ -403,7 +416,8 @@ public final class SqliteLethe implements AutoCloseable {
                                         keyset.toString(),
                                         MOVE_PENDING_NOTE,
                                         ""),
-                                actor);
+                                actor,
+                                progress);
             }
         }
         Path deleted;

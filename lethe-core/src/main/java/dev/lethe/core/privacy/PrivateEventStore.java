@@ -1936,10 +1936,15 @@ public final class PrivateEventStore implements AutoCloseable {
 
     /** Re-wraps every live key under a new master epoch and destroys the old master. */
     public KeyService.Rotation rotateMasterKey(Principal actor) {
+        return rotateMasterKey(actor, (done, total) -> {});
+    }
+
+    /** As {@link #rotateMasterKey(Principal)}; {@code progress} hears (keys re-wrapped, keys in all). */
+    public KeyService.Rotation rotateMasterKey(Principal actor, java.util.function.BiConsumer<Long, Long> progress) {
         checkMasterKeyChange(actor);
         // Intent first: a rotation stopped half-way has destroyed nothing yet, or has, and is audited.
         audit.record("MasterKeyRotationStarted", actor, Map.of());
-        KeyService.Rotation rotation = keys.rotateMaster();
+        KeyService.Rotation rotation = keys.rotateMaster(progress);
         audit.record(
                 "MasterKeyRotated",
                 actor,
@@ -1962,6 +1967,15 @@ public final class PrivateEventStore implements AutoCloseable {
      * where to and how many keys. Close this store afterwards: its own master key unwraps nothing.
      */
     public int moveMasterKey(MasterKey target, Map<String, String> notes, Principal actor) {
+        return moveMasterKey(target, notes, actor, (done, total) -> {});
+    }
+
+    /** As {@link #moveMasterKey(MasterKey, Map, Principal)}; {@code progress} hears (keys re-wrapped, in all). */
+    public int moveMasterKey(
+            MasterKey target,
+            Map<String, String> notes,
+            Principal actor,
+            java.util.function.BiConsumer<Long, Long> progress) {
         checkMasterKeyChange(actor);
         String from = keys.master().describe();
         String to = target.describe();
@@ -1974,7 +1988,7 @@ public final class PrivateEventStore implements AutoCloseable {
                 .put("from", from)
                 .put("to", to);
         withPending.put(MOVE_UNAUDITED_NOTE, pending.toString());
-        int moved = keys.rewrapUnder(target, withPending);
+        int moved = keys.rewrapUnder(target, withPending, progress);
         try {
             audit.record("MasterKeyMoved", actor, Map.of("from", from, "to", to, "rewrapped", moved));
             keys.setNote(MOVE_UNAUDITED_NOTE, "");

@@ -244,7 +244,10 @@ final class GovernanceCommands {
         public Integer call() {
             LetheCli cli = keys.parent;
             try (SqliteLethe lethe = cli.store.openExisting()) {
-                KeyService.Rotation rotation = lethe.privacy().rotateMasterKey(cli.store.principal());
+                KeyService.Rotation rotation = lethe.privacy()
+                        .rotateMasterKey(
+                                cli.store.principal(),
+                                Progress.ofKeys(cli.spec.commandLine().getErr()));
                 cli.spec
                         .commandLine()
                         .getOut()
@@ -280,7 +283,11 @@ final class GovernanceCommands {
             LetheCli cli = keys.parent;
             cli.store.requireExisting();
             SqliteLethe.MasterKeyMove move = SqliteLethe.moveMasterKeyToToken(
-                    cli.store.directory, cli.store.keysetOptions(), cli.store.pkcs11Token(), cli.store.principal());
+                    cli.store.directory,
+                    cli.store.keysetOptions(),
+                    cli.store.pkcs11Token(),
+                    cli.store.principal(),
+                    Progress.ofKeys(cli.spec.commandLine().getErr()));
             PrintWriter out = cli.spec.commandLine().getOut();
             out.printf(
                     "master key moved: %d keys re-wrapped%n  from  %s%n  into  %s%n",

@@ -955,9 +955,17 @@ public final class KeyService implements AutoCloseable {
     }
 
     /** Re-wraps every live key under a new master epoch, then destroys the older epochs. */
-    public synchronized Rotation rotateMaster() {
+    public Rotation rotateMaster() {
+        return rotateMaster((done, total) -> {});
+    }
+
+    /**
+     * As {@link #rotateMaster()}; {@code progress} hears (keys re-wrapped, keys in all) as it goes, every
+     * {@value #PROGRESS_EVERY} keys and at the end (an HSM wraps a few hundred keys a second).
+     */
+    public synchronized Rotation rotateMaster(java.util.function.BiConsumer<Long, Long> progress) {
         int epoch = master.beginRotation();
-        Map<String, byte[]> rewrapped = rewrapAll(master);
+        Map<String, byte[]> rewrapped = rewrapAll(master, progress);
         store.rewrap(rewrapped);
         List<Integer> destroyed = master.finishRotation();
         return new Rotation(epoch, rewrapped.size(), destroyed);
@@ -969,23 +977,38 @@ public final class KeyService implements AutoCloseable {
      * this service's own master key unwraps none of them: close the service and open one on
      * {@code target}. Nothing else may create keys meanwhile (the caller holds the store alone).
      */
-    public synchronized int rewrapUnder(MasterKey target, Map<String, String> notes) {
-        Map<String, byte[]> rewrapped = rewrapAll(target);
+    public int rewrapUnder(MasterKey target, Map<String, String> notes) {
+        return rewrapUnder(target, notes, (done, total) -> {});
+    }
+
+    /** As {@link #rewrapUnder(MasterKey, Map)}, telling {@code progress} as {@link #rotateMaster} does. */
+    public synchronized int rewrapUnder(
+            MasterKey target, Map<String, String> notes, java.util.function.BiConsumer<Long, Long> progress) {
+        Map<String, byte[]> rewrapped = rewrapAll(target, progress);
         store.rewrap(rewrapped, notes);
         return rewrapped.size();
     }
 
     /** Every live key, unwrapped by this service's master key and wrapped by {@code target}, by reference. */
-    private Map<String, byte[]> rewrapAll(MasterKey target) {
+    private Map<String, byte[]> rewrapAll(MasterKey target, java.util.function.BiConsumer<Long, Long> progress) {
+        Map<String, byte[]> wrapped = store.allWrappedKeys();
+        long total = wrapped.size();
         Map<String, byte[]> rewrapped = new LinkedHashMap<>();
-        for (Map.Entry<String, byte[]> entry : store.allWrappedKeys().entrySet()) {
+        for (Map.Entry<String, byte[]> entry : wrapped.entrySet()) {
             byte[] context = KeyRefs.context(entry.getKey());
             byte[] key = master.unwrap(entry.getValue(), context);
             rewrapped.put(entry.getKey(), target.wrap(key, context));
             java.util.Arrays.fill(key, (byte) 0);
+            if (rewrapped.size() % PROGRESS_EVERY == 0) {
+                progress.accept((long) rewrapped.size(), total);
+            }
         }
+        progress.accept((long) rewrapped.size(), total);
         return rewrapped;
     }
+
+    /** How often a re-wrap of every key reports its progress, in keys. */
+    static final int PROGRESS_EVERY = 1000;
 
     /** Creates a period key unless another thread just did; under this service's lock, as newSubject says. */
     private synchronized byte[] createPeriodKey(DataGroup group, String period, String ref) {

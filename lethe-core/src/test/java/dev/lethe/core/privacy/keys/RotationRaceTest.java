@@ -127,4 +127,26 @@ class RotationRaceTest {
             assertThat(lookup[0]).isInstanceOf(KeyService.Found.class);
         }
     }
+
+    @Test
+    void a_rotation_tells_its_progress_every_thousand_keys_and_at_the_end() {
+        try (KeyService keys = new KeyService(
+                new InMemoryKeyStore(),
+                LocalMasterKey.openOrCreate(keysDirectory),
+                DataPolicy.parse(DataPolicy.defaultYaml()),
+                Clock.systemUTC())) {
+            for (int i = 0; i < 2_500; i++) {
+                keys.newSubject();
+            }
+            long total = keys.checkKeys().byKind().values().stream()
+                    .mapToLong(Integer::longValue)
+                    .sum();
+            List<long[]> heard = new java.util.ArrayList<>();
+            KeyService.Rotation rotation = keys.rotateMaster((done, all) -> heard.add(new long[] {done, all}));
+            assertThat(rotation.rewrapped()).isEqualTo(total);
+            assertThat(heard)
+                    .extracting(pair -> pair[0] + "/" + pair[1])
+                    .containsExactly("1000/" + total, "2000/" + total, total + "/" + total);
+        }
+    }
 }
