@@ -335,13 +335,28 @@ public final class PolicyLinter {
     }
 
     private static boolean endsPersonal(List<String> words) {
-        // Plurals: emails, phoneNumbers, addresses.
+        // The last word as written (diagnosis), then as the singular of a plural: emails, phoneNumbers,
+        // addresses, diagnoses.
         String lastWord = words.get(words.size() - 1);
+        List<String> forms = new ArrayList<>(List.of(lastWord));
         if (lastWord.endsWith("sses")) {
-            words.set(words.size() - 1, lastWord.substring(0, lastWord.length() - 2));
+            forms.add(lastWord.substring(0, lastWord.length() - 2));
         } else if (lastWord.length() > 3 && lastWord.endsWith("s") && !lastWord.endsWith("ss")) {
-            words.set(words.size() - 1, lastWord.substring(0, lastWord.length() - 1));
+            forms.add(lastWord.substring(0, lastWord.length() - 1));
+            if (lastWord.endsWith("ses")) {
+                forms.add(lastWord.substring(0, lastWord.length() - 3) + "sis");
+            }
         }
+        for (String form : forms) {
+            words.set(words.size() - 1, form);
+            if (endsPersonalAsWritten(words)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean endsPersonalAsWritten(List<String> words) {
         if (words.size() > 1
                 && MACHINE_WORDS.contains(words.get(words.size() - 2))
                 && MACHINE_NAMED.contains(words.get(words.size() - 1))) {

@@ -12,6 +12,12 @@ class PolicyLinterNamesTest {
             strings = {
                 "email",
                 "Email",
+                // Words that end in s as written (not plurals): the plural rule once read diagnosis as diagnosi.
+                "diagnosis",
+                "patientDiagnosis",
+                "diagnoses",
+                "initials",
+                "biometrics",
                 "e_mail",
                 "eMail",
                 "emailAddress",
