@@ -364,6 +364,29 @@ class InterruptedForgetTest {
         java.nio.file.Files.copy(backup.resolve("keys.db"), data.resolve("keys.db"));
     }
 
+    @Test
+    void a_schedule_and_a_cancellation_are_stored_with_their_audit_entries_in_one_commit() {
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            SubjectId subject = customer(lethe, "ada@example.com");
+            var schedule = lethe.privacy()
+                    .scheduleForget(subject, java.time.Instant.parse("2099-01-01T00:00:00Z"), "GDPR Art. 17", DPO);
+            lethe.privacy().cancelScheduledForget(schedule.id(), "contract extended", DPO);
+            List<RecordedEvent> tail = lethe.store().readAll(lethe.store().headPosition() - 3, 4);
+            // One commit each: the $erasures entry, then its audit entry, at the next position (a stop between
+            // two commits could leave a forget scheduled or cancelled without its entry, or the other way round).
+            assertThat(tail)
+                    .extracting(e -> e.streamId().value() + " " + e.type())
+                    .containsExactly(
+                            "$erasures ForgetScheduled",
+                            "$audit ForgetScheduled",
+                            "$erasures ForgetCancelled",
+                            "$audit ForgetCancelled");
+            assertThat(tail.get(0).data().asTree().path("scheduleId").asText())
+                    .isEqualTo(tail.get(1).data().asTree().path("scheduleId").asText())
+                    .isEqualTo(schedule.id());
+        }
+    }
+
     private static SubjectId customer(SqliteLethe lethe, String email) {
         JsonNode schema = Json.parse("""
                         {"type":"object","properties":{

@@ -51,6 +51,30 @@ public final class AuditLog {
         RawLog.handOver(() -> store.append(STREAM, ExpectedVersion.any(), entry));
     }
 
+    /**
+     * Records an entry together with {@code event} appended to {@code stream}, in one commit (the SQLite
+     * engine writes them in one transaction): a stop leaves both or neither. Returns once both are durable;
+     * throws the failure of either, the other stream's first.
+     */
+    public void recordWith(
+            String type,
+            Principal principal,
+            Map<String, ?> details,
+            dev.lethe.core.store.StreamId stream,
+            EventData event) {
+        EventData entry = entry(type, principal, details);
+        List<CompletableFuture<AppendResult>> written = RawLog.handOver(() -> store.appendTogether(List.of(
+                new dev.lethe.core.store.StreamAppend(stream, ExpectedVersion.any(), List.of(event)),
+                new dev.lethe.core.store.StreamAppend(STREAM, ExpectedVersion.any(), List.of(entry)))));
+        for (CompletableFuture<AppendResult> each : written) {
+            try {
+                each.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                throw e.getCause() instanceof RuntimeException cause ? cause : e;
+            }
+        }
+    }
+
     /** Records an entry without waiting for it to be durable; the future says when it is. */
     public CompletableFuture<AppendResult> recordAsync(String type, Principal principal, Map<String, ?> details) {
         List<EventData> entry = List.of(entry(type, principal, details));

@@ -1335,20 +1335,26 @@ public final class PrivateEventStore implements AutoCloseable {
                         "the forget of subject " + subject + " was not scheduled: " + e.getMessage(), e);
             }
         }
-        // Audited before it is stored: a forget scheduled (and later carried out) must never lack its entry.
-        audit.record("ForgetScheduled", actor, scheduledEntry(schedule));
-        storeInErasures(scheduledEvent(schedule, null), "the forget of subject " + subject + " was not scheduled");
+        // Stored and audited in one commit: a stop leaves neither a forget scheduled (and later carried out)
+        // without its entry, nor an entry for a forget that will never run.
+        storeInErasures(
+                scheduledEvent(schedule, null),
+                "ForgetScheduled",
+                actor,
+                scheduledEntry(schedule),
+                "the forget of subject " + subject + " was not scheduled");
         return schedule;
     }
 
     /**
-     * Appends an entry to {@value #ERASURES_NAME}. When that fails after its journal line was written,
+     * Appends an entry to {@value #ERASURES_NAME} and its audit entry, in one commit. When that fails after its journal line was written,
      * the journal is no longer known as read up to its end, so that the next open applies the line (the
      * caller is told that it failed, and may retry).
      */
-    private void storeInErasures(EventData entry, String failed) {
+    private void storeInErasures(
+            EventData entry, String auditType, Principal actor, Map<String, ?> audited, String failed) {
         try {
-            RawLog.handOver(() -> store.append(ERASURES, ExpectedVersion.any(), List.of(entry)));
+            audit.recordWith(auditType, actor, audited, ERASURES, entry);
         } catch (RuntimeException e) {
             if (journal != null) {
                 journal.forgetKnownEnd();
@@ -1414,9 +1420,14 @@ public final class PrivateEventStore implements AutoCloseable {
                         "the scheduled forget " + id + " was not cancelled: " + e.getMessage(), e);
             }
         }
-        // Stored before it is audited: the trail never says cancelled what scheduled runs would still do.
-        storeInErasures(cancelledEvent(cancel, null), "the scheduled forget " + id + " was not cancelled");
-        audit.record("ForgetCancelled", actor, cancelledEntry(cancel));
+        // Stored and audited in one commit: the trail never says cancelled what scheduled runs would still do,
+        // nor misses a cancel that was made.
+        storeInErasures(
+                cancelledEvent(cancel, null),
+                "ForgetCancelled",
+                actor,
+                cancelledEntry(cancel),
+                "the scheduled forget " + id + " was not cancelled");
         return cancel;
     }
 
