@@ -233,8 +233,9 @@ final class GovernanceCommands {
             name = "rotate",
             description = {
                 "Re-wrap every live key under a new master key epoch and destroy the old master key.",
-                "Copies of the key store taken before (backups) can no longer unwrap anything. Needs the"
-                        + " rotate-keys permission."
+                "Copies of keys.db taken before (backups) can no longer be unwrapped with the master key as it is"
+                        + " now; with a copy of the old keyset (or token key) kept elsewhere they still can: destroy"
+                        + " those copies (docs/privacy.md §9). Needs the rotate-keys permission."
             })
     static final class KeysRotate implements Callable<Integer> {
         @ParentCommand

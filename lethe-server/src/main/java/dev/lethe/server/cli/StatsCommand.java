@@ -11,7 +11,11 @@ import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "stats", description = "Events, streams, projections and file sizes of the data directory.")
+@Command(
+        name = "stats",
+        description =
+                "Events, streams, projections, the subject index, schemas, forgotten subjects, the receipt journal,"
+                        + " the master key and file sizes of the data directory.")
 final class StatsCommand implements Callable<Integer> {
     @ParentCommand
     LetheCli parent;

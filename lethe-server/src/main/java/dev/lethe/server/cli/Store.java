@@ -78,7 +78,7 @@ final class Store {
             scope = ScopeType.INHERIT,
             paramLabel = "NAME",
             defaultValue = "${env:USER:-cli}",
-            description = "Your name for the audit trail (default: $USER).")
+            description = "Your name for the audit trail (default: $USER, else cli).")
     String user;
 
     /**
