@@ -126,6 +126,8 @@ public final class LetheServer implements AutoCloseable {
             // A known path with another method: 405 naming the methods it has, not "no route".
             javalin.http.prefer405over404 = true;
             javalin.startup.showJavalinBanner = false;
+            // What Jetty refuses itself (a path that is not UTF-8, say) is a problem+json too, not an HTML page.
+            javalin.jetty.modifyServer(server -> server.setErrorHandler(new ProblemErrorHandler()));
             // An Error (out of memory on a huge export, say): a problem and one JSON log line, not an empty
             // 500 and Jetty's plain-text stack among the JSON lines.
             javalin.router.javaLangErrorHandler((response, error) -> {

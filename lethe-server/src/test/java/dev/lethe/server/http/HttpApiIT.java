@@ -1051,6 +1051,19 @@ class HttpApiIT {
     }
 
     @Test
+    void what_the_http_server_refuses_before_the_api_is_a_problem_too_not_an_html_page() throws Exception {
+        for (String path : List.of("/v1/streams/customer-%ff%fe", "/health/..;/v1/events")) {
+            Response refused = get(path, ADVISOR);
+            assertThat(refused.status()).as(path).isEqualTo(400);
+            assertThat(refused.contentType()).as(path).startsWith(LetheServer.PROBLEM_JSON);
+            assertThat(refused.json().get("detail").asText())
+                    .as(path)
+                    .isNotBlank()
+                    .doesNotContain("<");
+        }
+    }
+
+    @Test
     void one_principal_cannot_hold_every_event_stream_of_the_server() throws Exception {
         String hog = JwtVerifierTest.hs256("{\"sub\":\"sse-hog\",\"roles\":[\"analyst\"]}", JwtVerifierTest.SECRET);
         List<java.io.InputStream> open = new ArrayList<>();
