@@ -1711,51 +1711,143 @@ public final class PrivateEventStore implements AutoCloseable {
      * the subject index is brought up to date (the first export of a large log indexes all of it).
      */
     public Json export(SubjectId subject, Principal actor, java.util.function.BiConsumer<Long, Long> indexing) {
-        require(actor, Permission.EXPORT);
-        AppendRules.require(subject, "subject");
-        requireIssued(subject);
-        ObjectNode out = JSON.createObjectNode();
-        out.put("subject", subject.toString());
-        out.put("exportedAt", clock.instant().toString());
-        out.put("forgotten", keys.isForgotten(subject));
+        ExportPlan plan = planExport(subject, actor, indexing);
+        ObjectNode out = exportHeader(subject);
         ArrayNode events = out.putArray("events");
-        java.util.function.Predicate<Json> naming = PrivacyCodec.naming(subject);
-        Consumer<RecordedEvent> exported = event -> {
-            if (naming.test(event.metadata())) {
-                addExported(events, event, subject);
-            }
-        };
-        long from = 0;
-        SubjectIndex index = subjectIndex;
-        if (index != null) {
-            from = SubjectIndexer.catchUp(store, index, indexing);
-            for (long position : index.subjectPositions(subject)) {
-                if (position < from) {
-                    // Checked again: what the index says is only where to look.
-                    store.readAll(position, 1).stream()
-                            .filter(event -> event.position() == position)
-                            .forEach(exported);
-                }
-            }
-        }
-        // Without an index, the whole log; with one, what was appended since it was brought up to date.
-        for (; ; ) {
-            List<RecordedEvent> page = store.readAll(from, EventStore.MAX_READ_LIMIT);
-            page.forEach(exported);
-            if (page.size() < EventStore.MAX_READ_LIMIT) {
-                break;
-            }
-            from += page.size();
-        }
+        plan.forEach(event -> events.add(exported(event, subject)));
         // Built first: an export that fails (out of memory, say) is not audited as handed over.
         Json export = Json.of(out);
         audit.record("SubjectExported", actor, Map.of("subject", subject.toString(), "events", events.size()));
         return export;
     }
 
-    private void addExported(ArrayNode events, RecordedEvent event, SubjectId subject) {
+    /**
+     * As {@link #export(SubjectId, Principal, java.util.function.BiConsumer)}, written to {@code out} as it
+     * is read, one event at a time (a subject with a million events needs no more memory than one with
+     * ten); returns the number of events written. Every check (permission, subject, the subject index) is
+     * made before the first byte. Audited as {@code SubjectExportStarted} before the first byte and {@code
+     * SubjectExported} (with the number of events) once the last is written and flushed: a hand-over
+     * stopped half-way leaves the first without the second. {@code out} is flushed, not closed.
+     *
+     * @throws java.io.UncheckedIOException when {@code out} cannot be written (a client gone away)
+     */
+    public long exportTo(
+            SubjectId subject,
+            Principal actor,
+            java.util.function.BiConsumer<Long, Long> indexing,
+            java.io.Writer out,
+            boolean pretty) {
+        ExportPlan plan = planExport(subject, actor, indexing);
+        audit.record("SubjectExportStarted", actor, Map.of("subject", subject.toString()));
+        long[] written = {0};
+        try (com.fasterxml.jackson.core.JsonGenerator json =
+                JSON.createGenerator(out).disable(com.fasterxml.jackson.core.JsonGenerator.Feature.AUTO_CLOSE_TARGET)) {
+            if (pretty) {
+                json.useDefaultPrettyPrinter();
+            }
+            json.writeStartObject();
+            exportHeader(subject).fields().forEachRemaining(field -> {
+                try {
+                    json.writeFieldName(field.getKey());
+                    json.writeTree(field.getValue());
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            json.writeArrayFieldStart("events");
+            plan.forEach(event -> {
+                try {
+                    json.writeTree(exported(event, subject));
+                    written[0]++;
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            json.writeEndArray();
+            json.writeEndObject();
+            json.flush();
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            java.io.IOException cause = e instanceof java.io.UncheckedIOException unchecked
+                    ? unchecked.getCause()
+                    : (java.io.IOException) e;
+            throw new java.io.UncheckedIOException(
+                    "the export of subject " + subject + " could not be written (after " + written[0] + " events): "
+                            + cause.getMessage(),
+                    cause);
+        }
+        audit.record("SubjectExported", actor, Map.of("subject", subject.toString(), "events", written[0]));
+        return written[0];
+    }
+
+    private ObjectNode exportHeader(SubjectId subject) {
+        ObjectNode out = JSON.createObjectNode();
+        out.put("subject", subject.toString());
+        out.put("exportedAt", clock.instant().toString());
+        out.put("forgotten", keys.isForgotten(subject));
+        return out;
+    }
+
+    /**
+     * Where an export reads a subject's events: checked (permission, subject), the subject index brought up
+     * to date, its positions found, before anything is handed over.
+     */
+    private ExportPlan planExport(
+            SubjectId subject, Principal actor, java.util.function.BiConsumer<Long, Long> indexing) {
+        require(actor, Permission.EXPORT);
+        AppendRules.require(subject, "subject");
+        requireIssued(subject);
+        long from = 0;
+        List<Long> indexed = List.of();
+        SubjectIndex index = subjectIndex;
+        if (index != null) {
+            from = SubjectIndexer.catchUp(store, index, indexing);
+            long upTo = from;
+            indexed = index.subjectPositions(subject).stream()
+                    .filter(position -> position < upTo)
+                    .toList();
+        }
+        return new ExportPlan(subject, indexed, from);
+    }
+
+    /** The subject's events from the index's positions, then from {@code from} on in the log. */
+    private final class ExportPlan {
+        private final java.util.function.Predicate<Json> naming;
+        private final List<Long> indexed;
+        private final long from;
+
+        ExportPlan(SubjectId subject, List<Long> indexed, long from) {
+            this.naming = PrivacyCodec.naming(subject);
+            this.indexed = indexed;
+            this.from = from;
+        }
+
+        void forEach(Consumer<RecordedEvent> each) {
+            Consumer<RecordedEvent> ofSubject = event -> {
+                if (naming.test(event.metadata())) {
+                    each.accept(event);
+                }
+            };
+            for (long position : indexed) {
+                // Checked again: what the index says is only where to look.
+                store.readAll(position, 1).stream()
+                        .filter(event -> event.position() == position)
+                        .forEach(ofSubject);
+            }
+            // Without an index, the whole log; with one, what was appended since it was brought up to date.
+            for (long next = from; ; ) {
+                List<RecordedEvent> page = store.readAll(next, EventStore.MAX_READ_LIMIT);
+                page.forEach(ofSubject);
+                if (page.size() < EventStore.MAX_READ_LIMIT) {
+                    break;
+                }
+                next = page.get(page.size() - 1).position() + 1;
+            }
+        }
+    }
+
+    private ObjectNode exported(RecordedEvent event, SubjectId subject) {
         RevealedEvent revealed = codec.revealForExport(event, subject);
-        ObjectNode entry = events.addObject();
+        ObjectNode entry = JSON.createObjectNode();
         entry.put("stream", event.streamId().value())
                 .put("version", event.version())
                 .put("type", event.type());
@@ -1774,6 +1866,7 @@ public final class PrivateEventStore implements AutoCloseable {
                 .forEach(r -> redacted.addObject()
                         .put("path", r.path())
                         .put("reason", r.reason().label()));
+        return entry;
     }
 
     /**

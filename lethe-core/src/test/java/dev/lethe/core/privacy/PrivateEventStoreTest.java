@@ -318,6 +318,61 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_streamed_export_writes_what_the_export_holds_and_a_hand_over_cut_short_is_audited_as_started_only() {
+        sell("ada@example.com", "Ada Lovelace");
+        sell("alan@example.com", "Alan Turing");
+        RecordedEvent last = sell("ada@example.com", "Ada L.");
+        SubjectId ada = PrivacyCodec.subjectsOf(last.metadata()).get("email");
+        java.io.StringWriter streamed = new java.io.StringWriter();
+
+        long written = lethe.exportTo(ada, DPO, (reached, end) -> {}, streamed, true);
+
+        assertThat(written).isEqualTo(2);
+        JsonNode fromStream = Json.parse(streamed.toString()).asTree();
+        JsonNode inMemory = lethe.export(ada, DPO).asTree();
+        ((ObjectNode) fromStream).remove("exportedAt");
+        ((ObjectNode) inMemory).remove("exportedAt");
+        assertThat(fromStream).isEqualTo(inMemory);
+        assertThat(auditTypes()).containsSubsequence("SubjectExportStarted", "SubjectExported");
+
+        // A client gone after the first bytes: an error, and the trail says the hand-over began, not that it ended.
+        int before = auditTypes().size();
+        java.io.Writer gone = new java.io.Writer() {
+            private int chars;
+
+            @Override
+            public void write(char[] buffer, int offset, int length) throws java.io.IOException {
+                chars += length;
+                if (chars > 100) {
+                    throw new java.io.IOException("Broken pipe");
+                }
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        assertThatThrownBy(() -> lethe.exportTo(ada, DPO, (reached, end) -> {}, gone, false))
+                .isInstanceOf(java.io.UncheckedIOException.class)
+                .hasMessageContaining("could not be written");
+        assertThat(auditTypes().subList(before, auditTypes().size())).containsExactly("SubjectExportStarted");
+        // Refused before the first byte: nothing written, nothing audited.
+        java.io.StringWriter refused = new java.io.StringWriter();
+        assertThatThrownBy(() -> lethe.exportTo(ada, ANALYST, (reached, end) -> {}, refused, false))
+                .isInstanceOf(AccessDeniedException.class);
+        assertThat(refused.toString()).isEmpty();
+        assertThat(auditTypes()).hasSize(before + 1);
+    }
+
+    private List<String> auditTypes() {
+        return lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 1000).stream()
+                .map(RecordedEvent::type)
+                .toList();
+    }
+
+    @Test
     void an_export_takes_only_events_whose_lethe_record_names_the_subject_not_those_that_mention_its_id() {
         RecordedEvent adas = sell("ada@example.com", "Ada Lovelace");
         SubjectId ada = PrivacyCodec.subjectsOf(adas.metadata()).get("email");

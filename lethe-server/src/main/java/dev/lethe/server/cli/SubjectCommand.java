@@ -161,25 +161,37 @@ final class SubjectCommand implements Runnable {
                 PrintWriter err = cli.spec.commandLine().getErr();
                 long started = System.nanoTime();
                 boolean[] indexed = {false};
-                String json = lethe.privacy()
-                        .export(SubjectId.parse(id), cli.store.principal(), (reached, end) -> {
-                            indexed[0] = true;
-                            Progress.print(err, "indexing subjects for exports (once)", reached, end, started);
-                        })
-                        .asTree()
-                        .toPrettyString();
-                if (indexed[0]) {
-                    err.println();
-                }
+                java.util.function.BiConsumer<Long, Long> indexing = (reached, end) -> {
+                    indexed[0] = true;
+                    Progress.print(err, "indexing subjects for exports (once)", reached, end, started);
+                };
+                // Written as it is read, one event at a time: a subject's millionth event needs no more memory.
                 if (output == null) {
-                    cli.spec.commandLine().getOut().println(json);
+                    PrintWriter out = cli.spec.commandLine().getOut();
+                    lethe.privacy().exportTo(SubjectId.parse(id), cli.store.principal(), indexing, out, true);
+                    out.println();
+                    out.flush();
+                    if (indexed[0]) {
+                        err.println();
+                    }
                 } else {
-                    writeOwnerOnly(output, json);
-                    cli.spec
-                            .commandLine()
-                            .getErr()
-                            .println("wrote " + output + " (mode 0600: it holds personal data in plaintext; protect"
-                                    + " it, and delete it when it has been handed over)");
+                    createOwnerOnly(output);
+                    long events;
+                    try (java.io.Writer file =
+                            Files.newBufferedWriter(output, java.nio.charset.StandardCharsets.UTF_8)) {
+                        events = lethe.privacy()
+                                .exportTo(SubjectId.parse(id), cli.store.principal(), indexing, file, true);
+                        file.write(System.lineSeparator());
+                    } catch (RuntimeException | java.io.IOException e) {
+                        // Half an export is personal data too, and reads as a whole one: not left behind.
+                        Files.deleteIfExists(output);
+                        throw e;
+                    }
+                    if (indexed[0]) {
+                        err.println();
+                    }
+                    err.println("wrote " + output + " (" + events + " event(s); mode 0600: it holds personal data in"
+                            + " plaintext; protect it, and delete it when it has been handed over)");
                 }
             }
             return 0;
@@ -477,19 +489,15 @@ final class SubjectCommand implements Runnable {
      * Writes {@code text} to the new file {@code file}, readable and writable by its owner only (on POSIX
      * systems); fails if the file exists (a link included), which a check before could not rule out.
      */
-    static void writeOwnerOnly(java.nio.file.Path file, String text) throws java.io.IOException {
-        boolean posix = file.toAbsolutePath()
-                .getFileSystem()
-                .supportedFileAttributeViews()
-                .contains("posix");
-        if (posix) {
+    /** Creates {@code file}, new, readable and writable by its owner only (where the file system says so). */
+    static void createOwnerOnly(java.nio.file.Path file) throws java.io.IOException {
+        if (file.toAbsolutePath().getFileSystem().supportedFileAttributeViews().contains("posix")) {
             Files.createFile(
                     file,
                     java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
                             java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-            Files.writeString(file, text, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING);
         } else {
-            Files.writeString(file, text, java.nio.file.StandardOpenOption.CREATE_NEW);
+            Files.createFile(file);
         }
     }
 

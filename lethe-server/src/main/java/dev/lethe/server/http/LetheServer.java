@@ -31,6 +31,7 @@ import io.javalin.http.Context;
 import io.javalin.http.sse.SseClient;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -753,11 +754,41 @@ public final class LetheServer implements AutoCloseable {
                 .toList());
     }
 
+    /**
+     * Streamed, one event at a time: a subject with a million events costs no more memory than one with
+     * ten. Every check is made before the first byte (a refusal is a problem as usual); a failure after it
+     * (the client gone, the disk) cuts the JSON short, so the client sees it is incomplete.
+     */
     private void export(Context ctx) {
-        String exported = lethe.privacy()
-                .export(SubjectId.parse(ctx.pathParam("id")), principal(ctx))
-                .toString();
-        ctx.contentType("application/json").result(exported);
+        SubjectId subject = SubjectId.parse(ctx.pathParam("id"));
+        OutputStream body = new OutputStream() { // opened at the first byte, once the checks have passed
+                    private OutputStream out;
+
+                    private OutputStream out() {
+                        if (out == null) {
+                            ctx.contentType("application/json");
+                            out = ctx.outputStream();
+                        }
+                        return out;
+                    }
+
+                    @Override
+                    public void write(int b) throws IOException {
+                        out().write(b);
+                    }
+
+                    @Override
+                    public void write(byte[] bytes, int offset, int length) throws IOException {
+                        out().write(bytes, offset, length);
+                    }
+
+                    @Override
+                    public void flush() throws IOException {
+                        out().flush();
+                    }
+                };
+        java.io.Writer json = new java.io.BufferedWriter(new java.io.OutputStreamWriter(body, StandardCharsets.UTF_8));
+        lethe.privacy().exportTo(subject, principal(ctx), (reached, end) -> {}, json, false);
     }
 
     private void listProjections(Context ctx) {
@@ -1090,6 +1121,15 @@ public final class LetheServer implements AutoCloseable {
     }
 
     private void problem(Context ctx, Exception e) {
+        if (ctx.res().isCommitted()) {
+            // A streamed answer (an export) cut short after its first bytes: a problem appended to it would read
+            // as part of it. The client sees JSON that does not end; the log says why, by class only.
+            io.javalin.router.Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
+            log.warn(
+                    "answer cut short",
+                    Map.of("error", e.getClass().getName(), "route", matched == null ? "unmatched" : matched.path));
+            return;
+        }
         if (e instanceof ApiException api) {
             writeProblem(ctx, api.status(), api.title(), api.getMessage());
         } else if (e instanceof WrongExpectedVersionException conflict) {
