@@ -137,15 +137,10 @@ public final class SqliteLethe implements AutoCloseable {
                             + " restore drill or a staging copy, set this copy's receiptJournal to a copy of that"
                             + " file; if this directory is the store now, move the other one away and open this"
                             + " one again (docs/privacy.md §9)"));
+                    // Before anything writes to it: a journal this store has read, now missing (a volume not
+                    // mounted), stops the open rather than being created anew by the first receipt written.
+                    privacy.requireReceiptJournal();
                 }
-                // A forget that a crash interrupted before its audit entry was written gets it now.
-                privacy.auditInterruptedForgets();
-                // And a move of the master key into a token stopped between its commit and its entry.
-                privacy.auditInterruptedMove();
-                // A key store restored from before some forgets must not decrypt those subjects again.
-                privacy.reapplyForgetsMissingFromKeys();
-                // And a whole data directory restored so: the journal outside it knows those forgets.
-                privacy.reapplyForgetsFromJournal(journalLines(keys));
                 // A forget or an expiry killed between its commit and its scrub left the deleted key's page
                 // images in keys.db's WAL (and then in keys.db, as checkpoints copy them): emptied now, not at
                 // the next forget or close, which may be days away.
@@ -157,6 +152,14 @@ public final class SqliteLethe implements AutoCloseable {
                                     System.Logger.Level.WARNING,
                                     "keys.db's WAL not emptied at open: " + busy.getMessage());
                 }
+                // A forget that a crash interrupted before its audit entry was written gets it now.
+                privacy.auditInterruptedForgets();
+                // And a move of the master key into a token stopped between its commit and its entry.
+                privacy.auditInterruptedMove();
+                // A key store restored from before some forgets must not decrypt those subjects again.
+                privacy.reapplyForgetsMissingFromKeys();
+                // And a whole data directory restored so: the journal outside it knows those forgets.
+                privacy.reapplyForgetsFromJournal(journalLines(keys));
                 // A policy file edited by hand changes who may read what: the trail must show it.
                 privacy.notePolicy(policySha256(policyFile.text()), false);
                 // Exports read a subject's events from the index in projections.db, brought up to date first.

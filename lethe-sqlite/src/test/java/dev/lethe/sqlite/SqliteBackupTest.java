@@ -502,6 +502,10 @@ class SqliteBackupTest {
             failed = lethe.privacy().receipts(late, DPO).get(0).id().toString();
         }
         Files.createDirectories(receipts);
+        // The journal it had read is gone: the open says so rather than start a new one unnoticed, even with a
+        // receipt waiting to be written to it.
+        assertThatThrownBy(() -> SqliteLethe.open(data)).hasMessageContaining("is missing, but this store has read");
+        Files.createFile(journal); // "create it empty to go on without it"
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             assertThat(Files.readString(journal)).contains(failed);
             assertThat(
@@ -638,6 +642,26 @@ class SqliteBackupTest {
         assertThat(Files.readString(journal))
                 .as("an empty file is a new journal")
                 .contains(first);
+    }
+
+    @Test
+    void a_missing_journal_is_refused_also_after_a_crash_left_a_receipt_to_write_to_it() throws Exception {
+        Path data = parent.resolve("data");
+        Path journal = Files.createDirectories(parent.resolve("receipts")).resolve("receipts.jsonl");
+        useJournal(data, journal);
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            customer(lethe, "grace");
+            SubjectId ada = customer(lethe, "ada");
+            // What a crash right after the key store's commit leaves: a receipt not yet journaled nor audited.
+            lethe.privacy().keys().forget(ada, "dora", "GDPR Art. 17(1)(a)", "customer asked");
+        }
+        Files.delete(journal); // the journal's volume not mounted at the next start
+        // The pending receipt would have been written to a new, empty file at the path, and the missing
+        // journal gone unnoticed.
+        assertThatThrownBy(() -> SqliteLethe.open(data))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("is missing, but this store has read it before");
+        assertThat(journal).doesNotExist();
     }
 
     @Test

@@ -872,6 +872,17 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
+     * Refuses to go on when the receipt journal this store has read before is missing (a volume not
+     * mounted): called by a writer open before anything is written, since the first receipt written would
+     * create the file anew, and the missing journal would go unnoticed. Does nothing without a journal.
+     */
+    public void requireReceiptJournal() {
+        if (journal != null) {
+            journalChecked();
+        }
+    }
+
+    /**
      * The offset noted for this journal's file; empty when none is, one for another path, or one for
      * another file at this path (its first line differs). Refuses a journal that is missing although
      * this store has read some of it: a volume not mounted must not read as "no forgets since".
@@ -1740,20 +1751,22 @@ public final class PrivateEventStore implements AutoCloseable {
         ExportPlan plan = planExport(subject, actor, indexing);
         audit.record("SubjectExportStarted", actor, Map.of("subject", subject.toString()));
         long[] written = {0};
-        try (com.fasterxml.jackson.core.JsonGenerator json =
-                JSON.createGenerator(out).disable(com.fasterxml.jackson.core.JsonGenerator.Feature.AUTO_CLOSE_TARGET)) {
+        com.fasterxml.jackson.core.JsonGenerator json;
+        try {
+            // Never closed on a failure: closing would write the missing brackets (and flush them), and an
+            // export cut short would read as a whole one. It holds no resource but its buffer.
+            json = JSON.createGenerator(out)
+                    .disable(com.fasterxml.jackson.core.JsonGenerator.Feature.AUTO_CLOSE_TARGET)
+                    .disable(com.fasterxml.jackson.core.JsonGenerator.Feature.AUTO_CLOSE_JSON_CONTENT);
             if (pretty) {
                 json.useDefaultPrettyPrinter();
             }
             json.writeStartObject();
-            exportHeader(subject).fields().forEachRemaining(field -> {
-                try {
-                    json.writeFieldName(field.getKey());
-                    json.writeTree(field.getValue());
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
+            for (var field : (Iterable<Map.Entry<String, JsonNode>>)
+                    () -> exportHeader(subject).fields()) {
+                json.writeFieldName(field.getKey());
+                json.writeTree(field.getValue());
+            }
             json.writeArrayFieldStart("events");
             plan.forEach(event -> {
                 try {
@@ -1765,7 +1778,7 @@ public final class PrivateEventStore implements AutoCloseable {
             });
             json.writeEndArray();
             json.writeEndObject();
-            json.flush();
+            json.close(); // flushes, without closing out
         } catch (java.io.IOException | java.io.UncheckedIOException e) {
             java.io.IOException cause = e instanceof java.io.UncheckedIOException unchecked
                     ? unchecked.getCause()

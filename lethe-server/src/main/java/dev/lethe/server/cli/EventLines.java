@@ -105,8 +105,8 @@ final class EventLines {
         } catch (IOException e) {
             throw InvalidEventException.of(
                     where, "cannot read: " + e.getMessage().lines().findFirst().orElse(""));
-        } catch (IllegalArgumentException e) {
-            throw InvalidEventException.of(where, "invalid id: " + e.getMessage());
+        } catch (IllegalArgumentException e) { // UUID.fromString, whose message would repeat the value
+            throw InvalidEventException.of(where, "\"id\" is not a UUID (e.g. 3f2504e0-4f89-41d3-9a0c-0305e82c3301)");
         }
     }
 

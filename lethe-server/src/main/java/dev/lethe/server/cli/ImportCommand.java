@@ -114,6 +114,12 @@ final class ImportCommand implements Callable<Integer> {
         private long lastProgress = started;
 
         private final List<EventData> pending = new ArrayList<>();
+        /** The line of each pending event. */
+        private final List<Long> pendingLines = new ArrayList<>();
+        /** The lines of the append under way (0: none), for the message of one that fails. */
+        private long attemptFirst;
+
+        private long attemptLast;
         private StreamId pendingStream;
         private long pendingFirstLine;
 
@@ -164,6 +170,7 @@ final class ImportCommand implements Callable<Integer> {
                     pendingFirstLine = lineNumber;
                 }
                 pending.add(parsed.event());
+                pendingLines.add(lineNumber);
                 if (parsed.event().clientId().isEmpty()) {
                     withoutId++;
                 }
@@ -181,9 +188,16 @@ final class ImportCommand implements Callable<Integer> {
          */
         private String next(InputStream in) {
             lineBytes.reset();
+            // A line before --from-line is only counted: whatever it holds (too long, not UTF-8) is not read.
+            boolean skipped = lineNumber + 1 < fromLine;
+            boolean any = false;
             try {
                 int b;
                 while ((b = in.read()) != -1 && b != '\n') {
+                    any = true;
+                    if (skipped) {
+                        continue;
+                    }
                     if (lineBytes.size() == MAX_LINE_BYTES) {
                         flush();
                         throw InvalidEventException.of(
@@ -193,7 +207,7 @@ final class ImportCommand implements Callable<Integer> {
                     }
                     lineBytes.write(b);
                 }
-                if (b == -1 && lineBytes.size() == 0) {
+                if (b == -1 && !any) {
                     return null;
                 }
             } catch (IOException e) {
@@ -202,6 +216,9 @@ final class ImportCommand implements Callable<Integer> {
                         name + " line " + (lineNumber + 1), "cannot be read: " + dev.lethe.server.IoErrors.describe(e));
             }
             lineNumber++;
+            if (skipped) {
+                return "";
+            }
             byte[] bytes = lineBytes.toByteArray();
             int length = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
             try {
@@ -211,9 +228,6 @@ final class ImportCommand implements Callable<Integer> {
                         .decode(java.nio.ByteBuffer.wrap(bytes, 0, length))
                         .toString();
             } catch (java.nio.charset.CharacterCodingException e) {
-                if (lineNumber < fromLine) {
-                    return ""; // skipped anyway
-                }
                 flush();
                 throw InvalidEventException.of(
                         name + " line " + lineNumber, "is not UTF-8 text (convert the file, e.g. with iconv)");
@@ -225,22 +239,24 @@ final class ImportCommand implements Callable<Integer> {
             if (pending.isEmpty()) {
                 return;
             }
-            long headBefore = lethe.store().headPosition();
-            AppendResult result;
             try {
-                result = lethe.privacy().append(pendingStream, ExpectedVersion.any(), List.copyOf(pending));
-            } catch (InvalidEventException e) {
-                throw e.at(name + " lines " + pendingFirstLine + ".." + lastLine + " (stream " + pendingStream + "): "
-                        + e.subject());
-            }
-            // Ids already stored, as this batch: the store answered with the original append (a retry).
-            if (result.lastPosition() <= headBefore) {
-                retried += result.count();
-            } else {
-                stored += result.count();
+                appendBatch(pending, pendingFirstLine, lastLine);
+            } catch (dev.lethe.core.store.DuplicateEventException e) {
+                if (pending.size() == 1) {
+                    throw e;
+                }
+                // Some of the batch's ids are stored and some not: an import stopped earlier, run again or
+                // resumed, whose batches now start elsewhere. One event at a time, each stored one is a retry
+                // and the others are new; an id stored elsewhere stops the import at its own line.
+                for (int i = 0; i < pending.size(); i++) {
+                    long line = pendingLines.get(i);
+                    appendBatch(List.of(pending.get(i)), line, line);
+                    resumeLine = line + 1;
+                }
             }
             batches++;
             pending.clear();
+            pendingLines.clear();
             pendingStream = null;
             resumeLine = lastLine + 1;
             long now = System.nanoTime();
@@ -253,15 +269,40 @@ final class ImportCommand implements Callable<Integer> {
             }
         }
 
+        /** Appends events of one stream read from lines {@code first..last}, and counts them. */
+        private void appendBatch(List<EventData> events, long first, long last) {
+            attemptFirst = first;
+            attemptLast = last;
+            long headBefore = lethe.store().headPosition();
+            AppendResult result;
+            try {
+                result = lethe.privacy().append(pendingStream, ExpectedVersion.any(), List.copyOf(events));
+            } catch (InvalidEventException e) {
+                // Not the stream id: strict mode may have refused it for looking like personal data.
+                throw e.at(name + (first == last ? " line " + first : " lines " + first + ".." + last) + ": "
+                        + e.subject());
+            }
+            // Ids already stored, as this batch: the store answered with the original append (a retry).
+            if (result.lastPosition() <= headBefore) {
+                retried += result.count();
+            } else {
+                stored += result.count();
+            }
+            attemptFirst = 0;
+        }
+
         /** Tells where a stopped import stands: what is stored, and the line to go on from. */
         void stopped() {
             if (lastProgress != started) {
                 err.println();
             }
-            if (!pending.isEmpty()) {
+            if (attemptFirst > 0) {
                 err.printf(
-                        "import stopped at the batch of %s lines %,d..%,d (stream %s): not stored%n",
-                        name, pendingFirstLine, lastLine, pendingStream);
+                        "import stopped at %s %s: not stored%n",
+                        name,
+                        attemptFirst == attemptLast
+                                ? "line " + attemptFirst
+                                : "lines " + attemptFirst + ".." + attemptLast + " (one batch)");
             }
             err.printf(
                     "import stopped: %,d event(s) of %s stored in %,d batch(es)%s; nothing from line %,d on."
@@ -282,7 +323,7 @@ final class ImportCommand implements Callable<Integer> {
                 err.println();
                 err.flush();
             }
-            if (lineNumber < fromLine) {
+            if (fromLine > 1 && lineNumber < fromLine) {
                 throw InvalidEventException.of(
                         "--from-line",
                         fromLine + " is past the end of " + name + ", which has " + lineNumber + " lines");

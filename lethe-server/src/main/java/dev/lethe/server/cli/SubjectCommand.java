@@ -182,8 +182,8 @@ final class SubjectCommand implements Runnable {
                         events = lethe.privacy()
                                 .exportTo(SubjectId.parse(id), cli.store.principal(), indexing, file, true);
                         file.write(System.lineSeparator());
-                    } catch (RuntimeException | java.io.IOException e) {
-                        // Half an export is personal data too, and reads as a whole one: not left behind.
+                    } catch (Throwable e) { // out of memory too
+                        // Half an export is personal data too: not left behind.
                         Files.deleteIfExists(output);
                         throw e;
                     }

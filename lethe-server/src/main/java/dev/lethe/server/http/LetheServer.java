@@ -383,6 +383,7 @@ public final class LetheServer implements AutoCloseable {
         routes.get("/graphql", ctx -> ctx.contentType("text/plain").result(graphQl.sdl()));
         routes.before("/v1/subscribe", this::checkSubscription);
         routes.sse("/v1/subscribe", this::subscribe);
+        routes.after("/v1/subscribe", this::releaseSubscriptionSlot); // a stream that never started
     }
 
     private void authenticate(Context ctx) {
@@ -761,34 +762,69 @@ public final class LetheServer implements AutoCloseable {
      */
     private void export(Context ctx) {
         SubjectId subject = SubjectId.parse(ctx.pathParam("id"));
-        OutputStream body = new OutputStream() { // opened at the first byte, once the checks have passed
-                    private OutputStream out;
+        StreamedAnswer body = new StreamedAnswer(ctx);
+        java.io.Writer json = new java.io.OutputStreamWriter(body, StandardCharsets.UTF_8);
+        try {
+            lethe.privacy().exportTo(subject, principal(ctx), (reached, end) -> {}, json, false);
+            json.flush();
+            body.finish();
+        } catch (RuntimeException | IOException e) {
+            if (body.started()) {
+                ctx.attribute(CUT_SHORT, true); // no problem appended to what was sent: the JSON stays unfinished
+            }
+            throw e instanceof IOException io ? new java.io.UncheckedIOException(io) : (RuntimeException) e;
+        }
+    }
 
-                    private OutputStream out() {
-                        if (out == null) {
-                            ctx.contentType("application/json");
-                            out = ctx.outputStream();
-                        }
-                        return out;
-                    }
+    /** Set on a streamed answer that failed after its first bytes were sent: no problem is written after them. */
+    private static final String CUT_SHORT = "cut-short";
 
-                    @Override
-                    public void write(int b) throws IOException {
-                        out().write(b);
-                    }
+    /**
+     * An answer's bytes, held back until {@value #HELD_BACK} of them (or the end) so that a failure early on
+     * is a clean problem, then streamed: the response starts only when they are written.
+     */
+    private static final class StreamedAnswer extends OutputStream {
+        static final int HELD_BACK = 64 * 1024;
+        private final Context ctx;
+        private final java.io.ByteArrayOutputStream held = new java.io.ByteArrayOutputStream();
+        private OutputStream out;
 
-                    @Override
-                    public void write(byte[] bytes, int offset, int length) throws IOException {
-                        out().write(bytes, offset, length);
-                    }
+        StreamedAnswer(Context ctx) {
+            this.ctx = ctx;
+        }
 
-                    @Override
-                    public void flush() throws IOException {
-                        out().flush();
-                    }
-                };
-        java.io.Writer json = new java.io.BufferedWriter(new java.io.OutputStreamWriter(body, StandardCharsets.UTF_8));
-        lethe.privacy().exportTo(subject, principal(ctx), (reached, end) -> {}, json, false);
+        boolean started() {
+            return out != null;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] bytes, int offset, int length) throws IOException {
+            if (out == null && held.size() + length <= HELD_BACK) {
+                held.write(bytes, offset, length);
+                return;
+            }
+            start().write(bytes, offset, length);
+        }
+
+        private OutputStream start() throws IOException {
+            if (out == null) {
+                ctx.contentType("application/json");
+                out = ctx.outputStream();
+                held.writeTo(out);
+                held.reset();
+            }
+            return out;
+        }
+
+        /** The end of the answer: what is still held back is written. */
+        void finish() throws IOException {
+            start().flush();
+        }
     }
 
     private void listProjections(Context ctx) {
@@ -886,7 +922,10 @@ public final class LetheServer implements AutoCloseable {
                     406, "Not acceptable", "this is a server-sent event stream: send 'Accept: text/event-stream'");
         }
         subscriptionRequest(ctx);
-        if (openSubscriptions.get() >= MAX_SUBSCRIPTIONS) {
+        // Slots are taken here, at once (checked and counted in one step: requests that arrive together
+        // cannot all pass the check), and given back when the stream ends (subscribe) or never starts (after).
+        if (openSubscriptions.incrementAndGet() > MAX_SUBSCRIPTIONS) {
+            openSubscriptions.decrementAndGet();
             ctx.header("Retry-After", Long.toString(KEEP_ALIVE_SECONDS));
             throw new ApiException(
                     503,
@@ -895,7 +934,14 @@ public final class LetheServer implements AutoCloseable {
                             + " closed");
         }
         String name = principal(ctx).name();
-        if (subscriptionsByPrincipal.getOrDefault(name, 0) >= MAX_SUBSCRIPTIONS_PER_PRINCIPAL) {
+        boolean[] full = {false};
+        subscriptionsByPrincipal.compute(name, (key, open) -> {
+            int now = open == null ? 0 : open;
+            full[0] = now >= MAX_SUBSCRIPTIONS_PER_PRINCIPAL;
+            return full[0] ? open : now + 1;
+        });
+        if (full[0]) {
+            openSubscriptions.decrementAndGet();
             ctx.header("Retry-After", Long.toString(KEEP_ALIVE_SECONDS));
             throw new ApiException(
                     429,
@@ -903,6 +949,20 @@ public final class LetheServer implements AutoCloseable {
                     "principal " + name + " has " + MAX_SUBSCRIPTIONS_PER_PRINCIPAL + " event streams open, the"
                             + " limit for one principal; close some (a client that reconnects without closing its"
                             + " old streams?) or give each consumer its own token");
+        }
+        ctx.attribute(SUBSCRIPTION_SLOT, new java.util.concurrent.atomic.AtomicReference<>(name));
+    }
+
+    /** The request attribute holding a stream's slot: the principal's name until the slot is given back. */
+    private static final String SUBSCRIPTION_SLOT = "subscription-slot";
+
+    /** Gives back the slots {@link #checkSubscription} took for this request, once. */
+    private void releaseSubscriptionSlot(Context ctx) {
+        java.util.concurrent.atomic.AtomicReference<String> slot = ctx.attribute(SUBSCRIPTION_SLOT);
+        String name = slot == null ? null : slot.getAndSet(null);
+        if (name != null) {
+            openSubscriptions.decrementAndGet();
+            subscriptionsByPrincipal.computeIfPresent(name, (key, open) -> open == 1 ? null : open - 1);
         }
     }
 
@@ -1008,8 +1068,6 @@ public final class LetheServer implements AutoCloseable {
         SubscriptionRequest request = subscriptionRequest(ctx);
         CountDownLatch closed = new CountDownLatch(1);
         Subscription subscription = null;
-        openSubscriptions.incrementAndGet();
-        subscriptionsByPrincipal.merge(principal.name(), 1, Integer::sum);
         sseClients.add(client);
         try {
             client.keepAlive();
@@ -1043,8 +1101,7 @@ public final class LetheServer implements AutoCloseable {
                 subscription.close();
             }
             sseClients.remove(client);
-            openSubscriptions.decrementAndGet();
-            subscriptionsByPrincipal.computeIfPresent(principal.name(), (name, open) -> open == 1 ? null : open - 1);
+            releaseSubscriptionSlot(ctx);
             client.close();
         }
     }
@@ -1121,7 +1178,7 @@ public final class LetheServer implements AutoCloseable {
     }
 
     private void problem(Context ctx, Exception e) {
-        if (ctx.res().isCommitted()) {
+        if (ctx.res().isCommitted() || ctx.attribute(CUT_SHORT) != null) {
             // A streamed answer (an export) cut short after its first bytes: a problem appended to it would read
             // as part of it. The client sees JSON that does not end; the log says why, by class only.
             io.javalin.router.Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
