@@ -160,6 +160,14 @@ public final class SqliteLethe implements AutoCloseable {
                 privacy.reapplyForgetsMissingFromKeys();
                 // And a whole data directory restored so: the journal outside it knows those forgets.
                 privacy.reapplyForgetsFromJournal(journalLines(keys));
+                // A policy change stopped before its rename left its new text beside policy.yaml: the file in
+                // force is policy.yaml, and a leftover would read as a second policy to whoever looks.
+                try {
+                    Files.deleteIfExists(directory.resolve(POLICY_FILE + ".tmp"));
+                } catch (IOException e) {
+                    System.getLogger(SqliteLethe.class.getName())
+                            .log(System.Logger.Level.WARNING, "cannot delete " + POLICY_FILE + ".tmp: " + e);
+                }
                 // A policy file edited by hand changes who may read what: the trail must show it.
                 privacy.notePolicy(policySha256(policyFile.text()), false);
                 // Exports read a subject's events from the index in projections.db, brought up to date first.

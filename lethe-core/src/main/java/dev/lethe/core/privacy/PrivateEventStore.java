@@ -1608,9 +1608,8 @@ public final class PrivateEventStore implements AutoCloseable {
             Map<String, Object> entry = new LinkedHashMap<>(scheduledEntry(schedule));
             entry.put("reapplied", true);
             entry.put("from", from);
-            audit.record("ForgetScheduled", actor, entry);
-            RawLog.handOver(
-                    () -> store.append(ERASURES, ExpectedVersion.any(), List.of(scheduledEvent(schedule, from))));
+            // In one commit, as scheduleForget writes them.
+            audit.recordWith("ForgetScheduled", actor, entry, ERASURES, scheduledEvent(schedule, from));
             scheduled.add(schedule);
         }
         for (CancelledForget cancel : cancels) {
@@ -1630,11 +1629,10 @@ public final class PrivateEventStore implements AutoCloseable {
             if (journal != null && !from.equals(FROM_JOURNAL)) {
                 journal.appendCancels(List.of(cancel));
             }
-            RawLog.handOver(() -> store.append(ERASURES, ExpectedVersion.any(), List.of(cancelledEvent(cancel, from))));
             Map<String, Object> entry = new LinkedHashMap<>(cancelledEntry(cancel));
             entry.put("reapplied", true);
             entry.put("from", from);
-            audit.record("ForgetCancelled", actor, entry);
+            audit.recordWith("ForgetCancelled", actor, entry, ERASURES, cancelledEvent(cancel, from));
             cancelledHere.add(cancel.scheduleId());
             cancelled.add(cancel);
         }

@@ -536,8 +536,11 @@ public final class LetheServer implements AutoCloseable {
                         + " instant, as a page's next gives it); for a bare position, use from");
             }
             long last = parseLong("after", after.substring(0, colon));
+            if (last < 0) {
+                throw ApiException.badRequest("after names position " + last + ", which is not a position");
+            }
             long head = lethe.store().headPosition();
-            if (last < 0 || last > head) {
+            if (last > head) {
                 throw new ApiException(
                         409,
                         "Conflict",

@@ -1003,7 +1003,9 @@ public final class KeyService implements AutoCloseable {
                 progress.accept((long) rewrapped.size(), total);
             }
         }
-        progress.accept((long) rewrapped.size(), total);
+        if (rewrapped.size() % PROGRESS_EVERY != 0 || rewrapped.isEmpty()) { // else just told
+            progress.accept((long) rewrapped.size(), total);
+        }
         return rewrapped;
     }
 
