@@ -980,6 +980,9 @@ class HttpApiIT {
                         .get("detail")
                         .asText())
                 .contains("is not a cursor");
+        assertThat(get("/v1/events?after=-1:" + UUID.randomUUID() + ":1.000000000", ADVISOR)
+                        .status())
+                .isEqualTo(400);
         assertThat(get("/v1/events?from=0&after=" + next, ADVISOR)
                         .json()
                         .get("detail")
