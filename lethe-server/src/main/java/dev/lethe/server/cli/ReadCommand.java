@@ -39,6 +39,14 @@ final class ReadCommand implements Callable<Integer> {
     @Option(names = "--from", paramLabel = "N", description = "First version (stream) or position (--all) to read.")
     Long from;
 
+    @Option(
+            names = "--after",
+            paramLabel = "CURSOR",
+            description = "With --all, instead of --from: go on after the event this cursor names"
+                    + " (position:eventId:recordedAt, as the note at the end of a read gives it), once it is checked"
+                    + " that the log still holds that event there (a log restored from an older copy would not).")
+    String after;
+
     @Option(names = "--backward", description = "Read the stream from its end (or --from) towards its start.")
     boolean backward;
 
@@ -62,14 +70,20 @@ final class ReadCommand implements Callable<Integer> {
         try (Store.Opened opened =
                 parent.store.openForReading(parent.spec.commandLine().getErr())) {
             SqliteEventStore store = opened.lethe().store();
-            long start = from != null ? from : (backward ? Long.MAX_VALUE : 0);
+            long start = after != null
+                    ? dev.lethe.server.LogCursor.next(store, "--after", after, "read on with --from")
+                    : from != null ? from : (backward ? Long.MAX_VALUE : 0);
             long printed = 0;
+            RecordedEvent lastPrinted = null;
             boolean ended = false;
             while (printed < limit) {
                 int page = (int) Math.min(EventStore.MAX_READ_LIMIT, limit - printed);
                 List<RecordedEvent> events = readPage(store, start, page);
                 events.forEach(e -> printer.print(opened.lethe().privacy().reveal(e, opened.principal())));
                 printed += events.size();
+                if (!events.isEmpty()) {
+                    lastPrinted = events.get(events.size() - 1);
+                }
                 if (events.size() < page) {
                     ended = true;
                     break;
@@ -91,8 +105,13 @@ final class ReadCommand implements Callable<Integer> {
                         .getErr()
                         .printf(
                                 "stopped after %d event(s) (--limit; 100 unless given); more follow: continue with"
-                                        + " --from %d (a %s) and the same other options, or give a larger --limit%n",
-                                printed, start, all ? "position" : "version");
+                                        + " %s and the same other options, or give a larger --limit%n",
+                                printed,
+                                all && lastPrinted != null
+                                        // Checked when used: the log must still hold the last event printed.
+                                        ? "--after " + dev.lethe.server.LogCursor.of(lastPrinted) + " (or --from "
+                                                + start + ", a position, unchecked)"
+                                        : "--from " + start + " (a " + (all ? "position" : "version") + ")");
             }
         }
         return 0;
@@ -153,6 +172,9 @@ final class ReadCommand implements Callable<Integer> {
         }
         if (from != null && from < 0) {
             throw InvalidEventException.of("--from", from + " is negative");
+        }
+        if (after != null && (!all || from != null)) {
+            throw InvalidEventException.of("--after", "goes with --all, instead of --from");
         }
         if (asOfVersion != null && asOfVersion < 0) {
             throw InvalidEventException.of("--as-of-version", asOfVersion + " is negative");

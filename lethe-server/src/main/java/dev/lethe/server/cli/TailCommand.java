@@ -29,6 +29,13 @@ final class TailCommand implements Callable<Integer> {
     @Option(names = "--from", paramLabel = "P", description = "First position (default: only new events).")
     Long from;
 
+    @Option(
+            names = "--after",
+            paramLabel = "CURSOR",
+            description = "Instead of --from: go on after the event this cursor names (position:eventId:recordedAt,"
+                    + " as tail says when it stops), once it is checked that the log still holds that event there.")
+    String after;
+
     @Option(names = "--count", paramLabel = "N", description = "Stop after N events.")
     Long count;
 
@@ -43,6 +50,9 @@ final class TailCommand implements Callable<Integer> {
         if (from != null && from < 0) {
             throw InvalidEventException.of("--from", from + " is negative");
         }
+        if (after != null && from != null) {
+            throw InvalidEventException.of("--after", "goes instead of --from, not with it");
+        }
         if (count != null && count < 1) {
             throw InvalidEventException.of("--count", count + " must be at least 1");
         }
@@ -52,44 +62,73 @@ final class TailCommand implements Callable<Integer> {
         EventPrinter printer = new EventPrinter(parent.spec.commandLine().getOut(), json);
         CountDownLatch done = new CountDownLatch(1);
         AtomicLong delivered = new AtomicLong();
-        SubscriptionRequest request = (category == null
-                        ? SubscriptionRequest.allFromStart()
-                        : SubscriptionRequest.categoryFromStart(category))
-                .from(from == null ? SubscriptionRequest.FROM_END : from);
+        java.util.concurrent.atomic.AtomicReference<dev.lethe.core.store.RecordedEvent> last =
+                new java.util.concurrent.atomic.AtomicReference<>();
         try (Store.Opened opened = parent.store.openReadOnly(
-                        parent.spec.commandLine().getErr(),
-                        "note: tail reads the data directory read-only, so that it never stops a process that"
-                                + " writes to it; personal fields read as restricted (the server's"
-                                + " /v1/subscribe reveals them for a token's role)");
-                Subscription subscription = opened.lethe().store().subscribe(request, event -> {
-                    if (count == null || delivered.get() < count) {
-                        printer.print(opened.lethe().privacy().reveal(event, opened.principal()));
-                        if (delivered.incrementAndGet() == (count == null ? -1 : count)) {
-                            done.countDown();
-                        }
+                parent.spec.commandLine().getErr(),
+                "note: tail reads the data directory read-only, so that it never stops a process that"
+                        + " writes to it; personal fields read as restricted (the server's"
+                        + " /v1/subscribe reveals them for a token's role)")) {
+            long start = after != null
+                    ? dev.lethe.server.LogCursor.next(
+                            opened.lethe().store(), "--after", after, "tail again with --from")
+                    : from == null ? SubscriptionRequest.FROM_END : from;
+            SubscriptionRequest request = (category == null
+                            ? SubscriptionRequest.allFromStart()
+                            : SubscriptionRequest.categoryFromStart(category))
+                    .from(start);
+            try (Subscription subscription = opened.lethe().store().subscribe(request, event -> {
+                if (count == null || delivered.get() < count) {
+                    printer.print(opened.lethe().privacy().reveal(event, opened.principal()));
+                    last.set(event);
+                    if (delivered.incrementAndGet() == (count == null ? -1 : count)) {
+                        done.countDown();
                     }
-                })) {
+                }
+            })) {
+                return follow(opened, subscription, done, start, last);
+            }
+        }
+    }
+
+    private Integer follow(
+            Store.Opened opened,
+            Subscription subscription,
+            CountDownLatch done,
+            long start,
+            java.util.concurrent.atomic.AtomicReference<dev.lethe.core.store.RecordedEvent> last)
+            throws Exception {
+        parent.spec
+                .commandLine()
+                .getErr()
+                .printf(
+                        "following %s from position %d (head %d); Ctrl-C to stop%n",
+                        category == null ? "the log" : "category " + category,
+                        start == SubscriptionRequest.FROM_END
+                                ? opened.lethe().store().headPosition() + 1
+                                : start,
+                        opened.lethe().store().headPosition());
+        boolean finished = await(done, subscription, timeoutSeconds);
+        if (last.get() != null && subscription.failure().isEmpty()) {
+            // Checked when used, unlike a bare --from: the log must still hold this event there.
             parent.spec
                     .commandLine()
                     .getErr()
                     .printf(
-                            "following %s from position %d (head %d); Ctrl-C to stop%n",
-                            category == null ? "the log" : "category " + category,
-                            from == null ? opened.lethe().store().headPosition() + 1 : from,
-                            opened.lethe().store().headPosition());
-            boolean finished = await(done, subscription, timeoutSeconds);
-            if (subscription.failure().isPresent()) {
-                Throwable failure = subscription.failure().get();
-                if (failure instanceof EventPrinter.OutputClosed closed) {
-                    throw closed;
-                }
-                if (failure instanceof dev.lethe.core.store.LetheException lethe) {
-                    throw lethe; // one line, and its own exit code (a damaged envelope: tampering)
-                }
-                throw new IllegalStateException("subscription stopped: " + failure.getMessage(), failure);
-            }
-            return finished || timeoutSeconds != null ? 0 : 1;
+                            "to go on after the last event shown: --after %s%n",
+                            dev.lethe.server.LogCursor.of(last.get()));
         }
+        if (subscription.failure().isPresent()) {
+            Throwable failure = subscription.failure().get();
+            if (failure instanceof EventPrinter.OutputClosed closed) {
+                throw closed;
+            }
+            if (failure instanceof dev.lethe.core.store.LetheException lethe) {
+                throw lethe; // one line, and its own exit code (a damaged envelope: tampering)
+            }
+            throw new IllegalStateException("subscription stopped: " + failure.getMessage(), failure);
+        }
+        return finished || timeoutSeconds != null ? 0 : 1;
     }
 
     /** Until {@code done}, the subscription fails (a closed output too), or the timeout (null: none) passes. */

@@ -19,7 +19,6 @@ import dev.lethe.core.store.DuplicateEventException;
 import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.Json;
 import dev.lethe.core.store.LetheException;
-import dev.lethe.core.store.RecordedEvent;
 import dev.lethe.core.store.WrongExpectedVersionException;
 import dev.lethe.core.subscription.Subscription;
 import dev.lethe.core.subscription.SubscriptionRequest;
@@ -36,10 +35,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -530,31 +527,8 @@ public final class LetheServer implements AutoCloseable {
                 throw ApiException.badRequest(
                         "give from or after, not both (after, the next of the page before, is checked against the log)");
             }
-            int colon = after.indexOf(':');
-            if (colon < 0) {
-                throw ApiException.badRequest("after '" + after + "' is not a cursor (position:event id:recorded"
-                        + " instant, as a page's next gives it); for a bare position, use from");
-            }
-            long last = parseLong("after", after.substring(0, colon));
-            if (last < 0) {
-                throw ApiException.badRequest("after names position " + last + ", which is not a position");
-            }
-            long head = lethe.store().headPosition();
-            if (last > head) {
-                throw new ApiException(
-                        409,
-                        "Conflict",
-                        "after names position " + last + ", which this log (head " + head + ") does not hold: a"
-                                + " cursor from another store, or this log was restored from an older copy; read on"
-                                + " with ?from= at most " + (head + 1) + " once you know where the histories part");
-            }
-            requireWitness(
-                    "after",
-                    last,
-                    after.substring(colon + 1),
-                    head,
-                    "read on with ?from= (after is checked, from is not)");
-            from = last + 1;
+            from = dev.lethe.server.LogCursor.next(
+                    lethe.store(), "after", after, "read on with ?from= (after is checked, from is not)");
         } else {
             from = longParam(ctx, "from", 0);
         }
@@ -564,14 +538,11 @@ public final class LetheServer implements AutoCloseable {
         body.put("events", events(page));
         if (!page.isEmpty()) {
             // The next page's ?after=: it checks that the log still holds this page's last event.
-            body.put("next", cursor(page.get(page.size() - 1).event()));
+            body.put(
+                    "next",
+                    dev.lethe.server.LogCursor.of(page.get(page.size() - 1).event()));
         }
         ctx.json(body);
-    }
-
-    /** An event's place as a checked cursor: "position:event id:recorded instant" (the SSE id, too). */
-    private static String cursor(RecordedEvent event) {
-        return event.position() + ":" + event.id() + ":" + recorded(event);
     }
 
     private static ArrayNode events(List<dev.lethe.core.privacy.RevealedEvent> events) {
@@ -995,7 +966,8 @@ public final class LetheServer implements AutoCloseable {
         }
         String category = ctx.queryParam("category");
         if (witness != null) {
-            requireWitness(
+            dev.lethe.server.LogCursor.check(
+                    lethe.store(),
                     "Last-Event-ID",
                     from - 1,
                     witness,
@@ -1004,62 +976,6 @@ public final class LetheServer implements AutoCloseable {
         }
         return (category == null ? SubscriptionRequest.allFromStart() : SubscriptionRequest.categoryFromStart(category))
                 .from(from);
-    }
-
-    /**
-     * Refuses a resumption whose last event the log no longer holds at its position: a log restored from
-     * an older copy (and appended to since), or another store. Resumed by position alone, the stream would
-     * skip the events now at the positions in between, and the client would never know.
-     */
-    private void requireWitness(String what, long position, String witness, long head, String then) {
-        int colon = witness.indexOf(':');
-        String eventId = colon < 0 ? witness : witness.substring(0, colon);
-        if (!eventId.matches("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")) {
-            throw ApiException.badRequest(what + ": '" + eventId + "' after the ':' is not an event id (a UUID)");
-        }
-        UUID id = UUID.fromString(eventId);
-        if (position < 0) {
-            return;
-        }
-        List<RecordedEvent> at = lethe.store().readAll(position, 1);
-        boolean there = !at.isEmpty() && at.get(0).position() == position;
-        boolean holds = there
-                && at.get(0).id().equals(id)
-                && (colon < 0
-                        || sameInstant(
-                                what, witness.substring(colon + 1), at.get(0).recordedAt()));
-        if (!holds) {
-            throw new ApiException(
-                    409,
-                    "Conflict",
-                    what + " names event " + id + " at position " + position + ", but this log holds "
-                            + (!there
-                                    ? "no event"
-                                    : at.get(0).id().equals(id)
-                                            ? "an event of that id recorded at another instant"
-                                            : "another event")
-                            + " there: it was restored from an older copy (and appended to since), or is another"
-                            + " store. Resuming by position would skip the events now in between. Find where the"
-                            + " two histories part (GET /v1/events?from=…; head position " + head + "), then"
-                            + " " + then);
-        }
-    }
-
-    /** The recorded instant in an SSE id: seconds and nanoseconds since the epoch, "1764273600.123456789". */
-    private static String recorded(RecordedEvent event) {
-        // Locale.ROOT: a default locale with other digits (fa, ar-EG) would write them into the id.
-        return event.recordedAt().getEpochSecond() + "."
-                + String.format(Locale.ROOT, "%09d", event.recordedAt().getNano());
-    }
-
-    /** Whether the recorded instant of an SSE id ("seconds.nanoseconds") is {@code recordedAt}; compared as numbers. */
-    private static boolean sameInstant(String what, String recorded, java.time.Instant recordedAt) {
-        if (!recorded.matches("-?[0-9]{1,18}\\.[0-9]{9}")) {
-            throw ApiException.badRequest(what + ": '" + recorded + "' after the event id is not seconds.nanoseconds");
-        }
-        int dot = recorded.indexOf('.');
-        return recordedAt.getEpochSecond() == Long.parseLong(recorded.substring(0, dot))
-                && recordedAt.getNano() == Integer.parseInt(recorded.substring(dot + 1));
     }
 
     private void subscribe(SseClient client) {
@@ -1084,7 +1000,7 @@ public final class LetheServer implements AutoCloseable {
                         Hub.eventJson(lethe.privacy().reveal(event, principal)).toString();
                 // The id is the position and, as a witness, the event's id and recorded instant: a reconnect
                 // checks that the log still holds that event there.
-                client.sendEvent(event.type(), data, cursor(event));
+                client.sendEvent(event.type(), data, dev.lethe.server.LogCursor.of(event));
             });
             client.onClose(closed::countDown);
             while (!closed.await(untilNextCheck(expires), java.util.concurrent.TimeUnit.MILLISECONDS)) {
@@ -1220,6 +1136,8 @@ public final class LetheServer implements AutoCloseable {
             writeProblem(ctx, 403, "Forbidden", e.getMessage());
         } else if (e instanceof dev.lethe.core.privacy.UnknownSubjectException) {
             writeProblem(ctx, 404, "Not found", e.getMessage());
+        } else if (e instanceof dev.lethe.server.LogCursor.Mismatch) {
+            writeProblem(ctx, 409, "Conflict", e.getMessage());
         } else if (e instanceof InvalidEventException) {
             writeProblem(ctx, 400, "Bad request", e.getMessage());
         } else if (e instanceof io.javalin.http.HttpResponseException http && http.getStatus() == 413) {
