@@ -368,15 +368,7 @@ class HttpApiIT {
                 "contact-" + UUID.randomUUID().toString().substring(0, 8),
                 "gq-" + UUID.randomUUID() + "@example.com",
                 "GraphQL Forgotten");
-        String subject = get("/v1/streams/" + stream, ADVISOR)
-                .json()
-                .get("events")
-                .get(0)
-                .path("metadata")
-                .path("lethe")
-                .path("subjects")
-                .get("email")
-                .asText();
+        String subject = firstEmailSubject(stream, ADVISOR);
         String forget = "{\"query\":\"mutation { forget(subject: \\\"" + subject
                 + "\\\", legalBasis: \\\"GDPR Art. 17\\\") { id subject } }\"}";
         JsonNode receipt = post("/graphql", ADMIN, forget).json().path("data").path("forget");
@@ -390,15 +382,7 @@ class HttpApiIT {
     void forgets_can_be_scheduled_listed_and_cancelled_over_http_and_graphql() throws Exception {
         String stream =
                 addContact("contact-" + UUID.randomUUID().toString().substring(0, 8), MARKER_EMAIL, MARKER_NAME);
-        String subject = get("/v1/streams/" + stream, ADVISOR)
-                .json()
-                .get("events")
-                .get(0)
-                .path("metadata")
-                .path("lethe")
-                .path("subjects")
-                .get("email")
-                .asText();
+        String subject = firstEmailSubject(stream, ADVISOR);
         String forget = "/v1/subjects/" + subject + "/forget";
 
         Response withReason =
