@@ -250,6 +250,16 @@ final class ImportCommand implements Callable<Integer> {
                 // and the others are new; an id stored elsewhere stops the import at its own line.
                 for (int i = 0; i < pending.size(); i++) {
                     long line = pendingLines.get(i);
+                    if (pending.get(i).clientId().isEmpty()) {
+                        // A line without an id, in a batch part of which an earlier run stored: whether it was
+                        // stored too cannot be told, and appending it could store it twice.
+                        throw InvalidEventException.of(
+                                name + " line " + line,
+                                "has no id, in a batch of which some events were stored before (a run again of"
+                                        + " a stopped import?): whether it is stored too cannot be told. Look at the"
+                                        + " stream; go on with --from-line " + line + " if it is not stored, "
+                                        + (line + 1) + " if it is (give every line an id to make a run again safe)");
+                    }
                     appendBatch(List.of(pending.get(i)), line, line);
                     resumeLine = line + 1;
                 }

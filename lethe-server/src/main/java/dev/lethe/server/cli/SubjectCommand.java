@@ -168,7 +168,7 @@ final class SubjectCommand implements Runnable {
                 // Written as it is read, one event at a time: a subject's millionth event needs no more memory.
                 if (output == null) {
                     PrintWriter out = cli.spec.commandLine().getOut();
-                    lethe.privacy().exportTo(SubjectId.parse(id), cli.store.principal(), indexing, out, true);
+                    lethe.privacy().exportTo(SubjectId.parse(id), cli.store.principal(), indexing, failing(out), true);
                     out.println();
                     out.flush();
                     if (indexed[0]) {
@@ -489,6 +489,34 @@ final class SubjectCommand implements Runnable {
      * Writes {@code text} to the new file {@code file}, readable and writable by its owner only (on POSIX
      * systems); fails if the file exists (a link included), which a check before could not rule out.
      */
+    /**
+     * {@code out} as a writer that fails when it cannot write: a PrintWriter swallows errors, and an export
+     * to a full disk or a closed pipe would read as handed over (exit 0, {@code SubjectExported} audited).
+     */
+    static java.io.Writer failing(PrintWriter out) {
+        return new java.io.Writer() {
+            @Override
+            public void write(char[] chars, int offset, int length) throws java.io.IOException {
+                out.write(chars, offset, length);
+                if (out.checkError()) {
+                    throw new java.io.IOException("standard output is closed or full");
+                }
+            }
+
+            @Override
+            public void flush() throws java.io.IOException {
+                if (out.checkError()) { // checkError flushes
+                    throw new java.io.IOException("standard output is closed or full");
+                }
+            }
+
+            @Override
+            public void close() throws java.io.IOException {
+                flush();
+            }
+        };
+    }
+
     /** Creates {@code file}, new, readable and writable by its owner only (where the file system says so). */
     static void createOwnerOnly(java.nio.file.Path file) throws java.io.IOException {
         if (file.toAbsolutePath().getFileSystem().supportedFileAttributeViews().contains("posix")) {

@@ -22,6 +22,10 @@ final class GraphQlErrors {
     private static final Pattern PARSE_LIMIT = Pattern.compile(
             "More than ([0-9][0-9,.\u00a0\u202f']*) ('[A-Za-z]+' tokens|characters) have been presented");
 
+    /** "More than 500 deep 'selectionSet' rules have been entered". */
+    private static final Pattern PARSE_DEPTH =
+            Pattern.compile("More than ([0-9][0-9,.\u00a0\u202f']*) deep '[A-Za-z]+' rules have been entered");
+
     private static final Pattern LOCATION = Pattern.compile("at line (\\d+) column (\\d+)\\s*$");
 
     private GraphQlErrors() {}
@@ -56,6 +60,12 @@ final class GraphQlErrors {
 
     static String redact(String message, String classification) {
         if (classification.equals("InvalidSyntax")) {
+            java.util.regex.Matcher deep = PARSE_DEPTH.matcher(message);
+            if (deep.find()) {
+                return "The query is too deeply nested: more than "
+                        + deep.group(1).replaceAll("[^0-9]", "")
+                        + " levels of its grammar (a limit against denial of service); send a flatter query";
+            }
             java.util.regex.Matcher limit = PARSE_LIMIT.matcher(message);
             if (limit.find()) {
                 // graphql-java's own limits (tokens, characters): no input quoted, and the reason is the point.

@@ -194,7 +194,8 @@ final class Hub {
                 id = UUID.fromString(node.get("id").asText());
             } catch (IllegalArgumentException e) {
                 throw InvalidEventException.of(
-                        where + ".id", "'" + node.get("id").asText() + "' is not a UUID");
+                        // Not repeated: a client that put an e-mail there would find it in logs of errors.
+                        where + ".id", "is not a UUID (8-4-4-4-12 hexadecimal digits)");
             }
         }
         Json data = member(node, "data", raw, where);

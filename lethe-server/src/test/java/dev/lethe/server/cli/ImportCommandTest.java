@@ -184,6 +184,35 @@ class ImportCommandTest {
     }
 
     @Test
+    void a_line_without_an_id_in_a_batch_partly_stored_before_is_not_appended_again_blindly() throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (int i = 1; i <= 6; i++) {
+            lines.add(line(
+                    "acct-1",
+                    i,
+                    i == 2 ? null : UUID.nameUUIDFromBytes(("n" + i).getBytes()).toString()));
+        }
+        List<String> broken = new ArrayList<>(lines);
+        broken.set(3, "{"); // line 4
+        Path history = file("history.jsonl", broken.toArray(String[]::new));
+        assertThat(lethe("import", history.toString(), "--batch", "2").exitCode())
+                .isEqualTo(2); // stores 1..3
+
+        Files.write(history, lines);
+        Run again = lethe("import", history.toString(), "--batch", "3"); // lines 1..3: line 2 has no id
+        assertThat(again.exitCode()).isEqualTo(2);
+        assertThat(again.err())
+                .contains("line 2: has no id, in a batch of which some events were stored before")
+                .contains("--from-line 2 if it is not stored, 3 if it is");
+        assertThat(stream("acct-1")).as("line 2 not stored twice").hasSize(3);
+        Run resumed = lethe("import", history.toString(), "--from-line", "3");
+        assertThat(resumed.exitCode()).as(resumed.err()).isZero();
+        assertThat(stream("acct-1"))
+                .extracting(e -> e.data().toString())
+                .containsExactly("{\"n\":1}", "{\"n\":2}", "{\"n\":3}", "{\"n\":4}", "{\"n\":5}", "{\"n\":6}");
+    }
+
+    @Test
     void an_empty_file_is_nothing_to_import_and_lines_before_from_line_are_not_read() throws IOException {
         Path empty = file("empty.jsonl");
         Files.writeString(empty, "");

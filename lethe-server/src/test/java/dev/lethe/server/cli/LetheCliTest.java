@@ -70,6 +70,44 @@ class LetheCliTest {
     }
 
     @Test
+    void an_export_to_an_output_that_cannot_be_written_fails_and_is_not_audited_as_handed_over() throws Exception {
+        assertThat(lethe("demo").exitCode()).isZero();
+        String subject = secondDemoCustomer().subject();
+        // Standard output on a full disk, or a pipe whose reader is gone: a PrintWriter only notes the error.
+        java.io.Writer full = new java.io.Writer() {
+            private int written;
+
+            @Override
+            public void write(char[] chars, int offset, int length) throws java.io.IOException {
+                written += length;
+                if (written > 200) {
+                    throw new java.io.IOException("No space left on device");
+                }
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        StringWriter err = new StringWriter();
+        int code = LetheCli.run(
+                new String[] {"--data", data.toString(), "subject", "export", subject, "--role", "dpo"},
+                new PrintWriter(full, true),
+                new PrintWriter(err, true));
+        assertThat(code).isEqualTo(1);
+        assertThat(err.toString()).contains("standard output is closed or full");
+        List<String> audit = lethe("read", "$audit", "--json", "--limit", "10000")
+                .out()
+                .lines()
+                .filter(line -> line.contains("\"SubjectExport"))
+                .map(line -> line.contains("SubjectExportStarted") ? "started" : "exported")
+                .toList();
+        assertThat(audit).endsWith("started");
+    }
+
+    @Test
     void a_read_cut_by_its_limit_gives_a_cursor_that_goes_on_only_where_the_log_still_holds_its_event() {
         assertThat(lethe("demo").exitCode()).isZero();
         Run first = lethe("read", "--all", "--limit", "3", "--json");

@@ -54,5 +54,10 @@ class GraphQlErrorsTest {
                                 + " parsing has been cancelled.",
                         "InvalidSyntax"))
                 .startsWith("The query is too large: more than 1000000 characters");
+        assertThat(GraphQlErrors.redact(
+                        "More than 500 deep 'selectionSet' rules have been entered. To prevent Denial Of Service"
+                                + " attacks, parsing has been cancelled.",
+                        "InvalidSyntax"))
+                .startsWith("The query is too deeply nested: more than 500 levels");
     }
 }
