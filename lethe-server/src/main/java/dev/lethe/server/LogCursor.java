@@ -96,9 +96,7 @@ public final class LogCursor {
         }
         UUID id = UUID.fromString(eventId);
         String recorded = colon < 0 ? null : witness.substring(colon + 1);
-        if (recorded != null && !INSTANT_TEXT.matcher(recorded).matches()) {
-            throw InvalidEventException.of(what, "'" + recorded + "' after the event id is not seconds.nanoseconds");
-        }
+        Instant recordedAt = recorded == null ? null : instant(what, recorded);
         if (position < 0) {
             return;
         }
@@ -106,7 +104,7 @@ public final class LogCursor {
         boolean there = !at.isEmpty() && at.get(0).position() == position;
         boolean holds = there
                 && at.get(0).id().equals(id)
-                && (recorded == null || same(recorded, at.get(0).recordedAt()));
+                && (recordedAt == null || recordedAt.equals(at.get(0).recordedAt()));
         if (!holds) {
             throw new Mismatch(what + " names event " + id + " at position " + position + ", but this log holds "
                     + (!there
@@ -120,10 +118,27 @@ public final class LogCursor {
         }
     }
 
-    /** Whether "seconds.nanoseconds" is {@code recordedAt}, compared as numbers. */
-    private static boolean same(String recorded, Instant recordedAt) {
-        int dot = recorded.indexOf('.');
-        return recordedAt.getEpochSecond() == Long.parseLong(recorded.substring(0, dot))
-                && recordedAt.getNano() == Integer.parseInt(recorded.substring(dot + 1));
+    /**
+     * A cursor's recorded instant: "seconds.nanoseconds" as cursors write it, or an ISO-8601 instant as
+     * events print their {@code recordedAt} (so that a cursor can be made from a JSON line).
+     */
+    private static Instant instant(String what, String recorded) {
+        if (INSTANT_TEXT.matcher(recorded).matches()) {
+            int dot = recorded.indexOf('.');
+            try {
+                return Instant.ofEpochSecond(
+                        Long.parseLong(recorded.substring(0, dot)), Integer.parseInt(recorded.substring(dot + 1)));
+            } catch (java.time.DateTimeException e) {
+                throw InvalidEventException.of(what, "'" + recorded + "' after the event id is past the calendar");
+            }
+        }
+        try {
+            return Instant.parse(recorded);
+        } catch (java.time.format.DateTimeParseException e) {
+            throw InvalidEventException.of(
+                    what,
+                    "'" + recorded + "' after the event id is not seconds.nanoseconds (nor an instant such as"
+                            + " 2026-11-27T10:15:30.123456Z)");
+        }
     }
 }

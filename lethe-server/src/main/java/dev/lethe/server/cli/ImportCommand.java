@@ -34,14 +34,19 @@ import picocli.CommandLine.ParentCommand;
         description = {
             "Append events to many streams from JSON lines, in file order: one"
                     + " {\"stream\",\"type\",\"data\",\"metadata\"?,\"id\"?} per line.",
-            "Consecutive lines of one stream are appended as one batch (atomic); the import as a whole is not:"
-                    + " when a line is refused, the lines before it are stored, and the error names the line to"
-                    + " go on from with --from-line. Lines with an id are idempotent: importing them again"
-                    + " stores nothing twice.",
+            "Consecutive lines of one stream are appended as one batch (stored whole or not at all); the import"
+                    + " as a whole is not: when a line is refused, the batches before its own are stored, and the"
+                    + " error names the line to go on from with --from-line (also when the import is interrupted)."
+                    + " Lines with an id are idempotent: importing them again stores nothing twice (and changes"
+                    + " nothing: a line whose id is stored is skipped, even if its content was corrected).",
             "Examples:   lethe import history.jsonl",
             "            zcat history.jsonl.gz | lethe import -"
         })
 final class ImportCommand implements Callable<Integer> {
+    /** How a batch's refusal names its event: "events[3] ProductSold data". */
+    private static final java.util.regex.Pattern EVENT_INDEX =
+            java.util.regex.Pattern.compile("events\\[(\\d+)\\](.*)");
+
     /** A longer line cannot be one event: the file is not what it should be. */
     private static final int MAX_LINE_BYTES = 8 * 1024 * 1024;
 
@@ -91,11 +96,20 @@ final class ImportCommand implements Callable<Integer> {
         try (InputStream in = stdin ? System.in : Files.newInputStream(file);
                 SqliteLethe lethe = parent.store.openForWriting()) {
             Loader loader = new Loader(lethe, name, err);
+            // Ctrl-C or a kill (not -9): say where things stand, as a refused line does.
+            Thread interrupted = new Thread(loader::interrupted, "lethe-import-interrupted");
+            Runtime.getRuntime().addShutdownHook(interrupted);
             try {
                 loader.load(new BufferedInputStream(in, 1 << 16));
             } catch (RuntimeException e) {
                 loader.stopped();
                 throw e;
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(interrupted);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook runs, or has run
+                }
             }
             loader.finish(out);
         } catch (IOException e) { // opening or closing the file
@@ -117,16 +131,16 @@ final class ImportCommand implements Callable<Integer> {
         /** The line of each pending event. */
         private final List<Long> pendingLines = new ArrayList<>();
         /** The lines of the append under way (0: none), for the message of one that fails. */
-        private long attemptFirst;
+        private volatile long attemptFirst;
 
-        private long attemptLast;
+        private volatile long attemptLast;
         private StreamId pendingStream;
         private long pendingFirstLine;
 
         private final java.io.ByteArrayOutputStream lineBytes = new java.io.ByteArrayOutputStream(4096);
         private long lineNumber;
         /** The first line not yet stored (nor skipped as blank): where a stopped import goes on from. */
-        private long resumeLine;
+        private volatile long resumeLine;
 
         private long stored;
         private long retried;
@@ -281,6 +295,10 @@ final class ImportCommand implements Callable<Integer> {
 
         /** Appends events of one stream read from lines {@code first..last}, and counts them. */
         private void appendBatch(List<EventData> events, long first, long last) {
+            appendBatch(events, first, last, first == last ? List.of(first) : List.copyOf(pendingLines));
+        }
+
+        private void appendBatch(List<EventData> events, long first, long last, List<Long> lines) {
             attemptFirst = first;
             attemptLast = last;
             long headBefore = lethe.store().headPosition();
@@ -288,7 +306,13 @@ final class ImportCommand implements Callable<Integer> {
             try {
                 result = lethe.privacy().append(pendingStream, ExpectedVersion.any(), List.copyOf(events));
             } catch (InvalidEventException e) {
-                // Not the stream id: strict mode may have refused it for looking like personal data.
+                // Not the stream id: strict mode may have refused it for looking like personal data. The event
+                // refused, by its line ("events[3] ProductSold data" is line 11 of a batch from line 8).
+                java.util.regex.Matcher event = EVENT_INDEX.matcher(e.subject());
+                if (event.matches() && Integer.parseInt(event.group(1)) < lines.size()) {
+                    throw e.at(name + " line " + lines.get(Integer.parseInt(event.group(1))) + event.group(2)
+                            + (first == last ? "" : " (in the batch of lines " + first + ".." + last + ")"));
+                }
                 throw e.at(name + (first == last ? " line " + first : " lines " + first + ".." + last) + ": "
                         + e.subject());
             }
@@ -316,14 +340,40 @@ final class ImportCommand implements Callable<Integer> {
             }
             err.printf(
                     "import stopped: %,d event(s) of %s stored in %,d batch(es)%s; nothing from line %,d on."
-                            + " Fix the problem below, then go on with: lethe import %s --from-line %d%n",
+                            + " Fix the problem below, then go on with: %s%n",
                     stored,
                     name,
                     batches,
                     retried > 0 ? " (and " + retried + " found already stored)" : "",
                     resumeLine,
-                    file,
-                    resumeLine);
+                    goOn(resumeLine));
+            err.flush();
+        }
+
+        /** The command that goes on from {@code line}: this store's options too (not ./lethe-data's). */
+        private String goOn(long line) {
+            return "lethe" + parent.store.commandOptions() + " import " + Store.quoted(file.toString())
+                    + (batch == 1000 ? "" : " --batch " + batch) + " --from-line " + line;
+        }
+
+        /**
+         * The process is stopping (Ctrl-C, a kill) while lines are being stored: the batch in flight may be
+         * stored or not, so the line to go on from is told with that said.
+         */
+        void interrupted() {
+            long first = attemptFirst;
+            long line = resumeLine;
+            err.println();
+            err.printf(
+                    "import interrupted: everything before line %,d of %s is stored%s. Go on with: %s%n",
+                    line,
+                    name,
+                    first > 0
+                            ? "; the batch of lines " + first + ".." + attemptLast + " was being stored and may or"
+                                    + " may not be (lines with ids are skipped if stored; look at the stream for"
+                                    + " those without)"
+                            : "",
+                    goOn(line));
             err.flush();
         }
 

@@ -96,7 +96,7 @@ final class ReadCommand implements Callable<Integer> {
                 }
             }
             if (printed == 0 && !json) {
-                parent.spec.commandLine().getErr().println(nothingFound(store));
+                parent.spec.commandLine().getErr().println(nothingFound(store, start));
             }
             if (!ended && !readPage(store, start, 1).isEmpty()) {
                 // Stopped by --limit: say so, or a dump (read --all --json > file) looks complete.
@@ -112,6 +112,14 @@ final class ReadCommand implements Callable<Integer> {
                                         ? "--after " + dev.lethe.server.LogCursor.of(lastPrinted) + " (or --from "
                                                 + start + ", a position, unchecked)"
                                         : "--from " + start + " (a " + (all ? "position" : "version") + ")");
+            } else if (all && lastPrinted != null) {
+                // The end of the log for now: where an incremental read goes on next time.
+                parent.spec
+                        .commandLine()
+                        .getErr()
+                        .printf(
+                                "read to the end of the log; to go on later after the last event: --after %s%n",
+                                dev.lethe.server.LogCursor.of(lastPrinted));
             }
         }
         return 0;
@@ -140,10 +148,10 @@ final class ReadCommand implements Callable<Integer> {
         return store.readStream(streamId, start, backward ? Direction.BACKWARD : Direction.FORWARD, page);
     }
 
-    private String nothingFound(SqliteEventStore store) {
+    private String nothingFound(SqliteEventStore store, long start) {
         if (all) {
-            return "no events" + (category == null ? "" : " in category " + category) + " from position "
-                    + (from == null ? 0 : from) + " (head position: " + store.headPosition() + ")";
+            return "no events" + (category == null ? "" : " in category " + category) + " from position " + start
+                    + " (head position: " + store.headPosition() + ")";
         }
         var info = store.streamInfo(StreamId.of(stream));
         return info.exists()

@@ -101,6 +101,37 @@ final class Store {
     }
 
     /** The user of {@code --user} in {@code role}; a name the audit trail cannot keep is refused, naming the option. */
+    /**
+     * The options that name this store and its master key, as a command line gives them ("lethe" + these +
+     * a command): printed in hints to run another command, which would otherwise open ./lethe-data (a new,
+     * empty store without schemas, where nothing is encrypted).
+     */
+    String commandOptions() {
+        StringBuilder options = new StringBuilder(" --data ")
+                .append(quoted(directory.toAbsolutePath().normalize().toString()));
+        if (masterKeyDirectory != null && !masterKeyDirectory.toString().isBlank()) {
+            options.append(" --master-key-dir ").append(quoted(masterKeyDirectory.toString()));
+        }
+        if (pkcs11Library != null && !pkcs11Library.isBlank()) {
+            options.append(" --pkcs11-library ").append(quoted(pkcs11Library));
+            if (pkcs11Slot != null && !pkcs11Slot.isBlank()) {
+                options.append(" --pkcs11-slot ").append(quoted(pkcs11Slot));
+            }
+            if (pkcs11PinFile != null && !pkcs11PinFile.isBlank()) {
+                options.append(" --pkcs11-pin-file ").append(quoted(pkcs11PinFile));
+            }
+        }
+        if (role != null && !role.equals("none")) {
+            options.append(" --role ").append(quoted(role));
+        }
+        return options.toString();
+    }
+
+    /** A word as a shell reads it back: as is when plain, else in single quotes. */
+    static String quoted(String word) {
+        return word.matches("[A-Za-z0-9_./:=@%+,-]+") ? word : "'" + word.replace("'", "'\\''") + "'";
+    }
+
     private Principal as(String role) {
         try {
             return new Principal(user, role);

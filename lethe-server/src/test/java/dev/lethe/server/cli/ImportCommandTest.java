@@ -102,7 +102,9 @@ class ImportCommandTest {
         assertThat(stopped.exitCode()).isEqualTo(2);
         assertThat(stopped.err())
                 .contains("import stopped: 5 event(s) of " + history + " stored in 5 batch(es); nothing from line 6 on")
-                .contains("lethe import " + history + " --from-line 6")
+                // With this store's --data: without it, the command would import into ./lethe-data.
+                .contains("go on with: lethe --data " + root.resolve("data").toAbsolutePath() + " import " + history
+                        + " --from-line 6")
                 .contains("error: " + history + " line 6: invalid JSON");
         assertThat(stream("acct-1")).hasSize(3);
         assertThat(stream("acct-0")).hasSize(2);
@@ -143,8 +145,8 @@ class ImportCommandTest {
         assertThat(run.exitCode()).isEqualTo(2);
         assertThat(run.err())
                 .contains("import stopped at " + history + " lines 2..3 (one batch): not stored")
-                .contains("go on with: lethe import " + history + " --from-line 2")
-                .contains("error: " + history + " lines 2..3: ")
+                .contains(" import " + history + " --from-line 2")
+                .contains("error: " + history + " line 3.id (in the batch of lines 2..3): ")
                 // Not the stream id: strict mode refuses ids that look like personal data, and so would print one.
                 .doesNotContain("acct-2");
         assertThat(stream("acct-1")).hasSize(1);
@@ -235,6 +237,30 @@ class ImportCommandTest {
         Run skipped = lethe("import", mixed.toString(), "--from-line", "4");
         assertThat(skipped.exitCode()).as(skipped.err()).isZero();
         assertThat(stream("a")).extracting(e -> e.data().toString()).containsExactly("{\"n\":1}", "{\"n\":4}");
+    }
+
+    @Test
+    void an_event_refused_inside_a_batch_is_named_by_its_line_and_its_batch_is_not_stored() throws IOException {
+        assertThat(lethe("demo").exitCode()).isZero();
+        Path policy = root.resolve("data").resolve("policy.yaml");
+        Files.writeString(policy, Files.readString(policy).replace("strict: false", "strict: true"));
+        String sale = "{\"stream\":\"customer-x1\",\"type\":\"ProductSold\",\"data\":{\"customerNumber\":\"C-x1\","
+                + "\"product\":\"Global Equity Fund\",\"reason\":\"retirement\",\"amount\":1,\"currency\":\"EUR\"}}";
+        Path history = file(
+                "sales.jsonl",
+                sale.replace("customer-x1", "customer-x0"),
+                sale,
+                sale,
+                sale.replace("\"amount\":1", "\"amount\":\"one\""), // line 4: not a number
+                sale);
+        Run run = lethe("import", history.toString());
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err())
+                .contains("error: " + history
+                        + " line 4 ProductSold.amount (in the batch of lines 2..5): must be of type" + " number")
+                .contains("--from-line 2");
+        assertThat(stream("customer-x0")).hasSize(1);
+        assertThat(stream("customer-x1")).isEmpty();
     }
 
     @Test

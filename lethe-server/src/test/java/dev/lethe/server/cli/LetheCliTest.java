@@ -108,7 +108,8 @@ class LetheCliTest {
     }
 
     @Test
-    void a_read_cut_by_its_limit_gives_a_cursor_that_goes_on_only_where_the_log_still_holds_its_event() {
+    void a_read_cut_by_its_limit_gives_a_cursor_that_goes_on_only_where_the_log_still_holds_its_event()
+            throws Exception {
         assertThat(lethe("demo").exitCode()).isZero();
         Run first = lethe("read", "--all", "--limit", "3", "--json");
         java.util.regex.Matcher cursor = java.util.regex.Pattern.compile("--after (2:[0-9a-f-]{36}:[0-9]+\\.[0-9]{9})")
@@ -132,6 +133,16 @@ class LetheCliTest {
             assertThat(refused.err()).contains("this log holds another event there");
         }
         assertThat(lethe("read", "--all", "--after", "2").err()).contains("is not a cursor");
+        // Made from a JSON line (its recordedAt as printed) it works too; and at the end of the log, the note
+        // says where to go on next time.
+        com.fasterxml.jackson.databind.JsonNode third = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(next.out().lines().findFirst().orElseThrow());
+        String fromJson = third.get("position").asText() + ":" + third.get("id").asText() + ":"
+                + third.get("recordedAt").asText();
+        Run rest = lethe("read", "--all", "--after", fromJson, "--json", "--limit", "10000");
+        assertThat(rest.exitCode()).as(rest.err()).isZero();
+        assertThat(rest.out().lines().findFirst().orElseThrow()).startsWith("{\"position\":4,");
+        assertThat(rest.err()).contains("read to the end of the log; to go on later after the last event: --after ");
         assertThat(lethe("read", "--all", "--from", "1", "--after", cursor.group(1))
                         .err())
                 .contains("--after: goes with --all, instead of --from");
