@@ -1358,9 +1358,9 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * Appends an entry to {@value #ERASURES_NAME} and its audit entry, in one commit. When that fails after its journal line was written,
-     * the journal is no longer known as read up to its end, so that the next open applies the line (the
-     * caller is told that it failed, and may retry).
+     * Appends an entry to {@value #ERASURES_NAME} and its audit entry, in one commit. When that fails
+     * after its journal line was written, the journal is no longer known as read up to its end, so that
+     * the next open applies the line (the caller is told that it failed, and may retry).
      */
     private void storeInErasures(
             EventData entry, String auditType, Principal actor, Map<String, ?> audited, String failed) {

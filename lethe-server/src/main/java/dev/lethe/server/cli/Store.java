@@ -100,7 +100,6 @@ final class Store {
         return as(role);
     }
 
-    /** The user of {@code --user} in {@code role}; a name the audit trail cannot keep is refused, naming the option. */
     /**
      * The options that name this store and its master key, as a command line gives them ("lethe" + these +
      * a command): printed in hints to run another command, which would otherwise open ./lethe-data (a new,
@@ -132,6 +131,7 @@ final class Store {
         return word.matches("[A-Za-z0-9_./:=@%+,-]+") ? word : "'" + word.replace("'", "'\\''") + "'";
     }
 
+    /** The user of {@code --user} in {@code role}; a name the audit trail cannot keep is refused, naming the option. */
     private Principal as(String role) {
         try {
             return new Principal(user, role);

@@ -486,10 +486,6 @@ final class SubjectCommand implements Runnable {
     }
 
     /**
-     * Writes {@code text} to the new file {@code file}, readable and writable by its owner only (on POSIX
-     * systems); fails if the file exists (a link included), which a check before could not rule out.
-     */
-    /**
      * {@code out} as a writer that fails when it cannot write: a PrintWriter swallows errors, and an export
      * to a full disk or a closed pipe would read as handed over (exit 0, {@code SubjectExported} audited).
      */
