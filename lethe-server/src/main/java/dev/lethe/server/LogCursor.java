@@ -65,6 +65,7 @@ public final class LogCursor {
         if (position < 0) {
             throw InvalidEventException.of(what, "names position " + position + ", which is not a position");
         }
+        check(store, what, -1, text.substring(colon + 1), -1, then); // its form first: a malformed one is a 400
         long head = store.headPosition();
         if (position > head) {
             throw new Mismatch(what + " names position " + position + ", which this log (head " + head
@@ -78,6 +79,9 @@ public final class LogCursor {
     /** A cursor's position as a number. */
     public static long position(String what, String text) {
         try {
+            if (!text.matches("-?[0-9]{1,19}")) { // ASCII digits only: parseLong takes other scripts' too
+                throw new NumberFormatException();
+            }
             return Long.parseLong(text);
         } catch (NumberFormatException e) {
             throw InvalidEventException.of(what, "'" + text + "' is not a whole number");

@@ -1,10 +1,12 @@
 package dev.lethe.server.cli;
 
 import dev.lethe.core.store.AppendResult;
+import dev.lethe.core.store.Direction;
 import dev.lethe.core.store.EventData;
 import dev.lethe.core.store.EventStore;
 import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.RecordedEvent;
 import dev.lethe.core.store.StreamId;
 import dev.lethe.sqlite.SqliteLethe;
 import java.io.BufferedInputStream;
@@ -101,10 +103,13 @@ final class ImportCommand implements Callable<Integer> {
             Runtime.getRuntime().addShutdownHook(interrupted);
             try {
                 loader.load(new BufferedInputStream(in, 1 << 16));
+            } catch (Loader.Stopping stopping) {
+                return 130; // the hook tells where things stand; the JVM is exiting
             } catch (RuntimeException e) {
                 loader.stopped();
                 throw e;
             } finally {
+                loader.halted.countDown();
                 try {
                     Runtime.getRuntime().removeShutdownHook(interrupted);
                 } catch (IllegalStateException shuttingDown) {
@@ -256,27 +261,7 @@ final class ImportCommand implements Callable<Integer> {
             try {
                 appendBatch(pending, pendingFirstLine, lastLine);
             } catch (dev.lethe.core.store.DuplicateEventException e) {
-                if (pending.size() == 1) {
-                    throw e;
-                }
-                // Some of the batch's ids are stored and some not: an import stopped earlier, run again or
-                // resumed, whose batches now start elsewhere. One event at a time, each stored one is a retry
-                // and the others are new; an id stored elsewhere stops the import at its own line.
-                for (int i = 0; i < pending.size(); i++) {
-                    long line = pendingLines.get(i);
-                    if (pending.get(i).clientId().isEmpty()) {
-                        // A line without an id, in a batch part of which an earlier run stored: whether it was
-                        // stored too cannot be told, and appending it could store it twice.
-                        throw InvalidEventException.of(
-                                name + " line " + line,
-                                "has no id, in a batch of which some events were stored before (a run again of"
-                                        + " a stopped import?): whether it is stored too cannot be told. Look at the"
-                                        + " stream; go on with --from-line " + line + " if it is not stored, "
-                                        + (line + 1) + " if it is (give every line an id to make a run again safe)");
-                    }
-                    appendBatch(List.of(pending.get(i)), line, line);
-                    resumeLine = line + 1;
-                }
+                appendAfterStoredPart(e);
             }
             batches++;
             pending.clear();
@@ -293,12 +278,76 @@ final class ImportCommand implements Callable<Integer> {
             }
         }
 
+        /**
+         * The pending batch was refused for an id already stored. When its first events are the last ones
+         * this stream holds (an import stopped after storing them, run again or resumed with other batch
+         * bounds), they are counted as stored and the rest is appended as one batch. Otherwise (an id stored
+         * in another stream, or at another place), the batch is refused whole, naming the line.
+         */
+        private void appendAfterStoredPart(dev.lethe.core.store.DuplicateEventException refused) {
+            List<RecordedEvent> tail =
+                    lethe.store().readStream(pendingStream, Long.MAX_VALUE, Direction.BACKWARD, pending.size());
+            java.util.Set<java.util.UUID> stored = new java.util.HashSet<>();
+            tail.forEach(event -> stored.add(event.id()));
+            int storedPart = 0;
+            for (int i = 0; i < pending.size(); i++) {
+                if (pending.get(i).clientId().filter(stored::contains).isPresent()) {
+                    storedPart = i + 1;
+                }
+            }
+            attemptFirst = 0;
+            if (storedPart == 0) {
+                throw withLine(refused);
+            }
+            for (int i = 0; i < storedPart; i++) {
+                long line = pendingLines.get(i);
+                if (pending.get(i).clientId().isEmpty()) {
+                    // Between events stored before: it may have been stored with them, and appending it
+                    // could store it twice.
+                    throw InvalidEventException.of(
+                            name + " line " + line,
+                            "has no id, among lines of its batch stored before (a run again of a stopped"
+                                    + " import?): whether it is stored too cannot be told. Look at the stream; go on"
+                                    + " with --from-line " + line + " if it is not stored, " + (line + 1) + " if it"
+                                    + " is (give every line an id to make a run again safe)");
+                }
+                if (!stored.contains(pending.get(i).clientId().get())) {
+                    throw withLine(refused);
+                }
+                retried++;
+                resumeLine = line + 1;
+            }
+            if (storedPart < pending.size()) {
+                List<Long> restLines = pendingLines.subList(storedPart, pendingLines.size());
+                appendBatch(
+                        List.copyOf(pending.subList(storedPart, pending.size())),
+                        restLines.get(0),
+                        restLines.get(restLines.size() - 1),
+                        List.copyOf(restLines));
+            }
+        }
+
+        /** A duplicate id's refusal, saying which line holds the id. */
+        private InvalidEventException withLine(dev.lethe.core.store.DuplicateEventException refused) {
+            for (int i = 0; i < pending.size(); i++) {
+                if (pending.get(i).clientId().filter(refused.eventId()::equals).isPresent()) {
+                    return InvalidEventException.of(name + " line " + pendingLines.get(i), refused.getMessage());
+                }
+            }
+            return InvalidEventException.of(
+                    name + " lines " + pendingFirstLine + ".." + lastLine, refused.getMessage());
+        }
+
         /** Appends events of one stream read from lines {@code first..last}, and counts them. */
         private void appendBatch(List<EventData> events, long first, long last) {
             appendBatch(events, first, last, first == last ? List.of(first) : List.copyOf(pendingLines));
         }
 
         private void appendBatch(List<EventData> events, long first, long last, List<Long> lines) {
+            if (stopping) {
+                halted.countDown();
+                throw new Stopping();
+            }
             attemptFirst = first;
             attemptLast = last;
             long headBefore = lethe.store().headPosition();
@@ -310,7 +359,10 @@ final class ImportCommand implements Callable<Integer> {
                 // refused, by its line ("events[3] ProductSold data" is line 11 of a batch from line 8).
                 java.util.regex.Matcher event = EVENT_INDEX.matcher(e.subject());
                 if (event.matches() && Integer.parseInt(event.group(1)) < lines.size()) {
-                    throw e.at(name + " line " + lines.get(Integer.parseInt(event.group(1))) + event.group(2)
+                    String part = event.group(2).startsWith(".")
+                            ? " " + event.group(2).substring(1)
+                            : event.group(2);
+                    throw e.at(name + " line " + lines.get(Integer.parseInt(event.group(1))) + part
                             + (first == last ? "" : " (in the batch of lines " + first + ".." + last + ")"));
                 }
                 throw e.at(name + (first == last ? " line " + first : " lines " + first + ".." + last) + ": "
@@ -352,8 +404,13 @@ final class ImportCommand implements Callable<Integer> {
 
         /** The command that goes on from {@code line}: this store's options too (not ./lethe-data's). */
         private String goOn(long line) {
-            return "lethe" + parent.store.commandOptions() + " import " + Store.quoted(file.toString())
-                    + (batch == 1000 ? "" : " --batch " + batch) + " --from-line " + line;
+            boolean stdin = "-".equals(file.toString());
+            // Absolute, and after "--": the command may be run from elsewhere, and a name may start with a dash.
+            return "lethe" + parent.store.commandOptions() + " import" + (batch == 1000 ? "" : " --batch " + batch)
+                    + " --from-line " + line + " -- "
+                    + (stdin
+                            ? "-   (with the same input on standard input again)"
+                            : Store.quoted(file.toAbsolutePath().normalize().toString()));
         }
 
         /**
@@ -361,20 +418,43 @@ final class ImportCommand implements Callable<Integer> {
          * stored or not, so the line to go on from is told with that said.
          */
         void interrupted() {
+            // The loading thread finishes the append under way, if any, and stops before the next one: then
+            // what is stored is exactly the lines before resumeLine.
+            stopping = true;
+            boolean settled;
+            try {
+                settled = halted.await(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                settled = false;
+            }
             long first = attemptFirst;
             long line = resumeLine;
             err.println();
             err.printf(
-                    "import interrupted: everything before line %,d of %s is stored%s. Go on with: %s%n",
+                    "import interrupted: everything before line %,d of %s is stored, nothing from it on%s. Go on"
+                            + " with: %s%n",
                     line,
                     name,
-                    first > 0
-                            ? "; the batch of lines " + first + ".." + attemptLast + " was being stored and may or"
-                                    + " may not be (lines with ids are skipped if stored; look at the stream for"
-                                    + " those without)"
+                    !settled && first > 0
+                            ? " but perhaps the batch of lines " + first + ".." + attemptLast + ", which was being"
+                                    + " stored (lines with ids are skipped if stored; look at the stream for those"
+                                    + " without)"
                             : "",
                     goOn(line));
             err.flush();
+        }
+
+        /** Set by the shutdown hook: the next append does not start. */
+        private volatile boolean stopping;
+
+        /** Counted down when the loading thread has stopped appending (interrupted, refused or done). */
+        final java.util.concurrent.CountDownLatch halted = new java.util.concurrent.CountDownLatch(1);
+
+        /** The loading thread stops here when the process is stopping. */
+        static final class Stopping extends RuntimeException {
+            Stopping() {
+                super("import interrupted", null, false, false);
+            }
         }
 
         void finish(PrintWriter out) {

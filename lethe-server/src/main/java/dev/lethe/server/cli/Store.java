@@ -109,7 +109,9 @@ final class Store {
         StringBuilder options = new StringBuilder(" --data ")
                 .append(quoted(directory.toAbsolutePath().normalize().toString()));
         if (masterKeyDirectory != null && !masterKeyDirectory.toString().isBlank()) {
-            options.append(" --master-key-dir ").append(quoted(masterKeyDirectory.toString()));
+            options.append(" --master-key-dir ")
+                    .append(quoted(
+                            masterKeyDirectory.toAbsolutePath().normalize().toString()));
         }
         if (pkcs11Library != null && !pkcs11Library.isBlank()) {
             options.append(" --pkcs11-library ").append(quoted(pkcs11Library));

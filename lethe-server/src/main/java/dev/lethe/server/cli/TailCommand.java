@@ -86,7 +86,30 @@ final class TailCommand implements Callable<Integer> {
                     }
                 }
             })) {
-                return follow(opened, subscription, done, start, last);
+                // Ctrl-C (tail's usual end) or a kill: the cursor to go on from, as --count and --timeout print it.
+                Thread stopped = new Thread(
+                        () -> {
+                            if (last.get() != null) {
+                                parent.spec
+                                        .commandLine()
+                                        .getErr()
+                                        .printf(
+                                                "%nto go on after the last event shown: --after %s%n",
+                                                dev.lethe.server.LogCursor.of(last.get()));
+                                parent.spec.commandLine().getErr().flush();
+                            }
+                        },
+                        "lethe-tail-stopped");
+                Runtime.getRuntime().addShutdownHook(stopped);
+                try {
+                    return follow(opened, subscription, done, start, last);
+                } finally {
+                    try {
+                        Runtime.getRuntime().removeShutdownHook(stopped);
+                    } catch (IllegalStateException shuttingDown) {
+                        // the hook runs, or has run
+                    }
+                }
             }
         }
     }

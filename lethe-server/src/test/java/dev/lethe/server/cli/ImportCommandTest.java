@@ -103,8 +103,8 @@ class ImportCommandTest {
         assertThat(stopped.err())
                 .contains("import stopped: 5 event(s) of " + history + " stored in 5 batch(es); nothing from line 6 on")
                 // With this store's --data: without it, the command would import into ./lethe-data.
-                .contains("go on with: lethe --data " + root.resolve("data").toAbsolutePath() + " import " + history
-                        + " --from-line 6")
+                .contains("go on with: lethe --data " + root.resolve("data").toAbsolutePath()
+                        + " import --from-line 6 -- " + history.toAbsolutePath())
                 .contains("error: " + history + " line 6: invalid JSON");
         assertThat(stream("acct-1")).hasSize(3);
         assertThat(stream("acct-0")).hasSize(2);
@@ -145,8 +145,8 @@ class ImportCommandTest {
         assertThat(run.exitCode()).isEqualTo(2);
         assertThat(run.err())
                 .contains("import stopped at " + history + " lines 2..3 (one batch): not stored")
-                .contains(" import " + history + " --from-line 2")
-                .contains("error: " + history + " line 3.id (in the batch of lines 2..3): ")
+                .contains(" import --from-line 2 -- " + history.toAbsolutePath())
+                .contains("error: " + history + " line 3 id (in the batch of lines 2..3): ")
                 // Not the stream id: strict mode refuses ids that look like personal data, and so would print one.
                 .doesNotContain("acct-2");
         assertThat(stream("acct-1")).hasSize(1);
@@ -204,7 +204,7 @@ class ImportCommandTest {
         Run again = lethe("import", history.toString(), "--batch", "3"); // lines 1..3: line 2 has no id
         assertThat(again.exitCode()).isEqualTo(2);
         assertThat(again.err())
-                .contains("line 2: has no id, in a batch of which some events were stored before")
+                .contains("line 2: has no id, among lines of its batch stored before")
                 .contains("--from-line 2 if it is not stored, 3 if it is");
         assertThat(stream("acct-1")).as("line 2 not stored twice").hasSize(3);
         Run resumed = lethe("import", history.toString(), "--from-line", "3");
@@ -212,6 +212,29 @@ class ImportCommandTest {
         assertThat(stream("acct-1"))
                 .extracting(e -> e.data().toString())
                 .containsExactly("{\"n\":1}", "{\"n\":2}", "{\"n\":3}", "{\"n\":4}", "{\"n\":5}", "{\"n\":6}");
+    }
+
+    @Test
+    void a_batch_holding_an_id_stored_in_another_stream_is_refused_whole_naming_the_line() throws IOException {
+        String taken = UUID.nameUUIDFromBytes("taken".getBytes()).toString();
+        assertThat(lethe(
+                                "import",
+                                file("first.jsonl", line("order-1", 1, taken)).toString())
+                        .exitCode())
+                .isZero();
+        Path history = file(
+                "second.jsonl",
+                line("order-8", 1, UUID.nameUUIDFromBytes("fresh".getBytes()).toString()),
+                line("order-8", 2, null),
+                line("order-8", 3, taken)); // already stored, in order-1
+        Run run = lethe("import", history.toString());
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err())
+                .contains("error: " + history + " line 3: event id " + taken + " is already stored")
+                .contains("--from-line 1");
+        assertThat(stream("order-8"))
+                .as("the batch is stored whole or not at all")
+                .isEmpty();
     }
 
     @Test
