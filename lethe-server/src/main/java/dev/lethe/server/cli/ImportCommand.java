@@ -103,6 +103,7 @@ final class ImportCommand implements Callable<Integer> {
             Runtime.getRuntime().addShutdownHook(interrupted);
             try {
                 loader.load(new BufferedInputStream(in, 1 << 16));
+                loader.finished = true;
             } catch (Loader.Stopping stopping) {
                 return 130; // the hook tells where things stand; the JVM is exiting
             } catch (RuntimeException e) {
@@ -299,17 +300,22 @@ final class ImportCommand implements Callable<Integer> {
             if (storedPart == 0) {
                 throw withLine(refused);
             }
+            // The stored part must be where the stream ends: else lines after it (without ids) may be stored too.
+            java.util.UUID lastStored = pending.get(storedPart - 1).clientId().get();
+            if (!tail.get(0).id().equals(lastStored)) {
+                for (int i = storedPart; i < pending.size(); i++) {
+                    if (pending.get(i).clientId().isEmpty()) {
+                        throw noIdAmongStored(pendingLines.get(i));
+                    }
+                }
+                throw withLine(refused);
+            }
             for (int i = 0; i < storedPart; i++) {
                 long line = pendingLines.get(i);
                 if (pending.get(i).clientId().isEmpty()) {
                     // Between events stored before: it may have been stored with them, and appending it
                     // could store it twice.
-                    throw InvalidEventException.of(
-                            name + " line " + line,
-                            "has no id, among lines of its batch stored before (a run again of a stopped"
-                                    + " import?): whether it is stored too cannot be told. Look at the stream; go on"
-                                    + " with --from-line " + line + " if it is not stored, " + (line + 1) + " if it"
-                                    + " is (give every line an id to make a run again safe)");
+                    throw noIdAmongStored(line);
                 }
                 if (!stored.contains(pending.get(i).clientId().get())) {
                     throw withLine(refused);
@@ -319,12 +325,25 @@ final class ImportCommand implements Callable<Integer> {
             }
             if (storedPart < pending.size()) {
                 List<Long> restLines = pendingLines.subList(storedPart, pendingLines.size());
-                appendBatch(
-                        List.copyOf(pending.subList(storedPart, pending.size())),
-                        restLines.get(0),
-                        restLines.get(restLines.size() - 1),
-                        List.copyOf(restLines));
+                try {
+                    appendBatch(
+                            List.copyOf(pending.subList(storedPart, pending.size())),
+                            restLines.get(0),
+                            restLines.get(restLines.size() - 1),
+                            List.copyOf(restLines));
+                } catch (dev.lethe.core.store.DuplicateEventException elsewhere) {
+                    throw withLine(elsewhere);
+                }
             }
+        }
+
+        private InvalidEventException noIdAmongStored(long line) {
+            return InvalidEventException.of(
+                    name + " line " + line,
+                    "has no id, among lines of its batch stored before (a run again of a stopped import?): whether"
+                            + " it is stored too cannot be told. Look at the stream; go on with --from-line " + line
+                            + " if it is not stored, " + (line + 1) + " if it is (give every line an id to make a"
+                            + " run again safe)");
         }
 
         /** A duplicate id's refusal, saying which line holds the id. */
@@ -344,6 +363,15 @@ final class ImportCommand implements Callable<Integer> {
         }
 
         private void appendBatch(List<EventData> events, long first, long last, List<Long> lines) {
+            appending = true;
+            try {
+                appendBatchNow(events, first, last, lines);
+            } finally {
+                appending = false;
+            }
+        }
+
+        private void appendBatchNow(List<EventData> events, long first, long last, List<Long> lines) {
             if (stopping) {
                 halted.countDown();
                 throw new Stopping();
@@ -421,11 +449,16 @@ final class ImportCommand implements Callable<Integer> {
             // The loading thread finishes the append under way, if any, and stops before the next one: then
             // what is stored is exactly the lines before resumeLine.
             stopping = true;
-            boolean settled;
-            try {
-                settled = halted.await(30, java.util.concurrent.TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                settled = false;
+            boolean settled = true;
+            if (appending) { // else it stops at its next append, reading or parsing meanwhile: nothing to wait for
+                try {
+                    settled = halted.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    settled = false;
+                }
+            }
+            if (finished) {
+                return; // every line is stored; the summary says so
             }
             long first = attemptFirst;
             long line = resumeLine;
@@ -446,6 +479,12 @@ final class ImportCommand implements Callable<Integer> {
 
         /** Set by the shutdown hook: the next append does not start. */
         private volatile boolean stopping;
+
+        /** Whether the loading thread is in an append (set before it looks at {@link #stopping}). */
+        private volatile boolean appending;
+
+        /** Every line read and stored. */
+        volatile boolean finished;
 
         /** Counted down when the loading thread has stopped appending (interrupted, refused or done). */
         final java.util.concurrent.CountDownLatch halted = new java.util.concurrent.CountDownLatch(1);

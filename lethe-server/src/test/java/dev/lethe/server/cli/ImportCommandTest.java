@@ -215,6 +215,30 @@ class ImportCommandTest {
     }
 
     @Test
+    void a_line_without_an_id_after_the_stored_part_of_a_batch_is_not_stored_twice() throws IOException {
+        List<String> lines = List.of(
+                line("acct-1", 1, UUID.nameUUIDFromBytes("m1".getBytes()).toString()),
+                line("acct-1", 2, null),
+                line("acct-1", 3, UUID.nameUUIDFromBytes("m3".getBytes()).toString()));
+        // An import that stopped after storing lines 1 and 2...
+        assertThat(lethe(
+                                "import",
+                                file("first-two.jsonl", lines.get(0), lines.get(1))
+                                        .toString(),
+                                "--batch",
+                                "2")
+                        .exitCode())
+                .isZero();
+        // ...run again whole: line 1 is stored, line 2 may be (it is: the stream ends with it), so it is not
+        // appended again.
+        Run again =
+                lethe("import", file("all.jsonl", lines.toArray(String[]::new)).toString());
+        assertThat(again.exitCode()).isEqualTo(2);
+        assertThat(again.err()).contains("line 2: has no id, among lines of its batch stored before");
+        assertThat(stream("acct-1")).hasSize(2);
+    }
+
+    @Test
     void a_batch_holding_an_id_stored_in_another_stream_is_refused_whole_naming_the_line() throws IOException {
         String taken = UUID.nameUUIDFromBytes("taken".getBytes()).toString();
         assertThat(lethe(
