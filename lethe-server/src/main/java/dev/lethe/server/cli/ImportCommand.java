@@ -141,7 +141,6 @@ final class ImportCommand implements Callable<Integer> {
 
         private volatile long attemptLast;
         private StreamId pendingStream;
-        private long pendingFirstLine;
 
         private final java.io.ByteArrayOutputStream lineBytes = new java.io.ByteArrayOutputStream(4096);
         private long lineNumber;
@@ -187,7 +186,6 @@ final class ImportCommand implements Callable<Integer> {
                 if (!parsed.stream().equals(pendingStream) || pending.size() == batch) {
                     flush();
                     pendingStream = parsed.stream();
-                    pendingFirstLine = lineNumber;
                 }
                 pending.add(parsed.event());
                 pendingLines.add(lineNumber);
@@ -260,7 +258,7 @@ final class ImportCommand implements Callable<Integer> {
                 return;
             }
             try {
-                appendBatch(pending, pendingFirstLine, lastLine);
+                appendBatch(pending, pendingLines.get(0), lastLine);
             } catch (dev.lethe.core.store.DuplicateEventException e) {
                 appendAfterStoredPart(e);
             }
@@ -354,7 +352,7 @@ final class ImportCommand implements Callable<Integer> {
                 }
             }
             return InvalidEventException.of(
-                    name + " lines " + pendingFirstLine + ".." + lastLine, refused.getMessage());
+                    name + " lines " + pendingLines.get(0) + ".." + lastLine, refused.getMessage());
         }
 
         /** Appends events of one stream read from lines {@code first..last}, and counts them. */
