@@ -766,10 +766,10 @@ public final class SqliteLethe implements AutoCloseable {
                         "this store's master keyset is " + notedFile + ", not " + chosen + ": "
                                 + (noted.get().equals(IN_DATA_DIRECTORY)
                                         ? "open it without --master-key-dir (and LETHE_MASTER_KEY_DIR), or move that file to "
-                                                + chosen + " first"
-                                        : "give --master-key-dir " + notedFile.getParent()
-                                                + " (or LETHE_MASTER_KEY_DIR), or move that file to " + chosen
-                                                + " first"),
+                                                + shellWord(chosen.toString()) + " first"
+                                        : "give --master-key-dir " + shellWord(String.valueOf(notedFile.getParent()))
+                                                + " (or LETHE_MASTER_KEY_DIR), or move that file to "
+                                                + shellWord(chosen.toString()) + " first"),
                         null);
             }
         }
@@ -777,6 +777,14 @@ public final class SqliteLethe implements AutoCloseable {
             keys.setNote(KEYSET_NOTE, place);
         }
         return chosen;
+    }
+
+    /**
+     * A word as a shell reads it back: as is when plain, else in single quotes. Error messages and hints
+     * that tell a user what to type quote paths with it (a path with a space, copied, would be two words).
+     */
+    public static String shellWord(String word) {
+        return word.matches("[A-Za-z0-9_./:=@%+,-]+") ? word : "'" + word.replace("'", "'\\''") + "'";
     }
 
     /**

@@ -25,7 +25,9 @@ final class DemoCommand implements Callable<Integer> {
             out.printf(
                     "(SQLite, WAL, synchronous=FULL: an append returns once it is on disk; %d events already stored)%n",
                     store.headPosition() + 1);
-            new DemoStory(lethe.privacy(), lethe.projections(), clock, parent.store.directory, out).run();
+            new DemoStory(lethe.privacy(), lethe.projections(), clock, parent.store.directory, out)
+                    .hintsRunning("./lethe" + parent.store.hintOptions())
+                    .run();
         }
         return 0;
     }

@@ -106,31 +106,72 @@ final class Store {
      * empty store without schemas, where nothing is encrypted).
      */
     String commandOptions() {
-        StringBuilder options = new StringBuilder(" --data ")
-                .append(quoted(directory.toAbsolutePath().normalize().toString()));
-        if (masterKeyDirectory != null && !masterKeyDirectory.toString().isBlank()) {
-            options.append(" --master-key-dir ")
-                    .append(quoted(
-                            masterKeyDirectory.toAbsolutePath().normalize().toString()));
-        }
-        if (pkcs11Library != null && !pkcs11Library.isBlank()) {
-            options.append(" --pkcs11-library ").append(quoted(pkcs11Library));
-            if (pkcs11Slot != null && !pkcs11Slot.isBlank()) {
-                options.append(" --pkcs11-slot ").append(quoted(pkcs11Slot));
-            }
-            if (pkcs11PinFile != null && !pkcs11PinFile.isBlank()) {
-                options.append(" --pkcs11-pin-file ").append(quoted(pkcs11PinFile));
-            }
-        }
+        StringBuilder options = new StringBuilder();
+        storeOptions(options, false);
         if (role != null && !role.equals("none")) {
             options.append(" --role ").append(quoted(role));
         }
         return options.toString();
     }
 
+    /**
+     * The options that name this store and its master key for a hint printed to the shell that ran this
+     * command: an option whose value that shell's environment gives already ({@code $LETHE_DATA}, or
+     * ./lethe-data, {@code $LETHE_MASTER_KEY_DIR}, {@code $LETHE_PKCS11_*}) is left out; no role.
+     */
+    String hintOptions() {
+        StringBuilder options = new StringBuilder();
+        storeOptions(options, true);
+        return options.toString();
+    }
+
+    private void storeOptions(StringBuilder options, boolean leaveOutEnvironment) {
+        String data = directory.toAbsolutePath().normalize().toString();
+        String implicitData = Path.of(environment("LETHE_DATA", "lethe-data"))
+                .toAbsolutePath()
+                .normalize()
+                .toString();
+        if (!leaveOutEnvironment || !data.equals(implicitData)) {
+            options.append(" --data ").append(quoted(data));
+        }
+        if (masterKeyDirectory != null && !masterKeyDirectory.toString().isBlank()) {
+            String keys = masterKeyDirectory.toAbsolutePath().normalize().toString();
+            String implicitKeys = environment("LETHE_MASTER_KEY_DIR", "");
+            if (!leaveOutEnvironment
+                    || implicitKeys.isEmpty()
+                    || !keys.equals(
+                            Path.of(implicitKeys).toAbsolutePath().normalize().toString())) {
+                options.append(" --master-key-dir ").append(quoted(keys));
+            }
+        }
+        if (pkcs11Library != null && !pkcs11Library.isBlank()) {
+            appendUnlessImplicit(
+                    options, "--pkcs11-library", pkcs11Library, "LETHE_PKCS11_LIBRARY", leaveOutEnvironment);
+            if (pkcs11Slot != null && !pkcs11Slot.isBlank()) {
+                appendUnlessImplicit(options, "--pkcs11-slot", pkcs11Slot, "LETHE_PKCS11_SLOT", leaveOutEnvironment);
+            }
+            if (pkcs11PinFile != null && !pkcs11PinFile.isBlank()) {
+                appendUnlessImplicit(
+                        options, "--pkcs11-pin-file", pkcs11PinFile, "LETHE_PKCS11_PIN_FILE", leaveOutEnvironment);
+            }
+        }
+    }
+
+    private static void appendUnlessImplicit(
+            StringBuilder options, String option, String value, String variable, boolean leaveOutEnvironment) {
+        if (!leaveOutEnvironment || !value.equals(environment(variable, ""))) {
+            options.append(' ').append(option).append(' ').append(quoted(value));
+        }
+    }
+
+    private static String environment(String variable, String otherwise) {
+        String value = System.getenv(variable);
+        return value == null || value.isEmpty() ? otherwise : value;
+    }
+
     /** A word as a shell reads it back: as is when plain, else in single quotes. */
     static String quoted(String word) {
-        return word.matches("[A-Za-z0-9_./:=@%+,-]+") ? word : "'" + word.replace("'", "'\\''") + "'";
+        return SqliteLethe.shellWord(word);
     }
 
     /** The user of {@code --user} in {@code role}; a name the audit trail cannot keep is refused, naming the option. */

@@ -51,6 +51,7 @@ public final class DemoStory {
     private final ProjectionStore states;
     private final StoryClock clock;
     private final Path dataDirectory;
+    private String command = "./lethe";
     private final PrintWriter out;
     private final String run = UUID.randomUUID().toString().substring(0, 6);
     private final List<String> personalValues = new ArrayList<>();
@@ -73,15 +74,13 @@ public final class DemoStory {
         this.out = out;
     }
 
-    /** " --data DIR" when the story ran elsewhere than where a plain ./lethe looks ($LETHE_DATA or ./lethe-data). */
-    private String dataFlag() {
-        if (dataDirectory == null) {
-            return "";
-        }
-        String env = System.getenv("LETHE_DATA");
-        Path implicit = Path.of(env == null || env.isEmpty() ? "lethe-data" : env);
-        Path here = dataDirectory.toAbsolutePath().normalize();
-        return here.equals(implicit.toAbsolutePath().normalize()) ? "" : " --data " + here;
+    /**
+     * The command its "Next, try" hints start with: {@code ./lethe} and the options that name this store
+     * and its master key (a plain {@code ./lethe} would open ./lethe-data). Default: {@code ./lethe}.
+     */
+    public DemoStory hintsRunning(String command) {
+        this.command = java.util.Objects.requireNonNull(command, "command");
+        return this;
     }
 
     /** A clock for {@link #DemoStory}: pass it to the store and the key service. */
@@ -215,7 +214,7 @@ public final class DemoStory {
             out.printf(
                     "%nDone: %d appends, sealed and committed durably; the log's head is at position %d.%n",
                     appends, head);
-            String lethe = "./lethe" + dataFlag();
+            String lethe = command;
             out.println("Next, try:");
             out.println(
                     "  " + lethe + " read " + ada + " --role advisor        Ada's stream, as the advisor sees it now");

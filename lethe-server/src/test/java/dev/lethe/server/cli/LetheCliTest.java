@@ -149,6 +149,17 @@ class LetheCliTest {
     }
 
     @Test
+    void demo_hints_name_this_store_as_a_shell_reads_it_back() throws java.io.IOException {
+        Path odd = Files.createDirectory(root.resolve("Ada's data"));
+        Run demo = letheAt(odd, "demo");
+        assertThat(demo.exitCode()).as(demo.err()).isZero();
+        String quoted = "'" + odd.toAbsolutePath().normalize().toString().replace("'", "'\\''") + "'";
+        assertThat(demo.out().lines().filter(line -> line.startsWith("  ./lethe ")))
+                .hasSize(5)
+                .allSatisfy(line -> assertThat(line).startsWith("  ./lethe --data " + quoted + " "));
+    }
+
+    @Test
     void demo_tells_the_story_and_leaves_a_store_the_other_commands_read() {
         Run demo = lethe("demo");
         assertThat(demo.exitCode()).as(demo.err()).isZero();
