@@ -55,7 +55,7 @@ public final class LogCursor {
      */
     public static long next(EventStore store, String what, String text, String then) {
         int colon = text.indexOf(':');
-        if (colon < 0 || text.indexOf(':', colon + 1) < 0) {
+        if (colon < 0) { // "position:event id" (no instant) is checked too, by its id only
             throw InvalidEventException.of(
                     what,
                     "'" + text + "' is not a cursor (position:event id:recorded instant, as the last event read gives"

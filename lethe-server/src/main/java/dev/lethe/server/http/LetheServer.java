@@ -942,37 +942,34 @@ public final class LetheServer implements AutoCloseable {
 
     private SubscriptionRequest subscriptionRequest(Context ctx) {
         String lastEventId = ctx.header("Last-Event-ID");
-        long from;
-        String witness = null;
-        if (lastEventId != null) {
-            // "position:event id:recorded instant", as this server sends them; a bare position (clients of
-            // earlier releases) is not checked.
-            int colon = lastEventId.indexOf(':');
-            long last = parseLong("Last-Event-ID", colon < 0 ? lastEventId : lastEventId.substring(0, colon));
-            if (last < -1 || last == Long.MAX_VALUE) {
-                throw ApiException.badRequest("Last-Event-ID " + last + " is not a position");
-            }
-            witness = colon < 0 ? null : lastEventId.substring(colon + 1);
-            from = last + 1;
-        } else {
-            from = longParam(ctx, "from", SubscriptionRequest.FROM_END);
-        }
-        long head = lethe.store().headPosition();
-        if (from > head + 1) {
-            throw ApiException.badRequest((lastEventId != null ? "Last-Event-ID " + (from - 1) : "from " + from)
-                    + " is past the log's head (" + head + "): the events appended next would be skipped;"
-                    + " subscribe from at most " + (head + 1) + " (a position kept from before the log was restored"
-                    + " from an older copy?)");
-        }
         String category = ctx.queryParam("category");
-        if (witness != null) {
-            dev.lethe.server.LogCursor.check(
+        long from;
+        if (lastEventId != null && lastEventId.indexOf(':') >= 0) {
+            // "position:event id:recorded instant", as this server sends them: checked as ?after= checks a
+            // cursor (a 409 when the log no longer holds that event there, past its head too).
+            from = dev.lethe.server.LogCursor.next(
                     lethe.store(),
                     "Last-Event-ID",
-                    from - 1,
-                    witness,
-                    head,
+                    lastEventId,
                     "subscribe again with ?from=" + (category == null ? "" : " and ?category=" + category));
+        } else {
+            // A bare position (clients of earlier releases) is not checked.
+            if (lastEventId != null) {
+                long last = parseLong("Last-Event-ID", lastEventId);
+                if (last < -1 || last == Long.MAX_VALUE) {
+                    throw ApiException.badRequest("Last-Event-ID " + last + " is not a position");
+                }
+                from = last + 1;
+            } else {
+                from = longParam(ctx, "from", SubscriptionRequest.FROM_END);
+            }
+            long head = lethe.store().headPosition();
+            if (from > head + 1) {
+                throw ApiException.badRequest((lastEventId != null ? "Last-Event-ID " + (from - 1) : "from " + from)
+                        + " is past the log's head (" + head + "): the events appended next would be skipped;"
+                        + " subscribe from at most " + (head + 1)
+                        + " (a position kept from before the log was restored from an older copy?)");
+            }
         }
         return (category == null ? SubscriptionRequest.allFromStart() : SubscriptionRequest.categoryFromStart(category))
                 .from(from);

@@ -912,6 +912,20 @@ class HttpApiIT {
         assertThat(retried.status()).isEqualTo(409);
         assertThat(retried.json().get("detail").asText())
                 .contains("an event of that id recorded at another instant", "and ?category=sse");
+        // Past the head, a checked id is a conflict as for ?after= (a 409), and before the log it names nothing.
+        long head = server.lethe().store().headPosition();
+        Response ahead = send(HttpRequest.newBuilder(URI.create(base + "/v1/subscribe?category=sse"))
+                .header("Authorization", "Bearer " + ADVISOR)
+                .header("Accept", "text/event-stream")
+                .header("Last-Event-ID", (head + 5) + ":" + third.id() + ":1.000000000"));
+        assertThat(ahead.status()).isEqualTo(409);
+        assertThat(ahead.json().get("detail").asText()).contains("does not hold");
+        Response before = send(HttpRequest.newBuilder(URI.create(base + "/v1/subscribe?category=sse"))
+                .header("Authorization", "Bearer " + ADVISOR)
+                .header("Accept", "text/event-stream")
+                .header("Last-Event-ID", "-1:" + third.id()));
+        assertThat(before.status()).isEqualTo(400);
+        assertThat(before.json().get("detail").asText()).contains("Last-Event-ID", "not a position");
     }
 
     @Test
