@@ -1101,6 +1101,17 @@ public final class LetheServer implements AutoCloseable {
             log.warn(
                     "answer cut short",
                     Map.of("error", e.getClass().getName(), "route", matched == null ? "unmatched" : matched.path));
+            // Dropped, not ended: HTTP/1.1 would end the chunked body with its last chunk, and a client (or a
+            // proxy, a cache) would take JSON that merely stops for a complete answer.
+            try {
+                org.eclipse.jetty.ee10.servlet.ServletContextRequest.getServletContextRequest(ctx.req())
+                        .getConnectionMetaData()
+                        .getConnection()
+                        .getEndPoint()
+                        .close();
+            } catch (RuntimeException notJetty) {
+                // Not Jetty's request (a test double): the JSON left unfinished still shows it.
+            }
             return;
         }
         if (e instanceof ApiException api) {
