@@ -151,6 +151,45 @@ class UnsealedPathsTest {
         }
     }
 
+    /** A class of the application's, not a record: Jackson writes its fields, which no path names. */
+    public static class Household {
+        public Address home;
+        public String note;
+    }
+
+    public static class Family extends Household {
+        public int size;
+    }
+
+    public static class Money {
+        public java.math.BigDecimal amount;
+        public String currency;
+    }
+
+    record MovedHousehold(@DataSubject String customerId, Household household) {}
+
+    record MovedFamily(@DataSubject String customerId, List<Family> families) {}
+
+    record Paid(@DataSubject String customerId, Money amount) {}
+
+    @Test
+    void a_class_holding_marked_records_is_refused_and_the_markings_fit_record_components_only() {
+        for (Class<? extends Record> type : List.of(MovedHousehold.class, MovedFamily.class)) {
+            assertThatThrownBy(() -> AnnotationNotation.read("T", type))
+                    .as(type.getSimpleName())
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("holds Address records");
+        }
+        assertThat(AnnotationNotation.read("Paid", Paid.class).fields()).hasSize(1);
+        // A class's field cannot be marked (a compile error), where it was accepted and stored as it is.
+        for (Class<? extends java.lang.annotation.Annotation> marking :
+                List.of(PersonalData.class, DataSubject.class)) {
+            assertThat(marking.getAnnotation(java.lang.annotation.Target.class).value())
+                    .as(marking.getSimpleName())
+                    .containsExactly(java.lang.annotation.ElementType.RECORD_COMPONENT);
+        }
+    }
+
     @Test
     void markings_inside_a_value_sealed_whole_and_in_data_keywords_are_accepted() {
         PrivacySchema model = JsonSchemaNotation.read(

@@ -273,9 +273,30 @@ public final class AnnotationNotation {
             if (c.isSealed()) {
                 return firstMarked(c.getPermittedSubclasses(), seen);
             }
-            return c.isRecord() && marks(c, seen) ? Optional.of(c) : Optional.empty();
+            if (c.isRecord()) {
+                return marks(c, seen) ? Optional.of(c) : Optional.empty();
+            }
+            if (plainClass(c) && seen.add(c)) {
+                // A class of the application's (not a record): Jackson writes its fields, which no path of the
+                // schema names; a marked record among them would be stored unencrypted.
+                for (Class<?> level = c; plainClass(level); level = level.getSuperclass()) {
+                    for (java.lang.reflect.Field field : level.getDeclaredFields()) {
+                        if (!java.lang.reflect.Modifier.isStatic(field.getModifiers()) && !field.isSynthetic()) {
+                            Optional<Class<?>> found = markedRecordIn(field.getGenericType(), seen);
+                            if (found.isPresent()) {
+                                return found;
+                            }
+                        }
+                    }
+                }
+            }
+            return Optional.empty();
         }
         if (type instanceof ParameterizedType parameterized) {
+            Optional<Class<?>> raw = markedRecordIn(parameterized.getRawType(), seen);
+            if (raw.isPresent()) {
+                return raw;
+            }
             return firstMarked(parameterized.getActualTypeArguments(), seen);
         }
         if (type instanceof GenericArrayType array) {
@@ -289,6 +310,22 @@ public final class AnnotationNotation {
             return firstMarked(variable.getBounds(), seen);
         }
         return Optional.empty();
+    }
+
+    /** A class of the application's: not a record, enum, interface, primitive or array, nor the JDK's. */
+    private static boolean plainClass(Class<?> c) {
+        return c != null
+                && c != Object.class
+                && !c.isRecord()
+                && !c.isEnum()
+                && !c.isInterface()
+                && !c.isPrimitive()
+                && !c.isArray()
+                && !c.getName().startsWith("java.")
+                && !c.getName().startsWith("javax.")
+                && !c.getName().startsWith("jdk.")
+                && !c.getName().startsWith("sun.")
+                && !c.getName().startsWith("com.fasterxml.jackson.");
     }
 
     private static Optional<Class<?>> firstMarked(Type[] types, Set<Class<?>> seen) {

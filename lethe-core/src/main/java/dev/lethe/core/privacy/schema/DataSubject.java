@@ -11,5 +11,6 @@ import java.lang.annotation.Target;
  * too when the key is itself personal data.
  */
 @Retention(RetentionPolicy.RUNTIME)
-@Target({ElementType.RECORD_COMPONENT, ElementType.FIELD})
+// Record components only: Lethe reads records, and a class's field marked personal would be stored as it is.
+@Target(ElementType.RECORD_COMPONENT)
 public @interface DataSubject {}

@@ -10,7 +10,8 @@ import java.lang.annotation.Target;
  * under the keys of its subject and of its group's retention period.
  */
 @Retention(RetentionPolicy.RUNTIME)
-@Target({ElementType.RECORD_COMPONENT, ElementType.FIELD})
+// Record components only: Lethe reads records, and a class's field marked personal would be stored as it is.
+@Target(ElementType.RECORD_COMPONENT)
 public @interface PersonalData {
     /** The data group; {@code identity} when not given. */
     String group() default "identity";
