@@ -33,7 +33,12 @@ public final class ProjectionRuntime implements AutoCloseable {
     public ProjectionRuntime(EventStore store, ProjectionStore states) {
         this.store = store;
         this.states = states;
-        this.json = new ObjectMapper().registerModule(new JavaTimeModule());
+        // java.time values as ISO-8601 text, as events carry them (states written before as epoch numbers still
+        // read), and Optional components as their value or null.
+        this.json = new ObjectMapper()
+                .registerModule(new JavaTimeModule())
+                .registerModule(new com.fasterxml.jackson.datatype.jdk8.Jdk8Module())
+                .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
     }
 
     /**

@@ -34,6 +34,8 @@ public final class Json {
         return com.fasterxml.jackson.databind.json.JsonMapper.builder()
                 // java.time values (a record's LocalDate dateOfBirth) as ISO-8601 text, as events carry them.
                 .addModule(new com.fasterxml.jackson.datatype.jsr310.JavaTimeModule())
+                // Optional components: written as their value, or null when empty.
+                .addModule(new com.fasterxml.jackson.datatype.jdk8.Jdk8Module())
                 .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
                 .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
                 .configure(com.fasterxml.jackson.databind.cfg.JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false)

@@ -722,6 +722,32 @@ class PrivateEventStoreTest {
         assertThat(revealed.data().asTree().get("amount").asInt()).isEqualTo(10);
     }
 
+    record Nicknamed(
+            @dev.lethe.core.privacy.schema.DataSubject String customerId,
+            @dev.lethe.core.privacy.schema.PersonalData java.util.Optional<String> nickname,
+            java.util.Optional<Integer> age) {}
+
+    @Test
+    void a_record_with_optional_components_is_written_sealed_and_reads_back_equal() throws Exception {
+        Class<Nicknamed> type = Nicknamed.class;
+        lethe.schemas()
+                .register(
+                        dev.lethe.core.privacy.schema.AnnotationNotation.read("Nicknamed", type),
+                        SchemaRegistry.Notation.ANNOTATIONS,
+                        dev.lethe.core.privacy.schema.AnnotationNotation.allPaths(type),
+                        Json.of(java.util.Map.of("class", type.getName())));
+        Nicknamed written = new Nicknamed("c-77", java.util.Optional.of("Addy"), java.util.Optional.empty());
+        long position = lethe.append(
+                        StreamId.of("nick-1"),
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("Nicknamed", Json.of(written))))
+                .lastPosition();
+        RecordedEvent stored = lethe.store().readAll(position, 1).get(0);
+        assertThat(stored.data().toString()).doesNotContain("Addy").contains("\"age\":null");
+        JsonNode revealed = lethe.reveal(stored, DPO).data().asTree();
+        assertThat(Json.exactMapper().treeToValue(revealed, Nicknamed.class)).isEqualTo(written);
+    }
+
     @Test
     void a_schema_version_that_stops_encrypting_a_field_says_so_in_the_audit_trail() {
         JsonNode declassified = Json.parse(SCHEMA.replace(

@@ -95,6 +95,30 @@ public abstract class ProjectionTck extends SubscriptionTck {
         return given("customer-1", "ProductBought", "{\"product\":\"fund-b\",\"reason\":\"retirement\"}");
     }
 
+    public record LastMove(Optional<String> city, Optional<String> reason, java.time.Instant at) {}
+
+    @Test
+    void a_state_with_optionals_and_instants_is_stored_as_events_carry_them_and_reads_back() throws Exception {
+        Projection<LastMove> moves = Projection.perStream(
+                        "moves", LastMove.class, new LastMove(Optional.empty(), Optional.empty(), null))
+                .category("customer")
+                .on(
+                        "AddressChanged",
+                        (s, e) -> new LastMove(
+                                Optional.of(e.data().asTree().get("city").asText()), Optional.empty(), e.recordedAt()))
+                .build();
+        given("customer-1", "CustomerRegistered", "{\"name\":\"Ada\",\"city\":\"Lisbon\"}");
+        long last = given("customer-1", "AddressChanged", "{\"city\":\"Porto\"}");
+        runtime.start(moves);
+        assertThat(runtime.awaitPosition("moves", last, WAIT)).isTrue();
+        java.time.Instant at = store.readAll(last, 1).get(0).recordedAt();
+        assertThat(runtime.state(moves, "customer-1"))
+                .contains(new LastMove(Optional.of("Porto"), Optional.empty(), at));
+        // Stored as the event carries an instant (ISO-8601 text), an Optional as its value or null.
+        assertThat(projectionStore.loadState("moves", "customer-1").orElseThrow())
+                .contains("\"city\":\"Porto\"", "\"reason\":null", "\"at\":\"" + at + "\"");
+    }
+
     @Test
     void a_per_stream_projection_folds_each_streams_events_into_its_state() throws Exception {
         long last = givenStory();
