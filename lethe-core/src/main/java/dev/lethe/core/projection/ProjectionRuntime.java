@@ -8,7 +8,6 @@ import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.RecordedEvent;
 import dev.lethe.core.store.StreamId;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -38,7 +37,9 @@ public final class ProjectionRuntime implements AutoCloseable {
         this.json = new ObjectMapper()
                 .registerModule(new JavaTimeModule())
                 .registerModule(new com.fasterxml.jackson.datatype.jdk8.Jdk8Module())
-                .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+                .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+                // A member removed from the state type is dropped from stored states as they are read.
+                .disable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
     }
 
     /**
@@ -90,7 +91,8 @@ public final class ProjectionRuntime implements AutoCloseable {
 
     /** The committed state of one key, if the projection has folded any event for it. */
     public <S> Optional<S> state(Projection<S> projection, String key) {
-        return states.loadState(projection.name(), key).map(text -> decode(projection.stateType(), text));
+        return states.loadState(projection.name(), key)
+                .map(text -> decode(projection.name(), projection.stateType(), text));
     }
 
     /** The committed state of one key, as JSON; works for projections not running in this process. */
@@ -147,7 +149,20 @@ public final class ProjectionRuntime implements AutoCloseable {
         return running.values().stream().map(RunningProjection::status).toList();
     }
 
-    /** Waits until the projection has committed every event up to {@code position}. */
+    /**
+     * The exception that made a projection fail, as its fold (or key function) threw it, with its message
+     * and stack trace: for the developer's log. {@link ProjectionStatus#failure()} names only its class and
+     * the event (a message may quote the event's data, and statuses are listed and logged); this may, so
+     * log it where event data may go. Empty while the projection has not failed.
+     */
+    public Optional<Throwable> failureCause(String name) {
+        return runner(name).failureCause();
+    }
+
+    /**
+     * Waits until the projection has committed every event up to {@code position}: true once it has,
+     * false when the timeout passed first or the projection failed or stopped ({@link #status} tells which).
+     */
     public boolean awaitPosition(String name, long position, Duration timeout) throws InterruptedException {
         return runner(name).awaitCommitted(position, timeout);
     }
@@ -160,12 +175,38 @@ public final class ProjectionRuntime implements AutoCloseable {
         return runner;
     }
 
-    private <S> S decode(Class<S> type, String text) {
+    private <S> S decode(String projection, Class<S> type, String text) {
         try {
             return json.readValue(text, type);
         } catch (IOException e) {
-            throw new UncheckedIOException("stored state does not read as " + type.getSimpleName(), e);
+            throw unreadableState(projection, type, e);
         }
+    }
+
+    /**
+     * A stored state that does not read as the projection's state type: the type changed since (a member
+     * renamed or retyped; a removed one is ignored). Names the member, never a value: states hold data.
+     */
+    static dev.lethe.core.store.StorageException unreadableState(String projection, Class<?> type, IOException e) {
+        String at = "";
+        if (e instanceof com.fasterxml.jackson.databind.JsonMappingException mapping
+                && !mapping.getPath().isEmpty()) {
+            StringBuilder path = new StringBuilder();
+            for (com.fasterxml.jackson.databind.JsonMappingException.Reference step : mapping.getPath()) {
+                if (step.getFieldName() != null) {
+                    path.append(path.length() == 0 ? "" : ".").append(step.getFieldName());
+                } else if (step.getIndex() >= 0) {
+                    path.append('[').append(step.getIndex()).append(']');
+                }
+            }
+            at = " at '" + path + "'";
+        }
+        return dev.lethe.core.store.StorageException.permanent(
+                "projection '" + projection + "': a stored state does not read as " + type.getSimpleName() + at
+                        + " (the state type changed since it was stored): rebuild the projection"
+                        + " (ProjectionRuntime.rebuild(\"" + projection + "\"), lethe projections rebuild " + projection
+                        + ") to fold its states again as " + type.getSimpleName(),
+                e);
     }
 
     /** Stops every projection; committed states stay. */

@@ -10,7 +10,6 @@ import dev.lethe.core.subscription.CheckpointFit;
 import dev.lethe.core.subscription.Subscription;
 import dev.lethe.core.subscription.SubscriptionRequest;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -48,6 +47,7 @@ final class RunningProjection<S> implements BatchListener {
 
     private volatile boolean live;
     private volatile String failure;
+    private volatile Throwable failureCause;
     private final java.util.function.Consumer<ProjectionStatus> onFailure;
     private volatile boolean stopped;
     private long pendingNext;
@@ -134,6 +134,11 @@ final class RunningProjection<S> implements BatchListener {
         }
     }
 
+    /** What made the projection fail: the exception its fold or key function threw, as thrown. */
+    Optional<Throwable> failureCause() {
+        return Optional.ofNullable(failureCause);
+    }
+
     /** A fold that threw, with the event it was folding: the failure an operator needs to see. */
     private static final class FoldFailed extends RuntimeException {
         FoldFailed(String step, RecordedEvent event, RuntimeException cause) {
@@ -200,6 +205,7 @@ final class RunningProjection<S> implements BatchListener {
 
     @Override
     public void onError(Throwable error) {
+        failureCause = error instanceof FoldFailed ? error.getCause() : error;
         failure = error instanceof FoldFailed
                 ? error.getMessage()
                 : error.getClass().getSimpleName() + ": " + error.getMessage();
@@ -308,10 +314,7 @@ final class RunningProjection<S> implements BatchListener {
         try {
             return json.readValue(text, projection.stateType());
         } catch (IOException e) {
-            throw new UncheckedIOException(
-                    "projection '" + projection.name() + "': stored state does not read as "
-                            + projection.stateType().getSimpleName(),
-                    e);
+            throw ProjectionRuntime.unreadableState(projection.name(), projection.stateType(), e);
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.lethe.core.tck;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lethe.core.projection.Projection;
 import dev.lethe.core.projection.ProjectionRuntime;
@@ -328,6 +329,75 @@ public abstract class ProjectionTck extends SubscriptionTck {
                 .asString()
                 .contains("keying CustomerRegistered at position " + broken, "NumberFormatException")
                 .doesNotContain("MARKER-AGE");
+    }
+
+    public record CountV1(int n, String note) {}
+
+    public record CountV2(int n) {}
+
+    public record CountV3(List<String> n) {}
+
+    private static <S> Projection<S> counting(Class<S> type, S initial, java.util.function.UnaryOperator<S> step) {
+        return Projection.global("count", type, initial)
+                .on("ProductBought", (s, e) -> step.apply(s))
+                .build();
+    }
+
+    private ProjectionStatus awaitFailed(String name) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (runtime.status(name).phase() != ProjectionStatus.Phase.FAILED && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        return runtime.status(name);
+    }
+
+    @Test
+    void a_state_type_that_lost_a_member_reads_on_and_one_that_retyped_it_fails_naming_it_and_the_fix()
+            throws Exception {
+        long first = given("customer-1", "ProductBought", "{\"product\":\"fund-a\"}");
+        runtime.start(counting(CountV1.class, new CountV1(0, "kept"), s -> new CountV1(s.n() + 1, s.note())));
+        assertThat(runtime.awaitPosition("count", first, WAIT)).isTrue();
+        runtime.close();
+
+        runtime = new ProjectionRuntime(store, projectionStore);
+        Projection<CountV2> v2 = counting(CountV2.class, new CountV2(0), s -> new CountV2(s.n() + 1));
+        long second = given("customer-1", "ProductBought", "{\"product\":\"fund-b\"}");
+        runtime.start(v2);
+        assertThat(runtime.awaitPosition("count", second, WAIT)).isTrue();
+        assertThat(runtime.state(v2, Projection.GLOBAL_KEY)).contains(new CountV2(2));
+        runtime.close();
+
+        runtime = new ProjectionRuntime(store, projectionStore);
+        Projection<CountV3> v3 = counting(CountV3.class, new CountV3(List.of()), s -> s);
+        given("customer-1", "ProductBought", "{\"product\":\"fund-c\"}");
+        runtime.start(v3);
+        ProjectionStatus status = awaitFailed("count");
+        assertThat(status.phase()).isEqualTo(ProjectionStatus.Phase.FAILED);
+        assertThat(status.failure())
+                .get()
+                .asString()
+                .contains("does not read as CountV3 at 'n'", "lethe projections rebuild count");
+        assertThatThrownBy(() -> runtime.state(v3, Projection.GLOBAL_KEY))
+                .isInstanceOf(dev.lethe.core.store.StorageException.class)
+                .hasMessageContaining("at 'n'");
+    }
+
+    @Test
+    void a_fold_that_throws_gives_its_exception_to_the_developer_whole() throws Exception {
+        given("customer-1", "CustomerRegistered", "{\"name\":\"Ada\",\"city\":\"Lisbon\"}");
+        Projection<CustomerView> boom = Projection.perStream(
+                        "boom", CustomerView.class, new CustomerView(null, null, 0))
+                .on("CustomerRegistered", (s, e) -> {
+                    throw new IllegalStateException("boom in the fold");
+                })
+                .build();
+        runtime.start(boom);
+        assertThat(awaitFailed("boom").failure()).get().asString().doesNotContain("boom in the fold");
+        assertThat(runtime.failureCause("boom"))
+                .get()
+                .isInstanceOf(IllegalStateException.class)
+                .extracting(Throwable::getMessage)
+                .isEqualTo("boom in the fold");
     }
 
     @Test
