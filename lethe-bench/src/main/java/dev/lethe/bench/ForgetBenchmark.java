@@ -100,7 +100,7 @@ public class ForgetBenchmark {
             }
         }
         inFlight.forEach(CompletableFuture::join);
-        return lethe.privacy().subjectFor(customer);
+        return lethe.privacy().keys().resolve(customer);
     }
 
     @TearDown(Level.Trial)

@@ -51,7 +51,7 @@ public final class ForgetPhases {
                     events.add(PrivateBenchEvents.event(PrivateBenchEvents.SALE, n, customer));
                 }
                 lethe.privacy().append(StreamId.of("forget-" + customer), ExpectedVersion.any(), events);
-                subjects.add(lethe.privacy().subjectFor(customer));
+                subjects.add(lethe.privacy().keys().resolve(customer));
             }
         }
         long[][] phases = new long[4][forgets - WARM_UP];

@@ -28,6 +28,10 @@ import java.util.Set;
  * master.keyset.json   the local master key (0600), unless another directory or a PKCS#11 token holds it
  * policy.yaml          the data policy (written with the default policy on first use)
  * </pre>
+ *
+ * <p>Thread-safe, as are the store, privacy layer and projection store it hands out: open it once per
+ * process and share it between threads (a second writer on the same directory, in this process or
+ * another, is refused by {@code lethe.lock}). Close it once, when no thread uses it any more.
  */
 public final class SqliteLethe implements AutoCloseable {
     public static final String POLICY_FILE = "policy.yaml";

@@ -48,7 +48,7 @@ class AsyncCallbacksAndReadOnlyKeysTest {
     @Test
     void forget_called_from_an_append_callback_returns_its_receipt() throws Exception {
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
-            var subject = lethe.privacy().subjectFor("ada@example.com");
+            var subject = lethe.privacy().keys().resolve("ada@example.com");
             CompletableFuture<Object> forgot = lethe.privacy()
                     .appendAsync(StreamId.of("s"), ExpectedVersion.any(), List.of(EventData.of("E", "{}")))
                     .thenApply(r ->

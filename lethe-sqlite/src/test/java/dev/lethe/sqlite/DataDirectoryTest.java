@@ -34,7 +34,7 @@ class DataDirectoryTest {
                 parent.resolve("shared"),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
-            lethe.privacy().subjectFor("ada@example.com");
+            lethe.privacy().keys().resolve("ada@example.com");
             lethe.store()
                     .append(
                             dev.lethe.core.store.StreamId.of("order-1"),
@@ -57,7 +57,7 @@ class DataDirectoryTest {
     void a_missing_master_keyset_is_not_silently_replaced_while_keys_db_holds_keys() throws Exception {
         Path data = parent.resolve("keys");
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
-            lethe.privacy().subjectFor("ada@example.com");
+            lethe.privacy().keys().resolve("ada@example.com");
         }
         Files.delete(data.resolve("master.keyset.json"));
         assertThatThrownBy(() -> SqliteLethe.open(data))
@@ -75,10 +75,10 @@ class DataDirectoryTest {
         Path b = parent.resolve("b");
         dev.lethe.core.privacy.SubjectId inB;
         try (SqliteLethe lethe = SqliteLethe.open(a, elsewhere)) {
-            lethe.privacy().subjectFor("ada@example.com");
+            lethe.privacy().keys().resolve("ada@example.com");
         }
         try (SqliteLethe lethe = SqliteLethe.open(b, elsewhere)) {
-            inB = lethe.privacy().subjectFor("bob@example.com");
+            inB = lethe.privacy().keys().resolve("bob@example.com");
         }
         try (var files = Files.list(keys)) {
             assertThat(files.map(f -> f.getFileName().toString()))
@@ -130,7 +130,7 @@ class DataDirectoryTest {
         SqliteOptions elsewhere = SqliteOptions.DEFAULT.withMasterKeyDirectory(parent.resolve("keys"));
         Path original = parent.resolve("original");
         try (SqliteLethe lethe = SqliteLethe.open(original, elsewhere)) {
-            lethe.privacy().subjectFor("ada@example.com");
+            lethe.privacy().keys().resolve("ada@example.com");
         }
         Path copy = copyTree(original, parent.resolve("copy"));
         dev.lethe.core.privacy.Principal dpo = new dev.lethe.core.privacy.Principal("dora", "dpo");
@@ -168,7 +168,7 @@ class DataDirectoryTest {
     void a_copy_with_its_own_keyset_file_rotates_freely() throws Exception {
         Path original = parent.resolve("original");
         try (SqliteLethe lethe = SqliteLethe.open(original)) {
-            lethe.privacy().subjectFor("ada@example.com");
+            lethe.privacy().keys().resolve("ada@example.com");
         }
         Path copy = copyTree(original, parent.resolve("copy"));
         dev.lethe.core.privacy.Principal dpo = new dev.lethe.core.privacy.Principal("dora", "dpo");

@@ -404,7 +404,7 @@ class InterruptedForgetTest {
                         StreamId.of("customer-" + Math.abs(email.hashCode())),
                         ExpectedVersion.any(),
                         List.of(EventData.of("Registered", "{\"email\":\"" + email + "\"}")));
-        return lethe.privacy().subjectFor(email);
+        return lethe.privacy().keys().resolve(email);
     }
 
     private static List<RecordedEvent> forgottenEntries(SqliteLethe lethe) {

@@ -45,7 +45,7 @@ class Pkcs11StoreIT {
         SubjectId ada;
         String storeId;
         try (SqliteLethe lethe = SqliteLethe.open(data, in(token))) {
-            ada = lethe.privacy().subjectFor("ada@example.com");
+            ada = lethe.privacy().keys().resolve("ada@example.com");
             try (SqliteKeyStore keys = SqliteKeyStore.open(data, true)) {
                 storeId = keys.note(SqliteLethe.STORE_ID_NOTE).orElseThrow();
             }
@@ -72,10 +72,10 @@ class Pkcs11StoreIT {
         SubjectId ada;
         SubjectId bob;
         try (SqliteLethe lethe = SqliteLethe.open(a, in(token))) {
-            ada = lethe.privacy().subjectFor("ada@example.com");
+            ada = lethe.privacy().keys().resolve("ada@example.com");
         }
         try (SqliteLethe lethe = SqliteLethe.open(b, in(token))) {
-            bob = lethe.privacy().subjectFor("bob@example.com");
+            bob = lethe.privacy().keys().resolve("bob@example.com");
         }
         try (SqliteLethe lethe = SqliteLethe.open(a, in(token))) {
             lethe.privacy().rotateMasterKey(DPO);
@@ -98,7 +98,7 @@ class Pkcs11StoreIT {
     void a_store_opened_without_its_token_or_with_another_is_refused_and_no_key_is_created() throws Exception {
         Path data = parent.resolve("a");
         try (SqliteLethe lethe = SqliteLethe.open(data, in(token))) {
-            lethe.privacy().subjectFor("ada@example.com");
+            lethe.privacy().keys().resolve("ada@example.com");
         }
 
         assertThatThrownBy(() -> SqliteLethe.open(data))
@@ -133,7 +133,7 @@ class Pkcs11StoreIT {
     void a_store_whose_keys_a_keyset_file_wraps_is_not_moved_into_a_token() throws Exception {
         Path data = parent.resolve("local");
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
-            lethe.privacy().subjectFor("ada@example.com");
+            lethe.privacy().keys().resolve("ada@example.com");
         }
 
         assertThatThrownBy(() -> SqliteLethe.open(data, in(token)))
@@ -154,7 +154,7 @@ class Pkcs11StoreIT {
         Path data = parent.resolve("moving");
         SubjectId ada;
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
-            ada = lethe.privacy().subjectFor("ada@example.com");
+            ada = lethe.privacy().keys().resolve("ada@example.com");
         }
         Path keyset = data.resolve("master.keyset.json");
 
@@ -193,7 +193,7 @@ class Pkcs11StoreIT {
     void a_move_stopped_before_it_deleted_the_keyset_file_is_finished_by_the_next_open() throws Exception {
         Path data = parent.resolve("stopped");
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
-            lethe.privacy().subjectFor("ada@example.com");
+            lethe.privacy().keys().resolve("ada@example.com");
         }
         Path keyset = data.resolve("master.keyset.json");
         String storeId;
@@ -245,7 +245,7 @@ class Pkcs11StoreIT {
     void a_copy_with_its_own_keyset_may_not_move_into_a_token_its_original_already_uses() throws Exception {
         Path original = parent.resolve("original");
         try (SqliteLethe lethe = SqliteLethe.open(original)) {
-            lethe.privacy().subjectFor("ada@example.com");
+            lethe.privacy().keys().resolve("ada@example.com");
         }
         Path copy = DataDirectoryTest.copyTree(original, parent.resolve("copy"));
         SqliteLethe.moveMasterKeyToToken(original, SqliteOptions.DEFAULT, token, DPO);

@@ -100,7 +100,7 @@ class RawLogGuardTest {
                             .toString())
                     .as("a read that releases keys audits them")
                     .contains("raw-marker@example.com");
-            var subject = lethe.privacy().subjectFor("raw-marker@example.com");
+            var subject = lethe.privacy().keys().resolve("raw-marker@example.com");
             assertThat(lethe.privacy()
                             .forget(subject, "GDPR Art. 17", "asked", DPO)
                             .subject())

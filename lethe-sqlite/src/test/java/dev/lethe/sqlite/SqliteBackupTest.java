@@ -875,7 +875,7 @@ class SqliteBackupTest {
                         StreamId.of("customer-" + who),
                         ExpectedVersion.any(),
                         List.of(EventData.of("Registered", "{\"email\":\"" + email + "\",\"name\":\"" + name + "\"}")));
-        return lethe.privacy().subjectFor(email);
+        return lethe.privacy().keys().resolve(email);
     }
 
     private List<String> scan(Path directory) throws Exception {

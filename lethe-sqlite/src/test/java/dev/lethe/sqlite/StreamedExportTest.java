@@ -58,7 +58,7 @@ class StreamedExportTest {
                                 ExpectedVersion.any(),
                                 List.of(EventData.of("Deposited", "{\"email\":\"ada@example.com\",\"n\":" + i + "}")));
             }
-            ada = lethe.privacy().subjectFor("ada@example.com");
+            ada = lethe.privacy().keys().resolve("ada@example.com");
             last = lethe.store().headPosition();
         }
         // One byte of the last event's ciphertext altered on disk (inside its envelope, so the tag fails).

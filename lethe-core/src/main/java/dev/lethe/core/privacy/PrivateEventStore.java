@@ -44,6 +44,9 @@ import java.util.function.Consumer;
  *
  * <p>Plaintext personal data exists only in memory: on the way in, and on the way out to a reader
  * allowed to see it.
+ *
+ * <p>Thread-safe: one instance per store, shared between threads (appends, reads, forgets and exports
+ * may run at once; a forget that lands during a read is seen from the next event on).
  */
 public final class PrivateEventStore implements AutoCloseable {
     public static final String ERASURES_NAME = "$erasures";
@@ -449,11 +452,6 @@ public final class PrivateEventStore implements AutoCloseable {
             }
             from += page.size();
         }
-    }
-
-    /** The subject a natural key names, created on first use. */
-    public SubjectId subjectFor(String naturalKey) {
-        return keys.resolve(naturalKey);
     }
 
     /**

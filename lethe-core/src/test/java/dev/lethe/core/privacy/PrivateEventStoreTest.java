@@ -651,8 +651,8 @@ class PrivateEventStoreTest {
 
         // Ada's wrapped key copied onto Grace's reference: the context binds it, so it does not unwrap there.
         java.util.Map<String, byte[]> all = keyStore.allWrappedKeys();
-        String ada = dev.lethe.core.privacy.keys.KeyRefs.subject(lethe.subjectFor("ada@example.com"));
-        String grace = dev.lethe.core.privacy.keys.KeyRefs.subject(lethe.subjectFor("grace@example.com"));
+        String ada = dev.lethe.core.privacy.keys.KeyRefs.subject(lethe.keys().resolve("ada@example.com"));
+        String grace = dev.lethe.core.privacy.keys.KeyRefs.subject(lethe.keys().resolve("grace@example.com"));
         keyStore.rewrap(java.util.Map.of(grace, all.get(ada)));
 
         KeyService.KeyCheck check = lethe.keys().checkKeys();
