@@ -338,6 +338,64 @@ public final class PrivateEventStore implements AutoCloseable {
         }
     }
 
+    /** Events looked at per type by {@link #warnIfUndeclaredLooksPersonal}, for each schema version. */
+    static final int UNDECLARED_SAMPLE = 64;
+
+    /** Per event type: the schema version looked at, its top-level names, and how many events were. */
+    private static final class Sampled {
+        final int version;
+        final Set<String> declared;
+        final java.util.concurrent.atomic.AtomicInteger seen = new java.util.concurrent.atomic.AtomicInteger();
+
+        Sampled(SchemaRegistry.Registered registered) {
+            this.version = registered.version();
+            Set<String> names = new java.util.HashSet<>();
+            registered.allFields().forEach(path -> names.add(path.split("\\.", 2)[0]));
+            registered.schema().fields().forEach(rule -> names.add(rule.path().split("\\.", 2)[0]));
+            this.declared = Set.copyOf(names);
+        }
+    }
+
+    private final Map<String, Sampled> sampled = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Set<String> undeclaredWarned = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * In lenient mode, a top-level name an event's schema does not declare is stored as written: if it looks
+     * personal ({@code emails}, {@code ibanNumber}: a misspelling, or a field added without its schema), a
+     * warning says so, once per type and name and process. Names only, never values. The first
+     * {@value #UNDECLARED_SAMPLE} events of each type and schema version are looked at (each costs a parse;
+     * later ones are not, to keep appends fast).
+     */
+    private void warnIfUndeclaredLooksPersonal(SchemaRegistry.Registered registered, EventData event) {
+        if (sampled.size() > 10_000 || undeclaredWarned.size() > 10_000) {
+            return;
+        }
+        Sampled sample = sampled.get(event.type());
+        if (sample == null || sample.version != registered.version()) {
+            sample = new Sampled(registered);
+            sampled.put(event.type(), sample);
+        }
+        if (sample.seen.get() >= UNDECLARED_SAMPLE || sample.seen.incrementAndGet() > UNDECLARED_SAMPLE) {
+            return;
+        }
+        Set<String> declared = sample.declared;
+        event.data().asTree().fieldNames().forEachRemaining(name -> {
+            if (!declared.contains(name)
+                    && PolicyLinter.looksPersonal(name)
+                    && name.matches("[A-Za-z0-9_.$-]{1,64}")
+                    && undeclaredWarned.add(event.type() + "\u0000" + name)) {
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "event type ''{0}'' has a field ''{1}'' its schema (version {2}) does not declare, which looks"
+                                + " personal: it is stored as written, unencrypted; declare and classify it in a new"
+                                + " schema version (strict mode refuses what a schema does not allow)",
+                        event.type(),
+                        name,
+                        registered.version());
+            }
+        });
+    }
+
     /** An event's schema (null if its type has none) and its classified fields, found and checked. */
     private record Checked(SchemaRegistry.Registered registered, PrivacyCodec.Prepared prepared) {}
 
@@ -360,6 +418,8 @@ public final class PrivateEventStore implements AutoCloseable {
         SchemaRegistry.Registered registered = schema.get();
         if (strict) {
             schemas.validate(registered, event.data());
+        } else {
+            warnIfUndeclaredLooksPersonal(registered, event);
         }
         schemas.refuseJsonNames(registered, event.data());
         PrivacyCodec.Prepared prepared = codec.prepare(registered.schema(), event.data(), now);

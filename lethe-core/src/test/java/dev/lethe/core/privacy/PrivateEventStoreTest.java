@@ -128,6 +128,24 @@ class PrivateEventStoreTest {
                     StreamId.of("notes-1"),
                     ExpectedVersion.any(),
                     List.of(EventData.of("Forged", "{\"x\\nWARNING: Ada Lovelace email\":\"MARK\"}")));
+            // A type with a schema: a name it does not declare that looks personal (a misspelling, a field added
+            // without its schema) is stored as written, and said so, once per name.
+            JsonNode schema = Json.parse(SCHEMA).asTree();
+            lenient.schemas()
+                    .register(
+                            JsonSchemaNotation.read("ProductSold", schema),
+                            SchemaRegistry.Notation.JSON_SCHEMA,
+                            SchemaRegistry.propertyPaths(schema),
+                            Json.of(schema));
+            for (int i = 0; i < 2; i++) {
+                lenient.append(
+                        StreamId.of("customer-9"),
+                        ExpectedVersion.any(),
+                        List.of(EventData.of(
+                                "ProductSold",
+                                "{\"email\":\"a@example.com\",\"name\":\"MARK\",\"product\":\"p\",\"emails\":\"MARK\","
+                                        + "\"ibanNumber\":\"MARK\",\"channel\":\"web\"}")));
+            }
         } finally {
             logger.removeHandler(handler);
         }
@@ -138,6 +156,15 @@ class PrivateEventStoreTest {
         assertThat(messages).hasSize(2);
         assertThat(messages.get(0)).contains("'NoteTaken'", "[customerEmail]").doesNotContain("MARK");
         assertThat(messages.get(1)).contains("'Forged'", "[(a name not shown)]").doesNotContain("Lovelace", "\n");
+        List<String> undeclared = records.stream()
+                .map(r -> java.text.MessageFormat.format(r.getMessage(), r.getParameters()))
+                .filter(m -> m.contains("does not declare"))
+                .toList();
+        assertThat(undeclared).hasSize(2);
+        assertThat(undeclared.get(0))
+                .contains("'ProductSold'", "'emails'", "version 1")
+                .doesNotContain("MARK");
+        assertThat(undeclared.get(1)).contains("'ibanNumber'").doesNotContain("MARK");
     }
 
     @Test
