@@ -188,6 +188,7 @@ public final class SqliteEventStore implements EventStore {
             HeadSignal head = new HeadSignal(-1);
             Sequencer sequencer =
                     new Sequencer(writer, head, options.clock(), options.maxGroupRequests(), options.queueCapacity());
+            sequencer.checkSoleWriterWith(lock::requireHeld);
             head.advance(sequencer.nextPosition() - 1);
             Readers readers = new Readers(file, options.readerConnections(), options.cacheMebibytes());
             return new SqliteEventStore(directory, lock, writer, sequencer, head, readers);
@@ -291,6 +292,16 @@ public final class SqliteEventStore implements EventStore {
             queued.forEach(i -> results.set(i, CompletableFuture.failedFuture(e)));
         }
         return List.copyOf(results);
+    }
+
+    /**
+     * Why this store refuses appends for good, if it does: its {@code lethe.lock} was deleted or replaced
+     * while it wrote (another writer may have taken the directory). Empty for a read-only store.
+     */
+    public java.util.Optional<String> writeRefusal() {
+        return sequencer == null
+                ? java.util.Optional.empty()
+                : sequencer.fenced().map(Throwable::getMessage);
     }
 
     private void checkWritable() {

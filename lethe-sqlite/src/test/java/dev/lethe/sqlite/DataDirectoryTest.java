@@ -182,6 +182,39 @@ class DataDirectoryTest {
         }
     }
 
+    @Test
+    void a_writer_whose_lock_file_was_deleted_appends_nothing_more_and_the_next_writer_loses_nothing()
+            throws Exception {
+        Path data = parent.resolve("locked");
+        java.util.List<dev.lethe.core.store.EventData> one =
+                java.util.List.of(dev.lethe.core.store.EventData.of("Ticked", "{}"));
+        try (SqliteEventStore first = SqliteEventStore.open(data)) {
+            first.append(dev.lethe.core.store.StreamId.of("a-1"), dev.lethe.core.store.ExpectedVersion.any(), one);
+            // It stays after every process, holding a pid: an operator may take it for a stale pid file.
+            Files.delete(data.resolve("lethe.lock"));
+            assertThatThrownBy(() -> first.append(
+                            dev.lethe.core.store.StreamId.of("a-1"), dev.lethe.core.store.ExpectedVersion.any(), one))
+                    .isInstanceOf(StorageException.class)
+                    .hasMessageContaining("lethe.lock was deleted while this process")
+                    .hasMessageContaining("Never delete lethe.lock");
+            assertThat(first.writeRefusal()).get().asString().contains("was deleted");
+            try (SqliteEventStore second = SqliteEventStore.open(data)) {
+                second.append(dev.lethe.core.store.StreamId.of("b-1"), dev.lethe.core.store.ExpectedVersion.any(), one);
+                assertThatThrownBy(() -> first.append(
+                                dev.lethe.core.store.StreamId.of("a-1"),
+                                dev.lethe.core.store.ExpectedVersion.any(),
+                                one))
+                        .isInstanceOf(StorageException.class);
+                second.append(
+                        dev.lethe.core.store.StreamId.of("a-1"), dev.lethe.core.store.ExpectedVersion.exactly(0), one);
+                assertThat(second.readAll(0, 10))
+                        .extracting(e -> e.streamId().value() + "@" + e.position())
+                        .containsExactly("a-1@0", "b-1@1", "a-1@2");
+                assertThat(second.writeRefusal()).isEmpty();
+            }
+        }
+    }
+
     /** A copy of a closed data directory, as an operator's {@code cp -r} makes it (without the lock file). */
     static Path copyTree(Path from, Path to) throws Exception {
         try (var paths = Files.walk(from)) {

@@ -275,23 +275,37 @@ public final class LetheServer implements AutoCloseable {
             }
         });
 
-        routes.get(
-                "/health",
-                ctx -> ctx.json(Map.of(
-                        "status",
-                        "up",
-                        "live",
-                        true,
-                        "ready",
-                        true,
-                        "headPosition",
-                        lethe.store().headPosition())));
+        routes.get("/health", ctx -> {
+            java.util.Optional<String> refused = lethe.store().writeRefusal();
+            ctx.json(Map.of(
+                    "status",
+                    refused.isEmpty() ? "up" : "down",
+                    "live",
+                    true,
+                    "ready",
+                    refused.isEmpty(),
+                    "headPosition",
+                    lethe.store().headPosition()));
+        });
         routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up")));
         routes.get("/health/ready", ctx -> {
             List<String> failed = projections.statuses().stream()
                     .filter(p -> p.phase() == dev.lethe.core.projection.ProjectionStatus.Phase.FAILED)
                     .map(dev.lethe.core.projection.ProjectionStatus::name)
                     .toList();
+            java.util.Optional<String> refused = lethe.store().writeRefusal();
+            if (refused.isPresent()) {
+                // Appends are refused for good (its lethe.lock was deleted or replaced): not ready.
+                ctx.status(503)
+                        .json(Map.of(
+                                "status",
+                                "down",
+                                "problem",
+                                refused.get(),
+                                "headPosition",
+                                lethe.store().headPosition()));
+                return;
+            }
             // Still serving the log; read models that failed are stale, which a monitor should see.
             ctx.json(Map.of(
                     "status",
@@ -1165,8 +1179,24 @@ public final class LetheServer implements AutoCloseable {
                     ctx.path() + " does not take " + ctx.method() + "; it takes " + allowed);
         } else if (e instanceof io.javalin.http.HttpResponseException http) {
             writeProblem(ctx, http.getStatus(), "HTTP " + http.getStatus(), http.getMessage());
-        } else if (e instanceof LetheException lethe && lethe.isTransient()) {
-            writeProblem(ctx, 503, "Service unavailable", e.getMessage());
+        } else if (e instanceof LetheException lethe) {
+            // Lethe's own messages name the problem, never a value: the operator's log says what it is (a
+            // full disk, a key that no master key epoch unwraps), not only its class.
+            io.javalin.router.Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
+            log.warn(
+                    lethe.isTransient() ? "service unavailable" : "server error",
+                    Map.of(
+                            "error",
+                            e.getClass().getName(),
+                            "message",
+                            String.valueOf(e.getMessage()),
+                            "route",
+                            matched == null ? "unmatched" : matched.path));
+            if (lethe.isTransient()) {
+                writeProblem(ctx, 503, "Service unavailable", e.getMessage());
+            } else {
+                writeProblem(ctx, 500, "Internal error", e.getMessage());
+            }
         } else {
             io.javalin.router.Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
             log.warn(

@@ -19,6 +19,7 @@ public final class DirectoryLock implements AutoCloseable {
     private final FileLock lock;
 
     private final Object file;
+    private final Path path;
 
     /**
      * The lock files this JVM holds. A POSIX lock belongs to the process, and closing any descriptor of
@@ -33,10 +34,42 @@ public final class DirectoryLock implements AutoCloseable {
      */
     private static final java.util.List<FileChannel> KEPT_OPEN = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    private DirectoryLock(FileChannel channel, FileLock lock, Object file) {
+    private DirectoryLock(FileChannel channel, FileLock lock, Object file, Path path) {
         this.channel = channel;
         this.lock = lock;
         this.file = file;
+        this.path = path;
+    }
+
+    /**
+     * Checks that the lock file this process holds is still the directory's {@code lethe.lock}. Deleted (it
+     * outlives every process, and looks like a stale pid file) or replaced, it no longer keeps other
+     * writers out: another process may have taken a new one and be appending, and two sequencers break
+     * the log (positions, versions, what an acknowledgement means). Called by the writer before each commit.
+     *
+     * @throws StorageException (permanent) when the file is gone or is another file
+     */
+    public void requireHeld() {
+        Object now;
+        try {
+            java.nio.file.attribute.BasicFileAttributes attributes = Files.readAttributes(
+                    path, java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            now = attributes.fileKey() != null ? attributes.fileKey() : path.toRealPath();
+        } catch (IOException e) {
+            now = null;
+        }
+        if (!file.equals(now)) {
+            throw StorageException.permanent(
+                    path.toAbsolutePath().normalize() + " was " + (now == null ? "deleted" : "replaced")
+                            + " while this process (pid "
+                            + ProcessHandle.current().pid() + ") held it: another"
+                            + " process may be writing to this data directory now, and two writers would corrupt the"
+                            + " log. This process appends nothing more: stop it and every other Lethe process on the"
+                            + " directory, check it (lethe keys check, lethe stats), then start one writer again."
+                            + " Never delete lethe.lock: it stays after every process, and the next writer takes it"
+                            + " over",
+                    null);
+        }
     }
 
     /** How long an open waits for a holder that said it holds the lock briefly (a command line's command). */
@@ -128,9 +161,11 @@ public final class DirectoryLock implements AutoCloseable {
                 if (lock != null) {
                     channel.truncate(0);
                     channel.write(java.nio.ByteBuffer.wrap(
-                            (ProcessHandle.current().pid() + "\n" + holder + "\n" + (brief ? BRIEF : "long") + "\n")
+                            (ProcessHandle.current().pid() + "\n" + holder + "\n" + (brief ? BRIEF : "long") + "\n"
+                                            + "(Lethe's directory lock: it stays after every process, and the next writer takes"
+                                            + " it over. Never delete it: a writer that still runs would stop appending.)\n")
                                     .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-                    return new DirectoryLock(channel, lock, key);
+                    return new DirectoryLock(channel, lock, key, file);
                 }
                 channel.close();
                 List<String> held = heldBy(file);

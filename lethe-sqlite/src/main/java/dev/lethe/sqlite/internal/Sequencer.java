@@ -67,6 +67,10 @@ public final class Sequencer implements Runnable {
     private long lastRecordedMicros;
     private volatile boolean closing;
     private volatile Throwable death;
+    /** Checked inside each commit's write transaction: throws when this writer is no longer the only one. */
+    private volatile Runnable soleWriter = () -> {};
+    /** Why this sequencer stopped taking appends for good, once its check failed. */
+    private volatile StorageException fenced;
 
     public Sequencer(Connection connection, HeadSignal head, Clock clock, int maxGroupRequests, int queueCapacity)
             throws SQLException {
@@ -88,6 +92,20 @@ public final class Sequencer implements Runnable {
             nextPosition = rs.wasNull() ? 0 : maxPosition + 1;
             lastRecordedMicros = rs.getLong(2);
         }
+    }
+
+    /**
+     * A check run inside each commit's write transaction, before anything is written (the directory lock
+     * still held): when it throws a {@link StorageException}, the group is rolled back and failed, and every
+     * later append fails with the same exception.
+     */
+    public void checkSoleWriterWith(Runnable check) {
+        this.soleWriter = java.util.Objects.requireNonNull(check, "check");
+    }
+
+    /** Why appends are refused for good (the sole-writer check failed), if they are. */
+    public java.util.Optional<StorageException> fenced() {
+        return java.util.Optional.ofNullable(fenced);
     }
 
     /** The position the next appended event will get. */
@@ -117,6 +135,9 @@ public final class Sequencer implements Runnable {
                     append.streamId(), append.expected(), append.events(), new CompletableFuture<>()));
         }
         Request request = new Request(pending);
+        if (fenced != null) {
+            throw fenced;
+        }
         if (closing) {
             throw closed();
         }
@@ -191,6 +212,10 @@ public final class Sequencer implements Runnable {
      *     reused generated id fails its own append, not the group
      */
     private void commitGroup(List<PendingAppend> group, boolean lookUpGeneratedIds) {
+        if (fenced != null) {
+            group.forEach(p -> p.result().completeExceptionally(fenced));
+            return;
+        }
         long micros;
         try {
             // A clock that fails, or reads past what microseconds since 1970 hold (ArithmeticException),
@@ -208,6 +233,16 @@ public final class Sequencer implements Runnable {
         long position = nextPosition;
         try {
             execute("BEGIN IMMEDIATE");
+            try {
+                // With SQLite's write lock held: no other writer commits between this check and COMMIT.
+                soleWriter.run();
+            } catch (StorageException notSole) {
+                // Not through the failure path below: another writer's rows could pass for this group's.
+                fenced = notSole;
+                rollbackQuietly();
+                group.forEach(p -> p.result().completeExceptionally(notSole));
+                return;
+            }
             for (PendingAppend append : group) {
                 try {
                     AppendResult result = plan(append, position, micros, groupVersions, groupIds, lookUpGeneratedIds);
