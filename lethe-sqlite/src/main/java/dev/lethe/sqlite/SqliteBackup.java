@@ -303,7 +303,7 @@ public final class SqliteBackup {
                 if (!name.matches() || !Files.isDirectory(partial, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                     continue;
                 }
-                if (running(partial) || young(partial)) {
+                if (running(partial) || justStarted(partial)) {
                     live.add(name.group(1));
                 } else {
                     deleteQuietly(partial);
@@ -325,11 +325,24 @@ public final class SqliteBackup {
      * Made in the last minute: perhaps by a backup that has created it but not yet locked its marker in it
      * (another backup's own target is checked by its lock alone).
      */
-    private static boolean young(Path partial) {
+    /**
+     * A partial copy another backup may be starting: it creates the directory, then its marker, then locks
+     * the marker. One without its marker yet is left alone for a minute; one whose marker is there and
+     * unlocked (checked by {@link #running} first) for two seconds only, so that a backup run just after
+     * another was killed outright tidies it up.
+     */
+    private static boolean justStarted(Path partial) {
+        Path marker = partial.resolve(IN_PROGRESS);
+        return Files.isRegularFile(marker, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                ? modifiedWithin(marker, 2)
+                : modifiedWithin(partial, 60);
+    }
+
+    private static boolean modifiedWithin(Path path, long seconds) {
         try {
-            return Files.getLastModifiedTime(partial, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+            return Files.getLastModifiedTime(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)
                     .toInstant()
-                    .isAfter(java.time.Instant.now().minusSeconds(60));
+                    .isAfter(java.time.Instant.now().minusSeconds(seconds));
         } catch (IOException e) {
             return true;
         }

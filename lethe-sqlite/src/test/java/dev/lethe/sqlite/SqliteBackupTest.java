@@ -708,6 +708,14 @@ class SqliteBackupTest {
         Files.setLastModifiedTime(
                 yesterdays,
                 java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(3600)));
+        // Killed outright a moment ago, its marker there and unlocked: a backup run just after tidies it up.
+        Path killedJustNow = Files.createDirectories(parent.resolve(".backup-b12.partial-" + UUID.randomUUID()));
+        Files.writeString(killedJustNow.resolve("keys.db"), "a third copy");
+        Files.writeString(killedJustNow.resolve(".backup-in-progress"), "");
+        Files.setLastModifiedTime(
+                killedJustNow.resolve(".backup-in-progress"),
+                java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(3)));
+        Files.createDirectory(parent.resolve("backup-b12"));
         // One made a moment ago, perhaps by a backup that has not locked it yet: left alone.
         Path justMade = Files.createDirectories(parent.resolve(".backup-now.partial-" + UUID.randomUUID()));
         // One still running (its lock held) is left alone, claim included.
@@ -724,6 +732,8 @@ class SqliteBackupTest {
 
         assertThat(stale).doesNotExist();
         assertThat(yesterdays).doesNotExist();
+        assertThat(killedJustNow).doesNotExist();
+        assertThat(parent.resolve("backup-b12")).doesNotExist();
         assertThat(parent.resolve("backup-2026-11-26"))
                 .as("its empty claim too")
                 .doesNotExist();
