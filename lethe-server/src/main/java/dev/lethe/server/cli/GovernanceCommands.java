@@ -562,6 +562,12 @@ final class GovernanceCommands {
         @Parameters(paramLabel = "FILE")
         Path file;
 
+        @Option(
+                names = "--yes",
+                description = "Replace it even though it shortens a group's retention: the next retention run then"
+                        + " destroys, for good, the keys of every period whose new retention has ended.")
+        boolean yes;
+
         @Override
         public Integer call() throws IOException {
             LetheCli cli = policy.parent;
@@ -618,6 +624,25 @@ final class GovernanceCommands {
                     throw new dev.lethe.core.privacy.AccessDeniedException(who, "change-policy");
                 }
                 refuseBreaking(parsed, lethe, file);
+                List<String> shortened = shortenedRetentions(lethe.policy(), parsed);
+                if (!shortened.isEmpty() && !yes) {
+                    throw InvalidEventException.of(
+                            file + ": retention",
+                            "shortens the retention of " + String.join(", ", shortened) + ": the next retention run"
+                                    + " (hourly in lethe serve, or lethe retention run) destroys, for good, the keys of"
+                                    + " every period whose new retention has ended, and the personal data sealed"
+                                    + " under them; add --yes to replace the policy all the same (then lethe retention"
+                                    + " plan shows what the next run destroys)");
+                }
+                if (!shortened.isEmpty()) {
+                    cli.spec
+                            .commandLine()
+                            .getErr()
+                            .printf(
+                                    "warning: retention shortened for %s: see lethe retention plan before the next"
+                                            + " retention run%n",
+                                    String.join(", ", shortened));
+                }
                 try {
                     SqliteLethe.checkReceiptJournal(cli.store.directory, parsed);
                 } catch (dev.lethe.core.store.StorageException e) {
@@ -697,6 +722,20 @@ final class GovernanceCommands {
      * groups the policy declares, so that data would be kept for ever. A group only older versions used
      * may go once its periods have expired.
      */
+    /** The groups whose retention {@code next} makes shorter than {@code current} does: "contact (P2Y to P1Y)". */
+    static List<String> shortenedRetentions(DataPolicy current, DataPolicy next) {
+        java.time.LocalDate from = java.time.LocalDate.of(2000, 1, 1);
+        List<String> shortened = new java.util.ArrayList<>();
+        next.groups().forEach((group, rule) -> {
+            DataPolicy.GroupRule before = current.groups().get(group);
+            if (before != null && from.plus(rule.retention()).isBefore(from.plus(before.retention()))) {
+                shortened.add(group + " (" + before.retention() + " to " + rule.retention() + ")");
+            }
+        });
+        java.util.Collections.sort(shortened);
+        return shortened;
+    }
+
     static void refuseBreaking(DataPolicy parsed, SqliteLethe lethe, Path file) {
         if (parsed.roles().values().stream()
                 .noneMatch(role -> role.permissions().contains(DataPolicy.Permission.CHANGE_POLICY))) {

@@ -816,6 +816,18 @@ class LetheCliTest {
         assertThat(refused.exitCode()).isEqualTo(2);
         assertThat(refused.err()).contains("data group 'financial'", "live period key", "kept for ever");
         assertThat(lethe("policy", "show").out()).isEqualTo(policy);
+
+        // Shorter retention destroys keys at the next run: only with --yes.
+        Path shorter =
+                Files.writeString(data.resolve("shorter.yaml"), policy.replace("retention: P2Y,", "retention: P0D,"));
+        Run unconfirmed = lethe("policy", "set", shorter.toString(), "--role", "dpo");
+        assertThat(unconfirmed.exitCode()).isEqualTo(2);
+        assertThat(unconfirmed.err()).contains("shortens the retention of contact (P2Y to P0D)", "--yes");
+        assertThat(lethe("policy", "show").out()).isEqualTo(policy);
+        Run confirmed = lethe("policy", "set", shorter.toString(), "--role", "dpo", "--yes");
+        assertThat(confirmed.exitCode()).as(confirmed.err()).isZero();
+        assertThat(confirmed.err()).contains("warning: retention shortened for contact (P2Y to P0D)");
+        assertThat(lethe("policy", "show").out()).contains("retention: P0D");
     }
 
     @Test
