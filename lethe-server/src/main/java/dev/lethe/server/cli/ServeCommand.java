@@ -81,6 +81,14 @@ final class ServeCommand implements Callable<Integer> {
                     .println(
                             "warning: no bearer tokens or JWT keys are configured (--config FILE with tokens: or jwt:), so every /v1 request gets 401");
         }
+        if (!java.util.Set.of("127.0.0.1", "localhost", "::1", "[::1]").contains(settings.host())) {
+            parent.spec
+                    .commandLine()
+                    .getErr()
+                    .println("warning: serving on " + settings.host() + " over plain HTTP: bearer tokens and the"
+                            + " personal data read cross the network in the clear; put a TLS proxy in front, or bind"
+                            + " 127.0.0.1");
+        }
         LetheServer server = LetheServer.start(settings, new LetheServer.JsonLogTarget(System.err));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime()
@@ -114,8 +122,20 @@ final class ServeCommand implements Callable<Integer> {
             if (lethe.store().streamInfo(DataJourney.STREAM).exists()) {
                 return;
             }
+            boolean demoStory =
+                    lethe.privacy().schemas().latest("CustomerRegistered").isPresent();
+            if (!demoStory && lethe.store().headPosition() >= 0) {
+                // The demo tokens are well known, one with the dpo role: never on a store with data of its own.
+                throw dev.lethe.core.store.InvalidEventException.of(
+                        "--demo",
+                        "the data directory " + data.toAbsolutePath().normalize() + " holds "
+                                + (lethe.store().headPosition() + 1)
+                                + " event(s) that are not the demo's: --demo would load the demo into it and let"
+                                + " its well-known tokens in (demo-admin-token may forget and export); serve it"
+                                + " without --demo, or the demo in a new directory (--data)");
+            }
             // A directory `lethe demo` wrote holds the story already: told once, not twice.
-            if (lethe.privacy().schemas().latest("CustomerRegistered").isEmpty()) {
+            if (!demoStory) {
                 new DemoStory(lethe.privacy(), lethe.projections(), clock, null, new PrintWriter(new StringWriter()))
                         .run();
             }

@@ -149,6 +149,15 @@ class LetheCliTest {
     }
 
     @Test
+    void serve_demo_refuses_a_store_with_data_of_its_own() {
+        Run appended = lethe("append", "account-1", "Opened", "{\"n\":1}");
+        assertThat(appended.exitCode()).as(appended.err()).isZero();
+        Run serve = lethe("serve", "--demo", "--port", "0");
+        assertThat(serve.exitCode()).isEqualTo(2);
+        assertThat(serve.err()).contains("event(s) that are not the demo's", "without --demo");
+    }
+
+    @Test
     void demo_hints_name_this_store_as_a_shell_reads_it_back() throws java.io.IOException {
         Path odd = Files.createDirectory(root.resolve("Ada's data"));
         Run demo = letheAt(odd, "demo");
