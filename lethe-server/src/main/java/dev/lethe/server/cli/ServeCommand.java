@@ -81,6 +81,12 @@ final class ServeCommand implements Callable<Integer> {
                     .println(
                             "warning: no bearer tokens or JWT keys are configured (--config FILE with tokens: or jwt:), so every /v1 request gets 401");
         }
+        if (config != null && (!settings.tokens().isEmpty() || settings.jwt().enabled())) {
+            warnIfOthersRead(config, "it holds bearer tokens or a JWT secret");
+        }
+        if (settings.pkcs11().pinFile() != null && !settings.pkcs11().pinFile().isBlank()) {
+            warnIfOthersRead(Path.of(settings.pkcs11().pinFile()), "it holds the token's PIN");
+        }
         if (!java.util.Set.of("127.0.0.1", "localhost", "::1", "[::1]").contains(settings.host())) {
             parent.spec
                     .commandLine()
@@ -110,6 +116,25 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** Whether {@code option} was given on the command line, before or after {@code serve}. */
+    /** A secret file that other users may read: said, as ssh says it of a private key. */
+    private void warnIfOthersRead(Path file, String why) {
+        try {
+            java.util.Set<java.nio.file.attribute.PosixFilePermission> mode =
+                    java.nio.file.Files.getPosixFilePermissions(file);
+            if (mode.contains(java.nio.file.attribute.PosixFilePermission.GROUP_READ)
+                    || mode.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+                parent.spec
+                        .commandLine()
+                        .getErr()
+                        .println("warning: " + file + " may be read by other users ("
+                                + java.nio.file.attribute.PosixFilePermissions.toString(mode) + "), and " + why
+                                + ": chmod 600 " + dev.lethe.sqlite.SqliteLethe.shellWord(file.toString()));
+            }
+        } catch (java.io.IOException | UnsupportedOperationException unknown) {
+            // Not a POSIX file system, or unreadable (then reading it fails with its own message).
+        }
+    }
+
     private static boolean matched(picocli.CommandLine.ParseResult parsed, String option) {
         return parsed.hasMatchedOption(option)
                 || (parsed.hasSubcommand() && parsed.subcommand().hasMatchedOption(option));

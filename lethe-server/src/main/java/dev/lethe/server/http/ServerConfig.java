@@ -28,7 +28,7 @@ import java.util.Map;
  *                                             # (or the PIN itself in LETHE_PKCS11_PIN)
  * maxBodyBytes: 16777216   # LETHE_MAX_BODY_BYTES
  * tokens:                  # bearer token -> principal and role of the data policy
- *   s3cret-token: { principal: ops, role: dpo }
+ *   a-long-random-token: { principal: ops, role: dpo }   # 16 characters at least
  * jwt:                     # optional: JWT bearer tokens (sub = principal, roles[0] = role)
  *   hs256Secret: …         # LETHE_JWT_SECRET; at least 32 characters
  *   rs256PublicKey: |      # PEM
@@ -168,12 +168,27 @@ public record ServerConfig(
         }
     }
 
+    /** The shortest bearer token a config file may name (the demo's are 16 characters). */
+    static final int MIN_TOKEN_LENGTH = 16;
+
     /** Reads the config file (if any) and the environment; flags are applied by the caller with withers. */
     public static ServerConfig load(Path file, Map<String, String> env) {
         JsonNode root = null;
         if (file != null) {
             try {
-                root = new ObjectMapper(new YAMLFactory()).readTree(Files.readString(file));
+                // A key written twice (a token listed for two principals) is a mistake, not "the last one wins".
+                root = new ObjectMapper(new YAMLFactory())
+                        .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+                        .readTree(Files.readString(file));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                // Not Jackson's message as it is: it quotes the key, which may be a bearer token.
+                throw InvalidEventException.of(
+                        "config file",
+                        file + " is not valid YAML: "
+                                + (String.valueOf(e.getOriginalMessage()).startsWith("Duplicate field")
+                                        ? "a key is written twice (not shown: it may be a token); write each setting"
+                                                + " and each token once"
+                                        : dev.lethe.core.store.Json.describeError(e)));
             } catch (IOException e) {
                 throw InvalidEventException.of(
                         "config file", "cannot read " + file + ": " + dev.lethe.server.IoErrors.describe(e));
@@ -205,13 +220,21 @@ public record ServerConfig(
                         "LETHE_MAX_BODY_BYTES",
                         config.path("maxBodyBytes").asText(String.valueOf(DEFAULT_MAX_BODY_BYTES))));
         Map<String, Principal> tokens = new LinkedHashMap<>();
-        config.path("tokens")
-                .fields()
-                .forEachRemaining(e -> tokens.put(
-                        e.getKey(),
-                        new Principal(
-                                e.getValue().path("principal").asText(null),
-                                e.getValue().path("role").asText(null))));
+        config.path("tokens").fields().forEachRemaining(e -> {
+            Principal principal = new Principal(
+                    e.getValue().path("principal").asText(null),
+                    e.getValue().path("role").asText(null));
+            if (e.getKey().length() < MIN_TOKEN_LENGTH) {
+                // Named by its principal: the token itself is a secret, and this message goes to the log.
+                throw InvalidEventException.of(
+                        "tokens",
+                        "the token of " + principal.name() + " has "
+                                + e.getKey().length() + " characters; a bearer"
+                                + " token needs at least " + MIN_TOKEN_LENGTH
+                                + " (a guessable one lets anyone in as its principal): e.g. openssl rand -hex 24");
+            }
+            tokens.put(e.getKey(), principal);
+        });
         JsonNode jwtNode = config.path("jwt");
         String secret =
                 env.getOrDefault("LETHE_JWT_SECRET", jwtNode.path("hs256Secret").asText(null));

@@ -194,7 +194,7 @@ class Pkcs11CliIT {
         Path config = Files.writeString(
                 dir.resolve("lethe.yaml"),
                 "host: 127.0.0.1\nport: 0\ndata: " + dir.resolve("served") + "\n"
-                        + "tokens:\n  t0ken: {principal: ops, role: dpo}\n"
+                        + "tokens:\n  t0ken-for-the-hsm-test: {principal: ops, role: dpo}\n"
                         + "pkcs11:\n  library: " + hsm.library() + "\n  slot: " + hsm.slot("cli") + "\n"
                         + "  pinFile: " + pinFile + "\n");
         ServerConfig settings = ServerConfig.load(config, Map.of());
@@ -206,7 +206,7 @@ class Pkcs11CliIT {
             HttpResponse<String> subject = HttpClient.newHttpClient()
                     .send(
                             HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/v1/subjects"))
-                                    .header("Authorization", "Bearer t0ken")
+                                    .header("Authorization", "Bearer t0ken-for-the-hsm-test")
                                     .header("Content-Type", "application/json")
                                     .POST(HttpRequest.BodyPublishers.ofString(
                                             "{\"naturalKey\":\"ada@example.com\",\"create\":true}"))

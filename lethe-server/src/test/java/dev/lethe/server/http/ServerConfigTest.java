@@ -66,4 +66,22 @@ class ServerConfigTest {
                 .as("short and setting-like, but no misspelling of a setting")
                 .hasMessageNotContaining("adminToken2026");
     }
+
+    @Test
+    void a_token_written_twice_or_too_short_is_refused_without_showing_it() throws Exception {
+        // Listed for two principals: the last one won, and the audit trail named the wrong person.
+        assertThatThrownBy(() -> ServerConfig.load(
+                        Files.writeString(
+                                dir.resolve("twice.yaml"),
+                                "tokens:\n  tok-dpo-0123456789abcdef: { principal: dora, role: dpo }\n"
+                                        + "  tok-dpo-0123456789abcdef: { principal: ann, role: advisor }\n"),
+                        Map.of()))
+                .hasMessageContaining("a key is written twice")
+                .hasMessageNotContaining("tok-dpo");
+        assertThatThrownBy(() -> ServerConfig.load(
+                        Files.writeString(dir.resolve("short.yaml"), "tokens:\n  xq7: { principal: ops, role: dpo }\n"),
+                        Map.of()))
+                .hasMessageContaining("the token of ops has 3 characters", "at least 16")
+                .hasMessageNotContaining("xq7");
+    }
 }
