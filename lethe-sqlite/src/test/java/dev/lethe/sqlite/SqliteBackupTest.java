@@ -525,6 +525,31 @@ class SqliteBackupTest {
     }
 
     @Test
+    void a_receipt_the_journal_could_not_take_is_written_by_the_next_forget_without_a_restart() throws Exception {
+        Path data = parent.resolve("data");
+        Path receipts = Files.createDirectories(parent.resolve("receipts"));
+        Path journal = receipts.resolve("receipts.jsonl");
+        SqliteLethe.open(data).close();
+        useJournal(data, journal);
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            SubjectId ada = customer(lethe, "ada");
+            SubjectId grace = customer(lethe, "grace");
+            Path away = Files.move(receipts, parent.resolve("receipts-unmounted"));
+            assertThatThrownBy(() -> lethe.privacy().forget(ada, "GDPR Art. 17(1)(a)", null, DPO))
+                    .hasMessageContaining("subject " + ada + " is forgotten")
+                    .hasMessageContaining("the next forget, retention run or open");
+            Files.move(away, receipts);
+            String adas = lethe.privacy().receipts(ada, DPO).get(0).id().toString();
+            assertThat(Files.readString(journal)).doesNotContain(adas);
+            String graces = lethe.privacy()
+                    .forget(grace, "GDPR Art. 17(1)(a)", null, DPO)
+                    .id()
+                    .toString();
+            assertThat(Files.readString(journal)).contains(adas, graces);
+        }
+    }
+
+    @Test
     void a_copy_sharing_the_stores_journal_may_not_forget_but_applies_the_stores_forgets() throws Exception {
         Path data = parent.resolve("data");
         Path drill = parent.resolve("drill");

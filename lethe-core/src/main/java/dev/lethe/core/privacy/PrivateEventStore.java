@@ -577,6 +577,7 @@ public final class PrivateEventStore implements AutoCloseable {
 
     private ErasureReceipt forgetAuthorized(SubjectId subject, String legalBasis, String reason, Principal actor) {
         checkForgetAllowed();
+        writePendingReceipts();
         // One durable append, the SubjectForgotten event, which is the audit entry (no personal data),
         // written once the key's deletion is committed and the key store's files are scrubbed; a crash
         // before it is written is repaired by auditInterruptedForgets on the next open. Not alongside the
@@ -1294,9 +1295,12 @@ public final class PrivateEventStore implements AutoCloseable {
                 journal.append(receipt);
             } catch (RuntimeException e) {
                 journaled = false;
+                receiptsPending = true;
                 failure = dev.lethe.core.store.StorageException.transientFailure(
                         "subject " + receipt.subject() + " is forgotten (receipt " + receipt.id() + "), but "
-                                + e.getMessage() + " (the next open of the store writes the receipt there)",
+                                + e.getMessage()
+                                + " (the next forget, retention run or open of the store writes the receipt there; until then a data"
+                                + " directory restored from a backup would not forget this subject again)",
                         e);
             }
         }
@@ -1317,6 +1321,29 @@ public final class PrivateEventStore implements AutoCloseable {
                 throw failure;
             }
             primary.addSuppressed(failure);
+        }
+    }
+
+    /** Set when a receipt could not be written to the receipt journal: the next forget or retention run tries. */
+    private volatile boolean receiptsPending;
+
+    /**
+     * Writes the receipts a receipt journal could not take (unmounted, full) when this process last tried:
+     * called before each forget and each retention run (the hourly scheduler's too), so that a journal back
+     * in place gets them without waiting for the next open; a journal still failing is said in the log.
+     */
+    private void writePendingReceipts() {
+        if (!receiptsPending || journal == null) {
+            return;
+        }
+        receiptsPending = false;
+        try {
+            auditInterruptedForgets();
+        } catch (RuntimeException e) {
+            receiptsPending = true;
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "receipts still to be written to the receipt journal: " + e.getMessage());
         }
     }
 
@@ -1352,7 +1379,8 @@ public final class PrivateEventStore implements AutoCloseable {
             try {
                 journal.append(pending);
             } catch (RuntimeException e) {
-                journaled = false; // pending still, for the next open: the store stays usable meanwhile
+                journaled = false; // pending still, for the next try: the store stays usable meanwhile
+                receiptsPending = true;
                 LOG.log(
                         System.Logger.Level.WARNING,
                         pending.size() + " receipt(s) still to be written to the receipt journal: " + e.getMessage());
@@ -2006,6 +2034,7 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public RetentionReport retention(Instant now, Principal actor) {
         requireRetention(actor, now);
+        writePendingReceipts();
         List<Long> malformed = new ArrayList<>();
         // In a copy that may not forget (refuseForgets), the due forgets wait; expiry runs all the same.
         List<ErasureReceipt> forgotten = forgetRefused == null ? scheduledForgets(now, actor, malformed) : List.of();
