@@ -113,6 +113,11 @@ public final class LetheServer implements AutoCloseable {
         this.jwt = config.jwt().enabled() ? new JwtVerifier(config.jwt(), Clock.systemUTC()) : null;
         this.graphQl = new GraphQlApi(hub, log);
         long[] cache = new long[2];
+        // Every documented counter from the start, at 0: an alert on its rate (or its absence) needs the series.
+        for (String counter :
+                List.of("appends", "appended_events", "forgets", "read_events", "graphql_queries", "subscriptions")) {
+            metrics.count(counter, 0);
+        }
         metrics.gauge("subscriptions_open", openSubscriptions::get);
         metrics.gauge("key_cache_hits", () -> lethe.privacy().keys().cacheCounters()[0]);
         metrics.gauge("key_cache_misses", () -> lethe.privacy().keys().cacheCounters()[1]);
