@@ -176,6 +176,7 @@ public final class LetheServer implements AutoCloseable {
         }
         LetheServer server = null;
         try {
+            refuseUndeclaredGroups(lethe);
             server = new LetheServer(config, lethe, log);
             // A token whose role the policy does not declare could read nothing and do nothing: say so.
             java.util.Set<String> roles = lethe.policy().roles().keySet();
@@ -189,6 +190,18 @@ public final class LetheServer implements AutoCloseable {
             lethe.privacy()
                     .forgetRefusal()
                     .ifPresent(why -> log.warn("forgets refused in this data directory", Map.of("why", why)));
+            // A store restored from before a key rotation, or a token that is not this store's, opens fine and
+            // then fails every append and reads every field as unavailable: said now, and by /health/ready.
+            server.keyProblem()
+                    .ifPresent(why -> log.warn(
+                            "the master key does not open this key store (lethe keys check tells more)",
+                            Map.of("why", why)));
+            List<Integer> epochs = lethe.privacy().keys().master().liveEpochs();
+            if (epochs.size() > 1) {
+                log.warn(
+                        "a master key rotation was interrupted: run lethe keys rotate again (with the server stopped)",
+                        Map.of("liveEpochs", epochs));
+            }
             server.app.start();
             log.info(
                     "listening",
@@ -223,6 +236,58 @@ public final class LetheServer implements AutoCloseable {
                         + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage())));
             }
             throw e;
+        }
+    }
+
+    /**
+     * Refuses to serve a store whose policy (edited by hand) no longer declares a data group that an event
+     * type's latest schema uses: every append of that type would fail, as a client's 400, while the server
+     * looked ready. {@code lethe policy set} refuses such a policy; a hand edit is caught here.
+     */
+    private static void refuseUndeclaredGroups(SqliteLethe lethe) {
+        for (dev.lethe.core.privacy.SchemaRegistry.Registered schema :
+                lethe.privacy().schemas().all()) {
+            boolean latest = lethe.privacy()
+                    .schemas()
+                    .latest(schema.eventType())
+                    .map(l -> l.version() == schema.version())
+                    .orElse(false);
+            for (dev.lethe.core.privacy.FieldRule field : schema.schema().fields()) {
+                if (latest
+                        && field.personal()
+                        && field.group().isPresent()
+                        && !lethe.policy().knows(field.group().get())) {
+                    throw InvalidEventException.of(
+                            SqliteLethe.POLICY_FILE,
+                            "does not declare data group '" + field.group().get() + "', which schema "
+                                    + schema.eventType() + " v" + schema.version() + " uses for " + field.path()
+                                    + ": every append of " + schema.eventType() + " would fail. Declare the group"
+                                    + " again in " + lethe.store().directory().resolve(SqliteLethe.POLICY_FILE)
+                                    + " (edited by hand: lethe policy set refuses such a policy)");
+                }
+            }
+        }
+    }
+
+    /**
+     * Why this server cannot do its work, if it cannot: appends refused for good (its lethe.lock was deleted
+     * or replaced), or a master key that opens none of the key store's keys.
+     */
+    private java.util.Optional<String> unreadiness() {
+        return lethe.store().writeRefusal().or(this::keyProblem);
+    }
+
+    /**
+     * Why the master key cannot open this key store, if it cannot: a natural-key lookup needs the blind
+     * index's secret, unwrapped by the master key (a restored pre-rotation copy, another keyset, an HSM
+     * that does not answer). Empty on a store without keys yet.
+     */
+    java.util.Optional<String> keyProblem() {
+        try {
+            lethe.privacy().keys().lookup("lethe-readiness-probe");
+            return java.util.Optional.empty();
+        } catch (LetheException e) {
+            return java.util.Optional.of(String.valueOf(e.getMessage()));
         }
     }
 
@@ -281,7 +346,7 @@ public final class LetheServer implements AutoCloseable {
         });
 
         routes.get("/health", ctx -> {
-            java.util.Optional<String> refused = lethe.store().writeRefusal();
+            java.util.Optional<String> refused = unreadiness();
             ctx.json(Map.of(
                     "status",
                     refused.isEmpty() ? "up" : "down",
@@ -298,9 +363,10 @@ public final class LetheServer implements AutoCloseable {
                     .filter(p -> p.phase() == dev.lethe.core.projection.ProjectionStatus.Phase.FAILED)
                     .map(dev.lethe.core.projection.ProjectionStatus::name)
                     .toList();
-            java.util.Optional<String> refused = lethe.store().writeRefusal();
+            java.util.Optional<String> refused = unreadiness();
             if (refused.isPresent()) {
-                // Appends are refused for good (its lethe.lock was deleted or replaced): not ready.
+                // Appends are refused for good (its lethe.lock was deleted or replaced), or the master key
+                // opens none of the key store's keys: not ready.
                 ctx.status(503)
                         .json(Map.of(
                                 "status",

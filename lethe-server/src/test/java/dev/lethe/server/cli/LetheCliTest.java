@@ -149,6 +149,27 @@ class LetheCliTest {
     }
 
     @Test
+    void serve_refuses_a_policy_edited_by_hand_to_drop_a_group_a_schema_uses() throws Exception {
+        Path schema = Files.writeString(
+                data.resolve("paid.json"),
+                "{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\","
+                        + "\"x-gdpr\":{\"pii\":true,\"key\":true,\"dataGroup\":\"contact\"}}}}");
+        Run registered = lethe("schemas", "register", "Paid", schema.toString(), "--role", "dpo");
+        assertThat(registered.exitCode()).as(registered.err()).isZero();
+        String policy = lethe("policy", "show").out();
+        Files.writeString(
+                data.resolve("policy.yaml"),
+                policy.lines()
+                        .filter(line -> !line.trim().startsWith("contact:"))
+                        .map(line -> line.replace("identity, contact,", "identity,"))
+                        .collect(java.util.stream.Collectors.joining("\n")));
+        Run serve = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                java.time.Duration.ofSeconds(60), () -> lethe("serve", "--port", "0"));
+        assertThat(serve.exitCode()).isEqualTo(2);
+        assertThat(serve.err()).contains("does not declare data group 'contact'", "schema Paid v1");
+    }
+
+    @Test
     void serve_demo_refuses_a_store_with_data_of_its_own() {
         Run appended = lethe("append", "account-1", "Opened", "{\"n\":1}");
         assertThat(appended.exitCode()).as(appended.err()).isZero();

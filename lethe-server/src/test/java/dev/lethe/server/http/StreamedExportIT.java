@@ -48,7 +48,8 @@ class StreamedExportIT {
                 config, new LetheServer.JsonLogTarget(new PrintStream(logs, true, StandardCharsets.UTF_8)))) {
             String base = "http://127.0.0.1:" + server.port();
             // A fresh server lists every documented counter, at 0 (alerts on a rate need the series).
-            assertThat(send(http, HttpRequest.newBuilder(URI.create(base + "/metrics"))).body())
+            assertThat(send(http, HttpRequest.newBuilder(URI.create(base + "/metrics")))
+                            .body())
                     .contains("lethe_forgets_total 0", "lethe_subscriptions_total 0", "lethe_appends_total 0");
             String schema = """
                     {"eventType":"ContactAdded","notation":"json-schema","schema":{"type":"object",

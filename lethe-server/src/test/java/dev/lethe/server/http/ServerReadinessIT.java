@@ -1,0 +1,111 @@
+package dev.lethe.server.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lethe.core.privacy.Principal;
+import dev.lethe.sqlite.SqliteLethe;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A server that cannot do its work says so: {@code /health/ready} answers 503 with the problem, and the
+ * log names it, rather than "up" while every append fails.
+ */
+class ServerReadinessIT {
+    private static final String ADMIN = "demo-admin-token";
+
+    @TempDir
+    Path root;
+
+    private final HttpClient http = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+
+    private HttpResponse<String> get(String uri) throws Exception {
+        return http.send(
+                HttpRequest.newBuilder(URI.create(uri))
+                        .timeout(Duration.ofSeconds(30))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpResponse<String> append(String base) throws Exception {
+        return http.send(
+                HttpRequest.newBuilder(URI.create(base + "/v1/streams/tick-1/events"))
+                        .header("Authorization", "Bearer " + ADMIN)
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"events\":[{\"type\":\"Tick\",\"data\":{}}]}"))
+                        .timeout(Duration.ofSeconds(30))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static LetheServer start(Path data, ByteArrayOutputStream logs) {
+        return LetheServer.start(
+                ServerConfig.load(null, Map.of()).withData(data).withPort(0).withDemo(),
+                new LetheServer.JsonLogTarget(new PrintStream(logs, true, StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void a_key_store_its_master_key_no_longer_opens_is_not_ready_and_the_log_says_why() throws Exception {
+        Path data = root.resolve("data");
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            lethe.privacy().keys().lookup("someone@example.com"); // the blind index's secret, wrapped
+        }
+        // A copy taken before a rotation, opened with the keyset the rotation left: its keys are wrapped by a
+        // master key epoch that no longer exists.
+        Path before = root.resolve("before");
+        Files.createDirectories(before);
+        for (String name : new String[] {"keys.db", "events.db", "policy.yaml"}) {
+            Files.copy(data.resolve(name), before.resolve(name));
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            lethe.privacy().rotateMasterKey(new Principal("dora", "dpo"));
+        }
+        Files.copy(
+                data.resolve("master.keyset.json"),
+                before.resolve("master.keyset.json"),
+                StandardCopyOption.REPLACE_EXISTING);
+
+        ByteArrayOutputStream logs = new ByteArrayOutputStream();
+        try (LetheServer server = start(before, logs)) {
+            String base = "http://127.0.0.1:" + server.port();
+            HttpResponse<String> ready = get(base + "/health/ready");
+            assertThat(ready.statusCode()).isEqualTo(503);
+            assertThat(ready.body()).contains("\"status\":\"down\"", "master key");
+            assertThat(get(base + "/health").body()).contains("\"ready\":false");
+            assertThat(logs.toString(StandardCharsets.UTF_8)).contains("the master key does not open this key store");
+        }
+    }
+
+    @Test
+    void a_server_whose_lock_file_was_deleted_refuses_appends_saying_why_and_is_not_ready() throws Exception {
+        Path data = root.resolve("locked");
+        ByteArrayOutputStream logs = new ByteArrayOutputStream();
+        try (LetheServer server = start(data, logs)) {
+            String base = "http://127.0.0.1:" + server.port();
+            assertThat(append(base).statusCode()).isEqualTo(201);
+            assertThat(get(base + "/health/ready").statusCode()).isEqualTo(200);
+            Files.delete(data.resolve("lethe.lock"));
+            HttpResponse<String> refused = append(base);
+            assertThat(refused.statusCode()).isEqualTo(500);
+            assertThat(refused.body()).contains("lethe.lock was deleted");
+            assertThat(get(base + "/health/ready").statusCode()).isEqualTo(503);
+            assertThat(logs.toString(StandardCharsets.UTF_8))
+                    .contains("\"msg\":\"server error\"", "lethe.lock was deleted");
+        }
+    }
+}
