@@ -18,7 +18,9 @@ import picocli.CommandLine.ParentCommand;
         name = "serve",
         description = {
             "Serve the data directory over HTTP: REST, GraphQL (/graphql, /graphiql), server-sent events, admin.",
-            "Settings: flags, then environment (LETHE_HOST, LETHE_PORT, LETHE_DATA), then --config FILE (YAML), then defaults.",
+            "Settings: flags, then environment (LETHE_HOST, LETHE_PORT, LETHE_DATA, LETHE_MASTER_KEY_DIR,"
+                    + " LETHE_MAX_BODY_BYTES, LETHE_JWT_SECRET, LETHE_PKCS11_LIBRARY, LETHE_PKCS11_SLOT,"
+                    + " LETHE_PKCS11_PIN_FILE or LETHE_PKCS11_PIN), then --config FILE (YAML), then defaults.",
             "  lethe serve --demo      loads the demo story once, and accepts the documented demo tokens"
         })
 final class ServeCommand implements Callable<Integer> {
