@@ -151,8 +151,10 @@ public final class SqliteBackup {
                         + " holds event schemas: this backup, like the directory, cannot be opened (docs/privacy.md"
                         + " §9, Restoring)");
             }
-            inProgress.close();
+            // The marker goes while its lock is still held: once unlocked, an old marker tells another backup
+            // that this copy was abandoned. Without it, the copy (just modified) is left alone for a minute.
             Files.delete(partial.resolve(IN_PROGRESS));
+            inProgress.close();
             // Replaces the empty directory claimed above.
             try {
                 Files.move(partial, to, StandardCopyOption.ATOMIC_MOVE);
@@ -321,10 +323,6 @@ public final class SqliteBackup {
         }
     }
 
-    /**
-     * Made in the last minute: perhaps by a backup that has created it but not yet locked its marker in it
-     * (another backup's own target is checked by its lock alone).
-     */
     /**
      * A partial copy another backup may be starting: it creates the directory, then its marker, then locks
      * the marker. One without its marker yet is left alone for a minute; one whose marker is there and

@@ -298,10 +298,19 @@ public final class SqliteEventStore implements EventStore {
      * Why this store refuses appends for good, if it does: its {@code lethe.lock} was deleted or replaced
      * while it wrote (another writer may have taken the directory). Empty for a read-only store.
      */
+    @Override
     public java.util.Optional<String> writeRefusal() {
-        return sequencer == null
-                ? java.util.Optional.empty()
-                : sequencer.fenced().map(Throwable::getMessage);
+        if (sequencer == null) {
+            return java.util.Optional.empty();
+        }
+        if (sequencer.fenced().isEmpty() && !closed) {
+            try {
+                lock.requireHeld(); // one stat: a deleted lock is seen before the next append, not at it
+            } catch (StorageException notSole) {
+                sequencer.fence(notSole);
+            }
+        }
+        return sequencer.fenced().map(Throwable::getMessage);
     }
 
     private void checkWritable() {

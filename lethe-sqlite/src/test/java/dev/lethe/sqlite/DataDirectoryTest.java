@@ -215,6 +215,22 @@ class DataDirectoryTest {
         }
     }
 
+    @Test
+    void a_writer_whose_lock_file_was_deleted_forgets_nothing() throws Exception {
+        Path data = parent.resolve("fenced");
+        dev.lethe.core.privacy.Principal dora = new dev.lethe.core.privacy.Principal("dora", "dpo");
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            dev.lethe.core.privacy.SubjectId ada =
+                    lethe.privacy().subjectFor("ada@example.com", dora).subject();
+            Files.delete(data.resolve("lethe.lock"));
+            assertThatThrownBy(() -> lethe.privacy().forget(ada, "GDPR Art. 17(1)(a)", null, dora))
+                    .isInstanceOf(StorageException.class)
+                    .hasMessageContaining("lethe.lock was deleted")
+                    .hasMessageContaining("nothing was changed");
+            assertThat(lethe.privacy().keys().isForgotten(ada)).isFalse();
+        }
+    }
+
     /** A copy of a closed data directory, as an operator's {@code cp -r} makes it (without the lock file). */
     static Path copyTree(Path from, Path to) throws Exception {
         try (var paths = Files.walk(from)) {

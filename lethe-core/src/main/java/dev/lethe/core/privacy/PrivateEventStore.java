@@ -1338,7 +1338,7 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         receiptsPending = false;
         try {
-            auditInterruptedForgets();
+            auditInterruptedForgets(false);
         } catch (RuntimeException e) {
             receiptsPending = true;
             LOG.log(
@@ -1354,7 +1354,17 @@ public final class PrivateEventStore implements AutoCloseable {
      * open. Reads the audit stream only when some receipt is not marked audited.
      */
     public int auditInterruptedForgets() {
-        List<ErasureReceipt> pending = keys.unauditedReceipts();
+        return auditInterruptedForgets(true);
+    }
+
+    /**
+     * @param recover whether receipts without an audit entry get one ({@code recovered: true}): on open,
+     *     where such a forget was cut short by a crash; not while this process runs, where a forget on another
+     *     thread may have committed its key's deletion and not yet written its entry (it writes it itself)
+     */
+    private int auditInterruptedForgets(boolean recover) {
+        List<ErasureReceipt> all = keys.unauditedReceipts();
+        List<ErasureReceipt> pending = all;
         if (pending.isEmpty()) {
             return 0;
         }
@@ -1372,6 +1382,16 @@ public final class PrivateEventStore implements AutoCloseable {
                 break;
             }
             from += page.size();
+        }
+        if (!recover) {
+            // Only those whose forget is over (audited, its journal line missing): the others are in flight.
+            pending = all.stream()
+                    .filter(r -> !missing.contains(r.id().toString()))
+                    .toList();
+            missing.clear();
+            if (pending.isEmpty()) {
+                return 0;
+            }
         }
         boolean journaled = true;
         if (journal != null) {
@@ -2034,6 +2054,7 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public RetentionReport retention(Instant now, Principal actor) {
         requireRetention(actor, now);
+        requireWritable();
         writePendingReceipts();
         List<Long> malformed = new ArrayList<>();
         // In a copy that may not forget (refuseForgets), the due forgets wait; expiry runs all the same.
@@ -2117,6 +2138,18 @@ public final class PrivateEventStore implements AutoCloseable {
     private void checkForgetAllowed() {
         if (forgetRefused != null) {
             throw new ForgetRefusedException(forgetRefused);
+        }
+        requireWritable();
+    }
+
+    /**
+     * Refuses a change of keys (a forget, a retention run, a rotation) while the log refuses appends for good:
+     * its key-store half would be done and its audit entry refused, and another writer may hold the directory.
+     */
+    private void requireWritable() {
+        Optional<String> refused = store.writeRefusal();
+        if (refused.isPresent()) {
+            throw StorageException.permanent(refused.get() + " (nothing was changed)", null);
         }
     }
 

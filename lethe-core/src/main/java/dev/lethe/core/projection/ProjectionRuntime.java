@@ -37,9 +37,9 @@ public final class ProjectionRuntime implements AutoCloseable {
         this.json = new ObjectMapper()
                 .registerModule(new JavaTimeModule())
                 .registerModule(new com.fasterxml.jackson.datatype.jdk8.Jdk8Module())
-                .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-                // A member removed from the state type is dropped from stored states as they are read.
-                .disable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+                .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+        // A stored member the state type no longer has fails the read (and names it): a renamed member read
+        // as a new one would start again from 0 or null without a word; a rebuild folds the states anew.
     }
 
     /**
@@ -185,7 +185,7 @@ public final class ProjectionRuntime implements AutoCloseable {
 
     /**
      * A stored state that does not read as the projection's state type: the type changed since (a member
-     * renamed or retyped; a removed one is ignored). Names the member, never a value: states hold data.
+     * removed, renamed or retyped). Names the member, never a value or a map's key: states hold data.
      */
     static dev.lethe.core.store.StorageException unreadableState(String projection, Class<?> type, IOException e) {
         String at = "";
@@ -193,7 +193,9 @@ public final class ProjectionRuntime implements AutoCloseable {
                 && !mapping.getPath().isEmpty()) {
             StringBuilder path = new StringBuilder();
             for (com.fasterxml.jackson.databind.JsonMappingException.Reference step : mapping.getPath()) {
-                if (step.getFieldName() != null) {
+                if (step.getFrom() instanceof java.util.Map<?, ?>) {
+                    path.append(path.length() == 0 ? "" : ".").append("{…}"); // a key may be data (an e-mail)
+                } else if (step.getFieldName() != null) {
                     path.append(path.length() == 0 ? "" : ".").append(step.getFieldName());
                 } else if (step.getIndex() >= 0) {
                     path.append('[').append(step.getIndex()).append(']');

@@ -147,6 +147,14 @@ public interface EventStore extends AutoCloseable {
         return "";
     }
 
+    /**
+     * Why this store refuses appends for good, if it does (another writer may have taken its directory):
+     * callers that write elsewhere first (a key store) ask before they do. Empty by default.
+     */
+    default java.util.Optional<String> writeRefusal() {
+        return java.util.Optional.empty();
+    }
+
     /** The position of the last committed event, or -1 when the log is empty. */
     long headPosition();
 

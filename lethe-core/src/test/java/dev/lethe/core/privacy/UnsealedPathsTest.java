@@ -166,6 +166,23 @@ class UnsealedPathsTest {
         public String currency;
     }
 
+    /** Collections of the application's: Jackson writes them as arrays of their values. */
+    public static class Addresses extends java.util.ArrayList<Address> {}
+
+    public interface AddressList extends List<Address> {}
+
+    public static class Holder<T> {
+        public T value;
+    }
+
+    public static class AddressHolder extends Holder<Address> {}
+
+    record MovedAddresses(@DataSubject String customerId, Addresses addresses) {}
+
+    record MovedAddressList(@DataSubject String customerId, AddressList addresses) {}
+
+    record MovedHeld(@DataSubject String customerId, AddressHolder held) {}
+
     record MovedHousehold(@DataSubject String customerId, Household household) {}
 
     record MovedFamily(@DataSubject String customerId, List<Family> families) {}
@@ -174,7 +191,12 @@ class UnsealedPathsTest {
 
     @Test
     void a_class_holding_marked_records_is_refused_and_the_markings_fit_record_components_only() {
-        for (Class<? extends Record> type : List.of(MovedHousehold.class, MovedFamily.class)) {
+        for (Class<? extends Record> type : List.of(
+                MovedHousehold.class,
+                MovedFamily.class,
+                MovedAddresses.class,
+                MovedAddressList.class,
+                MovedHeld.class)) {
             assertThatThrownBy(() -> AnnotationNotation.read("T", type))
                     .as(type.getSimpleName())
                     .isInstanceOf(InvalidEventException.class)

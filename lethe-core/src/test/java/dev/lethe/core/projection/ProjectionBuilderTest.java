@@ -33,4 +33,22 @@ class ProjectionBuilderTest {
                         .category())
                 .contains("order");
     }
+
+    record ByEmail(java.util.Map<String, java.util.List<String>> firstOrder) {}
+
+    @Test
+    void an_unreadable_state_names_its_member_but_never_a_maps_key() {
+        java.io.IOException failure = null;
+        try {
+            new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readValue("{\"firstOrder\":{\"ada@example.com\":{\"x\":1}}}", ByEmail.class);
+        } catch (java.io.IOException e) {
+            failure = e;
+        }
+        org.assertj.core.api.Assertions.assertThat(failure).isNotNull();
+        org.assertj.core.api.Assertions.assertThat(ProjectionRuntime.unreadableState("orders", ByEmail.class, failure)
+                        .getMessage())
+                .contains("projection 'orders'", "does not read as ByEmail at 'firstOrder.{…}'")
+                .doesNotContain("ada@");
+    }
 }

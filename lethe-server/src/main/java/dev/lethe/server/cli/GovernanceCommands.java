@@ -585,6 +585,7 @@ final class GovernanceCommands {
                 throw e.at(file + ": " + e.subject());
             }
             java.util.Optional<Path> journalBefore;
+            List<String> shortenedRetention = List.of();
             String journalNotRead = null;
             SqliteLethe opened;
             try {
@@ -625,6 +626,7 @@ final class GovernanceCommands {
                 }
                 refuseBreaking(parsed, lethe, file);
                 List<String> shortened = shortenedRetentions(lethe.policy(), parsed);
+                shortenedRetention = shortened;
                 if (!shortened.isEmpty() && !yes) {
                     throw InvalidEventException.of(
                             file + ": retention",
@@ -633,15 +635,6 @@ final class GovernanceCommands {
                                     + " every period whose new retention has ended, and the personal data sealed"
                                     + " under them; add --yes to replace the policy all the same (then lethe retention"
                                     + " plan shows what the next run destroys)");
-                }
-                if (!shortened.isEmpty()) {
-                    cli.spec
-                            .commandLine()
-                            .getErr()
-                            .printf(
-                                    "warning: retention shortened for %s: see lethe retention plan before the next"
-                                            + " retention run%n",
-                                    String.join(", ", shortened));
                 }
                 try {
                     SqliteLethe.checkReceiptJournal(cli.store.directory, parsed);
@@ -676,6 +669,15 @@ final class GovernanceCommands {
                     .commandLine()
                     .getOut()
                     .println("policy replaced; it applies from the next command or server start");
+            if (!shortenedRetention.isEmpty()) {
+                cli.spec
+                        .commandLine()
+                        .getErr()
+                        .printf(
+                                "warning: retention shortened for %s: see lethe retention plan before the next"
+                                        + " retention run%n",
+                                String.join(", ", shortenedRetention));
+            }
             if (journalBefore.isPresent() && !journalBefore.equals(parsed.receiptJournal())) {
                 cli.spec
                         .commandLine()

@@ -83,13 +83,15 @@ final class ServeCommand implements Callable<Integer> {
                     .println(
                             "warning: no bearer tokens or JWT keys are configured (--config FILE with tokens: or jwt:), so every /v1 request gets 401");
         }
-        if (config != null && (!settings.tokens().isEmpty() || settings.jwt().enabled())) {
+        boolean secretInFile = !settings.tokens().isEmpty()
+                || (settings.jwt().hs256Secret() != null && System.getenv("LETHE_JWT_SECRET") == null);
+        if (config != null && secretInFile) {
             warnIfOthersRead(config, "it holds bearer tokens or a JWT secret");
         }
         if (settings.pkcs11().pinFile() != null && !settings.pkcs11().pinFile().isBlank()) {
             warnIfOthersRead(Path.of(settings.pkcs11().pinFile()), "it holds the token's PIN");
         }
-        if (!java.util.Set.of("127.0.0.1", "localhost", "::1", "[::1]").contains(settings.host())) {
+        if (!loopback(settings.host())) {
             parent.spec
                     .commandLine()
                     .getErr()
@@ -118,6 +120,22 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** Whether {@code option} was given on the command line, before or after {@code serve}. */
+    /** Whether {@code host} is this machine's loopback (127.0.0.0/8, ::1, localhost): no name is looked up. */
+    static boolean loopback(String host) {
+        String bare = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        if (bare.equalsIgnoreCase("localhost")) {
+            return true;
+        }
+        if (!bare.matches("[0-9.]+") && !bare.contains(":")) {
+            return false; // a name: not resolved here, so not known to be the loopback
+        }
+        try {
+            return java.net.InetAddress.getByName(bare).isLoopbackAddress();
+        } catch (java.net.UnknownHostException notAnAddress) {
+            return false;
+        }
+    }
+
     /** A secret file that other users may read: said, as ssh says it of a private key. */
     private void warnIfOthersRead(Path file, String why) {
         try {
@@ -146,23 +164,22 @@ final class ServeCommand implements Callable<Integer> {
     static void loadDemoOnce(Path data, dev.lethe.sqlite.SqliteOptions options) throws Exception {
         java.time.Clock clock = DemoStory.storyClock();
         try (SqliteLethe lethe = SqliteLethe.open(data, options.withClock(clock))) {
-            if (lethe.store().streamInfo(DataJourney.STREAM).exists()) {
-                return;
-            }
-            boolean demoStory =
-                    lethe.privacy().schemas().latest("CustomerRegistered").isPresent();
-            if (!demoStory && lethe.store().headPosition() >= 0) {
+            boolean demoStore = DemoStory.wroteTo(lethe.privacy());
+            if (!demoStore && lethe.store().headPosition() >= 0) {
                 // The demo tokens are well known, one with the dpo role: never on a store with data of its own.
                 throw dev.lethe.core.store.InvalidEventException.of(
                         "--demo",
                         "the data directory " + data.toAbsolutePath().normalize() + " holds "
                                 + (lethe.store().headPosition() + 1)
-                                + " event(s) that are not the demo's: --demo would load the demo into it and let"
-                                + " its well-known tokens in (demo-admin-token may forget and export); serve it"
+                                + " event(s) and was not written by the demo: --demo would load the demo into it and"
+                                + " let its well-known tokens in (demo-admin-token may forget and export); serve it"
                                 + " without --demo, or the demo in a new directory (--data)");
             }
+            if (lethe.store().streamInfo(DataJourney.STREAM).exists()) {
+                return;
+            }
             // A directory `lethe demo` wrote holds the story already: told once, not twice.
-            if (!demoStory) {
+            if (lethe.privacy().schemas().latest("CustomerRegistered").isEmpty()) {
                 new DemoStory(lethe.privacy(), lethe.projections(), clock, null, new PrintWriter(new StringWriter()))
                         .run();
             }

@@ -102,12 +102,23 @@ public final class DemoStory {
             PlaintextScan.Result scanAfter,
             List<String> personalValues) {}
 
+    /** The key-store note that marks a data directory the demo wrote. */
+    public static final String DEMO_NOTE = "demo-data";
+
+    /** Whether the demo wrote this store (its note is set before the demo writes anything). */
+    public static boolean wroteTo(PrivateEventStore lethe) {
+        return lethe.keys().note(DEMO_NOTE).isPresent();
+    }
+
     public Outcome run() throws InterruptedException, IOException {
         // On an empty store the story starts last month: the store records its first chapter then.
         boolean fresh = lethe.store().headPosition() < 0 && clock != null;
         if (fresh) {
             clock.shiftBack(Duration.ofDays(35));
         }
+        // Marked, before anything is written: lethe serve --demo lets its well-known tokens only into a store
+        // the demo wrote (or an empty one).
+        lethe.keys().setNote(DEMO_NOTE, "true");
         registerSchemas();
         try (ProjectionRuntime runtime = new ProjectionRuntime(lethe.store(), states)) {
             DemoProjections.ALL.forEach(runtime::start);

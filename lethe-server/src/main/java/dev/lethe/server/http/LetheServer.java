@@ -270,25 +270,30 @@ public final class LetheServer implements AutoCloseable {
     }
 
     /**
-     * Why this server cannot do its work, if it cannot: appends refused for good (its lethe.lock was deleted
-     * or replaced), or a master key that opens none of the key store's keys.
+     * Why this server cannot do its work, if it cannot, in words for anyone (the health routes need no token:
+     * no path, no pid): appends refused for good (its lethe.lock was deleted or replaced), or a master key
+     * that does not open the key store. The full message goes to the log, once.
      */
     private java.util.Optional<String> unreadiness() {
-        return lethe.store().writeRefusal().or(this::keyProblem);
+        java.util.Optional<String> refused = lethe.store().writeRefusal();
+        java.util.Optional<String> keys = refused.isPresent() ? java.util.Optional.empty() : keyProblem();
+        java.util.Optional<String> full = refused.or(() -> keys);
+        if (full.isPresent() && unreadinessLogged.compareAndSet(false, true)) {
+            log.warn("not ready", Map.of("why", full.get()));
+        }
+        return refused.isPresent()
+                ? java.util.Optional.of("appends refused for good: this server's lethe.lock was deleted or replaced"
+                        + " (its log says more)")
+                : keys.map(why -> "the master key does not open this key store (the server log says more; lethe"
+                        + " keys check)");
     }
 
-    /**
-     * Why the master key cannot open this key store, if it cannot: a natural-key lookup needs the blind
-     * index's secret, unwrapped by the master key (a restored pre-rotation copy, another keyset, an HSM
-     * that does not answer). Empty on a store without keys yet.
-     */
+    private final java.util.concurrent.atomic.AtomicBoolean unreadinessLogged =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Why the master key cannot open this key store, if it cannot ({@code KeyService.masterProblem}). */
     java.util.Optional<String> keyProblem() {
-        try {
-            lethe.privacy().keys().lookup("lethe-readiness-probe");
-            return java.util.Optional.empty();
-        } catch (LetheException e) {
-            return java.util.Optional.of(String.valueOf(e.getMessage()));
-        }
+        return lethe.privacy().keys().masterProblem();
     }
 
     /** Where structured logs go. */
@@ -1036,7 +1041,7 @@ public final class LetheServer implements AutoCloseable {
                     lethe.store(),
                     "Last-Event-ID",
                     lastEventId,
-                    "subscribe again with ?from=" + (category == null ? "" : " and ?category=" + category));
+                    "subscribe again" + (category == null ? "" : " to ?category=" + category) + " with ?from=");
         } else {
             // A bare position (clients of earlier releases) is not checked.
             if (lastEventId != null) {

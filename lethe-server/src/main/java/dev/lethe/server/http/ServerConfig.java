@@ -182,13 +182,19 @@ public record ServerConfig(
                         .readTree(Files.readString(file));
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                 // Not Jackson's message as it is: it quotes the key, which may be a bearer token.
+                // Nor the parser's reason: it may quote the line (a token) as it is.
+                com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+                String where = at == null || at.getLineNr() < 0
+                        ? ""
+                        : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
                 throw InvalidEventException.of(
                         "config file",
-                        file + " is not valid YAML: "
+                        file + " is not valid YAML" + where + ": "
                                 + (String.valueOf(e.getOriginalMessage()).startsWith("Duplicate field")
                                         ? "a key is written twice (not shown: it may be a token); write each setting"
                                                 + " and each token once"
-                                        : dev.lethe.core.store.Json.describeError(e)));
+                                        : "the reason is not shown, as it could quote a token; check the quotes,"
+                                                + " brackets and indentation there"));
             } catch (IOException e) {
                 throw InvalidEventException.of(
                         "config file", "cannot read " + file + ": " + dev.lethe.server.IoErrors.describe(e));

@@ -911,7 +911,9 @@ class HttpApiIT {
                 .header("Last-Event-ID", firstIds.get(2) + ":" + third.id() + ":1.000000000"));
         assertThat(retried.status()).isEqualTo(409);
         assertThat(retried.json().get("detail").asText())
-                .contains("an event of that id recorded at another instant", "and ?category=sse");
+                .contains(
+                        "an event of that id recorded at another instant",
+                        "subscribe again to ?category=sse with ?from=");
         // Past the head, a checked id is a conflict as for ?after= (a 409), and before the log it names nothing.
         long head = server.lethe().store().headPosition();
         Response ahead = send(HttpRequest.newBuilder(URI.create(base + "/v1/subscribe?category=sse"))

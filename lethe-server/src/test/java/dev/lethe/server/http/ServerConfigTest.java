@@ -83,5 +83,13 @@ class ServerConfigTest {
                         Map.of()))
                 .hasMessageContaining("the token of ops has 3 characters", "at least 16")
                 .hasMessageNotContaining("xq7");
+        // A syntax error: the parser's snippet would quote the line, token and all.
+        assertThatThrownBy(() -> ServerConfig.load(
+                        Files.writeString(
+                                dir.resolve("broken.yaml"),
+                                "tokens:\n  supersecrettoken-BBBB: { principal: ops, role: dpo\n"),
+                        Map.of()))
+                .hasMessageContaining("is not valid YAML at line")
+                .hasMessageNotContaining("supersecrettoken");
     }
 }

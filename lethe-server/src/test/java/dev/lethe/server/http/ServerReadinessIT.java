@@ -100,6 +100,12 @@ class ServerReadinessIT {
             assertThat(append(base).statusCode()).isEqualTo(201);
             assertThat(get(base + "/health/ready").statusCode()).isEqualTo(200);
             Files.delete(data.resolve("lethe.lock"));
+            // Seen before the next append: a monitor learns it without waiting for a client's failure.
+            HttpResponse<String> ready = get(base + "/health/ready");
+            assertThat(ready.statusCode()).isEqualTo(503);
+            assertThat(ready.body())
+                    .contains("lethe.lock was deleted or replaced")
+                    .doesNotContain(data.toString());
             HttpResponse<String> refused = append(base);
             assertThat(refused.statusCode()).isEqualTo(500);
             assertThat(refused.body()).contains("lethe.lock was deleted");

@@ -52,8 +52,9 @@ public final class DirectoryLock implements AutoCloseable {
     public void requireHeld() {
         Object now;
         try {
-            java.nio.file.attribute.BasicFileAttributes attributes = Files.readAttributes(
-                    path, java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            // Links followed, as when the lock was taken (held): a lethe.lock that is a link is its target.
+            java.nio.file.attribute.BasicFileAttributes attributes =
+                    Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class);
             now = attributes.fileKey() != null ? attributes.fileKey() : path.toRealPath();
         } catch (IOException e) {
             now = null;

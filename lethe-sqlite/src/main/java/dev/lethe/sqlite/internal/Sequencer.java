@@ -103,6 +103,13 @@ public final class Sequencer implements Runnable {
         this.soleWriter = java.util.Objects.requireNonNull(check, "check");
     }
 
+    /** Refuses every later append with {@code why}: the sole-writer check failed outside a commit. */
+    public void fence(StorageException why) {
+        if (fenced == null) {
+            fenced = why;
+        }
+    }
+
     /** Why appends are refused for good (the sole-writer check failed), if they are. */
     public java.util.Optional<StorageException> fenced() {
         return java.util.Optional.ofNullable(fenced);

@@ -362,6 +362,24 @@ public final class KeyService implements AutoCloseable {
         }
     }
 
+    /**
+     * Why the master key cannot open this key store, if it cannot: it unwraps the blind index's secret (once;
+     * then it is kept, as every lookup keeps it). Creates nothing: empty on a store without the secret yet.
+     * For a readiness check: a store restored from before a rotation, another keyset or token, an HSM that
+     * does not answer when it is first needed.
+     */
+    public Optional<String> masterProblem() {
+        if (blindIndexKey != null || store.secret(BLIND_INDEX_SECRET).isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            blindIndexKey();
+            return Optional.empty();
+        } catch (KeyUnavailableException e) {
+            return Optional.of(String.valueOf(e.getMessage()));
+        }
+    }
+
     private byte[] blindIndexKey() {
         byte[] key = blindIndexKey;
         if (key == null) {

@@ -276,10 +276,11 @@ public final class AnnotationNotation {
             if (c.isRecord()) {
                 return marks(c, seen) ? Optional.of(c) : Optional.empty();
             }
-            if (plainClass(c) && seen.add(c)) {
-                // A class of the application's (not a record): Jackson writes its fields, which no path of the
-                // schema names; a marked record among them would be stored unencrypted.
-                for (Class<?> level = c; plainClass(level); level = level.getSuperclass()) {
+            if (applicationType(c) && seen.add(c)) {
+                // A class or interface of the application's (not a record): Jackson writes its fields, or the
+                // values of the collection it is (extends ArrayList<Address>, implements List<Address>), which
+                // no path of the schema names; a marked record among them would be stored unencrypted.
+                for (Class<?> level = c; applicationType(level); level = level.getSuperclass()) {
                     for (java.lang.reflect.Field field : level.getDeclaredFields()) {
                         if (!java.lang.reflect.Modifier.isStatic(field.getModifiers()) && !field.isSynthetic()) {
                             Optional<Class<?>> found = markedRecordIn(field.getGenericType(), seen);
@@ -287,6 +288,14 @@ public final class AnnotationNotation {
                                 return found;
                             }
                         }
+                    }
+                    List<Type> supertypes = new ArrayList<>(List.of(level.getGenericInterfaces()));
+                    if (level.getGenericSuperclass() != null) {
+                        supertypes.add(level.getGenericSuperclass());
+                    }
+                    Optional<Class<?>> found = firstMarked(supertypes.toArray(Type[]::new), seen);
+                    if (found.isPresent()) {
+                        return found;
                     }
                 }
             }
@@ -312,13 +321,15 @@ public final class AnnotationNotation {
         return Optional.empty();
     }
 
-    /** A class of the application's: not a record, enum, interface, primitive or array, nor the JDK's. */
-    private static boolean plainClass(Class<?> c) {
+    /**
+     * A class or interface of the application's: not a record, enum, primitive or array, nor the JDK's (its
+     * generic supertypes are read where the application names them: {@code extends ArrayList<Address>}).
+     */
+    private static boolean applicationType(Class<?> c) {
         return c != null
                 && c != Object.class
                 && !c.isRecord()
                 && !c.isEnum()
-                && !c.isInterface()
                 && !c.isPrimitive()
                 && !c.isArray()
                 && !c.getName().startsWith("java.")
