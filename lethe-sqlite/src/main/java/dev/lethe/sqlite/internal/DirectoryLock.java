@@ -56,6 +56,9 @@ public final class DirectoryLock implements AutoCloseable {
             java.nio.file.attribute.BasicFileAttributes attributes =
                     Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class);
             now = attributes.fileKey() != null ? attributes.fileKey() : path.toRealPath();
+            if (file instanceof Path && attributes.fileKey() != null) {
+                now = file; // identified by its path when taken (its key could not be read then): only its loss tells
+            }
         } catch (IOException e) {
             now = null;
         }
