@@ -515,22 +515,6 @@ public final class SqliteLethe implements AutoCloseable {
     static final String HOME_NOTE = "home-directory";
 
     /**
-     * Notices a copy of a data directory that shares its original's master key (the same PKCS#11 token
-     * keys, or the same keyset file in a master key directory: both are found by the store id, which a
-     * copy keeps). The directory a writer last opened is noted in {@code keys.db}; a writer in another
-     * directory whose noted one still holds a {@code keys.db} with the same store id and the same master
-     * key is a copy, and changing the master key (a rotation, a move) is refused in it: that would cut the
-     * original off from its data. An original that cannot be read counts as sharing (the guard fails
-     * closed). Once the noted directory is gone (the store was moved), the note follows. Not seen: an
-     * original renamed before the copy is first opened, or one on another machine.
-     */
-    /**
-     * Refuses to open a log whose {@code keys.db} is missing when a new, empty one would be wrong: in a
-     * read-only open (which creates nothing), and when the log holds event schemas (so perhaps personal
-     * data sealed under the lost keys: an empty key store would read every such field as unavailable,
-     * for good, while looking like a working store).
-     */
-    /**
      * A store that has run (its key store exists) never gets the default policy in place of a missing
      * {@code policy.yaml}: its retention periods may be shorter (the next retention run would destroy
      * keys early), its roles and strict mode others, its receipt journal gone, all without a word.
@@ -555,6 +539,12 @@ public final class SqliteLethe implements AutoCloseable {
         return !Files.exists(directory.resolve(POLICY_FILE));
     }
 
+    /**
+     * Refuses to open a log whose {@code keys.db} is missing when a new, empty one would be wrong: in a
+     * read-only open (which creates nothing), and when the log holds event schemas (so perhaps personal
+     * data sealed under the lost keys: an empty key store would read every such field as unavailable,
+     * for good, while looking like a working store).
+     */
     private static void requireKeyStoreOrNone(Path directory, SqliteEventStore store) {
         if (Files.isRegularFile(directory.resolve(SqliteKeyStore.FILE_NAME))) {
             return;
@@ -578,7 +568,17 @@ public final class SqliteLethe implements AutoCloseable {
         }
     }
 
-    /** Returns the directory this one is a copy of, when it is one (see {@link #originalOf}). */
+    /**
+     * Notices a copy of a data directory that shares its original's master key (the same PKCS#11 token
+     * keys, or the same keyset file in a master key directory: both are found by the store id, which a
+     * copy keeps). The directory a writer last opened is noted in {@code keys.db}; a writer in another
+     * directory whose noted one still holds a {@code keys.db} with the same store id and the same master
+     * key is a copy, and changing the master key (a rotation, a move) is refused in it: that would cut the
+     * original off from its data. An original that cannot be read counts as sharing (the guard fails
+     * closed). Once the noted directory is gone (the store was moved), the note follows. Not seen: an
+     * original renamed before the copy is first opened, or one on another machine.
+     * Returns the directory this one is a copy of, when it is one (see {@link #originalOf}).
+     */
     private static Optional<Original> guardCopies(Path directory, SqliteKeyStore keys, PrivateEventStore privacy) {
         Path here = realOrNormal(directory);
         Optional<String> home = keys.note(HOME_NOTE);

@@ -75,12 +75,8 @@ final class JsonFields {
     }
 
     /**
-     * The names to look for in one object, as UTF-8 bytes (compared without decoding, since there are
-     * only a few), each with its full path if a value is wanted there, and its level if the walk goes on
-     * below it.
-     */
-    /**
-     * One object level: its names, their paths (leaves) and levels (containers). With a {@link
+     * One object level: the names to look for in one object, as UTF-8 bytes (compared without decoding,
+     * since there are only a few), their paths (leaves) and levels (containers). With a {@link
      * #JsonFields(Set, boolean, Set) fallback}, also its names by {@link #normalized} form, and the names
      * of the real fields there, which never fall back.
      */

@@ -358,6 +358,9 @@ public final class SchemaRegistry {
         return new JsonNames(new JsonFields(byAlias.keySet(), true, real), byAlias);
     }
 
+    /** Paths up to this many segments are checked in every mix of conventions; deeper ones linearly. */
+    private static final int FULL_MIX_DEPTH = 2;
+
     /**
      * The other spellings of {@code path} a writer produces: every segment written in one of the usual
      * naming conventions (camelCase, PascalCase, snake_case, SCREAMING_SNAKE, kebab-case, lowercase,
@@ -367,9 +370,6 @@ public final class SchemaRegistry {
      * left out. Linear in the length of deeper paths: every mix would be 15 to the power of the depth
      * (millions at seven levels).
      */
-    /** Paths up to this many segments are checked in every mix of conventions; deeper ones linearly. */
-    private static final int FULL_MIX_DEPTH = 2;
-
     static List<String> spellingPaths(String path) {
         String[] segments = path.split("\\.");
         List<List<String>> bySegment = new ArrayList<>();

@@ -717,13 +717,6 @@ final class GovernanceCommands {
         }
     }
 
-    /**
-     * Refuses a new policy that would lock everyone out of changing it, leave a data group undeclared that
-     * the latest version of a registered schema uses (every append of that type would fail), or that
-     * still holds live period keys, whatever schema version wrote them: retention only destroys keys of
-     * groups the policy declares, so that data would be kept for ever. A group only older versions used
-     * may go once its periods have expired.
-     */
     /** The groups whose retention {@code next} makes shorter than {@code current} does: "contact (P2Y to P1Y)". */
     static List<String> shortenedRetentions(DataPolicy current, DataPolicy next) {
         java.time.LocalDate from = java.time.LocalDate.of(2000, 1, 1);
@@ -738,6 +731,13 @@ final class GovernanceCommands {
         return shortened;
     }
 
+    /**
+     * Refuses a new policy that would lock everyone out of changing it, leave a data group undeclared that
+     * the latest version of a registered schema uses (every append of that type would fail), or that
+     * still holds live period keys, whatever schema version wrote them: retention only destroys keys of
+     * groups the policy declares, so that data would be kept for ever. A group only older versions used
+     * may go once its periods have expired.
+     */
     static void refuseBreaking(DataPolicy parsed, SqliteLethe lethe, Path file) {
         if (parsed.roles().values().stream()
                 .noneMatch(role -> role.permissions().contains(DataPolicy.Permission.CHANGE_POLICY))) {

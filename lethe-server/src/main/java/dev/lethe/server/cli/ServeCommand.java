@@ -119,7 +119,6 @@ final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Whether {@code option} was given on the command line, before or after {@code serve}. */
     /** Whether {@code host} is this machine's loopback (127.0.0.0/8, ::1, localhost): no name is looked up. */
     static boolean loopback(String host) {
         String bare = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
@@ -155,12 +154,16 @@ final class ServeCommand implements Callable<Integer> {
         }
     }
 
+    /** Whether {@code option} was given on the command line, before or after {@code serve}. */
     private static boolean matched(picocli.CommandLine.ParseResult parsed, String option) {
         return parsed.hasMatchedOption(option)
                 || (parsed.hasSubcommand() && parsed.subcommand().hasMatchedOption(option));
     }
 
-    /** Runs the demo story into the directory unless it was loaded before (the data journey marks it). */
+    /**
+     * Runs the demo story into the directory unless it was loaded before (the data journey marks it);
+     * refuses a directory with events that the demo did not write.
+     */
     static void loadDemoOnce(Path data, dev.lethe.sqlite.SqliteOptions options) throws Exception {
         java.time.Clock clock = DemoStory.storyClock();
         try (SqliteLethe lethe = SqliteLethe.open(data, options.withClock(clock))) {

@@ -337,7 +337,6 @@ final class Hub {
         return limit;
     }
 
-    /** An ISO-8601 instant, or a date meaning the end of that day (UTC). */
     /**
      * What retention runs will destroy, and when (as {@code lethe retention plan}): every live period key
      * with the end of its retention and whether a run as of {@code now} (default: now) destroys it; the
@@ -363,6 +362,7 @@ final class Hub {
         return plan;
     }
 
+    /** An ISO-8601 instant, or a date meaning the end of that day (UTC). */
     static Instant parseInstant(String name, String text) {
         // One parser for the command line and HTTP: an instant, a date-time with offset, or a date (its end).
         return dev.lethe.server.Instants.parse(name, text);

@@ -404,15 +404,15 @@ public final class PolicyLinter {
         return seconds >= 946_684_800L && seconds < 4_102_444_800L; // 2000-01-01 .. 2100-01-01
     }
 
+    /** A date at the start of an id: {@code 2026-11-27}, {@code 20261127}. */
+    private static final String DATE_FIRST = "^(19|20)\\d{2}-?\\d{2}-?\\d{2}";
+
     /**
      * Whether digits with separators are grouped as a phone number is written: an international prefix
      * ({@code +}, {@code 00}), an area code in brackets, one block, or three blocks or more; not an
      * id that starts with a date ({@code 2026-11-27-0001}, {@code 20261127.1}) or a year and a sequence
      * number ({@code 2026-000123}).
      */
-    /** A date at the start of an id: {@code 2026-11-27}, {@code 20261127}. */
-    private static final String DATE_FIRST = "^(19|20)\\d{2}-?\\d{2}-?\\d{2}";
-
     private static boolean phoneShaped(String text) {
         if (text.matches(DATE_FIRST + ".*")) {
             return false;
@@ -423,7 +423,6 @@ public final class PolicyLinter {
         return text.startsWith("+") || text.startsWith("00") || text.startsWith("(") || blocks == 1 || blocks >= 3;
     }
 
-    /** Why a stream id looks like it holds personal data, if it does. */
     /**
      * Why the part of a stream id after its category (after the first {@code -}) looks like it holds
      * personal data, if it does: the rule strict mode applies to every append.
