@@ -572,6 +572,7 @@ public final class PrivateEventStore implements AutoCloseable {
     public ErasureReceipt forget(SubjectId subject, String legalBasis, String reason, Principal actor) {
         require(actor, Permission.FORGET);
         AppendRules.require(subject, "subject");
+        requireNamedBasis(legalBasis);
         return forgetAuthorized(subject, legalBasis, reason, actor);
     }
 
@@ -1433,6 +1434,7 @@ public final class PrivateEventStore implements AutoCloseable {
         if (legalBasis == null || legalBasis.isBlank()) {
             throw InvalidEventException.of("legal basis", "is required to forget a subject");
         }
+        requireNamedBasis(legalBasis);
         Notes.bounded("legal basis", legalBasis);
         if (keys.isForgotten(subject)) {
             throw new AlreadyForgottenException(subject, "was already forgotten");
@@ -2133,6 +2135,21 @@ public final class PrivateEventStore implements AutoCloseable {
     /** Why forgets are refused in this store ({@link #refuseForgets}), if they are. */
     public Optional<String> forgetRefusal() {
         return Optional.ofNullable(forgetRefused);
+    }
+
+    /**
+     * A new forget's legal basis names something: at least two letters or digits ("." or "x" is no basis,
+     * and the receipt is the evidence). Receipts stored before, and forgets applied again from them, are not
+     * checked. Blank is refused where the forget is made, with its own message.
+     */
+    private static void requireNamedBasis(String legalBasis) {
+        if (legalBasis != null
+                && !legalBasis.isBlank()
+                && legalBasis.codePoints().filter(Character::isLetterOrDigit).count() < 2) {
+            throw InvalidEventException.of(
+                    "legal basis",
+                    "names no legal basis: write the article and ground relied on, e.g. 'GDPR Art. 17(1)(a)'");
+        }
     }
 
     private void checkForgetAllowed() {

@@ -800,6 +800,23 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_forget_whose_legal_basis_names_nothing_is_refused_and_forgets_nothing() {
+        RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
+        SubjectId ada = PrivacyCodec.subjectsOf(stored.metadata()).get("email");
+        for (String basis : List.of(".", "x", " - ")) {
+            assertThatThrownBy(() -> lethe.forget(ada, basis, null, DPO))
+                    .as(basis)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("names no legal basis");
+            assertThatThrownBy(() -> lethe.scheduleForget(ada, writtenAt.plusSeconds(60), basis, DPO))
+                    .isInstanceOf(InvalidEventException.class);
+        }
+        assertThat(lethe.keys().isForgotten(ada)).isFalse();
+        assertThat(lethe.forget(ada, "GDPR Art. 17(1)(a)", null, DPO).legalBasis())
+                .isEqualTo("GDPR Art. 17(1)(a)");
+    }
+
+    @Test
     void a_scheduled_forget_is_carried_out_by_the_retention_scheduler_once_due() throws Exception {
         RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
         SubjectId ada = PrivacyCodec.subjectsOf(stored.metadata()).get("email");
