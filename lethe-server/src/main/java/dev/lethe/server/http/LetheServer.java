@@ -69,6 +69,9 @@ public final class LetheServer implements AutoCloseable {
 
     private final java.util.concurrent.ConcurrentHashMap<String, Integer> subscriptionsByPrincipal =
             new java.util.concurrent.ConcurrentHashMap<>();
+    /** The request attribute saying why authentication refused a request (for the request log line). */
+    private static final String REFUSAL = "refusal";
+
     /** The request attribute holding a JWT's {@code exp} (absent for static tokens and JWTs without one). */
     private static final String EXPIRES = "expires";
 
@@ -320,19 +323,17 @@ public final class LetheServer implements AutoCloseable {
             long nanos = started == null ? 0 : System.nanoTime() - started;
             metrics.time(ctx.method().name() + " " + route, nanos);
             Principal who = ctx.attribute("principal");
-            log.info(
-                    "request",
-                    Map.of(
-                            "method",
-                            ctx.method().name(),
-                            "route",
-                            route,
-                            "status",
-                            ctx.statusCode(),
-                            "ms",
-                            nanos / 1_000_000.0,
-                            "principal",
-                            who == null ? "-" : who.name()));
+            Map<String, Object> line = new java.util.LinkedHashMap<>();
+            line.put("method", ctx.method().name());
+            line.put("route", route);
+            line.put("status", ctx.statusCode());
+            line.put("ms", nanos / 1_000_000.0);
+            line.put("principal", who == null ? "-" : who.name());
+            String refusal = ctx.attribute(REFUSAL);
+            if (refusal != null) {
+                line.put("refused", refusal); // why a request was not let in: never the token
+            }
+            log.info("request", line);
         });
         routes.exception(Exception.class, (e, ctx) -> problem(ctx, e));
         // Javalin answers its own (a chunked body over the limit: 413) in text/plain unless told otherwise.
@@ -507,6 +508,7 @@ public final class LetheServer implements AutoCloseable {
         String header = ctx.header("Authorization");
         if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
             ctx.header("WWW-Authenticate", "Bearer");
+            ctx.attribute(REFUSAL, "no bearer token");
             throw ApiException.unauthorized("send 'Authorization: Bearer <token>'");
         }
         String token = header.substring(7).trim();
@@ -517,11 +519,13 @@ public final class LetheServer implements AutoCloseable {
                 ctx.attribute(EXPIRES, JwtVerifier.expiry(token));
             } catch (RuntimeException refused) {
                 ctx.header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+                ctx.attribute(REFUSAL, String.valueOf(refused.getMessage()));
                 throw refused;
             }
         }
         if (principal == null) {
             ctx.header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+            ctx.attribute(REFUSAL, "unknown token");
             throw ApiException.unauthorized("unknown token");
         }
         ctx.attribute("principal", principal);

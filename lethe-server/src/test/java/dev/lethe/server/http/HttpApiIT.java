@@ -151,6 +151,10 @@ class HttpApiIT {
         Response unknown = get("/v1/events", "nope");
         assertThat(unknown.status()).isEqualTo(401);
         assertThat(unknown.contentType()).startsWith(LetheServer.PROBLEM_JSON);
+        // The request log says why, never with the token.
+        assertThat(logs.toString(StandardCharsets.UTF_8))
+                .contains("\"refused\":\"unknown token\"", "\"refused\":\"no bearer token\"")
+                .doesNotContain("nope");
         Response forbidden = post("/v1/subjects/" + UUID.randomUUID() + "/forget", ADVISOR, "{\"legalBasis\":\"x\"}");
         assertThat(forbidden.status()).isEqualTo(403);
         assertThat(forbidden.json().get("detail").asText()).contains("may not forget");
