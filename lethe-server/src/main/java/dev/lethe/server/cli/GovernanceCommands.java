@@ -260,6 +260,15 @@ final class GovernanceCommands {
                                 rotation.destroyedEpochs().stream()
                                         .map(Integer::toUnsignedLong)
                                         .toList());
+                if (lethe.privacy().keys().master() instanceof dev.lethe.core.privacy.keys.LocalMasterKey) {
+                    cli.spec
+                            .commandLine()
+                            .getErr()
+                            .println("note: a copy of the keyset file taken before this rotation (kept apart with a"
+                                    + " backup) still unwraps the keys of backups taken before it, forgotten subjects"
+                                    + " included: delete such copies once those backups may no longer be read"
+                                    + " (docs/privacy.md §9)");
+                }
             }
             return 0;
         }

@@ -770,7 +770,9 @@ class LetheCliTest {
         assertThat(lethe("read", stream, "--role", "advisor").out()).contains("(expired)");
 
         assertThat(lethe("keys", "rotate", "--role", "advisor").exitCode()).isEqualTo(3);
-        assertThat(lethe("keys", "rotate", "--role", "dpo").out()).contains("master key rotated");
+        Run rotated = lethe("keys", "rotate", "--role", "dpo");
+        assertThat(rotated.out()).contains("master key rotated");
+        assertThat(rotated.err()).contains("a copy of the keyset file taken before this rotation");
 
         Run clean = lethe("policy", "check");
         assertThat(clean.exitCode()).as(clean.out() + clean.err()).isZero();
