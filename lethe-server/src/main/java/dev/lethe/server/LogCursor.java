@@ -118,7 +118,8 @@ public final class LogCursor {
                                     : "another event")
                     + " there: it was restored from an older copy (and appended to since), or is another store."
                     + " Resuming by position would skip the events now in between. Find where the two histories part"
-                    + " (GET /v1/events?from=…, lethe read --all --from …; head position " + head + "), then " + then);
+                    + " (GET /v1/events?from=…, lethe read --all --from …; head position " + head + "), then " + then
+                    + " the position where they part");
         }
     }
 

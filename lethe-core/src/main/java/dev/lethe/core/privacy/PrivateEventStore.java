@@ -524,6 +524,7 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public Resolved subjectFor(String naturalKey, Principal actor) {
         AppendRules.require(actor, "actor");
+        requireWritable();
         Optional<SubjectId> known = keys.lookup(naturalKey);
         if (known.isPresent()) {
             return new Resolved(known.get(), false);

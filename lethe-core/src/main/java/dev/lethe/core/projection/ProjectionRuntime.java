@@ -40,6 +40,24 @@ public final class ProjectionRuntime implements AutoCloseable {
                 .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
         // A stored member the state type no longer has fails the read (and names it): a renamed member read
         // as a new one would start again from 0 or null without a word; a rebuild folds the states anew.
+        // What the type itself writes besides its members (a derived isEmpty(), getTotal()) reads as nothing.
+        json.addHandler(new com.fasterxml.jackson.databind.deser.DeserializationProblemHandler() {
+            @Override
+            public boolean handleUnknownProperty(
+                    com.fasterxml.jackson.databind.DeserializationContext context,
+                    com.fasterxml.jackson.core.JsonParser parser,
+                    com.fasterxml.jackson.databind.JsonDeserializer<?> deserializer,
+                    Object beanOrClass,
+                    String name)
+                    throws IOException {
+                Class<?> type = beanOrClass instanceof Class<?> c ? c : beanOrClass.getClass();
+                if (!writtenNames(type).contains(name)) {
+                    return false;
+                }
+                parser.skipChildren();
+                return true;
+            }
+        });
     }
 
     /**
@@ -183,6 +201,18 @@ public final class ProjectionRuntime implements AutoCloseable {
         }
     }
 
+    private final Map<Class<?>, java.util.Set<String>> written = new ConcurrentHashMap<>();
+
+    /** The names Jackson writes for {@code type}: its members, and what its getters derive. */
+    private java.util.Set<String> writtenNames(Class<?> type) {
+        return written.computeIfAbsent(
+                type,
+                t -> json.getSerializationConfig().introspect(json.constructType(t)).findProperties().stream()
+                        .filter(com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition::couldSerialize)
+                        .map(com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition::getName)
+                        .collect(java.util.stream.Collectors.toUnmodifiableSet()));
+    }
+
     /**
      * A stored state that does not read as the projection's state type: the type changed since (a member
      * removed, renamed or retyped). Names the member, never a value or a map's key: states hold data.
@@ -196,7 +226,10 @@ public final class ProjectionRuntime implements AutoCloseable {
                 if (step.getFrom() instanceof java.util.Map<?, ?>) {
                     path.append(path.length() == 0 ? "" : ".").append("{…}"); // a key may be data (an e-mail)
                 } else if (step.getFieldName() != null) {
-                    path.append(path.length() == 0 ? "" : ".").append(step.getFieldName());
+                    // A name that is no identifier may be a key of a map the type no longer has (an e-mail).
+                    String name = step.getFieldName();
+                    path.append(path.length() == 0 ? "" : ".")
+                            .append(name.matches("[A-Za-z_$][A-Za-z0-9_$]{0,63}") ? name : "{…}");
                 } else if (step.getIndex() >= 0) {
                     path.append('[').append(step.getIndex()).append(']');
                 }

@@ -177,6 +177,29 @@ class UnsealedPathsTest {
 
     public static class AddressHolder extends Holder<Address> {}
 
+    /** An id typed by what it names (a phantom type): it holds a string, not an Address. */
+    public static class Id<T> {
+        public String value;
+    }
+
+    public static class AddressId extends Id<Address> {}
+
+    public static class SortedList<T extends Comparable<T>> extends java.util.ArrayList<T> {}
+
+    public static class SelfBase<E extends SelfBase<E>> {
+        public E next;
+    }
+
+    record CBox<T extends Comparable<T>>(T v) {}
+
+    record Referenced(
+            @DataSubject String customerId,
+            AddressId home,
+            Id<Address> work,
+            SortedList<String> tags,
+            SelfBase<?> chain,
+            CBox<String> box) {}
+
     record MovedAddresses(@DataSubject String customerId, Addresses addresses) {}
 
     record MovedAddressList(@DataSubject String customerId, AddressList addresses) {}
@@ -203,6 +226,9 @@ class UnsealedPathsTest {
                     .hasMessageContaining("holds Address records");
         }
         assertThat(AnnotationNotation.read("Paid", Paid.class).fields()).hasSize(1);
+        // Ids typed by what they name hold no Address; self-bounded type variables end.
+        assertThat(AnnotationNotation.read("Referenced", Referenced.class).fields())
+                .hasSize(1);
         // A class's field cannot be marked (a compile error), where it was accepted and stored as it is.
         for (Class<? extends java.lang.annotation.Annotation> marking :
                 List.of(PersonalData.class, DataSubject.class)) {

@@ -36,6 +36,27 @@ class ProjectionBuilderTest {
 
     record ByEmail(java.util.Map<String, java.util.List<String>> firstOrder) {}
 
+    record Sum(long total) {}
+
+    record ByEmailNowASum(Sum firstOrder) {}
+
+    @Test
+    void a_map_that_became_a_record_is_not_named_by_its_keys() {
+        java.io.IOException failure = null;
+        try {
+            new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readValue("{\"firstOrder\":{\"ada@example.com\":3}}", ByEmailNowASum.class);
+        } catch (java.io.IOException e) {
+            failure = e;
+        }
+        org.assertj.core.api.Assertions.assertThat(failure).isNotNull();
+        org.assertj.core.api.Assertions.assertThat(
+                        ProjectionRuntime.unreadableState("orders", ByEmailNowASum.class, failure)
+                                .getMessage())
+                .contains("at 'firstOrder.{…}'")
+                .doesNotContain("ada@");
+    }
+
     @Test
     void an_unreadable_state_names_its_member_but_never_a_maps_key() {
         java.io.IOException failure = null;

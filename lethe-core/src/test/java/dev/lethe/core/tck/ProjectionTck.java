@@ -331,6 +331,37 @@ public abstract class ProjectionTck extends SubscriptionTck {
                 .doesNotContain("MARKER-AGE");
     }
 
+    public record Cart(List<String> items) {
+        /** Derived: Jackson writes it too ("empty"), and a restart must read it back. */
+        public boolean isEmpty() {
+            return items.isEmpty();
+        }
+    }
+
+    @Test
+    void a_state_type_with_a_derived_getter_reads_its_states_back_after_a_restart() throws Exception {
+        Projection<Cart> carts = Projection.perStream("carts", Cart.class, new Cart(List.of()))
+                .category("customer")
+                .on("ProductBought", (s, e) -> {
+                    List<String> items = new java.util.ArrayList<>(s.items());
+                    items.add(e.data().asTree().get("product").asText());
+                    return new Cart(items);
+                })
+                .build();
+        long first = given("customer-1", "ProductBought", "{\"product\":\"fund-a\"}");
+        runtime.start(carts);
+        assertThat(runtime.awaitPosition("carts", first, WAIT)).isTrue();
+        assertThat(projectionStore.loadState("carts", "customer-1").orElseThrow())
+                .contains("\"empty\":false");
+        runtime.close();
+
+        runtime = new ProjectionRuntime(store, projectionStore);
+        long second = given("customer-1", "ProductBought", "{\"product\":\"fund-b\"}");
+        runtime.start(carts);
+        assertThat(runtime.awaitPosition("carts", second, WAIT)).isTrue();
+        assertThat(runtime.state(carts, "customer-1")).contains(new Cart(List.of("fund-a", "fund-b")));
+    }
+
     public record CountV1(int n, String note) {}
 
     public record CountV2(int n) {}

@@ -176,7 +176,8 @@ final class ServeCommand implements Callable<Integer> {
                                 + (lethe.store().headPosition() + 1)
                                 + " event(s) and was not written by the demo: --demo would load the demo into it and"
                                 + " let its well-known tokens in (demo-admin-token may forget and export); serve it"
-                                + " without --demo, or the demo in a new directory (--data)");
+                                + " without --demo, or the demo in a new directory (--data; a directory an earlier"
+                                + " release's lethe demo wrote is not marked as the demo's: make it again)");
             }
             if (lethe.store().streamInfo(DataJourney.STREAM).exists()) {
                 return;

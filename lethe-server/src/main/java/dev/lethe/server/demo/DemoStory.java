@@ -116,9 +116,11 @@ public final class DemoStory {
         if (fresh) {
             clock.shiftBack(Duration.ofDays(35));
         }
-        // Marked, before anything is written: lethe serve --demo lets its well-known tokens only into a store
-        // the demo wrote (or an empty one).
-        lethe.keys().setNote(DEMO_NOTE, "true");
+        // Marked, before anything is written, when the store is empty: lethe serve --demo lets its well-known
+        // tokens only into a store the demo wrote from its start (a store with data of its own stays unmarked).
+        if (lethe.store().headPosition() < 0) {
+            lethe.keys().setNote(DEMO_NOTE, "true");
+        }
         registerSchemas();
         try (ProjectionRuntime runtime = new ProjectionRuntime(lethe.store(), states)) {
             DemoProjections.ALL.forEach(runtime::start);

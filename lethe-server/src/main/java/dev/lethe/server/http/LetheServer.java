@@ -281,8 +281,8 @@ public final class LetheServer implements AutoCloseable {
         java.util.Optional<String> refused = lethe.store().writeRefusal();
         java.util.Optional<String> keys = refused.isPresent() ? java.util.Optional.empty() : keyProblem();
         java.util.Optional<String> full = refused.or(() -> keys);
-        if (full.isPresent() && unreadinessLogged.compareAndSet(false, true)) {
-            log.warn("not ready", Map.of("why", full.get()));
+        if (full.isPresent() && unreadinessLogged.add(refused.isPresent() ? "lock" : "keys")) {
+            log.warn("not ready", Map.of("why", full.get())); // once per kind of problem
         }
         return refused.isPresent()
                 ? java.util.Optional.of("appends refused for good: this server's lethe.lock was deleted or replaced"
@@ -291,8 +291,7 @@ public final class LetheServer implements AutoCloseable {
                         + " keys check)");
     }
 
-    private final java.util.concurrent.atomic.AtomicBoolean unreadinessLogged =
-            new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.Set<String> unreadinessLogged = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** Why the master key cannot open this key store, if it cannot ({@code KeyService.masterProblem}). */
     java.util.Optional<String> keyProblem() {
@@ -621,8 +620,7 @@ public final class LetheServer implements AutoCloseable {
                 throw ApiException.badRequest(
                         "give from or after, not both (after, the next of the page before, is checked against the log)");
             }
-            from = dev.lethe.server.LogCursor.next(
-                    lethe.store(), "after", after, "read on with ?from= (after is checked, from is not)");
+            from = dev.lethe.server.LogCursor.next(lethe.store(), "after", after, "read on with ?from=");
         } else {
             from = longParam(ctx, "from", 0);
         }

@@ -267,11 +267,9 @@ public record ServerConfig(
                     throw InvalidEventException.of(
                             "pkcs11.pin", "a PIN is never written in the config file: use pinFile or LETHE_PKCS11_PIN");
                 }
-                if (!java.util.Set.of("library", "slot", "pinFile").contains(name)) {
-                    throw InvalidEventException.of(
-                            "pkcs11", "has an unknown key '" + name + "'; the keys are library, slot, pinFile");
-                }
             }
+            // An unknown key named only when it reads like a setting: a token pasted here is a key too.
+            requireKnownKeys(hsm, "pkcs11", List.of("library", "slot", "pinFile"));
         }
         Pkcs11Settings pkcs11 = new Pkcs11Settings(
                         hsm.path("library").asText(null),

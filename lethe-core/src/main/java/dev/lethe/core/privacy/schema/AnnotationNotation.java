@@ -13,6 +13,7 @@ import java.lang.reflect.WildcardType;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -261,14 +262,21 @@ public final class AnnotationNotation {
     }
 
     /**
-     * A record type inside {@code type} that marks a component, if any: through type arguments, array
-     * elements, wildcard and type-variable bounds (lower ones too: {@code ? super Address}), and the
-     * permitted subclasses of a sealed type.
+     * A record type inside {@code type} that marks a component, if any: through type arguments of the JDK's
+     * containers ({@code List<Address>}, {@code Map<String, Address>}, {@code Optional<Address>}), array
+     * elements, wildcard and type-variable bounds (lower ones too: {@code ? super Address}), the permitted
+     * subclasses of a sealed type, and the fields and supertypes of the application's own classes, their type
+     * variables bound as the type names them ({@code Holder<Address>} holding a {@code T value}; not {@code
+     * Id<Address>} holding only a {@code String}).
      */
-    private static Optional<Class<?>> markedRecordIn(Type type, Set<Class<?>> seen) {
+    private static Optional<Class<?>> markedRecordIn(Type type, Set<Object> seen) {
+        return markedIn(type, Map.of(), seen);
+    }
+
+    private static Optional<Class<?>> markedIn(Type type, Map<TypeVariable<?>, Type> bindings, Set<Object> seen) {
         if (type instanceof Class<?> c) {
             if (c.isArray()) {
-                return markedRecordIn(c.getComponentType(), seen);
+                return markedIn(c.getComponentType(), bindings, seen);
             }
             if (c.isSealed()) {
                 return firstMarked(c.getPermittedSubclasses(), seen);
@@ -276,24 +284,36 @@ public final class AnnotationNotation {
             if (c.isRecord()) {
                 return marks(c, seen) ? Optional.of(c) : Optional.empty();
             }
-            if (applicationType(c) && seen.add(c)) {
-                // A class or interface of the application's (not a record): Jackson writes its fields, or the
-                // values of the collection it is (extends ArrayList<Address>, implements List<Address>), which
-                // no path of the schema names; a marked record among them would be stored unencrypted.
-                for (Class<?> level = c; applicationType(level); level = level.getSuperclass()) {
-                    for (java.lang.reflect.Field field : level.getDeclaredFields()) {
-                        if (!java.lang.reflect.Modifier.isStatic(field.getModifiers()) && !field.isSynthetic()) {
-                            Optional<Class<?>> found = markedRecordIn(field.getGenericType(), seen);
-                            if (found.isPresent()) {
-                                return found;
-                            }
-                        }
-                    }
-                    List<Type> supertypes = new ArrayList<>(List.of(level.getGenericInterfaces()));
-                    if (level.getGenericSuperclass() != null) {
-                        supertypes.add(level.getGenericSuperclass());
-                    }
-                    Optional<Class<?>> found = firstMarked(supertypes.toArray(Type[]::new), seen);
+            return applicationType(c) ? markedInApplicationType(c, Map.of(), seen) : Optional.empty();
+        }
+        if (type instanceof ParameterizedType parameterized) {
+            Class<?> raw = (Class<?>) parameterized.getRawType();
+            Type[] arguments = parameterized.getActualTypeArguments();
+            if (applicationType(raw)) {
+                // Its type variables as this use binds them: what its fields of type T hold.
+                Map<TypeVariable<?>, Type> bound = new java.util.HashMap<>();
+                TypeVariable<?>[] parameters = raw.getTypeParameters();
+                for (int i = 0; i < parameters.length && i < arguments.length; i++) {
+                    bound.put(parameters[i], resolved(arguments[i], bindings));
+                }
+                return markedInApplicationType(raw, bound, seen);
+            }
+            // The JDK's containers (and generic records): Jackson writes the values of their type arguments.
+            for (Type argument : arguments) {
+                Optional<Class<?>> found = markedIn(argument, bindings, seen);
+                if (found.isPresent()) {
+                    return found;
+                }
+            }
+            return raw.isRecord() || raw.isSealed() ? markedIn(raw, bindings, seen) : Optional.empty();
+        }
+        if (type instanceof GenericArrayType array) {
+            return markedIn(array.getGenericComponentType(), bindings, seen);
+        }
+        if (type instanceof WildcardType wildcard) {
+            for (Type[] bounds : List.of(wildcard.getUpperBounds(), wildcard.getLowerBounds())) {
+                for (Type bound : bounds) {
+                    Optional<Class<?>> found = markedIn(bound, bindings, seen);
                     if (found.isPresent()) {
                         return found;
                     }
@@ -301,22 +321,53 @@ public final class AnnotationNotation {
             }
             return Optional.empty();
         }
-        if (type instanceof ParameterizedType parameterized) {
-            Optional<Class<?>> raw = markedRecordIn(parameterized.getRawType(), seen);
-            if (raw.isPresent()) {
-                return raw;
-            }
-            return firstMarked(parameterized.getActualTypeArguments(), seen);
-        }
-        if (type instanceof GenericArrayType array) {
-            return markedRecordIn(array.getGenericComponentType(), seen);
-        }
-        if (type instanceof WildcardType wildcard) {
-            Optional<Class<?>> upper = firstMarked(wildcard.getUpperBounds(), seen);
-            return upper.isPresent() ? upper : firstMarked(wildcard.getLowerBounds(), seen);
-        }
         if (type instanceof TypeVariable<?> variable) {
+            Type bound = bindings.get(variable);
+            if (bound != null) {
+                return markedIn(bound, Map.of(), seen); // resolved where it was bound
+            }
+            if (!seen.add(variable)) {
+                return Optional.empty(); // T extends Comparable<T>: its bounds are walked once
+            }
             return firstMarked(variable.getBounds(), seen);
+        }
+        return Optional.empty();
+    }
+
+    /** {@code type} with a type variable {@code bindings} binds replaced by what it is bound to. */
+    private static Type resolved(Type type, Map<TypeVariable<?>, Type> bindings) {
+        return type instanceof TypeVariable<?> variable && bindings.containsKey(variable)
+                ? bindings.get(variable)
+                : type;
+    }
+
+    /**
+     * A class or interface of the application's (not a record): Jackson writes its fields, or the values of
+     * the collection it is ({@code extends ArrayList<Address>}, {@code implements List<Address>}), which no
+     * path of the schema names; a marked record among them would be stored unencrypted.
+     */
+    private static Optional<Class<?>> markedInApplicationType(
+            Class<?> c, Map<TypeVariable<?>, Type> bindings, Set<Object> seen) {
+        if (!seen.add(List.of(c, bindings))) {
+            return Optional.empty();
+        }
+        for (java.lang.reflect.Field field : c.getDeclaredFields()) {
+            if (!java.lang.reflect.Modifier.isStatic(field.getModifiers()) && !field.isSynthetic()) {
+                Optional<Class<?>> found = markedIn(field.getGenericType(), bindings, seen);
+                if (found.isPresent()) {
+                    return found;
+                }
+            }
+        }
+        List<Type> supertypes = new ArrayList<>(List.of(c.getGenericInterfaces()));
+        if (c.getGenericSuperclass() != null) {
+            supertypes.add(c.getGenericSuperclass());
+        }
+        for (Type supertype : supertypes) {
+            Optional<Class<?>> found = markedIn(supertype, bindings, seen);
+            if (found.isPresent()) {
+                return found;
+            }
         }
         return Optional.empty();
     }
@@ -339,7 +390,7 @@ public final class AnnotationNotation {
                 && !c.getName().startsWith("com.fasterxml.jackson.");
     }
 
-    private static Optional<Class<?>> firstMarked(Type[] types, Set<Class<?>> seen) {
+    private static Optional<Class<?>> firstMarked(Type[] types, Set<Object> seen) {
         for (Type type : types) {
             Optional<Class<?>> found = markedRecordIn(type, seen);
             if (found.isPresent()) {
@@ -370,7 +421,7 @@ public final class AnnotationNotation {
      * A {@link DataSubject} component ({@code Record.component}) in the records {@code type} is or holds —
      * through components, arrays, collections, {@code Optional}s and sealed interfaces — if any.
      */
-    private static Optional<String> subjectKeyIn(Type type, Set<Class<?>> seen) {
+    private static Optional<String> subjectKeyIn(Type type, Set<Object> seen) {
         if (type instanceof Class<?> c) {
             if (c.isArray()) {
                 return subjectKeyIn(c.getComponentType(), seen);
@@ -403,12 +454,12 @@ public final class AnnotationNotation {
             return upper.isPresent() ? upper : firstSubjectKey(wildcard.getLowerBounds(), seen);
         }
         if (type instanceof TypeVariable<?> variable) {
-            return firstSubjectKey(variable.getBounds(), seen);
+            return seen.add(variable) ? firstSubjectKey(variable.getBounds(), seen) : Optional.empty();
         }
         return Optional.empty();
     }
 
-    private static Optional<String> firstSubjectKey(Type[] types, Set<Class<?>> seen) {
+    private static Optional<String> firstSubjectKey(Type[] types, Set<Object> seen) {
         for (Type type : types) {
             Optional<String> found = subjectKeyIn(type, seen);
             if (found.isPresent()) {
@@ -419,7 +470,7 @@ public final class AnnotationNotation {
     }
 
     /** Whether a record marks any component, at any depth. */
-    private static boolean marks(Class<?> record, Set<Class<?>> seen) {
+    private static boolean marks(Class<?> record, Set<Object> seen) {
         if (!seen.add(record)) {
             return false;
         }
