@@ -51,7 +51,14 @@ public final class ProjectionRuntime implements AutoCloseable {
                     String name)
                     throws IOException {
                 Class<?> type = beanOrClass instanceof Class<?> c ? c : beanOrClass.getClass();
-                if (!writtenNames(type).contains(name)) {
+                java.util.Set<String> names = writtenNames(type);
+                if (!(beanOrClass instanceof Class<?>)) {
+                    // A builder (@JsonPOJOBuilder, Lombok's @Jacksonized): the names of the type it builds.
+                    names = builtType(type)
+                            .map(ProjectionRuntime.this::writtenNames)
+                            .orElse(names);
+                }
+                if (!names.contains(name)) {
                     return false;
                 }
                 parser.skipChildren();
@@ -202,6 +209,16 @@ public final class ProjectionRuntime implements AutoCloseable {
     }
 
     private final Map<Class<?>, java.util.Set<String>> written = new ConcurrentHashMap<>();
+
+    /** What a builder builds: the type its {@code build()} returns, if it has one. */
+    private static Optional<Class<?>> builtType(Class<?> builder) {
+        try {
+            Class<?> built = builder.getMethod("build").getReturnType();
+            return built == void.class ? Optional.empty() : Optional.of(built);
+        } catch (NoSuchMethodException notABuilder) {
+            return Optional.empty();
+        }
+    }
 
     /** The names Jackson writes for {@code type}: its members, and what its getters derive. */
     private java.util.Set<String> writtenNames(Class<?> type) {

@@ -338,6 +338,66 @@ public abstract class ProjectionTck extends SubscriptionTck {
         }
     }
 
+    /** Built by Jackson through a builder (as Lombok's @Jacksonized writes it), with a derived getter. */
+    @com.fasterxml.jackson.databind.annotation.JsonDeserialize(builder = Tally.Builder.class)
+    public static final class Tally {
+        private final int n;
+
+        Tally(int n) {
+            this.n = n;
+        }
+
+        public int getN() {
+            return n;
+        }
+
+        public boolean isZero() {
+            return n == 0;
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Tally tally && tally.n == n;
+        }
+
+        @Override
+        public int hashCode() {
+            return n;
+        }
+
+        @com.fasterxml.jackson.databind.annotation.JsonPOJOBuilder(withPrefix = "")
+        public static final class Builder {
+            private int n;
+
+            public Builder n(int n) {
+                this.n = n;
+                return this;
+            }
+
+            public Tally build() {
+                return new Tally(n);
+            }
+        }
+    }
+
+    @Test
+    void a_state_built_through_a_builder_with_a_derived_getter_reads_back_after_a_restart() throws Exception {
+        Projection<Tally> tallies = Projection.global("tallies", Tally.class, new Tally(0))
+                .on("ProductBought", (s, e) -> new Tally(s.getN() + 1))
+                .build();
+        long first = given("customer-1", "ProductBought", "{\"product\":\"fund-a\"}");
+        runtime.start(tallies);
+        assertThat(runtime.awaitPosition("tallies", first, WAIT)).isTrue();
+        runtime.close();
+        runtime = new ProjectionRuntime(store, projectionStore);
+        long second = given("customer-1", "ProductBought", "{\"product\":\"fund-b\"}");
+        runtime.start(tallies);
+        assertThat(runtime.awaitPosition("tallies", second, WAIT))
+                .as(() -> runtime.status("tallies").toString())
+                .isTrue();
+        assertThat(runtime.state(tallies, Projection.GLOBAL_KEY)).contains(new Tally(2));
+    }
+
     @Test
     void a_state_type_with_a_derived_getter_reads_its_states_back_after_a_restart() throws Exception {
         Projection<Cart> carts = Projection.perStream("carts", Cart.class, new Cart(List.of()))

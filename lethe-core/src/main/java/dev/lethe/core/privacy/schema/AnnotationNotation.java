@@ -289,23 +289,32 @@ public final class AnnotationNotation {
         if (type instanceof ParameterizedType parameterized) {
             Class<?> raw = (Class<?>) parameterized.getRawType();
             Type[] arguments = parameterized.getActualTypeArguments();
-            if (applicationType(raw)) {
-                // Its type variables as this use binds them: what its fields of type T hold.
-                Map<TypeVariable<?>, Type> bound = new java.util.HashMap<>();
-                TypeVariable<?>[] parameters = raw.getTypeParameters();
-                for (int i = 0; i < parameters.length && i < arguments.length; i++) {
-                    bound.put(parameters[i], resolved(arguments[i], bindings));
-                }
-                return markedInApplicationType(raw, bound, seen);
-            }
-            // The JDK's containers (and generic records): Jackson writes the values of their type arguments.
+            // Every type argument first, as the JDK's containers (and generic records) write their values: for
+            // the application's own types too, which may hold them in ways not followed here (a T in an inner
+            // class, a sealed type's subclasses). It refuses an Id<Address> that holds only a string: safe.
             for (Type argument : arguments) {
                 Optional<Class<?>> found = markedIn(argument, bindings, seen);
                 if (found.isPresent()) {
                     return found;
                 }
             }
-            return raw.isRecord() || raw.isSealed() ? markedIn(raw, bindings, seen) : Optional.empty();
+            if (raw.isSealed() || raw.isRecord()) {
+                Optional<Class<?>> found = markedIn(raw, bindings, seen);
+                if (found.isPresent()) {
+                    return found;
+                }
+            }
+            if (applicationType(raw)) {
+                // Its type variables as this use binds them (and those of the types enclosing it, as bound
+                // where it is used: an inner class's T): what its fields of type T hold.
+                Map<TypeVariable<?>, Type> bound = new java.util.HashMap<>(bindings);
+                TypeVariable<?>[] parameters = raw.getTypeParameters();
+                for (int i = 0; i < parameters.length && i < arguments.length; i++) {
+                    bound.put(parameters[i], resolved(arguments[i], bindings));
+                }
+                return markedInApplicationType(raw, bound, seen);
+            }
+            return Optional.empty();
         }
         if (type instanceof GenericArrayType array) {
             return markedIn(array.getGenericComponentType(), bindings, seen);
@@ -334,6 +343,9 @@ public final class AnnotationNotation {
         return Optional.empty();
     }
 
+    /** How many types (with their bindings) one component's check walks at most. */
+    private static final int MAX_TYPES_WALKED = 2_000;
+
     /** {@code type} with a type variable {@code bindings} binds replaced by what it is bound to. */
     private static Type resolved(Type type, Map<TypeVariable<?>, Type> bindings) {
         return type instanceof TypeVariable<?> variable && bindings.containsKey(variable)
@@ -350,6 +362,14 @@ public final class AnnotationNotation {
             Class<?> c, Map<TypeVariable<?>, Type> bindings, Set<Object> seen) {
         if (!seen.add(List.of(c, bindings))) {
             return Optional.empty();
+        }
+        if (seen.size() > MAX_TYPES_WALKED) {
+            // Types that bind each other in ever new ways: refused rather than walked without end.
+            throw InvalidEventException.of(
+                    "schema",
+                    "a component's type reaches more than " + MAX_TYPES_WALKED + " type bindings (" + c.getSimpleName()
+                            + " among them): too intricate to check that it holds no annotated record; mark the"
+                            + " component itself @PersonalData, or give it a simpler type");
         }
         for (java.lang.reflect.Field field : c.getDeclaredFields()) {
             if (!java.lang.reflect.Modifier.isStatic(field.getModifiers()) && !field.isSynthetic()) {
