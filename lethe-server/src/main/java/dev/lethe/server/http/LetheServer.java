@@ -75,6 +75,11 @@ public final class LetheServer implements AutoCloseable {
     /** The request attribute holding a JWT's {@code exp} (absent for static tokens and JWTs without one). */
     private static final String EXPIRES = "expires";
 
+    /** How long stopping waits for the requests in flight (an export may be cut off after it). */
+    static final java.time.Duration DRAIN = java.time.Duration.ofSeconds(10);
+
+    private final org.eclipse.jetty.server.handler.GracefulHandler graceful =
+            new org.eclipse.jetty.server.handler.GracefulHandler();
     private final Javalin app;
     private final JwtVerifier jwt;
     private final dev.lethe.core.subscription.Subscription subjectIndexer;
@@ -133,7 +138,14 @@ public final class LetheServer implements AutoCloseable {
             javalin.http.prefer405over404 = true;
             javalin.startup.showJavalinBanner = false;
             // What Jetty refuses itself (a path that is not UTF-8, say) is a problem+json too, not an HTML page.
-            javalin.jetty.modifyServer(server -> server.setErrorHandler(new ProblemErrorHandler()));
+            javalin.jetty.modifyServer(server -> {
+                server.setErrorHandler(new ProblemErrorHandler());
+                // Stopping (SIGTERM) lets the requests in flight finish, for up to DRAIN, before the store closes:
+                // an append the client is waiting for is answered, not cut off after its commit. Javalin puts its
+                // servlet inside this wrapper; new connections are refused meanwhile.
+                server.setHandler(graceful);
+                server.setStopTimeout(DRAIN.toMillis());
+            });
             // An Error (out of memory on a huge export, say): a problem and one JSON log line, not an empty
             // 500 and Jetty's plain-text stack among the JSON lines.
             javalin.router.javaLangErrorHandler((response, error) -> {
@@ -1313,10 +1325,21 @@ public final class LetheServer implements AutoCloseable {
         }
     }
 
+    /** The requests being handled now (stopping waits for them). */
+    long requestsInFlight() {
+        return graceful.getCurrentRequestCount();
+    }
+
     @Override
     public void close() {
         try {
             sseClients.forEach(SseClient::close);
+            long inFlight = requestsInFlight();
+            if (inFlight > 0) {
+                log.info(
+                        "stopping: letting requests in flight finish",
+                        Map.of("requests", inFlight, "atMostSeconds", DRAIN.toSeconds()));
+            }
             app.stop();
         } finally {
             try {
