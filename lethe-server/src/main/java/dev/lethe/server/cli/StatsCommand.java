@@ -1,14 +1,19 @@
 package dev.lethe.server.cli;
 
-import dev.lethe.core.projection.ProjectionStore;
+import dev.lethe.core.privacy.ReceiptJournal;
 import dev.lethe.sqlite.SqliteEventStore;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 @Command(
@@ -20,6 +25,11 @@ final class StatsCommand implements Callable<Integer> {
     @ParentCommand
     LetheCli parent;
 
+    @Option(
+            names = "--json",
+            description = "One JSON object: the same figures, named, for monitoring (sizes in bytes; absent: null).")
+    boolean json;
+
     @Override
     public Integer call() throws IOException {
         PrintWriter out = parent.spec.commandLine().getOut();
@@ -27,59 +37,89 @@ final class StatsCommand implements Callable<Integer> {
         try (Store.Opened opened =
                 parent.store.openForReading(parent.spec.commandLine().getErr())) {
             SqliteEventStore store = opened.lethe().store();
-            ProjectionStore states = opened.lethe().projections();
-            out.printf("data directory   %s%n", directory.toAbsolutePath().normalize());
-            out.printf("events           %,d (head position %d)%n", store.headPosition() + 1, store.headPosition());
-            out.printf("streams          %,d%n", store.streamCount());
-            out.printf("projections      %d%n", states.list().size());
+            dev.lethe.core.privacy.PrivateEventStore privacy = opened.lethe().privacy();
+            long head = store.headPosition();
+            int projections = opened.lethe().projections().list().size();
             dev.lethe.core.privacy.SubjectIndex.Checkpoint index =
                     opened.lethe().subjectIndex().subjectIndexCheckpoint();
+            String indexState = index.next() == 0
+                    ? "not-built"
+                    : dev.lethe.core.subscription.CheckpointFit.of(index.next(), index.eventBefore(), store)
+                                    == dev.lethe.core.subscription.CheckpointFit.FITS
+                            ? "built"
+                            : "other-log";
+            int schemas = privacy.schemas().all().size();
+            int forgotten = privacy.keys().receipts().size();
+            Optional<Path> journal = privacy.receiptJournal().map(ReceiptJournal::file);
+            List<Integer> epochs = privacy.keys().masterEpochs();
+            String heldIn = privacy.keys().master().describe();
+            Optional<Path> leftByMove = opened.lethe().keysetLeftByMove();
+            Optional<String> noRotation = privacy.masterKeyChangeRefusal();
+            Optional<String> noForgets = privacy.forgetRefusal();
+            Map<String, Long> files = new LinkedHashMap<>();
+            try (Stream<Path> listed = Files.list(directory)) {
+                listed.sorted().forEach(file -> files.put(file.getFileName().toString(), size(file)));
+            }
+            if (json) {
+                Map<String, Object> stats = new LinkedHashMap<>();
+                stats.put(
+                        "dataDirectory", directory.toAbsolutePath().normalize().toString());
+                stats.put("events", head + 1);
+                stats.put("headPosition", head);
+                stats.put("streams", store.streamCount());
+                stats.put("projections", projections);
+                Map<String, Object> subjectIndex = new LinkedHashMap<>();
+                subjectIndex.put("state", indexState);
+                subjectIndex.put("upToPosition", indexState.equals("built") ? index.next() - 1 : null);
+                stats.put("subjectIndex", subjectIndex);
+                stats.put("schemas", schemas);
+                stats.put("forgottenSubjects", forgotten);
+                stats.put("receiptJournal", journal.map(Path::toString).orElse(null));
+                Map<String, Object> master = new LinkedHashMap<>();
+                master.put(
+                        "epochs", epochs.stream().map(Integer::toUnsignedLong).toList());
+                master.put("rotationIncomplete", epochs.size() > 1);
+                master.put("heldIn", heldIn);
+                master.put("keysetLeftByMove", leftByMove.map(Path::toString).orElse(null));
+                master.put("rotationRefused", noRotation.orElse(null));
+                stats.put("masterKey", master);
+                stats.put("forgetsRefused", noForgets.orElse(null));
+                stats.put("files", files);
+                out.println(PriorForgets.JSON.valueToTree(stats));
+                return 0;
+            }
+            out.printf("data directory   %s%n", directory.toAbsolutePath().normalize());
+            out.printf("events           %,d (head position %d)%n", head + 1, head);
+            out.printf("streams          %,d%n", store.streamCount());
+            out.printf("projections      %d%n", projections);
             out.printf(
                     "subject index    %s%n",
-                    index.next() == 0
-                            ? "not built yet (the first export builds it)"
-                            : dev.lethe.core.subscription.CheckpointFit.of(index.next(), index.eventBefore(), store)
-                                            == dev.lethe.core.subscription.CheckpointFit.FITS
-                                    ? "up to position " + (index.next() - 1) + " (exports read the rest of the log)"
-                                    : "built from another log: the next export builds it again");
-            out.printf(
-                    "schemas          %d%n",
-                    opened.lethe().privacy().schemas().all().size());
-            out.printf(
-                    "forgotten        %d subjects%n",
-                    opened.lethe().privacy().keys().receipts().size());
+                    switch (indexState) {
+                        case "not-built" -> "not built yet (the first export builds it)";
+                        case "built" -> "up to position " + (index.next() - 1) + " (exports read the rest of the log)";
+                        default -> "built from another log: the next export builds it again";
+                    });
+            out.printf("schemas          %d%n", schemas);
+            out.printf("forgotten        %d subjects%n", forgotten);
             out.printf(
                     "receipt journal  %s%n",
-                    opened.lethe()
-                            .privacy()
-                            .receiptJournal()
-                            .map(journal -> journal.file().toString())
+                    journal.map(Path::toString)
                             .orElse("none (a restored backup brings back the subjects forgotten after it:"
                                     + " docs/privacy.md §9)"));
-            java.util.List<Integer> epochs = opened.lethe().privacy().keys().masterEpochs();
             out.printf(
                     "master key       %s%n",
                     epochs.size() == 1
                             ? "epoch " + Integer.toUnsignedLong(epochs.get(0))
                             : epochs.size() + " epochs still unwrap (a rotation is incomplete: run 'lethe keys rotate'"
                                     + " to finish it; until then a key-store backup is not yet cut off)");
-            out.printf(
-                    "  held in        %s%n",
-                    opened.lethe().privacy().keys().master().describe());
-            opened.lethe()
-                    .keysetLeftByMove()
-                    .ifPresent(file -> out.printf(
-                            "  WARNING        the old keyset %s, left by a move into the token, still holds the old"
-                                    + " master key: delete it%n",
-                            file));
-            opened.lethe()
-                    .privacy()
-                    .masterKeyChangeRefusal()
-                    .ifPresent(why -> out.printf("  no rotation    %s%n", why));
-            opened.lethe().privacy().forgetRefusal().ifPresent(why -> out.printf("no forgets       %s%n", why));
-            try (Stream<Path> files = Files.list(directory)) {
-                files.sorted().forEach(file -> out.printf("  %-32s %,14d bytes%n", file.getFileName(), size(file)));
-            }
+            out.printf("  held in        %s%n", heldIn);
+            leftByMove.ifPresent(file -> out.printf(
+                    "  WARNING        the old keyset %s, left by a move into the token, still holds the old"
+                            + " master key: delete it%n",
+                    file));
+            noRotation.ifPresent(why -> out.printf("  no rotation    %s%n", why));
+            noForgets.ifPresent(why -> out.printf("no forgets       %s%n", why));
+            files.forEach((name, bytes) -> out.printf("  %-32s %,14d bytes%n", name, bytes));
         }
         return 0;
     }

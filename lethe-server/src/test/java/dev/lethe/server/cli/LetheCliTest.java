@@ -205,7 +205,7 @@ class LetheCliTest {
     }
 
     @Test
-    void demo_tells_the_story_and_leaves_a_store_the_other_commands_read() {
+    void demo_tells_the_story_and_leaves_a_store_the_other_commands_read() throws Exception {
         Run demo = lethe("demo");
         assertThat(demo.exitCode()).as(demo.err()).isZero();
         assertThat(demo.out())
@@ -229,6 +229,21 @@ class LetheCliTest {
                         "receipt journal  none",
                         "subject index    ",
                         "master key       epoch ");
+        // The same figures for monitoring, as one JSON object.
+        Run statsJson = lethe("stats", "--json");
+        assertThat(statsJson.exitCode()).as(statsJson.err()).isZero();
+        com.fasterxml.jackson.databind.JsonNode figures =
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(statsJson.out());
+        assertThat(figures.get("streams").asLong()).isEqualTo(5);
+        assertThat(figures.get("events").asLong())
+                .isEqualTo(figures.get("headPosition").asLong() + 1);
+        assertThat(figures.get("schemas").asInt()).isEqualTo(3);
+        assertThat(figures.get("forgottenSubjects").asInt()).isEqualTo(1);
+        assertThat(figures.get("receiptJournal").isNull()).isTrue();
+        assertThat(figures.at("/masterKey/epochs")).hasSize(1);
+        assertThat(figures.at("/masterKey/rotationIncomplete").asBoolean()).isFalse();
+        assertThat(figures.at("/files/events.db").asLong()).isPositive();
+        assertThat(figures.get("forgetsRefused").isNull()).isTrue();
         Run all = lethe("read", "--all", "--category", "customer", "--json");
         assertThat(all.out().lines()).hasSize(9);
         assertThat(all.err()).doesNotContain("stopped after");
