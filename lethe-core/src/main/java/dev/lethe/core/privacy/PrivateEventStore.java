@@ -1785,7 +1785,9 @@ public final class PrivateEventStore implements AutoCloseable {
                         subject,
                         // Stored before legal bases were bounded: shortened, so that it cannot stop the run.
                         Notes.shortened(data.get("legalBasis").asText()),
-                        "scheduled by " + data.path("actor").asText("?"),
+                        // Who decided, when, and which schedule: the receipt's actor is whoever ran it.
+                        "scheduled by " + data.path("actor").asText("?") + " at " + event.recordedAt() + " (schedule "
+                                + scheduleIdOf(event) + ")",
                         actor));
             }
         }

@@ -822,7 +822,8 @@ class PrivateEventStoreTest {
         SubjectId ada = PrivacyCodec.subjectsOf(stored.metadata()).get("email");
         assertThatThrownBy(() -> lethe.scheduleForget(ada, writtenAt, "basis", ADVISOR))
                 .isInstanceOf(AccessDeniedException.class);
-        lethe.scheduleForget(ada, writtenAt.plusSeconds(3600), "GDPR Art. 17(1)(a)", DPO);
+        PrivateEventStore.ScheduledForget scheduled =
+                lethe.scheduleForget(ada, writtenAt.plusSeconds(3600), "GDPR Art. 17(1)(a)", DPO);
         assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100))
                 .filteredOn(e -> e.type().equals("ForgetScheduled"))
                 .singleElement()
@@ -855,7 +856,9 @@ class PrivateEventStoreTest {
                 .containsOnly(Redaction.Reason.FORGOTTEN);
         assertThat(lethe.keys().receipts())
                 .singleElement()
-                .satisfies(r -> assertThat(r.reason()).contains("scheduled by dora"));
+                .satisfies(r -> assertThat(r.reason())
+                        .startsWith("scheduled by dora at ")
+                        .endsWith(" (schedule " + scheduled.id() + ")"));
     }
 
     @Test
