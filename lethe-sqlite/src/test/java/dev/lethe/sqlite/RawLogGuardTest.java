@@ -60,8 +60,11 @@ class RawLogGuardTest {
                     .isTrue();
             // Nor does a copy of stored events pass, whose metadata says what was sealed: the data is revealed.
             lethe.privacy().append(StreamId.of("signup-0"), ExpectedVersion.any(), List.of(raw));
-            var revealed =
-                    lethe.privacy().readStream(StreamId.of("signup-0"), DPO).get(0);
+            var stream = lethe.privacy().readStream(StreamId.of("signup-0"), DPO);
+            assertThatThrownBy(() -> stream.remove(0))
+                    .as("a read cannot be changed")
+                    .isInstanceOf(UnsupportedOperationException.class);
+            var revealed = stream.get(0);
             EventData copy = new EventData(
                     null,
                     revealed.event().type(),

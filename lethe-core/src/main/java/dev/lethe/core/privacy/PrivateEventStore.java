@@ -501,14 +501,14 @@ public final class PrivateEventStore implements AutoCloseable {
         return replay.run(fromPosition, principal, reader);
     }
 
-    /** Every event of a stream, revealed for {@code principal}. */
+    /** Every event of a stream, revealed for {@code principal}, as a list that cannot be changed. */
     public List<RevealedEvent> readStream(StreamId streamId, Principal principal) {
         List<RevealedEvent> out = new ArrayList<>();
         for (long from = 0; ; ) {
             List<RecordedEvent> page = store.readStream(streamId, from, Direction.FORWARD, EventStore.MAX_READ_LIMIT);
             page.forEach(e -> out.add(reveal(e, principal)));
             if (page.size() < EventStore.MAX_READ_LIMIT) {
-                return out;
+                return java.util.Collections.unmodifiableList(out);
             }
             from += page.size();
         }
