@@ -118,13 +118,13 @@ public final class SqliteBackup {
             inProgress.lock(); // held while the copy is made: another backup to this target leaves it alone
             RUNNING.add(partial); // a lock is the process's: this process's other backups look here
             Runtime.getRuntime().addShutdownHook(cleanup);
-            List<Copied> files = new ArrayList<>();
+            List<String> databases = new ArrayList<>();
             for (String name : DATABASES) {
                 Path source = directory.resolve(name);
                 if (Files.isRegularFile(source)) {
                     progress.accept(name);
                     copyDatabase(source, partial.resolve(name));
-                    files.add(new Copied(name, Files.size(partial.resolve(name))));
+                    databases.add(name);
                 }
             }
             Path policy = directory.resolve(SqliteLethe.POLICY_FILE);
@@ -132,7 +132,6 @@ public final class SqliteBackup {
                 progress.accept(SqliteLethe.POLICY_FILE);
                 Files.copy(policy, partial.resolve(SqliteLethe.POLICY_FILE));
                 restrictToOwner(partial.resolve(SqliteLethe.POLICY_FILE));
-                files.add(new Copied(SqliteLethe.POLICY_FILE, Files.size(partial.resolve(SqliteLethe.POLICY_FILE))));
             }
             long head = headPosition(partial.resolve(SqliteEventStore.FILE_NAME));
             String masterKey = "none yet (the store holds no keys)";
@@ -150,6 +149,14 @@ public final class SqliteBackup {
                 warning = Optional.of(SqliteKeyStore.FILE_NAME + " is missing from " + data + ", though its log"
                         + " holds event schemas: this backup, like the directory, cannot be opened (docs/privacy.md"
                         + " §9, Restoring)");
+            }
+            List<Copied> files = new ArrayList<>();
+            for (String name : databases) {
+                toRollbackJournal(partial.resolve(name));
+                files.add(new Copied(name, Files.size(partial.resolve(name))));
+            }
+            if (Files.isRegularFile(partial.resolve(SqliteLethe.POLICY_FILE))) {
+                files.add(new Copied(SqliteLethe.POLICY_FILE, Files.size(partial.resolve(SqliteLethe.POLICY_FILE))));
             }
             // The marker goes while its lock is still held: once unlocked, an old marker tells another backup
             // that this copy was abandoned. Without it, the copy (just modified) is left alone for a minute.
@@ -434,6 +441,21 @@ public final class SqliteBackup {
     }
 
     /**
+     * Puts a finished copy in SQLite's rollback-journal mode. A copy of a database in WAL mode is in WAL
+     * mode, and reading it would need a {@code -shm} file beside it, which cannot be made on a read-only
+     * medium (a mount, a snapshot). The copy is whole, so nothing is lost; the writer that opens it once
+     * restored puts it in WAL mode again.
+     */
+    private static void toRollbackJournal(Path copy) {
+        try (Connection connection = readOnly(copy);
+                Statement statement = connection.createStatement()) {
+            statement.execute("PRAGMA journal_mode = DELETE");
+        } catch (SQLException e) {
+            throw Sql.translate("cannot finish the copy " + copy, e);
+        }
+    }
+
+    /**
      * A connection that only reads ({@code VACUUM INTO}, {@code quick_check}, a {@code SELECT}). Not a
      * read-only connection: that one cannot remove the {@code -wal} and {@code -shm} files it finds
      * missing and creates, so a backup of a stopped store would leave them in its directory; and not
@@ -442,7 +464,7 @@ public final class SqliteBackup {
     private static Connection readOnly(Path file) throws SQLException {
         org.sqlite.SQLiteConfig config = new org.sqlite.SQLiteConfig();
         config.setBusyTimeout(10_000);
-        return DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath(), config.toProperties());
+        return DriverManager.getConnection(Sql.url(file), config.toProperties());
     }
 
     private static long headPosition(Path events) {

@@ -253,6 +253,12 @@ final class Store {
      */
     SqliteLethe openForQuerying(PrintWriter err) {
         requireExisting();
+        if (dev.lethe.sqlite.internal.Sql.onReadOnlyFileSystem(directory)) {
+            err.println("note: the data directory is on a read-only file system; reading it read-only");
+            SqliteLethe lethe = SqliteLethe.openReadOnly(directory, options());
+            warnIfPolicyMissing(err);
+            return lethe;
+        }
         try {
             return SqliteLethe.open(directory, options());
         } catch (StorageException e) {
@@ -273,6 +279,13 @@ final class Store {
      */
     Opened openForReading(PrintWriter err) {
         requireEventStore();
+        if (dev.lethe.sqlite.internal.Sql.onReadOnlyFileSystem(directory)) {
+            // A backup on a read-only mount: no writer can be there, and no key release can be audited.
+            return openReadOnly(
+                    err,
+                    "note: the data directory is on a read-only file system; reading it read-only, with personal"
+                            + " fields restricted (key releases cannot be audited there)");
+        }
         try {
             return new Opened(SqliteLethe.open(directory, options()), principal());
         } catch (StorageException e) {

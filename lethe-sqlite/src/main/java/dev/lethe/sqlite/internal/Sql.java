@@ -39,7 +39,7 @@ public final class Sql {
 
     private static Connection connect(Path file, java.util.Properties properties, String... pragmas) {
         try {
-            Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath(), properties);
+            Connection connection = DriverManager.getConnection(url(file), properties);
             try (Statement statement = connection.createStatement()) {
                 for (String pragma : pragmas) {
                     statement.execute("PRAGMA " + pragma);
@@ -48,6 +48,45 @@ public final class Sql {
             return connection;
         } catch (SQLException e) {
             throw translate("cannot open " + file, e);
+        }
+    }
+
+    /**
+     * The JDBC URL of a database file. On a read-only file system (a backup on a read-only mount or
+     * snapshot, a write-once medium) the file is opened as immutable: SQLite then needs no {@code -shm}
+     * file beside a database in WAL mode, which it could not create there, and takes no locks — nothing
+     * can write there. Elsewhere, the path as it is.
+     */
+    public static String url(Path file) {
+        Path absolute = file.toAbsolutePath();
+        return onReadOnlyFileSystem(absolute)
+                ? "jdbc:sqlite:" + absolute.toUri() + "?immutable=1"
+                : "jdbc:sqlite:" + absolute;
+    }
+
+    /**
+     * Whether the file's directory (or the directory itself) lies on a file system mounted read-only. Not
+     * merely one this user may not write: a writer running as another user may change its files, which
+     * an immutable open must never read.
+     */
+    public static boolean onReadOnlyFileSystem(Path path) {
+        Path directory = java.nio.file.Files.isDirectory(path)
+                ? path
+                : path.toAbsolutePath().getParent();
+        if (directory == null || java.nio.file.Files.isWritable(directory)) {
+            return false;
+        }
+        // Not writable: a file created here fails, and says why (the JDK's FileStore cannot tell a read-only
+        // bind mount from the file system beneath it).
+        try {
+            java.nio.file.Files.delete(java.nio.file.Files.createTempFile(directory, ".lethe-probe-", ".tmp"));
+            return false;
+        } catch (java.nio.file.AccessDeniedException denied) {
+            return false;
+        } catch (java.nio.file.FileSystemException e) {
+            return e.getReason() != null && e.getReason().contains("Read-only file system");
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
         }
     }
 
