@@ -68,7 +68,10 @@ final class JwtVerifier {
                 rsa.update(signed);
                 valid = rsa.verify(signature);
             } else {
-                throw ApiException.unauthorized("JWT algorithm '" + alg + "' is not accepted by this server");
+                // Named only when it reads like an algorithm: the header is the caller's text, of any length.
+                throw ApiException.unauthorized("JWT algorithm "
+                        + (alg.matches("[A-Za-z0-9_+-]{1,16}") ? "'" + alg + "'" : "(not shown)")
+                        + " is not accepted by this server");
             }
         } catch (GeneralSecurityException e) {
             valid = false;
@@ -82,10 +85,10 @@ final class JwtVerifier {
                 throw ApiException.unauthorized("JWT '" + time + "' is not a number of seconds (NumericDate)");
             }
         }
-        if (claims.has("exp") && claims.get("exp").asLong() <= now) {
+        if (claims.has("exp") && seconds(claims.get("exp")) <= now) {
             throw ApiException.unauthorized("JWT has expired");
         }
-        if (claims.has("nbf") && claims.get("nbf").asLong() > now) {
+        if (claims.has("nbf") && seconds(claims.get("nbf")) > now) {
             throw ApiException.unauthorized("JWT is not valid yet");
         }
         if (issuer != null && !issuer.equals(claims.path("iss").asText(null))) {
@@ -140,8 +143,21 @@ final class JwtVerifier {
             return null;
         }
         // Past the calendar (a validly signed exp of 1e17): the end of time, not an error on every request.
-        return java.time.Instant.ofEpochSecond(
-                Math.min(claims.get("exp").asLong(), java.time.Instant.MAX.getEpochSecond()));
+        return java.time.Instant.ofEpochSecond(Math.max(
+                java.time.Instant.MIN.getEpochSecond(),
+                Math.min(seconds(claims.get("exp")), java.time.Instant.MAX.getEpochSecond())));
+    }
+
+    /**
+     * A NumericDate as whole seconds, saturated: a number past what a long holds is the end (or the
+     * beginning) of time, never wrapped round (2^64 + now + 600 read as now + 600), a fraction is cut down.
+     */
+    static long seconds(JsonNode number) {
+        if (number.isIntegralNumber()) {
+            java.math.BigInteger value = number.bigIntegerValue();
+            return value.bitLength() < 64 ? value.longValue() : value.signum() > 0 ? Long.MAX_VALUE : Long.MIN_VALUE;
+        }
+        return (long) Math.floor(number.doubleValue()); // infinities saturate
     }
 
     private static JsonNode json(String part, String what) {

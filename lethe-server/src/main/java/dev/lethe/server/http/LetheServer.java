@@ -325,6 +325,19 @@ public final class LetheServer implements AutoCloseable {
         return projections;
     }
 
+    private static final java.util.Set<String> HTTP_METHODS =
+            java.util.Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT");
+
+    /**
+     * The request's method for metrics and the log: a standard one as it is, any other as {@code OTHER}, so
+     * that requests with made-up methods (no token needed to send them) cannot add metric series without
+     * end, nor long names to the log.
+     */
+    static String methodLabel(io.javalin.http.Context ctx) {
+        String method = ctx.req().getMethod();
+        return method != null && HTTP_METHODS.contains(method) ? method : "OTHER";
+    }
+
     private void routes(io.javalin.config.RoutesConfig routes) {
         routes.before(this::authenticate);
         routes.after(ctx -> {
@@ -332,10 +345,11 @@ public final class LetheServer implements AutoCloseable {
             io.javalin.router.Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
             String route = matched == null ? "unmatched" : matched.path;
             long nanos = started == null ? 0 : System.nanoTime() - started;
-            metrics.time(ctx.method().name() + " " + route, nanos);
+            String method = methodLabel(ctx);
+            metrics.time(method + " " + route, nanos);
             Principal who = ctx.attribute("principal");
             Map<String, Object> line = new java.util.LinkedHashMap<>();
-            line.put("method", ctx.method().name());
+            line.put("method", method);
             line.put("route", route);
             line.put("status", ctx.statusCode());
             line.put("ms", nanos / 1_000_000.0);
@@ -358,7 +372,7 @@ public final class LetheServer implements AutoCloseable {
                         ctx,
                         404,
                         "Not found",
-                        "no route " + ctx.method() + " " + ctx.path() + "; see /openapi.json for the API");
+                        "no route " + methodLabel(ctx) + " " + ctx.path() + "; see /openapi.json for the API");
             }
         });
 
@@ -1266,7 +1280,7 @@ public final class LetheServer implements AutoCloseable {
                     ctx,
                     405,
                     "Method not allowed",
-                    ctx.path() + " does not take " + ctx.method() + "; it takes " + allowed);
+                    ctx.path() + " does not take " + methodLabel(ctx) + "; it takes " + allowed);
         } else if (e instanceof io.javalin.http.HttpResponseException http) {
             writeProblem(ctx, http.getStatus(), "HTTP " + http.getStatus(), http.getMessage());
         } else if (e instanceof LetheException lethe) {

@@ -706,6 +706,24 @@ class HttpApiIT {
                                 + " }")));
         assertThat(threeBig.status()).isEqualTo(400);
         assertThat(threeBig.body()).containsIgnoringCase("complexity");
+        // Nor through a named fragment the aliases share: each alias counts it (it was counted once for all).
+        String shared = "{ "
+                + Stream.iterate(0, i -> i + 1)
+                        .limit(40)
+                        .map(i -> "f" + i + ": events(limit: 10000) { ...F }")
+                        .reduce("", (a, b) -> a + " " + b)
+                + " } fragment F on Event { data }";
+        Response fragments = post("/graphql", ADVISOR, JSON.writeValueAsString(Map.of("query", shared)));
+        assertThat(fragments.status()).as(fragments.body()).isEqualTo(400);
+        assertThat(fragments.body()).containsIgnoringCase("complexity");
+        Response twoFragments = post(
+                "/graphql",
+                ADVISOR,
+                JSON.writeValueAsString(Map.of(
+                        "query",
+                        "{ a: events(limit: 100) { ...F } b: events(limit: 100) { ...F } } fragment F on Event {"
+                                + " type data }")));
+        assertThat(twoFragments.status()).as(twoFragments.body()).isEqualTo(200);
         assertThat(post(
                                 "/graphql",
                                 ADVISOR,
@@ -838,8 +856,17 @@ class HttpApiIT {
                 .isZero();
         assertThat(post("/v1/policy/check?streams=maybe", ADMIN, "{}").status()).isEqualTo(400);
         assertThat(get("/health", null).json().get("ready").asBoolean()).isTrue();
+        // Made-up methods, which need no token, add no metric series each, nor their names to the log.
+        for (String method : List.of("MADEUP1", "MADEUP2")) {
+            Response madeUp = send(HttpRequest.newBuilder(URI.create(base + "/v1/streams/x/events"))
+                    .method(method, HttpRequest.BodyPublishers.noBody()));
+            assertThat(madeUp.status()).isBetween(400, 499);
+            assertThat(madeUp.body()).doesNotContain(method);
+        }
         assertThat(get("/metrics", null).body())
-                .contains("lethe_appends_total", "lethe_key_cache_hits", "lethe_http_request_seconds_count");
+                .contains("lethe_appends_total", "lethe_key_cache_hits", "lethe_http_request_seconds_count")
+                .contains("OTHER ")
+                .doesNotContain("MADEUP");
         JsonNode openApi = get("/openapi.json", null).json();
         assertThat(openApi.path("paths").has("/v1/streams/{stream}/events")).isTrue();
         // Every operation says what it answers; each that needs a token says 401, and is in fact refused without.

@@ -36,6 +36,32 @@ class JwtVerifierTest {
     }
 
     @Test
+    void a_numeric_date_past_what_a_long_holds_saturates_and_never_wraps_round() throws Exception {
+        JwtVerifier verifier = new JwtVerifier(new ServerConfig.Jwt(SECRET, null, null, null, "roles"), NOW);
+        java.math.BigInteger twoTo64 = java.math.BigInteger.ONE.shiftLeft(64);
+        // 2^64 before now + 600: long expired, though it wraps round to now + 600.
+        java.math.BigInteger longAgo = twoTo64.negate().add(java.math.BigInteger.valueOf(1_800_000_600L));
+        assertThatThrownBy(() ->
+                        verifier.verify(hs256("{\"sub\":\"a\",\"roles\":\"dpo\",\"exp\":" + longAgo + "}", SECRET)))
+                .hasMessageContaining("expired");
+        // 2^64 after now + 3: the end of time, not three seconds from now.
+        String far = hs256(
+                "{\"sub\":\"a\",\"roles\":\"dpo\",\"exp\":" + twoTo64.add(java.math.BigInteger.valueOf(1_800_000_003L))
+                        + "}",
+                SECRET);
+        assertThat(verifier.verify(far)).isEqualTo(new Principal("a", "dpo"));
+        assertThat(JwtVerifier.expiry(far).getEpochSecond()).isEqualTo(Instant.MAX.getEpochSecond());
+        assertThat(verifier.verify(hs256("{\"sub\":\"a\",\"roles\":\"dpo\",\"exp\":9223372036854775808}", SECRET)))
+                .as("2^63")
+                .isEqualTo(new Principal("a", "dpo"));
+        // A not-before far in the future is not yet valid, whatever it wraps round to.
+        assertThatThrownBy(() -> verifier.verify(hs256(
+                        "{\"sub\":\"a\",\"roles\":\"dpo\",\"nbf\":" + twoTo64.add(java.math.BigInteger.TEN) + "}",
+                        SECRET)))
+                .hasMessageContaining("not valid yet");
+    }
+
+    @Test
     void an_hs256_token_maps_sub_and_the_first_role_to_a_principal() throws Exception {
         JwtVerifier verifier = new JwtVerifier(new ServerConfig.Jwt(SECRET, null, "https://idp", null, "roles"), NOW);
         String token = hs256(
@@ -61,6 +87,10 @@ class JwtVerifierTest {
         String none = URL.encodeToString("{\"alg\":\"none\"}".getBytes(StandardCharsets.UTF_8)) + "."
                 + URL.encodeToString("{\"sub\":\"a\",\"roles\":\"dpo\"}".getBytes(StandardCharsets.UTF_8)) + ".";
         assertThatThrownBy(() -> verifier.verify(none)).hasMessageContaining("'none' is not accepted");
+        String longAlg = URL.encodeToString(("{\"alg\":\"" + "A".repeat(6000) + "\"}").getBytes(StandardCharsets.UTF_8))
+                + "." + URL.encodeToString("{\"sub\":\"a\",\"roles\":\"dpo\"}".getBytes(StandardCharsets.UTF_8)) + ".";
+        assertThatThrownBy(() -> verifier.verify(longAlg))
+                .hasMessage("JWT algorithm (not shown) is not accepted by this server");
         assertThatThrownBy(() -> verifier.verify("a.b.c")).isInstanceOf(ApiException.class);
         assertThatThrownBy(() -> verifier.verify(
                         hs256("{\"sub\":\"a\",\"roles\":\"dpo\",\"iss\":\"https://idp\",\"exp\":\"never\"}", SECRET)))
