@@ -212,7 +212,7 @@ public final class SqliteBackup {
                 case "SubjectForgotten" ->
                     inTrail.add(entry.data().asTree().path("receipt").asText());
                 case "MasterKeyRotationStarted", "MasterKeyMoveStarted" -> changePending[0] = true;
-                case "MasterKeyRotated", "MasterKeyMoved" -> changePending[0] = false;
+                case "MasterKeyRotated", "MasterKeyRotationAbandoned", "MasterKeyMoved" -> changePending[0] = false;
                 default -> {}
             }
         });

@@ -160,6 +160,8 @@ public final class SqliteLethe implements AutoCloseable {
                 privacy.auditInterruptedForgets();
                 // And a move of the master key into a token stopped between its commit and its entry.
                 privacy.auditInterruptedMove();
+                // And a rotation stopped before its closing entry, once nothing is left to finish.
+                privacy.auditInterruptedRotation();
                 // A key store restored from before some forgets must not decrypt those subjects again.
                 privacy.reapplyForgetsMissingFromKeys();
                 // And a whole data directory restored so: the journal outside it knows those forgets.

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.privacy.AuditLog;
 import dev.lethe.core.privacy.Principal;
 import dev.lethe.core.privacy.PrivateEventStore;
 import dev.lethe.core.privacy.Redaction;
@@ -886,6 +887,55 @@ class SqliteBackupTest {
     }
 
     /** Registers a customer whose e-mail and name are unique markers, in stream customer-{@code who}. */
+    @Test
+    void a_rotation_stopped_before_its_closing_entry_is_closed_at_the_next_open_and_backups_stop_warning()
+            throws Exception {
+        // Stopped before it changed anything (after its opening entry), then stopped once it had rotated
+        // (before its closing entry): the stops are played by doing the rotation's steps up to there.
+        for (boolean rotated : new boolean[] {false, true}) {
+            Path data = parent.resolve("data-" + rotated);
+            try (SqliteLethe lethe = SqliteLethe.open(data)) {
+                customer(lethe, "ada");
+                long epoch = Integer.toUnsignedLong(
+                        lethe.privacy().keys().masterEpochs().get(0));
+                lethe.privacy()
+                        .keys()
+                        .setNote(
+                                PrivateEventStore.ROTATION_UNAUDITED_NOTE,
+                                "{\"principal\":\"dora\",\"role\":\"dpo\",\"fromEpochs\":[" + epoch + "]}");
+                lethe.privacy().audit().record("MasterKeyRotationStarted", DPO, java.util.Map.of());
+                if (rotated) {
+                    lethe.privacy().keys().rotateMaster();
+                }
+            }
+            // Before the next writer open, a backup reads the trail's open rotation, and warns.
+            assertThat(SqliteBackup.take(data, parent.resolve("before-" + rotated), file -> {})
+                            .warning())
+                    .hasValueSatisfying(w -> assertThat(w).contains("rotation"));
+            try (SqliteLethe lethe = SqliteLethe.open(data)) {
+                List<RecordedEvent> trail = lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 1000);
+                RecordedEvent closing = trail.get(trail.size() - 1);
+                assertThat(closing.type()).isEqualTo(rotated ? "MasterKeyRotated" : "MasterKeyRotationAbandoned");
+                assertThat(closing.data().asTree().path("recovered").asBoolean())
+                        .isTrue();
+                assertThat(closing.data().asTree().path("rotatedBy").asText()).isEqualTo("dora");
+                assertThat(closing.data().asTree().path("epoch").asLong())
+                        .isEqualTo(Integer.toUnsignedLong(
+                                lethe.privacy().keys().masterEpochs().get(0)));
+                assertThat(lethe.privacy().keys().note(PrivateEventStore.ROTATION_UNAUDITED_NOTE))
+                        .hasValue("");
+            }
+            try (SqliteLethe lethe = SqliteLethe.open(data)) {
+                assertThat(lethe.privacy().auditInterruptedRotation())
+                        .as("closed once")
+                        .isEmpty();
+            }
+            assertThat(SqliteBackup.take(data, parent.resolve("after-" + rotated), file -> {})
+                            .warning())
+                    .isEmpty();
+        }
+    }
+
     private SubjectId customer(SqliteLethe lethe, String who) {
         JsonNode schema = Json.parse("""
                         {"type":"object","properties":{

@@ -214,8 +214,11 @@ public final class PrivateEventStore implements AutoCloseable {
      * Nothing is written if any event of the batch is rejected.
      */
     public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
-        List<EventData> sealed = sealAll(streamId, expected, events);
-        return RawLog.handOver(() -> store.append(streamId, expected, sealed));
+        List<Runnable> warnings = new ArrayList<>();
+        List<EventData> sealed = sealAll(streamId, expected, events, warnings);
+        AppendResult result = RawLog.handOver(() -> store.append(streamId, expected, sealed));
+        warnings.forEach(Runnable::run); // of what was stored, not of a refused batch
+        return result;
     }
 
     /**
@@ -226,16 +229,26 @@ public final class PrivateEventStore implements AutoCloseable {
     public java.util.concurrent.CompletableFuture<AppendResult> appendAsync(
             StreamId streamId, ExpectedVersion expected, List<EventData> events) {
         List<EventData> sealed;
+        List<Runnable> warnings = new ArrayList<>();
         try {
-            sealed = sealAll(streamId, expected, events);
+            sealed = sealAll(streamId, expected, events, warnings);
         } catch (RuntimeException e) {
             return java.util.concurrent.CompletableFuture.failedFuture(e);
         }
-        return RawLog.handOver(() -> store.appendAsync(streamId, expected, sealed));
+        java.util.concurrent.CompletableFuture<AppendResult> appended =
+                RawLog.handOver(() -> store.appendAsync(streamId, expected, sealed));
+        if (!warnings.isEmpty()) {
+            appended.thenRun(() -> warnings.forEach(Runnable::run)); // once stored; not if refused
+        }
+        return appended;
     }
 
-    /** Checks a batch and seals its personal fields; nothing is created if any event is rejected. */
-    private List<EventData> sealAll(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
+    /**
+     * Checks a batch and seals its personal fields; nothing is created if any event is rejected. Adds to
+     * {@code warnings} what to log once the batch is stored (undeclared fields that look personal).
+     */
+    private List<EventData> sealAll(
+            StreamId streamId, ExpectedVersion expected, List<EventData> events, List<Runnable> warnings) {
         if (streamId != null && streamId.value().startsWith("$")) {
             throw InvalidEventException.of(
                     "stream id",
@@ -257,7 +270,7 @@ public final class PrivateEventStore implements AutoCloseable {
         List<Checked> checked = new ArrayList<>(events.size());
         for (int i = 0; i < events.size(); i++) {
             try {
-                checked.add(check(events.get(i), strict, now));
+                checked.add(check(events.get(i), strict, now, warnings));
             } catch (InvalidEventException e) {
                 throw e.at("events[" + i + "] " + e.subject());
             }
@@ -316,8 +329,8 @@ public final class PrivateEventStore implements AutoCloseable {
      * ({@code email}, {@code name}; the policy linter's heuristic), a warning says that they are stored in
      * plaintext. Names only, never values.
      */
-    private void warnIfLooksPersonal(EventData event) {
-        if (unschematized.size() > 10_000 || !unschematized.add(event.type())) {
+    private void warnIfLooksPersonal(EventData event, List<Runnable> warnings) {
+        if (unschematized.size() > 10_000 || unschematized.contains(event.type())) {
             return;
         }
         List<String> personal = new ArrayList<>();
@@ -327,7 +340,10 @@ public final class PrivateEventStore implements AutoCloseable {
                 personal.add(name.matches("[A-Za-z0-9_.$-]{1,64}") ? name : "(a name not shown)");
             }
         });
-        if (!personal.isEmpty()) {
+        warnings.add(() -> {
+            if (!unschematized.add(event.type()) || personal.isEmpty()) {
+                return;
+            }
             LOG.log(
                     System.Logger.Level.WARNING,
                     "event type ''{0}'' has no registered schema, so nothing in it is encrypted, yet its field(s) {1}"
@@ -335,7 +351,7 @@ public final class PrivateEventStore implements AutoCloseable {
                             + " refuses types without one)",
                     event.type(),
                     personal);
-        }
+        });
     }
 
     /** Events looked at per type by {@link #warnIfUndeclaredLooksPersonal}, for each schema version. */
@@ -357,6 +373,42 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     private final Map<String, Sampled> sampled = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The top-level names a type's latest schema declares (kept for 10,000 types at most). */
+    private Sampled sampleOf(SchemaRegistry.Registered registered, String type) {
+        Sampled sample = sampled.get(type);
+        if (sample == null || sample.version != registered.version()) {
+            sample = new Sampled(registered);
+            if (sampled.size() < 10_000 || sampled.containsKey(type)) {
+                sampled.put(type, sample);
+            }
+        }
+        return sample;
+    }
+
+    /**
+     * In strict mode, a top-level name the event's schema does not declare that looks personal (the policy
+     * linter's heuristic: {@code email}, {@code iban}, {@code phoneNumber}) is refused: a JSON Schema allows
+     * members it does not list unless it says {@code additionalProperties: false}, and such a member would be
+     * stored in plaintext, never to be forgotten. Every event is looked at. Names only, never values.
+     */
+    private void refuseUndeclaredPersonal(SchemaRegistry.Registered registered, EventData event) {
+        Set<String> declared = sampleOf(registered, event.type()).declared;
+        java.util.Iterator<String> names = event.data().asTree().fieldNames();
+        while (names.hasNext()) {
+            String name = names.next();
+            if (!declared.contains(name) && PolicyLinter.looksPersonal(name)) {
+                boolean shown = name.matches("[A-Za-z0-9_.$-]{1,64}");
+                throw InvalidEventException.of(
+                        event.type() + (shown ? " data." + name : " data"),
+                        (shown ? "" : "a member whose name ")
+                                + "looks personal, and the schema (version " + registered.version()
+                                + ") does not declare it, so it would be stored in plaintext:"
+                                + " declare and classify it in a new schema version, or rename it (strict mode)");
+            }
+        }
+    }
+
     private final Set<String> undeclaredWarned = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /**
@@ -366,15 +418,12 @@ public final class PrivateEventStore implements AutoCloseable {
      * {@value #UNDECLARED_SAMPLE} events of each type and schema version are looked at (each costs a parse;
      * later ones are not, to keep appends fast).
      */
-    private void warnIfUndeclaredLooksPersonal(SchemaRegistry.Registered registered, EventData event) {
-        if (sampled.size() > 10_000 || undeclaredWarned.size() > 10_000) {
+    private void warnIfUndeclaredLooksPersonal(
+            SchemaRegistry.Registered registered, EventData event, List<Runnable> warnings) {
+        if (undeclaredWarned.size() > 10_000) {
             return;
         }
-        Sampled sample = sampled.get(event.type());
-        if (sample == null || sample.version != registered.version()) {
-            sample = new Sampled(registered);
-            sampled.put(event.type(), sample);
-        }
+        Sampled sample = sampleOf(registered, event.type());
         if (sample.seen.get() >= UNDECLARED_SAMPLE || sample.seen.incrementAndGet() > UNDECLARED_SAMPLE) {
             return;
         }
@@ -383,23 +432,29 @@ public final class PrivateEventStore implements AutoCloseable {
             if (!declared.contains(name)
                     && PolicyLinter.looksPersonal(name)
                     && name.matches("[A-Za-z0-9_.$-]{1,64}")
-                    && undeclaredWarned.add(event.type() + "\u0000" + name)) {
-                LOG.log(
-                        System.Logger.Level.WARNING,
-                        "event type ''{0}'' has a field ''{1}'' its schema (version {2}) does not declare, which looks"
-                                + " personal: it is stored as written, unencrypted; declare and classify it in a new"
-                                + " schema version (strict mode refuses what a schema does not allow)",
-                        event.type(),
-                        name,
-                        registered.version());
+                    && !undeclaredWarned.contains(event.type() + "\u0000" + name)) {
+                warnings.add(() -> warnUndeclared(registered, event.type(), name));
             }
         });
+    }
+
+    private void warnUndeclared(SchemaRegistry.Registered registered, String type, String name) {
+        if (undeclaredWarned.add(type + "\u0000" + name)) {
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "event type ''{0}'' has a field ''{1}'' its schema (version {2}) does not declare, which looks"
+                            + " personal: it is stored as written, unencrypted; declare and classify it in a new"
+                            + " schema version (strict mode refuses what a schema does not allow)",
+                    type,
+                    name,
+                    registered.version());
+        }
     }
 
     /** An event's schema (null if its type has none) and its classified fields, found and checked. */
     private record Checked(SchemaRegistry.Registered registered, PrivacyCodec.Prepared prepared) {}
 
-    private Checked check(EventData event, boolean strict, Instant now) {
+    private Checked check(EventData event, boolean strict, Instant now, List<Runnable> warnings) {
         if (event == null) {
             throw InvalidEventException.of("event", "is null");
         }
@@ -412,17 +467,21 @@ public final class PrivateEventStore implements AutoCloseable {
             if (strict) {
                 throw InvalidEventException.of("type", "'" + event.type() + "' has no registered schema (strict mode)");
             }
-            warnIfLooksPersonal(event);
+            warnIfLooksPersonal(event, warnings);
             return new Checked(null, null);
         }
         SchemaRegistry.Registered registered = schema.get();
         if (strict) {
             schemas.validate(registered, event.data());
         } else {
-            warnIfUndeclaredLooksPersonal(registered, event);
+            warnIfUndeclaredLooksPersonal(registered, event, warnings);
         }
         schemas.refuseJsonNames(registered, event.data());
         PrivacyCodec.Prepared prepared = codec.prepare(registered.schema(), event.data(), now);
+        if (strict) {
+            // After the checks that name a classified field's other spellings, which say more.
+            refuseUndeclaredPersonal(registered, event);
+        }
         long sealedSize = prepared.sealedSizeBound(event.metadata().size());
         if (sealedSize > EventData.MAX_SIZE) {
             // Refused here, before a subject is created for it, rather than by EventData once sealed.
@@ -2197,6 +2256,14 @@ public final class PrivateEventStore implements AutoCloseable {
     /** As {@link #rotateMasterKey(Principal)}; {@code progress} hears (keys re-wrapped, keys in all). */
     public KeyService.Rotation rotateMasterKey(Principal actor, java.util.function.BiConsumer<Long, Long> progress) {
         checkMasterKeyChange(actor);
+        // Noted before it starts, so that a rotation a stop interrupts gets its closing entry at the next open
+        // (auditInterruptedRotation): the epochs it began from, and who ran it.
+        ObjectNode pending = JSON.createObjectNode();
+        pending.put("principal", actor.name());
+        pending.put("role", actor.role());
+        ArrayNode from = pending.putArray("fromEpochs");
+        keys.masterEpochs().forEach(epoch -> from.add(Integer.toUnsignedLong(epoch)));
+        keys.setNote(ROTATION_UNAUDITED_NOTE, pending.toString());
         // Intent first: a rotation stopped half-way has destroyed nothing yet, or has, and is audited.
         audit.record("MasterKeyRotationStarted", actor, Map.of());
         KeyService.Rotation rotation = keys.rotateMaster(progress);
@@ -2212,7 +2279,58 @@ public final class PrivateEventStore implements AutoCloseable {
                         rotation.destroyedEpochs().stream()
                                 .map(Integer::toUnsignedLong)
                                 .toList()));
+        keys.setNote(ROTATION_UNAUDITED_NOTE, "");
         return rotation;
+    }
+
+    /**
+     * The key-store note of a master key rotation under way: set before its {@code MasterKeyRotationStarted}
+     * entry, cleared after its {@code MasterKeyRotated} one.
+     */
+    public static final String ROTATION_UNAUDITED_NOTE = "master-key-rotation-unaudited";
+
+    /**
+     * Closes in the audit trail a master key rotation that a stop interrupted, once the master key shows
+     * nothing left to do (one live epoch): {@code MasterKeyRotated} {@code {epoch, rotatedBy, rotatedByRole,
+     * recovered: true}} if it had changed the epoch, {@code MasterKeyRotationAbandoned} {@code {epoch,
+     * rotatedBy, rotatedByRole, recovered: true}} if it was stopped before it changed anything. Without them
+     * a backup would warn of a rotation under way for good. With more than one live epoch it is left open:
+     * {@code lethe keys rotate} finishes it, and writes its own entries. The SQLite engine calls it on
+     * every writer open; returns the entry written, if any.
+     */
+    public Optional<String> auditInterruptedRotation() {
+        Optional<String> note = keys.note(ROTATION_UNAUDITED_NOTE).filter(n -> !n.isEmpty());
+        List<Integer> live = keys.masterEpochs();
+        if (note.isEmpty() || live.size() != 1) {
+            return Optional.empty();
+        }
+        String latest =
+                latestEntryOf(Set.of("MasterKeyRotationStarted", "MasterKeyRotated", "MasterKeyRotationAbandoned"));
+        if (!"MasterKeyRotationStarted".equals(latest)) {
+            // Stopped after its closing entry, or before its opening one: nothing is left open in the trail.
+            keys.setNote(ROTATION_UNAUDITED_NOTE, "");
+            return Optional.empty();
+        }
+        JsonNode pending;
+        try {
+            pending = JSON.readTree(note.get());
+        } catch (java.io.IOException | RuntimeException notWrittenByLethe) {
+            pending = JSON.createObjectNode();
+        }
+        long epoch = Integer.toUnsignedLong(live.get(0));
+        boolean unchanged = false;
+        for (JsonNode from : pending.path("fromEpochs")) {
+            unchanged |= from.asLong() == epoch;
+        }
+        String type = unchanged ? "MasterKeyRotationAbandoned" : "MasterKeyRotated";
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("epoch", epoch);
+        details.put("rotatedBy", pending.path("principal").asText("?"));
+        details.put("rotatedByRole", pending.path("role").asText("?"));
+        details.put("recovered", true);
+        audit.record(type, Principal.SYSTEM, details);
+        keys.setNote(ROTATION_UNAUDITED_NOTE, "");
+        return Optional.of(type);
     }
 
     /**
@@ -2296,27 +2414,29 @@ public final class PrivateEventStore implements AutoCloseable {
 
     /** Whether the audit trail's latest move entry is a {@code MasterKeyMoved} (read from its end). */
     private boolean moveAudited() {
+        return "MasterKeyMoved".equals(latestEntryOf(Set.of("MasterKeyMoved", "MasterKeyMoveStarted")));
+    }
+
+    /** The type of the audit trail's latest entry of one of {@code types} (read from its end), or null. */
+    private String latestEntryOf(Set<String> types) {
         StreamInfo trail = store.streamInfo(AuditLog.STREAM);
         if (!trail.exists()) {
-            return false;
+            return null;
         }
         for (long before = trail.eventCount() - 1; before >= 0; ) {
             List<RecordedEvent> page =
                     store.readStream(AuditLog.STREAM, before, Direction.BACKWARD, EventStore.MAX_READ_LIMIT);
             for (RecordedEvent entry : page) {
-                if (entry.type().equals("MasterKeyMoved")) {
-                    return true;
-                }
-                if (entry.type().equals("MasterKeyMoveStarted")) {
-                    return false;
+                if (types.contains(entry.type())) {
+                    return entry.type();
                 }
             }
             if (page.isEmpty()) {
-                return false;
+                return null;
             }
             before = page.get(page.size() - 1).version() - 1;
         }
-        return false;
+        return null;
     }
 
     private List<RecordedEvent> readAll(StreamId stream) {

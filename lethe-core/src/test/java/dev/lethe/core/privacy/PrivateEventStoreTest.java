@@ -137,14 +137,21 @@ class PrivateEventStoreTest {
                             SchemaRegistry.Notation.JSON_SCHEMA,
                             SchemaRegistry.propertyPaths(schema),
                             Json.of(schema));
+            String undeclaredFields = "{\"email\":\"a@example.com\",\"name\":\"MARK\",\"product\":\"p\","
+                    + "\"emails\":\"MARK\",\"ibanNumber\":\"MARK\",\"channel\":\"web\"}";
+            // Refused (by the store: a version the stream is short of): nothing stored, nothing said — and the
+            // warning is still to come.
+            assertThatThrownBy(() -> lenient.append(
+                            StreamId.of("customer-9"),
+                            ExpectedVersion.exactly(5),
+                            List.of(EventData.of("ProductSold", undeclaredFields))))
+                    .isInstanceOf(dev.lethe.core.store.WrongExpectedVersionException.class);
+            assertThat(records).noneMatch(r -> r.getMessage().contains("does not declare"));
             for (int i = 0; i < 2; i++) {
                 lenient.append(
                         StreamId.of("customer-9"),
                         ExpectedVersion.any(),
-                        List.of(EventData.of(
-                                "ProductSold",
-                                "{\"email\":\"a@example.com\",\"name\":\"MARK\",\"product\":\"p\",\"emails\":\"MARK\","
-                                        + "\"ibanNumber\":\"MARK\",\"channel\":\"web\"}")));
+                        List.of(EventData.of("ProductSold", undeclaredFields)));
             }
         } finally {
             logger.removeHandler(handler);
@@ -653,6 +660,38 @@ class PrivateEventStoreTest {
                 stream,
                 ExpectedVersion.any(),
                 List.of(EventData.of("SignedUp", "{\"email\":\"x@example.com\",\"x-trace\":\"t1\"}")));
+
+        // A schema that leaves members open (JSON Schema's default): one that looks personal is refused all the
+        // same, in every event, not only the first ones (it would be stored in plaintext); any other passes.
+        JsonNode open = Json.parse("{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\","
+                        + "\"x-gdpr\":{\"pii\":true,\"key\":true,\"dataGroup\":\"contact\"}},\"product\":{}}}")
+                .asTree();
+        lethe.schemas()
+                .register(
+                        JsonSchemaNotation.read("Traded", open),
+                        SchemaRegistry.Notation.JSON_SCHEMA,
+                        SchemaRegistry.propertyPaths(open),
+                        Json.of(open));
+        StreamId trades = StreamId.of("trade-1");
+        for (int i = 0; i < 70; i++) {
+            lethe.append(
+                    trades,
+                    ExpectedVersion.any(),
+                    List.of(EventData.of("Traded", "{\"email\":\"x@example.com\",\"product\":\"p\",\"note\":\"n\"}")));
+        }
+        assertThatThrownBy(
+                        () -> lethe.append(
+                                trades,
+                                ExpectedVersion.any(),
+                                List.of(
+                                        EventData.of(
+                                                "Traded",
+                                                "{\"email\":\"x@example.com\",\"product\":\"p\",\"iban\":\"DE89370400440532013000\"}"))))
+                .hasMessageStartingWith(
+                        "events[0] Traded data.iban: looks personal, and the schema (version 1) does not"
+                                + " declare it")
+                .hasMessageNotContaining("DE89");
+        assertThat(lethe.store().streamInfo(trades).currentVersion()).isEqualTo(69);
     }
 
     @Test

@@ -99,12 +99,15 @@ final class AppendCommand implements Callable<Integer> {
         Json parsedMetadata = null;
         try {
             parsedData = Json.parse(data);
+            // As the HTTP API refuses it: readers would disagree on which of the two is meant.
+            Json.requireUniqueMembers(data.getBytes(java.nio.charset.StandardCharsets.UTF_8), "json");
         } catch (InvalidEventException e) {
             throw e.at("JSON data");
         }
         if (metadata != null) {
             try {
                 parsedMetadata = Json.parse(metadata);
+                Json.requireUniqueMembers(metadata.getBytes(java.nio.charset.StandardCharsets.UTF_8), "json");
             } catch (InvalidEventException e) {
                 throw e.at("--metadata");
             }

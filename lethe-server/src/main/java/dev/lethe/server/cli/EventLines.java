@@ -113,7 +113,11 @@ final class EventLines {
     /** A member's bytes as JSON, checked as a positional argument is; a problem names the member. */
     private static Json member(String name, byte[] written) {
         try {
-            return Json.ofBytes(written);
+            Json json = Json.ofBytes(written);
+            // A member twice ({"quantity":1,"quantity":1000}) is refused, as the HTTP API does: Lethe reads the
+            // last one, other JSON readers may take the first, and a data lake would sum another number.
+            Json.requireUniqueMembers(written, "json");
+            return json;
         } catch (InvalidEventException e) {
             throw e.at(name);
         }

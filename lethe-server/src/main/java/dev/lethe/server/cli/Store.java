@@ -253,23 +253,40 @@ final class Store {
      */
     SqliteLethe openForQuerying(PrintWriter err) {
         requireExisting();
+        String readOnly = null;
+        SqliteLethe lethe = null;
         if (dev.lethe.sqlite.internal.Sql.onReadOnlyFileSystem(directory)) {
-            err.println("note: the data directory is on a read-only file system; reading it read-only");
-            SqliteLethe lethe = SqliteLethe.openReadOnly(directory, options());
-            warnIfPolicyMissing(err);
-            return lethe;
-        }
-        try {
-            return SqliteLethe.open(directory, options());
-        } catch (StorageException e) {
-            if (!e.getMessage().contains(" is in use by ")) {
-                throw e;
+            readOnly = "note: the data directory is on a read-only file system; reading it read-only";
+        } else {
+            try {
+                lethe = SqliteLethe.open(directory, options());
+            } catch (StorageException e) {
+                if (!e.getMessage().contains(" is in use by ")) {
+                    throw e;
+                }
+                readOnly = "note: the data directory is in use by another process; reading it read-only";
             }
-            err.println("note: the data directory is in use by another process; reading it read-only");
-            SqliteLethe lethe = SqliteLethe.openReadOnly(directory, options());
-            warnIfPolicyMissing(err);
-            return lethe;
         }
+        if (lethe == null) {
+            err.println(readOnly);
+            lethe = SqliteLethe.openReadOnly(directory, options());
+            warnIfPolicyMissing(err);
+        }
+        warnIfMasterKeyDoesNotOpen(lethe, err);
+        return lethe;
+    }
+
+    /**
+     * A key store the master key does not open (restored from before a rotation, beside another keyset or
+     * token) reads every personal field as unavailable, exit 0: said on standard error, as {@code lethe
+     * serve}'s readiness says it.
+     */
+    static void warnIfMasterKeyDoesNotOpen(SqliteLethe lethe, PrintWriter err) {
+        lethe.privacy()
+                .keys()
+                .masterProblem()
+                .ifPresent(why -> err.println("warning: the master key does not open this key store (" + why
+                        + "): personal fields read as unavailable; lethe keys check names the keys it cannot unwrap"));
     }
 
     /**
@@ -287,7 +304,9 @@ final class Store {
                             + " fields restricted (key releases cannot be audited there)");
         }
         try {
-            return new Opened(SqliteLethe.open(directory, options()), principal());
+            SqliteLethe lethe = SqliteLethe.open(directory, options());
+            warnIfMasterKeyDoesNotOpen(lethe, err);
+            return new Opened(lethe, principal());
         } catch (StorageException e) {
             if (!e.getMessage().contains(" is in use by ")) {
                 throw e;
@@ -308,6 +327,7 @@ final class Store {
         err.println(note);
         SqliteLethe lethe = SqliteLethe.openReadOnly(directory, options());
         warnIfPolicyMissing(err);
+        warnIfMasterKeyDoesNotOpen(lethe, err);
         if (lethe.forgottenOnlyInTrail() > 0) {
             err.println("warning: keys.db still holds the keys of " + lethe.forgottenOnlyInTrail()
                     + " subject(s) the audit trail says were forgotten (was it restored from a backup?);"

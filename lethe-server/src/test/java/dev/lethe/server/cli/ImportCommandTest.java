@@ -326,6 +326,17 @@ class ImportCommandTest {
         assertThat(lethe("import", unknownMember.toString()).err())
                 .contains("line 1: has the member \"metdata\"; a line has only stream, type, data, metadata and id");
 
+        // A member twice in the data: readers would disagree on the number (the HTTP API refuses it too).
+        Path twice =
+                file("twice.jsonl", "{\"stream\":\"t\",\"type\":\"T\",\"data\":{\"quantity\":1,\"quantity\":1000}}");
+        Run duplicate = lethe("import", twice.toString());
+        assertThat(duplicate.exitCode()).isEqualTo(2);
+        assertThat(duplicate.err()).contains("line 1: data: has a member twice: 'quantity'");
+        assertThat(stream("t")).isEmpty();
+        Run appendTwice = lethe("append", "t", "T", "{\"quantity\":1,\"quantity\":1000}");
+        assertThat(appendTwice.exitCode()).isEqualTo(2);
+        assertThat(appendTwice.err()).contains("has a member twice: 'quantity'");
+
         Path latin1 = root.resolve("latin1.jsonl");
         Files.write(
                 latin1,

@@ -89,6 +89,22 @@ class ServerReadinessIT {
             assertThat(get(base + "/health").body()).contains("\"ready\":false");
             assertThat(logs.toString(StandardCharsets.UTF_8)).contains("the master key does not open this key store");
         }
+        // The command line reads it too, every personal field unavailable: it says why on standard error.
+        for (String[] command :
+                new String[][] {{"read", "--all"}, {"stats"}, {"subject", "receipts", "--role", "dpo"}}) {
+            java.io.StringWriter out = new java.io.StringWriter();
+            java.io.StringWriter err = new java.io.StringWriter();
+            String[] args = new String[command.length + 2];
+            args[0] = "--data";
+            args[1] = before.toString();
+            System.arraycopy(command, 0, args, 2, command.length);
+            int code = dev.lethe.server.cli.LetheCli.run(
+                    args, new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true));
+            assertThat(code).as(String.join(" ", command) + ": " + err).isZero();
+            assertThat(err.toString())
+                    .as(String.join(" ", command))
+                    .contains("warning: the master key does not open this key store", "lethe keys check");
+        }
     }
 
     @Test
