@@ -23,7 +23,7 @@ public final class EventJson {
         node.put("version", event.version());
         node.put("id", event.id().toString());
         node.put("type", event.type());
-        node.put("recordedAt", event.recordedAt().toString());
+        node.put("recordedAt", Instants.format(event.recordedAt()));
         node.set("data", revealed.data().asTree());
         // Without the subjects of key fields the reader may not read (RevealedEvent.metadata).
         node.set("metadata", revealed.metadata().asTree());

@@ -23,4 +23,17 @@ class InstantsTest {
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining("--at");
     }
+
+    @Test
+    void instants_print_at_one_width_so_that_their_texts_sort_as_they_do() {
+        assertThat(Instants.format(Instant.parse("2026-11-28T01:05:59.123Z"))).isEqualTo("2026-11-28T01:05:59.123000Z");
+        assertThat(Instants.format(Instant.parse("2026-11-28T01:05:59Z"))).isEqualTo("2026-11-28T01:05:59.000000Z");
+        assertThat(Instants.format(Instant.parse("2026-11-28T01:05:59.123456Z")))
+                .isEqualTo("2026-11-28T01:05:59.123456Z");
+        assertThat(Instants.format(Instant.parse("2026-11-28T01:05:59.123456789Z")))
+                .isEqualTo("2026-11-28T01:05:59.123456789Z");
+        assertThat(Instant.parse(Instants.format(Instant.parse("2026-11-28T01:05:59.1Z"))))
+                .isEqualTo(Instant.parse("2026-11-28T01:05:59.1Z"));
+        assertThat(Instants.format(Instant.MAX)).isEqualTo(Instant.MAX.toString());
+    }
 }

@@ -54,7 +54,13 @@ final class EventPrinter {
                                 .collect(Collectors.joining(", "));
         return String.format(
                 "#%-6d %-28s v%-4d %-20s %s  %s%s",
-                event.position(), event.streamId(), event.version(), event.type(), event.recordedAt(), data, redacted);
+                event.position(),
+                event.streamId(),
+                event.version(),
+                event.type(),
+                dev.lethe.server.Instants.format(event.recordedAt()),
+                data,
+                redacted);
     }
 
     static String asJson(RevealedEvent revealed) {

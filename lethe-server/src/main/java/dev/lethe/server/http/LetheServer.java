@@ -619,17 +619,26 @@ public final class LetheServer implements AutoCloseable {
         if (asOf != null && dir == Direction.BACKWARD) {
             throw ApiException.badRequest("asOf reads forward");
         }
-        ctx.json(Map.of(
-                "stream",
+        int pageSize = Hub.limit(limit);
+        List<dev.lethe.core.privacy.RevealedEvent> page = hub.readStream(
                 ctx.pathParam("stream"),
-                "events",
-                events(hub.readStream(
-                        ctx.pathParam("stream"),
-                        asOf != null && from == Long.MAX_VALUE ? 0 : from,
-                        Hub.limit(limit),
-                        dir,
-                        asOf,
-                        principal(ctx)))));
+                asOf != null && from == Long.MAX_VALUE ? 0 : from,
+                pageSize,
+                dir,
+                asOf,
+                principal(ctx));
+        Map<String, Object> body = new java.util.LinkedHashMap<>();
+        body.put("stream", ctx.pathParam("stream"));
+        body.put("events", events(page));
+        if (page.size() == pageSize) {
+            // A full page: there may be more. The next page's ?from= (with the same direction and asOf).
+            long last = page.get(page.size() - 1).event().version();
+            long next = dir == Direction.FORWARD ? last + 1 : last - 1;
+            if (next >= 0) {
+                body.put("next", next);
+            }
+        }
+        ctx.json(body);
     }
 
     /**

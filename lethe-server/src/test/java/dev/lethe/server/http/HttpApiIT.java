@@ -233,6 +233,20 @@ class HttpApiIT {
         Response read = get("/v1/streams/" + stream + "?direction=backward&limit=1", ANALYST);
         assertThat(read.json().get("events")).hasSize(1);
         assertThat(read.json().get("events").get(0).get("type").asText()).isEqualTo("OrderPaid");
+        // A full page says where the next begins; the last one does not.
+        assertThat(read.json().get("next").asLong()).isZero();
+        Response rest = get("/v1/streams/" + stream + "?direction=backward&limit=1&from=0", ANALYST);
+        assertThat(rest.json().get("events").get(0).get("type").asText()).isEqualTo("OrderPlaced");
+        assertThat(rest.json().has("next")).isFalse();
+        Response first = get("/v1/streams/" + stream + "?limit=1", ANALYST);
+        assertThat(first.json().get("next").asLong()).isEqualTo(1);
+        assertThat(get("/v1/streams/" + stream + "?limit=2", ANALYST)
+                        .json()
+                        .get("next")
+                        .asLong())
+                .isEqualTo(2);
+        assertThat(get("/v1/streams/" + stream + "?from=2", ANALYST).json().has("next"))
+                .isFalse();
     }
 
     @Test
