@@ -131,6 +131,8 @@ final class TailCommand implements Callable<Integer> {
                                 ? opened.lethe().store().headPosition() + 1
                                 : start,
                         opened.lethe().store().headPosition());
+        long firstPosition =
+                start == SubscriptionRequest.FROM_END ? opened.lethe().store().headPosition() + 1 : start;
         boolean finished = await(done, subscription, timeoutSeconds);
         if (last.get() != null && subscription.failure().isEmpty()) {
             // Checked when used, unlike a bare --from: the log must still hold this event there.
@@ -140,6 +142,14 @@ final class TailCommand implements Callable<Integer> {
                     .printf(
                             "to go on after the last event shown: --after %s%n",
                             dev.lethe.server.LogCursor.of(last.get()));
+        } else if (subscription.failure().isEmpty()) {
+            // Nothing arrived: where this tail began is where the next one goes on.
+            parent.spec
+                    .commandLine()
+                    .getErr()
+                    .printf(
+                            "no event arrived; to go on from the same place: %s%n",
+                            after != null ? "--after " + after : "--from " + firstPosition);
         }
         if (subscription.failure().isPresent()) {
             Throwable failure = subscription.failure().get();

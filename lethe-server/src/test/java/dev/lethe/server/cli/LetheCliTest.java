@@ -143,6 +143,13 @@ class LetheCliTest {
         assertThat(rest.exitCode()).as(rest.err()).isZero();
         assertThat(rest.out().lines().findFirst().orElseThrow()).startsWith("{\"position\":4,");
         assertThat(rest.err()).contains("read to the end of the log; to go on later after the last event: --after ");
+        // A tail that saw nothing still says where to go on from: where it began.
+        String lastCursor = rest.err().replaceAll("(?s).*--after (\\S+).*", "$1");
+        Run quiet = lethe("tail", "--after", lastCursor, "--timeout", "1");
+        assertThat(quiet.exitCode()).as(quiet.err()).isZero();
+        assertThat(quiet.err()).contains("no event arrived; to go on from the same place: --after " + lastCursor);
+        assertThat(lethe("tail", "--timeout", "1").err())
+                .containsPattern("no event arrived; to go on from the same place: --from [0-9]+");
         assertThat(lethe("read", "--all", "--from", "1", "--after", cursor.group(1))
                         .err())
                 .contains("--after: goes with --all, instead of --from");
