@@ -812,7 +812,15 @@ public final class LetheServer implements AutoCloseable {
                         schedule.id(),
                         "at",
                         schedule.at().toString()));
-        ctx.status(202).json(schedule.asMap());
+        Map<String, Object> answer = new java.util.LinkedHashMap<>(schedule.asMap());
+        if (schedule.at().isBefore(java.time.Instant.now())) {
+            // As the command line warns: a date given wrong (a past year) forgets for good within the hour.
+            answer.put(
+                    "warning",
+                    "at is in the past: the forget happens at the next retention run (within the hour); cancel it"
+                            + " with POST /v1/scheduled-forgets/" + schedule.id() + "/cancel if that is not meant");
+        }
+        ctx.status(202).json(answer);
     }
 
     private void scheduledForgets(Context ctx) {

@@ -442,6 +442,16 @@ class HttpApiIT {
                                 "{\"reason\":\"a test of nulls\"}")
                         .status())
                 .isEqualTo(200);
+        assertThat(nulls.json().has("warning")).as("a date to come: no warning").isFalse();
+        // A date in the past (a year typed wrong) is scheduled as asked, with a warning saying what follows.
+        Response past = post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"at\":\"2020-01-01\"}");
+        assertThat(past.status()).isEqualTo(202);
+        String pastId = past.json().get("id").asText();
+        assertThat(past.json().get("warning").asText())
+                .contains("in the past", "next retention run", "/v1/scheduled-forgets/" + pastId + "/cancel");
+        assertThat(post("/v1/scheduled-forgets/" + pastId + "/cancel", ADMIN, "{\"reason\":\"a year typed wrong\"}")
+                        .status())
+                .isEqualTo(200);
         Response notAnInstant = post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"at\":\"soon\"}");
         assertThat(notAnInstant.status()).isEqualTo(400);
         assertThat(notAnInstant.json().get("detail").asText()).contains("at", "soon");
