@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lethe.core.privacy.keys.ErasureReceipt;
 import dev.lethe.core.privacy.keys.KeyService;
 import dev.lethe.core.privacy.keys.KeyStore;
+import dev.lethe.core.privacy.keys.KeyUnavailableException;
 import dev.lethe.core.privacy.keys.MasterKey;
 import dev.lethe.core.privacy.policy.DataPolicy.Permission;
 import dev.lethe.core.privacy.policy.PolicyLinter;
@@ -1995,6 +1996,7 @@ public final class PrivateEventStore implements AutoCloseable {
         require(actor, Permission.EXPORT);
         AppendRules.require(subject, "subject");
         requireIssued(subject);
+        requireMasterKey();
         long from = 0;
         List<Long> indexed = List.of();
         SubjectIndex index = subjectIndex;
@@ -2044,8 +2046,21 @@ public final class PrivateEventStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Refuses an export while the master key cannot be used (its HSM failing, a key store it does not
+     * open): every personal field would read as unavailable, and the export be audited as handed over.
+     */
+    private void requireMasterKey() {
+        keys.masterProblem().ifPresent(why -> {
+            throw new KeyUnavailableException("cannot export now: " + why, null, true);
+        });
+    }
+
     private ObjectNode exported(RecordedEvent event, SubjectId subject) {
         RevealedEvent revealed = codec.revealForExport(event, subject);
+        if (!revealed.redactions().isEmpty()) {
+            requireMasterKey(); // failed during the export: it stops, rather than hand over unavailable fields
+        }
         ObjectNode entry = JSON.createObjectNode();
         entry.put("stream", event.streamId().value())
                 .put("version", event.version())

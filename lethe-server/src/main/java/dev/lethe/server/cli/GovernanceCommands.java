@@ -376,6 +376,17 @@ final class GovernanceCommands {
                                     + " rotate to finish%n",
                             check.liveEpochs().size());
                 }
+                if (check.unreachable() > 0) {
+                    // The token or HSM failed: nothing is known about those keys, nor anything wrong with keys.db.
+                    out.printf(
+                            "unwrap           NOT CHECKED: the master key could not be used for %,d of %,d keys: %s%n",
+                            check.unreachable(),
+                            check.total(),
+                            check.unreachableBecause().orElse("?"));
+                    out.printf("result           could not check (the master key's device failed; keys.db is not"
+                            + " known to be wrong): check the HSM, then run lethe keys check again%n");
+                    return 4;
+                }
                 boolean failed = false;
                 if (check.failing() == 0) {
                     out.printf("unwrap           all %,d unwrap%n", check.total());

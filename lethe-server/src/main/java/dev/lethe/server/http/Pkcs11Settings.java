@@ -70,7 +70,10 @@ public record Pkcs11Settings(String library, String slot, String pinFile, String
             slotId = -1;
         }
         if (slotId < 0) {
-            throw InvalidEventException.of("--pkcs11-slot", "'" + slot + "' is not a slot id (a number, 0 or more)");
+            // Not quoted: a PIN put in the slot's place by mistake would be printed.
+            throw InvalidEventException.of(
+                    "--pkcs11-slot",
+                    "is not a slot id (a number, 0 or more; " + slot.length() + " characters given, not shown)");
         }
         return new SqliteOptions.Pkcs11(Path.of(library), slotId, pin());
     }
@@ -82,20 +85,22 @@ public record Pkcs11Settings(String library, String slot, String pinFile, String
                 text = Files.readString(Path.of(pinFile), StandardCharsets.UTF_8);
             } catch (IOException e) {
                 throw InvalidEventException.of(
-                        "--pkcs11-pin-file", "cannot read " + pinFile + ": " + dev.lethe.server.IoErrors.describe(e));
+                        "--pkcs11-pin-file",
+                        "cannot read " + shownPinFile() + ": " + dev.lethe.server.IoErrors.describe(e));
             }
             // One line: the newline an editor or `echo` adds is not part of the PIN.
             String pin = text.endsWith("\r\n")
                     ? text.substring(0, text.length() - 2)
                     : text.endsWith("\n") ? text.substring(0, text.length() - 1) : text;
             if (pin.isEmpty()) {
-                throw InvalidEventException.of("--pkcs11-pin-file", pinFile + " is empty");
+                throw InvalidEventException.of("--pkcs11-pin-file", shownPinFile() + " is empty");
             }
             if (!pin.equals(pin.strip()) || pin.chars().anyMatch(c -> Character.isISOControl(c) || c == '\uFEFF')) {
                 // Sent as written, such a PIN would most likely fail, and a token locks after a few failures.
                 throw InvalidEventException.of(
                         "--pkcs11-pin-file",
-                        pinFile + " holds white space around the PIN, a second line, a control character or a byte"
+                        shownPinFile()
+                                + " holds white space around the PIN, a second line, a control character or a byte"
                                 + " order mark: write the PIN alone, followed by at most one line break");
             }
             return pin.toCharArray();
@@ -117,6 +122,18 @@ public record Pkcs11Settings(String library, String slot, String pinFile, String
                         + " or pkcs11.pinFile in the config file), or in LETHE_PKCS11_PIN; never on the command line");
     }
 
+    /**
+     * The PIN file's name for a message, if it reads as a path (it holds a {@code /}); else not shown: a
+     * PIN given where its file is expected ({@code LETHE_PKCS11_PIN_FILE} for {@code LETHE_PKCS11_PIN})
+     * would be printed, and logged.
+     */
+    private String shownPinFile() {
+        return pinFile.contains("/")
+                ? pinFile
+                : "the file it names (" + pinFile.length() + " characters, not shown: if that is the PIN itself, put"
+                        + " it in a file and name the file, or set LETHE_PKCS11_PIN)";
+    }
+
     private static boolean given(String value) {
         return value != null && !value.isBlank();
     }
@@ -124,6 +141,7 @@ public record Pkcs11Settings(String library, String slot, String pinFile, String
     /** Never the PIN. */
     @Override
     public String toString() {
-        return "Pkcs11Settings[library=" + library + ", slot=" + slot + ", pinFile=" + pinFile + "]";
+        return "Pkcs11Settings[library=" + library + ", slot=" + (slot == null ? null : "(given)") + ", pinFile="
+                + (pinFile == null ? null : shownPinFile()) + "]";
     }
 }

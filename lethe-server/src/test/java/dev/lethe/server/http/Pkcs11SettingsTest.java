@@ -35,6 +35,22 @@ class Pkcs11SettingsTest {
     }
 
     @Test
+    void a_pin_given_where_its_file_or_the_slot_is_expected_is_never_printed() {
+        assertThatThrownBy(() -> new Pkcs11Settings("lib.so", "0", "1234-secret-PIN", null).resolve())
+                .hasMessageContaining("--pkcs11-pin-file: cannot read the file it names (15 characters, not shown")
+                .hasMessageNotContaining("1234-secret-PIN");
+        assertThat(new Pkcs11Settings("lib.so", "0", "1234-secret-PIN", null).toString())
+                .doesNotContain("1234-secret-PIN");
+        assertThatThrownBy(() -> new Pkcs11Settings("lib.so", "1234-secret-PIN", null, "1234").resolve())
+                .hasMessageContaining("--pkcs11-slot: is not a slot id")
+                .hasMessageNotContaining("1234-secret-PIN");
+        assertThatThrownBy(() ->
+                        new Pkcs11Settings("lib.so", "0", dir.resolve("absent").toString(), null).resolve())
+                .as("a path is named")
+                .hasMessageContaining(dir.resolve("absent").toString());
+    }
+
+    @Test
     void the_environment_pin_overrides_the_config_files_pin_file_and_a_flag_overrides_both() throws Exception {
         Path config = Files.writeString(
                 dir.resolve("lethe.yaml"), "pkcs11: {library: lib.so, slot: 3, pinFile: /nonexistent/pin}\n");

@@ -363,12 +363,49 @@ public final class KeyService implements AutoCloseable {
     }
 
     /**
+     * Why the master key's device last failed (an HSM that stopped answering, a token removed), until the
+     * master key next unwraps; null while it works.
+     */
+    private volatile String masterFailure;
+
+    /** The master key's unwrap, noting a device failure for {@link #masterProblem} (and clearing it). */
+    private byte[] masterUnwrap(byte[] wrapped, byte[] context) {
+        try {
+            byte[] key = master.unwrap(wrapped, context);
+            if (masterFailure != null) {
+                masterFailure = null;
+            }
+            return key;
+        } catch (KeyUnavailableException e) {
+            if (e.masterKeyUnreachable()) {
+                masterFailure = String.valueOf(e.getMessage());
+            }
+            throw e;
+        }
+    }
+
+    /**
      * Why the master key cannot open this key store, if it cannot: it unwraps the blind index's secret (once;
-     * then it is kept, as every lookup keeps it). Creates nothing: empty on a store without the secret yet.
+     * then it is kept, as every lookup keeps it), and, once the master key's device has failed (an unwrap
+     * said so), again on every call until it works. Creates nothing: empty on a store without the secret yet.
      * For a readiness check: a store restored from before a rotation, another keyset or token, an HSM that
      * does not answer when it is first needed.
      */
     public Optional<String> masterProblem() {
+        if (masterFailure != null) {
+            // The device failed since: asked again, so that a token that answers again clears it.
+            Optional<byte[]> secret = store.secret(BLIND_INDEX_SECRET);
+            if (secret.isEmpty()) {
+                return Optional.ofNullable(masterFailure);
+            }
+            try {
+                java.util.Arrays.fill(
+                        masterUnwrap(secret.get(), KeyRefs.context(KeyRefs.secret(BLIND_INDEX_SECRET))), (byte) 0);
+                return Optional.empty();
+            } catch (KeyUnavailableException e) {
+                return Optional.of(String.valueOf(e.getMessage()));
+            }
+        }
         if (blindIndexKey != null || store.secret(BLIND_INDEX_SECRET).isEmpty()) {
             return Optional.empty();
         }
@@ -387,7 +424,7 @@ public final class KeyService implements AutoCloseable {
                 String ref = KeyRefs.secret(BLIND_INDEX_SECRET);
                 byte[] wrapped = store.secret(BLIND_INDEX_SECRET)
                         .orElseGet(() -> store.createSecret(BLIND_INDEX_SECRET, wrapNew(ref)));
-                key = master.unwrap(wrapped, KeyRefs.context(ref));
+                key = masterUnwrap(wrapped, KeyRefs.context(ref));
                 blindIndexKey = key;
             }
         }
@@ -477,13 +514,13 @@ public final class KeyService implements AutoCloseable {
             byte[] wrapped = store.subjectKey(subject)
                     .orElseThrow(() -> InvalidEventException.of("subject " + subject, "is unknown to the key service"));
             subjectKey = rememberRaw(
-                    subjectKeys, subject, seen, master.unwrap(wrapped, KeyRefs.context(KeyRefs.subject(subject))));
+                    subjectKeys, subject, seen, masterUnwrap(wrapped, KeyRefs.context(KeyRefs.subject(subject))));
         }
         String periodRef = KeyRefs.period(group, period);
         byte[] periodKey = raw(periodKeys, periodRef);
         if (periodKey == null) {
             byte[] wrapped = store.periodKey(group, period).orElseGet(() -> createPeriodKey(group, period, periodRef));
-            periodKey = rememberRaw(periodKeys, periodRef, seen, master.unwrap(wrapped, KeyRefs.context(periodRef)));
+            periodKey = rememberRaw(periodKeys, periodRef, seen, masterUnwrap(wrapped, KeyRefs.context(periodRef)));
         }
         return remember(id, seen, dataKey(subjectKey, periodKey, group, period));
     }
@@ -521,10 +558,7 @@ public final class KeyService implements AutoCloseable {
                 return new Missing(store.isForgotten(subject) ? Reason.FORGOTTEN : Reason.UNAVAILABLE);
             }
             subjectKey = rememberRaw(
-                    subjectKeys,
-                    subject,
-                    seen,
-                    master.unwrap(wrapped.get(), KeyRefs.context(KeyRefs.subject(subject))));
+                    subjectKeys, subject, seen, masterUnwrap(wrapped.get(), KeyRefs.context(KeyRefs.subject(subject))));
         }
         String periodRef = KeyRefs.period(group, period);
         byte[] periodKey = raw(periodKeys, periodRef);
@@ -534,7 +568,7 @@ public final class KeyService implements AutoCloseable {
                 return new Missing(store.isPeriodDestroyed(group, period) ? Reason.EXPIRED : Reason.UNAVAILABLE);
             }
             periodKey =
-                    rememberRaw(periodKeys, periodRef, seen, master.unwrap(wrapped.get(), KeyRefs.context(periodRef)));
+                    rememberRaw(periodKeys, periodRef, seen, masterUnwrap(wrapped.get(), KeyRefs.context(periodRef)));
         }
         return new Found(remember(id, seen, dataKey(subjectKey, periodKey, group, period)));
     }
@@ -929,12 +963,22 @@ public final class KeyService implements AutoCloseable {
             Map<String, Integer> byKind,
             Map<Integer, Integer> failingByEpoch,
             List<String> failingExamples,
-            List<Integer> liveEpochs) {
+            List<Integer> liveEpochs,
+            int unreachable,
+            Optional<String> unreachableBecause) {
         public KeyCheck {
             byKind = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(byKind));
             failingByEpoch = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(failingByEpoch));
             failingExamples = List.copyOf(failingExamples);
             liveEpochs = List.copyOf(liveEpochs);
+        }
+
+        public KeyCheck(
+                Map<String, Integer> byKind,
+                Map<Integer, Integer> failingByEpoch,
+                List<String> failingExamples,
+                List<Integer> liveEpochs) {
+            this(byKind, failingByEpoch, failingExamples, liveEpochs, 0, Optional.empty());
         }
 
         public int total() {
@@ -958,18 +1002,29 @@ public final class KeyService implements AutoCloseable {
         Map<String, Integer> byKind = new LinkedHashMap<>();
         Map<Integer, Integer> failingByEpoch = new LinkedHashMap<>();
         List<String> examples = new ArrayList<>();
+        int[] unreachable = {0};
+        String[] because = {null};
         store.forEachWrappedKey((ref, wrapped) -> {
             byKind.merge(KeyRefs.parse(ref).kind(), 1, Integer::sum);
             try {
                 java.util.Arrays.fill(master.unwrap(wrapped, KeyRefs.context(ref)), (byte) 0);
             } catch (KeyUnavailableException e) {
+                if (e.masterKeyUnreachable()) {
+                    // The device failed, not this key: says nothing about keys.db.
+                    unreachable[0]++;
+                    if (because[0] == null) {
+                        because[0] = String.valueOf(e.getMessage());
+                    }
+                    return;
+                }
                 failingByEpoch.merge(master.epochOf(wrapped).orElse(-1), 1, Integer::sum);
                 if (examples.size() < CHECK_EXAMPLES) {
                     examples.add(ref);
                 }
             }
         });
-        return new KeyCheck(byKind, failingByEpoch, examples, master.liveEpochs());
+        return new KeyCheck(
+                byKind, failingByEpoch, examples, master.liveEpochs(), unreachable[0], Optional.ofNullable(because[0]));
     }
 
     /** Re-wraps every live key under a new master epoch, then destroys the older epochs. */
@@ -1014,7 +1069,7 @@ public final class KeyService implements AutoCloseable {
         Map<String, byte[]> rewrapped = new LinkedHashMap<>();
         for (Map.Entry<String, byte[]> entry : wrapped.entrySet()) {
             byte[] context = KeyRefs.context(entry.getKey());
-            byte[] key = master.unwrap(entry.getValue(), context);
+            byte[] key = masterUnwrap(entry.getValue(), context);
             rewrapped.put(entry.getKey(), target.wrap(key, context));
             java.util.Arrays.fill(key, (byte) 0);
             if (rewrapped.size() % PROGRESS_EVERY == 0) {

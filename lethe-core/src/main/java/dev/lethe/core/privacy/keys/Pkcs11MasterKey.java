@@ -293,7 +293,10 @@ public final class Pkcs11MasterKey implements MasterKey {
                     .array();
         } catch (GeneralSecurityException | ProviderException e) {
             throw new KeyUnavailableException(
-                    "master key epoch " + newest.getKey() + " cannot wrap: " + rootMessage(e), e);
+                    "master key epoch " + newest.getKey() + " cannot wrap: " + rootMessage(e)
+                            + (deviceFailure(e) ? UNREACHABLE_HINT : ""),
+                    e,
+                    deviceFailure(e));
         }
     }
 
@@ -322,11 +325,62 @@ public final class Pkcs11MasterKey implements MasterKey {
             return cipher(Cipher.DECRYPT_MODE, key, iv, context)
                     .doFinal(wrapped, EPOCH_BYTES + IV_BYTES, wrapped.length - EPOCH_BYTES - IV_BYTES);
         } catch (GeneralSecurityException | ProviderException e) {
+            if (deviceFailure(e)) {
+                throw new KeyUnavailableException(
+                        "the token did not unwrap with master key epoch " + epoch + ": " + rootMessage(e)
+                                + UNREACHABLE_HINT,
+                        e,
+                        true);
+            }
             throw new KeyUnavailableException(
                     "master key epoch " + epoch + " does not unwrap this key with this "
                             + "context (tampered, or wrapped for another context): " + rootMessage(e),
                     e);
         }
+    }
+
+    private static final String UNREACHABLE_HINT = " (the token or HSM failed, not this key: check that it is"
+            + " reachable; a token that comes back needs this process restarted, its key handles are not looked"
+            + " up again)";
+
+    /**
+     * PKCS#11 return values that say the device, session or key handle failed, not the data: the same
+     * call may succeed once the token is back. A tag that does not verify (tampering, another context) is
+     * none of these.
+     */
+    private static final java.util.List<String> DEVICE_FAILURES = java.util.List.of(
+            "CKR_OBJECT_HANDLE_INVALID",
+            "CKR_KEY_HANDLE_INVALID",
+            "CKR_SESSION_HANDLE_INVALID",
+            "CKR_SESSION_CLOSED",
+            "CKR_DEVICE_ERROR",
+            "CKR_DEVICE_REMOVED",
+            "CKR_DEVICE_MEMORY",
+            "CKR_TOKEN_NOT_PRESENT",
+            "CKR_TOKEN_NOT_RECOGNIZED",
+            "CKR_USER_NOT_LOGGED_IN",
+            "CKR_CRYPTOKI_NOT_INITIALIZED",
+            "CKR_SLOT_ID_INVALID",
+            "CKR_GENERAL_ERROR",
+            "CKR_FUNCTION_FAILED",
+            "CKR_HOST_MEMORY",
+            "Token has been removed");
+
+    static boolean deviceFailure(Throwable e) {
+        if (e instanceof javax.crypto.AEADBadTagException) {
+            return false;
+        }
+        int depth = 0;
+        for (Throwable cause = e; cause != null && depth++ < 16; cause = cause.getCause()) {
+            String message = String.valueOf(cause.getMessage());
+            if (cause instanceof javax.crypto.AEADBadTagException) {
+                return false;
+            }
+            if (DEVICE_FAILURES.stream().anyMatch(message::contains)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     // A Cipher per call: SunPKCS11 GCM ciphers refuse to reuse an IV and are not thread-safe.

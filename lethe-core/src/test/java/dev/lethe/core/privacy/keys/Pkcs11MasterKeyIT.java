@@ -67,7 +67,20 @@ class Pkcs11MasterKeyIT {
             byte[] tampered = master.wrap(KEY, CONTEXT);
             tampered[20] ^= 1;
 
-            assertThatThrownBy(() -> master.unwrap(tampered, CONTEXT)).isInstanceOf(KeyUnavailableException.class);
+            // The key's failure, not the device's: a key check calls it bad, and readiness stays up.
+            assertThatThrownBy(() -> master.unwrap(tampered, CONTEXT))
+                    .isInstanceOfSatisfying(
+                            KeyUnavailableException.class,
+                            e -> assertThat(e.masterKeyUnreachable())
+                                    .as(e.getMessage())
+                                    .isFalse());
+            byte[] elsewhere = master.wrap(KEY, CONTEXT);
+            assertThatThrownBy(() -> master.unwrap(elsewhere, "another context".getBytes(StandardCharsets.UTF_8)))
+                    .isInstanceOfSatisfying(
+                            KeyUnavailableException.class,
+                            e -> assertThat(e.masterKeyUnreachable())
+                                    .as(e.getMessage())
+                                    .isFalse());
             assertThatThrownBy(() -> master.unwrap(new byte[31], CONTEXT)).isInstanceOf(KeyUnavailableException.class);
         }
     }

@@ -1,0 +1,158 @@
+package dev.lethe.core.privacy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lethe.core.memory.InMemoryEventStore;
+import dev.lethe.core.privacy.keys.InMemoryKeyStore;
+import dev.lethe.core.privacy.keys.KeyService;
+import dev.lethe.core.privacy.keys.KeyUnavailableException;
+import dev.lethe.core.privacy.keys.LocalMasterKey;
+import dev.lethe.core.privacy.keys.MasterKey;
+import dev.lethe.core.privacy.policy.DataPolicy;
+import dev.lethe.core.privacy.schema.JsonSchemaNotation;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.Json;
+import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StreamId;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A master key whose device stops answering (an HSM down, a token removed) is told apart from keys that do
+ * not unwrap: the readiness probe says so until it answers again, a key check cannot run rather than
+ * fail, and an export is refused rather than handed over with every field unavailable.
+ */
+class MasterKeyOutageTest {
+    @TempDir
+    Path keysDirectory;
+
+    /** A master key that fails as a device does while {@code down}. */
+    static final class Outage implements MasterKey {
+        final MasterKey inner;
+        volatile boolean down;
+
+        Outage(MasterKey inner) {
+            this.inner = inner;
+        }
+
+        private void check() {
+            if (down) {
+                throw new KeyUnavailableException("the token did not answer: CKR_DEVICE_REMOVED", null, true);
+            }
+        }
+
+        @Override
+        public int epoch() {
+            return inner.epoch();
+        }
+
+        @Override
+        public byte[] wrap(byte[] key, byte[] context) {
+            check();
+            return inner.wrap(key, context);
+        }
+
+        @Override
+        public byte[] unwrap(byte[] wrapped, byte[] context) {
+            check();
+            return inner.unwrap(wrapped, context);
+        }
+
+        @Override
+        public List<Integer> liveEpochs() {
+            return inner.liveEpochs();
+        }
+
+        @Override
+        public int beginRotation() {
+            return inner.beginRotation();
+        }
+
+        @Override
+        public List<Integer> finishRotation() {
+            return inner.finishRotation();
+        }
+
+        @Override
+        public java.util.OptionalInt epochOf(byte[] wrapped) {
+            return inner.epochOf(wrapped);
+        }
+
+        @Override
+        public String describe() {
+            return "an HSM (" + inner.describe() + ")";
+        }
+    }
+
+    @Test
+    void an_outage_is_not_ready_cannot_be_checked_refuses_exports_and_clears_once_the_device_answers() {
+        Clock clock = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
+        InMemoryKeyStore keyStore = new InMemoryKeyStore();
+        InMemoryEventStore log = new InMemoryEventStore();
+        DataPolicy policy = DataPolicy.parse(PrivateEventStoreTest.POLICY);
+        MasterKey local = LocalMasterKey.openOrCreate(keysDirectory);
+        SubjectId ada;
+        RecordedEvent sold;
+        // Not closed: closing it would close the shared log.
+        PrivateEventStore writer = new PrivateEventStore(log, new KeyService(keyStore, local, policy, clock), clock);
+        {
+            JsonNode schema = Json.parse(PrivateEventStoreTest.SCHEMA).asTree();
+            writer.schemas()
+                    .register(
+                            JsonSchemaNotation.read("ProductSold", schema),
+                            SchemaRegistry.Notation.JSON_SCHEMA,
+                            SchemaRegistry.propertyPaths(schema),
+                            Json.of(schema));
+            writer.append(
+                    StreamId.of("customer-1"),
+                    ExpectedVersion.any(),
+                    List.of(EventData.of(
+                            "ProductSold", "{\"email\":\"ada@example.com\",\"name\":\"Ada\",\"product\":\"p\"}")));
+            sold = log.readStream(StreamId.of("customer-1"), 0, dev.lethe.core.store.Direction.FORWARD, 1)
+                    .get(0);
+            ada = PrivacyCodec.subjectsOf(sold.metadata()).get("email");
+        }
+        // A process opened afresh (nothing cached), whose HSM then fails.
+        Outage master = new Outage(local);
+        try (PrivateEventStore lethe =
+                new PrivateEventStore(log, new KeyService(keyStore, master, policy, clock), clock)) {
+            assertThat(lethe.keys().masterProblem()).isEmpty();
+            master.down = true;
+            assertThat(lethe.reveal(sold, PrivateEventStoreTest.DPO).redactions())
+                    .extracting(Redaction::reason)
+                    .containsOnly(Redaction.Reason.UNAVAILABLE);
+            assertThat(lethe.keys().masterProblem())
+                    .as("not ready while the device fails")
+                    .hasValueSatisfying(why -> assertThat(why).contains("CKR_DEVICE_REMOVED"));
+            KeyService.KeyCheck check = lethe.keys().checkKeys();
+            assertThat(check.unreachable()).isEqualTo(check.total()).isPositive();
+            assertThat(check.failing()).as("no key is called bad for it").isZero();
+            assertThat(check.unreachableBecause())
+                    .hasValueSatisfying(why -> assertThat(why).contains("CKR_"));
+            SubjectId subject = ada;
+            assertThatThrownBy(() -> lethe.export(subject, PrivateEventStoreTest.DPO))
+                    .isInstanceOf(KeyUnavailableException.class)
+                    .hasMessageContaining("cannot export now");
+            assertThat(log.readStream(AuditLog.STREAM, 0, dev.lethe.core.store.Direction.FORWARD, 1000))
+                    .extracting(RecordedEvent::type)
+                    .doesNotContain("SubjectExported");
+
+            master.down = false;
+            assertThat(lethe.keys().masterProblem())
+                    .as("ready again once it answers")
+                    .isEmpty();
+            assertThat(lethe.reveal(sold, PrivateEventStoreTest.DPO).redactions())
+                    .isEmpty();
+            assertThat(lethe.export(ada, PrivateEventStoreTest.DPO).asTree().path("events"))
+                    .hasSize(1);
+        }
+    }
+}
