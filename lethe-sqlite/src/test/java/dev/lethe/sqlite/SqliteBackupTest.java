@@ -936,6 +936,39 @@ class SqliteBackupTest {
         }
     }
 
+    @Test
+    void a_rotation_stopped_before_its_closing_entry_is_left_open_while_the_master_key_does_not_open_the_store()
+            throws Exception {
+        Path data = parent.resolve("data-old-keyset");
+        Path keyset = data.resolve(LocalMasterKey.FILE_NAME);
+        byte[] before;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            customer(lethe, "ada");
+            lethe.privacy().keys().lookup("ada@example.com"); // the blind index's secret, wrapped
+            before = Files.readAllBytes(keyset);
+            long epoch =
+                    Integer.toUnsignedLong(lethe.privacy().keys().masterEpochs().get(0));
+            lethe.privacy()
+                    .keys()
+                    .setNote(
+                            PrivateEventStore.ROTATION_UNAUDITED_NOTE,
+                            "{\"principal\":\"dora\",\"role\":\"dpo\",\"fromEpochs\":[" + epoch + "]}");
+            lethe.privacy().audit().record("MasterKeyRotationStarted", DPO, java.util.Map.of());
+            lethe.privacy().keys().rotateMaster();
+        }
+        // The keyset from before the rotation put back: its one epoch no longer opens keys.db.
+        Files.write(keyset, before);
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.privacy().keys().masterProblem()).isPresent();
+            List<RecordedEvent> trail = lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 1000);
+            assertThat(trail.get(trail.size() - 1).type())
+                    .as("no closing entry that the wrong keyset would make up")
+                    .isEqualTo("MasterKeyRotationStarted");
+            assertThat(lethe.privacy().keys().note(PrivateEventStore.ROTATION_UNAUDITED_NOTE))
+                    .hasValueSatisfying(note -> assertThat(note).isNotEmpty());
+        }
+    }
+
     private SubjectId customer(SqliteLethe lethe, String who) {
         JsonNode schema = Json.parse("""
                         {"type":"object","properties":{

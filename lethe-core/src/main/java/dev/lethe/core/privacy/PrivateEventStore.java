@@ -423,7 +423,8 @@ public final class PrivateEventStore implements AutoCloseable {
                         (shown ? "" : "a member whose name ")
                                 + "looks personal, and the schema (version " + registered.version()
                                 + ") does not declare it, so it would be stored in plaintext:"
-                                + " declare and classify it in a new schema version, or rename it (strict mode)");
+                                + " declare and classify it in a new schema version, or rename it (strict mode; a name"
+                                + " is declared by the schema's top-level properties, not through allOf or $ref)");
             }
         }
     }
@@ -443,9 +444,11 @@ public final class PrivateEventStore implements AutoCloseable {
             return;
         }
         Sampled sample = sampleOf(registered, event.type());
-        if (sample.seen.get() >= UNDECLARED_SAMPLE || sample.seen.incrementAndGet() > UNDECLARED_SAMPLE) {
+        if (sample.seen.get() >= UNDECLARED_SAMPLE) {
             return;
         }
+        // Counted once stored: events of refused batches do not use up the sample.
+        warnings.add(sample.seen::incrementAndGet);
         Set<String> declared = sample.declared;
         event.data().asTree().fieldNames().forEachRemaining(name -> {
             if (!declared.contains(name)
@@ -1864,8 +1867,9 @@ public final class PrivateEventStore implements AutoCloseable {
                         // Stored before legal bases were bounded: shortened, so that it cannot stop the run.
                         Notes.shortened(data.get("legalBasis").asText()),
                         // Who decided, when, and which schedule: the receipt's actor is whoever ran it.
-                        "scheduled by " + data.path("actor").asText("?") + " at " + event.recordedAt() + " (schedule "
-                                + scheduleIdOf(event) + ")",
+                        "scheduled by " + data.path("actor").asText("?") + " (schedule " + scheduleIdOf(event)
+                                + ", made " + event.recordedAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                                + ")",
                         actor));
             }
         }
@@ -2334,7 +2338,9 @@ public final class PrivateEventStore implements AutoCloseable {
     public Optional<String> auditInterruptedRotation() {
         Optional<String> note = keys.note(ROTATION_UNAUDITED_NOTE).filter(n -> !n.isEmpty());
         List<Integer> live = keys.masterEpochs();
-        if (note.isEmpty() || live.size() != 1) {
+        // Not with a master key that does not open this key store (a keyset from before the rotation put
+        // back, another token): its one epoch says nothing about what the rotation did. Left for a later open.
+        if (note.isEmpty() || live.size() != 1 || keys.masterProblem().isPresent()) {
             return Optional.empty();
         }
         String latest =

@@ -104,8 +104,11 @@ final class ServeCommand implements Callable<Integer> {
         Runtime.getRuntime()
                 .addShutdownHook(new Thread(
                         () -> {
-                            server.close();
-                            stopped.countDown();
+                            try {
+                                server.close();
+                            } finally {
+                                stopped.countDown();
+                            }
                         },
                         "lethe-shutdown"));
         parent.spec

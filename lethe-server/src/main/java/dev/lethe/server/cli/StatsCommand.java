@@ -84,7 +84,9 @@ final class StatsCommand implements Callable<Integer> {
                 master.put("rotationRefused", noRotation.orElse(null));
                 stats.put("masterKey", master);
                 stats.put("forgetsRefused", noForgets.orElse(null));
-                stats.put("files", files);
+                Map<String, Long> sizes = new LinkedHashMap<>();
+                files.forEach((name, bytes) -> sizes.put(name, bytes < 0 ? null : bytes)); // gone meanwhile: null
+                stats.put("files", sizes);
                 out.println(PriorForgets.JSON.valueToTree(stats));
                 return 0;
             }

@@ -78,8 +78,15 @@ public final class LetheServer implements AutoCloseable {
     /** How long stopping waits for the requests in flight (an export may be cut off after it). */
     static final java.time.Duration DRAIN = java.time.Duration.ofSeconds(10);
 
-    private final org.eclipse.jetty.server.handler.GracefulHandler graceful =
-            new org.eclipse.jetty.server.handler.GracefulHandler();
+    private final org.eclipse.jetty.server.handler.GracefulHandler graceful = gracefulHandler();
+
+    private static org.eclipse.jetty.server.handler.GracefulHandler gracefulHandler() {
+        org.eclipse.jetty.server.handler.GracefulHandler handler =
+                new org.eclipse.jetty.server.handler.GracefulHandler();
+        handler.setShutdownIdleTimeout(DRAIN.toMillis());
+        return handler;
+    }
+
     private final Javalin app;
     private final JwtVerifier jwt;
     private final dev.lethe.core.subscription.Subscription subjectIndexer;
@@ -218,6 +225,13 @@ public final class LetheServer implements AutoCloseable {
                         Map.of("liveEpochs", epochs));
             }
             server.app.start();
+            // Stopping waits DRAIN for a request's body or answer to move, not Jetty's default second.
+            for (org.eclipse.jetty.server.Connector connector :
+                    server.app.jettyServer().server().getConnectors()) {
+                if (connector instanceof org.eclipse.jetty.server.AbstractConnector abstractConnector) {
+                    abstractConnector.setShutdownIdleTimeout(DRAIN.toMillis());
+                }
+            }
             log.info(
                     "listening",
                     Map.of(
@@ -1371,7 +1385,19 @@ public final class LetheServer implements AutoCloseable {
                         "stopping: letting requests in flight finish",
                         Map.of("requests", inFlight, "atMostSeconds", DRAIN.toSeconds()));
             }
-            app.stop();
+            try {
+                app.stop();
+            } catch (RuntimeException e) {
+                // Requests still in flight after DRAIN (a long export): cut off. One log line, then the store
+                // closes as on any stop.
+                log.warn(
+                        "stopping: requests still in flight were cut off",
+                        Map.of(
+                                "atMostSeconds",
+                                DRAIN.toSeconds(),
+                                "error",
+                                e.getClass().getName()));
+            }
         } finally {
             try {
                 retention.close();

@@ -97,6 +97,33 @@ class ReadOnlyBackupIT {
                 run("umount", mounted.toString());
             }
         }
+
+        // A live store seen through a read-only mount (a monitoring sidecar): read as it is now, WAL
+        // included, never as immutable (its writer changes it meanwhile: stale or torn pages).
+        Path live = root.resolve("mnt-live");
+        Files.createDirectories(live);
+        mountReadOnly(data, live);
+        try {
+            // The writer closes before the unmount: SQLite keeps a closed reader's descriptors open while
+            // another connection of the process holds the same file (a POSIX lock rule), and the mount is busy.
+            try (dev.lethe.sqlite.SqliteLethe writer = dev.lethe.sqlite.SqliteLethe.open(
+                    data, dev.lethe.sqlite.SqliteOptions.DEFAULT.withMasterKeyDirectory(keys()))) {
+                for (int round = 0; round < 2; round++) {
+                    writer.store()
+                            .append(
+                                    dev.lethe.core.store.StreamId.of("tick-1"),
+                                    dev.lethe.core.store.ExpectedVersion.any(),
+                                    List.of(dev.lethe.core.store.EventData.of("Tick", "{}")));
+                    long head = writer.store().headPosition();
+                    Run stats = lethe(live, "stats", "--json");
+                    assertThat(stats.exitCode()).as(stats.err()).isZero();
+                    assertThat(stats.out()).contains("\"headPosition\":" + head + ",");
+                }
+            }
+        } finally {
+            String unmounted = run("umount", live.toString());
+            assertThat(unmounted).as("umount " + live).isNull();
+        }
     }
 
     private static int journalModeByte(Path database) throws Exception {

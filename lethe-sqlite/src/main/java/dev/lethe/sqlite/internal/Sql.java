@@ -52,42 +52,86 @@ public final class Sql {
     }
 
     /**
-     * The JDBC URL of a database file. On a read-only file system (a backup on a read-only mount or
-     * snapshot, a write-once medium) the file is opened as immutable: SQLite then needs no {@code -shm}
-     * file beside a database in WAL mode, which it could not create there, and takes no locks — nothing
-     * can write there. Elsewhere, the path as it is.
+     * The JDBC URL of a database file. A backup kept on a read-only medium (a read-only mount or
+     * snapshot, a write-once store) is opened as immutable: SQLite then needs no {@code -shm} file beside
+     * a database in WAL mode, which it could not create there. Only a backup: a file on a read-only file
+     * system with no {@code -wal} or {@code -shm} file beside it and no {@code lethe.lock} in its
+     * directory (every data directory a writer has opened keeps one). A live store seen through a
+     * read-only mount is changed by its writer meanwhile, and an immutable open of it would read stale or
+     * torn pages: it is opened as it is (SQLite reads its WAL read-only). Elsewhere, the path as it is.
      */
     public static String url(Path file) {
         Path absolute = file.toAbsolutePath();
-        return onReadOnlyFileSystem(absolute)
+        return isBackupOnReadOnlyMedium(absolute)
                 ? "jdbc:sqlite:" + absolute.toUri() + "?immutable=1"
                 : "jdbc:sqlite:" + absolute;
     }
 
+    private static boolean isBackupOnReadOnlyMedium(Path file) {
+        Path directory = file.getParent();
+        return directory != null
+                && java.nio.file.Files.isRegularFile(file)
+                && !java.nio.file.Files.exists(directory.resolve("lethe.lock"))
+                && !java.nio.file.Files.exists(Path.of(file + "-wal"))
+                && !java.nio.file.Files.exists(Path.of(file + "-shm"))
+                && onReadOnlyFileSystem(directory);
+    }
+
     /**
-     * Whether the file's directory (or the directory itself) lies on a file system mounted read-only. Not
-     * merely one this user may not write: a writer running as another user may change its files, which
-     * an immutable open must never read.
+     * Whether the path (a directory, or a file's directory) lies on a file system mounted read-only, as
+     * {@code /proc/self/mountinfo} says (a read-only bind mount included, which the JDK's {@code
+     * FileStore} does not tell from the file system beneath it). Not merely one this user may not write.
+     * False where there is no {@code /proc} (the file system's own flag is asked then).
      */
     public static boolean onReadOnlyFileSystem(Path path) {
-        Path directory = java.nio.file.Files.isDirectory(path)
-                ? path
-                : path.toAbsolutePath().getParent();
-        if (directory == null || java.nio.file.Files.isWritable(directory)) {
-            return false;
-        }
-        // Not writable: a file created here fails, and says why (the JDK's FileStore cannot tell a read-only
-        // bind mount from the file system beneath it).
         try {
-            java.nio.file.Files.delete(java.nio.file.Files.createTempFile(directory, ".lethe-probe-", ".tmp"));
-            return false;
-        } catch (java.nio.file.AccessDeniedException denied) {
-            return false;
-        } catch (java.nio.file.FileSystemException e) {
-            return e.getReason() != null && e.getReason().contains("Read-only file system");
+            Path real = (java.nio.file.Files.isDirectory(path)
+                            ? path
+                            : path.toAbsolutePath().getParent())
+                    .toRealPath();
+            Path mountinfo = Path.of("/proc/self/mountinfo");
+            if (!java.nio.file.Files.isReadable(mountinfo)) {
+                return java.nio.file.Files.getFileStore(real).isReadOnly();
+            }
+            String best = null;
+            boolean readOnly = false;
+            for (String line : java.nio.file.Files.readAllLines(mountinfo, java.nio.charset.StandardCharsets.UTF_8)) {
+                // id parent major:minor root mount-point mount-options ...
+                String[] fields = line.split(" ");
+                if (fields.length < 6) {
+                    continue;
+                }
+                String mountPoint = unescapeMountPath(fields[4]);
+                boolean under = real.toString().equals(mountPoint)
+                        || mountPoint.equals("/")
+                        || real.toString().startsWith(mountPoint + "/");
+                // The last of the longest: a later mount on the same point hides the earlier one.
+                if (under && (best == null || mountPoint.length() >= best.length())) {
+                    best = mountPoint;
+                    readOnly = java.util.Arrays.asList(fields[5].split(",")).contains("ro");
+                }
+            }
+            return readOnly;
         } catch (java.io.IOException | RuntimeException e) {
-            return false;
+            return false; // SQLite reports what is wrong with the path
         }
+    }
+
+    /** A mount point as mountinfo writes it: space, tab, newline and backslash as octal escapes. */
+    private static String unescapeMountPath(String escaped) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < escaped.length(); i++) {
+            char c = escaped.charAt(i);
+            if (c == '\\'
+                    && i + 3 < escaped.length()
+                    && escaped.substring(i + 1, i + 4).matches("[0-7]{3}")) {
+                out.append((char) Integer.parseInt(escaped.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
     }
 
     /**
