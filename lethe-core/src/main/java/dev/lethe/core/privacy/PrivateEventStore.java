@@ -363,6 +363,8 @@ public final class PrivateEventStore implements AutoCloseable {
         final int version;
         final Set<String> declared;
         final java.util.concurrent.atomic.AtomicInteger seen = new java.util.concurrent.atomic.AtomicInteger();
+        /** Events looked at, stored or not: bounds the cost when batches are refused (or large). */
+        final java.util.concurrent.atomic.AtomicInteger inspected = new java.util.concurrent.atomic.AtomicInteger();
 
         Sampled(SchemaRegistry.Registered registered) {
             this.version = registered.version();
@@ -444,7 +446,9 @@ public final class PrivateEventStore implements AutoCloseable {
             return;
         }
         Sampled sample = sampleOf(registered, event.type());
-        if (sample.seen.get() >= UNDECLARED_SAMPLE) {
+        if (sample.seen.get() >= UNDECLARED_SAMPLE
+                || sample.inspected.get() >= 16 * UNDECLARED_SAMPLE
+                || sample.inspected.incrementAndGet() > 16 * UNDECLARED_SAMPLE) {
             return;
         }
         // Counted once stored: events of refused batches do not use up the sample.
@@ -1914,9 +1918,10 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public Json export(SubjectId subject, Principal actor, java.util.function.BiConsumer<Long, Long> indexing) {
         ExportPlan plan = planExport(subject, actor, indexing);
+        long failures = keys.masterFailureCount();
         ObjectNode out = exportHeader(subject);
         ArrayNode events = out.putArray("events");
-        plan.forEach(event -> events.add(exported(event, subject)));
+        plan.forEach(event -> events.add(exported(event, subject, failures)));
         // Built first: an export that fails (out of memory, say) is not audited as handed over.
         Json export = Json.of(out);
         audit.record("SubjectExported", actor, Map.of("subject", subject.toString(), "events", events.size()));
@@ -1940,6 +1945,7 @@ public final class PrivateEventStore implements AutoCloseable {
             java.io.Writer out,
             boolean pretty) {
         ExportPlan plan = planExport(subject, actor, indexing);
+        long failures = keys.masterFailureCount();
         audit.record("SubjectExportStarted", actor, Map.of("subject", subject.toString()));
         long[] written = {0};
         com.fasterxml.jackson.core.JsonGenerator json;
@@ -1961,7 +1967,7 @@ public final class PrivateEventStore implements AutoCloseable {
             json.writeArrayFieldStart("events");
             plan.forEach(event -> {
                 try {
-                    json.writeTree(exported(event, subject));
+                    json.writeTree(exported(event, subject, failures));
                     written[0]++;
                 } catch (java.io.IOException e) {
                     throw new java.io.UncheckedIOException(e);
@@ -2000,7 +2006,9 @@ public final class PrivateEventStore implements AutoCloseable {
         require(actor, Permission.EXPORT);
         AppendRules.require(subject, "subject");
         requireIssued(subject);
-        requireMasterKey();
+        if (!keys.isForgotten(subject)) { // a forgotten subject's export needs no key
+            requireMasterKey();
+        }
         long from = 0;
         List<Long> indexed = List.of();
         SubjectIndex index = subjectIndex;
@@ -2060,10 +2068,13 @@ public final class PrivateEventStore implements AutoCloseable {
         });
     }
 
-    private ObjectNode exported(RecordedEvent event, SubjectId subject) {
+    private ObjectNode exported(RecordedEvent event, SubjectId subject, long masterFailuresBefore) {
         RevealedEvent revealed = codec.revealForExport(event, subject);
-        if (!revealed.redactions().isEmpty()) {
-            requireMasterKey(); // failed during the export: it stops, rather than hand over unavailable fields
+        if (keys.masterFailureCount() != masterFailuresBefore) {
+            // The device failed during the export, even if it answers again now: it stops, rather than hand
+            // over unavailable fields and be audited as done.
+            throw new KeyUnavailableException(
+                    "cannot export now: the master key's device failed during the export; try again", null, true);
         }
         ObjectNode entry = JSON.createObjectNode();
         entry.put("stream", event.streamId().value())

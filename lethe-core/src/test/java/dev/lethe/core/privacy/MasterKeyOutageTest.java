@@ -38,6 +38,8 @@ class MasterKeyOutageTest {
     static final class Outage implements MasterKey {
         final MasterKey inner;
         volatile boolean down;
+        /** Fails the next unwrap of a subject key only, then works again: a brief outage. */
+        volatile boolean subjectOnce;
 
         Outage(MasterKey inner) {
             this.inner = inner;
@@ -63,6 +65,10 @@ class MasterKeyOutageTest {
         @Override
         public byte[] unwrap(byte[] wrapped, byte[] context) {
             check();
+            if (subjectOnce && new String(context, java.nio.charset.StandardCharsets.UTF_8).contains("subject:")) {
+                subjectOnce = false;
+                throw new KeyUnavailableException("the token did not answer: CKR_DEVICE_ERROR", null, true);
+            }
             return inner.unwrap(wrapped, context);
         }
 
@@ -122,8 +128,10 @@ class MasterKeyOutageTest {
         }
         // A process opened afresh (nothing cached), whose HSM then fails.
         Outage master = new Outage(local);
-        try (PrivateEventStore lethe =
-                new PrivateEventStore(log, new KeyService(keyStore, master, policy, clock), clock)) {
+        // Each store over the shared log is left open (closing one closes the log).
+        {
+            PrivateEventStore lethe =
+                    new PrivateEventStore(log, new KeyService(keyStore, master, policy, clock), clock);
             assertThat(lethe.keys().masterProblem()).isEmpty();
             master.down = true;
             assertThat(lethe.reveal(sold, PrivateEventStoreTest.DPO).redactions())
@@ -153,6 +161,26 @@ class MasterKeyOutageTest {
                     .isEmpty();
             assertThat(lethe.export(ada, PrivateEventStoreTest.DPO).asTree().path("events"))
                     .hasSize(1);
+        }
+        // A brief outage during an export (the device answers again by its end) still stops it.
+        Outage brief = new Outage(local);
+        try (PrivateEventStore lethe =
+                new PrivateEventStore(log, new KeyService(keyStore, brief, policy, clock), clock)) {
+            brief.subjectOnce = true;
+            SubjectId subject = ada;
+            assertThatThrownBy(() -> lethe.export(subject, PrivateEventStoreTest.DPO))
+                    .isInstanceOf(KeyUnavailableException.class)
+                    .hasMessageContaining("failed during the export");
+            assertThat(lethe.keys().masterProblem()).as("it answers again").isEmpty();
+            assertThat(lethe.export(ada, PrivateEventStoreTest.DPO).asTree().path("events"))
+                    .hasSize(1);
+        }
+        // A new key the device cannot wrap: not ready either.
+        Outage wraps = new Outage(local);
+        try (KeyService keys = new KeyService(keyStore, wraps, policy, clock)) {
+            wraps.down = true;
+            assertThatThrownBy(keys::newSubject).isInstanceOf(KeyUnavailableException.class);
+            assertThat(keys.masterProblem()).isPresent();
         }
     }
 }

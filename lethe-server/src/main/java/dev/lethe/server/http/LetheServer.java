@@ -75,8 +75,11 @@ public final class LetheServer implements AutoCloseable {
     /** The request attribute holding a JWT's {@code exp} (absent for static tokens and JWTs without one). */
     private static final String EXPIRES = "expires";
 
-    /** How long stopping waits for the requests in flight (an export may be cut off after it). */
-    static final java.time.Duration DRAIN = java.time.Duration.ofSeconds(10);
+    /**
+     * How long stopping waits for the requests in flight (an export may be cut off after it): under
+     * {@code docker stop}'s 10 seconds, so that the store still closes before a SIGKILL.
+     */
+    static final java.time.Duration DRAIN = java.time.Duration.ofSeconds(8);
 
     private final org.eclipse.jetty.server.handler.GracefulHandler graceful = gracefulHandler();
 
@@ -225,13 +228,6 @@ public final class LetheServer implements AutoCloseable {
                         Map.of("liveEpochs", epochs));
             }
             server.app.start();
-            // Stopping waits DRAIN for a request's body or answer to move, not Jetty's default second.
-            for (org.eclipse.jetty.server.Connector connector :
-                    server.app.jettyServer().server().getConnectors()) {
-                if (connector instanceof org.eclipse.jetty.server.AbstractConnector abstractConnector) {
-                    abstractConnector.setShutdownIdleTimeout(DRAIN.toMillis());
-                }
-            }
             log.info(
                     "listening",
                     Map.of(
@@ -307,17 +303,25 @@ public final class LetheServer implements AutoCloseable {
         java.util.Optional<String> refused = lethe.store().writeRefusal();
         java.util.Optional<String> keys = refused.isPresent() ? java.util.Optional.empty() : keyProblem();
         java.util.Optional<String> full = refused.or(() -> keys);
-        if (full.isPresent() && unreadinessLogged.add(refused.isPresent() ? "lock" : "keys")) {
-            log.warn("not ready", Map.of("why", full.get())); // once per kind of problem
+        // Logged when it changes: not ready (once per kind of problem while it lasts), and ready again.
+        String kind = full.isEmpty() ? null : refused.isPresent() ? "lock" : "keys";
+        String before = lastUnreadiness;
+        if (!java.util.Objects.equals(kind, before)) {
+            lastUnreadiness = kind;
+            if (kind != null) {
+                log.warn("not ready", Map.of("why", full.get()));
+            } else {
+                log.info("ready again", Map.of("was", before));
+            }
         }
         return refused.isPresent()
                 ? java.util.Optional.of("appends refused for good: this server's lethe.lock was deleted or replaced"
                         + " (its log says more)")
-                : keys.map(why -> "the master key does not open this key store (the server log says more; lethe"
-                        + " keys check)");
+                : keys.map(why -> "the master key cannot be used: it does not open this key store, or its token or"
+                        + " HSM fails (the server log says more; lethe keys check)");
     }
 
-    private final java.util.Set<String> unreadinessLogged = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile String lastUnreadiness;
 
     /** Why the master key cannot open this key store, if it cannot ({@code KeyService.masterProblem}). */
     java.util.Optional<String> keyProblem() {
@@ -1384,6 +1388,14 @@ public final class LetheServer implements AutoCloseable {
                 log.info(
                         "stopping: letting requests in flight finish",
                         Map.of("requests", inFlight, "atMostSeconds", DRAIN.toSeconds()));
+            }
+            // With requests in flight, a connection waits DRAIN for its body or answer to move; with none, idle
+            // keep-alive connections (a proxy's, a scraper's) close after Jetty's one second, not DRAIN.
+            for (org.eclipse.jetty.server.Connector connector :
+                    app.jettyServer().server().getConnectors()) {
+                if (connector instanceof org.eclipse.jetty.server.AbstractConnector abstractConnector) {
+                    abstractConnector.setShutdownIdleTimeout(inFlight > 0 ? DRAIN.toMillis() : 1_000);
+                }
             }
             try {
                 app.stop();

@@ -123,12 +123,12 @@ public record Pkcs11Settings(String library, String slot, String pinFile, String
     }
 
     /**
-     * The PIN file's name for a message, if it reads as a path (it holds a {@code /}); else not shown: a
+     * The PIN file's name for a message, if it reads as a file name (it holds a {@code /} or a {@code .}); else not shown: a
      * PIN given where its file is expected ({@code LETHE_PKCS11_PIN_FILE} for {@code LETHE_PKCS11_PIN})
      * would be printed, and logged.
      */
     private String shownPinFile() {
-        return pinFile.contains("/")
+        return pinFile.contains("/") || pinFile.contains(".")
                 ? pinFile
                 : "the file it names (" + pinFile.length() + " characters, not shown: if that is the PIN itself, put"
                         + " it in a file and name the file, or set LETHE_PKCS11_PIN)";

@@ -52,69 +52,99 @@ public final class Sql {
     }
 
     /**
-     * The JDBC URL of a database file. A backup kept on a read-only medium (a read-only mount or
-     * snapshot, a write-once store) is opened as immutable: SQLite then needs no {@code -shm} file beside
-     * a database in WAL mode, which it could not create there. Only a backup: a file on a read-only file
-     * system with no {@code -wal} or {@code -shm} file beside it and no {@code lethe.lock} in its
-     * directory (every data directory a writer has opened keeps one). A live store seen through a
-     * read-only mount is changed by its writer meanwhile, and an immutable open of it would read stale or
-     * torn pages: it is opened as it is (SQLite reads its WAL read-only). Elsewhere, the path as it is.
+     * The JDBC URL of a database file. A file on a read-only medium (a backup on a read-only mount or
+     * snapshot, a write-once store, a stopped store's snapshot) with no {@code -wal} or {@code -shm} file
+     * beside it is opened as immutable: SQLite then needs no {@code -shm} file beside a database in WAL
+     * mode, which it could not create there. No writer has the file open then (SQLite keeps both files
+     * while any connection has a WAL database open); one that started meanwhile, through another path,
+     * could change pages under such a read. A live store seen through a read-only mount (its writer
+     * running: {@code -wal} and {@code -shm} beside it) is opened as it is, and SQLite reads its WAL
+     * read-only. Elsewhere, the path as it is.
      */
     public static String url(Path file) {
         Path absolute = file.toAbsolutePath();
-        return isBackupOnReadOnlyMedium(absolute)
+        return isQuietOnReadOnlyMedium(absolute)
                 ? "jdbc:sqlite:" + absolute.toUri() + "?immutable=1"
                 : "jdbc:sqlite:" + absolute;
     }
 
-    private static boolean isBackupOnReadOnlyMedium(Path file) {
+    private static boolean isQuietOnReadOnlyMedium(Path file) {
         Path directory = file.getParent();
         return directory != null
                 && java.nio.file.Files.isRegularFile(file)
-                && !java.nio.file.Files.exists(directory.resolve("lethe.lock"))
                 && !java.nio.file.Files.exists(Path.of(file + "-wal"))
                 && !java.nio.file.Files.exists(Path.of(file + "-shm"))
                 && onReadOnlyFileSystem(directory);
     }
 
     /**
-     * Whether the path (a directory, or a file's directory) lies on a file system mounted read-only, as
-     * {@code /proc/self/mountinfo} says (a read-only bind mount included, which the JDK's {@code
-     * FileStore} does not tell from the file system beneath it). Not merely one this user may not write.
-     * False where there is no {@code /proc} (the file system's own flag is asked then).
+     * Whether the path (a directory, or a file's directory) lies on a read-only file system: the mount or
+     * the file system itself read-only as {@code /proc/self/mountinfo} says (a read-only bind mount, a
+     * squashfs image mounted {@code rw}), which the JDK's {@code FileStore} does not tell for bind mounts;
+     * else, for a directory this process may not write, a file created there failing as on a read-only
+     * file system. Not merely one this user may not write.
      */
     public static boolean onReadOnlyFileSystem(Path path) {
+        Path real;
         try {
-            Path real = (java.nio.file.Files.isDirectory(path)
+            real = (java.nio.file.Files.isDirectory(path)
                             ? path
                             : path.toAbsolutePath().getParent())
                     .toRealPath();
-            Path mountinfo = Path.of("/proc/self/mountinfo");
-            if (!java.nio.file.Files.isReadable(mountinfo)) {
-                return java.nio.file.Files.getFileStore(real).isReadOnly();
-            }
-            String best = null;
-            boolean readOnly = false;
-            for (String line : java.nio.file.Files.readAllLines(mountinfo, java.nio.charset.StandardCharsets.UTF_8)) {
-                // id parent major:minor root mount-point mount-options ...
-                String[] fields = line.split(" ");
-                if (fields.length < 6) {
-                    continue;
-                }
-                String mountPoint = unescapeMountPath(fields[4]);
-                boolean under = real.toString().equals(mountPoint)
-                        || mountPoint.equals("/")
-                        || real.toString().startsWith(mountPoint + "/");
-                // The last of the longest: a later mount on the same point hides the earlier one.
-                if (under && (best == null || mountPoint.length() >= best.length())) {
-                    best = mountPoint;
-                    readOnly = java.util.Arrays.asList(fields[5].split(",")).contains("ro");
-                }
-            }
-            return readOnly;
         } catch (java.io.IOException | RuntimeException e) {
             return false; // SQLite reports what is wrong with the path
         }
+        if (mountedReadOnly(real)) {
+            return true;
+        }
+        if (java.nio.file.Files.isWritable(real)) {
+            return false;
+        }
+        try {
+            java.nio.file.Files.delete(java.nio.file.Files.createTempFile(real, ".lethe-probe-", ".tmp"));
+            return false;
+        } catch (java.nio.file.AccessDeniedException denied) {
+            return false;
+        } catch (java.nio.file.FileSystemException e) {
+            return e.getReason() != null && e.getReason().contains("Read-only file system");
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** What /proc/self/mountinfo says of the mount holding {@code real}: read-only, or not (or no /proc). */
+    private static boolean mountedReadOnly(Path real) {
+        String text;
+        try {
+            // Bytes, not lines of UTF-8: a mount point that is no UTF-8 must not hide the others.
+            text = new String(
+                    java.nio.file.Files.readAllBytes(Path.of("/proc/self/mountinfo")),
+                    java.nio.charset.StandardCharsets.UTF_8);
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
+        String best = null;
+        boolean readOnly = false;
+        for (String line : text.split("\n")) {
+            // id parent major:minor root mount-point mount-options [optional fields] - type source super-options
+            String[] fields = line.split(" ");
+            int separator = java.util.Arrays.asList(fields).indexOf("-");
+            if (fields.length < 6 || separator < 6 || separator + 3 >= fields.length) {
+                continue;
+            }
+            String mountPoint = unescapeMountPath(fields[4]);
+            boolean under = real.toString().equals(mountPoint)
+                    || mountPoint.equals("/")
+                    || real.toString().startsWith(mountPoint + "/");
+            // The last of the longest: a later mount on the same point hides the earlier one.
+            if (under && (best == null || mountPoint.length() >= best.length())) {
+                best = mountPoint;
+                readOnly = java.util.Arrays.asList(fields[5].split(",")).contains("ro")
+                        || java.util.Arrays.asList(fields[separator + 3].split(","))
+                                .contains("ro");
+            }
+        }
+        return readOnly;
     }
 
     /** A mount point as mountinfo writes it: space, tab, newline and backslash as octal escapes. */

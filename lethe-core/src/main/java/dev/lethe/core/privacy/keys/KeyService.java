@@ -368,6 +368,24 @@ public final class KeyService implements AutoCloseable {
      */
     private volatile String masterFailure;
 
+    /** How many times the master key's device has failed in this service's life. */
+    private final java.util.concurrent.atomic.AtomicLong masterFailures = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * How many times the master key's device has failed (an unwrap or wrap said so) since this service
+     * opened: a caller that must not go on over such a failure (an export) compares it before and after.
+     */
+    public long masterFailureCount() {
+        return masterFailures.get();
+    }
+
+    private void noteMasterFailure(KeyUnavailableException e) {
+        if (e.masterKeyUnreachable()) {
+            masterFailure = String.valueOf(e.getMessage());
+            masterFailures.incrementAndGet();
+        }
+    }
+
     /** The master key's unwrap, noting a device failure for {@link #masterProblem} (and clearing it). */
     private byte[] masterUnwrap(byte[] wrapped, byte[] context) {
         try {
@@ -377,9 +395,7 @@ public final class KeyService implements AutoCloseable {
             }
             return key;
         } catch (KeyUnavailableException e) {
-            if (e.masterKeyUnreachable()) {
-                masterFailure = String.valueOf(e.getMessage());
-            }
+            noteMasterFailure(e);
             throw e;
         }
     }
@@ -1095,6 +1111,9 @@ public final class KeyService implements AutoCloseable {
         random.nextBytes(key);
         try {
             return master.wrap(key, KeyRefs.context(ref));
+        } catch (KeyUnavailableException e) {
+            noteMasterFailure(e); // a new subject or period the token cannot wrap: not ready either
+            throw e;
         } finally {
             java.util.Arrays.fill(key, (byte) 0);
         }

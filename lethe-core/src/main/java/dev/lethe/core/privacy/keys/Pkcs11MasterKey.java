@@ -132,8 +132,17 @@ public final class Pkcs11MasterKey implements MasterKey {
             master = new Pkcs11MasterKey(library, identity, slot, labelPrefix, provider, token);
             master.epochs = Collections.unmodifiableNavigableMap(master.findEpochs());
         } catch (GeneralSecurityException | IOException | ProviderException | IllegalArgumentException e) {
+            String why = rootMessage(e);
+            // A slot that names no token is not printed: it may be a PIN put in the slot's place (digits too).
+            boolean noSuchSlot = why.contains("CKR_SLOT_ID_INVALID");
             throw StorageException.permanent(
-                    "cannot open the PKCS#11 token in slot " + slot + " of " + library + ": " + rootMessage(e), e);
+                    "cannot open the PKCS#11 token in "
+                            + (noSuchSlot
+                                    ? "the slot given (" + Long.toString(slot).length() + " digits, not shown: no such"
+                                            + " slot; softhsm2-util --show-slots or pkcs11-tool -L lists them)"
+                                    : "slot " + slot)
+                            + " of " + library + ": " + (noSuchSlot ? why.replace(Long.toString(slot), "…") : why),
+                    e);
         }
         if (master.epochs.isEmpty()) {
             synchronized (master.lock()) {
