@@ -181,6 +181,20 @@ class MasterKeyOutageTest {
             wraps.down = true;
             assertThatThrownBy(keys::newSubject).isInstanceOf(KeyUnavailableException.class);
             assertThat(keys.masterProblem()).isPresent();
+            assertThat(keys.masterProblem()).as("still, while the device fails").isPresent();
+            wraps.down = false;
+            assertThat(keys.masterProblem())
+                    .as("the probe itself clears it, without traffic")
+                    .isEmpty();
+        }
+        // A store whose blind index has no secret yet (nothing ever looked up): the probe's wrap tells.
+        Outage fresh = new Outage(local);
+        try (KeyService keys = new KeyService(new InMemoryKeyStore(), fresh, policy, clock)) {
+            fresh.down = true;
+            assertThatThrownBy(keys::newSubject).isInstanceOf(KeyUnavailableException.class);
+            assertThat(keys.masterProblem()).isPresent();
+            fresh.down = false;
+            assertThat(keys.masterProblem()).isEmpty();
         }
     }
 }

@@ -60,6 +60,16 @@ final class TailCommand implements Callable<Integer> {
             throw InvalidEventException.of("--timeout", timeoutSeconds + " must be at least 1 (seconds)");
         }
         EventPrinter printer = new EventPrinter(parent.spec.commandLine().getOut(), json);
+        java.nio.file.Path events = parent.store.directory.resolve("events.db");
+        if (dev.lethe.sqlite.internal.Sql.onReadOnlyFileSystem(parent.store.directory)
+                && !java.nio.file.Files.exists(java.nio.file.Path.of(events + "-wal"))) {
+            // Opened as it is now (immutable): a writer that starts later, through another path, is not seen.
+            parent.spec
+                    .commandLine()
+                    .getErr()
+                    .println("warning: the data directory is on a read-only file system and no writer has it open:"
+                            + " tail reads it as it is now, and will not see events of a writer that starts later");
+        }
         CountDownLatch done = new CountDownLatch(1);
         AtomicLong delivered = new AtomicLong();
         java.util.concurrent.atomic.AtomicReference<dev.lethe.core.store.RecordedEvent> last =

@@ -1382,8 +1382,10 @@ public final class LetheServer implements AutoCloseable {
     @Override
     public void close() {
         try {
+            int subscriptions = sseClients.size();
             sseClients.forEach(SseClient::close);
-            long inFlight = requestsInFlight();
+            // The event streams just ended are still counted until their requests complete: not in flight.
+            long inFlight = Math.max(0, requestsInFlight() - subscriptions);
             if (inFlight > 0) {
                 log.info(
                         "stopping: letting requests in flight finish",
@@ -1401,9 +1403,11 @@ public final class LetheServer implements AutoCloseable {
                 app.stop();
             } catch (RuntimeException e) {
                 // Requests still in flight after DRAIN (a long export): cut off. One log line, then the store
-                // closes as on any stop.
+                // closes as on any stop. (Else only idle connections outlasted it.)
                 log.warn(
-                        "stopping: requests still in flight were cut off",
+                        requestsInFlight() > 0
+                                ? "stopping: requests still in flight were cut off"
+                                : "stopping: idle connections were closed",
                         Map.of(
                                 "atMostSeconds",
                                 DRAIN.toSeconds(),

@@ -69,11 +69,15 @@ public record Pkcs11Settings(String library, String slot, String pinFile, String
         } catch (NumberFormatException e) {
             slotId = -1;
         }
+        if (slotId < 0 || slotId > Integer.MAX_VALUE) { // SunPKCS11 takes no larger slot id
+            slotId = -1;
+        }
         if (slotId < 0) {
             // Not quoted: a PIN put in the slot's place by mistake would be printed.
             throw InvalidEventException.of(
                     "--pkcs11-slot",
-                    "is not a slot id (a number, 0 or more; " + slot.length() + " characters given, not shown)");
+                    "is not a slot id (a number from 0 to 2147483647; " + slot.length()
+                            + " characters given, not shown)");
         }
         return new SqliteOptions.Pkcs11(Path.of(library), slotId, pin());
     }
@@ -123,15 +127,23 @@ public record Pkcs11Settings(String library, String slot, String pinFile, String
     }
 
     /**
-     * The PIN file's name for a message, if it reads as a file name (it holds a {@code /} or a {@code .}); else not shown: a
+     * The PIN file's name for a message, if it is a path (it holds a {@code /}) or names a file that exists; else not shown: a
      * PIN given where its file is expected ({@code LETHE_PKCS11_PIN_FILE} for {@code LETHE_PKCS11_PIN})
      * would be printed, and logged.
      */
     private String shownPinFile() {
-        return pinFile.contains("/") || pinFile.contains(".")
+        return pinFile.contains("/") || exists(pinFile)
                 ? pinFile
                 : "the file it names (" + pinFile.length() + " characters, not shown: if that is the PIN itself, put"
                         + " it in a file and name the file, or set LETHE_PKCS11_PIN)";
+    }
+
+    private static boolean exists(String file) {
+        try {
+            return Files.exists(Path.of(file));
+        } catch (RuntimeException notAPath) {
+            return false;
+        }
     }
 
     private static boolean given(String value) {

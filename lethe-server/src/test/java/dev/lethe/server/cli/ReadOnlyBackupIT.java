@@ -92,6 +92,9 @@ class ReadOnlyBackupIT {
                 Run receipts = lethe(mounted, "subject", "receipts", "--role", "dpo");
                 assertThat(receipts.exitCode()).as(receipts.err()).isZero();
                 assertThat(receipts.err()).contains("1 receipt");
+                Run tail = lethe(mounted, "tail", "--from", "0", "--count", "1");
+                assertThat(tail.exitCode()).as(tail.err()).isZero();
+                assertThat(tail.err()).contains("will not see events of a writer that starts later");
                 assertThat(names(mounted)).as("nothing created on the mount").isEqualTo(before);
             } finally {
                 run("umount", mounted.toString());

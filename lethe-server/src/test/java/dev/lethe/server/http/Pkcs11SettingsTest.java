@@ -44,6 +44,13 @@ class Pkcs11SettingsTest {
         assertThatThrownBy(() -> new Pkcs11Settings("lib.so", "1234-secret-PIN", null, "1234").resolve())
                 .hasMessageContaining("--pkcs11-slot: is not a slot id")
                 .hasMessageNotContaining("1234-secret-PIN");
+        // Digits past what SunPKCS11 takes as a slot: refused here, before its own message could print them.
+        assertThatThrownBy(() -> new Pkcs11Settings("lib.so", "3141592653", null, "1234").resolve())
+                .hasMessageContaining("--pkcs11-slot: is not a slot id")
+                .hasMessageNotContaining("3141592653");
+        // A name with a dot that is no file: not shown either ('pa.ss' may be the PIN).
+        assertThatThrownBy(() -> new Pkcs11Settings("lib.so", "0", "pa.ss", null).resolve())
+                .hasMessageNotContaining("pa.ss");
         assertThatThrownBy(() ->
                         new Pkcs11Settings("lib.so", "0", dir.resolve("absent").toString(), null).resolve())
                 .as("a path is named")

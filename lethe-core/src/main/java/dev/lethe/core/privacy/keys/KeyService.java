@@ -409,14 +409,15 @@ public final class KeyService implements AutoCloseable {
      */
     public Optional<String> masterProblem() {
         if (masterFailure != null) {
-            // The device failed since: asked again, so that a token that answers again clears it.
-            Optional<byte[]> secret = store.secret(BLIND_INDEX_SECRET);
-            if (secret.isEmpty()) {
-                return Optional.ofNullable(masterFailure);
-            }
+            // The device failed since: asked again, an unwrap (when there is a secret to unwrap) and a wrap of
+            // nothing kept, so that a token that answers again clears it, and one that only wraps no more does not.
             try {
-                java.util.Arrays.fill(
-                        masterUnwrap(secret.get(), KeyRefs.context(KeyRefs.secret(BLIND_INDEX_SECRET))), (byte) 0);
+                Optional<byte[]> secret = store.secret(BLIND_INDEX_SECRET);
+                if (secret.isPresent()) {
+                    java.util.Arrays.fill(
+                            masterUnwrap(secret.get(), KeyRefs.context(KeyRefs.secret(BLIND_INDEX_SECRET))), (byte) 0);
+                }
+                wrapNew(KeyRefs.secret("readiness-probe")); // kept nowhere
                 return Optional.empty();
             } catch (KeyUnavailableException e) {
                 return Optional.of(String.valueOf(e.getMessage()));
@@ -1110,7 +1111,11 @@ public final class KeyService implements AutoCloseable {
         byte[] key = new byte[KEY_BYTES];
         random.nextBytes(key);
         try {
-            return master.wrap(key, KeyRefs.context(ref));
+            byte[] wrapped = master.wrap(key, KeyRefs.context(ref));
+            if (masterFailure != null) {
+                masterFailure = null;
+            }
+            return wrapped;
         } catch (KeyUnavailableException e) {
             noteMasterFailure(e); // a new subject or period the token cannot wrap: not ready either
             throw e;

@@ -141,7 +141,7 @@ public final class Pkcs11MasterKey implements MasterKey {
                                     ? "the slot given (" + Long.toString(slot).length() + " digits, not shown: no such"
                                             + " slot; softhsm2-util --show-slots or pkcs11-tool -L lists them)"
                                     : "slot " + slot)
-                            + " of " + library + ": " + (noSuchSlot ? why.replace(Long.toString(slot), "…") : why),
+                            + " of " + library + ": " + why,
                     e);
         }
         if (master.epochs.isEmpty()) {
