@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lethe.core.memory.InMemoryEventStore;
+import dev.lethe.core.privacy.keys.ForwardingMasterKey;
 import dev.lethe.core.privacy.keys.InMemoryKeyStore;
 import dev.lethe.core.privacy.keys.KeyService;
 import dev.lethe.core.privacy.keys.KeyUnavailableException;
@@ -35,25 +36,19 @@ class MasterKeyOutageTest {
     Path keysDirectory;
 
     /** A master key that fails as a device does while {@code down}. */
-    static final class Outage implements MasterKey {
-        final MasterKey inner;
+    static final class Outage extends ForwardingMasterKey {
         volatile boolean down;
         /** Fails the next unwrap of a subject key only, then works again: a brief outage. */
         volatile boolean subjectOnce;
 
         Outage(MasterKey inner) {
-            this.inner = inner;
+            super(inner);
         }
 
         private void check() {
             if (down) {
                 throw new KeyUnavailableException("the token did not answer: CKR_DEVICE_REMOVED", null, true);
             }
-        }
-
-        @Override
-        public int epoch() {
-            return inner.epoch();
         }
 
         @Override
@@ -70,26 +65,6 @@ class MasterKeyOutageTest {
                 throw new KeyUnavailableException("the token did not answer: CKR_DEVICE_ERROR", null, true);
             }
             return inner.unwrap(wrapped, context);
-        }
-
-        @Override
-        public List<Integer> liveEpochs() {
-            return inner.liveEpochs();
-        }
-
-        @Override
-        public int beginRotation() {
-            return inner.beginRotation();
-        }
-
-        @Override
-        public List<Integer> finishRotation() {
-            return inner.finishRotation();
-        }
-
-        @Override
-        public java.util.OptionalInt epochOf(byte[] wrapped) {
-            return inner.epochOf(wrapped);
         }
 
         @Override

@@ -22,19 +22,13 @@ class RotationRaceTest {
     Path keysDirectory;
 
     /** The local master key, whose wraps on the appending thread pause once, after wrapping. */
-    private static final class SlowWraps implements MasterKey {
-        final MasterKey inner;
+    private static final class SlowWraps extends ForwardingMasterKey {
         volatile CountDownLatch wrapped = new CountDownLatch(1);
         volatile Thread slow;
         volatile Thread slowUnwrap;
 
         SlowWraps(MasterKey inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public int epoch() {
-            return inner.epoch();
+            super(inner);
         }
 
         @Override
@@ -64,31 +58,6 @@ class RotationRaceTest {
                 }
             }
             return inner.unwrap(wrapped, context);
-        }
-
-        @Override
-        public List<Integer> liveEpochs() {
-            return inner.liveEpochs();
-        }
-
-        @Override
-        public int beginRotation() {
-            return inner.beginRotation();
-        }
-
-        @Override
-        public List<Integer> finishRotation() {
-            return inner.finishRotation();
-        }
-
-        @Override
-        public java.util.OptionalInt epochOf(byte[] wrapped) {
-            return inner.epochOf(wrapped);
-        }
-
-        @Override
-        public String describe() {
-            return inner.describe();
         }
     }
 
