@@ -245,38 +245,50 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
+     * Makes every check {@link #append} makes before it writes anything, and writes nothing (no subject, key
+     * or event): the batch's shape, a system stream, strict mode's checks (a stream id that looks personal,
+     * an unregistered type, data its schema does not allow, an undeclared member that looks personal), the
+     * classified fields (a subject key that is no string or number, personal data with no subject, an
+     * undeclared group, an expired period, a Protobuf field under its JSON name), the erasure fence (a
+     * forgotten subject's id), the size once sealed, and an expected version the stream already contradicts.
+     * Throws what {@link #append} would throw. For dry runs ({@code lethe import --dry-run}); runs on a
+     * read-only open too. An append that passes may still be refused: by a write in between (a forget,
+     * another writer's append, a policy change), by an id stored before, or by the store (a full disk).
+     *
+     * @return what an append would store unencrypted though it looks personal (lenient mode warns of it
+     *     in its log; strict mode refuses it): a top-level member of a type with no schema, or one its
+     *     schema does not declare, whose name looks personal (the policy linter's heuristic)
+     */
+    public List<Unencrypted> checkAppend(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
+        List<Checked> checked = checkAll(streamId, expected, events, clock.instant(), null);
+        List<Unencrypted> unencrypted = new ArrayList<>();
+        for (int i = 0; i < events.size(); i++) {
+            EventData event = events.get(i);
+            SchemaRegistry.Registered registered = checked.get(i).registered();
+            Set<String> declared = registered == null ? Set.of() : sampleOf(registered, event.type()).declared;
+            for (String name : topLevelNames(event.data())) {
+                if (!declared.contains(name) && PolicyLinter.looksPersonal(name)) {
+                    unencrypted.add(new Unencrypted(i, event.type(), name, registered != null));
+                }
+            }
+        }
+        return unencrypted;
+    }
+
+    /**
+     * A top-level member of {@code events[index]} that an append stores unencrypted though its name looks
+     * personal: its type has no schema ({@code typeHasSchema} false) or its schema does not declare it.
+     */
+    public record Unencrypted(int index, String type, String member, boolean typeHasSchema) {}
+
+    /**
      * Checks a batch and seals its personal fields; nothing is created if any event is rejected. Adds to
      * {@code warnings} what to log once the batch is stored (undeclared fields that look personal).
      */
     private List<EventData> sealAll(
             StreamId streamId, ExpectedVersion expected, List<EventData> events, List<Runnable> warnings) {
-        if (streamId != null && streamId.value().startsWith("$")) {
-            throw InvalidEventException.of(
-                    "stream id",
-                    "'" + streamId + "' is a system stream: only Lethe itself writes streams starting with $");
-        }
-        // The batch's shape (size, null events, an id twice, a missing expected version) before any
-        // subject is created for it; the store checks it again.
-        AppendRules.checkAppend(streamId, expected, events);
-        boolean strict = keys.policy().strict();
-        if (strict && streamId != null && !streamId.value().startsWith("$")) {
-            PolicyLinter.personalDataIn(streamId.value(), keys.policy().numericIdCategories())
-                    .ifPresent(why -> {
-                        // The id is not repeated: it may be the personal data in question.
-                        throw InvalidEventException.of("stream id", why + "; use a pseudonym (strict mode)");
-                    });
-        }
-        // Check every event before sealing any, so that a rejected batch creates no subject or key.
         Instant now = clock.instant();
-        List<Checked> checked = new ArrayList<>(events.size());
-        for (int i = 0; i < events.size(); i++) {
-            try {
-                checked.add(check(events.get(i), strict, now, warnings));
-            } catch (InvalidEventException e) {
-                throw e.at("events[" + i + "] " + e.subject());
-            }
-        }
-        refuseStaleVersion(streamId, expected, events, checked);
+        List<Checked> checked = checkAll(streamId, expected, events, now, warnings);
         // The batch's new subjects are created together, in one key-store write, before sealing resolves each.
         List<String> keyValues = new ArrayList<>();
         for (Checked each : checked) {
@@ -294,6 +306,41 @@ public final class PrivateEventStore implements AutoCloseable {
             }
         }
         return sealed;
+    }
+
+    /**
+     * Every check of a batch before anything is created for it; {@code warnings} (null: none, and the
+     * warning samples are left alone) gets what to log once it is stored.
+     */
+    private List<Checked> checkAll(
+            StreamId streamId, ExpectedVersion expected, List<EventData> events, Instant now, List<Runnable> warnings) {
+        if (streamId != null && streamId.value().startsWith("$")) {
+            throw InvalidEventException.of(
+                    "stream id",
+                    "'" + streamId + "' is a system stream: only Lethe itself writes streams starting with $");
+        }
+        // The batch's shape (size, null events, an id twice, a missing expected version) before any
+        // subject is created for it; the store checks it again.
+        AppendRules.checkAppend(streamId, expected, events);
+        boolean strict = keys.policy().strict();
+        if (strict && streamId != null && !streamId.value().startsWith("$")) {
+            PolicyLinter.personalDataIn(streamId.value(), keys.policy().numericIdCategories())
+                    .ifPresent(why -> {
+                        // The id is not repeated: it may be the personal data in question.
+                        throw InvalidEventException.of("stream id", why + "; use a pseudonym (strict mode)");
+                    });
+        }
+        // Check every event before sealing any, so that a rejected batch creates no subject or key.
+        List<Checked> checked = new ArrayList<>(events.size());
+        for (int i = 0; i < events.size(); i++) {
+            try {
+                checked.add(check(events.get(i), strict, now, warnings));
+            } catch (InvalidEventException e) {
+                throw e.at("events[" + i + "] " + e.subject());
+            }
+        }
+        refuseStaleVersion(streamId, expected, events, checked);
+        return checked;
     }
 
     /**
@@ -493,13 +540,15 @@ public final class PrivateEventStore implements AutoCloseable {
             if (strict) {
                 throw InvalidEventException.of("type", "'" + event.type() + "' has no registered schema (strict mode)");
             }
-            warnIfLooksPersonal(event, warnings);
+            if (warnings != null) {
+                warnIfLooksPersonal(event, warnings);
+            }
             return new Checked(null, null);
         }
         SchemaRegistry.Registered registered = schema.get();
         if (strict) {
             schemas.validate(registered, event.data());
-        } else {
+        } else if (warnings != null) {
             warnIfUndeclaredLooksPersonal(registered, event, warnings);
         }
         schemas.refuseJsonNames(registered, event.data());

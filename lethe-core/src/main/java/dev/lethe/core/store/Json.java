@@ -266,7 +266,9 @@ public final class Json {
      */
     public static String describeError(JsonProcessingException e) {
         String reason = QUOTED.matcher(String.valueOf(e.getOriginalMessage()))
-                .replaceAll(quoted -> KEYWORDS.contains(quoted.group()) ? quoted.group() : "'…'");
+                .replaceAll(quoted -> KEYWORDS.contains(quoted.group()) ? quoted.group() : "'…'")
+                // "('…' (code 110))": the character's code would give it away all the same.
+                .replaceAll(" \\(code (0x)?[0-9A-Fa-f]+\\)", "");
         com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
         return at == null || at.getLineNr() < 0
                 ? reason

@@ -71,13 +71,29 @@ class PrivateEventStoreTest {
         KeyService keys =
                 new KeyService(keyStore, LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
         lethe = new PrivateEventStore(new InMemoryEventStore(), keys, clock);
+        registerProductSold(lethe);
+    }
+
+    /** Registers {@link #SCHEMA} as ProductSold's. */
+    static void registerProductSold(PrivateEventStore store) {
         JsonNode schema = Json.parse(SCHEMA).asTree();
-        lethe.schemas()
+        store.schemas()
                 .register(
                         JsonSchemaNotation.read("ProductSold", schema),
                         SchemaRegistry.Notation.JSON_SCHEMA,
                         SchemaRegistry.propertyPaths(schema),
                         Json.of(schema));
+    }
+
+    /** A store like {@link #lethe}, in lenient mode, without a schema. */
+    PrivateEventStore lenientStore() {
+        Clock clock = Clock.fixed(writtenAt, ZoneOffset.UTC);
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(),
+                LocalMasterKey.openOrCreate(keysDirectory),
+                DataPolicy.parse(POLICY.replace("strict: true", "strict: false")),
+                clock);
+        return new PrivateEventStore(new InMemoryEventStore(), keys, clock);
     }
 
     RecordedEvent sell(String email, String name) {
@@ -108,13 +124,7 @@ class PrivateEventStoreTest {
             public void close() {}
         };
         logger.addHandler(handler);
-        Clock clock = Clock.fixed(writtenAt, ZoneOffset.UTC);
-        KeyService keys = new KeyService(
-                new InMemoryKeyStore(),
-                LocalMasterKey.openOrCreate(keysDirectory),
-                DataPolicy.parse(POLICY.replace("strict: true", "strict: false")),
-                clock);
-        try (PrivateEventStore lenient = new PrivateEventStore(new InMemoryEventStore(), keys, clock)) {
+        try (PrivateEventStore lenient = lenientStore()) {
             for (int i = 0; i < 3; i++) {
                 lenient.append(
                         StreamId.of("notes-1"),
@@ -130,13 +140,7 @@ class PrivateEventStoreTest {
                     List.of(EventData.of("Forged", "{\"x\\nWARNING: Ada Lovelace email\":\"MARK\"}")));
             // A type with a schema: a name it does not declare that looks personal (a misspelling, a field added
             // without its schema) is stored as written, and said so, once per name.
-            JsonNode schema = Json.parse(SCHEMA).asTree();
-            lenient.schemas()
-                    .register(
-                            JsonSchemaNotation.read("ProductSold", schema),
-                            SchemaRegistry.Notation.JSON_SCHEMA,
-                            SchemaRegistry.propertyPaths(schema),
-                            Json.of(schema));
+            registerProductSold(lenient);
             String undeclaredFields = "{\"email\":\"a@example.com\",\"name\":\"MARK\",\"product\":\"p\","
                     + "\"emails\":\"MARK\",\"ibanNumber\":\"MARK\",\"channel\":\"web\"}";
             // Refused (by the store: a version the stream is short of): nothing stored, nothing said — and the
@@ -199,13 +203,7 @@ class PrivateEventStoreTest {
         KeyService keys =
                 new KeyService(counting, LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
         try (PrivateEventStore batched = new PrivateEventStore(new InMemoryEventStore(), keys, clock)) {
-            JsonNode schema = Json.parse(SCHEMA).asTree();
-            batched.schemas()
-                    .register(
-                            JsonSchemaNotation.read("ProductSold", schema),
-                            SchemaRegistry.Notation.JSON_SCHEMA,
-                            SchemaRegistry.propertyPaths(schema),
-                            Json.of(schema));
+            registerProductSold(batched);
             SubjectId known = keys.resolve("known@example.com");
             oneByOne.set(0);
             List<EventData> batch = new java.util.ArrayList<>();
@@ -605,6 +603,62 @@ class PrivateEventStoreTest {
         assertThatThrownBy(() -> lethe.reveal(copyWith(first, badHeader), DPO))
                 .isInstanceOf(TamperedDataException.class)
                 .hasMessageContaining("name");
+    }
+
+    @Test
+    void check_append_refuses_what_append_refuses_and_creates_no_event_subject_or_key() {
+        StreamId stream = StreamId.of("customer-9");
+        String sale = "{\"email\":\"dry@example.com\",\"name\":\"Dry Run\",\"product\":\"p\"}";
+        assertThat(lethe.checkAppend(stream, ExpectedVersion.any(), List.of(EventData.of("ProductSold", sale))))
+                .isEmpty();
+        assertThatThrownBy(() -> lethe.checkAppend(
+                        stream,
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("ProductSold", sale), EventData.of("ProductSold", "{\"product\":1}"))))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageStartingWith("events[1] ProductSold");
+        assertThatThrownBy(
+                        () -> lethe.checkAppend(stream, ExpectedVersion.any(), List.of(EventData.of("Unknown", "{}"))))
+                .hasMessageContaining("no registered schema");
+        assertThatThrownBy(() -> lethe.checkAppend(
+                        StreamId.of("$audit"), ExpectedVersion.any(), List.of(EventData.of("ProductSold", sale))))
+                .hasMessageContaining("system stream");
+        assertThat(lethe.store().streamInfo(stream).exists()).isFalse();
+        assertThat(lethe.keys().lookup("dry@example.com")).isEmpty();
+
+        // The erasure fence and an expected version the stream already contradicts, as append.
+        RecordedEvent sold = sell("fenced@example.com", "Fenced");
+        SubjectId subject = lethe.keys().lookup("fenced@example.com").orElseThrow();
+        lethe.forget(subject, "Art. 17(1)(a)", "asked", DPO);
+        String forSubject = "{\"email\":\"" + subject + "\",\"product\":\"p\"}";
+        assertThatThrownBy(() -> lethe.checkAppend(
+                        stream, ExpectedVersion.any(), List.of(EventData.of("ProductSold", forSubject))))
+                .isInstanceOf(ErasureFenceException.class);
+        assertThatThrownBy(() -> lethe.checkAppend(
+                        sold.streamId(), ExpectedVersion.noStream(), List.of(EventData.of("ProductSold", sale))))
+                .isInstanceOf(dev.lethe.core.store.WrongExpectedVersionException.class);
+        assertThat(lethe.store().headPosition()).isEqualTo(sold.position() + 1); // the forget's own event
+    }
+
+    @Test
+    void check_append_names_what_a_lenient_store_would_keep_unencrypted_though_it_looks_personal() {
+        try (PrivateEventStore lenient = lenientStore()) {
+            registerProductSold(lenient);
+            long head = lenient.store().headPosition(); // the schema's registration
+            List<PrivateEventStore.Unencrypted> found = lenient.checkAppend(
+                    StreamId.of("orders"),
+                    ExpectedVersion.any(),
+                    List.of(
+                            EventData.of(
+                                    "ProductSold", "{\"email\":\"a@example.com\",\"product\":\"p\",\"iban\":\"X\"}"),
+                            EventData.of("NoteTaken", "{\"phone\":\"1\",\"topic\":\"t\"}")));
+            assertThat(found)
+                    .containsExactly(
+                            new PrivateEventStore.Unencrypted(0, "ProductSold", "iban", true),
+                            new PrivateEventStore.Unencrypted(1, "NoteTaken", "phone", false));
+            assertThat(lenient.store().headPosition()).isEqualTo(head);
+            assertThat(lenient.keys().lookup("a@example.com")).isEmpty();
+        }
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.lethe.server.cli;
 
+import dev.lethe.core.privacy.PrivateEventStore;
 import dev.lethe.core.store.AppendResult;
 import dev.lethe.core.store.Direction;
 import dev.lethe.core.store.EventData;
@@ -41,7 +42,11 @@ import picocli.CommandLine.ParentCommand;
                     + " error names the line to go on from with --from-line (also when the import is interrupted)."
                     + " Lines with an id are idempotent: importing them again stores nothing twice (and changes"
                     + " nothing: a line whose id is stored is skipped, even if its content was corrected).",
+            "--dry-run checks every line as the import would and stores nothing: it lists the lines an import"
+                    + " would refuse (all of them, not only the first) and the members it would store unencrypted"
+                    + " though they look personal.",
             "Examples:   lethe import history.jsonl",
+            "            lethe import --dry-run history.jsonl",
             "            zcat history.jsonl.gz | lethe import -"
         })
 final class ImportCommand implements Callable<Integer> {
@@ -78,6 +83,18 @@ final class ImportCommand implements Callable<Integer> {
             description = "Skip the lines before line N (the first line is 1): to go on after a stopped import.")
     long fromLine;
 
+    @Option(
+            names = "--dry-run",
+            description = "Store nothing: check every line as the import would (JSON, stream id, type, the"
+                    + " schema and strict mode, personal fields, forgotten subjects, size) against this store's"
+                    + " schemas and policy, list the lines it would refuse (the first " + DRY_RUN_LISTED
+                    + ") and the members it would store unencrypted though they look personal. Exit code 2 if a"
+                    + " line would be refused. Reads the store read-only: runs beside a running server.")
+    boolean dryRun;
+
+    /** The refused lines a dry run lists; it counts them all. */
+    static final int DRY_RUN_LISTED = 100;
+
     @Override
     public Integer call() {
         if (batch < 1 || batch > EventStore.MAX_BATCH_EVENTS) {
@@ -96,8 +113,12 @@ final class ImportCommand implements Callable<Integer> {
         PrintWriter out = parent.spec.commandLine().getOut();
         PrintWriter err = parent.spec.commandLine().getErr();
         try (InputStream in = stdin ? System.in : Files.newInputStream(file);
-                SqliteLethe lethe = parent.store.openForWriting()) {
+                SqliteLethe lethe = dryRun ? parent.store.openForChecking(err) : parent.store.openForWriting()) {
             Loader loader = new Loader(lethe, name, err);
+            if (dryRun) {
+                loader.load(new BufferedInputStream(in, 1 << 16));
+                return loader.finishDryRun(out);
+            }
             // Ctrl-C or a kill (not -9): say where things stand, as a refused line does.
             Thread interrupted = new Thread(loader::interrupted, "lethe-import-interrupted");
             Runtime.getRuntime().addShutdownHook(interrupted);
@@ -180,6 +201,11 @@ final class ImportCommand implements Callable<Integer> {
                 try {
                     parsed = EventLines.parse(line, name + " line " + lineNumber, true);
                 } catch (InvalidEventException e) {
+                    if (dryRun) {
+                        flush(); // the lines before it first: refusals are listed in line order
+                        refuse(e.getMessage());
+                        continue;
+                    }
                     flush(); // the valid lines before this one are stored: go on from this line
                     throw e;
                 }
@@ -208,15 +234,20 @@ final class ImportCommand implements Callable<Integer> {
             lineBytes.reset();
             // A line before --from-line is only counted: whatever it holds (too long, not UTF-8) is not read.
             boolean skipped = lineNumber + 1 < fromLine;
+            boolean tooLong = false; // in a dry run, read to its end and said
             boolean any = false;
             try {
                 int b;
                 while ((b = in.read()) != -1 && b != '\n') {
                     any = true;
-                    if (skipped) {
+                    if (skipped || tooLong) {
                         continue;
                     }
                     if (lineBytes.size() == MAX_LINE_BYTES) {
+                        if (dryRun) {
+                            tooLong = true;
+                            continue;
+                        }
                         flush();
                         throw InvalidEventException.of(
                                 name + " line " + (lineNumber + 1),
@@ -237,6 +268,12 @@ final class ImportCommand implements Callable<Integer> {
             if (skipped) {
                 return "";
             }
+            if (tooLong) {
+                flush();
+                refuse(name + " line " + lineNumber + ": is longer than " + MAX_LINE_BYTES / (1024 * 1024)
+                        + " MiB (an event holds at most 1 MiB); is this a JSON lines file?");
+                return "";
+            }
             byte[] bytes = lineBytes.toByteArray();
             int length = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
             try {
@@ -246,6 +283,11 @@ final class ImportCommand implements Callable<Integer> {
                         .decode(java.nio.ByteBuffer.wrap(bytes, 0, length))
                         .toString();
             } catch (java.nio.charset.CharacterCodingException e) {
+                if (dryRun) {
+                    flush();
+                    refuse(name + " line " + lineNumber + ": is not UTF-8 text (convert the file, e.g. with iconv)");
+                    return "";
+                }
                 flush();
                 throw InvalidEventException.of(
                         name + " line " + lineNumber, "is not UTF-8 text (convert the file, e.g. with iconv)");
@@ -258,7 +300,11 @@ final class ImportCommand implements Callable<Integer> {
                 return;
             }
             try {
-                appendBatch(pending, pendingLines.get(0), lastLine);
+                if (dryRun) {
+                    checkBatch();
+                } else {
+                    appendBatch(pending, pendingLines.get(0), lastLine);
+                }
             } catch (dev.lethe.core.store.DuplicateEventException e) {
                 appendAfterStoredPart(e);
             }
@@ -271,8 +317,13 @@ final class ImportCommand implements Callable<Integer> {
             if (now - lastProgress > 1_000_000_000L) {
                 lastProgress = now;
                 err.printf(
-                        "\rimporting %s: line %,d, %,d events stored, %,.0f events/s   ",
-                        name, lineNumber, stored, stored / Math.max(1e-3, (now - started) / 1e9));
+                        "\r%s %s: line %,d, %,d events %s, %,.0f events/s   ",
+                        dryRun ? "checking" : "importing",
+                        name,
+                        lineNumber,
+                        stored,
+                        dryRun ? "would be stored" : "stored",
+                        stored / Math.max(1e-3, (now - started) / 1e9));
                 err.flush();
             }
         }
@@ -381,18 +432,7 @@ final class ImportCommand implements Callable<Integer> {
             try {
                 result = lethe.privacy().append(pendingStream, ExpectedVersion.any(), List.copyOf(events));
             } catch (InvalidEventException e) {
-                // Not the stream id: strict mode may have refused it for looking like personal data. The event
-                // refused, by its line ("events[3] ProductSold data" is line 11 of a batch from line 8).
-                java.util.regex.Matcher event = EVENT_INDEX.matcher(e.subject());
-                if (event.matches() && Integer.parseInt(event.group(1)) < lines.size()) {
-                    String part = event.group(2).startsWith(".")
-                            ? " " + event.group(2).substring(1)
-                            : event.group(2);
-                    throw e.at(name + " line " + lines.get(Integer.parseInt(event.group(1))) + part
-                            + (first == last ? "" : " (in the batch of lines " + first + ".." + last + ")"));
-                }
-                throw e.at(name + (first == last ? " line " + first : " lines " + first + ".." + last) + ": "
-                        + e.subject());
+                throw atLine(e, lines, first, last);
             }
             // Ids already stored, as this batch: the store answered with the original append (a retry).
             if (result.lastPosition() <= headBefore) {
@@ -401,6 +441,134 @@ final class ImportCommand implements Callable<Integer> {
                 stored += result.count();
             }
             attemptFirst = 0;
+        }
+
+        /**
+         * A batch's refusal, naming the line of the event refused ("events[3] ProductSold data" is line 11 of
+         * a batch from line 8); not the stream id, which strict mode may have refused for looking personal.
+         */
+        private InvalidEventException atLine(InvalidEventException e, List<Long> lines, long first, long last) {
+            java.util.regex.Matcher event = EVENT_INDEX.matcher(e.subject());
+            if (event.matches() && Integer.parseInt(event.group(1)) < lines.size()) {
+                String part =
+                        event.group(2).startsWith(".") ? " " + event.group(2).substring(1) : event.group(2);
+                return e.at(name + " line " + lines.get(Integer.parseInt(event.group(1))) + part
+                        + (first == last ? "" : " (in the batch of lines " + first + ".." + last + ")"));
+            }
+            return e.at(
+                    name + (first == last ? " line " + first : " lines " + first + ".." + last) + ": " + e.subject());
+        }
+
+        /** The lines a dry run would see refused: counted, the first {@value #DRY_RUN_LISTED} kept. */
+        private final List<String> refusals = new ArrayList<>();
+
+        private long refused;
+
+        /** Per type and member: what would be stored unencrypted though it looks personal. */
+        private final java.util.Map<String, UnencryptedSeen> unencrypted = new java.util.LinkedHashMap<>();
+
+        private static final class UnencryptedSeen {
+            final PrivateEventStore.Unencrypted first;
+            final long firstLine;
+            long events;
+
+            UnencryptedSeen(PrivateEventStore.Unencrypted first, long firstLine) {
+                this.first = first;
+                this.firstLine = firstLine;
+            }
+        }
+
+        private void refuse(String message) {
+            refused++;
+            if (refusals.size() < DRY_RUN_LISTED) {
+                refusals.add(message);
+            }
+        }
+
+        /**
+         * A dry run's batch: each event checked on its own, as the append of its batch would check it, so
+         * that every refused line is found, not only a batch's first.
+         */
+        private void checkBatch() {
+            java.util.Set<java.util.UUID> ids = new java.util.HashSet<>();
+            long first = pendingLines.get(0);
+            for (int i = 0; i < pending.size(); i++) {
+                EventData event = pending.get(i);
+                long line = pendingLines.get(i);
+                if (event.clientId().isPresent() && !ids.add(event.clientId().get())) {
+                    refuse(name + " line " + line + ": id " + event.clientId().get() + " is on an earlier line of"
+                            + " its batch (lines " + first + ".." + lastLine + "): the batch would be refused whole");
+                    continue;
+                }
+                try {
+                    for (PrivateEventStore.Unencrypted each :
+                            lethe.privacy().checkAppend(pendingStream, ExpectedVersion.any(), List.of(event))) {
+                        if (unencrypted.size() < 1_000) {
+                            unencrypted.computeIfAbsent(
+                                    each.type() + "\u0000" + each.member(), k -> new UnencryptedSeen(each, line));
+                        }
+                        UnencryptedSeen seen = unencrypted.get(each.type() + "\u0000" + each.member());
+                        if (seen != null) {
+                            seen.events++;
+                        }
+                    }
+                    stored++;
+                } catch (InvalidEventException e) {
+                    refuse(atLine(e, List.of(line), line, line).getMessage());
+                } catch (dev.lethe.core.privacy.SubjectException e) { // a forgotten subject's personal data
+                    refuse(name + " line " + line + ": " + e.getMessage());
+                }
+            }
+        }
+
+        /** Ends the progress line, if any; refuses a --from-line past the end of the file. */
+        private void endProgress() {
+            if (lastProgress != started) {
+                err.println();
+                err.flush();
+            }
+            if (fromLine > 1 && lineNumber < fromLine) {
+                throw InvalidEventException.of(
+                        "--from-line",
+                        fromLine + " is past the end of " + name + ", which has " + lineNumber + " lines");
+            }
+        }
+
+        /** A dry run's report: what an import would store, refuse, and store unencrypted. Exit code 2 if it refuses. */
+        int finishDryRun(PrintWriter out) {
+            endProgress();
+            out.printf(
+                    "dry run of %s%s, nothing stored: %,d event(s) would be stored in %,d batch(es), %,d line(s)"
+                            + " refused%n",
+                    name, fromLine > 1 ? " from line " + fromLine : "", stored, batches, refused);
+            if (refused > 0) {
+                out.printf(
+                        "refused%s (an import stops at the first, storing the batches before it):%n",
+                        refused > refusals.size() ? " (the first " + refusals.size() + ")" : "");
+                refusals.forEach(line -> out.println("  " + line));
+            }
+            if (!unencrypted.isEmpty()) {
+                out.println("stored unencrypted, though the name looks personal (never to be forgotten: declare and"
+                        + " classify it in the type's schema; strict mode refuses it):");
+                for (UnencryptedSeen each : unencrypted.values()) {
+                    String member = each.first.member().matches("[A-Za-z0-9_.$-]{1,64}")
+                            ? "'" + each.first.member() + "'"
+                            : "(a member whose name is not shown)";
+                    out.printf(
+                            "  %s %s: %s, in %,d event(s) from line %,d%n",
+                            each.first.type(),
+                            member,
+                            each.first.typeHasSchema() ? "its schema does not declare it" : "the type has no schema",
+                            each.events,
+                            each.firstLine);
+                }
+            }
+            if (withoutId > 0) {
+                out.printf("%,d line(s) have no id: importing them twice would store them twice%n", withoutId);
+            }
+            out.println("not checked: ids stored before (an import skips those lines), and what changes before the"
+                    + " import runs (a forget, a new schema, the policy)");
+            return refused > 0 ? 2 : 0;
         }
 
         /** Tells where a stopped import stands: what is stored, and the line to go on from. */
@@ -496,15 +664,7 @@ final class ImportCommand implements Callable<Integer> {
 
         void finish(PrintWriter out) {
             double seconds = Math.max(1e-3, (System.nanoTime() - started) / 1e9);
-            if (lastProgress != started) {
-                err.println();
-                err.flush();
-            }
-            if (fromLine > 1 && lineNumber < fromLine) {
-                throw InvalidEventException.of(
-                        "--from-line",
-                        fromLine + " is past the end of " + name + ", which has " + lineNumber + " lines");
-            }
+            endProgress();
             if (firstLine < 0) {
                 out.printf(
                         "nothing to import: %s has no events%s%n", name, fromLine > 1 ? " from line " + fromLine : "");

@@ -341,6 +341,17 @@ final class Store {
         return new Opened(lethe, as(NO_ROLE));
     }
 
+    /**
+     * For a dry run: a read-only view, whoever else has the directory open (a running server): the checks
+     * read the store's schemas, policy and erasure fences, and write nothing.
+     */
+    SqliteLethe openForChecking(PrintWriter err) {
+        requireEventStore();
+        SqliteLethe lethe = SqliteLethe.openReadOnly(directory, options());
+        warnIfPolicyMissing(err);
+        return lethe;
+    }
+
     /** A read-only view of a directory without {@code policy.yaml} reads under the default policy: said. */
     void warnIfPolicyMissing(PrintWriter err) {
         if (SqliteLethe.policyFileMissing(directory)) {

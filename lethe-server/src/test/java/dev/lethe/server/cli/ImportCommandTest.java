@@ -311,6 +311,80 @@ class ImportCommandTest {
     }
 
     @Test
+    void a_dry_run_lists_every_line_an_import_would_refuse_in_line_order_and_creates_nothing() throws IOException {
+        assertThat(lethe("demo").exitCode()).isZero();
+        Path policy = root.resolve("data").resolve("policy.yaml");
+        Files.writeString(policy, Files.readString(policy).replace("strict: false", "strict: true"));
+        String sale = "{\"stream\":\"customer-dry\",\"type\":\"ProductSold\",\"data\":{\"customerNumber\":\"C-dry-1\","
+                + "\"product\":\"Global Equity Fund\",\"reason\":\"retirement\",\"amount\":1,\"currency\":\"EUR\"}}";
+        Path history = file(
+                "sales.jsonl",
+                sale,
+                sale.replace("\"amount\":1", "\"amount\":\"one\""), // line 2: not a number
+                sale,
+                "{not json", // line 4
+                sale.replace("ProductSold", "ProductGifted"), // line 5: no schema (strict mode)
+                sale.replace("\"currency\"", "\"iban\":\"DE00\",\"currency\""), // line 6: undeclared, looks personal
+                sale);
+        long head = head();
+
+        Run run = lethe("import", "--dry-run", history.toString());
+
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(2);
+        String out = run.out();
+        assertThat(out)
+                .contains("dry run of " + history + ", nothing stored: 3 event(s) would be stored in 2 batch(es), 4"
+                        + " line(s) refused")
+                .contains(history + " line 2 ProductSold.amount: must be of type number")
+                .contains(history + " line 4: invalid JSON")
+                .doesNotContain("code 110") // the 'n' of "{not json": input, not shown
+                .contains(history + " line 5 type: 'ProductGifted' has no registered schema (strict mode)")
+                .contains(history + " line 6 ProductSold data.iban: looks personal");
+        assertThat(out.indexOf(" line 2 "))
+                .isLessThan(out.indexOf(" line 4:"))
+                .isLessThan(out.indexOf(" line 5 "))
+                .isLessThan(out.indexOf(" line 6 "));
+        assertThat(out).doesNotContain("DE00");
+        // Nothing written: no event, and no subject for the new customer's natural key.
+        assertThat(head()).isEqualTo(head);
+        Run lookup = lethe("--role", "dpo", "subject", "lookup", "C-dry-1");
+        assertThat(lookup.exitCode()).as(lookup.out() + lookup.err()).isEqualTo(2);
+
+        // The same file without its bad lines: nothing refused, exit 0, still nothing stored.
+        Path good = file("good.jsonl", sale, sale);
+        Run clean = lethe("import", "--dry-run", good.toString());
+        assertThat(clean.exitCode()).as(clean.out() + clean.err()).isZero();
+        assertThat(clean.out()).contains("2 event(s) would be stored in 1 batch(es), 0 line(s) refused");
+        assertThat(head()).isEqualTo(head);
+    }
+
+    @Test
+    void a_lenient_dry_run_names_what_would_be_stored_unencrypted_and_runs_beside_a_writer() throws IOException {
+        assertThat(lethe("demo").exitCode()).isZero();
+        String sale = "{\"stream\":\"customer-dry\",\"type\":\"ProductSold\",\"data\":{\"customerNumber\":\"C-dry-2\","
+                + "\"product\":\"Global Equity Fund\",\"reason\":\"retirement\",\"amount\":1,\"currency\":\"EUR\","
+                + "\"iban\":\"DE00\"}}";
+        Path history = file(
+                "lenient.jsonl",
+                sale,
+                sale,
+                "{\"stream\":\"notes\",\"type\":\"NoteTaken\",\"data\":{\"email\":\"someone@example.com\"}}");
+        Run run;
+        try (SqliteLethe writer = SqliteLethe.open(root.resolve("data"))) { // a running server, say
+            run = lethe("import", "--dry-run", history.toString());
+        }
+
+        assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
+        assertThat(run.out())
+                .contains("3 event(s) would be stored in 2 batch(es), 0 line(s) refused")
+                .contains("ProductSold 'iban': its schema does not declare it, in 2 event(s) from line 1")
+                .contains("NoteTaken 'email': the type has no schema, in 1 event(s) from line 3")
+                .doesNotContain("DE00")
+                .doesNotContain("someone@example.com");
+        assertThat(stream("customer-dry")).isEmpty();
+    }
+
+    @Test
     void bad_input_is_refused_with_the_line_and_the_problem() throws IOException {
         Path noStream = file("no-stream.jsonl", "{\"type\":\"Deposited\",\"data\":{}}");
         assertThat(lethe("import", noStream.toString()).err())
