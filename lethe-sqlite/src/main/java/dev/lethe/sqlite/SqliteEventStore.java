@@ -19,6 +19,7 @@ import dev.lethe.sqlite.internal.EventSchema;
 import dev.lethe.sqlite.internal.Readers;
 import dev.lethe.sqlite.internal.Sequencer;
 import dev.lethe.sqlite.internal.Sql;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -164,12 +165,32 @@ public final class SqliteEventStore implements EventStore {
         return sequencer == null;
     }
 
-    /** Opens (or creates) the store in {@code directory} with the default options. */
+    /**
+     * Opens (or creates) the store in {@code directory} with the default options: the event log alone,
+     * without the privacy layer. Refused on a directory with a key store ({@value SqliteKeyStore#FILE_NAME}):
+     * that is a {@link SqliteLethe} directory, with personal data, and an append through the raw log
+     * would store personal fields in plaintext; open it with {@link SqliteLethe#open}, whose {@code
+     * store()} refuses such appends.
+     */
     public static SqliteEventStore open(Path directory) {
         return open(directory, SqliteOptions.DEFAULT);
     }
 
+    /** As {@link #open(Path)}, with {@code options}. */
     public static SqliteEventStore open(Path directory, SqliteOptions options) {
+        if (Files.exists(directory.resolve(SqliteKeyStore.FILE_NAME))) {
+            throw StorageException.permanent(
+                    directory.toAbsolutePath().normalize() + " holds a key store (" + SqliteKeyStore.FILE_NAME
+                            + "): it is a Lethe directory with personal data, and this raw log would store an event's"
+                            + " personal fields in plaintext. Open it with SqliteLethe.open(directory), and append"
+                            + " through privacy().append",
+                    null);
+        }
+        return openEngine(directory, options);
+    }
+
+    /** The log of a {@link SqliteLethe} directory, whose privacy layer guards it. */
+    static SqliteEventStore openEngine(Path directory, SqliteOptions options) {
         DirectoryLock.ensureDirectory(directory);
         DirectoryLock lock = DirectoryLock.acquire(directory);
         Connection writer = null;

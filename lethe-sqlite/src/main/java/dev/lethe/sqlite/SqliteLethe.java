@@ -67,7 +67,7 @@ public final class SqliteLethe implements AutoCloseable {
     }
 
     public static SqliteLethe open(Path directory, SqliteOptions options) {
-        SqliteEventStore store = SqliteEventStore.open(directory, options);
+        SqliteEventStore store = SqliteEventStore.openEngine(directory, options);
         return assemble(directory, store, options, true);
     }
 
@@ -78,7 +78,7 @@ public final class SqliteLethe implements AutoCloseable {
      * journaled since this store last read the journal are not applied by this open.
      */
     public static SqliteLethe openWithoutReceiptJournal(Path directory, SqliteOptions options) {
-        SqliteEventStore store = SqliteEventStore.open(directory, options);
+        SqliteEventStore store = SqliteEventStore.openEngine(directory, options);
         return assemble(directory, store, options, false);
     }
 

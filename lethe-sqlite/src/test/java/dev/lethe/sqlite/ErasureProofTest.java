@@ -186,7 +186,7 @@ class ErasureProofTest {
         Files.deleteIfExists(data.resolve(SqliteKeyStore.FILE_NAME + "-shm"));
         java.time.Clock clock = java.time.Clock.systemUTC();
         try (dev.lethe.core.privacy.PrivateEventStore byHand = new dev.lethe.core.privacy.PrivateEventStore(
-                SqliteEventStore.open(data),
+                SqliteEventStore.openEngine(data, SqliteOptions.DEFAULT), // what SqliteEventStore.open refuses here
                 new dev.lethe.core.privacy.keys.KeyService(
                         SqliteKeyStore.open(data),
                         dev.lethe.core.privacy.keys.LocalMasterKey.openOrCreate(data),

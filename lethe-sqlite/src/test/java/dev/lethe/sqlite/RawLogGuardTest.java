@@ -29,6 +29,27 @@ class RawLogGuardTest {
     Path data;
 
     @Test
+    void a_lethe_directory_is_not_opened_as_a_bare_log_for_writing_but_may_be_read_as_one() {
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            lethe.store().append(StreamId.of("order-1"), ExpectedVersion.any(), List.of(EventData.of("Placed", "{}")));
+        }
+
+        // Its raw log would take a classified type's personal fields in plaintext (the README's first example
+        // opens ./lethe-data so): refused, naming the way in.
+        assertThatThrownBy(() -> SqliteEventStore.open(data))
+                .isInstanceOf(dev.lethe.core.store.StorageException.class)
+                .hasMessageContaining("holds a key store (keys.db): it is a Lethe directory with personal data")
+                .hasMessageContaining("SqliteLethe.open(directory)");
+        try (SqliteEventStore reader = SqliteEventStore.openReadOnly(data)) {
+            assertThat(reader.headPosition()).isZero();
+        }
+        // A directory without a key store is a bare log, as before.
+        try (SqliteEventStore bare = SqliteEventStore.open(data.resolve("bare"))) {
+            assertThat(bare.headPosition()).isEqualTo(-1);
+        }
+    }
+
+    @Test
     void an_event_of_a_type_with_a_privacy_schema_is_refused_on_the_raw_log_and_nothing_is_stored() throws Exception {
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             JsonNode schema = Json.parse("{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\","

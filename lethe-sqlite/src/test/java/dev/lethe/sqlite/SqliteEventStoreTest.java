@@ -44,6 +44,21 @@ class SqliteEventStoreTest {
     }
 
     @Test
+    void a_refused_append_names_the_callers_frame_though_the_writer_thread_refused_it() {
+        try (SqliteEventStore store = SqliteEventStore.open(directory)) {
+            store.append(StreamId.of("order-1"), ExpectedVersion.any(), List.of(EventData.of("A", "{}")));
+            assertThatThrownBy(() -> store.append(
+                            StreamId.of("order-1"), ExpectedVersion.noStream(), List.of(EventData.of("A", "{}"))))
+                    .isInstanceOf(dev.lethe.core.store.WrongExpectedVersionException.class)
+                    .satisfies(refused -> assertThat(refused.getSuppressed())
+                            .singleElement()
+                            .satisfies(here -> assertThat(here.getStackTrace())
+                                    .anyMatch(frame -> frame.getMethodName()
+                                            .contains("a_refused_append_names_the_callers_frame"))));
+        }
+    }
+
+    @Test
     void a_second_store_on_the_same_directory_is_refused_with_a_clear_error() {
         try (SqliteEventStore first = SqliteEventStore.open(directory)) {
             assertThatThrownBy(() -> SqliteEventStore.open(directory))

@@ -20,6 +20,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -48,8 +49,20 @@ public final class PrivacyCodec {
     /** The key periods of the last write time seen: every event of a batch shares it. */
     private volatile Periods periods = new Periods(Instant.EPOCH, -1, new ConcurrentHashMap<>());
 
+    /** The privacy schema of an event type, for events stored unsealed (none: no schema applies). */
+    private final java.util.function.Function<String, Optional<PrivacySchema>> schemaOf;
+
     public PrivacyCodec(KeyService keys) {
+        this(keys, type -> Optional.empty());
+    }
+
+    /**
+     * A codec that applies {@code schemaOf}'s classification to events stored without sealing (see
+     * {@link #reveal(RecordedEvent, Principal)}).
+     */
+    public PrivacyCodec(KeyService keys, java.util.function.Function<String, Optional<PrivacySchema>> schemaOf) {
         this.keys = keys;
+        this.schemaOf = schemaOf;
     }
 
     /**
@@ -446,7 +459,9 @@ public final class PrivacyCodec {
     private RevealedEvent reveal(RecordedEvent event, Principal principal, SubjectId exportOf) {
         JsonFields fields = openerFor(event.metadata());
         if (fields == null) {
-            return new RevealedEvent(event, event.data(), List.of());
+            return exportOf == null
+                    ? revealUnsealed(event, principal)
+                    : new RevealedEvent(event, event.data(), List.of());
         }
         byte[] in = event.data().unsafeBytes();
         ByteSplice out = new ByteSplice(in);
@@ -498,6 +513,38 @@ public final class PrivacyCodec {
         });
         Json data = out.changed() ? Json.trusted(out.finish()) : event.data();
         return new RevealedEvent(event, data, redactions, java.util.Set.copyOf(opened));
+    }
+
+    /**
+     * An event stored without sealing, whose type's schema classifies fields as personal now: appended
+     * before the schema was registered (or through a raw store, beside the privacy layer). Its personal
+     * fields are plaintext in the log, but a role that may not read their group still does not see them:
+     * they read as {@code restricted}, as sealed ones would; a role that may read them gets them as stored.
+     */
+    private RevealedEvent revealUnsealed(RecordedEvent event, Principal principal) {
+        Optional<PrivacySchema> schema = schemaOf.apply(event.type());
+        Set<String> hidden = new java.util.HashSet<>();
+        schema.ifPresent(classified -> classified.fields().forEach(rule -> {
+            if (rule.personal()
+                    && rule.group().isPresent()
+                    && !keys.policy().mayRead(principal, rule.group().get())) {
+                hidden.add(rule.path());
+            }
+        }));
+        if (hidden.isEmpty()) {
+            return new RevealedEvent(event, event.data(), List.of());
+        }
+        byte[] in = event.data().unsafeBytes();
+        ByteSplice out = new ByteSplice(in);
+        List<Redaction> redactions = new ArrayList<>(1);
+        new JsonFields(hidden).scan(in, hit -> {
+            if (!hit.isNull()) {
+                out.replace(hit.start(), hit.end(), NULL);
+                redactions.add(new Redaction(hit.path(), Redaction.Reason.RESTRICTED));
+            }
+        });
+        Json data = out.changed() ? Json.trusted(out.finish()) : event.data();
+        return new RevealedEvent(event, data, redactions, Set.of());
     }
 
     /**

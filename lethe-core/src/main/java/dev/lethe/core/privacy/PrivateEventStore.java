@@ -79,8 +79,9 @@ public final class PrivateEventStore implements AutoCloseable {
         this.store = store;
         this.keys = keys;
         this.clock = clock;
-        this.codec = new PrivacyCodec(keys);
         this.schemas = new SchemaRegistry(store);
+        SchemaRegistry registry = schemas;
+        this.codec = new PrivacyCodec(keys, type -> registry.latest(type).map(SchemaRegistry.Registered::schema));
         this.audit = new AuditLog(store, clock);
         this.replay = new RevealedReplay(store, this::reveal);
     }
@@ -95,6 +96,38 @@ public final class PrivateEventStore implements AutoCloseable {
 
     public SchemaRegistry schemas() {
         return schemas;
+    }
+
+    /**
+     * Registers a JSON Schema, whose properties carry their classification ({@code "x-gdpr": {"pii":
+     * true, "key": false, "dataGroup": "contact"}}), as {@code eventType}'s: {@link #registerSchema} with
+     * the classification, paths and source read from {@code schema}.
+     */
+    public SchemaRegistry.Registered registerJsonSchema(Principal actor, String eventType, JsonNode schema) {
+        AppendRules.require(eventType, "event type");
+        AppendRules.require(schema, "schema");
+        return registerSchema(
+                actor,
+                dev.lethe.core.privacy.schema.JsonSchemaNotation.read(eventType, schema),
+                SchemaRegistry.Notation.JSON_SCHEMA,
+                SchemaRegistry.propertyPaths(schema),
+                Json.of(schema));
+    }
+
+    /**
+     * Registers the classification a record's annotations give ({@code @DataSubject}, {@code @PersonalData})
+     * as {@code eventType}'s schema: {@link #registerSchema} with the classification, paths and source read
+     * from {@code record}, so that they cannot come from different classes.
+     */
+    public SchemaRegistry.Registered registerRecord(Principal actor, String eventType, Class<? extends Record> record) {
+        AppendRules.require(eventType, "event type");
+        AppendRules.require(record, "record class");
+        return registerSchema(
+                actor,
+                dev.lethe.core.privacy.schema.AnnotationNotation.read(eventType, record),
+                SchemaRegistry.Notation.ANNOTATIONS,
+                dev.lethe.core.privacy.schema.AnnotationNotation.allPaths(record),
+                Json.of(Map.of("class", record.getName())));
     }
 
     /**
@@ -657,6 +690,7 @@ public final class PrivateEventStore implements AutoCloseable {
      * @return the subject, and whether this call created it
      */
     public Resolved subjectFor(String naturalKey, Principal actor) {
+        AppendRules.require(naturalKey, "natural key");
         AppendRules.require(actor, "actor");
         requireWritable();
         Optional<SubjectId> known = keys.lookup(naturalKey);

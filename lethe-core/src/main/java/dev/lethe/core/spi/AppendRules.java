@@ -88,9 +88,22 @@ public final class AppendRules {
                     "interrupted while waiting for the append to commit; it may or may not be stored", e);
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof LetheException lethe) {
+                // Made on the writer's thread: its trace alone would not say which call of the application failed.
+                lethe.addSuppressed(new AppendCalledHere());
                 throw lethe;
             }
             throw StorageException.transientFailure("append failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    /**
+     * Attached to an append's failure, made on the engine's writer thread, when it is rethrown to a caller
+     * that waited for it: its stack trace is the caller's.
+     */
+    public static final class AppendCalledHere extends RuntimeException {
+        AppendCalledHere() {
+            super("the append that failed was called here, on thread '"
+                    + Thread.currentThread().getName() + "'");
         }
     }
 

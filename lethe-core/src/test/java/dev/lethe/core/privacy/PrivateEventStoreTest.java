@@ -606,6 +606,65 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void personal_fields_stored_unsealed_read_as_restricted_for_a_role_that_may_not_read_their_group() {
+        // Stored past the privacy layer (before its schema was registered, or through a raw store): plaintext in
+        // the log, but its classification still decides who sees the fields.
+        StreamId stream = StreamId.of("customer-raw");
+        lethe.store()
+                .append(
+                        stream,
+                        ExpectedVersion.any(),
+                        List.of(EventData.of(
+                                "ProductSold",
+                                "{\"email\":\"raw@example.com\",\"name\":\"Raw Person\",\"address\":{\"street\":"
+                                        + "\"Rua 1\",\"city\":\"Porto\"},\"product\":\"p\"}")));
+        RecordedEvent raw =
+                lethe.store().readStream(stream, 0, Direction.FORWARD, 1).get(0);
+
+        RevealedEvent analyst = lethe.reveal(raw, ANALYST);
+        assertThat(analyst.data().toString())
+                .doesNotContain("raw@example.com", "Raw Person", "Rua 1")
+                .contains("\"city\":\"Porto\"", "\"product\":\"p\"");
+        assertThat(analyst.redactions())
+                .extracting(Redaction::path, Redaction::reason)
+                .containsExactlyInAnyOrder(
+                        org.assertj.core.groups.Tuple.tuple("email", Redaction.Reason.RESTRICTED),
+                        org.assertj.core.groups.Tuple.tuple("name", Redaction.Reason.RESTRICTED),
+                        org.assertj.core.groups.Tuple.tuple("address.street", Redaction.Reason.RESTRICTED));
+        RevealedEvent advisor = lethe.reveal(raw, ADVISOR);
+        assertThat(advisor.data()).isEqualTo(raw.data());
+        assertThat(advisor.redactions()).isEmpty();
+        assertThat(lethe.readStream(stream, ANALYST).get(0).data().toString()).doesNotContain("raw@example.com");
+    }
+
+    record Signed(
+            @dev.lethe.core.privacy.schema.DataSubject @dev.lethe.core.privacy.schema.PersonalData(group = "contact")
+            String email,
+
+            String plan) {}
+
+    @Test
+    void a_record_or_a_json_schema_registers_from_one_argument() {
+        SchemaRegistry.Registered record = lethe.registerRecord(DPO, "Signed", Signed.class);
+        assertThat(record.notation()).isEqualTo(SchemaRegistry.Notation.ANNOTATIONS);
+        assertThat(record.allFields()).containsExactly("email", "plan");
+        assertThat(record.schema().personalFields())
+                .singleElement()
+                .satisfies(rule -> assertThat(rule.path()).isEqualTo("email"));
+        SchemaRegistry.Registered json =
+                lethe.registerJsonSchema(DPO, "Sold", Json.parse(SCHEMA).asTree());
+        assertThat(json.notation()).isEqualTo(SchemaRegistry.Notation.JSON_SCHEMA);
+        assertThat(json.schema().personalFields()).hasSize(3);
+
+        assertThatThrownBy(() -> lethe.registerRecord(DPO, null, Signed.class)).hasMessage("event type: is missing");
+        assertThatThrownBy(() -> lethe.registerRecord(DPO, "Signed", null)).hasMessage("record class: is missing");
+        assertThatThrownBy(() -> lethe.registerJsonSchema(DPO, "Sold", null)).hasMessage("schema: is missing");
+        assertThatThrownBy(() -> lethe.registerRecord(ANALYST, "Other", Signed.class))
+                .isInstanceOf(AccessDeniedException.class);
+        assertThat(lethe.schemas().latest("Other")).isEmpty();
+    }
+
+    @Test
     void check_append_refuses_what_append_refuses_and_creates_no_event_subject_or_key() {
         StreamId stream = StreamId.of("customer-9");
         String sale = "{\"email\":\"dry@example.com\",\"name\":\"Dry Run\",\"product\":\"p\"}";

@@ -405,6 +405,15 @@ class UnsealedPathsTest {
             @DataSubject boolean vip,
             @PersonalData(group = "contact") String name) {}
 
+    enum Tier {
+        GOLD,
+        SILVER
+    }
+
+    record Tiered(
+            @DataSubject Tier tier,
+            @PersonalData(group = "contact") String name) {}
+
     record Party(@DataSubject String email, String name) {}
 
     record SaleOfSealedParty(
@@ -416,6 +425,10 @@ class UnsealedPathsTest {
         assertThatThrownBy(() -> AnnotationNotation.read("Flagged", Flagged.class))
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining("vip is a @DataSubject of type boolean");
+        // Every GOLD customer would be one subject, and forgetting one would forget them all.
+        assertThatThrownBy(() -> AnnotationNotation.read("Tiered", Tiered.class))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("tier is a @DataSubject of enum type Tier: its few values cannot each name one");
         assertThatThrownBy(() -> AnnotationNotation.read("Sale", SaleOfSealedParty.class))
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining(

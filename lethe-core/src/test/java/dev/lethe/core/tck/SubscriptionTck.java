@@ -78,6 +78,18 @@ public abstract class SubscriptionTck extends EventStoreTck {
     }
 
     @Test
+    void a_missing_request_or_listener_is_refused_by_name_in_the_callers_thread() {
+        assertThatThrownBy(() -> store.subscribe(null, e -> {}))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessage("subscription request: is missing");
+        assertThatThrownBy(() -> store.subscribe(SubscriptionRequest.allFromStart(), (EventListener) null))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessage("listener: is missing");
+        assertThatThrownBy(() -> store.subscribeBatches(SubscriptionRequest.allFromStart(), null))
+                .hasMessage("listener: is missing");
+    }
+
+    @Test
     void a_start_past_the_head_is_refused_rather_than_skipping_the_events_appended_next() {
         store.append(StreamId.of("a-1"), ExpectedVersion.any(), events(3));
         assertThatThrownBy(

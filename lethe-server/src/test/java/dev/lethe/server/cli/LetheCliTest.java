@@ -317,7 +317,7 @@ class LetheCliTest {
                 "{\"type\":\"A\",\"data\":{\"amount\":1.50,\"x\":1e2, \"s\":\"é\"},\"metadata\":{\"m\":-0.0}}\n");
         assertThat(lethe("append", "batch-3", "--file", exact.toString()).exitCode())
                 .isZero();
-        try (SqliteEventStore store = SqliteEventStore.open(data)) {
+        try (SqliteEventStore store = SqliteEventStore.openReadOnly(data)) {
             var stored = store.readStream(StreamId.of("batch-3"), 0, dev.lethe.core.store.Direction.FORWARD, 10)
                     .get(0);
             assertThat(stored.data().toString()).isEqualTo("{\"amount\":1.50,\"x\":1e2, \"s\":\"é\"}");
@@ -378,7 +378,7 @@ class LetheCliTest {
                 .contains("'last tuesday' is not an instant");
         assertThat(lethe("read").err()).contains("give a STREAM, or --all");
 
-        try (SqliteEventStore store = SqliteEventStore.open(data)) {
+        try (SqliteEventStore store = SqliteEventStore.openReadOnly(data)) {
             assertThat(store.headPosition()).isZero();
             assertThat(store.streamInfo(StreamId.of("order-1")).currentVersion())
                     .isZero();
@@ -521,7 +521,7 @@ class LetheCliTest {
     @Test
     void receipts_schedules_and_lookups_are_listed_beside_a_process_that_writes() throws Exception {
         lethe("demo");
-        try (SqliteEventStore writer = SqliteEventStore.open(data)) {
+        try (var writer = dev.lethe.sqlite.internal.DirectoryLock.acquire(data)) {
             Run receipts = lethe("subject", "receipts", "--role", "dpo", "--json");
             assertThat(receipts.exitCode()).as(receipts.err()).isZero();
             assertThat(receipts.err()).contains("reading it read-only");
@@ -706,7 +706,7 @@ class LetheCliTest {
         Files.copy(backup, data.resolve("keys.db"));
 
         // A writer holds the directory but has not opened the privacy layer since the restore.
-        try (SqliteEventStore writer = SqliteEventStore.open(data)) {
+        try (var writer = dev.lethe.sqlite.internal.DirectoryLock.acquire(data)) {
             Run read = lethe("read", stream, "--role", "advisor");
             assertThat(read.exitCode()).as(read.err()).isZero();
             assertThat(read.err())

@@ -338,6 +338,7 @@ public final class KeyService implements AutoCloseable {
      * another person's key.
      */
     public Optional<SubjectId> lookup(String naturalKey) {
+        dev.lethe.core.spi.AppendRules.require(naturalKey, "natural key");
         if (SubjectId.looksLikeOne(naturalKey)) {
             SubjectId subject = knownPseudonym(SubjectId.parse(naturalKey));
             if (subject != null) {

@@ -29,6 +29,8 @@ public final class AnnotationNotation {
     private AnnotationNotation() {}
 
     public static PrivacySchema read(String eventType, Class<? extends Record> type) {
+        dev.lethe.core.spi.AppendRules.require(eventType, "event type");
+        dev.lethe.core.spi.AppendRules.require(type, "record class");
         List<FieldRule> rules = new ArrayList<>();
         collect(type, "", rules);
         return new PrivacySchema(eventType, rules);
@@ -36,6 +38,7 @@ public final class AnnotationNotation {
 
     /** Every component path of the record, nested records included: the fields the linter looks at. */
     public static List<String> allPaths(Class<? extends Record> type) {
+        dev.lethe.core.spi.AppendRules.require(type, "record class");
         List<String> out = new ArrayList<>();
         paths(type, "", out);
         return out;
@@ -420,9 +423,20 @@ public final class AnnotationNotation {
         return Optional.empty();
     }
 
-    /** A data subject key is written as a string or a number: a boolean, a record or a collection never is. */
+    /**
+     * A data subject key is written as a string or a number: a boolean, a record or a collection never is;
+     * nor is an enum, whose few values could not each name one person (every GOLD customer would be one
+     * subject, and forgetting one would forget them all), as in the Protobuf notation.
+     */
     private static void refuseUnprintableKey(RecordComponent component, String path) {
         Class<?> type = component.getType();
+        if (type.isEnum()) {
+            throw InvalidEventException.of(
+                    "schema",
+                    "component " + path + " is a @DataSubject of enum type " + type.getSimpleName()
+                            + ": its few values cannot each name one person; a data subject key must be a string or"
+                            + " a number");
+        }
         if (type == boolean.class
                 || type == Boolean.class
                 || type == Object.class

@@ -66,6 +66,7 @@ public final class CatchUpSubscription implements Subscription, Runnable {
     }
 
     public static Subscription start(EventStore store, SubscriptionRequest request, BatchListener listener) {
+        requireArguments(request, listener);
         CatchUpSubscription subscription = new CatchUpSubscription(store, request, listener, null);
         subscription.thread.start();
         return subscription;
@@ -77,10 +78,17 @@ public final class CatchUpSubscription implements Subscription, Runnable {
      */
     public static Subscription start(
             EventStore store, SubscriptionRequest request, dev.lethe.core.subscription.EventListener listener) {
+        requireArguments(request, listener);
         CatchUpSubscription subscription =
                 new CatchUpSubscription(store, request, BatchListener.of(listener), listener);
         subscription.thread.start();
         return subscription;
+    }
+
+    /** A missing request or listener, refused by name in the caller's thread (not an NPE in the subscription's). */
+    private static void requireArguments(SubscriptionRequest request, Object listener) {
+        dev.lethe.core.spi.AppendRules.require(request, "subscription request");
+        dev.lethe.core.spi.AppendRules.require(listener, "listener");
     }
 
     /** Hands the page to the listener; returns the position after the last event delivered. */
