@@ -36,7 +36,7 @@ class SubjectIndexTest {
                         {"type":"object","properties":{
                           "email":{"type":"string","x-gdpr":{"pii":true,"key":true,"dataGroup":"contact"}},
                           "advisor":{"type":"string","x-gdpr":{"key":true}},
-                          "note":{"type":"string","x-gdpr":{"pii":true,"dataGroup":"contact"}}}}
+                          "note":{"type":"string","x-gdpr":{"pii":true,"dataGroup":"contact","subject":"email"}}}}
                         """).asTree();
         lethe.privacy()
                 .registerSchema(

@@ -169,6 +169,25 @@ public final class PrivateEventStore implements AutoCloseable {
                                         .toList());
             }
         }
+        List<FieldRule> keyFields = schema.keyFields();
+        if (keyFields.size() > 1) {
+            for (FieldRule field : schema.personalFields()) {
+                if (!field.subjectKey() && field.subjectField().isEmpty()) {
+                    // Owned by the first key field otherwise (schemas stored before this check still are):
+                    // forgetting another subject of the event would leave it readable.
+                    throw InvalidEventException.of(
+                            schema.eventType() + "." + field.path(),
+                            "is personal, and the event names several subjects ("
+                                    + String.join(
+                                            ", ",
+                                            keyFields.stream()
+                                                    .map(FieldRule::path)
+                                                    .toList())
+                                    + "): say whose it is (@PersonalData(subject = \"…\"), or \"subject\" in its"
+                                    + " x-gdpr), so that forgetting that subject reaches it");
+                }
+            }
+        }
         // Under the registry's lock, so that of two equal registrations racing, one is audited.
         synchronized (schemas) {
             Optional<SchemaRegistry.Registered> before = schemas.latest(schema.eventType());

@@ -643,6 +643,35 @@ class PrivateEventStoreTest {
 
             String plan) {}
 
+    record Referred(
+            @dev.lethe.core.privacy.schema.DataSubject String referrer,
+            @dev.lethe.core.privacy.schema.DataSubject String referee,
+
+            @dev.lethe.core.privacy.schema.PersonalData(group = "contact")
+            String note) {}
+
+    record ReferredOwned(
+            @dev.lethe.core.privacy.schema.DataSubject String referrer,
+            @dev.lethe.core.privacy.schema.DataSubject String referee,
+
+            @dev.lethe.core.privacy.schema.PersonalData(group = "contact", subject = "referee")
+            String note) {}
+
+    @Test
+    void a_personal_field_of_an_event_with_several_subjects_must_say_whose_it_is() {
+        // Owned by the first key field, forgetting the referee would leave the note about them readable.
+        assertThatThrownBy(() -> lethe.registerRecord(DPO, "Referred", Referred.class))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageStartingWith("Referred.note: is personal, and the event names several subjects (referrer,"
+                        + " referee): say whose it is");
+        assertThat(lethe.schemas().latest("Referred")).isEmpty();
+        SchemaRegistry.Registered owned = lethe.registerRecord(DPO, "Referred", ReferredOwned.class);
+        assertThat(owned.schema()
+                        .ownerOf(owned.schema().field("note").orElseThrow())
+                        .path())
+                .isEqualTo("referee");
+    }
+
     @Test
     void a_record_or_a_json_schema_registers_from_one_argument() {
         SchemaRegistry.Registered record = lethe.registerRecord(DPO, "Signed", Signed.class);
