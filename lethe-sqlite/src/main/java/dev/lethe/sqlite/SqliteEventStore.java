@@ -457,6 +457,19 @@ public final class SqliteEventStore implements EventStore {
         });
     }
 
+    @Override
+    public boolean containsEvent(java.util.UUID id) {
+        AppendRules.require(id, "event id");
+        checkOpen();
+        return readers.read("event " + id, reader -> {
+            PreparedStatement statement = reader.prepare("SELECT 1 FROM events WHERE id = ?");
+            statement.setBytes(1, Sql.uuidBytes(id));
+            try (ResultSet rs = statement.executeQuery()) {
+                return rs.next();
+            }
+        });
+    }
+
     private static long[] streamEnd(Readers.Reader reader, StreamId streamId, String order) throws SQLException {
         PreparedStatement statement = reader.prepare(String.format(STREAM_END, order));
         statement.setString(1, streamId.value());

@@ -105,6 +105,17 @@ public final class InMemoryEventStore implements EventStore {
         }
     }
 
+    @Override
+    public boolean containsEvent(UUID id) {
+        AppendRules.require(id, "event id");
+        lock.readLock().lock();
+        try {
+            return byId.containsKey(id);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
     private Map<UUID, StoredEvent> stored(List<EventData> events) {
         Map<UUID, StoredEvent> found = new HashMap<>();
         for (EventData data : events) {

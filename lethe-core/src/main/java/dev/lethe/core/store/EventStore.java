@@ -138,6 +138,14 @@ public interface EventStore extends AutoCloseable {
     StreamInfo streamInfo(StreamId streamId);
 
     /**
+     * Whether an event with this id is stored, in any stream. An engine without an index by id may answer
+     * false ("not known to be"): callers use it only to skip work for a retry, never to decide what is stored.
+     */
+    default boolean containsEvent(java.util.UUID id) {
+        return false;
+    }
+
+    /**
      * An opaque value naming the writer session (one open of the store for writing) that appended the
      * event at {@code position}: random per session, so that two logs sharing a prefix (a copy restored
      * from a backup, then appended to) differ in it for every event appended after they parted, whatever

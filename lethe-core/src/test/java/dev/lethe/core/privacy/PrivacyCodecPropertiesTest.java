@@ -194,7 +194,9 @@ class PrivacyCodecPropertiesTest {
     Arbitrary<Order> orders() {
         Arbitrary<JsonNode> personal = values(3).filter(value -> !value.isNull());
         return Combinators.combine(
-                        text(8, 24),
+                        // A key of only spaces, controls or format characters is refused (one blank key would be
+                        // one person), and jqwik's edge cases make such strings (eight U+0000) now and then.
+                        text(8, 24).filter(key -> key.codePoints().anyMatch(Character::isLetterOrDigit)),
                         text(8, 32).map(TextNode::valueOf),
                         personal,
                         personal,
@@ -235,7 +237,12 @@ class PrivacyCodecPropertiesTest {
     }
 
     private static Arbitrary<ObjectNode> fields(Set<String> reservedNames) {
-        return Arbitraries.maps(text(0, 8).filter(name -> !reservedNames.contains(name)), values(2))
+        // Not a name that looks personal: strict mode refuses an undeclared one (a random "tel" or "nam3" is).
+        return Arbitraries.maps(
+                        text(0, 8)
+                                .filter(name -> !reservedNames.contains(name)
+                                        && !dev.lethe.core.privacy.policy.PolicyLinter.looksPersonal(name)),
+                        values(2))
                 .ofMaxSize(5)
                 .map(PrivacyCodecPropertiesTest::object);
     }

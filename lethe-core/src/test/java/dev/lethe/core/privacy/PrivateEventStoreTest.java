@@ -301,6 +301,30 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_retry_after_a_forget_stores_nothing_and_makes_no_subject_for_the_forgotten_natural_key() {
+        StreamId stream = StreamId.of("customer-retry");
+        UUID id = UUID.randomUUID();
+        List<EventData> batch = List.of(
+                EventData.of("ProductSold", "{\"email\":\"again@example.com\",\"name\":\"Again\",\"product\":\"p\"}")
+                        .withId(id));
+        var first = lethe.append(stream, ExpectedVersion.any(), batch);
+        lethe.forget(lethe.keys().lookup("again@example.com").orElseThrow(), "Art. 17(1)(a)", "asked", DPO);
+        long head = lethe.store().headPosition();
+
+        // An import run again, say: the store answers with the original append.
+        assertThat(lethe.append(stream, ExpectedVersion.any(), batch)).isEqualTo(first);
+        assertThat(lethe.appendAsync(stream, ExpectedVersion.any(), batch).join())
+                .isEqualTo(first);
+        assertThat(lethe.store().headPosition()).isEqualTo(head);
+        assertThat(lethe.keys().lookup("again@example.com"))
+                .as("the forgotten natural key maps to no subject")
+                .isEmpty();
+        assertThatThrownBy(() -> lethe.append(StreamId.of("customer-elsewhere"), ExpectedVersion.any(), batch))
+                .isInstanceOf(dev.lethe.core.store.DuplicateEventException.class);
+        assertThat(lethe.keys().lookup("again@example.com")).isEmpty();
+    }
+
+    @Test
     void a_forgotten_subject_is_never_resurrected() {
         RecordedEvent first = sell("ada@example.com", "Ada Lovelace");
         SubjectId ada = PrivacyCodec.subjectsOf(first.metadata()).get("email");

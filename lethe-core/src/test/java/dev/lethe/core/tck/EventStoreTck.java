@@ -86,6 +86,8 @@ public abstract class EventStoreTck {
         assertThat(read.streamId()).isEqualTo(StreamId.of("customer-1"));
         assertThat(read.category()).isEqualTo("customer");
         assertThat(read.recordedAt()).isBeforeOrEqualTo(Instant.now());
+        assertThat(store.containsEvent(id)).isTrue();
+        assertThat(store.containsEvent(UUID.randomUUID())).isFalse();
     }
 
     @Test
