@@ -167,7 +167,7 @@ final class JwtVerifier {
                 throw ApiException.unauthorized("JWT " + what + " is not a JSON object");
             }
             return node;
-        } catch (java.io.IOException e) {
+        } catch (java.io.IOException | NumberFormatException e) { // the latter: an exponent no double holds
             throw ApiException.unauthorized("JWT " + what + " is not JSON");
         }
     }

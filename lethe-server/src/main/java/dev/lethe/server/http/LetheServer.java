@@ -605,6 +605,8 @@ public final class LetheServer implements AutoCloseable {
             return node;
         } catch (JsonProcessingException e) {
             throw ApiException.badRequest("malformed JSON: " + Json.describeError(e));
+        } catch (NumberFormatException e) { // Jackson's reading of 1e99999999999
+            throw ApiException.badRequest("malformed JSON: a number cannot be read (an exponent beyond ±999,999,999?)");
         } catch (IOException e) {
             throw ApiException.badRequest("cannot read the body: " + e.getMessage());
         }

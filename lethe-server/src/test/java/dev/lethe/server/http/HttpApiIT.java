@@ -265,6 +265,13 @@ class HttpApiIT {
         assertThat(quoting.json().get("detail").asText())
                 .contains("malformed JSON", "line 1")
                 .doesNotContain("ada");
+        // An exponent no double holds: Jackson throws a NumberFormatException (it was a 500).
+        Response huge = post(
+                "/v1/streams/" + stream + "/events",
+                ADVISOR,
+                "{\"events\":[{\"type\":\"A\",\"data\":{\"n\":1e99999999999}}]}");
+        assertThat(huge.status()).isEqualTo(400);
+        assertThat(huge.json().get("detail").asText()).contains("malformed JSON: a number cannot be read");
         Response wrongType = send(HttpRequest.newBuilder(URI.create(base + "/v1/streams/" + stream + "/events"))
                 .header("Authorization", "Bearer " + ADVISOR)
                 .header("Content-Type", "text/plain")

@@ -54,6 +54,14 @@ class JwtVerifierTest {
         assertThat(verifier.verify(hs256("{\"sub\":\"a\",\"roles\":\"dpo\",\"exp\":9223372036854775808}", SECRET)))
                 .as("2^63")
                 .isEqualTo(new Principal("a", "dpo"));
+        // An exponent no double holds, in the unsigned header or in the claims: refused as not JSON (it was a 500).
+        String header = URL.encodeToString("{\"alg\":\"HS256\",\"x\":1e99999999999}".getBytes(StandardCharsets.UTF_8));
+        assertThatThrownBy(() -> verifier.verify(header + ".e30.c2ln"))
+                .isInstanceOf(ApiException.class)
+                .hasMessageContaining("JWT header is not JSON");
+        assertThatThrownBy(
+                        () -> verifier.verify(hs256("{\"sub\":\"a\",\"roles\":\"dpo\",\"exp\":1e99999999999}", SECRET)))
+                .isInstanceOf(ApiException.class);
         // A not-before far in the future is not yet valid, whatever it wraps round to.
         assertThatThrownBy(() -> verifier.verify(hs256(
                         "{\"sub\":\"a\",\"roles\":\"dpo\",\"nbf\":" + twoTo64.add(java.math.BigInteger.TEN) + "}",
