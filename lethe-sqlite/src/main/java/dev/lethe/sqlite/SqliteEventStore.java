@@ -331,6 +331,11 @@ public final class SqliteEventStore implements EventStore {
                 sequencer.fence(notSole);
             }
         }
+        java.util.Optional<Throwable> death = sequencer.death();
+        if (death.isPresent()) {
+            return java.util.Optional.of("the event store's writer stopped after an internal error (" + death.get()
+                    + "): no append is taken until the process is restarted");
+        }
         return sequencer.fenced().map(Throwable::getMessage);
     }
 

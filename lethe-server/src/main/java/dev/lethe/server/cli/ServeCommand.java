@@ -99,6 +99,7 @@ final class ServeCommand implements Callable<Integer> {
                             + " personal data read cross the network in the clear; put a TLS proxy in front, or bind"
                             + " 127.0.0.1");
         }
+        LetheServer.haltOnOutOfMemory(System.err);
         LetheServer server = LetheServer.start(settings, new LetheServer.JsonLogTarget(System.err));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime()

@@ -207,6 +207,55 @@ final class Hub {
         }
     }
 
+    /**
+     * The most bytes of events (data and metadata, as stored) one page reads: a page ends there, before its
+     * limit, and says where the next begins. 10,000 events of up to 1 MiB each would otherwise be read,
+     * revealed and written out in memory at once (a few such requests ran a server out of memory).
+     */
+    static final long PAGE_BYTES = 4L * 1024 * 1024;
+
+    /** Events are read this many at a time, so that a page stops soon after {@link #PAGE_BYTES}. */
+    private static final int CHUNK = 100;
+
+    /** A page read, and whether it ended at {@link #PAGE_BYTES} before its limit (more may follow). */
+    record Page(List<RevealedEvent> events, boolean cut) {}
+
+    /**
+     * Up to {@code limit} events, {@value #CHUNK} at a time from {@code from}, until they hold {@link
+     * #PAGE_BYTES}: {@code read} reads n events from a place, {@code nextOf} is the place after an event
+     * (negative: none).
+     */
+    private static Bounded bounded(
+            long from,
+            int limit,
+            java.util.function.BiFunction<Long, Integer, List<RecordedEvent>> read,
+            java.util.function.ToLongFunction<RecordedEvent> nextOf) {
+        List<RecordedEvent> events = new ArrayList<>(Math.min(limit, CHUNK));
+        long bytes = 0;
+        long next = from;
+        while (events.size() < limit) {
+            int chunk = Math.min(CHUNK, limit - events.size());
+            List<RecordedEvent> part = read.apply(next, chunk);
+            for (RecordedEvent event : part) {
+                events.add(event);
+                bytes += event.data().size() + event.metadata().size();
+                if (bytes >= PAGE_BYTES && events.size() < limit) {
+                    return new Bounded(events, true);
+                }
+            }
+            if (part.size() < chunk) {
+                break;
+            }
+            next = nextOf.applyAsLong(part.get(part.size() - 1));
+            if (next < 0) {
+                break;
+            }
+        }
+        return new Bounded(events, false);
+    }
+
+    private record Bounded(List<RecordedEvent> events, boolean cut) {}
+
     List<RevealedEvent> readStream(
             String stream, long from, int limit, Direction direction, String asOf, Principal who) {
         return readStream(stream, from, limit, direction, asOf, who, event -> true);
@@ -221,11 +270,28 @@ final class Hub {
             String asOf,
             Principal who,
             java.util.function.Predicate<RecordedEvent> keep) {
+        return readStreamPage(stream, from, limit, direction, asOf, who, keep).events();
+    }
+
+    /** As {@link #readStream}, saying whether the page ended at {@link #PAGE_BYTES}. */
+    Page readStreamPage(
+            String stream,
+            long from,
+            int limit,
+            Direction direction,
+            String asOf,
+            Principal who,
+            java.util.function.Predicate<RecordedEvent> keep) {
         StreamId streamId = StreamId.of(stream);
-        List<RecordedEvent> events = asOf == null
-                ? lethe.store().readStream(streamId, from, direction, limit)
-                : lethe.store().readStreamAsOf(streamId, parseInstant("asOf", asOf), from, limit);
-        return reveal(events.stream().filter(keep).toList(), who);
+        java.time.Instant instant = asOf == null ? null : parseInstant("asOf", asOf);
+        Bounded read = bounded(
+                from,
+                limit,
+                (at, n) -> instant == null
+                        ? lethe.store().readStream(streamId, at, direction, n)
+                        : lethe.store().readStreamAsOf(streamId, instant, at, n),
+                event -> direction == Direction.FORWARD ? event.version() + 1 : event.version() - 1);
+        return new Page(reveal(read.events().stream().filter(keep).toList(), who), read.cut());
     }
 
     List<RevealedEvent> readLog(String category, long from, int limit, Principal who) {
@@ -235,9 +301,14 @@ final class Hub {
     /** The page's events that {@code keep} accepts, revealed: the others' keys are not released. */
     List<RevealedEvent> readLog(
             String category, long from, int limit, Principal who, java.util.function.Predicate<RecordedEvent> keep) {
-        List<RecordedEvent> events = category == null
-                ? lethe.store().readAll(from, limit)
-                : lethe.store().readCategory(category, from, limit);
+        List<RecordedEvent> events = bounded(
+                        from,
+                        limit,
+                        (at, n) -> category == null
+                                ? lethe.store().readAll(at, n)
+                                : lethe.store().readCategory(category, at, n),
+                        event -> event.position() + 1)
+                .events();
         return reveal(events.stream().filter(keep).toList(), who);
     }
 

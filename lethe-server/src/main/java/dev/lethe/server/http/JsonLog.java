@@ -27,6 +27,11 @@ final class JsonLog {
         write("warn", message, fields);
     }
 
+    /** A failure of the server itself (an internal error, out of memory): what an alert should fire on. */
+    void error(String message, Map<String, ?> fields) {
+        write("error", message, fields);
+    }
+
     /**
      * The servers' logs that capture the library's records, newest last: a record goes to the newest one
      * (several servers run in one JVM in tests). Guarded by {@code CAPTURING}.

@@ -79,9 +79,48 @@ public final class LetheServer implements AutoCloseable {
      * How long stopping waits for the requests in flight (an export may be cut off after it): under
      * {@code docker stop}'s 10 seconds, so that the store still closes before a SIGKILL.
      */
-    static final java.time.Duration DRAIN = java.time.Duration.ofSeconds(8);
+    static final java.time.Duration DRAIN = java.time.Duration.ofSeconds(6);
 
     private final org.eclipse.jetty.server.handler.GracefulHandler graceful = gracefulHandler();
+
+    /**
+     * Run when a request's thread runs out of memory (after the log line): {@code lethe serve} halts the
+     * process, so that its supervisor restarts it rather than it going on with threads dead (the writer, a
+     * projection) and health still green. Nothing by default (tests run servers in their own JVM).
+     */
+    static volatile Runnable outOfMemory = () -> {};
+
+    /** The exit code of a server halted for want of memory. */
+    public static final int OUT_OF_MEMORY_EXIT = 70;
+
+    /**
+     * For {@code lethe serve}: running out of memory, in a request or in any other thread (the store's
+     * writer, a projection), halts the process with {@value #OUT_OF_MEMORY_EXIT} after one log line, so that
+     * its supervisor restarts it. Acknowledged appends are on disk already.
+     */
+    public static void haltOnOutOfMemory(java.io.PrintStream logStream) {
+        JsonLog log = new JsonLog(logStream);
+        Runnable halt = () -> {
+            log.error(
+                    "out of memory: stopping at once, so that a supervisor restarts the server",
+                    Map.of("exitCode", OUT_OF_MEMORY_EXIT));
+            logStream.flush();
+            Runtime.getRuntime().halt(OUT_OF_MEMORY_EXIT);
+        };
+        outOfMemory = halt;
+        Thread.UncaughtExceptionHandler before = Thread.getDefaultUncaughtExceptionHandler();
+        Thread.setDefaultUncaughtExceptionHandler((thread, error) -> {
+            if (error instanceof OutOfMemoryError) {
+                halt.run();
+            }
+            if (before != null) {
+                before.uncaughtException(thread, error);
+            } else {
+                System.err.print("Exception in thread \"" + thread.getName() + "\" ");
+                error.printStackTrace();
+            }
+        });
+    }
 
     private static org.eclipse.jetty.server.handler.GracefulHandler gracefulHandler() {
         org.eclipse.jetty.server.handler.GracefulHandler handler =
@@ -159,7 +198,10 @@ public final class LetheServer implements AutoCloseable {
             // An Error (out of memory on a huge export, say): a problem and one JSON log line, not an empty
             // 500 and Jetty's plain-text stack among the JSON lines.
             javalin.router.javaLangErrorHandler((response, error) -> {
-                log.warn("fatal error", Map.of("error", error.getClass().getName()));
+                log.error("fatal error", Map.of("error", error.getClass().getName()));
+                if (error instanceof OutOfMemoryError) {
+                    outOfMemory.run();
+                }
                 if (!response.isCommitted()) {
                     try {
                         response.reset();
@@ -228,6 +270,15 @@ public final class LetheServer implements AutoCloseable {
                         Map.of("liveEpochs", epochs));
             }
             server.app.start();
+            long head = lethe.store().headPosition();
+            if (head < 0) {
+                // A mistyped --data makes a new, empty store as well as a first run does: said where it shows.
+                log.warn(
+                        "the event store is empty (a new data directory? check --data if this server should hold events)",
+                        Map.of(
+                                "data",
+                                config.data().toAbsolutePath().normalize().toString()));
+            }
             log.info(
                     "listening",
                     Map.of(
@@ -240,7 +291,9 @@ public final class LetheServer implements AutoCloseable {
                             "demo",
                             config.demo(),
                             "masterKey",
-                            lethe.privacy().keys().master().describe()));
+                            lethe.privacy().keys().master().describe(),
+                            "headPosition",
+                            head));
             return server;
         } catch (RuntimeException e) {
             if (server != null) {
@@ -309,14 +362,18 @@ public final class LetheServer implements AutoCloseable {
         if (!java.util.Objects.equals(kind, before)) {
             lastUnreadiness = kind;
             if (kind != null) {
-                log.warn("not ready", Map.of("why", full.get()));
+                log.error("not ready", Map.of("why", full.get()));
             } else {
                 log.info("ready again", Map.of("was", before));
             }
         }
         return refused.isPresent()
-                ? java.util.Optional.of("appends refused for good: this server's lethe.lock was deleted or replaced"
-                        + " (its log says more)")
+                ? java.util.Optional.of(
+                        refused.get().startsWith("the event store's writer stopped")
+                                ? "appends refused: the event store's writer stopped after an internal error; restart"
+                                        + " the server (its log says more)"
+                                : "appends refused for good: this server's lethe.lock was deleted or replaced (its log"
+                                        + " says more)")
                 : keys.map(why -> "the master key cannot be used: it does not open this key store, or its token or"
                         + " HSM fails (the server log says more; lethe keys check)");
     }
@@ -396,15 +453,17 @@ public final class LetheServer implements AutoCloseable {
 
         routes.get("/health", ctx -> {
             java.util.Optional<String> refused = unreadiness();
-            ctx.json(Map.of(
-                    "status",
-                    refused.isEmpty() ? "up" : "down",
-                    "live",
-                    true,
-                    "ready",
-                    refused.isEmpty(),
-                    "headPosition",
-                    lethe.store().headPosition()));
+            // Down is a 503 here too: a checker that looks only at the status code must see it.
+            ctx.status(refused.isEmpty() ? 200 : 503)
+                    .json(Map.of(
+                            "status",
+                            refused.isEmpty() ? "up" : "down",
+                            "live",
+                            true,
+                            "ready",
+                            refused.isEmpty(),
+                            "headPosition",
+                            lethe.store().headPosition()));
         });
         routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up")));
         routes.get("/health/ready", ctx -> {
@@ -640,18 +699,21 @@ public final class LetheServer implements AutoCloseable {
             throw ApiException.badRequest("asOf reads forward");
         }
         int pageSize = Hub.limit(limit);
-        List<dev.lethe.core.privacy.RevealedEvent> page = hub.readStream(
+        Hub.Page read = hub.readStreamPage(
                 ctx.pathParam("stream"),
                 asOf != null && from == Long.MAX_VALUE ? 0 : from,
                 pageSize,
                 dir,
                 asOf,
-                principal(ctx));
+                principal(ctx),
+                event -> true);
+        List<dev.lethe.core.privacy.RevealedEvent> page = read.events();
         Map<String, Object> body = new java.util.LinkedHashMap<>();
         body.put("stream", ctx.pathParam("stream"));
         body.put("events", events(page));
-        if (page.size() == pageSize) {
-            // A full page: there may be more. The next page's ?from= (with the same direction and asOf).
+        if (page.size() == pageSize || (read.cut() && !page.isEmpty())) {
+            // A full page, or one that ended at its size: there may be more. The next page's ?from= (with the
+            // same direction and asOf).
             long last = page.get(page.size() - 1).event().version();
             long next = dir == Direction.FORWARD ? last + 1 : last - 1;
             if (next >= 0) {
@@ -1324,7 +1386,8 @@ public final class LetheServer implements AutoCloseable {
             // Lethe's own messages name the problem, never a value: the operator's log says what it is (a
             // full disk, a key that no master key epoch unwraps), not only its class.
             io.javalin.router.Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
-            log.warn(
+            java.util.function.BiConsumer<String, Map<String, ?>> level = lethe.isTransient() ? log::warn : log::error;
+            level.accept(
                     lethe.isTransient() ? "service unavailable" : "server error",
                     Map.of(
                             "error",
@@ -1340,7 +1403,7 @@ public final class LetheServer implements AutoCloseable {
             }
         } else {
             io.javalin.router.Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
-            log.warn(
+            log.error(
                     "unexpected error",
                     Map.of("error", e.getClass().getName(), "route", matched == null ? "unmatched" : matched.path));
             writeProblem(
@@ -1406,8 +1469,9 @@ public final class LetheServer implements AutoCloseable {
             } catch (RuntimeException e) {
                 // Requests still in flight after DRAIN (a long export): cut off. One log line, then the store
                 // closes as on any stop. (Else only idle connections outlasted it.)
+                // Counted before the stop: Jetty has aborted them by now.
                 log.warn(
-                        requestsInFlight() > 0
+                        inFlight > 0 || requestsInFlight() > 0
                                 ? "stopping: requests still in flight were cut off"
                                 : "stopping: idle connections were closed",
                         Map.of(

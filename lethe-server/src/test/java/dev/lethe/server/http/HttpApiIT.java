@@ -250,6 +250,30 @@ class HttpApiIT {
     }
 
     @Test
+    void a_page_of_large_events_ends_at_its_size_and_says_where_the_next_begins() throws Exception {
+        String stream = "blob-" + UUID.randomUUID().toString().substring(0, 8);
+        String blob = "x".repeat(600 * 1024);
+        for (int i = 0; i < 10; i++) {
+            Response appended = post(
+                    "/v1/streams/" + stream + "/events",
+                    ADVISOR,
+                    "{\"events\":[{\"type\":\"BlobStored\",\"data\":{\"i\":" + i + ",\"blob\":\"" + blob + "\"}}]}");
+            assertThat(appended.status()).isEqualTo(201);
+        }
+        // 10,000 events of up to 1 MiB each would be read and written in memory at once: a page stops at ~4 MiB.
+        Response first = get("/v1/streams/" + stream + "?limit=10000", ANALYST);
+        int got = first.json().get("events").size();
+        assertThat(got).isBetween(1, 9);
+        assertThat(first.json().get("next").asLong()).isEqualTo(got);
+        Response rest = get("/v1/streams/" + stream + "?limit=10000&from=" + got, ANALYST);
+        assertThat(got + rest.json().get("events").size()).isEqualTo(10);
+        assertThat(rest.json().has("next")).isFalse();
+        // The log too: its next cursor goes on after the page's last event.
+        Response log = get("/v1/events?limit=10000&category=blob", ANALYST);
+        assertThat(log.json().get("events").size()).isBetween(1, 9);
+    }
+
+    @Test
     void bad_input_gets_a_problem_and_stores_nothing() throws Exception {
         String stream = "bad-" + UUID.randomUUID().toString().substring(0, 8);
         long head = server.lethe().store().headPosition();

@@ -86,7 +86,11 @@ class ServerReadinessIT {
             HttpResponse<String> ready = get(base + "/health/ready");
             assertThat(ready.statusCode()).isEqualTo(503);
             assertThat(ready.body()).contains("\"status\":\"down\"", "master key");
-            assertThat(get(base + "/health").body()).contains("\"ready\":false");
+            HttpResponse<String> health = get(base + "/health");
+            assertThat(health.body()).contains("\"ready\":false", "\"status\":\"down\"");
+            assertThat(health.statusCode())
+                    .as("down is a 503, for checkers that read only the code")
+                    .isEqualTo(503);
             assertThat(logs.toString(StandardCharsets.UTF_8)).contains("the master key does not open this key store");
         }
         // The command line reads it too, every personal field unavailable: it says why on standard error.

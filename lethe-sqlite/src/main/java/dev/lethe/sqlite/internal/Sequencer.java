@@ -115,6 +115,11 @@ public final class Sequencer implements Runnable {
         return java.util.Optional.ofNullable(fenced);
     }
 
+    /** What stopped the writer thread, if an error did (out of memory): no append is taken after it. */
+    public java.util.Optional<Throwable> death() {
+        return java.util.Optional.ofNullable(death);
+    }
+
     /** The position the next appended event will get. */
     public long nextPosition() {
         return nextPosition;
