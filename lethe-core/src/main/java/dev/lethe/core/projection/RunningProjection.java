@@ -172,6 +172,13 @@ final class RunningProjection<S> implements BatchListener {
         } catch (RuntimeException e) {
             throw new FoldFailed("folding", event, e);
         }
+        if (next == null) {
+            // Stored as null, it would reach the next fold as its state: a bug of the fold, said where it is.
+            throw new FoldFailed(
+                    "folding",
+                    event,
+                    new NullPointerException("the fold returned null; a fold returns the next state"));
+        }
         cache.put(key.get(), next);
         dirty.put(key.get(), next);
     }
@@ -231,7 +238,7 @@ final class RunningProjection<S> implements BatchListener {
         }
         Map<String, String> encoded = new HashMap<>(dirty.size() * 2);
         dirty.forEach((key, state) -> encoded.put(key, encode(state)));
-        states.commit(projection.name(), encoded, pendingNext, eventBefore(pendingNext));
+        commitRetrying(encoded, eventBefore(pendingNext));
         dirty.clear();
         pendingEvents = 0;
         lastCommitNanos = System.nanoTime();
@@ -244,6 +251,58 @@ final class RunningProjection<S> implements BatchListener {
             committedMonitor.notifyAll();
         }
     }
+
+    /** How long a commit that the storage refuses is tried again before the projection fails. */
+    static final Duration COMMIT_RETRY = Duration.ofMinutes(5);
+
+    /**
+     * Commits, trying again for up to {@link #COMMIT_RETRY} when the storage refuses it (a full disk, a
+     * busy file): the states and checkpoint are still in memory, so a commit that fails changes nothing, and
+     * a full disk freed within minutes does not leave a read model failed until a restart. Meanwhile no
+     * event is folded (its lag grows) and its status says why.
+     */
+    private void commitRetrying(Map<String, String> encoded, String eventBefore) {
+        long deadline = System.nanoTime() + COMMIT_RETRY.toNanos();
+        long pause = 250;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                states.commit(projection.name(), encoded, pendingNext, eventBefore);
+                if (attempt > 1) {
+                    retrying = null;
+                    System.getLogger(RunningProjection.class.getName())
+                            .log(
+                                    System.Logger.Level.INFO,
+                                    "projection " + projection.name() + " committed again, after " + attempt
+                                            + " attempts");
+                }
+                return;
+            } catch (dev.lethe.core.store.StorageException e) {
+                if (stopped || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                if (attempt == 1) {
+                    System.getLogger(RunningProjection.class.getName())
+                            .log(
+                                    System.Logger.Level.WARNING,
+                                    "projection " + projection.name() + " cannot commit (" + e.getMessage()
+                                            + "): trying again for up to " + COMMIT_RETRY.toMinutes() + " minutes");
+                }
+                retrying = "cannot commit, trying again: " + e.getMessage();
+                try {
+                    for (long slept = 0; slept < pause && !stopped; slept += 50) {
+                        Thread.sleep(50);
+                    }
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+                pause = Math.min(pause * 2, 10_000);
+            }
+        }
+    }
+
+    /** Why commits are being tried again, while they are (shown as the status's failure, phase unchanged). */
+    private volatile String retrying;
 
     /**
      * The witness of the event at {@code next - 1} ({@link CheckpointFit#witness}): the last one delivered, or, when the subscription has
@@ -286,7 +345,11 @@ final class RunningProjection<S> implements BatchListener {
     ProjectionStatus status() {
         Phase phase = failure != null ? Phase.FAILED : stopped ? Phase.STOPPED : live ? Phase.LIVE : Phase.CATCHING_UP;
         return new ProjectionStatus(
-                projection.name(), phase, reachedNext, store.headPosition(), Optional.ofNullable(failure));
+                projection.name(),
+                phase,
+                reachedNext,
+                store.headPosition(),
+                Optional.ofNullable(failure != null ? failure : retrying));
     }
 
     void stop() {

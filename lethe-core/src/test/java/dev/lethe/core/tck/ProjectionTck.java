@@ -498,6 +498,61 @@ public abstract class ProjectionTck extends SubscriptionTck {
     }
 
     @Test
+    void a_fold_that_returns_null_fails_naming_the_event_rather_than_storing_null() throws Exception {
+        given("customer-1", "CustomerRegistered", "{\"name\":\"Ada\",\"city\":\"Lisbon\"}");
+        Projection<CustomerView> nothing = Projection.perStream(
+                        "nothing", CustomerView.class, new CustomerView(null, null, 0))
+                .on("CustomerRegistered", (s, e) -> null)
+                .build();
+        runtime.start(nothing);
+        assertThat(awaitFailed("nothing").failure()).get().asString().contains("folding CustomerRegistered");
+        assertThat(runtime.failureCause("nothing"))
+                .get()
+                .extracting(Throwable::getMessage)
+                .isEqualTo("the fold returned null; a fold returns the next state");
+        assertThat(projectionStore.loadState("nothing", "customer-1")).isEmpty();
+    }
+
+    @Test
+    void a_commit_the_storage_refuses_for_a_while_is_tried_again_and_the_projection_goes_on() throws Exception {
+        given("customer-1", "CustomerRegistered", "{\"name\":\"Ada\",\"city\":\"Lisbon\"}");
+        java.util.concurrent.atomic.AtomicInteger refusals = new java.util.concurrent.atomic.AtomicInteger(3);
+        ProjectionStore full = (ProjectionStore) java.lang.reflect.Proxy.newProxyInstance(
+                ProjectionStore.class.getClassLoader(),
+                new Class<?>[] {ProjectionStore.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("commit") && refusals.getAndDecrement() > 0) {
+                        throw dev.lethe.core.store.StorageException.transientFailure("disk full (a test)", null);
+                    }
+                    try {
+                        return method.invoke(projectionStore, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        try (ProjectionRuntime retrying = new ProjectionRuntime(store, full)) {
+            retrying.start(CUSTOMERS);
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            boolean sawRetrying = false;
+            while (retrying.status("customers").phase() != ProjectionStatus.Phase.LIVE
+                    && System.nanoTime() < deadline) {
+                ProjectionStatus status = retrying.status("customers");
+                assertThat(status.phase()).isNotEqualTo(ProjectionStatus.Phase.FAILED);
+                sawRetrying |=
+                        status.failure().filter(f -> f.contains("trying again")).isPresent();
+                Thread.sleep(20);
+            }
+            assertThat(retrying.status("customers").phase()).isEqualTo(ProjectionStatus.Phase.LIVE);
+            assertThat(retrying.status("customers").failure()).isEmpty();
+            assertThat(sawRetrying).as("the status said why it waited").isTrue();
+            assertThat(projectionStore.loadState("customers", "customer-1"))
+                    .get()
+                    .asString()
+                    .contains("Ada");
+        }
+    }
+
+    @Test
     void a_failure_reaches_the_runtimes_listener() throws Exception {
         given("customer-1", "CustomerRegistered", "{\"name\":\"Ada\",\"city\":\"Lisbon\"}");
         given("customer-1", "AddressChanged", "{\"street\":\"no city here\"}");

@@ -246,12 +246,13 @@ final class ProjectionsCommand implements Runnable {
                 states.reset(name);
                 runtime.start(projection);
                 ProjectionStatus status;
+                // A failure beside another phase is a commit being tried again (a full disk): waited for.
                 while (!(status = runtime.status(name)).phase().equals(ProjectionStatus.Phase.LIVE)
-                        && status.failure().isEmpty()) {
+                        && status.phase() != ProjectionStatus.Phase.FAILED) {
                     Progress.print(err, "rebuilding " + name, status.nextPosition(), head + 1, started);
                     runtime.awaitPosition(name, head, Duration.ofMillis(500));
                 }
-                if (status.failure().isPresent()) {
+                if (status.phase() == ProjectionStatus.Phase.FAILED) {
                     // The failure names the event (its fold's message); nextPosition is only the last
                     // checkpoint the states were committed at. Not a bug in Lethe: no stack trace.
                     err.println();

@@ -302,16 +302,23 @@ final class GraphQlApi {
         java.util.function.Predicate<dev.lethe.core.store.RecordedEvent> keep =
                 e -> (type == null || e.type().equals(type))
                         && (period == null || e.recordedAt().toString().startsWith(period));
-        List<RevealedEvent> events;
+        Hub.Page page;
         if (stream != null) {
-            events = hub.readStream(stream, from, limit, Direction.FORWARD, asOf, principal(env), keep);
+            page = hub.readStreamPage(stream, from, limit, Direction.FORWARD, asOf, principal(env), keep);
         } else {
             if (asOf != null) {
                 throw dev.lethe.core.store.InvalidEventException.of("asOf", "applies to one stream: give stream too");
             }
-            events = hub.readLog(category, from, limit, principal(env), keep);
+            page = hub.readLogPage(category, from, limit, principal(env), keep);
         }
-        return events(events);
+        if (page.cut()) {
+            // Not cut short silently: paging on with from + limit would skip the events left out.
+            throw dev.lethe.core.store.InvalidEventException.of(
+                    "limit",
+                    limit + " events from " + from + " hold more than " + Hub.PAGE_BYTES / (1024 * 1024)
+                            + " MiB: ask for fewer at a time");
+        }
+        return events(page.events());
     }
 
     private static List<Object> events(List<RevealedEvent> events) {

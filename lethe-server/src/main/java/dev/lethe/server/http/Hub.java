@@ -301,15 +301,20 @@ final class Hub {
     /** The page's events that {@code keep} accepts, revealed: the others' keys are not released. */
     List<RevealedEvent> readLog(
             String category, long from, int limit, Principal who, java.util.function.Predicate<RecordedEvent> keep) {
-        List<RecordedEvent> events = bounded(
-                        from,
-                        limit,
-                        (at, n) -> category == null
-                                ? lethe.store().readAll(at, n)
-                                : lethe.store().readCategory(category, at, n),
-                        event -> event.position() + 1)
-                .events();
-        return reveal(events.stream().filter(keep).toList(), who);
+        return readLogPage(category, from, limit, who, keep).events();
+    }
+
+    /** As {@link #readLog}, saying whether the page ended at {@link #PAGE_BYTES}. */
+    Page readLogPage(
+            String category, long from, int limit, Principal who, java.util.function.Predicate<RecordedEvent> keep) {
+        Bounded read = bounded(
+                from,
+                limit,
+                (at, n) -> category == null
+                        ? lethe.store().readAll(at, n)
+                        : lethe.store().readCategory(category, at, n),
+                event -> event.position() + 1);
+        return new Page(reveal(read.events().stream().filter(keep).toList(), who), read.cut());
     }
 
     /** Counts a forget done over HTTP or GraphQL, and logs it: ids only, as both answer it. */

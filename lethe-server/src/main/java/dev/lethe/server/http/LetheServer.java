@@ -179,6 +179,7 @@ public final class LetheServer implements AutoCloseable {
         metrics.gauge("key_cache_hits", () -> lethe.privacy().keys().cacheCounters()[0]);
         metrics.gauge("key_cache_misses", () -> lethe.privacy().keys().cacheCounters()[1]);
         metrics.gauge("log_head_position", () -> lethe.store().headPosition());
+        metrics.gauge("data_free_bytes", this::freeBytes);
         this.app = Javalin.create(javalin -> {
             javalin.jetty.host = config.host();
             javalin.jetty.port = config.port();
@@ -380,6 +381,18 @@ public final class LetheServer implements AutoCloseable {
 
     private volatile String lastUnreadiness;
 
+    /** Below this much free space on the data directory's file system, readiness says "degraded". */
+    static final long LOW_DISK_BYTES = 64L * 1024 * 1024;
+
+    /** The usable bytes of the data directory's file system (-1 if it cannot be told). */
+    private long freeBytes() {
+        try {
+            return java.nio.file.Files.getFileStore(config.data()).getUsableSpace();
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
     /** Why the master key cannot open this key store, if it cannot ({@code KeyService.masterProblem}). */
     java.util.Optional<String> keyProblem() {
         return lethe.privacy().keys().masterProblem();
@@ -485,14 +498,22 @@ public final class LetheServer implements AutoCloseable {
                                 lethe.store().headPosition()));
                 return;
             }
-            // Still serving the log; read models that failed are stale, which a monitor should see.
-            ctx.json(Map.of(
-                    "status",
-                    failed.isEmpty() ? "up" : "degraded",
-                    "failedProjections",
-                    failed,
-                    "headPosition",
-                    lethe.store().headPosition()));
+            // Still serving the log; read models that failed are stale, and a disk about to fill will refuse
+            // appends and forgets (503) and reads that release keys: a monitor should see both.
+            long free = freeBytes();
+            boolean lowDisk = free >= 0 && free < LOW_DISK_BYTES;
+            Map<String, Object> answer = new java.util.LinkedHashMap<>();
+            answer.put("status", failed.isEmpty() && !lowDisk ? "up" : "degraded");
+            answer.put("failedProjections", failed);
+            if (lowDisk) {
+                answer.put(
+                        "problem",
+                        "the data directory's file system has " + free + " bytes free: appends, forgets"
+                                + " and reads that release keys fail once it is full");
+            }
+            answer.put("freeBytes", free);
+            answer.put("headPosition", lethe.store().headPosition());
+            ctx.json(answer);
         });
         routes.get(
                 "/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.prometheus()));
