@@ -651,6 +651,15 @@ public final class LetheServer implements AutoCloseable {
             ctx.attribute(REFUSAL, "unknown token");
             throw ApiException.unauthorized("unknown token");
         }
+        if (!lethe.policy().roles().containsKey(principal.role())) {
+            // Taking a role out of policy.yaml takes its access away: it read the log and the audit trail before.
+            ctx.attribute(REFUSAL, "role not in the data policy");
+            throw new ApiException(
+                    403,
+                    "Forbidden",
+                    "role '" + principal.role() + "' is not declared in the data policy: it may do nothing here"
+                            + " (declare it in policy.yaml, or give the token a role it declares)");
+        }
         ctx.attribute("principal", principal);
     }
 

@@ -60,6 +60,37 @@ class ServerReadinessIT {
     }
 
     @Test
+    void a_token_whose_role_the_policy_no_longer_declares_may_do_nothing() throws Exception {
+        Path data = root.resolve("data");
+        try (LetheServer first = start(data, new ByteArrayOutputStream())) {
+            // the demo's directory, with its policy
+        }
+        Path policy = data.resolve("policy.yaml");
+        String without = Files.readAllLines(policy).stream()
+                .filter(line -> !line.trim().startsWith("analyst:"))
+                .collect(java.util.stream.Collectors.joining("\n", "", "\n"));
+        Files.writeString(policy, without);
+        ByteArrayOutputStream logs = new ByteArrayOutputStream();
+        try (LetheServer server = start(data, logs)) {
+            String base = "http://127.0.0.1:" + server.port();
+            HttpResponse<String> analyst = http.send(
+                    HttpRequest.newBuilder(URI.create(base + "/v1/events"))
+                            .header("Authorization", "Bearer demo-analyst-token")
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(analyst.statusCode()).isEqualTo(403);
+            assertThat(analyst.body()).contains("role 'analyst' is not declared in the data policy");
+            HttpResponse<String> advisor = http.send(
+                    HttpRequest.newBuilder(URI.create(base + "/v1/events"))
+                            .header("Authorization", "Bearer demo-advisor-token")
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(advisor.statusCode()).isEqualTo(200);
+            assertThat(logs.toString(StandardCharsets.UTF_8)).contains("token role not in the data policy");
+        }
+    }
+
+    @Test
     void a_key_store_its_master_key_no_longer_opens_is_not_ready_and_the_log_says_why() throws Exception {
         Path data = root.resolve("data");
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
