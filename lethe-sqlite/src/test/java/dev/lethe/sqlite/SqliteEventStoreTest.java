@@ -59,6 +59,45 @@ class SqliteEventStoreTest {
     }
 
     @Test
+    void a_log_written_under_a_clock_far_ahead_says_so_at_open() {
+        java.time.Instant ahead = java.time.Instant.now().plus(java.time.Duration.ofDays(3650));
+        try (SqliteEventStore store = SqliteEventStore.open(
+                directory, SqliteOptions.DEFAULT.withClock(java.time.Clock.fixed(ahead, java.time.ZoneOffset.UTC)))) {
+            store.append(StreamId.of("order-1"), ExpectedVersion.any(), List.of(EventData.of("A", "{}")));
+        }
+        java.util.logging.Logger logger =
+                java.util.logging.Logger.getLogger(dev.lethe.sqlite.internal.Sequencer.class.getName());
+        List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord record) {
+                warnings.add(record.getMessage());
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        logger.addHandler(handler);
+        try (SqliteEventStore store = SqliteEventStore.open(directory)) {
+            assertThat(warnings)
+                    .singleElement()
+                    .asString()
+                    .contains("the log's last event was recorded at "
+                            + ahead.truncatedTo(java.time.temporal.ChronoUnit.MICROS))
+                    .contains("ahead of this clock");
+            var next = store.append(StreamId.of("order-1"), ExpectedVersion.any(), List.of(EventData.of("B", "{}")));
+            assertThat(store.readAll(next.firstPosition(), 1).get(0).recordedAt())
+                    .as("never back in time")
+                    .isAfterOrEqualTo(ahead.truncatedTo(java.time.temporal.ChronoUnit.MICROS));
+        } finally {
+            logger.removeHandler(handler);
+        }
+    }
+
+    @Test
     void a_second_store_on_the_same_directory_is_refused_with_a_clear_error() {
         try (SqliteEventStore first = SqliteEventStore.open(directory)) {
             assertThatThrownBy(() -> SqliteEventStore.open(directory))

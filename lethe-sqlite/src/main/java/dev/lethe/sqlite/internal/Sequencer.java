@@ -92,6 +92,31 @@ public final class Sequencer implements Runnable {
             nextPosition = rs.wasNull() ? 0 : maxPosition + 1;
             lastRecordedMicros = rs.getLong(2);
         }
+        warnIfLogIsAheadOfTheClock();
+    }
+
+    /**
+     * Events are recorded at the later of the clock and the last recorded instant (the log's time never
+     * goes back): a log written once under a clock far ahead (a wrong system date, since fixed) records every
+     * new event at that instant until the clock passes it, and as-of reads by the clock's time miss them.
+     * Said at open, with what to do, when the log is more than a minute ahead.
+     */
+    private void warnIfLogIsAheadOfTheClock() {
+        long now;
+        try {
+            now = Sql.micros(clock.instant());
+        } catch (RuntimeException unreadable) {
+            return; // the first append says so
+        }
+        if (lastRecordedMicros - now > 60_000_000L) {
+            System.getLogger(Sequencer.class.getName())
+                    .log(
+                            System.Logger.Level.WARNING,
+                            "the log's last event was recorded at " + Sql.instant(lastRecordedMicros) + ", ahead of"
+                                    + " this clock (" + Sql.instant(now) + "): new events are recorded at that instant"
+                                    + " until the clock passes it, so that the log's time never goes back (was the"
+                                    + " system clock ahead when it was written?)");
+        }
     }
 
     /**
