@@ -204,6 +204,11 @@ class InterruptedForgetTest {
             assertThat(again.path("reapplied").asBoolean()).isTrue();
             assertThat(again.path("originalReceipt").asText())
                     .isEqualTo(receipt.id().toString());
+            // The receipt a DPO keeps carries the first forget's legal basis, not a placeholder.
+            assertThat(again.path("legalBasis").asText()).isEqualTo("GDPR Art. 17(1)(a)");
+            assertThat(lethe.privacy().receipts(ada, DPO))
+                    .extracting(ErasureReceipt::legalBasis)
+                    .contains("GDPR Art. 17(1)(a)");
             RecordedEvent sale = lethe.store()
                     .readStream(
                             StreamId.of("customer-" + Math.abs("ada@example.com".hashCode())), 0, Direction.FORWARD, 1)

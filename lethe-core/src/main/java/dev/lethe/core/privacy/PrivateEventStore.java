@@ -34,7 +34,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
-import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /**
@@ -830,8 +829,8 @@ public final class PrivateEventStore implements AutoCloseable {
         Set<KeyStore.PeriodRef> expired = new LinkedHashSet<>();
         long end = scanForgetsMissingFromKeys(
                 checked,
-                (subject, original) -> {
-                    reapply(subject, original);
+                prior -> {
+                    reapply(prior);
                     reapplied[0]++;
                 },
                 expired::add);
@@ -863,7 +862,7 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public Set<SubjectId> forgetsMissingFromKeys() {
         Set<SubjectId> missing = new LinkedHashSet<>();
-        scanForgetsMissingFromKeys(forgetsChecked(), (subject, original) -> missing.add(subject), period -> {});
+        scanForgetsMissingFromKeys(forgetsChecked(), prior -> missing.add(prior.subject()), period -> {});
         return missing;
     }
 
@@ -874,7 +873,7 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public Set<KeyStore.PeriodRef> expiriesMissingFromKeys() {
         Set<KeyStore.PeriodRef> missing = new LinkedHashSet<>();
-        scanForgetsMissingFromKeys(forgetsChecked(), (subject, original) -> {}, missing::add);
+        scanForgetsMissingFromKeys(forgetsChecked(), prior -> {}, missing::add);
         return missing;
     }
 
@@ -889,7 +888,7 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     private long scanForgetsMissingFromKeys(
             long checked,
-            BiConsumer<SubjectId, String> missing,
+            java.util.function.Consumer<MissingForget> missing,
             java.util.function.Consumer<KeyStore.PeriodRef> expiredMissing) {
         StreamInfo trail = store.streamInfo(AuditLog.STREAM);
         long end = trail.exists() ? trail.eventCount() : 0;
@@ -905,8 +904,11 @@ public final class PrivateEventStore implements AutoCloseable {
                     SubjectId subject = forgottenSubject(entry);
                     // Forgotten here too, or the backup predates the subject: no key to destroy.
                     if (subject != null && !keys.isForgotten(subject) && keys.isKnown(subject)) {
-                        missing.accept(
-                                subject, entry.data().asTree().path("receipt").asText("?"));
+                        JsonNode data = entry.data().asTree();
+                        missing.accept(new MissingForget(
+                                subject,
+                                data.path("receipt").asText("?"),
+                                Notes.shortened(data.path("legalBasis").asText(""))));
                     }
                 } else if (entry.type().equals("RetentionRun") || entry.type().equals("RetentionStarted")) {
                     // What it destroyed, or was about to (a run stopped in between): due as of its instant.
@@ -1180,12 +1182,18 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /** Forgets again a subject whose {@code SubjectForgotten} entry has receipt id {@code original}. */
-    private void reapply(SubjectId subject, String original) {
+    /** A forget the audit trail records and a restored key store lacks: its receipt and legal basis as recorded. */
+    private record MissingForget(SubjectId subject, String receipt, String legalBasis) {}
+
+    /** A forget the audit trail records and a restored key store lacks, with its first legal basis. */
+    private void reapply(MissingForget prior) {
         reapply(
-                subject,
-                original,
-                "as forgotten before (receipt " + original + ")",
-                "re-applied: the key store was restored from before this forget",
+                prior.subject(),
+                prior.receipt(),
+                prior.legalBasis().isBlank()
+                        ? "as forgotten before (receipt " + prior.receipt() + ")"
+                        : prior.legalBasis(),
+                "re-applied: the key store was restored from before this forget (receipt " + prior.receipt() + ")",
                 Principal.SYSTEM,
                 false);
     }
