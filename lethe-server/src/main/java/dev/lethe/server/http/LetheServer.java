@@ -435,6 +435,7 @@ public final class LetheServer implements AutoCloseable {
             long nanos = started == null ? 0 : System.nanoTime() - started;
             String method = methodLabel(ctx);
             metrics.time(method + " " + route, nanos);
+            metrics.response(ctx.statusCode());
             Principal who = ctx.attribute("principal");
             Map<String, Object> line = new java.util.LinkedHashMap<>();
             line.put("method", method);

@@ -21,6 +21,14 @@ final class Metrics {
         latencyCounts.computeIfAbsent(route, r -> new LongAdder()).increment();
     }
 
+    private final Map<String, LongAdder> responses = new ConcurrentHashMap<>();
+
+    /** Counts a response by its status class ({@code 2xx} … {@code 5xx}): five series at most. */
+    void response(int status) {
+        String label = status >= 100 && status < 600 ? (status / 100) + "xx" : "other";
+        responses.computeIfAbsent(label, l -> new LongAdder()).increment();
+    }
+
     void gauge(String name, LongSupplier value) {
         gauges.put(name, value);
     }
@@ -46,6 +54,14 @@ final class Metrics {
                         .append(e.getKey())
                         .append(' ')
                         .append(e.getValue().getAsLong())
+                        .append('\n'));
+        out.append("# TYPE lethe_http_responses_total counter\n");
+        responses.entrySet().stream()
+                .sorted(Map.Entry.comparingByKey())
+                .forEach(e -> out.append("lethe_http_responses_total{status=\"")
+                        .append(e.getKey())
+                        .append("\"} ")
+                        .append(e.getValue().sum())
                         .append('\n'));
         out.append("# TYPE lethe_http_request_seconds summary\n");
         latencyCounts.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {

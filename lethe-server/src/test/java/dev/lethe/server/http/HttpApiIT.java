@@ -931,6 +931,7 @@ class HttpApiIT {
         }
         assertThat(get("/metrics", null).body())
                 .contains("lethe_appends_total", "lethe_key_cache_hits", "lethe_http_request_seconds_count")
+                .contains("lethe_http_responses_total{status=\"4xx\"}", "lethe_data_free_bytes ")
                 .contains("OTHER ")
                 .doesNotContain("MADEUP");
         JsonNode openApi = get("/openapi.json", null).json();
