@@ -414,6 +414,12 @@ class UnsealedPathsTest {
             @DataSubject Tier tier,
             @PersonalData(group = "contact") String name) {}
 
+    record DottedName(
+            @DataSubject String id,
+
+            @com.fasterxml.jackson.annotation.JsonProperty("contact.email") @PersonalData(group = "contact")
+            String email) {}
+
     record Party(@DataSubject String email, String name) {}
 
     record SaleOfSealedParty(
@@ -425,6 +431,11 @@ class UnsealedPathsTest {
         assertThatThrownBy(() -> AnnotationNotation.read("Flagged", Flagged.class))
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining("vip is a @DataSubject of type boolean");
+        // "contact.email" as a path means a member email inside contact: every event as named would be refused.
+        assertThatThrownBy(() -> AnnotationNotation.read("DottedName", DottedName.class))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("component email is named 'contact.email' in JSON: a classified field's name"
+                        + " may not hold a dot");
         // Every GOLD customer would be one subject, and forgetting one would forget them all.
         assertThatThrownBy(() -> AnnotationNotation.read("Tiered", Tiered.class))
                 .isInstanceOf(InvalidEventException.class)

@@ -193,7 +193,23 @@ public final class AnnotationNotation {
         }
         enclosing.add(type);
         for (RecordComponent component : type.getRecordComponents()) {
-            String path = prefix + jsonName(type, component);
+            String name = jsonName(type, component);
+            String path = prefix + name;
+            DataSubject marksSubject = component.getAnnotation(DataSubject.class);
+            if (name.contains(".")
+                    && (marksSubject != null
+                            || component.isAnnotationPresent(PersonalData.class)
+                            || subjectKeyIn(component.getGenericType(), new HashSet<>())
+                                    .isPresent()
+                            || markedRecordIn(component.getGenericType(), new HashSet<>())
+                                    .isPresent())) {
+                // A path's dot is nesting: "contact.email" would be looked for inside a member "contact", and
+                // every event written with the member as named would be refused at append.
+                throw InvalidEventException.of(
+                        "schema",
+                        "component " + prefix + component.getName() + " is named '" + name + "' in JSON: a classified"
+                                + " field's name may not hold a dot, which a path reads as nesting; name it without");
+            }
             refuseReshaped(type, component, path);
             DataSubject subject = component.getAnnotation(DataSubject.class);
             PersonalData personal = component.getAnnotation(PersonalData.class);
