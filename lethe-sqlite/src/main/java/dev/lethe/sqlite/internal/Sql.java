@@ -47,7 +47,28 @@ public final class Sql {
             }
             return connection;
         } catch (SQLException e) {
-            throw translate("cannot open " + file, e);
+            throw translate("cannot open " + file + whenFull(file, e), e);
+        }
+    }
+
+    /**
+     * A full file system makes SQLite fail an open with an I/O error that does not say so
+     * ({@code SQLITE_IOERR_SHMSIZE}): the free space is said beside it when little is left.
+     */
+    private static String whenFull(Path file, SQLException e) {
+        if (!(e instanceof SQLiteException sqlite)) {
+            return "";
+        }
+        int base = sqlite.getResultCode().code & 0xFF;
+        if (base != SQLiteErrorCode.SQLITE_IOERR.code && base != SQLiteErrorCode.SQLITE_FULL.code) {
+            return "";
+        }
+        try {
+            Path directory = file.toAbsolutePath().getParent();
+            long free = java.nio.file.Files.getFileStore(directory).getUsableSpace();
+            return free < 1024 * 1024 ? " (its file system has " + free + " bytes free: is it full?)" : "";
+        } catch (java.io.IOException | RuntimeException unknown) {
+            return "";
         }
     }
 
