@@ -167,10 +167,10 @@ public final class SqliteEventStore implements EventStore {
 
     /**
      * Opens (or creates) the store in {@code directory} with the default options: the event log alone,
-     * without the privacy layer. Refused on a directory with a key store ({@value SqliteKeyStore#FILE_NAME}):
-     * that is a {@link SqliteLethe} directory, with personal data, and an append through the raw log
-     * would store personal fields in plaintext; open it with {@link SqliteLethe#open}, whose {@code
-     * store()} refuses such appends.
+     * without the privacy layer. Refused on a directory whose log registers privacy schemas (a {@link
+     * SqliteLethe} directory, with personal data): an append through the raw log would store personal fields
+     * in plaintext; open it with {@link SqliteLethe#open}, whose {@code store()} refuses such appends. (A
+     * bare log that a command line read once, leaving a key store beside it, still opens.)
      */
     public static SqliteEventStore open(Path directory) {
         return open(directory, SqliteOptions.DEFAULT);
@@ -178,15 +178,18 @@ public final class SqliteEventStore implements EventStore {
 
     /** As {@link #open(Path)}, with {@code options}. */
     public static SqliteEventStore open(Path directory, SqliteOptions options) {
-        if (Files.exists(directory.resolve(SqliteKeyStore.FILE_NAME))) {
+        SqliteEventStore store = openEngine(directory, options);
+        if (Files.exists(directory.resolve(SqliteKeyStore.FILE_NAME))
+                && store.streamInfo(dev.lethe.core.privacy.SchemaRegistry.STREAM)
+                        .exists()) {
+            store.close();
             throw StorageException.permanent(
-                    directory.toAbsolutePath().normalize() + " holds a key store (" + SqliteKeyStore.FILE_NAME
-                            + "): it is a Lethe directory with personal data, and this raw log would store an event's"
-                            + " personal fields in plaintext. Open it with SqliteLethe.open(directory), and append"
-                            + " through privacy().append",
+                    directory.toAbsolutePath().normalize() + " is a Lethe directory whose log registers privacy"
+                            + " schemas: this raw log would store an event's personal fields in plaintext. Open it"
+                            + " with SqliteLethe.open(directory), and append through privacy().append",
                     null);
         }
-        return openEngine(directory, options);
+        return store;
     }
 
     /** The log of a {@link SqliteLethe} directory, whose privacy layer guards it. */

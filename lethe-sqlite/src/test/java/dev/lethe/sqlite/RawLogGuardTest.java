@@ -33,15 +33,28 @@ class RawLogGuardTest {
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             lethe.store().append(StreamId.of("order-1"), ExpectedVersion.any(), List.of(EventData.of("Placed", "{}")));
         }
+        // Opened once by SqliteLethe (a command line's read, say), with no schema registered: still a bare log.
+        try (SqliteEventStore bare = SqliteEventStore.open(data)) {
+            assertThat(bare.headPosition()).isZero();
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            JsonNode schema = Json.parse("{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\","
+                            + "\"x-gdpr\":{\"pii\":true,\"key\":true,\"dataGroup\":\"contact\"}}}}")
+                    .asTree();
+            lethe.privacy().registerJsonSchema(DPO, "SignedUp", schema);
+        }
 
         // Its raw log would take a classified type's personal fields in plaintext (the README's first example
-        // opens ./lethe-data so): refused, naming the way in.
+        // opened ./lethe-data so): refused, naming the way in, and left closed (the directory is free again).
         assertThatThrownBy(() -> SqliteEventStore.open(data))
                 .isInstanceOf(dev.lethe.core.store.StorageException.class)
-                .hasMessageContaining("holds a key store (keys.db): it is a Lethe directory with personal data")
+                .hasMessageContaining("is a Lethe directory whose log registers privacy schemas")
                 .hasMessageContaining("SqliteLethe.open(directory)");
+        try (SqliteLethe again = SqliteLethe.open(data)) {
+            assertThat(again.store().headPosition()).isPositive();
+        }
         try (SqliteEventStore reader = SqliteEventStore.openReadOnly(data)) {
-            assertThat(reader.headPosition()).isZero();
+            assertThat(reader.headPosition()).isPositive();
         }
         // A directory without a key store is a bare log, as before.
         try (SqliteEventStore bare = SqliteEventStore.open(data.resolve("bare"))) {

@@ -341,8 +341,8 @@ public final class PrivateEventStore implements AutoCloseable {
         Instant now = clock.instant();
         List<Checked> checked = checkAll(streamId, expected, events, now, warnings);
         if (storedAlready(events)) {
-            // A retry: the store answers it with the original append, or refuses it, and stores nothing. Sealing
-            // it would create subjects for its natural keys first — a forgotten person's again, unaudited.
+            // A retry, or a batch the store refuses for an id it holds: nothing is stored. Sealing it would
+            // create subjects for its natural keys first — a forgotten person's again, unaudited.
             return events;
         }
         // The batch's new subjects are created together, in one key-store write, before sealing resolves each.
@@ -365,19 +365,20 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * Whether every event of the batch has a client id the store holds already: then the append stores
-     * nothing (ids are never stored twice), whatever it carries.
+     * Whether an event of the batch has a client id the store holds already: then the append stores nothing,
+     * whatever it carries — the store answers an exact retry (every id stored, as this batch) with the
+     * original append and refuses any other batch holding a stored id.
      */
     private boolean storedAlready(List<EventData> events) {
         if (!AppendRules.hasClientIds(events)) {
             return false;
         }
         for (EventData event : events) {
-            if (event.clientId().isEmpty() || !store.containsEvent(event.id())) {
-                return false;
+            if (event.clientId().isPresent() && store.containsEvent(event.id())) {
+                return true;
             }
         }
-        return true;
+        return false;
     }
 
     /**

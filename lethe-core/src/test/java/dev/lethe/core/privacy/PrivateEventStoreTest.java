@@ -322,6 +322,16 @@ class PrivateEventStoreTest {
         assertThatThrownBy(() -> lethe.append(StreamId.of("customer-elsewhere"), ExpectedVersion.any(), batch))
                 .isInstanceOf(dev.lethe.core.store.DuplicateEventException.class);
         assertThat(lethe.keys().lookup("again@example.com")).isEmpty();
+        // Part of it stored, with a new line (an import run again with other batch bounds): refused, no subject.
+        List<EventData> partly = List.of(
+                batch.get(0),
+                EventData.of("ProductSold", "{\"email\":\"new@example.com\",\"product\":\"p\"}")
+                        .withId(UUID.randomUUID()));
+        assertThatThrownBy(() -> lethe.append(stream, ExpectedVersion.any(), partly))
+                .isInstanceOf(dev.lethe.core.store.DuplicateEventException.class);
+        assertThat(lethe.keys().lookup("again@example.com")).isEmpty();
+        assertThat(lethe.keys().lookup("new@example.com")).isEmpty();
+        assertThat(lethe.store().headPosition()).isEqualTo(head);
     }
 
     @Test

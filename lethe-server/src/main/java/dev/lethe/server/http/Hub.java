@@ -221,25 +221,31 @@ final class Hub {
     record Page(List<RevealedEvent> events, boolean cut) {}
 
     /**
-     * Up to {@code limit} events, {@value #CHUNK} at a time from {@code from}, until they hold {@link
-     * #PAGE_BYTES}: {@code read} reads n events from a place, {@code nextOf} is the place after an event
-     * (negative: none).
+     * The events {@code keep} accepts among up to {@code limit} read, {@value #CHUNK} at a time from {@code
+     * from}, until those kept hold {@link #PAGE_BYTES}: {@code read} reads n events from a place, {@code
+     * nextOf} is the place after an event (negative: none).
      */
     private static Bounded bounded(
             long from,
             int limit,
             java.util.function.BiFunction<Long, Integer, List<RecordedEvent>> read,
-            java.util.function.ToLongFunction<RecordedEvent> nextOf) {
+            java.util.function.ToLongFunction<RecordedEvent> nextOf,
+            java.util.function.Predicate<RecordedEvent> keep) {
         List<RecordedEvent> events = new ArrayList<>(Math.min(limit, CHUNK));
         long bytes = 0;
         long next = from;
-        while (events.size() < limit) {
-            int chunk = Math.min(CHUNK, limit - events.size());
+        int readCount = 0;
+        while (readCount < limit) {
+            int chunk = Math.min(CHUNK, limit - readCount);
             List<RecordedEvent> part = read.apply(next, chunk);
             for (RecordedEvent event : part) {
+                readCount++;
+                if (!keep.test(event)) {
+                    continue;
+                }
                 events.add(event);
                 bytes += event.data().size() + event.metadata().size();
-                if (bytes >= PAGE_BYTES && events.size() < limit) {
+                if (bytes >= PAGE_BYTES && readCount < limit) {
                     return new Bounded(events, true);
                 }
             }
@@ -290,8 +296,9 @@ final class Hub {
                 (at, n) -> instant == null
                         ? lethe.store().readStream(streamId, at, direction, n)
                         : lethe.store().readStreamAsOf(streamId, instant, at, n),
-                event -> direction == Direction.FORWARD ? event.version() + 1 : event.version() - 1);
-        return new Page(reveal(read.events().stream().filter(keep).toList(), who), read.cut());
+                event -> direction == Direction.FORWARD ? event.version() + 1 : event.version() - 1,
+                keep);
+        return new Page(reveal(read.events(), who), read.cut());
     }
 
     List<RevealedEvent> readLog(String category, long from, int limit, Principal who) {
@@ -313,8 +320,9 @@ final class Hub {
                 (at, n) -> category == null
                         ? lethe.store().readAll(at, n)
                         : lethe.store().readCategory(category, at, n),
-                event -> event.position() + 1);
-        return new Page(reveal(read.events().stream().filter(keep).toList(), who), read.cut());
+                event -> event.position() + 1,
+                keep);
+        return new Page(reveal(read.events(), who), read.cut());
     }
 
     /** Counts a forget done over HTTP or GraphQL, and logs it: ids only, as both answer it. */

@@ -359,6 +359,30 @@ class ImportCommandTest {
     }
 
     @Test
+    void a_dry_run_finds_an_id_given_twice_in_the_file_and_counts_ids_stored_before() throws IOException {
+        String stored = UUID.randomUUID().toString();
+        String twice = UUID.randomUUID().toString();
+        assertThat(lethe("import", file("first.jsonl", line("a", 1, stored)).toString())
+                        .exitCode())
+                .isZero();
+        long head = head();
+        Path history = file(
+                "again.jsonl",
+                line("a", 1, stored), // imported before: skipped by an import
+                line("b", 2, twice),
+                line("c", 3, twice)); // another stream: an import would refuse it
+
+        Run run = lethe("import", "--dry-run", history.toString());
+
+        assertThat(run.exitCode()).as(run.out() + run.err()).isEqualTo(2);
+        assertThat(run.out())
+                .contains(history + " line 3: id " + twice + " is on line 2 too: an id is stored once")
+                .contains("1 line(s) have an id this store holds already")
+                .contains("1 event(s) would be stored");
+        assertThat(head()).isEqualTo(head);
+    }
+
+    @Test
     void a_lenient_dry_run_names_what_would_be_stored_unencrypted_and_runs_beside_a_writer() throws IOException {
         assertThat(lethe("demo").exitCode()).isZero();
         String sale = "{\"stream\":\"customer-dry\",\"type\":\"ProductSold\",\"data\":{\"customerNumber\":\"C-dry-2\","
