@@ -89,7 +89,10 @@ public final class AppendRules {
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof LetheException lethe) {
                 // Made on the writer's thread: its trace alone would not say which call of the application failed.
-                lethe.addSuppressed(new AppendCalledHere());
+                // One failure may answer every append of a group: the first waiter's stack only (it names its thread).
+                if (java.util.Arrays.stream(lethe.getSuppressed()).noneMatch(AppendCalledHere.class::isInstance)) {
+                    lethe.addSuppressed(new AppendCalledHere());
+                }
                 throw lethe;
             }
             throw StorageException.transientFailure("append failed: " + e.getCause(), e.getCause());

@@ -268,7 +268,7 @@ public final class Json {
         String reason = QUOTED.matcher(String.valueOf(e.getOriginalMessage()))
                 .replaceAll(quoted -> KEYWORDS.contains(quoted.group()) ? quoted.group() : "'…'")
                 // "('…' (code 110))": the character's code would give it away all the same.
-                .replaceAll(" \\(code (0x)?[0-9A-Fa-f]+\\)", "");
+                .replaceAll(" \\(code [^)]*\\)", "");
         com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
         return at == null || at.getLineNr() < 0
                 ? reason

@@ -332,6 +332,17 @@ class PrivateEventStoreTest {
         assertThat(lethe.keys().lookup("again@example.com")).isEmpty();
         assertThat(lethe.keys().lookup("new@example.com")).isEmpty();
         assertThat(lethe.store().headPosition()).isEqualTo(head);
+
+        // A stored event naming the subject by its pseudonym, retried after the forget: the original answer, not
+        // the erasure fence's refusal (nothing would be stored).
+        SubjectId named = lethe.keys().resolve("named@example.com");
+        List<EventData> byPseudonym =
+                List.of(EventData.of("ProductSold", "{\"email\":\"" + named + "\",\"name\":\"N\",\"product\":\"p\"}")
+                        .withId(UUID.randomUUID()));
+        var stored = lethe.append(StreamId.of("customer-named"), ExpectedVersion.any(), byPseudonym);
+        lethe.forget(named, "Art. 17(1)(a)", "asked", DPO);
+        assertThat(lethe.append(StreamId.of("customer-named"), ExpectedVersion.any(), byPseudonym))
+                .isEqualTo(stored);
     }
 
     @Test

@@ -302,15 +302,12 @@ final class GraphQlApi {
         java.util.function.Predicate<dev.lethe.core.store.RecordedEvent> keep =
                 e -> (type == null || e.type().equals(type))
                         && (period == null || e.recordedAt().toString().startsWith(period));
-        Hub.Page page;
-        if (stream != null) {
-            page = hub.readStreamPage(stream, from, limit, Direction.FORWARD, asOf, principal(env), keep);
-        } else {
-            if (asOf != null) {
-                throw dev.lethe.core.store.InvalidEventException.of("asOf", "applies to one stream: give stream too");
-            }
-            page = hub.readLogPage(category, from, limit, principal(env), keep);
+        if (stream == null && asOf != null) {
+            throw dev.lethe.core.store.InvalidEventException.of("asOf", "applies to one stream: give stream too");
         }
+        Hub.Page page = hub.withPageBudget(() -> stream != null
+                ? hub.readStreamPage(stream, from, limit, Direction.FORWARD, asOf, principal(env), keep)
+                : hub.readLogPage(category, from, limit, principal(env), keep));
         if (page.cut()) {
             // Not cut short silently: paging on with from + limit would skip the events left out.
             throw dev.lethe.core.store.InvalidEventException.of(

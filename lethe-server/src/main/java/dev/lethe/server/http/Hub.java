@@ -217,6 +217,36 @@ final class Hub {
     /** Events are read this many at a time, so that a page stops soon after {@link #PAGE_BYTES}. */
     private static final int CHUNK = 100;
 
+    /**
+     * Pages read, revealed and written out at once: one per 64 MiB of the heap (at least 2). A page holds
+     * up to {@link #PAGE_BYTES} as stored, several times that once revealed and written as JSON; without a
+     * bound, a few dozen concurrent reads by any token ran a server out of memory.
+     */
+    private final java.util.concurrent.Semaphore pageReads = new java.util.concurrent.Semaphore(
+            (int) Math.max(2, Math.min(256, Runtime.getRuntime().maxMemory() / (64L * 1024 * 1024))), true);
+
+    /** Runs {@code read} (a page read and written out) when a page's share of the heap is free: 503 after 10 s. */
+    <T> T withPageBudget(java.util.function.Supplier<T> read) {
+        boolean acquired;
+        try {
+            acquired = pageReads.tryAcquire(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            acquired = false;
+        }
+        if (!acquired) {
+            throw new ApiException(
+                    503,
+                    "Service unavailable",
+                    "too many pages of events are being read at once for this server's memory: try again shortly");
+        }
+        try {
+            return read.get();
+        } finally {
+            pageReads.release();
+        }
+    }
+
     /** A page read, and whether it ended at {@link #PAGE_BYTES} before its limit (more may follow). */
     record Page(List<RevealedEvent> events, boolean cut) {}
 

@@ -101,11 +101,14 @@ public final class LetheServer implements AutoCloseable {
     public static void haltOnOutOfMemory(java.io.PrintStream logStream) {
         JsonLog log = new JsonLog(logStream);
         Runnable halt = () -> {
-            log.error(
-                    "out of memory: stopping at once, so that a supervisor restarts the server",
-                    Map.of("exitCode", OUT_OF_MEMORY_EXIT));
-            logStream.flush();
-            Runtime.getRuntime().halt(OUT_OF_MEMORY_EXIT);
+            try {
+                log.error(
+                        "out of memory: stopping at once, so that a supervisor restarts the server",
+                        Map.of("exitCode", OUT_OF_MEMORY_EXIT));
+                logStream.flush();
+            } finally {
+                Runtime.getRuntime().halt(OUT_OF_MEMORY_EXIT); // even if the log line itself ran out of memory
+            }
         };
         outOfMemory = halt;
         Thread.UncaughtExceptionHandler before = Thread.getDefaultUncaughtExceptionHandler();
@@ -243,6 +246,8 @@ public final class LetheServer implements AutoCloseable {
             throw e;
         }
         LetheServer server = null;
+        // Before the server's retention scheduler records its first run in $audit.
+        long headAtOpen = lethe.store().headPosition();
         try {
             refuseUndeclaredGroups(lethe);
             server = new LetheServer(config, lethe, log);
@@ -272,7 +277,7 @@ public final class LetheServer implements AutoCloseable {
             }
             server.app.start();
             long head = lethe.store().headPosition();
-            if (head < 0) {
+            if (headAtOpen < 0) {
                 // A mistyped --data makes a new, empty store as well as a first run does: said where it shows.
                 log.warn(
                         "the event store is empty (a new data directory? check --data if this server should hold events)",
@@ -730,14 +735,15 @@ public final class LetheServer implements AutoCloseable {
             throw ApiException.badRequest("asOf reads forward");
         }
         int pageSize = Hub.limit(limit);
-        Hub.Page read = hub.readStreamPage(
-                ctx.pathParam("stream"),
-                asOf != null && from == Long.MAX_VALUE ? 0 : from,
-                pageSize,
-                dir,
-                asOf,
-                principal(ctx),
-                event -> true);
+        long start = asOf != null && from == Long.MAX_VALUE ? 0 : from;
+        byte[] answer = hub.withPageBudget(() -> streamPage(ctx, start, pageSize, dir, asOf));
+        ctx.contentType("application/json").result(answer);
+    }
+
+    /** A page of a stream, written out as JSON (within the page budget: the bytes are what the heap holds). */
+    private byte[] streamPage(Context ctx, long from, int pageSize, Direction dir, String asOf) {
+        Hub.Page read =
+                hub.readStreamPage(ctx.pathParam("stream"), from, pageSize, dir, asOf, principal(ctx), event -> true);
         List<dev.lethe.core.privacy.RevealedEvent> page = read.events();
         Map<String, Object> body = new java.util.LinkedHashMap<>();
         body.put("stream", ctx.pathParam("stream"));
@@ -751,7 +757,15 @@ public final class LetheServer implements AutoCloseable {
                 body.put("next", next);
             }
         }
-        ctx.json(body);
+        return jsonBytes(body);
+    }
+
+    private static byte[] jsonBytes(Object body) {
+        try {
+            return Hub.JSON.writeValueAsBytes(body);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /**
@@ -772,17 +786,21 @@ public final class LetheServer implements AutoCloseable {
         } else {
             from = longParam(ctx, "from", 0);
         }
-        List<dev.lethe.core.privacy.RevealedEvent> page =
-                hub.readLog(category, from, Hub.limit(intParam(ctx, "limit", Hub.DEFAULT_LIMIT)), principal(ctx));
-        Map<String, Object> body = new java.util.LinkedHashMap<>();
-        body.put("events", events(page));
-        if (!page.isEmpty()) {
-            // The next page's ?after=: it checks that the log still holds this page's last event.
-            body.put(
-                    "next",
-                    dev.lethe.server.LogCursor.of(page.get(page.size() - 1).event()));
-        }
-        ctx.json(body);
+        int limit = Hub.limit(intParam(ctx, "limit", Hub.DEFAULT_LIMIT));
+        Principal who = principal(ctx);
+        byte[] answer = hub.withPageBudget(() -> {
+            List<dev.lethe.core.privacy.RevealedEvent> page = hub.readLog(category, from, limit, who);
+            Map<String, Object> body = new java.util.LinkedHashMap<>();
+            body.put("events", events(page));
+            if (!page.isEmpty()) {
+                // The next page's ?after=: it checks that the log still holds this page's last event.
+                body.put(
+                        "next",
+                        dev.lethe.server.LogCursor.of(page.get(page.size() - 1).event()));
+            }
+            return jsonBytes(body);
+        });
+        ctx.contentType("application/json").result(answer);
     }
 
     private static ArrayNode events(List<dev.lethe.core.privacy.RevealedEvent> events) {

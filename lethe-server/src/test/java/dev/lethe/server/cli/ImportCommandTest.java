@@ -325,7 +325,8 @@ class ImportCommandTest {
                 "{not json", // line 4
                 sale.replace("ProductSold", "ProductGifted"), // line 5: no schema (strict mode)
                 sale.replace("\"currency\"", "\"iban\":\"DE00\",\"currency\""), // line 6: undeclared, looks personal
-                sale);
+                sale,
+                "{\"a\": \u2192}"); // line 8: not JSON, its character above U+00FF
         long head = head();
 
         Run run = lethe("import", "--dry-run", history.toString());
@@ -333,11 +334,13 @@ class ImportCommandTest {
         assertThat(run.exitCode()).as(run.err()).isEqualTo(2);
         String out = run.out();
         assertThat(out)
-                .contains("dry run of " + history + ", nothing stored: 3 event(s) would be stored in 2 batch(es), 4"
+                .contains("dry run of " + history + ", nothing stored: 3 event(s) would be stored in 2 batch(es), 5"
                         + " line(s) refused")
                 .contains(history + " line 2 ProductSold.amount: must be of type number")
                 .contains(history + " line 4: invalid JSON")
                 .doesNotContain("code 110") // the 'n' of "{not json": input, not shown
+                .doesNotContain("8594") // the arrow of line 8, nor its code
+                .doesNotContain("0x2192")
                 .contains(history + " line 5 type: 'ProductGifted' has no registered schema (strict mode)")
                 .contains(history + " line 6 ProductSold data.iban: looks personal");
         assertThat(out.indexOf(" line 2 "))

@@ -60,6 +60,30 @@ class ServerReadinessIT {
     }
 
     @Test
+    void a_server_on_an_empty_store_says_so_at_start() {
+        ByteArrayOutputStream logs = new ByteArrayOutputStream();
+        try (LetheServer server = LetheServer.start(
+                ServerConfig.load(null, Map.of()).withData(root.resolve("typo")).withPort(0),
+                new LetheServer.JsonLogTarget(new PrintStream(logs, true, StandardCharsets.UTF_8)))) {
+            assertThat(logs.toString(StandardCharsets.UTF_8))
+                    .contains("the event store is empty (a new data directory? check --data");
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(root.resolve("typo"))) {
+            lethe.store()
+                    .append(
+                            dev.lethe.core.store.StreamId.of("order-1"),
+                            dev.lethe.core.store.ExpectedVersion.any(),
+                            java.util.List.of(dev.lethe.core.store.EventData.of("Placed", "{}")));
+        }
+        ByteArrayOutputStream again = new ByteArrayOutputStream();
+        try (LetheServer server = LetheServer.start(
+                ServerConfig.load(null, Map.of()).withData(root.resolve("typo")).withPort(0),
+                new LetheServer.JsonLogTarget(new PrintStream(again, true, StandardCharsets.UTF_8)))) {
+            assertThat(again.toString(StandardCharsets.UTF_8)).doesNotContain("the event store is empty");
+        }
+    }
+
+    @Test
     void a_token_whose_role_the_policy_no_longer_declares_may_do_nothing() throws Exception {
         Path data = root.resolve("data");
         try (LetheServer first = start(data, new ByteArrayOutputStream())) {

@@ -210,6 +210,10 @@ public final class CatchUpSubscription implements Subscription, Runnable {
                 failure = e;
                 listener.onError(e);
             }
+            if (e instanceof VirtualMachineError fatal) {
+                // Out of memory: the process's handler decides (lethe serve halts), as for any other thread.
+                throw fatal;
+            }
         } finally {
             live.countDown();
             synchronized (progress) {
