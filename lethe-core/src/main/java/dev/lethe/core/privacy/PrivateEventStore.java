@@ -314,6 +314,10 @@ public final class PrivateEventStore implements AutoCloseable {
      *     schema does not declare, whose name looks personal (the policy linter's heuristic)
      */
     public List<Unencrypted> checkAppend(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
+        if (retryOfStored(streamId, events)) {
+            AppendRules.checkAppend(streamId, expected, events);
+            return List.of(); // answered with the original append, or refused as a duplicate: nothing stored
+        }
         List<Checked> checked = checkAll(streamId, expected, events, clock.instant(), null);
         List<Unencrypted> unencrypted = new ArrayList<>();
         for (int i = 0; i < events.size(); i++) {
@@ -342,11 +346,7 @@ public final class PrivateEventStore implements AutoCloseable {
     private List<EventData> sealAll(
             StreamId streamId, ExpectedVersion expected, List<EventData> events, List<Runnable> warnings) {
         Instant now = clock.instant();
-        if (streamId != null
-                && !streamId.value().startsWith("$")
-                && events != null
-                && events.stream().allMatch(java.util.Objects::nonNull)
-                && storedAlready(events)) {
+        if (retryOfStored(streamId, events)) {
             // A retry, or a batch the store refuses for an id it holds: nothing is stored. Sealing it would
             // create subjects for its natural keys first — a forgotten person's again, unaudited — and the
             // erasure fence would refuse an exact retry of events that name one (stored before the forget).
@@ -371,6 +371,15 @@ public final class PrivateEventStore implements AutoCloseable {
             }
         }
         return sealed;
+    }
+
+    /** A well-formed batch for an application stream holding a client id the store holds already. */
+    private boolean retryOfStored(StreamId streamId, List<EventData> events) {
+        return streamId != null
+                && !streamId.value().startsWith("$")
+                && events != null
+                && events.stream().allMatch(java.util.Objects::nonNull)
+                && storedAlready(events);
     }
 
     /**
