@@ -292,24 +292,10 @@ final class Hub {
 
     private record Bounded(List<RecordedEvent> events, boolean cut) {}
 
-    List<RevealedEvent> readStream(
-            String stream, long from, int limit, Direction direction, String asOf, Principal who) {
-        return readStream(stream, from, limit, direction, asOf, who, event -> true);
-    }
-
-    /** The page's events that {@code keep} accepts, revealed: the others' keys are not released. */
-    List<RevealedEvent> readStream(
-            String stream,
-            long from,
-            int limit,
-            Direction direction,
-            String asOf,
-            Principal who,
-            java.util.function.Predicate<RecordedEvent> keep) {
-        return readStreamPage(stream, from, limit, direction, asOf, who, keep).events();
-    }
-
-    /** As {@link #readStream}, saying whether the page ended at {@link #PAGE_BYTES}. */
+    /**
+     * A page of a stream: the events {@code keep} accepts, revealed (the others' keys are not released),
+     * and whether the page ended at {@link #PAGE_BYTES}.
+     */
     Page readStreamPage(
             String stream,
             long from,
@@ -331,17 +317,15 @@ final class Hub {
         return new Page(reveal(read.events(), who), read.cut());
     }
 
+    /** A page of the log or one category, revealed. */
     List<RevealedEvent> readLog(String category, long from, int limit, Principal who) {
-        return readLog(category, from, limit, who, event -> true);
+        return readLogPage(category, from, limit, who, event -> true).events();
     }
 
-    /** The page's events that {@code keep} accepts, revealed: the others' keys are not released. */
-    List<RevealedEvent> readLog(
-            String category, long from, int limit, Principal who, java.util.function.Predicate<RecordedEvent> keep) {
-        return readLogPage(category, from, limit, who, keep).events();
-    }
-
-    /** As {@link #readLog}, saying whether the page ended at {@link #PAGE_BYTES}. */
+    /**
+     * A page of the log or one category: the events {@code keep} accepts, revealed (the others' keys are
+     * not released), and whether the page ended at {@link #PAGE_BYTES}.
+     */
     Page readLogPage(
             String category, long from, int limit, Principal who, java.util.function.Predicate<RecordedEvent> keep) {
         Bounded read = bounded(
