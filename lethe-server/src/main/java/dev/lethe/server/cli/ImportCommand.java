@@ -459,10 +459,16 @@ final class ImportCommand implements Callable<Integer> {
                     name + (first == last ? " line " + first : " lines " + first + ".." + last) + ": " + e.subject());
         }
 
-        /** The line of each id seen by a dry run, to find one given twice (the first million ids). */
-        private final java.util.Map<java.util.UUID, Long> idLines = new java.util.HashMap<>();
+        /** The line and stream of each id seen by a dry run, to find one given twice (the first 250,000 ids). */
+        private final java.util.Map<java.util.UUID, SeenId> idLines = new java.util.HashMap<>();
 
-        private static final int MAX_IDS_COMPARED = 1_000_000;
+        private record SeenId(long line, StreamId stream) {}
+
+        /** About 30 MB of ids at most. */
+        private static final int MAX_IDS_COMPARED = 250_000;
+
+        /** Lines of a dry run whose id an earlier batch of the same stream holds. */
+        private long repeatedInStream;
 
         /** Lines of a dry run whose id the store holds already. */
         private long storedBefore;
@@ -504,18 +510,22 @@ final class ImportCommand implements Callable<Integer> {
                 long line = pendingLines.get(i);
                 if (event.clientId().isPresent()) {
                     java.util.UUID id = event.clientId().get();
-                    Long earlier = idLines.get(id);
-                    if (earlier != null) {
-                        refuse(
-                                name + " line " + line + ": id " + id + " is on line " + earlier + " too"
-                                        + (earlier >= first
-                                                ? ", in its batch (lines " + first + ".." + lastLine
-                                                        + "): the batch would be" + " refused whole"
-                                                : ": an id is stored once, so this line would be skipped as stored or refused"));
+                    SeenId earlier = idLines.get(id);
+                    if (earlier != null
+                            && (earlier.line() >= first || !earlier.stream().equals(pendingStream))) {
+                        refuse(name + " line " + line + ": id " + id + " is on line " + earlier.line() + " too"
+                                + (earlier.line() >= first
+                                        ? ", in its batch (lines " + first + ".." + lastLine + "): the batch would be"
+                                                + " refused whole"
+                                        : ", in stream " + earlier.stream() + ": an id is stored once, in one stream"));
+                        continue;
+                    }
+                    if (earlier != null) { // an earlier batch of this stream: skipped as stored, or refused
+                        repeatedInStream++;
                         continue;
                     }
                     if (idLines.size() < MAX_IDS_COMPARED) {
-                        idLines.put(id, line);
+                        idLines.put(id, new SeenId(line, pendingStream));
                     }
                     if (lethe.store().containsEvent(id)) {
                         storedBefore++; // an import skips it when imported before as it is, and refuses it otherwise
@@ -594,6 +604,13 @@ final class ImportCommand implements Callable<Integer> {
                                 + " was imported before at that place of its stream, and refuses it otherwise (they"
                                 + " were not checked further)%n",
                         storedBefore);
+            }
+            if (repeatedInStream > 0) {
+                out.printf(
+                        "%,d line(s) repeat the id of an earlier line of their stream: an import skips each as stored"
+                                + " when the lines between them repeat as well (an import run again), and refuses it"
+                                + " otherwise%n",
+                        repeatedInStream);
             }
             if (idLines.size() >= MAX_IDS_COMPARED) {
                 out.printf("ids after the first %,d were not compared with each other%n", MAX_IDS_COMPARED);

@@ -23,6 +23,19 @@ public final class ApiException extends RuntimeException {
         return new ApiException(401, "Unauthorized", detail);
     }
 
+    /** Seconds after which a client may try again (a Retry-After header), or 0. */
+    private int retryAfterSeconds;
+
+    /** The same problem, telling the client to try again after {@code seconds} (Retry-After). */
+    public ApiException retryAfter(int seconds) {
+        this.retryAfterSeconds = seconds;
+        return this;
+    }
+
+    public int retryAfterSeconds() {
+        return retryAfterSeconds;
+    }
+
     public int status() {
         return status;
     }

@@ -214,16 +214,25 @@ final class Hub {
      */
     static final long PAGE_BYTES = 4L * 1024 * 1024;
 
-    /** Events are read this many at a time, so that a page stops soon after {@link #PAGE_BYTES}. */
+    /**
+     * Events are read at most this many at a time, and at first {@value #FIRST_CHUNK}: later reads take as
+     * many as the sizes seen so far say fit in what the page has left, so that a page of large events
+     * stops soon after {@link #PAGE_BYTES} without first reading 100 of them (90 MB of 900 KB events).
+     */
     private static final int CHUNK = 100;
 
+    private static final int FIRST_CHUNK = 8;
+
     /**
-     * Pages read, revealed and written out at once: one per 64 MiB of the heap (at least 2). A page holds
-     * up to {@link #PAGE_BYTES} as stored, several times that once revealed and written as JSON; without a
-     * bound, a few dozen concurrent reads by any token ran a server out of memory.
+     * Pages read, revealed and written out at once (REST pages of events, GraphQL queries): one per 64 MiB
+     * of the heap, at least one. A page holds up to {@link #PAGE_BYTES} as stored, about 10 MB of heap once
+     * revealed and written as JSON, held until the client has taken it; without a bound, a few dozen
+     * concurrent reads by any token, or clients that do not read, ran a server out of memory.
      */
     private final java.util.concurrent.Semaphore pageReads = new java.util.concurrent.Semaphore(
-            (int) Math.max(2, Math.min(256, Runtime.getRuntime().maxMemory() / (64L * 1024 * 1024))), true);
+            (int) Math.max(
+                    1, Math.min(256, (Runtime.getRuntime().maxMemory() - 64L * 1024 * 1024) / (64L * 1024 * 1024))),
+            true);
 
     /** Runs {@code read} (a page read and written out) when a page's share of the heap is free: 503 after 10 s. */
     <T> T withPageBudget(java.util.function.Supplier<T> read) {
@@ -236,9 +245,11 @@ final class Hub {
         }
         if (!acquired) {
             throw new ApiException(
-                    503,
-                    "Service unavailable",
-                    "too many pages of events are being read at once for this server's memory: try again shortly");
+                            503,
+                            "Service unavailable",
+                            "too many pages of events are being read at once for this server's memory: try again"
+                                    + " shortly")
+                    .retryAfter(2);
         }
         try {
             return read.get();
@@ -263,18 +274,24 @@ final class Hub {
             java.util.function.Predicate<RecordedEvent> keep) {
         List<RecordedEvent> events = new ArrayList<>(Math.min(limit, CHUNK));
         long bytes = 0;
+        long readBytes = 0; // of every event read, kept or not: what a chunk costs
         long next = from;
         int readCount = 0;
         while (readCount < limit) {
-            int chunk = Math.min(CHUNK, limit - readCount);
+            long average = readCount == 0 ? 0 : Math.max(1, readBytes / readCount);
+            int fits =
+                    average == 0 ? FIRST_CHUNK : (int) Math.min(CHUNK, Math.max(1, (PAGE_BYTES - bytes) / average + 1));
+            int chunk = Math.min(fits, limit - readCount);
             List<RecordedEvent> part = read.apply(next, chunk);
             for (RecordedEvent event : part) {
                 readCount++;
+                long size = event.data().size() + event.metadata().size();
+                readBytes += size;
                 if (!keep.test(event)) {
                     continue;
                 }
                 events.add(event);
-                bytes += event.data().size() + event.metadata().size();
+                bytes += size;
                 if (bytes >= PAGE_BYTES && readCount < limit) {
                     return new Bounded(events, true);
                 }

@@ -246,8 +246,9 @@ public final class LetheServer implements AutoCloseable {
             throw e;
         }
         LetheServer server = null;
-        // Before the server's retention scheduler records its first run in $audit.
-        long headAtOpen = lethe.store().headPosition();
+        // No application stream (Lethe's own $… streams aside: a retention run writes to $audit at each start).
+        boolean emptyAtOpen = lethe.store().readStreamIds(null, 100).stream()
+                .allMatch(id -> id.value().startsWith("$"));
         try {
             refuseUndeclaredGroups(lethe);
             server = new LetheServer(config, lethe, log);
@@ -277,7 +278,7 @@ public final class LetheServer implements AutoCloseable {
             }
             server.app.start();
             long head = lethe.store().headPosition();
-            if (headAtOpen < 0) {
+            if (emptyAtOpen) {
                 // A mistyped --data makes a new, empty store as well as a first run does: said where it shows.
                 log.warn(
                         "the event store is empty (a new data directory? check --data if this server should hold events)",
@@ -736,8 +737,25 @@ public final class LetheServer implements AutoCloseable {
         }
         int pageSize = Hub.limit(limit);
         long start = asOf != null && from == Long.MAX_VALUE ? 0 : from;
-        byte[] answer = hub.withPageBudget(() -> streamPage(ctx, start, pageSize, dir, asOf));
-        ctx.contentType("application/json").result(answer);
+        hub.withPageBudget(() -> writeNow(ctx, 200, streamPage(ctx, start, pageSize, dir, asOf)));
+    }
+
+    /**
+     * Writes a JSON answer before the handler returns, so that it is sent while the page budget is held: a
+     * client that does not read would otherwise keep its page in the heap outside the budget (Javalin writes
+     * a result after the handler).
+     */
+    private static Void writeNow(Context ctx, int status, byte[] json) {
+        ctx.status(status);
+        ctx.res().setContentType("application/json");
+        ctx.res().setContentLength(json.length);
+        try {
+            ctx.res().getOutputStream().write(json);
+            ctx.res().flushBuffer();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e); // the client went away
+        }
+        return null;
     }
 
     /** A page of a stream, written out as JSON (within the page budget: the bytes are what the heap holds). */
@@ -788,7 +806,7 @@ public final class LetheServer implements AutoCloseable {
         }
         int limit = Hub.limit(intParam(ctx, "limit", Hub.DEFAULT_LIMIT));
         Principal who = principal(ctx);
-        byte[] answer = hub.withPageBudget(() -> {
+        hub.withPageBudget(() -> {
             List<dev.lethe.core.privacy.RevealedEvent> page = hub.readLog(category, from, limit, who);
             Map<String, Object> body = new java.util.LinkedHashMap<>();
             body.put("events", events(page));
@@ -798,9 +816,8 @@ public final class LetheServer implements AutoCloseable {
                         "next",
                         dev.lethe.server.LogCursor.of(page.get(page.size() - 1).event()));
             }
-            return jsonBytes(body);
+            return writeNow(ctx, 200, jsonBytes(body));
         });
-        ctx.contentType("application/json").result(answer);
     }
 
     private static ArrayNode events(List<dev.lethe.core.privacy.RevealedEvent> events) {
@@ -1136,8 +1153,13 @@ public final class LetheServer implements AutoCloseable {
         @SuppressWarnings("unchecked")
         Map<String, Object> variables =
                 body.hasNonNull("variables") ? Hub.JSON.convertValue(body.get("variables"), Map.class) : Map.of();
-        ExecutionResult result =
-                graphQl.execute(query.asText(), body.path("operationName").asText(null), variables, principal(ctx));
+        // Within the page budget, answer written: a query may read pages of events (its events fields).
+        hub.withPageBudget(() ->
+                answerGraphQl(ctx, query.asText(), body.path("operationName").asText(null), variables));
+    }
+
+    private Void answerGraphQl(Context ctx, String query, String operationName, Map<String, Object> variables) {
+        ExecutionResult result = graphQl.execute(query, operationName, variables, principal(ctx));
         metrics.count("graphql_queries", 1);
         boolean invalid = result.getData() == null && !result.getErrors().isEmpty();
         // Refused for want of a permission, as REST answers it: 403, not "bad request" — also when the
@@ -1150,7 +1172,10 @@ public final class LetheServer implements AutoCloseable {
                 && result.getErrors().stream()
                         .allMatch(error -> error instanceof graphql.ExceptionWhileDataFetching fetching
                                 && fetching.getException() instanceof AccessDeniedException);
-        ctx.status(denied ? 403 : invalid ? 400 : 200).json(GraphQlErrors.withoutInputValues(result.toSpecification()));
+        return writeNow(
+                ctx,
+                denied ? 403 : invalid ? 400 : 200,
+                jsonBytes(GraphQlErrors.withoutInputValues(result.toSpecification())));
     }
 
     /** Checks the subscription's parameters before the event stream starts: afterwards only a 200 is possible. */
@@ -1381,6 +1406,9 @@ public final class LetheServer implements AutoCloseable {
             return;
         }
         if (e instanceof ApiException api) {
+            if (api.retryAfterSeconds() > 0) {
+                ctx.header("Retry-After", Integer.toString(api.retryAfterSeconds()));
+            }
             writeProblem(ctx, api.status(), api.title(), api.getMessage());
         } else if (e instanceof WrongExpectedVersionException conflict) {
             ObjectNode extra = Hub.JSON.createObjectNode();

@@ -379,7 +379,7 @@ class ImportCommandTest {
 
         assertThat(run.exitCode()).as(run.out() + run.err()).isEqualTo(2);
         assertThat(run.out())
-                .contains(history + " line 3: id " + twice + " is on line 2 too: an id is stored once")
+                .contains(history + " line 3: id " + twice + " is on line 2 too, in stream b: an id is stored once")
                 .contains("1 line(s) have an id this store holds already")
                 .contains("1 event(s) would be stored");
         assertThat(head()).isEqualTo(head);

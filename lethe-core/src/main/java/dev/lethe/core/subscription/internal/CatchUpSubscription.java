@@ -210,8 +210,8 @@ public final class CatchUpSubscription implements Subscription, Runnable {
                 failure = e;
                 listener.onError(e);
             }
-            if (e instanceof VirtualMachineError fatal) {
-                // Out of memory: the process's handler decides (lethe serve halts), as for any other thread.
+            if (e instanceof OutOfMemoryError fatal) {
+                // The process's handler decides (lethe serve halts), as for any other thread.
                 throw fatal;
             }
         } finally {
