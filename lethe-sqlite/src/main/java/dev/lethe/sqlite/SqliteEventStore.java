@@ -478,6 +478,33 @@ public final class SqliteEventStore implements EventStore {
         });
     }
 
+    /** One query per 500 ids (a batch of 1,000 is two), not one per id. */
+    @Override
+    public boolean containsAnyEvent(java.util.Collection<java.util.UUID> ids) {
+        AppendRules.require(ids, "event ids");
+        checkOpen();
+        List<java.util.UUID> all = List.copyOf(ids);
+        for (int from = 0; from < all.size(); from += 500) {
+            List<java.util.UUID> part = all.subList(from, Math.min(all.size(), from + 500));
+            // Padded to one of four sizes with its first id again: four prepared statements per reader, not 500.
+            int size = part.size() <= 1 ? 1 : part.size() <= 10 ? 10 : part.size() <= 100 ? 100 : 500;
+            boolean found = readers.read("events by id", reader -> {
+                PreparedStatement statement = reader.prepare("SELECT 1 FROM events WHERE id IN ("
+                        + String.join(",", java.util.Collections.nCopies(size, "?")) + ") LIMIT 1");
+                for (int i = 0; i < size; i++) {
+                    statement.setBytes(i + 1, Sql.uuidBytes(part.get(i < part.size() ? i : 0)));
+                }
+                try (ResultSet rs = statement.executeQuery()) {
+                    return rs.next();
+                }
+            });
+            if (found) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static long[] streamEnd(Readers.Reader reader, StreamId streamId, String order) throws SQLException {
         PreparedStatement statement = reader.prepare(String.format(STREAM_END, order));
         statement.setString(1, streamId.value());

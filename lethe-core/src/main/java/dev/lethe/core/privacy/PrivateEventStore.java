@@ -391,12 +391,9 @@ public final class PrivateEventStore implements AutoCloseable {
         if (!AppendRules.hasClientIds(events)) {
             return false;
         }
-        for (EventData event : events) {
-            if (event.clientId().isPresent() && store.containsEvent(event.id())) {
-                return true;
-            }
-        }
-        return false;
+        List<UUID> ids = new ArrayList<>(events.size());
+        events.forEach(event -> event.clientId().ifPresent(ids::add));
+        return store.containsAnyEvent(ids);
     }
 
     /**

@@ -145,6 +145,17 @@ public interface EventStore extends AutoCloseable {
         return false;
     }
 
+    /** Whether any of these ids is stored ({@link #containsEvent}); engines may ask in one query. */
+    default boolean containsAnyEvent(java.util.Collection<java.util.UUID> ids) {
+        dev.lethe.core.spi.AppendRules.require(ids, "event ids");
+        for (java.util.UUID id : ids) {
+            if (containsEvent(id)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * An opaque value naming the writer session (one open of the store for writing) that appended the
      * event at {@code position}: random per session, so that two logs sharing a prefix (a copy restored

@@ -88,6 +88,15 @@ public abstract class EventStoreTck {
         assertThat(read.recordedAt()).isBeforeOrEqualTo(Instant.now());
         assertThat(store.containsEvent(id)).isTrue();
         assertThat(store.containsEvent(UUID.randomUUID())).isFalse();
+        List<UUID> many = new java.util.ArrayList<>();
+        for (int i = 0; i < 1_200; i++) {
+            many.add(UUID.randomUUID());
+        }
+        assertThat(store.containsAnyEvent(many)).isFalse();
+        many.set(1_100, id); // in the third query of 500
+        assertThat(store.containsAnyEvent(many)).isTrue();
+        assertThat(store.containsAnyEvent(List.of(UUID.randomUUID(), id))).isTrue();
+        assertThat(store.containsAnyEvent(List.of())).isFalse();
     }
 
     @Test
