@@ -1748,7 +1748,8 @@ public final class PrivateEventStore implements AutoCloseable {
             throw InvalidEventException.of("reason", "is required to cancel a scheduled forget");
         }
         Notes.bounded("reason", reason);
-        String id = canonicalUuid(scheduleId == null ? null : scheduleId.strip(), "schedule id");
+        AppendRules.require(scheduleId, "schedule id");
+        String id = canonicalUuid(scheduleId.strip(), "schedule id");
         List<RecordedEvent> erasures = readAll(ERASURES);
         ScheduledForget schedule = schedules(erasures).stream()
                 .filter(candidate -> candidate.id().equals(id))

@@ -32,6 +32,13 @@ public final class ProjectionBuilder<S> {
             throw InvalidEventException.of(
                     "projection " + name, "needs its state's type (the class states are stored as)");
         }
+        if (initialState == null) {
+            // The first fold of every key would get null: a fold returns the next state, never null, and starts
+            // from one.
+            throw InvalidEventException.of(
+                    "projection " + name,
+                    "needs an initial state (the state of a key before its first event), not null");
+        }
         this.name = name;
         this.stateType = stateType;
         this.initialState = initialState;

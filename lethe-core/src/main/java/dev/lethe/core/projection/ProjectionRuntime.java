@@ -72,6 +72,7 @@ public final class ProjectionRuntime implements AutoCloseable {
      * started again: it resumes from its last committed checkpoint.
      */
     public synchronized void start(Projection<?> projection) {
+        dev.lethe.core.spi.AppendRules.require(projection, "projection");
         RunningProjection<?> existing = running.get(projection.name());
         if (existing != null) {
             ProjectionStatus.Phase phase = existing.status().phase();

@@ -598,7 +598,9 @@ class PrivateEventStoreTest {
                         "schema: is missing",
                                 () -> lethe.registerSchema(
                                         DPO, null, SchemaRegistry.Notation.JSON_SCHEMA, List.of(), Json.EMPTY_OBJECT),
-                        "actor: is missing", () -> lethe.export(ada, null))
+                        "actor: is missing", () -> lethe.export(ada, null),
+                        "schedule id: is missing", () -> lethe.cancelScheduledForget(null, "changed mind", DPO),
+                        "natural key: is missing", () -> lethe.subjectFor(null, DPO))
                 .forEach((message, call) -> assertThatThrownBy(call)
                         .as(message)
                         .isInstanceOf(InvalidEventException.class)

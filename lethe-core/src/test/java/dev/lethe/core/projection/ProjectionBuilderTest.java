@@ -20,6 +20,9 @@ class ProjectionBuilderTest {
         assertThatThrownBy(() -> Projection.perStream("p", null, 0))
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining("projection p: needs its state's type");
+        assertThatThrownBy(() -> Projection.perStream("p", Integer.class, null))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("projection p: needs an initial state");
         assertThatThrownBy(() -> Projection.perStream("p", Integer.class, 0).on(null, (s, e) -> s))
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining("the type is missing");

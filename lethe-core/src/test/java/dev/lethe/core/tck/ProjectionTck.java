@@ -504,6 +504,7 @@ public abstract class ProjectionTck extends SubscriptionTck {
                         "nothing", CustomerView.class, new CustomerView(null, null, 0))
                 .on("CustomerRegistered", (s, e) -> null)
                 .build();
+        assertThatThrownBy(() -> runtime.start(null)).hasMessage("projection: is missing");
         runtime.start(nothing);
         assertThat(awaitFailed("nothing").failure()).get().asString().contains("folding CustomerRegistered");
         assertThat(runtime.failureCause("nothing"))
