@@ -797,7 +797,6 @@ public final class PrivateEventStore implements AutoCloseable {
         require(actor, Permission.FORGET);
         AppendRules.require(subject, "subject");
         requireNamedBasis(legalBasis);
-        requireOneLine("reason", reason);
         return forgetAuthorized(subject, legalBasis, reason, actor);
     }
 
@@ -1749,7 +1748,6 @@ public final class PrivateEventStore implements AutoCloseable {
             throw InvalidEventException.of("reason", "is required to cancel a scheduled forget");
         }
         Notes.bounded("reason", reason);
-        requireOneLine("reason", reason);
         AppendRules.require(scheduleId, "schedule id");
         String id = canonicalUuid(scheduleId.strip(), "schedule id");
         List<RecordedEvent> erasures = readAll(ERASURES);
@@ -2408,25 +2406,6 @@ public final class PrivateEventStore implements AutoCloseable {
             throw InvalidEventException.of(
                     "legal basis",
                     "names no legal basis: write the article and ground relied on, e.g. 'GDPR Art. 17(1)(a)'");
-        }
-        requireOneLine("legal basis", legalBasis);
-    }
-
-    /**
-     * A legal basis or reason is printed one to a line in receipts, listings and the receipt journal: a line
-     * break (or another control character) in it could make a receipt read as two. Checked where a person
-     * gives one; what is stored already is read as it is.
-     */
-    private static void requireOneLine(String what, String text) {
-        if (text == null) {
-            return;
-        }
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029') {
-                throw InvalidEventException.of(
-                        what, "holds a line break or control character at index " + i + ": write it on one line");
-            }
         }
     }
 

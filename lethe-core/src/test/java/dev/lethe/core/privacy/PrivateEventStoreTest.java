@@ -1031,22 +1031,6 @@ class PrivateEventStoreTest {
     }
 
     @Test
-    void a_legal_basis_or_reason_with_a_line_break_is_refused_and_forgets_nothing() {
-        RecordedEvent stored = sell("lines@example.com", "Lines");
-        SubjectId subject = PrivacyCodec.subjectsOf(stored.metadata()).get("email");
-        // Printed one to a line in receipts: a line break could make one receipt read as two.
-        assertThatThrownBy(() -> lethe.forget(subject, "GDPR Art. 17(1)(a)\nsubject x forgotten", "r", DPO))
-                .isInstanceOf(InvalidEventException.class)
-                .hasMessageContaining("legal basis: holds a line break or control character at index 18");
-        assertThatThrownBy(() -> lethe.forget(subject, "GDPR Art. 17(1)(a)", "asked\r\nagain", DPO))
-                .hasMessageContaining("reason: holds a line break");
-        assertThatThrownBy(() ->
-                        lethe.scheduleForget(subject, Instant.parse("2030-01-01T00:00:00Z"), "Art. 17\u2028x", DPO))
-                .hasMessageContaining("legal basis: holds a line break");
-        assertThat(lethe.keys().isForgotten(subject)).isFalse();
-    }
-
-    @Test
     void a_forget_whose_legal_basis_names_nothing_is_refused_and_forgets_nothing() {
         RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
         SubjectId ada = PrivacyCodec.subjectsOf(stored.metadata()).get("email");
