@@ -896,14 +896,7 @@ class SqliteBackupTest {
             Path data = parent.resolve("data-" + rotated);
             try (SqliteLethe lethe = SqliteLethe.open(data)) {
                 customer(lethe, "ada");
-                long epoch = Integer.toUnsignedLong(
-                        lethe.privacy().keys().masterEpochs().get(0));
-                lethe.privacy()
-                        .keys()
-                        .setNote(
-                                PrivateEventStore.ROTATION_UNAUDITED_NOTE,
-                                "{\"principal\":\"dora\",\"role\":\"dpo\",\"fromEpochs\":[" + epoch + "]}");
-                lethe.privacy().audit().record("MasterKeyRotationStarted", DPO, java.util.Map.of());
+                rotationStartedUnaudited(lethe);
                 if (rotated) {
                     lethe.privacy().keys().rotateMaster();
                 }
@@ -936,6 +929,18 @@ class SqliteBackupTest {
         }
     }
 
+    /** What a rotation leaves when stopped before its closing entry: its note in keys.db and its opening entry. */
+    private static void rotationStartedUnaudited(SqliteLethe lethe) {
+        long epoch =
+                Integer.toUnsignedLong(lethe.privacy().keys().masterEpochs().get(0));
+        lethe.privacy()
+                .keys()
+                .setNote(
+                        PrivateEventStore.ROTATION_UNAUDITED_NOTE,
+                        "{\"principal\":\"dora\",\"role\":\"dpo\",\"fromEpochs\":[" + epoch + "]}");
+        lethe.privacy().audit().record("MasterKeyRotationStarted", DPO, java.util.Map.of());
+    }
+
     @Test
     void a_rotation_stopped_before_its_closing_entry_is_left_open_while_the_master_key_does_not_open_the_store()
             throws Exception {
@@ -946,14 +951,7 @@ class SqliteBackupTest {
             customer(lethe, "ada");
             lethe.privacy().keys().lookup("ada@example.com"); // the blind index's secret, wrapped
             before = Files.readAllBytes(keyset);
-            long epoch =
-                    Integer.toUnsignedLong(lethe.privacy().keys().masterEpochs().get(0));
-            lethe.privacy()
-                    .keys()
-                    .setNote(
-                            PrivateEventStore.ROTATION_UNAUDITED_NOTE,
-                            "{\"principal\":\"dora\",\"role\":\"dpo\",\"fromEpochs\":[" + epoch + "]}");
-            lethe.privacy().audit().record("MasterKeyRotationStarted", DPO, java.util.Map.of());
+            rotationStartedUnaudited(lethe);
             lethe.privacy().keys().rotateMaster();
         }
         // The keyset from before the rotation put back: its one epoch no longer opens keys.db.

@@ -3,7 +3,6 @@ package dev.lethe.core.privacy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.lethe.core.memory.InMemoryEventStore;
 import dev.lethe.core.privacy.keys.ForwardingMasterKey;
 import dev.lethe.core.privacy.keys.InMemoryKeyStore;
@@ -12,10 +11,8 @@ import dev.lethe.core.privacy.keys.KeyUnavailableException;
 import dev.lethe.core.privacy.keys.LocalMasterKey;
 import dev.lethe.core.privacy.keys.MasterKey;
 import dev.lethe.core.privacy.policy.DataPolicy;
-import dev.lethe.core.privacy.schema.JsonSchemaNotation;
 import dev.lethe.core.store.EventData;
 import dev.lethe.core.store.ExpectedVersion;
-import dev.lethe.core.store.Json;
 import dev.lethe.core.store.RecordedEvent;
 import dev.lethe.core.store.StreamId;
 import java.nio.file.Path;
@@ -85,13 +82,7 @@ class MasterKeyOutageTest {
         // Not closed: closing it would close the shared log.
         PrivateEventStore writer = new PrivateEventStore(log, new KeyService(keyStore, local, policy, clock), clock);
         {
-            JsonNode schema = Json.parse(PrivateEventStoreTest.SCHEMA).asTree();
-            writer.schemas()
-                    .register(
-                            JsonSchemaNotation.read("ProductSold", schema),
-                            SchemaRegistry.Notation.JSON_SCHEMA,
-                            SchemaRegistry.propertyPaths(schema),
-                            Json.of(schema));
+            PrivateEventStoreTest.registerProductSold(writer);
             writer.append(
                     StreamId.of("customer-1"),
                     ExpectedVersion.any(),

@@ -10,7 +10,6 @@ import dev.lethe.core.privacy.keys.InMemoryKeyStore;
 import dev.lethe.core.privacy.keys.KeyService;
 import dev.lethe.core.privacy.keys.LocalMasterKey;
 import dev.lethe.core.privacy.policy.DataPolicy;
-import dev.lethe.core.privacy.schema.JsonSchemaNotation;
 import dev.lethe.core.store.AppendResult;
 import dev.lethe.core.store.Direction;
 import dev.lethe.core.store.EventData;
@@ -60,13 +59,7 @@ class RevealedReplayTest {
                 DataPolicy.parse(PrivateEventStoreTest.POLICY),
                 clock);
         PrivateEventStore lethe = new PrivateEventStore(engine, keys, clock);
-        JsonNode schema = Json.parse(PrivateEventStoreTest.SCHEMA).asTree();
-        lethe.schemas()
-                .register(
-                        JsonSchemaNotation.read("ProductSold", schema),
-                        SchemaRegistry.Notation.JSON_SCHEMA,
-                        SchemaRegistry.propertyPaths(schema),
-                        Json.of(schema));
+        PrivateEventStoreTest.registerProductSold(lethe);
         return lethe;
     }
 
