@@ -323,15 +323,22 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
                 work.run();
                 connection.commit();
             } catch (SQLException | RuntimeException e) {
+                // SQLite rolls a transaction back by itself after some failures (a full disk, SQLITE_FULL): the
+                // rollback and the return to autocommit then fail with "no transaction is active", an
+                // SQLITE_ERROR that must not hide the failure that says what happened (and whether it passes).
                 try {
                     connection.rollback();
                 } catch (SQLException rollbackFailure) {
                     e.addSuppressed(rollbackFailure);
                 }
+                try {
+                    connection.setAutoCommit(true);
+                } catch (SQLException autoCommitFailure) {
+                    e.addSuppressed(autoCommitFailure);
+                }
                 throw e;
-            } finally {
-                connection.setAutoCommit(true);
             }
+            connection.setAutoCommit(true);
         } catch (SQLException e) {
             throw Sql.translate(what, e);
         }

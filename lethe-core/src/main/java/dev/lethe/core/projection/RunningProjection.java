@@ -256,10 +256,12 @@ final class RunningProjection<S> implements BatchListener {
     static final Duration COMMIT_RETRY = Duration.ofMinutes(5);
 
     /**
-     * Commits, trying again for up to {@link #COMMIT_RETRY} when the storage refuses it (a full disk, a
-     * busy file): the states and checkpoint are still in memory, so a commit that fails changes nothing, and
-     * a full disk freed within minutes does not leave a read model failed until a restart. Meanwhile no
-     * event is folded (its lag grows) and its status says why.
+     * Commits, trying again for up to {@link #COMMIT_RETRY} when the storage refuses it for a reason that may
+     * pass ({@link dev.lethe.core.store.StorageException#isTransient()}: a full disk, a busy file): the states and checkpoint are
+     * still in memory, so a commit that fails changes nothing, and a full disk freed within minutes does not
+     * leave a read model failed until a restart. Meanwhile no event is folded (its lag grows) and its status
+     * says why. A failure that will not pass (a corrupt file, a store open only to read) fails the projection
+     * at once.
      */
     private void commitRetrying(Map<String, String> encoded, String eventBefore) {
         long deadline = System.nanoTime() + COMMIT_RETRY.toNanos();
@@ -277,7 +279,7 @@ final class RunningProjection<S> implements BatchListener {
                 }
                 return;
             } catch (dev.lethe.core.store.StorageException e) {
-                if (stopped || System.nanoTime() > deadline) {
+                if (!e.isTransient() || stopped || System.nanoTime() > deadline) {
                     throw e;
                 }
                 if (attempt == 1) {

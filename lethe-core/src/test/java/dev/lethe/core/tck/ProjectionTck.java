@@ -554,6 +554,37 @@ public abstract class ProjectionTck extends SubscriptionTck {
     }
 
     @Test
+    void a_commit_the_storage_refuses_for_good_fails_the_projection_at_once() throws Exception {
+        given("customer-1", "CustomerRegistered", "{\"name\":\"Ada\",\"city\":\"Lisbon\"}");
+        ProjectionStore corrupt = (ProjectionStore) java.lang.reflect.Proxy.newProxyInstance(
+                ProjectionStore.class.getClassLoader(),
+                new Class<?>[] {ProjectionStore.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("commit")) {
+                        throw dev.lethe.core.store.StorageException.permanent("file is not a database (a test)", null);
+                    }
+                    try {
+                        return method.invoke(projectionStore, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        try (ProjectionRuntime failing = new ProjectionRuntime(store, corrupt)) {
+            long started = System.nanoTime();
+            failing.start(CUSTOMERS);
+            long deadline = started + WAIT.toNanos();
+            while (failing.status("customers").phase() != ProjectionStatus.Phase.FAILED
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            ProjectionStatus status = failing.status("customers");
+            assertThat(status.phase()).isEqualTo(ProjectionStatus.Phase.FAILED);
+            assertThat(status.failure()).get().asString().contains("file is not a database");
+            assertThat(status.failure()).get().asString().doesNotContain("trying again");
+        }
+    }
+
+    @Test
     void a_failure_reaches_the_runtimes_listener() throws Exception {
         given("customer-1", "CustomerRegistered", "{\"name\":\"Ada\",\"city\":\"Lisbon\"}");
         given("customer-1", "AddressChanged", "{\"street\":\"no city here\"}");

@@ -154,33 +154,43 @@ public final class LetheServer implements AutoCloseable {
                 lethe.privacy(),
                 Clock.systemUTC(),
                 RetentionScheduler.DEFAULT_INTERVAL,
-                // Keys destroyed for good: said in the server's log too, not only in the audit trail.
-                report -> log.info(
-                        "retention run",
-                        Map.of(
-                                "periodKeysDestroyed",
-                                report.expired().size(),
-                                "periods",
-                                report.expired().stream()
-                                        .limit(20)
-                                        .map(p -> p.group() + "/" + p.period())
-                                        .toList(),
-                                "scheduledForgetsDone",
-                                report.forgotten().size())));
+                // Keys destroyed for good: said in the server's log and its metrics too, not only in the audit
+                // trail (a forget the server does when its date comes counts as one asked over HTTP).
+                report -> {
+                    metrics.count("forgets", report.forgotten().size());
+                    metrics.count("period_keys_destroyed", report.expired().size());
+                    log.info(
+                            "retention run",
+                            Map.of(
+                                    "periodKeysDestroyed",
+                                    report.expired().size(),
+                                    "periods",
+                                    report.expired().stream()
+                                            .limit(20)
+                                            .map(p -> p.group() + "/" + p.period())
+                                            .toList(),
+                                    "scheduledForgetsDone",
+                                    report.forgotten().size()));
+                });
         // Exports then read a subject's events from the index instead of scanning the log.
         this.subjectIndexer = dev.lethe.core.privacy.SubjectIndexer.follow(lethe.store(), lethe.subjectIndex());
         this.hub = new Hub(lethe, projections, metrics);
         this.jwt = config.jwt().enabled() ? new JwtVerifier(config.jwt(), Clock.systemUTC()) : null;
         this.graphQl = new GraphQlApi(hub, log);
-        long[] cache = new long[2];
         // Every documented counter from the start, at 0: an alert on its rate (or its absence) needs the series.
-        for (String counter :
-                List.of("appends", "appended_events", "forgets", "read_events", "graphql_queries", "subscriptions")) {
+        for (String counter : List.of(
+                "appends",
+                "appended_events",
+                "forgets",
+                "period_keys_destroyed",
+                "read_events",
+                "graphql_queries",
+                "subscriptions")) {
             metrics.count(counter, 0);
         }
         metrics.gauge("subscriptions_open", openSubscriptions::get);
-        metrics.gauge("key_cache_hits", () -> lethe.privacy().keys().cacheCounters()[0]);
-        metrics.gauge("key_cache_misses", () -> lethe.privacy().keys().cacheCounters()[1]);
+        metrics.counterFrom("key_cache_hits", () -> lethe.privacy().keys().cacheCounters()[0]);
+        metrics.counterFrom("key_cache_misses", () -> lethe.privacy().keys().cacheCounters()[1]);
         metrics.gauge("log_head_position", () -> lethe.store().headPosition());
         metrics.gauge("data_free_bytes", this::freeBytes);
         this.app = Javalin.create(javalin -> {

@@ -33,18 +33,28 @@ final class Metrics {
         gauges.put(name, value);
     }
 
+    private final Map<String, LongSupplier> readCounters = new ConcurrentHashMap<>();
+
+    /**
+     * A counter kept elsewhere (it only grows, e.g. the key cache's hits), written as {@code lethe_NAME_total}
+     * of type {@code counter}, so that {@code rate()} works on it as on the others.
+     */
+    void counterFrom(String name, LongSupplier value) {
+        readCounters.put(name, value);
+    }
+
     String prometheus() {
         StringBuilder out = new StringBuilder();
-        counters.entrySet().stream()
-                .sorted(Map.Entry.comparingByKey())
-                .forEach(e -> out.append("# TYPE lethe_")
-                        .append(e.getKey())
-                        .append("_total counter\n")
-                        .append("lethe_")
-                        .append(e.getKey())
-                        .append("_total ")
-                        .append(e.getValue().sum())
-                        .append('\n'));
+        Map<String, LongSupplier> allCounters = new java.util.TreeMap<>(readCounters);
+        counters.forEach((name, adder) -> allCounters.put(name, adder::sum));
+        allCounters.forEach((name, value) -> out.append("# TYPE lethe_")
+                .append(name)
+                .append("_total counter\n")
+                .append("lethe_")
+                .append(name)
+                .append("_total ")
+                .append(value.getAsLong())
+                .append('\n'));
         gauges.entrySet().stream()
                 .sorted(Map.Entry.comparingByKey())
                 .forEach(e -> out.append("# TYPE lethe_")

@@ -1,8 +1,8 @@
 package dev.lethe.server.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.lethe.core.store.Mounts;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -12,9 +12,7 @@ import java.sql.DriverManager;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -76,7 +74,7 @@ class ReadOnlyBackupIT {
         for (Path copy : List.of(backup, older)) {
             Path mounted = root.resolve("mnt-" + copy.getFileName());
             Files.createDirectories(mounted);
-            mountReadOnly(copy, mounted);
+            Mounts.bindReadOnly(copy, mounted, "ReadOnlyBackupIT");
             try {
                 List<String> before = names(mounted);
                 Run check = lethe(mounted, "keys", "check");
@@ -97,7 +95,7 @@ class ReadOnlyBackupIT {
                 assertThat(tail.err()).contains("will not see events of a writer that starts later");
                 assertThat(names(mounted)).as("nothing created on the mount").isEqualTo(before);
             } finally {
-                run("umount", mounted.toString());
+                Mounts.unmount(mounted);
             }
         }
 
@@ -105,7 +103,7 @@ class ReadOnlyBackupIT {
         // included, never as immutable (its writer changes it meanwhile: stale or torn pages).
         Path live = root.resolve("mnt-live");
         Files.createDirectories(live);
-        mountReadOnly(data, live);
+        Mounts.bindReadOnly(data, live, "ReadOnlyBackupIT");
         try {
             // The writer closes before the unmount: SQLite keeps a closed reader's descriptors open while
             // another connection of the process holds the same file (a POSIX lock rule), and the mount is busy.
@@ -124,7 +122,7 @@ class ReadOnlyBackupIT {
                 }
             }
         } finally {
-            String unmounted = run("umount", live.toString());
+            String unmounted = Mounts.unmount(live);
             assertThat(unmounted).as("umount " + live).isNull();
         }
     }
@@ -141,44 +139,5 @@ class ReadOnlyBackupIT {
         try (Stream<Path> files = Files.list(directory)) {
             return files.map(file -> file.getFileName().toString()).sorted().toList();
         }
-    }
-
-    private static void mountReadOnly(Path source, Path target) throws Exception {
-        if (!"root".equals(System.getProperty("user.name"))) {
-            unavailable("mounting a read-only copy needs root (user is " + System.getProperty("user.name") + ")");
-        }
-        String bind = run("mount", "--bind", source.toString(), target.toString());
-        if (bind != null) {
-            unavailable("mount --bind failed: " + bind);
-        }
-        String readOnly = run("mount", "-o", "remount,bind,ro", target.toString());
-        if (readOnly != null) {
-            run("umount", target.toString());
-            unavailable("mount -o remount,bind,ro failed: " + readOnly);
-        }
-    }
-
-    /** Runs a command; null when it succeeded, else what it said. */
-    private static String run(String... command) throws Exception {
-        Process process;
-        try {
-            process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        } catch (java.io.IOException e) {
-            return e.getMessage();
-        }
-        if (!process.waitFor(30, TimeUnit.SECONDS)) {
-            process.destroyForcibly();
-            return String.join(" ", command) + " did not end within 30 s";
-        }
-        String said = new String(process.getInputStream().readAllBytes()).strip();
-        return process.exitValue() == 0 ? null : "exit " + process.exitValue() + ": " + said;
-    }
-
-    private static void unavailable(String problem) {
-        if ("1".equals(System.getenv("LETHE_REQUIRE_ALL"))) {
-            fail("LETHE_REQUIRE_ALL=1 and " + problem);
-        }
-        System.err.println("WARNING: ReadOnlyBackupIT SKIPPED: " + problem);
-        Assumptions.abort(problem);
     }
 }

@@ -931,6 +931,9 @@ class HttpApiIT {
         }
         assertThat(get("/metrics", null).body())
                 .contains("lethe_appends_total", "lethe_key_cache_hits", "lethe_http_request_seconds_count")
+                // Counters kept by the key cache are typed as counters, so rate() works on them.
+                .contains("# TYPE lethe_key_cache_hits_total counter", "# TYPE lethe_key_cache_misses_total counter")
+                .contains("lethe_period_keys_destroyed_total ")
                 .contains("lethe_http_responses_total{status=\"4xx\"}", "lethe_data_free_bytes ")
                 .contains("OTHER ")
                 .doesNotContain("MADEUP");
