@@ -29,6 +29,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -478,31 +479,41 @@ public final class SqliteEventStore implements EventStore {
         });
     }
 
-    /** One query per 500 ids (a batch of 1,000 is two), not one per id. */
+    /** Asks as {@link #storedEvents} does: one query per 500 ids (a batch of 1,000 is two), not one per id. */
     @Override
     public boolean containsAnyEvent(java.util.Collection<java.util.UUID> ids) {
+        return !storedEvents(ids).isEmpty();
+    }
+
+    /** One query per 500 ids, not one per id. */
+    @Override
+    public Map<java.util.UUID, AppendRules.StoredEvent> storedEvents(java.util.Collection<java.util.UUID> ids) {
         AppendRules.require(ids, "event ids");
         checkOpen();
         List<java.util.UUID> all = List.copyOf(ids);
+        Map<java.util.UUID, AppendRules.StoredEvent> found = new java.util.HashMap<>();
         for (int from = 0; from < all.size(); from += 500) {
             List<java.util.UUID> part = all.subList(from, Math.min(all.size(), from + 500));
             // Padded to one of four sizes with its first id again: four prepared statements per reader, not 500.
             int size = part.size() <= 1 ? 1 : part.size() <= 10 ? 10 : part.size() <= 100 ? 100 : 500;
-            boolean found = readers.read("events by id", reader -> {
-                PreparedStatement statement = reader.prepare("SELECT 1 FROM events WHERE id IN ("
-                        + String.join(",", java.util.Collections.nCopies(size, "?")) + ") LIMIT 1");
+            readers.read("events by id", reader -> {
+                PreparedStatement statement = reader.prepare("SELECT id, stream_id, version, position FROM events"
+                        + " WHERE id IN (" + String.join(",", java.util.Collections.nCopies(size, "?")) + ")");
                 for (int i = 0; i < size; i++) {
                     statement.setBytes(i + 1, Sql.uuidBytes(part.get(i < part.size() ? i : 0)));
                 }
                 try (ResultSet rs = statement.executeQuery()) {
-                    return rs.next();
+                    while (rs.next()) {
+                        found.put(
+                                Sql.uuid(rs.getBytes(1)),
+                                new AppendRules.StoredEvent(
+                                        StreamId.of(rs.getString(2)), rs.getLong(3), rs.getLong(4)));
+                    }
                 }
+                return null;
             });
-            if (found) {
-                return true;
-            }
         }
-        return false;
+        return found;
     }
 
     private static long[] streamEnd(Readers.Reader reader, StreamId streamId, String order) throws SQLException {

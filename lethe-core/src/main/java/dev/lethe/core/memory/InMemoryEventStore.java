@@ -116,6 +116,24 @@ public final class InMemoryEventStore implements EventStore {
         }
     }
 
+    @Override
+    public Map<UUID, StoredEvent> storedEvents(java.util.Collection<UUID> ids) {
+        dev.lethe.core.spi.AppendRules.require(ids, "event ids");
+        lock.readLock().lock();
+        try {
+            Map<UUID, StoredEvent> found = new HashMap<>();
+            for (UUID id : ids) {
+                RecordedEvent event = byId.get(id);
+                if (event != null) {
+                    found.put(id, new StoredEvent(event.streamId(), event.version(), event.position()));
+                }
+            }
+            return found;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
     private Map<UUID, StoredEvent> stored(List<EventData> events) {
         Map<UUID, StoredEvent> found = new HashMap<>();
         for (EventData data : events) {

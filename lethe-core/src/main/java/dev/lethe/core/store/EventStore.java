@@ -145,6 +145,18 @@ public interface EventStore extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Where each of these ids that is stored is: its stream, version and position. What a tool that stores
+     * nothing (a dry run) needs to tell a batch the store would answer as a retry from one it would refuse
+     * ({@link dev.lethe.core.spi.AppendRules#retryOf}). An engine without an index by id answers an empty map
+     * ("none known to be"), like {@link #containsEvent}.
+     */
+    default java.util.Map<java.util.UUID, dev.lethe.core.spi.AppendRules.StoredEvent> storedEvents(
+            java.util.Collection<java.util.UUID> ids) {
+        dev.lethe.core.spi.AppendRules.require(ids, "event ids");
+        return java.util.Map.of();
+    }
+
     /** Whether any of these ids is stored ({@link #containsEvent}); engines may ask in one query. */
     default boolean containsAnyEvent(java.util.Collection<java.util.UUID> ids) {
         dev.lethe.core.spi.AppendRules.require(ids, "event ids");

@@ -97,6 +97,13 @@ public abstract class EventStoreTck {
         assertThat(store.containsAnyEvent(many)).isTrue();
         assertThat(store.containsAnyEvent(List.of(UUID.randomUUID(), id))).isTrue();
         assertThat(store.containsAnyEvent(List.of())).isFalse();
+        long position = read.position();
+        assertThat(store.storedEvents(many))
+                .containsExactly(java.util.Map.entry(
+                        id,
+                        new dev.lethe.core.spi.AppendRules.StoredEvent(
+                                StreamId.of("customer-1"), read.version(), position)));
+        assertThat(store.storedEvents(List.of(UUID.randomUUID()))).isEmpty();
     }
 
     @Test

@@ -335,6 +335,33 @@ final class ImportCommand implements Callable<Integer> {
          * in another stream, or at another place), the batch is refused whole, naming the line.
          */
         private void appendAfterStoredPart(dev.lethe.core.store.DuplicateEventException refused) {
+            attemptFirst = 0;
+            int storedPart = storedPart(refused);
+            for (int i = 0; i < storedPart; i++) {
+                retried++;
+                resumeLine = pendingLines.get(i) + 1;
+            }
+            if (storedPart < pending.size()) {
+                List<Long> restLines = pendingLines.subList(storedPart, pendingLines.size());
+                try {
+                    appendBatch(
+                            List.copyOf(pending.subList(storedPart, pending.size())),
+                            restLines.get(0),
+                            restLines.get(restLines.size() - 1),
+                            List.copyOf(restLines));
+                } catch (dev.lethe.core.store.DuplicateEventException elsewhere) {
+                    throw withLine(elsewhere);
+                }
+            }
+        }
+
+        /**
+         * How many first events of the pending batch, refused for an id already stored, are the last ones its
+         * stream holds (an import stopped after storing them, run again): skipped as stored, the rest appended.
+         *
+         * @throws InvalidEventException naming the line, when the batch is refused whole
+         */
+        private int storedPart(dev.lethe.core.store.DuplicateEventException refused) {
             List<RecordedEvent> tail =
                     lethe.store().readStream(pendingStream, Long.MAX_VALUE, Direction.BACKWARD, pending.size());
             java.util.Set<java.util.UUID> stored = new java.util.HashSet<>();
@@ -345,7 +372,6 @@ final class ImportCommand implements Callable<Integer> {
                     storedPart = i + 1;
                 }
             }
-            attemptFirst = 0;
             if (storedPart == 0) {
                 throw withLine(refused);
             }
@@ -360,30 +386,16 @@ final class ImportCommand implements Callable<Integer> {
                 throw withLine(refused);
             }
             for (int i = 0; i < storedPart; i++) {
-                long line = pendingLines.get(i);
                 if (pending.get(i).clientId().isEmpty()) {
                     // Between events stored before: it may have been stored with them, and appending it
                     // could store it twice.
-                    throw noIdAmongStored(line);
+                    throw noIdAmongStored(pendingLines.get(i));
                 }
                 if (!stored.contains(pending.get(i).clientId().get())) {
                     throw withLine(refused);
                 }
-                retried++;
-                resumeLine = line + 1;
             }
-            if (storedPart < pending.size()) {
-                List<Long> restLines = pendingLines.subList(storedPart, pendingLines.size());
-                try {
-                    appendBatch(
-                            List.copyOf(pending.subList(storedPart, pending.size())),
-                            restLines.get(0),
-                            restLines.get(restLines.size() - 1),
-                            List.copyOf(restLines));
-                } catch (dev.lethe.core.store.DuplicateEventException elsewhere) {
-                    throw withLine(elsewhere);
-                }
-            }
+            return storedPart;
         }
 
         private InvalidEventException noIdAmongStored(long line) {
@@ -505,6 +517,7 @@ final class ImportCommand implements Callable<Integer> {
          */
         private void checkBatch() {
             long first = pendingLines.get(0);
+            int held = heldAlready();
             for (int i = 0; i < pending.size(); i++) {
                 EventData event = pending.get(i);
                 long line = pendingLines.get(i);
@@ -527,10 +540,9 @@ final class ImportCommand implements Callable<Integer> {
                     if (idLines.size() < MAX_IDS_COMPARED) {
                         idLines.put(id, new SeenId(line, pendingStream));
                     }
-                    if (lethe.store().containsEvent(id)) {
-                        storedBefore++; // an import skips it when imported before as it is, and refuses it otherwise
-                        continue;
-                    }
+                }
+                if (i < held) {
+                    continue;
                 }
                 try {
                     for (PrivateEventStore.Unencrypted each :
@@ -551,6 +563,40 @@ final class ImportCommand implements Callable<Integer> {
                     refuse(name + " line " + line + ": " + e.getMessage());
                 }
             }
+        }
+
+        /**
+         * How many first events of the pending batch the store holds already, as the import would find them:
+         * all of it when the batch is a retry of one stored, its first events when they are the last ones their
+         * stream holds (an import stopped, run again), and all of it when the batch holds a stored id and would
+         * be refused (refused here, once, and not checked further).
+         */
+        private int heldAlready() {
+            List<java.util.UUID> ids = new ArrayList<>();
+            pending.forEach(event -> event.clientId().ifPresent(ids::add));
+            java.util.Map<java.util.UUID, dev.lethe.core.spi.AppendRules.StoredEvent> stored =
+                    ids.isEmpty() ? java.util.Map.of() : lethe.store().storedEvents(ids);
+            if (stored.isEmpty()) {
+                return 0;
+            }
+            int held;
+            try {
+                dev.lethe.core.spi.AppendRules.retryOf(pendingStream, pending, stored);
+                held = pending.size();
+            } catch (dev.lethe.core.store.DuplicateEventException notARetry) {
+                try {
+                    held = storedPart(notARetry);
+                } catch (InvalidEventException refusedWhole) {
+                    refuse(refusedWhole.getMessage()
+                            + (pending.size() > 1
+                                    ? " (the batch of lines " + pendingLines.get(0) + ".." + lastLine
+                                            + " is refused whole)"
+                                    : ""));
+                    return pending.size();
+                }
+            }
+            storedBefore += held;
+            return held;
         }
 
         /** Ends the progress line, if any; refuses a --from-line past the end of the file. */
@@ -600,9 +646,8 @@ final class ImportCommand implements Callable<Integer> {
             }
             if (storedBefore > 0) {
                 out.printf(
-                        "%,d line(s) have an id this store holds already: an import skips each as stored when it"
-                                + " was imported before at that place of its stream, and refuses it otherwise (they"
-                                + " were not checked further)%n",
+                        "%,d line(s) are stored already, with their ids, where an import run again finds them: it"
+                                + " skips them (not checked further)%n",
                         storedBefore);
             }
             if (repeatedInStream > 0) {

@@ -362,10 +362,20 @@ class ImportCommandTest {
     }
 
     @Test
-    void a_dry_run_finds_an_id_given_twice_in_the_file_and_counts_ids_stored_before() throws IOException {
+    void a_dry_run_finds_an_id_given_twice_in_the_file_and_tells_ids_stored_before_as_an_import_would()
+            throws IOException {
         String stored = UUID.randomUUID().toString();
         String twice = UUID.randomUUID().toString();
-        assertThat(lethe("import", file("first.jsonl", line("a", 1, stored)).toString())
+        String elsewhere = UUID.randomUUID().toString();
+        String storedFirst = UUID.randomUUID().toString();
+        assertThat(lethe(
+                                "import",
+                                file(
+                                                "first.jsonl",
+                                                line("a", 1, stored),
+                                                line("d", 4, elsewhere),
+                                                line("p", 10, storedFirst))
+                                        .toString())
                         .exitCode())
                 .isZero();
         long head = head();
@@ -373,15 +383,20 @@ class ImportCommandTest {
                 "again.jsonl",
                 line("a", 1, stored), // imported before: skipped by an import
                 line("b", 2, twice),
-                line("c", 3, twice)); // another stream: an import would refuse it
+                line("c", 3, twice), // another stream: an import would refuse it
+                line("e", 5, elsewhere), // stored in stream d: an import would refuse it
+                line("p", 10, storedFirst), // a stopped import's stored part: skipped,
+                line("p", 11, UUID.randomUUID().toString())); // and the rest of its batch stored
 
         Run run = lethe("import", "--dry-run", history.toString());
 
         assertThat(run.exitCode()).as(run.out() + run.err()).isEqualTo(2);
         assertThat(run.out())
                 .contains(history + " line 3: id " + twice + " is on line 2 too, in stream b: an id is stored once")
-                .contains("1 line(s) have an id this store holds already")
-                .contains("1 event(s) would be stored");
+                .contains(history + " line 4: event id " + elsewhere + " is already stored in stream 'd', not 'e'")
+                .contains("2 line(s) are stored already")
+                .contains("2 event(s) would be stored")
+                .contains("2 line(s) refused");
         assertThat(head()).isEqualTo(head);
     }
 
