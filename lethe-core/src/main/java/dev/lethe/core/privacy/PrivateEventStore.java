@@ -214,10 +214,51 @@ public final class PrivateEventStore implements AutoCloseable {
                                             + before.get().version() + " encrypted: new events store them in"
                                             + " plaintext");
                         });
+                // Another key splits every person appended under both versions into two subjects: a forget or
+                // an export found through the old key misses the new events.
+                before.flatMap(earlier -> keyFieldsChanged(earlier, registered)).ifPresent(change -> {
+                    details.put("keyFieldsBefore", change.before());
+                    details.put("keyFields", change.after());
+                    LOG.log(System.Logger.Level.WARNING, change.warning(registered));
+                });
                 audit.record("SchemaRegistered", actor, details);
             }
             return registered;
         }
+    }
+
+    /** Key fields that changed from one version of a type to the next ({@link #keyFieldsChanged}). */
+    public record KeyFieldsChange(List<String> before, List<String> after) {
+        /** What to tell whoever registered {@code registered}. */
+        public String warning(SchemaRegistry.Registered registered) {
+            return "schema " + registered.eventType() + " v" + registered.version() + " names its data subjects by "
+                    + (after.isEmpty() ? "no key field" : after) + ", earlier versions by " + before
+                    + ": a person appended under both is two subjects, and a forget or an export found through one key"
+                    + " misses the events of the other (forget each: lethe subject lookup each key). To keep one"
+                    + " subject, write the subject id the old key resolves to (lethe subject lookup OLD-KEY) in the"
+                    + " new key field";
+        }
+    }
+
+    /**
+     * The key fields of {@code after} when they differ from those of {@code before}, which had some: events of
+     * the new version resolve their subjects from other values, and a person already appended under the old
+     * key gets a second subject. Registration audits it ({@code keyFieldsBefore}, {@code keyFields}) and logs
+     * a warning; callers should show it to whoever registered.
+     */
+    public static Optional<KeyFieldsChange> keyFieldsChanged(
+            SchemaRegistry.Registered before, SchemaRegistry.Registered after) {
+        List<String> earlier = before.schema().keyFields().stream()
+                .map(FieldRule::path)
+                .sorted()
+                .toList();
+        List<String> now = after.schema().keyFields().stream()
+                .map(FieldRule::path)
+                .sorted()
+                .toList();
+        return earlier.isEmpty() || earlier.equals(now)
+                ? Optional.empty()
+                : Optional.of(new KeyFieldsChange(earlier, now));
     }
 
     /**

@@ -1031,6 +1031,48 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_schema_version_that_names_its_subjects_by_another_key_says_so_in_the_audit_trail() {
+        JsonNode rekeyed = Json.parse(SCHEMA.replace(
+                                "\"product\":{\"type\":\"string\"}",
+                                "\"product\":{\"type\":\"string\"},"
+                                        + "\"customerNumber\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"key\":true,"
+                                        + "\"dataGroup\":\"identity\"}}")
+                        .replace(
+                                "\"pii\":true,\"key\":true,\"dataGroup\":\"contact\"",
+                                "\"pii\":true,\"dataGroup\":\"contact\""))
+                .asTree();
+        PrivacySchema schema = JsonSchemaNotation.read("ProductSold", rekeyed);
+        SchemaRegistry.Registered v1 = lethe.schemas().latest("ProductSold").orElseThrow();
+        SchemaRegistry.Registered v2 = lethe.registerSchema(
+                DPO,
+                schema,
+                SchemaRegistry.Notation.JSON_SCHEMA,
+                SchemaRegistry.propertyPaths(rekeyed),
+                Json.of(rekeyed));
+        assertThat(PrivateEventStore.keyFieldsChanged(v1, v2))
+                .contains(new PrivateEventStore.KeyFieldsChange(List.of("email"), List.of("customerNumber")));
+        assertThat(PrivateEventStore.keyFieldsChanged(v1, v1)).isEmpty();
+        assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100))
+                .filteredOn(e -> e.type().equals("SchemaRegistered"))
+                .singleElement()
+                .satisfies(e -> {
+                    JsonNode entry = e.data().asTree();
+                    assertThat(entry.get("keyFieldsBefore").toString()).isEqualTo("[\"email\"]");
+                    assertThat(entry.get("keyFields").toString()).isEqualTo("[\"customerNumber\"]");
+                });
+        // Registered again as it is: no new version, nothing said.
+        lethe.registerSchema(
+                DPO,
+                schema,
+                SchemaRegistry.Notation.JSON_SCHEMA,
+                SchemaRegistry.propertyPaths(rekeyed),
+                Json.of(rekeyed));
+        assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100))
+                .filteredOn(e -> e.type().equals("SchemaRegistered"))
+                .hasSize(1);
+    }
+
+    @Test
     void a_forget_whose_legal_basis_names_nothing_is_refused_and_forgets_nothing() {
         RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
         SubjectId ada = PrivacyCodec.subjectsOf(stored.metadata()).get("email");

@@ -931,6 +931,10 @@ final class GovernanceCommands {
                                 .println("warning: v" + registered.version() + " no longer classifies as personal "
                                         + dropped + ", which v" + before + " encrypted: new events store them in"
                                         + " plaintext"));
+                earlier.filter(e -> e.version() != registered.version())
+                        .flatMap(e -> PrivateEventStore.keyFieldsChanged(e, registered))
+                        .ifPresent(change ->
+                                cli.spec.commandLine().getErr().println("warning: " + change.warning(registered)));
             }
             return 0;
         }

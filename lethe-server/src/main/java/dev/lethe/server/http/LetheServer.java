@@ -875,22 +875,30 @@ public final class LetheServer implements AutoCloseable {
             }
             default -> throw ApiException.badRequest("notation '" + notation + "' must be json-schema or protobuf");
         }
-        ctx.status(201)
-                .json(Map.of(
-                        "eventType",
-                        type,
-                        "version",
-                        registered.version(),
-                        "findings",
-                        PolicyLinter.check(lethe.policy(), List.of(registered)).stream()
-                                .map(Object::toString)
-                                .toList(),
-                        // Fields the previous version encrypted that new events store in plaintext.
-                        "noLongerPersonal",
-                        before.filter(earlier -> earlier.version() != registered.version())
-                                .map(earlier ->
-                                        dev.lethe.core.privacy.PrivateEventStore.noLongerPersonal(earlier, registered))
-                                .orElse(List.of())));
+        java.util.Optional<dev.lethe.core.privacy.SchemaRegistry.Registered> earlier =
+                before.filter(e -> e.version() != registered.version());
+        Map<String, Object> answer = new java.util.LinkedHashMap<>();
+        answer.put("eventType", type);
+        answer.put("version", registered.version());
+        answer.put(
+                "findings",
+                PolicyLinter.check(lethe.policy(), List.of(registered)).stream()
+                        .map(Object::toString)
+                        .toList());
+        // Fields the previous version encrypted that new events store in plaintext.
+        answer.put(
+                "noLongerPersonal",
+                earlier.map(e -> dev.lethe.core.privacy.PrivateEventStore.noLongerPersonal(e, registered))
+                        .orElse(List.of()));
+        // Other key fields: a person appended under both versions is two subjects.
+        earlier.flatMap(e -> dev.lethe.core.privacy.PrivateEventStore.keyFieldsChanged(e, registered))
+                .ifPresent(change -> answer.put(
+                        "keyFieldsChanged",
+                        Map.of(
+                                "before", change.before(),
+                                "after", change.after(),
+                                "warning", change.warning(registered))));
+        ctx.status(201).json(answer);
     }
 
     /**

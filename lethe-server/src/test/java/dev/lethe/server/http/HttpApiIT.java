@@ -1107,6 +1107,18 @@ class HttpApiIT {
         assertThat(second.status()).as(second.body()).isEqualTo(201);
         assertThat(second.json().get("version").asInt()).isEqualTo(2);
         assertThat(second.json().get("noLongerPersonal").toString()).isEqualTo("[\"remarks\"]");
+        assertThat(second.json().has("keyFieldsChanged")).isFalse();
+        Response rekeyed = post(
+                "/v1/schemas",
+                ADMIN,
+                v1.replace(
+                        "\"id\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true,\"pii\":false}}",
+                        "\"id\":{\"type\":\"string\"},\"ref\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true,\"pii\":false}}"));
+        assertThat(rekeyed.status()).as(rekeyed.body()).isEqualTo(201);
+        JsonNode change = rekeyed.json().get("keyFieldsChanged");
+        assertThat(change.get("before").toString()).isEqualTo("[\"id\"]");
+        assertThat(change.get("after").toString()).isEqualTo("[\"ref\"]");
+        assertThat(change.get("warning").asText()).contains("is two subjects");
         // The library's warning is a JSON line of the server's log, not a plain line among them.
         assertThat(logs.toString(StandardCharsets.UTF_8).lines())
                 .filteredOn(line -> line.contains("no longer classifies as personal [remarks]"))
