@@ -409,28 +409,48 @@ public final class SqliteEventStore implements EventStore {
 
     @Override
     public List<RecordedEvent> readAll(long fromPosition, int limit) {
+        return readAll(fromPosition, limit, Long.MAX_VALUE);
+    }
+
+    /** Stops reading rows at the byte budget. */
+    @Override
+    public List<RecordedEvent> readAll(long fromPosition, int limit, long maxBytes) {
         AppendRules.checkRead("from position", fromPosition, limit);
+        checkMaxBytes(maxBytes);
         checkOpen();
         return readers.read("read the log", reader -> {
             PreparedStatement statement = reader.prepare(ALL);
             statement.setLong(1, fromPosition);
             statement.setInt(2, limit);
-            return reader.events(statement, limit);
+            return reader.events(statement, limit, maxBytes);
         });
     }
 
     @Override
     public List<RecordedEvent> readCategory(String category, long fromPosition, int limit) {
+        return readCategory(category, fromPosition, limit, Long.MAX_VALUE);
+    }
+
+    /** Stops reading rows at the byte budget. */
+    @Override
+    public List<RecordedEvent> readCategory(String category, long fromPosition, int limit, long maxBytes) {
         AppendRules.checkCategory(category);
         AppendRules.checkRead("from position", fromPosition, limit);
+        checkMaxBytes(maxBytes);
         checkOpen();
         return readers.read("read category " + category, reader -> {
             PreparedStatement statement = reader.prepare(BY_CATEGORY);
             statement.setString(1, category);
             statement.setLong(2, fromPosition);
             statement.setInt(3, limit);
-            return reader.events(statement, limit);
+            return reader.events(statement, limit, maxBytes);
         });
+    }
+
+    private static void checkMaxBytes(long maxBytes) {
+        if (maxBytes < 1) {
+            throw dev.lethe.core.store.InvalidEventException.of("max bytes", maxBytes + " must be at least 1");
+        }
     }
 
     @Override

@@ -2236,9 +2236,9 @@ public final class PrivateEventStore implements AutoCloseable {
             }
             // Without an index, the whole log; with one, what was appended since it was brought up to date.
             for (long next = from; ; ) {
-                List<RecordedEvent> page = store.readAll(next, EventStore.MAX_READ_LIMIT);
+                List<RecordedEvent> page = store.readAll(next, EventStore.MAX_READ_LIMIT, EventStore.PAGE_BYTES);
                 page.forEach(ofSubject);
-                if (page.size() < EventStore.MAX_READ_LIMIT) {
+                if (!EventStore.mayContinue(page, EventStore.MAX_READ_LIMIT, EventStore.PAGE_BYTES)) {
                     break;
                 }
                 next = page.get(page.size() - 1).position() + 1;
@@ -2306,7 +2306,7 @@ public final class PrivateEventStore implements AutoCloseable {
         Set<SubjectId> named = new java.util.HashSet<>();
         long events = 0;
         for (long from = 0; ; ) {
-            List<RecordedEvent> page = store.readAll(from, EventStore.MAX_READ_LIMIT);
+            List<RecordedEvent> page = store.readAll(from, EventStore.MAX_READ_LIMIT, EventStore.PAGE_BYTES);
             for (RecordedEvent event : page) {
                 if (PrivacyCodec.hasRecord(event.metadata())) {
                     named.addAll(PrivacyCodec.subjectsOf(event.metadata()).values());
@@ -2314,7 +2314,7 @@ public final class PrivateEventStore implements AutoCloseable {
             }
             events += page.size();
             progress.accept(events);
-            if (page.size() < EventStore.MAX_READ_LIMIT) {
+            if (!EventStore.mayContinue(page, EventStore.MAX_READ_LIMIT, EventStore.PAGE_BYTES)) {
                 break;
             }
             from = page.get(page.size() - 1).position() + 1;

@@ -40,7 +40,7 @@ public final class SubjectIndexer {
         RecordedEvent last = null;
         boolean reported = false;
         while (next < end) {
-            List<RecordedEvent> page = log.readAll(next, PAGE);
+            List<RecordedEvent> page = log.readAll(next, PAGE, EventStore.PAGE_BYTES);
             if (page.isEmpty()) {
                 break;
             }

@@ -123,6 +123,63 @@ public interface EventStore extends AutoCloseable {
     List<RecordedEvent> readCategory(String category, long fromPosition, int limit);
 
     /**
+     * The byte budget of a page that code reading the whole log in pages (subscriptions, the subject index,
+     * exports, key checks) reads at once: about 4 MiB of events as stored, however large they are, so that
+     * 10,000 events of 1 MB each are not 10 GB of heap.
+     */
+    long PAGE_BYTES = 4L * 1024 * 1024;
+
+    /**
+     * Reads as {@link #readAll(long, int)} does, but stops after the event that brings the page's data and
+     * metadata ({@link #sizeOf}) to {@code maxBytes}: a page of large events does not fill the heap. The
+     * page may then be shorter than {@code limit} with more to come: {@link #mayContinue} tells. Engines stop
+     * reading there; this default reads {@code limit} events, then cuts.
+     */
+    default List<RecordedEvent> readAll(long fromPosition, int limit, long maxBytes) {
+        return cutAt(readAll(fromPosition, limit), maxBytes);
+    }
+
+    /** Reads as {@link #readCategory(String, long, int)}, within a byte budget as {@link #readAll(long, int, long)}. */
+    default List<RecordedEvent> readCategory(String category, long fromPosition, int limit, long maxBytes) {
+        return cutAt(readCategory(category, fromPosition, limit), maxBytes);
+    }
+
+    /** An event's data and metadata, in bytes as stored: what a byte budget counts. */
+    static long sizeOf(RecordedEvent event) {
+        return (long) event.data().size() + event.metadata().size();
+    }
+
+    /**
+     * Whether a page read with {@code limit} and {@code maxBytes} may be followed by more events: it holds
+     * {@code limit} events, or it reached {@code maxBytes}. Otherwise it ends what there was to read.
+     */
+    static boolean mayContinue(List<RecordedEvent> page, int limit, long maxBytes) {
+        if (page.size() >= limit) {
+            return true;
+        }
+        long bytes = 0;
+        for (RecordedEvent event : page) {
+            bytes += sizeOf(event);
+        }
+        return bytes >= maxBytes;
+    }
+
+    /** The first events of {@code page} up to the one that brings them to {@code maxBytes} (at least one). */
+    static List<RecordedEvent> cutAt(List<RecordedEvent> page, long maxBytes) {
+        if (maxBytes < 1) {
+            throw InvalidEventException.of("max bytes", maxBytes + " must be at least 1");
+        }
+        long bytes = 0;
+        for (int i = 0; i < page.size(); i++) {
+            bytes += sizeOf(page.get(i));
+            if (bytes >= maxBytes) {
+                return page.subList(0, i + 1);
+            }
+        }
+        return page;
+    }
+
+    /**
      * Lists the ids of the streams that hold at least one event, system streams ({@code $…}) included,
      * in ascending order of {@link StreamId#compareTo} (stream ids are ASCII, so this is also byte
      * order): up to {@code limit} ids after {@code afterExclusive}, or from the first when it is null.

@@ -47,6 +47,57 @@ public abstract class SubscriptionTck extends EventStoreTck {
     }
 
     @Test
+    void a_read_within_a_byte_budget_stops_after_the_event_that_reaches_it() {
+        String payload = "{\"v\":\"" + "x".repeat(1_000) + "\"}";
+        for (int i = 0; i < 5; i++) {
+            store.append(
+                    StreamId.of("big-1"),
+                    ExpectedVersion.any(),
+                    List.of(dev.lethe.core.store.EventData.of("Big", payload)));
+        }
+        store.append(StreamId.of("small-1"), ExpectedVersion.any(), events(1));
+        List<RecordedEvent> all = store.readAll(0, 10);
+        assertThat(all).hasSize(6);
+        long budget = EventStore.sizeOf(all.get(0)) + EventStore.sizeOf(all.get(1)) + 1;
+
+        List<RecordedEvent> page = store.readAll(0, 10, budget);
+        assertThat(page).extracting(RecordedEvent::position).containsExactly(0L, 1L, 2L);
+        assertThat(EventStore.mayContinue(page, 10, budget)).isTrue();
+        assertThat(store.readCategory("big", 0, 10, budget)).hasSize(3);
+        assertThat(store.readAll(0, 10, 1)).hasSize(1); // at least one event, however large
+        List<RecordedEvent> whole = store.readAll(0, 10, Long.MAX_VALUE);
+        assertThat(whole).hasSize(6);
+        assertThat(EventStore.mayContinue(whole, 10, Long.MAX_VALUE)).isFalse();
+        assertThat(EventStore.mayContinue(store.readAll(0, 6, Long.MAX_VALUE), 6, Long.MAX_VALUE))
+                .isTrue();
+        assertThatThrownBy(() -> store.readAll(0, 10, 0))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessageContaining("max bytes");
+    }
+
+    @Test
+    void a_subscription_over_events_larger_than_its_byte_budget_delivers_them_all_and_goes_live() throws Exception {
+        // 6 MB of events against a 4 MiB page: the first page is cut, and the subscription reads on.
+        String large = "{\"v\":\"" + "x".repeat(1_000_000) + "\"}";
+        for (int i = 0; i < 6; i++) {
+            store.append(
+                    StreamId.of("big-" + i),
+                    ExpectedVersion.any(),
+                    List.of(dev.lethe.core.store.EventData.of("Big", large)));
+        }
+        List<Long> seen = new CopyOnWriteArrayList<>();
+        try (Subscription subscription =
+                store.subscribe(SubscriptionRequest.categoryFromStart("big"), event -> seen.add(event.position()))) {
+            assertThat(subscription.awaitLive(WAIT)).isTrue();
+            assertThat(seen).containsExactly(0L, 1L, 2L, 3L, 4L, 5L);
+            long next = store.append(StreamId.of("big-9"), ExpectedVersion.any(), events(1))
+                    .lastPosition();
+            assertThat(subscription.awaitPosition(next, WAIT)).isTrue();
+        }
+        assertThat(seen).hasSize(7);
+    }
+
+    @Test
     void a_category_subscription_sees_only_its_category_in_order() throws Exception {
         List<String> seen = new CopyOnWriteArrayList<>();
         store.append(StreamId.of("customer-1"), ExpectedVersion.any(), events(2));

@@ -1179,6 +1179,11 @@ public final class LetheServer implements AutoCloseable {
     private Void answerGraphQl(Context ctx, String query, String operationName, Map<String, Object> variables) {
         ExecutionResult result = graphQl.execute(query, operationName, variables, principal(ctx));
         metrics.count("graphql_queries", 1);
+        if (result.getErrors().stream()
+                .anyMatch(error -> error instanceof graphql.ExceptionWhileDataFetching fetching
+                        && outOfMemoryIn(fetching.getException()))) {
+            outOfMemory.run();
+        }
         boolean invalid = result.getData() == null && !result.getErrors().isEmpty();
         // Refused for want of a permission, as REST answers it: 403, not "bad request" — also when the
         // refused fields are nullable (subject(naturalKey)), so that data is there with every field null.
@@ -1402,7 +1407,24 @@ public final class LetheServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether an {@link OutOfMemoryError} is among a failure's causes: graphql-java and futures wrap it in a
+     * {@code CompletionException}, which the error handlers would otherwise take for an ordinary failure.
+     */
+    static boolean outOfMemoryIn(Throwable failure) {
+        int depth = 0;
+        for (Throwable cause = failure; cause != null && depth < 32; cause = cause.getCause(), depth++) {
+            if (cause instanceof OutOfMemoryError) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private void problem(Context ctx, Exception e) {
+        if (outOfMemoryIn(e)) {
+            outOfMemory.run(); // as for one thrown as it is: a heap that ran out once is not trusted
+        }
         if (ctx.res().isCommitted() || ctx.attribute(CUT_SHORT) != null) {
             // A streamed answer (an export) cut short after its first bytes: a problem appended to it would read
             // as part of it. The client sees JSON that does not end; the log says why, by class only.

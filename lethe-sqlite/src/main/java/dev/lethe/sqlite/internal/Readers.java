@@ -85,7 +85,14 @@ public final class Readers implements AutoCloseable {
 
         /** Runs a prepared query whose columns are {@link #COLUMNS} and maps every row. */
         public List<RecordedEvent> events(PreparedStatement statement, int expected) throws SQLException {
+            return events(statement, expected, Long.MAX_VALUE);
+        }
+
+        /** The events the statement selects, up to the one that brings their data and metadata to {@code maxBytes}. */
+        public List<RecordedEvent> events(PreparedStatement statement, int expected, long maxBytes)
+                throws SQLException {
             List<RecordedEvent> out = new ArrayList<>(Math.min(expected, 1024));
+            long bytes = 0;
             String lastStream = null;
             StreamId lastStreamId = null;
             try (ResultSet rs = statement.executeQuery()) {
@@ -95,7 +102,7 @@ public final class Readers implements AutoCloseable {
                         lastStream = stream;
                         lastStreamId = StreamId.of(stream);
                     }
-                    out.add(new RecordedEvent(
+                    RecordedEvent event = new RecordedEvent(
                             Sql.uuid(rs.getBytes(2)),
                             lastStreamId,
                             rs.getLong(4),
@@ -103,7 +110,12 @@ public final class Readers implements AutoCloseable {
                             rs.getString(5),
                             Json.trusted(rs.getBytes(6)),
                             Json.trusted(rs.getBytes(7)),
-                            Sql.instant(rs.getLong(8))));
+                            Sql.instant(rs.getLong(8)));
+                    out.add(event);
+                    bytes += dev.lethe.core.store.EventStore.sizeOf(event);
+                    if (bytes >= maxBytes) {
+                        break; // the rest stays unread: a page of large events does not fill the heap
+                    }
                 }
             }
             return out;

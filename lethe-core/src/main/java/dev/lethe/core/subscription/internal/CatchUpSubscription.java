@@ -189,7 +189,7 @@ public final class CatchUpSubscription implements Subscription, Runnable {
                 if (closed) {
                     return; // closed by the listener: what it did not get is not marked as seen
                 }
-                if (page.size() < request.pageSize()) {
+                if (!EventStore.mayContinue(page, request.pageSize(), EventStore.PAGE_BYTES)) {
                     // Everything committed up to headBefore has now been seen.
                     if (next <= headBefore) {
                         advanceTo(headBefore + 1);
@@ -241,9 +241,10 @@ public final class CatchUpSubscription implements Subscription, Runnable {
     }
 
     private List<RecordedEvent> read() {
+        // Within a byte budget: two subscribers reading 512 events of 1 MB each ran a server out of memory.
         return request.category().isPresent()
-                ? store.readCategory(request.category().get(), next, request.pageSize())
-                : store.readAll(next, request.pageSize());
+                ? store.readCategory(request.category().get(), next, request.pageSize(), EventStore.PAGE_BYTES)
+                : store.readAll(next, request.pageSize(), EventStore.PAGE_BYTES);
     }
 
     private void advanceTo(long position) {
