@@ -34,7 +34,8 @@ public final class ProjectionRuntime implements AutoCloseable {
         this.states = states;
         // java.time values as ISO-8601 text, as events carry them (states written before as epoch numbers still
         // read), and Optional components as their value or null.
-        this.json = new ObjectMapper()
+        // Map keys as long as values: states key maps by event values (Json.factory()).
+        this.json = new ObjectMapper(dev.lethe.core.store.Json.factory())
                 .registerModule(new JavaTimeModule())
                 .registerModule(new com.fasterxml.jackson.datatype.jdk8.Jdk8Module())
                 .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);

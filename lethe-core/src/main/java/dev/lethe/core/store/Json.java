@@ -31,7 +31,7 @@ public final class Json {
      * bytes of an event are kept. Every tree Lethe reads events into, and prints them from, uses one.
      */
     public static ObjectMapper exactMapper() {
-        return com.fasterxml.jackson.databind.json.JsonMapper.builder()
+        return com.fasterxml.jackson.databind.json.JsonMapper.builder(factory())
                 // java.time values (a record's LocalDate dateOfBirth) as ISO-8601 text, as events carry them.
                 .addModule(new com.fasterxml.jackson.datatype.jsr310.JavaTimeModule())
                 // Optional components: written as their value, or null when empty.
@@ -39,6 +39,19 @@ public final class Json {
                 .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
                 .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
                 .configure(com.fasterxml.jackson.databind.cfg.JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false)
+                .build();
+    }
+
+    /**
+     * A JSON factory whose member names may be as long as its strings (Jackson stops names at 50,000
+     * characters): a read model's state keys its maps by event values (a product name of 60,000 characters),
+     * and a state that one event made unreadable would fail its read model for good, rebuilds included.
+     */
+    public static com.fasterxml.jackson.core.JsonFactory factory() {
+        return com.fasterxml.jackson.core.JsonFactory.builder()
+                .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                        .maxNameLength(com.fasterxml.jackson.core.StreamReadConstraints.DEFAULT_MAX_STRING_LEN)
+                        .build())
                 .build();
     }
 

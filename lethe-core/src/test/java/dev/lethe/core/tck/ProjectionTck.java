@@ -99,6 +99,27 @@ public abstract class ProjectionTck extends SubscriptionTck {
     public record LastMove(Optional<String> city, Optional<String> reason, java.time.Instant at) {}
 
     @Test
+    void a_state_keyed_by_a_value_longer_than_jacksons_name_limit_still_reads() throws Exception {
+        String product = "A".repeat(60_000); // Jackson stops member names at 50,000 characters by default
+        runtime.start(SALES);
+        given("customer-1", "ProductBought", "{\"product\":\"" + product + "\",\"reason\":\"x\"}");
+        long last = given("customer-2", "ProductBought", "{\"product\":\"fund-a\",\"reason\":\"x\"}");
+        assertThat(runtime.awaitPosition("sales", last, WAIT)).isTrue();
+        assertThat(runtime.state(SALES, Projection.GLOBAL_KEY).orElseThrow().byProduct())
+                .containsEntry(product, 1)
+                .containsEntry("fund-a", 1);
+        assertThat(runtime.status("sales").phase()).isNotEqualTo(ProjectionStatus.Phase.FAILED);
+        // As the server reads a stored state to reveal it.
+        String stored =
+                projectionStore.loadState("sales", Projection.GLOBAL_KEY).orElseThrow();
+        assertThat(dev.lethe.core.store.Json.parse(stored)
+                        .asTree()
+                        .get("byProduct")
+                        .has(product))
+                .isTrue();
+    }
+
+    @Test
     void a_state_with_optionals_and_instants_is_stored_as_events_carry_them_and_reads_back() throws Exception {
         Projection<LastMove> moves = Projection.perStream(
                         "moves", LastMove.class, new LastMove(Optional.empty(), Optional.empty(), null))
