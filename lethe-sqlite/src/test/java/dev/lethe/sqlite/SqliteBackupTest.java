@@ -967,6 +967,62 @@ class SqliteBackupTest {
         }
     }
 
+    @Test
+    void a_store_restored_from_a_backup_keeps_no_copy_of_the_keys_it_forgets_later() throws Exception {
+        Path data = parent.resolve("data");
+        Path backup = parent.resolve("backup");
+        List<SubjectId> subjects = new ArrayList<>();
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            // Enough rows for the tables' root pages to become interior pages in the copy.
+            for (int i = 0; i < 1_000; i++) {
+                subjects.add(lethe.privacy()
+                        .subjectFor("person-" + i + "@example.com", DPO)
+                        .subject());
+            }
+        }
+        SqliteBackup.take(data, backup, file -> {});
+        Files.copy(data.resolve(LocalMasterKey.FILE_NAME), backup.resolve(LocalMasterKey.FILE_NAME));
+        List<SubjectId> forgotten = subjects.subList(0, 400);
+        List<byte[]> wrapped = new ArrayList<>();
+        try (java.sql.Connection keys = java.sql.DriverManager.getConnection(
+                        "jdbc:sqlite:file:" + backup.resolve("keys.db") + "?mode=ro");
+                java.sql.PreparedStatement select =
+                        keys.prepareStatement("SELECT wrapped FROM subject_key WHERE subject = ?")) {
+            for (SubjectId subject : forgotten) {
+                select.setString(1, subject.toString());
+                try (java.sql.ResultSet rs = select.executeQuery()) {
+                    assertThat(rs.next()).isTrue();
+                    wrapped.add(rs.getBytes(1));
+                }
+            }
+        }
+
+        try (SqliteLethe restored = SqliteLethe.open(backup)) {
+            for (SubjectId subject : forgotten) {
+                restored.privacy().forget(subject, "Art. 17(1)(a)", null, DPO);
+            }
+        }
+
+        byte[] file = Files.readAllBytes(backup.resolve("keys.db"));
+        long found = wrapped.stream().filter(key -> indexOf(file, key) >= 0).count();
+        assertThat(found)
+                .as("wrapped keys of forgotten subjects still in the restored keys.db")
+                .isZero();
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
     private SubjectId customer(SqliteLethe lethe, String who) {
         JsonNode schema = Json.parse("""
                         {"type":"object","properties":{

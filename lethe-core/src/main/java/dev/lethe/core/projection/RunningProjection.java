@@ -237,7 +237,18 @@ final class RunningProjection<S> implements BatchListener {
             return;
         }
         Map<String, String> encoded = new HashMap<>(dirty.size() * 2);
-        dirty.forEach((key, state) -> encoded.put(key, encode(state)));
+        dirty.forEach((key, state) -> {
+            String text = encode(state);
+            if (text.length() > MAX_STATE_CHARS) {
+                // Every read of it, and every commit, would hold it whole: a few such states ran a server out of
+                // memory. The key is not named: it may be personal data (an e-mail).
+                throw new IllegalStateException("projection '" + projection.name() + "': the state of one key is "
+                        + text.length() + " characters of JSON, over the limit of " + MAX_STATE_CHARS
+                        + ": keep each key's state small (key it finer, keep counts or the last few items rather than"
+                        + " every value), then rebuild it");
+            }
+            encoded.put(key, text);
+        });
         commitRetrying(encoded, eventBefore(pendingNext));
         dirty.clear();
         pendingEvents = 0;
@@ -251,6 +262,9 @@ final class RunningProjection<S> implements BatchListener {
             committedMonitor.notifyAll();
         }
     }
+
+    /** The largest state one key may have, as JSON: 16 Mi characters. */
+    public static final int MAX_STATE_CHARS = 16 * 1024 * 1024;
 
     /** How long a commit that the storage refuses is tried again before the projection fails. */
     static final Duration COMMIT_RETRY = Duration.ofMinutes(5);

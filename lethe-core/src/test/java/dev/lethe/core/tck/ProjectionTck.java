@@ -98,6 +98,24 @@ public abstract class ProjectionTck extends SubscriptionTck {
 
     public record LastMove(Optional<String> city, Optional<String> reason, java.time.Instant at) {}
 
+    public record Blob(String text) {}
+
+    @Test
+    void a_state_over_16_mib_fails_its_projection_naming_the_limit_and_not_the_key() throws Exception {
+        Projection<Blob> blobs = Projection.perStream("blobs", Blob.class, new Blob(""))
+                .on("CustomerRegistered", (s, e) -> new Blob("x".repeat(16 * 1024 * 1024)))
+                .build();
+        given("customer-secret42", "CustomerRegistered", "{\"name\":\"Ada\",\"city\":\"Lisbon\"}");
+        runtime.start(blobs);
+        ProjectionStatus status = awaitFailed("blobs");
+        assertThat(status.failure())
+                .get()
+                .asString()
+                .contains("over the limit of 16777216")
+                .doesNotContain("secret42");
+        assertThat(projectionStore.loadState("blobs", "customer-secret42")).isEmpty();
+    }
+
     @Test
     void a_state_keyed_by_a_value_longer_than_jacksons_name_limit_still_reads() throws Exception {
         String product = "A".repeat(60_000); // Jackson stops member names at 50,000 characters by default

@@ -109,12 +109,20 @@ final class GraphQlApi {
         return sdl;
     }
 
-    ExecutionResult execute(String query, String operationName, Map<String, Object> variables, Principal principal) {
+    static final String LEASE = "pageLease";
+
+    /** Runs a query as {@code principal}; fields that read more than a page take more turns of {@code lease}. */
+    ExecutionResult execute(
+            String query,
+            String operationName,
+            Map<String, Object> variables,
+            Principal principal,
+            Hub.PageLease lease) {
         ExecutionInput input = ExecutionInput.newExecutionInput()
                 .query(query)
                 .operationName(operationName)
                 .variables(variables == null ? Map.of() : variables)
-                .graphQLContext(Map.of(PRINCIPAL, principal))
+                .graphQLContext(Map.of(PRINCIPAL, principal, LEASE, lease))
                 .build();
         return graphQl.execute(input);
     }
@@ -170,7 +178,8 @@ final class GraphQlApi {
                                                 hub.projectionState(
                                                         env.getArgument("name"),
                                                         env.getArgument("key"),
-                                                        principal(env)),
+                                                        principal(env),
+                                                        env.getGraphQlContext().get(LEASE)),
                                                 Map.class))
                                 .dataFetcher(
                                         "audit",

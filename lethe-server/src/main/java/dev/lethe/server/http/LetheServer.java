@@ -561,7 +561,15 @@ public final class LetheServer implements AutoCloseable {
         routes.get("/v1/projections", this::listProjections);
         routes.get(
                 "/v1/projections/{name}/{key}",
-                ctx -> ctx.json(hub.projectionState(ctx.pathParam("name"), ctx.pathParam("key"), principal(ctx))));
+                // Within the page budget, answer written: a state is up to 16 MiB, and any token may read one.
+                ctx -> hub.withPageBudget(
+                        principal(ctx).name(),
+                        1 + Hub.STATE_PAGES,
+                        lease -> writeNow(
+                                ctx,
+                                200,
+                                jsonBytes(hub.projectionState(
+                                        ctx.pathParam("name"), ctx.pathParam("key"), principal(ctx))))));
         routes.get(
                 "/v1/audit",
                 ctx -> ctx.json(events(hub.audit(intParam(ctx, "limit", Hub.DEFAULT_LIMIT), principal(ctx)))));
@@ -747,7 +755,8 @@ public final class LetheServer implements AutoCloseable {
         }
         int pageSize = Hub.limit(limit);
         long start = asOf != null && from == Long.MAX_VALUE ? 0 : from;
-        hub.withPageBudget(() -> writeNow(ctx, 200, streamPage(ctx, start, pageSize, dir, asOf)));
+        hub.withPageBudget(
+                principal(ctx).name(), lease -> writeNow(ctx, 200, streamPage(ctx, start, pageSize, dir, asOf)));
     }
 
     /**
@@ -816,7 +825,7 @@ public final class LetheServer implements AutoCloseable {
         }
         int limit = Hub.limit(intParam(ctx, "limit", Hub.DEFAULT_LIMIT));
         Principal who = principal(ctx);
-        hub.withPageBudget(() -> {
+        hub.withPageBudget(who.name(), lease -> {
             List<dev.lethe.core.privacy.RevealedEvent> page = hub.readLog(category, from, limit, who);
             Map<String, Object> body = new java.util.LinkedHashMap<>();
             body.put("events", events(page));
@@ -1172,12 +1181,15 @@ public final class LetheServer implements AutoCloseable {
         Map<String, Object> variables =
                 body.hasNonNull("variables") ? Hub.JSON.convertValue(body.get("variables"), Map.class) : Map.of();
         // Within the page budget, answer written: a query may read pages of events (its events fields).
-        hub.withPageBudget(() ->
-                answerGraphQl(ctx, query.asText(), body.path("operationName").asText(null), variables));
+        hub.withPageBudget(
+                principal(ctx).name(),
+                lease -> answerGraphQl(
+                        ctx, query.asText(), body.path("operationName").asText(null), variables, lease));
     }
 
-    private Void answerGraphQl(Context ctx, String query, String operationName, Map<String, Object> variables) {
-        ExecutionResult result = graphQl.execute(query, operationName, variables, principal(ctx));
+    private Void answerGraphQl(
+            Context ctx, String query, String operationName, Map<String, Object> variables, Hub.PageLease lease) {
+        ExecutionResult result = graphQl.execute(query, operationName, variables, principal(ctx), lease);
         metrics.count("graphql_queries", 1);
         if (result.getErrors().stream()
                 .anyMatch(error -> error instanceof graphql.ExceptionWhileDataFetching fetching
