@@ -83,6 +83,24 @@ public final class PrivateEventStore implements AutoCloseable {
         this.codec = new PrivacyCodec(keys, type -> registry.latest(type).map(SchemaRegistry.Registered::schema));
         this.audit = new AuditLog(store, clock);
         this.replay = new RevealedReplay(store, this::reveal);
+        long head = store.headPosition();
+        if (head >= 0) {
+            store.readAll(head, 1).stream().findFirst().ifPresent(last -> sealedUpTo.set(last.recordedAt()));
+        }
+    }
+
+    /**
+     * The latest instant values were sealed at, or the log's last {@code recordedAt} at open: the store
+     * never records an event before the one it recorded last, so a clock stepped back must not seal its values
+     * under an earlier period than the event's {@code recordedAt} (whose retention would end months early).
+     */
+    private final java.util.concurrent.atomic.AtomicReference<Instant> sealedUpTo =
+            new java.util.concurrent.atomic.AtomicReference<>(Instant.EPOCH);
+
+    /** The clock's instant, never before one sealed at already ({@link #sealedUpTo}). */
+    private Instant sealTime() {
+        Instant now = clock.instant();
+        return sealedUpTo.accumulateAndGet(now, (a, b) -> a.isAfter(b) ? a : b);
     }
 
     public EventStore store() {
@@ -359,7 +377,7 @@ public final class PrivateEventStore implements AutoCloseable {
             AppendRules.checkAppend(streamId, expected, events);
             return List.of(); // answered with the original append, or refused as a duplicate: nothing stored
         }
-        List<Checked> checked = checkAll(streamId, expected, events, clock.instant(), null);
+        List<Checked> checked = checkAll(streamId, expected, events, sealTime(), null);
         List<Unencrypted> unencrypted = new ArrayList<>();
         for (int i = 0; i < events.size(); i++) {
             EventData event = events.get(i);
@@ -386,7 +404,7 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     private List<EventData> sealAll(
             StreamId streamId, ExpectedVersion expected, List<EventData> events, List<Runnable> warnings) {
-        Instant now = clock.instant();
+        Instant now = sealTime();
         if (retryOfStored(streamId, events)) {
             // A retry, or a batch the store refuses for an id it holds: nothing is stored. Sealing it would
             // create subjects for its natural keys first — a forgotten person's again, unaudited — and the

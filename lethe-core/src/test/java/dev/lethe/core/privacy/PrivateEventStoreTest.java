@@ -1031,6 +1031,28 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_clock_stepped_back_does_not_seal_values_under_a_period_before_the_last_recorded_event() {
+        // The log's last event recorded in November; the clock then says January of the same year.
+        InMemoryEventStore log = new InMemoryEventStore(Clock.fixed(writtenAt, ZoneOffset.UTC));
+        log.append(StreamId.of("earlier-1"), ExpectedVersion.any(), List.of(EventData.of("Noted", "{}")));
+        Clock january = Clock.fixed(Instant.parse("2026-01-15T10:00:00Z"), ZoneOffset.UTC);
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), january);
+        PrivateEventStore behind = new PrivateEventStore(log, keys, january);
+        registerProductSold(behind);
+        behind.append(
+                StreamId.of("customer-1"),
+                ExpectedVersion.any(),
+                List.of(EventData.of(
+                        "ProductSold", "{\"email\":\"ada@example.com\",\"name\":\"Ada\",\"product\":\"fund\"}")));
+        assertThat(keys.periodExpiries())
+                .extracting(expiry ->
+                        expiry.key().group().name() + "/" + expiry.key().period())
+                .contains("contact/2026-11")
+                .doesNotContain("contact/2026-01");
+    }
+
+    @Test
     void a_schema_version_that_names_its_subjects_by_another_key_says_so_in_the_audit_trail() {
         JsonNode rekeyed = Json.parse(SCHEMA.replace(
                                 "\"product\":{\"type\":\"string\"}",
