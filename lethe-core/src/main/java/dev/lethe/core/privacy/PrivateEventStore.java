@@ -2371,8 +2371,38 @@ public final class PrivateEventStore implements AutoCloseable {
      * keys early.
      */
     public RetentionReport retention(Instant now, Principal actor) {
+        return retention(now, actor, false);
+    }
+
+    /**
+     * How far a retention run's {@code now} may be past the last run's (or, before any, the log's last
+     * {@code recordedAt}) before it needs confirming: a clock set years ahead (a wrong date, a test's fake
+     * time) would destroy period keys whose retention has not ended, and carry out scheduled forgets early,
+     * for good. A quarter: a run each hour, day or month passes; a store left stopped longer waits for
+     * someone to confirm the clock.
+     */
+    public static final java.time.Duration RETENTION_LEAP = java.time.Duration.ofDays(92);
+
+    static final String RETENTION_NOTE = "retention:last-run";
+
+    /**
+     * Runs retention as {@link #retention(Instant, Principal)} does (which takes {@code now} as meant: a test
+     * of time, an operator's {@code --now}); with {@code nowFromClock}, {@code now} is the clock's, and a
+     * {@code now} more than {@link #RETENTION_LEAP} past the last run is refused, destroying nothing
+     * ({@link RetentionClockException}): the {@link RetentionScheduler} and {@code lethe retention run}
+     * without {@code --now} or {@code --yes} run so.
+     */
+    public RetentionReport retention(Instant now, Principal actor, boolean nowFromClock) {
         requireRetention(actor, now);
         requireWritable();
+        if (nowFromClock) {
+            Optional<Instant> reference =
+                    keys.note(RETENTION_NOTE).map(Instant::parse).or(() -> lastRecordedAt());
+            if (reference.isPresent() && now.isAfter(reference.get().plus(RETENTION_LEAP))) {
+                throw new RetentionClockException(
+                        now, reference.get(), keys.note(RETENTION_NOTE).isPresent());
+            }
+        }
         writePendingReceipts();
         List<Long> malformed = new ArrayList<>();
         // In a copy that may not forget (refuseForgets), the due forgets wait; expiry runs all the same.
@@ -2423,7 +2453,40 @@ public final class PrivateEventStore implements AutoCloseable {
             details.put("undeclaredPeriods", names);
         }
         audit.record("RetentionRun", actor, details);
+        if (keys.note(RETENTION_NOTE)
+                .map(Instant::parse)
+                .map(last -> last.isBefore(now))
+                .orElse(true)) {
+            keys.setNote(RETENTION_NOTE, now.toString());
+        }
         return new RetentionReport(expired, forgotten, undeclared);
+    }
+
+    /** The {@code recordedAt} of the log's last event, if any. */
+    private Optional<Instant> lastRecordedAt() {
+        long head = store.headPosition();
+        return head < 0
+                ? Optional.empty()
+                : store.readAll(head, 1).stream().findFirst().map(RecordedEvent::recordedAt);
+    }
+
+    /**
+     * A retention run refused because its {@code now} is far past the last run: the clock may be wrong, and
+     * what a run destroys cannot be undone. Nothing was destroyed.
+     */
+    public static final class RetentionClockException extends dev.lethe.core.store.LetheException {
+        RetentionClockException(Instant now, Instant reference, boolean fromLastRun) {
+            super("retention run as of " + now + " refused: it is more than " + RETENTION_LEAP.toDays()
+                    + " days after "
+                    + (fromLastRun ? "the last retention run (" : "the last event the store recorded (")
+                    + reference + "), and a clock set ahead would destroy period keys whose retention has not"
+                    + " ended, for good. Check the clock; if it is right, confirm with lethe retention run --yes");
+        }
+
+        @Override
+        public boolean isTransient() {
+            return false;
+        }
     }
 
     private volatile String rotationRefused;

@@ -57,7 +57,8 @@ public final class RetentionScheduler implements AutoCloseable {
 
     private void runOnce() {
         try {
-            PrivateEventStore.RetentionReport report = lethe.retention(clock.instant(), SCHEDULER);
+            // As of the clock: a clock far past the last run (set years ahead) is refused, destroying nothing.
+            PrivateEventStore.RetentionReport report = lethe.retention(clock.instant(), SCHEDULER, true);
             lastExpired = report.expired();
             lastFailure = Optional.empty();
             if (!report.expired().isEmpty() || !report.forgotten().isEmpty()) {

@@ -1031,6 +1031,25 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_retention_run_far_past_the_last_one_is_refused_until_the_clock_is_confirmed() {
+        sell("ada@example.com", "Ada Lovelace"); // the log's last event: now (the in-memory log's clock)
+        Instant years = Instant.now().plus(java.time.Duration.ofDays(4_000)); // a clock set years ahead
+        int keysBefore = lethe.keys().periodExpiries().size();
+        assertThatThrownBy(() -> lethe.retention(years, DPO, true))
+                .isInstanceOf(PrivateEventStore.RetentionClockException.class)
+                .hasMessageContaining("more than 92 days after the last event the store recorded")
+                .hasMessageContaining("--yes");
+        assertThat(lethe.keys().periodExpiries()).as("nothing destroyed").hasSize(keysBefore);
+
+        // As of an instant given as meant (an operator's --now, a test of time): run.
+        assertThat(lethe.retention(years, DPO).expired()).isNotEmpty();
+        // The clock's runs go on from there.
+        lethe.retention(years.plus(java.time.Duration.ofDays(1)), DPO, true);
+        assertThatThrownBy(() -> lethe.retention(years.plus(java.time.Duration.ofDays(100)), DPO, true))
+                .hasMessageContaining("after the last retention run (" + years.plus(java.time.Duration.ofDays(1)));
+    }
+
+    @Test
     void a_clock_stepped_back_does_not_seal_values_under_a_period_before_the_last_recorded_event() {
         // The log's last event recorded in November; the clock then says January of the same year.
         InMemoryEventStore log = new InMemoryEventStore(Clock.fixed(writtenAt, ZoneOffset.UTC));

@@ -64,7 +64,9 @@ final class GovernanceCommands {
         @Option(
                 names = "--yes",
                 description = "Run with a --now later than the clock: it destroys keys whose retention has not"
-                        + " ended yet and carries out forgets scheduled up to --now, early; neither can be undone.")
+                        + " ended yet and carries out forgets scheduled up to --now, early; neither can be undone."
+                        + " Without --now, confirms a clock more than 92 days past the last retention run, which"
+                        + " is refused without it.")
         boolean yes;
 
         @Override
@@ -83,7 +85,8 @@ final class GovernanceCommands {
             }
             try (SqliteLethe lethe = cli.store.openExisting()) {
                 // retention() checks the rotate-keys permission: running it destroys keys.
-                PrivateEventStore.RetentionReport report = lethe.privacy().retention(at, cli.store.principal());
+                PrivateEventStore.RetentionReport report =
+                        lethe.privacy().retention(at, cli.store.principal(), now == null && !yes);
                 PrintWriter out = cli.spec.commandLine().getOut();
                 out.printf(
                         "retention run as of %s: %d scheduled forget(s) carried out, %d period key(s) destroyed%n",
