@@ -19,6 +19,19 @@ final class DemoCommand implements Callable<Integer> {
         java.time.Clock clock = DemoStory.storyClock();
         try (SqliteLethe lethe = parent.store.openForWriting(clock)) {
             SqliteEventStore store = lethe.store();
+            if (store.headPosition() >= 0 && !DemoStory.wroteTo(lethe.privacy())) {
+                // The demo registers its own schemas (a ProductSold that classifies other fields than yours: your
+                // next appends would store personal data in plaintext), mixes made-up customers in, and forgets one.
+                throw dev.lethe.core.store.InvalidEventException.of(
+                        "--data",
+                        "the data directory "
+                                + parent.store.directory.toAbsolutePath().normalize() + " holds "
+                                + (store.headPosition() + 1)
+                                + " event(s) and was not written by the demo: the demo would register its own schemas"
+                                + " over yours and add its customers to your data. Run it in a new directory (--data"
+                                + " DIR; a directory an earlier release's lethe demo wrote is not marked as the"
+                                + " demo's: make it again)");
+            }
             out.printf(
                     "Lethe demo: a wealth manager's customers, on the embedded store in %s%n",
                     parent.store.directory.toAbsolutePath().normalize());

@@ -746,12 +746,21 @@ final class GovernanceCommands {
         List<String> shortened = new java.util.ArrayList<>();
         next.groups().forEach((group, rule) -> {
             DataPolicy.GroupRule before = current.groups().get(group);
-            if (before != null && from.plus(rule.retention()).isBefore(from.plus(before.retention()))) {
+            if (before != null && end(from, rule.retention()).isBefore(end(from, before.retention()))) {
                 shortened.add(group + " (" + before.retention() + " to " + rule.retention() + ")");
             }
         });
         java.util.Collections.sort(shortened);
         return shortened;
+    }
+
+    /** {@code from} plus a retention; one that ends past the calendar ({@code P999999999Y}: for ever) is the last date. */
+    private static java.time.LocalDate end(java.time.LocalDate from, java.time.Period retention) {
+        try {
+            return from.plus(retention);
+        } catch (java.time.DateTimeException | ArithmeticException pastTheCalendar) {
+            return java.time.LocalDate.MAX;
+        }
     }
 
     /**

@@ -194,6 +194,26 @@ class LetheCliTest {
                 .isEqualTo(2);
     }
 
+    @Test
+    void demo_refuses_a_store_with_data_of_its_own_and_changes_nothing_in_it() throws Exception {
+        Path schema = Files.writeString(
+                data.resolve("ps.json"),
+                "{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\","
+                        + "\"x-gdpr\":{\"pii\":true,\"key\":true,\"dataGroup\":\"contact\"}}}}");
+        assertThat(lethe("schemas", "register", "ProductSold", schema.toString(), "--role", "dpo")
+                        .exitCode())
+                .isZero();
+        String schemasBefore = lethe("schemas", "list").out();
+        String logBefore = lethe("read", "--all").out();
+
+        Run demo = lethe("demo");
+
+        assertThat(demo.exitCode()).as(demo.out() + demo.err()).isEqualTo(2);
+        assertThat(demo.err()).contains("was not written by the demo", "register its own schemas over yours");
+        assertThat(lethe("schemas", "list").out()).isEqualTo(schemasBefore);
+        assertThat(lethe("read", "--all").out()).isEqualTo(logBefore);
+    }
+
     /** A serve command expected to be refused: one that starts serving instead fails the test, not hangs it. */
     private Run servedAtMostBriefly(String... args) {
         return org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
@@ -897,6 +917,16 @@ class LetheCliTest {
         assertThat(confirmed.exitCode()).as(confirmed.err()).isZero();
         assertThat(confirmed.err()).contains("warning: retention shortened for contact (P2Y to P0D)");
         assertThat(lethe("policy", "show").out()).contains("retention: P0D");
+
+        // "Keep for ever" (a retention past the calendar) is a lengthening, and shortening it again is told.
+        String now = lethe("policy", "show").out();
+        Path forever = Files.writeString(
+                data.resolve("forever.yaml"), now.replace("retention: P10Y,", "retention: P999999999Y,"));
+        Run kept = lethe("policy", "set", forever.toString(), "--role", "dpo");
+        assertThat(kept.exitCode()).as(kept.err()).isZero();
+        Run back = lethe("policy", "set", shorter.toString(), "--role", "dpo");
+        assertThat(back.exitCode()).as(back.err()).isEqualTo(2);
+        assertThat(back.err()).contains("shortens the retention of identity (P999999999Y to P10Y)");
     }
 
     @Test
