@@ -275,6 +275,16 @@ class UnsealedPathsTest {
     }
 
     @Test
+    void a_content_media_type_in_another_case_or_with_spaces_marks_a_property_personal_too() {
+        PrivacySchema model = JsonSchemaNotation.read(
+                "Note",
+                schema("\"notes\":{\"type\":\"string\",\"contentMediaType\":\"AES256GCM\"},"
+                        + "\"memo\":{\"type\":\"string\",\"contentMediaType\":\"aes256gcm \"},"
+                        + "\"text\":{\"type\":\"string\",\"contentMediaType\":\"text/plain\"}"));
+        assertThat(model.personalFields()).extracting(FieldRule::path).containsExactlyInAnyOrder("notes", "memo");
+    }
+
+    @Test
     void a_json_schema_property_name_holding_a_dot_is_refused_when_it_is_classified() {
         assertThatThrownBy(() -> JsonSchemaNotation.read(
                         "Person", schema("\"contact.email\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true}}")))

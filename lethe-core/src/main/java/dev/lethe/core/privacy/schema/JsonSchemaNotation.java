@@ -24,6 +24,16 @@ public final class JsonSchemaNotation {
     public static final String KEYWORD = "x-gdpr";
     public static final String ENCRYPTED_MEDIA_TYPE = "aes256gcm";
 
+    /**
+     * Whether a property's {@code contentMediaType} is {@value #ENCRYPTED_MEDIA_TYPE}: media types are
+     * case-insensitive, so {@code AES256GCM} (or one with spaces around it) marks it too, rather than
+     * leaving a field its author meant encrypted in plaintext.
+     */
+    static boolean marksEncrypted(com.fasterxml.jackson.databind.JsonNode property) {
+        String mediaType = property.path("contentMediaType").asText(null);
+        return mediaType != null && mediaType.strip().equalsIgnoreCase(ENCRYPTED_MEDIA_TYPE);
+    }
+
     private JsonSchemaNotation() {}
 
     public static PrivacySchema read(String eventType, JsonNode schema) {
@@ -58,8 +68,7 @@ public final class JsonSchemaNotation {
             return; // a personal value is sealed whole: whatever its schema says inside it is covered
         }
         if (node.isObject() && !nameMap) {
-            boolean marked = node.has(KEYWORD)
-                    || ENCRYPTED_MEDIA_TYPE.equals(node.path("contentMediaType").asText(null));
+            boolean marked = node.has(KEYWORD) || marksEncrypted(node);
             if (marked && !read.contains(node)) {
                 throw unread(eventType, pointer);
             }
@@ -162,8 +171,7 @@ public final class JsonSchemaNotation {
             return false;
         }
         if (node.isObject()) {
-            if (node.has(KEYWORD)
-                    || ENCRYPTED_MEDIA_TYPE.equals(node.path("contentMediaType").asText(null))) {
+            if (node.has(KEYWORD) || marksEncrypted(node)) {
                 return true;
             }
             for (String keyword : REFERENCES) {
@@ -194,8 +202,7 @@ public final class JsonSchemaNotation {
     /** Whether any marking occurs in the schema, references not followed. */
     private static boolean hasMarkingAnywhere(JsonNode node) {
         if (node.isObject()) {
-            if (node.has(KEYWORD)
-                    || ENCRYPTED_MEDIA_TYPE.equals(node.path("contentMediaType").asText(null))) {
+            if (node.has(KEYWORD) || marksEncrypted(node)) {
                 return true;
             }
         }
@@ -289,8 +296,7 @@ public final class JsonSchemaNotation {
             }
         }
         JsonNode gdpr = definition.get(KEYWORD);
-        boolean encryptedMediaType =
-                ENCRYPTED_MEDIA_TYPE.equals(definition.path("contentMediaType").asText(null));
+        boolean encryptedMediaType = marksEncrypted(definition);
         if (gdpr == null && !encryptedMediaType) {
             return Optional.empty();
         }
