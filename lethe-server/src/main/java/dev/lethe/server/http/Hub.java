@@ -87,6 +87,20 @@ final class Hub {
                     principal, "append (role '" + principal.role() + "' is not declared in the data policy)");
         }
         StreamId streamId = StreamId.of(stream);
+        if (!lethe.policy().mayAppend(principal, streamId)) {
+            // Else any token could write into any customer's stream: a reader's too.
+            throw new dev.lethe.core.privacy.AccessDeniedException(
+                    principal,
+                    "append to a stream of category '" + streamId.category() + "' (role '" + principal.role()
+                            + "' may append to "
+                            + lethe.policy()
+                                    .roles()
+                                    .get(principal.role())
+                                    .appendable()
+                                    .map(set -> set.isEmpty() ? "no stream" : "categories " + set)
+                                    .orElse("any stream")
+                            + ": its 'append' list in the data policy)");
+        }
         if (expectedVersion != null && !expectedVersion.isValueNode()) {
             throw InvalidEventException.of(
                     "expectedVersion",

@@ -165,13 +165,23 @@ class HttpApiIT {
             throws Exception {
         String email = "oracle-" + UUID.randomUUID() + "@example.com";
         String customer = addContact("contact-" + UUID.randomUUID().toString().substring(0, 8), email, "Known Person");
-        // The analyst (no contact group, no export) appends the guess and reads both events back...
+        // The analyst (no contact group, no export) may not append at all (its append list is empty)...
         String probe = "contact-" + UUID.randomUUID().toString().substring(0, 8);
-        Response appended = post(
-                "/v1/streams/" + probe + "/events",
-                ANALYST,
-                "{\"events\":[{\"type\":\"ContactAdded\",\"data\":{\"email\":\"" + email
-                        + "\",\"name\":\"Guess\",\"channel\":\"web\"}}]}");
+        String guess = "{\"events\":[{\"type\":\"ContactAdded\",\"data\":{\"email\":\"" + email
+                + "\",\"name\":\"Guess\",\"channel\":\"web\"}}]}";
+        Response refused = post("/v1/streams/" + probe + "/events", ANALYST, guess);
+        assertThat(refused.status()).as(refused.body()).isEqualTo(403);
+        assertThat(refused.json().get("detail").asText())
+                .contains("may not append to a stream of category 'contact'", "may append to no stream");
+        assertThat(post(
+                                "/graphql",
+                                ANALYST,
+                                "{\"query\":\"mutation { append(stream: \\\"" + probe
+                                        + "\\\", events: [{type: \\\"A\\\", data: {}}]) { firstPosition } }\"}")
+                        .status())
+                .isEqualTo(403);
+        // ...so a role that may (the advisor) appends the guess, and the analyst reads both events back...
+        Response appended = post("/v1/streams/" + probe + "/events", ADVISOR, guess);
         assertThat(appended.status()).as(appended.body()).isEqualTo(201);
         for (String stream : List.of(customer, probe)) {
             JsonNode event =

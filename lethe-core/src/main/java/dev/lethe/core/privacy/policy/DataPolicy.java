@@ -38,8 +38,11 @@ import java.util.TreeSet;
  * roles:
  *   dpo:     { read: [identity, contact], may: [forget, export, rotate-keys, change-policy] }
  *   advisor: { read: [identity, contact] }
- *   analyst: { read: [] }
+ *   analyst: { read: [], append: [] }
  * </pre>
+ *
+ * <p>A role's {@code append} lists the stream categories it may append to over HTTP ({@code *}: any); a role
+ * without one may append to any stream (policies written before it existed).
  */
 public record DataPolicy(
         Map<DataGroup, GroupRule> groups,
@@ -82,7 +85,32 @@ public record DataPolicy(
     /** A group's retention and key period ({@code P1D}, {@code P1M} or {@code P1Y}). */
     public record GroupRule(Period retention, RetentionPeriods periods) {}
 
-    public record RoleRule(Set<DataGroup> readable, Set<Permission> permissions) {}
+    /**
+     * What a role may read and do. {@code appendable}: the stream categories it may append to over HTTP
+     * ({@code *}: any); empty for a role whose policy names no {@code append} list, which may append to any
+     * stream, as every role could before the list existed.
+     */
+    public record RoleRule(
+            Set<DataGroup> readable, Set<Permission> permissions, java.util.Optional<Set<String>> appendable) {
+        public RoleRule {
+            appendable = appendable.map(Set::copyOf);
+        }
+
+        /** A role that may append to any stream. */
+        public RoleRule(Set<DataGroup> readable, Set<Permission> permissions) {
+            this(readable, permissions, java.util.Optional.empty());
+        }
+
+        /** Whether it may append to a stream of {@code category}. */
+        public boolean mayAppendTo(String category) {
+            return appendable
+                    .map(set -> set.contains(ANY_STREAM) || set.contains(category))
+                    .orElse(true);
+        }
+    }
+
+    /** In a role's {@code append} list: every stream. */
+    public static final String ANY_STREAM = "*";
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             // A key written twice (two 'dpo:' roles) is a mistake, not "the last one wins".
@@ -188,7 +216,7 @@ public record DataPolicy(
                                 + " personal field as restricted; give the role another name (in policy.yaml, by"
                                 + " hand, if this store's policy declares it)");
             }
-            onlyKeys(entry.getValue(), where, "read", "may");
+            onlyKeys(entry.getValue(), where, "read", "may", "append");
             Set<DataGroup> readable = new TreeSet<>(java.util.Comparator.comparing(DataGroup::name));
             for (JsonNode name : list(entry.getValue().path("read"), where + ".read")) {
                 DataGroup group = DataGroup.of(name.asText());
@@ -202,7 +230,28 @@ public record DataPolicy(
             for (JsonNode name : list(entry.getValue().path("may"), where + ".may")) {
                 permissions.add(Permission.parse(name.asText(), where));
             }
-            roles.put(entry.getKey(), new RoleRule(readable, permissions));
+            java.util.Optional<Set<String>> appendable = java.util.Optional.empty();
+            JsonNode append = entry.getValue().path("append");
+            if (!append.isMissingNode() && !append.isNull()) {
+                Set<String> categories = new TreeSet<>();
+                for (JsonNode name : list(append, where + ".append")) {
+                    String category = name.asText();
+                    if (!ANY_STREAM.equals(category)) {
+                        try {
+                            dev.lethe.core.spi.AppendRules.checkCategory(category);
+                        } catch (InvalidEventException e) {
+                            throw InvalidEventException.of(
+                                    where + ".append",
+                                    "'" + category + "' is not a stream category (the part of a stream id before its"
+                                            + " first '-'), nor '" + ANY_STREAM + "' for every stream: "
+                                            + e.getMessage());
+                        }
+                    }
+                    categories.add(category);
+                }
+                appendable = java.util.Optional.of(categories);
+            }
+            roles.put(entry.getKey(), new RoleRule(readable, permissions, appendable));
         }
         List<String> notices = new java.util.ArrayList<>();
         // Obsolete: parsed as before (empty or false: off; refused if not a boolean), so that older files
@@ -338,6 +387,15 @@ public record DataPolicy(
     public boolean mayRead(Principal principal, DataGroup group) {
         RoleRule role = roles.get(principal.role());
         return role != null && role.readable().contains(group);
+    }
+
+    /**
+     * Whether the principal's role may append to {@code stream} over HTTP: a declared role whose {@code append}
+     * list names its category or {@code *}, or that has no such list.
+     */
+    public boolean mayAppend(Principal principal, dev.lethe.core.store.StreamId stream) {
+        RoleRule role = roles.get(principal.role());
+        return role != null && role.mayAppendTo(stream.category());
     }
 
     public boolean may(Principal principal, Permission permission) {

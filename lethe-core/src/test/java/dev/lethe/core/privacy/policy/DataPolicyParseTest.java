@@ -27,6 +27,42 @@ class DataPolicyParseTest {
     }
 
     @Test
+    void a_roles_append_list_names_the_categories_it_may_append_to_and_none_means_any() {
+        DataPolicy policy = DataPolicy.parse(GROUPS + "roles:\n" + DPO
+                + "  writer: {read: [], append: [customer, order]}\n"
+                + "  reader: {read: [identity], append: []}\n"
+                + "  all: {read: [], append: [\"*\"]}\n");
+        dev.lethe.core.store.StreamId customer = dev.lethe.core.store.StreamId.of("customer-1");
+        dev.lethe.core.store.StreamId invoice = dev.lethe.core.store.StreamId.of("invoice-7");
+        assertThat(policy.mayAppend(new dev.lethe.core.privacy.Principal("w", "writer"), customer))
+                .isTrue();
+        assertThat(policy.mayAppend(new dev.lethe.core.privacy.Principal("w", "writer"), invoice))
+                .isFalse();
+        assertThat(policy.mayAppend(new dev.lethe.core.privacy.Principal("r", "reader"), customer))
+                .isFalse();
+        assertThat(policy.mayAppend(new dev.lethe.core.privacy.Principal("a", "all"), invoice))
+                .isTrue();
+        // A role without a list (a policy written before it existed) may append anywhere; an undeclared one nowhere.
+        assertThat(policy.mayAppend(new dev.lethe.core.privacy.Principal("d", "dpo"), invoice))
+                .isTrue();
+        assertThat(policy.mayAppend(new dev.lethe.core.privacy.Principal("n", "nobody"), invoice))
+                .isFalse();
+        assertThatThrownBy(() -> DataPolicy.parse(GROUPS + "roles:\n  w: {read: [], append: [customer-1]}\n"))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessageContaining("policy role w.append")
+                .hasMessageContaining("'customer-1' is not a stream category");
+        assertThatThrownBy(() -> DataPolicy.parse(GROUPS + "roles:\n  w: {read: [], append: customer}\n"))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessageContaining("append");
+        // The default policy: the analyst, who reads no personal data, writes nothing either.
+        DataPolicy standard = DataPolicy.parse(DataPolicy.defaultYaml());
+        assertThat(standard.mayAppend(new dev.lethe.core.privacy.Principal("a", "analyst"), customer))
+                .isFalse();
+        assertThat(standard.mayAppend(new dev.lethe.core.privacy.Principal("b", "advisor"), customer))
+                .isTrue();
+    }
+
+    @Test
     void mistakes_that_used_to_be_read_silently_are_refused() {
         Map<String, String> mistakes = Map.of(
                 GROUPS + "roles:\n" + DPO + "  dpo: {read: []}\n",
