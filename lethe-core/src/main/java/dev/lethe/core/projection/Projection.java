@@ -45,11 +45,7 @@ public interface Projection<S> {
 
     /** A projection with one state per stream. */
     static <S> ProjectionBuilder<S> perStream(String name, Class<S> stateType, S initialState) {
-        return new ProjectionBuilder<>(
-                name,
-                stateType,
-                initialState,
-                event -> Optional.of(event.streamId().value()));
+        return new ProjectionBuilder<>(name, stateType, initialState, ProjectionBuilder.BY_STREAM);
     }
 
     /** A projection with one state per key that {@code keyOf} derives from each event. */

@@ -65,6 +65,15 @@ public final class ProjectionBuilder<S> {
         return this;
     }
 
+    /** The key of a per-stream projection: the stream id. */
+    static final Function<RecordedEvent, Optional<String>> BY_STREAM =
+            event -> Optional.of(event.streamId().value());
+
+    /** Whether {@code projection} was built here with another key than the stream's (global, derived). */
+    static boolean builtWithOtherKeys(Projection<?> projection) {
+        return projection instanceof Definition<?> definition && definition.keyFunction() != BY_STREAM;
+    }
+
     public Projection<S> build() {
         if (handlers.isEmpty()) {
             throw new IllegalStateException(

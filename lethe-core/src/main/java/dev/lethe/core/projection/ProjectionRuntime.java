@@ -132,12 +132,14 @@ public final class ProjectionRuntime implements AutoCloseable {
      * events recorded at or before {@code asOf}, computed from the log (not from stored states).
      */
     public <S> S stateAsOf(Projection<S> projection, StreamId streamId, Instant asOf) {
+        requireOfItsCategory(projection, streamId);
         S state = projection.initialState();
         long from = 0;
         while (true) {
             List<RecordedEvent> page = store.readStreamAsOf(streamId, asOf, from, EventStore.MAX_READ_LIMIT);
             for (RecordedEvent event : page) {
                 if (projection.handles(event)) {
+                    requireKeyedByStream(projection, event);
                     state = projection.apply(state, event);
                 }
             }
@@ -150,6 +152,7 @@ public final class ProjectionRuntime implements AutoCloseable {
 
     /** The state of one stream as of its version {@code version}, folded from the log. */
     public <S> S stateAsOfVersion(Projection<S> projection, StreamId streamId, long version) {
+        requireOfItsCategory(projection, streamId);
         S state = projection.initialState();
         for (long from = 0; from <= version; ) {
             long remaining = version - from;
@@ -157,6 +160,7 @@ public final class ProjectionRuntime implements AutoCloseable {
             List<RecordedEvent> page = store.readStream(streamId, from, Direction.FORWARD, limit);
             for (RecordedEvent event : page) {
                 if (projection.handles(event)) {
+                    requireKeyedByStream(projection, event);
                     state = projection.apply(state, event);
                 }
             }
@@ -166,6 +170,45 @@ public final class ProjectionRuntime implements AutoCloseable {
             from += limit;
         }
         return state;
+    }
+
+    /** A state as of a time is one stream's fold: a stream the projection does not read has none. */
+    private static void requireOfItsCategory(Projection<?> projection, StreamId streamId) {
+        if (projection == null || streamId == null) {
+            throw dev.lethe.core.store.InvalidEventException.of(
+                    "as-of", projection == null ? "projection: is missing" : "stream id: is missing");
+        }
+        if (ProjectionBuilder.builtWithOtherKeys(projection)) {
+            throw notKeyedByStream(projection);
+        }
+        projection
+                .category()
+                .filter(category -> !category.equals(streamId.category()))
+                .ifPresent(category -> {
+                    throw dev.lethe.core.store.InvalidEventException.of(
+                            "as-of",
+                            "stream '" + streamId + "' is not of projection '" + projection.name() + "''s category '"
+                                    + category + "': it has no state for it");
+                });
+    }
+
+    /**
+     * Only a per-stream projection's state is the fold of one stream: a global or derived-key projection's
+     * state folds events of many streams, and one stream's fold would be a state it never had.
+     */
+    private static void requireKeyedByStream(Projection<?> projection, RecordedEvent event) {
+        java.util.Optional<String> key = projection.keyOf(event);
+        if (key.isPresent() && !key.get().equals(event.streamId().value())) {
+            throw notKeyedByStream(projection);
+        }
+    }
+
+    private static dev.lethe.core.store.InvalidEventException notKeyedByStream(Projection<?> projection) {
+        return dev.lethe.core.store.InvalidEventException.of(
+                "as-of",
+                "projection '" + projection.name() + "' keys its states by something else than the stream (a global"
+                        + " or derived key): a state as of a time is folded from one stream, which is none of its"
+                        + " states; read its current state instead");
     }
 
     public ProjectionStatus status(String name) {

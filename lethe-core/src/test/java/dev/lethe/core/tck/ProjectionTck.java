@@ -324,6 +324,17 @@ public abstract class ProjectionTck extends SubscriptionTck {
                 .isEqualTo(new CustomerView("Ada", "Porto", 0));
         assertThat(runtime.stateAsOfVersion(CUSTOMERS, StreamId.of("customer-1"), 0))
                 .isEqualTo(new CustomerView("Ada", "Lisbon", 0));
+        // A state as of a time is one stream's fold: refused, not made up, where it is none of the states.
+        given("order-1", "CustomerRegistered", "{\"name\":\"Not a customer stream\",\"city\":\"x\"}");
+        assertThatThrownBy(() -> runtime.stateAsOf(CUSTOMERS, StreamId.of("order-1"), Instant.now()))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessageContaining("is not of projection 'customers''s category 'customer'");
+        given("customer-1", "ProductBought", "{\"product\":\"fund-a\",\"reason\":\"x\"}");
+        assertThatThrownBy(() -> runtime.stateAsOf(SALES, StreamId.of("customer-1"), Instant.now()))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessageContaining("keys its states by something else than the stream");
+        assertThatThrownBy(() -> runtime.stateAsOfVersion(SALES_BY_REASON, StreamId.of("customer-1"), 5))
+                .hasMessageContaining("keys its states by something else than the stream");
     }
 
     @Test

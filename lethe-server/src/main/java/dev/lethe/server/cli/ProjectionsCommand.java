@@ -16,6 +16,7 @@ import dev.lethe.sqlite.SqliteEventStore;
 import dev.lethe.sqlite.SqliteLethe;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -203,7 +204,18 @@ final class ProjectionsCommand implements Runnable {
                             cli.store.openForReading(cli.spec.commandLine().getErr());
                     ProjectionRuntime runtime = new ProjectionRuntime(
                             opened.lethe().store(), opened.lethe().projections())) {
-                Object state = runtime.stateAsOf(projection, StreamId.of(key), Instants.parse("--as-of", asOf));
+                Instant at = Instants.parse("--as-of", asOf);
+                StreamId stream = StreamId.of(key);
+                Object state = runtime.stateAsOf(projection, stream, at);
+                if (opened.lethe().store().readStreamAsOf(stream, at, 0, 1).isEmpty()) {
+                    // Its initial state would read as one the projection had: say there was none.
+                    cli.spec
+                            .commandLine()
+                            .getErr()
+                            .println("projection '" + name + "' had no state for key '" + key + "' as of " + at
+                                    + " (the stream had no event by then)");
+                    return 1;
+                }
                 out.println(revealed(opened, Json.of(state).toString()));
             }
             return 0;

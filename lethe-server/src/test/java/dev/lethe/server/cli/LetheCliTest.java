@@ -485,6 +485,20 @@ class LetheCliTest {
     }
 
     @Test
+    void a_state_as_of_a_time_is_refused_or_absent_rather_than_made_up() throws Exception {
+        assertThat(lethe("demo").exitCode()).isZero();
+        String customer = secondDemoCustomer().stream();
+        Run before = lethe("projections", "show", "customer-summary", customer, "--as-of", "2000-01-01");
+        assertThat(before.exitCode()).isEqualTo(1);
+        assertThat(before.err()).contains("had no state for key '" + customer + "'", "no event by then");
+        Run global = lethe("projections", "show", "sales-by-product", "global", "--as-of", "2999-01-01");
+        assertThat(global.exitCode()).isEqualTo(2);
+        assertThat(global.err()).contains("keys its states by something else than the stream");
+        Run now = lethe("projections", "show", "customer-summary", customer, "--as-of", "2999-01-01");
+        assertThat(now.exitCode()).as(now.err()).isZero();
+    }
+
+    @Test
     void listings_escape_control_characters_so_that_no_value_prints_as_a_line_of_its_own() throws Exception {
         assertThat(lethe("demo").exitCode()).isZero();
         Customer alan = secondDemoCustomer();
