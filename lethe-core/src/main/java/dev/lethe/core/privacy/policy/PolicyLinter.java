@@ -111,7 +111,28 @@ public final class PolicyLinter {
             "useragent",
             "latitude",
             "longitude",
-            "geolocation");
+            "geolocation",
+            // Identifiers and facts a wealth manager's KYC holds about a client.
+            "taxnumber",
+            "tin",
+            "taxidentificationnumber",
+            "nationalinsurancenumber",
+            "accountno",
+            "idnumber",
+            "nameoncard",
+            "accountname",
+            "maritalstatus",
+            "countryofresidence",
+            "yearofbirth",
+            "salary",
+            "networth",
+            "employer",
+            "occupation",
+            "sexualorientation",
+            "religiousbelief",
+            "healthdata",
+            "medicalcondition",
+            "criminalrecord");
 
     /**
      * Words that name personal data alone ({@code name}, {@code location}) or after a word for a person
@@ -160,7 +181,10 @@ public final class PolicyLinter {
             "visitor",
             "traveller",
             "traveler",
-            "cardholder");
+            "cardholder",
+            "trustee",
+            "advisor",
+            "adviser");
 
     private static final Pattern EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[A-Za-z]{2,}");
     private static final Pattern PHONE = Pattern.compile(".*\\+?\\d[\\d .()-]{7,}\\d.*");
