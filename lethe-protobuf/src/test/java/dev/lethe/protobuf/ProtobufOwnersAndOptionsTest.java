@@ -211,6 +211,33 @@ class ProtobufOwnersAndOptionsTest {
     }
 
     @Test
+    void a_proto3_field_labelled_with_a_group_but_not_pii_is_a_finding_when_its_name_looks_personal() {
+        byte[] set = set(
+                options(GdprOptions.FIELD_NUMBER, "proto3", false),
+                DescriptorProto.newBuilder()
+                        .setName("Trap")
+                        .addField(marked(field("customer_id", 1, Type.TYPE_STRING, null), true, true, "contact"))
+                        .addField(marked(field("email_address", 2, Type.TYPE_STRING, null), null, null, "contact"))
+                        .addField(marked(field("region", 3, Type.TYPE_STRING, null), null, null, "contact"))
+                        .build());
+        SchemaRegistry.Registered registered = new SchemaRegistry.Registered(
+                "Trap",
+                1,
+                SchemaRegistry.Notation.PROTOBUF,
+                ProtobufNotation.read("Trap", set, "ev.Trap"),
+                ProtobufNotation.allPaths("Trap", set, "ev.Trap"),
+                ProtobufNotation.source("Trap", set, "ev.Trap"),
+                java.time.Instant.now());
+        assertThat(dev.lethe.core.privacy.policy.PolicyLinter.check(
+                                dev.lethe.core.privacy.policy.DataPolicy.parse(POLICY), List.of(registered))
+                        .stream()
+                        .map(Object::toString))
+                .anyMatch(f -> f.startsWith("Trap.email_address: looks like personal data, and its option names data"
+                        + " group 'contact' without pii: true"))
+                .noneMatch(f -> f.startsWith("Trap.region"));
+    }
+
+    @Test
     void a_personal_field_two_key_fields_could_own_is_refused() {
         byte[] set = set(
                 options(GdprOptions.FIELD_NUMBER, "proto3", false),

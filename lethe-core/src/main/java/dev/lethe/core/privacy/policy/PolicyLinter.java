@@ -229,6 +229,19 @@ public final class PolicyLinter {
                                     + " number) are stored in plaintext and survive a forget (mark it pii too; a key"
                                     + " that only ever holds the subject ids Lethe issues needs not be)"));
                 }
+                if (schema.notation() == SchemaRegistry.Notation.PROTOBUF
+                        && !field.personal()
+                        && !field.subjectKey()
+                        && field.group().isPresent()
+                        && looksPersonal(leaf)) {
+                    // proto3 cannot tell an unset pii from pii: false: the label may be an encryption forgotten.
+                    findings.add(new Finding(
+                            schema.eventType() + "." + field.path(),
+                            "looks like personal data, and its option names data group '"
+                                    + field.group().get()
+                                    + "' without pii: true, so it is stored in plaintext (in proto3 an unset pii and"
+                                    + " pii: false are the same bytes; if it is personal, set pii: true)"));
+                }
             }
             List<FieldRule> keys = schema.schema().keyFields();
             if (schema.notation() == SchemaRegistry.Notation.PROTOBUF && keys.size() > 1) {
