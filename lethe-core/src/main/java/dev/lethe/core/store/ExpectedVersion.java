@@ -55,13 +55,22 @@ public sealed interface ExpectedVersion
             case "stream_exists":
                 return streamExists();
             default:
+                long version;
                 try {
-                    return exactly(Long.parseLong(text.trim()));
+                    version = Long.parseLong(text.trim());
                 } catch (NumberFormatException e) {
                     throw InvalidEventException.of(
                             "expected version",
-                            "'" + StreamId.printable(text) + "' is not any, no_stream, stream_exists or a number");
+                            "'" + StreamId.printable(text) + "' is not any, no_stream (or no-stream), stream_exists (or"
+                                    + " stream-exists) or a number");
                 }
+                if (version < -1) {
+                    // Said in the words of the command line and HTTP, which parse it, not of the Java API.
+                    throw InvalidEventException.of(
+                            "expected version",
+                            version + " is below -1 (-1 or no_stream: a stream that does not exist)");
+                }
+                return exactly(version);
         }
     }
 

@@ -81,7 +81,9 @@ final class GraphQlApi {
             }
             if (total > MAX_COMPLEXITY) {
                 throw new graphql.execution.AbortExecutionException(
-                        "maximum query complexity exceeded " + total + " > " + MAX_COMPLEXITY);
+                        "maximum query complexity exceeded " + total + " > " + MAX_COMPLEXITY + ": each field of"
+                                + " events and audit counts once per " + Hub.DEFAULT_LIMIT + " items of its limit;"
+                                + " ask for a smaller limit or fewer fields");
             }
             return graphql.execution.instrumentation.SimpleInstrumentationContext.noOp();
         }

@@ -373,10 +373,11 @@ class LetheCliTest {
                 .contains("metadata", "JSON object");
         assertThat(lethe("append", "order-1", "A", "{}", "--expected-version", "-2")
                         .err())
-                .contains("-2 is below -1");
+                .contains("-2 is below -1", "no_stream")
+                .doesNotContain("noStream()"); // the Java API's spelling, not the command line's
         assertThat(lethe("append", "order-1", "A", "{}", "--expected-version", "soon")
                         .err())
-                .contains("'soon'");
+                .contains("'soon'", "no-stream");
         Run conflict = lethe("append", "order-1", "A", "{}", "--expected-version", "no-stream");
         assertThat(conflict.exitCode()).isEqualTo(1);
         assertThat(conflict.err()).contains("order-1", "expected no stream, actual version 0");
