@@ -34,7 +34,10 @@ class PolicyFileChangeTest {
         Path policy = data.resolve(SqliteLethe.POLICY_FILE);
         Files.writeString(
                 policy,
-                Files.readString(policy).replace("analyst: { read: [] }", "analyst: { read: [identity, contact] }"));
+                Files.readString(policy)
+                        .replace(
+                                "analyst: { read: [], append: [] }",
+                                "analyst: { read: [identity, contact], append: [] }"));
         String after = SqliteLethe.policySha256(data);
         assertThat(after).isNotEqualTo(before);
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
