@@ -94,13 +94,14 @@ final class GraphQlApi {
     private final Hub hub;
     private final JsonLog log;
     private final GraphQL graphQl;
+    private final GraphQLSchema schema;
     private final String sdl;
 
     GraphQlApi(Hub hub, JsonLog log) {
         this.hub = hub;
         this.log = log;
         this.sdl = resource("schema.graphqls");
-        GraphQLSchema schema = new SchemaGenerator().makeExecutableSchema(new SchemaParser().parse(sdl), wiring());
+        this.schema = new SchemaGenerator().makeExecutableSchema(new SchemaParser().parse(sdl), wiring());
         this.graphQl = GraphQL.newGraphQL(schema)
                 .instrumentation(new ChainedInstrumentation(
                         List.of(new MaxQueryDepthInstrumentation(MAX_DEPTH), new CostLimit())))
@@ -111,20 +112,37 @@ final class GraphQlApi {
         return sdl;
     }
 
-    static final String LEASE = "pageLease";
+    /**
+     * How many {@code projection} fields (read-model states) the operation asks for, aliases and fragments
+     * expanded: each takes more of the page budget, taken before the query runs. 0 for a query that does
+     * not parse or validate: {@link #execute} answers it with its errors.
+     */
+    int projectionFields(String query, String operationName, Map<String, Object> variables) {
+        try {
+            graphql.language.Document document = new graphql.parser.Parser().parseDocument(query);
+            return (int) graphql
+                    .normalized
+                    .ExecutableNormalizedOperationFactory
+                    .createExecutableNormalizedOperationWithRawVariables(
+                            schema,
+                            document,
+                            operationName,
+                            graphql.execution.RawVariables.of(variables == null ? Map.of() : variables))
+                    .getTopLevelFields()
+                    .stream()
+                    .filter(field -> field.getName().equals("projection"))
+                    .count();
+        } catch (RuntimeException unreadable) {
+            return 0;
+        }
+    }
 
-    /** Runs a query as {@code principal}; fields that read more than a page take more turns of {@code lease}. */
-    ExecutionResult execute(
-            String query,
-            String operationName,
-            Map<String, Object> variables,
-            Principal principal,
-            Hub.PageLease lease) {
+    ExecutionResult execute(String query, String operationName, Map<String, Object> variables, Principal principal) {
         ExecutionInput input = ExecutionInput.newExecutionInput()
                 .query(query)
                 .operationName(operationName)
                 .variables(variables == null ? Map.of() : variables)
-                .graphQLContext(Map.of(PRINCIPAL, principal, LEASE, lease))
+                .graphQLContext(Map.of(PRINCIPAL, principal))
                 .build();
         return graphQl.execute(input);
     }
@@ -180,8 +198,7 @@ final class GraphQlApi {
                                                 hub.projectionState(
                                                         env.getArgument("name"),
                                                         env.getArgument("key"),
-                                                        principal(env),
-                                                        env.getGraphQlContext().get(LEASE)),
+                                                        principal(env)),
                                                 Map.class))
                                 .dataFetcher(
                                         "audit",

@@ -254,104 +254,64 @@ final class Hub {
     static final int STATE_PAGES = 2;
 
     /**
-     * What one principal may hold of the page budget at once: half of it, and at least what one state read
-     * takes, so that one token whose clients do not read (each page held until the idle timeout) cannot
-     * take every turn.
+     * What one principal may hold of the page budget at once: half of it (at least one turn), so that one
+     * token whose clients do not read (each page held until the idle timeout) cannot take every turn.
      */
-    private final int pagePermitsPerPrincipal = Math.max(1 + STATE_PAGES, pagePermits / 2);
+    private final int pagePermitsPerPrincipal = Math.max(1, pagePermits / 2);
 
     /** Each principal's share of the page budget (one entry per principal seen, a few bytes each). */
     private final Map<String, java.util.concurrent.Semaphore> principalPages =
             new java.util.concurrent.ConcurrentHashMap<>();
 
+    /** The most turns one request takes: a request that would need more reads less at once (or is refused). */
+    int turnsPerRequest() {
+        return Math.min(pagePermits, pagePermitsPerPrincipal);
+    }
+
     /** Runs {@code read} (a page read and written out) when a page's share of the heap is free: 503 after 10 s. */
-    <T> T withPageBudget(String principal, java.util.function.Function<PageLease, T> read) {
+    <T> T withPageBudget(String principal, java.util.function.Supplier<T> read) {
         return withPageBudget(principal, 1, read);
     }
 
     /**
-     * As {@link #withPageBudget(String, java.util.function.Function)}, taking {@code pages} turns at once:
-     * taken one by one, two requests of one principal could each hold some and wait for the rest.
+     * As {@link #withPageBudget(String, java.util.function.Supplier)}, taking {@code pages} turns (at most
+     * {@link #turnsPerRequest}) at once, before anything is read: a request that took some and waited for
+     * more while holding them could wait on another that does the same.
      */
-    <T> T withPageBudget(String principal, int pages, java.util.function.Function<PageLease, T> read) {
-        try (PageLease lease = new PageLease(principal)) {
-            lease.take(pages, 10);
-            return read.apply(lease);
-        }
-    }
-
-    /**
-     * The page turns one request holds, given back when it ends (its answer written): a request that reads
-     * more than a page (a read-model state, several in one GraphQL query) takes more as it goes.
-     */
-    final class PageLease implements AutoCloseable {
-        private final String principal;
-        private int held;
-
-        private PageLease(String principal) {
-            this.principal = principal;
-        }
-
-        /** Takes {@code pages} more turns: waits up to 10 s, then 503 (nothing taken). */
-        /**
-         * Takes {@code wanted} more turns for a field of the request (a GraphQL {@code projection}): waits at
-         * most a second, as other requests of the principal may hold its share while waiting for more.
-         */
-        void take(int wanted) {
-            take(wanted, 1);
-        }
-
-        private void take(int wanted, int waitSeconds) {
-            int limit = Math.min(pagePermits, pagePermitsPerPrincipal);
-            int pages = Math.min(wanted, limit - held);
-            if (pages < wanted && held > 1) {
-                throw new ApiException(
-                        413,
-                        "Content too large",
-                        "this request reads more at once than this server's memory allows (" + (held + wanted)
-                                + " page turns, the limit is " + limit + "): ask for less in one request (fewer"
-                                + " projection states in one GraphQL query)");
+    <T> T withPageBudget(String principal, int pages, java.util.function.Supplier<T> read) {
+        int turns = Math.max(1, Math.min(pages, turnsPerRequest()));
+        java.util.concurrent.Semaphore mine = principalPages.computeIfAbsent(
+                principal, p -> new java.util.concurrent.Semaphore(pagePermitsPerPrincipal, true));
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        try {
+            if (!mine.tryAcquire(turns, 10, java.util.concurrent.TimeUnit.SECONDS)) {
+                throw busy("principal " + principal + " is reading as much at once already as its share of this"
+                        + " server's memory allows (" + pagePermitsPerPrincipal + " page turns): try again shortly");
             }
-            if (pages <= 0) {
-                return; // a small heap: the request's own turn is all there is
-            }
-            java.util.concurrent.Semaphore mine = principalPages.computeIfAbsent(
-                    principal, p -> new java.util.concurrent.Semaphore(pagePermitsPerPrincipal, true));
-            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(waitSeconds);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw busy("interrupted while waiting for a page turn");
+        }
+        try {
+            boolean acquired;
             try {
-                if (!mine.tryAcquire(pages, waitSeconds, java.util.concurrent.TimeUnit.SECONDS)) {
-                    throw busy("principal " + principal + " is reading " + pagePermitsPerPrincipal
-                            + " pages at once already, its share of this server's memory: try again shortly");
-                }
-                boolean acquired = false;
-                try {
-                    acquired = pageReads.tryAcquire(
-                            pages,
-                            Math.max(0, deadline - System.nanoTime()),
-                            java.util.concurrent.TimeUnit.NANOSECONDS);
-                } finally {
-                    if (!acquired) {
-                        mine.release(pages);
-                    }
-                }
-                if (!acquired) {
-                    throw busy("too many pages of events are being read at once for this server's memory: try again"
-                            + " shortly");
-                }
+                acquired = pageReads.tryAcquire(
+                        turns, Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw busy("interrupted while waiting for a page turn");
+                acquired = false;
             }
-            held += pages;
-        }
-
-        @Override
-        public void close() {
-            if (held > 0) {
-                pageReads.release(held);
-                principalPages.get(principal).release(held);
-                held = 0;
+            if (!acquired) {
+                throw busy("too many pages of events are being read at once for this server's memory: try again"
+                        + " shortly");
             }
+            try {
+                return read.get();
+            } finally {
+                pageReads.release(turns);
+            }
+        } finally {
+            mine.release(turns);
         }
     }
 
@@ -517,15 +477,9 @@ final class Hub {
     }
 
     /**
-     * A projection's state of one key, with personal values opened for the caller, for a GraphQL field:
-     * {@code lease} takes {@value #STATE_PAGES} more page turns first (a state is up to 16 MiB, and held until the answer is written).
+     * A projection's state of one key, with personal values opened for the caller; read within the page
+     * budget, {@value #STATE_PAGES} turns more than a page (a state is up to 16 MiB).
      */
-    ObjectNode projectionState(String name, String key, Principal who, PageLease lease) {
-        lease.take(STATE_PAGES);
-        return projectionState(name, key, who);
-    }
-
-    /** A projection's state of one key, with personal values opened for the caller; within the page budget. */
     ObjectNode projectionState(String name, String key, Principal who) {
         if (lethe.projections().list().stream().noneMatch(p -> p.name().equals(name))
                 && projections.statuses().stream().noneMatch(p -> p.name().equals(name))) {

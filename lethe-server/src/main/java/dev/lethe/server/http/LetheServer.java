@@ -565,7 +565,7 @@ public final class LetheServer implements AutoCloseable {
                 ctx -> hub.withPageBudget(
                         principal(ctx).name(),
                         1 + Hub.STATE_PAGES,
-                        lease -> writeNow(
+                        () -> writeNow(
                                 ctx,
                                 200,
                                 jsonBytes(hub.projectionState(
@@ -756,7 +756,7 @@ public final class LetheServer implements AutoCloseable {
         int pageSize = Hub.limit(limit);
         long start = asOf != null && from == Long.MAX_VALUE ? 0 : from;
         hub.withPageBudget(
-                principal(ctx).name(), lease -> writeNow(ctx, 200, streamPage(ctx, start, pageSize, dir, asOf)));
+                principal(ctx).name(), () -> writeNow(ctx, 200, streamPage(ctx, start, pageSize, dir, asOf)));
     }
 
     /**
@@ -825,7 +825,7 @@ public final class LetheServer implements AutoCloseable {
         }
         int limit = Hub.limit(intParam(ctx, "limit", Hub.DEFAULT_LIMIT));
         Principal who = principal(ctx);
-        hub.withPageBudget(who.name(), lease -> {
+        hub.withPageBudget(who.name(), () -> {
             List<dev.lethe.core.privacy.RevealedEvent> page = hub.readLog(category, from, limit, who);
             Map<String, Object> body = new java.util.LinkedHashMap<>();
             body.put("events", events(page));
@@ -1180,16 +1180,25 @@ public final class LetheServer implements AutoCloseable {
         @SuppressWarnings("unchecked")
         Map<String, Object> variables =
                 body.hasNonNull("variables") ? Hub.JSON.convertValue(body.get("variables"), Map.class) : Map.of();
-        // Within the page budget, answer written: a query may read pages of events (its events fields).
+        String operationName = body.path("operationName").asText(null);
+        // Within the page budget, answer written: a query may read pages of events (its events fields), and
+        // read-model states (its projection fields), each taking more turns, all taken before it runs.
+        int states = graphQl.projectionFields(query.asText(), operationName, variables);
+        int turns = 1 + states * Hub.STATE_PAGES;
+        if (states > 1 && turns > hub.turnsPerRequest()) {
+            throw new ApiException(
+                    413,
+                    "Content too large",
+                    "this query reads " + states + " read-model states at once, more than this server's memory allows"
+                            + " one request (" + Math.max(1, (hub.turnsPerRequest() - 1) / Hub.STATE_PAGES)
+                            + "): ask for fewer projection fields in one query");
+        }
         hub.withPageBudget(
-                principal(ctx).name(),
-                lease -> answerGraphQl(
-                        ctx, query.asText(), body.path("operationName").asText(null), variables, lease));
+                principal(ctx).name(), turns, () -> answerGraphQl(ctx, query.asText(), operationName, variables));
     }
 
-    private Void answerGraphQl(
-            Context ctx, String query, String operationName, Map<String, Object> variables, Hub.PageLease lease) {
-        ExecutionResult result = graphQl.execute(query, operationName, variables, principal(ctx), lease);
+    private Void answerGraphQl(Context ctx, String query, String operationName, Map<String, Object> variables) {
+        ExecutionResult result = graphQl.execute(query, operationName, variables, principal(ctx));
         metrics.count("graphql_queries", 1);
         if (result.getErrors().stream()
                 .anyMatch(error -> error instanceof graphql.ExceptionWhileDataFetching fetching

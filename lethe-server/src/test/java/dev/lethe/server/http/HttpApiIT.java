@@ -911,6 +911,16 @@ class HttpApiIT {
                         "{\"query\":\"{ projection(name: \\\"sales-by-product\\\", key: \\\"global\\\")"
                                 + " { name key state redacted { path reason } } }\"}")
                 .json();
+        // Each state takes its share of the page budget before the query runs: more than a request may hold is 413.
+        StringBuilder many = new StringBuilder("{\"query\":\"{");
+        for (int i = 0; i < 200; i++) {
+            many.append(" s")
+                    .append(i)
+                    .append(": projection(name: \\\"sales-by-product\\\", key: \\\"global\\\") { key }");
+        }
+        Response tooMany = post("/graphql", ANALYST, many.append(" }\"}").toString());
+        assertThat(tooMany.status()).as(tooMany.body()).isEqualTo(413);
+        assertThat(tooMany.body()).contains("reads 200 read-model states at once");
         assertThat(viaGraphQl.path("errors").isMissingNode())
                 .as(viaGraphQl.toString())
                 .isTrue();
