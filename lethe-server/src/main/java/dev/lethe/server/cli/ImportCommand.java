@@ -594,6 +594,23 @@ final class ImportCommand implements Callable<Integer> {
                                     : ""));
                     return pending.size();
                 }
+                // The import appends the rest as a batch of its own: the store answers it as a retry, or
+                // refuses it for an id it holds elsewhere.
+                List<EventData> rest = pending.subList(held, pending.size());
+                java.util.Map<java.util.UUID, dev.lethe.core.spi.AppendRules.StoredEvent> storedRest =
+                        new java.util.HashMap<>();
+                rest.forEach(event -> event.clientId()
+                        .filter(stored::containsKey)
+                        .ifPresent(id -> storedRest.put(id, stored.get(id))));
+                if (!storedRest.isEmpty()) {
+                    try {
+                        dev.lethe.core.spi.AppendRules.retryOf(pendingStream, rest, storedRest);
+                        held = pending.size();
+                    } catch (dev.lethe.core.store.DuplicateEventException elsewhere) {
+                        refuse(withLine(elsewhere).getMessage());
+                        return pending.size();
+                    }
+                }
             }
             storedBefore += held;
             return held;

@@ -398,6 +398,22 @@ class ImportCommandTest {
                 .contains("2 event(s) would be stored")
                 .contains("2 line(s) refused");
         assertThat(head()).isEqualTo(head);
+
+        // A stopped import's stored part followed, in its batch, by an id stored in another stream: the import
+        // appends the rest, and the store refuses it; the dry run says so too.
+        String inQ = UUID.randomUUID().toString();
+        String inR = UUID.randomUUID().toString();
+        assertThat(lethe(
+                                "import",
+                                file("qr.jsonl", line("q", 1, inQ), line("r", 2, inR))
+                                        .toString())
+                        .exitCode())
+                .isZero();
+        Path mixed = file("mixed.jsonl", line("q", 1, inQ), line("q", 2, inR));
+        Run mixedRun = lethe("import", "--dry-run", mixed.toString());
+        assertThat(mixedRun.exitCode()).as(mixedRun.out() + mixedRun.err()).isEqualTo(2);
+        assertThat(mixedRun.out()).contains(mixed + " line 2: event id " + inR + " is already stored in stream 'r'");
+        assertThat(lethe("import", mixed.toString()).exitCode()).isEqualTo(2);
     }
 
     @Test
