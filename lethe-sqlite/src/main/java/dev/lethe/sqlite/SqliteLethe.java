@@ -166,6 +166,10 @@ public final class SqliteLethe implements AutoCloseable {
                 privacy.reapplyForgetsMissingFromKeys();
                 // And a whole data directory restored so: the journal outside it knows those forgets.
                 privacy.reapplyForgetsFromJournal(journalLines(keys));
+                // Before anything is appended under this process's clock: what a retention run's clock is
+                // compared with, when none has run yet (an event appended under a clock set ahead would
+                // otherwise make it look right).
+                privacy.noteRetentionReference();
                 // A policy change stopped before its rename left its new text beside policy.yaml: the file in
                 // force is policy.yaml, and a leftover would read as a second policy to whoever looks.
                 try {

@@ -2378,10 +2378,10 @@ public final class PrivateEventStore implements AutoCloseable {
      * How far a retention run's {@code now} may be past the last run's (or, before any, the log's last
      * {@code recordedAt}) before it needs confirming: a clock set years ahead (a wrong date, a test's fake
      * time) would destroy period keys whose retention has not ended, and carry out scheduled forgets early,
-     * for good. A quarter: a run each hour, day or month passes; a store left stopped longer waits for
-     * someone to confirm the clock.
+     * for good. 100 days: a run each hour, day, month or quarter (92 days at most between two, plus its
+     * jitter) passes; a store left stopped longer waits for someone to confirm the clock.
      */
-    public static final java.time.Duration RETENTION_LEAP = java.time.Duration.ofDays(92);
+    public static final java.time.Duration RETENTION_LEAP = java.time.Duration.ofDays(100);
 
     static final String RETENTION_NOTE = "retention:last-run";
 
@@ -2396,11 +2396,14 @@ public final class PrivateEventStore implements AutoCloseable {
         requireRetention(actor, now);
         requireWritable();
         if (nowFromClock) {
-            Optional<Instant> reference =
-                    keys.note(RETENTION_NOTE).map(Instant::parse).or(() -> lastRecordedAt());
+            Optional<Instant> noted = keys.note(RETENTION_NOTE).map(Instant::parse);
+            Optional<Instant> reference = noted.or(this::lastRecordedAt);
             if (reference.isPresent() && now.isAfter(reference.get().plus(RETENTION_LEAP))) {
-                throw new RetentionClockException(
-                        now, reference.get(), keys.note(RETENTION_NOTE).isPresent());
+                if (noted.isEmpty()) {
+                    // Kept: events appended meanwhile under the same clock must not make it look right.
+                    keys.setNote(RETENTION_NOTE, reference.get().toString());
+                }
+                throw new RetentionClockException(now, reference.get(), noted.isPresent());
             }
         }
         writePendingReceipts();
@@ -2462,6 +2465,18 @@ public final class PrivateEventStore implements AutoCloseable {
         return new RetentionReport(expired, forgotten, undeclared);
     }
 
+    /**
+     * Notes, when no retention run has, the log's last {@code recordedAt} as what a run as of the clock is
+     * compared with ({@link #RETENTION_LEAP}): called as a writer opens, before this process appends under its
+     * clock. Does nothing when a run noted its instant already, or when the store may not be written.
+     */
+    public void noteRetentionReference() {
+        if (store.writeRefusal().isPresent() || keys.note(RETENTION_NOTE).isPresent()) {
+            return;
+        }
+        lastRecordedAt().ifPresent(last -> keys.setNote(RETENTION_NOTE, last.toString()));
+    }
+
     /** The {@code recordedAt} of the log's last event, if any. */
     private Optional<Instant> lastRecordedAt() {
         long head = store.headPosition();
@@ -2480,7 +2495,9 @@ public final class PrivateEventStore implements AutoCloseable {
                     + " days after "
                     + (fromLastRun ? "the last retention run (" : "the last event the store recorded (")
                     + reference + "), and a clock set ahead would destroy period keys whose retention has not"
-                    + " ended, for good. Check the clock; if it is right, confirm with lethe retention run --yes");
+                    + " ended, for good; scheduled forgets wait too. Check the clock; if it is right, stop the"
+                    + " process that writes the data directory (lethe serve) and confirm with lethe retention"
+                    + " run --yes, then start it again");
         }
 
         @Override

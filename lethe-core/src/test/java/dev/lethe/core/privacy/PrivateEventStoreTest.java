@@ -1037,7 +1037,7 @@ class PrivateEventStoreTest {
         int keysBefore = lethe.keys().periodExpiries().size();
         assertThatThrownBy(() -> lethe.retention(years, DPO, true))
                 .isInstanceOf(PrivateEventStore.RetentionClockException.class)
-                .hasMessageContaining("more than 92 days after the last event the store recorded")
+                .hasMessageContaining("more than 100 days after the last event the store recorded")
                 .hasMessageContaining("--yes");
         assertThat(lethe.keys().periodExpiries()).as("nothing destroyed").hasSize(keysBefore);
 
@@ -1045,8 +1045,57 @@ class PrivateEventStoreTest {
         assertThat(lethe.retention(years, DPO).expired()).isNotEmpty();
         // The clock's runs go on from there.
         lethe.retention(years.plus(java.time.Duration.ofDays(1)), DPO, true);
-        assertThatThrownBy(() -> lethe.retention(years.plus(java.time.Duration.ofDays(100)), DPO, true))
+        assertThatThrownBy(() -> lethe.retention(years.plus(java.time.Duration.ofDays(102)), DPO, true))
                 .hasMessageContaining("after the last retention run (" + years.plus(java.time.Duration.ofDays(1)));
+    }
+
+    /** A clock a test moves. */
+    static final class MovableClock extends Clock {
+        final java.util.concurrent.atomic.AtomicReference<Instant> now;
+
+        MovableClock(Instant start) {
+            now = new java.util.concurrent.atomic.AtomicReference<>(start);
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now.get();
+        }
+    }
+
+    @Test
+    void events_appended_under_a_clock_set_ahead_do_not_make_the_retention_guard_trust_it() {
+        MovableClock clock = new MovableClock(Instant.now());
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
+        PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(clock), keys, clock);
+        registerProductSold(store);
+        store.append(
+                StreamId.of("customer-1"),
+                ExpectedVersion.any(),
+                List.of(EventData.of(
+                        "ProductSold", "{\"email\":\"ada@example.com\",\"name\":\"Ada\",\"product\":\"f\"}")));
+        store.noteRetentionReference(); // as a writer opens
+
+        clock.now.set(clock.instant().plus(java.time.Duration.ofDays(4_000))); // then the clock jumps ahead
+        store.store().append(StreamId.of("ping-1"), ExpectedVersion.any(), List.of(EventData.of("Ping", "{}")));
+        int live = keys.periodExpiries().size();
+        assertThatThrownBy(() -> store.retention(clock.instant(), DPO, true))
+                .isInstanceOf(PrivateEventStore.RetentionClockException.class);
+        store.store().append(StreamId.of("ping-1"), ExpectedVersion.any(), List.of(EventData.of("Ping", "{}")));
+        assertThatThrownBy(() -> store.retention(clock.instant(), DPO, true))
+                .isInstanceOf(PrivateEventStore.RetentionClockException.class);
+        assertThat(keys.periodExpiries()).as("nothing destroyed").hasSize(live);
     }
 
     @Test

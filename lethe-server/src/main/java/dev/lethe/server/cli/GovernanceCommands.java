@@ -65,7 +65,7 @@ final class GovernanceCommands {
                 names = "--yes",
                 description = "Run with a --now later than the clock: it destroys keys whose retention has not"
                         + " ended yet and carries out forgets scheduled up to --now, early; neither can be undone."
-                        + " Without --now, confirms a clock more than 92 days past the last retention run, which"
+                        + " Without --now, confirms a clock more than 100 days past the last retention run, which"
                         + " is refused without it.")
         boolean yes;
 

@@ -519,14 +519,22 @@ public final class LetheServer implements AutoCloseable {
             // appends and forgets (503) and reads that release keys: a monitor should see both.
             long free = freeBytes();
             boolean lowDisk = free >= 0 && free < LOW_DISK_BYTES;
+            // Retention refused for a clock far ahead: nothing expires, scheduled forgets wait, until someone
+            // checks the clock. Said here, not only in the log.
+            java.util.Optional<String> retentionHeld = retention
+                    .lastFailure()
+                    .filter(e -> e instanceof dev.lethe.core.privacy.PrivateEventStore.RetentionClockException)
+                    .map(Throwable::getMessage);
             Map<String, Object> answer = new java.util.LinkedHashMap<>();
-            answer.put("status", failed.isEmpty() && !lowDisk ? "up" : "degraded");
+            answer.put("status", failed.isEmpty() && !lowDisk && retentionHeld.isEmpty() ? "up" : "degraded");
             answer.put("failedProjections", failed);
             if (lowDisk) {
                 answer.put(
                         "problem",
                         "the data directory's file system has " + free + " bytes free: appends, forgets"
                                 + " and reads that release keys fail once it is full");
+            } else if (retentionHeld.isPresent()) {
+                answer.put("problem", retentionHeld.get());
             }
             answer.put("freeBytes", free);
             answer.put("headPosition", lethe.store().headPosition());
