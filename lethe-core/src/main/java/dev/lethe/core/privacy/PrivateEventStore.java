@@ -583,7 +583,8 @@ public final class PrivateEventStore implements AutoCloseable {
         return sample;
     }
 
-    private static final com.fasterxml.jackson.core.JsonFactory NAMES = new com.fasterxml.jackson.core.JsonFactory();
+    /** Names as long as event JSON allows ({@link Json#factory}): a longer limit here would skip strict mode. */
+    private static final com.fasterxml.jackson.core.JsonFactory NAMES = Json.factory();
 
     /** The member names of a JSON object, in order, read without building its tree (none if no object). */
     static List<String> topLevelNames(Json json) {
@@ -599,7 +600,9 @@ public final class PrivateEventStore implements AutoCloseable {
             }
             return names;
         } catch (java.io.IOException e) {
-            return List.of(); // the data was validated as JSON already
+            // Validated as JSON already; a failure here must not pass as "no member" (strict mode would skip).
+            throw InvalidEventException.of(
+                    "data", "its member names cannot be read: " + e.getClass().getSimpleName());
         }
     }
 

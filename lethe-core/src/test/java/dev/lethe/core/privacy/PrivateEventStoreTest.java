@@ -883,6 +883,15 @@ class PrivateEventStoreTest {
                         "events[0] Traded data.iban: looks personal, and the schema (version 1) does not"
                                 + " declare it")
                 .hasMessageNotContaining("DE89");
+        // Nor behind a member name longer than Jackson's default limit (it made the check read no member).
+        assertThatThrownBy(() -> lethe.append(
+                        trades,
+                        ExpectedVersion.any(),
+                        List.of(EventData.of(
+                                "Traded",
+                                "{\"" + "a".repeat(50_001) + "\":0,\"email\":\"x@example.com\",\"product\":\"p\","
+                                        + "\"iban\":\"DE89370400440532013000\"}"))))
+                .hasMessageContaining("Traded data.iban: looks personal");
         assertThat(lethe.store().streamInfo(trades).currentVersion()).isEqualTo(69);
     }
 

@@ -232,9 +232,21 @@ public record DataPolicy(
             }
             java.util.Optional<Set<String>> appendable = java.util.Optional.empty();
             JsonNode append = entry.getValue().path("append");
-            if (!append.isMissingNode() && !append.isNull()) {
+            if (append.isNull()) {
+                // "append:" with nothing after it: meant as none, read as any before the list existed.
+                throw InvalidEventException.of(
+                        where + ".append",
+                        "needs a list: [] for no stream, [\"*\"] for every stream, or the categories");
+            }
+            if (!append.isMissingNode()) {
                 Set<String> categories = new TreeSet<>();
                 for (JsonNode name : list(append, where + ".append")) {
+                    if (!name.isTextual()) {
+                        throw InvalidEventException.of(
+                                where + ".append",
+                                "holds " + name.getNodeType().name().toLowerCase(java.util.Locale.ROOT) + " " + name
+                                        + ", not a stream category");
+                    }
                     String category = name.asText();
                     if (!ANY_STREAM.equals(category)) {
                         try {
@@ -264,6 +276,17 @@ public record DataPolicy(
         if (markers.asBoolean(false)) {
             notices.add("forgetMarkers has no effect any more: every writer open now checks the audit trail for"
                     + " forgets a restored keys.db lacks (docs/privacy.md §9); remove the line");
+        }
+        // A policy written before append lists existed: every token of such a role may write any stream.
+        List<String> appendAnywhere = roles.entrySet().stream()
+                .filter(role -> role.getValue().appendable().isEmpty())
+                .map(Map.Entry::getKey)
+                .sorted()
+                .toList();
+        if (!appendAnywhere.isEmpty()) {
+            notices.add("role(s) " + appendAnywhere + " have no 'append' list: over HTTP they may append to every"
+                    + " stream, a customer's too; give each one (append: [categories], [] for none, [\"*\"] for"
+                    + " all)");
         }
         return new DataPolicy(
                 groups,

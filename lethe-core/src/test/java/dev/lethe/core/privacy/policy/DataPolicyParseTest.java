@@ -54,6 +54,15 @@ class DataPolicyParseTest {
         assertThatThrownBy(() -> DataPolicy.parse(GROUPS + "roles:\n  w: {read: [], append: customer}\n"))
                 .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
                 .hasMessageContaining("append");
+        // Written with nothing after it, it is not "any stream".
+        assertThatThrownBy(() -> DataPolicy.parse(GROUPS + "roles:\n  w:\n    read: []\n    append:\n"))
+                .hasMessageContaining("needs a list: [] for no stream");
+        assertThatThrownBy(() -> DataPolicy.parse(GROUPS + "roles:\n  w: {read: [], append: [null]}\n"))
+                .hasMessageContaining("not a stream category");
+        // A role without a list is reported (policy check), so that a policy from before the lists gets them.
+        assertThat(policy.notices())
+                .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                .contains("role(s) [dpo] have no 'append' list");
         // The default policy: the analyst, who reads no personal data, writes nothing either.
         DataPolicy standard = DataPolicy.parse(DataPolicy.defaultYaml());
         assertThat(standard.mayAppend(new dev.lethe.core.privacy.Principal("a", "analyst"), customer))
@@ -107,7 +116,7 @@ class DataPolicyParseTest {
 
     @Test
     void the_obsolete_forget_markers_key_still_parses_and_only_true_is_reported() {
-        String rest = GROUPS + "roles:\n" + DPO;
+        String rest = GROUPS + "roles:\n" + DPO.replace("}", ", append: [\"*\"]}");
         assertThat(DataPolicy.parse("forgetMarkers:\n" + rest).notices()).isEmpty();
         assertThat(DataPolicy.parse("forgetMarkers: false\n" + rest).notices()).isEmpty();
         assertThat(DataPolicy.parse("forgetMarkers: true\n" + rest).notices())
