@@ -2496,7 +2496,10 @@ public final class PrivateEventStore implements AutoCloseable {
         RetentionClockException(Instant now, Instant reference, boolean fromLastRun) {
             super("retention run as of " + now + " refused: it is more than " + RETENTION_LEAP.toDays()
                     + " days after "
-                    + (fromLastRun ? "the last retention run (" : "the last event the store recorded (")
+                    + (fromLastRun
+                            ? "the last instant this store's retention knows (its last run, or before any its"
+                                    + " log's last event as a writer opened it: "
+                            : "the last event the store recorded (")
                     + reference + "), and a clock set ahead would destroy period keys whose retention has not"
                     + " ended, for good; scheduled forgets wait too. Check the clock; if it is right, stop the"
                     + " process that writes the data directory (lethe serve) and confirm with lethe retention"

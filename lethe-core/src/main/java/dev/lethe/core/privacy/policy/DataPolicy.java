@@ -36,8 +36,8 @@ import java.util.TreeSet;
  *   identity: { retention: P10Y, period: P1Y }
  *   contact:  { retention: P2Y,  period: P1M }
  * roles:
- *   dpo:     { read: [identity, contact], may: [forget, export, rotate-keys, change-policy] }
- *   advisor: { read: [identity, contact] }
+ *   dpo:     { read: [identity, contact], may: [forget, export, rotate-keys, change-policy], append: ["*"] }
+ *   advisor: { read: [identity, contact], append: [customer, order] }
  *   analyst: { read: [], append: [] }
  * </pre>
  *
