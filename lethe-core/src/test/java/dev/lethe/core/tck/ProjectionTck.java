@@ -564,16 +564,18 @@ public abstract class ProjectionTck extends SubscriptionTck {
         assertThat(projectionStore.loadState("nothing", "customer-1")).isEmpty();
     }
 
-    @Test
-    void a_commit_the_storage_refuses_for_a_while_is_tried_again_and_the_projection_goes_on() throws Exception {
-        given("customer-1", "CustomerRegistered", "{\"name\":\"Ada\",\"city\":\"Lisbon\"}");
-        java.util.concurrent.atomic.AtomicInteger refusals = new java.util.concurrent.atomic.AtomicInteger(3);
-        ProjectionStore full = (ProjectionStore) java.lang.reflect.Proxy.newProxyInstance(
+    /** The projection store, whose commits throw what {@code refusal} gives (none: null). */
+    private ProjectionStore refusingCommits(
+            java.util.function.Supplier<dev.lethe.core.store.StorageException> refusal) {
+        return (ProjectionStore) java.lang.reflect.Proxy.newProxyInstance(
                 ProjectionStore.class.getClassLoader(),
                 new Class<?>[] {ProjectionStore.class},
                 (proxy, method, args) -> {
-                    if (method.getName().equals("commit") && refusals.getAndDecrement() > 0) {
-                        throw dev.lethe.core.store.StorageException.transientFailure("disk full (a test)", null);
+                    if (method.getName().equals("commit")) {
+                        dev.lethe.core.store.StorageException refused = refusal.get();
+                        if (refused != null) {
+                            throw refused;
+                        }
                     }
                     try {
                         return method.invoke(projectionStore, args);
@@ -581,6 +583,15 @@ public abstract class ProjectionTck extends SubscriptionTck {
                         throw e.getCause();
                     }
                 });
+    }
+
+    @Test
+    void a_commit_the_storage_refuses_for_a_while_is_tried_again_and_the_projection_goes_on() throws Exception {
+        given("customer-1", "CustomerRegistered", "{\"name\":\"Ada\",\"city\":\"Lisbon\"}");
+        java.util.concurrent.atomic.AtomicInteger refusals = new java.util.concurrent.atomic.AtomicInteger(3);
+        ProjectionStore full = refusingCommits(() -> refusals.getAndDecrement() > 0
+                ? dev.lethe.core.store.StorageException.transientFailure("disk full (a test)", null)
+                : null);
         try (ProjectionRuntime retrying = new ProjectionRuntime(store, full)) {
             retrying.start(CUSTOMERS);
             long deadline = System.nanoTime() + WAIT.toNanos();
@@ -606,19 +617,8 @@ public abstract class ProjectionTck extends SubscriptionTck {
     @Test
     void a_commit_the_storage_refuses_for_good_fails_the_projection_at_once() throws Exception {
         given("customer-1", "CustomerRegistered", "{\"name\":\"Ada\",\"city\":\"Lisbon\"}");
-        ProjectionStore corrupt = (ProjectionStore) java.lang.reflect.Proxy.newProxyInstance(
-                ProjectionStore.class.getClassLoader(),
-                new Class<?>[] {ProjectionStore.class},
-                (proxy, method, args) -> {
-                    if (method.getName().equals("commit")) {
-                        throw dev.lethe.core.store.StorageException.permanent("file is not a database (a test)", null);
-                    }
-                    try {
-                        return method.invoke(projectionStore, args);
-                    } catch (java.lang.reflect.InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
+        ProjectionStore corrupt = refusingCommits(
+                () -> dev.lethe.core.store.StorageException.permanent("file is not a database (a test)", null));
         try (ProjectionRuntime failing = new ProjectionRuntime(store, corrupt)) {
             long started = System.nanoTime();
             failing.start(CUSTOMERS);
