@@ -202,6 +202,71 @@ public final class PolicyLinter {
 
     private PolicyLinter() {}
 
+    /**
+     * The members of a JSON Schema whose classification Lethe does not read (it reads {@code properties},
+     * nested): inside a list's {@code items}, a {@code $ref}'d definition, {@code allOf}/{@code anyOf}/{@code
+     * oneOf}, {@code additionalProperties} or {@code patternProperties}. Each as {path, where it is}; a list's
+     * members are {@code list[].member}, a map's {@code map.*.member}.
+     */
+    static List<String[]> unreadMembers(com.fasterxml.jackson.databind.JsonNode schema) {
+        List<String[]> out = new ArrayList<>();
+        walkUnread(schema, schema, "", null, out, 0);
+        return out;
+    }
+
+    private static void walkUnread(
+            com.fasterxml.jackson.databind.JsonNode root,
+            com.fasterxml.jackson.databind.JsonNode node,
+            String prefix,
+            String where,
+            List<String[]> out,
+            int depth) {
+        if (depth > 32 || node == null || !node.isObject()) {
+            return; // deeper is a cycle of $refs, or no schema
+        }
+        com.fasterxml.jackson.databind.JsonNode ref = node.path("$ref");
+        if (ref.isTextual() && ref.asText().startsWith("#/")) {
+            walkUnread(
+                    root,
+                    root.at(ref.asText().substring(1)),
+                    prefix,
+                    where == null ? "a $ref'd definition" : where,
+                    out,
+                    depth + 1);
+        }
+        for (String combinator : List.of("allOf", "anyOf", "oneOf")) {
+            for (com.fasterxml.jackson.databind.JsonNode part : node.path(combinator)) {
+                walkUnread(root, part, prefix, where == null ? combinator : where, out, depth + 1);
+            }
+        }
+        for (var it = node.path("properties").fields(); it.hasNext(); ) {
+            var property = it.next();
+            String path = prefix + property.getKey();
+            if (where != null) {
+                out.add(new String[] {path, where});
+            }
+            walkUnread(root, property.getValue(), path + ".", where, out, depth + 1);
+        }
+        String here = prefix.endsWith(".") ? prefix.substring(0, prefix.length() - 1) : prefix;
+        walkUnread(root, node.path("items"), here + "[].", where == null ? "a list's items" : where, out, depth + 1);
+        walkUnread(
+                root,
+                node.path("additionalProperties"),
+                prefix + "*.",
+                where == null ? "additionalProperties" : where,
+                out,
+                depth + 1);
+        for (var it = node.path("patternProperties").fields(); it.hasNext(); ) {
+            walkUnread(
+                    root,
+                    it.next().getValue(),
+                    prefix + "*.",
+                    where == null ? "patternProperties" : where,
+                    out,
+                    depth + 1);
+        }
+    }
+
     public static List<Finding> check(DataPolicy policy, List<Registered> schemas) {
         List<Finding> findings = new ArrayList<>();
         policy.notices().forEach(notice -> findings.add(new Finding("policy", notice)));
@@ -218,6 +283,23 @@ public final class PolicyLinter {
                             new Finding(
                                     schema.eventType() + "." + path,
                                     "looks like personal data but is not classified (mark it pii, or pii: false to record the decision)"));
+                }
+            }
+            if (schema.notation() == SchemaRegistry.Notation.JSON_SCHEMA) {
+                for (String[] unread : unreadMembers(schema.source().asTree())) {
+                    String path = unread[0];
+                    String leaf = path.substring(path.lastIndexOf('.') + 1);
+                    boolean sealedWhole = schema.schema().fields().stream()
+                            .anyMatch(f -> f.personal()
+                                    && (path.startsWith(f.path() + ".") || path.startsWith(f.path() + "[]")));
+                    if (!sealedWhole && looksPersonal(leaf)) {
+                        findings.add(new Finding(
+                                schema.eventType() + "." + path,
+                                "looks like personal data, in " + unread[1] + ", where Lethe reads no"
+                                        + " classification: it is stored as written, in plaintext, and strict mode"
+                                        + " does not look there; mark the enclosing field pii (sealed whole), or"
+                                        + " declare it under properties"));
+                    }
                 }
             }
             for (FieldRule field : schema.schema().fields()) {
