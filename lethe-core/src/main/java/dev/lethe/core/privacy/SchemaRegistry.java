@@ -669,8 +669,7 @@ public final class SchemaRegistry {
             case "string":
                 return value.isTextual();
             case "integer":
-                // JSON Schema: any number with a zero fractional part (10.0, 1e2), not only those written so.
-                return value.isIntegralNumber() || (value.isNumber() && isWhole(value));
+                return value.isIntegralNumber();
             case "number":
                 return value.isNumber();
             case "boolean":
@@ -679,15 +678,6 @@ public final class SchemaRegistry {
                 return value.isNull();
             default:
                 return true;
-        }
-    }
-
-    private static boolean isWhole(JsonNode number) {
-        try {
-            java.math.BigDecimal decimal = number.decimalValue();
-            return decimal.signum() == 0 || decimal.stripTrailingZeros().scale() <= 0;
-        } catch (ArithmeticException | NumberFormatException notFinite) {
-            return false;
         }
     }
 

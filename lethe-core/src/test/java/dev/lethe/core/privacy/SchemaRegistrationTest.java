@@ -11,7 +11,6 @@ import dev.lethe.core.privacy.keys.LocalMasterKey;
 import dev.lethe.core.privacy.policy.DataPolicy;
 import dev.lethe.core.privacy.schema.JsonSchemaNotation;
 import dev.lethe.core.store.Direction;
-import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.Json;
 import dev.lethe.core.store.RecordedEvent;
 import java.nio.file.Path;
@@ -60,21 +59,6 @@ class SchemaRegistrationTest {
                 SchemaRegistry.Notation.JSON_SCHEMA,
                 SchemaRegistry.propertyPaths(schema),
                 Json.of(schema));
-    }
-
-    @Test
-    void an_integer_is_any_number_with_a_zero_fractional_part_as_json_schema_says() {
-        SchemaRegistry.Registered registered = register(
-                PrivateEventStoreTest.DPO, "{\"type\":\"object\",\"properties\":{\"units\":{\"type\":\"integer\"}}}");
-        for (String whole : List.of("10", "10.0", "1e2", "-0.0", "1E+400")) {
-            lethe.schemas().validate(registered, Json.parse("{\"units\":" + whole + "}"));
-        }
-        for (String fractional : List.of("10.5", "1e-2", "0.000001")) {
-            assertThatThrownBy(() -> lethe.schemas().validate(registered, Json.parse("{\"units\":" + fractional + "}")))
-                    .as(fractional)
-                    .isInstanceOf(InvalidEventException.class)
-                    .hasMessageContaining("integer");
-        }
     }
 
     @Test
