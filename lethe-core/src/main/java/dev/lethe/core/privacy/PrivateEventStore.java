@@ -2469,15 +2469,19 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * Notes, when no retention run has, the log's last {@code recordedAt} as what a run as of the clock is
-     * compared with ({@link #RETENTION_LEAP}): called as a writer opens, before this process appends under its
-     * clock. Does nothing when a run noted its instant already, or when the store may not be written.
+     * Moves what a run as of the clock is compared with ({@link #RETENTION_LEAP}) up to the log's last
+     * {@code recordedAt}, when that is later: called as a writer opens, before this process appends under its
+     * clock — so that a store appended to for months without a retention run is not refused, while events this
+     * process appends under a clock set ahead do not count. Does nothing when the store may not be written.
      */
     public void noteRetentionReference() {
-        if (store.writeRefusal().isPresent() || keys.note(RETENTION_NOTE).isPresent()) {
+        if (store.writeRefusal().isPresent()) {
             return;
         }
-        lastRecordedAt().ifPresent(last -> keys.setNote(RETENTION_NOTE, last.toString()));
+        Optional<Instant> noted = keys.note(RETENTION_NOTE).map(Instant::parse);
+        lastRecordedAt()
+                .filter(last -> noted.map(last::isAfter).orElse(true))
+                .ifPresent(last -> keys.setNote(RETENTION_NOTE, last.toString()));
     }
 
     /** The {@code recordedAt} of the log's last event, if any. */
@@ -2497,13 +2501,13 @@ public final class PrivateEventStore implements AutoCloseable {
             super("retention run as of " + now + " refused: it is more than " + RETENTION_LEAP.toDays()
                     + " days after "
                     + (fromLastRun
-                            ? "the last instant this store's retention knows (its last run, or before any its"
-                                    + " log's last event as a writer opened it: "
+                            ? "the last instant this store's retention knows (its last run, or the log's last"
+                                    + " event when a writer opened it: "
                             : "the last event the store recorded (")
                     + reference + "), and a clock set ahead would destroy period keys whose retention has not"
-                    + " ended, for good; scheduled forgets wait too. Check the clock; if it is right, stop the"
-                    + " process that writes the data directory (lethe serve) and confirm with lethe retention"
-                    + " run --yes, then start it again");
+                    + " ended, for good; scheduled forgets wait too. Check the clock; if it is right, confirm"
+                    + " with lethe retention run --yes (stop the process that writes the data directory first,"
+                    + " a lethe serve, and start it again after)");
         }
 
         @Override

@@ -132,7 +132,9 @@ final class GraphQlApi {
                     .stream()
                     .filter(field -> field.getName().equals("projection"))
                     .count();
-        } catch (RuntimeException unreadable) {
+        } catch (RuntimeException | StackOverflowError unreadable) {
+            // A query that does not validate (a fragment that spreads itself overflows the normaliser):
+            // execute() refuses it with its errors, before anything is read.
             return 0;
         }
     }

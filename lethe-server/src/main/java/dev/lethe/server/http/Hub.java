@@ -254,10 +254,12 @@ final class Hub {
     static final int STATE_PAGES = 2;
 
     /**
-     * What one principal may hold of the page budget at once: half of it (at least one turn), so that one
-     * token whose clients do not read (each page held until the idle timeout) cannot take every turn.
+     * What one principal may hold of the page budget at once: half of it, so that one token whose clients do
+     * not read (each page held until the idle timeout) cannot take every turn — but at least what one state
+     * read takes: fewer turns for a state let several be read at once on a small heap, which ran one out of
+     * memory (two 45 MB states at 384 MiB).
      */
-    private final int pagePermitsPerPrincipal = Math.max(1, pagePermits / 2);
+    private final int pagePermitsPerPrincipal = Math.max(1 + STATE_PAGES, pagePermits / 2);
 
     /** Each principal's share of the page budget (one entry per principal seen, a few bytes each). */
     private final Map<String, java.util.concurrent.Semaphore> principalPages =

@@ -918,6 +918,9 @@ class HttpApiIT {
                     .append(i)
                     .append(": projection(name: \\\"sales-by-product\\\", key: \\\"global\\\") { key }");
         }
+        // A fragment that spreads itself is refused as invalid (400), not counted into a stack overflow (500).
+        Response cycle = post("/graphql", ANALYST, "{\"query\":\"query { ...A } fragment A on Query { ...A }\"}");
+        assertThat(cycle.status()).as(cycle.body()).isEqualTo(400);
         Response tooMany = post("/graphql", ANALYST, many.append(" }\"}").toString());
         assertThat(tooMany.status()).as(tooMany.body()).isEqualTo(413);
         assertThat(tooMany.body()).contains("reads 200 read-model states at once");

@@ -244,7 +244,11 @@ public record DataPolicy(
                     if (!name.isTextual()) {
                         throw InvalidEventException.of(
                                 where + ".append",
-                                "holds " + name.getNodeType().name().toLowerCase(java.util.Locale.ROOT) + " " + name
+                                "holds "
+                                        + (name.isNull()
+                                                ? "null"
+                                                : name.getNodeType().name().toLowerCase(java.util.Locale.ROOT) + " "
+                                                        + name)
                                         + ", not a stream category");
                     }
                     String category = name.asText();
