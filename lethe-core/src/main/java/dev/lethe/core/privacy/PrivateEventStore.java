@@ -2470,9 +2470,11 @@ public final class PrivateEventStore implements AutoCloseable {
 
     /**
      * Moves what a run as of the clock is compared with ({@link #RETENTION_LEAP}) up to the log's last
-     * {@code recordedAt}, when that is later: called as a writer opens, before this process appends under its
-     * clock — so that a store appended to for months without a retention run is not refused, while events this
-     * process appends under a clock set ahead do not count. Does nothing when the store may not be written.
+     * {@code recordedAt}, when that is later but not by more than the leap itself: called as a writer opens,
+     * before this process appends under its clock — so that a store appended to for months without a retention
+     * run is not refused (each open moves it a little), while events appended under a clock set years ahead
+     * do not count, in this process or after a restart under the same clock (a jump is never taken). Does
+     * nothing when the store may not be written.
      */
     public void noteRetentionReference() {
         if (store.writeRefusal().isPresent()) {
@@ -2480,7 +2482,9 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         Optional<Instant> noted = keys.note(RETENTION_NOTE).map(Instant::parse);
         lastRecordedAt()
-                .filter(last -> noted.map(last::isAfter).orElse(true))
+                .filter(last -> noted.map(
+                                reference -> last.isAfter(reference) && !last.isAfter(reference.plus(RETENTION_LEAP)))
+                        .orElse(true))
                 .ifPresent(last -> keys.setNote(RETENTION_NOTE, last.toString()));
     }
 

@@ -1105,6 +1105,10 @@ class PrivateEventStoreTest {
         store.store().append(StreamId.of("ping-1"), ExpectedVersion.any(), List.of(EventData.of("Ping", "{}")));
         assertThatThrownBy(() -> store.retention(clock.instant(), DPO, true))
                 .isInstanceOf(PrivateEventStore.RetentionClockException.class);
+        // Nor after a restart under the same clock: the open does not take the jump to the events it appended.
+        store.noteRetentionReference();
+        assertThatThrownBy(() -> store.retention(clock.instant(), DPO, true))
+                .isInstanceOf(PrivateEventStore.RetentionClockException.class);
         assertThat(keys.periodExpiries()).as("nothing destroyed").hasSize(live);
 
         // A store appended to for months without a retention run: each writer open moves the reference up to
