@@ -1213,12 +1213,14 @@ public final class LetheServer implements AutoCloseable {
                         && outOfMemoryIn(fetching.getException()))) {
             outOfMemory.run();
         }
-        boolean invalid = result.getData() == null && !result.getErrors().isEmpty();
         // Refused for want of a permission, as REST answers it: 403, not "bad request" — also when the
-        // refused fields are nullable (subject(naturalKey)), so that data is there with every field null.
+        // refused fields are nullable (subject(naturalKey), the mutations), so that data is there with every
+        // field null. A request some of whose fields were answered is a 200 with the errors of the others: a
+        // mutation before a refused one stays committed, and a 4xx would tell a client it was not.
         Object data = result.getData();
         boolean nothing = data == null
                 || (data instanceof Map<?, ?> fields && fields.values().stream().allMatch(java.util.Objects::isNull));
+        boolean invalid = nothing && !result.getErrors().isEmpty();
         boolean denied = nothing
                 && !result.getErrors().isEmpty()
                 && result.getErrors().stream()

@@ -449,6 +449,35 @@ class HttpApiIT {
     }
 
     @Test
+    void a_graphql_request_whose_second_mutation_is_refused_answers_the_first_as_committed() throws Exception {
+        String stream = "two-" + UUID.randomUUID().toString().substring(0, 8);
+        long head = server.lethe().store().headPosition();
+        String two = "{\"query\":\"mutation { first: append(stream: \\\"" + stream
+                + "\\\", events: [{type: \\\"A\\\", data: {}}]) { firstPosition }"
+                + " second: append(stream: \\\"" + stream
+                + "\\\", expectedVersion: \\\"no_stream\\\", events: [{type: \\\"A\\\", data: {}}])"
+                + " { firstPosition } }\"}";
+        Response answer = post("/graphql", ADVISOR, two);
+        // The first append is committed: a 4xx would tell the client it was not, and a retry would store it twice.
+        assertThat(answer.status()).as(answer.body()).isEqualTo(200);
+        assertThat(answer.json()
+                        .path("data")
+                        .path("first")
+                        .path("firstPosition")
+                        .asLong())
+                .isEqualTo(head + 1);
+        assertThat(answer.json().path("data").path("second").isNull()).isTrue();
+        assertThat(answer.json().path("errors").get(0).path("message").asText()).contains("wrong expected version");
+        assertThat(server.lethe().store().headPosition()).isEqualTo(head + 1);
+        // Alone, a refused mutation is still a 4xx, nothing stored.
+        String alone = "{\"query\":\"mutation { append(stream: \\\"" + stream
+                + "\\\", expectedVersion: \\\"no_stream\\\", events: [{type: \\\"A\\\", data: {}}])"
+                + " { firstPosition } }\"}";
+        assertThat(post("/graphql", ADVISOR, alone).status()).isEqualTo(400);
+        assertThat(server.lethe().store().headPosition()).isEqualTo(head + 1);
+    }
+
+    @Test
     void forgets_can_be_scheduled_listed_and_cancelled_over_http_and_graphql() throws Exception {
         String stream =
                 addContact("contact-" + UUID.randomUUID().toString().substring(0, 8), MARKER_EMAIL, MARKER_NAME);
