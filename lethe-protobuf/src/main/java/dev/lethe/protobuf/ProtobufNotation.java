@@ -121,6 +121,92 @@ public final class ProtobufNotation {
     }
 
     /**
+     * The fields of a registered message where Lethe reads no classification: those of the messages in a
+     * repeated field's elements ({@code contacts[].email}) or a map's values ({@code byId.*.email}), nested
+     * ones included. A classification there makes the registration fail; without one they are stored in
+     * plaintext whatever their names say. Each as {path, where it is}, for the policy linter; none for a
+     * source that is not a Protobuf registration's.
+     */
+    public static List<String[]> unreadMembers(Json source) {
+        com.fasterxml.jackson.databind.JsonNode tree = source.asTree();
+        if (!tree.path("descriptorSet").isTextual() || !tree.path("message").isTextual()) {
+            return List.of();
+        }
+        Descriptor message = DescriptorSets.findMessage(
+                "Protobuf message " + tree.path("message").asText(),
+                Base64.getDecoder().decode(tree.path("descriptorSet").asText()),
+                tree.path("message").asText());
+        List<String[]> out = new ArrayList<>();
+        Bounds bounds = new Bounds(message.getFullName());
+        walk(
+                message,
+                "",
+                new HashSet<>(),
+                (path, field) -> {
+                    if (field.getJavaType() != JavaType.MESSAGE || !field.isRepeated()) {
+                        return;
+                    }
+                    Descriptor element = field.getMessageType();
+                    String where = "a list's items";
+                    String prefix = path + "[].";
+                    if (field.isMapField()) {
+                        FieldDescriptor value = element.findFieldByName("value");
+                        if (value.getJavaType() != JavaType.MESSAGE) {
+                            return; // map<string, string>: its own name is all there is to read
+                        }
+                        element = value.getMessageType();
+                        where = "a map's values";
+                        prefix = path + ".*.";
+                    }
+                    if (WellKnownTypes.hasOwnJson(element)) {
+                        return;
+                    }
+                    String in = where;
+                    // Everything inside, lists in lists too: none of it can be classified.
+                    walkAll(
+                            element,
+                            prefix,
+                            new HashSet<>(),
+                            (inner, innerField) -> out.add(new String[] {inner, in}),
+                            bounds);
+                },
+                bounds);
+        return out;
+    }
+
+    /** Every field under a message, through repeated and map fields too ({@code []} and {@code .*}). */
+    private static void walkAll(
+            Descriptor message,
+            String prefix,
+            Set<Descriptor> enclosing,
+            java.util.function.BiConsumer<String, FieldDescriptor> visitor,
+            Bounds bounds) {
+        enclosing.add(message);
+        for (FieldDescriptor field : message.getFields()) {
+            String path = prefix + field.getName();
+            bounds.count(path);
+            visitor.accept(path, field);
+            if (field.getJavaType() != JavaType.MESSAGE) {
+                continue;
+            }
+            Descriptor inner = field.getMessageType();
+            String next = path + (field.isRepeated() ? "[]." : ".");
+            if (field.isMapField()) {
+                FieldDescriptor value = inner.findFieldByName("value");
+                if (value.getJavaType() != JavaType.MESSAGE) {
+                    continue;
+                }
+                inner = value.getMessageType();
+                next = path + ".*.";
+            }
+            if (!WellKnownTypes.hasOwnJson(inner) && !enclosing.contains(inner)) {
+                walkAll(inner, next, enclosing, visitor, bounds);
+            }
+        }
+        enclosing.remove(message);
+    }
+
+    /**
      * What a Protobuf registration stores as its source: the message's name, the descriptor set (base64)
      * and the JSON names that differ from protoc's default lowerCamelCase (custom {@code json_name}
      * options), by proto path. {@link dev.lethe.core.privacy.SchemaRegistry} refuses an append that

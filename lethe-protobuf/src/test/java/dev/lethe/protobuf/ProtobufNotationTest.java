@@ -9,11 +9,15 @@ import com.google.protobuf.DescriptorProtos.FileDescriptorSet;
 import dev.lethe.core.privacy.DataGroup;
 import dev.lethe.core.privacy.FieldRule;
 import dev.lethe.core.privacy.PrivacySchema;
+import dev.lethe.core.privacy.SchemaRegistry;
+import dev.lethe.core.privacy.policy.DataPolicy;
+import dev.lethe.core.privacy.policy.PolicyLinter;
 import dev.lethe.core.privacy.schema.AnnotationNotation;
 import dev.lethe.core.privacy.schema.DataSubject;
 import dev.lethe.core.privacy.schema.JsonSchemaNotation;
 import dev.lethe.core.privacy.schema.PersonalData;
 import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.Json;
 import dev.lethe.protobuf.example.MyMessage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -229,6 +233,61 @@ class ProtobufNotationTest {
                         "billing_contact.phone_number",
                         "billing_contact.preferred_language",
                         "registered_at");
+    }
+
+    @Test
+    void fields_inside_lists_and_maps_of_messages_are_members_lethe_reads_no_classification_of() {
+        Json source = ProtobufNotation.source("TeamFormed", descriptorSet, NESTED + "TeamFormed");
+        assertThat(ProtobufNotation.unreadMembers(source))
+                .extracting(member -> member[0] + " in " + member[1])
+                .containsExactly(
+                        "members[].full_name in a list's items",
+                        "members[].shirt_size in a list's items",
+                        "members[].addresses in a list's items",
+                        "members[].addresses[].street in a list's items",
+                        "members_by_role.*.full_name in a map's values",
+                        "members_by_role.*.shirt_size in a map's values",
+                        "members_by_role.*.addresses in a map's values",
+                        "members_by_role.*.addresses[].street in a map's values",
+                        "alumni[].full_name in a list's items",
+                        "alumni[].shirt_size in a list's items",
+                        "alumni[].addresses in a list's items",
+                        "alumni[].addresses[].street in a list's items",
+                        "lead.home_addresses[].street in a list's items");
+        SchemaRegistry.Registered registered = new SchemaRegistry.Registered(
+                "TeamFormed",
+                1,
+                SchemaRegistry.Notation.PROTOBUF,
+                read("TeamFormed"),
+                ProtobufNotation.allPaths("TeamFormed", descriptorSet, NESTED + "TeamFormed"),
+                source,
+                java.time.Instant.now());
+        DataPolicy policy = DataPolicy.parse("""
+                groups:
+                  contact: { retention: P2Y, period: P1M }
+                roles:
+                  dpo: { read: [contact], may: [forget, export, rotate-keys, change-policy], append: ["*"] }
+                """);
+        List<String> findings =
+                PolicyLinter.check(policy, List.of(registered), ProtobufNotation::unreadMembers).stream()
+                        .map(Object::toString)
+                        .toList();
+        // Personal-looking names under a list or map: found; alumni is sealed whole, shirt_size looks like nothing.
+        assertThat(findings)
+                .filteredOn(f -> f.contains("where Lethe reads no classification"))
+                .extracting(f -> f.substring(0, f.indexOf(':')))
+                .containsExactly(
+                        "TeamFormed.members[].full_name",
+                        "TeamFormed.members[].addresses",
+                        "TeamFormed.members[].addresses[].street",
+                        "TeamFormed.members_by_role.*.full_name",
+                        "TeamFormed.members_by_role.*.addresses",
+                        "TeamFormed.members_by_role.*.addresses[].street",
+                        "TeamFormed.lead.home_addresses[].street");
+        assertThat(findings).anyMatch(f -> f.endsWith("or make it a field of the event's message"));
+        // Without the Protobuf reader (the core alone), none of them.
+        assertThat(PolicyLinter.check(policy, List.of(registered)).stream().map(Object::toString))
+                .noneMatch(f -> f.contains("where Lethe reads no classification"));
     }
 
     @Test

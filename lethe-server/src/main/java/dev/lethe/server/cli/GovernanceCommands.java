@@ -546,8 +546,8 @@ final class GovernanceCommands {
                 PrintWriter err = cli.spec.commandLine().getErr();
                 List<SchemaRegistry.Registered> schemas =
                         opened.lethe().privacy().schemas().all();
-                List<PolicyLinter.Finding> findings =
-                        PolicyLinter.check(opened.lethe().policy(), schemas);
+                List<PolicyLinter.Finding> findings = PolicyLinter.check(
+                        opened.lethe().policy(), schemas, dev.lethe.protobuf.ProtobufNotation::unreadMembers);
                 findings.forEach(f -> out.println("finding: " + f));
                 long[] streamFindings = {0};
                 long[] reported = {0};
@@ -921,7 +921,8 @@ final class GovernanceCommands {
                 int before = earlier.map(SchemaRegistry.Registered::version).orElse(0);
                 SchemaRegistry.Registered registered =
                         lethe.privacy().registerSchema(cli.store.principal(), schema, notation, allPaths, source);
-                List<PolicyLinter.Finding> findings = PolicyLinter.check(lethe.policy(), List.of(registered));
+                List<PolicyLinter.Finding> findings = PolicyLinter.check(
+                        lethe.policy(), List.of(registered), dev.lethe.protobuf.ProtobufNotation::unreadMembers);
                 cli.spec
                         .commandLine()
                         .getOut()

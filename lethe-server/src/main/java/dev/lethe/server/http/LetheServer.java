@@ -588,8 +588,10 @@ public final class LetheServer implements AutoCloseable {
         routes.post("/v1/policy/check", ctx -> {
             // Its findings may quote stream ids that hold personal data: for those who govern the policy.
             require(ctx, dev.lethe.core.privacy.policy.DataPolicy.Permission.CHANGE_POLICY);
-            List<PolicyLinter.Finding> findings = new java.util.ArrayList<>(
-                    PolicyLinter.check(lethe.policy(), lethe.privacy().schemas().all()));
+            List<PolicyLinter.Finding> findings = new java.util.ArrayList<>(PolicyLinter.check(
+                    lethe.policy(),
+                    lethe.privacy().schemas().all(),
+                    dev.lethe.protobuf.ProtobufNotation::unreadMembers));
             long[] total = {findings.size()};
             long streams = 0;
             String streamsParam = ctx.queryParam("streams");
@@ -899,7 +901,9 @@ public final class LetheServer implements AutoCloseable {
         answer.put("version", registered.version());
         answer.put(
                 "findings",
-                PolicyLinter.check(lethe.policy(), List.of(registered)).stream()
+                PolicyLinter.check(
+                                lethe.policy(), List.of(registered), dev.lethe.protobuf.ProtobufNotation::unreadMembers)
+                        .stream()
                         .map(Object::toString)
                         .toList());
         // Fields the previous version encrypted that new events store in plaintext.

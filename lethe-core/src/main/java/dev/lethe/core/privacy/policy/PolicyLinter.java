@@ -259,6 +259,19 @@ public final class PolicyLinter {
     }
 
     public static List<Finding> check(DataPolicy policy, List<Registered> schemas) {
+        return check(policy, schemas, source -> List.of());
+    }
+
+    /**
+     * {@link #check(DataPolicy, List)}, also looking at the members of Protobuf registrations where Lethe
+     * reads no classification (a repeated field's messages, a map's values), which {@code protobufUnread}
+     * finds in a registration's source as {path, where it is} (lethe-protobuf's {@code
+     * ProtobufNotation::unreadMembers}; the core does not read descriptors).
+     */
+    public static List<Finding> check(
+            DataPolicy policy,
+            List<Registered> schemas,
+            java.util.function.Function<dev.lethe.core.store.Json, List<String[]>> protobufUnread) {
         List<Finding> findings = new ArrayList<>();
         policy.notices().forEach(notice -> findings.add(new Finding("policy", notice)));
         for (Registered schema : schemas) {
@@ -276,8 +289,10 @@ public final class PolicyLinter {
                                     "looks like personal data but is not classified (mark it pii, or pii: false to record the decision)"));
                 }
             }
-            if (schema.notation() == SchemaRegistry.Notation.JSON_SCHEMA) {
-                for (String[] unread : unreadMembers(schema.source().asTree())) {
+            boolean jsonSchema = schema.notation() == SchemaRegistry.Notation.JSON_SCHEMA;
+            if (jsonSchema || schema.notation() == SchemaRegistry.Notation.PROTOBUF) {
+                for (String[] unread :
+                        jsonSchema ? unreadMembers(schema.source().asTree()) : protobufUnread.apply(schema.source())) {
                     String path = unread[0];
                     String leaf = path.substring(path.lastIndexOf('.') + 1);
                     boolean sealedWhole = schema.schema().fields().stream()
@@ -288,8 +303,10 @@ public final class PolicyLinter {
                                 schema.eventType() + "." + path,
                                 "looks like personal data, in " + unread[1] + ", where Lethe reads no"
                                         + " classification: it is stored as written, in plaintext, and strict mode"
-                                        + " does not look there; mark the enclosing field pii (sealed whole), or"
-                                        + " declare it under properties"));
+                                        + " does not look there; mark the enclosing field pii (sealed whole)"
+                                        + (jsonSchema
+                                                ? ", or declare it under properties"
+                                                : ", or make it a field of the event's message")));
                     }
                 }
             }
