@@ -138,6 +138,16 @@ public final class ProtobufNotation {
                 tree.path("message").asText());
         List<String[]> out = new ArrayList<>();
         Bounds bounds = new Bounds(message.getFullName());
+        try {
+            unreadMembers(message, bounds, out);
+        } catch (InvalidEventException tooMany) {
+            // Past MAX_PATHS or MAX_DEPTH inside lists, which registration does not walk: the linter gets
+            // the members found up to there rather than failing for a schema the store holds.
+        }
+        return out;
+    }
+
+    private static void unreadMembers(Descriptor message, Bounds bounds, List<String[]> out) {
         walk(
                 message,
                 "",
@@ -171,7 +181,6 @@ public final class ProtobufNotation {
                             bounds);
                 },
                 bounds);
-        return out;
     }
 
     /** Every field under a message, through repeated and map fields too ({@code []} and {@code .*}). */
