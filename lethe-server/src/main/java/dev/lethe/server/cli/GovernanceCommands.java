@@ -935,19 +935,8 @@ final class GovernanceCommands {
                                 registered.schema().personalFields().size(),
                                 registered.schema().keyFields().size());
                 findings.forEach(f -> cli.spec.commandLine().getErr().println("finding: " + f));
-                earlier.filter(e -> e.version() != registered.version())
-                        .map(e -> PrivateEventStore.noLongerPersonal(e, registered))
-                        .filter(dropped -> !dropped.isEmpty())
-                        .ifPresent(dropped -> cli.spec
-                                .commandLine()
-                                .getErr()
-                                .println("warning: v" + registered.version() + " no longer classifies as personal "
-                                        + dropped + ", which v" + before + " encrypted: new events store them in"
-                                        + " plaintext"));
-                earlier.filter(e -> e.version() != registered.version())
-                        .flatMap(e -> PrivateEventStore.keyFieldsChanged(e, registered))
-                        .ifPresent(change ->
-                                cli.spec.commandLine().getErr().println("warning: " + change.warning(registered)));
+                // A field no longer personal, or other key fields, are warned of by the store itself (its log
+                // line, on standard error): said here as well, they were printed twice.
             }
             return 0;
         }

@@ -77,7 +77,10 @@ public final class LetheCli implements Runnable {
                 CommandLine.UnmatchedArgumentException.printSuggestions(unmatched, errors); // "Did you mean …"
             }
             String path = failed.getCommandSpec().qualifiedName(" ").replaceFirst("^lethe ?", "");
-            errors.println(path.isEmpty() ? "usage: lethe help" : "usage: lethe help " + path);
+            // lethe help NOSUCH: the commands are in the message; "lethe help help" would not help.
+            if (!failed.getCommandSpec().helpCommand()) {
+                errors.println(path.isEmpty() ? "usage: lethe help" : "usage: lethe help " + path);
+            }
             errors.flush();
             return CommandLine.ExitCode.USAGE;
         });
