@@ -63,6 +63,57 @@ class RawLogGuardTest {
     }
 
     @Test
+    void the_raw_log_takes_no_entry_for_lethes_own_streams_which_would_declassify_a_type_or_forget_a_person() {
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            JsonNode schema = Json.parse("{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\","
+                            + "\"x-gdpr\":{\"pii\":true,\"key\":true,\"dataGroup\":\"contact\"}}}}")
+                    .asTree();
+            lethe.privacy().registerJsonSchema(DPO, "SignedUp", schema);
+            var subject = lethe.privacy().keys().resolve("kept@example.com");
+            long head = lethe.store().headPosition();
+            // A second version with no classified field, written past change-policy and the audit...
+            EventData declassify = EventData.of(
+                    "SchemaRegistered",
+                    "{\"eventType\":\"SignedUp\",\"version\":2,\"notation\":\"JSON_SCHEMA\",\"fields\":[],"
+                            + "\"allFields\":[\"email\"],\"source\":{\"type\":\"object\"}}");
+            // ...and a forget scheduled past the forget permission, which the next retention run would carry out.
+            EventData schedule = EventData.of(
+                    "ForgetScheduled",
+                    "{\"scheduleId\":\"" + java.util.UUID.randomUUID() + "\",\"subject\":\"" + subject
+                            + "\",\"at\":\"2026-01-01T00:00:00Z\",\"legalBasis\":\"GDPR Art. 17\",\"actor\":\"mallory\"}");
+            for (String[] forged : new String[][] {{"$schemas", "declassify"}, {"$erasures", "schedule"}}) {
+                EventData event = forged[1].equals("declassify") ? declassify : schedule;
+                StreamId stream = StreamId.of(forged[0]);
+                assertThatThrownBy(() -> lethe.store().append(stream, ExpectedVersion.any(), List.of(event)))
+                        .as(forged[0])
+                        .isInstanceOf(InvalidEventException.class)
+                        .hasMessageContaining("'" + forged[0] + "' is a system stream");
+                assertThat(lethe.store()
+                                .appendAsync(stream, ExpectedVersion.any(), List.of(event))
+                                .isCompletedExceptionally())
+                        .isTrue();
+                assertThat(lethe.store()
+                                .appendTogether(
+                                        List.of(new StreamAppend(stream, ExpectedVersion.any(), List.of(event))))
+                                .get(0)
+                                .isCompletedExceptionally())
+                        .isTrue();
+            }
+            assertThat(lethe.store().headPosition()).isEqualTo(head);
+            lethe.privacy().retention(java.time.Instant.now(), DPO);
+            assertThat(lethe.privacy().keys().isForgotten(subject)).isFalse();
+        }
+        try (SqliteLethe reopened = SqliteLethe.open(data)) {
+            assertThat(reopened.privacy()
+                            .schemas()
+                            .latest("SignedUp")
+                            .orElseThrow()
+                            .version())
+                    .isEqualTo(1);
+        }
+    }
+
+    @Test
     void an_event_of_a_type_with_a_privacy_schema_is_refused_on_the_raw_log_and_nothing_is_stored() throws Exception {
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             JsonNode schema = Json.parse("{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\","
@@ -110,7 +161,7 @@ class RawLogGuardTest {
             // Nor into a stream named like Lethe's own: only Lethe hands its entries over there.
             assertThatThrownBy(() -> lethe.store().append(StreamId.of("$mine-1"), ExpectedVersion.any(), List.of(raw)))
                     .isInstanceOf(InvalidEventException.class)
-                    .hasMessageContaining("has a privacy schema");
+                    .hasMessageContaining("is a system stream");
             // Types without a schema, and appends through the privacy layer, go on as before.
             lethe.store().append(StreamId.of("note-1"), ExpectedVersion.any(), List.of(EventData.of("Noted", "{}")));
             lethe.privacy().append(StreamId.of("signup-1"), ExpectedVersion.any(), List.of(raw));

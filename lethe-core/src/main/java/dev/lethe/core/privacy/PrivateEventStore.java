@@ -299,13 +299,22 @@ public final class PrivateEventStore implements AutoCloseable {
      * Refuses, for an append to the raw log ({@code store()}), an event of a type whose privacy schema
      * classifies fields: only {@link #append} and {@link #appendAsync}, which seal it first, may store
      * one (a copy of revealed events, or events built by hand, would keep their personal fields in
-     * plaintext, whatever their metadata says), in any stream, Lethe's own ({@code $…}) included, whose
-     * entries Lethe hands over itself. Engines that hand out their raw log beside this store run it before
+     * plaintext, whatever their metadata says), in any stream; and any event for Lethe's own streams
+     * ({@code $…}), whose entries Lethe hands over itself. Engines that hand out their raw log beside this store run it before
      * every raw append ({@code SqliteLethe} does).
      */
     public void refuseUnsealed(StreamId stream, List<EventData> events) {
         if (RawLog.handingOver()) {
             return;
+        }
+        if (stream != null && stream.value().startsWith("$")) {
+            // Lethe trusts its own streams: $schemas says what is sealed, $erasures whom a retention run
+            // forgets. An entry written there through the raw log would declassify a type or forget a person
+            // with no permission asked and nothing audited.
+            throw InvalidEventException.of(
+                    "stream id",
+                    "'" + stream + "' is a system stream: only Lethe itself writes streams starting with $ (a copy"
+                            + " of a log leaves them out: the target store writes its own)");
         }
         for (int i = 0; i < events.size(); i++) {
             EventData event = events.get(i);
