@@ -144,6 +144,14 @@ class ProtoNamesStrictTest {
                 .toByteArray();
     }
 
+    /**
+     * A field recorded as not personal ({@code pii: false}): strict mode refuses to register personal-looking
+     * names left unclassified, and these tests are about appends.
+     */
+    static FieldRule plain(String path) {
+        return new FieldRule(path, false, false, java.util.Optional.empty(), java.util.Optional.empty());
+    }
+
     static final String VALID_PROTO_JSON = """
             {"order_id":"o1","contact":{"email":"a@example.com","city":"Lisbon"},
              "placed_at":"2024-01-01T00:00:00Z","extra":{"anything":{"deep":[1,{"x":2}]}},
@@ -160,7 +168,14 @@ class ProtoNamesStrictTest {
         List<String> paths = ProtobufNotation.allPaths("Order", set, "review.Order");
         lethe.registerSchema(
                 DPO,
-                new PrivacySchema("Order", List.of(FieldRule.subjectKey("order_id", false, null))),
+                new PrivacySchema(
+                        "Order",
+                        List.of(
+                                FieldRule.subjectKey("order_id", false, null),
+                                plain("contact.email"),
+                                plain("phone"),
+                                plain("postal.email"),
+                                plain("tree.name"))),
                 SchemaRegistry.Notation.PROTOBUF,
                 paths,
                 Json.parse("{\"message\":\"review.Order\",\"jsonNames\":{}}"));
@@ -180,7 +195,10 @@ class ProtoNamesStrictTest {
                         "Order",
                         List.of(
                                 FieldRule.subjectKey("order_id", false, null),
-                                FieldRule.personal("contact.email", "contact"))),
+                                FieldRule.personal("contact.email", "contact"),
+                                plain("phone"),
+                                plain("postal.email"),
+                                plain("tree.name"))),
                 SchemaRegistry.Notation.PROTOBUF,
                 ProtobufNotation.allPaths("Order", set, "review.Order"),
                 Json.parse("{\"message\":\"review.Order\",\"jsonNames\":{}}"));

@@ -190,6 +190,9 @@ public final class PrivateEventStore implements AutoCloseable {
         boolean sameRules = schemas.latest(schema.eventType())
                 .map(latest -> latest.schema().canonical().equals(schema.canonical()))
                 .orElse(false);
+        if (keys.policy().strict()) {
+            refuseFindings(schema, notation, allFields, source);
+        }
         if (keyFields.size() > 1 && !sameRules) { // the rules in effect already: registering them again changes nothing
             for (FieldRule field : schema.personalFields()) {
                 if (!field.subjectKey() && field.subjectField().isEmpty()) {
@@ -242,6 +245,29 @@ public final class PrivateEventStore implements AutoCloseable {
                 audit.record("SchemaRegistered", actor, details);
             }
             return registered;
+        }
+    }
+
+    /**
+     * Strict mode turns the policy linter's findings on a schema into a refusal of its registration: a
+     * personal-looking field left unclassified, a key field whose natural keys would be stored in
+     * plaintext (and re-identify the subject's pseudonymous events after a forget), a personal-looking
+     * member where no classification is read. (Fields inside Protobuf lists and maps need the Protobuf
+     * reader, which the core does not have: {@code lethe policy check} reports them.)
+     */
+    private void refuseFindings(
+            PrivacySchema schema, SchemaRegistry.Notation notation, List<String> allFields, Json source) {
+        SchemaRegistry.Registered candidate = new SchemaRegistry.Registered(
+                schema.eventType(), 0, notation, schema, allFields, source, Instant.EPOCH);
+        List<String> findings = PolicyLinter.check(keys.policy(), List.of(candidate)).stream()
+                .filter(finding -> !finding.subject().equals("policy")) // the policy's own notices
+                .map(Object::toString)
+                .toList();
+        if (!findings.isEmpty()) {
+            throw InvalidEventException.of(
+                    "schema " + schema.eventType(),
+                    "strict mode refuses a schema the policy linter finds fault with (lethe policy check), "
+                            + findings.size() + " finding(s): " + String.join("; ", findings));
         }
     }
 

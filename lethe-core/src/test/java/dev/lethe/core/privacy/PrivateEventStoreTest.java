@@ -797,6 +797,46 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void strict_mode_refuses_to_register_a_schema_the_policy_linter_finds_fault_with() {
+        long head = lethe.store().headPosition();
+        // A key field that is not personal: its natural keys would be stored in plaintext and survive a forget,
+        // next to the pseudonym on every sealed event of the subject.
+        JsonNode plainKey = Json.parse("{\"type\":\"object\",\"properties\":{"
+                        + "\"email\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true}},"
+                        + "\"name\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"identity\"}}}}")
+                .asTree();
+        assertThatThrownBy(() -> lethe.registerJsonSchema(DPO, "KycChecked", plainKey))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("strict mode refuses a schema the policy linter finds fault with")
+                .hasMessageContaining("KycChecked.email: names the data subject but is not personal");
+        // A personal-looking field left unclassified: stored in plaintext.
+        JsonNode unclassified = Json.parse("{\"type\":\"object\",\"properties\":{"
+                        + "\"customerId\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true,\"pii\":true,\"dataGroup\":\"identity\"}},"
+                        + "\"phoneNumber\":{\"type\":\"string\"}}}")
+                .asTree();
+        assertThatThrownBy(() -> lethe.registerJsonSchema(DPO, "Called", unclassified))
+                .hasMessageContaining("Called.phoneNumber: looks like personal data but is not classified");
+        assertThat(lethe.schemas().latest("KycChecked")).isEmpty();
+        assertThat(lethe.schemas().latest("Called")).isEmpty();
+        assertThat(lethe.store().headPosition())
+                .as("nothing audited or registered")
+                .isEqualTo(head);
+        // Classified (or pii: false, a decision recorded): registered.
+        JsonNode fixed = Json.parse(unclassified
+                        .toString()
+                        .replace(
+                                "\"phoneNumber\":{\"type\":\"string\"}",
+                                "\"phoneNumber\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":false}}"))
+                .asTree();
+        assertThat(lethe.registerJsonSchema(DPO, "Called", fixed).version()).isEqualTo(1);
+        // Without strict mode the same schema registers, its findings left to lethe policy check.
+        try (PrivateEventStore lenient = lenientStore()) {
+            assertThat(lenient.registerJsonSchema(DPO, "KycChecked", plainKey).version())
+                    .isEqualTo(1);
+        }
+    }
+
+    @Test
     void strict_mode_rejects_unknown_types_invalid_data_and_reserved_metadata_and_writes_nothing() {
         StreamId stream = StreamId.of("customer-9");
         assertThatThrownBy(() -> lethe.append(stream, ExpectedVersion.any(), List.of(EventData.of("Unknown", "{}"))))
