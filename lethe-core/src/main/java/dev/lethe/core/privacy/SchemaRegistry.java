@@ -308,6 +308,13 @@ public final class SchemaRegistry {
                             .anyMatch(rule -> rule.path().startsWith(hit.path() + "."))) {
                 return; // on the way to a classified path as registered: the codec refuses that shape itself
             }
+            if (hit.kind() == JsonFields.Kind.NOT_AN_OBJECT
+                    && (registered.allFields().contains(hit.path())
+                            || registered.schema().field(hit.path()).isPresent())) {
+                // A field of the type itself (customer, beside a classified customerName whose dotted spelling
+                // is customer.name): its own value, whatever its shape, hides no spelling of a classified one.
+                return;
+            }
             String classified = aliases.protoPathByAlias().get(hit.path());
             throw InvalidEventException.of(
                     registered.eventType() + (classified == null ? " data" : "." + hit.path()),

@@ -501,6 +501,37 @@ class UnsealedPathsTest {
     record Camel(
             @DataSubject @PersonalData(group = "contact") String emailAddress, String productName) {}
 
+    record OrderPlaced(
+            @DataSubject String customer,
+            @PersonalData(group = "contact") String customerName,
+            String product) {}
+
+    record Verified(
+            @DataSubject @PersonalData(group = "contact") String email,
+            @PersonalData(group = "contact") String emailVerifiedAt) {}
+
+    @Test
+    void a_field_of_the_type_whose_name_begins_a_classified_fields_dotted_spelling_is_plain_data_not_a_spelling() {
+        // customer.name is how a LOWER_DOT_CASE mapper writes customerName: customer, a field of the type
+        // itself and a string, was refused as a value "on the way" to that spelling.
+        registerRecord("OrderPlaced", OrderPlaced.class);
+        registerRecord("Verified", Verified.class);
+        assertThat(stored(
+                        "OrderPlaced",
+                        Json.of(new OrderPlaced("c-42", "Ada Lovelace", "fund")).toString()))
+                .doesNotContain("Ada Lovelace")
+                .contains("fund");
+        assertThat(stored("Verified", "{\"email\":\"ada@example.com\",\"emailVerifiedAt\":\"2026-01-01\"}"))
+                .doesNotContain("ada@example.com", "2026-01-01");
+        // The dotted spelling itself, and a value inside a list under a name that is no field of the type: refused.
+        assertThatThrownBy(() -> stored("OrderPlaced", "{\"customer\":\"c-42\",\"customer.name\":\"Ada\"}"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageNotContaining("Ada");
+        assertThatThrownBy(() -> stored("OrderPlaced", "{\"customer\":\"c-42\",\"Customer\":[{\"name\":\"Ada\"}]}"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageNotContaining("Ada");
+    }
+
     private void registerRecord(String type, Class<? extends Record> record) {
         lethe.schemas()
                 .register(
