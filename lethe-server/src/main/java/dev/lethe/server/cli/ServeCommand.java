@@ -21,7 +21,10 @@ import picocli.CommandLine.ParentCommand;
             "Settings: flags, then environment (LETHE_HOST, LETHE_PORT, LETHE_DATA, LETHE_MASTER_KEY_DIR,"
                     + " LETHE_MAX_BODY_BYTES, LETHE_JWT_SECRET, LETHE_PKCS11_LIBRARY, LETHE_PKCS11_SLOT,"
                     + " LETHE_PKCS11_PIN_FILE or LETHE_PKCS11_PIN), then --config FILE (YAML), then defaults.",
-            "  lethe serve --demo      loads the demo story once, and accepts the documented demo tokens"
+            "  lethe serve --demo      loads the demo story once, and accepts the documented demo tokens",
+            "  lethe serve --init --data DIR --config lethe.yaml   creates a new store in DIR, then serves it",
+            "Exit codes: 1 the store cannot be opened or the port listened on, 2 bad settings, 70 out of memory,"
+                    + " 143 after SIGTERM (a clean stop)."
         })
 final class ServeCommand implements Callable<Integer> {
     @ParentCommand
@@ -44,6 +47,13 @@ final class ServeCommand implements Callable<Integer> {
             names = "--demo",
             description = "Load the demo story into the data directory the first time; accept the demo tokens.")
     boolean demo;
+
+    @Option(
+            names = "--init",
+            description = "Create a new, empty store when the data directory holds none. Without it, such a"
+                    + " directory is refused: a mistyped --data or a volume not mounted would otherwise become a"
+                    + " new store that takes appends.")
+    boolean init;
 
     @Override
     public Integer call() throws Exception {
@@ -71,6 +81,18 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (port != null) {
             settings = settings.withPort(port);
+        }
+        if (!demo
+                && !init
+                && !java.nio.file.Files.isRegularFile(
+                        settings.data().resolve(dev.lethe.sqlite.SqliteEventStore.FILE_NAME))) {
+            throw dev.lethe.core.store.StorageException.permanent(
+                    "no Lethe event store in "
+                            + settings.data().toAbsolutePath().normalize()
+                            + ": lethe serve creates none unless asked (a mistyped --data, LETHE_DATA or data:, or a"
+                            + " volume not mounted, would become a new, empty store taking appends); check the"
+                            + " path, or give --init to create a store there",
+                    null);
         }
         if (demo) {
             settings = settings.withDemo();

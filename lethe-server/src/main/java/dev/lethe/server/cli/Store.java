@@ -365,7 +365,7 @@ final class Store {
         if (!Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {
             throw StorageException.permanent(
                     "no Lethe event store in " + directory.toAbsolutePath().normalize()
-                            + " (run ./lethe demo, or append first)",
+                            + " (check --data or $LETHE_DATA; run ./lethe demo, or append first)",
                     null);
         }
     }

@@ -570,6 +570,26 @@ class LetheCliTest {
     }
 
     @Test
+    void serve_creates_no_store_unless_asked_so_that_a_mistyped_data_directory_is_not_served_empty() throws Exception {
+        Path typo = data.resolveSibling(data.getFileName() + "-typo");
+        Run serve = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                java.time.Duration.ofSeconds(60), () -> letheAt(typo, "serve", "--port", "0"));
+        assertThat(serve.exitCode()).isEqualTo(1);
+        assertThat(serve.err())
+                .contains("no Lethe event store in " + typo.toAbsolutePath().normalize(), "give --init")
+                .doesNotContain("\tat ");
+        assertThat(typo).doesNotExist();
+        Files.createDirectories(typo); // a mount point whose volume is not mounted: there, and empty
+        assertThat(org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                                java.time.Duration.ofSeconds(60), () -> letheAt(typo, "serve", "--port", "0"))
+                        .exitCode())
+                .isEqualTo(1);
+        try (var files = Files.list(typo)) {
+            assertThat(files).as("nothing created").isEmpty();
+        }
+    }
+
+    @Test
     void serve_on_a_port_in_use_says_so_in_one_line() throws Exception {
         lethe("demo");
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {

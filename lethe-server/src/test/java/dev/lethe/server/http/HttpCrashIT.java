@@ -137,6 +137,7 @@ class HttpCrashIT {
                         System.getProperty("java.class.path"),
                         LetheCli.class.getName(),
                         "serve",
+                        "--init",
                         "--data",
                         data.toString(),
                         "--port",
