@@ -132,8 +132,27 @@ public final class SqliteEventStore implements EventStore {
                 new Readers(file, SqliteOptions.DEFAULT_READER_CONNECTIONS, SqliteOptions.DEFAULT_CACHE_MEBIBYTES);
         HeadSignal head = new HeadSignal(-1);
         SqliteEventStore store = new SqliteEventStore(directory, null, null, null, head, readers);
-        head.advance(store.readHead());
+        try {
+            store.requireReadableFormat();
+            head.advance(store.readHead());
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
         return store;
+    }
+
+    /** Refuses, at a read-only open, a format newer than this Lethe reads, as a writer's open does. */
+    private void requireReadableFormat() {
+        String version = readers.read("read the store's format", reader -> {
+            try (ResultSet rs = reader.prepare("SELECT value FROM lethe_meta WHERE key = 'schema_version'")
+                    .executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        });
+        if (version != null) {
+            EventSchema.requireReadable(version);
+        }
     }
 
     private long readHead() {

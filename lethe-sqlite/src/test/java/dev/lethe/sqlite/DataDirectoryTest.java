@@ -54,6 +54,32 @@ class DataDirectoryTest {
     }
 
     @Test
+    void a_store_of_a_newer_format_is_refused_by_a_read_only_open_too_not_read_as_if_it_were_this_ones()
+            throws Exception {
+        Path data = parent.resolve("newer");
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            lethe.store()
+                    .append(
+                            dev.lethe.core.store.StreamId.of("order-1"),
+                            dev.lethe.core.store.ExpectedVersion.any(),
+                            java.util.List.of(dev.lethe.core.store.EventData.of("Placed", "{}")));
+        }
+        try (var connection = java.sql.DriverManager.getConnection("jdbc:sqlite:" + data.resolve("events.db"));
+                var statement = connection.createStatement()) {
+            statement.executeUpdate("UPDATE lethe_meta SET value = '2' WHERE key = 'schema_version'");
+        }
+        for (java.util.function.Supplier<AutoCloseable> open :
+                java.util.List.<java.util.function.Supplier<AutoCloseable>>of(
+                        () -> SqliteEventStore.openReadOnly(data),
+                        () -> SqliteLethe.openReadOnly(data),
+                        () -> SqliteLethe.open(data))) {
+            assertThatThrownBy(() -> open.get().close())
+                    .isInstanceOf(StorageException.class)
+                    .hasMessageContaining("events.db has format 2, this Lethe reads up to 1; upgrade Lethe to open it");
+        }
+    }
+
+    @Test
     void a_missing_master_keyset_is_not_silently_replaced_while_keys_db_holds_keys() throws Exception {
         Path data = parent.resolve("keys");
         try (SqliteLethe lethe = SqliteLethe.open(data)) {

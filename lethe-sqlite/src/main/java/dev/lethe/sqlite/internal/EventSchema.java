@@ -54,14 +54,31 @@ public final class EventSchema {
             statement.execute("INSERT OR IGNORE INTO lethe_meta VALUES ('schema_version', '" + VERSION + "')");
             try (ResultSet rs = statement.executeQuery("SELECT value FROM lethe_meta WHERE key = 'schema_version'")) {
                 rs.next();
-                int found = Integer.parseInt(rs.getString(1));
-                if (found > VERSION) {
-                    throw StorageException.permanent(
-                            "events.db has format " + found + ", this Lethe reads up to " + VERSION
-                                    + "; upgrade Lethe to open it",
-                            null);
-                }
+                requireReadable(rs.getString(1));
             }
+        }
+    }
+
+    /**
+     * Refuses a store whose format ({@code lethe_meta.schema_version}) is newer than this Lethe reads: a
+     * writer, and a read-only open too (a check after a restore or an upgrade would read it wrong, and say
+     * nothing).
+     */
+    public static void requireReadable(String schemaVersion) {
+        int found;
+        try {
+            found = Integer.parseInt(schemaVersion.trim());
+        } catch (RuntimeException notANumber) {
+            throw StorageException.permanent(
+                    "events.db has format '" + schemaVersion
+                            + "', which no Lethe writes: not a Lethe store, or damaged",
+                    null);
+        }
+        if (found > VERSION) {
+            throw StorageException.permanent(
+                    "events.db has format " + found + ", this Lethe reads up to " + VERSION
+                            + "; upgrade Lethe to open it",
+                    null);
         }
     }
 }
