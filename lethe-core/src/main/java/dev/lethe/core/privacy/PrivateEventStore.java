@@ -894,6 +894,7 @@ public final class PrivateEventStore implements AutoCloseable {
         require(actor, Permission.FORGET);
         AppendRules.require(subject, "subject");
         requireNamedBasis(legalBasis);
+        requireNoPersonalData("reason", reason);
         return forgetAuthorized(subject, legalBasis, reason, actor);
     }
 
@@ -1845,6 +1846,7 @@ public final class PrivateEventStore implements AutoCloseable {
             throw InvalidEventException.of("reason", "is required to cancel a scheduled forget");
         }
         Notes.bounded("reason", reason);
+        requireNoPersonalData("reason", reason);
         AppendRules.require(scheduleId, "schedule id");
         String id = canonicalUuid(scheduleId.strip(), "schedule id");
         List<RecordedEvent> erasures = readAll(ERASURES);
@@ -2587,7 +2589,26 @@ public final class PrivateEventStore implements AutoCloseable {
      * and the receipt is the evidence). Receipts stored before, and forgets applied again from them, are not
      * checked. Blank is refused where the forget is made, with its own message.
      */
+    /**
+     * Refuses a note that holds an e-mail address or an IBAN: a legal basis or reason is kept for good
+     * (the receipt, {@code $audit}, which every role reads and no forget reaches), and the person forgotten
+     * is the one most likely to be named in it. Phone numbers are not looked for: dates and ticket numbers
+     * would read as ones.
+     */
+    private static void requireNoPersonalData(String what, String note) {
+        if (note == null) {
+            return;
+        }
+        dev.lethe.core.privacy.policy.PolicyLinter.personalDataInNote(note).ifPresent(found -> {
+            throw InvalidEventException.of(
+                    what,
+                    "holds " + found + ": it is kept for good (the erasure receipt, the audit trail every role"
+                            + " reads, which no forget reaches); refer to the request by a ticket number instead");
+        });
+    }
+
     private static void requireNamedBasis(String legalBasis) {
+        requireNoPersonalData("legal basis", legalBasis);
         if (legalBasis != null
                 && !legalBasis.isBlank()
                 && legalBasis.codePoints().filter(Character::isLetterOrDigit).count() < 2) {

@@ -266,6 +266,33 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_legal_basis_or_reason_holding_an_e_mail_address_or_an_iban_is_refused_as_it_is_kept_for_good() {
+        RecordedEvent sold = sell("noted@example.com", "Noted Person");
+        SubjectId subject = PrivacyCodec.subjectsOf(sold.metadata()).get("email");
+        long head = lethe.store().headPosition();
+        for (String[] note : new String[][] {
+            {"Art. 17 request from noted@example.com", "asked"},
+            {"GDPR Art. 17(1)(a)", "refund to PT50 0002 0123 1234 5678 9015 4 first"},
+            {"GDPR Art. 17(1)(a)", "IBAN pt50000201231234567890154"}
+        }) {
+            assertThatThrownBy(() -> lethe.forget(subject, note[0], note[1], DPO))
+                    .as(note[0] + " / " + note[1])
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("it is kept for good")
+                    .hasMessageNotContaining("noted@example.com")
+                    .hasMessageNotContaining("PT50");
+        }
+        assertThatThrownBy(() ->
+                        lethe.scheduleForget(subject, writtenAt.plusSeconds(3600), "request of noted@example.com", DPO))
+                .hasMessageContaining("legal basis: holds what looks like an e-mail address");
+        assertThat(lethe.keys().isForgotten(subject)).isFalse();
+        assertThat(lethe.store().headPosition()).isEqualTo(head);
+        // Dates, articles and ticket numbers are no personal data.
+        lethe.forget(subject, "GDPR Art. 17(1)(a), request of 2026-11-28", "ticket DPO-48213, DE89 answered", DPO);
+        assertThat(lethe.keys().isForgotten(subject)).isTrue();
+    }
+
+    @Test
     void forgetting_a_subject_redacts_every_event_as_forgotten_and_returns_a_receipt() {
         RecordedEvent first = sell("ada@example.com", "Ada Lovelace");
         RecordedEvent second = sell("ada@example.com", "Ada L.");

@@ -593,6 +593,29 @@ public final class PolicyLinter {
     }
 
     /**
+     * What personal data a free-text note (a forget's legal basis or reason) looks like it holds, if it
+     * does: an e-mail address, or an IBAN (with or without the spaces it is printed with, any case).
+     */
+    public static java.util.Optional<String> personalDataInNote(String note) {
+        if (EMAIL.matcher(note).find()) {
+            return java.util.Optional.of("what looks like an e-mail address");
+        }
+        // Word by word, as printed (PT50 0002 0123 …) or not: text run together would offer the checksum
+        // many false candidates.
+        Matcher printed = PRINTED_IBAN.matcher(note);
+        while (printed.find()) {
+            if (holdsIban(printed.group().replaceAll("[ \u00a0]", "").toUpperCase(Locale.ROOT))) {
+                return java.util.Optional.of("what looks like an IBAN");
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    /** An IBAN as written in text: a word of 2 letters and 2 digits, then groups of 4 (or fewer, last). */
+    private static final Pattern PRINTED_IBAN =
+            Pattern.compile("\\b[A-Za-z]{2}\\d{2}(?:[ \u00a0]?[A-Za-z0-9]{4}){2,7}(?:[ \u00a0]?[A-Za-z0-9]{1,4})?\\b");
+
+    /**
      * Whether {@code text} holds an IBAN: a country code, two check digits and 11 to 30 letters or
      * digits whose ISO 13616 checksum (mod 97) holds, for some length from 15 to 34 characters.
      */
