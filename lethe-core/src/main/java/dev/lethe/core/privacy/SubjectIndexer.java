@@ -67,20 +67,26 @@ public final class SubjectIndexer {
 
     /**
      * Keeps the index up to date on a subscription of its own (catching up first), committing each page
-     * read; close the subscription to stop. A failure stops it (the subscription's {@code failure()}
-     * says why) and leaves the index at its last commit: exports catch up themselves.
+     * read; close the subscription to stop. A commit the storage refuses for a reason that passes (a full
+     * disk: {@link dev.lethe.core.store.StorageException#isTransient()}) is tried again, every second at
+     * first and every {@value #MAX_RETRY_SECONDS} s at most, until it goes through or the subscription is
+     * closed; any other failure stops it (the subscription's {@code failure()} says why) and leaves the
+     * index at its last commit: exports catch up themselves.
      */
     public static Subscription follow(EventStore log, SubjectIndex index) {
         long from = fittingCheckpoint(log, index);
         SubscriptionRequest request =
                 SubscriptionRequest.allFromStart().from(from).pageSize(PAGE);
-        return log.subscribeBatches(request, new BatchListener() {
+        java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
+        Subscription following = log.subscribeBatches(request, new BatchListener() {
             @Override
             public void onBatch(List<RecordedEvent> events) {
                 Map<SubjectId, List<Long>> positions = new HashMap<>();
                 collect(events, positions);
                 RecordedEvent last = events.get(events.size() - 1);
-                index.addToSubjectIndex(positions, last.position() + 1, CheckpointFit.witness(log, last));
+                commitRetrying(
+                        () -> index.addToSubjectIndex(positions, last.position() + 1, CheckpointFit.witness(log, last)),
+                        closing);
             }
 
             @Override
@@ -88,6 +94,80 @@ public final class SubjectIndexer {
                 LOG.log(System.Logger.Level.WARNING, "the subject index stopped following the log: " + error);
             }
         });
+        return new Subscription() {
+            @Override
+            public long nextPosition() {
+                return following.nextPosition();
+            }
+
+            @Override
+            public boolean isLive() {
+                return following.isLive();
+            }
+
+            @Override
+            public boolean awaitLive(java.time.Duration timeout) throws InterruptedException {
+                return following.awaitLive(timeout);
+            }
+
+            @Override
+            public boolean awaitPosition(long position, java.time.Duration timeout) throws InterruptedException {
+                return following.awaitPosition(position, timeout);
+            }
+
+            @Override
+            public java.util.Optional<Throwable> failure() {
+                return following.failure();
+            }
+
+            @Override
+            public void close() {
+                closing.set(true); // ends a retry in hand, which close() would otherwise wait for
+                following.close();
+            }
+        };
+    }
+
+    /** The longest wait between two tries of a refused commit. */
+    static final int MAX_RETRY_SECONDS = 30;
+
+    private static void commitRetrying(Runnable commit, java.util.concurrent.atomic.AtomicBoolean closing) {
+        long waitMillis = 1_000;
+        boolean told = false;
+        while (true) {
+            try {
+                commit.run();
+                if (told) {
+                    LOG.log(System.Logger.Level.INFO, "the subject index commits again");
+                }
+                return;
+            } catch (dev.lethe.core.store.StorageException e) {
+                if (!e.isTransient() || closing.get()) {
+                    throw e;
+                }
+                if (!told) {
+                    LOG.log(
+                            System.Logger.Level.WARNING,
+                            "the subject index cannot commit (" + e.getMessage() + "): trying again until it can");
+                    told = true;
+                }
+            }
+            long until = System.nanoTime() + waitMillis * 1_000_000;
+            while (System.nanoTime() < until) {
+                if (closing.get()) {
+                    throw dev.lethe.core.store.StorageException.transientFailure(
+                            "the subject index was closed while a commit was refused", null);
+                }
+                try {
+                    Thread.sleep(Math.min(100, Math.max(1, (until - System.nanoTime()) / 1_000_000)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw dev.lethe.core.store.StorageException.transientFailure(
+                            "the subject index was interrupted while a commit was refused", e);
+                }
+            }
+            waitMillis = Math.min(waitMillis * 2, MAX_RETRY_SECONDS * 1_000L);
+        }
     }
 
     /** The index's checkpoint when it fits the log; else the index is emptied, and 0. */
