@@ -19,7 +19,9 @@ import picocli.CommandLine.ParentCommand;
                     + " it. To restore, stop every process on the data directory and move it aside; the backup's"
                     + " directory, with the master key put back, is a data directory: use it (or a copy of it) in its"
                     + " place, never by copying its files over another store's, whose -wal and -shm files would"
-                    + " corrupt them; then run lethe keys check and lethe retention run (docs/privacy.md §9)."
+                    + " corrupt them; then run lethe keys check, lethe retention run, and lethe subject forget-again"
+                    + " FILE with the erasure receipts kept apart (the subjects forgotten since the backup was taken;"
+                    + " docs/privacy.md §9)."
         })
 final class BackupCommand implements Callable<Integer> {
     @ParentCommand

@@ -263,7 +263,14 @@ final class GovernanceCommands {
                                 rotation.destroyedEpochs().stream()
                                         .map(Integer::toUnsignedLong)
                                         .toList());
-                if (lethe.privacy().keys().master() instanceof dev.lethe.core.privacy.keys.LocalMasterKey) {
+                if (lethe.privacy().keys().master() instanceof dev.lethe.core.privacy.keys.LocalMasterKey local) {
+                    cli.spec
+                            .commandLine()
+                            .getErr()
+                            .println("now: copy the new keyset ("
+                                    + local.file().toAbsolutePath().normalize() + ") to where your keyset copy is"
+                                    + " kept, and take a backup (lethe backup): until then this file is the only key"
+                                    + " to this store, and backups taken before the rotation no longer open with it");
                     cli.spec
                             .commandLine()
                             .getErr()
