@@ -709,6 +709,53 @@ public final class PrivateEventStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Strict mode: metadata is stored as written, never sealed, kept after a forget and exported with every
+     * subject the event names, so a member whose name looks personal ({@code clientIp}, {@code email}), or a
+     * text value holding an e-mail address or an IBAN, is refused. Names are given when they are plain
+     * identifiers; values never.
+     */
+    private static void refusePersonalMetadata(Json metadata) {
+        if (metadata.unsafeBytes().length <= 2) {
+            return; // {}
+        }
+        refusePersonalMetadata(metadata.asTree(), "", 0);
+    }
+
+    private static void refusePersonalMetadata(com.fasterxml.jackson.databind.JsonNode node, String path, int depth) {
+        if (depth > 16) {
+            return;
+        }
+        if (node.isObject()) {
+            for (var it = node.fields(); it.hasNext(); ) {
+                var member = it.next();
+                String here = path.isEmpty() ? member.getKey() : path + "." + member.getKey();
+                if (PolicyLinter.looksPersonal(member.getKey())) {
+                    throw InvalidEventException.of(
+                            "metadata",
+                            (member.getKey().matches("[A-Za-z0-9_$-]{1,64}")
+                                            ? "member '" + here + "'"
+                                            : "a member (its name is not shown)")
+                                    + " looks like personal data: metadata is stored as written, never encrypted, kept"
+                                    + " after a forget and exported with every subject the event names (strict mode);"
+                                    + " keep it out of metadata, or put it in a classified field of the event");
+                }
+                refusePersonalMetadata(member.getValue(), here, depth + 1);
+            }
+        } else if (node.isArray()) {
+            for (com.fasterxml.jackson.databind.JsonNode item : node) {
+                refusePersonalMetadata(item, path + "[]", depth + 1);
+            }
+        } else if (node.isTextual()) {
+            PolicyLinter.personalDataInNote(node.asText()).ifPresent(found -> {
+                throw InvalidEventException.of(
+                        "metadata" + (path.matches("[A-Za-z0-9_$.\\[\\]-]{1,200}") ? "." + path : ""),
+                        "holds " + found + ": metadata is stored as written, never encrypted, kept after a forget"
+                                + " (strict mode); keep it out of metadata");
+            });
+        }
+    }
+
     /** An event's schema (null if its type has none) and its classified fields, found and checked. */
     private record Checked(SchemaRegistry.Registered registered, PrivacyCodec.Prepared prepared) {}
 
@@ -719,6 +766,9 @@ public final class PrivateEventStore implements AutoCloseable {
         if (PrivacyCodec.hasRecord(event.metadata())) {
             throw InvalidEventException.of(
                     "metadata", "the key '" + PrivacyCodec.METADATA_KEY + "' is reserved for Lethe");
+        }
+        if (strict) {
+            refusePersonalMetadata(event.metadata());
         }
         Optional<SchemaRegistry.Registered> schema = schemas.latest(event.type());
         if (schema.isEmpty()) {

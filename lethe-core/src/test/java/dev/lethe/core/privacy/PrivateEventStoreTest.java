@@ -824,6 +824,43 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void strict_mode_refuses_metadata_that_looks_personal_which_would_be_stored_in_plaintext_and_kept() {
+        StreamId stream = StreamId.of("customer-meta");
+        String data = "{\"email\":\"meta@example.com\",\"product\":\"p\",\"amount\":1}";
+        for (String[] metadata : new String[][] {
+            {"{\"clientIp\":\"192.0.2.77\"}", "member 'clientIp' looks like personal data"},
+            {"{\"trace\":{\"email\":\"x\"}}", "member 'trace.email' looks like personal data"},
+            {"{\"note\":\"sent by meta-note@example.com\"}", "metadata.note: holds what looks like an e-mail address"}
+        }) {
+            assertThatThrownBy(() -> lethe.append(
+                            stream,
+                            ExpectedVersion.any(),
+                            List.of(EventData.of("ProductSold", data).withMetadata(Json.parse(metadata[0])))))
+                    .as(metadata[0])
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining(metadata[1])
+                    .hasMessageNotContaining("192.0.2.77")
+                    .hasMessageNotContaining("meta-note@example.com");
+        }
+        assertThat(lethe.store().streamInfo(stream).exists()).isFalse();
+        assertThat(lethe.keys().lookup("meta@example.com"))
+                .as("no subject for a refused batch")
+                .isEmpty();
+        lethe.append(
+                stream,
+                ExpectedVersion.any(),
+                List.of(EventData.of("ProductSold", data)
+                        .withMetadata(Json.parse("{\"correlationId\":\"c-1\",\"source\":\"web\",\"tags\":[\"a\"]}"))));
+        // Lenient mode stores metadata as given (documented): its names are the writer's business.
+        try (PrivateEventStore lenient = lenientStore()) {
+            lenient.append(
+                    stream,
+                    ExpectedVersion.any(),
+                    List.of(EventData.of("Noted", "{}").withMetadata(Json.parse("{\"clientIp\":\"192.0.2.1\"}"))));
+        }
+    }
+
+    @Test
     void strict_mode_refuses_to_register_a_schema_the_policy_linter_finds_fault_with() {
         long head = lethe.store().headPosition();
         // A key field that is not personal: its natural keys would be stored in plaintext and survive a forget,

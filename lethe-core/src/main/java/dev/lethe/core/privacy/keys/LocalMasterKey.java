@@ -173,12 +173,12 @@ public final class LocalMasterKey implements MasterKey {
         }
     }
 
-    @Override
     /** The keyset file. */
     public Path file() {
         return file;
     }
 
+    @Override
     public String describe() {
         // Tink key ids are unsigned 32-bit numbers.
         return "local keyset " + file.getFileName() + ", epoch " + Integer.toUnsignedLong(epoch());
