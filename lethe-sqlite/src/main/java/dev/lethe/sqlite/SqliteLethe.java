@@ -860,7 +860,8 @@ public final class SqliteLethe implements AutoCloseable {
                                 + " (edit the file to fix it: nothing runs on a policy read in part)");
             }
         } catch (IOException e) {
-            throw StorageException.permanent("cannot read the data policy " + file + ": " + e.getMessage(), e);
+            throw StorageException.permanent(
+                    "cannot read the data policy " + file + ": " + StorageException.reasonOf(e), e);
         }
     }
 

@@ -22,6 +22,23 @@ public final class StorageException extends LetheException {
         return new StorageException(message, cause, false);
     }
 
+    /**
+     * What went wrong with a file, in words: a file-system exception's message is often only the path
+     * ("…/master.keyset.json"); its class says what happened to it.
+     */
+    public static String reasonOf(Exception e) {
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied (this user may not read it, or write its directory)";
+        }
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file or directory";
+        }
+        if (e instanceof java.nio.file.FileSystemException fs && fs.getReason() != null) {
+            return fs.getReason();
+        }
+        return e.getMessage();
+    }
+
     @Override
     public boolean isTransient() {
         return transientFailure;

@@ -73,7 +73,7 @@ public final class LocalMasterKey implements MasterKey {
             return created;
         } catch (IOException e) {
             throw StorageException.permanent(
-                    "cannot read or create the master keyset " + file + ": " + e.getMessage(), e);
+                    "cannot read or create the master keyset " + file + ": " + StorageException.reasonOf(e), e);
         } catch (GeneralSecurityException e) {
             throw StorageException.permanent(
                     "the master keyset " + file + " is not a valid Tink keyset: " + e.getMessage(), e);

@@ -508,8 +508,10 @@ public final class PolicyLinter {
     /** {@code homePhoneNumber}, {@code home_phone-number2}, {@code IBANCode}: lower-case words. */
     static List<String> words(String fieldName) {
         List<String> words = new ArrayList<>();
+        // Compatibility forms as the letters they stand for: full-width ｅｍａｉｌ, ligatures, circled letters.
+        String name = java.text.Normalizer.normalize(fieldName, java.text.Normalizer.Form.NFKC);
         // Letters of any script ("prénom" stays one word, and no fragment of it matches by accident).
-        for (String part : fieldName.split("[^\\p{L}]+")) {
+        for (String part : name.split("[^\\p{L}]+")) {
             // Split before an upper-case letter that follows a lower-case one, and before the last of a
             // run of capitals followed by a lower-case letter ("IBANCode" -> IBAN, Code).
             for (String word : part.split("(?<=\\p{Ll})(?=\\p{Lu})|(?<=\\p{Lu})(?=\\p{Lu}\\p{Ll})")) {

@@ -99,7 +99,10 @@ class PolicyLinterNamesTest {
                 "religiousBelief",
                 "healthData",
                 "medicalCondition",
-                "criminalRecord"
+                "criminalRecord",
+                // Compatibility forms: full-width letters, a ligature.
+                "\uff45\uff4d\uff41\uff49\uff4c",
+                "pro\ufb01leName"
             })
     void personal_looking_names_are_found(String name) {
         assertThat(PolicyLinter.looksPersonal(name)).as(name).isTrue();
