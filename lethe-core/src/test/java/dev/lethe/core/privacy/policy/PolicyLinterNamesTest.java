@@ -102,7 +102,7 @@ class PolicyLinterNamesTest {
                 "criminalRecord",
                 // Compatibility forms: full-width letters, a ligature.
                 "\uff45\uff4d\uff41\uff49\uff4c",
-                "pro\ufb01leName"
+                "\ufb01rstName"
             })
     void personal_looking_names_are_found(String name) {
         assertThat(PolicyLinter.looksPersonal(name)).as(name).isTrue();
