@@ -193,6 +193,12 @@ public final class LetheServer implements AutoCloseable {
         metrics.counterFrom("key_cache_misses", () -> lethe.privacy().keys().cacheCounters()[1]);
         metrics.gauge("log_head_position", () -> lethe.store().headPosition());
         metrics.gauge("data_free_bytes", this::freeBytes);
+        // What /health/ready says, as numbers a rule can alert on without parsing JSON.
+        metrics.gauge("ready", () -> unreadiness().isEmpty() ? 1 : 0);
+        metrics.gauge("projections_failed", this::failedProjectionCount);
+        metrics.gauge("projection_lag_events_max", this::largestProjectionLag);
+        metrics.gauge("retention_held", () -> retentionHeld().isPresent() ? 1 : 0);
+        metrics.gauge("subject_index_lag_events", this::subjectIndexLag);
         this.app = Javalin.create(javalin -> {
             javalin.jetty.host = config.host();
             javalin.jetty.port = config.port();
@@ -397,6 +403,34 @@ public final class LetheServer implements AutoCloseable {
 
     private volatile String lastUnreadiness;
 
+    /** Why retention is held (a clock far ahead of its last run), if it is. */
+    private java.util.Optional<String> retentionHeld() {
+        return retention
+                .lastFailure()
+                .filter(e -> e instanceof dev.lethe.core.privacy.PrivateEventStore.RetentionClockException)
+                .map(Throwable::getMessage);
+    }
+
+    private long failedProjectionCount() {
+        return projections.statuses().stream()
+                .filter(p -> p.phase() == dev.lethe.core.projection.ProjectionStatus.Phase.FAILED)
+                .count();
+    }
+
+    /** The events the furthest-behind read model has yet to fold (0 with none). */
+    private long largestProjectionLag() {
+        long next = lethe.store().headPosition() + 1;
+        return projections.statuses().stream()
+                .mapToLong(p -> Math.max(0, next - p.nextPosition()))
+                .max()
+                .orElse(0);
+    }
+
+    /** The events the subject index (exports) has yet to take in. */
+    private long subjectIndexLag() {
+        return Math.max(0, lethe.store().headPosition() + 1 - subjectIndexer.nextPosition());
+    }
+
     /** Below this much free space on the data directory's file system, readiness says "degraded". */
     static final long LOW_DISK_BYTES = 64L * 1024 * 1024;
 
@@ -521,10 +555,7 @@ public final class LetheServer implements AutoCloseable {
             boolean lowDisk = free >= 0 && free < LOW_DISK_BYTES;
             // Retention refused for a clock far ahead: nothing expires, scheduled forgets wait, until someone
             // checks the clock. Said here, not only in the log.
-            java.util.Optional<String> retentionHeld = retention
-                    .lastFailure()
-                    .filter(e -> e instanceof dev.lethe.core.privacy.PrivateEventStore.RetentionClockException)
-                    .map(Throwable::getMessage);
+            java.util.Optional<String> retentionHeld = retentionHeld();
             Map<String, Object> answer = new java.util.LinkedHashMap<>();
             answer.put("status", failed.isEmpty() && !lowDisk && retentionHeld.isEmpty() ? "up" : "degraded");
             answer.put("failedProjections", failed);

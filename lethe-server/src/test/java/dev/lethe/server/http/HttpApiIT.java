@@ -988,7 +988,18 @@ class HttpApiIT {
                 .contains("lethe_period_keys_destroyed_total ")
                 .contains("lethe_http_responses_total{status=\"4xx\"}", "lethe_data_free_bytes ")
                 .contains("OTHER ")
-                .doesNotContain("MADEUP");
+                .doesNotContain("MADEUP")
+                // Readiness as numbers, and a HELP line for every series.
+                .contains("lethe_ready 1\n", "lethe_projections_failed 0\n", "lethe_retention_held 0\n")
+                .contains("lethe_projection_lag_events_max ", "lethe_subject_index_lag_events ")
+                .contains("# HELP lethe_ready ", "# HELP lethe_appends_total ", "# HELP lethe_http_request_seconds ")
+                .doesNotContain("NaN");
+        String exposition = get("/metrics", null).body();
+        exposition
+                .lines()
+                .filter(line -> line.startsWith("# TYPE "))
+                .map(line -> line.split(" ")[2])
+                .forEach(series -> assertThat(exposition).as(series).contains("# HELP " + series + " "));
         JsonNode openApi = get("/openapi.json", null).json();
         assertThat(openApi.path("paths").has("/v1/streams/{stream}/events")).isTrue();
         // Every operation says what it answers; each that needs a token says 401, and is in fact refused without.
