@@ -49,6 +49,13 @@ class PolicyFileChangeTest {
             assertThat(entry.data().asTree().get("sha256").asText()).isEqualTo(after);
             assertThat(entry.data().asTree().get("previousSha256").asText()).isEqualTo(before);
             assertThat(entry.data().asTree().get("principal").asText()).isEqualTo("lethe");
+            // What the edit gave whom, from the trail alone.
+            assertThat(entry.data().asTree().at("/access/roles/analyst/read").toString())
+                    .isEqualTo("[\"contact\",\"identity\"]");
+            assertThat(entry.data().asTree().at("/access/roles/analyst/append").toString())
+                    .isEqualTo("[]");
+            assertThat(entry.data().asTree().at("/access/retention/contact").asText())
+                    .isEqualTo("P2Y");
         });
     }
 }

@@ -912,7 +912,8 @@ public final class PrivateEventStore implements AutoCloseable {
      * directory appends nothing). The first one is the baseline; when it differs from the one noted —
      * the file was edited outside {@code lethe policy set}, a {@code policy set} stopped before noting
      * it, or {@code keys.db} was restored from a backup taken under another policy — it is audited as
-     * {@code PolicyFileChanged} {@code {sha256, previousSha256}}.
+     * {@code PolicyFileChanged} {@code {sha256, previousSha256, access}} ({@link dev.lethe.core.privacy.policy.DataPolicy#accessSummary}
+     * of the policy in force).
      *
      * @param viaPolicySet whether {@code lethe policy set} wrote it (its own audit entries name it)
      * @return whether the hash differs from the one noted before
@@ -924,8 +925,11 @@ public final class PrivateEventStore implements AutoCloseable {
             return false;
         }
         if (previous.isPresent() && !viaPolicySet) {
-            audit.record(
-                    "PolicyFileChanged", Principal.SYSTEM, Map.of("sha256", sha256, "previousSha256", previous.get()));
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("sha256", sha256);
+            details.put("previousSha256", previous.get());
+            details.put("access", keys.policy().accessSummary());
+            audit.record("PolicyFileChanged", Principal.SYSTEM, details);
         }
         keys.setNote(POLICY_NOTE, sha256);
         return previous.isPresent();

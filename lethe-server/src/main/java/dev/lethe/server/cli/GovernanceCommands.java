@@ -692,6 +692,8 @@ final class GovernanceCommands {
                 if (journalNotRead != null) {
                     changed.put("journalNotRead", journalNotRead);
                 }
+                // Who may read and do what from now on: the trail alone tells who could read a group when.
+                changed.put("access", parsed.accessSummary());
                 lethe.privacy().audit().record("PolicyChanged", who, changed);
                 lethe.privacy().notePolicy(sha256, true);
             }

@@ -397,6 +397,38 @@ public record DataPolicy(
         }
     }
 
+    /**
+     * Who may read and do what, and how long each group is kept, as plain maps (sorted): what the audit
+     * trail records of a policy change, so that who could read a group on a given day can be told from
+     * the trail alone. No comments or other text of the file.
+     */
+    public Map<String, Object> accessSummary() {
+        Map<String, Object> roleMap = new java.util.TreeMap<>();
+        roles.forEach((name, rule) -> {
+            Map<String, Object> role = new java.util.LinkedHashMap<>();
+            role.put(
+                    "read",
+                    rule.readable().stream().map(DataGroup::name).sorted().toList());
+            role.put(
+                    "may",
+                    rule.permissions().stream().map(Permission::label).sorted().toList());
+            role.put(
+                    "append",
+                    rule.appendable()
+                            .map(c -> (Object) c.stream().sorted().toList())
+                            .orElse("any (no list)"));
+            roleMap.put(name, role);
+        });
+        Map<String, Object> groupMap = new java.util.TreeMap<>();
+        groups.forEach(
+                (group, rule) -> groupMap.put(group.name(), rule.retention().toString()));
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        out.put("roles", roleMap);
+        out.put("retention", groupMap);
+        out.put("strict", strict);
+        return out;
+    }
+
     public boolean knows(DataGroup group) {
         return groups.containsKey(group);
     }
