@@ -55,6 +55,9 @@ final class ServeCommand implements Callable<Integer> {
                     + " new store that takes appends.")
     boolean init;
 
+    /** The server's log, one JSON object per line on standard error: its warnings at start too. */
+    private final LetheServer.JsonLogTarget log = new LetheServer.JsonLogTarget(System.err);
+
     @Override
     public Integer call() throws Exception {
         // Jetty and Javalin log through SLF4J: only their warnings; the server's own log is structured JSON.
@@ -99,11 +102,8 @@ final class ServeCommand implements Callable<Integer> {
             loadDemoOnce(settings.data(), settings.storeOptions());
         }
         if (settings.tokens().isEmpty() && !settings.jwt().enabled()) {
-            parent.spec
-                    .commandLine()
-                    .getErr()
-                    .println(
-                            "warning: no bearer tokens or JWT keys are configured (--config FILE with tokens: or jwt:), so every /v1 request gets 401");
+            log.warn("no bearer tokens or JWT keys are configured (--config FILE with tokens: or jwt:), so every /v1"
+                    + " request gets 401");
         }
         boolean secretInFile = !settings.tokens().isEmpty()
                 || (settings.jwt().hs256Secret() != null && System.getenv("LETHE_JWT_SECRET") == null);
@@ -114,15 +114,12 @@ final class ServeCommand implements Callable<Integer> {
             warnIfOthersRead(Path.of(settings.pkcs11().pinFile()), "it holds the token's PIN");
         }
         if (!loopback(settings.host())) {
-            parent.spec
-                    .commandLine()
-                    .getErr()
-                    .println("warning: serving on " + settings.host() + " over plain HTTP: bearer tokens and the"
-                            + " personal data read cross the network in the clear; put a TLS proxy in front, or bind"
-                            + " 127.0.0.1");
+            log.warn("serving on " + settings.host() + " over plain HTTP: bearer tokens and the"
+                    + " personal data read cross the network in the clear; put a TLS proxy in front, or bind"
+                    + " 127.0.0.1");
         }
         LetheServer.haltOnOutOfMemory(System.err);
-        LetheServer server = LetheServer.start(settings, new LetheServer.JsonLogTarget(System.err));
+        LetheServer server = LetheServer.start(settings, log);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime()
                 .addShutdownHook(new Thread(
@@ -168,12 +165,9 @@ final class ServeCommand implements Callable<Integer> {
                     java.nio.file.Files.getPosixFilePermissions(file);
             if (mode.contains(java.nio.file.attribute.PosixFilePermission.GROUP_READ)
                     || mode.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
-                parent.spec
-                        .commandLine()
-                        .getErr()
-                        .println("warning: " + file + " may be read by other users ("
-                                + java.nio.file.attribute.PosixFilePermissions.toString(mode) + "), and " + why
-                                + ": chmod 600 " + dev.lethe.sqlite.SqliteLethe.shellWord(file.toString()));
+                log.warn(file + " may be read by other users ("
+                        + java.nio.file.attribute.PosixFilePermissions.toString(mode) + "), and " + why
+                        + ": chmod 600 " + dev.lethe.sqlite.SqliteLethe.shellWord(file.toString()));
             }
         } catch (java.io.IOException | UnsupportedOperationException unknown) {
             // Not a POSIX file system, or unreadable (then reading it fails with its own message).

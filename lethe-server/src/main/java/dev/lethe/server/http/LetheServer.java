@@ -449,7 +449,15 @@ public final class LetheServer implements AutoCloseable {
     }
 
     /** Where structured logs go. */
-    public record JsonLogTarget(java.io.PrintStream stream) {}
+    public record JsonLogTarget(java.io.PrintStream stream) {
+        /**
+         * A warning before the server starts (a config file others may read, a host that is not the
+         * loopback), as a JSON line like the server's own: a log shipper routes it by its level.
+         */
+        public void warn(String message) {
+            new JsonLog(stream).warn(message, Map.of());
+        }
+    }
 
     public int port() {
         return app.port();
