@@ -123,6 +123,7 @@ public final class SqliteEventStore implements EventStore {
      * @throws StorageException if the directory holds no event store
      */
     public static SqliteEventStore openReadOnly(Path directory) {
+        dev.lethe.core.spi.AppendRules.require(directory, "data directory");
         Path file = directory.resolve(FILE_NAME);
         if (!java.nio.file.Files.isRegularFile(file)) {
             throw StorageException.permanent(
@@ -214,6 +215,8 @@ public final class SqliteEventStore implements EventStore {
 
     /** The log of a {@link SqliteLethe} directory, whose privacy layer guards it. */
     static SqliteEventStore openEngine(Path directory, SqliteOptions options) {
+        dev.lethe.core.spi.AppendRules.require(directory, "data directory");
+        dev.lethe.core.spi.AppendRules.require(options, "options");
         DirectoryLock.ensureDirectory(directory);
         DirectoryLock lock = DirectoryLock.acquire(directory);
         Connection writer = null;

@@ -54,6 +54,19 @@ class DataDirectoryTest {
     }
 
     @Test
+    void a_missing_directory_argument_is_bad_input_named_not_a_null_pointer() {
+        for (Runnable open : java.util.List.<Runnable>of(
+                () -> SqliteLethe.open(null),
+                () -> SqliteLethe.openReadOnly(null),
+                () -> SqliteEventStore.open(null),
+                () -> SqliteEventStore.openReadOnly(null))) {
+            assertThatThrownBy(open::run)
+                    .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                    .hasMessageContaining("data directory");
+        }
+    }
+
+    @Test
     void a_store_of_a_newer_format_is_refused_by_a_read_only_open_too_not_read_as_if_it_were_this_ones()
             throws Exception {
         Path data = parent.resolve("newer");

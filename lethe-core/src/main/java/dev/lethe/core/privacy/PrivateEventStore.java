@@ -360,7 +360,18 @@ public final class PrivateEventStore implements AutoCloseable {
     /**
      * Appends events, sealing the personal fields of every event type with a registered schema. In
      * strict mode, an unregistered type, invalid data or a stream id that looks personal is rejected.
-     * Nothing is written if any event of the batch is rejected.
+     * Nothing is written if any event of the batch is rejected. Thread-safe; blocks until the batch is
+     * durable.
+     *
+     * @throws dev.lethe.core.store.InvalidEventException bad input, named (a strict-mode refusal, a personal
+     *     value in an undeclared group or an expired period, a system stream, a batch's shape)
+     * @throws ErasureFenceException personal data for a subject that was forgotten (by id; a natural key
+     *     appended anew after a forget is a new subject, not refused)
+     * @throws dev.lethe.core.store.WrongExpectedVersionException the stream is not at {@code expected}
+     * @throws dev.lethe.core.store.DuplicateEventException a client id stored already, in another batch
+     * @throws dev.lethe.core.privacy.keys.KeyUnavailableException the master key (an HSM) could not wrap a
+     *     new key; transient
+     * @throws dev.lethe.core.store.StorageException the storage failed (a full disk: transient)
      */
     public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
         List<Runnable> warnings = new ArrayList<>();
@@ -373,7 +384,8 @@ public final class PrivateEventStore implements AutoCloseable {
     /**
      * Like {@link #append}, without waiting for the commit (see {@link EventStore#appendAsync}): the
      * personal fields are sealed in the calling thread before this returns, so the next batch can be
-     * sealed while this one commits. Every error, a rejected batch included, fails the future.
+     * sealed while this one commits. Every error, a rejected batch included, fails the future, with the
+     * exceptions {@link #append} throws.
      */
     public java.util.concurrent.CompletableFuture<AppendResult> appendAsync(
             StreamId streamId, ExpectedVersion expected, List<EventData> events) {
@@ -943,6 +955,14 @@ public final class PrivateEventStore implements AutoCloseable {
      * raises the erasure fence, appends {@code SubjectForgotten} (no personal data) to the audit
      * stream {@code $audit}, and returns the stored receipt. Cost does not depend on how many events the
      * subject has.
+     *
+     * @throws AccessDeniedException the actor's role lacks {@code forget}; nothing is changed
+     * @throws AlreadyForgottenException the subject was forgotten before (its first receipt is kept)
+     * @throws UnknownSubjectException this store never issued the subject id
+     * @throws ForgetRefusedException this copy of the store may not forget (see its message)
+     * @throws dev.lethe.core.store.InvalidEventException a legal basis that names none, or a legal basis or
+     *     reason holding an e-mail address or an IBAN
+     * @throws dev.lethe.core.store.StorageException the storage failed; nothing is changed
      */
     public ErasureReceipt forget(SubjectId subject, String legalBasis, String reason, Principal actor) {
         require(actor, Permission.FORGET);
@@ -2207,6 +2227,10 @@ public final class PrivateEventStore implements AutoCloseable {
      * Exports (Art. 15/20) every event that names the subject, personal data decrypted, as JSON, in log
      * order. With a {@link #useSubjectIndex subject index}, reads the subject's events from it; else scans
      * the log, whose cost grows with the log, not with the subject.
+     *
+     * @throws AccessDeniedException the actor's role lacks {@code export}
+     * @throws UnknownSubjectException this store never issued the subject id
+     * @throws dev.lethe.core.privacy.keys.KeyUnavailableException the master key could not be used; transient
      */
     public Json export(SubjectId subject, Principal actor) {
         return export(subject, actor, (reached, end) -> {});
@@ -2463,6 +2487,9 @@ public final class PrivateEventStore implements AutoCloseable {
      * has ended. Audited as {@code RetentionRun}, a failed expiry included. Needs {@code rotate-keys}
      * (the in-process {@link RetentionScheduler} excepted): a {@code now} ahead of the clock destroys
      * keys early.
+     *
+     * @throws AccessDeniedException the actor's role lacks {@code rotate-keys}
+     * @throws dev.lethe.core.store.StorageException the storage failed, or the log refuses writes for good
      */
     public RetentionReport retention(Instant now, Principal actor) {
         return retention(now, actor, false);

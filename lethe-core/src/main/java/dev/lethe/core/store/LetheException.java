@@ -1,7 +1,10 @@
 package dev.lethe.core.store;
 
 /**
- * The root of every exception Lethe throws.
+ * The root of every exception Lethe throws for a store's work: appends, reads, keys, forgets, policy.
+ * Misuse of a builder or a lifecycle ({@code ProjectionBuilder.on} with a type twice, {@code start} of a
+ * running projection) is an {@link IllegalArgumentException} or {@link IllegalStateException}, as in the
+ * JDK.
  *
  * <p>{@link #isTransient()} tells a caller whether the same request may succeed if retried
  * unchanged (a storage hiccup, a closed store being reopened) or never will (bad input, a
