@@ -1615,7 +1615,17 @@ public final class LetheServer implements AutoCloseable {
         problem.put("title", title);
         problem.put("status", status);
         problem.put("detail", detail);
-        problem.put("instance", ctx.path());
+        // The route's pattern, not the path: a path may hold what the request got wrong (an e-mail address
+        // where a subject id goes, an IBAN in a stream id), which the detail takes care not to repeat.
+        io.javalin.router.Endpoint matched = null;
+        try {
+            matched = ctx.endpoints().matchedHttpEndpoint();
+        } catch (RuntimeException notYetMatched) {
+            // refused before routing (authentication): no route to name
+        }
+        if (matched != null) {
+            problem.put("instance", matched.path);
+        }
         if (extra != null) {
             problem.setAll(extra);
         }

@@ -668,6 +668,12 @@ class HttpApiIT {
         Response unknownExport = get("/v1/subjects/" + stranger + "/export", ADMIN);
         assertThat(unknownExport.status()).isEqualTo(404);
         assertThat(unknownExport.json().get("detail").asText()).contains("unknown to the key service");
+        // A natural key where the subject id goes: refused, and neither the detail nor the instance repeats it.
+        Response byEmail =
+                post("/v1/subjects/someone@example.com/forget", ADMIN, "{\"legalBasis\":\"GDPR Art. 17(1)(a)\"}");
+        assertThat(byEmail.status()).isEqualTo(400);
+        assertThat(byEmail.body()).doesNotContain("someone@example.com");
+        assertThat(byEmail.json().get("instance").asText()).isEqualTo("/v1/subjects/{id}/forget");
 
         String query = "{\"query\":\"{ events(stream: \\\"" + stream + "\\\") { data redacted { path reason } } }\"}";
         for (String token : List.of(ADMIN, ADVISOR)) {
