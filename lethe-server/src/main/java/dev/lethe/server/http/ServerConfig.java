@@ -168,6 +168,11 @@ public record ServerConfig(
         }
     }
 
+    /** Where a setting was read from, for its error: the environment variable, else the config file's key. */
+    private static String from(Map<String, String> env, String variable, String key) {
+        return env.containsKey(variable) ? variable + " (environment)" : key;
+    }
+
     /** The shortest bearer token a config file may name (the demo's are 16 characters). */
     static final int MIN_TOKEN_LENGTH = 16;
 
@@ -218,10 +223,11 @@ public record ServerConfig(
         }
         String host = env.getOrDefault("LETHE_HOST", config.path("host").asText(DEFAULT_HOST));
         int port = parseInt(
-                "port", env.getOrDefault("LETHE_PORT", config.path("port").asText(String.valueOf(DEFAULT_PORT))));
+                from(env, "LETHE_PORT", "port"),
+                env.getOrDefault("LETHE_PORT", config.path("port").asText(String.valueOf(DEFAULT_PORT))));
         Path data = Path.of(env.getOrDefault("LETHE_DATA", config.path("data").asText("./lethe-data")));
         long maxBody = parseLong(
-                "maxBodyBytes",
+                from(env, "LETHE_MAX_BODY_BYTES", "maxBodyBytes"),
                 env.getOrDefault(
                         "LETHE_MAX_BODY_BYTES",
                         config.path("maxBodyBytes").asText(String.valueOf(DEFAULT_MAX_BODY_BYTES))));
@@ -245,7 +251,8 @@ public record ServerConfig(
         String secret =
                 env.getOrDefault("LETHE_JWT_SECRET", jwtNode.path("hs256Secret").asText(null));
         if (secret != null && secret.length() < 32) {
-            throw InvalidEventException.of("jwt.hs256Secret", "must be at least 32 characters");
+            throw InvalidEventException.of(
+                    from(env, "LETHE_JWT_SECRET", "jwt.hs256Secret"), "must be at least 32 characters");
         }
         Jwt jwt = new Jwt(
                 secret,

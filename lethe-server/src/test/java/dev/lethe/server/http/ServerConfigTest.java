@@ -68,6 +68,16 @@ class ServerConfigTest {
     }
 
     @Test
+    void a_bad_setting_from_the_environment_is_named_by_its_variable() {
+        assertThatThrownBy(() -> ServerConfig.load(null, Map.of("LETHE_PORT", "notaport")))
+                .hasMessageContaining("LETHE_PORT (environment)");
+        assertThatThrownBy(() -> ServerConfig.load(null, Map.of("LETHE_JWT_SECRET", "short")))
+                .hasMessageContaining("LETHE_JWT_SECRET (environment): must be at least 32 characters");
+        assertThatThrownBy(() -> ServerConfig.load(null, Map.of("LETHE_MAX_BODY_BYTES", "lots")))
+                .hasMessageContaining("LETHE_MAX_BODY_BYTES (environment)");
+    }
+
+    @Test
     void a_token_written_twice_or_too_short_is_refused_without_showing_it() throws Exception {
         // Listed for two principals: the last one won, and the audit trail named the wrong person.
         assertThatThrownBy(() -> ServerConfig.load(
