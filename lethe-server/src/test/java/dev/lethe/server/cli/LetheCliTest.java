@@ -570,6 +570,27 @@ class LetheCliTest {
     }
 
     @Test
+    void a_forget_says_which_key_fields_keep_natural_keys_in_plaintext_which_it_does_not_reach() throws Exception {
+        Path schema = Files.writeString(
+                data.resolve("kyc.json"),
+                "{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true}},"
+                        + "\"name\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"identity\"}}}}");
+        assertThat(lethe("schemas", "register", "KycChecked", schema.toString(), "--role", "dpo")
+                        .exitCode())
+                .isZero();
+        Run appended = lethe("append", "kyc-1", "KycChecked", "{\"email\":\"plain@example.org\",\"name\":\"P\"}");
+        assertThat(appended.exitCode()).as(appended.err()).isZero();
+        String subject = lethe("subject", "lookup", "plain@example.org", "--role", "dpo")
+                .out()
+                .trim();
+        Run forget = lethe("subject", "forget", subject, "--legal-basis", "GDPR Art. 17(1)(a)", "--role", "dpo");
+        assertThat(forget.exitCode()).as(forget.err()).isZero();
+        assertThat(forget.out())
+                .contains("not reached key fields stored in plaintext (KycChecked.email)")
+                .doesNotContain("plain@example.org");
+    }
+
+    @Test
     void serve_creates_no_store_unless_asked_so_that_a_mistyped_data_directory_is_not_served_empty() throws Exception {
         Path typo = data.resolveSibling(data.getFileName() + "-typo");
         Run serve = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(

@@ -438,7 +438,7 @@ public final class PolicyLinter {
      * Whether a key field's name says it identifies a person ({@code customerNumber}, {@code userId},
      * {@code accountHolderRef}): its values then name the subject outside Lethe too.
      */
-    static boolean namesAPerson(String fieldName) {
+    public static boolean namesAPerson(String fieldName) {
         List<String> words = new ArrayList<>(words(fieldName));
         while (words.size() > 1 && IDENTIFIER_WORDS.contains(words.get(words.size() - 1))) {
             words.remove(words.size() - 1);
