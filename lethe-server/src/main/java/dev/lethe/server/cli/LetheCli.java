@@ -15,6 +15,12 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = LetheCli.Version.class,
         description = "Lethe: an event store that can forget.",
+        footer = {
+            "",
+            "Exit codes: 0 done; 1 failed (a conflict, a store that cannot be opened); 2 bad input (options,"
+                    + " data, policy.yaml; a subject already forgotten); 3 a role without the permission; 4 a check"
+                    + " that could not run; 141 standard output closed by its reader. lethe serve: see its --help."
+        },
         subcommands = {
             DemoCommand.class,
             AppendCommand.class,

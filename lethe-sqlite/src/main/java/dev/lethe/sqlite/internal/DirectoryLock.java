@@ -183,7 +183,11 @@ public final class DirectoryLock implements AutoCloseable {
                                             ? held.get(1) + " (pid " + held.get(0) + ")"
                                             : "another Lethe process (or store)")
                                     + ", which holds " + file.getFileName() + "; stop it, or use another data"
-                                    + " directory",
+                                    + " directory"
+                                    + (held.size() >= 2 && held.get(1).startsWith("lethe serve")
+                                            ? " (a running server takes appends, imports and forgets over HTTP:"
+                                                    + " docs/api.md)"
+                                            : ""),
                             null);
                 }
                 try {
