@@ -521,13 +521,13 @@ final class GovernanceCommands {
             name = "check",
             description = {
                 "Lint the registered schemas and the stored stream ids against the policy.",
-                "Fields that look personal but are not classified, personal fields in undeclared groups; and scan",
-                "every stream id of the store, a page at a time, for the personal data",
-                "strict mode rejects at append (a phone number or an IBAN after the first",
-                "'-'), and in the category before it too; $ system streams are skipped.",
+                "Fields that look personal but are not classified, personal fields in undeclared groups; and scan"
+                        + " every stream id of the store, a page at a time, for the personal data strict mode rejects"
+                        + " at append (a phone number or an IBAN after the first '-'), and in the category before it"
+                        + " too; $ system streams are skipped.",
                 "Exit code 1 when there are findings.",
-                "A stream id finding prints the id in full, on standard output only, so that",
-                "you can find the stream; it is never logged or written to the audit trail.",
+                "A stream id finding prints the id in full, on standard output only, so that you can find the"
+                        + " stream; it is never logged or written to the audit trail.",
                 "Progress goes to standard error."
             })
     static final class PolicyCheck implements Callable<Integer> {

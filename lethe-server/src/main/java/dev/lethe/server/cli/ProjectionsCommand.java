@@ -82,12 +82,12 @@ final class ProjectionsCommand implements Runnable {
             name = "list",
             description = {
                 "Each stored projection with its checkpoint, lag and number of keys.",
-                "LAG counts every event after the stored checkpoint, of any category: events of other",
-                "categories (the audit trail's, say) are passed only at the projection's next commit, so a",
-                "projection that is up to date may show a small lag here (GET /v1/projections of a running",
-                "server gives where it has read to).",
-                "LAG is 'ahead' or 'diverged' for a read model whose states do not come from this log;",
-                "the next start of it rebuilds it."
+                "LAG counts every event after the stored checkpoint, of any category: events of other"
+                        + " categories (the audit trail's, say) are passed only at the projection's next commit, so a"
+                        + " projection that is up to date may show a small lag here (GET /v1/projections of a running"
+                        + " server gives where it has read to).",
+                "LAG is 'ahead' or 'diverged' for a read model whose states do not come from this log;"
+                        + " the next start of it rebuilds it."
             })
     static final class ListCommand implements Callable<Integer> {
         @ParentCommand
