@@ -178,7 +178,7 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
                 return Optional.ofNullable(rs.next() ? rs.getString(2) : null);
             }
         } catch (SQLException e) {
-            throw Sql.translate("read checkpoint " + name, e);
+            throw failure("read checkpoint " + name, e);
         }
     }
 
@@ -211,7 +211,7 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
                 return rs.next() ? OptionalLong.of(rs.getLong(1)) : OptionalLong.empty();
             }
         } catch (SQLException e) {
-            throw Sql.translate("read checkpoint " + name, e);
+            throw failure("read checkpoint " + name, e);
         }
     }
 
@@ -236,7 +236,7 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
                 return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
             }
         } catch (SQLException e) {
-            throw Sql.translate("read state of " + projection + "/" + key, e);
+            throw failure("read state of " + projection + "/" + key, e);
         }
     }
 
@@ -285,7 +285,7 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
             }
             return out;
         } catch (SQLException e) {
-            throw Sql.translate("list projections", e);
+            throw failure("list projections", e);
         }
     }
 
@@ -307,7 +307,7 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
             }
             return out;
         } catch (SQLException e) {
-            throw Sql.translate("list keys of " + projection, e);
+            throw failure("list keys of " + projection, e);
         }
     }
 
@@ -340,7 +340,7 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
             }
             connection.setAutoCommit(true);
         } catch (SQLException e) {
-            throw Sql.translate(what, e);
+            throw failure(what, e);
         }
     }
 
@@ -386,7 +386,7 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
             }
             return out;
         } catch (SQLException e) {
-            throw Sql.translate("read the subject index", e);
+            throw failure("read the subject index", e);
         }
     }
 
@@ -406,6 +406,22 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
                 statement.executeUpdate("DELETE FROM checkpoint WHERE name = '" + SUBJECT_INDEX + "'");
             }
         });
+    }
+
+    /**
+     * A failed statement, told as {@link Sql#translate} tells it; on a closed store, as that ("statement is
+     * not executing" said nothing of it).
+     */
+    private StorageException failure(String what, SQLException e) {
+        boolean closed;
+        try {
+            closed = connection.isClosed();
+        } catch (SQLException unknown) {
+            closed = false;
+        }
+        return closed
+                ? StorageException.permanent(FILE_NAME + " is closed: cannot " + what + " (open the store again)", e)
+                : Sql.translate(what, e);
     }
 
     @Override

@@ -32,6 +32,16 @@ class ProjectionStoreUpgradeTest {
     }
 
     @Test
+    void a_closed_store_says_so_rather_than_what_its_statement_says() {
+        SqliteProjectionStore store = SqliteProjectionStore.open(data.resolve("closed"));
+        store.close();
+        assertThatThrownBy(() -> store.loadState("counts", "global"))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("projections.db is closed: cannot read state of counts/global");
+        assertThatThrownBy(store::list).hasMessageContaining("projections.db is closed");
+    }
+
+    @Test
     void an_older_file_is_read_as_is_and_upgraded_by_the_first_writer() throws Exception {
         givenAnOlderFile();
 
