@@ -20,7 +20,9 @@ public final class DemoProjections {
 
     /**
      * One customer: the name stays sealed in the state ({@link PersonalValue}) and is opened at query
-     * time for the caller's role, so a forget reaches this read model at once.
+     * time for the caller's role, so a forget reaches this read model at once. {@code products}: each
+     * product bought, once; {@code invested}: the sum of the sales' amounts (a schema that seals
+     * {@code amount} leaves nothing to add: folds see sealed values).
      */
     public record CustomerSummary(PersonalValue name, String city, List<String> products, double invested) {
         static final CustomerSummary EMPTY = new CustomerSummary(null, null, List.of(), 0);
@@ -55,8 +57,12 @@ public final class DemoProjections {
                             s.products(),
                             s.invested()))
             .on("ProductSold", (s, e) -> {
+                // Each product once: a state that grew with every sale would grow without end.
                 List<String> products = new ArrayList<>(s.products());
-                products.add(text(e, "product"));
+                String product = text(e, "product");
+                if (!products.contains(product)) {
+                    products.add(product);
+                }
                 return new CustomerSummary(
                         s.name(),
                         s.city(),

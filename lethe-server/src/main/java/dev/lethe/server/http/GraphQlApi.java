@@ -140,13 +140,59 @@ final class GraphQlApi {
     }
 
     ExecutionResult execute(String query, String operationName, Map<String, Object> variables, Principal principal) {
+        return execute(query, operationName, variables, principal, new Mutations());
+    }
+
+    /** As {@link #execute(String, String, Map, Principal)}; {@code mutations} hears how its mutations went. */
+    ExecutionResult execute(
+            String query,
+            String operationName,
+            Map<String, Object> variables,
+            Principal principal,
+            Mutations mutations) {
         ExecutionInput input = ExecutionInput.newExecutionInput()
                 .query(query)
                 .operationName(operationName)
                 .variables(variables == null ? Map.of() : variables)
-                .graphQLContext(Map.of(PRINCIPAL, principal))
+                .graphQLContext(Map.of(PRINCIPAL, principal, MUTATIONS, mutations))
                 .build();
         return graphQl.execute(input);
+    }
+
+    static final String MUTATIONS = "mutations";
+
+    /** How a request's mutations went: whether one ran, and whether one was refused (the later ones then do not run). */
+    static final class Mutations {
+        volatile boolean ran;
+        volatile boolean refused;
+    }
+
+    /** A mutation not run, because an earlier one of the request was refused. */
+    static final class NotRun extends RuntimeException {
+        NotRun() {
+            super("not run: an earlier mutation of this request was refused (the ones before it stay committed)");
+        }
+    }
+
+    /**
+     * A mutation run in order (graphql-java runs a request's mutations one after another): once one is
+     * refused, the later ones are not run, as a client that guards the first (an expected version) expects;
+     * those before it stay committed.
+     */
+    private static graphql.schema.DataFetcher<Object> inOrder(graphql.schema.DataFetcher<?> mutation) {
+        return env -> {
+            Mutations mutations = env.getGraphQlContext().get(MUTATIONS);
+            if (mutations.refused) {
+                throw new NotRun();
+            }
+            mutations.ran = true;
+            try {
+                return mutation.get(env);
+            } catch (Exception e) {
+                mutations.refused = true;
+                throw e;
+            }
+        };
     }
 
     private static Principal principal(DataFetchingEnvironment env) {
@@ -237,15 +283,15 @@ final class GraphQlApi {
                                                         List.of(), List.of(), List.of(), List.of()))))
                 .type(
                         "Mutation",
-                        type -> type.dataFetcher("append", env -> {
+                        type -> type.dataFetcher("append", inOrder(env -> {
                                     AppendResult result = hub.append(
                                             principal(env),
                                             env.getArgument("stream"),
                                             Hub.JSON.valueToTree(env.getArgument("expectedVersion")),
                                             Hub.JSON.valueToTree(env.getArgument("events")));
                                     return Hub.JSON.convertValue(Hub.appendJson(result), Map.class);
-                                })
-                                .dataFetcher("forget", env -> {
+                                }))
+                                .dataFetcher("forget", inOrder(env -> {
                                     ErasureReceipt receipt = hub.lethe
                                             .privacy()
                                             .forget(
@@ -255,10 +301,10 @@ final class GraphQlApi {
                                                     principal(env));
                                     hub.forgotten(receipt, log);
                                     return receipt.asMap();
-                                })
+                                }))
                                 .dataFetcher(
                                         "scheduleForget",
-                                        env -> hub.lethe
+                                        inOrder(env -> hub.lethe
                                                 .privacy()
                                                 .scheduleForget(
                                                         SubjectId.parse(env.getArgument("subject")),
@@ -266,16 +312,16 @@ final class GraphQlApi {
                                                                 "at", env.getArgument("at")),
                                                         env.getArgument("legalBasis"),
                                                         principal(env))
-                                                .asMap())
+                                                .asMap()))
                                 .dataFetcher(
                                         "cancelScheduledForget",
-                                        env -> hub.lethe
+                                        inOrder(env -> hub.lethe
                                                 .privacy()
                                                 .cancelScheduledForget(
                                                         env.getArgument("schedule"),
                                                         env.getArgument("reason"),
                                                         principal(env))
-                                                .asMap()))
+                                                .asMap())))
                 .type(
                         "DataJourney",
                         type -> type.dataFetcher(

@@ -1249,7 +1249,8 @@ public final class LetheServer implements AutoCloseable {
     }
 
     private Void answerGraphQl(Context ctx, String query, String operationName, Map<String, Object> variables) {
-        ExecutionResult result = graphQl.execute(query, operationName, variables, principal(ctx));
+        GraphQlApi.Mutations mutations = new GraphQlApi.Mutations();
+        ExecutionResult result = graphQl.execute(query, operationName, variables, principal(ctx), mutations);
         metrics.count("graphql_queries", 1);
         if (result.getErrors().stream()
                 .anyMatch(error -> error instanceof graphql.ExceptionWhileDataFetching fetching
@@ -1263,10 +1264,16 @@ public final class LetheServer implements AutoCloseable {
         Object data = result.getData();
         boolean nothing = data == null
                 || (data instanceof Map<?, ?> fields && fields.values().stream().allMatch(java.util.Objects::isNull));
-        boolean invalid = nothing && !result.getErrors().isEmpty();
+        // A query's field that failed is a 200 with its error, as GraphQL has it; a request of mutations none of
+        // which went through (each nullable) is a 4xx, as one non-null mutation refused was.
+        boolean invalid = !result.getErrors().isEmpty() && (data == null || (nothing && mutations.ran));
+        List<graphql.GraphQLError> reasons = result.getErrors().stream()
+                .filter(error -> !(error instanceof graphql.ExceptionWhileDataFetching fetching
+                        && fetching.getException() instanceof GraphQlApi.NotRun))
+                .toList();
         boolean denied = nothing
-                && !result.getErrors().isEmpty()
-                && result.getErrors().stream()
+                && !reasons.isEmpty()
+                && reasons.stream()
                         .allMatch(error -> error instanceof graphql.ExceptionWhileDataFetching fetching
                                 && fetching.getException() instanceof AccessDeniedException);
         return writeNow(

@@ -456,6 +456,8 @@ class HttpApiIT {
                 + "\\\", events: [{type: \\\"A\\\", data: {}}]) { firstPosition }"
                 + " second: append(stream: \\\"" + stream
                 + "\\\", expectedVersion: \\\"no_stream\\\", events: [{type: \\\"A\\\", data: {}}])"
+                + " { firstPosition }"
+                + " third: append(stream: \\\"" + stream + "-other\\\", events: [{type: \\\"A\\\", data: {}}])"
                 + " { firstPosition } }\"}";
         Response answer = post("/graphql", ADVISOR, two);
         // The first append is committed: a 4xx would tell the client it was not, and a retry would store it twice.
@@ -468,7 +470,17 @@ class HttpApiIT {
                 .isEqualTo(head + 1);
         assertThat(answer.json().path("data").path("second").isNull()).isTrue();
         assertThat(answer.json().path("errors").get(0).path("message").asText()).contains("wrong expected version");
+        // The one after the refused one is not run: a guard on an earlier mutation holds for the later ones.
+        assertThat(answer.json().path("data").path("third").isNull()).isTrue();
+        assertThat(answer.json().path("errors").get(1).path("message").asText()).contains("not run");
         assertThat(server.lethe().store().headPosition()).isEqualTo(head + 1);
+        // A query's field that fails is a 200 with its error, as before.
+        assertThat(post(
+                                "/graphql",
+                                ADVISOR,
+                                "{\"query\":\"{ projection(name: \\\"nosuch\\\", key: \\\"x\\\") { key } }\"}")
+                        .status())
+                .isEqualTo(200);
         // Alone, a refused mutation is still a 4xx, nothing stored.
         String alone = "{\"query\":\"mutation { append(stream: \\\"" + stream
                 + "\\\", expectedVersion: \\\"no_stream\\\", events: [{type: \\\"A\\\", data: {}}])"
