@@ -191,7 +191,7 @@ public final class PrivateEventStore implements AutoCloseable {
                 .map(latest -> latest.schema().canonical().equals(schema.canonical()))
                 .orElse(false);
         if (keys.policy().strict()) {
-            refuseFindings(schema, notation, allFields, source);
+            refusePlaintextPersonalData(schema, notation, allFields, source);
         }
         if (keyFields.size() > 1 && !sameRules) { // the rules in effect already: registering them again changes nothing
             for (FieldRule field : schema.personalFields()) {
@@ -249,25 +249,45 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * Strict mode turns the policy linter's findings on a schema into a refusal of its registration: a
-     * personal-looking field left unclassified, a key field whose natural keys would be stored in
-     * plaintext (and re-identify the subject's pseudonymous events after a forget), a personal-looking
-     * member where no classification is read. (Fields inside Protobuf lists and maps need the Protobuf
-     * reader, which the core does not have: {@code lethe policy check} reports them.)
+     * Strict mode refuses to register a new schema version that would store personal data in plaintext for
+     * certain: a key field named like personal data ({@code email}, {@code phone}) that is not {@code pii}
+     * (its natural keys would be kept in plaintext beside the pseudonym of every sealed event of the subject,
+     * and survive a forget); and, for a JSON Schema, which can record {@code "x-gdpr": {"pii": false}}, a
+     * declared field named like personal data with no rule. Other findings of the policy linter ({@code
+     * lethe policy check}) are left to it: a record cannot say {@code pii: false}, list items cannot be
+     * classified, a key named {@code customerId} may hold the subject ids Lethe issues.
      */
-    private void refuseFindings(
+    private void refusePlaintextPersonalData(
             PrivacySchema schema, SchemaRegistry.Notation notation, List<String> allFields, Json source) {
-        SchemaRegistry.Registered candidate = new SchemaRegistry.Registered(
-                schema.eventType(), 0, notation, schema, allFields, source, Instant.EPOCH);
-        List<String> findings = PolicyLinter.check(keys.policy(), List.of(candidate)).stream()
-                .filter(finding -> !finding.subject().equals("policy")) // the policy's own notices
-                .map(Object::toString)
-                .toList();
-        if (!findings.isEmpty()) {
+        boolean unchanged = schemas.latest(schema.eventType())
+                .filter(latest -> latest.schema().canonical().equals(schema.canonical())
+                        && latest.source().asTree().equals(source.asTree()))
+                .isPresent();
+        if (unchanged) {
+            return; // registered already (an application registering its types at each start): nothing new
+        }
+        List<String> problems = new ArrayList<>();
+        for (FieldRule key : schema.keyFields()) {
+            String leaf = key.path().substring(key.path().lastIndexOf('.') + 1);
+            if (!key.personal() && PolicyLinter.looksPersonal(leaf)) {
+                problems.add(schema.eventType() + "." + key.path() + ": a key field named like personal data but"
+                        + " not pii, so its natural keys would be stored in plaintext and survive a forget: mark it"
+                        + " pii too");
+            }
+        }
+        if (notation == SchemaRegistry.Notation.JSON_SCHEMA) {
+            SchemaRegistry.Registered candidate = new SchemaRegistry.Registered(
+                    schema.eventType(), 0, notation, schema, allFields, source, Instant.EPOCH);
+            for (String path : PolicyLinter.unclassifiedPersonalLooking(candidate)) {
+                problems.add(schema.eventType() + "." + path + ": looks like personal data but has no x-gdpr rule:"
+                        + " mark it \"pii\": true, or \"x-gdpr\": {\"pii\": false} to record that it is not");
+            }
+        }
+        if (!problems.isEmpty()) {
             throw InvalidEventException.of(
                     "schema " + schema.eventType(),
-                    "strict mode refuses a schema the policy linter finds fault with (lethe policy check), "
-                            + findings.size() + " finding(s): " + String.join("; ", findings));
+                    "strict mode refuses a schema that would store personal data in plaintext: "
+                            + String.join("; ", problems));
         }
     }
 

@@ -258,6 +258,26 @@ public final class PolicyLinter {
         }
     }
 
+    /**
+     * The fields a schema declares with no rule whose names look personal: stored in plaintext. A field with
+     * any rule, even {@code pii: false}, carries a recorded decision; one inside a field sealed whole is
+     * sealed with it.
+     */
+    public static List<String> unclassifiedPersonalLooking(Registered schema) {
+        List<String> out = new ArrayList<>();
+        for (String path : schema.allFields()) {
+            String leaf = path.substring(path.lastIndexOf('.') + 1);
+            boolean classified = schema.schema().field(path).isPresent()
+                    || schema.schema().fields().stream()
+                            .anyMatch(f -> (f.personal() && path.startsWith(f.path() + "."))
+                                    || f.path().startsWith(path + "."));
+            if (!classified && looksPersonal(leaf)) {
+                out.add(path);
+            }
+        }
+        return out;
+    }
+
     public static List<Finding> check(DataPolicy policy, List<Registered> schemas) {
         return check(policy, schemas, source -> List.of());
     }
@@ -275,19 +295,11 @@ public final class PolicyLinter {
         List<Finding> findings = new ArrayList<>();
         policy.notices().forEach(notice -> findings.add(new Finding("policy", notice)));
         for (Registered schema : schemas) {
-            for (String path : schema.allFields()) {
-                String leaf = path.substring(path.lastIndexOf('.') + 1);
-                // A field with any rule, even pii: false, carries a recorded decision.
-                boolean classified = schema.schema().field(path).isPresent()
-                        || schema.schema().fields().stream()
-                                .anyMatch(f -> (f.personal() && path.startsWith(f.path() + "."))
-                                        || f.path().startsWith(path + "."));
-                if (!classified && looksPersonal(leaf)) {
-                    findings.add(
-                            new Finding(
-                                    schema.eventType() + "." + path,
-                                    "looks like personal data but is not classified (mark it pii, or pii: false to record the decision)"));
-                }
+            for (String path : unclassifiedPersonalLooking(schema)) {
+                findings.add(new Finding(
+                        schema.eventType() + "." + path,
+                        "looks like personal data but is not classified (mark it pii, or pii: false to record the"
+                                + " decision)"));
             }
             boolean jsonSchema = schema.notation() == SchemaRegistry.Notation.JSON_SCHEMA;
             if (jsonSchema || schema.notation() == SchemaRegistry.Notation.PROTOBUF) {
