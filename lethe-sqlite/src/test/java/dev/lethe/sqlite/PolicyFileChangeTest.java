@@ -58,4 +58,31 @@ class PolicyFileChangeTest {
                     .isEqualTo("P2Y");
         });
     }
+
+    @Test
+    void a_policy_too_large_to_summarise_in_an_audit_entry_still_opens_its_store() throws Exception {
+        SqliteLethe.open(data).close();
+        Path policy = data.resolve(SqliteLethe.POLICY_FILE);
+        StringBuilder roles = new StringBuilder();
+        String categories = java.util.stream.IntStream.range(0, 400)
+                .mapToObj(i -> "category" + i)
+                .collect(java.util.stream.Collectors.joining(", "));
+        for (int r = 0; r < 200; r++) {
+            roles.append("  role")
+                    .append(r)
+                    .append(": { read: [], append: [")
+                    .append(categories)
+                    .append("] }\n");
+        }
+        Files.writeString(policy, Files.readString(policy).replace("roles:\n", "roles:\n" + roles));
+        assertThat(Files.size(policy)).as("its summary would be over 1 MiB").isGreaterThan(1_000_000);
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.policy().roles()).hasSizeGreaterThan(200);
+        }
+        assertThat(changes())
+                .singleElement()
+                .satisfies(entry -> assertThat(
+                                entry.data().asTree().at("/access/omitted").asText())
+                        .contains("more than an audit entry keeps"));
+    }
 }

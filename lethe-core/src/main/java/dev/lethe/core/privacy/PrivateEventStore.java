@@ -960,7 +960,7 @@ public final class PrivateEventStore implements AutoCloseable {
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("sha256", sha256);
             details.put("previousSha256", previous.get());
-            details.put("access", keys.policy().accessSummary());
+            details.put("access", keys.policy().auditedAccessSummary());
             audit.record("PolicyFileChanged", Principal.SYSTEM, details);
         }
         keys.setNote(POLICY_NOTE, sha256);

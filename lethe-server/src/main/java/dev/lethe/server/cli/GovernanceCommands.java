@@ -693,7 +693,7 @@ final class GovernanceCommands {
                     changed.put("journalNotRead", journalNotRead);
                 }
                 // Who may read and do what from now on: the trail alone tells who could read a group when.
-                changed.put("access", parsed.accessSummary());
+                changed.put("access", parsed.auditedAccessSummary());
                 lethe.privacy().audit().record("PolicyChanged", who, changed);
                 lethe.privacy().notePolicy(sha256, true);
             }

@@ -429,6 +429,27 @@ public record DataPolicy(
         return out;
     }
 
+    /** The most of {@link #accessSummary} an audit entry keeps (an event holds at most 1 MiB). */
+    public static final int MAX_AUDITED_SUMMARY_BYTES = 256 * 1024;
+
+    /**
+     * {@link #accessSummary} for an audit entry: the summary, or, for a policy so large that it would take
+     * more than {@value #MAX_AUDITED_SUMMARY_BYTES} bytes, a note saying so (the entry's sha256 names the file):
+     * an entry over the event size limit would be refused, and with it the policy change, or every open.
+     */
+    public Map<String, Object> auditedAccessSummary() {
+        Map<String, Object> summary = accessSummary();
+        int size = dev.lethe.core.store.Json.of(summary).unsafeBytes().length;
+        if (size > MAX_AUDITED_SUMMARY_BYTES) {
+            return Map.of(
+                    "omitted",
+                    "the summary of " + roles.size() + " roles and " + groups.size() + " groups takes " + size
+                            + " bytes, more than an audit entry keeps (" + MAX_AUDITED_SUMMARY_BYTES
+                            + "): the sha256 names the file");
+        }
+        return summary;
+    }
+
     public boolean knows(DataGroup group) {
         return groups.containsKey(group);
     }
