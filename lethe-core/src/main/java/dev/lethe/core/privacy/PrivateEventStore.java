@@ -762,10 +762,17 @@ public final class PrivateEventStore implements AutoCloseable {
             for (var it = node.fields(); it.hasNext(); ) {
                 var member = it.next();
                 String here = path.isEmpty() ? member.getKey() : path + "." + member.getKey();
-                if (PolicyLinter.looksPersonal(member.getKey())) {
+                if (PolicyLinter.personalDataInNote(member.getKey()).isPresent()) {
                     throw InvalidEventException.of(
                             "metadata",
-                            (member.getKey().matches("[A-Za-z0-9_$-]{1,64}")
+                            "a member name holds what looks like an e-mail address or an IBAN (not shown):"
+                                    + " metadata is stored as written, never encrypted (strict mode)");
+                }
+                if (PolicyLinter.looksPersonal(member.getKey())
+                        && !AMBIGUOUS_IN_METADATA.contains(plain(member.getKey()))) {
+                    throw InvalidEventException.of(
+                            "metadata",
+                            (member.getKey().matches("[A-Za-z0-9_.$-]{1,64}")
                                             ? "member '" + here + "'"
                                             : "a member (its name is not shown)")
                                     + " looks like personal data: metadata is stored as written, never encrypted, kept"
@@ -786,6 +793,17 @@ public final class PrivateEventStore implements AutoCloseable {
                                 + " (strict mode); keep it out of metadata");
             });
         }
+    }
+
+    /**
+     * Names that say nothing alone in metadata: a service's {@code name}, a region's {@code location}
+     * ({@code customerName} and {@code homeLocation} are still refused).
+     */
+    private static final Set<String> AMBIGUOUS_IN_METADATA = Set.of("name", "location");
+
+    private static String plain(String name) {
+        return java.text.Normalizer.normalize(name, java.text.Normalizer.Form.NFKC)
+                .toLowerCase(java.util.Locale.ROOT);
     }
 
     /** An event's schema (null if its type has none) and its classified fields, found and checked. */

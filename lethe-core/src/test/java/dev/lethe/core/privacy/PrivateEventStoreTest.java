@@ -830,7 +830,13 @@ class PrivateEventStoreTest {
         for (String[] metadata : new String[][] {
             {"{\"clientIp\":\"192.0.2.77\"}", "member 'clientIp' looks like personal data"},
             {"{\"trace\":{\"email\":\"x\"}}", "member 'trace.email' looks like personal data"},
-            {"{\"note\":\"sent by meta-note@example.com\"}", "metadata.note: holds what looks like an e-mail address"}
+            {"{\"note\":\"sent by meta-note@example.com\"}", "metadata.note: holds what looks like an e-mail address"},
+            {
+                "{\"note\":\"\uff47\uff52\uff41\uff43\uff45\uff20\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45\uff0e\uff43\uff4f\uff4d\"}",
+                "holds what looks like an e-mail address"
+            },
+            {"{\"meta-note@example.com\":true}", "a member name holds what looks like an e-mail address"},
+            {"{\"client.address\":\"192.0.2.1\"}", "member 'client.address' looks like personal data"}
         }) {
             assertThatThrownBy(() -> lethe.append(
                             stream,
@@ -850,7 +856,9 @@ class PrivateEventStoreTest {
                 stream,
                 ExpectedVersion.any(),
                 List.of(EventData.of("ProductSold", data)
-                        .withMetadata(Json.parse("{\"correlationId\":\"c-1\",\"source\":\"web\",\"tags\":[\"a\"]}"))));
+                        .withMetadata(Json.parse("{\"correlationId\":\"c-1\",\"source\":{\"name\":\"billing\"},"
+                                + "\"location\":\"eu-west-1\",\"paymentReference\":\"RF18 5390 0754 7034\","
+                                + "\"ticket\":\"CS12345678901234\",\"tags\":[\"a\"]}"))));
         // Lenient mode stores metadata as given (documented): its names are the writer's business.
         try (PrivateEventStore lenient = lenientStore()) {
             lenient.append(
