@@ -137,15 +137,16 @@ public final class ProtobufNotation {
                 Base64.getDecoder().decode(tree.path("descriptorSet").asText()),
                 tree.path("message").asText());
         List<String[]> out = new ArrayList<>();
-        Bounds bounds = new Bounds(message.getFullName());
-        try {
-            unreadMembers(message, bounds, out);
-        } catch (InvalidEventException tooMany) {
-            // Past MAX_PATHS or MAX_DEPTH inside lists, which registration does not walk: the linter gets
-            // the members found up to there rather than failing for a schema the store holds.
-        }
+        unreadMembers(message, new Bounds(message.getFullName()), out);
         return out;
     }
+
+    /**
+     * The {@code where} of an {@link #unreadMembers} entry for a list or map whose messages hold more fields
+     * than {@link #MAX_PATHS} or nest deeper than {@link #MAX_DEPTH} (registration does not walk them): not
+     * looked into, which the linter reports whatever the list's name.
+     */
+    public static final String TOO_LARGE = "a list or map too large to look into";
 
     private static void unreadMembers(Descriptor message, Bounds bounds, List<String[]> out) {
         walk(
@@ -172,13 +173,20 @@ public final class ProtobufNotation {
                         return;
                     }
                     String in = where;
-                    // Everything inside, lists in lists too: none of it can be classified.
-                    walkAll(
-                            element,
-                            prefix,
-                            new HashSet<>(),
-                            (inner, innerField) -> out.add(new String[] {inner, in}),
-                            bounds);
+                    // Everything inside, lists in lists too: none of it can be classified. Each list counted on
+                    // its own, so that one too large to walk does not hide the others.
+                    List<String[]> inside = new ArrayList<>();
+                    try {
+                        walkAll(
+                                element,
+                                prefix,
+                                new HashSet<>(),
+                                (inner, innerField) -> inside.add(new String[] {inner, in}),
+                                new Bounds(message.getFullName()));
+                        out.addAll(inside);
+                    } catch (InvalidEventException tooLarge) {
+                        out.add(new String[] {path, TOO_LARGE});
+                    }
                 },
                 bounds);
     }

@@ -285,6 +285,19 @@ class ProtobufNotationTest {
                         "TeamFormed.members_by_role.*.addresses[].street",
                         "TeamFormed.lead.home_addresses[].street");
         assertThat(findings).anyMatch(f -> f.endsWith("or make it a field of the event's message"));
+        // A descriptor set that cannot be read (stored through the Java API) is a finding, not a failed check.
+        SchemaRegistry.Registered broken = new SchemaRegistry.Registered(
+                "Broken",
+                1,
+                SchemaRegistry.Notation.PROTOBUF,
+                read("TeamFormed"),
+                List.of("team_id"),
+                Json.parse("{\"message\":\"x.Y\",\"descriptorSet\":\"%%%\",\"jsonNames\":{}}"),
+                java.time.Instant.now());
+        assertThat(PolicyLinter.check(policy, List.of(broken, registered), ProtobufNotation::unreadMembers).stream()
+                        .map(Object::toString))
+                .anyMatch(f -> f.startsWith("Broken: its Protobuf descriptor set could not be read"))
+                .anyMatch(f -> f.startsWith("TeamFormed.members[].full_name"));
         // Without the Protobuf reader (the core alone), none of them.
         assertThat(PolicyLinter.check(policy, List.of(registered)).stream().map(Object::toString))
                 .noneMatch(f -> f.contains("where Lethe reads no classification"));

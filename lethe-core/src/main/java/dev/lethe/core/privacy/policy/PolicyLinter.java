@@ -278,6 +278,9 @@ public final class PolicyLinter {
         return out;
     }
 
+    /** lethe-protobuf's {@code ProtobufNotation.TOO_LARGE}: an entry for a list not looked into. */
+    static final String TOO_LARGE_LIST = "a list or map too large to look into";
+
     public static List<Finding> check(DataPolicy policy, List<Registered> schemas) {
         return check(policy, schemas, source -> List.of());
     }
@@ -302,24 +305,42 @@ public final class PolicyLinter {
                                 + " decision)"));
             }
             boolean jsonSchema = schema.notation() == SchemaRegistry.Notation.JSON_SCHEMA;
-            if (jsonSchema || schema.notation() == SchemaRegistry.Notation.PROTOBUF) {
-                for (String[] unread :
-                        jsonSchema ? unreadMembers(schema.source().asTree()) : protobufUnread.apply(schema.source())) {
-                    String path = unread[0];
-                    String leaf = path.substring(path.lastIndexOf('.') + 1);
-                    boolean sealedWhole = schema.schema().fields().stream()
-                            .anyMatch(f -> f.personal()
-                                    && (path.startsWith(f.path() + ".") || path.startsWith(f.path() + "[]")));
-                    if (!sealedWhole && looksPersonal(leaf)) {
-                        findings.add(new Finding(
-                                schema.eventType() + "." + path,
-                                "looks like personal data, in " + unread[1] + ", where Lethe reads no"
-                                        + " classification: it is stored as written, in plaintext, and strict mode"
-                                        + " does not look there; mark the enclosing field pii (sealed whole)"
-                                        + (jsonSchema
-                                                ? ", or declare it under properties"
-                                                : ", or make it a field of the event's message")));
-                    }
+            List<String[]> unreadMembers = List.of();
+            if (jsonSchema) {
+                unreadMembers = unreadMembers(schema.source().asTree());
+            } else if (schema.notation() == SchemaRegistry.Notation.PROTOBUF) {
+                try {
+                    unreadMembers = protobufUnread.apply(schema.source());
+                } catch (RuntimeException unreadable) {
+                    // One registration's descriptor (stored through the Java API, say) does not stop the check.
+                    findings.add(new Finding(
+                            schema.eventType(),
+                            "its Protobuf descriptor set could not be read to look into its lists and maps: "
+                                    + unreadable.getMessage()));
+                }
+            }
+            for (String[] unread : unreadMembers) {
+                String path = unread[0];
+                if (unread[1].equals(TOO_LARGE_LIST)) {
+                    findings.add(new Finding(
+                            schema.eventType() + "." + path,
+                            "a list or map whose messages are too large to look into (over 10,000 fields or 32"
+                                    + " levels): what they hold is stored as written, unread by the linter"));
+                    continue;
+                }
+                String leaf = path.substring(path.lastIndexOf('.') + 1);
+                boolean sealedWhole = schema.schema().fields().stream()
+                        .anyMatch(f ->
+                                f.personal() && (path.startsWith(f.path() + ".") || path.startsWith(f.path() + "[]")));
+                if (!sealedWhole && looksPersonal(leaf)) {
+                    findings.add(new Finding(
+                            schema.eventType() + "." + path,
+                            "looks like personal data, in " + unread[1] + ", where Lethe reads no"
+                                    + " classification: it is stored as written, in plaintext, and strict mode"
+                                    + " does not look there; mark the enclosing field pii (sealed whole)"
+                                    + (jsonSchema
+                                            ? ", or declare it under properties"
+                                            : ", or make it a field of the event's message")));
                 }
             }
             for (FieldRule field : schema.schema().fields()) {
