@@ -136,7 +136,14 @@ public final class LetheCli implements Runnable {
                 e.printStackTrace(cmd.getErr());
             }
             cmd.getErr().flush();
-            if (e instanceof dev.lethe.core.privacy.AccessDeniedException) {
+            if (e instanceof dev.lethe.core.privacy.AccessDeniedException denied) {
+                if (String.valueOf(denied.getMessage())
+                        .contains("(role " + dev.lethe.core.privacy.policy.DataPolicy.NO_ROLE + ")")) {
+                    // No --role given: the command ran with none, which may nothing.
+                    cmd.getErr()
+                            .println("hint: give --role ROLE, a role of the data policy that may (lethe policy show)");
+                    cmd.getErr().flush();
+                }
                 return 3;
             }
             if (thrown instanceof CouldNotRun) {

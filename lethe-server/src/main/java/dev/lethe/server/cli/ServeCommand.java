@@ -118,6 +118,21 @@ final class ServeCommand implements Callable<Integer> {
                     + " personal data read cross the network in the clear; put a TLS proxy in front, or bind"
                     + " 127.0.0.1");
         }
+        if (!settings.demo()
+                && settings.pkcs11().library() == null
+                && (settings.masterKeyDir() == null
+                        || settings.masterKeyDir()
+                                .toAbsolutePath()
+                                .normalize()
+                                .equals(settings.data().toAbsolutePath().normalize()))) {
+            // The default, fine for a first run; in production a copy of the directory (a volume snapshot, a
+            // file-level backup) would hold the data and the key that opens it, forgotten subjects' included.
+            log.warn("the master keyset is in the data directory "
+                    + settings.data().toAbsolutePath().normalize()
+                    + ": a copy of the directory (a snapshot, a file-level backup) holds the data and its key,"
+                    + " and decrypts what was forgotten since; keep the key apart (--master-key-dir, or an HSM:"
+                    + " docs/privacy.md §4, §9)");
+        }
         LetheServer.haltOnOutOfMemory(System.err);
         LetheServer server = LetheServer.start(settings, log);
         CountDownLatch stopped = new CountDownLatch(1);

@@ -316,7 +316,9 @@ public final class LetheServer implements AutoCloseable {
                             "masterKey",
                             lethe.privacy().keys().master().describe(),
                             "headPosition",
-                            head));
+                            head,
+                            "version",
+                            version()));
             return server;
         } catch (RuntimeException e) {
             if (server != null) {
@@ -402,6 +404,12 @@ public final class LetheServer implements AutoCloseable {
     }
 
     private volatile String lastUnreadiness;
+
+    /** This release, as the jar's manifest names it ("development build" when run from classes). */
+    static String version() {
+        String version = LetheServer.class.getPackage().getImplementationVersion();
+        return version == null ? "development build" : version;
+    }
 
     /** Why retention is held (a clock far ahead of its last run), if it is. */
     private java.util.Optional<String> retentionHeld() {
@@ -535,7 +543,9 @@ public final class LetheServer implements AutoCloseable {
                             "ready",
                             refused.isEmpty(),
                             "headPosition",
-                            lethe.store().headPosition()));
+                            lethe.store().headPosition(),
+                            "version",
+                            version()));
         });
         routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up")));
         routes.get("/health/ready", ctx -> {

@@ -591,6 +591,17 @@ class LetheCliTest {
     }
 
     @Test
+    void a_command_refused_for_want_of_a_role_says_to_give_one() {
+        assertThat(lethe("append", "note-1", "Noted", "{}").exitCode()).isZero();
+        Run rotate = lethe("keys", "rotate");
+        assertThat(rotate.exitCode()).isEqualTo(3);
+        assertThat(rotate.err()).contains("(role none) may not rotate-keys", "hint: give --role ROLE");
+        Run analyst = lethe("keys", "rotate", "--role", "analyst");
+        assertThat(analyst.exitCode()).isEqualTo(3);
+        assertThat(analyst.err()).as("a role given: no hint").doesNotContain("hint:");
+    }
+
+    @Test
     void serve_creates_no_store_unless_asked_so_that_a_mistyped_data_directory_is_not_served_empty() throws Exception {
         Path typo = data.resolveSibling(data.getFileName() + "-typo");
         Run serve = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
