@@ -755,8 +755,12 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     private static void refusePersonalMetadata(com.fasterxml.jackson.databind.JsonNode node, String path, int depth) {
-        if (depth > 16) {
-            return;
+        if (depth > MAX_METADATA_DEPTH) {
+            // Not looked into, so not let through: what is below would be stored unchecked.
+            throw InvalidEventException.of(
+                    "metadata",
+                    "nests deeper than " + MAX_METADATA_DEPTH
+                            + " levels, which strict mode does not check: flatten it");
         }
         if (node.isObject()) {
             for (var it = node.fields(); it.hasNext(); ) {
@@ -800,6 +804,9 @@ public final class PrivateEventStore implements AutoCloseable {
      * ({@code customerName} and {@code homeLocation} are still refused).
      */
     private static final Set<String> AMBIGUOUS_IN_METADATA = Set.of("name", "location");
+
+    /** How deep strict mode looks into metadata; deeper is refused. */
+    static final int MAX_METADATA_DEPTH = 32;
 
     private static String plain(String name) {
         return java.text.Normalizer.normalize(name, java.text.Normalizer.Form.NFKC)
@@ -2704,11 +2711,6 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * A new forget's legal basis names something: at least two letters or digits ("." or "x" is no basis,
-     * and the receipt is the evidence). Receipts stored before, and forgets applied again from them, are not
-     * checked. Blank is refused where the forget is made, with its own message.
-     */
-    /**
      * Refuses a note that holds an e-mail address or an IBAN: a legal basis or reason is kept for good
      * (the receipt, {@code $audit}, which every role reads and no forget reaches), and the person forgotten
      * is the one most likely to be named in it. Phone numbers are not looked for: dates and ticket numbers
@@ -2726,6 +2728,11 @@ public final class PrivateEventStore implements AutoCloseable {
         });
     }
 
+    /**
+     * A new forget's legal basis names something: at least two letters or digits ("." or "x" is no basis,
+     * and the receipt is the evidence). Receipts stored before, and forgets applied again from them, are not
+     * checked. Blank is refused where the forget is made, with its own message.
+     */
     private static void requireNamedBasis(String legalBasis) {
         requireNoPersonalData("legal basis", legalBasis);
         if (legalBasis != null

@@ -848,6 +848,13 @@ class PrivateEventStoreTest {
                     .hasMessageNotContaining("192.0.2.77")
                     .hasMessageNotContaining("meta-note@example.com");
         }
+        // Deeper than strict mode looks: refused, not let through unchecked.
+        String deep = "{\"a\":".repeat(40) + "\"hidden@example.com\"" + "}".repeat(40);
+        assertThatThrownBy(() -> lethe.append(
+                        stream,
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("ProductSold", data).withMetadata(Json.parse(deep)))))
+                .hasMessageContaining("nests deeper than 32 levels");
         assertThat(lethe.store().streamInfo(stream).exists()).isFalse();
         assertThat(lethe.keys().lookup("meta@example.com"))
                 .as("no subject for a refused batch")
