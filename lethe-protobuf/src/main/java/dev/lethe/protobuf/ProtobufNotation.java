@@ -148,7 +148,11 @@ public final class ProtobufNotation {
      */
     public static final String TOO_LARGE = "a list or map too large to look into";
 
+    /** The most members {@link #unreadMembers} lists for one message, all its lists together. */
+    static final int MAX_UNREAD_MEMBERS = 50_000;
+
     private static void unreadMembers(Descriptor message, Bounds bounds, List<String[]> out) {
+        boolean[] exhausted = {false};
         walk(
                 message,
                 "",
@@ -173,8 +177,12 @@ public final class ProtobufNotation {
                         return;
                     }
                     String in = where;
+                    if (exhausted[0]) {
+                        return; // past the budget of the whole message: said once, at the first list left out
+                    }
                     // Everything inside, lists in lists too: none of it can be classified. Each list counted on
-                    // its own, so that one too large to walk does not hide the others.
+                    // its own, so that one too large to walk does not hide the others, within a budget for the
+                    // whole message (a type used in many lists of many fields multiplies them).
                     List<String[]> inside = new ArrayList<>();
                     try {
                         walkAll(
@@ -183,10 +191,16 @@ public final class ProtobufNotation {
                                 new HashSet<>(),
                                 (inner, innerField) -> inside.add(new String[] {inner, in}),
                                 new Bounds(message.getFullName()));
-                        out.addAll(inside);
                     } catch (InvalidEventException tooLarge) {
                         out.add(new String[] {path, TOO_LARGE});
+                        return;
                     }
+                    if (out.size() + inside.size() > MAX_UNREAD_MEMBERS) {
+                        out.add(new String[] {path + " (and the lists after it)", TOO_LARGE});
+                        exhausted[0] = true;
+                        return;
+                    }
+                    out.addAll(inside);
                 },
                 bounds);
     }

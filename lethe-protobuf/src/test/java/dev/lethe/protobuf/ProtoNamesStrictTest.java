@@ -163,6 +163,22 @@ class ProtoNamesStrictTest {
             """;
 
     @Test
+    void strict_mode_refuses_a_message_whose_personal_looking_field_has_no_option_which_pii_false_answers() {
+        byte[] set = descriptorSet();
+        List<String> paths = ProtobufNotation.allPaths("Order", set, "review.Order");
+        assertThatThrownBy(() -> lethe.registerSchema(
+                        DPO,
+                        new PrivacySchema("Order", List.of(FieldRule.subjectKey("order_id", false, null))),
+                        SchemaRegistry.Notation.PROTOBUF,
+                        paths,
+                        Json.parse("{\"message\":\"review.Order\",\"jsonNames\":{}}")))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("Order.phone: looks like personal data but has no rule")
+                .hasMessageContaining("[(gdpr) = {pii: false}]");
+        assertThat(lethe.schemas().latest("Order")).isEmpty();
+    }
+
+    @Test
     void valid_protobuf_json_with_well_known_types_maps_lists_oneofs_and_recursion_is_accepted() {
         byte[] set = descriptorSet();
         List<String> paths = ProtobufNotation.allPaths("Order", set, "review.Order");

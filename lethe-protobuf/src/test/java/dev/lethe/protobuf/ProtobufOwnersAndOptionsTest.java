@@ -410,4 +410,28 @@ class ProtobufOwnersAndOptionsTest {
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining("more than " + ProtobufNotation.MAX_DEPTH + " deep");
     }
+
+    @Test
+    void the_linters_walk_into_lists_has_a_budget_for_the_whole_message_so_a_small_descriptor_cannot_exhaust_memory() {
+        // 99 fields of M1, each with 99 lists of Big, each with 99 fields of X, each with 100 strings: 97
+        // million members in a 20 KB descriptor set, which every lethe policy check would walk.
+        DescriptorProto.Builder x = DescriptorProto.newBuilder().setName("X");
+        DescriptorProto.Builder big = DescriptorProto.newBuilder().setName("Big");
+        DescriptorProto.Builder m1 = DescriptorProto.newBuilder().setName("M1");
+        DescriptorProto.Builder top = DescriptorProto.newBuilder().setName("Top");
+        for (int i = 1; i <= 100; i++) {
+            x.addField(field("s" + i, i, Type.TYPE_STRING, null));
+        }
+        for (int i = 1; i <= 99; i++) {
+            big.addField(field("x" + i, i, Type.TYPE_MESSAGE, ".ev.X"));
+            m1.addField(ProtoNamesStrictTest.field("l" + i, i, Type.TYPE_MESSAGE, ".ev.Big", Label.LABEL_REPEATED));
+            top.addField(field("a" + i, i, Type.TYPE_MESSAGE, ".ev.M1"));
+        }
+        byte[] set = set(
+                options(GdprOptions.FIELD_NUMBER, "proto3", false), x.build(), big.build(), m1.build(), top.build());
+        List<String[]> unread = ProtobufNotation.unreadMembers(ProtobufNotation.source("Top", set, "ev.Top"));
+        assertThat(unread.size()).isLessThanOrEqualTo(ProtobufNotation.MAX_UNREAD_MEMBERS + 1);
+        assertThat(unread.get(unread.size() - 1)[0]).endsWith("(and the lists after it)");
+        assertThat(unread.get(unread.size() - 1)[1]).isEqualTo(ProtobufNotation.TOO_LARGE);
+    }
 }

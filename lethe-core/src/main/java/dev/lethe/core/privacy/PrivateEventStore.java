@@ -252,8 +252,8 @@ public final class PrivateEventStore implements AutoCloseable {
      * Strict mode refuses to register a new schema version that would store personal data in plaintext for
      * certain: a key field named like personal data ({@code email}, {@code phone}) that is not {@code pii}
      * (its natural keys would be kept in plaintext beside the pseudonym of every sealed event of the subject,
-     * and survive a forget); and, for a JSON Schema, which can record {@code "x-gdpr": {"pii": false}}, a
-     * declared field named like personal data with no rule. Other findings of the policy linter ({@code
+     * and survive a forget); and, for a JSON Schema or a Protobuf message, which can record {@code pii: false},
+     * a declared field named like personal data with no rule. Other findings of the policy linter ({@code
      * lethe policy check}) are left to it: a record cannot say {@code pii: false}, list items cannot be
      * classified, a key named {@code customerId} may hold the subject ids Lethe issues.
      */
@@ -275,12 +275,14 @@ public final class PrivateEventStore implements AutoCloseable {
                         + " pii too");
             }
         }
-        if (notation == SchemaRegistry.Notation.JSON_SCHEMA) {
+        if (notation == SchemaRegistry.Notation.JSON_SCHEMA || notation == SchemaRegistry.Notation.PROTOBUF) {
             SchemaRegistry.Registered candidate = new SchemaRegistry.Registered(
                     schema.eventType(), 0, notation, schema, allFields, source, Instant.EPOCH);
             for (String path : PolicyLinter.unclassifiedPersonalLooking(candidate)) {
-                problems.add(schema.eventType() + "." + path + ": looks like personal data but has no x-gdpr rule:"
-                        + " mark it \"pii\": true, or \"x-gdpr\": {\"pii\": false} to record that it is not");
+                problems.add(schema.eventType() + "." + path + ": looks like personal data but has no rule: mark it"
+                        + (notation == SchemaRegistry.Notation.JSON_SCHEMA
+                                ? " \"pii\": true, or \"x-gdpr\": {\"pii\": false} to record that it is not"
+                                : " [(gdpr) = {pii: true}], or [(gdpr) = {pii: false}] to record that it is not"));
             }
         }
         if (!problems.isEmpty()) {
@@ -772,8 +774,7 @@ public final class PrivateEventStore implements AutoCloseable {
                             "a member name holds what looks like an e-mail address or an IBAN (not shown):"
                                     + " metadata is stored as written, never encrypted (strict mode)");
                 }
-                if (PolicyLinter.looksPersonal(member.getKey())
-                        && !AMBIGUOUS_IN_METADATA.contains(plain(member.getKey()))) {
+                if (PolicyLinter.looksPersonal(member.getKey()) && !ambiguousHere(path, member.getKey())) {
                     throw InvalidEventException.of(
                             "metadata",
                             (member.getKey().matches("[A-Za-z0-9_.$-]{1,64}")
@@ -807,6 +808,19 @@ public final class PrivateEventStore implements AutoCloseable {
 
     /** How deep strict mode looks into metadata; deeper is refused. */
     static final int MAX_METADATA_DEPTH = 32;
+
+    /**
+     * A lone {@code name} or {@code location} under a member that is not a person's ({@code service.name},
+     * {@code cloud.location}, or at the top): not refused. Under a person's ({@code user.name},
+     * {@code customer.location}) it is read as {@code user_name}, which is.
+     */
+    private static boolean ambiguousHere(String parentPath, String name) {
+        if (!AMBIGUOUS_IN_METADATA.contains(plain(name))) {
+            return false;
+        }
+        String parent = parentPath.substring(parentPath.lastIndexOf('.') + 1).replace("[]", "");
+        return parent.isEmpty() || !PolicyLinter.looksPersonal(parent + "_" + name);
+    }
 
     private static String plain(String name) {
         return java.text.Normalizer.normalize(name, java.text.Normalizer.Form.NFKC)

@@ -836,7 +836,11 @@ class PrivateEventStoreTest {
                 "holds what looks like an e-mail address"
             },
             {"{\"meta-note@example.com\":true}", "a member name holds what looks like an e-mail address"},
-            {"{\"client.address\":\"192.0.2.1\"}", "member 'client.address' looks like personal data"}
+            {"{\"client.address\":\"192.0.2.1\"}", "member 'client.address' looks like personal data"},
+            // A name or location under a person's member is theirs.
+            {"{\"user\":{\"name\":\"Ada Lovelace\"}}", "member 'user.name' looks like personal data"},
+            {"{\"customer\":{\"location\":\"Lisbon\"}}", "member 'customer.location' looks like personal data"},
+            {"{\"payee\":\"SN08SN0100152000048500003035\"}", "holds what looks like an IBAN"}
         }) {
             assertThatThrownBy(() -> lethe.append(
                             stream,
@@ -894,7 +898,7 @@ class PrivateEventStoreTest {
                         + "\"phoneNumber\":{\"type\":\"string\"}}}")
                 .asTree();
         assertThatThrownBy(() -> lethe.registerJsonSchema(DPO, "Called", unclassified))
-                .hasMessageContaining("Called.phoneNumber: looks like personal data but has no x-gdpr rule");
+                .hasMessageContaining("Called.phoneNumber: looks like personal data but has no rule");
         assertThat(lethe.schemas().latest("KycChecked")).isEmpty();
         assertThat(lethe.schemas().latest("Called")).isEmpty();
         assertThat(lethe.store().headPosition())

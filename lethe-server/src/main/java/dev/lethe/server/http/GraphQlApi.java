@@ -165,6 +165,7 @@ final class GraphQlApi {
     static final class Mutations {
         volatile boolean ran;
         volatile boolean refused;
+        volatile boolean succeeded;
     }
 
     /** A mutation not run, because an earlier one of the request was refused. */
@@ -187,7 +188,9 @@ final class GraphQlApi {
             }
             mutations.ran = true;
             try {
-                return mutation.get(env);
+                Object result = mutation.get(env);
+                mutations.succeeded = true;
+                return result;
             } catch (Exception e) {
                 mutations.refused = true;
                 throw e;

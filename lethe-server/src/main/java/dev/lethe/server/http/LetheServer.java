@@ -1272,8 +1272,13 @@ public final class LetheServer implements AutoCloseable {
         // field null. A request some of whose fields were answered is a 200 with the errors of the others: a
         // mutation before a refused one stays committed, and a 4xx would tell a client it was not.
         Object data = result.getData();
-        boolean nothing = data == null
-                || (data instanceof Map<?, ?> fields && fields.values().stream().allMatch(java.util.Objects::isNull));
+        // For mutations, whether one went through (a __typename beside them answers nothing about them);
+        // for a query, whether any field was answered.
+        boolean nothing = mutations.ran
+                ? !mutations.succeeded
+                : data == null
+                        || (data instanceof Map<?, ?> fields
+                                && fields.values().stream().allMatch(java.util.Objects::isNull));
         // A query's field that failed is a 200 with its error, as GraphQL has it; a request of mutations none of
         // which went through (each nullable) is a 4xx, as one non-null mutation refused was.
         boolean invalid = !result.getErrors().isEmpty() && (data == null || (nothing && mutations.ran));

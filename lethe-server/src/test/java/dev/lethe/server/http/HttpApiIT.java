@@ -481,6 +481,11 @@ class HttpApiIT {
                                 "{\"query\":\"{ projection(name: \\\"nosuch\\\", key: \\\"x\\\") { key } }\"}")
                         .status())
                 .isEqualTo(200);
+        // A __typename beside refused mutations answers nothing about them: still a 4xx.
+        String typename = "{\"query\":\"mutation { __typename append(stream: \\\"" + stream
+                + "\\\", expectedVersion: \\\"no_stream\\\", events: [{type: \\\"A\\\", data: {}}])"
+                + " { firstPosition } }\"}";
+        assertThat(post("/graphql", ADVISOR, typename).status()).isEqualTo(400);
         // Alone, a refused mutation is still a 4xx, nothing stored.
         String alone = "{\"query\":\"mutation { append(stream: \\\"" + stream
                 + "\\\", expectedVersion: \\\"no_stream\\\", events: [{type: \\\"A\\\", data: {}}])"
