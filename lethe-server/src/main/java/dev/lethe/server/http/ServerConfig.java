@@ -284,6 +284,14 @@ public record ServerConfig(
                         hsm.path("pinFile").asText(null),
                         null)
                 .overriddenBy(Pkcs11Settings.fromEnvironment(env));
+        // The ranges the constructor checks, named by where the value came from.
+        if (port < 0 || port > 65535) {
+            throw InvalidEventException.of(from(env, "LETHE_PORT", "port"), port + " is outside 0..65535");
+        }
+        if (maxBody < 1024) {
+            throw InvalidEventException.of(
+                    from(env, "LETHE_MAX_BODY_BYTES", "maxBodyBytes"), maxBody + " is below 1024");
+        }
         return new ServerConfig(
                 host,
                 port,

@@ -75,6 +75,10 @@ class ServerConfigTest {
                 .hasMessageContaining("LETHE_JWT_SECRET (environment): must be at least 32 characters");
         assertThatThrownBy(() -> ServerConfig.load(null, Map.of("LETHE_MAX_BODY_BYTES", "lots")))
                 .hasMessageContaining("LETHE_MAX_BODY_BYTES (environment)");
+        assertThatThrownBy(() -> ServerConfig.load(null, Map.of("LETHE_PORT", "99999")))
+                .hasMessageContaining("LETHE_PORT (environment): 99999 is outside 0..65535");
+        assertThatThrownBy(() -> ServerConfig.load(null, Map.of("LETHE_MAX_BODY_BYTES", "-5")))
+                .hasMessageContaining("LETHE_MAX_BODY_BYTES (environment): -5 is below 1024");
     }
 
     @Test
