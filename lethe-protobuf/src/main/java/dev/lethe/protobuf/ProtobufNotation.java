@@ -151,8 +151,19 @@ public final class ProtobufNotation {
     /** The most members {@link #unreadMembers} lists for one message, all its lists together. */
     static final int MAX_UNREAD_MEMBERS = 50_000;
 
+    /** The most characters of paths {@link #unreadMembers} walks for one message, kept or not. */
+    static final long MAX_UNREAD_CHARS = 4_000_000;
+
+    /** The walk into a message's lists has spent its budget. */
+    private static final class BudgetSpent extends RuntimeException {
+        BudgetSpent() {
+            super(null, null, false, false);
+        }
+    }
+
     private static void unreadMembers(Descriptor message, Bounds bounds, List<String[]> out) {
         boolean[] exhausted = {false};
+        long[] spent = {0};
         walk(
                 message,
                 "",
@@ -189,8 +200,19 @@ public final class ProtobufNotation {
                                 element,
                                 prefix,
                                 new HashSet<>(),
-                                (inner, innerField) -> inside.add(new String[] {inner, in}),
+                                (inner, innerField) -> {
+                                    // Every path walked counts, kept or not: long names nested deep make long paths.
+                                    spent[0] += inner.length();
+                                    if (spent[0] > MAX_UNREAD_CHARS) {
+                                        throw new BudgetSpent();
+                                    }
+                                    inside.add(new String[] {inner, in});
+                                },
                                 new Bounds(message.getFullName()));
+                    } catch (BudgetSpent spentAll) {
+                        out.add(new String[] {path + " (and the lists after it)", TOO_LARGE});
+                        exhausted[0] = true;
+                        return;
                     } catch (InvalidEventException tooLarge) {
                         out.add(new String[] {path, TOO_LARGE});
                         return;

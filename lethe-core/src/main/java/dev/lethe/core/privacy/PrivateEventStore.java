@@ -753,10 +753,12 @@ public final class PrivateEventStore implements AutoCloseable {
         if (metadata.unsafeBytes().length <= 2) {
             return; // {}
         }
-        refusePersonalMetadata(metadata.asTree(), "", 0);
+        refusePersonalMetadata(metadata.asTree(), "", null, 0);
     }
 
-    private static void refusePersonalMetadata(com.fasterxml.jackson.databind.JsonNode node, String path, int depth) {
+    /** {@code parent}: the member this node is the value of (through arrays), null at the top. */
+    private static void refusePersonalMetadata(
+            com.fasterxml.jackson.databind.JsonNode node, String path, String parent, int depth) {
         if (depth > MAX_METADATA_DEPTH) {
             // Not looked into, so not let through: what is below would be stored unchecked.
             throw InvalidEventException.of(
@@ -774,7 +776,7 @@ public final class PrivateEventStore implements AutoCloseable {
                             "a member name holds what looks like an e-mail address or an IBAN (not shown):"
                                     + " metadata is stored as written, never encrypted (strict mode)");
                 }
-                if (PolicyLinter.looksPersonal(member.getKey()) && !ambiguousHere(path, member.getKey())) {
+                if (PolicyLinter.looksPersonal(member.getKey()) && !ambiguousHere(parent, member.getKey())) {
                     throw InvalidEventException.of(
                             "metadata",
                             (member.getKey().matches("[A-Za-z0-9_.$-]{1,64}")
@@ -784,11 +786,11 @@ public final class PrivateEventStore implements AutoCloseable {
                                     + " after a forget and exported with every subject the event names (strict mode);"
                                     + " keep it out of metadata, or put it in a classified field of the event");
                 }
-                refusePersonalMetadata(member.getValue(), here, depth + 1);
+                refusePersonalMetadata(member.getValue(), here, member.getKey(), depth + 1);
             }
         } else if (node.isArray()) {
             for (com.fasterxml.jackson.databind.JsonNode item : node) {
-                refusePersonalMetadata(item, path + "[]", depth + 1);
+                refusePersonalMetadata(item, path + "[]", parent, depth + 1);
             }
         } else if (node.isTextual()) {
             PolicyLinter.personalDataInNote(node.asText()).ifPresent(found -> {
@@ -810,16 +812,15 @@ public final class PrivateEventStore implements AutoCloseable {
     static final int MAX_METADATA_DEPTH = 32;
 
     /**
-     * A lone {@code name} or {@code location} under a member that is not a person's ({@code service.name},
-     * {@code cloud.location}, or at the top): not refused. Under a person's ({@code user.name},
-     * {@code customer.location}) it is read as {@code user_name}, which is.
+     * A lone {@code name} or {@code location} at the top of the metadata, or under a member named for a thing
+     * ({@code service.name}, {@code cloud.location}): not refused. Under anything else ({@code user.name},
+     * {@code users[].name}, {@code userInfo.name}, {@code requester.name}) it may be a person's, and is.
      */
-    private static boolean ambiguousHere(String parentPath, String name) {
+    private static boolean ambiguousHere(String parent, String name) {
         if (!AMBIGUOUS_IN_METADATA.contains(plain(name))) {
             return false;
         }
-        String parent = parentPath.substring(parentPath.lastIndexOf('.') + 1).replace("[]", "");
-        return parent.isEmpty() || !PolicyLinter.looksPersonal(parent + "_" + name);
+        return parent == null || PolicyLinter.namesAThing(parent);
     }
 
     private static String plain(String name) {

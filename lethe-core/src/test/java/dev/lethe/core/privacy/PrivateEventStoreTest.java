@@ -840,6 +840,8 @@ class PrivateEventStoreTest {
             // A name or location under a person's member is theirs.
             {"{\"user\":{\"name\":\"Ada Lovelace\"}}", "member 'user.name' looks like personal data"},
             {"{\"customer\":{\"location\":\"Lisbon\"}}", "member 'customer.location' looks like personal data"},
+            {"{\"users\":[{\"name\":\"Ada\"}]}", "member 'users[].name' looks like personal data"},
+            {"{\"requester\":{\"profile\":{\"name\":\"Ada\"}}}", "member 'requester.profile.name' looks like"},
             {"{\"payee\":\"SN08SN0100152000048500003035\"}", "holds what looks like an IBAN"}
         }) {
             assertThatThrownBy(() -> lethe.append(
@@ -868,6 +870,7 @@ class PrivateEventStoreTest {
                 ExpectedVersion.any(),
                 List.of(EventData.of("ProductSold", data)
                         .withMetadata(Json.parse("{\"correlationId\":\"c-1\",\"source\":{\"name\":\"billing\"},"
+                                + "\"service\":{\"name\":\"api\"},\"cloud\":{\"location\":\"eu\"},"
                                 + "\"location\":\"eu-west-1\",\"paymentReference\":\"RF18 5390 0754 7034\","
                                 + "\"ticket\":\"CS12345678901234\",\"tags\":[\"a\"]}"))));
         // Lenient mode stores metadata as given (documented): its names are the writer's business.

@@ -120,11 +120,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (!settings.demo()
                 && settings.pkcs11().library() == null
-                && (settings.masterKeyDir() == null
-                        || settings.masterKeyDir()
-                                .toAbsolutePath()
-                                .normalize()
-                                .equals(settings.data().toAbsolutePath().normalize()))) {
+                && (settings.masterKeyDir() == null || inside(settings.masterKeyDir(), settings.data()))) {
             // The default, fine for a first run; in production a copy of the directory (a volume snapshot, a
             // file-level backup) would hold the data and the key that opens it, forgotten subjects' included.
             log.warn("the master keyset is in the data directory "
@@ -170,6 +166,19 @@ final class ServeCommand implements Callable<Integer> {
             return java.net.InetAddress.getByName(bare).isLoopbackAddress();
         } catch (java.net.UnknownHostException notAnAddress) {
             return false;
+        }
+    }
+
+    /** Whether {@code directory} is {@code data} or inside it, symbolic links followed where they exist. */
+    static boolean inside(Path directory, Path data) {
+        return real(directory).startsWith(real(data));
+    }
+
+    private static Path real(Path path) {
+        try {
+            return path.toRealPath();
+        } catch (java.io.IOException notThereYet) {
+            return path.toAbsolutePath().normalize();
         }
     }
 

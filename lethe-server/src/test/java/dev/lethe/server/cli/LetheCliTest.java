@@ -591,6 +591,18 @@ class LetheCliTest {
     }
 
     @Test
+    void a_master_key_directory_inside_the_data_directory_counts_as_in_it() throws Exception {
+        Path keys = Files.createDirectories(data.resolve("keys"));
+        assertThat(ServeCommand.inside(keys, data)).isTrue();
+        assertThat(ServeCommand.inside(data, data)).isTrue();
+        assertThat(ServeCommand.inside(root.resolve("elsewhere"), data)).isFalse();
+        Path link = Files.createSymbolicLink(root.resolve("link-to-keys"), keys);
+        assertThat(ServeCommand.inside(link, data))
+                .as("through a symbolic link")
+                .isTrue();
+    }
+
+    @Test
     void a_command_refused_for_want_of_a_role_says_to_give_one() {
         assertThat(lethe("append", "note-1", "Noted", "{}").exitCode()).isZero();
         Run rotate = lethe("keys", "rotate");
