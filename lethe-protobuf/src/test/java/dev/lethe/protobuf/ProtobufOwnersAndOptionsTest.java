@@ -434,4 +434,32 @@ class ProtobufOwnersAndOptionsTest {
         assertThat(unread.get(unread.size() - 1)[0]).endsWith("(and the lists after it)");
         assertThat(unread.get(unread.size() - 1)[1]).isEqualTo(ProtobufNotation.TOO_LARGE);
     }
+
+    @Test
+    void the_walk_into_lists_also_counts_the_characters_of_its_paths_so_long_names_nested_deep_stay_bounded() {
+        // A0..A11, each with two fields of the next type named with 1,000 characters, in 8 lists: 49,141
+        // members of up to 12,000 characters each, half a gigabyte of paths, in a 25 KB descriptor set.
+        String name = "x".repeat(1000) + "_k_email";
+        List<DescriptorProto> messages = new java.util.ArrayList<>();
+        for (int level = 0; level < 12; level++) {
+            DescriptorProto.Builder a = DescriptorProto.newBuilder().setName("A" + level);
+            if (level < 11) {
+                a.addField(field(name + "1", 1, Type.TYPE_MESSAGE, ".ev.A" + (level + 1)));
+                a.addField(field(name + "2", 2, Type.TYPE_MESSAGE, ".ev.A" + (level + 1)));
+            } else {
+                a.addField(field(name, 1, Type.TYPE_STRING, null));
+            }
+            messages.add(a.build());
+        }
+        DescriptorProto.Builder ev = DescriptorProto.newBuilder().setName("Ev");
+        for (int i = 1; i <= 8; i++) {
+            ev.addField(ProtoNamesStrictTest.field("l" + i, i, Type.TYPE_MESSAGE, ".ev.A0", Label.LABEL_REPEATED));
+        }
+        messages.add(ev.build());
+        byte[] set = set(options(GdprOptions.FIELD_NUMBER, "proto3", false), messages.toArray(DescriptorProto[]::new));
+        List<String[]> unread = ProtobufNotation.unreadMembers(ProtobufNotation.source("Ev", set, "ev.Ev"));
+        long characters = unread.stream().mapToLong(entry -> entry[0].length()).sum();
+        assertThat(characters).isLessThanOrEqualTo(ProtobufNotation.MAX_UNREAD_CHARS);
+        assertThat(unread.get(unread.size() - 1)[1]).isEqualTo(ProtobufNotation.TOO_LARGE);
+    }
 }
