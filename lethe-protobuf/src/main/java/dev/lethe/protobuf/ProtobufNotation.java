@@ -196,7 +196,8 @@ public final class ProtobufNotation {
                     // whole message (a type used in many lists of many fields multiplies them).
                     List<String[]> inside = new ArrayList<>();
                     try {
-                        walkAll(
+                        walk(
+                                true,
                                 element,
                                 prefix,
                                 new HashSet<>(),
@@ -225,38 +226,6 @@ public final class ProtobufNotation {
                     out.addAll(inside);
                 },
                 bounds);
-    }
-
-    /** Every field under a message, through repeated and map fields too ({@code []} and {@code .*}). */
-    private static void walkAll(
-            Descriptor message,
-            String prefix,
-            Set<Descriptor> enclosing,
-            java.util.function.BiConsumer<String, FieldDescriptor> visitor,
-            Bounds bounds) {
-        enclosing.add(message);
-        for (FieldDescriptor field : message.getFields()) {
-            String path = prefix + field.getName();
-            bounds.count(path);
-            visitor.accept(path, field);
-            if (field.getJavaType() != JavaType.MESSAGE) {
-                continue;
-            }
-            Descriptor inner = field.getMessageType();
-            String next = path + (field.isRepeated() ? "[]." : ".");
-            if (field.isMapField()) {
-                FieldDescriptor value = inner.findFieldByName("value");
-                if (value.getJavaType() != JavaType.MESSAGE) {
-                    continue;
-                }
-                inner = value.getMessageType();
-                next = path + ".*.";
-            }
-            if (!WellKnownTypes.hasOwnJson(inner) && !enclosing.contains(inner)) {
-                walkAll(inner, next, enclosing, visitor, bounds);
-            }
-        }
-        enclosing.remove(message);
     }
 
     /**
@@ -344,16 +313,40 @@ public final class ProtobufNotation {
             Set<Descriptor> enclosing,
             java.util.function.BiConsumer<String, FieldDescriptor> visitor,
             Bounds bounds) {
+        walk(false, message, prefix, enclosing, visitor, bounds);
+    }
+
+    /**
+     * Visits every field under a message, nested messages included; with {@code intoLists}, through repeated
+     * fields ({@code list[].member}) and maps' message values ({@code map.*.member}) too.
+     */
+    private static void walk(
+            boolean intoLists,
+            Descriptor message,
+            String prefix,
+            Set<Descriptor> enclosing,
+            java.util.function.BiConsumer<String, FieldDescriptor> visitor,
+            Bounds bounds) {
         enclosing.add(message);
         for (FieldDescriptor field : message.getFields()) {
             String path = prefix + field.getName();
             bounds.count(path);
             visitor.accept(path, field);
-            if (field.getJavaType() == JavaType.MESSAGE
-                    && !field.isRepeated()
-                    && !WellKnownTypes.hasOwnJson(field.getMessageType())
-                    && !enclosing.contains(field.getMessageType())) {
-                walk(field.getMessageType(), path + ".", enclosing, visitor, bounds);
+            if (field.getJavaType() != JavaType.MESSAGE || (field.isRepeated() && !intoLists)) {
+                continue;
+            }
+            Descriptor inner = field.getMessageType();
+            String next = path + (field.isRepeated() ? "[]." : ".");
+            if (field.isMapField()) {
+                FieldDescriptor value = inner.findFieldByName("value");
+                if (value.getJavaType() != JavaType.MESSAGE) {
+                    continue;
+                }
+                inner = value.getMessageType();
+                next = path + ".*.";
+            }
+            if (!WellKnownTypes.hasOwnJson(inner) && !enclosing.contains(inner)) {
+                walk(intoLists, inner, next, enclosing, visitor, bounds);
             }
         }
         enclosing.remove(message);

@@ -10,21 +10,6 @@ public final class IoErrors {
     private IoErrors() {}
 
     public static String describe(IOException e) {
-        if (e instanceof java.nio.file.NoSuchFileException) {
-            return "no such file";
-        }
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied";
-        }
-        if (e instanceof java.nio.charset.CharacterCodingException) {
-            return "it is not UTF-8 text";
-        }
-        if (e instanceof java.nio.file.FileSystemException fs && fs.getReason() != null) {
-            return fs.getReason();
-        }
-        String message = e.getMessage();
-        return message == null || message.isBlank()
-                ? e.getClass().getSimpleName()
-                : message.lines().findFirst().orElse(message);
+        return dev.lethe.core.store.StorageException.reasonOf(e);
     }
 }

@@ -753,12 +753,11 @@ public final class PrivateEventStore implements AutoCloseable {
         if (metadata.unsafeBytes().length <= 2) {
             return; // {}
         }
-        refusePersonalMetadata(metadata.asTree(), "", null, 0);
+        refusePersonalMetadata(metadata.asTree(), "", 0);
     }
 
-    /** {@code parent}: the member this node is the value of (through arrays), null at the top. */
-    private static void refusePersonalMetadata(
-            com.fasterxml.jackson.databind.JsonNode node, String path, String parent, int depth) {
+    /** {@code path}: where the node is, its members' names joined by dots ({@code []} for an array's items). */
+    private static void refusePersonalMetadata(com.fasterxml.jackson.databind.JsonNode node, String path, int depth) {
         if (depth > MAX_METADATA_DEPTH) {
             // Not looked into, so not let through: what is below would be stored unchecked.
             throw InvalidEventException.of(
@@ -776,7 +775,13 @@ public final class PrivateEventStore implements AutoCloseable {
                             "a member name holds what looks like an e-mail address or an IBAN (not shown):"
                                     + " metadata is stored as written, never encrypted (strict mode)");
                 }
-                if (PolicyLinter.looksPersonal(member.getKey()) && !ambiguousHere(parent, member.getKey())) {
+                if (member.getKey().codePoints().anyMatch(c -> Character.getType(c) == Character.FORMAT)) {
+                    // A zero-width space splits "name" into words the check does not know.
+                    throw InvalidEventException.of(
+                            "metadata",
+                            "a member name holds invisible characters (not shown), which strict mode cannot read");
+                }
+                if (PolicyLinter.looksPersonal(member.getKey()) && !ambiguousHere(path, member.getKey())) {
                     throw InvalidEventException.of(
                             "metadata",
                             (member.getKey().matches("[A-Za-z0-9_.$-]{1,64}")
@@ -786,11 +791,11 @@ public final class PrivateEventStore implements AutoCloseable {
                                     + " after a forget and exported with every subject the event names (strict mode);"
                                     + " keep it out of metadata, or put it in a classified field of the event");
                 }
-                refusePersonalMetadata(member.getValue(), here, member.getKey(), depth + 1);
+                refusePersonalMetadata(member.getValue(), here, depth + 1);
             }
         } else if (node.isArray()) {
             for (com.fasterxml.jackson.databind.JsonNode item : node) {
-                refusePersonalMetadata(item, path + "[]", parent, depth + 1);
+                refusePersonalMetadata(item, path + "[]", depth + 1);
             }
         } else if (node.isTextual()) {
             PolicyLinter.personalDataInNote(node.asText()).ifPresent(found -> {
@@ -812,15 +817,13 @@ public final class PrivateEventStore implements AutoCloseable {
     static final int MAX_METADATA_DEPTH = 32;
 
     /**
-     * A lone {@code name} or {@code location} at the top of the metadata, or under a member named for a thing
-     * ({@code service.name}, {@code cloud.location}): not refused. Under anything else ({@code user.name},
-     * {@code users[].name}, {@code userInfo.name}, {@code requester.name}) it may be a person's, and is.
+     * A lone {@code name} or {@code location} at the top of the metadata, or under members none of which is
+     * named for a person ({@code service.name}, {@code k8s.namespace.name}, {@code tags[].name}): not refused.
+     * Under a person anywhere above it ({@code user.name}, {@code users[].name}, {@code customerService.name},
+     * {@code requester.profile.name}) it may be theirs, and is.
      */
-    private static boolean ambiguousHere(String parent, String name) {
-        if (!AMBIGUOUS_IN_METADATA.contains(plain(name))) {
-            return false;
-        }
-        return parent == null || PolicyLinter.namesAThing(parent);
+    private static boolean ambiguousHere(String parentPath, String name) {
+        return AMBIGUOUS_IN_METADATA.contains(plain(name)) && !PolicyLinter.pathNamesAPerson(parentPath);
     }
 
     private static String plain(String name) {

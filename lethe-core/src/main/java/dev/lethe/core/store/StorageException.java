@@ -27,16 +27,22 @@ public final class StorageException extends LetheException {
      * ("…/master.keyset.json"); its class says what happened to it.
      */
     public static String reasonOf(Exception e) {
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied (this user may not read it, or write its directory)";
-        }
         if (e instanceof java.nio.file.NoSuchFileException) {
-            return "no such file or directory";
+            return "no such file";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof java.nio.charset.CharacterCodingException) {
+            return "it is not UTF-8 text";
         }
         if (e instanceof java.nio.file.FileSystemException fs && fs.getReason() != null) {
             return fs.getReason();
         }
-        return e.getMessage();
+        String message = e.getMessage();
+        return message == null || message.isBlank()
+                ? e.getClass().getSimpleName()
+                : message.lines().findFirst().orElse(message);
     }
 
     @Override

@@ -841,6 +841,9 @@ class PrivateEventStoreTest {
             {"{\"user\":{\"name\":\"Ada Lovelace\"}}", "member 'user.name' looks like personal data"},
             {"{\"customer\":{\"location\":\"Lisbon\"}}", "member 'customer.location' looks like personal data"},
             {"{\"users\":[{\"name\":\"Ada\"}]}", "member 'users[].name' looks like personal data"},
+            {"{\"user\":{\"service\":{\"name\":\"Ada\"}}}", "member 'user.service.name' looks like"},
+            {"{\"customerService\":{\"name\":\"Ada\"}}", "member 'customerService.name' looks like"},
+            {"{\"user\":{\"na\u200bme\":\"Ada\"}}", "a member name holds invisible characters"},
             {"{\"requester\":{\"profile\":{\"name\":\"Ada\"}}}", "member 'requester.profile.name' looks like"},
             {"{\"payee\":\"SN08SN0100152000048500003035\"}", "holds what looks like an IBAN"}
         }) {
@@ -871,6 +874,7 @@ class PrivateEventStoreTest {
                 List.of(EventData.of("ProductSold", data)
                         .withMetadata(Json.parse("{\"correlationId\":\"c-1\",\"source\":{\"name\":\"billing\"},"
                                 + "\"service\":{\"name\":\"api\"},\"cloud\":{\"location\":\"eu\"},"
+                                + "\"k8s\":{\"namespace\":{\"name\":\"prod\"}},\"labels\":[{\"name\":\"a\"}],"
                                 + "\"location\":\"eu-west-1\",\"paymentReference\":\"RF18 5390 0754 7034\","
                                 + "\"ticket\":\"CS12345678901234\",\"tags\":[\"a\"]}"))));
         // Lenient mode stores metadata as given (documented): its names are the writer's business.

@@ -174,11 +174,20 @@ final class ServeCommand implements Callable<Integer> {
         return real(directory).startsWith(real(data));
     }
 
+    /** The path with symbolic links followed up to its nearest existing ancestor (a directory not made yet). */
     private static Path real(Path path) {
+        Path absolute = path.toAbsolutePath().normalize();
+        Path existing = absolute;
+        while (existing != null && !java.nio.file.Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return absolute;
+        }
         try {
-            return path.toRealPath();
-        } catch (java.io.IOException notThereYet) {
-            return path.toAbsolutePath().normalize();
+            return existing.toRealPath().resolve(existing.relativize(absolute));
+        } catch (java.io.IOException unreadable) {
+            return absolute;
         }
     }
 

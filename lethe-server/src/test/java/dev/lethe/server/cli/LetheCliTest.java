@@ -600,6 +600,10 @@ class LetheCliTest {
         assertThat(ServeCommand.inside(link, data))
                 .as("through a symbolic link")
                 .isTrue();
+        Path linkToData = Files.createSymbolicLink(root.resolve("link-to-data"), data);
+        assertThat(ServeCommand.inside(linkToData.resolve("keys-not-made-yet"), data))
+                .as("a directory not made yet, behind a link")
+                .isTrue();
     }
 
     @Test

@@ -432,69 +432,37 @@ public final class PolicyLinter {
      * Words that, after a personal word, still name it ({@code addressLine1}, {@code phoneNo},
      * {@code socialSecurityNumber}): dropped from the end before matching.
      */
-    /**
-     * Words for what is not a person, under which a lone {@code name} or {@code location} in metadata is the
-     * thing's ({@code service.name}, {@code cloud.region}): a service, a host, a deployment, a company.
-     */
-    private static final Set<String> THING_WORDS = Set.of(
-            "service",
-            "host",
-            "app",
-            "application",
-            "system",
-            "source",
-            "cloud",
-            "region",
-            "server",
-            "node",
-            "cluster",
-            "deployment",
-            "process",
-            "library",
-            "sdk",
-            "telemetry",
-            "resource",
-            "span",
-            "event",
-            "topic",
-            "queue",
-            "job",
-            "product",
-            "company",
-            "organization",
-            "organisation",
-            "org",
-            "tenant",
-            "os",
-            "runtime",
-            "container",
-            "pod",
-            "db",
-            "database",
-            "datacenter",
-            "zone",
-            "site",
-            "instance",
-            "environment",
-            "env",
-            "fund",
-            "branch",
-            "desk",
-            "team",
-            "channel",
-            "tool",
-            "browser",
-            "schema",
-            "stream");
+    /** Words for a person in metadata paths besides {@link #PERSON_WORDS}: who asked, wrote or did something. */
+    private static final Set<String> ACTOR_WORDS = Set.of(
+            "requester",
+            "requestor",
+            "author",
+            "actor",
+            "assignee",
+            "reporter",
+            "signatory",
+            "individual",
+            "people",
+            "party",
+            "account");
 
     /**
-     * Whether a lone {@code name} or {@code location} under the metadata member {@code parent} names a
-     * thing: the parent's last word is one for a service, a host, a company… Under anything else (a person,
-     * or a word Lethe does not know: {@code userInfo}, {@code requester}) it may be a person's.
+     * Whether any segment of a metadata path ({@code user.service}, {@code users[]}, {@code customerService})
+     * holds a word for a person, in the singular or the plural: a lone {@code name} or {@code location} under
+     * it may be that person's.
      */
-    public static boolean namesAThing(String parent) {
-        List<String> words = words(parent);
-        return !words.isEmpty() && THING_WORDS.contains(words.get(words.size() - 1));
+    public static boolean pathNamesAPerson(String path) {
+        for (String segment : path.split("[.\\[\\]]+")) {
+            for (String word : words(segment)) {
+                String singular = word.length() > 3 && word.endsWith("s") ? word.substring(0, word.length() - 1) : word;
+                for (String form : List.of(word, singular)) {
+                    if (PERSON_WORDS.contains(form) || ACTOR_WORDS.contains(form)) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     static final Set<String> QUALIFIERS = Set.of("line", "no", "nr", "num", "number", "text", "value", "hash");
