@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lethe.core.privacy.policy.PolicyLinter;
 import dev.lethe.core.store.Direction;
 import dev.lethe.core.store.EventData;
 import dev.lethe.core.store.EventStore;
@@ -185,6 +186,34 @@ public final class SchemaRegistry {
         return versions == null || versions.isEmpty()
                 ? Optional.empty()
                 : Optional.of(versions.get(versions.size() - 1));
+    }
+
+    /** Every registered version of every type, by type then version. */
+    public List<Registered> allVersions() {
+        List<Registered> out = new ArrayList<>();
+        byType.keySet().stream().sorted().forEach(type -> out.addAll(byType.get(type)));
+        return out;
+    }
+
+    /**
+     * Key fields, in any registered version, that store their values in plaintext and are named for a
+     * person or their identifier ({@code Type.path}, sorted): the natural keys (e-mail addresses, customer
+     * numbers) they hold stay readable beside the subject's pseudonym after a forget, which does not reach
+     * them. A key field marked {@code pii} is sealed like any personal field and is not listed.
+     */
+    public List<String> plaintextNaturalKeyFields() {
+        return allVersions().stream()
+                .flatMap(registered -> registered.schema().keyFields().stream()
+                        .filter(key -> !key.personal() && holdsNaturalKeys(key.path()))
+                        .map(key -> registered.eventType() + "." + key.path()))
+                .distinct()
+                .sorted()
+                .toList();
+    }
+
+    private static boolean holdsNaturalKeys(String path) {
+        String leaf = path.substring(path.lastIndexOf('.') + 1);
+        return PolicyLinter.looksPersonal(leaf) || PolicyLinter.namesAPerson(leaf);
     }
 
     /** The latest version of every registered type. */

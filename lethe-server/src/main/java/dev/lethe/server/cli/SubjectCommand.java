@@ -108,13 +108,7 @@ final class SubjectCommand implements Runnable {
                         receipt.reason().isEmpty() ? "" : "  reason      " + receipt.reason() + "\n",
                         String.join(", ", receipt.destroyed()));
                 // What a forget does not reach, where the schemas say so: natural keys kept in plaintext.
-                List<String> plainKeys = lethe.privacy().schemas().all().stream()
-                        .flatMap(registered -> registered.schema().keyFields().stream()
-                                .filter(key -> !key.personal() && holdsNaturalKeys(key.path()))
-                                .map(key -> registered.eventType() + "." + key.path()))
-                        .distinct()
-                        .sorted()
-                        .toList();
+                List<String> plainKeys = lethe.privacy().schemas().plaintextNaturalKeyFields();
                 if (!plainKeys.isEmpty()) {
                     out.printf(
                             "  not reached key fields stored in plaintext (%s): events of these types keep the"
@@ -125,13 +119,6 @@ final class SubjectCommand implements Runnable {
             }
             return 0;
         }
-    }
-
-    /** A key field named for a person or their identifier: its values are natural keys, not subject ids. */
-    static boolean holdsNaturalKeys(String path) {
-        String leaf = path.substring(path.lastIndexOf('.') + 1);
-        return dev.lethe.core.privacy.policy.PolicyLinter.looksPersonal(leaf)
-                || dev.lethe.core.privacy.policy.PolicyLinter.namesAPerson(leaf);
     }
 
     @Command(

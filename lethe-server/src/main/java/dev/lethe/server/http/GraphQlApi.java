@@ -303,7 +303,11 @@ final class GraphQlApi {
                                                     env.getArgument("reason"),
                                                     principal(env));
                                     hub.forgotten(receipt, log);
-                                    return receipt.asMap();
+                                    Map<String, Object> answer = receipt.asMap();
+                                    answer.put(
+                                            "plaintextKeyFields",
+                                            hub.lethe.privacy().schemas().plaintextNaturalKeyFields());
+                                    return answer;
                                 }))
                                 .dataFetcher(
                                         "scheduleForget",

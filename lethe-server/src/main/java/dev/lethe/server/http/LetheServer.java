@@ -1024,7 +1024,10 @@ public final class LetheServer implements AutoCloseable {
                         body.path("reason").asText(null),
                         principal(ctx));
         hub.forgotten(receipt, log);
-        ctx.json(receipt.asMap(lethe.storeId())); // as GET /v1/receipts lists it, with the store it was made in
+        // As GET /v1/receipts lists it, with the store it was made in, and what the forget did not reach.
+        Map<String, Object> answer = receipt.asMap(lethe.storeId());
+        answer.put("plaintextKeyFields", lethe.privacy().schemas().plaintextNaturalKeyFields());
+        ctx.json(answer);
     }
 
     /** A forget at a date ({@code at}): 202 with the schedule, which a retention run carries out when due. */

@@ -449,6 +449,46 @@ class HttpApiIT {
     }
 
     @Test
+    void a_forget_answer_names_the_key_fields_that_keep_natural_keys_in_plaintext() throws Exception {
+        String kyc = "{\"eventType\":\"KycChecked\",\"schema\":{\"type\":\"object\",\"properties\":{"
+                + "\"email\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true}},"
+                + "\"name\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"identity\"}}}}}";
+        Response registered = post("/v1/schemas", ADMIN, kyc);
+        assertThat(registered.status()).as(registered.body()).isIn(200, 201);
+        String rest = firstEmailSubject(
+                addContact("contact-" + UUID.randomUUID().toString().substring(0, 8), "kr@example.com", "K R"),
+                ADVISOR);
+        Response forgotten = post("/v1/subjects/" + rest + "/forget", ADMIN, "{\"legalBasis\":\"GDPR Art. 17(1)(a)\"}");
+        assertThat(forgotten.status()).as(forgotten.body()).isEqualTo(200);
+        assertThat(forgotten.json().get("plaintextKeyFields").toString())
+                .contains("\"KycChecked.email\"")
+                .doesNotContain("ContactAdded"); // sealed: pii as well as key
+        String graphql = firstEmailSubject(
+                addContact("contact-" + UUID.randomUUID().toString().substring(0, 8), "kg@example.com", "K G"),
+                ADVISOR);
+        JsonNode receipt = post(
+                        "/graphql",
+                        ADMIN,
+                        "{\"query\":\"mutation { forget(subject: \\\"" + graphql
+                                + "\\\", legalBasis: \\\"GDPR Art. 17\\\") { id plaintextKeyFields } }\"}")
+                .json()
+                .path("data")
+                .path("forget");
+        assertThat(receipt.path("plaintextKeyFields").toString()).contains("\"KycChecked.email\"");
+        // A listing is not a forget's answer: what the schemas say now is not what they said then.
+        JsonNode listed = post(
+                        "/graphql",
+                        ADMIN,
+                        "{\"query\":\"{ receipts(subject: \\\"" + graphql + "\\\") { id plaintextKeyFields } }\"}")
+                .json()
+                .path("data")
+                .path("receipts");
+        assertThat(listed.get(0).path("plaintextKeyFields").isNull())
+                .as(listed.toString())
+                .isTrue();
+    }
+
+    @Test
     void a_graphql_request_whose_second_mutation_is_refused_answers_the_first_as_committed() throws Exception {
         String stream = "two-" + UUID.randomUUID().toString().substring(0, 8);
         long head = server.lethe().store().headPosition();
