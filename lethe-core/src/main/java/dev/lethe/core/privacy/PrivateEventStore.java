@@ -959,10 +959,38 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
+     * The subject a natural key names, without creating one; empty when it names none (never seen, or
+     * forgotten: a forget deletes its blind-index entries). Needs the export permission: whether a person
+     * is known here is itself personal data. A subject found is audited as {@code SubjectLookedUp}
+     * {@code {subject}} (the pseudonym only) before it is returned, so that the trail says who linked a
+     * person to their pseudonym; a lookup that finds none is not audited (there is nothing to name but the
+     * natural key, which the trail must not hold). ({@code keys().lookup} answers unaudited, for code that
+     * resolves keys itself.)
+     *
+     * @throws AccessDeniedException without the export permission
+     * @throws dev.lethe.core.store.StorageException when the audit entry cannot be written (a store opened
+     *     read-only, a full disk): nothing is returned unaudited
+     */
+    public Optional<SubjectId> lookup(String naturalKey, Principal actor) {
+        AppendRules.require(naturalKey, "natural key");
+        AppendRules.require(actor, "actor");
+        require(actor, Permission.EXPORT, "export (look up a subject)");
+        requireWritable();
+        Optional<SubjectId> found = keys.lookup(naturalKey);
+        found.ifPresent(subject -> auditLookup(subject, actor));
+        return found;
+    }
+
+    private void auditLookup(SubjectId subject, Principal actor) {
+        audit.record("SubjectLookedUp", actor, Map.of("subject", subject.toString()));
+    }
+
+    /**
      * The subject a natural key names, created if it has none: then audited as {@code SubjectCreated}
      * {@code {subject}} (the pseudonym only), so that a subject made for someone who never became a
-     * customer is in the trail. A subject id the key service knows is that subject, created by no one here,
-     * even when forgotten ({@code keys().isForgotten} says so).
+     * customer is in the trail; one it had is audited as {@code SubjectLookedUp}, as {@link #lookup} does. A
+     * subject id the key service knows is that subject, created by no one here, even when forgotten ({@code
+     * keys().isForgotten} says so).
      *
      * @return the subject, and whether this call created it
      */
@@ -972,6 +1000,7 @@ public final class PrivateEventStore implements AutoCloseable {
         requireWritable();
         Optional<SubjectId> known = keys.lookup(naturalKey);
         if (known.isPresent()) {
+            auditLookup(known.get(), actor);
             return new Resolved(known.get(), false);
         }
         SubjectId created = keys.resolve(naturalKey);

@@ -611,6 +611,29 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_lookup_needs_the_export_permission_and_is_audited_when_it_finds_a_subject() {
+        RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
+        SubjectId ada = PrivacyCodec.subjectsOf(stored.metadata()).get("email");
+        int before = auditTypes().size();
+        assertThatThrownBy(() -> lethe.lookup("ada@example.com", ADVISOR))
+                .isInstanceOf(AccessDeniedException.class)
+                .hasMessageContaining("may not export (look up a subject)");
+        assertThat(lethe.lookup("nobody@example.com", DPO)).isEmpty();
+        assertThat(auditTypes()).hasSize(before); // refused, or found nothing: nothing to name
+        assertThat(lethe.lookup("ada@example.com", DPO)).contains(ada);
+        assertThat(lethe.subjectFor("ada@example.com", DPO).created()).isFalse();
+        List<RecordedEvent> audit = lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 1000);
+        List<RecordedEvent> lookups = audit.subList(before, audit.size());
+        assertThat(lookups).extracting(RecordedEvent::type).containsExactly("SubjectLookedUp", "SubjectLookedUp");
+        assertThat(lookups.get(0).data().asTree().path("subject").asText()).isEqualTo(ada.toString());
+        assertThat(lookups.get(0).data().asTree().path("principal").asText()).isEqualTo(DPO.name());
+        assertThat(lookups.toString()).doesNotContain("ada@example.com");
+        assertThatThrownBy(() -> lethe.lookup(null, DPO))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("natural key: is missing");
+    }
+
+    @Test
     void a_missing_argument_is_an_error_naming_it_not_a_null_pointer() {
         RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
         SubjectId ada = PrivacyCodec.subjectsOf(stored.metadata()).get("email");

@@ -247,7 +247,7 @@ final class Store {
     }
 
     /**
-     * For commands that list what reveals no personal data (receipts, schedules, a lookup): the writing
+     * For commands that list what reveals no personal data (receipts, schedules): the writing
      * view when the directory is free, else a read-only one, with the caller's own role (their permission
      * is checked against the policy either way).
      */

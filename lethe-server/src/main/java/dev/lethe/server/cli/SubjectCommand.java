@@ -551,8 +551,8 @@ final class SubjectCommand implements Runnable {
         @Override
         public Integer call() {
             LetheCli cli = subject.parent;
-            try (SqliteLethe lethe =
-                    cli.store.openForQuerying(cli.spec.commandLine().getErr())) {
+            // The writer's open: a lookup is audited (SubjectLookedUp), which a read-only open cannot record.
+            try (SqliteLethe lethe = cli.store.openExisting()) {
                 // Whether a person is a customer is itself personal data: the lookup takes the export permission.
                 if (!lethe.policy()
                         .may(cli.store.principal(), dev.lethe.core.privacy.policy.DataPolicy.Permission.EXPORT)) {
@@ -575,7 +575,7 @@ final class SubjectCommand implements Runnable {
                         throw InvalidEventException.of("natural key", "standard input held none");
                     }
                 }
-                var found = lethe.privacy().keys().lookup(key);
+                var found = lethe.privacy().lookup(key, cli.store.principal());
                 if (found.isEmpty()) {
                     throw InvalidEventException.of(
                             "natural key",

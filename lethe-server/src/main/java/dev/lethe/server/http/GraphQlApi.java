@@ -215,11 +215,9 @@ final class GraphQlApi {
                                         env -> Hub.JSON.convertValue(hub.schemasJson(), List.class))
                                 .dataFetcher(
                                         "subject",
-                                        env -> hub.requireExport(principal(env))
-                                                .lethe
+                                        env -> hub.lethe
                                                 .privacy()
-                                                .keys()
-                                                .lookup(env.getArgument("naturalKey"))
+                                                .lookup(env.getArgument("naturalKey"), principal(env))
                                                 .map(s -> Map.of(
                                                         "id",
                                                         s.toString(),

@@ -54,14 +54,6 @@ final class Hub {
         return lethe.store();
     }
 
-    /** Checks that the principal may export (and so look up) subjects; returns this hub. */
-    Hub requireExport(Principal principal) {
-        if (!lethe.policy().may(principal, dev.lethe.core.privacy.policy.DataPolicy.Permission.EXPORT)) {
-            throw new dev.lethe.core.privacy.AccessDeniedException(principal, "export (look up a subject)");
-        }
-        return this;
-    }
-
     /**
      * Appends {@code [{"id"?, "type", "data", "metadata"?}]} for {@code principal}, whose role must be
      * one the data policy declares: a token or JWT role the policy does not know may neither read

@@ -996,8 +996,7 @@ public final class LetheServer implements AutoCloseable {
             return;
         }
         SubjectId found = lethe.privacy()
-                .keys()
-                .lookup(naturalKey)
+                .lookup(naturalKey, principal(ctx))
                 .orElseThrow(() -> ApiException.notFound(
                         "no subject has this natural key (never used, or forgotten); send \"create\": true to create one"
                                 + dev.lethe.core.privacy.PrivacyCodec.numberLookupHint(naturalKey)));

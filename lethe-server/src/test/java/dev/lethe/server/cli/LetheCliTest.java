@@ -554,9 +554,30 @@ class LetheCliTest {
     }
 
     @Test
-    void receipts_schedules_and_lookups_are_listed_beside_a_process_that_writes() throws Exception {
+    void receipts_and_schedules_are_listed_beside_a_process_that_writes_and_lookups_need_the_writer() throws Exception {
         lethe("demo");
+        Path schema = Files.writeString(
+                data.resolve("probe.json"),
+                "{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\","
+                        + "\"x-gdpr\":{\"key\":true,\"pii\":true,\"dataGroup\":\"identity\"}}}}");
+        assertThat(lethe("schemas", "register", "LookupProbe", schema.toString(), "--role", "dpo")
+                        .exitCode())
+                .isZero();
+        Run appended = lethe("append", "probe-1", "LookupProbe", "{\"email\":\"ada@example.com\"}");
+        assertThat(appended.exitCode()).as(appended.err()).isZero();
+        Run found = lethe("subject", "lookup", "ada@example.com", "--role", "dpo");
+        assertThat(found.exitCode()).as(found.err()).isZero();
+        String ada = found.out().trim();
+        // Audited: who linked the person to their pseudonym; the natural key itself is not in the trail.
+        Run audit = lethe("read", "$audit", "--json");
+        assertThat(audit.out()).contains("\"SubjectLookedUp\"", "\"subject\":\"" + ada + "\"");
+        assertThat(audit.out()).doesNotContain("ada@example.com");
         try (var writer = dev.lethe.sqlite.internal.DirectoryLock.acquire(data)) {
+            // A read-only open cannot record the audit entry: refused, naming the holder, nothing revealed.
+            Run beside = lethe("subject", "lookup", "ada@example.com", "--role", "dpo");
+            assertThat(beside.exitCode()).isNotZero();
+            assertThat(beside.err()).contains("is in use by");
+            assertThat(beside.out()).doesNotContain(ada);
             Run receipts = lethe("subject", "receipts", "--role", "dpo", "--json");
             assertThat(receipts.exitCode()).as(receipts.err()).isZero();
             assertThat(receipts.err()).contains("reading it read-only");

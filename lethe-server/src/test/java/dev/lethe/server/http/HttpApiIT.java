@@ -88,6 +88,26 @@ class HttpApiIT {
         }
     }
 
+    /** The entries of {@code type} in {@code $audit} that name {@code subject}. */
+    private static long auditCount(String type, String subject) {
+        var store = server.lethe().store();
+        long count = 0;
+        for (long from = 0; ; from += dev.lethe.core.store.EventStore.MAX_READ_LIMIT) {
+            var page = store.readStream(
+                    dev.lethe.core.privacy.AuditLog.STREAM,
+                    from,
+                    dev.lethe.core.store.Direction.FORWARD,
+                    dev.lethe.core.store.EventStore.MAX_READ_LIMIT);
+            count += page.stream()
+                    .filter(e -> e.type().equals(type)
+                            && e.data().asTree().path("subject").asText().equals(subject))
+                    .count();
+            if (page.size() < dev.lethe.core.store.EventStore.MAX_READ_LIMIT) {
+                return count;
+            }
+        }
+    }
+
     private static boolean auditHolds(String type) {
         var store = server.lethe().store();
         for (long from = 0; ; from += dev.lethe.core.store.EventStore.MAX_READ_LIMIT) {
@@ -940,9 +960,27 @@ class HttpApiIT {
         assertThat(byId.json().get("subject").asText()).isEqualTo(id);
         assertThat(byId.json().get("created").asBoolean()).isFalse();
         assertThat(byId.json().get("forgotten").asBoolean()).isFalse();
-        assertThat(get("/v1/audit?limit=1000", ADMIN).body().split("\"subject\":\"" + id, -1))
+        assertThat(auditCount("SubjectCreated", id))
                 .as("one SubjectCreated entry names it")
-                .hasSize(2);
+                .isEqualTo(1);
+        // Each lookup that found it is audited: the create that found it, the plain lookup, the id itself.
+        assertThat(auditCount("SubjectLookedUp", id)).isEqualTo(3);
+        assertThat(post("/v1/subjects", ADMIN, "{\"naturalKey\":\"nobody-" + UUID.randomUUID() + "\"}")
+                        .status())
+                .isEqualTo(404);
+        String lookupQuery = "{\"query\":\"{ subject(naturalKey: \\\"" + someone + "\\\") { id } }\"}";
+        assertThat(post("/graphql", ADMIN, lookupQuery)
+                        .json()
+                        .path("data")
+                        .path("subject")
+                        .path("id")
+                        .asText())
+                .isEqualTo(id);
+        assertThat(auditCount("SubjectLookedUp", id)).isEqualTo(4);
+        assertThat(post("/graphql", ADVISOR, lookupQuery).body()).contains("may not export");
+        assertThat(auditCount("SubjectLookedUp", id))
+                .as("a refused lookup reveals and audits nothing")
+                .isEqualTo(4);
         assertThat(post("/v1/subjects", ADMIN, "{\"naturalKey\":\"x\",\"create\":\"yes\"}")
                         .status())
                 .isEqualTo(400);

@@ -185,8 +185,8 @@ public final class DirectoryLock implements AutoCloseable {
                                     + ", which holds " + file.getFileName() + "; stop it, or use another data"
                                     + " directory"
                                     + (held.size() >= 2 && held.get(1).startsWith("lethe serve")
-                                            ? " (a running server takes appends, forgets, scheduled forgets and"
-                                                    + " schema registrations over HTTP, docs/api.md; what it does not"
+                                            ? " (a running server takes appends, forgets, scheduled forgets,"
+                                                    + " subject lookups, exports and schema registrations over HTTP, docs/api.md; what it does not"
                                                     + " offer needs it stopped)"
                                             : ""),
                             null);
