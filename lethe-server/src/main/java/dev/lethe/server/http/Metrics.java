@@ -16,7 +16,27 @@ final class Metrics {
         counters.computeIfAbsent(name, n -> new LongAdder()).add(by);
     }
 
+    /** Upper bounds of the request-time histogram's buckets, in seconds (Prometheus' defaults, and 30). */
+    static final double[] BUCKETS = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+
+    private static final long[] BUCKET_NANOS = java.util.Arrays.stream(BUCKETS)
+            .mapToLong(seconds -> Math.round(seconds * 1e9))
+            .toArray();
+
+    private final Map<String, LongAdder[]> latencyBuckets = new ConcurrentHashMap<>();
+
     void time(String route, long nanos) {
+        LongAdder[] buckets = latencyBuckets.computeIfAbsent(route, r -> {
+            LongAdder[] made = new LongAdder[BUCKETS.length];
+            java.util.Arrays.setAll(made, i -> new LongAdder());
+            return made;
+        });
+        for (int i = 0; i < BUCKET_NANOS.length; i++) {
+            if (nanos <= BUCKET_NANOS[i]) {
+                buckets[i].increment(); // the first bucket it fits: cumulated when written
+                break;
+            }
+        }
         latencySums.computeIfAbsent(route, r -> new LongAdder()).add(nanos);
         latencyCounts.computeIfAbsent(route, r -> new LongAdder()).increment();
     }
@@ -63,13 +83,31 @@ final class Metrics {
             Map.entry("retention_held", "1 while retention runs are refused for a clock far ahead of the last run."),
             Map.entry("subject_index_lag_events", "Events the subject index (exports) has yet to take in."),
             Map.entry("http_responses_total", "HTTP responses by status class."),
-            Map.entry("http_request_seconds", "HTTP request time by route pattern."));
+            Map.entry("http_request_seconds", "HTTP request time by route pattern."),
+            Map.entry("process_cpu_seconds_total", "CPU time the server's process has used."),
+            Map.entry("process_start_time_seconds", "When the process started, in seconds since the epoch."),
+            Map.entry("process_open_fds", "File descriptors the process has open."),
+            Map.entry("process_max_fds", "File descriptors the process may open."),
+            Map.entry("jvm_memory_used_bytes", "Memory the JVM uses, by area (heap, nonheap)."),
+            Map.entry("jvm_memory_max_bytes", "Memory the JVM may use, by area (-1: no limit)."),
+            Map.entry("jvm_threads_current", "Live threads."),
+            Map.entry("jvm_gc_collection_seconds", "Time spent in garbage collection, by collector."));
 
     private static void help(StringBuilder out, String series) {
         String text = HELP.get(series);
         if (text != null) {
             out.append("# HELP lethe_").append(series).append(' ').append(text).append('\n');
         }
+    }
+
+    /** A series under its conventional name (no {@code lethe_} prefix), with its HELP and TYPE lines. */
+    private static void standard(StringBuilder out, String series, String type) {
+        out.append("# HELP ")
+                .append(series)
+                .append(' ')
+                .append(HELP.get(series))
+                .append('\n');
+        out.append("# TYPE ").append(series).append(' ').append(type).append('\n');
     }
 
     String prometheus() {
@@ -114,9 +152,27 @@ final class Metrics {
                         .append(e.getValue().sum())
                         .append('\n'));
         help(out, "http_request_seconds");
-        out.append("# TYPE lethe_http_request_seconds summary\n");
+        out.append("# TYPE lethe_http_request_seconds histogram\n");
         latencyCounts.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
-            String label = "{route=\"" + e.getKey().replace("\"", "'") + "\"}";
+            String route = e.getKey().replace("\"", "'");
+            String label = "{route=\"" + route + "\"}";
+            LongAdder[] buckets = latencyBuckets.get(e.getKey());
+            long cumulated = 0;
+            for (int i = 0; i < BUCKETS.length; i++) {
+                cumulated += buckets[i].sum();
+                out.append("lethe_http_request_seconds_bucket{route=\"")
+                        .append(route)
+                        .append("\",le=\"")
+                        .append(BUCKETS[i])
+                        .append("\"} ")
+                        .append(cumulated)
+                        .append('\n');
+            }
+            out.append("lethe_http_request_seconds_bucket{route=\"")
+                    .append(route)
+                    .append("\",le=\"+Inf\"} ")
+                    .append(e.getValue().sum())
+                    .append('\n');
             out.append("lethe_http_request_seconds_count")
                     .append(label)
                     .append(' ')
@@ -128,6 +184,70 @@ final class Metrics {
                     .append(latencySums.get(e.getKey()).sum() / 1e9)
                     .append('\n');
         });
+        process(out);
         return out.toString();
+    }
+
+    /**
+     * The process and the JVM, under the names Prometheus' own clients give them, read from the JVM's
+     * management beans at each scrape; a reading the platform does not give is left out.
+     */
+    private static void process(StringBuilder out) {
+        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean platform && platform.getProcessCpuTime() >= 0) {
+            standard(out, "process_cpu_seconds_total", "counter");
+            out.append("process_cpu_seconds_total ")
+                    .append(platform.getProcessCpuTime() / 1e9)
+                    .append('\n');
+        }
+        standard(out, "process_start_time_seconds", "gauge");
+        out.append("process_start_time_seconds ")
+                .append(java.lang.management.ManagementFactory.getRuntimeMXBean()
+                                .getStartTime()
+                        / 1e3)
+                .append('\n');
+        if (os instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
+            standard(out, "process_open_fds", "gauge");
+            out.append("process_open_fds ")
+                    .append(unix.getOpenFileDescriptorCount())
+                    .append('\n');
+            standard(out, "process_max_fds", "gauge");
+            out.append("process_max_fds ")
+                    .append(unix.getMaxFileDescriptorCount())
+                    .append('\n');
+        }
+        var memory = java.lang.management.ManagementFactory.getMemoryMXBean();
+        standard(out, "jvm_memory_used_bytes", "gauge");
+        out.append("jvm_memory_used_bytes{area=\"heap\"} ")
+                .append(memory.getHeapMemoryUsage().getUsed())
+                .append('\n');
+        out.append("jvm_memory_used_bytes{area=\"nonheap\"} ")
+                .append(memory.getNonHeapMemoryUsage().getUsed())
+                .append('\n');
+        standard(out, "jvm_memory_max_bytes", "gauge");
+        out.append("jvm_memory_max_bytes{area=\"heap\"} ")
+                .append(memory.getHeapMemoryUsage().getMax())
+                .append('\n');
+        out.append("jvm_memory_max_bytes{area=\"nonheap\"} ")
+                .append(memory.getNonHeapMemoryUsage().getMax())
+                .append('\n');
+        standard(out, "jvm_threads_current", "gauge");
+        out.append("jvm_threads_current ")
+                .append(java.lang.management.ManagementFactory.getThreadMXBean().getThreadCount())
+                .append('\n');
+        standard(out, "jvm_gc_collection_seconds", "summary");
+        for (var gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+            String label = "{gc=\"" + gc.getName().replace("\"", "'") + "\"}";
+            out.append("jvm_gc_collection_seconds_count")
+                    .append(label)
+                    .append(' ')
+                    .append(Math.max(0, gc.getCollectionCount()))
+                    .append('\n');
+            out.append("jvm_gc_collection_seconds_sum")
+                    .append(label)
+                    .append(' ')
+                    .append(Math.max(0, gc.getCollectionTime()) / 1e3)
+                    .append('\n');
+        }
     }
 }

@@ -1094,7 +1094,29 @@ class HttpApiIT {
                 .contains("lethe_ready 1\n", "lethe_projections_failed 0\n", "lethe_retention_held 0\n")
                 .contains("lethe_projection_lag_events_max ", "lethe_subject_index_lag_events ")
                 .contains("# HELP lethe_ready ", "# HELP lethe_appends_total ", "# HELP lethe_http_request_seconds ")
-                .doesNotContain("NaN");
+                .doesNotContain("NaN")
+                // Request times as a histogram (for quantiles), and the process and JVM under their usual names.
+                .contains("# TYPE lethe_http_request_seconds histogram\n")
+                .containsPattern("lethe_http_request_seconds_bucket\\{route=\"GET /health\",le=\"0.005\"} \\d+\n")
+                .containsPattern("lethe_http_request_seconds_bucket\\{route=\"GET /health\",le=\"\\+Inf\"} [1-9]")
+                .containsPattern("\nprocess_cpu_seconds_total [0-9.E]+\n")
+                .containsPattern("\nprocess_open_fds [1-9][0-9]*\n")
+                .containsPattern("\njvm_memory_used_bytes\\{area=\"heap\"} [1-9][0-9]*\n")
+                .containsPattern("\njvm_threads_current [1-9][0-9]*\n")
+                .contains("# TYPE jvm_gc_collection_seconds summary\n", "jvm_gc_collection_seconds_count{gc=\"");
+        // Cumulative buckets: each one counts at least the requests of the one before, +Inf all of them.
+        java.util.regex.Matcher bucket = java.util.regex.Pattern.compile(
+                        "lethe_http_request_seconds_bucket\\{route=\"GET /health\",le=\"[^\"]+\"} (\\d+)")
+                .matcher(get("/metrics", null).body());
+        long previous = 0;
+        int buckets = 0;
+        while (bucket.find()) {
+            long cumulated = Long.parseLong(bucket.group(1));
+            assertThat(cumulated).isGreaterThanOrEqualTo(previous);
+            previous = cumulated;
+            buckets++;
+        }
+        assertThat(buckets).isEqualTo(Metrics.BUCKETS.length + 1);
         String exposition = get("/metrics", null).body();
         exposition
                 .lines()
