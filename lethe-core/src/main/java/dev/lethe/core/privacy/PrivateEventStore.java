@@ -947,6 +947,8 @@ public final class PrivateEventStore implements AutoCloseable {
 
     /** Every event of a stream, revealed for {@code principal}, as a list that cannot be changed. */
     public List<RevealedEvent> readStream(StreamId streamId, Principal principal) {
+        AppendRules.require(streamId, "stream id");
+        AppendRules.require(principal, "principal"); // also for a stream with no events: a bug is said at once
         List<RevealedEvent> out = new ArrayList<>();
         for (long from = 0; ; ) {
             List<RecordedEvent> page = store.readStream(streamId, from, Direction.FORWARD, EventStore.MAX_READ_LIMIT);

@@ -655,6 +655,13 @@ class PrivateEventStoreTest {
                         .as(message)
                         .isInstanceOf(InvalidEventException.class)
                         .hasMessageContaining(message));
+        // Also for a stream with no events, where no event would have needed the principal.
+        assertThatThrownBy(() -> lethe.readStream(StreamId.of("no-events-here"), null))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("principal: is missing");
+        assertThatThrownBy(() -> lethe.readStream(null, DPO))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("stream id: is missing");
         assertThatThrownBy(() -> lethe.registerSchema(
                         DPO,
                         new PrivacySchema("bad type!", List.of()),
