@@ -274,7 +274,8 @@ public final class SqliteLethe implements AutoCloseable {
                     keyset + " is missing, but "
                             + (readOnly ? "this read-only open needs it" : "keys.db holds keys wrapped by it")
                             + ": restore it from where it is kept (a new one would unwrap none), or, if it is kept"
-                            + " elsewhere, give --master-key-dir DIR (LETHE_MASTER_KEY_DIR)",
+                            + " elsewhere, give --master-key-dir DIR (LETHE_MASTER_KEY_DIR; Java:"
+                            + " SqliteOptions.withMasterKeyDirectory)",
                     null);
         }
         if (!readOnly) {
@@ -746,11 +747,14 @@ public final class SqliteLethe implements AutoCloseable {
             chosen = inData;
         } else if (storeId.isEmpty()) {
             throw StorageException.permanent(
-                    "this data directory has no store id yet; open it for writing once with --master-key-dir", null);
+                    "this data directory has no store id yet; open it for writing once with --master-key-dir (Java:"
+                            + " SqliteOptions.withMasterKeyDirectory)",
+                    null);
         } else if (Files.exists(options.masterKeyDirectory()) && !Files.isDirectory(options.masterKeyDirectory())) {
             throw StorageException.permanent(
                     "the master key directory " + options.masterKeyDirectory()
-                            + " (--master-key-dir or LETHE_MASTER_KEY_DIR) is a file, not a directory",
+                            + " (--master-key-dir, LETHE_MASTER_KEY_DIR or SqliteOptions.withMasterKeyDirectory) is a"
+                            + " file, not a directory",
                     null);
         } else {
             chosen = options.masterKeyDirectory()
@@ -766,7 +770,7 @@ public final class SqliteLethe implements AutoCloseable {
             throw StorageException.permanent(
                     "this store's master key is in a PKCS#11 token (its keys labelled " + Pkcs11MasterKey.LABEL_PREFIX
                             + storeId.orElse("?") + "-<epoch>): give --pkcs11-library, --pkcs11-slot and the PIN"
-                            + " (--pkcs11-pin-file or LETHE_PKCS11_PIN)",
+                            + " (--pkcs11-pin-file or LETHE_PKCS11_PIN; Java: SqliteOptions.withPkcs11)",
                     null);
         } else if (noted.isPresent() && !noted.get().equals(place)) {
             Path notedFile = noted.get().equals(IN_DATA_DIRECTORY) ? inData : Path.of(noted.get());
