@@ -285,6 +285,12 @@ public final class SqliteLethe implements AutoCloseable {
             Path stale = keyset.resolveSibling(keyset.getFileName() + ".tmp");
             try {
                 Files.deleteIfExists(stale);
+                if (Files.isSymbolicLink(keyset) && Files.exists(keyset)) {
+                    // A rotation writes where the link leads (DurableFiles.replace), its copy beside that.
+                    Path real = keyset.toRealPath();
+                    stale = real.resolveSibling(real.getFileName() + ".tmp");
+                    Files.deleteIfExists(stale);
+                }
             } catch (IOException e) {
                 throw StorageException.permanent("cannot delete the stale keyset copy " + stale + ": " + e, e);
             }
@@ -498,6 +504,12 @@ public final class SqliteLethe implements AutoCloseable {
                 && (name.equals(LocalMasterKey.FILE_NAME) || name.matches("master-[0-9a-f-]{36}\\.keyset\\.json"));
         if (ours) {
             try {
+                if (Files.isSymbolicLink(file) && Files.exists(file)) {
+                    // The key is where the link leads: deleting the link alone would leave it there.
+                    Path real = file.toRealPath();
+                    Files.deleteIfExists(real);
+                    Files.deleteIfExists(real.resolveSibling(real.getFileName() + ".tmp"));
+                }
                 Files.deleteIfExists(file);
                 Files.deleteIfExists(file.resolveSibling(name + ".tmp"));
             } catch (IOException e) {

@@ -93,6 +93,45 @@ class DataDirectoryTest {
     }
 
     @Test
+    void a_rotation_replaces_the_keyset_a_link_leads_to_not_the_link() throws Exception {
+        Path data = parent.resolve("linked");
+        dev.lethe.core.privacy.Principal dpo = new dev.lethe.core.privacy.Principal("dora", "dpo");
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            lethe.privacy().keys().resolve("ada@example.com");
+        }
+        // The keyset moved to a vault, a link left in its place: what operators do to keep it apart.
+        Path vault = Files.createDirectory(parent.resolve("vault"));
+        Path kept = vault.resolve("keyset.json");
+        Files.move(data.resolve("master.keyset.json"), kept);
+        Files.createSymbolicLink(data.resolve("master.keyset.json"), kept);
+        String before = Files.readString(kept);
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            lethe.privacy().rotateMasterKey(dpo);
+            assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
+        }
+        // The old epoch is gone from where the link leads (it stayed there, readable, when the link was
+        // replaced by a file in the data directory), and the link is still a link.
+        assertThat(data.resolve("master.keyset.json")).isSymbolicLink();
+        assertThat(Files.readString(kept)).isNotEqualTo(before);
+        String oldKey = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(before)
+                .get("key")
+                .get(0)
+                .get("keyData")
+                .get("value")
+                .asText();
+        assertThat(Files.readString(kept)).doesNotContain(oldKey);
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(kept)))
+                .isEqualTo("rw-------");
+        try (var left = Files.list(vault)) {
+            assertThat(left.toList()).containsExactly(kept); // no copy left beside it
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
+        }
+    }
+
+    @Test
     void a_missing_master_keyset_is_not_silently_replaced_while_keys_db_holds_keys() throws Exception {
         Path data = parent.resolve("keys");
         try (SqliteLethe lethe = SqliteLethe.open(data)) {

@@ -58,6 +58,7 @@ public final class LocalMasterKey implements MasterKey {
         Path directory = file.toAbsolutePath().getParent();
         try {
             if (Files.exists(file)) {
+                warnIfOthersMayAccess(file);
                 String json = Files.readString(file, StandardCharsets.UTF_8);
                 return new LocalMasterKey(
                         file, TinkJsonProtoKeysetFormat.parseKeyset(json, InsecureSecretKeyAccess.get()));
@@ -77,6 +78,31 @@ public final class LocalMasterKey implements MasterKey {
         } catch (GeneralSecurityException e) {
             throw StorageException.permanent(
                     "the master keyset " + file + " is not a valid Tink keyset: " + e.getMessage(), e);
+        }
+    }
+
+    private static final System.Logger LOG = System.getLogger(LocalMasterKey.class.getName());
+
+    /**
+     * Warns (as ssh refuses a private key others may read) when the keyset, or the file a link leads to,
+     * gives its group or others any access: whoever reads it decrypts every personal field a copy of the
+     * data holds, forgotten subjects' included. Created 0600; a rotation writes it 0600 again.
+     */
+    static void warnIfOthersMayAccess(Path file) {
+        try {
+            var mode = Files.getPosixFilePermissions(file);
+            boolean open = mode.stream()
+                    .anyMatch(permission -> permission.name().startsWith("GROUP")
+                            || permission.name().startsWith("OTHERS"));
+            if (open) {
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "the master keyset " + file + " may be read or changed by other users ("
+                                + PosixFilePermissions.toString(mode) + "): it decrypts every personal field;"
+                                + " chmod 600 " + file);
+            }
+        } catch (IOException | UnsupportedOperationException unknown) {
+            // Not a POSIX file system, or unreadable (then reading it fails with its own message).
         }
     }
 
