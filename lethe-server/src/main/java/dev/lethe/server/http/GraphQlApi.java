@@ -113,13 +113,34 @@ final class GraphQlApi {
     }
 
     /**
-     * How many {@code projection} fields (read-model states) the operation asks for, aliases and fragments
-     * expanded: each takes more of the page budget, taken before the query runs. 0 for a query that does
-     * not parse or validate: {@link #execute} answers it with its errors.
+     * The most field selections a request may expand to, fragment spreads spelt out (a spread counts its
+     * fragment's fields each time): far above what the cost limit lets run, far below what exhausts memory.
+     */
+    static final long MAX_EXPANDED_FIELDS = 10_000;
+
+    /**
+     * How many read-model states ({@code projection} and {@code dataJourney} fields) the operation asks for,
+     * aliases and fragments expanded: each takes more of the page budget, taken before the query runs. 0 for
+     * a query that does not parse or validate: {@link #execute} answers it with its errors.
+     *
+     * @throws ApiException 400 for a query that expands to more than {@link #MAX_EXPANDED_FIELDS} fields:
+     *     fragments that spread others twice grow exponentially (30 of them, 1 KB, make a billion fields),
+     *     which every walk of the query — this one, validation, the depth and cost limits — would expand
      */
     int projectionFields(String query, String operationName, Map<String, Object> variables) {
+        graphql.language.Document document;
         try {
-            graphql.language.Document document = new graphql.parser.Parser().parseDocument(query);
+            document = new graphql.parser.Parser().parseDocument(query);
+        } catch (RuntimeException | StackOverflowError unreadable) {
+            return 0; // execute() answers it with the parser's error
+        }
+        long expanded = expandedFields(document);
+        if (expanded > MAX_EXPANDED_FIELDS) {
+            throw ApiException.badRequest("this query expands to more than " + MAX_EXPANDED_FIELDS
+                    + " fields once its fragments are spread out: spread fewer fragments, or fragments within"
+                    + " fragments fewer times");
+        }
+        try {
             return (int) graphql
                     .normalized
                     .ExecutableNormalizedOperationFactory
@@ -130,13 +151,76 @@ final class GraphQlApi {
                             graphql.execution.RawVariables.of(variables == null ? Map.of() : variables))
                     .getTopLevelFields()
                     .stream()
-                    .filter(field -> field.getName().equals("projection"))
+                    .filter(field -> field.getName().equals("projection")
+                            || field.getName().equals("dataJourney"))
                     .count();
         } catch (RuntimeException | StackOverflowError unreadable) {
             // A query that does not validate (a fragment that spreads itself overflows the normaliser):
             // execute() refuses it with its errors, before anything is read.
             return 0;
         }
+    }
+
+    /**
+     * The field selections of {@code document}'s operations with every fragment spread spelt out, counted
+     * without spelling them out (each fragment's size is computed once): at most {@code
+     * MAX_EXPANDED_FIELDS + 1}, beyond which the exact count does not matter. A spread of an unknown
+     * fragment, or one within itself, counts 0: validation refuses those.
+     */
+    static long expandedFields(graphql.language.Document document) {
+        Map<String, graphql.language.FragmentDefinition> fragments = new java.util.HashMap<>();
+        for (graphql.language.Definition<?> definition : document.getDefinitions()) {
+            if (definition instanceof graphql.language.FragmentDefinition fragment) {
+                fragments.putIfAbsent(fragment.getName(), fragment);
+            }
+        }
+        Map<String, Long> sizes = new java.util.HashMap<>();
+        long total = 0;
+        try {
+            for (graphql.language.Definition<?> definition : document.getDefinitions()) {
+                if (definition instanceof graphql.language.OperationDefinition operation) {
+                    total = capped(
+                            total + fieldsIn(operation.getSelectionSet(), fragments, sizes, new java.util.HashSet<>()));
+                }
+            }
+        } catch (StackOverflowError deep) {
+            return MAX_EXPANDED_FIELDS + 1; // thousands of fragments each spreading the next: too large anyway
+        }
+        return total;
+    }
+
+    private static long fieldsIn(
+            graphql.language.SelectionSet selections,
+            Map<String, graphql.language.FragmentDefinition> fragments,
+            Map<String, Long> sizes,
+            java.util.Set<String> spreading) {
+        if (selections == null) {
+            return 0;
+        }
+        long count = 0;
+        for (graphql.language.Selection<?> selection : selections.getSelections()) {
+            if (selection instanceof graphql.language.Field field) {
+                count += 1 + fieldsIn(field.getSelectionSet(), fragments, sizes, spreading);
+            } else if (selection instanceof graphql.language.InlineFragment inline) {
+                count += fieldsIn(inline.getSelectionSet(), fragments, sizes, spreading);
+            } else if (selection instanceof graphql.language.FragmentSpread spread) {
+                String name = spread.getName();
+                Long size = sizes.get(name);
+                graphql.language.FragmentDefinition fragment = fragments.get(name);
+                if (size == null && fragment != null && spreading.add(name)) {
+                    size = fieldsIn(fragment.getSelectionSet(), fragments, sizes, spreading);
+                    spreading.remove(name);
+                    sizes.put(name, size);
+                }
+                count += size == null ? 0 : size;
+            }
+            count = capped(count);
+        }
+        return count;
+    }
+
+    private static long capped(long count) {
+        return Math.min(count, MAX_EXPANDED_FIELDS + 1);
     }
 
     ExecutionResult execute(String query, String operationName, Map<String, Object> variables, Principal principal) {

@@ -1254,7 +1254,7 @@ public final class LetheServer implements AutoCloseable {
                     "Content too large",
                     "this query reads " + states + " read-model states at once, more than this server's memory allows"
                             + " one request (" + Math.max(1, (hub.turnsPerRequest() - 1) / Hub.STATE_PAGES)
-                            + "): ask for fewer projection fields in one query");
+                            + "): ask for fewer projection and dataJourney fields in one query");
         }
         hub.withPageBudget(
                 principal(ctx).name(), turns, () -> answerGraphQl(ctx, query.asText(), operationName, variables));

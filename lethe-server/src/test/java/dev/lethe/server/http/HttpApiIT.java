@@ -1054,6 +1054,32 @@ class HttpApiIT {
         Response tooMany = post("/graphql", ANALYST, many.append(" }\"}").toString());
         assertThat(tooMany.status()).as(tooMany.body()).isEqualTo(413);
         assertThat(tooMany.body()).contains("reads 200 read-model states at once");
+        // The data journey is a read-model state too: as many aliases of it take as much of the budget.
+        StringBuilder journeys = new StringBuilder("{\"query\":\"{");
+        for (int i = 0; i < 200; i++) {
+            journeys.append(" j").append(i).append(": dataJourney { events { code } }");
+        }
+        Response tooManyJourneys =
+                post("/graphql", ANALYST, journeys.append(" }\"}").toString());
+        assertThat(tooManyJourneys.status()).as(tooManyJourneys.body()).isEqualTo(413);
+        assertThat(tooManyJourneys.body()).contains("reads 200 read-model states at once");
+        // Fragments that spread the next one twice, 30 deep, 1 KB: a billion fields once spelt out. Refused
+        // from the query's text, before any walk of it spells them out (it ran the server out of memory).
+        StringBuilder bomb = new StringBuilder("{\"query\":\"{ ...F0 }");
+        for (int i = 0; i < 30; i++) {
+            bomb.append(" fragment F")
+                    .append(i)
+                    .append(" on Query { ...F")
+                    .append(i + 1)
+                    .append(" ...F")
+                    .append(i + 1)
+                    .append(" }");
+        }
+        bomb.append(" fragment F30 on Query { __typename }\"}");
+        Response exploded = post("/graphql", ANALYST, bomb.toString());
+        assertThat(exploded.status()).as(exploded.body()).isEqualTo(400);
+        assertThat(exploded.body()).contains("expands to more than 10000 fields");
+        assertThat(get("/health/live", null).status()).isEqualTo(200);
         assertThat(viaGraphQl.path("errors").isMissingNode())
                 .as(viaGraphQl.toString())
                 .isTrue();

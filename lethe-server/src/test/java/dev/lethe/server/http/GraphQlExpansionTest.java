@@ -1,0 +1,57 @@
+package dev.lethe.server.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import graphql.parser.Parser;
+import org.junit.jupiter.api.Test;
+
+class GraphQlExpansionTest {
+    private static long expanded(String query) {
+        return GraphQlApi.expandedFields(new Parser().parseDocument(query));
+    }
+
+    @Test
+    void fields_are_counted_with_every_spread_spelt_out() {
+        assertThat(expanded("{ a b { c d } }")).isEqualTo(4);
+        assertThat(expanded("{ a ...F ...F } fragment F on Query { b { c } }")).isEqualTo(5);
+        assertThat(expanded("{ ... on Query { a } x: a }")).isEqualTo(2);
+        // Nested spreads multiply: F1 spreads F2 three times, F2 has two fields.
+        assertThat(expanded("{ ...F1 } fragment F1 on Query { ...F2 ...F2 ...F2 } fragment F2 on Query { a b }"))
+                .isEqualTo(6);
+    }
+
+    @Test
+    void a_fragment_bomb_is_counted_without_being_spelt_out_and_capped() {
+        StringBuilder bomb = new StringBuilder("{ ...F0 }");
+        for (int i = 0; i < 60; i++) { // 2^60 fields
+            bomb.append(" fragment F")
+                    .append(i)
+                    .append(" on Query { ...F")
+                    .append(i + 1)
+                    .append(" ...F")
+                    .append(i + 1)
+                    .append(" }");
+        }
+        bomb.append(" fragment F60 on Query { __typename }");
+        assertThat(expanded(bomb.toString())).isEqualTo(GraphQlApi.MAX_EXPANDED_FIELDS + 1);
+        // Below the limit, exact: 2^13 = 8192.
+        StringBuilder smaller = new StringBuilder("{ ...F0 }");
+        for (int i = 0; i < 13; i++) {
+            smaller.append(" fragment F")
+                    .append(i)
+                    .append(" on Query { ...F")
+                    .append(i + 1)
+                    .append(" ...F")
+                    .append(i + 1)
+                    .append(" }");
+        }
+        smaller.append(" fragment F13 on Query { __typename }");
+        assertThat(expanded(smaller.toString())).isEqualTo(8192);
+    }
+
+    @Test
+    void unknown_and_self_spreading_fragments_count_nothing_validation_refuses_them() {
+        assertThat(expanded("{ a ...Nowhere }")).isEqualTo(1);
+        assertThat(expanded("{ a ...A } fragment A on Query { b ...A }")).isEqualTo(2);
+    }
+}
