@@ -52,6 +52,12 @@ public final class Json {
                 .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
                         .maxNameLength(com.fasterxml.jackson.core.StreamReadConstraints.DEFAULT_MAX_STRING_LEN)
                         .build())
+                // An event may nest as deep as a reader takes (1,000 levels); an answer wraps it in a few more
+                // (a page, a GraphQL result): written at the same limit, an accepted event would fail every
+                // answer that holds it.
+                .streamWriteConstraints(com.fasterxml.jackson.core.StreamWriteConstraints.builder()
+                        .maxNestingDepth(2 * com.fasterxml.jackson.core.StreamReadConstraints.DEFAULT_MAX_DEPTH)
+                        .build())
                 .build();
     }
 

@@ -469,6 +469,24 @@ class HttpApiIT {
     }
 
     @Test
+    void an_event_nested_as_deep_as_an_append_takes_is_answered_over_rest_and_graphql() throws Exception {
+        String stream = "deep-" + UUID.randomUUID().toString().substring(0, 8);
+        String deep = "[".repeat(990) + "1" + "]".repeat(990);
+        Response appended = post(
+                "/v1/streams/" + stream + "/events",
+                ADVISOR,
+                "{\"events\":[{\"type\":\"Deep\",\"data\":{\"value\":" + deep + "}}]}");
+        assertThat(appended.status()).as(appended.body()).isEqualTo(201);
+        assertThat(get("/v1/streams/" + stream, ADVISOR).status()).isEqualTo(200);
+        // GraphQL wraps an event in more levels than REST: writing the answer failed (500) for every query
+        // whose page held it.
+        Response viaGraphQl =
+                post("/graphql", ADVISOR, "{\"query\":\"{ events(stream: \\\"" + stream + "\\\") { data } }\"}");
+        assertThat(viaGraphQl.status()).as(viaGraphQl.body()).isEqualTo(200);
+        assertThat(viaGraphQl.body()).contains("[[[[1]]]]");
+    }
+
+    @Test
     void a_forget_answer_names_the_key_fields_that_keep_natural_keys_in_plaintext() throws Exception {
         String kyc = "{\"eventType\":\"KycChecked\",\"schema\":{\"type\":\"object\",\"properties\":{"
                 + "\"email\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true}},"
