@@ -11,25 +11,9 @@ import java.time.format.DateTimeParseException;
 public final class Instants {
     private Instants() {}
 
-    private static final java.time.format.DateTimeFormatter MICROS = java.time.format.DateTimeFormatter.ofPattern(
-                    "uuuu-MM-dd'T'HH:mm:ss.SSSSSS'Z'", java.util.Locale.ROOT)
-            .withZone(ZoneOffset.UTC);
-    private static final java.time.format.DateTimeFormatter NANOS = java.time.format.DateTimeFormatter.ofPattern(
-                    "uuuu-MM-dd'T'HH:mm:ss.SSSSSSSSS'Z'", java.util.Locale.ROOT)
-            .withZone(ZoneOffset.UTC);
-
-    /**
-     * An instant as ISO-8601 text of one width: six digits of fraction (the SQLite store keeps
-     * microseconds), nine when it has nanoseconds. {@link Instant#toString} drops trailing zeros
-     * ({@code .123Z} beside {@code .123456Z}), so texts of one log would not sort as their instants do.
-     * Years outside 0000–9999 as {@code toString} writes them.
-     */
+    /** An instant as ISO-8601 text of one width: {@link dev.lethe.core.store.InstantText#of}. */
     public static String format(Instant instant) {
-        // 0000-01-01T00:00:00Z to 9999-12-31T23:59:59Z
-        if (instant.getEpochSecond() < -62_167_219_200L || instant.getEpochSecond() > 253_402_300_799L) {
-            return instant.toString();
-        }
-        return (instant.getNano() % 1000 == 0 ? MICROS : NANOS).format(instant);
+        return dev.lethe.core.store.InstantText.of(instant);
     }
 
     /**

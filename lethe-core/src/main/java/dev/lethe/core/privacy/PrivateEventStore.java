@@ -2410,7 +2410,7 @@ public final class PrivateEventStore implements AutoCloseable {
     private ObjectNode exportHeader(SubjectId subject) {
         ObjectNode out = JSON.createObjectNode();
         out.put("subject", subject.toString());
-        out.put("exportedAt", clock.instant().toString());
+        out.put("exportedAt", dev.lethe.core.store.InstantText.of(clock.instant()));
         out.put("forgotten", keys.isForgotten(subject));
         return out;
     }
@@ -2495,10 +2495,19 @@ public final class PrivateEventStore implements AutoCloseable {
                     "cannot export now: the master key's device failed during the export; try again", null, true);
         }
         ObjectNode entry = JSON.createObjectNode();
-        entry.put("stream", event.streamId().value())
+        // The event's id and position too: a downstream tool deduplicates repeated exports, and joins them to
+        // other copies of the log, by them.
+        entry.put("id", event.id().toString())
+                .put("position", event.position())
+                .put("stream", event.streamId().value())
                 .put("version", event.version())
                 .put("type", event.type());
-        entry.put("recordedAt", event.recordedAt().toString());
+        entry.put("recordedAt", dev.lethe.core.store.InstantText.of(event.recordedAt()));
+        JsonNode schemaVersion =
+                event.metadata().asTree().path(PrivacyCodec.METADATA_KEY).path("schemaVersion");
+        if (schemaVersion.isIntegralNumber()) {
+            entry.put("schemaVersion", schemaVersion.asInt());
+        }
         entry.set("data", revealed.data().asTree());
         // Metadata is never sealed and may hold what a client put there (an IP address, a user agent):
         // the data held about this event, so part of the export. Without Lethe's own section: it names

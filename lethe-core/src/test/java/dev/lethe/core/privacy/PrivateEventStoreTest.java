@@ -422,6 +422,15 @@ class PrivateEventStoreTest {
         assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100))
                 .extracting(RecordedEvent::type)
                 .contains("SubjectExported");
+        // What a downstream tool keys and sorts by: the event's id and position, instants of one width.
+        JsonNode second = export.get("events").get(1);
+        assertThat(second.path("id").asText()).isEqualTo(last.id().toString());
+        assertThat(second.path("position").asLong()).isEqualTo(last.position());
+        assertThat(second.path("schemaVersion").asInt()).isEqualTo(1);
+        assertThat(second.path("recordedAt").asText())
+                .isEqualTo(dev.lethe.core.store.InstantText.of(last.recordedAt()))
+                .matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}(\\d{3})?Z");
+        assertThat(export.path("exportedAt").asText()).matches(".*\\.\\d{6}(\\d{3})?Z");
     }
 
     @Test

@@ -21,11 +21,13 @@ public final class DemoProjections {
     /**
      * One customer: the name stays sealed in the state ({@link PersonalValue}) and is opened at query
      * time for the caller's role, so a forget reaches this read model at once. {@code products}: each
-     * product bought, once; {@code invested}: the sum of the sales' amounts (a schema that seals
-     * {@code amount} leaves nothing to add: folds see sealed values).
+     * product bought, once; {@code invested}: the sum of the sales' amounts, exact ({@code 0.10 + 0.20} is
+     * {@code 0.30}, as money must be; an amount that is not a JSON number adds nothing: a schema that seals
+     * {@code amount} leaves nothing to add, folds see sealed values).
      */
-    public record CustomerSummary(PersonalValue name, String city, List<String> products, double invested) {
-        static final CustomerSummary EMPTY = new CustomerSummary(null, null, List.of(), 0);
+    public record CustomerSummary(
+            PersonalValue name, String city, List<String> products, java.math.BigDecimal invested) {
+        static final CustomerSummary EMPTY = new CustomerSummary(null, null, List.of(), java.math.BigDecimal.ZERO);
     }
 
     /** Sales per product, and per reason within each product. */
@@ -67,7 +69,9 @@ public final class DemoProjections {
                         s.name(),
                         s.city(),
                         products,
-                        s.invested() + e.data().asTree().path("amount").asDouble());
+                        // 34 significant digits: exact for any sum of money, and an amount of 1e999999999 is
+                        // rounded away rather than spelt out to a billion digits.
+                        s.invested().add(amount(e), java.math.MathContext.DECIMAL128));
             })
             .build();
 
@@ -103,6 +107,12 @@ public final class DemoProjections {
     }
 
     static final String NOT_GIVEN = "(not given)";
+
+    /** A sale's amount as written ({@code 1.50} stays {@code 1.50}), or zero when it is not a JSON number. */
+    private static java.math.BigDecimal amount(RecordedEvent sale) {
+        com.fasterxml.jackson.databind.JsonNode amount = sale.data().asTree().path("amount");
+        return amount.isNumber() ? amount.decimalValue() : java.math.BigDecimal.ZERO;
+    }
 
     /**
      * What these read models keep of a value they copy as text: {@value #NOT_KEPT} for an envelope (a field

@@ -41,6 +41,23 @@ class BuiltInProjectionsTest {
     }
 
     @Test
+    void customer_summary_adds_amounts_exactly_and_an_absurd_one_does_not_stop_it() {
+        DemoProjections.CustomerSummary summary = DemoProjections.CustomerSummary.EMPTY;
+        for (String amount : new String[] {"10000", "0.10", "0.20", "\"12.5\"", "null"}) {
+            summary = DemoProjections.CUSTOMER_SUMMARY.apply(
+                    summary, event("customer-1", "ProductSold", "{\"product\":\"P\",\"amount\":" + amount + "}"));
+        }
+        // As money must add: 10000.30, not 10000.300000000001; text and null add nothing.
+        assertThat(summary.invested()).isEqualByComparingTo("10000.30");
+        assertThat(summary.invested().toPlainString()).isEqualTo("10000.30");
+        // An exponent of a billion is rounded to 34 digits, not spelt out (a billion digits, memory gone).
+        DemoProjections.CustomerSummary absurd = DemoProjections.CUSTOMER_SUMMARY.apply(
+                summary, event("customer-1", "ProductSold", "{\"product\":\"P\",\"amount\":1e999999999}"));
+        assertThat(absurd.invested().precision()).isLessThanOrEqualTo(34);
+        assertThat(absurd.invested()).isGreaterThan(summary.invested());
+    }
+
+    @Test
     void journey_events_and_items_the_seeds_api_cannot_answer_are_left_out() {
         DataJourney.State state = DataJourney.State.EMPTY;
         state = DataJourney.PROJECTION.apply(
