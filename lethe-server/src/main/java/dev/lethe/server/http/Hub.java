@@ -10,6 +10,7 @@ import dev.lethe.core.privacy.Redaction;
 import dev.lethe.core.privacy.RevealedEvent;
 import dev.lethe.core.privacy.SchemaRegistry;
 import dev.lethe.core.projection.ProjectionRuntime;
+import dev.lethe.core.projection.ProjectionStatus;
 import dev.lethe.core.store.AppendResult;
 import dev.lethe.core.store.Direction;
 import dev.lethe.core.store.EventData;
@@ -475,20 +476,38 @@ final class Hub {
      * budget, {@value #STATE_PAGES} turns more than a page (a state is up to 16 MiB).
      */
     ObjectNode projectionState(String name, String key, Principal who) {
-        if (lethe.projections().list().stream().noneMatch(p -> p.name().equals(name))
-                && projections.statuses().stream().noneMatch(p -> p.name().equals(name))) {
+        // Read before the state: the state read after it folds at least the events before this checkpoint.
+        var stored = lethe.projections().list().stream()
+                .filter(p -> p.name().equals(name))
+                .findFirst();
+        var running = projections.statuses().stream()
+                .filter(p -> p.name().equals(name))
+                .findFirst();
+        if (stored.isEmpty() && running.isEmpty()) {
             throw ApiException.notFound("projection '" + name + "' does not exist (GET /v1/projections lists them)");
         }
+        long head = lethe.store().headPosition();
+        // The running read model's is where its committed states are complete to (events of other categories
+        // passed since its last commit included), never beyond what is stored.
+        long checkpoint = Math.max(
+                stored.map(p -> p.nextPosition()).orElse(0L),
+                running.map(ProjectionStatus::nextPosition).orElse(0L));
         String state = lethe.projections()
                 .loadState(name, key)
-                .orElseThrow(
-                        () -> ApiException.notFound("projection '" + name + "' has no state for key '" + key + "'"));
+                .orElseThrow(() -> ApiException.notFound("projection '" + name
+                        + "' has no state for this key (keys are stream ids for per-stream projections)"));
         PrivacyCodec.RevealedState revealed = lethe.privacy().revealState(Json.parse(state), who);
         ObjectNode node = JSON.createObjectNode();
         node.put("name", name);
         node.put("key", key);
         node.set("state", revealed.state().asTree());
         node.set("redacted", redactions(revealed.redactions()));
+        // How fresh it is, so that a dashboard can tell a state still catching up from a final one: it folds
+        // at least the log's events before `checkpoint`; `lag` events of the log (of any category) were not
+        // yet looked at when it was read; `phase` is the read model's in this server ("stored" when not run).
+        node.put("checkpoint", checkpoint);
+        node.put("lag", Math.max(0, head + 1 - checkpoint));
+        node.put("phase", running.map(p -> p.phase().name()).orElse("stored"));
         return node;
     }
 

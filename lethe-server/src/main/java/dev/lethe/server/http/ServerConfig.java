@@ -245,6 +245,26 @@ public record ServerConfig(
                                 + " token needs at least " + MIN_TOKEN_LENGTH
                                 + " (a guessable one lets anyone in as its principal): e.g. openssl rand -hex 24");
             }
+            if (!e.getKey().matches("[A-Za-z0-9._~+/-]+=*")) {
+                // The header's value is trimmed, and RFC 6750 allows no other character: it would never match.
+                throw InvalidEventException.of(
+                        "tokens",
+                        "the token of " + principal.name() + " has a space or a character a bearer token cannot"
+                                + " carry (letters, digits and - . _ ~ + / only, = at the end): no request could"
+                                + " present it; e.g. openssl rand -hex 24");
+            }
+            tokens.values().stream()
+                    .filter(other -> other.name().equals(principal.name())
+                            && !java.util.Objects.equals(other.role(), principal.role()))
+                    .findFirst()
+                    .ifPresent(other -> {
+                        // The audit trail names principals: one name under two roles could not tell them apart.
+                        throw InvalidEventException.of(
+                                "tokens",
+                                "principal " + principal.name() + " has tokens for two roles (" + other.role()
+                                        + ", " + principal.role() + "): give each role's token its own principal"
+                                        + " name (two tokens of one principal and role, for a rollover, are fine)");
+                    });
             tokens.put(e.getKey(), principal);
         });
         JsonNode jwtNode = config.path("jwt");

@@ -1011,8 +1011,26 @@ class HttpApiIT {
         assertThat(projections.toString()).contains("customer-summary", "sales-by-product", "data-journey");
         JsonNode sales = get("/v1/projections/sales-by-product/global", ANALYST).json();
         assertThat(sales.path("state").path("sales").toString()).contains("Global Equity Fund");
-        assertThat(get("/v1/projections/sales-by-product/none", ANALYST).status())
-                .isEqualTo(404);
+        // How fresh the state is: up to which position it folds the log, what it had yet to look at, its phase.
+        long head = server.lethe().store().headPosition();
+        assertThat(server.projectionRuntime().awaitPosition("sales-by-product", head, Duration.ofSeconds(30)))
+                .isTrue();
+        JsonNode fresh = get("/v1/projections/sales-by-product/global", ANALYST).json();
+        assertThat(fresh.path("checkpoint").asLong()).isGreaterThan(head);
+        assertThat(fresh.path("lag").isIntegralNumber()).isTrue();
+        // The head may move after the answer (an audit entry of the read itself): at most what it is now.
+        assertThat(fresh.path("lag").asLong())
+                .isBetween(
+                        0L,
+                        Math.max(
+                                0,
+                                server.lethe().store().headPosition()
+                                        + 1
+                                        - fresh.path("checkpoint").asLong()));
+        assertThat(fresh.path("phase").asText()).isIn("LIVE", "CATCHING_UP");
+        Response notFound = get("/v1/projections/sales-by-product/none-such-key", ANALYST);
+        assertThat(notFound.status()).isEqualTo(404);
+        assertThat(notFound.body()).doesNotContain("none-such-key");
         assertThat(get("/v1/projections/no-such-projection/global", ANALYST).body())
                 .contains("projection 'no-such-projection' does not exist");
         assertThat(projections.toString()).contains("\"phase\"");

@@ -97,6 +97,37 @@ class ServerConfigTest {
                         Map.of()))
                 .hasMessageContaining("the token of ops has 3 characters", "at least 16")
                 .hasMessageNotContaining("xq7");
+        // A space no request can send (the header is trimmed), or a character a bearer token cannot carry.
+        for (String token :
+                new String[] {"\"                \"", "\" padded-token-0123456789\"", "\"tok\u00e9n-0123456789abcdef\""
+                }) {
+            assertThatThrownBy(() -> ServerConfig.load(
+                            Files.writeString(
+                                    dir.resolve("spaced.yaml"),
+                                    "tokens:\n  " + token + ": { principal: ops, role: dpo }\n"),
+                            Map.of()))
+                    .as(token)
+                    .hasMessageContaining("the token of ops has a space or a character a bearer token cannot carry")
+                    .hasMessageNotContaining("padded-token");
+        }
+        // One principal under two roles: the audit trail could not tell which acted.
+        assertThatThrownBy(() -> ServerConfig.load(
+                        Files.writeString(
+                                dir.resolve("two-roles.yaml"),
+                                "tokens:\n  tok-dpo-0123456789abcdef: { principal: dora, role: dpo }\n"
+                                        + "  tok-adv-0123456789abcdef: { principal: dora, role: advisor }\n"),
+                        Map.of()))
+                .hasMessageContaining("principal dora has tokens for two roles (dpo, advisor)")
+                .hasMessageNotContaining("tok-");
+        // Two tokens of one principal and role (a rollover) are fine.
+        assertThat(ServerConfig.load(
+                                Files.writeString(
+                                        dir.resolve("rollover.yaml"),
+                                        "tokens:\n  tok-old-0123456789abcdef: { principal: dora, role: dpo }\n"
+                                                + "  tok-new-0123456789abcdef: { principal: dora, role: dpo }\n"),
+                                Map.of())
+                        .tokens())
+                .hasSize(2);
         // A syntax error: the parser's snippet would quote the line, token and all.
         assertThatThrownBy(() -> ServerConfig.load(
                         Files.writeString(
