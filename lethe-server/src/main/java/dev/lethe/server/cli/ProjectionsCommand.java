@@ -78,6 +78,48 @@ final class ProjectionsCommand implements Runnable {
                         + (fit == CheckpointFit.AHEAD ? MISFIT_AHEAD : MISFIT_OTHER) + rebuiltBy(name)));
     }
 
+    /** Events read at most to tell whether a stored state is behind the log: a note's worth, not a rebuild. */
+    static final int BEHIND_SCAN = 10_000;
+
+    /**
+     * Says on standard error when events this projection folds were appended after its stored checkpoint:
+     * the command line does not fold (a running {@code lethe serve} does), so a state shown here may be
+     * behind the log. Counts at most {@value #BEHIND_SCAN} events after the checkpoint.
+     */
+    private static void warnIfBehind(PrintWriter err, ProjectionStore states, EventStore log, String name) {
+        Optional<Projection<?>> known = DemoProjections.byName(name);
+        Optional<ProjectionStore.ProjectionInfo> info = states.list().stream()
+                .filter(stored -> stored.name().equals(name))
+                .findFirst();
+        if (known.isEmpty() || info.isEmpty() || info.get().fit(log) != CheckpointFit.FITS) {
+            return; // unknown here, or not this log's (warnIfMisfit says so)
+        }
+        Projection<?> projection = known.get();
+        long from = info.get().nextPosition();
+        long folds = 0;
+        long scanned = 0;
+        while (scanned < BEHIND_SCAN) {
+            int limit = (int) Math.min(EventStore.MAX_READ_LIMIT, BEHIND_SCAN - scanned);
+            List<dev.lethe.core.store.RecordedEvent> page =
+                    projection.category().isPresent()
+                            ? log.readCategory(projection.category().get(), from, limit)
+                            : log.readAll(from, limit);
+            folds += page.stream().filter(projection::handles).count();
+            scanned += page.size();
+            if (page.size() < limit) {
+                break;
+            }
+            from = page.get(page.size() - 1).position() + 1;
+        }
+        if (folds > 0) {
+            err.println("note: " + (scanned >= BEHIND_SCAN ? "at least " : "") + folds + " event(s) this projection"
+                    + " folds were appended after its stored checkpoint (position "
+                    + info.get().nextPosition()
+                    + ") and are not in what follows: the command line does not fold them; a running lethe serve"
+                    + " does, or `lethe projections rebuild " + name + "` here");
+        }
+    }
+
     @Command(
             name = "list",
             description = {
@@ -173,13 +215,25 @@ final class ProjectionsCommand implements Runnable {
                 ProjectionStore states = opened.lethe().projections();
                 warnIfMisfit(
                         cli.spec.commandLine().getErr(), states, opened.lethe().store(), name);
+                warnIfBehind(
+                        cli.spec.commandLine().getErr(), states, opened.lethe().store(), name);
                 if (key == null) {
-                    List<String> keys = states.keys(name, null, Math.max(1, limit));
+                    if (limit < 1) {
+                        throw InvalidEventException.of("--limit", limit + " is not a number of keys (1 or more)");
+                    }
+                    // One more than asked: whether more follow.
+                    List<String> keys = states.keys(name, null, limit == Integer.MAX_VALUE ? limit : limit + 1);
                     if (keys.isEmpty()) {
                         cli.spec.commandLine().getErr().println("projection '" + name + "' has no stored state");
                         return 1;
                     }
-                    keys.forEach(out::println);
+                    keys.stream().limit(limit).forEach(out::println);
+                    if (keys.size() > limit) {
+                        cli.spec
+                                .commandLine()
+                                .getErr()
+                                .println("note: the first " + limit + " keys; more follow (--limit N for more)");
+                    }
                     return 0;
                 }
                 Optional<String> state = states.loadState(name, key);

@@ -486,6 +486,39 @@ class LetheCliTest {
     }
 
     @Test
+    void a_stored_state_behind_the_log_says_so_and_a_key_listing_says_when_more_follow() throws Exception {
+        assertThat(lethe("demo").exitCode()).isZero();
+        String customer = secondDemoCustomer().stream();
+        assertThat(lethe("projections", "show", "sales-by-product", "global").err())
+                .doesNotContain("not in what follows");
+        Run sold = lethe(
+                "append", customer, "ProductSold", "{\"product\":\"Gold ETC\",\"reason\":\"hedge\",\"amount\":0.10}");
+        assertThat(sold.exitCode()).as(sold.err()).isZero();
+        // The command line does not fold: the stored state lacks the sale, and says so.
+        Run behind = lethe("projections", "show", "sales-by-product", "global");
+        assertThat(behind.exitCode()).isZero();
+        assertThat(behind.out()).doesNotContain("Gold ETC");
+        assertThat(behind.err())
+                .contains("note: 1 event(s) this projection folds were appended after its stored checkpoint")
+                .contains("lethe projections rebuild sales-by-product");
+        assertThat(lethe("projections", "rebuild", "sales-by-product").exitCode())
+                .isZero();
+        Run rebuilt = lethe("projections", "show", "sales-by-product", "global");
+        assertThat(rebuilt.out()).contains("Gold ETC");
+        assertThat(rebuilt.err()).doesNotContain("not in what follows");
+
+        Run first = lethe("projections", "show", "customer-summary", "--limit", "1");
+        assertThat(first.out().lines()).hasSize(1);
+        assertThat(first.err()).contains("note: the first 1 keys; more follow");
+        assertThat(lethe("projections", "show", "customer-summary", "--limit", "100")
+                        .err())
+                .doesNotContain("more follow");
+        Run none = lethe("projections", "show", "customer-summary", "--limit", "0");
+        assertThat(none.exitCode()).isEqualTo(2);
+        assertThat(none.err()).contains("--limit", "0 is not a number of keys");
+    }
+
+    @Test
     void a_state_as_of_a_time_is_refused_or_absent_rather_than_made_up() throws Exception {
         assertThat(lethe("demo").exitCode()).isZero();
         String customer = secondDemoCustomer().stream();
