@@ -97,6 +97,27 @@ public final class SqliteKeyStore implements KeyStore {
     }
 
     /**
+     * SQLite's {@code PRAGMA quick_check} of {@code keys.db} in {@code directory}, through a connection that
+     * changes nothing: {@code "ok"}, or the problems it found (a damaged page of the blind index makes
+     * forgets and new natural keys fail, though every key still unwraps), one per line, at most 10.
+     */
+    public static String quickCheck(Path directory) {
+        Path file = directory.resolve(FILE_NAME);
+        try (Connection connection = Sql.open(file, "query_only = ON", "busy_timeout = 10000");
+                Statement statement = connection.createStatement();
+                java.sql.ResultSet rows = statement.executeQuery("PRAGMA quick_check(10)")) {
+            List<String> found = new java.util.ArrayList<>();
+            while (rows.next()) {
+                found.add(rows.getString(1));
+            }
+            return found.isEmpty() ? "no answer" : String.join("\n", found);
+        } catch (SQLException e) {
+            // A file so damaged that the check cannot run is a failed check, said as SQLite says it.
+            return Sql.translate("cannot check " + file, e).getMessage();
+        }
+    }
+
+    /**
      * Opens {@code keys.db}; {@code readOnly}: for a process that reads beside the writer, which creates
      * and migrates nothing.
      */

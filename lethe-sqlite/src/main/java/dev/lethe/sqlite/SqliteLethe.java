@@ -565,9 +565,12 @@ public final class SqliteLethe implements AutoCloseable {
      * for good, while looking like a working store).
      */
     private static void requireKeyStoreOrNone(Path directory, SqliteEventStore store) {
-        if (Files.isRegularFile(directory.resolve(SqliteKeyStore.FILE_NAME))) {
+        Path file = directory.resolve(SqliteKeyStore.FILE_NAME);
+        if (Files.isRegularFile(file) && !emptyDatabase(file)) {
             return;
         }
+        // An empty file is a missing key store too (a copy cut short, a `> keys.db`): opened, it would be a
+        // new, empty one, with a new store id and blind-index secret, and the log's fields unreadable.
         Path where = directory.toAbsolutePath().normalize();
         boolean schemas =
                 store.streamInfo(dev.lethe.core.privacy.SchemaRegistry.STREAM).exists();
@@ -579,11 +582,26 @@ public final class SqliteLethe implements AutoCloseable {
         }
         if (schemas) {
             throw StorageException.permanent(
-                    SqliteKeyStore.FILE_NAME + " is missing from " + where + ", but its log holds event schemas, and"
+                    SqliteKeyStore.FILE_NAME + " is missing from " + where
+                            + (Files.isRegularFile(file) ? " (the file is there, empty: 0 bytes)" : "")
+                            + ", but its log holds event schemas, and"
                             + " perhaps personal data sealed under the keys it held: restore the whole data directory"
                             + " from one backup (docs/privacy.md §9, Restoring). A new, empty key store would read"
                             + " every such field as unavailable. No key store was created",
                     null);
+        }
+    }
+
+    /**
+     * A database file of 0 bytes whose write-ahead log is missing or empty too: it holds nothing (a new
+     * database in WAL mode may keep its first pages in the WAL only, so the WAL counts).
+     */
+    private static boolean emptyDatabase(Path file) {
+        try {
+            Path wal = file.resolveSibling(file.getFileName() + "-wal");
+            return Files.size(file) == 0 && (!Files.exists(wal) || Files.size(wal) == 0);
+        } catch (IOException e) {
+            return false; // unreadable: opening it says why
         }
     }
 

@@ -367,6 +367,19 @@ final class GovernanceCommands {
             try (SqliteLethe lethe = SqliteLethe.openReadOnly(cli.store.directory, cli.store.options())) {
                 cli.store.warnIfPolicyMissing(cli.spec.commandLine().getErr());
                 KeyService service = lethe.privacy().keys();
+                // The file first: a damaged page passes every unwrap (the keys are elsewhere) and fails later
+                // forgets and new natural keys.
+                String integrity = dev.lethe.sqlite.SqliteKeyStore.quickCheck(cli.store.directory);
+                boolean damaged = !"ok".equals(integrity);
+                if (damaged) {
+                    out.printf(
+                            "keys.db file     FAILED: SQLite's quick_check found damage: %s%n"
+                                    + "  likely cause   a damaged disk or a copy changed by hand: restore the whole"
+                                    + " data directory from one backup (docs/privacy.md §9, Restoring)%n",
+                            integrity.replace("\n", "; "));
+                } else {
+                    out.printf("keys.db file     ok (SQLite quick_check)%n");
+                }
                 out.printf("checking every live key in keys.db against the master key...%n");
                 KeyService.KeyCheck check = service.checkKeys();
                 out.printf(
@@ -397,7 +410,7 @@ final class GovernanceCommands {
                             + " known to be wrong): check the HSM, then run lethe keys check again%n");
                     return 4;
                 }
-                boolean failed = false;
+                boolean failed = damaged;
                 if (check.failing() == 0) {
                     out.printf("unwrap           all %,d unwrap%n", check.total());
                 } else {

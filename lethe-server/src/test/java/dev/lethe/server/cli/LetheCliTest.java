@@ -1110,6 +1110,26 @@ class LetheCliTest {
     }
 
     @Test
+    void keys_check_finds_a_damaged_page_of_keys_db_that_every_unwrap_passes() throws Exception {
+        assertThat(lethe("demo").exitCode()).isZero();
+        Run ok = lethe("keys", "check");
+        assertThat(ok.out()).containsPattern("keys.db file +ok \\(SQLite quick_check\\)");
+        Path file = data.resolve("keys.db");
+        assertThat(Files.size(file)).isGreaterThan(5 * 4096L);
+        try (var channel = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+            byte[] garbage = new byte[200];
+            java.util.Arrays.fill(garbage, (byte) 0x5a);
+            channel.write(java.nio.ByteBuffer.wrap(garbage), 3 * 4096L); // a b-tree page's header
+        }
+        Run damaged = lethe("keys", "check");
+        assertThat(damaged.exitCode()).as(damaged.out() + damaged.err()).isEqualTo(1);
+        assertThat(damaged.out())
+                .containsPattern("keys.db file +FAILED: SQLite's quick_check found damage")
+                .contains("restore the whole data directory from one backup")
+                .containsPattern("result +FAILED");
+    }
+
+    @Test
     void keys_check_unwraps_every_key_and_explains_keys_a_copys_original_rotated_away() throws Exception {
         Path keys = data.resolveSibling(data.getFileName() + "-shared-keys");
         String dir = "--master-key-dir=" + keys;
@@ -1182,6 +1202,14 @@ class LetheCliTest {
         assertThat(writer.err())
                 .contains("keys.db is missing from", "restore the whole data directory from one backup");
         assertThat(data.resolve("keys.db")).doesNotExist();
+        // An empty file in its place (a copy cut short, `> keys.db`) is a missing key store, not a new one:
+        // appends under a new blind-index secret would name known people as new subjects.
+        Files.createFile(data.resolve("keys.db"));
+        Run empty = lethe("stats", dir);
+        assertThat(empty.exitCode()).isEqualTo(1);
+        assertThat(empty.err()).contains("keys.db is missing from", "(the file is there, empty: 0 bytes)");
+        assertThat(data.resolve("keys.db")).isEmptyFile();
+        Files.delete(data.resolve("keys.db"));
         // A read-only check creates nothing at all, not even a default policy or an empty read-model file.
         Files.delete(data.resolve("policy.yaml"));
         Files.delete(data.resolve("projections.db"));
