@@ -129,9 +129,41 @@ public final class Envelope {
         if (!isEnvelope(text, offset, end)) {
             throw new IllegalArgumentException("not a Lethe envelope");
         }
+        requireCanonical(text, offset + PREFIX_BYTES.length, end);
         ByteBuffer payload = ByteBuffer.wrap(text, offset + PREFIX_BYTES.length, end - offset - PREFIX_BYTES.length);
         byte[] raw = Base64.getUrlDecoder().decode(payload).array();
         return decode(raw);
+    }
+
+    /**
+     * Refuses a payload that is not the one text its bytes encode to (unpadded base64url with the unused
+     * low bits of its last character zero, as the encoder writes it): the decoder ignores those bits and
+     * takes padding, so other texts would decode to the same, authentic, bytes — a changed envelope that
+     * reads as untouched.
+     */
+    private static void requireCanonical(byte[] text, int from, int end) {
+        int length = end - from;
+        if (length == 0) {
+            return; // too short: decode() says so
+        }
+        int last = text[end - 1];
+        if (last == '=') {
+            throw new IllegalArgumentException("envelope text with base64 padding (Lethe writes none)");
+        }
+        int value = last >= 'A' && last <= 'Z'
+                ? last - 'A'
+                : last >= 'a' && last <= 'z'
+                        ? last - 'a' + 26
+                        : last >= '0' && last <= '9' ? last - '0' + 52 : last == '-' ? 62 : last == '_' ? 63 : -1;
+        int unused = switch (length % 4) {
+            case 2 -> 0x0F; // 4 of its 6 bits unused
+            case 3 -> 0x03; // 2 unused
+            default -> 0;
+        };
+        if (value >= 0 && (value & unused) != 0) {
+            throw new IllegalArgumentException("envelope text not in the form Lethe writes (its last character"
+                    + " carries bits no byte holds): changed after it was written");
+        }
     }
 
     private static Decoded decode(byte[] raw) {
@@ -170,6 +202,8 @@ public final class Envelope {
         if (!isEnvelope(envelope)) {
             throw new IllegalArgumentException("not a Lethe envelope");
         }
+        byte[] text = envelope.getBytes(StandardCharsets.UTF_8);
+        requireCanonical(text, PREFIX_BYTES.length, text.length);
         Decoded decoded = decode(Base64.getUrlDecoder().decode(envelope.substring(PREFIX.length())));
         byte[] raw = decoded.raw();
         byte[] sealed = java.util.Arrays.copyOfRange(raw, decoded.headerEnd(), raw.length);

@@ -452,6 +452,21 @@ public final class PrivacyCodec {
 
     private static final byte[] NULL = {'n', 'u', 'l', 'l'};
 
+    /** Whether {@code metadata}'s bytes hold {@code subject}'s id as text (its privacy record names it). */
+    private static boolean mentions(byte[] metadata, SubjectId subject) {
+        byte[] id = subject.toString().getBytes(StandardCharsets.US_ASCII);
+        outer:
+        for (int i = 0; i + id.length <= metadata.length; i++) {
+            for (int j = 0; j < id.length; j++) {
+                if (metadata[i + j] != id[j]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+
     /**
      * @param exportOf when given, every group is opened (an export) but only this subject's fields;
      *     other subjects' fields of the same event read as restricted
@@ -495,6 +510,13 @@ public final class PrivacyCodec {
                 missing = why.reason();
             }
             if (missing != null) {
+                // Said without a key to check the header against (AES-GCM authenticates it only when it
+                // opens): its subject must at least be one the event's metadata names, or a header edited to
+                // a forgotten pseudonym would read a live person's field as "forgotten".
+                if (!mentions(event.metadata().unsafeBytes(), envelope.subject())) {
+                    throw new TamperedDataException(
+                            event.id(), hit.path(), "its envelope names a subject the event's metadata does not");
+                }
                 out.replace(hit.start(), hit.end(), NULL);
                 redactions.add(new Redaction(hit.path(), missing));
                 return;

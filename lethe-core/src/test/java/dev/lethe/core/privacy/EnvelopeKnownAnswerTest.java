@@ -116,6 +116,32 @@ class EnvelopeKnownAnswerTest {
     }
 
     @Test
+    void an_envelope_text_changed_where_the_decoder_would_not_look_is_refused() {
+        byte[] recorded = HEX.parseHex(ENVELOPE_BYTES);
+        // Ciphertexts one and two bytes longer: their texts end in a character with 4 and 2 unused bits.
+        for (int extra : new int[] {1, 2}) {
+            byte[] raw = java.util.Arrays.copyOf(recorded, recorded.length + extra);
+            String text = "lethe:v1:" + Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
+            assertThat(Envelope.parse(text).subject()).isEqualTo(SUBJECT);
+            String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            int last = alphabet.indexOf(text.charAt(text.length() - 1));
+            String changed = text.substring(0, text.length() - 1) + alphabet.charAt(last | 1); // an unused bit set
+            assertThat(Base64.getUrlDecoder().decode(changed.substring(9)))
+                    .as("the JDK decodes it to the same bytes")
+                    .isEqualTo(raw);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Envelope.parse(changed))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("not in the form Lethe writes");
+            byte[] bytes = changed.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Envelope.decode(bytes, 0, bytes.length))
+                    .isInstanceOf(IllegalArgumentException.class);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Envelope.parse(text + "=="))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("padding");
+        }
+    }
+
+    @Test
     void the_recorded_envelope_parses_and_opens_to_the_json_value() throws Exception {
         Envelope.Header header = Envelope.parse(ENVELOPE);
 

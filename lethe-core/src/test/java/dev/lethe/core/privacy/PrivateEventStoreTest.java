@@ -716,6 +716,28 @@ class PrivateEventStoreTest {
         assertThatThrownBy(() -> lethe.reveal(copyWith(first, badHeader), DPO))
                 .isInstanceOf(TamperedDataException.class)
                 .hasMessageContaining("name");
+
+        // A header edited to name another subject, whose key is gone or never was: no key checks it, so it
+        // would read as "forgotten" or "unavailable" for a live person. The event's metadata does not name it.
+        SubjectId forgotten = PrivacyCodec.subjectsOf(
+                        sell("grace@example.com", "Grace Hopper").metadata())
+                .get("email");
+        lethe.forget(forgotten, "Art. 17", "request", DPO);
+        for (java.util.UUID other : List.of(forgotten.value(), java.util.UUID.randomUUID())) {
+            byte[] relabelled =
+                    java.util.Base64.getUrlDecoder().decode(nameOfFirst.substring(Envelope.PREFIX.length()));
+            java.nio.ByteBuffer.wrap(relabelled, 1, 16)
+                    .putLong(other.getMostSignificantBits())
+                    .putLong(other.getLeastSignificantBits());
+            ObjectNode edited = (ObjectNode) first.data().asTree();
+            edited.put(
+                    "name",
+                    Envelope.PREFIX
+                            + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(relabelled));
+            assertThatThrownBy(() -> lethe.reveal(copyWith(first, edited), DPO))
+                    .isInstanceOf(TamperedDataException.class)
+                    .hasMessageContaining("names a subject the event's metadata does not");
+        }
     }
 
     @Test
