@@ -121,6 +121,12 @@ public final class PrivateEventStore implements AutoCloseable {
      * the classification, paths and source read from {@code schema}.
      */
     public SchemaRegistry.Registered registerJsonSchema(Principal actor, String eventType, JsonNode schema) {
+        return registerJsonSchema(actor, eventType, schema, java.util.Set.of());
+    }
+
+    /** As {@link #registerJsonSchema(Principal, String, JsonNode)}, declassifying {@code declassify} (see {@link #registerSchema(Principal, PrivacySchema, SchemaRegistry.Notation, List, Json, java.util.Set)}). */
+    public SchemaRegistry.Registered registerJsonSchema(
+            Principal actor, String eventType, JsonNode schema, java.util.Set<String> declassify) {
         AppendRules.require(eventType, "event type");
         AppendRules.require(schema, "schema");
         return registerSchema(
@@ -128,7 +134,8 @@ public final class PrivateEventStore implements AutoCloseable {
                 dev.lethe.core.privacy.schema.JsonSchemaNotation.read(eventType, schema),
                 SchemaRegistry.Notation.JSON_SCHEMA,
                 SchemaRegistry.propertyPaths(schema),
-                Json.of(schema));
+                Json.of(schema),
+                declassify);
     }
 
     /**
@@ -137,6 +144,12 @@ public final class PrivateEventStore implements AutoCloseable {
      * from {@code record}, so that they cannot come from different classes.
      */
     public SchemaRegistry.Registered registerRecord(Principal actor, String eventType, Class<? extends Record> record) {
+        return registerRecord(actor, eventType, record, java.util.Set.of());
+    }
+
+    /** As {@link #registerRecord(Principal, String, Class)}, declassifying {@code declassify} (see {@link #registerSchema(Principal, PrivacySchema, SchemaRegistry.Notation, List, Json, java.util.Set)}). */
+    public SchemaRegistry.Registered registerRecord(
+            Principal actor, String eventType, Class<? extends Record> record, java.util.Set<String> declassify) {
         AppendRules.require(eventType, "event type");
         AppendRules.require(record, "record class");
         return registerSchema(
@@ -144,7 +157,8 @@ public final class PrivateEventStore implements AutoCloseable {
                 dev.lethe.core.privacy.schema.AnnotationNotation.read(eventType, record),
                 SchemaRegistry.Notation.ANNOTATIONS,
                 dev.lethe.core.privacy.schema.AnnotationNotation.allPaths(record),
-                Json.of(Map.of("class", record.getName())));
+                Json.of(Map.of("class", record.getName())),
+                declassify);
     }
 
     /**
@@ -156,6 +170,10 @@ public final class PrivateEventStore implements AutoCloseable {
      * @param allFields the path of every field the schema declares, classified or not (for the linter)
      * @param source the schema as given, kept with the version
      * @throws AccessDeniedException if the actor's role lacks {@code change-policy}; nothing is written
+     * @throws InvalidEventException for a version that would no longer encrypt fields the latest one
+     *     classifies as personal (a stale class redeployed, an older schema registered again): their new
+     *     values would be stored in plaintext, beyond any forget; {@link #registerSchema(Principal,
+     *     PrivacySchema, SchemaRegistry.Notation, List, Json, java.util.Set)} with those fields registers it
      */
     public SchemaRegistry.Registered registerSchema(
             Principal actor,
@@ -163,7 +181,24 @@ public final class PrivateEventStore implements AutoCloseable {
             SchemaRegistry.Notation notation,
             List<String> allFields,
             Json source) {
+        return registerSchema(actor, schema, notation, allFields, source, java.util.Set.of());
+    }
+
+    /**
+     * As {@link #registerSchema(Principal, PrivacySchema, SchemaRegistry.Notation, List, Json)}, declassifying
+     * {@code declassify}: the fields the latest version classifies as personal that this one does not, named
+     * to say that it is intended (each must be one; every such field must be named). Audited as every
+     * version is, with {@code noLongerPersonal}.
+     */
+    public SchemaRegistry.Registered registerSchema(
+            Principal actor,
+            PrivacySchema schema,
+            SchemaRegistry.Notation notation,
+            List<String> allFields,
+            Json source,
+            java.util.Set<String> declassify) {
         require(actor, Permission.CHANGE_POLICY);
+        AppendRules.require(declassify, "fields to declassify");
         AppendRules.require(schema, "schema");
         AppendRules.require(notation, "notation");
         AppendRules.require(allFields, "field paths");
@@ -214,6 +249,7 @@ public final class PrivateEventStore implements AutoCloseable {
         // Under the registry's lock, so that of two equal registrations racing, one is audited.
         synchronized (schemas) {
             Optional<SchemaRegistry.Registered> before = schemas.latest(schema.eventType());
+            requireDeclassified(schema, notation, allFields, source, before, declassify);
             SchemaRegistry.Registered registered = schemas.register(schema, notation, allFields, source, actor);
             if (before.isEmpty() || before.get().version() != registered.version()) {
                 Map<String, Object> details = new LinkedHashMap<>();
@@ -245,6 +281,51 @@ public final class PrivateEventStore implements AutoCloseable {
                 audit.record("SchemaRegistered", actor, details);
             }
             return registered;
+        }
+    }
+
+    /**
+     * Refuses a version that stops encrypting fields the latest one classifies as personal unless {@code
+     * declassify} names exactly those: an older schema or a stale class registered again would otherwise
+     * store their new values in plaintext with nothing but a warning.
+     */
+    private static void requireDeclassified(
+            PrivacySchema schema,
+            SchemaRegistry.Notation notation,
+            List<String> allFields,
+            Json source,
+            Optional<SchemaRegistry.Registered> before,
+            java.util.Set<String> declassify) {
+        List<String> dropped = before.map(earlier -> noLongerPersonal(
+                        earlier,
+                        new SchemaRegistry.Registered(
+                                schema.eventType(), 0, notation, schema, allFields, source, Instant.EPOCH)))
+                .orElse(List.of());
+        List<String> notDropped = declassify.stream()
+                .filter(path -> !dropped.contains(path))
+                .sorted()
+                .toList();
+        if (!notDropped.isEmpty()) {
+            throw InvalidEventException.of(
+                    schema.eventType(),
+                    "asked to declassify " + notDropped + ", which "
+                            + before.map(earlier -> "v" + earlier.version() + " does not classify as personal, or"
+                                            + " this version still does")
+                                    .orElse("no earlier version classifies (the type has none)")
+                            + "; nothing was registered");
+        }
+        List<String> unasked =
+                dropped.stream().filter(path -> !declassify.contains(path)).toList();
+        if (!unasked.isEmpty()) {
+            throw InvalidEventException.of(
+                    schema.eventType(),
+                    "this version would no longer encrypt " + unasked + ", which v"
+                            + before.get().version()
+                            + " classifies as personal: their new values would be stored in plaintext, where no"
+                            + " forget reaches them (an older schema or a stale class registered again does this)."
+                            + " Nothing was registered. If it is intended, declassify them by name: lethe schemas"
+                            + " register ... --declassify " + String.join(",", unasked)
+                            + "; \"declassify\": [...] in POST /v1/schemas; registerSchema(..., Set.of(...)) in Java");
         }
     }
 

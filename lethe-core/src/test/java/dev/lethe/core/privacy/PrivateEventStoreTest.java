@@ -1229,12 +1229,28 @@ class PrivateEventStoreTest {
                         "\"name\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"identity\"}}",
                         "\"name\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":false}}"))
                 .asTree();
+        // Not without saying so: an older schema registered again does the same by mistake.
+        assertThatThrownBy(() -> lethe.registerJsonSchema(new Principal("mallory", "dpo"), "ProductSold", declassified))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("would no longer encrypt [name], which v1 classifies as personal")
+                .hasMessageContaining("--declassify name");
+        assertThatThrownBy(() -> lethe.registerJsonSchema(
+                        new Principal("mallory", "dpo"),
+                        "ProductSold",
+                        declassified,
+                        java.util.Set.of("name", "email")))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("asked to declassify [email], which v1 does not classify as personal, or this"
+                        + " version still does");
+        assertThat(lethe.schemas().latest("ProductSold").orElseThrow().version())
+                .isEqualTo(1);
         lethe.registerSchema(
                 new Principal("mallory", "dpo"),
                 JsonSchemaNotation.read("ProductSold", declassified),
                 SchemaRegistry.Notation.JSON_SCHEMA,
                 SchemaRegistry.propertyPaths(declassified),
-                Json.of(declassified));
+                Json.of(declassified),
+                java.util.Set.of("name"));
         assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100))
                 .filteredOn(e -> e.type().equals("SchemaRegistered"))
                 .singleElement()

@@ -904,6 +904,16 @@ final class GovernanceCommands {
                 description = "FILE is a descriptor set; NAME the message.")
         String protobufMessage;
 
+        @Option(
+                names = "--declassify",
+                paramLabel = "FIELD",
+                split = ",",
+                description =
+                        "Fields the latest version classifies as personal that this one does not, named to say that"
+                                + " it is intended: their new values will be stored in plaintext. Without it, such a"
+                                + " version (an older schema registered again) is refused.")
+        List<String> declassify = List.of();
+
         @Override
         public Integer call() {
             LetheCli cli = schemas.parent;
@@ -941,8 +951,14 @@ final class GovernanceCommands {
                 java.util.Optional<SchemaRegistry.Registered> earlier =
                         lethe.privacy().schemas().latest(type);
                 int before = earlier.map(SchemaRegistry.Registered::version).orElse(0);
-                SchemaRegistry.Registered registered =
-                        lethe.privacy().registerSchema(cli.store.principal(), schema, notation, allPaths, source);
+                SchemaRegistry.Registered registered = lethe.privacy()
+                        .registerSchema(
+                                cli.store.principal(),
+                                schema,
+                                notation,
+                                allPaths,
+                                source,
+                                java.util.Set.copyOf(declassify));
                 List<PolicyLinter.Finding> findings = PolicyLinter.check(
                         lethe.policy(), List.of(registered), dev.lethe.protobuf.ProtobufNotation::unreadMembers);
                 cli.spec

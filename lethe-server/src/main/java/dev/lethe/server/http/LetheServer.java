@@ -907,8 +907,21 @@ public final class LetheServer implements AutoCloseable {
     private void registerSchema(Context ctx) {
         // Checked again by registerSchema; checked first so that a refused caller learns nothing of the body.
         require(ctx, dev.lethe.core.privacy.policy.DataPolicy.Permission.CHANGE_POLICY);
-        JsonNode body = body(ctx, "eventType", "notation", "schema", "descriptorSet", "message");
+        JsonNode body = body(ctx, "eventType", "notation", "schema", "descriptorSet", "message", "declassify");
         String type = text(body, "eventType");
+        java.util.Set<String> declassify = new java.util.TreeSet<>();
+        JsonNode asked = body.path("declassify");
+        if (!asked.isMissingNode() && !asked.isNull()) {
+            if (!asked.isArray()) {
+                throw ApiException.badRequest("'declassify' must be an array of field paths");
+            }
+            for (JsonNode path : asked) {
+                if (!path.isTextual()) {
+                    throw ApiException.badRequest("'declassify' must be an array of field paths");
+                }
+                declassify.add(path.asText());
+            }
+        }
         String notation = body.path("notation").asText("json-schema");
         java.util.Optional<dev.lethe.core.privacy.SchemaRegistry.Registered> before =
                 lethe.privacy().schemas().latest(type);
@@ -923,7 +936,8 @@ public final class LetheServer implements AutoCloseable {
                                 dev.lethe.core.privacy.schema.JsonSchemaNotation.read(type, schema),
                                 dev.lethe.core.privacy.SchemaRegistry.Notation.JSON_SCHEMA,
                                 dev.lethe.core.privacy.SchemaRegistry.propertyPaths(schema),
-                                dev.lethe.core.store.Json.of(schema));
+                                dev.lethe.core.store.Json.of(schema),
+                                declassify);
             }
             case "protobuf" -> {
                 byte[] set;
@@ -939,7 +953,8 @@ public final class LetheServer implements AutoCloseable {
                                 dev.lethe.protobuf.ProtobufNotation.read(type, set, message),
                                 dev.lethe.core.privacy.SchemaRegistry.Notation.PROTOBUF,
                                 dev.lethe.protobuf.ProtobufNotation.allPaths(type, set, message),
-                                dev.lethe.protobuf.ProtobufNotation.source(type, set, message));
+                                dev.lethe.protobuf.ProtobufNotation.source(type, set, message),
+                                declassify);
             }
             default -> throw ApiException.badRequest("notation '" + notation + "' must be json-schema or protobuf");
         }

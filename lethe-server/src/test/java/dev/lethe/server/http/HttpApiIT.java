@@ -1350,8 +1350,12 @@ class HttpApiIT {
         Response first = post("/v1/schemas", ADMIN, v1);
         assertThat(first.status()).as(first.body()).isEqualTo(201);
         assertThat(first.json().get("noLongerPersonal")).isEmpty();
+        String v2 = v1.replace(",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\"}", "");
+        Response unasked = post("/v1/schemas", ADMIN, v2);
+        assertThat(unasked.status()).as(unasked.body()).isEqualTo(400);
+        assertThat(unasked.json().get("detail").asText()).contains("would no longer encrypt [remarks]");
         Response second =
-                post("/v1/schemas", ADMIN, v1.replace(",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\"}", ""));
+                post("/v1/schemas", ADMIN, v2.replace("{\"eventType\"", "{\"declassify\":[\"remarks\"],\"eventType\""));
         assertThat(second.status()).as(second.body()).isEqualTo(201);
         assertThat(second.json().get("version").asInt()).isEqualTo(2);
         assertThat(second.json().get("noLongerPersonal").toString()).isEqualTo("[\"remarks\"]");
