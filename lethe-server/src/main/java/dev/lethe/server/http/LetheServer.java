@@ -67,6 +67,25 @@ public final class LetheServer implements AutoCloseable {
     /** Open event streams of one principal at most: one token cannot take every stream of the server. */
     static final int MAX_SUBSCRIPTIONS_PER_PRINCIPAL = 64;
 
+    /**
+     * Requests of one principal in progress at most (event streams apart): each holds one of the server's
+     * threads (about 250) while its body arrives, so that one token sending bodies a byte at a time cannot
+     * take them all — health probes and other clients keep theirs. More are answered 429.
+     */
+    static final int MAX_IN_FLIGHT_PER_PRINCIPAL = 64;
+
+    private static final String IN_FLIGHT = "lethe.inFlight";
+    private final java.util.concurrent.ConcurrentHashMap<String, Integer> inFlight =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private void releaseInFlight(Context ctx) {
+        String name = ctx.attribute(IN_FLIGHT);
+        if (name != null) {
+            ctx.attribute(IN_FLIGHT, null);
+            inFlight.computeIfPresent(name, (key, count) -> count <= 1 ? null : count - 1);
+        }
+    }
+
     private final java.util.concurrent.ConcurrentHashMap<String, Integer> subscriptionsByPrincipal =
             new java.util.concurrent.ConcurrentHashMap<>();
     /** The request attribute saying why authentication refused a request (for the request log line). */
@@ -495,6 +514,7 @@ public final class LetheServer implements AutoCloseable {
     private void routes(io.javalin.config.RoutesConfig routes) {
         routes.before(this::authenticate);
         routes.after(ctx -> {
+            releaseInFlight(ctx);
             Long started = ctx.attribute("started");
             io.javalin.router.Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
             String route = matched == null ? "unmatched" : matched.path;
@@ -745,6 +765,20 @@ public final class LetheServer implements AutoCloseable {
                             + " (declare it in policy.yaml, or give the token a role it declares)");
         }
         ctx.attribute("principal", principal);
+        if (!path.equals("/v1/subscribe")) { // event streams are counted, and bounded, on their own
+            String name = principal.name();
+            int now = inFlight.merge(name, 1, Integer::sum);
+            ctx.attribute(IN_FLIGHT, name);
+            if (now > MAX_IN_FLIGHT_PER_PRINCIPAL) {
+                releaseInFlight(ctx);
+                ctx.header("Retry-After", "1");
+                throw new ApiException(
+                        429,
+                        "Too many requests",
+                        "principal " + name + " has " + MAX_IN_FLIGHT_PER_PRINCIPAL + " requests in progress, the"
+                                + " most one principal may: retry once some have been answered");
+            }
+        }
     }
 
     private static Principal principal(Context ctx) {

@@ -1428,6 +1428,51 @@ class HttpApiIT {
     }
 
     @Test
+    void one_principal_sending_bodies_a_byte_at_a_time_cannot_hold_every_thread_of_the_server() throws Exception {
+        String slow =
+                JwtVerifierTest.hs256("{\"sub\":\"slow-sender\",\"roles\":[\"analyst\"]}", JwtVerifierTest.SECRET);
+        int port = server.port();
+        List<java.net.Socket> held = new ArrayList<>();
+        try {
+            // Headers sent, the body promised and never sent: each request holds a thread reading it.
+            for (int i = 0; i < LetheServer.MAX_IN_FLIGHT_PER_PRINCIPAL; i++) {
+                java.net.Socket socket = new java.net.Socket("127.0.0.1", port);
+                socket.getOutputStream()
+                        .write(("POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + slow
+                                        + "\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
+                                .getBytes(StandardCharsets.US_ASCII));
+                socket.getOutputStream().flush();
+                held.add(socket);
+            }
+            // The next one of that principal is refused at once; other principals and health probes still get in.
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            Response refused;
+            do {
+                refused = post("/graphql", slow, "{\"query\":\"{ __typename }\"}");
+            } while (refused.status() != 429 && System.nanoTime() < deadline);
+            assertThat(refused.status()).as(refused.body()).isEqualTo(429);
+            assertThat(refused.body())
+                    .contains("principal slow-sender has " + LetheServer.MAX_IN_FLIGHT_PER_PRINCIPAL
+                            + " requests in progress");
+            assertThat(post("/graphql", ANALYST, "{\"query\":\"{ __typename }\"}")
+                            .status())
+                    .isEqualTo(200);
+            assertThat(get("/health/live", null).status()).isEqualTo(200);
+        } finally {
+            for (java.net.Socket socket : held) {
+                socket.close();
+            }
+        }
+        // Cut off, the held requests end and give their places back.
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        Response again;
+        do {
+            again = post("/graphql", slow, "{\"query\":\"{ __typename }\"}");
+        } while (again.status() == 429 && System.nanoTime() < deadline);
+        assertThat(again.status()).as(again.body()).isEqualTo(200);
+    }
+
+    @Test
     void one_principal_cannot_hold_every_event_stream_of_the_server() throws Exception {
         String hog = JwtVerifierTest.hs256("{\"sub\":\"sse-hog\",\"roles\":[\"analyst\"]}", JwtVerifierTest.SECRET);
         // Bodies read as streams: a stream admitted by mistake would otherwise never end, and hang the test.
