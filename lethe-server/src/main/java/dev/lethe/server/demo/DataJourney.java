@@ -65,24 +65,27 @@ public final class DataJourney {
                 if (text(e, "code") == null || itemType(e) == null) {
                     return s;
                 }
-                List<Item> items = new ArrayList<>(s.items());
-                items.add(new Item(text(e, "code"), itemType(e)));
+                List<Item> items = appended(s.items(), new Item(text(e, "code"), itemType(e)));
                 return new State(s.events(), items, s.commitmentStatus(), s.commitments());
             })
             .on("CommitmentDefined", (s, e) -> {
-                List<Commitment> commitments = new ArrayList<>(s.commitments());
-                commitments.add(new Commitment(
-                        text(e, "businessDayDeadline"), text(e, "startEffectiveDate"), text(e, "endEffectiveDate")));
+                List<Commitment> commitments = appended(
+                        s.commitments(),
+                        new Commitment(
+                                text(e, "businessDayDeadline"),
+                                text(e, "startEffectiveDate"),
+                                text(e, "endEffectiveDate")));
                 return new State(s.events(), s.items(), s.commitmentStatus(), commitments);
             })
             .on("CommitmentFulfilled", (s, e) -> {
-                List<CommitmentStatus> status = new ArrayList<>(s.commitmentStatus());
-                status.add(new CommitmentStatus(
-                        text(e, "commitmentDeadline"),
-                        text(e, "dateFulfilled"),
-                        text(e, "fulfilmentStatus"),
-                        text(e, "commitmentType"),
-                        text(e, "period")));
+                List<CommitmentStatus> status = appended(
+                        s.commitmentStatus(),
+                        new CommitmentStatus(
+                                text(e, "commitmentDeadline"),
+                                text(e, "dateFulfilled"),
+                                text(e, "fulfilmentStatus"),
+                                text(e, "commitmentType"),
+                                text(e, "period")));
                 return new State(s.events(), s.items(), status, s.commitments());
             })
             .build();
@@ -91,18 +94,29 @@ public final class DataJourney {
         if (text(event, "code") == null) {
             return state; // the seed's API answers every journey event with its item's code
         }
-        List<JourneyEvent> events = new ArrayList<>(state.events());
-        events.add(new JourneyEvent(
-                text(event, "code"),
-                text(event, "leg"),
-                event.type(),
-                DESCRIPTIONS.getOrDefault(event.type(), event.type()),
-                itemType(event),
-                text(event, "period"),
-                text(event, "by"),
-                event.recordedAt().toString(),
-                Long.toString(event.version() + 1)));
+        List<JourneyEvent> events = appended(
+                state.events(),
+                new JourneyEvent(
+                        text(event, "code"),
+                        text(event, "leg"),
+                        event.type(),
+                        DESCRIPTIONS.getOrDefault(event.type(), event.type()),
+                        itemType(event),
+                        text(event, "period"),
+                        text(event, "by"),
+                        event.recordedAt().toString(),
+                        Long.toString(event.version() + 1)));
         return new State(events, state.items(), state.commitmentStatus(), state.commitments());
+    }
+
+    /** The most entries each list of the state keeps: the latest ones (a state over 16 MiB fails for good). */
+    static final int MAX_ENTRIES = 1_000;
+
+    private static <T> List<T> appended(List<T> list, T entry) {
+        List<T> next = new ArrayList<>(
+                list.size() >= MAX_ENTRIES ? list.subList(list.size() - MAX_ENTRIES + 1, list.size()) : list);
+        next.add(entry);
+        return next;
     }
 
     private static String text(RecordedEvent event, String field) {

@@ -18,6 +18,21 @@ import java.util.TreeMap;
 public final class DemoProjections {
     private DemoProjections() {}
 
+    /** The most characters these read models keep of a value they copy; longer ones end in {@value #TRUNCATED}. */
+    static final int MAX_TEXT = 200;
+
+    static final String TRUNCATED = "…(cut)";
+
+    /** The most distinct products a customer summary lists (later ones are counted in {@code invested} only). */
+    static final int MAX_PRODUCTS_PER_CUSTOMER = 100;
+
+    /** The most products, and reasons per product, sales are kept for; later ones count under {@value #OTHER}. */
+    static final int MAX_PRODUCTS = 1_000;
+
+    static final int MAX_REASONS_PER_PRODUCT = 20;
+
+    static final String OTHER = "(other)";
+
     /**
      * One customer: the name stays sealed in the state ({@link PersonalValue}) and is opened at query
      * time for the caller's role, so a forget reaches this read model at once. {@code products}: each
@@ -62,7 +77,7 @@ public final class DemoProjections {
                 // Each product once: a state that grew with every sale would grow without end.
                 List<String> products = new ArrayList<>(s.products());
                 String product = text(e, "product");
-                if (!products.contains(product)) {
+                if (!products.contains(product) && products.size() < MAX_PRODUCTS_PER_CUSTOMER) {
                     products.add(product);
                 }
                 return new CustomerSummary(
@@ -81,8 +96,16 @@ public final class DemoProjections {
             .on("ProductSold", (s, e) -> {
                 Map<String, Map<String, Integer>> next = new TreeMap<>();
                 s.sales().forEach((product, reasons) -> next.put(product, new TreeMap<>(reasons)));
-                next.computeIfAbsent(text(e, "product"), p -> new TreeMap<>())
-                        .merge(text(e, "reason"), 1, Integer::sum);
+                String product = text(e, "product");
+                if (!next.containsKey(product) && next.size() >= MAX_PRODUCTS) {
+                    product = OTHER; // still counted: totals add up, the state stays bounded
+                }
+                Map<String, Integer> reasons = next.computeIfAbsent(product, p -> new TreeMap<>());
+                String reason = text(e, "reason");
+                if (!reasons.containsKey(reason) && reasons.size() >= MAX_REASONS_PER_PRODUCT) {
+                    reason = OTHER;
+                }
+                reasons.merge(reason, 1, Integer::sum);
                 return new SalesByProduct(next);
             })
             .build();
@@ -123,7 +146,16 @@ public final class DemoProjections {
         if (value == null || value.isNull() || value.isMissingNode()) {
             return absent;
         }
-        return value.isTextual() && Envelope.isEnvelope(value.asText()) ? NOT_KEPT : value.asText();
+        if (value.isTextual() && Envelope.isEnvelope(value.asText())) {
+            return NOT_KEPT;
+        }
+        String text = value.asText();
+        // A bound per value, and per collection below: a state over 16 MiB fails its read model for good
+        // (a rebuild folds the same events), and whoever may append could make one with a few big events.
+        return text.length() > MAX_TEXT
+                ? text.substring(0, Character.isHighSurrogate(text.charAt(MAX_TEXT - 1)) ? MAX_TEXT - 1 : MAX_TEXT)
+                        + TRUNCATED
+                : text;
     }
 
     static final String NOT_KEPT = "(personal data: not kept in this read model)";

@@ -58,6 +58,48 @@ class BuiltInProjectionsTest {
     }
 
     @Test
+    void the_built_in_read_models_stay_bounded_whatever_is_appended() {
+        // Long values are cut, and collections capped: a state over 16 MiB would fail its read model for good.
+        String huge = "P".repeat(1_000_000);
+        DemoProjections.CustomerSummary summary = DemoProjections.CustomerSummary.EMPTY;
+        DemoProjections.SalesByProduct sales = DemoProjections.SalesByProduct.EMPTY;
+        for (int i = 0; i < DemoProjections.MAX_PRODUCTS + 50; i++) {
+            RecordedEvent sale = event(
+                    "customer-1",
+                    "ProductSold",
+                    "{\"product\":\"" + i + huge.substring(0, i < 3 ? 1_000_000 : 10) + "\",\"reason\":\"r" + (i % 40)
+                            + "\",\"amount\":1}");
+            summary = DemoProjections.CUSTOMER_SUMMARY.apply(summary, sale);
+            sales = DemoProjections.SALES_BY_PRODUCT.apply(sales, sale);
+        }
+        assertThat(summary.products()).hasSize(DemoProjections.MAX_PRODUCTS_PER_CUSTOMER);
+        assertThat(summary.products().get(0))
+                .hasSize(DemoProjections.MAX_TEXT + DemoProjections.TRUNCATED.length())
+                .endsWith(DemoProjections.TRUNCATED);
+        assertThat(summary.invested()).isEqualByComparingTo(String.valueOf(DemoProjections.MAX_PRODUCTS + 50));
+        assertThat(sales.sales()).hasSize(DemoProjections.MAX_PRODUCTS + 1).containsKey(DemoProjections.OTHER);
+        assertThat(sales.total(DemoProjections.OTHER)).isEqualTo(50);
+        assertThat(sales.sales().values().stream()
+                        .mapToInt(reasons -> reasons.size())
+                        .max()
+                        .orElseThrow())
+                .isLessThanOrEqualTo(DemoProjections.MAX_REASONS_PER_PRODUCT + 1);
+        // Every sale still counted somewhere: totals add up.
+        assertThat(sales.sales().keySet().stream().mapToInt(sales::total).sum())
+                .isEqualTo(DemoProjections.MAX_PRODUCTS + 50);
+
+        DataJourney.State journey = DataJourney.State.EMPTY;
+        for (int i = 0; i < DataJourney.MAX_ENTRIES + 10; i++) {
+            journey = DataJourney.PROJECTION.apply(
+                    journey,
+                    event("journey-x", "PerformanceSignedOff", "{\"code\":\"C" + i + huge.substring(0, 5_000) + "\"}"));
+        }
+        assertThat(journey.events()).hasSize(DataJourney.MAX_ENTRIES);
+        assertThat(journey.events().get(0).code()).startsWith("C10"); // the latest kept
+        assertThat(journey.events().get(0).code()).hasSizeLessThanOrEqualTo(DemoProjections.MAX_TEXT + 10);
+    }
+
+    @Test
     void journey_events_and_items_the_seeds_api_cannot_answer_are_left_out() {
         DataJourney.State state = DataJourney.State.EMPTY;
         state = DataJourney.PROJECTION.apply(
