@@ -63,13 +63,15 @@ public final class SqliteKeyStore implements KeyStore {
         try (Statement statement = connection.createStatement()) {
             statement.execute(
                     "CREATE TABLE IF NOT EXISTS subject_key (subject TEXT PRIMARY KEY, wrapped BLOB NOT NULL)");
-            statement.execute("CREATE TABLE IF NOT EXISTS blind_index (hmac BLOB PRIMARY KEY, subject TEXT NOT NULL)");
+            statement.execute("CREATE TABLE IF NOT EXISTS blind_index (hmac BLOB PRIMARY KEY, subject TEXT NOT NULL,"
+                    + " sealed BLOB)");
+            addColumn(statement, "blind_index", "sealed", "BLOB");
             statement.execute("CREATE INDEX IF NOT EXISTS blind_index_by_subject ON blind_index (subject)");
             statement.execute(
                     "CREATE TABLE IF NOT EXISTS erasure_fence (subject TEXT PRIMARY KEY, receipt TEXT NOT NULL)");
             statement.execute("CREATE TABLE IF NOT EXISTS erasure_receipt (id TEXT PRIMARY KEY, receipt TEXT NOT NULL,"
                     + " audited INTEGER NOT NULL DEFAULT 0)");
-            addAuditedColumn(statement);
+            addColumn(statement, "erasure_receipt", "audited", "INTEGER NOT NULL DEFAULT 0");
             statement.execute("CREATE TABLE IF NOT EXISTS period_key (grp TEXT NOT NULL, period TEXT NOT NULL,"
                     + " wrapped BLOB NOT NULL, PRIMARY KEY (grp, period))");
             statement.execute("CREATE TABLE IF NOT EXISTS destroyed_period (grp TEXT NOT NULL, period TEXT NOT NULL,"
@@ -79,16 +81,26 @@ public final class SqliteKeyStore implements KeyStore {
         }
     }
 
-    /** Key stores written before receipts were marked audited get the column; their receipts are checked once. */
-    private static void addAuditedColumn(Statement statement) throws SQLException {
-        try (ResultSet columns = statement.executeQuery("PRAGMA table_info(erasure_receipt)")) {
+    /**
+     * Adds a column a key store written by an earlier release lacks: receipts' {@code audited} (their
+     * receipts are checked once), the blind index's {@code sealed} (its entries are re-keyed by the next
+     * rotation).
+     */
+    private static void addColumn(Statement statement, String table, String column, String type) throws SQLException {
+        if (!hasColumn(statement, table, column)) {
+            statement.execute("ALTER TABLE " + table + " ADD COLUMN " + column + " " + type);
+        }
+    }
+
+    private static boolean hasColumn(Statement statement, String table, String column) throws SQLException {
+        try (ResultSet columns = statement.executeQuery("PRAGMA table_info(" + table + ")")) {
             while (columns.next()) {
-                if (columns.getString("name").equals("audited")) {
-                    return;
+                if (columns.getString("name").equals(column)) {
+                    return true;
                 }
             }
         }
-        statement.execute("ALTER TABLE erasure_receipt ADD COLUMN audited INTEGER NOT NULL DEFAULT 0");
+        return false;
     }
 
     /** Opens (or creates) {@code keys.db} in the data directory. */
@@ -295,14 +307,16 @@ public final class SqliteKeyStore implements KeyStore {
     }
 
     @Override
-    public void createSubject(SubjectId subject, byte[] wrappedKey, Optional<byte[]> blindIndex) {
-        transaction("create subject", false, () -> {
-            update("INSERT INTO subject_key VALUES (?, ?)", subject.toString(), wrappedKey);
-            if (blindIndex.isPresent()) {
-                update("INSERT INTO blind_index VALUES (?, ?)", blindIndex.get(), subject.toString());
-            }
-            return null;
-        });
+    public void createSubject(SubjectId subject, byte[] wrappedKey, Optional<IndexEntry> blindIndex) {
+        createSubjects(List.of(new NewSubject(subject, wrappedKey, blindIndex)));
+    }
+
+    private void insertIndex(SubjectId subject, IndexEntry entry) throws SQLException {
+        update(
+                "INSERT INTO blind_index (hmac, subject, sealed) VALUES (?, ?, ?)",
+                entry.hash(),
+                subject.toString(),
+                entry.sealed());
     }
 
     @Override
@@ -310,14 +324,11 @@ public final class SqliteKeyStore implements KeyStore {
         if (subjects.isEmpty()) {
             return;
         }
-        transaction("create " + subjects.size() + " subjects", false, () -> {
+        transaction(subjects.size() == 1 ? "create subject" : "create " + subjects.size() + " subjects", false, () -> {
             for (NewSubject s : subjects) {
                 update("INSERT INTO subject_key VALUES (?, ?)", s.subject().toString(), s.wrappedKey());
                 if (s.blindIndex().isPresent()) {
-                    update(
-                            "INSERT INTO blind_index VALUES (?, ?)",
-                            s.blindIndex().get(),
-                            s.subject().toString());
+                    insertIndex(s.subject(), s.blindIndex().get());
                 }
             }
             return null;
@@ -340,21 +351,37 @@ public final class SqliteKeyStore implements KeyStore {
     }
 
     @Override
-    public boolean addBlindIndex(SubjectId subject, byte[] blindIndex) {
-        return transaction("add blind index", false, () -> {
-            Optional<SubjectId> existing = Optional.empty();
-            try (PreparedStatement statement =
-                            prepare("SELECT subject FROM blind_index WHERE hmac = ?", (Object) blindIndex);
-                    ResultSet rs = statement.executeQuery()) {
-                if (rs.next()) {
-                    existing = Optional.of(SubjectId.parse(rs.getString(1)));
+    public boolean readOnly() {
+        return readOnly;
+    }
+
+    @Override
+    public boolean hasUnsealedBlindIndex() {
+        return query("read blind index", () -> {
+            try (Statement statement = connection.createStatement()) {
+                // A reader beside an older writer may find no such column: every entry is then unsealed.
+                String sql = hasColumn(statement, "blind_index", "sealed")
+                        ? "SELECT 1 FROM blind_index WHERE sealed IS NULL LIMIT 1"
+                        : "SELECT 1 FROM blind_index LIMIT 1";
+                try (ResultSet rs = statement.executeQuery(sql)) {
+                    return rs.next();
                 }
             }
-            if (existing.isPresent()) {
-                return existing.get().equals(subject);
+        });
+    }
+
+    @Override
+    public List<IndexRow> blindIndexRows() {
+        return query("read blind index", () -> {
+            List<IndexRow> rows = new ArrayList<>();
+            try (Statement statement = connection.createStatement();
+                    ResultSet rs = statement.executeQuery("SELECT hmac, subject, sealed FROM blind_index")) {
+                while (rs.next()) {
+                    rows.add(new IndexRow(
+                            SubjectId.parse(rs.getString(2)), new IndexEntry(rs.getBytes(1), rs.getBytes(3))));
+                }
             }
-            update("INSERT INTO blind_index VALUES (?, ?)", blindIndex, subject.toString());
-            return true;
+            return rows;
         });
     }
 
@@ -633,8 +660,15 @@ public final class SqliteKeyStore implements KeyStore {
     }
 
     @Override
-    public void rewrap(Map<String, byte[]> rewrapped, Map<String, String> notes) {
+    public void rewrap(Map<String, byte[]> rewrapped, Map<String, String> notes, List<IndexRow> index) {
         transaction("re-wrap keys", true, () -> {
+            if (index != null) {
+                // Every entry re-keyed, in the commit that replaces the secret they are keyed by.
+                update("DELETE FROM blind_index");
+                for (IndexRow row : index) {
+                    insertIndex(row.subject(), row.entry());
+                }
+            }
             for (Map.Entry<String, String> note : notes.entrySet()) {
                 update(
                         "INSERT INTO note VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -652,7 +686,12 @@ public final class SqliteKeyStore implements KeyStore {
                                 entry.getValue(),
                                 ref.a(),
                                 ref.b());
-                    default -> update("UPDATE secret SET wrapped = ? WHERE name = ?", entry.getValue(), ref.a());
+                    default ->
+                        update(
+                                "INSERT INTO secret VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET wrapped ="
+                                        + " excluded.wrapped",
+                                ref.a(),
+                                entry.getValue());
                 }
             }
             return null;

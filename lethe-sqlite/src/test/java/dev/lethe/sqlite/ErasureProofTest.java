@@ -203,6 +203,60 @@ class ErasureProofTest {
         }
     }
 
+    @Test
+    void after_a_rotation_a_key_store_backup_no_longer_links_a_forgotten_persons_natural_key_to_them(
+            @TempDir Path backup) throws Exception {
+        String email = marker("email");
+        SubjectId ada;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            register(lethe);
+            ada = PrivacyCodec.subjectsOf(
+                            buy(lethe, "customer-1", email, marker("name")).metadata())
+                    .get("email");
+        }
+        // The backup of keys.db, and (for the control below only) the keyset of that time.
+        Files.copy(data.resolve(SqliteKeyStore.FILE_NAME), backup.resolve(SqliteKeyStore.FILE_NAME));
+        Path oldKeys = Files.createDirectory(backup.resolve("old-keyset"));
+        Files.copy(data.resolve("master.keyset.json"), oldKeys.resolve("master.keyset.json"));
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            lethe.privacy().forget(ada, "GDPR Art. 17", null, DPO);
+            lethe.privacy().rotateMasterKey(DPO);
+            assertThat(lethe.privacy().keys().lookup(email)).isEmpty();
+        }
+        // Whoever holds the current keyset and keys.db computes every index a natural key can have now, and
+        // looks for it in the backup: found nowhere.
+        dev.lethe.core.privacy.keys.MasterKey current = dev.lethe.core.privacy.keys.LocalMasterKey.openOrCreate(data);
+        byte[] first;
+        byte[] now;
+        try (SqliteKeyStore keys = SqliteKeyStore.open(data, true)) {
+            first = hmac(secret(keys, current, "blind-index"), email.getBytes(StandardCharsets.UTF_8));
+            now = hmac(secret(keys, current, "blind-index-epoch"), first);
+        }
+        try (SqliteKeyStore copy = SqliteKeyStore.open(backup, true)) {
+            assertThat(copy.subjectByBlindIndex(first)).isEmpty();
+            assertThat(copy.subjectByBlindIndex(now)).isEmpty();
+            // Nor does the current keyset open the secret the backup's entries are keyed by.
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> secret(copy, current, "blind-index-epoch"))
+                    .isInstanceOf(RuntimeException.class);
+            // The control: with the keyset of that time (which the rotation destroyed), the entry is there.
+            dev.lethe.core.privacy.keys.MasterKey then =
+                    dev.lethe.core.privacy.keys.LocalMasterKey.openOrCreate(oldKeys);
+            byte[] thenIndex = hmac(secret(copy, then, "blind-index-epoch"), first);
+            assertThat(copy.subjectByBlindIndex(thenIndex)).contains(ada);
+        }
+    }
+
+    private static byte[] secret(SqliteKeyStore keys, dev.lethe.core.privacy.keys.MasterKey master, String name) {
+        String ref = dev.lethe.core.privacy.keys.KeyRefs.secret(name);
+        return master.unwrap(keys.secret(name).orElseThrow(), dev.lethe.core.privacy.keys.KeyRefs.context(ref));
+    }
+
+    private static byte[] hmac(byte[] key, byte[] value) throws Exception {
+        javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+        mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
+        return mac.doFinal(value);
+    }
+
     private List<String> scan() throws IOException {
         List<String> hits = new ArrayList<>();
         for (Path file : files()) {

@@ -1138,7 +1138,7 @@ class LetheCliTest {
         assertThat(ok.exitCode()).as(ok.err()).isZero();
         assertThat(ok.out())
                 .contains("checking every live key")
-                .containsPattern("keys.db +\\d+ live keys \\(\\d+ period, 1 secret, \\d+ subject\\)")
+                .containsPattern("keys.db +\\d+ live keys \\(\\d+ period, 2 secret, \\d+ subject\\)")
                 .containsPattern("unwrap +all \\d+ unwrap")
                 .containsPattern("subjects +all \\d+ the log names \\(\\d+ events\\) have a key or were forgotten")
                 .containsPattern("result +ok");

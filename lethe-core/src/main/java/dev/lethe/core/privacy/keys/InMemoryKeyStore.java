@@ -16,7 +16,8 @@ import java.util.Set;
 /** A key store in memory, for tests. */
 public final class InMemoryKeyStore implements KeyStore {
     private final Map<SubjectId, byte[]> subjects = new HashMap<>();
-    private final Map<ByteBuffer, SubjectId> blindIndex = new HashMap<>();
+    private final Map<ByteBuffer, SubjectId> blindIndex = new LinkedHashMap<>();
+    private final Map<ByteBuffer, byte[]> sealedIndex = new HashMap<>();
     private final Set<SubjectId> fences = new HashSet<>();
     private final List<ErasureReceipt> receipts = new ArrayList<>();
     private final java.util.Set<java.util.UUID> unaudited = new java.util.HashSet<>();
@@ -31,9 +32,17 @@ public final class InMemoryKeyStore implements KeyStore {
     }
 
     @Override
-    public synchronized void createSubject(SubjectId subject, byte[] wrappedKey, Optional<byte[]> index) {
+    public synchronized void createSubject(SubjectId subject, byte[] wrappedKey, Optional<IndexEntry> index) {
         subjects.put(subject, wrappedKey);
-        index.ifPresent(i -> blindIndex.put(ByteBuffer.wrap(i.clone()), subject));
+        index.ifPresent(entry -> putIndex(subject, entry));
+    }
+
+    private void putIndex(SubjectId subject, IndexEntry entry) {
+        ByteBuffer hash = ByteBuffer.wrap(entry.hash().clone());
+        blindIndex.put(hash, subject);
+        if (entry.sealed() != null) {
+            sealedIndex.put(hash, entry.sealed().clone());
+        }
     }
 
     @Override
@@ -42,9 +51,16 @@ public final class InMemoryKeyStore implements KeyStore {
     }
 
     @Override
-    public synchronized boolean addBlindIndex(SubjectId subject, byte[] index) {
-        SubjectId existing = blindIndex.putIfAbsent(ByteBuffer.wrap(index.clone()), subject);
-        return existing == null || existing.equals(subject);
+    public synchronized boolean hasUnsealedBlindIndex() {
+        return blindIndex.keySet().stream().anyMatch(hash -> !sealedIndex.containsKey(hash));
+    }
+
+    @Override
+    public synchronized List<IndexRow> blindIndexRows() {
+        List<IndexRow> rows = new ArrayList<>();
+        blindIndex.forEach((hash, subject) ->
+                rows.add(new IndexRow(subject, new IndexEntry(hash.array().clone(), sealedIndex.get(hash)))));
+        return rows;
     }
 
     @Override
@@ -61,7 +77,13 @@ public final class InMemoryKeyStore implements KeyStore {
         }
         unaudited.add(receipt.id());
         int before = blindIndex.size();
-        blindIndex.values().removeIf(subject::equals);
+        blindIndex.entrySet().removeIf(entry -> {
+            boolean theirs = entry.getValue().equals(subject);
+            if (theirs) {
+                sealedIndex.remove(entry.getKey());
+            }
+            return theirs;
+        });
         fences.add(subject);
         receipts.add(receipt);
         return before - blindIndex.size();
@@ -139,16 +161,21 @@ public final class InMemoryKeyStore implements KeyStore {
     }
 
     @Override
-    public synchronized void rewrap(Map<String, byte[]> rewrapped, Map<String, String> newNotes) {
+    public synchronized void rewrap(Map<String, byte[]> rewrapped, Map<String, String> newNotes, List<IndexRow> index) {
         notes.putAll(newNotes);
         rewrapped.forEach((ref, key) -> {
             KeyRefs.Parsed parsed = KeyRefs.parse(ref);
             switch (parsed.kind()) {
                 case "subject" -> subjects.replace(SubjectId.parse(parsed.a()), key);
                 case "period" -> periods.replace(new PeriodRef(DataGroup.of(parsed.a()), parsed.b()), key);
-                default -> secrets.replace(parsed.a(), key);
+                default -> secrets.put(parsed.a(), key);
             }
         });
+        if (index != null) {
+            blindIndex.clear();
+            sealedIndex.clear();
+            index.forEach(row -> putIndex(row.subject(), row.entry()));
+        }
     }
 
     @Override

@@ -271,11 +271,11 @@ public final class KeyService implements AutoCloseable {
                 subject = made.get(java.nio.ByteBuffer.wrap(index));
             }
             if (subject == null) {
-                Optional<SubjectId> known = store.subjectByBlindIndex(index);
+                Optional<SubjectId> known = findByIndex(index);
                 subject = known.orElseGet(SubjectId::random);
                 if (known.isEmpty()) {
-                    created.add(
-                            new KeyStore.NewSubject(subject, wrapNew(KeyRefs.subject(subject)), Optional.of(index)));
+                    created.add(new KeyStore.NewSubject(
+                            subject, wrapNew(KeyRefs.subject(subject)), Optional.of(indexEntry(index))));
                 }
                 made.put(java.nio.ByteBuffer.wrap(index), subject);
             }
@@ -317,10 +317,10 @@ public final class KeyService implements AutoCloseable {
         if (cached != null) {
             return cached;
         }
-        Optional<SubjectId> known = store.subjectByBlindIndex(index);
+        Optional<SubjectId> known = findByIndex(index);
         SubjectId subject = known.orElseGet(SubjectId::random);
         if (known.isEmpty()) {
-            store.createSubject(subject, wrapNew(KeyRefs.subject(subject)), Optional.of(index));
+            store.createSubject(subject, wrapNew(KeyRefs.subject(subject)), Optional.of(indexEntry(index)));
         }
         if (subjectsByIndex.size() >= CACHE_ENTRIES) {
             subjectsByIndex.clear();
@@ -345,10 +345,181 @@ public final class KeyService implements AutoCloseable {
                 return Optional.of(subject);
             }
         }
-        return store.subjectByBlindIndex(blindIndex(naturalKey));
+        return findByIndex(blindIndex(naturalKey));
     }
 
-    /** The keyed HMAC-SHA256 of a natural key under the blind-index secret. */
+    /**
+     * The secret the stored blind index is keyed by in this rotation ({@code secret:blind-index-epoch}):
+     * an entry's {@code hash} is HMAC-SHA256 under it of the natural key's first-level index ({@link
+     * #blindIndex}), so that a rotation, which replaces it, leaves a copy of {@code keys.db} taken before
+     * with entries no key alive can compute again from a natural key.
+     */
+    static final String BLIND_INDEX_EPOCH_SECRET = "blind-index-epoch";
+
+    /** The unwrapped rotation secret of the index; null until looked up, or in a store without one. */
+    private volatile byte[] epochIndexKey;
+
+    /** Whether {@link #epochIndexKey} was looked up for good (a writer's; a reader looks again). */
+    private volatile boolean epochIndexSettled;
+
+    /** Whether some entries are still keyed the old way (their hash the first-level index); guarded by this. */
+    private volatile boolean unsealedEntries = true;
+
+    private final ThreadLocal<Object[]> epochIndexMac = new ThreadLocal<>();
+
+    /** The subject of a natural key's first-level index, among entries keyed either way. */
+    private Optional<SubjectId> findByIndex(byte[] index) {
+        byte[] key = epochIndexKey();
+        if (key != null) {
+            Optional<SubjectId> found = store.subjectByBlindIndex(epochIndex(key, index));
+            if (found.isPresent() || !unsealedEntries) {
+                return found;
+            }
+        }
+        return store.subjectByBlindIndex(index);
+    }
+
+    /** The entry to store for a new subject's natural key: keyed by the rotation's secret where there is one. */
+    private KeyStore.IndexEntry indexEntry(byte[] index) {
+        byte[] key = epochIndexKey();
+        if (key == null) {
+            return new KeyStore.IndexEntry(index, null);
+        }
+        byte[] hash = epochIndex(key, index);
+        return new KeyStore.IndexEntry(hash, sealIndex(key, hash, index));
+    }
+
+    /**
+     * The rotation's index secret, created by a writer whose store has no entries keyed the old way (a new
+     * store); a store that has some keeps looking them up as they are until a rotation re-keys them all.
+     */
+    private byte[] epochIndexKey() {
+        byte[] key = epochIndexKey;
+        if (key != null || epochIndexSettled) {
+            return key;
+        }
+        synchronized (this) {
+            if (epochIndexKey != null || epochIndexSettled) {
+                return epochIndexKey;
+            }
+            String ref = KeyRefs.secret(BLIND_INDEX_EPOCH_SECRET);
+            Optional<byte[]> wrapped = store.secret(BLIND_INDEX_EPOCH_SECRET);
+            unsealedEntries = store.hasUnsealedBlindIndex();
+            if (wrapped.isEmpty() && !store.readOnly() && !unsealedEntries) {
+                wrapped = Optional.of(store.createSecret(BLIND_INDEX_EPOCH_SECRET, wrapNew(ref)));
+            }
+            if (wrapped.isPresent()) {
+                epochIndexKey = masterUnwrap(wrapped.get(), KeyRefs.context(ref));
+            }
+            // A reader looks again next time: the writer beside it may create the secret meanwhile.
+            epochIndexSettled = !store.readOnly() || epochIndexKey != null;
+            return epochIndexKey;
+        }
+    }
+
+    /** HMAC-SHA256 of a first-level index under the rotation's index secret {@code key}. */
+    private byte[] epochIndex(byte[] key, byte[] index) {
+        Object[] keyed = epochIndexMac.get();
+        if (keyed == null || keyed[0] != key) {
+            try {
+                Mac mac = Mac.getInstance("HmacSHA256");
+                mac.init(new SecretKeySpec(key, "HmacSHA256"));
+                keyed = new Object[] {key, mac};
+                epochIndexMac.set(keyed);
+            } catch (GeneralSecurityException e) {
+                throw new KeyUnavailableException("blind index: " + e.getMessage(), e);
+            }
+        }
+        return ((Mac) keyed[1]).doFinal(index);
+    }
+
+    private static final byte[] SEAL_LABEL = "lethe/blind-index/seal".getBytes(StandardCharsets.US_ASCII);
+
+    /**
+     * {@code index} sealed with AES-256-GCM under a key derived from the rotation's secret (HMAC-SHA256 of
+     * {@code "lethe/blind-index/seal"}), bound to its entry's {@code hash}: {@code nonce (12) ‖ ciphertext ‖
+     * tag (16)}. What the next rotation re-keys the entry from; once that rotation has replaced the secret,
+     * no key alive opens the copy of it in an older {@code keys.db}.
+     */
+    private byte[] sealIndex(byte[] key, byte[] hash, byte[] index) {
+        try {
+            byte[] nonce = new byte[12];
+            random.nextBytes(nonce);
+            javax.crypto.Cipher cipher = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
+            cipher.init(
+                    javax.crypto.Cipher.ENCRYPT_MODE,
+                    new SecretKeySpec(sealKey(key), "AES"),
+                    new javax.crypto.spec.GCMParameterSpec(128, nonce));
+            cipher.updateAAD(hash);
+            byte[] sealed = cipher.doFinal(index);
+            byte[] out = new byte[nonce.length + sealed.length];
+            System.arraycopy(nonce, 0, out, 0, nonce.length);
+            System.arraycopy(sealed, 0, out, nonce.length, sealed.length);
+            return out;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-GCM is unavailable: " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] openIndex(byte[] key, IndexRowView row) {
+        try {
+            byte[] sealed = row.sealed();
+            javax.crypto.Cipher cipher = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
+            cipher.init(
+                    javax.crypto.Cipher.DECRYPT_MODE,
+                    new SecretKeySpec(sealKey(key), "AES"),
+                    new javax.crypto.spec.GCMParameterSpec(128, sealed, 0, 12));
+            cipher.updateAAD(row.hash());
+            return cipher.doFinal(sealed, 12, sealed.length - 12);
+        } catch (GeneralSecurityException e) {
+            throw new KeyUnavailableException(
+                    "a blind-index entry of subject " + row.subject() + " does not open under the index secret"
+                            + " (keys.db altered, or its secret replaced without it): " + e.getMessage(),
+                    e);
+        }
+    }
+
+    private record IndexRowView(SubjectId subject, byte[] hash, byte[] sealed) {}
+
+    private static byte[] sealKey(byte[] key) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(key, "HmacSHA256"));
+            return mac.doFinal(SEAL_LABEL);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HMAC-SHA256 is unavailable: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Every blind-index entry keyed anew under {@code newKey}, from the first-level index each holds
+     * (sealed under the current secret; an entry keyed the old way is that index itself).
+     */
+    private List<KeyStore.IndexRow> rekeyedIndex(byte[] newKey) {
+        byte[] current = epochIndexKey();
+        List<KeyStore.IndexRow> rekeyed = new ArrayList<>();
+        for (KeyStore.IndexRow row : store.blindIndexRows()) {
+            byte[] index;
+            if (row.entry().sealed() == null) {
+                index = row.entry().hash();
+            } else if (current == null) {
+                throw new KeyUnavailableException(
+                        "keys.db holds blind-index entries keyed by a rotation secret it does not hold", null);
+            } else {
+                index = openIndex(
+                        current,
+                        new IndexRowView(
+                                row.subject(), row.entry().hash(), row.entry().sealed()));
+            }
+            byte[] hash = epochIndex(newKey, index);
+            rekeyed.add(new KeyStore.IndexRow(
+                    row.subject(), new KeyStore.IndexEntry(hash, sealIndex(newKey, hash, index))));
+            java.util.Arrays.fill(index, (byte) 0);
+        }
+        return rekeyed;
+    }
+
+    /** The first-level blind index of a natural key: HMAC-SHA256 under the blind-index secret. */
     byte[] blindIndex(String naturalKey) {
         return blindIndexMac.get().doFinal(naturalKey.getBytes(StandardCharsets.UTF_8));
     }
@@ -1057,9 +1228,20 @@ public final class KeyService implements AutoCloseable {
     public synchronized Rotation rotateMaster(java.util.function.BiConsumer<Long, Long> progress) {
         int epoch = master.beginRotation();
         Map<String, byte[]> rewrapped = rewrapAll(master, progress);
-        store.rewrap(rewrapped);
+        int count = rewrapped.size();
+        // The blind index is keyed anew, under a secret that replaces the old one in the same commit: a
+        // copy of keys.db taken before keeps entries no live key computes from a natural key again.
+        byte[] newIndexKey = new byte[KEY_BYTES];
+        random.nextBytes(newIndexKey);
+        String ref = KeyRefs.secret(BLIND_INDEX_EPOCH_SECRET);
+        List<KeyStore.IndexRow> index = rekeyedIndex(newIndexKey);
+        rewrapped.put(ref, master.wrap(newIndexKey, KeyRefs.context(ref)));
+        store.rewrap(rewrapped, Map.of(), index);
+        epochIndexKey = newIndexKey;
+        epochIndexSettled = true;
+        unsealedEntries = false;
         List<Integer> destroyed = master.finishRotation();
-        return new Rotation(epoch, rewrapped.size(), destroyed);
+        return new Rotation(epoch, count, destroyed);
     }
 
     /**

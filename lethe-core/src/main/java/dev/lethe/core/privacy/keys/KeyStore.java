@@ -16,10 +16,21 @@ public interface KeyStore extends AutoCloseable {
     Optional<byte[]> subjectKey(SubjectId subject);
 
     /** Stores a new subject's wrapped key and, if given, its blind-index entry. */
-    void createSubject(SubjectId subject, byte[] wrappedKey, Optional<byte[]> blindIndex);
+    void createSubject(SubjectId subject, byte[] wrappedKey, Optional<IndexEntry> blindIndex);
+
+    /**
+     * A blind-index entry: the value a natural key is found by ({@code hash}), and, for an entry keyed by
+     * the current rotation's secret, the natural key's first-level index sealed under it ({@code sealed}:
+     * what a rotation re-keys the entry from; null for an entry made before entries were keyed so, whose
+     * {@code hash} is that first-level index itself).
+     */
+    record IndexEntry(byte[] hash, byte[] sealed) {}
+
+    /** A stored blind-index entry and its subject. */
+    record IndexRow(SubjectId subject, IndexEntry entry) {}
 
     /** A subject to create: its wrapped key and, if given, its blind-index entry. */
-    record NewSubject(SubjectId subject, byte[] wrappedKey, Optional<byte[]> blindIndex) {}
+    record NewSubject(SubjectId subject, byte[] wrappedKey, Optional<IndexEntry> blindIndex) {}
 
     /**
      * Stores several new subjects; a store with transactions stores all or none, in one write (a batch of
@@ -31,8 +42,16 @@ public interface KeyStore extends AutoCloseable {
 
     Optional<SubjectId> subjectByBlindIndex(byte[] blindIndex);
 
-    /** Adds a blind-index entry for an existing subject; false if the entry already names another. */
-    boolean addBlindIndex(SubjectId subject, byte[] blindIndex);
+    /** Whether some blind-index entry has no sealed value (made before entries were keyed per rotation). */
+    boolean hasUnsealedBlindIndex();
+
+    /** Every blind-index entry (a rotation re-keys them all). */
+    java.util.List<IndexRow> blindIndexRows();
+
+    /** Whether this store takes no writes (a reader beside the writer). */
+    default boolean readOnly() {
+        return false;
+    }
 
     /** Whether the subject was forgotten (its fence stands). */
     boolean isForgotten(SubjectId subject);
@@ -109,7 +128,16 @@ public interface KeyStore extends AutoCloseable {
      * Replaces wrapped keys by reference and sets {@code notes} (see {@link #setNote}), in one
      * transaction: a note that says which master key wraps them changes with them.
      */
-    void rewrap(Map<String, byte[]> rewrapped, Map<String, String> notes);
+    default void rewrap(Map<String, byte[]> rewrapped, Map<String, String> notes) {
+        rewrap(rewrapped, notes, null);
+    }
+
+    /**
+     * As {@link #rewrap(Map, Map)}, and, when {@code index} is not null, replaces every blind-index entry
+     * with {@code index}, in the same transaction (a rotation re-keys the index with the secret it re-wraps).
+     * A reference in {@code rewrapped} to a secret not stored yet stores it.
+     */
+    void rewrap(Map<String, byte[]> rewrapped, Map<String, String> notes, java.util.List<IndexRow> index);
 
     @Override
     void close();
