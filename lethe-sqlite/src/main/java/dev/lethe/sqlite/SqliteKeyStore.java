@@ -109,6 +109,22 @@ public final class SqliteKeyStore implements KeyStore {
     }
 
     /**
+     * Whether {@code file} is a database holding a key store's tables; true also when it cannot be read as
+     * one (opening it then says why). A file SQLite reads as an empty database (a header and no table) is
+     * not a key store: opened, it would become a new, empty one.
+     */
+    static boolean holdsKeyTables(Path file) {
+        try (Connection connection = Sql.open(file, "query_only = ON", "busy_timeout = 10000");
+                Statement statement = connection.createStatement();
+                ResultSet rows = statement.executeQuery(
+                        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'subject_key'")) {
+            return rows.next() && rows.getInt(1) > 0;
+        } catch (SQLException | RuntimeException unreadable) {
+            return true;
+        }
+    }
+
+    /**
      * SQLite's {@code PRAGMA quick_check} of {@code keys.db} in {@code directory}, through a connection that
      * changes nothing: {@code "ok"}, or the problems it found (a damaged page of the blind index makes
      * forgets and new natural keys fail, though every key still unwraps), one per line, at most 10.

@@ -566,7 +566,8 @@ public final class SqliteLethe implements AutoCloseable {
      */
     private static void requireKeyStoreOrNone(Path directory, SqliteEventStore store) {
         Path file = directory.resolve(SqliteKeyStore.FILE_NAME);
-        if (Files.isRegularFile(file) && !emptyDatabase(file)) {
+        boolean empty = Files.isRegularFile(file) && (emptyDatabase(file) || !SqliteKeyStore.holdsKeyTables(file));
+        if (Files.isRegularFile(file) && !empty) {
             return;
         }
         // An empty file is a missing key store too (a copy cut short, a `> keys.db`): opened, it would be a
@@ -583,7 +584,10 @@ public final class SqliteLethe implements AutoCloseable {
         if (schemas) {
             throw StorageException.permanent(
                     SqliteKeyStore.FILE_NAME + " is missing from " + where
-                            + (Files.isRegularFile(file) ? " (the file is there, empty: 0 bytes)" : "")
+                            + (Files.isRegularFile(file)
+                                    ? " (the file is there, but holds no key store: empty, or a database without"
+                                            + " Lethe's tables)"
+                                    : "")
                             + ", but its log holds event schemas, and"
                             + " perhaps personal data sealed under the keys it held: restore the whole data directory"
                             + " from one backup (docs/privacy.md §9, Restoring). A new, empty key store would read"
@@ -621,7 +625,7 @@ public final class SqliteLethe implements AutoCloseable {
         Optional<String> home = keys.note(HOME_NOTE);
         Optional<Original> original = originalOf(here, privacy.keys());
         if (original.isPresent()) {
-            copyRefusal(original.get(), privacy.keys()).ifPresent(privacy::refuseRotation);
+            copyRefusal(original.get(), directory, privacy.keys()).ifPresent(privacy::refuseRotation);
             return original; // the original keeps the note
         }
         if (home.isEmpty() || !home.get().equals(here.toString())) {
@@ -697,13 +701,16 @@ public final class SqliteLethe implements AutoCloseable {
     private record Original(Path directory, String masterKey) {}
 
     /** Why a copy of {@code original} may not change its master key, if they share it. */
-    private static Optional<String> copyRefusal(Original copied, KeyService keys) {
+    private static Optional<String> copyRefusal(Original copied, Path here, KeyService keys) {
         Path original = copied.directory();
         String theirs = copied.masterKey();
         String storeId = keys.note(STORE_ID_NOTE).orElseThrow();
         String ours = keys.note(KEYSET_NOTE).orElse(IN_DATA_DIRECTORY);
-        // Each keyset in a data directory is its own file; a token, or a file elsewhere, is shared.
-        boolean shared = !ours.equals(IN_DATA_DIRECTORY) && (theirs.equals(ours) || theirs.equals(UNREADABLE));
+        // Each keyset in a data directory is its own file — unless it is a link, which a copy (cp -a, rsync,
+        // a volume clone) keeps, leading to the original's key; a token, or a file elsewhere, is shared.
+        boolean shared = ours.equals(IN_DATA_DIRECTORY)
+                ? sameFile(here.resolve(LocalMasterKey.FILE_NAME), original.resolve(LocalMasterKey.FILE_NAME))
+                : theirs.equals(ours) || theirs.equals(UNREADABLE);
         return shared
                 ? Optional.of("this data directory is a copy of " + original + " (same store id " + storeId
                         + "), which still exists and shares its master key ("
@@ -724,10 +731,22 @@ public final class SqliteLethe implements AutoCloseable {
             return known;
         }
         return originalOf(realOrNormal(store.directory()), privacy.keys())
-                .flatMap(original -> copyRefusal(original, privacy.keys()));
+                .flatMap(original -> copyRefusal(original, store.directory(), privacy.keys()));
     }
 
     private static final String UNREADABLE = "";
+
+    /** Whether two paths, links followed, are one existing file (one of them a link: a copy's shared key). */
+    private static boolean sameFile(Path a, Path b) {
+        try {
+            return (Files.isSymbolicLink(a) || Files.isSymbolicLink(b))
+                    && Files.exists(a)
+                    && Files.exists(b)
+                    && Files.isSameFile(a, b);
+        } catch (IOException unreadable) {
+            return Files.isSymbolicLink(a); // fail closed: a link whose target cannot be compared counts as shared
+        }
+    }
 
     /**
      * Where the store in {@code directory} keeps its master key (its {@value #KEYSET_NOTE} note) if it is

@@ -129,6 +129,20 @@ class DataDirectoryTest {
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
         }
+        // A copy keeps the link (cp -a, rsync, a volume clone): it leads to the original's key, so the copy
+        // may not rotate it (the original would lose its data), as for a shared --master-key-dir.
+        Path copy = copyTree(data, parent.resolve("linked-copy"));
+        Files.delete(copy.resolve("master.keyset.json"));
+        Files.createSymbolicLink(copy.resolve("master.keyset.json"), kept);
+        String shared = Files.readString(kept);
+        try (SqliteLethe lethe = SqliteLethe.open(copy)) {
+            assertThatThrownBy(() -> lethe.privacy().rotateMasterKey(dpo))
+                    .hasMessageContaining("is a copy of " + data.toRealPath());
+        }
+        assertThat(Files.readString(kept)).isEqualTo(shared);
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
+        }
     }
 
     @Test

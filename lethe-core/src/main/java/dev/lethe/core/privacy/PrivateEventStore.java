@@ -51,7 +51,7 @@ import java.util.function.Consumer;
 public final class PrivateEventStore implements AutoCloseable {
     public static final String ERASURES_NAME = "$erasures";
     public static final StreamId ERASURES = StreamId.of(ERASURES_NAME);
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper(Json.factory()); // answers nest events deeper
 
     private final EventStore store;
     private final KeyService keys;
@@ -322,7 +322,8 @@ public final class PrivateEventStore implements AutoCloseable {
                     "this version would no longer encrypt " + unasked + ", which v"
                             + before.get().version()
                             + " classifies as personal: their new values would be stored in plaintext, where no"
-                            + " forget reaches them (an older schema or a stale class registered again does this)."
+                            + " forget reaches them (an older schema or a stale class registered again does this;"
+                            + " a field renamed, or narrowed to a part of it, needs its old path named too)."
                             + " Nothing was registered. If it is intended, declassify them by name: lethe schemas"
                             + " register ... --declassify " + String.join(",", unasked)
                             + "; \"declassify\": [...] in POST /v1/schemas; registerSchema(..., Set.of(...)) in Java");

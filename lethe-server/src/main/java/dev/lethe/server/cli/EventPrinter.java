@@ -2,6 +2,7 @@ package dev.lethe.server.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lethe.core.privacy.RevealedEvent;
+import dev.lethe.core.store.Json;
 import dev.lethe.core.store.RecordedEvent;
 import java.io.PrintWriter;
 import java.util.stream.Collectors;
@@ -11,7 +12,7 @@ import java.util.stream.Collectors;
  * personal fields as the reader's role may see them and the redacted ones listed with their reason.
  */
 final class EventPrinter {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper(Json.factory()); // answers nest events deeper
     private static final int DATA_WIDTH = 100;
 
     private final PrintWriter out;

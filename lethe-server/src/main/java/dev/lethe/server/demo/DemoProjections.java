@@ -131,10 +131,20 @@ public final class DemoProjections {
 
     static final String NOT_GIVEN = "(not given)";
 
-    /** A sale's amount as written ({@code 1.50} stays {@code 1.50}), or zero when it is not a JSON number. */
+    /**
+     * A sale's amount as written ({@code 1.50} stays {@code 1.50}), or zero when it is not a JSON number or
+     * its exponent is beyond ±1,000.
+     */
     private static java.math.BigDecimal amount(RecordedEvent sale) {
         com.fasterxml.jackson.databind.JsonNode amount = sale.data().asTree().path("amount");
-        return amount.isNumber() ? amount.decimalValue() : java.math.BigDecimal.ZERO;
+        if (!amount.isNumber()) {
+            return java.math.BigDecimal.ZERO;
+        }
+        java.math.BigDecimal value = amount.decimalValue();
+        // An exponent no amount of money has (beyond ±1,000) adds nothing: summed, such values would grow past
+        // what a state may be read back with (±999,999,999), and the customer's state could no longer be read.
+        int exponent = value.precision() - value.scale() - 1;
+        return Math.abs(exponent) > 1_000 ? java.math.BigDecimal.ZERO : value;
     }
 
     /**

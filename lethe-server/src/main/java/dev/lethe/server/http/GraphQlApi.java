@@ -134,6 +134,20 @@ final class GraphQlApi {
         } catch (RuntimeException | StackOverflowError unreadable) {
             return 0; // execute() answers it with the parser's error
         }
+        // Named twice, a fragment would be counted by one definition and run by another (graphql-java's
+        // normaliser takes the last one, before validation refuses the document): refused first.
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (graphql.language.Definition<?> definition : document.getDefinitions()) {
+            String name = definition instanceof graphql.language.FragmentDefinition fragment
+                    ? "fragment " + fragment.getName()
+                    : definition instanceof graphql.language.OperationDefinition operation
+                                    && operation.getName() != null
+                            ? "operation " + operation.getName()
+                            : null;
+            if (name != null && !names.add(name)) {
+                throw ApiException.badRequest("the query defines " + name + " twice; names must be unique");
+            }
+        }
         long expanded = expandedFields(document);
         if (expanded > MAX_EXPANDED_FIELDS) {
             throw ApiException.badRequest("this query expands to more than " + MAX_EXPANDED_FIELDS

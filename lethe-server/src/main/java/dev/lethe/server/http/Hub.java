@@ -506,7 +506,15 @@ final class Hub {
         // at least the log's events before `checkpoint`; `lag` events of the log (of any category) were not
         // yet looked at when it was read; `phase` is the read model's in this server ("stored" when not run).
         node.put("checkpoint", checkpoint);
-        node.put("lag", Math.max(0, head + 1 - checkpoint));
+        // States not folded from this log (a read model restored from another copy) have no lag to give.
+        dev.lethe.core.subscription.CheckpointFit fit =
+                stored.map(p -> p.fit(lethe.store())).orElse(dev.lethe.core.subscription.CheckpointFit.FITS);
+        node.put("fit", fit.name());
+        if (fit == dev.lethe.core.subscription.CheckpointFit.FITS) {
+            node.put("lag", Math.max(0, head + 1 - checkpoint));
+        } else {
+            node.putNull("lag");
+        }
         node.put("phase", running.map(p -> p.phase().name()).orElse("stored"));
         return node;
     }

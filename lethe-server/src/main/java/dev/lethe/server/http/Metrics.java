@@ -168,10 +168,12 @@ final class Metrics {
                         .append(cumulated)
                         .append('\n');
             }
+            // A request is put in its bucket before it is counted: a scrape between the two sees one more in
+            // the buckets, which +Inf must not be below.
             out.append("lethe_http_request_seconds_bucket{route=\"")
                     .append(route)
                     .append("\",le=\"+Inf\"} ")
-                    .append(e.getValue().sum())
+                    .append(Math.max(cumulated, e.getValue().sum()))
                     .append('\n');
             out.append("lethe_http_request_seconds_count")
                     .append(label)

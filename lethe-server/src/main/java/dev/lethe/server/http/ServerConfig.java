@@ -245,13 +245,12 @@ public record ServerConfig(
                                 + " token needs at least " + MIN_TOKEN_LENGTH
                                 + " (a guessable one lets anyone in as its principal): e.g. openssl rand -hex 24");
             }
-            if (!e.getKey().matches("[A-Za-z0-9._~+/-]+=*")) {
-                // The header's value is trimmed, and RFC 6750 allows no other character: it would never match.
+            if (!e.getKey().matches("[\\x21-\\x7E]([\\x20-\\x7E]*[\\x21-\\x7E])?")) {
+                // The header's value is trimmed, and a header carries visible ASCII: it would never match.
                 throw InvalidEventException.of(
                         "tokens",
-                        "the token of " + principal.name() + " has a space or a character a bearer token cannot"
-                                + " carry (letters, digits and - . _ ~ + / only, = at the end): no request could"
-                                + " present it; e.g. openssl rand -hex 24");
+                        "the token of " + principal.name() + " starts or ends with white space, or has a control or"
+                                + " non-ASCII character: no request could present it; e.g. openssl rand -hex 24");
             }
             tokens.values().stream()
                     .filter(other -> other.name().equals(principal.name())

@@ -1207,8 +1207,18 @@ class LetheCliTest {
         Files.createFile(data.resolve("keys.db"));
         Run empty = lethe("stats", dir);
         assertThat(empty.exitCode()).isEqualTo(1);
-        assertThat(empty.err()).contains("keys.db is missing from", "(the file is there, empty: 0 bytes)");
+        assertThat(empty.err()).contains("keys.db is missing from", "(the file is there, but holds no key store");
         assertThat(data.resolve("keys.db")).isEmptyFile();
+        Files.delete(data.resolve("keys.db"));
+        // A database with none of Lethe's tables (a header written, nothing else) is none either.
+        try (var connection = java.sql.DriverManager.getConnection("jdbc:sqlite:" + data.resolve("keys.db"));
+                var statement = connection.createStatement()) {
+            statement.execute("PRAGMA user_version = 1");
+        }
+        assertThat(Files.size(data.resolve("keys.db"))).isPositive();
+        Run headerOnly = lethe("stats", dir);
+        assertThat(headerOnly.exitCode()).isEqualTo(1);
+        assertThat(headerOnly.err()).contains("keys.db is missing from", "a database without Lethe's tables");
         Files.delete(data.resolve("keys.db"));
         // A read-only check creates nothing at all, not even a default policy or an empty read-model file.
         Files.delete(data.resolve("policy.yaml"));

@@ -1115,6 +1115,23 @@ class HttpApiIT {
         Response exploded = post("/graphql", ANALYST, bomb.toString());
         assertThat(exploded.status()).as(exploded.body()).isEqualTo(400);
         assertThat(exploded.body()).contains("expands to more than 10000 fields");
+        // A fragment defined twice: counted by its first definition, it would run by its last (a bomb).
+        StringBuilder definedTwice = new StringBuilder(
+                "{\"query\":\"query { ...A } fragment A on Query { __typename } fragment A on Query { ...B0 }");
+        for (int i = 0; i < 30; i++) {
+            definedTwice
+                    .append(" fragment B")
+                    .append(i)
+                    .append(" on Query { ...B")
+                    .append(i + 1)
+                    .append(" ...B")
+                    .append(i + 1)
+                    .append(" }");
+        }
+        definedTwice.append(" fragment B30 on Query { __typename }\"}");
+        Response duplicate = post("/graphql", ANALYST, definedTwice.toString());
+        assertThat(duplicate.status()).as(duplicate.body()).isEqualTo(400);
+        assertThat(duplicate.body()).contains("defines fragment A twice");
         assertThat(get("/health/live", null).status()).isEqualTo(200);
         assertThat(viaGraphQl.path("errors").isMissingNode())
                 .as(viaGraphQl.toString())
