@@ -208,6 +208,9 @@ public final class LetheServer implements AutoCloseable {
             metrics.count(counter, 0);
         }
         metrics.gauge("subscriptions_open", openSubscriptions::get);
+        metrics.gauge(
+                "requests_in_progress",
+                () -> inFlight.values().stream().mapToLong(Integer::longValue).sum());
         metrics.counterFrom("key_cache_hits", () -> lethe.privacy().keys().cacheCounters()[0]);
         metrics.counterFrom("key_cache_misses", () -> lethe.privacy().keys().cacheCounters()[1]);
         metrics.gauge("log_head_position", () -> lethe.store().headPosition());

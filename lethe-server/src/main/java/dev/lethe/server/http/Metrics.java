@@ -75,6 +75,9 @@ final class Metrics {
             Map.entry("key_cache_hits_total", "Data-key lookups answered from the cache."),
             Map.entry("key_cache_misses_total", "Data-key lookups that unwrapped keys."),
             Map.entry("subscriptions_open", "Event streams open now."),
+            Map.entry(
+                    "requests_in_progress",
+                    "Authenticated requests in progress now, event streams apart (64 per principal at most)."),
             Map.entry("log_head_position", "Position of the last event in the log (-1: empty)."),
             Map.entry("data_free_bytes", "Free bytes on the data directory's file system (-1: unknown)."),
             Map.entry("ready", "1 while the server is ready (appends possible, master key usable), else 0."),

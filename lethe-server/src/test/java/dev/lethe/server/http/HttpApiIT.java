@@ -1461,12 +1461,15 @@ class HttpApiIT {
                 socket.getOutputStream().flush();
                 held.add(socket);
             }
-            // The next one of that principal is refused at once; other principals and health probes still get in.
+            // Once all are in progress (the metric says so; no request of ours may take a place meanwhile),
+            // the next one of that principal is refused at once; other principals and health probes get in.
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            Response refused;
-            do {
-                refused = post("/graphql", slow, "{\"query\":\"{ __typename }\"}");
-            } while (refused.status() != 429 && System.nanoTime() < deadline);
+            String inProgress = "lethe_requests_in_progress " + LetheServer.MAX_IN_FLIGHT_PER_PRINCIPAL + "\n";
+            while (!get("/metrics", null).body().contains(inProgress) && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertThat(get("/metrics", null).body()).contains(inProgress);
+            Response refused = post("/graphql", slow, "{\"query\":\"{ __typename }\"}");
             assertThat(refused.status()).as(refused.body()).isEqualTo(429);
             assertThat(refused.body())
                     .contains("principal slow-sender has " + LetheServer.MAX_IN_FLIGHT_PER_PRINCIPAL
