@@ -66,6 +66,9 @@ public final class SqliteKeyStore implements KeyStore {
             statement.execute("CREATE TABLE IF NOT EXISTS blind_index (hmac BLOB PRIMARY KEY, subject TEXT NOT NULL,"
                     + " sealed BLOB)");
             addColumn(statement, "blind_index", "sealed", "BLOB");
+            // Entries keyed the old way, found at once whatever the number of subjects (asked at each open).
+            statement.execute(
+                    "CREATE INDEX IF NOT EXISTS blind_index_unsealed ON blind_index (hmac) WHERE sealed IS NULL");
             statement.execute("CREATE INDEX IF NOT EXISTS blind_index_by_subject ON blind_index (subject)");
             statement.execute(
                     "CREATE TABLE IF NOT EXISTS erasure_fence (subject TEXT PRIMARY KEY, receipt TEXT NOT NULL)");
