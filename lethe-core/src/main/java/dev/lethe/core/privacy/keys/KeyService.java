@@ -345,7 +345,10 @@ public final class KeyService implements AutoCloseable {
                 return Optional.of(subject);
             }
         }
-        return findByIndex(blindIndex(naturalKey));
+        byte[] index = blindIndex(naturalKey);
+        synchronized (this) { // not between a rotation's commit and its new secret taking effect here
+            return findByIndex(index);
+        }
     }
 
     /**
