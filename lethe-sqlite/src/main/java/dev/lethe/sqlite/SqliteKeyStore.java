@@ -119,9 +119,9 @@ public final class SqliteKeyStore implements KeyStore {
     static boolean holdsKeyTables(Path file) {
         try (Connection connection = Sql.open(file, "query_only = ON", "busy_timeout = 10000");
                 Statement statement = connection.createStatement();
-                ResultSet rows = statement.executeQuery(
-                        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'subject_key'")) {
-            return rows.next() && rows.getInt(1) > 0;
+                ResultSet rows = statement.executeQuery("SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                        + " AND name IN ('subject_key', 'blind_index', 'secret')")) {
+            return rows.next() && rows.getInt(1) == 3;
         } catch (SQLException | RuntimeException unreadable) {
             return true;
         }
@@ -385,6 +385,16 @@ public final class SqliteKeyStore implements KeyStore {
                 try (ResultSet rs = statement.executeQuery(sql)) {
                     return rs.next();
                 }
+            }
+        });
+    }
+
+    @Override
+    public boolean hasBlindIndexEntries() {
+        return query("read blind index", () -> {
+            try (Statement statement = connection.createStatement();
+                    ResultSet rs = statement.executeQuery("SELECT 1 FROM blind_index LIMIT 1")) {
+                return rs.next();
             }
         });
     }

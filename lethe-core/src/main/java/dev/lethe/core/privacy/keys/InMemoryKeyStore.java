@@ -56,6 +56,11 @@ public final class InMemoryKeyStore implements KeyStore {
     }
 
     @Override
+    public synchronized boolean hasBlindIndexEntries() {
+        return !blindIndex.isEmpty();
+    }
+
+    @Override
     public synchronized List<IndexRow> blindIndexRows() {
         List<IndexRow> rows = new ArrayList<>();
         blindIndex.forEach((hash, subject) ->

@@ -408,6 +408,15 @@ public final class KeyService implements AutoCloseable {
             String ref = KeyRefs.secret(BLIND_INDEX_EPOCH_SECRET);
             Optional<byte[]> wrapped = store.secret(BLIND_INDEX_EPOCH_SECRET);
             unsealedEntries = store.hasUnsealedBlindIndex();
+            if (wrapped.isEmpty() && !unsealedEntries && store.hasBlindIndexEntries()) {
+                // Entries keyed by a secret that is gone: a new one would find none of them, and every person
+                // appended again would become a second subject.
+                throw new KeyUnavailableException(
+                        "keys.db holds blind-index entries keyed by a rotation secret (secret:blind-index-epoch) it"
+                                + " no longer holds: natural keys cannot be resolved; restore the whole data"
+                                + " directory from one backup (docs/privacy.md §9, Restoring)",
+                        null);
+            }
             if (wrapped.isEmpty() && !store.readOnly() && !unsealedEntries) {
                 wrapped = Optional.of(store.createSecret(BLIND_INDEX_EPOCH_SECRET, wrapNew(ref)));
             }
@@ -474,7 +483,7 @@ public final class KeyService implements AutoCloseable {
                     new javax.crypto.spec.GCMParameterSpec(128, sealed, 0, 12));
             cipher.updateAAD(row.hash());
             return cipher.doFinal(sealed, 12, sealed.length - 12);
-        } catch (GeneralSecurityException e) {
+        } catch (GeneralSecurityException | RuntimeException e) { // a value too short for a nonce, say
             throw new KeyUnavailableException(
                     "a blind-index entry of subject " + row.subject() + " does not open under the index secret"
                             + " (keys.db altered, or its secret replaced without it): " + e.getMessage(),
@@ -499,9 +508,11 @@ public final class KeyService implements AutoCloseable {
      * (sealed under the current secret; an entry keyed the old way is that index itself).
      */
     private List<KeyStore.IndexRow> rekeyedIndex(byte[] newKey) {
-        byte[] current = epochIndexKey();
+        List<KeyStore.IndexRow> rows = store.blindIndexRows();
+        // Looked up only when an entry is sealed under it (a store without entries creates no secret here).
+        byte[] current = rows.stream().anyMatch(row -> row.entry().sealed() != null) ? epochIndexKey() : null;
         List<KeyStore.IndexRow> rekeyed = new ArrayList<>();
-        for (KeyStore.IndexRow row : store.blindIndexRows()) {
+        for (KeyStore.IndexRow row : rows) {
             byte[] index;
             if (row.entry().sealed() == null) {
                 index = row.entry().hash();
@@ -1229,15 +1240,17 @@ public final class KeyService implements AutoCloseable {
      * {@value #PROGRESS_EVERY} keys and at the end (an HSM wraps a few hundred keys a second).
      */
     public synchronized Rotation rotateMaster(java.util.function.BiConsumer<Long, Long> progress) {
+        // The blind index is keyed anew, under a secret that replaces the old one in the same commit: a
+        // copy of keys.db taken before keeps entries no live key computes from a natural key again. Every
+        // entry is opened first, before a new epoch exists: one that does not open stops the rotation here,
+        // leaving no epoch behind.
+        byte[] newIndexKey = new byte[KEY_BYTES];
+        random.nextBytes(newIndexKey);
+        List<KeyStore.IndexRow> index = rekeyedIndex(newIndexKey);
         int epoch = master.beginRotation();
         Map<String, byte[]> rewrapped = rewrapAll(master, progress);
         int count = rewrapped.size();
-        // The blind index is keyed anew, under a secret that replaces the old one in the same commit: a
-        // copy of keys.db taken before keeps entries no live key computes from a natural key again.
-        byte[] newIndexKey = new byte[KEY_BYTES];
-        random.nextBytes(newIndexKey);
         String ref = KeyRefs.secret(BLIND_INDEX_EPOCH_SECRET);
-        List<KeyStore.IndexRow> index = rekeyedIndex(newIndexKey);
         rewrapped.put(ref, master.wrap(newIndexKey, KeyRefs.context(ref)));
         store.rewrap(rewrapped, Map.of(), index);
         epochIndexKey = newIndexKey;

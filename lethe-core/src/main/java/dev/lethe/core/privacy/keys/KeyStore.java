@@ -45,6 +45,9 @@ public interface KeyStore extends AutoCloseable {
     /** Whether some blind-index entry has no sealed value (made before entries were keyed per rotation). */
     boolean hasUnsealedBlindIndex();
 
+    /** Whether the blind index has any entry. */
+    boolean hasBlindIndexEntries();
+
     /** Every blind-index entry (a rotation re-keys them all). */
     java.util.List<IndexRow> blindIndexRows();
 
