@@ -20,33 +20,38 @@ class GraphQlExpansionTest {
                 .isEqualTo(6);
     }
 
+    /**
+     * Fragments {@code NAME0} … {@code NAME<depth>}, each spreading the next twice, the last {@code __typename}:
+     * {@code 2^depth} fields once spelt out.
+     */
+    static String doubling(String name, int depth) {
+        StringBuilder fragments = new StringBuilder();
+        for (int i = 0; i < depth; i++) {
+            fragments
+                    .append(" fragment ")
+                    .append(name)
+                    .append(i)
+                    .append(" on Query { ...")
+                    .append(name)
+                    .append(i + 1)
+                    .append(" ...")
+                    .append(name)
+                    .append(i + 1)
+                    .append(" }");
+        }
+        return fragments
+                .append(" fragment ")
+                .append(name)
+                .append(depth)
+                .append(" on Query { __typename }")
+                .toString();
+    }
+
     @Test
     void a_fragment_bomb_is_counted_without_being_spelt_out_and_capped() {
-        StringBuilder bomb = new StringBuilder("{ ...F0 }");
-        for (int i = 0; i < 60; i++) { // 2^60 fields
-            bomb.append(" fragment F")
-                    .append(i)
-                    .append(" on Query { ...F")
-                    .append(i + 1)
-                    .append(" ...F")
-                    .append(i + 1)
-                    .append(" }");
-        }
-        bomb.append(" fragment F60 on Query { __typename }");
-        assertThat(expanded(bomb.toString())).isEqualTo(GraphQlApi.MAX_EXPANDED_FIELDS + 1);
+        assertThat(expanded("{ ...F0 }" + doubling("F", 60))).isEqualTo(GraphQlApi.MAX_EXPANDED_FIELDS + 1);
         // Below the limit, exact: 2^13 = 8192.
-        StringBuilder smaller = new StringBuilder("{ ...F0 }");
-        for (int i = 0; i < 13; i++) {
-            smaller.append(" fragment F")
-                    .append(i)
-                    .append(" on Query { ...F")
-                    .append(i + 1)
-                    .append(" ...F")
-                    .append(i + 1)
-                    .append(" }");
-        }
-        smaller.append(" fragment F13 on Query { __typename }");
-        assertThat(expanded(smaller.toString())).isEqualTo(8192);
+        assertThat(expanded("{ ...F0 }" + doubling("F", 13))).isEqualTo(8192);
     }
 
     @Test

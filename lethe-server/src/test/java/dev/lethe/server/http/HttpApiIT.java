@@ -1101,35 +1101,14 @@ class HttpApiIT {
         assertThat(tooManyJourneys.body()).contains("reads 200 read-model states at once");
         // Fragments that spread the next one twice, 30 deep, 1 KB: a billion fields once spelt out. Refused
         // from the query's text, before any walk of it spells them out (it ran the server out of memory).
-        StringBuilder bomb = new StringBuilder("{\"query\":\"{ ...F0 }");
-        for (int i = 0; i < 30; i++) {
-            bomb.append(" fragment F")
-                    .append(i)
-                    .append(" on Query { ...F")
-                    .append(i + 1)
-                    .append(" ...F")
-                    .append(i + 1)
-                    .append(" }");
-        }
-        bomb.append(" fragment F30 on Query { __typename }\"}");
-        Response exploded = post("/graphql", ANALYST, bomb.toString());
+        String bomb = "{\"query\":\"{ ...F0 }" + GraphQlExpansionTest.doubling("F", 30) + "\"}";
+        Response exploded = post("/graphql", ANALYST, bomb);
         assertThat(exploded.status()).as(exploded.body()).isEqualTo(400);
         assertThat(exploded.body()).contains("expands to more than 10000 fields");
         // A fragment defined twice: counted by its first definition, it would run by its last (a bomb).
-        StringBuilder definedTwice = new StringBuilder(
-                "{\"query\":\"query { ...A } fragment A on Query { __typename } fragment A on Query { ...B0 }");
-        for (int i = 0; i < 30; i++) {
-            definedTwice
-                    .append(" fragment B")
-                    .append(i)
-                    .append(" on Query { ...B")
-                    .append(i + 1)
-                    .append(" ...B")
-                    .append(i + 1)
-                    .append(" }");
-        }
-        definedTwice.append(" fragment B30 on Query { __typename }\"}");
-        Response duplicate = post("/graphql", ANALYST, definedTwice.toString());
+        String definedTwice = "{\"query\":\"query { ...A } fragment A on Query { __typename } fragment A on Query {"
+                + " ...B0 }" + GraphQlExpansionTest.doubling("B", 30) + "\"}";
+        Response duplicate = post("/graphql", ANALYST, definedTwice);
         assertThat(duplicate.status()).as(duplicate.body()).isEqualTo(400);
         assertThat(duplicate.body()).contains("defines fragment A twice");
         assertThat(get("/health/live", null).status()).isEqualTo(200);
