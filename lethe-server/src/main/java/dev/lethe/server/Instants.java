@@ -11,6 +11,18 @@ import java.time.format.DateTimeParseException;
 public final class Instants {
     private Instants() {}
 
+    /**
+     * Says on {@code err} when an {@code --as-of} instant is in the future: the answer is the state as of now,
+     * which appends until then may still change (the same command later gives another answer).
+     */
+    public static void noteIfFuture(java.io.PrintWriter err, String option, Instant at, java.time.Clock clock) {
+        Instant now = clock.instant();
+        if (at.isAfter(now)) {
+            err.println("note: " + option + " " + format(at) + " is in the future (now " + format(now)
+                    + "): this is the state as of now, which appends until then may change");
+        }
+    }
+
     /** An instant as ISO-8601 text of one width: {@link dev.lethe.core.store.InstantText#of}. */
     public static String format(Instant instant) {
         return dev.lethe.core.store.InstantText.of(instant);

@@ -259,6 +259,7 @@ final class ProjectionsCommand implements Runnable {
                     ProjectionRuntime runtime = new ProjectionRuntime(
                             opened.lethe().store(), opened.lethe().projections())) {
                 Instant at = Instants.parse("--as-of", asOf);
+                Instants.noteIfFuture(cli.spec.commandLine().getErr(), "--as-of", at, java.time.Clock.systemUTC());
                 StreamId stream = StreamId.of(key);
                 Object state = runtime.stateAsOf(projection, stream, at);
                 if (opened.lethe().store().readStreamAsOf(stream, at, 0, 1).isEmpty()) {

@@ -70,6 +70,13 @@ final class ReadCommand implements Callable<Integer> {
         try (Store.Opened opened =
                 parent.store.openForReading(parent.spec.commandLine().getErr())) {
             SqliteEventStore store = opened.lethe().store();
+            if (asOf != null) {
+                Instants.noteIfFuture(
+                        parent.spec.commandLine().getErr(),
+                        "--as-of",
+                        Instants.parse("--as-of", asOf),
+                        java.time.Clock.systemUTC());
+            }
             long start = after != null
                     ? dev.lethe.server.LogCursor.next(store, "--after", after, "read on with --from")
                     : from != null ? from : (backward ? Long.MAX_VALUE : 0);

@@ -530,6 +530,12 @@ class LetheCliTest {
         assertThat(global.err()).contains("keys its states by something else than the stream");
         Run now = lethe("projections", "show", "customer-summary", customer, "--as-of", "2999-01-01");
         assertThat(now.exitCode()).as(now.err()).isZero();
+        // In the future: the state as of now, which appends until then may change — said, not implied.
+        assertThat(now.err()).contains("note: --as-of 2999-01-01T23:59:59.999999999Z is in the future");
+        Run read = lethe("read", customer, "--as-of", "2999-01-01");
+        assertThat(read.exitCode()).as(read.err()).isZero();
+        assertThat(read.err()).contains("is in the future", "appends until then may change");
+        assertThat(lethe("read", customer, "--as-of", "2001-01-01").err()).doesNotContain("in the future");
     }
 
     @Test
