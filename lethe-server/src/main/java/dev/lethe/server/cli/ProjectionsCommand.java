@@ -135,6 +135,12 @@ final class ProjectionsCommand implements Runnable {
         @ParentCommand
         ProjectionsCommand projections;
 
+        @Option(
+                names = "--json",
+                description = "One JSON object per projection and line: name, checkpoint, fit (FITS, AHEAD,"
+                        + " OTHER_HISTORY or NEVER_RUN), lag (null when it does not fit), keys, lastCommit.")
+        boolean json;
+
         @Override
         public Integer call() {
             LetheCli cli = projections.parent;
@@ -145,6 +151,10 @@ final class ProjectionsCommand implements Runnable {
                 EventStore log = opened.lethe().store();
                 long head = log.headPosition();
                 List<ProjectionStore.ProjectionInfo> stored = states.list();
+                if (json) {
+                    printJson(out, log, head, stored);
+                    return 0;
+                }
                 List<String> misfits = new java.util.ArrayList<>();
                 out.printf("%-24s %12s %10s %8s  %s%n", "PROJECTION", "CHECKPOINT", "LAG", "KEYS", "LAST COMMIT");
                 for (ProjectionStore.ProjectionInfo info : stored) {
@@ -174,6 +184,36 @@ final class ProjectionsCommand implements Runnable {
                 misfits.forEach(out::println);
             }
             return 0;
+        }
+
+        private static void printJson(
+                PrintWriter out, EventStore log, long head, List<ProjectionStore.ProjectionInfo> stored) {
+            com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+            for (ProjectionStore.ProjectionInfo info : stored) {
+                CheckpointFit fit = info.fit(log);
+                var line = mapper.createObjectNode()
+                        .put("name", info.name())
+                        .put("checkpoint", info.nextPosition())
+                        .put("fit", fit.name());
+                if (fit == CheckpointFit.FITS) {
+                    line.put("lag", Math.max(0, head + 1 - info.nextPosition()));
+                } else {
+                    line.putNull("lag");
+                }
+                line.put("keys", info.keyCount()).put("lastCommit", Instants.format(info.updatedAt()));
+                out.println(line);
+            }
+            for (Projection<?> projection : DemoProjections.BUILT_IN) {
+                if (stored.stream().noneMatch(info -> info.name().equals(projection.name()))) {
+                    out.println(mapper.createObjectNode()
+                            .put("name", projection.name())
+                            .putNull("checkpoint")
+                            .put("fit", "NEVER_RUN")
+                            .put("lag", head + 1)
+                            .put("keys", 0)
+                            .putNull("lastCommit"));
+                }
+            }
         }
     }
 

@@ -507,6 +507,29 @@ class LetheCliTest {
         assertThat(rebuilt.out()).contains("Gold ETC");
         assertThat(rebuilt.err()).doesNotContain("not in what follows");
 
+        // For scripts: one JSON object per projection.
+        Run listed = lethe("projections", "list", "--json");
+        assertThat(listed.exitCode()).as(listed.err()).isZero();
+        List<com.fasterxml.jackson.databind.JsonNode> lines = listed.out()
+                .lines()
+                .map(line -> {
+                    try {
+                        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                })
+                .toList();
+        assertThat(lines).extracting(node -> node.path("name").asText()).contains("sales-by-product");
+        assertThat(lines)
+                .filteredOn(node -> node.path("name").asText().equals("sales-by-product"))
+                .singleElement()
+                .satisfies(node -> {
+                    assertThat(node.path("fit").asText()).isEqualTo("FITS");
+                    assertThat(node.path("lag").isIntegralNumber()).isTrue();
+                    assertThat(node.path("keys").asLong()).isEqualTo(1);
+                    assertThat(node.path("lastCommit").asText()).matches(".*\\.\\d{6}(\\d{3})?Z");
+                });
         Run first = lethe("projections", "show", "customer-summary", "--limit", "1");
         assertThat(first.out().lines()).hasSize(1);
         assertThat(first.err()).contains("note: the first 1 keys; more follow");
