@@ -88,41 +88,33 @@ class HttpApiIT {
         }
     }
 
-    /** The entries of {@code type} in {@code $audit} that name {@code subject}. */
-    private static long auditCount(String type, String subject) {
+    /** Every entry of {@code $audit}, page by page. */
+    private static List<dev.lethe.core.store.RecordedEvent> auditEntries() {
         var store = server.lethe().store();
-        long count = 0;
+        List<dev.lethe.core.store.RecordedEvent> entries = new ArrayList<>();
         for (long from = 0; ; from += dev.lethe.core.store.EventStore.MAX_READ_LIMIT) {
             var page = store.readStream(
                     dev.lethe.core.privacy.AuditLog.STREAM,
                     from,
                     dev.lethe.core.store.Direction.FORWARD,
                     dev.lethe.core.store.EventStore.MAX_READ_LIMIT);
-            count += page.stream()
-                    .filter(e -> e.type().equals(type)
-                            && e.data().asTree().path("subject").asText().equals(subject))
-                    .count();
+            entries.addAll(page);
             if (page.size() < dev.lethe.core.store.EventStore.MAX_READ_LIMIT) {
-                return count;
+                return entries;
             }
         }
     }
 
+    /** The entries of {@code type} in {@code $audit} that name {@code subject}. */
+    private static long auditCount(String type, String subject) {
+        return auditEntries().stream()
+                .filter(e -> e.type().equals(type)
+                        && e.data().asTree().path("subject").asText().equals(subject))
+                .count();
+    }
+
     private static boolean auditHolds(String type) {
-        var store = server.lethe().store();
-        for (long from = 0; ; from += dev.lethe.core.store.EventStore.MAX_READ_LIMIT) {
-            var page = store.readStream(
-                    dev.lethe.core.privacy.AuditLog.STREAM,
-                    from,
-                    dev.lethe.core.store.Direction.FORWARD,
-                    dev.lethe.core.store.EventStore.MAX_READ_LIMIT);
-            if (page.stream().anyMatch(e -> e.type().equals(type))) {
-                return true;
-            }
-            if (page.size() < dev.lethe.core.store.EventStore.MAX_READ_LIMIT) {
-                return false;
-            }
-        }
+        return auditEntries().stream().anyMatch(e -> e.type().equals(type));
     }
 
     @AfterAll
