@@ -450,6 +450,16 @@ public final class PrivacyCodec {
         return reveal(event, Principal.SYSTEM, subject);
     }
 
+    /**
+     * A field of an export that failed authentication, read as {@code null} with reason {@link
+     * Redaction.Reason#TAMPERED}: {@code detail} is what failed (never its bytes).
+     */
+    private static void tamperedInExport(
+            ByteSplice out, JsonFields.Hit hit, List<Redaction> redactions, TamperedDataException e) {
+        out.replace(hit.start(), hit.end(), NULL);
+        redactions.add(new Redaction(hit.path(), Redaction.Reason.TAMPERED, e.getMessage()));
+    }
+
     private static final byte[] NULL = {'n', 'u', 'l', 'l'};
 
     /** Whether {@code metadata}'s bytes hold {@code subject}'s id as text (its privacy record names it). */
@@ -483,58 +493,81 @@ public final class PrivacyCodec {
         List<Redaction> redactions = new ArrayList<>(0);
         List<DataGroup> opened = new ArrayList<>(2);
         fields.scan(in, hit -> {
-            // An envelope is plain ASCII: one written with escapes fails to decode, as tampered.
-            if (hit.kind() != JsonFields.Kind.STRING) {
+            if (exportOf == null) {
+                revealField(event, principal, null, in, hit, out, redactions, opened);
                 return;
             }
-            if (!Envelope.isEnvelope(in, hit.start() + 1, hit.end() - 1)) {
-                // An escape inside the prefix hides it from the byte check, not from a JSON reader.
-                if (!JsonFields.isPlainString(in, hit.start(), hit.end()) && Envelope.isEnvelope(hit.text(in))) {
-                    throw new TamperedDataException(event.id(), hit.path(), "an envelope written with JSON escapes");
-                }
-                return;
-            }
-            Envelope.Decoded envelope;
+            // An export goes on past a damaged field (a subject's data is owed to them whole but for it): the
+            // field reads null, listed as tampered, and the caller is told.
             try {
-                envelope = Envelope.decode(in, hit.start() + 1, hit.end() - 1);
-            } catch (IllegalArgumentException e) {
-                throw new TamperedDataException(event.id(), hit.path(), e.getMessage());
-            }
-            boolean allowed = exportOf != null
-                    ? envelope.subject().equals(exportOf)
-                    : keys.policy().mayRead(principal, envelope.group());
-            Redaction.Reason missing = allowed ? null : Redaction.Reason.RESTRICTED;
-            KeyService.Lookup lookup =
-                    allowed ? keys.opener(envelope.subject(), envelope.group(), envelope.period()) : null;
-            if (lookup instanceof KeyService.Missing why) {
-                missing = why.reason();
-            }
-            if (missing != null) {
-                // Said without a key to check the header against (AES-GCM authenticates it only when it
-                // opens): its subject must at least be one the event's metadata names, or a header edited to
-                // a forgotten pseudonym would read a live person's field as "forgotten".
-                if (!mentions(event.metadata().unsafeBytes(), envelope.subject())) {
-                    throw new TamperedDataException(
-                            event.id(), hit.path(), "its envelope names a subject the event's metadata does not");
-                }
-                out.replace(hit.start(), hit.end(), NULL);
-                redactions.add(new Redaction(hit.path(), missing));
-                return;
-            }
-            try {
-                out.replace(
-                        hit.start(),
-                        hit.end(),
-                        Envelope.open(((KeyService.Found) lookup).aead(), event.id(), hit.path(), envelope));
-            } catch (GeneralSecurityException e) {
-                throw new TamperedDataException(event.id(), hit.path(), "AES-GCM tag mismatch");
-            }
-            if (!opened.contains(envelope.group())) {
-                opened.add(envelope.group());
+                revealField(event, principal, exportOf, in, hit, out, redactions, opened);
+            } catch (TamperedDataException e) {
+                tamperedInExport(out, hit, redactions, e);
             }
         });
         Json data = out.changed() ? Json.trusted(out.finish()) : event.data();
         return new RevealedEvent(event, data, redactions, java.util.Set.copyOf(opened));
+    }
+
+    /** One field of {@link #reveal(RecordedEvent, Principal, SubjectId)}: opened, redacted, or tampered. */
+    private void revealField(
+            RecordedEvent event,
+            Principal principal,
+            SubjectId exportOf,
+            byte[] in,
+            JsonFields.Hit hit,
+            ByteSplice out,
+            List<Redaction> redactions,
+            List<DataGroup> opened) {
+        // An envelope is plain ASCII: one written with escapes fails to decode, as tampered.
+        if (hit.kind() != JsonFields.Kind.STRING) {
+            return;
+        }
+        if (!Envelope.isEnvelope(in, hit.start() + 1, hit.end() - 1)) {
+            // An escape inside the prefix hides it from the byte check, not from a JSON reader.
+            if (!JsonFields.isPlainString(in, hit.start(), hit.end()) && Envelope.isEnvelope(hit.text(in))) {
+                throw new TamperedDataException(event.id(), hit.path(), "an envelope written with JSON escapes");
+            }
+            return;
+        }
+        Envelope.Decoded envelope;
+        try {
+            envelope = Envelope.decode(in, hit.start() + 1, hit.end() - 1);
+        } catch (IllegalArgumentException e) {
+            throw new TamperedDataException(event.id(), hit.path(), e.getMessage());
+        }
+        boolean allowed = exportOf != null
+                ? envelope.subject().equals(exportOf)
+                : keys.policy().mayRead(principal, envelope.group());
+        Redaction.Reason missing = allowed ? null : Redaction.Reason.RESTRICTED;
+        KeyService.Lookup lookup =
+                allowed ? keys.opener(envelope.subject(), envelope.group(), envelope.period()) : null;
+        if (lookup instanceof KeyService.Missing why) {
+            missing = why.reason();
+        }
+        if (missing != null) {
+            // Said without a key to check the header against (AES-GCM authenticates it only when it
+            // opens): its subject must at least be one the event's metadata names, or a header edited to
+            // a forgotten pseudonym would read a live person's field as "forgotten".
+            if (!mentions(event.metadata().unsafeBytes(), envelope.subject())) {
+                throw new TamperedDataException(
+                        event.id(), hit.path(), "its envelope names a subject the event's metadata does not");
+            }
+            out.replace(hit.start(), hit.end(), NULL);
+            redactions.add(new Redaction(hit.path(), missing));
+            return;
+        }
+        try {
+            out.replace(
+                    hit.start(),
+                    hit.end(),
+                    Envelope.open(((KeyService.Found) lookup).aead(), event.id(), hit.path(), envelope));
+        } catch (GeneralSecurityException e) {
+            throw new TamperedDataException(event.id(), hit.path(), "AES-GCM tag mismatch");
+        }
+        if (!opened.contains(envelope.group())) {
+            opened.add(envelope.group());
+        }
     }
 
     /**

@@ -2421,11 +2421,66 @@ public final class PrivateEventStore implements AutoCloseable {
         long failures = keys.masterFailureCount();
         ObjectNode out = exportHeader(subject);
         ArrayNode events = out.putArray("events");
-        plan.forEach(event -> events.add(exported(event, subject, failures)));
+        Exported.Counter counter = new Exported.Counter();
+        plan.forEach(event -> events.add(exported(event, subject, failures, counter)));
         // Built first: an export that fails (out of memory, say) is not audited as handed over.
         Json export = Json.of(out);
-        audit.record("SubjectExported", actor, Map.of("subject", subject.toString(), "events", events.size()));
+        audit.record("SubjectExported", actor, exportedAudit(subject, counter.result()));
         return export;
+    }
+
+    private static Map<String, Object> exportedAudit(SubjectId subject, Exported exported) {
+        Map<String, Object> data = new java.util.LinkedHashMap<>();
+        data.put("subject", subject.toString());
+        data.put("events", exported.events());
+        if (exported.tamperedFields() > 0) {
+            data.put("tamperedFields", exported.tamperedFields());
+        }
+        return data;
+    }
+
+    /**
+     * What an export handed over: how many events, and the personal fields that failed authentication —
+     * altered, or copied from elsewhere — which it wrote as {@code null}, listed under {@code redacted} with
+     * reason {@code tampered} (a read refuses them: {@link TamperedDataException}). An export goes on past
+     * them so that the subject still gets the rest of their data; the caller should say that part of it is
+     * damaged, and restore it from a backup where it can.
+     *
+     * @param tampered the first {@value #LISTED} of them
+     */
+    public record Exported(long events, long tamperedFields, List<TamperedField> tampered) {
+        /** How many tampered fields {@link #tampered()} lists at most. */
+        public static final int LISTED = 100;
+
+        public Exported {
+            tampered = List.copyOf(tampered);
+        }
+
+        /** A personal field of an exported event that failed authentication. */
+        public record TamperedField(UUID event, long position, String path, String detail) {}
+
+        static final class Counter {
+            private long events;
+            private long tamperedFields;
+            private final List<TamperedField> tampered = new ArrayList<>();
+
+            void count(RecordedEvent event, List<Redaction> redactions) {
+                events++;
+                for (Redaction redaction : redactions) {
+                    if (redaction.reason() == Redaction.Reason.TAMPERED) {
+                        tamperedFields++;
+                        if (tampered.size() < LISTED) {
+                            tampered.add(new TamperedField(
+                                    event.id(), event.position(), redaction.path(), redaction.detail()));
+                        }
+                    }
+                }
+            }
+
+            Exported result() {
+                return new Exported(events, tamperedFields, tampered);
+            }
+        }
     }
 
     /**
@@ -2433,12 +2488,14 @@ public final class PrivateEventStore implements AutoCloseable {
      * is read, one event at a time (a subject with a million events needs no more memory than one with
      * ten); returns the number of events written. Every check (permission, subject, the subject index) is
      * made before the first byte. Audited as {@code SubjectExportStarted} before the first byte and {@code
-     * SubjectExported} (with the number of events) once the last is written and flushed: a hand-over
-     * stopped half-way leaves the first without the second. {@code out} is flushed, not closed.
+     * SubjectExported} (with the number of events, and of tampered fields if any) once the last is written
+     * and flushed: a hand-over stopped half-way leaves the first without the second. {@code out} is flushed,
+     * not closed.
      *
+     * @return the number of events written, and the fields that failed authentication ({@link Exported})
      * @throws java.io.UncheckedIOException when {@code out} cannot be written (a client gone away)
      */
-    public long exportTo(
+    public Exported exportTo(
             SubjectId subject,
             Principal actor,
             java.util.function.BiConsumer<Long, Long> indexing,
@@ -2447,6 +2504,7 @@ public final class PrivateEventStore implements AutoCloseable {
         ExportPlan plan = planExport(subject, actor, indexing);
         long failures = keys.masterFailureCount();
         audit.record("SubjectExportStarted", actor, Map.of("subject", subject.toString()));
+        Exported.Counter counter = new Exported.Counter();
         long[] written = {0};
         com.fasterxml.jackson.core.JsonGenerator json;
         try {
@@ -2467,7 +2525,7 @@ public final class PrivateEventStore implements AutoCloseable {
             json.writeArrayFieldStart("events");
             plan.forEach(event -> {
                 try {
-                    json.writeTree(exported(event, subject, failures));
+                    json.writeTree(exported(event, subject, failures, counter));
                     written[0]++;
                 } catch (java.io.IOException e) {
                     throw new java.io.UncheckedIOException(e);
@@ -2485,8 +2543,9 @@ public final class PrivateEventStore implements AutoCloseable {
                             + cause.getMessage(),
                     cause);
         }
-        audit.record("SubjectExported", actor, Map.of("subject", subject.toString(), "events", written[0]));
-        return written[0];
+        Exported exported = counter.result();
+        audit.record("SubjectExported", actor, exportedAudit(subject, exported));
+        return exported;
     }
 
     private ObjectNode exportHeader(SubjectId subject) {
@@ -2568,7 +2627,8 @@ public final class PrivateEventStore implements AutoCloseable {
         });
     }
 
-    private ObjectNode exported(RecordedEvent event, SubjectId subject, long masterFailuresBefore) {
+    private ObjectNode exported(
+            RecordedEvent event, SubjectId subject, long masterFailuresBefore, Exported.Counter counter) {
         RevealedEvent revealed = codec.revealForExport(event, subject);
         if (keys.masterFailureCount() != masterFailuresBefore) {
             // The device failed during the export, even if it answers again now: it stops, rather than hand
@@ -2600,10 +2660,15 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         entry.set("metadata", metadata);
         ArrayNode redacted = entry.putArray("redacted");
-        revealed.redactions()
-                .forEach(r -> redacted.addObject()
-                        .put("path", r.path())
-                        .put("reason", r.reason().label()));
+        revealed.redactions().forEach(r -> {
+            ObjectNode one = redacted.addObject()
+                    .put("path", r.path())
+                    .put("reason", r.reason().label());
+            if (r.detail() != null) {
+                one.put("detail", r.detail());
+            }
+        });
+        counter.count(event, revealed.redactions());
         return entry;
     }
 

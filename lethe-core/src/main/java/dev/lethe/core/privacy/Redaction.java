@@ -1,7 +1,16 @@
 package dev.lethe.core.privacy;
 
-/** A personal field that could not be shown to the caller, and why. Expected, not an error. */
-public record Redaction(String path, Reason reason) {
+/**
+ * A personal field that could not be shown to the caller, and why. Expected, not an error — but for
+ * {@link Reason#TAMPERED}, which only an export gives.
+ *
+ * @param detail what failed, for {@link Reason#TAMPERED} (never the field's bytes); {@code null} otherwise
+ */
+public record Redaction(String path, Reason reason, String detail) {
+    public Redaction(String path, Reason reason) {
+        this(path, reason, null);
+    }
+
     public enum Reason {
         /** The data subject was forgotten: their key is destroyed. */
         FORGOTTEN,
@@ -10,7 +19,13 @@ public record Redaction(String path, Reason reason) {
         /** The caller's role may not read the field's data group. */
         RESTRICTED,
         /** The key service could not be reached or could not unwrap the key. */
-        UNAVAILABLE;
+        UNAVAILABLE,
+        /**
+         * The field's ciphertext failed authentication (altered, or copied from another event or field).
+         * Only in an export, which goes on past it so that the subject gets the rest of their data; every
+         * read raises {@link TamperedDataException} instead.
+         */
+        TAMPERED;
 
         /** The lower-case name used in JSON and on the command line. */
         public String label() {

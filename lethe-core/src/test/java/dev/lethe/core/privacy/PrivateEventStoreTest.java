@@ -441,9 +441,10 @@ class PrivateEventStoreTest {
         SubjectId ada = PrivacyCodec.subjectsOf(last.metadata()).get("email");
         java.io.StringWriter streamed = new java.io.StringWriter();
 
-        long written = lethe.exportTo(ada, DPO, (reached, end) -> {}, streamed, true);
+        PrivateEventStore.Exported written = lethe.exportTo(ada, DPO, (reached, end) -> {}, streamed, true);
 
-        assertThat(written).isEqualTo(2);
+        assertThat(written.events()).isEqualTo(2);
+        assertThat(written.tamperedFields()).isZero();
         JsonNode fromStream = Json.parse(streamed.toString()).asTree();
         JsonNode inMemory = lethe.export(ada, DPO).asTree();
         ((ObjectNode) fromStream).remove("exportedAt");
@@ -633,7 +634,8 @@ class PrivateEventStoreTest {
         SubjectId subject = PrivacyCodec.subjectsOf(stored.metadata()).get("email");
         // Streamed (the command line, HTTP): the export wraps each event in more levels than it has.
         java.io.StringWriter out = new java.io.StringWriter();
-        assertThat(lethe.exportTo(subject, DPO, (read, head) -> {}, out, false)).isEqualTo(1);
+        assertThat(lethe.exportTo(subject, DPO, (read, head) -> {}, out, false).events())
+                .isEqualTo(1);
         assertThat(out.toString()).contains("[[[[1]]]]", "\"D\"");
     }
 

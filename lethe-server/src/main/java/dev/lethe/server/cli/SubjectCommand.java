@@ -1,5 +1,6 @@
 package dev.lethe.server.cli;
 
+import dev.lethe.core.privacy.PrivateEventStore;
 import dev.lethe.core.privacy.SubjectId;
 import dev.lethe.core.privacy.keys.ErasureReceipt;
 import dev.lethe.core.store.InvalidEventException;
@@ -123,7 +124,12 @@ final class SubjectCommand implements Runnable {
 
     @Command(
             name = "export",
-            description = "Every event of a subject with its personal data decrypted, as JSON (Art. 15/20).")
+            description = {
+                "Every event of a subject with its personal data decrypted, as JSON (Art. 15/20).",
+                "A personal field that fails authentication (altered, or copied from elsewhere) is exported as null"
+                        + " with reason \"tampered\" under the event's \"redacted\"; the export goes on, lists such"
+                        + " fields on standard error and exits with code 5."
+            })
     static final class Export implements Callable<Integer> {
         @ParentCommand
         SubjectCommand subject;
@@ -175,9 +181,11 @@ final class SubjectCommand implements Runnable {
                     Progress.print(err, "indexing subjects for exports (once)", reached, end, started);
                 };
                 // Written as it is read, one event at a time: a subject's millionth event needs no more memory.
+                PrivateEventStore.Exported exported;
                 if (output == null) {
                     PrintWriter out = cli.spec.commandLine().getOut();
-                    lethe.privacy().exportTo(SubjectId.parse(id), cli.store.principal(), indexing, failing(out), true);
+                    exported = lethe.privacy()
+                            .exportTo(SubjectId.parse(id), cli.store.principal(), indexing, failing(out), true);
                     out.println();
                     out.flush();
                     if (indexed[0]) {
@@ -185,10 +193,9 @@ final class SubjectCommand implements Runnable {
                     }
                 } else {
                     createOwnerOnly(output);
-                    long events;
                     try (java.io.Writer file =
                             Files.newBufferedWriter(output, java.nio.charset.StandardCharsets.UTF_8)) {
-                        events = lethe.privacy()
+                        exported = lethe.privacy()
                                 .exportTo(SubjectId.parse(id), cli.store.principal(), indexing, file, true);
                         file.write(System.lineSeparator());
                     } catch (Throwable e) { // out of memory too
@@ -199,12 +206,36 @@ final class SubjectCommand implements Runnable {
                     if (indexed[0]) {
                         err.println();
                     }
-                    err.println("wrote " + output + " (" + events + " event(s); mode 0600: it holds personal data in"
-                            + " plaintext; protect it, and delete it when it has been handed over)");
+                    err.println("wrote " + output + " (" + exported.events() + " event(s); mode 0600: it holds personal"
+                            + " data in plaintext; protect it, and delete it when it has been handed over)");
                 }
+                return tampered(err, exported);
             }
-            return 0;
         }
+
+        /** Exit code {@value #TAMPERED} with the list of fields that failed authentication, if any; else 0. */
+        private static int tampered(PrintWriter err, PrivateEventStore.Exported exported) {
+            if (exported.tamperedFields() == 0) {
+                return 0;
+            }
+            err.println("warning: " + exported.tamperedFields() + " personal field(s) of this export failed"
+                    + " authentication (altered, or copied from another event or field): they are exported as null,"
+                    + " with reason \"tampered\". The rest of the export is whole. Their stored bytes were changed outside"
+                    + " Lethe (the log edited, or a file restored from a mismatched copy): find out how, and tell the"
+                    + " data subject that this part of their data could not be read:");
+            for (PrivateEventStore.Exported.TamperedField field : exported.tampered()) {
+                err.println("  event " + field.event() + " (position " + field.position() + ") field " + field.path());
+            }
+            if (exported.tamperedFields() > exported.tampered().size()) {
+                err.println("  … and "
+                        + (exported.tamperedFields() - exported.tampered().size()) + " more");
+            }
+            err.flush();
+            return TAMPERED;
+        }
+
+        /** The exit code of an export that went past fields that failed authentication. */
+        static final int TAMPERED = 5;
     }
 
     @Command(

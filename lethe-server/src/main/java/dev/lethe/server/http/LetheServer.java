@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lethe.core.privacy.AccessDeniedException;
 import dev.lethe.core.privacy.ErasureFenceException;
 import dev.lethe.core.privacy.Principal;
+import dev.lethe.core.privacy.PrivateEventStore;
 import dev.lethe.core.privacy.RetentionScheduler;
 import dev.lethe.core.privacy.SubjectId;
 import dev.lethe.core.privacy.keys.ErasureReceipt;
@@ -1164,9 +1165,23 @@ public final class LetheServer implements AutoCloseable {
         StreamedAnswer body = new StreamedAnswer(ctx);
         java.io.Writer json = new java.io.OutputStreamWriter(body, StandardCharsets.UTF_8);
         try {
-            lethe.privacy().exportTo(subject, principal(ctx), (reached, end) -> {}, json, false);
+            PrivateEventStore.Exported exported =
+                    lethe.privacy().exportTo(subject, principal(ctx), (reached, end) -> {}, json, false);
             json.flush();
             body.finish();
+            if (exported.tamperedFields() > 0) {
+                // The answer is sent (the fields read null, as tampered): the operator hears of it here.
+                PrivateEventStore.Exported.TamperedField first =
+                        exported.tampered().get(0);
+                log.warn(
+                        "exported personal fields failed authentication (altered, or copied from elsewhere):"
+                                + " restore them from a backup",
+                        Map.of(
+                                "subject", subject.toString(),
+                                "tamperedFields", exported.tamperedFields(),
+                                "firstEvent", first.event().toString(),
+                                "firstPath", first.path()));
+            }
         } catch (RuntimeException | IOException e) {
             if (body.started()) {
                 ctx.attribute(CUT_SHORT, true); // no problem appended to what was sent: the JSON stays unfinished

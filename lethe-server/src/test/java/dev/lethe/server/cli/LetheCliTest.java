@@ -108,6 +108,62 @@ class LetheCliTest {
     }
 
     @Test
+    void an_export_goes_on_past_a_field_altered_on_disk_names_it_and_exits_5() throws Exception {
+        assertThat(lethe("demo").exitCode()).isZero();
+        String subject = secondDemoCustomer().subject();
+        // One byte inside one of the subject's envelopes altered in events.db (the tag no longer matches).
+        long position;
+        try (java.sql.Connection db =
+                java.sql.DriverManager.getConnection("jdbc:sqlite:" + data.resolve("events.db"))) {
+            byte[] stored;
+            try (java.sql.PreparedStatement find = db.prepareStatement("SELECT position, data FROM events"
+                    + " WHERE CAST(metadata AS TEXT) LIKE ? AND CAST(data AS TEXT) LIKE '%lethe:v1:%'"
+                    + " ORDER BY position LIMIT 1")) {
+                find.setString(1, "%" + subject + "%");
+                try (java.sql.ResultSet row = find.executeQuery()) {
+                    assertThat(row.next()).isTrue();
+                    position = row.getLong(1);
+                    stored = row.getBytes(2);
+                }
+            }
+            int at = new String(stored, java.nio.charset.StandardCharsets.UTF_8).indexOf("lethe:v1:") + 40;
+            stored[at] = (byte) (stored[at] == 'A' ? 'B' : 'A');
+            try (java.sql.PreparedStatement write =
+                    db.prepareStatement("UPDATE events SET data = ? WHERE position = ?")) {
+                write.setBytes(1, stored);
+                write.setLong(2, position);
+                assertThat(write.executeUpdate()).isEqualTo(1);
+            }
+        }
+
+        Run export = lethe("subject", "export", subject, "--role", "dpo");
+
+        assertThat(export.exitCode()).as(export.err()).isEqualTo(5);
+        com.fasterxml.jackson.databind.JsonNode events = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(export.out())
+                .path("events");
+        List<String> reasons = new java.util.ArrayList<>();
+        List<String> damaged = new java.util.ArrayList<>();
+        events.forEach(event -> event.path("redacted").forEach(r -> {
+            reasons.add(r.path("reason").asText());
+            damaged.add("event " + event.path("id").asText() + " (position "
+                    + event.path("position").asLong() + ") field "
+                    + r.path("path").asText());
+        }));
+        assertThat(reasons).containsExactly("tampered");
+        assertThat(damaged.get(0)).contains("(position " + position + ")");
+        assertThat(export.err())
+                .contains("warning: 1 personal field(s) of this export failed authentication")
+                .contains(damaged.get(0));
+        // Every other event of the subject is there, opened.
+        assertThat(events.size()).isGreaterThan(1);
+        // A read of that event still refuses it.
+        Run read = lethe("read", "--all", "--from", String.valueOf(position), "--limit", "1", "--role", "dpo");
+        assertThat(read.exitCode()).isEqualTo(1);
+        assertThat(read.err()).contains("failed authentication");
+    }
+
+    @Test
     void a_read_cut_by_its_limit_gives_a_cursor_that_goes_on_only_where_the_log_still_holds_its_event()
             throws Exception {
         assertThat(lethe("demo").exitCode()).isZero();

@@ -88,6 +88,35 @@ class StreamedExportIT {
                     .header("Authorization", "Bearer " + ADMIN);
             assertThat(send(http, export).statusCode()).isEqualTo(200);
 
+            // The first event's envelope altered in its ciphertext: the export goes on, the field null and listed
+            // as tampered, and the operator told in the log (ids and paths, no bytes of it).
+            try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + data.resolve("events.db"));
+                    PreparedStatement read = db.prepareStatement("SELECT position, data FROM events"
+                            + " WHERE stream_id = 'contact-cut' ORDER BY position LIMIT 1");
+                    var row = read.executeQuery();
+                    PreparedStatement alter = db.prepareStatement("UPDATE events SET data = ? WHERE position = ?")) {
+                assertThat(row.next()).isTrue();
+                byte[] stored = row.getBytes(2);
+                String text = new String(stored, StandardCharsets.UTF_8);
+                int at = text.indexOf('"', text.indexOf("lethe:v1:")) - 4;
+                stored[at] = (byte) (stored[at] == 'A' ? 'B' : 'A');
+                alter.setBytes(1, stored);
+                alter.setLong(2, row.getLong(1));
+                assertThat(alter.executeUpdate()).isEqualTo(1);
+            }
+            HttpResponse<String> tampered = send(http, export);
+            assertThat(tampered.statusCode()).isEqualTo(200);
+            JsonNode events = JSON.readTree(tampered.body()).path("events");
+            assertThat(events).hasSize(80);
+            assertThat(events.get(0).path("data").path("email").isNull()).isTrue();
+            assertThat(events.get(0).path("redacted").get(0).path("reason").asText())
+                    .isEqualTo("tampered");
+            assertThat(events.get(1).path("data").path("email").asText()).isEqualTo("cut@example.com");
+            assertThat(logs.toString(StandardCharsets.UTF_8))
+                    .contains("exported personal fields failed authentication")
+                    .contains("\"tamperedFields\":1")
+                    .contains(events.get(0).path("id").asText());
+
             // The stream's last event, some 150 KB into the export, can no longer be read.
             try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + data.resolve("events.db"));
                     PreparedStatement corrupt = db.prepareStatement("UPDATE events SET data = ? WHERE position ="
