@@ -369,7 +369,8 @@ public final class SqliteEventStore implements EventStore {
         checkOpen();
         if (sequencer == null) {
             throw StorageException.permanent(
-                    "this event store was opened read-only; appends go through the process that holds "
+                    "this event store was opened read-only; appends (and the audit entries of lookups, forgets,"
+                            + " exports and key releases) go through the process that holds "
                             + directory.resolve("lethe.lock"),
                     null);
         }

@@ -579,6 +579,27 @@ public final class SqliteKeyStore implements KeyStore {
     }
 
     @Override
+    public List<DestroyedPeriod> destroyedPeriods() {
+        return query("list destroyed periods", () -> {
+            java.util.TreeMap<String, DestroyedPeriod> out = new java.util.TreeMap<>();
+            try (Statement statement = connection.createStatement();
+                    ResultSet rs = statement.executeQuery("SELECT grp, period, destroyed_at FROM destroyed_period")) {
+                while (rs.next()) {
+                    out.put(
+                            rs.getString(1) + "/" + rs.getString(2),
+                            new DestroyedPeriod(
+                                    DataGroup.of(rs.getString(1)), rs.getString(2), Instant.parse(rs.getString(3))));
+                }
+            }
+            for (PeriodRef ref : expiredElsewhere) {
+                out.putIfAbsent(
+                        ref.group().name() + "/" + ref.period(), new DestroyedPeriod(ref.group(), ref.period(), null));
+            }
+            return List.copyOf(out.values());
+        });
+    }
+
+    @Override
     public void destroyPeriod(DataGroup group, String period, Instant at) {
         transaction("destroy period key", true, () -> {
             update("DELETE FROM period_key WHERE grp = ? AND period = ?", group.name(), period);

@@ -828,10 +828,12 @@ public final class SqliteLethe implements AutoCloseable {
                 throw StorageException.permanent(
                         "this store's master keyset is " + notedFile + ", not " + chosen + ": "
                                 + (noted.get().equals(IN_DATA_DIRECTORY)
-                                        ? "open it without --master-key-dir (and LETHE_MASTER_KEY_DIR), or move that file to "
+                                        ? "open it without --master-key-dir (and LETHE_MASTER_KEY_DIR; Java: without"
+                                                + " SqliteOptions.withMasterKeyDirectory), or move that file to "
                                                 + shellWord(chosen.toString()) + " first"
                                         : "give --master-key-dir " + shellWord(String.valueOf(notedFile.getParent()))
-                                                + " (or LETHE_MASTER_KEY_DIR), or move that file to "
+                                                + " (or LETHE_MASTER_KEY_DIR; Java: SqliteOptions.withMasterKeyDirectory),"
+                                                + " or move that file to "
                                                 + shellWord(chosen.toString()) + " first"),
                         null);
             }

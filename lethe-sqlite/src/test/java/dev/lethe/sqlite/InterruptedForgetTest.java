@@ -73,6 +73,31 @@ class InterruptedForgetTest {
     }
 
     @Test
+    void a_forget_on_an_interrupted_thread_returns_its_receipt_writes_its_audit_entry_and_keeps_the_interrupt() {
+        // An executor's shutdownNow, a cancelled future: once the key is destroyed the forget is done, and the
+        // caller is told so, with its receipt (the audit entry's append is not cut short by the interrupt).
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            SubjectId ada = customer(lethe, "ada@example.com");
+            Thread.currentThread().interrupt();
+            ErasureReceipt receipt;
+            try {
+                receipt = lethe.privacy().forget(ada, "GDPR Art. 17(1)(a)", "customer request", DPO);
+            } finally {
+                assertThat(Thread.interrupted())
+                        .as("the interrupt is set again")
+                        .isTrue();
+            }
+            assertThat(receipt.subject()).isEqualTo(ada);
+            assertThat(forgottenEntries(lethe))
+                    .singleElement()
+                    .satisfies(entry -> assertThat(
+                                    entry.data().asTree().path("receipt").asText())
+                            .isEqualTo(receipt.id().toString()));
+            assertThat(lethe.privacy().keys().isForgotten(ada)).isTrue();
+        }
+    }
+
+    @Test
     void a_forget_killed_between_its_commit_and_its_scrub_is_scrubbed_by_the_next_open() throws Exception {
         Path crashed = root.resolve("crashed");
         byte[] wrapped;
@@ -332,6 +357,48 @@ class InterruptedForgetTest {
         restore(backup);
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             assertThat(lethe.privacy().keys().isForgotten(ada)).isTrue();
+        }
+    }
+
+    @Test
+    void an_events_db_restored_from_before_the_key_store_is_said_at_open_and_recorded_in_the_trail() throws Exception {
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            customer(lethe, "ada@example.com");
+        }
+        Path old = Files.createDirectory(root.resolve("old-log"));
+        Files.copy(data.resolve("events.db"), old.resolve("events.db"));
+        SubjectId bob;
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            bob = customer(lethe, "bob@example.com");
+            lethe.privacy().forget(bob, "GDPR Art. 17(1)(a)", "asked", DPO);
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.privacy().logOlderThanKeyStore()).isEmpty();
+        }
+        // Only events.db put back from the older copy: Bob's events and the trail's later entries are gone.
+        for (String file : List.of("events.db", "events.db-wal", "events.db-shm")) {
+            Files.deleteIfExists(data.resolve(file));
+        }
+        Files.copy(old.resolve("events.db"), data.resolve("events.db"));
+
+        try (SqliteLethe readOnly = SqliteLethe.openReadOnly(data)) {
+            assertThat(readOnly.privacy().logOlderThanKeyStore())
+                    .hasValueSatisfying(why -> assertThat(why).contains("events.db is older than keys.db"));
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.privacy().logOlderThanKeyStore())
+                    .hasValueSatisfying(why ->
+                            assertThat(why).contains("events acknowledged after that copy was taken are not in it"));
+            List<RecordedEvent> trail = lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 1_000);
+            assertThat(trail).extracting(RecordedEvent::type).endsWith("LogOlderThanKeyStore");
+            assertThat(lethe.privacy().keys().isForgotten(bob)).isTrue();
+        }
+        // Said once, at the open that found it: the trail keeps it.
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.privacy().logOlderThanKeyStore()).isEmpty();
+            assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 1_000))
+                    .filteredOn(entry -> entry.type().equals("LogOlderThanKeyStore"))
+                    .hasSize(1);
         }
     }
 

@@ -929,6 +929,16 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         Optional<SchemaRegistry.Registered> schema = schemas.latest(event.type());
         if (schema.isEmpty()) {
+            Optional<String> meant = schemas.lookalike(event.type());
+            if (meant.isPresent()) {
+                // Refused in lenient mode too: a typo would store the meant type's personal fields in plaintext.
+                throw InvalidEventException.of(
+                        "type",
+                        "'" + event.type() + "' has no registered schema, but '" + meant.get() + "' has: an event"
+                                + " under the misspelt name would be stored with its personal fields unencrypted."
+                                + " Use '" + meant.get() + "', or register a schema for '" + event.type()
+                                + "' first if it is another type");
+            }
             if (strict) {
                 throw InvalidEventException.of("type", "'" + event.type() + "' has no registered schema (strict mode)");
             }
@@ -1005,11 +1015,11 @@ public final class PrivateEventStore implements AutoCloseable {
             try {
                 audit.keysReleased(principal, group);
             } catch (StorageException e) {
-                throw StorageException.permanent(
-                        "personal data of group " + group.name() + " is not revealed to " + principal.name()
-                                + ": its key release cannot be recorded in " + AuditLog.STREAM_NAME + " ("
-                                + e.getMessage() + ")",
-                        e);
+                String why = "personal data of group " + group.name() + " is not revealed to " + principal.name()
+                        + ": its key release cannot be recorded in " + AuditLog.STREAM_NAME + " (" + e.getMessage()
+                        + ")";
+                // As transient as the failure: a full disk passes (HTTP 503, retry), a read-only store does not.
+                throw e.isTransient() ? StorageException.transientFailure(why, e) : StorageException.permanent(why, e);
             }
         }
     }
@@ -1077,10 +1087,13 @@ public final class PrivateEventStore implements AutoCloseable {
      * keys().isForgotten} says so).
      *
      * @return the subject, and whether this call created it
+     * @throws AccessDeniedException the actor's role lacks {@code export}, as for {@link #lookup}: the answer
+     *     links a natural key to its pseudonym
      */
     public Resolved subjectFor(String naturalKey, Principal actor) {
         AppendRules.require(naturalKey, "natural key");
         AppendRules.require(actor, "actor");
+        require(actor, Permission.EXPORT, "export (look up or create a subject)");
         requireWritable();
         Optional<SubjectId> known = keys.lookup(naturalKey);
         if (known.isPresent()) {
@@ -1162,12 +1175,30 @@ public final class PrivateEventStore implements AutoCloseable {
             receipt = keys.forget(subject, actor.name(), legalBasis, reason, committed::set);
         } catch (RuntimeException e) {
             if (committed.get() != null) {
-                recordForget(committed.get(), actor, forgottenEntry(committed.get()), e);
+                recordedDespiteInterrupt(
+                        () -> recordForget(committed.get(), actor, forgottenEntry(committed.get()), e));
             }
             throw e;
         }
-        recordForget(receipt, actor, forgottenEntry(receipt), null);
+        recordedDespiteInterrupt(() -> recordForget(receipt, actor, forgottenEntry(receipt), null));
         return receipt;
+    }
+
+    /**
+     * Runs what records a forget that is done (the key is destroyed) with the thread's interrupt set aside:
+     * an executor's {@code shutdownNow}, a cancelled future or a request timeout interrupting the caller would
+     * otherwise fail the audit entry's append, and a forget that happened read as one that failed. The
+     * interrupt is set again afterwards.
+     */
+    private static void recordedDespiteInterrupt(Runnable record) {
+        boolean interrupted = Thread.interrupted();
+        try {
+            record.run();
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /**
@@ -1215,7 +1246,43 @@ public final class PrivateEventStore implements AutoCloseable {
         if (end != checked) {
             keys.setNote(FORGETS_CHECKED_NOTE, Long.toString(end));
         }
+        if (checked > end) {
+            logOlderThanKeyStore = logOlderThanKeyStore(checked, end);
+            LOG.log(System.Logger.Level.WARNING, logOlderThanKeyStore.get());
+            // In the trail for good: the next open no longer sees it (the note now says the log's end).
+            audit.record(
+                    "LogOlderThanKeyStore",
+                    Principal.SYSTEM,
+                    Map.of("auditEntries", end, "keyStoreCheckedTo", checked));
+        }
         return reapplied[0];
+    }
+
+    /** What {@link #reapplyForgetsMissingFromKeys} found at this open: a log older than the key store. */
+    private volatile Optional<String> logOlderThanKeyStore = Optional.empty();
+
+    /**
+     * Whether {@code events.db} is older than {@code keys.db}: its audit trail is shorter than the key store
+     * had seen it at an earlier open, so the log was restored from an older copy (or replaced), and events
+     * acknowledged after that copy are not in it. Found at a writer's open (which records {@code
+     * LogOlderThanKeyStore} in {@code $audit}, and from then on no longer sees it), or by a read-only one.
+     */
+    public Optional<String> logOlderThanKeyStore() {
+        Optional<String> found = logOlderThanKeyStore;
+        if (found.isPresent()) {
+            return found;
+        }
+        long checked = forgetsChecked();
+        StreamInfo trail = store.streamInfo(AuditLog.STREAM);
+        long end = trail.exists() ? trail.eventCount() : 0;
+        return checked > end ? logOlderThanKeyStore(checked, end) : Optional.empty();
+    }
+
+    private static Optional<String> logOlderThanKeyStore(long checked, long end) {
+        return Optional.of("events.db is older than keys.db: its audit trail holds " + end + " entries, and keys.db"
+                + " had seen " + checked + " at an earlier open. The log was restored from an older copy (or"
+                + " replaced): events acknowledged after that copy was taken are not in it. Restore events.db and"
+                + " keys.db from one backup, or put the newer events.db back (docs/privacy.md §9, Restoring)");
     }
 
     /**
@@ -1891,10 +1958,16 @@ public final class PrivateEventStore implements AutoCloseable {
                 keys.audited(receipt.id());
             }
         } catch (RuntimeException e) {
+            // The forget is done whatever the trail says: a failure here must not read as "nothing changed".
+            RuntimeException unrecorded = dev.lethe.core.store.StorageException.transientFailure(
+                    "subject " + receipt.subject() + " is forgotten (receipt " + receipt.id() + "), but its"
+                            + " SubjectForgotten audit entry was not written: " + e.getMessage()
+                            + " (the next open of the store writes it)",
+                    e);
             if (failure == null) {
-                failure = e;
+                failure = unrecorded;
             } else {
-                failure.addSuppressed(e);
+                failure.addSuppressed(unrecorded);
             }
         }
         if (failure != null) {

@@ -56,6 +56,8 @@ public final class SchemaRegistry {
 
     private final EventStore store;
     private final Map<String, List<Registered>> byType = new ConcurrentHashMap<>();
+    /** Each registered type by its {@link #lookalikeForm}: the first one registered in that form. */
+    private final Map<String, String> byLookalikeForm = new ConcurrentHashMap<>();
     /** JSON Schemas as trees, by event type and version. */
     private final Map<Version, JsonNode> parsedSources = new ConcurrentHashMap<>();
     /** The JSON-name spellings of a Protobuf type version's classified paths, and a scanner for them. */
@@ -178,7 +180,30 @@ public final class SchemaRegistry {
                 event.recordedAt());
         byType.computeIfAbsent(type, t -> new java.util.concurrent.CopyOnWriteArrayList<>())
                 .add(registered);
+        byLookalikeForm.putIfAbsent(lookalikeForm(type), type);
         return registered;
+    }
+
+    /**
+     * A registered type that {@code eventType}, which has no schema, differs from only in case or in the
+     * separators {@code _ - . :} and spaces ({@code SignUp} beside {@code Signup}, {@code product_sold} beside
+     * {@code ProductSold}): most likely the type it was meant to be, whose personal fields an append under
+     * the misspelt name would store in plaintext.
+     */
+    public Optional<String> lookalike(String eventType) {
+        if (eventType == null || byType.containsKey(eventType)) {
+            return Optional.empty();
+        }
+        return Optional.ofNullable(byLookalikeForm.get(lookalikeForm(eventType)));
+    }
+
+    private static String lookalikeForm(String type) {
+        StringBuilder form = new StringBuilder(type.length());
+        type.codePoints()
+                .filter(c -> c != '_' && c != '-' && c != '.' && c != ':' && !Character.isWhitespace(c))
+                .map(c -> Character.toLowerCase(Character.toUpperCase(c)))
+                .forEach(form::appendCodePoint);
+        return form.toString();
     }
 
     public Optional<Registered> latest(String eventType) {

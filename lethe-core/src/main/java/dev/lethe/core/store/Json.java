@@ -97,10 +97,17 @@ public final class Json {
         return new Json(copy);
     }
 
-    /** Serialises a Jackson tree (or any value Jackson can write) as JSON. */
+    /**
+     * Serialises a Jackson tree (or any value Jackson can write) as JSON.
+     *
+     * @throws InvalidEventException if it cannot be, or holds a string with half a surrogate pair (Jackson
+     *     writes it as a {@code \\u} escape that {@link #parse} refuses, so it could never be read back)
+     */
     public static Json of(Object value) {
         try {
-            return new Json(MAPPER.writeValueAsBytes(value));
+            byte[] utf8 = MAPPER.writeValueAsBytes(value);
+            refuseLoneSurrogates(utf8);
+            return new Json(utf8);
         } catch (JsonProcessingException e) {
             throw InvalidEventException.of("json", "value cannot be written as JSON: " + e.getOriginalMessage());
         }

@@ -640,6 +640,82 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_type_without_a_schema_that_differs_from_a_registered_one_only_in_case_or_separators_is_refused() {
+        PrivateEventStore lenient = lenientStore();
+        registerProductSold(lenient);
+        String data = "{\"email\":\"ada@example.com\",\"name\":\"Ada\",\"product\":\"fund-a\"}";
+        for (String misspelt : List.of("productSold", "Product_Sold", "product-sold", "PRODUCTSOLD")) {
+            assertThatThrownBy(() -> lenient.append(
+                            StreamId.of("customer-1"), ExpectedVersion.any(), List.of(EventData.of(misspelt, data))))
+                    .as(misspelt)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("'" + misspelt + "' has no registered schema, but 'ProductSold' has")
+                    .hasMessageNotContaining("Ada");
+        }
+        assertThat(lenient.store().headPosition()).isEqualTo(lethe.store().headPosition());
+        // Another name is another type: lenient mode stores it (with its warning), as before.
+        lenient.append(
+                StreamId.of("customer-1"), ExpectedVersion.any(), List.of(EventData.of("ProductReturned", data)));
+        // Registered under the other spelling, it is a type of its own.
+        JsonNode schema = Json.parse(SCHEMA).asTree();
+        lenient.schemas()
+                .register(
+                        JsonSchemaNotation.read("productSold", schema),
+                        SchemaRegistry.Notation.JSON_SCHEMA,
+                        SchemaRegistry.propertyPaths(schema),
+                        Json.of(schema));
+        lenient.append(StreamId.of("customer-1"), ExpectedVersion.any(), List.of(EventData.of("productSold", data)));
+    }
+
+    @Test
+    void a_key_release_the_trail_cannot_take_for_now_refuses_the_read_as_transiently_as_the_trail_failed() {
+        // A log whose $audit appends fail as a full disk does (transient: HTTP 503, retry), the rest working.
+        InMemoryEventStore log = new InMemoryEventStore();
+        java.util.concurrent.atomic.AtomicBoolean full = new java.util.concurrent.atomic.AtomicBoolean();
+        dev.lethe.core.store.EventStore filling =
+                (dev.lethe.core.store.EventStore) java.lang.reflect.Proxy.newProxyInstance(
+                        dev.lethe.core.store.EventStore.class.getClassLoader(),
+                        new Class<?>[] {dev.lethe.core.store.EventStore.class},
+                        (proxy, method, args) -> {
+                            if (full.get()
+                                    && method.getName().startsWith("append")
+                                    && AuditLog.STREAM.equals(args[0])) {
+                                throw dev.lethe.core.store.StorageException.transientFailure(
+                                        "events.db: SQLITE_FULL: the disk is full", null);
+                            }
+                            try {
+                                return method.invoke(log, args);
+                            } catch (java.lang.reflect.InvocationTargetException e) {
+                                throw e.getCause();
+                            }
+                        });
+        Clock clock = Clock.fixed(writtenAt, ZoneOffset.UTC);
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
+        PrivateEventStore store = new PrivateEventStore(filling, keys, clock);
+        registerProductSold(store);
+        store.append(
+                StreamId.of("customer-1"),
+                ExpectedVersion.any(),
+                List.of(EventData.of(
+                        "ProductSold",
+                        "{\"email\":\"ada@example.com\",\"name\":\"Ada\",\"product\":\"fund-a\",\"amount\":1}")));
+        RecordedEvent stored = log.readAll(0, 100).stream()
+                .filter(event -> event.type().equals("ProductSold"))
+                .findFirst()
+                .orElseThrow();
+        full.set(true);
+        assertThatThrownBy(() -> store.reveal(stored, ADVISOR))
+                .isInstanceOf(dev.lethe.core.store.StorageException.class)
+                .hasMessageContaining("cannot be recorded in $audit")
+                .hasMessageNotContaining("Ada")
+                .matches(e -> ((dev.lethe.core.store.StorageException) e).isTransient(), "transient");
+        full.set(false);
+        assertThat(store.reveal(stored, ADVISOR).data().asTree().path("name").asText())
+                .isEqualTo("Ada");
+    }
+
+    @Test
     void a_lookup_needs_the_export_permission_and_is_audited_when_it_finds_a_subject() {
         RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
         SubjectId ada = PrivacyCodec.subjectsOf(stored.metadata()).get("email");
@@ -647,6 +723,12 @@ class PrivateEventStoreTest {
         assertThatThrownBy(() -> lethe.lookup("ada@example.com", ADVISOR))
                 .isInstanceOf(AccessDeniedException.class)
                 .hasMessageContaining("may not export (look up a subject)");
+        // Creating one links a key to its pseudonym just as well: the same permission, for a known key or not.
+        for (String key : List.of("ada@example.com", "nobody@example.com")) {
+            assertThatThrownBy(() -> lethe.subjectFor(key, ADVISOR))
+                    .isInstanceOf(AccessDeniedException.class)
+                    .hasMessageContaining("may not export (look up or create a subject)");
+        }
         assertThat(lethe.lookup("nobody@example.com", DPO)).isEmpty();
         assertThat(auditTypes()).hasSize(before); // refused, or found nothing: nothing to name
         assertThat(lethe.lookup("ada@example.com", DPO)).contains(ada);

@@ -7,6 +7,7 @@ import dev.lethe.core.privacy.keys.KeyService;
 import dev.lethe.core.privacy.policy.DataPolicy;
 import dev.lethe.core.privacy.policy.PolicyLinter;
 import dev.lethe.core.privacy.schema.JsonSchemaNotation;
+import dev.lethe.core.store.InstantText;
 import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.Json;
 import dev.lethe.server.Instants;
@@ -119,8 +120,8 @@ final class GovernanceCommands {
             name = "plan",
             description = {
                 "What retention runs will destroy, and when: every live period key with the end of its retention,"
-                        + " soonest first, and the scheduled forgets due. Destroys nothing; beside a running server"
-                        + " too.",
+                        + " soonest first, and the scheduled forgets due; and what they destroyed: every period key"
+                        + " gone, with the instant of the run. Destroys nothing; beside a running server too.",
                 "  lethe retention plan --now 2029-01-01T00:00:00Z     what a run as of that date would destroy"
             })
     static final class RetentionPlan implements Callable<Integer> {
@@ -136,7 +137,8 @@ final class GovernanceCommands {
 
         @Option(
                 names = "--json",
-                description = "One JSON object per line: each period key, then each due scheduled forget.")
+                description = "One JSON object per line: each live period key, each destroyed one, then each due"
+                        + " scheduled forget.")
         boolean json;
 
         @Override
@@ -152,6 +154,8 @@ final class GovernanceCommands {
                 cli.store.warnIfPolicyMissing(cli.spec.commandLine().getErr());
                 PrivateEventStore privacy = lethe.privacy();
                 List<KeyService.PeriodExpiry> keys = privacy.keys().periodExpiries();
+                List<dev.lethe.core.privacy.keys.KeyStore.DestroyedPeriod> destroyed =
+                        privacy.keys().destroyedPeriods();
                 boolean mayForget = lethe.policy().may(who, DataPolicy.Permission.FORGET);
                 List<PrivateEventStore.ScheduledForget> scheduled =
                         mayForget ? privacy.scheduledForgets(null, who) : List.of();
@@ -164,6 +168,16 @@ final class GovernanceCommands {
                         Map<String, Object> line = new java.util.LinkedHashMap<>();
                         line.put("kind", "periodKey");
                         line.putAll(key.asMap(at));
+                        out.println(PriorForgets.JSON.valueToTree(line));
+                    }
+                    for (var gone : destroyed) {
+                        Map<String, Object> line = new java.util.LinkedHashMap<>();
+                        line.put("kind", "destroyedPeriodKey");
+                        line.put("group", gone.group().name());
+                        line.put("period", gone.period());
+                        line.put(
+                                "destroyedAsOf",
+                                gone.destroyedAt() == null ? null : InstantText.of(gone.destroyedAt()));
                         out.println(PriorForgets.JSON.valueToTree(line));
                     }
                     for (PrivateEventStore.ScheduledForget schedule : due) {
@@ -187,6 +201,16 @@ final class GovernanceCommands {
                                                         ? "never: its retention ends past the calendar"
                                                         : "never: its group is not in the data policy, and"
                                                                 + " retention only expires declared groups"));
+                    }
+                    out.printf("period keys destroyed: %d%n", destroyed.size());
+                    for (var gone : destroyed) {
+                        out.printf(
+                                "  %-28s %s%n",
+                                gone.group().name() + "/" + gone.period(),
+                                gone.destroyedAt() == null
+                                        ? "destroyed (per the audit trail; this key store was restored from before:"
+                                                + " the next writer open destroys it again)"
+                                        : "destroyed by the retention run as of " + InstantText.of(gone.destroyedAt()));
                     }
                     if (mayForget) {
                         long subjects = due.stream()
@@ -416,6 +440,13 @@ final class GovernanceCommands {
                 } else {
                     failed = true;
                     reportFailing(out, check, lethe);
+                }
+                java.util.Optional<String> olderLog = lethe.privacy().logOlderThanKeyStore();
+                if (olderLog.isPresent()) {
+                    failed = true;
+                    out.printf("log              FAILED: %s%n", olderLog.get());
+                } else {
+                    out.printf("log              not older than keys.db (its audit trail is as long as keys.db saw)%n");
                 }
                 out.printf("checking the subjects the log names against keys.db...%n");
                 PrivateEventStore.LostSubjects lost = lethe.privacy()

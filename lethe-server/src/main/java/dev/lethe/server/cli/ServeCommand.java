@@ -48,13 +48,6 @@ final class ServeCommand implements Callable<Integer> {
             description = "Load the demo story into the data directory the first time; accept the demo tokens.")
     boolean demo;
 
-    @Option(
-            names = "--init",
-            description = "Create a new, empty store when the data directory holds none. Without it, such a"
-                    + " directory is refused: a mistyped --data or a volume not mounted would otherwise become a"
-                    + " new store that takes appends.")
-    boolean init;
-
     /** The server's log, one JSON object per line on standard error: its warnings at start too. */
     private final LetheServer.JsonLogTarget log = new LetheServer.JsonLogTarget(System.err);
 
@@ -86,7 +79,7 @@ final class ServeCommand implements Callable<Integer> {
             settings = settings.withPort(port);
         }
         if (!demo
-                && !init
+                && !parent.store.init
                 && !java.nio.file.Files.isRegularFile(
                         settings.data().resolve(dev.lethe.sqlite.SqliteEventStore.FILE_NAME))) {
             throw dev.lethe.core.store.StorageException.permanent(

@@ -27,6 +27,15 @@ final class Store {
     Path directory;
 
     @Option(
+            names = "--init",
+            scope = ScopeType.INHERIT,
+            description = "Let a command that writes (append, import, schemas register, policy set, serve) create a"
+                    + " new, empty store when the data directory holds none. Without it, such a directory is"
+                    + " refused: a mistyped --data or $LETHE_DATA, or a volume not mounted, would otherwise become a"
+                    + " new store taking personal data nobody knows of.")
+    boolean init;
+
+    @Option(
             names = "--master-key-dir",
             scope = ScopeType.INHERIT,
             paramLabel = "DIR",
@@ -222,14 +231,27 @@ final class Store {
         if (!Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {
             throw StorageException.permanent(
                     "no Lethe event store in " + directory.toAbsolutePath().normalize()
-                            + " (check --data or $LETHE_DATA; run ./lethe demo, or append first)",
+                            + " (check --data or $LETHE_DATA; ./lethe demo makes one with the demo story, and a command"
+                            + " that writes makes an empty one with --init)",
                     null);
         }
     }
 
-    /** For commands that write: takes the directory's lock; creates the directory and its files on first use. */
+    /**
+     * For commands that write: takes the directory's lock; creates the directory and its files when it holds
+     * no store, only with {@code --init}.
+     */
     SqliteLethe openForWriting() {
-        return SqliteLethe.open(directory, options());
+        SqliteOptions options = options(); // bad flags first: they are bad input whatever the directory holds
+        if (!init && !Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {
+            throw StorageException.permanent(
+                    "no Lethe event store in " + directory.toAbsolutePath().normalize()
+                            + ": a command creates none unless asked (a mistyped --data or $LETHE_DATA, or a volume not"
+                            + " mounted, would become a new store holding personal data nobody knows of); check the"
+                            + " path, or give --init to create a store there",
+                    null);
+        }
+        return SqliteLethe.open(directory, options);
     }
 
     /**

@@ -303,6 +303,10 @@ public final class LetheServer implements AutoCloseable {
             lethe.privacy()
                     .forgetRefusal()
                     .ifPresent(why -> log.warn("forgets refused in this data directory", Map.of("why", why)));
+            lethe.privacy()
+                    .logOlderThanKeyStore()
+                    .ifPresent(why -> log.warn(
+                            "events.db is older than keys.db: acknowledged events may be missing", Map.of("why", why)));
             // A store restored from before a key rotation, or a token that is not this store's, opens fine and
             // then fails every append and reads every field as unavailable: said now, and by /health/ready.
             server.keyProblem()
@@ -313,7 +317,10 @@ public final class LetheServer implements AutoCloseable {
             if (epochs.size() > 1) {
                 log.warn(
                         "a master key rotation was interrupted: run lethe keys rotate again (with the server stopped)",
-                        Map.of("liveEpochs", epochs));
+                        // Unsigned, as lethe stats and lethe keys check print them.
+                        Map.of(
+                                "liveEpochs",
+                                epochs.stream().map(Integer::toUnsignedLong).toList()));
             }
             server.app.start();
             long head = lethe.store().headPosition();

@@ -30,7 +30,7 @@ class ImportCommandTest {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         List<String> all =
-                new ArrayList<>(List.of("--data", root.resolve("data").toString()));
+                new ArrayList<>(List.of("--data", root.resolve("data").toString(), "--init"));
         all.addAll(List.of(args));
         int code = LetheCli.run(all.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true));
         return new Run(code, out.toString(), err.toString());

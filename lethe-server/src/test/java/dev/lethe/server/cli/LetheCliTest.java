@@ -32,15 +32,64 @@ class LetheCliTest {
         return letheAt(data, args);
     }
 
+    /** The command with {@code --data directory --init}: these tests start from an empty directory. */
     private static Run letheAt(Path directory, String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        String[] withData = new String[args.length + 2];
+        String[] withData = new String[args.length + 3];
         withData[0] = "--data";
         withData[1] = directory.toString();
-        System.arraycopy(args, 0, withData, 2, args.length);
-        int code = LetheCli.run(withData, new PrintWriter(out, true), new PrintWriter(err, true));
+        withData[2] = "--init";
+        System.arraycopy(args, 0, withData, 3, args.length);
+        return run(withData);
+    }
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = LetheCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
         return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void a_command_that_writes_creates_no_store_in_a_mistyped_directory_unless_init_asks_for_one() throws Exception {
+        Path typo = root.resolve("dta");
+        Files.writeString(
+                root.resolve("none.jsonl"), "{\"stream\":\"customer-1\",\"type\":\"Registered\",\"data\":{}}\n");
+        for (String[] command : List.of(
+                new String[] {"append", "customer-1", "Registered", "{\"tier\":\"gold\"}"},
+                new String[] {"import", root.resolve("none.jsonl").toString()},
+                new String[] {
+                    "schemas",
+                    "register",
+                    "Registered",
+                    Files.writeString(root.resolve("schema.json"), "{\"type\":\"object\"}")
+                            .toString(),
+                    "--role",
+                    "dpo"
+                })) {
+            List<String> args = new java.util.ArrayList<>(List.of("--data", typo.toString()));
+            args.addAll(List.of(command));
+            Run refused = run(args.toArray(String[]::new));
+            assertThat(refused.exitCode()).as(String.join(" ", command)).isEqualTo(1);
+            assertThat(refused.err())
+                    .contains("no Lethe event store in " + typo)
+                    .contains("give --init to create a store there");
+            assertThat(typo).doesNotExist();
+        }
+        // An empty directory (a volume not mounted) too.
+        Files.createDirectory(typo);
+        assertThat(run("--data", typo.toString(), "append", "customer-1", "Registered", "{}")
+                        .exitCode())
+                .isEqualTo(1);
+        try (var files = Files.list(typo)) {
+            assertThat(files).isEmpty();
+        }
+        Run created = run("--data", typo.toString(), "--init", "append", "customer-1", "Registered", "{}");
+        assertThat(created.exitCode()).as(created.err()).isZero();
+        assertThat(typo.resolve("events.db")).exists();
+        // Once there, no --init is needed.
+        assertThat(run("--data", typo.toString(), "append", "customer-1", "Registered", "{}")
+                        .exitCode())
+                .isZero();
     }
 
     /** A demo customer's stream and subject id. */
@@ -760,7 +809,7 @@ class LetheCliTest {
     void serve_creates_no_store_unless_asked_so_that_a_mistyped_data_directory_is_not_served_empty() throws Exception {
         Path typo = data.resolveSibling(data.getFileName() + "-typo");
         Run serve = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
-                java.time.Duration.ofSeconds(60), () -> letheAt(typo, "serve", "--port", "0"));
+                java.time.Duration.ofSeconds(60), () -> run("--data", typo.toString(), "serve", "--port", "0"));
         assertThat(serve.exitCode()).isEqualTo(1);
         assertThat(serve.err())
                 .contains("no Lethe event store in " + typo.toAbsolutePath().normalize(), "give --init")
@@ -768,7 +817,8 @@ class LetheCliTest {
         assertThat(typo).doesNotExist();
         Files.createDirectories(typo); // a mount point whose volume is not mounted: there, and empty
         assertThat(org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
-                                java.time.Duration.ofSeconds(60), () -> letheAt(typo, "serve", "--port", "0"))
+                                java.time.Duration.ofSeconds(60),
+                                () -> run("--data", typo.toString(), "serve", "--port", "0"))
                         .exitCode())
                 .isEqualTo(1);
         try (var files = Files.list(typo)) {
@@ -1018,9 +1068,23 @@ class LetheCliTest {
                 .contains(
                         "1 scheduled forget(s) carried out, " + planned.group(1) + " period key(s) destroyed",
                         "contact/");
-        assertThat(lethe("retention", "plan", "--role", "dpo").out())
+        Run after = lethe("retention", "plan", "--role", "dpo");
+        assertThat(after.out())
                 .contains("period keys: 0 live, 0 due", "scheduled forgets: 0 due, 0 later")
+                .contains("period keys destroyed: " + planned.group(1))
+                .containsPattern(
+                        "  contact/\\d{4}-\\d{2} +destroyed by the retention run as of 2099-01-01T00:00:00\\.000000Z")
                 .doesNotContain("next expiry");
+        // The record a DPO shows that a period is gone, one line per key for scripts.
+        List<String> destroyedLines = lethe("retention", "plan", "--json", "--role", "dpo")
+                .out()
+                .lines()
+                .filter(json -> json.contains("\"kind\":\"destroyedPeriodKey\""))
+                .toList();
+        assertThat(destroyedLines).hasSize(Integer.parseInt(planned.group(1)));
+        assertThat(destroyedLines.get(0))
+                .containsPattern(
+                        "\"group\":\"[a-z]+\",\"period\":\"[0-9-]+\",\"destroyedAsOf\":\"2099-01-01T00:00:00\\.000000Z\"");
         String line = lethe("read", "--all", "--category", "customer", "--json", "--limit", "2")
                 .out()
                 .lines()

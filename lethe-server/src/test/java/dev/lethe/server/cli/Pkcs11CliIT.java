@@ -52,6 +52,7 @@ class Pkcs11CliIT {
         List<String> all = new ArrayList<>(List.of(
                 "--data",
                 dir.resolve("data").toString(),
+                "--init",
                 "--pkcs11-library",
                 hsm.library().toString(),
                 "--pkcs11-slot",

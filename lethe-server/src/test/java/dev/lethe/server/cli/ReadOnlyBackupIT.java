@@ -34,7 +34,8 @@ class ReadOnlyBackupIT {
     private Run lethe(Path data, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        List<String> all = new ArrayList<>(List.of("--data", data.toString(), "--master-key-dir", keys().toString()));
+        List<String> all =
+                new ArrayList<>(List.of("--data", data.toString(), "--init", "--master-key-dir", keys().toString()));
         all.addAll(List.of(args));
         int code = LetheCli.run(all.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true));
         return new Run(code, out.toString(), err.toString());

@@ -106,16 +106,16 @@ class StreamedExportIT {
             }
             HttpResponse<String> tampered = send(http, export);
             assertThat(tampered.statusCode()).isEqualTo(200);
-            JsonNode events = JSON.readTree(tampered.body()).path("events");
-            assertThat(events).hasSize(80);
-            assertThat(events.get(0).path("data").path("email").isNull()).isTrue();
-            assertThat(events.get(0).path("redacted").get(0).path("reason").asText())
+            JsonNode exported = JSON.readTree(tampered.body()).path("events");
+            assertThat(exported).hasSize(80);
+            assertThat(exported.get(0).path("data").path("email").isNull()).isTrue();
+            assertThat(exported.get(0).path("redacted").get(0).path("reason").asText())
                     .isEqualTo("tampered");
-            assertThat(events.get(1).path("data").path("email").asText()).isEqualTo("cut@example.com");
+            assertThat(exported.get(1).path("data").path("email").asText()).isEqualTo("cut@example.com");
             assertThat(logs.toString(StandardCharsets.UTF_8))
                     .contains("exported personal fields failed authentication")
                     .contains("\"tamperedFields\":1")
-                    .contains(events.get(0).path("id").asText());
+                    .contains(exported.get(0).path("id").asText());
 
             // The stream's last event, some 150 KB into the export, can no longer be read.
             try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + data.resolve("events.db"));

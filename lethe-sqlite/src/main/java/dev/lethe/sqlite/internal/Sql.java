@@ -47,7 +47,60 @@ public final class Sql {
             }
             return connection;
         } catch (SQLException e) {
-            throw translate("cannot open " + file + whenFull(file, e), e);
+            throw translate("cannot open " + file + whenFull(file, e) + whenDenied(file, e), e);
+        }
+    }
+
+    /**
+     * SQLite says {@code SQLITE_CANTOPEN} or {@code SQLITE_READONLY} where the file system denied access (a
+     * data directory restored as root and run as a service user): said plainly, naming the file that this
+     * process may not read or write, its owner and mode, and the user the process runs as.
+     */
+    static String whenDenied(Path file, SQLException e) {
+        if (!(e instanceof SQLiteException sqlite)) {
+            return "";
+        }
+        int base = sqlite.getResultCode().code & 0xFF;
+        if (base != SQLiteErrorCode.SQLITE_CANTOPEN.code && base != SQLiteErrorCode.SQLITE_READONLY.code) {
+            return "";
+        }
+        Path absolute = file.toAbsolutePath();
+        java.util.List<Path> candidates = new java.util.ArrayList<>();
+        candidates.add(absolute.getParent());
+        for (String suffix : new String[] {"", "-wal", "-shm", "-journal"}) {
+            candidates.add(absolute.resolveSibling(absolute.getFileName() + suffix));
+        }
+        for (Path candidate : candidates) {
+            if (!java.nio.file.Files.exists(candidate, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                continue;
+            }
+            boolean readable = java.nio.file.Files.isReadable(candidate);
+            boolean writable = java.nio.file.Files.isWritable(candidate);
+            if (readable && writable) {
+                continue;
+            }
+            try {
+                if (java.nio.file.Files.getFileStore(candidate).isReadOnly()) {
+                    return ""; // a read-only file system: not a matter of owners
+                }
+            } catch (java.io.IOException unknown) {
+                return "";
+            }
+            return " (permission denied: " + candidate + " is " + (readable ? "not writable" : "not readable")
+                    + " by user " + System.getProperty("user.name") + describeOwner(candidate)
+                    + "; give the data directory and its files to the user that runs Lethe, e.g. chown -R)";
+        }
+        return "";
+    }
+
+    private static String describeOwner(Path path) {
+        try {
+            String owner = java.nio.file.Files.getOwner(path).getName();
+            String mode = java.nio.file.attribute.PosixFilePermissions.toString(
+                    java.nio.file.Files.getPosixFilePermissions(path));
+            return ": it is owned by " + owner + ", mode " + mode;
+        } catch (java.io.IOException | UnsupportedOperationException unknown) {
+            return "";
         }
     }
 

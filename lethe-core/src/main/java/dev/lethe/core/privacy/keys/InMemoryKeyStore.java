@@ -22,7 +22,9 @@ public final class InMemoryKeyStore implements KeyStore {
     private final List<ErasureReceipt> receipts = new ArrayList<>();
     private final java.util.Set<java.util.UUID> unaudited = new java.util.HashSet<>();
     private final Map<PeriodRef, byte[]> periods = new LinkedHashMap<>();
-    private final Set<PeriodRef> destroyed = new HashSet<>();
+    private final Map<PeriodRef, Instant> destroyed = new java.util.TreeMap<>(
+            java.util.Comparator.comparing((PeriodRef ref) -> ref.group().name())
+                    .thenComparing(PeriodRef::period));
     private final Map<String, byte[]> secrets = new HashMap<>();
     private final Map<String, String> notes = new HashMap<>();
 
@@ -121,7 +123,7 @@ public final class InMemoryKeyStore implements KeyStore {
 
     @Override
     public synchronized boolean isPeriodDestroyed(DataGroup group, String period) {
-        return destroyed.contains(new PeriodRef(group, period));
+        return destroyed.containsKey(new PeriodRef(group, period));
     }
 
     @Override
@@ -133,7 +135,14 @@ public final class InMemoryKeyStore implements KeyStore {
     public synchronized void destroyPeriod(DataGroup group, String period, Instant at) {
         PeriodRef ref = new PeriodRef(group, period);
         periods.remove(ref);
-        destroyed.add(ref);
+        destroyed.putIfAbsent(ref, at);
+    }
+
+    @Override
+    public synchronized List<DestroyedPeriod> destroyedPeriods() {
+        return destroyed.entrySet().stream()
+                .map(e -> new DestroyedPeriod(e.getKey().group(), e.getKey().period(), e.getValue()))
+                .toList();
     }
 
     @Override

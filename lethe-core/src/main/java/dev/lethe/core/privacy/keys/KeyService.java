@@ -1088,6 +1088,14 @@ public final class KeyService implements AutoCloseable {
         return expiries;
     }
 
+    /**
+     * Every period key retention destroyed, with the instant of the run that did: the record that a
+     * period's personal data can no longer be read (in order of group and period).
+     */
+    public List<KeyStore.DestroyedPeriod> destroyedPeriods() {
+        return store.destroyedPeriods();
+    }
+
     /** The live period keys whose retention has ended at {@code now}: what {@link #expire} would destroy. */
     public List<KeyStore.PeriodRef> duePeriods(Instant now) {
         List<KeyStore.PeriodRef> due = new ArrayList<>();

@@ -97,6 +97,9 @@ public interface KeyStore extends AutoCloseable {
     /** Live period keys, for the retention scheduler. */
     List<PeriodRef> livePeriods();
 
+    /** Every destroyed period key, with when: the record that a period expired. In order of group and period. */
+    List<DestroyedPeriod> destroyedPeriods();
+
     /** Deletes a period key and records its destruction. */
     void destroyPeriod(DataGroup group, String period, Instant at);
 
@@ -146,4 +149,14 @@ public interface KeyStore extends AutoCloseable {
     void close();
 
     record PeriodRef(DataGroup group, String period) {}
+
+    /**
+     * A period key retention destroyed.
+     *
+     * @param destroyedAt the instant the retention run that destroyed it ran as of (its clock, or {@code --now});
+     *     {@code null} when only the audit
+     *     trail says it was destroyed (a read-only view of a key store restored from before the run: the next
+     *     writer open destroys it again)
+     */
+    record DestroyedPeriod(DataGroup group, String period, Instant destroyedAt) {}
 }
