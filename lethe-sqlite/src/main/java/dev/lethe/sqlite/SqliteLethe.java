@@ -8,13 +8,13 @@ import dev.lethe.core.privacy.keys.LocalMasterKey;
 import dev.lethe.core.privacy.keys.MasterKey;
 import dev.lethe.core.privacy.keys.Pkcs11MasterKey;
 import dev.lethe.core.privacy.policy.DataPolicy;
-import dev.lethe.core.projection.ProjectionStore;
 import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.StorageException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -43,6 +43,7 @@ public final class SqliteLethe implements AutoCloseable {
     private final String policyText;
     private final int forgottenOnlyInTrail;
     private final int expiredOnlyInTrail;
+    private List<String> recoveredAtOpen = List.of();
 
     private SqliteLethe(
             SqliteEventStore store,
@@ -128,6 +129,7 @@ public final class SqliteLethe implements AutoCloseable {
             PrivateEventStore privacy = new PrivateEventStore(store, keyService, clock, journal);
             int forgottenOnlyInTrail = 0;
             int expiredOnlyInTrail = 0;
+            List<String> recovered = new java.util.ArrayList<>();
             Path here = realOrNormal(directory);
             if (!store.isReadOnly()) {
                 Optional<Original> original = guardCopies(directory, keys, privacy);
@@ -157,15 +159,32 @@ public final class SqliteLethe implements AutoCloseable {
                                     "keys.db's WAL not emptied at open: " + busy.getMessage());
                 }
                 // A forget that a crash interrupted before its audit entry was written gets it now.
-                privacy.auditInterruptedForgets();
+                int audited = privacy.auditInterruptedForgets();
+                if (audited > 0) {
+                    recovered.add(audited + " forget(s) stopped by a crash before their audit entry got it now"
+                            + " (SubjectForgotten with recovered: true)");
+                }
                 // And a move of the master key into a token stopped between its commit and its entry.
-                privacy.auditInterruptedMove();
+                if (privacy.auditInterruptedMove()) {
+                    recovered.add("a move of the master key into a token stopped before its audit entry got it now");
+                }
                 // And a rotation stopped before its closing entry, once nothing is left to finish.
-                privacy.auditInterruptedRotation();
+                privacy.auditInterruptedRotation()
+                        .ifPresent(entry -> recovered.add(
+                                "a master key rotation stopped before its closing entry got it now (" + entry + ")"));
                 // A key store restored from before some forgets must not decrypt those subjects again.
-                privacy.reapplyForgetsMissingFromKeys();
+                int again = privacy.reapplyForgetsMissingFromKeys();
+                if (again > 0) {
+                    recovered.add(again + " subject(s) forgotten again: keys.db was restored from before their"
+                            + " forget (the audit trail records it; SubjectForgotten with reapplied: true)");
+                }
+                privacy.logOlderThanKeyStore().ifPresent(recovered::add);
                 // And a whole data directory restored so: the journal outside it knows those forgets.
-                privacy.reapplyForgetsFromJournal(journalLines(keys));
+                int fromJournal = privacy.reapplyForgetsFromJournal(journalLines(keys));
+                if (fromJournal > 0) {
+                    recovered.add(fromJournal + " subject(s) forgotten again from the receipt journal: this data"
+                            + " directory was restored from before their forget");
+                }
                 // Before anything is appended under this process's clock: what a retention run's clock is
                 // compared with, when none has run yet (an event appended under a clock set ahead would
                 // otherwise make it look right).
@@ -195,8 +214,14 @@ public final class SqliteLethe implements AutoCloseable {
                 keys.treatAsExpired(expired);
                 expiredOnlyInTrail = expired.size();
             }
-            return new SqliteLethe(
+            SqliteLethe opened = new SqliteLethe(
                     store, projections, privacy, policy, policyFile.text(), forgottenOnlyInTrail, expiredOnlyInTrail);
+            opened.recoveredAtOpen = List.copyOf(recovered);
+            for (String line : recovered) {
+                System.getLogger(SqliteLethe.class.getName())
+                        .log(System.Logger.Level.WARNING, "recovered at open of " + directory + ": " + line);
+            }
+            return opened;
         } catch (RuntimeException e) {
             if (keys != null) {
                 keys.close();
@@ -463,6 +488,15 @@ public final class SqliteLethe implements AutoCloseable {
      */
     public int forgottenOnlyInTrail() {
         return forgottenOnlyInTrail;
+    }
+
+    /**
+     * What this writer open repaired or found, one sentence each (also logged as warnings): audit entries of
+     * operations a crash stopped, subjects forgotten again after a restore (from the audit trail or the
+     * receipt journal), a log older than the key store. Empty after a clean stop, and for a read-only open.
+     */
+    public List<String> recoveredAtOpen() {
+        return recoveredAtOpen;
     }
 
     /**
@@ -924,7 +958,8 @@ public final class SqliteLethe implements AutoCloseable {
         return store;
     }
 
-    public ProjectionStore projections() {
+    /** The read models' store: also the {@code CheckpointStore} a checkpointed subscription takes. */
+    public SqliteProjectionStore projections() {
         return projections;
     }
 

@@ -52,6 +52,9 @@ class InterruptedForgetTest {
             assertThat(forgottenEntries(lethe)).isEmpty();
         }
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.recoveredAtOpen())
+                    .containsExactly("1 forget(s) stopped by a crash before their audit entry got it now"
+                            + " (SubjectForgotten with recovered: true)");
             List<RecordedEvent> entries = forgottenEntries(lethe);
             assertThat(entries).hasSize(1);
             JsonNode entry = entries.get(0).data().asTree();
@@ -69,6 +72,9 @@ class InterruptedForgetTest {
         }
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             assertThat(forgottenEntries(lethe)).hasSize(1);
+            assertThat(lethe.recoveredAtOpen())
+                    .as("a clean stop leaves nothing to say")
+                    .isEmpty();
         }
     }
 
@@ -389,6 +395,8 @@ class InterruptedForgetTest {
             assertThat(lethe.privacy().logOlderThanKeyStore())
                     .hasValueSatisfying(why ->
                             assertThat(why).contains("events acknowledged after that copy was taken are not in it"));
+            assertThat(lethe.recoveredAtOpen())
+                    .anySatisfy(what -> assertThat(what).startsWith("events.db is older than keys.db"));
             List<RecordedEvent> trail = lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 1_000);
             assertThat(trail).extracting(RecordedEvent::type).endsWith("LogOlderThanKeyStore");
             assertThat(lethe.privacy().keys().isForgotten(bob)).isTrue();

@@ -1247,8 +1247,7 @@ public final class PrivateEventStore implements AutoCloseable {
             keys.setNote(FORGETS_CHECKED_NOTE, Long.toString(end));
         }
         if (checked > end) {
-            logOlderThanKeyStore = logOlderThanKeyStore(checked, end);
-            LOG.log(System.Logger.Level.WARNING, logOlderThanKeyStore.get());
+            logOlderThanKeyStore = logOlderThanKeyStore(checked, end); // the engine logs it (SqliteLethe)
             // In the trail for good: the next open no longer sees it (the note now says the log's end).
             audit.record(
                     "LogOlderThanKeyStore",
@@ -2410,13 +2409,21 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public List<ErasureReceipt> runScheduledForgets(Instant now, Principal actor) {
         requireRetention(actor, now);
-        return scheduledForgets(now, actor, new ArrayList<>());
+        return scheduledForgets(now, actor, new ArrayList<>(), (done, due) -> {});
     }
 
-    private List<ErasureReceipt> scheduledForgets(Instant now, Principal actor, List<Long> malformed) {
+    /**
+     * @param progress hears (forgets carried out, forgets due) after each one: a run with thousands due takes
+     *     a while (each forget is a durable write), and an operator is told how far it got
+     */
+    private List<ErasureReceipt> scheduledForgets(
+            Instant now, Principal actor, List<Long> malformed, java.util.function.BiConsumer<Long, Long> progress) {
         List<ErasureReceipt> done = new ArrayList<>();
         List<RecordedEvent> erasures = readAll(ERASURES);
         Set<String> cancelled = cancelledIds(erasures);
+        record Due(RecordedEvent event, SubjectId subject, JsonNode data) {}
+        List<Due> due = new ArrayList<>();
+        Set<SubjectId> dueSubjects = new java.util.HashSet<>();
         for (RecordedEvent event : erasures) {
             if (!event.type().equals("ForgetScheduled") || cancelled.contains(scheduleIdOf(event))) {
                 continue;
@@ -2434,17 +2441,25 @@ public final class PrivateEventStore implements AutoCloseable {
                 malformed.add(event.version());
                 continue;
             }
-            if (!at.isAfter(now) && keys.isKnown(subject) && !keys.isForgotten(subject)) {
-                done.add(forgetAuthorized(
-                        subject,
-                        // Stored before legal bases were bounded: shortened, so that it cannot stop the run.
-                        Notes.shortened(data.get("legalBasis").asText()),
-                        // Who decided, when, and which schedule: the receipt's actor is whoever ran it.
-                        "scheduled by " + data.path("actor").asText("?") + " (schedule " + scheduleIdOf(event)
-                                + ", made " + event.recordedAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
-                                + ")",
-                        actor));
+            // A subject scheduled twice is forgotten once, by its first schedule.
+            if (!at.isAfter(now) && keys.isKnown(subject) && !keys.isForgotten(subject) && dueSubjects.add(subject)) {
+                due.add(new Due(event, subject, data));
             }
+        }
+        for (Due one : due) {
+            if (keys.isForgotten(one.subject())) {
+                continue; // forgotten meanwhile, by another thread
+            }
+            done.add(forgetAuthorized(
+                    one.subject(),
+                    // Stored before legal bases were bounded: shortened, so that it cannot stop the run.
+                    Notes.shortened(one.data().get("legalBasis").asText()),
+                    // Who decided, when, and which schedule: the receipt's actor is whoever ran it.
+                    "scheduled by " + one.data().path("actor").asText("?") + " (schedule "
+                            + scheduleIdOf(one.event()) + ", made "
+                            + one.event().recordedAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + ")",
+                    actor));
+            progress.accept((long) done.size(), (long) due.size());
         }
         return done;
     }
@@ -2626,6 +2641,19 @@ public final class PrivateEventStore implements AutoCloseable {
         out.put("subject", subject.toString());
         out.put("exportedAt", dev.lethe.core.store.InstantText.of(clock.instant()));
         out.put("forgotten", keys.isForgotten(subject));
+        // How long each group's personal data is kept (Art. 15(1)(d)): a value of a group is readable until
+        // its retention has run from the end of the day, month or year it was recorded in.
+        ObjectNode retention = out.putObject("retention");
+        keys.policy().groups().entrySet().stream()
+                .sorted(Map.Entry.comparingByKey(java.util.Comparator.comparing(DataGroup::name)))
+                .forEach(group -> retention
+                        .putObject(group.getKey().name())
+                        .put("keptFor", group.getValue().retention().toString())
+                        .put(
+                                "from",
+                                "the end of the "
+                                        + group.getValue().periods().name().toLowerCase(java.util.Locale.ROOT)
+                                        + " the value was recorded in"));
         return out;
     }
 
@@ -2837,6 +2865,15 @@ public final class PrivateEventStore implements AutoCloseable {
      * without {@code --now} or {@code --yes} run so.
      */
     public RetentionReport retention(Instant now, Principal actor, boolean nowFromClock) {
+        return retention(now, actor, nowFromClock, (done, due) -> {});
+    }
+
+    /**
+     * As {@link #retention(Instant, Principal, boolean)}; {@code progress} hears (scheduled forgets carried
+     * out, scheduled forgets due) after each one.
+     */
+    public RetentionReport retention(
+            Instant now, Principal actor, boolean nowFromClock, java.util.function.BiConsumer<Long, Long> progress) {
         requireRetention(actor, now);
         requireWritable();
         if (nowFromClock) {
@@ -2853,7 +2890,8 @@ public final class PrivateEventStore implements AutoCloseable {
         writePendingReceipts();
         List<Long> malformed = new ArrayList<>();
         // In a copy that may not forget (refuseForgets), the due forgets wait; expiry runs all the same.
-        List<ErasureReceipt> forgotten = forgetRefused == null ? scheduledForgets(now, actor, malformed) : List.of();
+        List<ErasureReceipt> forgotten =
+                forgetRefused == null ? scheduledForgets(now, actor, malformed, progress) : List.of();
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("now", now.toString());
         details.put("scheduledForgets", forgotten.size());

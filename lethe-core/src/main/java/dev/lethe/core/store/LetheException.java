@@ -7,7 +7,7 @@ package dev.lethe.core.store;
  * JDK.
  *
  * <p>{@link #isTransient()} tells a caller whether the same request may succeed if retried
- * unchanged (a storage hiccup, a closed store being reopened) or never will (bad input, a
+ * unchanged (a storage hiccup, a full disk, a key service that does not answer) or never will (bad input, a
  * concurrency conflict that needs a fresh read first).
  */
 public abstract class LetheException extends RuntimeException {

@@ -1535,6 +1535,33 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_retention_run_tells_how_many_scheduled_forgets_it_has_carried_out_of_those_due() {
+        List<SubjectId> subjects = new java.util.ArrayList<>();
+        for (String email : List.of("a@example.com", "b@example.com", "c@example.com")) {
+            RecordedEvent stored = sell(email, "Someone");
+            subjects.add(PrivacyCodec.subjectsOf(stored.metadata()).get("email"));
+        }
+        for (SubjectId subject : subjects) {
+            lethe.scheduleForget(subject, writtenAt.plusSeconds(60), "GDPR Art. 17(1)(a)", DPO);
+        }
+        // A subject scheduled twice counts once, and one not due yet not at all.
+        lethe.scheduleForget(subjects.get(0), writtenAt.plusSeconds(120), "GDPR Art. 17(1)(a)", DPO);
+        RecordedEvent later = sell("d@example.com", "Later");
+        lethe.scheduleForget(
+                PrivacyCodec.subjectsOf(later.metadata()).get("email"),
+                writtenAt.plusSeconds(86_400),
+                "GDPR Art. 17(1)(a)",
+                DPO);
+        List<String> heard = new java.util.ArrayList<>();
+
+        PrivateEventStore.RetentionReport report =
+                lethe.retention(writtenAt.plusSeconds(3600), DPO, false, (done, due) -> heard.add(done + "/" + due));
+
+        assertThat(report.forgotten()).hasSize(3);
+        assertThat(heard).containsExactly("1/3", "2/3", "3/3");
+    }
+
+    @Test
     void a_scheduled_forget_is_carried_out_by_the_retention_scheduler_once_due() throws Exception {
         RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
         SubjectId ada = PrivacyCodec.subjectsOf(stored.metadata()).get("email");

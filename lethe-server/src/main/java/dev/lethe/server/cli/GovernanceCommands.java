@@ -86,8 +86,20 @@ final class GovernanceCommands {
             }
             try (SqliteLethe lethe = cli.store.openExisting()) {
                 // retention() checks the rotate-keys permission: running it destroys keys.
-                PrivateEventStore.RetentionReport report =
-                        lethe.privacy().retention(at, cli.store.principal(), now == null && !yes);
+                PrintWriter err = cli.spec.commandLine().getErr();
+                long started = System.nanoTime();
+                boolean[] shown = {false};
+                PrivateEventStore.RetentionReport report = lethe.privacy()
+                        .retention(at, cli.store.principal(), now == null && !yes, (done, due) -> {
+                            // Each forget is a durable write: thousands due take a while, said as they go.
+                            if (shown[0] || System.nanoTime() - started > 500_000_000L) {
+                                shown[0] = true;
+                                Progress.print(err, "scheduled forgets carried out", done, due, "forgets", started);
+                            }
+                        });
+                if (shown[0]) {
+                    err.println();
+                }
                 PrintWriter out = cli.spec.commandLine().getOut();
                 out.printf(
                         "retention run as of %s: %d scheduled forget(s) carried out, %d period key(s) destroyed%n",

@@ -610,7 +610,8 @@ final class SubjectCommand implements Runnable {
                 if (found.isEmpty()) {
                     throw InvalidEventException.of(
                             "natural key",
-                            "maps to no subject (never seen, or forgotten)"
+                            "maps to no subject (never seen, or forgotten; natural keys match exactly, case, spaces"
+                                    + " and punctuation included: look it up as it was appended)"
                                     + dev.lethe.core.privacy.PrivacyCodec.numberLookupHint(key));
                 }
                 cli.spec.commandLine().getOut().println(found.get());

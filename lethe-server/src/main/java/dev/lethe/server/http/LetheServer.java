@@ -303,10 +303,8 @@ public final class LetheServer implements AutoCloseable {
             lethe.privacy()
                     .forgetRefusal()
                     .ifPresent(why -> log.warn("forgets refused in this data directory", Map.of("why", why)));
-            lethe.privacy()
-                    .logOlderThanKeyStore()
-                    .ifPresent(why -> log.warn(
-                            "events.db is older than keys.db: acknowledged events may be missing", Map.of("why", why)));
+            // What the open repaired after a crash or a restore, or found (an events.db older than keys.db).
+            lethe.recoveredAtOpen().forEach(what -> log.warn("at open", Map.of("what", what)));
             // A store restored from before a key rotation, or a token that is not this store's, opens fine and
             // then fails every append and reads every field as unavailable: said now, and by /health/ready.
             server.keyProblem()
@@ -754,6 +752,14 @@ public final class LetheServer implements AutoCloseable {
         if (principal == null && jwt != null && JwtVerifier.looksLikeJwt(token)) {
             try {
                 principal = jwt.verify(token);
+                String name = principal.name();
+                if (config.tokens().values().stream().anyMatch(p -> p.name().equals(name))) {
+                    // The trail names principals, and the in-progress limits count per name: a JWT subject must
+                    // not pass for a static token's principal (nor share its limits).
+                    throw ApiException.unauthorized("JWT 'sub' names a principal a static token of this server"
+                            + " has; the audit trail could not tell them apart: give the identity provider's"
+                            + " subjects other names, or rename the token's principal");
+                }
                 ctx.attribute(EXPIRES, JwtVerifier.expiry(token));
             } catch (RuntimeException refused) {
                 ctx.header("WWW-Authenticate", "Bearer error=\"invalid_token\"");

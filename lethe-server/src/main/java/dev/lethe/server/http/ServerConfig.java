@@ -211,7 +211,7 @@ public record ServerConfig(
             throw InvalidEventException.of(
                     "config file", file + " must be a mapping of settings (host, port, data, …)");
         }
-        requireKnownKeys(config, "config file", TOP_LEVEL_KEYS);
+        requireKnownKeys(config, file == null ? "config file" : "config file " + file, TOP_LEVEL_KEYS);
         if (config.has("jwt")) {
             if (!config.get("jwt").isObject()) {
                 throw InvalidEventException.of("jwt", "must be a mapping with hs256Secret or rs256PublicKey, …");
@@ -233,6 +233,13 @@ public record ServerConfig(
                         config.path("maxBodyBytes").asText(String.valueOf(DEFAULT_MAX_BODY_BYTES))));
         Map<String, Principal> tokens = new LinkedHashMap<>();
         config.path("tokens").fields().forEachRemaining(e -> {
+            if (e.getValue().isObject()) {
+                // A misspelt 'rol' would read as a token without a role: named, as a setting is.
+                requireKnownKeys(
+                        e.getValue(),
+                        "tokens (the token of " + e.getValue().path("principal").asText("?") + ")",
+                        List.of("principal", "role"));
+            }
             Principal principal = new Principal(
                     e.getValue().path("principal").asText(null),
                     e.getValue().path("role").asText(null));

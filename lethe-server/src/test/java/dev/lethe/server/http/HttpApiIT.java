@@ -1578,6 +1578,12 @@ class HttpApiIT {
                 HttpResponse.BodyHandlers.ofString());
         assertThat(expiredAnswer.statusCode()).isEqualTo(401);
         assertThat(expiredAnswer.headers().firstValue("WWW-Authenticate")).contains("Bearer error=\"invalid_token\"");
+        // A signed JWT whose subject is a static token's principal: refused, not taken for it in the trail.
+        String lookalike =
+                JwtVerifierTest.hs256("{\"sub\":\"demo-admin\",\"roles\":[\"analyst\"]}", JwtVerifierTest.SECRET);
+        Response impostor = get("/v1/schemas", lookalike);
+        assertThat(impostor.status()).isEqualTo(401);
+        assertThat(impostor.json().get("detail").asText()).contains("names a principal a static token");
         String forged = JwtVerifierTest.hs256("{\"sub\":\"x\",\"roles\":[\"dpo\"]}", JwtVerifierTest.SECRET + "!");
         Response refused = get("/v1/schemas", forged);
         assertThat(refused.status()).isEqualTo(401);

@@ -38,7 +38,11 @@ class ServerConfigTest {
     @Test
     void a_misspelt_or_unknown_key_is_refused_naming_it_and_the_known_ones() throws Exception {
         for (String[] bad : new String[][] {
-            {"host: 127.0.0.1\ndta: /var/lib/lethe\n", "config file: has an unknown key 'dta'"},
+            {"host: 127.0.0.1\ndta: /var/lib/lethe\n", "bad.yaml: has an unknown key 'dta'"},
+            {
+                "tokens:\n  0123456789abcdef0123: { principal: dora, rol: dpo }\n",
+                "tokens (the token of dora): has an unknown key 'rol'; the keys are principal, role"
+            },
             {"jwt:\n  hs256secret: 0123456789abcdef0123456789abcdef\n", "jwt: has an unknown key 'hs256secret'"},
             {"- a\n- b\n", "must be a mapping of settings"},
             {"tokens: [a, b]\n", "tokens: must be a mapping"}
@@ -50,6 +54,7 @@ class ServerConfigTest {
         }
         assertThatThrownBy(
                         () -> ServerConfig.load(Files.writeString(dir.resolve("bad.yaml"), "prot: 9000\n"), Map.of()))
+                .hasMessageContaining("config file " + dir.resolve("bad.yaml") + ": has an unknown key 'prot'")
                 .hasMessageContaining("the keys are host, port, data");
         // A token that lost its indentation under tokens: is not repeated in the error (it goes to a log).
         assertThatThrownBy(() -> ServerConfig.load(
