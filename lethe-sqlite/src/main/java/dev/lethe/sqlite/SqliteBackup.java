@@ -222,6 +222,13 @@ public final class SqliteBackup {
                     .filter(id -> !inTrail.contains(id.toString()))
                     .toList();
             keys.markUnaudited(missing);
+            // keys.db is copied after events.db: a writer that opened or closed in between noted a longer audit
+            // trail than the copy's log holds, which a restore of this (consistent) copy would take for an
+            // events.db older than its keys.db. The copy's note is its own log's end at most.
+            keys.note(dev.lethe.core.privacy.PrivateEventStore.FORGETS_CHECKED_NOTE)
+                    .filter(noted -> noted.matches("[0-9]{1,18}") && Long.parseLong(noted) > end)
+                    .ifPresent(noted -> keys.setNote(
+                            dev.lethe.core.privacy.PrivateEventStore.FORGETS_CHECKED_NOTE, Long.toString(end)));
             return new CopiedKeys(masterKey(keys, directory), changePending[0], end);
         }
     }

@@ -68,8 +68,27 @@ public final class SqliteLethe implements AutoCloseable {
     }
 
     public static SqliteLethe open(Path directory, SqliteOptions options) {
+        requireLogBesideKeys(directory);
         SqliteEventStore store = SqliteEventStore.openEngine(directory, options);
         return assemble(directory, store, options, true);
+    }
+
+    /**
+     * Refuses a directory that holds a {@code keys.db} but no {@code events.db}: a log deleted, or left out
+     * of a restore. A new, empty log there would take appends beside a key store that knows every subject,
+     * and read as a store that never held an event.
+     */
+    private static void requireLogBesideKeys(Path directory) {
+        dev.lethe.core.spi.AppendRules.require(directory, "data directory");
+        if (Files.exists(directory.resolve(SqliteKeyStore.FILE_NAME))
+                && !Files.exists(directory.resolve(SqliteEventStore.FILE_NAME))) {
+            throw StorageException.permanent(
+                    "events.db is missing from " + directory.toAbsolutePath().normalize() + ", which holds "
+                            + SqliteKeyStore.FILE_NAME + ": the log was deleted, or left out of a restore. Restore"
+                            + " the whole directory from one backup (docs/privacy.md §9, Restoring); a new, empty log"
+                            + " is not created beside a key store",
+                    null);
+        }
     }
 
     /**
@@ -79,6 +98,7 @@ public final class SqliteLethe implements AutoCloseable {
      * journaled since this store last read the journal are not applied by this open.
      */
     public static SqliteLethe openWithoutReceiptJournal(Path directory, SqliteOptions options) {
+        requireLogBesideKeys(directory);
         SqliteEventStore store = SqliteEventStore.openEngine(directory, options);
         return assemble(directory, store, options, false);
     }

@@ -819,6 +819,12 @@ class SqliteBackupTest {
                     .isEqualTo(grace.toString());
             assertThat(forgotten.get(0).data().asTree().path("recovered").asBoolean())
                     .isTrue();
+            // keys.db had seen a longer trail than the copied log: the backup's own copy says its log's end, so a
+            // consistent backup is not taken for an events.db older than its keys.db.
+            assertThat(restored.recoveredAtOpen())
+                    .anySatisfy(what -> assertThat(what).startsWith("1 forget(s) stopped by a crash"))
+                    .noneSatisfy(what -> assertThat(what).startsWith("events.db is older than keys.db"));
+            assertThat(restored.privacy().logOlderThanKeyStore()).isEmpty();
         }
     }
 

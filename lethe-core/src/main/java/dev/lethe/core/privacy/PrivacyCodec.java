@@ -452,7 +452,7 @@ public final class PrivacyCodec {
 
     /**
      * A field of an export that failed authentication, read as {@code null} with reason {@link
-     * Redaction.Reason#TAMPERED}: {@code detail} is what failed (never its bytes).
+     * Redaction.Reason#TAMPERED}: {@code detail} is what failed (never its plaintext).
      */
     private static void tamperedInExport(
             ByteSplice out, JsonFields.Hit hit, List<Redaction> redactions, TamperedDataException e) {
@@ -492,19 +492,25 @@ public final class PrivacyCodec {
         ByteSplice out = new ByteSplice(in);
         List<Redaction> redactions = new ArrayList<>(0);
         List<DataGroup> opened = new ArrayList<>(2);
-        fields.scan(in, hit -> {
-            if (exportOf == null) {
-                revealField(event, principal, null, in, hit, out, redactions, opened);
-                return;
-            }
-            // An export goes on past a damaged field (a subject's data is owed to them whole but for it): the
-            // field reads null, listed as tampered, and the caller is told.
-            try {
-                revealField(event, principal, exportOf, in, hit, out, redactions, opened);
-            } catch (TamperedDataException e) {
-                tamperedInExport(out, hit, redactions, e);
-            }
-        });
+        try {
+            fields.scan(in, hit -> {
+                if (exportOf == null) {
+                    revealField(event, principal, null, in, hit, out, redactions, opened);
+                    return;
+                }
+                // An export goes on past a damaged field (a subject's data is owed to them whole but for it): the
+                // field reads null, listed as tampered, and the caller is told.
+                try {
+                    revealField(event, principal, exportOf, in, hit, out, redactions, opened);
+                } catch (TamperedDataException e) {
+                    tamperedInExport(out, hit, redactions, e);
+                }
+            });
+        } catch (IndexOutOfBoundsException e) {
+            // Stored JSON is validated on the way in: one the scanner runs off the end of was changed on disk.
+            throw new TamperedDataException(
+                    event.id(), "(its data)", "its stored JSON is cut short or no longer well-formed");
+        }
         Json data = out.changed() ? Json.trusted(out.finish()) : event.data();
         return new RevealedEvent(event, data, redactions, java.util.Set.copyOf(opened));
     }
@@ -519,16 +525,23 @@ public final class PrivacyCodec {
             ByteSplice out,
             List<Redaction> redactions,
             List<DataGroup> opened) {
-        // An envelope is plain ASCII: one written with escapes fails to decode, as tampered.
+        // A path the event's record lists as sealed holds an envelope, or null (a null value is not sealed): any
+        // other value was written over the envelope after the event was stored, and would read as plaintext.
         if (hit.kind() != JsonFields.Kind.STRING) {
-            return;
+            if (hit.isNull()) {
+                return;
+            }
+            throw new TamperedDataException(
+                    event.id(), hit.path(), "a field the event lists as sealed holds a value that is not an envelope");
         }
         if (!Envelope.isEnvelope(in, hit.start() + 1, hit.end() - 1)) {
-            // An escape inside the prefix hides it from the byte check, not from a JSON reader.
+            // An envelope is plain ASCII: one written with escapes fails to decode, as tampered (an escape inside
+            // the prefix hides it from the byte check, not from a JSON reader).
             if (!JsonFields.isPlainString(in, hit.start(), hit.end()) && Envelope.isEnvelope(hit.text(in))) {
                 throw new TamperedDataException(event.id(), hit.path(), "an envelope written with JSON escapes");
             }
-            return;
+            throw new TamperedDataException(
+                    event.id(), hit.path(), "a field the event lists as sealed holds text that is not an envelope");
         }
         Envelope.Decoded envelope;
         try {

@@ -186,7 +186,7 @@ public final class SchemaRegistry {
 
     /**
      * A registered type that {@code eventType}, which has no schema, differs from only in case or in the
-     * separators {@code _ - . :} and spaces ({@code SignUp} beside {@code Signup}, {@code product_sold} beside
+     * separators {@code _ - . $} ({@code SignUp} beside {@code Signup}, {@code product_sold} beside
      * {@code ProductSold}): most likely the type it was meant to be, whose personal fields an append under
      * the misspelt name would store in plaintext.
      */
@@ -200,7 +200,7 @@ public final class SchemaRegistry {
     private static String lookalikeForm(String type) {
         StringBuilder form = new StringBuilder(type.length());
         type.codePoints()
-                .filter(c -> c != '_' && c != '-' && c != '.' && c != ':' && !Character.isWhitespace(c))
+                .filter(c -> c != '_' && c != '-' && c != '.' && c != '$' && c != ':' && !Character.isWhitespace(c))
                 .map(c -> Character.toLowerCase(Character.toUpperCase(c)))
                 .forEach(form::appendCodePoint);
         return form.toString();

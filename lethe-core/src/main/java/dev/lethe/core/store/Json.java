@@ -79,6 +79,22 @@ public final class Json {
         if (text == null) {
             throw InvalidEventException.of("json", "JSON text is missing (null)");
         }
+        // UTF-8 encoding would turn half a surrogate pair into '?' without a word: two values would be one.
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isSurrogate(c)) {
+                if (Character.isHighSurrogate(c)
+                        && i + 1 < text.length()
+                        && Character.isLowSurrogate(text.charAt(i + 1))) {
+                    i++;
+                } else {
+                    throw InvalidEventException.of(
+                            "json",
+                            "invalid JSON: half a UTF-16 surrogate pair, without its other half, is no character (at"
+                                    + " character " + i + " of the text)");
+                }
+            }
+        }
         return ofBytes(text.getBytes(StandardCharsets.UTF_8));
     }
 

@@ -89,6 +89,13 @@ class CodecInputEdgesTest {
         }
         assertThat(Json.of(Map.of("t", "\uD83D\uDE00")).asTree().path("t").asText())
                 .isEqualTo("😀");
+        // And from Java text holding one raw (not as an escape): its UTF-8 bytes would hold '?' instead.
+        for (String raw : List.of("\"\uD800\"", "{\"a\":\"x\uDC00\"}", "\"\uDBFF\"")) {
+            assertThatThrownBy(() -> Json.parse(raw))
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("half a UTF-16 surrogate pair");
+        }
+        assertThat(Json.parse("\"\uD83D\uDE00\"").asTree().asText()).isEqualTo("😀");
         // A number no reader could hold exactly would stop every read of its event: refused on the way in.
         assertThatThrownBy(() -> Json.parse("{\"amt\":1e9999999999}"))
                 .isInstanceOf(InvalidEventException.class)

@@ -644,7 +644,7 @@ class PrivateEventStoreTest {
         PrivateEventStore lenient = lenientStore();
         registerProductSold(lenient);
         String data = "{\"email\":\"ada@example.com\",\"name\":\"Ada\",\"product\":\"fund-a\"}";
-        for (String misspelt : List.of("productSold", "Product_Sold", "product-sold", "PRODUCTSOLD")) {
+        for (String misspelt : List.of("productSold", "Product_Sold", "product-sold", "PRODUCTSOLD", "Product$Sold")) {
             assertThatThrownBy(() -> lenient.append(
                             StreamId.of("customer-1"), ExpectedVersion.any(), List.of(EventData.of(misspelt, data))))
                     .as(misspelt)
@@ -806,6 +806,30 @@ class PrivateEventStoreTest {
         assertThatThrownBy(() -> lethe.reveal(copyWith(first, flipped), DPO))
                 .isInstanceOf(TamperedDataException.class)
                 .hasMessageContaining("name");
+
+        // A sealed field's envelope written over with plaintext, or another kind of value, would read as stored.
+        ObjectNode plain = (ObjectNode) first.data().asTree();
+        plain.put("name", "Someone Else");
+        ObjectNode number = (ObjectNode) first.data().asTree();
+        number.put("name", 42);
+        ObjectNode object = (ObjectNode) first.data().asTree();
+        object.putObject("name").put("first", "Someone");
+        for (ObjectNode overwritten : List.of(plain, number, object)) {
+            assertThatThrownBy(() -> lethe.reveal(copyWith(first, overwritten), DPO))
+                    .as(overwritten.toString())
+                    .isInstanceOf(TamperedDataException.class)
+                    .hasMessageContaining("lists as sealed")
+                    .hasMessageNotContaining("Someone");
+        }
+        // A null is no sealed value: a personal field appended as null stays null, with nothing to open.
+        ObjectNode nulled = (ObjectNode) first.data().asTree();
+        nulled.putNull("name");
+        assertThat(lethe.reveal(copyWith(first, nulled), DPO)
+                        .data()
+                        .asTree()
+                        .get("name")
+                        .isNull())
+                .isTrue();
 
         // A damaged header (its group name no group name) is tampering too, naming the field, not bad input.
         byte[] raw = java.util.Base64.getUrlDecoder().decode(nameOfFirst.substring(Envelope.PREFIX.length()));

@@ -229,12 +229,25 @@ final class Store {
     /** Refuses a directory without an event store: a mistyped --data, not a request to create one. */
     void requireExisting() {
         if (!Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {
-            throw StorageException.permanent(
-                    "no Lethe event store in " + directory.toAbsolutePath().normalize()
-                            + " (check --data or $LETHE_DATA; ./lethe demo makes one with the demo story, and a command"
-                            + " that writes makes an empty one with --init)",
+            throw noStore(" (check --data or $LETHE_DATA; ./lethe demo makes one with the demo story, and a command"
+                    + " that writes makes an empty one with --init)");
+        }
+    }
+
+    /**
+     * The refusal of a directory without {@code events.db}: {@code advice} for an empty or missing directory;
+     * a directory that holds {@code keys.db} lost its log, which no new one replaces.
+     */
+    private StorageException noStore(String advice) {
+        Path where = directory.toAbsolutePath().normalize();
+        if (Files.exists(directory.resolve(dev.lethe.sqlite.SqliteKeyStore.FILE_NAME))) {
+            return StorageException.permanent(
+                    "events.db is missing from " + where + ", which holds keys.db: the log was deleted, or left out of"
+                            + " a restore. Restore the whole directory from one backup (docs/privacy.md §9,"
+                            + " Restoring); --init does not make a new log beside a key store",
                     null);
         }
+        return StorageException.permanent("no Lethe event store in " + where + advice, null);
     }
 
     /**
@@ -244,12 +257,9 @@ final class Store {
     SqliteLethe openForWriting() {
         SqliteOptions options = options(); // bad flags first: they are bad input whatever the directory holds
         if (!init && !Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {
-            throw StorageException.permanent(
-                    "no Lethe event store in " + directory.toAbsolutePath().normalize()
-                            + ": a command creates none unless asked (a mistyped --data or $LETHE_DATA, or a volume not"
-                            + " mounted, would become a new store holding personal data nobody knows of); check the"
-                            + " path, or give --init to create a store there",
-                    null);
+            throw noStore(": a command creates none unless asked (a mistyped --data or $LETHE_DATA, or a volume not"
+                    + " mounted, would become a new store holding personal data nobody knows of); check the path, or"
+                    + " give --init to create a store there");
         }
         return SqliteLethe.open(directory, options);
     }
@@ -384,12 +394,7 @@ final class Store {
     }
 
     private void requireEventStore() {
-        if (!Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {
-            throw StorageException.permanent(
-                    "no Lethe event store in " + directory.toAbsolutePath().normalize()
-                            + " (check --data or $LETHE_DATA; run ./lethe demo, or append first)",
-                    null);
-        }
+        requireExisting();
     }
 
     /** A data directory opened for reading, and who reads it. */

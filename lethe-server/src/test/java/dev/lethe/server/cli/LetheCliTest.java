@@ -90,6 +90,23 @@ class LetheCliTest {
         assertThat(run("--data", typo.toString(), "append", "customer-1", "Registered", "{}")
                         .exitCode())
                 .isZero();
+        // A store that lost its log (keys.db still there) is not an empty directory: --init makes no new log.
+        Files.delete(typo.resolve("events.db"));
+        Files.deleteIfExists(typo.resolve("events.db-wal"));
+        Files.deleteIfExists(typo.resolve("events.db-shm"));
+        for (String[] command : List.of(
+                new String[] {"--init", "append", "customer-1", "Registered", "{}"},
+                new String[] {"append", "customer-1", "Registered", "{}"},
+                new String[] {"read", "--all"})) {
+            List<String> args = new java.util.ArrayList<>(List.of("--data", typo.toString()));
+            args.addAll(List.of(command));
+            Run lost = run(args.toArray(String[]::new));
+            assertThat(lost.exitCode()).as(String.join(" ", command)).isEqualTo(1);
+            assertThat(lost.err())
+                    .as(String.join(" ", command))
+                    .contains("events.db is missing from " + typo + ", which holds keys.db");
+        }
+        assertThat(typo.resolve("events.db")).doesNotExist();
     }
 
     /** A demo customer's stream and subject id. */
@@ -210,6 +227,17 @@ class LetheCliTest {
         Run read = lethe("read", "--all", "--from", String.valueOf(position), "--limit", "1", "--role", "dpo");
         assertThat(read.exitCode()).isEqualTo(1);
         assertThat(read.err()).contains("failed authentication");
+
+        // An event whose stored JSON itself is cut short (not a field's envelope) stops the export, in one line.
+        try (java.sql.Connection db = java.sql.DriverManager.getConnection("jdbc:sqlite:" + data.resolve("events.db"));
+                java.sql.PreparedStatement cut = db.prepareStatement("UPDATE events SET data = ? WHERE position = ?")) {
+            cut.setBytes(1, "{\"customerNumber\":\"lethe:v1:AR".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            cut.setLong(2, position);
+            assertThat(cut.executeUpdate()).isEqualTo(1);
+        }
+        Run stopped = lethe("subject", "export", subject, "--role", "dpo");
+        assertThat(stopped.exitCode()).isEqualTo(1);
+        assertThat(stopped.err()).contains("cut short or no longer well-formed").doesNotContain("\tat ");
     }
 
     @Test

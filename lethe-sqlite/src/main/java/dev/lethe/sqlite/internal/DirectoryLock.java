@@ -200,7 +200,9 @@ public final class DirectoryLock implements AutoCloseable {
             }
         } catch (IOException e) {
             throw StorageException.permanent(
-                    "cannot lock data directory " + directory.toAbsolutePath().normalize() + ": " + e.getMessage(), e);
+                    "cannot lock data directory " + directory.toAbsolutePath().normalize() + ": " + e.getMessage()
+                            + (e instanceof java.nio.file.AccessDeniedException ? Sql.ownership(file) : ""),
+                    e);
         }
     }
 
@@ -279,9 +281,36 @@ public final class DirectoryLock implements AutoCloseable {
                     "cannot create data directory " + directory.toAbsolutePath() + ": " + e, e);
         }
         if (!Files.isWritable(directory)) {
-            throw StorageException.permanent("data directory " + directory.toAbsolutePath() + " is not writable", null);
+            throw StorageException.permanent(
+                    "data directory " + directory.toAbsolutePath() + " is not writable" + Sql.ownership(directory),
+                    null);
+        }
+        // A file of the store this user may not write (restored as root, run as a service user): said here, by
+        // name, rather than as SQLite's SQLITE_READONLY at the first write, or a lock that cannot be taken.
+        for (String name : STORE_FILES) {
+            Path file = directory.resolve(name);
+            if (Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    && !(Files.isReadable(file) && Files.isWritable(file))) {
+                throw StorageException.permanent(
+                        file.toAbsolutePath() + " is not " + (Files.isReadable(file) ? "writable" : "readable")
+                                + Sql.ownership(file),
+                        null);
+            }
         }
     }
+
+    /** The files a writer opens in the data directory. */
+    private static final java.util.List<String> STORE_FILES = java.util.List.of(
+            "events.db",
+            "events.db-wal",
+            "events.db-shm",
+            "keys.db",
+            "keys.db-wal",
+            "keys.db-shm",
+            "projections.db",
+            "projections.db-wal",
+            "projections.db-shm",
+            "lethe.lock");
 
     @Override
     public void close() {

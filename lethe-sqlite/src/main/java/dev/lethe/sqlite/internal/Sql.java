@@ -87,10 +87,18 @@ public final class Sql {
                 return "";
             }
             return " (permission denied: " + candidate + " is " + (readable ? "not writable" : "not readable")
-                    + " by user " + System.getProperty("user.name") + describeOwner(candidate)
-                    + "; give the data directory and its files to the user that runs Lethe, e.g. chown -R)";
+                    + ownership(candidate) + ")";
         }
         return "";
+    }
+
+    /**
+     * Who may not use {@code path} and why, to follow a refusal: " by user U: it is owned by O, mode M; give
+     * the data directory and its files to the user that runs Lethe (chown -R)".
+     */
+    public static String ownership(Path path) {
+        return " by user " + System.getProperty("user.name") + describeOwner(path)
+                + "; give the data directory and its files to the user that runs Lethe (chown -R)";
     }
 
     private static String describeOwner(Path path) {
