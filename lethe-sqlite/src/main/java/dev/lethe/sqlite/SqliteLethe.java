@@ -43,7 +43,7 @@ public final class SqliteLethe implements AutoCloseable {
     private final String policyText;
     private final int forgottenOnlyInTrail;
     private final int expiredOnlyInTrail;
-    private List<String> recoveredAtOpen = List.of();
+    private volatile List<String> recoveredAtOpen = List.of();
 
     private SqliteLethe(
             SqliteEventStore store,
@@ -205,6 +205,8 @@ public final class SqliteLethe implements AutoCloseable {
                     recovered.add(fromJournal + " subject(s) forgotten again from the receipt journal: this data"
                             + " directory was restored from before their forget");
                 }
+                // The other way round: a keys.db older than the log, seen from the newest events' subjects.
+                privacy.keysOlderThanLog().ifPresent(recovered::add);
                 // Before anything is appended under this process's clock: what a retention run's clock is
                 // compared with, when none has run yet (an event appended under a clock set ahead would
                 // otherwise make it look right).
@@ -513,7 +515,8 @@ public final class SqliteLethe implements AutoCloseable {
     /**
      * What this writer open repaired or found, one sentence each (also logged as warnings): audit entries of
      * operations a crash stopped, subjects forgotten again after a restore (from the audit trail or the
-     * receipt journal), a log older than the key store. Empty after a clean stop, and for a read-only open.
+     * receipt journal), a log older than the key store or a key store older than the log. Empty after a clean
+     * stop, and for a read-only open.
      */
     public List<String> recoveredAtOpen() {
         return recoveredAtOpen;

@@ -411,6 +411,33 @@ class InterruptedForgetTest {
     }
 
     @Test
+    void a_keys_db_restored_from_before_the_newest_subjects_is_said_at_every_open_until_put_right() throws Exception {
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            customer(lethe, "ada@example.com");
+        }
+        Path backup = restorable("before-grace");
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            customer(lethe, "grace@example.com");
+            assertThat(lethe.privacy().keysOlderThanLog()).isEmpty();
+        }
+        Path current = restorable("current");
+        restore(backup);
+        for (int open = 0; open < 2; open++) {
+            try (SqliteLethe lethe = SqliteLethe.open(data)) {
+                assertThat(lethe.recoveredAtOpen())
+                        .as("open " + open)
+                        .anySatisfy(what -> assertThat(what)
+                                .startsWith("keys.db is older than events.db: 1 of the 2 subjects")
+                                .contains("lethe keys check reads the whole log"));
+            }
+        }
+        restore(current);
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.recoveredAtOpen()).isEmpty();
+        }
+    }
+
+    @Test
     void a_policy_file_that_still_sets_forget_markers_opens_and_the_check_reports_the_line() throws Exception {
         SqliteLethe.open(data).close(); // writes the default policy
         java.nio.file.Path policy = data.resolve(SqliteLethe.POLICY_FILE);

@@ -1176,11 +1176,11 @@ public final class PrivateEventStore implements AutoCloseable {
         } catch (RuntimeException e) {
             if (committed.get() != null) {
                 recordedDespiteInterrupt(
-                        () -> recordForget(committed.get(), actor, forgottenEntry(committed.get()), e));
+                        () -> recordForget(committed.get(), actor, forgottenEntryNow(committed.get()), e));
             }
             throw e;
         }
-        recordedDespiteInterrupt(() -> recordForget(receipt, actor, forgottenEntry(receipt), null));
+        recordedDespiteInterrupt(() -> recordForget(receipt, actor, forgottenEntryNow(receipt), null));
         return receipt;
     }
 
@@ -1910,6 +1910,21 @@ public final class PrivateEventStore implements AutoCloseable {
                 .toList();
     }
 
+    /**
+     * A forget's audit entry as it is made: with the key fields that keep natural keys in plaintext, which
+     * it does not reach ({@link SchemaRegistry#plaintextNaturalKeyFields}), when the schemas have any, so
+     * that the trail records what was left as well as what was destroyed.
+     */
+    private Map<String, Object> forgottenEntryNow(ErasureReceipt receipt) {
+        List<String> plaintext = schemas.plaintextNaturalKeyFields();
+        if (plaintext.isEmpty()) {
+            return forgottenEntry(receipt);
+        }
+        Map<String, Object> details = new LinkedHashMap<>(forgottenEntry(receipt));
+        details.put("plaintextKeyFields", plaintext);
+        return details;
+    }
+
     private static Map<String, Object> forgottenEntry(ErasureReceipt receipt) {
         return Map.of(
                 "subject", receipt.subject().toString(),
@@ -1958,11 +1973,12 @@ public final class PrivateEventStore implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             // The forget is done whatever the trail says: a failure here must not read as "nothing changed".
-            RuntimeException unrecorded = dev.lethe.core.store.StorageException.transientFailure(
-                    "subject " + receipt.subject() + " is forgotten (receipt " + receipt.id() + "), but its"
-                            + " SubjectForgotten audit entry was not written: " + e.getMessage()
-                            + " (the next open of the store writes it)",
-                    e);
+            String why = "subject " + receipt.subject() + " is forgotten (receipt " + receipt.id() + "), but its"
+                    + " SubjectForgotten audit entry was not written: " + e.getMessage()
+                    + " (the next open of the store writes it)";
+            RuntimeException unrecorded = e instanceof dev.lethe.core.store.LetheException lethe && !lethe.isTransient()
+                    ? dev.lethe.core.store.StorageException.permanent(why, e)
+                    : dev.lethe.core.store.StorageException.transientFailure(why, e);
             if (failure == null) {
                 failure = unrecorded;
             } else {
@@ -2817,6 +2833,43 @@ public final class PrivateEventStore implements AutoCloseable {
             }
         }
         return new LostSubjects(events, named.size(), lost, some);
+    }
+
+    /** How many of the newest events {@link #keysOlderThanLog} reads. */
+    static final int RECENT_EVENTS_CHECKED = 256;
+
+    /**
+     * Whether {@code keys.db} looks older than {@code events.db}, from the newest {@value
+     * #RECENT_EVENTS_CHECKED} events alone (cheap enough for every open): subjects they name that have
+     * neither a key nor an erasure fence were created after the key store's copy was taken (a {@code keys.db}
+     * restored alone from an older backup), or lost with it. Their personal data reads as unavailable. An
+     * older {@code keys.db} whose missing subjects are all further back is not seen here: {@code lethe keys
+     * check} reads the whole log ({@link #subjectsWithoutKeys}).
+     */
+    public Optional<String> keysOlderThanLog() {
+        long head = store.headPosition();
+        if (head < 0) {
+            return Optional.empty();
+        }
+        Set<SubjectId> named = new java.util.HashSet<>();
+        List<RecordedEvent> recent = store.readAll(
+                Math.max(0, head - RECENT_EVENTS_CHECKED + 1), RECENT_EVENTS_CHECKED, EventStore.PAGE_BYTES);
+        for (RecordedEvent event : recent) {
+            if (PrivacyCodec.hasRecord(event.metadata())) {
+                named.addAll(PrivacyCodec.subjectsOf(event.metadata()).values());
+            }
+        }
+        long lost = named.stream()
+                .filter(subject -> !keys.isKnown(subject) && !keys.isForgotten(subject))
+                .count();
+        if (lost == 0) {
+            return Optional.empty();
+        }
+        return Optional.of("keys.db is older than events.db: " + lost + " of the " + named.size() + " subjects the"
+                + " newest " + recent.size() + " events name have neither a key nor an erasure fence in keys.db"
+                + " (restored alone from an older backup, or replaced). Their personal data reads as unavailable,"
+                + " and new personal data for them cannot be sealed under their old keys. Restore keys.db and"
+                + " events.db from one backup (docs/privacy.md §9, Restoring); lethe keys check reads the whole log");
     }
 
     /** Destroys every period key whose retention has ended at {@code now}, and runs scheduled forgets. */

@@ -804,6 +804,16 @@ class LetheCliTest {
         assertThat(forget.out())
                 .contains("not reached key fields stored in plaintext (KycChecked.email)")
                 .doesNotContain("plain@example.org");
+        // The trail keeps what the forget left, beside what it destroyed.
+        String entry = lethe("read", "$audit", "--json", "--limit", "10000")
+                .out()
+                .lines()
+                .filter(line -> line.contains("\"SubjectForgotten\"") && line.contains(subject))
+                .findFirst()
+                .orElseThrow();
+        assertThat(entry)
+                .contains("\"plaintextKeyFields\":[\"KycChecked.email\"]")
+                .doesNotContain("plain@example.org");
     }
 
     @Test
