@@ -229,6 +229,15 @@ public final class SqliteBackup {
                     .filter(noted -> noted.matches("[0-9]{1,18}") && Long.parseLong(noted) > end)
                     .ifPresent(noted -> keys.setNote(
                             dev.lethe.core.privacy.PrivateEventStore.FORGETS_CHECKED_NOTE, Long.toString(end)));
+            // So is its note of the log's head (appends between the two copies moved it past the copied log).
+            long head;
+            try (SqliteEventStore events = SqliteEventStore.openReadOnly(copy)) {
+                head = events.headPosition();
+            }
+            keys.note(dev.lethe.core.privacy.PrivateEventStore.LOG_HEAD_NOTE)
+                    .filter(noted -> noted.matches("[0-9]{1,18}") && Long.parseLong(noted) > head)
+                    .ifPresent(noted ->
+                            keys.setNote(dev.lethe.core.privacy.PrivateEventStore.LOG_HEAD_NOTE, Long.toString(head)));
             return new CopiedKeys(masterKey(keys, directory), changePending[0], end);
         }
     }

@@ -411,6 +411,31 @@ class InterruptedForgetTest {
     }
 
     @Test
+    void an_events_db_put_back_from_before_appends_alone_is_said_too() throws Exception {
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            customer(lethe, "ada@example.com");
+        }
+        Path old = Files.createDirectory(root.resolve("log-before-bob"));
+        Files.copy(data.resolve("events.db"), old.resolve("events.db"));
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            customer(lethe, "bob@example.com"); // an append, and no audit entry
+        }
+        for (String file : List.of("events.db", "events.db-wal", "events.db-shm")) {
+            Files.deleteIfExists(data.resolve(file));
+        }
+        Files.copy(old.resolve("events.db"), data.resolve("events.db"));
+
+        try (SqliteLethe readOnly = SqliteLethe.openReadOnly(data)) {
+            assertThat(readOnly.privacy().logOlderThanKeyStore())
+                    .hasValueSatisfying(why -> assertThat(why).contains("its last event is at position"));
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.recoveredAtOpen())
+                    .anySatisfy(what -> assertThat(what).startsWith("events.db is older than keys.db"));
+        }
+    }
+
+    @Test
     void a_keys_db_restored_from_before_the_newest_subjects_is_said_at_every_open_until_put_right() throws Exception {
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             customer(lethe, "ada@example.com");

@@ -162,6 +162,13 @@ class RawLogGuardTest {
             assertThatThrownBy(() -> lethe.store().append(StreamId.of("$mine-1"), ExpectedVersion.any(), List.of(raw)))
                     .isInstanceOf(InvalidEventException.class)
                     .hasMessageContaining("is a system stream");
+            // Nor metadata holding Lethe's own record, which would make every read of the event a tampering error.
+            EventData forged = EventData.of("Plain", Json.parse("{\"x\":\"hello\"}"))
+                    .withMetadata(Json.parse("{\"lethe\":{\"sealed\":[\"x\"]}}"));
+            assertThatThrownBy(() -> lethe.store().append(StreamId.of("raw-1"), ExpectedVersion.any(), List.of(forged)))
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("the key 'lethe' is reserved for Lethe");
+            assertThat(lethe.store().streamInfo(StreamId.of("raw-1")).exists()).isFalse();
             // Types without a schema, and appends through the privacy layer, go on as before.
             lethe.store().append(StreamId.of("note-1"), ExpectedVersion.any(), List.of(EventData.of("Noted", "{}")));
             lethe.privacy().append(StreamId.of("signup-1"), ExpectedVersion.any(), List.of(raw));

@@ -458,6 +458,14 @@ public final class PrivateEventStore implements AutoCloseable {
                         "type '" + event.type() + "' has a privacy schema: append it through privacy().append, which"
                                 + " encrypts its personal fields; the raw log (store()) would keep them in plaintext");
             }
+            if (PrivacyCodec.hasRecord(event.metadata())) {
+                // Lethe's record says which fields are sealed and whose they are: one written by hand would make
+                // every read of the event a tampering error, or name subjects the key store never had.
+                throw InvalidEventException.of(
+                        "events[" + i + "] metadata",
+                        "the key '" + PrivacyCodec.METADATA_KEY + "' is reserved for Lethe (its record of sealed"
+                                + " fields and subjects), as privacy().append refuses it");
+            }
         }
     }
 
@@ -1246,15 +1254,41 @@ public final class PrivateEventStore implements AutoCloseable {
         if (end != checked) {
             keys.setNote(FORGETS_CHECKED_NOTE, Long.toString(end));
         }
-        if (checked > end) {
-            logOlderThanKeyStore = logOlderThanKeyStore(checked, end); // the engine logs it (SqliteLethe)
-            // In the trail for good: the next open no longer sees it (the note now says the log's end).
+        long headSeen = headSeen();
+        long head = store.headPosition();
+        if (checked > end || headSeen > head) {
+            logOlderThanKeyStore = logOlderThanKeyStore(checked, end, headSeen, head); // SqliteLethe logs it
+            // In the trail for good: the next open no longer sees it (the notes now say the log's end).
             audit.record(
                     "LogOlderThanKeyStore",
                     Principal.SYSTEM,
-                    Map.of("auditEntries", end, "keyStoreCheckedTo", checked));
+                    Map.of("auditEntries", end, "keyStoreCheckedTo", checked, "head", head, "headSeen", headSeen));
         }
+        noteHead(headSeen);
         return reapplied[0];
+    }
+
+    /** Notes the log's head as seen now, unless the note says so already (a key-store write saved). */
+    private void noteHead(long noted) {
+        long head = store.headPosition();
+        if (head != noted) {
+            keys.setNote(LOG_HEAD_NOTE, Long.toString(head));
+        }
+    }
+
+    /**
+     * The key-store note holding the log's head position as a writer last saw it (at its open and its close):
+     * a log whose head is below it was put back from an older copy, even when no audit entry was written since
+     * that copy (appends alone).
+     */
+    public static final String LOG_HEAD_NOTE = "log-head-seen";
+
+    private long headSeen() {
+        try {
+            return keys.note(LOG_HEAD_NOTE).map(Long::parseLong).orElse(-1L);
+        } catch (NumberFormatException notWrittenByLethe) {
+            return -1;
+        }
     }
 
     /** What {@link #reapplyForgetsMissingFromKeys} found at this open: a log older than the key store. */
@@ -1274,14 +1308,20 @@ public final class PrivateEventStore implements AutoCloseable {
         long checked = forgetsChecked();
         StreamInfo trail = store.streamInfo(AuditLog.STREAM);
         long end = trail.exists() ? trail.eventCount() : 0;
-        return checked > end ? logOlderThanKeyStore(checked, end) : Optional.empty();
+        long headSeen = headSeen();
+        long head = store.headPosition();
+        return checked > end || headSeen > head ? logOlderThanKeyStore(checked, end, headSeen, head) : Optional.empty();
     }
 
-    private static Optional<String> logOlderThanKeyStore(long checked, long end) {
-        return Optional.of("events.db is older than keys.db: its audit trail holds " + end + " entries, and keys.db"
-                + " had seen " + checked + " at an earlier open. The log was restored from an older copy (or"
-                + " replaced): events acknowledged after that copy was taken are not in it. Restore events.db and"
-                + " keys.db from one backup, or put the newer events.db back (docs/privacy.md §9, Restoring)");
+    private static Optional<String> logOlderThanKeyStore(long checked, long end, long headSeen, long head) {
+        return Optional.of("events.db is older than keys.db: "
+                + (headSeen > head
+                        ? "its last event is at position " + head + ", and keys.db had seen the log up to position "
+                                + headSeen
+                        : "its audit trail holds " + end + " entries, and keys.db had seen " + checked)
+                + " at an earlier open or close. The log was restored from an older copy (or replaced): events"
+                + " acknowledged after that copy was taken are not in it. Restore events.db and keys.db from one"
+                + " backup, or put the newer events.db back (docs/privacy.md §9, Restoring)");
     }
 
     /**
@@ -3375,6 +3415,8 @@ public final class PrivateEventStore implements AutoCloseable {
         if (trail.exists()) {
             keys.setNote(FORGETS_CHECKED_NOTE, Long.toString(trail.eventCount()));
         }
+        // And how far the log went: a copy put back later is older when its head is below this.
+        noteHead(headSeen());
     }
 
     @Override

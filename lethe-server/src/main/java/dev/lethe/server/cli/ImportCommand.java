@@ -92,6 +92,15 @@ final class ImportCommand implements Callable<Integer> {
                     + " line would be refused. Reads the store read-only: runs beside a running server.")
     boolean dryRun;
 
+    @Option(
+            names = "--json",
+            description = "Also print the outcome as one JSON object on standard output, for scripts:"
+                    + " {\"complete\": true, \"stored\", \"alreadyStored\", \"withoutId\", \"batches\","
+                    + " \"firstLine\", \"lastLine\", \"seconds\"}; when a line is refused or the import is"
+                    + " interrupted, {\"complete\": false, …, \"resumeFromLine\", \"goOn\", \"error\"} (the exit"
+                    + " code is the usual one). Not with --dry-run.")
+    boolean json;
+
     /** The refused lines a dry run lists; it counts them all. */
     static final int DRY_RUN_LISTED = 100;
 
@@ -103,6 +112,9 @@ final class ImportCommand implements Callable<Integer> {
         }
         if (fromLine < 1) {
             throw InvalidEventException.of("--from-line", fromLine + " is out of range: the first line is 1");
+        }
+        if (json && dryRun) {
+            throw InvalidEventException.of("--json", "goes with an import, not with --dry-run (its report is text)");
         }
         boolean stdin = "-".equals(file.toString());
         String name = stdin ? "standard input" : file.toString();
@@ -129,6 +141,10 @@ final class ImportCommand implements Callable<Integer> {
                 return 130; // the hook tells where things stand; the JVM is exiting
             } catch (RuntimeException e) {
                 loader.stopped();
+                if (json) {
+                    out.println(loader.outcome(false, String.valueOf(e.getMessage())));
+                    out.flush();
+                }
                 throw e;
             } finally {
                 loader.halted.countDown();
@@ -138,7 +154,12 @@ final class ImportCommand implements Callable<Integer> {
                     // the hook runs, or has run
                 }
             }
-            loader.finish(out);
+            if (json) {
+                loader.endProgress();
+                out.println(loader.outcome(true, null));
+            } else {
+                loader.finish(out);
+            }
         } catch (IOException e) { // opening or closing the file
             throw InvalidEventException.of(
                     "FILE", "cannot read " + name + ": " + dev.lethe.server.IoErrors.describe(e));
@@ -180,6 +201,26 @@ final class ImportCommand implements Callable<Integer> {
             this.name = name;
             this.err = err;
             this.resumeLine = fromLine;
+        }
+
+        /** The outcome for {@code --json}: what is stored, and, when it stopped, where to go on from. */
+        String outcome(boolean complete, String error) {
+            java.util.Map<String, Object> result = new java.util.LinkedHashMap<>();
+            result.put("complete", complete);
+            result.put("file", name);
+            result.put("stored", stored);
+            result.put("alreadyStored", retried);
+            result.put("withoutId", withoutId);
+            result.put("batches", batches);
+            result.put("firstLine", firstLine < 0 ? null : firstLine);
+            result.put("lastLine", lastLine < 0 ? null : lastLine);
+            result.put("seconds", Math.round((System.nanoTime() - started) / 1e6) / 1e3);
+            if (!complete) {
+                result.put("resumeFromLine", resumeLine);
+                result.put("goOn", goOn(resumeLine));
+                result.put("error", error);
+            }
+            return PriorForgets.JSON.valueToTree(result).toString();
         }
 
         void load(InputStream in) {
@@ -751,6 +792,11 @@ final class ImportCommand implements Callable<Integer> {
                             : "",
                     goOn(line));
             err.flush();
+            if (json) {
+                PrintWriter out = parent.spec.commandLine().getOut();
+                out.println(outcome(false, "interrupted (a signal stopped the process)"));
+                out.flush();
+            }
         }
 
         /** Set by the shutdown hook: the next append does not start. */

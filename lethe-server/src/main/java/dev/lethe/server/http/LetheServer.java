@@ -752,13 +752,17 @@ public final class LetheServer implements AutoCloseable {
         if (principal == null && jwt != null && JwtVerifier.looksLikeJwt(token)) {
             try {
                 principal = jwt.verify(token);
-                String name = principal.name();
-                if (config.tokens().values().stream().anyMatch(p -> p.name().equals(name))) {
+                String name = comparable(principal.name());
+                if (name.equals(comparable(Principal.SYSTEM.name()))
+                        || name.equals(comparable(dev.lethe.core.privacy.RetentionScheduler.SCHEDULER.name()))
+                        || config.tokens().values().stream()
+                                .anyMatch(p -> comparable(p.name()).equals(name))) {
                     // The trail names principals, and the in-progress limits count per name: a JWT subject must
-                    // not pass for a static token's principal (nor share its limits).
-                    throw ApiException.unauthorized("JWT 'sub' names a principal a static token of this server"
-                            + " has; the audit trail could not tell them apart: give the identity provider's"
-                            + " subjects other names, or rename the token's principal");
+                    // not pass for a static token's principal or Lethe's own (nor share their limits), spelt with
+                    // other case or spaces around it either.
+                    throw ApiException.unauthorized("JWT 'sub' names a principal a static token of this server, or"
+                            + " Lethe itself, has; the audit trail could not tell them apart: give the identity"
+                            + " provider's subjects other names, or rename the token's principal");
                 }
                 ctx.attribute(EXPIRES, JwtVerifier.expiry(token));
             } catch (RuntimeException refused) {
@@ -1187,8 +1191,8 @@ public final class LetheServer implements AutoCloseable {
                 PrivateEventStore.Exported.TamperedField first =
                         exported.tampered().get(0);
                 log.warn(
-                        "exported personal fields failed authentication (altered, or copied from elsewhere):"
-                                + " restore them from a backup",
+                        "exported personal fields failed authentication (altered, or copied from elsewhere): their"
+                                + " stored bytes were changed outside Lethe; find out how",
                         Map.of(
                                 "subject", subject.toString(),
                                 "tamperedFields", exported.tamperedFields(),
@@ -1201,6 +1205,11 @@ public final class LetheServer implements AutoCloseable {
             }
             throw e instanceof IOException io ? new java.io.UncheckedIOException(io) : (RuntimeException) e;
         }
+    }
+
+    /** A principal's name as a reader of the audit trail compares it: without case or surrounding spaces. */
+    private static String comparable(String name) {
+        return name.strip().toLowerCase(java.util.Locale.ROOT);
     }
 
     /** Set on a streamed answer that failed after its first bytes were sent: no problem is written after them. */

@@ -237,7 +237,8 @@ public record ServerConfig(
                 // A misspelt 'rol' would read as a token without a role: named, as a setting is.
                 requireKnownKeys(
                         e.getValue(),
-                        "tokens (the token of " + e.getValue().path("principal").asText("?") + ")",
+                        (file == null ? "" : "config file " + file + ", ") + "tokens (the token of "
+                                + e.getValue().path("principal").asText("?") + ")",
                         List.of("principal", "role"));
             }
             Principal principal = new Principal(

@@ -85,6 +85,40 @@ class ImportCommandTest {
     }
 
     @Test
+    void with_json_the_outcome_is_one_object_for_scripts_whole_or_stopped_with_the_line_to_go_on_from()
+            throws IOException {
+        Path good = file("good.jsonl", line("acct-1", 1, null), line("acct-1", 2, null), line("acct-2", 3, null));
+        Run done = lethe("import", good.toString(), "--json");
+        assertThat(done.exitCode()).as(done.err()).isZero();
+        com.fasterxml.jackson.databind.JsonNode outcome =
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(done.out());
+        assertThat(outcome.path("complete").asBoolean()).isTrue();
+        assertThat(outcome.path("stored").asLong()).isEqualTo(3);
+        assertThat(outcome.path("batches").asLong()).isEqualTo(2);
+        assertThat(outcome.path("withoutId").asLong()).isEqualTo(3);
+        assertThat(outcome.path("firstLine").asLong()).isEqualTo(1);
+        assertThat(outcome.path("lastLine").asLong()).isEqualTo(3);
+        assertThat(outcome.has("resumeFromLine")).isFalse();
+
+        Path bad = file("bad.jsonl", line("acct-3", 1, null), "{\"stream\":\"acct-3\",\"type\":");
+        Run stopped = lethe("import", bad.toString(), "--json");
+        assertThat(stopped.exitCode()).isEqualTo(2);
+        com.fasterxml.jackson.databind.JsonNode cut =
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(stopped.out());
+        assertThat(cut.path("complete").asBoolean()).isFalse();
+        // What standard error says, in numbers.
+        long resume = cut.path("resumeFromLine").asLong();
+        assertThat(stopped.err())
+                .contains("import stopped: " + cut.path("stored").asLong() + " event(s) of " + bad)
+                .contains("nothing from line " + resume + " on");
+        assertThat(cut.path("goOn").asText()).contains("import --from-line " + resume + " -- " + bad.toAbsolutePath());
+        assertThat(cut.path("error").asText()).contains("line 2");
+
+        assertThat(lethe("import", good.toString(), "--json", "--dry-run").exitCode())
+                .isEqualTo(2);
+    }
+
+    @Test
     void a_refused_line_stops_the_import_after_storing_the_lines_before_it_and_names_the_line_to_go_on_from()
             throws IOException {
         List<String> lines = new ArrayList<>();

@@ -1584,6 +1584,12 @@ class HttpApiIT {
         Response impostor = get("/v1/schemas", lookalike);
         assertThat(impostor.status()).isEqualTo(401);
         assertThat(impostor.json().get("detail").asText()).contains("names a principal a static token");
+        // Spelt with other case or a space, or as Lethe's own principals: the same.
+        for (String sub : List.of("Demo-Admin ", "lethe", "retention-scheduler")) {
+            String spelt =
+                    JwtVerifierTest.hs256("{\"sub\":\"" + sub + "\",\"roles\":[\"analyst\"]}", JwtVerifierTest.SECRET);
+            assertThat(get("/v1/schemas", spelt).status()).as(sub).isEqualTo(401);
+        }
         String forged = JwtVerifierTest.hs256("{\"sub\":\"x\",\"roles\":[\"dpo\"]}", JwtVerifierTest.SECRET + "!");
         Response refused = get("/v1/schemas", forged);
         assertThat(refused.status()).isEqualTo(401);
