@@ -94,7 +94,8 @@ final class ImportCommand implements Callable<Integer> {
 
     @Option(
             names = "--json",
-            description = "Also print the outcome as one JSON object on standard output, for scripts:"
+            description = "Print the outcome as one JSON object on standard output, for scripts (instead of the"
+                    + " text summary; progress and errors stay on standard error):"
                     + " {\"complete\": true, \"stored\", \"alreadyStored\", \"withoutId\", \"batches\","
                     + " \"firstLine\", \"lastLine\", \"seconds\"}; when a line is refused or the import is"
                     + " interrupted, {\"complete\": false, …, \"resumeFromLine\", \"goOn\", \"error\"} (the exit"
