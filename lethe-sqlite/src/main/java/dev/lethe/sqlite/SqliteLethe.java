@@ -220,7 +220,11 @@ public final class SqliteLethe implements AutoCloseable {
                             .log(System.Logger.Level.WARNING, "cannot delete " + POLICY_FILE + ".tmp: " + e);
                 }
                 // A policy file edited by hand changes who may read what: the trail must show it.
-                privacy.notePolicy(policySha256(policyFile.text()), false);
+                if (privacy.notePolicy(policySha256(policyFile.text()), false)) {
+                    recovered.add("policy.yaml differs from the policy this store last ran under (edited by hand, put"
+                            + " back from a backup, or a policy set that stopped half-way): audited as"
+                            + " PolicyFileChanged with who may now read what; lethe policy show prints it");
+                }
                 // Exports read a subject's events from the index in projections.db, brought up to date first.
                 privacy.useSubjectIndex(projections);
                 // The raw log (store()) takes no event whose personal fields privacy().append would have sealed.

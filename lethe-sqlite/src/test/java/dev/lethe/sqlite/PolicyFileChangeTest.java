@@ -42,6 +42,9 @@ class PolicyFileChangeTest {
         assertThat(after).isNotEqualTo(before);
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             assertThat(lethe.policy().roles().get("analyst").toString()).contains("identity");
+            assertThat(lethe.recoveredAtOpen())
+                    .singleElement()
+                    .satisfies(what -> assertThat(what).startsWith("policy.yaml differs from the policy"));
         }
         SqliteLethe.open(data).close();
 
