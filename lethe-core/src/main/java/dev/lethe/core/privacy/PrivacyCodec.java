@@ -462,6 +462,40 @@ public final class PrivacyCodec {
 
     private static final byte[] NULL = {'n', 'u', 'l', 'l'};
 
+    /** A sealed field's data group and key period, as its envelope's header names them. */
+    public record SealedField(String path, DataGroup group, String period) {}
+
+    /**
+     * The fields of {@code event} sealed for {@code subject}, with the data group and key period their
+     * envelopes' headers name, read without opening anything (an envelope that does not decode is left out:
+     * a reveal reports it): for an export, how long each is kept.
+     */
+    public List<SealedField> sealedFieldsOf(RecordedEvent event, SubjectId subject) {
+        JsonFields fields = openerFor(event.metadata());
+        if (fields == null) {
+            return List.of();
+        }
+        byte[] in = event.data().unsafeBytes();
+        List<SealedField> out = new ArrayList<>(2);
+        try {
+            fields.scan(in, hit -> {
+                if (hit.kind() == JsonFields.Kind.STRING && Envelope.isEnvelope(in, hit.start() + 1, hit.end() - 1)) {
+                    try {
+                        Envelope.Decoded envelope = Envelope.decode(in, hit.start() + 1, hit.end() - 1);
+                        if (envelope.subject().equals(subject)) {
+                            out.add(new SealedField(hit.path(), envelope.group(), envelope.period()));
+                        }
+                    } catch (IllegalArgumentException damaged) {
+                        // reported by the reveal
+                    }
+                }
+            });
+        } catch (IndexOutOfBoundsException damaged) {
+            return List.of(); // reported by the reveal
+        }
+        return out;
+    }
+
     /** Whether {@code metadata}'s bytes hold {@code subject}'s id as text (its privacy record names it). */
     private static boolean mentions(byte[] metadata, SubjectId subject) {
         byte[] id = subject.toString().getBytes(StandardCharsets.US_ASCII);

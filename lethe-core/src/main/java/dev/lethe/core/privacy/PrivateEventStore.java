@@ -2825,6 +2825,24 @@ public final class PrivateEventStore implements AutoCloseable {
                 one.put("detail", r.detail());
             }
         });
+        // How long each of the subject's personal values is kept (Art. 15(1)(d)): until its period's retention
+        // ends, when retention destroys its key; absent for a group the policy does not declare.
+        ObjectNode until = null;
+        for (PrivacyCodec.SealedField field : codec.sealedFieldsOf(event, subject)) {
+            Optional<Instant> end = keys.policy().knows(field.group())
+                    ? keys.policy().expiresAt(field.group(), field.period())
+                    : Optional.empty();
+            if (end.isPresent()) {
+                if (until == null) {
+                    until = entry.putObject("retainedUntil");
+                }
+                String text = dev.lethe.core.store.InstantText.of(end.get());
+                JsonNode earlier = until.get(field.path());
+                if (earlier == null || earlier.asText().compareTo(text) > 0) {
+                    until.put(field.path(), text); // a path in a list: its earliest
+                }
+            }
+        }
         counter.count(event, revealed.redactions());
         return entry;
     }

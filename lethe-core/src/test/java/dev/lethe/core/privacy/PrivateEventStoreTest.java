@@ -431,6 +431,14 @@ class PrivateEventStoreTest {
                 .isEqualTo(dev.lethe.core.store.InstantText.of(last.recordedAt()))
                 .matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{6}(\\d{3})?Z");
         assertThat(export.path("exportedAt").asText()).matches(".*\\.\\d{6}(\\d{3})?Z");
+        // How long each value is kept (Art. 15(1)(d)): the policy per group, and each value's own end.
+        assertThat(export.path("retention").path("contact").path("keptFor").asText())
+                .isEqualTo("P2Y");
+        assertThat(export.path("retention").path("identity").path("from").asText())
+                .isEqualTo("the end of the year the value was recorded in");
+        // Recorded 2026-11-26: contact by month (2026-11) for two years, identity by year (2026) for ten.
+        assertThat(second.path("retainedUntil").path("email").asText()).isEqualTo("2028-12-01T00:00:00.000000Z");
+        assertThat(second.path("retainedUntil").path("name").asText()).isEqualTo("2037-01-01T00:00:00.000000Z");
     }
 
     @Test
