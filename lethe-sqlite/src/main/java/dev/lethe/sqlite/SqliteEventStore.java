@@ -218,6 +218,7 @@ public final class SqliteEventStore implements EventStore {
         dev.lethe.core.spi.AppendRules.require(directory, "data directory");
         dev.lethe.core.spi.AppendRules.require(options, "options");
         DirectoryLock.ensureDirectory(directory);
+        DirectoryLock.requireStoreFilesUsable(directory);
         DirectoryLock lock = DirectoryLock.acquire(directory);
         Connection writer = null;
         try {

@@ -382,10 +382,7 @@ class InterruptedForgetTest {
             assertThat(lethe.privacy().logOlderThanKeyStore()).isEmpty();
         }
         // Only events.db put back from the older copy: Bob's events and the trail's later entries are gone.
-        for (String file : List.of("events.db", "events.db-wal", "events.db-shm")) {
-            Files.deleteIfExists(data.resolve(file));
-        }
-        Files.copy(old.resolve("events.db"), data.resolve("events.db"));
+        putBackLog(old);
 
         try (SqliteLethe readOnly = SqliteLethe.openReadOnly(data)) {
             assertThat(readOnly.privacy().logOlderThanKeyStore())
@@ -420,10 +417,7 @@ class InterruptedForgetTest {
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             customer(lethe, "bob@example.com"); // an append, and no audit entry
         }
-        for (String file : List.of("events.db", "events.db-wal", "events.db-shm")) {
-            Files.deleteIfExists(data.resolve(file));
-        }
-        Files.copy(old.resolve("events.db"), data.resolve("events.db"));
+        putBackLog(old);
 
         try (SqliteLethe readOnly = SqliteLethe.openReadOnly(data)) {
             assertThat(readOnly.privacy().logOlderThanKeyStore())
@@ -486,6 +480,14 @@ class InterruptedForgetTest {
         java.nio.file.Files.createDirectories(backup);
         java.nio.file.Files.copy(data.resolve("keys.db"), backup.resolve("keys.db"));
         return backup;
+    }
+
+    /** The operator puts back {@code events.db} alone from an older copy. */
+    private void putBackLog(Path copy) throws Exception {
+        for (String file : List.of("events.db", "events.db-wal", "events.db-shm")) {
+            Files.deleteIfExists(data.resolve(file));
+        }
+        Files.copy(copy.resolve("events.db"), data.resolve("events.db"));
     }
 
     /** The operator restores {@code keys.db} from the backup (no rotation since). */

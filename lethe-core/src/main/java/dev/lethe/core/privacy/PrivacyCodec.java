@@ -439,7 +439,7 @@ public final class PrivacyCodec {
 
     /** The event as {@code principal} may see it. */
     public RevealedEvent reveal(RecordedEvent event, Principal principal) {
-        return reveal(event, principal, null);
+        return reveal(event, principal, null, null);
     }
 
     /**
@@ -447,7 +447,17 @@ public final class PrivacyCodec {
      * export is the permission to read it all.
      */
     public RevealedEvent revealForExport(RecordedEvent event, SubjectId subject) {
-        return reveal(event, Principal.SYSTEM, subject);
+        return revealForExport(event, subject, field -> {});
+    }
+
+    /**
+     * As {@link #revealForExport(RecordedEvent, SubjectId)}; {@code sealed} hears each of the subject's sealed
+     * fields with the data group and key period its envelope's header names (for how long each is kept), in
+     * the same pass.
+     */
+    public RevealedEvent revealForExport(
+            RecordedEvent event, SubjectId subject, java.util.function.Consumer<SealedField> sealed) {
+        return reveal(event, Principal.SYSTEM, subject, sealed);
     }
 
     /**
@@ -464,37 +474,6 @@ public final class PrivacyCodec {
 
     /** A sealed field's data group and key period, as its envelope's header names them. */
     public record SealedField(String path, DataGroup group, String period) {}
-
-    /**
-     * The fields of {@code event} sealed for {@code subject}, with the data group and key period their
-     * envelopes' headers name, read without opening anything (an envelope that does not decode is left out:
-     * a reveal reports it): for an export, how long each is kept.
-     */
-    public List<SealedField> sealedFieldsOf(RecordedEvent event, SubjectId subject) {
-        JsonFields fields = openerFor(event.metadata());
-        if (fields == null) {
-            return List.of();
-        }
-        byte[] in = event.data().unsafeBytes();
-        List<SealedField> out = new ArrayList<>(2);
-        try {
-            fields.scan(in, hit -> {
-                if (hit.kind() == JsonFields.Kind.STRING && Envelope.isEnvelope(in, hit.start() + 1, hit.end() - 1)) {
-                    try {
-                        Envelope.Decoded envelope = Envelope.decode(in, hit.start() + 1, hit.end() - 1);
-                        if (envelope.subject().equals(subject)) {
-                            out.add(new SealedField(hit.path(), envelope.group(), envelope.period()));
-                        }
-                    } catch (IllegalArgumentException damaged) {
-                        // reported by the reveal
-                    }
-                }
-            });
-        } catch (IndexOutOfBoundsException damaged) {
-            return List.of(); // reported by the reveal
-        }
-        return out;
-    }
 
     /** Whether {@code metadata}'s bytes hold {@code subject}'s id as text (its privacy record names it). */
     private static boolean mentions(byte[] metadata, SubjectId subject) {
@@ -514,8 +493,13 @@ public final class PrivacyCodec {
     /**
      * @param exportOf when given, every group is opened (an export) but only this subject's fields;
      *     other subjects' fields of the same event read as restricted
+     * @param sealed for an export, hears each of {@code exportOf}'s sealed fields; null otherwise
      */
-    private RevealedEvent reveal(RecordedEvent event, Principal principal, SubjectId exportOf) {
+    private RevealedEvent reveal(
+            RecordedEvent event,
+            Principal principal,
+            SubjectId exportOf,
+            java.util.function.Consumer<SealedField> sealed) {
         JsonFields fields = openerFor(event.metadata());
         if (fields == null) {
             return exportOf == null
@@ -529,13 +513,13 @@ public final class PrivacyCodec {
         try {
             fields.scan(in, hit -> {
                 if (exportOf == null) {
-                    revealField(event, principal, null, in, hit, out, redactions, opened);
+                    revealField(event, principal, null, null, in, hit, out, redactions, opened);
                     return;
                 }
                 // An export goes on past a damaged field (a subject's data is owed to them whole but for it): the
                 // field reads null, listed as tampered, and the caller is told.
                 try {
-                    revealField(event, principal, exportOf, in, hit, out, redactions, opened);
+                    revealField(event, principal, exportOf, sealed, in, hit, out, redactions, opened);
                 } catch (TamperedDataException e) {
                     tamperedInExport(out, hit, redactions, e);
                 }
@@ -549,11 +533,12 @@ public final class PrivacyCodec {
         return new RevealedEvent(event, data, redactions, java.util.Set.copyOf(opened));
     }
 
-    /** One field of {@link #reveal(RecordedEvent, Principal, SubjectId)}: opened, redacted, or tampered. */
+    /** One field of {@link #reveal}: opened, redacted, or tampered. */
     private void revealField(
             RecordedEvent event,
             Principal principal,
             SubjectId exportOf,
+            java.util.function.Consumer<SealedField> sealed,
             byte[] in,
             JsonFields.Hit hit,
             ByteSplice out,
@@ -582,6 +567,9 @@ public final class PrivacyCodec {
             envelope = Envelope.decode(in, hit.start() + 1, hit.end() - 1);
         } catch (IllegalArgumentException e) {
             throw new TamperedDataException(event.id(), hit.path(), e.getMessage());
+        }
+        if (sealed != null && envelope.subject().equals(exportOf)) {
+            sealed.accept(new SealedField(hit.path(), envelope.group(), envelope.period()));
         }
         boolean allowed = exportOf != null
                 ? envelope.subject().equals(exportOf)

@@ -2786,7 +2786,8 @@ public final class PrivateEventStore implements AutoCloseable {
 
     private ObjectNode exported(
             RecordedEvent event, SubjectId subject, long masterFailuresBefore, Exported.Counter counter) {
-        RevealedEvent revealed = codec.revealForExport(event, subject);
+        List<PrivacyCodec.SealedField> sealed = new ArrayList<>(2);
+        RevealedEvent revealed = codec.revealForExport(event, subject, sealed::add);
         if (keys.masterFailureCount() != masterFailuresBefore) {
             // The device failed during the export, even if it answers again now: it stops, rather than hand
             // over unavailable fields and be audited as done.
@@ -2828,7 +2829,7 @@ public final class PrivateEventStore implements AutoCloseable {
         // How long each of the subject's personal values is kept (Art. 15(1)(d)): until its period's retention
         // ends, when retention destroys its key; absent for a group the policy does not declare.
         ObjectNode until = null;
-        for (PrivacyCodec.SealedField field : codec.sealedFieldsOf(event, subject)) {
+        for (PrivacyCodec.SealedField field : sealed) {
             Optional<Instant> end = keys.policy().knows(field.group())
                     ? keys.policy().expiresAt(field.group(), field.period())
                     : Optional.empty();

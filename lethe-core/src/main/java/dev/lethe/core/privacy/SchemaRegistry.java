@@ -200,7 +200,7 @@ public final class SchemaRegistry {
     private static String lookalikeForm(String type) {
         StringBuilder form = new StringBuilder(type.length());
         type.codePoints()
-                .filter(c -> c != '_' && c != '-' && c != '.' && c != '$' && c != ':' && !Character.isWhitespace(c))
+                .filter(c -> c != '_' && c != '-' && c != '.' && c != '$') // the separators a type name may hold
                 .map(c -> Character.toLowerCase(Character.toUpperCase(c)))
                 .forEach(form::appendCodePoint);
         return form.toString();

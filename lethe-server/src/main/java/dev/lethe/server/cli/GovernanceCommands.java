@@ -458,7 +458,9 @@ final class GovernanceCommands {
                     failed = true;
                     out.printf("log              FAILED: %s%n", olderLog.get());
                 } else {
-                    out.printf("log              not older than keys.db (its audit trail is as long as keys.db saw)%n");
+                    out.printf(
+                            "log              not older than keys.db (its audit trail and last position are where the"
+                                    + " last writer left them, or past)%n");
                 }
                 out.printf("checking the subjects the log names against keys.db...%n");
                 PrivateEventStore.LostSubjects lost = lethe.privacy()

@@ -327,7 +327,7 @@ final class Store {
      * restricted, because only the writing process can audit releasing it.
      */
     Opened openForReading(PrintWriter err) {
-        requireEventStore();
+        requireExisting();
         if (dev.lethe.sqlite.internal.Sql.onReadOnlyFileSystem(directory)) {
             // A backup on a read-only mount: no writer can be there, and no key release can be audited.
             return openReadOnly(
@@ -355,7 +355,7 @@ final class Store {
      * stays restricted in it (only a writing process can audit releasing it). Prints {@code note} first.
      */
     Opened openReadOnly(PrintWriter err, String note) {
-        requireEventStore();
+        requireExisting();
         err.println(note);
         SqliteLethe lethe = SqliteLethe.openReadOnly(directory, options());
         warnIfPolicyMissing(err);
@@ -378,7 +378,7 @@ final class Store {
      * read the store's schemas, policy and erasure fences, and write nothing.
      */
     SqliteLethe openForChecking(PrintWriter err) {
-        requireEventStore();
+        requireExisting();
         SqliteLethe lethe = SqliteLethe.openReadOnly(directory, options());
         warnIfPolicyMissing(err);
         return lethe;
@@ -391,10 +391,6 @@ final class Store {
                     + " is missing: read under the default policy, whose retention periods and roles may not be"
                     + " this store's (a writing command refuses to open until it is put back)");
         }
-    }
-
-    private void requireEventStore() {
-        requireExisting();
     }
 
     /** A data directory opened for reading, and who reads it. */

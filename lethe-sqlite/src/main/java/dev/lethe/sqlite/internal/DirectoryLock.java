@@ -285,8 +285,14 @@ public final class DirectoryLock implements AutoCloseable {
                     "data directory " + directory.toAbsolutePath() + " is not writable" + Sql.ownership(directory),
                     null);
         }
-        // A file of the store this user may not write (restored as root, run as a service user): said here, by
-        // name, rather than as SQLite's SQLITE_READONLY at the first write, or a lock that cannot be taken.
+    }
+
+    /**
+     * Refuses, by name, a file of the store that this user may not read or write (a directory restored as
+     * root and run as a service user), rather than as SQLite's {@code SQLITE_READONLY} at the first write.
+     * Once per writer open of a data directory.
+     */
+    public static void requireStoreFilesUsable(Path directory) {
         for (String name : STORE_FILES) {
             Path file = directory.resolve(name);
             if (Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)
