@@ -102,7 +102,8 @@ public final class ProjectionRuntime implements AutoCloseable {
 
     /**
      * Called, on the projection's thread, with the status of every projection that fails from now on
-     * (a fold that throws): for a log line or an alert. A failing listener is ignored.
+     * (a fold that throws): for a log line or an alert. It runs before {@link #awaitPosition} returns
+     * {@code false} for that failure, so keep it short. A failing listener is ignored.
      */
     public void onFailure(java.util.function.Consumer<ProjectionStatus> listener) {
         this.failureListener = java.util.Objects.requireNonNull(listener, "listener");

@@ -47,6 +47,9 @@ final class RunningProjection<S> implements BatchListener {
 
     private volatile boolean live;
     private volatile String failure;
+    /** Set, under {@code committedMonitor}, once the failure listener has run: waiters return then. */
+    private boolean failureAnnounced;
+
     private volatile Throwable failureCause;
     private final java.util.function.Consumer<ProjectionStatus> onFailure;
     private volatile boolean stopped;
@@ -219,10 +222,13 @@ final class RunningProjection<S> implements BatchListener {
         // Uncommitted folds are dropped; a restart refolds them from the committed checkpoint.
         cache.clear();
         dirty.clear();
+        // The listener (an alert) runs before the waiters wake: whoever sees the failure in awaitPosition
+        // knows the alert has been raised.
+        onFailure.accept(status());
         synchronized (committedMonitor) {
+            failureAnnounced = true;
             committedMonitor.notifyAll();
         }
-        onFailure.accept(status());
     }
 
     private void commit() {
@@ -347,7 +353,7 @@ final class RunningProjection<S> implements BatchListener {
     boolean awaitCommitted(long position, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (committedMonitor) {
-            while (reachedNext <= position && failure == null && !stopped) {
+            while (reachedNext <= position && !failureAnnounced && !stopped) {
                 long remaining = deadline - System.nanoTime();
                 if (remaining <= 0) {
                     return false;

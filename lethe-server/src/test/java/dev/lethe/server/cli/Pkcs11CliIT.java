@@ -3,6 +3,7 @@ package dev.lethe.server.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lethe.core.privacy.keys.SoftHsm;
+import dev.lethe.guide.GuideExamples;
 import dev.lethe.server.http.LetheServer;
 import dev.lethe.server.http.ServerConfig;
 import java.io.PrintWriter;
@@ -33,7 +34,7 @@ class Pkcs11CliIT {
 
     @BeforeAll
     static void tokens() throws Exception {
-        hsm = SoftHsm.tokens("Pkcs11CliIT", "cli", "other");
+        hsm = SoftHsm.tokens("Pkcs11CliIT", "cli", "other", "guide");
     }
 
     private record Run(int exitCode, String out, String err) {}
@@ -103,6 +104,18 @@ class Pkcs11CliIT {
         assertThat(other.exitCode()).isEqualTo(1);
         assertThat(other.err()).contains("so this is not its token");
         assertThat(hsm.labels(hsm.slot("other"))).isEmpty();
+    }
+
+    @Test
+    void the_java_guides_pkcs11_example_prints_what_is_recorded_beside_it() throws Exception {
+        Path pinFile = dir.resolve("pin");
+        Files.writeString(pinFile, SoftHsm.PIN + "\n");
+        GuideExamples.assertPrintsWhatIsRecorded(
+                "HsmStore",
+                dir.resolve("guide"),
+                hsm.library().toString(),
+                String.valueOf(hsm.slot("guide")),
+                pinFile.toString());
     }
 
     @Test
