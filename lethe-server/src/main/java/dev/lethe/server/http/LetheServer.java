@@ -752,6 +752,10 @@ public final class LetheServer implements AutoCloseable {
         if (principal == null && jwt != null && JwtVerifier.looksLikeJwt(token)) {
             try {
                 principal = jwt.verify(token);
+                if (mixesConfusableScripts(principal.name())) {
+                    throw ApiException.unauthorized("JWT 'sub' mixes Latin letters with Cyrillic or Greek ones, which"
+                            + " read alike: the audit trail could show it as another principal's name");
+                }
                 String name = comparable(principal.name());
                 if (name.equals(comparable(Principal.SYSTEM.name()))
                         || name.equals(comparable(dev.lethe.core.privacy.RetentionScheduler.SCHEDULER.name()))
@@ -1207,9 +1211,43 @@ public final class LetheServer implements AutoCloseable {
         }
     }
 
-    /** A principal's name as a reader of the audit trail compares it: without case or surrounding spaces. */
-    private static String comparable(String name) {
-        return name.strip().toLowerCase(java.util.Locale.ROOT);
+    /**
+     * A principal's name as a reader of the audit trail compares it: in Unicode compatibility form (full-width
+     * letters as letters, a no-break space as a space), without case or surrounding spaces of any kind.
+     */
+    static String comparable(String name) {
+        String normal = java.text.Normalizer.normalize(name, java.text.Normalizer.Form.NFKC);
+        int start = 0;
+        int end = normal.length();
+        while (start < end && isSpace(normal.charAt(start))) {
+            start++;
+        }
+        while (end > start && isSpace(normal.charAt(end - 1))) {
+            end--;
+        }
+        return normal.substring(start, end).toLowerCase(java.util.Locale.ROOT);
+    }
+
+    private static boolean isSpace(char c) {
+        return Character.isWhitespace(c) || Character.isSpaceChar(c);
+    }
+
+    /**
+     * Whether a name mixes Latin letters with Cyrillic or Greek ones ({@code dorа} with a Cyrillic {@code а}):
+     * the scripts whose letters look alike, which Unicode's security mechanisms (UTS #39) do not let one
+     * identifier mix. Latin beside Han, Hiragana, Katakana or Hangul is allowed.
+     */
+    static boolean mixesConfusableScripts(String name) {
+        boolean latin = false;
+        boolean confusable = false;
+        for (int i = 0; i < name.length(); ) {
+            int c = name.codePointAt(i);
+            i += Character.charCount(c);
+            Character.UnicodeScript script = Character.UnicodeScript.of(c);
+            latin |= script == Character.UnicodeScript.LATIN;
+            confusable |= script == Character.UnicodeScript.CYRILLIC || script == Character.UnicodeScript.GREEK;
+        }
+        return latin && confusable;
     }
 
     /** Set on a streamed answer that failed after its first bytes were sent: no problem is written after them. */

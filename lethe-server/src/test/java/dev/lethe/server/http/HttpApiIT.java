@@ -1585,11 +1585,25 @@ class HttpApiIT {
         assertThat(impostor.status()).isEqualTo(401);
         assertThat(impostor.json().get("detail").asText()).contains("names a principal a static token");
         // Spelt with other case or a space, or as Lethe's own principals: the same.
-        for (String sub : List.of("Demo-Admin ", "lethe", "retention-scheduler")) {
+        // Also with a no-break or figure space, or in full-width letters.
+        for (String sub : List.of(
+                "Demo-Admin ",
+                "lethe",
+                "retention-scheduler",
+                "demo-admin\\u00a0",
+                "lethe\\u2007",
+                "\\uff4c\\uff45the")) {
             String spelt =
                     JwtVerifierTest.hs256("{\"sub\":\"" + sub + "\",\"roles\":[\"analyst\"]}", JwtVerifierTest.SECRET);
             assertThat(get("/v1/schemas", spelt).status()).as(sub).isEqualTo(401);
         }
+        // A Latin name with a Cyrillic letter in it (a look-alike of a static token's principal): refused too.
+        Response mixed = get(
+                "/v1/schemas",
+                JwtVerifierTest.hs256(
+                        "{\"sub\":\"demo-\\u0430dmin\",\"roles\":[\"analyst\"]}", JwtVerifierTest.SECRET));
+        assertThat(mixed.status()).isEqualTo(401);
+        assertThat(mixed.json().get("detail").asText()).contains("mixes Latin letters with Cyrillic or Greek");
         String forged = JwtVerifierTest.hs256("{\"sub\":\"x\",\"roles\":[\"dpo\"]}", JwtVerifierTest.SECRET + "!");
         Response refused = get("/v1/schemas", forged);
         assertThat(refused.status()).isEqualTo(401);
