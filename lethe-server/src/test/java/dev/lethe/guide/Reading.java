@@ -1,6 +1,6 @@
 package dev.lethe.guide;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lethe.core.privacy.Principal;
 import dev.lethe.core.privacy.PrivacyCodec;
@@ -34,9 +34,12 @@ public class Reading {
             @DataSubject @PersonalData(group = "contact") String email,
             @PersonalData String name,
             @PersonalData LocalDate dateOfBirth,
-            @PersonalData int riskScore,          // primitive: a redacted value maps to 0
+            @PersonalData int riskScore,          // primitive: a redacted value cannot be mapped
             @PersonalData Boolean pep,            // boxed: a redacted value maps to null
-            String tier) {}
+            String tier) {
+        /** The same fields, boxed: what a role that may not read them maps to. */
+        record View(String email, String name, LocalDate dateOfBirth, Integer riskScore, Boolean pep, String tier) {}
+    }
     // end::record[]
     record AddressChanged(@DataSubject String customer, @PersonalData(group = "contact") String street,
                           String city) {}
@@ -86,19 +89,15 @@ public class Reading {
             CustomerRegistered seen = mapper.treeToValue(forAdvisor.data().asTree(), CustomerRegistered.class);
             System.out.println(seen);  // CustomerRegistered[email=ada@example.com, name=Ada, dateOfBirth=1990-12-10, …]
 
-            CustomerRegistered blind = mapper.treeToValue(forAnalyst.data().asTree(), CustomerRegistered.class);
-            System.out.println(blind); // […, riskScore=0, pep=null, tier=gold]: 0 is a redaction, not a score
+            try {
+                mapper.treeToValue(forAnalyst.data().asTree(), CustomerRegistered.class);
+            } catch (MismatchedInputException e) {     // riskScore is redacted: null is no int (0 would read as a score)
+                System.out.println(e.getClass().getSimpleName() + " " + e.getPath().get(0).getFieldName()); // … riskScore
+            }
+            CustomerRegistered.View blind = mapper.treeToValue(forAnalyst.data().asTree(), CustomerRegistered.View.class);
+            System.out.println(blind); // View[email=null, name=null, dateOfBirth=null, riskScore=null, pep=null, tier=gold]
             // end::map[]
 
-            // tag::map-strict[]
-            ObjectMapper strictMapper = Json.exactMapper()
-                    .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
-            try {
-                strictMapper.treeToValue(forAnalyst.data().asTree(), CustomerRegistered.class);
-            } catch (Exception e) {
-                System.out.println(e.getClass().getSimpleName());  // MismatchedInputException
-            }
-            // end::map-strict[]
             try {
                 new ObjectMapper().treeToValue(forAdvisor.data().asTree(), CustomerRegistered.class);
             } catch (Exception e) { // a plain ObjectMapper has no java.time support

@@ -29,6 +29,9 @@ public final class Json {
      * A mapper whose trees keep numbers exactly as written: decimals as {@code BigDecimal} with their
      * scale ({@code 1.50} stays {@code 1.50}, {@code 1e400} does not become {@code Infinity}), as the
      * bytes of an event are kept. Every tree Lethe reads events into, and prints them from, uses one.
+     * Mapping JSON {@code null} (a redacted personal value) to a primitive ({@code int riskScore}) throws
+     * {@code MismatchedInputException} rather than giving {@code 0} or {@code false}, which would read as a
+     * value.
      */
     public static ObjectMapper exactMapper() {
         return com.fasterxml.jackson.databind.json.JsonMapper.builder(factory())
@@ -38,6 +41,7 @@ public final class Json {
                 .addModule(new com.fasterxml.jackson.datatype.jdk8.Jdk8Module())
                 .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
                 .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+                .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
                 .configure(com.fasterxml.jackson.databind.cfg.JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false)
                 .build();
     }
