@@ -675,9 +675,14 @@ final class ImportCommand implements Callable<Integer> {
         int finishDryRun(PrintWriter out) {
             endProgress();
             out.printf(
-                    "dry run of %s%s, nothing stored: %,d event(s) would be stored in %,d batch(es), %,d line(s)"
+                    "dry run of %s%s, nothing stored: %,d event(s)%s would be stored in %,d batch(es), %,d line(s)"
                             + " refused%n",
-                    name, fromLine > 1 ? " from line " + fromLine : "", stored, batches, refused);
+                    name,
+                    fromLine > 1 ? " from line " + fromLine : "",
+                    stored,
+                    refused > 0 ? " from the lines it accepts" : "",
+                    batches,
+                    refused);
             if (refused > 0) {
                 out.printf(
                         "refused%s (an import stops at the first, storing the batches before it):%n",

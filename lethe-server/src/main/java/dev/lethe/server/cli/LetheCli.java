@@ -19,7 +19,8 @@ import picocli.CommandLine.Spec;
             "",
             "Exit codes: 0 done; 1 failed (a conflict, a store that cannot be opened); 2 bad input (options,"
                     + " data, policy.yaml; a subject already forgotten); 3 a role without the permission; 4 a check"
-                    + " that could not run; 141 standard output closed by its reader. lethe serve: see its --help."
+                    + " that could not run; 5 a subject export written whole but for personal fields that failed authentication; 141"
+                    + " standard output closed by its reader. lethe serve: see its --help."
         },
         subcommands = {
             DemoCommand.class,

@@ -662,7 +662,8 @@ public final class LetheServer implements AutoCloseable {
         routes.get(
                 "/v1/policy",
                 // The policy this server runs under, not the file as edited since.
-                ctx -> ctx.contentType("application/yaml").result(lethe.policyText()));
+                ctx -> ctx.contentType("application/yaml; charset=utf-8")
+                        .result(lethe.policyText().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
         routes.post("/v1/policy/check", ctx -> {
             // Its findings may quote stream ids that hold personal data: for those who govern the policy.
             require(ctx, dev.lethe.core.privacy.policy.DataPolicy.Permission.CHANGE_POLICY);

@@ -368,7 +368,8 @@ class ImportCommandTest {
         assertThat(run.exitCode()).as(run.err()).isEqualTo(2);
         String out = run.out();
         assertThat(out)
-                .contains("dry run of " + history + ", nothing stored: 3 event(s) would be stored in 2 batch(es), 5"
+                .contains("dry run of " + history
+                        + ", nothing stored: 3 event(s) from the lines it accepts would be stored in 2 batch(es), 5"
                         + " line(s) refused")
                 .contains(history + " line 2 ProductSold.amount: must be of type number")
                 .contains(history + " line 4: invalid JSON")
@@ -429,7 +430,7 @@ class ImportCommandTest {
                 .contains(history + " line 3: id " + twice + " is on line 2 too, in stream b: an id is stored once")
                 .contains(history + " line 4: event id " + elsewhere + " is already stored in stream 'd', not 'e'")
                 .contains("2 line(s) are stored already")
-                .contains("2 event(s) would be stored")
+                .contains("2 event(s) from the lines it accepts would be stored")
                 .contains("2 line(s) refused");
         assertThat(head()).isEqualTo(head);
 

@@ -1111,7 +1111,9 @@ class HttpApiIT {
                 .isEqualTo("sales-by-product");
         assertThat(viaGraphQl.path("data").path("projection").path("state").toString())
                 .contains("Global Equity Fund");
-        assertThat(get("/v1/policy", ANALYST).body()).contains("groups:");
+        Response policy = get("/v1/policy", ANALYST);
+        assertThat(policy.body()).as("the YAML as UTF-8").contains("groups:", "privacy.md \u00a7");
+        assertThat(policy.contentType()).isEqualTo("application/yaml; charset=utf-8");
         assertThat(post("/v1/policy/check", ANALYST, "{}").status()).isEqualTo(403);
         JsonNode check = post("/v1/policy/check", ADMIN, "{}").json();
         assertThat(check.has("findings")).isTrue();
