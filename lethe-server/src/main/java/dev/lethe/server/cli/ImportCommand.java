@@ -105,8 +105,38 @@ final class ImportCommand implements Callable<Integer> {
     /** The refused lines a dry run lists; it counts them all. */
     static final int DRY_RUN_LISTED = 100;
 
+    /** Whether --json's object was printed: a failure before the loader ran prints one of its own. */
+    private boolean outcomePrinted;
+
     @Override
     public Integer call() {
+        try {
+            return importFile();
+        } catch (RuntimeException e) {
+            if (json && !dryRun && !outcomePrinted) {
+                // A script reads one object whatever happened: a missing file, a store in use, bad options.
+                java.util.Map<String, Object> result = new java.util.LinkedHashMap<>();
+                result.put("complete", false);
+                result.put("file", "-".equals(file.toString()) ? "standard input" : file.toString());
+                result.put("stored", 0);
+                result.put("alreadyStored", 0);
+                result.put("withoutId", 0);
+                result.put("batches", 0);
+                result.put("firstLine", null);
+                result.put("lastLine", null);
+                result.put("seconds", 0.0);
+                result.put("resumeFromLine", fromLine);
+                result.put("goOn", goOn(fromLine));
+                result.put("error", String.valueOf(e.getMessage()));
+                PrintWriter out = parent.spec.commandLine().getOut();
+                out.println(PriorForgets.JSON.valueToTree(result).toString());
+                out.flush();
+            }
+            throw e;
+        }
+    }
+
+    private int importFile() {
         if (batch < 1 || batch > EventStore.MAX_BATCH_EVENTS) {
             throw InvalidEventException.of(
                     "--batch", batch + " is out of range: give 1 to " + EventStore.MAX_BATCH_EVENTS + " events");
@@ -145,6 +175,7 @@ final class ImportCommand implements Callable<Integer> {
                 if (json) {
                     out.println(loader.outcome(false, String.valueOf(e.getMessage())));
                     out.flush();
+                    outcomePrinted = true;
                 }
                 throw e;
             } finally {
@@ -158,6 +189,7 @@ final class ImportCommand implements Callable<Integer> {
             if (json) {
                 loader.endProgress();
                 out.println(loader.outcome(true, null));
+                outcomePrinted = true;
             } else {
                 loader.finish(out);
             }
@@ -166,6 +198,16 @@ final class ImportCommand implements Callable<Integer> {
                     "FILE", "cannot read " + name + ": " + dev.lethe.server.IoErrors.describe(e));
         }
         return 0;
+    }
+
+    private String goOn(long line) {
+        boolean stdin = "-".equals(file.toString());
+        // Absolute, and after "--": the command may be run from elsewhere, and a name may start with a dash.
+        return "lethe" + parent.store.commandOptions() + " import" + (batch == 1000 ? "" : " --batch " + batch)
+                + " --from-line " + line + " -- "
+                + (stdin
+                        ? "-   (with the same input on standard input again)"
+                        : Store.quoted(file.toAbsolutePath().normalize().toString()));
     }
 
     /** The import's state: the batch being gathered, what is stored, and where to go on from. */
@@ -248,10 +290,13 @@ final class ImportCommand implements Callable<Integer> {
                         refuse(e.getMessage());
                         continue;
                     }
-                    flush(); // the valid lines before this one are stored: go on from this line
+                    // Not stored: the lines of the batch this line may belong to (its stream is unknown) wait with it,
+                    // so a
+                    // batch is stored whole or not at all, as when a line is refused by the store; go on from its
+                    // first.
                     throw e;
                 }
-                if (!parsed.stream().equals(pendingStream) || pending.size() == batch) {
+                if (!parsed.stream().equals(pendingStream)) {
                     flush();
                     pendingStream = parsed.stream();
                 }
@@ -264,6 +309,9 @@ final class ImportCommand implements Callable<Integer> {
                     firstLine = lineNumber;
                 }
                 lastLine = lineNumber;
+                if (pending.size() == batch) {
+                    flush(); // whole: stored now, whatever the next line holds
+                }
             }
             flush();
         }
@@ -290,7 +338,6 @@ final class ImportCommand implements Callable<Integer> {
                             tooLong = true;
                             continue;
                         }
-                        flush();
                         throw InvalidEventException.of(
                                 name + " line " + (lineNumber + 1),
                                 "is longer than " + MAX_LINE_BYTES / (1024 * 1024) + " MiB (an event holds at most"
@@ -302,7 +349,6 @@ final class ImportCommand implements Callable<Integer> {
                     return null;
                 }
             } catch (IOException e) {
-                flush();
                 throw InvalidEventException.of(
                         name + " line " + (lineNumber + 1), "cannot be read: " + dev.lethe.server.IoErrors.describe(e));
             }
@@ -330,7 +376,6 @@ final class ImportCommand implements Callable<Integer> {
                     refuse(name + " line " + lineNumber + ": is not UTF-8 text (convert the file, e.g. with iconv)");
                     return "";
                 }
-                flush();
                 throw InvalidEventException.of(
                         name + " line " + lineNumber, "is not UTF-8 text (convert the file, e.g. with iconv)");
             }
@@ -559,6 +604,12 @@ final class ImportCommand implements Callable<Integer> {
          */
         private void checkBatch() {
             long first = pendingLines.get(0);
+            if (pendingStream.value().startsWith("$")) {
+                // Refused before anything else, as the import's append refuses it: never skipped as stored.
+                pendingLines.forEach(line -> refuse(name + " line " + line + " stream id: '" + pendingStream
+                        + "' is a system stream: only Lethe itself writes streams starting with $"));
+                return;
+            }
             int held = heldAlready();
             for (int i = 0; i < pending.size(); i++) {
                 EventData event = pending.get(i);
@@ -754,15 +805,6 @@ final class ImportCommand implements Callable<Integer> {
         }
 
         /** The command that goes on from {@code line}: this store's options too (not ./lethe-data's). */
-        private String goOn(long line) {
-            boolean stdin = "-".equals(file.toString());
-            // Absolute, and after "--": the command may be run from elsewhere, and a name may start with a dash.
-            return "lethe" + parent.store.commandOptions() + " import" + (batch == 1000 ? "" : " --batch " + batch)
-                    + " --from-line " + line + " -- "
-                    + (stdin
-                            ? "-   (with the same input on standard input again)"
-                            : Store.quoted(file.toAbsolutePath().normalize().toString()));
-        }
 
         /**
          * The process is stopping (Ctrl-C, a kill) while lines are being stored: the batch in flight may be

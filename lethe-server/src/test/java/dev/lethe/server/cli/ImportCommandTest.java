@@ -114,12 +114,22 @@ class ImportCommandTest {
         assertThat(cut.path("goOn").asText()).contains("import --from-line " + resume + " -- " + bad.toAbsolutePath());
         assertThat(cut.path("error").asText()).contains("line 2");
 
+        // Stopped before the first line (a missing file): one object still, for the script's parser.
+        Run missing = lethe("import", root.resolve("missing.jsonl").toString(), "--json");
+        assertThat(missing.exitCode()).isEqualTo(2);
+        com.fasterxml.jackson.databind.JsonNode none =
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(missing.out());
+        assertThat(none.path("complete").asBoolean()).isFalse();
+        assertThat(none.path("stored").asLong()).isZero();
+        assertThat(none.path("resumeFromLine").asLong()).isEqualTo(1);
+        assertThat(none.path("error").asText()).contains("missing.jsonl does not exist");
+
         assertThat(lethe("import", good.toString(), "--json", "--dry-run").exitCode())
                 .isEqualTo(2);
     }
 
     @Test
-    void a_refused_line_stops_the_import_after_storing_the_lines_before_it_and_names_the_line_to_go_on_from()
+    void a_refused_line_stops_the_import_after_storing_the_batches_before_its_own_and_names_the_line_to_go_on_from()
             throws IOException {
         List<String> lines = new ArrayList<>();
         for (int i = 1; i <= 9; i++) {
@@ -133,23 +143,25 @@ class ImportCommandTest {
 
         Run stopped = lethe("import", history.toString());
 
+        // Line 6 names no stream that can be read: line 5's batch (its stream's run of lines, which line 6 may
+        // have been part of) waits with it, so that a batch is stored whole or not at all.
         assertThat(stopped.exitCode()).isEqualTo(2);
         assertThat(stopped.err())
-                .contains("import stopped: 5 event(s) of " + history + " stored in 5 batch(es); nothing from line 6 on")
+                .contains("import stopped: 4 event(s) of " + history + " stored in 4 batch(es); nothing from line 5 on")
                 // With this store's --data: without it, the command would import into ./lethe-data.
                 .contains("go on with: lethe --data " + root.resolve("data").toAbsolutePath()
-                        + " import --from-line 6 -- " + history.toAbsolutePath())
+                        + " import --from-line 5 -- " + history.toAbsolutePath())
                 .contains("error: " + history + " line 6: invalid JSON");
-        assertThat(stream("acct-1")).hasSize(3);
+        assertThat(stream("acct-1")).hasSize(2);
         assertThat(stream("acct-0")).hasSize(2);
-        assertThat(head()).isEqualTo(4); // positions 0..4
+        assertThat(head()).isEqualTo(3); // positions 0..3
 
-        // Mended, the same file from line 6 on: nothing twice, nothing missing.
+        // Mended, the same file from line 5 on: nothing twice, nothing missing.
         lines.set(5, line("acct-0", 6, UUID.nameUUIDFromBytes("e6".getBytes()).toString()));
         Files.write(history, lines);
-        Run resumed = lethe("import", history.toString(), "--from-line", "6");
+        Run resumed = lethe("import", history.toString(), "--from-line", "5");
         assertThat(resumed.exitCode()).as(resumed.err()).isZero();
-        assertThat(resumed.out()).contains("imported 4 event(s)", "lines 6..9").doesNotContain("had no id");
+        assertThat(resumed.out()).contains("imported 5 event(s)", "lines 5..9").doesNotContain("had no id");
         assertThat(stream("acct-1"))
                 .extracting(e -> e.data().toString())
                 .containsExactly("{\"n\":1}", "{\"n\":3}", "{\"n\":5}", "{\"n\":7}", "{\"n\":9}");
@@ -199,8 +211,8 @@ class ImportCommandTest {
         List<String> broken = new ArrayList<>(lines);
         broken.set(6, "{\"stream\":"); // line 7
         Path history = file("history.jsonl", broken.toArray(String[]::new));
-        assertThat(lethe("import", history.toString(), "--batch", "5").exitCode())
-                .isEqualTo(2); // stores 1..6
+        assertThat(lethe("import", history.toString(), "--batch", "6").exitCode())
+                .isEqualTo(2); // stores 1..6, one batch
 
         // Mended, run whole again: its second batch (lines 6..10) holds one stored id and four new ones.
         Files.write(history, lines);
@@ -231,7 +243,7 @@ class ImportCommandTest {
         List<String> broken = new ArrayList<>(lines);
         broken.set(3, "{"); // line 4
         Path history = file("history.jsonl", broken.toArray(String[]::new));
-        assertThat(lethe("import", history.toString(), "--batch", "2").exitCode())
+        assertThat(lethe("import", history.toString(), "--batch", "3").exitCode())
                 .isEqualTo(2); // stores 1..3
 
         Files.write(history, lines);
@@ -314,10 +326,31 @@ class ImportCommandTest {
             out.write((line("a", 4, null) + "\n").getBytes(StandardCharsets.UTF_8));
         }
         Run tooLong = lethe("import", mixed.toString());
-        assertThat(tooLong.err()).contains("line 2: is longer than 8 MiB", "--from-line 2");
+        assertThat(tooLong.err()).contains("line 2: is longer than 8 MiB", "--from-line 1");
+        assertThat(stream("a"))
+                .as("line 1's batch waits with the line that stopped it")
+                .isEmpty();
         Run skipped = lethe("import", mixed.toString(), "--from-line", "4");
         assertThat(skipped.exitCode()).as(skipped.err()).isZero();
-        assertThat(stream("a")).extracting(e -> e.data().toString()).containsExactly("{\"n\":1}", "{\"n\":4}");
+        assertThat(stream("a")).extracting(e -> e.data().toString()).containsExactly("{\"n\":4}");
+    }
+
+    @Test
+    void a_dry_run_refuses_a_system_streams_line_as_the_import_does_even_with_an_id_stored_there() throws IOException {
+        assertThat(lethe("demo").exitCode()).isZero();
+        RecordedEvent audited = stream("$audit").get(0); // a copy of a log: its $audit lines, ids and all
+        Path copied = file(
+                "copied.jsonl",
+                "{\"stream\":\"$audit\",\"type\":\"" + audited.type() + "\",\"data\":" + audited.data() + ",\"id\":\""
+                        + audited.id() + "\"}");
+        Run dry = lethe("import", copied.toString(), "--dry-run");
+        assertThat(dry.exitCode()).isEqualTo(2);
+        assertThat(dry.out())
+                .contains("line 1 stream id: '$audit' is a system stream", "1 line(s) refused")
+                .doesNotContain("stored already");
+        Run run = lethe("import", copied.toString());
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err()).contains("'$audit' is a system stream");
     }
 
     @Test
@@ -511,8 +544,8 @@ class ImportCommandTest {
                 StandardCharsets.ISO_8859_1);
         Run notUtf8 = lethe("import", latin1.toString());
         assertThat(notUtf8.exitCode()).isEqualTo(2);
-        assertThat(notUtf8.err()).contains("line 2: is not UTF-8 text", "--from-line 2");
-        assertThat(stream("a")).hasSize(1);
+        assertThat(notUtf8.err()).contains("line 2: is not UTF-8 text", "--from-line 1");
+        assertThat(stream("a")).isEmpty();
 
         assertThat(lethe("import", root.resolve("missing.jsonl").toString()).err())
                 .contains("missing.jsonl does not exist");
