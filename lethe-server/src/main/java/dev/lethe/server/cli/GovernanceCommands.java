@@ -175,11 +175,19 @@ final class GovernanceCommands {
                         .filter(schedule -> !schedule.at().isAfter(at))
                         .toList();
                 long keysDue = keys.stream().filter(key -> key.dueAt(at)).count();
+                // The period values are written into today: a run that destroys it early (a --now ahead of the
+                // clock) closes its group to personal data until the period ends.
+                Instant today = Instant.now();
+                java.util.function.Predicate<KeyService.PeriodExpiry> open = key -> key.declared()
+                        && lethe.policy()
+                                .periodOf(key.key().group(), today)
+                                .equals(key.key().period());
                 if (json) {
                     for (KeyService.PeriodExpiry key : keys) {
                         Map<String, Object> line = new java.util.LinkedHashMap<>();
                         line.put("kind", "periodKey");
                         line.putAll(key.asMap(at));
+                        line.put("open", open.test(key));
                         out.println(PriorForgets.JSON.valueToTree(line));
                     }
                     for (var gone : destroyed) {
@@ -207,7 +215,14 @@ final class GovernanceCommands {
                                 "  %-28s %s%n",
                                 key.key().group() + "/" + key.key().period(),
                                 key.expiresAt()
-                                        .map(end -> "expires " + end + (key.dueAt(at) ? "  due" : ""))
+                                        .map(end -> "expires " + end
+                                                + (key.dueAt(at)
+                                                        ? open.test(key)
+                                                                ? "  due, and still the period new values go into:"
+                                                                        + " once destroyed, its group takes no personal"
+                                                                        + " data until the period ends"
+                                                                : "  due"
+                                                        : ""))
                                         .orElse(
                                                 key.declared()
                                                         ? "never: its retention ends past the calendar"

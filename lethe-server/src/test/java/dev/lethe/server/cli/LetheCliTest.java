@@ -1076,6 +1076,10 @@ class LetheCliTest {
                 .contains("retention plan as of 2099-01-01T00:00:00Z (nothing destroyed")
                 .containsPattern("period keys: (\\d+) live, \\1 due")
                 .containsPattern("  contact/\\d{4}-\\d{2} +expires \\d{4}-\\d{2}-01T00:00:00Z  due")
+                // This month's key is due too, in 2099: a run that early closes the group until the month ends.
+                .containsPattern("  contact/" + java.time.YearMonth.now(java.time.ZoneOffset.UTC)
+                        + " +expires \\S+  due, and still the period new values go into: once destroyed, its group"
+                        + " takes no personal data until the period ends")
                 .contains("scheduled forgets: 1 due, 0 later")
                 .contains("subject " + grace.subject() + "  forget at 2098-01-01T00:00:00Z");
         java.util.regex.Matcher planned =
@@ -1092,6 +1096,9 @@ class LetheCliTest {
                 .toList();
         assertThat(jsonPlan).hasSize(Integer.parseInt(planned.group(1)) + 1);
         assertThat(jsonPlan.get(0)).contains("\"kind\":\"periodKey\"", "\"due\":true", "\"expiresAt\":\"");
+        assertThat(jsonPlan)
+                .anyMatch(line -> line.contains("\"open\":true"))
+                .anyMatch(line -> line.contains("\"open\":false"));
         assertThat(jsonPlan.get(jsonPlan.size() - 1)).contains("\"kind\":\"scheduledForget\"", grace.subject());
         assertThat(lethe("read", grace.stream(), "--role", "advisor").out()).contains("Grace Hopper");
 
