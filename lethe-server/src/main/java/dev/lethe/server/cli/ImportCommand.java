@@ -41,7 +41,9 @@ import picocli.CommandLine.ParentCommand;
                     + " as a whole is not: when a line is refused, the batches before its own are stored, and the"
                     + " error names the line to go on from with --from-line (also when the import is interrupted)."
                     + " Lines with an id are idempotent: importing them again stores nothing twice (and changes"
-                    + " nothing: a line whose id is stored is skipped, even if its content was corrected).",
+                    + " nothing: a line whose id is stored is skipped, even if its content was corrected); a line"
+                    + " that repeats an earlier line of its stream (sent twice) is skipped too, and one whose id"
+                    + " names another event in the file is refused.",
             "--dry-run checks every line as the import would and stores nothing: it lists the lines an import"
                     + " would refuse (all of them, not only the first) and the members it would store unencrypted"
                     + " though they look personal.",
@@ -221,6 +223,13 @@ final class ImportCommand implements Callable<Integer> {
         private final List<EventData> pending = new ArrayList<>();
         /** The line of each pending event. */
         private final List<Long> pendingLines = new ArrayList<>();
+        /**
+         * The stream of the current run of consecutive lines of one stream, and its ids (the first 250,000),
+         * each with its line and a checksum of its event.
+         */
+        private StreamId runStream;
+
+        private final java.util.Map<java.util.UUID, long[]> runIds = new java.util.HashMap<>();
         /** The lines of the append under way (0: none), for the message of one that fails. */
         private volatile long attemptFirst;
 
@@ -296,12 +305,39 @@ final class ImportCommand implements Callable<Integer> {
                     // first.
                     throw e;
                 }
-                if (!parsed.stream().equals(pendingStream)) {
+                // A line that repeats the id of an earlier line of its stream's run (a line sent twice) is a batch
+                // of its own: the store answers it as the retry of the first, and it is skipped as stored,
+                // wherever --batch puts the bounds.
+                if (!parsed.stream().equals(runStream)) {
+                    runStream = parsed.stream();
+                    runIds.clear();
+                }
+                long[] first = parsed.event().clientId().map(runIds::get).orElse(null);
+                boolean repeated = first != null;
+                if (repeated && first[1] != checksum(parsed.event())) {
+                    InvalidEventException refused = InvalidEventException.of(
+                            name + " line " + lineNumber + " id",
+                            parsed.event().id() + " is also the id of line " + first[0] + ", whose event differs: an"
+                                    + " id names one event (give this one an id of its own, or drop one of the lines)");
+                    if (dryRun) {
+                        flush();
+                        refuse(refused.getMessage());
+                        continue;
+                    }
+                    throw refused; // its run's pending lines wait with it, as for a line that cannot be read
+                }
+                if (!parsed.stream().equals(pendingStream) || repeated) {
                     flush();
                     pendingStream = parsed.stream();
                 }
                 pending.add(parsed.event());
                 pendingLines.add(lineNumber);
+                if (runIds.size() < MAX_IDS_COMPARED && !repeated) {
+                    long at = lineNumber;
+                    parsed.event()
+                            .clientId()
+                            .ifPresent(id -> runIds.put(id, new long[] {at, checksum(parsed.event())}));
+                }
                 if (parsed.event().clientId().isEmpty()) {
                     withoutId++;
                 }
@@ -309,7 +345,7 @@ final class ImportCommand implements Callable<Integer> {
                     firstLine = lineNumber;
                 }
                 lastLine = lineNumber;
-                if (pending.size() == batch) {
+                if (pending.size() == batch || repeated) {
                     flush(); // whole: stored now, whatever the next line holds
                 }
             }
@@ -379,6 +415,20 @@ final class ImportCommand implements Callable<Integer> {
                 throw InvalidEventException.of(
                         name + " line " + lineNumber, "is not UTF-8 text (convert the file, e.g. with iconv)");
             }
+        }
+
+        /** A checksum of an event's type, data and metadata: two lines with one id hold the same event, or not. */
+        private static long checksum(EventData event) {
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(event.type().getBytes(StandardCharsets.UTF_8));
+            crc.update(0);
+            crc.update(event.data().unsafeBytes());
+            crc.update(0);
+            crc.update(event.metadata().unsafeBytes());
+            long length = event.type().length()
+                    + event.data().unsafeBytes().length
+                    + (long) event.metadata().unsafeBytes().length;
+            return (length << 32) ^ crc.getValue();
         }
 
         /** Appends the gathered batch, if any (expected version: any). */
@@ -768,8 +818,9 @@ final class ImportCommand implements Callable<Integer> {
             if (repeatedInStream > 0) {
                 out.printf(
                         "%,d line(s) repeat the id of an earlier line of their stream: an import skips each as stored"
-                                + " when the lines between them repeat as well (an import run again), and refuses it"
-                                + " otherwise%n",
+                                + " (a batch of its own); one that starts a later run of its stream's lines, with new"
+                                + " lines of that stream after it, is refused with them unless they repeat as well (an"
+                                + " import run again): sort the file by stream%n",
                         repeatedInStream);
             }
             if (idLines.size() >= MAX_IDS_COMPARED) {

@@ -27,10 +27,13 @@ class ImportCommandTest {
     private record Run(int exitCode, String out, String err) {}
 
     private Run lethe(String... args) {
+        return letheIn(root.resolve("data"), args);
+    }
+
+    private Run letheIn(Path data, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        List<String> all =
-                new ArrayList<>(List.of("--data", root.resolve("data").toString(), "--init"));
+        List<String> all = new ArrayList<>(List.of("--data", data.toString(), "--init"));
         all.addAll(List.of(args));
         int code = LetheCli.run(all.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true));
         return new Run(code, out.toString(), err.toString());
@@ -183,16 +186,17 @@ class ImportCommandTest {
                 "history.jsonl",
                 line("acct-1", 1, null),
                 line("acct-2", 2, "5d9c1d3e-4c2a-4f7e-9a51-0b7a2f6c1e01"),
-                line("acct-2", 3, "5d9c1d3e-4c2a-4f7e-9a51-0b7a2f6c1e01"), // one id twice in a batch
+                line("acct-2", 3, "5d9c1d3e-4c2a-4f7e-9a51-0b7a2f6c1e01"), // one id, two events
                 line("acct-3", 5, null));
 
         Run run = lethe("import", history.toString());
 
         assertThat(run.exitCode()).isEqualTo(2);
         assertThat(run.err())
-                .contains("import stopped at " + history + " lines 2..3 (one batch): not stored")
+                .contains("nothing from line 2 on")
                 .contains(" import --from-line 2 -- " + history.toAbsolutePath())
-                .contains("error: " + history + " line 3 id (in the batch of lines 2..3): ")
+                .contains("error: " + history + " line 3 id: 5d9c1d3e-4c2a-4f7e-9a51-0b7a2f6c1e01 is also the id of"
+                        + " line 2, whose event differs")
                 // Not the stream id: strict mode refuses ids that look like personal data, and so would print one.
                 .doesNotContain("acct-2");
         assertThat(stream("acct-1")).hasSize(1);
@@ -229,6 +233,31 @@ class ImportCommandTest {
         assertThat(lethe("import", history.toString(), "--batch", "7").out())
                 .contains("12 event(s) were already stored");
         assertThat(head()).isEqualTo(head);
+    }
+
+    @Test
+    void a_line_sent_twice_is_skipped_as_stored_whatever_the_batch_bounds() throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (int i = 1; i <= 10; i++) {
+            lines.add(line(
+                    "acct-1",
+                    i,
+                    UUID.nameUUIDFromBytes(("twice" + i).getBytes()).toString()));
+        }
+        lines.add(lines.get(4)); // line 11: line 5 again, in its batch with the default bounds
+        lines.add(
+                line("acct-1", 11, UUID.nameUUIDFromBytes("twice11".getBytes()).toString()));
+        Path history = file("twice.jsonl", lines.toArray(String[]::new));
+        for (String batch : List.of("1000", "5", "1")) {
+            Path data = root.resolve("data-" + batch);
+            Run run = letheIn(data, "import", history.toString(), "--batch", batch);
+            assertThat(run.exitCode()).as(batch + ": " + run.err()).isZero();
+            assertThat(run.out()).as(batch).contains("imported 11 event(s)", "1 event(s) were already stored");
+        }
+        Run dry = letheIn(root.resolve("data-fresh"), "append", "other-1", "T", "{}");
+        assertThat(dry.exitCode()).as(dry.err()).isZero();
+        dry = letheIn(root.resolve("data-fresh"), "import", history.toString(), "--dry-run");
+        assertThat(dry.out()).contains("0 line(s) refused");
     }
 
     @Test
