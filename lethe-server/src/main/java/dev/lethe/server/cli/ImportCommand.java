@@ -127,6 +127,7 @@ final class ImportCommand implements Callable<Integer> {
                 result.put("firstLine", null);
                 result.put("lastLine", null);
                 result.put("seconds", 0.0);
+                result.put("batchesToStreamsOfForgottenSubjects", 0);
                 result.put("resumeFromLine", fromLine);
                 result.put("goOn", goOn(fromLine));
                 result.put("error", String.valueOf(e.getMessage()));
@@ -267,6 +268,7 @@ final class ImportCommand implements Callable<Integer> {
             result.put("firstLine", firstLine < 0 ? null : firstLine);
             result.put("lastLine", lastLine < 0 ? null : lastLine);
             result.put("seconds", Math.round((System.nanoTime() - started) / 1e6) / 1e3);
+            result.put("batchesToStreamsOfForgottenSubjects", toStreamsOfForgotten);
             if (!complete) {
                 result.put("resumeFromLine", resumeLine);
                 result.put("goOn", goOn(resumeLine));
@@ -417,6 +419,47 @@ final class ImportCommand implements Callable<Integer> {
             }
         }
 
+        /** Batches appended to a stream whose last event is a forgotten subject's: warned, the first 100. */
+        private long toStreamsOfForgotten;
+
+        /**
+         * Warns when the pending batch goes to a stream whose last event names a forgotten subject: a replay of
+         * a forgotten person's records (a re-sent feed, a file made before the forget) would store their
+         * natural key again, as a new subject the forget does not reach. The stream is not named: its id may
+         * be personal data.
+         */
+        private void warnIfStreamOfForgottenSubject() {
+            if (pendingStream.value().startsWith("$")) {
+                return;
+            }
+            List<dev.lethe.core.store.RecordedEvent> last =
+                    lethe.store().readStream(pendingStream, Long.MAX_VALUE, Direction.BACKWARD, 1);
+            if (last.isEmpty()
+                    || dev.lethe.core.privacy.PrivacyCodec.subjectsOf(
+                                    last.get(0).metadata())
+                            .values()
+                            .stream()
+                            .noneMatch(lethe.privacy().keys()::isForgotten)) {
+                return;
+            }
+            if (toStreamsOfForgotten++ < DRY_RUN_LISTED) {
+                if (lastProgress != started) {
+                    err.println(); // below the progress line
+                }
+                err.printf(
+                        "warning: %s line%s %s %s to a stream whose last event is a forgotten subject's: a natural key"
+                                + " in %s becomes a new subject, which that forget does not reach. If this replays the"
+                                + " forgotten person's records (a feed sent again, a file from before the forget),"
+                                + " stop and remove them (docs/privacy.md §7)%n",
+                        name,
+                        pending.size() == 1 ? "" : "s",
+                        pending.size() == 1 ? pendingLines.get(0) : pendingLines.get(0) + ".." + lastLine,
+                        dryRun ? "would append" : "append" + (pending.size() == 1 ? "s" : ""),
+                        pending.size() == 1 ? "it" : "them");
+                err.flush();
+            }
+        }
+
         /** A checksum of an event's type, data and metadata: two lines with one id hold the same event, or not. */
         private static long checksum(EventData event) {
             java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
@@ -436,6 +479,7 @@ final class ImportCommand implements Callable<Integer> {
             if (pending.isEmpty()) {
                 return;
             }
+            warnIfStreamOfForgottenSubject();
             try {
                 if (dryRun) {
                     checkBatch();
@@ -806,6 +850,11 @@ final class ImportCommand implements Callable<Integer> {
                             each.firstLine);
                 }
             }
+            if (toStreamsOfForgotten > 0) {
+                out.printf(
+                        "%,d batch(es) would go to streams whose last event is a forgotten subject's (warned above)%n",
+                        toStreamsOfForgotten);
+            }
             if (withoutId > 0) {
                 out.printf("%,d line(s) have no id: importing them twice would store them twice%n", withoutId);
             }
@@ -928,6 +977,11 @@ final class ImportCommand implements Callable<Integer> {
             out.printf(
                     "imported %,d event(s) from %s (lines %,d..%,d) in %,d batch(es), %.1f s, %,.0f events/s%n",
                     stored, name, firstLine, lastLine, batches, seconds, stored / seconds);
+            if (toStreamsOfForgotten > 0) {
+                out.printf(
+                        "%,d batch(es) went to streams whose last event was a forgotten subject's (warned above)%n",
+                        toStreamsOfForgotten);
+            }
             if (retried > 0) {
                 out.printf(
                         "%,d event(s) were already stored (their ids were appended before): nothing written for them%n",

@@ -383,6 +383,41 @@ class ImportCommandTest {
     }
 
     @Test
+    void lines_to_a_stream_whose_last_event_is_a_forgotten_subjects_are_warned_of() throws IOException {
+        assertThat(lethe("demo").exitCode()).isZero(); // forgets Ada
+        String forgottenStream;
+        try (SqliteLethe lethe = SqliteLethe.open(root.resolve("data"))) {
+            forgottenStream = lethe.store().readAll(0, 10_000).stream()
+                    .filter(e -> e.streamId().value().startsWith("customer-"))
+                    .map(e -> e.streamId().value())
+                    .distinct()
+                    .filter(s -> dev.lethe.core.privacy.PrivacyCodec.subjectsOf(lethe.store()
+                                    .readStream(StreamId.of(s), Long.MAX_VALUE, Direction.BACKWARD, 1)
+                                    .get(0)
+                                    .metadata())
+                            .values()
+                            .stream()
+                            .anyMatch(lethe.privacy().keys()::isForgotten))
+                    .findFirst()
+                    .orElseThrow();
+        }
+        String sale = "{\"stream\":\"" + forgottenStream + "\",\"type\":\"ProductSold\",\"data\":{\"customerNumber\":"
+                + "\"C-replayed\",\"product\":\"Global Equity Fund\",\"reason\":\"retirement\",\"amount\":1,"
+                + "\"currency\":\"EUR\"}}";
+        Path replay = file("replay.jsonl", sale.replace(forgottenStream, "customer-new1"), sale);
+        Run dry = lethe("import", replay.toString(), "--dry-run");
+        assertThat(dry.err())
+                .contains("warning: " + replay + " line 2 would append to a stream whose last event is a forgotten"
+                        + " subject's")
+                .doesNotContain("line 1 ")
+                .doesNotContain(forgottenStream);
+        Run run = lethe("import", replay.toString(), "--json");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.err()).contains("line 2 appends to a stream whose last event is a forgotten subject's");
+        assertThat(run.out()).contains("\"batchesToStreamsOfForgottenSubjects\":1");
+    }
+
+    @Test
     void an_event_refused_inside_a_batch_is_named_by_its_line_and_its_batch_is_not_stored() throws IOException {
         assertThat(lethe("demo").exitCode()).isZero();
         Path policy = root.resolve("data").resolve("policy.yaml");
