@@ -46,14 +46,25 @@ final class SubjectCommand implements Runnable {
                 "Every personal field of theirs then reads as forgotten everywhere. Needs a role with the forget"
                         + " permission.",
                 "  lethe subject forget 3f25… --legal-basis 'GDPR Art. 17(1)(a)' --role dpo",
-                "  lethe subject forget 3f25… --legal-basis '…' --at 2027-01-01T00:00:00Z --role dpo   (scheduled)"
+                "  lethe subject forget 3f25… --legal-basis '…' --at 2027-01-01T00:00:00Z --role dpo   (scheduled)",
+                "  lethe subject forget --file subjects.txt --legal-basis '…' --role dpo   (many, one JVM)"
             })
     static final class Forget implements Callable<Integer> {
         @ParentCommand
         SubjectCommand subject;
 
-        @Parameters(paramLabel = "SUBJECT", description = "The subject id (a UUID).")
+        @Parameters(paramLabel = "SUBJECT", arity = "0..1", description = "The subject id (a UUID).")
         String id;
+
+        @Option(
+                names = "--file",
+                paramLabel = "FILE",
+                description = "Forget (or with --at, schedule) every subject id in FILE instead, one per line (-:"
+                        + " standard input; blank lines and lines starting with # are skipped). Every id is checked"
+                        + " first (a malformed one, or one this store never issued, forgets no one); then each is"
+                        + " forgotten in turn with a receipt of its own, those forgotten before are skipped, so the"
+                        + " same file can be run again after an interruption.")
+        Path file;
 
         @Option(names = "--legal-basis", required = true, paramLabel = "TEXT", description = "Why the law requires it.")
         String legalBasis;
@@ -71,15 +82,22 @@ final class SubjectCommand implements Runnable {
         public Integer call() {
             LetheCli cli = subject.parent;
             PrintWriter out = cli.spec.commandLine().getOut();
+            if ((id == null) == (file == null)) {
+                throw InvalidEventException.of(
+                        "SUBJECT", id == null ? "is missing: give one subject id, or --file" : "goes without --file");
+            }
+            if (at != null && reason != null) {
+                throw InvalidEventException.of(
+                        "--reason",
+                        "is not kept for a scheduled forget (its receipt says who scheduled it); leave it out with"
+                                + " --at");
+            }
+            if (file != null) {
+                return forgetEach(cli, out, subjectsIn(file));
+            }
             SubjectId subjectId = SubjectId.parse(id);
             try (SqliteLethe lethe = cli.store.openExisting()) {
                 if (at != null) {
-                    if (reason != null) {
-                        throw InvalidEventException.of(
-                                "--reason",
-                                "is not kept for a scheduled forget (its receipt says who scheduled it); leave it out"
-                                        + " with --at");
-                    }
                     Instant when = Instants.parseDeadline("--at", at);
                     var schedule = lethe.privacy().scheduleForget(subjectId, when, legalBasis, cli.store.principal());
                     out.printf(
@@ -108,14 +126,126 @@ final class SubjectCommand implements Runnable {
                         receipt.legalBasis(),
                         receipt.reason().isEmpty() ? "" : "  reason      " + receipt.reason() + "\n",
                         String.join(", ", receipt.destroyed()));
-                // What a forget does not reach, where the schemas say so: natural keys kept in plaintext.
-                List<String> plainKeys = lethe.privacy().schemas().plaintextNaturalKeyFields();
-                if (!plainKeys.isEmpty()) {
-                    out.printf(
-                            "  not reached key fields stored in plaintext (%s): events of these types keep the"
-                                    + " natural key that named the subject, readable beside its pseudonym (mark"
-                                    + " them pii: lethe policy check)%n",
-                            String.join(", ", plainKeys));
+                notReached(lethe, out);
+            }
+            return 0;
+        }
+
+        /** What a forget does not reach, where the schemas say so: natural keys kept in plaintext. */
+        private static void notReached(SqliteLethe lethe, PrintWriter out) {
+            List<String> plainKeys = lethe.privacy().schemas().plaintextNaturalKeyFields();
+            if (!plainKeys.isEmpty()) {
+                out.printf(
+                        "  not reached key fields stored in plaintext (%s): events of these types keep the"
+                                + " natural key that named the subject, readable beside its pseudonym (mark"
+                                + " them pii: lethe policy check)%n",
+                        String.join(", ", plainKeys));
+            }
+        }
+
+        /** The subject ids of a --file, each with its line; a malformed one refuses the whole file. */
+        private static Map<SubjectId, Long> subjectsIn(Path file) {
+            boolean stdin = "-".equals(file.toString());
+            String name = stdin ? "standard input" : file.toString();
+            Map<SubjectId, Long> subjects = new java.util.LinkedHashMap<>();
+            try (java.io.BufferedReader lines = stdin
+                    ? new java.io.BufferedReader(
+                            new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8))
+                    : Files.newBufferedReader(file, java.nio.charset.StandardCharsets.UTF_8)) {
+                long number = 0;
+                String line;
+                while ((line = lines.readLine()) != null) {
+                    number++;
+                    String text = line.strip();
+                    if (text.isEmpty() || text.startsWith("#")) {
+                        continue;
+                    }
+                    if (!text.matches("[0-9a-fA-F-]{36}")) {
+                        // Not quoted: a line that is no subject id may be a natural key (an e-mail address).
+                        throw InvalidEventException.of(
+                                "--file",
+                                name + " line " + number + " is not a subject id (a UUID, as lethe subject lookup"
+                                        + " prints it); nothing forgotten");
+                    }
+                    subjects.putIfAbsent(SubjectId.parse(text), number);
+                }
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw InvalidEventException.of("--file", name + " does not exist");
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw InvalidEventException.of("--file", name + " is not UTF-8 text");
+            } catch (java.io.IOException e) {
+                throw InvalidEventException.of(
+                        "--file", "cannot read " + name + ": " + dev.lethe.server.IoErrors.describe(e));
+            }
+            if (subjects.isEmpty()) {
+                throw InvalidEventException.of("--file", name + " holds no subject id; nothing forgotten");
+            }
+            return subjects;
+        }
+
+        /** Forgets (or schedules) each subject of a --file in turn, after checking every one. */
+        private int forgetEach(LetheCli cli, PrintWriter out, Map<SubjectId, Long> subjects) {
+            PrintWriter err = cli.spec.commandLine().getErr();
+            dev.lethe.core.privacy.Principal who = cli.store.principal();
+            Instant when = at == null ? null : Instants.parseDeadline("--at", at);
+            try (SqliteLethe lethe = cli.store.openExisting()) {
+                if (!lethe.policy().may(who, dev.lethe.core.privacy.policy.DataPolicy.Permission.FORGET)) {
+                    throw new dev.lethe.core.privacy.AccessDeniedException(
+                            who, dev.lethe.core.privacy.policy.DataPolicy.Permission.FORGET.label());
+                }
+                List<String> unknown = new java.util.ArrayList<>();
+                subjects.forEach((subjectId, line) -> {
+                    if (!lethe.privacy().keys().knows(subjectId)) {
+                        unknown.add("line " + line + " (" + subjectId + ")");
+                    }
+                });
+                if (!unknown.isEmpty()) {
+                    throw InvalidEventException.of(
+                            "--file",
+                            unknown.size() + " subject id(s) this store never issued: "
+                                    + String.join(", ", unknown.subList(0, Math.min(10, unknown.size())))
+                                    + (unknown.size() > 10 ? ", …" : "") + "; nothing forgotten");
+                }
+                long started = System.nanoTime();
+                long lastProgress = started;
+                long done = 0;
+                long before = 0;
+                for (SubjectId subjectId : subjects.keySet()) {
+                    if (lethe.privacy().keys().isForgotten(subjectId)) {
+                        before++;
+                        out.printf("was already forgotten: subject %s%n", subjectId);
+                    } else if (when != null) {
+                        var schedule = lethe.privacy().scheduleForget(subjectId, when, legalBasis, who);
+                        out.printf("scheduled: subject %s at %s, schedule %s%n", subjectId, when, schedule.id());
+                        done++;
+                    } else {
+                        ErasureReceipt receipt = lethe.privacy().forget(subjectId, legalBasis, reason, who);
+                        out.printf("forgotten: subject %s, receipt %s%n", subjectId, receipt.id());
+                        done++;
+                    }
+                    long now = System.nanoTime();
+                    if (now - lastProgress > 1_000_000_000L) {
+                        lastProgress = now;
+                        err.printf(
+                                "\r%s: %,d of %,d subjects, %,.0f/s   ",
+                                when == null ? "forgetting" : "scheduling",
+                                done + before,
+                                subjects.size(),
+                                done / ((now - started) / 1e9));
+                        err.flush();
+                    }
+                }
+                if (lastProgress != started) {
+                    err.println();
+                }
+                out.printf(
+                        "%s %,d subject(s), %,d already forgotten (skipped), in %.1f s%n",
+                        when == null ? "forgot" : "scheduled the forget of",
+                        done,
+                        before,
+                        (System.nanoTime() - started) / 1e9);
+                if (when == null && done > 0) {
+                    notReached(lethe, out);
                 }
             }
             return 0;

@@ -817,6 +817,70 @@ class LetheCliTest {
     }
 
     @Test
+    void forget_file_checks_every_id_first_then_forgets_each_with_a_receipt_skipping_those_forgotten_before()
+            throws Exception {
+        Path schema = Files.writeString(
+                data.resolve("kyc.json"),
+                "{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true,"
+                        + "\"pii\":true}}}}");
+        assertThat(lethe("schemas", "register", "KycChecked", schema.toString(), "--role", "dpo")
+                        .exitCode())
+                .isZero();
+        List<String> subjects = new java.util.ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            String email = "many" + i + "@example.org";
+            assertThat(lethe("append", "kyc-" + i, "KycChecked", "{\"email\":\"" + email + "\"}")
+                            .exitCode())
+                    .isZero();
+            subjects.add(
+                    lethe("subject", "lookup", email, "--role", "dpo").out().trim());
+        }
+        String basis = "GDPR Art. 17(1)(a)";
+        assertThat(lethe("subject", "forget", subjects.get(0), "--legal-basis", basis, "--role", "dpo")
+                        .exitCode())
+                .isZero();
+        Path file = Files.writeString(
+                root.resolve("subjects.txt"),
+                "# erasure requests, ticket 4711\n\n" + String.join("\n", subjects) + "\n" + subjects.get(1) + "\n");
+
+        // Refused whole, before any forget: a role without the permission, an id this store never issued,
+        // a line that is no id (not quoted: it may be a natural key).
+        assertThat(lethe("subject", "forget", "--file", file.toString(), "--legal-basis", basis, "--role", "advisor")
+                        .exitCode())
+                .isEqualTo(3);
+        String stranger = java.util.UUID.randomUUID().toString();
+        Path unknown = Files.writeString(root.resolve("unknown.txt"), subjects.get(1) + "\n" + stranger + "\n");
+        Run refused = lethe("subject", "forget", "--file", unknown.toString(), "--legal-basis", basis, "--role", "dpo");
+        assertThat(refused.exitCode()).isEqualTo(2);
+        assertThat(refused.err()).contains("1 subject id(s) this store never issued: line 2 (" + stranger + ")");
+        Path malformed = Files.writeString(root.resolve("malformed.txt"), subjects.get(1) + "\nmany2@example.org\n");
+        Run bad = lethe("subject", "forget", "--file", malformed.toString(), "--legal-basis", basis, "--role", "dpo");
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.err()).contains("line 2 is not a subject id").doesNotContain("many2@example.org");
+        assertThat(lethe("subject", "lookup", "many2@example.org", "--role", "dpo")
+                        .exitCode())
+                .as("nothing forgotten yet")
+                .isZero();
+
+        Run forget = lethe("subject", "forget", "--file", file.toString(), "--legal-basis", basis, "--role", "dpo");
+        assertThat(forget.exitCode()).as(forget.err()).isZero();
+        assertThat(forget.out())
+                .contains("was already forgotten: subject " + subjects.get(0))
+                .contains("forgotten: subject " + subjects.get(1) + ", receipt ")
+                .contains("forgotten: subject " + subjects.get(2) + ", receipt ")
+                .contains("forgot 2 subject(s), 1 already forgotten (skipped)");
+        assertThat(lethe("subject", "receipts", "--json", "--role", "dpo").out().lines())
+                .hasSize(3);
+        assertThat(lethe("subject", "forget", "--file", file.toString(), "--legal-basis", basis, "--role", "dpo")
+                        .out())
+                .as("run again: nothing to do")
+                .contains("forgot 0 subject(s), 3 already forgotten (skipped)");
+        assertThat(lethe("subject", "forget", "--legal-basis", basis, "--role", "dpo")
+                        .err())
+                .contains("SUBJECT: is missing: give one subject id, or --file");
+    }
+
+    @Test
     void a_master_key_directory_inside_the_data_directory_counts_as_in_it() throws Exception {
         Path keys = Files.createDirectories(data.resolve("keys"));
         assertThat(ServeCommand.inside(keys, data)).isTrue();

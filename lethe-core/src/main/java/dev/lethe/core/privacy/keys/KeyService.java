@@ -305,6 +305,11 @@ public final class KeyService implements AutoCloseable {
         return true;
     }
 
+    /** Whether this key store issued {@code subject} (it has a key, or was forgotten); audits nothing. */
+    public boolean knows(SubjectId subject) {
+        return knownPseudonym(subject) != null;
+    }
+
     /** {@code subject} if the key store knows it (live or forgotten), else null. */
     private synchronized SubjectId knownPseudonym(SubjectId subject) {
         return store.isForgotten(subject) || store.subjectKey(subject).isPresent() ? subject : null;
