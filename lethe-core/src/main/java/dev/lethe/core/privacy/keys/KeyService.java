@@ -1161,13 +1161,27 @@ public final class KeyService implements AutoCloseable {
         }
     }
 
-    /** The master key's epochs that still unwrap: more than one while a rotation is incomplete. */
+    /**
+     * The master key's epochs that still unwrap: more than one while a rotation is incomplete. 32-bit key
+     * ids, read unsigned ({@link Integer#toUnsignedString(int)}) as the command line prints them.
+     */
     public List<Integer> masterEpochs() {
         return master.liveEpochs();
     }
 
-    /** What a master key rotation did. */
-    public record Rotation(int newEpoch, int rewrapped, List<Integer> destroyedEpochs) {}
+    /**
+     * What a master key rotation did. Epochs are the master key's key ids, 32 bits read unsigned (as the
+     * command line and the server log print them, and as {@link #toString} does): compare them as ints,
+     * print them with {@link Integer#toUnsignedString(int)}.
+     */
+    public record Rotation(int newEpoch, int rewrapped, List<Integer> destroyedEpochs) {
+        @Override
+        public String toString() {
+            return "Rotation[newEpoch=" + Integer.toUnsignedString(newEpoch) + ", rewrapped=" + rewrapped
+                    + ", destroyedEpochs="
+                    + destroyedEpochs.stream().map(Integer::toUnsignedString).toList() + "]";
+        }
+    }
 
     /**
      * What {@link #checkKeys} found: the live keys by kind ({@code subject}, {@code period},

@@ -62,6 +62,12 @@ class RotationRaceTest {
     }
 
     @Test
+    void a_rotation_prints_its_epochs_unsigned_as_the_command_line_does() {
+        assertThat(new KeyService.Rotation(-1, 2, List.of(-2, 7)).toString())
+                .isEqualTo("Rotation[newEpoch=4294967295, rewrapped=2, destroyedEpochs=[4294967294, 7]]");
+    }
+
+    @Test
     void a_period_key_and_a_subject_created_during_a_rotation_still_unwrap_after_it() throws Exception {
         SlowWraps master = new SlowWraps(LocalMasterKey.openOrCreate(keysDirectory));
         try (KeyService keys = new KeyService(
