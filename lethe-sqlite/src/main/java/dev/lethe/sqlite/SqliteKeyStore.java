@@ -197,7 +197,7 @@ public final class SqliteKeyStore implements KeyStore {
         T run() throws SQLException;
     }
 
-    private synchronized <T> T transaction(String what, boolean deletes, Work<T> work) {
+    private synchronized <T> T transaction(String what, Work<T> work) {
         requireOpen(what);
         if (readOnly) {
             throw StorageException.permanent(
@@ -219,9 +219,6 @@ public final class SqliteKeyStore implements KeyStore {
                 }
                 throw e;
             }
-            if (deletes) {
-                truncateWal(what);
-            }
             return result;
         } catch (SQLException e) {
             throw Sql.translate("key store: " + what, e);
@@ -230,29 +227,43 @@ public final class SqliteKeyStore implements KeyStore {
 
     /**
      * Copies every page into the database file and empties the WAL, which held the deleted keys' older
-     * page images. A reader in another process can hold it up: retried for up to 10 s, then an error,
-     * so a forget never reports success while a deleted key's bytes remain in this store's files.
+     * page images. A reader in another process can hold it up: retried for up to 10 s in all (each attempt
+     * waits at most {@value #CHECKPOINT_WAIT_MILLIS} ms for readers, not the connection's 10 s busy timeout,
+     * since every key-store call of the process waits behind this lock), then an error, so a forget never
+     * reports success while a deleted key's bytes remain in this store's files.
      */
     private void truncateWal(String what) throws SQLException {
-        for (int attempt = 0; attempt < 500; attempt++) {
-            try (Statement statement = connection.createStatement();
-                    ResultSet rs = statement.executeQuery("PRAGMA wal_checkpoint(TRUNCATE)")) {
-                if (rs.next() && rs.getInt(1) == 0) {
-                    return;
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        execute("PRAGMA busy_timeout = " + CHECKPOINT_WAIT_MILLIS);
+        try {
+            while (true) {
+                try (Statement statement = connection.createStatement();
+                        ResultSet rs = statement.executeQuery("PRAGMA wal_checkpoint(TRUNCATE)")) {
+                    if (rs.next() && rs.getInt(1) == 0) {
+                        return;
+                    }
+                }
+                if (System.nanoTime() - deadline > 0) {
+                    break;
+                }
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
                 }
             }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
+        } finally {
+            execute("PRAGMA busy_timeout = 10000");
         }
         throw StorageException.transientFailure(
                 "key store: " + what + " committed, but another process kept the WAL from being emptied; the deleted"
                         + " key's older page images remain in keys.db-wal until the next checkpoint",
                 null);
     }
+
+    /** How long one attempt to empty the WAL waits for readers. */
+    private static final int CHECKPOINT_WAIT_MILLIS = 100;
 
     private synchronized <T> T query(String what, Work<T> work) {
         requireOpen(what);
@@ -343,7 +354,7 @@ public final class SqliteKeyStore implements KeyStore {
         if (subjects.isEmpty()) {
             return;
         }
-        transaction(subjects.size() == 1 ? "create subject" : "create " + subjects.size() + " subjects", false, () -> {
+        transaction(subjects.size() == 1 ? "create subject" : "create " + subjects.size() + " subjects", () -> {
             for (NewSubject s : subjects) {
                 update("INSERT INTO subject_key VALUES (?, ?)", s.subject().toString(), s.wrappedKey());
                 if (s.blindIndex().isPresent()) {
@@ -426,7 +437,7 @@ public final class SqliteKeyStore implements KeyStore {
 
     @Override
     public int forget(SubjectId subject, ErasureReceipt receipt, Collection<UUID> audited) {
-        return transaction("forget subject", false, () -> {
+        return transaction("forget subject", () -> {
             markAuditedIn(audited);
             if (update("DELETE FROM subject_key WHERE subject = ?", subject.toString()) == 0) {
                 return -1;
@@ -500,7 +511,7 @@ public final class SqliteKeyStore implements KeyStore {
     @Override
     public void markAudited(Collection<UUID> receipts) {
         if (!receipts.isEmpty()) {
-            transaction("mark receipts audited", false, () -> {
+            transaction("mark receipts audited", () -> {
                 markAuditedIn(receipts);
                 return null;
             });
@@ -513,7 +524,7 @@ public final class SqliteKeyStore implements KeyStore {
      */
     void markUnaudited(Collection<UUID> receipts) {
         if (!receipts.isEmpty()) {
-            transaction("mark receipts unaudited", false, () -> {
+            transaction("mark receipts unaudited", () -> {
                 for (UUID receipt : receipts) {
                     update("UPDATE erasure_receipt SET audited = 0 WHERE id = ?", receipt.toString());
                 }
@@ -540,7 +551,7 @@ public final class SqliteKeyStore implements KeyStore {
 
     @Override
     public byte[] createPeriodKey(DataGroup group, String period, byte[] wrappedKey) {
-        return transaction("create period key", false, () -> {
+        return transaction("create period key", () -> {
             if (exists("SELECT 1 FROM destroyed_period WHERE grp = ? AND period = ?", group.name(), period)) {
                 throw dev.lethe.core.store.InvalidEventException.of(
                         "data group " + group, "period " + period + " has expired; it takes no new data");
@@ -601,7 +612,9 @@ public final class SqliteKeyStore implements KeyStore {
 
     @Override
     public void destroyPeriod(DataGroup group, String period, Instant at) {
-        transaction("destroy period key", true, () -> {
+        // Not scrubbed here (nor in rewrap): a failure to empty the WAL after the commit would read as the
+        // change not made, with the keys still cached; the key service evicts them, then scrubs.
+        transaction("destroy period key", () -> {
             update("DELETE FROM period_key WHERE grp = ? AND period = ?", group.name(), period);
             update("INSERT OR IGNORE INTO destroyed_period VALUES (?, ?, ?)", group.name(), period, at.toString());
             return null;
@@ -623,7 +636,7 @@ public final class SqliteKeyStore implements KeyStore {
 
     @Override
     public void setNote(String name, String value) {
-        transaction("set note", false, () -> {
+        transaction("set note", () -> {
             update(
                     "INSERT INTO note VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                     name,
@@ -639,7 +652,7 @@ public final class SqliteKeyStore implements KeyStore {
 
     @Override
     public byte[] createSecret(String name, byte[] wrapped) {
-        return transaction("create secret", false, () -> {
+        return transaction("create secret", () -> {
             update("INSERT OR IGNORE INTO secret VALUES (?, ?)", name, wrapped);
             return blob("SELECT wrapped FROM secret WHERE name = ?", name).orElseThrow();
         });
@@ -711,7 +724,7 @@ public final class SqliteKeyStore implements KeyStore {
 
     @Override
     public void rewrap(Map<String, byte[]> rewrapped, Map<String, String> notes, List<IndexRow> index) {
-        transaction("re-wrap keys", true, () -> {
+        transaction("re-wrap keys", () -> {
             if (index != null) {
                 // Every entry re-keyed, in the commit that replaces the secret they are keyed by.
                 update("DELETE FROM blind_index");

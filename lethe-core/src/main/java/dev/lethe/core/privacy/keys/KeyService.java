@@ -1115,13 +1115,43 @@ public final class KeyService implements AutoCloseable {
     /** Destroys every period key whose retention has ended at {@code now}; returns them. */
     public List<KeyStore.PeriodRef> expire(Instant now) {
         List<KeyStore.PeriodRef> expired = new ArrayList<>();
-        for (KeyStore.PeriodRef ref : store.livePeriods()) {
-            if (policy.knows(ref.group()) && policy.hasExpired(ref.group(), ref.period(), now)) {
-                destroy(ref, now);
-                expired.add(ref);
+        RuntimeException failed = null;
+        try {
+            for (KeyStore.PeriodRef ref : store.livePeriods()) {
+                if (policy.knows(ref.group()) && policy.hasExpired(ref.group(), ref.period(), now)) {
+                    destroy(ref, now);
+                    expired.add(ref);
+                }
             }
+        } catch (RuntimeException e) {
+            failed = e;
+            throw e;
+        } finally {
+            scrubAfter(expired, failed);
         }
         return expired;
+    }
+
+    /**
+     * Empties the key store's older page images of the period keys just destroyed (and evicted). A failure
+     * says that they are destroyed all the same, or, when the destruction itself failed, joins that failure.
+     */
+    private void scrubAfter(List<KeyStore.PeriodRef> destroyed, RuntimeException failed) {
+        if (destroyed.isEmpty()) {
+            return;
+        }
+        try {
+            store.scrub();
+        } catch (dev.lethe.core.store.StorageException e) {
+            if (failed != null) {
+                failed.addSuppressed(e);
+                return;
+            }
+            throw dev.lethe.core.store.StorageException.transientFailure(
+                    "period key(s) " + destroyed + " are destroyed (their values read as expired), but "
+                            + e.getMessage() + " (the next forget, expiry or closing the store scrubs it again)",
+                    e);
+        }
     }
 
     /** Whether retention destroyed the period's key (it takes no new values). */
@@ -1138,25 +1168,39 @@ public final class KeyService implements AutoCloseable {
     public List<KeyStore.PeriodRef> expireAgain(java.util.Collection<KeyStore.PeriodRef> periods, Instant at) {
         java.util.Set<KeyStore.PeriodRef> live = new java.util.HashSet<>(store.livePeriods());
         List<KeyStore.PeriodRef> destroyed = new ArrayList<>();
-        for (KeyStore.PeriodRef ref : new java.util.LinkedHashSet<>(periods)) {
-            if (live.contains(ref) || !store.isPeriodDestroyed(ref.group(), ref.period())) {
-                destroy(ref, at);
-                destroyed.add(ref);
+        RuntimeException failed = null;
+        try {
+            for (KeyStore.PeriodRef ref : new java.util.LinkedHashSet<>(periods)) {
+                if (live.contains(ref) || !store.isPeriodDestroyed(ref.group(), ref.period())) {
+                    destroy(ref, at);
+                    destroyed.add(ref);
+                }
             }
+        } catch (RuntimeException e) {
+            failed = e;
+            throw e;
+        } finally {
+            scrubAfter(destroyed, failed);
         }
         return destroyed;
     }
 
     private void destroy(KeyStore.PeriodRef ref, Instant at) {
-        store.destroyPeriod(ref.group(), ref.period(), at);
-        synchronized (this) {
-            try {
-                openPeriods.remove(ref.group().name() + "/" + ref.period());
-                cache.entrySet()
-                        .removeIf(entry -> entry.getKey().isIn(ref.group(), ref.period()) && dropped(entry.getValue()));
-                periodKeys.remove(KeyRefs.period(ref.group(), ref.period()));
-            } finally {
-                generation++; // last, as in forget
+        try {
+            store.destroyPeriod(ref.group(), ref.period(), at);
+        } finally {
+            // Evicted whatever the store answered: a failure after its commit must not leave the key in use
+            // here, and one before it costs a derivation.
+            synchronized (this) {
+                try {
+                    openPeriods.remove(ref.group().name() + "/" + ref.period());
+                    cache.entrySet()
+                            .removeIf(entry ->
+                                    entry.getKey().isIn(ref.group(), ref.period()) && dropped(entry.getValue()));
+                    periodKeys.remove(KeyRefs.period(ref.group(), ref.period()));
+                } finally {
+                    generation++; // last, as in forget
+                }
             }
         }
     }
@@ -1284,7 +1328,22 @@ public final class KeyService implements AutoCloseable {
         epochIndexSettled = true;
         unsealedEntries = false;
         List<Integer> destroyed = master.finishRotation();
+        scrubAfterRewrap("master key rotated to epoch " + Integer.toUnsignedString(epoch));
         return new Rotation(epoch, count, destroyed);
+    }
+
+    /**
+     * Empties the key store's older page images after a re-wrap. They hold keys wrapped under a master
+     * epoch that is destroyed (or moved away) and the blind index under its former secret: a failure is
+     * logged, not thrown, since the re-wrap is done; the next forget, expiry or close scrubs them.
+     */
+    private void scrubAfterRewrap(String done) {
+        try {
+            store.scrub();
+        } catch (dev.lethe.core.store.StorageException e) {
+            System.getLogger(KeyService.class.getName())
+                    .log(System.Logger.Level.WARNING, done + ", but " + e.getMessage());
+        }
     }
 
     /**
@@ -1302,6 +1361,7 @@ public final class KeyService implements AutoCloseable {
             MasterKey target, Map<String, String> notes, java.util.function.BiConsumer<Long, Long> progress) {
         Map<String, byte[]> rewrapped = rewrapAll(target, progress);
         store.rewrap(rewrapped, notes);
+        scrubAfterRewrap("every key re-wrapped under the new master key");
         return rewrapped.size();
     }
 

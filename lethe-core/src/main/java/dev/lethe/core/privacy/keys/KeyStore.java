@@ -70,7 +70,8 @@ public interface KeyStore extends AutoCloseable {
 
     /**
      * Removes from the store's files whatever older images of deleted keys remain (SQLite: copies the
-     * WAL into the database and empties it). Called after every forget, expiry and re-wrap.
+     * WAL into the database and empties it). Called after every forget, expiry and re-wrap, once the key
+     * service no longer holds the deleted keys.
      */
     default void scrub() {}
 
@@ -100,7 +101,10 @@ public interface KeyStore extends AutoCloseable {
     /** Every destroyed period key, with when: the record that a period expired. In order of group and period. */
     List<DestroyedPeriod> destroyedPeriods();
 
-    /** Deletes a period key and records its destruction. */
+    /**
+     * Deletes a period key and records its destruction, in one transaction. Older images of the deleted
+     * row may remain in the store's files until {@link #scrub()}.
+     */
     void destroyPeriod(DataGroup group, String period, Instant at);
 
     /** A named secret (the blind-index key), wrapped. */

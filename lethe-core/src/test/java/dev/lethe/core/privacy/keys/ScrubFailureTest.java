@@ -1,0 +1,91 @@
+package dev.lethe.core.privacy.keys;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lethe.core.privacy.DataGroup;
+import dev.lethe.core.privacy.Redaction;
+import dev.lethe.core.privacy.SubjectId;
+import dev.lethe.core.privacy.policy.DataPolicy;
+import dev.lethe.core.store.StorageException;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A key store that cannot empty its files of older page images (SQLite: a reader in another process holds
+ * the WAL) after an expiry or a re-wrap has committed: the change holds in this process all the same — an
+ * expired period's keys are evicted, a rotation's new blind-index secret is used — and the failure is said
+ * (an expiry) or logged (a re-wrap, whose older images are keys under a destroyed master epoch).
+ */
+class ScrubFailureTest {
+    private static final Instant NOW = Instant.parse("2026-11-26T10:00:00Z");
+    private static final DataGroup CONTACT = DataGroup.of("contact");
+
+    @TempDir
+    Path keysDirectory;
+
+    /** An in-memory key store whose scrub fails, as SQLite's does while another process reads the WAL. */
+    private static KeyStore unscrubbable() {
+        KeyStore store = new InMemoryKeyStore();
+        return (KeyStore) Proxy.newProxyInstance(
+                KeyStore.class.getClassLoader(), new Class<?>[] {KeyStore.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("scrub")) {
+                        throw StorageException.transientFailure(
+                                "key store: another process kept the WAL from being emptied", null);
+                    }
+                    try {
+                        return method.invoke(store, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
+    private KeyService service(KeyStore store) {
+        return new KeyService(
+                store,
+                LocalMasterKey.openOrCreate(keysDirectory),
+                DataPolicy.parse(DataPolicy.defaultYaml()),
+                Clock.fixed(NOW, ZoneOffset.UTC));
+    }
+
+    @Test
+    void an_expiry_whose_scrub_fails_says_the_periods_are_destroyed_and_leaves_none_of_their_keys_in_use() {
+        try (KeyService keys = service(unscrubbable())) {
+            SubjectId ada = keys.resolve("ada@example.com");
+            keys.sealer(ada, CONTACT, "2026-11");
+            assertThat(keys.opener(ada, CONTACT, "2026-11")).isInstanceOf(KeyService.Found.class); // cached
+
+            assertThatThrownBy(() -> keys.expire(Instant.parse("2099-01-01T00:00:00Z")))
+                    .isInstanceOf(StorageException.class)
+                    .hasMessageContaining("are destroyed (their values read as expired), but key store: another"
+                            + " process kept the WAL from being emptied");
+            assertThat(keys.opener(ada, CONTACT, "2026-11"))
+                    .isEqualTo(new KeyService.Missing(Redaction.Reason.EXPIRED));
+        }
+    }
+
+    @Test
+    void a_rotation_whose_scrub_fails_completes_and_natural_keys_still_find_their_subjects() {
+        try (KeyService keys = service(unscrubbable())) {
+            SubjectId ada = keys.resolve("ada@example.com");
+
+            KeyService.Rotation first = keys.rotateMaster();
+            assertThat(keys.masterEpochs()).containsExactly(first.newEpoch());
+            assertThat(keys.lookup("ada@example.com")).contains(ada);
+            assertThat(keys.resolve("ada@example.com"))
+                    .as("not a second subject")
+                    .isEqualTo(ada);
+
+            KeyService.Rotation second = keys.rotateMaster();
+            assertThat(keys.masterEpochs()).containsExactly(second.newEpoch());
+            assertThat(keys.lookup("ada@example.com")).contains(ada);
+        }
+    }
+}
