@@ -580,15 +580,35 @@ public final class PrivateEventStore implements AutoCloseable {
             }
         }
         Map<String, SubjectId> subjects = keys.resolveAll(keyValues);
-        List<EventData> sealed = new ArrayList<>(events.size());
-        for (int i = 0; i < events.size(); i++) {
+        for (int attempt = 1; ; attempt++) {
             try {
-                sealed.add(seal(events.get(i), checked.get(i), now, subjects));
-            } catch (InvalidEventException e) {
-                throw e.at("events[" + i + "] " + e.subject());
+                List<EventData> sealed = new ArrayList<>(events.size());
+                for (int i = 0; i < events.size(); i++) {
+                    try {
+                        sealed.add(seal(events.get(i), checked.get(i), now, subjects));
+                    } catch (InvalidEventException e) {
+                        throw e.at("events[" + i + "] " + e.subject());
+                    }
+                }
+                return sealed;
+            } catch (ErasureFenceException e) {
+                // A forget landed between resolving a natural key and sealing for its subject: the key names a
+                // new subject now, as it would had this append come after the forget. (A subject id given as
+                // such is refused: it names the forgotten person.)
+                List<String> stale = new ArrayList<>();
+                subjects.forEach((value, subject) -> {
+                    if (subject.equals(e.subject())) {
+                        stale.add(value);
+                    }
+                });
+                if (stale.isEmpty() || attempt == 3) {
+                    throw e;
+                }
+                subjects = new java.util.HashMap<>(subjects);
+                subjects.keySet().removeAll(stale);
+                subjects.putAll(keys.resolveAll(stale));
             }
         }
-        return sealed;
     }
 
     /** A well-formed batch for an application stream holding a client id the store holds already. */

@@ -182,6 +182,59 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_natural_key_whose_subject_is_forgotten_between_resolving_and_sealing_names_a_new_subject() {
+        // The race a forget can win against an append: the append has resolved the natural key to its
+        // subject, the forget lands, then the append seals for that subject. It must not be refused: a
+        // natural key appended after a forget names a new subject, as if the append had come later.
+        InMemoryKeyStore inner = new InMemoryKeyStore();
+        java.util.concurrent.atomic.AtomicReference<SubjectId> forgetOnCheck =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<KeyService> service =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        KeyStore racing = (KeyStore) java.lang.reflect.Proxy.newProxyInstance(
+                KeyStore.class.getClassLoader(), new Class<?>[] {KeyStore.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("isForgotten")
+                            && args[0].equals(forgetOnCheck.get())
+                            && forgetOnCheck.compareAndSet((SubjectId) args[0], null)) {
+                        service.get().forget((SubjectId) args[0], "dora", "GDPR Art. 17(1)(a)", null);
+                    }
+                    try {
+                        return method.invoke(inner, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        Clock clock = Clock.fixed(writtenAt, ZoneOffset.UTC);
+        KeyService keys =
+                new KeyService(racing, LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
+        service.set(keys);
+        try (PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(), keys, clock)) {
+            registerProductSold(store);
+            SubjectId before = keys.resolve("race@example.com"); // cached: the append resolves it without asking
+            forgetOnCheck.set(before);
+
+            store.append(
+                    StreamId.of("orders"),
+                    ExpectedVersion.any(),
+                    List.of(EventData.of("ProductSold", "{\"email\":\"race@example.com\",\"product\":\"p\"}")));
+
+            assertThat(forgetOnCheck.get())
+                    .as("the forget ran between resolving and sealing")
+                    .isNull();
+            assertThat(keys.isForgotten(before)).isTrue();
+            RecordedEvent stored = store.store()
+                    .readStream(StreamId.of("orders"), 0, Direction.FORWARD, 1)
+                    .get(0);
+            SubjectId after = PrivacyCodec.subjectsOf(stored.metadata()).get("email");
+            assertThat(after)
+                    .isNotEqualTo(before)
+                    .isEqualTo(keys.lookup("race@example.com").orElseThrow());
+            assertThat(store.reveal(stored, DPO).data().asTree().get("email").asText())
+                    .isEqualTo("race@example.com");
+        }
+    }
+
+    @Test
     void a_batchs_new_subjects_are_created_in_one_key_store_write_each_once() {
         java.util.concurrent.atomic.AtomicInteger oneByOne = new java.util.concurrent.atomic.AtomicInteger();
         List<Integer> together = new java.util.ArrayList<>();
