@@ -302,8 +302,13 @@ public final class SqliteKeyStore implements KeyStore {
 
     private PreparedStatement prepare(String sql, Object... args) throws SQLException {
         PreparedStatement statement = connection.prepareStatement(sql);
-        for (int i = 0; i < args.length; i++) {
-            statement.setObject(i + 1, args[i]);
+        try {
+            for (int i = 0; i < args.length; i++) {
+                statement.setObject(i + 1, args[i]);
+            }
+        } catch (SQLException | RuntimeException e) {
+            statement.close(); // not handed to a try-with-resources yet
+            throw e;
         }
         return statement;
     }

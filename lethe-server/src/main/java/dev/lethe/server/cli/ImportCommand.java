@@ -42,8 +42,9 @@ import picocli.CommandLine.ParentCommand;
                     + " error names the line to go on from with --from-line (also when the import is interrupted)."
                     + " Lines with an id are idempotent: importing them again stores nothing twice (and changes"
                     + " nothing: a line whose id is stored is skipped, even if its content was corrected); a line"
-                    + " that repeats an earlier line of its stream (sent twice) is skipped too, and one whose id"
-                    + " names another event in the file is refused.",
+                    + " that repeats an earlier line of the file (sent twice: same id, stream and event) is skipped"
+                    + " too, and one whose id an earlier line of the file gives another event or stream is refused"
+                    + " (lines before --from-line, and ids after the first 250,000, are not compared).",
             "--dry-run checks every line as the import would and stores nothing: it lists the lines an import"
                     + " would refuse (all of them, not only the first) and the members it would store unencrypted"
                     + " though they look personal.",
@@ -98,10 +99,12 @@ final class ImportCommand implements Callable<Integer> {
             names = "--json",
             description = "Print the outcome as one JSON object on standard output, for scripts (instead of the"
                     + " text summary; progress and errors stay on standard error):"
-                    + " {\"complete\": true, \"stored\", \"alreadyStored\", \"withoutId\", \"batches\","
-                    + " \"firstLine\", \"lastLine\", \"seconds\"}; when a line is refused or the import is"
-                    + " interrupted, {\"complete\": false, …, \"resumeFromLine\", \"goOn\", \"error\"} (the exit"
-                    + " code is the usual one). Not with --dry-run.")
+                    + " {\"complete\": true, \"file\", \"stored\", \"alreadyStored\", \"withoutId\", \"batches\","
+                    + " \"firstLine\", \"lastLine\", \"seconds\", \"streamsOfForgottenSubjects\"}; when a line is"
+                    + " refused or the import is interrupted, {\"complete\": false, …, \"resumeFromLine\", \"goOn\","
+                    + " \"error\"} (the exit code is the usual one; goOn is null when it stopped before reading a"
+                    + " line: a missing file, a store in use, a bad option value). A command line picocli cannot"
+                    + " parse (an unknown option) prints its usage instead, exit code 2. Not with --dry-run.")
     boolean json;
 
     /** The refused lines a dry run lists; it counts them all. */
@@ -127,9 +130,9 @@ final class ImportCommand implements Callable<Integer> {
                 result.put("firstLine", null);
                 result.put("lastLine", null);
                 result.put("seconds", 0.0);
-                result.put("batchesToStreamsOfForgottenSubjects", 0);
+                result.put("streamsOfForgottenSubjects", 0);
                 result.put("resumeFromLine", fromLine);
-                result.put("goOn", goOn(fromLine));
+                result.put("goOn", null); // nothing ran: the error says what to change before the same command
                 result.put("error", String.valueOf(e.getMessage()));
                 PrintWriter out = parent.spec.commandLine().getOut();
                 out.println(PriorForgets.JSON.valueToTree(result).toString());
@@ -224,13 +227,14 @@ final class ImportCommand implements Callable<Integer> {
         private final List<EventData> pending = new ArrayList<>();
         /** The line of each pending event. */
         private final List<Long> pendingLines = new ArrayList<>();
-        /**
-         * The stream of the current run of consecutive lines of one stream, and its ids (the first 250,000),
-         * each with its line and a checksum of its event.
-         */
-        private StreamId runStream;
+        /** A line read with an id: its number, a checksum of its event, and its stream. */
+        private record SeenLine(long line, long checksum, StreamId stream) {}
 
-        private final java.util.Map<java.util.UUID, long[]> runIds = new java.util.HashMap<>();
+        /** The ids of the lines read (the first 250,000), for lines that repeat one. */
+        private final java.util.Map<java.util.UUID, SeenLine> seenIds = new java.util.HashMap<>();
+
+        /** The stream of the last line read: one instance for the entries of a run of its lines. */
+        private StreamId lastStream;
         /** The lines of the append under way (0: none), for the message of one that fails. */
         private volatile long attemptFirst;
 
@@ -268,7 +272,7 @@ final class ImportCommand implements Callable<Integer> {
             result.put("firstLine", firstLine < 0 ? null : firstLine);
             result.put("lastLine", lastLine < 0 ? null : lastLine);
             result.put("seconds", Math.round((System.nanoTime() - started) / 1e6) / 1e3);
-            result.put("batchesToStreamsOfForgottenSubjects", toStreamsOfForgotten);
+            result.put("streamsOfForgottenSubjects", toStreamsOfForgotten);
             if (!complete) {
                 result.put("resumeFromLine", resumeLine);
                 result.put("goOn", goOn(resumeLine));
@@ -302,43 +306,47 @@ final class ImportCommand implements Callable<Integer> {
                         continue;
                     }
                     // Not stored: the lines of the batch this line may belong to (its stream is unknown) wait with it,
-                    // so a
-                    // batch is stored whole or not at all, as when a line is refused by the store; go on from its
-                    // first.
+                    // so that a batch is stored whole or not at all, as when the store refuses a line of it; go on
+                    // from its first.
                     throw e;
                 }
-                // A line that repeats the id of an earlier line of its stream's run (a line sent twice) is a batch
-                // of its own: the store answers it as the retry of the first, and it is skipped as stored,
-                // wherever --batch puts the bounds.
-                if (!parsed.stream().equals(runStream)) {
-                    runStream = parsed.stream();
-                    runIds.clear();
-                }
-                long[] first = parsed.event().clientId().map(runIds::get).orElse(null);
+                StreamId stream = parsed.stream().equals(lastStream) ? lastStream : parsed.stream();
+                lastStream = stream;
+                // A line that repeats an earlier line of the file, id and event (a line sent twice), is a batch of
+                // its own: the store answers it as the retry of the first, and it is skipped as stored, wherever
+                // --batch puts the bounds. The same id on another event, or in another stream, is refused.
+                SeenLine first = parsed.event().clientId().map(seenIds::get).orElse(null);
                 boolean repeated = first != null;
-                if (repeated && first[1] != checksum(parsed.event())) {
+                if (repeated
+                        && (first.checksum() != checksum(parsed.event())
+                                || !first.stream().equals(stream))) {
                     InvalidEventException refused = InvalidEventException.of(
                             name + " line " + lineNumber + " id",
-                            parsed.event().id() + " is also the id of line " + first[0] + ", whose event differs: an"
-                                    + " id names one event (give this one an id of its own, or drop one of the lines)");
+                            parsed.event().id() + " is also the id of line " + first.line()
+                                    + (first.stream().equals(stream) ? ", whose event differs" : ", in another stream")
+                                    + ": an id names one event, in one stream (give this one an id of its own, or drop"
+                                    + " one of the lines)");
                     if (dryRun) {
                         flush();
                         refuse(refused.getMessage());
                         continue;
                     }
-                    throw refused; // its run's pending lines wait with it, as for a line that cannot be read
+                    if (!stream.equals(pendingStream)) {
+                        flush(); // another stream's batch, whole
+                    }
+                    throw refused; // its stream's pending lines wait with it, as for a line that cannot be read
                 }
                 if (!parsed.stream().equals(pendingStream) || repeated) {
                     flush();
-                    pendingStream = parsed.stream();
+                    pendingStream = stream;
                 }
                 pending.add(parsed.event());
                 pendingLines.add(lineNumber);
-                if (runIds.size() < MAX_IDS_COMPARED && !repeated) {
+                if (seenIds.size() < MAX_IDS_COMPARED && !repeated) {
                     long at = lineNumber;
                     parsed.event()
                             .clientId()
-                            .ifPresent(id -> runIds.put(id, new long[] {at, checksum(parsed.event())}));
+                            .ifPresent(id -> seenIds.put(id, new SeenLine(at, checksum(parsed.event()), stream)));
                 }
                 if (parsed.event().clientId().isEmpty()) {
                     withoutId++;
@@ -419,28 +427,34 @@ final class ImportCommand implements Callable<Integer> {
             }
         }
 
-        /** Batches appended to a stream whose last event is a forgotten subject's: warned, the first 100. */
+        /** Streams whose last event was a forgotten subject's and that got new lines: warned, once each. */
         private long toStreamsOfForgotten;
 
+        private final java.util.Set<StreamId> warnedStreams = new java.util.HashSet<>();
+
         /**
-         * Warns when the pending batch goes to a stream whose last event names a forgotten subject: a replay of
-         * a forgotten person's records (a re-sent feed, a file made before the forget) would store their
-         * natural key again, as a new subject the forget does not reach. The stream is not named: its id may
-         * be personal data.
+         * Whether the pending batch goes to a stream whose last event names a forgotten subject, not warned of
+         * yet: a replay of a forgotten person's records (a re-sent feed, a file made before the forget) would
+         * store their natural key again, as a new subject the forget does not reach.
          */
-        private void warnIfStreamOfForgottenSubject() {
-            if (pendingStream.value().startsWith("$")) {
-                return;
+        private boolean toStreamOfForgottenSubject() {
+            if (pendingStream.value().startsWith("$") || warnedStreams.contains(pendingStream)) {
+                return false;
             }
             List<dev.lethe.core.store.RecordedEvent> last =
                     lethe.store().readStream(pendingStream, Long.MAX_VALUE, Direction.BACKWARD, 1);
-            if (last.isEmpty()
-                    || dev.lethe.core.privacy.PrivacyCodec.subjectsOf(
+            return !last.isEmpty()
+                    && dev.lethe.core.privacy.PrivacyCodec.subjectsOf(
                                     last.get(0).metadata())
                             .values()
                             .stream()
-                            .noneMatch(lethe.privacy().keys()::isForgotten)) {
-                return;
+                            .anyMatch(lethe.privacy().keys()::isForgotten);
+        }
+
+        /** Warns of the pending batch, which stored (or would store) lines in such a stream; never names it. */
+        private void warnOfForgottenSubject() {
+            if (warnedStreams.size() < MAX_IDS_COMPARED) {
+                warnedStreams.add(pendingStream);
             }
             if (toStreamsOfForgotten++ < DRY_RUN_LISTED) {
                 if (lastProgress != started) {
@@ -479,7 +493,8 @@ final class ImportCommand implements Callable<Integer> {
             if (pending.isEmpty()) {
                 return;
             }
-            warnIfStreamOfForgottenSubject();
+            boolean ofForgotten = toStreamOfForgottenSubject();
+            long storedBefore = stored;
             try {
                 if (dryRun) {
                     checkBatch();
@@ -488,6 +503,9 @@ final class ImportCommand implements Callable<Integer> {
                 }
             } catch (dev.lethe.core.store.DuplicateEventException e) {
                 appendAfterStoredPart(e);
+            }
+            if (ofForgotten && stored > storedBefore) { // not for a batch stored before (a re-run), nor refused
+                warnOfForgottenSubject();
             }
             batches++;
             pending.clear();
@@ -717,7 +735,7 @@ final class ImportCommand implements Callable<Integer> {
                                 + (earlier.line() >= first
                                         ? ", in its batch (lines " + first + ".." + lastLine + "): the batch would be"
                                                 + " refused whole"
-                                        : ", in stream " + earlier.stream() + ": an id is stored once, in one stream"));
+                                        : ", in another stream: an id is stored once, in one stream"));
                         continue;
                     }
                     if (earlier != null) { // an earlier batch of this stream: skipped as stored, or refused
@@ -830,7 +848,8 @@ final class ImportCommand implements Callable<Integer> {
                     refused);
             if (refused > 0) {
                 out.printf(
-                        "refused%s (an import stops at the first, storing the batches before it):%n",
+                        "refused%s (an import stops at the first, storing the batches before its own; for a line that"
+                                + " cannot be read, before the batch it may belong to):%n",
                         refused > refusals.size() ? " (the first " + refusals.size() + ")" : "");
                 refusals.forEach(line -> out.println("  " + line));
             }
@@ -852,7 +871,7 @@ final class ImportCommand implements Callable<Integer> {
             }
             if (toStreamsOfForgotten > 0) {
                 out.printf(
-                        "%,d batch(es) would go to streams whose last event is a forgotten subject's (warned above)%n",
+                        "%,d stream(s) whose last event is a forgotten subject's would get new events (warned above)%n",
                         toStreamsOfForgotten);
             }
             if (withoutId > 0) {
@@ -866,10 +885,8 @@ final class ImportCommand implements Callable<Integer> {
             }
             if (repeatedInStream > 0) {
                 out.printf(
-                        "%,d line(s) repeat the id of an earlier line of their stream: an import skips each as stored"
-                                + " (a batch of its own); one that starts a later run of its stream's lines, with new"
-                                + " lines of that stream after it, is refused with them unless they repeat as well (an"
-                                + " import run again): sort the file by stream%n",
+                        "%,d line(s) repeat an earlier line of the file (its id and event, in its stream): an import"
+                                + " skips each as stored, a batch of its own%n",
                         repeatedInStream);
             }
             if (idLines.size() >= MAX_IDS_COMPARED) {
@@ -979,7 +996,7 @@ final class ImportCommand implements Callable<Integer> {
                     stored, name, firstLine, lastLine, batches, seconds, stored / seconds);
             if (toStreamsOfForgotten > 0) {
                 out.printf(
-                        "%,d batch(es) went to streams whose last event was a forgotten subject's (warned above)%n",
+                        "%,d stream(s) whose last event was a forgotten subject's got new events (warned above)%n",
                         toStreamsOfForgotten);
             }
             if (retried > 0) {

@@ -62,8 +62,9 @@ final class SubjectCommand implements Runnable {
                 description = "Forget (or with --at, schedule) every subject id in FILE instead, one per line (-:"
                         + " standard input; blank lines and lines starting with # are skipped). Every id is checked"
                         + " first (a malformed one, or one this store never issued, forgets no one); then each is"
-                        + " forgotten in turn with a receipt of its own, those forgotten before are skipped, so the"
-                        + " same file can be run again after an interruption.")
+                        + " forgotten in turn with a receipt of its own, those forgotten before (with --at: scheduled"
+                        + " for that instant before) are skipped, so the same file can be run again after an"
+                        + " interruption.")
         Path file;
 
         @Option(names = "--legal-basis", required = true, paramLabel = "TEXT", description = "Why the law requires it.")
@@ -156,18 +157,26 @@ final class SubjectCommand implements Runnable {
                 String line;
                 while ((line = lines.readLine()) != null) {
                     number++;
-                    String text = line.strip();
+                    String text = (number == 1 && line.startsWith("\uFEFF") ? line.substring(1) : line).strip();
                     if (text.isEmpty() || text.startsWith("#")) {
                         continue;
                     }
-                    if (!text.matches("[0-9a-fA-F-]{36}")) {
+                    SubjectId subjectId = null;
+                    if (text.matches("[0-9a-fA-F-]{36}")) {
+                        try {
+                            subjectId = SubjectId.parse(text);
+                        } catch (RuntimeException notOne) {
+                            // said below
+                        }
+                    }
+                    if (subjectId == null) {
                         // Not quoted: a line that is no subject id may be a natural key (an e-mail address).
                         throw InvalidEventException.of(
                                 "--file",
                                 name + " line " + number + " is not a subject id (a UUID, as lethe subject lookup"
                                         + " prints it); nothing forgotten");
                     }
-                    subjects.putIfAbsent(SubjectId.parse(text), number);
+                    subjects.putIfAbsent(subjectId, number);
                 }
             } catch (java.nio.file.NoSuchFileException e) {
                 throw InvalidEventException.of("--file", name + " does not exist");
@@ -210,11 +219,25 @@ final class SubjectCommand implements Runnable {
                 long lastProgress = started;
                 long done = 0;
                 long before = 0;
+                // With --at, the schedules for that instant already made (read once: each listing reads them all).
+                Map<SubjectId, String> scheduledThen = new java.util.HashMap<>();
+                if (when != null) {
+                    lethe.privacy().scheduledForgets(null, who).stream()
+                            .filter(schedule -> schedule.at().equals(when))
+                            .forEach(schedule -> scheduledThen.putIfAbsent(schedule.subject(), schedule.id()));
+                }
                 for (SubjectId subjectId : subjects.keySet()) {
                     if (lethe.privacy().keys().isForgotten(subjectId)) {
                         before++;
                         out.printf("was already forgotten: subject %s%n", subjectId);
                     } else if (when != null) {
+                        String already = scheduledThen.get(subjectId);
+                        if (already != null) { // a run repeated: one schedule is enough
+                            before++;
+                            out.printf(
+                                    "was already scheduled: subject %s at %s, schedule %s%n", subjectId, when, already);
+                            continue;
+                        }
                         var schedule = lethe.privacy().scheduleForget(subjectId, when, legalBasis, who);
                         out.printf("scheduled: subject %s at %s, schedule %s%n", subjectId, when, schedule.id());
                         done++;
@@ -239,10 +262,11 @@ final class SubjectCommand implements Runnable {
                     err.println();
                 }
                 out.printf(
-                        "%s %,d subject(s), %,d already forgotten (skipped), in %.1f s%n",
+                        "%s %,d subject(s), %,d already %s (skipped), in %.1f s%n",
                         when == null ? "forgot" : "scheduled the forget of",
                         done,
                         before,
+                        when == null ? "forgotten" : "forgotten or scheduled then",
                         (System.nanoTime() - started) / 1e9);
                 if (when == null && done > 0) {
                     notReached(lethe, out);

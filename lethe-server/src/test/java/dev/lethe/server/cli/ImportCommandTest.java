@@ -414,7 +414,7 @@ class ImportCommandTest {
         Run run = lethe("import", replay.toString(), "--json");
         assertThat(run.exitCode()).as(run.err()).isZero();
         assertThat(run.err()).contains("line 2 appends to a stream whose last event is a forgotten subject's");
-        assertThat(run.out()).contains("\"batchesToStreamsOfForgottenSubjects\":1");
+        assertThat(run.out()).contains("\"streamsOfForgottenSubjects\":1");
     }
 
     @Test
@@ -524,7 +524,8 @@ class ImportCommandTest {
 
         assertThat(run.exitCode()).as(run.out() + run.err()).isEqualTo(2);
         assertThat(run.out())
-                .contains(history + " line 3: id " + twice + " is on line 2 too, in stream b: an id is stored once")
+                .contains(history + " line 3 id: " + twice + " is also the id of line 2, in another stream: an id names"
+                        + " one event, in one stream")
                 .contains(history + " line 4: event id " + elsewhere + " is already stored in stream 'd', not 'e'")
                 .contains("2 line(s) are stored already")
                 .contains("2 event(s) from the lines it accepts would be stored")

@@ -878,6 +878,36 @@ class LetheCliTest {
         assertThat(lethe("subject", "forget", "--legal-basis", basis, "--role", "dpo")
                         .err())
                 .contains("SUBJECT: is missing: give one subject id, or --file");
+
+        // Scheduled, run twice (after an interruption, say): one schedule per subject, not two. A byte-order
+        // mark and CRLF line ends are read as a text editor writes them.
+        assertThat(lethe("append", "kyc-later", "KycChecked", "{\"email\":\"later@example.org\"}")
+                        .exitCode())
+                .isZero();
+        String later = lethe("subject", "lookup", "later@example.org", "--role", "dpo")
+                .out()
+                .trim();
+        Path scheduled = Files.writeString(root.resolve("later.txt"), "\uFEFF" + later + "\r\n");
+        for (int run = 0; run < 2; run++) {
+            Run schedule = lethe(
+                    "subject",
+                    "forget",
+                    "--file",
+                    scheduled.toString(),
+                    "--legal-basis",
+                    basis,
+                    "--at",
+                    "2098-01-01",
+                    "--role",
+                    "dpo");
+            assertThat(schedule.exitCode()).as(schedule.err()).isZero();
+            assertThat(schedule.out()).contains(run == 0 ? "scheduled: subject " + later : "was already scheduled");
+        }
+        Run listed = lethe("subject", "scheduled", "--subject", later, "--json", "--role", "dpo");
+        assertThat(listed.exitCode()).as(listed.err()).isZero();
+        assertThat(listed.out().lines())
+                .filteredOn(line -> line.contains(later))
+                .hasSize(1);
     }
 
     @Test
