@@ -3036,8 +3036,9 @@ public final class PrivateEventStore implements AutoCloseable {
             details.put("malformedSchedules", malformed);
         }
         List<KeyStore.PeriodRef> expired;
+        List<KeyStore.PeriodRef> due = List.of();
         try {
-            List<KeyStore.PeriodRef> due = keys.duePeriods(now);
+            due = keys.duePeriods(now);
             if (!due.isEmpty()) {
                 // Intent first: a run stopped after destroying keys must still have named them.
                 audit.record(
@@ -3053,6 +3054,13 @@ public final class PrivateEventStore implements AutoCloseable {
             }
             expired = keys.expire(now);
         } catch (RuntimeException e) {
+            // Those destroyed before the failure (or all of them, when only the scrub after failed) are named.
+            details.put(
+                    "expiredPeriods",
+                    due.stream()
+                            .filter(keys::isPeriodDestroyed)
+                            .map(p -> p.group() + "/" + p.period())
+                            .toList());
             details.put("expiryFailed", e.getMessage());
             audit.record("RetentionRun", actor, details);
             throw e;
