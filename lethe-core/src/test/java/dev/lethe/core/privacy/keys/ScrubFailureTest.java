@@ -72,6 +72,28 @@ class ScrubFailureTest {
     }
 
     @Test
+    void a_retention_run_whose_scrub_fails_names_the_destroyed_periods_in_its_audit_entry() {
+        KeyService keys = service(unscrubbable());
+        try (var lethe = new dev.lethe.core.privacy.PrivateEventStore(
+                new dev.lethe.core.memory.InMemoryEventStore(), keys, Clock.fixed(NOW, ZoneOffset.UTC))) {
+            keys.sealer(keys.resolve("ada@example.com"), CONTACT, "2026-11");
+            assertThatThrownBy(() -> lethe.retention(
+                            Instant.parse("2099-01-01T00:00:00Z"), new dev.lethe.core.privacy.Principal("dora", "dpo")))
+                    .isInstanceOf(StorageException.class);
+            String run = lethe.store()
+                    .readStream(
+                            dev.lethe.core.store.StreamId.of("$audit"),
+                            Long.MAX_VALUE,
+                            dev.lethe.core.store.Direction.BACKWARD,
+                            1)
+                    .get(0)
+                    .data()
+                    .toString();
+            assertThat(run).contains("\"expiredPeriods\":[\"contact/2026-11\"]", "\"expiryFailed\":");
+        }
+    }
+
+    @Test
     void a_rotation_whose_scrub_fails_completes_and_natural_keys_still_find_their_subjects() {
         try (KeyService keys = service(unscrubbable())) {
             SubjectId ada = keys.resolve("ada@example.com");
