@@ -607,9 +607,19 @@ public final class SqliteEventStore implements EventStore {
         } else {
             worker.interrupt();
         }
-        try {
-            worker.join();
-        } catch (InterruptedException e) {
+        // Waited for whatever the caller's interrupt status: closing the writer's connection under a group
+        // being committed failed its COMMIT after the append was as good as acknowledged, and released the
+        // directory's lock while the sequencer still wrote.
+        boolean interrupted = false;
+        while (true) {
+            try {
+                worker.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
             Thread.currentThread().interrupt();
         }
         try {

@@ -337,10 +337,22 @@ public final class Sequencer implements Runnable {
     }
 
     /**
-     * After an error from COMMIT, whether the transaction is nevertheless durable: it is if the log
-     * now ends exactly where the group would have ended it.
+     * After an error from COMMIT, whether the transaction is nevertheless durable: it is if it is no longer
+     * open and the log now ends exactly where the group would have ended it. A COMMIT that fails may leave
+     * its transaction open (SQLITE_BUSY while statements run, a deferred constraint): read on this
+     * connection, its own uncommitted rows would pass for committed ones. So it is rolled back first;
+     * only when there is nothing to roll back is the log asked.
      */
     private boolean committedDespite(long groupEnd) {
+        try {
+            execute("ROLLBACK");
+            return false; // it was still open: nothing of the group is committed
+        } catch (SQLException noTransaction) {
+            String message = String.valueOf(noTransaction.getMessage());
+            if (!message.contains("no transaction is active")) {
+                return false; // cannot tell: taken as not committed, and the rollback tried again
+            }
+        }
         try {
             return storedNextPosition() == groupEnd;
         } catch (SQLException e) {
