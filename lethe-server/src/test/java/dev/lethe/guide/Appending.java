@@ -68,7 +68,7 @@ public class Appending {
             try {   // the same id in another batch is not a retry
                 privacy.append(StreamId.of("customer-9b21"), ExpectedVersion.any(), batch);
             } catch (DuplicateEventException e) {
-                System.out.println(e.getMessage()); // event id … is already stored in stream 'customer-7f3c', not …
+                System.out.println(e.getMessage()); // event id … is already stored in another stream than 'customer-9b21' …
             }
             // end::idempotent[]
 

@@ -227,13 +227,13 @@ public final class SqliteKeyStore implements KeyStore {
 
     /**
      * Copies every page into the database file and empties the WAL, which held the deleted keys' older
-     * page images. A reader in another process can hold it up: retried for up to 10 s in all (each attempt
-     * waits at most {@value #CHECKPOINT_WAIT_MILLIS} ms for readers, not the connection's 10 s busy timeout,
-     * since every key-store call of the process waits behind this lock), then an error, so a forget never
-     * reports success while a deleted key's bytes remain in this store's files.
+     * page images. A reader in another process can hold it up: retried within {@code budget} in all (each
+     * attempt waits at most {@value #CHECKPOINT_WAIT_MILLIS} ms for readers, not the connection's 10 s busy
+     * timeout, since every key-store call of the process waits behind this lock), then an error, so a forget
+     * never reports success while a deleted key's bytes remain in this store's files.
      */
-    private void truncateWal(String what) throws SQLException {
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    private void truncateWal(java.time.Duration budget) throws SQLException {
+        long deadline = System.nanoTime() + budget.toNanos();
         execute("PRAGMA busy_timeout = " + CHECKPOINT_WAIT_MILLIS);
         try {
             while (true) {
@@ -257,8 +257,9 @@ public final class SqliteKeyStore implements KeyStore {
             execute("PRAGMA busy_timeout = 10000");
         }
         throw StorageException.transientFailure(
-                "key store: " + what + " committed, but another process kept the WAL from being emptied; the deleted"
-                        + " key's older page images remain in keys.db-wal until the next checkpoint",
+                "key store: another process kept keys.db's WAL from being emptied (a reader of keys.db: a read"
+                        + " command, a backup, a tool); the deleted keys' older page images remain in keys.db and"
+                        + " keys.db-wal until a later forget, expiry, key rotation, writer open or close empties them",
                 null);
     }
 
@@ -462,10 +463,18 @@ public final class SqliteKeyStore implements KeyStore {
 
     @Override
     public void scrub() {
+        scrubWithin(java.time.Duration.ofSeconds(10));
+    }
+
+    /**
+     * As {@link #scrub()}, trying for {@code budget} at most (an open does not wait 10 s beside a reader for
+     * page images a forget left, which the next forget or close empties as well).
+     */
+    public void scrubWithin(java.time.Duration budget) {
         synchronized (this) {
             requireOpen("empty the WAL");
             try {
-                truncateWal("forget subject");
+                truncateWal(budget);
             } catch (SQLException e) {
                 throw Sql.translate("key store: empty the WAL", e);
             }
@@ -803,6 +812,14 @@ public final class SqliteKeyStore implements KeyStore {
 
     @Override
     public synchronized void close() {
+        if (!closed && !readOnly) {
+            // SQLite checkpoints at close only when no other connection has keys.db open: tried here, briefly.
+            try {
+                truncateWal(java.time.Duration.ofMillis(200));
+            } catch (SQLException | RuntimeException busy) {
+                // A reader holds it: the next writer open empties it.
+            }
+        }
         closed = true;
         try {
             connection.close();

@@ -22,8 +22,15 @@ public record SubjectId(UUID value) {
      * Parses a UUID; anything else is bad input. The text is not repeated in the error: where a
      * subject id is expected, callers sometimes pass the natural key (an e-mail address).
      */
+    private static final java.util.regex.Pattern CANONICAL = java.util.regex.Pattern.compile(
+            "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+
     public static SubjectId parse(String text) {
         try {
+            if (!CANONICAL.matcher(text).matches()) {
+                // UUID.fromString takes '0057f8eb90-1ac7-…' as another id: a garbled one must not name someone.
+                throw new IllegalArgumentException("not in the 8-4-4-4-12 form");
+            }
             return new SubjectId(UUID.fromString(text));
         } catch (IllegalArgumentException | NullPointerException e) {
             throw InvalidEventException.of(

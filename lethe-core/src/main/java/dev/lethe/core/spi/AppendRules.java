@@ -156,7 +156,9 @@ public final class AppendRules {
                 throw DuplicateEventException.of(storedId, "but the batch also holds events that are not");
             }
             if (!found.streamId().equals(streamId)) {
-                throw DuplicateEventException.of(id, "in stream '" + found.streamId() + "', not '" + streamId + "'");
+                // The other stream is not named: a stream id may be personal data, and the caller's role may not
+                // be one that reads that stream.
+                throw DuplicateEventException.of(id, "in another stream than '" + streamId + "'");
             }
             if (first == null) {
                 first = found;

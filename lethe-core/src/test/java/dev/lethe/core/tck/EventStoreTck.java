@@ -186,7 +186,8 @@ public abstract class EventStoreTck {
                         e -> assertThat(e.eventId()).isEqualTo(stored.id()));
         assertThatThrownBy(() -> store.append(StreamId.of("order-2"), ExpectedVersion.any(), List.of(stored)))
                 .isInstanceOf(DuplicateEventException.class)
-                .hasMessageContaining("order-1");
+                .hasMessageContaining("in another stream than 'order-2'")
+                .hasMessageNotContaining("order-1"); // a stream id may be personal data
         assertThat(store.headPosition()).isZero();
     }
 

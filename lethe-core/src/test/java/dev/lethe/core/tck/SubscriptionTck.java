@@ -287,6 +287,36 @@ public abstract class SubscriptionTck extends EventStoreTck {
     }
 
     @Test
+    void a_listener_that_leaves_its_thread_interrupted_stops_its_subscription_and_says_so() throws Exception {
+        store.append(StreamId.of("a-1"), ExpectedVersion.any(), events(3));
+        CountDownLatch failed = new CountDownLatch(1);
+        EventListener listener = new EventListener() {
+            @Override
+            public void onEvent(RecordedEvent event) {
+                if (event.position() == 1) {
+                    Thread.currentThread().interrupt(); // a listener that restored the flag of an interrupt it caught
+                }
+            }
+
+            @Override
+            public void onError(Throwable error) {
+                failed.countDown();
+            }
+        };
+        try (Subscription subscription = store.subscribe(SubscriptionRequest.allFromStart(), listener)) {
+            assertThat(failed.await(30, java.util.concurrent.TimeUnit.SECONDS))
+                    .as("reported, not a subscription that passes for live and delivers nothing more")
+                    .isTrue();
+            assertThat(subscription.failure())
+                    .get()
+                    .extracting(Throwable::getMessage)
+                    .asString()
+                    .contains("interrupted though the subscription was not closed");
+            assertThat(subscription.isLive()).isFalse();
+        }
+    }
+
+    @Test
     void a_stalled_subscriber_does_not_block_writers() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         try (Subscription subscription =

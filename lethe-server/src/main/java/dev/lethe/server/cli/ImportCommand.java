@@ -132,8 +132,8 @@ final class ImportCommand implements Callable<Integer> {
                 result.put("lastLine", null);
                 result.put("seconds", 0.0);
                 result.put("streamsOfForgottenSubjects", 0);
-                result.put("resumeFromLine", fromLine);
-                result.put("goOn", null); // nothing ran: the error says what to change before the same command
+                result.put("resumeFromLine", null); // nothing ran: the error says what to change first
+                result.put("goOn", null);
                 result.put("error", String.valueOf(e.getMessage()));
                 PrintWriter out = parent.spec.commandLine().getOut();
                 out.println(PriorForgets.JSON.valueToTree(result).toString());
@@ -475,18 +475,14 @@ final class ImportCommand implements Callable<Integer> {
             }
         }
 
-        /** A checksum of an event's type, data and metadata: two lines with one id hold the same event, or not. */
+        /**
+         * A checksum of an event's type, data and metadata as JSON values (member order and spacing aside: a
+         * feed serialised again is the same event): two lines with one id hold the same event, or not.
+         */
         private static long checksum(EventData event) {
-            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-            crc.update(event.type().getBytes(StandardCharsets.UTF_8));
-            crc.update(0);
-            crc.update(event.data().unsafeBytes());
-            crc.update(0);
-            crc.update(event.metadata().unsafeBytes());
-            long length = event.type().length()
-                    + event.data().unsafeBytes().length
-                    + (long) event.metadata().unsafeBytes().length;
-            return (length << 32) ^ crc.getValue();
+            return ((long) event.type().hashCode() << 32)
+                    ^ (31L * event.data().asTree().hashCode()
+                            + event.metadata().asTree().hashCode());
         }
 
         /** Appends the gathered batch, if any (expected version: any). */

@@ -124,7 +124,8 @@ class ImportCommandTest {
                 new com.fasterxml.jackson.databind.ObjectMapper().readTree(missing.out());
         assertThat(none.path("complete").asBoolean()).isFalse();
         assertThat(none.path("stored").asLong()).isZero();
-        assertThat(none.path("resumeFromLine").asLong()).isEqualTo(1);
+        assertThat(none.path("resumeFromLine").isNull()).as("nothing ran").isTrue();
+        assertThat(none.path("goOn").isNull()).isTrue();
         assertThat(none.path("error").asText()).contains("missing.jsonl does not exist");
 
         assertThat(lethe("import", good.toString(), "--json", "--dry-run").exitCode())
@@ -526,7 +527,7 @@ class ImportCommandTest {
         assertThat(run.out())
                 .contains(history + " line 3 id: " + twice + " is also the id of line 2, in another stream: an id names"
                         + " one event, in one stream")
-                .contains(history + " line 4: event id " + elsewhere + " is already stored in stream 'd', not 'e'")
+                .contains(history + " line 4: event id " + elsewhere + " is already stored in another stream than 'e'")
                 .contains("2 line(s) are stored already")
                 .contains("2 event(s) from the lines it accepts would be stored")
                 .contains("2 line(s) refused");
@@ -545,7 +546,8 @@ class ImportCommandTest {
         Path mixed = file("mixed.jsonl", line("q", 1, inQ), line("q", 2, inR));
         Run mixedRun = lethe("import", "--dry-run", mixed.toString());
         assertThat(mixedRun.exitCode()).as(mixedRun.out() + mixedRun.err()).isEqualTo(2);
-        assertThat(mixedRun.out()).contains(mixed + " line 2: event id " + inR + " is already stored in stream 'r'");
+        assertThat(mixedRun.out())
+                .contains(mixed + " line 2: event id " + inR + " is already stored in another stream than");
         assertThat(lethe("import", mixed.toString()).exitCode()).isEqualTo(2);
     }
 

@@ -982,7 +982,7 @@ public final class KeyService implements AutoCloseable {
             // The forget is done and its receipt stored; say so, and which receipt, with the failure.
             throw dev.lethe.core.store.StorageException.transientFailure(
                     "subject " + subject + " is forgotten (receipt " + draft.id() + ", listed by receipts()), but "
-                            + e.getMessage() + " (the next forget or closing the store scrubs it again)",
+                            + e.getMessage(),
                     e);
         }
         return draft;
@@ -1127,7 +1127,7 @@ public final class KeyService implements AutoCloseable {
             failed = e;
             throw e;
         } finally {
-            scrubAfter(expired, failed);
+            scrubAfter(expired, failed, false);
         }
         return expired;
     }
@@ -1136,21 +1136,26 @@ public final class KeyService implements AutoCloseable {
      * Empties the key store's older page images of the period keys just destroyed (and evicted). A failure
      * says that they are destroyed all the same, or, when the destruction itself failed, joins that failure.
      */
-    private void scrubAfter(List<KeyStore.PeriodRef> destroyed, RuntimeException failed) {
+    private void scrubAfter(List<KeyStore.PeriodRef> destroyed, RuntimeException failed, boolean logOnly) {
         if (destroyed.isEmpty()) {
             return;
         }
         try {
             store.scrub();
         } catch (dev.lethe.core.store.StorageException e) {
+            String done = "period key(s) "
+                    + destroyed.stream()
+                            .map(p -> p.group().name() + "/" + p.period())
+                            .toList()
+                    + " are destroyed (their values read as expired)";
             if (failed != null) {
                 failed.addSuppressed(e);
-                return;
+            } else if (logOnly) {
+                System.getLogger(KeyService.class.getName())
+                        .log(System.Logger.Level.WARNING, done + ", but " + e.getMessage());
+            } else {
+                throw dev.lethe.core.store.StorageException.transientFailure(done + ", but " + e.getMessage(), e);
             }
-            throw dev.lethe.core.store.StorageException.transientFailure(
-                    "period key(s) " + destroyed + " are destroyed (their values read as expired), but "
-                            + e.getMessage() + " (the next forget, expiry or closing the store scrubs it again)",
-                    e);
         }
     }
 
@@ -1180,7 +1185,8 @@ public final class KeyService implements AutoCloseable {
             failed = e;
             throw e;
         } finally {
-            scrubAfter(destroyed, failed);
+            // Logged, not thrown: an open applies these again, and its audit entry must follow them.
+            scrubAfter(destroyed, failed, true);
         }
         return destroyed;
     }

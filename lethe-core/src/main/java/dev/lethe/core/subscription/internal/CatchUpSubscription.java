@@ -205,6 +205,15 @@ public final class CatchUpSubscription implements Subscription, Runnable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            if (!closed) {
+                // Not close(): a listener interrupted this thread, or left its interrupt flag set. The
+                // subscription stops here, so it says so rather than pass for live with nothing delivered.
+                failure = new IllegalStateException(
+                        "the subscription's thread was interrupted though the subscription was not closed (a"
+                                + " listener that interrupts it, or leaves its interrupt flag set, stops it)",
+                        e);
+                listener.onError(failure);
+            }
         } catch (Throwable e) {
             if (!closed) {
                 failure = e;
