@@ -43,18 +43,9 @@ public record SubjectId(UUID value) {
         }
     }
 
-    /** Whether the text is a UUID (and so may name a subject). */
+    /** Whether the text is a UUID in its 8-4-4-4-12 form (and so may name a subject), as {@link #parse} takes. */
     public static boolean looksLikeOne(String text) {
-        return text != null && text.length() == 36 && text.charAt(8) == '-' && parsesAsUuid(text);
-    }
-
-    private static boolean parsesAsUuid(String text) {
-        try {
-            UUID.fromString(text);
-            return true;
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
+        return text != null && CANONICAL.matcher(text).matches();
     }
 
     @Override
