@@ -47,7 +47,8 @@ public final class DirectoryLock implements AutoCloseable {
      * writers out: another process may have taken a new one and be appending, and two sequencers break
      * the log (positions, versions, what an acknowledgement means). Called by the writer before each commit.
      *
-     * @throws StorageException (permanent) when the file is gone or is another file
+     * @throws StorageException permanent when the file is gone or is another file; transient when it cannot
+     *     be looked at (an I/O error, a permission): the append waits for an answer, the writer is not fenced
      */
     public void requireHeld() {
         Object now;
@@ -59,8 +60,13 @@ public final class DirectoryLock implements AutoCloseable {
             if (file instanceof Path && attributes.fileKey() != null) {
                 now = file; // identified by its path when taken (its key could not be read then): only its loss tells
             }
-        } catch (IOException e) {
+        } catch (java.nio.file.NoSuchFileException e) {
             now = null;
+        } catch (IOException e) {
+            throw StorageException.transientFailure(
+                    "cannot check that " + path.toAbsolutePath().normalize() + " is still this process's lock ("
+                            + e.getClass().getSimpleName() + ": " + e.getMessage() + "): append not stored; try again",
+                    e);
         }
         if (!file.equals(now)) {
             throw StorageException.permanent(

@@ -275,7 +275,9 @@ public final class Sequencer implements Runnable {
                 soleWriter.run();
             } catch (StorageException notSole) {
                 // Not through the failure path below: another writer's rows could pass for this group's.
-                fenced = notSole;
+                if (!notSole.isTransient()) {
+                    fenced = notSole; // the lock is gone: for good
+                }
                 rollbackQuietly();
                 group.forEach(p -> p.result().completeExceptionally(notSole));
                 return;
@@ -297,7 +299,21 @@ public final class Sequencer implements Runnable {
             execute("COMMIT");
         } catch (SQLException | RuntimeException e) {
             clearInsertBatch();
-            if (!(position > nextPosition && committedDespite(position))) {
+            Boolean committed = position > nextPosition ? committedDespite(position) : Boolean.FALSE;
+            if (committed == null) {
+                // Neither "stored" nor "not stored" would be true: a caller that retried events without ids on
+                // "not committed" could store them twice.
+                rollbackQuietly();
+                resynchronise();
+                StorageException unknown = StorageException.transientFailure(
+                        "append may or may not be stored: its commit failed (" + e.getMessage() + ") and the log"
+                                + " could not be read to tell; read the stream to find out (a retry with the same"
+                                + " event ids stores nothing twice)",
+                        e);
+                group.forEach(p -> p.result().completeExceptionally(unknown));
+                return;
+            }
+            if (!committed) {
                 rollbackQuietly();
                 resynchronise();
                 if (!lookUpGeneratedIds && e instanceof SQLException && hasGeneratedIds(group)) {
@@ -341,22 +357,22 @@ public final class Sequencer implements Runnable {
      * open and the log now ends exactly where the group would have ended it. A COMMIT that fails may leave
      * its transaction open (SQLITE_BUSY while statements run, a deferred constraint): read on this
      * connection, its own uncommitted rows would pass for committed ones. So it is rolled back first;
-     * only when there is nothing to roll back is the log asked.
+     * only when there is nothing to roll back is the log asked. Null when neither can be told.
      */
-    private boolean committedDespite(long groupEnd) {
+    private Boolean committedDespite(long groupEnd) {
         try {
             execute("ROLLBACK");
             return false; // it was still open: nothing of the group is committed
         } catch (SQLException noTransaction) {
             String message = String.valueOf(noTransaction.getMessage());
             if (!message.contains("no transaction is active")) {
-                return false; // cannot tell: taken as not committed, and the rollback tried again
+                return null; // neither rolled back nor known to be closed: cannot tell
             }
         }
         try {
             return storedNextPosition() == groupEnd;
         } catch (SQLException e) {
-            return false;
+            return null; // the log cannot be read: cannot tell
         }
     }
 
