@@ -3054,13 +3054,18 @@ public final class PrivateEventStore implements AutoCloseable {
             }
             expired = keys.expire(now);
         } catch (RuntimeException e) {
-            // Those destroyed before the failure (or all of them, when only the scrub after failed) are named.
-            details.put(
-                    "expiredPeriods",
-                    due.stream()
-                            .filter(keys::isPeriodDestroyed)
-                            .map(p -> p.group() + "/" + p.period())
-                            .toList());
+            // Those destroyed before the failure (or all of them, when only the scrub after failed) are named;
+            // a key store that cannot say leaves them out rather than hide the first error.
+            try {
+                details.put(
+                        "expiredPeriods",
+                        due.stream()
+                                .filter(keys::isPeriodDestroyed)
+                                .map(p -> p.group() + "/" + p.period())
+                                .toList());
+            } catch (RuntimeException unknown) {
+                e.addSuppressed(unknown);
+            }
             details.put("expiryFailed", e.getMessage());
             audit.record("RetentionRun", actor, details);
             throw e;
