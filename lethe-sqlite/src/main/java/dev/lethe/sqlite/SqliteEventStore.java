@@ -355,7 +355,11 @@ public final class SqliteEventStore implements EventStore {
             try {
                 lock.requireHeld(); // one stat: a deleted lock is seen before the next append, not at it
             } catch (StorageException notSole) {
-                sequencer.fence(notSole);
+                if (!notSole.isTransient()) {
+                    sequencer.fence(notSole); // gone or replaced: for good
+                } else {
+                    return java.util.Optional.of(notSole.getMessage()); // this time only: asked again next time
+                }
             }
         }
         java.util.Optional<Throwable> death = sequencer.death();

@@ -463,14 +463,15 @@ public final class SqliteKeyStore implements KeyStore {
 
     @Override
     public void scrub() {
-        scrubWithin(java.time.Duration.ofSeconds(10));
+        scrub(java.time.Duration.ofSeconds(10));
     }
 
     /**
      * As {@link #scrub()}, trying for {@code budget} at most (an open does not wait 10 s beside a reader for
      * page images a forget left, which the next forget or close empties as well).
      */
-    public void scrubWithin(java.time.Duration budget) {
+    @Override
+    public void scrub(java.time.Duration budget) {
         synchronized (this) {
             requireOpen("empty the WAL");
             try {

@@ -171,7 +171,7 @@ public final class SqliteLethe implements AutoCloseable {
                 // images in keys.db's WAL (and then in keys.db, as checkpoints copy them): emptied now, not at
                 // the next forget or close, which may be days away.
                 try {
-                    keys.scrubWithin(java.time.Duration.ofSeconds(1));
+                    keys.scrub(java.time.Duration.ofSeconds(1));
                 } catch (StorageException busy) {
                     System.getLogger(SqliteLethe.class.getName())
                             .log(

@@ -63,6 +63,31 @@ class CommitFailureTest {
     }
 
     @Test
+    void a_lock_file_that_cannot_be_looked_at_refuses_writes_only_while_it_cannot() throws Exception {
+        java.nio.file.Path real = java.nio.file.Files.createDirectories(dir.resolve("real"));
+        java.nio.file.Path link = java.nio.file.Files.createSymbolicLink(dir.resolve("link"), real);
+        try (SqliteEventStore store = SqliteEventStore.open(link)) {
+            store.append(StreamId.of("a-1"), ExpectedVersion.any(), List.of(EventData.of("Ok", "{}")));
+            // The path to lethe.lock loops for a moment (ELOOP: not "no such file"): the lock is still held.
+            java.nio.file.Files.delete(link);
+            java.nio.file.Files.createSymbolicLink(link, dir.resolve("loop"));
+            java.nio.file.Files.createSymbolicLink(dir.resolve("loop"), link);
+            assertThat(store.writeRefusal()).get().asString().contains("cannot check that");
+            assertThatThrownBy(() ->
+                            store.append(StreamId.of("a-1"), ExpectedVersion.any(), List.of(EventData.of("Ok", "{}"))))
+                    .isInstanceOfSatisfying(
+                            dev.lethe.core.store.StorageException.class,
+                            e -> assertThat(e.isTransient()).isTrue());
+            java.nio.file.Files.delete(link);
+            java.nio.file.Files.createSymbolicLink(link, real);
+            assertThat(store.writeRefusal()).as("not fenced for good").isEmpty();
+            assertThat(store.append(StreamId.of("a-1"), ExpectedVersion.any(), List.of(EventData.of("Ok", "{}")))
+                            .firstPosition())
+                    .isEqualTo(1);
+        }
+    }
+
+    @Test
     void closing_from_an_interrupted_thread_loses_no_acknowledged_append() throws Exception {
         for (int trial = 0; trial < 12; trial++) {
             Path trialDir = dir.resolve("trial-" + trial);

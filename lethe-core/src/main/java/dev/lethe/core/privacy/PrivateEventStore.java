@@ -1257,6 +1257,9 @@ public final class PrivateEventStore implements AutoCloseable {
                     reapplied[0]++;
                 },
                 expired::add);
+        if (reapplied[0] > 0) {
+            keys.scrubQuietly(java.time.Duration.ofSeconds(1), reapplied[0] + " subject(s) forgotten again");
+        }
         if (!expired.isEmpty()) {
             // Expiries too: a period a retention run destroyed (perhaps early, with --now) stays destroyed.
             List<KeyStore.PeriodRef> again = keys.expireAgain(expired, clock.instant());
@@ -1545,6 +1548,10 @@ public final class PrivateEventStore implements AutoCloseable {
                 LOG.log(System.Logger.Level.WARNING, e.getMessage());
             }
         }
+        if (!missing.isEmpty()) {
+            keys.scrubQuietly(
+                    java.time.Duration.ofSeconds(1), missing.size() + " subject(s) forgotten again from the journal");
+        }
         // Scheduled forgets the restored directory lost: they wait for their date again (a retention run
         // carries out those already due). A failure stops the open, before the journal is noted as read.
         Rescheduled rescheduled = reschedule(schedules, cancels, Principal.SYSTEM, FROM_JOURNAL);
@@ -1694,7 +1701,9 @@ public final class PrivateEventStore implements AutoCloseable {
             String reason,
             Principal actor,
             boolean fromJournal) {
-        ErasureReceipt receipt = keys.forget(subject, actor.name(), legalBasis, reason);
+        // Not scrubbed one by one: a reader beside a writer open would hold each up, and a failed scrub would
+        // stop the audit entry below (the caller scrubs once, after them all).
+        ErasureReceipt receipt = keys.forgetUnscrubbed(subject, actor.name(), legalBasis, reason);
         Map<String, Object> details = new LinkedHashMap<>(forgottenEntry(receipt));
         details.put("reapplied", true);
         details.put("originalReceipt", original);
@@ -1927,6 +1936,9 @@ public final class PrivateEventStore implements AutoCloseable {
                     already.add(subject); // forgotten by another process in the meantime
                 }
             }
+        }
+        if (!forgotten.isEmpty()) {
+            keys.scrubQuietly(java.time.Duration.ofSeconds(10), forgotten.size() + " subject(s) forgotten again");
         }
         Rescheduled rescheduled = reschedule(schedules, cancels, actor, "forgetAgain");
         return new ForgetsReapplied(

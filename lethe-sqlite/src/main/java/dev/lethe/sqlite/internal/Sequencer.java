@@ -300,15 +300,20 @@ public final class Sequencer implements Runnable {
         } catch (SQLException | RuntimeException e) {
             clearInsertBatch();
             Boolean committed = position > nextPosition ? committedDespite(position) : Boolean.FALSE;
+            if (Boolean.FALSE.equals(committed) && e instanceof SQLException sql && ioError(sql)) {
+                // An I/O error at COMMIT (a sync that failed) may leave its frames in the WAL, which recovery
+                // after a crash could replay: the rows are not there now, but "not stored" would not be true.
+                committed = null;
+            }
             if (committed == null) {
                 // Neither "stored" nor "not stored" would be true: a caller that retried events without ids on
                 // "not committed" could store them twice.
                 rollbackQuietly();
                 resynchronise();
                 StorageException unknown = StorageException.transientFailure(
-                        "append may or may not be stored: its commit failed (" + e.getMessage() + ") and the log"
-                                + " could not be read to tell; read the stream to find out (a retry with the same"
-                                + " event ids stores nothing twice)",
+                        "append may or may not be stored: its commit failed (" + e.getMessage() + ") in a way that"
+                                + " leaves that open; read the stream to find out (events given ids can be sent again"
+                                + " with them: nothing is stored twice)",
                         e);
                 group.forEach(p -> p.result().completeExceptionally(unknown));
                 return;
@@ -376,13 +381,19 @@ public final class Sequencer implements Runnable {
         }
     }
 
+    /** Whether SQLite reported an I/O error (SQLITE_IOERR and its extended codes). */
+    private static boolean ioError(SQLException e) {
+        return (e.getErrorCode() & 0xff) == 10 || String.valueOf(e.getMessage()).contains("SQLITE_IOERR");
+    }
+
     /** After a failed group, forgets cached versions and re-reads where the log ends. */
     private void resynchronise() {
         versions.clear();
         try {
             nextPosition = storedNextPosition();
         } catch (SQLException e) {
-            // Keep the old value: nothing of the failed group was committed.
+            // Keep the old value (a group whose outcome is unknown and did commit makes the next one collide
+            // on its positions, and fail; the one after reads the log again).
         }
     }
 

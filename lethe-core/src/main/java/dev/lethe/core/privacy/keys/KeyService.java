@@ -933,6 +933,39 @@ public final class KeyService implements AutoCloseable {
             String legalBasis,
             String reason,
             java.util.function.Consumer<ErasureReceipt> committed) {
+        return forget(subject, actor, legalBasis, reason, committed, true);
+    }
+
+    /**
+     * As {@link #forget(SubjectId, String, String, String)}, without emptying the key store's files after:
+     * for a caller that forgets many subjects again (a writer open after a restore, {@code forget-again}),
+     * then calls {@link #scrubQuietly} once.
+     */
+    public ErasureReceipt forgetUnscrubbed(SubjectId subject, String actor, String legalBasis, String reason) {
+        return forget(subject, actor, legalBasis, reason, receipt -> {}, false);
+    }
+
+    /**
+     * Empties the key store's files of deleted keys' older page images, trying for {@code budget}; a failure
+     * (a reader in another process) is logged with {@code done}, not thrown: the next forget, expiry, open or
+     * close tries again.
+     */
+    public void scrubQuietly(java.time.Duration budget, String done) {
+        try {
+            store.scrub(budget);
+        } catch (dev.lethe.core.store.StorageException e) {
+            System.getLogger(KeyService.class.getName())
+                    .log(System.Logger.Level.WARNING, done + ", but " + e.getMessage());
+        }
+    }
+
+    private ErasureReceipt forget(
+            SubjectId subject,
+            String actor,
+            String legalBasis,
+            String reason,
+            java.util.function.Consumer<ErasureReceipt> committed,
+            boolean scrub) {
         if (legalBasis == null || legalBasis.isBlank()) {
             throw InvalidEventException.of(
                     "legal basis", "is required to forget a subject (e.g. 'GDPR Art. 17(1)(a)')");
@@ -976,6 +1009,9 @@ public final class KeyService implements AutoCloseable {
             }
         }
         committed.accept(draft);
+        if (!scrub) {
+            return draft;
+        }
         try {
             store.scrub();
         } catch (dev.lethe.core.store.StorageException e) {
@@ -1141,7 +1177,11 @@ public final class KeyService implements AutoCloseable {
             return;
         }
         try {
-            store.scrub();
+            if (logOnly) {
+                store.scrub(java.time.Duration.ofSeconds(1)); // an open: it does not wait 10 s beside a reader
+            } else {
+                store.scrub();
+            }
         } catch (dev.lethe.core.store.StorageException e) {
             String done = "period key(s) "
                     + destroyed.stream()

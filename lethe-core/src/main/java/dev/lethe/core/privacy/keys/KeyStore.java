@@ -75,6 +75,11 @@ public interface KeyStore extends AutoCloseable {
      */
     default void scrub() {}
 
+    /** As {@link #scrub()}, trying for {@code budget} at most where the store may have to wait for readers. */
+    default void scrub(java.time.Duration budget) {
+        scrub();
+    }
+
     List<ErasureReceipt> receipts();
 
     /** The receipts of one subject (one, unless it was forgotten again after a restore), oldest first. */
