@@ -299,12 +299,7 @@ public final class Sequencer implements Runnable {
             execute("COMMIT");
         } catch (SQLException | RuntimeException e) {
             clearInsertBatch();
-            Boolean committed = position > nextPosition ? committedDespite(position) : Boolean.FALSE;
-            if (Boolean.FALSE.equals(committed) && e instanceof SQLException sql && ioError(sql)) {
-                // An I/O error at COMMIT (a sync that failed) may leave its frames in the WAL, which recovery
-                // after a crash could replay: the rows are not there now, but "not stored" would not be true.
-                committed = null;
-            }
+            Boolean committed = position > nextPosition ? committedDespite(position, e) : Boolean.FALSE;
             if (committed == null) {
                 // Neither "stored" nor "not stored" would be true: a caller that retried events without ids on
                 // "not committed" could store them twice.
@@ -364,7 +359,7 @@ public final class Sequencer implements Runnable {
      * connection, its own uncommitted rows would pass for committed ones. So it is rolled back first;
      * only when there is nothing to roll back is the log asked. Null when neither can be told.
      */
-    private Boolean committedDespite(long groupEnd) {
+    private Boolean committedDespite(long groupEnd, Exception failure) {
         try {
             execute("ROLLBACK");
             return false; // it was still open: nothing of the group is committed
@@ -375,7 +370,12 @@ public final class Sequencer implements Runnable {
             }
         }
         try {
-            return storedNextPosition() == groupEnd;
+            if (storedNextPosition() == groupEnd) {
+                return true;
+            }
+            // The COMMIT ended without the rows. After an I/O error (a sync that failed) its frames may still be
+            // in the WAL, which recovery after a crash could replay: "not stored" would not be true.
+            return failure instanceof SQLException sql && ioError(sql) ? null : false;
         } catch (SQLException e) {
             return null; // the log cannot be read: cannot tell
         }
