@@ -57,7 +57,9 @@ public interface EventStore extends AutoCloseable {
      * (the privacy layer seals the next batch's personal fields meanwhile).
      *
      * <p>Invalid arguments fail the future, as every other error does. The default implementation
-     * appends synchronously and returns a completed future.
+     * appends synchronously and returns a completed future. An engine with a bounded queue of batches
+     * waiting to be committed (SQLite's) blocks the caller while that queue is full: back-pressure, not a
+     * future that fails.
      */
     default java.util.concurrent.CompletableFuture<AppendResult> appendAsync(
             StreamId streamId, ExpectedVersion expected, List<EventData> events) {

@@ -169,12 +169,17 @@ public final class DirectoryLock implements AutoCloseable {
                             null);
                 }
                 if (lock != null) {
-                    channel.truncate(0);
-                    channel.write(java.nio.ByteBuffer.wrap(
-                            (ProcessHandle.current().pid() + "\n" + holder + "\n" + (brief ? BRIEF : "long") + "\n"
-                                            + "(Lethe's directory lock: it stays after every process, and the next writer takes"
-                                            + " it over. Never delete it: a writer that still runs would stop appending.)\n")
-                                    .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                    try {
+                        channel.truncate(0);
+                        channel.write(java.nio.ByteBuffer.wrap(
+                                (ProcessHandle.current().pid() + "\n" + holder + "\n" + (brief ? BRIEF : "long") + "\n"
+                                                + "(Lethe's directory lock: it stays after every process, and the next writer takes"
+                                                + " it over. Never delete it: a writer that still runs would stop appending.)\n")
+                                        .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                    } catch (IOException | RuntimeException e) {
+                        channel.close(); // releases the lock: the directory is not left locked by a failed open
+                        throw e;
+                    }
                     return new DirectoryLock(channel, lock, key, file);
                 }
                 channel.close();
@@ -328,9 +333,13 @@ public final class DirectoryLock implements AutoCloseable {
     public void close() {
         try {
             lock.release();
-            channel.close();
         } catch (IOException e) {
             // The lock dies with the channel anyway.
+        }
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // Closed or not, nothing was written through it since the pid.
         } finally {
             HELD.remove(file);
         }
