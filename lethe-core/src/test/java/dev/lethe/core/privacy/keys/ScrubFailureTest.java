@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -90,6 +91,32 @@ class ScrubFailureTest {
                     .data()
                     .toString();
             assertThat(run).contains("\"expiredPeriods\":[\"contact/2026-11\"]", "\"expiryFailed\":");
+        }
+    }
+
+    @Test
+    void forgets_applied_again_whose_scrub_fails_are_done_and_audited() {
+        KeyService keys = service(unscrubbable());
+        try (var lethe = new dev.lethe.core.privacy.PrivateEventStore(
+                new dev.lethe.core.memory.InMemoryEventStore(), keys, Clock.fixed(NOW, ZoneOffset.UTC))) {
+            SubjectId ada = keys.resolve("ada@example.com");
+            var prior = new dev.lethe.core.privacy.PrivateEventStore.PriorForget(
+                    ada, java.util.UUID.randomUUID().toString(), "GDPR Art. 17(1)(a)");
+
+            var again = lethe.forgetAgain(List.of(prior), new dev.lethe.core.privacy.Principal("dora", "dpo"));
+
+            assertThat(again.forgotten()).extracting(ErasureReceipt::subject).containsExactly(ada);
+            assertThat(keys.isForgotten(ada)).isTrue();
+            String entry = lethe.store()
+                    .readStream(
+                            dev.lethe.core.store.StreamId.of("$audit"),
+                            Long.MAX_VALUE,
+                            dev.lethe.core.store.Direction.BACKWARD,
+                            1)
+                    .get(0)
+                    .data()
+                    .toString();
+            assertThat(entry).contains("\"reapplied\":true", "\"originalReceipt\":\"" + prior.receipt() + "\"");
         }
     }
 
