@@ -1150,53 +1150,61 @@ public final class KeyService implements AutoCloseable {
 
     /** Destroys every period key whose retention has ended at {@code now}; returns them. */
     public List<KeyStore.PeriodRef> expire(Instant now) {
-        List<KeyStore.PeriodRef> expired = new ArrayList<>();
-        RuntimeException failed = null;
-        try {
-            for (KeyStore.PeriodRef ref : store.livePeriods()) {
-                if (policy.knows(ref.group()) && policy.hasExpired(ref.group(), ref.period(), now)) {
-                    destroy(ref, now);
-                    expired.add(ref);
-                }
-            }
-        } catch (RuntimeException e) {
-            failed = e;
-            throw e;
-        } finally {
-            scrubAfter(expired, failed, false);
-        }
-        return expired;
+        return destroyAll(
+                store.livePeriods(),
+                ref -> policy.knows(ref.group()) && policy.hasExpired(ref.group(), ref.period(), now),
+                now,
+                false);
     }
 
     /**
-     * Empties the key store's older page images of the period keys just destroyed (and evicted). A failure
-     * says that they are destroyed all the same, or, when the destruction itself failed, joins that failure.
+     * Destroys (and evicts) the {@code candidates} that are {@code due}, then empties the key store's older
+     * page images of them. A scrub that fails says that they are destroyed all the same — thrown, or at an
+     * open ({@code atOpen}: within 1 s, beside a reader) logged, since the open's audit entry must follow —
+     * or, when a destruction failed, joins that failure.
      */
-    private void scrubAfter(List<KeyStore.PeriodRef> destroyed, RuntimeException failed, boolean logOnly) {
+    private List<KeyStore.PeriodRef> destroyAll(
+            java.util.Collection<KeyStore.PeriodRef> candidates,
+            java.util.function.Predicate<KeyStore.PeriodRef> due,
+            Instant at,
+            boolean atOpen) {
+        java.time.Duration budget = java.time.Duration.ofSeconds(atOpen ? 1 : 10);
+        List<KeyStore.PeriodRef> destroyed = new ArrayList<>();
+        try {
+            for (KeyStore.PeriodRef ref : candidates) {
+                if (due.test(ref)) {
+                    destroy(ref, at);
+                    destroyed.add(ref);
+                }
+            }
+        } catch (RuntimeException failed) {
+            if (!destroyed.isEmpty()) {
+                try {
+                    store.scrub(budget);
+                } catch (dev.lethe.core.store.StorageException e) {
+                    failed.addSuppressed(e);
+                }
+            }
+            throw failed;
+        }
         if (destroyed.isEmpty()) {
-            return;
+            return destroyed;
+        }
+        String done = "period key(s) "
+                + destroyed.stream()
+                        .map(p -> p.group().name() + "/" + p.period())
+                        .toList()
+                + " are destroyed (their values read as expired)";
+        if (atOpen) {
+            scrubQuietly(budget, done);
+            return destroyed;
         }
         try {
-            if (logOnly) {
-                store.scrub(java.time.Duration.ofSeconds(1)); // an open: it does not wait 10 s beside a reader
-            } else {
-                store.scrub();
-            }
+            store.scrub(budget);
         } catch (dev.lethe.core.store.StorageException e) {
-            String done = "period key(s) "
-                    + destroyed.stream()
-                            .map(p -> p.group().name() + "/" + p.period())
-                            .toList()
-                    + " are destroyed (their values read as expired)";
-            if (failed != null) {
-                failed.addSuppressed(e);
-            } else if (logOnly) {
-                System.getLogger(KeyService.class.getName())
-                        .log(System.Logger.Level.WARNING, done + ", but " + e.getMessage());
-            } else {
-                throw dev.lethe.core.store.StorageException.transientFailure(done + ", but " + e.getMessage(), e);
-            }
+            throw dev.lethe.core.store.StorageException.transientFailure(done + ", but " + e.getMessage(), e);
         }
+        return destroyed;
     }
 
     /** Whether retention destroyed the period's key (it takes no new values). */
@@ -1212,23 +1220,11 @@ public final class KeyService implements AutoCloseable {
      */
     public List<KeyStore.PeriodRef> expireAgain(java.util.Collection<KeyStore.PeriodRef> periods, Instant at) {
         java.util.Set<KeyStore.PeriodRef> live = new java.util.HashSet<>(store.livePeriods());
-        List<KeyStore.PeriodRef> destroyed = new ArrayList<>();
-        RuntimeException failed = null;
-        try {
-            for (KeyStore.PeriodRef ref : new java.util.LinkedHashSet<>(periods)) {
-                if (live.contains(ref) || !store.isPeriodDestroyed(ref.group(), ref.period())) {
-                    destroy(ref, at);
-                    destroyed.add(ref);
-                }
-            }
-        } catch (RuntimeException e) {
-            failed = e;
-            throw e;
-        } finally {
-            // Logged, not thrown: an open applies these again, and its audit entry must follow them.
-            scrubAfter(destroyed, failed, true);
-        }
-        return destroyed;
+        return destroyAll(
+                new java.util.LinkedHashSet<>(periods),
+                ref -> live.contains(ref) || !store.isPeriodDestroyed(ref.group(), ref.period()),
+                at,
+                true);
     }
 
     private void destroy(KeyStore.PeriodRef ref, Instant at) {

@@ -48,6 +48,19 @@ class ScrubFailureTest {
                 });
     }
 
+    /** The data of the last entry of {@code $audit}. */
+    private static String lastAuditEntry(dev.lethe.core.privacy.PrivateEventStore lethe) {
+        return lethe.store()
+                .readStream(
+                        dev.lethe.core.store.StreamId.of("$audit"),
+                        Long.MAX_VALUE,
+                        dev.lethe.core.store.Direction.BACKWARD,
+                        1)
+                .get(0)
+                .data()
+                .toString();
+    }
+
     private KeyService service(KeyStore store) {
         return new KeyService(
                 store,
@@ -81,15 +94,7 @@ class ScrubFailureTest {
             assertThatThrownBy(() -> lethe.retention(
                             Instant.parse("2099-01-01T00:00:00Z"), new dev.lethe.core.privacy.Principal("dora", "dpo")))
                     .isInstanceOf(StorageException.class);
-            String run = lethe.store()
-                    .readStream(
-                            dev.lethe.core.store.StreamId.of("$audit"),
-                            Long.MAX_VALUE,
-                            dev.lethe.core.store.Direction.BACKWARD,
-                            1)
-                    .get(0)
-                    .data()
-                    .toString();
+            String run = lastAuditEntry(lethe);
             assertThat(run).contains("\"expiredPeriods\":[\"contact/2026-11\"]", "\"expiryFailed\":");
         }
     }
@@ -107,15 +112,7 @@ class ScrubFailureTest {
 
             assertThat(again.forgotten()).extracting(ErasureReceipt::subject).containsExactly(ada);
             assertThat(keys.isForgotten(ada)).isTrue();
-            String entry = lethe.store()
-                    .readStream(
-                            dev.lethe.core.store.StreamId.of("$audit"),
-                            Long.MAX_VALUE,
-                            dev.lethe.core.store.Direction.BACKWARD,
-                            1)
-                    .get(0)
-                    .data()
-                    .toString();
+            String entry = lastAuditEntry(lethe);
             assertThat(entry).contains("\"reapplied\":true", "\"originalReceipt\":\"" + prior.receipt() + "\"");
         }
     }
