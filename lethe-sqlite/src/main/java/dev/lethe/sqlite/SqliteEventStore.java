@@ -98,16 +98,15 @@ public final class SqliteEventStore implements EventStore {
             Connection writer,
             Sequencer sequencer,
             HeadSignal head,
-            Readers readers) {
+            Readers readers,
+            CheckpointThread checkpoints) {
         this.directory = directory;
         this.lock = lock;
         this.writer = writer;
         this.sequencer = sequencer;
         this.head = head;
         this.readers = readers;
-        this.checkpoints = sequencer == null
-                ? null
-                : new CheckpointThread(directory.resolve(FILE_NAME), head, sequencer::committedBytes);
+        this.checkpoints = checkpoints;
         this.worker = sequencer != null
                 ? new Thread(sequencer, "lethe-sequencer")
                 : new Thread(this::followHead, "lethe-head-poller");
@@ -132,7 +131,7 @@ public final class SqliteEventStore implements EventStore {
         Readers readers =
                 new Readers(file, SqliteOptions.DEFAULT_READER_CONNECTIONS, SqliteOptions.DEFAULT_CACHE_MEBIBYTES);
         HeadSignal head = new HeadSignal(-1);
-        SqliteEventStore store = new SqliteEventStore(directory, null, null, null, head, readers);
+        SqliteEventStore store = new SqliteEventStore(directory, null, null, null, head, readers, null);
         try {
             store.requireReadableFormat();
             head.advance(store.readHead());
@@ -221,6 +220,7 @@ public final class SqliteEventStore implements EventStore {
         DirectoryLock.requireStoreFilesUsable(directory);
         DirectoryLock lock = DirectoryLock.acquire(directory);
         Connection writer = null;
+        Readers readers = null;
         try {
             Path file = directory.resolve(FILE_NAME);
             writer = Sql.openWriter(
@@ -238,9 +238,13 @@ public final class SqliteEventStore implements EventStore {
                     new Sequencer(writer, head, options.clock(), options.maxGroupRequests(), options.queueCapacity());
             sequencer.checkSoleWriterWith(lock::requireHeld);
             head.advance(sequencer.nextPosition() - 1);
-            Readers readers = new Readers(file, options.readerConnections(), options.cacheMebibytes());
-            return new SqliteEventStore(directory, lock, writer, sequencer, head, readers);
+            readers = new Readers(file, options.readerConnections(), options.cacheMebibytes());
+            CheckpointThread checkpoints = new CheckpointThread(file, head, sequencer::committedBytes);
+            return new SqliteEventStore(directory, lock, writer, sequencer, head, readers, checkpoints);
         } catch (SQLException | RuntimeException e) {
+            if (readers != null) {
+                readers.close();
+            }
             closeQuietly(writer);
             lock.close();
             if (e instanceof LetheException lethe) {

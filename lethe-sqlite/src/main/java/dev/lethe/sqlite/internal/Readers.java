@@ -28,10 +28,16 @@ public final class Readers implements AutoCloseable {
 
     public Readers(Path file, int size, int cacheMebibytes) {
         pool = new ArrayBlockingQueue<>(size);
-        for (int i = 0; i < size; i++) {
-            Reader reader = new Reader(Sql.open(file, "query_only = ON", "cache_size = -" + (cacheMebibytes * 1024)));
-            all.add(reader);
-            pool.add(reader);
+        try {
+            for (int i = 0; i < size; i++) {
+                Reader reader =
+                        new Reader(Sql.open(file, "query_only = ON", "cache_size = -" + (cacheMebibytes * 1024)));
+                all.add(reader);
+                pool.add(reader);
+            }
+        } catch (RuntimeException e) {
+            close(); // the connections opened before the one that failed
+            throw e;
         }
     }
 

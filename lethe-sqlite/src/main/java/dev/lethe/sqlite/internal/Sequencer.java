@@ -253,21 +253,11 @@ public final class Sequencer implements Runnable {
             group.forEach(p -> p.result().completeExceptionally(fenced));
             return;
         }
-        long micros;
-        try {
-            // A clock that fails, or reads past what microseconds since 1970 hold (ArithmeticException),
-            // fails this group only: it must neither stop the sequencer nor stamp every later event.
-            micros = Math.max(Sql.micros(clock.instant()), lastRecordedMicros);
-        } catch (RuntimeException clockFailed) {
-            StorageException failure = StorageException.transientFailure(
-                    "append not committed: the clock failed: " + clockFailed, clockFailed);
-            group.forEach(p -> p.result().completeExceptionally(failure));
-            return;
-        }
         Map<StreamId, Long> groupVersions = new HashMap<>();
         Map<UUID, StoredEvent> groupIds = new HashMap<>();
         List<Object> outcomes = new ArrayList<>(group.size());
         long position = nextPosition;
+        long micros = lastRecordedMicros; // read from the clock below, once the write lock is held
         try {
             execute("BEGIN IMMEDIATE");
             try {
@@ -280,6 +270,19 @@ public final class Sequencer implements Runnable {
                 }
                 rollbackQuietly();
                 group.forEach(p -> p.result().completeExceptionally(notSole));
+                return;
+            }
+            // The clock is read once SQLite's write lock is held (BEGIN IMMEDIATE may wait for a checkpoint),
+            // so that an event's recordedAt is not earlier than the commits it follows by that wait.
+            try {
+                // A clock that fails, or reads past what microseconds since 1970 hold (ArithmeticException),
+                // fails this group only: it must neither stop the sequencer nor stamp every later event.
+                micros = Math.max(Sql.micros(clock.instant()), lastRecordedMicros);
+            } catch (RuntimeException clockFailed) {
+                rollbackQuietly();
+                StorageException failure = StorageException.transientFailure(
+                        "append not committed: the clock failed: " + clockFailed, clockFailed);
+                group.forEach(p -> p.result().completeExceptionally(failure));
                 return;
             }
             for (PendingAppend append : group) {

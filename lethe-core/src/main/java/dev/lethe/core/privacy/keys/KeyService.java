@@ -90,6 +90,12 @@ public final class KeyService implements AutoCloseable {
      */
     private volatile long generation;
 
+    /**
+     * Whether the last scrub of the key store failed: older page images of destroyed keys may remain, and a
+     * retention run with nothing due tries again (as every forget, expiry, open and close does).
+     */
+    private volatile boolean unscrubbed;
+
     /** Set by {@link #close}: nothing is cached after it. Guarded by this service's lock. */
     private boolean closed;
     /**
@@ -952,11 +958,22 @@ public final class KeyService implements AutoCloseable {
      */
     public void scrubQuietly(java.time.Duration budget, String done) {
         try {
-            store.scrub(budget);
+            scrubStore(budget);
         } catch (dev.lethe.core.store.StorageException e) {
             System.getLogger(KeyService.class.getName())
                     .log(System.Logger.Level.WARNING, done + ", but " + e.getMessage());
         }
+    }
+
+    /** Scrubs the key store ({@code budget} null: the store's own), noting whether older page images may remain. */
+    private void scrubStore(java.time.Duration budget) {
+        unscrubbed = true; // until it succeeds
+        if (budget == null) {
+            store.scrub();
+        } else {
+            store.scrub(budget);
+        }
+        unscrubbed = false;
     }
 
     private ErasureReceipt forget(
@@ -1013,7 +1030,7 @@ public final class KeyService implements AutoCloseable {
             return draft;
         }
         try {
-            store.scrub();
+            scrubStore(null);
         } catch (dev.lethe.core.store.StorageException e) {
             // The forget is done and its receipt stored; say so, and which receipt, with the failure.
             throw dev.lethe.core.store.StorageException.transientFailure(
@@ -1180,7 +1197,7 @@ public final class KeyService implements AutoCloseable {
         } catch (RuntimeException failed) {
             if (!destroyed.isEmpty()) {
                 try {
-                    store.scrub(budget);
+                    scrubStore(budget);
                 } catch (dev.lethe.core.store.StorageException e) {
                     failed.addSuppressed(e);
                 }
@@ -1188,6 +1205,16 @@ public final class KeyService implements AutoCloseable {
             throw failed;
         }
         if (destroyed.isEmpty()) {
+            if (unscrubbed && !atOpen) {
+                try {
+                    scrubStore(budget);
+                } catch (dev.lethe.core.store.StorageException e) {
+                    throw dev.lethe.core.store.StorageException.transientFailure(
+                            "no period key was due, but keys destroyed earlier may still have older page images in"
+                                    + " the key store: " + e.getMessage(),
+                            e);
+                }
+            }
             return destroyed;
         }
         String done = "period key(s) "
@@ -1200,7 +1227,7 @@ public final class KeyService implements AutoCloseable {
             return destroyed;
         }
         try {
-            store.scrub(budget);
+            scrubStore(budget);
         } catch (dev.lethe.core.store.StorageException e) {
             throw dev.lethe.core.store.StorageException.transientFailure(done + ", but " + e.getMessage(), e);
         }
@@ -1381,7 +1408,7 @@ public final class KeyService implements AutoCloseable {
      */
     private void scrubAfterRewrap(String done) {
         try {
-            store.scrub();
+            scrubStore(null);
         } catch (dev.lethe.core.store.StorageException e) {
             System.getLogger(KeyService.class.getName())
                     .log(System.Logger.Level.WARNING, done + ", but " + e.getMessage());

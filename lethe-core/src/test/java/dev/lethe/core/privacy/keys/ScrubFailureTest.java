@@ -15,6 +15,8 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,10 +35,18 @@ class ScrubFailureTest {
 
     /** An in-memory key store whose scrub fails, as SQLite's does while another process reads the WAL. */
     private static KeyStore unscrubbable() {
+        return scrubbing(new AtomicBoolean(true), new AtomicInteger());
+    }
+
+    /** An in-memory key store whose scrubs are counted, and fail while {@code fails} is set. */
+    private static KeyStore scrubbing(AtomicBoolean fails, AtomicInteger scrubs) {
         KeyStore store = new InMemoryKeyStore();
         return (KeyStore) Proxy.newProxyInstance(
                 KeyStore.class.getClassLoader(), new Class<?>[] {KeyStore.class}, (proxy, method, args) -> {
                     if (method.getName().equals("scrub")) {
+                        scrubs.incrementAndGet();
+                    }
+                    if (method.getName().equals("scrub") && fails.get()) {
                         throw StorageException.transientFailure(
                                 "key store: another process kept the WAL from being emptied", null);
                     }
@@ -82,6 +92,32 @@ class ScrubFailureTest {
                             + " process kept the WAL from being emptied");
             assertThat(keys.opener(ada, CONTACT, "2026-11"))
                     .isEqualTo(new KeyService.Missing(Redaction.Reason.EXPIRED));
+        }
+    }
+
+    @Test
+    void a_retention_run_with_nothing_due_scrubs_again_after_a_failed_scrub_and_only_then() {
+        AtomicBoolean fails = new AtomicBoolean(true);
+        AtomicInteger scrubs = new AtomicInteger();
+        try (KeyService keys = service(scrubbing(fails, scrubs))) {
+            SubjectId ada = keys.resolve("ada@example.com");
+            assertThatThrownBy(() -> keys.forget(ada, "dora", "GDPR Art. 17(1)(a)", null))
+                    .hasMessageContaining("is forgotten");
+            assertThat(keys.duePeriods(NOW)).isEmpty();
+
+            assertThatThrownBy(() -> keys.expire(NOW))
+                    .isInstanceOf(StorageException.class)
+                    .hasMessageContaining("no period key was due, but keys destroyed earlier may still have older"
+                            + " page images in the key store: key store: another process kept the WAL");
+            fails.set(false);
+            assertThat(keys.expire(NOW)).isEmpty();
+            int scrubbed = scrubs.get();
+            assertThat(scrubbed)
+                    .as("the forget's, the failed run's and this one's")
+                    .isEqualTo(3);
+
+            assertThat(keys.expire(NOW)).isEmpty();
+            assertThat(scrubs.get()).as("nothing left to scrub: no scrub").isEqualTo(scrubbed);
         }
     }
 
