@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lethe.core.memory.InMemoryEventStore;
 import dev.lethe.core.privacy.keys.ErasureReceipt;
 import dev.lethe.core.privacy.keys.InMemoryKeyStore;
+import dev.lethe.core.privacy.keys.InterceptedKeyStore;
 import dev.lethe.core.privacy.keys.KeyService;
 import dev.lethe.core.privacy.keys.KeyStore;
 import dev.lethe.core.privacy.keys.LocalMasterKey;
@@ -191,19 +192,13 @@ class PrivateEventStoreTest {
                 new java.util.concurrent.atomic.AtomicReference<>();
         java.util.concurrent.atomic.AtomicReference<KeyService> service =
                 new java.util.concurrent.atomic.AtomicReference<>();
-        KeyStore racing = (KeyStore) java.lang.reflect.Proxy.newProxyInstance(
-                KeyStore.class.getClassLoader(), new Class<?>[] {KeyStore.class}, (proxy, method, args) -> {
-                    if (method.getName().equals("isForgotten")
-                            && args[0].equals(forgetOnCheck.get())
-                            && forgetOnCheck.compareAndSet((SubjectId) args[0], null)) {
-                        service.get().forget((SubjectId) args[0], "dora", "GDPR Art. 17(1)(a)", null);
-                    }
-                    try {
-                        return method.invoke(inner, args);
-                    } catch (java.lang.reflect.InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
+        KeyStore racing = InterceptedKeyStore.of(inner, (method, args) -> {
+            if (method.equals("isForgotten")
+                    && args[0].equals(forgetOnCheck.get())
+                    && forgetOnCheck.compareAndSet((SubjectId) args[0], null)) {
+                service.get().forget((SubjectId) args[0], "dora", "GDPR Art. 17(1)(a)", null);
+            }
+        });
         Clock clock = Clock.fixed(writtenAt, ZoneOffset.UTC);
         KeyService keys =
                 new KeyService(racing, LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
@@ -239,19 +234,13 @@ class PrivateEventStoreTest {
         java.util.concurrent.atomic.AtomicInteger oneByOne = new java.util.concurrent.atomic.AtomicInteger();
         List<Integer> together = new java.util.ArrayList<>();
         InMemoryKeyStore inner = new InMemoryKeyStore();
-        KeyStore counting = (KeyStore) java.lang.reflect.Proxy.newProxyInstance(
-                KeyStore.class.getClassLoader(), new Class<?>[] {KeyStore.class}, (proxy, method, args) -> {
-                    if (method.getName().equals("createSubject")) {
-                        oneByOne.incrementAndGet();
-                    } else if (method.getName().equals("createSubjects")) {
-                        together.add(((List<?>) args[0]).size());
-                    }
-                    try {
-                        return method.invoke(inner, args);
-                    } catch (java.lang.reflect.InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
+        KeyStore counting = InterceptedKeyStore.of(inner, (method, args) -> {
+            if (method.equals("createSubject")) {
+                oneByOne.incrementAndGet();
+            } else if (method.equals("createSubjects")) {
+                together.add(((List<?>) args[0]).size());
+            }
+        });
         Clock clock = Clock.fixed(writtenAt, ZoneOffset.UTC);
         KeyService keys =
                 new KeyService(counting, LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);

@@ -1396,8 +1396,13 @@ public final class KeyService implements AutoCloseable {
         epochIndexKey = newIndexKey;
         epochIndexSettled = true;
         unsealedEntries = false;
-        List<Integer> destroyed = master.finishRotation();
-        scrubAfterRewrap("master key rotated to epoch " + Integer.toUnsignedString(epoch));
+        List<Integer> destroyed;
+        try {
+            destroyed = master.finishRotation();
+        } finally {
+            // Also when the older epochs could not be destroyed: the re-wrap and the new blind index hold.
+            scrubAfterRewrap("master key rotated to epoch " + Integer.toUnsignedString(epoch));
+        }
         return new Rotation(epoch, count, destroyed);
     }
 

@@ -8,8 +8,6 @@ import dev.lethe.core.privacy.Redaction;
 import dev.lethe.core.privacy.SubjectId;
 import dev.lethe.core.privacy.policy.DataPolicy;
 import dev.lethe.core.store.StorageException;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -40,22 +38,15 @@ class ScrubFailureTest {
 
     /** An in-memory key store whose scrubs are counted, and fail while {@code fails} is set. */
     private static KeyStore scrubbing(AtomicBoolean fails, AtomicInteger scrubs) {
-        KeyStore store = new InMemoryKeyStore();
-        return (KeyStore) Proxy.newProxyInstance(
-                KeyStore.class.getClassLoader(), new Class<?>[] {KeyStore.class}, (proxy, method, args) -> {
-                    if (method.getName().equals("scrub")) {
-                        scrubs.incrementAndGet();
-                    }
-                    if (method.getName().equals("scrub") && fails.get()) {
-                        throw StorageException.transientFailure(
-                                "key store: another process kept the WAL from being emptied", null);
-                    }
-                    try {
-                        return method.invoke(store, args);
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
+        return InterceptedKeyStore.of(new InMemoryKeyStore(), (method, args) -> {
+            if (method.equals("scrub")) {
+                scrubs.incrementAndGet();
+                if (fails.get()) {
+                    throw StorageException.transientFailure(
+                            "key store: another process kept the WAL from being emptied", null);
+                }
+            }
+        });
     }
 
     /** The data of the last entry of {@code $audit}. */
@@ -150,6 +141,35 @@ class ScrubFailureTest {
             assertThat(keys.isForgotten(ada)).isTrue();
             String entry = lastAuditEntry(lethe);
             assertThat(entry).contains("\"reapplied\":true", "\"originalReceipt\":\"" + prior.receipt() + "\"");
+        }
+    }
+
+    @Test
+    void a_rotation_whose_older_epochs_cannot_be_destroyed_still_scrubs_the_rewrapped_key_store() {
+        AtomicInteger scrubs = new AtomicInteger();
+        MasterKey local = LocalMasterKey.openOrCreate(keysDirectory);
+        MasterKey failingToFinish = (MasterKey) java.lang.reflect.Proxy.newProxyInstance(
+                MasterKey.class.getClassLoader(), new Class<?>[] {MasterKey.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("finishRotation")) {
+                        throw new IllegalStateException("keyset file: cannot write");
+                    }
+                    try {
+                        return method.invoke(local, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        try (KeyService keys = new KeyService(
+                scrubbing(new AtomicBoolean(false), scrubs),
+                failingToFinish,
+                DataPolicy.parse(DataPolicy.defaultYaml()),
+                Clock.fixed(NOW, ZoneOffset.UTC))) {
+            SubjectId ada = keys.resolve("ada@example.com");
+            int before = scrubs.get();
+
+            assertThatThrownBy(keys::rotateMaster).hasMessageContaining("keyset file: cannot write");
+            assertThat(scrubs.get()).isEqualTo(before + 1);
+            assertThat(keys.lookup("ada@example.com")).contains(ada);
         }
     }
 
