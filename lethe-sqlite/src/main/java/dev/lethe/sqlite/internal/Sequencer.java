@@ -65,6 +65,9 @@ public final class Sequencer implements Runnable {
 
     private long nextPosition;
     private long lastRecordedMicros;
+    /** Whether a failed commit left the log's end unread: the next group reads it first. */
+    private boolean logEndUnknown;
+
     private volatile boolean closing;
     private volatile Throwable death;
     /** Checked inside each commit's write transaction: throws when this writer is no longer the only one. */
@@ -85,13 +88,7 @@ public final class Sequencer implements Runnable {
         this.findById = connection.prepareStatement("SELECT stream_id, version, position FROM events WHERE id = ?");
         this.lastVersion = connection.prepareStatement(
                 "SELECT version FROM events WHERE stream_id = ? ORDER BY version DESC LIMIT 1");
-        try (var statement = connection.createStatement();
-                ResultSet rs = statement.executeQuery("SELECT max(position), max(recorded_at) FROM events")) {
-            rs.next();
-            long maxPosition = rs.getLong(1);
-            nextPosition = rs.wasNull() ? 0 : maxPosition + 1;
-            lastRecordedMicros = rs.getLong(2);
-        }
+        readLogEnd();
         warnIfLogIsAheadOfTheClock();
     }
 
@@ -253,6 +250,18 @@ public final class Sequencer implements Runnable {
             group.forEach(p -> p.result().completeExceptionally(fenced));
             return;
         }
+        if (logEndUnknown) {
+            try {
+                readLogEnd();
+                logEndUnknown = false;
+                head.advance(nextPosition - 1);
+            } catch (SQLException e) {
+                StorageException failure = Sql.translate(
+                        "append not committed: the log's last position cannot be read after a failed commit", e);
+                group.forEach(p -> p.result().completeExceptionally(failure));
+                return;
+            }
+        }
         Map<StreamId, Long> groupVersions = new HashMap<>();
         Map<UUID, StoredEvent> groupIds = new HashMap<>();
         List<Object> outcomes = new ArrayList<>(group.size());
@@ -393,10 +402,10 @@ public final class Sequencer implements Runnable {
     private void resynchronise() {
         versions.clear();
         try {
-            nextPosition = storedNextPosition();
+            readLogEnd();
+            head.advance(nextPosition - 1); // a group whose outcome was unknown may have committed
         } catch (SQLException e) {
-            // Keep the old value (a group whose outcome is unknown and did commit makes the next one collide
-            // on its positions, and fail; the one after reads the log again).
+            logEndUnknown = true; // the next group reads it before it plans anything
         }
     }
 
@@ -406,6 +415,17 @@ public final class Sequencer implements Runnable {
             rs.next();
             long max = rs.getLong(1);
             return rs.wasNull() ? 0 : max + 1;
+        }
+    }
+
+    /** Reads the next position and the last recorded instant from the log itself. */
+    private void readLogEnd() throws SQLException {
+        try (Statement statement = connection.createStatement();
+                ResultSet rs = statement.executeQuery("SELECT max(position), max(recorded_at) FROM events")) {
+            rs.next();
+            long maxPosition = rs.getLong(1);
+            nextPosition = rs.wasNull() ? 0 : maxPosition + 1;
+            lastRecordedMicros = Math.max(lastRecordedMicros, rs.getLong(2));
         }
     }
 
