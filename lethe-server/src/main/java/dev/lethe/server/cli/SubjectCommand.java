@@ -217,8 +217,8 @@ final class SubjectCommand implements Runnable {
                 }
                 long started = System.nanoTime();
                 long lastProgress = started;
-                long done = 0;
-                long before = 0;
+                java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+                java.util.concurrent.atomic.AtomicLong before = new java.util.concurrent.atomic.AtomicLong();
                 // With --at, the schedules for that instant already made (read once: each listing reads them all).
                 Map<SubjectId, String> scheduledThen = new java.util.HashMap<>();
                 if (when != null) {
@@ -226,36 +226,75 @@ final class SubjectCommand implements Runnable {
                             .filter(schedule -> schedule.at().equals(when))
                             .forEach(schedule -> scheduledThen.putIfAbsent(schedule.subject(), schedule.id()));
                 }
-                for (SubjectId subjectId : subjects.keySet()) {
-                    if (lethe.privacy().keys().isForgotten(subjectId)) {
-                        before++;
-                        out.printf("was already forgotten: subject %s%n", subjectId);
-                    } else if (when != null) {
-                        String already = scheduledThen.get(subjectId);
-                        if (already != null) { // a run repeated: one schedule is enough
-                            before++;
-                            out.printf(
-                                    "was already scheduled: subject %s at %s, schedule %s%n", subjectId, when, already);
-                            continue;
+                // Ctrl-C or a kill (not -9): the forget under way finishes, none starts after it, and the
+                // command says how far it got (the lines printed so far are exactly the subjects done).
+                java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+                java.util.concurrent.CountDownLatch halted = new java.util.concurrent.CountDownLatch(1);
+                Thread interrupted = new Thread(
+                        () -> {
+                            stopping.set(true);
+                            try {
+                                halted.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                            err.println();
+                            err.printf(
+                                    "subject forget interrupted: %,d of %,d subjects %s, %,d skipped as already %s;"
+                                            + " the rest untouched. Run the same command again: the subjects done"
+                                            + " are skipped.%n",
+                                    done.get(),
+                                    subjects.size(),
+                                    when == null ? "forgotten" : "scheduled",
+                                    before.get(),
+                                    when == null ? "forgotten" : "forgotten or scheduled then");
+                            err.flush();
+                        },
+                        "lethe-forget-interrupted");
+                Runtime.getRuntime().addShutdownHook(interrupted);
+                try {
+                    for (SubjectId subjectId : subjects.keySet()) {
+                        if (stopping.get()) {
+                            return 130; // the hook says how far it got; the JVM is exiting
                         }
-                        var schedule = lethe.privacy().scheduleForget(subjectId, when, legalBasis, who);
-                        out.printf("scheduled: subject %s at %s, schedule %s%n", subjectId, when, schedule.id());
-                        done++;
-                    } else {
-                        ErasureReceipt receipt = lethe.privacy().forget(subjectId, legalBasis, reason, who);
-                        out.printf("forgotten: subject %s, receipt %s%n", subjectId, receipt.id());
-                        done++;
+                        if (lethe.privacy().keys().isForgotten(subjectId)) {
+                            before.incrementAndGet();
+                            out.printf("was already forgotten: subject %s%n", subjectId);
+                        } else if (when != null) {
+                            String already = scheduledThen.get(subjectId);
+                            if (already != null) { // a run repeated: one schedule is enough
+                                before.incrementAndGet();
+                                out.printf(
+                                        "was already scheduled: subject %s at %s, schedule %s%n",
+                                        subjectId, when, already);
+                                continue;
+                            }
+                            var schedule = lethe.privacy().scheduleForget(subjectId, when, legalBasis, who);
+                            out.printf("scheduled: subject %s at %s, schedule %s%n", subjectId, when, schedule.id());
+                            done.incrementAndGet();
+                        } else {
+                            ErasureReceipt receipt = lethe.privacy().forget(subjectId, legalBasis, reason, who);
+                            out.printf("forgotten: subject %s, receipt %s%n", subjectId, receipt.id());
+                            done.incrementAndGet();
+                        }
+                        long now = System.nanoTime();
+                        if (now - lastProgress > 1_000_000_000L) {
+                            lastProgress = now;
+                            err.printf(
+                                    "\r%s: %,d of %,d subjects, %,.0f/s   ",
+                                    when == null ? "forgetting" : "scheduling",
+                                    done.get() + before.get(),
+                                    subjects.size(),
+                                    done.get() / ((now - started) / 1e9));
+                            err.flush();
+                        }
                     }
-                    long now = System.nanoTime();
-                    if (now - lastProgress > 1_000_000_000L) {
-                        lastProgress = now;
-                        err.printf(
-                                "\r%s: %,d of %,d subjects, %,.0f/s   ",
-                                when == null ? "forgetting" : "scheduling",
-                                done + before,
-                                subjects.size(),
-                                done / ((now - started) / 1e9));
-                        err.flush();
+                } finally {
+                    halted.countDown();
+                    try {
+                        Runtime.getRuntime().removeShutdownHook(interrupted);
+                    } catch (IllegalStateException shuttingDown) {
+                        // the hook runs, or has run
                     }
                 }
                 if (lastProgress != started) {
@@ -264,11 +303,11 @@ final class SubjectCommand implements Runnable {
                 out.printf(
                         "%s %,d subject(s), %,d already %s (skipped), in %.1f s%n",
                         when == null ? "forgot" : "scheduled the forget of",
-                        done,
-                        before,
+                        done.get(),
+                        before.get(),
                         when == null ? "forgotten" : "forgotten or scheduled then",
                         (System.nanoTime() - started) / 1e9);
-                if (when == null && done > 0) {
+                if (when == null && done.get() > 0) {
                     notReached(lethe, out);
                 }
             }
