@@ -236,7 +236,7 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
                 return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
             }
         } catch (SQLException e) {
-            throw failure("read state of " + projection + "/" + key, e);
+            throw failure("read a state of " + projection, e); // not the key: it may be personal (an e-mail)
         }
     }
 

@@ -37,7 +37,7 @@ class ProjectionStoreUpgradeTest {
         store.close();
         assertThatThrownBy(() -> store.loadState("counts", "global"))
                 .isInstanceOf(StorageException.class)
-                .hasMessageContaining("projections.db is closed: cannot read state of counts/global");
+                .hasMessageContaining("projections.db is closed: cannot read a state of counts");
         assertThatThrownBy(store::list).hasMessageContaining("projections.db is closed");
     }
 

@@ -14,7 +14,12 @@ import java.util.UUID;
  * classified) stays plaintext here, and {@link PrivacyCodec#revealState} returns it unchanged.
  */
 public record PersonalValue(UUID event, String path, String sealed) {
-    /** The value of {@code path} in the event, as stored; null if the event has none. */
+    /**
+     * The value of {@code path} in the event, as stored; null if the event has none.
+     *
+     * @throws IllegalArgumentException if the value is an object or array that holds sealed fields: take each
+     *     of them by its own path ({@code "address.street"}, not {@code "address"})
+     */
     public static PersonalValue of(RecordedEvent event, String path) {
         JsonNode value = PrivacyCodec.at(event.data().asTree(), path);
         if (value == null || value.isNull()) {
@@ -23,7 +28,35 @@ public record PersonalValue(UUID event, String path, String sealed) {
         // An envelope as its text; anything else (stored in plaintext) as its JSON text, so that the
         // string "42" and the number 42 stay apart when revealState reads it back.
         boolean sealed = value.isTextual() && Envelope.isEnvelope(value.asText());
+        if (value.isContainerNode()) {
+            java.util.List<String> inside = new java.util.ArrayList<>();
+            sealedWithin(value, path, inside);
+            if (!inside.isEmpty()) {
+                // Kept as JSON text, its envelopes would never be opened, nor read as forgotten after a forget.
+                throw new IllegalArgumentException("PersonalValue.of(event, \"" + path + "\"): the value holds sealed"
+                        + " fields (" + String.join(", ", inside) + (inside.size() == MAX_NAMED ? ", …" : "")
+                        + "); a PersonalValue keeps one field: take each sealed field by its own path");
+            }
+        }
         return new PersonalValue(event.id(), path, sealed ? value.asText() : value.toString());
+    }
+
+    private static final int MAX_NAMED = 5;
+
+    /** The paths of the envelopes within {@code node} (at most {@link #MAX_NAMED}). */
+    private static void sealedWithin(JsonNode node, String path, java.util.List<String> found) {
+        if (found.size() == MAX_NAMED) {
+            return;
+        }
+        if (node.isTextual() && Envelope.isEnvelope(node.asText())) {
+            found.add(path);
+        } else if (node.isObject()) {
+            node.fields().forEachRemaining(field -> sealedWithin(field.getValue(), path + "." + field.getKey(), found));
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                sealedWithin(node.get(i), path + "[" + i + "]", found);
+            }
+        }
     }
 
     static boolean looksLikeOne(JsonNode node) {

@@ -28,6 +28,8 @@ public final class ProjectionRuntime implements AutoCloseable {
     private final ObjectMapper json;
     private final Map<String, RunningProjection<?>> running = new ConcurrentHashMap<>();
     private volatile java.util.function.Consumer<ProjectionStatus> failureListener = status -> {};
+    /** Guarded by this. */
+    private boolean closed;
 
     public ProjectionRuntime(EventStore store, ProjectionStore states) {
         this.store = store;
@@ -72,38 +74,74 @@ public final class ProjectionRuntime implements AutoCloseable {
      * Starts a projection from its checkpoint. A projection that failed (or was stopped) may be
      * started again: it resumes from its last committed checkpoint.
      */
-    public synchronized void start(Projection<?> projection) {
+    public void start(Projection<?> projection) {
         dev.lethe.core.spi.AppendRules.require(projection, "projection");
-        RunningProjection<?> existing = running.get(projection.name());
-        if (existing != null) {
-            ProjectionStatus.Phase phase = existing.status().phase();
-            if (phase != ProjectionStatus.Phase.FAILED && phase != ProjectionStatus.Phase.STOPPED) {
-                throw new IllegalStateException("projection '" + projection.name() + "' is already running");
+        RunningProjection<?> existing;
+        synchronized (this) {
+            requireOpen();
+            existing = running.get(projection.name());
+            if (existing != null) {
+                ProjectionStatus.Phase phase = existing.status().phase();
+                if (phase != ProjectionStatus.Phase.FAILED && phase != ProjectionStatus.Phase.STOPPED) {
+                    throw new IllegalStateException("projection '" + projection.name() + "' is already running");
+                }
             }
-            existing.stop();
         }
-        RunningProjection<?> runner = new RunningProjection<>(projection, store, states, json, this::failed);
-        runner.start();
-        running.put(projection.name(), runner);
+        if (existing != null) {
+            existing.stop(); // not under this lock, as in rebuild
+        }
+        synchronized (this) {
+            requireOpen();
+            requireStill(projection.name(), existing);
+            RunningProjection<?> runner = new RunningProjection<>(projection, store, states, json, this::failed);
+            runner.start();
+            running.put(projection.name(), runner);
+        }
     }
 
     /**
      * Rebuilds a running projection from the first event: stops it, deletes its states and checkpoint,
      * and starts it again. Returns at once; follow the rebuild with {@link #status}.
      */
-    public synchronized void rebuild(String name) {
-        RunningProjection<?> old = runner(name);
+    public void rebuild(String name) {
+        RunningProjection<?> old;
+        synchronized (this) {
+            requireOpen();
+            old = runner(name);
+        }
+        // Waits for the page in hand, not under this lock: a failure listener, on the thread waited for, may
+        // itself be calling start or rebuild.
         old.stop();
-        states.reset(name);
-        RunningProjection<?> fresh = new RunningProjection<>(old.projection(), store, states, json, this::failed);
-        running.put(name, fresh);
-        fresh.start();
+        synchronized (this) {
+            requireOpen();
+            requireStill(name, old);
+            states.reset(name);
+            RunningProjection<?> fresh = new RunningProjection<>(old.projection(), store, states, json, this::failed);
+            running.put(name, fresh);
+            fresh.start();
+        }
+    }
+
+    /** Refuses a start or rebuild that another one overtook while the old projection stopped. */
+    private void requireStill(String name, RunningProjection<?> stopped) {
+        RunningProjection<?> now = running.get(name);
+        if (now != stopped) {
+            throw new IllegalStateException("projection '" + name + "' was started or rebuilt by another caller"
+                    + " meanwhile; see its status");
+        }
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("this projection runtime is closed");
+        }
     }
 
     /**
      * Called, on the projection's thread, with the status of every projection that fails from now on
      * (a fold that throws): for a log line or an alert. It runs before {@link #awaitPosition} returns
-     * {@code false} for that failure, so keep it short. A failing listener is ignored.
+     * {@code false} for that failure, so keep it short. A failing listener is ignored. It may start or
+     * rebuild the projection again (once the runtime is closed, both are refused).
      */
     public void onFailure(java.util.function.Consumer<ProjectionStatus> listener) {
         this.failureListener = java.util.Objects.requireNonNull(listener, "listener");
@@ -309,8 +347,15 @@ public final class ProjectionRuntime implements AutoCloseable {
 
     /** Stops every projection; committed states stay. */
     @Override
-    public synchronized void close() {
-        running.values().forEach(RunningProjection::stop);
-        running.clear();
+    public void close() {
+        List<RunningProjection<?>> stopping;
+        synchronized (this) {
+            closed = true;
+            stopping = new java.util.ArrayList<>(running.values());
+            running.clear();
+        }
+        // Each waits for its page in hand, not under this lock: a failure listener, on a thread waited for, may
+        // be calling start or rebuild (refused now, as the runtime is closed).
+        stopping.forEach(RunningProjection::stop);
     }
 }

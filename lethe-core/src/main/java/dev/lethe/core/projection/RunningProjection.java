@@ -120,9 +120,17 @@ final class RunningProjection<S> implements BatchListener {
     @Override
     public void onBatch(List<RecordedEvent> events) {
         for (RecordedEvent event : events) {
+            if (stopped) {
+                // Stopped (closed, rebuilt): nothing more is folded or committed — a rebuild's fresh runner may
+                // already be folding from the start. What is not committed is folded again at the next start.
+                return;
+            }
             if (projection.handles(event)) {
                 fold(event);
             }
+        }
+        if (stopped) {
+            return;
         }
         RecordedEvent last = events.get(events.size() - 1);
         lastSeenPosition = last.position();
@@ -144,7 +152,7 @@ final class RunningProjection<S> implements BatchListener {
 
     /** A fold that threw, with the event it was folding: the failure an operator needs to see. */
     private static final class FoldFailed extends RuntimeException {
-        FoldFailed(String step, RecordedEvent event, RuntimeException cause) {
+        FoldFailed(String step, RecordedEvent event, Throwable cause) {
             // Not the cause's message: it may quote the event's data, and this is logged and listed.
             super(
                     step + " " + event.type() + " at position " + event.position() + " threw "
@@ -153,12 +161,24 @@ final class RunningProjection<S> implements BatchListener {
         }
     }
 
+    /**
+     * A key function or fold that threw, as the failure reported: an {@code Error} too (an {@code
+     * AssertionError}, a {@code StackOverflowError}), whose message must not be reported either — but not an
+     * {@code OutOfMemoryError}, which concerns the process, not the event.
+     */
+    private static FoldFailed failed(String step, RecordedEvent event, Throwable thrown) {
+        if (thrown instanceof OutOfMemoryError oom) {
+            throw oom;
+        }
+        return new FoldFailed(step, event, thrown);
+    }
+
     private void fold(RecordedEvent event) {
         Optional<String> key;
         try {
             key = projection.keyOf(event);
-        } catch (RuntimeException e) {
-            throw new FoldFailed("keying", event, e);
+        } catch (RuntimeException | Error e) {
+            throw failed("keying", event, e);
         }
         if (key.isEmpty()) {
             return;
@@ -172,8 +192,16 @@ final class RunningProjection<S> implements BatchListener {
         S next;
         try {
             next = projection.apply(state, event);
-        } catch (RuntimeException e) {
-            throw new FoldFailed("folding", event, e);
+        } catch (RuntimeException | Error e) {
+            throw failed("folding", event, e);
+        }
+        if (Thread.interrupted() && !stopped) {
+            // Only close() interrupts this thread, and only while it waits for events: the fold did. Said here,
+            // not later as a storage read "interrupted while waiting for a connection".
+            throw new FoldFailed(
+                    "folding",
+                    event,
+                    new IllegalStateException("the fold left its thread interrupted; a fold must not interrupt it"));
         }
         if (next == null) {
             // Stored as null, it would reach the next fold as its state: a bug of the fold, said where it is.
@@ -255,7 +283,7 @@ final class RunningProjection<S> implements BatchListener {
             }
             encoded.put(key, text);
         });
-        commitRetrying(encoded, eventBefore(pendingNext));
+        commitRetrying(encoded);
         dirty.clear();
         pendingEvents = 0;
         lastCommitNanos = System.nanoTime();
@@ -283,12 +311,13 @@ final class RunningProjection<S> implements BatchListener {
      * says why. A failure that will not pass (a corrupt file, a store open only to read) fails the projection
      * at once.
      */
-    private void commitRetrying(Map<String, String> encoded, String eventBefore) {
+    private void commitRetrying(Map<String, String> encoded) {
         long deadline = System.nanoTime() + COMMIT_RETRY.toNanos();
         long pause = 250;
         for (int attempt = 1; ; attempt++) {
             try {
-                states.commit(projection.name(), encoded, pendingNext, eventBefore);
+                // The witness may have to be read from the log: a read that may fail and pass, as the commit.
+                states.commit(projection.name(), encoded, pendingNext, eventBefore(pendingNext));
                 if (attempt > 1) {
                     retrying = null;
                     System.getLogger(RunningProjection.class.getName())

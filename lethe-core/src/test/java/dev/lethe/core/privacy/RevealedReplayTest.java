@@ -256,6 +256,32 @@ class RevealedReplayTest {
     }
 
     @Test
+    void a_personal_value_is_one_field_not_an_object_or_array_holding_sealed_ones() {
+        sell(lethe, 1);
+        RecordedEvent sale = lethe.store()
+                .readStream(StreamId.of("customer-0"), 0, Direction.FORWARD, 1)
+                .get(0);
+        String sealed = sale.data().asTree().get("name").asText();
+        RecordedEvent nested = new RecordedEvent(
+                sale.id(),
+                sale.streamId(),
+                sale.version(),
+                sale.position(),
+                sale.type(),
+                Json.of(Map.of("address", Map.of("street", sealed, "city", "Oslo"), "lines", List.of("x", sealed))),
+                sale.metadata(),
+                sale.recordedAt());
+
+        // Kept as JSON text, the envelopes inside would never open, nor read as forgotten after a forget.
+        assertThatThrownBy(() -> PersonalValue.of(nested, "address"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("the value holds sealed fields (address.street)")
+                .hasMessageContaining("take each sealed field by its own path");
+        assertThatThrownBy(() -> PersonalValue.of(nested, "lines")).hasMessageContaining("(lines[1])");
+        assertThat(PersonalValue.of(nested, "address.street").sealed()).isEqualTo(sealed);
+    }
+
+    @Test
     void opening_a_read_model_state_audits_the_key_release_and_a_restricted_role_releases_nothing() {
         sell(lethe, 1);
         RecordedEvent sale = lethe.store()

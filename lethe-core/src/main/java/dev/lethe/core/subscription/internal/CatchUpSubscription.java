@@ -321,10 +321,18 @@ public final class CatchUpSubscription implements Subscription, Runnable {
             if (waiting) {
                 thread.interrupt();
             }
-            try {
-                // Waits for what is in hand: after close() returns, the listener is never called again.
-                thread.join();
-            } catch (InterruptedException e) {
+            // Waits for what is in hand, whatever the caller's interrupt status (restored after): after
+            // close() returns, the listener is never called again — a rebuild relies on it.
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    thread.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
                 Thread.currentThread().interrupt();
             }
         }

@@ -1,0 +1,175 @@
+package dev.lethe.core.projection;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lethe.core.memory.InMemoryEventStore;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.StreamId;
+import dev.lethe.core.subscription.Subscription;
+import dev.lethe.core.subscription.SubscriptionRequest;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Stopping a projection (close, rebuild) waits for the page in hand and then nothing more is folded; a
+ * fold's own failures — an {@code Error} too, or an interrupt it leaves — are reported without its message;
+ * a failure listener may restart its projection while the runtime closes.
+ */
+class ProjectionStopTest {
+    private static void append(InMemoryEventStore store, int count) {
+        for (int i = 0; i < count; i++) {
+            store.append(
+                    StreamId.of("counter-" + (i % 3)), ExpectedVersion.any(), List.of(EventData.of("Counted", "{}")));
+        }
+    }
+
+    @Test
+    void close_from_an_interrupted_thread_still_waits_for_the_listener_and_keeps_the_interrupt() throws Exception {
+        try (InMemoryEventStore store = new InMemoryEventStore()) {
+            append(store, 20);
+            AtomicInteger delivered = new AtomicInteger();
+            java.util.concurrent.atomic.AtomicBoolean inListener = new java.util.concurrent.atomic.AtomicBoolean();
+            CountDownLatch first = new CountDownLatch(1);
+            Subscription subscription = store.subscribe(SubscriptionRequest.allFromStart(), event -> {
+                inListener.set(true);
+                delivered.incrementAndGet();
+                first.countDown();
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                inListener.set(false);
+            });
+            assertThat(first.await(10, TimeUnit.SECONDS)).isTrue();
+
+            Thread.currentThread().interrupt();
+            subscription.close();
+            boolean stillInterrupted = Thread.interrupted();
+            assertThat(inListener).as("the listener's call in hand is over").isFalse();
+            int atClose = delivered.get();
+            Thread.sleep(300);
+
+            assertThat(stillInterrupted).as("the caller's interrupt is kept").isTrue();
+            assertThat(delivered.get())
+                    .as("never called after close() returned")
+                    .isEqualTo(atClose);
+        }
+    }
+
+    @Test
+    void a_rebuild_asked_from_an_interrupted_thread_counts_every_event_once() throws Exception {
+        try (InMemoryEventStore store = new InMemoryEventStore();
+                ProjectionRuntime runtime = new ProjectionRuntime(store, new InMemoryProjectionStore())) {
+            append(store, 300);
+            java.util.Set<Thread> folding = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            java.util.concurrent.atomic.AtomicReference<java.util.Set<Thread>> stopped =
+                    new java.util.concurrent.atomic.AtomicReference<>(java.util.Set.of());
+            AtomicInteger lateFolds = new AtomicInteger();
+            Projection<Integer> slow = Projection.global("count", Integer.class, 0)
+                    .on("Counted", (count, event) -> {
+                        folding.add(Thread.currentThread());
+                        if (stopped.get().contains(Thread.currentThread())) {
+                            lateFolds.incrementAndGet();
+                        }
+                        long until = System.nanoTime() + 1_000_000; // 1 ms a fold: the rebuild lands mid-page
+                        while (System.nanoTime() < until) {
+                            Thread.onSpinWait();
+                        }
+                        return count + 1;
+                    })
+                    .build();
+            runtime.start(slow);
+            Thread.sleep(50);
+
+            Thread.currentThread().interrupt();
+            runtime.rebuild("count");
+            stopped.set(java.util.Set.copyOf(folding)); // the old runner's thread: it must fold no more
+            assertThat(Thread.interrupted()).isTrue();
+
+            assertThat(runtime.awaitPosition("count", 299, Duration.ofSeconds(30)))
+                    .isTrue();
+            assertThat(runtime.state(slow, Projection.GLOBAL_KEY)).contains(300);
+            assertThat(lateFolds)
+                    .as("folds by the old runner after rebuild() returned")
+                    .hasValue(0);
+        }
+    }
+
+    @Test
+    void a_fold_that_throws_an_error_fails_naming_the_event_not_the_message() throws Exception {
+        try (InMemoryEventStore store = new InMemoryEventStore();
+                ProjectionRuntime runtime = new ProjectionRuntime(store, new InMemoryProjectionStore())) {
+            append(store, 3);
+            runtime.start(Projection.global("asserting", Integer.class, 0)
+                    .on("Counted", (count, event) -> {
+                        throw new AssertionError("bad value ada@example.com");
+                    })
+                    .build());
+
+            assertThat(runtime.awaitPosition("asserting", 0, Duration.ofSeconds(10)))
+                    .isFalse();
+            ProjectionStatus status = runtime.status("asserting");
+            assertThat(status.phase()).isEqualTo(ProjectionStatus.Phase.FAILED);
+            assertThat(status.failure().orElseThrow())
+                    .isEqualTo("folding Counted at position 0 threw java.lang.AssertionError")
+                    .doesNotContain("ada@");
+            assertThat(runtime.failureCause("asserting")).containsInstanceOf(AssertionError.class);
+        }
+    }
+
+    @Test
+    void a_fold_that_leaves_its_thread_interrupted_fails_saying_so() throws Exception {
+        try (InMemoryEventStore store = new InMemoryEventStore();
+                ProjectionRuntime runtime = new ProjectionRuntime(store, new InMemoryProjectionStore())) {
+            append(store, 3);
+            runtime.start(Projection.global("interrupting", Integer.class, 0)
+                    .on("Counted", (count, event) -> {
+                        Thread.currentThread().interrupt();
+                        return count + 1;
+                    })
+                    .build());
+
+            assertThat(runtime.awaitPosition("interrupting", 0, Duration.ofSeconds(10)))
+                    .isFalse();
+            assertThat(runtime.status("interrupting").failure().orElseThrow())
+                    .isEqualTo("folding Counted at position 0 threw java.lang.IllegalStateException");
+            assertThat(runtime.failureCause("interrupting").orElseThrow())
+                    .hasMessage("the fold left its thread interrupted; a fold must not interrupt it");
+        }
+    }
+
+    @Test
+    void a_failure_listener_that_rebuilds_does_not_hold_up_close() throws Exception {
+        InMemoryEventStore store = new InMemoryEventStore();
+        ProjectionRuntime runtime = new ProjectionRuntime(store, new InMemoryProjectionStore());
+        append(store, 3);
+        CountDownLatch listening = new CountDownLatch(1);
+        runtime.onFailure(status -> {
+            listening.countDown();
+            try {
+                Thread.sleep(300); // while close() runs
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            runtime.rebuild(status.name()); // refused: the runtime is closed (the refusal is ignored)
+        });
+        runtime.start(Projection.global("failing", Integer.class, 0)
+                .on("Counted", (count, event) -> {
+                    throw new IllegalArgumentException("no");
+                })
+                .build());
+        assertThat(listening.await(10, TimeUnit.SECONDS)).isTrue();
+
+        Thread closing = new Thread(runtime::close);
+        closing.start();
+        closing.join(5_000);
+        assertThat(closing.isAlive()).as("close() returned").isFalse();
+        store.close();
+    }
+}
