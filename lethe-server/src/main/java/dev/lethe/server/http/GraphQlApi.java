@@ -119,20 +119,26 @@ final class GraphQlApi {
     static final long MAX_EXPANDED_FIELDS = 10_000;
 
     /**
-     * How many read-model states ({@code projection} and {@code dataJourney} fields) the operation asks for,
-     * aliases and fragments expanded: each takes more of the page budget, taken before the query runs. 0 for
-     * a query that does not parse or validate: {@link #execute} answers it with its errors.
+     * How many pages of events ({@code events}, {@code audit} fields) and read-model states ({@code projection}
+     * and {@code dataJourney} fields) the operation asks for, aliases and fragments expanded: each takes some of
+     * the page budget, taken before the query runs. None for a query that does not parse or validate: {@link
+     * #execute} answers it with its errors.
      *
      * @throws ApiException 400 for a query that expands to more than {@link #MAX_EXPANDED_FIELDS} fields:
      *     fragments that spread others twice grow exponentially (30 of them, 1 KB, make a billion fields),
      *     which every walk of the query — this one, validation, the depth and cost limits — would expand
      */
-    int projectionFields(String query, String operationName, Map<String, Object> variables) {
+    /** What a query reads: pages of events ({@code events}, {@code audit} fields) and read-model states. */
+    record Reads(int eventPages, int states) {
+        static final Reads NOTHING = new Reads(0, 0);
+    }
+
+    Reads reads(String query, String operationName, Map<String, Object> variables) {
         graphql.language.Document document;
         try {
             document = new graphql.parser.Parser().parseDocument(query);
         } catch (RuntimeException | StackOverflowError unreadable) {
-            return 0; // execute() answers it with the parser's error
+            return Reads.NOTHING; // execute() answers it with the parser's error
         }
         // Named twice, a fragment would be counted by one definition and run by another (graphql-java's
         // normaliser takes the last one, before validation refuses the document): refused first.
@@ -155,23 +161,27 @@ final class GraphQlApi {
                     + " fragments fewer times");
         }
         try {
-            return (int) graphql
-                    .normalized
-                    .ExecutableNormalizedOperationFactory
+            var fields = graphql.normalized.ExecutableNormalizedOperationFactory
                     .createExecutableNormalizedOperationWithRawVariables(
                             schema,
                             document,
                             operationName,
                             graphql.execution.RawVariables.of(variables == null ? Map.of() : variables))
-                    .getTopLevelFields()
-                    .stream()
-                    .filter(field -> field.getName().equals("projection")
-                            || field.getName().equals("dataJourney"))
-                    .count();
+                    .getTopLevelFields();
+            int pages = 0;
+            int states = 0;
+            for (var field : fields) {
+                switch (field.getName()) {
+                    case "events", "audit" -> pages++;
+                    case "projection", "dataJourney" -> states++;
+                    default -> {}
+                }
+            }
+            return new Reads(pages, states);
         } catch (RuntimeException | StackOverflowError unreadable) {
             // A query that does not validate (a fragment that spreads itself overflows the normaliser):
             // execute() refuses it with its errors, before anything is read.
-            return 0;
+            return Reads.NOTHING;
         }
     }
 

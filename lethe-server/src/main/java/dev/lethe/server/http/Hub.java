@@ -65,16 +65,10 @@ final class Hub {
     }
 
     /**
-     * As {@link #append(Principal, String, JsonNode, JsonNode)}; {@code raw}, when given, holds each
-     * event's {@code data} and {@code metadata} as the request wrote them ({@link #rawMembers}), which
-     * are stored instead of the tree's serialisation: byte for byte, {@code -0.0} and {@code 1e2} too.
+     * The stream, if {@code principal} may append to it: checked before a request's body is read, as well as
+     * by {@link #append}.
      */
-    AppendResult append(
-            Principal principal,
-            String stream,
-            JsonNode expectedVersion,
-            JsonNode events,
-            List<Map<String, byte[]>> raw) {
+    StreamId requireMayAppend(Principal principal, String stream) {
         if (!lethe.policy().roles().containsKey(principal.role())) {
             throw new dev.lethe.core.privacy.AccessDeniedException(
                     principal, "append (role '" + principal.role() + "' is not declared in the data policy)");
@@ -94,6 +88,21 @@ final class Hub {
                                     .orElse("any stream")
                             + ": its 'append' list in the data policy)");
         }
+        return streamId;
+    }
+
+    /**
+     * As {@link #append(Principal, String, JsonNode, JsonNode)}; {@code raw}, when given, holds each
+     * event's {@code data} and {@code metadata} as the request wrote them ({@link #rawMembers}), which
+     * are stored instead of the tree's serialisation: byte for byte, {@code -0.0} and {@code 1e2} too.
+     */
+    AppendResult append(
+            Principal principal,
+            String stream,
+            JsonNode expectedVersion,
+            JsonNode events,
+            List<Map<String, byte[]>> raw) {
+        StreamId streamId = requireMayAppend(principal, stream);
         if (expectedVersion != null && !expectedVersion.isValueNode()) {
             throw InvalidEventException.of(
                     "expectedVersion",

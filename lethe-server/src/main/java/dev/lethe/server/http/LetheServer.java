@@ -79,6 +79,59 @@ public final class LetheServer implements AutoCloseable {
     private final java.util.concurrent.ConcurrentHashMap<String, Integer> inFlight =
             new java.util.concurrent.ConcurrentHashMap<>();
 
+    /** The request attribute holding the KiB of {@link #parsing} a request took, released after it. */
+    private static final String PARSING = "parsingKib";
+
+    /**
+     * Request bodies parsed (and answered) at once, server-wide, in KiB: a parsed body takes up to some 30
+     * times its size on the heap (a long array of small numbers), so a few large bodies at once — from any
+     * token, before a permission is known (GraphQL) — could run the server out of memory. A 32nd of the heap,
+     * at least one body of the largest size; a body waits up to 10 s for its share, then 503.
+     */
+    private volatile java.util.concurrent.Semaphore parsing;
+
+    private int parseBudgetKib() {
+        return (int) Math.min(
+                Integer.MAX_VALUE,
+                Math.max(config.maxBodyBytes(), Runtime.getRuntime().maxMemory() / 32) / 1024);
+    }
+
+    private void takeParseBudget(Context ctx, int bytes) {
+        if (ctx.attribute(PARSING) != null) {
+            return; // taken once per request
+        }
+        synchronized (this) {
+            if (parsing == null) {
+                parsing = new java.util.concurrent.Semaphore(parseBudgetKib());
+            }
+        }
+        int kib = Math.max(1, Math.min(parseBudgetKib(), (bytes + 1023) / 1024));
+        boolean taken;
+        try {
+            taken = parsing.tryAcquire(kib, 10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            taken = false;
+        }
+        if (!taken) {
+            throw new ApiException(
+                            503,
+                            "Service unavailable",
+                            "the server is reading other large request bodies and has no memory to spare for this"
+                                    + " one (" + bytes + " bytes) now: retry shortly")
+                    .retryAfter(2);
+        }
+        ctx.attribute(PARSING, kib);
+    }
+
+    private void releaseParseBudget(Context ctx) {
+        Integer kib = ctx.attribute(PARSING);
+        if (kib != null) {
+            ctx.attribute(PARSING, null);
+            parsing.release(kib);
+        }
+    }
+
     private void releaseInFlight(Context ctx) {
         String name = ctx.attribute(IN_FLIGHT);
         if (name != null) {
@@ -524,6 +577,7 @@ public final class LetheServer implements AutoCloseable {
         routes.before(this::authenticate);
         routes.after(ctx -> {
             releaseInFlight(ctx);
+            releaseParseBudget(ctx);
             Long started = ctx.attribute("started");
             io.javalin.router.Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
             String route = matched == null ? "unmatched" : matched.path;
@@ -830,8 +884,10 @@ public final class LetheServer implements AutoCloseable {
         if (contentType == null || !contentType.toLowerCase().startsWith("application/json")) {
             throw new ApiException(415, "Unsupported media type", "send the body as application/json");
         }
+        byte[] bytes = ctx.bodyAsBytes();
+        takeParseBudget(ctx, bytes.length);
         try {
-            JsonNode node = Hub.JSON.readTree(ctx.bodyAsBytes());
+            JsonNode node = Hub.JSON.readTree(bytes);
             if (node == null || !node.isObject()) {
                 throw ApiException.badRequest("the body must be a JSON object");
             }
@@ -846,6 +902,8 @@ public final class LetheServer implements AutoCloseable {
     }
 
     private void append(Context ctx) {
+        // Before the body is read and parsed: a token that may not append here costs the server nothing more.
+        hub.requireMayAppend(principal(ctx), ctx.pathParam("stream"));
         JsonNode body = body(ctx, "expectedVersion", "events");
         AppendResult result = hub.append(
                 principal(ctx),
@@ -1374,15 +1432,18 @@ public final class LetheServer implements AutoCloseable {
         String operationName = body.path("operationName").asText(null);
         // Within the page budget, answer written: a query may read pages of events (its events fields), and
         // read-model states (its projection fields), each taking more turns, all taken before it runs.
-        int states = graphQl.projectionFields(query.asText(), operationName, variables);
-        int turns = 1 + states * Hub.STATE_PAGES;
-        if (states > 1 && turns > hub.turnsPerRequest()) {
+        GraphQlApi.Reads reads = graphQl.reads(query.asText(), operationName, variables);
+        int states = reads.states();
+        // One turn per page of events (each events or audit field reads up to Hub.PAGE_BYTES), at least one.
+        int turns = Math.max(1, reads.eventPages()) + states * Hub.STATE_PAGES;
+        if (turns > hub.turnsPerRequest() && (states > 1 || reads.eventPages() > 1)) {
             throw new ApiException(
                     413,
                     "Content too large",
-                    "this query reads " + states + " read-model states at once, more than this server's memory allows"
-                            + " one request (" + Math.max(1, (hub.turnsPerRequest() - 1) / Hub.STATE_PAGES)
-                            + "): ask for fewer projection and dataJourney fields in one query");
+                    "this query reads " + reads.eventPages() + " page(s) of events and " + states
+                            + " read-model state(s) at once, more than this server's memory allows one request ("
+                            + hub.turnsPerRequest() + " pages, a state counting " + Hub.STATE_PAGES
+                            + "): ask for fewer events, audit, projection and dataJourney fields in one query");
         }
         hub.withPageBudget(
                 principal(ctx).name(), turns, () -> answerGraphQl(ctx, query.asText(), operationName, variables));
@@ -1525,8 +1586,14 @@ public final class LetheServer implements AutoCloseable {
         CountDownLatch closed = new CountDownLatch(1);
         Subscription subscription = null;
         sseClients.add(client);
+        // Events are written from the subscription's thread, comments from this one: one write at a time (Javalin
+        // serialises its event writes, not its comments), and no keep-alive behind a write a slow reader holds up.
+        java.util.concurrent.locks.ReentrantLock writing = new java.util.concurrent.locks.ReentrantLock();
         try {
             client.keepAlive();
+            // The response's headers go now, not with the first event or keep-alive (up to 15 s away): a client
+            // knows at once that it is subscribed.
+            client.sendComment("subscribed");
             metrics.count("subscriptions", 1);
             subscription = lethe.store().subscribe(request, event -> {
                 if (client.terminated() || expired(expires)) {
@@ -1537,18 +1604,38 @@ public final class LetheServer implements AutoCloseable {
                         Hub.eventJson(lethe.privacy().reveal(event, principal)).toString();
                 // The id is the position and, as a witness, the event's id and recorded instant: a reconnect
                 // checks that the log still holds that event there.
-                client.sendEvent(event.type(), data, dev.lethe.server.LogCursor.of(event));
+                writing.lock();
+                try {
+                    client.sendEvent(event.type(), data, dev.lethe.server.LogCursor.of(event));
+                } finally {
+                    writing.unlock();
+                }
             });
             client.onClose(closed::countDown);
             while (!closed.await(untilNextCheck(expires), java.util.concurrent.TimeUnit.MILLISECONDS)) {
                 if (subscription.failure().isPresent() || client.terminated() || expired(expires)) {
                     break;
                 }
-                // A comment line: it finds a client that went away while no event was due.
-                client.sendComment("keep-alive");
+                // A comment line: it finds a client that went away while no event was due. Skipped while an event
+                // is being written: that write finds it.
+                if (writing.tryLock()) {
+                    try {
+                        client.sendComment("keep-alive");
+                    } finally {
+                        writing.unlock();
+                    }
+                }
             }
             if (expired(expires) && !client.terminated()) {
-                client.sendComment("the token has expired: reconnect with a new one and Last-Event-ID");
+                if (subscription != null) {
+                    subscription.close(); // no event after the comment that ends the stream
+                }
+                writing.lock();
+                try {
+                    client.sendComment("the token has expired: reconnect with a new one and Last-Event-ID");
+                } finally {
+                    writing.unlock();
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -884,10 +884,11 @@ class HttpApiIT {
                 JSON.writeValueAsString(Map.of("query", "{ events(stream: \"Ada Lovelace) { type } }")));
         assertThat(unterminated.status()).isEqualTo(400);
         assertThat(unterminated.body()).contains("line 1").doesNotContain("Lovelace");
+        // (Not aliases of events: each reads a page, and more pages than a request may take is 413, before this.)
         String aliases = "{ "
                 + Stream.iterate(0, i -> i + 1)
                         .limit(120)
-                        .map(i -> "a" + i + ": events(limit: 1) { position type recordedAt stream }")
+                        .map(i -> "a" + i + ": eventTypes { name version fields { path pii } }")
                         .reduce("", (a, b) -> a + " " + b)
                 + " }";
         Response complex = post("/graphql", ADVISOR, JSON.writeValueAsString(Map.of("query", aliases)));
@@ -1081,7 +1082,7 @@ class HttpApiIT {
         assertThat(cycle.status()).as(cycle.body()).isEqualTo(400);
         Response tooMany = post("/graphql", ANALYST, many.append(" }\"}").toString());
         assertThat(tooMany.status()).as(tooMany.body()).isEqualTo(413);
-        assertThat(tooMany.body()).contains("reads 200 read-model states at once");
+        assertThat(tooMany.body()).contains("reads 0 page(s) of events and 200 read-model state(s) at once");
         // The data journey is a read-model state too: as many aliases of it take as much of the budget.
         StringBuilder journeys = new StringBuilder("{\"query\":\"{");
         for (int i = 0; i < 200; i++) {
@@ -1090,7 +1091,16 @@ class HttpApiIT {
         Response tooManyJourneys =
                 post("/graphql", ANALYST, journeys.append(" }\"}").toString());
         assertThat(tooManyJourneys.status()).as(tooManyJourneys.body()).isEqualTo(413);
-        assertThat(tooManyJourneys.body()).contains("reads 200 read-model states at once");
+        assertThat(tooManyJourneys.body()).contains("reads 0 page(s) of events and 200 read-model state(s) at once");
+        // Each events (or audit) field reads a page of up to 4 MiB as stored: as many aliases of it take a turn each
+        // (150 of them read 600 MiB at once, and stopped the server).
+        StringBuilder pages = new StringBuilder("{\"query\":\"{");
+        for (int i = 0; i < 150; i++) {
+            pages.append(" e").append(i).append(": events(limit: 4) { position }");
+        }
+        Response tooManyPages = post("/graphql", ANALYST, pages.append(" }\"}").toString());
+        assertThat(tooManyPages.status()).as(tooManyPages.body()).isEqualTo(413);
+        assertThat(tooManyPages.body()).contains("reads 150 page(s) of events and 0 read-model state(s) at once");
         // Fragments that spread the next one twice, 30 deep, 1 KB: a billion fields once spelt out. Refused
         // from the query's text, before any walk of it spells them out (it ran the server out of memory).
         String bomb = "{\"query\":\"{ ...F0 }" + GraphQlExpansionTest.doubling("F", 30) + "\"}";
@@ -1371,6 +1381,24 @@ class HttpApiIT {
                 .satisfies(
                         line -> assertThat(Hub.JSON.readTree(line).get("logger").asText())
                                 .isEqualTo("dev.lethe.core.privacy.PrivateEventStore"));
+    }
+
+    @Test
+    void an_sse_stream_with_nothing_to_send_yet_answers_its_headers_at_once() throws Exception {
+        // Not with the first event or keep-alive, up to 15 s away: a client (an EventSource's onopen, a proxy's
+        // header timeout) knows at once that it is subscribed.
+        long started = System.nanoTime();
+        HttpResponse<Stream<String>> response = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/v1/subscribe"))
+                        .header("Authorization", "Bearer " + ADVISOR)
+                        .header("Accept", "text/event-stream")
+                        .timeout(Duration.ofSeconds(30))
+                        .build(),
+                HttpResponse.BodyHandlers.ofLines());
+        long millis = (System.nanoTime() - started) / 1_000_000;
+        response.body().close();
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(millis).as("headers after %d ms", millis).isLessThan(10_000);
     }
 
     @Test
