@@ -534,7 +534,16 @@ final class GraphQlApi {
                 @Override
                 public Long parseValue(Object input, GraphQLContext context, Locale locale) {
                     if (input instanceof Number number) {
-                        return number.longValue();
+                        // Exactly, as a literal is: 1.9 is not 1, nor 2^64 + 1 the number 1.
+                        try {
+                            return new java.math.BigDecimal(number.toString()).longValueExact();
+                        } catch (ArithmeticException | NumberFormatException e) {
+                            throw new graphql.schema.CoercingParseValueException("expected a whole number from "
+                                    + Long.MIN_VALUE + " to " + Long.MAX_VALUE + ", got "
+                                    + (number.toString().length() > 40
+                                            ? number.toString().substring(0, 40) + "…"
+                                            : number));
+                        }
                     }
                     throw new graphql.schema.CoercingParseValueException("expected a whole number, got a "
                             + (input == null ? "null" : input.getClass().getSimpleName()));

@@ -213,6 +213,9 @@ public final class LetheServer implements AutoCloseable {
         this.config = config;
         this.lethe = lethe;
         this.log = log;
+        // First: a bad key in the JWT settings stops the start before any thread is started (projections, the
+        // retention scheduler), which a failed start could not stop.
+        this.jwt = config.jwt().enabled() ? new JwtVerifier(config.jwt(), Clock.systemUTC()) : null;
         this.projections = new ProjectionRuntime(lethe.store(), lethe.projections());
         projections.onFailure(status -> log.warn(
                 "projection failed; its states stay at its last checkpoint until it is fixed and rebuilt",
@@ -248,7 +251,6 @@ public final class LetheServer implements AutoCloseable {
         // Exports then read a subject's events from the index instead of scanning the log.
         this.subjectIndexer = dev.lethe.core.privacy.SubjectIndexer.follow(lethe.store(), lethe.subjectIndex());
         this.hub = new Hub(lethe, projections, metrics);
-        this.jwt = config.jwt().enabled() ? new JwtVerifier(config.jwt(), Clock.systemUTC()) : null;
         this.graphQl = new GraphQlApi(hub, log);
         // Every documented counter from the start, at 0: an alert on its rate (or its absence) needs the series.
         for (String counter : List.of(
@@ -788,6 +790,12 @@ public final class LetheServer implements AutoCloseable {
         // Answers may hold decrypted personal data: no cache keeps a copy. Every path, not a list of them
         // (/graphql/ reaches the GraphQL handler too); GraphiQL's static assets set their own max-age.
         ctx.header("Cache-Control", "no-store");
+        if (ctx.method().name().equals("HEAD") && !path.equals("/health") && !path.startsWith("/health/")) {
+            // Jetty would answer a HEAD of any GET route 200 without running it: no token checked, no
+            // permission, not even whether the path is valid.
+            ctx.header("Allow", "GET");
+            throw new ApiException(405, "Method not allowed", "HEAD is answered on /health only: send GET");
+        }
         if (path.equals("/health")
                 || path.startsWith("/health/")
                 || path.equals("/metrics")
@@ -845,7 +853,8 @@ public final class LetheServer implements AutoCloseable {
                             + " (declare it in policy.yaml, or give the token a role it declares)");
         }
         ctx.attribute("principal", principal);
-        if (!path.equals("/v1/subscribe")) { // event streams are counted, and bounded, on their own
+        // Event streams are counted, and bounded, on their own ("/v1/subscribe/" reaches the stream route too).
+        if (!path.replaceAll("/+$", "").equals("/v1/subscribe")) {
             String name = principal.name();
             int now = inFlight.merge(name, 1, Integer::sum);
             ctx.attribute(IN_FLIGHT, name);
@@ -1470,9 +1479,10 @@ public final class LetheServer implements AutoCloseable {
                 : data == null
                         || (data instanceof Map<?, ?> fields
                                 && fields.values().stream().allMatch(java.util.Objects::isNull));
-        // A query's field that failed is a 200 with its error, as GraphQL has it; a request of mutations none of
-        // which went through (each nullable) is a 4xx, as one non-null mutation refused was.
-        boolean invalid = !result.getErrors().isEmpty() && (data == null || (nothing && mutations.ran));
+        // A query's field that failed is a 200 with its error, as GraphQL has it, when another was answered; a
+        // request none of whose fields answered (a nullable one failing alone) or none of whose mutations went
+        // through is a 4xx, as one non-null field or mutation refused was.
+        boolean invalid = !result.getErrors().isEmpty() && (data == null || nothing);
         List<graphql.GraphQLError> reasons = result.getErrors().stream()
                 .filter(error -> !(error instanceof graphql.ExceptionWhileDataFetching fetching
                         && fetching.getException() instanceof GraphQlApi.NotRun))
@@ -1482,10 +1492,25 @@ public final class LetheServer implements AutoCloseable {
                 && reasons.stream()
                         .allMatch(error -> error instanceof graphql.ExceptionWhileDataFetching fetching
                                 && fetching.getException() instanceof AccessDeniedException);
-        return writeNow(
-                ctx,
-                denied ? 403 : invalid ? 400 : 200,
-                jsonBytes(GraphQlErrors.withoutInputValues(result.toSpecification())));
+        // Nothing answered because the server could not (a busy or full disk, the master key out of reach): a
+        // 503 to retry, or a 500, as REST answers them — not a 400 that tells the client its request was wrong.
+        java.util.function.Predicate<Throwable> transientFailure =
+                e -> e instanceof LetheException lethe && lethe.isTransient();
+        boolean unavailable = nothing
+                && !reasons.isEmpty()
+                && reasons.stream()
+                        .allMatch(error -> error instanceof graphql.ExceptionWhileDataFetching fetching
+                                && transientFailure.test(fetching.getException()));
+        boolean broken = nothing
+                && reasons.stream()
+                        .anyMatch(error -> error instanceof graphql.ExceptionWhileDataFetching fetching
+                                && fetching.getException() instanceof dev.lethe.core.store.StorageException storage
+                                && !storage.isTransient());
+        int status = denied ? 403 : unavailable ? 503 : broken ? 500 : invalid ? 400 : 200;
+        if (status == 503) {
+            ctx.header("Retry-After", "2");
+        }
+        return writeNow(ctx, status, jsonBytes(GraphQlErrors.withoutInputValues(result.toSpecification())));
     }
 
     /** Checks the subscription's parameters before the event stream starts: afterwards only a 200 is possible. */
@@ -1595,6 +1620,7 @@ public final class LetheServer implements AutoCloseable {
             // knows at once that it is subscribed.
             client.sendComment("subscribed");
             metrics.count("subscriptions", 1);
+            client.onClose(closed::countDown); // before subscribing: a client gone meanwhile is seen at once
             subscription = lethe.store().subscribe(request, event -> {
                 if (client.terminated() || expired(expires)) {
                     closed.countDown();
@@ -1611,7 +1637,6 @@ public final class LetheServer implements AutoCloseable {
                     writing.unlock();
                 }
             });
-            client.onClose(closed::countDown);
             while (!closed.await(untilNextCheck(expires), java.util.concurrent.TimeUnit.MILLISECONDS)) {
                 if (subscription.failure().isPresent() || client.terminated() || expired(expires)) {
                     break;
@@ -1626,6 +1651,17 @@ public final class LetheServer implements AutoCloseable {
                     }
                 }
             }
+            subscription
+                    .failure()
+                    .ifPresent(failure -> log.warn(
+                            "event stream ended: its subscription failed",
+                            Map.of(
+                                    "principal",
+                                    principal.name(),
+                                    "failure",
+                                    failure instanceof dev.lethe.core.store.LetheException
+                                            ? failure.getMessage()
+                                            : failure.getClass().getName())));
             if (expired(expires) && !client.terminated()) {
                 if (subscription != null) {
                     subscription.close(); // no event after the comment that ends the stream

@@ -544,13 +544,21 @@ class HttpApiIT {
         assertThat(answer.json().path("data").path("third").isNull()).isTrue();
         assertThat(answer.json().path("errors").get(1).path("message").asText()).contains("not run");
         assertThat(server.lethe().store().headPosition()).isEqualTo(head + 1);
-        // A query's field that fails is a 200 with its error, as before.
+        // A query's field that fails is a 200 with its error when another field was answered; alone, a 400 (as
+        // docs/api.md says, and as a refused one alone is a 403), though the field is nullable.
+        assertThat(post(
+                                "/graphql",
+                                ADVISOR,
+                                "{\"query\":\"{ projections { name } projection(name: \\\"nosuch\\\", key:"
+                                        + " \\\"x\\\") { key } }\"}")
+                        .status())
+                .isEqualTo(200);
         assertThat(post(
                                 "/graphql",
                                 ADVISOR,
                                 "{\"query\":\"{ projection(name: \\\"nosuch\\\", key: \\\"x\\\") { key } }\"}")
                         .status())
-                .isEqualTo(200);
+                .isEqualTo(400);
         // A __typename beside refused mutations answers nothing about them: still a 4xx.
         String typename = "{\"query\":\"mutation { __typename append(stream: \\\"" + stream
                 + "\\\", expectedVersion: \\\"no_stream\\\", events: [{type: \\\"A\\\", data: {}}])"
@@ -1381,6 +1389,41 @@ class HttpApiIT {
                 .satisfies(
                         line -> assertThat(Hub.JSON.readTree(line).get("logger").asText())
                                 .isEqualTo("dev.lethe.core.privacy.PrivateEventStore"));
+    }
+
+    @Test
+    void head_is_refused_but_on_health_and_graphql_long_variables_are_taken_exactly() throws Exception {
+        // Jetty answered HEAD of any GET route 200 without running it: no token, no permission checked.
+        HttpResponse<String> head = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/v1/subjects/" + UUID.randomUUID() + "/export"))
+                        .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                        .header("Authorization", "Bearer " + ANALYST)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(head.statusCode()).isEqualTo(405);
+        assertThat(head.headers().firstValue("Allow")).contains("GET");
+        assertThat(http.send(
+                                HttpRequest.newBuilder(URI.create(base + "/health"))
+                                        .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString())
+                        .statusCode())
+                .isEqualTo(200);
+        // A Long variable is a whole number in range, as a literal must be: 1.9 was read as 1, 2^64 + 1 as 1.
+        for (String from : List.of("1.9", "18446744073709551617")) {
+            Response refused = post(
+                    "/graphql",
+                    ADVISOR,
+                    "{\"query\":\"query($f: Long) { events(from: $f, limit: 1) { position } }\",\"variables\":{\"f\":"
+                            + from + "}}");
+            assertThat(refused.status()).as(from).isEqualTo(400);
+            assertThat(refused.body()).contains("Variable 'f' has an invalid value");
+        }
+        Response exact = post(
+                "/graphql",
+                ADVISOR,
+                "{\"query\":\"query($f: Long) { events(from: $f, limit: 1) { position } }\",\"variables\":{\"f\":1e0}}");
+        assertThat(exact.status()).as(exact.body()).isEqualTo(200);
     }
 
     @Test
