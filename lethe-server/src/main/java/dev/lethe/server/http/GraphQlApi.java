@@ -417,23 +417,27 @@ final class GraphQlApi {
                                 }))
                                 .dataFetcher(
                                         "scheduleForget",
-                                        inOrder(env -> hub.lethe
-                                                .privacy()
-                                                .scheduleForget(
-                                                        SubjectId.parse(env.getArgument("subject")),
-                                                        dev.lethe.server.Instants.parseDeadline(
-                                                                "at", env.getArgument("at")),
-                                                        env.getArgument("legalBasis"),
-                                                        principal(env))
+                                        inOrder(env -> hub.scheduled(
+                                                        hub.lethe
+                                                                .privacy()
+                                                                .scheduleForget(
+                                                                        SubjectId.parse(env.getArgument("subject")),
+                                                                        dev.lethe.server.Instants.parseDeadline(
+                                                                                "at", env.getArgument("at")),
+                                                                        env.getArgument("legalBasis"),
+                                                                        principal(env)),
+                                                        log)
                                                 .asMap()))
                                 .dataFetcher(
                                         "cancelScheduledForget",
-                                        inOrder(env -> hub.lethe
-                                                .privacy()
-                                                .cancelScheduledForget(
-                                                        env.getArgument("schedule"),
-                                                        env.getArgument("reason"),
-                                                        principal(env))
+                                        inOrder(env -> hub.cancelled(
+                                                        hub.lethe
+                                                                .privacy()
+                                                                .cancelScheduledForget(
+                                                                        env.getArgument("schedule"),
+                                                                        env.getArgument("reason"),
+                                                                        principal(env)),
+                                                        log)
                                                 .asMap())))
                 .type(
                         "DataJourney",

@@ -433,6 +433,34 @@ final class Hub {
                         receipt.id().toString()));
     }
 
+    /** Logs a forget scheduled, through REST or GraphQL alike; returns it. */
+    dev.lethe.core.privacy.PrivateEventStore.ScheduledForget scheduled(
+            dev.lethe.core.privacy.PrivateEventStore.ScheduledForget schedule, JsonLog log) {
+        log.info(
+                "forget scheduled",
+                Map.of(
+                        "subject",
+                        schedule.subject().toString(),
+                        "schedule",
+                        schedule.id(),
+                        "at",
+                        schedule.at().toString()));
+        return schedule;
+    }
+
+    /** Logs a scheduled forget cancelled, through REST or GraphQL alike; returns it. */
+    dev.lethe.core.privacy.PrivateEventStore.CancelledForget cancelled(
+            dev.lethe.core.privacy.PrivateEventStore.CancelledForget cancel, JsonLog log) {
+        log.info(
+                "scheduled forget cancelled",
+                Map.of(
+                        "schedule",
+                        cancel.scheduleId(),
+                        "subject",
+                        cancel.subject().toString()));
+        return cancel;
+    }
+
     List<RevealedEvent> reveal(List<RecordedEvent> events, Principal who) {
         metrics.count("read_events", events.size());
         List<RevealedEvent> out = new ArrayList<>(events.size());

@@ -1177,21 +1177,14 @@ public final class LetheServer implements AutoCloseable {
             throw ApiException.badRequest(
                     "'reason' is not kept for a scheduled forget (its receipt says who scheduled it); leave it out with 'at'");
         }
-        var schedule = lethe.privacy()
-                .scheduleForget(
-                        SubjectId.parse(ctx.pathParam("id")),
-                        dev.lethe.server.Instants.parseDeadline("at", text(body, "at")),
-                        text(body, "legalBasis"),
-                        principal(ctx));
-        log.info(
-                "forget scheduled",
-                Map.of(
-                        "subject",
-                        schedule.subject().toString(),
-                        "schedule",
-                        schedule.id(),
-                        "at",
-                        schedule.at().toString()));
+        var schedule = hub.scheduled(
+                lethe.privacy()
+                        .scheduleForget(
+                                SubjectId.parse(ctx.pathParam("id")),
+                                dev.lethe.server.Instants.parseDeadline("at", text(body, "at")),
+                                text(body, "legalBasis"),
+                                principal(ctx)),
+                log);
         Map<String, Object> answer = new java.util.LinkedHashMap<>(schedule.asMap());
         if (schedule.at().isBefore(java.time.Instant.now())) {
             // As the command line warns: a date given wrong (a past year) forgets for good within the hour.
@@ -1216,14 +1209,8 @@ public final class LetheServer implements AutoCloseable {
 
     private void cancelScheduledForget(Context ctx) {
         JsonNode body = body(ctx, "reason");
-        var cancel = lethe.privacy().cancelScheduledForget(ctx.pathParam("id"), text(body, "reason"), principal(ctx));
-        log.info(
-                "scheduled forget cancelled",
-                Map.of(
-                        "schedule",
-                        cancel.scheduleId(),
-                        "subject",
-                        cancel.subject().toString()));
+        var cancel = hub.cancelled(
+                lethe.privacy().cancelScheduledForget(ctx.pathParam("id"), text(body, "reason"), principal(ctx)), log);
         ctx.json(cancel.asMap());
     }
 

@@ -705,6 +705,15 @@ class HttpApiIT {
         assertThat(get("/v1/scheduled-forgets?subject=" + subject, ADMIN).json())
                 .isEmpty();
         assertThat(get("/v1/audit?limit=1000", ADMIN).body()).contains("ForgetScheduled", "ForgetCancelled");
+        // Logged as REST's are.
+        for (String message : List.of("\"forget scheduled\"", "\"scheduled forget cancelled\"")) {
+            assertThat(logs.toString(StandardCharsets.UTF_8)
+                            .lines()
+                            .filter(line -> line.contains(message)
+                                    && line.contains(viaGraphQl.path("id").asText())))
+                    .as(message)
+                    .hasSize(1);
+        }
     }
 
     @Test
