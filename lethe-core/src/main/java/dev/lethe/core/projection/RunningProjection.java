@@ -300,19 +300,19 @@ final class RunningProjection<S> implements BatchListener {
     /** The largest state one key may have, as JSON: 16 Mi characters. */
     public static final int MAX_STATE_CHARS = 16 * 1024 * 1024;
 
-    /** How long a commit that the storage refuses is tried again before the projection fails. */
-    static final Duration COMMIT_RETRY = Duration.ofMinutes(5);
+    /** How often a commit that the storage keeps refusing is said again in the log. */
+    static final Duration COMMIT_RETRY_REMINDER = Duration.ofMinutes(5);
 
     /**
-     * Commits, trying again for up to {@link #COMMIT_RETRY} when the storage refuses it for a reason that may
-     * pass ({@link dev.lethe.core.store.StorageException#isTransient()}: a full disk, a busy file): the states and checkpoint are
-     * still in memory, so a commit that fails changes nothing, and a full disk freed within minutes does not
-     * leave a read model failed until a restart. Meanwhile no event is folded (its lag grows) and its status
-     * says why. A failure that will not pass (a corrupt file, a store open only to read) fails the projection
-     * at once.
+     * Commits, trying again until it can (or the projection stops) when the storage refuses it for a reason
+     * that may pass ({@link dev.lethe.core.store.StorageException#isTransient()}: a full disk, a busy file):
+     * the states and checkpoint are still in memory, so a commit that fails changes nothing, and a full disk
+     * freed, however late, does not leave a read model failed until a restart. Meanwhile no event is folded
+     * (its lag grows), its status says why, and the log says so again every {@link #COMMIT_RETRY_REMINDER}. A
+     * failure that will not pass (a corrupt file, a store open only to read) fails the projection at once.
      */
     private void commitRetrying(Map<String, String> encoded) {
-        long deadline = System.nanoTime() + COMMIT_RETRY.toNanos();
+        long remindAt = System.nanoTime() + COMMIT_RETRY_REMINDER.toNanos();
         long pause = 250;
         for (int attempt = 1; ; attempt++) {
             try {
@@ -328,15 +328,17 @@ final class RunningProjection<S> implements BatchListener {
                 }
                 return;
             } catch (dev.lethe.core.store.StorageException e) {
-                if (!e.isTransient() || stopped || System.nanoTime() > deadline) {
+                if (!e.isTransient() || stopped) {
                     throw e;
                 }
-                if (attempt == 1) {
+                if (attempt == 1 || System.nanoTime() > remindAt) {
+                    remindAt = System.nanoTime() + COMMIT_RETRY_REMINDER.toNanos();
                     System.getLogger(RunningProjection.class.getName())
                             .log(
                                     System.Logger.Level.WARNING,
                                     "projection " + projection.name() + " cannot commit (" + e.getMessage()
-                                            + "): trying again for up to " + COMMIT_RETRY.toMinutes() + " minutes");
+                                            + "): trying again until it can, every 10 s at most (attempt " + attempt
+                                            + ")");
                 }
                 retrying = "cannot commit, trying again: " + e.getMessage();
                 try {

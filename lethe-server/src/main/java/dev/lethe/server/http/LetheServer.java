@@ -218,7 +218,8 @@ public final class LetheServer implements AutoCloseable {
         this.jwt = config.jwt().enabled() ? new JwtVerifier(config.jwt(), Clock.systemUTC()) : null;
         this.projections = new ProjectionRuntime(lethe.store(), lethe.projections());
         projections.onFailure(status -> log.warn(
-                "projection failed; its states stay at its last checkpoint until it is fixed and rebuilt",
+                "projection failed; its states stay at its last checkpoint: fix the cause (its fold, the storage) and"
+                        + " restart the server, which resumes it from there (rebuild it only if its states are wrong)",
                 Map.of(
                         "projection", status.name(),
                         "nextPosition", status.nextPosition(),

@@ -81,7 +81,9 @@ final class Metrics {
             Map.entry("log_head_position", "Position of the last event in the log (-1: empty)."),
             Map.entry("data_free_bytes", "Free bytes on the data directory's file system (-1: unknown)."),
             Map.entry("ready", "1 while the server is ready (appends possible, master key usable), else 0."),
-            Map.entry("projections_failed", "Read models whose fold failed (stale until fixed and rebuilt)."),
+            Map.entry(
+                    "projections_failed",
+                    "Read models whose fold failed (stale until the cause is fixed and the server restarted)."),
             Map.entry("projection_lag_events_max", "Events the furthest-behind read model has yet to fold."),
             Map.entry("retention_held", "1 while retention runs are refused for a clock far ahead of the last run."),
             Map.entry("subject_index_lag_events", "Events the subject index (exports) has yet to take in."),
