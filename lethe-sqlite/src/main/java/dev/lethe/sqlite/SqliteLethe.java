@@ -62,6 +62,18 @@ public final class SqliteLethe implements AutoCloseable {
         this.policy = policy;
     }
 
+    /** What a rotation finished by a crash asks of the operator, as {@code lethe keys rotate} says it. */
+    private static String rotatedAdvice(PrivateEventStore privacy) {
+        if (privacy.keys().master() instanceof dev.lethe.core.privacy.keys.LocalMasterKey local) {
+            return ": the rotation is done: copy the new keyset ("
+                    + local.file().toAbsolutePath().normalize()
+                    + ") to where your keyset copy is kept, and take a backup (lethe backup): until then this file is"
+                    + " the only key to this store, and backups taken before the rotation no longer open with it";
+        }
+        return ": the rotation is done (" + privacy.keys().master().describe() + "): take a backup (lethe backup);"
+                + " backups taken before the rotation no longer open with this master key";
+    }
+
     /** Opens the data directory for writing, with its policy file (created from the default if missing). */
     public static SqliteLethe open(Path directory) {
         return open(directory, SqliteOptions.DEFAULT);
@@ -191,7 +203,8 @@ public final class SqliteLethe implements AutoCloseable {
                 // And a rotation stopped before its closing entry, once nothing is left to finish.
                 privacy.auditInterruptedRotation()
                         .ifPresent(entry -> recovered.add(
-                                "a master key rotation stopped before its closing entry got it now (" + entry + ")"));
+                                "a master key rotation stopped before its closing entry got it now (" + entry + ")"
+                                        + (entry.equals("MasterKeyRotated") ? rotatedAdvice(privacy) : "")));
                 // A key store restored from before some forgets must not decrypt those subjects again.
                 int again = privacy.reapplyForgetsMissingFromKeys();
                 if (again > 0) {

@@ -923,6 +923,13 @@ class SqliteBackupTest {
                                 lethe.privacy().keys().masterEpochs().get(0)));
                 assertThat(lethe.privacy().keys().note(PrivateEventStore.ROTATION_UNAUDITED_NOTE))
                         .hasValue("");
+                // A rotation done tells the operator what `lethe keys rotate` would have: the keyset changed.
+                String said = String.join("\n", lethe.recoveredAtOpen());
+                if (rotated) {
+                    assertThat(said).contains("the rotation is done: copy the new keyset (", "take a backup");
+                } else {
+                    assertThat(said).contains("MasterKeyRotationAbandoned").doesNotContain("copy the new keyset");
+                }
             }
             try (SqliteLethe lethe = SqliteLethe.open(data)) {
                 assertThat(lethe.privacy().auditInterruptedRotation())
