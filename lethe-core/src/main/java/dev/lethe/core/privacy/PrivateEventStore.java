@@ -1533,9 +1533,7 @@ public final class PrivateEventStore implements AutoCloseable {
                 reapply(
                         prior.subject(),
                         prior.receipt(),
-                        prior.legalBasis().isBlank()
-                                ? "as forgotten before (receipt " + prior.receipt() + ")"
-                                : prior.legalBasis(),
+                        reappliedBasis(prior.legalBasis(), prior.receipt()),
                         "re-applied from the receipt journal: the data directory was restored from before this"
                                 + " forget",
                         Principal.SYSTEM,
@@ -1686,9 +1684,7 @@ public final class PrivateEventStore implements AutoCloseable {
         reapply(
                 prior.subject(),
                 prior.receipt(),
-                prior.legalBasis().isBlank()
-                        ? "as forgotten before (receipt " + prior.receipt() + ")"
-                        : prior.legalBasis(),
+                reappliedBasis(prior.legalBasis(), prior.receipt()),
                 "re-applied: the key store was restored from before this forget (receipt " + prior.receipt() + ")",
                 Principal.SYSTEM,
                 false);
@@ -1921,9 +1917,7 @@ public final class PrivateEventStore implements AutoCloseable {
             } else if (!keys.isKnown(subject)) {
                 withoutKey.add(subject);
             } else {
-                String basis = forget.legalBasis().isBlank()
-                        ? "as forgotten before (receipt " + forget.receipt() + ")"
-                        : forget.legalBasis();
+                String basis = reappliedBasis(forget.legalBasis(), forget.receipt());
                 try {
                     forgotten.add(reapply(
                             subject,
@@ -3181,6 +3175,24 @@ public final class PrivateEventStore implements AutoCloseable {
     /** Why forgets are refused in this store ({@link #refuseForgets}), if they are. */
     public Optional<String> forgetRefusal() {
         return Optional.ofNullable(forgetRefused);
+    }
+
+    /**
+     * The legal basis a forget applied again records: the one recorded before, unless it is blank, or holds
+     * what a new forget's basis may not (an e-mail address, an IBAN: a receipts file or journal is text anyone
+     * may have edited, and the audit trail keeps it for good), or is too long; then a reference to its receipt.
+     */
+    static String reappliedBasis(String recorded, String receipt) {
+        String instead = "as forgotten before (receipt " + receipt + ")";
+        if (recorded == null || recorded.isBlank()) {
+            return instead;
+        }
+        if (recorded.length() > Notes.MAX_CHARS
+                || dev.lethe.core.privacy.policy.PolicyLinter.personalDataInNote(recorded)
+                        .isPresent()) {
+            return instead + "; its legal basis is not repeated: it looked like personal data, or was too long";
+        }
+        return recorded;
     }
 
     /**

@@ -1,0 +1,56 @@
+package dev.lethe.core.privacy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lethe.core.memory.InMemoryEventStore;
+import dev.lethe.core.privacy.keys.InMemoryKeyStore;
+import dev.lethe.core.privacy.keys.KeyService;
+import dev.lethe.core.privacy.keys.LocalMasterKey;
+import dev.lethe.core.privacy.policy.DataPolicy;
+import dev.lethe.core.store.Direction;
+import dev.lethe.core.store.StreamId;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A forget applied again (forget-again, the receipt journal, the audit trail at open) records the legal basis
+ * its input gives — text anyone may have edited — only if a new forget's would pass: never an e-mail address
+ * in the audit trail, kept for good.
+ */
+class ReappliedBasisTest {
+    @TempDir
+    Path keysDirectory;
+
+    @Test
+    void a_legal_basis_holding_an_email_address_is_not_repeated_in_the_audit_trail() {
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(),
+                LocalMasterKey.openOrCreate(keysDirectory),
+                DataPolicy.parse(DataPolicy.defaultYaml()),
+                Clock.systemUTC());
+        try (PrivateEventStore lethe = new PrivateEventStore(new InMemoryEventStore(), keys, Clock.systemUTC())) {
+            SubjectId planted = keys.resolve("someone@example.com");
+            SubjectId plain = keys.resolve("other@example.com");
+            String receipt = UUID.randomUUID().toString();
+            lethe.forgetAgain(
+                    List.of(
+                            new PrivateEventStore.PriorForget(planted, receipt, "zed@secret.com"),
+                            new PrivateEventStore.PriorForget(
+                                    plain, UUID.randomUUID().toString(), "GDPR Art. 17(1)(a)")),
+                    new Principal("dora", "dpo"));
+
+            String trail = lethe.store()
+                    .readStream(StreamId.of("$audit"), 0, Direction.FORWARD, 100)
+                    .toString();
+            assertThat(trail)
+                    .doesNotContain("zed@secret.com")
+                    .contains("as forgotten before (receipt " + receipt + "); its legal basis is not repeated")
+                    .contains("GDPR Art. 17(1)(a)");
+            assertThat(keys.isForgotten(planted)).isTrue();
+        }
+    }
+}
