@@ -32,12 +32,29 @@ final class EventPrinter {
         }
     }
 
-    /** Standard output was closed by its reader; the command stops quietly, with exit code {@value #EXIT_CODE}. */
+    /**
+     * Standard output could not be written. Closed by its reader (a pipe or socket: {@code | head}), the
+     * command stops quietly, with exit code {@value #EXIT_CODE}; a file that cannot take more (a full disk,
+     * {@code /dev/full}, an I/O error) is an error, with exit code 1: what was written is incomplete.
+     */
     static final class OutputClosed extends RuntimeException {
         static final int EXIT_CODE = 141; // as a shell reports a process stopped by SIGPIPE
 
         OutputClosed() {
             super("standard output was closed", null, false, false);
+        }
+
+        /** Where standard output goes, when it is not a pipe or socket whose reader may have gone (Linux). */
+        static java.util.Optional<String> notAPipe() {
+            try {
+                String target = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/1"))
+                        .toString();
+                return target.startsWith("pipe:") || target.startsWith("socket:")
+                        ? java.util.Optional.empty()
+                        : java.util.Optional.of(target);
+            } catch (java.io.IOException | RuntimeException unknown) {
+                return java.util.Optional.empty(); // not Linux: taken for a reader gone, as before
+            }
         }
     }
 

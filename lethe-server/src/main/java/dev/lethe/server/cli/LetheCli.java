@@ -126,7 +126,16 @@ public final class LetheCli implements Runnable {
         });
         commandLine.setExecutionExceptionHandler((thrown, cmd, parsed) -> {
             if (thrown instanceof EventPrinter.OutputClosed) {
-                return EventPrinter.OutputClosed.EXIT_CODE; // the reader has what it wanted: nothing to say
+                java.util.Optional<String> file = EventPrinter.OutputClosed.notAPipe();
+                if (file.isEmpty()) {
+                    return EventPrinter.OutputClosed.EXIT_CODE; // the reader has what it wanted: nothing to say
+                }
+                cmd.getErr()
+                        .println(cmd.getColorScheme()
+                                .errorText("error: cannot write standard output (" + file.get() + "): a full disk or"
+                                        + " an I/O error; what was written there is incomplete"));
+                cmd.getErr().flush();
+                return 1;
             }
             Exception e = thrown instanceof CouldNotRun notRun ? notRun.cause() : thrown;
             cmd.getErr().println(cmd.getColorScheme().errorText("error: " + describe(e)));
