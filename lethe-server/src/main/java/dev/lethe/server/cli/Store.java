@@ -240,6 +240,12 @@ final class Store {
      */
     private StorageException noStore(String advice) {
         Path where = directory.toAbsolutePath().normalize();
+        if (Files.isDirectory(where) && !(Files.isReadable(where) && Files.isExecutable(where))) {
+            // Not "no store": this user cannot look inside (a directory of another user, mode 0700).
+            return StorageException.permanent(
+                    "data directory " + where + " cannot be read" + dev.lethe.sqlite.internal.Sql.ownership(where),
+                    null);
+        }
         if (Files.exists(directory.resolve(dev.lethe.sqlite.SqliteKeyStore.FILE_NAME))) {
             return StorageException.permanent(
                     "events.db is missing from " + where + ", which holds keys.db: the log was deleted, or left out of"

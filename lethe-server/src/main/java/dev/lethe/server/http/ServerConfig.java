@@ -176,15 +176,43 @@ public record ServerConfig(
     /** The shortest bearer token a config file may name (the demo's are 16 characters). */
     static final int MIN_TOKEN_LENGTH = 16;
 
+    /**
+     * A setting's text, or {@code fallback} when it is absent or null; a list or mapping, or blank text, is
+     * refused naming it (read as text, a list was "" — the current directory for {@code data}).
+     */
+    private static String setting(JsonNode parent, String key, String name, String fallback) {
+        JsonNode node = parent.path(key);
+        if (node.isMissingNode() || node.isNull()) {
+            return fallback;
+        }
+        if (!node.isValueNode()) {
+            throw InvalidEventException.of(name, "must be one value, not a " + (node.isArray() ? "list" : "mapping"));
+        }
+        String text = node.asText();
+        if (text.isBlank()) {
+            throw InvalidEventException.of(name, "is empty: give a value, or leave the setting out");
+        }
+        return text;
+    }
+
     /** Reads the config file (if any) and the environment; flags are applied by the caller with withers. */
     public static ServerConfig load(Path file, Map<String, String> env) {
         JsonNode root = null;
+        String text = null;
         if (file != null) {
             try {
                 // A key written twice (a token listed for two principals) is a mistake, not "the last one wins".
-                root = new ObjectMapper(new YAMLFactory())
-                        .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-                        .readTree(Files.readString(file));
+                text = Files.readString(file);
+                ObjectMapper yaml = new ObjectMapper(new YAMLFactory())
+                        .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+                try (com.fasterxml.jackson.core.JsonParser documents = yaml.createParser(text)) {
+                    root = yaml.readTree(documents);
+                    if (documents.nextToken() != null) {
+                        // Only the first would be read: the settings after a "---" would be ignored.
+                        throw InvalidEventException.of(
+                                "config file", file + " holds more than one YAML document ('---'); give one");
+                    }
+                }
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                 // Not Jackson's message as it is: it quotes the key, which may be a bearer token.
                 // Nor the parser's reason: it may quote the line (a token) as it is.
@@ -211,6 +239,14 @@ public record ServerConfig(
             throw InvalidEventException.of(
                     "config file", file + " must be a mapping of settings (host, port, data, …)");
         }
+        if (text != null) {
+            dev.lethe.core.spi.YamlAliases.firstLine(text).ifPresent(line -> {
+                throw InvalidEventException.of(
+                        "config file",
+                        file + " uses a YAML anchor or alias (&name, *name) at line " + line
+                                + ", which would be read as the text of its name: write the value out");
+            });
+        }
         requireKnownKeys(config, file == null ? "config file" : "config file " + file, TOP_LEVEL_KEYS);
         if (config.has("jwt")) {
             if (!config.get("jwt").isObject()) {
@@ -221,16 +257,16 @@ public record ServerConfig(
         if (config.has("tokens") && !config.get("tokens").isObject()) {
             throw InvalidEventException.of("tokens", "must be a mapping of token to {principal, role}");
         }
-        String host = env.getOrDefault("LETHE_HOST", config.path("host").asText(DEFAULT_HOST));
+        String host = env.getOrDefault("LETHE_HOST", setting(config, "host", "host", DEFAULT_HOST));
         int port = parseInt(
                 from(env, "LETHE_PORT", "port"),
-                env.getOrDefault("LETHE_PORT", config.path("port").asText(String.valueOf(DEFAULT_PORT))));
-        Path data = Path.of(env.getOrDefault("LETHE_DATA", config.path("data").asText("./lethe-data")));
+                env.getOrDefault("LETHE_PORT", setting(config, "port", "port", String.valueOf(DEFAULT_PORT))));
+        Path data = Path.of(env.getOrDefault("LETHE_DATA", setting(config, "data", "data", "./lethe-data")));
         long maxBody = parseLong(
                 from(env, "LETHE_MAX_BODY_BYTES", "maxBodyBytes"),
                 env.getOrDefault(
                         "LETHE_MAX_BODY_BYTES",
-                        config.path("maxBodyBytes").asText(String.valueOf(DEFAULT_MAX_BODY_BYTES))));
+                        setting(config, "maxBodyBytes", "maxBodyBytes", String.valueOf(DEFAULT_MAX_BODY_BYTES))));
         Map<String, Principal> tokens = new LinkedHashMap<>();
         config.path("tokens").fields().forEachRemaining(e -> {
             if (e.getValue().isObject()) {
@@ -242,8 +278,8 @@ public record ServerConfig(
                         List.of("principal", "role"));
             }
             Principal principal = new Principal(
-                    e.getValue().path("principal").asText(null),
-                    e.getValue().path("role").asText(null));
+                    setting(e.getValue(), "principal", "tokens: principal", null),
+                    setting(e.getValue(), "role", "tokens: role", null));
             if (e.getKey().length() < MIN_TOKEN_LENGTH) {
                 // Named by its principal: the token itself is a secret, and this message goes to the log.
                 throw InvalidEventException.of(
@@ -275,20 +311,18 @@ public record ServerConfig(
             tokens.put(e.getKey(), principal);
         });
         JsonNode jwtNode = config.path("jwt");
-        String secret =
-                env.getOrDefault("LETHE_JWT_SECRET", jwtNode.path("hs256Secret").asText(null));
+        String secret = env.getOrDefault("LETHE_JWT_SECRET", setting(jwtNode, "hs256Secret", "jwt.hs256Secret", null));
         if (secret != null && secret.length() < 32) {
             throw InvalidEventException.of(
                     from(env, "LETHE_JWT_SECRET", "jwt.hs256Secret"), "must be at least 32 characters");
         }
         Jwt jwt = new Jwt(
                 secret,
-                jwtNode.path("rs256PublicKey").asText(null),
-                jwtNode.path("issuer").asText(null),
-                jwtNode.path("audience").asText(null),
-                jwtNode.path("rolesClaim").asText("roles"));
-        String keyDir = env.getOrDefault(
-                "LETHE_MASTER_KEY_DIR", config.path("masterKeyDir").asText(null));
+                setting(jwtNode, "rs256PublicKey", "jwt.rs256PublicKey", null),
+                setting(jwtNode, "issuer", "jwt.issuer", null),
+                setting(jwtNode, "audience", "jwt.audience", null),
+                setting(jwtNode, "rolesClaim", "jwt.rolesClaim", "roles"));
+        String keyDir = env.getOrDefault("LETHE_MASTER_KEY_DIR", setting(config, "masterKeyDir", "masterKeyDir", null));
         JsonNode hsm = config.path("pkcs11");
         if (!hsm.isMissingNode() && !hsm.isNull()) {
             // A misspelt key would leave the store on a keyset file without a word: refused instead.
@@ -306,9 +340,9 @@ public record ServerConfig(
             requireKnownKeys(hsm, "pkcs11", List.of("library", "slot", "pinFile"));
         }
         Pkcs11Settings pkcs11 = new Pkcs11Settings(
-                        hsm.path("library").asText(null),
-                        hsm.path("slot").asText(null),
-                        hsm.path("pinFile").asText(null),
+                        setting(hsm, "library", "pkcs11.library", null),
+                        setting(hsm, "slot", "pkcs11.slot", null),
+                        setting(hsm, "pinFile", "pkcs11.pinFile", null),
                         null)
                 .overriddenBy(Pkcs11Settings.fromEnvironment(env));
         // The ranges the constructor checks, named by where the value came from.

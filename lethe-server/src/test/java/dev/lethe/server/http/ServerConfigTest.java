@@ -45,7 +45,13 @@ class ServerConfigTest {
             },
             {"jwt:\n  hs256secret: 0123456789abcdef0123456789abcdef\n", "jwt: has an unknown key 'hs256secret'"},
             {"- a\n- b\n", "must be a mapping of settings"},
-            {"tokens: [a, b]\n", "tokens: must be a mapping"}
+            {"tokens: [a, b]\n", "tokens: must be a mapping"},
+            // Read as text, a list was "" (data: the current directory), an alias the text of its name.
+            {"data: [a]\n", "data: must be one value, not a list"},
+            {"host: \"\"\n", "host: is empty"},
+            {"jwt:\n  issuer: {a: b}\n", "jwt.issuer: must be one value, not a mapping"},
+            {"host: &h 127.0.0.1\nport: 8080\n", "uses a YAML anchor or alias (&name, *name) at line 1"},
+            {"port: 1\n---\nport: 2\n", "holds more than one YAML document"}
         }) {
             Path config = Files.writeString(dir.resolve("bad.yaml"), bad[0]);
             assertThatThrownBy(() -> ServerConfig.load(config, Map.of()))

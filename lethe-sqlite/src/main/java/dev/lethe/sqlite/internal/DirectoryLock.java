@@ -292,6 +292,13 @@ public final class DirectoryLock implements AutoCloseable {
                     "cannot create data directory " + directory.toAbsolutePath() + ": " + e, e);
         }
         if (!Files.isWritable(directory)) {
+            if (Sql.onReadOnlyFileSystem(directory)) {
+                // Not a matter of owners: chown would not help.
+                throw StorageException.permanent(
+                        "data directory " + directory.toAbsolutePath() + " is on a read-only file system: mount it"
+                                + " read-write to write (reading commands work as it is)",
+                        null);
+            }
             throw StorageException.permanent(
                     "data directory " + directory.toAbsolutePath() + " is not writable" + Sql.ownership(directory),
                     null);

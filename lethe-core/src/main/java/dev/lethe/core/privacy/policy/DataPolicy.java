@@ -141,10 +141,10 @@ public record DataPolicy(
     /** Parses a policy from YAML text; every problem names where it is. */
     public static DataPolicy parse(String yaml) {
         JsonNode root;
-        try (com.fasterxml.jackson.databind.MappingIterator<JsonNode> documents =
-                YAML.readerFor(JsonNode.class).readValues(yaml)) {
-            root = documents.hasNextValue() ? documents.nextValue() : null;
-            if (documents.hasNextValue()) {
+        // One value, then the end: not readValues, which takes a list at the root for a stream of documents.
+        try (com.fasterxml.jackson.core.JsonParser documents = YAML.createParser(yaml)) {
+            root = YAML.readTree(documents);
+            if (documents.nextToken() != null) {
                 // Only one would be read: a second one ("---" then "strict: true") would be ignored.
                 throw InvalidEventException.of("policy", "holds more than one YAML document ('---'); give one");
             }
@@ -171,6 +171,12 @@ public record DataPolicy(
         if (root == null || !root.isObject()) {
             throw InvalidEventException.of("policy", "must be a YAML mapping with 'groups' and 'roles'");
         }
+        dev.lethe.core.spi.YamlAliases.firstLine(yaml).ifPresent(line -> {
+            throw InvalidEventException.of(
+                    "policy",
+                    "uses a YAML anchor or alias (&name, *name) at line " + line
+                            + ", which would be read as the text of its name: write the value out");
+        });
         onlyKeys(root, "policy", "strict", "forgetMarkers", "receiptJournal", "numericIdCategories", "groups", "roles");
         Map<DataGroup, GroupRule> groups = new LinkedHashMap<>();
         JsonNode groupNodes = root.path("groups");

@@ -14,6 +14,15 @@ class DataPolicyParseTest {
     private static final String DPO = "  dpo: {read: [identity], may: [change-policy]}\n";
 
     @Test
+    void a_yaml_anchor_or_alias_is_refused_naming_its_line_not_read_as_its_name() {
+        // Jackson reads *c as the text "c": a category nobody wrote.
+        assertThatThrownBy(() -> DataPolicy.parse(
+                        GROUPS + "roles:\n" + DPO + "  writer: {read: [], append: [&c customer, *c]}\n"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("uses a YAML anchor or alias (&name, *name) at line 5");
+    }
+
+    @Test
     void a_retention_past_the_calendar_never_expires_and_holds_up_no_other_group() {
         DataPolicy policy = DataPolicy.parse("groups:\n  archive: {retention: P999999999Y, period: P1Y}\n"
                 + "  contact: {retention: P0D, period: P1D}\nroles:\n  dpo: {read: [archive], may: [change-policy]}\n");
