@@ -968,6 +968,9 @@ public final class SqliteLethe implements AutoCloseable {
      * Reads {@code policy.yaml}; writes the default first when it is missing, {@code rw-r--r--}: anyone
      * who could write it could give a role more to read.
      */
+    /** The largest {@code policy.yaml} read: 1 MiB. */
+    static final long MAX_POLICY_BYTES = 1L << 20;
+
     private static PolicyFile readPolicyFile(Path directory) {
         Path file = directory.resolve(POLICY_FILE);
         try {
@@ -977,7 +980,23 @@ public final class SqliteLethe implements AutoCloseable {
                         DataPolicy.defaultYaml().getBytes(java.nio.charset.StandardCharsets.UTF_8),
                         java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
             }
-            String yaml = Files.readString(file);
+            // A policy is a few kilobytes: a link to /dev/zero or a FIFO would never end reading.
+            if (!Files.isRegularFile(file)) {
+                throw InvalidEventException.of(
+                        file.toString(), "is not a regular file; the data policy is a YAML file");
+            }
+            if (Files.size(file) > MAX_POLICY_BYTES) {
+                throw InvalidEventException.of(
+                        file.toString(),
+                        "is " + Files.size(file) + " bytes; a data policy is at most " + MAX_POLICY_BYTES);
+            }
+            String yaml;
+            try {
+                yaml = Files.readString(file);
+            } catch (java.nio.charset.CharacterCodingException notText) {
+                throw InvalidEventException.of(
+                        file.toString(), "is not UTF-8 text (saved as UTF-16?): save it as UTF-8 and run it again");
+            }
             try {
                 return new PolicyFile(yaml, DataPolicy.parse(yaml));
             } catch (InvalidEventException e) {

@@ -25,6 +25,24 @@ class PolicyFileChangeTest {
     }
 
     @Test
+    void a_policy_file_that_is_not_a_regular_utf8_file_of_at_most_1_mib_is_refused_naming_it() throws Exception {
+        SqliteLethe.open(data).close();
+        Path policy = data.resolve(SqliteLethe.POLICY_FILE);
+        String text = Files.readString(policy);
+        Files.write(policy, text.getBytes(java.nio.charset.StandardCharsets.UTF_16));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> SqliteLethe.open(data))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessageContaining("is not UTF-8 text");
+        Files.writeString(policy, text + "#".repeat(2 << 20));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> SqliteLethe.open(data))
+                .hasMessageContaining("a data policy is at most 1048576");
+        Files.delete(policy);
+        Files.createDirectory(policy); // as a link to /dev/zero or a FIFO would be: never read to its end
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> SqliteLethe.open(data))
+                .hasMessageContaining("is not a regular file");
+    }
+
+    @Test
     void a_hand_edit_is_audited_once_with_both_hashes_and_an_unchanged_file_is_not() throws Exception {
         SqliteLethe.open(data).close();
         String before = SqliteLethe.policySha256(data);

@@ -29,4 +29,25 @@ public final class Notes {
         }
         return text;
     }
+
+    /**
+     * Refuses, in a new note, a control character (but tab and line feed: an escape sequence would reach the
+     * terminal of whoever lists the receipts) or a bidirectional override (text that reads otherwise than it
+     * is), naming {@code what}. Notes stored before are not checked again (a scheduled forget carried out).
+     */
+    public static void requirePlain(String what, String text) {
+        if (hasHiddenCharacters(text)) {
+            throw InvalidEventException.of(
+                    what, "holds a control character or a bidirectional override; write it as plain text");
+        }
+    }
+
+    /** Whether {@code text} holds a control character other than tab and line feed, or a bidirectional override. */
+    public static boolean hasHiddenCharacters(String text) {
+        return text != null
+                && text.chars()
+                        .anyMatch(c -> (Character.isISOControl(c) && c != '\t' && c != '\n')
+                                || (c >= 0x202A && c <= 0x202E)
+                                || (c >= 0x2066 && c <= 0x2069));
+    }
 }

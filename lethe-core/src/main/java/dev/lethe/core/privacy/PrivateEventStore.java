@@ -3188,9 +3188,11 @@ public final class PrivateEventStore implements AutoCloseable {
             return instead;
         }
         if (recorded.length() > Notes.MAX_CHARS
+                || Notes.hasHiddenCharacters(recorded)
                 || dev.lethe.core.privacy.policy.PolicyLinter.personalDataInNote(recorded)
                         .isPresent()) {
-            return instead + "; its legal basis is not repeated: it looked like personal data, or was too long";
+            return instead + "; its legal basis is not repeated: it looked like personal data, held control"
+                    + " characters, or was too long";
         }
         return recorded;
     }
@@ -3205,6 +3207,7 @@ public final class PrivateEventStore implements AutoCloseable {
         if (note == null) {
             return;
         }
+        Notes.requirePlain(what, note);
         dev.lethe.core.privacy.policy.PolicyLinter.personalDataInNote(note).ifPresent(found -> {
             throw InvalidEventException.of(
                     what,

@@ -53,4 +53,38 @@ class ReappliedBasisTest {
             assertThat(keys.isForgotten(planted)).isTrue();
         }
     }
+
+    @Test
+    void a_new_legal_basis_or_reason_with_a_control_character_is_refused_and_an_old_one_is_not_repeated() {
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(),
+                LocalMasterKey.openOrCreate(keysDirectory),
+                DataPolicy.parse(DataPolicy.defaultYaml()),
+                Clock.systemUTC());
+        Principal dora = new Principal("dora", "dpo");
+        try (PrivateEventStore lethe = new PrivateEventStore(new InMemoryEventStore(), keys, Clock.systemUTC())) {
+            SubjectId ada = keys.resolve("ada@example.com");
+            // An escape sequence would reach the terminal of whoever lists the receipts.
+            org.assertj.core.api.Assertions.assertThatThrownBy(
+                            () -> lethe.forget(ada, "GDPR Art 17\u001b[2J\u001b[31mFAKE", null, dora))
+                    .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                    .hasMessageContaining("legal basis: holds a control character");
+            org.assertj.core.api.Assertions.assertThatThrownBy(
+                            () -> lethe.forget(ada, "GDPR Art. 17(1)(a)", "ticket \u202E1174", dora))
+                    .hasMessageContaining("reason: holds a control character or a bidirectional override");
+            assertThat(keys.isForgotten(ada)).isFalse();
+            assertThat(lethe.forget(ada, "GDPR Art. 17(1)(a)", "ticket 4711\nsecond line", dora)
+                            .reason())
+                    .isEqualTo("ticket 4711\nsecond line");
+
+            SubjectId other = keys.resolve("other@example.com");
+            String receipt = UUID.randomUUID().toString();
+            lethe.forgetAgain(List.of(new PrivateEventStore.PriorForget(other, receipt, "basis\u001b[31m")), dora);
+            assertThat(lethe.store()
+                            .readStream(StreamId.of("$audit"), 0, Direction.FORWARD, 100)
+                            .toString())
+                    .doesNotContain("\u001b")
+                    .contains("as forgotten before (receipt " + receipt + "); its legal basis is not repeated");
+        }
+    }
 }

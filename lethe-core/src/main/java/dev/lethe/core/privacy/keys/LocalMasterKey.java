@@ -70,7 +70,7 @@ public final class LocalMasterKey implements MasterKey {
                                 PosixFilePermissions.fromString("rwx------")));
             }
             LocalMasterKey created = new LocalMasterKey(file, KeysetHandle.generateNew(KeyTemplates.get("AES256_GCM")));
-            created.save();
+            created.saveAndUse(created.keyset);
             return created;
         } catch (IOException e) {
             throw StorageException.permanent(
@@ -111,9 +111,22 @@ public final class LocalMasterKey implements MasterKey {
         this.aead = handle.getPrimitive(RegistryConfiguration.get(), Aead.class);
     }
 
-    private void save() throws IOException, GeneralSecurityException {
-        String json = TinkJsonProtoKeysetFormat.serializeKeyset(keyset, InsecureSecretKeyAccess.get());
+    /**
+     * Writes {@code handle} to the keyset file, then uses it: a keyset that could not be written (a full disk)
+     * is never used, since keys wrapped under an epoch the file does not hold would not unwrap after a restart.
+     */
+    private void saveAndUse(KeysetHandle handle) throws IOException, GeneralSecurityException {
+        String json = TinkJsonProtoKeysetFormat.serializeKeyset(handle, InsecureSecretKeyAccess.get());
         DurableFiles.replace(file, json.getBytes(StandardCharsets.UTF_8), PosixFilePermissions.fromString("rw-------"));
+        use(handle);
+    }
+
+    /** A failure to write the keyset: one that may pass (a full disk) is transient. */
+    private static StorageException keysetFailure(String what, Exception e) {
+        String message = what + ": " + e.getMessage();
+        return e instanceof IOException && String.valueOf(e.getMessage()).contains("No space left")
+                ? StorageException.transientFailure(message + " (the disk is full: free space and run it again)", e)
+                : StorageException.permanent(message, e);
     }
 
     @Override
@@ -170,11 +183,10 @@ public final class LocalMasterKey implements MasterKey {
             KeysetManager manager = KeysetManager.withKeysetHandle(keyset).add(KeyTemplates.get("AES256_GCM"));
             KeysetHandle grown = manager.getKeysetHandle();
             int newest = grown.getAt(grown.size() - 1).getId();
-            use(manager.setPrimary(newest).getKeysetHandle());
-            save();
+            saveAndUse(manager.setPrimary(newest).getKeysetHandle());
             return newest;
         } catch (GeneralSecurityException | IOException e) {
-            throw StorageException.permanent("cannot start a master key rotation: " + e.getMessage(), e);
+            throw keysetFailure("cannot start a master key rotation", e);
         }
     }
 
@@ -191,11 +203,10 @@ public final class LocalMasterKey implements MasterKey {
                     destroyed.add(id);
                 }
             }
-            use(manager.getKeysetHandle());
-            save();
+            saveAndUse(manager.getKeysetHandle());
             return destroyed;
         } catch (GeneralSecurityException | IOException e) {
-            throw StorageException.permanent("cannot finish the master key rotation: " + e.getMessage(), e);
+            throw keysetFailure("cannot finish the master key rotation", e);
         }
     }
 

@@ -36,6 +36,29 @@ class LocalMasterKeyFileTest {
         assertThat(warningsOpening(link)).hasSize(1);
     }
 
+    @Test
+    void a_rotation_whose_keyset_cannot_be_written_keeps_using_the_epochs_the_file_holds() throws Exception {
+        Path file = directory.resolve(LocalMasterKey.FILE_NAME);
+        LocalMasterKey master = LocalMasterKey.openOrCreateFile(file);
+        int before = master.epoch();
+        byte[] wrapped = master.wrap(new byte[32], new byte[] {1});
+        // The file cannot be replaced (root too: a rename onto a directory that is not empty fails).
+        Files.delete(file);
+        Files.createDirectory(file);
+        Files.writeString(file.resolve("occupied"), "x");
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(master::beginRotation)
+                .isInstanceOf(dev.lethe.core.store.StorageException.class)
+                .hasMessageContaining("cannot start a master key rotation");
+
+        // Keys wrapped now under an epoch the file never got would not unwrap after a restart.
+        assertThat(master.epoch()).isEqualTo(before);
+        assertThat(master.liveEpochs()).containsExactly(before);
+        assertThat(master.unwrap(master.wrap(new byte[32], new byte[] {2}), new byte[] {2}))
+                .hasSize(32);
+        assertThat(master.unwrap(wrapped, new byte[] {1})).hasSize(32);
+    }
+
     private static List<String> warningsOpening(Path file) {
         Logger logger = Logger.getLogger(LocalMasterKey.class.getName());
         List<String> messages = new ArrayList<>();
