@@ -59,6 +59,22 @@ final class DescriptorSets {
         return new DescriptorSets(subject, parse(subject, fileDescriptorSet)).find(name);
     }
 
+    /**
+     * The messages {@code bytes} declares, if they read as a descriptor set with at least one file of its
+     * own (empty otherwise): to tell a set given where a JSON Schema was expected.
+     */
+    static List<String> messagesIfDescriptorSet(byte[] bytes) {
+        try {
+            FileDescriptorSet set = FileDescriptorSet.parseFrom(bytes);
+            return set.getFileList().stream()
+                    .filter(file -> !file.getName().equals(DESCRIPTOR_PROTO))
+                    .flatMap(file -> messageNames(file).stream())
+                    .toList();
+        } catch (InvalidProtocolBufferException | RuntimeException notASet) {
+            return List.of();
+        }
+    }
+
     private static FileDescriptorSet parse(String subject, byte[] bytes) {
         if (bytes == null) {
             throw InvalidEventException.of(subject, "no descriptor set given");

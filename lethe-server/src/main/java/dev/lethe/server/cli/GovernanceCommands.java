@@ -999,6 +999,17 @@ final class GovernanceCommands {
                 try {
                     node = Json.ofBytes(bytes).asTree();
                 } catch (InvalidEventException e) {
+                    List<String> messages = bytes.length > 0 && bytes[0] != '{'
+                            ? dev.lethe.protobuf.ProtobufNotation.messagesIfDescriptorSet(bytes)
+                            : List.of();
+                    if (!messages.isEmpty()) {
+                        throw InvalidEventException.of(
+                                "schema file",
+                                file + " is a Protobuf descriptor set, not a JSON Schema: add --protobuf-message NAME"
+                                        + " (it declares "
+                                        + String.join(", ", messages.subList(0, Math.min(10, messages.size())))
+                                        + (messages.size() > 10 ? ", …" : "") + ")");
+                    }
                     throw e.at(file.toString());
                 }
                 Json.requireUniqueMembers(bytes, file.toString());

@@ -817,6 +817,17 @@ class LetheCliTest {
     }
 
     @Test
+    void a_protobuf_descriptor_set_given_without_its_message_is_named_as_one() throws Exception {
+        Path set =
+                Path.of(getClass().getResource("/dev/lethe/guide/customer.desc").toURI());
+        Run refused = lethe("schemas", "register", "CustomerRegistered", set.toString(), "--role", "dpo");
+        assertThat(refused.exitCode()).isEqualTo(2);
+        assertThat(refused.err())
+                .contains("is a Protobuf descriptor set, not a JSON Schema: add --protobuf-message NAME (it declares")
+                .doesNotContain("NUL byte");
+    }
+
+    @Test
     void forget_file_checks_every_id_first_then_forgets_each_with_a_receipt_skipping_those_forgotten_before()
             throws Exception {
         Path schema = Files.writeString(
