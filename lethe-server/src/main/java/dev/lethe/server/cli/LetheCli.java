@@ -108,6 +108,7 @@ public final class LetheCli implements Runnable {
                             .anyMatch(c -> c.isUsageHelpRequested() || c.isVersionHelpRequested());
             if (!helpOnly && parsed.commandSpec().userObject() instanceof LetheCli cli) {
                 try {
+                    cli.store.requireDataPath(); // an empty --data or $LETHE_DATA is not the current directory
                     cli.store.principal(); // a --role the policy does not declare: refused by every command
                 } catch (RuntimeException e) {
                     throw new CommandLine.ExecutionException(

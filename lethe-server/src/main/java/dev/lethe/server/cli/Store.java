@@ -183,12 +183,28 @@ final class Store {
         return SqliteLethe.shellWord(word);
     }
 
-    /** The user of {@code --user} in {@code role}; a name the audit trail cannot keep is refused, naming the option. */
+    /**
+     * The user of {@code --user} in {@code role}; a name the audit trail cannot keep is refused, naming the
+     * option. An empty {@code $USER} (or {@code --user ''}) is {@code cli}, as when it is unset.
+     */
     private Principal as(String role) {
+        if (role == null || role.isBlank()) {
+            throw dev.lethe.core.store.InvalidEventException.of("--role", "is empty: name a role of the data policy");
+        }
         try {
-            return new Principal(user, role);
+            return new Principal(user == null || user.isEmpty() ? "cli" : user, role);
         } catch (dev.lethe.core.store.InvalidEventException e) {
             throw e.at("--user");
+        }
+    }
+
+    /** Refuses an empty or blank --data (or $LETHE_DATA set to nothing): it would be the current directory. */
+    void requireDataPath() {
+        if (directory == null || directory.toString().isBlank()) {
+            throw dev.lethe.core.store.InvalidEventException.of(
+                    "--data",
+                    "is empty (or $LETHE_DATA is set to nothing): name the data directory, or unset LETHE_DATA for"
+                            + " ./lethe-data");
         }
     }
 

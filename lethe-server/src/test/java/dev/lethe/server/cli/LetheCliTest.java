@@ -817,6 +817,18 @@ class LetheCliTest {
     }
 
     @Test
+    void an_empty_data_directory_or_role_is_refused_naming_its_option() {
+        // Path.of("") is the current directory: with --init, a store was made there.
+        Run noData = run("--data", "", "--init", "append", "s-1", "T", "{}");
+        assertThat(noData.exitCode()).isEqualTo(2);
+        assertThat(noData.err()).contains("--data: is empty");
+        assertThat(run("--data", "  ", "stats").err()).contains("--data: is empty");
+        Run noRole = lethe("stats", "--role", "");
+        assertThat(noRole.exitCode()).isEqualTo(2);
+        assertThat(noRole.err()).contains("--role: is empty").doesNotContain("--user");
+    }
+
+    @Test
     void a_protobuf_descriptor_set_given_without_its_message_is_named_as_one() throws Exception {
         Path set =
                 Path.of(getClass().getResource("/dev/lethe/guide/customer.desc").toURI());
