@@ -190,12 +190,19 @@ public final class DirectoryLock implements AutoCloseable {
                 if (!waitable || System.nanoTime() > deadline) {
                     throw StorageException.permanent(
                             "data directory " + directory.toAbsolutePath().normalize() + " is in use by "
-                                    + (held.size() >= 2
+                                    + (held.size() >= 2 && alive(held.get(0))
                                             ? held.get(1) + " (pid " + held.get(0) + ")"
-                                            : "another Lethe process (or store)")
+                                            : held.size() >= 2
+                                                    // The lines are a gone process's: the holder wrote none.
+                                                    ? "a process that did not say which (the pid noted, "
+                                                            + held.get(0) + ", is gone; /proc/locks, or lsof "
+                                                            + file + ", names the holder)"
+                                                    : "another Lethe process (or store)")
                                     + ", which holds " + file.getFileName() + "; stop it, or use another data"
                                     + " directory"
-                                    + (held.size() >= 2 && held.get(1).startsWith("lethe serve")
+                                    + (held.size() >= 2
+                                                    && alive(held.get(0))
+                                                    && held.get(1).startsWith("lethe serve")
                                             ? " (a running server takes appends, forgets, scheduled forgets,"
                                                     + " subject lookups, exports and schema registrations over HTTP, docs/api.md; what it does not"
                                                     + " offer needs it stopped)"
