@@ -430,6 +430,15 @@ public final class SqliteBackup {
         }
     }
 
+    private static String freeBytes(Path file) {
+        try {
+            return String.format(
+                    "%,d", Files.getFileStore(file.toAbsolutePath().getParent()).getUsableSpace());
+        } catch (IOException unknown) {
+            return "an unknown number of";
+        }
+    }
+
     /** A snapshot of {@code source} in the new file {@code copy}, checked, owner-only. */
     private static void copyDatabase(Path source, Path copy) throws IOException {
         // Owner-only from its first byte (VACUUM INTO writes into an empty file): a backup killed during the
@@ -449,7 +458,15 @@ public final class SqliteBackup {
                 vacuum.execute();
             }
         } catch (SQLException e) {
-            throw Sql.translate("cannot copy " + source, e);
+            // A full disk is the copy's (the source is only read): say which, and how much it has left.
+            boolean full = e.getMessage() != null && e.getMessage().contains("SQLITE_FULL");
+            throw Sql.translate(
+                    "cannot copy " + source + " to " + copy
+                            + (full
+                                    ? " (" + copy.toAbsolutePath().getParent() + " has " + freeBytes(copy)
+                                            + " bytes free: is it full?)"
+                                    : ""),
+                    e);
         }
         restrictToOwner(copy);
         try (Connection connection = readOnly(copy);
