@@ -211,6 +211,17 @@ public record DataPolicy(
         for (Iterator<Map.Entry<String, JsonNode>> it = roleNodes.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> entry = it.next();
             String where = "policy role " + entry.getKey();
+            String roleName = entry.getKey();
+            if (roleName.isBlank()
+                    || !roleName.strip().equals(roleName)
+                    || roleName.codePoints()
+                            .anyMatch(c -> Character.isISOControl(c) || Character.getType(c) == Character.FORMAT)) {
+                // A role no token, JWT or --role could name as written, or one that prints as another.
+                throw InvalidEventException.of(
+                        "policy roles",
+                        "a role name is empty, begins or ends with a space, or holds a control or invisible"
+                                + " character: name each role with visible characters");
+            }
             if (!entry.getValue().isObject()) {
                 throw InvalidEventException.of(where, "must be a mapping {read: […], may: […]}");
             }

@@ -14,6 +14,19 @@ class DataPolicyParseTest {
     private static final String DPO = "  dpo: {read: [identity], may: [change-policy]}\n";
 
     @Test
+    void a_role_name_that_is_empty_padded_or_holds_a_control_character_is_refused() {
+        for (String name : new String[] {"\"\"", "\" analyst\"", "\"ana\\nlyst\"", "\"ana\\u202Elyst\""}) {
+            assertThatThrownBy(() -> DataPolicy.parse(GROUPS + "roles:\n" + DPO + "  " + name + ": {read: []}\n"))
+                    .as(name)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("policy roles: a role name is empty, begins or ends with a space");
+        }
+        assertThat(DataPolicy.parse(GROUPS + "roles:\n" + DPO + "  \"back office\": {read: []}\n")
+                        .roles())
+                .containsKey("back office");
+    }
+
+    @Test
     void a_yaml_anchor_or_alias_is_refused_naming_its_line_not_read_as_its_name() {
         // Jackson reads *c as the text "c": a category nobody wrote.
         assertThatThrownBy(() -> DataPolicy.parse(
