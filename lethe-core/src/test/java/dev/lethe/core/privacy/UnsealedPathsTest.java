@@ -68,6 +68,17 @@ class UnsealedPathsTest {
     }
 
     @Test
+    void an_encrypted_media_type_that_also_says_pii_false_is_refused() {
+        JsonNode contradictory = Json.parse("{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\","
+                        + "\"contentMediaType\":\"aes256gcm\",\"x-gdpr\":{\"pii\":false}}}}")
+                .asTree();
+        assertThatThrownBy(() -> JsonSchemaNotation.read("Registered", contradictory))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining(
+                        "email says \"contentMediaType\": \"aes256gcm\" (personal, encrypted) and" + " \"pii\": false");
+    }
+
+    @Test
     void a_json_schema_marking_no_path_can_name_is_refused_at_registration() {
         Map<String, String> unreadable = Map.of(
                 "a property named like a data keyword",

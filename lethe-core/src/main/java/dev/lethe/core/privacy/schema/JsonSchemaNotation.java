@@ -324,6 +324,13 @@ public final class JsonSchemaNotation {
                             + ": say \"pii\": true to encrypt it as personal data, or \"pii\": false to keep it in"
                             + " plaintext");
         }
+        if (encryptedMediaType && gdpr != null && gdpr.has("pii") && !bool(eventType, path, gdpr, "pii")) {
+            // The two say opposite things: the field is encrypted either way, and the schema reads wrong.
+            throw InvalidEventException.of(
+                    "schema " + eventType,
+                    path + " says \"contentMediaType\": \"aes256gcm\" (personal, encrypted) and \"pii\": false in '"
+                            + KEYWORD + "': keep one of them");
+        }
         boolean pii = encryptedMediaType || bool(eventType, path, gdpr, "pii");
         boolean key = bool(eventType, path, gdpr, "key");
         String type = definition.path("type").asText("");
