@@ -277,9 +277,18 @@ public record ServerConfig(
                                 + e.getValue().path("principal").asText("?") + ")",
                         List.of("principal", "role"));
             }
-            Principal principal = new Principal(
-                    setting(e.getValue(), "principal", "tokens: principal", null),
-                    setting(e.getValue(), "role", "tokens: role", null));
+            String where = (file == null ? "" : "config file " + file + ", ") + "tokens";
+            if (!e.getValue().isObject()) {
+                throw InvalidEventException.of(
+                        where, "a token's value must be {principal: NAME, role: ROLE} (the token is not shown)");
+            }
+            String name = setting(e.getValue(), "principal", where + ": principal", null);
+            if (name == null) {
+                throw InvalidEventException.of(
+                        where,
+                        "a token has no principal (the token is not shown): give each {principal: NAME, role: ROLE}");
+            }
+            Principal principal = new Principal(name, setting(e.getValue(), "role", where + ": role", null));
             if (e.getKey().length() < MIN_TOKEN_LENGTH) {
                 // Named by its principal: the token itself is a secret, and this message goes to the log.
                 throw InvalidEventException.of(
@@ -366,18 +375,19 @@ public record ServerConfig(
     }
 
     private static int parseInt(String name, String text) {
-        try {
-            return Integer.parseInt(text.trim());
-        } catch (NumberFormatException e) {
-            throw InvalidEventException.of(name, "'" + text + "' is not a number");
+        long value = parseLong(name, text);
+        if (value < Integer.MIN_VALUE || value > Integer.MAX_VALUE) {
+            throw InvalidEventException.of(name, "'" + text + "' is too large");
         }
+        return (int) value;
     }
 
     private static long parseLong(String name, String text) {
         try {
             return Long.parseLong(text.trim());
         } catch (NumberFormatException e) {
-            throw InvalidEventException.of(name, "'" + text + "' is not a number");
+            boolean digits = text.trim().matches("[+-]?[0-9]+");
+            throw InvalidEventException.of(name, "'" + text + "' is " + (digits ? "too large" : "not a whole number"));
         }
     }
 

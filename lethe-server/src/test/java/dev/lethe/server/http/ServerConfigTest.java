@@ -51,7 +51,10 @@ class ServerConfigTest {
             {"host: \"\"\n", "host: is empty"},
             {"jwt:\n  issuer: {a: b}\n", "jwt.issuer: must be one value, not a mapping"},
             {"host: &h 127.0.0.1\nport: 8080\n", "uses a YAML anchor or alias (&name, *name) at line 1"},
-            {"port: 1\n---\nport: 2\n", "holds more than one YAML document"}
+            {"port: 1\n---\nport: 2\n", "holds more than one YAML document"},
+            {"port: 99999999999\n", "port: '99999999999' is too large"},
+            {"port: 80.5\n", "port: '80.5' is not a whole number"},
+            {"tokens:\n  0123456789abcdef0123: { role: dpo }\n", "bad.yaml, tokens: a token has no principal"}
         }) {
             Path config = Files.writeString(dir.resolve("bad.yaml"), bad[0]);
             assertThatThrownBy(() -> ServerConfig.load(config, Map.of()))
