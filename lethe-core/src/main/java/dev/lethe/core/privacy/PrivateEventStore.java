@@ -2429,7 +2429,15 @@ public final class PrivateEventStore implements AutoCloseable {
         cancels.forEach(cancel -> cancelling.add(cancel.scheduleId()));
         Map<String, SubjectId> held = new java.util.HashMap<>();
         schedules(erasures).forEach(schedule -> held.putIfAbsent(schedule.id(), schedule.subject()));
-        for (ScheduledForget schedule : schedules) {
+        for (ScheduledForget given : schedules) {
+            // From a file anyone may have edited: what a new schedule's basis may not hold is not kept for good.
+            ScheduledForget schedule = new ScheduledForget(
+                    given.id(),
+                    given.subject(),
+                    given.at(),
+                    reappliedNote(
+                            given.legalBasis(), "as scheduled before (schedule " + given.id() + ")", "legal basis"),
+                    reappliedNote(given.actor(), "unknown", "name"));
             SubjectId subject = schedule.subject();
             SubjectId before = held.putIfAbsent(schedule.id(), subject);
             if (before != null && !before.equals(subject)) {
@@ -2456,10 +2464,16 @@ public final class PrivateEventStore implements AutoCloseable {
             audit.recordWith("ForgetScheduled", actor, entry, ERASURES, scheduledEvent(schedule, from));
             scheduled.add(schedule);
         }
-        for (CancelledForget cancel : cancels) {
-            if (cancelledHere.contains(cancel.scheduleId())) {
+        for (CancelledForget given : cancels) {
+            if (cancelledHere.contains(given.scheduleId())) {
                 continue;
             }
+            CancelledForget cancel = new CancelledForget(
+                    given.scheduleId(),
+                    given.subject(),
+                    reappliedNote(
+                            given.reason(), "as cancelled before (schedule " + given.scheduleId() + ")", "reason"),
+                    reappliedNote(given.actor(), "unknown", "name"));
             SubjectId subject = held.get(cancel.scheduleId());
             if (subject != null && !subject.equals(cancel.subject())) {
                 LOG.log(
@@ -3183,7 +3197,15 @@ public final class PrivateEventStore implements AutoCloseable {
      * may have edited, and the audit trail keeps it for good), or is too long; then a reference to its receipt.
      */
     static String reappliedBasis(String recorded, String receipt) {
-        String instead = "as forgotten before (receipt " + receipt + ")";
+        return reappliedNote(recorded, "as forgotten before (receipt " + receipt + ")", "legal basis");
+    }
+
+    /**
+     * A note (a legal basis, a reason, an actor's name) of something applied again from text anyone may have
+     * edited: as recorded if a new one would pass; else {@code instead}, saying the {@code what} is not
+     * repeated.
+     */
+    static String reappliedNote(String recorded, String instead, String what) {
         if (recorded == null || recorded.isBlank()) {
             return instead;
         }
@@ -3191,7 +3213,7 @@ public final class PrivateEventStore implements AutoCloseable {
                 || Notes.hasHiddenCharacters(recorded)
                 || dev.lethe.core.privacy.policy.PolicyLinter.personalDataInNote(recorded)
                         .isPresent()) {
-            return instead + "; its legal basis is not repeated: it looked like personal data, held control"
+            return instead + "; its " + what + " is not repeated: it looked like personal data, held control"
                     + " characters, or was too long";
         }
         return recorded;

@@ -55,6 +55,42 @@ class ReappliedBasisTest {
     }
 
     @Test
+    void a_schedule_or_cancellation_applied_again_does_not_repeat_a_basis_reason_or_name_a_new_one_could_not_have() {
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(),
+                LocalMasterKey.openOrCreate(keysDirectory),
+                DataPolicy.parse(DataPolicy.defaultYaml()),
+                Clock.systemUTC());
+        try (PrivateEventStore lethe = new PrivateEventStore(new InMemoryEventStore(), keys, Clock.systemUTC())) {
+            SubjectId later = keys.resolve("later@example.com");
+            SubjectId cancelled = keys.resolve("cancelled@example.com");
+            String schedule = UUID.randomUUID().toString();
+            String other = UUID.randomUUID().toString();
+            java.time.Instant at = java.time.Instant.parse("2098-01-01T00:00:00Z");
+            lethe.forgetAgain(
+                    List.of(),
+                    List.of(
+                            new PrivateEventStore.ScheduledForget(
+                                    schedule, later, at, "zed@secret.com \u001b[2J", "eve\u001b[31m"),
+                            new PrivateEventStore.ScheduledForget(other, cancelled, at, "GDPR Art. 17(1)(a)", "dora")),
+                    List.of(new PrivateEventStore.CancelledForget(other, cancelled, "per zed@secret.com", "dora")),
+                    new Principal("dora", "dpo"));
+
+            String written = lethe.store()
+                            .readStream(StreamId.of("$audit"), 0, Direction.FORWARD, 100)
+                            .toString()
+                    + lethe.store()
+                            .readStream(StreamId.of("$erasures"), 0, Direction.FORWARD, 100)
+                            .toString();
+            assertThat(written)
+                    .doesNotContain("zed@secret.com")
+                    .doesNotContain("\u001b")
+                    .contains("as scheduled before (schedule " + schedule + "); its legal basis is not repeated")
+                    .contains("as cancelled before (schedule " + other + "); its reason is not repeated");
+        }
+    }
+
+    @Test
     void a_new_legal_basis_or_reason_with_a_control_character_is_refused_and_an_old_one_is_not_repeated() {
         KeyService keys = new KeyService(
                 new InMemoryKeyStore(),
