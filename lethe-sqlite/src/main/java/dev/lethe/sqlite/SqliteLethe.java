@@ -714,8 +714,12 @@ public final class SqliteLethe implements AutoCloseable {
      */
     private static boolean sharesJournal(Path original, ReceiptJournal journal) {
         try {
-            Optional<Path> theirs = DataPolicy.parse(Files.readString(original.resolve(POLICY_FILE)))
-                    .receiptJournal();
+            Path theirFile = original.resolve(POLICY_FILE);
+            if (!Files.isRegularFile(theirFile) || Files.size(theirFile) > MAX_POLICY_BYTES) {
+                return true; // unreadable, as below (a FIFO or /dev/zero would never end reading)
+            }
+            Optional<Path> theirs =
+                    DataPolicy.parse(Files.readString(theirFile)).receiptJournal();
             if (theirs.isEmpty()) {
                 return false;
             }
@@ -964,13 +968,13 @@ public final class SqliteLethe implements AutoCloseable {
         return new PolicyFile(DataPolicy.defaultYaml(), DataPolicy.parse(DataPolicy.defaultYaml()));
     }
 
+    /** The largest {@code policy.yaml} read: 1 MiB, as {@link DataPolicy#MAX_BYTES}. */
+    static final long MAX_POLICY_BYTES = DataPolicy.MAX_BYTES;
+
     /**
      * Reads {@code policy.yaml}; writes the default first when it is missing, {@code rw-r--r--}: anyone
      * who could write it could give a role more to read.
      */
-    /** The largest {@code policy.yaml} read: 1 MiB. */
-    static final long MAX_POLICY_BYTES = 1L << 20;
-
     private static PolicyFile readPolicyFile(Path directory) {
         Path file = directory.resolve(POLICY_FILE);
         try {

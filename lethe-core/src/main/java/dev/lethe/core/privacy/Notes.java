@@ -45,7 +45,8 @@ public final class Notes {
     /** Whether {@code text} holds a control character other than tab and line feed, or a bidirectional override. */
     public static boolean hasHiddenCharacters(String text) {
         return text != null
-                && text.chars()
+                && text.replace("\r\n", "\n") // line ends as a form sends them; a bare CR can overwrite a line
+                        .chars()
                         .anyMatch(c -> (Character.isISOControl(c) && c != '\t' && c != '\n')
                                 || (c >= 0x202A && c <= 0x202E)
                                 || (c >= 0x2066 && c <= 0x2069));

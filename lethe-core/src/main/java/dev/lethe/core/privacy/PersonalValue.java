@@ -34,7 +34,8 @@ public record PersonalValue(UUID event, String path, String sealed) {
             if (!inside.isEmpty()) {
                 // Kept as JSON text, its envelopes would never be opened, nor read as forgotten after a forget.
                 throw new IllegalArgumentException("PersonalValue.of(event, \"" + path + "\"): the value holds sealed"
-                        + " fields (" + String.join(", ", inside) + (inside.size() == MAX_NAMED ? ", …" : "")
+                        + " fields (" + String.join(", ", inside.subList(0, Math.min(MAX_NAMED, inside.size())))
+                        + (inside.size() > MAX_NAMED ? ", …" : "")
                         + "); a PersonalValue keeps one field: take each sealed field by its own path");
             }
         }
@@ -43,9 +44,9 @@ public record PersonalValue(UUID event, String path, String sealed) {
 
     private static final int MAX_NAMED = 5;
 
-    /** The paths of the envelopes within {@code node} (at most {@link #MAX_NAMED}). */
+    /** The paths of the envelopes within {@code node} (one more than {@link #MAX_NAMED} at most: enough to tell). */
     private static void sealedWithin(JsonNode node, String path, java.util.List<String> found) {
-        if (found.size() == MAX_NAMED) {
+        if (found.size() > MAX_NAMED) {
             return;
         }
         if (node.isTextual() && Envelope.isEnvelope(node.asText())) {

@@ -123,6 +123,7 @@ final class RunningProjection<S> implements BatchListener {
             if (stopped) {
                 // Stopped (closed, rebuilt): nothing more is folded or committed — a rebuild's fresh runner may
                 // already be folding from the start. What is not committed is folded again at the next start.
+                dirty.clear();
                 return;
             }
             if (projection.handles(event)) {
@@ -226,6 +227,9 @@ final class RunningProjection<S> implements BatchListener {
 
     @Override
     public void onProgress(long nextPosition) {
+        if (stopped) {
+            return;
+        }
         pendingNext = Math.max(pendingNext, nextPosition);
         if (!dirty.isEmpty() || !live) {
             return;
@@ -264,6 +268,11 @@ final class RunningProjection<S> implements BatchListener {
     }
 
     private void commit(boolean caughtUp) {
+        if (stopped) {
+            // A page left part-folded by a stop: its states must not be stored with a checkpoint past events it
+            // never folded (the subscription may still report progress before it sees that it is closed).
+            return;
+        }
         if (pendingNext == committedNext && dirty.isEmpty()) {
             if (caughtUp) {
                 live = true;
@@ -304,15 +313,34 @@ final class RunningProjection<S> implements BatchListener {
     static final Duration COMMIT_RETRY_REMINDER = Duration.ofMinutes(5);
 
     /**
-     * Commits, trying again until it can (or the projection stops) when the storage refuses it for a reason
-     * that may pass ({@link dev.lethe.core.store.StorageException#isTransient()}: a full disk, a busy file):
-     * the states and checkpoint are still in memory, so a commit that fails changes nothing, and a full disk
-     * freed, however late, does not leave a read model failed until a restart. Meanwhile no event is folded
-     * (its lag grows), its status says why, and the log says so again every {@link #COMMIT_RETRY_REMINDER}. A
-     * failure that will not pass (a corrupt file, a store open only to read) fails the projection at once.
+     * How long a commit refused for another reason that may pass than a full disk (a busy file, another
+     * process holding projections.db's write lock, an I/O error) is tried again before the projection fails,
+     * so that a failing disk is reported, not retried without end.
+     */
+    static final Duration COMMIT_RETRY = Duration.ofMinutes(5);
+
+    /** Whether the storage refused for want of space: passes once space is freed, however late. */
+    private static boolean diskFull(dev.lethe.core.store.StorageException e) {
+        String message = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+        return message.contains("sqlite_full")
+                || message.contains("disk is full")
+                || message.contains("disk full")
+                || message.contains("no space left");
+    }
+
+    /**
+     * Commits, trying again when the storage refuses it for a reason that may pass ({@link
+     * dev.lethe.core.store.StorageException#isTransient()}): until it can (or the projection stops) for a full
+     * disk, so that space freed, however late, does not leave a read model failed until a restart; for up to
+     * {@link #COMMIT_RETRY} for another (a busy file, an I/O error), then the projection fails and says why.
+     * The states and checkpoint are still in memory, so a commit that fails changes nothing. Meanwhile no
+     * event is folded (its lag grows), its status says why, and the log says so again every {@link
+     * #COMMIT_RETRY_REMINDER}. A failure that will not pass (a corrupt file, a store open only to read) fails
+     * the projection at once.
      */
     private void commitRetrying(Map<String, String> encoded) {
         long remindAt = System.nanoTime() + COMMIT_RETRY_REMINDER.toNanos();
+        long deadline = System.nanoTime() + COMMIT_RETRY.toNanos();
         long pause = 250;
         for (int attempt = 1; ; attempt++) {
             try {
@@ -328,7 +356,7 @@ final class RunningProjection<S> implements BatchListener {
                 }
                 return;
             } catch (dev.lethe.core.store.StorageException e) {
-                if (!e.isTransient() || stopped) {
+                if (!e.isTransient() || stopped || (!diskFull(e) && System.nanoTime() > deadline)) {
                     throw e;
                 }
                 if (attempt == 1 || System.nanoTime() > remindAt) {
@@ -337,7 +365,10 @@ final class RunningProjection<S> implements BatchListener {
                             .log(
                                     System.Logger.Level.WARNING,
                                     "projection " + projection.name() + " cannot commit (" + e.getMessage()
-                                            + "): trying again until it can, every 10 s at most (attempt " + attempt
+                                            + "): trying again, every 10 s at most (attempt " + attempt + "), "
+                                            + (diskFull(e)
+                                                    ? "until space is freed"
+                                                    : "for up to " + COMMIT_RETRY.toMinutes() + " minutes")
                                             + ")");
                 }
                 retrying = "cannot commit, trying again: " + e.getMessage();

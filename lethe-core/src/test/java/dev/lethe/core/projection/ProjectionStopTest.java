@@ -102,6 +102,37 @@ class ProjectionStopTest {
     }
 
     @Test
+    void a_stop_in_the_middle_of_a_page_stores_nothing_of_it_though_progress_is_reported_after() {
+        // The interleaving a close() can meet: the stop lands while the page is being folded, and the
+        // subscription, not yet closed, reports the page's end before it stops.
+        try (InMemoryEventStore store = new InMemoryEventStore()) {
+            append(store, 10);
+            InMemoryProjectionStore states = new InMemoryProjectionStore();
+            java.util.concurrent.atomic.AtomicReference<RunningProjection<Integer>> runner =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+            Projection<Integer> counting = Projection.global("count", Integer.class, 0)
+                    .on("Counted", (count, event) -> {
+                        if (event.position() == 2) {
+                            runner.get().stop();
+                        }
+                        return count + 1;
+                    })
+                    .build();
+            runner.set(new RunningProjection<>(
+                    counting, store, states, new com.fasterxml.jackson.databind.ObjectMapper(), status -> {}));
+
+            runner.get().onBatch(store.readAll(0, 10));
+            runner.get().onProgress(10);
+            runner.get().onCaughtUp(9);
+
+            assertThat(states.checkpoint("count"))
+                    .as("no checkpoint past events never folded")
+                    .isEmpty();
+            assertThat(states.loadState("count", Projection.GLOBAL_KEY)).isEmpty();
+        }
+    }
+
+    @Test
     void a_fold_that_throws_an_error_fails_naming_the_event_not_the_message() throws Exception {
         try (InMemoryEventStore store = new InMemoryEventStore();
                 ProjectionRuntime runtime = new ProjectionRuntime(store, new InMemoryProjectionStore())) {

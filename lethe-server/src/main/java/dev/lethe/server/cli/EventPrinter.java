@@ -49,7 +49,12 @@ final class EventPrinter {
             try {
                 String target = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/1"))
                         .toString();
-                return target.startsWith("pipe:") || target.startsWith("socket:")
+                if (target.startsWith("pipe:") || target.startsWith("socket:")) {
+                    return java.util.Optional.empty();
+                }
+                // A named pipe (mkfifo) whose reader left is a pipe too: S_IFIFO in the mode's type bits.
+                Object mode = java.nio.file.Files.getAttribute(java.nio.file.Path.of(target), "unix:mode");
+                return mode instanceof Integer bits && (bits & 0170000) == 0010000
                         ? java.util.Optional.empty()
                         : java.util.Optional.of(target);
             } catch (java.io.IOException | RuntimeException unknown) {

@@ -676,7 +676,20 @@ final class GovernanceCommands {
             LetheCli cli = policy.parent;
             String yaml;
             try {
+                // As every open reads policy.yaml: a regular file of at most 1 MiB (a FIFO would never end).
+                if (!Files.isRegularFile(file)) {
+                    throw InvalidEventException.of(
+                            "policy file", file + (Files.exists(file) ? " is not a regular file" : " does not exist"));
+                }
+                if (Files.size(file) > DataPolicy.MAX_BYTES) {
+                    throw InvalidEventException.of(
+                            "policy file",
+                            file + " is " + Files.size(file) + " bytes; a data policy is at most "
+                                    + DataPolicy.MAX_BYTES);
+                }
                 yaml = Files.readString(file);
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw InvalidEventException.of("policy file", file + " is not UTF-8 text (saved as UTF-16?)");
             } catch (IOException e) {
                 throw InvalidEventException.of(
                         "policy file", "cannot read " + file + ": " + dev.lethe.server.IoErrors.describe(e));

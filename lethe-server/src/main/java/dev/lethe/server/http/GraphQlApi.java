@@ -118,6 +118,11 @@ final class GraphQlApi {
      */
     static final long MAX_EXPANDED_FIELDS = 10_000;
 
+    /** What a query reads: pages of events ({@code events}, {@code audit} fields) and read-model states. */
+    record Reads(int eventPages, int states) {
+        static final Reads NOTHING = new Reads(0, 0);
+    }
+
     /**
      * How many pages of events ({@code events}, {@code audit} fields) and read-model states ({@code projection}
      * and {@code dataJourney} fields) the operation asks for, aliases and fragments expanded: each takes some of
@@ -128,11 +133,6 @@ final class GraphQlApi {
      *     fragments that spread others twice grow exponentially (30 of them, 1 KB, make a billion fields),
      *     which every walk of the query — this one, validation, the depth and cost limits — would expand
      */
-    /** What a query reads: pages of events ({@code events}, {@code audit} fields) and read-model states. */
-    record Reads(int eventPages, int states) {
-        static final Reads NOTHING = new Reads(0, 0);
-    }
-
     Reads reads(String query, String operationName, Map<String, Object> variables) {
         graphql.language.Document document;
         try {
@@ -168,16 +168,24 @@ final class GraphQlApi {
                             operationName,
                             graphql.execution.RawVariables.of(variables == null ? Map.of() : variables))
                     .getTopLevelFields();
-            int pages = 0;
+            // An events or audit field reads up to its limit of events, each at most EventData.MAX_SIZE, and
+            // stops soon after Hub.PAGE_BYTES: aliases of small pages share a turn.
+            long bytes = 0;
             int states = 0;
             for (var field : fields) {
                 switch (field.getName()) {
-                    case "events", "audit" -> pages++;
+                    case "events", "audit" -> {
+                        Object limit = field.getResolvedArguments().get("limit");
+                        long events = limit instanceof Number n ? Math.max(1, n.longValue()) : Hub.DEFAULT_LIMIT;
+                        bytes += Math.min(
+                                Hub.PAGE_BYTES,
+                                Math.min(events, Hub.PAGE_BYTES) * dev.lethe.core.store.EventData.MAX_SIZE);
+                    }
                     case "projection", "dataJourney" -> states++;
                     default -> {}
                 }
             }
-            return new Reads(pages, states);
+            return new Reads((int) Math.min(Integer.MAX_VALUE, (bytes + Hub.PAGE_BYTES - 1) / Hub.PAGE_BYTES), states);
         } catch (RuntimeException | StackOverflowError unreadable) {
             // A query that does not validate (a fragment that spreads itself overflows the normaliser):
             // execute() refuses it with its errors, before anything is read.

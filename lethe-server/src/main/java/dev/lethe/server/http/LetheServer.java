@@ -98,7 +98,7 @@ public final class LetheServer implements AutoCloseable {
 
     private void takeParseBudget(Context ctx, int bytes) {
         if (ctx.attribute(PARSING) != null) {
-            return; // taken once per request
+            return; // taken already (released by the parse that took it, or after the request)
         }
         synchronized (this) {
             if (parsing == null) {
@@ -617,7 +617,7 @@ public final class LetheServer implements AutoCloseable {
             }
         });
 
-        routes.get("/health", ctx -> {
+        io.javalin.http.Handler health = ctx -> {
             java.util.Optional<String> refused = unreadiness();
             // Down is a 503 here too: a checker that looks only at the status code must see it.
             ctx.status(refused.isEmpty() ? 200 : 503)
@@ -632,9 +632,9 @@ public final class LetheServer implements AutoCloseable {
                             lethe.store().headPosition(),
                             "version",
                             version()));
-        });
-        routes.get("/health/live", ctx -> ctx.json(Map.of("status", "up")));
-        routes.get("/health/ready", ctx -> {
+        };
+        io.javalin.http.Handler live = ctx -> ctx.json(Map.of("status", "up"));
+        io.javalin.http.Handler ready = ctx -> {
             List<String> failed = projections.statuses().stream()
                     .filter(p -> p.phase() == dev.lethe.core.projection.ProjectionStatus.Phase.FAILED)
                     .map(dev.lethe.core.projection.ProjectionStatus::name)
@@ -674,7 +674,15 @@ public final class LetheServer implements AutoCloseable {
             answer.put("freeBytes", free);
             answer.put("headPosition", lethe.store().headPosition());
             ctx.json(answer);
-        });
+        };
+        // HEAD too, run as GET (its status, no body): Jetty would answer 200 without running it, a server down
+        // included, to a load balancer that checks with HEAD.
+        for (Map.Entry<String, io.javalin.http.Handler> probe : Map.of(
+                        "/health", health, "/health/live", live, "/health/ready", ready)
+                .entrySet()) {
+            routes.get(probe.getKey(), probe.getValue());
+            routes.head(probe.getKey(), probe.getValue());
+        }
         routes.get(
                 "/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4").result(metrics.prometheus()));
         routes.get("/openapi.json", ctx -> ctx.contentType("application/json").result(resource("openapi.json")));
@@ -895,6 +903,8 @@ public final class LetheServer implements AutoCloseable {
             throw new ApiException(415, "Unsupported media type", "send the body as application/json");
         }
         byte[] bytes = ctx.bodyAsBytes();
+        // Held while the body is parsed only: not while the request waits for page turns or writes its answer
+        // to a client that may not read it (one token could hold it, and every body of every principal wait).
         takeParseBudget(ctx, bytes.length);
         try {
             JsonNode node = Hub.JSON.readTree(bytes);
@@ -908,6 +918,8 @@ public final class LetheServer implements AutoCloseable {
             throw ApiException.badRequest("malformed JSON: a number cannot be read (an exponent beyond ±999,999,999?)");
         } catch (IOException e) {
             throw ApiException.badRequest("cannot read the body: " + e.getMessage());
+        } finally {
+            releaseParseBudget(ctx);
         }
     }
 
@@ -1431,9 +1443,12 @@ public final class LetheServer implements AutoCloseable {
         // read-model states (its projection fields), each taking more turns, all taken before it runs.
         GraphQlApi.Reads reads = graphQl.reads(query.asText(), operationName, variables);
         int states = reads.states();
-        // One turn per page of events (each events or audit field reads up to Hub.PAGE_BYTES), at least one.
+        // One turn per page of events (events and audit fields, by what their limits can read: small ones share
+        // one), at least one, and STATE_PAGES per state. Refused: more states, or more pages of events, than a
+        // request may take; a mix of both over it takes what a request may (withPageBudget caps it).
         int turns = Math.max(1, reads.eventPages()) + states * Hub.STATE_PAGES;
-        if (turns > hub.turnsPerRequest() && (states > 1 || reads.eventPages() > 1)) {
+        if ((states > 1 && 1 + states * Hub.STATE_PAGES > hub.turnsPerRequest())
+                || reads.eventPages() > hub.turnsPerRequest()) {
             throw new ApiException(
                     413,
                     "Content too large",
@@ -1462,11 +1477,18 @@ public final class LetheServer implements AutoCloseable {
         Object data = result.getData();
         // For mutations, whether one went through (a __typename beside them answers nothing about them);
         // for a query, whether any field was answered.
+        // A field that answered null without an error (no subject for that natural key) was answered.
+        java.util.Set<Object> failedFields = result.getErrors().stream()
+                .map(graphql.GraphQLError::getPath)
+                .filter(path -> path != null && !path.isEmpty())
+                .map(path -> path.get(0))
+                .collect(java.util.stream.Collectors.toSet());
         boolean nothing = mutations.ran
                 ? !mutations.succeeded
                 : data == null
                         || (data instanceof Map<?, ?> fields
-                                && fields.values().stream().allMatch(java.util.Objects::isNull));
+                                && !fields.isEmpty()
+                                && fields.keySet().stream().allMatch(failedFields::contains));
         // A query's field that failed is a 200 with its error, as GraphQL has it, when another was answered; a
         // request none of whose fields answered (a nullable one failing alone) or none of whose mutations went
         // through is a 4xx, as one non-null field or mutation refused was.

@@ -195,6 +195,18 @@ public record ServerConfig(
         return text;
     }
 
+    /** Whether a document with something in it follows (a trailing "---", as generators write, is none). */
+    private static boolean anotherDocument(ObjectMapper yaml, com.fasterxml.jackson.core.JsonParser documents)
+            throws IOException {
+        while (documents.nextToken() != null) {
+            JsonNode next = yaml.readTree(documents);
+            if (next != null && !next.isMissingNode() && !next.isNull()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Reads the config file (if any) and the environment; flags are applied by the caller with withers. */
     public static ServerConfig load(Path file, Map<String, String> env) {
         JsonNode root = null;
@@ -207,7 +219,7 @@ public record ServerConfig(
                         .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
                 try (com.fasterxml.jackson.core.JsonParser documents = yaml.createParser(text)) {
                     root = yaml.readTree(documents);
-                    if (documents.nextToken() != null) {
+                    if (anotherDocument(yaml, documents)) {
                         // Only the first would be read: the settings after a "---" would be ignored.
                         throw InvalidEventException.of(
                                 "config file", file + " holds more than one YAML document ('---'); give one");

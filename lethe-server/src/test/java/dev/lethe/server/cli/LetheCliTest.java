@@ -817,6 +817,17 @@ class LetheCliTest {
     }
 
     @Test
+    void policy_set_refuses_a_policy_no_open_would_read() throws Exception {
+        assertThat(lethe("append", "s-1", "T", "{}").exitCode()).isZero();
+        String current = Files.readString(data.resolve("policy.yaml"));
+        Path big = Files.writeString(root.resolve("big.yaml"), current + "#".repeat((1 << 20) + 1) + "\n");
+        Run refused = lethe("policy", "set", big.toString(), "--role", "dpo");
+        assertThat(refused.exitCode()).isEqualTo(2);
+        assertThat(refused.err()).contains("a data policy is at most 1048576");
+        assertThat(lethe("stats").exitCode()).as("the store still opens").isZero();
+    }
+
+    @Test
     void an_empty_data_directory_or_role_is_refused_naming_its_option() {
         // Path.of("") is the current directory: with --init, a store was made there.
         Run noData = run("--data", "", "--init", "append", "s-1", "T", "{}");

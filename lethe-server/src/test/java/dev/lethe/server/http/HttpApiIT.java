@@ -1411,13 +1411,30 @@ class HttpApiIT {
                 HttpResponse.BodyHandlers.ofString());
         assertThat(head.statusCode()).isEqualTo(405);
         assertThat(head.headers().firstValue("Allow")).contains("GET");
-        assertThat(http.send(
-                                HttpRequest.newBuilder(URI.create(base + "/health"))
-                                        .method("HEAD", HttpRequest.BodyPublishers.noBody())
-                                        .build(),
-                                HttpResponse.BodyHandlers.ofString())
-                        .statusCode())
-                .isEqualTo(200);
+        // Run as GET (Jetty answered 200 text/plain without running it, a server down included).
+        HttpResponse<String> probe = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/health/ready"))
+                        .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(probe.statusCode()).isEqualTo(200);
+        assertThat(probe.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(type -> assertThat(type).startsWith("application/json"));
+        assertThat(probe.body()).isEmpty();
+        // Small pages of events share a turn: four fields of limit 1 are one page, not four.
+        Response small = post(
+                "/graphql",
+                ADVISOR,
+                "{\"query\":\"{ a: events(limit: 1) { position } b: events(limit: 1) { position }"
+                        + " c: events(limit: 1) { position } d: audit(limit: 1) { position } }\"}");
+        assertThat(small.status()).as(small.body()).isEqualTo(200);
+        // A field answered null without an error was answered: a 200 beside a failing one.
+        Response partly = post(
+                "/graphql",
+                ADMIN,
+                "{\"query\":\"{ subject(naturalKey: \\\"nobody@example.com\\\") { id }"
+                        + " projection(name: \\\"nosuch\\\", key: \\\"x\\\") { key } }\"}");
+        assertThat(partly.status()).as(partly.body()).isEqualTo(200);
         // A Long variable is a whole number in range, as a literal must be: 1.9 was read as 1, 2^64 + 1 as 1.
         for (String from : List.of("1.9", "18446744073709551617")) {
             Response refused = post(

@@ -82,6 +82,13 @@ class ServerConfigTest {
     }
 
     @Test
+    void a_trailing_document_marker_is_no_second_document() throws Exception {
+        assertThat(ServerConfig.load(Files.writeString(dir.resolve("ends.yaml"), "port: 18799\n---\n"), Map.of())
+                        .port())
+                .isEqualTo(18799);
+    }
+
+    @Test
     void a_bad_setting_from_the_environment_is_named_by_its_variable() {
         assertThatThrownBy(() -> ServerConfig.load(null, Map.of("LETHE_PORT", "notaport")))
                 .hasMessageContaining("LETHE_PORT (environment)");

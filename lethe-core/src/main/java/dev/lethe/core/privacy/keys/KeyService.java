@@ -91,10 +91,21 @@ public final class KeyService implements AutoCloseable {
     private volatile long generation;
 
     /**
-     * Whether the last scrub of the key store failed: older page images of destroyed keys may remain, and a
-     * retention run with nothing due tries again (as every forget, expiry, open and close does).
+     * Counts the key store's changes that leave older page images of keys to scrub (a forget, an expiry, a
+     * re-wrap — counted even when they failed after their commit — and a scrub that failed); {@link
+     * #scrubbedUpTo} is the count a scrub that succeeded started from. More changes than scrubbed: images may
+     * remain, and a retention run with nothing due tries again (as every forget, expiry, open and close does).
+     * A scrub that started before a change does not count it scrubbed.
      */
-    private volatile boolean unscrubbed;
+    private final java.util.concurrent.atomic.AtomicLong keysChanged = new java.util.concurrent.atomic.AtomicLong();
+
+    private long scrubbedUpTo; // guarded by keysChanged
+
+    private boolean unscrubbed() {
+        synchronized (keysChanged) {
+            return keysChanged.get() > scrubbedUpTo;
+        }
+    }
 
     /** Set by {@link #close}: nothing is cached after it. Guarded by this service's lock. */
     private boolean closed;
@@ -967,13 +978,20 @@ public final class KeyService implements AutoCloseable {
 
     /** Scrubs the key store ({@code budget} null: the store's own), noting whether older page images may remain. */
     private void scrubStore(java.time.Duration budget) {
-        unscrubbed = true; // until it succeeds
-        if (budget == null) {
-            store.scrub();
-        } else {
-            store.scrub(budget);
+        long from = keysChanged.get();
+        try {
+            if (budget == null) {
+                store.scrub();
+            } else {
+                store.scrub(budget);
+            }
+        } catch (RuntimeException failed) {
+            keysChanged.incrementAndGet();
+            throw failed;
         }
-        unscrubbed = false;
+        synchronized (keysChanged) {
+            scrubbedUpTo = Math.max(scrubbedUpTo, from);
+        }
     }
 
     private ErasureReceipt forget(
@@ -1006,6 +1024,7 @@ public final class KeyService implements AutoCloseable {
                 auditedNotMarked.addAll(audited);
                 throw e;
             } finally {
+                keysChanged.incrementAndGet(); // also when it failed: perhaps after its commit
                 // Even if the store failed after its commit, nothing of the subject stays cached. The generation
                 // is raised last: a lookup that reads the new one sees these evictions, and one that read the
                 // old one does not cache what it derives (remember() compares, under this lock).
@@ -1205,7 +1224,7 @@ public final class KeyService implements AutoCloseable {
             throw failed;
         }
         if (destroyed.isEmpty()) {
-            if (unscrubbed && !atOpen) {
+            if (unscrubbed() && !atOpen) {
                 try {
                     scrubStore(budget);
                 } catch (dev.lethe.core.store.StorageException e) {
@@ -1258,6 +1277,7 @@ public final class KeyService implements AutoCloseable {
         try {
             store.destroyPeriod(ref.group(), ref.period(), at);
         } finally {
+            keysChanged.incrementAndGet(); // also when it failed: perhaps after its commit
             // Evicted whatever the store answered: a failure after its commit must not leave the key in use
             // here, and one before it costs a derivation.
             synchronized (this) {
@@ -1392,7 +1412,11 @@ public final class KeyService implements AutoCloseable {
         int count = rewrapped.size();
         String ref = KeyRefs.secret(BLIND_INDEX_EPOCH_SECRET);
         rewrapped.put(ref, master.wrap(newIndexKey, KeyRefs.context(ref)));
-        store.rewrap(rewrapped, Map.of(), index);
+        try {
+            store.rewrap(rewrapped, Map.of(), index);
+        } finally {
+            keysChanged.incrementAndGet();
+        }
         epochIndexKey = newIndexKey;
         epochIndexSettled = true;
         unsealedEntries = false;
@@ -1434,7 +1458,11 @@ public final class KeyService implements AutoCloseable {
     public synchronized int rewrapUnder(
             MasterKey target, Map<String, String> notes, java.util.function.BiConsumer<Long, Long> progress) {
         Map<String, byte[]> rewrapped = rewrapAll(target, progress);
-        store.rewrap(rewrapped, notes);
+        try {
+            store.rewrap(rewrapped, notes);
+        } finally {
+            keysChanged.incrementAndGet();
+        }
         scrubAfterRewrap("every key re-wrapped under the new master key");
         return rewrapped.size();
     }

@@ -138,8 +138,18 @@ public record DataPolicy(
         }
     }
 
+    /** The largest policy text read, as UTF-8: 1 MiB. */
+    public static final int MAX_BYTES = 1 << 20;
+
     /** Parses a policy from YAML text; every problem names where it is. */
     public static DataPolicy parse(String yaml) {
+        if (yaml != null
+                && yaml.length() > MAX_BYTES / 4
+                && yaml.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_BYTES) {
+            // policy set refuses what every later open would: a store whose policy no open reads is locked out.
+            throw InvalidEventException.of(
+                    "policy", "is over " + MAX_BYTES + " bytes; a data policy is a few kilobytes");
+        }
         JsonNode root;
         // One value, then the end: not readValues, which takes a list at the root for a stream of documents.
         try (com.fasterxml.jackson.core.JsonParser documents = YAML.createParser(yaml)) {
