@@ -117,8 +117,8 @@ public final class ProjectionRuntime implements AutoCloseable {
             requireStill(name, old);
             states.reset(name);
             RunningProjection<?> fresh = new RunningProjection<>(old.projection(), store, states, json, this::failed);
+            fresh.start(); // before it is listed: one whose start failed would read as catching up for good
             running.put(name, fresh);
-            fresh.start();
         }
     }
 

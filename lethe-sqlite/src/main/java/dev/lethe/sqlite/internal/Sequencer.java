@@ -252,6 +252,10 @@ public final class Sequencer implements Runnable {
         }
         if (logEndUnknown) {
             try {
+                if (!rollbackQuietly()) {
+                    // Still a transaction open, that no rollback ends: its own rows would read as the log's end.
+                    throw new SQLException("a transaction on the writer's connection cannot be rolled back");
+                }
                 readLogEnd();
                 logEndUnknown = false;
                 head.advance(nextPosition - 1);
@@ -315,8 +319,14 @@ public final class Sequencer implements Runnable {
             if (committed == null) {
                 // Neither "stored" nor "not stored" would be true: a caller that retried events without ids on
                 // "not committed" could store them twice.
-                rollbackQuietly();
-                resynchronise();
+                if (rollbackQuietly()) {
+                    resynchronise();
+                } else {
+                    // A transaction may still be open: this connection would read its own uncommitted rows as the
+                    // log's end, and publish them. The next group reads the end once it can.
+                    versions.clear();
+                    logEndUnknown = true;
+                }
                 StorageException unknown = StorageException.transientFailure(
                         "append may or may not be stored: its commit failed (" + e.getMessage() + ") in a way that"
                                 + " leaves that open; read the stream to find out (events given ids can be sent again"
@@ -539,11 +549,14 @@ public final class Sequencer implements Runnable {
         }
     }
 
-    private void rollbackQuietly() {
+    /** Rolls back; whether no transaction is left open after (rolled back, or there was none). */
+    private boolean rollbackQuietly() {
         try {
             execute("ROLLBACK");
+            return true;
         } catch (SQLException e) {
             // No transaction left to roll back (SQLite may already have rolled it back itself).
+            return String.valueOf(e.getMessage()).contains("no transaction is active");
         }
     }
 
