@@ -52,6 +52,11 @@ public final class LetheCli implements Runnable {
             // as one line each on standard error, not two with a timestamp and a class name.
             System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s: %5$s%6$s%n");
         }
+        if (System.getProperty("org.slf4j.simpleLogger.log.org.sqlite.SQLiteJDBCLoader") == null) {
+            // Two commands started at once race to delete a native library a killed one left in the temporary
+            // directory: the loser logs an ERROR with a stack trace, and loads its own copy all the same.
+            System.setProperty("org.slf4j.simpleLogger.log.org.sqlite.SQLiteJDBCLoader", "off");
+        }
         int exit;
         try {
             exit = run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
