@@ -214,11 +214,16 @@ public final class LetheCli implements Runnable {
     }
 
     /** Prints a command group's usage: what {@code lethe policy} alone does. */
+    /**
+     * A command group run without one of its commands ({@code lethe projections}): a usage error, exit code
+     * 2, with the group's usage on standard error — not a success a script would take for "done".
+     */
     void printUsageOf(String subcommand) {
-        spec.commandLine()
-                .getSubcommands()
-                .get(subcommand)
-                .usage(spec.commandLine().getOut());
+        CommandLine group = spec.commandLine().getSubcommands().get(subcommand);
+        throw new CommandLine.ParameterException(
+                group,
+                "lethe " + subcommand + ": give one of its commands ("
+                        + String.join(", ", group.getSubcommands().keySet()) + ")");
     }
 
     @Override

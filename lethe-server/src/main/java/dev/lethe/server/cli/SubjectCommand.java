@@ -786,9 +786,18 @@ final class SubjectCommand implements Runnable {
                 String key = naturalKey;
                 if ("-".equals(key)) {
                     try {
-                        key = new java.io.BufferedReader(new java.io.InputStreamReader(
-                                        System.in, java.nio.charset.StandardCharsets.UTF_8))
-                                .readLine();
+                        java.io.BufferedReader in = new java.io.BufferedReader(
+                                new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8));
+                        key = in.readLine();
+                        String more;
+                        while ((more = in.readLine()) != null) {
+                            if (!more.isEmpty()) {
+                                // Not the first key looked up and the others dropped without a word.
+                                throw InvalidEventException.of(
+                                        "natural key",
+                                        "standard input holds more than one line; 'lookup -' reads one natural key");
+                            }
+                        }
                     } catch (java.io.IOException e) {
                         throw new java.io.UncheckedIOException("cannot read the natural key from standard input", e);
                     }

@@ -817,6 +817,15 @@ class LetheCliTest {
     }
 
     @Test
+    void a_command_group_without_its_command_is_a_usage_error() {
+        Run group = lethe("projections");
+        assertThat(group.exitCode()).isEqualTo(2);
+        assertThat(group.err()).contains("lethe projections: give one of its commands (list, show, rebuild)");
+        assertThat(group.out()).isEmpty();
+        assertThat(lethe("keys").exitCode()).isEqualTo(2);
+    }
+
+    @Test
     void policy_set_refuses_a_policy_no_open_would_read() throws Exception {
         assertThat(lethe("append", "s-1", "T", "{}").exitCode()).isZero();
         String current = Files.readString(data.resolve("policy.yaml"));
