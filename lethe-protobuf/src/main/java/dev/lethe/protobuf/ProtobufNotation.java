@@ -99,11 +99,6 @@ public final class ProtobufNotation {
     }
 
     /**
-     * Every field path of a message in a descriptor set, classified or not, nested messages included
-     * (not lists, maps or recursive messages, nor well-known types such as {@code Timestamp}, whose JSON
-     * is not an object of their fields): the fields the policy linter looks at.
-     */
-    /**
      * The messages {@code bytes} declares when they read as a Protobuf descriptor set ({@code protoc
      * --descriptor_set_out}); empty when they do not: for a caller that expected another notation to say what
      * was given instead.
@@ -112,6 +107,11 @@ public final class ProtobufNotation {
         return DescriptorSets.messagesIfDescriptorSet(bytes);
     }
 
+    /**
+     * Every field path of a message in a descriptor set, classified or not, nested messages included
+     * (not lists, maps or recursive messages, nor well-known types such as {@code Timestamp}, whose JSON
+     * is not an object of their fields): the fields the policy linter looks at.
+     */
     public static List<String> allPaths(String eventType, byte[] fileDescriptorSet, String messageFullName) {
         return allPaths(DescriptorSets.findMessage(subject(eventType), fileDescriptorSet, messageFullName));
     }

@@ -42,13 +42,25 @@ public final class Notes {
         }
     }
 
-    /** Whether {@code text} holds a control character other than tab and line feed, or a bidirectional override. */
+    /**
+     * Whether {@code text} holds a control character other than tab and line feed (CRLF counts as one), a
+     * bidirectional control, a line or paragraph separator, or an invisible space; the zero-width joiners,
+     * which some scripts need, are allowed.
+     */
     public static boolean hasHiddenCharacters(String text) {
         return text != null
                 && text.replace("\r\n", "\n") // line ends as a form sends them; a bare CR can overwrite a line
                         .chars()
                         .anyMatch(c -> (Character.isISOControl(c) && c != '\t' && c != '\n')
-                                || (c >= 0x202A && c <= 0x202E)
-                                || (c >= 0x2066 && c <= 0x2069));
+                                || (c >= 0x202A && c <= 0x202E) // bidirectional embeddings and overrides
+                                || (c >= 0x2066 && c <= 0x2069) // bidirectional isolates
+                                || c == 0x200E
+                                || c == 0x200F
+                                || c == 0x061C // directional marks
+                                || c == 0x2028
+                                || c == 0x2029 // line and paragraph separators
+                                || c == 0x200B
+                                || c == 0x2060
+                                || c == 0xFEFF); // zero-width (not the joiners)
     }
 }

@@ -2437,7 +2437,7 @@ public final class PrivateEventStore implements AutoCloseable {
                     given.at(),
                     reappliedNote(
                             given.legalBasis(), "as scheduled before (schedule " + given.id() + ")", "legal basis"),
-                    reappliedNote(given.actor(), "unknown", "name"));
+                    reappliedActor(given.actor()));
             SubjectId subject = schedule.subject();
             SubjectId before = held.putIfAbsent(schedule.id(), subject);
             if (before != null && !before.equals(subject)) {
@@ -2473,7 +2473,7 @@ public final class PrivateEventStore implements AutoCloseable {
                     given.subject(),
                     reappliedNote(
                             given.reason(), "as cancelled before (schedule " + given.scheduleId() + ")", "reason"),
-                    reappliedNote(given.actor(), "unknown", "name"));
+                    reappliedActor(given.actor()));
             SubjectId subject = held.get(cancel.scheduleId());
             if (subject != null && !subject.equals(cancel.subject())) {
                 LOG.log(
@@ -3201,7 +3201,23 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * A note (a legal basis, a reason, an actor's name) of something applied again from text anyone may have
+     * The name of who scheduled or cancelled, applied again: as recorded if a principal could have it (an
+     * e-mail address can be a principal's name: JWT subjects often are), else "unknown".
+     */
+    static String reappliedActor(String recorded) {
+        if (recorded == null || recorded.equals("?")) {
+            return recorded;
+        }
+        try {
+            new Principal(recorded, "any");
+            return recorded;
+        } catch (InvalidEventException notAName) {
+            return "unknown (the name recorded is not repeated: it held control characters or was too long)";
+        }
+    }
+
+    /**
+     * A note (a legal basis, a reason) of something applied again from text anyone may have
      * edited: as recorded if a new one would pass; else {@code instead}, saying the {@code what} is not
      * repeated.
      */

@@ -94,8 +94,7 @@ public final class ProjectionRuntime implements AutoCloseable {
             requireOpen();
             requireStill(projection.name(), existing);
             RunningProjection<?> runner = new RunningProjection<>(projection, store, states, json, this::failed);
-            runner.start();
-            running.put(projection.name(), runner);
+            startListed(projection.name(), runner);
         }
     }
 
@@ -117,9 +116,23 @@ public final class ProjectionRuntime implements AutoCloseable {
             requireStill(name, old);
             states.reset(name);
             RunningProjection<?> fresh = new RunningProjection<>(old.projection(), store, states, json, this::failed);
-            fresh.start(); // before it is listed: one whose start failed would read as catching up for good
-            running.put(name, fresh);
+            startListed(name, fresh);
         }
+    }
+
+    /**
+     * Starts {@code runner} and lists it; one whose start fails (its checkpoint unreadable, the store closed) is
+     * listed as failed, with the reason, rather than as catching up for good or as the runner it replaced.
+     */
+    private void startListed(String name, RunningProjection<?> runner) {
+        try {
+            runner.start();
+        } catch (RuntimeException e) {
+            runner.onError(e);
+            running.put(name, runner);
+            throw e;
+        }
+        running.put(name, runner);
     }
 
     /** Refuses a start or rebuild that another one overtook while the old projection stopped. */

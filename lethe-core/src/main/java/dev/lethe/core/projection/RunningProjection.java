@@ -365,11 +365,11 @@ final class RunningProjection<S> implements BatchListener {
                             .log(
                                     System.Logger.Level.WARNING,
                                     "projection " + projection.name() + " cannot commit (" + e.getMessage()
-                                            + "): trying again, every 10 s at most (attempt " + attempt + "), "
+                                            + "): trying again every 10 s at most, "
                                             + (diskFull(e)
                                                     ? "until space is freed"
                                                     : "for up to " + COMMIT_RETRY.toMinutes() + " minutes")
-                                            + ")");
+                                            + " (attempt " + attempt + ")");
                 }
                 retrying = "cannot commit, trying again: " + e.getMessage();
                 try {

@@ -676,18 +676,24 @@ final class GovernanceCommands {
             LetheCli cli = policy.parent;
             String yaml;
             try {
-                // As every open reads policy.yaml: a regular file of at most 1 MiB (a FIFO would never end).
-                if (!Files.isRegularFile(file)) {
-                    throw InvalidEventException.of(
-                            "policy file", file + (Files.exists(file) ? " is not a regular file" : " does not exist"));
+                // As every open reads policy.yaml: at most 1 MiB of UTF-8 (read from a pipe too, /dev/stdin, but
+                // never more than that: /dev/zero would never end).
+                if (Files.isDirectory(file)) {
+                    throw InvalidEventException.of("policy file", file + " is a directory");
                 }
-                if (Files.size(file) > DataPolicy.MAX_BYTES) {
+                byte[] bytes;
+                try (java.io.InputStream in = Files.newInputStream(file)) {
+                    bytes = in.readNBytes(DataPolicy.MAX_BYTES + 1);
+                }
+                if (bytes.length > DataPolicy.MAX_BYTES) {
                     throw InvalidEventException.of(
                             "policy file",
-                            file + " is " + Files.size(file) + " bytes; a data policy is at most "
-                                    + DataPolicy.MAX_BYTES);
+                            file + " is over " + DataPolicy.MAX_BYTES + " bytes; a data policy is at most that");
                 }
-                yaml = Files.readString(file);
+                yaml = java.nio.charset.StandardCharsets.UTF_8
+                        .newDecoder()
+                        .decode(java.nio.ByteBuffer.wrap(bytes))
+                        .toString();
             } catch (java.nio.charset.CharacterCodingException e) {
                 throw InvalidEventException.of("policy file", file + " is not UTF-8 text (saved as UTF-16?)");
             } catch (IOException e) {

@@ -111,9 +111,23 @@ public final class LetheCli implements Runnable {
                     || command.startsWith("help")
                     || parsed.asCommandLineList().stream()
                             .anyMatch(c -> c.isUsageHelpRequested() || c.isVersionHelpRequested());
-            if (!helpOnly && parsed.commandSpec().userObject() instanceof LetheCli cli) {
+            boolean help = command.isEmpty()
+                    || command.startsWith("help")
+                    || parsed.asCommandLineList().stream()
+                            .anyMatch(c -> c.isUsageHelpRequested() || c.isVersionHelpRequested());
+            if (!help && parsed.commandSpec().userObject() instanceof LetheCli cli) {
                 try {
                     cli.store.requireDataPath(); // an empty --data or $LETHE_DATA is not the current directory
+                } catch (RuntimeException e) {
+                    throw new CommandLine.ExecutionException(
+                            parsed.asCommandLineList()
+                                    .get(parsed.asCommandLineList().size() - 1),
+                            e.getMessage(),
+                            e);
+                }
+            }
+            if (!helpOnly && parsed.commandSpec().userObject() instanceof LetheCli cli) {
+                try {
                     cli.store.principal(); // a --role the policy does not declare: refused by every command
                 } catch (RuntimeException e) {
                     throw new CommandLine.ExecutionException(

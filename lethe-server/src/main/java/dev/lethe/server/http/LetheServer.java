@@ -903,14 +903,17 @@ public final class LetheServer implements AutoCloseable {
             throw new ApiException(415, "Unsupported media type", "send the body as application/json");
         }
         byte[] bytes = ctx.bodyAsBytes();
-        // Held while the body is parsed only: not while the request waits for page turns or writes its answer
-        // to a client that may not read it (one token could hold it, and every body of every principal wait).
+        // Held while the parsed body is in use (released after the handler, before Javalin writes the answer;
+        // GraphQL, which writes its own, releases it first): not while an answer is written to a client that
+        // may not read it, where one token could hold it and every body of every principal wait.
         takeParseBudget(ctx, bytes.length);
+        boolean parsed = false;
         try {
             JsonNode node = Hub.JSON.readTree(bytes);
             if (node == null || !node.isObject()) {
                 throw ApiException.badRequest("the body must be a JSON object");
             }
+            parsed = true;
             return node;
         } catch (JsonProcessingException e) {
             throw ApiException.badRequest("malformed JSON: " + Json.describeError(e));
@@ -919,7 +922,9 @@ public final class LetheServer implements AutoCloseable {
         } catch (IOException e) {
             throw ApiException.badRequest("cannot read the body: " + e.getMessage());
         } finally {
-            releaseParseBudget(ctx);
+            if (!parsed) {
+                releaseParseBudget(ctx);
+            }
         }
     }
 
@@ -1464,6 +1469,7 @@ public final class LetheServer implements AutoCloseable {
     private Void answerGraphQl(Context ctx, String query, String operationName, Map<String, Object> variables) {
         GraphQlApi.Mutations mutations = new GraphQlApi.Mutations();
         ExecutionResult result = graphQl.execute(query, operationName, variables, principal(ctx), mutations);
+        releaseParseBudget(ctx); // the body is used: not held while the answer goes to a client that may not read
         metrics.count("graphql_queries", 1);
         if (result.getErrors().stream()
                 .anyMatch(error -> error instanceof graphql.ExceptionWhileDataFetching fetching

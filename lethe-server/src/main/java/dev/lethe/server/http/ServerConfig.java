@@ -255,7 +255,7 @@ public record ServerConfig(
             dev.lethe.core.spi.YamlAliases.firstLine(text).ifPresent(line -> {
                 throw InvalidEventException.of(
                         "config file",
-                        file + " uses a YAML anchor or alias (&name, *name) at line " + line
+                        file + " uses a YAML alias (*name) at line " + line
                                 + ", which would be read as the text of its name: write the value out");
             });
         }
@@ -273,7 +273,13 @@ public record ServerConfig(
         int port = parseInt(
                 from(env, "LETHE_PORT", "port"),
                 env.getOrDefault("LETHE_PORT", setting(config, "port", "port", String.valueOf(DEFAULT_PORT))));
-        Path data = Path.of(env.getOrDefault("LETHE_DATA", setting(config, "data", "data", "./lethe-data")));
+        String dataText = env.getOrDefault("LETHE_DATA", setting(config, "data", "data", "./lethe-data"));
+        if (dataText.isBlank()) {
+            // Path.of("") is the current directory: a store made or served there, unmeant.
+            throw InvalidEventException.of(
+                    from(env, "LETHE_DATA", "data"), "is empty: name the data directory, or leave it unset");
+        }
+        Path data = Path.of(dataText);
         long maxBody = parseLong(
                 from(env, "LETHE_MAX_BODY_BYTES", "maxBodyBytes"),
                 env.getOrDefault(
@@ -389,7 +395,7 @@ public record ServerConfig(
     private static int parseInt(String name, String text) {
         long value = parseLong(name, text);
         if (value < Integer.MIN_VALUE || value > Integer.MAX_VALUE) {
-            throw InvalidEventException.of(name, "'" + text + "' is too large");
+            throw InvalidEventException.of(name, "'" + text + "' is out of range");
         }
         return (int) value;
     }
@@ -399,7 +405,8 @@ public record ServerConfig(
             return Long.parseLong(text.trim());
         } catch (NumberFormatException e) {
             boolean digits = text.trim().matches("[+-]?[0-9]+");
-            throw InvalidEventException.of(name, "'" + text + "' is " + (digits ? "too large" : "not a whole number"));
+            throw InvalidEventException.of(
+                    name, "'" + text + "' is " + (digits ? "out of range" : "not a whole number"));
         }
     }
 

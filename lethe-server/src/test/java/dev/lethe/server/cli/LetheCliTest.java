@@ -703,12 +703,25 @@ class LetheCliTest {
         assertThat(lethe("subject", "forget", alan.subject(), "--legal-basis", forged, "--role", "dpo")
                         .exitCode())
                 .isZero();
+        // A line separator is refused in a new legal basis (a listing would print it as a line break).
+        Run separated = lethe(
+                "subject",
+                "forget",
+                grace.subject(),
+                "--legal-basis",
+                forged + "\u2028x",
+                "--at",
+                "2032-01-01",
+                "--role",
+                "dpo");
+        assertThat(separated.exitCode()).isEqualTo(2);
+        assertThat(separated.err()).contains("legal basis: holds a control character");
         assertThat(lethe(
                                 "subject",
                                 "forget",
                                 grace.subject(),
                                 "--legal-basis",
-                                forged + "\u2028x",
+                                forged + " x",
                                 "--at",
                                 "2032-01-01",
                                 "--role",
@@ -719,7 +732,7 @@ class LetheCliTest {
                 .contains("GDPR Art. 17\\u000a2026-11-27  receipt forged")
                 .doesNotContain("17\n");
         assertThat(lethe("subject", "scheduled", "--role", "dpo").out())
-                .contains("receipt forged\\u2028x")
+                .contains("GDPR Art. 17\\u000a2026-11-27  receipt forged x")
                 .hasLineCount(1);
     }
 
@@ -832,7 +845,7 @@ class LetheCliTest {
         Path big = Files.writeString(root.resolve("big.yaml"), current + "#".repeat((1 << 20) + 1) + "\n");
         Run refused = lethe("policy", "set", big.toString(), "--role", "dpo");
         assertThat(refused.exitCode()).isEqualTo(2);
-        assertThat(refused.err()).contains("a data policy is at most 1048576");
+        assertThat(refused.err()).contains("is over 1048576 bytes");
         assertThat(lethe("stats").exitCode()).as("the store still opens").isZero();
     }
 
@@ -843,6 +856,9 @@ class LetheCliTest {
         assertThat(noData.exitCode()).isEqualTo(2);
         assertThat(noData.err()).contains("--data: is empty");
         assertThat(run("--data", "  ", "stats").err()).contains("--data: is empty");
+        assertThat(run("--data", "", "serve", "--init", "--port", "0").err())
+                .as("serve too")
+                .contains("--data: is empty");
         Run noRole = lethe("stats", "--role", "");
         assertThat(noRole.exitCode()).isEqualTo(2);
         assertThat(noRole.err()).contains("--role: is empty").doesNotContain("--user");

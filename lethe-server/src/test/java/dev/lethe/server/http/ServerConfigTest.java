@@ -50,9 +50,9 @@ class ServerConfigTest {
             {"data: [a]\n", "data: must be one value, not a list"},
             {"host: \"\"\n", "host: is empty"},
             {"jwt:\n  issuer: {a: b}\n", "jwt.issuer: must be one value, not a mapping"},
-            {"host: &h 127.0.0.1\nport: 8080\n", "uses a YAML anchor or alias (&name, *name) at line 1"},
+            {"host: &h 127.0.0.1\nbind: *h\n", "uses a YAML alias (*name) at line 2"},
             {"port: 1\n---\nport: 2\n", "holds more than one YAML document"},
-            {"port: 99999999999\n", "port: '99999999999' is too large"},
+            {"port: 99999999999\n", "port: '99999999999' is out of range"},
             {"port: 80.5\n", "port: '80.5' is not a whole number"},
             {"tokens:\n  0123456789abcdef0123: { role: dpo }\n", "bad.yaml, tokens: a token has no principal"}
         }) {
@@ -90,6 +90,8 @@ class ServerConfigTest {
 
     @Test
     void a_bad_setting_from_the_environment_is_named_by_its_variable() {
+        assertThatThrownBy(() -> ServerConfig.load(null, Map.of("LETHE_DATA", "")))
+                .hasMessageContaining("LETHE_DATA (environment): is empty");
         assertThatThrownBy(() -> ServerConfig.load(null, Map.of("LETHE_PORT", "notaport")))
                 .hasMessageContaining("LETHE_PORT (environment)");
         assertThatThrownBy(() -> ServerConfig.load(null, Map.of("LETHE_JWT_SECRET", "short")))

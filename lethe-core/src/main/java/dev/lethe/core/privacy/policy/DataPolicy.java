@@ -138,6 +138,17 @@ public record DataPolicy(
         }
     }
 
+    /** Whether a document with something in it follows (a trailing "---", as generators write, is none). */
+    private static boolean anotherDocument(com.fasterxml.jackson.core.JsonParser documents) throws IOException {
+        while (documents.nextToken() != null) {
+            JsonNode next = YAML.readTree(documents);
+            if (next != null && !next.isMissingNode() && !next.isNull()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The largest policy text read, as UTF-8: 1 MiB. */
     public static final int MAX_BYTES = 1 << 20;
 
@@ -154,7 +165,7 @@ public record DataPolicy(
         // One value, then the end: not readValues, which takes a list at the root for a stream of documents.
         try (com.fasterxml.jackson.core.JsonParser documents = YAML.createParser(yaml)) {
             root = YAML.readTree(documents);
-            if (documents.nextToken() != null) {
+            if (anotherDocument(documents)) {
                 // Only one would be read: a second one ("---" then "strict: true") would be ignored.
                 throw InvalidEventException.of("policy", "holds more than one YAML document ('---'); give one");
             }
@@ -184,7 +195,7 @@ public record DataPolicy(
         dev.lethe.core.spi.YamlAliases.firstLine(yaml).ifPresent(line -> {
             throw InvalidEventException.of(
                     "policy",
-                    "uses a YAML anchor or alias (&name, *name) at line " + line
+                    "uses a YAML alias (*name) at line " + line
                             + ", which would be read as the text of its name: write the value out");
         });
         onlyKeys(root, "policy", "strict", "forgetMarkers", "receiptJournal", "numericIdCategories", "groups", "roles");
