@@ -36,31 +36,46 @@ public final class Notes {
      * is), naming {@code what}. Notes stored before are not checked again (a scheduled forget carried out).
      */
     public static void requirePlain(String what, String text) {
-        if (hasHiddenCharacters(text)) {
+        int hidden = hiddenCharacter(text);
+        if (hidden >= 0) {
             throw InvalidEventException.of(
-                    what, "holds a control character or a bidirectional override; write it as plain text");
+                    what,
+                    String.format(
+                            "holds U+%04X, a control or invisible character (a bidirectional override, a line"
+                                    + " separator…); write it as plain text",
+                            hidden));
         }
     }
 
     /**
-     * Whether {@code text} holds a control character other than tab and line feed (CRLF counts as one), a
-     * bidirectional control, a line or paragraph separator, or an invisible space; the zero-width joiners,
-     * which some scripts need, are allowed.
+     * Whether {@code text} holds a control character other than tab and line feed (CRLF counts as one), a line
+     * or paragraph separator, or an invisible format character (a bidirectional override or isolate, a tag
+     * character, an invisible operator) — but for those ordinary text needs: the zero-width joiners, the
+     * directional marks right-to-left text carries, the soft hyphen.
      */
     public static boolean hasHiddenCharacters(String text) {
-        return text != null
-                && text.replace("\r\n", "\n") // line ends as a form sends them; a bare CR can overwrite a line
-                        .chars()
-                        .anyMatch(c -> (Character.isISOControl(c) && c != '\t' && c != '\n')
-                                || (c >= 0x202A && c <= 0x202E) // bidirectional embeddings and overrides
-                                || (c >= 0x2066 && c <= 0x2069) // bidirectional isolates
-                                || c == 0x200E
-                                || c == 0x200F
-                                || c == 0x061C // directional marks
-                                || c == 0x2028
-                                || c == 0x2029 // line and paragraph separators
-                                || c == 0x200B
-                                || c == 0x2060
-                                || c == 0xFEFF); // zero-width (not the joiners)
+        return hiddenCharacter(text) >= 0;
     }
+
+    /** The first code point {@link #hasHiddenCharacters} refuses, or -1. */
+    static int hiddenCharacter(String text) {
+        if (text == null) {
+            return -1;
+        }
+        return text.replace("\r\n", "\n") // line ends as a form sends them; a bare CR can overwrite a line
+                .codePoints()
+                .filter(c -> (Character.isISOControl(c) && c != '\t' && c != '\n')
+                        || Character.getType(c) == Character.LINE_SEPARATOR
+                        || Character.getType(c) == Character.PARAGRAPH_SEPARATOR
+                        || (Character.getType(c) == Character.FORMAT && !ORDINARY_FORMAT.contains(c))
+                        || c == 0x3164 // Hangul filler: blank, yet a letter
+                        || c == 0x115F
+                        || c == 0x1160)
+                .findFirst()
+                .orElse(-1);
+    }
+
+    /** Format characters ordinary text carries: ZWNJ, ZWJ, LRM, RLM, ALM, the soft hyphen. */
+    private static final java.util.Set<Integer> ORDINARY_FORMAT =
+            java.util.Set.of(0x200C, 0x200D, 0x200E, 0x200F, 0x061C, 0x00AD);
 }

@@ -3205,8 +3205,8 @@ public final class PrivateEventStore implements AutoCloseable {
      * e-mail address can be a principal's name: JWT subjects often are), else "unknown".
      */
     static String reappliedActor(String recorded) {
-        if (recorded == null || recorded.equals("?")) {
-            return recorded;
+        if (recorded == null || recorded.isBlank() || recorded.equals("?")) {
+            return "?";
         }
         try {
             new Principal(recorded, "any");

@@ -125,11 +125,12 @@ public final class ProjectionRuntime implements AutoCloseable {
      * listed as failed, with the reason, rather than as catching up for good or as the runner it replaced.
      */
     private void startListed(String name, RunningProjection<?> runner) {
+        RunningProjection<?> before = running.get(name);
         try {
             runner.start();
         } catch (RuntimeException e) {
-            runner.onError(e);
-            running.put(name, runner);
+            runner.onError(e); // its failure listener may start the projection again: that one stays listed
+            running.compute(name, (key, now) -> now == before ? runner : now);
             throw e;
         }
         running.put(name, runner);

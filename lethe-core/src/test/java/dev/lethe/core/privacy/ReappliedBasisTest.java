@@ -104,11 +104,14 @@ class ReappliedBasisTest {
             org.assertj.core.api.Assertions.assertThatThrownBy(
                             () -> lethe.forget(ada, "GDPR Art 17\u001b[2J\u001b[31mFAKE", null, dora))
                     .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
-                    .hasMessageContaining("legal basis: holds a control character");
+                    .hasMessageContaining("legal basis: holds U+001B, a control or invisible character");
             org.assertj.core.api.Assertions.assertThatThrownBy(
                             () -> lethe.forget(ada, "GDPR Art. 17(1)(a)", "ticket \u202E1174", dora))
-                    .hasMessageContaining("reason: holds a control character or a bidirectional override");
+                    .hasMessageContaining("reason: holds U+202E, a control or invisible character");
             assertThat(keys.isForgotten(ada)).isFalse();
+            // Right-to-left text with its directional marks, a joiner, is plain text; a tag character is not.
+            assertThat(Notes.hasHiddenCharacters("مادة 17\u200F ok\u200D")).isFalse();
+            assertThat(Notes.hasHiddenCharacters("basis\uDB40\uDC41")).isTrue();
             // Line ends as a form sends them are plain text.
             assertThat(lethe.forget(ada, "GDPR Art. 17(1)(a)", "ticket 4711\r\nsecond line", dora)
                             .reason())

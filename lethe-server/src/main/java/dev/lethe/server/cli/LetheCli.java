@@ -227,10 +227,9 @@ public final class LetheCli implements Runnable {
         return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 
-    /** Prints a command group's usage: what {@code lethe policy} alone does. */
     /**
      * A command group run without one of its commands ({@code lethe projections}): a usage error, exit code
-     * 2, with the group's usage on standard error — not a success a script would take for "done".
+     * 2, naming its commands on standard error — not a success a script would take for "done".
      */
     void printUsageOf(String subcommand) {
         CommandLine group = spec.commandLine().getSubcommands().get(subcommand);

@@ -789,8 +789,10 @@ final class SubjectCommand implements Runnable {
                         java.io.BufferedReader in = new java.io.BufferedReader(
                                 new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8));
                         key = in.readLine();
+                        // What came with it (a file, a pipe written at once), not waiting for more: typed at a
+                        // terminal, Enter ends it.
                         String more;
-                        while ((more = in.readLine()) != null) {
+                        while (in.ready() && (more = in.readLine()) != null) {
                             if (!more.isEmpty()) {
                                 // Not the first key looked up and the others dropped without a word.
                                 throw InvalidEventException.of(

@@ -83,29 +83,42 @@ public final class LetheServer implements AutoCloseable {
     private static final String PARSING = "parsingKib";
 
     /**
-     * Request bodies parsed (and answered) at once, server-wide, in KiB: a parsed body takes up to some 30
-     * times its size on the heap (a long array of small numbers), so a few large bodies at once — from any
-     * token, before a permission is known (GraphQL) — could run the server out of memory. A 32nd of the heap,
-     * at least one body of the largest size; a body waits up to 10 s for its share, then 503.
+     * Request bodies held at once, server-wide, in KiB of heap they may take, raw and parsed: a body's bytes,
+     * read before it is parsed, and its tree (with GraphQL's variables converted from it) take about
+     * {@value #HEAP_BYTES_PER_TOKEN} bytes per JSON token beside {@value #RAW_COPIES} copies of its text. A
+     * request takes its raw share before its body is read (from Content-Length, the largest body when chunked),
+     * and its tree's share once its tokens are counted (a pass that builds nothing); a quarter of the heap in
+     * all, at least one body of the largest size. A body that waits more than 10 s for its share is a 503; one
+     * whose tree alone would take more than the whole budget is a 413 (16 MiB of {@code [{},{},…]} is a tree of
+     * some 900 MB).
      */
     private volatile java.util.concurrent.Semaphore parsing;
+
+    static final int HEAP_BYTES_PER_TOKEN = 160;
+    static final int RAW_COPIES = 3;
 
     private int parseBudgetKib() {
         return (int) Math.min(
                 Integer.MAX_VALUE,
-                Math.max(config.maxBodyBytes(), Runtime.getRuntime().maxMemory() / 32) / 1024);
+                Math.max(
+                                config.maxBodyBytes() * RAW_COPIES,
+                                Runtime.getRuntime().maxMemory() / 4)
+                        / 1024);
     }
 
-    private void takeParseBudget(Context ctx, int bytes) {
-        if (ctx.attribute(PARSING) != null) {
-            return; // taken already (released by the parse that took it, or after the request)
-        }
+    /** Takes {@code bytes} more of the budget for this request (the whole budget at most, in all). */
+    private void takeParseBudget(Context ctx, long bytes) {
         synchronized (this) {
             if (parsing == null) {
                 parsing = new java.util.concurrent.Semaphore(parseBudgetKib());
             }
         }
-        int kib = Math.max(1, Math.min(parseBudgetKib(), (bytes + 1023) / 1024));
+        Integer held = ctx.attribute(PARSING);
+        int already = held == null ? 0 : held;
+        int kib = (int) Math.max(0, Math.min(parseBudgetKib() - already, (bytes + 1023) / 1024));
+        if (kib == 0) {
+            return;
+        }
         boolean taken;
         try {
             taken = parsing.tryAcquire(kib, 10, java.util.concurrent.TimeUnit.SECONDS);
@@ -118,10 +131,10 @@ public final class LetheServer implements AutoCloseable {
                             503,
                             "Service unavailable",
                             "the server is reading other large request bodies and has no memory to spare for this"
-                                    + " one (" + bytes + " bytes) now: retry shortly")
+                                    + " one now: retry shortly")
                     .retryAfter(2);
         }
-        ctx.attribute(PARSING, kib);
+        ctx.attribute(PARSING, already + kib);
     }
 
     private void releaseParseBudget(Context ctx) {
@@ -902,13 +915,29 @@ public final class LetheServer implements AutoCloseable {
         if (contentType == null || !contentType.toLowerCase().startsWith("application/json")) {
             throw new ApiException(415, "Unsupported media type", "send the body as application/json");
         }
-        byte[] bytes = ctx.bodyAsBytes();
-        // Held while the parsed body is in use (released after the handler, before Javalin writes the answer;
-        // GraphQL, which writes its own, releases it first): not while an answer is written to a client that
-        // may not read it, where one token could hold it and every body of every principal wait.
-        takeParseBudget(ctx, bytes.length);
+        // Held while the body is in use (released after the handler, before Javalin writes the answer; GraphQL,
+        // which writes its own, releases it first): not while an answer is written to a client that may not read
+        // it, where one token could hold it and every body of every principal wait. The raw share first, before
+        // the bytes are read: requests waiting for their share must not each hold a body outside it.
+        String declared = ctx.header("Content-Length");
+        long raw = declared != null && declared.trim().matches("[0-9]{1,18}")
+                ? Long.parseLong(declared.trim())
+                : config.maxBodyBytes();
+        takeParseBudget(ctx, raw * RAW_COPIES);
         boolean parsed = false;
         try {
+            byte[] bytes = ctx.bodyAsBytes();
+            long tokens = tokens(bytes);
+            long tree = tokens * HEAP_BYTES_PER_TOKEN;
+            if (tree > (long) parseBudgetKib() * 1024) {
+                throw new ApiException(
+                        413,
+                        "Content too large",
+                        "the body holds " + tokens + " JSON tokens, more than this server's memory takes in one"
+                                + " request (about " + (long) parseBudgetKib() * 1024 / HEAP_BYTES_PER_TOKEN
+                                + "): send fewer values at once");
+            }
+            takeParseBudget(ctx, tree);
             JsonNode node = Hub.JSON.readTree(bytes);
             if (node == null || !node.isObject()) {
                 throw ApiException.badRequest("the body must be a JSON object");
@@ -926,6 +955,18 @@ public final class LetheServer implements AutoCloseable {
                 releaseParseBudget(ctx);
             }
         }
+    }
+
+    /** The JSON tokens of {@code bytes}, counted by a streaming pass that builds nothing. */
+    private static long tokens(byte[] bytes) throws IOException {
+        long count = 0;
+        try (com.fasterxml.jackson.core.JsonParser parser =
+                Hub.JSON.getFactory().createParser(bytes)) {
+            while (parser.nextToken() != null) {
+                count++;
+            }
+        }
+        return count;
     }
 
     private void append(Context ctx) {
@@ -1431,7 +1472,21 @@ public final class LetheServer implements AutoCloseable {
         ctx.json(listed);
     }
 
-    private void graphql(Context ctx) {
+    /** A GraphQL request as read from its body, whose tree is then no longer referenced. */
+    private static final class GraphQlRequest {
+        final String query;
+        final String operationName;
+        /** Cleared once the query has run: not kept while its answer is written. */
+        Map<String, Object> variables;
+
+        GraphQlRequest(String query, String operationName, Map<String, Object> variables) {
+            this.query = query;
+            this.operationName = operationName;
+            this.variables = variables;
+        }
+    }
+
+    private GraphQlRequest graphQlRequest(Context ctx) {
         JsonNode body = body(ctx, "query", "variables", "operationName", "extensions");
         JsonNode query = body.get("query");
         if (query == null || !query.isTextual()) {
@@ -1443,10 +1498,15 @@ public final class LetheServer implements AutoCloseable {
         @SuppressWarnings("unchecked")
         Map<String, Object> variables =
                 body.hasNonNull("variables") ? Hub.JSON.convertValue(body.get("variables"), Map.class) : Map.of();
-        String operationName = body.path("operationName").asText(null);
+        return new GraphQlRequest(query.asText(), body.path("operationName").asText(null), variables);
+    }
+
+    private void graphql(Context ctx) {
+        GraphQlRequest request = graphQlRequest(ctx);
+        String operationName = request.operationName;
         // Within the page budget, answer written: a query may read pages of events (its events fields), and
         // read-model states (its projection fields), each taking more turns, all taken before it runs.
-        GraphQlApi.Reads reads = graphQl.reads(query.asText(), operationName, variables);
+        GraphQlApi.Reads reads = graphQl.reads(request.query, operationName, request.variables);
         int states = reads.states();
         // One turn per page of events (events and audit fields, by what their limits can read: small ones share
         // one), at least one, and STATE_PAGES per state. Refused: more states, or more pages of events, than a
@@ -1462,14 +1522,17 @@ public final class LetheServer implements AutoCloseable {
                             + hub.turnsPerRequest() + " pages, a state counting " + Hub.STATE_PAGES
                             + "): ask for fewer events, audit, projection and dataJourney fields in one query");
         }
-        hub.withPageBudget(
-                principal(ctx).name(), turns, () -> answerGraphQl(ctx, query.asText(), operationName, variables));
+        hub.withPageBudget(principal(ctx).name(), turns, () -> answerGraphQl(ctx, request));
     }
 
-    private Void answerGraphQl(Context ctx, String query, String operationName, Map<String, Object> variables) {
+    private Void answerGraphQl(Context ctx, GraphQlRequest request) {
         GraphQlApi.Mutations mutations = new GraphQlApi.Mutations();
-        ExecutionResult result = graphQl.execute(query, operationName, variables, principal(ctx), mutations);
-        releaseParseBudget(ctx); // the body is used: not held while the answer goes to a client that may not read
+        ExecutionResult result =
+                graphQl.execute(request.query, request.operationName, request.variables, principal(ctx), mutations);
+        // The body is used: neither it nor its share of the budget is held while the answer goes to a client
+        // that may not read it.
+        request.variables = null;
+        releaseParseBudget(ctx);
         metrics.count("graphql_queries", 1);
         if (result.getErrors().stream()
                 .anyMatch(error -> error instanceof graphql.ExceptionWhileDataFetching fetching

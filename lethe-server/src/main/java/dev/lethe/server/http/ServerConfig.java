@@ -273,13 +273,11 @@ public record ServerConfig(
         int port = parseInt(
                 from(env, "LETHE_PORT", "port"),
                 env.getOrDefault("LETHE_PORT", setting(config, "port", "port", String.valueOf(DEFAULT_PORT))));
-        String dataText = env.getOrDefault("LETHE_DATA", setting(config, "data", "data", "./lethe-data"));
-        if (dataText.isBlank()) {
-            // Path.of("") is the current directory: a store made or served there, unmeant.
-            throw InvalidEventException.of(
-                    from(env, "LETHE_DATA", "data"), "is empty: name the data directory, or leave it unset");
-        }
-        Path data = Path.of(dataText);
+        // An empty LETHE_DATA is unset here, as LETHE_MASTER_KEY_DIR is (--data wins over either; lethe serve
+        // refuses an empty one); data: blank in the file is refused by setting().
+        String dataEnv = env.get("LETHE_DATA");
+        Path data = Path.of(
+                dataEnv != null && !dataEnv.isBlank() ? dataEnv : setting(config, "data", "data", "./lethe-data"));
         long maxBody = parseLong(
                 from(env, "LETHE_MAX_BODY_BYTES", "maxBodyBytes"),
                 env.getOrDefault(

@@ -715,7 +715,7 @@ class LetheCliTest {
                 "--role",
                 "dpo");
         assertThat(separated.exitCode()).isEqualTo(2);
-        assertThat(separated.err()).contains("legal basis: holds a control character");
+        assertThat(separated.err()).contains("legal basis: holds U+2028, a control or invisible character");
         assertThat(lethe(
                                 "subject",
                                 "forget",
