@@ -1020,11 +1020,14 @@ public final class KeyService implements AutoCloseable {
             int entries;
             try {
                 entries = store.forget(subject, draft, audited);
+                if (entries >= 0) {
+                    keysChanged.incrementAndGet(); // not for a refusal (already forgotten, unknown): nothing deleted
+                }
             } catch (RuntimeException e) {
+                keysChanged.incrementAndGet(); // failed, perhaps after its commit
                 auditedNotMarked.addAll(audited);
                 throw e;
             } finally {
-                keysChanged.incrementAndGet(); // also when it failed: perhaps after its commit
                 // Even if the store failed after its commit, nothing of the subject stays cached. The generation
                 // is raised last: a lookup that reads the new one sees these evictions, and one that read the
                 // old one does not cache what it derives (remember() compares, under this lock).
