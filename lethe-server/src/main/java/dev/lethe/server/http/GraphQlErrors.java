@@ -58,7 +58,16 @@ final class GraphQlErrors {
                 : "";
     }
 
+    /** The longest error message looked into: a longer one quotes the request (an operation name of 16 MB). */
+    static final int MAX_MESSAGE_CHARS = 2_000;
+
     static String redact(String message, String classification) {
+        if (message.length() > MAX_MESSAGE_CHARS) {
+            // Neither repeated (an answer the size of the request, per error) nor searched (the patterns below
+            // take time that grows with the square of a message quoting "with value '" again and again).
+            return (classification.isEmpty() || classification.equals("null") ? "Error" : classification)
+                    + ": the message is not repeated (" + message.length() + " characters: it quotes the request)";
+        }
         if (classification.equals("InvalidSyntax")) {
             java.util.regex.Matcher deep = PARSE_DEPTH.matcher(message);
             if (deep.find()) {

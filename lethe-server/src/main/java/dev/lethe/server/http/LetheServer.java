@@ -119,6 +119,21 @@ public final class LetheServer implements AutoCloseable {
         if (kib == 0) {
             return;
         }
+        // One principal holds at most half of it (at least one body of the largest size): its slow senders, or
+        // its bodies that wait for one another, cannot keep every other principal's bodies out.
+        Principal who = ctx.attribute("principal");
+        String name = who == null ? "-" : who.name();
+        long share =
+                Math.max(parseBudgetKib() / 2, Math.min(parseBudgetKib(), config.maxBodyBytes() * RAW_COPIES / 1024));
+        if (parsingByPrincipal.merge(name, (long) kib, Long::sum) > share) {
+            parsingByPrincipal.computeIfPresent(name, (key, now) -> now - kib <= 0 ? null : now - kib);
+            throw new ApiException(
+                            503,
+                            "Service unavailable",
+                            "principal " + name + " has as many request bodies in hand as one principal may: retry"
+                                    + " once some are answered")
+                    .retryAfter(2);
+        }
         boolean taken;
         try {
             taken = parsing.tryAcquire(kib, 10, java.util.concurrent.TimeUnit.SECONDS);
@@ -127,6 +142,7 @@ public final class LetheServer implements AutoCloseable {
             taken = false;
         }
         if (!taken) {
+            parsingByPrincipal.computeIfPresent(name, (key, now) -> now - kib <= 0 ? null : now - kib);
             throw new ApiException(
                             503,
                             "Service unavailable",
@@ -142,8 +158,15 @@ public final class LetheServer implements AutoCloseable {
         if (kib != null) {
             ctx.attribute(PARSING, null);
             parsing.release(kib);
+            Principal who = ctx.attribute("principal");
+            parsingByPrincipal.computeIfPresent(
+                    who == null ? "-" : who.name(), (key, now) -> now - kib <= 0 ? null : now - kib);
         }
     }
+
+    /** KiB of {@link #parsing} each principal holds now. */
+    private final java.util.concurrent.ConcurrentHashMap<String, Long> parsingByPrincipal =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     private void releaseInFlight(Context ctx) {
         String name = ctx.attribute(IN_FLIGHT);
@@ -1474,7 +1497,9 @@ public final class LetheServer implements AutoCloseable {
 
     /** A GraphQL request as read from its body, whose tree is then no longer referenced. */
     private static final class GraphQlRequest {
-        final String query;
+        /** Cleared once the query has run, as {@link #variables}. */
+        String query;
+
         final String operationName;
         /** Cleared once the query has run: not kept while its answer is written. */
         Map<String, Object> variables;
@@ -1498,7 +1523,13 @@ public final class LetheServer implements AutoCloseable {
         @SuppressWarnings("unchecked")
         Map<String, Object> variables =
                 body.hasNonNull("variables") ? Hub.JSON.convertValue(body.get("variables"), Map.class) : Map.of();
-        return new GraphQlRequest(query.asText(), body.path("operationName").asText(null), variables);
+        String operationName = body.path("operationName").asText(null);
+        if (operationName != null && operationName.length() > 1_000) {
+            // graphql-java quotes an unknown one whole in its error: an answer as large as the request.
+            throw ApiException.badRequest("'operationName' is " + operationName.length()
+                    + " characters long; an operation's name is at most 1000");
+        }
+        return new GraphQlRequest(query.asText(), operationName, variables);
     }
 
     private void graphql(Context ctx) {
@@ -1532,6 +1563,7 @@ public final class LetheServer implements AutoCloseable {
         // The body is used: neither it nor its share of the budget is held while the answer goes to a client
         // that may not read it.
         request.variables = null;
+        request.query = null;
         releaseParseBudget(ctx);
         metrics.count("graphql_queries", 1);
         if (result.getErrors().stream()

@@ -6,6 +6,19 @@ import org.junit.jupiter.api.Test;
 
 class GraphQlErrorsTest {
     @Test
+    void a_message_that_quotes_a_long_request_is_neither_repeated_nor_searched() {
+        // graphql-java quotes an unknown operation name whole: 16 MB of name, twice the size as a message.
+        String name = "with value 'x".repeat(20_000);
+        long started = System.nanoTime();
+        String redacted = GraphQlErrors.redact("Unknown operation named '" + name + "'.", "ValidationError");
+        assertThat(redacted)
+                .startsWith("ValidationError: the message is not repeated (")
+                .doesNotContain("with value");
+        assertThat(System.nanoTime() - started)
+                .isLessThan(java.time.Duration.ofSeconds(5).toNanos());
+    }
+
+    @Test
     void messages_keep_what_is_wrong_and_where_but_not_the_input() {
         assertThat(GraphQlErrors.redact(
                         "Validation error (WrongType@[append]) : argument 'events[0].data' with value 'ObjectValue{"
