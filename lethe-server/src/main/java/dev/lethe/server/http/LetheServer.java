@@ -125,7 +125,8 @@ public final class LetheServer implements AutoCloseable {
         String name = who == null ? "-" : who.name();
         long share =
                 Math.max(parseBudgetKib() / 2, Math.min(parseBudgetKib(), config.maxBodyBytes() * RAW_COPIES / 1024));
-        if (parsingByPrincipal.merge(name, (long) kib, Long::sum) > share) {
+        long after = parsingByPrincipal.merge(name, (long) kib, Long::sum);
+        if (after > share && after > already + kib) { // a request alone always gets its share: others wait
             parsingByPrincipal.computeIfPresent(name, (key, now) -> now - kib <= 0 ? null : now - kib);
             throw new ApiException(
                             503,
