@@ -25,13 +25,17 @@ class ReappliedBasisTest {
     @TempDir
     Path keysDirectory;
 
-    @Test
-    void a_legal_basis_holding_an_email_address_is_not_repeated_in_the_audit_trail() {
-        KeyService keys = new KeyService(
+    private KeyService keys() {
+        return new KeyService(
                 new InMemoryKeyStore(),
                 LocalMasterKey.openOrCreate(keysDirectory),
                 DataPolicy.parse(DataPolicy.defaultYaml()),
                 Clock.systemUTC());
+    }
+
+    @Test
+    void a_legal_basis_holding_an_email_address_is_not_repeated_in_the_audit_trail() {
+        KeyService keys = keys();
         try (PrivateEventStore lethe = new PrivateEventStore(new InMemoryEventStore(), keys, Clock.systemUTC())) {
             SubjectId planted = keys.resolve("someone@example.com");
             SubjectId plain = keys.resolve("other@example.com");
@@ -56,11 +60,7 @@ class ReappliedBasisTest {
 
     @Test
     void a_schedule_or_cancellation_applied_again_does_not_repeat_a_basis_reason_or_name_a_new_one_could_not_have() {
-        KeyService keys = new KeyService(
-                new InMemoryKeyStore(),
-                LocalMasterKey.openOrCreate(keysDirectory),
-                DataPolicy.parse(DataPolicy.defaultYaml()),
-                Clock.systemUTC());
+        KeyService keys = keys();
         try (PrivateEventStore lethe = new PrivateEventStore(new InMemoryEventStore(), keys, Clock.systemUTC())) {
             SubjectId later = keys.resolve("later@example.com");
             SubjectId cancelled = keys.resolve("cancelled@example.com");
@@ -92,11 +92,7 @@ class ReappliedBasisTest {
 
     @Test
     void a_new_legal_basis_or_reason_with_a_control_character_is_refused_and_an_old_one_is_not_repeated() {
-        KeyService keys = new KeyService(
-                new InMemoryKeyStore(),
-                LocalMasterKey.openOrCreate(keysDirectory),
-                DataPolicy.parse(DataPolicy.defaultYaml()),
-                Clock.systemUTC());
+        KeyService keys = keys();
         Principal dora = new Principal("dora", "dpo");
         try (PrivateEventStore lethe = new PrivateEventStore(new InMemoryEventStore(), keys, Clock.systemUTC())) {
             SubjectId ada = keys.resolve("ada@example.com");

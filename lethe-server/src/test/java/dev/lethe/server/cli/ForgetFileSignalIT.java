@@ -31,6 +31,22 @@ class ForgetFileSignalIT {
     @TempDir
     Path work;
 
+    /** The arguments of {@code lethe subject forget --file FILE} as the DPO. */
+    private static String[] forgetFile(Path data, Path file) {
+        return new String[] {
+            "--data",
+            data.toString(),
+            "subject",
+            "forget",
+            "--file",
+            file.toString(),
+            "--legal-basis",
+            BASIS,
+            "--role",
+            "dpo"
+        };
+    }
+
     @Test
     void sigterm_stops_between_forgets_and_says_how_far_it_got() throws Exception {
         Path data = work.resolve("data");
@@ -52,25 +68,16 @@ class ForgetFileSignalIT {
 
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Path errLog = work.resolve("err.log");
-        Process child = new ProcessBuilder(
-                        java,
-                        "-Xmx256m",
-                        "-XX:+UseSerialGC",
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        LetheCli.class.getName(),
-                        "--data",
-                        data.toString(),
-                        "subject",
-                        "forget",
-                        "--file",
-                        file.toString(),
-                        "--legal-basis",
-                        BASIS,
-                        "--role",
-                        "dpo")
-                .redirectError(errLog.toFile())
-                .start();
+        List<String> command = new ArrayList<>(List.of(
+                java,
+                "-Xmx256m",
+                "-XX:+UseSerialGC",
+                "-cp",
+                System.getProperty("java.class.path"),
+                LetheCli.class.getName()));
+        command.addAll(List.of(forgetFile(data, file)));
+        Process child =
+                new ProcessBuilder(command).redirectError(errLog.toFile()).start();
         Pattern forgotten = Pattern.compile("^forgotten: subject (\\S+), receipt ");
         List<String> printed = new ArrayList<>();
         try (BufferedReader out =
@@ -106,21 +113,7 @@ class ForgetFileSignalIT {
 
         StringWriter again = new StringWriter();
         StringWriter againErr = new StringWriter();
-        int exit = LetheCli.run(
-                new String[] {
-                    "--data",
-                    data.toString(),
-                    "subject",
-                    "forget",
-                    "--file",
-                    file.toString(),
-                    "--legal-basis",
-                    BASIS,
-                    "--role",
-                    "dpo"
-                },
-                new PrintWriter(again),
-                new PrintWriter(againErr));
+        int exit = LetheCli.run(forgetFile(data, file), new PrintWriter(again), new PrintWriter(againErr));
         assertThat(exit).as(againErr.toString()).isZero();
         assertThat(again.toString())
                 .contains("forgot " + String.format("%,d", SUBJECTS - printed.size()) + " subject(s), " + printed.size()

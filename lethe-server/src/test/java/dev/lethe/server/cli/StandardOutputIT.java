@@ -20,6 +20,19 @@ class StandardOutputIT {
     @TempDir
     Path work;
 
+    /** {@code lethe --data DATA read --all} in a child process, standard output and error not yet redirected. */
+    private static ProcessBuilder readAll(Path data) {
+        return new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                LetheCli.class.getName(),
+                "--data",
+                data.toString(),
+                "read",
+                "--all");
+    }
+
     @Test
     void a_full_standard_output_is_an_error_and_a_closed_pipe_is_141() throws Exception {
         Assumptions.assumeTrue(Files.isWritable(Path.of("/dev/full")), "no /dev/full here (not Linux)");
@@ -29,17 +42,8 @@ class StandardOutputIT {
                         new PrintWriter(new StringWriter()),
                         new PrintWriter(new StringWriter())))
                 .isZero();
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Path err = work.resolve("err.log");
-        Process full = new ProcessBuilder(
-                        java,
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        LetheCli.class.getName(),
-                        "--data",
-                        data.toString(),
-                        "read",
-                        "--all")
+        Process full = readAll(data)
                 .redirectOutput(new File("/dev/full"))
                 .redirectError(err.toFile())
                 .start();
@@ -47,17 +51,7 @@ class StandardOutputIT {
         assertThat(full.exitValue()).isEqualTo(1);
         assertThat(Files.readString(err)).contains("error: cannot write standard output (/dev/full): a full disk");
 
-        Process piped = new ProcessBuilder(
-                        java,
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        LetheCli.class.getName(),
-                        "--data",
-                        data.toString(),
-                        "read",
-                        "--all")
-                .redirectError(err.toFile())
-                .start();
+        Process piped = readAll(data).redirectError(err.toFile()).start();
         piped.getInputStream().close(); // the reader goes away at once
         assertThat(piped.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(piped.exitValue()).isEqualTo(141);
