@@ -157,8 +157,13 @@ class Pkcs11StoreIT {
             ada = lethe.privacy().keys().resolve("ada@example.com");
         }
         Path keyset = data.resolve("master.keyset.json");
+        java.util.Set<String> indexBefore = blindIndexHashes(data);
 
         SqliteLethe.MasterKeyMove move = SqliteLethe.moveMasterKeyToToken(data, SqliteOptions.DEFAULT, token, DPO);
+
+        // Keyed anew under a secret only the token unwraps: the keyset left behind (or a copy of it) and a copy
+        // of keys.db from before the move no longer compute the moved store's entries from a natural key.
+        assertThat(blindIndexHashes(data)).hasSameSizeAs(indexBefore).doesNotContainAnyElementsOf(indexBefore);
 
         assertThat(move.rewrapped()).isGreaterThanOrEqualTo(2); // Ada's key and the blind-index secret
         assertThat(move.from()).contains("local keyset");
@@ -187,6 +192,18 @@ class Pkcs11StoreIT {
         assertThatThrownBy(() -> SqliteLethe.moveMasterKeyToToken(data, SqliteOptions.DEFAULT, token, DPO))
                 .as("moved already")
                 .hasMessageContaining("already in a PKCS#11 token: there is nothing to move");
+    }
+
+    private static java.util.Set<String> blindIndexHashes(Path data) throws Exception {
+        java.util.Set<String> hashes = new java.util.HashSet<>();
+        try (var connection = java.sql.DriverManager.getConnection("jdbc:sqlite:" + data.resolve("keys.db"));
+                var rows = connection.createStatement().executeQuery("SELECT hex(hmac) FROM blind_index")) {
+            while (rows.next()) {
+                hashes.add(rows.getString(1));
+            }
+        }
+        assertThat(hashes).isNotEmpty();
+        return hashes;
     }
 
     @Test

@@ -1411,18 +1411,7 @@ public final class KeyService implements AutoCloseable {
         random.nextBytes(newIndexKey);
         List<KeyStore.IndexRow> index = rekeyedIndex(newIndexKey);
         int epoch = master.beginRotation();
-        Map<String, byte[]> rewrapped = rewrapAll(master, progress);
-        int count = rewrapped.size();
-        String ref = KeyRefs.secret(BLIND_INDEX_EPOCH_SECRET);
-        rewrapped.put(ref, master.wrap(newIndexKey, KeyRefs.context(ref)));
-        try {
-            store.rewrap(rewrapped, Map.of(), index);
-        } finally {
-            keysChanged.incrementAndGet();
-        }
-        epochIndexKey = newIndexKey;
-        epochIndexSettled = true;
-        unsealedEntries = false;
+        int count = rewrapWithIndex(master, Map.of(), newIndexKey, index, progress);
         List<Integer> destroyed;
         try {
             destroyed = master.finishRotation();
@@ -1460,14 +1449,41 @@ public final class KeyService implements AutoCloseable {
     /** As {@link #rewrapUnder(MasterKey, Map)}, telling {@code progress} as {@link #rotateMaster} does. */
     public synchronized int rewrapUnder(
             MasterKey target, Map<String, String> notes, java.util.function.BiConsumer<Long, Long> progress) {
+        // The blind index is keyed anew here too: the keyset left behind (and any copy of it) with a copy of
+        // keys.db from before the move would otherwise unwrap the index's secrets, and with them test guessed
+        // natural keys against the moved store's index, new subjects' entries included.
+        byte[] newIndexKey = new byte[KEY_BYTES];
+        random.nextBytes(newIndexKey);
+        List<KeyStore.IndexRow> index = rekeyedIndex(newIndexKey);
+        int count = rewrapWithIndex(target, notes, newIndexKey, index, progress);
+        scrubAfterRewrap("every key re-wrapped under the new master key");
+        return count;
+    }
+
+    /**
+     * Re-wraps every live key under {@code target} and replaces the blind index with {@code index}, keyed by
+     * {@code newIndexKey} (stored wrapped under {@code target}), with {@code notes}, in one key-store
+     * transaction; returns how many keys were re-wrapped.
+     */
+    private int rewrapWithIndex(
+            MasterKey target,
+            Map<String, String> notes,
+            byte[] newIndexKey,
+            List<KeyStore.IndexRow> index,
+            java.util.function.BiConsumer<Long, Long> progress) {
         Map<String, byte[]> rewrapped = rewrapAll(target, progress);
+        int count = rewrapped.size();
+        String ref = KeyRefs.secret(BLIND_INDEX_EPOCH_SECRET);
+        rewrapped.put(ref, target.wrap(newIndexKey, KeyRefs.context(ref)));
         try {
-            store.rewrap(rewrapped, notes);
+            store.rewrap(rewrapped, notes, index);
         } finally {
             keysChanged.incrementAndGet();
         }
-        scrubAfterRewrap("every key re-wrapped under the new master key");
-        return rewrapped.size();
+        epochIndexKey = newIndexKey;
+        epochIndexSettled = true;
+        unsealedEntries = false;
+        return count;
     }
 
     /** Every live key, unwrapped by this service's master key and wrapped by {@code target}, by reference. */
