@@ -105,6 +105,12 @@ class SchemaRegistrationTest {
                         PrivateEventStoreTest.DPO,
                         SCHEMA.replace("\"product\":{\"type\":\"string\"}", "\"phone\":{\"x-GDPR\":{\"pii\":true}}")))
                 .hasMessageContaining("'x-GDPR' of phone is spelt 'x-gdpr' here");
+        // The envelope's associated data carries a path's length in two bytes: 70,001 would wrap.
+        String nested = "\"" + "a".repeat(35_000) + "\":{\"type\":\"object\",\"properties\":{\"" + "b".repeat(35_000)
+                + "\":{\"x-gdpr\":{\"pii\":true}}}},";
+        assertThatThrownBy(() ->
+                        register(PrivateEventStoreTest.DPO, SCHEMA.replace("\"product\":", nested + "\"product\":")))
+                .hasMessageContaining("a classified field's path is at most 1000 characters; this one has 70001");
         assertThat(lethe.schemas().all()).isEmpty();
     }
 

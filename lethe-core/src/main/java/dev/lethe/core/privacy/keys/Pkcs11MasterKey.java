@@ -334,7 +334,7 @@ public final class Pkcs11MasterKey implements MasterKey {
             return cipher(Cipher.DECRYPT_MODE, key, iv, context)
                     .doFinal(wrapped, EPOCH_BYTES + IV_BYTES, wrapped.length - EPOCH_BYTES - IV_BYTES);
         } catch (GeneralSecurityException | ProviderException e) {
-            if (deviceFailure(e)) {
+            if (deviceFailure(e) || (generalError(e) && !roundTrips(epoch))) {
                 throw new KeyUnavailableException(
                         "the token did not unwrap with master key epoch " + epoch + ": " + rootMessage(e)
                                 + UNREACHABLE_HINT,
@@ -374,6 +374,42 @@ public final class Pkcs11MasterKey implements MasterKey {
             "CKR_FUNCTION_FAILED",
             "CKR_HOST_MEMORY",
             "Token has been removed");
+
+    /**
+     * Whether {@code e} is a tag that did not verify as SunPKCS11 reports {@code CKR_GENERAL_ERROR} from the
+     * token's decrypt: some tokens answer a bad tag so, others a failing device. {@link #roundTrips} tells
+     * them apart.
+     */
+    static boolean generalError(Throwable e) {
+        int depth = 0;
+        for (Throwable cause = e; cause != null && depth++ < 16; cause = cause.getCause()) {
+            if (String.valueOf(cause.getMessage()).contains("CKR_GENERAL_ERROR")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether the key of {@code epoch} still wraps and unwraps a throwaway value: after an ambiguous failure,
+     * a key that does says the wrapped key itself is wrong (tampered); one that does not, the token.
+     */
+    boolean roundTrips(int epoch) {
+        SecretKey key = epochs.get(epoch);
+        if (key == null) {
+            return false;
+        }
+        byte[] probe = new byte[KEY_BITS / 8];
+        byte[] iv = new byte[IV_BYTES];
+        random.nextBytes(iv);
+        byte[] context = "lethe-pkcs11-probe".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        try {
+            byte[] sealed = cipher(Cipher.ENCRYPT_MODE, key, iv, context).doFinal(probe);
+            return Arrays.equals(cipher(Cipher.DECRYPT_MODE, key, iv, context).doFinal(sealed), probe);
+        } catch (GeneralSecurityException | ProviderException e) {
+            return false;
+        }
+    }
 
     static boolean deviceFailure(Throwable e) {
         if (e instanceof javax.crypto.AEADBadTagException) {

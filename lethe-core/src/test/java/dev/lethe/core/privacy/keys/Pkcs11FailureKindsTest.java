@@ -21,5 +21,12 @@ class Pkcs11FailureKindsTest {
                 .isFalse();
         assertThat(Pkcs11MasterKey.deviceFailure(new ProviderException((String) null)))
                 .isFalse();
+        // SunPKCS11 turns CKR_GENERAL_ERROR from a decrypt into a bad tag: ambiguous, probed by the caller.
+        var general = new javax.crypto.AEADBadTagException("doFinal failed");
+        general.initCause(new Exception("CKR_GENERAL_ERROR"));
+        assertThat(Pkcs11MasterKey.deviceFailure(general)).isFalse();
+        assertThat(Pkcs11MasterKey.generalError(general)).isTrue();
+        assertThat(Pkcs11MasterKey.generalError(new javax.crypto.AEADBadTagException("Tag mismatch")))
+                .isFalse();
     }
 }

@@ -82,6 +82,9 @@ class Pkcs11MasterKeyIT {
                                     .as(e.getMessage())
                                     .isFalse());
             assertThatThrownBy(() -> master.unwrap(new byte[31], CONTEXT)).isInstanceOf(KeyUnavailableException.class);
+            // What tells a bad tag from a failing token when the token answers CKR_GENERAL_ERROR for both.
+            assertThat(master.roundTrips(master.epoch())).isTrue();
+            assertThat(master.roundTrips(master.epoch() + 1)).isFalse();
         }
     }
 
