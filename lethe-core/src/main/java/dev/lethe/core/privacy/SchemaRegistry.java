@@ -236,6 +236,27 @@ public final class SchemaRegistry {
                 .toList();
     }
 
+    /**
+     * For a natural key that maps to no subject: which fields' values are natural keys ({@code Type.path} of
+     * every registered version's key fields, at most ten named) — a value of any other field (an e-mail
+     * address that is personal data but not the key) never is.
+     */
+    public String keyFieldsHint() {
+        List<String> fields = allVersions().stream()
+                .flatMap(registered ->
+                        registered.schema().keyFields().stream().map(key -> registered.eventType() + "." + key.path()))
+                .distinct()
+                .sorted()
+                .toList();
+        if (fields.isEmpty()) {
+            return "; no registered event type has a key field, so no natural key names a subject yet";
+        }
+        int shown = Math.min(10, fields.size());
+        return "; only values of key fields are natural keys, the registered ones: "
+                + String.join(", ", fields.subList(0, shown))
+                + (fields.size() > shown ? " and " + (fields.size() - shown) + " more" : "");
+    }
+
     private static boolean holdsNaturalKeys(String path) {
         String leaf = path.substring(path.lastIndexOf('.') + 1);
         return PolicyLinter.looksPersonal(leaf) || PolicyLinter.namesAPerson(leaf);

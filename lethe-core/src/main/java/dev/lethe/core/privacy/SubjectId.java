@@ -38,8 +38,8 @@ public record SubjectId(UUID value) {
                     text == null
                             ? "is missing"
                             : "is not a UUID (" + text.length() + " characters given; a subject id looks like"
-                                    + " 3f2504e0-4f89-41d3-9a0c-0305e82c3301; natural keys are looked up with"
-                                    + " 'subject lookup')");
+                                    + " 3f2504e0-4f89-41d3-9a0c-0305e82c3301; natural keys are looked up first:"
+                                    + " lethe subject lookup, or POST /v1/subjects over HTTP)");
         }
     }
 

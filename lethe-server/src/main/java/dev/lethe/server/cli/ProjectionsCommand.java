@@ -127,7 +127,7 @@ final class ProjectionsCommand implements Runnable {
                 "LAG counts every event after the stored checkpoint, of any category: events of other"
                         + " categories (the audit trail's, say) are passed only at the projection's next commit, so a"
                         + " projection that is up to date shows here up to about a second's worth of the appends of a"
-                        + " running server (GET /v1/projections and lethe_projection_lag_events of that server give"
+                        + " running server (GET /v1/projections and lethe_projection_lag_events_max of that server give"
                         + " where it has read to: monitor those).",
                 "LAG is 'ahead' or 'diverged' for a read model whose states do not come from this log;"
                         + " the next start of it rebuilds it."

@@ -1,6 +1,7 @@
 package dev.lethe.server.cli;
 
 import dev.lethe.core.privacy.ReceiptJournal;
+import dev.lethe.server.demo.DemoProjections;
 import dev.lethe.sqlite.SqliteEventStore;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -93,7 +94,13 @@ final class StatsCommand implements Callable<Integer> {
             out.printf("data directory   %s%n", directory.toAbsolutePath().normalize());
             out.printf("events           %,d (head position %d)%n", head + 1, head);
             out.printf("streams          %,d%n", store.streamCount());
-            out.printf("projections      %d%n", projections);
+            long neverRun = DemoProjections.BUILT_IN.stream()
+                    .filter(projection -> opened.lethe().projections().list().stream()
+                            .noneMatch(info -> info.name().equals(projection.name())))
+                    .count();
+            out.printf(
+                    "projections      %d stored%s%n",
+                    projections, neverRun == 0 ? "" : " (" + neverRun + " more never run: lethe projections list)");
             out.printf(
                     "subject index    %s%n",
                     switch (indexState) {

@@ -23,7 +23,7 @@ final class Store {
             scope = ScopeType.INHERIT,
             paramLabel = "DIR",
             defaultValue = "${env:LETHE_DATA:-./lethe-data}",
-            description = "Data directory (default: $LETHE_DATA or ./lethe-data).")
+            description = "Data directory (default: $LETHE_DATA, else lethe-data in the current directory).")
     Path directory;
 
     @Option(

@@ -760,7 +760,8 @@ final class SubjectCommand implements Runnable {
 
     @Command(
             name = "lookup",
-            description = "The subject id a natural key (e-mail, customer number) maps to, without creating one.")
+            description = "The subject id a natural key maps to, without creating one: the value of an event type's key"
+                    + " field (a customer number; an e-mail address only where that is the key field).")
     static final class Lookup implements Callable<Integer> {
         @ParentCommand
         SubjectCommand subject;
@@ -815,7 +816,8 @@ final class SubjectCommand implements Runnable {
                     throw InvalidEventException.of(
                             "natural key",
                             "maps to no subject (never seen, or forgotten; natural keys match exactly, case, spaces"
-                                    + " and punctuation included: look it up as it was appended)"
+                                    + " and punctuation included: look it up as it was appended"
+                                    + lethe.privacy().schemas().keyFieldsHint() + ")"
                                     + dev.lethe.core.privacy.PrivacyCodec.numberLookupHint(key));
                 }
                 cli.spec.commandLine().getOut().println(found.get());

@@ -613,6 +613,20 @@ public final class LetheServer implements AutoCloseable {
         return method != null && HTTP_METHODS.contains(method) ? method : "OTHER";
     }
 
+    /**
+     * The route pattern {@code path} falls under, for a request refused before its handler ran (a 401, a 413, a
+     * 405, a subscription's 406): so that its log line and metric count under its route, as the answered ones
+     * do; "unmatched" for a path no route takes.
+     */
+    private String routeOf(String path) {
+        for (io.javalin.router.ParsedEndpoint parsed : app.unsafe.internalRouter.allHttpHandlers()) {
+            if (parsed.endpoint.method.isHttpMethod() && parsed.matches(path)) {
+                return parsed.endpoint.path;
+            }
+        }
+        return "unmatched";
+    }
+
     private void routes(io.javalin.config.RoutesConfig routes) {
         routes.before(this::authenticate);
         routes.after(ctx -> {
@@ -620,7 +634,7 @@ public final class LetheServer implements AutoCloseable {
             releaseParseBudget(ctx);
             Long started = ctx.attribute("started");
             io.javalin.router.Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
-            String route = matched == null ? "unmatched" : matched.path;
+            String route = matched == null ? routeOf(ctx.path()) : matched.path;
             long nanos = started == null ? 0 : System.nanoTime() - started;
             String method = methodLabel(ctx);
             metrics.time(method + " " + route, nanos);
@@ -1222,9 +1236,10 @@ public final class LetheServer implements AutoCloseable {
         }
         SubjectId found = lethe.privacy()
                 .lookup(naturalKey, principal(ctx))
-                .orElseThrow(() -> ApiException.notFound(
-                        "no subject has this natural key (never used, or forgotten); send \"create\": true to create one"
-                                + dev.lethe.core.privacy.PrivacyCodec.numberLookupHint(naturalKey)));
+                .orElseThrow(() -> ApiException.notFound("no subject has this natural key (never used, or forgotten"
+                        + lethe.privacy().schemas().keyFieldsHint()
+                        + "); send \"create\": true to create one"
+                        + dev.lethe.core.privacy.PrivacyCodec.numberLookupHint(naturalKey)));
         ctx.json(Map.of(
                 "subject",
                 found.toString(),
@@ -1958,6 +1973,13 @@ public final class LetheServer implements AutoCloseable {
                     405,
                     "Method not allowed",
                     ctx.path() + " does not take " + methodLabel(ctx) + "; it takes " + allowed);
+        } else if (e instanceof io.javalin.http.NotFoundResponse) {
+            // A path no route matches: Javalin's own ("Endpoint GET /x not found"), worded as Lethe's 404s are.
+            writeProblem(
+                    ctx,
+                    404,
+                    "Not found",
+                    "no route " + methodLabel(ctx) + " " + ctx.path() + "; see /openapi.json for the API");
         } else if (e instanceof io.javalin.http.HttpResponseException http) {
             writeProblem(ctx, http.getStatus(), "HTTP " + http.getStatus(), http.getMessage());
         } else if (e instanceof LetheException lethe) {

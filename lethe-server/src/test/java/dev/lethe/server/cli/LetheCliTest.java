@@ -776,6 +776,13 @@ class LetheCliTest {
         Run found = lethe("subject", "lookup", "ada@example.com", "--role", "dpo");
         assertThat(found.exitCode()).as(found.err()).isZero();
         String ada = found.out().trim();
+        // The demo's e-mail addresses are personal data, not keys: a miss says which fields' values are.
+        Run miss = lethe("subject", "lookup", "nobody@example.com", "--role", "dpo");
+        assertThat(miss.exitCode()).isEqualTo(2);
+        assertThat(miss.err())
+                .contains("only values of key fields are natural keys, the registered ones: "
+                        + "AddressChanged.customerNumber, CustomerRegistered.customerNumber, LookupProbe.email,"
+                        + " ProductSold.customerNumber)");
         // Audited: who linked the person to their pseudonym; the natural key itself is not in the trail.
         Run audit = lethe("read", "$audit", "--json");
         assertThat(audit.out()).contains("\"SubjectLookedUp\"", "\"subject\":\"" + ada + "\"");

@@ -971,6 +971,8 @@ class HttpApiIT {
         String someone = "someone-" + UUID.randomUUID();
         Response unknown = post("/v1/subjects", ADMIN, "{\"naturalKey\":\"" + someone + "\"}");
         assertThat(unknown.status()).as("a lookup creates nothing").isEqualTo(404);
+        assertThat(unknown.json().get("detail").asText())
+                .contains("the registered ones: ", "ContactAdded.email", "CustomerRegistered.customerNumber");
         Response subject = post("/v1/subjects", ADMIN, "{\"naturalKey\":\"" + someone + "\",\"create\":true}");
         assertThat(subject.status()).isEqualTo(201);
         assertThat(subject.json().get("subject").asText()).hasSize(36);
@@ -1040,6 +1042,11 @@ class HttpApiIT {
         assertThat(fresh.path("phase").asText()).isIn("LIVE", "CATCHING_UP");
         Response notFound = get("/v1/projections/sales-by-product/none-such-key", ANALYST);
         assertThat(notFound.status()).isEqualTo(404);
+        Response noRoute = get("/v1/none-such-route", ANALYST);
+        assertThat(noRoute.status()).isEqualTo(404);
+        assertThat(noRoute.json().get("title").asText()).isEqualTo("Not found");
+        assertThat(noRoute.json().get("detail").asText())
+                .isEqualTo("no route GET /v1/none-such-route; see /openapi.json for the API");
         assertThat(notFound.body()).doesNotContain("none-such-key");
         assertThat(get("/v1/projections/no-such-projection/global", ANALYST).body())
                 .contains("projection 'no-such-projection' does not exist");
@@ -1161,6 +1168,16 @@ class HttpApiIT {
             assertThat(madeUp.status()).isBetween(400, 499);
             assertThat(madeUp.body()).doesNotContain(method);
         }
+        // Refused before its handler ran (no token): counted under its route, as answered requests are.
+        java.util.regex.Pattern stateCount = java.util.regex.Pattern.compile(
+                "lethe_http_request_seconds_count\\{route=\"GET /v1/projections/\\{name}/\\{key}\"} (\\d+)");
+        java.util.regex.Matcher before =
+                stateCount.matcher(get("/metrics", null).body());
+        long stateRequestsBefore = before.find() ? Long.parseLong(before.group(1)) : 0;
+        assertThat(get("/v1/projections/metrics-probe/key", null).status()).isEqualTo(401);
+        java.util.regex.Matcher after = stateCount.matcher(get("/metrics", null).body());
+        assertThat(after.find()).isTrue();
+        assertThat(Long.parseLong(after.group(1))).isEqualTo(stateRequestsBefore + 1);
         assertThat(get("/metrics", null).body())
                 .contains("lethe_appends_total", "lethe_key_cache_hits", "lethe_http_request_seconds_count")
                 // Counters kept by the key cache are typed as counters, so rate() works on them.

@@ -1323,7 +1323,8 @@ public final class KeyService implements AutoCloseable {
      * What {@link #checkKeys} found: the live keys by kind ({@code subject}, {@code period},
      * {@code secret}); how many the master key does not unwrap, by the epoch that wrapped them as their
      * header names it (-1: it names none); the references of the first {@value #CHECK_EXAMPLES} of those;
-     * and the master key's live epochs.
+     * and the master key's live epochs. Epochs are unsigned 32-bit numbers (a keyset file's are random key
+     * ids): print them with {@link Integer#toUnsignedString(int)}, as {@link #toString()} does.
      */
     public record KeyCheck(
             Map<String, Integer> byKind,
@@ -1353,6 +1354,17 @@ public final class KeyService implements AutoCloseable {
 
         public int failing() {
             return failingByEpoch.values().stream().mapToInt(Integer::intValue).sum();
+        }
+
+        @Override
+        public String toString() {
+            Map<String, Integer> failing = new LinkedHashMap<>();
+            failingByEpoch.forEach(
+                    (epoch, count) -> failing.put(epoch == -1 ? "-1" : Integer.toUnsignedString(epoch), count));
+            return "KeyCheck[byKind=" + byKind + ", failingByEpoch=" + failing + ", failingExamples="
+                    + failingExamples + ", liveEpochs="
+                    + liveEpochs.stream().map(Integer::toUnsignedString).toList() + ", unreachable="
+                    + unreachable + ", unreachableBecause=" + unreachableBecause + "]";
         }
     }
 
