@@ -26,7 +26,7 @@ public final class GuideExamples {
             Pattern.compile("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?Z");
     private static final Pattern PID = Pattern.compile("pid \\d+");
     private static final Pattern EPOCHS =
-            Pattern.compile("(?<=(newEpoch=|destroyedEpochs=\\[|epochs \\[))-?\\d+(, -?\\d+)*");
+            Pattern.compile("(?<=(newEpoch=|destroyedEpochs=\\[|liveEpochs=\\[|epochs \\[))-?\\d+(, -?\\d+)*");
     private static final Pattern MONTH = Pattern.compile("\\b\\d{4}-(0[1-9]|1[0-2])\\b(?!-\\d)");
     private static final Pattern YEAR = Pattern.compile("(?<=period[= ])\\d{4}\\b(?!-)");
 

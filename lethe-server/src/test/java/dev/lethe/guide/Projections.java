@@ -77,7 +77,7 @@ public class Projections {
             SubjectId ada = PrivacyCodec.subjectsOf(first.metadata()).get("email");
 
             // tag::start[]
-            runtime.onFailure(status -> System.out.println("alert: " + status.name() + " " + status.failure()));
+            runtime.onFailure(status -> System.out.println("alert: " + status.name() + " " + status.failure().orElse("")));
             runtime.start(summaries);   // from its checkpoint: catches up in the background, then follows live
             AppendResult sold = privacy.append(StreamId.of("customer-7f3c"), ExpectedVersion.exactly(0),
                     List.of(EventData.of("ProductSold", Json.of(new ProductSold(ada.toString(), "Euro Bond Fund", 50_000)))));
@@ -98,7 +98,7 @@ public class Projections {
 
             PrivacyCodec.RevealedState forAnalyst = privacy.revealState(Json.of(stored), new Principal("sam", "analyst"));
             System.out.println(forAnalyst.state() + " " + forAnalyst.redactions());
-            // {"name":null,"tier":"gold","purchases":1} [Redaction[path=name, reason=RESTRICTED]]
+            // {"name":null,"tier":"gold","purchases":1} [Redaction[path=name, reason=RESTRICTED, detail=null]]
             // end::query[]
             System.out.println(runtime.state(sales, Projection.GLOBAL_KEY).orElseThrow()); // no personal data
 

@@ -63,7 +63,7 @@ public class RetentionAndRotation {
             PrivateEventStore.RetentionReport report = privacy.retention(in2029, dora); // needs rotate-keys
             System.out.println(report.expired());    // [PeriodRef[group=contact, period=2026-11]]
             System.out.println(privacy.reveal(lethe.store().readAll(ada.firstPosition(), 1).get(0), dora)
-                    .redactions());                  // [Redaction[path=email, reason=EXPIRED]]: name stays
+                    .redactions());                  // [Redaction[path=email, reason=EXPIRED, detail=null]]: name stays
             // end::retention[]
 
             // tag::expired-period[]
@@ -79,7 +79,7 @@ public class RetentionAndRotation {
             KeyService.Rotation rotation = privacy.rotateMasterKey(dora);               // needs rotate-keys
             System.out.println(rotation);   // Rotation[newEpoch=…, rewrapped=4, destroyedEpochs=[…]]
             KeyService.KeyCheck check = privacy.keys().checkKeys();                     // no permission needed
-            System.out.println(check.byKind() + " failing " + check.failing() + " epochs " + check.liveEpochs());
+            System.out.println(check);      // KeyCheck[byKind={…}, failingByEpoch={}, …, liveEpochs=[…]]: epochs unsigned
             // end::rotate[]
         }
     }

@@ -150,6 +150,9 @@ public final class SqliteLethe implements AutoCloseable {
                             ? SqliteProjectionStore.openForReading(directory)
                             : SqliteProjectionStore.openEmptyInMemory();
             keys = SqliteKeyStore.open(directory, store.isReadOnly());
+            if (!store.isReadOnly() && keys.note(STORE_ID_NOTE).isEmpty()) {
+                keys.setNote(STORE_ID_NOTE, newStoreId(store));
+            }
             MasterKey master = options.pkcs11() != null
                     ? tokenMasterKey(options.pkcs11(), keys, store.isReadOnly())
                     : localMasterKey(directory, options, keys, store.isReadOnly());
@@ -592,6 +595,24 @@ public final class SqliteLethe implements AutoCloseable {
         }
         keys.setNote(MOVED_KEYSET_NOTE, "");
         return ours ? file : null;
+    }
+
+    /**
+     * The id a store gets at the first writer open that finds none: random for a new log; for a log that
+     * has events (a store from a release before store ids), derived from its first event's id, so that every
+     * copy of it — the live directory and a backup restored beside it, each upgraded on its own — gets the same
+     * one, and receipts or journal lines made in one are taken as the other's (a random id each made
+     * forget-again skip the forgets made since the backup as "another store's").
+     */
+    static String newStoreId(SqliteEventStore store) {
+        if (store.headPosition() < 0) {
+            return java.util.UUID.randomUUID().toString();
+        }
+        java.util.UUID first = store.readAll(0, 1).get(0).id();
+        return java.util
+                .UUID
+                .nameUUIDFromBytes(("lethe-store-id:" + first).getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .toString();
     }
 
     /** This store's id, created by a writer on first open; empty for a reader of a store without one. */

@@ -82,7 +82,7 @@ public final class PrivateEventStore implements AutoCloseable {
         SchemaRegistry registry = schemas;
         this.codec = new PrivacyCodec(keys, type -> registry.latest(type).map(SchemaRegistry.Registered::schema));
         this.audit = new AuditLog(store, clock);
-        this.replay = new RevealedReplay(store, this::reveal);
+        this.replay = new RevealedReplay(store, this::reveal, keys::generation);
         long head = store.headPosition();
         if (head >= 0) {
             store.readAll(head, 1).stream().findFirst().ifPresent(last -> sealedUpTo.set(last.recordedAt()));
@@ -941,6 +941,88 @@ public final class PrivateEventStore implements AutoCloseable {
                 .toLowerCase(java.util.Locale.ROOT);
     }
 
+    /**
+     * Refuses an event written from a record ({@link Json#of(Object)}) whose value marks a component
+     * {@code @PersonalData} or {@code @DataSubject} that would not be sealed or read as a key: its type has
+     * no schema, the registered schema does not classify that path (a record behind an {@code Object},
+     * interface or type-variable component, which the registration cannot see; a record class changed since
+     * its type was registered), it sits inside a list or map (no path names it), or Jackson wrote it
+     * elsewhere than at its path (a {@code @JsonTypeInfo} wrapper, a mix-in, a serializer of its own).
+     * In every mode: the application said the value is personal; storing it in plaintext is never meant.
+     */
+    private static void refuseUnsealedMarks(EventData event, SchemaRegistry.Registered registered) {
+        Object source = event.data().writtenFrom();
+        if (source == null) {
+            return;
+        }
+        List<dev.lethe.core.privacy.schema.AnnotationNotation.Mark> marks =
+                dev.lethe.core.privacy.schema.AnnotationNotation.marksIn(source);
+        if (marks.isEmpty()) {
+            return;
+        }
+        JsonNode tree = null;
+        String text = null;
+        for (dev.lethe.core.privacy.schema.AnnotationNotation.Mark mark : marks) {
+            String where = event.type() + " data";
+            String what = mark.describe() + " at " + mark.path();
+            if (mark.container() != null) {
+                throw InvalidEventException.of(
+                        where,
+                        what + " is inside " + mark.container() + ", where no path of a schema names it, so it would be"
+                                + " stored unencrypted; mark the component that holds the collection @PersonalData"
+                                + " (sealed whole)");
+            }
+            if (registered == null) {
+                throw InvalidEventException.of(
+                        where,
+                        "'" + event.type() + "' has no registered schema, but its value marks " + what + ", which"
+                                + " would be stored unencrypted; register the record type first (registerRecord)");
+            }
+            Optional<FieldRule> rule = registered.schema().field(mark.path());
+            boolean sealed = !mark.personal() || rule.map(FieldRule::personal).orElse(false);
+            boolean keyed = !mark.subject() || rule.map(FieldRule::subjectKey).orElse(false);
+            if (!sealed || !keyed) {
+                throw InvalidEventException.of(
+                        where,
+                        what + " is not " + (!sealed ? "personal" : "a key") + " in the registered schema of '"
+                                + event.type() + "' (version " + registered.version() + "), so it would be "
+                                + (!sealed ? "stored unencrypted" : "stored without its subject")
+                                + "; register the record type again if it changed (registerRecord: a new version), and"
+                                + " give a component that holds a marked record that record's type (a component typed"
+                                + " Object, an interface or a type variable hides its annotations from the"
+                                + " registration)");
+            }
+            if (tree == null) {
+                tree = event.data().asTree();
+            }
+            JsonNode at = tree;
+            for (String name : mark.path().split("\\.", -1)) {
+                at = at.path(name);
+            }
+            if (at.isMissingNode()) {
+                // Not at its path: not written at all (an empty value Jackson leaves out), or written elsewhere.
+                if (text == null) {
+                    text = event.data().toString();
+                }
+                Object value = mark.value();
+                String written;
+                try {
+                    written = value == null ? null : Json.exactMapper().writeValueAsString(value);
+                } catch (com.fasterxml.jackson.core.JsonProcessingException | RuntimeException e) {
+                    written = null;
+                }
+                if (written != null && text.contains(written)) {
+                    throw InvalidEventException.of(
+                            where,
+                            what + " is written elsewhere in the event's JSON (a @JsonTypeInfo wrapper, a mix-in or"
+                                    + " a serializer of its own?), where no path of the schema names it, so it would be"
+                                    + " stored unencrypted; write the record as its components, or mark the component"
+                                    + " that holds it @PersonalData (sealed whole)");
+                }
+            }
+        }
+    }
+
     /** An event's schema (null if its type has none) and its classified fields, found and checked. */
     private record Checked(SchemaRegistry.Registered registered, PrivacyCodec.Prepared prepared) {}
 
@@ -970,12 +1052,14 @@ public final class PrivateEventStore implements AutoCloseable {
             if (strict) {
                 throw InvalidEventException.of("type", "'" + event.type() + "' has no registered schema (strict mode)");
             }
+            refuseUnsealedMarks(event, null);
             if (warnings != null) {
                 warnIfLooksPersonal(event, warnings);
             }
             return new Checked(null, null);
         }
         SchemaRegistry.Registered registered = schema.get();
+        refuseUnsealedMarks(event, registered);
         if (strict) {
             schemas.validate(registered, event.data());
         } else if (warnings != null) {

@@ -21,12 +21,22 @@ import java.util.function.Consumer;
 final class RevealedReplay implements AutoCloseable {
     private final EventStore store;
     private final BiFunction<RecordedEvent, Principal, RevealedEvent> reveal;
+    private final java.util.function.LongSupplier keysGeneration;
     private ExecutorService threads;
     private boolean closed;
 
-    RevealedReplay(EventStore store, BiFunction<RecordedEvent, Principal, RevealedEvent> reveal) {
+    /**
+     * {@code keysGeneration} changes once a forget, an expiry or a re-wrap has evicted what it destroyed
+     * ({@link dev.lethe.core.privacy.keys.KeyService#generation()}): an event revealed ahead under an older
+     * generation is revealed again before the caller gets it.
+     */
+    RevealedReplay(
+            EventStore store,
+            BiFunction<RecordedEvent, Principal, RevealedEvent> reveal,
+            java.util.function.LongSupplier keysGeneration) {
         this.store = store;
         this.reveal = reveal;
+        this.keysGeneration = keysGeneration;
     }
 
     long run(long fromPosition, Principal principal, Consumer<RevealedEvent> reader) {
@@ -56,7 +66,19 @@ final class RevealedReplay implements AutoCloseable {
                         pool);
             }
             work.help();
-            for (RevealedEvent event : work.finished()) {
+            RevealedEvent[] revealed = work.finished();
+            long generation = work.generation;
+            for (int i = 0; i < revealed.length; i++) {
+                // Revealed ahead, perhaps before a forget or an expiry that has returned since: revealed again, so
+                // that the forget applies to every event the caller gets after it (a page holds up to 5,000).
+                long now = keysGeneration.getAsLong();
+                if (now != generation) {
+                    generation = now;
+                    for (int j = i; j < revealed.length; j++) {
+                        revealed[j] = null; // the rest of the page is revealed again as it is handed over
+                    }
+                }
+                RevealedEvent event = revealed[i] != null ? revealed[i] : reveal.apply(page.get(i), principal);
                 reader.accept(event);
             }
             count += page.size();
@@ -90,6 +112,9 @@ final class RevealedReplay implements AutoCloseable {
         private final AtomicInteger nextChunk = new AtomicInteger();
         private final CountDownLatch done;
         private volatile Throwable failure;
+
+        /** The keys' generation before any of this page was revealed. */
+        final long generation = keysGeneration.getAsLong();
 
         PageReveal(List<RecordedEvent> page, Principal principal) {
             this.page = page;

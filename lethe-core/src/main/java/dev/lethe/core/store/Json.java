@@ -70,8 +70,26 @@ public final class Json {
 
     private final byte[] utf8;
 
+    /** The value {@link #of} wrote, if this was written from one; not part of its identity. */
+    private final Object writtenFrom;
+
     private Json(byte[] utf8) {
+        this(utf8, null);
+    }
+
+    private Json(byte[] utf8, Object writtenFrom) {
         this.utf8 = utf8;
+        this.writtenFrom = writtenFrom;
+    }
+
+    /**
+     * The Java value {@link #of(Object)} wrote this JSON from (a record), or null when it was parsed or given
+     * as bytes: the privacy layer reads its {@code @PersonalData} and {@code @DataSubject} annotations as
+     * the value is, to refuse an append that would store a marked value unencrypted (a record behind an
+     * {@code Object} component, or registered in an older version). Not part of equality.
+     */
+    public Object writtenFrom() {
+        return writtenFrom;
     }
 
     /**
@@ -127,7 +145,7 @@ public final class Json {
         try {
             byte[] utf8 = MAPPER.writeValueAsBytes(value);
             refuseLoneSurrogates(utf8);
-            return new Json(utf8);
+            return new Json(utf8, value instanceof com.fasterxml.jackson.databind.JsonNode ? null : value);
         } catch (JsonProcessingException e) {
             throw InvalidEventException.of("json", "value cannot be written as JSON: " + e.getOriginalMessage());
         }

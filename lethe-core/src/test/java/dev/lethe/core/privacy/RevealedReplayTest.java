@@ -132,6 +132,32 @@ class RevealedReplayTest {
     }
 
     @Test
+    void a_forget_during_a_replay_applies_to_every_event_handed_over_after_it_returned() {
+        sell(lethe, 12_000);
+        SubjectId c0 = lethe.keys().lookup("c0@example.com").orElseThrow();
+        int[] seen = {0};
+        List<Long> plaintextAfter = new ArrayList<>();
+        boolean[] forgotten = {false};
+
+        assertTimeoutPreemptively(
+                WAIT,
+                () -> lethe.readAllRevealed(0, ADVISOR, event -> {
+                    if (forgotten[0] && event.data().toString().contains("c0@example.com")) {
+                        plaintextAfter.add(event.event().position());
+                    }
+                    if (++seen[0] == 100) { // pages of up to 5,000 are revealed ahead: most of this one already is
+                        lethe.forget(c0, "GDPR Art. 17(1)(a)", "test", PrivateEventStoreTest.DPO);
+                        forgotten[0] = true;
+                    }
+                }));
+
+        assertThat(seen[0]).isGreaterThan(12_000);
+        assertThat(plaintextAfter)
+                .as("events with the forgotten e-mail address after forget() returned")
+                .isEmpty();
+    }
+
+    @Test
     void a_replay_starts_at_the_position_asked_for() {
         sell(lethe, 12_345);
         sequential(lethe, 0, ADVISOR); // audits the key releases first, so the head stays put

@@ -619,6 +619,7 @@ final class SubjectCommand implements Runnable {
                     read = PriorForgets.read(reader, file);
                 }
             }
+            int exit = 0;
             try (SqliteLethe lethe = cli.store.openExisting()) {
                 List<dev.lethe.core.privacy.PrivateEventStore.PriorForget> forgets = read.forgetsOf(lethe.storeId());
                 List<dev.lethe.core.privacy.PrivateEventStore.ScheduledForget> schedules =
@@ -626,6 +627,16 @@ final class SubjectCommand implements Runnable {
                 List<dev.lethe.core.privacy.PrivateEventStore.CancelledForget> cancels =
                         read.cancelsOf(lethe.storeId());
                 int leftOut = read.entries().size() - forgets.size() - schedules.size() - cancels.size();
+                // Forgets another store id made of subjects that still have a key here: subject ids are random,
+                // so these are this store's subjects under another id (a copy upgraded on its own from a release
+                // before store ids; a copy given an id of its own), or a mistake. Never skipped in silence.
+                long stillHere = read.entries().stream()
+                        .filter(e -> e.forget() != null && !e.madeIn(lethe.storeId()))
+                        .map(e -> e.forget().subject())
+                        .distinct()
+                        .filter(s -> lethe.privacy().keys().isKnown(s)
+                                && !lethe.privacy().keys().isForgotten(s))
+                        .count();
                 if (leftOut > 0) {
                     cli.spec
                             .commandLine()
@@ -633,6 +644,19 @@ final class SubjectCommand implements Runnable {
                             .printf(
                                     "left out %d line%s (receipts, receipt-journal lines) made in other stores%n",
                                     leftOut, leftOut == 1 ? "" : "s");
+                }
+                if (stillHere > 0) {
+                    cli.spec
+                            .commandLine()
+                            .getErr()
+                            .printf(
+                                    "WARNING: %d of those forget subject%s that still ha%s a key here: they are this"
+                                            + " store's subjects under another store id (lethe stats shows this one's),"
+                                            + " left as they are. If FILE comes from the store this directory replaces,"
+                                            + " give its $audit entries instead (lethe read '$audit' --json, which"
+                                            + " names no store) or forget them one by one%n",
+                                    stillHere, stillHere == 1 ? "" : "s", stillHere == 1 ? "s" : "ve");
+                    exit = 1; // the rest is applied; a script must not read this run as complete
                 }
                 var done = lethe.privacy().forgetAgain(forgets, schedules, cancels, cli.store.principal());
                 for (ErasureReceipt receipt : done.forgotten()) {
@@ -690,7 +714,7 @@ final class SubjectCommand implements Runnable {
                                     read.unscheduled() == 1 ? "it" : "them");
                 }
             }
-            return 0;
+            return exit;
         }
     }
 

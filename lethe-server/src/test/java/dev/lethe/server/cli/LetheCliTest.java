@@ -1691,6 +1691,26 @@ class LetheCliTest {
         assertThat(elsewhere.exitCode()).as(elsewhere.err()).isZero();
         assertThat(elsewhere.err()).contains("left out 2 lines (receipts, receipt-journal lines) made in other stores");
         assertThat(elsewhere.out()).contains("0 subjects forgotten again");
+        // A copy of this store under another store id (one upgraded on its own from before store ids): the
+        // forgets of subjects that still have a key there are left out loudly, and the run is not a success.
+        Path renamed = data.resolveSibling(data.getFileName() + "-renamed");
+        Files.createDirectories(renamed);
+        try (var files = Files.list(backup)) {
+            for (Path file : files.toList()) {
+                Files.copy(file, renamed.resolve(file.getFileName()));
+            }
+        }
+        try (var keys = java.sql.DriverManager.getConnection("jdbc:sqlite:" + renamed.resolve("keys.db"));
+                var statement = keys.createStatement()) {
+            statement.executeUpdate("UPDATE note SET value = 'another-id' WHERE name = 'store-id'");
+        }
+        Run renamedRun = letheAt(renamed, "subject", "forget-again", receipts.toString(), "--role", "dpo");
+        assertThat(renamedRun.exitCode()).as(renamedRun.err()).isEqualTo(1);
+        assertThat(renamedRun.err())
+                .contains("WARNING: 1 of those forget subject that still has a key here: they are this store's"
+                        + " subjects under another store id");
+        assertThat(letheAt(renamed, "read", alan.stream(), "--role", "advisor").out())
+                .contains("Alan Turing");
 
         Path inside = data.resolveSibling(data.getFileName() + "-policy.yaml");
         Files.writeString(

@@ -533,4 +533,159 @@ public final class AnnotationNotation {
         }
         return false;
     }
+
+    /**
+     * A component a record value marks {@code @PersonalData} or {@code @DataSubject}, found in the value as it
+     * is at run time ({@link #marksIn}): where its JSON should hold it, and whether it was found inside a
+     * collection, a map or an array ({@code container}: which one; null when not), where no path names it.
+     *
+     * @param path the member path Jackson writes it at, if it writes the value as its types say
+     * @param personal whether it is marked {@code @PersonalData}
+     * @param subject whether it is marked {@code @DataSubject}
+     * @param record the record class that declares the component
+     * @param component the component's Java name
+     * @param container the kind of container it was found in, or null
+     * @param value the component's value (never logged nor put in a message: it is personal data)
+     */
+    public record Mark(
+            String path,
+            boolean personal,
+            boolean subject,
+            Class<?> record,
+            String component,
+            String container,
+            Object value) {
+        /** Without the value, which is personal data. */
+        @Override
+        public String toString() {
+            return "Mark[" + describe() + " at " + path + (container == null ? "" : " in " + container) + "]";
+        }
+
+        /** {@code Addr.street (@PersonalData)}: for messages. */
+        public String describe() {
+            return record.getSimpleName() + "." + component + " ("
+                    + (personal && subject ? "@DataSubject @PersonalData" : personal ? "@PersonalData" : "@DataSubject")
+                    + ")";
+        }
+    }
+
+    /** How deep {@link #marksIn} follows values (records inside records, lists, maps). */
+    private static final int MAX_VALUE_DEPTH = 200;
+
+    /**
+     * Every marked component of {@code value} with a value (not null, not an empty Optional), walking the
+     * value itself: records, and the elements of collections, maps (their values), arrays and Optionals in
+     * them. What the registration's types cannot show is found here: a record behind a component typed {@code
+     * Object}, an interface or a type variable, a record class changed since its type was registered. A
+     * component marked {@code @PersonalData} is sealed whole: not walked into. Other classes' fields are not
+     * walked (the registration refuses those its types show).
+     */
+    public static List<Mark> marksIn(Object value) {
+        List<Mark> out = new ArrayList<>();
+        walk(value, "", null, out, java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()), 0);
+        return out;
+    }
+
+    private static void walk(Object value, String path, String container, List<Mark> out, Set<Object> seen, int depth) {
+        if (value == null || depth > MAX_VALUE_DEPTH) {
+            return;
+        }
+        if (value instanceof Optional<?> optional) {
+            walk(optional.orElse(null), path, container, out, seen, depth + 1);
+            return;
+        }
+        Class<?> type = value.getClass();
+        if (type.isRecord()) {
+            if (!seen.add(value)) {
+                return;
+            }
+            for (Component component : COMPONENTS.get(type)) {
+                Object inside = component.valueOf(value);
+                String at = path.isEmpty() ? component.jsonName : path + "." + component.jsonName;
+                if (component.personal || component.subject) {
+                    if (inside != null && !(inside instanceof Optional<?> o && o.isEmpty())) {
+                        out.add(new Mark(
+                                at, component.personal, component.subject, type, component.name, container, inside));
+                    }
+                    if (component.personal) {
+                        continue; // sealed whole
+                    }
+                }
+                walk(inside, at, container, out, seen, depth + 1);
+            }
+        } else if (value instanceof java.util.Collection<?> collection) {
+            if (seen.add(value)) {
+                String kind = "a " + type.getSimpleName();
+                for (Object element : collection) {
+                    walk(element, path, kind, out, seen, depth + 1);
+                }
+            }
+        } else if (value instanceof Map<?, ?> map) {
+            if (seen.add(value)) {
+                String kind = "a " + type.getSimpleName();
+                for (Object element : map.values()) {
+                    walk(element, path, kind, out, seen, depth + 1);
+                }
+            }
+        } else if (value instanceof Object[] array) {
+            if (seen.add(value)) {
+                for (Object element : array) {
+                    walk(element, path, "an array", out, seen, depth + 1);
+                }
+            }
+        }
+    }
+
+    /** A record component as {@link #marksIn} reads it: its JSON name, its marks, its accessor. */
+    private static final class Component {
+        final String name;
+        final String jsonName;
+        final boolean personal;
+        final boolean subject;
+        final java.lang.reflect.Method accessor;
+        final boolean readable;
+
+        Component(Class<?> record, RecordComponent component) {
+            this.name = component.getName();
+            this.jsonName = jsonName(record, component);
+            // A component Jackson never writes (@JsonIgnore) stores nothing: no mark to check.
+            boolean ignored =
+                    component.getAccessor().isAnnotationPresent(com.fasterxml.jackson.annotation.JsonIgnore.class)
+                            || fieldHas(record, component, com.fasterxml.jackson.annotation.JsonIgnore.class);
+            this.personal = !ignored && component.isAnnotationPresent(PersonalData.class);
+            this.subject = !ignored && component.isAnnotationPresent(DataSubject.class);
+            this.accessor = component.getAccessor();
+            boolean open;
+            try {
+                accessor.setAccessible(true); // a private nested record's accessor, as Jackson reads it
+                open = true;
+            } catch (RuntimeException closedModule) {
+                open = java.lang.reflect.Modifier.isPublic(record.getModifiers());
+            }
+            this.readable = open;
+        }
+
+        Object valueOf(Object record) {
+            if (!readable) {
+                return null;
+            }
+            try {
+                return accessor.invoke(record);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                // Jackson called the same accessor just before, and would have failed first.
+                return null;
+            }
+        }
+    }
+
+    private static final ClassValue<List<Component>> COMPONENTS = new ClassValue<>() {
+        @Override
+        protected List<Component> computeValue(Class<?> record) {
+            List<Component> components = new ArrayList<>();
+            for (RecordComponent component : record.getRecordComponents()) {
+                components.add(new Component(record, component));
+            }
+            return List.copyOf(components);
+        }
+    };
 }

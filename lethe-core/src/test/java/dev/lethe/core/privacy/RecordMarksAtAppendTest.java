@@ -1,0 +1,180 @@
+package dev.lethe.core.privacy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import dev.lethe.core.privacy.schema.DataSubject;
+import dev.lethe.core.privacy.schema.PersonalData;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.InvalidEventException;
+import dev.lethe.core.store.Json;
+import dev.lethe.core.store.StreamId;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A record appended through {@link Json#of(Object)} is checked as it is, at run time: a component it marks
+ * {@code @PersonalData} or {@code @DataSubject} that the registered schema would not seal (or read as a key)
+ * is refused, in lenient mode too — what its static types hid from the registration (an {@code Object},
+ * interface or type-variable component), a record class changed since its type was registered, a
+ * {@code @JsonTypeInfo} wrapper that moves it off its path, a list of them. Messages never carry the value.
+ */
+class RecordMarksAtAppendTest {
+    @TempDir
+    Path keysDirectory;
+
+    private PrivateEventStore lethe;
+    private static final Principal DPO = new Principal("dora", "dpo");
+    private static final String STREET = "221B Baker Street";
+
+    interface Contact {}
+
+    record Addr(@PersonalData(group = "contact") String street, String city) implements Contact {}
+
+    record ByInterface(
+            @DataSubject @PersonalData(group = "contact") String email, Contact contact) {}
+
+    record ByObject(
+            @DataSubject @PersonalData(group = "contact") String email, Object extra) {}
+
+    record Envelope<T>(
+            @DataSubject @PersonalData(group = "contact") String email, T payload) {}
+
+    record ListOfObjects(
+            @DataSubject @PersonalData(group = "contact") String email, List<Object> items) {}
+
+    @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, include = JsonTypeInfo.As.WRAPPER_OBJECT)
+    record WrappedAddr(@PersonalData(group = "contact") String street, String city) {}
+
+    record Moved(
+            @DataSubject @PersonalData(group = "contact") String email, WrappedAddr addr) {}
+
+    record RegV1(
+            @DataSubject @PersonalData(group = "contact") String email, String tier) {}
+
+    record RegV2(
+            @DataSubject @PersonalData(group = "contact") String email,
+            String tier,
+            @PersonalData(group = "contact") String homeTown) {}
+
+    record Plain(
+            @DataSubject @PersonalData(group = "contact") String email, Addr addr) {}
+
+    record Ignoring(
+            @DataSubject @PersonalData(group = "contact") String email,
+            @JsonIgnore @PersonalData(group = "contact") String note) {}
+
+    @BeforeEach
+    void open() {
+        lethe = ByteExactSealingTest.openStore(
+                keysDirectory, PrivateEventStoreTest.POLICY.replace("strict: true", "strict: false"));
+    }
+
+    @AfterEach
+    void close() {
+        lethe.close();
+    }
+
+    private void append(String type, Object value) {
+        lethe.append(StreamId.of("c-1"), ExpectedVersion.any(), List.of(EventData.of(type, Json.of(value))));
+    }
+
+    private String storedData() {
+        return lethe.store().readStream(StreamId.of("c-1"), 0, dev.lethe.core.store.Direction.FORWARD, 1_000).stream()
+                .map(event -> event.data().toString())
+                .reduce("", String::concat);
+    }
+
+    @Test
+    void a_marked_record_behind_an_interface_object_or_type_variable_is_refused() {
+        lethe.registerRecord(DPO, "ByInterface", ByInterface.class);
+        lethe.registerRecord(DPO, "ByObject", ByObject.class);
+        lethe.registerRecord(DPO, "Envelope", Envelope.class);
+
+        for (Object[] refused : new Object[][] {
+            {"ByInterface", new ByInterface("a@x.org", new Addr(STREET, "London")), "contact.street"},
+            {"ByObject", new ByObject("a@x.org", new Addr(STREET, "London")), "extra.street"},
+            {"Envelope", new Envelope<>("a@x.org", new Addr(STREET, "London")), "payload.street"}
+        }) {
+            assertThatThrownBy(() -> append((String) refused[0], refused[1]))
+                    .as((String) refused[0])
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("Addr.street (@PersonalData) at " + refused[2] + " is not personal in the"
+                            + " registered schema of '" + refused[0]
+                            + "' (version 1), so it would be stored unencrypted")
+                    .hasMessageNotContaining(STREET);
+        }
+        // What holds no marked record passes: an Object that is a string, an interface value without marks.
+        append("ByObject", new ByObject("a@x.org", "just a note"));
+        assertThat(storedData())
+                .doesNotContain(STREET)
+                .doesNotContain("a@x.org")
+                .contains("just a note");
+    }
+
+    @Test
+    void a_marked_record_inside_a_list_the_types_did_not_show_is_refused() {
+        lethe.registerRecord(DPO, "ListOfObjects", ListOfObjects.class);
+        assertThatThrownBy(() ->
+                        append("ListOfObjects", new ListOfObjects("a@x.org", List.of("x", new Addr(STREET, "London")))))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("Addr.street (@PersonalData) at items.street is inside a ")
+                .hasMessageNotContaining(STREET);
+        assertThat(storedData()).isEmpty();
+    }
+
+    @Test
+    void a_json_type_info_wrapper_that_moves_a_marked_field_off_its_path_is_refused() {
+        lethe.registerRecord(DPO, "Moved", Moved.class);
+        assertThatThrownBy(() -> append("Moved", new Moved("a@x.org", new WrappedAddr(STREET, "London"))))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("WrappedAddr.street (@PersonalData) at addr.street is written elsewhere")
+                .hasMessageNotContaining(STREET);
+        assertThat(storedData()).isEmpty();
+    }
+
+    @Test
+    void a_record_changed_since_its_type_was_registered_is_refused_until_registered_again() {
+        lethe.registerRecord(DPO, "Reg", RegV1.class);
+        assertThatThrownBy(() -> append("Reg", new RegV2("a@x.org", "gold", "Brighton")))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("RegV2.homeTown (@PersonalData) at homeTown is not personal in the registered"
+                        + " schema of 'Reg' (version 1)")
+                .hasMessageContaining("register the record type again")
+                .hasMessageNotContaining("Brighton");
+        lethe.registerRecord(DPO, "Reg", RegV2.class);
+        append("Reg", new RegV2("a@x.org", "gold", "Brighton"));
+        assertThat(storedData()).doesNotContain("Brighton").contains("gold");
+    }
+
+    @Test
+    void a_record_type_without_a_schema_is_refused_in_lenient_mode_when_it_marks_personal_data() {
+        assertThatThrownBy(() -> append("Unregistered", new Plain("a@x.org", new Addr(STREET, "London"))))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("'Unregistered' has no registered schema, but its value marks Plain.email")
+                .hasMessageNotContaining("a@x.org");
+        // A record without marks, or a map, is the lenient mode's to take.
+        append("Unregistered", Map.of("city", "London"));
+        assertThat(storedData()).contains("London");
+    }
+
+    @Test
+    void records_written_as_their_types_say_pass_and_ignored_or_null_components_are_no_marks() {
+        lethe.registerRecord(DPO, "Plain", Plain.class);
+        lethe.registerRecord(DPO, "Ignoring", Ignoring.class);
+        append("Plain", new Plain("a@x.org", new Addr(STREET, "London")));
+        append("Plain", new Plain("b@x.org", null));
+        append("Ignoring", new Ignoring("c@x.org", "never written"));
+        assertThat(storedData())
+                .doesNotContain(STREET, "a@x.org", "b@x.org", "c@x.org", "never written")
+                .contains("London");
+    }
+}
