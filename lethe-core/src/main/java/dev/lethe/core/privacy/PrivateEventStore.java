@@ -3239,7 +3239,8 @@ public final class PrivateEventStore implements AutoCloseable {
                     + reference + "), and a clock set ahead would destroy period keys whose retention has not"
                     + " ended, for good; scheduled forgets wait too. Check the clock; if it is right, confirm"
                     + " with lethe retention run --yes (stop the process that writes the data directory first,"
-                    + " a lethe serve, and start it again after)");
+                    + " a lethe serve, and start it again after), or in Java run retention(now, actor) with that"
+                    + " instant given on purpose");
         }
 
         @Override

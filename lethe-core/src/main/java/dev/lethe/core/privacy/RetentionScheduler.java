@@ -42,6 +42,9 @@ public final class RetentionScheduler implements AutoCloseable {
             Duration interval,
             java.util.function.Consumer<PrivateEventStore.RetentionReport> onRun) {
         this.onRun = java.util.Objects.requireNonNull(onRun, "onRun");
+        dev.lethe.core.spi.AppendRules.require(lethe, "store");
+        dev.lethe.core.spi.AppendRules.require(clock, "clock");
+        dev.lethe.core.spi.AppendRules.require(interval, "interval");
         if (interval.isNegative() || interval.isZero()) {
             throw new IllegalArgumentException("retention interval must be positive, was " + interval);
         }

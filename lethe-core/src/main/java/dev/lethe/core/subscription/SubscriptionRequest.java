@@ -21,6 +21,8 @@ public record SubscriptionRequest(
     public static final int DEFAULT_PAGE_SIZE = 512;
 
     public SubscriptionRequest {
+        AppendRules.require(category, "category (Optional.empty() for the whole log)");
+        AppendRules.require(checkpoints, "checkpoints (Optional.empty() for none)");
         category.ifPresent(AppendRules::checkCategory);
         if (from < FROM_END) {
             throw InvalidEventException.of("from", "position " + from + " is negative");
