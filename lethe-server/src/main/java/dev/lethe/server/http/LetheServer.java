@@ -853,6 +853,9 @@ public final class LetheServer implements AutoCloseable {
         if (ctx.method().name().equals("HEAD") && !path.equals("/health") && !path.startsWith("/health/")) {
             // Jetty would answer a HEAD of any GET route 200 without running it: no token checked, no
             // permission, not even whether the path is valid.
+            if (routeOf(path).equals("unmatched")) {
+                throw ApiException.notFound("no route HEAD " + path + "; see /openapi.json for the API");
+            }
             ctx.header("Allow", "GET");
             throw new ApiException(405, "Method not allowed", "HEAD is answered on /health only: send GET");
         }

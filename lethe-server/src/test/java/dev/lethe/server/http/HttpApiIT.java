@@ -1428,6 +1428,12 @@ class HttpApiIT {
                 HttpResponse.BodyHandlers.ofString());
         assertThat(head.statusCode()).isEqualTo(405);
         assertThat(head.headers().firstValue("Allow")).contains("GET");
+        HttpResponse<String> nowhere = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/v1/none-such-route"))
+                        .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(nowhere.statusCode()).as("a path no route takes").isEqualTo(404);
         // Run as GET (Jetty answered 200 text/plain without running it, a server down included).
         HttpResponse<String> probe = http.send(
                 HttpRequest.newBuilder(URI.create(base + "/health/ready"))
