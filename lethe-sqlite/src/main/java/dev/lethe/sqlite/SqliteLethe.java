@@ -608,11 +608,15 @@ public final class SqliteLethe implements AutoCloseable {
         if (store.headPosition() < 0) {
             return java.util.UUID.randomUUID().toString();
         }
-        java.util.UUID first = store.readAll(0, 1).get(0).id();
-        return java.util
-                .UUID
-                .nameUUIDFromBytes(("lethe-store-id:" + first).getBytes(java.nio.charset.StandardCharsets.UTF_8))
-                .toString();
+        // The first event as the store recorded it: its id (which a client may give, the same in two stores),
+        // the instant the store recorded it at (to the nanosecond), its stream, type and bytes.
+        dev.lethe.core.store.RecordedEvent first = store.readAll(0, 1).get(0);
+        java.io.ByteArrayOutputStream name = new java.io.ByteArrayOutputStream();
+        name.writeBytes(("lethe-store-id:" + first.id() + ":" + first.recordedAt() + ":"
+                        + first.streamId().value() + ":" + first.type() + ":")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        name.writeBytes(first.data().toBytes());
+        return java.util.UUID.nameUUIDFromBytes(name.toByteArray()).toString();
     }
 
     /** This store's id, created by a writer on first open; empty for a reader of a store without one. */

@@ -51,6 +51,34 @@ class StoreIdTest {
         }
     }
 
+    @Test
+    void two_stores_whose_first_events_share_a_client_given_id_derive_different_ids() throws Exception {
+        java.util.UUID bootstrap = java.util.UUID.fromString("11111111-1111-4111-8111-111111111111");
+        List<String> ids = new java.util.ArrayList<>();
+        for (String name : List.of("s1", "s2")) {
+            Path data = parent.resolve(name);
+            try (SqliteLethe lethe = SqliteLethe.open(data)) {
+                lethe.store()
+                        .append(
+                                StreamId.of("tenant-setup"),
+                                ExpectedVersion.any(),
+                                List.of(new EventData(
+                                        bootstrap,
+                                        "Initialized",
+                                        dev.lethe.core.store.Json.parse("{}"),
+                                        dev.lethe.core.store.Json.EMPTY_OBJECT)));
+            }
+            try (var keys = DriverManager.getConnection("jdbc:sqlite:" + data.resolve("keys.db"));
+                    var statement = keys.createStatement()) {
+                statement.executeUpdate("DELETE FROM note WHERE name = '" + SqliteLethe.STORE_ID_NOTE + "'");
+            }
+            try (SqliteLethe lethe = SqliteLethe.open(data)) {
+                ids.add(lethe.storeId().orElseThrow());
+            }
+        }
+        assertThat(ids.get(0)).isNotEqualTo(ids.get(1));
+    }
+
     private static void copy(Path from, Path to) throws Exception {
         Files.createDirectories(to);
         try (Stream<Path> files = Files.list(from)) {

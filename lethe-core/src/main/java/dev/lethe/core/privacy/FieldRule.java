@@ -25,19 +25,15 @@ public record FieldRule(
     private static final Pattern PATH = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
 
     /**
-     * The longest path a field may be classified by, in characters (ASCII: bytes too). The envelope's
+     * The longest path a new schema version may classify, in characters (ASCII: bytes too). The envelope's
      * associated data carries the path's length in two bytes (docs/privacy.md §5), which this keeps far
-     * from overflowing; no schema needs more.
+     * from overflowing; no schema needs more. Checked when a version is registered
+     * ({@link SchemaRegistry}), not when stored versions are read: one registered before the limit still
+     * loads.
      */
     public static final int MAX_PATH_LENGTH = 1000;
 
     public FieldRule {
-        if (path != null && path.length() > MAX_PATH_LENGTH) {
-            throw InvalidEventException.of(
-                    "field path",
-                    "a classified field's path is at most " + MAX_PATH_LENGTH + " characters; this one has "
-                            + path.length() + " (" + path.substring(0, 40) + "…)");
-        }
         if (path == null || !PATH.matcher(path).matches()) {
             throw InvalidEventException.of(
                     "field path",

@@ -942,41 +942,40 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * Refuses an event written from a record ({@link Json#of(Object)}) whose value marks a component
-     * {@code @PersonalData} or {@code @DataSubject} that would not be sealed or read as a key: its type has
-     * no schema, the registered schema does not classify that path (a record behind an {@code Object},
-     * interface or type-variable component, which the registration cannot see; a record class changed since
-     * its type was registered), it sits inside a list or map (no path names it), or Jackson wrote it
-     * elsewhere than at its path (a {@code @JsonTypeInfo} wrapper, a mix-in, a serializer of its own).
-     * In every mode: the application said the value is personal; storing it in plaintext is never meant.
+     * Refuses an event written from a record ({@link Json#of(Object)}) in which Jackson wrote a component
+     * marked {@code @PersonalData} or {@code @DataSubject} where the registered schema would not seal it (or
+     * read it as a key): its type has no schema; the schema does not classify that path (a record behind an
+     * {@code Object}, interface or type-variable component, which the registration cannot see; a record class
+     * changed since its type was registered; a {@code @JsonTypeInfo} wrapper or mix-in that moved it); inside
+     * an array, where no path names it. A path inside a component the schema seals whole is sealed with it.
+     * Metadata holds no marked component. In every mode: the application said the value is personal; storing
+     * it in plaintext is never meant.
      */
     private static void refuseUnsealedMarks(EventData event, SchemaRegistry.Registered registered) {
-        Object source = event.data().writtenFrom();
-        if (source == null) {
-            return;
+        if (!event.metadata().writtenMarks().isEmpty()) {
+            throw InvalidEventException.of(
+                    "metadata",
+                    event.metadata().writtenMarks().get(0).describe() + ": metadata is never encrypted; put"
+                            + " personal data in the event's data");
         }
-        List<dev.lethe.core.privacy.schema.AnnotationNotation.Mark> marks =
-                dev.lethe.core.privacy.schema.AnnotationNotation.marksIn(source);
-        if (marks.isEmpty()) {
-            return;
-        }
-        JsonNode tree = null;
-        String text = null;
-        for (dev.lethe.core.privacy.schema.AnnotationNotation.Mark mark : marks) {
+        for (dev.lethe.core.privacy.schema.MarkRecorder.Mark mark : event.data().writtenMarks()) {
             String where = event.type() + " data";
-            String what = mark.describe() + " at " + mark.path();
-            if (mark.container() != null) {
-                throw InvalidEventException.of(
-                        where,
-                        what + " is inside " + mark.container() + ", where no path of a schema names it, so it would be"
-                                + " stored unencrypted; mark the component that holds the collection @PersonalData"
-                                + " (sealed whole)");
-            }
             if (registered == null) {
                 throw InvalidEventException.of(
                         where,
-                        "'" + event.type() + "' has no registered schema, but its value marks " + what + ", which"
-                                + " would be stored unencrypted; register the record type first (registerRecord)");
+                        "'" + event.type() + "' has no registered schema, but its value marks " + mark.describe()
+                                + ", which would be stored unencrypted; register the record type first"
+                                + " (registerRecord)");
+            }
+            if (mark.personal() && sealedWhole(registered.schema(), mark.path())) {
+                continue; // inside a component sealed whole: sealed with it, a key in it refused at registration
+            }
+            if (mark.inArray()) {
+                throw InvalidEventException.of(
+                        where,
+                        mark.describe() + " is inside an array (a list, a set), where no path of a schema names it,"
+                                + " so it would be stored unencrypted; mark the component that holds it @PersonalData"
+                                + " (sealed whole)");
             }
             Optional<FieldRule> rule = registered.schema().field(mark.path());
             boolean sealed = !mark.personal() || rule.map(FieldRule::personal).orElse(false);
@@ -984,43 +983,28 @@ public final class PrivateEventStore implements AutoCloseable {
             if (!sealed || !keyed) {
                 throw InvalidEventException.of(
                         where,
-                        what + " is not " + (!sealed ? "personal" : "a key") + " in the registered schema of '"
-                                + event.type() + "' (version " + registered.version() + "), so it would be "
+                        mark.describe() + " is not " + (!sealed ? "personal" : "a key") + " in the registered schema"
+                                + " of '" + event.type() + "' (version " + registered.version() + "), so it would be "
                                 + (!sealed ? "stored unencrypted" : "stored without its subject")
-                                + "; register the record type again if it changed (registerRecord: a new version), and"
+                                + "; register the record type again if it changed (registerRecord: a new version),"
                                 + " give a component that holds a marked record that record's type (a component typed"
                                 + " Object, an interface or a type variable hides its annotations from the"
-                                + " registration)");
-            }
-            if (tree == null) {
-                tree = event.data().asTree();
-            }
-            JsonNode at = tree;
-            for (String name : mark.path().split("\\.", -1)) {
-                at = at.path(name);
-            }
-            if (at.isMissingNode()) {
-                // Not at its path: not written at all (an empty value Jackson leaves out), or written elsewhere.
-                if (text == null) {
-                    text = event.data().toString();
-                }
-                Object value = mark.value();
-                String written;
-                try {
-                    written = value == null ? null : Json.exactMapper().writeValueAsString(value);
-                } catch (com.fasterxml.jackson.core.JsonProcessingException | RuntimeException e) {
-                    written = null;
-                }
-                if (written != null && text.contains(written)) {
-                    throw InvalidEventException.of(
-                            where,
-                            what + " is written elsewhere in the event's JSON (a @JsonTypeInfo wrapper, a mix-in or"
-                                    + " a serializer of its own?), where no path of the schema names it, so it would be"
-                                    + " stored unencrypted; write the record as its components, or mark the component"
-                                    + " that holds it @PersonalData (sealed whole)");
-                }
+                                + " registration), and write the record as its components (no @JsonTypeInfo wrapper"
+                                + " or mix-in that moves them)");
             }
         }
+    }
+
+    /** Whether a strict ancestor of {@code path} (before any array) is a personal field: sealed whole. */
+    private static boolean sealedWhole(PrivacySchema schema, String path) {
+        int end = path.indexOf('[');
+        String prefix = end < 0 ? path : path.substring(0, end);
+        for (int dot = prefix.lastIndexOf('.'); dot > 0; dot = prefix.lastIndexOf('.', dot - 1)) {
+            if (schema.field(prefix.substring(0, dot)).map(FieldRule::personal).orElse(false)) {
+                return true;
+            }
+        }
+        return end >= 0 && schema.field(prefix).map(FieldRule::personal).orElse(false);
     }
 
     /** An event's schema (null if its type has none) and its classified fields, found and checked. */

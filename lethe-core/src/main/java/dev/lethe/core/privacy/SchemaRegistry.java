@@ -119,6 +119,15 @@ public final class SchemaRegistry {
                     "a Protobuf registration's source needs the message's custom JSON names, an object of"
                             + " strings 'jsonNames' (ProtobufNotation.source)");
         }
+        for (FieldRule rule : schema.fields()) {
+            if (rule.path().length() > FieldRule.MAX_PATH_LENGTH) {
+                throw InvalidEventException.of(
+                        "field path",
+                        "a classified field's path is at most " + FieldRule.MAX_PATH_LENGTH
+                                + " characters; this one has " + rule.path().length() + " ("
+                                + rule.path().substring(0, 40) + "…)");
+            }
+        }
         Optional<Registered> latest = latest(schema.eventType());
         if (latest.isPresent()
                 && latest.get().schema().canonical().equals(schema.canonical())

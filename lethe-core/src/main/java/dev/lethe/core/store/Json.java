@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * An immutable, validated JSON document held as UTF-8 bytes.
@@ -70,26 +71,31 @@ public final class Json {
 
     private final byte[] utf8;
 
-    /** The value {@link #of} wrote, if this was written from one; not part of its identity. */
-    private final Object writtenFrom;
+    /** Where {@link #of} wrote marked record components; not part of its identity. */
+    private final List<dev.lethe.core.privacy.schema.MarkRecorder.Mark> marks;
+
+    /** Writes {@link #of}'s values, noting where each marked record component goes. */
+    private static final ObjectMapper WRITER =
+            exactMapper().registerModule(dev.lethe.core.privacy.schema.MarkRecorder.module());
 
     private Json(byte[] utf8) {
-        this(utf8, null);
+        this(utf8, List.of());
     }
 
-    private Json(byte[] utf8, Object writtenFrom) {
+    private Json(byte[] utf8, List<dev.lethe.core.privacy.schema.MarkRecorder.Mark> marks) {
         this.utf8 = utf8;
-        this.writtenFrom = writtenFrom;
+        this.marks = marks;
     }
 
     /**
-     * The Java value {@link #of(Object)} wrote this JSON from (a record), or null when it was parsed or given
-     * as bytes: the privacy layer reads its {@code @PersonalData} and {@code @DataSubject} annotations as
-     * the value is, to refuse an append that would store a marked value unencrypted (a record behind an
-     * {@code Object} component, or registered in an older version). Not part of equality.
+     * Where {@link #of(Object)} wrote the record components marked {@code @PersonalData} or
+     * {@code @DataSubject} of the value it was given, as Jackson wrote them (empty when parsed or given as
+     * bytes): the privacy layer refuses an append that would store one unencrypted (a record behind an {@code
+     * Object} component, or registered in an older version, or moved by a {@code @JsonTypeInfo} wrapper).
+     * Not part of equality.
      */
-    public Object writtenFrom() {
-        return writtenFrom;
+    public List<dev.lethe.core.privacy.schema.MarkRecorder.Mark> writtenMarks() {
+        return marks;
     }
 
     /**
@@ -143,10 +149,18 @@ public final class Json {
      */
     public static Json of(Object value) {
         try {
-            byte[] utf8 = MAPPER.writeValueAsBytes(value);
+            List<dev.lethe.core.privacy.schema.MarkRecorder.Mark> marks = new java.util.ArrayList<>();
+            byte[] utf8 = dev.lethe.core.privacy.schema.MarkRecorder.recording(marks, () -> {
+                try {
+                    return WRITER.writeValueAsBytes(value);
+                } catch (JsonProcessingException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
             refuseLoneSurrogates(utf8);
-            return new Json(utf8, value instanceof com.fasterxml.jackson.databind.JsonNode ? null : value);
-        } catch (JsonProcessingException e) {
+            return new Json(utf8, List.copyOf(marks));
+        } catch (java.io.UncheckedIOException wrapped) {
+            JsonProcessingException e = (JsonProcessingException) wrapped.getCause();
             throw InvalidEventException.of("json", "value cannot be written as JSON: " + e.getOriginalMessage());
         }
     }

@@ -72,6 +72,49 @@ class RecordMarksAtAppendTest {
             @DataSubject @PersonalData(group = "contact") String email,
             @JsonIgnore @PersonalData(group = "contact") String note) {}
 
+    record Pair(
+            @DataSubject @PersonalData(group = "contact") String email, Addr billing, Contact shipping) {}
+
+    /** A class of the application's, not a record, holding a marked record. */
+    public static final class Holder {
+        private final Addr inner;
+
+        Holder(Addr inner) {
+            this.inner = inner;
+        }
+
+        public Addr getInner() {
+            return inner;
+        }
+    }
+
+    record Keyed(
+            @DataSubject @PersonalData(group = "contact") String email, Map<Object, String> notes) {}
+
+    record Optionalish(
+            @DataSubject @PersonalData(group = "contact") String email,
+
+            @com.fasterxml.jackson.annotation.JsonInclude(
+                    com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY)
+            @PersonalData(group = "contact")
+            String nick,
+
+            @com.fasterxml.jackson.annotation.JsonInclude(
+                    com.fasterxml.jackson.annotation.JsonInclude.Include.NON_DEFAULT)
+            @PersonalData(group = "contact")
+            int age,
+
+            int amount) {}
+
+    record ToStringHolder(
+            @DataSubject @PersonalData(group = "contact") String email,
+
+            @com.fasterxml.jackson.databind.annotation.JsonSerialize(
+                    using = com.fasterxml.jackson.databind.ser.std.ToStringSerializer.class)
+            Object home) {}
+
+    record Meta(@PersonalData(group = "contact") String note) {}
+
     @BeforeEach
     void open() {
         lethe = ByteExactSealingTest.openStore(
@@ -126,7 +169,7 @@ class RecordMarksAtAppendTest {
         assertThatThrownBy(() ->
                         append("ListOfObjects", new ListOfObjects("a@x.org", List.of("x", new Addr(STREET, "London")))))
                 .isInstanceOf(InvalidEventException.class)
-                .hasMessageContaining("Addr.street (@PersonalData) at items.street is inside a ")
+                .hasMessageContaining("Addr.street (@PersonalData) at items[].street is inside an array")
                 .hasMessageNotContaining(STREET);
         assertThat(storedData()).isEmpty();
     }
@@ -136,7 +179,8 @@ class RecordMarksAtAppendTest {
         lethe.registerRecord(DPO, "Moved", Moved.class);
         assertThatThrownBy(() -> append("Moved", new Moved("a@x.org", new WrappedAddr(STREET, "London"))))
                 .isInstanceOf(InvalidEventException.class)
-                .hasMessageContaining("WrappedAddr.street (@PersonalData) at addr.street is written elsewhere")
+                .hasMessageContaining("WrappedAddr.street (@PersonalData) at addr.")
+                .hasMessageContaining("is not personal in the registered schema of 'Moved'")
                 .hasMessageNotContaining(STREET);
         assertThat(storedData()).isEmpty();
     }
@@ -164,6 +208,55 @@ class RecordMarksAtAppendTest {
         // A record without marks, or a map, is the lenient mode's to take.
         append("Unregistered", Map.of("city", "London"));
         assertThat(storedData()).contains("London");
+    }
+
+    @Test
+    void what_the_registration_cannot_see_is_seen_as_jackson_writes_it() {
+        lethe.registerRecord(DPO, "Pair", Pair.class);
+        lethe.registerRecord(DPO, "ByObject", ByObject.class);
+        lethe.registerRecord(DPO, "Keyed", Keyed.class);
+        lethe.registerRecord(DPO, "ToStringHolder", ToStringHolder.class);
+        Addr same = new Addr(STREET, "London");
+        // The same instance twice: written twice, checked twice.
+        assertThatThrownBy(() -> append("Pair", new Pair("a@x.org", same, same)))
+                .hasMessageContaining("Addr.street (@PersonalData) at shipping.street is not personal");
+        assertThatThrownBy(() -> append("ByObject", new ByObject("a@x.org", new Holder(same))))
+                .hasMessageContaining("Addr.street (@PersonalData) at extra.inner.street is not personal");
+        assertThatThrownBy(() -> append(
+                        "ByObject", new ByObject("a@x.org", new java.util.concurrent.atomic.AtomicReference<>(same))))
+                .hasMessageContaining("Addr.street (@PersonalData) at extra.street is not personal");
+        assertThatThrownBy(() -> append("Keyed", new Keyed("a@x.org", Map.of(same, "v"))))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("record Addr marks personal data but is a map key");
+        assertThatThrownBy(() -> append("ToStringHolder", new ToStringHolder("a@x.org", same)))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("ToStringHolder.home holds a Addr, which marks personal data, and is written by a"
+                        + " serializer of its own");
+        assertThatThrownBy(() -> lethe.append(
+                        StreamId.of("c-1"),
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("ByObject", Json.of(new ByObject("a@x.org", "x")))
+                                .withMetadata(Json.of(new Meta("a secret note"))))))
+                .hasMessageContaining("Meta.note (@PersonalData) at note: metadata is never encrypted");
+        assertThat(storedData()).isEmpty();
+    }
+
+    @Test
+    void values_jackson_leaves_out_and_paths_inside_a_field_sealed_whole_are_no_refusal() {
+        lethe.registerRecord(DPO, "Optionalish", Optionalish.class);
+        append("Optionalish", new Optionalish("a@x.org", "", 0, 100));
+        append("Optionalish", new Optionalish("b@x.org", "Bee", 41, 100));
+        assertThat(storedData()).doesNotContain("Bee", "41").contains("\"amount\":100");
+        // A JSON Schema that seals "contact" whole, appended from a record marking contact.street: sealed with it.
+        lethe.registerJsonSchema(
+                DPO,
+                "Sealing",
+                Json.parse("{\"type\":\"object\",\"properties\":{\"email\":{\"x-gdpr\":{\"pii\":true,\"key\":true,"
+                                + "\"dataGroup\":\"contact\"}},\"contact\":{\"x-gdpr\":{\"pii\":true,\"dataGroup\":"
+                                + "\"contact\"}}}}")
+                        .asTree());
+        append("Sealing", new ByInterface("c@x.org", new Addr(STREET, "Bristol")));
+        assertThat(storedData()).doesNotContain(STREET, "Bristol");
     }
 
     @Test

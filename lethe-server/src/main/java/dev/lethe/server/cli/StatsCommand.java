@@ -65,6 +65,7 @@ final class StatsCommand implements Callable<Integer> {
                 Map<String, Object> stats = new LinkedHashMap<>();
                 stats.put(
                         "dataDirectory", directory.toAbsolutePath().normalize().toString());
+                stats.put("storeId", opened.lethe().storeId().orElse(null));
                 stats.put("events", head + 1);
                 stats.put("headPosition", head);
                 stats.put("streams", store.streamCount());
@@ -92,6 +93,9 @@ final class StatsCommand implements Callable<Integer> {
                 return 0;
             }
             out.printf("data directory   %s%n", directory.toAbsolutePath().normalize());
+            out.printf(
+                    "store id         %s%n",
+                    opened.lethe().storeId().orElse("none yet (given at the next writer open)"));
             out.printf("events           %,d (head position %d)%n", head + 1, head);
             out.printf("streams          %,d%n", store.streamCount());
             long neverRun = DemoProjections.BUILT_IN.stream()

@@ -650,9 +650,9 @@ final class SubjectCommand implements Runnable {
                             .commandLine()
                             .getErr()
                             .printf(
-                                    "WARNING: %d of those forget subject%s that still ha%s a key here: they are this"
-                                            + " store's subjects under another store id (lethe stats shows this one's),"
-                                            + " left as they are. If FILE comes from the store this directory replaces,"
+                                    "WARNING: %d subject%s forgotten by those lines still ha%s a key here: they are"
+                                            + " this store's subjects under another store id (lethe stats shows this"
+                                            + " one's), left as they are. If FILE comes from the store this directory replaces,"
                                             + " give its $audit entries instead (lethe read '$audit' --json, which"
                                             + " names no store) or forget them one by one%n",
                                     stillHere, stillHere == 1 ? "" : "s", stillHere == 1 ? "s" : "ve");

@@ -1707,7 +1707,7 @@ class LetheCliTest {
         Run renamedRun = letheAt(renamed, "subject", "forget-again", receipts.toString(), "--role", "dpo");
         assertThat(renamedRun.exitCode()).as(renamedRun.err()).isEqualTo(1);
         assertThat(renamedRun.err())
-                .contains("WARNING: 1 of those forget subject that still has a key here: they are this store's"
+                .contains("WARNING: 1 subject forgotten by those lines still has a key here: they are this store's"
                         + " subjects under another store id");
         assertThat(letheAt(renamed, "read", alan.stream(), "--role", "advisor").out())
                 .contains("Alan Turing");
