@@ -258,10 +258,12 @@ public final class SchemaRegistry {
                 .sorted()
                 .toList();
         if (fields.isEmpty()) {
-            return "; no registered event type has a key field, so no natural key names a subject yet";
+            return "; no registered event type has a key field (natural keys come from key fields, or from a"
+                    + " subject created for one on purpose)";
         }
         int shown = Math.min(10, fields.size());
-        return "; only values of key fields are natural keys, the registered ones: "
+        return "; natural keys are the values of key fields (or keys a subject was created for on purpose), the"
+                + " registered key fields: "
                 + String.join(", ", fields.subList(0, shown))
                 + (fields.size() > shown ? " and " + (fields.size() - shown) + " more" : "");
     }

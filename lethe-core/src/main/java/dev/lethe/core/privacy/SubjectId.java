@@ -39,7 +39,7 @@ public record SubjectId(UUID value) {
                             ? "is missing"
                             : "is not a UUID (" + text.length() + " characters given; a subject id looks like"
                                     + " 3f2504e0-4f89-41d3-9a0c-0305e82c3301; natural keys are looked up first:"
-                                    + " lethe subject lookup, or POST /v1/subjects over HTTP)");
+                                    + " lethe subject lookup, POST /v1/subjects over HTTP, GraphQL subject(naturalKey))");
         }
     }
 

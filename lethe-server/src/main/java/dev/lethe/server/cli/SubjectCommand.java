@@ -793,7 +793,7 @@ final class SubjectCommand implements Runnable {
         @Parameters(
                 paramLabel = "NATURAL-KEY",
                 description =
-                        "The natural key (an e-mail address, a customer number), or - to read it from the"
+                        "The natural key (the value of a key field: a customer number, say), or - to read it from the"
                                 + " first line of standard input, which keeps it out of the process list and the shell history.")
         String naturalKey;
 

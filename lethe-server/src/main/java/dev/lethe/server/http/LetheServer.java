@@ -1910,7 +1910,11 @@ public final class LetheServer implements AutoCloseable {
             io.javalin.router.Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
             log.warn(
                     "answer cut short",
-                    Map.of("error", e.getClass().getName(), "route", matched == null ? "unmatched" : matched.path));
+                    Map.of(
+                            "error",
+                            e.getClass().getName(),
+                            "route",
+                            matched == null ? routeOf(ctx.path()) : matched.path));
             // Dropped, not ended: HTTP/1.1 would end the chunked body with its last chunk, and a client (or a
             // proxy, a cache) would take JSON that merely stops for a complete answer.
             try {
@@ -1998,7 +2002,7 @@ public final class LetheServer implements AutoCloseable {
                             "message",
                             String.valueOf(e.getMessage()),
                             "route",
-                            matched == null ? "unmatched" : matched.path));
+                            matched == null ? routeOf(ctx.path()) : matched.path));
             if (lethe.isTransient()) {
                 writeProblem(ctx, 503, "Service unavailable", e.getMessage());
             } else {
@@ -2008,7 +2012,11 @@ public final class LetheServer implements AutoCloseable {
             io.javalin.router.Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
             log.error(
                     "unexpected error",
-                    Map.of("error", e.getClass().getName(), "route", matched == null ? "unmatched" : matched.path));
+                    Map.of(
+                            "error",
+                            e.getClass().getName(),
+                            "route",
+                            matched == null ? routeOf(ctx.path()) : matched.path));
             writeProblem(
                     ctx,
                     500,

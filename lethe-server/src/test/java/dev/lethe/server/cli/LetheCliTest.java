@@ -780,9 +780,10 @@ class LetheCliTest {
         Run miss = lethe("subject", "lookup", "nobody@example.com", "--role", "dpo");
         assertThat(miss.exitCode()).isEqualTo(2);
         assertThat(miss.err())
-                .contains("only values of key fields are natural keys, the registered ones: "
-                        + "AddressChanged.customerNumber, CustomerRegistered.customerNumber, LookupProbe.email,"
-                        + " ProductSold.customerNumber)");
+                .contains(
+                        "natural keys are the values of key fields (or keys a subject was created for on purpose), the registered key fields: "
+                                + "AddressChanged.customerNumber, CustomerRegistered.customerNumber, LookupProbe.email,"
+                                + " ProductSold.customerNumber)");
         // Audited: who linked the person to their pseudonym; the natural key itself is not in the trail.
         Run audit = lethe("read", "$audit", "--json");
         assertThat(audit.out()).contains("\"SubjectLookedUp\"", "\"subject\":\"" + ada + "\"");

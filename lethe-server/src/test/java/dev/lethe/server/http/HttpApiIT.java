@@ -972,7 +972,7 @@ class HttpApiIT {
         Response unknown = post("/v1/subjects", ADMIN, "{\"naturalKey\":\"" + someone + "\"}");
         assertThat(unknown.status()).as("a lookup creates nothing").isEqualTo(404);
         assertThat(unknown.json().get("detail").asText())
-                .contains("the registered ones: ", "ContactAdded.email", "CustomerRegistered.customerNumber");
+                .contains("the registered key fields: ", "ContactAdded.email", "CustomerRegistered.customerNumber");
         Response subject = post("/v1/subjects", ADMIN, "{\"naturalKey\":\"" + someone + "\",\"create\":true}");
         assertThat(subject.status()).isEqualTo(201);
         assertThat(subject.json().get("subject").asText()).hasSize(36);
