@@ -609,7 +609,7 @@ public final class SqliteLethe implements AutoCloseable {
             return java.util.UUID.randomUUID().toString();
         }
         // The first event as the store recorded it: its id (which a client may give, the same in two stores),
-        // the instant the store recorded it at (to the nanosecond), its stream, type and bytes.
+        // the instant the store recorded it at (to the microsecond), its stream, type and bytes.
         dev.lethe.core.store.RecordedEvent first = store.readAll(0, 1).get(0);
         java.io.ByteArrayOutputStream name = new java.io.ByteArrayOutputStream();
         name.writeBytes(("lethe-store-id:" + first.id() + ":" + first.recordedAt() + ":"

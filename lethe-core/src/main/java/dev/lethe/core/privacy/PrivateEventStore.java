@@ -967,18 +967,27 @@ public final class PrivateEventStore implements AutoCloseable {
                                 + ", which would be stored unencrypted; register the record type first"
                                 + " (registerRecord)");
             }
-            if (mark.personal() && sealedWhole(registered.schema(), mark.path())) {
-                continue; // inside a component sealed whole: sealed with it, a key in it refused at registration
+            boolean insideSealed = mark.enclosingPaths().stream()
+                    .anyMatch(path -> registered
+                            .schema()
+                            .field(path)
+                            .map(FieldRule::personal)
+                            .orElse(false));
+            if (mark.personal() && !mark.subject() && insideSealed) {
+                continue; // inside a component sealed whole: sealed with it (a key there would never be read)
             }
-            if (mark.inArray()) {
+            if (mark.inArray() && !insideSealed) {
                 throw InvalidEventException.of(
                         where,
                         mark.describe() + " is inside an array (a list, a set), where no path of a schema names it,"
                                 + " so it would be stored unencrypted; mark the component that holds it @PersonalData"
                                 + " (sealed whole)");
             }
-            Optional<FieldRule> rule = registered.schema().field(mark.path());
-            boolean sealed = !mark.personal() || rule.map(FieldRule::personal).orElse(false);
+            Optional<FieldRule> rule =
+                    mark.path().flatMap(path -> registered.schema().field(path));
+            boolean sealed = !mark.personal()
+                    || insideSealed
+                    || rule.map(FieldRule::personal).orElse(false);
             boolean keyed = !mark.subject() || rule.map(FieldRule::subjectKey).orElse(false);
             if (!sealed || !keyed) {
                 throw InvalidEventException.of(
@@ -993,18 +1002,6 @@ public final class PrivateEventStore implements AutoCloseable {
                                 + " or mix-in that moves them)");
             }
         }
-    }
-
-    /** Whether a strict ancestor of {@code path} (before any array) is a personal field: sealed whole. */
-    private static boolean sealedWhole(PrivacySchema schema, String path) {
-        int end = path.indexOf('[');
-        String prefix = end < 0 ? path : path.substring(0, end);
-        for (int dot = prefix.lastIndexOf('.'); dot > 0; dot = prefix.lastIndexOf('.', dot - 1)) {
-            if (schema.field(prefix.substring(0, dot)).map(FieldRule::personal).orElse(false)) {
-                return true;
-            }
-        }
-        return end >= 0 && schema.field(prefix).map(FieldRule::personal).orElse(false);
     }
 
     /** An event's schema (null if its type has none) and its classified fields, found and checked. */

@@ -119,6 +119,13 @@ public final class SchemaRegistry {
                     "a Protobuf registration's source needs the message's custom JSON names, an object of"
                             + " strings 'jsonNames' (ProtobufNotation.source)");
         }
+        Optional<Registered> latest = latest(schema.eventType());
+        if (latest.isPresent()
+                && latest.get().schema().canonical().equals(schema.canonical())
+                // As trees: the stored source went through a tree and may spell numbers otherwise.
+                && latest.get().source().asTree().equals(source.asTree())) {
+            return latest.get(); // unchanged: a version registered before the path limit is taken again as it is
+        }
         for (FieldRule rule : schema.fields()) {
             if (rule.path().length() > FieldRule.MAX_PATH_LENGTH) {
                 throw InvalidEventException.of(
@@ -127,13 +134,6 @@ public final class SchemaRegistry {
                                 + " characters; this one has " + rule.path().length() + " ("
                                 + rule.path().substring(0, 40) + "…)");
             }
-        }
-        Optional<Registered> latest = latest(schema.eventType());
-        if (latest.isPresent()
-                && latest.get().schema().canonical().equals(schema.canonical())
-                // As trees: the stored source went through a tree and may spell numbers otherwise.
-                && latest.get().source().asTree().equals(source.asTree())) {
-            return latest.get();
         }
         int version = latest.map(r -> r.version() + 1).orElse(1);
         ObjectNode data = JSON.createObjectNode();

@@ -149,19 +149,17 @@ public final class Json {
      */
     public static Json of(Object value) {
         try {
-            List<dev.lethe.core.privacy.schema.MarkRecorder.Mark> marks = new java.util.ArrayList<>();
-            byte[] utf8 = dev.lethe.core.privacy.schema.MarkRecorder.recording(marks, () -> {
-                try {
-                    return WRITER.writeValueAsBytes(value);
-                } catch (JsonProcessingException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
-            refuseLoneSurrogates(utf8);
-            return new Json(utf8, List.copyOf(marks));
-        } catch (java.io.UncheckedIOException wrapped) {
-            JsonProcessingException e = (JsonProcessingException) wrapped.getCause();
-            throw InvalidEventException.of("json", "value cannot be written as JSON: " + e.getOriginalMessage());
+            dev.lethe.core.privacy.schema.MarkRecorder.Written written =
+                    dev.lethe.core.privacy.schema.MarkRecorder.write(WRITER, value);
+            refuseLoneSurrogates(written.utf8());
+            return new Json(written.utf8(), written.marks());
+        } catch (JsonProcessingException e) {
+            Throwable cause = e.getCause();
+            // An accessor's or serializer's own exception may quote the value it failed on: its class only.
+            String why = cause != null && !(cause instanceof JsonProcessingException)
+                    ? "writing it threw " + cause.getClass().getName()
+                    : e.getOriginalMessage();
+            throw InvalidEventException.of("json", "value cannot be written as JSON: " + why);
         }
     }
 

@@ -115,6 +115,46 @@ class RecordMarksAtAppendTest {
 
     record Meta(@PersonalData(group = "contact") String note) {}
 
+    @com.fasterxml.jackson.annotation.JsonIdentityInfo(
+            generator = com.fasterxml.jackson.annotation.ObjectIdGenerators.PropertyGenerator.class,
+            property = "street")
+    record IdAddr(@PersonalData(group = "contact") String street, String city) {}
+
+    record ContentUsing(
+            @DataSubject @PersonalData(group = "contact") String email,
+
+            @com.fasterxml.jackson.databind.annotation.JsonSerialize(
+                    contentUsing = com.fasterxml.jackson.databind.ser.std.ToStringSerializer.class)
+            List<Object> items) {}
+
+    record GetterAddr(@PersonalData(group = "contact") String street, String city) {
+        public String getStreet() {
+            return street;
+        }
+    }
+
+    record Dup(
+            @DataSubject @PersonalData(group = "contact") String email,
+            String street,
+            @com.fasterxml.jackson.annotation.JsonUnwrapped Object extra) {}
+
+    record Dotted(
+            @DataSubject @PersonalData(group = "contact") String email,
+
+            @com.fasterxml.jackson.annotation.JsonProperty("contact.old")
+            Object old) {}
+
+    record Person(
+            @DataSubject @PersonalData(group = "contact") String email) {}
+
+    record Throwing(
+            @DataSubject @PersonalData(group = "contact") String email) {
+        @Override
+        public String email() {
+            throw new IllegalStateException("cannot read " + email);
+        }
+    }
+
     @BeforeEach
     void open() {
         lethe = ByteExactSealingTest.openStore(
@@ -240,6 +280,59 @@ class RecordMarksAtAppendTest {
                 .hasMessageContaining("Meta.note (@PersonalData) at note: metadata is never encrypted");
         assertThat(storedData()).isEmpty();
     }
+
+    @Test
+    void a_marked_record_jackson_writes_other_than_through_its_components_is_refused() {
+        lethe.registerRecord(DPO, "ByObject", ByObject.class);
+        lethe.registerRecord(DPO, "ContentUsing", ContentUsing.class);
+        lethe.registerRecord(DPO, "ToStringHolder", ToStringHolder.class);
+        IdAddr twice = new IdAddr(STREET, "London");
+        // The second occurrence written as its object id, the street itself.
+        assertThatThrownBy(() -> append("ByObject", new ByObject("a@x.org", new Object[] {twice, twice})))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("holds a IdAddr, whose components are marked personal, that Jackson wrote other"
+                        + " than through its components")
+                .hasMessageNotContaining(STREET);
+        assertThatThrownBy(() ->
+                        append("ContentUsing", new ContentUsing("a@x.org", List.of(new Addr(STREET, "London")))))
+                .hasMessageContaining("holds a Addr, whose components are marked personal");
+        assertThatThrownBy(() ->
+                        append("ToStringHolder", new ToStringHolder("a@x.org", List.of(new Addr(STREET, "London")))))
+                .hasMessageContaining("holds a Addr, whose components are marked personal");
+        // Read through a bean-style getter: still the component, still recorded.
+        assertThatThrownBy(() -> append("ByObject", new ByObject("a@x.org", new GetterAddr(STREET, "London"))))
+                .hasMessageContaining("GetterAddr.street (@PersonalData) at extra.street is not personal");
+        assertThatThrownBy(() -> append("ByObject", new Throwing("a@x.org")))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("writing it threw")
+                .hasMessageNotContaining("a@x.org");
+        assertThat(storedData()).isEmpty();
+    }
+
+    @Test
+    void repeated_or_dotted_member_names_and_a_key_inside_a_field_sealed_whole_are_refused() {
+        lethe.registerRecord(DPO, "Dup", Dup.class);
+        lethe.registerJsonSchema(
+                DPO,
+                "Sealing",
+                Json.parse("{\"type\":\"object\",\"properties\":{\"email\":{\"x-gdpr\":{\"pii\":true,\"key\":true,"
+                                + "\"dataGroup\":\"contact\"}},\"contact\":{\"x-gdpr\":{\"pii\":true,\"dataGroup\":"
+                                + "\"contact\"}}}}")
+                        .asTree());
+        // {"street":"pub","street":<the marked one>}: the second one is written, and recorded.
+        assertThatThrownBy(() -> append("Dup", new Dup("a@x.org", "pub", new Addr(STREET, "London"))))
+                .hasMessageContaining("Addr.street (@PersonalData) at street is not personal");
+        // "contact.old" is one member, not "old" inside the sealed "contact".
+        assertThatThrownBy(() -> append("Sealing", new Dotted("a@x.org", new Addr(STREET, "London"))))
+                .hasMessageContaining("Addr.street (@PersonalData) at <key>.street is not personal");
+        // A subject key inside a field sealed whole would never be read: the other person's data under this key.
+        assertThatThrownBy(() -> append("Sealing", new ByObjectSealing("a@x.org", new Person("bob@x.org"))))
+                .hasMessageContaining("Person.email (@DataSubject @PersonalData) at contact.email is not a key");
+        assertThat(storedData()).isEmpty();
+    }
+
+    record ByObjectSealing(
+            @DataSubject @PersonalData(group = "contact") String email, Object contact) {}
 
     @Test
     void values_jackson_leaves_out_and_paths_inside_a_field_sealed_whole_are_no_refusal() {

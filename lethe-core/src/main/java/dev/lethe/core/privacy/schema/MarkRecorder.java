@@ -18,9 +18,7 @@ import com.fasterxml.jackson.databind.util.NameTransformer;
 import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
-import java.util.function.Supplier;
 
 /**
  * Records, as Jackson writes a value, where it writes each record component marked {@link PersonalData} or
@@ -47,31 +45,90 @@ public final class MarkRecorder {
      * @param inArray whether it was written inside an array (a list, a set, an array), where no path names it
      */
     public record Mark(
-            String path, boolean personal, boolean subject, Class<?> record, String component, boolean inArray) {
-        /** {@code Addr.street (@PersonalData) at addr.street}: for messages (never the value). */
+            List<String> segments,
+            boolean personal,
+            boolean subject,
+            Class<?> record,
+            String component,
+            boolean inArray) {
+        public Mark {
+            segments = List.copyOf(segments);
+        }
+
+        /**
+         * The path as a schema names fields ({@code addr.street}), when every segment is a name a schema can
+         * classify (letters, digits, {@code _}); empty when one is not (an array's {@code []}, a member name
+         * holding a dot or a map key with other characters): no classified path is then this one.
+         */
+        public Optional<String> path() {
+            for (String segment : segments) {
+                if (!NAME.matcher(segment).matches()) {
+                    return Optional.empty();
+                }
+            }
+            return Optional.of(String.join(".", segments));
+        }
+
+        /** The classifiable paths enclosing this one, outermost first, up to the first segment that is not one. */
+        public List<String> enclosingPaths() {
+            List<String> out = new ArrayList<>();
+            StringBuilder at = new StringBuilder();
+            for (int i = 0;
+                    i < segments.size() - 1 && NAME.matcher(segments.get(i)).matches();
+                    i++) {
+                at.append(i == 0 ? "" : ".").append(segments.get(i));
+                out.add(at.toString());
+            }
+            return out;
+        }
+
+        /**
+         * {@code Addr.street (@PersonalData) at addr.street}: for messages. Segments that are not plain names (a
+         * map key may be an e-mail address) are shown as {@code <key>}, an array's as {@code []}; never the value.
+         */
         public String describe() {
+            StringBuilder shown = new StringBuilder();
+            for (String segment : segments) {
+                String part =
+                        segment.equals("[]") ? "[]" : NAME.matcher(segment).matches() ? segment : "<key>";
+                shown.append(shown.length() == 0 || part.equals("[]") ? "" : ".")
+                        .append(part);
+            }
             return record.getSimpleName() + "." + component + " ("
                     + (personal && subject ? "@DataSubject @PersonalData" : personal ? "@PersonalData" : "@DataSubject")
-                    + ") at " + path;
+                    + ") at " + shown;
         }
     }
 
-    private static final ThreadLocal<List<Mark>> RECORDING = new ThreadLocal<>();
+    private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
-    /** The Jackson module that records (registered on the mapper {@code Json.of} writes with). */
-    public static com.fasterxml.jackson.databind.Module module() {
-        return new SimpleModule("lethe-mark-recorder").setSerializerModifier(new Modifier());
+    /** One serialisation being recorded: the marks, and how often each marked record's properties were written. */
+    private static final class Session {
+        final List<Mark> marks = new ArrayList<>();
+        final java.util.IdentityHashMap<Object, Integer> written = new java.util.IdentityHashMap<>();
     }
 
+    private static final ThreadLocal<Session> RECORDING = new ThreadLocal<>();
+
+    /** What {@link #write} wrote, and where it wrote marked components. */
+    public record Written(byte[] utf8, List<Mark> marks) {}
+
     /**
-     * Runs {@code write} (a serialisation with a mapper that has {@link #module()}) and returns the marks it
-     * wrote, beside its result.
+     * Writes {@code value} with {@code mapper} (one with {@link #module()}), noting where each marked component
+     * goes; then refuses the value if it holds a record with marked components that Jackson did not write
+     * through its properties (by {@code toString}, a serializer of its own, as an object id, a getter Lethe
+     * does not link to its component): its marked values would be stored where no mark says.
+     *
+     * @throws dev.lethe.core.store.InvalidEventException naming the record's class, never a value
      */
-    public static <T> T recording(List<Mark> into, Supplier<T> write) {
-        List<Mark> outer = RECORDING.get();
-        RECORDING.set(into);
+    public static Written write(com.fasterxml.jackson.databind.ObjectMapper mapper, Object value)
+            throws com.fasterxml.jackson.core.JsonProcessingException {
+        Session outer = RECORDING.get();
+        Session session = new Session();
+        RECORDING.set(session);
+        byte[] utf8;
         try {
-            return write.get();
+            utf8 = mapper.writeValueAsBytes(value);
         } finally {
             if (outer == null) {
                 RECORDING.remove();
@@ -79,6 +136,25 @@ public final class MarkRecorder {
                 RECORDING.set(outer);
             }
         }
+        java.util.IdentityHashMap<Object, Integer> found = new java.util.IdentityHashMap<>();
+        ValueWalk.count(value, found);
+        for (java.util.Map.Entry<Object, Integer> entry : found.entrySet()) {
+            if (session.written.getOrDefault(entry.getKey(), 0) < entry.getValue()) {
+                throw dev.lethe.core.store.InvalidEventException.of(
+                        "json",
+                        "the value holds a " + entry.getKey().getClass().getSimpleName() + ", whose components are"
+                                + " marked personal, that Jackson wrote other than through its components (toString, a"
+                                + " serializer of its own, an object id of @JsonIdentityInfo, a getter of another"
+                                + " name): its marked values would be stored unencrypted; write it as a plain record,"
+                                + " or mark the component that holds it @PersonalData (sealed whole)");
+            }
+        }
+        return new Written(utf8, List.copyOf(session.marks));
+    }
+
+    /** The Jackson module that records (registered on the mapper {@code Json.of} writes with). */
+    public static com.fasterxml.jackson.databind.Module module() {
+        return new SimpleModule("lethe-mark-recorder").setSerializerModifier(new Modifier());
     }
 
     /** Whether {@code type} is a record that marks a component, itself or in the records its types name. */
@@ -99,16 +175,26 @@ public final class MarkRecorder {
                 SerializationConfig config, BeanDescription description, List<BeanPropertyWriter> properties) {
             Class<?> type = description.getBeanClass();
             List<BeanPropertyWriter> changed = new ArrayList<>(properties.size());
+            boolean counted = false;
+            java.util.Map<String, String> internalNames = new java.util.HashMap<>();
+            if (type.isRecord()) {
+                for (com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition definition :
+                        description.findProperties()) {
+                    internalNames.put(definition.getName(), definition.getInternalName());
+                }
+            }
             for (BeanPropertyWriter property : properties) {
-                RecordComponent component = type.isRecord() ? componentOf(type, property) : null;
+                RecordComponent component = type.isRecord() ? componentOf(type, property, internalNames) : null;
                 boolean personal = component != null && component.isAnnotationPresent(PersonalData.class);
                 boolean subject = component != null && component.isAnnotationPresent(DataSubject.class);
                 if (personal || subject) {
-                    changed.add(new Recording(property, personal, subject, type, component.getName()));
+                    // The first marked property counts the record's writes, checked against the value's records.
+                    changed.add(new Recording(property, personal, subject, type, component.getName(), !counted));
+                    counted = true;
                 } else if (property.hasSerializer()) {
                     // A serializer of its own (@JsonSerialize(using = …)): whatever it writes of a marked record
                     // is not seen, so one is refused.
-                    changed.add(new Recording(property, false, false, type, property.getName()));
+                    changed.add(new Recording(property, false, false, type, property.getName(), false));
                 } else {
                     changed.add(property);
                 }
@@ -150,14 +236,18 @@ public final class MarkRecorder {
     }
 
     /** The record component {@code property} writes, or null (a getter of another name). */
-    private static RecordComponent componentOf(Class<?> record, BeanPropertyWriter property) {
-        if (property.getMember() == null) {
-            return null;
-        }
-        String member = property.getMember().getName();
-        for (RecordComponent component : record.getRecordComponents()) {
-            if (component.getName().equals(member)) {
-                return component;
+    private static RecordComponent componentOf(
+            Class<?> record, BeanPropertyWriter property, java.util.Map<String, String> internalNames) {
+        // The property's internal name is the component's (a record's accessor, field and constructor parameter
+        // share it), even when Jackson reads it through a bean-style getter (getStreet()).
+        for (String name : new String[] {
+            internalNames.get(property.getName()),
+            property.getMember() == null ? null : property.getMember().getName()
+        }) {
+            for (RecordComponent component : record.getRecordComponents()) {
+                if (component.getName().equals(name)) {
+                    return component;
+                }
             }
         }
         return null;
@@ -169,13 +259,21 @@ public final class MarkRecorder {
         private final boolean subject;
         private final Class<?> record;
         private final String component;
+        private final boolean counts;
 
-        Recording(BeanPropertyWriter base, boolean personal, boolean subject, Class<?> record, String component) {
+        Recording(
+                BeanPropertyWriter base,
+                boolean personal,
+                boolean subject,
+                Class<?> record,
+                String component,
+                boolean counts) {
             super(base);
             this.personal = personal;
             this.subject = subject;
             this.record = record;
             this.component = component;
+            this.counts = counts;
         }
 
         private Recording(Recording base, PropertyName name) {
@@ -184,6 +282,13 @@ public final class MarkRecorder {
             this.subject = base.subject;
             this.record = base.record;
             this.component = base.component;
+            this.counts = base.counts;
+        }
+
+        private void count(Session session, Object bean) {
+            if (counts) {
+                session.written.merge(bean, 1, Integer::sum);
+            }
         }
 
         @Override
@@ -215,11 +320,12 @@ public final class MarkRecorder {
 
         @Override
         public void serializeAsField(Object bean, JsonGenerator gen, SerializerProvider provider) throws Exception {
-            List<Mark> recording = RECORDING.get();
+            Session recording = RECORDING.get();
             if (recording == null) {
                 super.serializeAsField(bean, gen, provider);
                 return;
             }
+            count(recording, bean);
             Object value = get(bean);
             if (!personal && !subject) {
                 if (marked(value == null ? null : value.getClass())) {
@@ -234,45 +340,40 @@ public final class MarkRecorder {
                 return;
             }
             JsonStreamContext object = gen.getOutputContext();
-            String before = object.getCurrentName();
+            int before = object.getEntryCount();
             super.serializeAsField(bean, gen, provider);
-            boolean written = gen.getOutputContext() == object
-                    && !Objects.equals(before, getName())
-                    && Objects.equals(object.getCurrentName(), getName());
+            // Written when the object gained a member (a name the object already has included: a duplicate).
+            boolean written = gen.getOutputContext() == object && object.getEntryCount() > before;
             if (written && value != null && !(value instanceof Optional<?> o && o.isEmpty())) {
-                recording.add(new Mark(pathOf(object), personal, subject, record, component, inArray(object)));
+                recording.marks.add(
+                        new Mark(segmentsOf(object), personal, subject, record, component, inArray(object)));
             }
         }
 
         @Override
         public void serializeAsElement(Object bean, JsonGenerator gen, SerializerProvider provider) throws Exception {
-            List<Mark> recording = RECORDING.get();
-            Object value = recording == null ? null : get(bean);
-            if (recording != null && (personal || subject) && value != null) {
-                // A record written as an array of its values (@JsonFormat(shape = ARRAY)): no path names them.
-                recording.add(
-                        new Mark(pathOf(gen.getOutputContext()) + "[]", personal, subject, record, component, true));
+            Session recording = RECORDING.get();
+            if (recording != null && (personal || subject)) {
+                count(recording, bean);
+                if (get(bean) != null) {
+                    // A record written as an array of its values (@JsonFormat(shape = ARRAY)): no path names them.
+                    List<String> segments = new ArrayList<>(segmentsOf(gen.getOutputContext()));
+                    segments.add("[]");
+                    recording.marks.add(new Mark(segments, personal, subject, record, component, true));
+                }
             }
             super.serializeAsElement(bean, gen, provider);
         }
     }
 
-    /** The member path of the context's current position: names from the root, {@code []} for an array. */
-    private static String pathOf(JsonStreamContext context) {
+    /** The member path of the context's current position: its names from the root, {@code []} for an array. */
+    private static List<String> segmentsOf(JsonStreamContext context) {
         List<String> names = new ArrayList<>();
         for (JsonStreamContext at = context; at != null && !at.inRoot(); at = at.getParent()) {
             names.add(at.inArray() ? "[]" : String.valueOf(at.getCurrentName()));
         }
-        StringBuilder path = new StringBuilder();
-        for (int i = names.size() - 1; i >= 0; i--) {
-            String name = names.get(i);
-            if (name.equals("[]")) {
-                path.append("[]");
-            } else {
-                path.append(path.length() == 0 ? "" : ".").append(name);
-            }
-        }
-        return path.toString();
+        java.util.Collections.reverse(names);
+        return names;
     }
 
     private static boolean inArray(JsonStreamContext context) {
