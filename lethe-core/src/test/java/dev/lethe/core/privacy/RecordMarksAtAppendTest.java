@@ -331,6 +331,75 @@ class RecordMarksAtAppendTest {
         assertThat(storedData()).isEmpty();
     }
 
+    record Alias(
+            @DataSubject @PersonalData(group = "contact") String email) {
+        @com.fasterxml.jackson.annotation.JsonProperty("contact")
+        String contact() {
+            return email;
+        }
+    }
+
+    /** Writes its hidden address through a getter of another name, as text. */
+    public static final class Hiding {
+        public String kind = "k";
+        private final transient Addr addr;
+
+        Hiding(Addr addr) {
+            this.addr = addr;
+        }
+
+        public String getWhere() {
+            return String.valueOf(addr);
+        }
+    }
+
+    /** Holds an address Jackson never writes: no getter, not public. */
+    public static final class Keeping {
+        public String kind = "k";
+        private final Addr addr;
+
+        Keeping(Addr addr) {
+            this.addr = addr;
+        }
+    }
+
+    record Iterating(
+            @DataSubject @PersonalData(group = "contact") String email,
+
+            @com.fasterxml.jackson.databind.annotation.JsonSerialize(
+                    contentUsing = com.fasterxml.jackson.databind.ser.std.ToStringSerializer.class)
+            java.util.Iterator<Object> items) {}
+
+    @Test
+    void
+            what_a_getter_a_map_entry_or_an_iterator_writes_of_a_marked_record_is_refused_and_what_jackson_never_writes_is_not() {
+        lethe.registerRecord(DPO, "ByObject", ByObject.class);
+        lethe.registerRecord(DPO, "Alias", Alias.class);
+        lethe.registerRecord(DPO, "Iterating", Iterating.class);
+        lethe.registerRecord(DPO, "Keyed", Keyed.class);
+        Addr addr = new Addr(STREET, "London");
+        assertThatThrownBy(() -> append("Alias", new Alias("a@x.org")))
+                .hasMessageContaining("record Alias marks personal data and also writes 'contact', which is not one of"
+                        + " its components")
+                .hasMessageNotContaining("a@x.org");
+        assertThatThrownBy(() -> append("ByObject", new ByObject("a@x.org", new Hiding(addr))))
+                .hasMessageContaining("the text of Addr.street (@PersonalData) is written outside its marked place")
+                .hasMessageNotContaining(STREET);
+        assertThatThrownBy(() -> append("Keyed", new Keyed("a@x.org", Map.of(Map.entry("home", addr), "x"))))
+                .hasMessageContaining("holds a Addr, whose components are marked personal");
+        assertThatThrownBy(() -> append(
+                        "Iterating",
+                        new Iterating("a@x.org", List.<Object>of(addr).iterator())))
+                .hasMessageContaining("Iterating.items is an iterator or a stream");
+        assertThatThrownBy(() -> append("ByObject", new ByObject("a@x.org", Map.of("JohnSmith", addr))))
+                .hasMessageContaining("at extra.<key>.street")
+                .hasMessageNotContaining("JohnSmith");
+        assertThat(storedData()).isEmpty();
+        // What Jackson never writes stores nothing: no refusal.
+        append("ByObject", new ByObject("a@x.org", new Keeping(addr)));
+        assertThat(storedData()).doesNotContain(STREET).contains("\"kind\":\"k\"");
+    }
+
     record ByObjectSealing(
             @DataSubject @PersonalData(group = "contact") String email, Object contact) {}
 

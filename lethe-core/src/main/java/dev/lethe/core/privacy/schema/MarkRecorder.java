@@ -136,9 +136,15 @@ public final class MarkRecorder {
                 RECORDING.set(outer);
             }
         }
-        java.util.IdentityHashMap<Object, Integer> found = new java.util.IdentityHashMap<>();
-        ValueWalk.count(value, found);
-        for (java.util.Map.Entry<Object, Integer> entry : found.entrySet()) {
+        ValueWalk walk = new ValueWalk(mapper.getSerializationConfig());
+        if (!walk.walk(value)) {
+            throw dev.lethe.core.store.InvalidEventException.of(
+                    "json",
+                    "the value reaches more than " + ValueWalk.MAX_VISITS + " objects (shared lists nested in"
+                            + " lists count once per path): too many to check that none holds personal data written"
+                            + " unencrypted");
+        }
+        for (java.util.Map.Entry<Object, Integer> entry : walk.written.entrySet()) {
             if (session.written.getOrDefault(entry.getKey(), 0) < entry.getValue()) {
                 throw dev.lethe.core.store.InvalidEventException.of(
                         "json",
@@ -149,12 +155,153 @@ public final class MarkRecorder {
                                 + " or mark the component that holds it @PersonalData (sealed whole)");
             }
         }
+        if (!walk.personalTexts.isEmpty()) {
+            com.fasterxml.jackson.databind.JsonNode tree;
+            try {
+                tree = mapper.readTree(utf8);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("cannot read back what was just written", e);
+            }
+            refuseTextsElsewhere(tree, walk.personalTexts, session.marks);
+        }
         return new Written(utf8, List.copyOf(session.marks));
+    }
+
+    /** Texts this short are looked for as whole values only; shorter than {@link #MIN_TEXT}, not at all. */
+    private static final int WHOLE_ONLY_BELOW = 8;
+
+    private static final int MIN_TEXT = 4;
+
+    /**
+     * The last net, whatever wrote it: refuses the value if the text of a {@code @PersonalData} value it holds
+     * (a whole string value or member name for texts under {@value #WHOLE_ONLY_BELOW} characters, within one
+     * from there on) was written anywhere but at a marked path or inside one — by a getter of another name, a
+     * {@code toString}, an exception's message. A non-personal field that happens to hold the same text is
+     * refused too: rename one or the other.
+     */
+    private static void refuseTextsElsewhere(
+            com.fasterxml.jackson.databind.JsonNode tree, java.util.Map<String, String> texts, List<Mark> marks) {
+        java.util.Map<String, String> searched = new java.util.HashMap<>();
+        texts.forEach((text, component) -> {
+            if (text.length() >= MIN_TEXT) {
+                searched.put(text, component);
+            }
+        });
+        if (searched.isEmpty()) {
+            return;
+        }
+        java.util.Set<List<String>> markedPaths = new java.util.HashSet<>();
+        for (Mark mark : marks) {
+            if (mark.personal()) {
+                List<String> segments = new ArrayList<>();
+                for (String segment : mark.segments()) {
+                    segments.add(
+                            segment.startsWith("\u0000") ? segment.substring(1) : segment); // a map's key, as written
+                }
+                markedPaths.add(segments);
+            }
+        }
+        search(tree, new ArrayList<>(), searched, markedPaths);
+    }
+
+    private static void search(
+            com.fasterxml.jackson.databind.JsonNode node,
+            List<String> path,
+            java.util.Map<String, String> texts,
+            java.util.Set<List<String>> markedPaths) {
+        for (int i = 1; i <= path.size(); i++) {
+            if (markedPaths.contains(path.subList(0, i))) {
+                return; // at or inside a marked place: sealed there
+            }
+        }
+        if (node.isTextual()) {
+            refuseIfHeld(node.textValue(), texts);
+        }
+        if (node.isObject()) {
+            for (java.util.Iterator<java.util.Map.Entry<String, com.fasterxml.jackson.databind.JsonNode>> fields =
+                            node.fields();
+                    fields.hasNext(); ) {
+                java.util.Map.Entry<String, com.fasterxml.jackson.databind.JsonNode> field = fields.next();
+                path.add(field.getKey());
+                if (!markedPaths.contains(path)) {
+                    refuseIfHeld(field.getKey(), texts);
+                }
+                search(field.getValue(), path, texts, markedPaths);
+                path.remove(path.size() - 1);
+            }
+        } else if (node.isArray()) {
+            path.add("[]");
+            for (com.fasterxml.jackson.databind.JsonNode element : node) {
+                search(element, path, texts, markedPaths);
+            }
+            path.remove(path.size() - 1);
+        }
+    }
+
+    /**
+     * Refuses {@code written} if it holds one of the texts, naming the component the text comes from; never the
+     * text, nor where it was written (a map's key there may be personal data).
+     */
+    private static void refuseIfHeld(String written, java.util.Map<String, String> texts) {
+        for (java.util.Map.Entry<String, String> text : texts.entrySet()) {
+            String value = text.getKey();
+            if (value.length() < WHOLE_ONLY_BELOW ? written.equals(value) : written.contains(value)) {
+                throw dev.lethe.core.store.InvalidEventException.of(
+                        "json",
+                        "the text of " + text.getValue() + " (@PersonalData) is written outside its marked place (by"
+                                + " a getter of another name, a toString, a message?): it would be stored unencrypted"
+                                + " there; write personal values only through their marked components (or, if a"
+                                + " non-personal field only happens to hold the same text, rename one of them)");
+            }
+        }
     }
 
     /** The Jackson module that records (registered on the mapper {@code Json.of} writes with). */
     public static com.fasterxml.jackson.databind.Module module() {
         return new SimpleModule("lethe-mark-recorder").setSerializerModifier(new Modifier());
+    }
+
+    /** Whether the property names a serializer of its own for its contents or keys ({@code contentUsing}). */
+    private static boolean contentSerializer(BeanPropertyWriter property) {
+        com.fasterxml.jackson.databind.annotation.JsonSerialize annotation =
+                property.getAnnotation(com.fasterxml.jackson.databind.annotation.JsonSerialize.class);
+        return annotation != null
+                && (annotation.contentUsing() != JsonSerializer.None.class
+                        || annotation.keyUsing() != JsonSerializer.None.class
+                        || annotation.contentConverter() != com.fasterxml.jackson.databind.util.Converter.None.class
+                        || annotation.converter() != com.fasterxml.jackson.databind.util.Converter.None.class);
+    }
+
+    /** Whether {@code record} marks one of its own components. */
+    private static boolean marksDirectly(Class<?> record) {
+        for (RecordComponent component : record.getRecordComponents()) {
+            if (component.isAnnotationPresent(PersonalData.class) || component.isAnnotationPresent(DataSubject.class)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A property Lethe refuses to write through Json.of: not a component of a record that marks components. */
+    private static final class Refusing extends BeanPropertyWriter {
+        private final Class<?> record;
+
+        Refusing(BeanPropertyWriter base, Class<?> record) {
+            super(base);
+            this.record = record;
+        }
+
+        @Override
+        public void serializeAsField(Object bean, JsonGenerator gen, SerializerProvider provider) throws Exception {
+            if (RECORDING.get() != null) {
+                throw JsonMappingException.from(
+                        gen,
+                        "record " + record.getSimpleName() + " marks personal data and also writes '" + getName()
+                                + "', which is not one of its components: what it holds cannot be told apart from"
+                                + " the marked values; @JsonIgnore it, or make it a component");
+            }
+            super.serializeAsField(bean, gen, provider);
+        }
     }
 
     /** Whether {@code type} is a record that marks a component, itself or in the records its types name. */
@@ -191,7 +338,11 @@ public final class MarkRecorder {
                     // The first marked property counts the record's writes, checked against the value's records.
                     changed.add(new Recording(property, personal, subject, type, component.getName(), !counted));
                     counted = true;
-                } else if (property.hasSerializer()) {
+                } else if (type.isRecord() && component == null && marksDirectly(type)) {
+                    // A property that is not a component (a method Jackson writes, a bean-style getter of another
+                    // name) of a record that marks components: what it returns is not known to be unmarked.
+                    changed.add(new Refusing(property, type));
+                } else if (property.hasSerializer() || contentSerializer(property)) {
                     // A serializer of its own (@JsonSerialize(using = …)): whatever it writes of a marked record
                     // is not seen, so one is refused.
                     changed.add(new Recording(property, false, false, type, property.getName(), false));
@@ -328,6 +479,13 @@ public final class MarkRecorder {
             count(recording, bean);
             Object value = get(bean);
             if (!personal && !subject) {
+                if (value instanceof java.util.Iterator<?> || value instanceof java.util.stream.BaseStream<?, ?>) {
+                    throw JsonMappingException.from(
+                            gen,
+                            record.getSimpleName() + "." + component + " is an iterator or a stream written by a"
+                                    + " serializer of its own: what it holds cannot be checked without using it up;"
+                                    + " give it a list");
+                }
                 if (marked(value == null ? null : value.getClass())) {
                     throw JsonMappingException.from(
                             gen,
@@ -370,7 +528,13 @@ public final class MarkRecorder {
     private static List<String> segmentsOf(JsonStreamContext context) {
         List<String> names = new ArrayList<>();
         for (JsonStreamContext at = context; at != null && !at.inRoot(); at = at.getParent()) {
-            names.add(at.inArray() ? "[]" : String.valueOf(at.getCurrentName()));
+            // A map's key (which may be personal data) is never shown, nor a path a schema could name.
+            names.add(
+                    at.inArray()
+                            ? "[]"
+                            : at.getCurrentValue() instanceof java.util.Map<?, ?>
+                                    ? "\u0000" + at.getCurrentName()
+                                    : String.valueOf(at.getCurrentName()));
         }
         java.util.Collections.reverse(names);
         return names;

@@ -1,5 +1,9 @@
 package dev.lethe.core.privacy.schema;
 
+import com.fasterxml.jackson.databind.BeanDescription;
+import com.fasterxml.jackson.databind.SerializationConfig;
+import com.fasterxml.jackson.databind.introspect.AnnotatedMember;
+import com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.lang.reflect.RecordComponent;
@@ -11,77 +15,141 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Counts, in a Java value, the records with a component marked {@code @PersonalData} or {@code @DataSubject}
- * that Jackson writes (not {@code @JsonIgnore}d), each instance as often as the value reaches it: through
- * records, collections and any {@code Iterable}, maps (keys and values), arrays, {@code Optional}s,
- * {@code AtomicReference}s, Jackson's {@code POJONode}s, and the fields of the application's own classes.
- * {@link MarkRecorder#write} compares these counts with how often Jackson wrote each one through its
- * properties: one written otherwise is refused.
+ * Walks a Java value as {@link MarkRecorder#write} checks it, for two things:
+ *
+ * <ul>
+ *   <li>how often it reaches each record with a component marked {@code @PersonalData} or {@code @DataSubject},
+ *       through what Jackson writes — records' and the application's classes' properties as Jackson finds them
+ *       (through the same accessors), collections and any {@code Iterable}, maps (keys and values), map
+ *       entries, arrays, {@code Optional}, {@code AtomicReference} and {@code AtomicReferenceArray}, Jackson's
+ *       {@code POJONode}: compared with how often Jackson wrote each through its properties;
+ *   <li>the text of every {@code @PersonalData} value it can reach, through those and through fields Jackson
+ *       does not write (transient, ignored, private without a getter), which a getter of another name may
+ *       still write in some form (its {@code toString}): looked for in what was written.
+ * </ul>
  */
 final class ValueWalk {
-    private ValueWalk() {}
+    /** How many objects one walk visits at most; a value that needs more is refused, not half-checked. */
+    static final int MAX_VISITS = 1_000_000;
 
-    /** How many objects one walk visits at most (an event is at most 1 MiB of JSON: far fewer). */
-    private static final int MAX_VISITS = 4_000_000;
+    private final SerializationConfig config;
+    final IdentityHashMap<Object, Integer> written = new IdentityHashMap<>();
+    /** Each {@code @PersonalData} text reached, with the component that holds it ({@code Addr.street}). */
+    final Map<String, String> personalTexts = new java.util.HashMap<>();
 
-    static void count(Object value, IdentityHashMap<Object, Integer> found) {
-        new ValueWalk.Walk(found).visit(value);
+    private final Set<Object> onPath = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Set<Object> searched = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Set<Object> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+    private int visits;
+
+    ValueWalk(SerializationConfig config) {
+        this.config = config;
     }
 
-    private static final class Walk {
-        private final IdentityHashMap<Object, Integer> found;
-        private final Set<Object> onPath = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
-        private int visits;
+    /** Walks {@code value}; false when it holds more than {@link #MAX_VISITS} objects to look at. */
+    boolean walk(Object value) {
+        visit(value, true);
+        return visits <= MAX_VISITS;
+    }
 
-        Walk(IdentityHashMap<Object, Integer> found) {
-            this.found = found;
+    /**
+     * {@code counted}: reached through what Jackson writes (else only through a field it does not write, where
+     * only the personal texts are gathered).
+     */
+    private void visit(Object value, boolean counted) {
+        if (value == null || plain(value.getClass()) || visits > MAX_VISITS) {
+            return;
         }
-
-        void visit(Object value) {
-            if (value == null || ++visits > MAX_VISITS || plain(value.getClass()) || !onPath.add(value)) {
-                return; // a value on its own path: a cycle, which Jackson refuses itself
-            }
-            try {
-                Class<?> type = value.getClass();
-                if (type.isRecord()) {
-                    if (WRITTEN_MARKS.get(type)) {
-                        found.merge(value, 1, Integer::sum);
-                    }
-                    for (RecordComponent component : type.getRecordComponents()) {
-                        if (!ignored(type, component)) { // what Jackson does not write holds nothing it writes
-                            visit(read(component, value));
-                        }
-                    }
-                } else if (value instanceof Optional<?> optional) {
-                    visit(optional.orElse(null));
-                } else if (value instanceof java.util.concurrent.atomic.AtomicReference<?> reference) {
-                    visit(reference.get());
-                } else if (value instanceof com.fasterxml.jackson.databind.node.POJONode pojo) {
-                    visit(pojo.getPojo());
-                } else if (value instanceof Map<?, ?> map) {
-                    for (Map.Entry<?, ?> entry : map.entrySet()) {
-                        visit(entry.getKey());
-                        visit(entry.getValue());
-                    }
-                } else if (value instanceof Iterable<?> iterable) {
-                    for (Object element : iterable) {
-                        visit(element);
-                    }
-                } else if (value instanceof Object[] array) {
-                    for (Object element : array) {
-                        visit(element);
-                    }
-                } else if (applicationClass(type)) {
-                    for (Field field : FIELDS.get(type)) {
-                        try {
-                            visit(field.get(value));
-                        } catch (IllegalAccessException | RuntimeException unreadable) {
-                            // not readable here: Jackson reads it through a getter if at all
-                        }
-                    }
+        // Counted as often as Jackson writes it; looked through for texts only once.
+        if (!seen.add(value) && !counted) {
+            return;
+        }
+        if (!onPath.add(value)) {
+            return; // a value on its own path: a cycle, which Jackson refuses itself
+        }
+        visits++;
+        try {
+            Class<?> type = value.getClass();
+            if (type.isRecord()) {
+                if (counted && WRITTEN_MARKS.get(type)) {
+                    written.merge(value, 1, Integer::sum);
                 }
-            } finally {
-                onPath.remove(value);
+                gatherTexts(type, value);
+                visitProperties(type, value, counted);
+            } else if (value instanceof Optional<?> optional) {
+                visit(optional.orElse(null), counted);
+            } else if (value instanceof java.util.concurrent.atomic.AtomicReference<?> reference) {
+                visit(reference.get(), counted);
+            } else if (value instanceof java.util.concurrent.atomic.AtomicReferenceArray<?> array) {
+                for (int i = 0; i < array.length(); i++) {
+                    visit(array.get(i), counted);
+                }
+            } else if (value instanceof com.fasterxml.jackson.databind.node.POJONode pojo) {
+                visit(pojo.getPojo(), counted);
+            } else if (value instanceof Map.Entry<?, ?> entry) {
+                visit(entry.getKey(), counted);
+                visit(entry.getValue(), counted);
+            } else if (value instanceof Map<?, ?> map) {
+                for (Map.Entry<?, ?> entry : map.entrySet()) {
+                    visit(entry.getKey(), counted);
+                    visit(entry.getValue(), counted);
+                }
+            } else if (value instanceof Iterable<?> iterable) {
+                for (Object element : iterable) {
+                    visit(element, counted);
+                }
+            } else if (value instanceof Object[] array) {
+                for (Object element : array) {
+                    visit(element, counted);
+                }
+            } else if (applicationClass(type)) {
+                visitProperties(type, value, counted);
+            }
+        } finally {
+            onPath.remove(value);
+        }
+    }
+
+    /**
+     * The properties Jackson writes of {@code value}, read through its accessors, counted; then the fields it
+     * does not write, for the personal texts only.
+     */
+    private void visitProperties(Class<?> type, Object value, boolean counted) {
+        for (AnnotatedMember accessor : PROPERTIES.get(type, config)) {
+            Object property;
+            try {
+                property = accessor.getValue(value);
+            } catch (RuntimeException e) {
+                continue; // Jackson called the same accessor first, and failed before this
+            }
+            if (property != null
+                    && property.getClass().isAnnotationPresent(com.fasterxml.jackson.annotation.JsonIgnoreType.class)) {
+                continue; // Jackson leaves such values out
+            }
+            visit(property, counted);
+        }
+        if (searched.add(value)) {
+            for (Field field : FIELDS.get(type)) {
+                try {
+                    visit(field.get(value), false);
+                } catch (IllegalAccessException | RuntimeException unreadable) {
+                    // a field this module may not read: its getter, if Jackson writes one, was read above
+                }
+            }
+        }
+    }
+
+    /** The text of each {@code @PersonalData} component of {@code record} that holds a string. */
+    private void gatherTexts(Class<?> type, Object record) {
+        for (RecordComponent component : type.getRecordComponents()) {
+            if (component.isAnnotationPresent(PersonalData.class)) {
+                Object text = read(component, record);
+                if (text instanceof Optional<?> optional) {
+                    text = optional.orElse(null);
+                }
+                if (text instanceof CharSequence chars) {
+                    personalTexts.putIfAbsent(chars.toString(), type.getSimpleName() + "." + component.getName());
+                }
             }
         }
     }
@@ -92,7 +160,7 @@ final class ValueWalk {
             accessor.setAccessible(true);
             return accessor.invoke(record);
         } catch (ReflectiveOperationException | RuntimeException e) {
-            return null; // Jackson called the same accessor first, and failed before this
+            return null;
         }
     }
 
@@ -107,11 +175,11 @@ final class ValueWalk {
                 || (type.isArray() && type.getComponentType().isPrimitive())
                 || java.time.temporal.TemporalAccessor.class.isAssignableFrom(type)
                 || type == java.util.UUID.class
-                || com.fasterxml.jackson.databind.node.ValueNode.class.isAssignableFrom(type)
-                        && !(com.fasterxml.jackson.databind.node.POJONode.class.isAssignableFrom(type));
+                || (com.fasterxml.jackson.databind.node.ValueNode.class.isAssignableFrom(type)
+                        && !com.fasterxml.jackson.databind.node.POJONode.class.isAssignableFrom(type));
     }
 
-    private static boolean applicationClass(Class<?> type) {
+    static boolean applicationClass(Class<?> type) {
         String name = type.getName();
         return !name.startsWith("java.")
                 && !name.startsWith("javax.")
@@ -147,7 +215,34 @@ final class ValueWalk {
         }
     }
 
-    /** The instance fields of an application class and its application superclasses, made readable. */
+    /** The accessors of the properties Jackson writes of a class, by class (one mapper writes Json.of's values). */
+    private static final class Properties {
+        private final java.util.concurrent.ConcurrentHashMap<Class<?>, List<AnnotatedMember>> byType =
+                new java.util.concurrent.ConcurrentHashMap<>();
+
+        List<AnnotatedMember> get(Class<?> type, SerializationConfig config) {
+            return byType.computeIfAbsent(type, t -> find(t, config));
+        }
+
+        private static List<AnnotatedMember> find(Class<?> type, SerializationConfig config) {
+            BeanDescription description = config.introspect(config.constructType(type));
+            Set<String> ignoredByClass = config.getDefaultPropertyIgnorals(type, description.getClassInfo())
+                    .findIgnoredForSerialization();
+            List<AnnotatedMember> accessors = new ArrayList<>();
+            for (BeanPropertyDefinition property : description.findProperties()) {
+                AnnotatedMember accessor = property.getAccessor();
+                if (accessor != null && !ignoredByClass.contains(property.getName())) {
+                    accessor.fixAccess(true);
+                    accessors.add(accessor);
+                }
+            }
+            return List.copyOf(accessors);
+        }
+    }
+
+    private static final Properties PROPERTIES = new Properties();
+
+    /** The instance fields of a class of the application's (records too) and its superclasses, made readable. */
     private static final ClassValue<List<Field>> FIELDS = new ClassValue<>() {
         @Override
         protected List<Field> computeValue(Class<?> type) {
@@ -155,9 +250,7 @@ final class ValueWalk {
             for (Class<?> at = type; at != null && applicationClass(at); at = at.getSuperclass()) {
                 for (Field field : at.getDeclaredFields()) {
                     if (!Modifier.isStatic(field.getModifiers())
-                            && !Modifier.isTransient(field.getModifiers())
-                            && !field.getType().isPrimitive()
-                            && !field.isAnnotationPresent(com.fasterxml.jackson.annotation.JsonIgnore.class)) {
+                            && !field.getType().isPrimitive()) {
                         try {
                             field.setAccessible(true);
                             fields.add(field);
