@@ -400,6 +400,74 @@ class RecordMarksAtAppendTest {
         assertThat(storedData()).doesNotContain(STREET).contains("\"kind\":\"k\"");
     }
 
+    interface Versioned {
+        default int getSchemaVersion() {
+            return 1;
+        }
+    }
+
+    record Vip(@DataSubject @PersonalData(group = "contact") String email, String city, int points)
+            implements Versioned {
+        public boolean isVip() {
+            return points > 100;
+        }
+    }
+
+    record Shop(String storeCity, Map<String, Integer> salesByCity, Vip buyer) {}
+
+    record AnyGetter(
+            @DataSubject @PersonalData(group = "contact") String email) {
+        @com.fasterxml.jackson.annotation.JsonAnyGetter
+        Map<String, Object> extra() {
+            return Map.of("shout", email.toUpperCase(java.util.Locale.ROOT));
+        }
+    }
+
+    record Inner(
+            @DataSubject String id,
+            @PersonalData(group = "contact") String street) {}
+
+    record Outer(String kind, Inner inner) {
+        @com.fasterxml.jackson.annotation.JsonProperty
+        String summary() {
+            return inner.street().toUpperCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** An application exception holding an address, whose message quotes it. */
+    static final class AppException extends RuntimeException {
+        private final transient Addr addr;
+
+        AppException(Addr addr) {
+            super("failed for " + addr);
+            this.addr = addr;
+        }
+    }
+
+    @Test
+    void ordinary_records_pass_and_any_getters_methods_over_marked_records_and_exceptions_are_refused() {
+        lethe.registerJsonSchema(
+                DPO,
+                "Vip",
+                Json.parse("{\"type\":\"object\",\"properties\":{\"email\":{\"x-gdpr\":{\"pii\":true,\"key\":true,"
+                                + "\"dataGroup\":\"contact\"}}}}")
+                        .asTree());
+        lethe.registerRecord(DPO, "ByObject", ByObject.class);
+        lethe.registerRecord(DPO, "AnyGetter", AnyGetter.class);
+        // A boolean method and an interface's default int are written; the same city unmarked elsewhere is no leak.
+        append("Vip", new Vip("v@x.org", "Berlin", 120));
+        assertThat(storedData()).contains("\"vip\":true", "\"schemaVersion\":1", "\"city\":\"Berlin\"");
+        assertThatThrownBy(() -> append("AnyGetter", new AnyGetter("a@x.org")))
+                .hasMessageContaining("record AnyGetter marks personal data and has a @JsonAnyGetter")
+                .hasMessageNotContaining("a@x.org");
+        assertThatThrownBy(() -> append("ByObject", new ByObject("a@x.org", new Outer("k", new Inner("i-1", STREET)))))
+                .hasMessageContaining("record Outer marks personal data and also writes 'summary'");
+        assertThatThrownBy(() -> append(
+                        "ByObject",
+                        new ByObject("a@x.org", new IllegalStateException(new AppException(new Addr(STREET, "L"))))))
+                .hasMessageContaining("the text of Addr.street (@PersonalData) is written outside its marked place");
+    }
+
     record ByObjectSealing(
             @DataSubject @PersonalData(group = "contact") String email, Object contact) {}
 

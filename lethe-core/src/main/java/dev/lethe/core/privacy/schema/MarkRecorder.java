@@ -106,6 +106,8 @@ public final class MarkRecorder {
     private static final class Session {
         final List<Mark> marks = new ArrayList<>();
         final java.util.IdentityHashMap<Object, Integer> written = new java.util.IdentityHashMap<>();
+        /** Where code computed what was written: a class's getters, a method, a serializer of its own. */
+        final java.util.Set<List<String>> computed = new java.util.HashSet<>();
     }
 
     private static final ThreadLocal<Session> RECORDING = new ThreadLocal<>();
@@ -162,7 +164,7 @@ public final class MarkRecorder {
             } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException("cannot read back what was just written", e);
             }
-            refuseTextsElsewhere(tree, walk.personalTexts, session.marks);
+            refuseTextsElsewhere(tree, walk.personalTexts, session.marks, session.computed);
         }
         return new Written(utf8, List.copyOf(session.marks));
     }
@@ -180,7 +182,13 @@ public final class MarkRecorder {
      * refused too: rename one or the other.
      */
     private static void refuseTextsElsewhere(
-            com.fasterxml.jackson.databind.JsonNode tree, java.util.Map<String, String> texts, List<Mark> marks) {
+            com.fasterxml.jackson.databind.JsonNode tree,
+            java.util.Map<String, String> texts,
+            List<Mark> marks,
+            java.util.Set<List<String>> computed) {
+        if (computed.isEmpty()) {
+            return; // every value written is a record's component or a container's element: none computed
+        }
         java.util.Map<String, String> searched = new java.util.HashMap<>();
         texts.forEach((text, component) -> {
             if (text.length() >= MIN_TEXT) {
@@ -193,28 +201,26 @@ public final class MarkRecorder {
         java.util.Set<List<String>> markedPaths = new java.util.HashSet<>();
         for (Mark mark : marks) {
             if (mark.personal()) {
-                List<String> segments = new ArrayList<>();
-                for (String segment : mark.segments()) {
-                    segments.add(
-                            segment.startsWith("\u0000") ? segment.substring(1) : segment); // a map's key, as written
-                }
-                markedPaths.add(segments);
+                markedPaths.add(asWritten(mark.segments()));
             }
         }
-        search(tree, new ArrayList<>(), searched, markedPaths);
+        search(tree, new ArrayList<>(), searched, markedPaths, computed, false);
     }
 
     private static void search(
             com.fasterxml.jackson.databind.JsonNode node,
             List<String> path,
             java.util.Map<String, String> texts,
-            java.util.Set<List<String>> markedPaths) {
+            java.util.Set<List<String>> markedPaths,
+            java.util.Set<List<String>> computed,
+            boolean withinComputed) {
         for (int i = 1; i <= path.size(); i++) {
             if (markedPaths.contains(path.subList(0, i))) {
                 return; // at or inside a marked place: sealed there
             }
         }
-        if (node.isTextual()) {
+        withinComputed = withinComputed || computed.contains(path);
+        if (node.isTextual() && withinComputed) {
             refuseIfHeld(node.textValue(), texts);
         }
         if (node.isObject()) {
@@ -223,16 +229,16 @@ public final class MarkRecorder {
                     fields.hasNext(); ) {
                 java.util.Map.Entry<String, com.fasterxml.jackson.databind.JsonNode> field = fields.next();
                 path.add(field.getKey());
-                if (!markedPaths.contains(path)) {
+                if (withinComputed && !markedPaths.contains(path)) {
                     refuseIfHeld(field.getKey(), texts);
                 }
-                search(field.getValue(), path, texts, markedPaths);
+                search(field.getValue(), path, texts, markedPaths, computed, withinComputed);
                 path.remove(path.size() - 1);
             }
         } else if (node.isArray()) {
             path.add("[]");
             for (com.fasterxml.jackson.databind.JsonNode element : node) {
-                search(element, path, texts, markedPaths);
+                search(element, path, texts, markedPaths, computed, withinComputed);
             }
             path.remove(path.size() - 1);
         }
@@ -272,23 +278,26 @@ public final class MarkRecorder {
                         || annotation.converter() != com.fasterxml.jackson.databind.util.Converter.None.class);
     }
 
-    /** Whether {@code record} marks one of its own components. */
-    private static boolean marksDirectly(Class<?> record) {
-        for (RecordComponent component : record.getRecordComponents()) {
-            if (component.isAnnotationPresent(PersonalData.class) || component.isAnnotationPresent(DataSubject.class)) {
-                return true;
-            }
-        }
-        return false;
+    /** Whether what the property returns may hold text: anything but a number, a boolean, a character or an enum. */
+    private static boolean mayHoldText(BeanPropertyWriter property) {
+        Class<?> type = property.getType().getRawClass();
+        return !(type.isPrimitive() || Number.class.isAssignableFrom(type) || type == Boolean.class || type.isEnum());
     }
 
     /** A property Lethe refuses to write through Json.of: not a component of a record that marks components. */
     private static final class Refusing extends BeanPropertyWriter {
         private final Class<?> record;
 
+        private final String anyGetter;
+
         Refusing(BeanPropertyWriter base, Class<?> record) {
+            this(base, record, null);
+        }
+
+        Refusing(BeanPropertyWriter base, Class<?> record, String anyGetter) {
             super(base);
             this.record = record;
+            this.anyGetter = anyGetter;
         }
 
         @Override
@@ -296,9 +305,13 @@ public final class MarkRecorder {
             if (RECORDING.get() != null) {
                 throw JsonMappingException.from(
                         gen,
-                        "record " + record.getSimpleName() + " marks personal data and also writes '" + getName()
-                                + "', which is not one of its components: what it holds cannot be told apart from"
-                                + " the marked values; @JsonIgnore it, or make it a component");
+                        anyGetter != null
+                                ? "record " + record.getSimpleName() + " marks personal data and has a " + anyGetter
+                                        + ", whose members no path names: they may hold what the marked ones do; remove it"
+                                : "record " + record.getSimpleName() + " marks personal data and also writes '"
+                                        + getName() + "', which is not one of its components (a method, or an"
+                                        + " interface's default getter): text it returns cannot be told apart from the"
+                                        + " marked values; @JsonIgnore it, or make it a component");
             }
             super.serializeAsField(bean, gen, provider);
         }
@@ -336,19 +349,32 @@ public final class MarkRecorder {
                 boolean subject = component != null && component.isAnnotationPresent(DataSubject.class);
                 if (personal || subject) {
                     // The first marked property counts the record's writes, checked against the value's records.
-                    changed.add(new Recording(property, personal, subject, type, component.getName(), !counted));
+                    changed.add(new Recording(property, personal, subject, type, component.getName(), !counted, false));
                     counted = true;
-                } else if (type.isRecord() && component == null && marksDirectly(type)) {
+                } else if (type.isRecord() && component == null && marked(type) && mayHoldText(property)) {
                     // A property that is not a component (a method Jackson writes, a bean-style getter of another
-                    // name) of a record that marks components: what it returns is not known to be unmarked.
+                    // name, an interface's default getter) of a record that marks components, itself or in its
+                    // records: what it returns is not known to be unmarked. One that cannot hold text (a number,
+                    // a boolean, an enum) is written.
                     changed.add(new Refusing(property, type));
                 } else if (property.hasSerializer() || contentSerializer(property)) {
                     // A serializer of its own (@JsonSerialize(using = …)): whatever it writes of a marked record
-                    // is not seen, so one is refused.
-                    changed.add(new Recording(property, false, false, type, property.getName(), false));
+                    // is not seen, so one is refused; where it writes is searched for personal texts.
+                    changed.add(new Recording(property, false, false, type, property.getName(), false, true));
+                } else if (!type.isRecord() || component == null) {
+                    // A class's getter, a record's method: computed by code; where it writes is searched.
+                    changed.add(new Recording(property, false, false, type, property.getName(), false, false));
                 } else {
                     changed.add(property);
                 }
+            }
+            if (marked(type) && description.findAnyGetter() != null) {
+                // @JsonAnyGetter: members computed by code, beside the marked ones, that no property names.
+                List<BeanPropertyWriter> refused = new ArrayList<>();
+                for (BeanPropertyWriter property : changed) {
+                    refused.add(new Refusing(property, type, "@JsonAnyGetter"));
+                }
+                return refused;
             }
             return changed;
         }
@@ -411,6 +437,7 @@ public final class MarkRecorder {
         private final Class<?> record;
         private final String component;
         private final boolean counts;
+        private final boolean ownSerializer;
 
         Recording(
                 BeanPropertyWriter base,
@@ -418,13 +445,15 @@ public final class MarkRecorder {
                 boolean subject,
                 Class<?> record,
                 String component,
-                boolean counts) {
+                boolean counts,
+                boolean ownSerializer) {
             super(base);
             this.personal = personal;
             this.subject = subject;
             this.record = record;
             this.component = component;
             this.counts = counts;
+            this.ownSerializer = ownSerializer;
         }
 
         private Recording(Recording base, PropertyName name) {
@@ -434,6 +463,7 @@ public final class MarkRecorder {
             this.record = base.record;
             this.component = base.component;
             this.counts = base.counts;
+            this.ownSerializer = base.ownSerializer;
         }
 
         private void count(Session session, Object bean) {
@@ -479,6 +509,17 @@ public final class MarkRecorder {
             count(recording, bean);
             Object value = get(bean);
             if (!personal && !subject) {
+                if (!ownSerializer) {
+                    // Computed by code (a class's getter, a record's method): where it writes is searched for the
+                    // personal texts the value holds.
+                    JsonStreamContext object = gen.getOutputContext();
+                    int before = object.getEntryCount();
+                    super.serializeAsField(bean, gen, provider);
+                    if (gen.getOutputContext() == object && object.getEntryCount() > before) {
+                        recording.computed.add(asWritten(segmentsOf(object)));
+                    }
+                    return;
+                }
                 if (value instanceof java.util.Iterator<?> || value instanceof java.util.stream.BaseStream<?, ?>) {
                     throw JsonMappingException.from(
                             gen,
@@ -494,7 +535,12 @@ public final class MarkRecorder {
                                     + ", which marks personal data, and is written by a serializer of its own: no"
                                     + " path of a schema would name what it writes, stored unencrypted");
                 }
+                JsonStreamContext object = gen.getOutputContext();
+                int before = object.getEntryCount();
                 super.serializeAsField(bean, gen, provider);
+                if (gen.getOutputContext() == object && object.getEntryCount() > before) {
+                    recording.computed.add(asWritten(segmentsOf(object)));
+                }
                 return;
             }
             JsonStreamContext object = gen.getOutputContext();
@@ -538,6 +584,15 @@ public final class MarkRecorder {
         }
         java.util.Collections.reverse(names);
         return names;
+    }
+
+    /** The segments as the written JSON names them (a map's key without its mark). */
+    private static List<String> asWritten(List<String> segments) {
+        List<String> written = new ArrayList<>(segments.size());
+        for (String segment : segments) {
+            written.add(segment.startsWith("\u0000") ? segment.substring(1) : segment);
+        }
+        return written;
     }
 
     private static boolean inArray(JsonStreamContext context) {

@@ -102,7 +102,9 @@ final class ValueWalk {
                 for (Object element : array) {
                     visit(element, counted);
                 }
-            } else if (applicationClass(type)) {
+            } else if (applicationClass(type) || value instanceof Throwable) {
+                // An exception is written as a bean: its cause, its suppressed ones (the application's, with
+                // their fields), its message.
                 visitProperties(type, value, counted);
             }
         } finally {
@@ -143,14 +145,28 @@ final class ValueWalk {
     private void gatherTexts(Class<?> type, Object record) {
         for (RecordComponent component : type.getRecordComponents()) {
             if (component.isAnnotationPresent(PersonalData.class)) {
-                Object text = read(component, record);
-                if (text instanceof Optional<?> optional) {
-                    text = optional.orElse(null);
+                Object held = read(component, record);
+                if (held instanceof Optional<?> optional) {
+                    held = optional.orElse(null);
                 }
-                if (text instanceof CharSequence chars) {
-                    personalTexts.putIfAbsent(chars.toString(), type.getSimpleName() + "." + component.getName());
+                String name = type.getSimpleName() + "." + component.getName();
+                if (held instanceof java.util.Collection<?> collection) {
+                    for (Object element : collection) {
+                        gatherText(element, name);
+                    }
+                } else {
+                    gatherText(held, name);
                 }
             }
+        }
+    }
+
+    /** A text, a date or time, an id: as Jackson writes them, the text a getter could write again. */
+    private void gatherText(Object held, String component) {
+        if (held instanceof CharSequence
+                || held instanceof java.time.temporal.TemporalAccessor
+                || held instanceof java.util.UUID) {
+            personalTexts.putIfAbsent(held.toString(), component);
         }
     }
 
