@@ -512,12 +512,7 @@ public final class MarkRecorder {
                 if (!ownSerializer) {
                     // Computed by code (a class's getter, a record's method): where it writes is searched for the
                     // personal texts the value holds.
-                    JsonStreamContext object = gen.getOutputContext();
-                    int before = object.getEntryCount();
-                    super.serializeAsField(bean, gen, provider);
-                    if (gen.getOutputContext() == object && object.getEntryCount() > before) {
-                        recording.computed.add(asWritten(segmentsOf(object)));
-                    }
+                    writeComputed(bean, gen, provider, recording);
                     return;
                 }
                 if (value instanceof java.util.Iterator<?> || value instanceof java.util.stream.BaseStream<?, ?>) {
@@ -535,12 +530,7 @@ public final class MarkRecorder {
                                     + ", which marks personal data, and is written by a serializer of its own: no"
                                     + " path of a schema would name what it writes, stored unencrypted");
                 }
-                JsonStreamContext object = gen.getOutputContext();
-                int before = object.getEntryCount();
-                super.serializeAsField(bean, gen, provider);
-                if (gen.getOutputContext() == object && object.getEntryCount() > before) {
-                    recording.computed.add(asWritten(segmentsOf(object)));
-                }
+                writeComputed(bean, gen, provider, recording);
                 return;
             }
             JsonStreamContext object = gen.getOutputContext();
@@ -551,6 +541,17 @@ public final class MarkRecorder {
             if (written && value != null && !(value instanceof Optional<?> o && o.isEmpty())) {
                 recording.marks.add(
                         new Mark(segmentsOf(object), personal, subject, record, component, inArray(object)));
+            }
+        }
+
+        /** Writes the property as Jackson would, noting where (a member of code's computing, searched). */
+        private void writeComputed(Object bean, JsonGenerator gen, SerializerProvider provider, Session recording)
+                throws Exception {
+            JsonStreamContext object = gen.getOutputContext();
+            int before = object.getEntryCount();
+            super.serializeAsField(bean, gen, provider);
+            if (gen.getOutputContext() == object && object.getEntryCount() > before) {
+                recording.computed.add(asWritten(segmentsOf(object)));
             }
         }
 
