@@ -337,10 +337,12 @@ public final class MarkRecorder {
             List<BeanPropertyWriter> changed = new ArrayList<>(properties.size());
             boolean counted = false;
             java.util.Map<String, String> internalNames = new java.util.HashMap<>();
-            if (type.isRecord()) {
-                for (com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition definition :
-                        description.findProperties()) {
-                    internalNames.put(definition.getName(), definition.getInternalName());
+            java.util.Set<String> fieldBacked = new java.util.HashSet<>();
+            for (com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition definition :
+                    description.findProperties()) {
+                internalNames.put(definition.getName(), definition.getInternalName());
+                if (definition.hasField()) {
+                    fieldBacked.add(definition.getName()); // a class's field, or its getter: holds what was put in
                 }
             }
             for (BeanPropertyWriter property : properties) {
@@ -361,8 +363,10 @@ public final class MarkRecorder {
                     // A serializer of its own (@JsonSerialize(using = …)): whatever it writes of a marked record
                     // is not seen, so one is refused; where it writes is searched for personal texts.
                     changed.add(new Recording(property, false, false, type, property.getName(), false, true));
-                } else if (!type.isRecord() || component == null) {
-                    // A class's getter, a record's method: computed by code; where it writes is searched.
+                } else if (type.isRecord() ? component == null : !fieldBacked.contains(property.getName())) {
+                    // A class's getter with no field of its name, a record's method: computed by code; where it
+                    // writes is searched (a getter of a field writes what the application put there, as a
+                    // record's component does: not searched, so an unmarked city equal to a marked one is written).
                     changed.add(new Recording(property, false, false, type, property.getName(), false, false));
                 } else {
                     changed.add(property);
