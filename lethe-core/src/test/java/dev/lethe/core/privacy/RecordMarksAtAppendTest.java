@@ -463,6 +463,63 @@ class RecordMarksAtAppendTest {
         }
     }
 
+    /** Holds an address, written by code: its toString as a map key, as a value, by a serializer, an any-getter. */
+    public static final class KeyHolder {
+        private final Addr addr;
+
+        KeyHolder(Addr addr) {
+            this.addr = addr;
+        }
+
+        @Override
+        public String toString() {
+            return "k:" + addr;
+        }
+    }
+
+    public static final class ValueHolder {
+        private final Addr addr;
+
+        ValueHolder(Addr addr) {
+            this.addr = addr;
+        }
+
+        @com.fasterxml.jackson.annotation.JsonValue
+        public String value() {
+            return "v:" + addr;
+        }
+    }
+
+    public static final class AnyHolder {
+        private final Addr addr;
+
+        AnyHolder(Addr addr) {
+            this.addr = addr;
+        }
+
+        @com.fasterxml.jackson.annotation.JsonAnyGetter
+        public Map<String, Object> extra() {
+            return Map.of("where", "at " + addr.street());
+        }
+    }
+
+    @Test
+    void code_that_writes_a_class_as_a_key_a_value_or_any_members_is_searched() {
+        lethe.registerRecord(DPO, "ByObject", ByObject.class);
+        Addr addr = new Addr(STREET, "L");
+        for (Object holder : List.of(
+                Map.of(new KeyHolder(addr), 1),
+                new ValueHolder(addr),
+                List.of(new ValueHolder(addr)),
+                new AnyHolder(addr))) {
+            assertThatThrownBy(() -> append("ByObject", new ByObject("a@x.org", holder)))
+                    .as(holder.getClass().getSimpleName())
+                    .hasMessageContaining(
+                            "the text of Addr.street (@PersonalData) is written outside its marked place");
+        }
+        assertThat(storedData()).isEmpty();
+    }
+
     @Test
     void ordinary_records_pass_and_any_getters_methods_over_marked_records_and_exceptions_are_refused() {
         lethe.registerJsonSchema(

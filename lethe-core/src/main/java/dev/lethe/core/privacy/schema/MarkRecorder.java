@@ -390,6 +390,13 @@ public final class MarkRecorder {
             if (marked(type) && !(serializer instanceof BeanSerializerBase)) {
                 return refusing(type, "is written by a serializer of its own (@JsonValue, @JsonSerialize, a shape)");
             }
+            if (ValueWalk.applicationClass(type)
+                    && (!(serializer instanceof BeanSerializerBase) || description.findAnyGetter() != null)) {
+                // Written by code (@JsonValue, a serializer of its own, an any-getter): where it goes is searched.
+                @SuppressWarnings("unchecked")
+                JsonSerializer<Object> delegate = (JsonSerializer<Object>) serializer;
+                return new Computed(delegate, false);
+            }
             return serializer;
         }
 
@@ -399,7 +406,90 @@ public final class MarkRecorder {
             if (marked(type.getRawClass())) {
                 return refusing(type.getRawClass(), "is a map key (written as its toString)");
             }
+            if (ValueWalk.applicationClass(type.getRawClass())
+                    && !type.getRawClass().isEnum()) {
+                // A key written by code (its toString, @JsonKey): the map's member names are searched.
+                @SuppressWarnings("unchecked")
+                JsonSerializer<Object> delegate = (JsonSerializer<Object>) serializer;
+                return new Computed(delegate, true);
+            }
             return serializer;
+        }
+    }
+
+    /**
+     * Writes as its delegate does, noting where as written by code: the value's path, or for a map key the
+     * map's (whose member names it writes).
+     */
+    private static final class Computed extends StdSerializer<Object>
+            implements com.fasterxml.jackson.databind.ser.ContextualSerializer,
+                    com.fasterxml.jackson.databind.ser.ResolvableSerializer {
+        private final JsonSerializer<Object> delegate;
+        private final boolean key;
+
+        Computed(JsonSerializer<Object> delegate, boolean key) {
+            super(Object.class);
+            this.delegate = delegate;
+            this.key = key;
+        }
+
+        private void note(JsonGenerator gen) {
+            Session session = RECORDING.get();
+            if (session != null) {
+                JsonStreamContext at = gen.getOutputContext();
+                JsonStreamContext map = key ? at : null;
+                if (key) {
+                    session.computed.add(asWritten(segmentsOf(map.getParent() == null ? map : map.getParent())));
+                } else {
+                    session.computed.add(asWritten(segmentsOf(at)));
+                }
+            }
+        }
+
+        @Override
+        public void serialize(Object value, JsonGenerator gen, SerializerProvider provider) throws java.io.IOException {
+            note(gen);
+            delegate.serialize(value, gen, provider);
+        }
+
+        @Override
+        public void serializeWithType(
+                Object value,
+                JsonGenerator gen,
+                SerializerProvider provider,
+                com.fasterxml.jackson.databind.jsontype.TypeSerializer types)
+                throws java.io.IOException {
+            note(gen);
+            delegate.serializeWithType(value, gen, provider, types);
+        }
+
+        @Override
+        public boolean isEmpty(SerializerProvider provider, Object value) {
+            return delegate.isEmpty(provider, value);
+        }
+
+        @Override
+        public boolean usesObjectId() {
+            return delegate.usesObjectId();
+        }
+
+        @Override
+        public JsonSerializer<?> createContextual(
+                SerializerProvider provider, com.fasterxml.jackson.databind.BeanProperty property)
+                throws JsonMappingException {
+            if (delegate instanceof com.fasterxml.jackson.databind.ser.ContextualSerializer contextual) {
+                @SuppressWarnings("unchecked")
+                JsonSerializer<Object> made = (JsonSerializer<Object>) contextual.createContextual(provider, property);
+                return made == delegate ? this : new Computed(made, key);
+            }
+            return this;
+        }
+
+        @Override
+        public void resolve(SerializerProvider provider) throws JsonMappingException {
+            if (delegate instanceof com.fasterxml.jackson.databind.ser.ResolvableSerializer resolvable) {
+                resolvable.resolve(provider);
+            }
         }
     }
 
