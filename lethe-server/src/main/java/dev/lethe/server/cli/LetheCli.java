@@ -105,12 +105,6 @@ public final class LetheCli implements Runnable {
                     .collect(java.util.stream.Collectors.joining(" "));
             dev.lethe.sqlite.internal.DirectoryLock.describeHolder(
                     "lethe " + command + " (command line)", !command.equals("serve"));
-            // serve takes its principals from tokens, and may serve another directory (--config): no --role.
-            boolean helpOnly = command.isEmpty()
-                    || command.equals("serve")
-                    || command.startsWith("help")
-                    || parsed.asCommandLineList().stream()
-                            .anyMatch(c -> c.isUsageHelpRequested() || c.isVersionHelpRequested());
             boolean help = command.isEmpty()
                     || command.startsWith("help")
                     || parsed.asCommandLineList().stream()
@@ -118,17 +112,10 @@ public final class LetheCli implements Runnable {
             if (!help && parsed.commandSpec().userObject() instanceof LetheCli cli) {
                 try {
                     cli.store.requireDataPath(); // an empty --data or $LETHE_DATA is not the current directory
-                } catch (RuntimeException e) {
-                    throw new CommandLine.ExecutionException(
-                            parsed.asCommandLineList()
-                                    .get(parsed.asCommandLineList().size() - 1),
-                            e.getMessage(),
-                            e);
-                }
-            }
-            if (!helpOnly && parsed.commandSpec().userObject() instanceof LetheCli cli) {
-                try {
-                    cli.store.principal(); // a --role the policy does not declare: refused by every command
+                    if (!command.equals("serve")) {
+                        // serve takes its principals from tokens, and may serve another directory (--config).
+                        cli.store.principal(); // a --role the policy does not declare: refused by every command
+                    }
                 } catch (RuntimeException e) {
                     throw new CommandLine.ExecutionException(
                             parsed.asCommandLineList()
