@@ -81,8 +81,88 @@ public final class SqliteLethe implements AutoCloseable {
 
     public static SqliteLethe open(Path directory, SqliteOptions options) {
         requireLogBesideKeys(directory);
+        // A new store's open that fails (a wrong PKCS#11 PIN, a bad policy) takes back the files it made: left,
+        // they would make the directory a store nobody created, opened later without --init.
+        Set<Path> before =
+                Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME)) ? null : entries(directory);
         SqliteEventStore store = SqliteEventStore.openEngine(directory, options);
-        return assemble(directory, store, options, true);
+        try {
+            return assemble(directory, store, options, true);
+        } catch (RuntimeException e) {
+            if (before != null) {
+                removeCreated(directory, before, e);
+            }
+            throw e;
+        }
+    }
+
+    /** Each entry's size and modification time, to tell whether another process wrote there meanwhile. */
+    private static java.util.Map<Path, String> stamps(Path directory) {
+        java.util.Map<Path, String> out = new java.util.HashMap<>();
+        for (Path name : entries(directory)) {
+            try {
+                Path file = directory.resolve(name);
+                out.put(
+                        name,
+                        Files.size(file) + "@" + Files.getLastModifiedTime(file).toMillis());
+            } catch (IOException gone) {
+                out.put(name, "?");
+            }
+        }
+        return out;
+    }
+
+    /** The entries of {@code directory}, none if it does not exist. */
+    private static Set<Path> entries(Path directory) {
+        if (!Files.isDirectory(directory)) {
+            return Set.of();
+        }
+        try (java.util.stream.Stream<Path> list = Files.list(directory)) {
+            return list.map(Path::getFileName).collect(java.util.stream.Collectors.toSet());
+        } catch (IOException e) {
+            throw StorageException.permanent("cannot list data directory " + directory + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Deletes what a failed first open created in {@code directory} (its lock file aside), under the
+     * directory's lock again, and only if nothing has opened the new store meanwhile; a file that cannot be
+     * deleted is noted on {@code failure}.
+     */
+    private static void removeCreated(Path directory, Set<Path> before, RuntimeException failure) {
+        java.util.Map<Path, String> closed = stamps(directory);
+        try (dev.lethe.sqlite.internal.DirectoryLock held =
+                dev.lethe.sqlite.internal.DirectoryLock.acquire(directory)) {
+            java.util.Map<Path, String> now = stamps(directory);
+            now.remove(Path.of("lethe.lock"));
+            closed.remove(Path.of("lethe.lock"));
+            if (!now.equals(closed)) {
+                return; // another process opened the new store between this one's close and now: it is its
+            }
+            for (Path name : now.keySet()) {
+                if (before.contains(name) || name.toString().equals("lethe.lock")) {
+                    continue;
+                }
+                try {
+                    deleteTree(directory.resolve(name));
+                } catch (IOException e) {
+                    failure.addSuppressed(e);
+                }
+            }
+        } catch (RuntimeException busy) {
+            failure.addSuppressed(busy); // another process has the directory now: what is there is its
+        }
+    }
+
+    private static void deleteTree(Path path) throws IOException {
+        if (Files.isDirectory(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            try (java.util.stream.Stream<Path> list = Files.list(path)) {
+                for (Path inside : list.toList()) {
+                    deleteTree(inside);
+                }
+            }
+        }
+        Files.deleteIfExists(path);
     }
 
     /**

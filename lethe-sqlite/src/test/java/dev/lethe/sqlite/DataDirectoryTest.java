@@ -346,4 +346,29 @@ class DataDirectoryTest {
         SqliteLethe.open(data).close();
         assertThat(stale).doesNotExist();
     }
+
+    @Test
+    void a_new_stores_open_that_fails_takes_back_the_files_it_made_and_an_existing_stores_keeps_them()
+            throws Exception {
+        Path data = parent.resolve("new");
+        Files.createDirectories(data);
+        Files.writeString(data.resolve("notes.txt"), "kept");
+        SqliteOptions noToken = SqliteOptions.DEFAULT.withPkcs11(
+                new SqliteOptions.Pkcs11(parent.resolve("no-such-pkcs11.so"), 0, "1234".toCharArray()));
+
+        assertThatThrownBy(() -> SqliteLethe.open(data, noToken)).isInstanceOf(RuntimeException.class);
+
+        // Only what was there, and the lock file: no store a later open would take as made on purpose.
+        try (java.util.stream.Stream<Path> left = Files.list(data)) {
+            assertThat(left.map(file -> file.getFileName().toString()))
+                    .containsExactlyInAnyOrder("notes.txt", "lethe.lock");
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            lethe.privacy().keys().resolve("ada@example.com");
+        }
+        assertThatThrownBy(() -> SqliteLethe.open(data, noToken)).isInstanceOf(RuntimeException.class);
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
+        }
+    }
 }

@@ -123,6 +123,12 @@ class Pkcs11StoreIT {
                 .hasMessageContaining("cannot open the PKCS#11 token in slot " + locked)
                 .hasMessageContaining("CKR_PIN_INCORRECT")
                 .hasMessageNotContaining("0000");
+        // A new store's first open with the wrong PIN leaves no store behind (a later open would need no --init).
+        Path fresh = parent.resolve("fresh-wrong-pin");
+        assertThatThrownBy(() -> SqliteLethe.open(fresh, in(wrongPin))).hasMessageContaining("CKR_PIN_INCORRECT");
+        assertThat(fresh.resolve(SqliteEventStore.FILE_NAME)).doesNotExist();
+        assertThat(fresh.resolve(SqliteKeyStore.FILE_NAME)).doesNotExist();
+        assertThat(fresh.resolve("policy.yaml")).doesNotExist();
 
         try (SqliteLethe lethe = SqliteLethe.open(data, in(token))) {
             assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();

@@ -451,6 +451,7 @@ public final class PrivateEventStore implements AutoCloseable {
             if (event == null) {
                 continue; // the store's own checks name it
             }
+            schemas.refuseUnreadable(event.type(), "events[" + i + "]");
             Optional<SchemaRegistry.Registered> schema = schemas.latest(event.type());
             if (schema.isPresent() && !schema.get().schema().fields().isEmpty()) {
                 throw InvalidEventException.of(
@@ -1018,6 +1019,7 @@ public final class PrivateEventStore implements AutoCloseable {
         if (strict) {
             refusePersonalMetadata(event.metadata());
         }
+        schemas.refuseUnreadable(event.type(), "type");
         Optional<SchemaRegistry.Registered> schema = schemas.latest(event.type());
         if (schema.isEmpty()) {
             Optional<String> meant = schemas.lookalike(event.type());

@@ -61,7 +61,11 @@ public final class SchemaRegistry {
     /** JSON Schemas as trees, by event type and version. */
     private final Map<Version, JsonNode> parsedSources = new ConcurrentHashMap<>();
     /** The JSON-name spellings of a Protobuf type version's classified paths, and a scanner for them. */
-    private record JsonNames(JsonFields scanner, Map<String, String> protoPathByAlias) {}
+    /**
+     * A scanner for other spellings of classified paths, each alias's path as registered, and the names a
+     * mapper that wraps the root value would write the root under (empty where none is looked for).
+     */
+    private record JsonNames(JsonFields scanner, Map<String, String> protoPathByAlias, Set<String> roots) {}
 
     /** Per Protobuf type version. */
     private final Map<Version, JsonNames> jsonNames = new ConcurrentHashMap<>();
@@ -80,7 +84,9 @@ public final class SchemaRegistry {
                     try {
                         load(event);
                     } catch (RuntimeException malformed) {
-                        // A malformed entry must not make the store unopenable.
+                        // A malformed entry must not make the store unopenable; nor may its type fall back to an
+                        // older version (or to none) whose rules leave fields it seals in plaintext.
+                        unreadable(event, malformed);
                     }
                 }
             }
@@ -121,6 +127,7 @@ public final class SchemaRegistry {
         }
         Optional<Registered> latest = latest(schema.eventType());
         if (latest.isPresent()
+                && !newerUnreadable(schema.eventType())
                 && latest.get().schema().canonical().equals(schema.canonical())
                 // As trees: the stored source went through a tree and may spell numbers otherwise.
                 && latest.get().source().asTree().equals(source.asTree())) {
@@ -135,7 +142,12 @@ public final class SchemaRegistry {
                                 + rule.path().substring(0, 40) + "…)");
             }
         }
-        int version = latest.map(r -> r.version() + 1).orElse(1);
+        int version = Math.max(
+                        latest.map(Registered::version).orElse(0),
+                        Optional.ofNullable(unreadableVersions.get(schema.eventType()))
+                                .map(Unreadable::version)
+                                .orElse(0))
+                + 1;
         ObjectNode data = JSON.createObjectNode();
         data.put("eventType", schema.eventType());
         data.put("version", version);
@@ -163,6 +175,62 @@ public final class SchemaRegistry {
                         1)
                 .get(0);
         return load(stored);
+    }
+
+    /**
+     * Notes a stored version that cannot be read: its type's appends are refused ({@link #refuseUnreadable})
+     * until a newer version is registered. Logged once, at open; the message names the entry, not its text.
+     */
+    private void unreadable(RecordedEvent event, RuntimeException malformed) {
+        JsonNode data = event.data().asTree();
+        String type = data.path("eventType").asText("");
+        int version = data.path("version").asInt(0);
+        String where = STREAM_NAME + "@" + event.version();
+        System.getLogger(SchemaRegistry.class.getName())
+                .log(
+                        System.Logger.Level.WARNING,
+                        "Schema entry " + where + (type.isEmpty() ? "" : " (" + type + " version " + version + ")")
+                                + " cannot be read and is left out: " + malformed
+                                + (type.isEmpty()
+                                        ? ""
+                                        : "; appends of " + type + " are refused until it is registered again"));
+        if (!type.isEmpty()) {
+            unreadableVersions.merge(
+                    type,
+                    new Unreadable(version, where, String.valueOf(malformed)),
+                    (a, b) -> b.version() >= a.version() ? b : a);
+        }
+    }
+
+    /** A stored version that could not be read at open: its number, where it is, and why. */
+    private record Unreadable(int version, String where, String cause) {}
+
+    /** By type: the newest stored version that could not be read at open. */
+    private final Map<String, Unreadable> unreadableVersions = new ConcurrentHashMap<>();
+
+    /**
+     * Refuses, in every mode, an event of a type whose newest stored schema version could not be read when
+     * the store was opened (written by a newer release, or damaged): the previous version's rules, or none,
+     * might store in plaintext a field the lost version seals. Registering the type again lifts it.
+     */
+    public void refuseUnreadable(String eventType, String where) {
+        if (eventType == null || !newerUnreadable(eventType)) {
+            return;
+        }
+        Unreadable lost = unreadableVersions.get(eventType);
+        throw InvalidEventException.of(
+                where,
+                "type '" + eventType + "' has a schema version " + lost.version() + ", stored at " + lost.where()
+                        + ", that this release cannot read (" + lost.cause() + "): its events are refused rather than"
+                        + " stored under an older version's rules, or none, which could leave personal fields"
+                        + " unencrypted. Register the type's schema again, or open the store with the release that"
+                        + " wrote it");
+    }
+
+    private boolean newerUnreadable(String eventType) {
+        Unreadable lost = unreadableVersions.get(eventType);
+        return lost != null
+                && latest(eventType).map(r -> r.version() < lost.version()).orElse(true);
     }
 
     private Registered load(RecordedEvent event) {
@@ -394,6 +462,11 @@ public final class SchemaRegistry {
                             .anyMatch(rule -> rule.path().startsWith(hit.path() + "."))) {
                 return; // on the way to a classified path as registered: the codec refuses that shape itself
             }
+            if (hit.kind() == JsonFields.Kind.NOT_AN_OBJECT && aliases.roots().contains(hit.path())) {
+                // A member spelled as the root a wrapping mapper writes (vip, for a record Vip) whose value is
+                // not an object wraps nothing: the record's own member (a boolean method isVip()), not its root.
+                return;
+            }
             if (hit.kind() == JsonFields.Kind.NOT_AN_OBJECT
                     && (registered.allFields().contains(hit.path())
                             || registered.schema().field(hit.path()).isPresent())) {
@@ -448,7 +521,13 @@ public final class SchemaRegistry {
         }
         // Besides the usual conventions, any spelling that differs from a classified name only in case and
         // punctuation (nAme, "name ") is read as one, unless it is a field of the type itself.
-        return new JsonNames(new JsonFields(byAlias.keySet(), true, real), byAlias);
+        Set<String> wrappers = new java.util.HashSet<>();
+        for (String root : roots) {
+            if (!root.isEmpty() && !real.contains(root)) {
+                wrappers.add(root);
+            }
+        }
+        return new JsonNames(new JsonFields(byAlias.keySet(), true, real), byAlias, Set.copyOf(wrappers));
     }
 
     /** Paths up to this many segments are checked in every mix of conventions; deeper ones linearly. */
@@ -569,7 +648,7 @@ public final class SchemaRegistry {
                 byAlias.putIfAbsent(alias, rule.path());
             }
         }
-        return new JsonNames(new JsonFields(byAlias.keySet(), true), byAlias);
+        return new JsonNames(new JsonFields(byAlias.keySet(), true), byAlias, Set.of());
     }
 
     /** A Protobuf source's {@code jsonNames} (proto path to custom JSON name), if it is an object of strings. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lethe.core.memory.InMemoryEventStore;
 import dev.lethe.core.privacy.keys.InMemoryKeyStore;
 import dev.lethe.core.privacy.keys.KeyService;
@@ -11,8 +12,12 @@ import dev.lethe.core.privacy.keys.LocalMasterKey;
 import dev.lethe.core.privacy.policy.DataPolicy;
 import dev.lethe.core.privacy.schema.JsonSchemaNotation;
 import dev.lethe.core.store.Direction;
+import dev.lethe.core.store.EventData;
+import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.InvalidEventException;
 import dev.lethe.core.store.Json;
 import dev.lethe.core.store.RecordedEvent;
+import dev.lethe.core.store.StreamId;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -34,16 +39,18 @@ class SchemaRegistrationTest {
     Path keysDirectory;
 
     PrivateEventStore lethe;
+    private final InMemoryEventStore base = new InMemoryEventStore();
+    private final Clock clock = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
+    private KeyService keys;
 
     @BeforeEach
     void open() {
-        Clock clock = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
-        KeyService keys = new KeyService(
+        keys = new KeyService(
                 new InMemoryKeyStore(),
                 LocalMasterKey.openOrCreate(keysDirectory),
                 DataPolicy.parse(PrivateEventStoreTest.POLICY),
                 clock);
-        lethe = new PrivateEventStore(new InMemoryEventStore(), keys, clock);
+        lethe = new PrivateEventStore(base, keys, clock);
     }
 
     @AfterEach
@@ -197,5 +204,56 @@ class SchemaRegistrationTest {
                         .get("registeredBy")
                         .toString())
                 .isEqualTo("{\"principal\":\"dora\",\"role\":\"dpo\"}");
+    }
+
+    @Test
+    void a_stored_version_this_release_cannot_read_refuses_its_type_until_registered_again() {
+        register(PrivateEventStoreTest.DPO, SCHEMA);
+        // Version 2 as a newer release would write it, in a notation this one does not know.
+        ObjectNode newer = (ObjectNode) lethe.store()
+                .readStream(SchemaRegistry.STREAM, 0, Direction.FORWARD, 1)
+                .get(0)
+                .data()
+                .asTree()
+                .deepCopy();
+        newer.put("version", 2).put("notation", "AVRO");
+        base.append(
+                SchemaRegistry.STREAM,
+                ExpectedVersion.any(),
+                List.of(EventData.of("SchemaRegistered", Json.of(newer))));
+
+        // The store still opens; the type does not fall back to version 1, in either log.
+        PrivateEventStore reopened = new PrivateEventStore(base, keys, clock);
+        EventData sale = EventData.of("ProductSold", Json.parse("{\"email\":\"ann@example.org\",\"product\":\"p\"}"));
+        assertThatThrownBy(() -> reopened.append(StreamId.of("sale-1"), ExpectedVersion.any(), List.of(sale)))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining(
+                        "type 'ProductSold' has a schema version 2, stored at $schemas@1, that this release"
+                                + " cannot read")
+                .hasMessageContaining("AVRO")
+                .hasMessageContaining("Register the type's schema again");
+        // The raw log's guard (installed by SqliteLethe on its store) refuses it too.
+        assertThatThrownBy(() -> reopened.refuseUnsealed(StreamId.of("sale-1"), List.of(sale)))
+                .hasMessageContaining("events[0]: type 'ProductSold' has a schema version 2");
+        assertThat(reopened.store().readStream(StreamId.of("sale-1"), 0, Direction.FORWARD, 10))
+                .isEmpty();
+
+        // Registered again, as version 3 (even with version 1's rules), the type is appended and sealed.
+        JsonNode schema = Json.parse(SCHEMA).asTree();
+        SchemaRegistry.Registered again = reopened.registerSchema(
+                PrivateEventStoreTest.DPO,
+                JsonSchemaNotation.read("ProductSold", schema),
+                SchemaRegistry.Notation.JSON_SCHEMA,
+                SchemaRegistry.propertyPaths(schema),
+                Json.of(schema));
+        assertThat(again.version()).isEqualTo(3);
+        reopened.append(StreamId.of("sale-1"), ExpectedVersion.any(), List.of(sale));
+        assertThat(reopened.store()
+                        .readStream(StreamId.of("sale-1"), 0, Direction.FORWARD, 10)
+                        .get(0)
+                        .data()
+                        .toString())
+                .doesNotContain("ann@example.org")
+                .contains("lethe:v1:");
     }
 }
