@@ -166,6 +166,25 @@ class EnvelopeKnownAnswerTest {
     }
 
     @Test
+    void every_seal_draws_a_fresh_nonce_so_equal_values_never_seal_alike() throws Exception {
+        // More seals than one refill of the nonce buffer (256 nonces), same key, event, field and value.
+        java.util.Set<String> nonces = new java.util.HashSet<>();
+        java.util.Set<String> envelopes = new java.util.HashSet<>();
+        int header = 1 + 16 + 1 + 7 + 1 + 7;
+        for (int i = 0; i < 1_000; i++) {
+            String sealed = Envelope.seal(dek, EVENT, PATH, SUBJECT, GROUP, PERIOD, PLAINTEXT);
+            byte[] bytes = Base64.getUrlDecoder().decode(sealed.substring(Envelope.PREFIX.length()));
+            byte[] nonce = Arrays.copyOfRange(bytes, header, header + 12);
+            assertThat(nonce).isNotEqualTo(new byte[12]);
+            nonces.add(HEX.formatHex(nonce));
+            envelopes.add(sealed);
+            assertThat(Envelope.open(dek, EVENT, PATH, Envelope.parse(sealed))).isEqualTo(PLAINTEXT);
+        }
+        assertThat(nonces).hasSize(1_000);
+        assertThat(envelopes).hasSize(1_000);
+    }
+
+    @Test
     void the_envelope_does_not_open_for_another_event_or_another_field() {
         Envelope.Header header = Envelope.parse(ENVELOPE);
 

@@ -308,6 +308,134 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_forget_does_the_same_work_for_a_subject_with_10_events_as_for_one_with_2000() {
+        lethe.close();
+        Clock clock = Clock.fixed(writtenAt, ZoneOffset.UTC);
+        java.util.concurrent.atomic.AtomicBoolean counting = new java.util.concurrent.atomic.AtomicBoolean();
+        List<String> keyStoreCalls = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicLong eventsRead = new java.util.concurrent.atomic.AtomicLong();
+        KeyStore counted = InterceptedKeyStore.of(new InMemoryKeyStore(), (method, args) -> {
+            if (counting.get()) {
+                keyStoreCalls.add(method);
+            }
+        });
+        InMemoryEventStore log = new InMemoryEventStore(clock);
+        // Every event any read hands the forget, whatever the method: none of the subject's should be among them.
+        dev.lethe.core.store.EventStore seen =
+                (dev.lethe.core.store.EventStore) java.lang.reflect.Proxy.newProxyInstance(
+                        dev.lethe.core.store.EventStore.class.getClassLoader(),
+                        new Class<?>[] {dev.lethe.core.store.EventStore.class},
+                        (proxy, method, args) -> {
+                            Object result;
+                            try {
+                                result = method.invoke(log, args);
+                            } catch (java.lang.reflect.InvocationTargetException e) {
+                                throw e.getCause();
+                            }
+                            if (counting.get() && result instanceof List<?> list) {
+                                eventsRead.addAndGet(list.stream()
+                                        .filter(RecordedEvent.class::isInstance)
+                                        .count());
+                            }
+                            return result;
+                        });
+        KeyService keys =
+                new KeyService(counted, LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
+        lethe = new PrivateEventStore(seen, keys, clock);
+        registerProductSold(lethe);
+        Map<Integer, SubjectId> subjects = new java.util.TreeMap<>();
+        for (int events : List.of(10, 2_000)) {
+            String email = "c" + events + "@example.com";
+            for (int from = 0; from < events; from += 500) {
+                List<EventData> batch = new java.util.ArrayList<>();
+                for (int i = from; i < Math.min(events, from + 500); i++) {
+                    batch.add(EventData.of(
+                            "ProductSold",
+                            "{\"email\":\"" + email + "\",\"name\":\"N" + i + "\",\"product\":\"fund-a\"}"));
+                }
+                lethe.append(StreamId.of("customer-" + events), ExpectedVersion.any(), batch);
+            }
+            subjects.put(events, lethe.keys().lookup(email).orElseThrow());
+        }
+
+        Map<Integer, List<String>> calls = new java.util.TreeMap<>();
+        Map<Integer, Long> reads = new java.util.TreeMap<>();
+        for (Map.Entry<Integer, SubjectId> subject : subjects.entrySet()) {
+            keyStoreCalls.clear();
+            eventsRead.set(0);
+            counting.set(true);
+            lethe.forget(subject.getValue(), "GDPR Art. 17(1)(a)", "asked", DPO);
+            counting.set(false);
+            calls.put(subject.getKey(), List.copyOf(keyStoreCalls));
+            reads.put(subject.getKey(), eventsRead.get());
+        }
+
+        assertThat(calls.get(10)).isNotEmpty().isEqualTo(calls.get(2_000));
+        assertThat(reads.get(2_000)).isEqualTo(reads.get(10)).isLessThan(10);
+        assertThat(lethe.keys().isForgotten(subjects.get(2_000))).isTrue();
+    }
+
+    @Test
+    void a_role_that_reads_one_group_of_two_reads_that_one_and_gets_restricted_for_the_other() {
+        lethe.close();
+        Clock clock = Clock.fixed(writtenAt, ZoneOffset.UTC);
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(),
+                LocalMasterKey.openOrCreate(keysDirectory),
+                DataPolicy.parse(POLICY + "  marketer: { read: [contact] }\n"),
+                clock);
+        lethe = new PrivateEventStore(new InMemoryEventStore(), keys, clock);
+        registerProductSold(lethe);
+        RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
+
+        RevealedEvent marketer = lethe.reveal(stored, new Principal("mo", "marketer"));
+        assertThat(marketer.redactions()).containsExactly(new Redaction("name", Redaction.Reason.RESTRICTED));
+        assertThat(marketer.data().asTree().get("name").isNull()).isTrue();
+        assertThat(marketer.data().asTree().get("email").asText()).isEqualTo("ada@example.com");
+        assertThat(marketer.data().asTree().path("address").get("street").asText())
+                .isEqualTo("Rua Augusta 12");
+    }
+
+    @Test
+    void retention_expires_a_groups_ended_period_and_leaves_its_next_period_and_other_groups_readable() {
+        lethe.close();
+        MovableClock clock = new MovableClock(writtenAt);
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
+        lethe = new PrivateEventStore(new InMemoryEventStore(clock), keys, clock);
+        registerProductSold(lethe);
+        RecordedEvent november = sell("ada@example.com", "Ada Lovelace");
+        clock.now.set(Instant.parse("2026-12-15T10:00:00Z"));
+        RecordedEvent december = sell("ada@example.com", "Ada Lovelace");
+        assertThat(Envelope.parse(december.data().asTree().get("email").asText())
+                        .period())
+                .isNotEqualTo(
+                        Envelope.parse(november.data().asTree().get("email").asText())
+                                .period());
+
+        // contact: monthly keys kept 2 years. November 2026's ends at 2028-12-01, December's a month later.
+        clock.now.set(Instant.parse("2028-12-01T00:00:00Z"));
+        lethe.runRetention(clock.instant(), DPO);
+
+        assertThat(lethe.reveal(november, DPO).redactions())
+                .containsExactlyInAnyOrder(
+                        new Redaction("email", Redaction.Reason.EXPIRED),
+                        new Redaction("address.street", Redaction.Reason.EXPIRED));
+        RevealedEvent next = lethe.reveal(december, DPO);
+        assertThat(next.redactions()).isEmpty();
+        assertThat(next.data().asTree().get("email").asText()).isEqualTo("ada@example.com");
+        assertThat(next.data().asTree().path("address").get("street").asText()).isEqualTo("Rua Augusta 12");
+
+        clock.now.set(Instant.parse("2029-01-01T00:00:00Z"));
+        lethe.runRetention(clock.instant(), DPO);
+        assertThat(lethe.reveal(december, DPO).redactions())
+                .extracting(Redaction::path)
+                .containsExactlyInAnyOrder("email", "address.street");
+        assertThat(lethe.reveal(december, DPO).data().asTree().get("name").asText())
+                .isEqualTo("Ada Lovelace");
+    }
+
+    @Test
     void a_legal_basis_or_reason_holding_an_e_mail_address_or_an_iban_is_refused_as_it_is_kept_for_good() {
         RecordedEvent sold = sell("noted@example.com", "Noted Person");
         SubjectId subject = PrivacyCodec.subjectsOf(sold.metadata()).get("email");
