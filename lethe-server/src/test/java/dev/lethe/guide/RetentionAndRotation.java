@@ -44,7 +44,9 @@ public class RetentionAndRotation {
             // In a long-running application: once at start, then hourly, as of the clock.
             try (RetentionScheduler retention = new RetentionScheduler(privacy, Clock.systemUTC(),
                     RetentionScheduler.DEFAULT_INTERVAL)) {
-                Thread.sleep(500);
+                for (int waited = 0; retention.runs() == 0 && waited < 10_000; waited += 10) {
+                    Thread.sleep(10); // its first run starts at once, on the scheduler's own thread
+                }
                 System.out.println(retention.runs() + " " + retention.lastFailure()); // 1 Optional.empty
             }
             // end::scheduler[]

@@ -101,8 +101,24 @@ class ErasureProofTest {
                         .isTrue();
             }
             assertThat(scan()).as("before the forget").isEmpty();
+            // The controls: the scan reads the files the data lives in, and the markers were there to be found
+            // by whoever may read them.
+            assertThat(files())
+                    .extracting(file -> file.getFileName().toString())
+                    .contains(
+                            SqliteEventStore.FILE_NAME,
+                            SqliteEventStore.FILE_NAME + "-wal",
+                            SqliteKeyStore.FILE_NAME,
+                            SqliteProjectionStore.FILE_NAME);
+            assertThat(filesHolding("fund-a"))
+                    .as("a non-personal value, stored as written")
+                    .isNotEmpty();
+            assertThat(lethe.privacy().reveal(first, DPO).data().toString()).contains(markers.get(0), markers.get(1));
 
             lethe.privacy().forget(ada, "GDPR Art. 17(1)(a)", null, DPO);
+            assertThat(scan())
+                    .as("after the forget, while open (write-ahead logs included)")
+                    .isEmpty();
 
             for (RecordedEvent event : lethe.store().readStream(StreamId.of("customer-1"), 0, Direction.FORWARD, 100)) {
                 RevealedEvent revealed = lethe.privacy().reveal(event, DPO);
@@ -136,7 +152,22 @@ class ErasureProofTest {
             RecordedEvent event = buy(lethe, "customer-1", marker("email"), marker("name"));
             ada = PrivacyCodec.subjectsOf(event.metadata()).get("email");
             wrappedKey = peek.subjectKey(ada).orElseThrow();
+            assertThat(files().stream().anyMatch(file -> {
+                        try {
+                            return indexOf(Files.readAllBytes(file), wrappedKey) >= 0;
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    }))
+                    .as("the control: the wrapped key is in a file before the forget")
+                    .isTrue();
             lethe.privacy().forget(ada, "GDPR Art. 17", null, DPO);
+            // While the store is open, its write-ahead logs included: the forget itself scrubs them.
+            for (Path file : files()) {
+                assertThat(indexOf(Files.readAllBytes(file), wrappedKey))
+                        .as("wrapped key in %s while open", file.getFileName())
+                        .isNegative();
+            }
         }
         String hex = HexFormat.of().formatHex(wrappedKey);
         for (Path file : files()) {
@@ -171,6 +202,23 @@ class ErasureProofTest {
                 StandardCopyOption.REPLACE_EXISTING);
         Files.deleteIfExists(data.resolve(SqliteKeyStore.FILE_NAME + "-wal"));
         Files.deleteIfExists(data.resolve(SqliteKeyStore.FILE_NAME + "-shm"));
+        // The rotation itself is the proof, before any open of Lethe's forgets the subject again from the audit
+        // trail: the current master key does not unwrap the subject key the restored copy still holds.
+        SubjectId forgotten = PrivacyCodec.subjectsOf(event.metadata()).get("email");
+        byte[] context =
+                dev.lethe.core.privacy.keys.KeyRefs.context(dev.lethe.core.privacy.keys.KeyRefs.subject(forgotten));
+        dev.lethe.core.privacy.keys.MasterKey current = dev.lethe.core.privacy.keys.LocalMasterKey.openOrCreate(data);
+        try (SqliteKeyStore restored = SqliteKeyStore.open(data, true)) {
+            byte[] wrapped = restored.subjectKey(forgotten).orElseThrow();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> current.unwrap(wrapped, context))
+                    .isInstanceOf(RuntimeException.class);
+            // The control: the master keyset of the backup's time, which the rotation destroyed, unwraps it.
+            Path thenKeys = Files.createDirectory(backup.resolve("then"));
+            Files.copy(backup.resolve("master.keyset.json"), thenKeys.resolve("master.keyset.json"));
+            assertThat(dev.lethe.core.privacy.keys.LocalMasterKey.openOrCreate(thenKeys)
+                            .unwrap(wrapped, context))
+                    .hasSize(32);
+        }
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             RevealedEvent revealed = lethe.privacy().reveal(event, DPO);
             assertThat(revealed.redactions()).isNotEmpty();
@@ -255,6 +303,16 @@ class ErasureProofTest {
         javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
         mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
         return mac.doFinal(value);
+    }
+
+    private List<String> filesHolding(String text) throws IOException {
+        List<String> holding = new ArrayList<>();
+        for (Path file : files()) {
+            if (indexOf(Files.readAllBytes(file), text.getBytes(StandardCharsets.UTF_8)) >= 0) {
+                holding.add(file.getFileName().toString());
+            }
+        }
+        return holding;
     }
 
     private List<String> scan() throws IOException {

@@ -151,7 +151,9 @@ public final class Json {
         try {
             dev.lethe.core.privacy.schema.MarkRecorder.Written written =
                     dev.lethe.core.privacy.schema.MarkRecorder.write(WRITER, value);
-            refuseLoneSurrogates(written.utf8());
+            // Well-formed, one value: @JsonRawValue writes any text, which could hide a second value behind the
+            // first (read, searched and sealed alone) or break every later read.
+            validate(written.utf8());
             return new Json(written.utf8(), written.marks());
         } catch (JsonProcessingException e) {
             Throwable cause = e.getCause();

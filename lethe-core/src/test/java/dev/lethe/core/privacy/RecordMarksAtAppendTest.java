@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import com.fasterxml.jackson.databind.annotation.JsonAppend;
 import dev.lethe.core.privacy.schema.DataSubject;
 import dev.lethe.core.privacy.schema.PersonalData;
 import dev.lethe.core.store.EventData;
@@ -585,5 +586,236 @@ class RecordMarksAtAppendTest {
         assertThat(storedData())
                 .doesNotContain(STREET, "a@x.org", "b@x.org", "c@x.org", "never written")
                 .contains("London");
+    }
+
+    // Review round 6: what still went through, and what was refused though ordinary.
+
+    record Login(
+            @DataSubject @PersonalData(group = "contact") String email, String tier) {
+        public String getLogin() {
+            return email;
+        }
+    }
+
+    record Prefixed(
+            @com.fasterxml.jackson.annotation.JsonUnwrapped(prefix = "c_")
+            Login login,
+
+            String source) {}
+
+    record Born(
+            @DataSubject String id,
+            @PersonalData(group = "identity") java.util.Date dob) {}
+
+    record Account(
+            @DataSubject String id,
+            @PersonalData(group = "identity") long number) {}
+
+    /** Writes what it holds through code: a label over a marked value of another record. */
+    static final class Label {
+        private final Object held;
+
+        Label(Object held) {
+            this.held = held;
+        }
+
+        public String getText() {
+            return "about " + (held instanceof Born born ? born.dob() : ((Account) held).number());
+        }
+    }
+
+    /** The application's own map over a marked record. */
+    static final class ByTier extends java.util.AbstractMap<String, String> {
+        private final Addr addr;
+
+        ByTier(Addr addr) {
+            this.addr = addr;
+        }
+
+        @Override
+        public java.util.Set<Map.Entry<String, String>> entrySet() {
+            return java.util.Set.of(Map.entry("gold", addr.street()));
+        }
+    }
+
+    /** The application's own text over a marked record. */
+    static final class Salutation implements CharSequence {
+        private final Addr addr;
+
+        Salutation(Addr addr) {
+            this.addr = addr;
+        }
+
+        @Override
+        public String toString() {
+            return "Dear resident of " + addr.street();
+        }
+
+        @Override
+        public int length() {
+            return toString().length();
+        }
+
+        @Override
+        public char charAt(int index) {
+            return toString().charAt(index);
+        }
+
+        @Override
+        public CharSequence subSequence(int start, int end) {
+            return toString().subSequence(start, end);
+        }
+    }
+
+    @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, include = JsonTypeInfo.As.PROPERTY, property = "kind")
+    record Typed(
+            @DataSubject @PersonalData(group = "contact") String email,
+
+            @com.fasterxml.jackson.annotation.JsonTypeId @PersonalData(group = "identity")
+            String firstName) {}
+
+    record Raw(
+            @com.fasterxml.jackson.annotation.JsonRawValue String a,
+            Object extra,
+            @com.fasterxml.jackson.annotation.JsonRawValue String z) {}
+
+    record Batch(String name, Iterable<String> skus) {}
+
+    /** Writes a label computed from an account it keeps in a field Jackson does not write. */
+    static final class Card {
+        private final Account account;
+
+        Card(Account account) {
+            this.account = account;
+        }
+
+        public String getLabel() {
+            return "acct " + account.number();
+        }
+    }
+
+    /** A class written as an array whose getters compute: its elements are searched as members would be. */
+    @com.fasterxml.jackson.annotation.JsonFormat(shape = com.fasterxml.jackson.annotation.JsonFormat.Shape.ARRAY)
+    static final class Row {
+        private final Account account;
+
+        Row(Account account) {
+            this.account = account;
+        }
+
+        public String getLabel() {
+            return "acct " + account.number();
+        }
+
+        public int getN() {
+            return 1;
+        }
+    }
+
+    record TwiceLabelled(
+            @com.fasterxml.jackson.annotation.JsonUnwrapped Card card, String label) {}
+
+    @Test
+    void round_six_bypasses_are_refused_naming_no_value() {
+        lethe.registerJsonSchema(
+                DPO,
+                "Prefixed",
+                Json.parse("{\"type\":\"object\",\"properties\":{\"c_email\":{\"x-gdpr\":{\"pii\":true,\"key\":true,"
+                                + "\"dataGroup\":\"contact\"}},\"c_tier\":{},\"source\":{}}}")
+                        .asTree());
+        lethe.registerRecord(DPO, "ByObject", ByObject.class);
+        lethe.registerRecord(DPO, "Typed", Typed.class);
+        java.util.Date dob = java.util.Date.from(java.time.Instant.parse("1817-01-02T10:40:00Z"));
+        String[] leaked = {"a@x.org", "1817-01-02", "12345678901", STREET, "Grace"};
+        List<Runnable> appends = List.of(
+                // A prefix given by @JsonUnwrapped renamed the refused getter into a plain one.
+                () -> append("Prefixed", new Prefixed(new Login("a@x.org", "gold"), "web")),
+                // A date and a number marked personal, written again by another class's getter.
+                () -> append("ByObject", new ByObject("b@x.org", new Label(new Born("p-1", dob)))),
+                () -> append("ByObject", new ByObject("b@x.org", new Label(new Account("p-2", 12345678901L)))),
+                // The application's own map and text classes over a marked record.
+                () -> append("ByObject", new ByObject("b@x.org", new ByTier(new Addr(STREET, "L")))),
+                () -> append("ByObject", new ByObject("b@x.org", new Salutation(new Addr(STREET, "L")))),
+                // A marked record whose type id is a component.
+                () -> append("Typed", new Typed("c@x.org", "Grace")),
+                // A member written twice: a tree keeps the second, the first went unsearched.
+                () -> append(
+                        "ByObject",
+                        new ByObject(
+                                "b@x.org", new TwiceLabelled(new Card(new Account("p-3", 12345678901L)), "plain"))),
+                // A computed getter of a class written as an array (beside an int getter, which is not code).
+                () -> append("ByObject", new ByObject("b@x.org", new Row(new Account("p-5", 12345678901L)))));
+        for (int i = 0; i < appends.size(); i++) {
+            Runnable attempt = appends.get(i);
+            assertThatThrownBy(attempt::run)
+                    .as("case " + i)
+                    .isInstanceOf(InvalidEventException.class)
+                    .satisfies(refused -> {
+                        for (String value : leaked) {
+                            assertThat(refused.getMessage()).doesNotContain(value);
+                        }
+                    });
+        }
+        assertThat(storedData()).isEmpty();
+        // Raw text that makes two JSON values, the second holding a marked record, is no value Json.of makes.
+        assertThatThrownBy(() -> append(
+                        "ByObject",
+                        new ByObject("b@x.org", new TwiceLabelled(new Card(new Account("p-4", 12345678901L)), "p"))))
+                .hasMessageContaining("has a member twice: 'label'");
+        assertThatThrownBy(() -> Json.of(new Raw("1} {\"w\":{\"k\":1", new Addr(STREET, "L"), "1}")))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("content after its first value");
+    }
+
+    @JsonAppend(props = @JsonAppend.Prop(value = ApiVersion.class, name = "apiVersion"))
+    record Stamped(String sku, int qty) {}
+
+    /** A virtual property (@JsonAppend): written by code, with no accessor. */
+    public static final class ApiVersion extends com.fasterxml.jackson.databind.ser.VirtualBeanPropertyWriter {
+        public ApiVersion() {}
+
+        ApiVersion(
+                com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition property,
+                com.fasterxml.jackson.databind.util.Annotations annotations,
+                com.fasterxml.jackson.databind.JavaType type) {
+            super(property, annotations, type);
+        }
+
+        @Override
+        protected Object value(
+                Object bean,
+                com.fasterxml.jackson.core.JsonGenerator gen,
+                com.fasterxml.jackson.databind.SerializerProvider provider) {
+            return "v1";
+        }
+
+        @Override
+        public com.fasterxml.jackson.databind.ser.VirtualBeanPropertyWriter withConfig(
+                com.fasterxml.jackson.databind.cfg.MapperConfig<?> config,
+                com.fasterxml.jackson.databind.introspect.AnnotatedClass declaringClass,
+                com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition property,
+                com.fasterxml.jackson.databind.JavaType type) {
+            return new ApiVersion(property, declaringClass.getAnnotations(), type);
+        }
+    }
+
+    @Test
+    void round_six_ordinary_values_pass_a_map_built_by_hand_is_sealed_at_its_keys_paths() {
+        lethe.registerRecord(DPO, "ByObject", ByObject.class);
+        // A map with a marked record under a plain key is the same JSON as a record: sealed where the schema says.
+        lethe.registerJsonSchema(
+                DPO,
+                "Shipping",
+                Json.parse("{\"type\":\"object\",\"properties\":{\"email\":{\"x-gdpr\":{\"pii\":true,\"key\":true,"
+                                + "\"dataGroup\":\"contact\"}},\"to\":{\"type\":\"object\",\"properties\":{"
+                                + "\"street\":{\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\"}},\"city\":{}}}}}")
+                        .asTree());
+        append("Shipping", Map.of("email", "e@x.org", "to", new Addr(STREET, "London")));
+        // @JsonAppend on an ordinary record, and an iterable that can be walked once.
+        append("ByObject", new ByObject("f@x.org", new Stamped("sku-1", 2)));
+        append("ByObject", new ByObject("f@x.org", new Batch("b", java.util.stream.Stream.of("s1", "s2")::iterator)));
+        assertThat(storedData())
+                .doesNotContain(STREET, "e@x.org", "f@x.org")
+                .contains("\"city\":\"London\"", "\"apiVersion\":\"v1\"", "\"skus\":[\"s1\",\"s2\"]");
     }
 }

@@ -43,12 +43,23 @@ final class StatsCommand implements Callable<Integer> {
             int projections = opened.lethe().projections().list().size();
             dev.lethe.core.privacy.SubjectIndex.Checkpoint index =
                     opened.lethe().subjectIndex().subjectIndexCheckpoint();
-            String indexState = index.next() == 0
+            dev.lethe.core.subscription.CheckpointFit fit = index.next() == 0
+                    ? null
+                    : dev.lethe.core.subscription.CheckpointFit.of(index.next(), index.eventBefore(), store);
+            if (fit == dev.lethe.core.subscription.CheckpointFit.AHEAD) {
+                // Read beside a running writer, this view of the log may lag the index the writer keeps: wait
+                // for the log to reach it (briefly) before calling it another log's.
+                try {
+                    store.awaitHeadBeyond(index.next() - 2, java.time.Duration.ofSeconds(2));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                fit = dev.lethe.core.subscription.CheckpointFit.of(index.next(), index.eventBefore(), store);
+                head = Math.max(head, store.headPosition());
+            }
+            String indexState = fit == null
                     ? "not-built"
-                    : dev.lethe.core.subscription.CheckpointFit.of(index.next(), index.eventBefore(), store)
-                                    == dev.lethe.core.subscription.CheckpointFit.FITS
-                            ? "built"
-                            : "other-log";
+                    : fit == dev.lethe.core.subscription.CheckpointFit.FITS ? "built" : "other-log";
             int schemas = privacy.schemas().all().size();
             int forgotten = privacy.keys().receipts().size();
             Optional<Path> journal = privacy.receiptJournal().map(ReceiptJournal::file);

@@ -57,26 +57,29 @@ public final class MarkRecorder {
 
         /**
          * The path as a schema names fields ({@code addr.street}), when every segment is a name a schema can
-         * classify (letters, digits, {@code _}); empty when one is not (an array's {@code []}, a member name
-         * holding a dot or a map key with other characters): no classified path is then this one.
+         * classify (letters, digits, {@code _}; a map's key too, written as a member name as a property is: a
+         * map built by hand, {@code {"customer": record}}); empty when one is not (an array's {@code []}, a
+         * member name holding a dot or a map key with other characters): no classified path is then this one.
          */
         public Optional<String> path() {
-            for (String segment : segments) {
+            List<String> written = asWritten(segments);
+            for (String segment : written) {
                 if (!NAME.matcher(segment).matches()) {
                     return Optional.empty();
                 }
             }
-            return Optional.of(String.join(".", segments));
+            return Optional.of(String.join(".", written));
         }
 
         /** The classifiable paths enclosing this one, outermost first, up to the first segment that is not one. */
         public List<String> enclosingPaths() {
             List<String> out = new ArrayList<>();
+            List<String> written = asWritten(segments);
             StringBuilder at = new StringBuilder();
             for (int i = 0;
-                    i < segments.size() - 1 && NAME.matcher(segments.get(i)).matches();
+                    i < written.size() - 1 && NAME.matcher(written.get(i)).matches();
                     i++) {
-                at.append(i == 0 ? "" : ".").append(segments.get(i));
+                at.append(i == 0 ? "" : ".").append(written.get(i));
                 out.add(at.toString());
             }
             return out;
@@ -157,12 +160,17 @@ public final class MarkRecorder {
                                 + " or mark the component that holds it @PersonalData (sealed whole)");
             }
         }
-        if (!walk.personalTexts.isEmpty()) {
+        if (!walk.personalTexts.isEmpty() && !session.computed.isEmpty()) {
+            // Only what code computed is searched (refuseTextsElsewhere): with nothing computed, no tree is read. A
+            // member written twice would be searched once (a tree keeps the last): refused.
+            dev.lethe.core.store.Json.requireUniqueMembers(utf8, "json");
             com.fasterxml.jackson.databind.JsonNode tree;
             try {
                 tree = mapper.readTree(utf8);
             } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException("cannot read back what was just written", e);
+                // A @JsonRawValue that wrote text which is no JSON value: Json.of names it too, had this passed.
+                throw dev.lethe.core.store.InvalidEventException.of(
+                        "json", "the value was written as text that is not well-formed JSON (a @JsonRawValue?)");
             }
             refuseTextsElsewhere(tree, walk.personalTexts, session.marks, session.computed);
         }
@@ -300,6 +308,17 @@ public final class MarkRecorder {
             this.anyGetter = anyGetter;
         }
 
+        private Refusing(Refusing base, PropertyName name) {
+            super(base, name);
+            this.record = base.record;
+            this.anyGetter = base.anyGetter;
+        }
+
+        @Override
+        protected BeanPropertyWriter _new(PropertyName name) {
+            return new Refusing(this, name); // renamed by an enclosing @JsonUnwrapped(prefix = …): still refused
+        }
+
         @Override
         public void serializeAsField(Object bean, JsonGenerator gen, SerializerProvider provider) throws Exception {
             if (RECORDING.get() != null) {
@@ -346,6 +365,11 @@ public final class MarkRecorder {
                 }
             }
             for (BeanPropertyWriter property : properties) {
+                if (property.isVirtual()) {
+                    // @JsonAppend: written by code of its own, not through an accessor (a copy would lose it).
+                    changed.add(marked(type) ? new Refusing(property, type, "@JsonAppend property") : property);
+                    continue;
+                }
                 RecordComponent component = type.isRecord() ? componentOf(type, property, internalNames) : null;
                 boolean personal = component != null && component.isAnnotationPresent(PersonalData.class);
                 boolean subject = component != null && component.isAnnotationPresent(DataSubject.class);
@@ -390,14 +414,69 @@ public final class MarkRecorder {
             if (marked(type) && !(serializer instanceof BeanSerializerBase)) {
                 return refusing(type, "is written by a serializer of its own (@JsonValue, @JsonSerialize, a shape)");
             }
+            boolean typeId = description.findProperties().stream()
+                    .anyMatch(property -> property.getAccessor() != null
+                            && property.getAccessor().hasAnnotation(com.fasterxml.jackson.annotation.JsonTypeId.class));
+            if (marked(type) && typeId) {
+                return refusing(type, "has a @JsonTypeId, written as its type id outside every property");
+            }
             if (ValueWalk.applicationClass(type)
-                    && (!(serializer instanceof BeanSerializerBase) || description.findAnyGetter() != null)) {
+                    && (!(serializer instanceof BeanSerializerBase) || description.findAnyGetter() != null || typeId)) {
                 // Written by code (@JsonValue, a serializer of its own, an any-getter): where it goes is searched.
                 @SuppressWarnings("unchecked")
                 JsonSerializer<Object> delegate = (JsonSerializer<Object>) serializer;
                 return new Computed(delegate, false);
             }
             return serializer;
+        }
+
+        @Override
+        public JsonSerializer<?> modifyMapSerializer(
+                SerializationConfig config,
+                com.fasterxml.jackson.databind.type.MapType type,
+                BeanDescription description,
+                JsonSerializer<?> serializer) {
+            return computedIfTheApplications(type.getRawClass(), serializer);
+        }
+
+        @Override
+        public JsonSerializer<?> modifyMapLikeSerializer(
+                SerializationConfig config,
+                com.fasterxml.jackson.databind.type.MapLikeType type,
+                BeanDescription description,
+                JsonSerializer<?> serializer) {
+            return computedIfTheApplications(type.getRawClass(), serializer);
+        }
+
+        @Override
+        public JsonSerializer<?> modifyCollectionSerializer(
+                SerializationConfig config,
+                com.fasterxml.jackson.databind.type.CollectionType type,
+                BeanDescription description,
+                JsonSerializer<?> serializer) {
+            return computedIfTheApplications(type.getRawClass(), serializer);
+        }
+
+        @Override
+        public JsonSerializer<?> modifyCollectionLikeSerializer(
+                SerializationConfig config,
+                com.fasterxml.jackson.databind.type.CollectionLikeType type,
+                BeanDescription description,
+                JsonSerializer<?> serializer) {
+            return computedIfTheApplications(type.getRawClass(), serializer);
+        }
+
+        /**
+         * The application's own map or collection class (an {@code AbstractMap} over its records): what it writes
+         * is what its code computes, searched; the JDK's are written as they hold.
+         */
+        private static JsonSerializer<?> computedIfTheApplications(Class<?> type, JsonSerializer<?> serializer) {
+            if (!ValueWalk.applicationClass(type)) {
+                return serializer;
+            }
+            @SuppressWarnings("unchecked")
+            JsonSerializer<Object> delegate = (JsonSerializer<Object>) serializer;
+            return new Computed(delegate, false);
         }
 
         @Override
@@ -502,6 +581,16 @@ public final class MarkRecorder {
                         gen,
                         "record " + type.getSimpleName() + " marks personal data but " + why + ", where no path of a"
                                 + " schema names it: it would be stored unencrypted");
+            }
+
+            @Override
+            public void serializeWithType(
+                    Object value,
+                    JsonGenerator gen,
+                    SerializerProvider provider,
+                    com.fasterxml.jackson.databind.jsontype.TypeSerializer types)
+                    throws java.io.IOException {
+                serialize(value, gen, provider); // with @JsonTypeInfo too: the same refusal
             }
         };
     }
@@ -652,6 +741,11 @@ public final class MarkRecorder {
         @Override
         public void serializeAsElement(Object bean, JsonGenerator gen, SerializerProvider provider) throws Exception {
             Session recording = RECORDING.get();
+            if (recording != null && !personal && !subject) {
+                // A computed property of a class written as an array (@JsonFormat(shape = ARRAY)): its elements
+                // are searched, as its members would be.
+                recording.computed.add(asWritten(segmentsOf(gen.getOutputContext())));
+            }
             if (recording != null && (personal || subject)) {
                 count(recording, bean);
                 if (get(bean) != null) {

@@ -48,16 +48,92 @@ final class ValueWalk {
 
     /** Walks {@code value}; false when it holds more than {@link #MAX_VISITS} objects to look at. */
     boolean walk(Object value) {
+        if (value != null && closed(value.getClass())) {
+            return true; // an ordinary record (or text, number…) whose types can hold no marked one: nothing to see
+        }
         visit(value, true);
         return visits <= MAX_VISITS;
     }
+
+    /**
+     * Whether a value of this class can hold no record that marks anything, by its declared types alone: the
+     * plain values, and records that mark nothing whose components are of such types, or lists, sets, maps and
+     * optionals of them. Such values are not walked (most of an application's records: the walk costs
+     * reflection on every property and field).
+     */
+    static boolean closed(Class<?> type) {
+        return CLOSED.get(type);
+    }
+
+    private static final ClassValue<Boolean> CLOSED = new ClassValue<>() {
+        @Override
+        protected Boolean computeValue(Class<?> type) {
+            // Not through this cache for the classes it reaches: a record on a cycle is taken as closed while its
+            // own answer is not known, which must not be kept as the answer of another record found meanwhile.
+            return closedClass(type, new java.util.HashSet<>());
+        }
+    };
+
+    /** {@code reached}: records already taken (a record reached again adds nothing: any open one ends the search). */
+    private static boolean closedClass(Class<?> type, Set<Class<?>> reached) {
+        if (plain(type)) {
+            return true;
+        }
+        if (type.isArray()) {
+            return closedClass(type.getComponentType(), reached);
+        }
+        if (!type.isRecord() || MarkRecorder.marked(type)) {
+            return false;
+        }
+        if (!reached.add(type)) {
+            return true;
+        }
+        for (RecordComponent component : type.getRecordComponents()) {
+            if (!closedType(component.getGenericType(), reached)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** As {@link #closed}, for a declared type: a class, or a JDK list, set, map or optional of closed types. */
+    static boolean closedType(java.lang.reflect.Type declared) {
+        return declared instanceof Class<?> type ? CLOSED.get(type) : closedType(declared, new java.util.HashSet<>());
+    }
+
+    private static boolean closedType(java.lang.reflect.Type declared, Set<Class<?>> reached) {
+        if (declared instanceof Class<?> type) {
+            return closedClass(type, reached);
+        }
+        if (declared instanceof java.lang.reflect.ParameterizedType parameterized
+                && parameterized.getRawType() instanceof Class<?> raw
+                && CLOSED_CONTAINERS.contains(raw)) {
+            for (java.lang.reflect.Type argument : parameterized.getActualTypeArguments()) {
+                if (!closedType(argument, reached)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        return false; // a type variable, a wildcard, a generic array, another generic class: anything may be there
+    }
+
+    /** Containers whose elements are of their declared type arguments, and hold nothing else. */
+    private static final Set<Class<?>> CLOSED_CONTAINERS = Set.of(
+            List.class,
+            Set.class,
+            java.util.Collection.class,
+            java.util.SortedSet.class,
+            Map.class,
+            java.util.SortedMap.class,
+            Optional.class);
 
     /**
      * {@code counted}: reached through what Jackson writes (else only through a field it does not write, where
      * only the personal texts are gathered).
      */
     private void visit(Object value, boolean counted) {
-        if (value == null || plain(value.getClass()) || visits > MAX_VISITS) {
+        if (value == null || closed(value.getClass()) || visits > MAX_VISITS) {
             return;
         }
         // Counted as often as Jackson writes it; looked through for texts only once.
@@ -95,8 +171,12 @@ final class ValueWalk {
                     visit(entry.getValue(), counted);
                 }
             } else if (value instanceof Iterable<?> iterable) {
-                for (Object element : iterable) {
-                    visit(element, counted);
+                try {
+                    for (Object element : iterable) {
+                        visit(element, counted);
+                    }
+                } catch (RuntimeException once) {
+                    // One that can be iterated once (a stream's iterator), used up by Jackson: not looked at again
                 }
             } else if (value instanceof Object[] array) {
                 for (Object element : array) {
@@ -106,6 +186,19 @@ final class ValueWalk {
                 // An exception is written as a bean: its cause, its suppressed ones (the application's, with
                 // their fields), its message.
                 visitProperties(type, value, counted);
+            }
+            if (applicationClass(type)
+                    && !type.isRecord()
+                    && (value instanceof Map<?, ?> || value instanceof Iterable<?> || value instanceof CharSequence)
+                    && searched.add(value)) {
+                // The application's own map, iterable or text: what its fields hold may be what it writes.
+                for (Field field : FIELDS.get(type)) {
+                    try {
+                        visit(field.get(value), false);
+                    } catch (IllegalAccessException | RuntimeException unreadable) {
+                        // a field this module may not read
+                    }
+                }
             }
         } finally {
             onPath.remove(value);
@@ -143,40 +236,116 @@ final class ValueWalk {
 
     /** The text of each {@code @PersonalData} component of {@code record} that holds a string. */
     private void gatherTexts(Class<?> type, Object record) {
-        for (RecordComponent component : type.getRecordComponents()) {
-            if (component.isAnnotationPresent(PersonalData.class)) {
-                Object held = read(component, record);
-                if (held instanceof Optional<?> optional) {
-                    held = optional.orElse(null);
+        for (PersonalComponent component : PERSONAL_COMPONENTS.get(type)) {
+            Object held = component.read(record);
+            if (held instanceof Optional<?> optional) {
+                held = optional.orElse(null);
+            }
+            if (held instanceof java.util.Collection<?> collection) {
+                for (Object element : collection) {
+                    gatherText(element, component.name());
                 }
-                String name = type.getSimpleName() + "." + component.getName();
-                if (held instanceof java.util.Collection<?> collection) {
-                    for (Object element : collection) {
-                        gatherText(element, name);
-                    }
-                } else {
-                    gatherText(held, name);
-                }
+            } else {
+                gatherText(held, component.name());
             }
         }
     }
 
-    /** A text, a date or time, an id: as Jackson writes them, the text a getter could write again. */
-    private void gatherText(Object held, String component) {
-        if (held instanceof CharSequence
-                || held instanceof java.time.temporal.TemporalAccessor
-                || held instanceof java.util.UUID) {
-            personalTexts.putIfAbsent(held.toString(), component);
+    /** A record's {@code @PersonalData} component: its accessor, made readable once, and its name ({@code Addr.street}). */
+    private record PersonalComponent(java.lang.reflect.Method accessor, String name) {
+        /** Any component's value (of a record marked whole), or null where it cannot be read. */
+        static Object readAny(RecordComponent component, Object record) {
+            try {
+                java.lang.reflect.Method accessor = component.getAccessor();
+                accessor.setAccessible(true);
+                return accessor.invoke(record);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                return null;
+            }
+        }
+
+        Object read(Object record) {
+            try {
+                return accessor.invoke(record);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                return null;
+            }
         }
     }
 
-    private static Object read(RecordComponent component, Object record) {
-        try {
-            java.lang.reflect.Method accessor = component.getAccessor();
-            accessor.setAccessible(true);
-            return accessor.invoke(record);
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return null;
+    /**
+     * By record class, its {@code @PersonalData} components (the reflection behind them, records' components and
+     * their annotations, costs tens of microseconds a value when looked up at each visit).
+     */
+    private static final ClassValue<List<PersonalComponent>> PERSONAL_COMPONENTS = new ClassValue<>() {
+        @Override
+        protected List<PersonalComponent> computeValue(Class<?> record) {
+            List<PersonalComponent> out = new ArrayList<>();
+            for (RecordComponent component : record.getRecordComponents()) {
+                if (component.isAnnotationPresent(PersonalData.class)) {
+                    java.lang.reflect.Method accessor = component.getAccessor();
+                    try {
+                        accessor.setAccessible(true);
+                    } catch (RuntimeException closed) {
+                        // a module that does not open it: read as a public accessor, or not at all
+                    }
+                    out.add(new PersonalComponent(accessor, record.getSimpleName() + "." + component.getName()));
+                }
+            }
+            return List.copyOf(out);
+        }
+    };
+
+    /**
+     * A text, a date or time, an id, a number: as Jackson writes them, the text a getter could write again;
+     * and those within a value marked whole (a record, an array, a collection, a map's keys and values).
+     */
+    private void gatherText(Object held, String component) {
+        gatherText(held, component, 0);
+    }
+
+    /** How deep within a value marked whole texts are gathered. */
+    private static final int GATHER_DEPTH = 8;
+
+    private void gatherText(Object held, String component, int depth) {
+        if (held == null || depth > GATHER_DEPTH || visits > MAX_VISITS) {
+            return;
+        }
+        visits++;
+        if (held instanceof CharSequence
+                || held instanceof java.time.temporal.TemporalAccessor
+                || held instanceof java.util.UUID
+                || held instanceof java.util.Date
+                || held instanceof Number) {
+            String text = held instanceof java.math.BigDecimal decimal ? decimal.toPlainString() : held.toString();
+            personalTexts.putIfAbsent(text, component);
+            if (held instanceof java.util.Date date) {
+                // As Jackson writes it: the mapper's date format (1817-01-02T10:40:00.000+00:00), or milliseconds.
+                java.text.DateFormat format =
+                        (java.text.DateFormat) config.getDateFormat().clone();
+                personalTexts.putIfAbsent(format.format(date), component);
+                personalTexts.putIfAbsent(Long.toString(date.getTime()), component);
+                personalTexts.putIfAbsent(date.toInstant().toString(), component);
+            }
+        } else if (held instanceof Optional<?> optional) {
+            gatherText(optional.orElse(null), component, depth + 1);
+        } else if (held instanceof Object[] array) {
+            for (Object element : array) {
+                gatherText(element, component, depth + 1);
+            }
+        } else if (held instanceof java.util.Collection<?> collection) {
+            for (Object element : collection) {
+                gatherText(element, component, depth + 1);
+            }
+        } else if (held instanceof Map<?, ?> map) {
+            for (Map.Entry<?, ?> entry : map.entrySet()) {
+                gatherText(entry.getKey(), component, depth + 1);
+                gatherText(entry.getValue(), component, depth + 1);
+            }
+        } else if (held.getClass().isRecord()) {
+            for (RecordComponent inner : held.getClass().getRecordComponents()) {
+                gatherText(PersonalComponent.readAny(inner, held), component, depth + 1);
+            }
         }
     }
 
@@ -184,8 +353,8 @@ final class ValueWalk {
     private static boolean plain(Class<?> type) {
         return type.isPrimitive()
                 || type.isEnum()
-                || CharSequence.class.isAssignableFrom(type)
-                || Number.class.isAssignableFrom(type)
+                || ((CharSequence.class.isAssignableFrom(type) || Number.class.isAssignableFrom(type))
+                        && !applicationClass(type)) // the application's own text or number: its fields are looked at
                 || type == Boolean.class
                 || type == Character.class
                 || (type.isArray() && type.getComponentType().isPrimitive())
@@ -196,6 +365,9 @@ final class ValueWalk {
     }
 
     static boolean applicationClass(Class<?> type) {
+        if (type.isPrimitive() || type.isArray()) {
+            return false; // int, long[], Addr[]: no code of the application's (an array's elements are their own)
+        }
         String name = type.getName();
         return !name.startsWith("java.")
                 && !name.startsWith("javax.")
@@ -247,7 +419,9 @@ final class ValueWalk {
             List<AnnotatedMember> accessors = new ArrayList<>();
             for (BeanPropertyDefinition property : description.findProperties()) {
                 AnnotatedMember accessor = property.getAccessor();
-                if (accessor != null && !ignoredByClass.contains(property.getName())) {
+                if (accessor != null
+                        && !ignoredByClass.contains(property.getName())
+                        && !closedType(declaredType(accessor))) {
                     accessor.fixAccess(true);
                     accessors.add(accessor);
                 }
@@ -258,6 +432,18 @@ final class ValueWalk {
 
     private static final Properties PROPERTIES = new Properties();
 
+    /** What an accessor declares it returns (a getter's return type, a field's type). */
+    private static java.lang.reflect.Type declaredType(AnnotatedMember accessor) {
+        java.lang.reflect.Member member = accessor.getMember();
+        if (member instanceof java.lang.reflect.Method method) {
+            return method.getGenericReturnType();
+        }
+        if (member instanceof Field field) {
+            return field.getGenericType();
+        }
+        return Object.class;
+    }
+
     /** The instance fields of a class of the application's (records too) and its superclasses, made readable. */
     private static final ClassValue<List<Field>> FIELDS = new ClassValue<>() {
         @Override
@@ -266,7 +452,8 @@ final class ValueWalk {
             for (Class<?> at = type; at != null && applicationClass(at); at = at.getSuperclass()) {
                 for (Field field : at.getDeclaredFields()) {
                     if (!Modifier.isStatic(field.getModifiers())
-                            && !field.getType().isPrimitive()) {
+                            && !field.getType().isPrimitive()
+                            && !closedType(field.getGenericType())) {
                         try {
                             field.setAccessible(true);
                             fields.add(field);

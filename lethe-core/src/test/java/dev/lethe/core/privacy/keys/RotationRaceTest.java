@@ -77,13 +77,19 @@ class RotationRaceTest {
             for (Runnable create : List.<Runnable>of(
                     () -> keys.sealer(ada, contact, "2030-01"), // a new period key
                     keys::newSubject)) {
+                java.util.concurrent.atomic.AtomicReference<Throwable> failed =
+                        new java.util.concurrent.atomic.AtomicReference<>();
                 Thread appending = new Thread(create);
+                appending.setUncaughtExceptionHandler((thread, e) -> failed.set(e));
                 master.wrapped = new CountDownLatch(1);
                 master.slow = appending;
                 appending.start();
                 assertThat(master.wrapped.await(10, TimeUnit.SECONDS)).isTrue();
                 keys.rotateMaster();
                 appending.join(10_000);
+                // The creation raced the rotation (it was held inside its wrap) and ended without an exception.
+                assertThat(appending.isAlive()).isFalse();
+                assertThat(failed.get()).isNull();
                 KeyService.KeyCheck check = keys.checkKeys();
                 assertThat(check.failing())
                         .as(check.failingExamples().toString())
