@@ -223,6 +223,8 @@ public final class SqliteEventStore implements EventStore {
         Readers readers = null;
         try {
             Path file = directory.resolve(FILE_NAME);
+            // Under the lock: whether this open makes the store, and what the directory held before it did.
+            java.util.Set<Path> before = Files.isRegularFile(file) ? null : entriesOf(directory);
             writer = Sql.openWriter(
                     file,
                     "journal_mode = WAL",
@@ -240,7 +242,10 @@ public final class SqliteEventStore implements EventStore {
             head.advance(sequencer.nextPosition() - 1);
             readers = new Readers(file, options.readerConnections(), options.cacheMebibytes());
             CheckpointThread checkpoints = new CheckpointThread(file, head, sequencer::committedBytes);
-            return new SqliteEventStore(directory, lock, writer, sequencer, head, readers, checkpoints);
+            SqliteEventStore opened =
+                    new SqliteEventStore(directory, lock, writer, sequencer, head, readers, checkpoints);
+            opened.entriesBeforeCreation = before;
+            return opened;
         } catch (SQLException | RuntimeException e) {
             if (readers != null) {
                 readers.close();
@@ -259,6 +264,23 @@ public final class SqliteEventStore implements EventStore {
     /** The data directory. */
     public Path directory() {
         return directory;
+    }
+
+    /** For an open that created the log: the directory's entries (names) just before, taken under its lock. */
+    private java.util.Set<Path> entriesBeforeCreation;
+
+    /** The directory's entries before this open created the log, under its lock; null if the log was there. */
+    java.util.Set<Path> entriesBeforeCreation() {
+        return entriesBeforeCreation;
+    }
+
+    /** The names of {@code directory}'s entries. */
+    static java.util.Set<Path> entriesOf(Path directory) {
+        try (java.util.stream.Stream<Path> list = Files.list(directory)) {
+            return list.map(Path::getFileName).collect(java.util.stream.Collectors.toSet());
+        } catch (java.io.IOException e) {
+            throw StorageException.permanent("cannot list data directory " + directory + ": " + e.getMessage(), e);
+        }
     }
 
     @Override

@@ -81,11 +81,11 @@ public final class SqliteLethe implements AutoCloseable {
 
     public static SqliteLethe open(Path directory, SqliteOptions options) {
         requireLogBesideKeys(directory);
-        // A new store's open that fails (a wrong PKCS#11 PIN, a bad policy) takes back the files it made: left,
-        // they would make the directory a store nobody created, opened later without --init.
-        Set<Path> before =
-                Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME)) ? null : entries(directory);
         SqliteEventStore store = SqliteEventStore.openEngine(directory, options);
+        // A new store's open that fails (a wrong PKCS#11 PIN, a bad policy) takes back the files it made: left,
+        // they would make the directory a store nobody created, opened later without --init. What was there is
+        // known from under the directory's lock (another process may have made the store while this one waited).
+        Set<Path> before = store.entriesBeforeCreation();
         try {
             return assemble(directory, store, options, true);
         } catch (RuntimeException e) {
@@ -114,14 +114,7 @@ public final class SqliteLethe implements AutoCloseable {
 
     /** The entries of {@code directory}, none if it does not exist. */
     private static Set<Path> entries(Path directory) {
-        if (!Files.isDirectory(directory)) {
-            return Set.of();
-        }
-        try (java.util.stream.Stream<Path> list = Files.list(directory)) {
-            return list.map(Path::getFileName).collect(java.util.stream.Collectors.toSet());
-        } catch (IOException e) {
-            throw StorageException.permanent("cannot list data directory " + directory + ": " + e.getMessage(), e);
-        }
+        return Files.isDirectory(directory) ? SqliteEventStore.entriesOf(directory) : Set.of();
     }
 
     /**

@@ -145,7 +145,7 @@ public final class SchemaRegistry {
         int version = Math.max(
                         latest.map(Registered::version).orElse(0),
                         Optional.ofNullable(unreadableVersions.get(schema.eventType()))
-                                .map(Unreadable::version)
+                                .map(Unreadable::numberToExceed)
                                 .orElse(0))
                 + 1;
         ObjectNode data = JSON.createObjectNode();
@@ -195,15 +195,27 @@ public final class SchemaRegistry {
                                         ? ""
                                         : "; appends of " + type + " are refused until it is registered again"));
         if (!type.isEmpty()) {
-            unreadableVersions.merge(
-                    type,
-                    new Unreadable(version, where, String.valueOf(malformed)),
-                    (a, b) -> b.version() >= a.version() ? b : a);
+            // The newest by place in the stream, whatever number it says (a damaged one may say none, or any).
+            unreadableVersions.put(type, new Unreadable(version, event.version(), where, String.valueOf(malformed)));
         }
     }
 
-    /** A stored version that could not be read at open: its number, where it is, and why. */
-    private record Unreadable(int version, String where, String cause) {}
+    /**
+     * A stored version that could not be read at open: the number it says (0 if none), its place in {@link
+     * #STREAM}, that place as text, and why.
+     */
+    private record Unreadable(int version, long at, String where, String cause) {
+        /** The number the next registration must exceed: the one it says, if it is a plausible one. */
+        int numberToExceed() {
+            return version > 0 && version < MAX_VERSION ? version : 0;
+        }
+    }
+
+    /** Versions past this are no version Lethe wrote (a damaged entry): not taken as the one to follow. */
+    private static final int MAX_VERSION = 1_000_000;
+
+    /** By type: the place in {@link #STREAM} of its latest version read. */
+    private final Map<String, Long> latestAt = new ConcurrentHashMap<>();
 
     /** By type: the newest stored version that could not be read at open. */
     private final Map<String, Unreadable> unreadableVersions = new ConcurrentHashMap<>();
@@ -229,8 +241,7 @@ public final class SchemaRegistry {
 
     private boolean newerUnreadable(String eventType) {
         Unreadable lost = unreadableVersions.get(eventType);
-        return lost != null
-                && latest(eventType).map(r -> r.version() < lost.version()).orElse(true);
+        return lost != null && latestAt.getOrDefault(eventType, -1L) < lost.at();
     }
 
     private Registered load(RecordedEvent event) {
@@ -257,6 +268,7 @@ public final class SchemaRegistry {
                 event.recordedAt());
         byType.computeIfAbsent(type, t -> new java.util.concurrent.CopyOnWriteArrayList<>())
                 .add(registered);
+        latestAt.merge(type, event.version(), Math::max);
         byLookalikeForm.putIfAbsent(lookalikeForm(type), type);
         return registered;
     }
@@ -462,9 +474,11 @@ public final class SchemaRegistry {
                             .anyMatch(rule -> rule.path().startsWith(hit.path() + "."))) {
                 return; // on the way to a classified path as registered: the codec refuses that shape itself
             }
-            if (hit.kind() == JsonFields.Kind.NOT_AN_OBJECT && aliases.roots().contains(hit.path())) {
-                // A member spelled as the root a wrapping mapper writes (vip, for a record Vip) whose value is
-                // not an object wraps nothing: the record's own member (a boolean method isVip()), not its root.
+            if (hit.kind() == JsonFields.Kind.NOT_AN_OBJECT
+                    && aliases.roots().contains(hit.path())
+                    && data.unsafeBytes()[hit.start()] != '[') {
+                // A member spelled as the root a wrapping mapper writes (vip, for a record Vip) whose value is a
+                // scalar wraps nothing: the record's own member (a boolean method isVip()), not its root.
                 return;
             }
             if (hit.kind() == JsonFields.Kind.NOT_AN_OBJECT

@@ -336,6 +336,10 @@ class PrivateEventStoreTest {
                                 eventsRead.addAndGet(list.stream()
                                         .filter(RecordedEvent.class::isInstance)
                                         .count());
+                            } else if (counting.get() && result instanceof Map<?, ?> map) {
+                                eventsRead.addAndGet(map.size()); // storedEvents: one per event looked up
+                            } else if (counting.get() && result instanceof RecordedEvent) {
+                                eventsRead.incrementAndGet();
                             }
                             return result;
                         });

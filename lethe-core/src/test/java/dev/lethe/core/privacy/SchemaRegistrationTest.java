@@ -256,4 +256,43 @@ class SchemaRegistrationTest {
                 .doesNotContain("ann@example.org")
                 .contains("lethe:v1:");
     }
+
+    @Test
+    void a_damaged_newest_version_whatever_number_it_says_refuses_its_type_until_registered_again() {
+        register(PrivateEventStoreTest.DPO, SCHEMA);
+        ObjectNode first = (ObjectNode) lethe.store()
+                .readStream(SchemaRegistry.STREAM, 0, Direction.FORWARD, 1)
+                .get(0)
+                .data()
+                .asTree();
+        // One says no number and has no fields list Lethe can read; the other says the largest int.
+        ObjectNode noNumber = first.deepCopy();
+        noNumber.remove("version");
+        noNumber.put("fields", "damaged");
+        ObjectNode huge = first.deepCopy();
+        huge.put("version", Integer.MAX_VALUE).put("notation", "AVRO");
+        EventData sale = EventData.of("ProductSold", Json.parse("{\"email\":\"bo@example.org\",\"product\":\"p\"}"));
+        for (ObjectNode damaged : List.of(noNumber, huge)) {
+            base.append(
+                    SchemaRegistry.STREAM,
+                    ExpectedVersion.any(),
+                    List.of(EventData.of("SchemaRegistered", Json.of(damaged))));
+            PrivateEventStore reopened = new PrivateEventStore(base, keys, clock);
+            assertThatThrownBy(() -> reopened.append(StreamId.of("sale-2"), ExpectedVersion.any(), List.of(sale)))
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("that this release cannot read");
+            JsonNode schema = Json.parse(SCHEMA).asTree();
+            SchemaRegistry.Registered again = reopened.registerSchema(
+                    PrivateEventStoreTest.DPO,
+                    JsonSchemaNotation.read("ProductSold", schema),
+                    SchemaRegistry.Notation.JSON_SCHEMA,
+                    SchemaRegistry.propertyPaths(schema),
+                    Json.of(schema));
+            assertThat(again.version()).isPositive();
+            reopened.append(StreamId.of("sale-2"), ExpectedVersion.any(), List.of(sale));
+            // And once more after a reopen: the registration after the damaged entry is the one in force.
+            new PrivateEventStore(base, keys, clock)
+                    .append(StreamId.of("sale-2"), ExpectedVersion.any(), List.of(sale));
+        }
+    }
 }

@@ -46,7 +46,7 @@ final class StatsCommand implements Callable<Integer> {
             dev.lethe.core.subscription.CheckpointFit fit = index.next() == 0
                     ? null
                     : dev.lethe.core.subscription.CheckpointFit.of(index.next(), index.eventBefore(), store);
-            if (fit == dev.lethe.core.subscription.CheckpointFit.AHEAD) {
+            if (fit == dev.lethe.core.subscription.CheckpointFit.AHEAD && store.isReadOnly()) {
                 // Read beside a running writer, this view of the log may lag the index the writer keeps: wait
                 // for the log to reach it (briefly) before calling it another log's.
                 try {

@@ -377,9 +377,9 @@ class LetheCliTest {
                 .contains("sales still add up: 5 sold before, 5 after")
                 .contains("before the forget: ", "after the forget : ")
                 // The scan read files and looked for values: "none found" is not a scan of nothing.
-                .containsPattern("before the forget: [1-9]\\d* files, [\\d,]+ bytes, [1-9]\\d* personal values"
+                .containsPattern("before the forget: [1-9]\\d* files, [\\d,.\\s]+ bytes, [1-9]\\d* personal values"
                         + " looked for: none found")
-                .containsPattern("after the forget : [1-9]\\d* files, [\\d,]+ bytes, [1-9]\\d* personal values"
+                .containsPattern("after the forget : [1-9]\\d* files, [\\d,.\\s]+ bytes, [1-9]\\d* personal values"
                         + " looked for: none found")
                 .doesNotContain("FOUND");
 

@@ -160,10 +160,21 @@ public final class MarkRecorder {
                                 + " or mark the component that holds it @PersonalData (sealed whole)");
             }
         }
+        if (walk.ownClassSerializer) {
+            session.computed.add(List.of()); // a class's own serializer wrote somewhere: the whole value is searched
+        }
         if (!walk.personalTexts.isEmpty() && !session.computed.isEmpty()) {
             // Only what code computed is searched (refuseTextsElsewhere): with nothing computed, no tree is read. A
-            // member written twice would be searched once (a tree keeps the last): refused.
-            dev.lethe.core.store.Json.requireUniqueMembers(utf8, "json");
+            // member written twice would be searched once (a tree keeps the last): refused, not named (a map's key
+            // may be personal data).
+            try {
+                dev.lethe.core.store.Json.requireUniqueMembers(utf8, "json");
+            } catch (dev.lethe.core.store.InvalidEventException twice) {
+                throw dev.lethe.core.store.InvalidEventException.of(
+                        "json",
+                        "an object was written with a member twice (the second would hide the first from the check"
+                                + " that personal values are written only where they are marked); rename one");
+            }
             com.fasterxml.jackson.databind.JsonNode tree;
             try {
                 tree = mapper.readTree(utf8);
@@ -183,6 +194,12 @@ public final class MarkRecorder {
     private static final int MIN_TEXT = 4;
 
     /**
+     * As {@link #WHOLE_ONLY_BELOW}, for a part of a value marked whole (an address's country, "Portugal"), which
+     * is less telling alone: looked for within longer text from this length (a street, "221B Baker Street").
+     */
+    private static final int INNER_WHOLE_ONLY_BELOW = 12;
+
+    /**
      * The last net, whatever wrote it: refuses the value if the text of a {@code @PersonalData} value it holds
      * (a whole string value or member name for texts under {@value #WHOLE_ONLY_BELOW} characters, within one
      * from there on) was written anywhere but at a marked path or inside one — by a getter of another name, a
@@ -191,13 +208,13 @@ public final class MarkRecorder {
      */
     private static void refuseTextsElsewhere(
             com.fasterxml.jackson.databind.JsonNode tree,
-            java.util.Map<String, String> texts,
+            java.util.Map<String, ValueWalk.PersonalText> texts,
             List<Mark> marks,
             java.util.Set<List<String>> computed) {
         if (computed.isEmpty()) {
             return; // every value written is a record's component or a container's element: none computed
         }
-        java.util.Map<String, String> searched = new java.util.HashMap<>();
+        java.util.Map<String, ValueWalk.PersonalText> searched = new java.util.HashMap<>();
         texts.forEach((text, component) -> {
             if (text.length() >= MIN_TEXT) {
                 searched.put(text, component);
@@ -218,7 +235,7 @@ public final class MarkRecorder {
     private static void search(
             com.fasterxml.jackson.databind.JsonNode node,
             List<String> path,
-            java.util.Map<String, String> texts,
+            java.util.Map<String, ValueWalk.PersonalText> texts,
             java.util.Set<List<String>> markedPaths,
             java.util.Set<List<String>> computed,
             boolean withinComputed) {
@@ -230,6 +247,9 @@ public final class MarkRecorder {
         withinComputed = withinComputed || computed.contains(path);
         if (node.isTextual() && withinComputed) {
             refuseIfHeld(node.textValue(), texts);
+        } else if (node.isNumber() && withinComputed) {
+            // A personal number (an account number) written as a number by code: compared whole.
+            refuseIfNumberHeld(node, texts);
         }
         if (node.isObject()) {
             for (java.util.Iterator<java.util.Map.Entry<String, com.fasterxml.jackson.databind.JsonNode>> fields =
@@ -256,13 +276,25 @@ public final class MarkRecorder {
      * Refuses {@code written} if it holds one of the texts, naming the component the text comes from; never the
      * text, nor where it was written (a map's key there may be personal data).
      */
-    private static void refuseIfHeld(String written, java.util.Map<String, String> texts) {
-        for (java.util.Map.Entry<String, String> text : texts.entrySet()) {
+    private static void refuseIfNumberHeld(
+            com.fasterxml.jackson.databind.JsonNode number, java.util.Map<String, ValueWalk.PersonalText> texts) {
+        String plain = number.isBigDecimal() ? number.decimalValue().toPlainString() : number.asText();
+        ValueWalk.PersonalText held = texts.get(plain);
+        if (held != null) {
+            refuseIfHeld(plain, java.util.Map.of(plain, held));
+        }
+    }
+
+    private static void refuseIfHeld(String written, java.util.Map<String, ValueWalk.PersonalText> texts) {
+        for (java.util.Map.Entry<String, ValueWalk.PersonalText> text : texts.entrySet()) {
             String value = text.getKey();
-            if (value.length() < WHOLE_ONLY_BELOW ? written.equals(value) : written.contains(value)) {
+            if (value.length() < (text.getValue().inner() ? INNER_WHOLE_ONLY_BELOW : WHOLE_ONLY_BELOW)
+                    ? written.equals(value)
+                    : written.contains(value)) {
                 throw dev.lethe.core.store.InvalidEventException.of(
                         "json",
-                        "the text of " + text.getValue() + " (@PersonalData) is written outside its marked place (by"
+                        "the text of " + text.getValue().component()
+                                + " (@PersonalData) is written outside its marked place (by"
                                 + " a getter of another name, a toString, a message?): it would be stored unencrypted"
                                 + " there; write personal values only through their marked components (or, if a"
                                 + " non-personal field only happens to hold the same text, rename one of them)");
@@ -320,6 +352,14 @@ public final class MarkRecorder {
         }
 
         @Override
+        public void serializeAsElement(Object bean, JsonGenerator gen, SerializerProvider provider) throws Exception {
+            if (RECORDING.get() != null) {
+                serializeAsField(bean, gen, provider); // written as an array's element (shape ARRAY): the same refusal
+            }
+            super.serializeAsElement(bean, gen, provider);
+        }
+
+        @Override
         public void serializeAsField(Object bean, JsonGenerator gen, SerializerProvider provider) throws Exception {
             if (RECORDING.get() != null) {
                 throw JsonMappingException.from(
@@ -367,7 +407,10 @@ public final class MarkRecorder {
             for (BeanPropertyWriter property : properties) {
                 if (property.isVirtual()) {
                     // @JsonAppend: written by code of its own, not through an accessor (a copy would lose it).
-                    changed.add(marked(type) ? new Refusing(property, type, "@JsonAppend property") : property);
+                    changed.add(
+                            marked(type)
+                                    ? new Refusing(property, type, "@JsonAppend property")
+                                    : new Virtual(property));
                     continue;
                 }
                 RecordComponent component = type.isRecord() ? componentOf(type, property, internalNames) : null;
@@ -611,6 +654,39 @@ public final class MarkRecorder {
             }
         }
         return null;
+    }
+
+    /**
+     * A virtual property ({@code @JsonAppend}) of a type that marks nothing, written by the original writer (a
+     * copy loses the code that computes its value), where it goes noted as computed: searched.
+     */
+    private static final class Virtual extends BeanPropertyWriter {
+        private final BeanPropertyWriter original;
+
+        Virtual(BeanPropertyWriter original) {
+            super(original);
+            this.original = original;
+        }
+
+        @Override
+        public void serializeAsField(Object bean, JsonGenerator gen, SerializerProvider provider) throws Exception {
+            Session recording = RECORDING.get();
+            JsonStreamContext object = gen.getOutputContext();
+            int before = object.getEntryCount();
+            original.serializeAsField(bean, gen, provider);
+            if (recording != null && gen.getOutputContext() == object && object.getEntryCount() > before) {
+                recording.computed.add(asWritten(segmentsOf(object))); // its name is the context's current one now
+            }
+        }
+
+        @Override
+        public void serializeAsElement(Object bean, JsonGenerator gen, SerializerProvider provider) throws Exception {
+            Session recording = RECORDING.get();
+            if (recording != null) {
+                recording.computed.add(asWritten(segmentsOf(gen.getOutputContext())));
+            }
+            original.serializeAsElement(bean, gen, provider);
+        }
     }
 
     /** Writes a property as Jackson would, noting where a marked one went. */

@@ -35,7 +35,14 @@ final class ValueWalk {
     private final SerializationConfig config;
     final IdentityHashMap<Object, Integer> written = new IdentityHashMap<>();
     /** Each {@code @PersonalData} text reached, with the component that holds it ({@code Addr.street}). */
-    final Map<String, String> personalTexts = new java.util.HashMap<>();
+    final Map<String, PersonalText> personalTexts = new java.util.HashMap<>();
+
+    /**
+     * Whether the value holds the application's class with a serializer of its own named on the class
+     * ({@code @JsonSerialize(using = …)}), which Jackson uses without the hook that notes where code writes:
+     * everything written is then searched.
+     */
+    boolean ownClassSerializer;
 
     private final Set<Object> onPath = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
     private final Set<Object> searched = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
@@ -56,13 +63,12 @@ final class ValueWalk {
     }
 
     /**
-     * Whether a value of this class can hold no record that marks anything, by its declared types alone: the
-     * plain values, and records that mark nothing whose components are of such types, or lists, sets, maps and
-     * optionals of them. Such values are not walked (most of an application's records: the walk costs
-     * reflection on every property and field).
+     * Whether a value of exactly this class holds no record that marks anything: a plain value, or a class
+     * {@linkplain #closedType closed by its declared types}. Such values are not walked (most of an
+     * application's records: the walk costs reflection on every property and field).
      */
     static boolean closed(Class<?> type) {
-        return CLOSED.get(type);
+        return plain(type) || CLOSED.get(type);
     }
 
     private static final ClassValue<Boolean> CLOSED = new ClassValue<>() {
@@ -74,9 +80,16 @@ final class ValueWalk {
         }
     };
 
-    /** {@code reached}: records already taken (a record reached again adds nothing: any open one ends the search). */
+    /**
+     * Whether whatever a slot of this declared class holds at run time can hold no marked record: a primitive, a
+     * final plain class ({@code String}, {@code Integer}, {@code LocalDate}, {@code UUID}) or an enum, an array of
+     * such, or a record that marks nothing whose components are declared so (or {@code Optional}s of such). An
+     * interface or a class that is not final ({@code CharSequence}, {@code Number}, {@code List}, {@code Map},
+     * {@code BigDecimal}) may hold the application's own subclass at run time: not closed. {@code reached}: records
+     * already taken (one reached again adds nothing: any open one ends the search).
+     */
     private static boolean closedClass(Class<?> type, Set<Class<?>> reached) {
-        if (plain(type)) {
+        if (type.isPrimitive() || type.isEnum() || (plain(type) && Modifier.isFinal(type.getModifiers()))) {
             return true;
         }
         if (type.isArray()) {
@@ -96,7 +109,7 @@ final class ValueWalk {
         return true;
     }
 
-    /** As {@link #closed}, for a declared type: a class, or a JDK list, set, map or optional of closed types. */
+    /** As {@link #closedClass}, for a declared type: a class, or an {@code Optional} of a closed one. */
     static boolean closedType(java.lang.reflect.Type declared) {
         return declared instanceof Class<?> type ? CLOSED.get(type) : closedType(declared, new java.util.HashSet<>());
     }
@@ -106,27 +119,13 @@ final class ValueWalk {
             return closedClass(type, reached);
         }
         if (declared instanceof java.lang.reflect.ParameterizedType parameterized
-                && parameterized.getRawType() instanceof Class<?> raw
-                && CLOSED_CONTAINERS.contains(raw)) {
-            for (java.lang.reflect.Type argument : parameterized.getActualTypeArguments()) {
-                if (!closedType(argument, reached)) {
-                    return false;
-                }
-            }
-            return true;
+                && parameterized.getRawType() == Optional.class) {
+            // Optional is final, and holds what its type argument says.
+            return closedType(parameterized.getActualTypeArguments()[0], reached);
         }
-        return false; // a type variable, a wildcard, a generic array, another generic class: anything may be there
+        return false; // a type variable, a wildcard, a generic array, a list or a map (which the application may
+        // implement)
     }
-
-    /** Containers whose elements are of their declared type arguments, and hold nothing else. */
-    private static final Set<Class<?>> CLOSED_CONTAINERS = Set.of(
-            List.class,
-            Set.class,
-            java.util.Collection.class,
-            java.util.SortedSet.class,
-            Map.class,
-            java.util.SortedMap.class,
-            Optional.class);
 
     /**
      * {@code counted}: reached through what Jackson writes (else only through a field it does not write, where
@@ -146,6 +145,9 @@ final class ValueWalk {
         visits++;
         try {
             Class<?> type = value.getClass();
+            if (applicationClass(type) && OWN_CLASS_SERIALIZER.get(type)) {
+                ownClassSerializer = true;
+            }
             if (type.isRecord()) {
                 if (counted && WRITTEN_MARKS.get(type)) {
                     written.merge(value, 1, Integer::sum);
@@ -176,7 +178,11 @@ final class ValueWalk {
                         visit(element, counted);
                     }
                 } catch (RuntimeException once) {
-                    // One that can be iterated once (a stream's iterator), used up by Jackson: not looked at again
+                    throw dev.lethe.core.store.InvalidEventException.of(
+                            "json",
+                            "the value holds an Iterable that cannot be walked again (" + type.getSimpleName() + ": a"
+                                    + " stream's iterator?), so what it held cannot be checked for personal data written"
+                                    + " unencrypted; give a list");
                 }
             } else if (value instanceof Object[] array) {
                 for (Object element : array) {
@@ -301,13 +307,17 @@ final class ValueWalk {
      * and those within a value marked whole (a record, an array, a collection, a map's keys and values).
      */
     private void gatherText(Object held, String component) {
-        gatherText(held, component, 0);
+        gatherText(held, component, 0, false);
     }
 
     /** How deep within a value marked whole texts are gathered. */
     private static final int GATHER_DEPTH = 8;
 
-    private void gatherText(Object held, String component, int depth) {
+    /**
+     * {@code inner}: a part of a value marked whole (a record's component, a class's field: an address's country),
+     * looked for within longer text only from a greater length ("Portugal" in a sentence would refuse too much).
+     */
+    private void gatherText(Object held, String component, int depth, boolean inner) {
         if (held == null || depth > GATHER_DEPTH || visits > MAX_VISITS) {
             return;
         }
@@ -318,36 +328,59 @@ final class ValueWalk {
                 || held instanceof java.util.Date
                 || held instanceof Number) {
             String text = held instanceof java.math.BigDecimal decimal ? decimal.toPlainString() : held.toString();
-            personalTexts.putIfAbsent(text, component);
+            note(text, component, inner);
             if (held instanceof java.util.Date date) {
                 // As Jackson writes it: the mapper's date format (1817-01-02T10:40:00.000+00:00), or milliseconds.
                 java.text.DateFormat format =
                         (java.text.DateFormat) config.getDateFormat().clone();
-                personalTexts.putIfAbsent(format.format(date), component);
-                personalTexts.putIfAbsent(Long.toString(date.getTime()), component);
-                personalTexts.putIfAbsent(date.toInstant().toString(), component);
+                note(format.format(date), component, inner);
+                note(Long.toString(date.getTime()), component, inner);
+                note(date.toInstant().toString(), component, inner);
             }
         } else if (held instanceof Optional<?> optional) {
-            gatherText(optional.orElse(null), component, depth + 1);
+            gatherText(optional.orElse(null), component, depth + 1, inner);
         } else if (held instanceof Object[] array) {
             for (Object element : array) {
-                gatherText(element, component, depth + 1);
+                gatherText(element, component, depth + 1, inner);
             }
         } else if (held instanceof java.util.Collection<?> collection) {
             for (Object element : collection) {
-                gatherText(element, component, depth + 1);
+                gatherText(element, component, depth + 1, inner);
             }
         } else if (held instanceof Map<?, ?> map) {
             for (Map.Entry<?, ?> entry : map.entrySet()) {
-                gatherText(entry.getKey(), component, depth + 1);
-                gatherText(entry.getValue(), component, depth + 1);
+                gatherText(entry.getKey(), component, depth + 1, inner);
+                gatherText(entry.getValue(), component, depth + 1, inner);
             }
         } else if (held.getClass().isRecord()) {
-            for (RecordComponent inner : held.getClass().getRecordComponents()) {
-                gatherText(PersonalComponent.readAny(inner, held), component, depth + 1);
+            for (RecordComponent part : held.getClass().getRecordComponents()) {
+                gatherText(PersonalComponent.readAny(part, held), component, depth + 1, true);
+            }
+        } else if (applicationClass(held.getClass())) {
+            // A class of the application's marked whole (an AddressBean): what its fields hold.
+            for (Field field : ALL_FIELDS.get(held.getClass())) {
+                try {
+                    gatherText(field.get(held), component, depth + 1, true);
+                } catch (IllegalAccessException | RuntimeException unreadable) {
+                    // a field this module may not read
+                }
             }
         }
     }
+
+    /** A personal text gathered, as a part of a value marked whole only if it was only ever found so. */
+    private void note(String text, String component, boolean inner) {
+        PersonalText known = personalTexts.get(text);
+        if (known == null || (known.inner() && !inner)) {
+            personalTexts.put(text, new PersonalText(component, inner));
+        }
+    }
+
+    /**
+     * A personal value's text, with the component that holds it ({@code Addr.street}), and whether it is only a
+     * part of a value marked whole.
+     */
+    record PersonalText(String component, boolean inner) {}
 
     /** Values that hold nothing: strings, numbers, booleans, enums, the JDK's time and id types, primitive arrays. */
     private static boolean plain(Class<?> type) {
@@ -375,6 +408,18 @@ final class ValueWalk {
                 && !name.startsWith("sun.")
                 && !name.startsWith("com.fasterxml.jackson.");
     }
+
+    /** Whether a class names a serializer of its own ({@code @JsonSerialize(using = …)} on the class). */
+    private static final ClassValue<Boolean> OWN_CLASS_SERIALIZER = new ClassValue<>() {
+        @Override
+        protected Boolean computeValue(Class<?> type) {
+            com.fasterxml.jackson.databind.annotation.JsonSerialize annotation =
+                    type.getAnnotation(com.fasterxml.jackson.databind.annotation.JsonSerialize.class);
+            return annotation != null
+                    && (annotation.using() != com.fasterxml.jackson.databind.JsonSerializer.None.class
+                            || annotation.converter() != com.fasterxml.jackson.databind.util.Converter.None.class);
+        }
+    };
 
     /** Whether Jackson writes a marked component of this record (one that is not {@code @JsonIgnore}d). */
     private static final ClassValue<Boolean> WRITTEN_MARKS = new ClassValue<>() {
@@ -443,6 +488,27 @@ final class ValueWalk {
         }
         return Object.class;
     }
+
+    /** Every instance field of a class of the application's and its superclasses (primitives too), made readable. */
+    private static final ClassValue<List<Field>> ALL_FIELDS = new ClassValue<>() {
+        @Override
+        protected List<Field> computeValue(Class<?> type) {
+            List<Field> fields = new ArrayList<>();
+            for (Class<?> at = type; at != null && applicationClass(at); at = at.getSuperclass()) {
+                for (Field field : at.getDeclaredFields()) {
+                    if (!Modifier.isStatic(field.getModifiers())) {
+                        try {
+                            field.setAccessible(true);
+                            fields.add(field);
+                        } catch (RuntimeException closed) {
+                            // a module that does not open it
+                        }
+                    }
+                }
+            }
+            return List.copyOf(fields);
+        }
+    };
 
     /** The instance fields of a class of the application's (records too) and its superclasses, made readable. */
     private static final ClassValue<List<Field>> FIELDS = new ClassValue<>() {
