@@ -59,8 +59,12 @@ class SchemaRegistrationTest {
     }
 
     private SchemaRegistry.Registered register(Principal actor, String schemaJson) {
+        return register(lethe, actor, schemaJson);
+    }
+
+    private static SchemaRegistry.Registered register(PrivateEventStore store, Principal actor, String schemaJson) {
         JsonNode schema = Json.parse(schemaJson).asTree();
-        return lethe.registerSchema(
+        return store.registerSchema(
                 actor,
                 JsonSchemaNotation.read("ProductSold", schema),
                 SchemaRegistry.Notation.JSON_SCHEMA,
@@ -239,13 +243,7 @@ class SchemaRegistrationTest {
                 .isEmpty();
 
         // Registered again, as version 3 (even with version 1's rules), the type is appended and sealed.
-        JsonNode schema = Json.parse(SCHEMA).asTree();
-        SchemaRegistry.Registered again = reopened.registerSchema(
-                PrivateEventStoreTest.DPO,
-                JsonSchemaNotation.read("ProductSold", schema),
-                SchemaRegistry.Notation.JSON_SCHEMA,
-                SchemaRegistry.propertyPaths(schema),
-                Json.of(schema));
+        SchemaRegistry.Registered again = register(reopened, PrivateEventStoreTest.DPO, SCHEMA);
         assertThat(again.version()).isEqualTo(3);
         reopened.append(StreamId.of("sale-1"), ExpectedVersion.any(), List.of(sale));
         assertThat(reopened.store()
@@ -281,13 +279,7 @@ class SchemaRegistrationTest {
             assertThatThrownBy(() -> reopened.append(StreamId.of("sale-2"), ExpectedVersion.any(), List.of(sale)))
                     .isInstanceOf(InvalidEventException.class)
                     .hasMessageContaining("that this release cannot read");
-            JsonNode schema = Json.parse(SCHEMA).asTree();
-            SchemaRegistry.Registered again = reopened.registerSchema(
-                    PrivateEventStoreTest.DPO,
-                    JsonSchemaNotation.read("ProductSold", schema),
-                    SchemaRegistry.Notation.JSON_SCHEMA,
-                    SchemaRegistry.propertyPaths(schema),
-                    Json.of(schema));
+            SchemaRegistry.Registered again = register(reopened, PrivateEventStoreTest.DPO, SCHEMA);
             assertThat(again.version()).isPositive();
             reopened.append(StreamId.of("sale-2"), ExpectedVersion.any(), List.of(sale));
             // And once more after a reopen: the registration after the damaged entry is the one in force.

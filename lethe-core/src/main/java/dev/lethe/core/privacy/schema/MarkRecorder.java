@@ -165,21 +165,22 @@ public final class MarkRecorder {
         }
         if (!walk.personalTexts.isEmpty() && !session.computed.isEmpty()) {
             // Only what code computed is searched (refuseTextsElsewhere): with nothing computed, no tree is read. A
-            // member written twice would be searched once (a tree keeps the last): refused, not named (a map's key
-            // may be personal data).
-            try {
-                dev.lethe.core.store.Json.requireUniqueMembers(utf8, "json");
-            } catch (dev.lethe.core.store.InvalidEventException twice) {
-                throw dev.lethe.core.store.InvalidEventException.of(
-                        "json",
-                        "an object was written with a member twice (the second would hide the first from the check"
-                                + " that personal values are written only where they are marked); rename one");
-            }
+            // member written twice would be searched once (a tree keeps the last): refused as it is read, not named
+            // (a map's key may be personal data).
             com.fasterxml.jackson.databind.JsonNode tree;
             try {
-                tree = mapper.readTree(utf8);
+                tree = mapper.reader()
+                        .with(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                        .readTree(utf8);
+            } catch (com.fasterxml.jackson.core.JsonParseException e) {
+                throw dev.lethe.core.store.InvalidEventException.of(
+                        "json",
+                        String.valueOf(e.getOriginalMessage()).startsWith("Duplicate field")
+                                ? "an object was written with a member twice (the second would hide the first from the"
+                                        + " check that personal values are written only where they are marked); rename one"
+                                // A @JsonRawValue that wrote text which is no JSON value: Json.of names it too.
+                                : "the value was written as text that is not well-formed JSON (a @JsonRawValue?)");
             } catch (java.io.IOException e) {
-                // A @JsonRawValue that wrote text which is no JSON value: Json.of names it too, had this passed.
                 throw dev.lethe.core.store.InvalidEventException.of(
                         "json", "the value was written as text that is not well-formed JSON (a @JsonRawValue?)");
             }
@@ -352,15 +353,18 @@ public final class MarkRecorder {
         }
 
         @Override
-        public void serializeAsElement(Object bean, JsonGenerator gen, SerializerProvider provider) throws Exception {
-            if (RECORDING.get() != null) {
-                serializeAsField(bean, gen, provider); // written as an array's element (shape ARRAY): the same refusal
-            }
-            super.serializeAsElement(bean, gen, provider);
+        public void serializeAsField(Object bean, JsonGenerator gen, SerializerProvider provider) throws Exception {
+            refuseIfRecording(gen);
+            super.serializeAsField(bean, gen, provider);
         }
 
         @Override
-        public void serializeAsField(Object bean, JsonGenerator gen, SerializerProvider provider) throws Exception {
+        public void serializeAsElement(Object bean, JsonGenerator gen, SerializerProvider provider) throws Exception {
+            refuseIfRecording(gen); // written as an array's element (shape ARRAY): the same refusal
+            super.serializeAsElement(bean, gen, provider);
+        }
+
+        private void refuseIfRecording(JsonGenerator gen) throws JsonMappingException {
             if (RECORDING.get() != null) {
                 throw JsonMappingException.from(
                         gen,
@@ -372,7 +376,6 @@ public final class MarkRecorder {
                                         + " interface's default getter): text it returns cannot be told apart from the"
                                         + " marked values; @JsonIgnore it, or make it a component");
             }
-            super.serializeAsField(bean, gen, provider);
         }
     }
 

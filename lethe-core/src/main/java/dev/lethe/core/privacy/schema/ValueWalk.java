@@ -510,26 +510,16 @@ final class ValueWalk {
         }
     };
 
-    /** The instance fields of a class of the application's (records too) and its superclasses, made readable. */
+    /**
+     * The fields of {@link #ALL_FIELDS} the walk reads for marked records: those whose declared type may hold one
+     * (not a primitive, not a {@linkplain #closedType closed} type).
+     */
     private static final ClassValue<List<Field>> FIELDS = new ClassValue<>() {
         @Override
         protected List<Field> computeValue(Class<?> type) {
-            List<Field> fields = new ArrayList<>();
-            for (Class<?> at = type; at != null && applicationClass(at); at = at.getSuperclass()) {
-                for (Field field : at.getDeclaredFields()) {
-                    if (!Modifier.isStatic(field.getModifiers())
-                            && !field.getType().isPrimitive()
-                            && !closedType(field.getGenericType())) {
-                        try {
-                            field.setAccessible(true);
-                            fields.add(field);
-                        } catch (RuntimeException closed) {
-                            // a module that does not open it
-                        }
-                    }
-                }
-            }
-            return List.copyOf(fields);
+            return ALL_FIELDS.get(type).stream()
+                    .filter(field -> !field.getType().isPrimitive() && !closedType(field.getGenericType()))
+                    .toList();
         }
     };
 }
