@@ -553,6 +553,51 @@ class RecordMarksAtAppendTest {
                 .hasMessageContaining("the text of Addr.street (@PersonalData) is written outside its marked place");
     }
 
+    /** The application's linked node: Jackson writes its label, never its transient link. */
+    public static final class Node {
+        private final String label;
+        private final transient Node next;
+
+        Node(String label, Node next) {
+            this.label = label;
+            this.next = next;
+        }
+
+        public String getLabel() {
+            return label;
+        }
+
+        /** A chain of {@code length} nodes, built without recursion. */
+        static Node chain(int length) {
+            Node head = null;
+            for (int i = 0; i < length; i++) {
+                head = new Node("n", head);
+            }
+            return head;
+        }
+    }
+
+    @Test
+    void a_value_nesting_deeper_than_the_walk_goes_is_refused_with_that_reason_not_a_stack_overflow() {
+        lethe.registerRecord(DPO, "ByObject", ByObject.class);
+        // A chain Jackson never writes still holds what a getter could write: it is walked, to the walk's depth.
+        append("ByObject", new ByObject("a@x.org", Node.chain(500)));
+        assertThat(storedData()).contains("\"label\":\"n\"");
+        assertThatThrownBy(() -> append("ByObject", new ByObject("b@x.org", Node.chain(50_000))))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessageContaining("nests objects too deep (more than 2000 levels")
+                .hasMessageNotContaining("b@x.org");
+        // A JSON tree as deep as the parser takes is no such value.
+        int deepest = com.fasterxml.jackson.core.StreamReadConstraints.DEFAULT_MAX_DEPTH - 1;
+        Json deep = Json.parse("[".repeat(deepest) + "]".repeat(deepest));
+        assertThat(Json.of(deep.asTree()).toString()).hasSize(2 * deepest);
+        // Refused before anything was stored: still the one event.
+        assertThat(lethe.store()
+                        .readStream(StreamId.of("c-1"), 0, dev.lethe.core.store.Direction.FORWARD, 10)
+                        .size())
+                .isEqualTo(1);
+    }
+
     record ByObjectSealing(
             @DataSubject @PersonalData(group = "contact") String email, Object contact) {}
 

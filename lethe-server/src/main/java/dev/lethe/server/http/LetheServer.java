@@ -235,11 +235,33 @@ public final class LetheServer implements AutoCloseable {
         });
     }
 
-    private static org.eclipse.jetty.server.handler.GracefulHandler gracefulHandler() {
+    /** Requests that arrived on a kept-alive connection while stopping, answered 503 (counted for the log). */
+    private final java.util.concurrent.atomic.AtomicLong refusedWhileStopping =
+            new java.util.concurrent.atomic.AtomicLong();
+
+    private org.eclipse.jetty.server.handler.GracefulHandler gracefulHandler() {
         org.eclipse.jetty.server.handler.GracefulHandler handler =
-                new org.eclipse.jetty.server.handler.GracefulHandler();
+                new org.eclipse.jetty.server.handler.GracefulHandler() {
+                    @Override
+                    public boolean handle(
+                            org.eclipse.jetty.server.Request request,
+                            org.eclipse.jetty.server.Response response,
+                            org.eclipse.jetty.util.Callback callback)
+                            throws Exception {
+                        if (isShutdown()) {
+                            // Answered 503 by Jetty, through ProblemErrorHandler (which says why and when to retry).
+                            refusedWhileStopping.incrementAndGet();
+                        }
+                        return super.handle(request, response, callback);
+                    }
+                };
         handler.setShutdownIdleTimeout(DRAIN.toMillis());
         return handler;
+    }
+
+    /** Whether the server is stopping: new requests on open connections are refused meanwhile. */
+    boolean stopping() {
+        return graceful.isShutdown();
     }
 
     private final Javalin app;
@@ -324,7 +346,7 @@ public final class LetheServer implements AutoCloseable {
             javalin.startup.showJavalinBanner = false;
             // What Jetty refuses itself (a path that is not UTF-8, say) is a problem+json too, not an HTML page.
             javalin.jetty.modifyServer(server -> {
-                server.setErrorHandler(new ProblemErrorHandler());
+                server.setErrorHandler(new ProblemErrorHandler(this::stopping));
                 // Stopping (SIGTERM) lets the requests in flight finish, for up to DRAIN, before the store closes:
                 // an append the client is waiting for is answered, not cut off after its commit. Javalin puts its
                 // servlet inside this wrapper; new connections are refused meanwhile.
@@ -2100,6 +2122,12 @@ public final class LetheServer implements AutoCloseable {
                                 DRAIN.toSeconds(),
                                 "error",
                                 e.getClass().getName()));
+            }
+            long refused = refusedWhileStopping.get();
+            if (refused > 0) {
+                log.info(
+                        "stopping: requests that arrived meanwhile on open connections were refused (503, Retry-After)",
+                        Map.of("requests", refused));
             }
         } finally {
             try {

@@ -17,6 +17,16 @@ import org.eclipse.jetty.util.Callback;
  * own text is never repeated.
  */
 final class ProblemErrorHandler extends ErrorHandler {
+    /** Seconds a client is told to wait before retrying a request refused because the server is stopping. */
+    static final int RETRY_AFTER_STOPPING_SECONDS = 2;
+
+    private final java.util.function.BooleanSupplier stopping;
+
+    /** {@code stopping}: whether the server is stopping, when Jetty refuses new requests with 503. */
+    ProblemErrorHandler(java.util.function.BooleanSupplier stopping) {
+        this.stopping = stopping;
+    }
+
     @Override
     protected void generateResponse(
             Request request, Response response, int code, String message, Throwable cause, Callback callback) {
@@ -25,13 +35,21 @@ final class ProblemErrorHandler extends ErrorHandler {
         problem.put("type", "about:blank");
         problem.put("title", title);
         problem.put("status", code);
+        boolean refusedStopping = code == HttpStatus.SERVICE_UNAVAILABLE_503 && stopping.getAsBoolean();
         problem.put(
                 "detail",
-                message != null && message.matches("[A-Za-z0-9 ,.:()'-]{1,200}")
-                        ? message
-                        : title + " (refused by the HTTP server before it reached the API)");
+                refusedStopping
+                        ? "the server is stopping (finishing the requests in flight): retry in a few seconds, when it"
+                                + " has restarted or on another instance"
+                        : message != null && message.matches("[A-Za-z0-9 ,.:()'-]{1,200}")
+                                ? message
+                                : title + " (refused by the HTTP server before it reached the API)");
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, LetheServer.PROBLEM_JSON + "; charset=utf-8");
         response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+        if (refusedStopping) {
+            response.getHeaders().put(HttpHeader.RETRY_AFTER, Integer.toString(RETRY_AFTER_STOPPING_SECONDS));
+            response.getHeaders().put(HttpHeader.CONNECTION, "close");
+        }
         response.write(true, ByteBuffer.wrap(problem.toString().getBytes(StandardCharsets.UTF_8)), callback);
     }
 }

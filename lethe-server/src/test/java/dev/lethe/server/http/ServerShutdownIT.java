@@ -35,7 +35,13 @@ class ServerShutdownIT {
         int half = body.length / 2;
         CompletableFuture<Void> stopping;
         String response;
-        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+        String refused;
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), server.port());
+                Socket keptAlive = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+            keptAlive.setSoTimeout(30_000);
+            byte[] health = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+            keptAlive.getOutputStream().write(health);
+            assertThat(readOneResponse(keptAlive.getInputStream())).startsWith("HTTP/1.1 200");
             socket.setSoTimeout(30_000);
             OutputStream out = socket.getOutputStream();
             out.write(("POST /v1/streams/tick-1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -56,6 +62,9 @@ class ServerShutdownIT {
             // Longer than Jetty's own shutdown idle timeout (1 s): the drain's is LetheServer.DRAIN.
             Thread.sleep(2_500);
             assertThat(stopping).as("stopping waits for the request in flight").isNotDone();
+            // A new request on a connection kept alive meanwhile: refused, saying why and when to retry.
+            keptAlive.getOutputStream().write(health);
+            refused = new String(keptAlive.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
 
             out.write(body, half, body.length - half);
             out.flush();
@@ -65,10 +74,33 @@ class ServerShutdownIT {
         stopping.get(30, TimeUnit.SECONDS);
 
         assertThat(response).startsWith("HTTP/1.1 201");
-        assertThat(logs.toString(StandardCharsets.UTF_8)).contains("letting requests in flight finish");
+        assertThat(refused)
+                .startsWith("HTTP/1.1 503")
+                .containsIgnoringCase("Retry-After: 2")
+                .contains("application/problem+json", "the server is stopping");
+        assertThat(logs.toString(StandardCharsets.UTF_8))
+                .contains("letting requests in flight finish")
+                .contains("were refused (503, Retry-After)\",\"requests\":1");
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             assertThat(lethe.store().readStream(StreamId.of("tick-1"), 0, Direction.FORWARD, 10))
                     .hasSize(1);
         }
+    }
+
+    /** One HTTP/1.1 response with a Content-Length, read without waiting for the connection to close. */
+    private static String readOneResponse(InputStream in) throws java.io.IOException {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                break;
+            }
+            head.write(b);
+        }
+        String headers = head.toString(StandardCharsets.US_ASCII);
+        java.util.regex.Matcher length =
+                java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(headers);
+        byte[] body = length.find() ? in.readNBytes(Integer.parseInt(length.group(1))) : new byte[0];
+        return headers + new String(body, StandardCharsets.UTF_8);
     }
 }

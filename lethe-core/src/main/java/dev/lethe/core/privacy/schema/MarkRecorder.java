@@ -142,12 +142,25 @@ public final class MarkRecorder {
             }
         }
         ValueWalk walk = new ValueWalk(mapper.getSerializationConfig());
-        if (!walk.walk(value)) {
+        boolean walked;
+        try {
+            walked = walk.walk(value);
+        } catch (StackOverflowError deep) {
+            // The walk is recursive: a chain of objects deeper than this thread's stack (through fields Jackson
+            // does not write, which its own nesting limit does not reach). The walk's state is its own: dropped.
+            walk.tooDeep = true;
+            walked = false;
+        }
+        if (!walked) {
             throw dev.lethe.core.store.InvalidEventException.of(
                     "json",
-                    "the value reaches more than " + ValueWalk.MAX_VISITS + " objects (shared lists nested in"
-                            + " lists count once per path): too many to check that none holds personal data written"
-                            + " unencrypted");
+                    walk.tooDeep
+                            ? "the value nests objects too deep (more than " + ValueWalk.MAX_DEPTH + " levels, or more"
+                                    + " than this thread's stack holds; fields Jackson does not write included) to check"
+                                    + " that none holds personal data written unencrypted"
+                            : "the value reaches more than " + ValueWalk.MAX_VISITS + " objects (shared lists nested in"
+                                    + " lists count once per path): too many to check that none holds personal data written"
+                                    + " unencrypted");
         }
         for (java.util.Map.Entry<Object, Integer> entry : walk.written.entrySet()) {
             if (session.written.getOrDefault(entry.getKey(), 0) < entry.getValue()) {

@@ -32,6 +32,15 @@ final class ValueWalk {
     /** How many objects one walk visits at most; a value that needs more is refused, not half-checked. */
     static final int MAX_VISITS = 1_000_000;
 
+    /**
+     * How deep one walk goes at most: as deep as Lethe's mapper writes (its nesting limit), through fields Jackson
+     * does not write too; a value that nests deeper is refused, not half-checked (the walk is recursive).
+     */
+    static final int MAX_DEPTH = 2 * com.fasterxml.jackson.core.StreamReadConstraints.DEFAULT_MAX_DEPTH;
+
+    /** Whether the walk stopped at {@link #MAX_DEPTH}. */
+    boolean tooDeep;
+
     private final SerializationConfig config;
     final IdentityHashMap<Object, Integer> written = new IdentityHashMap<>();
     /** Each {@code @PersonalData} text reached, with the component that holds it ({@code Addr.street}). */
@@ -48,12 +57,16 @@ final class ValueWalk {
     private final Set<Object> searched = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
     private final Set<Object> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
     private int visits;
+    private int depth;
 
     ValueWalk(SerializationConfig config) {
         this.config = config;
     }
 
-    /** Walks {@code value}; false when it holds more than {@link #MAX_VISITS} objects to look at. */
+    /**
+     * Walks {@code value}; false when it holds more than {@link #MAX_VISITS} objects to look at, or nests them
+     * deeper than {@link #MAX_DEPTH} ({@link #tooDeep}).
+     */
     boolean walk(Object value) {
         if (value != null && closed(value.getClass())) {
             return true; // an ordinary record (or text, number…) whose types can hold no marked one: nothing to see
@@ -139,10 +152,16 @@ final class ValueWalk {
         if (!seen.add(value) && !counted) {
             return;
         }
+        if (depth >= MAX_DEPTH) {
+            tooDeep = true;
+            visits = MAX_VISITS + 1; // ends the walk
+            return;
+        }
         if (!onPath.add(value)) {
             return; // a value on its own path: a cycle, which Jackson refuses itself
         }
         visits++;
+        depth++;
         try {
             Class<?> type = value.getClass();
             if (applicationClass(type) && OWN_CLASS_SERIALIZER.get(type)) {
@@ -207,6 +226,7 @@ final class ValueWalk {
                 }
             }
         } finally {
+            depth--;
             onPath.remove(value);
         }
     }
