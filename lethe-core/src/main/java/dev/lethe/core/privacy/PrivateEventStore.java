@@ -1979,9 +1979,10 @@ public final class PrivateEventStore implements AutoCloseable {
             if (!seen.add(subject)) {
                 continue;
             }
+            boolean known = keys.isKnown(subject); // first: a forget in between makes it forgotten, not keyless
             if (keys.isForgotten(subject)) {
                 already.add(subject);
-            } else if (!keys.isKnown(subject)) {
+            } else if (!known) {
                 withoutKey.add(subject);
             } else {
                 String basis = reappliedBasis(forget.legalBasis(), forget.receipt());
@@ -2237,11 +2238,14 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         requireNamedBasis(legalBasis);
         Notes.bounded("legal basis", legalBasis);
+        // Known first, then forgotten (a forget in between makes it forgotten, not unknown).
+        if (!keys.isKnown(subject)) {
+            throw keys.isForgotten(subject)
+                    ? new AlreadyForgottenException(subject, "was already forgotten")
+                    : new UnknownSubjectException(subject, "is unknown to the key service");
+        }
         if (keys.isForgotten(subject)) {
             throw new AlreadyForgottenException(subject, "was already forgotten");
-        }
-        if (!keys.isKnown(subject)) {
-            throw new UnknownSubjectException(subject, "is unknown to the key service");
         }
         ScheduledForget schedule =
                 new ScheduledForget(UUID.randomUUID().toString(), subject, at, legalBasis, actor.name());
@@ -2613,15 +2617,21 @@ public final class PrivateEventStore implements AutoCloseable {
             if (keys.isForgotten(one.subject())) {
                 continue; // forgotten meanwhile, by another thread
             }
-            done.add(forgetAuthorized(
-                    one.subject(),
-                    // Stored before legal bases were bounded: shortened, so that it cannot stop the run.
-                    Notes.shortened(one.data().get("legalBasis").asText()),
-                    // Who decided, when, and which schedule: the receipt's actor is whoever ran it.
-                    "scheduled by " + one.data().path("actor").asText("?") + " (schedule "
-                            + scheduleIdOf(one.event()) + ", made "
-                            + one.event().recordedAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + ")",
-                    actor));
+            try {
+                done.add(forgetAuthorized(
+                        one.subject(),
+                        // Stored before legal bases were bounded: shortened, so that it cannot stop the run.
+                        Notes.shortened(one.data().get("legalBasis").asText()),
+                        // Who decided, when, and which schedule: the receipt's actor is whoever ran it.
+                        "scheduled by " + one.data().path("actor").asText("?") + " (schedule "
+                                + scheduleIdOf(one.event()) + ", made "
+                                + one.event().recordedAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + ")",
+                        actor));
+            } catch (AlreadyForgottenException meanwhile) {
+                // Forgotten by another thread between the check above and this forget (a DPO's forget, another
+                // run): what the schedule asked for is done; the run goes on (expiries, the other schedules).
+                continue;
+            }
             progress.accept((long) done.size(), (long) due.size());
         }
         return done;
@@ -3074,6 +3084,14 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public static final java.time.Duration RETENTION_LEAP = java.time.Duration.ofDays(100);
 
+    /**
+     * {@link #RETENTION_LEAP} after {@code reference}, or the end of time when that is past it (a run as of
+     * {@code Instant.MAX}, "for ever", must not make every later run fail on the sum).
+     */
+    private static Instant leapFrom(Instant reference) {
+        return reference.isAfter(Instant.MAX.minus(RETENTION_LEAP)) ? Instant.MAX : reference.plus(RETENTION_LEAP);
+    }
+
     static final String RETENTION_NOTE = "retention:last-run";
 
     /**
@@ -3098,7 +3116,7 @@ public final class PrivateEventStore implements AutoCloseable {
         if (nowFromClock) {
             Optional<Instant> noted = keys.note(RETENTION_NOTE).map(Instant::parse);
             Optional<Instant> reference = noted.or(this::lastRecordedAt);
-            if (reference.isPresent() && now.isAfter(reference.get().plus(RETENTION_LEAP))) {
+            if (reference.isPresent() && now.isAfter(leapFrom(reference.get()))) {
                 if (noted.isEmpty()) {
                     // Kept: events appended meanwhile under the same clock must not make it look right.
                     keys.setNote(RETENTION_NOTE, reference.get().toString());
@@ -3193,8 +3211,7 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         Optional<Instant> noted = keys.note(RETENTION_NOTE).map(Instant::parse);
         lastRecordedAt()
-                .filter(last -> noted.map(
-                                reference -> last.isAfter(reference) && !last.isAfter(reference.plus(RETENTION_LEAP)))
+                .filter(last -> noted.map(reference -> last.isAfter(reference) && !last.isAfter(leapFrom(reference)))
                         .orElse(true))
                 .ifPresent(last -> keys.setNote(RETENTION_NOTE, last.toString()));
     }

@@ -230,6 +230,51 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_scheduled_forget_whose_subject_another_forget_takes_first_is_skipped_and_the_run_goes_on() {
+        // The race: the run checks that the subject is not forgotten, a DPO's forget lands, then the run's forget
+        // finds it forgotten. That schedule is done; the others and the expiries must still be.
+        InMemoryKeyStore inner = new InMemoryKeyStore();
+        java.util.concurrent.atomic.AtomicReference<SubjectId> forgetFirst =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<KeyService> service =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        KeyStore racing = InterceptedKeyStore.of(inner, (method, args) -> {
+            SubjectId armed = forgetFirst.get();
+            if (method.equals("forget") && args[0].equals(armed) && forgetFirst.compareAndSet(armed, null)) {
+                service.get().forget((SubjectId) args[0], "dora", "GDPR Art. 17(1)(a)", "asked in person");
+            }
+        });
+        MovableClock clock = new MovableClock(writtenAt);
+        KeyService keys =
+                new KeyService(racing, LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
+        service.set(keys);
+        try (PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(clock), keys, clock)) {
+            registerProductSold(store);
+            List<SubjectId> subjects = new java.util.ArrayList<>();
+            for (String email : List.of("first@example.com", "second@example.com")) {
+                store.append(
+                        StreamId.of("orders"),
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("ProductSold", "{\"email\":\"" + email + "\",\"product\":\"p\"}")));
+                SubjectId subject = keys.lookup(email).orElseThrow();
+                subjects.add(subject);
+                store.scheduleForget(subject, writtenAt.plusSeconds(60), "GDPR Art. 17(1)(a)", DPO);
+            }
+            int periodKeys = keys.periodExpiries().size();
+            forgetFirst.set(subjects.get(0));
+            clock.now.set(writtenAt.plus(java.time.Duration.ofDays(3 * 366)));
+
+            PrivateEventStore.RetentionReport report = store.retention(clock.instant(), DPO);
+
+            assertThat(forgetFirst.get()).as("the other forget ran first").isNull();
+            assertThat(report.forgotten()).extracting(ErasureReceipt::subject).containsExactly(subjects.get(1));
+            assertThat(subjects).allMatch(keys::isForgotten);
+            assertThat(report.expired()).as("the expiries ran too").isNotEmpty();
+            assertThat(keys.periodExpiries()).hasSizeLessThan(periodKeys);
+        }
+    }
+
+    @Test
     void a_batchs_new_subjects_are_created_in_one_key_store_write_each_once() {
         java.util.concurrent.atomic.AtomicInteger oneByOne = new java.util.concurrent.atomic.AtomicInteger();
         List<Integer> together = new java.util.ArrayList<>();
@@ -1597,6 +1642,17 @@ class PrivateEventStoreTest {
         assertThatThrownBy(() -> lethe.retention(years.plus(java.time.Duration.ofDays(102)), DPO, true))
                 .hasMessageContaining("(its last run, or the log's last event when a writer opened it: "
                         + years.plus(java.time.Duration.ofDays(1)));
+    }
+
+    @Test
+    void a_retention_run_as_of_the_end_of_time_leaves_later_runs_working() {
+        sell("ada@example.com", "Ada Lovelace");
+        // "For ever" (the CLI's --now +999999999-12-31): every period ends before it.
+        assertThat(lethe.retention(Instant.MAX, DPO).expired()).isNotEmpty();
+        // The clock's next run is compared with that one: no overflow, nothing left to do.
+        assertThat(lethe.retention(Instant.now(), DPO, true).expired()).isEmpty();
+        lethe.noteRetentionReference();
+        assertThat(lethe.retention(Instant.now(), DPO, true).expired()).isEmpty();
     }
 
     /** A clock a test moves. */

@@ -841,14 +841,25 @@ final class GovernanceCommands {
         }
     }
 
-    /** The groups whose retention {@code next} makes shorter than {@code current} does: "contact (P2Y to P1Y)". */
+    /**
+     * The groups whose retention {@code next} makes shorter than {@code current} does, for a period ending on any
+     * day: "contact (P2Y to P1Y)". Every day of a four-year cycle is tried, since months and years differ in
+     * length ({@code P366D} to {@code P1Y} is shorter from a day in most years, not from 1 January 2000).
+     */
     static List<String> shortenedRetentions(DataPolicy current, DataPolicy next) {
-        java.time.LocalDate from = java.time.LocalDate.of(2000, 1, 1);
+        java.time.LocalDate first = java.time.LocalDate.of(2001, 1, 1);
+        java.time.LocalDate cycleEnd = first.plusYears(4);
         List<String> shortened = new java.util.ArrayList<>();
         next.groups().forEach((group, rule) -> {
             DataPolicy.GroupRule before = current.groups().get(group);
-            if (before != null && end(from, rule.retention()).isBefore(end(from, before.retention()))) {
-                shortened.add(group + " (" + before.retention() + " to " + rule.retention() + ")");
+            if (before == null || before.retention().equals(rule.retention())) {
+                return;
+            }
+            for (java.time.LocalDate from = first; from.isBefore(cycleEnd); from = from.plusDays(1)) {
+                if (end(from, rule.retention()).isBefore(end(from, before.retention()))) {
+                    shortened.add(group + " (" + before.retention() + " to " + rule.retention() + ")");
+                    return;
+                }
             }
         });
         java.util.Collections.sort(shortened);

@@ -562,6 +562,20 @@ public final class LetheServer implements AutoCloseable {
                 .map(Throwable::getMessage);
     }
 
+    /**
+     * Why the last scheduled retention run failed, if it did: held for the clock ({@link #retentionHeld}), or any
+     * other failure, which is retried at each tick — while it lasts, nothing expires and scheduled forgets wait.
+     */
+    private java.util.Optional<String> retentionProblem() {
+        return retentionHeld()
+                .or(() -> retention
+                        .lastFailure()
+                        .map(e -> "the last scheduled retention run failed ("
+                                + e.getClass().getSimpleName() + ": "
+                                + e.getMessage() + "); retried at each tick: until one succeeds nothing expires and"
+                                + " scheduled forgets wait (the server log says more)"));
+    }
+
     private long failedProjectionCount() {
         return projections.statuses().stream()
                 .filter(p -> p.phase() == dev.lethe.core.projection.ProjectionStatus.Phase.FAILED)
@@ -730,9 +744,9 @@ public final class LetheServer implements AutoCloseable {
             // appends and forgets (503) and reads that release keys: a monitor should see both.
             long free = freeBytes();
             boolean lowDisk = free >= 0 && free < LOW_DISK_BYTES;
-            // Retention refused for a clock far ahead: nothing expires, scheduled forgets wait, until someone
-            // checks the clock. Said here, not only in the log.
-            java.util.Optional<String> retentionHeld = retentionHeld();
+            // Retention refused for a clock far ahead, or failing otherwise: nothing expires, scheduled forgets wait,
+            // until someone looks. Said here, not only in the log.
+            java.util.Optional<String> retentionHeld = retentionProblem();
             Map<String, Object> answer = new java.util.LinkedHashMap<>();
             answer.put("status", failed.isEmpty() && !lowDisk && retentionHeld.isEmpty() ? "up" : "degraded");
             answer.put("failedProjections", failed);

@@ -1427,6 +1427,27 @@ class LetheCliTest {
     }
 
     @Test
+    void a_retention_shorter_from_some_days_only_is_a_shortening() {
+        java.util.function.Function<String, dev.lethe.core.privacy.policy.DataPolicy> policy = retention ->
+                dev.lethe.core.privacy.policy.DataPolicy.parse("groups:\n  contact: { retention: " + retention
+                        + ", period: P1M }\n" + "roles:\n  dpo: { read: [contact], may: [change-policy] }\n");
+        // Equal from 1 January of a leap year, a day shorter from any other year's.
+        assertThat(GovernanceCommands.shortenedRetentions(policy.apply("P366D"), policy.apply("P1Y")))
+                .containsExactly("contact (P366D to P1Y)");
+        // 31 days against a month: shorter from the end of any month of 30 days or fewer.
+        assertThat(GovernanceCommands.shortenedRetentions(policy.apply("P31D"), policy.apply("P1M")))
+                .containsExactly("contact (P31D to P1M)");
+        assertThat(GovernanceCommands.shortenedRetentions(policy.apply("P1M"), policy.apply("P28D")))
+                .containsExactly("contact (P1M to P28D)");
+        assertThat(GovernanceCommands.shortenedRetentions(policy.apply("P28D"), policy.apply("P1M")))
+                .isEmpty();
+        assertThat(GovernanceCommands.shortenedRetentions(policy.apply("P1Y"), policy.apply("P1Y")))
+                .isEmpty();
+        assertThat(GovernanceCommands.shortenedRetentions(policy.apply("P1Y"), policy.apply("P366D")))
+                .isEmpty();
+    }
+
+    @Test
     void a_subject_key_that_looks_personal_but_is_not_marked_pii_is_a_finding() throws Exception {
         Path schema = Files.writeString(
                 data.resolve("login.json"),

@@ -737,7 +737,10 @@ public final class KeyService implements AutoCloseable {
         byte[] subjectKey = raw(subjectKeys, subject);
         if (subjectKey == null) {
             byte[] wrapped = store.subjectKey(subject)
-                    .orElseThrow(() -> InvalidEventException.of("subject " + subject, "is unknown to the key service"));
+                    .orElseThrow(() -> store.isForgotten(subject)
+                            // forgotten since the check above: the fence, not "unknown"
+                            ? new ErasureFenceException(subject)
+                            : InvalidEventException.of("subject " + subject, "is unknown to the key service"));
             subjectKey = rememberRaw(
                     subjectKeys, subject, seen, masterUnwrap(wrapped, KeyRefs.context(KeyRefs.subject(subject))));
         }
