@@ -1994,6 +1994,50 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void markings_inside_an_array_sealed_whole_are_covered_but_a_key_inside_a_value_sealed_whole_is_refused() {
+        // An array marked pii is sealed whole: markings in its items are covered by it (as a Protobuf list's).
+        var covered = Json.parse("""
+                {"type":"object","properties":{
+                  "email":{"type":"string","x-gdpr":{"pii":true,"key":true,"dataGroup":"contact"}},
+                  "contacts":{"type":"array","x-gdpr":{"pii":true,"dataGroup":"contact"},
+                              "items":{"type":"object","properties":{
+                                "phone":{"type":"string","x-gdpr":{"pii":true,"dataGroup":"contact"}}}}}}}
+                """).asTree();
+        assertThat(JsonSchemaNotation.read("Listed", covered).fields())
+                .extracting(FieldRule::path)
+                .containsExactlyInAnyOrder("email", "contacts");
+        // A key inside a value sealed whole would name no subject: that person's data would be kept under the
+        // enclosing subject's key. Refused under items, in an allOf, and through a $ref to the root.
+        String itemsKey = """
+                {"type":"object","properties":{
+                  "email":{"type":"string","x-gdpr":{"pii":true,"key":true,"dataGroup":"contact"}},
+                  "ids":{"type":"array","x-gdpr":{"pii":true,"dataGroup":"contact"},
+                         "items":{"type":"string","x-gdpr":{"pii":true,"key":true}}}}}
+                """;
+        String allOfKey = """
+                {"type":"object","properties":{
+                  "email":{"type":"string","x-gdpr":{"pii":true,"key":true,"dataGroup":"contact"}},
+                  "other":{"type":"object","x-gdpr":{"pii":true,"dataGroup":"contact"},
+                           "allOf":[{"properties":{"partyId":{"type":"string","x-gdpr":{"key":true,"pii":true}}}}]}}}
+                """;
+        String rootKey = """
+                {"type":"object","properties":{
+                  "cid":{"type":"string","x-gdpr":{"pii":true,"key":true,"dataGroup":"contact"}},
+                  "parent":{"$ref":"#","x-gdpr":{"pii":true,"dataGroup":"contact"}}}}
+                """;
+        for (String[] refused : new String[][] {
+            {itemsKey, "/properties/ids"}, {allOfKey, "/properties/other"}, {rootKey, "/properties/parent"}
+        }) {
+            assertThatThrownBy(() -> JsonSchemaNotation.read(
+                            "Keyed", Json.parse(refused[0]).asTree()))
+                    .as(refused[1])
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("the property at " + refused[1] + " is personal and sealed whole, but its"
+                            + " schema marks a key inside it");
+        }
+    }
+
+    @Test
     void system_streams_are_written_by_lethe_only() {
         assertThatThrownBy(() -> lethe.append(
                         StreamId.of("$erasures"),

@@ -65,7 +65,12 @@ public final class JsonSchemaNotation {
             Set<JsonNode> read,
             Set<JsonNode> sealedWhole) {
         if (sealedWhole.contains(node)) {
-            return; // a personal value is sealed whole: whatever its schema says inside it is covered
+            // A personal value is sealed whole: whatever its schema says inside it is covered — but a key inside
+            // it, sealed with it, would name no subject: that person's data would be sealed under another's key.
+            if (hasKeyMarkingInside(node, root, identitySet())) {
+                throw keyInsideWhole(eventType, pointer);
+            }
+            return;
         }
         if (node.isObject() && !nameMap) {
             boolean marked = node.has(KEYWORD) || marksEncrypted(node);
@@ -114,6 +119,56 @@ public final class JsonSchemaNotation {
                 refuseUnreadMarkings(eventType, root, node.get(i), pointer + "/" + i, false, read, sealedWhole);
             }
         }
+    }
+
+    private static InvalidEventException keyInsideWhole(String eventType, String pointer) {
+        return InvalidEventException.of(
+                "schema " + eventType,
+                "the property at " + pointer + " is personal and sealed whole, but its schema marks a key inside it"
+                        + " (\"key\": true), which sealed with it names no subject: that person's data would be kept"
+                        + " under the enclosing subject's key and could not be forgotten apart; classify its fields one"
+                        + " by one instead of the whole, or drop that key marking");
+    }
+
+    /**
+     * Whether a schema marks a key ({@code "key": true}) anywhere below {@code node} (not on it: a key field may be
+     * personal itself), following local references.
+     */
+    private static boolean hasKeyMarkingInside(JsonNode node, JsonNode root, Set<JsonNode> seen) {
+        if (!seen.add(node)) {
+            return false;
+        }
+        if (node.isObject()) {
+            for (String keyword : REFERENCES) {
+                JsonNode target = node.has(keyword) ? resolve(root, node.get(keyword)) : null;
+                if (target != null && (marksKey(target) || hasKeyMarkingInside(target, root, seen))) {
+                    return true;
+                }
+            }
+        }
+        for (Map.Entry<String, JsonNode> member : (Iterable<Map.Entry<String, JsonNode>>) node::fields) {
+            if (DATA_KEYWORDS.contains(member.getKey())) {
+                continue;
+            }
+            JsonNode child = member.getValue();
+            if (marksKey(child) || hasKeyMarkingInside(child, root, seen)) {
+                return true;
+            }
+        }
+        if (node.isArray()) {
+            for (JsonNode element : node) {
+                if (marksKey(element) || hasKeyMarkingInside(element, root, seen)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Whether a schema marks itself a key: {@code "x-gdpr": {"key": …}} with anything but {@code false}. */
+    private static boolean marksKey(JsonNode schema) {
+        JsonNode key = schema.path(KEYWORD).get("key");
+        return key != null && !(key.isBoolean() && !key.booleanValue());
     }
 
     /** Keywords whose value maps names to schemas. */
@@ -257,7 +312,8 @@ public final class JsonSchemaNotation {
             rule.ifPresent(rules::add);
             if (definition.has("properties")) {
                 if (rule.isPresent() && rule.get().personal()) {
-                    // A personal object is sealed whole: rules inside it would never apply.
+                    // A personal object is sealed whole: rules inside it would never apply (a key inside it would
+                    // name no subject, a group no reader).
                     List<FieldRule> inside = new ArrayList<>();
                     collect(eventType, definition, path + ".", inside, read, sealedWhole);
                     if (!inside.isEmpty()) {
@@ -271,7 +327,8 @@ public final class JsonSchemaNotation {
                     collect(eventType, definition, path + ".", rules, read, sealedWhole);
                 }
             }
-            if (definition.path("items").has("properties") && hasRules(definition.path("items"))) {
+            boolean whole = rule.isPresent() && rule.get().personal();
+            if (!whole && definition.path("items").has("properties") && hasRules(definition.path("items"))) {
                 throw InvalidEventException.of(
                         "schema " + eventType,
                         "the items of array " + path + " classify fields, which no path can name; classify " + path
