@@ -481,8 +481,13 @@ public final class ProtobufNotation {
                         throw InvalidEventException.of(
                                 subject(eventType) + " field " + path,
                                 "is personal and sealed whole, but its message holds a key field (" + key
-                                        + "), which sealed with it names no subject: classify the fields inside "
-                                        + path + " instead (its key, its personal fields)");
+                                        + "), which sealed with it names no subject: "
+                                        + (field.isRepeated()
+                                                ? "a list's elements cannot be classified one by one, so drop the"
+                                                        + " key marking in its message (or give the list a message"
+                                                        + " type of its own without one)"
+                                                : "classify the fields inside " + path
+                                                        + " instead (its key, its personal fields)"));
                     });
                 }
                 if (!sealedWhole

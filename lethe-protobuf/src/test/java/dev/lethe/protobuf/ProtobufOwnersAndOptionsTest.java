@@ -267,7 +267,24 @@ class ProtobufOwnersAndOptionsTest {
         assertThatThrownBy(() -> ProtobufNotation.read("Sale", set, "ev.Sale"))
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining("field buyer")
-                .hasMessageContaining("holds a key field (ev.Party.customer_id)");
+                .hasMessageContaining("holds a key field (ev.Party.customer_id)")
+                .hasMessageContaining("classify the fields inside buyer instead");
+        // A list of them: its elements cannot be classified one by one, so that advice would lead nowhere.
+        byte[] listed = set(
+                options(GdprOptions.FIELD_NUMBER, "proto3", false),
+                party(),
+                DescriptorProto.newBuilder()
+                        .setName("Sale")
+                        .addField(
+                                marked(field("parties", 1, Type.TYPE_MESSAGE, ".ev.Party"), false, true, "contact")
+                                        .toBuilder()
+                                        .setLabel(FieldDescriptorProto.Label.LABEL_REPEATED)
+                                        .build())
+                        .build());
+        assertThatThrownBy(() -> ProtobufNotation.read("Sale", listed, "ev.Sale"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("field parties")
+                .hasMessageContaining("a list's elements cannot be classified one by one");
     }
 
     @Test

@@ -285,9 +285,15 @@ public final class SqliteEventStore implements EventStore {
 
     @Override
     public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
+        return append(streamId, expected, events, (java.time.Instant) null);
+    }
+
+    @Override
+    public AppendResult append(
+            StreamId streamId, ExpectedVersion expected, List<EventData> events, java.time.Instant recordBefore) {
         CompletableFuture<AppendResult> submitted;
         try {
-            submitted = submit(streamId, expected, events);
+            submitted = submit(streamId, expected, events, recordBefore);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw StorageException.transientFailure("interrupted while queueing the append; it was not stored", e);
@@ -298,10 +304,17 @@ public final class SqliteEventStore implements EventStore {
     @Override
     public CompletableFuture<AppendResult> appendAsync(
             StreamId streamId, ExpectedVersion expected, List<EventData> events) {
+        return appendAsync(streamId, expected, events, (java.time.Instant) null);
+    }
+
+    @Override
+    public CompletableFuture<AppendResult> appendAsync(
+            StreamId streamId, ExpectedVersion expected, List<EventData> events, java.time.Instant recordBefore) {
         try {
             // Completed on another thread, never on the writer: a caller's callback that blocks, or
             // appends and waits, must not stall the writer.
-            return submit(streamId, expected, events).whenCompleteAsync((result, failure) -> {}, completions);
+            return submit(streamId, expected, events, recordBefore)
+                    .whenCompleteAsync((result, failure) -> {}, completions);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return CompletableFuture.failedFuture(
@@ -323,12 +336,16 @@ public final class SqliteEventStore implements EventStore {
         this.appendGuard = java.util.Objects.requireNonNull(guard, "guard");
     }
 
-    private CompletableFuture<AppendResult> submit(StreamId streamId, ExpectedVersion expected, List<EventData> events)
+    /** {@code recordBefore}: null, or the instant the batch must be recorded before (see {@link EventStore}). */
+    private CompletableFuture<AppendResult> submit(
+            StreamId streamId, ExpectedVersion expected, List<EventData> events, java.time.Instant recordBefore)
             throws InterruptedException {
         AppendRules.checkAppend(streamId, expected, events);
         appendGuard.accept(streamId, events);
         checkWritable();
-        return sequencer.submit(streamId, expected, List.copyOf(events));
+        return recordBefore == null
+                ? sequencer.submit(streamId, expected, List.copyOf(events))
+                : sequencer.submit(streamId, expected, List.copyOf(events), recordBefore);
     }
 
     /** One transaction for all of them, in this order; see {@link EventStore#appendTogether}. */

@@ -61,6 +61,24 @@ public final class InMemoryEventStore implements EventStore {
 
     @Override
     public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
+        return append(streamId, expected, events, null);
+    }
+
+    @Override
+    public java.util.concurrent.CompletableFuture<AppendResult> appendAsync(
+            StreamId streamId, ExpectedVersion expected, List<EventData> events, Instant recordBefore) {
+        try {
+            return java.util.concurrent.CompletableFuture.completedFuture(
+                    append(streamId, expected, events, recordBefore));
+        } catch (RuntimeException e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** {@code recordBefore}: null, or the instant the batch must be recorded before (see {@link EventStore}). */
+    @Override
+    public AppendResult append(
+            StreamId streamId, ExpectedVersion expected, List<EventData> events, Instant recordBefore) {
         AppendRules.checkAppend(streamId, expected, events);
         lock.writeLock().lock();
         try {
@@ -80,7 +98,17 @@ public final class InMemoryEventStore implements EventStore {
                 throw WrongExpectedVersionException.of(streamId, expected, current);
             }
             Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-            lastRecordedAt = now.isAfter(lastRecordedAt) ? now : lastRecordedAt;
+            Instant at = now.isAfter(lastRecordedAt) ? now : lastRecordedAt;
+            if (recordBefore != null && !at.isBefore(recordBefore)) {
+                Instant justBefore = recordBefore.truncatedTo(ChronoUnit.MICROS).equals(recordBefore)
+                        ? recordBefore.minus(1, ChronoUnit.MICROS)
+                        : recordBefore.truncatedTo(ChronoUnit.MICROS);
+                if (lastRecordedAt.isAfter(justBefore)) {
+                    throw new dev.lethe.core.store.LateRecordingException(recordBefore, lastRecordedAt);
+                }
+                at = justBefore;
+            }
+            lastRecordedAt = at;
             List<RecordedEvent> target = streams.computeIfAbsent(streamId, s -> new ArrayList<>());
             long firstPosition = log.size();
             for (EventData data : events) {

@@ -485,32 +485,74 @@ public final class PrivateEventStore implements AutoCloseable {
      * @throws dev.lethe.core.privacy.keys.KeyUnavailableException the master key (an HSM) could not wrap a
      *     new key; transient
      * @throws dev.lethe.core.store.StorageException the storage failed (a full disk: transient)
+     * @throws dev.lethe.core.store.LateRecordingException three times in a row, the batch was sealed for a day the
+     *     log had passed before it could be recorded (other writers recording at each midnight): transient; each
+     *     time it is sealed again and retried first
      */
     public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
-        List<Runnable> warnings = new ArrayList<>();
-        List<EventData> sealed = sealAll(streamId, expected, events, warnings);
-        AppendResult result = RawLog.handOver(() -> store.append(streamId, expected, sealed));
-        warnings.forEach(Runnable::run); // of what was stored, not of a refused batch
-        return result;
+        for (int attempt = 1; ; attempt++) {
+            List<Runnable> warnings = new ArrayList<>();
+            Instant now = sealTime();
+            List<EventData> sealed = sealAll(streamId, expected, events, warnings, now);
+            AppendResult result;
+            try {
+                result = RawLog.handOver(() -> sealed == events
+                        ? store.append(streamId, expected, sealed)
+                        : store.append(streamId, expected, sealed, endOfDay(now)));
+            } catch (dev.lethe.core.store.LateRecordingException late) {
+                // Sealed for a day that ended before the store could record it (another writer recorded past it,
+                // or the clock stepped back): sealed again, for the day the log has reached.
+                if (attempt == 3) {
+                    throw late;
+                }
+                sealedUpTo.accumulateAndGet(late.lastRecorded(), (a, b) -> a.isAfter(b) ? a : b);
+                continue;
+            }
+            warnings.forEach(Runnable::run); // of what was stored, not of a refused batch
+            return result;
+        }
+    }
+
+    /**
+     * Hands a sealed batch to the store without waiting, recorded before the end of the UTC day it was sealed at
+     * ({@code now}):
+     * every period (a day, a month, a year, in UTC) that sealed it ends at a midnight, so recorded that day the
+     * event's {@code recordedAt} falls in the periods its values were sealed for, and their retention counts from
+     * the end of the period it names. A batch stored as it was given (the exact retry of one stored already) is
+     * handed over unbounded.
+     */
+    private java.util.concurrent.CompletableFuture<AppendResult> store(
+            StreamId streamId, ExpectedVersion expected, List<EventData> sealed, List<EventData> given, Instant now) {
+        return sealed == given
+                ? store.appendAsync(streamId, expected, sealed)
+                : store.appendAsync(streamId, expected, sealed, endOfDay(now));
+    }
+
+    private static Instant endOfDay(Instant now) {
+        return now.truncatedTo(java.time.temporal.ChronoUnit.DAYS).plus(1, java.time.temporal.ChronoUnit.DAYS);
     }
 
     /**
      * Like {@link #append}, without waiting for the commit (see {@link EventStore#appendAsync}): the
      * personal fields are sealed in the calling thread before this returns, so the next batch can be
      * sealed while this one commits. Every error, a rejected batch included, fails the future, with the
-     * exceptions {@link #append} throws.
+     * exceptions {@link #append} throws. A batch sealed just before midnight (UTC) that the log cannot record
+     * before it (another writer's event recorded after midnight first) fails with
+     * {@link dev.lethe.core.store.LateRecordingException}, transient, where {@link #append} seals it again and
+     * retries: retried here, it could overtake the batches submitted after it.
      */
     public java.util.concurrent.CompletableFuture<AppendResult> appendAsync(
             StreamId streamId, ExpectedVersion expected, List<EventData> events) {
         List<EventData> sealed;
         List<Runnable> warnings = new ArrayList<>();
+        Instant now = sealTime();
         try {
-            sealed = sealAll(streamId, expected, events, warnings);
+            sealed = sealAll(streamId, expected, events, warnings, now);
         } catch (RuntimeException e) {
             return java.util.concurrent.CompletableFuture.failedFuture(e);
         }
         java.util.concurrent.CompletableFuture<AppendResult> appended =
-                RawLog.handOver(() -> store.appendAsync(streamId, expected, sealed));
+                RawLog.handOver(() -> store(streamId, expected, sealed, events, now));
         if (!warnings.isEmpty()) {
             appended.thenRun(() -> warnings.forEach(Runnable::run)); // once stored; not if refused
         }
@@ -563,8 +605,7 @@ public final class PrivateEventStore implements AutoCloseable {
      * {@code warnings} what to log once the batch is stored (undeclared fields that look personal).
      */
     private List<EventData> sealAll(
-            StreamId streamId, ExpectedVersion expected, List<EventData> events, List<Runnable> warnings) {
-        Instant now = sealTime();
+            StreamId streamId, ExpectedVersion expected, List<EventData> events, List<Runnable> warnings, Instant now) {
         if (retryOfStored(streamId, events)) {
             // A retry, or a batch the store refuses for an id it holds: nothing is stored. Sealing it would
             // create subjects for its natural keys first — a forgotten person's again, unaudited — and the

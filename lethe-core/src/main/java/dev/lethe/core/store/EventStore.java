@@ -71,6 +71,37 @@ public interface EventStore extends AutoCloseable {
     }
 
     /**
+     * Appends like {@link #appendAsync(StreamId, ExpectedVersion, List)}, recorded before {@code recordBefore}: an
+     * engine records a batch at its clock, never before the log's last event; one whose clock reads
+     * {@code recordBefore} or later records this batch at the microsecond before it instead, when the log's last
+     * event is earlier still, and refuses it ({@link LateRecordingException}, nothing stored) when it is not.
+     * For a batch whose content depends on when it is recorded: the privacy layer seals personal fields under the
+     * day, month or year of the instant it seals them at, and gives the end of that day, so that an event sealed
+     * just before midnight and committed just after is not recorded in a period its values were not sealed for
+     * (its retention would end a period early). The batches one thread submits are recorded in the order
+     * submitted, as by {@code appendAsync}.
+     *
+     * <p>The default implementation records at the engine's clock without this bound (an engine that cannot hold
+     * it); both of Lethe's engines hold it.
+     */
+    default java.util.concurrent.CompletableFuture<AppendResult> appendAsync(
+            StreamId streamId, ExpectedVersion expected, List<EventData> events, java.time.Instant recordBefore) {
+        return appendAsync(streamId, expected, events);
+    }
+
+    /**
+     * Appends like {@link #append(StreamId, ExpectedVersion, List)}, recorded before {@code recordBefore}, as
+     * {@link #appendAsync(StreamId, ExpectedVersion, List, java.time.Instant)} says.
+     *
+     * @throws LateRecordingException the log's last event is recorded at or after {@code recordBefore} already;
+     *     nothing was stored
+     */
+    default AppendResult append(
+            StreamId streamId, ExpectedVersion expected, List<EventData> events, java.time.Instant recordBefore) {
+        return append(streamId, expected, events);
+    }
+
+    /**
      * Appends batches to several streams without waiting, each checked and stored exactly as by
      * {@link #appendAsync}, so that they can share one durable commit: for writes that belong together
      * and should cost one sync (an event and the entries that index it elsewhere, say). The SQLite engine commits them

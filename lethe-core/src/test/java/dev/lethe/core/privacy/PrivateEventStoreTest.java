@@ -275,6 +275,68 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void an_event_is_recorded_in_the_periods_its_values_were_sealed_for_across_midnight() {
+        Instant newYear = Instant.parse("2025-01-01T00:00:00Z");
+        MovableClock sealing = new MovableClock(newYear.minusMillis(1));
+        MovableClock recording = new MovableClock(newYear.minusSeconds(1));
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), sealing);
+        try (PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(recording), keys, sealing)) {
+            registerProductSold(store); // recorded a second before the new year
+            recording.now.set(newYear.plusMillis(1));
+            // Sealed a millisecond before the new year, committed a millisecond after it: recorded in the old year,
+            // the periods its values were sealed for (else they would expire a year before their retention says).
+            store.append(StreamId.of("orders"), ExpectedVersion.any(), List.of(sale("late@example.com")));
+            RecordedEvent late = store.store()
+                    .readStream(StreamId.of("orders"), 0, Direction.FORWARD, 1)
+                    .get(0);
+            assertThat(late.recordedAt()).isEqualTo(newYear.minusNanos(1_000));
+            assertThat(periodsOf(keys)).containsExactlyInAnyOrder("contact/2024-12", "identity/2024");
+
+            // The log passed midnight meanwhile (an event of the new year), and the clock steps back before it: the
+            // values are sealed again for the new year, where the store can record them.
+            recording.now.set(newYear.plusSeconds(5));
+            store.store().append(StreamId.of("ticks"), ExpectedVersion.any(), List.of(EventData.of("Tick", "{}")));
+            sealing.now.set(newYear.minusSeconds(60));
+            store.append(StreamId.of("orders"), ExpectedVersion.any(), List.of(sale("stepped@example.com")));
+            RecordedEvent stepped = store.store()
+                    .readStream(StreamId.of("orders"), 1, Direction.FORWARD, 1)
+                    .get(0);
+            assertThat(stepped.recordedAt()).isEqualTo(newYear.plusSeconds(5));
+            assertThat(periodsOf(keys))
+                    .containsExactlyInAnyOrder("contact/2024-12", "identity/2024", "contact/2025-01", "identity/2025");
+            assertThat(store.reveal(stepped, DPO).redactions()).isEmpty();
+        }
+    }
+
+    @Test
+    void a_clock_past_the_year_9999_seals_nothing_so_that_no_period_key_is_made_that_could_never_expire() {
+        Clock far = Clock.fixed(Instant.parse("+10000-06-01T00:00:00Z"), ZoneOffset.UTC);
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), far);
+        try (PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(far), keys, far)) {
+            registerProductSold(store);
+            assertThatThrownBy(() -> store.append(
+                            StreamId.of("orders"), ExpectedVersion.any(), List.of(sale("far@example.com"))))
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("reads the year 10000")
+                    .hasMessageNotContaining("far@example.com");
+            assertThat(keys.periodExpiries()).isEmpty();
+            assertThat(keys.lookup("far@example.com")).isEmpty();
+        }
+    }
+
+    private static EventData sale(String email) {
+        return EventData.of("ProductSold", "{\"email\":\"" + email + "\",\"name\":\"A Person\",\"product\":\"p\"}");
+    }
+
+    private static List<String> periodsOf(KeyService keys) {
+        return keys.periodExpiries().stream()
+                .map(expiry -> expiry.key().group().name() + "/" + expiry.key().period())
+                .toList();
+    }
+
+    @Test
     void a_batchs_new_subjects_are_created_in_one_key_store_write_each_once() {
         java.util.concurrent.atomic.AtomicInteger oneByOne = new java.util.concurrent.atomic.AtomicInteger();
         List<Integer> together = new java.util.ArrayList<>();
@@ -1991,6 +2053,38 @@ class PrivateEventStoreTest {
         assertThatThrownBy(() -> JsonSchemaNotation.read("Moved", contradictory))
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining("address.street is classified inside address");
+    }
+
+    @Test
+    void a_misspelt_marking_or_an_encrypted_media_type_spelt_otherwise_is_refused_not_left_in_plaintext() {
+        java.util.function.Function<String, JsonNode> schema =
+                notes -> Json.parse("""
+                        {"type":"object","properties":{
+                          "email":{"type":"string","x-gdpr":{"pii":true,"key":true,"dataGroup":"contact"}},
+                          "notes":%s}}
+                        """.formatted(notes)).asTree();
+        for (String typo : List.of("x-gpdr", "x_gdpr", "gdpr", "x-gdp", "xgdpr", "x-gdpr2")) {
+            assertThatThrownBy(() -> JsonSchemaNotation.read(
+                            "Noted", schema.apply("{\"" + typo + "\":{\"pii\":true,\"dataGroup\":\"contact\"}}")))
+                    .as(typo)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("'" + typo + "' of notes looks like a misspelt 'x-gdpr'");
+        }
+        for (String mediaType : List.of("application/aes256gcm", "AES-256-GCM", "aes256gcm; v=1")) {
+            assertThatThrownBy(() -> JsonSchemaNotation.read(
+                            "Noted", schema.apply("{\"type\":\"string\",\"contentMediaType\":\"" + mediaType + "\"}")))
+                    .as(mediaType)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("names AES-256-GCM but is not 'aes256gcm'");
+        }
+        // Other vendors' extensions, and the marking itself, are no misspelling.
+        assertThat(JsonSchemaNotation.read("Noted", schema.apply("{\"x-nullable\":true,\"x-order\":2}"))
+                        .field("notes"))
+                .isEmpty();
+        assertThat(JsonSchemaNotation.read("Noted", schema.apply("{\"contentMediaType\":\" AES256GCM \"}"))
+                        .field("notes"))
+                .get()
+                .satisfies(rule -> assertThat(rule.personal()).isTrue());
     }
 
     @Test

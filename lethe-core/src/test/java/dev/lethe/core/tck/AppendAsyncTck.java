@@ -75,6 +75,39 @@ public abstract class AppendAsyncTck extends ProjectionTck {
     }
 
     @Test
+    void a_batch_given_a_latest_recording_instant_is_recorded_before_it_or_refused_whole() throws Exception {
+        StreamId stream = StreamId.of("sealed-1");
+        java.time.Instant farAhead = java.time.Instant.now().plus(java.time.Duration.ofDays(1));
+        store.append(stream, ExpectedVersion.any(), events(1), farAhead);
+        java.time.Instant first = store.readStream(stream, 0, dev.lethe.core.store.Direction.FORWARD, 1)
+                .get(0)
+                .recordedAt();
+        assertThat(first).isBefore(farAhead);
+
+        // A bound the clock has passed, past the log's last event: recorded at its last microsecond (the log's
+        // last instant here), not at the clock.
+        java.time.Instant justAfterFirst = first.plus(1, java.time.temporal.ChronoUnit.MICROS);
+        Thread.sleep(2); // the clock is past the bound now
+        await(store.appendAsync(stream, ExpectedVersion.any(), events(2), justAfterFirst));
+        assertThat(store.readStream(stream, 1, dev.lethe.core.store.Direction.FORWARD, 10))
+                .extracting(RecordedEvent::recordedAt)
+                .containsExactly(first, first);
+
+        // The log's last event recorded after the bound already: refused, nothing stored, through both calls.
+        store.append(StreamId.of("plain-1"), ExpectedVersion.any(), events(1));
+        long head = store.headPosition();
+        assertThat(failureOf(store.appendAsync(stream, ExpectedVersion.any(), events(1), justAfterFirst)))
+                .isInstanceOf(dev.lethe.core.store.LateRecordingException.class)
+                .hasMessageContaining("append not stored");
+        assertThatThrownBy(() -> store.append(stream, ExpectedVersion.any(), events(1), justAfterFirst))
+                .isInstanceOf(dev.lethe.core.store.LateRecordingException.class)
+                .satisfies(e -> assertThat(((dev.lethe.core.store.LateRecordingException) e).lastRecorded())
+                        .isAfter(first));
+        assertThat(store.headPosition()).isEqualTo(head);
+        assertThat(store.streamInfo(stream).eventCount()).isEqualTo(3);
+    }
+
+    @Test
     void batches_appended_together_are_each_stored_or_refused_on_their_own() throws Exception {
         store.append(StreamId.of("taken-1"), ExpectedVersion.any(), events(1));
         List<CompletableFuture<AppendResult>> results = store.appendTogether(List.of(

@@ -385,16 +385,46 @@ final class SubjectCommand implements Runnable {
                         err.println();
                     }
                 } else {
-                    createOwnerOnly(output);
-                    try (java.io.Writer file =
-                            Files.newBufferedWriter(output, java.nio.charset.StandardCharsets.UTF_8)) {
+                    // Created and written through one open (never reopened by name: a file put in its place
+                    // meanwhile, or a link, would take the export), owner-only from the start.
+                    java.nio.channels.FileChannel channel = createOwnerOnly(output);
+                    Object written = Files.readAttributes(
+                                    output,
+                                    java.nio.file.attribute.BasicFileAttributes.class,
+                                    java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                            .fileKey();
+                    // Half an export is personal data too: not left behind, on a failure, Ctrl-C or a kill (not
+                    // -9: the half-written file then stays, and is no valid JSON).
+                    java.util.concurrent.atomic.AtomicBoolean complete =
+                            new java.util.concurrent.atomic.AtomicBoolean();
+                    Thread interrupted = new Thread(
+                            () -> {
+                                if (!complete.get() && deleteIfSame(output, written)) {
+                                    err.println();
+                                    err.println(
+                                            "subject export interrupted: the half-written " + output + " was deleted");
+                                    err.flush();
+                                }
+                            },
+                            "lethe-export-interrupted");
+                    Runtime.getRuntime().addShutdownHook(interrupted);
+                    try (java.io.Writer file = new java.io.BufferedWriter(
+                            java.nio.channels.Channels.newWriter(channel, java.nio.charset.StandardCharsets.UTF_8))) {
                         exported = lethe.privacy()
                                 .exportTo(SubjectId.parse(id), cli.store.principal(), indexing, file, true);
                         file.write(System.lineSeparator());
+                        file.flush();
+                        channel.force(true);
+                        complete.set(true);
                     } catch (Throwable e) { // out of memory too
-                        // Half an export is personal data too: not left behind.
-                        Files.deleteIfExists(output);
+                        deleteIfSame(output, written);
                         throw e;
+                    } finally {
+                        try {
+                            Runtime.getRuntime().removeShutdownHook(interrupted);
+                        } catch (IllegalStateException shuttingDown) {
+                            // the hook runs, or has run
+                        }
                     }
                     if (indexed[0]) {
                         err.println();
@@ -770,15 +800,39 @@ final class SubjectCommand implements Runnable {
         };
     }
 
-    /** Creates {@code file}, new, readable and writable by its owner only (where the file system says so). */
-    static void createOwnerOnly(java.nio.file.Path file) throws java.io.IOException {
+    /**
+     * Creates {@code file}, new (not through a link), readable and writable by its owner only (where the file
+     * system says so), and opens it for writing, once.
+     */
+    static java.nio.channels.FileChannel createOwnerOnly(java.nio.file.Path file) throws java.io.IOException {
+        java.util.Set<java.nio.file.OpenOption> options = java.util.Set.of(
+                java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE,
+                java.nio.file.LinkOption.NOFOLLOW_LINKS);
         if (file.toAbsolutePath().getFileSystem().supportedFileAttributeViews().contains("posix")) {
-            Files.createFile(
+            return java.nio.channels.FileChannel.open(
                     file,
+                    options,
                     java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
                             java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-        } else {
-            Files.createFile(file);
+        }
+        return java.nio.channels.FileChannel.open(file, options);
+    }
+
+    /**
+     * Deletes {@code file} if it is still the file created ({@code created}: its file key; null where the file
+     * system has none, then deleted by name): not another put in its place meanwhile. Whether it deleted it.
+     */
+    private static boolean deleteIfSame(java.nio.file.Path file, Object created) {
+        try {
+            Object now = Files.readAttributes(
+                            file,
+                            java.nio.file.attribute.BasicFileAttributes.class,
+                            java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    .fileKey();
+            return (created == null || created.equals(now)) && Files.deleteIfExists(file);
+        } catch (java.io.IOException | RuntimeException gone) {
+            return false;
         }
     }
 

@@ -82,6 +82,17 @@ class GraphiqlBrowserIT {
                 .as("the eventJourney result is in the page")
                 .contains("PerformancePublishedProvisional", "AMER_GBP_A_ACC");
         assertThat(dom).doesNotContain("Loading GraphiQL…");
+        // What was typed and run is not kept in the browser's storage on disk (a forget would never reach it).
+        Path localStorage = temp.resolve("profile-dom").resolve("Default").resolve("Local Storage");
+        if (Files.isDirectory(localStorage)) {
+            try (java.util.stream.Stream<Path> files = Files.walk(localStorage)) {
+                for (Path file : files.filter(Files::isRegularFile).toList()) {
+                    assertThat(new String(Files.readAllBytes(file), java.nio.charset.StandardCharsets.ISO_8859_1))
+                            .as(file.toString())
+                            .doesNotContain("graphiql");
+                }
+            }
+        }
 
         // Every request of the page went to this server and succeeded: the page, the four vendored assets and
         // the SDL (GETs, no token), and the query (a POST as the advisor). A missing asset would be a 404 here.

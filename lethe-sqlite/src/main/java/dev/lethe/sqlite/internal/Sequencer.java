@@ -7,6 +7,7 @@ import dev.lethe.core.store.AppendResult;
 import dev.lethe.core.store.DuplicateEventException;
 import dev.lethe.core.store.EventData;
 import dev.lethe.core.store.ExpectedVersion;
+import dev.lethe.core.store.LateRecordingException;
 import dev.lethe.core.store.LetheException;
 import dev.lethe.core.store.StorageException;
 import dev.lethe.core.store.StreamAppend;
@@ -155,10 +156,31 @@ public final class Sequencer implements Runnable {
     }
 
     /**
+     * Queues an append recorded before {@code recordBefore} (see {@code EventStore.appendAsync} with it): at the
+     * microsecond before it when the clock reads later, refused with {@link LateRecordingException} when the log's
+     * last event is that late already.
+     */
+    public CompletableFuture<AppendResult> submit(
+            StreamId streamId, ExpectedVersion expected, List<EventData> events, java.time.Instant recordBefore)
+            throws InterruptedException {
+        // The last microsecond before it ({@code recordBefore} itself when it has nanoseconds past a microsecond).
+        long before = Sql.microsSaturated(recordBefore);
+        long last = recordBefore.getNano() % 1_000 == 0 ? before - 1 : before;
+        return submit(List.of(new StreamAppend(streamId, expected, events)), last)
+                .get(0);
+    }
+
+    /**
      * Queues appends that are committed in one transaction, in this order, with no other append
      * between them; each is checked on its own and fails its own future only.
      */
     public List<CompletableFuture<AppendResult>> submitTogether(List<StreamAppend> appends)
+            throws InterruptedException {
+        return submit(appends, Long.MAX_VALUE);
+    }
+
+    /** {@code lastMicros}: the latest instant the appends may be recorded at (Long.MAX_VALUE: any). */
+    private List<CompletableFuture<AppendResult>> submit(List<StreamAppend> appends, long lastMicros)
             throws InterruptedException {
         if (appends.isEmpty()) {
             throw new IllegalArgumentException("no appends to submit");
@@ -166,7 +188,7 @@ public final class Sequencer implements Runnable {
         List<PendingAppend> pending = new ArrayList<>(appends.size());
         for (StreamAppend append : appends) {
             pending.add(new PendingAppend(
-                    append.streamId(), append.expected(), append.events(), new CompletableFuture<>()));
+                    append.streamId(), append.expected(), append.events(), lastMicros, new CompletableFuture<>()));
         }
         Request request = new Request(pending);
         if (fenced != null) {
@@ -271,6 +293,7 @@ public final class Sequencer implements Runnable {
         List<Object> outcomes = new ArrayList<>(group.size());
         long position = nextPosition;
         long micros = lastRecordedMicros; // read from the clock below, once the write lock is held
+        long recordedUpTo = lastRecordedMicros; // the latest recordedAt given so far, this group's included
         try {
             execute("BEGIN IMMEDIATE");
             try {
@@ -300,9 +323,20 @@ public final class Sequencer implements Runnable {
             }
             for (PendingAppend append : group) {
                 try {
-                    AppendResult result = plan(append, position, micros, groupVersions, groupIds, lookUpGeneratedIds);
+                    // At the clock; one that must be recorded earlier (EventStore.appendAsync with recordBefore) at
+                    // its last microsecond, if no event is recorded later already, this group's included.
+                    long at = micros;
+                    if (at > append.lastMicros()) {
+                        if (recordedUpTo > append.lastMicros()) {
+                            throw new LateRecordingException(
+                                    Sql.instant(append.lastMicros() + 1), Sql.instant(recordedUpTo));
+                        }
+                        at = append.lastMicros();
+                    }
+                    AppendResult result = plan(append, position, at, groupVersions, groupIds, lookUpGeneratedIds);
                     if (result.firstPosition() == position) {
                         position = result.lastPosition() + 1;
+                        recordedUpTo = Math.max(recordedUpTo, at);
                     }
                     outcomes.add(result);
                 } catch (LetheException rejected) {
@@ -355,7 +389,7 @@ public final class Sequencer implements Runnable {
             }
         }
         nextPosition = position;
-        lastRecordedMicros = micros;
+        lastRecordedMicros = recordedUpTo;
         versions.putAll(groupVersions);
         head.advance(position - 1);
         for (int i = 0; i < group.size(); i++) {
@@ -576,9 +610,11 @@ public final class Sequencer implements Runnable {
         }
     }
 
+    /** {@code lastMicros}: the latest instant it may be recorded at (Long.MAX_VALUE: any). */
     private record PendingAppend(
             StreamId streamId,
             ExpectedVersion expected,
             List<EventData> events,
+            long lastMicros,
             CompletableFuture<AppendResult> result) {}
 }

@@ -222,7 +222,12 @@ public record DataPolicy(
                     new GroupRule(
                             period(entry.getValue().path("retention"), where + ".retention"),
                             RetentionPeriods.parse(
-                                    entry.getValue().path("period").asText("P1M"), where + ".period")));
+                                    // Absent: one key per month. Written but empty ("period:"): refused, not
+                                    // taken for the default.
+                                    entry.getValue().path("period").isMissingNode()
+                                            ? "P1M"
+                                            : entry.getValue().path("period").asText(""),
+                                    where + ".period")));
         }
         Map<String, RoleRule> roles = new LinkedHashMap<>();
         JsonNode roleNodes = root.path("roles");
@@ -426,12 +431,21 @@ public record DataPolicy(
         try {
             Period period = Period.parse(node.asText());
             if (period.isNegative()) {
-                throw InvalidEventException.of(where, "'" + node.asText() + "' is negative");
+                throw InvalidEventException.of(
+                        where,
+                        "'" + node.asText() + "' has a negative part; give years, months and days that are not"
+                                + " negative (P11M29D, not P1Y-1D)");
             }
             return period;
         } catch (DateTimeParseException e) {
+            boolean time = node.asText().toUpperCase(java.util.Locale.ROOT).contains("T");
             throw InvalidEventException.of(
-                    where, "'" + node.asText() + "' is not an ISO-8601 period such as P2Y or P90D");
+                    where,
+                    "'" + node.asText() + "' is not "
+                            + (time
+                                    ? "a period of years, months and days (hours and smaller are not taken: a key"
+                                            + " period is a day at least), such as P2Y or P90D"
+                                    : "an ISO-8601 period such as P2Y or P90D"));
         }
     }
 

@@ -28,7 +28,19 @@ public enum RetentionPeriods {
         }
     }
 
+    /**
+     * The id of the period holding {@code date}.
+     *
+     * @throws InvalidEventException the date's year has not four digits (a clock set wrong): its period could be
+     *     named, but not read back by {@link #endOf}, and so never expire, and hold up every other key's expiry
+     */
     public String idOf(LocalDate date) {
+        if (date.getYear() < 1000 || date.getYear() > 9999) {
+            throw InvalidEventException.of(
+                    "clock",
+                    "reads the year " + date.getYear() + ": data keys are made per period of a four-digit year"
+                            + " (1000-9999), so nothing personal can be sealed at this time; check the clock");
+        }
         switch (this) {
             case DAY:
                 return date.toString();

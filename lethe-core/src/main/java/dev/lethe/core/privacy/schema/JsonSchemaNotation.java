@@ -36,6 +36,38 @@ public final class JsonSchemaNotation {
 
     private JsonSchemaNotation() {}
 
+    /**
+     * Whether a keyword (lower case) is within two edits of {@code x-gdpr}, or is it with '_' or ' ' for '-': a
+     * misspelling, not another vendor's extension ({@code x-nullable}, {@code x-order} are further away).
+     */
+    static boolean misspelt(String name) {
+        if (name.equals(KEYWORD) || Math.abs(name.length() - KEYWORD.length()) > 2) {
+            return false;
+        }
+        if (name.replace('_', '-').replace(' ', '-').equals(KEYWORD)) {
+            return true;
+        }
+        // Edit distance, a swap of two neighbouring letters ("gpdr") counting as one edit.
+        int[][] d = new int[name.length() + 1][KEYWORD.length() + 1];
+        for (int i = 0; i <= name.length(); i++) {
+            for (int j = 0; j <= KEYWORD.length(); j++) {
+                if (i == 0 || j == 0) {
+                    d[i][j] = i + j;
+                    continue;
+                }
+                int cost = name.charAt(i - 1) == KEYWORD.charAt(j - 1) ? 0 : 1;
+                d[i][j] = Math.min(d[i - 1][j - 1] + cost, Math.min(d[i - 1][j], d[i][j - 1]) + 1);
+                if (i > 1
+                        && j > 1
+                        && name.charAt(i - 1) == KEYWORD.charAt(j - 2)
+                        && name.charAt(i - 2) == KEYWORD.charAt(j - 1)) {
+                    d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        return d[name.length()][KEYWORD.length()] <= 2;
+    }
+
     public static PrivacySchema read(String eventType, JsonNode schema) {
         if (schema == null || !schema.isObject()) {
             throw InvalidEventException.of("schema " + eventType, "a JSON Schema must be a JSON object");
@@ -351,6 +383,26 @@ public final class JsonSchemaNotation {
                 throw InvalidEventException.of(
                         "schema " + eventType, "'" + name + "' of " + path + " is spelt '" + KEYWORD + "' here");
             }
+            if (!name.equals(KEYWORD) && misspelt(name.toLowerCase(java.util.Locale.ROOT))) {
+                // "x-gpdr", "x-gdrp", "x_gdpr": an unknown keyword to JSON Schema, the field left in plaintext.
+                throw InvalidEventException.of(
+                        "schema " + eventType,
+                        "'" + name + "' of " + path + " looks like a misspelt '" + KEYWORD + "', which would leave the"
+                                + " field unclassified (stored in plaintext); spell it '" + KEYWORD + "'");
+            }
+        }
+        String mediaType = definition.path("contentMediaType").asText("");
+        if (!marksEncrypted(definition)
+                && mediaType
+                        .toLowerCase(java.util.Locale.ROOT)
+                        .replaceAll("[^a-z0-9]", "")
+                        .contains("aes256gcm")) {
+            // "application/aes256gcm", "aes-256-gcm": not the marking, so the field would be stored in plaintext.
+            throw InvalidEventException.of(
+                    "schema " + eventType,
+                    "'contentMediaType' of " + path + " names AES-256-GCM but is not '" + ENCRYPTED_MEDIA_TYPE
+                            + "', the only spelling Lethe takes as personal: the field would be stored in plaintext;"
+                            + " write '" + ENCRYPTED_MEDIA_TYPE + "' (or \"" + KEYWORD + "\": {\"pii\": true})");
         }
         JsonNode gdpr = definition.get(KEYWORD);
         boolean encryptedMediaType = marksEncrypted(definition);

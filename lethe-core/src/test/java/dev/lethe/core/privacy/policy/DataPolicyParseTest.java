@@ -131,6 +131,26 @@ class DataPolicyParseTest {
     }
 
     @Test
+    void a_retention_or_period_written_wrong_is_refused_saying_how() {
+        Map<String, String> wrong = Map.of(
+                "{retention: P1Y-1D, period: P1M}", "'P1Y-1D' has a negative part",
+                "{retention: PT1H, period: P1M}", "hours and smaller are not taken",
+                "{retention: P2Y, period: }", "must be P1D, P1M or P1Y",
+                "{retention: P2W3, period: P1M}", "is not an ISO-8601 period such as P2Y");
+        wrong.forEach((group, problem) -> assertThatThrownBy(
+                        () -> DataPolicy.parse("groups:\n  identity: " + group + "\nroles:\n" + DPO))
+                .as(group)
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining(problem));
+        // Left out, the period is a month.
+        assertThat(DataPolicy.parse("groups:\n  identity: {retention: P2Y}\nroles:\n" + DPO)
+                        .periodOf(
+                                dev.lethe.core.privacy.DataGroup.of("identity"),
+                                java.time.Instant.parse("2026-11-29T00:00:00Z")))
+                .isEqualTo("2026-11");
+    }
+
+    @Test
     void a_flag_with_nothing_after_it_is_refused_not_read_as_false() {
         for (String flag : new String[] {"strict"}) {
             assertThatThrownBy(() -> DataPolicy.parse(flag + ":\n" + GROUPS + "roles:\n" + DPO))
