@@ -841,6 +841,24 @@ final class GovernanceCommands {
         }
     }
 
+    /** Whether a file's first character that is not white space opens a JSON object. */
+    private static boolean looksLikeJson(byte[] bytes) {
+        for (byte b : bytes) {
+            if (!Character.isWhitespace(b)) {
+                return b == '{';
+            }
+        }
+        return false;
+    }
+
+    /** Whether a file reads as Protobuf source text ({@code syntax = "proto3";}, {@code message X {}}). */
+    private static boolean looksLikeProtoSource(byte[] bytes) {
+        String text = new String(bytes, 0, Math.min(bytes.length, 64 * 1024), java.nio.charset.StandardCharsets.UTF_8);
+        return java.util.regex.Pattern.compile("(?m)^\\s*(syntax|edition)\\s*=|^\\s*message\\s+\\w+\\s*\\{")
+                .matcher(text)
+                .find();
+    }
+
     /**
      * The groups whose retention {@code next} makes shorter than {@code current} does, for a period ending on any
      * day: "contact (P2Y to P1Y)". Every day of a four-year cycle is tried, since months and years differ in
@@ -1020,6 +1038,12 @@ final class GovernanceCommands {
             List<String> allPaths;
             Json source;
             if (protobufMessage != null) {
+                if (looksLikeJson(bytes)) {
+                    throw InvalidEventException.of(
+                            "schema file",
+                            file + " is JSON (a JSON Schema?), not a compiled Protobuf descriptor set: leave out"
+                                    + " --protobuf-message to register a JSON Schema");
+                }
                 schema = dev.lethe.protobuf.ProtobufNotation.read(type, bytes, protobufMessage);
                 allPaths = dev.lethe.protobuf.ProtobufNotation.allPaths(type, bytes, protobufMessage);
                 notation = SchemaRegistry.Notation.PROTOBUF;
@@ -1032,6 +1056,13 @@ final class GovernanceCommands {
                     List<String> messages = bytes.length > 0 && bytes[0] != '{'
                             ? dev.lethe.protobuf.ProtobufNotation.messagesIfDescriptorSet(bytes)
                             : List.of();
+                    if (looksLikeProtoSource(bytes)) {
+                        throw InvalidEventException.of(
+                                "schema file",
+                                file + " is a .proto source file; Lethe reads compiled descriptor sets: run protoc"
+                                        + " --include_imports --descriptor_set_out=FILE.desc " + file.getFileName()
+                                        + ", then register FILE.desc with --protobuf-message NAME");
+                    }
                     if (!messages.isEmpty()) {
                         throw InvalidEventException.of(
                                 "schema file",

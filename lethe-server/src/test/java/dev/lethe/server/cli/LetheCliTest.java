@@ -889,6 +889,30 @@ class LetheCliTest {
     }
 
     @Test
+    void a_proto_source_or_a_json_schema_given_as_the_wrong_notation_is_named_as_what_it_is() throws Exception {
+        Path proto = Files.writeString(
+                data.resolve("customer.proto"),
+                "syntax = \"proto3\";\npackage ev;\nmessage CustomerRegistered {\n  string email = 1;\n}\n");
+        Run source = lethe("schemas", "register", "CustomerRegistered", proto.toString(), "--role", "dpo");
+        assertThat(source.exitCode()).isEqualTo(2);
+        assertThat(source.err())
+                .contains("is a .proto source file; Lethe reads compiled descriptor sets: run protoc --include_imports"
+                        + " --descriptor_set_out=FILE.desc customer.proto");
+        Path jsonSchema = Files.writeString(data.resolve("customer.json"), " {\"type\":\"object\"}");
+        Run json = lethe(
+                "schemas",
+                "register",
+                "CustomerRegistered",
+                jsonSchema.toString(),
+                "--protobuf-message",
+                "ev.X",
+                "--role",
+                "dpo");
+        assertThat(json.exitCode()).isEqualTo(2);
+        assertThat(json.err()).contains("is JSON (a JSON Schema?), not a compiled Protobuf descriptor set");
+    }
+
+    @Test
     void forget_file_checks_every_id_first_then_forgets_each_with_a_receipt_skipping_those_forgotten_before()
             throws Exception {
         Path schema = Files.writeString(
