@@ -216,6 +216,10 @@ public final class SqliteLethe implements AutoCloseable {
             }
             PolicyFile policyFile = store.isReadOnly() ? readPolicyFileOrDefault(directory) : readPolicyFile(directory);
             DataPolicy policy = policyFile.policy();
+            warnIfOthersMayWrite(directory.resolve(POLICY_FILE), "the data policy", "give a role more to read");
+            policy.receiptJournal()
+                    .ifPresent(file -> warnIfOthersMayWrite(
+                            file, "the receipt journal", "add or remove receipts and scheduled forgets"));
             // A read-only open creates no file: without projections.db, its read models are empty.
             projections = !store.isReadOnly()
                     ? SqliteProjectionStore.open(directory)
@@ -1053,6 +1057,28 @@ public final class SqliteLethe implements AutoCloseable {
      */
     public static DataPolicy readPolicy(Path directory) {
         return readPolicyFileOrDefault(directory).policy();
+    }
+
+    /**
+     * Warns when a file Lethe trusts (the policy, the receipt journal) may be changed by users other than its
+     * owner (written so, or changed since: Lethe writes them 0644 and 0600): whoever may write it could {@code
+     * what}. Said, not refused: a group of administrators may share it on purpose.
+     */
+    private static void warnIfOthersMayWrite(Path file, String name, String what) {
+        try {
+            java.util.Set<java.nio.file.attribute.PosixFilePermission> mode = Files.getPosixFilePermissions(file);
+            if (mode.contains(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE)
+                    || mode.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE)) {
+                System.getLogger(SqliteLethe.class.getName())
+                        .log(
+                                System.Logger.Level.WARNING,
+                                name + " " + file + " may be changed by other users (mode "
+                                        + java.nio.file.attribute.PosixFilePermissions.toString(mode) + "): whoever"
+                                        + " may write it could " + what + "; chmod go-w it");
+            }
+        } catch (IOException | UnsupportedOperationException | SecurityException unknown) {
+            // missing (a read-only view's default policy), or no POSIX modes here: nothing to say
+        }
     }
 
     /** The policy file's text and what it says, read once. */

@@ -43,6 +43,42 @@ class PolicyFileChangeTest {
     }
 
     @Test
+    void a_policy_file_others_may_write_is_warned_of_at_open() throws Exception {
+        SqliteLethe.open(data).close();
+        Path policy = data.resolve(SqliteLethe.POLICY_FILE);
+        assertThat(warningsOpening()).noneMatch(warning -> warning.contains("may be changed by other users"));
+        Files.setPosixFilePermissions(policy, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+        assertThat(warningsOpening())
+                .anySatisfy(warning -> assertThat(warning)
+                        .contains("the data policy " + policy + " may be changed by other users (mode rw-rw-rw-)")
+                        .contains("give a role more to read"));
+    }
+
+    private List<String> warningsOpening() {
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(SqliteLethe.class.getName());
+        List<String> messages = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler capture = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord record) {
+                messages.add(record.getMessage());
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        logger.addHandler(capture);
+        try {
+            SqliteLethe.open(data).close();
+        } finally {
+            logger.removeHandler(capture);
+        }
+        return messages;
+    }
+
+    @Test
     void a_hand_edit_is_audited_once_with_both_hashes_and_an_unchanged_file_is_not() throws Exception {
         SqliteLethe.open(data).close();
         String before = SqliteLethe.policySha256(data);

@@ -100,13 +100,7 @@ public final class InMemoryEventStore implements EventStore {
             Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
             Instant at = now.isAfter(lastRecordedAt) ? now : lastRecordedAt;
             if (recordBefore != null && !at.isBefore(recordBefore)) {
-                Instant justBefore = recordBefore.truncatedTo(ChronoUnit.MICROS).equals(recordBefore)
-                        ? recordBefore.minus(1, ChronoUnit.MICROS)
-                        : recordBefore.truncatedTo(ChronoUnit.MICROS);
-                if (lastRecordedAt.isAfter(justBefore)) {
-                    throw new dev.lethe.core.store.LateRecordingException(recordBefore, lastRecordedAt);
-                }
-                at = justBefore;
+                throw new dev.lethe.core.store.LateRecordingException(recordBefore, at);
             }
             lastRecordedAt = at;
             List<RecordedEvent> target = streams.computeIfAbsent(streamId, s -> new ArrayList<>());

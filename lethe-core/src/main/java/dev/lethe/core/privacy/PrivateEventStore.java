@@ -496,16 +496,16 @@ public final class PrivateEventStore implements AutoCloseable {
             List<EventData> sealed = sealAll(streamId, expected, events, warnings, now);
             AppendResult result;
             try {
-                result = RawLog.handOver(() -> sealed == events
-                        ? store.append(streamId, expected, sealed)
-                        : store.append(streamId, expected, sealed, endOfDay(now)));
+                result = RawLog.handOver(() -> sealedAny(sealed, events)
+                        ? store.append(streamId, expected, sealed, endOfDay(now))
+                        : store.append(streamId, expected, sealed));
             } catch (dev.lethe.core.store.LateRecordingException late) {
-                // Sealed for a day that ended before the store could record it (another writer recorded past it,
-                // or the clock stepped back): sealed again, for the day the log has reached.
+                // Sealed for a day that ended before the store could record it (the batch waited past midnight,
+                // another writer recorded past it, the clock stepped back): sealed again, for the store's time.
                 if (attempt == 3) {
                     throw late;
                 }
-                sealedUpTo.accumulateAndGet(late.lastRecorded(), (a, b) -> a.isAfter(b) ? a : b);
+                noteStoreTime(late);
                 continue;
             }
             warnings.forEach(Runnable::run); // of what was stored, not of a refused batch
@@ -514,18 +514,35 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * Hands a sealed batch to the store without waiting, recorded before the end of the UTC day it was sealed at
-     * ({@code now}):
-     * every period (a day, a month, a year, in UTC) that sealed it ends at a midnight, so recorded that day the
+     * Hands a sealed batch to the store without waiting, to be recorded before the end of the UTC day it was sealed
+     * at ({@code now}): every period (a day, a month, a year, in UTC) ends at a midnight, so recorded that day the
      * event's {@code recordedAt} falls in the periods its values were sealed for, and their retention counts from
-     * the end of the period it names. A batch stored as it was given (the exact retry of one stored already) is
-     * handed over unbounded.
+     * the end of the period it names. A batch with nothing of a registered type (nothing sealed), and the exact
+     * retry of one stored already (stored as given), are handed over unbounded.
      */
     private java.util.concurrent.CompletableFuture<AppendResult> store(
             StreamId streamId, ExpectedVersion expected, List<EventData> sealed, List<EventData> given, Instant now) {
-        return sealed == given
-                ? store.appendAsync(streamId, expected, sealed)
-                : store.appendAsync(streamId, expected, sealed, endOfDay(now));
+        return sealedAny(sealed, given)
+                ? store.appendAsync(streamId, expected, sealed, endOfDay(now))
+                : store.appendAsync(streamId, expected, sealed);
+    }
+
+    /** Whether {@link #sealAll} changed any event (one of a registered type; others are handed back as given). */
+    private static boolean sealedAny(List<EventData> sealed, List<EventData> given) {
+        if (sealed == given) {
+            return false;
+        }
+        for (int i = 0; i < sealed.size(); i++) {
+            if (sealed.get(i) != given.get(i)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** After a refusal for a day already over: the next seal is made at the store's time at least. */
+    private void noteStoreTime(dev.lethe.core.store.LateRecordingException late) {
+        sealedUpTo.accumulateAndGet(late.storeTime(), (a, b) -> a.isAfter(b) ? a : b);
     }
 
     private static Instant endOfDay(Instant now) {
@@ -536,10 +553,10 @@ public final class PrivateEventStore implements AutoCloseable {
      * Like {@link #append}, without waiting for the commit (see {@link EventStore#appendAsync}): the
      * personal fields are sealed in the calling thread before this returns, so the next batch can be
      * sealed while this one commits. Every error, a rejected batch included, fails the future, with the
-     * exceptions {@link #append} throws. A batch sealed just before midnight (UTC) that the log cannot record
-     * before it (another writer's event recorded after midnight first) fails with
-     * {@link dev.lethe.core.store.LateRecordingException}, transient, where {@link #append} seals it again and
-     * retries: retried here, it could overtake the batches submitted after it.
+     * exceptions {@link #append} throws. A batch sealed before midnight (UTC) that the store cannot record before
+     * it (committed after midnight) fails with {@link dev.lethe.core.store.LateRecordingException}, transient,
+     * where {@link #append} seals it again and retries: retried here, it could overtake the batches submitted
+     * after it. Submitted again, it is sealed for the store's time.
      */
     public java.util.concurrent.CompletableFuture<AppendResult> appendAsync(
             StreamId streamId, ExpectedVersion expected, List<EventData> events) {
@@ -551,8 +568,18 @@ public final class PrivateEventStore implements AutoCloseable {
         } catch (RuntimeException e) {
             return java.util.concurrent.CompletableFuture.failedFuture(e);
         }
-        java.util.concurrent.CompletableFuture<AppendResult> appended =
-                RawLog.handOver(() -> store(streamId, expected, sealed, events, now));
+        java.util.concurrent.CompletableFuture<AppendResult> appended = RawLog.handOver(
+                        () -> store(streamId, expected, sealed, events, now))
+                .whenComplete((result, failure) -> {
+                    // Before the caller hears of it: a batch submitted again is then sealed for the store's time.
+                    Throwable cause = failure;
+                    while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
+                        cause = cause.getCause();
+                    }
+                    if (cause instanceof dev.lethe.core.store.LateRecordingException late) {
+                        noteStoreTime(late);
+                    }
+                });
         if (!warnings.isEmpty()) {
             appended.thenRun(() -> warnings.forEach(Runnable::run)); // once stored; not if refused
         }

@@ -71,15 +71,14 @@ public interface EventStore extends AutoCloseable {
     }
 
     /**
-     * Appends like {@link #appendAsync(StreamId, ExpectedVersion, List)}, recorded before {@code recordBefore}: an
-     * engine records a batch at its clock, never before the log's last event; one whose clock reads
-     * {@code recordBefore} or later records this batch at the microsecond before it instead, when the log's last
-     * event is earlier still, and refuses it ({@link LateRecordingException}, nothing stored) when it is not.
-     * For a batch whose content depends on when it is recorded: the privacy layer seals personal fields under the
-     * day, month or year of the instant it seals them at, and gives the end of that day, so that an event sealed
-     * just before midnight and committed just after is not recorded in a period its values were not sealed for
-     * (its retention would end a period early). The batches one thread submits are recorded in the order
-     * submitted, as by {@code appendAsync}.
+     * Appends like {@link #appendAsync(StreamId, ExpectedVersion, List)}, only if recorded before
+     * {@code recordBefore}: an engine records a batch at its clock, never before the log's last event; one that
+     * would record this batch at {@code recordBefore} or later refuses it ({@link LateRecordingException}, nothing
+     * stored), and never records it earlier than that (a read as of an instant must not gain events later). For a
+     * batch whose content depends on when it is recorded: the privacy layer seals personal fields under the day,
+     * month or year of the instant it seals them at, and gives the end of that day, so that an event sealed just
+     * before midnight and committed just after is not recorded in a period its values were not sealed for (its
+     * retention would end a period early). An exact retry of a batch stored already may be refused so too.
      *
      * <p>The default implementation records at the engine's clock without this bound (an engine that cannot hold
      * it); both of Lethe's engines hold it.

@@ -284,28 +284,29 @@ class PrivateEventStoreTest {
         try (PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(recording), keys, sealing)) {
             registerProductSold(store); // recorded a second before the new year
             recording.now.set(newYear.plusMillis(1));
-            // Sealed a millisecond before the new year, committed a millisecond after it: recorded in the old year,
-            // the periods its values were sealed for (else they would expire a year before their retention says).
+            // Sealed a millisecond before the new year, committed a millisecond after it: sealed again for the new
+            // year, where it is recorded (kept in the old year's keys, its values would expire a year early).
             store.append(StreamId.of("orders"), ExpectedVersion.any(), List.of(sale("late@example.com")));
             RecordedEvent late = store.store()
                     .readStream(StreamId.of("orders"), 0, Direction.FORWARD, 1)
                     .get(0);
-            assertThat(late.recordedAt()).isEqualTo(newYear.minusNanos(1_000));
-            assertThat(periodsOf(keys)).containsExactlyInAnyOrder("contact/2024-12", "identity/2024");
+            assertThat(late.recordedAt()).isEqualTo(newYear.plusMillis(1));
+            // Kept until the new year's periods end (contact: P2Y from February 2025; identity: P10Y from 2026).
+            assertThat(store.export(keys.lookup("late@example.com").orElseThrow(), DPO)
+                            .toString())
+                    .contains("\"email\":\"2027-02-01T00:00:00", "\"name\":\"2036-01-01T00:00:00")
+                    .doesNotContain("2027-01-01T00:00:00", "2035-01-01T00:00:00");
+            assertThat(store.reveal(late, DPO).redactions()).isEmpty();
 
-            // The log passed midnight meanwhile (an event of the new year), and the clock steps back before it: the
-            // values are sealed again for the new year, where the store can record them.
-            recording.now.set(newYear.plusSeconds(5));
-            store.store().append(StreamId.of("ticks"), ExpectedVersion.any(), List.of(EventData.of("Tick", "{}")));
-            sealing.now.set(newYear.minusSeconds(60));
-            store.append(StreamId.of("orders"), ExpectedVersion.any(), List.of(sale("stepped@example.com")));
-            RecordedEvent stepped = store.store()
-                    .readStream(StreamId.of("orders"), 1, Direction.FORWARD, 1)
-                    .get(0);
-            assertThat(stepped.recordedAt()).isEqualTo(newYear.plusSeconds(5));
-            assertThat(periodsOf(keys))
-                    .containsExactlyInAnyOrder("contact/2024-12", "identity/2024", "contact/2025-01", "identity/2025");
-            assertThat(store.reveal(stepped, DPO).redactions()).isEmpty();
+            // Within the day, nothing is sealed again: sealed and recorded at the clock.
+            sealing.now.set(newYear.plusSeconds(10));
+            recording.now.set(newYear.plusSeconds(11));
+            store.append(StreamId.of("orders"), ExpectedVersion.any(), List.of(sale("same@example.com")));
+            assertThat(store.store()
+                            .readStream(StreamId.of("orders"), 1, Direction.FORWARD, 1)
+                            .get(0)
+                            .recordedAt())
+                    .isEqualTo(newYear.plusSeconds(11));
         }
     }
 
@@ -2068,19 +2069,34 @@ class PrivateEventStoreTest {
                             "Noted", schema.apply("{\"" + typo + "\":{\"pii\":true,\"dataGroup\":\"contact\"}}")))
                     .as(typo)
                     .isInstanceOf(InvalidEventException.class)
-                    .hasMessageContaining("'" + typo + "' of notes looks like a misspelt 'x-gdpr'");
+                    .hasMessageContaining("'" + typo + "' at /properties/notes looks like a misspelt 'x-gdpr'");
         }
-        for (String mediaType : List.of("application/aes256gcm", "AES-256-GCM", "aes256gcm; v=1")) {
+        // Anywhere: where a marking is refused (under items, in $defs), a misspelt one would have passed.
+        for (String[] elsewhere : new String[][] {
+            {"{\"type\":\"array\",\"items\":{\"x-gpdr\":{\"pii\":true}}}", "/properties/notes/items"},
+            {"{\"allOf\":[{\"X-GDPR\":{\"pii\":true}}]}", "/properties/notes/allOf/0"}
+        }) {
+            assertThatThrownBy(() -> JsonSchemaNotation.read("Noted", schema.apply(elsewhere[0])))
+                    .as(elsewhere[0])
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("at " + elsewhere[1] + " looks like a misspelt 'x-gdpr'");
+        }
+        for (String mediaType : List.of("application/aes256gcm", "AES-256-GCM", "aes_256_gcm")) {
             assertThatThrownBy(() -> JsonSchemaNotation.read(
                             "Noted", schema.apply("{\"type\":\"string\",\"contentMediaType\":\"" + mediaType + "\"}")))
                     .as(mediaType)
                     .isInstanceOf(InvalidEventException.class)
                     .hasMessageContaining("names AES-256-GCM but is not 'aes256gcm'");
         }
-        // Other vendors' extensions, and the marking itself, are no misspelling.
-        assertThat(JsonSchemaNotation.read("Noted", schema.apply("{\"x-nullable\":true,\"x-order\":2}"))
-                        .field("notes"))
-                .isEmpty();
+        // Other vendors' extensions (near in spelling, but holding no marking), a blob the application encrypts
+        // itself, and the marking itself, are no misspelling.
+        for (String fine : List.of(
+                "{\"x-nullable\":true,\"x-order\":2,\"x-gcp\":{\"region\":\"eu\"},\"x-pdpa\":true}",
+                "{\"contentMediaType\":\"application/vnd.acme.aes-256-gcm\"}")) {
+            assertThat(JsonSchemaNotation.read("Noted", schema.apply(fine)).field("notes"))
+                    .as(fine)
+                    .isEmpty();
+        }
         assertThat(JsonSchemaNotation.read("Noted", schema.apply("{\"contentMediaType\":\" AES256GCM \"}"))
                         .field("notes"))
                 .get()

@@ -247,14 +247,13 @@ class RevealedReplayTest {
     void an_async_append_seals_like_a_synchronous_one() throws Exception {
         List<EventData> sale =
                 List.of(EventData.of("ProductSold", "{\"email\":\"ada@example.com\",\"product\":\"p\"}"));
-        // Here the engine's clock is days ahead of the privacy layer's (2026-11-26), and has recorded the schema at
-        // its time: sealed for the 26th, the batch cannot be recorded that day. The async call says so (a retry
-        // could overtake later batches); the synchronous one seals again, for the day the log has reached.
+        // Here the engine's clock is days ahead of the privacy layer's (2026-11-26): sealed for the 26th, the batch
+        // cannot be recorded that day. The async call says so (a retry could overtake later batches); submitted
+        // again, it is sealed for the store's time.
         assertThat(lethe.appendAsync(StreamId.of("customer-5"), ExpectedVersion.noStream(), sale))
                 .failsWithin(WAIT)
                 .withThrowableOfType(java.util.concurrent.ExecutionException.class)
                 .withCauseInstanceOf(dev.lethe.core.store.LateRecordingException.class);
-        lethe.append(StreamId.of("customer-4"), ExpectedVersion.noStream(), sale);
 
         AppendResult result = lethe.appendAsync(StreamId.of("customer-5"), ExpectedVersion.noStream(), sale)
                 .get(WAIT.toSeconds(), TimeUnit.SECONDS);

@@ -841,7 +841,10 @@ final class GovernanceCommands {
         }
     }
 
-    /** Whether a file's first character that is not white space opens a JSON object. */
+    /**
+     * Whether a file's first character that is not white space opens a JSON object (a descriptor set may start so
+     * too: its first bytes are a field tag, 0x0A, and a length, 123 is '{'; asked only of one that does not parse).
+     */
     private static boolean looksLikeJson(byte[] bytes) {
         for (byte b : bytes) {
             if (!Character.isWhitespace(b)) {
@@ -861,12 +864,13 @@ final class GovernanceCommands {
 
     /**
      * The groups whose retention {@code next} makes shorter than {@code current} does, for a period ending on any
-     * day: "contact (P2Y to P1Y)". Every day of a four-year cycle is tried, since months and years differ in
-     * length ({@code P366D} to {@code P1Y} is shorter from a day in most years, not from 1 January 2000).
+     * day: "contact (P2Y to P1Y)". Every day of the 400-year Gregorian cycle is tried (146,097 days), since months
+     * and years differ in length ({@code P366D} to {@code P1Y} is shorter from a day in most years, not from 1
+     * January 2000; {@code P29220D} to {@code P80Y} only across 2100).
      */
     static List<String> shortenedRetentions(DataPolicy current, DataPolicy next) {
         java.time.LocalDate first = java.time.LocalDate.of(2001, 1, 1);
-        java.time.LocalDate cycleEnd = first.plusYears(4);
+        java.time.LocalDate cycleEnd = first.plusYears(400); // the Gregorian cycle: 2100 is no leap year
         List<String> shortened = new java.util.ArrayList<>();
         next.groups().forEach((group, rule) -> {
             DataPolicy.GroupRule before = current.groups().get(group);
@@ -1038,7 +1042,9 @@ final class GovernanceCommands {
             List<String> allPaths;
             Json source;
             if (protobufMessage != null) {
-                if (looksLikeJson(bytes)) {
+                if (looksLikeJson(bytes)
+                        && dev.lethe.protobuf.ProtobufNotation.messagesIfDescriptorSet(bytes)
+                                .isEmpty()) {
                     throw InvalidEventException.of(
                             "schema file",
                             file + " is JSON (a JSON Schema?), not a compiled Protobuf descriptor set: leave out"

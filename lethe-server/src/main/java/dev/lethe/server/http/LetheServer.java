@@ -570,10 +570,11 @@ public final class LetheServer implements AutoCloseable {
         return retentionHeld()
                 .or(() -> retention
                         .lastFailure()
+                        // Its class only: /health/ready needs no token, and a message may name a subject or a path.
                         .map(e -> "the last scheduled retention run failed ("
-                                + e.getClass().getSimpleName() + ": "
-                                + e.getMessage() + "); retried at each tick: until one succeeds nothing expires and"
-                                + " scheduled forgets wait (the server log says more)"));
+                                + e.getClass().getSimpleName()
+                                + "); retried at each tick: until one succeeds nothing expires and scheduled forgets"
+                                + " wait (the server log says why)"));
     }
 
     private long failedProjectionCount() {

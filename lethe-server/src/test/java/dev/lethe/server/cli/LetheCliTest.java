@@ -1465,6 +1465,9 @@ class LetheCliTest {
                 .containsExactly("contact (P1M to P28D)");
         assertThat(GovernanceCommands.shortenedRetentions(policy.apply("P28D"), policy.apply("P1M")))
                 .isEmpty();
+        // Shorter only across 2100, which is no leap year.
+        assertThat(GovernanceCommands.shortenedRetentions(policy.apply("P29220D"), policy.apply("P80Y")))
+                .containsExactly("contact (P29220D to P80Y)");
         assertThat(GovernanceCommands.shortenedRetentions(policy.apply("P1Y"), policy.apply("P1Y")))
                 .isEmpty();
         assertThat(GovernanceCommands.shortenedRetentions(policy.apply("P1Y"), policy.apply("P366D")))

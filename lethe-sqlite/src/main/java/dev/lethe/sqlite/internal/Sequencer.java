@@ -156,9 +156,9 @@ public final class Sequencer implements Runnable {
     }
 
     /**
-     * Queues an append recorded before {@code recordBefore} (see {@code EventStore.appendAsync} with it): at the
-     * microsecond before it when the clock reads later, refused with {@link LateRecordingException} when the log's
-     * last event is that late already.
+     * Queues an append recorded before {@code recordBefore} (see {@code EventStore.appendAsync} with it): refused
+     * with {@link LateRecordingException} when its group's time (the clock, never before the log's last event) is
+     * that late already.
      */
     public CompletableFuture<AppendResult> submit(
             StreamId streamId, ExpectedVersion expected, List<EventData> events, java.time.Instant recordBefore)
@@ -293,7 +293,6 @@ public final class Sequencer implements Runnable {
         List<Object> outcomes = new ArrayList<>(group.size());
         long position = nextPosition;
         long micros = lastRecordedMicros; // read from the clock below, once the write lock is held
-        long recordedUpTo = lastRecordedMicros; // the latest recordedAt given so far, this group's included
         try {
             execute("BEGIN IMMEDIATE");
             try {
@@ -323,20 +322,14 @@ public final class Sequencer implements Runnable {
             }
             for (PendingAppend append : group) {
                 try {
-                    // At the clock; one that must be recorded earlier (EventStore.appendAsync with recordBefore) at
-                    // its last microsecond, if no event is recorded later already, this group's included.
-                    long at = micros;
-                    if (at > append.lastMicros()) {
-                        if (recordedUpTo > append.lastMicros()) {
-                            throw new LateRecordingException(
-                                    Sql.instant(append.lastMicros() + 1), Sql.instant(recordedUpTo));
-                        }
-                        at = append.lastMicros();
+                    // At the clock, never earlier (as-of reads see the log as it was); one that had to be recorded
+                    // before (EventStore.appendAsync with recordBefore) and cannot be is refused, nothing stored.
+                    if (micros > append.lastMicros()) {
+                        throw new LateRecordingException(Sql.instant(append.lastMicros() + 1), Sql.instant(micros));
                     }
-                    AppendResult result = plan(append, position, at, groupVersions, groupIds, lookUpGeneratedIds);
+                    AppendResult result = plan(append, position, micros, groupVersions, groupIds, lookUpGeneratedIds);
                     if (result.firstPosition() == position) {
                         position = result.lastPosition() + 1;
-                        recordedUpTo = Math.max(recordedUpTo, at);
                     }
                     outcomes.add(result);
                 } catch (LetheException rejected) {
@@ -389,7 +382,7 @@ public final class Sequencer implements Runnable {
             }
         }
         nextPosition = position;
-        lastRecordedMicros = recordedUpTo;
+        lastRecordedMicros = micros;
         versions.putAll(groupVersions);
         head.advance(position - 1);
         for (int i = 0; i < group.size(); i++) {

@@ -105,6 +105,7 @@ public final class JsonSchemaNotation {
             return;
         }
         if (node.isObject() && !nameMap) {
+            refuseNearMisses(eventType, node, pointer);
             boolean marked = node.has(KEYWORD) || marksEncrypted(node);
             if (marked && !read.contains(node)) {
                 throw unread(eventType, pointer);
@@ -150,6 +151,39 @@ public final class JsonSchemaNotation {
             for (int i = 0; i < node.size(); i++) {
                 refuseUnreadMarkings(eventType, root, node.get(i), pointer + "/" + i, false, read, sealedWhole);
             }
+        }
+    }
+
+    /**
+     * Refuses a marking spelt so that JSON Schema reads it as an unknown keyword, leaving its value in plaintext
+     * (anywhere in the schema: where a marking is refused, a misspelt one would pass): a keyword within two edits
+     * of {@code x-gdpr} ({@code x-gpdr}, {@code x_gdpr}, {@code gdpr}) holding what a marking holds, and a
+     * {@code contentMediaType} that is {@code aes256gcm} spelt otherwise ({@code aes-256-gcm},
+     * {@code application/aes256gcm}).
+     */
+    private static void refuseNearMisses(String eventType, JsonNode schema, String pointer) {
+        String where = pointer.isEmpty() ? "the root" : pointer;
+        for (Map.Entry<String, JsonNode> member : (Iterable<Map.Entry<String, JsonNode>>) schema::fields) {
+            String name = member.getKey();
+            JsonNode value = member.getValue();
+            if (!name.equals(KEYWORD)
+                    && (name.equalsIgnoreCase(KEYWORD) || misspelt(name.toLowerCase(java.util.Locale.ROOT)))
+                    && value.isObject()
+                    && (value.has("pii") || value.has("key") || value.has("dataGroup"))) {
+                throw InvalidEventException.of(
+                        "schema " + eventType,
+                        "'" + name + "' at " + where + " looks like a misspelt '" + KEYWORD + "', which would leave"
+                                + " the value unclassified (stored in plaintext); spell it '" + KEYWORD + "'");
+            }
+        }
+        String mediaType = schema.path("contentMediaType").asText("");
+        String bare = mediaType.strip().toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9/]", "");
+        if (!marksEncrypted(schema) && (bare.equals("aes256gcm") || bare.equals("application/aes256gcm"))) {
+            throw InvalidEventException.of(
+                    "schema " + eventType,
+                    "'contentMediaType' at " + where + " names AES-256-GCM but is not '" + ENCRYPTED_MEDIA_TYPE
+                            + "', the only spelling Lethe takes as personal: the value would be stored in plaintext;"
+                            + " write '" + ENCRYPTED_MEDIA_TYPE + "' (or \"" + KEYWORD + "\": {\"pii\": true})");
         }
     }
 
@@ -383,26 +417,6 @@ public final class JsonSchemaNotation {
                 throw InvalidEventException.of(
                         "schema " + eventType, "'" + name + "' of " + path + " is spelt '" + KEYWORD + "' here");
             }
-            if (!name.equals(KEYWORD) && misspelt(name.toLowerCase(java.util.Locale.ROOT))) {
-                // "x-gpdr", "x-gdrp", "x_gdpr": an unknown keyword to JSON Schema, the field left in plaintext.
-                throw InvalidEventException.of(
-                        "schema " + eventType,
-                        "'" + name + "' of " + path + " looks like a misspelt '" + KEYWORD + "', which would leave the"
-                                + " field unclassified (stored in plaintext); spell it '" + KEYWORD + "'");
-            }
-        }
-        String mediaType = definition.path("contentMediaType").asText("");
-        if (!marksEncrypted(definition)
-                && mediaType
-                        .toLowerCase(java.util.Locale.ROOT)
-                        .replaceAll("[^a-z0-9]", "")
-                        .contains("aes256gcm")) {
-            // "application/aes256gcm", "aes-256-gcm": not the marking, so the field would be stored in plaintext.
-            throw InvalidEventException.of(
-                    "schema " + eventType,
-                    "'contentMediaType' of " + path + " names AES-256-GCM but is not '" + ENCRYPTED_MEDIA_TYPE
-                            + "', the only spelling Lethe takes as personal: the field would be stored in plaintext;"
-                            + " write '" + ENCRYPTED_MEDIA_TYPE + "' (or \"" + KEYWORD + "\": {\"pii\": true})");
         }
         JsonNode gdpr = definition.get(KEYWORD);
         boolean encryptedMediaType = marksEncrypted(definition);
