@@ -161,11 +161,17 @@ public final class SqliteKeyStore implements KeyStore {
             }
             // SQLite itself refuses writes (query_only): nothing is created, migrated or changed, not even the
             // file's mode; and, unlike a read-only connection, closing it leaves no -wal or -shm file behind.
-            connection = Sql.open(file, "query_only = ON", "busy_timeout = 10000");
+            connection = Sql.open(file, "query_only = ON", "temp_store = MEMORY", "busy_timeout = 10000");
         } else {
             DirectoryLock.ensureDirectory(directory);
+            // Temporary tables and sort spills in memory, not in files of /tmp that secure_delete does not reach.
             connection = Sql.open(
-                    file, "journal_mode = WAL", "synchronous = FULL", "secure_delete = ON", "busy_timeout = 10000");
+                    file,
+                    "journal_mode = WAL",
+                    "synchronous = FULL",
+                    "secure_delete = ON",
+                    "temp_store = MEMORY",
+                    "busy_timeout = 10000");
         }
         try {
             SqliteKeyStore store = new SqliteKeyStore(connection, readOnly);

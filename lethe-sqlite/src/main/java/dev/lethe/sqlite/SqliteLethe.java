@@ -216,6 +216,10 @@ public final class SqliteLethe implements AutoCloseable {
             }
             PolicyFile policyFile = store.isReadOnly() ? readPolicyFileOrDefault(directory) : readPolicyFile(directory);
             DataPolicy policy = policyFile.policy();
+            warnIfOthersMayWrite(
+                    directory,
+                    "the data directory",
+                    "replace or delete its files (the log, the key store, the policy)");
             warnIfOthersMayWrite(directory.resolve(POLICY_FILE), "the data policy", "give a role more to read");
             policy.receiptJournal()
                     .ifPresent(file -> warnIfOthersMayWrite(

@@ -52,6 +52,11 @@ class PolicyFileChangeTest {
                 .anySatisfy(warning -> assertThat(warning)
                         .contains("the data policy " + policy + " may be changed by other users (mode rw-rw-rw-)")
                         .contains("give a role more to read"));
+        Files.setPosixFilePermissions(data, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        assertThat(warningsOpening())
+                .anySatisfy(warning -> assertThat(warning)
+                        .contains("the data directory " + data + " may be changed by other users (mode rwxrwxrwx)"));
+        Files.setPosixFilePermissions(data, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
     }
 
     private List<String> warningsOpening() {
