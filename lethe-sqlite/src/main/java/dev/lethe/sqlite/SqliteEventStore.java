@@ -285,15 +285,19 @@ public final class SqliteEventStore implements EventStore {
 
     @Override
     public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
-        return append(streamId, expected, events, (java.time.Instant) null);
+        return append(streamId, expected, events, null, null);
     }
 
     @Override
     public AppendResult append(
-            StreamId streamId, ExpectedVersion expected, List<EventData> events, java.time.Instant recordBefore) {
+            StreamId streamId,
+            ExpectedVersion expected,
+            List<EventData> events,
+            java.time.Instant recordFrom,
+            java.time.Instant recordBefore) {
         CompletableFuture<AppendResult> submitted;
         try {
-            submitted = submit(streamId, expected, events, recordBefore);
+            submitted = submit(streamId, expected, events, recordFrom, recordBefore);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw StorageException.transientFailure("interrupted while queueing the append; it was not stored", e);
@@ -304,16 +308,20 @@ public final class SqliteEventStore implements EventStore {
     @Override
     public CompletableFuture<AppendResult> appendAsync(
             StreamId streamId, ExpectedVersion expected, List<EventData> events) {
-        return appendAsync(streamId, expected, events, (java.time.Instant) null);
+        return appendAsync(streamId, expected, events, null, null);
     }
 
     @Override
     public CompletableFuture<AppendResult> appendAsync(
-            StreamId streamId, ExpectedVersion expected, List<EventData> events, java.time.Instant recordBefore) {
+            StreamId streamId,
+            ExpectedVersion expected,
+            List<EventData> events,
+            java.time.Instant recordFrom,
+            java.time.Instant recordBefore) {
         try {
             // Completed on another thread, never on the writer: a caller's callback that blocks, or
             // appends and waits, must not stall the writer.
-            return submit(streamId, expected, events, recordBefore)
+            return submit(streamId, expected, events, recordFrom, recordBefore)
                     .whenCompleteAsync((result, failure) -> {}, completions);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -336,16 +344,20 @@ public final class SqliteEventStore implements EventStore {
         this.appendGuard = java.util.Objects.requireNonNull(guard, "guard");
     }
 
-    /** {@code recordBefore}: null, or the instant the batch must be recorded before (see {@link EventStore}). */
+    /** {@code recordFrom}, {@code recordBefore}: null, or the window the batch is recorded in (see {@link EventStore}). */
     private CompletableFuture<AppendResult> submit(
-            StreamId streamId, ExpectedVersion expected, List<EventData> events, java.time.Instant recordBefore)
+            StreamId streamId,
+            ExpectedVersion expected,
+            List<EventData> events,
+            java.time.Instant recordFrom,
+            java.time.Instant recordBefore)
             throws InterruptedException {
         AppendRules.checkAppend(streamId, expected, events);
         appendGuard.accept(streamId, events);
         checkWritable();
-        return recordBefore == null
+        return recordFrom == null && recordBefore == null
                 ? sequencer.submit(streamId, expected, List.copyOf(events))
-                : sequencer.submit(streamId, expected, List.copyOf(events), recordBefore);
+                : sequencer.submit(streamId, expected, List.copyOf(events), recordFrom, recordBefore);
     }
 
     /** One transaction for all of them, in this order; see {@link EventStore#appendTogether}. */

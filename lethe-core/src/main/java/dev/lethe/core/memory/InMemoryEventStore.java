@@ -61,24 +61,32 @@ public final class InMemoryEventStore implements EventStore {
 
     @Override
     public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
-        return append(streamId, expected, events, null);
+        return append(streamId, expected, events, null, null);
     }
 
     @Override
     public java.util.concurrent.CompletableFuture<AppendResult> appendAsync(
-            StreamId streamId, ExpectedVersion expected, List<EventData> events, Instant recordBefore) {
+            StreamId streamId,
+            ExpectedVersion expected,
+            List<EventData> events,
+            Instant recordFrom,
+            Instant recordBefore) {
         try {
             return java.util.concurrent.CompletableFuture.completedFuture(
-                    append(streamId, expected, events, recordBefore));
+                    append(streamId, expected, events, recordFrom, recordBefore));
         } catch (RuntimeException e) {
             return java.util.concurrent.CompletableFuture.failedFuture(e);
         }
     }
 
-    /** {@code recordBefore}: null, or the instant the batch must be recorded before (see {@link EventStore}). */
+    /** {@code recordFrom}, {@code recordBefore}: null, or the window the batch is recorded in (see {@link EventStore}). */
     @Override
     public AppendResult append(
-            StreamId streamId, ExpectedVersion expected, List<EventData> events, Instant recordBefore) {
+            StreamId streamId,
+            ExpectedVersion expected,
+            List<EventData> events,
+            Instant recordFrom,
+            Instant recordBefore) {
         AppendRules.checkAppend(streamId, expected, events);
         lock.writeLock().lock();
         try {
@@ -99,6 +107,9 @@ public final class InMemoryEventStore implements EventStore {
             }
             Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
             Instant at = now.isAfter(lastRecordedAt) ? now : lastRecordedAt;
+            if (recordFrom != null && recordFrom.truncatedTo(ChronoUnit.MICROS).isAfter(at)) {
+                at = recordFrom.truncatedTo(ChronoUnit.MICROS);
+            }
             if (recordBefore != null && !at.isBefore(recordBefore)) {
                 throw new dev.lethe.core.store.LateRecordingException(recordBefore, at);
             }

@@ -485,9 +485,9 @@ public final class PrivateEventStore implements AutoCloseable {
      * @throws dev.lethe.core.privacy.keys.KeyUnavailableException the master key (an HSM) could not wrap a
      *     new key; transient
      * @throws dev.lethe.core.store.StorageException the storage failed (a full disk: transient)
-     * @throws dev.lethe.core.store.LateRecordingException three times in a row, the batch was sealed for a day the
-     *     log had passed before it could be recorded (other writers recording at each midnight): transient; each
-     *     time it is sealed again and retried first
+     * @throws dev.lethe.core.store.LateRecordingException three times in a row, the batch was sealed for a key
+     *     period the log had passed before it could be recorded: transient; each time it is sealed again and
+     *     retried first
      */
     public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
         for (int attempt = 1; ; attempt++) {
@@ -497,7 +497,8 @@ public final class PrivateEventStore implements AutoCloseable {
             AppendResult result;
             try {
                 result = RawLog.handOver(() -> sealedAny(sealed, events)
-                        ? store.append(streamId, expected, sealed, endOfDay(now))
+                        ? store.append(
+                                streamId, expected, sealed, now, keys.policy().earliestPeriodEnd(now))
                         : store.append(streamId, expected, sealed));
             } catch (dev.lethe.core.store.LateRecordingException late) {
                 // Sealed for a day that ended before the store could record it (the batch waited past midnight,
@@ -514,16 +515,18 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * Hands a sealed batch to the store without waiting, to be recorded before the end of the UTC day it was sealed
-     * at ({@code now}): every period (a day, a month, a year, in UTC) ends at a midnight, so recorded that day the
-     * event's {@code recordedAt} falls in the periods its values were sealed for, and their retention counts from
-     * the end of the period it names. A batch with nothing of a registered type (nothing sealed), and the exact
-     * retry of one stored already (stored as given), are handed over unbounded.
+     * Hands a sealed batch to the store without waiting, to be recorded from the instant it was sealed at
+     * ({@code now}; later than the store's clock after a clock stepped back) and before the shortest period the
+     * policy cuts ends (a day, a month, a year, in UTC): so the event's {@code recordedAt} falls in the periods its
+     * values were sealed for, and their retention counts from the end of the period it names. A batch with nothing
+     * of a registered type (nothing sealed), and the exact retry of one stored already (stored as given), are
+     * handed over without a window.
      */
     private java.util.concurrent.CompletableFuture<AppendResult> store(
             StreamId streamId, ExpectedVersion expected, List<EventData> sealed, List<EventData> given, Instant now) {
         return sealedAny(sealed, given)
-                ? store.appendAsync(streamId, expected, sealed, endOfDay(now))
+                ? store.appendAsync(
+                        streamId, expected, sealed, now, keys.policy().earliestPeriodEnd(now))
                 : store.appendAsync(streamId, expected, sealed);
     }
 
@@ -545,16 +548,13 @@ public final class PrivateEventStore implements AutoCloseable {
         sealedUpTo.accumulateAndGet(late.storeTime(), (a, b) -> a.isAfter(b) ? a : b);
     }
 
-    private static Instant endOfDay(Instant now) {
-        return now.truncatedTo(java.time.temporal.ChronoUnit.DAYS).plus(1, java.time.temporal.ChronoUnit.DAYS);
-    }
-
     /**
      * Like {@link #append}, without waiting for the commit (see {@link EventStore#appendAsync}): the
      * personal fields are sealed in the calling thread before this returns, so the next batch can be
      * sealed while this one commits. Every error, a rejected batch included, fails the future, with the
-     * exceptions {@link #append} throws. A batch sealed before midnight (UTC) that the store cannot record before
-     * it (committed after midnight) fails with {@link dev.lethe.core.store.LateRecordingException}, transient,
+     * exceptions {@link #append} throws. A batch sealed before the end of a key period (a midnight UTC with a group
+     * cut by day) that the store cannot record before it (committed after it) fails with
+     * {@link dev.lethe.core.store.LateRecordingException}, transient,
      * where {@link #append} seals it again and retries: retried here, it could overtake the batches submitted
      * after it. Submitted again, it is sealed for the store's time.
      */

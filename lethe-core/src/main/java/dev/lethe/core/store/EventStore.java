@@ -71,32 +71,41 @@ public interface EventStore extends AutoCloseable {
     }
 
     /**
-     * Appends like {@link #appendAsync(StreamId, ExpectedVersion, List)}, only if recorded before
-     * {@code recordBefore}: an engine records a batch at its clock, never before the log's last event; one that
-     * would record this batch at {@code recordBefore} or later refuses it ({@link LateRecordingException}, nothing
-     * stored), and never records it earlier than that (a read as of an instant must not gain events later). For a
-     * batch whose content depends on when it is recorded: the privacy layer seals personal fields under the day,
-     * month or year of the instant it seals them at, and gives the end of that day, so that an event sealed just
-     * before midnight and committed just after is not recorded in a period its values were not sealed for (its
-     * retention would end a period early). An exact retry of a batch stored already may be refused so too.
+     * Appends like {@link #appendAsync(StreamId, ExpectedVersion, List)}, recorded within a window: at the
+     * engine's clock as always (never before the log's last event), or at {@code recordFrom} when that is later;
+     * refused ({@link LateRecordingException}, nothing stored) when that instant is {@code recordBefore} or later
+     * — never recorded earlier than the clock, so a read as of an instant never gains events later. For a batch
+     * whose content depends on when it is recorded: the privacy layer seals personal fields under the day, month
+     * or year of the instant it seals them at, and gives that instant and the end of the shortest period the
+     * policy cuts, so that an event is always recorded in the periods its values were sealed for (recorded in a
+     * later one, its retention would end a period early; in an earlier one, by a clock stepped back, late). An
+     * exact retry of a batch stored already may be refused so too.
      *
-     * <p>The default implementation records at the engine's clock without this bound (an engine that cannot hold
+     * <p>The default implementation records at the engine's clock without this window (an engine that cannot hold
      * it); both of Lethe's engines hold it.
      */
     default java.util.concurrent.CompletableFuture<AppendResult> appendAsync(
-            StreamId streamId, ExpectedVersion expected, List<EventData> events, java.time.Instant recordBefore) {
+            StreamId streamId,
+            ExpectedVersion expected,
+            List<EventData> events,
+            java.time.Instant recordFrom,
+            java.time.Instant recordBefore) {
         return appendAsync(streamId, expected, events);
     }
 
     /**
-     * Appends like {@link #append(StreamId, ExpectedVersion, List)}, recorded before {@code recordBefore}, as
-     * {@link #appendAsync(StreamId, ExpectedVersion, List, java.time.Instant)} says.
+     * Appends like {@link #append(StreamId, ExpectedVersion, List)}, recorded within a window, as
+     * {@link #appendAsync(StreamId, ExpectedVersion, List, java.time.Instant, java.time.Instant)} says.
      *
-     * @throws LateRecordingException the log's last event is recorded at or after {@code recordBefore} already;
-     *     nothing was stored
+     * @throws LateRecordingException the store would record the batch at {@code recordBefore} or later (its clock,
+     *     or the log's last event, or {@code recordFrom}, is that late); nothing was stored
      */
     default AppendResult append(
-            StreamId streamId, ExpectedVersion expected, List<EventData> events, java.time.Instant recordBefore) {
+            StreamId streamId,
+            ExpectedVersion expected,
+            List<EventData> events,
+            java.time.Instant recordFrom,
+            java.time.Instant recordBefore) {
         return append(streamId, expected, events);
     }
 

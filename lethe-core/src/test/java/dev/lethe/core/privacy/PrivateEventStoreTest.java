@@ -327,6 +327,33 @@ class PrivateEventStoreTest {
         }
     }
 
+    @Test
+    void a_batch_sealed_before_the_clock_stepped_back_is_recorded_at_its_seal_not_in_an_earlier_period() {
+        Instant newYear = Instant.parse("2025-01-01T00:00:00Z");
+        MovableClock clock = new MovableClock(newYear.minusSeconds(5));
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
+        try (PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(clock), keys, clock)) {
+            registerProductSold(store); // the log's last event: five seconds before the new year
+            // Half a second into the new year, an append is refused (a wrong expected version): its seal time stays.
+            clock.now.set(newYear.plusMillis(500));
+            assertThatThrownBy(() -> store.append(
+                            StreamId.of("orders"), ExpectedVersion.exactly(7), List.of(sale("late@example.com"))))
+                    .isInstanceOf(dev.lethe.core.store.WrongExpectedVersionException.class);
+            // Then the clock steps back two seconds: sealed in the new year still, so recorded there too (recorded
+            // in the old year, its values would be kept a year longer than their retention).
+            clock.now.set(newYear.minusSeconds(2));
+            store.append(StreamId.of("orders"), ExpectedVersion.any(), List.of(sale("late@example.com")));
+            RecordedEvent stored = store.store()
+                    .readStream(StreamId.of("orders"), 0, Direction.FORWARD, 1)
+                    .get(0);
+            assertThat(stored.recordedAt()).isEqualTo(newYear.plusMillis(500));
+            assertThat(store.export(keys.lookup("late@example.com").orElseThrow(), DPO)
+                            .toString())
+                    .contains("\"email\":\"2027-02-01T00:00:00", "\"name\":\"2036-01-01T00:00:00");
+        }
+    }
+
     private static EventData sale(String email) {
         return EventData.of("ProductSold", "{\"email\":\"" + email + "\",\"name\":\"A Person\",\"product\":\"p\"}");
     }
@@ -2071,6 +2098,12 @@ class PrivateEventStoreTest {
                     .isInstanceOf(InvalidEventException.class)
                     .hasMessageContaining("'" + typo + "' at /properties/notes looks like a misspelt 'x-gdpr'");
         }
+        // One holding only an owner would seal the value under the wrong subject: refused too.
+        assertThatThrownBy(() -> JsonSchemaNotation.read(
+                        "Noted",
+                        schema.apply("{\"contentMediaType\":\"aes256gcm\",\"x-gpdr\":{\"subject\":\"email\"}}")))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("'x-gpdr' at /properties/notes looks like a misspelt 'x-gdpr'");
         // Anywhere: where a marking is refused (under items, in $defs), a misspelt one would have passed.
         for (String[] elsewhere : new String[][] {
             {"{\"type\":\"array\",\"items\":{\"x-gpdr\":{\"pii\":true}}}", "/properties/notes/items"},
@@ -2081,7 +2114,8 @@ class PrivateEventStoreTest {
                     .isInstanceOf(InvalidEventException.class)
                     .hasMessageContaining("at " + elsewhere[1] + " looks like a misspelt 'x-gdpr'");
         }
-        for (String mediaType : List.of("application/aes256gcm", "AES-256-GCM", "aes_256_gcm")) {
+        for (String mediaType : List.of(
+                "application/aes256gcm", "AES-256-GCM", "aes_256_gcm", "aes256gcm; v=1", "application/x-aes256gcm")) {
             assertThatThrownBy(() -> JsonSchemaNotation.read(
                             "Noted", schema.apply("{\"type\":\"string\",\"contentMediaType\":\"" + mediaType + "\"}")))
                     .as(mediaType)

@@ -247,9 +247,13 @@ class RevealedReplayTest {
     void an_async_append_seals_like_a_synchronous_one() throws Exception {
         List<EventData> sale =
                 List.of(EventData.of("ProductSold", "{\"email\":\"ada@example.com\",\"product\":\"p\"}"));
-        // Here the engine's clock is days ahead of the privacy layer's (2026-11-26): sealed for the 26th, the batch
-        // cannot be recorded that day. The async call says so (a retry could overtake later batches); submitted
+        lethe.close();
+        // An engine whose clock is months ahead of the privacy layer's (2026-11-26): sealed for November 2026, the
+        // batch cannot be recorded in it. The async call says so (a retry could overtake later batches); submitted
         // again, it is sealed for the store's time.
+        lethe = open(
+                new InMemoryEventStore(Clock.fixed(Instant.parse("2027-06-01T00:00:00Z"), ZoneOffset.UTC)),
+                keysDirectory);
         assertThat(lethe.appendAsync(StreamId.of("customer-5"), ExpectedVersion.noStream(), sale))
                 .failsWithin(WAIT)
                 .withThrowableOfType(java.util.concurrent.ExecutionException.class)

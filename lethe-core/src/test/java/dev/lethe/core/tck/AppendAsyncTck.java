@@ -75,28 +75,36 @@ public abstract class AppendAsyncTck extends ProjectionTck {
     }
 
     @Test
-    void a_batch_given_a_latest_recording_instant_is_recorded_before_it_or_refused_whole() throws Exception {
+    void a_batch_given_a_recording_window_is_recorded_in_it_or_refused_whole() throws Exception {
         StreamId stream = StreamId.of("sealed-1");
         java.time.Instant farAhead = java.time.Instant.now().plus(java.time.Duration.ofDays(1));
-        store.append(stream, ExpectedVersion.any(), events(1), farAhead);
-        await(store.appendAsync(stream, ExpectedVersion.any(), events(1), farAhead));
+        store.append(stream, ExpectedVersion.any(), events(1), null, farAhead);
+        await(store.appendAsync(stream, ExpectedVersion.any(), events(1), null, farAhead));
         List<RecordedEvent> recorded = store.readStream(stream, 0, dev.lethe.core.store.Direction.FORWARD, 10);
         assertThat(recorded).extracting(RecordedEvent::recordedAt).allMatch(at -> at.isBefore(farAhead));
 
-        // A bound the store's time has passed: refused, nothing stored, through both calls; never recorded earlier
+        // A start ahead of the clock (a batch sealed before the clock stepped back): recorded at it, and what follows
+        // in the log after it.
+        java.time.Instant ahead = java.time.Instant.now()
+                .plus(java.time.Duration.ofHours(1))
+                .truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+        await(store.appendAsync(stream, ExpectedVersion.any(), events(1), ahead, farAhead));
+        store.append(StreamId.of("plain-1"), ExpectedVersion.any(), events(1));
+        assertThat(store.readAll(2, 10)).extracting(RecordedEvent::recordedAt).containsExactly(ahead, ahead);
+
+        // An end the store's time has passed: refused, nothing stored, through both calls; never recorded earlier
         // than the store's time (a read as of an instant must not gain events later).
-        java.time.Instant passed = recorded.get(1).recordedAt().plus(1, java.time.temporal.ChronoUnit.MICROS);
-        Thread.sleep(2);
+        java.time.Instant passed = ahead.minus(1, java.time.temporal.ChronoUnit.MICROS);
         long head = store.headPosition();
-        assertThat(failureOf(store.appendAsync(stream, ExpectedVersion.any(), events(1), passed)))
+        assertThat(failureOf(store.appendAsync(stream, ExpectedVersion.any(), events(1), null, passed)))
                 .isInstanceOf(dev.lethe.core.store.LateRecordingException.class)
                 .hasMessageContaining("append not stored");
-        assertThatThrownBy(() -> store.append(stream, ExpectedVersion.any(), events(1), passed))
+        assertThatThrownBy(() -> store.append(stream, ExpectedVersion.any(), events(1), null, passed))
                 .isInstanceOf(dev.lethe.core.store.LateRecordingException.class)
                 .satisfies(e -> assertThat(((dev.lethe.core.store.LateRecordingException) e).storeTime())
-                        .isAfterOrEqualTo(passed));
+                        .isAfterOrEqualTo(ahead));
         assertThat(store.headPosition()).isEqualTo(head);
-        assertThat(store.streamInfo(stream).eventCount()).isEqualTo(2);
+        assertThat(store.streamInfo(stream).eventCount()).isEqualTo(3);
     }
 
     @Test

@@ -156,17 +156,25 @@ public final class Sequencer implements Runnable {
     }
 
     /**
-     * Queues an append recorded before {@code recordBefore} (see {@code EventStore.appendAsync} with it): refused
-     * with {@link LateRecordingException} when its group's time (the clock, never before the log's last event) is
-     * that late already.
+     * Queues an append recorded within a window (see {@code EventStore.appendAsync} with one): at its group's time,
+     * or at {@code recordFrom} when later (null: none); refused with {@link LateRecordingException} when that is
+     * {@code recordBefore} or later (null: none).
      */
     public CompletableFuture<AppendResult> submit(
-            StreamId streamId, ExpectedVersion expected, List<EventData> events, java.time.Instant recordBefore)
+            StreamId streamId,
+            ExpectedVersion expected,
+            List<EventData> events,
+            java.time.Instant recordFrom,
+            java.time.Instant recordBefore)
             throws InterruptedException {
-        // The last microsecond before it ({@code recordBefore} itself when it has nanoseconds past a microsecond).
-        long before = Sql.microsSaturated(recordBefore);
-        long last = recordBefore.getNano() % 1_000 == 0 ? before - 1 : before;
-        return submit(List.of(new StreamAppend(streamId, expected, events)), last)
+        long first = recordFrom == null ? Long.MIN_VALUE : Sql.microsSaturated(recordFrom);
+        long last = Long.MAX_VALUE;
+        if (recordBefore != null) {
+            // The last microsecond before it (recordBefore itself when it has nanoseconds past a microsecond).
+            long before = Sql.microsSaturated(recordBefore);
+            last = recordBefore.getNano() % 1_000 == 0 ? before - 1 : before;
+        }
+        return submit(List.of(new StreamAppend(streamId, expected, events)), first, last)
                 .get(0);
     }
 
@@ -176,11 +184,11 @@ public final class Sequencer implements Runnable {
      */
     public List<CompletableFuture<AppendResult>> submitTogether(List<StreamAppend> appends)
             throws InterruptedException {
-        return submit(appends, Long.MAX_VALUE);
+        return submit(appends, Long.MIN_VALUE, Long.MAX_VALUE);
     }
 
-    /** {@code lastMicros}: the latest instant the appends may be recorded at (Long.MAX_VALUE: any). */
-    private List<CompletableFuture<AppendResult>> submit(List<StreamAppend> appends, long lastMicros)
+    /** {@code firstMicros}, {@code lastMicros}: the window the appends are recorded in (MIN, MAX: any). */
+    private List<CompletableFuture<AppendResult>> submit(List<StreamAppend> appends, long firstMicros, long lastMicros)
             throws InterruptedException {
         if (appends.isEmpty()) {
             throw new IllegalArgumentException("no appends to submit");
@@ -188,7 +196,12 @@ public final class Sequencer implements Runnable {
         List<PendingAppend> pending = new ArrayList<>(appends.size());
         for (StreamAppend append : appends) {
             pending.add(new PendingAppend(
-                    append.streamId(), append.expected(), append.events(), lastMicros, new CompletableFuture<>()));
+                    append.streamId(),
+                    append.expected(),
+                    append.events(),
+                    firstMicros,
+                    lastMicros,
+                    new CompletableFuture<>()));
         }
         Request request = new Request(pending);
         if (fenced != null) {
@@ -293,6 +306,7 @@ public final class Sequencer implements Runnable {
         List<Object> outcomes = new ArrayList<>(group.size());
         long position = nextPosition;
         long micros = lastRecordedMicros; // read from the clock below, once the write lock is held
+        long recordedUpTo = lastRecordedMicros; // the latest recordedAt given so far, this group's included
         try {
             execute("BEGIN IMMEDIATE");
             try {
@@ -322,14 +336,17 @@ public final class Sequencer implements Runnable {
             }
             for (PendingAppend append : group) {
                 try {
-                    // At the clock, never earlier (as-of reads see the log as it was); one that had to be recorded
-                    // before (EventStore.appendAsync with recordBefore) and cannot be is refused, nothing stored.
-                    if (micros > append.lastMicros()) {
-                        throw new LateRecordingException(Sql.instant(append.lastMicros() + 1), Sql.instant(micros));
+                    // At the group's time, or later for one given a window (EventStore.appendAsync with one), never
+                    // earlier than an event before it (as-of reads see the log as it was); one that cannot be recorded
+                    // before its window's end is refused, nothing stored.
+                    long at = Math.max(Math.max(micros, recordedUpTo), append.firstMicros());
+                    if (at > append.lastMicros()) {
+                        throw new LateRecordingException(Sql.instant(append.lastMicros() + 1), Sql.instant(at));
                     }
-                    AppendResult result = plan(append, position, micros, groupVersions, groupIds, lookUpGeneratedIds);
+                    AppendResult result = plan(append, position, at, groupVersions, groupIds, lookUpGeneratedIds);
                     if (result.firstPosition() == position) {
                         position = result.lastPosition() + 1;
+                        recordedUpTo = at;
                     }
                     outcomes.add(result);
                 } catch (LetheException rejected) {
@@ -382,7 +399,7 @@ public final class Sequencer implements Runnable {
             }
         }
         nextPosition = position;
-        lastRecordedMicros = micros;
+        lastRecordedMicros = Math.max(micros, recordedUpTo);
         versions.putAll(groupVersions);
         head.advance(position - 1);
         for (int i = 0; i < group.size(); i++) {
@@ -603,11 +620,12 @@ public final class Sequencer implements Runnable {
         }
     }
 
-    /** {@code lastMicros}: the latest instant it may be recorded at (Long.MAX_VALUE: any). */
+    /** {@code firstMicros}, {@code lastMicros}: the window it is recorded in (MIN_VALUE, MAX_VALUE: any). */
     private record PendingAppend(
             StreamId streamId,
             ExpectedVersion expected,
             List<EventData> events,
+            long firstMicros,
             long lastMicros,
             CompletableFuture<AppendResult> result) {}
 }

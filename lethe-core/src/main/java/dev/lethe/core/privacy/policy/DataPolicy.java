@@ -535,6 +535,29 @@ public record DataPolicy(
         return role != null && role.permissions().contains(permission);
     }
 
+    /**
+     * When the shortest key period holding {@code at} ends, over every group (a day's end with any group cut by
+     * day, else a month's, else a year's): until then, a value sealed at {@code at} belongs to the same periods.
+     */
+    public Instant earliestPeriodEnd(Instant at) {
+        java.time.LocalDate date = at.atZone(ZoneOffset.UTC).toLocalDate();
+        java.time.LocalDate earliest = date.plusDays(1); // no group: a day, the shortest period there is
+        boolean any = false;
+        for (GroupRule rule : groups.values()) {
+            java.time.LocalDate end;
+            try {
+                end = rule.periods().endOf(rule.periods().idOf(date));
+            } catch (InvalidEventException beyondFourDigitYears) {
+                end = date.plusDays(1); // nothing personal is sealed then anyway (idOf refuses it)
+            }
+            if (!any || end.isBefore(earliest)) {
+                earliest = end;
+                any = true;
+            }
+        }
+        return earliest.atStartOfDay(ZoneOffset.UTC).toInstant();
+    }
+
     /** The key period a value of the group written at {@code at} belongs to. */
     public String periodOf(DataGroup group, Instant at) {
         return rule(group).periods().idOf(at.atZone(ZoneOffset.UTC).toLocalDate());

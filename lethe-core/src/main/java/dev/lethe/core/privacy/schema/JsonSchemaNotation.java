@@ -81,7 +81,7 @@ public final class JsonSchemaNotation {
     }
 
     /** Keywords whose values are data, not schemas: a marking inside them is not one. */
-    private static final Set<String> DATA_KEYWORDS = Set.of(KEYWORD, "default", "const", "enum", "examples");
+    private static final Set<String> DATA_KEYWORDS = Set.of(KEYWORD, "default", "const", "enum", "examples", "example");
 
     /**
      * Refuses a marking ({@code x-gdpr}, or {@code contentMediaType: aes256gcm}) that {@link #collect}
@@ -96,6 +96,10 @@ public final class JsonSchemaNotation {
             boolean nameMap,
             Set<JsonNode> read,
             Set<JsonNode> sealedWhole) {
+        if (node.isObject() && !nameMap) {
+            // First, on a value sealed whole too: its own owner ("subject") misspelt would seal it for another.
+            refuseNearMisses(eventType, node, pointer);
+        }
         if (sealedWhole.contains(node)) {
             // A personal value is sealed whole: whatever its schema says inside it is covered — but a key inside
             // it, sealed with it, would name no subject: that person's data would be sealed under another's key.
@@ -105,7 +109,6 @@ public final class JsonSchemaNotation {
             return;
         }
         if (node.isObject() && !nameMap) {
-            refuseNearMisses(eventType, node, pointer);
             boolean marked = node.has(KEYWORD) || marksEncrypted(node);
             if (marked && !read.contains(node)) {
                 throw unread(eventType, pointer);
@@ -169,22 +172,50 @@ public final class JsonSchemaNotation {
             if (!name.equals(KEYWORD)
                     && (name.equalsIgnoreCase(KEYWORD) || misspelt(name.toLowerCase(java.util.Locale.ROOT)))
                     && value.isObject()
-                    && (value.has("pii") || value.has("key") || value.has("dataGroup"))) {
+                    && MARKING_KEYS.stream().anyMatch(value::has)) {
                 throw InvalidEventException.of(
                         "schema " + eventType,
                         "'" + name + "' at " + where + " looks like a misspelt '" + KEYWORD + "', which would leave"
                                 + " the value unclassified (stored in plaintext); spell it '" + KEYWORD + "'");
             }
         }
-        String mediaType = schema.path("contentMediaType").asText("");
-        String bare = mediaType.strip().toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9/]", "");
-        if (!marksEncrypted(schema) && (bare.equals("aes256gcm") || bare.equals("application/aes256gcm"))) {
+        if (!marksEncrypted(schema)
+                && namesAesGcm(schema.path("contentMediaType").asText(""))) {
             throw InvalidEventException.of(
                     "schema " + eventType,
                     "'contentMediaType' at " + where + " names AES-256-GCM but is not '" + ENCRYPTED_MEDIA_TYPE
                             + "', the only spelling Lethe takes as personal: the value would be stored in plaintext;"
                             + " write '" + ENCRYPTED_MEDIA_TYPE + "' (or \"" + KEYWORD + "\": {\"pii\": true})");
         }
+    }
+
+    /**
+     * Whether a media type is {@code aes256gcm} written otherwise: with parameters ({@code ; v=1}), a structured
+     * suffix, an {@code x-} prefix, under {@code application/}, with other punctuation ({@code AES-256-GCM}) — not a
+     * vendor's own type ({@code application/vnd.acme.aes-256-gcm}, a blob the application encrypts itself).
+     */
+    private static boolean namesAesGcm(String mediaType) {
+        String type = mediaType.strip().toLowerCase(java.util.Locale.ROOT);
+        int parameters = type.indexOf(';');
+        if (parameters >= 0) {
+            type = type.substring(0, parameters).strip();
+        }
+        String top = "";
+        int slash = type.indexOf('/');
+        if (slash >= 0) {
+            top = type.substring(0, slash).strip();
+            type = type.substring(slash + 1).strip();
+        }
+        if (type.startsWith("x-")) {
+            type = type.substring(2);
+        }
+        int suffix = type.indexOf('+');
+        if (suffix >= 0) {
+            type = type.substring(0, suffix);
+        }
+        return (top.isEmpty() || top.equals("application"))
+                && !type.startsWith("vnd.")
+                && type.replaceAll("[^a-z0-9]", "").equals("aes256gcm");
     }
 
     private static InvalidEventException keyInsideWhole(String eventType, String pointer) {
