@@ -599,7 +599,8 @@ public final class PrivateEventStore implements AutoCloseable {
      *
      * @return what an append would store unencrypted though it looks personal (lenient mode warns of it
      *     in its log; strict mode refuses it): a top-level member of a type with no schema, or one its
-     *     schema does not declare, whose name looks personal (the policy linter's heuristic)
+     *     schema does not declare, whose name looks personal (the policy linter's heuristic) or which holds
+     *     what looks like an e-mail address or an IBAN (a text value or a member name anywhere inside it)
      */
     public List<Unencrypted> checkAppend(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
         if (retryOfStored(streamId, events)) {
@@ -612,20 +613,23 @@ public final class PrivateEventStore implements AutoCloseable {
             EventData event = events.get(i);
             SchemaRegistry.Registered registered = checked.get(i).registered();
             Set<String> declared = registered == null ? Set.of() : sampleOf(registered, event.type()).declared;
-            for (String name : topLevelNames(event.data())) {
-                if (!declared.contains(name) && PolicyLinter.looksPersonal(name)) {
-                    unencrypted.add(new Unencrypted(i, event.type(), name, registered != null));
-                }
+            for (Undeclared each : undeclaredPersonal(event.data(), declared, Integer.MAX_VALUE)) {
+                unencrypted.add(new Unencrypted(i, event.type(), each.member(), registered != null, each.why()));
             }
         }
         return unencrypted;
     }
 
     /**
-     * A top-level member of {@code events[index]} that an append stores unencrypted though its name looks
-     * personal: its type has no schema ({@code typeHasSchema} false) or its schema does not declare it.
+     * A top-level member of {@code events[index]} that an append stores unencrypted though it looks personal:
+     * its type has no schema ({@code typeHasSchema} false) or its schema does not declare it. {@code why}
+     * says what looks personal, never the value: {@link #NAME_LOOKS_PERSONAL}, or "holds what looks like an
+     * e-mail address" (or an IBAN).
      */
-    public record Unencrypted(int index, String type, String member, boolean typeHasSchema) {}
+    public record Unencrypted(int index, String type, String member, boolean typeHasSchema, String why) {}
+
+    /** {@link Unencrypted#why()} of a member whose name looks personal ({@code email}, {@code iban}). */
+    public static final String NAME_LOOKS_PERSONAL = "its name looks personal";
 
     /**
      * Checks a batch and seals its personal fields; nothing is created if any event is rejected. Adds to
@@ -777,12 +781,11 @@ public final class PrivateEventStore implements AutoCloseable {
             return;
         }
         List<String> personal = new ArrayList<>();
-        event.data().asTree().fieldNames().forEachRemaining(name -> {
+        for (Undeclared each : undeclaredPersonal(event.data(), Set.of(), 10)) {
             // Names as identifiers only: a name holding spaces or line breaks could be a value, or forge a log line.
-            if (PolicyLinter.looksPersonal(name) && personal.size() < 10) {
-                personal.add(name.matches("[A-Za-z0-9_.$-]{1,64}") ? name : "(a name not shown)");
-            }
-        });
+            personal.add((shownName(each.member()) ? each.member() : "(a name not shown)")
+                    + (each.why().equals(NAME_LOOKS_PERSONAL) ? "" : " (" + each.why() + ")"));
+        }
         warnings.add(() -> {
             if (!unschematized.add(event.type()) || personal.isEmpty()) {
                 return;
@@ -834,19 +837,67 @@ public final class PrivateEventStore implements AutoCloseable {
     /** Names as long as event JSON allows ({@link Json#factory}): a longer limit here would skip strict mode. */
     private static final com.fasterxml.jackson.core.JsonFactory NAMES = Json.factory();
 
-    /** The member names of a JSON object, in order, read without building its tree (none if no object). */
-    static List<String> topLevelNames(Json json) {
+    /**
+     * In strict mode, a top-level member the event's schema does not declare is refused when its name looks
+     * personal (the policy linter's heuristic: {@code email}, {@code iban}, {@code phoneNumber}), or when
+     * it holds what looks like an e-mail address or an IBAN (a text value or a member name anywhere inside
+     * it, as metadata is checked): a JSON Schema allows members it does not list unless it says {@code
+     * additionalProperties: false}, and such a member would be stored in plaintext, never to be forgotten.
+     * Every event is looked at. Names are given when they are plain identifiers; values never.
+     */
+    private void refuseUndeclaredPersonal(SchemaRegistry.Registered registered, EventData event) {
+        Set<String> declared = sampleOf(registered, event.type()).declared;
+        for (Undeclared each : undeclaredPersonal(event.data(), declared, 1)) {
+            boolean shown = shownName(each.member());
+            boolean byName = each.why().equals(NAME_LOOKS_PERSONAL);
+            throw InvalidEventException.of(
+                    event.type() + (shown ? " data." + each.member() : " data"),
+                    (byName
+                                    ? (shown ? "" : "a member whose name ") + "looks personal"
+                                    : (shown ? "" : "a member (its name is not shown) ") + each.why() + " (not shown)")
+                            + ", and the schema (version " + registered.version()
+                            + ") does not declare it, so it would be stored in plaintext:"
+                            + " declare and classify it in a new schema version, or "
+                            + (byName ? "rename it" : "keep such values out of it")
+                            + " (strict mode; a name is declared by the schema's top-level properties, not through"
+                            + " allOf or $ref)");
+        }
+    }
+
+    /** Whether a member name is shown in messages and logs: a plain identifier, never text that could be a value. */
+    private static boolean shownName(String name) {
+        return name.matches("[A-Za-z0-9_.$-]{1,64}");
+    }
+
+    /** An undeclared top-level member that looks personal, and why ({@link Unencrypted#why()}). */
+    record Undeclared(String member, String why) {}
+
+    /**
+     * The top-level members of {@code json} not in {@code declared} that look personal, at most {@code max}:
+     * by name (the policy linter's heuristic), else by what they hold — a text value or a member name,
+     * anywhere inside, holding what looks like an e-mail address or an IBAN ({@link
+     * PolicyLinter#personalDataInNote}). Read without building a tree; declared members are skipped unread.
+     */
+    static List<Undeclared> undeclaredPersonal(Json json, Set<String> declared, int max) {
         try (com.fasterxml.jackson.core.JsonParser parser = NAMES.createParser(json.unsafeBytes())) {
             if (parser.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
                 return List.of();
             }
-            List<String> names = new ArrayList<>();
+            List<Undeclared> found = new ArrayList<>();
             while (parser.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
-                names.add(parser.currentName());
-                parser.nextToken();
-                parser.skipChildren();
+                String name = parser.currentName();
+                com.fasterxml.jackson.core.JsonToken value = parser.nextToken();
+                if (declared.contains(name) || found.size() >= max) {
+                    parser.skipChildren();
+                } else if (PolicyLinter.looksPersonal(name)) {
+                    found.add(new Undeclared(name, NAME_LOOKS_PERSONAL));
+                    parser.skipChildren();
+                } else {
+                    personalDataInValue(parser, value)
+                            .ifPresent(why -> found.add(new Undeclared(name, "holds " + why)));
+                }
             }
-            return names;
+            return found;
         } catch (java.io.IOException e) {
             // Validated as JSON already; a failure here must not pass as "no member" (strict mode would skip).
             throw InvalidEventException.of(
@@ -855,33 +906,40 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * In strict mode, a top-level name the event's schema does not declare that looks personal (the policy
-     * linter's heuristic: {@code email}, {@code iban}, {@code phoneNumber}) is refused: a JSON Schema allows
-     * members it does not list unless it says {@code additionalProperties: false}, and such a member would be
-     * stored in plaintext, never to be forgotten. Every event is looked at. Names only, never values.
+     * Reads the value {@code parser} is at (whose first token is {@code first}) to its end; returns what the
+     * first text or member name in it that looks like an e-mail address or an IBAN looks like.
      */
-    private void refuseUndeclaredPersonal(SchemaRegistry.Registered registered, EventData event) {
-        Set<String> declared = sampleOf(registered, event.type()).declared;
-        for (String name : topLevelNames(event.data())) {
-            if (!declared.contains(name) && PolicyLinter.looksPersonal(name)) {
-                boolean shown = name.matches("[A-Za-z0-9_.$-]{1,64}");
-                throw InvalidEventException.of(
-                        event.type() + (shown ? " data." + name : " data"),
-                        (shown ? "" : "a member whose name ")
-                                + "looks personal, and the schema (version " + registered.version()
-                                + ") does not declare it, so it would be stored in plaintext:"
-                                + " declare and classify it in a new schema version, or rename it (strict mode; a name"
-                                + " is declared by the schema's top-level properties, not through allOf or $ref)");
+    private static java.util.Optional<String> personalDataInValue(
+            com.fasterxml.jackson.core.JsonParser parser, com.fasterxml.jackson.core.JsonToken first)
+            throws java.io.IOException {
+        java.util.Optional<String> found = java.util.Optional.empty();
+        int depth = 0;
+        com.fasterxml.jackson.core.JsonToken token = first;
+        while (true) {
+            if (found.isEmpty()
+                    && (token == com.fasterxml.jackson.core.JsonToken.VALUE_STRING
+                            || token == com.fasterxml.jackson.core.JsonToken.FIELD_NAME)) {
+                found = PolicyLinter.personalDataInNote(parser.getText());
             }
+            if (token.isStructStart()) {
+                depth++;
+            } else if (token.isStructEnd()) {
+                depth--;
+            }
+            if (depth == 0) {
+                return found;
+            }
+            token = parser.nextToken();
         }
     }
 
     private final Set<String> undeclaredWarned = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /**
-     * In lenient mode, a top-level name an event's schema does not declare is stored as written: if it looks
-     * personal ({@code emails}, {@code ibanNumber}: a misspelling, or a field added without its schema), a
-     * warning says so, once per type and name and process. Names only, never values. The first
+     * In lenient mode, a top-level member an event's schema does not declare is stored as written: if its
+     * name looks personal ({@code emails}, {@code ibanNumber}: a misspelling, or a field added without its
+     * schema), or it holds what looks like an e-mail address or an IBAN, a warning says so, once per type and
+     * name and process. Names only, never values. The first
      * {@value #UNDECLARED_SAMPLE} events of each type and schema version are looked at (each costs a parse;
      * later ones are not, to keep appends fast).
      */
@@ -898,27 +956,24 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         // Counted once stored: events of refused batches do not use up the sample.
         warnings.add(sample.seen::incrementAndGet);
-        Set<String> declared = sample.declared;
-        event.data().asTree().fieldNames().forEachRemaining(name -> {
-            if (!declared.contains(name)
-                    && PolicyLinter.looksPersonal(name)
-                    && name.matches("[A-Za-z0-9_.$-]{1,64}")
-                    && !undeclaredWarned.contains(event.type() + "\u0000" + name)) {
-                warnings.add(() -> warnUndeclared(registered, event.type(), name));
+        for (Undeclared each : undeclaredPersonal(event.data(), sample.declared, 10)) {
+            if (shownName(each.member()) && !undeclaredWarned.contains(event.type() + "\u0000" + each.member())) {
+                warnings.add(() -> warnUndeclared(registered, event.type(), each));
             }
-        });
+        }
     }
 
-    private void warnUndeclared(SchemaRegistry.Registered registered, String type, String name) {
-        if (undeclaredWarned.add(type + "\u0000" + name)) {
+    private void warnUndeclared(SchemaRegistry.Registered registered, String type, Undeclared field) {
+        if (undeclaredWarned.add(type + "\u0000" + field.member())) {
             LOG.log(
                     System.Logger.Level.WARNING,
-                    "event type ''{0}'' has a field ''{1}'' its schema (version {2}) does not declare, which looks"
-                            + " personal: it is stored as written, unencrypted; declare and classify it in a new"
-                            + " schema version (strict mode refuses what a schema does not allow)",
+                    "event type ''{0}'' has a field ''{1}'' its schema (version {2}) does not declare, which {3}:"
+                            + " it is stored as written, unencrypted; declare and classify it in a new"
+                            + " schema version (strict mode refuses it)",
                     type,
-                    name,
-                    registered.version());
+                    field.member(),
+                    registered.version(),
+                    field.why().equals(NAME_LOOKS_PERSONAL) ? "looks personal" : field.why() + " (not shown)");
         }
     }
 

@@ -851,16 +851,17 @@ final class ImportCommand implements Callable<Integer> {
                 refusals.forEach(line -> out.println("  " + line));
             }
             if (!unencrypted.isEmpty()) {
-                out.println("stored unencrypted, though the name looks personal (never to be forgotten: declare and"
+                out.println("stored unencrypted, though it looks personal (never to be forgotten: declare and"
                         + " classify it in the type's schema; strict mode refuses it):");
                 for (UnencryptedSeen each : unencrypted.values()) {
                     String member = each.first.member().matches("[A-Za-z0-9_.$-]{1,64}")
                             ? "'" + each.first.member() + "'"
                             : "(a member whose name is not shown)";
                     out.printf(
-                            "  %s %s: %s, in %,d event(s) from line %,d%n",
+                            "  %s %s: %s, %s, in %,d event(s) from line %,d%n",
                             each.first.type(),
                             member,
+                            each.first.why(),
                             each.first.typeHasSchema() ? "its schema does not declare it" : "the type has no schema",
                             each.events,
                             each.firstLine);

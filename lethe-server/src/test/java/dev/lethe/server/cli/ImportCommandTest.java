@@ -557,10 +557,13 @@ class ImportCommandTest {
         String sale = "{\"stream\":\"customer-dry\",\"type\":\"ProductSold\",\"data\":{\"customerNumber\":\"C-dry-2\","
                 + "\"product\":\"Global Equity Fund\",\"reason\":\"retirement\",\"amount\":1,\"currency\":\"EUR\","
                 + "\"iban\":\"DE00\"}}";
+        // A member whose name says nothing, holding an e-mail address deep inside: found by its value.
+        String noted = sale.replace("\"iban\":\"DE00\"", "\"remarks\":[{\"by\":\"call back on dry@example.com\"}]");
         Path history = file(
                 "lenient.jsonl",
                 sale,
                 sale,
+                noted,
                 "{\"stream\":\"notes\",\"type\":\"NoteTaken\",\"data\":{\"email\":\"someone@example.com\"}}");
         Run run;
         try (SqliteLethe writer = SqliteLethe.open(root.resolve("data"))) { // a running server, say
@@ -569,11 +572,15 @@ class ImportCommandTest {
 
         assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
         assertThat(run.out())
-                .contains("3 event(s) would be stored in 2 batch(es), 0 line(s) refused")
-                .contains("ProductSold 'iban': its schema does not declare it, in 2 event(s) from line 1")
-                .contains("NoteTaken 'email': the type has no schema, in 1 event(s) from line 3")
+                .contains("4 event(s) would be stored in 2 batch(es), 0 line(s) refused")
+                .contains("ProductSold 'iban': its name looks personal, its schema does not declare it, in 2 event(s)"
+                        + " from line 1")
+                .contains("ProductSold 'remarks': holds what looks like an e-mail address, its schema does not declare"
+                        + " it, in 1 event(s) from line 3")
+                .contains(
+                        "NoteTaken 'email': its name looks personal, the type has no schema, in 1 event(s) from line 4")
                 .doesNotContain("DE00")
-                .doesNotContain("someone@example.com");
+                .doesNotContain("example.com");
         assertThat(stream("customer-dry")).isEmpty();
     }
 

@@ -728,7 +728,7 @@ public final class KeyService implements AutoCloseable {
     private DataKeyAead derive(DataKeyId id, SubjectId subject, DataGroup group, String period) {
         long seen = generation();
         if (store.isForgotten(subject)) {
-            throw new ErasureFenceException(subject);
+            throw fenced(subject);
         }
         if (store.isPeriodDestroyed(group, period)) {
             throw InvalidEventException.of(
@@ -739,7 +739,7 @@ public final class KeyService implements AutoCloseable {
             byte[] wrapped = store.subjectKey(subject)
                     .orElseThrow(() -> store.isForgotten(subject)
                             // forgotten since the check above: the fence, not "unknown"
-                            ? new ErasureFenceException(subject)
+                            ? fenced(subject)
                             : InvalidEventException.of("subject " + subject, "is unknown to the key service"));
             subjectKey = rememberRaw(
                     subjectKeys, subject, seen, masterUnwrap(wrapped, KeyRefs.context(KeyRefs.subject(subject))));
@@ -751,6 +751,20 @@ public final class KeyService implements AutoCloseable {
             periodKey = rememberRaw(periodKeys, periodRef, seen, masterUnwrap(wrapped, KeyRefs.context(periodRef)));
         }
         return remember(id, seen, dataKey(subjectKey, periodKey, group, period));
+    }
+
+    /**
+     * The fence, for a subject found forgotten while sealing for it. Its forget has committed; the forgetting
+     * thread clears the caches only after that, so a natural key may still resolve to the subject from the
+     * cache for a moment: dropped from it here, so that an append resolving its natural keys again (as
+     * {@code PrivateEventStore} does on this exception) names a new subject, as it would after the forget.
+     * Nothing can cache the subject again: its blind-index entries are deleted, and lookups past the cache
+     * take this service's lock, which the forget holds from its write until the caches are cleared.
+     */
+    private ErasureFenceException fenced(SubjectId subject) {
+        subjectsByIndex.values().removeIf(subject::equals); // a scan of the cache, on a fence only
+        notForgotten.remove(subject);
+        return new ErasureFenceException(subject);
     }
 
     /** The data key to decrypt with, or why there is none. */

@@ -8,6 +8,7 @@ import dev.lethe.core.privacy.Principal;
 import dev.lethe.core.store.InvalidEventException;
 import java.io.IOException;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.time.Period;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
@@ -81,6 +82,15 @@ public record DataPolicy(
 
     /** The role of a caller who names none: reserved, never declared, so it reads nothing and may nothing. */
     public static final String NO_ROLE = "none";
+
+    /** Whether {@code retention} from {@code reference} ends before {@code period} does (not past the calendar). */
+    private static boolean shorter(LocalDate reference, Period retention, Period period) {
+        try {
+            return reference.plus(retention).isBefore(reference.plus(period));
+        } catch (java.time.DateTimeException | ArithmeticException e) {
+            return false; // a retention past the calendar (P999999999Y: keep for good) is not shorter
+        }
+    }
 
     /** A group's retention and key period ({@code P1D}, {@code P1M} or {@code P1Y}). */
     public record GroupRule(Period retention, RetentionPeriods periods) {}
@@ -324,6 +334,20 @@ public record DataPolicy(
             notices.add("forgetMarkers has no effect any more: every writer open now checks the audit trail for"
                     + " forgets a restored keys.db lacks (docs/privacy.md §9); remove the line");
         }
+        // Kept up to a period past its retention (privacy.md §11): said where the period is the longer of the two.
+        LocalDate reference = LocalDate.of(2001, 1, 1);
+        groups.forEach((group, rule) -> {
+            if (shorter(reference, rule.retention(), rule.periods().length())) {
+                String periodText = rule.periods().length().toString();
+                notices.add("group '" + group.name() + "' has a retention (" + rule.retention()
+                        + ") shorter than its key period (" + periodText + "): a period's key is destroyed when the"
+                        + " retention has run from the period's end, so a value is kept up to " + periodText + " + "
+                        + rule.retention() + " after it is written"
+                        + (rule.periods() == RetentionPeriods.DAY
+                                ? ""
+                                : "; a shorter period (period: P1D) keeps it closer to its retention"));
+            }
+        });
         // A policy written before append lists existed: every token of such a role may write any stream.
         List<String> appendAnywhere = roles.entrySet().stream()
                 .filter(role -> role.getValue().appendable().isEmpty())

@@ -14,6 +14,15 @@ public enum RetentionPeriods {
     MONTH,
     YEAR;
 
+    /** One period's length: a day, a month or a year. */
+    public java.time.Period length() {
+        return switch (this) {
+            case DAY -> java.time.Period.ofDays(1);
+            case MONTH -> java.time.Period.ofMonths(1);
+            case YEAR -> java.time.Period.ofYears(1);
+        };
+    }
+
     static RetentionPeriods parse(String text, String where) {
         switch (text) {
             case "P1D":

@@ -171,6 +171,28 @@ class DataPolicyParseTest {
     }
 
     @Test
+    void a_retention_shorter_than_its_key_period_is_reported_with_how_long_values_are_kept() {
+        String roles = "roles:\n" + DPO.replace("}", ", append: [\"*\"]}");
+        String groups = "groups:\n  contact: {retention: P7D, period: P1M}\n  session: {retention: P0D, period: P1D}\n"
+                + "  identity: {retention: P10Y, period: P1Y}\n  month: {retention: P1M, period: P1M}\n"
+                + "  weeks: {retention: P5W, period: P1M}\n  half: {retention: P6M, period: P1Y}\n";
+        assertThat(DataPolicy.parse(groups + roles).notices())
+                .containsExactly(
+                        "group 'contact' has a retention (P7D) shorter than its key period (P1M): a period's key is"
+                                + " destroyed when the retention has run from the period's end, so a value is kept up"
+                                + " to P1M + P7D after it is written; a shorter period (period: P1D) keeps it closer"
+                                + " to its retention",
+                        "group 'session' has a retention (P0D) shorter than its key period (P1D): a period's key is"
+                                + " destroyed when the retention has run from the period's end, so a value is kept up"
+                                + " to P1D + P0D after it is written",
+                        "group 'half' has a retention (P6M) shorter than its key period (P1Y): a period's key is"
+                                + " destroyed when the retention has run from the period's end, so a value is kept up"
+                                + " to P1Y + P6M after it is written; a shorter period (period: P1D) keeps it closer"
+                                + " to its retention");
+        assertThat(DataPolicy.parse(GROUPS + roles).notices()).isEmpty();
+    }
+
+    @Test
     void a_receipt_journal_is_an_absolute_path_and_none_by_default() {
         String rest = GROUPS + "roles:\n" + DPO;
         assertThat(DataPolicy.parse(rest).receiptJournal()).isEmpty();
