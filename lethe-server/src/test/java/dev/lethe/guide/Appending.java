@@ -140,9 +140,14 @@ public class Appending {
     // tag::retry[]
     static AppendResult appendWithRetry(PrivateEventStore privacy, StreamId stream, List<EventData> events)
             throws InterruptedException {
+        // An id per event makes a retry exact: a batch an attempt stored before failing ("may or may not be
+        // stored": interrupted, a failed commit) is answered with its result, never stored twice.
+        List<EventData> batch = events.stream()
+                .map(e -> e.clientId().isPresent() ? e : e.withId(UUID.randomUUID()))
+                .toList();
         for (int attempt = 1; ; attempt++) {
             try {
-                return privacy.append(stream, ExpectedVersion.any(), events);
+                return privacy.append(stream, ExpectedVersion.any(), batch);
             } catch (LetheException e) {
                 if (!e.isTransient() || attempt == 5) {
                     throw e;        // bad input, a conflict, a forgotten subject, a closed store: not retried

@@ -353,6 +353,7 @@ public final class SqliteEventStore implements EventStore {
             java.time.Instant recordBefore)
             throws InterruptedException {
         AppendRules.checkAppend(streamId, expected, events);
+        AppendRules.checkWindow(recordFrom, recordBefore);
         appendGuard.accept(streamId, events);
         checkWritable();
         return recordFrom == null && recordBefore == null

@@ -278,7 +278,7 @@ public final class SqliteLethe implements AutoCloseable {
                 int audited = privacy.auditInterruptedForgets();
                 if (audited > 0) {
                     recovered.add(audited + " forget(s) stopped by a crash before their audit entry got it now"
-                            + " (SubjectForgotten with recovered: true)");
+                            + " (SubjectForgotten with recovered: true; or by a close() while they ran)");
                 }
                 // And a move of the master key into a token stopped between its commit and its entry.
                 if (privacy.auditInterruptedMove()) {

@@ -59,6 +59,19 @@ public final class InMemoryEventStore implements EventStore {
         this.clock = clock;
     }
 
+    /** A check every append runs first; see {@link #guardAppends}. */
+    private volatile java.util.function.BiConsumer<StreamId, List<EventData>> appendGuard = (stream, events) -> {};
+
+    /**
+     * Runs {@code guard} on every batch before it is appended (one that throws stores nothing), as the SQLite
+     * engine's {@code guardAppends} does: a {@link dev.lethe.core.privacy.PrivateEventStore} built on this store
+     * installs its check that the raw log takes no event whose personal fields only its {@code append} seals,
+     * so that a program tested in memory is refused what it would be refused on SQLite.
+     */
+    public void guardAppends(java.util.function.BiConsumer<StreamId, List<EventData>> guard) {
+        this.appendGuard = java.util.Objects.requireNonNull(guard, "guard");
+    }
+
     @Override
     public AppendResult append(StreamId streamId, ExpectedVersion expected, List<EventData> events) {
         return append(streamId, expected, events, null, null);
@@ -88,6 +101,8 @@ public final class InMemoryEventStore implements EventStore {
             Instant recordFrom,
             Instant recordBefore) {
         AppendRules.checkAppend(streamId, expected, events);
+        AppendRules.checkWindow(recordFrom, recordBefore);
+        appendGuard.accept(streamId, events);
         lock.writeLock().lock();
         try {
             checkOpen();
@@ -107,6 +122,7 @@ public final class InMemoryEventStore implements EventStore {
             }
             Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
             Instant at = now.isAfter(lastRecordedAt) ? now : lastRecordedAt;
+            AppendRules.checkWindowStart(recordFrom, at);
             if (recordFrom != null && recordFrom.truncatedTo(ChronoUnit.MICROS).isAfter(at)) {
                 at = recordFrom.truncatedTo(ChronoUnit.MICROS);
             }

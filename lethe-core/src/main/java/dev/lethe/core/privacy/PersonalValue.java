@@ -18,9 +18,15 @@ public record PersonalValue(UUID event, String path, String sealed) {
      * The value of {@code path} in the event, as stored; null if the event has none.
      *
      * @throws IllegalArgumentException if the value is an object or array that holds sealed fields: take each
-     *     of them by its own path ({@code "address.street"}, not {@code "address"})
+     *     of them by its own path ({@code "address.street"}, not {@code "address"}); or if {@code path} has an
+     *     empty part ({@code "name."}, {@code "a..b"}), which no field's path has
      */
     public static PersonalValue of(RecordedEvent event, String path) {
+        if (path == null || path.isEmpty() || path.startsWith(".") || path.endsWith(".") || path.contains("..")) {
+            // "name." would find name's value, then be opened as another field's ("name."): read as tampered.
+            throw new IllegalArgumentException("PersonalValue.of(event, " + (path == null ? "null" : "\"" + path + "\"")
+                    + "): a path names members joined by single dots (\"name\", \"address.street\"), none empty");
+        }
         JsonNode value = PrivacyCodec.at(event.data().asTree(), path);
         if (value == null || value.isNull()) {
             return null;

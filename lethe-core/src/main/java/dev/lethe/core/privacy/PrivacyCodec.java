@@ -118,6 +118,11 @@ public final class PrivacyCodec {
             return keyValues.values();
         }
 
+        /** The key fields' values by path (null for a JSON null). */
+        Map<String, String> keyValuesByPath() {
+            return java.util.Collections.unmodifiableMap(keyValues);
+        }
+
         /**
          * An upper bound, within a few bytes, of the sealed event's size (data and the metadata given
          * here with Lethe's record added), so that an event sealing would push past {@link

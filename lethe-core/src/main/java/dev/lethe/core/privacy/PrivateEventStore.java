@@ -83,6 +83,10 @@ public final class PrivateEventStore implements AutoCloseable {
         this.codec = new PrivacyCodec(keys, type -> registry.latest(type).map(SchemaRegistry.Registered::schema));
         this.audit = new AuditLog(store, clock);
         this.replay = new RevealedReplay(store, this::reveal, keys::generation);
+        if (store instanceof dev.lethe.core.memory.InMemoryEventStore memory) {
+            // The raw log refuses what only append() may store, as SqliteLethe has the SQLite engine do.
+            memory.guardAppends(this::refuseUnsealed);
+        }
         long head = store.headPosition();
         if (head >= 0) {
             store.readAll(head, 1).stream().findFirst().ifPresent(last -> sealedUpTo.set(last.recordedAt()));
@@ -864,6 +868,35 @@ public final class PrivateEventStore implements AutoCloseable {
         }
     }
 
+    /**
+     * In strict mode, a key field that is not personal ({@code @DataSubject} without {@code @PersonalData}, {@code
+     * key: true} without {@code pii}) stores its natural key as written, beside the pseudonym, kept after a forget:
+     * one that holds an e-mail address or an IBAN is refused, as metadata and undeclared members are (an opaque
+     * customer number, or a subject id, is taken). Registration refuses such a field only when its name looks
+     * personal; the value tells. Values never shown.
+     */
+    private void refusePlaintextNaturalKeys(SchemaRegistry.Registered registered, PrivacyCodec.Prepared prepared) {
+        for (Map.Entry<String, String> each : prepared.keyValuesByPath().entrySet()) {
+            String value = each.getValue();
+            if (value == null) {
+                continue;
+            }
+            boolean personal = registered.schema().keyFields().stream()
+                    .anyMatch(key -> key.path().equals(each.getKey()) && key.personal());
+            Optional<String> found = personal ? Optional.empty() : PolicyLinter.personalDataInNote(value);
+            if (found.isEmpty()) {
+                continue;
+            }
+            throw InvalidEventException.of(
+                    registered.eventType() + "." + each.getKey(),
+                    "names the data subject but is not personal (pii), and holds " + found.get() + " (not shown),"
+                            + " which it would store in plaintext, kept after a forget (strict mode): classify the"
+                            + " field as personal too in a new schema version (@PersonalData beside @DataSubject;"
+                            + " pii: true beside key: true), or give the subject id Lethe issued for it (lethe"
+                            + " subject lookup)");
+        }
+    }
+
     /** Whether a member name is shown in messages and logs: a plain identifier, never text that could be a value. */
     private static boolean shownName(String name) {
         return name.matches("[A-Za-z0-9_.$-]{1,64}");
@@ -1176,6 +1209,7 @@ public final class PrivateEventStore implements AutoCloseable {
         if (strict) {
             // After the checks that name a classified field's other spellings, which say more.
             refuseUndeclaredPersonal(registered, event);
+            refusePlaintextNaturalKeys(registered, prepared);
         }
         long sealedSize = prepared.sealedSizeBound(event.metadata().size());
         if (sealedSize > EventData.MAX_SIZE) {
@@ -3311,11 +3345,17 @@ public final class PrivateEventStore implements AutoCloseable {
             details.put("undeclaredPeriods", names);
         }
         audit.record("RetentionRun", actor, details);
+        // What the next run as of the clock is compared with. A run as of an instant past the clock (destroying
+        // early on purpose: --now T --yes, a test of time) is no reading of the clock: the clock's instant is noted
+        // instead, so that a clock set years ahead later is still refused (a run "as of for ever" noted would
+        // have let every later leap through).
+        Instant clockNow = clock.instant();
+        Instant reached = now.isAfter(clockNow) ? clockNow : now;
         if (keys.note(RETENTION_NOTE)
                 .map(Instant::parse)
-                .map(last -> last.isBefore(now))
+                .map(last -> last.isBefore(reached))
                 .orElse(true)) {
-            keys.setNote(RETENTION_NOTE, now.toString());
+            keys.setNote(RETENTION_NOTE, reached.toString());
         }
         return new RetentionReport(expired, forgotten, undeclared);
     }

@@ -31,6 +31,41 @@ public final class ProjectionRuntime implements AutoCloseable {
     /** Guarded by this. */
     private boolean closed;
 
+    /**
+     * Lethe's own {@link dev.lethe.core.store.Json} as a state (or a part of one) is kept as the JSON it holds:
+     * read as a bean, it was stored as {@code {"object":true}}, its content lost.
+     */
+    private static com.fasterxml.jackson.databind.Module jsonValues() {
+        com.fasterxml.jackson.databind.module.SimpleModule module =
+                new com.fasterxml.jackson.databind.module.SimpleModule("lethe-json");
+        module.addSerializer(
+                dev.lethe.core.store.Json.class,
+                new com.fasterxml.jackson.databind.JsonSerializer<dev.lethe.core.store.Json>() {
+                    @Override
+                    public void serialize(
+                            dev.lethe.core.store.Json value,
+                            com.fasterxml.jackson.core.JsonGenerator generator,
+                            com.fasterxml.jackson.databind.SerializerProvider provider)
+                            throws IOException {
+                        generator.writeTree(value.asTree());
+                    }
+                });
+        module.addDeserializer(
+                dev.lethe.core.store.Json.class,
+                new com.fasterxml.jackson.databind.JsonDeserializer<dev.lethe.core.store.Json>() {
+                    @Override
+                    public dev.lethe.core.store.Json deserialize(
+                            com.fasterxml.jackson.core.JsonParser parser,
+                            com.fasterxml.jackson.databind.DeserializationContext context)
+                            throws IOException {
+                        com.fasterxml.jackson.databind.JsonNode tree = context.readTree(parser);
+                        return dev.lethe.core.store.Json.ofBytes(
+                                tree.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    }
+                });
+        return module;
+    }
+
     public ProjectionRuntime(EventStore store, ProjectionStore states) {
         this.store = store;
         this.states = states;
@@ -40,6 +75,7 @@ public final class ProjectionRuntime implements AutoCloseable {
         this.json = new ObjectMapper(dev.lethe.core.store.Json.factory())
                 .registerModule(new JavaTimeModule())
                 .registerModule(new com.fasterxml.jackson.datatype.jdk8.Jdk8Module())
+                .registerModule(jsonValues())
                 .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
         // A stored member the state type no longer has fails the read (and names it): a renamed member read
         // as a new one would start again from 0 or null without a word; a rebuild folds the states anew.

@@ -116,6 +116,39 @@ public final class AppendRules {
         require(expected, "expected version");
     }
 
+    /**
+     * How far past the store's time (its clock, or its last event's {@code recordedAt} when later) a recording
+     * window may start: enough for the privacy layer, whose seal instant runs ahead of the store only by a clock
+     * stepped back between sealing and recording (or by two clocks that disagree that little); a start further
+     * ahead would record the batch, and every event after it, in the future.
+     */
+    public static final java.time.Duration MAX_RECORD_AHEAD = java.time.Duration.ofHours(1);
+
+    /** Rejects a recording window that is empty (it ends where it starts, or before); null bounds are open. */
+    public static void checkWindow(java.time.Instant recordFrom, java.time.Instant recordBefore) {
+        if (recordFrom != null && recordBefore != null && !recordFrom.isBefore(recordBefore)) {
+            throw InvalidEventException.of(
+                    "recording window",
+                    "recordBefore (" + recordBefore + ") is not after recordFrom (" + recordFrom
+                            + "): no instant is in it");
+        }
+    }
+
+    /**
+     * Rejects a window that starts more than {@link #MAX_RECORD_AHEAD} past {@code storeTime} (the store's clock,
+     * or its last event's {@code recordedAt} when later).
+     */
+    public static void checkWindowStart(java.time.Instant recordFrom, java.time.Instant storeTime) {
+        if (recordFrom != null && recordFrom.isAfter(storeTime.plus(MAX_RECORD_AHEAD))) {
+            throw InvalidEventException.of(
+                    "recording window",
+                    "recordFrom (" + recordFrom + ") is more than " + MAX_RECORD_AHEAD.toMinutes()
+                            + " minutes past the store's time (" + storeTime + "): the batch, and every event after"
+                            + " it, would be recorded in the future; give the instant the batch was prepared at"
+                            + " (a clock that disagrees with the store's by more than that is wrong)");
+        }
+    }
+
     /** Rejects a missing argument as bad input naming it. */
     public static <T> T require(T value, String what) {
         if (value == null) {

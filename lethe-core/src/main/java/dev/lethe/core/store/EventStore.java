@@ -79,7 +79,11 @@ public interface EventStore extends AutoCloseable {
      * or year of the instant it seals them at, and gives that instant and the end of the shortest period the
      * policy cuts, so that an event is always recorded in the periods its values were sealed for (recorded in a
      * later one, its retention would end a period early; in an earlier one, by a clock stepped back, late). An
-     * exact retry of a batch stored already may be refused so too.
+     * exact retry of a batch stored already may be refused so too. A window with no instant in it ({@code
+     * recordBefore} not after {@code recordFrom}), or one that starts more than {@link
+     * dev.lethe.core.spi.AppendRules#MAX_RECORD_AHEAD} past the store's time (its clock, or its last event's
+     * {@code recordedAt} when later), is refused as bad input ({@link InvalidEventException}), nothing stored: it
+     * would record the batch, and every event after it, in the future.
      *
      * <p>The default implementation records at the engine's clock without this window (an engine that cannot hold
      * it); both of Lethe's engines hold it.

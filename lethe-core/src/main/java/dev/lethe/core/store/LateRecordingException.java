@@ -4,7 +4,7 @@ import java.time.Instant;
 
 /**
  * A batch given a latest recording instant ({@link EventStore#appendAsync(StreamId, ExpectedVersion, java.util.List,
- * Instant)}) that the store could not record before it: its clock had passed it, or the log's last event (another
+ * Instant, Instant)}) that the store could not record before it: its clock had passed it, or the log's last event (another
  * writer's, or one recorded before the clock stepped back) had. Nothing was stored; the batch may be prepared again
  * for the store's time and retried. The privacy layer's {@code append} does so itself: its personal fields were
  * sealed for a day that had ended by then.

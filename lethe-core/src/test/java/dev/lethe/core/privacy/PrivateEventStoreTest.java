@@ -86,6 +86,14 @@ class PrivateEventStoreTest {
                         Json.of(schema));
     }
 
+    /**
+     * Lifts the guard a privacy layer puts on its in-memory raw log (as SqliteLethe does on SQLite's), for tests that
+     * forge what only a tamperer, an older release or a bug could have written there.
+     */
+    static void liftRawGuard(PrivateEventStore store) {
+        ((InMemoryEventStore) store.store()).guardAppends((stream, events) -> {});
+    }
+
     /** A store like {@link #lethe}, in lenient mode, without a schema. */
     PrivateEventStore lenientStore() {
         Clock clock = Clock.fixed(writtenAt, ZoneOffset.UTC);
@@ -956,6 +964,7 @@ class PrivateEventStoreTest {
 
     @Test
     void running_retention_takes_rotate_keys_and_a_malformed_schedule_does_not_stop_it() {
+        PrivateEventStoreTest.liftRawGuard(lethe); // forges what only a tamperer or an older release wrote
         RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
         Instant late = Instant.parse("2100-01-01T00:00:00Z");
         for (Principal notAllowed : List.of(ANALYST, ADVISOR)) {
@@ -1255,6 +1264,7 @@ class PrivateEventStoreTest {
 
     @Test
     void personal_fields_stored_unsealed_read_as_restricted_for_a_role_that_may_not_read_their_group() {
+        PrivateEventStoreTest.liftRawGuard(lethe); // forges what only a tamperer or an older release wrote
         // Stored past the privacy layer (before its schema was registered, or through a raw store): plaintext in
         // the log, but its classification still decides who sees the fields.
         StreamId stream = StreamId.of("customer-raw");
@@ -1396,6 +1406,84 @@ class PrivateEventStoreTest {
                                     1, "NoteTaken", "phone", false, PrivateEventStore.NAME_LOOKS_PERSONAL));
             assertThat(lenient.store().headPosition()).isEqualTo(head);
             assertThat(lenient.keys().lookup("a@example.com")).isEmpty();
+        }
+    }
+
+    @Test
+    void the_in_memory_raw_log_refuses_what_only_append_may_store_as_the_sqlite_one_does() {
+        // A program tested in memory must be refused what it would be refused on SQLite (SqliteLethe guards its raw
+        // log): a classified type's plaintext, Lethe's own metadata record, a system stream.
+        assertThatThrownBy(() -> lethe.store()
+                        .append(
+                                StreamId.of("customer-raw"),
+                                ExpectedVersion.any(),
+                                List.of(EventData.of(
+                                        "ProductSold", "{\"email\":\"raw@example.com\",\"product\":\"p\"}"))))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("type 'ProductSold' has a privacy schema: append it through privacy().append");
+        assertThatThrownBy(() -> lethe.store()
+                        .append(
+                                StreamId.of("$erasures"),
+                                ExpectedVersion.any(),
+                                List.of(EventData.of("ForgetScheduled", "{}"))))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("is a system stream");
+        assertThat(lethe.store().streamInfo(StreamId.of("customer-raw")).eventCount())
+                .isZero();
+        // Types without a privacy schema go through, and the privacy layer's own appends.
+        lethe.store().append(StreamId.of("ping-1"), ExpectedVersion.any(), List.of(EventData.of("Ping", "{}")));
+        sell("raw@example.com", "Raw");
+    }
+
+    @Test
+    void strict_mode_refuses_a_natural_key_in_a_key_field_that_is_not_personal_and_takes_a_subject_id() {
+        // {key: true} without pii, named for no personal data (registration cannot tell): its value is stored as
+        // written, so an e-mail address in it would be kept in plaintext after the person's forget.
+        JsonNode schema = Json.parse("{\"type\":\"object\",\"properties\":{\"customer\":{\"type\":\"string\","
+                        + "\"x-gdpr\":{\"key\":true}},\"page\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":false}}}}")
+                .asTree();
+        lethe.registerSchema(
+                DPO,
+                JsonSchemaNotation.read("Visited", schema),
+                SchemaRegistry.Notation.JSON_SCHEMA,
+                SchemaRegistry.propertyPaths(schema),
+                Json.of(schema));
+        StreamId visits = StreamId.of("visits-1");
+        SubjectId ada = lethe.keys().resolve("ada@example.com");
+        for (String key : List.of("ada@example.com", "call ada@example.com", "PT50 0002 0123 1234 5678 9015 4")) {
+            assertThatThrownBy(() -> lethe.append(
+                            visits,
+                            ExpectedVersion.any(),
+                            List.of(EventData.of("Visited", "{\"customer\":\"" + key + "\",\"page\":\"home\"}"))))
+                    .as(key)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageStartingWith("events[0] Visited.customer: names the data subject but is not personal")
+                    .hasMessageContaining("classify the field as personal too")
+                    .hasMessageNotContaining(key)
+                    .hasMessageNotContaining("0123");
+        }
+        assertThat(lethe.store().streamInfo(visits).eventCount()).isZero();
+        // The subject id Lethe issued names the subject, and is no personal data in itself; an opaque customer number
+        // is taken as such: stored.
+        for (String key : List.of(ada.toString(), "C-1001")) {
+            lethe.append(
+                    visits,
+                    ExpectedVersion.any(),
+                    List.of(EventData.of("Visited", "{\"customer\":\"" + key + "\",\"page\":\"home\"}")));
+        }
+        assertThat(lethe.store().streamInfo(visits).eventCount()).isEqualTo(2);
+        // Lenient mode stores it as written (policy check lists such fields).
+        try (PrivateEventStore lenient = lenientStore()) {
+            lenient.registerSchema(
+                    DPO,
+                    JsonSchemaNotation.read("Visited", schema),
+                    SchemaRegistry.Notation.JSON_SCHEMA,
+                    SchemaRegistry.propertyPaths(schema),
+                    Json.of(schema));
+            lenient.append(
+                    visits,
+                    ExpectedVersion.any(),
+                    List.of(EventData.of("Visited", "{\"customer\":\"C-1001\",\"page\":\"home\"}")));
         }
     }
 
@@ -1822,11 +1910,37 @@ class PrivateEventStoreTest {
 
         // As of an instant given as meant (an operator's --now, a test of time): run.
         assertThat(lethe.retention(years, DPO).expired()).isNotEmpty();
-        // The clock's runs go on from there.
-        lethe.retention(years.plus(java.time.Duration.ofDays(1)), DPO, true);
-        assertThatThrownBy(() -> lethe.retention(years.plus(java.time.Duration.ofDays(102)), DPO, true))
-                .hasMessageContaining("(its last run, or the log's last event when a writer opened it: "
-                        + years.plus(java.time.Duration.ofDays(1)));
+        // That instant is past the clock (writtenAt): no reading of it, so the clock's runs are still compared
+        // with what the store knew before it — a clock set years ahead later is refused all the same.
+        assertThatThrownBy(() -> lethe.retention(years.plus(java.time.Duration.ofDays(1)), DPO, true))
+                .isInstanceOf(PrivateEventStore.RetentionClockException.class)
+                .hasMessageContaining("(its last run, or the log's last event when a writer opened it: 2026-")
+                .hasMessageNotContaining("opened it: " + years);
+    }
+
+    @Test
+    void a_clock_confirmed_by_a_run_as_of_its_own_instant_is_where_later_runs_go_on_from() {
+        MovableClock clock = new MovableClock(writtenAt);
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
+        PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(clock), keys, clock);
+        registerProductSold(store);
+        store.append(
+                StreamId.of("customer-1"),
+                ExpectedVersion.any(),
+                List.of(EventData.of(
+                        "ProductSold", "{\"email\":\"ada@example.com\",\"name\":\"Ada\",\"product\":\"f\"}")));
+        clock.now.set(writtenAt.plus(java.time.Duration.ofDays(4_000))); // the clock jumps; it is right
+        assertThatThrownBy(() -> store.retention(clock.instant(), DPO, true))
+                .isInstanceOf(PrivateEventStore.RetentionClockException.class);
+        assertThat(store.retention(clock.instant(), DPO).expired()).isNotEmpty(); // confirmed: --yes
+        clock.now.set(clock.instant().plus(java.time.Duration.ofDays(1)));
+        store.retention(clock.instant(), DPO, true); // the clock's runs go on from there
+        Instant confirmedNextDay = clock.instant();
+        clock.now.set(confirmedNextDay.plus(java.time.Duration.ofDays(102)));
+        assertThatThrownBy(() -> store.retention(clock.instant(), DPO, true))
+                .hasMessageContaining(
+                        "(its last run, or the log's last event when a writer opened it: " + confirmedNextDay);
     }
 
     @Test
@@ -2062,6 +2176,7 @@ class PrivateEventStoreTest {
 
     @Test
     void a_schedule_stored_before_legal_bases_were_bounded_is_listed_and_carried_out_shortened() {
+        PrivateEventStoreTest.liftRawGuard(lethe); // forges what only a tamperer or an older release wrote
         RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
         SubjectId ada = PrivacyCodec.subjectsOf(stored.metadata()).get("email");
         String long_ = "A".repeat(Notes.MAX_CHARS + 500);

@@ -195,6 +195,7 @@ class RevealedReplayTest {
 
     @Test
     void a_tampered_event_anywhere_in_the_log_fails_the_replay() {
+        PrivateEventStoreTest.liftRawGuard(lethe); // forges what only a tamperer or an older release wrote
         sell(lethe, 2_000);
         appendForged("lethe:v1:AAAA");
         sell(lethe, 4_000);
@@ -316,6 +317,13 @@ class RevealedReplayTest {
                 .hasMessageContaining("take each sealed field by its own path");
         assertThatThrownBy(() -> PersonalValue.of(nested, "lines")).hasMessageContaining("(lines[1])");
         assertThat(PersonalValue.of(nested, "address.street").sealed()).isEqualTo(sealed);
+        // A path with an empty part found a value, then was opened as another field's: read as tampered.
+        for (String path : List.of("name.", "address..street", ".name", "")) {
+            assertThatThrownBy(() -> PersonalValue.of(sale, path))
+                    .as(path)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("members joined by single dots");
+        }
     }
 
     @Test

@@ -86,7 +86,7 @@ public abstract class AppendAsyncTck extends ProjectionTck {
         // A start ahead of the clock (a batch sealed before the clock stepped back): recorded at it, and what follows
         // in the log after it.
         java.time.Instant ahead = java.time.Instant.now()
-                .plus(java.time.Duration.ofHours(1))
+                .plus(java.time.Duration.ofMinutes(30))
                 .truncatedTo(java.time.temporal.ChronoUnit.MICROS);
         await(store.appendAsync(stream, ExpectedVersion.any(), events(1), ahead, farAhead));
         store.append(StreamId.of("plain-1"), ExpectedVersion.any(), events(1));
@@ -105,6 +105,31 @@ public abstract class AppendAsyncTck extends ProjectionTck {
                         .isAfterOrEqualTo(ahead));
         assertThat(store.headPosition()).isEqualTo(head);
         assertThat(store.streamInfo(stream).eventCount()).isEqualTo(3);
+    }
+
+    @Test
+    void a_recording_window_that_is_empty_or_starts_far_past_the_store_s_time_is_refused_as_bad_input()
+            throws Exception {
+        StreamId stream = StreamId.of("sealed-2");
+        long head = store.headPosition();
+        java.time.Instant now = java.time.Instant.now();
+        // Ends where it starts, or before: no retry can record it (it is no late recording).
+        for (java.time.Instant before : List.of(now.plusSeconds(60), now.plusSeconds(59))) {
+            assertThatThrownBy(
+                            () -> store.append(stream, ExpectedVersion.any(), events(1), now.plusSeconds(60), before))
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("is not after recordFrom");
+        }
+        // Years ahead: the batch, and every event after it, would be recorded in the future.
+        java.time.Instant years = now.plus(java.time.Duration.ofDays(4 * 365));
+        assertThatThrownBy(() -> store.append(stream, ExpectedVersion.any(), events(1), years, null))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("is more than 60 minutes past the store's time");
+        assertThat(failureOf(store.appendAsync(stream, ExpectedVersion.any(), events(1), years, null)))
+                .isInstanceOf(InvalidEventException.class);
+        assertThat(store.headPosition()).isEqualTo(head);
+        store.append(StreamId.of("plain-2"), ExpectedVersion.any(), events(1));
+        assertThat(store.readAll(head + 1, 1).get(0).recordedAt()).isBefore(now.plusSeconds(3600));
     }
 
     @Test

@@ -116,6 +116,40 @@ public abstract class ProjectionTck extends SubscriptionTck {
         assertThat(projectionStore.loadState("blobs", "customer-secret42")).isEmpty();
     }
 
+    public record Noted(dev.lethe.core.store.Json last, List<dev.lethe.core.store.Json> all) {}
+
+    @Test
+    void a_state_of_lethes_own_json_type_is_kept_as_the_json_it_holds() throws Exception {
+        // Read as a bean, a Json was stored as {"object":true}: its content lost, and the state unreadable.
+        Projection<dev.lethe.core.store.Json> raw = Projection.perStream(
+                        "raw", dev.lethe.core.store.Json.class, dev.lethe.core.store.Json.parse("{}"))
+                .on("CustomerRegistered", (s, e) -> e.data())
+                .build();
+        Projection<Noted> noted = Projection.perStream("noted", Noted.class, new Noted(null, List.of()))
+                .on("CustomerRegistered", (s, e) -> {
+                    List<dev.lethe.core.store.Json> all = new java.util.ArrayList<>(s.all());
+                    all.add(e.data());
+                    return new Noted(e.data(), all);
+                })
+                .build();
+        runtime.start(raw);
+        runtime.start(noted);
+        given("customer-1", "CustomerRegistered", "{\"name\":\"Ada\",\"tags\":[1,2.5,null]}");
+        long last = given("customer-1", "CustomerRegistered", "{\"name\":\"Grace\"}");
+        assertThat(runtime.awaitPosition("raw", last, WAIT)).isTrue();
+        assertThat(runtime.awaitPosition("noted", last, WAIT)).isTrue();
+
+        assertThat(runtime.state(raw, "customer-1").orElseThrow().asTree())
+                .isEqualTo(
+                        dev.lethe.core.store.Json.parse("{\"name\":\"Grace\"}").asTree());
+        assertThat(projectionStore.loadState("raw", "customer-1").orElseThrow()).isEqualTo("{\"name\":\"Grace\"}");
+        Noted state = runtime.state(noted, "customer-1").orElseThrow();
+        assertThat(state.all())
+                .extracting(json -> json.asTree().toString())
+                .containsExactly("{\"name\":\"Ada\",\"tags\":[1,2.5,null]}", "{\"name\":\"Grace\"}");
+        assertThat(state.last().asTree().get("name").asText()).isEqualTo("Grace");
+    }
+
     @Test
     void a_state_keyed_by_a_value_longer_than_jacksons_name_limit_still_reads() throws Exception {
         String product = "A".repeat(60_000); // Jackson stops member names at 50,000 characters by default

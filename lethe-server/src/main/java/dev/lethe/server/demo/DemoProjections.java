@@ -62,7 +62,7 @@ public final class DemoProjections {
             .on(
                     "CustomerRegistered",
                     (s, e) -> new CustomerSummary(
-                            PersonalValue.of(e, "name"),
+                            kept(e, "name"),
                             copied(e.data().asTree().path("address").path("city"), null),
                             s.products(),
                             s.invested()))
@@ -145,6 +145,19 @@ public final class DemoProjections {
         // what a state may be read back with (±999,999,999), and the customer's state could no longer be read.
         int exponent = value.precision() - value.scale() - 1;
         return Math.abs(exponent) > 1_000 ? java.math.BigDecimal.ZERO : value;
+    }
+
+    /**
+     * A personal field as the read model keeps it, sealed ({@link PersonalValue#of}); {@value #NOT_KEPT} for an
+     * object or list holding envelopes where one value belongs (a type with no schema takes any data): thrown,
+     * that would stop the read model for good, since a rebuild folds the same event.
+     */
+    static PersonalValue kept(RecordedEvent event, String path) {
+        try {
+            return PersonalValue.of(event, path);
+        } catch (IllegalArgumentException sealedInside) {
+            return new PersonalValue(event.id(), path, '"' + NOT_KEPT + '"'); // JSON text, as of() keeps plaintext
+        }
     }
 
     /**

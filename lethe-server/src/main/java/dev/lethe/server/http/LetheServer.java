@@ -1668,11 +1668,15 @@ public final class LetheServer implements AutoCloseable {
                 && reasons.stream()
                         .allMatch(error -> error instanceof graphql.ExceptionWhileDataFetching fetching
                                 && transientFailure.test(fetching.getException()));
+        // Stored data that cannot be read (a state or event altered, or a value copied from elsewhere): the
+        // server's 500, as REST answers it, not a 400 that blames the request.
         boolean broken = nothing
                 && reasons.stream()
                         .anyMatch(error -> error instanceof graphql.ExceptionWhileDataFetching fetching
-                                && fetching.getException() instanceof dev.lethe.core.store.StorageException storage
-                                && !storage.isTransient());
+                                && ((fetching.getException() instanceof dev.lethe.core.store.StorageException storage
+                                                && !storage.isTransient())
+                                        || fetching.getException()
+                                                instanceof dev.lethe.core.privacy.TamperedDataException));
         int status = denied ? 403 : unavailable ? 503 : broken ? 500 : invalid ? 400 : 200;
         if (status == 503) {
             ctx.header("Retry-After", "2");

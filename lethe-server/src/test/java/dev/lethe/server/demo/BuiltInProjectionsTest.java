@@ -33,6 +33,12 @@ class BuiltInProjectionsTest {
                 DemoProjections.CustomerSummary.EMPTY,
                 event("customer-1", "AddressChanged", "{\"address\":{\"city\":\"" + ENVELOPE + "\"}}"));
         assertThat(summary.city()).isEqualTo(DemoProjections.NOT_KEPT);
+        // Envelopes inside an object where a name belongs (a type with no schema takes any data): not kept. Thrown,
+        // it stopped the read model for good, a rebuild and a restart included (a reviewer's one append did so).
+        DemoProjections.CustomerSummary odd = DemoProjections.CUSTOMER_SUMMARY.apply(
+                DemoProjections.CustomerSummary.EMPTY,
+                event("customer-2", "CustomerRegistered", "{\"name\":{\"first\":\"" + ENVELOPE + "\"}}"));
+        assertThat(odd.name().sealed()).isEqualTo("\"" + DemoProjections.NOT_KEPT + "\"");
         DemoProjections.SalesByProduct sales = DemoProjections.SALES_BY_PRODUCT.apply(
                 DemoProjections.SalesByProduct.EMPTY,
                 event("customer-1", "ProductSold", "{\"product\":\"Euro Bond Fund\",\"reason\":\"" + ENVELOPE + "\"}"));

@@ -339,7 +339,11 @@ public final class Sequencer implements Runnable {
                     // At the group's time, or later for one given a window (EventStore.appendAsync with one), never
                     // earlier than an event before it (as-of reads see the log as it was); one that cannot be recorded
                     // before its window's end is refused, nothing stored.
-                    long at = Math.max(Math.max(micros, recordedUpTo), append.firstMicros());
+                    long storeTime = Math.max(micros, recordedUpTo);
+                    if (append.firstMicros() != Long.MIN_VALUE) {
+                        AppendRules.checkWindowStart(Sql.instant(append.firstMicros()), Sql.instant(storeTime));
+                    }
+                    long at = Math.max(storeTime, append.firstMicros());
                     if (at > append.lastMicros()) {
                         throw new LateRecordingException(Sql.instant(append.lastMicros() + 1), Sql.instant(at));
                     }

@@ -878,13 +878,17 @@ public final class KeyService implements AutoCloseable {
         byte[] ikm = new byte[subjectKey.length + periodKey.length];
         System.arraycopy(subjectKey, 0, ikm, 0, subjectKey.length);
         System.arraycopy(periodKey, 0, ikm, subjectKey.length, periodKey.length);
+        byte[] okm = null;
         try {
-            return new DataKeyAead(
-                    Hkdf.computeHkdf("HMACSHA256", ikm, new byte[0], dataKeyInfo(group, period), KEY_BYTES));
+            okm = Hkdf.computeHkdf("HMACSHA256", ikm, new byte[0], dataKeyInfo(group, period), KEY_BYTES);
+            return new DataKeyAead(okm); // its SecretKeySpec holds a copy
         } catch (GeneralSecurityException e) {
             throw new KeyUnavailableException("cannot derive a data key: " + e.getMessage(), e);
         } finally {
             java.util.Arrays.fill(ikm, (byte) 0);
+            if (okm != null) {
+                java.util.Arrays.fill(okm, (byte) 0);
+            }
         }
     }
 
