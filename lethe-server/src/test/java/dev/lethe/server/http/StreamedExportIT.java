@@ -116,6 +116,15 @@ class StreamedExportIT {
                     .contains("exported personal fields failed authentication")
                     .contains("\"tamperedFields\":1")
                     .contains(exported.get(0).path("id").asText());
+            // A read of it (not an export) fails: over GraphQL, as over REST, the server's 500, not a 400 that
+            // blames the query.
+            HttpResponse<String> graphql = send(
+                    http,
+                    post(
+                            base + "/graphql",
+                            "{\"query\":\"{ events(stream: \\\"contact-cut\\\", limit: 1) { id data } }\"}"));
+            assertThat(graphql.statusCode()).as(graphql.body()).isEqualTo(500);
+            assertThat(graphql.body()).contains("\"errors\"").doesNotContain("cut@example.com");
 
             // The stream's last event, some 150 KB into the export, can no longer be read.
             try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + data.resolve("events.db"));
