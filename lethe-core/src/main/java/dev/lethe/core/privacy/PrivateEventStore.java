@@ -1010,6 +1010,51 @@ public final class PrivateEventStore implements AutoCloseable {
         }
     }
 
+    /** Per event type: how many events' metadata {@link #warnIfPersonalMetadata} looked at; bounded. */
+    private final Map<String, java.util.concurrent.atomic.AtomicInteger> metadataSampled =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Event types whose metadata was warned of (once per type and process). */
+    private final Set<String> metadataWarned = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * Lenient mode: metadata strict mode would refuse ({@link #refusePersonalMetadata}: a member named like
+     * personal data, an e-mail address or an IBAN in a value) is stored as written; a warning says so (what
+     * strict mode would say, which names plain identifiers only, never a value), once per event type and
+     * process, once the event is stored. The first {@value #UNDECLARED_SAMPLE} events of each type are looked
+     * at (each costs a parse of its metadata; later ones are not, to keep appends fast).
+     */
+    private void warnIfPersonalMetadata(EventData event, List<Runnable> warnings) {
+        if (event.metadata().unsafeBytes().length <= 2 || metadataWarned.contains(event.type())) {
+            return;
+        }
+        java.util.concurrent.atomic.AtomicInteger seen = metadataSampled.get(event.type());
+        if (seen == null) {
+            if (metadataSampled.size() >= 10_000) {
+                return;
+            }
+            seen = metadataSampled.computeIfAbsent(
+                    event.type(), type -> new java.util.concurrent.atomic.AtomicInteger());
+        }
+        if (seen.incrementAndGet() > UNDECLARED_SAMPLE) {
+            return;
+        }
+        try {
+            refusePersonalMetadata(event.metadata());
+        } catch (InvalidEventException wouldRefuse) {
+            String why = wouldRefuse.getMessage();
+            warnings.add(() -> {
+                if (metadataWarned.add(event.type())) {
+                    LOG.log(
+                            System.Logger.Level.WARNING,
+                            "event type ''{0}'': {1} — stored as written in lenient mode (strict mode refuses it)",
+                            event.type(),
+                            why);
+                }
+            });
+        }
+    }
+
     /**
      * Strict mode: metadata is stored as written, never sealed, kept after a forget and exported with every
      * subject the event names, so a member whose name looks personal ({@code clientIp}, {@code email}), or a
@@ -1174,6 +1219,8 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         if (strict) {
             refusePersonalMetadata(event.metadata());
+        } else if (warnings != null) {
+            warnIfPersonalMetadata(event, warnings);
         }
         schemas.refuseUnreadable(event.type(), "type");
         Optional<SchemaRegistry.Registered> schema = schemas.latest(event.type());

@@ -32,7 +32,10 @@ public final class AppendRules {
         if (streamId == null) {
             throw InvalidEventException.of("stream id", "is missing");
         }
-        if (events == null || events.isEmpty()) {
+        if (events == null) {
+            throw InvalidEventException.of("events", "is missing (null): an append needs a list of at least one event");
+        }
+        if (events.isEmpty()) {
             throw InvalidEventException.of("events", "the batch is empty: an append needs at least one event");
         }
         if (events.size() > EventStore.MAX_BATCH_EVENTS) {

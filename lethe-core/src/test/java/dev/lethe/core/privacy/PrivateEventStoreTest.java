@@ -170,6 +170,14 @@ class PrivateEventStoreTest {
                         ExpectedVersion.any(),
                         List.of(EventData.of("ProductSold", undeclaredFields)));
             }
+            // Metadata strict mode would refuse is stored as written, and said so once per type.
+            for (int i = 0; i < 2; i++) {
+                lenient.append(
+                        StreamId.of("notes-1"),
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("Ticked", "{\"count\":2}")
+                                .withMetadata(Json.parse("{\"note\":\"from MARK@example.com\"}"))));
+            }
         } finally {
             logger.removeHandler(handler);
         }
@@ -191,6 +199,12 @@ class PrivateEventStoreTest {
         assertThat(undeclared.get(1)).contains("'ibanNumber'").doesNotContain("MARK");
         assertThat(undeclared.get(2))
                 .contains("'remarks'", "which holds what looks like an e-mail address (not shown)")
+                .doesNotContain("MARK");
+        assertThat(records.stream()
+                        .map(r -> java.text.MessageFormat.format(r.getMessage(), r.getParameters()))
+                        .filter(m -> m.contains("stored as written in lenient mode")))
+                .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                .contains("'Ticked'", "metadata.note: holds what looks like an e-mail address")
                 .doesNotContain("MARK");
     }
 

@@ -198,6 +198,9 @@ public abstract class EventStoreTck {
         assertThatThrownBy(() -> store.append(stream, ExpectedVersion.any(), List.of()))
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining("empty");
+        assertThatThrownBy(() -> store.append(stream, ExpectedVersion.any(), null))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessage("events: is missing (null): an append needs a list of at least one event");
         assertThatThrownBy(() -> store.append(
                         stream,
                         ExpectedVersion.any(),
