@@ -60,27 +60,10 @@ class PolicyFileChangeTest {
     }
 
     private List<String> warningsOpening() {
-        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(SqliteLethe.class.getName());
-        List<String> messages = new java.util.concurrent.CopyOnWriteArrayList<>();
-        java.util.logging.Handler capture = new java.util.logging.Handler() {
-            @Override
-            public void publish(java.util.logging.LogRecord record) {
-                messages.add(record.getMessage());
-            }
-
-            @Override
-            public void flush() {}
-
-            @Override
-            public void close() {}
-        };
-        logger.addHandler(capture);
-        try {
+        try (dev.lethe.core.testing.LogCapture capture = dev.lethe.core.testing.LogCapture.of(SqliteLethe.class)) {
             SqliteLethe.open(data).close();
-        } finally {
-            logger.removeHandler(capture);
+            return capture.rawMessages();
         }
-        return messages;
     }
 
     @Test

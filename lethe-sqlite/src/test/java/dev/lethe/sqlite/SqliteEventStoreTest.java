@@ -65,23 +65,10 @@ class SqliteEventStoreTest {
                 directory, SqliteOptions.DEFAULT.withClock(java.time.Clock.fixed(ahead, java.time.ZoneOffset.UTC)))) {
             store.append(StreamId.of("order-1"), ExpectedVersion.any(), List.of(EventData.of("A", "{}")));
         }
-        java.util.logging.Logger logger =
-                java.util.logging.Logger.getLogger(dev.lethe.sqlite.internal.Sequencer.class.getName());
-        List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
-        java.util.logging.Handler handler = new java.util.logging.Handler() {
-            @Override
-            public void publish(java.util.logging.LogRecord record) {
-                warnings.add(record.getMessage());
-            }
-
-            @Override
-            public void flush() {}
-
-            @Override
-            public void close() {}
-        };
-        logger.addHandler(handler);
-        try (SqliteEventStore store = SqliteEventStore.open(directory)) {
+        try (dev.lethe.core.testing.LogCapture capture =
+                        dev.lethe.core.testing.LogCapture.of(dev.lethe.sqlite.internal.Sequencer.class);
+                SqliteEventStore store = SqliteEventStore.open(directory)) {
+            List<String> warnings = capture.rawMessages();
             assertThat(warnings)
                     .singleElement()
                     .asString()
@@ -92,8 +79,6 @@ class SqliteEventStoreTest {
             assertThat(store.readAll(next.firstPosition(), 1).get(0).recordedAt())
                     .as("never back in time")
                     .isAfterOrEqualTo(ahead.truncatedTo(java.time.temporal.ChronoUnit.MICROS));
-        } finally {
-            logger.removeHandler(handler);
         }
     }
 

@@ -118,22 +118,9 @@ class PrivateEventStoreTest {
 
     @Test
     void a_type_without_a_schema_whose_fields_look_personal_is_warned_about_once_by_name_never_by_value() {
-        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(PrivateEventStore.class.getName());
-        List<java.util.logging.LogRecord> records = new java.util.concurrent.CopyOnWriteArrayList<>();
-        java.util.logging.Handler handler = new java.util.logging.Handler() {
-            @Override
-            public void publish(java.util.logging.LogRecord record) {
-                records.add(record);
-            }
-
-            @Override
-            public void flush() {}
-
-            @Override
-            public void close() {}
-        };
-        logger.addHandler(handler);
-        try (PrivateEventStore lenient = lenientStore()) {
+        dev.lethe.core.testing.LogCapture capture = dev.lethe.core.testing.LogCapture.of(PrivateEventStore.class);
+        try (capture;
+                PrivateEventStore lenient = lenientStore()) {
             for (int i = 0; i < 3; i++) {
                 lenient.append(
                         StreamId.of("notes-1"),
@@ -163,7 +150,7 @@ class PrivateEventStoreTest {
                                     PrivateEventStore.UNDECLARED_SAMPLE,
                                     EventData.of("ProductSold", undeclaredFields))))
                     .isInstanceOf(dev.lethe.core.store.WrongExpectedVersionException.class);
-            assertThat(records).noneMatch(r -> r.getMessage().contains("does not declare"));
+            assertThat(capture.records()).noneMatch(r -> r.getMessage().contains("does not declare"));
             for (int i = 0; i < 2; i++) {
                 lenient.append(
                         StreamId.of("customer-9"),
@@ -178,9 +165,8 @@ class PrivateEventStoreTest {
                         List.of(EventData.of("Ticked", "{\"count\":2}")
                                 .withMetadata(Json.parse("{\"note\":\"from MARK@example.com\"}"))));
             }
-        } finally {
-            logger.removeHandler(handler);
         }
+        List<java.util.logging.LogRecord> records = capture.records();
         List<String> messages = records.stream()
                 .map(r -> java.text.MessageFormat.format(r.getMessage(), r.getParameters()))
                 .filter(m -> m.contains("no registered schema"))

@@ -5,11 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -60,26 +56,9 @@ class LocalMasterKeyFileTest {
     }
 
     private static List<String> warningsOpening(Path file) {
-        Logger logger = Logger.getLogger(LocalMasterKey.class.getName());
-        List<String> messages = new ArrayList<>();
-        Handler capture = new Handler() {
-            @Override
-            public void publish(LogRecord record) {
-                messages.add(record.getMessage());
-            }
-
-            @Override
-            public void flush() {}
-
-            @Override
-            public void close() {}
-        };
-        logger.addHandler(capture);
-        try {
+        try (dev.lethe.core.testing.LogCapture capture = dev.lethe.core.testing.LogCapture.of(LocalMasterKey.class)) {
             LocalMasterKey.openOrCreateFile(file);
-        } finally {
-            logger.removeHandler(capture);
+            return capture.rawMessages();
         }
-        return messages;
     }
 }
