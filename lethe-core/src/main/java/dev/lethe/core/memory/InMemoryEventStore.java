@@ -106,6 +106,16 @@ public final class InMemoryEventStore implements EventStore {
         lock.writeLock().lock();
         try {
             checkOpen();
+            // The window first, as the SQLite engine checks it (before a retry or a version is looked at).
+            Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+            Instant at = now.isAfter(lastRecordedAt) ? now : lastRecordedAt;
+            AppendRules.checkWindowStart(recordFrom, at);
+            if (recordFrom != null && recordFrom.truncatedTo(ChronoUnit.MICROS).isAfter(at)) {
+                at = recordFrom.truncatedTo(ChronoUnit.MICROS);
+            }
+            if (recordBefore != null && !at.isBefore(recordBefore)) {
+                throw new dev.lethe.core.store.LateRecordingException(recordBefore, at);
+            }
             Optional<AppendResult> retry = AppendRules.retryOf(streamId, events, stored(events));
             if (retry.isPresent()) {
                 return retry.get();
@@ -119,15 +129,6 @@ public final class InMemoryEventStore implements EventStore {
             long current = stream.size() - 1;
             if (!expected.isSatisfiedBy(current)) {
                 throw WrongExpectedVersionException.of(streamId, expected, current);
-            }
-            Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-            Instant at = now.isAfter(lastRecordedAt) ? now : lastRecordedAt;
-            AppendRules.checkWindowStart(recordFrom, at);
-            if (recordFrom != null && recordFrom.truncatedTo(ChronoUnit.MICROS).isAfter(at)) {
-                at = recordFrom.truncatedTo(ChronoUnit.MICROS);
-            }
-            if (recordBefore != null && !at.isBefore(recordBefore)) {
-                throw new dev.lethe.core.store.LateRecordingException(recordBefore, at);
             }
             lastRecordedAt = at;
             List<RecordedEvent> target = streams.computeIfAbsent(streamId, s -> new ArrayList<>());

@@ -94,17 +94,26 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * The latest instant values were sealed at, or the log's last {@code recordedAt} at open: the store
-     * never records an event before the one it recorded last, so a clock stepped back must not seal its values
-     * under an earlier period than the event's {@code recordedAt} (whose retention would end months early).
+     * An instant the store has recorded up to, as this process knows: the log's last {@code recordedAt} at open,
+     * then the seal instant of each sealed batch it stored (recorded at that instant or later) and the store's
+     * time a late batch was refused at. The store never records an event before the one it recorded last, so a
+     * clock stepped back seals from here, not under an earlier period than the event's {@code recordedAt} would
+     * be in (the store would refuse it as late). Only what was recorded raises it: a dry run, or a batch refused,
+     * sealed at a clock that then stepped back must not seal the next batches ahead of the store.
      */
     private final java.util.concurrent.atomic.AtomicReference<Instant> sealedUpTo =
             new java.util.concurrent.atomic.AtomicReference<>(Instant.EPOCH);
 
-    /** The clock's instant, never before one sealed at already ({@link #sealedUpTo}). */
+    /** The clock's instant, never before what the store has recorded up to ({@link #sealedUpTo}). */
     private Instant sealTime() {
         Instant now = clock.instant();
-        return sealedUpTo.accumulateAndGet(now, (a, b) -> a.isAfter(b) ? a : b);
+        Instant floor = sealedUpTo.get();
+        return now.isAfter(floor) ? now : floor;
+    }
+
+    /** A sealed batch the store took with a window from {@code sealedAt}: recorded at that instant or later. */
+    private void noteRecordedFrom(Instant sealedAt) {
+        sealedUpTo.accumulateAndGet(sealedAt, (a, b) -> a.isAfter(b) ? a : b);
     }
 
     public EventStore store() {
@@ -499,8 +508,9 @@ public final class PrivateEventStore implements AutoCloseable {
             Instant now = sealTime();
             List<EventData> sealed = sealAll(streamId, expected, events, warnings, now);
             AppendResult result;
+            boolean windowed = sealedAny(sealed, events);
             try {
-                result = RawLog.handOver(() -> sealedAny(sealed, events)
+                result = RawLog.handOver(() -> windowed
                         ? store.append(
                                 streamId, expected, sealed, now, keys.policy().earliestPeriodEnd(now))
                         : store.append(streamId, expected, sealed));
@@ -512,6 +522,9 @@ public final class PrivateEventStore implements AutoCloseable {
                 }
                 noteStoreTime(late);
                 continue;
+            }
+            if (windowed) {
+                noteRecordedFrom(now);
             }
             warnings.forEach(Runnable::run); // of what was stored, not of a refused batch
             return result;
@@ -582,6 +595,8 @@ public final class PrivateEventStore implements AutoCloseable {
                     }
                     if (cause instanceof dev.lethe.core.store.LateRecordingException late) {
                         noteStoreTime(late);
+                    } else if (failure == null && sealedAny(sealed, events)) {
+                        noteRecordedFrom(now);
                     }
                 });
         if (!warnings.isEmpty()) {
@@ -634,6 +649,9 @@ public final class PrivateEventStore implements AutoCloseable {
 
     /** {@link Unencrypted#why()} of a member whose name looks personal ({@code email}, {@code iban}). */
     public static final String NAME_LOOKS_PERSONAL = "its name looks personal";
+
+    /** How {@link Unencrypted#why()} begins for a member whose name holds an e-mail address or an IBAN. */
+    static final String NAME_HOLDS = "its name holds ";
 
     /**
      * Checks a batch and seals its personal fields; nothing is created if any event is rejected. Adds to
@@ -854,15 +872,18 @@ public final class PrivateEventStore implements AutoCloseable {
         for (Undeclared each : undeclaredPersonal(event.data(), declared, 1)) {
             boolean shown = shownName(each.member());
             boolean byName = each.why().equals(NAME_LOOKS_PERSONAL);
+            boolean nameHolds = each.why().startsWith(NAME_HOLDS);
+            String what = byName
+                    ? (shown ? "" : "a member whose name ") + "looks personal"
+                    : nameHolds
+                            ? "a member whose name holds " + each.why().substring(NAME_HOLDS.length()) + " (not shown)"
+                            : (shown ? "" : "a member (its name is not shown) ") + each.why() + " (not shown)";
             throw InvalidEventException.of(
                     event.type() + (shown ? " data." + each.member() : " data"),
-                    (byName
-                                    ? (shown ? "" : "a member whose name ") + "looks personal"
-                                    : (shown ? "" : "a member (its name is not shown) ") + each.why() + " (not shown)")
-                            + ", and the schema (version " + registered.version()
+                    what + ", and the schema (version " + registered.version()
                             + ") does not declare it, so it would be stored in plaintext:"
                             + " declare and classify it in a new schema version, or "
-                            + (byName ? "rename it" : "keep such values out of it")
+                            + (byName || nameHolds ? "rename it" : "keep such values out of it")
                             + " (strict mode; a name is declared by the schema's top-level properties, not through"
                             + " allOf or $ref)");
         }
@@ -897,9 +918,12 @@ public final class PrivateEventStore implements AutoCloseable {
         }
     }
 
-    /** Whether a member name is shown in messages and logs: a plain identifier, never text that could be a value. */
+    /**
+     * Whether a member name is shown in messages and logs: a plain identifier, never text that could be a value
+     * (an IBAN is a plain identifier too: {@link PolicyLinter#showable}).
+     */
     private static boolean shownName(String name) {
-        return name.matches("[A-Za-z0-9_.$-]{1,64}");
+        return PolicyLinter.showable(name);
     }
 
     /** An undeclared top-level member that looks personal, and why ({@link Unencrypted#why()}). */
@@ -920,10 +944,14 @@ public final class PrivateEventStore implements AutoCloseable {
             while (parser.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
                 String name = parser.currentName();
                 com.fasterxml.jackson.core.JsonToken value = parser.nextToken();
+                Optional<String> inName;
                 if (declared.contains(name) || found.size() >= max) {
                     parser.skipChildren();
                 } else if (PolicyLinter.looksPersonal(name)) {
                     found.add(new Undeclared(name, NAME_LOOKS_PERSONAL));
+                    parser.skipChildren();
+                } else if ((inName = PolicyLinter.personalDataInNote(name)).isPresent()) {
+                    found.add(new Undeclared(name, NAME_HOLDS + inName.get()));
                     parser.skipChildren();
                 } else {
                     personalDataInValue(parser, value)
@@ -990,7 +1018,7 @@ public final class PrivateEventStore implements AutoCloseable {
         // Counted once stored: events of refused batches do not use up the sample.
         warnings.add(sample.seen::incrementAndGet);
         for (Undeclared each : undeclaredPersonal(event.data(), sample.declared, 10)) {
-            if (shownName(each.member()) && !undeclaredWarned.contains(event.type() + "\u0000" + each.member())) {
+            if (!undeclaredWarned.contains(event.type() + "\u0000" + each.member())) {
                 warnings.add(() -> warnUndeclared(registered, event.type(), each));
             }
         }
@@ -1000,13 +1028,17 @@ public final class PrivateEventStore implements AutoCloseable {
         if (undeclaredWarned.add(type + "\u0000" + field.member())) {
             LOG.log(
                     System.Logger.Level.WARNING,
-                    "event type ''{0}'' has a field ''{1}'' its schema (version {2}) does not declare, which {3}:"
+                    "event type ''{0}'' has a field {1} its schema (version {2}) does not declare, which {3}:"
                             + " it is stored as written, unencrypted; declare and classify it in a new"
                             + " schema version (strict mode refuses it)",
                     type,
-                    field.member(),
+                    shownName(field.member()) ? "'" + field.member() + "'" : "(its name not shown)",
                     registered.version(),
-                    field.why().equals(NAME_LOOKS_PERSONAL) ? "looks personal" : field.why() + " (not shown)");
+                    field.why().equals(NAME_LOOKS_PERSONAL)
+                            ? "looks personal"
+                            : field.why().startsWith(NAME_HOLDS)
+                                    ? "holds in its name " + field.why().substring(NAME_HOLDS.length()) + " (not shown)"
+                                    : field.why() + " (not shown)");
         }
     }
 
@@ -1096,7 +1128,7 @@ public final class PrivateEventStore implements AutoCloseable {
                 if (PolicyLinter.looksPersonal(member.getKey()) && !ambiguousHere(path, member.getKey())) {
                     throw InvalidEventException.of(
                             "metadata",
-                            (member.getKey().matches("[A-Za-z0-9_.$-]{1,64}")
+                            (PolicyLinter.showable(member.getKey())
                                             ? "member '" + here + "'"
                                             : "a member (its name is not shown)")
                                     + " looks like personal data: metadata is stored as written, never encrypted, kept"

@@ -31,9 +31,14 @@ public final class ProjectionRuntime implements AutoCloseable {
     /** Guarded by this. */
     private boolean closed;
 
+    /** Reads the trees of {@code Json} states: numbers as written. */
+    private static final ObjectMapper EXACT = dev.lethe.core.store.Json.exactMapper();
+
     /**
-     * Lethe's own {@link dev.lethe.core.store.Json} as a state (or a part of one) is kept as the JSON it holds:
-     * read as a bean, it was stored as {@code {"object":true}}, its content lost.
+     * Lethe's own {@link dev.lethe.core.store.Json} as a state (or a part of one) is kept as the JSON it holds,
+     * numbers exactly: read as a bean, it was stored as {@code {"object":true}}, its content lost (a state an
+     * earlier release stored so reads as that object: rebuild the projection). A JSON {@code null} reads as a
+     * Java {@code null}, not a {@code Json} of null.
      */
     private static com.fasterxml.jackson.databind.Module jsonValues() {
         com.fasterxml.jackson.databind.module.SimpleModule module =
@@ -58,7 +63,8 @@ public final class ProjectionRuntime implements AutoCloseable {
                             com.fasterxml.jackson.core.JsonParser parser,
                             com.fasterxml.jackson.databind.DeserializationContext context)
                             throws IOException {
-                        com.fasterxml.jackson.databind.JsonNode tree = context.readTree(parser);
+                        // Numbers as written (1.50 stays 1.50, 1e400 no Infinity), as a Json holds them.
+                        com.fasterxml.jackson.databind.JsonNode tree = EXACT.readTree(parser);
                         return dev.lethe.core.store.Json.ofBytes(
                                 tree.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
                     }

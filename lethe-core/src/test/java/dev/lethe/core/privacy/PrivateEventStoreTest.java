@@ -139,7 +139,7 @@ class PrivateEventStoreTest {
             registerProductSold(lenient);
             String undeclaredFields = "{\"email\":\"a@example.com\",\"name\":\"MARK\",\"product\":\"p\","
                     + "\"emails\":\"MARK\",\"ibanNumber\":\"MARK\",\"channel\":\"web\","
-                    + "\"remarks\":[\"ring MARK@example.org\"]}";
+                    + "\"remarks\":[\"ring MARK@example.org\"],\"MARK@example.net\":{}}";
             // Refused (by the store: a version the stream is short of): nothing stored, nothing said — and the
             // warning is still to come.
             assertThatThrownBy(() -> lenient.append(
@@ -178,7 +178,11 @@ class PrivateEventStoreTest {
                 .map(r -> java.text.MessageFormat.format(r.getMessage(), r.getParameters()))
                 .filter(m -> m.contains("does not declare"))
                 .toList();
-        assertThat(undeclared).hasSize(3);
+        assertThat(undeclared).hasSize(4);
+        assertThat(undeclared.get(3))
+                .contains(
+                        "'ProductSold' has a field (its name not shown)", "which holds in its name what looks like an")
+                .doesNotContain("MARK");
         assertThat(undeclared.get(0))
                 .contains("'ProductSold'", "'emails'", "version 1", "which looks personal")
                 .doesNotContain("MARK");
@@ -399,29 +403,31 @@ class PrivateEventStoreTest {
     }
 
     @Test
-    void a_batch_sealed_before_the_clock_stepped_back_is_recorded_at_its_seal_not_in_an_earlier_period() {
+    void a_batch_refused_before_the_clock_stepped_back_leaves_the_next_sealed_and_recorded_in_one_period() {
         Instant newYear = Instant.parse("2025-01-01T00:00:00Z");
         MovableClock clock = new MovableClock(newYear.minusSeconds(5));
         KeyService keys = new KeyService(
                 new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
         try (PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(clock), keys, clock)) {
             registerProductSold(store); // the log's last event: five seconds before the new year
-            // Half a second into the new year, an append is refused (a wrong expected version): its seal time stays.
+            // Half a second into the new year, an append is refused (a wrong expected version): nothing recorded.
             clock.now.set(newYear.plusMillis(500));
             assertThatThrownBy(() -> store.append(
                             StreamId.of("orders"), ExpectedVersion.exactly(7), List.of(sale("late@example.com"))))
                     .isInstanceOf(dev.lethe.core.store.WrongExpectedVersionException.class);
-            // Then the clock steps back two seconds: sealed in the new year still, so recorded there too (recorded
-            // in the old year, its values would be kept a year longer than their retention).
+            // Then the clock steps back two seconds. The refused batch's seal holds nothing up (a reviewer's clock
+            // three
+            // hours ahead had every later append refused until the clock caught up): the next batch is sealed at the
+            // store's time and recorded there, in one period — the old year, both.
             clock.now.set(newYear.minusSeconds(2));
             store.append(StreamId.of("orders"), ExpectedVersion.any(), List.of(sale("late@example.com")));
             RecordedEvent stored = store.store()
                     .readStream(StreamId.of("orders"), 0, Direction.FORWARD, 1)
                     .get(0);
-            assertThat(stored.recordedAt()).isEqualTo(newYear.plusMillis(500));
+            assertThat(stored.recordedAt()).isEqualTo(newYear.minusSeconds(2));
             assertThat(store.export(keys.lookup("late@example.com").orElseThrow(), DPO)
                             .toString())
-                    .contains("\"email\":\"2027-02-01T00:00:00", "\"name\":\"2036-01-01T00:00:00");
+                    .contains("\"email\":\"2027-01-01T00:00:00", "\"name\":\"2035-01-01T00:00:00");
         }
     }
 
@@ -1725,6 +1731,21 @@ class PrivateEventStoreTest {
                 .hasMessageContaining("keep such values out of it")
                 .hasMessageNotContaining("ada@")
                 .hasMessageNotContaining("0123"));
+        // A top-level name that is itself an address or an IBAN (an IBAN is an identifier: never shown either).
+        for (String data : List.of("{\"ada@example.org\":1}", "{\"DE89370400440532013000\":true}")) {
+            assertThatThrownBy(() -> lethe.append(
+                            trades,
+                            ExpectedVersion.any(),
+                            List.of(EventData.of(
+                                    "Traded", "{\"email\":\"x@example.com\",\"product\":\"p\"," + data.substring(1)))))
+                    .as(data)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageStartingWith("events[0] Traded data: a member whose name holds what looks like an")
+                    .hasMessageContaining("(not shown), and the schema (version 1) does not declare it")
+                    .hasMessageContaining("rename it")
+                    .hasMessageNotContaining("ada@")
+                    .hasMessageNotContaining("DE89");
+        }
         assertThat(lethe.store().streamInfo(trades).currentVersion()).isEqualTo(69);
         // Text that only mentions a domain or an at sign passes, as does a declared member (the schema's reach).
         lethe.append(
@@ -1916,6 +1937,32 @@ class PrivateEventStoreTest {
                 .isInstanceOf(PrivateEventStore.RetentionClockException.class)
                 .hasMessageContaining("(its last run, or the log's last event when a writer opened it: 2026-")
                 .hasMessageNotContaining("opened it: " + years);
+    }
+
+    @Test
+    void a_clock_that_jumped_ahead_and_back_while_nothing_was_stored_does_not_hold_up_later_appends() {
+        MovableClock clock = new MovableClock(writtenAt);
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
+        PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(clock), keys, clock);
+        registerProductSold(store);
+        EventData sale =
+                EventData.of("ProductSold", "{\"email\":\"ada@example.com\",\"name\":\"Ada\",\"product\":\"f\"}");
+        store.append(StreamId.of("customer-1"), ExpectedVersion.any(), List.of(sale));
+        // Three hours ahead, a dry run and a refused append seal (or check) at that instant, and store nothing.
+        clock.now.set(writtenAt.plus(java.time.Duration.ofHours(3)));
+        store.checkAppend(StreamId.of("customer-1"), ExpectedVersion.any(), List.of(sale));
+        assertThatThrownBy(() -> store.append(StreamId.of("customer-1"), ExpectedVersion.exactly(7), List.of(sale)))
+                .isInstanceOf(dev.lethe.core.store.WrongExpectedVersionException.class);
+        // The clock comes back: the next appends are sealed for the store's time, not the jump's (which the store
+        // would refuse as a window starting hours ahead of it, for as long as the clock took to catch up).
+        clock.now.set(writtenAt.plusSeconds(1));
+        store.append(StreamId.of("customer-1"), ExpectedVersion.any(), List.of(sale));
+        store.appendAsync(StreamId.of("customer-1"), ExpectedVersion.any(), List.of(sale))
+                .join();
+        assertThat(store.store().readStream(StreamId.of("customer-1"), 0, Direction.FORWARD, 10))
+                .extracting(RecordedEvent::recordedAt)
+                .allMatch(at -> at.isBefore(writtenAt.plusSeconds(2)));
     }
 
     @Test

@@ -854,7 +854,7 @@ final class ImportCommand implements Callable<Integer> {
                 out.println("stored unencrypted, though it looks personal (never to be forgotten: declare and"
                         + " classify it in the type's schema; strict mode refuses it):");
                 for (UnencryptedSeen each : unencrypted.values()) {
-                    String member = each.first.member().matches("[A-Za-z0-9_.$-]{1,64}")
+                    String member = dev.lethe.core.privacy.policy.PolicyLinter.showable(each.first.member())
                             ? "'" + each.first.member() + "'"
                             : "(a member whose name is not shown)";
                     out.printf(

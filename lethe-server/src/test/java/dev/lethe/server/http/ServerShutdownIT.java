@@ -42,6 +42,12 @@ class ServerShutdownIT {
             byte[] health = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
             keptAlive.getOutputStream().write(health);
             assertThat(readOneResponse(keptAlive.getInputStream())).startsWith("HTTP/1.1 200");
+            // Its answer read is not yet its request done: counted in flight until the server has finished it.
+            long settled = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (server.requestsInFlight() != 0 && System.nanoTime() < settled) {
+                Thread.sleep(10);
+            }
+            assertThat(server.requestsInFlight()).as("the health check is done").isZero();
             socket.setSoTimeout(30_000);
             OutputStream out = socket.getOutputStream();
             out.write(("POST /v1/streams/tick-1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"

@@ -337,15 +337,15 @@ public record DataPolicy(
         // Kept up to a period past its retention (privacy.md §11): said where the period is the longer of the two.
         LocalDate reference = LocalDate.of(2001, 1, 1);
         groups.forEach((group, rule) -> {
-            if (shorter(reference, rule.retention(), rule.periods().length())) {
+            // A day is the shortest period: nothing to advise (a retention under a day keeps values up to a day).
+            if (rule.periods() != RetentionPeriods.DAY
+                    && shorter(reference, rule.retention(), rule.periods().length())) {
                 String periodText = rule.periods().length().toString();
                 notices.add("group '" + group.name() + "' has a retention (" + rule.retention()
                         + ") shorter than its key period (" + periodText + "): a period's key is destroyed when the"
                         + " retention has run from the period's end, so a value is kept up to " + periodText + " + "
-                        + rule.retention() + " after it is written"
-                        + (rule.periods() == RetentionPeriods.DAY
-                                ? ""
-                                : "; a shorter period (period: P1D) keeps it closer to its retention"));
+                        + rule.retention() + " after it is written; a shorter period (period: P1D) keeps it closer to"
+                        + " its retention");
             }
         });
         // A policy written before append lists existed: every token of such a role may write any stream.

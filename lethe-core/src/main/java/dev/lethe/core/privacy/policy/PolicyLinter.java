@@ -682,6 +682,15 @@ public final class PolicyLinter {
     }
 
     /**
+     * Whether a member name may be shown in a message or a log line: a plain identifier of at most 64
+     * characters ({@code [A-Za-z0-9_.$-]}, no spaces or line breaks that could forge a line), and none that holds
+     * what looks like an e-mail address or an IBAN ({@code DE89370400440532013000} is an identifier too).
+     */
+    public static boolean showable(String name) {
+        return name.matches("[A-Za-z0-9_.$-]{1,64}") && personalDataInNote(name).isEmpty();
+    }
+
+    /**
      * Whether {@code text} holds what {@link #EMAIL} finds — a run of characters other than {@code @} and white
      * space, {@code @}, then such a run with a dot after its first character followed by two letters — read in
      * one pass: the pattern's search backtracks over every start position, quadratic in a long value without
