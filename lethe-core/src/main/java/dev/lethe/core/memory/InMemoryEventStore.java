@@ -114,6 +114,10 @@ public final class InMemoryEventStore implements EventStore {
                 at = recordFrom.truncatedTo(ChronoUnit.MICROS);
             }
             if (recordBefore != null && !at.isBefore(recordBefore)) {
+                // A late batch is told the store's time, and sealed again for it: from now on the store records no
+                // earlier (as the SQLite engine's time moves with its reading), or the batch sealed for that time
+                // would start "hours ahead" of a clock that read ahead once, and be refused.
+                lastRecordedAt = at;
                 throw new dev.lethe.core.store.LateRecordingException(recordBefore, at);
             }
             Optional<AppendResult> retry = AppendRules.retryOf(streamId, events, stored(events));

@@ -825,6 +825,9 @@ public final class SchemaRegistry {
                             where,
                             "has "
                                     + (IDENTIFIER.matcher(name).matches()
+                                                    && dev.lethe.core.privacy.policy.PolicyLinter.personalDataInName(
+                                                                    name)
+                                                            .isEmpty()
                                             ? "the property '" + name + "', which"
                                             : "a property (its name not shown) that")
                                     + " the schema does not declare (additionalProperties: false)");

@@ -386,7 +386,13 @@ public final class ProjectionRuntime implements AutoCloseable {
                     // A name that is no identifier may be a key of a map the type no longer has (an e-mail).
                     String name = step.getFieldName();
                     path.append(path.length() == 0 ? "" : ".")
-                            .append(name.matches("[A-Za-z_$][A-Za-z0-9_$]{0,63}") ? name : "{…}");
+                            .append(
+                                    name.matches("[A-Za-z_$][A-Za-z0-9_$]{0,63}")
+                                                    && dev.lethe.core.privacy.policy.PolicyLinter.personalDataInName(
+                                                                    name)
+                                                            .isEmpty()
+                                            ? name
+                                            : "{…}");
                 } else if (step.getIndex() >= 0) {
                     path.append('[').append(step.getIndex()).append(']');
                 }

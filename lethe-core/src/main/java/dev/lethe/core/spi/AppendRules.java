@@ -127,11 +127,14 @@ public final class AppendRules {
      */
     public static final java.time.Duration MAX_RECORD_AHEAD = java.time.Duration.ofHours(1);
 
+    /** What the refusals of a recording window name ({@link #checkWindow}, {@link #checkWindowStart}). */
+    public static final String WINDOW = "recording window";
+
     /** Rejects a recording window that is empty (it ends where it starts, or before); null bounds are open. */
     public static void checkWindow(java.time.Instant recordFrom, java.time.Instant recordBefore) {
         if (recordFrom != null && recordBefore != null && !recordFrom.isBefore(recordBefore)) {
             throw InvalidEventException.of(
-                    "recording window",
+                    WINDOW,
                     "recordBefore (" + recordBefore + ") is not after recordFrom (" + recordFrom
                             + "): no instant is in it");
         }
@@ -144,7 +147,7 @@ public final class AppendRules {
     public static void checkWindowStart(java.time.Instant recordFrom, java.time.Instant storeTime) {
         if (recordFrom != null && recordFrom.isAfter(storeTime.plus(MAX_RECORD_AHEAD))) {
             throw InvalidEventException.of(
-                    "recording window",
+                    WINDOW,
                     "recordFrom (" + recordFrom + ") is more than " + MAX_RECORD_AHEAD.toMinutes()
                             + " minutes past the store's time (" + storeTime + "): the batch, and every event after"
                             + " it, would be recorded in the future; give the instant the batch was prepared at"

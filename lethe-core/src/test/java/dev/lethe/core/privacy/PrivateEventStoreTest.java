@@ -1664,6 +1664,16 @@ class PrivateEventStoreTest {
                 .hasMessage(
                         "events[0] SignedUp.address: has a property (its name not shown) that the schema does not declare"
                                 + " (additionalProperties: false)");
+        // An IBAN is an identifier too, alone or joined to other words: not shown either.
+        for (String name : List.of("DE89370400440532013000", "iban_DE89370400440532013000")) {
+            assertThatThrownBy(() -> lethe.append(
+                            stream,
+                            ExpectedVersion.any(),
+                            List.of(EventData.of(
+                                    "SignedUp", "{\"email\":\"x@example.com\",\"address\":{\"" + name + "\":1}}"))))
+                    .hasMessage("events[0] SignedUp.address: has a property (its name not shown) that the schema does"
+                            + " not declare (additionalProperties: false)");
+        }
         assertThat(lethe.store().streamInfo(stream).exists()).isFalse();
         lethe.append(
                 stream,
@@ -1717,6 +1727,7 @@ class PrivateEventStoreTest {
                 "{\"note\":{\"lines\":[{\"k\":1,\"v\":\"PT50 0002 0123 1234 5678 9015 4\"}]}}",
                 "data.note: holds what looks like an IBAN");
         byValue.put("{\"note\":{\"ada@example.org\":true}}", "data.note: holds what looks like an e-mail address");
+        byValue.put("{\"note\":{\"acct_DE89370400440532013000\":1}}", "data.note: holds what looks like an IBAN");
         byValue.put(
                 "{\"n o t e\":[\"ada@example.org\"]}",
                 "Traded data: a member (its name is not shown) holds what looks like an e-mail address");
@@ -1732,7 +1743,10 @@ class PrivateEventStoreTest {
                 .hasMessageNotContaining("ada@")
                 .hasMessageNotContaining("0123"));
         // A top-level name that is itself an address or an IBAN (an IBAN is an identifier: never shown either).
-        for (String data : List.of("{\"ada@example.org\":1}", "{\"DE89370400440532013000\":true}")) {
+        for (String data : List.of(
+                "{\"ada@example.org\":1}",
+                "{\"DE89370400440532013000\":true}",
+                "{\"iban_DE89370400440532013000\":true}")) {
             assertThatThrownBy(() -> lethe.append(
                             trades,
                             ExpectedVersion.any(),
@@ -1963,6 +1977,90 @@ class PrivateEventStoreTest {
         assertThat(store.store().readStream(StreamId.of("customer-1"), 0, Direction.FORWARD, 10))
                 .extracting(RecordedEvent::recordedAt)
                 .allMatch(at -> at.isBefore(writtenAt.plusSeconds(2)));
+    }
+
+    @Test
+    void a_late_batch_sealed_again_for_the_store_s_time_leaves_later_appends_going_in_memory_as_on_sqlite() {
+        // The in-memory store read its clock once three hours ahead, across a month's end, then right again. The
+        // batch is late, told the store's time and sealed again for it: the store must record from that time on,
+        // as the SQLite engine does, or every later batch sealed for it starts "hours ahead" and is refused.
+        Instant endOfJune = Instant.parse("2026-06-30T23:58:00Z");
+        MovableClock sealing = new MovableClock(endOfJune);
+        java.util.Deque<Instant> jumps = new java.util.concurrent.ConcurrentLinkedDeque<>();
+        Clock recording = new Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public Instant instant() {
+                Instant jump = jumps.poll();
+                return jump != null ? jump : sealing.instant();
+            }
+        };
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), sealing);
+        PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(recording), keys, sealing);
+        registerProductSold(store);
+        Instant ahead = endOfJune.plus(java.time.Duration.ofHours(3));
+        jumps.add(ahead);
+        store.append(StreamId.of("customer-1"), ExpectedVersion.any(), List.of(sale("late@example.com")));
+        sealing.now.set(endOfJune.plusSeconds(60));
+        store.append(StreamId.of("customer-1"), ExpectedVersion.any(), List.of(sale("late@example.com")));
+        store.appendAsync(StreamId.of("customer-1"), ExpectedVersion.any(), List.of(sale("late@example.com")))
+                .join();
+        assertThat(store.store().readStream(StreamId.of("customer-1"), 0, Direction.FORWARD, 10))
+                .extracting(RecordedEvent::recordedAt)
+                .hasSize(3)
+                .allMatch(at -> !at.isBefore(ahead));
+    }
+
+    @Test
+    void a_clock_stepped_back_hours_between_sealing_and_recording_has_the_batch_sealed_again_not_refused() {
+        // Sealed at 14:00; the clock then steps back two hours before the store reads it. The window would start
+        // two hours ahead of the store, which it refuses (a caller's window so far ahead is bad input): append
+        // seals the batch again at the clock as it is now, and stores it, as it does a late one.
+        Instant two = Instant.parse("2026-11-26T14:00:00Z");
+        MovableClock clock = new MovableClock(two);
+        java.util.concurrent.atomic.AtomicBoolean stepped = new java.util.concurrent.atomic.AtomicBoolean();
+        Clock recording = new Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public Instant instant() {
+                if (stepped.compareAndSet(false, true)) {
+                    clock.now.set(two.minus(java.time.Duration.ofHours(2)));
+                }
+                return clock.instant();
+            }
+        };
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
+        PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(recording), keys, clock);
+        registerProductSold(store);
+        stepped.set(false);
+        clock.now.set(two);
+        store.append(StreamId.of("customer-1"), ExpectedVersion.any(), List.of(sale("back@example.com")));
+        assertThat(stepped).isTrue();
+        assertThat(store.store()
+                        .readStream(StreamId.of("customer-1"), 0, Direction.FORWARD, 1)
+                        .get(0)
+                        .recordedAt())
+                .isBefore(two.minus(java.time.Duration.ofMinutes(119)));
     }
 
     @Test

@@ -687,7 +687,23 @@ public final class PolicyLinter {
      * what looks like an e-mail address or an IBAN ({@code DE89370400440532013000} is an identifier too).
      */
     public static boolean showable(String name) {
-        return name.matches("[A-Za-z0-9_.$-]{1,64}") && personalDataInNote(name).isEmpty();
+        return name.matches("[A-Za-z0-9_.$-]{1,64}") && personalDataInName(name).isEmpty();
+    }
+
+    /**
+     * What personal data a member name looks like it holds, if it does: what {@link #personalDataInNote} finds,
+     * or an IBAN run together with other letters, digits or {@code _} ({@code iban_DE89…}, {@code DE89…_email}):
+     * names join their words, where notes separate them (in free text, a run-together search would take one
+     * reference in a hundred for an IBAN; a name rarely holds the long run of digits an IBAN needs).
+     */
+    public static java.util.Optional<String> personalDataInName(String name) {
+        java.util.Optional<String> inNote = personalDataInNote(name);
+        if (inNote.isPresent()) {
+            return inNote;
+        }
+        String joined = java.text.Normalizer.normalize(name, java.text.Normalizer.Form.NFKC)
+                .toUpperCase(Locale.ROOT);
+        return holdsIban(joined) ? java.util.Optional.of("what looks like an IBAN") : java.util.Optional.empty();
     }
 
     /**
