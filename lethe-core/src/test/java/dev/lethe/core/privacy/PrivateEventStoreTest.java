@@ -1987,23 +1987,10 @@ class PrivateEventStoreTest {
         Instant endOfJune = Instant.parse("2026-06-30T23:58:00Z");
         MovableClock sealing = new MovableClock(endOfJune);
         java.util.Deque<Instant> jumps = new java.util.concurrent.ConcurrentLinkedDeque<>();
-        Clock recording = new Clock() {
-            @Override
-            public java.time.ZoneId getZone() {
-                return ZoneOffset.UTC;
-            }
-
-            @Override
-            public Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-
-            @Override
-            public Instant instant() {
-                Instant jump = jumps.poll();
-                return jump != null ? jump : sealing.instant();
-            }
-        };
+        Clock recording = readings(() -> {
+            Instant jump = jumps.poll();
+            return jump != null ? jump : sealing.instant();
+        });
         KeyService keys = new KeyService(
                 new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), sealing);
         PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(recording), keys, sealing);
@@ -2029,25 +2016,12 @@ class PrivateEventStoreTest {
         Instant two = Instant.parse("2026-11-26T14:00:00Z");
         MovableClock clock = new MovableClock(two);
         java.util.concurrent.atomic.AtomicBoolean stepped = new java.util.concurrent.atomic.AtomicBoolean();
-        Clock recording = new Clock() {
-            @Override
-            public java.time.ZoneId getZone() {
-                return ZoneOffset.UTC;
+        Clock recording = readings(() -> {
+            if (stepped.compareAndSet(false, true)) {
+                clock.now.set(two.minus(java.time.Duration.ofHours(2)));
             }
-
-            @Override
-            public Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-
-            @Override
-            public Instant instant() {
-                if (stepped.compareAndSet(false, true)) {
-                    clock.now.set(two.minus(java.time.Duration.ofHours(2)));
-                }
-                return clock.instant();
-            }
-        };
+            return clock.instant();
+        });
         KeyService keys = new KeyService(
                 new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
         PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(recording), keys, clock);
@@ -2097,6 +2071,26 @@ class PrivateEventStoreTest {
         assertThat(lethe.retention(Instant.now(), DPO, true).expired()).isEmpty();
         lethe.noteRetentionReference();
         assertThat(lethe.retention(Instant.now(), DPO, true).expired()).isEmpty();
+    }
+
+    /** A clock in UTC whose every reading is {@code reading}'s (a test's steps and jumps). */
+    static Clock readings(java.util.function.Supplier<Instant> reading) {
+        return new Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public Instant instant() {
+                return reading.get();
+            }
+        };
     }
 
     /** A clock a test moves. */
