@@ -354,10 +354,8 @@ class PrivateEventStoreTest {
         Instant newYear = Instant.parse("2025-01-01T00:00:00Z");
         MovableClock sealing = new MovableClock(newYear.minusMillis(1));
         MovableClock recording = new MovableClock(newYear.minusSeconds(1));
-        KeyService keys = new KeyService(
-                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), sealing);
-        try (PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(recording), keys, sealing)) {
-            registerProductSold(store); // recorded a second before the new year
+        try (PrivateEventStore store = privacyAt(sealing, recording)) { // recorded a second before the new year
+            KeyService keys = store.keys();
             recording.now.set(newYear.plusMillis(1));
             // Sealed a millisecond before the new year, committed a millisecond after it: sealed again for the new
             // year, where it is recorded (kept in the old year's keys, its values would expire a year early).
@@ -388,10 +386,8 @@ class PrivateEventStoreTest {
     @Test
     void a_clock_past_the_year_9999_seals_nothing_so_that_no_period_key_is_made_that_could_never_expire() {
         Clock far = Clock.fixed(Instant.parse("+10000-06-01T00:00:00Z"), ZoneOffset.UTC);
-        KeyService keys = new KeyService(
-                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), far);
-        try (PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(far), keys, far)) {
-            registerProductSold(store);
+        try (PrivateEventStore store = privacyAt(far, far)) {
+            KeyService keys = store.keys();
             assertThatThrownBy(() -> store.append(
                             StreamId.of("orders"), ExpectedVersion.any(), List.of(sale("far@example.com"))))
                     .isInstanceOf(InvalidEventException.class)
@@ -406,10 +402,9 @@ class PrivateEventStoreTest {
     void a_batch_refused_before_the_clock_stepped_back_leaves_the_next_sealed_and_recorded_in_one_period() {
         Instant newYear = Instant.parse("2025-01-01T00:00:00Z");
         MovableClock clock = new MovableClock(newYear.minusSeconds(5));
-        KeyService keys = new KeyService(
-                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
-        try (PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(clock), keys, clock)) {
-            registerProductSold(store); // the log's last event: five seconds before the new year
+        try (PrivateEventStore store =
+                privacyAt(clock, clock)) { // the log's last event: five seconds before the new year
+            KeyService keys = store.keys();
             // Half a second into the new year, an append is refused (a wrong expected version): nothing recorded.
             clock.now.set(newYear.plusMillis(500));
             assertThatThrownBy(() -> store.append(
@@ -1956,10 +1951,7 @@ class PrivateEventStoreTest {
     @Test
     void a_clock_that_jumped_ahead_and_back_while_nothing_was_stored_does_not_hold_up_later_appends() {
         MovableClock clock = new MovableClock(writtenAt);
-        KeyService keys = new KeyService(
-                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
-        PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(clock), keys, clock);
-        registerProductSold(store);
+        PrivateEventStore store = privacyAt(clock, clock);
         EventData sale =
                 EventData.of("ProductSold", "{\"email\":\"ada@example.com\",\"name\":\"Ada\",\"product\":\"f\"}");
         store.append(StreamId.of("customer-1"), ExpectedVersion.any(), List.of(sale));
@@ -1991,10 +1983,7 @@ class PrivateEventStoreTest {
             Instant jump = jumps.poll();
             return jump != null ? jump : sealing.instant();
         });
-        KeyService keys = new KeyService(
-                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), sealing);
-        PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(recording), keys, sealing);
-        registerProductSold(store);
+        PrivateEventStore store = privacyAt(sealing, recording);
         Instant ahead = endOfJune.plus(java.time.Duration.ofHours(3));
         jumps.add(ahead);
         store.append(StreamId.of("customer-1"), ExpectedVersion.any(), List.of(sale("late@example.com")));
@@ -2022,10 +2011,7 @@ class PrivateEventStoreTest {
             }
             return clock.instant();
         });
-        KeyService keys = new KeyService(
-                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
-        PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(recording), keys, clock);
-        registerProductSold(store);
+        PrivateEventStore store = privacyAt(clock, recording);
         stepped.set(false);
         clock.now.set(two);
         store.append(StreamId.of("customer-1"), ExpectedVersion.any(), List.of(sale("back@example.com")));
@@ -2040,10 +2026,7 @@ class PrivateEventStoreTest {
     @Test
     void a_clock_confirmed_by_a_run_as_of_its_own_instant_is_where_later_runs_go_on_from() {
         MovableClock clock = new MovableClock(writtenAt);
-        KeyService keys = new KeyService(
-                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
-        PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(clock), keys, clock);
-        registerProductSold(store);
+        PrivateEventStore store = privacyAt(clock, clock);
         store.append(
                 StreamId.of("customer-1"),
                 ExpectedVersion.any(),
@@ -2073,32 +2056,29 @@ class PrivateEventStoreTest {
         assertThat(lethe.retention(Instant.now(), DPO, true).expired()).isEmpty();
     }
 
-    /** A clock in UTC whose every reading is {@code reading}'s (a test's steps and jumps). */
-    static Clock readings(java.util.function.Supplier<Instant> reading) {
-        return new Clock() {
-            @Override
-            public java.time.ZoneId getZone() {
-                return ZoneOffset.UTC;
-            }
-
-            @Override
-            public Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-
-            @Override
-            public Instant instant() {
-                return reading.get();
-            }
-        };
+    /**
+     * A privacy layer on the in-memory engine with ProductSold registered: sealing at {@code sealing}'s time,
+     * recording at {@code recording}'s (one clock for both, or two that a test steps apart).
+     */
+    PrivateEventStore privacyAt(Clock sealing, Clock recording) {
+        KeyService keys = new KeyService(
+                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), sealing);
+        PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(recording), keys, sealing);
+        registerProductSold(store);
+        return store;
     }
 
-    /** A clock a test moves. */
-    static final class MovableClock extends Clock {
-        final java.util.concurrent.atomic.AtomicReference<Instant> now;
+    /** A clock in UTC whose every reading is {@code reading}'s (a test's steps and jumps). */
+    static Clock readings(java.util.function.Supplier<Instant> reading) {
+        return new ReadingClock(reading);
+    }
 
-        MovableClock(Instant start) {
-            now = new java.util.concurrent.atomic.AtomicReference<>(start);
+    /** A clock in UTC that reads a supplier. */
+    static class ReadingClock extends Clock {
+        private final java.util.function.Supplier<Instant> reading;
+
+        ReadingClock(java.util.function.Supplier<Instant> reading) {
+            this.reading = reading;
         }
 
         @Override
@@ -2113,17 +2093,29 @@ class PrivateEventStoreTest {
 
         @Override
         public Instant instant() {
-            return now.get();
+            return reading.get();
+        }
+    }
+
+    /** A clock a test moves. */
+    static final class MovableClock extends ReadingClock {
+        final java.util.concurrent.atomic.AtomicReference<Instant> now;
+
+        MovableClock(Instant start) {
+            this(new java.util.concurrent.atomic.AtomicReference<>(start));
+        }
+
+        private MovableClock(java.util.concurrent.atomic.AtomicReference<Instant> now) {
+            super(now::get);
+            this.now = now;
         }
     }
 
     @Test
     void events_appended_under_a_clock_set_ahead_do_not_make_the_retention_guard_trust_it() {
         MovableClock clock = new MovableClock(Instant.now());
-        KeyService keys = new KeyService(
-                new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
-        PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(clock), keys, clock);
-        registerProductSold(store);
+        PrivateEventStore store = privacyAt(clock, clock);
+        KeyService keys = store.keys();
         store.append(
                 StreamId.of("customer-1"),
                 ExpectedVersion.any(),

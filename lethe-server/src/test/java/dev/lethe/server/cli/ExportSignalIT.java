@@ -11,8 +11,6 @@ import dev.lethe.core.store.ExpectedVersion;
 import dev.lethe.core.store.Json;
 import dev.lethe.core.store.StreamId;
 import dev.lethe.sqlite.SqliteLethe;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,13 +33,7 @@ class ExportSignalIT {
     @Test
     void sigterm_during_an_export_deletes_the_half_written_file() throws Exception {
         Path data = work.resolve("data");
-        StringWriter initErr = new StringWriter();
-        assertThat(LetheCli.run(
-                        new String[] {"--data", data.toString(), "--init", "append", "setup", "Started", "{}"},
-                        new PrintWriter(new StringWriter()),
-                        new PrintWriter(initErr)))
-                .as(initErr.toString())
-                .isZero();
+        ChildCli.initStore(data);
         SubjectId subject;
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             lethe.privacy().registerRecord(new Principal("dora", "dpo"), "Sold", Sold.class);
@@ -58,14 +50,7 @@ class ExportSignalIT {
 
         Path output = work.resolve("export.json");
         Path errLog = work.resolve("err.log");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process child = new ProcessBuilder(List.of(
-                        java,
-                        "-Xmx256m",
-                        "-XX:+UseSerialGC",
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        LetheCli.class.getName(),
+        Process child = ChildCli.command(
                         "--data",
                         data.toString(),
                         "subject",
@@ -74,7 +59,7 @@ class ExportSignalIT {
                         "--output",
                         output.toString(),
                         "--role",
-                        "dpo"))
+                        "dpo")
                 .redirectError(errLog.toFile())
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .start();

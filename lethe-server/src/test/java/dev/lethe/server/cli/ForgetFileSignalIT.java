@@ -50,13 +50,7 @@ class ForgetFileSignalIT {
     @Test
     void sigterm_stops_between_forgets_and_says_how_far_it_got() throws Exception {
         Path data = work.resolve("data");
-        StringWriter initErr = new StringWriter();
-        assertThat(LetheCli.run(
-                        new String[] {"--data", data.toString(), "--init", "append", "setup", "Started", "{}"},
-                        new PrintWriter(new StringWriter()),
-                        new PrintWriter(initErr)))
-                .as(initErr.toString())
-                .isZero();
+        ChildCli.initStore(data);
         List<SubjectId> subjects = new ArrayList<>();
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             for (int i = 0; i < SUBJECTS; i++) {
@@ -66,18 +60,10 @@ class ForgetFileSignalIT {
         Path file = work.resolve("subjects.txt");
         Files.write(file, subjects.stream().map(SubjectId::toString).toList());
 
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Path errLog = work.resolve("err.log");
-        List<String> command = new ArrayList<>(List.of(
-                java,
-                "-Xmx256m",
-                "-XX:+UseSerialGC",
-                "-cp",
-                System.getProperty("java.class.path"),
-                LetheCli.class.getName()));
-        command.addAll(List.of(forgetFile(data, file)));
-        Process child =
-                new ProcessBuilder(command).redirectError(errLog.toFile()).start();
+        Process child = ChildCli.command(forgetFile(data, file))
+                .redirectError(errLog.toFile())
+                .start();
         Pattern forgotten = Pattern.compile("^forgotten: subject (\\S+), receipt ");
         List<String> printed = new ArrayList<>();
         try (BufferedReader out =

@@ -22,15 +22,7 @@ class StandardOutputIT {
 
     /** {@code lethe --data DATA read --all} in a child process, standard output and error not yet redirected. */
     private static ProcessBuilder readAll(Path data) {
-        return new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp",
-                System.getProperty("java.class.path"),
-                LetheCli.class.getName(),
-                "--data",
-                data.toString(),
-                "read",
-                "--all");
+        return ChildCli.command("--data", data.toString(), "read", "--all");
     }
 
     @Test

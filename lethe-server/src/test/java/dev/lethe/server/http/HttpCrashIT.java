@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.lethe.server.cli.LetheCli;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -127,23 +126,9 @@ class HttpCrashIT {
      * could be taken by another process before the child binds it.)
      */
     private URI start(Path data, Path config, HttpClient http) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         childLog = work.resolve("server-" + starts++ + ".log");
-        child = new ProcessBuilder(
-                        java,
-                        "-Xmx256m",
-                        "-XX:+UseSerialGC",
-                        "-cp",
-                        System.getProperty("java.class.path"),
-                        LetheCli.class.getName(),
-                        "serve",
-                        "--init",
-                        "--data",
-                        data.toString(),
-                        "--port",
-                        "0",
-                        "--config",
-                        config.toString())
+        child = dev.lethe.server.cli.ChildCli.command(
+                        "serve", "--init", "--data", data.toString(), "--port", "0", "--config", config.toString())
                 .redirectErrorStream(true)
                 .redirectOutput(childLog.toFile())
                 .start();
