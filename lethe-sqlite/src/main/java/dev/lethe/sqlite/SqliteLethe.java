@@ -278,7 +278,8 @@ public final class SqliteLethe implements AutoCloseable {
                 int audited = privacy.auditInterruptedForgets();
                 if (audited > 0) {
                     recovered.add(audited + " forget(s) stopped by a crash before their audit entry got it now"
-                            + " (SubjectForgotten with recovered: true; or by a close() while they ran)");
+                            + " (SubjectForgotten with recovered: true; or by a close() that gave up waiting for"
+                            + " them)");
                 }
                 // And a move of the master key into a token stopped between its commit and its entry.
                 if (privacy.auditInterruptedMove()) {
@@ -1183,7 +1184,10 @@ public final class SqliteLethe implements AutoCloseable {
 
     @Override
     public void close() {
-        if (!store.isReadOnly()) {
+        // Forgets in progress first: one cut short between its key's destruction and its audit entry would have
+        // its caller told it failed (the next open writes the entry), and the notes below would be written before it.
+        boolean forgetsDone = privacy.awaitForgets(PrivateEventStore.FORGETS_CLOSE_WAIT);
+        if (!store.isReadOnly() && forgetsDone) {
             try {
                 privacy.noteForgetsChecked();
                 privacy.noteJournalChecked();

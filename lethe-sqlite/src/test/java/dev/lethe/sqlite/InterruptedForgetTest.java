@@ -54,7 +54,8 @@ class InterruptedForgetTest {
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
             assertThat(lethe.recoveredAtOpen())
                     .containsExactly("1 forget(s) stopped by a crash before their audit entry got it now"
-                            + " (SubjectForgotten with recovered: true; or by a close() while they ran)");
+                            + " (SubjectForgotten with recovered: true; or by a close() that gave up waiting for"
+                            + " them)");
             List<RecordedEvent> entries = forgottenEntries(lethe);
             assertThat(entries).hasSize(1);
             JsonNode entry = entries.get(0).data().asTree();

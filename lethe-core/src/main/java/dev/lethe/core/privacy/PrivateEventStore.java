@@ -525,7 +525,7 @@ public final class PrivateEventStore implements AutoCloseable {
             } catch (InvalidEventException early) {
                 // Sealed at a clock that stepped back over an hour before the store read its own: the window would
                 // start too far ahead of the store. Not the caller's input: sealed again at the clock as it is now.
-                if (!windowed || !early.getMessage().startsWith(AppendRules.WINDOW) || attempt == 3) {
+                if (!windowed || !sealedAhead(early) || attempt == 3) {
                     throw early;
                 }
                 continue;
@@ -567,6 +567,11 @@ public final class PrivateEventStore implements AutoCloseable {
         return false;
     }
 
+    /** Whether the store refused a sealed batch's window as starting too far past its time (see {@link AppendRules}). */
+    private static boolean sealedAhead(InvalidEventException refusal) {
+        return refusal.getMessage().startsWith(AppendRules.WINDOW);
+    }
+
     /** After a refusal for a day already over: the next seal is made at the store's time at least. */
     private void noteStoreTime(dev.lethe.core.store.LateRecordingException late) {
         sealedUpTo.accumulateAndGet(late.storeTime(), (a, b) -> a.isAfter(b) ? a : b);
@@ -580,7 +585,8 @@ public final class PrivateEventStore implements AutoCloseable {
      * cut by day) that the store cannot record before it (committed after it) fails with
      * {@link dev.lethe.core.store.LateRecordingException}, transient,
      * where {@link #append} seals it again and retries: retried here, it could overtake the batches submitted
-     * after it. Submitted again, it is sealed for the store's time.
+     * after it. Submitted again, it is sealed for the store's time. So does a batch sealed at a clock that then
+     * stepped back over an hour before the store recorded it ({@code append} seals it again too).
      */
     public java.util.concurrent.CompletableFuture<AppendResult> appendAsync(
             StreamId streamId, ExpectedVersion expected, List<EventData> events) {
@@ -592,9 +598,10 @@ public final class PrivateEventStore implements AutoCloseable {
         } catch (RuntimeException e) {
             return java.util.concurrent.CompletableFuture.failedFuture(e);
         }
+        boolean windowed = sealedAny(sealed, events);
         java.util.concurrent.CompletableFuture<AppendResult> appended = RawLog.handOver(
                         () -> store(streamId, expected, sealed, events, now))
-                .whenComplete((result, failure) -> {
+                .handle((result, failure) -> {
                     // Before the caller hears of it: a batch submitted again is then sealed for the store's time.
                     Throwable cause = failure;
                     while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
@@ -602,9 +609,24 @@ public final class PrivateEventStore implements AutoCloseable {
                     }
                     if (cause instanceof dev.lethe.core.store.LateRecordingException late) {
                         noteStoreTime(late);
-                    } else if (failure == null && sealedAny(sealed, events)) {
+                    } else if (failure == null && windowed) {
                         noteRecordedFrom(now);
+                    } else if (windowed && cause instanceof InvalidEventException early && sealedAhead(early)) {
+                        // Sealed at a clock that stepped back over an hour before the store read its own: not the
+                        // caller's input. append seals such a batch again; here that could overtake later batches.
+                        throw new java.util.concurrent.CompletionException(
+                                dev.lethe.core.store.LateRecordingException.sealedAhead(
+                                        now,
+                                        keys.policy().earliestPeriodEnd(now),
+                                        clock.instant(),
+                                        early.getMessage()));
                     }
+                    if (failure != null) {
+                        throw failure instanceof java.util.concurrent.CompletionException completion
+                                ? completion
+                                : new java.util.concurrent.CompletionException(failure);
+                    }
+                    return result;
                 });
         if (!warnings.isEmpty()) {
             appended.thenRun(() -> warnings.forEach(Runnable::run)); // once stored; not if refused
@@ -1508,6 +1530,60 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     private ErasureReceipt forgetAuthorized(SubjectId subject, String legalBasis, String reason, Principal actor) {
+        synchronized (forgetsInFlight) {
+            forgetsInFlight[0]++;
+        }
+        try {
+            return forgetCounted(subject, legalBasis, reason, actor);
+        } finally {
+            synchronized (forgetsInFlight) {
+                if (--forgetsInFlight[0] == 0) {
+                    forgetsInFlight.notifyAll();
+                }
+            }
+        }
+    }
+
+    /** Set when {@link #awaitForgets} gave up: a close does not wait for the same forgets twice. */
+    private volatile boolean gaveUpOnForgets;
+
+    /** Forgets in progress (in this process), which {@link #awaitForgets} waits for; guarded by itself. */
+    private final int[] forgetsInFlight = {0};
+
+    /** How long {@link #close()} waits for forgets in progress: a forget takes milliseconds. */
+    public static final java.time.Duration FORGETS_CLOSE_WAIT = java.time.Duration.ofSeconds(30);
+
+    /**
+     * Waits until no forget is in progress in this process, for {@code max} at most (a forget started meanwhile is
+     * waited for too), so that a close does not cut one short between its key's destruction and its audit entry
+     * (the next open would repair it, and its caller would have been told it failed). {@link #close()} and the SQLite
+     * engine's close call it. Returns whether none is left; logs a warning when some are.
+     */
+    public boolean awaitForgets(java.time.Duration max) {
+        long deadline = System.nanoTime() + max.toNanos();
+        synchronized (forgetsInFlight) {
+            while (forgetsInFlight[0] > 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || Thread.currentThread().isInterrupted()) {
+                    LOG.log(
+                            System.Logger.Level.WARNING,
+                            "closing with " + forgetsInFlight[0] + " forget(s) still in progress after "
+                                    + max.toSeconds() + " s: their keys may be destroyed without their audit"
+                                    + " entries, which the next open writes (SubjectForgotten, reapplied)");
+                    gaveUpOnForgets = true;
+                    return false;
+                }
+                try {
+                    java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(forgetsInFlight, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return true;
+        }
+    }
+
+    private ErasureReceipt forgetCounted(SubjectId subject, String legalBasis, String reason, Principal actor) {
         checkForgetAllowed();
         writePendingReceipts();
         // One durable append, the SubjectForgotten event, which is the audit entry (no personal data),
@@ -3878,8 +3954,12 @@ public final class PrivateEventStore implements AutoCloseable {
         noteHead(headSeen());
     }
 
+    /** Waits for forgets in progress first ({@link #awaitForgets}, {@link #FORGETS_CLOSE_WAIT} at most). */
     @Override
     public void close() {
+        if (!gaveUpOnForgets) {
+            awaitForgets(FORGETS_CLOSE_WAIT);
+        }
         replay.close();
         // The store first: it drains appends in flight, whose completions may still use the key store.
         store.close();

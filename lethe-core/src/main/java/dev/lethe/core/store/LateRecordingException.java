@@ -14,11 +14,34 @@ public final class LateRecordingException extends LetheException {
     private final Instant storeTime;
 
     public LateRecordingException(Instant recordBefore, Instant storeTime) {
-        super("append not stored: it had to be recorded before " + InstantText.of(recordBefore)
-                + ", and the store would have recorded it at " + InstantText.of(storeTime)
-                + "; prepare the batch again (seal it anew) and retry");
+        this(
+                "append not stored: it had to be recorded before " + InstantText.of(recordBefore)
+                        + ", and the store would have recorded it at " + InstantText.of(storeTime)
+                        + "; prepare the batch again (seal it anew) and retry",
+                recordBefore,
+                storeTime);
+    }
+
+    private LateRecordingException(String message, Instant recordBefore, Instant storeTime) {
+        super(message);
         this.recordBefore = recordBefore;
         this.storeTime = storeTime;
+    }
+
+    /**
+     * A batch prepared at {@code preparedAt}, to be recorded before {@code recordBefore}, by a clock that stepped back
+     * over an hour before the store read its own ({@code storeTime}, the clock's reading then): the store refused its
+     * window as starting too far ahead ({@code refusal}). Transient as a late batch is: prepared again, it is prepared
+     * for the clock as it is now.
+     */
+    public static LateRecordingException sealedAhead(
+            Instant preparedAt, Instant recordBefore, Instant storeTime, String refusal) {
+        return new LateRecordingException(
+                "append not stored: it was prepared at " + InstantText.of(preparedAt)
+                        + ", and the clock stepped back before the store could record it (" + refusal
+                        + "); prepare the batch again (seal it anew) and retry",
+                recordBefore,
+                storeTime);
     }
 
     /** The instant the batch had to be recorded before. */

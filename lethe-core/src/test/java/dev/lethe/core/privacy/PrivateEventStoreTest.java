@@ -199,6 +199,43 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void close_waits_for_a_forget_in_progress_instead_of_cutting_it_short() throws Exception {
+        // The forget has destroyed the key and is scrubbing the key store when another thread closes the store. The
+        // close used to go on: the forget's audit entry then met a closed store, and its caller was told the forget
+        // failed, though the key was gone (the next open wrote the entry). The close now waits for it.
+        java.util.concurrent.CountDownLatch scrubbing = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean hold = new java.util.concurrent.atomic.AtomicBoolean();
+        KeyStore slowScrub = InterceptedKeyStore.of(new InMemoryKeyStore(), (method, args) -> {
+            if (method.equals("scrub") && hold.compareAndSet(true, false)) {
+                scrubbing.countDown();
+                release.await();
+            }
+        });
+        Clock clock = Clock.fixed(writtenAt, ZoneOffset.UTC);
+        KeyService keys =
+                new KeyService(slowScrub, LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
+        PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(clock), keys, clock);
+        registerProductSold(store);
+        store.append(StreamId.of("customer-1"), ExpectedVersion.any(), List.of(sale("close@example.com")));
+        SubjectId subject = keys.lookup("close@example.com").orElseThrow();
+        hold.set(true);
+        java.util.concurrent.CompletableFuture<ErasureReceipt> forget =
+                java.util.concurrent.CompletableFuture.supplyAsync(
+                        () -> store.forget(subject, "GDPR Art. 17(1)(a)", "asked", DPO));
+        assertThat(scrubbing.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        java.util.concurrent.CompletableFuture<Void> close =
+                java.util.concurrent.CompletableFuture.runAsync(store::close);
+        Thread.sleep(200);
+        assertThat(close).as("the close waits for the forget").isNotDone();
+        release.countDown();
+        // Returned, not thrown: its audit entry (SubjectForgotten) was appended before the store closed.
+        assertThat(forget.get(10, java.util.concurrent.TimeUnit.SECONDS).subject())
+                .isEqualTo(subject);
+        close.get(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    @Test
     void a_natural_key_whose_subject_is_forgotten_between_resolving_and_sealing_names_a_new_subject() {
         // The race a forget can win against an append: the append has resolved the natural key to its
         // subject, the forget lands, then the append seals for that subject. It must not be refused: a
@@ -2018,6 +2055,42 @@ class PrivateEventStoreTest {
         assertThat(stepped).isTrue();
         assertThat(store.store()
                         .readStream(StreamId.of("customer-1"), 0, Direction.FORWARD, 1)
+                        .get(0)
+                        .recordedAt())
+                .isBefore(two.minus(java.time.Duration.ofMinutes(119)));
+    }
+
+    @Test
+    void a_clock_stepped_back_hours_before_an_async_batch_is_recorded_fails_it_as_transient_not_as_bad_input() {
+        // As above, through appendAsync, which does not retry (a retry could overtake the batches submitted after
+        // it): the batch fails with LateRecordingException, transient, nothing stored, and submitted again it is
+        // sealed at the clock as it is now and stored. It was refused as bad input, which a caller does not retry.
+        Instant two = Instant.parse("2026-11-26T14:00:00Z");
+        MovableClock clock = new MovableClock(two);
+        java.util.concurrent.atomic.AtomicBoolean stepped = new java.util.concurrent.atomic.AtomicBoolean();
+        Clock recording = readings(() -> {
+            if (stepped.compareAndSet(false, true)) {
+                clock.now.set(two.minus(java.time.Duration.ofHours(2)));
+            }
+            return clock.instant();
+        });
+        PrivateEventStore store = privacyAt(clock, recording);
+        stepped.set(false);
+        clock.now.set(two);
+        StreamId stream = StreamId.of("customer-1");
+        assertThatThrownBy(() -> store.appendAsync(stream, ExpectedVersion.any(), List.of(sale("back@example.com")))
+                        .join())
+                .cause()
+                .isInstanceOfSatisfying(
+                        dev.lethe.core.store.LateRecordingException.class,
+                        late -> assertThat(late.isTransient()).isTrue())
+                .hasMessageContaining("the clock stepped back")
+                .hasMessageNotContaining("back@example.com");
+        assertThat(store.store().readStream(stream, 0, Direction.FORWARD, 1)).isEmpty();
+        store.appendAsync(stream, ExpectedVersion.any(), List.of(sale("back@example.com")))
+                .join();
+        assertThat(store.store()
+                        .readStream(stream, 0, Direction.FORWARD, 1)
                         .get(0)
                         .recordedAt())
                 .isBefore(two.minus(java.time.Duration.ofMinutes(119)));
