@@ -66,7 +66,8 @@ public record PersonalValue(UUID event, String path, String sealed) {
         }
     }
 
-    static boolean looksLikeOne(JsonNode node) {
+    /** Whether {@code node} is a {@code PersonalValue} as Jackson writes one: {@code {event, path, sealed}}. */
+    public static boolean looksLikeOne(JsonNode node) {
         return node.isObject() && node.size() == 3 && node.has("event") && node.has("path") && node.has("sealed");
     }
 }

@@ -290,6 +290,7 @@ final class RunningProjection<S> implements BatchListener {
                         + ": keep each key's state small (key it finer, keep counts or the last few items rather than"
                         + " every value), then rebuild it");
             }
+            noteSealedTextOutsidePersonalValues(key, text);
             encoded.put(key, text);
         });
         commitRetrying(encoded);
@@ -444,6 +445,79 @@ final class RunningProjection<S> implements BatchListener {
         synchronized (committedMonitor) {
             committedMonitor.notifyAll();
         }
+    }
+
+    /** States that held sealed text checked so far for some outside a {@code PersonalValue} (at most the first 64). */
+    private int sealedTextChecks;
+
+    private static final int SEALED_TEXT_CHECKS = 64;
+
+    /**
+     * Warns, once, of a state (the first 64 that hold any sealed text) that keeps a personal field's stored value
+     * outside a {@link dev.lethe.core.privacy.PersonalValue}, or is keyed by one: a fold copied, keyed by or computed
+     * with it. There, no role can open it (it is not bound to its event and path), every role reads sealed text, and a
+     * forget does not make it read as forgotten. Neither the value nor a name that may be personal is logged.
+     */
+    private void noteSealedTextOutsidePersonalValues(String key, String text) {
+        if (sealedTextChecks >= SEALED_TEXT_CHECKS
+                || !(text.contains(dev.lethe.core.privacy.Envelope.PREFIX)
+                        || key.startsWith(dev.lethe.core.privacy.Envelope.PREFIX))) {
+            return;
+        }
+        sealedTextChecks++;
+        String where;
+        if (key.startsWith(dev.lethe.core.privacy.Envelope.PREFIX)) {
+            where = "its states are keyed by it";
+        } else {
+            try {
+                where = sealedTextAt(json.readTree(text), "state");
+            } catch (JsonProcessingException e) {
+                return; // written by the same mapper a moment ago; not this check's to report
+            }
+        }
+        if (where == null) {
+            return;
+        }
+        sealedTextChecks = SEALED_TEXT_CHECKS;
+        System.getLogger(RunningProjection.class.getName())
+                .log(
+                        System.Logger.Level.WARNING,
+                        "projection '" + projection.name() + "' keeps a personal field's sealed text outside a"
+                                + " PersonalValue (" + where + "): a fold copied, keyed by or computed with the value"
+                                + " as stored. There no role can open it, every role reads sealed text, and a forget"
+                                + " does not show it as forgotten; keep it as PersonalValue.of(event, path), which"
+                                + " reveals it at query time (docs/java-api.md §7), then rebuild the projection");
+    }
+
+    /** Where in {@code node} sealed text stands outside a {@code PersonalValue}: a path, or null for nowhere. */
+    private static String sealedTextAt(com.fasterxml.jackson.databind.JsonNode node, String where) {
+        if (dev.lethe.core.privacy.PersonalValue.looksLikeOne(node)) {
+            return null;
+        }
+        if (node.isTextual()) {
+            return node.asText().startsWith(dev.lethe.core.privacy.Envelope.PREFIX) ? "at " + where : null;
+        }
+        java.util.Iterator<Map.Entry<String, com.fasterxml.jackson.databind.JsonNode>> members = node.fields();
+        while (members.hasNext()) {
+            Map.Entry<String, com.fasterxml.jackson.databind.JsonNode> member = members.next();
+            String name = member.getKey();
+            String inner = where + "."
+                    + (dev.lethe.core.privacy.policy.PolicyLinter.showable(name) ? name : "(a name not shown)");
+            if (name.startsWith(dev.lethe.core.privacy.Envelope.PREFIX)) {
+                return "as a member name in " + where;
+            }
+            String found = sealedTextAt(member.getValue(), inner);
+            if (found != null) {
+                return found;
+            }
+        }
+        for (int i = 0; node.isArray() && i < node.size(); i++) {
+            String found = sealedTextAt(node.get(i), where + "[" + i + "]");
+            if (found != null) {
+                return found;
+            }
+        }
+        return null;
     }
 
     private String encode(S state) {
