@@ -524,10 +524,14 @@ final class RunningProjection<S> implements BatchListener {
         try {
             return json.writeValueAsString(state);
         } catch (JsonProcessingException e) {
+            // An accessor's or serializer's own exception may quote the state it failed on (personal data): its
+            // class only, as Json.of says; the failure is shown to operators and logged.
+            Throwable cause = e.getCause();
+            String why = cause != null && !(cause instanceof JsonProcessingException)
+                    ? "writing it threw " + cause.getClass().getName()
+                    : e.getOriginalMessage();
             throw new IllegalStateException(
-                    "projection '" + projection.name() + "': state cannot be written as JSON: "
-                            + e.getOriginalMessage(),
-                    e);
+                    "projection '" + projection.name() + "': state cannot be written as JSON: " + why, e);
         }
     }
 

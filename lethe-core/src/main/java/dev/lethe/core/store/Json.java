@@ -324,7 +324,10 @@ public final class Json {
                 com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
                 throw InvalidEventException.of(
                         what,
-                        "has a member twice" + (name == null ? "" : ": '" + name + "'")
+                        "has a member twice"
+                                + (name == null
+                                        ? ""
+                                        : ": " + dev.lethe.core.privacy.policy.PolicyLinter.quotedName(name))
                                 + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")")
                                 + "; the second would replace the first");
             }

@@ -157,6 +157,34 @@ class ProjectionStopTest {
         }
     }
 
+    /** A state whose accessor throws with what it holds, as application code may. */
+    record Noisy(int count) {
+        @Override
+        public int count() {
+            if (count > 1) {
+                throw new IllegalArgumentException("cannot write note for ada@example.com");
+            }
+            return count;
+        }
+    }
+
+    @Test
+    void a_state_that_cannot_be_written_fails_naming_the_exception_class_not_its_message() throws Exception {
+        try (InMemoryEventStore store = new InMemoryEventStore();
+                ProjectionRuntime runtime = new ProjectionRuntime(store, new InMemoryProjectionStore())) {
+            append(store, 3);
+            runtime.start(Projection.global("noisy", Noisy.class, new Noisy(0))
+                    .on("Counted", (state, event) -> new Noisy(state.count + 1))
+                    .build());
+
+            assertThat(runtime.awaitPosition("noisy", 2, Duration.ofSeconds(10)))
+                    .isFalse();
+            assertThat(runtime.status("noisy").failure().orElseThrow())
+                    .contains("state cannot be written as JSON: writing it threw java.lang.IllegalArgumentException")
+                    .doesNotContain("ada@");
+        }
+    }
+
     @Test
     void a_fold_that_leaves_its_thread_interrupted_fails_saying_so() throws Exception {
         try (InMemoryEventStore store = new InMemoryEventStore();

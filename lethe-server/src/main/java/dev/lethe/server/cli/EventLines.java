@@ -70,8 +70,8 @@ final class EventLines {
                     // A misspelt "metdata" would otherwise be dropped without a word.
                     throw InvalidEventException.of(
                             where,
-                            "has the member \"" + (name.length() > 40 ? name.substring(0, 40) + "…" : name)
-                                    + "\"; a line has only " + String.join(", ", allowed.subList(0, allowed.size() - 1))
+                            "has the member " + dev.lethe.core.privacy.policy.PolicyLinter.quotedName(name)
+                                    + "; a line has only " + String.join(", ", allowed.subList(0, allowed.size() - 1))
                                     + " and id");
                 }
             }

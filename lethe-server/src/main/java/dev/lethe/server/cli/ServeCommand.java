@@ -51,12 +51,36 @@ final class ServeCommand implements Callable<Integer> {
     /** The server's log, one JSON object per line on standard error: its warnings at start too. */
     private final LetheServer.JsonLogTarget log = new LetheServer.JsonLogTarget(System.err);
 
+    /**
+     * Raises every SLF4J logger set below warn ({@code -Dorg.slf4j.simpleLogger.log.org.eclipse.jetty=debug}) to
+     * warn, and Jetty's warning of a malformed Host header (which quotes the header) to error: Jetty's and Javalin's
+     * debug and info logs print request and response bodies and headers. Returns the properties raised.
+     */
+    static java.util.List<String> quietLibraryLoggers(java.util.Properties properties) {
+        java.util.List<String> raised = new java.util.ArrayList<>();
+        for (String key : new java.util.TreeSet<>(properties.stringPropertyNames())) {
+            if (key.startsWith("org.slf4j.simpleLogger.log.")) {
+                String level = properties.getProperty(key).strip().toLowerCase(java.util.Locale.ROOT);
+                if (java.util.List.of("trace", "debug", "info").contains(level)) {
+                    properties.setProperty(key, "warn");
+                    raised.add(key);
+                }
+            }
+        }
+        properties.setProperty("org.slf4j.simpleLogger.log.org.eclipse.jetty.util.HostPort", "error");
+        return raised;
+    }
+
     @Override
     public Integer call() throws Exception {
         // Jetty and Javalin log through SLF4J: only their warnings; the server's own log is structured JSON.
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         // Javalin warns of every body over the limit, in its own format: the 413 and its JSON request line say it.
         System.setProperty("org.slf4j.simpleLogger.log.io.javalin.Javalin", "error");
+        for (String raised : quietLibraryLoggers(System.getProperties())) {
+            log.warn(raised + " raised to warn: below it, Jetty and Javalin log request and response bodies"
+                    + " (personal data, decrypted) and Authorization headers");
+        }
         ServerConfig settings = ServerConfig.load(config, System.getenv());
         // --data overrides LETHE_DATA and the config file; without it their value (or ./lethe-data) stands.
         picocli.CommandLine.ParseResult parsed = parent.spec.commandLine().getParseResult();

@@ -193,8 +193,8 @@ final class Hub {
                 // A misspelt "metdata" would be dropped without a word.
                 throw InvalidEventException.of(
                         where,
-                        "has the unknown member '" + (name.length() > 40 ? name.substring(0, 40) + "…" : name)
-                                + "'; an event has type, data, metadata and id");
+                        "has the unknown member " + dev.lethe.core.privacy.policy.PolicyLinter.quotedName(name)
+                                + "; an event has type, data, metadata and id");
             }
         }
         JsonNode type = node.get("type");

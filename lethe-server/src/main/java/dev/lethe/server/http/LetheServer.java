@@ -980,8 +980,8 @@ public final class LetheServer implements AutoCloseable {
         for (java.util.Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
             String name = names.next();
             if (!List.of(members).contains(name)) {
-                throw ApiException.badRequest("the body has the unknown member '"
-                        + (name.length() > 40 ? name.substring(0, 40) + "…" : name) + "'; its members: "
+                throw ApiException.badRequest("the body has the unknown member "
+                        + dev.lethe.core.privacy.policy.PolicyLinter.quotedName(name) + "; its members: "
                         + String.join(", ", members));
             }
         }
@@ -2006,6 +2006,15 @@ public final class LetheServer implements AutoCloseable {
             writeProblem(ctx, 409, "Conflict", e.getMessage());
         } else if (e instanceof InvalidEventException) {
             writeProblem(ctx, 400, "Bad request", e.getMessage());
+        } else if (e instanceof java.nio.charset.UnsupportedCharsetException
+                || e instanceof java.nio.charset.IllegalCharsetNameException) {
+            // Content-Type: application/json; charset=… naming no charset this JVM has: the client's error.
+            writeProblem(
+                    ctx,
+                    415,
+                    "Unsupported media type",
+                    "the request's Content-Type names a charset this server does not know; send UTF-8"
+                            + " (application/json; charset=utf-8)");
         } else if (e instanceof io.javalin.http.HttpResponseException http && http.getStatus() == 413) {
             writeProblem(
                     ctx,

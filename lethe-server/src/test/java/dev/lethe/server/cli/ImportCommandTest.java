@@ -598,7 +598,13 @@ class ImportCommandTest {
 
         Path unknownMember = file("member.jsonl", "{\"stream\":\"a\",\"type\":\"T\",\"data\":{},\"metdata\":{}}");
         assertThat(lethe("import", unknownMember.toString()).err())
-                .contains("line 1: has the member \"metdata\"; a line has only stream, type, data, metadata and id");
+                .contains("line 1: has the member 'metdata'; a line has only stream, type, data, metadata and id");
+        // A member name that holds an e-mail address is not repeated (standard error is kept in job logs).
+        Path emailMember =
+                file("email-member.jsonl", "{\"stream\":\"a\",\"type\":\"T\",\"data\":{},\"ada@example.org\":1}");
+        assertThat(lethe("import", emailMember.toString()).err())
+                .contains("line 1: has the member (a name not shown: it holds what looks like an e-mail address)")
+                .doesNotContain("ada@example.org");
 
         // A member twice in the data: readers would disagree on the number (the HTTP API refuses it too).
         Path twice =
@@ -610,6 +616,11 @@ class ImportCommandTest {
         Run appendTwice = lethe("append", "t", "T", "{\"quantity\":1,\"quantity\":1000}");
         assertThat(appendTwice.exitCode()).isEqualTo(2);
         assertThat(appendTwice.err()).contains("has a member twice: 'quantity'");
+        Run emailTwice = lethe("append", "t", "T", "{\"x\":{\"ada@example.org\":1,\"ada@example.org\":2}}");
+        assertThat(emailTwice.exitCode()).isEqualTo(2);
+        assertThat(emailTwice.err())
+                .contains("has a member twice: (a name not shown: it holds what looks like an e-mail address)")
+                .doesNotContain("ada@example.org");
 
         Path latin1 = root.resolve("latin1.jsonl");
         Files.write(

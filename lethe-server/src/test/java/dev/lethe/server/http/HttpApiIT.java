@@ -594,6 +594,21 @@ class HttpApiIT {
                 "{\"events\":[{\"type\":\"Note\",\"data\":{},\"metdata\":{\"x\":1}}]}");
         assertThat(metdata.status()).isEqualTo(400);
         assertThat(metdata.json().get("detail").asText()).contains("unknown member 'metdata'");
+        Response ibanMember = post(
+                "/v1/streams/note-1/events",
+                ADMIN,
+                "{\"events\":[{\"type\":\"Note\",\"data\":{},\"DE89370400440532013000\":1}]}");
+        assertThat(ibanMember.status()).isEqualTo(400);
+        assertThat(ibanMember.json().get("detail").asText())
+                .contains("unknown member (a name not shown: it holds what looks like an IBAN)")
+                .doesNotContain("DE89370400440532013000");
+        // A charset the server does not know is the client's error (it was a 500 and an error in the log).
+        Response unknownCharset = send(HttpRequest.newBuilder(URI.create(base + "/v1/streams/note-1/events"))
+                .header("Authorization", "Bearer " + ADMIN)
+                .header("Content-Type", "application/json; charset=no-such-charset")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"events\":[{\"type\":\"Note\",\"data\":{}}]}")));
+        assertThat(unknownCharset.status()).as(unknownCharset.body()).isEqualTo(415);
+        assertThat(unknownCharset.body()).contains("send UTF-8");
         assertThat(post("/v1/streams/note-1/events", ADMIN, "{\"events\":[{\"type\":\"Note\",\"data\":{}}]} xx")
                         .status())
                 .isEqualTo(400);

@@ -691,6 +691,19 @@ public final class PolicyLinter {
     }
 
     /**
+     * A member name as an error message quotes it: in single quotes, cut at 40 characters, or, when it holds what
+     * looks like an e-mail address or an IBAN ({@link #personalDataInName}), not at all ("(a name not shown: it
+     * holds what looks like an e-mail address)"): the message may be kept in a log or a job's output.
+     */
+    public static String quotedName(String name) {
+        java.util.Optional<String> personal = personalDataInName(name);
+        if (personal.isPresent()) {
+            return "(a name not shown: it holds " + personal.get() + ")";
+        }
+        return "'" + (name.length() > 40 ? name.substring(0, 40) + "…" : name) + "'";
+    }
+
+    /**
      * What personal data a member name looks like it holds, if it does: what {@link #personalDataInNote} finds,
      * or an IBAN run together with other letters, digits or {@code _} ({@code iban_DE89…}, {@code DE89…_email}):
      * names join their words, where notes separate them (in free text, a run-together search would take one
