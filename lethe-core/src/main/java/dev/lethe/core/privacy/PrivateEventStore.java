@@ -1126,11 +1126,17 @@ public final class PrivateEventStore implements AutoCloseable {
         if (metadata.unsafeBytes().length <= 2) {
             return; // {}
         }
-        refusePersonalMetadata(metadata.asTree(), "", 0);
+        refusePersonalMetadata(metadata.asTree(), "", false, 0);
     }
 
-    /** {@code path}: where the node is, its members' names joined by dots ({@code []} for an array's items). */
-    private static void refusePersonalMetadata(com.fasterxml.jackson.databind.JsonNode node, String path, int depth) {
+    /**
+     * {@code path}: where the node is, its members' names joined by dots ({@code []} for an array's items), no longer
+     * extended once over 200 characters (then never shown: extended for each item, a long name under a long array
+     * cost seconds of CPU per event); {@code personAbove}: whether a name on the way holds a word for a person
+     * ({@link PolicyLinter#pathNamesAPerson}).
+     */
+    private static void refusePersonalMetadata(
+            com.fasterxml.jackson.databind.JsonNode node, String path, boolean personAbove, int depth) {
         if (depth > MAX_METADATA_DEPTH) {
             // Not looked into, so not let through: what is below would be stored unchecked.
             throw InvalidEventException.of(
@@ -1141,7 +1147,7 @@ public final class PrivateEventStore implements AutoCloseable {
         if (node.isObject()) {
             for (var it = node.fields(); it.hasNext(); ) {
                 var member = it.next();
-                String here = path.isEmpty() ? member.getKey() : path + "." + member.getKey();
+                String here = path.isEmpty() ? member.getKey() : extended(path, "." + member.getKey());
                 if (PolicyLinter.personalDataInName(member.getKey()).isPresent()) {
                     throw InvalidEventException.of(
                             "metadata",
@@ -1154,7 +1160,8 @@ public final class PrivateEventStore implements AutoCloseable {
                             "metadata",
                             "a member name holds invisible characters (not shown), which strict mode cannot read");
                 }
-                if (PolicyLinter.looksPersonal(member.getKey()) && !ambiguousHere(path, member.getKey())) {
+                if (PolicyLinter.looksPersonal(member.getKey())
+                        && !(AMBIGUOUS_IN_METADATA.contains(plain(member.getKey())) && !personAbove)) {
                     throw InvalidEventException.of(
                             "metadata",
                             (PolicyLinter.showable(member.getKey())
@@ -1167,11 +1174,16 @@ public final class PrivateEventStore implements AutoCloseable {
                                     + " after a forget and exported with every subject the event names (strict mode);"
                                     + " keep it out of metadata, or put it in a classified field of the event");
                 }
-                refusePersonalMetadata(member.getValue(), here, depth + 1);
+                refusePersonalMetadata(
+                        member.getValue(),
+                        here,
+                        personAbove || PolicyLinter.pathNamesAPerson(member.getKey()),
+                        depth + 1);
             }
         } else if (node.isArray()) {
+            String items = extended(path, "[]");
             for (com.fasterxml.jackson.databind.JsonNode item : node) {
-                refusePersonalMetadata(item, path + "[]", depth + 1);
+                refusePersonalMetadata(item, items, personAbove, depth + 1);
             }
         } else if (node.isTextual()) {
             PolicyLinter.personalDataInNote(node.asText()).ifPresent(found -> {
@@ -1203,8 +1215,9 @@ public final class PrivateEventStore implements AutoCloseable {
      * Under a person anywhere above it ({@code user.name}, {@code users[].name}, {@code customerService.name},
      * {@code requester.profile.name}) it may be theirs, and is.
      */
-    private static boolean ambiguousHere(String parentPath, String name) {
-        return AMBIGUOUS_IN_METADATA.contains(plain(name)) && !PolicyLinter.pathNamesAPerson(parentPath);
+    /** {@code path} and {@code more}, or {@code path} alone once it is over 200 characters (never shown then). */
+    private static String extended(String path, String more) {
+        return path.length() > 200 ? path : path + more;
     }
 
     private static String plain(String name) {

@@ -548,6 +548,16 @@ public final class SchemaRegistry {
     private static final int FULL_MIX_DEPTH = 2;
 
     /**
+     * Paths up to this many segments are checked with any one segment spelt another way too; deeper ones only in
+     * each convention applied to every segment: the scanner keeps each spelling's prefixes, so renaming each of a
+     * path's segments in turn cost the cube of its depth (a schema 490 levels deep ran a server out of memory).
+     */
+    static final int RENAME_DEPTH = 8;
+
+    /** A Protobuf path whose mixes of proto and JSON names number at most this many is checked in each mix. */
+    static final int MAX_JSON_NAME_MIXES = 256;
+
+    /**
      * The other spellings of {@code path} a writer produces: every segment written in one of the usual
      * naming conventions (camelCase, PascalCase, snake_case, SCREAMING_SNAKE, kebab-case, lowercase,
      * UPPERCASE, each of Jackson's strategies), the same convention for the whole path, as a mapper's
@@ -584,6 +594,16 @@ public final class SchemaRegistry {
             }
             out.add(uniform.toString());
         }
+        addRenamed(segments, bySegment, out);
+        out.remove(path);
+        return List.copyOf(out);
+    }
+
+    /** Adds {@code segments} with any one of them spelt as {@code bySegment} gives, for paths of {@link #RENAME_DEPTH}. */
+    private static void addRenamed(String[] segments, List<List<String>> bySegment, Set<String> out) {
+        if (segments.length > RENAME_DEPTH) {
+            return;
+        }
         for (int i = 0; i < segments.length; i++) {
             for (String spelling : bySegment.get(i)) {
                 String[] one = segments.clone();
@@ -591,8 +611,6 @@ public final class SchemaRegistry {
                 out.add(String.join(".", one));
             }
         }
-        out.remove(path);
-        return List.copyOf(out);
     }
 
     /** Jackson's own naming strategies: what a mapper configured with one of them writes. */
@@ -687,27 +705,52 @@ public final class SchemaRegistry {
     }
 
     /**
-     * Every spelling of {@code path} with at least one segment in a JSON name (default or custom) and
-     * differing from it; {@code custom} gives the JSON name of the segment ending at a proto path, when not
-     * the default.
+     * The spellings of {@code path} with at least one segment in a JSON name (default or custom) and differing from
+     * it; {@code custom} gives the JSON name of the segment ending at a proto path, when not the default. Every mix
+     * of proto and JSON names when they number at most {@link #MAX_JSON_NAME_MIXES} (2 to the power of the depth,
+     * or 3: a chain of 21 messages had the first append of its type run a server out of memory); beyond, each
+     * kind of name for every segment (what a printer writes) and, up to {@link #RENAME_DEPTH} segments, any one
+     * segment named another way.
      */
     static List<String> jsonNamePaths(String path, Map<String, String> custom) {
-        List<String> spellings = List.of("");
+        String[] segments = path.split("\\.");
+        List<List<String>> bySegment = new ArrayList<>();
         String protoPrefix = "";
-        for (String segment : path.split("\\.")) {
+        long mixes = 1;
+        for (String segment : segments) {
             protoPrefix = protoPrefix.isEmpty() ? segment : protoPrefix + "." + segment;
             // The proto name, protoc's default JSON name and a custom one: JsonFormat's parser reads the
             // first and the JSON name; the default is refused too, since a printer may have used it.
             java.util.Set<String> names = new java.util.LinkedHashSet<>(List.of(segment, jsonName(segment)));
             Optional.ofNullable(custom.get(protoPrefix)).ifPresent(names::add);
-            List<String> next = new ArrayList<>();
-            for (String prefix : spellings) {
-                String joined = prefix.isEmpty() ? "" : prefix + ".";
-                names.forEach(name -> next.add(joined + name));
-            }
-            spellings = next;
+            bySegment.add(List.copyOf(names));
+            mixes = Math.min(mixes * names.size(), MAX_JSON_NAME_MIXES + 1L);
         }
-        return spellings.stream().filter(s -> !s.equals(path)).toList();
+        Set<String> out = new java.util.LinkedHashSet<>();
+        if (mixes <= MAX_JSON_NAME_MIXES) {
+            List<String> spellings = List.of("");
+            for (List<String> names : bySegment) {
+                List<String> next = new ArrayList<>();
+                for (String prefix : spellings) {
+                    String joined = prefix.isEmpty() ? "" : prefix + ".";
+                    names.forEach(name -> next.add(joined + name));
+                }
+                spellings = next;
+            }
+            out.addAll(spellings);
+        } else {
+            for (int kind = 0; kind < 3; kind++) {
+                StringBuilder uniform = new StringBuilder();
+                for (int i = 0; i < segments.length; i++) {
+                    List<String> names = bySegment.get(i);
+                    uniform.append(i == 0 ? "" : ".").append(names.get(Math.min(kind, names.size() - 1)));
+                }
+                out.add(uniform.toString());
+            }
+            addRenamed(segments, bySegment, out);
+        }
+        out.remove(path);
+        return List.copyOf(out);
     }
 
     /** protoc's default JSON name: each '_' dropped and the letter after it upper-cased. */
@@ -778,7 +821,7 @@ public final class SchemaRegistry {
     private static final Map<String, java.util.regex.Pattern> PATTERNS = new ConcurrentHashMap<>();
 
     /** Whether a {@code patternProperties} regular expression of {@code schema} matches {@code name} (anywhere in it). */
-    private static boolean matchesPatternProperty(JsonNode schema, String name) {
+    private static boolean matchesPatternProperty(JsonNode schema, String name, String where) {
         for (Iterator<String> patterns = schema.path("patternProperties").fieldNames(); patterns.hasNext(); ) {
             String pattern = patterns.next();
             java.util.regex.Pattern compiled;
@@ -787,11 +830,68 @@ public final class SchemaRegistry {
             } catch (java.util.regex.PatternSyntaxException notJava) {
                 return true; // a pattern this engine cannot read refuses nothing
             }
-            if (compiled.matcher(name).find()) {
-                return true;
+            try {
+                if (compiled.matcher(new Metered(name, new long[] {PATTERN_STEPS}))
+                        .find()) {
+                    return true;
+                }
+            } catch (Metered.Exhausted e) {
+                throw InvalidEventException.of(
+                        where,
+                        "has a property (its name not shown, " + name.length() + " characters) that matching"
+                                + " against the schema's patternProperties took over " + PATTERN_STEPS
+                                + " steps for: a name that long, or a pattern that backtracks; not stored");
             }
         }
         return false;
+    }
+
+    /**
+     * How many characters one match of a {@code patternProperties} pattern against a member name may read:
+     * java.util.regex backtracks, so an unanchored pattern reads a long name quadratically (80,000 characters took
+     * 38 s) and a badly written one exponentially (28 characters, 2.5 s). A few milliseconds.
+     */
+    static final long PATTERN_STEPS = 2_000_000;
+
+    /** A name that counts the characters a match reads from it, and stops the match past its budget. */
+    private static final class Metered implements CharSequence {
+        private final String text;
+        private final long[] left;
+
+        Metered(String text, long[] left) {
+            this.text = text;
+            this.left = left;
+        }
+
+        @Override
+        public char charAt(int index) {
+            if (--left[0] < 0) {
+                throw new Exhausted();
+            }
+            return text.charAt(index);
+        }
+
+        @Override
+        public int length() {
+            return text.length();
+        }
+
+        @Override
+        public CharSequence subSequence(int start, int end) {
+            return new Metered(text.substring(start, end), left);
+        }
+
+        @Override
+        public String toString() {
+            return text;
+        }
+
+        /** Thrown out of a match that read past its budget. */
+        static final class Exhausted extends RuntimeException {
+            Exhausted() {
+                super(null, null, false, false);
+            }
+        }
     }
 
     /** A member name shown in an error: a plain identifier, which names a field, not a value. */
@@ -820,7 +920,7 @@ public final class SchemaRegistry {
             // A misspelt personal field ("eMail" for "email") would be stored in plaintext.
             for (Iterator<String> names = value.fieldNames(); names.hasNext(); ) {
                 String name = names.next();
-                if (!schema.path("properties").has(name) && !matchesPatternProperty(schema, name)) {
+                if (!schema.path("properties").has(name) && !matchesPatternProperty(schema, name, where)) {
                     throw InvalidEventException.of(
                             where,
                             "has "
@@ -870,20 +970,38 @@ public final class SchemaRegistry {
         }
     }
 
-    /** Every property path a JSON Schema declares, nested objects included. */
+    /**
+     * At most this many characters of property paths (each path whole, nested ones repeating their parents' names)
+     * in one schema: they are stored with its registration, and names × depth grows as the square of the depth (450
+     * levels of 2,000-character names ran a server out of memory before any size was checked).
+     */
+    static final long MAX_PROPERTY_PATH_CHARS = 1_000_000;
+
+    /**
+     * Every property path a JSON Schema declares, nested objects included.
+     *
+     * @throws InvalidEventException past {@link #MAX_PROPERTY_PATH_CHARS} characters of paths
+     */
     public static List<String> propertyPaths(JsonNode schema) {
         List<String> out = new ArrayList<>();
-        collectPaths(schema, "", out);
+        collectPaths(schema, "", out, new long[] {0});
         return out;
     }
 
-    private static void collectPaths(JsonNode schema, String prefix, List<String> out) {
+    private static void collectPaths(JsonNode schema, String prefix, List<String> out, long[] chars) {
         for (Iterator<Map.Entry<String, JsonNode>> it =
                         schema.path("properties").fields();
                 it.hasNext(); ) {
             Map.Entry<String, JsonNode> property = it.next();
+            chars[0] += prefix.length() + property.getKey().length();
+            if (chars[0] > MAX_PROPERTY_PATH_CHARS) {
+                throw InvalidEventException.of(
+                        "schema",
+                        "its property paths come to more than " + MAX_PROPERTY_PATH_CHARS + " characters (each"
+                                + " nested path repeats its parents' names): nest less deep, or use shorter names");
+            }
             out.add(prefix + property.getKey());
-            collectPaths(property.getValue(), prefix + property.getKey() + ".", out);
+            collectPaths(property.getValue(), prefix + property.getKey() + ".", out, chars);
         }
     }
 }

@@ -1547,7 +1547,12 @@ class PrivateEventStoreTest {
             {"{\"customerService\":{\"name\":\"Ada\"}}", "member 'customerService.name' looks like"},
             {"{\"user\":{\"na\u200bme\":\"Ada\"}}", "a member name holds invisible characters"},
             {"{\"requester\":{\"profile\":{\"name\":\"Ada\"}}}", "member 'requester.profile.name' looks like"},
-            {"{\"payee\":\"SN08SN0100152000048500003035\"}", "holds what looks like an IBAN"}
+            {"{\"payee\":\"SN08SN0100152000048500003035\"}", "holds what looks like an IBAN"},
+            // Under a path too long to show (no longer extended past 200 characters), still checked, not named.
+            {
+                "{\"" + "k".repeat(250) + "\":[{\"customer\":{\"name\":\"Ada\"}}]}",
+                "a member (its name is not shown) looks like personal data"
+            }
         }) {
             assertThatThrownBy(() -> lethe.append(
                             stream,

@@ -73,6 +73,30 @@ class SchemaRegistrationTest {
     }
 
     @Test
+    void a_pattern_property_match_that_reads_too_much_of_a_name_refuses_the_append_without_the_name() {
+        register(PrivateEventStoreTest.DPO, """
+                {"type":"object","additionalProperties":false,"patternProperties":{"[a-z]+_[0-9]+":{}},"properties":{
+                   "email":{"type":"string","x-gdpr":{"pii":true,"key":true,"dataGroup":"contact"}}}}
+                """);
+        StreamId stream = StreamId.of("sales");
+        lethe.append(
+                stream,
+                ExpectedVersion.any(),
+                List.of(EventData.of("ProductSold", "{\"email\":\"a@example.com\",\"note_1\":1}")));
+        // Unanchored, the pattern is tried from every position of a name that never matches: quadratic.
+        String name = "a".repeat(80_000);
+        assertThatThrownBy(() -> lethe.append(
+                        stream,
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("ProductSold", "{\"email\":\"a@example.com\",\"" + name + "\":1}"))))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessageContaining("has a property (its name not shown, 80000 characters)")
+                .hasMessageContaining("patternProperties took over 2000000 steps")
+                .hasMessageNotContaining("aaaa");
+        assertThat(lethe.store().streamInfo(stream).eventCount()).isEqualTo(1);
+    }
+
+    @Test
     void a_misspelt_data_group_is_refused_when_registered_and_a_group_without_pii_is_a_finding() {
         assertThatThrownBy(() -> register(PrivateEventStoreTest.DPO, SCHEMA.replace("\"contact\"", "\"contcat\"")))
                 .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)

@@ -68,6 +68,52 @@ class UnsealedPathsTest {
     }
 
     @Test
+    void past_eight_segments_a_path_is_spelt_in_each_convention_throughout_not_one_segment_at_a_time() {
+        // Each spelling keeps its prefixes in the scanner: renaming each segment in turn cost the cube of the depth.
+        String nine = "home_address.street_line.house_number.flat_letter.floor_code.entry_code.door_code.bell_name.x_y";
+        List<String> deep = SchemaRegistry.spellingPaths(nine);
+        assertThat(deep.size()).isLessThanOrEqualTo(15);
+        assertThat(deep)
+                .contains("homeAddress.streetLine.houseNumber.flatLetter.floorCode.entryCode.doorCode.bellName.xY")
+                .doesNotContain(nine.replace("x_y", "xY"));
+        String deepest = String.join(".", java.util.Collections.nCopies(490, "a"));
+        assertThat(SchemaRegistry.spellingPaths(deepest)).containsExactly(deepest.toUpperCase(java.util.Locale.ROOT));
+    }
+
+    @Test
+    void protobuf_json_names_are_mixed_for_short_paths_and_written_one_way_throughout_for_deep_ones() {
+        assertThat(SchemaRegistry.jsonNamePaths("home_address.street_line"))
+                .containsExactlyInAnyOrder(
+                        "homeAddress.streetLine", "home_address.streetLine", "homeAddress.street_line");
+        // 2 to the power of 21 mixes ran a server out of memory at the type's first append.
+        String chain = String.join(".", java.util.Collections.nCopies(21, "a_b"));
+        assertThat(SchemaRegistry.jsonNamePaths(chain)).containsExactly(chain.replace("a_b", "aB"));
+        String nine = String.join(".", java.util.Collections.nCopies(9, "a_b"));
+        assertThat(SchemaRegistry.jsonNamePaths(nine))
+                .as("512 mixes: one way throughout")
+                .hasSize(1);
+        String eight = String.join(".", java.util.Collections.nCopies(8, "a_b"));
+        assertThat(SchemaRegistry.jsonNamePaths(eight)).hasSize(255).contains("aB." + eight.substring(4));
+    }
+
+    @Test
+    void a_schema_whose_property_paths_are_too_long_in_all_is_refused_before_they_are_built() throws Exception {
+        StringBuilder schema = new StringBuilder();
+        String name = "n".repeat(2_000);
+        int depth = 450;
+        for (int i = 0; i < depth; i++) {
+            schema.append("{\"type\":\"object\",\"properties\":{\"")
+                    .append(name)
+                    .append("\":");
+        }
+        schema.append("{}").append("}}".repeat(depth));
+        JsonNode deep = dev.lethe.core.store.Json.exactMapper().readTree(schema.toString());
+        assertThatThrownBy(() -> SchemaRegistry.propertyPaths(deep))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessageContaining("its property paths come to more than 1000000 characters");
+    }
+
+    @Test
     void an_encrypted_media_type_that_also_says_pii_false_is_refused() {
         JsonNode contradictory = Json.parse("{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\","
                         + "\"contentMediaType\":\"aes256gcm\",\"x-gdpr\":{\"pii\":false}}}}")
