@@ -111,6 +111,11 @@ class UnsealedPathsTest {
         assertThatThrownBy(() -> SchemaRegistry.propertyPaths(deep))
                 .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
                 .hasMessageContaining("its property paths come to more than 1000000 characters");
+        // Read first by a registration: refused before its walks build the pointers of every part.
+        assertThatThrownBy(() -> JsonSchemaNotation.read("Deep", deep))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessageContaining("schema Deep: nests too deep with names too long")
+                .hasMessageContaining("more than 4000000 characters");
     }
 
     @Test

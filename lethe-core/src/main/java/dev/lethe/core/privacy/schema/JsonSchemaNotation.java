@@ -72,12 +72,47 @@ public final class JsonSchemaNotation {
         if (schema == null || !schema.isObject()) {
             throw InvalidEventException.of("schema " + eventType, "a JSON Schema must be a JSON object");
         }
+        if (pointerChars(schema, 0, new long[] {0}) > MAX_POINTER_CHARS) {
+            // Before any walk: each builds the pointers (or paths) of what it visits, and a schema of 900 KB (450
+            // levels of 2,000-character names) had them come to 200 million characters and stop the server.
+            throw InvalidEventException.of(
+                    "schema " + eventType,
+                    "nests too deep with names too long: the JSON Pointers to its parts come to more than "
+                            + MAX_POINTER_CHARS + " characters in all (each repeats its parents' names); nest less"
+                            + " deep, or use shorter names");
+        }
         List<FieldRule> rules = new ArrayList<>();
         Set<JsonNode> read = identitySet();
         Set<JsonNode> sealedWhole = identitySet();
         collect(eventType, schema, "", rules, read, sealedWhole);
         refuseUnreadMarkings(eventType, new Refs(schema), schema, "", false, read, sealedWhole);
         return new PrivacySchema(eventType, rules);
+    }
+
+    /**
+     * At most this many characters of JSON Pointers to a schema's parts, all added up: a registration event holds at
+     * most 1 MiB, so no schema near this can be registered, and the checks below build each part's pointer.
+     */
+    static final long MAX_POINTER_CHARS = 4_000_000;
+
+    /** The characters of the pointers to {@code node}'s parts, added to {@code sum}; stops once past the limit. */
+    private static long pointerChars(JsonNode node, long prefix, long[] sum) {
+        if (node.isObject()) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields();
+                    it.hasNext() && sum[0] <= MAX_POINTER_CHARS; ) {
+                Map.Entry<String, JsonNode> member = it.next();
+                long child = prefix + 1 + member.getKey().length();
+                sum[0] += child;
+                pointerChars(member.getValue(), child, sum);
+            }
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size() && sum[0] <= MAX_POINTER_CHARS; i++) {
+                long child = prefix + 1 + Integer.toString(i).length();
+                sum[0] += child;
+                pointerChars(node.get(i), child, sum);
+            }
+        }
+        return sum[0];
     }
 
     /** Keywords whose values are data, not schemas: a marking inside them is not one. */
