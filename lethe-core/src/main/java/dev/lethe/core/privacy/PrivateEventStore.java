@@ -1122,6 +1122,22 @@ public final class PrivateEventStore implements AutoCloseable {
      * text value holding an e-mail address or an IBAN, is refused. Names are given when they are plain
      * identifiers; values never.
      */
+    /**
+     * What strict mode would refuse in an event's metadata (see {@link #checkAppend}: a member whose name looks
+     * personal, a text holding an e-mail address or an IBAN), said without any value: for lenient mode's dry runs,
+     * which store such metadata as written. Empty when strict mode would take it.
+     */
+    public static Optional<String> personalDataInMetadata(Json metadata) {
+        try {
+            refusePersonalMetadata(metadata);
+            return Optional.empty();
+        } catch (InvalidEventException personal) {
+            String message = personal.getMessage();
+            int cut = message.indexOf(": metadata is stored");
+            return Optional.of(cut > 0 ? message.substring(0, cut) : message);
+        }
+    }
+
     private static void refusePersonalMetadata(Json metadata) {
         if (metadata.unsafeBytes().length <= 2) {
             return; // {}

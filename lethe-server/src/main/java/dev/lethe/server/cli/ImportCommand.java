@@ -686,6 +686,9 @@ final class ImportCommand implements Callable<Integer> {
 
         private long refused;
 
+        /** Per type: metadata lenient mode would store as written though it looks personal (strict mode refuses it). */
+        private final java.util.Map<String, UnencryptedSeen> personalMetadata = new java.util.LinkedHashMap<>();
+
         /** Per type and member: what would be stored unencrypted though it looks personal. */
         private final java.util.Map<String, UnencryptedSeen> unencrypted = new java.util.LinkedHashMap<>();
 
@@ -757,6 +760,22 @@ final class ImportCommand implements Callable<Integer> {
                         if (seen != null) {
                             seen.events++;
                         }
+                    }
+                    if (!lethe.privacy().keys().policy().strict()) { // strict mode refused it above
+                        PrivateEventStore.personalDataInMetadata(event.metadata())
+                                .ifPresent(why -> {
+                                    if (personalMetadata.size() < 1_000) {
+                                        personalMetadata.computeIfAbsent(
+                                                event.type(),
+                                                k -> new UnencryptedSeen(
+                                                        new PrivateEventStore.Unencrypted(0, k, "metadata", false, why),
+                                                        line));
+                                    }
+                                    UnencryptedSeen seen = personalMetadata.get(event.type());
+                                    if (seen != null) {
+                                        seen.events++;
+                                    }
+                                });
                     }
                     stored++;
                 } catch (InvalidEventException e) {
@@ -865,6 +884,15 @@ final class ImportCommand implements Callable<Integer> {
                             each.first.typeHasSchema() ? "its schema does not declare it" : "the type has no schema",
                             each.events,
                             each.firstLine);
+                }
+            }
+            if (!personalMetadata.isEmpty()) {
+                out.println("metadata stored as written, though it looks personal (never encrypted, kept after a"
+                        + " forget; strict mode refuses it):");
+                for (UnencryptedSeen each : personalMetadata.values()) {
+                    out.printf(
+                            "  %s %s, in %,d event(s) from line %,d%n",
+                            each.first.type(), each.first.why(), each.events, each.firstLine);
                 }
             }
             if (toStreamsOfForgotten > 0) {

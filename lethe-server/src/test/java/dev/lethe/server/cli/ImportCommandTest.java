@@ -564,7 +564,9 @@ class ImportCommandTest {
                 sale,
                 sale,
                 noted,
-                "{\"stream\":\"notes\",\"type\":\"NoteTaken\",\"data\":{\"email\":\"someone@example.com\"}}");
+                "{\"stream\":\"notes\",\"type\":\"NoteTaken\",\"data\":{\"email\":\"someone@example.com\"}}",
+                "{\"stream\":\"notes\",\"type\":\"NoteTaken\",\"data\":{},\"metadata\":{\"clientIp\":\"192.0.2.7\"}}",
+                "{\"stream\":\"notes\",\"type\":\"NoteTaken\",\"data\":{},\"metadata\":{\"by\":\"ops@example.com\"}}");
         Run run;
         try (SqliteLethe writer = SqliteLethe.open(root.resolve("data"))) { // a running server, say
             run = lethe("import", "--dry-run", history.toString());
@@ -572,13 +574,17 @@ class ImportCommandTest {
 
         assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
         assertThat(run.out())
-                .contains("4 event(s) would be stored in 2 batch(es), 0 line(s) refused")
+                .contains("6 event(s) would be stored in 2 batch(es), 0 line(s) refused")
                 .contains("ProductSold 'iban': its name looks personal, its schema does not declare it, in 2 event(s)"
                         + " from line 1")
                 .contains("ProductSold 'remarks': holds what looks like an e-mail address, its schema does not declare"
                         + " it, in 1 event(s) from line 3")
                 .contains(
                         "NoteTaken 'email': its name looks personal, the type has no schema, in 1 event(s) from line 4")
+                // Metadata is stored as written in lenient mode, never encrypted: said too (strict mode refuses it).
+                .contains("metadata stored as written, though it looks personal")
+                .contains("  NoteTaken metadata: member 'clientIp' looks like personal data, in 2 event(s) from line 5")
+                .doesNotContain("192.0.2.7")
                 .doesNotContain("DE00")
                 .doesNotContain("example.com");
         assertThat(stream("customer-dry")).isEmpty();
