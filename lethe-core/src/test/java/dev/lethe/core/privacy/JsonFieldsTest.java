@@ -46,6 +46,29 @@ class JsonFieldsTest {
     }
 
     @Test
+    void a_level_of_many_names_finds_each_by_hash_and_no_other() {
+        // Over 16 names a level is searched by hash: every wanted name found, names sharing a hash kept apart.
+        List<String> wanted = new ArrayList<>();
+        for (int i = 0; i < 500; i++) {
+            wanted.add("field" + i);
+        }
+        wanted.add("Aa"); // "Aa" and "BB" have the same hash; only "Aa" is wanted
+        wanted.add("nested.inner");
+        StringBuilder json = new StringBuilder("{\"BB\":0,\"Aa\":1,\"nested\":{\"inner\":2}");
+        List<Found> expected = new ArrayList<>(
+                List.of(new Found("Aa", Kind.NUMBER, "1"), new Found("nested.inner", Kind.NUMBER, "2")));
+        for (int i = 0; i < 1_000; i += 7) {
+            json.append(",\"field").append(i).append("\":").append(i);
+            if (i < 500) {
+                expected.add(new Found("field" + i, Kind.NUMBER, Integer.toString(i)));
+            }
+        }
+        json.append(",\"\\u0066ield3\":3}"); // escaped: decoded, then found
+        expected.add(new Found("field3", Kind.NUMBER, "3"));
+        assertThat(scan(json.toString(), wanted.toArray(String[]::new))).containsExactlyElementsOf(expected);
+    }
+
+    @Test
     void a_name_that_only_looks_like_a_wanted_one_is_not_a_hit() {
         assertThat(scan("{\"email \":1,\"Email\":2,\"emai\":3,\"e\\\\mail\":4,\"emailx\":5}", "email"))
                 .isEmpty();
