@@ -525,8 +525,12 @@ public final class PrivateEventStore implements AutoCloseable {
             } catch (InvalidEventException early) {
                 // Sealed at a clock that stepped back over an hour before the store read its own: the window would
                 // start too far ahead of the store. Not the caller's input: sealed again at the clock as it is now.
-                if (!windowed || !sealedAhead(early) || attempt == 3) {
+                if (!windowed || !sealedAhead(early)) {
                     throw early;
+                }
+                if (attempt == 3) {
+                    throw dev.lethe.core.store.LateRecordingException.sealedAhead(
+                            now, keys.policy().earliestPeriodEnd(now), clock.instant(), early.getMessage());
                 }
                 continue;
             }
@@ -1560,6 +1564,12 @@ public final class PrivateEventStore implements AutoCloseable {
 
     private ErasureReceipt forgetAuthorized(SubjectId subject, String legalBasis, String reason, Principal actor) {
         synchronized (forgetsInFlight) {
+            if (closingForgets) {
+                // Before any key is touched: one started now would be cut short by the close under way (a retention
+                // run's next scheduled forget, say), its key destroyed and its caller told it failed.
+                throw dev.lethe.core.store.StorageException.permanent(
+                        "the store is closing: subject " + subject + " was not forgotten", null);
+            }
             forgetsInFlight[0]++;
         }
         try {
@@ -1576,6 +1586,9 @@ public final class PrivateEventStore implements AutoCloseable {
     /** Set when {@link #awaitForgets} gave up: a close does not wait for the same forgets twice. */
     private volatile boolean gaveUpOnForgets;
 
+    /** Set by {@link #awaitForgets}: no forget starts after it; guarded by {@link #forgetsInFlight}. */
+    private boolean closingForgets;
+
     /** Forgets in progress (in this process), which {@link #awaitForgets} waits for; guarded by itself. */
     private final int[] forgetsInFlight = {0};
 
@@ -1583,22 +1596,27 @@ public final class PrivateEventStore implements AutoCloseable {
     public static final java.time.Duration FORGETS_CLOSE_WAIT = java.time.Duration.ofSeconds(30);
 
     /**
-     * Waits until no forget is in progress in this process, for {@code max} at most (a forget started meanwhile is
-     * waited for too), so that a close does not cut one short between its key's destruction and its audit entry
-     * (the next open would repair it, and its caller would have been told it failed). {@link #close()} and the SQLite
-     * engine's close call it. Returns whether none is left; logs a warning when some are.
+     * For a close: refuses every forget from now on (a retention run's scheduled forgets stop between two, with a
+     * {@code StorageException}), and waits until none is in progress in this process, for {@code max} at most, so
+     * that a close does not cut one short between its key's destruction and its audit entry (the next open would
+     * repair it, and its caller would have been told it failed). {@link #close()} and the SQLite engine's close call
+     * it. Returns whether none is left; logs a warning when some are.
      */
     public boolean awaitForgets(java.time.Duration max) {
         long deadline = System.nanoTime() + max.toNanos();
         synchronized (forgetsInFlight) {
+            closingForgets = true;
             while (forgetsInFlight[0] > 0) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0 || Thread.currentThread().isInterrupted()) {
                     LOG.log(
                             System.Logger.Level.WARNING,
-                            "closing with " + forgetsInFlight[0] + " forget(s) still in progress after "
-                                    + max.toSeconds() + " s: their keys may be destroyed without their audit"
-                                    + " entries, which the next open writes (SubjectForgotten, reapplied)");
+                            "closing with " + forgetsInFlight[0] + " forget(s) still in progress ("
+                                    + (left <= 0
+                                            ? "after " + max.toSeconds() + " s"
+                                            : "the closing thread was interrupted")
+                                    + "): their keys may be destroyed without their audit entries, which the next"
+                                    + " open writes (SubjectForgotten, reapplied)");
                     gaveUpOnForgets = true;
                     return false;
                 }
@@ -3770,18 +3788,30 @@ public final class PrivateEventStore implements AutoCloseable {
         // Intent first: a rotation stopped half-way has destroyed nothing yet, or has, and is audited.
         audit.record("MasterKeyRotationStarted", actor, Map.of());
         KeyService.Rotation rotation = keys.rotateMaster(progress);
-        audit.record(
-                "MasterKeyRotated",
-                actor,
-                Map.of(
-                        "epoch",
-                        Integer.toUnsignedLong(rotation.newEpoch()),
-                        "rewrapped",
-                        rotation.rewrapped(),
-                        "destroyedEpochs",
-                        rotation.destroyedEpochs().stream()
-                                .map(Integer::toUnsignedLong)
-                                .toList()));
+        try {
+            audit.record(
+                    "MasterKeyRotated",
+                    actor,
+                    Map.of(
+                            "epoch",
+                            Integer.toUnsignedLong(rotation.newEpoch()),
+                            "rewrapped",
+                            rotation.rewrapped(),
+                            "destroyedEpochs",
+                            rotation.destroyedEpochs().stream()
+                                    .map(Integer::toUnsignedLong)
+                                    .toList()));
+        } catch (RuntimeException e) {
+            // The rotation is done whatever the trail says (a close under way, a full disk): a failure here must not
+            // read as "nothing changed", or the new keyset would not be copied away before the old one stops working.
+            String why = "the master key was rotated (new epoch " + Integer.toUnsignedString(rotation.newEpoch())
+                    + ", " + rotation.rewrapped() + " key(s) re-wrapped, the old epochs destroyed), but its"
+                    + " MasterKeyRotated audit entry was not written: " + e.getMessage()
+                    + " (the next open of the store writes it); copy the new keyset now wherever you keep one";
+            throw e instanceof dev.lethe.core.store.LetheException lethe && lethe.isTransient()
+                    ? dev.lethe.core.store.StorageException.transientFailure(why, e)
+                    : dev.lethe.core.store.StorageException.permanent(why, e);
+        }
         keys.setNote(ROTATION_UNAUDITED_NOTE, "");
         return rotation;
     }

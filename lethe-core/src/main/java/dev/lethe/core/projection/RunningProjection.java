@@ -470,7 +470,8 @@ final class RunningProjection<S> implements BatchListener {
             where = "its states are keyed by it";
         } else {
             try {
-                where = sealedTextAt(json.readTree(text), "state");
+                where = sealedTextAt(
+                        json.readTree(text), "state", projection.stateType().isRecord());
             } catch (JsonProcessingException e) {
                 return; // written by the same mapper a moment ago; not this check's to report
             }
@@ -490,7 +491,7 @@ final class RunningProjection<S> implements BatchListener {
     }
 
     /** Where in {@code node} sealed text stands outside a {@code PersonalValue}: a path, or null for nowhere. */
-    private static String sealedTextAt(com.fasterxml.jackson.databind.JsonNode node, String where) {
+    private static String sealedTextAt(com.fasterxml.jackson.databind.JsonNode node, String where, boolean record) {
         if (dev.lethe.core.privacy.PersonalValue.looksLikeOne(node)) {
             return null;
         }
@@ -501,18 +502,21 @@ final class RunningProjection<S> implements BatchListener {
         while (members.hasNext()) {
             Map.Entry<String, com.fasterxml.jackson.databind.JsonNode> member = members.next();
             String name = member.getKey();
-            String inner = where + "."
-                    + (dev.lethe.core.privacy.policy.PolicyLinter.showable(name) ? name : "(a name not shown)");
+            // Only a record state's own components are named: other names may be a map's keys (a customer's name).
+            String inner = where.equals("state") && record
+                    ? where + "."
+                            + (dev.lethe.core.privacy.policy.PolicyLinter.showable(name) ? name : "(a name not shown)")
+                    : where.endsWith(".…") ? where : where + ".…";
             if (name.startsWith(dev.lethe.core.privacy.Envelope.PREFIX)) {
                 return "as a member name in " + where;
             }
-            String found = sealedTextAt(member.getValue(), inner);
+            String found = sealedTextAt(member.getValue(), inner, record);
             if (found != null) {
                 return found;
             }
         }
         for (int i = 0; node.isArray() && i < node.size(); i++) {
-            String found = sealedTextAt(node.get(i), where + "[" + i + "]");
+            String found = sealedTextAt(node.get(i), where + "[" + i + "]", record);
             if (found != null) {
                 return found;
             }
@@ -526,10 +530,15 @@ final class RunningProjection<S> implements BatchListener {
         } catch (JsonProcessingException e) {
             // An accessor's or serializer's own exception may quote the state it failed on (personal data): its
             // class only, as Json.of says; the failure is shown to operators and logged.
+            // Application code raises Jackson's own exceptions too (a serializer's JsonMappingException naming the
+            // value): only Jackson's account of a type it cannot write is quoted.
             Throwable cause = e.getCause();
-            String why = cause != null && !(cause instanceof JsonProcessingException)
-                    ? "writing it threw " + cause.getClass().getName()
-                    : e.getOriginalMessage();
+            String why = e instanceof com.fasterxml.jackson.databind.exc.InvalidDefinitionException
+                    ? e.getOriginalMessage()
+                    : "writing it threw "
+                            + (cause != null && !(cause instanceof JsonProcessingException) ? cause : e)
+                                    .getClass()
+                                    .getName();
             throw new IllegalStateException(
                     "projection '" + projection.name() + "': state cannot be written as JSON: " + why, e);
         }

@@ -236,6 +236,58 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void no_forget_starts_once_a_close_is_under_way_and_the_subject_keeps_its_key() {
+        // A retention run's scheduled forgets went on between two, each cut short by the close: refused before any
+        // key is touched instead.
+        sell("closing@example.com", "Clo Sing");
+        SubjectId subject = lethe.keys().lookup("closing@example.com").orElseThrow();
+        assertThat(lethe.awaitForgets(java.time.Duration.ofSeconds(1))).isTrue();
+        assertThatThrownBy(() -> lethe.forget(subject, "GDPR Art. 17(1)(a)", "asked", DPO))
+                .isInstanceOf(dev.lethe.core.store.StorageException.class)
+                .hasMessage("the store is closing: subject " + subject + " was not forgotten");
+        assertThat(lethe.keys().isForgotten(subject)).isFalse();
+    }
+
+    @Test
+    void a_batch_whose_clock_stays_hours_behind_its_seal_fails_transient_after_three_attempts() {
+        // Each attempt is sealed at 14:00 and read by the store at 12:00: append gives up as appendAsync does, with
+        // a transient LateRecordingException, not as bad input.
+        Instant two = Instant.parse("2026-11-26T14:00:00Z");
+        PrivateEventStore store =
+                privacyAt(new MovableClock(two), Clock.fixed(two.minus(java.time.Duration.ofHours(2)), ZoneOffset.UTC));
+        assertThatThrownBy(() -> store.append(
+                        StreamId.of("customer-1"), ExpectedVersion.any(), List.of(sale("behind@example.com"))))
+                .isInstanceOfSatisfying(
+                        dev.lethe.core.store.LateRecordingException.class,
+                        late -> assertThat(late.isTransient()).isTrue())
+                .hasMessageContaining("the clock stepped back");
+    }
+
+    @Test
+    void a_rotation_whose_audit_entry_fails_says_the_key_was_rotated() {
+        // A close under way, say: the rotation is done, and its caller must copy the new keyset, not retry blind.
+        InMemoryEventStore log = new InMemoryEventStore();
+        KeyStore closingMidway = InterceptedKeyStore.of(new InMemoryKeyStore(), (method, args) -> {
+            if (method.equals("rewrap")) {
+                log.close(); // the audit entry after the re-wrap meets a closed store
+            }
+        });
+        Clock clock = Clock.fixed(writtenAt, ZoneOffset.UTC);
+        KeyService keys = new KeyService(
+                closingMidway, LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
+        PrivateEventStore store = new PrivateEventStore(log, keys, clock);
+        registerProductSold(store);
+        store.append(StreamId.of("customer-1"), ExpectedVersion.any(), List.of(sale("rotated@example.com")));
+        int before = keys.masterEpochs().get(0);
+        assertThatThrownBy(() -> store.rotateMasterKey(DPO))
+                .isInstanceOf(dev.lethe.core.store.StorageException.class)
+                .hasMessageContaining("the master key was rotated (new epoch ")
+                .hasMessageContaining("its MasterKeyRotated audit entry was not written")
+                .hasMessageContaining("copy the new keyset now");
+        assertThat(keys.masterEpochs()).doesNotContain(before);
+    }
+
+    @Test
     void a_natural_key_whose_subject_is_forgotten_between_resolving_and_sealing_names_a_new_subject() {
         // The race a forget can win against an append: the append has resolved the natural key to its
         // subject, the forget lands, then the append seals for that subject. It must not be refused: a

@@ -185,6 +185,40 @@ class ProjectionStopTest {
         }
     }
 
+    /** A state whose serializer refuses a value the way application code does, through Jackson's own exception. */
+    record Referenced(
+            @com.fasterxml.jackson.databind.annotation.JsonSerialize(using = Refusing.class)
+            String ref) {}
+
+    static final class Refusing extends com.fasterxml.jackson.databind.JsonSerializer<String> {
+        @Override
+        public void serialize(
+                String value,
+                com.fasterxml.jackson.core.JsonGenerator gen,
+                com.fasterxml.jackson.databind.SerializerProvider provider)
+                throws java.io.IOException {
+            throw com.fasterxml.jackson.databind.JsonMappingException.from(
+                    gen, "not a valid customer reference: " + value);
+        }
+    }
+
+    @Test
+    void a_serializer_refusing_a_state_through_jackson_is_named_by_class_not_message() throws Exception {
+        try (InMemoryEventStore store = new InMemoryEventStore();
+                ProjectionRuntime runtime = new ProjectionRuntime(store, new InMemoryProjectionStore())) {
+            append(store, 3);
+            runtime.start(Projection.global("refs", Referenced.class, new Referenced(null))
+                    .on("Counted", (state, event) -> new Referenced("ada@example.com"))
+                    .build());
+
+            assertThat(runtime.awaitPosition("refs", 2, Duration.ofSeconds(10))).isFalse();
+            assertThat(runtime.status("refs").failure().orElseThrow())
+                    .contains("state cannot be written as JSON: writing it threw"
+                            + " com.fasterxml.jackson.databind.JsonMappingException")
+                    .doesNotContain("ada@");
+        }
+    }
+
     @Test
     void a_fold_that_leaves_its_thread_interrupted_fails_saying_so() throws Exception {
         try (InMemoryEventStore store = new InMemoryEventStore();

@@ -90,6 +90,31 @@ class SealedTextInStatesTest {
     }
 
     @Test
+    void a_state_keyed_inside_by_a_name_is_warned_of_without_the_name() throws Exception {
+        // A map keyed by an unclassified owner's name: past the state's own members, names are not shown.
+        Projection<Map<String, Map<String, String>>> byOwner = Projection.global(
+                        "by-owner", nestedMapType(), Map.<String, Map<String, String>>of())
+                .on(
+                        "Sold",
+                        (owners, event) -> Map.of(
+                                "Ada_Lovelace",
+                                Map.of(
+                                        "email",
+                                        event.data().asTree().path("email").asText())))
+                .build();
+        assertThat(warningsOf(byOwner, 2))
+                .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                .contains("(at state.…)")
+                .doesNotContain("Ada")
+                .doesNotContain(SEALED);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Class<Map<String, Map<String, String>>> nestedMapType() {
+        return (Class<Map<String, Map<String, String>>>) (Class<?>) Map.class;
+    }
+
+    @Test
     void a_fold_that_keeps_a_personal_value_is_not_warned_of() throws Exception {
         Projection<Kept> kept = Projection.perStream("kept", Kept.class, new Kept(null, 0))
                 .on("Sold", (state, event) -> new Kept(PersonalValue.of(event, "email"), state.sales() + 1))

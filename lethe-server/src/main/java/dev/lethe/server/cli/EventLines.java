@@ -53,7 +53,10 @@ final class EventLines {
             while (parser.nextToken() == JsonToken.FIELD_NAME) {
                 String name = parser.currentName();
                 if (members.containsKey(name)) {
-                    throw InvalidEventException.of(where, "has \"" + name + "\" twice; which one is meant?");
+                    throw InvalidEventException.of(
+                            where,
+                            "has " + dev.lethe.core.privacy.policy.PolicyLinter.quotedName(name)
+                                    + " twice; which one is meant?");
                 }
                 parser.nextToken();
                 long start = parser.currentTokenLocation().getByteOffset();

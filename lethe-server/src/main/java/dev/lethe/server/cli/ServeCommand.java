@@ -52,7 +52,8 @@ final class ServeCommand implements Callable<Integer> {
     private final LetheServer.JsonLogTarget log = new LetheServer.JsonLogTarget(System.err);
 
     /**
-     * Raises every SLF4J logger set below warn ({@code -Dorg.slf4j.simpleLogger.log.org.eclipse.jetty=debug}) to
+     * Raises every SLF4J logger set below warn ({@code -Dorg.slf4j.simpleLogger.log.org.eclipse.jetty=debug}, or to a
+     * level the simple logger does not know, which it reads as info) to
      * warn, and Jetty's warning of a malformed Host header (which quotes the header) to error: Jetty's and Javalin's
      * debug and info logs print request and response bodies and headers. Returns the properties raised.
      */
@@ -61,7 +62,8 @@ final class ServeCommand implements Callable<Integer> {
         for (String key : new java.util.TreeSet<>(properties.stringPropertyNames())) {
             if (key.startsWith("org.slf4j.simpleLogger.log.")) {
                 String level = properties.getProperty(key).strip().toLowerCase(java.util.Locale.ROOT);
-                if (java.util.List.of("trace", "debug", "info").contains(level)) {
+                // Anything but these three: SLF4J's simple logger reads a level it does not know ("all") as info.
+                if (!java.util.List.of("warn", "error", "off").contains(level)) {
                     properties.setProperty(key, "warn");
                     raised.add(key);
                 }

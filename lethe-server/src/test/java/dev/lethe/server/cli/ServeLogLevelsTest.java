@@ -16,6 +16,8 @@ class ServeLogLevelsTest {
         properties.setProperty("org.slf4j.simpleLogger.log.org.eclipse.jetty", "debug");
         properties.setProperty("org.slf4j.simpleLogger.log.org.eclipse.jetty.http.HttpParser", " TRACE ");
         properties.setProperty("org.slf4j.simpleLogger.log.io.javalin", "info");
+        properties.setProperty("org.slf4j.simpleLogger.log.org.eclipse.jetty.server", "all"); // read as info
+        properties.setProperty("org.slf4j.simpleLogger.log.org.eclipse.jetty.io", "OFF");
         properties.setProperty("org.slf4j.simpleLogger.log.io.javalin.Javalin", "error");
         properties.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
 
@@ -23,7 +25,8 @@ class ServeLogLevelsTest {
                 .containsExactly(
                         "org.slf4j.simpleLogger.log.io.javalin",
                         "org.slf4j.simpleLogger.log.org.eclipse.jetty",
-                        "org.slf4j.simpleLogger.log.org.eclipse.jetty.http.HttpParser");
+                        "org.slf4j.simpleLogger.log.org.eclipse.jetty.http.HttpParser",
+                        "org.slf4j.simpleLogger.log.org.eclipse.jetty.server");
         assertThat(properties.getProperty("org.slf4j.simpleLogger.log.org.eclipse.jetty"))
                 .isEqualTo("warn");
         assertThat(properties.getProperty("org.slf4j.simpleLogger.log.org.eclipse.jetty.http.HttpParser"))
