@@ -118,6 +118,16 @@ public final class SchemaRegistry {
                     "schema " + schema.eventType(),
                     "a Protobuf registration needs the message's field paths (ProtobufNotation.allPaths)");
         }
+        long segments =
+                spellingSegments(schema.fields().stream().map(FieldRule::path).toList(), notation == Notation.PROTOBUF);
+        if (segments > MAX_SPELLING_SEGMENTS) {
+            // The check of other spellings at the first append would hold them all: past this, a server's memory.
+            throw InvalidEventException.of(
+                    "schema " + schema.eventType(),
+                    "classifies " + schema.fields().size() + " paths, too many or too deep to check every other"
+                            + " spelling of them (over " + MAX_SPELLING_SEGMENTS + " path segments in all): classify"
+                            + " fewer paths, or nest them less deep (seal an object whole instead of each field in it)");
+        }
         if (notation == Notation.PROTOBUF && !customJsonNamesOf(source).isPresent()) {
             // Without them, a field printed under a custom json_name would slip past refuseJsonNames.
             throw InvalidEventException.of(
@@ -551,8 +561,31 @@ public final class SchemaRegistry {
      * Paths up to this many segments are checked with any one segment spelt another way too; deeper ones only in
      * each convention applied to every segment: the scanner keeps each spelling's prefixes, so renaming each of a
      * path's segments in turn cost the cube of its depth (a schema 490 levels deep ran a server out of memory).
+     * What a type's classified paths may cost in all is bounded at registration ({@link #MAX_SPELLING_SEGMENTS}).
      */
-    static final int RENAME_DEPTH = 8;
+    static final int RENAME_DEPTH = 16;
+
+    /**
+     * At most this many path segments, counted over every spelling a type's classified paths are checked in (the
+     * scanner built at the type's first append keeps them all): a type past it is refused at registration.
+     */
+    static final long MAX_SPELLING_SEGMENTS = 4_000_000;
+
+    /** An upper bound of the path segments {@link #spellingScanner} and the Protobuf one would hold for {@code paths}. */
+    static long spellingSegments(List<String> paths, boolean protobuf) {
+        long total = 0;
+        for (String path : paths) {
+            int depth = path.split("\\.", -1).length;
+            long spellings = 16
+                    + (depth <= FULL_MIX_DEPTH ? (long) Math.pow(15, depth) : 0)
+                    + (depth <= RENAME_DEPTH ? 15L * depth : 0);
+            if (protobuf) {
+                spellings += MAX_JSON_NAME_MIXES + 3 + (depth <= RENAME_DEPTH ? 3L * depth : 0);
+            }
+            total += 3 * spellings * depth; // under the event type's and the record's root names too
+        }
+        return total;
+    }
 
     /** A Protobuf path whose mixes of proto and JSON names number at most this many is checked in each mix. */
     static final int MAX_JSON_NAME_MIXES = 256;

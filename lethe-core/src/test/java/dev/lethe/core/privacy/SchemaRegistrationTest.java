@@ -97,6 +97,26 @@ class SchemaRegistrationTest {
     }
 
     @Test
+    void a_type_whose_classified_paths_have_too_many_spellings_to_check_is_refused_at_registration() {
+        // 400 personal fields 16 deep: every spelling the first append would check comes to ~4.9 million segments.
+        StringBuilder properties = new StringBuilder();
+        for (int p = 0; p < 400; p++) {
+            properties.append(p == 0 ? "" : ",").append("\"p").append(p).append("\":");
+            properties.append("{\"type\":\"object\",\"properties\":{\"l\":".repeat(14));
+            properties.append("{\"type\":\"object\",\"properties\":{\"e\":{\"type\":\"string\","
+                    + "\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\"}}}}");
+            properties.append("}}".repeat(14));
+        }
+        String schema = "{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\",\"x-gdpr\":"
+                + "{\"pii\":true,\"key\":true,\"dataGroup\":\"contact\"}}," + properties + "}}";
+        assertThatThrownBy(() -> register(PrivateEventStoreTest.DPO, schema))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessageContaining("schema ProductSold: classifies 401 paths, too many or too deep to check every"
+                        + " other spelling of them");
+        assertThat(lethe.schemas().all()).as("nothing registered").isEmpty();
+    }
+
+    @Test
     void a_misspelt_data_group_is_refused_when_registered_and_a_group_without_pii_is_a_finding() {
         assertThatThrownBy(() -> register(PrivateEventStoreTest.DPO, SCHEMA.replace("\"contact\"", "\"contcat\"")))
                 .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)

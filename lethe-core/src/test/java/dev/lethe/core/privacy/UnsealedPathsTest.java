@@ -68,14 +68,18 @@ class UnsealedPathsTest {
     }
 
     @Test
-    void past_eight_segments_a_path_is_spelt_in_each_convention_throughout_not_one_segment_at_a_time() {
+    void past_sixteen_segments_a_path_is_spelt_in_each_convention_throughout_not_one_segment_at_a_time() {
         // Each spelling keeps its prefixes in the scanner: renaming each segment in turn cost the cube of the depth.
-        String nine = "home_address.street_line.house_number.flat_letter.floor_code.entry_code.door_code.bell_name.x_y";
-        List<String> deep = SchemaRegistry.spellingPaths(nine);
+        String twelve = String.join(".", java.util.Collections.nCopies(11, "home_level")) + ".email_address";
+        assertThat(SchemaRegistry.spellingPaths(twelve))
+                .as("twelve deep: one segment renamed is still checked (a snake_case leaf under camelCase parents)")
+                .contains(twelve.replace("email_address", "emailAddress"));
+        String seventeen = String.join(".", java.util.Collections.nCopies(16, "home_level")) + ".x_y";
+        List<String> deep = SchemaRegistry.spellingPaths(seventeen);
         assertThat(deep.size()).isLessThanOrEqualTo(15);
         assertThat(deep)
-                .contains("homeAddress.streetLine.houseNumber.flatLetter.floorCode.entryCode.doorCode.bellName.xY")
-                .doesNotContain(nine.replace("x_y", "xY"));
+                .contains(seventeen.replace("home_level", "homeLevel").replace("x_y", "xY"))
+                .doesNotContain(seventeen.replace("x_y", "xY"));
         String deepest = String.join(".", java.util.Collections.nCopies(490, "a"));
         assertThat(SchemaRegistry.spellingPaths(deepest)).containsExactly(deepest.toUpperCase(java.util.Locale.ROOT));
     }
@@ -90,8 +94,11 @@ class UnsealedPathsTest {
         assertThat(SchemaRegistry.jsonNamePaths(chain)).containsExactly(chain.replace("a_b", "aB"));
         String nine = String.join(".", java.util.Collections.nCopies(9, "a_b"));
         assertThat(SchemaRegistry.jsonNamePaths(nine))
-                .as("512 mixes: one way throughout")
-                .hasSize(1);
+                .as("512 mixes: one way throughout, and each segment named the other way alone")
+                .hasSize(1 + 9)
+                .contains("aB." + nine.substring(4));
+        String seventeen = String.join(".", java.util.Collections.nCopies(17, "a_b"));
+        assertThat(SchemaRegistry.jsonNamePaths(seventeen)).hasSize(1);
         String eight = String.join(".", java.util.Collections.nCopies(8, "a_b"));
         assertThat(SchemaRegistry.jsonNamePaths(eight)).hasSize(255).contains("aB." + eight.substring(4));
     }
