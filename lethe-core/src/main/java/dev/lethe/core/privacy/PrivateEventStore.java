@@ -786,9 +786,10 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         // Check every event before sealing any, so that a rejected batch creates no subject or key.
         List<Checked> checked = new ArrayList<>(events.size());
+        long[] patternSteps = SchemaRegistry.patternBudget(); // for the whole batch
         for (int i = 0; i < events.size(); i++) {
             try {
-                checked.add(check(events.get(i), strict, now, warnings));
+                checked.add(check(events.get(i), strict, now, warnings, patternSteps));
             } catch (InvalidEventException e) {
                 throw e.at("events[" + i + "] " + e.subject());
             }
@@ -1311,7 +1312,7 @@ public final class PrivateEventStore implements AutoCloseable {
     /** An event's schema (null if its type has none) and its classified fields, found and checked. */
     private record Checked(SchemaRegistry.Registered registered, PrivacyCodec.Prepared prepared) {}
 
-    private Checked check(EventData event, boolean strict, Instant now, List<Runnable> warnings) {
+    private Checked check(EventData event, boolean strict, Instant now, List<Runnable> warnings, long[] patternSteps) {
         if (event == null) {
             throw InvalidEventException.of("event", "is null");
         }
@@ -1349,7 +1350,7 @@ public final class PrivateEventStore implements AutoCloseable {
         SchemaRegistry.Registered registered = schema.get();
         refuseUnsealedMarks(event, registered);
         if (strict) {
-            schemas.validate(registered, event.data());
+            schemas.validate(registered, event.data(), patternSteps);
         } else if (warnings != null) {
             warnIfUndeclaredLooksPersonal(registered, event, warnings);
         }

@@ -375,6 +375,14 @@ public final class SchemaRegistry {
      * declared property (top level and nested objects). A subset of JSON Schema, stated as such.
      */
     public void validate(Registered registered, Json data) {
+        validate(registered, data, new long[] {PATTERN_STEPS});
+    }
+
+    /**
+     * As {@link #validate(Registered, Json)}, drawing {@code patternProperties} matches from {@code patternSteps}
+     * ({@link #PATTERN_STEPS} for a whole batch: {@link #patternBudget()}).
+     */
+    public void validate(Registered registered, Json data, long[] patternSteps) {
         if (registered.notation() == Notation.PROTOBUF) {
             checkProtoNames(registered, data.asTree());
             return;
@@ -386,7 +394,7 @@ public final class SchemaRegistry {
         JsonNode schema = parsedSources.computeIfAbsent(
                 new Version(registered.eventType(), registered.version()),
                 v -> registered.source().asTree());
-        check(registered.eventType(), schema, data.asTree(), "");
+        check(registered.eventType(), schema, data.asTree(), "", patternSteps);
     }
 
     /**
@@ -854,7 +862,7 @@ public final class SchemaRegistry {
     private static final Map<String, java.util.regex.Pattern> PATTERNS = new ConcurrentHashMap<>();
 
     /** Whether a {@code patternProperties} regular expression of {@code schema} matches {@code name} (anywhere in it). */
-    private static boolean matchesPatternProperty(JsonNode schema, String name, String where) {
+    private static boolean matchesPatternProperty(JsonNode schema, String name, String where, long[] patternSteps) {
         for (Iterator<String> patterns = schema.path("patternProperties").fieldNames(); patterns.hasNext(); ) {
             String pattern = patterns.next();
             java.util.regex.Pattern compiled;
@@ -864,27 +872,33 @@ public final class SchemaRegistry {
                 return true; // a pattern this engine cannot read refuses nothing
             }
             try {
-                if (compiled.matcher(new Metered(name, new long[] {PATTERN_STEPS}))
-                        .find()) {
+                if (compiled.matcher(new Metered(name, patternSteps)).find()) {
                     return true;
                 }
             } catch (Metered.Exhausted e) {
                 throw InvalidEventException.of(
                         where,
-                        "has a property (its name not shown, " + name.length() + " characters) that matching"
-                                + " against the schema's patternProperties took over " + PATTERN_STEPS
-                                + " steps for: a name that long, or a pattern that backtracks; not stored");
+                        "has a property (its name not shown, " + name.length() + " characters) whose match"
+                                + " against the schema's patternProperties went past the " + PATTERN_STEPS
+                                + " characters a batch's matches may read: names that long, or a pattern that"
+                                + " backtracks; not stored");
             }
         }
         return false;
     }
 
     /**
-     * How many characters one match of a {@code patternProperties} pattern against a member name may read:
-     * java.util.regex backtracks, so an unanchored pattern reads a long name quadratically (80,000 characters took
-     * 38 s) and a badly written one exponentially (28 characters, 2.5 s). A few milliseconds.
+     * How many characters the matches of {@code patternProperties} patterns against member names may read in one
+     * batch, all together: java.util.regex backtracks, so an unanchored pattern reads a long name quadratically
+     * (80,000 characters took 38 s) and a badly written one exponentially (28 characters, 2.5 s), and a budget per
+     * match still let 700 names of 1,400 characters take 15 s. About a tenth of a second.
      */
-    static final long PATTERN_STEPS = 2_000_000;
+    static final long PATTERN_STEPS = 50_000_000;
+
+    /** A fresh budget of {@link #PATTERN_STEPS} for one batch's {@code patternProperties} matches. */
+    public static long[] patternBudget() {
+        return new long[] {PATTERN_STEPS};
+    }
 
     /** A name that counts the characters a match reads from it, and stops the match past its budget. */
     private static final class Metered implements CharSequence {
@@ -931,7 +945,7 @@ public final class SchemaRegistry {
     private static final java.util.regex.Pattern IDENTIFIER =
             java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,63}");
 
-    private static void check(String type, JsonNode schema, JsonNode value, String path) {
+    private static void check(String type, JsonNode schema, JsonNode value, String path, long[] patternSteps) {
         String where = type + (path.isEmpty() ? " data" : "." + path);
         String expected = schema.path("type").asText(null);
         if (expected != null && !hasType(value, expected)) {
@@ -953,7 +967,8 @@ public final class SchemaRegistry {
             // A misspelt personal field ("eMail" for "email") would be stored in plaintext.
             for (Iterator<String> names = value.fieldNames(); names.hasNext(); ) {
                 String name = names.next();
-                if (!schema.path("properties").has(name) && !matchesPatternProperty(schema, name, where)) {
+                if (!schema.path("properties").has(name)
+                        && !matchesPatternProperty(schema, name, where, patternSteps)) {
                     throw InvalidEventException.of(
                             where,
                             "has "
@@ -977,7 +992,8 @@ public final class SchemaRegistry {
                         type,
                         property.getValue(),
                         child,
-                        path.isEmpty() ? property.getKey() : path + "." + property.getKey());
+                        path.isEmpty() ? property.getKey() : path + "." + property.getKey(),
+                        patternSteps);
             }
         }
     }

@@ -91,8 +91,21 @@ class SchemaRegistrationTest {
                         List.of(EventData.of("ProductSold", "{\"email\":\"a@example.com\",\"" + name + "\":1}"))))
                 .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
                 .hasMessageContaining("has a property (its name not shown, 80000 characters)")
-                .hasMessageContaining("patternProperties took over 2000000 steps")
+                .hasMessageContaining("patternProperties went past the 50000000 characters a batch's matches may read")
                 .hasMessageNotContaining("aaaa");
+        assertThat(lethe.store().streamInfo(stream).eventCount()).isEqualTo(1);
+        // Each name within the budget, the batch past it: 100 names that each read ~1 million characters.
+        StringBuilder many = new StringBuilder("{\"email\":\"a@example.com\"");
+        for (int i = 0; i < 100; i++) {
+            many.append(",\"")
+                    .append((char) ('a' + i % 26))
+                    .append(i)
+                    .append("a".repeat(1_400))
+                    .append("!b_1\":1");
+        }
+        assertThatThrownBy(() ->
+                        lethe.append(stream, ExpectedVersion.any(), List.of(EventData.of("ProductSold", many + "}"))))
+                .hasMessageContaining("went past the 50000000 characters a batch's matches may read");
         assertThat(lethe.store().streamInfo(stream).eventCount()).isEqualTo(1);
     }
 
