@@ -296,6 +296,11 @@ public final class SqliteLethe implements AutoCloseable {
                     recovered.add(again + " subject(s) forgotten again: keys.db was restored from before their"
                             + " forget (the audit trail records it; SubjectForgotten with reapplied: true)");
                 }
+                if (privacy.periodsExpiredAgain() > 0) {
+                    recovered.add(privacy.periodsExpiredAgain() + " period key(s) destroyed again, as of the retention"
+                            + " run that had them due: keys.db was restored from before it, or the run stopped before"
+                            + " it destroyed them (RetentionRun with reapplied: true)");
+                }
                 privacy.logOlderThanKeyStore().ifPresent(recovered::add);
                 // And a whole data directory restored so: the journal outside it knows those forgets.
                 int fromJournal = privacy.reapplyForgetsFromJournal(journalLines(keys));

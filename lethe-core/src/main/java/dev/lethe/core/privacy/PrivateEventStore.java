@@ -1691,23 +1691,28 @@ public final class PrivateEventStore implements AutoCloseable {
     public int reapplyForgetsMissingFromKeys() {
         long checked = forgetsChecked();
         int[] reapplied = {0};
-        Set<KeyStore.PeriodRef> expired = new LinkedHashSet<>();
+        // By the instant each run was as of: the record of a period's destruction says when it was due.
+        Map<Instant, Set<KeyStore.PeriodRef>> expired = new java.util.TreeMap<>();
         long end = scanForgetsMissingFromKeys(
                 checked,
                 prior -> {
                     reapply(prior);
                     reapplied[0]++;
                 },
-                expired::add);
+                (period, asOf) -> expired.computeIfAbsent(asOf, at -> new LinkedHashSet<>())
+                        .add(period));
         if (reapplied[0] > 0) {
             keys.scrubQuietly(java.time.Duration.ofSeconds(1), reapplied[0] + " subject(s) forgotten again");
         }
-        if (!expired.isEmpty()) {
-            // Expiries too: a period a retention run destroyed (perhaps early, with --now) stays destroyed.
-            List<KeyStore.PeriodRef> again = keys.expireAgain(expired, clock.instant());
+        periodsExpiredAgain = 0;
+        for (Map.Entry<Instant, Set<KeyStore.PeriodRef>> run : expired.entrySet()) {
+            // Expiries too: a period a retention run destroyed (perhaps early, with --now), or was about to when it
+            // stopped, is destroyed as of that run's instant, and recorded so.
+            List<KeyStore.PeriodRef> again = keys.expireAgain(run.getValue(), run.getKey());
             if (!again.isEmpty()) {
+                periodsExpiredAgain += again.size();
                 Map<String, Object> details = new LinkedHashMap<>();
-                details.put("now", clock.instant().toString());
+                details.put("now", run.getKey().toString());
                 details.put("scheduledForgets", 0);
                 details.put(
                         "expiredPeriods",
@@ -1797,7 +1802,7 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public Set<SubjectId> forgetsMissingFromKeys() {
         Set<SubjectId> missing = new LinkedHashSet<>();
-        scanForgetsMissingFromKeys(forgetsChecked(), prior -> missing.add(prior.subject()), period -> {});
+        scanForgetsMissingFromKeys(forgetsChecked(), prior -> missing.add(prior.subject()), (period, asOf) -> {});
         return missing;
     }
 
@@ -1808,8 +1813,24 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public Set<KeyStore.PeriodRef> expiriesMissingFromKeys() {
         Set<KeyStore.PeriodRef> missing = new LinkedHashSet<>();
-        scanForgetsMissingFromKeys(forgetsChecked(), prior -> {}, missing::add);
+        scanForgetsMissingFromKeys(forgetsChecked(), prior -> {}, (period, asOf) -> missing.add(period));
         return missing;
+    }
+
+    /** How many period keys the last {@link #reapplyForgetsMissingFromKeys} destroyed again (SqliteLethe says so). */
+    public int periodsExpiredAgain() {
+        return periodsExpiredAgain;
+    }
+
+    private volatile int periodsExpiredAgain;
+
+    /** The instant a retention run's audit entry says it ran as of; the entry's own time when it says none. */
+    private static Instant runInstant(RecordedEvent entry) {
+        try {
+            return Instant.parse(entry.data().asTree().path("now").asText(""));
+        } catch (java.time.format.DateTimeParseException unreadable) {
+            return entry.recordedAt();
+        }
     }
 
     private long forgetsChecked() {
@@ -1824,7 +1845,7 @@ public final class PrivateEventStore implements AutoCloseable {
     private long scanForgetsMissingFromKeys(
             long checked,
             java.util.function.Consumer<MissingForget> missing,
-            java.util.function.Consumer<KeyStore.PeriodRef> expiredMissing) {
+            java.util.function.BiConsumer<KeyStore.PeriodRef, Instant> expiredMissing) {
         StreamInfo trail = store.streamInfo(AuditLog.STREAM);
         long end = trail.exists() ? trail.eventCount() : 0;
         Set<KeyStore.PeriodRef> live = null;
@@ -1850,6 +1871,7 @@ public final class PrivateEventStore implements AutoCloseable {
                     JsonNode periods = entry.data()
                             .asTree()
                             .path(entry.type().equals("RetentionRun") ? "expiredPeriods" : "duePeriods");
+                    Instant asOf = runInstant(entry);
                     for (JsonNode named : periods) {
                         KeyStore.PeriodRef ref = periodRef(named.asText(""));
                         if (ref != null) {
@@ -1859,7 +1881,7 @@ public final class PrivateEventStore implements AutoCloseable {
                             // Held again, or not even recorded as destroyed (a key store from before the
                             // period's key was made, which would make it again for a new value).
                             if (live.contains(ref) || !keys.isPeriodDestroyed(ref)) {
-                                expiredMissing.accept(ref);
+                                expiredMissing.accept(ref, asOf);
                             }
                         }
                     }

@@ -249,6 +249,34 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_retention_run_stopped_before_it_destroyed_its_due_periods_has_them_destroyed_as_of_its_instant() {
+        // What a run "as of 2029-01-01" leaves when it stops right after its RetentionStarted entry: the next open
+        // destroys its due periods, recorded as of the run's instant, not the opening clock's (2026-11-26, before
+        // the period's retention even ended).
+        sell("stopped@example.com", "Stop Ped");
+        Instant runAsOf = Instant.parse("2029-01-01T00:00:00Z");
+        lethe.audit()
+                .record(
+                        "RetentionStarted",
+                        DPO,
+                        Map.of("now", runAsOf.toString(), "duePeriods", List.of("contact/2026-11")));
+
+        assertThat(lethe.reapplyForgetsMissingFromKeys()).isZero();
+
+        assertThat(lethe.periodsExpiredAgain()).isEqualTo(1);
+        assertThat(lethe.keys().destroyedPeriods()).singleElement().satisfies(destroyed -> {
+            assertThat(destroyed.period()).isEqualTo("2026-11");
+            assertThat(destroyed.destroyedAt()).isEqualTo(runAsOf);
+        });
+        RecordedEvent run = lethe.store()
+                .readStream(StreamId.of("$audit"), Long.MAX_VALUE, Direction.BACKWARD, 1)
+                .get(0);
+        assertThat(run.type()).isEqualTo("RetentionRun");
+        assertThat(run.data().asTree().path("now").asText()).isEqualTo(runAsOf.toString());
+        assertThat(run.data().asTree().path("reapplied").asBoolean()).isTrue();
+    }
+
+    @Test
     void a_batch_whose_clock_stays_hours_behind_its_seal_fails_transient_after_three_attempts() {
         // Each attempt is sealed at 14:00 and read by the store at 12:00: append gives up as appendAsync does, with
         // a transient LateRecordingException, not as bad input.
