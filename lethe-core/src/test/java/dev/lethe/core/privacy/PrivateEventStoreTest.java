@@ -2125,17 +2125,8 @@ class PrivateEventStoreTest {
         // two hours ahead of the store, which it refuses (a caller's window so far ahead is bad input): append
         // seals the batch again at the clock as it is now, and stores it, as it does a late one.
         Instant two = Instant.parse("2026-11-26T14:00:00Z");
-        MovableClock clock = new MovableClock(two);
         java.util.concurrent.atomic.AtomicBoolean stepped = new java.util.concurrent.atomic.AtomicBoolean();
-        Clock recording = readings(() -> {
-            if (stepped.compareAndSet(false, true)) {
-                clock.now.set(two.minus(java.time.Duration.ofHours(2)));
-            }
-            return clock.instant();
-        });
-        PrivateEventStore store = privacyAt(clock, recording);
-        stepped.set(false);
-        clock.now.set(two);
+        PrivateEventStore store = steppingBackOnce(two, stepped);
         store.append(StreamId.of("customer-1"), ExpectedVersion.any(), List.of(sale("back@example.com")));
         assertThat(stepped).isTrue();
         assertThat(store.store()
@@ -2151,17 +2142,8 @@ class PrivateEventStoreTest {
         // it): the batch fails with LateRecordingException, transient, nothing stored, and submitted again it is
         // sealed at the clock as it is now and stored. It was refused as bad input, which a caller does not retry.
         Instant two = Instant.parse("2026-11-26T14:00:00Z");
-        MovableClock clock = new MovableClock(two);
         java.util.concurrent.atomic.AtomicBoolean stepped = new java.util.concurrent.atomic.AtomicBoolean();
-        Clock recording = readings(() -> {
-            if (stepped.compareAndSet(false, true)) {
-                clock.now.set(two.minus(java.time.Duration.ofHours(2)));
-            }
-            return clock.instant();
-        });
-        PrivateEventStore store = privacyAt(clock, recording);
-        stepped.set(false);
-        clock.now.set(two);
+        PrivateEventStore store = steppingBackOnce(two, stepped);
         StreamId stream = StreamId.of("customer-1");
         assertThatThrownBy(() -> store.appendAsync(stream, ExpectedVersion.any(), List.of(sale("back@example.com")))
                         .join())
@@ -2212,6 +2194,24 @@ class PrivateEventStoreTest {
         assertThat(lethe.retention(Instant.now(), DPO, true).expired()).isEmpty();
         lethe.noteRetentionReference();
         assertThat(lethe.retention(Instant.now(), DPO, true).expired()).isEmpty();
+    }
+
+    /**
+     * A privacy layer sealing at {@code two} whose store's next clock reading steps the clock back two hours (then
+     * {@code stepped} is set).
+     */
+    PrivateEventStore steppingBackOnce(Instant two, java.util.concurrent.atomic.AtomicBoolean stepped) {
+        MovableClock clock = new MovableClock(two);
+        Clock recording = readings(() -> {
+            if (stepped.compareAndSet(false, true)) {
+                clock.now.set(two.minus(java.time.Duration.ofHours(2)));
+            }
+            return clock.instant();
+        });
+        PrivateEventStore store = privacyAt(clock, recording);
+        stepped.set(false);
+        clock.now.set(two);
+        return store;
     }
 
     /**

@@ -606,8 +606,8 @@ class ImportCommandTest {
         assertThat(lethe("import", unknownMember.toString()).err())
                 .contains("line 1: has the member 'metdata'; a line has only stream, type, data, metadata and id");
         // A member name that holds an e-mail address is not repeated (standard error is kept in job logs).
-        Path emailTwice = file("email-twice.jsonl", "{\"ada@example.org\":1,\"ada@example.org\":1}");
-        assertThat(lethe("import", emailTwice.toString()).err())
+        Path topTwice = file("top-twice.jsonl", "{\"ada@example.org\":1,\"ada@example.org\":1}");
+        assertThat(lethe("import", topTwice.toString()).err())
                 .contains("line 1: has (a name not shown: it holds what looks like an e-mail address) twice")
                 .doesNotContain("ada@example.org");
         Path emailMember =
