@@ -1191,7 +1191,7 @@ public final class SqliteLethe implements AutoCloseable {
     public void close() {
         // Forgets in progress first: one cut short between its key's destruction and its audit entry would have
         // its caller told it failed (the next open writes the entry), and the notes below would be written before it.
-        boolean forgetsDone = privacy.awaitForgets(PrivateEventStore.FORGETS_CLOSE_WAIT);
+        boolean forgetsDone = privacy.stopForgets(PrivateEventStore.FORGETS_CLOSE_WAIT);
         if (!store.isReadOnly() && forgetsDone) {
             try {
                 privacy.noteForgetsChecked();

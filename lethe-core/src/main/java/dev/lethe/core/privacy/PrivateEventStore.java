@@ -1223,19 +1223,17 @@ public final class PrivateEventStore implements AutoCloseable {
 
     /**
      * Names that say nothing alone in metadata: a service's {@code name}, a region's {@code location}
-     * ({@code customerName} and {@code homeLocation} are still refused).
+     * ({@code customerName} and {@code homeLocation} are still refused). A lone {@code name} or {@code location} at
+     * the top of the metadata, or under members none of which is named for a person ({@code service.name}, {@code
+     * k8s.namespace.name}, {@code tags[].name}), is not refused; under a person anywhere above it ({@code
+     * user.name}, {@code users[].name}, {@code customerService.name}, {@code requester.profile.name}) it may be
+     * theirs, and is.
      */
     private static final Set<String> AMBIGUOUS_IN_METADATA = Set.of("name", "location");
 
     /** How deep strict mode looks into metadata; deeper is refused. */
     static final int MAX_METADATA_DEPTH = 32;
 
-    /**
-     * A lone {@code name} or {@code location} at the top of the metadata, or under members none of which is
-     * named for a person ({@code service.name}, {@code k8s.namespace.name}, {@code tags[].name}): not refused.
-     * Under a person anywhere above it ({@code user.name}, {@code users[].name}, {@code customerService.name},
-     * {@code requester.profile.name}) it may be theirs, and is.
-     */
     /** {@code path} and {@code more}, or {@code path} alone once it is over 200 characters (never shown then). */
     private static String extended(String path, String more) {
         return path.length() > 200 ? path : path + more;
@@ -1584,13 +1582,13 @@ public final class PrivateEventStore implements AutoCloseable {
         }
     }
 
-    /** Set when {@link #awaitForgets} gave up: a close does not wait for the same forgets twice. */
+    /** Set when {@link #stopForgets} gave up: a close does not wait for the same forgets twice. */
     private volatile boolean gaveUpOnForgets;
 
-    /** Set by {@link #awaitForgets}: no forget starts after it; guarded by {@link #forgetsInFlight}. */
+    /** Set by {@link #stopForgets}: no forget starts after it; guarded by {@link #forgetsInFlight}. */
     private boolean closingForgets;
 
-    /** Forgets in progress (in this process), which {@link #awaitForgets} waits for; guarded by itself. */
+    /** Forgets in progress (in this process), which {@link #stopForgets} waits for; guarded by itself. */
     private final int[] forgetsInFlight = {0};
 
     /** How long {@link #close()} waits for forgets in progress: a forget takes milliseconds. */
@@ -1603,7 +1601,7 @@ public final class PrivateEventStore implements AutoCloseable {
      * repair it, and its caller would have been told it failed). {@link #close()} and the SQLite engine's close call
      * it. Returns whether none is left; logs a warning when some are.
      */
-    public boolean awaitForgets(java.time.Duration max) {
+    public boolean stopForgets(java.time.Duration max) {
         long deadline = System.nanoTime() + max.toNanos();
         synchronized (forgetsInFlight) {
             closingForgets = true;
@@ -4036,11 +4034,11 @@ public final class PrivateEventStore implements AutoCloseable {
         noteHead(headSeen());
     }
 
-    /** Waits for forgets in progress first ({@link #awaitForgets}, {@link #FORGETS_CLOSE_WAIT} at most). */
+    /** Waits for forgets in progress first ({@link #stopForgets}, {@link #FORGETS_CLOSE_WAIT} at most). */
     @Override
     public void close() {
         if (!gaveUpOnForgets) {
-            awaitForgets(FORGETS_CLOSE_WAIT);
+            stopForgets(FORGETS_CLOSE_WAIT);
         }
         replay.close();
         // The store first: it drains appends in flight, whose completions may still use the key store.

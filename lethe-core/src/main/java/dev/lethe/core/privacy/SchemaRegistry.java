@@ -891,7 +891,7 @@ public final class SchemaRegistry {
      * How many characters the matches of {@code patternProperties} patterns against member names may read in one
      * batch, all together: java.util.regex backtracks, so an unanchored pattern reads a long name quadratically
      * (80,000 characters took 38 s) and a badly written one exponentially (28 characters, 2.5 s), and a budget per
-     * match still let 700 names of 1,400 characters take 15 s. About a tenth of a second.
+     * match still let 700 names of 1,400 characters take 15 s. Under a second.
      */
     static final long PATTERN_STEPS = 50_000_000;
 

@@ -241,7 +241,7 @@ class PrivateEventStoreTest {
         // key is touched instead.
         sell("closing@example.com", "Clo Sing");
         SubjectId subject = lethe.keys().lookup("closing@example.com").orElseThrow();
-        assertThat(lethe.awaitForgets(java.time.Duration.ofSeconds(1))).isTrue();
+        assertThat(lethe.stopForgets(java.time.Duration.ofSeconds(1))).isTrue();
         assertThatThrownBy(() -> lethe.forget(subject, "GDPR Art. 17(1)(a)", "asked", DPO))
                 .isInstanceOf(dev.lethe.core.store.StorageException.class)
                 .hasMessage("the store is closing: subject " + subject + " was not forgotten");
