@@ -579,16 +579,36 @@ public final class SchemaRegistry {
      */
     static final long MAX_SPELLING_SEGMENTS = 4_000_000;
 
-    /** An upper bound of the path segments {@link #spellingScanner} and the Protobuf one would hold for {@code paths}. */
+    /**
+     * An upper bound of the path segments {@link #spellingScanner} and the Protobuf one would hold for {@code paths},
+     * from each segment's distinct spellings ({@code email} has few: most conventions write it alike), without
+     * listing the paths' spellings themselves.
+     */
     static long spellingSegments(List<String> paths, boolean protobuf) {
+        Map<String, Integer> distinct = new java.util.HashMap<>();
         long total = 0;
         for (String path : paths) {
-            int depth = path.split("\\.", -1).length;
-            long spellings = 16
-                    + (depth <= FULL_MIX_DEPTH ? (long) Math.pow(15, depth) : 0)
-                    + (depth <= RENAME_DEPTH ? 15L * depth : 0);
+            String[] segments = path.split("\\.", -1);
+            int depth = segments.length;
+            long mixes = 1;
+            long renamed = 0;
+            long widest = 1;
+            long protoMixes = 1;
+            long protoRenamed = 0;
+            for (String segment : segments) {
+                int count = distinct.computeIfAbsent(segment, s -> new java.util.HashSet<>(spellings(s)).size());
+                mixes = Math.min(mixes * count, Long.MAX_VALUE / 64);
+                renamed += count;
+                widest = Math.max(widest, count);
+                // The proto name, the default JSON name when it differs, and a custom json_name perhaps.
+                int names = jsonName(segment).equals(segment) ? 2 : 3;
+                protoMixes = Math.min(protoMixes * names, MAX_JSON_NAME_MIXES + 1L);
+                protoRenamed += names;
+            }
+            long spellings = 1 + widest + (depth <= FULL_MIX_DEPTH ? mixes : 0) + (depth <= RENAME_DEPTH ? renamed : 0);
             if (protobuf) {
-                spellings += MAX_JSON_NAME_MIXES + 3 + (depth <= RENAME_DEPTH ? 3L * depth : 0);
+                spellings +=
+                        protoMixes <= MAX_JSON_NAME_MIXES ? protoMixes : 3 + (depth <= RENAME_DEPTH ? protoRenamed : 0);
             }
             total += 3 * spellings * depth; // under the event type's and the record's root names too
         }
