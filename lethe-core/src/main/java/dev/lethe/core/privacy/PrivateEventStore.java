@@ -3009,6 +3009,15 @@ public final class PrivateEventStore implements AutoCloseable {
             }
         }
         for (Due one : due) {
+            synchronized (forgetsInFlight) {
+                if (closingForgets) {
+                    // Said as such, not as the key store's "closed" on the check below (review T).
+                    throw dev.lethe.core.store.StorageException.permanent(
+                            "the store is closing: the retention run stopped after " + done.size() + " of " + due.size()
+                                    + " scheduled forget(s); the next run carries out the rest",
+                            null);
+                }
+            }
             if (keys.isForgotten(one.subject())) {
                 continue; // forgotten meanwhile, by another thread
             }

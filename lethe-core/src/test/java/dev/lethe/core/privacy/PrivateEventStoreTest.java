@@ -277,6 +277,19 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_retention_run_during_a_close_stops_before_its_next_scheduled_forget_saying_why() {
+        sell("scheduled@example.com", "Sche Duled");
+        SubjectId subject = lethe.keys().lookup("scheduled@example.com").orElseThrow();
+        lethe.scheduleForget(subject, writtenAt, "GDPR Art. 17(1)(a)", DPO);
+        lethe.stopForgets(java.time.Duration.ofSeconds(1));
+        assertThatThrownBy(() -> lethe.retention(writtenAt, DPO))
+                .isInstanceOf(dev.lethe.core.store.StorageException.class)
+                .hasMessageContaining(
+                        "the store is closing: the retention run stopped after 0 of 1 scheduled forget(s)");
+        assertThat(lethe.keys().isForgotten(subject)).isFalse();
+    }
+
+    @Test
     void a_batch_whose_clock_stays_hours_behind_its_seal_fails_transient_after_three_attempts() {
         // Each attempt is sealed at 14:00 and read by the store at 12:00: append gives up as appendAsync does, with
         // a transient LateRecordingException, not as bad input.
