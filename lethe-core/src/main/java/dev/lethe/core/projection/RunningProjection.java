@@ -528,10 +528,10 @@ final class RunningProjection<S> implements BatchListener {
         try {
             return json.writeValueAsString(state);
         } catch (JsonProcessingException e) {
-            // An accessor's or serializer's own exception may quote the state it failed on (personal data): its
-            // class only, as Json.of says; the failure is shown to operators and logged.
-            // Application code raises Jackson's own exceptions too (a serializer's JsonMappingException naming the
-            // value): only Jackson's account of a type it cannot write is quoted.
+            // An accessor's or serializer's own exception may quote the state it failed on (personal data), and
+            // application code raises Jackson's own too (a serializer's JsonMappingException naming the value): its
+            // class only, as the failure is shown to operators and logged; only Jackson's account of a type it
+            // cannot write (InvalidDefinitionException) is quoted.
             Throwable cause = e.getCause();
             String why = e instanceof com.fasterxml.jackson.databind.exc.InvalidDefinitionException
                     ? e.getOriginalMessage()

@@ -52,10 +52,10 @@ final class ServeCommand implements Callable<Integer> {
     private final LetheServer.JsonLogTarget log = new LetheServer.JsonLogTarget(System.err);
 
     /**
-     * Raises every SLF4J logger set below warn ({@code -Dorg.slf4j.simpleLogger.log.org.eclipse.jetty=debug}, or to a
-     * level the simple logger does not know, which it reads as info) to
-     * warn, and Jetty's warning of a malformed Host header (which quotes the header) to error: Jetty's and Javalin's
-     * debug and info logs print request and response bodies and headers. Returns the properties raised.
+     * Raises to warn every SLF4J logger set below it ({@code -Dorg.slf4j.simpleLogger.log.org.eclipse.jetty=debug}),
+     * or to a level the simple logger does not know (which it reads as info), and Jetty's warning of a malformed Host
+     * header (which quotes the header) to error: Jetty's and Javalin's debug and info logs print request and response
+     * bodies and headers. Returns the properties raised.
      */
     static java.util.List<String> quietLibraryLoggers(java.util.Properties properties) {
         java.util.List<String> raised = new java.util.ArrayList<>();
