@@ -1566,12 +1566,7 @@ class PrivateEventStoreTest {
         JsonNode schema = Json.parse("{\"type\":\"object\",\"properties\":{\"customer\":{\"type\":\"string\","
                         + "\"x-gdpr\":{\"key\":true}},\"page\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":false}}}}")
                 .asTree();
-        lethe.registerSchema(
-                DPO,
-                JsonSchemaNotation.read("Visited", schema),
-                SchemaRegistry.Notation.JSON_SCHEMA,
-                SchemaRegistry.propertyPaths(schema),
-                Json.of(schema));
+        lethe.registerJsonSchema(DPO, "Visited", schema);
         StreamId visits = StreamId.of("visits-1");
         SubjectId ada = lethe.keys().resolve("ada@example.com");
         for (String key : List.of("ada@example.com", "call ada@example.com", "PT50 0002 0123 1234 5678 9015 4")) {
@@ -1598,12 +1593,7 @@ class PrivateEventStoreTest {
         assertThat(lethe.store().streamInfo(visits).eventCount()).isEqualTo(2);
         // Lenient mode stores it as written (policy check lists such fields).
         try (PrivateEventStore lenient = lenientStore()) {
-            lenient.registerSchema(
-                    DPO,
-                    JsonSchemaNotation.read("Visited", schema),
-                    SchemaRegistry.Notation.JSON_SCHEMA,
-                    SchemaRegistry.propertyPaths(schema),
-                    Json.of(schema));
+            lenient.registerJsonSchema(DPO, "Visited", schema);
             lenient.append(
                     visits,
                     ExpectedVersion.any(),
