@@ -282,7 +282,34 @@ public final class PrivateEventStore implements AutoCloseable {
                                     "schema " + registered.eventType() + " v" + registered.version()
                                             + " no longer classifies as personal " + dropped + ", which v"
                                             + before.get().version() + " encrypted: new events store them in"
-                                            + " plaintext");
+                                            + " plaintext (one that this version does not declare, an event"
+                                            + " still holds at the top level — a producer of an older version —"
+                                            + " is refused in strict mode, stored with a warning otherwise)");
+                        });
+                // Values already stored stay sealed as they were: under the old group (its roles, its retention)
+                // and the old owner's key (a forget of the new owner does not reach them).
+                before.map(earlier -> classificationChanged(earlier, registered))
+                        .filter(changes -> !changes.isEmpty())
+                        .ifPresent(changes -> {
+                            Map<String, List<String>> groups = new LinkedHashMap<>();
+                            Map<String, List<String>> owners = new LinkedHashMap<>();
+                            for (ClassificationChange change : changes) {
+                                if (!change.groupBefore().equals(change.group())) {
+                                    groups.put(change.path(), List.of(change.groupBefore(), change.group()));
+                                }
+                                if (!change.ownerBefore().equals(change.owner())) {
+                                    owners.put(change.path(), List.of(change.ownerBefore(), change.owner()));
+                                }
+                            }
+                            if (!groups.isEmpty()) {
+                                details.put("groupsChanged", groups);
+                            }
+                            if (!owners.isEmpty()) {
+                                details.put("ownersChanged", owners);
+                            }
+                            LOG.log(
+                                    System.Logger.Level.WARNING,
+                                    classificationWarning(before.get(), registered, changes));
                         });
                 // Another key splits every person appended under both versions into two subjects: a forget or
                 // an export found through the old key misses the new events.
@@ -420,6 +447,79 @@ public final class PrivateEventStore implements AutoCloseable {
         return earlier.isEmpty() || earlier.equals(now)
                 ? Optional.empty()
                 : Optional.of(new KeyFieldsChange(earlier, now));
+    }
+
+    /**
+     * A personal field that two versions of a type both classify, under another data group or owned by another
+     * key field in the later one ({@link #classificationChanged}): the values stored before stay sealed as
+     * they were.
+     */
+    public record ClassificationChange(
+            String path, String groupBefore, String group, String ownerBefore, String owner) {}
+
+    /**
+     * The personal fields of both {@code before} and {@code after} whose data group or owner (the key field
+     * whose subject it belongs to) differ. Registration audits them ({@code groupsChanged}, {@code
+     * ownersChanged}: path → [before, after]) and logs a warning ({@link #classificationWarning}); callers
+     * should show it to whoever registered.
+     */
+    public static List<ClassificationChange> classificationChanged(
+            SchemaRegistry.Registered before, SchemaRegistry.Registered after) {
+        List<ClassificationChange> changes = new ArrayList<>();
+        for (FieldRule now : after.schema().personalFields()) {
+            Optional<FieldRule> earlier = before.schema().field(now.path()).filter(FieldRule::personal);
+            if (earlier.isEmpty()) {
+                continue;
+            }
+            String groupBefore = earlier.get().group().orElse(DataGroup.DEFAULT).name();
+            String group = now.group().orElse(DataGroup.DEFAULT).name();
+            String ownerBefore = owner(before.schema(), earlier.get());
+            String owner = owner(after.schema(), now);
+            if (!groupBefore.equals(group) || !ownerBefore.equals(owner)) {
+                changes.add(new ClassificationChange(now.path(), groupBefore, group, ownerBefore, owner));
+            }
+        }
+        return changes;
+    }
+
+    private static String owner(PrivacySchema schema, FieldRule field) {
+        return field.subjectKey() || !schema.keyFields().isEmpty()
+                ? schema.ownerOf(field).path()
+                : "(no key field)";
+    }
+
+    /** What to tell whoever registered {@code after}, of the changes {@link #classificationChanged} found. */
+    public static String classificationWarning(
+            SchemaRegistry.Registered before, SchemaRegistry.Registered after, List<ClassificationChange> changes) {
+        List<String> groups = new ArrayList<>();
+        List<String> owners = new ArrayList<>();
+        for (ClassificationChange change : changes) {
+            if (!change.groupBefore().equals(change.group())) {
+                groups.add(change.path() + ": " + change.groupBefore() + " -> " + change.group());
+            }
+            if (!change.ownerBefore().equals(change.owner())) {
+                owners.add(change.path() + ": " + change.ownerBefore() + " -> " + change.owner());
+            }
+        }
+        StringBuilder warning = new StringBuilder("schema " + after.eventType() + " v" + after.version() + " ");
+        if (!groups.isEmpty()) {
+            warning.append("moves personal fields to other data groups than v")
+                    .append(before.version())
+                    .append(" (")
+                    .append(String.join(", ", groups))
+                    .append("): values stored before stay in the old group, read by its roles and expiring with"
+                            + " its retention; new ones in the new group");
+        }
+        if (!owners.isEmpty()) {
+            warning.append(groups.isEmpty() ? "" : "; and ")
+                    .append("gives personal fields other owners than v")
+                    .append(before.version())
+                    .append(" (")
+                    .append(String.join(", ", owners))
+                    .append("): values stored before stay sealed under the old owner's subject, whose forget"
+                            + " erases them; a forget of the new owner does not reach them");
+        }
+        return warning.toString();
     }
 
     /**
@@ -664,8 +764,10 @@ public final class PrivateEventStore implements AutoCloseable {
         for (int i = 0; i < events.size(); i++) {
             EventData event = events.get(i);
             SchemaRegistry.Registered registered = checked.get(i).registered();
-            Set<String> declared = registered == null ? Set.of() : sampleOf(registered, event.type()).declared;
-            for (Undeclared each : undeclaredPersonal(event.data(), declared, Integer.MAX_VALUE)) {
+            Sampled sample = registered == null ? null : sampleOf(registered, event.type());
+            for (Undeclared each : sample == null
+                    ? undeclaredPersonal(event.data(), Set.of(), Integer.MAX_VALUE)
+                    : undeclaredPersonal(event.data(), sample.declared, sample.formerlyPersonal, Integer.MAX_VALUE)) {
                 unencrypted.add(new Unencrypted(i, event.type(), each.member(), registered != null, each.why()));
             }
         }
@@ -685,6 +787,12 @@ public final class PrivateEventStore implements AutoCloseable {
 
     /** How {@link Unencrypted#why()} begins for a member whose name holds an e-mail address or an IBAN. */
     static final String NAME_HOLDS = "its name holds ";
+
+    /**
+     * How {@link Unencrypted#why()} begins for a member an earlier version of the type's schema encrypted and
+     * the latest does not declare ("was encrypted by version 1 of its schema").
+     */
+    static final String ENCRYPTED_BY = "was encrypted by version ";
 
     /**
      * Checks a batch and seals its personal fields; nothing is created if any event is rejected. Adds to
@@ -859,20 +967,43 @@ public final class PrivateEventStore implements AutoCloseable {
     /** Events looked at per type by {@link #warnIfUndeclaredLooksPersonal}, for each schema version. */
     static final int UNDECLARED_SAMPLE = 64;
 
-    /** Per event type: the schema version looked at, its top-level names, and how many events were. */
+    /**
+     * Per event type: the schema version looked at, its top-level names, the top-level names earlier versions
+     * classified as personal that it does not declare, and how many events were looked at.
+     */
     private static final class Sampled {
         final int version;
         final Set<String> declared;
+        /** Name → the latest earlier version that encrypted something under it. */
+        final Map<String, Integer> formerlyPersonal;
+
         final java.util.concurrent.atomic.AtomicInteger seen = new java.util.concurrent.atomic.AtomicInteger();
         /** Events looked at, stored or not: bounds the cost when batches are refused (or large). */
         final java.util.concurrent.atomic.AtomicInteger inspected = new java.util.concurrent.atomic.AtomicInteger();
 
-        Sampled(SchemaRegistry.Registered registered) {
+        Sampled(SchemaRegistry.Registered registered, List<SchemaRegistry.Registered> versions) {
             this.version = registered.version();
             Set<String> names = new java.util.HashSet<>();
             registered.allFields().forEach(path -> names.add(path.split("\\.", 2)[0]));
             registered.schema().fields().forEach(rule -> names.add(rule.path().split("\\.", 2)[0]));
             this.declared = Set.copyOf(names);
+            // A field an earlier version encrypted and this one no longer declares (moved, renamed, dropped): a
+            // producer still writing that version would store it in plaintext, unseen by the name heuristic.
+            Map<String, Integer> formerly = new java.util.HashMap<>();
+            for (SchemaRegistry.Registered earlier : versions) {
+                if (earlier.version() >= registered.version()) {
+                    continue;
+                }
+                for (FieldRule rule : earlier.schema().personalFields()) {
+                    String top = rule.path().split("\\.", 2)[0];
+                    formerly.put(top, earlier.version());
+                    if (earlier.notation() == SchemaRegistry.Notation.PROTOBUF) {
+                        formerly.put(SchemaRegistry.jsonName(top), earlier.version()); // as JSON writes it
+                    }
+                }
+            }
+            formerly.keySet().removeAll(names);
+            this.formerlyPersonal = Map.copyOf(formerly);
         }
     }
 
@@ -882,7 +1013,7 @@ public final class PrivateEventStore implements AutoCloseable {
     private Sampled sampleOf(SchemaRegistry.Registered registered, String type) {
         Sampled sample = sampled.get(type);
         if (sample == null || sample.version != registered.version()) {
-            sample = new Sampled(registered);
+            sample = new Sampled(registered, schemas.versions(type));
             if (sampled.size() < 10_000 || sampled.containsKey(type)) {
                 sampled.put(type, sample);
             }
@@ -902,9 +1033,17 @@ public final class PrivateEventStore implements AutoCloseable {
      * Every event is looked at. Names are given when they are plain identifiers; values never.
      */
     private void refuseUndeclaredPersonal(SchemaRegistry.Registered registered, EventData event) {
-        Set<String> declared = sampleOf(registered, event.type()).declared;
-        for (Undeclared each : undeclaredPersonal(event.data(), declared, 1)) {
+        Sampled sample = sampleOf(registered, event.type());
+        for (Undeclared each : undeclaredPersonal(event.data(), sample.declared, sample.formerlyPersonal, 1)) {
             boolean shown = shownName(each.member());
+            if (each.why().startsWith(ENCRYPTED_BY)) {
+                throw InvalidEventException.of(
+                        event.type() + (shown ? " data." + each.member() : " data"),
+                        (shown ? "" : "a member (its name is not shown) ") + each.why() + ", and version "
+                                + registered.version() + " does not declare it, so it would be stored in plaintext"
+                                + " (a producer still writing an older version?): declare it in a new schema version,"
+                                + " or stop writing it (strict mode; lenient mode stores it with a warning)");
+            }
             boolean byName = each.why().equals(NAME_LOOKS_PERSONAL);
             boolean nameHolds = each.why().startsWith(NAME_HOLDS);
             String what = byName
@@ -970,6 +1109,15 @@ public final class PrivateEventStore implements AutoCloseable {
      * PolicyLinter#personalDataInNote}). Read without building a tree; declared members are skipped unread.
      */
     static List<Undeclared> undeclaredPersonal(Json json, Set<String> declared, int max) {
+        return undeclaredPersonal(json, declared, Map.of(), max);
+    }
+
+    /**
+     * As {@link #undeclaredPersonal(Json, Set, int)}, and first any member an earlier version of the schema
+     * encrypted ({@code formerlyPersonal}: name → that version), whatever its name or value looks like.
+     */
+    static List<Undeclared> undeclaredPersonal(
+            Json json, Set<String> declared, Map<String, Integer> formerlyPersonal, int max) {
         try (com.fasterxml.jackson.core.JsonParser parser = NAMES.createParser(json.unsafeBytes())) {
             if (parser.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
                 return List.of();
@@ -979,7 +1127,11 @@ public final class PrivateEventStore implements AutoCloseable {
                 String name = parser.currentName();
                 com.fasterxml.jackson.core.JsonToken value = parser.nextToken();
                 Optional<String> inName;
+                Integer encryptedBy;
                 if (declared.contains(name) || found.size() >= max) {
+                    parser.skipChildren();
+                } else if ((encryptedBy = formerlyPersonal.get(name)) != null) {
+                    found.add(new Undeclared(name, ENCRYPTED_BY + encryptedBy + " of its schema"));
                     parser.skipChildren();
                 } else if (PolicyLinter.looksPersonal(name)) {
                     found.add(new Undeclared(name, NAME_LOOKS_PERSONAL));
@@ -1051,7 +1203,7 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         // Counted once stored: events of refused batches do not use up the sample.
         warnings.add(sample.seen::incrementAndGet);
-        for (Undeclared each : undeclaredPersonal(event.data(), sample.declared, 10)) {
+        for (Undeclared each : undeclaredPersonal(event.data(), sample.declared, sample.formerlyPersonal, 10)) {
             if (!undeclaredWarned.contains(event.type() + "\u0000" + each.member())) {
                 warnings.add(() -> warnUndeclared(registered, event.type(), each));
             }
@@ -1070,9 +1222,12 @@ public final class PrivateEventStore implements AutoCloseable {
                     registered.version(),
                     field.why().equals(NAME_LOOKS_PERSONAL)
                             ? "looks personal"
-                            : field.why().startsWith(NAME_HOLDS)
-                                    ? "holds in its name " + field.why().substring(NAME_HOLDS.length()) + " (not shown)"
-                                    : field.why() + " (not shown)");
+                            : field.why().startsWith(ENCRYPTED_BY)
+                                    ? field.why()
+                                    : field.why().startsWith(NAME_HOLDS)
+                                            ? "holds in its name " + field.why().substring(NAME_HOLDS.length())
+                                                    + " (not shown)"
+                                            : field.why() + " (not shown)");
         }
     }
 
@@ -1558,6 +1713,8 @@ public final class PrivateEventStore implements AutoCloseable {
         AppendRules.require(subject, "subject");
         requireNamedBasis(legalBasis);
         requireNoPersonalData("reason", reason);
+        requireNoNaturalKey("legal basis", legalBasis);
+        requireNoNaturalKey("reason", reason);
         return forgetAuthorized(subject, legalBasis, reason, actor);
     }
 
@@ -2633,6 +2790,7 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         requireNamedBasis(legalBasis);
         Notes.bounded("legal basis", legalBasis);
+        requireNoNaturalKey("legal basis", legalBasis);
         // Known first, then forgotten (a forget in between makes it forgotten, not unknown).
         if (!keys.isKnown(subject)) {
             throw keys.isForgotten(subject)
@@ -2717,6 +2875,7 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         Notes.bounded("reason", reason);
         requireNoPersonalData("reason", reason);
+        requireNoNaturalKey("reason", reason);
         AppendRules.require(scheduleId, "schedule id");
         String id = canonicalUuid(scheduleId.strip(), "schedule id");
         List<RecordedEvent> erasures = readAll(ERASURES);
@@ -3348,9 +3507,17 @@ public final class PrivateEventStore implements AutoCloseable {
             }
         });
         // How long each of the subject's personal values is kept (Art. 15(1)(d)): until its period's retention
-        // ends, when retention destroys its key; absent for a group the policy does not declare.
+        // ends, when retention destroys its key; absent for a group the policy does not declare, and for a value
+        // no longer kept (forgotten or expired: its key is destroyed).
+        Set<String> gone = new java.util.HashSet<>();
+        revealed.redactions().stream()
+                .filter(r -> r.reason() == Redaction.Reason.FORGOTTEN || r.reason() == Redaction.Reason.EXPIRED)
+                .forEach(r -> gone.add(r.path()));
         ObjectNode until = null;
         for (PrivacyCodec.SealedField field : sealed) {
+            if (gone.contains(field.path())) {
+                continue;
+            }
             Optional<Instant> end = keys.policy().knows(field.group())
                     ? keys.policy().expiresAt(field.group(), field.period())
                     : Optional.empty();
@@ -3747,6 +3914,44 @@ public final class PrivateEventStore implements AutoCloseable {
                     "holds " + found + ": it is kept for good (the erasure receipt, the audit trail every role"
                             + " reads, which no forget reaches); refer to the request by a ticket number instead");
         });
+    }
+
+    /** Words of a note looked up as natural keys by {@link #requireNoNaturalKey}, at most. */
+    static final int NOTE_WORDS_LOOKED_UP = 64;
+
+    /**
+     * Refuses a legal basis or reason that holds a natural key some subject has (a customer number, as the
+     * blind index knows it): kept for good in the receipt, the journal and the audit trail every role reads,
+     * it would tie the pseudonym to the person again once the forget has deleted the index entry. The whole
+     * text and each of its words of four characters or more (split at spaces, commas, semicolons, brackets
+     * and quotes; a trailing '.' or ':' dropped; subject ids left out) are looked up, the first {@value
+     * #NOTE_WORDS_LOOKED_UP}, without creating a subject or auditing. Never shows the key.
+     */
+    private void requireNoNaturalKey(String what, String note) {
+        if (note == null || note.isBlank()) {
+            return;
+        }
+        java.util.Set<String> words = new java.util.LinkedHashSet<>();
+        words.add(note.strip());
+        for (String word : note.split("[\\s,;()\\[\\]{}\"'<>]+")) {
+            String trimmed = word.replaceAll("[.:]+$", "");
+            if (trimmed.length() >= 4 && !SubjectId.looksLikeOne(trimmed)) {
+                words.add(trimmed);
+            }
+            if (words.size() > NOTE_WORDS_LOOKED_UP) {
+                break;
+            }
+        }
+        for (String word : words) {
+            if (!SubjectId.looksLikeOne(word) && keys.lookup(word).isPresent()) {
+                throw InvalidEventException.of(
+                        what,
+                        "holds a natural key of a data subject (not shown): it is kept for good (the erasure"
+                                + " receipt, the audit trail every role reads, which no forget reaches) and would"
+                                + " tie the pseudonym to the person again; refer to the request by a ticket number"
+                                + " instead");
+            }
+        }
     }
 
     /**

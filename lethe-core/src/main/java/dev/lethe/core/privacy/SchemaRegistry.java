@@ -312,6 +312,12 @@ public final class SchemaRegistry {
                 : Optional.of(versions.get(versions.size() - 1));
     }
 
+    /** Every registered version of one type, oldest first (none: an empty list). */
+    public List<Registered> versions(String eventType) {
+        List<Registered> versions = byType.get(eventType);
+        return versions == null ? List.of() : List.copyOf(versions);
+    }
+
     /** Every registered version of every type, by type then version. */
     public List<Registered> allVersions() {
         List<Registered> out = new ArrayList<>();

@@ -2046,6 +2046,128 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_member_an_earlier_version_encrypted_and_the_latest_no_longer_declares_is_refused_in_strict_mode() {
+        // v2 moves the personal "name" into "holder.name": a producer still writing v1 would store it in
+        // plaintext, and "memo"-like names are not caught by the name heuristic.
+        JsonNode moved = Json.parse(SCHEMA.replace(
+                        "\"name\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"identity\"}}",
+                        "\"holder\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\","
+                                + "\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"identity\"}}}}"))
+                .asTree();
+        lethe.registerJsonSchema(DPO, "ProductSold", moved, java.util.Set.of("name"));
+        String stale = "{\"email\":\"ada@example.com\",\"name\":\"MARK Ada\",\"product\":\"fund\"}";
+        assertThatThrownBy(() -> lethe.append(
+                        StreamId.of("customer-1"), ExpectedVersion.any(), List.of(EventData.of("ProductSold", stale))))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("ProductSold data.name")
+                .hasMessageContaining("was encrypted by version 1 of its schema, and version 2 does not declare it")
+                .hasMessageNotContaining("MARK");
+        assertThat(lethe.store().readAll(0, 1_000))
+                .noneMatch(e -> e.data().toString().contains("MARK"));
+        // v2's own shape is taken.
+        assertThat(lethe.append(
+                                StreamId.of("customer-1"),
+                                ExpectedVersion.any(),
+                                List.of(
+                                        EventData.of(
+                                                "ProductSold",
+                                                "{\"email\":\"ada@example.com\",\"holder\":{\"name\":\"Ada\"},\"product\":\"f\"}")))
+                        .lastVersion())
+                .isEqualTo(0);
+
+        // Lenient mode stores it, with a warning naming the version that encrypted it.
+        dev.lethe.core.testing.LogCapture capture = dev.lethe.core.testing.LogCapture.of(PrivateEventStore.class);
+        try (capture;
+                PrivateEventStore lenient = lenientStore()) {
+            registerProductSold(lenient);
+            lenient.registerJsonSchema(DPO, "ProductSold", moved, java.util.Set.of("name"));
+            assertThat(lenient.checkAppend(
+                            StreamId.of("customer-2"),
+                            ExpectedVersion.any(),
+                            List.of(EventData.of("ProductSold", stale))))
+                    .extracting(PrivateEventStore.Unencrypted::member, PrivateEventStore.Unencrypted::why)
+                    .containsExactly(
+                            org.assertj.core.groups.Tuple.tuple("name", "was encrypted by version 1 of its schema"));
+            lenient.append(
+                    StreamId.of("customer-2"), ExpectedVersion.any(), List.of(EventData.of("ProductSold", stale)));
+        }
+        assertThat(capture.records())
+                .map(r -> java.text.MessageFormat.format(r.getMessage(), r.getParameters()))
+                .anyMatch(m -> m.contains("has a field 'name' its schema (version 2) does not declare, which was"
+                        + " encrypted by version 1 of its schema"))
+                .noneMatch(m -> m.contains("MARK"));
+    }
+
+    @Test
+    void a_schema_version_that_moves_personal_fields_to_other_groups_or_owners_says_so() {
+        JsonNode changed = Json.parse(SCHEMA.replace(
+                                "\"name\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"identity\"}}",
+                                "\"name\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\","
+                                        + "\"subject\":\"payee\"}},"
+                                        + "\"payee\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"key\":true,"
+                                        + "\"dataGroup\":\"identity\"}}")
+                        .replace(
+                                "\"street\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\"}}",
+                                "\"street\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\","
+                                        + "\"subject\":\"email\"}}"))
+                .asTree();
+        SchemaRegistry.Registered v1 = lethe.schemas().latest("ProductSold").orElseThrow();
+        dev.lethe.core.testing.LogCapture capture = dev.lethe.core.testing.LogCapture.of(PrivateEventStore.class);
+        SchemaRegistry.Registered v2;
+        try (capture) {
+            v2 = lethe.registerJsonSchema(DPO, "ProductSold", changed);
+        }
+        assertThat(PrivateEventStore.classificationChanged(v1, v2))
+                .containsExactly(
+                        new PrivateEventStore.ClassificationChange("name", "identity", "contact", "email", "payee"));
+        assertThat(PrivateEventStore.classificationChanged(v1, v1)).isEmpty();
+        assertThat(capture.records())
+                .map(r -> r.getMessage())
+                .anyMatch(m -> m.contains("schema ProductSold v2 moves personal fields to other data groups than v1"
+                                + " (name: identity -> contact)")
+                        && m.contains("gives personal fields other owners than v1 (name: email -> payee)"));
+        assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100))
+                .filteredOn(e -> e.type().equals("SchemaRegistered"))
+                .singleElement()
+                .satisfies(e -> {
+                    JsonNode entry = e.data().asTree();
+                    assertThat(entry.get("groupsChanged").toString())
+                            .isEqualTo("{\"name\":[\"identity\",\"contact\"]}");
+                    assertThat(entry.get("ownersChanged").toString()).isEqualTo("{\"name\":[\"email\",\"payee\"]}");
+                });
+    }
+
+    @Test
+    void a_legal_basis_or_reason_holding_a_subjects_natural_key_is_refused_and_nothing_is_forgotten() {
+        SubjectId carol = lethe.keys().resolve("C-300");
+        lethe.keys().resolve("C-301"); // another customer
+        for (String basis : List.of("GDPR Art. 17(1)(a), customer C-300", "C-300", "per request (C-301).")) {
+            assertThatThrownBy(() -> lethe.forget(carol, basis, null, DPO))
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("legal basis: holds a natural key of a data subject (not shown)")
+                    .hasMessageNotContaining("C-30");
+        }
+        assertThatThrownBy(() -> lethe.forget(carol, "GDPR Art. 17(1)(a)", "customer C-300 asked", DPO))
+                .hasMessageContaining("reason: holds a natural key");
+        assertThatThrownBy(
+                        () -> lethe.scheduleForget(carol, Instant.now().plusSeconds(86_400), "Art. 17 for C-300", DPO))
+                .hasMessageContaining("legal basis: holds a natural key");
+        assertThat(lethe.keys().isForgotten(carol)).isFalse();
+        assertThat(lethe.keys().lookup("C-300")).contains(carol);
+        // A ticket number, the article, a subject id: taken.
+        PrivateEventStore.ScheduledForget scheduled = lethe.scheduleForget(
+                carol, Instant.now().plusSeconds(86_400), "GDPR Art. 17(1)(a), ticket T-1234 for " + carol, DPO);
+        assertThatThrownBy(() -> lethe.cancelScheduledForget(scheduled.id(), "C-301 asked to wait", DPO))
+                .hasMessageContaining("reason: holds a natural key");
+        lethe.cancelScheduledForget(scheduled.id(), "ticket T-1235", DPO);
+        assertThat(lethe.forget(carol, "GDPR Art. 17(1)(a), ticket T-1234", "erasure request", DPO)
+                        .subject())
+                .isEqualTo(carol);
+        assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 1_000))
+                .noneMatch(e -> e.data().toString().contains("C-30"));
+    }
+
+    @Test
     void a_retention_run_far_past_the_last_one_is_refused_until_the_clock_is_confirmed() {
         sell("ada@example.com", "Ada Lovelace"); // the log's last event: now (the in-memory log's clock)
         Instant years = Instant.now().plus(java.time.Duration.ofDays(4_000)); // a clock set years ahead

@@ -1247,6 +1247,21 @@ public final class LetheServer implements AutoCloseable {
                                 "before", change.before(),
                                 "after", change.after(),
                                 "warning", change.warning(registered))));
+        // Personal fields moved to other groups or owners: the values stored before stay sealed as they were.
+        earlier.ifPresent(e -> {
+            List<dev.lethe.core.privacy.PrivateEventStore.ClassificationChange> changes =
+                    dev.lethe.core.privacy.PrivateEventStore.classificationChanged(e, registered);
+            if (!changes.isEmpty()) {
+                answer.put(
+                        "classificationChanged",
+                        Map.of(
+                                "fields",
+                                changes,
+                                "warning",
+                                dev.lethe.core.privacy.PrivateEventStore.classificationWarning(
+                                        e, registered, changes)));
+            }
+        });
         ctx.status(201).json(answer);
     }
 

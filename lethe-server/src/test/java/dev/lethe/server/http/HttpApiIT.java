@@ -1409,17 +1409,26 @@ class HttpApiIT {
         assertThat(second.json().get("version").asInt()).isEqualTo(2);
         assertThat(second.json().get("noLongerPersonal").toString()).isEqualTo("[\"remarks\"]");
         assertThat(second.json().has("keyFieldsChanged")).isFalse();
-        Response rekeyed = post(
-                "/v1/schemas",
-                ADMIN,
-                v1.replace(
-                        "\"id\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true,\"pii\":false}}",
-                        "\"id\":{\"type\":\"string\"},\"ref\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true,\"pii\":false}}"));
+        String v3 = v1.replace(
+                "\"id\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true,\"pii\":false}}",
+                "\"id\":{\"type\":\"string\"},\"ref\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true,\"pii\":false}}");
+        Response rekeyed = post("/v1/schemas", ADMIN, v3);
         assertThat(rekeyed.status()).as(rekeyed.body()).isEqualTo(201);
         JsonNode change = rekeyed.json().get("keyFieldsChanged");
         assertThat(change.get("before").toString()).isEqualTo("[\"id\"]");
         assertThat(change.get("after").toString()).isEqualTo("[\"ref\"]");
         assertThat(change.get("warning").asText()).contains("is two subjects");
+        assertThat(rekeyed.json().has("classificationChanged")).isFalse();
+        // A personal field moved to another data group: its stored values stay in the old one.
+        Response regrouped =
+                post("/v1/schemas", ADMIN, v3.replace("\"dataGroup\":\"contact\"", "\"dataGroup\":\"identity\""));
+        assertThat(regrouped.status()).as(regrouped.body()).isEqualTo(201);
+        JsonNode moved = regrouped.json().get("classificationChanged");
+        assertThat(moved.get("fields").toString())
+                .isEqualTo("[{\"path\":\"remarks\",\"groupBefore\":\"contact\",\"group\":\"identity\","
+                        + "\"ownerBefore\":\"ref\",\"owner\":\"ref\"}]");
+        assertThat(moved.get("warning").asText())
+                .contains("(remarks: contact -> identity)", "values stored before stay");
         // The library's warning is a JSON line of the server's log, not a plain line among them.
         assertThat(logs.toString(StandardCharsets.UTF_8).lines())
                 .filteredOn(line -> line.contains("no longer classifies as personal [remarks]"))
