@@ -61,8 +61,26 @@ public final class PrivacyCodec {
      * {@link #reveal(RecordedEvent, Principal)}).
      */
     public PrivacyCodec(KeyService keys, java.util.function.Function<String, Optional<PrivacySchema>> schemaOf) {
+        this(keys, schemaOf, (type, path) -> Set.of());
+    }
+
+    /**
+     * The data groups the versions of an event type seal a path under ({@link SchemaRegistry#sealedGroups});
+     * empty: not known, not compared.
+     */
+    private final java.util.function.BiFunction<String, String, Set<DataGroup>> sealedGroups;
+
+    /**
+     * As {@link #PrivacyCodec(KeyService, java.util.function.Function)}; a field no key opens is tampered with
+     * when its envelope names a group {@code sealedGroups} does not give its type and path.
+     */
+    public PrivacyCodec(
+            KeyService keys,
+            java.util.function.Function<String, Optional<PrivacySchema>> schemaOf,
+            java.util.function.BiFunction<String, String, Set<DataGroup>> sealedGroups) {
         this.keys = keys;
         this.schemaOf = schemaOf;
+        this.sealedGroups = sealedGroups;
     }
 
     /**
@@ -593,6 +611,19 @@ public final class PrivacyCodec {
                 throw new TamperedDataException(
                         event.id(), hit.path(), "its envelope names a subject the event's metadata does not");
             }
+            // Nor may its group or period be edited to one whose key is destroyed or missing, or that the role
+            // may not read: a live field would read "expired", "restricted" or "unavailable".
+            Set<DataGroup> groups = sealedGroups.apply(event.type(), hit.path());
+            if (!groups.isEmpty() && !groups.contains(envelope.group())) {
+                throw new TamperedDataException(
+                        event.id(),
+                        hit.path(),
+                        "its envelope names a data group no version of its type seals it under");
+            }
+            if (!periodNear(envelope.period(), event.recordedAt())) {
+                throw new TamperedDataException(
+                        event.id(), hit.path(), "its envelope names a key period the event was not recorded in");
+            }
             out.replace(hit.start(), hit.end(), NULL);
             redactions.add(new Redaction(hit.path(), missing));
             return;
@@ -608,6 +639,35 @@ public final class PrivacyCodec {
         if (!opened.contains(envelope.group())) {
             opened.add(envelope.group());
         }
+    }
+
+    /**
+     * Whether a key period (2026, 2026-11 or 2026-11-26) is one a value recorded at {@code recordedAt} could be
+     * sealed in: a value is sealed in the UTC day it is recorded in (older releases: moments before, or up to an
+     * hour after, by a clock stepped back), so the period must reach within a day of it.
+     */
+    static boolean periodNear(String period, Instant recordedAt) {
+        java.time.LocalDate start;
+        java.time.LocalDate end;
+        try {
+            if (period.matches("\\d{4}")) {
+                start = java.time.LocalDate.of(Integer.parseInt(period), 1, 1);
+                end = start.plusYears(1);
+            } else if (period.matches("\\d{4}-\\d{2}")) {
+                start = java.time.YearMonth.parse(period).atDay(1);
+                end = start.plusMonths(1);
+            } else if (period.matches("\\d{4}-\\d{2}-\\d{2}")) {
+                start = java.time.LocalDate.parse(period);
+                end = start.plusDays(1);
+            } else {
+                return false;
+            }
+        } catch (java.time.DateTimeException | NumberFormatException e) {
+            return false;
+        }
+        java.time.LocalDate recorded =
+                recordedAt.atZone(java.time.ZoneOffset.UTC).toLocalDate();
+        return !start.isAfter(recorded.plusDays(1)) && end.isAfter(recorded.minusDays(1));
     }
 
     /**

@@ -80,7 +80,8 @@ public final class PrivateEventStore implements AutoCloseable {
         this.clock = clock;
         this.schemas = new SchemaRegistry(store);
         SchemaRegistry registry = schemas;
-        this.codec = new PrivacyCodec(keys, type -> registry.latest(type).map(SchemaRegistry.Registered::schema));
+        this.codec = new PrivacyCodec(
+                keys, type -> registry.latest(type).map(SchemaRegistry.Registered::schema), registry::sealedGroups);
         this.audit = new AuditLog(store, clock);
         this.replay = new RevealedReplay(store, this::reveal, keys::generation);
         if (store instanceof dev.lethe.core.memory.InMemoryEventStore memory) {

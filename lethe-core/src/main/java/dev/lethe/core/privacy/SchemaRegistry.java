@@ -312,6 +312,37 @@ public final class SchemaRegistry {
                 : Optional.of(versions.get(versions.size() - 1));
     }
 
+    /** Per type: the data groups its versions seal each personal path under, for so many versions. */
+    private record SealedGroups(int versions, Map<String, Set<DataGroup>> byPath) {}
+
+    private final Map<String, SealedGroups> sealedGroups = new ConcurrentHashMap<>();
+
+    /**
+     * The data groups any registered version of {@code eventType} seals {@code path} under: an envelope of that
+     * path naming another group was edited (empty: no version classifies the path as personal, or the type is
+     * unknown; nothing to compare with).
+     */
+    public Set<DataGroup> sealedGroups(String eventType, String path) {
+        List<Registered> versions = byType.get(eventType);
+        if (versions == null) {
+            return Set.of();
+        }
+        SealedGroups cached = sealedGroups.get(eventType);
+        if (cached == null || cached.versions() != versions.size()) {
+            Map<String, Set<DataGroup>> byPath = new java.util.HashMap<>();
+            for (Registered version : versions) {
+                for (FieldRule rule : version.schema().personalFields()) {
+                    byPath.computeIfAbsent(rule.path(), p -> new java.util.HashSet<>())
+                            .add(rule.group().orElse(DataGroup.DEFAULT));
+                }
+            }
+            byPath.replaceAll((p, groups) -> Set.copyOf(groups));
+            cached = new SealedGroups(versions.size(), Map.copyOf(byPath));
+            sealedGroups.put(eventType, cached);
+        }
+        return cached.byPath().getOrDefault(path, Set.of());
+    }
+
     /** Every registered version of one type, oldest first (none: an empty list). */
     public List<Registered> versions(String eventType) {
         List<Registered> versions = byType.get(eventType);

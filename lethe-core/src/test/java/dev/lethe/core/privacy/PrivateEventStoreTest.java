@@ -1384,6 +1384,37 @@ class PrivateEventStoreTest {
                     .isInstanceOf(TamperedDataException.class)
                     .hasMessageContaining("names a subject the event's metadata does not");
         }
+
+        // Nor a group or a period edited to one with no key (or a destroyed one, or one the role may not read):
+        // a live field would read "unavailable", "expired" or "restricted" (review U).
+        byte[] original = java.util.Base64.getUrlDecoder().decode(nameOfFirst.substring(Envelope.PREFIX.length()));
+        Envelope.Header header = Envelope.parse(nameOfFirst);
+        int headerLength = Envelope.header(header.subject(), header.group(), header.period()).length;
+        String year = header.period();
+        record Edit(DataGroup group, String period, String says) {}
+        for (Edit edit : List.of(
+                new Edit(DataGroup.of("contact"), year, "names a data group no version of its type seals it under"),
+                new Edit(DataGroup.of("marketing"), year, "names a data group no version of its type seals it under"),
+                new Edit(header.group(), String.valueOf(Integer.parseInt(year) - 3), "a key period the event was not"),
+                new Edit(header.group(), year + "-13", "a key period the event was not recorded in"))) {
+            byte[] head = Envelope.header(header.subject(), edit.group(), edit.period());
+            byte[] edited = new byte[head.length + original.length - headerLength];
+            System.arraycopy(head, 0, edited, 0, head.length);
+            System.arraycopy(original, headerLength, edited, head.length, original.length - headerLength);
+            ObjectNode data = (ObjectNode) first.data().asTree();
+            data.put(
+                    "name",
+                    Envelope.PREFIX
+                            + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(edited));
+            assertThatThrownBy(() -> lethe.reveal(copyWith(first, data), DPO))
+                    .as(edit.toString())
+                    .isInstanceOf(TamperedDataException.class)
+                    .hasMessageContaining(edit.says());
+        }
+        // The field as stored still reads: for a role that may not read its group, restricted.
+        assertThat(lethe.reveal(first, ANALYST).redactions())
+                .extracting(Redaction::reason)
+                .contains(Redaction.Reason.RESTRICTED);
     }
 
     @Test
