@@ -894,6 +894,41 @@ public final class PrivacyCodec {
         return fields;
     }
 
+    /**
+     * The data group and key period of every envelope in an event's data, read from their headers (nothing
+     * opened): for checks. Text that only looks like an envelope is skipped.
+     */
+    public static void envelopeHeaders(Json data, java.util.function.BiConsumer<DataGroup, String> each) {
+        byte[] in = data.unsafeBytes();
+        byte[] prefix = ("\"" + Envelope.PREFIX).getBytes(StandardCharsets.US_ASCII);
+        for (int at = indexOf(in, prefix, 0); at >= 0; at = indexOf(in, prefix, at + 1)) {
+            int start = at + 1;
+            int end = start;
+            while (end < in.length && in[end] != '"') {
+                end++;
+            }
+            try {
+                Envelope.Decoded envelope = Envelope.decode(in, start, end);
+                each.accept(envelope.group(), envelope.period());
+            } catch (IllegalArgumentException notOne) {
+                // not an envelope: a check reports what it can read
+            }
+        }
+    }
+
+    private static int indexOf(byte[] in, byte[] what, int from) {
+        outer:
+        for (int i = from; i <= in.length - what.length; i++) {
+            for (int j = 0; j < what.length; j++) {
+                if (in[i + j] != what[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
     /** The paths listed in the metadata's privacy record, read without building a tree. */
     static List<String> sealedPaths(Json metadata) {
         byte[] bytes = metadata.unsafeBytes();

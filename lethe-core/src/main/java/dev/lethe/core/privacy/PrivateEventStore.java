@@ -3543,9 +3543,15 @@ public final class PrivateEventStore implements AutoCloseable {
      * yet nobody forgot them: a key store restored from before they were created, or lost), with up to
      * {@code examples} of them.
      */
-    public record LostSubjects(long events, int subjects, int lost, List<SubjectId> examples) {
+    public record LostSubjects(
+            long events, int subjects, int lost, List<SubjectId> examples, int periods, List<String> lostPeriods) {
         public LostSubjects {
             examples = List.copyOf(examples);
+            lostPeriods = List.copyOf(lostPeriods);
+        }
+
+        public LostSubjects(long events, int subjects, int lost, List<SubjectId> examples) {
+            this(events, subjects, lost, examples, 0, List.of());
         }
     }
 
@@ -3555,12 +3561,18 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     public LostSubjects subjectsWithoutKeys(int examples, java.util.function.LongConsumer progress) {
         Set<SubjectId> named = new java.util.HashSet<>();
+        Set<dev.lethe.core.privacy.keys.KeyStore.PeriodRef> periods = new java.util.HashSet<>();
         long events = 0;
         for (long from = 0; ; ) {
             List<RecordedEvent> page = store.readAll(from, EventStore.MAX_READ_LIMIT, EventStore.PAGE_BYTES);
             for (RecordedEvent event : page) {
                 if (PrivacyCodec.hasRecord(event.metadata())) {
                     named.addAll(PrivacyCodec.subjectsOf(event.metadata()).values());
+                    PrivacyCodec.envelopeHeaders(event.data(), (group, period) -> {
+                        if (periods.size() < MAX_CHECKED_PERIODS) {
+                            periods.add(new dev.lethe.core.privacy.keys.KeyStore.PeriodRef(group, period));
+                        }
+                    });
                 }
             }
             events += page.size();
@@ -3580,8 +3592,19 @@ public final class PrivateEventStore implements AutoCloseable {
                 }
             }
         }
-        return new LostSubjects(events, named.size(), lost, some);
+        // A period key neither live nor destroyed by retention: lost with an older or damaged keys.db. Its fields
+        // read as unavailable, and a new value of that period would create a key they do not open under.
+        Set<dev.lethe.core.privacy.keys.KeyStore.PeriodRef> live = new java.util.HashSet<>(keys.livePeriods());
+        List<String> lostPeriods = periods.stream()
+                .filter(ref -> !live.contains(ref) && !keys.isPeriodDestroyed(ref))
+                .map(ref -> ref.group().name() + "/" + ref.period())
+                .sorted()
+                .toList();
+        return new LostSubjects(events, named.size(), lost, some, periods.size(), lostPeriods);
     }
+
+    /** Distinct (group, period) pairs {@link #subjectsWithoutKeys} checks, at most (a period a day for 27 years). */
+    static final int MAX_CHECKED_PERIODS = 10_000;
 
     /** How many of the newest events {@link #keysOlderThanLog} reads. */
     static final int RECENT_EVENTS_CHECKED = 256;

@@ -397,6 +397,9 @@ final class GovernanceCommands {
         @ParentCommand
         Keys keys;
 
+        /** Set once the check found damage: a step that then fails does not make it "could not check". */
+        private boolean failedAlready;
+
         @Override
         public Integer call() {
             try {
@@ -404,6 +407,15 @@ final class GovernanceCommands {
             } catch (dev.lethe.core.privacy.AccessDeniedException e) {
                 throw e;
             } catch (RuntimeException e) {
+                if (failedAlready) {
+                    // The damage found (a keys.db quick_check failure, say) stopped a later step: that is the result.
+                    PrintWriter out = keys.parent.spec.commandLine().getOut();
+                    out.printf(
+                            "  then stopped   %s%n",
+                            String.valueOf(e.getMessage()).replace("\n", "; "));
+                    out.printf("result           FAILED%n");
+                    return 1;
+                }
                 // A bad data directory, keys.db, policy.yaml or master key: the check could not run (not 2,
                 // which says the command line itself was wrong).
                 throw new LetheCli.CouldNotRun(e);
@@ -422,6 +434,7 @@ final class GovernanceCommands {
                 // forgets and new natural keys.
                 String integrity = dev.lethe.sqlite.SqliteKeyStore.quickCheck(cli.store.directory);
                 boolean damaged = !"ok".equals(integrity);
+                failedAlready = damaged;
                 if (damaged) {
                     out.printf(
                             "keys.db file     FAILED: SQLite's quick_check found damage: %s%n"
@@ -466,7 +479,29 @@ final class GovernanceCommands {
                     out.printf("unwrap           all %,d unwrap%n", check.total());
                 } else {
                     failed = true;
+                    failedAlready = true;
                     reportFailing(out, check, lethe);
+                }
+                KeyService.IndexCheck index = service.checkIndex();
+                if (index.failing() == 0) {
+                    out.printf("blind index      all %,d entries open under the index secret%n", index.entries());
+                } else {
+                    failed = true;
+                    failedAlready = true;
+                    out.printf(
+                            "blind index      FAILED: %,d of %,d entries do not open under the index secret: their"
+                                    + " natural keys no longer find their subjects, and a new event naming one would"
+                                    + " create a second subject for the person (whose forget would leave the first"
+                                    + " one's data readable)%n",
+                            index.failing(), index.entries());
+                    out.printf(
+                            "  e.g. subjects %s%n",
+                            index.examples().stream()
+                                    .map(Object::toString)
+                                    .collect(java.util.stream.Collectors.joining(", ")));
+                    out.printf("  likely cause   keys.db damaged or altered: restore the whole data directory from one"
+                            + " backup (docs/privacy.md §9, Restoring); until then append nothing that names those"
+                            + " people%n");
                 }
                 java.util.Optional<String> olderLog = lethe.privacy().logOlderThanKeyStore();
                 if (olderLog.isPresent()) {
@@ -502,6 +537,31 @@ final class GovernanceCommands {
                                     .collect(java.util.stream.Collectors.joining(", ")));
                     out.printf("  likely cause   a keys.db older than events.db (from an earlier backup): restore the"
                             + " whole data directory from one backup (docs/privacy.md §9, Restoring)%n");
+                }
+                if (lost.lostPeriods().isEmpty()) {
+                    out.printf(
+                            "periods          all %,d key periods the log's fields are sealed in have a key or"
+                                    + " expired%n",
+                            lost.periods());
+                } else {
+                    failed = true;
+                    out.printf(
+                            "periods          FAILED: %,d of %,d key periods the log's fields are sealed in have"
+                                    + " neither a key nor a record of their expiry: %s; their fields read as"
+                                    + " unavailable, and a new value of such a period would be sealed under a new key"
+                                    + " that does not open them (they would then read as tampered)%n",
+                            lost.lostPeriods().size(),
+                            lost.periods(),
+                            String.join(
+                                    ", ",
+                                    lost.lostPeriods()
+                                            .subList(
+                                                    0,
+                                                    Math.min(
+                                                            10,
+                                                            lost.lostPeriods().size()))));
+                    out.printf("  likely cause   a keys.db older than events.db, or damaged: restore the whole data"
+                            + " directory from one backup (docs/privacy.md §9, Restoring) before appending%n");
                 }
                 out.printf("result           %s%n", failed ? "FAILED" : "ok");
                 return failed ? 1 : 0;

@@ -1426,6 +1426,54 @@ public final class KeyService implements AutoCloseable {
                 byKind, failingByEpoch, examples, master.liveEpochs(), unreachable[0], Optional.ofNullable(because[0]));
     }
 
+    /**
+     * What {@link #checkIndex} found: the blind-index entries, and the subjects of the first {@value
+     * #CHECK_EXAMPLES} of the {@code failing} ones.
+     */
+    public record IndexCheck(int entries, int failing, List<SubjectId> examples) {
+        public IndexCheck {
+            examples = List.copyOf(examples);
+        }
+    }
+
+    /**
+     * Opens every blind-index entry under the index secret, in memory, and forgets the result: an entry whose
+     * hash or sealed index was altered (a damaged page, a changed byte) no longer finds its subject from the
+     * natural key, whose next event would create a second subject for the person (a forget of which leaves the
+     * first one's data readable). Entries of the first level (earlier releases) seal nothing and are counted
+     * only; an entry deleted outright is not seen. Releases no key and changes nothing.
+     */
+    public IndexCheck checkIndex() {
+        List<KeyStore.IndexRow> rows = store.blindIndexRows();
+        byte[] current = null;
+        int failing = 0;
+        List<SubjectId> examples = new ArrayList<>();
+        for (KeyStore.IndexRow row : rows) {
+            if (row.entry().sealed() == null) {
+                continue;
+            }
+            try {
+                if (current == null) {
+                    current = epochIndexKey();
+                }
+                java.util.Arrays.fill(
+                        openIndex(
+                                current,
+                                new IndexRowView(
+                                        row.subject(),
+                                        row.entry().hash(),
+                                        row.entry().sealed())),
+                        (byte) 0);
+            } catch (KeyUnavailableException e) {
+                failing++;
+                if (examples.size() < CHECK_EXAMPLES) {
+                    examples.add(row.subject());
+                }
+            }
+        }
+        return new IndexCheck(rows.size(), failing, examples);
+    }
+
     /** Re-wraps every live key under a new master epoch, then destroys the older epochs. */
     public Rotation rotateMaster() {
         return rotateMaster((done, total) -> {});
