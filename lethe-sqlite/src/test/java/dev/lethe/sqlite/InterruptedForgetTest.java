@@ -458,6 +458,34 @@ class InterruptedForgetTest {
     }
 
     @Test
+    void a_keys_db_without_a_period_key_the_log_uses_refuses_to_make_it_again() throws Exception {
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            customer(lethe, "ada@example.com");
+        }
+        // keys.db put back from before the period's key was made (review U): a new key would seal new values
+        // under a key the stored ones do not open under, which then read as tampered.
+        try (var db = java.sql.DriverManager.getConnection("jdbc:sqlite:" + data.resolve("keys.db"));
+                var statement = db.createStatement()) {
+            assertThat(statement.executeUpdate("DELETE FROM period_key")).isPositive();
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.recoveredAtOpen())
+                    .anySatisfy(what -> assertThat(what)
+                            .startsWith("keys.db is older than events.db: key periods their fields are sealed in have"
+                                    + " neither a key nor a record of their expiry (contact/"));
+            long head = lethe.store().headPosition();
+            assertThatThrownBy(() -> customer(lethe, "bob@example.com"))
+                    .isInstanceOf(dev.lethe.core.store.StorageException.class)
+                    .hasMessageContaining("keys.db has no key for period")
+                    .hasMessageContaining("Nothing was stored");
+            assertThat(lethe.store().headPosition()).isEqualTo(head);
+            assertThat(lethe.privacy().subjectsWithoutKeys(10, read -> {}).lostPeriods())
+                    .singleElement()
+                    .satisfies(period -> assertThat(period).startsWith("contact/"));
+        }
+    }
+
+    @Test
     void a_policy_file_that_still_sets_forget_markers_opens_and_the_check_reports_the_line() throws Exception {
         SqliteLethe.open(data).close(); // writes the default policy
         java.nio.file.Path policy = data.resolve(SqliteLethe.POLICY_FILE);

@@ -3623,23 +3623,47 @@ public final class PrivateEventStore implements AutoCloseable {
             return Optional.empty();
         }
         Set<SubjectId> named = new java.util.HashSet<>();
+        Set<KeyStore.PeriodRef> periods = new java.util.HashSet<>();
         List<RecordedEvent> recent = store.readAll(
                 Math.max(0, head - RECENT_EVENTS_CHECKED + 1), RECENT_EVENTS_CHECKED, EventStore.PAGE_BYTES);
         for (RecordedEvent event : recent) {
             if (PrivacyCodec.hasRecord(event.metadata())) {
                 named.addAll(PrivacyCodec.subjectsOf(event.metadata()).values());
+                PrivacyCodec.envelopeHeaders(
+                        event.data(), (group, period) -> periods.add(new KeyStore.PeriodRef(group, period)));
             }
         }
         long lost = named.stream()
                 .filter(subject -> !keys.isKnown(subject) && !keys.isForgotten(subject))
                 .count();
-        if (lost == 0) {
+        Set<KeyStore.PeriodRef> live = periods.isEmpty() ? Set.of() : new java.util.HashSet<>(keys.livePeriods());
+        Set<KeyStore.PeriodRef> lostPeriods = new java.util.TreeSet<>(java.util.Comparator.comparing(
+                        (KeyStore.PeriodRef ref) -> ref.group().name())
+                .thenComparing(KeyStore.PeriodRef::period));
+        periods.stream()
+                .filter(ref -> !live.contains(ref) && !keys.isPeriodDestroyed(ref))
+                .forEach(lostPeriods::add);
+        // No new key for those periods: new values would be sealed under a key the stored ones do not open under.
+        keys.refuseNewKeysFor(lostPeriods);
+        if (lost == 0 && lostPeriods.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of("keys.db is older than events.db: " + lost + " of the " + named.size() + " subjects the"
-                + " newest " + recent.size() + " events name have neither a key nor an erasure fence in keys.db"
-                + " (restored alone from an older backup, or replaced). Their personal data reads as unavailable,"
-                + " and new personal data for them cannot be sealed under their old keys. Restore keys.db and"
+        return Optional.of("keys.db is older than events.db: "
+                + (lost == 0
+                        ? ""
+                        : lost + " of the " + named.size() + " subjects the newest " + recent.size()
+                                + " events name have neither a key nor an erasure fence in keys.db")
+                + (lost == 0 || lostPeriods.isEmpty() ? "" : ", and ")
+                + (lostPeriods.isEmpty()
+                        ? ""
+                        : "key periods their fields are sealed in have neither a key nor a record of their expiry ("
+                                + lostPeriods.stream()
+                                        .limit(10)
+                                        .map(ref -> ref.group().name() + "/" + ref.period())
+                                        .collect(java.util.stream.Collectors.joining(", "))
+                                + "; appends that need them are refused)")
+                + " (restored alone from an older backup, or replaced, or damaged). Their personal data reads as"
+                + " unavailable, and new personal data cannot be sealed under their old keys. Restore keys.db and"
                 + " events.db from one backup (docs/privacy.md §9, Restoring); lethe keys check reads the whole log");
     }
 

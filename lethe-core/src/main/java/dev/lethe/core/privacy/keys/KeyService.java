@@ -1592,7 +1592,32 @@ public final class KeyService implements AutoCloseable {
 
     /** Creates a period key unless another thread just did; under this service's lock, as newSubject says. */
     private synchronized byte[] createPeriodKey(DataGroup group, String period, String ref) {
-        return store.periodKey(group, period).orElseGet(() -> store.createPeriodKey(group, period, wrapNew(ref)));
+        return store.periodKey(group, period).orElseGet(() -> {
+            if (lostPeriods.contains(new KeyStore.PeriodRef(group, period))) {
+                // A new key would seal new values under a key the stored ones do not open under: once the right
+                // keys.db is back, the new ones would be the unreadable ones.
+                throw dev.lethe.core.store.StorageException.permanent(
+                        "keys.db has no key for period " + period + " of data group " + group + ", though the log"
+                                + " holds fields sealed in it (keys.db older than events.db, or damaged): a new key"
+                                + " would not open them. Nothing was stored. Restore keys.db and events.db from one"
+                                + " backup (docs/privacy.md §9, Restoring); lethe keys check says what else is"
+                                + " missing",
+                        null);
+            }
+            return store.createPeriodKey(group, period, wrapNew(ref));
+        });
+    }
+
+    /** Periods the log holds fields of and keys.db has no key or expiry for ({@link #refuseNewKeysFor}). */
+    private volatile java.util.Set<KeyStore.PeriodRef> lostPeriods = java.util.Set.of();
+
+    /**
+     * Refuses to make a key for these periods from now on: the log holds fields sealed in them, and keys.db has
+     * neither their key nor a record of their expiry (found at open: a key store restored from an older backup,
+     * or damaged).
+     */
+    public void refuseNewKeysFor(java.util.Set<KeyStore.PeriodRef> periods) {
+        lostPeriods = java.util.Set.copyOf(periods);
     }
 
     private byte[] wrapNew(String ref) {
