@@ -436,8 +436,9 @@ class InterruptedForgetTest {
             customer(lethe, "ada@example.com");
         }
         Path backup = restorable("before-grace");
+        SubjectId grace;
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
-            customer(lethe, "grace@example.com");
+            grace = customer(lethe, "grace@example.com");
             assertThat(lethe.privacy().keysOlderThanLog()).isEmpty();
         }
         Path current = restorable("current");
@@ -449,6 +450,15 @@ class InterruptedForgetTest {
                         .anySatisfy(what -> assertThat(what)
                                 .startsWith("keys.db is older than events.db: 1 of the 2 subjects")
                                 .contains("lethe keys check reads the whole log"));
+                // Her events are still her data: exported, her personal fields unavailable, not "no such person"
+                // (review U: an access request answered "we hold no data").
+                JsonNode export = lethe.privacy().export(grace, DPO).asTree();
+                assertThat(export.get("events")).hasSize(1);
+                assertThat(export.get("events").get(0).get("redacted").toString())
+                        .isEqualTo("[{\"path\":\"email\",\"reason\":\"unavailable\"}]");
+                assertThatThrownBy(() -> lethe.privacy().export(SubjectId.random(), DPO))
+                        .isInstanceOf(dev.lethe.core.privacy.UnknownSubjectException.class)
+                        .hasMessageContaining("the log names it in no event");
             }
         }
         restore(current);

@@ -3402,7 +3402,10 @@ public final class PrivateEventStore implements AutoCloseable {
             SubjectId subject, Principal actor, java.util.function.BiConsumer<Long, Long> indexing) {
         require(actor, Permission.EXPORT);
         AppendRules.require(subject, "subject");
-        requireIssued(subject);
+        boolean lost = !keys.isKnown(subject) && !keys.isForgotten(subject);
+        if (lost && subjectIndex == null) {
+            requireIssued(subject);
+        }
         if (!keys.isForgotten(subject)) { // a forgotten subject's export needs no key
             requireMasterKey();
         }
@@ -3415,6 +3418,22 @@ public final class PrivateEventStore implements AutoCloseable {
             indexed = index.subjectPositions(subject).stream()
                     .filter(position -> position < upTo)
                     .toList();
+        }
+        if (lost) {
+            if (indexed.isEmpty()) {
+                throw new UnknownSubjectException(
+                        subject,
+                        "is unknown to the key service (never created here, nor forgotten) and the log names it in no"
+                                + " event");
+            }
+            // The log names it, keys.db has neither its key nor its fence (older, or damaged): its events are still
+            // its data. Exported, personal fields as unavailable, rather than answered "no such person".
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "subject " + subject + " has neither a key nor an erasure fence in keys.db, though the log names"
+                            + " it in " + indexed.size() + " event(s) (keys.db older than events.db, or damaged):"
+                            + " exported with its personal fields unavailable; lethe keys check, and restore both from"
+                            + " one backup");
         }
         return new ExportPlan(subject, indexed, from);
     }
