@@ -283,9 +283,18 @@ public final class PrivateEventStore implements AutoCloseable {
                                     "schema " + registered.eventType() + " v" + registered.version()
                                             + " no longer classifies as personal " + dropped + ", which v"
                                             + before.get().version() + " encrypted: new events store them in"
-                                            + " plaintext (one that this version does not declare, an event"
-                                            + " still holds at the top level — a producer of an older version —"
-                                            + " is refused in strict mode, stored with a warning otherwise)");
+                                            + " plaintext; where this version does not declare one at all, an"
+                                            + " event that still holds it at the top level (a producer of an"
+                                            + " older version) is refused in strict mode, stored with a warning"
+                                            + " otherwise");
+                        });
+                // Newly classified: what earlier events hold there stays as written, in plaintext, out of a forget's
+                // reach.
+                before.map(earlier -> newlyPersonal(earlier, registered))
+                        .filter(added -> !added.isEmpty())
+                        .ifPresent(added -> {
+                            details.put("newlyPersonal", added);
+                            LOG.log(System.Logger.Level.WARNING, newlyPersonalWarning(before.get(), registered, added));
                         });
                 // Values already stored stay sealed as they were: under the old group (its roles, its retention)
                 // and the old owner's key (a forget of the new owner does not reach them).
@@ -448,6 +457,30 @@ public final class PrivateEventStore implements AutoCloseable {
         return earlier.isEmpty() || earlier.equals(now)
                 ? Optional.empty()
                 : Optional.of(new KeyFieldsChange(earlier, now));
+    }
+
+    /**
+     * The fields {@code after} classifies as personal that {@code before} declared and did not classify so
+     * (neither the path nor an object it is in was personal): events stored under the earlier version hold them
+     * as written, in plaintext. (A field new in {@code after} is not one: earlier events do not have it.)
+     * Registration audits them as {@code newlyPersonal}; callers should show them to whoever registered.
+     */
+    public static List<String> newlyPersonal(SchemaRegistry.Registered before, SchemaRegistry.Registered after) {
+        List<String> earlier = personalPaths(before);
+        java.util.Set<String> declared = new java.util.HashSet<>(before.allFields());
+        return personalPaths(after).stream()
+                .filter(declared::contains)
+                .filter(path -> earlier.stream().noneMatch(then -> then.equals(path) || path.startsWith(then + ".")))
+                .toList();
+    }
+
+    /** What to tell whoever registered {@code after}, of the fields {@link #newlyPersonal} found. */
+    public static String newlyPersonalWarning(
+            SchemaRegistry.Registered before, SchemaRegistry.Registered after, List<String> added) {
+        return "schema " + after.eventType() + " v" + after.version() + " classifies as personal " + added
+                + ", which v" + before.version() + " did not: new events seal them, but events stored before keep"
+                + " them as written, in plaintext, readable by every role and out of a forget's reach (to erase them"
+                + " too, copy the log into a new store: docs/guarantees.md, \"Copying events into another store\")";
     }
 
     /**

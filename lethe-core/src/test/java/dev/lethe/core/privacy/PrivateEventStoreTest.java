@@ -2199,6 +2199,32 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_schema_version_that_classifies_a_field_stored_before_in_plaintext_says_so() {
+        JsonNode cityPersonal = Json.parse(SCHEMA.replace(
+                        "\"city\":{\"type\":\"string\"}",
+                        "\"city\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\"}}"))
+                .asTree();
+        SchemaRegistry.Registered v1 = lethe.schemas().latest("ProductSold").orElseThrow();
+        dev.lethe.core.testing.LogCapture capture = dev.lethe.core.testing.LogCapture.of(PrivateEventStore.class);
+        SchemaRegistry.Registered v2;
+        try (capture) {
+            v2 = lethe.registerJsonSchema(DPO, "ProductSold", cityPersonal);
+        }
+        assertThat(PrivateEventStore.newlyPersonal(v1, v2)).containsExactly("address.city");
+        assertThat(PrivateEventStore.newlyPersonal(v2, v1)).isEmpty();
+        assertThat(capture.records())
+                .map(r -> r.getMessage())
+                .anyMatch(m -> m.contains("schema ProductSold v2 classifies as personal [address.city], which v1 did"
+                        + " not: new events seal them, but events stored before keep them as written, in plaintext"));
+        assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100))
+                .filteredOn(e -> e.type().equals("SchemaRegistered"))
+                .singleElement()
+                .satisfies(
+                        e -> assertThat(e.data().asTree().get("newlyPersonal").toString())
+                                .isEqualTo("[\"address.city\"]"));
+    }
+
+    @Test
     void a_retention_run_far_past_the_last_one_is_refused_until_the_clock_is_confirmed() {
         sell("ada@example.com", "Ada Lovelace"); // the log's last event: now (the in-memory log's clock)
         Instant years = Instant.now().plus(java.time.Duration.ofDays(4_000)); // a clock set years ahead

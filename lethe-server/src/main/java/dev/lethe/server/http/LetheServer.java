@@ -1247,6 +1247,19 @@ public final class LetheServer implements AutoCloseable {
                                 "before", change.before(),
                                 "after", change.after(),
                                 "warning", change.warning(registered))));
+        // Newly personal fields: events stored before keep them in plaintext.
+        earlier.ifPresent(e -> {
+            List<String> added = dev.lethe.core.privacy.PrivateEventStore.newlyPersonal(e, registered);
+            if (!added.isEmpty()) {
+                answer.put(
+                        "newlyPersonal",
+                        Map.of(
+                                "fields",
+                                added,
+                                "warning",
+                                dev.lethe.core.privacy.PrivateEventStore.newlyPersonalWarning(e, registered, added)));
+            }
+        });
         // Personal fields moved to other groups or owners: the values stored before stay sealed as they were.
         earlier.ifPresent(e -> {
             List<dev.lethe.core.privacy.PrivateEventStore.ClassificationChange> changes =
