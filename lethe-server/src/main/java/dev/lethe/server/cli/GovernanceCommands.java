@@ -686,8 +686,12 @@ final class GovernanceCommands {
                 PrintWriter err = cli.spec.commandLine().getErr();
                 List<SchemaRegistry.Registered> schemas =
                         opened.lethe().privacy().schemas().all();
-                List<PolicyLinter.Finding> findings = PolicyLinter.check(
-                        opened.lethe().policy(), schemas, dev.lethe.protobuf.ProtobufNotation::unreadMembers);
+                List<PolicyLinter.Finding> findings = new java.util.ArrayList<>(PolicyLinter.check(
+                        opened.lethe().policy(), schemas, dev.lethe.protobuf.ProtobufNotation::unreadMembers));
+                findings.addAll(PolicyLinter.checkHistory(
+                        opened.lethe().policy(),
+                        opened.lethe().privacy().schemas().allVersions(),
+                        opened.lethe().privacy().keys().livePeriods()));
                 findings.forEach(f -> out.println("finding: " + f));
                 long[] streamFindings = {0};
                 long[] reported = {0};

@@ -824,6 +824,10 @@ public final class LetheServer implements AutoCloseable {
                     lethe.policy(),
                     lethe.privacy().schemas().all(),
                     dev.lethe.protobuf.ProtobufNotation::unreadMembers));
+            findings.addAll(PolicyLinter.checkHistory(
+                    lethe.policy(),
+                    lethe.privacy().schemas().allVersions(),
+                    lethe.privacy().keys().livePeriods()));
             long[] total = {findings.size()};
             long streams = 0;
             String streamsParam = ctx.queryParam("streams");

@@ -1,5 +1,6 @@
 package dev.lethe.core.privacy.policy;
 
+import dev.lethe.core.privacy.DataGroup;
 import dev.lethe.core.privacy.FieldRule;
 import dev.lethe.core.privacy.SchemaRegistry;
 import dev.lethe.core.privacy.SchemaRegistry.Registered;
@@ -388,6 +389,56 @@ public final class PolicyLinter {
                 }
             }
         }
+        return findings;
+    }
+
+    /**
+     * What the latest versions alone do not show ({@link #check} lints those): a data group an earlier version of
+     * a type seals a field under that the policy no longer declares (the events sealed under it keep it), and a
+     * data group the policy does not declare that still has live period keys (a policy edited by hand: no
+     * retention run destroys them, and no role may read their fields). {@code allVersions}: every registered
+     * version; {@code livePeriods}: the key store's live period keys.
+     */
+    public static List<Finding> checkHistory(
+            DataPolicy policy,
+            List<Registered> allVersions,
+            List<dev.lethe.core.privacy.keys.KeyStore.PeriodRef> livePeriods) {
+        List<Finding> findings = new ArrayList<>();
+        java.util.Map<String, Integer> latest = new java.util.HashMap<>();
+        allVersions.forEach(v -> latest.merge(v.eventType(), v.version(), Math::max));
+        java.util.Set<String> said = new java.util.HashSet<>();
+        for (Registered version : allVersions) {
+            if (version.version() == latest.get(version.eventType())) {
+                continue; // check() lints the latest
+            }
+            for (FieldRule field : version.schema().personalFields()) {
+                DataGroup group = field.group().orElseThrow();
+                if (!policy.knows(group) && said.add(version.eventType() + "." + field.path() + "\u0000" + group)) {
+                    findings.add(new Finding(
+                            version.eventType() + " v" + version.version() + "." + field.path(),
+                            "data group '" + group + "' is not declared in the policy: the events sealed under this"
+                                    + " version keep the field in it, which no role may read and no retention run"
+                                    + " expires (declare the group again, with its retention)"));
+                }
+            }
+        }
+        java.util.Map<DataGroup, List<String>> undeclared =
+                new java.util.TreeMap<>(java.util.Comparator.comparing(DataGroup::name));
+        for (var ref : livePeriods) {
+            if (!policy.knows(ref.group())) {
+                undeclared.computeIfAbsent(ref.group(), g -> new ArrayList<>()).add(ref.period());
+            }
+        }
+        undeclared.forEach((group, periods) -> {
+            List<String> sorted = periods.stream().sorted().toList();
+            findings.add(new Finding(
+                    "data group '" + group + "'",
+                    "is not declared in the policy, but keys.db holds " + sorted.size() + " live period key(s) of it ("
+                            + String.join(", ", sorted.subList(0, Math.min(5, sorted.size())))
+                            + (sorted.size() > 5 ? ", …" : "")
+                            + "): no retention run destroys them, and no role may read their fields (declare the"
+                            + " group again, with its retention)"));
+        });
         return findings;
     }
 
