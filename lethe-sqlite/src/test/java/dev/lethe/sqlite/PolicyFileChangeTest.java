@@ -101,6 +101,8 @@ class PolicyFileChangeTest {
                     .isEqualTo("[]");
             assertThat(entry.data().asTree().at("/access/retention/contact").asText())
                     .isEqualTo("P2Y");
+            assertThat(entry.data().asTree().at("/access/period/contact").asText())
+                    .isEqualTo("month");
         });
     }
 

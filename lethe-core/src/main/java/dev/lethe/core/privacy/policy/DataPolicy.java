@@ -498,9 +498,14 @@ public record DataPolicy(
         Map<String, Object> groupMap = new java.util.TreeMap<>();
         groups.forEach(
                 (group, rule) -> groupMap.put(group.name(), rule.retention().toString()));
+        // The key period too: a change from one key a month to one a day changes what a retention run destroys when.
+        Map<String, Object> periodMap = new java.util.TreeMap<>();
+        groups.forEach((group, rule) ->
+                periodMap.put(group.name(), rule.periods().name().toLowerCase(java.util.Locale.ROOT)));
         Map<String, Object> out = new java.util.LinkedHashMap<>();
         out.put("roles", roleMap);
         out.put("retention", groupMap);
+        out.put("period", periodMap);
         out.put("strict", strict);
         return out;
     }
