@@ -2834,6 +2834,24 @@ public final class PrivateEventStore implements AutoCloseable {
         if (keys.isForgotten(subject)) {
             throw new AlreadyForgottenException(subject, "was already forgotten");
         }
+        if (at.isAfter(LAST_SCHEDULABLE)) {
+            // Period ids have four-digit years: nothing runs then (a mistyped year, +10000 for 2026).
+            throw InvalidEventException.of(
+                    "forget instant",
+                    dev.lethe.core.store.InstantText.of(at)
+                            + " is after the year 9999: check the date; nothing was scheduled");
+        }
+        List<RecordedEvent> erasures = readAll(ERASURES);
+        Set<String> cancelled = cancelledIds(erasures);
+        for (ScheduledForget pending : schedules(erasures)) {
+            if (pending.subject().equals(subject) && pending.at().equals(at) && !cancelled.contains(pending.id())) {
+                throw InvalidEventException.of(
+                        "forget instant",
+                        "subject " + subject + " already has a forget scheduled at "
+                                + dev.lethe.core.store.InstantText.of(at) + " (schedule " + pending.id()
+                                + "): nothing was scheduled");
+            }
+        }
         ScheduledForget schedule =
                 new ScheduledForget(UUID.randomUUID().toString(), subject, at, legalBasis, actor.name());
         if (journal != null) {
@@ -2878,7 +2896,8 @@ public final class PrivateEventStore implements AutoCloseable {
     }
 
     /**
-     * The forgets scheduled and still to be carried out, oldest first: not cancelled, their subject not
+     * The forgets scheduled and still to be carried out, soonest due first (by {@code at}; for equal ones, the one
+     * scheduled first): not cancelled, their subject not
      * yet forgotten; only {@code subject}'s when it is not null. Needs the forget permission.
      */
     public List<ScheduledForget> scheduledForgets(SubjectId subject, Principal actor) {
@@ -2892,8 +2911,12 @@ public final class PrivateEventStore implements AutoCloseable {
                 .filter(schedule -> !cancelled.contains(schedule.id()))
                 .filter(schedule -> subject == null || schedule.subject().equals(subject))
                 .filter(schedule -> !keys.isForgotten(schedule.subject()))
+                .sorted(java.util.Comparator.comparing(ScheduledForget::at)) // soonest due first; stable
                 .toList();
     }
+
+    /** The last instant a forget may be scheduled at: the end of the year 9999 (period ids have four digits). */
+    static final Instant LAST_SCHEDULABLE = Instant.parse("9999-12-31T23:59:59.999999999Z");
 
     /**
      * Cancels a scheduled forget before it is carried out (a contract extended, a date given wrong): it is

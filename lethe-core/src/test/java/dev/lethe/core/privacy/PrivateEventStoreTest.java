@@ -2664,6 +2664,36 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void scheduled_forgets_are_listed_soonest_first_and_a_duplicate_or_a_year_past_9999_is_refused() {
+        SubjectId ada = PrivacyCodec.subjectsOf(
+                        sell("ada@example.com", "Ada Lovelace").metadata())
+                .get("email");
+        SubjectId grace = PrivacyCodec.subjectsOf(
+                        sell("grace@example.com", "Grace Hopper").metadata())
+                .get("email");
+        Instant later = writtenAt.plusSeconds(7 * 86_400);
+        Instant sooner = writtenAt.plusSeconds(86_400);
+        PrivateEventStore.ScheduledForget first = lethe.scheduleForget(ada, later, "GDPR Art. 17(1)(a)", DPO);
+        PrivateEventStore.ScheduledForget second = lethe.scheduleForget(grace, sooner, "GDPR Art. 17(1)(a)", DPO);
+        assertThat(lethe.scheduledForgets(null, DPO)).containsExactly(second, first);
+        // The same subject at the same instant again (a command run twice): refused, naming the first.
+        assertThatThrownBy(() -> lethe.scheduleForget(ada, later, "GDPR Art. 17(1)(a)", DPO))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("already has a forget scheduled at")
+                .hasMessageContaining(first.id());
+        // A mistyped year nothing would ever run.
+        assertThatThrownBy(() ->
+                        lethe.scheduleForget(ada, Instant.parse("+10000-01-01T00:00:00Z"), "GDPR Art. 17(1)(a)", DPO))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("is after the year 9999");
+        assertThat(lethe.scheduledForgets(null, DPO)).hasSize(2);
+        // Once cancelled, the instant may be scheduled again.
+        lethe.cancelScheduledForget(first.id(), "date given wrong", DPO);
+        assertThat(lethe.scheduleForget(ada, later, "GDPR Art. 17(1)(a)", DPO).at())
+                .isEqualTo(later);
+    }
+
+    @Test
     void a_scheduled_forget_is_listed_and_a_cancelled_one_is_never_carried_out() {
         RecordedEvent adaSale = sell("ada@example.com", "Ada Lovelace");
         RecordedEvent graceSale = sell("grace@example.com", "Grace Hopper");
