@@ -3619,14 +3619,20 @@ public final class PrivateEventStore implements AutoCloseable {
      * {@code examples} of them.
      */
     public record LostSubjects(
-            long events, int subjects, int lost, List<SubjectId> examples, int periods, List<String> lostPeriods) {
+            long events,
+            int subjects,
+            int lost,
+            List<SubjectId> examples,
+            int periods,
+            List<String> lostPeriods,
+            int lostWithReceipt) {
         public LostSubjects {
             examples = List.copyOf(examples);
             lostPeriods = List.copyOf(lostPeriods);
         }
 
         public LostSubjects(long events, int subjects, int lost, List<SubjectId> examples) {
-            this(events, subjects, lost, examples, 0, List.of());
+            this(events, subjects, lost, examples, 0, List.of(), 0);
         }
     }
 
@@ -3658,10 +3664,14 @@ public final class PrivateEventStore implements AutoCloseable {
             from = page.get(page.size() - 1).position() + 1;
         }
         int lost = 0;
+        int withReceipt = 0;
         List<SubjectId> some = new ArrayList<>();
         for (SubjectId subject : named) {
             if (!keys.isKnown(subject) && !keys.isForgotten(subject)) {
                 lost++;
+                if (!keys.receiptsOf(subject).isEmpty()) {
+                    withReceipt++; // forgotten, and the fence lost since: keys.db damaged
+                }
                 if (some.size() < examples) {
                     some.add(subject);
                 }
@@ -3675,7 +3685,7 @@ public final class PrivateEventStore implements AutoCloseable {
                 .map(ref -> ref.group().name() + "/" + ref.period())
                 .sorted()
                 .toList();
-        return new LostSubjects(events, named.size(), lost, some, periods.size(), lostPeriods);
+        return new LostSubjects(events, named.size(), lost, some, periods.size(), lostPeriods, withReceipt);
     }
 
     /** Distinct (group, period) pairs {@link #subjectsWithoutKeys} checks, at most (a period a day for 27 years). */

@@ -535,8 +535,16 @@ final class GovernanceCommands {
                             lost.examples().stream()
                                     .map(Object::toString)
                                     .collect(java.util.stream.Collectors.joining(", ")));
-                    out.printf("  likely cause   a keys.db older than events.db (from an earlier backup): restore the"
-                            + " whole data directory from one backup (docs/privacy.md §9, Restoring)%n");
+                    if (lost.lostWithReceipt() > 0) {
+                        // A receipt says they were forgotten: it is the fence that was lost, not the forget undone.
+                        out.printf(
+                                "  %,d of them have an erasure receipt in keys.db: they were forgotten, and keys.db"
+                                        + " has since lost their erasure fence (damaged?), which keeps personal data"
+                                        + " from being sealed for them again%n",
+                                lost.lostWithReceipt());
+                    }
+                    out.printf("  likely cause   a keys.db older than events.db (from an earlier backup), or damaged:"
+                            + " restore the whole data directory from one backup (docs/privacy.md §9, Restoring)%n");
                 }
                 if (lost.lostPeriods().isEmpty()) {
                     out.printf(

@@ -1580,12 +1580,16 @@ class LetheCliTest {
                 period = rows.getString(1);
             }
             statement.executeUpdate("DELETE FROM period_key WHERE grp || '/' || period = '" + period + "'");
+            // And the demo's forgotten customer's erasure fence: her receipt says she was forgotten.
+            assertThat(statement.executeUpdate("DELETE FROM erasure_fence")).isEqualTo(1);
         }
         Run damaged = lethe("keys", "check");
         assertThat(damaged.exitCode()).as(damaged.out() + damaged.err()).isEqualTo(1);
         assertThat(damaged.out())
                 .containsPattern("blind index +FAILED: 1 of \\d+ entries do not open under the index secret")
                 .contains("e.g. subjects " + subject)
+                .contains("1 of them have an erasure receipt in keys.db: they were forgotten, and keys.db has since"
+                        + " lost their erasure fence")
                 .containsPattern("periods +FAILED: 1 of \\d+ key periods the log's fields are sealed in have neither a"
                         + " key nor a record of their expiry: " + java.util.regex.Pattern.quote(period) + ";")
                 .containsPattern("result +FAILED");
