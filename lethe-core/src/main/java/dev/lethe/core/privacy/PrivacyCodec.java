@@ -895,38 +895,31 @@ public final class PrivacyCodec {
     }
 
     /**
-     * The data group and key period of every envelope in an event's data, read from their headers (nothing
-     * opened): for checks. Text that only looks like an envelope is skipped.
+     * The data group and key period of every envelope at the paths an event's privacy record lists as sealed,
+     * read from their headers (nothing opened): for checks. An envelope whose subject the metadata does not name,
+     * or whose period is not near the event's recording ({@link #periodNear}), is left out: edited, not lost.
+     * Text elsewhere that only looks like an envelope (a plain field may hold any text) is never read.
      */
-    public static void envelopeHeaders(Json data, java.util.function.BiConsumer<DataGroup, String> each) {
-        byte[] in = data.unsafeBytes();
-        byte[] prefix = ("\"" + Envelope.PREFIX).getBytes(StandardCharsets.US_ASCII);
-        for (int at = indexOf(in, prefix, 0); at >= 0; at = indexOf(in, prefix, at + 1)) {
-            int start = at + 1;
-            int end = start;
-            while (end < in.length && in[end] != '"') {
-                end++;
+    public static void envelopeHeaders(RecordedEvent event, java.util.function.BiConsumer<DataGroup, String> each) {
+        List<String> paths = sealedPaths(event.metadata());
+        if (paths.isEmpty()) {
+            return;
+        }
+        byte[] in = event.data().unsafeBytes();
+        byte[] metadata = event.metadata().unsafeBytes();
+        new JsonFields(new java.util.HashSet<>(paths)).scan(in, hit -> {
+            if (hit.kind() != JsonFields.Kind.STRING || !Envelope.isEnvelope(in, hit.start() + 1, hit.end() - 1)) {
+                return;
             }
             try {
-                Envelope.Decoded envelope = Envelope.decode(in, start, end);
-                each.accept(envelope.group(), envelope.period());
-            } catch (IllegalArgumentException notOne) {
-                // not an envelope: a check reports what it can read
-            }
-        }
-    }
-
-    private static int indexOf(byte[] in, byte[] what, int from) {
-        outer:
-        for (int i = from; i <= in.length - what.length; i++) {
-            for (int j = 0; j < what.length; j++) {
-                if (in[i + j] != what[j]) {
-                    continue outer;
+                Envelope.Decoded envelope = Envelope.decode(in, hit.start() + 1, hit.end() - 1);
+                if (mentions(metadata, envelope.subject()) && periodNear(envelope.period(), event.recordedAt())) {
+                    each.accept(envelope.group(), envelope.period());
                 }
+            } catch (IllegalArgumentException notOne) {
+                // malformed: a read reports it as tampered
             }
-            return i;
-        }
-        return -1;
+        });
     }
 
     /** The paths listed in the metadata's privacy record, read without building a tree. */

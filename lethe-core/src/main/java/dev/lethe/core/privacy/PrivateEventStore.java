@@ -1747,8 +1747,12 @@ public final class PrivateEventStore implements AutoCloseable {
         AppendRules.require(subject, "subject");
         requireNamedBasis(legalBasis);
         requireNoPersonalData("reason", reason);
-        requireNoNaturalKey("legal basis", legalBasis);
-        requireNoNaturalKey("reason", reason);
+        // Only for a subject that can be forgotten: for an unknown or forgotten one the refusal that follows says
+        // so, and a refusal here would answer, unaudited, whether some value is a natural key.
+        if (keys.isKnown(subject) && !keys.isForgotten(subject)) {
+            requireNoNaturalKey("legal basis", legalBasis, "forget", subject, actor);
+            requireNoNaturalKey("reason", reason, "forget", subject, actor);
+        }
         return forgetAuthorized(subject, legalBasis, reason, actor);
     }
 
@@ -2824,7 +2828,6 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         requireNamedBasis(legalBasis);
         Notes.bounded("legal basis", legalBasis);
-        requireNoNaturalKey("legal basis", legalBasis);
         // Known first, then forgotten (a forget in between makes it forgotten, not unknown).
         if (!keys.isKnown(subject)) {
             throw keys.isForgotten(subject)
@@ -2834,6 +2837,7 @@ public final class PrivateEventStore implements AutoCloseable {
         if (keys.isForgotten(subject)) {
             throw new AlreadyForgottenException(subject, "was already forgotten");
         }
+        requireNoNaturalKey("legal basis", legalBasis, "scheduleForget", subject, actor);
         if (at.isAfter(LAST_SCHEDULABLE)) {
             // Period ids have four-digit years: nothing runs then (a mistyped year, +10000 for 2026).
             throw InvalidEventException.of(
@@ -2932,7 +2936,6 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         Notes.bounded("reason", reason);
         requireNoPersonalData("reason", reason);
-        requireNoNaturalKey("reason", reason);
         AppendRules.require(scheduleId, "schedule id");
         String id = canonicalUuid(scheduleId.strip(), "schedule id");
         List<RecordedEvent> erasures = readAll(ERASURES);
@@ -2948,6 +2951,7 @@ public final class PrivateEventStore implements AutoCloseable {
             throw new AlreadyForgottenException(
                     schedule.subject(), "is already forgotten: schedule " + id + " cannot be cancelled");
         }
+        requireNoNaturalKey("reason", reason, "cancelScheduledForget", schedule.subject(), actor);
         CancelledForget cancel = new CancelledForget(id, schedule.subject(), reason, actor.name());
         if (journal != null) {
             try {
@@ -3649,7 +3653,7 @@ public final class PrivateEventStore implements AutoCloseable {
             for (RecordedEvent event : page) {
                 if (PrivacyCodec.hasRecord(event.metadata())) {
                     named.addAll(PrivacyCodec.subjectsOf(event.metadata()).values());
-                    PrivacyCodec.envelopeHeaders(event.data(), (group, period) -> {
+                    PrivacyCodec.envelopeHeaders(event, (group, period) -> {
                         if (periods.size() < MAX_CHECKED_PERIODS) {
                             periods.add(new dev.lethe.core.privacy.keys.KeyStore.PeriodRef(group, period));
                         }
@@ -3715,7 +3719,7 @@ public final class PrivateEventStore implements AutoCloseable {
             if (PrivacyCodec.hasRecord(event.metadata())) {
                 named.addAll(PrivacyCodec.subjectsOf(event.metadata()).values());
                 PrivacyCodec.envelopeHeaders(
-                        event.data(), (group, period) -> periods.add(new KeyStore.PeriodRef(group, period)));
+                        event, (group, period) -> periods.add(new KeyStore.PeriodRef(group, period)));
             }
         }
         long lost = named.stream()
@@ -4056,20 +4060,27 @@ public final class PrivateEventStore implements AutoCloseable {
      * Refuses a legal basis or reason that holds a natural key some subject has (a customer number, as the
      * blind index knows it): kept for good in the receipt, the journal and the audit trail every role reads,
      * it would tie the pseudonym to the person again once the forget has deleted the index entry. The whole
-     * text and each of its words of four characters or more (split at spaces, commas, semicolons, brackets
-     * and quotes; a trailing '.' or ':' dropped; subject ids left out) are looked up, the first {@value
-     * #NOTE_WORDS_LOOKED_UP}, without creating a subject or auditing. Never shows the key.
+     * text and each of its words are looked up — split at anything but letters, digits and {@code @ . _ + -},
+     * those trimmed from both ends; four characters or more, six for a number (a ticket number beside short
+     * customer numbers); as written, lower- and upper-cased; subject ids left out; the first {@value
+     * #NOTE_WORDS_LOOKED_UP} — without creating a subject. Called only once the subject (or schedule) is known
+     * to be one the operation applies to; a refusal is audited ({@code NoteRefused}: operation, field,
+     * subject, actor, never the text), so that the check is no unaudited lookup. Never shows the key. A guard
+     * against a key written in by habit, not against one disguised on purpose.
      */
-    private void requireNoNaturalKey(String what, String note) {
+    private void requireNoNaturalKey(String what, String note, String operation, SubjectId subject, Principal actor) {
         if (note == null || note.isBlank()) {
             return;
         }
         java.util.Set<String> words = new java.util.LinkedHashSet<>();
         words.add(note.strip());
-        for (String word : note.split("[\\s,;()\\[\\]{}\"'<>]+")) {
-            String trimmed = word.replaceAll("[.:]+$", "");
-            if (trimmed.length() >= 4 && !SubjectId.looksLikeOne(trimmed)) {
+        for (String word : note.split("[^\\p{L}\\p{N}@._+\\-]+")) {
+            String trimmed = word.replaceAll("^[@._+\\-]+|[@._+\\-]+$", "");
+            boolean number = trimmed.chars().allMatch(Character::isDigit);
+            if (trimmed.length() >= (number ? 6 : 4) && !SubjectId.looksLikeOne(trimmed)) {
                 words.add(trimmed);
+                words.add(trimmed.toLowerCase(java.util.Locale.ROOT));
+                words.add(trimmed.toUpperCase(java.util.Locale.ROOT));
             }
             if (words.size() > NOTE_WORDS_LOOKED_UP) {
                 break;
@@ -4077,12 +4088,18 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         for (String word : words) {
             if (!SubjectId.looksLikeOne(word) && keys.lookup(word).isPresent()) {
+                Map<String, Object> refused = new LinkedHashMap<>();
+                refused.put("operation", operation);
+                refused.put("field", what);
+                refused.put("subject", subject.toString());
+                refused.put("because", "holds a natural key of a data subject");
+                audit.record("NoteRefused", actor, refused);
                 throw InvalidEventException.of(
                         what,
                         "holds a natural key of a data subject (not shown): it is kept for good (the erasure"
                                 + " receipt, the audit trail every role reads, which no forget reaches) and would"
                                 + " tie the pseudonym to the person again; refer to the request by a ticket number"
-                                + " instead");
+                                + " instead (one that equals a customer number: prefix it, T-1001). Nothing was done");
             }
         }
     }

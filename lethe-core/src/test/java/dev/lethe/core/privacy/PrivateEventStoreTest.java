@@ -2172,7 +2172,15 @@ class PrivateEventStoreTest {
     void a_legal_basis_or_reason_holding_a_subjects_natural_key_is_refused_and_nothing_is_forgotten() {
         SubjectId carol = lethe.keys().resolve("C-300");
         lethe.keys().resolve("C-301"); // another customer
-        for (String basis : List.of("GDPR Art. 17(1)(a), customer C-300", "C-300", "per request (C-301).")) {
+        lethe.keys().resolve("1001"); // a short customer number
+        for (String basis : List.of(
+                "GDPR Art. 17(1)(a), customer C-300",
+                "C-300",
+                "per request (C-301).",
+                "ref c-300",
+                "ref=C-300!",
+                "C-300/ticket",
+                "ref «C-301»")) {
             assertThatThrownBy(() -> lethe.forget(carol, basis, null, DPO))
                     .isInstanceOf(InvalidEventException.class)
                     .hasMessageContaining("legal basis: holds a natural key of a data subject (not shown)")
@@ -2180,6 +2188,15 @@ class PrivateEventStoreTest {
         }
         assertThatThrownBy(() -> lethe.forget(carol, "GDPR Art. 17(1)(a)", "customer C-300 asked", DPO))
                 .hasMessageContaining("reason: holds a natural key");
+        // For a subject that cannot be forgotten, the refusal that follows is the answer: the check answers no
+        // one whether a value is somebody's natural key without an audit entry (review X).
+        assertThatThrownBy(() -> lethe.forget(SubjectId.random(), "C-300", null, DPO))
+                .isInstanceOf(UnknownSubjectException.class);
+        assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 1_000))
+                .filteredOn(e -> e.type().equals("NoteRefused"))
+                .hasSize(8)
+                .allSatisfy(e ->
+                        assertThat(e.data().asTree().get("subject").asText()).isEqualTo(carol.toString()));
         assertThatThrownBy(
                         () -> lethe.scheduleForget(carol, Instant.now().plusSeconds(86_400), "Art. 17 for C-300", DPO))
                 .hasMessageContaining("legal basis: holds a natural key");
@@ -2191,7 +2208,7 @@ class PrivateEventStoreTest {
         assertThatThrownBy(() -> lethe.cancelScheduledForget(scheduled.id(), "C-301 asked to wait", DPO))
                 .hasMessageContaining("reason: holds a natural key");
         lethe.cancelScheduledForget(scheduled.id(), "ticket T-1235", DPO);
-        assertThat(lethe.forget(carol, "GDPR Art. 17(1)(a), ticket T-1234", "erasure request", DPO)
+        assertThat(lethe.forget(carol, "GDPR Art. 17(1)(a), ticket 1001", "erasure request", DPO)
                         .subject())
                 .isEqualTo(carol);
         assertThat(lethe.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 1_000))
@@ -2222,6 +2239,30 @@ class PrivateEventStoreTest {
                 .satisfies(
                         e -> assertThat(e.data().asTree().get("newlyPersonal").toString())
                                 .isEqualTo("[\"address.city\"]"));
+    }
+
+    @Test
+    void envelope_text_in_a_plain_field_is_no_lost_period_key() {
+        RecordedEvent sale = sell("ada@example.com", "Ada Lovelace");
+        Envelope.Header real = Envelope.parse(sale.data().asTree().get("name").asText());
+        // A real envelope's header made to name a period with no key, written into a plain field (a copy from
+        // another store, or a forgery: anyone who may append can write such text).
+        byte[] raw = java.util.Base64.getUrlDecoder()
+                .decode(sale.data().asTree().get("name").asText().substring(Envelope.PREFIX.length()));
+        int length = Envelope.header(real.subject(), real.group(), real.period()).length;
+        byte[] head = Envelope.header(real.subject(), DataGroup.of("contact"), "2099-01");
+        byte[] forged = new byte[head.length + raw.length - length];
+        System.arraycopy(head, 0, forged, 0, head.length);
+        System.arraycopy(raw, length, forged, head.length, raw.length - length);
+        String text = Envelope.PREFIX
+                + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(forged);
+        lethe.append(
+                StreamId.of("customer-1"),
+                ExpectedVersion.any(),
+                List.of(EventData.of("ProductSold", "{\"email\":\"ada@example.com\",\"product\":\"" + text + "\"}")));
+        assertThat(lethe.keysOlderThanLog()).isEmpty();
+        assertThat(lethe.subjectsWithoutKeys(10, read -> {}).lostPeriods()).isEmpty();
+        sell("grace@example.com", "Grace Hopper"); // appends go on
     }
 
     @Test
