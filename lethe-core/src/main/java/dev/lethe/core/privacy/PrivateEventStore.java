@@ -284,9 +284,9 @@ public final class PrivateEventStore implements AutoCloseable {
                                             + " no longer classifies as personal " + dropped + ", which v"
                                             + before.get().version() + " encrypted: new events store them in"
                                             + " plaintext; where this version does not declare one at all, an"
-                                            + " event that still holds it at the top level (a producer of an"
-                                            + " older version) is refused in strict mode, stored with a warning"
-                                            + " otherwise");
+                                            + " event that still holds it (a producer of an older version) is"
+                                            + " refused in strict mode, stored with a warning otherwise (not"
+                                            + " inside lists)");
                         });
                 // Newly classified: what earlier events hold there stays as written, in plaintext, out of a forget's
                 // reach.
@@ -801,7 +801,12 @@ public final class PrivateEventStore implements AutoCloseable {
             Sampled sample = registered == null ? null : sampleOf(registered, event.type());
             for (Undeclared each : sample == null
                     ? undeclaredPersonal(event.data(), Set.of(), Integer.MAX_VALUE)
-                    : undeclaredPersonal(event.data(), sample.declared, sample.formerlyPersonal, Integer.MAX_VALUE)) {
+                    : undeclaredPersonal(
+                            event.data(),
+                            sample.declared,
+                            sample.formerlyPersonal,
+                            sample.formerlyNested,
+                            Integer.MAX_VALUE)) {
                 unencrypted.add(new Unencrypted(i, event.type(), each.member(), registered != null, each.why()));
             }
         }
@@ -1010,6 +1015,11 @@ public final class PrivateEventStore implements AutoCloseable {
         final Set<String> declared;
         /** Name → the latest earlier version that encrypted something under it. */
         final Map<String, Integer> formerlyPersonal;
+        /**
+         * A declared top-level name → paths under it an earlier version encrypted and this one neither declares
+         * nor seals whole → that version: a member moved out of an object this version still declares.
+         */
+        final Map<String, Map<String, Integer>> formerlyNested;
 
         final java.util.concurrent.atomic.AtomicInteger seen = new java.util.concurrent.atomic.AtomicInteger();
         /** Events looked at, stored or not: bounds the cost when batches are refused (or large). */
@@ -1038,6 +1048,30 @@ public final class PrivateEventStore implements AutoCloseable {
             }
             formerly.keySet().removeAll(names);
             this.formerlyPersonal = Map.copyOf(formerly);
+            Set<String> declaredPaths = new java.util.HashSet<>(registered.allFields());
+            List<String> sealedNow = registered.schema().personalFields().stream()
+                    .map(FieldRule::path)
+                    .toList();
+            Map<String, Map<String, Integer>> nested = new java.util.HashMap<>();
+            for (SchemaRegistry.Registered earlier : versions) {
+                if (earlier.version() >= registered.version()) {
+                    continue;
+                }
+                for (FieldRule rule : earlier.schema().personalFields()) {
+                    String path = rule.path();
+                    int dot = path.indexOf('.');
+                    if (dot < 0
+                            || !names.contains(path.substring(0, dot))
+                            || declaredPaths.contains(path)
+                            || sealedNow.stream().anyMatch(now -> path.equals(now) || path.startsWith(now + "."))) {
+                        continue;
+                    }
+                    nested.computeIfAbsent(path.substring(0, dot), top -> new java.util.HashMap<>())
+                            .put(path, earlier.version());
+                }
+            }
+            nested.replaceAll((top, paths) -> java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(paths)));
+            this.formerlyNested = Map.copyOf(nested);
         }
     }
 
@@ -1055,6 +1089,9 @@ public final class PrivateEventStore implements AutoCloseable {
         return sample;
     }
 
+    /** Reads a declared member that earlier versions encrypted members of ({@link Sampled#formerlyNested}). */
+    private static final com.fasterxml.jackson.databind.ObjectMapper CHECK_MAPPER = Json.exactMapper();
+
     /** Names as long as event JSON allows ({@link Json#factory}): a longer limit here would skip strict mode. */
     private static final com.fasterxml.jackson.core.JsonFactory NAMES = Json.factory();
 
@@ -1068,7 +1105,8 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     private void refuseUndeclaredPersonal(SchemaRegistry.Registered registered, EventData event) {
         Sampled sample = sampleOf(registered, event.type());
-        for (Undeclared each : undeclaredPersonal(event.data(), sample.declared, sample.formerlyPersonal, 1)) {
+        for (Undeclared each :
+                undeclaredPersonal(event.data(), sample.declared, sample.formerlyPersonal, sample.formerlyNested, 1)) {
             boolean shown = shownName(each.member());
             if (each.why().startsWith(ENCRYPTED_BY)) {
                 throw InvalidEventException.of(
@@ -1143,7 +1181,7 @@ public final class PrivateEventStore implements AutoCloseable {
      * PolicyLinter#personalDataInNote}). Read without building a tree; declared members are skipped unread.
      */
     static List<Undeclared> undeclaredPersonal(Json json, Set<String> declared, int max) {
-        return undeclaredPersonal(json, declared, Map.of(), max);
+        return undeclaredPersonal(json, declared, Map.of(), Map.of(), max);
     }
 
     /**
@@ -1151,7 +1189,11 @@ public final class PrivateEventStore implements AutoCloseable {
      * encrypted ({@code formerlyPersonal}: name → that version), whatever its name or value looks like.
      */
     static List<Undeclared> undeclaredPersonal(
-            Json json, Set<String> declared, Map<String, Integer> formerlyPersonal, int max) {
+            Json json,
+            Set<String> declared,
+            Map<String, Integer> formerlyPersonal,
+            Map<String, Map<String, Integer>> formerlyNested,
+            int max) {
         try (com.fasterxml.jackson.core.JsonParser parser = NAMES.createParser(json.unsafeBytes())) {
             if (parser.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
                 return List.of();
@@ -1162,10 +1204,31 @@ public final class PrivateEventStore implements AutoCloseable {
                 com.fasterxml.jackson.core.JsonToken value = parser.nextToken();
                 Optional<String> inName;
                 Integer encryptedBy;
-                if (declared.contains(name) || found.size() >= max) {
+                Map<String, Integer> nested;
+                if (found.size() >= max) {
                     parser.skipChildren();
+                } else if (declared.contains(name)) {
+                    if ((nested = formerlyNested.get(name)) != null
+                            && value == com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                        // A member moved out of an object this version still declares: read that object only.
+                        JsonNode object = CHECK_MAPPER.readTree(parser);
+                        nested.forEach((path, version) -> {
+                            JsonNode at = object;
+                            for (String segment :
+                                    path.substring(path.indexOf('.') + 1).split("\\.")) {
+                                at = at.path(segment);
+                            }
+                            if (!at.isMissingNode() && !at.isNull() && found.size() < max) {
+                                found.add(new Undeclared(path, ENCRYPTED_BY + version + " of its schema"));
+                            }
+                        });
+                    } else {
+                        parser.skipChildren();
+                    }
                 } else if ((encryptedBy = formerlyPersonal.get(name)) != null) {
-                    found.add(new Undeclared(name, ENCRYPTED_BY + encryptedBy + " of its schema"));
+                    if (value != com.fasterxml.jackson.core.JsonToken.VALUE_NULL) { // null holds nothing
+                        found.add(new Undeclared(name, ENCRYPTED_BY + encryptedBy + " of its schema"));
+                    }
                     parser.skipChildren();
                 } else if (PolicyLinter.looksPersonal(name)) {
                     found.add(new Undeclared(name, NAME_LOOKS_PERSONAL));
@@ -1237,7 +1300,8 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         // Counted once stored: events of refused batches do not use up the sample.
         warnings.add(sample.seen::incrementAndGet);
-        for (Undeclared each : undeclaredPersonal(event.data(), sample.declared, sample.formerlyPersonal, 10)) {
+        for (Undeclared each :
+                undeclaredPersonal(event.data(), sample.declared, sample.formerlyPersonal, sample.formerlyNested, 10)) {
             if (!undeclaredWarned.contains(event.type() + "\u0000" + each.member())) {
                 warnings.add(() -> warnUndeclared(registered, event.type(), each));
             }
@@ -3595,8 +3659,9 @@ public final class PrivateEventStore implements AutoCloseable {
                 .forEach(r -> gone.add(r.path()));
         ObjectNode until = null;
         for (PrivacyCodec.SealedField field : sealed) {
-            if (gone.contains(field.path())) {
-                continue;
+            if (gone.contains(field.path())
+                    || keys.isPeriodDestroyed(new KeyStore.PeriodRef(field.group(), field.period()))) {
+                continue; // an expired period's, even when a missing subject key reads it "unavailable" first
             }
             Optional<Instant> end = keys.policy().knows(field.group())
                     ? keys.policy().expiresAt(field.group(), field.period())

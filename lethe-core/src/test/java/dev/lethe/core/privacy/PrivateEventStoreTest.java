@@ -2095,6 +2095,12 @@ class PrivateEventStoreTest {
                 .hasMessageNotContaining("MARK");
         assertThat(lethe.store().readAll(0, 1_000))
                 .noneMatch(e -> e.data().toString().contains("MARK"));
+        // A null there holds nothing: taken.
+        lethe.append(
+                StreamId.of("customer-1"),
+                ExpectedVersion.any(),
+                List.of(EventData.of(
+                        "ProductSold", "{\"email\":\"ada@example.com\",\"name\":null,\"product\":\"fund\"}")));
         // v2's own shape is taken.
         assertThat(lethe.append(
                                 StreamId.of("customer-1"),
@@ -2104,7 +2110,7 @@ class PrivateEventStoreTest {
                                                 "ProductSold",
                                                 "{\"email\":\"ada@example.com\",\"holder\":{\"name\":\"Ada\"},\"product\":\"f\"}")))
                         .lastVersion())
-                .isEqualTo(0);
+                .isEqualTo(1);
 
         // Lenient mode stores it, with a warning naming the version that encrypted it.
         dev.lethe.core.testing.LogCapture capture = dev.lethe.core.testing.LogCapture.of(PrivateEventStore.class);
@@ -2263,6 +2269,40 @@ class PrivateEventStoreTest {
         assertThat(lethe.keysOlderThanLog()).isEmpty();
         assertThat(lethe.subjectsWithoutKeys(10, read -> {}).lostPeriods()).isEmpty();
         sell("grace@example.com", "Grace Hopper"); // appends go on
+    }
+
+    @Test
+    void a_member_moved_out_of_an_object_the_latest_version_still_declares_is_refused_in_strict_mode() {
+        // v2 keeps "address" (with "city") and moves the personal "street" to the top level (review X).
+        JsonNode moved = Json.parse(SCHEMA.replace(
+                                "\"street\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\"}},",
+                                "")
+                        .replace(
+                                "\"product\":{\"type\":\"string\"}",
+                                "\"product\":{\"type\":\"string\"},"
+                                        + "\"street\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\"}}")
+                        .replace(
+                                "\"address\":{\"type\":\"object\",",
+                                "\"address\":{\"type\":\"object\",\"x-gdpr\":{\"pii\":false},"))
+                .asTree();
+        lethe.registerJsonSchema(DPO, "ProductSold", moved, java.util.Set.of("address.street"));
+        String stale = "{\"email\":\"ada@example.com\",\"address\":{\"city\":\"Leith\",\"street\":\"MARK 12\"},"
+                + "\"product\":\"fund\"}";
+        assertThatThrownBy(() -> lethe.append(
+                        StreamId.of("customer-1"), ExpectedVersion.any(), List.of(EventData.of("ProductSold", stale))))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("ProductSold data.address.street")
+                .hasMessageContaining("was encrypted by version 1 of its schema, and version 2 does not declare it")
+                .hasMessageNotContaining("MARK");
+        // The object without it, a null there, and the new shape: taken.
+        for (String fine : List.of(
+                "{\"email\":\"ada@example.com\",\"address\":{\"city\":\"Leith\"},\"product\":\"f\"}",
+                "{\"email\":\"ada@example.com\",\"address\":{\"city\":\"Leith\",\"street\":null},\"product\":\"f\"}",
+                "{\"email\":\"ada@example.com\",\"address\":{\"city\":\"Leith\"},\"street\":\"Rua 1\",\"product\":\"f\"}")) {
+            lethe.append(StreamId.of("customer-1"), ExpectedVersion.any(), List.of(EventData.of("ProductSold", fine)));
+        }
+        assertThat(lethe.store().readAll(0, 1_000))
+                .noneMatch(e -> e.data().toString().contains("MARK"));
     }
 
     @Test

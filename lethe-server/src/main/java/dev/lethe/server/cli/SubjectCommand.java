@@ -528,7 +528,7 @@ final class SubjectCommand implements Runnable {
     @Command(
             name = "scheduled",
             description = {
-                "The forgets scheduled (--at) and still to be carried out, oldest first: not cancelled, their subject"
+                "The forgets scheduled (--at) and still to be carried out, soonest due first: not cancelled, their subject"
                         + " not yet forgotten. Needs a role with the forget permission.",
                 "  lethe subject scheduled --role dpo"
             })
