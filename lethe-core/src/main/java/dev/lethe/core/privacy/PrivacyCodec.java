@@ -907,19 +907,21 @@ public final class PrivacyCodec {
         }
         byte[] in = event.data().unsafeBytes();
         byte[] metadata = event.metadata().unsafeBytes();
-        new JsonFields(new java.util.HashSet<>(paths)).scan(in, hit -> {
-            if (hit.kind() != JsonFields.Kind.STRING || !Envelope.isEnvelope(in, hit.start() + 1, hit.end() - 1)) {
-                return;
-            }
-            try {
-                Envelope.Decoded envelope = Envelope.decode(in, hit.start() + 1, hit.end() - 1);
-                if (mentions(metadata, envelope.subject()) && periodNear(envelope.period(), event.recordedAt())) {
-                    each.accept(envelope.group(), envelope.period());
+        List<Envelope.Decoded> found = new ArrayList<>(paths.size());
+        try {
+            new JsonFields(new java.util.HashSet<>(paths)).scan(in, hit -> {
+                if (hit.kind() == JsonFields.Kind.STRING && Envelope.isEnvelope(in, hit.start() + 1, hit.end() - 1)) {
+                    found.add(Envelope.decode(in, hit.start() + 1, hit.end() - 1));
                 }
-            } catch (IllegalArgumentException notOne) {
-                // malformed: a read reports it as tampered
+            });
+        } catch (RuntimeException damaged) {
+            return; // bytes altered on disk: a read of the event reports it as tampered, not a check at open
+        }
+        for (Envelope.Decoded envelope : found) {
+            if (mentions(metadata, envelope.subject()) && periodNear(envelope.period(), event.recordedAt())) {
+                each.accept(envelope.group(), envelope.period());
             }
-        });
+        }
     }
 
     /** The paths listed in the metadata's privacy record, read without building a tree. */
