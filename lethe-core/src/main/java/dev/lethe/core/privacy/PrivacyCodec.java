@@ -911,7 +911,11 @@ public final class PrivacyCodec {
         try {
             new JsonFields(new java.util.HashSet<>(paths)).scan(in, hit -> {
                 if (hit.kind() == JsonFields.Kind.STRING && Envelope.isEnvelope(in, hit.start() + 1, hit.end() - 1)) {
-                    found.add(Envelope.decode(in, hit.start() + 1, hit.end() - 1));
+                    try {
+                        found.add(Envelope.decode(in, hit.start() + 1, hit.end() - 1));
+                    } catch (IllegalArgumentException malformed) {
+                        // this envelope only: a read reports it as tampered; the event's others still count
+                    }
                 }
             });
         } catch (RuntimeException damaged) {

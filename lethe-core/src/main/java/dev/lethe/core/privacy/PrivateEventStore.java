@@ -3694,14 +3694,15 @@ public final class PrivateEventStore implements AutoCloseable {
             List<SubjectId> examples,
             int periods,
             List<String> lostPeriods,
-            int lostWithReceipt) {
+            int lostWithReceipt,
+            long unreadable) {
         public LostSubjects {
             examples = List.copyOf(examples);
             lostPeriods = List.copyOf(lostPeriods);
         }
 
         public LostSubjects(long events, int subjects, int lost, List<SubjectId> examples) {
-            this(events, subjects, lost, examples, 0, List.of(), 0);
+            this(events, subjects, lost, examples, 0, List.of(), 0, 0);
         }
     }
 
@@ -3713,16 +3714,21 @@ public final class PrivateEventStore implements AutoCloseable {
         Set<SubjectId> named = new java.util.HashSet<>();
         Set<dev.lethe.core.privacy.keys.KeyStore.PeriodRef> periods = new java.util.HashSet<>();
         long events = 0;
+        long unreadable = 0;
         for (long from = 0; ; ) {
             List<RecordedEvent> page = store.readAll(from, EventStore.MAX_READ_LIMIT, EventStore.PAGE_BYTES);
             for (RecordedEvent event : page) {
-                if (PrivacyCodec.hasRecord(event.metadata())) {
-                    named.addAll(PrivacyCodec.subjectsOf(event.metadata()).values());
-                    PrivacyCodec.envelopeHeaders(event, (group, period) -> {
-                        if (periods.size() < MAX_CHECKED_PERIODS) {
-                            periods.add(new dev.lethe.core.privacy.keys.KeyStore.PeriodRef(group, period));
-                        }
-                    });
+                try {
+                    if (PrivacyCodec.hasRecord(event.metadata())) {
+                        named.addAll(PrivacyCodec.subjectsOf(event.metadata()).values());
+                        PrivacyCodec.envelopeHeaders(event, (group, period) -> {
+                            if (periods.size() < MAX_CHECKED_PERIODS) {
+                                periods.add(new dev.lethe.core.privacy.keys.KeyStore.PeriodRef(group, period));
+                            }
+                        });
+                    }
+                } catch (RuntimeException altered) {
+                    unreadable++; // metadata altered on disk: a read reports the event as tampered
                 }
             }
             events += page.size();
@@ -3754,7 +3760,7 @@ public final class PrivateEventStore implements AutoCloseable {
                 .map(ref -> ref.group().name() + "/" + ref.period())
                 .sorted()
                 .toList();
-        return new LostSubjects(events, named.size(), lost, some, periods.size(), lostPeriods, withReceipt);
+        return new LostSubjects(events, named.size(), lost, some, periods.size(), lostPeriods, withReceipt, unreadable);
     }
 
     /** Distinct (group, period) pairs {@link #subjectsWithoutKeys} checks, at most (a period a day for 27 years). */
@@ -3781,10 +3787,15 @@ public final class PrivateEventStore implements AutoCloseable {
         List<RecordedEvent> recent = store.readAll(
                 Math.max(0, head - RECENT_EVENTS_CHECKED + 1), RECENT_EVENTS_CHECKED, EventStore.PAGE_BYTES);
         for (RecordedEvent event : recent) {
-            if (PrivacyCodec.hasRecord(event.metadata())) {
-                named.addAll(PrivacyCodec.subjectsOf(event.metadata()).values());
-                PrivacyCodec.envelopeHeaders(
-                        event, (group, period) -> periods.add(new KeyStore.PeriodRef(group, period)));
+            try {
+                if (PrivacyCodec.hasRecord(event.metadata())) {
+                    named.addAll(PrivacyCodec.subjectsOf(event.metadata()).values());
+                    PrivacyCodec.envelopeHeaders(
+                            event, (group, period) -> periods.add(new KeyStore.PeriodRef(group, period)));
+                }
+            } catch (RuntimeException altered) {
+                // metadata altered on disk: a read reports the event as tampered, lethe keys check counts it; an
+                // open must not fail on it
             }
         }
         long lost = named.stream()
@@ -4139,16 +4150,21 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         java.util.Set<String> words = new java.util.LinkedHashSet<>();
         words.add(note.strip());
+        int looked = 0;
         for (String word : note.split("[^\\p{L}\\p{N}@._+\\-]+")) {
+            if (looked >= NOTE_WORDS_LOOKED_UP) {
+                break;
+            }
+            // As written (a phone number's '+', a key ending in '-'), and trimmed of those marks at both ends.
             String trimmed = word.replaceAll("^[@._+\\-]+|[@._+\\-]+$", "");
             boolean number = trimmed.chars().allMatch(Character::isDigit);
             if (trimmed.length() >= (number ? 6 : 4) && !SubjectId.looksLikeOne(trimmed)) {
-                words.add(trimmed);
-                words.add(trimmed.toLowerCase(java.util.Locale.ROOT));
-                words.add(trimmed.toUpperCase(java.util.Locale.ROOT));
-            }
-            if (words.size() > NOTE_WORDS_LOOKED_UP) {
-                break;
+                looked++;
+                for (String form : List.of(word, trimmed)) {
+                    words.add(form);
+                    words.add(form.toLowerCase(java.util.Locale.ROOT));
+                    words.add(form.toUpperCase(java.util.Locale.ROOT));
+                }
             }
         }
         for (String word : words) {
@@ -4161,7 +4177,8 @@ public final class PrivateEventStore implements AutoCloseable {
                 audit.record("NoteRefused", actor, refused);
                 throw InvalidEventException.of(
                         what,
-                        "holds a natural key of a data subject (not shown): it is kept for good (the erasure"
+                        "holds a natural key of a data subject (not shown: a word of it, as written or in lower or"
+                                + " upper case, is one): it is kept for good (the erasure"
                                 + " receipt, the audit trail every role reads, which no forget reaches) and would"
                                 + " tie the pseudonym to the person again; refer to the request by a ticket number"
                                 + " instead (one that equals a customer number: prefix it, T-1001). Nothing was done");

@@ -546,6 +546,14 @@ final class GovernanceCommands {
                     out.printf("  likely cause   a keys.db older than events.db (from an earlier backup), or damaged:"
                             + " restore the whole data directory from one backup (docs/privacy.md §9, Restoring)%n");
                 }
+                if (lost.unreadable() > 0) {
+                    failed = true;
+                    out.printf(
+                            "events           FAILED: %,d event(s) whose privacy record no longer parses (altered on"
+                                    + " disk: a read reports them as tampered); restore the whole data directory"
+                                    + " from one backup (docs/privacy.md §9, Restoring)%n",
+                            lost.unreadable());
+                }
                 if (lost.lostPeriods().isEmpty()) {
                     out.printf(
                             "periods          all %,d key periods the log's fields are sealed in have a key or"

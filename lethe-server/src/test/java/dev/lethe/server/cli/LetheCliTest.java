@@ -1583,9 +1583,19 @@ class LetheCliTest {
             // And the demo's forgotten customer's erasure fence: her receipt says she was forgotten.
             assertThat(statement.executeUpdate("DELETE FROM erasure_fence")).isEqualTo(1);
         }
+        // An event whose privacy record was altered on disk (review Y): every open failed on it.
+        try (var db = java.sql.DriverManager.getConnection("jdbc:sqlite:" + data.resolve("events.db"));
+                var statement = db.createStatement()) {
+            assertThat(statement.executeUpdate("UPDATE events SET metadata = CAST(replace(metadata, '\"sealed\":[',"
+                            + " '\"sealed\":[\"email\",,') AS BLOB) WHERE position = (SELECT max(position) FROM events"
+                            + " WHERE metadata LIKE '%\"sealed\":[%')"))
+                    .isEqualTo(1);
+        }
+        assertThat(lethe("stats").exitCode()).as("the store still opens").isZero();
         Run damaged = lethe("keys", "check");
         assertThat(damaged.exitCode()).as(damaged.out() + damaged.err()).isEqualTo(1);
         assertThat(damaged.out())
+                .containsPattern("events +FAILED: 1 event\\(s\\) whose privacy record no longer parses")
                 .containsPattern("blind index +FAILED: 1 of \\d+ entries do not open under the index secret")
                 .contains("e.g. subjects " + subject)
                 .contains("1 of them have an erasure receipt in keys.db: they were forgotten, and keys.db has since"
