@@ -516,10 +516,16 @@ public final class PrivateEventStore implements AutoCloseable {
         return changes;
     }
 
+    /** The path of the key field owning {@code field}, as {@link PrivacySchema#ownerOf} finds it; never throws. */
     private static String owner(PrivacySchema schema, FieldRule field) {
-        return field.subjectKey() || !schema.keyFields().isEmpty()
-                ? schema.ownerOf(field).path()
-                : "(no key field)";
+        if (field.subjectKey()) {
+            return field.path();
+        }
+        if (field.subjectField().isPresent()) {
+            return field.subjectField().get();
+        }
+        List<FieldRule> keys = schema.keyFields();
+        return keys.isEmpty() ? "(no key field)" : keys.get(0).path();
     }
 
     /** What to tell whoever registered {@code after}, of the changes {@link #classificationChanged} found. */
