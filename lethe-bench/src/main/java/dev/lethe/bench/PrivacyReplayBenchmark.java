@@ -31,7 +31,8 @@ import org.openjdk.jmh.infra.Blackhole;
  * A full replay of a log of 200,000 sealed events (1,000 or 20,000 customers, two personal fields per event),
  * in events per second: {@code revealWholeLog} decrypts every event for a DPO through
  * {@code readAllRevealed} (pages read ahead and decrypted on every core), {@code revealWholeLogOneThread}
- * does the same with {@code reveal} on one thread, pages of 10,000, and {@code replayWholeLog} reads the
+ * does the same with {@code reveal} on one thread, pages of 10,000, {@code revealWholeLogRestricted} for a role
+ * that may read no group, and {@code replayWholeLog} reads the
  * same log without revealing, the reference.
  */
 @BenchmarkMode(Mode.Throughput)
@@ -78,6 +79,19 @@ public class PrivacyReplayBenchmark {
     public long revealWholeLogOneThread(Blackhole sink) {
         return replay(event -> sink.consume(lethe.privacy().reveal(event, PrivateBenchEvents.DPO)));
     }
+
+    /**
+     * As {@link #revealWholeLogOneThread} for a role that may read no group (the default policy's analyst): no
+     * key is opened, every personal field reads {@code restricted} after its envelope's header is checked.
+     */
+    @Benchmark
+    @OperationsPerInvocation(EVENTS)
+    public long revealWholeLogRestricted(Blackhole sink) {
+        return replay(event -> sink.consume(lethe.privacy().reveal(event, ANALYST)));
+    }
+
+    private static final dev.lethe.core.privacy.Principal ANALYST =
+            new dev.lethe.core.privacy.Principal("bench", "analyst");
 
     @Benchmark
     @OperationsPerInvocation(EVENTS)
