@@ -74,6 +74,11 @@ final class TailCommand implements Callable<Integer> {
         AtomicLong delivered = new AtomicLong();
         java.util.concurrent.atomic.AtomicReference<dev.lethe.core.store.RecordedEvent> last =
                 new java.util.concurrent.atomic.AtomicReference<>();
+        // An event is printed and becomes "last" under this lock, and nothing is printed once stopped: the cursor
+        // printed at the end names the last event shown (review Z: it named one ~50 events back, and a resume from
+        // it printed those again).
+        java.util.concurrent.locks.ReentrantLock printing = new java.util.concurrent.locks.ReentrantLock();
+        java.util.concurrent.atomic.AtomicBoolean stopped = new java.util.concurrent.atomic.AtomicBoolean();
         try (Store.Opened opened = parent.store.openReadOnly(
                 parent.spec.commandLine().getErr(),
                 "note: tail reads the data directory read-only, so that it never stops a process that"
@@ -88,17 +93,23 @@ final class TailCommand implements Callable<Integer> {
                             : SubscriptionRequest.categoryFromStart(category))
                     .from(start);
             try (Subscription subscription = opened.lethe().store().subscribe(request, event -> {
-                if (count == null || delivered.get() < count) {
-                    printer.print(opened.lethe().privacy().reveal(event, opened.principal()));
-                    last.set(event);
-                    if (delivered.incrementAndGet() == (count == null ? -1 : count)) {
-                        done.countDown();
+                printing.lock();
+                try {
+                    if (!stopped.get() && (count == null || delivered.get() < count)) {
+                        printer.print(opened.lethe().privacy().reveal(event, opened.principal()));
+                        last.set(event);
+                        if (delivered.incrementAndGet() == (count == null ? -1 : count)) {
+                            done.countDown();
+                        }
                     }
+                } finally {
+                    printing.unlock();
                 }
             })) {
                 // Ctrl-C (tail's usual end) or a kill: the cursor to go on from, as --count and --timeout print it.
-                Thread stopped = new Thread(
+                Thread onStop = new Thread(
                         () -> {
+                            stopPrinting(printing, stopped);
                             if (last.get() != null) {
                                 parent.spec
                                         .commandLine()
@@ -110,12 +121,12 @@ final class TailCommand implements Callable<Integer> {
                             }
                         },
                         "lethe-tail-stopped");
-                Runtime.getRuntime().addShutdownHook(stopped);
+                Runtime.getRuntime().addShutdownHook(onStop);
                 try {
-                    return follow(opened, subscription, done, start, last);
+                    return follow(opened, subscription, done, start, last, printing, stopped);
                 } finally {
                     try {
-                        Runtime.getRuntime().removeShutdownHook(stopped);
+                        Runtime.getRuntime().removeShutdownHook(onStop);
                     } catch (IllegalStateException shuttingDown) {
                         // the hook runs, or has run
                     }
@@ -124,12 +135,30 @@ final class TailCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Stops printing: waits for an event being printed (up to 5 s: standard output may be a pipe nobody reads),
+     * after which none is.
+     */
+    private static void stopPrinting(
+            java.util.concurrent.locks.ReentrantLock printing, java.util.concurrent.atomic.AtomicBoolean stopped) {
+        stopped.set(true);
+        try {
+            if (printing.tryLock(5, java.util.concurrent.TimeUnit.SECONDS)) {
+                printing.unlock();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private Integer follow(
             Store.Opened opened,
             Subscription subscription,
             CountDownLatch done,
             long start,
-            java.util.concurrent.atomic.AtomicReference<dev.lethe.core.store.RecordedEvent> last)
+            java.util.concurrent.atomic.AtomicReference<dev.lethe.core.store.RecordedEvent> last,
+            java.util.concurrent.locks.ReentrantLock printing,
+            java.util.concurrent.atomic.AtomicBoolean stopped)
             throws Exception {
         parent.spec
                 .commandLine()
@@ -144,6 +173,7 @@ final class TailCommand implements Callable<Integer> {
         long firstPosition =
                 start == SubscriptionRequest.FROM_END ? opened.lethe().store().headPosition() + 1 : start;
         boolean finished = await(done, subscription, timeoutSeconds);
+        stopPrinting(printing, stopped);
         if (last.get() != null && subscription.failure().isEmpty()) {
             // Checked when used, unlike a bare --from: the log must still hold this event there.
             parent.spec

@@ -289,6 +289,33 @@ class LetheCliTest {
     }
 
     @Test
+    void a_tail_stopped_by_its_timeout_names_the_last_event_it_printed() throws Exception {
+        // Enough events that printing them outlasts the timeout: the cursor was read while the subscription still
+        // printed, ~50 events behind, and a resume from it printed those again (review Z).
+        Path lines = data.resolveSibling("many.jsonl");
+        try (var out = Files.newBufferedWriter(lines)) {
+            for (int i = 0; i < 60_000; i++) {
+                out.write("{\"stream\":\"ticks-" + (i / 600) + "\",\"type\":\"Ticked\",\"data\":{\"n\":" + i + "}}\n");
+            }
+        }
+        Run imported = lethe("import", lines.toString(), "--batch", "10000");
+        assertThat(imported.exitCode()).as(imported.err()).isZero();
+        Run tail = lethe("tail", "--from", "0", "--timeout", "1", "--json");
+        assertThat(tail.exitCode()).as(tail.err()).isZero();
+        List<String> printed = tail.out().lines().toList();
+        assertThat(printed).isNotEmpty();
+        String lastPrinted = printed.get(printed.size() - 1);
+        long lastPosition = Long.parseLong(lastPrinted.substring("{\"position\":".length(), lastPrinted.indexOf(',')));
+        java.util.regex.Matcher cursor =
+                java.util.regex.Pattern.compile("--after ([0-9]+):").matcher(tail.err());
+        assertThat(cursor.find()).as(tail.err()).isTrue();
+        assertThat(Long.parseLong(cursor.group(1)))
+                .as("the cursor names the last event printed")
+                .isEqualTo(lastPosition);
+        assertThat(printed).as("in order, none twice").hasSize((int) lastPosition + 1);
+    }
+
+    @Test
     void serve_refuses_a_policy_edited_by_hand_to_drop_a_group_a_schema_uses() throws Exception {
         Path schema = Files.writeString(
                 data.resolve("paid.json"),
