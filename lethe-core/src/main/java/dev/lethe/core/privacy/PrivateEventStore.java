@@ -948,7 +948,56 @@ public final class PrivateEventStore implements AutoCloseable {
             }
         }
         refuseStaleVersion(streamId, expected, events, checked);
+        if (warnings != null && streamId != null) {
+            warnIfStreamIdHoldsNaturalKey(streamId, events, checked, warnings);
+        }
         return checked;
+    }
+
+    /** Event types and key fields whose natural key was seen in a stream id (once each per process; bounded). */
+    private final Set<String> naturalKeyInStreamIdWarned = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * A stream id that holds the natural key an event's key field names (a customer number in {@code
+     * client-C000123}) keeps it in plaintext in the log after the subject is forgotten: no forget reaches a
+     * stream id (review Z). Warned of once per type and key field, never naming the value.
+     */
+    private void warnIfStreamIdHoldsNaturalKey(
+            StreamId streamId, List<EventData> events, List<Checked> checked, List<Runnable> warnings) {
+        if (naturalKeyInStreamIdWarned.size() > 10_000) {
+            return;
+        }
+        String id = streamId.value();
+        for (int i = 0; i < checked.size(); i++) {
+            PrivacyCodec.Prepared prepared = checked.get(i).prepared();
+            if (prepared == null) {
+                continue;
+            }
+            String type = events.get(i).type();
+            for (Map.Entry<String, String> key : prepared.keyValuesByPath().entrySet()) {
+                String value = key.getValue();
+                if (value != null
+                        && value.length() >= 4
+                        && !SubjectId.looksLikeOne(value)
+                        && id.contains(value)
+                        && !naturalKeyInStreamIdWarned.contains(type + "\u0000" + key.getKey())) {
+                    String path = key.getKey();
+                    warnings.add(() -> {
+                        if (naturalKeyInStreamIdWarned.add(type + "\u0000" + path)) {
+                            LOG.log(
+                                    System.Logger.Level.WARNING,
+                                    "stream ids of event type ''{0}'' hold the natural key its key field {1} names"
+                                            + " (not shown): no forget reaches a stream id, which keeps it in"
+                                            + " plaintext in the log after the person is forgotten (docs/privacy.md"
+                                            + " §11); name streams by the subject id (lethe subject lookup) or"
+                                            + " another pseudonym",
+                                    type,
+                                    path);
+                        }
+                    });
+                }
+            }
+        }
     }
 
     /**

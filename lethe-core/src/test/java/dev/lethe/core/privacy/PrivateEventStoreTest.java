@@ -2309,6 +2309,29 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_stream_id_holding_an_events_natural_key_is_warned_of_once_never_naming_it() {
+        dev.lethe.core.testing.LogCapture capture = dev.lethe.core.testing.LogCapture.of(PrivateEventStore.class);
+        try (capture) {
+            for (int i = 0; i < 2; i++) {
+                lethe.append(
+                        StreamId.of("orders-MARK" + i + "x"),
+                        ExpectedVersion.any(),
+                        List.of(EventData.of("ProductSold", "{\"email\":\"MARK" + i + "x\",\"product\":\"fund\"}")));
+            }
+            sell("ada@example.com", "Ada Lovelace"); // stream customer-1: nothing said
+        }
+        List<String> messages = capture.records().stream()
+                .map(r -> java.text.MessageFormat.format(r.getMessage(), r.getParameters()))
+                .filter(m -> m.contains("stream ids of event type"))
+                .toList();
+        assertThat(messages)
+                .singleElement()
+                .satisfies(m -> assertThat(m)
+                        .contains("'ProductSold' hold the natural key its key field email names (not shown)")
+                        .doesNotContain("MARK"));
+    }
+
+    @Test
     void a_retention_run_far_past_the_last_one_is_refused_until_the_clock_is_confirmed() {
         sell("ada@example.com", "Ada Lovelace"); // the log's last event: now (the in-memory log's clock)
         Instant years = Instant.now().plus(java.time.Duration.ofDays(4_000)); // a clock set years ahead
