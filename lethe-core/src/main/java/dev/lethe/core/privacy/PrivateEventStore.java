@@ -3775,12 +3775,20 @@ public final class PrivateEventStore implements AutoCloseable {
             for (RecordedEvent event : page) {
                 try {
                     if (PrivacyCodec.hasRecord(event.metadata())) {
-                        named.addAll(PrivacyCodec.subjectsOf(event.metadata()).values());
-                        PrivacyCodec.envelopeHeaders(event, (group, period) -> {
+                        // Taken only when the whole event reads: one counted as unreadable adds nothing.
+                        java.util.Collection<SubjectId> its =
+                                PrivacyCodec.subjectsOf(event.metadata()).values();
+                        List<dev.lethe.core.privacy.keys.KeyStore.PeriodRef> itsPeriods = new ArrayList<>();
+                        PrivacyCodec.envelopeHeaders(
+                                event,
+                                (group, period) -> itsPeriods.add(
+                                        new dev.lethe.core.privacy.keys.KeyStore.PeriodRef(group, period)));
+                        named.addAll(its);
+                        for (var ref : itsPeriods) {
                             if (periods.size() < MAX_CHECKED_PERIODS) {
-                                periods.add(new dev.lethe.core.privacy.keys.KeyStore.PeriodRef(group, period));
+                                periods.add(ref);
                             }
-                        });
+                        }
                     }
                 } catch (RuntimeException altered) {
                     unreadable++; // metadata altered on disk: a read reports the event as tampered
@@ -4205,16 +4213,15 @@ public final class PrivateEventStore implements AutoCloseable {
         }
         java.util.Set<String> words = new java.util.LinkedHashSet<>();
         words.add(note.strip());
-        int looked = 0;
+        java.util.Set<String> looked = new java.util.HashSet<>();
         for (String word : note.split("[^\\p{L}\\p{N}@._+\\-]+")) {
-            if (looked >= NOTE_WORDS_LOOKED_UP) {
+            if (looked.size() >= NOTE_WORDS_LOOKED_UP) {
                 break;
             }
             // As written (a phone number's '+', a key ending in '-'), and trimmed of those marks at both ends.
             String trimmed = word.replaceAll("^[@._+\\-]+|[@._+\\-]+$", "");
             boolean number = trimmed.chars().allMatch(Character::isDigit);
-            if (trimmed.length() >= (number ? 6 : 4) && !SubjectId.looksLikeOne(trimmed)) {
-                looked++;
+            if (trimmed.length() >= (number ? 6 : 4) && !SubjectId.looksLikeOne(trimmed) && looked.add(word)) {
                 for (String form : List.of(word, trimmed)) {
                     words.add(form);
                     words.add(form.toLowerCase(java.util.Locale.ROOT));

@@ -92,7 +92,10 @@ final class TailCommand implements Callable<Integer> {
                             ? SubscriptionRequest.allFromStart()
                             : SubscriptionRequest.categoryFromStart(category))
                     .from(start);
-            try (Subscription subscription = opened.lethe().store().subscribe(request, event -> {
+            // Closed at the end unless its delivery is stuck writing to an output nobody reads (close() waits for
+            // it): then left to the process's exit (its thread is a daemon), not waited for without end.
+            java.util.concurrent.atomic.AtomicBoolean stuck = new java.util.concurrent.atomic.AtomicBoolean();
+            Subscription subscription = opened.lethe().store().subscribe(request, event -> {
                 printing.lock();
                 try {
                     if (!stopped.get() && (count == null || delivered.get() < count)) {
@@ -105,31 +108,42 @@ final class TailCommand implements Callable<Integer> {
                 } finally {
                     printing.unlock();
                 }
-            })) {
+            });
+            try {
                 // Ctrl-C (tail's usual end) or a kill: the cursor to go on from, as --count and --timeout print it.
+                String samePlace = after != null
+                        ? "--after " + after
+                        : "--from "
+                                + (start == SubscriptionRequest.FROM_END
+                                        ? opened.lethe().store().headPosition() + 1
+                                        : start);
                 Thread onStop = new Thread(
                         () -> {
                             stopPrinting(printing, stopped);
-                            if (last.get() != null) {
-                                parent.spec
-                                        .commandLine()
-                                        .getErr()
-                                        .printf(
-                                                "%nto go on after the last event shown: --after %s%n",
-                                                dev.lethe.server.LogCursor.of(last.get()));
-                                parent.spec.commandLine().getErr().flush();
-                            }
+                            parent.spec
+                                    .commandLine()
+                                    .getErr()
+                                    .printf(
+                                            last.get() != null
+                                                    ? "%nto go on after the last event shown: --after %s%n"
+                                                    : "%nno event arrived; to go on from the same place: %s%n",
+                                            last.get() != null ? dev.lethe.server.LogCursor.of(last.get()) : samePlace);
+                            parent.spec.commandLine().getErr().flush();
                         },
                         "lethe-tail-stopped");
                 Runtime.getRuntime().addShutdownHook(onStop);
                 try {
-                    return follow(opened, subscription, done, start, last, printing, stopped);
+                    return follow(opened, subscription, done, start, last, printing, stopped, stuck);
                 } finally {
                     try {
                         Runtime.getRuntime().removeShutdownHook(onStop);
                     } catch (IllegalStateException shuttingDown) {
                         // the hook runs, or has run
                     }
+                }
+            } finally {
+                if (!stuck.get()) {
+                    subscription.close();
                 }
             }
         }
@@ -139,16 +153,18 @@ final class TailCommand implements Callable<Integer> {
      * Stops printing: waits for an event being printed (up to 5 s: standard output may be a pipe nobody reads),
      * after which none is.
      */
-    private static void stopPrinting(
+    private static boolean stopPrinting(
             java.util.concurrent.locks.ReentrantLock printing, java.util.concurrent.atomic.AtomicBoolean stopped) {
         stopped.set(true);
         try {
             if (printing.tryLock(5, java.util.concurrent.TimeUnit.SECONDS)) {
                 printing.unlock();
+                return true;
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        return false; // an event is still being written
     }
 
     private Integer follow(
@@ -158,7 +174,8 @@ final class TailCommand implements Callable<Integer> {
             long start,
             java.util.concurrent.atomic.AtomicReference<dev.lethe.core.store.RecordedEvent> last,
             java.util.concurrent.locks.ReentrantLock printing,
-            java.util.concurrent.atomic.AtomicBoolean stopped)
+            java.util.concurrent.atomic.AtomicBoolean stopped,
+            java.util.concurrent.atomic.AtomicBoolean stuck)
             throws Exception {
         parent.spec
                 .commandLine()
@@ -173,15 +190,19 @@ final class TailCommand implements Callable<Integer> {
         long firstPosition =
                 start == SubscriptionRequest.FROM_END ? opened.lethe().store().headPosition() + 1 : start;
         boolean finished = await(done, subscription, timeoutSeconds);
-        stopPrinting(printing, stopped);
+        stuck.set(!stopPrinting(printing, stopped));
         if (last.get() != null && subscription.failure().isEmpty()) {
             // Checked when used, unlike a bare --from: the log must still hold this event there.
             parent.spec
                     .commandLine()
                     .getErr()
                     .printf(
-                            "to go on after the last event shown: --after %s%n",
-                            dev.lethe.server.LogCursor.of(last.get()));
+                            "to go on after the last event shown: --after %s%s%n",
+                            dev.lethe.server.LogCursor.of(last.get()),
+                            stuck.get()
+                                    ? " (standard output took nothing for 5 s: the event after it was being written,"
+                                            + " perhaps in part; a resume from here shows it again)"
+                                    : "");
         } else if (subscription.failure().isEmpty()) {
             // Nothing arrived: where this tail began is where the next one goes on.
             parent.spec
