@@ -133,7 +133,11 @@ public final class SqliteKeyStore implements KeyStore {
      * forgets and new natural keys fail, though every key still unwraps), one per line, at most 10.
      */
     public static String quickCheck(Path directory) {
-        Path file = directory.resolve(FILE_NAME);
+        return quickCheckFile(directory.resolve(FILE_NAME));
+    }
+
+    /** SQLite's {@code quick_check} of any database file of a data directory ({@code events.db} too), read-only. */
+    public static String quickCheckFile(Path file) {
         try (Connection connection = Sql.open(file, "query_only = ON", "busy_timeout = 10000");
                 Statement statement = connection.createStatement();
                 java.sql.ResultSet rows = statement.executeQuery("PRAGMA quick_check(10)")) {

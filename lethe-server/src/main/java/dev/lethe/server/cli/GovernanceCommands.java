@@ -444,6 +444,23 @@ final class GovernanceCommands {
                 } else {
                     out.printf("keys.db file     ok (SQLite quick_check)%n");
                 }
+                // The log's file too: a damaged page of an index fails every append (SQLITE_CORRUPT) while every key
+                // still unwraps (review U).
+                out.printf("checking events.db (SQLite quick_check: reads the whole file)...%n");
+                out.flush();
+                String logIntegrity =
+                        dev.lethe.sqlite.SqliteKeyStore.quickCheckFile(cli.store.directory.resolve("events.db"));
+                if (!"ok".equals(logIntegrity)) {
+                    damaged = true;
+                    failedAlready = true;
+                    out.printf(
+                            "events.db file   FAILED: SQLite's quick_check found damage: %s%n"
+                                    + "  likely cause   a damaged disk or a copy changed by hand: restore the whole"
+                                    + " data directory from one backup (docs/privacy.md §9, Restoring)%n",
+                            logIntegrity.replace("\n", "; "));
+                } else {
+                    out.printf("events.db file   ok (SQLite quick_check)%n");
+                }
                 out.printf("checking every live key in keys.db against the master key...%n");
                 KeyService.KeyCheck check = service.checkKeys();
                 out.printf(
