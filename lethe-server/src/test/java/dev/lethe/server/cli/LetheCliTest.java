@@ -1569,15 +1569,20 @@ class LetheCliTest {
         Files.write(pristine, Files.readAllBytes(file));
         long pages = Files.size(pristine) / 4096;
         for (long page = 1; page < Math.min(pages, 12); page++) {
-            Files.copy(pristine, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            try (var channel = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
-                channel.write(java.nio.ByteBuffer.wrap(new byte[4096]), page * 4096L);
-            }
+            zeroPage(pristine, file, page);
             Run zeroed = lethe("keys", "check");
             assertThat(zeroed.exitCode())
                     .as("page " + page + ": " + zeroed.out() + zeroed.err())
                     .isEqualTo(1);
             assertThat(zeroed.out()).containsPattern("result +FAILED");
+        }
+    }
+
+    /** {@code file} made a copy of {@code pristine} with its 4 KiB page {@code page} zeroed. */
+    private static void zeroPage(Path pristine, Path file, long page) throws java.io.IOException {
+        Files.copy(pristine, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        try (var channel = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+            channel.write(java.nio.ByteBuffer.wrap(new byte[4096]), page * 4096L);
         }
     }
 
@@ -1592,10 +1597,7 @@ class LetheCliTest {
         // Each page zeroed in turn: never "ok"; an index page's damage, which opens and unwraps fine, is named
         // (review U: appends failed with SQLITE_CORRUPT while keys check said ok).
         for (long page = 1; page < Math.min(pages, 16); page++) {
-            Files.copy(pristine, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            try (var channel = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
-                channel.write(java.nio.ByteBuffer.wrap(new byte[4096]), page * 4096L);
-            }
+            zeroPage(pristine, file, page);
             Run check = lethe("keys", "check");
             assertThat(check.exitCode())
                     .as("page " + page + ": " + check.out() + check.err())
