@@ -433,33 +433,18 @@ final class GovernanceCommands {
                 // The file first: a damaged page passes every unwrap (the keys are elsewhere) and fails later
                 // forgets and new natural keys.
                 String integrity = dev.lethe.sqlite.SqliteKeyStore.quickCheck(cli.store.directory);
-                boolean damaged = !"ok".equals(integrity);
+                boolean damaged = !reportFile(out, "keys.db", integrity);
                 failedAlready = damaged;
-                if (damaged) {
-                    out.printf(
-                            "keys.db file     FAILED: SQLite's quick_check found damage: %s%n"
-                                    + "  likely cause   a damaged disk or a copy changed by hand: restore the whole"
-                                    + " data directory from one backup (docs/privacy.md §9, Restoring)%n",
-                            integrity.replace("\n", "; "));
-                } else {
-                    out.printf("keys.db file     ok (SQLite quick_check)%n");
-                }
                 // The log's file too: a damaged page of an index fails every append (SQLITE_CORRUPT) while every key
                 // still unwraps (review U).
                 out.printf("checking events.db (SQLite quick_check: reads the whole file)...%n");
                 out.flush();
-                String logIntegrity =
-                        dev.lethe.sqlite.SqliteKeyStore.quickCheckFile(cli.store.directory.resolve("events.db"));
-                if (!"ok".equals(logIntegrity)) {
+                if (!reportFile(
+                        out,
+                        "events.db",
+                        dev.lethe.sqlite.SqliteKeyStore.quickCheckFile(cli.store.directory.resolve("events.db")))) {
                     damaged = true;
                     failedAlready = true;
-                    out.printf(
-                            "events.db file   FAILED: SQLite's quick_check found damage: %s%n"
-                                    + "  likely cause   a damaged disk or a copy changed by hand: restore the whole"
-                                    + " data directory from one backup (docs/privacy.md §9, Restoring)%n",
-                            logIntegrity.replace("\n", "; "));
-                } else {
-                    out.printf("events.db file   ok (SQLite quick_check)%n");
                 }
                 out.printf("checking every live key in keys.db against the master key...%n");
                 KeyService.KeyCheck check = service.checkKeys();
@@ -599,6 +584,20 @@ final class GovernanceCommands {
                 out.printf("result           %s%n", failed ? "FAILED" : "ok");
                 return failed ? 1 : 0;
             }
+        }
+
+        /** Prints a database file's quick_check result; true when it is "ok". */
+        private static boolean reportFile(PrintWriter out, String file, String integrity) {
+            if ("ok".equals(integrity)) {
+                out.printf("%-17sok (SQLite quick_check)%n", file + " file");
+                return true;
+            }
+            out.printf(
+                    "%-17sFAILED: SQLite's quick_check found damage: %s%n"
+                            + "  likely cause   a damaged disk or a copy changed by hand: restore the whole"
+                            + " data directory from one backup (docs/privacy.md §9, Restoring)%n",
+                    file + " file", integrity.replace("\n", "; "));
+            return false;
         }
 
         private static void reportFailing(PrintWriter out, KeyService.KeyCheck check, SqliteLethe lethe) {
