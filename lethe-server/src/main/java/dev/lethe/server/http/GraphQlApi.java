@@ -509,7 +509,7 @@ final class GraphQlApi {
         // Within the request's page budget (LetheServer.graphql holds it).
         Hub.Page page = stream != null
                 ? hub.readStreamPage(stream, from, limit, Direction.FORWARD, asOf, principal(env), keep)
-                : hub.readLogPage(category, from, limit, principal(env), keep);
+                : hub.readLogPage(category, Hub.logFrom(hub.lethe.store(), from), limit, principal(env), keep);
         if (page.cut()) {
             // Not cut short silently: paging on with from + limit would skip the events left out.
             throw dev.lethe.core.store.InvalidEventException.of(

@@ -564,6 +564,23 @@ final class Hub {
                 lethe.store().readStream(dev.lethe.core.privacy.AuditLog.STREAM, from, Direction.FORWARD, limit), who);
     }
 
+    /**
+     * Refuses a log position past the head's next: a position from another store, or kept from before the log was
+     * restored from an older copy, would otherwise read an empty page for ever and then, once the log grows, other
+     * events than the client thinks (as a subscription's {@code from}, which is refused alike).
+     */
+    static long logFrom(EventStore store, long from) {
+        long head = store.headPosition();
+        if (from > head + 1) {
+            throw InvalidEventException.of(
+                    "from",
+                    from + " is past the log's head (" + head + "): read from at most " + (head + 1)
+                            + " (a position kept from before the log was restored from an older copy, or from another"
+                            + " store?)");
+        }
+        return from;
+    }
+
     static int limit(Integer limit) {
         if (limit == null) {
             return DEFAULT_LIMIT;

@@ -1148,7 +1148,7 @@ public final class LetheServer implements AutoCloseable {
             }
             from = dev.lethe.server.LogCursor.next(lethe.store(), "after", after, "read on with ?from=");
         } else {
-            from = longParam(ctx, "from", 0);
+            from = Hub.logFrom(lethe.store(), longParam(ctx, "from", 0));
         }
         int limit = Hub.limit(intParam(ctx, "limit", Hub.DEFAULT_LIMIT));
         Principal who = principal(ctx);
