@@ -97,7 +97,7 @@ public class OpenStore {
             strict.privacy().append(StreamId.of("customer-7f3c"), ExpectedVersion.any(), List.of(
                     EventData.of("CustomerRegistred", "{\"email\":\"ada@example.com\"}")));  // misspelt type
         } catch (InvalidEventException e) {
-            System.out.println(e.getMessage()); // events[0] type: 'CustomerRegistred' has no registered schema (strict mode)
+            System.out.println(e.getMessage()); // events[0] type: 'CustomerRegistred' has no registered schema (strict mode): register one first (…)
         }
         // end::strict[]
 

@@ -264,6 +264,11 @@ public final class PrivateEventStore implements AutoCloseable {
         synchronized (schemas) {
             Optional<SchemaRegistry.Registered> before = schemas.latest(schema.eventType());
             requireDeclassified(schema, notation, allFields, source, before, declassify);
+            // Before the first version: its events stored so far were stored as written (lenient mode).
+            StoredWithoutSchema unsealed =
+                    before.isEmpty() && !schema.personalFields().isEmpty()
+                            ? storedWithoutSchema(schema.eventType())
+                            : StoredWithoutSchema.NONE;
             SchemaRegistry.Registered registered = schemas.register(schema, notation, allFields, source, actor);
             if (before.isEmpty() || before.get().version() != registered.version()) {
                 Map<String, Object> details = new LinkedHashMap<>();
@@ -272,6 +277,10 @@ public final class PrivateEventStore implements AutoCloseable {
                 details.put("notation", registered.notation().name());
                 List<String> personal = personalPaths(registered);
                 details.put("personalFields", personal);
+                if (unsealed.events() > 0) {
+                    details.put("storedWithoutSchema", unsealed.events());
+                    LOG.log(System.Logger.Level.WARNING, unsealed.warning(registered));
+                }
                 // A field no longer encrypted is the change a DPO must be able to find in the trail.
                 before.map(earlier -> noLongerPersonal(earlier, registered))
                         .filter(dropped -> !dropped.isEmpty())
@@ -472,6 +481,62 @@ public final class PrivateEventStore implements AutoCloseable {
                 .filter(declared::contains)
                 .filter(path -> earlier.stream().noneMatch(then -> then.equals(path) || path.startsWith(then + ".")))
                 .toList();
+    }
+
+    /** Events looked at, newest first, by {@link #storedWithoutSchema}: one read of the log. */
+    static final int STORED_BEFORE_LOOK = EventStore.MAX_READ_LIMIT;
+
+    /**
+     * What {@link #storedWithoutSchema} found: {@code events} of the type among the log's newest {@code lookedAt}
+     * (the whole log when {@code wholeLog}).
+     */
+    public record StoredWithoutSchema(String eventType, int events, int lookedAt, boolean wholeLog) {
+        static final StoredWithoutSchema NONE = new StoredWithoutSchema("", 0, 0, true);
+
+        /** What to tell whoever registered {@code first}, the type's first version, of those events. */
+        public String warning(SchemaRegistry.Registered first) {
+            return "schema " + first.eventType() + " v" + first.version() + " classifies as personal "
+                    + personalPaths(first) + ", but " + events + " event(s) of " + first.eventType()
+                    + (wholeLog ? " in the log" : " among the log's newest " + lookedAt + " (older ones not looked at)")
+                    + " were stored before it had a schema, as written: what they hold there stays in plaintext,"
+                    + " readable by every role and out of a forget's or an expiry's reach (to erase it too, copy the"
+                    + " log into a new store: docs/guarantees.md, \"Copying events into another store\")";
+        }
+    }
+
+    /**
+     * Counts the events of {@code eventType} among the log's newest {@value #STORED_BEFORE_LOOK}: asked before a
+     * type's first schema version is registered, they are the events stored without one (in lenient mode, as
+     * written). Registration audits their number as {@code storedWithoutSchema} and logs a warning; callers should
+     * show it to whoever registers ({@link StoredWithoutSchema#warning}). Releases no key.
+     */
+    public StoredWithoutSchema storedWithoutSchema(String eventType) {
+        AppendRules.require(eventType, "event type");
+        long head = store.headPosition();
+        if (head < 0) {
+            return new StoredWithoutSchema(eventType, 0, 0, true);
+        }
+        long from = Math.max(0, head - STORED_BEFORE_LOOK + 1);
+        int events = 0;
+        int looked = 0;
+        for (long position = from; position <= head; ) {
+            // In pages of at most 16 MiB as stored: 10,000 events of up to 1 MiB each would not fit in memory.
+            List<RecordedEvent> page = store.readAll(position, STORED_BEFORE_LOOK - looked, 16L << 20);
+            if (page.isEmpty()) {
+                break;
+            }
+            for (RecordedEvent event : page) {
+                if (event.type().equals(eventType)) {
+                    events++;
+                }
+            }
+            looked += page.size();
+            position = page.get(page.size() - 1).position() + 1;
+            if (looked >= STORED_BEFORE_LOOK) {
+                break;
+            }
+        }
+        return new StoredWithoutSchema(eventType, events, looked, from == 0);
     }
 
     /** What to tell whoever registered {@code after}, of the fields {@link #newlyPersonal} found. */
@@ -1026,16 +1091,41 @@ public final class PrivateEventStore implements AutoCloseable {
         }
     }
 
-    /** Types without a schema already looked at by {@link #warnIfLooksPersonal}; bounded. */
-    private final Set<String> unschematized = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** The refusal's next step: register a schema, or use a type that has one (the first 20, by name). */
+    private String registeredTypes() {
+        List<String> types =
+                schemas.all().stream().map(SchemaRegistry.Registered::eventType).toList();
+        return ": register one first (lethe schemas register, POST /v1/schemas)"
+                + (types.isEmpty()
+                        ? "; no type has one yet"
+                        : ", or use a registered type: "
+                                + String.join(", ", types.subList(0, Math.min(20, types.size())))
+                                + (types.size() > 20 ? ", … (" + types.size() + " in all)" : ""));
+    }
 
     /**
-     * The first event of a type without a schema (per process): if any of its top-level names looks personal
-     * ({@code email}, {@code name}; the policy linter's heuristic), a warning says that they are stored in
-     * plaintext. Names only, never values.
+     * Types without a schema → events of theirs looked at by {@link #warnIfLooksPersonal} ({@link
+     * Integer#MAX_VALUE} once warned of); bounded.
+     */
+    private final Map<String, java.util.concurrent.atomic.AtomicInteger> unschematized =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * The first {@value #UNDECLARED_SAMPLE} events of a type without a schema (per process), until one warning: if
+     * any of an event's top-level names looks personal ({@code email}, {@code name}; the policy linter's
+     * heuristic), a warning says that they are stored in plaintext. Names only, never values. (Not the first event
+     * only: a type's first events may lack the optional member that holds personal data, as in an import.)
      */
     private void warnIfLooksPersonal(EventData event, List<Runnable> warnings) {
-        if (unschematized.size() > 10_000 || unschematized.contains(event.type())) {
+        java.util.concurrent.atomic.AtomicInteger looked = unschematized.get(event.type());
+        if (looked == null) {
+            if (unschematized.size() > 10_000) {
+                return;
+            }
+            looked = unschematized.computeIfAbsent(
+                    event.type(), type -> new java.util.concurrent.atomic.AtomicInteger());
+        }
+        if (looked.get() >= UNDECLARED_SAMPLE) {
             return;
         }
         List<String> personal = new ArrayList<>();
@@ -1044,18 +1134,24 @@ public final class PrivateEventStore implements AutoCloseable {
             personal.add((shownName(each.member()) ? each.member() : "(a name not shown)")
                     + (each.why().equals(NAME_LOOKS_PERSONAL) ? "" : " (" + each.why() + ")"));
         }
-        warnings.add(() -> {
-            if (!unschematized.add(event.type()) || personal.isEmpty()) {
-                return;
-            }
-            LOG.log(
-                    System.Logger.Level.WARNING,
-                    "event type ''{0}'' has no registered schema, so nothing in it is encrypted, yet its field(s) {1}"
-                            + " look personal: register a schema that classifies them (or turn on strict mode, which"
-                            + " refuses types without one)",
-                    event.type(),
-                    personal);
-        });
+        if (personal.isEmpty()) {
+            looked.incrementAndGet();
+            return;
+        }
+        java.util.concurrent.atomic.AtomicInteger warned = looked;
+        warnings.add(
+                () -> { // once stored: a refused batch warns of nothing
+                    if (warned.getAndSet(Integer.MAX_VALUE) == Integer.MAX_VALUE) {
+                        return;
+                    }
+                    LOG.log(
+                            System.Logger.Level.WARNING,
+                            "event type ''{0}'' has no registered schema, so nothing in it is encrypted, yet its field(s) {1}"
+                                    + " look personal: register a schema that classifies them (or turn on strict mode, which"
+                                    + " refuses types without one)",
+                            event.type(),
+                            personal);
+                });
     }
 
     /** Events looked at per type by {@link #warnIfUndeclaredLooksPersonal}, for each schema version. */
@@ -1645,7 +1741,8 @@ public final class PrivateEventStore implements AutoCloseable {
                                 + "' first if it is another type");
             }
             if (strict) {
-                throw InvalidEventException.of("type", "'" + event.type() + "' has no registered schema (strict mode)");
+                throw InvalidEventException.of(
+                        "type", "'" + event.type() + "' has no registered schema (strict mode)" + registeredTypes());
             }
             refuseUnsealedMarks(event, null);
             if (warnings != null) {

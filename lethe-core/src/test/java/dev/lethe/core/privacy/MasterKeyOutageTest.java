@@ -163,4 +163,35 @@ class MasterKeyOutageTest {
             assertThat(keys.masterProblem()).isEmpty();
         }
     }
+
+    @Test
+    void a_forget_during_an_outage_does_not_depend_on_what_the_process_unwrapped_since_it_started() {
+        Clock clock = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
+        InMemoryKeyStore keyStore = new InMemoryKeyStore();
+        InMemoryEventStore log = new InMemoryEventStore();
+        DataPolicy policy = DataPolicy.parse(PrivateEventStoreTest.POLICY);
+        MasterKey local = LocalMasterKey.openOrCreate(keysDirectory);
+        PrivateEventStore writer = new PrivateEventStore(log, new KeyService(keyStore, local, policy, clock), clock);
+        PrivateEventStoreTest.registerProductSold(writer);
+        writer.append(
+                StreamId.of("customer-1"),
+                ExpectedVersion.any(),
+                List.of(EventData.of(
+                        "ProductSold", "{\"email\":\"ada@example.com\",\"name\":\"Ada\",\"product\":\"p\"}")));
+        SubjectId ada = PrivacyCodec.subjectsOf(
+                        log.readStream(StreamId.of("customer-1"), 0, dev.lethe.core.store.Direction.FORWARD, 1)
+                                .get(0)
+                                .metadata())
+                .get("email");
+        // A server started afresh: its readiness probe ran, no natural key was looked up since; then the HSM fails.
+        Outage master = new Outage(local);
+        PrivateEventStore lethe = new PrivateEventStore(log, new KeyService(keyStore, master, policy, clock), clock);
+        assertThat(lethe.keys().masterProblem()).isEmpty();
+        master.down = true;
+        // A forget destroys rows only; its note check looks natural keys up under secrets unwrapped at the probe.
+        assertThat(lethe.forget(ada, "GDPR Art. 17(1)(a)", "erasure request", PrivateEventStoreTest.DPO)
+                        .subject())
+                .isEqualTo(ada);
+        assertThat(lethe.keys().isForgotten(ada)).isTrue();
+    }
 }

@@ -129,6 +129,13 @@ class PrivateEventStoreTest {
             }
             lenient.append(
                     StreamId.of("notes-1"), ExpectedVersion.any(), List.of(EventData.of("Ticked", "{\"count\":1}")));
+            // Not only a type's first event: an optional member holding personal data may come later.
+            lenient.append(
+                    StreamId.of("notes-1"),
+                    ExpectedVersion.any(),
+                    List.of(
+                            EventData.of("Called", "{\"minutes\":3}"),
+                            EventData.of("Called", "{\"minutes\":4,\"phone\":\"+44 MARK\"}")));
             // A name that is no identifier (it could be a value, or forge a log line) is not repeated.
             lenient.append(
                     StreamId.of("notes-1"),
@@ -171,9 +178,10 @@ class PrivateEventStoreTest {
                 .map(r -> java.text.MessageFormat.format(r.getMessage(), r.getParameters()))
                 .filter(m -> m.contains("no registered schema"))
                 .toList();
-        assertThat(messages).hasSize(2);
+        assertThat(messages).hasSize(3);
         assertThat(messages.get(0)).contains("'NoteTaken'", "[customerEmail]").doesNotContain("MARK");
-        assertThat(messages.get(1)).contains("'Forged'", "[(a name not shown)]").doesNotContain("Lovelace", "\n");
+        assertThat(messages.get(1)).contains("'Called'", "[phone]").doesNotContain("MARK", "44");
+        assertThat(messages.get(2)).contains("'Forged'", "[(a name not shown)]").doesNotContain("Lovelace", "\n");
         List<String> undeclared = records.stream()
                 .map(r -> java.text.MessageFormat.format(r.getMessage(), r.getParameters()))
                 .filter(m -> m.contains("does not declare"))
@@ -2248,6 +2256,57 @@ class PrivateEventStoreTest {
                 .satisfies(
                         e -> assertThat(e.data().asTree().get("newlyPersonal").toString())
                                 .isEqualTo("[\"address.city\"]"));
+    }
+
+    @Test
+    void a_first_schema_version_says_how_many_events_of_its_type_were_stored_before_it_as_written() {
+        JsonNode signup = Json.parse("{\"type\":\"object\",\"properties\":{"
+                        + "\"customerId\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true}},"
+                        + "\"email\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\"}}}}")
+                .asTree();
+        dev.lethe.core.testing.LogCapture capture = dev.lethe.core.testing.LogCapture.of(PrivateEventStore.class);
+        try (capture;
+                PrivateEventStore lenient = lenientStore()) {
+            for (int i = 0; i < 3; i++) {
+                lenient.append(
+                        StreamId.of("signup-" + i),
+                        ExpectedVersion.any(),
+                        List.of(
+                                EventData.of("SignedUp", "{\"customerId\":\"C-" + i + "\",\"email\":\"MARK@x.org\"}"),
+                                EventData.of("Ticked", "{\"count\":" + i + "}")));
+            }
+            PrivateEventStore.StoredWithoutSchema before = lenient.storedWithoutSchema("SignedUp");
+            assertThat(before.events()).isEqualTo(3);
+            assertThat(before.wholeLog()).isTrue();
+            assertThat(before.lookedAt()).isEqualTo(lenient.store().headPosition() + 1);
+            lenient.registerJsonSchema(DPO, "SignedUp", signup);
+            // A type with nothing stored before it: nothing to say.
+            lenient.registerJsonSchema(DPO, "Ordered", signup);
+            List<String> warned = capture.records().stream()
+                    .map(java.util.logging.LogRecord::getMessage) // logged without parameters: not a pattern
+                    .filter(m -> m.contains("before it had a schema"))
+                    .toList();
+            assertThat(warned)
+                    .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                    .contains(
+                            "schema SignedUp v1 classifies as personal [email], but 3 event(s) of SignedUp in the log"
+                                    + " were stored before it had a schema, as written",
+                            "out of a forget's or an expiry's reach")
+                    .doesNotContain("MARK");
+            List<JsonNode> registered = lenient.store().readStream(AuditLog.STREAM, 0, Direction.FORWARD, 100).stream()
+                    .filter(e -> e.type().equals("SchemaRegistered"))
+                    .map(e -> e.data().asTree())
+                    .toList();
+            assertThat(registered).hasSize(2);
+            assertThat(registered.get(0).get("storedWithoutSchema").asInt()).isEqualTo(3);
+            assertThat(registered.get(1).has("storedWithoutSchema")).isFalse();
+            // Counted again after: the events sealed under it are of the type too (asked before a first version).
+            lenient.append(
+                    StreamId.of("signup-9"),
+                    ExpectedVersion.any(),
+                    List.of(EventData.of("SignedUp", "{\"customerId\":\"C-9\",\"email\":\"MARK@x.org\"}")));
+            assertThat(lenient.storedWithoutSchema("SignedUp").events()).isEqualTo(4);
+        }
     }
 
     @Test

@@ -24,8 +24,10 @@ import picocli.CommandLine.ParentCommand;
         name = "append",
         description = {
             "Append events to one stream, atomically.",
-            "One event:  lethe append customer-1 CustomerRegistered '{\"name\":\"Ada\"}'",
-            "A batch:    lethe append customer-1 --file events.jsonl   (one {\"type\",\"data\",\"metadata\"?,\"id\"?} per line)"
+            "One event:  lethe append order-7 OrderShipped '{\"carrier\":\"DHL\"}'",
+            "A batch:    lethe append customer-1 --file events.jsonl   (one {\"type\",\"data\",\"metadata\"?,\"id\"?} per line)",
+            "Personal data: lethe append customer-1 --file -   (from standard input, kept out of the process list"
+                    + " and shell history)"
         })
 final class AppendCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -87,6 +87,10 @@ public final class LetheCli implements Runnable {
             errors.println(failed.getColorScheme().errorText("error: " + message));
             if (ex instanceof CommandLine.UnmatchedArgumentException unmatched) {
                 CommandLine.UnmatchedArgumentException.printSuggestions(unmatched, errors); // "Did you mean …"
+                if (unmatched.getUnmatched().contains("init")) {
+                    errors.println("init is an option, not a command: give --init before a command that writes"
+                            + " (lethe --data DIR --init append …, import, schemas register, policy set, serve)");
+                }
             }
             String path = failed.getCommandSpec().qualifiedName(" ").replaceFirst("^lethe ?", "");
             // lethe help NOSUCH: the commands are in the message; "lethe help help" would not help.

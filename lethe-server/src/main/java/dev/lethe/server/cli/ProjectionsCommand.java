@@ -53,6 +53,24 @@ final class ProjectionsCommand implements Runnable {
                                         .collect(Collectors.joining(", "))));
     }
 
+    /**
+     * What to say of a name no stored read model has (a misspelling, or one never run here), rather than that it
+     * has no state for the key asked.
+     */
+    static Optional<String> notStored(ProjectionStore states, String name) {
+        List<String> stored =
+                states.list().stream().map(ProjectionStore.ProjectionInfo::name).toList();
+        if (stored.contains(name)) {
+            return Optional.empty();
+        }
+        return Optional.of("no read model named '" + name + "' is stored here"
+                + (DemoProjections.byName(name).isPresent()
+                        ? " (built in, never run on this store: lethe projections rebuild " + name + " folds it)"
+                        : "")
+                + "; stored: " + (stored.isEmpty() ? "none" : String.join(", ", stored))
+                + " (lethe projections list)");
+    }
+
     private static final String MISFIT_AHEAD =
             ": its checkpoint is past the log's head (it was restored from a later copy than the log)";
     private static final String MISFIT_OTHER =
@@ -258,6 +276,11 @@ final class ProjectionsCommand implements Runnable {
                         cli.spec.commandLine().getErr(), states, opened.lethe().store(), name);
                 warnIfBehind(
                         cli.spec.commandLine().getErr(), states, opened.lethe().store(), name);
+                Optional<String> notStored = notStored(states, name);
+                if (notStored.isPresent()) {
+                    cli.spec.commandLine().getErr().println(notStored.get());
+                    return 1;
+                }
                 if (key == null) {
                     if (limit < 1) {
                         throw InvalidEventException.of("--limit", limit + " is not a number of keys (1 or more)");

@@ -245,8 +245,12 @@ final class Store {
     /** Refuses a directory without an event store: a mistyped --data, not a request to create one. */
     void requireExisting() {
         if (!Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {
-            throw noStore(" (check --data or $LETHE_DATA; ./lethe demo makes one with the demo story, and a command"
-                    + " that writes makes an empty one with --init)");
+            throw noStore(
+                    init
+                            ? " (check --data or $LETHE_DATA; --init makes a store for a command that writes, and this one"
+                                    + " only reads: a dry run or a read makes none)"
+                            : " (check --data or $LETHE_DATA; ./lethe demo makes one with the demo story, and a command"
+                                    + " that writes makes an empty one with --init)");
         }
     }
 

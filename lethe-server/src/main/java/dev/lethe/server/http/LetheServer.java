@@ -1195,6 +1195,10 @@ public final class LetheServer implements AutoCloseable {
                 lethe.privacy().schemas().latest(type);
         dev.lethe.core.privacy.SchemaRegistry.Registered registered;
         dev.lethe.core.store.EventData.of(type, dev.lethe.core.store.Json.EMPTY_OBJECT);
+        // A type's first version: the events stored before it hold what it classifies as written.
+        java.util.Optional<dev.lethe.core.privacy.PrivateEventStore.StoredWithoutSchema> unsealed = before.isEmpty()
+                ? java.util.Optional.of(lethe.privacy().storedWithoutSchema(type))
+                : java.util.Optional.empty();
         switch (notation) {
             case "json-schema" -> {
                 JsonNode schema = body.get("schema");
@@ -1264,6 +1268,14 @@ public final class LetheServer implements AutoCloseable {
                                 dev.lethe.core.privacy.PrivateEventStore.newlyPersonalWarning(e, registered, added)));
             }
         });
+        unsealed.filter(stored -> stored.events() > 0
+                        && !registered.schema().personalFields().isEmpty())
+                .ifPresent(stored -> answer.put(
+                        "storedWithoutSchema",
+                        Map.of(
+                                "events", stored.events(),
+                                "lookedAt", stored.lookedAt(),
+                                "warning", stored.warning(registered))));
         // Personal fields moved to other groups or owners: the values stored before stay sealed as they were.
         earlier.ifPresent(e -> {
             List<dev.lethe.core.privacy.PrivateEventStore.ClassificationChange> changes =

@@ -75,6 +75,23 @@ class LetheCliTest {
                     .contains("give --init to create a store there");
             assertThat(typo).doesNotExist();
         }
+        // init written as a command, and --init with a command that only reads: each says what to do instead.
+        Run initCommand = run("--data", typo.toString(), "init");
+        assertThat(initCommand.exitCode()).isEqualTo(2);
+        assertThat(initCommand.err()).contains("init is an option, not a command: give --init before a command");
+        Files.writeString(root.resolve("one.jsonl"), "{\"stream\":\"customer-1\",\"type\":\"T\",\"data\":{}}\n");
+        Run dryRun = run(
+                "--data",
+                typo.toString(),
+                "--init",
+                "import",
+                root.resolve("one.jsonl").toString(),
+                "--dry-run");
+        assertThat(dryRun.exitCode()).isEqualTo(1);
+        assertThat(dryRun.err())
+                .contains("--init makes a store for a command that writes, and this one only reads")
+                .doesNotContain("makes an empty one with --init");
+        assertThat(typo).doesNotExist();
         // An empty directory (a volume not mounted) too.
         Files.createDirectory(typo);
         assertThat(run("--data", typo.toString(), "append", "customer-1", "Registered", "{}")
@@ -656,6 +673,12 @@ class LetheCliTest {
         String customer = secondDemoCustomer().stream();
         assertThat(lethe("projections", "show", "sales-by-product", "global").err())
                 .doesNotContain("not in what follows");
+        // A misspelt name is said to be one, not to have no state for the key.
+        Run misspelt = lethe("projections", "show", "customr-summary", "somekey");
+        assertThat(misspelt.exitCode()).isEqualTo(1);
+        assertThat(misspelt.err())
+                .contains("no read model named 'customr-summary' is stored here; stored: ", "customer-summary")
+                .doesNotContain("no state for key");
         Run sold = lethe(
                 "append", customer, "ProductSold", "{\"product\":\"Gold ETC\",\"reason\":\"hedge\",\"amount\":0.10}");
         assertThat(sold.exitCode()).as(sold.err()).isZero();

@@ -1410,9 +1410,22 @@ class HttpApiIT {
         String v1 = "{\"eventType\":\"Declassified\",\"schema\":{\"type\":\"object\",\"properties\":{"
                 + "\"id\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true,\"pii\":false}},"
                 + "\"remarks\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\"}}}}}";
+        // Two events of the type stored before its first schema (lenient mode): what they hold stays as written.
+        for (int i = 0; i < 2; i++) {
+            assertThat(post(
+                                    "/v1/streams/declassified-" + i + "/events",
+                                    ADVISOR,
+                                    "{\"events\":[{\"type\":\"Declassified\",\"data\":{\"id\":\"d" + i + "\"}}]}")
+                            .status())
+                    .isEqualTo(201);
+        }
         Response first = post("/v1/schemas", ADMIN, v1);
         assertThat(first.status()).as(first.body()).isEqualTo(201);
         assertThat(first.json().get("noLongerPersonal")).isEmpty();
+        assertThat(first.json().get("storedWithoutSchema").get("events").asInt())
+                .isEqualTo(2);
+        assertThat(first.json().get("storedWithoutSchema").get("warning").asText())
+                .contains("but 2 event(s) of Declassified in the log were stored before it had a schema");
         String v2 = v1.replace(",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"contact\"}", "");
         Response unasked = post("/v1/schemas", ADMIN, v2);
         assertThat(unasked.status()).as(unasked.body()).isEqualTo(400);
