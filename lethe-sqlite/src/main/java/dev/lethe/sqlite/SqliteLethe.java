@@ -290,6 +290,17 @@ public final class SqliteLethe implements AutoCloseable {
                         .ifPresent(entry -> recovered.add(
                                 "a master key rotation stopped before its closing entry got it now (" + entry + ")"
                                         + (entry.equals("MasterKeyRotated") ? rotatedAdvice(privacy) : "")));
+                // Or one stopped half-way: the old epoch still unwraps every keys.db copy made before it.
+                List<Integer> epochs = privacy.keys().master().liveEpochs();
+                if (epochs.size() > 1) {
+                    recovered.add("a master key rotation was stopped half-way: " + epochs.size()
+                            + " master key epochs still unwrap ("
+                            + epochs.stream()
+                                    .map(epoch -> Long.toString(Integer.toUnsignedLong(epoch)))
+                                    .collect(java.util.stream.Collectors.joining(", "))
+                            + "), the older ones opening keys.db copies made before it: run lethe keys rotate"
+                            + " again to finish it (with no server running on this directory)");
+                }
                 // A key store restored from before some forgets must not decrypt those subjects again.
                 int again = privacy.reapplyForgetsMissingFromKeys();
                 if (again > 0) {
@@ -572,6 +583,20 @@ public final class SqliteLethe implements AutoCloseable {
             // A move stopped after it created the token's key may reuse it; any other key of this store id in
             // the token belongs to a copy (or the original) of this store, which this one must not share.
             boolean resuming = keys.note(MOVE_PENDING_NOTE).equals(Optional.of("true"));
+            if (resuming) {
+                // A copy taken while the original's move was under way holds its note too: the token's key is the
+                // original's, which the copy must not share (review AA).
+                Optional<Original> original = originalOf(realOrNormal(directory), keys);
+                if (original.isPresent()) {
+                    throw StorageException.permanent(
+                            "this data directory is a copy of " + original.get().directory() + " (same store id "
+                                    + storeId + ") taken while that store's move into a PKCS#11 token was under"
+                                    + " way: the token's key is that store's, and two stores sharing it would each"
+                                    + " lose their data to the other's next rotation. Finish the move there; once"
+                                    + " that directory is gone for good, this copy may move. Nothing was moved",
+                            null);
+                }
+            }
             boolean[] created = {false};
             String prefix = Pkcs11MasterKey.LABEL_PREFIX + storeId + "-";
             try (MasterKey target = Pkcs11MasterKey.open(token.library(), token.slot(), token.pin(), prefix, () -> {

@@ -121,6 +121,7 @@ class Pkcs11StoreIT {
         assertThatThrownBy(() -> SqliteLethe.open(data, in(wrongPin)))
                 .isInstanceOf(StorageException.class)
                 .hasMessageContaining("cannot open the PKCS#11 token in slot " + locked)
+                .hasMessageContaining("the PIN is wrong (each wrong PIN uses up one of the token's login retries")
                 .hasMessageContaining("CKR_PIN_INCORRECT")
                 .hasMessageNotContaining("0000");
         // A new store's first open with the wrong PIN leaves no store behind (a later open would need no --init).
@@ -281,6 +282,42 @@ class Pkcs11StoreIT {
                 .as("the copy keeps its keyset")
                 .exists();
         try (SqliteLethe lethe = SqliteLethe.open(copy)) {
+            assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
+        }
+    }
+
+    @Test
+    void a_copy_taken_during_its_originals_move_does_not_finish_that_move_into_the_originals_token_key()
+            throws Exception {
+        Path original = parent.resolve("moving");
+        try (SqliteLethe lethe = SqliteLethe.open(original)) {
+            lethe.privacy().keys().resolve("ada@example.com");
+        }
+        String storeId;
+        try (SqliteKeyStore keys = SqliteKeyStore.open(original, true)) {
+            storeId = keys.note(SqliteLethe.STORE_ID_NOTE).orElseThrow();
+        }
+        // The move stopped after it created the token's key (its pending note set), before its commit.
+        try (SqliteKeyStore keys = SqliteKeyStore.open(original)) {
+            keys.setNote(SqliteLethe.MOVE_PENDING_NOTE, "true");
+        }
+        Pkcs11MasterKey.open(token.library(), token.slot(), token.pin(), "lethe-master-" + storeId + "-", () -> true)
+                .close();
+        Path copy = DataDirectoryTest.copyTree(original, parent.resolve("copy-while-moving"));
+
+        assertThatThrownBy(() -> SqliteLethe.moveMasterKeyToToken(copy, SqliteOptions.DEFAULT, token, DPO))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("is a copy of " + original.toRealPath())
+                .hasMessageContaining("Finish the move there")
+                .hasMessageContaining("Nothing was moved");
+        assertThat(copy.resolve("master.keyset.json"))
+                .as("the copy keeps its keyset")
+                .exists();
+        // The original resumes its own move.
+        assertThat(SqliteLethe.moveMasterKeyToToken(original, SqliteOptions.DEFAULT, token, DPO)
+                        .rewrapped())
+                .isPositive();
+        try (SqliteLethe lethe = SqliteLethe.open(original, in(token))) {
             assertThat(lethe.privacy().keys().lookup("ada@example.com")).isPresent();
         }
     }

@@ -942,6 +942,25 @@ class SqliteBackupTest {
         }
     }
 
+    @Test
+    void a_rotation_stopped_half_way_is_said_at_the_next_open() throws Exception {
+        Path data = parent.resolve("data-half");
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            customer(lethe, "ada");
+            lethe.privacy().keys().master().beginRotation(); // a new epoch, the old one not destroyed
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.privacy().keys().masterEpochs()).hasSize(2);
+            assertThat(String.join("\n", lethe.recoveredAtOpen()))
+                    .contains("a master key rotation was stopped half-way: 2 master key epochs still unwrap")
+                    .contains("run lethe keys rotate again to finish it");
+            lethe.privacy().rotateMasterKey(DPO);
+        }
+        try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            assertThat(lethe.recoveredAtOpen()).noneMatch(said -> said.contains("half-way"));
+        }
+    }
+
     /** What a rotation leaves when stopped before its closing entry: its note in keys.db and its opening entry. */
     private static void rotationStartedUnaudited(SqliteLethe lethe) {
         long epoch =

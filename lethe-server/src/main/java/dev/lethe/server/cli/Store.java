@@ -59,8 +59,9 @@ final class Store {
             scope = ScopeType.INHERIT,
             paramLabel = "ID",
             defaultValue = "${env:LETHE_PKCS11_SLOT}",
-            description = "The token's slot id, as softhsm2-util --show-slots or pkcs11-tool -L lists it"
-                    + " (default: $LETHE_PKCS11_SLOT).")
+            description =
+                    "The token's slot id, as softhsm2-util --show-slots (decimal) or pkcs11-tool -L (0x hex) lists it"
+                            + " (default: $LETHE_PKCS11_SLOT).")
     String pkcs11Slot;
 
     @Option(

@@ -426,15 +426,7 @@ public final class LetheServer implements AutoCloseable {
                     .ifPresent(why -> log.warn(
                             "the master key does not open this key store (lethe keys check tells more)",
                             Map.of("why", why)));
-            List<Integer> epochs = lethe.privacy().keys().master().liveEpochs();
-            if (epochs.size() > 1) {
-                log.warn(
-                        "a master key rotation was interrupted: run lethe keys rotate again (with the server stopped)",
-                        // Unsigned, as lethe stats and lethe keys check print them.
-                        Map.of(
-                                "liveEpochs",
-                                epochs.stream().map(Integer::toUnsignedLong).toList()));
-            }
+            // A rotation stopped half-way is among what the open found (recoveredAtOpen, above).
             server.app.start();
             long head = lethe.store().headPosition();
             if (emptyAtOpen) {

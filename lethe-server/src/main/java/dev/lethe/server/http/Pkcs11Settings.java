@@ -65,7 +65,11 @@ public record Pkcs11Settings(String library, String slot, String pinFile, String
         }
         long slotId;
         try {
-            slotId = Long.parseLong(slot.trim());
+            String id = slot.trim();
+            // As softhsm2-util --show-slots prints it (decimal), or as pkcs11-tool -L does (0x… hex).
+            slotId = id.startsWith("0x") || id.startsWith("0X")
+                    ? Long.parseLong(id.substring(2), 16)
+                    : Long.parseLong(id);
         } catch (NumberFormatException e) {
             slotId = -1;
         }
@@ -76,7 +80,7 @@ public record Pkcs11Settings(String library, String slot, String pinFile, String
             // Not quoted: a PIN put in the slot's place by mistake would be printed.
             throw InvalidEventException.of(
                     "--pkcs11-slot",
-                    "is not a slot id (a number from 0 to 2147483647; " + slot.length()
+                    "is not a slot id (a number from 0 to 2147483647, or 0x and its hex digits; " + slot.length()
                             + " characters given, not shown)");
         }
         return new SqliteOptions.Pkcs11(Path.of(library), slotId, pin());

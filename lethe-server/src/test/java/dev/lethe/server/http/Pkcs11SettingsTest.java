@@ -67,6 +67,13 @@ class Pkcs11SettingsTest {
         assertThat(fromEnvironment.pkcs11().resolve().pin()).containsExactly('1', '2', '3', '4');
         assertThat(fromEnvironment.pkcs11().resolve().slot()).isEqualTo(3);
 
+        // A slot id as pkcs11-tool -L prints it, in hex, is the same slot.
+        assertThat(new Pkcs11Settings("lib.so", "0x2f197538", null, "1234")
+                        .resolve()
+                        .slot())
+                .isEqualTo(0x2f197538L);
+        assertThatThrownBy(() -> new Pkcs11Settings("lib.so", "0xnothex", null, "1234").resolve())
+                .hasMessageContaining("or 0x and its hex digits");
         ServerConfig flagged = fromEnvironment.withPkcs11(new Pkcs11Settings(null, "5", flagPin.toString(), null));
         assertThat(flagged.pkcs11().resolve().pin()).containsExactly('9', '9', '9', '9');
         assertThat(flagged.pkcs11().resolve().slot()).isEqualTo(5);

@@ -141,7 +141,7 @@ public final class Pkcs11MasterKey implements MasterKey {
                                     ? "the slot given (" + Long.toString(slot).length() + " digits, not shown: no such"
                                             + " slot; softhsm2-util --show-slots or pkcs11-tool -L lists them)"
                                     : "slot " + slot)
-                            + " of " + library + ": " + why,
+                            + " of " + library + ": " + said(why) + why,
                     e);
         }
         if (master.epochs.isEmpty()) {
@@ -374,6 +374,26 @@ public final class Pkcs11MasterKey implements MasterKey {
             "CKR_FUNCTION_FAILED",
             "CKR_HOST_MEMORY",
             "Token has been removed");
+
+    /** A PKCS#11 return code an operator meets at a login, in words, before the code itself. */
+    static String said(String why) {
+        if (why.contains("CKR_PIN_INCORRECT")) {
+            return "the PIN is wrong (each wrong PIN uses up one of the token's login retries: a real HSM locks"
+                    + " the PIN after a few; check --pkcs11-pin-file or LETHE_PKCS11_PIN before trying again) — ";
+        }
+        if (why.contains("CKR_PIN_LOCKED")) {
+            return "the token's PIN is locked after too many wrong PINs (the token's security officer must unlock"
+                    + " it) — ";
+        }
+        if (why.contains("CKR_PIN_EXPIRED")) {
+            return "the token's PIN has expired (set a new one with the token's own tools) — ";
+        }
+        if (why.contains("CKR_TOKEN_NOT_RECOGNIZED") || why.contains("CKR_TOKEN_NOT_PRESENT")) {
+            return "the slot holds no token this library can use (not initialised, or removed:"
+                    + " softhsm2-util --show-slots or pkcs11-tool -L lists them) — ";
+        }
+        return "";
+    }
 
     /**
      * Whether {@code e} is a tag that did not verify as SunPKCS11 reports {@code CKR_GENERAL_ERROR} from the
