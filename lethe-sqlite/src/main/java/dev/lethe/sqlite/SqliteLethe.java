@@ -506,9 +506,12 @@ public final class SqliteLethe implements AutoCloseable {
                             + " master key: "
                             + (readOnly
                                     ? "a wrong slot or token (--pkcs11-slot, --pkcs11-library)? A read-only open never"
-                                            + " creates one"
+                                            + " creates one; if it is this store's token, its key was deleted from it,"
+                                            + " and only a backup of the token (one with that label) opens keys.db"
+                                            + " again"
                                     : "keys.db holds keys wrapped by it, so this is not its token (check --pkcs11-slot"
-                                            + " and --pkcs11-library), or the key was deleted from this token"),
+                                            + " and --pkcs11-library), or the key was deleted from this token: then only"
+                                            + " a backup of the token (one with that label) opens keys.db again"),
                     e);
         }
         if (!readOnly && !noted.equals(Optional.of(IN_PKCS11_TOKEN))) {

@@ -327,7 +327,11 @@ public final class Pkcs11MasterKey implements MasterKey {
         int epoch = ByteBuffer.wrap(wrapped).getInt();
         SecretKey key = epochs.get(epoch);
         if (key == null) {
-            throw new KeyUnavailableException("master key epoch " + epoch + " was destroyed or never existed", null);
+            throw new KeyUnavailableException(
+                    "master key epoch " + Integer.toUnsignedLong(epoch) + " was destroyed or never existed in this"
+                            + " token (a keys.db restored from before a master key rotation, or another store's?"
+                            + " lethe keys check tells)",
+                    null);
         }
         try {
             byte[] iv = Arrays.copyOfRange(wrapped, EPOCH_BYTES, EPOCH_BYTES + IV_BYTES);
