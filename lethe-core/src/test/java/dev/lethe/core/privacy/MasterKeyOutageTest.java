@@ -70,28 +70,52 @@ class MasterKeyOutageTest {
         }
     }
 
-    @Test
-    void an_outage_is_not_ready_cannot_be_checked_refuses_exports_and_clears_once_the_device_answers() {
+    /** A log and key store holding one sale to Ada, written by a process with the master key {@code local}. */
+    private record Store(
+            Clock clock,
+            InMemoryKeyStore keyStore,
+            InMemoryEventStore log,
+            DataPolicy policy,
+            MasterKey local,
+            RecordedEvent sold,
+            SubjectId ada) {}
+
+    private Store storeWithAda() {
         Clock clock = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
         InMemoryKeyStore keyStore = new InMemoryKeyStore();
         InMemoryEventStore log = new InMemoryEventStore();
         DataPolicy policy = DataPolicy.parse(PrivateEventStoreTest.POLICY);
         MasterKey local = LocalMasterKey.openOrCreate(keysDirectory);
-        SubjectId ada;
-        RecordedEvent sold;
         // Not closed: closing it would close the shared log.
         PrivateEventStore writer = new PrivateEventStore(log, new KeyService(keyStore, local, policy, clock), clock);
-        {
-            PrivateEventStoreTest.registerProductSold(writer);
-            writer.append(
-                    StreamId.of("customer-1"),
-                    ExpectedVersion.any(),
-                    List.of(EventData.of(
-                            "ProductSold", "{\"email\":\"ada@example.com\",\"name\":\"Ada\",\"product\":\"p\"}")));
-            sold = log.readStream(StreamId.of("customer-1"), 0, dev.lethe.core.store.Direction.FORWARD, 1)
-                    .get(0);
-            ada = PrivacyCodec.subjectsOf(sold.metadata()).get("email");
-        }
+        PrivateEventStoreTest.registerProductSold(writer);
+        writer.append(
+                StreamId.of("customer-1"),
+                ExpectedVersion.any(),
+                List.of(EventData.of(
+                        "ProductSold", "{\"email\":\"ada@example.com\",\"name\":\"Ada\",\"product\":\"p\"}")));
+        RecordedEvent sold = log.readStream(StreamId.of("customer-1"), 0, dev.lethe.core.store.Direction.FORWARD, 1)
+                .get(0);
+        return new Store(
+                clock,
+                keyStore,
+                log,
+                policy,
+                local,
+                sold,
+                PrivacyCodec.subjectsOf(sold.metadata()).get("email"));
+    }
+
+    @Test
+    void an_outage_is_not_ready_cannot_be_checked_refuses_exports_and_clears_once_the_device_answers() {
+        Store store = storeWithAda();
+        Clock clock = store.clock();
+        InMemoryKeyStore keyStore = store.keyStore();
+        InMemoryEventStore log = store.log();
+        DataPolicy policy = store.policy();
+        MasterKey local = store.local();
+        SubjectId ada = store.ada();
+        RecordedEvent sold = store.sold();
         // A process opened afresh (nothing cached), whose HSM then fails.
         Outage master = new Outage(local);
         // Each store over the shared log is left open (closing one closes the log).
@@ -166,26 +190,14 @@ class MasterKeyOutageTest {
 
     @Test
     void a_forget_during_an_outage_does_not_depend_on_what_the_process_unwrapped_since_it_started() {
-        Clock clock = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
-        InMemoryKeyStore keyStore = new InMemoryKeyStore();
-        InMemoryEventStore log = new InMemoryEventStore();
-        DataPolicy policy = DataPolicy.parse(PrivateEventStoreTest.POLICY);
-        MasterKey local = LocalMasterKey.openOrCreate(keysDirectory);
-        PrivateEventStore writer = new PrivateEventStore(log, new KeyService(keyStore, local, policy, clock), clock);
-        PrivateEventStoreTest.registerProductSold(writer);
-        writer.append(
-                StreamId.of("customer-1"),
-                ExpectedVersion.any(),
-                List.of(EventData.of(
-                        "ProductSold", "{\"email\":\"ada@example.com\",\"name\":\"Ada\",\"product\":\"p\"}")));
-        SubjectId ada = PrivacyCodec.subjectsOf(
-                        log.readStream(StreamId.of("customer-1"), 0, dev.lethe.core.store.Direction.FORWARD, 1)
-                                .get(0)
-                                .metadata())
-                .get("email");
+        Store store = storeWithAda();
+        Clock clock = store.clock();
+        MasterKey local = store.local();
+        SubjectId ada = store.ada();
         // A server started afresh: its readiness probe ran, no natural key was looked up since; then the HSM fails.
         Outage master = new Outage(local);
-        PrivateEventStore lethe = new PrivateEventStore(log, new KeyService(keyStore, master, policy, clock), clock);
+        PrivateEventStore lethe = new PrivateEventStore(
+                store.log(), new KeyService(store.keyStore(), master, store.policy(), clock), clock);
         assertThat(lethe.keys().masterProblem()).isEmpty();
         master.down = true;
         // A forget destroys rows only; its note check looks natural keys up under secrets unwrapped at the probe.
