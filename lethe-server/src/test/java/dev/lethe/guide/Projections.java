@@ -51,7 +51,7 @@ public class Projections {
         OpenStore.deleteTree(dir);
         Principal dora = new Principal("dora", "dpo");
         // tag::define[]
-        Projection<Summary> summaries = Projection.perStream("customer-summary", Summary.class, Summary.EMPTY)
+        Projection<Summary> summaries = Projection.perStream("customer-card", Summary.class, Summary.EMPTY)
                 .category("customer")
                 .on("CustomerRegistered", (state, event) -> new Summary(
                         PersonalValue.of(event, "name"),                      // sealed, with its event id and path
@@ -81,16 +81,16 @@ public class Projections {
             runtime.start(summaries);   // from its checkpoint: catches up in the background, then follows live
             AppendResult sold = privacy.append(StreamId.of("customer-7f3c"), ExpectedVersion.exactly(0),
                     List.of(EventData.of("ProductSold", Json.of(new ProductSold(ada.toString(), "Euro Bond Fund", 50_000)))));
-            runtime.awaitPosition("customer-summary", sold.lastPosition(), Duration.ofSeconds(10)); // read your write
+            runtime.awaitPosition("customer-card", sold.lastPosition(), Duration.ofSeconds(10)); // read your write
             // end::start[]
             runtime.start(sales);
             runtime.awaitPosition("sales-by-product", sold.lastPosition(), Duration.ofSeconds(10));
-            System.out.println(runtime.status("customer-summary")); // ProjectionStatus[…, phase=LIVE, …]
+            System.out.println(runtime.status("customer-card")); // ProjectionStatus[…, phase=LIVE, …]
 
             // tag::query[]
             Summary stored = runtime.state(summaries, "customer-7f3c").orElseThrow();
             System.out.println(stored.name().sealed().startsWith("lethe:v1:"));    // true: sealed in projections.db
-            String json = runtime.stateJson("customer-summary", "customer-7f3c").orElseThrow();
+            String json = runtime.stateJson("customer-card", "customer-7f3c").orElseThrow();
 
             PrivacyCodec.RevealedState forAdvisor = privacy.revealState(Json.parse(json), new Principal("ann", "advisor"));
             SummaryView view = Json.exactMapper().treeToValue(forAdvisor.state().asTree(), SummaryView.class);
@@ -131,15 +131,15 @@ public class Projections {
             System.out.println(runtime.stateJson("sales-count", Projection.GLOBAL_KEY).orElseThrow());   // 2
 
             // tag::rebuild[]
-            runtime.rebuild("customer-summary");    // deletes its states and checkpoint, folds again from 0
-            runtime.awaitPosition("customer-summary", lethe.store().headPosition(), Duration.ofSeconds(10));
-            System.out.println(runtime.status("customer-summary").phase());
+            runtime.rebuild("customer-card");    // deletes its states and checkpoint, folds again from 0
+            runtime.awaitPosition("customer-card", lethe.store().headPosition(), Duration.ofSeconds(10));
+            System.out.println(runtime.status("customer-card").phase());
             // end::rebuild[]
 
             // tag::forget-reaches[]
             privacy.forget(ada, "GDPR Art. 17(1)(a)", "customer request", dora);
             PrivacyCodec.RevealedState after = privacy.revealState(Json.parse(
-                    runtime.stateJson("customer-summary", "customer-7f3c").orElseThrow()), dora);
+                    runtime.stateJson("customer-card", "customer-7f3c").orElseThrow()), dora);
             System.out.println(after.state() + " " + after.redactions());
             // {"name":null,"tier":"gold","purchases":1} [Redaction[path=name, reason=FORGOTTEN]]: no rebuild
             // end::forget-reaches[]

@@ -50,6 +50,10 @@ class BlindIndexFailuresTest {
         SubjectId ada = ada();
         sql("DELETE FROM secret WHERE name = 'blind-index-epoch'");
         try (SqliteLethe lethe = SqliteLethe.open(data)) {
+            // The readiness probe says so (a server would start "up", then fail every natural key), creating nothing.
+            assertThat(lethe.privacy().keys().masterProblem())
+                    .hasValueSatisfying(why -> assertThat(why).contains("no longer holds"));
+            assertThat(lethe.privacy().keys().masterProblem()).as("asked again").isPresent();
             // A new secret would find none of the entries: Ada appended again would be a second subject.
             assertThatThrownBy(() -> lethe.privacy().keys().resolve("ada@example.com"))
                     .isInstanceOf(KeyUnavailableException.class)

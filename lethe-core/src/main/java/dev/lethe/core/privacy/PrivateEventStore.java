@@ -264,12 +264,16 @@ public final class PrivateEventStore implements AutoCloseable {
         synchronized (schemas) {
             Optional<SchemaRegistry.Registered> before = schemas.latest(schema.eventType());
             requireDeclassified(schema, notation, allFields, source, before, declassify);
-            // Before the first version: its events stored so far were stored as written (lenient mode).
+            SchemaRegistry.Registered registered = schemas.register(schema, notation, allFields, source, actor);
+            // A first version: the type's events stored so far were stored as written (lenient mode). Counted once
+            // it is registered, by what they are (no schema version recorded), so that appends racing it count too.
             StoredWithoutSchema unsealed =
                     before.isEmpty() && !schema.personalFields().isEmpty()
                             ? storedWithoutSchema(schema.eventType())
                             : StoredWithoutSchema.NONE;
-            SchemaRegistry.Registered registered = schemas.register(schema, notation, allFields, source, actor);
+            if (unsealed.events() > 0) {
+                firstVersionFound.put(registered.eventType(), unsealed);
+            }
             if (before.isEmpty() || before.get().version() != registered.version()) {
                 Map<String, Object> details = new LinkedHashMap<>();
                 details.put("eventType", registered.eventType());
@@ -504,11 +508,24 @@ public final class PrivateEventStore implements AutoCloseable {
         }
     }
 
+    /** What the registration of each type's first version found ({@link #storedWithoutSchemaAtFirstVersion}). */
+    private final Map<String, StoredWithoutSchema> firstVersionFound = new java.util.concurrent.ConcurrentHashMap<>();
+
     /**
-     * Counts the events of {@code eventType} among the log's newest {@value #STORED_BEFORE_LOOK}: asked before a
-     * type's first schema version is registered, they are the events stored without one (in lenient mode, as
-     * written). Registration audits their number as {@code storedWithoutSchema} and logs a warning; callers should
-     * show it to whoever registers ({@link StoredWithoutSchema#warning}). Releases no key.
+     * What registering {@code eventType}'s first schema version found of its events stored before ({@link
+     * #storedWithoutSchema}), if it found any, once: for a caller to show whoever registered it (the audit entry
+     * holds the number) without reading the log again.
+     */
+    public Optional<StoredWithoutSchema> storedWithoutSchemaAtFirstVersion(String eventType) {
+        return Optional.ofNullable(firstVersionFound.remove(eventType));
+    }
+
+    /**
+     * Counts the events of {@code eventType} among the log's newest {@value #STORED_BEFORE_LOOK} that were stored
+     * without a schema (in lenient mode, as written: no schema version in their privacy record), outside Lethe's
+     * own {@code $} streams. Registration of a type's first version audits their number as {@code
+     * storedWithoutSchema} and logs a warning; callers should show it to whoever registers ({@link
+     * StoredWithoutSchema#warning}). Reads up to {@value #STORED_BEFORE_LOOK} events, in pages; releases no key.
      */
     public StoredWithoutSchema storedWithoutSchema(String eventType) {
         AppendRules.require(eventType, "event type");
@@ -526,7 +543,13 @@ public final class PrivateEventStore implements AutoCloseable {
                 break;
             }
             for (RecordedEvent event : page) {
-                if (event.type().equals(eventType)) {
+                if (event.type().equals(eventType)
+                        && !event.streamId().value().startsWith("$")
+                        && !event.metadata()
+                                .asTree()
+                                .path(PrivacyCodec.METADATA_KEY)
+                                .path("schemaVersion")
+                                .isIntegralNumber()) {
                     events++;
                 }
             }
@@ -1118,14 +1141,7 @@ public final class PrivateEventStore implements AutoCloseable {
      */
     private void warnIfLooksPersonal(EventData event, List<Runnable> warnings) {
         java.util.concurrent.atomic.AtomicInteger looked = unschematized.get(event.type());
-        if (looked == null) {
-            if (unschematized.size() > 10_000) {
-                return;
-            }
-            looked = unschematized.computeIfAbsent(
-                    event.type(), type -> new java.util.concurrent.atomic.AtomicInteger());
-        }
-        if (looked.get() >= UNDECLARED_SAMPLE) {
+        if (looked != null ? looked.get() >= UNDECLARED_SAMPLE : unschematized.size() > 10_000) {
             return;
         }
         List<String> personal = new ArrayList<>();
@@ -1134,24 +1150,31 @@ public final class PrivateEventStore implements AutoCloseable {
             personal.add((shownName(each.member()) ? each.member() : "(a name not shown)")
                     + (each.why().equals(NAME_LOOKS_PERSONAL) ? "" : " (" + each.why() + ")"));
         }
-        if (personal.isEmpty()) {
-            looked.incrementAndGet();
-            return;
-        }
-        java.util.concurrent.atomic.AtomicInteger warned = looked;
-        warnings.add(
-                () -> { // once stored: a refused batch warns of nothing
-                    if (warned.getAndSet(Integer.MAX_VALUE) == Integer.MAX_VALUE) {
-                        return;
-                    }
-                    LOG.log(
-                            System.Logger.Level.WARNING,
-                            "event type ''{0}'' has no registered schema, so nothing in it is encrypted, yet its field(s) {1}"
-                                    + " look personal: register a schema that classifies them (or turn on strict mode, which"
-                                    + " refuses types without one)",
-                            event.type(),
-                            personal);
-                });
+        // Counted, and warned of, once stored: a refused batch (one that names many new types, too) uses nothing up.
+        warnings.add(() -> {
+            java.util.concurrent.atomic.AtomicInteger count = unschematized.get(event.type());
+            if (count == null) {
+                if (unschematized.size() > 10_000) {
+                    return;
+                }
+                count = unschematized.computeIfAbsent(
+                        event.type(), type -> new java.util.concurrent.atomic.AtomicInteger());
+            }
+            if (personal.isEmpty()) {
+                count.accumulateAndGet(1, (now, one) -> now == Integer.MAX_VALUE ? now : now + one);
+                return;
+            }
+            if (count.getAndSet(Integer.MAX_VALUE) == Integer.MAX_VALUE) {
+                return;
+            }
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "event type ''{0}'' has no registered schema, so nothing in it is encrypted, yet its field(s) {1}"
+                            + " look personal: register a schema that classifies them (or turn on strict mode, which"
+                            + " refuses types without one)",
+                    event.type(),
+                    personal);
+        });
     }
 
     /** Events looked at per type by {@link #warnIfUndeclaredLooksPersonal}, for each schema version. */

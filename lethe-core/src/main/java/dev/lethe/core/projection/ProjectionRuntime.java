@@ -135,9 +135,42 @@ public final class ProjectionRuntime implements AutoCloseable {
         synchronized (this) {
             requireOpen();
             requireStill(projection.name(), existing);
+            claim(projection.name());
             RunningProjection<?> runner = new RunningProjection<>(projection, store, states, json, this::failed);
             startListed(projection.name(), runner);
         }
+    }
+
+    /**
+     * Per projection store in this process, which runtime runs each name: two runtimes over one store, each
+     * running a projection of one name, would both commit to its states and checkpoint (review AF: the states
+     * of one folded into by the other's definition, silently). Weak keys: a store dropped takes its names along.
+     */
+    private static final Map<ProjectionStore, Map<String, ProjectionRuntime>> CLAIMS = new java.util.WeakHashMap<>();
+
+    /** Takes {@code name} for this runtime over its store, unless another runtime's projection of it is running. */
+    private void claim(String name) {
+        synchronized (CLAIMS) {
+            Map<String, ProjectionRuntime> names = CLAIMS.computeIfAbsent(states, store -> new java.util.HashMap<>());
+            ProjectionRuntime holder = names.get(name);
+            if (holder != null && holder != this && holder.runs(name)) {
+                throw new IllegalStateException("projection '" + name + "' is already running in another"
+                        + " ProjectionRuntime over this projection store: two would commit to the same states and"
+                        + " checkpoint. Run each projection in one runtime per store (close the other, or stop the"
+                        + " projection there, first)");
+            }
+            names.put(name, this);
+        }
+    }
+
+    /** Whether this runtime has a projection of {@code name} that is neither failed nor stopped. */
+    private boolean runs(String name) {
+        RunningProjection<?> runner = running.get(name);
+        if (runner == null) {
+            return false;
+        }
+        ProjectionStatus.Phase phase = runner.status().phase();
+        return phase != ProjectionStatus.Phase.FAILED && phase != ProjectionStatus.Phase.STOPPED;
     }
 
     /**
@@ -419,5 +452,11 @@ public final class ProjectionRuntime implements AutoCloseable {
         // Each waits for its page in hand, not under this lock: a failure listener, on a thread waited for, may
         // be calling start or rebuild (refused now, as the runtime is closed).
         stopping.forEach(RunningProjection::stop);
+        synchronized (CLAIMS) { // once they have stopped: another runtime may take their names now
+            Map<String, ProjectionRuntime> names = CLAIMS.get(states);
+            if (names != null) {
+                names.values().removeIf(holder -> holder == this);
+            }
+        }
     }
 }

@@ -129,6 +129,12 @@ class PrivateEventStoreTest {
             }
             lenient.append(
                     StreamId.of("notes-1"), ExpectedVersion.any(), List.of(EventData.of("Ticked", "{\"count\":1}")));
+            // A refused batch says nothing, and uses up nothing (a batch naming many new types neither).
+            assertThatThrownBy(() -> lenient.append(
+                            StreamId.of("notes-1"),
+                            ExpectedVersion.exactly(99),
+                            List.of(EventData.of("Called", "{\"phone\":\"+44 MARK\"}"))))
+                    .isInstanceOf(dev.lethe.core.store.WrongExpectedVersionException.class);
             // Not only a type's first event: an optional member holding personal data may come later.
             lenient.append(
                     StreamId.of("notes-1"),
@@ -2300,12 +2306,19 @@ class PrivateEventStoreTest {
             assertThat(registered).hasSize(2);
             assertThat(registered.get(0).get("storedWithoutSchema").asInt()).isEqualTo(3);
             assertThat(registered.get(1).has("storedWithoutSchema")).isFalse();
-            // Counted again after: the events sealed under it are of the type too (asked before a first version).
+            // Counted by what they are: the events sealed under it are not among them.
             lenient.append(
                     StreamId.of("signup-9"),
                     ExpectedVersion.any(),
                     List.of(EventData.of("SignedUp", "{\"customerId\":\"C-9\",\"email\":\"MARK@x.org\"}")));
-            assertThat(lenient.storedWithoutSchema("SignedUp").events()).isEqualTo(4);
+            assertThat(lenient.storedWithoutSchema("SignedUp").events()).isEqualTo(3);
+            assertThat(lenient.storedWithoutSchemaAtFirstVersion("SignedUp"))
+                    .hasValueSatisfying(found -> assertThat(found.events()).isEqualTo(3));
+            assertThat(lenient.storedWithoutSchemaAtFirstVersion("SignedUp"))
+                    .as("handed over once")
+                    .isEmpty();
+            // Lethe's own entries of a type named as a user's are not the user's events.
+            assertThat(lenient.storedWithoutSchema("SchemaRegistered").events()).isZero();
         }
     }
 

@@ -268,4 +268,40 @@ class ProjectionStopTest {
         assertThat(closing.isAlive()).as("close() returned").isFalse();
         store.close();
     }
+
+    @Test
+    void a_second_runtime_over_one_store_may_not_run_a_name_the_first_runs() throws Exception {
+        try (InMemoryEventStore store = new InMemoryEventStore()) {
+            append(store, 10);
+            InMemoryProjectionStore states = new InMemoryProjectionStore();
+            Projection<Integer> count = Projection.global("count", Integer.class, 0)
+                    .on("Counted", (n, event) -> n + 1)
+                    .build();
+            Projection<Integer> other = Projection.global("count", Integer.class, 0)
+                    .on("Counted", (n, event) -> n + 1000)
+                    .build();
+            ProjectionRuntime first = new ProjectionRuntime(store, states);
+            first.start(count);
+            assertThat(first.awaitPosition("count", store.headPosition(), Duration.ofSeconds(10)))
+                    .isTrue();
+            try (ProjectionRuntime second = new ProjectionRuntime(store, states)) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> second.start(other))
+                        .isInstanceOf(IllegalStateException.class)
+                        .hasMessageContaining("projection 'count' is already running in another ProjectionRuntime");
+                // Another name is its own; and once the first runtime is closed, the name is free.
+                second.start(Projection.global("other", Integer.class, 0)
+                        .on("Counted", (n, event) -> n + 1)
+                        .build());
+                first.close();
+                second.start(count);
+                assertThat(second.awaitPosition("count", store.headPosition(), Duration.ofSeconds(10)))
+                        .isTrue();
+                assertThat(second.stateJson("count", Projection.GLOBAL_KEY)).contains("10");
+            }
+            // A runtime over another store is not concerned.
+            try (ProjectionRuntime elsewhere = new ProjectionRuntime(store, new InMemoryProjectionStore())) {
+                elsewhere.start(count);
+            }
+        }
+    }
 }

@@ -248,8 +248,9 @@ final class Store {
         if (!Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {
             throw noStore(
                     init
-                            ? " (check --data or $LETHE_DATA; --init makes a store for a command that writes, and this one"
-                                    + " only reads: a dry run or a read makes none)"
+                            ? " (check --data or $LETHE_DATA; --init makes a store only for append, import, schemas"
+                                    + " register, policy set and serve: this command needs one that exists — a dry"
+                                    + " run, a read, keys and retention commands make none)"
                             : " (check --data or $LETHE_DATA; ./lethe demo makes one with the demo story, and a command"
                                     + " that writes makes an empty one with --init)");
         }

@@ -1187,10 +1187,6 @@ public final class LetheServer implements AutoCloseable {
                 lethe.privacy().schemas().latest(type);
         dev.lethe.core.privacy.SchemaRegistry.Registered registered;
         dev.lethe.core.store.EventData.of(type, dev.lethe.core.store.Json.EMPTY_OBJECT);
-        // A type's first version: the events stored before it hold what it classifies as written.
-        java.util.Optional<dev.lethe.core.privacy.PrivateEventStore.StoredWithoutSchema> unsealed = before.isEmpty()
-                ? java.util.Optional.of(lethe.privacy().storedWithoutSchema(type))
-                : java.util.Optional.empty();
         switch (notation) {
             case "json-schema" -> {
                 JsonNode schema = body.get("schema");
@@ -1260,8 +1256,10 @@ public final class LetheServer implements AutoCloseable {
                                 dev.lethe.core.privacy.PrivateEventStore.newlyPersonalWarning(e, registered, added)));
             }
         });
-        unsealed.filter(stored -> stored.events() > 0
-                        && !registered.schema().personalFields().isEmpty())
+        // A type's first version: the events stored before it hold what it classifies as written.
+        lethe.privacy()
+                .storedWithoutSchemaAtFirstVersion(type)
+                .filter(stored -> before.isEmpty())
                 .ifPresent(stored -> answer.put(
                         "storedWithoutSchema",
                         Map.of(

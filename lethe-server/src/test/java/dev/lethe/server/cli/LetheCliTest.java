@@ -89,7 +89,7 @@ class LetheCliTest {
                 "--dry-run");
         assertThat(dryRun.exitCode()).isEqualTo(1);
         assertThat(dryRun.err())
-                .contains("--init makes a store for a command that writes, and this one only reads")
+                .contains("--init makes a store only for append, import, schemas register, policy set and serve")
                 .doesNotContain("makes an empty one with --init");
         assertThat(typo).doesNotExist();
         // An empty directory (a volume not mounted) too.

@@ -642,8 +642,14 @@ public final class KeyService implements AutoCloseable {
             // The rotation's index secret too, where there is one (created by nothing here): a forget's note check
             // looks natural keys up, so that it does not depend on whether a lookup since the start unwrapped it
             // when the device fails later (review AA).
-            if (!epochSettled && store.secret(BLIND_INDEX_EPOCH_SECRET).isPresent()) {
-                epochIndexKey();
+            if (!epochSettled) {
+                if (store.secret(BLIND_INDEX_EPOCH_SECRET).isPresent()) {
+                    epochIndexKey();
+                } else if (!store.hasUnsealedBlindIndex() && store.hasBlindIndexEntries()) {
+                    // Entries keyed by a rotation secret that is gone (epochIndexKey refuses every lookup so): said
+                    // without creating anything.
+                    epochIndexKey();
+                }
             }
             return Optional.empty();
         } catch (KeyUnavailableException e) {
