@@ -118,53 +118,85 @@ public final class ProjectionRuntime implements AutoCloseable {
      */
     public void start(Projection<?> projection) {
         dev.lethe.core.spi.AppendRules.require(projection, "projection");
+        String name = projection.name();
         RunningProjection<?> existing;
         synchronized (this) {
             requireOpen();
-            existing = running.get(projection.name());
+            existing = running.get(name);
             if (existing != null) {
                 ProjectionStatus.Phase phase = existing.status().phase();
                 if (phase != ProjectionStatus.Phase.FAILED && phase != ProjectionStatus.Phase.STOPPED) {
-                    throw new IllegalStateException("projection '" + projection.name() + "' is already running");
+                    throw new IllegalStateException("projection '" + name + "' is already running");
                 }
             }
+            claim(name);
         }
-        if (existing != null) {
-            existing.stop(); // not under this lock, as in rebuild
-        }
-        synchronized (this) {
-            requireOpen();
-            requireStill(projection.name(), existing);
-            claim(projection.name());
-            RunningProjection<?> runner = new RunningProjection<>(projection, store, states, json, this::failed);
-            startListed(projection.name(), runner);
+        try {
+            if (existing != null) {
+                existing.stop(); // not under this lock, as in rebuild
+            }
+            synchronized (this) {
+                requireOpen();
+                requireStill(name, existing);
+                RunningProjection<?> runner = new RunningProjection<>(projection, store, states, json, this::failed);
+                startListed(name, runner);
+            }
+        } finally {
+            started(name);
         }
     }
 
     /**
-     * Per projection store in this process, which runtime runs each name: two runtimes over one store, each
+     * Per projection store in this process, which runtime holds each name: two runtimes over one store, each
      * running a projection of one name, would both commit to its states and checkpoint (review AF: the states
-     * of one folded into by the other's definition, silently). Weak keys: a store dropped takes its names along.
+     * of one folded into by the other's definition, silently). Weak keys, and weak references to the runtimes
+     * (which hold their store): a store or a runtime dropped without a close takes its names along.
      */
-    private static final Map<ProjectionStore, Map<String, ProjectionRuntime>> CLAIMS = new java.util.WeakHashMap<>();
+    private static final Map<ProjectionStore, Map<String, java.lang.ref.WeakReference<ProjectionRuntime>>> CLAIMS =
+            new java.util.WeakHashMap<>();
 
-    /** Takes {@code name} for this runtime over its store, unless another runtime's projection of it is running. */
+    /** Names this runtime is starting or rebuilding, with how many calls are at it (guarded by {@link #CLAIMS}). */
+    private final Map<String, Integer> starting = new java.util.HashMap<>();
+
+    /** Set once {@link #close} begins: its names stay held until its projections have stopped. */
+    private volatile boolean releasing;
+
+    /**
+     * Takes {@code name} for this runtime over its store, for a start or a rebuild about to begin ({@link
+     * #started} ends it), unless another runtime holds it: one that is starting or rebuilding it, runs it (neither
+     * failed nor stopped), or is closing.
+     */
     private void claim(String name) {
         synchronized (CLAIMS) {
-            Map<String, ProjectionRuntime> names = CLAIMS.computeIfAbsent(states, store -> new java.util.HashMap<>());
-            ProjectionRuntime holder = names.get(name);
-            if (holder != null && holder != this && holder.runs(name)) {
+            Map<String, java.lang.ref.WeakReference<ProjectionRuntime>> names =
+                    CLAIMS.computeIfAbsent(states, store -> new java.util.HashMap<>());
+            java.lang.ref.WeakReference<ProjectionRuntime> held = names.get(name);
+            ProjectionRuntime holder = held == null ? null : held.get();
+            if (holder != null && holder != this && holder.holds(name)) {
                 throw new IllegalStateException("projection '" + name + "' is already running in another"
                         + " ProjectionRuntime over this projection store: two would commit to the same states and"
                         + " checkpoint. Run each projection in one runtime per store (close the other, or stop the"
                         + " projection there, first)");
             }
-            names.put(name, this);
+            if (holder != this) {
+                names.put(name, new java.lang.ref.WeakReference<>(this));
+            }
+            starting.merge(name, 1, Integer::sum);
         }
     }
 
-    /** Whether this runtime has a projection of {@code name} that is neither failed nor stopped. */
-    private boolean runs(String name) {
+    /** Ends what {@link #claim} began: the name stays this runtime's while its projection runs. */
+    private void started(String name) {
+        synchronized (CLAIMS) {
+            starting.computeIfPresent(name, (key, calls) -> calls == 1 ? null : calls - 1);
+        }
+    }
+
+    /** Whether this runtime holds {@code name} (under {@link #CLAIMS}'s lock): see {@link #claim}. */
+    private boolean holds(String name) {
+        if (releasing || starting.containsKey(name)) {
+            return true;
+        }
         RunningProjection<?> runner = running.get(name);
         if (runner == null) {
             return false;
@@ -182,16 +214,22 @@ public final class ProjectionRuntime implements AutoCloseable {
         synchronized (this) {
             requireOpen();
             old = runner(name);
+            claim(name); // the name may have gone to another runtime once this one's projection failed
         }
-        // Waits for the page in hand, not under this lock: a failure listener, on the thread waited for, may
-        // itself be calling start or rebuild.
-        old.stop();
-        synchronized (this) {
-            requireOpen();
-            requireStill(name, old);
-            states.reset(name);
-            RunningProjection<?> fresh = new RunningProjection<>(old.projection(), store, states, json, this::failed);
-            startListed(name, fresh);
+        try {
+            // Waits for the page in hand, not under this lock: a failure listener, on the thread waited for, may
+            // itself be calling start or rebuild.
+            old.stop();
+            synchronized (this) {
+                requireOpen();
+                requireStill(name, old);
+                states.reset(name);
+                RunningProjection<?> fresh =
+                        new RunningProjection<>(old.projection(), store, states, json, this::failed);
+                startListed(name, fresh);
+            }
+        } finally {
+            started(name);
         }
     }
 
@@ -446,6 +484,7 @@ public final class ProjectionRuntime implements AutoCloseable {
         List<RunningProjection<?>> stopping;
         synchronized (this) {
             closed = true;
+            releasing = true; // its names stay held until its projections have stopped
             stopping = new java.util.ArrayList<>(running.values());
             running.clear();
         }
@@ -453,9 +492,9 @@ public final class ProjectionRuntime implements AutoCloseable {
         // be calling start or rebuild (refused now, as the runtime is closed).
         stopping.forEach(RunningProjection::stop);
         synchronized (CLAIMS) { // once they have stopped: another runtime may take their names now
-            Map<String, ProjectionRuntime> names = CLAIMS.get(states);
+            Map<String, java.lang.ref.WeakReference<ProjectionRuntime>> names = CLAIMS.get(states);
             if (names != null) {
-                names.values().removeIf(holder -> holder == this);
+                names.values().removeIf(held -> held.get() == this || held.get() == null);
             }
         }
     }

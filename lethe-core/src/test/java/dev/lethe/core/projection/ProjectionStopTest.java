@@ -304,4 +304,66 @@ class ProjectionStopTest {
             }
         }
     }
+
+    @Test
+    void of_two_runtimes_starting_one_name_at_once_exactly_one_runs_it_and_a_rebuild_cannot_take_it_back()
+            throws Exception {
+        try (InMemoryEventStore store = new InMemoryEventStore()) {
+            append(store, 5);
+            Projection<Integer> count = Projection.global("q", Integer.class, 0)
+                    .on("Counted", (n, event) -> n + 1)
+                    .build();
+            java.util.concurrent.ExecutorService two = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                for (int round = 0; round < 50; round++) {
+                    InMemoryProjectionStore states = new InMemoryProjectionStore();
+                    try (ProjectionRuntime a = new ProjectionRuntime(store, states);
+                            ProjectionRuntime b = new ProjectionRuntime(store, states)) {
+                        java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(2);
+                        List<java.util.concurrent.Future<Boolean>> started = two.invokeAll(
+                                List.of(() -> startsAfter(together, a, count), () -> startsAfter(together, b, count)));
+                        int winners = 0;
+                        for (java.util.concurrent.Future<Boolean> each : started) {
+                            winners += each.get() ? 1 : 0;
+                        }
+                        assertThat(winners).as("round " + round).isEqualTo(1);
+                    }
+                }
+            } finally {
+                two.shutdownNow();
+            }
+            // A failed projection's name may go to another runtime; the first may not take it back by a rebuild.
+            InMemoryProjectionStore states = new InMemoryProjectionStore();
+            try (ProjectionRuntime a = new ProjectionRuntime(store, states);
+                    ProjectionRuntime b = new ProjectionRuntime(store, states)) {
+                a.start(Projection.global("q", Integer.class, 0)
+                        .on("Counted", (n, event) -> {
+                            throw new IllegalStateException("fails");
+                        })
+                        .build());
+                a.awaitPosition("q", store.headPosition(), Duration.ofSeconds(10));
+                assertThat(a.status("q").phase()).isEqualTo(ProjectionStatus.Phase.FAILED);
+                b.start(count);
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> a.rebuild("q"))
+                        .isInstanceOf(IllegalStateException.class)
+                        .hasMessageContaining("already running in another ProjectionRuntime");
+                assertThat(b.awaitPosition("q", store.headPosition(), Duration.ofSeconds(10)))
+                        .isTrue();
+                assertThat(b.stateJson("q", Projection.GLOBAL_KEY)).contains("5");
+            }
+        }
+    }
+
+    /** Starts {@code projection} in {@code runtime} once both parties are at the barrier; whether it was taken. */
+    private static boolean startsAfter(
+            java.util.concurrent.CyclicBarrier together, ProjectionRuntime runtime, Projection<?> projection)
+            throws Exception {
+        together.await(10, TimeUnit.SECONDS);
+        try {
+            runtime.start(projection);
+            return true;
+        } catch (IllegalStateException refused) {
+            return false;
+        }
+    }
 }

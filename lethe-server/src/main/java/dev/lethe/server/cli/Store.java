@@ -345,8 +345,11 @@ final class Store {
         lethe.privacy()
                 .keys()
                 .masterProblem()
-                .ifPresent(why -> err.println("warning: the master key does not open this key store (" + why
-                        + "): personal fields read as unavailable; lethe keys check names the keys it cannot unwrap"));
+                .ifPresent(
+                        why -> err.println(
+                                "warning: the master key does not open this key store, or it lost its blind index's secret ("
+                                        + why
+                                        + "): personal fields read as unavailable; lethe keys check names the keys it cannot unwrap"));
     }
 
     /**

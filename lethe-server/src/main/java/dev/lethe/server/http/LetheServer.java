@@ -424,7 +424,8 @@ public final class LetheServer implements AutoCloseable {
             // then fails every append and reads every field as unavailable: said now, and by /health/ready.
             server.keyProblem()
                     .ifPresent(why -> log.warn(
-                            "the master key does not open this key store (lethe keys check tells more)",
+                            "the master key does not open this key store, or the store lost its blind index's secret (lethe keys check"
+                                    + " tells more)",
                             Map.of("why", why)));
             // A rotation stopped half-way is among what the open found (recoveredAtOpen, above).
             server.app.start();
@@ -535,7 +536,8 @@ public final class LetheServer implements AutoCloseable {
                                 : "appends refused for good: this server's lethe.lock was deleted or replaced (its log"
                                         + " says more)")
                 : keys.map(why -> "the master key cannot be used: it does not open this key store, or its token or"
-                        + " HSM fails (the server log says more; lethe keys check)");
+                        + " HSM fails, or the key store lost its blind index's secret (the server log says which;"
+                        + " lethe keys check)");
     }
 
     private volatile String lastUnreadiness;
