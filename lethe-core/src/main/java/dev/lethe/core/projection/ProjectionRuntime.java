@@ -170,6 +170,7 @@ public final class ProjectionRuntime implements AutoCloseable {
         synchronized (CLAIMS) {
             Map<String, java.lang.ref.WeakReference<ProjectionRuntime>> names =
                     CLAIMS.computeIfAbsent(states, store -> new java.util.HashMap<>());
+            names.values().removeIf(dropped -> dropped.get() == null); // runtimes dropped without a close
             java.lang.ref.WeakReference<ProjectionRuntime> held = names.get(name);
             ProjectionRuntime holder = held == null ? null : held.get();
             if (holder != null && holder != this && holder.holds(name)) {
