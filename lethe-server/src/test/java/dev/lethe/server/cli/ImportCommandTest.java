@@ -471,11 +471,14 @@ class ImportCommandTest {
                         + " line(s) refused")
                 .contains(history + " line 2 ProductSold.amount: must be of type number")
                 .contains(history + " line 4: invalid JSON")
-                .doesNotContain("code 110") // the 'n' of "{not json": input, not shown
-                .doesNotContain("8594") // the arrow of line 8, nor its code
-                .doesNotContain("0x2192")
                 .contains(history + " line 5 type: 'ProductGifted' has no registered schema (strict mode)")
                 .contains(history + " line 6 ProductSold data.iban: looks personal");
+        // The input's characters are not shown, nor their codes; the file's path is left out of this check, as its
+        // random temporary directory may hold any digits.
+        assertThat(out.replace(history.toString(), "sales.jsonl"))
+                .doesNotContain("code 110") // the 'n' of "{not json"
+                .doesNotContain("8594") // the arrow of line 8
+                .doesNotContain("0x2192");
         assertThat(out.indexOf(" line 2 "))
                 .isLessThan(out.indexOf(" line 4:"))
                 .isLessThan(out.indexOf(" line 5 "))

@@ -189,7 +189,9 @@ class Pkcs11MasterKeyIT {
                     .isInstanceOf(dev.lethe.core.store.StorageException.class)
                     .hasMessageContaining("wrong PIN for the PKCS#11 token in slot " + sharedSlot)
                     .hasMessageNotContaining(PIN)
-                    .hasMessageNotContaining("000000");
+                    // The slot id is random (SoftHSM2 picks it) and may hold any digits: left out of this check.
+                    .satisfies(e -> assertThat(e.getMessage().replace(String.valueOf(sharedSlot), "SLOT"))
+                            .doesNotContain("000000"));
             // The same module named through another path is the same token, and the same login.
             Path alias = library.getParent().resolve(".").resolve(library.getFileName());
             assertThatThrownBy(() -> Pkcs11MasterKey.open(alias, sharedSlot, "000000".toCharArray()))
