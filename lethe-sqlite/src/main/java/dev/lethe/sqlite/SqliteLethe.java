@@ -43,6 +43,12 @@ public final class SqliteLethe implements AutoCloseable {
     private final String policyText;
     private final int forgottenOnlyInTrail;
     private final int expiredOnlyInTrail;
+    /**
+     * The logger of the warnings that say {@link #recoveredAtOpen()} at a writer open: an application that reports
+     * that list itself (as {@code lethe serve} does, in its own log) may turn this logger off.
+     */
+    public static final String RECOVERED_LOGGER = "dev.lethe.sqlite.SqliteLethe.recovered";
+
     private volatile List<String> recoveredAtOpen = List.of();
 
     private SqliteLethe(
@@ -358,7 +364,7 @@ public final class SqliteLethe implements AutoCloseable {
                     store, projections, privacy, policy, policyFile.text(), forgottenOnlyInTrail, expiredOnlyInTrail);
             opened.recoveredAtOpen = List.copyOf(recovered);
             for (String line : recovered) {
-                System.getLogger(SqliteLethe.class.getName())
+                System.getLogger(RECOVERED_LOGGER)
                         .log(System.Logger.Level.WARNING, "recovered at open of " + directory + ": " + line);
             }
             return opened;

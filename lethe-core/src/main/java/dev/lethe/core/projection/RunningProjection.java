@@ -160,6 +160,16 @@ final class RunningProjection<S> implements BatchListener {
                             + cause.getClass().getName(),
                     cause);
         }
+
+        private FoldFailed(String message, Throwable cause) {
+            super(message, cause);
+        }
+
+        /** A fault Lethe found itself (the fold threw nothing): said in Lethe's own words, which quote no data. */
+        static FoldFailed found(String step, RecordedEvent event, RuntimeException fault) {
+            return new FoldFailed(
+                    step + " " + event.type() + " at position " + event.position() + ": " + fault.getMessage(), fault);
+        }
     }
 
     /**
@@ -199,14 +209,14 @@ final class RunningProjection<S> implements BatchListener {
         if (Thread.interrupted() && !stopped) {
             // Only close() interrupts this thread, and only while it waits for events: the fold did. Said here,
             // not later as a storage read "interrupted while waiting for a connection".
-            throw new FoldFailed(
+            throw FoldFailed.found(
                     "folding",
                     event,
                     new IllegalStateException("the fold left its thread interrupted; a fold must not interrupt it"));
         }
         if (next == null) {
             // Stored as null, it would reach the next fold as its state: a bug of the fold, said where it is.
-            throw new FoldFailed(
+            throw FoldFailed.found(
                     "folding",
                     event,
                     new NullPointerException("the fold returned null; a fold returns the next state"));

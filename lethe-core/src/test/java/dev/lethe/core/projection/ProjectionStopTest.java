@@ -234,7 +234,8 @@ class ProjectionStopTest {
             assertThat(runtime.awaitPosition("interrupting", 0, Duration.ofSeconds(10)))
                     .isFalse();
             assertThat(runtime.status("interrupting").failure().orElseThrow())
-                    .isEqualTo("folding Counted at position 0 threw java.lang.IllegalStateException");
+                    .isEqualTo("folding Counted at position 0: the fold left its thread interrupted; a fold must not"
+                            + " interrupt it");
             assertThat(runtime.failureCause("interrupting").orElseThrow())
                     .hasMessage("the fold left its thread interrupted; a fold must not interrupt it");
         }

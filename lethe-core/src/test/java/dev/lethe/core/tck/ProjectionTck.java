@@ -595,7 +595,13 @@ public abstract class ProjectionTck extends SubscriptionTck {
                 .build();
         assertThatThrownBy(() -> runtime.start(null)).hasMessage("projection: is missing");
         runtime.start(nothing);
-        assertThat(awaitFailed("nothing").failure()).get().asString().contains("folding CustomerRegistered");
+        // Said as what happened: the fold threw nothing.
+        assertThat(awaitFailed("nothing").failure())
+                .get()
+                .asString()
+                .contains("folding CustomerRegistered")
+                .endsWith(": the fold returned null; a fold returns the next state")
+                .doesNotContain("threw");
         assertThat(runtime.failureCause("nothing"))
                 .get()
                 .extracting(Throwable::getMessage)

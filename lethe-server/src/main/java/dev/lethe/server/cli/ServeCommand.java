@@ -49,6 +49,10 @@ final class ServeCommand implements Callable<Integer> {
     boolean demo;
 
     /** The server's log, one JSON object per line on standard error: its warnings at start too. */
+    /** Held here: java.util.logging keeps its loggers weakly, and a collected one would forget its level. */
+    private static final java.util.logging.Logger RECOVERED_LINES =
+            java.util.logging.Logger.getLogger(SqliteLethe.RECOVERED_LOGGER);
+
     private final LetheServer.JsonLogTarget log = new LetheServer.JsonLogTarget(System.err);
 
     /**
@@ -149,6 +153,9 @@ final class ServeCommand implements Callable<Integer> {
                     + " docs/privacy.md §4, §9)");
         }
         LetheServer.haltOnOutOfMemory(System.err);
+        // What the open repaired is said once, as an "at open" line of the server's log, not also as the library's
+        // warning in another format.
+        RECOVERED_LINES.setLevel(java.util.logging.Level.OFF);
         LetheServer server = LetheServer.start(settings, log);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime()

@@ -208,7 +208,16 @@ public record DataPolicy(
                     "uses a YAML alias (*name) at line " + line
                             + ", which would be read as the text of its name: write the value out");
         });
-        onlyKeys(root, "policy", "strict", "forgetMarkers", "receiptJournal", "numericIdCategories", "groups", "roles");
+        // forgetMarkers is still read (a file of an earlier release keeps working, with a notice), not offered.
+        onlyKeys(
+                root,
+                "policy",
+                Set.of("forgetMarkers"),
+                "strict",
+                "receiptJournal",
+                "numericIdCategories",
+                "groups",
+                "roles");
         Map<DataGroup, GroupRule> groups = new LinkedHashMap<>();
         JsonNode groupNodes = root.path("groups");
         if (!groupNodes.isObject() || groupNodes.isEmpty()) {
@@ -427,10 +436,15 @@ public record DataPolicy(
 
     /** Refuses a key of {@code node} other than {@code allowed}: a misspelt one would be ignored silently. */
     private static void onlyKeys(JsonNode node, String where, String... allowed) {
+        onlyKeys(node, where, Set.of(), allowed);
+    }
+
+    /** As {@link #onlyKeys(JsonNode, String, String...)}, also taking keys that are no longer listed as choices. */
+    private static void onlyKeys(JsonNode node, String where, Set<String> retired, String... allowed) {
         Set<String> known = Set.of(allowed);
         for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
             String name = names.next();
-            if (!known.contains(name)) {
+            if (!known.contains(name) && !retired.contains(name)) {
                 throw InvalidEventException.of(
                         where, "has an unknown key '" + name + "'; the keys are " + String.join(", ", allowed));
             }

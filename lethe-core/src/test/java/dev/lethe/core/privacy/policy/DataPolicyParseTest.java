@@ -168,6 +168,11 @@ class DataPolicyParseTest {
         assertThat(DataPolicy.parse("forgetMarkers: true\n" + rest).notices())
                 .singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
                 .contains("no effect any more");
+        // Still read, but no longer offered where an unknown key is refused.
+        assertThatThrownBy(() -> DataPolicy.parse("forgetMarker: true\n" + rest))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("policy: has an unknown key 'forgetMarker'; the keys are strict, receiptJournal,"
+                        + " numericIdCategories, groups, roles");
     }
 
     @Test
