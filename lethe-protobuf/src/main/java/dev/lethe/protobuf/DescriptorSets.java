@@ -60,6 +60,117 @@ final class DescriptorSets {
     }
 
     /**
+     * {@link #findMessage}, for a registration: refuses as well what would leave a personal field unread —
+     * the message declared by two files of the set (the first would be taken, which may lack the options),
+     * and an extension of it, or of a message inside it, that carries the gdpr option (extensions are not
+     * read: its value would be stored in plaintext).
+     */
+    static Descriptor findMessageToRegister(String subject, byte[] fileDescriptorSet, String messageFullName) {
+        if (messageFullName == null || messageFullName.isBlank()) {
+            throw InvalidEventException.of(subject, "no message name given");
+        }
+        String name = messageFullName.startsWith(".") ? messageFullName.substring(1) : messageFullName;
+        DescriptorSets sets = new DescriptorSets(subject, parse(subject, fileDescriptorSet));
+        List<String> declaring = sets.files.values().stream()
+                .filter(file -> messageNames(file).contains(name))
+                .map(FileDescriptorProto::getName)
+                .toList();
+        if (declaring.size() > 1) {
+            throw InvalidEventException.of(
+                    subject,
+                    "message " + name + " is declared by " + declaring.size() + " files of the descriptor set ("
+                            + String.join(", ", declaring.subList(0, Math.min(NAMES_SHOWN, declaring.size())))
+                            + "): sets concatenated from builds of different versions? Compile one set again");
+        }
+        Descriptor message = sets.find(name);
+        sets.refuseClassifiedExtensions(message);
+        return message;
+    }
+
+    /**
+     * The files of the set that the message needs, in the set's order: the file declaring it and those it
+     * imports, directly or not ({@code descriptor.proto} left out: the generated copy is always used). What a
+     * registration stores, rather than a whole set of unrelated files.
+     */
+    static byte[] filesOf(String subject, byte[] fileDescriptorSet, String messageFullName) {
+        Descriptor message = findMessage(subject, fileDescriptorSet, messageFullName);
+        Set<String> needed = new HashSet<>();
+        java.util.Deque<FileDescriptor> pending = new java.util.ArrayDeque<>(List.of(message.getFile()));
+        while (!pending.isEmpty()) {
+            FileDescriptor next = pending.pop();
+            if (needed.add(next.getName())) {
+                pending.addAll(next.getDependencies());
+            }
+        }
+        FileDescriptorSet.Builder kept = FileDescriptorSet.newBuilder();
+        java.util.Set<String> added = new HashSet<>();
+        for (FileDescriptorProto file : parse(subject, fileDescriptorSet).getFileList()) {
+            if (needed.contains(file.getName())
+                    && !file.getName().equals(DESCRIPTOR_PROTO)
+                    && added.add(file.getName())) {
+                kept.addFile(file);
+            }
+        }
+        return kept.build().toByteArray();
+    }
+
+    /** Refuses an extension carrying the gdpr option whose extendee is the message or one of its fields' types. */
+    private void refuseClassifiedExtensions(Descriptor message) {
+        Set<String> reached = new HashSet<>();
+        java.util.Deque<Descriptor> pending = new java.util.ArrayDeque<>(List.of(message));
+        while (!pending.isEmpty()) {
+            Descriptor next = pending.pop();
+            if (reached.add(next.getFullName())) {
+                for (com.google.protobuf.Descriptors.FieldDescriptor field : next.getFields()) {
+                    if (field.getJavaType() == com.google.protobuf.Descriptors.FieldDescriptor.JavaType.MESSAGE) {
+                        pending.push(field.getMessageType());
+                    }
+                }
+            }
+        }
+        for (FileDescriptorProto file : files.values()) {
+            if (file.getName().equals(DESCRIPTOR_PROTO)) {
+                continue;
+            }
+            String prefix = file.getPackage().isEmpty() ? "" : file.getPackage() + ".";
+            refuseClassifiedExtensions(file.getName(), prefix, file.getExtensionList(), reached);
+            for (DescriptorProto inner : file.getMessageTypeList()) {
+                refuseClassifiedExtensions(file.getName(), prefix, inner, reached);
+            }
+        }
+    }
+
+    private void refuseClassifiedExtensions(
+            String fileName, String prefix, DescriptorProto message, Set<String> reached) {
+        String scope = prefix + message.getName() + ".";
+        refuseClassifiedExtensions(fileName, scope, message.getExtensionList(), reached);
+        for (DescriptorProto nested : message.getNestedTypeList()) {
+            refuseClassifiedExtensions(fileName, scope, nested, reached);
+        }
+    }
+
+    private void refuseClassifiedExtensions(
+            String fileName,
+            String scope,
+            List<DescriptorProtos.FieldDescriptorProto> extensions,
+            Set<String> reached) {
+        for (DescriptorProtos.FieldDescriptorProto extension : extensions) {
+            String extendee = extension.getExtendee().startsWith(".")
+                    ? extension.getExtendee().substring(1)
+                    : extension.getExtendee();
+            if (reached.contains(extendee)
+                    && extension.getOptions().getUnknownFields().hasField(GdprOptions.FIELD_NUMBER)) {
+                throw InvalidEventException.of(
+                        subject,
+                        "extension " + scope + extension.getName() + " (in " + fileName + ") extends " + extendee
+                                + " and carries the gdpr option, but Lethe reads a message's own fields, not its"
+                                + " extensions: its value would be stored in plaintext. Declare it as a field of "
+                                + extendee);
+            }
+        }
+    }
+
+    /**
      * The messages {@code bytes} declares, if they read as a descriptor set with at least one file of its
      * own (empty otherwise): to tell a set given where a JSON Schema was expected.
      */

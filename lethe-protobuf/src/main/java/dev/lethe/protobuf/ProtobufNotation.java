@@ -85,7 +85,9 @@ public final class ProtobufNotation {
      * @param messageFullName the message's full name, package included ({@code lethe.example.MyMessage})
      */
     public static PrivacySchema read(String eventType, byte[] fileDescriptorSet, String messageFullName) {
-        return read(eventType, DescriptorSets.findMessage(subject(eventType), fileDescriptorSet, messageFullName));
+        return read(
+                eventType,
+                DescriptorSets.findMessageToRegister(subject(eventType), fileDescriptorSet, messageFullName));
     }
 
     /** Reads a message whose descriptor is at hand, e.g. {@code MyMessage.getDescriptor()} of a generated class. */
@@ -238,8 +240,8 @@ public final class ProtobufNotation {
     }
 
     /**
-     * What a Protobuf registration stores as its source: the message's name, the descriptor set (base64)
-     * and the JSON names that differ from protoc's default lowerCamelCase (custom {@code json_name}
+     * What a Protobuf registration stores as its source: the message's name, the files of the descriptor set
+     * it needs (its own and those it imports; base64) and the JSON names that differ from protoc's default lowerCamelCase (custom {@code json_name}
      * options), by proto path. {@link dev.lethe.core.privacy.SchemaRegistry} refuses an append that
      * names a classified field by its JSON name, default or custom, and needs the custom ones from here.
      */
@@ -247,7 +249,12 @@ public final class ProtobufNotation {
         Descriptor message = DescriptorSets.findMessage(subject(eventType), fileDescriptorSet, messageFullName);
         Map<String, Object> source = new LinkedHashMap<>();
         source.put("message", messageFullName);
-        source.put("descriptorSet", Base64.getEncoder().encodeToString(fileDescriptorSet));
+        // Only the files the message needs: a set written for a whole proto tree may be many times larger.
+        source.put(
+                "descriptorSet",
+                Base64.getEncoder()
+                        .encodeToString(
+                                DescriptorSets.filesOf(subject(eventType), fileDescriptorSet, messageFullName)));
         source.put("jsonNames", customJsonNames(message));
         return Json.of(source);
     }

@@ -389,6 +389,117 @@ class ProtobufOwnersAndOptionsTest {
     }
 
     @Test
+    void one_message_declared_by_two_files_of_a_set_is_refused_whichever_comes_first() {
+        // The same message under another file name, without its options (an older build): the first in the set
+        // was taken, and its fields read as not personal.
+        FileDescriptorProto old = FileDescriptorProto.newBuilder()
+                .setName("v0/events.proto")
+                .setPackage("ev")
+                .setSyntax("proto3")
+                .addMessageType(DescriptorProto.newBuilder()
+                        .setName("Party")
+                        .addField(field("customer_id", 1, Type.TYPE_STRING, null))
+                        .addField(field("full_name", 2, Type.TYPE_STRING, null)))
+                .build();
+        byte[] current = set(options(GdprOptions.FIELD_NUMBER, "proto3", false), party());
+        for (boolean oldFirst : new boolean[] {true, false}) {
+            ByteArrayOutputStream concatenated = new ByteArrayOutputStream();
+            byte[] oldSet = FileDescriptorSet.newBuilder().addFile(old).build().toByteArray();
+            concatenated.writeBytes(oldFirst ? oldSet : current);
+            concatenated.writeBytes(oldFirst ? current : oldSet);
+            assertThatThrownBy(() -> ProtobufNotation.read("Party", concatenated.toByteArray(), "ev.Party"))
+                    .as("old first: " + oldFirst)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("message ev.Party is declared by 2 files of the descriptor set (")
+                    .hasMessageContaining("v0/events.proto");
+        }
+        assertThat(ProtobufNotation.read("Party", current, "ev.Party").fields()).hasSize(2);
+    }
+
+    @Test
+    void an_extension_of_the_message_or_of_a_message_inside_it_that_carries_the_option_is_refused() {
+        DescriptorProto sale = DescriptorProto.newBuilder()
+                .setName("Sale")
+                .addField(field("buyer", 1, Type.TYPE_MESSAGE, ".ev.Party"))
+                .addField(field("price", 2, Type.TYPE_DOUBLE, null))
+                .addExtensionRange(DescriptorProto.ExtensionRange.newBuilder()
+                        .setStart(100)
+                        .setEnd(200))
+                .build();
+        DescriptorProto party = party().toBuilder()
+                .addExtensionRange(DescriptorProto.ExtensionRange.newBuilder()
+                        .setStart(100)
+                        .setEnd(200))
+                .build();
+        for (String extendee : new String[] {".ev.Sale", ".ev.Party"}) {
+            FileDescriptorProto extensions = FileDescriptorProto.newBuilder()
+                    .setName("more.proto")
+                    .setPackage("more")
+                    .setSyntax("proto2")
+                    .addDependency("opts.proto")
+                    .addDependency("events.proto")
+                    .addExtension(
+                            marked(field("secret_email", 100, Type.TYPE_STRING, null), false, true, "contact")
+                                    .toBuilder()
+                                    .setExtendee(extendee))
+                    .build();
+            byte[] withExtension =
+                    withFile(set(options(GdprOptions.FIELD_NUMBER, "proto2", false), party, sale), extensions);
+            assertThatThrownBy(() -> ProtobufNotation.read("Sale", withExtension, "ev.Sale"))
+                    .as(extendee)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("extension more.secret_email (in more.proto) extends " + extendee.substring(1)
+                            + " and carries the gdpr option")
+                    .hasMessageContaining("would be stored in plaintext");
+            // An extension without the option is no classification: registered as before (not read).
+            FileDescriptorProto plain = extensions.toBuilder()
+                    .setExtension(
+                            0,
+                            field("note", 100, Type.TYPE_STRING, null).toBuilder()
+                                    .setExtendee(extendee))
+                    .build();
+            byte[] withPlain = withFile(set(options(GdprOptions.FIELD_NUMBER, "proto2", false), party, sale), plain);
+            assertThat(ProtobufNotation.read("Sale", withPlain, "ev.Sale").fields())
+                    .hasSize(2);
+        }
+    }
+
+    @Test
+    void a_registration_stores_only_the_files_its_message_needs() throws Exception {
+        FileDescriptorProto unrelated = FileDescriptorProto.newBuilder()
+                .setName("unrelated.proto")
+                .setPackage("other")
+                .setSyntax("proto3")
+                .addMessageType(DescriptorProto.newBuilder()
+                        .setName("Blob")
+                        .addField(field("payload", 1, Type.TYPE_STRING, null)))
+                .build();
+        byte[] set = withFile(set(options(GdprOptions.FIELD_NUMBER, "proto3", false), party()), unrelated);
+        byte[] stored = java.util.Base64.getDecoder()
+                .decode(ProtobufNotation.source("Party", set, "ev.Party")
+                        .asTree()
+                        .get("descriptorSet")
+                        .asText());
+        assertThat(FileDescriptorSet.parseFrom(stored).getFileList())
+                .extracting(FileDescriptorProto::getName)
+                .containsExactly("google/protobuf/wrappers.proto", "opts.proto", "events.proto");
+        // And what it stored reads as the whole set did.
+        assertThat(ProtobufNotation.read("Party", stored, "ev.Party"))
+                .isEqualTo(ProtobufNotation.read("Party", set, "ev.Party"));
+    }
+
+    private static byte[] withFile(byte[] set, FileDescriptorProto file) {
+        try {
+            return FileDescriptorSet.parseFrom(set).toBuilder()
+                    .addFile(file)
+                    .build()
+                    .toByteArray();
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
     void a_message_graph_too_large_to_expand_is_refused_quickly() {
         // M0 uses M1 twice, M1 uses M2 twice, …: 2^24 paths in a few KB.
         DescriptorProto[] chain = new DescriptorProto[25];

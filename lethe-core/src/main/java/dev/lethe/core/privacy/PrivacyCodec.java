@@ -219,7 +219,16 @@ public final class PrivacyCodec {
                     throw InvalidEventException.of(
                             schema.eventType() + "." + hit.path(), "a data subject key must be a string or number");
                 }
-                keyValues.put(hit.path(), hit.isNull() ? null : keyText(in, hit));
+                String value = hit.isNull() ? null : keyText(in, hit);
+                if (value != null && dev.lethe.core.privacy.keys.KeyService.blank(value)) {
+                    // Refused here, with the batch's other checks, before any of its subjects is created.
+                    throw InvalidEventException.of(
+                            schema.eventType() + "." + hit.path(),
+                            value.isEmpty()
+                                    ? "the data subject key is empty"
+                                    : "the data subject key is blank (only spaces, invisible or control characters)");
+                }
+                keyValues.put(hit.path(), value);
             }
         });
         if (!isObject) {

@@ -144,6 +144,18 @@ public final class SchemaRegistry {
             return latest.get(); // unchanged: a version registered before the path limit is taken again as it is
         }
         for (FieldRule rule : schema.fields()) {
+            if (rule.subjectKey()
+                    && rule.subjectField().isPresent()
+                    && !rule.subjectField().get().equals(rule.path())) {
+                // A key names its own subject and is sealed under it: the owner declared would be ignored.
+                // (At registration only: a version stored by an earlier release still loads.)
+                throw InvalidEventException.of(
+                        "schema " + schema.eventType(),
+                        "field " + rule.path() + " is a key field, so it names its own data subject and belongs to"
+                                + " it; it cannot be owned by "
+                                + rule.subjectField().get()
+                                + ": drop the owner from it, or make it a personal field that is not a key");
+            }
             if (rule.path().length() > FieldRule.MAX_PATH_LENGTH) {
                 throw InvalidEventException.of(
                         "field path",
@@ -174,12 +186,23 @@ public final class SchemaRegistry {
         if (actor != null) {
             data.putObject("registeredBy").put("principal", actor.name()).put("role", actor.role());
         }
+        Json registration = Json.of(data);
+        if (registration.size() > EventData.MAX_SIZE) {
+            // Said as what it is, not as an event the caller never sent.
+            throw InvalidEventException.of(
+                    "schema " + schema.eventType(),
+                    "its registration would be " + registration.size() + " bytes (its source: the JSON Schema, or"
+                            + " the Protobuf message's file and the files it imports, in base64; and its "
+                            + allFields.size() + " field paths), more than the " + EventData.MAX_SIZE
+                            + " bytes (1 MiB) a registration is stored in: split the schema, or give the message"
+                            + " a .proto file that imports less");
+        }
         RecordedEvent stored = store.readStream(
                         STREAM,
                         RawLog.handOver(() -> store.append(
                                         STREAM,
                                         ExpectedVersion.any(),
-                                        List.of(EventData.of("SchemaRegistered", Json.of(data)))))
+                                        List.of(EventData.of("SchemaRegistered", registration))))
                                 .firstVersion(),
                         Direction.FORWARD,
                         1)

@@ -21,7 +21,11 @@ import java.util.List;
  *
  * <p>Two {@code Json} values are equal when their bytes are equal; no normalisation is applied, so
  * {@code {"a":1}} and {@code { "a": 1 }} are different values.
+ *
+ * <p>Written by Jackson inside another value (a record component of type {@code Json}), it is its JSON, as it
+ * is ({@code {"object":true}}, Jackson's view of it as a bean, would lose it without a word).
  */
+@com.fasterxml.jackson.databind.annotation.JsonSerialize(using = Json.AsItself.class)
 public final class Json {
     static final ObjectMapper MAPPER = exactMapper();
     private static final JsonFactory FACTORY = MAPPER.getFactory();
@@ -148,6 +152,9 @@ public final class Json {
      *     writes it as a {@code \\u} escape that {@link #parse} refuses, so it could never be read back)
      */
     public static Json of(Object value) {
+        if (value instanceof Json json) {
+            return json; // itself, its marks included
+        }
         try {
             dev.lethe.core.privacy.schema.MarkRecorder.Written written =
                     dev.lethe.core.privacy.schema.MarkRecorder.write(WRITER, value);
@@ -162,6 +169,31 @@ public final class Json {
                     ? "writing it threw " + cause.getClass().getName()
                     : e.getOriginalMessage();
             throw InvalidEventException.of("json", "value cannot be written as JSON: " + why);
+        }
+    }
+
+    /** Writes a {@code Json} inside another value as its own JSON text. */
+    static final class AsItself extends com.fasterxml.jackson.databind.ser.std.StdSerializer<Json> {
+        AsItself() {
+            super(Json.class);
+        }
+
+        @Override
+        public void serialize(
+                Json value,
+                com.fasterxml.jackson.core.JsonGenerator generator,
+                com.fasterxml.jackson.databind.SerializerProvider provider)
+                throws IOException {
+            if (!value.marks.isEmpty()) {
+                // Where its marked components would land in the outer value is not recorded: the check that
+                // refuses storing one unencrypted could not see them.
+                throw com.fasterxml.jackson.databind.JsonMappingException.from(
+                        generator,
+                        "a Json written by Json.of from records with @PersonalData or @DataSubject components cannot"
+                                + " be written inside another value: give the records themselves");
+            }
+            // Well-formed already; Json.of checks the whole again.
+            generator.writeRawValue(value.toString());
         }
     }
 

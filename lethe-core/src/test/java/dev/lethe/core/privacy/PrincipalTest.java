@@ -17,12 +17,18 @@ class PrincipalTest {
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessage("principal: name is 257 characters long; at most 256 are allowed");
         for (String forged : new String[] {
-            "dora\nSubjectForgotten", "dora\r", "dora\u0000", "dora\u2028x", "\u001b[2J", "ev\u202Eli", "do\u200Bra"
+            "dora\nSubjectForgotten", "dora\r", "dora\u0000", "dora\u2028x", "\u001b[2J", "ev\u202Eli", "do\u200Bra",
+            // Characters that show nothing without being format characters: each would read as "ops".
+            "ops\u034F", "ops\uFE0F", "ops\u3164", "ops\u2800", "ops\u115F", "o\u180Bps", "ops\uDB40\uDD00"
         }) {
             assertThatThrownBy(() -> new Principal(forged, "dpo"))
+                    .as(forged)
                     .isInstanceOf(InvalidEventException.class)
-                    .hasMessageContaining("control character, line separator or invisible format character");
+                    .hasMessageContaining("control character, line separator or invisible character");
         }
+        // Visible combining marks and other scripts are names like any other.
+        assertThat(new Principal("Jos\u0065\u0301", "dpo").name()).isEqualTo("Jos\u0065\u0301");
+        assertThat(new Principal("\uD55C\uAE00", "dpo").name()).hasSize(2);
         assertThatThrownBy(() -> new Principal(" ", "dpo")).hasMessageContaining("needs a name");
         assertThatThrownBy(() -> new Principal("dora", "")).hasMessageContaining("needs a role");
     }

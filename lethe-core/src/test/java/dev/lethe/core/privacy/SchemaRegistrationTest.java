@@ -208,6 +208,34 @@ class SchemaRegistrationTest {
     }
 
     @Test
+    void a_registration_too_large_to_store_is_refused_as_such_not_as_an_event_the_caller_never_sent() {
+        String large = SCHEMA.replace(
+                "\"product\":{\"type\":\"string\"}",
+                "\"product\":{\"type\":\"string\",\"description\":\"" + "d".repeat(1_100_000) + "\"}");
+        assertThatThrownBy(() -> register(PrivateEventStoreTest.DPO, large))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessageStartingWith("schema ProductSold: its registration would be ")
+                .hasMessageContaining("more than the 1048576 bytes (1 MiB) a registration is stored in");
+        assertThat(lethe.schemas().all()).isEmpty();
+    }
+
+    @Test
+    void a_key_field_declared_as_owned_by_another_key_is_refused_rather_than_ignored() {
+        String twoKeys = """
+                {"type":"object","properties":{
+                   "email":{"type":"string","x-gdpr":{"pii":true,"key":true,"dataGroup":"contact"}},
+                   "partner":{"type":"string",
+                     "x-gdpr":{"pii":true,"key":true,"dataGroup":"contact","subject":"email"}},
+                   "product":{"type":"string"}}}
+                """;
+        assertThatThrownBy(() -> register(PrivateEventStoreTest.DPO, twoKeys))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessageContaining("field partner is a key field, so it names its own data subject")
+                .hasMessageContaining("cannot be owned by email");
+        assertThat(lethe.schemas().all()).isEmpty();
+    }
+
+    @Test
     void a_blank_data_subject_key_is_refused() {
         register(PrivateEventStoreTest.DPO, SCHEMA);
         assertThatThrownBy(() -> lethe.append(
@@ -226,6 +254,23 @@ class SchemaRegistrationTest {
                     .as(invisible)
                     .hasMessageContaining("is blank");
         }
+        // Refused with the batch's other checks, naming the field: an earlier event's new natural key gets no
+        // subject (it did, before the batch was refused, when only sealing found the blank key).
+        assertThatThrownBy(() -> lethe.append(
+                        dev.lethe.core.store.StreamId.of("sale-2"),
+                        dev.lethe.core.store.ExpectedVersion.any(),
+                        List.of(
+                                dev.lethe.core.store.EventData.of(
+                                        "ProductSold", "{\"email\":\"left-behind@example.com\",\"product\":\"x\"}"),
+                                dev.lethe.core.store.EventData.of(
+                                        "ProductSold", "{\"email\":\"\",\"product\":\"x\"}"))))
+                .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
+                .hasMessage("events[1] ProductSold.email: the data subject key is empty");
+        assertThat(lethe.keys().lookup("left-behind@example.com")).isEmpty();
+        assertThat(lethe.store()
+                        .streamInfo(dev.lethe.core.store.StreamId.of("sale-2"))
+                        .exists())
+                .isFalse();
     }
 
     @Test

@@ -79,6 +79,10 @@ final class JwtVerifier {
         if (!valid) {
             throw ApiException.unauthorized("JWT signature does not verify");
         }
+        if (header.has("crit")) {
+            // RFC 7515 §4.1.11: the extensions it names must be understood, and this server understands none.
+            throw ApiException.unauthorized("JWT header has 'crit': this server understands no critical extension");
+        }
         long now = clock.instant().getEpochSecond();
         for (String time : new String[] {"exp", "nbf"}) {
             if (claims.has(time) && !claims.get(time).isNumber()) {
@@ -96,11 +100,13 @@ final class JwtVerifier {
         }
         checkAudience(claims.get("aud"));
         JsonNode roles = claims.path(rolesClaim);
-        String role =
-                roles.isArray() && roles.size() > 0 ? roles.get(0).asText() : roles.isTextual() ? roles.asText() : null;
-        String subject = claims.path("sub").asText(null);
+        JsonNode firstRole = roles.isArray() && roles.size() > 0 ? roles.get(0) : roles;
+        // Strings only: a number or true would be taken as its text ("1"), as no identity provider meant.
+        String role = firstRole.isTextual() ? firstRole.asText() : null;
+        String subject = claims.path("sub").isTextual() ? claims.get("sub").asText() : null;
         if (role == null || role.isBlank() || subject == null || subject.isBlank()) {
-            throw ApiException.unauthorized("JWT needs 'sub' and a '" + rolesClaim + "' claim");
+            throw ApiException.unauthorized("JWT needs 'sub' and a '" + rolesClaim + "' claim, as strings (a list's"
+                    + " first entry is the role)");
         }
         try {
             return new Principal(subject, role);

@@ -182,6 +182,9 @@ public final class LetheServer implements AutoCloseable {
     /** The request attribute saying why authentication refused a request (for the request log line). */
     private static final String REFUSAL = "refusal";
 
+    /** The principal of a token refused for its role: for the request's log line. */
+    private static final String REFUSED_PRINCIPAL = "refusedPrincipal";
+
     /** The request attribute holding a JWT's {@code exp} (absent for static tokens and JWTs without one). */
     private static final String EXPIRES = "expires";
 
@@ -671,6 +674,9 @@ public final class LetheServer implements AutoCloseable {
             metrics.time(method + " " + route, nanos);
             metrics.response(ctx.statusCode());
             Principal who = ctx.attribute("principal");
+            if (who == null) {
+                who = ctx.attribute(REFUSED_PRINCIPAL);
+            }
             Map<String, Object> line = new java.util.LinkedHashMap<>();
             line.put("method", method);
             line.put("route", route);
@@ -902,6 +908,11 @@ public final class LetheServer implements AutoCloseable {
                 || (path.equals("/graphql") && ctx.method().name().equals("GET"))) {
             return;
         }
+        if (java.util.Collections.list(ctx.req().getHeaders("Authorization")).size() > 1) {
+            // One is allowed (RFC 9110 §11.6.2); which would a proxy in front have checked?
+            ctx.attribute(REFUSAL, "several Authorization headers");
+            throw new ApiException(400, "Bad request", "send one Authorization header, not several");
+        }
         String header = ctx.header("Authorization");
         if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
             ctx.header("WWW-Authenticate", "Bearer");
@@ -918,15 +929,15 @@ public final class LetheServer implements AutoCloseable {
                             + " read alike: the audit trail could show it as another principal's name");
                 }
                 String name = comparable(principal.name());
-                if (name.equals(comparable(Principal.SYSTEM.name()))
-                        || name.equals(comparable(dev.lethe.core.privacy.RetentionScheduler.SCHEDULER.name()))
+                if (RESERVED_PRINCIPALS.contains(name)
                         || config.tokens().values().stream()
                                 .anyMatch(p -> comparable(p.name()).equals(name))) {
                     // The trail names principals, and the in-progress limits count per name: a JWT subject must
                     // not pass for a static token's principal or Lethe's own (nor share their limits), spelt with
                     // other case or spaces around it either.
                     throw ApiException.unauthorized("JWT 'sub' names a principal a static token of this server, or"
-                            + " Lethe itself, has; the audit trail could not tell them apart: give the identity"
+                            + " Lethe itself (lethe, retention-scheduler, the command line's cli, the demo's"
+                            + " demo-dpo), has; the audit trail could not tell them apart: give the identity"
                             + " provider's subjects other names, or rename the token's principal");
                 }
                 ctx.attribute(EXPIRES, JwtVerifier.expiry(token));
@@ -944,6 +955,7 @@ public final class LetheServer implements AutoCloseable {
         if (!lethe.policy().roles().containsKey(principal.role())) {
             // Taking a role out of policy.yaml takes its access away: it read the log and the audit trail before.
             ctx.attribute(REFUSAL, "role not in the data policy");
+            ctx.attribute(REFUSED_PRINCIPAL, principal); // named in the request's log line: whose token it was
             throw new ApiException(
                     403,
                     "Forbidden",
@@ -1444,6 +1456,16 @@ public final class LetheServer implements AutoCloseable {
      * A principal's name as a reader of the audit trail compares it: in Unicode compatibility form (full-width
      * letters as letters, a no-break space as a space), without case or surrounding spaces of any kind.
      */
+    /**
+     * Principals a JWT's {@code sub} may not name, {@link #comparable}: Lethe's own, the command line's default
+     * ({@code --user} unset, no {@code $USER}) and the demo's, which the audit trail names.
+     */
+    private static final java.util.Set<String> RESERVED_PRINCIPALS = java.util.Set.of(
+            comparable(Principal.SYSTEM.name()),
+            comparable(dev.lethe.core.privacy.RetentionScheduler.SCHEDULER.name()),
+            "cli",
+            "demo-dpo");
+
     static String comparable(String name) {
         String normal = java.text.Normalizer.normalize(name, java.text.Normalizer.Form.NFKC);
         int start = 0;

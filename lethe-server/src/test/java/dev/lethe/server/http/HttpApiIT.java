@@ -1734,6 +1734,9 @@ class HttpApiIT {
                 "{\"events\":[{\"type\":\"ContactAdded\",\"data\":{\"email\":\"s@example.com\"}}]}");
         assertThat(write.status()).isEqualTo(403);
         assertThat(write.json().get("detail").asText()).contains("role 'superuser' is not declared");
+        // The request's log line names whose token it was (it said "-").
+        assertThat(logs.toString(StandardCharsets.UTF_8))
+                .contains("\"principal\":\"jwt-stranger\",\"refused\":\"role not in the data policy\"");
         Response graphQlWrite = post(
                 "/graphql",
                 stranger,
@@ -1765,7 +1768,12 @@ class HttpApiIT {
                 "retention-scheduler",
                 "demo-admin\\u00a0",
                 "lethe\\u2007",
-                "\\uff4c\\uff45the")) {
+                "\\uff4c\\uff45the",
+                // The command line's principal without --user or $USER, and the demo's loader; and a static
+                // principal followed by a character that shows nothing (a combining grapheme joiner).
+                "cli",
+                "demo-dpo",
+                "demo-admin\\u034f")) {
             String spelt =
                     JwtVerifierTest.hs256("{\"sub\":\"" + sub + "\",\"roles\":[\"analyst\"]}", JwtVerifierTest.SECRET);
             assertThat(get("/v1/schemas", spelt).status()).as(sub).isEqualTo(401);
@@ -1777,6 +1785,15 @@ class HttpApiIT {
                         "{\"sub\":\"demo-\\u0430dmin\",\"roles\":[\"analyst\"]}", JwtVerifierTest.SECRET));
         assertThat(mixed.status()).isEqualTo(401);
         assertThat(mixed.json().get("detail").asText()).contains("mixes Latin letters with Cyrillic or Greek");
+        // Two Authorization headers: which one would a proxy in front have checked? Refused, whatever the order.
+        HttpResponse<String> twice = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/v1/schemas"))
+                        .header("Authorization", "Bearer " + ADMIN)
+                        .header("Authorization", "Bearer nonsense")
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(twice.statusCode()).isEqualTo(400);
+        assertThat(twice.body()).contains("send one Authorization header, not several");
         String forged = JwtVerifierTest.hs256("{\"sub\":\"x\",\"roles\":[\"dpo\"]}", JwtVerifierTest.SECRET + "!");
         Response refused = get("/v1/schemas", forged);
         assertThat(refused.status()).isEqualTo(401);

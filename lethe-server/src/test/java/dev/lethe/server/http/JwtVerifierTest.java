@@ -22,11 +22,7 @@ class JwtVerifierTest {
     static final Base64.Encoder URL = Base64.getUrlEncoder().withoutPadding();
 
     static String hs256(String claims, String secret) throws Exception {
-        String signed = URL.encodeToString("{\"alg\":\"HS256\",\"typ\":\"JWT\"}".getBytes(StandardCharsets.UTF_8)) + "."
-                + URL.encodeToString(claims.getBytes(StandardCharsets.UTF_8));
-        Mac mac = Mac.getInstance("HmacSHA256");
-        mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
-        return signed + "." + URL.encodeToString(mac.doFinal(signed.getBytes(StandardCharsets.US_ASCII)));
+        return hs256("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", claims, secret);
     }
 
     @Test
@@ -67,6 +63,37 @@ class JwtVerifierTest {
                         "{\"sub\":\"a\",\"roles\":\"dpo\",\"nbf\":" + twoTo64.add(java.math.BigInteger.TEN) + "}",
                         SECRET)))
                 .hasMessageContaining("not valid yet");
+    }
+
+    static String hs256(String header, String claims, String secret) throws Exception {
+        String signed = URL.encodeToString(header.getBytes(StandardCharsets.UTF_8)) + "."
+                + URL.encodeToString(claims.getBytes(StandardCharsets.UTF_8));
+        Mac mac = Mac.getInstance("HmacSHA256");
+        mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+        return signed + "." + URL.encodeToString(mac.doFinal(signed.getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    @Test
+    void a_crit_header_and_a_sub_or_role_that_is_no_string_are_refused() throws Exception {
+        JwtVerifier verifier = new JwtVerifier(new ServerConfig.Jwt(SECRET, null, null, null, "roles"), NOW);
+        String claims = "{\"sub\":\"dora\",\"roles\":[\"dpo\"]}";
+        assertThat(verifier.verify(hs256("{\"alg\":\"HS256\"}", claims, SECRET)))
+                .isEqualTo(new Principal("dora", "dpo"));
+        assertThatThrownBy(() ->
+                        verifier.verify(hs256("{\"alg\":\"HS256\",\"crit\":[\"x-must-understand\"]}", claims, SECRET)))
+                .isInstanceOf(ApiException.class)
+                .hasMessageContaining("'crit': this server understands no critical extension");
+        for (String notStrings : new String[] {
+            "{\"sub\":12345,\"roles\":[\"dpo\"]}",
+            "{\"sub\":\"dora\",\"roles\":[1]}",
+            "{\"sub\":\"dora\",\"roles\":true}",
+            "{\"sub\":[\"dora\"],\"roles\":\"dpo\"}"
+        }) {
+            assertThatThrownBy(() -> verifier.verify(hs256(notStrings, SECRET)))
+                    .as(notStrings)
+                    .isInstanceOf(ApiException.class)
+                    .hasMessageContaining("JWT needs 'sub' and a 'roles' claim, as strings");
+        }
     }
 
     @Test

@@ -307,7 +307,11 @@ public final class KeyService implements AutoCloseable {
     }
 
     /** Whether {@code text} shows nothing: spaces of any kind, format (invisible) and control characters. */
-    static boolean blank(String text) {
+    /**
+     * Whether a key value holds nothing visible (only spaces, control or format characters), which {@link
+     * #resolve} refuses: every such value would be one natural key, and so one person.
+     */
+    public static boolean blank(String text) {
         // A loop, not a stream: it runs for every key of every append, and stops at the first visible character.
         for (int i = 0; i < text.length(); ) {
             int c = text.codePointAt(i);
