@@ -62,8 +62,8 @@ class SqliteRevealedReplayTest {
                 LocalMasterKey.openOrCreate(directory.resolve("keys")),
                 DataPolicy.parse(POLICY),
                 clock);
-        try (PrivateEventStore lethe =
-                new PrivateEventStore(SqliteEventStore.open(directory.resolve("log")), keys, clock)) {
+        try (PrivateEventStore lethe = new PrivateEventStore(
+                SqliteEventStore.open(directory.resolve("log"), SqliteOptions.DEFAULT.withClock(clock)), keys, clock)) {
             JsonNode schema = Json.parse(SCHEMA).asTree();
             lethe.registerSchema(
                     new Principal("dora", "dpo"),

@@ -72,7 +72,7 @@ class ByteExactSealingTest {
         Clock clock = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
         KeyService keys = new KeyService(
                 new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(policy), clock);
-        PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(), keys, clock);
+        PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(clock), keys, clock);
         JsonNode schema = Json.parse(SCHEMA).asTree();
         store.schemas()
                 .register(

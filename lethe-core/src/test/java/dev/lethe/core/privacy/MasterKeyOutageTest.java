@@ -83,7 +83,7 @@ class MasterKeyOutageTest {
     private Store storeWithAda() {
         Clock clock = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
         InMemoryKeyStore keyStore = new InMemoryKeyStore();
-        InMemoryEventStore log = new InMemoryEventStore();
+        InMemoryEventStore log = new InMemoryEventStore(clock);
         DataPolicy policy = DataPolicy.parse(PrivateEventStoreTest.POLICY);
         MasterKey local = LocalMasterKey.openOrCreate(keysDirectory);
         // Not closed: closing it would close the shared log.

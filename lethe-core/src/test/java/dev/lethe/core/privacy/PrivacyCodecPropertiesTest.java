@@ -89,7 +89,7 @@ class PrivacyCodecPropertiesTest {
         Clock clock = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
         KeyService keys = new KeyService(
                 new InMemoryKeyStore(), LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
-        lethe = new PrivateEventStore(new InMemoryEventStore(), keys, clock);
+        lethe = new PrivateEventStore(new InMemoryEventStore(clock), keys, clock);
         JsonNode schema = Json.parse(SCHEMA).asTree();
         lethe.schemas()
                 .register(

@@ -71,7 +71,7 @@ class PrivateEventStoreTest {
         keyStore = new InMemoryKeyStore();
         KeyService keys =
                 new KeyService(keyStore, LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
-        lethe = new PrivateEventStore(new InMemoryEventStore(), keys, clock);
+        lethe = new PrivateEventStore(new InMemoryEventStore(clock), keys, clock);
         registerProductSold(lethe);
     }
 
@@ -102,7 +102,7 @@ class PrivateEventStoreTest {
                 LocalMasterKey.openOrCreate(keysDirectory),
                 DataPolicy.parse(POLICY.replace("strict: true", "strict: false")),
                 clock);
-        return new PrivateEventStore(new InMemoryEventStore(), keys, clock);
+        return new PrivateEventStore(new InMemoryEventStore(clock), keys, clock);
     }
 
     RecordedEvent sell(String email, String name) {
@@ -321,7 +321,7 @@ class PrivateEventStoreTest {
     @Test
     void a_rotation_whose_audit_entry_fails_says_the_key_was_rotated() {
         // A close under way, say: the rotation is done, and its caller must copy the new keyset, not retry blind.
-        InMemoryEventStore log = new InMemoryEventStore();
+        InMemoryEventStore log = new InMemoryEventStore(Clock.fixed(writtenAt, ZoneOffset.UTC));
         KeyStore closingMidway = InterceptedKeyStore.of(new InMemoryKeyStore(), (method, args) -> {
             if (method.equals("rewrap")) {
                 log.close(); // the audit entry after the re-wrap meets a closed store
@@ -418,7 +418,7 @@ class PrivateEventStoreTest {
         KeyService keys =
                 new KeyService(racing, LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
         service.accept(keys);
-        try (PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(), keys, clock)) {
+        try (PrivateEventStore store = new PrivateEventStore(new InMemoryEventStore(clock), keys, clock)) {
             registerProductSold(store);
             SubjectId before = keys.resolve(email); // cached: the append resolves it without asking
             armed.set(before);
@@ -588,7 +588,7 @@ class PrivateEventStoreTest {
         Clock clock = Clock.fixed(writtenAt, ZoneOffset.UTC);
         KeyService keys =
                 new KeyService(counting, LocalMasterKey.openOrCreate(keysDirectory), DataPolicy.parse(POLICY), clock);
-        try (PrivateEventStore batched = new PrivateEventStore(new InMemoryEventStore(), keys, clock)) {
+        try (PrivateEventStore batched = new PrivateEventStore(new InMemoryEventStore(clock), keys, clock)) {
             registerProductSold(batched);
             SubjectId known = keys.resolve("known@example.com");
             oneByOne.set(0);
@@ -732,7 +732,7 @@ class PrivateEventStoreTest {
                 LocalMasterKey.openOrCreate(keysDirectory),
                 DataPolicy.parse(POLICY + "  marketer: { read: [contact] }\n"),
                 clock);
-        lethe = new PrivateEventStore(new InMemoryEventStore(), keys, clock);
+        lethe = new PrivateEventStore(new InMemoryEventStore(clock), keys, clock);
         registerProductSold(lethe);
         RecordedEvent stored = sell("ada@example.com", "Ada Lovelace");
 
@@ -1204,7 +1204,7 @@ class PrivateEventStoreTest {
     @Test
     void a_key_release_the_trail_cannot_take_for_now_refuses_the_read_as_transiently_as_the_trail_failed() {
         // A log whose $audit appends fail as a full disk does (transient: HTTP 503, retry), the rest working.
-        InMemoryEventStore log = new InMemoryEventStore();
+        InMemoryEventStore log = new InMemoryEventStore(Clock.fixed(writtenAt, ZoneOffset.UTC));
         java.util.concurrent.atomic.AtomicBoolean full = new java.util.concurrent.atomic.AtomicBoolean();
         dev.lethe.core.store.EventStore filling =
                 (dev.lethe.core.store.EventStore) java.lang.reflect.Proxy.newProxyInstance(

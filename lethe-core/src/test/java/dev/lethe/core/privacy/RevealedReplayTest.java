@@ -108,7 +108,10 @@ class RevealedReplayTest {
 
     @BeforeEach
     void openStore() {
-        lethe = open(new InMemoryEventStore(), keysDirectory);
+        // The log's clock is the key service's: a batch's seal period, and its window, are those of its instant.
+        lethe = open(
+                new InMemoryEventStore(Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC)),
+                keysDirectory);
     }
 
     @AfterEach

@@ -39,8 +39,8 @@ class SchemaRegistrationTest {
     Path keysDirectory;
 
     PrivateEventStore lethe;
-    private final InMemoryEventStore base = new InMemoryEventStore();
     private final Clock clock = Clock.fixed(Instant.parse("2026-11-26T10:00:00Z"), ZoneOffset.UTC);
+    private final InMemoryEventStore base = new InMemoryEventStore(clock);
     private KeyService keys;
 
     @BeforeEach
