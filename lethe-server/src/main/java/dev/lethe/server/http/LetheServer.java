@@ -891,6 +891,11 @@ public final class LetheServer implements AutoCloseable {
         // Answers may hold decrypted personal data: no cache keeps a copy. Every path, not a list of them
         // (/graphql/ reaches the GraphQL handler too); GraphiQL's static assets set their own max-age.
         ctx.header("Cache-Control", "no-store");
+        // Nor is an answer read as another type than it says, nor GraphiQL (its token box filled in demo mode)
+        // shown inside another site's frame.
+        ctx.header("X-Content-Type-Options", "nosniff");
+        ctx.header("X-Frame-Options", "DENY");
+        ctx.header("Content-Security-Policy", "frame-ancestors 'none'");
         if (ctx.method().name().equals("HEAD") && !path.equals("/health") && !path.startsWith("/health/")) {
             // Jetty would answer a HEAD of any GET route 200 without running it: no token checked, no
             // permission, not even whether the path is valid.
@@ -1954,7 +1959,10 @@ public final class LetheServer implements AutoCloseable {
 
     private static String text(JsonNode body, String field) {
         JsonNode value = body.get(field);
-        if (value == null || !value.isTextual() || value.asText().isBlank()) {
+        if (value != null && value.isTextual() && value.asText().isBlank()) {
+            throw ApiException.badRequest("'" + field + "' is empty");
+        }
+        if (value == null || !value.isTextual()) {
             throw ApiException.badRequest("'" + field + "' is required (a string)");
         }
         return value.asText();

@@ -485,6 +485,13 @@ class HttpApiIT {
                 + "\"name\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"identity\"}}}}}";
         Response registered = post("/v1/schemas", ADMIN, kyc);
         assertThat(registered.status()).as(registered.body()).isIn(200, 201);
+        // A descriptor set given empty is said to be empty, not missing.
+        Response empty = post(
+                "/v1/schemas",
+                ADMIN,
+                "{\"eventType\":\"Kyc2\",\"notation\":\"protobuf\",\"descriptorSet\":\"\",\"message\":\"ev.Kyc\"}");
+        assertThat(empty.status()).isEqualTo(400);
+        assertThat(empty.json().get("detail").asText()).isEqualTo("'descriptorSet' is empty");
         String rest = firstEmailSubject(
                 addContact("contact-" + UUID.randomUUID().toString().substring(0, 8), "kr@example.com", "K R"),
                 ADVISOR);
@@ -745,6 +752,12 @@ class HttpApiIT {
                         .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(plain.headers().firstValue("Cache-Control")).contains("no-store");
+        assertThat(plain.headers().firstValue("X-Content-Type-Options")).contains("nosniff");
+        assertThat(plain.headers().firstValue("X-Frame-Options")).contains("DENY");
+        // GraphiQL's page, too, is never shown inside another site's frame.
+        HttpResponse<String> page = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/graphiql")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(page.headers().firstValue("Content-Security-Policy")).contains("frame-ancestors 'none'");
         // So is GraphQL, by any path that reaches it (a trailing slash did without the header).
         for (String graphQl : List.of("/graphql", "/graphql/")) {
             HttpResponse<String> answer = http.send(
