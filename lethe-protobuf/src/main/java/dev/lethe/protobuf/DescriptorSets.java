@@ -114,7 +114,10 @@ final class DescriptorSets {
         return kept.build().toByteArray();
     }
 
-    /** Refuses an extension carrying the gdpr option whose extendee is the message or one of its fields' types. */
+    /**
+     * Refuses an extension whose extendee is the message or one of its fields' types, and which carries the
+     * gdpr option (under 51234, or under another number with its shape) or is of a message type that does.
+     */
     private void refuseClassifiedExtensions(Descriptor message) {
         Set<String> reached = new HashSet<>();
         java.util.Deque<Descriptor> pending = new java.util.ArrayDeque<>(List.of(message));
@@ -128,46 +131,92 @@ final class DescriptorSets {
                 }
             }
         }
+        // Every message and extension of the set, by full name, read from the files as given (none is built).
+        Map<String, DescriptorProto> messages = new HashMap<>();
+        List<Declared> extensions = new ArrayList<>();
         for (FileDescriptorProto file : files.values()) {
             if (file.getName().equals(DESCRIPTOR_PROTO)) {
                 continue;
             }
             String prefix = file.getPackage().isEmpty() ? "" : file.getPackage() + ".";
-            refuseClassifiedExtensions(file.getName(), prefix, file.getExtensionList(), reached);
+            file.getExtensionList().forEach(e -> extensions.add(new Declared(file.getName(), prefix, e)));
             for (DescriptorProto inner : file.getMessageTypeList()) {
-                refuseClassifiedExtensions(file.getName(), prefix, inner, reached);
+                collect(file.getName(), prefix, inner, messages, extensions);
             }
         }
-    }
-
-    private void refuseClassifiedExtensions(
-            String fileName, String prefix, DescriptorProto message, Set<String> reached) {
-        String scope = prefix + message.getName() + ".";
-        refuseClassifiedExtensions(fileName, scope, message.getExtensionList(), reached);
-        for (DescriptorProto nested : message.getNestedTypeList()) {
-            refuseClassifiedExtensions(fileName, scope, nested, reached);
+        // The option's numbers: the seed's, and any other FieldOptions extension of its shape (a bool pii).
+        Set<Integer> optionNumbers = new HashSet<>(List.of(GdprOptions.FIELD_NUMBER));
+        for (Declared declared : extensions) {
+            DescriptorProto type = messages.get(unqualified(declared.field().getTypeName()));
+            if (unqualified(declared.field().getExtendee()).equals("google.protobuf.FieldOptions")
+                    && type != null
+                    && type.getFieldList().stream()
+                            .anyMatch(f -> f.getName().equals("pii")
+                                    && f.getType() == DescriptorProtos.FieldDescriptorProto.Type.TYPE_BOOL)) {
+                optionNumbers.add(declared.field().getNumber());
+            }
         }
-    }
-
-    private void refuseClassifiedExtensions(
-            String fileName,
-            String scope,
-            List<DescriptorProtos.FieldDescriptorProto> extensions,
-            Set<String> reached) {
-        for (DescriptorProtos.FieldDescriptorProto extension : extensions) {
-            String extendee = extension.getExtendee().startsWith(".")
-                    ? extension.getExtendee().substring(1)
-                    : extension.getExtendee();
-            if (reached.contains(extendee)
-                    && extension.getOptions().getUnknownFields().hasField(GdprOptions.FIELD_NUMBER)) {
+        for (Declared declared : extensions) {
+            DescriptorProtos.FieldDescriptorProto extension = declared.field();
+            String extendee = unqualified(extension.getExtendee());
+            if (!reached.contains(extendee)) {
+                continue;
+            }
+            boolean marked = carriesOption(extension, optionNumbers);
+            if (marked || classifiesAnything(extension.getTypeName(), messages, optionNumbers, new HashSet<>())) {
                 throw InvalidEventException.of(
                         subject,
-                        "extension " + scope + extension.getName() + " (in " + fileName + ") extends " + extendee
-                                + " and carries the gdpr option, but Lethe reads a message's own fields, not its"
-                                + " extensions: its value would be stored in plaintext. Declare it as a field of "
-                                + extendee);
+                        "extension " + declared.scope() + extension.getName() + " (in " + declared.fileName()
+                                + ") extends " + extendee
+                                + (marked
+                                        ? " and carries the gdpr option"
+                                        : " and its message type classifies fields with the gdpr option")
+                                + ", but Lethe reads a message's own fields, not its extensions: its value would be"
+                                + " stored in plaintext. Declare it as a field of " + extendee);
             }
         }
+    }
+
+    /** An extension as a file declares it, with the scope its name is in ({@code pkg.} or {@code pkg.Holder.}). */
+    private record Declared(String fileName, String scope, DescriptorProtos.FieldDescriptorProto field) {}
+
+    private static void collect(
+            String fileName,
+            String prefix,
+            DescriptorProto message,
+            Map<String, DescriptorProto> messages,
+            List<Declared> extensions) {
+        String name = prefix + message.getName();
+        messages.putIfAbsent(name, message);
+        message.getExtensionList().forEach(e -> extensions.add(new Declared(fileName, name + ".", e)));
+        for (DescriptorProto nested : message.getNestedTypeList()) {
+            collect(fileName, name + ".", nested, messages, extensions);
+        }
+    }
+
+    private static boolean carriesOption(DescriptorProtos.FieldDescriptorProto field, Set<Integer> optionNumbers) {
+        return field.getOptions().getUnknownFields().asMap().keySet().stream().anyMatch(optionNumbers::contains);
+    }
+
+    /** Whether the message named, or one its fields hold at any depth, has a field carrying the option. */
+    private static boolean classifiesAnything(
+            String typeName, Map<String, DescriptorProto> messages, Set<Integer> optionNumbers, Set<String> seen) {
+        DescriptorProto message = messages.get(unqualified(typeName));
+        if (message == null || !seen.add(unqualified(typeName))) {
+            return false;
+        }
+        for (DescriptorProtos.FieldDescriptorProto field : message.getFieldList()) {
+            if (carriesOption(field, optionNumbers)
+                    || (!field.getTypeName().isEmpty()
+                            && classifiesAnything(field.getTypeName(), messages, optionNumbers, seen))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String unqualified(String name) {
+        return name.startsWith(".") ? name.substring(1) : name;
     }
 
     /**

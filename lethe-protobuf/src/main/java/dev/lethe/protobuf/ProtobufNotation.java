@@ -85,16 +85,29 @@ public final class ProtobufNotation {
      * @param messageFullName the message's full name, package included ({@code lethe.example.MyMessage})
      */
     public static PrivacySchema read(String eventType, byte[] fileDescriptorSet, String messageFullName) {
-        return read(
+        return readFound(
                 eventType,
                 DescriptorSets.findMessageToRegister(subject(eventType), fileDescriptorSet, messageFullName));
     }
 
-    /** Reads a message whose descriptor is at hand, e.g. {@code MyMessage.getDescriptor()} of a generated class. */
+    /**
+     * Reads a message whose descriptor is at hand, e.g. {@code MyMessage.getDescriptor()} of a generated class.
+     * An extension of it that carries the gdpr option is refused when its file, or one that file imports,
+     * declares it (extensions declared in files importing the message's cannot be seen from its descriptor).
+     */
     public static PrivacySchema read(String eventType, Descriptor message) {
         if (message == null) {
             throw InvalidEventException.of(subject(eventType), "no message descriptor given");
         }
+        com.google.protobuf.DescriptorProtos.FileDescriptorSet.Builder set =
+                com.google.protobuf.DescriptorProtos.FileDescriptorSet.newBuilder();
+        addWithImports(message.getFile(), new HashSet<>(), set);
+        DescriptorSets.findMessageToRegister(
+                subject(eventType), set.build().toByteArray(), message.getFullName()); // its refusals only
+        return readFound(eventType, message);
+    }
+
+    private static PrivacySchema readFound(String eventType, Descriptor message) {
         Reader reader = new Reader(eventType, GdprOptions.declaredFor(subject(eventType), message));
         reader.collect(message, "");
         return new PrivacySchema(eventType, owned(eventType, reader.rules));

@@ -465,6 +465,93 @@ class ProtobufOwnersAndOptionsTest {
     }
 
     @Test
+    void an_extension_of_a_classifying_message_type_or_with_the_option_under_another_number_is_refused() {
+        DescriptorProto sale = DescriptorProto.newBuilder()
+                .setName("Sale")
+                .addField(marked(field("customer_id", 1, Type.TYPE_STRING, null), true, false, null))
+                .addExtensionRange(DescriptorProto.ExtensionRange.newBuilder()
+                        .setStart(100)
+                        .setEnd(200))
+                .build();
+        // Its type classifies a field: the value would be stored as written, the option inside it unread.
+        FileDescriptorProto typed = FileDescriptorProto.newBuilder()
+                .setName("more.proto")
+                .setPackage("more")
+                .setSyntax("proto2")
+                .addDependency("events.proto")
+                .addExtension(field("buyer", 101, Type.TYPE_MESSAGE, ".ev.Party").toBuilder()
+                        .setExtendee(".ev.Sale"))
+                .build();
+        assertThatThrownBy(() -> ProtobufNotation.read(
+                        "Sale",
+                        withFile(set(options(GdprOptions.FIELD_NUMBER, "proto2", false), party(), sale), typed),
+                        "ev.Sale"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("extension more.buyer (in more.proto) extends ev.Sale and its message type"
+                        + " classifies fields with the gdpr option");
+        // The option declared again under another number, with its shape, set on an extension.
+        FileDescriptorProto otherOptions = options(50002, "proto2", false).toBuilder()
+                .setName("opts2.proto")
+                .setPackage("opts2")
+                .setExtension(
+                        0,
+                        options(50002, "proto2", false).getExtension(0).toBuilder()
+                                .setTypeName(".opts2.GDPRCompliance"))
+                .build();
+        FileDescriptorProto otherNumber = FileDescriptorProto.newBuilder()
+                .setName("more.proto")
+                .setPackage("more")
+                .setSyntax("proto2")
+                .addDependency("events.proto")
+                .addDependency("opts2.proto")
+                .addExtension(
+                        marked(field("secret_email", 100, Type.TYPE_STRING, null), 50002, false, true, "contact", null)
+                                .toBuilder()
+                                .setExtendee(".ev.Sale"))
+                .build();
+        byte[] withOtherNumber = withFile(
+                withFile(set(options(GdprOptions.FIELD_NUMBER, "proto2", false), party(), sale), otherOptions),
+                otherNumber);
+        assertThatThrownBy(() -> ProtobufNotation.read("Sale", withOtherNumber, "ev.Sale"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining(
+                        "extension more.secret_email (in more.proto) extends ev.Sale and carries the" + " gdpr option");
+    }
+
+    @Test
+    void an_extension_in_the_messages_own_file_is_refused_when_the_schema_is_read_from_its_descriptor()
+            throws Exception {
+        FileDescriptorProto opts = options(GdprOptions.FIELD_NUMBER, "proto2", false);
+        FileDescriptorProto own = FileDescriptorProto.newBuilder()
+                .setName("own.proto")
+                .setPackage("own")
+                .setSyntax("proto2")
+                .addDependency("opts.proto")
+                .addMessageType(DescriptorProto.newBuilder()
+                        .setName("Ev")
+                        .addField(marked(field("customer_id", 1, Type.TYPE_STRING, null), true, false, null))
+                        .addExtensionRange(DescriptorProto.ExtensionRange.newBuilder()
+                                .setStart(100)
+                                .setEnd(200)))
+                .addExtension(
+                        marked(field("secret_email", 100, Type.TYPE_STRING, null), false, true, "contact").toBuilder()
+                                .setExtendee(".own.Ev"))
+                .build();
+        com.google.protobuf.Descriptors.FileDescriptor optsFile =
+                com.google.protobuf.Descriptors.FileDescriptor.buildFrom(
+                        opts, new com.google.protobuf.Descriptors.FileDescriptor[] {
+                            com.google.protobuf.DescriptorProtos.getDescriptor()
+                        });
+        com.google.protobuf.Descriptors.Descriptor ev = com.google.protobuf.Descriptors.FileDescriptor.buildFrom(
+                        own, new com.google.protobuf.Descriptors.FileDescriptor[] {optsFile})
+                .findMessageTypeByName("Ev");
+        assertThatThrownBy(() -> ProtobufNotation.read("Ev", ev))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining(
+                        "extension own.secret_email (in own.proto) extends own.Ev and carries the gdpr" + " option");
+    }
+
+    @Test
     void a_registration_stores_only_the_files_its_message_needs() throws Exception {
         FileDescriptorProto unrelated = FileDescriptorProto.newBuilder()
                 .setName("unrelated.proto")

@@ -68,9 +68,7 @@ public final class Notes {
                         || Character.getType(c) == Character.LINE_SEPARATOR
                         || Character.getType(c) == Character.PARAGRAPH_SEPARATOR
                         || (Character.getType(c) == Character.FORMAT && !ORDINARY_FORMAT.contains(c))
-                        || c == 0x3164 // Hangul filler: blank, yet a letter
-                        || c == 0x115F
-                        || c == 0x1160)
+                        || Invisible.blank(c)) // a Hangul filler, a variation selector: blank, yet no format
                 .findFirst()
                 .orElse(-1);
     }

@@ -25,39 +25,25 @@ public record Principal(String name, String role) {
                         || Character.getType(c) == Character.LINE_SEPARATOR
                         || Character.getType(c) == Character.PARAGRAPH_SEPARATOR
                         || Character.getType(c) == Character.FORMAT
-                        || invisible(c))) {
+                        || Character.getType(c) == Character.PRIVATE_USE
+                        || Character.getType(c) == Character.UNASSIGNED
+                        || Invisible.blank(c))) {
             // Format characters too: a right-to-left override would make the name read as another one. And
-            // characters that show nothing ("ops" and a variation selector would read as the principal "ops").
+            // characters that show nothing, or may not ("ops" and a variation selector would read as "ops"; a
+            // private-use or unassigned code point draws as its font pleases).
             throw InvalidEventException.of(
                     "principal",
                     "name contains a control character, line separator or invisible character (format, variation"
-                            + " selector, filler or blank)");
+                            + " selector, filler, blank, private-use or unassigned)");
+        }
+        if (Invisible.showsNothing(name.codePointAt(0))
+                || Invisible.showsNothing(name.codePointBefore(name.length()))) {
+            // "ops " (or with a no-break space) would read as the principal "ops".
+            throw InvalidEventException.of("principal", "name begins or ends with a space");
         }
         if (role == null || role.isBlank()) {
             throw InvalidEventException.of("principal " + name, "needs a role");
         }
-    }
-
-    /**
-     * Unicode's default-ignorable code points that are not format characters (a combining grapheme joiner,
-     * variation selectors, Hangul and Mongolian fillers, Khmer inherent vowels, reserved ones), and the braille
-     * blank: each shows nothing, so a name holding one reads as the name without it.
-     */
-    private static boolean invisible(int c) {
-        return c == 0x034F
-                || c == 0x115F
-                || c == 0x1160
-                || c == 0x17B4
-                || c == 0x17B5
-                || (c >= 0x180B && c <= 0x180F)
-                || c == 0x2800
-                || c == 0x3164
-                || (c >= 0xFE00 && c <= 0xFE0F)
-                || c == 0xFFA0
-                || (c >= 0xFFF0 && c <= 0xFFF8)
-                || (c >= 0x1BCA0 && c <= 0x1BCA3)
-                || (c >= 0x1D173 && c <= 0x1D17A)
-                || (c >= 0xE0000 && c <= 0xE0FFF);
     }
 
     /** The principal of the process itself, for key service work that reads no personal data. */

@@ -4270,7 +4270,8 @@ public final class PrivateEventStore implements AutoCloseable {
             new Principal(recorded, "any");
             return recorded;
         } catch (InvalidEventException notAName) {
-            return "unknown (the name recorded is not repeated: it held control characters or was too long)";
+            return "unknown (the name recorded is not repeated: it held control or invisible characters, or was too"
+                    + " long)";
         }
     }
 

@@ -187,10 +187,12 @@ public final class Json {
             if (!value.marks.isEmpty()) {
                 // Where its marked components would land in the outer value is not recorded: the check that
                 // refuses storing one unencrypted could not see them.
-                throw com.fasterxml.jackson.databind.JsonMappingException.from(
+                // As a definition that cannot be written (what it is), so that a projection's failure quotes it too.
+                throw com.fasterxml.jackson.databind.exc.InvalidDefinitionException.from(
                         generator,
                         "a Json written by Json.of from records with @PersonalData or @DataSubject components cannot"
-                                + " be written inside another value: give the records themselves");
+                                + " be written inside another value: give the records themselves",
+                        provider.constructType(Json.class));
             }
             // Well-formed already; Json.of checks the whole again.
             generator.writeRawValue(value.toString());

@@ -19,13 +19,24 @@ class PrincipalTest {
         for (String forged : new String[] {
             "dora\nSubjectForgotten", "dora\r", "dora\u0000", "dora\u2028x", "\u001b[2J", "ev\u202Eli", "do\u200Bra",
             // Characters that show nothing without being format characters: each would read as "ops".
-            "ops\u034F", "ops\uFE0F", "ops\u3164", "ops\u2800", "ops\u115F", "o\u180Bps", "ops\uDB40\uDD00"
+            "ops\u034F", "ops\uFE0F", "ops\u3164", "ops\u2800", "ops\u115F", "o\u180Bps", "ops\uDB40\uDD00",
+            // And those that draw as the font pleases, or as nothing: private use, unassigned, a noncharacter, the
+            // musical null notehead.
+            "cli\uE000", "ops\u0378", "ops\uFDD0", "lethe\uD834\uDD59"
         }) {
             assertThatThrownBy(() -> new Principal(forged, "dpo"))
                     .as(forged)
                     .isInstanceOf(InvalidEventException.class)
                     .hasMessageContaining("control character, line separator or invisible character");
         }
+        // A space of any kind around it: "ops " reads as "ops".
+        for (String spaced : new String[] {"ops ", " ops", "ops\u00a0", "\u3000ops", "ops\u202F"}) {
+            assertThatThrownBy(() -> new Principal(spaced, "dpo"))
+                    .as(spaced)
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessage("principal: name begins or ends with a space");
+        }
+        assertThat(new Principal("Ada Lovelace", "dpo").name()).isEqualTo("Ada Lovelace");
         // Visible combining marks and other scripts are names like any other.
         assertThat(new Principal("Jos\u0065\u0301", "dpo").name()).isEqualTo("Jos\u0065\u0301");
         assertThat(new Principal("\uD55C\uAE00", "dpo").name()).hasSize(2);

@@ -245,7 +245,19 @@ class SchemaRegistrationTest {
                                 "ProductSold", "{\"email\":\"   \",\"product\":\"x\"}"))))
                 .isInstanceOf(dev.lethe.core.store.InvalidEventException.class)
                 .hasMessageContaining("is blank");
-        for (String invisible : new String[] {"\\u00a0", "\\u200b", "\\u2003\\u200b"}) {
+        for (String invisible : new String[] {
+            "\\u00a0",
+            "\\u200b",
+            "\\u2003\\u200b",
+            // Characters that show nothing though Unicode counts them as letters, marks or symbols.
+            "\\u3164",
+            "\\u2800",
+            "\\ufe0f",
+            "\\u034f",
+            "\\u115f\\u1160",
+            "\\u17b4",
+            "\\udb40\\udd00"
+        }) {
             assertThatThrownBy(() -> lethe.append(
                             dev.lethe.core.store.StreamId.of("sale-1"),
                             dev.lethe.core.store.ExpectedVersion.any(),

@@ -306,19 +306,16 @@ public final class KeyService implements AutoCloseable {
         return found;
     }
 
-    /** Whether {@code text} shows nothing: spaces of any kind, format (invisible) and control characters. */
     /**
-     * Whether a key value holds nothing visible (only spaces, control or format characters), which {@link
-     * #resolve} refuses: every such value would be one natural key, and so one person.
+     * Whether a key value holds nothing visible (only spaces, control, format or other invisible characters:
+     * {@link dev.lethe.core.privacy.Invisible#showsNothing}), which {@link #resolve} refuses: every such value
+     * would be one natural key, and so one person.
      */
     public static boolean blank(String text) {
         // A loop, not a stream: it runs for every key of every append, and stops at the first visible character.
         for (int i = 0; i < text.length(); ) {
             int c = text.codePointAt(i);
-            if (!Character.isWhitespace(c)
-                    && !Character.isSpaceChar(c)
-                    && Character.getType(c) != Character.FORMAT
-                    && !Character.isISOControl(c)) {
+            if (!dev.lethe.core.privacy.Invisible.showsNothing(c)) {
                 return false;
             }
             i += Character.charCount(c);
