@@ -115,22 +115,12 @@ final class DescriptorSets {
     }
 
     /**
-     * Refuses an extension whose extendee is the message or one of its fields' types, and which carries the
-     * gdpr option (under 51234, or under another number with its shape) or is of a message type that does.
+     * Refuses an extension whose extendee is the message, or a type reached from it (through fields, and through
+     * the types of extensions of reached types), and which marks a value personal or a key with the gdpr option
+     * (under 51234, or under another number whose {@code FieldOptions} extension has the option's shape), or whose
+     * message type marks any field so, at any depth.
      */
     private void refuseClassifiedExtensions(Descriptor message) {
-        Set<String> reached = new HashSet<>();
-        java.util.Deque<Descriptor> pending = new java.util.ArrayDeque<>(List.of(message));
-        while (!pending.isEmpty()) {
-            Descriptor next = pending.pop();
-            if (reached.add(next.getFullName())) {
-                for (com.google.protobuf.Descriptors.FieldDescriptor field : next.getFields()) {
-                    if (field.getJavaType() == com.google.protobuf.Descriptors.FieldDescriptor.JavaType.MESSAGE) {
-                        pending.push(field.getMessageType());
-                    }
-                }
-            }
-        }
         // Every message and extension of the set, by full name, read from the files as given (none is built).
         Map<String, DescriptorProto> messages = new HashMap<>();
         List<Declared> extensions = new ArrayList<>();
@@ -144,35 +134,55 @@ final class DescriptorSets {
                 collect(file.getName(), prefix, inner, messages, extensions);
             }
         }
-        // The option's numbers: the seed's, and any other FieldOptions extension of its shape (a bool pii).
-        Set<Integer> optionNumbers = new HashSet<>(List.of(GdprOptions.FIELD_NUMBER));
+        Map<String, List<Declared>> byExtendee = new HashMap<>();
         for (Declared declared : extensions) {
+            byExtendee
+                    .computeIfAbsent(unqualified(declared.field().getExtendee()), k -> new ArrayList<>())
+                    .add(declared);
+        }
+        // The option's numbers, each with the numbers of its bool members key and pii: the seed's (1 and 2, if
+        // the set does not declare it), and any other FieldOptions extension with a bool pii.
+        Map<Integer, int[]> options = new HashMap<>();
+        options.put(GdprOptions.FIELD_NUMBER, new int[] {1, 2});
+        for (Declared declared : byExtendee.getOrDefault("google.protobuf.FieldOptions", List.of())) {
             DescriptorProto type = messages.get(unqualified(declared.field().getTypeName()));
-            if (unqualified(declared.field().getExtendee()).equals("google.protobuf.FieldOptions")
-                    && type != null
-                    && type.getFieldList().stream()
-                            .anyMatch(f -> f.getName().equals("pii")
-                                    && f.getType() == DescriptorProtos.FieldDescriptorProto.Type.TYPE_BOOL)) {
-                optionNumbers.add(declared.field().getNumber());
+            int pii = type == null ? -1 : boolMember(type, "pii");
+            if (pii > 0 || (type != null && declared.field().getNumber() == GdprOptions.FIELD_NUMBER)) {
+                options.put(declared.field().getNumber(), new int[] {boolMember(type, "key"), pii});
             }
         }
-        for (Declared declared : extensions) {
-            DescriptorProtos.FieldDescriptorProto extension = declared.field();
-            String extendee = unqualified(extension.getExtendee());
-            if (!reached.contains(extendee)) {
+        // Every type a value of the message may hold, extensions' types included (to a fixed point).
+        Set<String> reached = new HashSet<>();
+        java.util.Deque<String> pending = new java.util.ArrayDeque<>(List.of(message.getFullName()));
+        while (!pending.isEmpty()) {
+            String next = pending.pop();
+            DescriptorProto type = messages.get(next);
+            if (type == null || !reached.add(next)) {
                 continue;
             }
-            boolean marked = carriesOption(extension, optionNumbers);
-            if (marked || classifiesAnything(extension.getTypeName(), messages, optionNumbers, new HashSet<>())) {
-                throw InvalidEventException.of(
-                        subject,
-                        "extension " + declared.scope() + extension.getName() + " (in " + declared.fileName()
-                                + ") extends " + extendee
-                                + (marked
-                                        ? " and carries the gdpr option"
-                                        : " and its message type classifies fields with the gdpr option")
-                                + ", but Lethe reads a message's own fields, not its extensions: its value would be"
-                                + " stored in plaintext. Declare it as a field of " + extendee);
+            type.getFieldList().stream()
+                    .filter(f -> !f.getTypeName().isEmpty())
+                    .forEach(f -> pending.push(unqualified(f.getTypeName())));
+            byExtendee.getOrDefault(next, List.of()).stream()
+                    .filter(d -> !d.field().getTypeName().isEmpty())
+                    .forEach(d -> pending.push(unqualified(d.field().getTypeName())));
+        }
+        for (String extendee : reached) {
+            for (Declared declared : byExtendee.getOrDefault(extendee, List.of())) {
+                DescriptorProtos.FieldDescriptorProto extension = declared.field();
+                boolean marked = marksPersonal(extension, options);
+                if (marked || marksAnything(extension.getTypeName(), messages, options)) {
+                    throw InvalidEventException.of(
+                            subject,
+                            "extension " + declared.scope() + extension.getName() + " (in " + declared.fileName()
+                                    + ") extends " + extendee
+                                    + (marked
+                                            ? " and the gdpr option marks it personal or a key"
+                                            : " and its message type marks fields personal or keys with the gdpr"
+                                                    + " option")
+                                    + ", but Lethe reads a message's own fields, not its extensions: its value would"
+                                    + " be stored in plaintext. Declare it as a field of " + extendee);
+                }
             }
         }
     }
@@ -194,22 +204,74 @@ final class DescriptorSets {
         }
     }
 
-    private static boolean carriesOption(DescriptorProtos.FieldDescriptorProto field, Set<Integer> optionNumbers) {
-        return field.getOptions().getUnknownFields().asMap().keySet().stream().anyMatch(optionNumbers::contains);
+    /** The number of the message's bool member of that name, or -1. */
+    private static int boolMember(DescriptorProto type, String name) {
+        if (type == null) {
+            return -1;
+        }
+        return type.getFieldList().stream()
+                .filter(f ->
+                        f.getName().equals(name) && f.getType() == DescriptorProtos.FieldDescriptorProto.Type.TYPE_BOOL)
+                .mapToInt(DescriptorProtos.FieldDescriptorProto::getNumber)
+                .findFirst()
+                .orElse(-1);
     }
 
-    /** Whether the message named, or one its fields hold at any depth, has a field carrying the option. */
-    private static boolean classifiesAnything(
-            String typeName, Map<String, DescriptorProto> messages, Set<Integer> optionNumbers, Set<String> seen) {
-        DescriptorProto message = messages.get(unqualified(typeName));
-        if (message == null || !seen.add(unqualified(typeName))) {
-            return false;
+    /**
+     * Whether the field's options hold one of the option's numbers with key or pii true (a label, {@code pii:
+     * false} with a group, marks nothing personal); an option that cannot be read counts as marking.
+     */
+    private static boolean marksPersonal(DescriptorProtos.FieldDescriptorProto field, Map<Integer, int[]> options) {
+        com.google.protobuf.UnknownFieldSet unknown = field.getOptions().getUnknownFields();
+        for (Map.Entry<Integer, int[]> option : options.entrySet()) {
+            if (!unknown.hasField(option.getKey())) {
+                continue;
+            }
+            for (com.google.protobuf.ByteString value :
+                    unknown.getField(option.getKey()).getLengthDelimitedList()) {
+                try {
+                    com.google.protobuf.UnknownFieldSet members = com.google.protobuf.UnknownFieldSet.parseFrom(value);
+                    for (int member : option.getValue()) {
+                        if (member > 0
+                                && members.hasField(member)
+                                && members.getField(member).getVarintList().stream()
+                                        .anyMatch(v -> v != 0)) {
+                            return true;
+                        }
+                    }
+                } catch (InvalidProtocolBufferException unreadable) {
+                    return true;
+                }
+            }
+            if (unknown.getField(option.getKey()).getLengthDelimitedList().isEmpty()) {
+                return true; // not a message: what it means cannot be told
+            }
         }
-        for (DescriptorProtos.FieldDescriptorProto field : message.getFieldList()) {
-            if (carriesOption(field, optionNumbers)
-                    || (!field.getTypeName().isEmpty()
-                            && classifiesAnything(field.getTypeName(), messages, optionNumbers, seen))) {
-                return true;
+        return false;
+    }
+
+    /** Whether the message named, or one its fields hold at any depth, has a field the option marks personal. */
+    private static boolean marksAnything(
+            String typeName, Map<String, DescriptorProto> messages, Map<Integer, int[]> options) {
+        // A loop, not recursion: a chain of messages may be as deep as the set makes it.
+        Set<String> seen = new HashSet<>();
+        java.util.Deque<String> pending = new java.util.ArrayDeque<>();
+        if (!typeName.isEmpty()) {
+            pending.push(unqualified(typeName));
+        }
+        while (!pending.isEmpty()) {
+            String name = pending.pop();
+            DescriptorProto message = messages.get(name);
+            if (message == null || !seen.add(name)) {
+                continue;
+            }
+            for (DescriptorProtos.FieldDescriptorProto field : message.getFieldList()) {
+                if (marksPersonal(field, options)) {
+                    return true;
+                }
+                if (!field.getTypeName().isEmpty()) {
+                    pending.push(unqualified(field.getTypeName()));
+                }
             }
         }
         return false;

@@ -449,7 +449,7 @@ class ProtobufOwnersAndOptionsTest {
                     .as(extendee)
                     .isInstanceOf(InvalidEventException.class)
                     .hasMessageContaining("extension more.secret_email (in more.proto) extends " + extendee.substring(1)
-                            + " and carries the gdpr option")
+                            + " and the gdpr option marks it personal or a key")
                     .hasMessageContaining("would be stored in plaintext");
             // An extension without the option is no classification: registered as before (not read).
             FileDescriptorProto plain = extensions.toBuilder()
@@ -466,13 +466,7 @@ class ProtobufOwnersAndOptionsTest {
 
     @Test
     void an_extension_of_a_classifying_message_type_or_with_the_option_under_another_number_is_refused() {
-        DescriptorProto sale = DescriptorProto.newBuilder()
-                .setName("Sale")
-                .addField(marked(field("customer_id", 1, Type.TYPE_STRING, null), true, false, null))
-                .addExtensionRange(DescriptorProto.ExtensionRange.newBuilder()
-                        .setStart(100)
-                        .setEnd(200))
-                .build();
+        DescriptorProto sale = extensibleSale();
         // Its type classifies a field: the value would be stored as written, the option inside it unread.
         FileDescriptorProto typed = FileDescriptorProto.newBuilder()
                 .setName("more.proto")
@@ -488,7 +482,7 @@ class ProtobufOwnersAndOptionsTest {
                         "ev.Sale"))
                 .isInstanceOf(InvalidEventException.class)
                 .hasMessageContaining("extension more.buyer (in more.proto) extends ev.Sale and its message type"
-                        + " classifies fields with the gdpr option");
+                        + " marks fields personal or keys with the gdpr option");
         // The option declared again under another number, with its shape, set on an extension.
         FileDescriptorProto otherOptions = options(50002, "proto2", false).toBuilder()
                 .setName("opts2.proto")
@@ -514,8 +508,62 @@ class ProtobufOwnersAndOptionsTest {
                 otherNumber);
         assertThatThrownBy(() -> ProtobufNotation.read("Sale", withOtherNumber, "ev.Sale"))
                 .isInstanceOf(InvalidEventException.class)
-                .hasMessageContaining(
-                        "extension more.secret_email (in more.proto) extends ev.Sale and carries the" + " gdpr option");
+                .hasMessageContaining("extension more.secret_email (in more.proto) extends ev.Sale and the gdpr option"
+                        + " marks it personal or a key");
+    }
+
+    @Test
+    void an_extension_of_an_extensions_type_is_refused_a_label_is_not_and_a_deep_chain_does_not_overflow() {
+        DescriptorProto sale = extensibleSale();
+        // Sale's extension is of type Holder (nothing marked), and Holder's own extension is marked.
+        FileDescriptorProto.Builder chain = FileDescriptorProto.newBuilder()
+                .setName("more.proto")
+                .setPackage("more")
+                .setSyntax("proto2")
+                .addDependency("events.proto")
+                .addDependency("opts.proto")
+                .addMessageType(DescriptorProto.newBuilder()
+                        .setName("Holder")
+                        .addField(field("note", 1, Type.TYPE_STRING, null))
+                        .addExtensionRange(DescriptorProto.ExtensionRange.newBuilder()
+                                .setStart(100)
+                                .setEnd(200)))
+                .addExtension(field("holder", 101, Type.TYPE_MESSAGE, ".more.Holder").toBuilder()
+                        .setExtendee(".ev.Sale"))
+                .addExtension(marked(field("phone", 100, Type.TYPE_STRING, null), false, true, "contact").toBuilder()
+                        .setExtendee(".more.Holder"));
+        byte[] base = set(options(GdprOptions.FIELD_NUMBER, "proto2", false), party(), sale);
+        assertThatThrownBy(() -> ProtobufNotation.read("Sale", withFile(base, chain.build()), "ev.Sale"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("extension more.phone (in more.proto) extends more.Holder and the gdpr option"
+                        + " marks it personal or a key");
+        // A label (pii: false, a group) marks nothing personal: not refused.
+        FileDescriptorProto label = chain.setExtension(
+                        1,
+                        marked(field("phone", 100, Type.TYPE_STRING, null), false, false, "contact").toBuilder()
+                                .setExtendee(".more.Holder"))
+                .build();
+        assertThat(ProtobufNotation.read("Sale", withFile(base, label), "ev.Sale")
+                        .fields())
+                .hasSize(1);
+        // An extension whose type is a chain of 3,000 messages: walked without recursion (it overflowed the stack).
+        FileDescriptorProto.Builder deep = FileDescriptorProto.newBuilder()
+                .setName("deep.proto")
+                .setPackage("deep")
+                .setSyntax("proto2")
+                .addDependency("events.proto")
+                .addExtension(field("first", 102, Type.TYPE_MESSAGE, ".deep.C0").toBuilder()
+                        .setExtendee(".ev.Sale"));
+        for (int i = 0; i < 3_000; i++) {
+            DescriptorProto.Builder link = DescriptorProto.newBuilder().setName("C" + i);
+            if (i < 2_999) {
+                link.addField(field("next", 1, Type.TYPE_MESSAGE, ".deep.C" + (i + 1)));
+            }
+            deep.addMessageType(link);
+        }
+        assertThat(ProtobufNotation.read("Sale", withFile(base, deep.build()), "ev.Sale")
+                        .fields())
+                .hasSize(1);
     }
 
     @Test
@@ -547,8 +595,8 @@ class ProtobufOwnersAndOptionsTest {
                 .findMessageTypeByName("Ev");
         assertThatThrownBy(() -> ProtobufNotation.read("Ev", ev))
                 .isInstanceOf(InvalidEventException.class)
-                .hasMessageContaining(
-                        "extension own.secret_email (in own.proto) extends own.Ev and carries the gdpr" + " option");
+                .hasMessageContaining("extension own.secret_email (in own.proto) extends own.Ev and the gdpr option"
+                        + " marks it personal or a key");
     }
 
     @Test
@@ -573,6 +621,17 @@ class ProtobufOwnersAndOptionsTest {
         // And what it stored reads as the whole set did.
         assertThat(ProtobufNotation.read("Party", stored, "ev.Party"))
                 .isEqualTo(ProtobufNotation.read("Party", set, "ev.Party"));
+    }
+
+    /** A sale naming its customer, with extension numbers 100 to 199. */
+    private static DescriptorProto extensibleSale() {
+        return DescriptorProto.newBuilder()
+                .setName("Sale")
+                .addField(marked(field("customer_id", 1, Type.TYPE_STRING, null), true, false, null))
+                .addExtensionRange(DescriptorProto.ExtensionRange.newBuilder()
+                        .setStart(100)
+                        .setEnd(200))
+                .build();
     }
 
     private static byte[] withFile(byte[] set, FileDescriptorProto file) {

@@ -13,7 +13,8 @@ public final class Invisible {
      */
     public static boolean showsNothing(int c) {
         int type = Character.getType(c);
-        return Character.isISOControl(c)
+        return type == Character.UNASSIGNED // noncharacters too (U+FFFF), and what this JDK's Unicode lacks
+                || Character.isISOControl(c)
                 || Character.isWhitespace(c)
                 || Character.isSpaceChar(c)
                 || type == Character.FORMAT
@@ -43,6 +44,51 @@ public final class Invisible {
                 || (c >= 0x1BCA0 && c <= 0x1BCA3)
                 || (c >= 0x1D173 && c <= 0x1D17A)
                 || c == 0x1D159
+                || c == 0x16FE4
                 || (c >= 0xE0000 && c <= 0xE0FFF);
+    }
+
+    /**
+     * Whether {@code c}, a joiner or selector that shows nothing alone, does its work between the visible
+     * characters around it (-1: none there), as ordinary names and text use it: a zero-width (non-)joiner inside a
+     * word of a script other than Latin, Greek or Cyrillic (Persian, the Indic scripts), or between emoji; a
+     * variation selector after an emoji or other symbol (U+FE0E, U+FE0F), a CJK ideograph (U+E0100 to U+E01EF)
+     * or a Mongolian letter (U+180B to U+180D, U+180F). Anywhere else it hides: {@code ops} and U+FE0F reads as
+     * {@code ops}.
+     */
+    public static boolean joins(int previous, int c, int next) {
+        if (previous < 0) {
+            return false;
+        }
+        int before = Character.getType(previous);
+        boolean symbolBefore = before == Character.OTHER_SYMBOL || before == Character.MODIFIER_SYMBOL;
+        if (c == 0x200C || c == 0x200D) {
+            if (next < 0) {
+                return false;
+            }
+            if (c == 0x200D
+                    && (symbolBefore || previous == 0xFE0F)
+                    && Character.getType(next) == Character.OTHER_SYMBOL) {
+                return true; // an emoji sequence
+            }
+            Character.UnicodeScript script = Character.UnicodeScript.of(previous);
+            return Character.isLetter(previous)
+                    && Character.isLetter(next)
+                    && Character.UnicodeScript.of(next) == script
+                    && script != Character.UnicodeScript.LATIN
+                    && script != Character.UnicodeScript.GREEK
+                    && script != Character.UnicodeScript.CYRILLIC
+                    && script != Character.UnicodeScript.COMMON;
+        }
+        if (c == 0xFE0E || c == 0xFE0F) {
+            return symbolBefore || (previous >= '0' && previous <= '9') || previous == '#' || previous == '*';
+        }
+        if (c >= 0xE0100 && c <= 0xE01EF) {
+            return Character.isIdeographic(previous);
+        }
+        if ((c >= 0x180B && c <= 0x180D) || c == 0x180F) {
+            return Character.UnicodeScript.of(previous) == Character.UnicodeScript.MONGOLIAN;
+        }
+        return false;
     }
 }

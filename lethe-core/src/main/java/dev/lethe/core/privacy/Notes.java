@@ -62,15 +62,23 @@ public final class Notes {
         if (text == null) {
             return -1;
         }
-        return text.replace("\r\n", "\n") // line ends as a form sends them; a bare CR can overwrite a line
-                .codePoints()
-                .filter(c -> (Character.isISOControl(c) && c != '\t' && c != '\n')
-                        || Character.getType(c) == Character.LINE_SEPARATOR
-                        || Character.getType(c) == Character.PARAGRAPH_SEPARATOR
-                        || (Character.getType(c) == Character.FORMAT && !ORDINARY_FORMAT.contains(c))
-                        || Invisible.blank(c)) // a Hangul filler, a variation selector: blank, yet no format
-                .findFirst()
-                .orElse(-1);
+        String lines = text.replace("\r\n", "\n"); // line ends as a form sends them; a bare CR can overwrite a line
+        int previous = -1;
+        for (int i = 0; i < lines.length(); ) {
+            int c = lines.codePointAt(i);
+            i += Character.charCount(c);
+            if ((Character.isISOControl(c) && c != '\t' && c != '\n')
+                    || Character.getType(c) == Character.LINE_SEPARATOR
+                    || Character.getType(c) == Character.PARAGRAPH_SEPARATOR
+                    || (Character.getType(c) == Character.FORMAT && !ORDINARY_FORMAT.contains(c))
+                    // A Hangul filler, a variation selector: blank, yet no format (a selector after an emoji works)
+                    || (Invisible.blank(c)
+                            && !Invisible.joins(previous, c, i < lines.length() ? lines.codePointAt(i) : -1))) {
+                return c;
+            }
+            previous = c;
+        }
+        return -1;
     }
 
     /** Format characters ordinary text carries: ZWNJ, ZWJ, LRM, RLM, ALM, the soft hyphen. */

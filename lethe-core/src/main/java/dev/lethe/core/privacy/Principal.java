@@ -20,30 +20,40 @@ public record Principal(String name, String role) {
                     "principal",
                     "name is " + name.length() + " characters long; at most " + MAX_NAME_CHARS + " are allowed");
         }
-        if (name.codePoints()
-                .anyMatch(c -> Character.isISOControl(c)
-                        || Character.getType(c) == Character.LINE_SEPARATOR
-                        || Character.getType(c) == Character.PARAGRAPH_SEPARATOR
-                        || Character.getType(c) == Character.FORMAT
-                        || Character.getType(c) == Character.PRIVATE_USE
-                        || Character.getType(c) == Character.UNASSIGNED
-                        || Invisible.blank(c))) {
-            // Format characters too: a right-to-left override would make the name read as another one. And
-            // characters that show nothing, or may not ("ops" and a variation selector would read as "ops"; a
-            // private-use or unassigned code point draws as its font pleases).
-            throw InvalidEventException.of(
-                    "principal",
-                    "name contains a control character, line separator or invisible character (format, variation"
-                            + " selector, filler, blank, private-use or unassigned)");
+        int previous = -1;
+        for (int i = 0; i < name.length(); ) {
+            int c = name.codePointAt(i);
+            i += Character.charCount(c);
+            int type = Character.getType(c);
+            boolean hides = type == Character.FORMAT || Invisible.blank(c);
+            if (Character.isISOControl(c)
+                    || type == Character.LINE_SEPARATOR
+                    || type == Character.PARAGRAPH_SEPARATOR
+                    || type == Character.PRIVATE_USE
+                    || type == Character.UNASSIGNED
+                    || (hides && !Invisible.joins(previous, c, i < name.length() ? name.codePointAt(i) : -1))) {
+                // Format characters too: a right-to-left override would make the name read as another one. And
+                // characters that show nothing, or may not ("ops" and a variation selector would read as "ops"; a
+                // private-use or unassigned code point draws as its font pleases) — but for joiners and selectors
+                // doing their work in a name (a Persian name's ZWNJ, an emoji's variation selector).
+                throw InvalidEventException.of(
+                        "principal",
+                        "name contains a control character, line separator or invisible character (format, variation"
+                                + " selector, filler, blank, private-use or unassigned)");
+            }
+            previous = c;
         }
-        if (Invisible.showsNothing(name.codePointAt(0))
-                || Invisible.showsNothing(name.codePointBefore(name.length()))) {
+        if (space(name.codePointAt(0)) || space(name.codePointBefore(name.length()))) {
             // "ops " (or with a no-break space) would read as the principal "ops".
             throw InvalidEventException.of("principal", "name begins or ends with a space");
         }
         if (role == null || role.isBlank()) {
             throw InvalidEventException.of("principal " + name, "needs a role");
         }
+    }
+
+    private static boolean space(int c) {
+        return Character.isWhitespace(c) || Character.isSpaceChar(c);
     }
 
     /** The principal of the process itself, for key service work that reads no personal data. */

@@ -108,6 +108,10 @@ class ReappliedBasisTest {
             // Right-to-left text with its directional marks, a joiner, is plain text; a tag character is not.
             assertThat(Notes.hasHiddenCharacters("مادة 17\u200F ok\u200D")).isFalse();
             assertThat(Notes.hasHiddenCharacters("basis\uDB40\uDC41")).isTrue();
+            // A variation selector after an emoji is text; after a letter, or a Hangul filler, it hides.
+            assertThat(Notes.hasHiddenCharacters("thanks \u2764\uFE0F")).isFalse();
+            assertThat(Notes.hasHiddenCharacters("basis\uFE0F")).isTrue();
+            assertThat(Notes.hasHiddenCharacters("basis \u3164")).isTrue();
             // Line ends as a form sends them are plain text.
             assertThat(lethe.forget(ada, "GDPR Art. 17(1)(a)", "ticket 4711\r\nsecond line", dora)
                             .reason())

@@ -256,7 +256,11 @@ class SchemaRegistrationTest {
             "\\u034f",
             "\\u115f\\u1160",
             "\\u17b4",
-            "\\udb40\\udd00"
+            "\\udb40\\udd00",
+            // Unassigned and noncharacters: they show nothing either (or a box, by font).
+            "\\u2065",
+            "\\uffff",
+            "\\ufffe"
         }) {
             assertThatThrownBy(() -> lethe.append(
                             dev.lethe.core.store.StreamId.of("sale-1"),
