@@ -3170,7 +3170,8 @@ public final class PrivateEventStore implements AutoCloseable {
     public CancelledForget cancelScheduledForget(String scheduleId, String reason, Principal actor) {
         require(actor, Permission.FORGET);
         checkForgetAllowed();
-        if (reason == null || reason.isBlank()) {
+        if (reason == null || dev.lethe.core.privacy.keys.KeyService.blank(reason)) {
+            // Blank includes what shows nothing (a no-break space and a soft hyphen): the trail would say nothing.
             throw InvalidEventException.of("reason", "is required to cancel a scheduled forget");
         }
         Notes.bounded("reason", reason);

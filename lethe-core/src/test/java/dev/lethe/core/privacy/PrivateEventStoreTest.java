@@ -2230,6 +2230,9 @@ class PrivateEventStoreTest {
                 carol, Instant.now().plusSeconds(86_400), "GDPR Art. 17(1)(a), ticket T-1234 for " + carol, DPO);
         assertThatThrownBy(() -> lethe.cancelScheduledForget(scheduled.id(), "C-301 asked to wait", DPO))
                 .hasMessageContaining("reason: holds a natural key");
+        // A reason that shows nothing (a no-break space, a soft hyphen) is none.
+        assertThatThrownBy(() -> lethe.cancelScheduledForget(scheduled.id(), "\u00a0\u00ad", DPO))
+                .hasMessage("reason: is required to cancel a scheduled forget");
         lethe.cancelScheduledForget(scheduled.id(), "ticket T-1235", DPO);
         assertThat(lethe.forget(carol, "GDPR Art. 17(1)(a), ticket 1001", "erasure request", DPO)
                         .subject())

@@ -889,6 +889,10 @@ final class GovernanceCommands {
                     .commandLine()
                     .getOut()
                     .println("policy replaced; it applies from the next command or server start");
+            // What the file says that does nothing, or less than it seems (as policy check says it).
+            for (String notice : parsed.notices()) {
+                cli.spec.commandLine().getErr().println("note: " + notice);
+            }
             if (!shortenedRetention.isEmpty()) {
                 cli.spec
                         .commandLine()
