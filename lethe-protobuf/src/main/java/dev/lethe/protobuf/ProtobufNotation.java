@@ -156,14 +156,28 @@ public final class ProtobufNotation {
         if (!tree.path("descriptorSet").isTextual() || !tree.path("message").isTextual()) {
             return List.of();
         }
-        Descriptor message = DescriptorSets.findMessage(
-                "Protobuf message " + tree.path("message").asText(),
-                Base64.getDecoder().decode(tree.path("descriptorSet").asText()),
-                tree.path("message").asText());
+        byte[] set = Base64.getDecoder().decode(tree.path("descriptorSet").asText());
+        String subject = "Protobuf message " + tree.path("message").asText();
+        Descriptor message =
+                DescriptorSets.findMessage(subject, set, tree.path("message").asText());
         List<String[]> out = new ArrayList<>();
+        try {
+            // Registered by an earlier release, which took what a registration now refuses (an extension
+            // marked personal, the message declared by two files): said, so that it is registered again.
+            DescriptorSets.findMessageToRegister(
+                    subject, set, tree.path("message").asText());
+        } catch (InvalidEventException refusedNow) {
+            out.add(new String[] {refusedNow.getMessage(), REFUSED_NOW});
+        }
         unreadMembers(message, new Bounds(message.getFullName()), out);
         return out;
     }
+
+    /**
+     * The {@code where} of an {@link #unreadMembers} entry whose first element is the refusal a registration of
+     * the stored source would meet now (it was registered by an earlier release).
+     */
+    public static final String REFUSED_NOW = "a registration this release refuses";
 
     /**
      * The {@code where} of an {@link #unreadMembers} entry for a list or map whose messages hold more fields
@@ -270,6 +284,39 @@ public final class ProtobufNotation {
                                 DescriptorSets.filesOf(subject(eventType), fileDescriptorSet, messageFullName)));
         source.put("jsonNames", customJsonNames(message));
         return Json.of(source);
+    }
+
+    /**
+     * {@code source}, or {@code earlier} (the type's latest registered source) where that one — stored by an
+     * earlier release, with the whole descriptor set — says the same: the same message, the same files it needs,
+     * the same custom JSON names. So that registering an unchanged type again after an upgrade records no new
+     * version.
+     */
+    public static Json sameAsEarlier(Json source, Optional<Json> earlier) {
+        if (earlier.isEmpty()) {
+            return source;
+        }
+        try {
+            com.fasterxml.jackson.databind.JsonNode now = source.asTree();
+            com.fasterxml.jackson.databind.JsonNode before = earlier.get().asTree();
+            String message = now.path("message").asText();
+            if (!message.equals(before.path("message").asText(null))
+                    || !now.path("jsonNames").equals(before.path("jsonNames"))
+                    || !before.path("descriptorSet").isTextual()) {
+                return source;
+            }
+            byte[] needed = DescriptorSets.filesOf(
+                    "schema",
+                    Base64.getDecoder().decode(before.path("descriptorSet").asText()),
+                    message);
+            return java.util.Arrays.equals(
+                            needed,
+                            Base64.getDecoder().decode(now.path("descriptorSet").asText()))
+                    ? earlier.get()
+                    : source;
+        } catch (RuntimeException unreadable) {
+            return source; // an earlier source that does not read: the new one is registered
+        }
     }
 
     /**

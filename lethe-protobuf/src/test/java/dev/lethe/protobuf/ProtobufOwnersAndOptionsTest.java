@@ -567,6 +567,73 @@ class ProtobufOwnersAndOptionsTest {
     }
 
     @Test
+    void a_registration_an_earlier_release_took_with_a_marked_extension_is_a_finding_of_the_linter() {
+        DescriptorProto sale = extensibleSale();
+        FileDescriptorProto extension = FileDescriptorProto.newBuilder()
+                .setName("more.proto")
+                .setPackage("more")
+                .setSyntax("proto2")
+                .addDependency("opts.proto")
+                .addDependency("events.proto")
+                .addExtension(
+                        marked(field("secret_email", 100, Type.TYPE_STRING, null), false, true, "contact").toBuilder()
+                                .setExtendee(".ev.Sale"))
+                .build();
+        byte[] whole = withFile(set(options(GdprOptions.FIELD_NUMBER, "proto2", false), party(), sale), extension);
+        // As an earlier release stored it: the whole set, the extension's file included.
+        dev.lethe.core.store.Json legacy = dev.lethe.core.store.Json.of(java.util.Map.of(
+                "message",
+                "ev.Sale",
+                "descriptorSet",
+                java.util.Base64.getEncoder().encodeToString(whole),
+                "jsonNames",
+                java.util.Map.of()));
+        SchemaRegistry.Registered registered = new SchemaRegistry.Registered(
+                "Sale",
+                1,
+                SchemaRegistry.Notation.PROTOBUF,
+                new PrivacySchema("Sale", List.of(FieldRule.subjectKey("customer_id", false, null))),
+                List.of("customer_id"),
+                legacy,
+                java.time.Instant.now());
+        assertThat(dev.lethe.core.privacy.policy.PolicyLinter.check(
+                                DataPolicy.parse(POLICY), List.of(registered), ProtobufNotation::unreadMembers)
+                        .stream()
+                        .map(Object::toString))
+                .anyMatch(f -> f.startsWith("Sale: registered by an earlier release, which took what a registration"
+                                + " now refuses (Protobuf message ev.Sale: extension more.secret_email")
+                        && f.endsWith("register the type again from a corrected descriptor set; events stored"
+                                + " meanwhile keep what they hold"));
+    }
+
+    @Test
+    void a_type_registered_again_unchanged_after_an_upgrade_keeps_its_earlier_whole_set_source() {
+        byte[] whole = partyWithAnUnrelatedFile();
+        dev.lethe.core.store.Json now = ProtobufNotation.source("Party", whole, "ev.Party");
+        // As an earlier release stored it: the whole set.
+        dev.lethe.core.store.Json earlier = dev.lethe.core.store.Json.of(java.util.Map.of(
+                "message",
+                "ev.Party",
+                "descriptorSet",
+                java.util.Base64.getEncoder().encodeToString(whole),
+                "jsonNames",
+                java.util.Map.of()));
+        assertThat(ProtobufNotation.sameAsEarlier(now, java.util.Optional.of(earlier)))
+                .isSameAs(earlier);
+        assertThat(ProtobufNotation.sameAsEarlier(now, java.util.Optional.empty()))
+                .isSameAs(now);
+        // Another message, or a set that changed: the new source.
+        byte[] changed = set(
+                options(GdprOptions.FIELD_NUMBER, "proto3", false),
+                party().toBuilder()
+                        .addField(field("note", 3, Type.TYPE_STRING, null))
+                        .build());
+        assertThat(ProtobufNotation.sameAsEarlier(
+                        ProtobufNotation.source("Party", changed, "ev.Party"), java.util.Optional.of(earlier)))
+                .isNotSameAs(earlier);
+    }
+
+    @Test
     void an_extension_in_the_messages_own_file_is_refused_when_the_schema_is_read_from_its_descriptor()
             throws Exception {
         FileDescriptorProto opts = options(GdprOptions.FIELD_NUMBER, "proto2", false);
@@ -601,15 +668,7 @@ class ProtobufOwnersAndOptionsTest {
 
     @Test
     void a_registration_stores_only_the_files_its_message_needs() throws Exception {
-        FileDescriptorProto unrelated = FileDescriptorProto.newBuilder()
-                .setName("unrelated.proto")
-                .setPackage("other")
-                .setSyntax("proto3")
-                .addMessageType(DescriptorProto.newBuilder()
-                        .setName("Blob")
-                        .addField(field("payload", 1, Type.TYPE_STRING, null)))
-                .build();
-        byte[] set = withFile(set(options(GdprOptions.FIELD_NUMBER, "proto3", false), party()), unrelated);
+        byte[] set = partyWithAnUnrelatedFile();
         byte[] stored = java.util.Base64.getDecoder()
                 .decode(ProtobufNotation.source("Party", set, "ev.Party")
                         .asTree()
@@ -621,6 +680,19 @@ class ProtobufOwnersAndOptionsTest {
         // And what it stored reads as the whole set did.
         assertThat(ProtobufNotation.read("Party", stored, "ev.Party"))
                 .isEqualTo(ProtobufNotation.read("Party", set, "ev.Party"));
+    }
+
+    /** The set of {@link #party()}, with a file it does not import. */
+    private static byte[] partyWithAnUnrelatedFile() {
+        FileDescriptorProto unrelated = FileDescriptorProto.newBuilder()
+                .setName("unrelated.proto")
+                .setPackage("other")
+                .setSyntax("proto3")
+                .addMessageType(DescriptorProto.newBuilder()
+                        .setName("Blob")
+                        .addField(field("payload", 1, Type.TYPE_STRING, null)))
+                .build();
+        return withFile(set(options(GdprOptions.FIELD_NUMBER, "proto3", false), party()), unrelated);
     }
 
     /** A sale naming its customer, with extension numbers 100 to 199. */

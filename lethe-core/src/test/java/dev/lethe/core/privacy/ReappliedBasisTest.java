@@ -127,4 +127,14 @@ class ReappliedBasisTest {
                     .contains("as forgotten before (receipt " + receipt + "); its legal basis is not repeated");
         }
     }
+
+    @Test
+    void a_name_an_earlier_release_took_is_applied_again_escaped_not_as_unknown() {
+        assertThat(PrivateEventStore.reappliedActor("dora")).isEqualTo("dora");
+        assertThat(PrivateEventStore.reappliedActor("ops\u034f")).isEqualTo("ops\\u034f");
+        assertThat(PrivateEventStore.reappliedActor("ops ")).isEqualTo("ops\\u0020");
+        assertThat(PrivateEventStore.reappliedActor("Ada Lovelace\u3164")).isEqualTo("Ada Lovelace\\u3164");
+        assertThat(PrivateEventStore.reappliedActor("dora\nSubjectForgotten")).isEqualTo("dora\\u000aSubjectForgotten");
+        assertThat(PrivateEventStore.reappliedActor("x".repeat(300))).startsWith("unknown (");
+    }
 }

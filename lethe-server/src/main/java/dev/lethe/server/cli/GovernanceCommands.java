@@ -1195,7 +1195,10 @@ final class GovernanceCommands {
                                 schema,
                                 notation,
                                 allPaths,
-                                source,
+                                notation == SchemaRegistry.Notation.PROTOBUF
+                                        ? dev.lethe.protobuf.ProtobufNotation.sameAsEarlier(
+                                                source, earlier.map(SchemaRegistry.Registered::source))
+                                        : source,
                                 java.util.Set.copyOf(declassify));
                 List<PolicyLinter.Finding> findings = PolicyLinter.check(
                         lethe.policy(), List.of(registered), dev.lethe.protobuf.ProtobufNotation::unreadMembers);

@@ -1232,7 +1232,9 @@ public final class LetheServer implements AutoCloseable {
                                 dev.lethe.protobuf.ProtobufNotation.read(type, set, message),
                                 dev.lethe.core.privacy.SchemaRegistry.Notation.PROTOBUF,
                                 dev.lethe.protobuf.ProtobufNotation.allPaths(type, set, message),
-                                dev.lethe.protobuf.ProtobufNotation.source(type, set, message),
+                                dev.lethe.protobuf.ProtobufNotation.sameAsEarlier(
+                                        dev.lethe.protobuf.ProtobufNotation.source(type, set, message),
+                                        before.map(dev.lethe.core.privacy.SchemaRegistry.Registered::source)),
                                 declassify);
             }
             default -> throw ApiException.badRequest("notation '" + notation + "' must be json-schema or protobuf");

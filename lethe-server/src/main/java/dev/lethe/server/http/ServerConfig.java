@@ -304,7 +304,15 @@ public record ServerConfig(
                         where,
                         "a token has no principal (the token is not shown): give each {principal: NAME, role: ROLE}");
             }
-            Principal principal = new Principal(name, setting(e.getValue(), "role", where + ": role", null));
+            Principal principal;
+            try {
+                principal = new Principal(name, setting(e.getValue(), "role", where + ": role", null));
+            } catch (InvalidEventException refused) {
+                // Which token: its principal, with what cannot be seen written as \\u escapes.
+                throw InvalidEventException.of(
+                        where + " (the principal " + escaped(name) + ")",
+                        refused.getMessage() + " (rename it: earlier releases took such names)");
+            }
             if (e.getKey().length() < MIN_TOKEN_LENGTH) {
                 // Named by its principal: the token itself is a secret, and this message goes to the log.
                 throw InvalidEventException.of(
@@ -439,5 +447,18 @@ public record ServerConfig(
         Map<String, Principal> all = new LinkedHashMap<>(tokens);
         all.putAll(DEMO_TOKENS);
         return new ServerConfig(host, port, data, maxBodyBytes, all, true, jwt, masterKeyDir, pkcs11);
+    }
+
+    /** The text with every character outside printable ASCII written as a \\u escape, quoted. */
+    static String escaped(String text) {
+        StringBuilder out = new StringBuilder("'");
+        text.chars().forEach(c -> {
+            if (c >= 0x20 && c < 0x7F && c != '\'') {
+                out.append((char) c);
+            } else {
+                out.append(String.format("\\u%04x", c));
+            }
+        });
+        return out.append('\'').toString();
     }
 }

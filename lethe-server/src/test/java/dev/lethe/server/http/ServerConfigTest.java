@@ -44,6 +44,15 @@ class ServerConfigTest {
                 "tokens (the token of dora): has an unknown key 'rol'; the keys are principal, role"
             },
             {"jwt:\n  hs256secret: 0123456789abcdef0123456789abcdef\n", "jwt: has an unknown key 'hs256secret'"},
+            // A principal an earlier release took: which token, with what cannot be seen escaped.
+            {
+                "tokens:\n  0123456789abcdef0123: { principal: \"ops\\u3164\", role: dpo }\n",
+                "tokens (the principal 'ops\\u3164'): principal: name contains a control character"
+            },
+            {
+                "tokens:\n  0123456789abcdef0123: { principal: \"ops \", role: dpo }\n",
+                "tokens (the principal 'ops '): principal: name begins or ends with a space (rename it"
+            },
             {"- a\n- b\n", "must be a mapping of settings"},
             {"tokens: [a, b]\n", "tokens: must be a mapping"},
             // Read as text, a list was "" (data: the current directory), an alias the text of its name.

@@ -282,6 +282,9 @@ public final class PolicyLinter {
     /** lethe-protobuf's {@code ProtobufNotation.TOO_LARGE}: an entry for a list not looked into. */
     static final String TOO_LARGE_LIST = "a list or map too large to look into";
 
+    /** lethe-protobuf's {@code ProtobufNotation.REFUSED_NOW}: an entry holding what a registration would meet now. */
+    static final String REFUSED_NOW = "a registration this release refuses";
+
     public static List<Finding> check(DataPolicy policy, List<Registered> schemas) {
         return check(policy, schemas, source -> List.of());
     }
@@ -322,6 +325,14 @@ public final class PolicyLinter {
             }
             for (String[] unread : unreadMembers) {
                 String path = unread[0];
+                if (unread[1].equals(REFUSED_NOW)) {
+                    findings.add(new Finding(
+                            schema.eventType(),
+                            "registered by an earlier release, which took what a registration now refuses ("
+                                    + unread[0] + "): register the type again from a corrected descriptor set;"
+                                    + " events stored meanwhile keep what they hold"));
+                    continue;
+                }
                 if (unread[1].equals(TOO_LARGE_LIST)) {
                     findings.add(new Finding(
                             schema.eventType() + "." + path,
