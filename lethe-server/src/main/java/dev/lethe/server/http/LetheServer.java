@@ -1460,10 +1460,6 @@ public final class LetheServer implements AutoCloseable {
     }
 
     /**
-     * A principal's name as a reader of the audit trail compares it: in Unicode compatibility form (full-width
-     * letters as letters, a no-break space as a space), without case or surrounding spaces of any kind.
-     */
-    /**
      * Principals a JWT's {@code sub} may not name, {@link #comparable}: Lethe's own, the command line's default
      * ({@code --user} unset, no {@code $USER}) and the demo's, which the audit trail names.
      */
@@ -1473,6 +1469,10 @@ public final class LetheServer implements AutoCloseable {
             "cli",
             "demo-dpo");
 
+    /**
+     * A principal's name as a reader of the audit trail compares it: in Unicode compatibility form (full-width
+     * letters as letters, a no-break space as a space), without case or surrounding spaces of any kind.
+     */
     static String comparable(String name) {
         String normal = java.text.Normalizer.normalize(name, java.text.Normalizer.Form.NFKC);
         int start = 0;

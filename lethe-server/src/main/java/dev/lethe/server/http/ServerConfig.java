@@ -308,6 +308,9 @@ public record ServerConfig(
             try {
                 principal = new Principal(name, setting(e.getValue(), "role", where + ": role", null));
             } catch (InvalidEventException refused) {
+                if (!"principal".equals(refused.subject())) {
+                    throw refused; // not the name (a missing role): said as before
+                }
                 // Which token: its principal, with what cannot be seen written as \\u escapes.
                 throw InvalidEventException.of(
                         where + " (the principal " + escaped(name) + ")",

@@ -53,6 +53,8 @@ class ServerConfigTest {
                 "tokens:\n  0123456789abcdef0123: { principal: \"ops \", role: dpo }\n",
                 "tokens (the principal 'ops '): principal: name begins or ends with a space (rename it"
             },
+            // A token without a role: said as such, not as a name to rename.
+            {"tokens:\n  0123456789abcdef0123: { principal: dora }\n", "principal dora: needs a role"},
             {"- a\n- b\n", "must be a mapping of settings"},
             {"tokens: [a, b]\n", "tokens: must be a mapping"},
             // Read as text, a list was "" (data: the current directory), an alias the text of its name.
