@@ -432,12 +432,7 @@ class ProtobufOwnersAndOptionsTest {
                         .setEnd(200))
                 .build();
         for (String extendee : new String[] {".ev.Sale", ".ev.Party"}) {
-            FileDescriptorProto extensions = FileDescriptorProto.newBuilder()
-                    .setName("more.proto")
-                    .setPackage("more")
-                    .setSyntax("proto2")
-                    .addDependency("opts.proto")
-                    .addDependency("events.proto")
+            FileDescriptorProto extensions = more("opts.proto", "events.proto")
                     .addExtension(
                             marked(field("secret_email", 100, Type.TYPE_STRING, null), false, true, "contact")
                                     .toBuilder()
@@ -468,11 +463,7 @@ class ProtobufOwnersAndOptionsTest {
     void an_extension_of_a_classifying_message_type_or_with_the_option_under_another_number_is_refused() {
         DescriptorProto sale = extensibleSale();
         // Its type classifies a field: the value would be stored as written, the option inside it unread.
-        FileDescriptorProto typed = FileDescriptorProto.newBuilder()
-                .setName("more.proto")
-                .setPackage("more")
-                .setSyntax("proto2")
-                .addDependency("events.proto")
+        FileDescriptorProto typed = more("events.proto")
                 .addExtension(field("buyer", 101, Type.TYPE_MESSAGE, ".ev.Party").toBuilder()
                         .setExtendee(".ev.Sale"))
                 .build();
@@ -492,12 +483,7 @@ class ProtobufOwnersAndOptionsTest {
                         options(50002, "proto2", false).getExtension(0).toBuilder()
                                 .setTypeName(".opts2.GDPRCompliance"))
                 .build();
-        FileDescriptorProto otherNumber = FileDescriptorProto.newBuilder()
-                .setName("more.proto")
-                .setPackage("more")
-                .setSyntax("proto2")
-                .addDependency("events.proto")
-                .addDependency("opts2.proto")
+        FileDescriptorProto otherNumber = more("events.proto", "opts2.proto")
                 .addExtension(
                         marked(field("secret_email", 100, Type.TYPE_STRING, null), 50002, false, true, "contact", null)
                                 .toBuilder()
@@ -516,12 +502,7 @@ class ProtobufOwnersAndOptionsTest {
     void an_extension_of_an_extensions_type_is_refused_a_label_is_not_and_a_deep_chain_does_not_overflow() {
         DescriptorProto sale = extensibleSale();
         // Sale's extension is of type Holder (nothing marked), and Holder's own extension is marked.
-        FileDescriptorProto.Builder chain = FileDescriptorProto.newBuilder()
-                .setName("more.proto")
-                .setPackage("more")
-                .setSyntax("proto2")
-                .addDependency("events.proto")
-                .addDependency("opts.proto")
+        FileDescriptorProto.Builder chain = more("events.proto", "opts.proto")
                 .addMessageType(DescriptorProto.newBuilder()
                         .setName("Holder")
                         .addField(field("note", 1, Type.TYPE_STRING, null))
@@ -569,12 +550,7 @@ class ProtobufOwnersAndOptionsTest {
     @Test
     void a_registration_an_earlier_release_took_with_a_marked_extension_is_a_finding_of_the_linter() {
         DescriptorProto sale = extensibleSale();
-        FileDescriptorProto extension = FileDescriptorProto.newBuilder()
-                .setName("more.proto")
-                .setPackage("more")
-                .setSyntax("proto2")
-                .addDependency("opts.proto")
-                .addDependency("events.proto")
+        FileDescriptorProto extension = more("opts.proto", "events.proto")
                 .addExtension(
                         marked(field("secret_email", 100, Type.TYPE_STRING, null), false, true, "contact").toBuilder()
                                 .setExtendee(".ev.Sale"))
@@ -693,6 +669,18 @@ class ProtobufOwnersAndOptionsTest {
                         .addField(field("payload", 1, Type.TYPE_STRING, null)))
                 .build();
         return withFile(set(options(GdprOptions.FIELD_NUMBER, "proto3", false), party()), unrelated);
+    }
+
+    /** A proto2 file {@code more.proto} of package {@code more}, importing {@code dependencies}. */
+    private static FileDescriptorProto.Builder more(String... dependencies) {
+        FileDescriptorProto.Builder file = FileDescriptorProto.newBuilder()
+                .setName("more.proto")
+                .setPackage("more")
+                .setSyntax("proto2");
+        for (String dependency : dependencies) {
+            file.addDependency(dependency);
+        }
+        return file;
     }
 
     /** A sale naming its customer, with extension numbers 100 to 199. */
