@@ -49,6 +49,26 @@ public final class Invisible {
     }
 
     /**
+     * The text with every character outside printable ASCII, and a space at either end, written as a {@code \\u}
+     * escape ({@code \\U} and eight digits beyond the Basic Multilingual Plane): a name shown so that what cannot
+     * be seen is seen ({@code ops} and U+034F as {@code ops\\u034f}, {@code "ops "} as {@code ops\\u0020}).
+     */
+    public static String escaped(String text) {
+        StringBuilder out = new StringBuilder();
+        int[] points = text.codePoints().toArray();
+        for (int i = 0; i < points.length; i++) {
+            int c = points[i];
+            boolean inside = i > 0 && i < points.length - 1;
+            if ((c > 0x20 && c < 0x7F && c != '\\') || (c == ' ' && inside)) {
+                out.append((char) c);
+            } else {
+                out.append(String.format(c > 0xFFFF ? "\\U%08x" : "\\u%04x", c));
+            }
+        }
+        return out.toString();
+    }
+
+    /**
      * Whether {@code c}, a joiner or selector that shows nothing alone, does its work between the visible
      * characters around it (-1: none there), as ordinary names and text use it: a zero-width (non-)joiner inside a
      * word of a script other than Latin, Greek or Cyrillic (Persian, the Indic scripts), or between emoji; a

@@ -4271,21 +4271,10 @@ public final class PrivateEventStore implements AutoCloseable {
             new Principal(recorded, "any");
             return recorded;
         } catch (InvalidEventException notAName) {
-            // A name an earlier release took ("ops" and a variation selector, "ops "): written with every character
-            // outside printable ASCII as a \\u escape (spaces kept inside it), so that who it was stays told apart.
-            StringBuilder escaped = new StringBuilder();
-            int[] points = recorded.codePoints().toArray();
-            for (int i = 0; i < points.length; i++) {
-                int c = points[i];
-                boolean inside = i > 0 && i < points.length - 1;
-                if ((c > 0x20 && c < 0x7F && c != '\\') || (c == ' ' && inside)) {
-                    escaped.append((char) c);
-                } else {
-                    escaped.append(String.format(c > 0xFFFF ? "\\U%08x" : "\\u%04x", c));
-                }
-            }
+            // A name an earlier release took ("ops" and a variation selector, "ops "): escaped, so that who it was
+            // stays told apart.
             try {
-                return new Principal(escaped.toString(), "any").name();
+                return new Principal(Invisible.escaped(recorded), "any").name();
             } catch (InvalidEventException stillNot) {
                 return "unknown (the name recorded is not repeated: it held control or invisible characters, or was"
                         + " too long)";

@@ -313,7 +313,7 @@ public record ServerConfig(
                 }
                 // Which token: its principal, with what cannot be seen written as \\u escapes.
                 throw InvalidEventException.of(
-                        where + " (the principal " + escaped(name) + ")",
+                        where + " (the principal '" + dev.lethe.core.privacy.Invisible.escaped(name) + "')",
                         refused.getMessage() + " (rename it: earlier releases took such names)");
             }
             if (e.getKey().length() < MIN_TOKEN_LENGTH) {
@@ -450,18 +450,5 @@ public record ServerConfig(
         Map<String, Principal> all = new LinkedHashMap<>(tokens);
         all.putAll(DEMO_TOKENS);
         return new ServerConfig(host, port, data, maxBodyBytes, all, true, jwt, masterKeyDir, pkcs11);
-    }
-
-    /** The text with every character outside printable ASCII written as a \\u escape, quoted. */
-    static String escaped(String text) {
-        StringBuilder out = new StringBuilder("'");
-        text.chars().forEach(c -> {
-            if (c >= 0x20 && c < 0x7F && c != '\'') {
-                out.append((char) c);
-            } else {
-                out.append(String.format("\\u%04x", c));
-            }
-        });
-        return out.append('\'').toString();
     }
 }

@@ -51,7 +51,7 @@ class ServerConfigTest {
             },
             {
                 "tokens:\n  0123456789abcdef0123: { principal: \"ops \", role: dpo }\n",
-                "tokens (the principal 'ops '): principal: name begins or ends with a space (rename it"
+                "tokens (the principal 'ops\\u0020'): principal: name begins or ends with a space (rename it"
             },
             // A token without a role: said as such, not as a name to rename.
             {"tokens:\n  0123456789abcdef0123: { principal: dora }\n", "principal dora: needs a role"},
