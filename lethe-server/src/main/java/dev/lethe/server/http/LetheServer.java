@@ -648,6 +648,22 @@ public final class LetheServer implements AutoCloseable {
     }
 
     /**
+     * The request's method as an answer names it: a standard one as it is, any other as "that method" (not
+     * {@code OTHER}, which reads as a method of that name; nor echoed back as sent).
+     */
+    static String methodSaid(io.javalin.http.Context ctx) {
+        String method = methodLabel(ctx);
+        return method.equals("OTHER") ? "that method" : method;
+    }
+
+    /** A 404's detail: the method and path no route takes. */
+    static String noRoute(io.javalin.http.Context ctx) {
+        String method = methodSaid(ctx);
+        return (method.equals("that method") ? "no route for that method at " : "no route " + method + " ") + ctx.path()
+                + "; see /openapi.json for the API";
+    }
+
+    /**
      * The route pattern {@code path} falls under, for a request refused before its handler ran (a 401, a 413, a
      * 405, a subscription's 406): so that its log line and metric count under its route, as the answered ones
      * do; "unmatched" for a path no route takes.
@@ -697,11 +713,7 @@ public final class LetheServer implements AutoCloseable {
             // content type may carry a charset, and a handler may have set another type before failing.
             String type = ctx.res().getContentType();
             if (!ctx.res().isCommitted() && (type == null || !type.startsWith(PROBLEM_JSON))) {
-                writeProblem(
-                        ctx,
-                        404,
-                        "Not found",
-                        "no route " + methodLabel(ctx) + " " + ctx.path() + "; see /openapi.json for the API");
+                writeProblem(ctx, 404, "Not found", noRoute(ctx));
             }
         });
 
@@ -896,21 +908,27 @@ public final class LetheServer implements AutoCloseable {
         ctx.header("X-Content-Type-Options", "nosniff");
         ctx.header("X-Frame-Options", "DENY");
         ctx.header("Content-Security-Policy", "frame-ancestors 'none'");
-        if (ctx.method().name().equals("HEAD") && !path.equals("/health") && !path.startsWith("/health/")) {
+        // The router ignores a trailing slash: /metrics/ is /metrics, and needs no more token than it.
+        String route = path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+        boolean open = route.equals("/health")
+                || route.startsWith("/health/")
+                || route.equals("/metrics")
+                || route.equals("/openapi.json");
+        if (ctx.method().name().equals("HEAD") && !open) {
             // Jetty would answer a HEAD of any GET route 200 without running it: no token checked, no
             // permission, not even whether the path is valid.
             if (routeOf(path).equals("unmatched")) {
                 throw ApiException.notFound("no route HEAD " + path + "; see /openapi.json for the API");
             }
             ctx.header("Allow", "GET");
-            throw new ApiException(405, "Method not allowed", "HEAD is answered on /health only: send GET");
+            throw new ApiException(
+                    405,
+                    "Method not allowed",
+                    "HEAD is answered on /health, /metrics and /openapi.json only: send GET");
         }
-        if (path.equals("/health")
-                || path.startsWith("/health/")
-                || path.equals("/metrics")
-                || path.equals("/openapi.json")
+        if (open
                 || path.startsWith("/graphiql")
-                || (path.equals("/graphql") && ctx.method().name().equals("GET"))) {
+                || (route.equals("/graphql") && ctx.method().name().equals("GET"))) {
             return;
         }
         if (java.util.Collections.list(ctx.req().getHeaders("Authorization")).size() > 1) {
@@ -2097,14 +2115,10 @@ public final class LetheServer implements AutoCloseable {
                     ctx,
                     405,
                     "Method not allowed",
-                    ctx.path() + " does not take " + methodLabel(ctx) + "; it takes " + allowed);
+                    ctx.path() + " does not take " + methodSaid(ctx) + "; it takes " + allowed);
         } else if (e instanceof io.javalin.http.NotFoundResponse) {
             // A path no route matches: Javalin's own ("Endpoint GET /x not found"), worded as Lethe's 404s are.
-            writeProblem(
-                    ctx,
-                    404,
-                    "Not found",
-                    "no route " + methodLabel(ctx) + " " + ctx.path() + "; see /openapi.json for the API");
+            writeProblem(ctx, 404, "Not found", noRoute(ctx));
         } else if (e instanceof io.javalin.http.HttpResponseException http) {
             writeProblem(ctx, http.getStatus(), "HTTP " + http.getStatus(), http.getMessage());
         } else if (e instanceof LetheException lethe) {

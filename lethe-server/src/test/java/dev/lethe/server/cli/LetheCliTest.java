@@ -15,6 +15,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class LetheCliTest {
+    /** A date to come for scheduled forgets: a fixed year would pass one day. */
+    private static final String LATER =
+            (java.time.Year.now(java.time.ZoneOffset.UTC).getValue() + 6) + "-01-01";
+
     /** Holds {@link #data} and the siblings some tests make beside it, so that all are deleted. */
     @TempDir
     Path root;
@@ -766,7 +770,7 @@ class LetheCliTest {
                 "--legal-basis",
                 forged + "\u2028x",
                 "--at",
-                "2032-01-01",
+                LATER,
                 "--role",
                 "dpo");
         assertThat(separated.exitCode()).isEqualTo(2);
@@ -778,7 +782,7 @@ class LetheCliTest {
                                 "--legal-basis",
                                 forged + " x",
                                 "--at",
-                                "2032-01-01",
+                                LATER,
                                 "--role",
                                 "dpo")
                         .exitCode())

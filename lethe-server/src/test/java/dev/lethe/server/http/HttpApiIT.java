@@ -31,6 +31,11 @@ import org.junit.jupiter.api.io.TempDir;
 class HttpApiIT {
     static final ObjectMapper JSON = new ObjectMapper();
     static final String ADMIN = "demo-admin-token";
+    /** Dates to come for scheduled forgets: a fixed year would pass one day. */
+    static final String LATER = (java.time.Year.now(java.time.ZoneOffset.UTC).getValue() + 4) + "-01-01";
+
+    static final String LATER_STILL =
+            (java.time.Year.now(java.time.ZoneOffset.UTC).getValue() + 5) + "-01-01";
     static final String ADVISOR = "demo-advisor-token";
     static final String ANALYST = "demo-analyst-token";
     static final String MARKER_NAME = "Marker-" + UUID.randomUUID();
@@ -587,11 +592,12 @@ class HttpApiIT {
         String forget = "/v1/subjects/" + subject + "/forget";
 
         Response withReason =
-                post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"at\":\"2030-01-01\",\"reason\":\"x\"}");
+                post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"at\":\"" + LATER + "\",\"reason\":\"x\"}");
         assertThat(withReason.status()).isEqualTo(400);
         assertThat(withReason.json().get("detail").asText()).contains("'reason' is not kept for a scheduled forget");
         // A misspelt "at" must not forget at once; nor may an event's misspelt member or trailing text pass.
-        Response misspelt = post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"scheduledAt\":\"2030-01-01\"}");
+        Response misspelt =
+                post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"scheduledAt\":\"" + LATER + "\"}");
         assertThat(misspelt.status()).isEqualTo(400);
         assertThat(misspelt.json().get("detail").asText())
                 .contains("unknown member 'scheduledAt'", "legalBasis, reason, at");
@@ -631,7 +637,7 @@ class HttpApiIT {
         assertThat(types.path("data").path("eventTypes")).isNotEmpty();
         // Explicit nulls, as typed clients send every field: a null "at" is no date, a null "reason" none.
         Response nulls =
-                post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"reason\":null,\"at\":\"2030-01-01\"}");
+                post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"reason\":null,\"at\":\"" + LATER + "\"}");
         assertThat(nulls.status()).as(nulls.body()).isEqualTo(202);
         assertThat(post(
                                 "/v1/scheduled-forgets/"
@@ -653,12 +659,12 @@ class HttpApiIT {
         Response notAnInstant = post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"at\":\"soon\"}");
         assertThat(notAnInstant.status()).isEqualTo(400);
         assertThat(notAnInstant.json().get("detail").asText()).contains("at", "soon");
-        assertThat(post(forget, ADVISOR, "{\"legalBasis\":\"contract ended\",\"at\":\"2030-01-01\"}")
+        assertThat(post(forget, ADVISOR, "{\"legalBasis\":\"contract ended\",\"at\":\"" + LATER + "\"}")
                         .status())
                 .isEqualTo(403);
-        Response scheduled = post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"at\":\"2030-01-01\"}");
+        Response scheduled = post(forget, ADMIN, "{\"legalBasis\":\"contract ended\",\"at\":\"" + LATER + "\"}");
         assertThat(scheduled.status()).isEqualTo(202);
-        assertThat(scheduled.json().get("at").asText()).isEqualTo("2030-01-01T00:00:00Z");
+        assertThat(scheduled.json().get("at").asText()).isEqualTo(LATER + "T00:00:00Z");
         String id = scheduled.json().get("id").asText();
 
         assertThat(get("/v1/scheduled-forgets?subject=" + subject, ADMIN).json())
@@ -711,10 +717,10 @@ class HttpApiIT {
 
         // The same through GraphQL: schedule, then cancel.
         String schedule = "{\"query\":\"mutation { scheduleForget(subject: \\\"" + subject
-                + "\\\", legalBasis: \\\"contract ended\\\", at: \\\"2031-01-01\\\") { id at } }\"}";
+                + "\\\", legalBasis: \\\"contract ended\\\", at: \\\"" + LATER_STILL + "\\\") { id at } }\"}";
         JsonNode viaGraphQl =
                 post("/graphql", ADMIN, schedule).json().path("data").path("scheduleForget");
-        assertThat(viaGraphQl.path("at").asText()).isEqualTo("2031-01-01T00:00:00Z");
+        assertThat(viaGraphQl.path("at").asText()).isEqualTo(LATER_STILL + "T00:00:00Z");
         String cancel = "{\"query\":\"mutation { cancelScheduledForget(schedule: \\\""
                 + viaGraphQl.path("id").asText() + "\\\", reason: \\\"extended\\\") { id subject } }\"}";
         assertThat(post("/graphql", ADMIN, cancel)
@@ -1194,7 +1200,7 @@ class HttpApiIT {
             Response madeUp = send(HttpRequest.newBuilder(URI.create(base + "/v1/streams/x/events"))
                     .method(method, HttpRequest.BodyPublishers.noBody()));
             assertThat(madeUp.status()).isBetween(400, 499);
-            assertThat(madeUp.body()).doesNotContain(method);
+            assertThat(madeUp.body()).doesNotContain(method).doesNotContain("OTHER");
         }
         // Refused before its handler ran (no token): counted under its route, as answered requests are.
         java.util.regex.Pattern stateCount = java.util.regex.Pattern.compile(
@@ -1508,6 +1514,21 @@ class HttpApiIT {
         assertThat(probe.headers().firstValue("Content-Type"))
                 .hasValueSatisfying(type -> assertThat(type).startsWith("application/json"));
         assertThat(probe.body()).isEmpty();
+        for (String open : List.of("/metrics", "/openapi.json")) {
+            HttpResponse<String> headOfOpen = http.send(
+                    HttpRequest.newBuilder(URI.create(base + open))
+                            .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(headOfOpen.statusCode()).as(open).isEqualTo(200);
+            assertThat(headOfOpen.body()).isEmpty();
+        }
+        // The router takes /metrics/ as /metrics: it needs no token either.
+        HttpResponse<String> slashed = http.send(
+                HttpRequest.newBuilder(URI.create(base + "/metrics/")).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(slashed.statusCode()).isEqualTo(200);
+        assertThat(slashed.body()).contains("lethe_appends_total");
         // Small pages of events share a turn: four fields of limit 1 are one page, not four.
         Response small = post(
                 "/graphql",

@@ -67,6 +67,10 @@ class RotationRaceTest {
                 .isEqualTo("Rotation[newEpoch=4294967295, rewrapped=2, destroyedEpochs=[4294967294, 7]]");
     }
 
+    /** A month to come (a fixed one would one day be past its retention). */
+    private static final String LATER_MONTH =
+            (java.time.Year.now(java.time.ZoneOffset.UTC).getValue() + 3) + "-01";
+
     @Test
     void a_period_key_and_a_subject_created_during_a_rotation_still_unwrap_after_it() throws Exception {
         SlowWraps master = new SlowWraps(LocalMasterKey.openOrCreate(keysDirectory));
@@ -75,7 +79,7 @@ class RotationRaceTest {
             SubjectId ada = keys.resolve("ada@example.com");
             DataGroup contact = DataGroup.of("contact");
             for (Runnable create : List.<Runnable>of(
-                    () -> keys.sealer(ada, contact, "2030-01"), // a new period key
+                    () -> keys.sealer(ada, contact, LATER_MONTH), // a new period key
                     keys::newSubject)) {
                 java.util.concurrent.atomic.AtomicReference<Throwable> failed =
                         new java.util.concurrent.atomic.AtomicReference<>();
@@ -98,7 +102,7 @@ class RotationRaceTest {
             // A read that fetched a key wrapped under the epoch a rotation then destroyed reads it again.
             SubjectId grace = keys.newSubject();
             KeyService.Lookup[] lookup = new KeyService.Lookup[1];
-            Thread reading = new Thread(() -> lookup[0] = keys.opener(grace, contact, "2030-01"));
+            Thread reading = new Thread(() -> lookup[0] = keys.opener(grace, contact, LATER_MONTH));
             master.wrapped = new CountDownLatch(1);
             master.slowUnwrap = reading;
             reading.start();
