@@ -655,6 +655,23 @@ public final class SqliteEventStore implements EventStore {
         }
     }
 
+    /** Refused after {@link #close}, as reads are (the subscription would only fail on its own thread). */
+    @Override
+    public dev.lethe.core.subscription.Subscription subscribe(
+            dev.lethe.core.subscription.SubscriptionRequest request,
+            dev.lethe.core.subscription.EventListener listener) {
+        checkOpen();
+        return EventStore.super.subscribe(request, listener);
+    }
+
+    @Override
+    public dev.lethe.core.subscription.Subscription subscribeBatches(
+            dev.lethe.core.subscription.SubscriptionRequest request,
+            dev.lethe.core.subscription.BatchListener listener) {
+        checkOpen();
+        return EventStore.super.subscribeBatches(request, listener);
+    }
+
     @Override
     public synchronized void close() {
         if (closed) {

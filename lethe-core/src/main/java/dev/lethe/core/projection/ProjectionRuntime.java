@@ -27,7 +27,8 @@ public final class ProjectionRuntime implements AutoCloseable {
     private final ProjectionStore states;
     private final ObjectMapper json;
     private final Map<String, RunningProjection<?>> running = new ConcurrentHashMap<>();
-    private volatile java.util.function.Consumer<ProjectionStatus> failureListener = status -> {};
+    /** Until {@link #onFailure} sets another: a warning, so that a projection that stops is never silent. */
+    private volatile java.util.function.Consumer<ProjectionStatus> failureListener = ProjectionRuntime::logFailure;
     /** Guarded by this. */
     private boolean closed;
 
@@ -275,6 +276,20 @@ public final class ProjectionRuntime implements AutoCloseable {
         this.failureListener = java.util.Objects.requireNonNull(listener, "listener");
     }
 
+    /**
+     * The default failure listener: one warning on {@code System.Logger} "dev.lethe.core.projection.ProjectionRuntime"
+     * with the projection, its next position and its failure as {@link ProjectionStatus#failure} says it (the
+     * event type, position and exception class of a fold that threw: never its message, which may quote data).
+     */
+    private static void logFailure(ProjectionStatus status) {
+        System.getLogger(ProjectionRuntime.class.getName())
+                .log(
+                        System.Logger.Level.WARNING,
+                        "projection " + status.name() + " failed at position " + status.nextPosition()
+                                + "; its states stay at its last checkpoint until it is started again: "
+                                + status.failure().orElse("?"));
+    }
+
     private void failed(ProjectionStatus status) {
         try {
             failureListener.accept(status);
@@ -407,7 +422,10 @@ public final class ProjectionRuntime implements AutoCloseable {
     private RunningProjection<?> runner(String name) {
         RunningProjection<?> runner = running.get(name);
         if (runner == null) {
-            throw InvalidEventException.of("projection", "'" + name + "' is not running; running: " + running.keySet());
+            throw InvalidEventException.of(
+                    "projection",
+                    "'" + name + "' was never started in this runtime; started: "
+                            + new java.util.TreeSet<>(running.keySet()));
         }
         return runner;
     }

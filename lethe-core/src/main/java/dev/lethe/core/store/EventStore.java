@@ -303,7 +303,8 @@ public interface EventStore extends AutoCloseable {
      * Subscribes to the log or one category: delivers the stored events from the request's start,
      * then follows new events live, with no gap and no duplicate at the switch. Each subscription
      * runs on its own thread and pulls events at its own pace, so a slow listener never slows
-     * writers and never buffers more than one page of events.
+     * writers and never buffers more than one page of events. After {@link #close} it throws a permanent
+     * {@code StorageException}, as reads do (engines override it to check; this default cannot).
      */
     default Subscription subscribe(SubscriptionRequest request, EventListener listener) {
         return CatchUpSubscription.start(this, request, listener);

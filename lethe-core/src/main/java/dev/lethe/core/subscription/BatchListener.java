@@ -16,8 +16,10 @@ public interface BatchListener {
      */
     default void onProgress(long nextPosition) {}
 
-    /** The subscription stopped because of {@code error}. */
-    default void onError(Throwable error) {}
+    /** The subscription stopped because of {@code error}. By default, a warning, as {@link EventListener#onError}. */
+    default void onError(Throwable error) {
+        EventListener.logStopped(error);
+    }
 
     /** Adapts a per-event listener. */
     static BatchListener of(EventListener listener) {

@@ -14,6 +14,24 @@ public interface EventListener {
     /** The subscription has delivered every event stored when it started and now follows live. */
     default void onCaughtUp(long lastPosition) {}
 
-    /** The subscription stopped because of {@code error}. */
-    default void onError(Throwable error) {}
+    /**
+     * The subscription stopped because of {@code error}. By default, a warning (see {@link #logStopped}), so that
+     * a subscription whose listener threw does not stop unseen; override it to alert otherwise.
+     */
+    default void onError(Throwable error) {
+        logStopped(error);
+    }
+
+    /**
+     * Logs a stopped subscription as a warning on the {@code System.Logger} "dev.lethe.core.subscription": the
+     * exception's class only, never its message (it may quote an event's data); {@link Subscription#failure()}
+     * gives the exception.
+     */
+    static void logStopped(Throwable error) {
+        System.getLogger("dev.lethe.core.subscription")
+                .log(
+                        System.Logger.Level.WARNING,
+                        "a subscription stopped: " + error.getClass().getName()
+                                + " (its message is not logged, as it may quote data: Subscription.failure() gives it)");
+    }
 }

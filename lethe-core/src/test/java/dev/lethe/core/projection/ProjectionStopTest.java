@@ -137,7 +137,8 @@ class ProjectionStopTest {
 
     @Test
     void a_fold_that_throws_an_error_fails_naming_the_event_not_the_message() throws Exception {
-        try (InMemoryEventStore store = new InMemoryEventStore();
+        try (dev.lethe.core.testing.LogCapture log = dev.lethe.core.testing.LogCapture.of(ProjectionRuntime.class);
+                InMemoryEventStore store = new InMemoryEventStore();
                 ProjectionRuntime runtime = new ProjectionRuntime(store, new InMemoryProjectionStore())) {
             append(store, 3);
             runtime.start(Projection.global("asserting", Integer.class, 0)
@@ -154,6 +155,14 @@ class ProjectionStopTest {
                     .isEqualTo("folding Counted at position 0 threw java.lang.AssertionError")
                     .doesNotContain("ada@");
             assertThat(runtime.failureCause("asserting")).containsInstanceOf(AssertionError.class);
+            // With no failure listener set, the failure is not silent: one warning, without the message.
+            assertThat(log.records())
+                    .singleElement()
+                    .satisfies(record -> assertThat(record.getLevel()).isEqualTo(java.util.logging.Level.WARNING))
+                    .satisfies(record -> assertThat(record.getMessage())
+                            .isEqualTo("projection asserting failed at position 0; its states stay at its last"
+                                    + " checkpoint until it is started again: folding Counted at position 0 threw"
+                                    + " java.lang.AssertionError"));
         }
     }
 

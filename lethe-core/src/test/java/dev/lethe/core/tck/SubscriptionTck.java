@@ -47,6 +47,17 @@ public abstract class SubscriptionTck extends EventStoreTck {
     }
 
     @Test
+    void a_subscription_to_a_closed_store_is_refused_at_once() {
+        store.close();
+        assertThatThrownBy(() -> store.subscribe(SubscriptionRequest.allFromStart(), event -> {}))
+                .isInstanceOf(dev.lethe.core.store.StorageException.class)
+                .hasMessageContaining("the event store is closed");
+        assertThatThrownBy(() -> store.subscribeBatches(SubscriptionRequest.allFromStart(), events -> {}))
+                .isInstanceOf(dev.lethe.core.store.StorageException.class)
+                .hasMessageContaining("the event store is closed");
+    }
+
+    @Test
     void a_read_within_a_byte_budget_stops_after_the_event_that_reaches_it() {
         String payload = "{\"v\":\"" + "x".repeat(1_000) + "\"}";
         for (int i = 0; i < 5; i++) {

@@ -113,6 +113,30 @@ final class GraphQlApi {
     }
 
     /**
+     * The variables the request's operation declares, each with its type as written ({@code Int}, {@code [String!]}):
+     * for an error about a variable's value, which says the type rather than quote the value. Empty when the query
+     * does not parse (it did, to have run: then never).
+     */
+    static Map<String, String> variableTypes(String query, String operationName) {
+        graphql.language.Document document;
+        try {
+            document = graphql.parser.Parser.parse(query);
+        } catch (RuntimeException unparsable) {
+            return Map.of();
+        }
+        Map<String, String> types = new java.util.LinkedHashMap<>();
+        for (graphql.language.OperationDefinition operation :
+                document.getDefinitionsOfType(graphql.language.OperationDefinition.class)) {
+            if (operationName == null || operationName.equals(operation.getName())) {
+                for (graphql.language.VariableDefinition variable : operation.getVariableDefinitions()) {
+                    types.putIfAbsent(variable.getName(), graphql.language.AstPrinter.printAst(variable.getType()));
+                }
+            }
+        }
+        return types;
+    }
+
+    /**
      * The most field selections a request may expand to, fragment spreads spelt out (a spread counts its
      * fragment's fields each time): far above what the cost limit lets run, far below what exhausts memory.
      */

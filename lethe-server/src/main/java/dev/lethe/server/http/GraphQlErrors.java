@@ -31,17 +31,39 @@ final class GraphQlErrors {
     private GraphQlErrors() {}
 
     /** The result's specification map, its error messages without the input values they quote. */
-    @SuppressWarnings("unchecked")
     static Map<String, Object> withoutInputValues(Map<String, Object> specification) {
-        Object errors = specification.get("errors");
-        if (!(errors instanceof List<?> list) || list.isEmpty()) {
+        return forClient(specification, List.of(), Map.of());
+    }
+
+    /**
+     * The result's specification map for the client: error messages without the input values they quote (a
+     * variable's declared type said instead, from {@code variableTypes}), and each error of {@code errors} (the
+     * result's, in the specification's order) with an {@code extensions.code} a client can branch on, as REST's
+     * statuses: {@code BAD_USER_INPUT}, {@code FORBIDDEN}, {@code NOT_FOUND}, {@code CONFLICT} (with
+     * {@code expectedVersion} and {@code actualVersion} for a wrong expected version), {@code UNAVAILABLE} (retry),
+     * {@code NOT_RUN} (a mutation after a refused one), {@code INTERNAL_SERVER_ERROR};
+     * {@code GRAPHQL_PARSE_FAILED} and {@code GRAPHQL_VALIDATION_FAILED} for the query itself.
+     */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> forClient(
+            Map<String, Object> specification, List<graphql.GraphQLError> errors, Map<String, String> variableTypes) {
+        Object specified = specification.get("errors");
+        if (!(specified instanceof List<?> list) || list.isEmpty()) {
             return specification;
         }
         List<Object> cleaned = new ArrayList<>(list.size());
-        for (Object error : list) {
+        for (int i = 0; i < list.size(); i++) {
+            Object error = list.get(i);
             if (error instanceof Map<?, ?> map && map.get("message") instanceof String message) {
                 Map<String, Object> copy = new LinkedHashMap<>((Map<String, Object>) map);
-                copy.put("message", redact(message, classification(map)));
+                copy.put("message", redact(message, classification(map), variableTypes));
+                if (i < errors.size()) {
+                    Map<String, Object> extensions = copy.get("extensions") instanceof Map<?, ?> given
+                            ? new LinkedHashMap<>((Map<String, Object>) given)
+                            : new LinkedHashMap<>();
+                    extensions.putAll(codeOf(errors.get(i)));
+                    copy.put("extensions", extensions);
+                }
                 cleaned.add(copy);
             } else {
                 cleaned.add(error);
@@ -50,6 +72,74 @@ final class GraphQlErrors {
         Map<String, Object> out = new LinkedHashMap<>(specification);
         out.put("errors", cleaned);
         return out;
+    }
+
+    /** The {@code code} (and, for a conflict of versions, the versions) of one error. */
+    static Map<String, Object> codeOf(graphql.GraphQLError error) {
+        if (!(error instanceof graphql.ExceptionWhileDataFetching fetching)) {
+            graphql.ErrorClassification kind = error.getErrorType();
+            return Map.of(
+                    "code",
+                    kind == graphql.ErrorType.InvalidSyntax
+                            ? "GRAPHQL_PARSE_FAILED"
+                            : kind == graphql.ErrorType.ValidationError
+                                    ? "GRAPHQL_VALIDATION_FAILED"
+                                    : "BAD_USER_INPUT");
+        }
+        Throwable e = fetching.getException();
+        if (e instanceof dev.lethe.core.store.WrongExpectedVersionException conflict) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("code", "CONFLICT");
+            dev.lethe.core.store.ExpectedVersion expected = conflict.expected();
+            out.put(
+                    "expectedVersion",
+                    expected instanceof dev.lethe.core.store.ExpectedVersion.Exactly exactly
+                            ? (Object) exactly.version()
+                            : expected == dev.lethe.core.store.ExpectedVersion.NoStream.INSTANCE
+                                    ? "no_stream"
+                                    : expected == dev.lethe.core.store.ExpectedVersion.StreamExists.INSTANCE
+                                            ? "stream_exists"
+                                            : "any");
+            out.put("actualVersion", conflict.actual());
+            return out;
+        }
+        return Map.of("code", codeOf(e));
+    }
+
+    private static String codeOf(Throwable e) {
+        if (e instanceof GraphQlApi.NotRun) {
+            return "NOT_RUN";
+        }
+        if (e instanceof ApiException api) {
+            return switch (api.status()) {
+                case 403 -> "FORBIDDEN";
+                case 404 -> "NOT_FOUND";
+                case 409 -> "CONFLICT";
+                case 503 -> "UNAVAILABLE";
+                default -> api.status() >= 500 ? "INTERNAL_SERVER_ERROR" : "BAD_USER_INPUT";
+            };
+        }
+        if (e instanceof dev.lethe.core.store.DuplicateEventException
+                || e instanceof dev.lethe.core.privacy.ErasureFenceException
+                || e instanceof dev.lethe.core.privacy.AlreadyForgottenException
+                || e instanceof dev.lethe.core.privacy.AlreadyCancelledException
+                || e instanceof dev.lethe.core.privacy.ForgetRefusedException
+                || e instanceof dev.lethe.server.LogCursor.Mismatch) {
+            return "CONFLICT";
+        }
+        if (e instanceof dev.lethe.core.privacy.AccessDeniedException) {
+            return "FORBIDDEN";
+        }
+        if (e instanceof dev.lethe.core.privacy.UnknownSubjectException) {
+            return "NOT_FOUND";
+        }
+        if (e instanceof dev.lethe.core.store.LetheException lethe && lethe.isTransient()) {
+            return "UNAVAILABLE";
+        }
+        if (e instanceof dev.lethe.core.store.InvalidEventException) {
+            return "BAD_USER_INPUT";
+        }
+        return "INTERNAL_SERVER_ERROR";
     }
 
     private static String classification(Map<?, ?> error) {
@@ -62,6 +152,10 @@ final class GraphQlErrors {
     static final int MAX_MESSAGE_CHARS = 2_000;
 
     static String redact(String message, String classification) {
+        return redact(message, classification, Map.of());
+    }
+
+    static String redact(String message, String classification, Map<String, String> variableTypes) {
         if (message.length() > MAX_MESSAGE_CHARS) {
             // Neither repeated (an answer the size of the request, per error) nor searched (the patterns below
             // take time that grows with the square of a message quoting "with value '" again and again).
@@ -89,8 +183,12 @@ final class GraphQlErrors {
         }
         java.util.regex.Matcher variable = INVALID_VARIABLE.matcher(message);
         if (variable.find()) {
-            // "Variable 'f' has an invalid value: <why, quoting the value>".
-            return message.substring(0, variable.end()) + " (the value and the reason quoting it are not repeated)";
+            // "Variable 'f' has an invalid value: <why, quoting the value>". The type it was declared with quotes
+            // nothing of the value: said instead.
+            String declared = variableTypes.get(message.substring("Variable '".length(), message.indexOf('\'', 10)));
+            return message.substring(0, variable.end())
+                    + (declared == null ? "" : ": its type is " + declared)
+                    + " (the value and the reason quoting it are not repeated)";
         }
         // graphql-java's prefix for a resolver's exception; the error's "path" already says where.
         String out = FETCH_PREFIX.matcher(message).replaceFirst("");

@@ -9,6 +9,7 @@ import dev.lethe.core.privacy.PrivacyCodec;
 import dev.lethe.core.privacy.Redaction;
 import dev.lethe.core.privacy.RevealedEvent;
 import dev.lethe.core.privacy.SchemaRegistry;
+import dev.lethe.core.projection.Projection;
 import dev.lethe.core.projection.ProjectionRuntime;
 import dev.lethe.core.projection.ProjectionStatus;
 import dev.lethe.core.store.AppendResult;
@@ -532,7 +533,9 @@ final class Hub {
         String state = lethe.projections()
                 .loadState(name, key)
                 .orElseThrow(() -> ApiException.notFound("projection '" + name
-                        + "' has no state for this key (keys are stream ids for per-stream projections)"));
+                        + "' has no state for this key (keys are stream ids for per-stream projections, '"
+                        + Projection.GLOBAL_KEY
+                        + "' for a global one)"));
         PrivacyCodec.RevealedState revealed = lethe.privacy().revealState(Json.parse(state), who);
         ObjectNode node = JSON.createObjectNode();
         node.put("name", name);

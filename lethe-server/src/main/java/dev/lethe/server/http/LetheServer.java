@@ -874,7 +874,17 @@ public final class LetheServer implements AutoCloseable {
                     lethe.policy().strict()));
         });
         routes.post("/graphql", this::graphql);
-        routes.get("/graphql", ctx -> ctx.contentType("text/plain").result(graphQl.sdl()));
+        routes.get("/graphql", ctx -> {
+            if (ctx.queryParam("query") != null) {
+                // A client set to send queries by GET would take the schema for its answer.
+                throw new ApiException(
+                        400,
+                        "Bad request",
+                        "GraphQL queries are sent by POST (application/json: {\"query\": …}); GET /graphql"
+                                + " answers the schema (SDL) only");
+            }
+            ctx.contentType("text/plain").result(graphQl.sdl());
+        });
         routes.before("/v1/subscribe", this::checkSubscription);
         routes.sse("/v1/subscribe", this::subscribe);
         routes.after("/v1/subscribe", this::releaseSubscriptionSlot); // a stream that never started
@@ -1699,6 +1709,11 @@ public final class LetheServer implements AutoCloseable {
         GraphQlApi.Mutations mutations = new GraphQlApi.Mutations();
         ExecutionResult result =
                 graphQl.execute(request.query, request.operationName, request.variables, principal(ctx), mutations);
+        Map<String, String> variableTypes = result.getErrors().stream()
+                        .anyMatch(error ->
+                                error.getMessage() != null && error.getMessage().startsWith("Variable '"))
+                ? GraphQlApi.variableTypes(request.query, request.operationName)
+                : Map.of();
         // The body is used: neither it nor its share of the budget is held while the answer goes to a client
         // that may not read it.
         request.variables = null;
@@ -1764,7 +1779,10 @@ public final class LetheServer implements AutoCloseable {
         if (status == 503) {
             ctx.header("Retry-After", "2");
         }
-        return writeNow(ctx, status, jsonBytes(GraphQlErrors.withoutInputValues(result.toSpecification())));
+        return writeNow(
+                ctx,
+                status,
+                jsonBytes(GraphQlErrors.forClient(result.toSpecification(), result.getErrors(), variableTypes)));
     }
 
     /** Checks the subscription's parameters before the event stream starts: afterwards only a 200 is possible. */

@@ -552,6 +552,18 @@ class HttpApiIT {
                 .isEqualTo(head + 1);
         assertThat(answer.json().path("data").path("second").isNull()).isTrue();
         assertThat(answer.json().path("errors").get(0).path("message").asText()).contains("wrong expected version");
+        // What REST's 409 says, for a client to branch on rather than parse messages.
+        JsonNode conflict = answer.json().path("errors").get(0).path("extensions");
+        assertThat(conflict.path("code").asText()).isEqualTo("CONFLICT");
+        assertThat(conflict.path("expectedVersion").asText()).isEqualTo("no_stream");
+        assertThat(conflict.path("actualVersion").asLong()).isZero();
+        assertThat(answer.json()
+                        .path("errors")
+                        .get(1)
+                        .path("extensions")
+                        .path("code")
+                        .asText())
+                .isEqualTo("NOT_RUN");
         // The one after the refused one is not run: a guard on an earlier mutation holds for the later ones.
         assertThat(answer.json().path("data").path("third").isNull()).isTrue();
         assertThat(answer.json().path("errors").get(1).path("message").asText()).contains("not run");
@@ -565,12 +577,34 @@ class HttpApiIT {
                                         + " \\\"x\\\") { key } }\"}")
                         .status())
                 .isEqualTo(200);
-        assertThat(post(
-                                "/graphql",
-                                ADVISOR,
-                                "{\"query\":\"{ projection(name: \\\"nosuch\\\", key: \\\"x\\\") { key } }\"}")
-                        .status())
-                .isEqualTo(400);
+        Response unknownProjection = post(
+                "/graphql", ADVISOR, "{\"query\":\"{ projection(name: \\\"nosuch\\\", key: \\\"x\\\") { key } }\"}");
+        assertThat(unknownProjection.status()).isEqualTo(400);
+        assertThat(unknownProjection
+                        .json()
+                        .path("errors")
+                        .get(0)
+                        .path("extensions")
+                        .path("code")
+                        .asText())
+                .isEqualTo("NOT_FOUND");
+        Response syntax = post("/graphql", ADVISOR, "{\"query\":\"{ events(limit: 1) { position }\"}");
+        assertThat(syntax.json()
+                        .path("errors")
+                        .get(0)
+                        .path("extensions")
+                        .path("code")
+                        .asText())
+                .isEqualTo("GRAPHQL_PARSE_FAILED");
+        Response unknownField = post("/graphql", ADVISOR, "{\"query\":\"{ nosuch }\"}");
+        assertThat(unknownField
+                        .json()
+                        .path("errors")
+                        .get(0)
+                        .path("extensions")
+                        .path("code")
+                        .asText())
+                .isEqualTo("GRAPHQL_VALIDATION_FAILED");
         // A __typename beside refused mutations answers nothing about them: still a 4xx.
         String typename = "{\"query\":\"mutation { __typename append(stream: \\\"" + stream
                 + "\\\", expectedVersion: \\\"no_stream\\\", events: [{type: \\\"A\\\", data: {}}])"
@@ -848,6 +882,13 @@ class HttpApiIT {
         Response refused = post("/graphql", ADVISOR, byGraphQl);
         assertThat(refused.status()).isEqualTo(403);
         assertThat(refused.body()).contains("may not forget");
+        assertThat(refused.json()
+                        .path("errors")
+                        .get(0)
+                        .path("extensions")
+                        .path("code")
+                        .asText())
+                .isEqualTo("FORBIDDEN");
         // A nullable field refused (the lookup takes export): 403 too, as REST answers it, not 200 with null.
         Response lookup =
                 post("/graphql", ADVISOR, "{\"query\":\"{ subject(naturalKey: \\\"x@example.com\\\") { id } }\"}");
@@ -1273,6 +1314,10 @@ class HttpApiIT {
             }
         }
         assertThat(get("/graphql", null).body()).contains("type Query");
+        // A client set to send queries by GET would have taken the schema for its answer.
+        Response byGet = get("/graphql?query=%7B%20events%20%7B%20position%20%7D%20%7D", ADVISOR);
+        assertThat(byGet.status()).isEqualTo(400);
+        assertThat(byGet.json().get("detail").asText()).contains("sent by POST");
     }
 
     @Test
@@ -1551,7 +1596,7 @@ class HttpApiIT {
                     "{\"query\":\"query($f: Long) { events(from: $f, limit: 1) { position } }\",\"variables\":{\"f\":"
                             + from + "}}");
             assertThat(refused.status()).as(from).isEqualTo(400);
-            assertThat(refused.body()).contains("Variable 'f' has an invalid value");
+            assertThat(refused.body()).contains("Variable 'f' has an invalid value: its type is Long (the value");
         }
         Response exact = post(
                 "/graphql",
