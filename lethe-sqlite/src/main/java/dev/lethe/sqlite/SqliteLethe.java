@@ -1048,6 +1048,18 @@ public final class SqliteLethe implements AutoCloseable {
         } else if (noted.isPresent() && !noted.get().equals(place)) {
             Path notedFile = noted.get().equals(IN_DATA_DIRECTORY) ? inData : Path.of(noted.get());
             boolean moved = Files.exists(chosen) && !Files.exists(notedFile);
+            if (!moved && Files.exists(chosen)) {
+                // Both there: "move that file" would mislead, the file is at its new place already.
+                throw StorageException.permanent(
+                        "this store's master keyset is " + notedFile + ", and " + chosen + " exists too: a keyset is"
+                                + " taken at a new place only once it is gone from the one keys.db notes (moved, not"
+                                + " copied), so that a copy is never taken for it. Open it with the noted place ("
+                                + (noted.get().equals(IN_DATA_DIRECTORY)
+                                        ? "without --master-key-dir"
+                                        : "--master-key-dir " + shellWord(String.valueOf(notedFile.getParent())))
+                                + "): a copy of a data directory shares its original's keyset (docs/privacy.md §9)",
+                        null);
+            }
             if (!moved) {
                 throw StorageException.permanent(
                         "this store's master keyset is " + notedFile + ", not " + chosen + ": "

@@ -201,11 +201,23 @@ class DataDirectoryTest {
                         "this store's master keyset is " + keys.toAbsolutePath().normalize());
         assertThat(other).doesNotExist();
 
-        // Moved deliberately: found at the new place and gone from the old one, it is accepted.
+        // Copied, not moved: the file is at the new place, so the refusal does not ask to move it there.
         Files.createDirectories(other);
         try (var files = Files.list(keys)) {
             for (Path file : files.toList()) {
-                Files.move(file, other.resolve(file.getFileName()));
+                Files.copy(file, other.resolve(file.getFileName()));
+            }
+        }
+        assertThatThrownBy(() -> SqliteLethe.open(b, SqliteOptions.DEFAULT.withMasterKeyDirectory(other)))
+                .hasMessageContaining("exists too: a keyset is taken at a new place only once it is gone")
+                .hasMessageContaining(
+                        "--master-key-dir " + keys.toAbsolutePath().normalize())
+                .hasMessageNotContaining("move that file");
+
+        // Moved deliberately: found at the new place and gone from the old one, it is accepted.
+        try (var files = Files.list(keys)) {
+            for (Path file : files.toList()) {
+                Files.move(file, other.resolve(file.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             }
         }
         try (SqliteLethe lethe = SqliteLethe.open(b, SqliteOptions.DEFAULT.withMasterKeyDirectory(other))) {

@@ -1992,10 +1992,12 @@ public final class PrivateEventStore implements AutoCloseable {
             requireNoNaturalKey("legal basis", legalBasis, "forget", subject, actor);
             requireNoNaturalKey("reason", reason, "forget", subject, actor);
         }
-        return forgetAuthorized(subject, legalBasis, reason, actor);
+        return forgetAuthorized(subject, legalBasis, reason, actor, Map.of());
     }
 
-    private ErasureReceipt forgetAuthorized(SubjectId subject, String legalBasis, String reason, Principal actor) {
+    /** {@code schedule}: what the audit entry says of the schedule a retention run carries out (else empty). */
+    private ErasureReceipt forgetAuthorized(
+            SubjectId subject, String legalBasis, String reason, Principal actor, Map<String, Object> schedule) {
         synchronized (forgetsInFlight) {
             if (closingForgets) {
                 // Before any key is touched: one started now would be cut short by the close under way (a retention
@@ -2006,7 +2008,7 @@ public final class PrivateEventStore implements AutoCloseable {
             forgetsInFlight[0]++;
         }
         try {
-            return forgetCounted(subject, legalBasis, reason, actor);
+            return forgetCounted(subject, legalBasis, reason, actor, schedule);
         } finally {
             synchronized (forgetsInFlight) {
                 if (--forgetsInFlight[0] == 0) {
@@ -2063,7 +2065,8 @@ public final class PrivateEventStore implements AutoCloseable {
         }
     }
 
-    private ErasureReceipt forgetCounted(SubjectId subject, String legalBasis, String reason, Principal actor) {
+    private ErasureReceipt forgetCounted(
+            SubjectId subject, String legalBasis, String reason, Principal actor, Map<String, Object> schedule) {
         checkForgetAllowed();
         writePendingReceipts();
         // One durable append, the SubjectForgotten event, which is the audit entry (no personal data),
@@ -2078,11 +2081,11 @@ public final class PrivateEventStore implements AutoCloseable {
         } catch (RuntimeException e) {
             if (committed.get() != null) {
                 recordedDespiteInterrupt(
-                        () -> recordForget(committed.get(), actor, forgottenEntryNow(committed.get()), e));
+                        () -> recordForget(committed.get(), actor, forgottenEntryNow(committed.get(), schedule), e));
             }
             throw e;
         }
-        recordedDespiteInterrupt(() -> recordForget(receipt, actor, forgottenEntryNow(receipt), null));
+        recordedDespiteInterrupt(() -> recordForget(receipt, actor, forgottenEntryNow(receipt, schedule), null));
         return receipt;
     }
 
@@ -2876,15 +2879,19 @@ public final class PrivateEventStore implements AutoCloseable {
     /**
      * A forget's audit entry as it is made: with the key fields that keep natural keys in plaintext, which
      * it does not reach ({@link SchemaRegistry#plaintextNaturalKeyFields}), when the schemas have any, so
-     * that the trail records what was left as well as what was destroyed.
+     * that the trail records what was left as well as what was destroyed; and, for a scheduled forget a retention
+     * run carried out, which schedule and the date it was set for ({@code schedule}, {@code scheduledFor}).
      */
-    private Map<String, Object> forgottenEntryNow(ErasureReceipt receipt) {
+    private Map<String, Object> forgottenEntryNow(ErasureReceipt receipt, Map<String, Object> schedule) {
         List<String> plaintext = schemas.plaintextNaturalKeyFields();
-        if (plaintext.isEmpty()) {
+        if (plaintext.isEmpty() && schedule.isEmpty()) {
             return forgottenEntry(receipt);
         }
         Map<String, Object> details = new LinkedHashMap<>(forgottenEntry(receipt));
-        details.put("plaintextKeyFields", plaintext);
+        details.putAll(schedule);
+        if (!plaintext.isEmpty()) {
+            details.put("plaintextKeyFields", plaintext);
+        }
         return details;
     }
 
@@ -3490,7 +3497,12 @@ public final class PrivateEventStore implements AutoCloseable {
                         "scheduled by " + one.data().path("actor").asText("?") + " (schedule "
                                 + scheduleIdOf(one.event()) + ", made "
                                 + one.event().recordedAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + ")",
-                        actor));
+                        actor,
+                        Map.of(
+                                "schedule",
+                                scheduleIdOf(one.event()),
+                                "scheduledFor",
+                                one.data().get("at").asText())));
             } catch (AlreadyForgottenException meanwhile) {
                 // Forgotten by another thread between the check above and this forget (a DPO's forget, another
                 // run): what the schedule asked for is done; the run goes on (expiries, the other schedules).

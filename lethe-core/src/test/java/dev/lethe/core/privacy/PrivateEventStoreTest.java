@@ -304,6 +304,35 @@ class PrivateEventStoreTest {
     }
 
     @Test
+    void a_scheduled_forget_carried_out_names_its_schedule_and_due_date_in_the_audit_trail() {
+        sell("due@example.com", "Due Date");
+        SubjectId subject = lethe.keys().lookup("due@example.com").orElseThrow();
+        PrivateEventStore.ScheduledForget schedule =
+                lethe.scheduleForget(subject, writtenAt, "GDPR Art. 17(1)(a)", DPO);
+        assertThat(lethe.retention(writtenAt, DPO).forgotten()).hasSize(1);
+        JsonNode entry = lethe.store().readStream(StreamId.of("$audit"), 0, Direction.FORWARD, 1_000).stream()
+                .filter(event -> event.type().equals("SubjectForgotten"))
+                .reduce((first, second) -> second)
+                .orElseThrow()
+                .data()
+                .asTree();
+        assertThat(entry.path("subject").asText()).isEqualTo(subject.toString());
+        assertThat(entry.path("schedule").asText()).isEqualTo(schedule.id());
+        assertThat(entry.path("scheduledFor").asText()).isEqualTo(writtenAt.toString());
+        // A forget asked for at once names no schedule.
+        sell("now@example.com", "Right Now");
+        SubjectId now = lethe.keys().lookup("now@example.com").orElseThrow();
+        lethe.forget(now, "GDPR Art. 17(1)(a)", null, DPO);
+        JsonNode direct = lethe.store()
+                .readStream(StreamId.of("$audit"), Long.MAX_VALUE, Direction.BACKWARD, 1)
+                .get(0)
+                .data()
+                .asTree();
+        assertThat(direct.path("subject").asText()).isEqualTo(now.toString());
+        assertThat(direct.has("schedule")).isFalse();
+    }
+
+    @Test
     void a_batch_whose_clock_stays_hours_behind_its_seal_fails_transient_after_three_attempts() {
         // Each attempt is sealed at 14:00 and read by the store at 12:00: append gives up as appendAsync does, with
         // a transient LateRecordingException, not as bad input.

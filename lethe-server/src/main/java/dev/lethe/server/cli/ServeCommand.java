@@ -112,6 +112,15 @@ final class ServeCommand implements Callable<Integer> {
                 && !parent.store.init
                 && !java.nio.file.Files.isRegularFile(
                         settings.data().resolve(dev.lethe.sqlite.SqliteEventStore.FILE_NAME))) {
+            java.nio.file.Path where = settings.data().toAbsolutePath().normalize();
+            if (java.nio.file.Files.isDirectory(where)
+                    && !(java.nio.file.Files.isReadable(where) && java.nio.file.Files.isExecutable(where))) {
+                // Not "no store, give --init": the service's user cannot look inside (another user's, mode 0700).
+                throw dev.lethe.core.store.StorageException.permanent(
+                        "data directory " + where + " cannot be read" + dev.lethe.sqlite.internal.Sql.ownership(where)
+                                + " (not --init: a store may be there)",
+                        null);
+            }
             throw dev.lethe.core.store.StorageException.permanent(
                     "no Lethe event store in "
                             + settings.data().toAbsolutePath().normalize()

@@ -40,7 +40,8 @@ final class Store {
             scope = ScopeType.INHERIT,
             paramLabel = "DIR",
             defaultValue = "${env:LETHE_MASTER_KEY_DIR}",
-            description = "Where master.keyset.json lives (default: $LETHE_MASTER_KEY_DIR, else the data directory)."
+            description = "Where the master keyset lives, as master-STOREID.keyset.json (default:"
+                    + " $LETHE_MASTER_KEY_DIR, else the data directory, as master.keyset.json)."
                     + " Outside the data directory, a backup of it alone cannot unwrap its keys.")
     Path masterKeyDirectory;
 

@@ -487,19 +487,33 @@ final class SubjectCommand implements Runnable {
             try (SqliteLethe lethe =
                     cli.store.openForQuerying(cli.spec.commandLine().getErr())) {
                 java.util.Optional<String> store = lethe.storeId();
+                List<dev.lethe.core.privacy.keys.ErasureReceipt> receipts =
+                        lethe.privacy().receipts(filter, cli.store.principal());
                 list(
                         cli,
-                        lethe.privacy().receipts(filter, cli.store.principal()),
+                        receipts,
                         json,
                         receipt -> receipt.asMap(store),
                         receipt -> String.format(
-                                "%s  receipt %s  subject %s  by %s  legal basis %s",
+                                "%s  receipt %s  subject %s  by %s  legal basis %s%s",
                                 receipt.at(),
                                 receipt.id(),
                                 receipt.subject(),
                                 printable(receipt.actor()),
-                                printable(receipt.legalBasis())),
+                                printable(receipt.legalBasis()),
+                                receipt.reason() == null ? "" : "  reason " + printable(receipt.reason())),
                         "receipt");
+                if (filter != null && receipts.isEmpty() && !json) {
+                    // "0 receipts" alone does not say whether the subject is still there (an unknown one is refused).
+                    cli.spec
+                            .commandLine()
+                            .getErr()
+                            .println(
+                                    lethe.privacy().keys().isForgotten(filter)
+                                            ? "note: subject " + filter + " is forgotten, but this store holds no"
+                                                    + " receipt for it (forgotten in another copy of the store?)"
+                                            : "note: subject " + filter + " is not forgotten");
+                }
             }
             return 0;
         }

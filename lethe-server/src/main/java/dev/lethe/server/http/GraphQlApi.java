@@ -390,6 +390,14 @@ final class GraphQlApi {
                                                         principal(env)),
                                                 Map.class))
                                 .dataFetcher(
+                                        "projectionKeys",
+                                        env -> Hub.JSON.convertValue(
+                                                hub.projectionKeys(
+                                                        env.getArgument("name"),
+                                                        env.getArgument("after"),
+                                                        env.getArgument("limit")),
+                                                Map.class))
+                                .dataFetcher(
                                         "audit",
                                         env -> events(hub.audit(Hub.limit(env.getArgument("limit")), principal(env))))
                                 .dataFetcher(

@@ -121,10 +121,41 @@ final class Hub {
         for (int i = 0; i < events.size(); i++) {
             batch.add(eventData(events.get(i), "events[" + i + "]", aligned ? raw.get(i) : Map.of()));
         }
-        AppendResult result = lethe.privacy().append(streamId, expected, batch);
+        AppendResult result;
+        try {
+            result = lethe.privacy().append(streamId, expected, batch);
+        } catch (dev.lethe.core.store.LetheException e) {
+            if (e.isTransient()) {
+                // A disk quota, a file size limit, an I/O error on a disk with room left: every append fails while
+                // the free-space check sees nothing wrong. Readiness and the log say so after a few in a row.
+                lastWriteFailure = String.valueOf(e.getMessage());
+                writeFailuresInARow.incrementAndGet();
+            }
+            throw e;
+        }
+        writeFailuresInARow.set(0);
         metrics.count("appended_events", batch.size());
         metrics.count("appends", 1);
         return result;
+    }
+
+    /** Appends that failed for a reason that passes (503), in a row, since the last one that succeeded. */
+    final java.util.concurrent.atomic.AtomicLong writeFailuresInARow = new java.util.concurrent.atomic.AtomicLong();
+
+    /** The message of the last of them. */
+    volatile String lastWriteFailure;
+
+    /** From this many appends failed in a row, the server is not well: readiness says degraded, the log error. */
+    static final int WRITE_FAILURES_DEGRADED = 3;
+
+    /** What readiness says while appends keep failing, if they do. */
+    java.util.Optional<String> writeProblem() {
+        long failures = writeFailuresInARow.get();
+        return failures < WRITE_FAILURES_DEGRADED
+                ? java.util.Optional.empty()
+                : java.util.Optional.of("the last " + failures + " appends failed (" + lastWriteFailure + "); they"
+                        + " resume by themselves once the cause is fixed (a disk quota, a file size limit, an I/O"
+                        + " error, the master key out of reach)");
     }
 
     /** A member as the request wrote it, when known, else as the tree serialises it. */
@@ -513,6 +544,35 @@ final class Hub {
      * A projection's state of one key, with personal values opened for the caller; read within the page
      * budget, {@value #STATE_PAGES} turns more than a page (a state is up to 16 MiB).
      */
+    /** The most keys one page of {@link #projectionKeys} lists. */
+    static final int MAX_KEYS_PAGE = 1_000;
+
+    /**
+     * A page of a read model's keys, in key order, after {@code after} (exclusive; null: from the first), with
+     * {@code next} (the last key listed, to pass as {@code after}) when more follow: for a screen that lists what
+     * it can show. Keys are stream ids, or what a keyed projection's fold chose (never sealed values); as the
+     * command line's {@code projections show NAME}, any role may list them.
+     */
+    ObjectNode projectionKeys(String name, String after, Integer limit) {
+        int max = limit == null ? DEFAULT_LIMIT : limit;
+        if (max < 1 || max > MAX_KEYS_PAGE) {
+            throw InvalidEventException.of("limit", max + " is outside 1.." + MAX_KEYS_PAGE);
+        }
+        boolean known = lethe.projections().list().stream()
+                        .anyMatch(p -> p.name().equals(name))
+                || projections.statuses().stream().anyMatch(p -> p.name().equals(name));
+        if (!known) {
+            throw ApiException.notFound("projection '" + name + "' does not exist (GET /v1/projections lists them)");
+        }
+        List<String> keys = lethe.projections().keys(name, after, max + 1);
+        ObjectNode node = JSON.createObjectNode();
+        node.put("name", name);
+        com.fasterxml.jackson.databind.node.ArrayNode listed = node.putArray("keys");
+        keys.stream().limit(max).forEach(listed::add);
+        node.put("next", keys.size() > max ? keys.get(max - 1) : null);
+        return node;
+    }
+
     ObjectNode projectionState(String name, String key, Principal who) {
         // Read before the state: the state read after it folds at least the events before this checkpoint.
         var stored = lethe.projections().list().stream()

@@ -340,6 +340,7 @@ public final class LetheServer implements AutoCloseable {
         metrics.gauge("projection_lag_events_max", this::largestProjectionLag);
         metrics.gauge("retention_held", () -> retentionHeld().isPresent() ? 1 : 0);
         metrics.gauge("subject_index_lag_events", this::subjectIndexLag);
+        metrics.gauge("append_failures_in_a_row", () -> hub.writeFailuresInARow.get());
         this.app = Javalin.create(javalin -> {
             javalin.jetty.host = config.host();
             javalin.jetty.port = config.port();
@@ -430,6 +431,8 @@ public final class LetheServer implements AutoCloseable {
                             "the master key does not open this key store, or the store lost its blind index's secret (lethe keys check"
                                     + " tells more)",
                             Map.of("why", why)));
+            // And at level error, as /health/ready will say it: a server no probe asks yet is not quietly down.
+            server.unreadiness();
             // A rotation stopped half-way is among what the open found (recoveredAtOpen, above).
             server.app.start();
             long head = lethe.store().headPosition();
@@ -441,23 +444,42 @@ public final class LetheServer implements AutoCloseable {
                                 "data",
                                 config.data().toAbsolutePath().normalize().toString()));
             }
-            log.info(
-                    "listening",
-                    Map.of(
-                            "host",
-                            config.host(),
-                            "port",
-                            server.port(),
-                            "data",
-                            config.data().toAbsolutePath().normalize().toString(),
-                            "demo",
-                            config.demo(),
-                            "masterKey",
-                            lethe.privacy().keys().master().describe(),
-                            "headPosition",
-                            head,
-                            "version",
-                            version()));
+            // What it serves, in a fixed order (a start's line compares with the last one's): where, the store, the
+            // key, the policy's mode (lenient: types without a schema stored as written), who may come in.
+            dev.lethe.core.privacy.policy.DataPolicy policy =
+                    lethe.privacy().keys().policy();
+            Map<String, Object> listening = new java.util.LinkedHashMap<>();
+            listening.put("host", config.host());
+            listening.put("port", server.port());
+            listening.put("data", config.data().toAbsolutePath().normalize().toString());
+            listening.put("demo", config.demo());
+            listening.put("version", version());
+            listening.put("headPosition", head);
+            listening.put("masterKey", lethe.privacy().keys().master().describe());
+            listening.put(
+                    "masterKeyDirectory",
+                    config.storeOptions().pkcs11() != null
+                            ? "none: a PKCS#11 token"
+                            : config.storeOptions().masterKeyDirectory() == null
+                                    ? "the data directory"
+                                    : config.storeOptions()
+                                            .masterKeyDirectory()
+                                            .toAbsolutePath()
+                                            .normalize()
+                                            .toString());
+            listening.put("strict", policy.strict());
+            listening.put(
+                    "receiptJournal",
+                    policy.receiptJournal()
+                            .map(file -> config.data()
+                                    .resolve(file)
+                                    .toAbsolutePath()
+                                    .normalize()
+                                    .toString())
+                            .orElse("none"));
+            listening.put("tokens", config.tokens().size());
+            listening.put("jwt", config.jwt().enabled());
+            log.info("listening", listening);
             return server;
         } catch (RuntimeException e) {
             if (server != null) {
@@ -760,10 +782,17 @@ public final class LetheServer implements AutoCloseable {
             // Retention refused for a clock far ahead, or failing otherwise: nothing expires, scheduled forgets wait,
             // until someone looks. Said here, not only in the log.
             java.util.Optional<String> retentionHeld = retentionProblem();
+            java.util.Optional<String> writesFailing = hub.writeProblem();
             Map<String, Object> answer = new java.util.LinkedHashMap<>();
-            answer.put("status", failed.isEmpty() && !lowDisk && retentionHeld.isEmpty() ? "up" : "degraded");
+            answer.put(
+                    "status",
+                    failed.isEmpty() && !lowDisk && retentionHeld.isEmpty() && writesFailing.isEmpty()
+                            ? "up"
+                            : "degraded");
             answer.put("failedProjections", failed);
-            if (lowDisk) {
+            if (writesFailing.isPresent()) {
+                answer.put("problem", writesFailing.get());
+            } else if (lowDisk) {
                 answer.put(
                         "problem",
                         "the data directory's file system has " + free + " bytes free: appends, forgets"
@@ -811,6 +840,12 @@ public final class LetheServer implements AutoCloseable {
         routes.get("/v1/retention/plan", this::retentionPlan);
         routes.get("/v1/projections", this::listProjections);
         routes.get(
+                "/v1/projections/{name}",
+                ctx -> ctx.json(hub.projectionKeys(
+                        ctx.pathParam("name"),
+                        ctx.queryParam("after"),
+                        ctx.queryParam("limit") == null ? null : intParam(ctx, "limit", Hub.DEFAULT_LIMIT))));
+        routes.get(
                 "/v1/projections/{name}/{key}",
                 // Within the page budget, answer written: a state is up to 16 MiB, and any token may read one.
                 ctx -> hub.withPageBudget(
@@ -821,9 +856,16 @@ public final class LetheServer implements AutoCloseable {
                                 200,
                                 jsonBytes(hub.projectionState(
                                         ctx.pathParam("name"), ctx.pathParam("key"), principal(ctx))))));
-        routes.get(
-                "/v1/audit",
-                ctx -> ctx.json(events(hub.audit(intParam(ctx, "limit", Hub.DEFAULT_LIMIT), principal(ctx)))));
+        routes.get("/v1/audit", ctx -> {
+            // The latest entries only: a ?from= taken silently would answer the wrong page.
+            for (String parameter : ctx.queryParamMap().keySet()) {
+                if (!parameter.equals("limit")) {
+                    throw ApiException.badRequest("GET /v1/audit takes 'limit' only (the latest entries);"
+                            + " page through the whole trail with GET /v1/streams/$audit?from=0&limit=N");
+                }
+            }
+            ctx.json(events(hub.audit(intParam(ctx, "limit", Hub.DEFAULT_LIMIT), principal(ctx))));
+        });
         routes.get(
                 "/v1/policy",
                 // The policy this server runs under, not the file as edited since.
@@ -2143,9 +2185,18 @@ public final class LetheServer implements AutoCloseable {
             // Lethe's own messages name the problem, never a value: the operator's log says what it is (a
             // full disk, a key that no master key epoch unwraps), not only its class.
             io.javalin.router.Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
-            java.util.function.BiConsumer<String, Map<String, ?>> level = lethe.isTransient() ? log::warn : log::error;
+            // A failure that passes is a warning, until appends have failed several times in a row: then an error
+            // (an operator alerting on errors hears of a disk quota or an I/O error that fails every write).
+            boolean persistent = hub.writeProblem().isPresent();
+            java.util.function.BiConsumer<String, Map<String, ?>> level =
+                    lethe.isTransient() && !persistent ? log::warn : log::error;
             level.accept(
-                    lethe.isTransient() ? "service unavailable" : "server error",
+                    lethe.isTransient()
+                            ? persistent
+                                    ? "service unavailable: the last " + hub.writeFailuresInARow.get()
+                                            + " appends failed"
+                                    : "service unavailable"
+                            : "server error",
                     Map.of(
                             "error",
                             e.getClass().getName(),

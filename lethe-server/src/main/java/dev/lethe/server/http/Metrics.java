@@ -87,6 +87,10 @@ final class Metrics {
             Map.entry("projection_lag_events_max", "Events the furthest-behind read model has yet to fold."),
             Map.entry("retention_held", "1 while retention runs are refused for a clock far ahead of the last run."),
             Map.entry("subject_index_lag_events", "Events the subject index (exports) has yet to take in."),
+            Map.entry(
+                    "append_failures_in_a_row",
+                    "Appends that failed for a reason that passes (503) since the last that succeeded; from 3,"
+                            + " /health/ready says degraded."),
             Map.entry("http_responses_total", "HTTP responses by status class."),
             Map.entry("http_request_seconds", "HTTP request time by route pattern."),
             Map.entry("process_cpu_seconds_total", "CPU time the server's process has used."),

@@ -847,6 +847,14 @@ class LetheCliTest {
         Run audit = lethe("read", "$audit", "--json");
         assertThat(audit.out()).contains("\"SubjectLookedUp\"", "\"subject\":\"" + ada + "\"");
         assertThat(audit.out()).doesNotContain("ada@example.com");
+        // No receipt for a subject still there: said so, not "0 receipts" alone.
+        Run none = lethe("subject", "receipts", "--subject", ada, "--role", "dpo");
+        assertThat(none.exitCode()).isZero();
+        assertThat(none.err()).contains("0 receipts", "note: subject " + ada + " is not forgotten");
+        Run unknown = lethe(
+                "subject", "receipts", "--subject", java.util.UUID.randomUUID().toString(), "--role", "dpo");
+        assertThat(unknown.exitCode()).isEqualTo(2);
+        assertThat(unknown.err()).contains("is unknown to the key service");
         try (var writer = dev.lethe.sqlite.internal.DirectoryLock.acquire(data)) {
             // A read-only open cannot record the audit entry: refused, naming the holder, nothing revealed.
             Run beside = lethe("subject", "lookup", "ada@example.com", "--role", "dpo");
@@ -1260,7 +1268,11 @@ class LetheCliTest {
                         .err())
                 .contains("already forgotten");
         assertThat(lethe("subject", "forget", subject, "--role", "dpo").err()).contains("--legal-basis");
-        assertThat(lethe("read", "$audit").out()).contains("SubjectForgotten", "SubjectExported", "KeysReleased");
+        String trail = lethe("read", "$audit").out();
+        assertThat(trail).contains("SubjectForgotten", "SubjectExported", "KeysReleased");
+        // Entries whole, not cut at the width of other streams' lines: the subject and receipt are what they say.
+        assertThat(trail.lines().filter(line -> line.contains("SubjectForgotten")))
+                .anySatisfy(line -> assertThat(line).contains("\"subject\":\"" + subject + "\"", "\"receipt\":\""));
     }
 
     @Test

@@ -859,6 +859,9 @@ class HttpApiIT {
             assertThat(after.toString()).doesNotContain(MARKER_NAME);
         }
         assertThat(get("/v1/audit?limit=50", ADMIN).body()).contains("SubjectForgotten", "SubjectExported");
+        Response paged = get("/v1/audit?from=3&limit=2", ADMIN);
+        assertThat(paged.status()).as("not the latest two, silently").isEqualTo(400);
+        assertThat(paged.json().get("detail").asText()).contains("takes 'limit' only", "/v1/streams/$audit?from=");
         Response receipts = get("/v1/receipts?subject=" + subject, ADMIN);
         assertThat(receipts.status()).isEqualTo(200);
         assertThat(receipts.json()).hasSize(1);
@@ -1125,6 +1128,43 @@ class HttpApiIT {
         assertThat(notFound.body()).doesNotContain("none-such-key");
         assertThat(get("/v1/projections/no-such-projection/global", ANALYST).body())
                 .contains("projection 'no-such-projection' does not exist");
+        // A read model's keys, a page at a time, for a screen that lists what it can show.
+        JsonNode firstKeys =
+                get("/v1/projections/customer-summary?limit=1", ANALYST).json();
+        assertThat(firstKeys.path("keys")).hasSize(1);
+        String firstKey = firstKeys.path("keys").get(0).asText();
+        assertThat(firstKeys.path("next").asText()).isEqualTo(firstKey);
+        JsonNode secondKeys = get("/v1/projections/customer-summary?limit=1&after=" + firstKey, ANALYST)
+                .json();
+        assertThat(secondKeys.path("keys").get(0).asText()).isGreaterThan(firstKey);
+        assertThat(get("/v1/projections/customer-summary/" + firstKey, ANALYST).status())
+                .isEqualTo(200);
+        assertThat(get("/v1/projections/sales-by-product", ANALYST).json().path("keys"))
+                .extracting(JsonNode::asText)
+                .containsExactly("global");
+        assertThat(get("/v1/projections/sales-by-product", ANALYST)
+                        .json()
+                        .path("next")
+                        .isNull())
+                .isTrue();
+        assertThat(get("/v1/projections/no-such-projection", ANALYST).status()).isEqualTo(404);
+        assertThat(get("/v1/projections/customer-summary?limit=0", ANALYST)
+                        .json()
+                        .get("detail")
+                        .asText())
+                .contains("limit", "outside 1..1000");
+        JsonNode keysViaGraphQl = post(
+                        "/graphql",
+                        ANALYST,
+                        "{\"query\":\"{ projectionKeys(name: \\\"customer-summary\\\", limit: 1) { keys next } }\"}")
+                .json();
+        assertThat(keysViaGraphQl
+                        .path("data")
+                        .path("projectionKeys")
+                        .path("keys")
+                        .get(0)
+                        .asText())
+                .isEqualTo(firstKey);
         assertThat(projections.toString()).contains("\"phase\"");
         // The demo's read models were folded from this log: each fits it, with a lag.
         assertThat(projections.findValuesAsText("fit")).isNotEmpty().containsOnly("FITS");

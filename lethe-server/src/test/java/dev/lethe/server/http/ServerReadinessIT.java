@@ -138,6 +138,9 @@ class ServerReadinessIT {
         ByteArrayOutputStream logs = new ByteArrayOutputStream();
         try (LetheServer server = start(before, logs)) {
             String base = "http://127.0.0.1:" + server.port();
+            // At start, at level error, before any probe asks.
+            assertThat(logs.toString(StandardCharsets.UTF_8).lines())
+                    .anySatisfy(line -> assertThat(line).contains("\"level\":\"error\"", "\"msg\":\"not ready\""));
             HttpResponse<String> ready = get(base + "/health/ready");
             assertThat(ready.statusCode()).isEqualTo(503);
             assertThat(ready.body()).contains("\"status\":\"down\"", "master key");
@@ -163,6 +166,48 @@ class ServerReadinessIT {
             assertThat(err.toString())
                     .as(String.join(" ", command))
                     .contains("warning: the master key does not open this key store", "lethe keys check");
+        }
+    }
+
+    @Test
+    void appends_that_keep_failing_make_the_server_degraded_and_its_log_say_so_at_error_until_one_succeeds()
+            throws Exception {
+        Path data = root.resolve("busy");
+        ByteArrayOutputStream logs = new ByteArrayOutputStream();
+        try (LetheServer server = start(data, logs)) {
+            String base = "http://127.0.0.1:" + server.port();
+            assertThat(append(base).statusCode()).isEqualTo(201);
+            // Another connection holds the log's write lock: each append waits out the busy timeout, then fails
+            // with a 503, as under a disk quota or an I/O error, which the free-space check does not see.
+            try (java.sql.Connection holder =
+                    java.sql.DriverManager.getConnection("jdbc:sqlite:" + data.resolve("events.db"))) {
+                holder.createStatement().execute("BEGIN IMMEDIATE");
+                java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(3);
+                try {
+                    java.util.List<java.util.concurrent.Future<HttpResponse<String>>> sent =
+                            new java.util.ArrayList<>();
+                    for (int i = 0; i < Hub.WRITE_FAILURES_DEGRADED; i++) {
+                        sent.add(clients.submit(() -> append(base)));
+                    }
+                    for (java.util.concurrent.Future<HttpResponse<String>> one : sent) {
+                        assertThat(one.get(60, java.util.concurrent.TimeUnit.SECONDS)
+                                        .statusCode())
+                                .isEqualTo(503);
+                    }
+                } finally {
+                    clients.shutdownNow();
+                }
+                HttpResponse<String> ready = get(base + "/health/ready");
+                assertThat(ready.statusCode()).as("still serving reads").isEqualTo(200);
+                assertThat(ready.body()).contains("\"status\":\"degraded\"", "the last 3 appends failed");
+                assertThat(get(base + "/metrics").body()).contains("lethe_append_failures_in_a_row 3\n");
+                holder.createStatement().execute("ROLLBACK");
+            }
+            assertThat(append(base).statusCode()).isEqualTo(201);
+            assertThat(get(base + "/health/ready").body()).contains("\"status\":\"up\"");
+            assertThat(get(base + "/metrics").body()).contains("lethe_append_failures_in_a_row 0\n");
+            assertThat(logs.toString(StandardCharsets.UTF_8).lines())
+                    .anySatisfy(line -> assertThat(line).contains("\"level\":\"error\"", "appends failed"));
         }
     }
 
