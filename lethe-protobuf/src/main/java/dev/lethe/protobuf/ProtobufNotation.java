@@ -283,7 +283,41 @@ public final class ProtobufNotation {
                         .encodeToString(
                                 DescriptorSets.filesOf(subject(eventType), fileDescriptorSet, messageFullName)));
         source.put("jsonNames", customJsonNames(message));
+        source.put("scalarPaths", scalarPaths(message));
         return Json.of(source);
+    }
+
+    /** Well-known types whose Protobuf JSON is a string or a number, never an object. */
+    private static final Set<String> SCALAR_JSON_TYPES = Set.of(
+            "google.protobuf.Timestamp",
+            "google.protobuf.Duration",
+            "google.protobuf.FieldMask",
+            "google.protobuf.DoubleValue",
+            "google.protobuf.FloatValue",
+            "google.protobuf.Int64Value",
+            "google.protobuf.UInt64Value",
+            "google.protobuf.Int32Value",
+            "google.protobuf.UInt32Value",
+            "google.protobuf.BoolValue",
+            "google.protobuf.StringValue",
+            "google.protobuf.BytesValue");
+
+    /**
+     * The paths of the fields whose Protobuf JSON is never an object nor a list: singular scalars, enums and the
+     * well-known types written as a string or a number ({@code Timestamp}). Strict mode refuses an object or a list
+     * there ({@link dev.lethe.core.privacy.SchemaRegistry}): it is not Protobuf JSON, and what it held would be
+     * stored as written, its names never checked.
+     */
+    static List<String> scalarPaths(Descriptor message) {
+        List<String> out = new ArrayList<>();
+        walk(message, "", new HashSet<>(), (path, field) -> {
+            if (!field.isRepeated()
+                    && (field.getJavaType() != FieldDescriptor.JavaType.MESSAGE
+                            || SCALAR_JSON_TYPES.contains(field.getMessageType().getFullName()))) {
+                out.add(path);
+            }
+        });
+        return out;
     }
 
     /**
@@ -300,6 +334,8 @@ public final class ProtobufNotation {
             com.fasterxml.jackson.databind.JsonNode now = source.asTree();
             com.fasterxml.jackson.databind.JsonNode before = earlier.get().asTree();
             String message = now.path("message").asText();
+            // An earlier release's source has no scalarPaths (taken from the same files, they add nothing new): an
+            // unchanged type keeps its version, and its events go without that check, as before.
             if (!message.equals(before.path("message").asText(null))
                     || !now.path("jsonNames").equals(before.path("jsonNames"))
                     || !before.path("descriptorSet").isTextual()) {

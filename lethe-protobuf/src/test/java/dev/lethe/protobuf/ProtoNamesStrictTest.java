@@ -179,6 +179,38 @@ class ProtoNamesStrictTest {
     }
 
     @Test
+    void an_object_or_a_list_where_the_message_has_a_scalar_an_enum_or_a_timestamp_is_refused() {
+        byte[] set = descriptorSet();
+        lethe.registerSchema(
+                DPO,
+                new PrivacySchema(
+                        "Order",
+                        List.of(
+                                FieldRule.subjectKey("order_id", false, null),
+                                plain("contact.email"),
+                                plain("phone"),
+                                plain("postal.email"),
+                                plain("tree.name"))),
+                SchemaRegistry.Notation.PROTOBUF,
+                ProtobufNotation.allPaths("Order", set, "review.Order"),
+                ProtobufNotation.source("Order", set, "review.Order"));
+        // Maps, Struct, Any, lists and nested messages are objects and lists in Protobuf JSON: taken.
+        lethe.append(STREAM, ExpectedVersion.any(), List.of(EventData.of("Order", VALID_PROTO_JSON)));
+        for (String data : List.of(
+                "{\"order_id\":\"o2\",\"placed_at\":{\"email\":\"hidden@example.com\",\"customer_name\":\"Ada\"}}",
+                "{\"order_id\":\"o2\",\"contact\":{\"city\":[\"Ada Lovelace\"]}}",
+                "{\"order_id\":\"o2\",\"phone\":{\"number\":\"+351 912 345 678\"}}")) {
+            assertThatThrownBy(() -> lethe.append(STREAM, ExpectedVersion.any(), List.of(EventData.of("Order", data))))
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining(
+                            "the registered Protobuf message declares it a scalar, an enum or a" + " well-known type")
+                    .hasMessageNotContaining("hidden@")
+                    .hasMessageNotContaining("Ada")
+                    .hasMessageNotContaining("912");
+        }
+    }
+
+    @Test
     void valid_protobuf_json_with_well_known_types_maps_lists_oneofs_and_recursion_is_accepted() {
         byte[] set = descriptorSet();
         List<String> paths = ProtobufNotation.allPaths("Order", set, "review.Order");

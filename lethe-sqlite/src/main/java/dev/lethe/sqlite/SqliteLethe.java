@@ -1057,7 +1057,10 @@ public final class SqliteLethe implements AutoCloseable {
                                 + (noted.get().equals(IN_DATA_DIRECTORY)
                                         ? "without --master-key-dir"
                                         : "--master-key-dir " + shellWord(String.valueOf(notedFile.getParent())))
-                                + "): a copy of a data directory shares its original's keyset (docs/privacy.md §9)",
+                                + "): a copy of a data directory shares its original's keyset. To move the keyset"
+                                + " here instead, and only if no other data directory uses it, take "
+                                + shellWord(notedFile.toString()) + " away (keep it until lethe keys check passes"
+                                + " here) (docs/privacy.md §9)",
                         null);
             }
             if (!moved) {

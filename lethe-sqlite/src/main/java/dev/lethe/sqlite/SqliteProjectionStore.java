@@ -294,11 +294,17 @@ public final class SqliteProjectionStore implements ProjectionStore, CheckpointS
         if (limit < 1) {
             throw dev.lethe.core.store.InvalidEventException.of("limit", limit + " must be at least 1");
         }
-        String sql = "SELECT key FROM projection_state WHERE projection = ? AND key > ? ORDER BY key LIMIT ?";
+        // From the first key when none is given: "key > ''" would leave out a key that is the empty string.
+        String sql = afterKey == null
+                ? "SELECT key FROM projection_state WHERE projection = ? ORDER BY key LIMIT ?"
+                : "SELECT key FROM projection_state WHERE projection = ? AND key > ? ORDER BY key LIMIT ?";
         try (PreparedStatement statement = connection.prepareStatement(sql)) {
-            statement.setString(1, projection);
-            statement.setString(2, afterKey == null ? "" : afterKey);
-            statement.setInt(3, limit);
+            int parameter = 1;
+            statement.setString(parameter++, projection);
+            if (afterKey != null) {
+                statement.setString(parameter++, afterKey);
+            }
+            statement.setInt(parameter, limit);
             List<String> out = new ArrayList<>();
             try (ResultSet rs = statement.executeQuery()) {
                 while (rs.next()) {

@@ -32,6 +32,18 @@ class ProjectionStoreUpgradeTest {
     }
 
     @Test
+    void keys_are_listed_a_page_at_a_time_from_the_first_an_empty_key_included() {
+        try (SqliteProjectionStore store = SqliteProjectionStore.open(data.resolve("keys"))) {
+            store.commit("odd", java.util.Map.of("", "{}", "a/b", "{}", "z", "{}"), 0, null);
+            assertThat(store.keys("odd", null, 10)).containsExactly("", "a/b", "z");
+            assertThat(store.keys("odd", null, 1)).containsExactly("");
+            assertThat(store.keys("odd", "", 10)).containsExactly("a/b", "z");
+            assertThat(store.keys("odd", "a/b", 10)).containsExactly("z");
+            assertThat(store.keys("none", null, 10)).isEmpty();
+        }
+    }
+
+    @Test
     void a_closed_store_says_so_rather_than_what_its_statement_says() {
         SqliteProjectionStore store = SqliteProjectionStore.open(data.resolve("closed"));
         store.close();

@@ -634,7 +634,10 @@ public final class PrivacyCodec {
                         event.id(), hit.path(), "its envelope names a key period the event was not recorded in");
             }
             out.replace(hit.start(), hit.end(), NULL);
-            redactions.add(new Redaction(hit.path(), missing));
+            // In an export, another subject's field says so: "restricted" alone reads, to the person it is handed
+            // to, as their own data withheld.
+            redactions.add(new Redaction(
+                    hit.path(), missing, exportOf != null && !allowed ? Redaction.ANOTHER_SUBJECT : null));
             return;
         }
         try {

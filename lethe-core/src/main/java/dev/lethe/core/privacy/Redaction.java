@@ -4,9 +4,14 @@ package dev.lethe.core.privacy;
  * A personal field that could not be shown to the caller, and why. Expected, not an error — but for
  * {@link Reason#TAMPERED}, which only an export gives.
  *
- * @param detail what failed, for {@link Reason#TAMPERED} (never the field's bytes); {@code null} otherwise
+ * @param detail what failed, for {@link Reason#TAMPERED} (never the field's bytes); in an export, {@link
+ *     #ANOTHER_SUBJECT} for a {@link Reason#RESTRICTED} field of another subject the event names; {@code null}
+ *     otherwise
  */
 public record Redaction(String path, Reason reason, String detail) {
+    /** An export's detail for a field of another data subject than the one exported (Art. 15(4)). */
+    public static final String ANOTHER_SUBJECT = "another data subject's field: not part of this export";
+
     public Redaction(String path, Reason reason) {
         this(path, reason, null);
     }

@@ -60,6 +60,9 @@ public final class SchemaRegistry {
     private final Map<String, String> byLookalikeForm = new ConcurrentHashMap<>();
     /** JSON Schemas as trees, by event type and version. */
     private final Map<Version, JsonNode> parsedSources = new ConcurrentHashMap<>();
+
+    /** The scalar fields of each registered Protobuf version (its source's {@code scalarPaths}), read once. */
+    private final Map<Version, java.util.Set<String>> scalarPaths = new ConcurrentHashMap<>();
     /** The JSON-name spellings of a Protobuf type version's classified paths, and a scanner for them. */
     /**
      * A scanner for other spellings of classified paths, each alias's path as registered, and the names a
@@ -897,15 +900,23 @@ public final class SchemaRegistry {
      * plaintext. Strict mode refuses any name the message type does not declare, at any depth the
      * descriptor describes (not inside lists).
      */
-    private static void checkProtoNames(Registered registered, JsonNode data) {
+    private void checkProtoNames(Registered registered, JsonNode data) {
         java.util.Set<String> declared = new java.util.HashSet<>(registered.allFields());
+        // The fields whose Protobuf JSON is never an object or a list, as the registration recorded them (an
+        // earlier release's registration recorded none: not checked).
+        java.util.Set<String> scalars =
+                scalarPaths.computeIfAbsent(new Version(registered.eventType(), registered.version()), v -> {
+                    java.util.Set<String> out = new java.util.HashSet<>();
+                    registered.source().asTree().path("scalarPaths").forEach(path -> out.add(path.asText()));
+                    return out;
+                });
         java.util.Set<String> prefixes = new java.util.HashSet<>();
         for (String path : declared) {
             for (int dot = path.indexOf('.'); dot > 0; dot = path.indexOf('.', dot + 1)) {
                 prefixes.add(path.substring(0, dot));
             }
         }
-        checkProtoNames(registered, data, "", declared, prefixes);
+        checkProtoNames(registered, data, "", declared, prefixes, scalars);
     }
 
     private static void checkProtoNames(
@@ -913,7 +924,8 @@ public final class SchemaRegistry {
             JsonNode node,
             String prefix,
             java.util.Set<String> declared,
-            java.util.Set<String> prefixes) {
+            java.util.Set<String> prefixes,
+            java.util.Set<String> scalars) {
         if (!node.isObject()) {
             return;
         }
@@ -928,8 +940,19 @@ public final class SchemaRegistry {
             }
             String path = prefix.isEmpty() ? field.getKey() : prefix + "." + field.getKey();
             if (prefixes.contains(path)) {
-                checkProtoNames(registered, field.getValue(), path, declared, prefixes);
-            } else if (!declared.contains(path)) {
+                checkProtoNames(registered, field.getValue(), path, declared, prefixes, scalars);
+            } else if (declared.contains(path)) {
+                if ((field.getValue().isObject() || field.getValue().isArray()) && scalars.contains(path)) {
+                    // Not Protobuf JSON (an enum, a scalar, a Timestamp is never an object or a list), and
+                    // what it holds would be stored as written, its names never looked at.
+                    throw InvalidEventException.of(
+                            registered.eventType() + "." + path,
+                            "is " + (field.getValue().isObject() ? "an object" : "a list") + ", but the registered"
+                                    + " Protobuf message declares it a scalar, an enum or a well-known type written"
+                                    + " as a string or a number: what it holds would be stored unencrypted (strict"
+                                    + " mode)");
+                }
+            } else {
                 throw InvalidEventException.of(
                         registered.eventType() + "." + path,
                         "is not a field of the registered Protobuf message (version " + registered.version()

@@ -2042,6 +2042,19 @@ class PrivateEventStoreTest {
 
         String alansExport = lethe.export(subjects.get("toEmail"), DPO).toString();
         assertThat(alansExport).contains("Alan", "alan@example.com").doesNotContain("ada@example.com", "\"Ada\"");
+        // Ada's fields say whose they are, not only "restricted", which Alan would read as his own data withheld.
+        JsonNode redacted = lethe.export(subjects.get("toEmail"), DPO)
+                .asTree()
+                .path("events")
+                .get(0)
+                .path("redacted");
+        assertThat(redacted).hasSize(2).allSatisfy(one -> {
+            assertThat(one.path("reason").asText()).isEqualTo("restricted");
+            assertThat(one.path("detail").asText()).isEqualTo(Redaction.ANOTHER_SUBJECT);
+        });
+        // An ordinary read by a role that may not read a group has no such detail.
+        assertThat(lethe.reveal(stored, ANALYST).redactions())
+                .allSatisfy(one -> assertThat(one.detail()).isNull());
 
         lethe.forget(subjects.get("fromEmail"), "GDPR Art. 17", null, DPO);
 

@@ -113,6 +113,17 @@ final class ServeCommand implements Callable<Integer> {
                 && !java.nio.file.Files.isRegularFile(
                         settings.data().resolve(dev.lethe.sqlite.SqliteEventStore.FILE_NAME))) {
             java.nio.file.Path where = settings.data().toAbsolutePath().normalize();
+            // Neither there nor not there: a directory on the way cannot be looked into.
+            java.nio.file.Path blocked = java.nio.file.Files.exists(where) || java.nio.file.Files.notExists(where)
+                    ? where
+                    : firstUnreadableParent(where);
+            if (blocked != where) {
+                throw dev.lethe.core.store.StorageException.permanent(
+                        "data directory " + where + " cannot be reached: " + blocked + " cannot be read"
+                                + dev.lethe.sqlite.internal.Sql.ownership(blocked) + " (not --init: a store may be"
+                                + " there)",
+                        null);
+            }
             if (java.nio.file.Files.isDirectory(where)
                     && !(java.nio.file.Files.isReadable(where) && java.nio.file.Files.isExecutable(where))) {
                 // Not "no store, give --init": the service's user cannot look inside (another user's, mode 0700).
@@ -277,5 +288,21 @@ final class ServeCommand implements Callable<Integer> {
             }
             DataJourney.load(lethe.store());
         }
+    }
+
+    /** The directory nearest the root on the way to {@code path} that this user cannot look into, or {@code path}. */
+    private static java.nio.file.Path firstUnreadableParent(java.nio.file.Path path) {
+        java.nio.file.Path at = path.getRoot();
+        for (java.nio.file.Path part : path) {
+            if (at == null) {
+                break;
+            }
+            if (java.nio.file.Files.isDirectory(at)
+                    && !(java.nio.file.Files.isReadable(at) && java.nio.file.Files.isExecutable(at))) {
+                return at;
+            }
+            at = at.resolve(part);
+        }
+        return path;
     }
 }

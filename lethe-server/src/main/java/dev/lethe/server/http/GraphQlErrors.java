@@ -77,6 +77,10 @@ final class GraphQlErrors {
     /** The {@code code} (and, for a conflict of versions, the versions) of one error. */
     static Map<String, Object> codeOf(graphql.GraphQLError error) {
         if (!(error instanceof graphql.ExceptionWhileDataFetching fetching)) {
+            if (error.getMessage() != null
+                    && INVALID_VARIABLE.matcher(error.getMessage()).find()) {
+                return Map.of("code", "BAD_USER_INPUT"); // the query is fine; a value sent for it is not
+            }
             graphql.ErrorClassification kind = error.getErrorType();
             return Map.of(
                     "code",

@@ -128,7 +128,7 @@ final class Hub {
             if (e.isTransient()) {
                 // A disk quota, a file size limit, an I/O error on a disk with room left: every append fails while
                 // the free-space check sees nothing wrong. Readiness and the log say so after a few in a row.
-                lastWriteFailure = String.valueOf(e.getMessage());
+                lastWriteFailure = e.getClass().getSimpleName();
                 writeFailuresInARow.incrementAndGet();
             }
             throw e;
@@ -142,7 +142,10 @@ final class Hub {
     /** Appends that failed for a reason that passes (503), in a row, since the last one that succeeded. */
     final java.util.concurrent.atomic.AtomicLong writeFailuresInARow = new java.util.concurrent.atomic.AtomicLong();
 
-    /** The message of the last of them. */
+    /**
+     * The class of the last of them: /health/ready, which needs no token, says no more (a message may name a
+     * subject or a path); the log has the message.
+     */
     volatile String lastWriteFailure;
 
     /** From this many appends failed in a row, the server is not well: readiness says degraded, the log error. */
@@ -153,9 +156,9 @@ final class Hub {
         long failures = writeFailuresInARow.get();
         return failures < WRITE_FAILURES_DEGRADED
                 ? java.util.Optional.empty()
-                : java.util.Optional.of("the last " + failures + " appends failed (" + lastWriteFailure + "); they"
-                        + " resume by themselves once the cause is fixed (a disk quota, a file size limit, an I/O"
-                        + " error, the master key out of reach)");
+                : java.util.Optional.of("the last " + failures + " appends failed (" + lastWriteFailure + ": the"
+                        + " server log says why); they resume by themselves once the cause is fixed (a disk quota, a"
+                        + " file size limit, an I/O error, the master key out of reach)");
     }
 
     /** A member as the request wrote it, when known, else as the tree serialises it. */
@@ -547,6 +550,9 @@ final class Hub {
     /** The most keys one page of {@link #projectionKeys} lists. */
     static final int MAX_KEYS_PAGE = 1_000;
 
+    /** The characters of keys after which a page of {@link #projectionKeys} stops (its first key is always listed). */
+    static final long KEYS_PAGE_CHARS = 1 << 20;
+
     /**
      * A page of a read model's keys, in key order, after {@code after} (exclusive; null: from the first), with
      * {@code next} (the last key listed, to pass as {@code after}) when more follow: for a screen that lists what
@@ -568,8 +574,15 @@ final class Hub {
         ObjectNode node = JSON.createObjectNode();
         node.put("name", name);
         com.fasterxml.jackson.databind.node.ArrayNode listed = node.putArray("keys");
-        keys.stream().limit(max).forEach(listed::add);
-        node.put("next", keys.size() > max ? keys.get(max - 1) : null);
+        // Keys have no length limit (a keyed projection's fold chooses them): a page stops at about 1 MiB of them.
+        long chars = 0;
+        int taken = 0;
+        while (taken < Math.min(max, keys.size())
+                && (taken == 0 || chars + keys.get(taken).length() <= KEYS_PAGE_CHARS)) {
+            chars += keys.get(taken).length();
+            listed.add(keys.get(taken++));
+        }
+        node.put("next", keys.size() > taken ? keys.get(taken - 1) : null);
         return node;
     }
 

@@ -426,13 +426,16 @@ public final class LetheServer implements AutoCloseable {
             lethe.recoveredAtOpen().forEach(what -> log.warn("at open", Map.of("what", what)));
             // A store restored from before a key rotation, or a token that is not this store's, opens fine and
             // then fails every append and reads every field as unavailable: said now, and by /health/ready.
-            server.keyProblem()
-                    .ifPresent(why -> log.warn(
-                            "the master key does not open this key store, or the store lost its blind index's secret (lethe keys check"
-                                    + " tells more)",
-                            Map.of("why", why)));
-            // And at level error, as /health/ready will say it: a server no probe asks yet is not quietly down.
-            server.unreadiness();
+            // At level error, as /health/ready will say it: a server no probe asks yet is not quietly down. Once:
+            // the health routes do not say it again while it lasts.
+            LetheServer started = server;
+            server.keyProblem().ifPresent(why -> {
+                log.error(
+                        "not ready: the master key does not open this key store, or the store lost its blind index's"
+                                + " secret (lethe keys check tells more)",
+                        Map.of("why", why));
+                started.lastUnreadiness = "keys";
+            });
             // A rotation stopped half-way is among what the open found (recoveredAtOpen, above).
             server.app.start();
             long head = lethe.store().headPosition();
@@ -839,12 +842,19 @@ public final class LetheServer implements AutoCloseable {
         routes.post("/v1/scheduled-forgets/{id}/cancel", this::cancelScheduledForget);
         routes.get("/v1/retention/plan", this::retentionPlan);
         routes.get("/v1/projections", this::listProjections);
-        routes.get(
-                "/v1/projections/{name}",
-                ctx -> ctx.json(hub.projectionKeys(
-                        ctx.pathParam("name"),
-                        ctx.queryParam("after"),
-                        ctx.queryParam("limit") == null ? null : intParam(ctx, "limit", Hub.DEFAULT_LIMIT))));
+        routes.get("/v1/projections/{name}", ctx -> {
+            for (String parameter : ctx.queryParamMap().keySet()) {
+                if (!parameter.equals("after") && !parameter.equals("limit")) {
+                    throw ApiException.badRequest(
+                            "GET /v1/projections/{name} takes 'after' and 'limit' only (a page of keys after"
+                                    + " a key)");
+                }
+            }
+            ctx.json(hub.projectionKeys(
+                    ctx.pathParam("name"),
+                    ctx.queryParam("after"),
+                    ctx.queryParam("limit") == null ? null : intParam(ctx, "limit", Hub.DEFAULT_LIMIT)));
+        });
         routes.get(
                 "/v1/projections/{name}/{key}",
                 // Within the page budget, answer written: a state is up to 16 MiB, and any token may read one.
@@ -917,7 +927,7 @@ public final class LetheServer implements AutoCloseable {
         });
         routes.post("/graphql", this::graphql);
         routes.get("/graphql", ctx -> {
-            if (ctx.queryParam("query") != null) {
+            if (!ctx.queryParamMap().isEmpty()) {
                 // A client set to send queries by GET would take the schema for its answer.
                 throw new ApiException(
                         400,
@@ -1817,6 +1827,14 @@ public final class LetheServer implements AutoCloseable {
                                                 && !storage.isTransient())
                                         || fetching.getException()
                                                 instanceof dev.lethe.core.privacy.TamperedDataException));
+        // Said in the log as REST's 503s and 500s are: an operator alerting on the log hears of a disk quota or
+        // an I/O error whether the clients use REST or GraphQL. By class and Lethe's own message (never a value).
+        result.getErrors().stream()
+                .filter(error -> error instanceof graphql.ExceptionWhileDataFetching)
+                .map(error -> ((graphql.ExceptionWhileDataFetching) error).getException())
+                .filter(e -> e instanceof LetheException lethe
+                        && (lethe.isTransient() || e instanceof dev.lethe.core.store.StorageException))
+                .forEach(e -> logFailure((LetheException) e, "POST /graphql"));
         int status = denied ? 403 : unavailable ? 503 : broken ? 500 : invalid ? 400 : 200;
         if (status == 503) {
             ctx.header("Retry-After", "2");
@@ -2185,25 +2203,7 @@ public final class LetheServer implements AutoCloseable {
             // Lethe's own messages name the problem, never a value: the operator's log says what it is (a
             // full disk, a key that no master key epoch unwraps), not only its class.
             io.javalin.router.Endpoint matched = ctx.endpoints().matchedHttpEndpoint();
-            // A failure that passes is a warning, until appends have failed several times in a row: then an error
-            // (an operator alerting on errors hears of a disk quota or an I/O error that fails every write).
-            boolean persistent = hub.writeProblem().isPresent();
-            java.util.function.BiConsumer<String, Map<String, ?>> level =
-                    lethe.isTransient() && !persistent ? log::warn : log::error;
-            level.accept(
-                    lethe.isTransient()
-                            ? persistent
-                                    ? "service unavailable: the last " + hub.writeFailuresInARow.get()
-                                            + " appends failed"
-                                    : "service unavailable"
-                            : "server error",
-                    Map.of(
-                            "error",
-                            e.getClass().getName(),
-                            "message",
-                            String.valueOf(e.getMessage()),
-                            "route",
-                            matched == null ? routeOf(ctx.path()) : matched.path));
+            logFailure(lethe, matched == null ? routeOf(ctx.path()) : matched.path);
             if (lethe.isTransient()) {
                 writeProblem(ctx, 503, "Service unavailable", e.getMessage());
             } else {
@@ -2224,6 +2224,32 @@ public final class LetheServer implements AutoCloseable {
                     "Internal error",
                     "the server failed; see its log (" + e.getClass().getSimpleName() + ")");
         }
+    }
+
+    /**
+     * A failure answered 503 ({@code service unavailable}, level warn) or 500 ({@code server error}, level error)
+     * in the log, with Lethe's own message (which names the problem, never a value). A failure that passes is an
+     * error too once appends have failed several times in a row: an operator alerting on errors hears of a disk
+     * quota or an I/O error that fails every write.
+     */
+    private void logFailure(LetheException failure, String route) {
+        boolean persistent = hub.writeProblem().isPresent();
+        java.util.function.BiConsumer<String, Map<String, ?>> level =
+                failure.isTransient() && !persistent ? log::warn : log::error;
+        level.accept(
+                failure.isTransient()
+                        ? persistent
+                                ? "service unavailable (appends failing: " + hub.writeFailuresInARow.get()
+                                        + " in a row)"
+                                : "service unavailable"
+                        : "server error",
+                Map.of(
+                        "error",
+                        failure.getClass().getName(),
+                        "message",
+                        String.valueOf(failure.getMessage()),
+                        "route",
+                        route));
     }
 
     private static void writeProblem(Context ctx, int status, String title, String detail) {

@@ -19,6 +19,12 @@ class LetheCliTest {
     private static final String LATER =
             (java.time.Year.now(java.time.ZoneOffset.UTC).getValue() + 6) + "-01-01";
 
+    private static final String LATER_STILL =
+            (java.time.Year.now(java.time.ZoneOffset.UTC).getValue() + 7) + "-01-01";
+
+    private static final String DAY_AFTER_LATER =
+            (java.time.Year.now(java.time.ZoneOffset.UTC).getValue() + 6) + "-01-02";
+
     /** Holds {@link #data} and the siblings some tests make beside it, so that all are deleted. */
     @TempDir
     Path root;
@@ -1871,16 +1877,18 @@ class LetheCliTest {
                 "--legal-basis",
                 "contract ended",
                 "--at",
-                "2030-01-01T00:00:00Z",
+                LATER + "T00:00:00Z",
                 "--role",
                 "dpo");
         assertThat(scheduled.exitCode()).as(scheduled.err()).isZero();
-        assertThat(scheduled.out()).contains("scheduled for 2030-01-01T00:00:00Z (schedule ", "cancel-forget");
+        assertThat(scheduled.out()).contains("scheduled for " + LATER + "T00:00:00Z (schedule ", "cancel-forget");
         Run mistaken = lethe(
-                "subject", "forget", grace.subject(), "--legal-basis", "typo", "--at", "2031-01-01", "--role", "dpo");
+                "subject", "forget", grace.subject(), "--legal-basis", "typo", "--at", LATER_STILL, "--role", "dpo");
         String mistake = mistaken.out().replaceAll("(?s).*\\(schedule ([0-9a-f-]{36})\\).*", "$1");
         assertThat(lethe("subject", "scheduled", "--role", "dpo").out())
-                .contains("forget at 2030-01-01T00:00:00Z", "forget at 2031-01-01T00:00:00Z  schedule " + mistake);
+                .contains(
+                        "forget at " + LATER + "T00:00:00Z",
+                        "forget at " + LATER_STILL + "T00:00:00Z  schedule " + mistake);
         assertThat(lethe("subject", "cancel-forget", mistake, "--reason", "x", "--role", "advisor")
                         .exitCode())
                 .isEqualTo(3);
@@ -1888,7 +1896,7 @@ class LetheCliTest {
         assertThat(cancelled.exitCode()).as(cancelled.err()).isZero();
         assertThat(cancelled.out()).contains("cancelled: the forget of subject " + grace.subject());
         Run listedAfter = lethe("subject", "scheduled", "--role", "dpo");
-        assertThat(listedAfter.out()).doesNotContain(mistake).contains("forget at 2030-01-01T00:00:00Z");
+        assertThat(listedAfter.out()).doesNotContain(mistake).contains("forget at " + LATER + "T00:00:00Z");
         assertThat(listedAfter.err()).contains("1 scheduled forget");
         Path receipts = data.resolveSibling(data.getFileName() + "-receipts.jsonl");
         Files.writeString(
@@ -1972,7 +1980,7 @@ class LetheCliTest {
         assertThat(fromTrail.exitCode()).as(fromTrail.err()).isZero();
         assertThat(fromTrail.out())
                 .containsPattern("0 subjects forgotten again; 2 already forgotten here; .* \\d+ other entries skipped")
-                .contains("scheduled again: subject " + grace.subject() + "  forget at 2030-01-01T00:00:00Z")
+                .contains("scheduled again: subject " + grace.subject() + "  forget at " + LATER + "T00:00:00Z")
                 .contains("1 scheduled forget scheduled again; 1 left: held here already, cancelled")
                 .as("the cancelled one is not scheduled again")
                 .doesNotContainPattern("scheduled again: .*schedule " + mistake)
@@ -1980,7 +1988,7 @@ class LetheCliTest {
                 .as("its cancellation is recorded, so that no older dump schedules it again")
                 .contains("1 cancellation of a scheduled forget applied again; 0 held here already or not applicable");
         assertThat(letheAt(backup, "subject", "scheduled", "--role", "dpo").out())
-                .contains("forget at 2030-01-01T00:00:00Z")
+                .contains("forget at " + LATER + "T00:00:00Z")
                 .doesNotContain(mistake);
         // $erasures itself, as `read --json` prints it, works as well.
         Path erasures = data.resolveSibling(data.getFileName() + "-erasures.jsonl");
@@ -1995,7 +2003,8 @@ class LetheCliTest {
                 .contains("0 scheduled forgets scheduled again; 2 left: held here already");
         assertThat(letheAt(backup, "read", grace.stream(), "--role", "advisor").out())
                 .doesNotContain("(forgotten)");
-        Run due = letheAt(backup, "retention", "run", "--now", "2030-01-02T00:00:00Z", "--role", "dpo", "--yes");
+        Run due =
+                letheAt(backup, "retention", "run", "--now", DAY_AFTER_LATER + "T00:00:00Z", "--role", "dpo", "--yes");
         assertThat(due.exitCode()).as(due.err()).isZero();
         assertThat(letheAt(backup, "read", grace.stream(), "--role", "advisor").out())
                 .as("carried out when due, in the restored store")

@@ -1148,6 +1148,11 @@ class HttpApiIT {
                         .isNull())
                 .isTrue();
         assertThat(get("/v1/projections/no-such-projection", ANALYST).status()).isEqualTo(404);
+        assertThat(get("/v1/projections/customer-summary?from=3", ANALYST)
+                        .json()
+                        .get("detail")
+                        .asText())
+                .contains("takes 'after' and 'limit' only");
         assertThat(get("/v1/projections/customer-summary?limit=0", ANALYST)
                         .json()
                         .get("detail")
@@ -1355,9 +1360,11 @@ class HttpApiIT {
         }
         assertThat(get("/graphql", null).body()).contains("type Query");
         // A client set to send queries by GET would have taken the schema for its answer.
-        Response byGet = get("/graphql?query=%7B%20events%20%7B%20position%20%7D%20%7D", ADVISOR);
-        assertThat(byGet.status()).isEqualTo(400);
-        assertThat(byGet.json().get("detail").asText()).contains("sent by POST");
+        for (String parameter : List.of("query=%7B%20events%20%7B%20position%20%7D%20%7D", "extensions=%7B%7D")) {
+            Response byGet = get("/graphql?" + parameter, ADVISOR);
+            assertThat(byGet.status()).as(parameter).isEqualTo(400);
+            assertThat(byGet.json().get("detail").asText()).contains("sent by POST");
+        }
     }
 
     @Test
@@ -1637,6 +1644,13 @@ class HttpApiIT {
                             + from + "}}");
             assertThat(refused.status()).as(from).isEqualTo(400);
             assertThat(refused.body()).contains("Variable 'f' has an invalid value: its type is Long (the value");
+            assertThat(refused.json()
+                            .path("errors")
+                            .get(0)
+                            .path("extensions")
+                            .path("code")
+                            .asText())
+                    .isEqualTo("BAD_USER_INPUT");
         }
         Response exact = post(
                 "/graphql",
