@@ -283,38 +283,32 @@ public final class ProtobufNotation {
                         .encodeToString(
                                 DescriptorSets.filesOf(subject(eventType), fileDescriptorSet, messageFullName)));
         source.put("jsonNames", customJsonNames(message));
-        source.put("scalarPaths", scalarPaths(message));
+        source.put("shapes", shapes(message));
         return Json.of(source);
     }
 
-    /** Well-known types whose Protobuf JSON is a string or a number, never an object. */
-    private static final Set<String> SCALAR_JSON_TYPES = Set.of(
-            "google.protobuf.Timestamp",
-            "google.protobuf.Duration",
-            "google.protobuf.FieldMask",
-            "google.protobuf.DoubleValue",
-            "google.protobuf.FloatValue",
-            "google.protobuf.Int64Value",
-            "google.protobuf.UInt64Value",
-            "google.protobuf.Int32Value",
-            "google.protobuf.UInt32Value",
-            "google.protobuf.BoolValue",
-            "google.protobuf.StringValue",
-            "google.protobuf.BytesValue");
-
     /**
-     * The paths of the fields whose Protobuf JSON is never an object nor a list: singular scalars, enums and the
-     * well-known types written as a string or a number ({@code Timestamp}). Strict mode refuses an object or a list
-     * there ({@link dev.lethe.core.privacy.SchemaRegistry}): it is not Protobuf JSON, and what it held would be
-     * stored as written, its names never checked.
+     * The JSON shape of each field at the paths {@link #allPaths(Descriptor)} walks, by kind: {@code scalar}, never
+     * an object nor a list (singular scalars, enums, and the well-known types written as a string or a number, such
+     * as {@code Timestamp}); {@code object} (singular messages whose JSON is the object of their fields, and maps);
+     * {@code list} (repeated fields). Strict mode refuses a value of another shape
+     * ({@link dev.lethe.core.privacy.SchemaRegistry}): it is not Protobuf JSON for the field, and what it held
+     * would be stored as written, its names never checked. {@code Struct}, {@code Value}, {@code ListValue},
+     * {@code Any} and {@code Empty} are in none.
      */
-    static List<String> scalarPaths(Descriptor message) {
-        List<String> out = new ArrayList<>();
+    static Map<String, List<String>> shapes(Descriptor message) {
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        out.put("scalar", new ArrayList<>());
+        out.put("object", new ArrayList<>());
+        out.put("list", new ArrayList<>());
         walk(message, "", new HashSet<>(), (path, field) -> {
-            if (!field.isRepeated()
-                    && (field.getJavaType() != FieldDescriptor.JavaType.MESSAGE
-                            || SCALAR_JSON_TYPES.contains(field.getMessageType().getFullName()))) {
-                out.add(path);
+            if (WellKnownTypes.isJsonScalar(field)) {
+                out.get("scalar").add(path);
+            } else if (field.isMapField()
+                    || (!field.isRepeated() && !WellKnownTypes.hasOwnJson(field.getMessageType()))) {
+                out.get("object").add(path);
+            } else if (field.isRepeated()) {
+                out.get("list").add(path);
             }
         });
         return out;
@@ -334,7 +328,7 @@ public final class ProtobufNotation {
             com.fasterxml.jackson.databind.JsonNode now = source.asTree();
             com.fasterxml.jackson.databind.JsonNode before = earlier.get().asTree();
             String message = now.path("message").asText();
-            // An earlier release's source has no scalarPaths (taken from the same files, they add nothing new): an
+            // An earlier release's source has no shapes (taken from the same files, they add nothing new): an
             // unchanged type keeps its version, and its events go without that check, as before.
             if (!message.equals(before.path("message").asText(null))
                     || !now.path("jsonNames").equals(before.path("jsonNames"))

@@ -1055,8 +1055,10 @@ public final class SqliteLethe implements AutoCloseable {
                                 + " taken at a new place only once it is gone from the one keys.db notes (moved, not"
                                 + " copied), so that a copy is never taken for it. Open it with the noted place ("
                                 + (noted.get().equals(IN_DATA_DIRECTORY)
-                                        ? "without --master-key-dir"
-                                        : "--master-key-dir " + shellWord(String.valueOf(notedFile.getParent())))
+                                        ? "without --master-key-dir and LETHE_MASTER_KEY_DIR; Java: without"
+                                                + " SqliteOptions.withMasterKeyDirectory"
+                                        : "--master-key-dir " + shellWord(String.valueOf(notedFile.getParent()))
+                                                + " or LETHE_MASTER_KEY_DIR; Java: SqliteOptions.withMasterKeyDirectory")
                                 + "): a copy of a data directory shares its original's keyset. To move the keyset"
                                 + " here instead, and only if no other data directory uses it, take "
                                 + shellWord(notedFile.toString()) + " away (keep it until lethe keys check passes"

@@ -61,8 +61,44 @@ public final class SchemaRegistry {
     /** JSON Schemas as trees, by event type and version. */
     private final Map<Version, JsonNode> parsedSources = new ConcurrentHashMap<>();
 
-    /** The scalar fields of each registered Protobuf version (its source's {@code scalarPaths}), read once. */
-    private final Map<Version, java.util.Set<String>> scalarPaths = new ConcurrentHashMap<>();
+    /** The JSON shape of each registered Protobuf version's fields (its source's {@code shapes}), read once. */
+    private final Map<Version, Shapes> protoShapes = new ConcurrentHashMap<>();
+
+    /**
+     * Where a Protobuf message's JSON is never an object nor a list ({@code scalar}: singular scalars, enums,
+     * {@code Timestamp}…), always an object ({@code object}: singular messages, maps) or always a list ({@code
+     * list}: repeated fields), as {@code ProtobufNotation.source} records them; empty for an earlier release's
+     * registration, which recorded none.
+     */
+    private record Shapes(java.util.Set<String> scalar, java.util.Set<String> object, java.util.Set<String> list) {
+        static Shapes of(JsonNode source) {
+            JsonNode shapes = source.path("shapes");
+            return new Shapes(paths(shapes.path("scalar")), paths(shapes.path("object")), paths(shapes.path("list")));
+        }
+
+        private static java.util.Set<String> paths(JsonNode list) {
+            java.util.Set<String> out = new java.util.HashSet<>();
+            list.forEach(path -> out.add(path.asText()));
+            return out;
+        }
+
+        /** What is wrong with {@code value} at {@code path}, if its shape is not the field's; empty if it is. */
+        Optional<String> misfit(String path, JsonNode value) {
+            if (value.isNull()) {
+                return Optional.empty();
+            }
+            if (scalar.contains(path) && (value.isObject() || value.isArray())) {
+                return Optional.of("a scalar, an enum or a well-known type written as a string or a number");
+            }
+            if (object.contains(path) && !value.isObject()) {
+                return Optional.of("a message or a map, written as an object");
+            }
+            if (list.contains(path) && !value.isArray()) {
+                return Optional.of("a repeated field, written as a list");
+            }
+            return Optional.empty();
+        }
+    }
     /** The JSON-name spellings of a Protobuf type version's classified paths, and a scanner for them. */
     /**
      * A scanner for other spellings of classified paths, each alias's path as registered, and the names a
@@ -902,21 +938,18 @@ public final class SchemaRegistry {
      */
     private void checkProtoNames(Registered registered, JsonNode data) {
         java.util.Set<String> declared = new java.util.HashSet<>(registered.allFields());
-        // The fields whose Protobuf JSON is never an object or a list, as the registration recorded them (an
-        // earlier release's registration recorded none: not checked).
-        java.util.Set<String> scalars =
-                scalarPaths.computeIfAbsent(new Version(registered.eventType(), registered.version()), v -> {
-                    java.util.Set<String> out = new java.util.HashSet<>();
-                    registered.source().asTree().path("scalarPaths").forEach(path -> out.add(path.asText()));
-                    return out;
-                });
+        // The JSON shape of each field, as the registration recorded it (an earlier release's recorded none:
+        // not checked).
+        Shapes shapes = protoShapes.computeIfAbsent(
+                new Version(registered.eventType(), registered.version()),
+                v -> Shapes.of(registered.source().asTree()));
         java.util.Set<String> prefixes = new java.util.HashSet<>();
         for (String path : declared) {
             for (int dot = path.indexOf('.'); dot > 0; dot = path.indexOf('.', dot + 1)) {
                 prefixes.add(path.substring(0, dot));
             }
         }
-        checkProtoNames(registered, data, "", declared, prefixes, scalars);
+        checkProtoNames(registered, data, "", declared, prefixes, shapes);
     }
 
     private static void checkProtoNames(
@@ -925,7 +958,7 @@ public final class SchemaRegistry {
             String prefix,
             java.util.Set<String> declared,
             java.util.Set<String> prefixes,
-            java.util.Set<String> scalars) {
+            Shapes shapes) {
         if (!node.isObject()) {
             return;
         }
@@ -939,20 +972,24 @@ public final class SchemaRegistry {
                         "is not a Protobuf field name (names hold no '.'; nest objects instead) (strict mode)");
             }
             String path = prefix.isEmpty() ? field.getKey() : prefix + "." + field.getKey();
+            Optional<String> misfit = shapes.misfit(path, field.getValue());
+            if (misfit.isPresent()) {
+                // Not Protobuf JSON for that field; and unless the field is sealed whole, what the value holds
+                // would be stored as written, its names never looked at (a list's elements, an object under an enum).
+                boolean sealed = registered
+                        .schema()
+                        .field(path)
+                        .map(rule -> rule.personal() || rule.subjectKey())
+                        .orElse(false);
+                throw InvalidEventException.of(
+                        registered.eventType() + "." + path,
+                        "is " + kindOf(field.getValue()) + ", but the registered Protobuf message declares it "
+                                + misfit.get() + (sealed ? "" : ": what it holds would be stored unencrypted")
+                                + " (strict mode)");
+            }
             if (prefixes.contains(path)) {
-                checkProtoNames(registered, field.getValue(), path, declared, prefixes, scalars);
-            } else if (declared.contains(path)) {
-                if ((field.getValue().isObject() || field.getValue().isArray()) && scalars.contains(path)) {
-                    // Not Protobuf JSON (an enum, a scalar, a Timestamp is never an object or a list), and
-                    // what it holds would be stored as written, its names never looked at.
-                    throw InvalidEventException.of(
-                            registered.eventType() + "." + path,
-                            "is " + (field.getValue().isObject() ? "an object" : "a list") + ", but the registered"
-                                    + " Protobuf message declares it a scalar, an enum or a well-known type written"
-                                    + " as a string or a number: what it holds would be stored unencrypted (strict"
-                                    + " mode)");
-                }
-            } else {
+                checkProtoNames(registered, field.getValue(), path, declared, prefixes, shapes);
+            } else if (!declared.contains(path)) {
                 throw InvalidEventException.of(
                         registered.eventType() + "." + path,
                         "is not a field of the registered Protobuf message (version " + registered.version()
@@ -960,6 +997,15 @@ public final class SchemaRegistry {
                                 + " JsonFormat.printer().preservingProtoFieldNames() (strict mode)");
             }
         }
+    }
+
+    /** A JSON value's kind, as an error names it (never the value). */
+    private static String kindOf(JsonNode value) {
+        return value.isObject()
+                ? "an object"
+                : value.isArray()
+                        ? "a list"
+                        : value.isTextual() ? "a text" : value.isNumber() ? "a number" : "a boolean";
     }
 
     private static final Map<String, java.util.regex.Pattern> PATTERNS = new ConcurrentHashMap<>();

@@ -108,22 +108,22 @@ final class ServeCommand implements Callable<Integer> {
         if (port != null) {
             settings = settings.withPort(port);
         }
+        java.nio.file.Path where = settings.data().toAbsolutePath().normalize();
+        // Neither there nor not there: a directory on the way cannot be entered (with --init or --demo too, which
+        // would otherwise fail creating it, naming another directory).
+        java.nio.file.Path blocked = java.nio.file.Files.exists(where) || java.nio.file.Files.notExists(where)
+                ? where
+                : firstUnreadableParent(where);
+        if (blocked != where) {
+            throw dev.lethe.core.store.StorageException.permanent(
+                    "data directory " + where + " cannot be reached: " + blocked + " cannot be entered"
+                            + dev.lethe.sqlite.internal.Sql.traversal(blocked) + " (not --init: a store may be there)",
+                    null);
+        }
         if (!demo
                 && !parent.store.init
                 && !java.nio.file.Files.isRegularFile(
                         settings.data().resolve(dev.lethe.sqlite.SqliteEventStore.FILE_NAME))) {
-            java.nio.file.Path where = settings.data().toAbsolutePath().normalize();
-            // Neither there nor not there: a directory on the way cannot be looked into.
-            java.nio.file.Path blocked = java.nio.file.Files.exists(where) || java.nio.file.Files.notExists(where)
-                    ? where
-                    : firstUnreadableParent(where);
-            if (blocked != where) {
-                throw dev.lethe.core.store.StorageException.permanent(
-                        "data directory " + where + " cannot be reached: " + blocked + " cannot be read"
-                                + dev.lethe.sqlite.internal.Sql.ownership(blocked) + " (not --init: a store may be"
-                                + " there)",
-                        null);
-            }
             if (java.nio.file.Files.isDirectory(where)
                     && !(java.nio.file.Files.isReadable(where) && java.nio.file.Files.isExecutable(where))) {
                 // Not "no store, give --init": the service's user cannot look inside (another user's, mode 0700).

@@ -17,6 +17,10 @@ final class GraphQlErrors {
     private static final Pattern ARGUMENT_VALUE =
             Pattern.compile("(?s)with value '.*' (is not|is missing|contains|must)");
     private static final Pattern INVALID_VARIABLE = Pattern.compile("^Variable '[^']*' has an invalid value");
+    /** "The variables input contains a field name 'x' that is not defined for input object type 'EventInput' ". */
+    private static final Pattern UNDEFINED_INPUT_FIELD = Pattern.compile(
+            "(?s)^The variables input contains a field name '.*' that is not defined for input object type '([A-Za-z_][A-Za-z0-9_]*)'");
+
     private static final Pattern FETCH_PREFIX = Pattern.compile("^Exception while fetching data \\([^)]*\\) : ");
     /** "More than 15000 'grammar' tokens have been presented", "More than 1000000 characters have been presented". */
     private static final Pattern PARSE_LIMIT = Pattern.compile(
@@ -78,7 +82,8 @@ final class GraphQlErrors {
     static Map<String, Object> codeOf(graphql.GraphQLError error) {
         if (!(error instanceof graphql.ExceptionWhileDataFetching fetching)) {
             if (error.getMessage() != null
-                    && INVALID_VARIABLE.matcher(error.getMessage()).find()) {
+                    && (INVALID_VARIABLE.matcher(error.getMessage()).find()
+                            || UNDEFINED_INPUT_FIELD.matcher(error.getMessage()).find())) {
                 return Map.of("code", "BAD_USER_INPUT"); // the query is fine; a value sent for it is not
             }
             graphql.ErrorClassification kind = error.getErrorType();
@@ -110,7 +115,8 @@ final class GraphQlErrors {
         return Map.of("code", codeOf(e));
     }
 
-    private static String codeOf(Throwable e) {
+    /** The code of a resolver's exception, as REST's status for it would say. */
+    static String codeOf(Throwable e) {
         if (e instanceof GraphQlApi.NotRun) {
             return "NOT_RUN";
         }
@@ -184,6 +190,12 @@ final class GraphQlErrors {
             java.util.regex.Matcher at = LOCATION.matcher(message);
             return "Invalid syntax" + (at.find() ? " at line " + at.group(1) + " column " + at.group(2) : "")
                     + " (the offending text is not repeated)";
+        }
+        java.util.regex.Matcher undefined = UNDEFINED_INPUT_FIELD.matcher(message);
+        if (undefined.find()) {
+            // The member's name is the client's data (it may be an e-mail address written as a key): not repeated.
+            return "The variables give a member (its name not shown) that the input type '" + undefined.group(1)
+                    + "' does not define";
         }
         java.util.regex.Matcher variable = INVALID_VARIABLE.matcher(message);
         if (variable.find()) {

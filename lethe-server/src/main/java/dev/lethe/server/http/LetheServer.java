@@ -843,11 +843,15 @@ public final class LetheServer implements AutoCloseable {
         routes.get("/v1/retention/plan", this::retentionPlan);
         routes.get("/v1/projections", this::listProjections);
         routes.get("/v1/projections/{name}", ctx -> {
-            for (String parameter : ctx.queryParamMap().keySet()) {
+            for (Map.Entry<String, List<String>> given : ctx.queryParamMap().entrySet()) {
+                String parameter = given.getKey();
                 if (!parameter.equals("after") && !parameter.equals("limit")) {
                     throw ApiException.badRequest(
                             "GET /v1/projections/{name} takes 'after' and 'limit' only (a page of keys after"
                                     + " a key)");
+                }
+                if (given.getValue().size() > 1) {
+                    throw ApiException.badRequest("'" + parameter + "' is given more than once; give it once");
                 }
             }
             ctx.json(hub.projectionKeys(
@@ -1829,12 +1833,21 @@ public final class LetheServer implements AutoCloseable {
                                                 instanceof dev.lethe.core.privacy.TamperedDataException));
         // Said in the log as REST's 503s and 500s are: an operator alerting on the log hears of a disk quota or
         // an I/O error whether the clients use REST or GraphQL. By class and Lethe's own message (never a value).
+        // The errors that answer UNAVAILABLE or INTERNAL_SERVER_ERROR: those REST answers 503 or 500.
         result.getErrors().stream()
                 .filter(error -> error instanceof graphql.ExceptionWhileDataFetching)
                 .map(error -> ((graphql.ExceptionWhileDataFetching) error).getException())
-                .filter(e -> e instanceof LetheException lethe
-                        && (lethe.isTransient() || e instanceof dev.lethe.core.store.StorageException))
-                .forEach(e -> logFailure((LetheException) e, "POST /graphql"));
+                .filter(e -> !(e instanceof ApiException)
+                        && List.of("UNAVAILABLE", "INTERNAL_SERVER_ERROR").contains(GraphQlErrors.codeOf(e)))
+                .forEach(e -> {
+                    if (e instanceof LetheException lethe) {
+                        logFailure(lethe, "POST /graphql");
+                    } else {
+                        // As REST says one it did not foresee: by class only (its message could quote data).
+                        log.error(
+                                "unexpected error", Map.of("error", e.getClass().getName(), "route", "POST /graphql"));
+                    }
+                });
         int status = denied ? 403 : unavailable ? 503 : broken ? 500 : invalid ? 400 : 200;
         if (status == 503) {
             ctx.header("Retry-After", "2");

@@ -42,6 +42,22 @@ class GraphQlErrorsTest {
     }
 
     @Test
+    void a_member_the_input_type_does_not_define_is_not_named_and_is_the_clients_input() {
+        // graphql-java's words for a variable's object with a member its input type does not declare.
+        String message = "The variables input contains a field name 'ada.lovelace@example.com' that is not defined"
+                + " for input object type 'EventInput' ";
+        assertThat(GraphQlErrors.redact(message, "ValidationError"))
+                .isEqualTo("The variables give a member (its name not shown) that the input type 'EventInput' does"
+                        + " not define")
+                .doesNotContain("ada.lovelace");
+        assertThat(GraphQlErrors.codeOf(graphql.GraphqlErrorBuilder.newError()
+                        .message(message)
+                        .errorType(graphql.ErrorType.ValidationError)
+                        .build()))
+                .containsEntry("code", "BAD_USER_INPUT");
+    }
+
+    @Test
     void a_query_past_the_parser_limits_is_told_so_not_called_a_syntax_error() {
         // graphql-java's own messages, as its parser writes them for a query of 16,000 aliases and one of 1M+
         // characters.

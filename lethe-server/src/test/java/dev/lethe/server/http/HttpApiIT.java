@@ -31,6 +31,16 @@ import org.junit.jupiter.api.io.TempDir;
 class HttpApiIT {
     static final ObjectMapper JSON = new ObjectMapper();
     static final String ADMIN = "demo-admin-token";
+
+    /** The {@code extensions.code} of a GraphQL answer's first error. */
+    static String firstErrorCode(Response answer) throws Exception {
+        return answer.json()
+                .path("errors")
+                .get(0)
+                .path("extensions")
+                .path("code")
+                .asText();
+    }
     /** Dates to come for scheduled forgets: a fixed year would pass one day. */
     static final String LATER = (java.time.Year.now(java.time.ZoneOffset.UTC).getValue() + 4) + "-01-01";
 
@@ -580,31 +590,11 @@ class HttpApiIT {
         Response unknownProjection = post(
                 "/graphql", ADVISOR, "{\"query\":\"{ projection(name: \\\"nosuch\\\", key: \\\"x\\\") { key } }\"}");
         assertThat(unknownProjection.status()).isEqualTo(400);
-        assertThat(unknownProjection
-                        .json()
-                        .path("errors")
-                        .get(0)
-                        .path("extensions")
-                        .path("code")
-                        .asText())
-                .isEqualTo("NOT_FOUND");
+        assertThat(firstErrorCode(unknownProjection)).isEqualTo("NOT_FOUND");
         Response syntax = post("/graphql", ADVISOR, "{\"query\":\"{ events(limit: 1) { position }\"}");
-        assertThat(syntax.json()
-                        .path("errors")
-                        .get(0)
-                        .path("extensions")
-                        .path("code")
-                        .asText())
-                .isEqualTo("GRAPHQL_PARSE_FAILED");
+        assertThat(firstErrorCode(syntax)).isEqualTo("GRAPHQL_PARSE_FAILED");
         Response unknownField = post("/graphql", ADVISOR, "{\"query\":\"{ nosuch }\"}");
-        assertThat(unknownField
-                        .json()
-                        .path("errors")
-                        .get(0)
-                        .path("extensions")
-                        .path("code")
-                        .asText())
-                .isEqualTo("GRAPHQL_VALIDATION_FAILED");
+        assertThat(firstErrorCode(unknownField)).isEqualTo("GRAPHQL_VALIDATION_FAILED");
         // A __typename beside refused mutations answers nothing about them: still a 4xx.
         String typename = "{\"query\":\"mutation { __typename append(stream: \\\"" + stream
                 + "\\\", expectedVersion: \\\"no_stream\\\", events: [{type: \\\"A\\\", data: {}}])"
@@ -885,13 +875,7 @@ class HttpApiIT {
         Response refused = post("/graphql", ADVISOR, byGraphQl);
         assertThat(refused.status()).isEqualTo(403);
         assertThat(refused.body()).contains("may not forget");
-        assertThat(refused.json()
-                        .path("errors")
-                        .get(0)
-                        .path("extensions")
-                        .path("code")
-                        .asText())
-                .isEqualTo("FORBIDDEN");
+        assertThat(firstErrorCode(refused)).isEqualTo("FORBIDDEN");
         // A nullable field refused (the lookup takes export): 403 too, as REST answers it, not 200 with null.
         Response lookup =
                 post("/graphql", ADVISOR, "{\"query\":\"{ subject(naturalKey: \\\"x@example.com\\\") { id } }\"}");
@@ -1153,6 +1137,11 @@ class HttpApiIT {
                         .get("detail")
                         .asText())
                 .contains("takes 'after' and 'limit' only");
+        assertThat(get("/v1/projections/customer-summary?after=a&after=b", ANALYST)
+                        .json()
+                        .get("detail")
+                        .asText())
+                .contains("'after' is given more than once");
         assertThat(get("/v1/projections/customer-summary?limit=0", ANALYST)
                         .json()
                         .get("detail")
@@ -1644,13 +1633,7 @@ class HttpApiIT {
                             + from + "}}");
             assertThat(refused.status()).as(from).isEqualTo(400);
             assertThat(refused.body()).contains("Variable 'f' has an invalid value: its type is Long (the value");
-            assertThat(refused.json()
-                            .path("errors")
-                            .get(0)
-                            .path("extensions")
-                            .path("code")
-                            .asText())
-                    .isEqualTo("BAD_USER_INPUT");
+            assertThat(firstErrorCode(refused)).isEqualTo("BAD_USER_INPUT");
         }
         Response exact = post(
                 "/graphql",

@@ -125,6 +125,11 @@ class StreamedExportIT {
                             "{\"query\":\"{ events(stream: \\\"contact-cut\\\", limit: 1) { id data } }\"}"));
             assertThat(graphql.statusCode()).as(graphql.body()).isEqualTo(500);
             assertThat(graphql.body()).contains("\"errors\"").doesNotContain("cut@example.com");
+            // And logged as REST's 500 is, at level error, for an operator alerting on the log.
+            assertThat(logs.toString(StandardCharsets.UTF_8).lines())
+                    .anySatisfy(line ->
+                            assertThat(line).contains("\"level\":\"error\"", "TamperedDataException", "POST /graphql"))
+                    .noneSatisfy(line -> assertThat(line).contains("cut@example.com"));
 
             // The stream's last event, some 150 KB into the export, can no longer be read.
             try (Connection db = DriverManager.getConnection("jdbc:sqlite:" + data.resolve("events.db"));

@@ -101,6 +101,16 @@ public final class Sql {
                 + "; give the data directory and its files to the user that runs Lethe (chown -R)";
     }
 
+    /**
+     * For a directory on the way to the data directory that the process's user cannot enter: who it is, who owns
+     * it and its mode, and what to do — let the user through, not hand it the directory (a parent such as /srv).
+     */
+    public static String traversal(Path path) {
+        return " by user " + System.getProperty("user.name") + describeOwner(path)
+                + "; let the user that runs Lethe through it (its group, or o+x), or choose a data directory it can"
+                + " reach";
+    }
+
     private static String describeOwner(Path path) {
         try {
             String owner = java.nio.file.Files.getOwner(path).getName();
