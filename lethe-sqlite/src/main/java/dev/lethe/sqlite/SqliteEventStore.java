@@ -655,21 +655,9 @@ public final class SqliteEventStore implements EventStore {
         }
     }
 
-    /** Refused after {@link #close}, as reads are (the subscription would only fail on its own thread). */
     @Override
-    public dev.lethe.core.subscription.Subscription subscribe(
-            dev.lethe.core.subscription.SubscriptionRequest request,
-            dev.lethe.core.subscription.EventListener listener) {
+    public void requireOpen() {
         checkOpen();
-        return EventStore.super.subscribe(request, listener);
-    }
-
-    @Override
-    public dev.lethe.core.subscription.Subscription subscribeBatches(
-            dev.lethe.core.subscription.SubscriptionRequest request,
-            dev.lethe.core.subscription.BatchListener listener) {
-        checkOpen();
-        return EventStore.super.subscribeBatches(request, listener);
     }
 
     @Override

@@ -304,16 +304,25 @@ public interface EventStore extends AutoCloseable {
      * then follows new events live, with no gap and no duplicate at the switch. Each subscription
      * runs on its own thread and pulls events at its own pace, so a slow listener never slows
      * writers and never buffers more than one page of events. After {@link #close} it throws a permanent
-     * {@code StorageException}, as reads do (engines override it to check; this default cannot).
+     * {@code StorageException}, as reads do ({@link #requireOpen}).
      */
     default Subscription subscribe(SubscriptionRequest request, EventListener listener) {
+        requireOpen();
         return CatchUpSubscription.start(this, request, listener);
     }
 
     /** Like {@link #subscribe(SubscriptionRequest, EventListener)}, one page of events at a time. */
     default Subscription subscribeBatches(SubscriptionRequest request, BatchListener listener) {
+        requireOpen();
         return CatchUpSubscription.start(this, request, listener);
     }
+
+    /**
+     * Throws a permanent {@code StorageException} ("the event store is closed") once {@link #close} was called, so
+     * that a subscription to a closed store is refused at once rather than failing on its own thread. Engines
+     * override it; this default checks nothing.
+     */
+    default void requireOpen() {}
 
     /** Stops accepting appends, waits for those in flight, and releases the engine's resources. */
     @Override

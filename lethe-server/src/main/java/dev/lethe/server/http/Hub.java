@@ -543,10 +543,6 @@ final class Hub {
         return array;
     }
 
-    /**
-     * A projection's state of one key, with personal values opened for the caller; read within the page
-     * budget, {@value #STATE_PAGES} turns more than a page (a state is up to 16 MiB).
-     */
     /** The most keys one page of {@link #projectionKeys} lists. */
     static final int MAX_KEYS_PAGE = 1_000;
 
@@ -556,8 +552,9 @@ final class Hub {
     /**
      * A page of a read model's keys, in key order, after {@code after} (exclusive; null: from the first), with
      * {@code next} (the last key listed, to pass as {@code after}) when more follow: for a screen that lists what
-     * it can show. Keys are stream ids, or what a keyed projection's fold chose (never sealed values); as the
-     * command line's {@code projections show NAME}, any role may list them.
+     * it can show. Keys are stream ids, or what a keyed projection's fold chose (a key made of sealed text is
+     * ciphertext, and warned of by the runtime); as the command line's {@code projections show NAME}, any role may
+     * list them.
      */
     ObjectNode projectionKeys(String name, String after, Integer limit) {
         int max = limit == null ? DEFAULT_LIMIT : limit;
@@ -586,6 +583,10 @@ final class Hub {
         return node;
     }
 
+    /**
+     * A projection's state of one key, with personal values opened for the caller; read within the page
+     * budget, {@value #STATE_PAGES} turns more than a page (a state is up to 16 MiB).
+     */
     ObjectNode projectionState(String name, String key, Principal who) {
         // Read before the state: the state read after it folds at least the events before this checkpoint.
         var stored = lethe.projections().list().stream()
