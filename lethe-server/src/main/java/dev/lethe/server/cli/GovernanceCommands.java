@@ -1074,15 +1074,20 @@ final class GovernanceCommands {
                 for (SchemaRegistry.Registered registered :
                         opened.lethe().privacy().schemas().all()) {
                     out.printf("%s v%d (%s)%n", registered.eventType(), registered.version(), registered.notation());
-                    registered
-                            .schema()
-                            .fields()
+                    var schema = registered.schema();
+                    // Whose each personal field is, when the event names more than one subject: a forget of one
+                    // reaches that one's fields only.
+                    boolean severalSubjects = schema.keyFields().size() > 1;
+                    schema.fields()
                             .forEach(f -> out.printf(
-                                    "  %-24s %s%s%s%n",
+                                    "  %-24s %s%s%s%s%n",
                                     f.path(),
                                     f.personal() ? "pii " : "",
                                     f.subjectKey() ? "key " : "",
-                                    f.group().map(g -> "group " + g).orElse("")));
+                                    f.group().map(g -> "group " + g).orElse(""),
+                                    severalSubjects && f.personal() && !f.subjectKey()
+                                            ? " of " + schema.ownerOf(f).path()
+                                            : ""));
                 }
             }
             return 0;

@@ -2208,6 +2208,23 @@ class LetheCliTest {
         Run refusedTwice = lethe("schemas", "register", "Twice", twice.toString(), "--role", "dpo");
         assertThat(refusedTwice.exitCode()).isEqualTo(2);
         assertThat(refusedTwice.err()).contains("twice.json: has a member twice", "'email'");
+
+        // An event naming two subjects: the listing says whose each personal field is.
+        Path transfer = Files.writeString(
+                data.resolve("transfer.json"),
+                "{\"type\":\"object\",\"properties\":{"
+                        + "\"fromId\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true}},"
+                        + "\"fromIban\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"financial\","
+                        + "\"subject\":\"fromId\"}},"
+                        + "\"toId\":{\"type\":\"string\",\"x-gdpr\":{\"key\":true}},"
+                        + "\"toIban\":{\"type\":\"string\",\"x-gdpr\":{\"pii\":true,\"dataGroup\":\"financial\","
+                        + "\"subject\":\"toId\"}}}}");
+        Run transferRegistered = lethe("schemas", "register", "TransferMade", transfer.toString(), "--role", "dpo");
+        assertThat(transferRegistered.exitCode()).as(transferRegistered.err()).isZero();
+        assertThat(lethe("schemas", "list").out().lines())
+                .anySatisfy(line -> assertThat(line).contains("fromIban", "pii", "group financial", "of fromId"))
+                .anySatisfy(line -> assertThat(line).contains("toIban", "of toId"))
+                .noneSatisfy(line -> assertThat(line).contains("email", " of "));
     }
 
     @Test
