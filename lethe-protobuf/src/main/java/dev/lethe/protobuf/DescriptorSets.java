@@ -297,9 +297,30 @@ final class DescriptorSets {
         }
     }
 
+    /** Whether the bytes read as a .proto file's text: printable, with a {@code syntax}, {@code message} or {@code package} statement. */
+    static boolean looksLikeProtoSource(byte[] bytes) {
+        int length = Math.min(bytes.length, 4096);
+        for (int i = 0; i < length; i++) {
+            int b = bytes[i] & 0xff;
+            if (b < 0x09 || (b > 0x0d && b < 0x20)) {
+                return false; // a control byte: binary, as a descriptor set is
+            }
+        }
+        String text = new String(bytes, 0, length, java.nio.charset.StandardCharsets.ISO_8859_1);
+        return java.util.regex.Pattern.compile("(?m)^\\s*(syntax|edition|package|message|import)\\b")
+                .matcher(text)
+                .find();
+    }
+
     private static FileDescriptorSet parse(String subject, byte[] bytes) {
         if (bytes == null) {
             throw InvalidEventException.of(subject, "no descriptor set given");
+        }
+        if (looksLikeProtoSource(bytes)) {
+            throw InvalidEventException.of(
+                    subject,
+                    "this is .proto source text, not a compiled descriptor set: compile it first, with protoc"
+                            + " --include_imports --descriptor_set_out=FILE.desc FILE.proto, and give FILE.desc");
         }
         FileDescriptorSet set;
         try {

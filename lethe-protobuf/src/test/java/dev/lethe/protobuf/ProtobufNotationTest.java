@@ -59,6 +59,22 @@ class ProtobufNotationTest {
     }
 
     @Test
+    void a_proto_source_file_given_for_the_descriptor_set_is_told_to_be_compiled_first() {
+        byte[] source = ("// the seed's message\nsyntax = \"proto3\";\npackage shop;\n"
+                        + "message MyMessage { string email = 1; }\n")
+                .getBytes(UTF_8);
+        assertThatThrownBy(() -> ProtobufNotation.read("MyMessage", source, "shop.MyMessage"))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("this is .proto source text, not a compiled descriptor set")
+                .hasMessageContaining("protoc --include_imports --descriptor_set_out=FILE.desc FILE.proto");
+        // A real set is binary: never taken for source text.
+        assertThat(DescriptorSets.looksLikeProtoSource(descriptorSet)).isFalse();
+        assertThat(DescriptorSets.looksLikeProtoSource(
+                        MyMessage.getDescriptor().getFile().toProto().toByteArray()))
+                .isFalse();
+    }
+
+    @Test
     void a_generated_class_descriptor_gives_the_same_model_as_the_descriptor_set() {
         assertThat(ProtobufNotation.read("MyMessage", MyMessage.getDescriptor()))
                 .isEqualTo(ProtobufNotation.read("MyMessage", descriptorSet, MY_MESSAGE));
