@@ -225,6 +225,42 @@ class ProtoNamesStrictTest {
     }
 
     @Test
+    void inside_a_field_sealed_whole_a_wrong_shape_is_refused_without_claiming_plaintext_and_odd_names_are_not_shown() {
+        byte[] set = descriptorSet();
+        lethe.registerSchema(
+                DPO,
+                new PrivacySchema(
+                        "Order",
+                        List.of(
+                                FieldRule.subjectKey("order_id", false, null),
+                                FieldRule.personal("contact", "contact"),
+                                plain("phone"),
+                                plain("postal.email"),
+                                plain("tree.name"))),
+                SchemaRegistry.Notation.PROTOBUF,
+                ProtobufNotation.allPaths("Order", set, "review.Order"),
+                ProtobufNotation.source("Order", set, "review.Order"));
+        assertThatThrownBy(() -> lethe.append(
+                        STREAM,
+                        ExpectedVersion.any(),
+                        List.of(EventData.of(
+                                "Order", "{\"order_id\":\"o4\",\"contact\":{\"city\":{\"x\":\"Porto\"}}}"))))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining(
+                        "Order.contact.city: is an object, but the registered Protobuf message declares it")
+                .hasMessageNotContaining("unencrypted");
+        // A member name that is no field name may be a value: not repeated.
+        for (String data :
+                List.of("{\"order_id\":\"o5\",\"Ada Lovelace\":1}", "{\"order_id\":\"o5\",\"ann@example.com\":1}")) {
+            assertThatThrownBy(() -> lethe.append(STREAM, ExpectedVersion.any(), List.of(EventData.of("Order", data))))
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("has a member (its name not shown) that is not")
+                    .hasMessageNotContaining("Ada")
+                    .hasMessageNotContaining("ann@");
+        }
+    }
+
+    @Test
     void valid_protobuf_json_with_well_known_types_maps_lists_oneofs_and_recursion_is_accepted() {
         registerOrder(Json.parse("{\"message\":\"review.Order\",\"jsonNames\":{}}"));
         lethe.append(STREAM, ExpectedVersion.any(), List.of(EventData.of("Order", VALID_PROTO_JSON)));

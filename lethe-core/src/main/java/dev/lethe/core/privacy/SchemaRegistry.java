@@ -967,20 +967,23 @@ public final class SchemaRegistry {
             if (field.getKey().indexOf('.') >= 0) {
                 // A proto field name has no dot; a literal "contact.email" would read as a path here
                 // but not to the codec, which would leave its value unsealed.
+                // Named only when it is plain identifiers ("contact.email"): a member name may be a value
+                // ("ann@example.com").
+                boolean showable =
+                        field.getKey().matches("[A-Za-z_][A-Za-z0-9_]{0,63}(\\.[A-Za-z_][A-Za-z0-9_]{0,63}){1,8}");
                 throw InvalidEventException.of(
-                        registered.eventType() + "." + prefix + (prefix.isEmpty() ? "" : ".") + field.getKey(),
-                        "is not a Protobuf field name (names hold no '.'; nest objects instead) (strict mode)");
+                        registered.eventType()
+                                + (prefix.isEmpty() ? "" : "." + prefix)
+                                + (showable ? "." + field.getKey() : " data"),
+                        (showable ? "is" : "has a member (its name not shown) that is")
+                                + " not a Protobuf field name (names hold no '.'; nest objects instead) (strict mode)");
             }
             String path = prefix.isEmpty() ? field.getKey() : prefix + "." + field.getKey();
             Optional<String> misfit = shapes.misfit(path, field.getValue());
             if (misfit.isPresent()) {
                 // Not Protobuf JSON for that field; and unless the field is sealed whole, what the value holds
                 // would be stored as written, its names never looked at (a list's elements, an object under an enum).
-                boolean sealed = registered
-                        .schema()
-                        .field(path)
-                        .map(rule -> rule.personal() || rule.subjectKey())
-                        .orElse(false);
+                boolean sealed = sealedAt(registered.schema(), path);
                 throw InvalidEventException.of(
                         registered.eventType() + "." + path,
                         "is " + kindOf(field.getValue()) + ", but the registered Protobuf message declares it "
@@ -990,13 +993,31 @@ public final class SchemaRegistry {
             if (prefixes.contains(path)) {
                 checkProtoNames(registered, field.getValue(), path, declared, prefixes, shapes);
             } else if (!declared.contains(path)) {
+                // Named when it reads as a field name (a member name may be a value: "Ada Lovelace").
+                boolean showable = field.getKey().matches("[A-Za-z_][A-Za-z0-9_]{0,63}");
                 throw InvalidEventException.of(
-                        registered.eventType() + "." + path,
-                        "is not a field of the registered Protobuf message (version " + registered.version()
+                        showable
+                                ? registered.eventType() + "." + path
+                                : registered.eventType() + (prefix.isEmpty() ? " data" : "." + prefix),
+                        (showable ? "is" : "has a member (its name not shown) that is")
+                                + " not a field of the registered Protobuf message (version " + registered.version()
                                 + "); Lethe reads Protobuf JSON by proto field names: print events with"
                                 + " JsonFormat.printer().preservingProtoFieldNames() (strict mode)");
             }
         }
+    }
+
+    /** Whether the value at {@code path} is sealed (or read as a key): its field, or one it is inside, is classified. */
+    private static boolean sealedAt(PrivacySchema schema, String path) {
+        for (int end = path.length(); end > 0; end = path.lastIndexOf('.', end - 1)) {
+            boolean classified = schema.field(path.substring(0, end))
+                    .map(rule -> rule.personal() || rule.subjectKey())
+                    .orElse(false);
+            if (classified) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A JSON value's kind, as an error names it (never the value). */

@@ -652,6 +652,7 @@ final class GovernanceCommands {
         @Override
         public Integer call() throws IOException {
             LetheCli cli = policy.parent;
+            Store.requireReachable(cli.store.directory); // not "not a data directory (yet)" and the default policy
             SqliteLethe.readPolicy(cli.store.directory); // refuses a file that does not parse
             Path file = cli.store.directory.resolve(SqliteLethe.POLICY_FILE);
             String yaml;

@@ -109,17 +109,8 @@ final class ServeCommand implements Callable<Integer> {
             settings = settings.withPort(port);
         }
         java.nio.file.Path where = settings.data().toAbsolutePath().normalize();
-        // Neither there nor not there: a directory on the way cannot be entered (with --init or --demo too, which
-        // would otherwise fail creating it, naming another directory).
-        java.nio.file.Path blocked = java.nio.file.Files.exists(where) || java.nio.file.Files.notExists(where)
-                ? where
-                : firstUnreadableParent(where);
-        if (blocked != where) {
-            throw dev.lethe.core.store.StorageException.permanent(
-                    "data directory " + where + " cannot be reached: " + blocked + " cannot be entered"
-                            + dev.lethe.sqlite.internal.Sql.traversal(blocked) + " (not --init: a store may be there)",
-                    null);
-        }
+        // With --init or --demo too, which would otherwise fail creating it, naming another directory.
+        Store.requireReachable(where);
         if (!demo
                 && !parent.store.init
                 && !java.nio.file.Files.isRegularFile(
@@ -288,21 +279,5 @@ final class ServeCommand implements Callable<Integer> {
             }
             DataJourney.load(lethe.store());
         }
-    }
-
-    /** The directory nearest the root on the way to {@code path} that this user cannot look into, or {@code path}. */
-    private static java.nio.file.Path firstUnreadableParent(java.nio.file.Path path) {
-        java.nio.file.Path at = path.getRoot();
-        for (java.nio.file.Path part : path) {
-            if (at == null) {
-                break;
-            }
-            if (java.nio.file.Files.isDirectory(at)
-                    && !(java.nio.file.Files.isReadable(at) && java.nio.file.Files.isExecutable(at))) {
-                return at;
-            }
-            at = at.resolve(part);
-        }
-        return path;
     }
 }

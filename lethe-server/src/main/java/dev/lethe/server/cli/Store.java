@@ -261,7 +261,32 @@ final class Store {
      * The refusal of a directory without {@code events.db}: {@code advice} for an empty or missing directory;
      * a directory that holds {@code keys.db} lost its log, which no new one replaces.
      */
+    /**
+     * Refuses a data directory this user cannot reach — neither there nor not there to it, because a directory on
+     * the way cannot be entered — naming that directory, its owner and mode (not "no store": one may be there).
+     */
+    static void requireReachable(Path directory) {
+        Path where = directory.toAbsolutePath().normalize();
+        if (Files.exists(where) || Files.notExists(where)) {
+            return;
+        }
+        Path at = where.getRoot();
+        for (Path part : where) {
+            if (at == null) {
+                return;
+            }
+            if (Files.isDirectory(at) && !(Files.isReadable(at) && Files.isExecutable(at))) {
+                throw StorageException.permanent(
+                        "data directory " + where + " cannot be reached: " + at + " cannot be entered"
+                                + dev.lethe.sqlite.internal.Sql.traversal(at) + " (not --init: a store may be there)",
+                        null);
+            }
+            at = at.resolve(part);
+        }
+    }
+
     private StorageException noStore(String advice) {
+        requireReachable(directory);
         Path where = directory.toAbsolutePath().normalize();
         if (Files.isDirectory(where) && !(Files.isReadable(where) && Files.isExecutable(where))) {
             // Not "no store": this user cannot look inside (a directory of another user, mode 0700).
@@ -285,6 +310,7 @@ final class Store {
      */
     SqliteLethe openForWriting() {
         SqliteOptions options = options(); // bad flags first: they are bad input whatever the directory holds
+        requireReachable(directory); // before --init tries to create it
         if (!init && !Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {
             throw noStore(": a command creates none unless asked (a mistyped --data or $LETHE_DATA, or a volume not"
                     + " mounted, would become a new store holding personal data nobody knows of); check the path, or"

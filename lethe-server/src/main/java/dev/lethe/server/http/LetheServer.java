@@ -845,6 +845,9 @@ public final class LetheServer implements AutoCloseable {
         routes.get("/v1/projections/{name}", ctx -> {
             for (Map.Entry<String, List<String>> given : ctx.queryParamMap().entrySet()) {
                 String parameter = given.getKey();
+                if (parameter.isEmpty()) {
+                    continue; // "?limit=2&": an empty pair, not a parameter
+                }
                 if (!parameter.equals("after") && !parameter.equals("limit")) {
                     throw ApiException.badRequest(
                             "GET /v1/projections/{name} takes 'after' and 'limit' only (a page of keys after"
@@ -873,7 +876,7 @@ public final class LetheServer implements AutoCloseable {
         routes.get("/v1/audit", ctx -> {
             // The latest entries only: a ?from= taken silently would answer the wrong page.
             for (String parameter : ctx.queryParamMap().keySet()) {
-                if (!parameter.equals("limit")) {
+                if (!parameter.isEmpty() && !parameter.equals("limit")) {
                     throw ApiException.badRequest("GET /v1/audit takes 'limit' only (the latest entries);"
                             + " page through the whole trail with GET /v1/streams/$audit?from=0&limit=N");
                 }

@@ -1114,7 +1114,7 @@ class HttpApiIT {
                 .contains("projection 'no-such-projection' does not exist");
         // A read model's keys, a page at a time, for a screen that lists what it can show.
         JsonNode firstKeys =
-                get("/v1/projections/customer-summary?limit=1", ANALYST).json();
+                get("/v1/projections/customer-summary?limit=1&", ANALYST).json();
         assertThat(firstKeys.path("keys")).hasSize(1);
         String firstKey = firstKeys.path("keys").get(0).asText();
         assertThat(firstKeys.path("next").asText()).isEqualTo(firstKey);
