@@ -3689,7 +3689,19 @@ public final class PrivateEventStore implements AutoCloseable {
         ObjectNode out = JSON.createObjectNode();
         out.put("subject", subject.toString());
         out.put("exportedAt", dev.lethe.core.store.InstantText.of(clock.instant()));
-        out.put("forgotten", keys.isForgotten(subject));
+        boolean forgotten = keys.isForgotten(subject);
+        out.put("forgotten", forgotten);
+        if (forgotten) {
+            // Which erasure, and when: the person (or the DPO answering them) can cite it; the receipt itself, with
+            // who forgot and why, stays with the forget permission.
+            List<ErasureReceipt> receipts = keys.receiptsOf(subject);
+            if (!receipts.isEmpty()) {
+                ErasureReceipt last = receipts.get(receipts.size() - 1);
+                out.putObject("erasure")
+                        .put("receipt", last.id().toString())
+                        .put("at", dev.lethe.core.store.InstantText.of(last.at()));
+            }
+        }
         // How long each group's personal data is kept (Art. 15(1)(d)): a value of a group is readable until
         // its retention has run from the end of the day, month or year it was recorded in.
         ObjectNode retention = out.putObject("retention");

@@ -322,7 +322,7 @@ class PrivateEventStoreTest {
         // A forget asked for at once names no schedule.
         sell("now@example.com", "Right Now");
         SubjectId now = lethe.keys().lookup("now@example.com").orElseThrow();
-        lethe.forget(now, "GDPR Art. 17(1)(a)", null, DPO);
+        ErasureReceipt receipt = lethe.forget(now, "GDPR Art. 17(1)(a)", null, DPO);
         JsonNode direct = lethe.store()
                 .readStream(StreamId.of("$audit"), Long.MAX_VALUE, Direction.BACKWARD, 1)
                 .get(0)
@@ -330,6 +330,18 @@ class PrivateEventStoreTest {
                 .asTree();
         assertThat(direct.path("subject").asText()).isEqualTo(now.toString());
         assertThat(direct.has("schedule")).isFalse();
+        // The export of a forgotten subject cites the erasure (its receipt's id and time), not only "forgotten".
+        JsonNode exported = lethe.export(now, DPO).asTree();
+        assertThat(exported.path("forgotten").asBoolean()).isTrue();
+        assertThat(exported.path("erasure").path("receipt").asText())
+                .isEqualTo(receipt.id().toString());
+        assertThat(exported.path("erasure").path("at").asText()).isNotEmpty();
+        assertThat(lethe.export(schedule.subject(), DPO)
+                        .asTree()
+                        .path("erasure")
+                        .path("receipt")
+                        .asText())
+                .isNotEmpty();
     }
 
     @Test
