@@ -111,6 +111,9 @@ final class ServeCommand implements Callable<Integer> {
         java.nio.file.Path where = settings.data().toAbsolutePath().normalize();
         // With --init or --demo too, which would otherwise fail creating it, naming another directory.
         Store.requireReachable(where);
+        if (demo || parent.store.init) {
+            Store.requireCreatable(where);
+        }
         if (!demo
                 && !parent.store.init
                 && !java.nio.file.Files.isRegularFile(

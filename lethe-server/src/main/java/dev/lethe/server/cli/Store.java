@@ -285,6 +285,28 @@ final class Store {
         }
     }
 
+    /**
+     * Refuses, before anything is created, a data directory that does not exist and cannot be created here: the
+     * nearest directory above it that exists is not writable (or enterable) by this user. Said with its owner and
+     * mode, not as the JDK's bare {@code AccessDeniedException} from half-way through an open.
+     */
+    static void requireCreatable(Path directory) {
+        Path where = directory.toAbsolutePath().normalize();
+        if (!Files.notExists(where)) {
+            return;
+        }
+        Path above = where.getParent();
+        while (above != null && Files.notExists(above)) {
+            above = above.getParent();
+        }
+        if (above != null && !(Files.isWritable(above) && Files.isExecutable(above))) {
+            throw StorageException.permanent(
+                    "data directory " + where + " does not exist, and cannot be created: " + above + " is not writable"
+                            + dev.lethe.sqlite.internal.Sql.creation(above),
+                    null);
+        }
+    }
+
     private StorageException noStore(String advice) {
         requireReachable(directory);
         Path where = directory.toAbsolutePath().normalize();
@@ -311,6 +333,9 @@ final class Store {
     SqliteLethe openForWriting() {
         SqliteOptions options = options(); // bad flags first: they are bad input whatever the directory holds
         requireReachable(directory); // before --init tries to create it
+        if (init) {
+            requireCreatable(directory);
+        }
         if (!init && !Files.isRegularFile(directory.resolve(SqliteEventStore.FILE_NAME))) {
             throw noStore(": a command creates none unless asked (a mistyped --data or $LETHE_DATA, or a volume not"
                     + " mounted, would become a new store holding personal data nobody knows of); check the path, or"

@@ -111,6 +111,16 @@ public final class Sql {
                 + " reach";
     }
 
+    /**
+     * For the nearest existing directory above a data directory to be created, where the process's user may not
+     * write: who it is, who owns it and its mode, and what to do.
+     */
+    public static String creation(Path path) {
+        return " by user " + System.getProperty("user.name") + describeOwner(path)
+                + "; create the data directory beforehand and give it to the user that runs Lethe, or choose one it"
+                + " can create";
+    }
+
     private static String describeOwner(Path path) {
         try {
             String owner = java.nio.file.Files.getOwner(path).getName();
