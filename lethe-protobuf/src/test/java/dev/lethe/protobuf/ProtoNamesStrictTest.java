@@ -180,13 +180,18 @@ class ProtoNamesStrictTest {
 
     /** Registers review.Order with its key and its personal-looking fields recorded as not personal. */
     private void registerOrder(Json source) {
+        registerOrder(source, plain("contact.email"));
+    }
+
+    /** As {@link #registerOrder(Json)}, with {@code contactRule} for the contact (or its e-mail). */
+    private void registerOrder(Json source, FieldRule contactRule) {
         lethe.registerSchema(
                 DPO,
                 new PrivacySchema(
                         "Order",
                         List.of(
                                 FieldRule.subjectKey("order_id", false, null),
-                                plain("contact.email"),
+                                contactRule,
                                 plain("phone"),
                                 plain("postal.email"),
                                 plain("tree.name"))),
@@ -226,20 +231,9 @@ class ProtoNamesStrictTest {
 
     @Test
     void inside_a_field_sealed_whole_a_wrong_shape_is_refused_without_claiming_plaintext_and_odd_names_are_not_shown() {
-        byte[] set = descriptorSet();
-        lethe.registerSchema(
-                DPO,
-                new PrivacySchema(
-                        "Order",
-                        List.of(
-                                FieldRule.subjectKey("order_id", false, null),
-                                FieldRule.personal("contact", "contact"),
-                                plain("phone"),
-                                plain("postal.email"),
-                                plain("tree.name"))),
-                SchemaRegistry.Notation.PROTOBUF,
-                ProtobufNotation.allPaths("Order", set, "review.Order"),
-                ProtobufNotation.source("Order", set, "review.Order"));
+        registerOrder(
+                ProtobufNotation.source("Order", descriptorSet(), "review.Order"),
+                FieldRule.personal("contact", "contact"));
         assertThatThrownBy(() -> lethe.append(
                         STREAM,
                         ExpectedVersion.any(),

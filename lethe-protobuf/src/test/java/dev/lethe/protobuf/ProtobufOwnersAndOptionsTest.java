@@ -547,6 +547,17 @@ class ProtobufOwnersAndOptionsTest {
                 .hasSize(1);
     }
 
+    /** A registration's source as releases before 2026-11-29 stored it: the whole set, no shapes. */
+    private static dev.lethe.core.store.Json earlierReleaseSource(String message, byte[] wholeSet) {
+        return dev.lethe.core.store.Json.of(java.util.Map.of(
+                "message",
+                message,
+                "descriptorSet",
+                java.util.Base64.getEncoder().encodeToString(wholeSet),
+                "jsonNames",
+                java.util.Map.of()));
+    }
+
     @Test
     void a_registration_an_earlier_release_took_with_a_marked_extension_is_a_finding_of_the_linter() {
         DescriptorProto sale = extensibleSale();
@@ -557,13 +568,7 @@ class ProtobufOwnersAndOptionsTest {
                 .build();
         byte[] whole = withFile(set(options(GdprOptions.FIELD_NUMBER, "proto2", false), party(), sale), extension);
         // As an earlier release stored it: the whole set, the extension's file included.
-        dev.lethe.core.store.Json legacy = dev.lethe.core.store.Json.of(java.util.Map.of(
-                "message",
-                "ev.Sale",
-                "descriptorSet",
-                java.util.Base64.getEncoder().encodeToString(whole),
-                "jsonNames",
-                java.util.Map.of()));
+        dev.lethe.core.store.Json legacy = earlierReleaseSource("ev.Sale", whole);
         SchemaRegistry.Registered registered = new SchemaRegistry.Registered(
                 "Sale",
                 1,
@@ -587,13 +592,7 @@ class ProtobufOwnersAndOptionsTest {
         byte[] whole = partyWithAnUnrelatedFile();
         dev.lethe.core.store.Json now = ProtobufNotation.source("Party", whole, "ev.Party");
         // As an earlier release stored it: the whole set.
-        dev.lethe.core.store.Json earlier = dev.lethe.core.store.Json.of(java.util.Map.of(
-                "message",
-                "ev.Party",
-                "descriptorSet",
-                java.util.Base64.getEncoder().encodeToString(whole),
-                "jsonNames",
-                java.util.Map.of()));
+        dev.lethe.core.store.Json earlier = earlierReleaseSource("ev.Party", whole);
         assertThat(ProtobufNotation.sameAsEarlier(now, java.util.Optional.of(earlier)))
                 .isSameAs(earlier);
         assertThat(ProtobufNotation.sameAsEarlier(now, java.util.Optional.empty()))
